@@ -1,0 +1,281 @@
+/*
+ * omniroute plugin ABI.
+ *
+ * This is the only header a plugin includes. A plugin is a shared object
+ * that exports exactly one symbol, `omr_plugin` (see OMR_PLUGIN_SYMBOL), a
+ * struct omr_plugin_descriptor. The daemon hands the plugin a table of host
+ * services (struct omr_host_api); the plugin never links against daemon
+ * internals.
+ *
+ * Threads: every hook and every callback runs on the daemon's main thread
+ * (the libevent loop). Plugins never see threads and must not block.
+ *
+ * Ownership: strings and JSON handed to a hook or callback are borrowed
+ * for the duration of that call; copy what you keep. Strings a plugin hands
+ * to the host are copied by the host before the call returns.
+ *
+ * Versioning: OMR_PLUGIN_ABI_VERSION is bumped on any change of layout or
+ * meaning in this file. The loader refuses a plugin built for another ABI
+ * version and names both versions. It is not the release version.
+ */
+#ifndef OMNIROUTE_PLUGIN_H
+#define OMNIROUTE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OMR_PLUGIN_ABI_VERSION 1u
+#define OMR_PLUGIN_SYMBOL "omr_plugin"
+
+/* Return codes used throughout the ABI. */
+#define OMR_OK 0
+#define OMR_ERROR (-1)
+#define OMR_AGAIN (-2) /* temporary failure: retry later */
+
+enum omr_log_level {
+	OMR_LOG_ERROR = 0,
+	OMR_LOG_WARN = 1,
+	OMR_LOG_INFO = 2,
+	OMR_LOG_DEBUG = 3,
+};
+
+enum omr_plugin_kind {
+	OMR_PLUGIN_CHANNEL = 1,
+	OMR_PLUGIN_BOT = 2,
+};
+
+/* ------------------------------------------------------------------ */
+/* Configuration schema: a plugin declares its keys as data; the host  */
+/* validates the YAML under `plugins[].config` against it, reporting   */
+/* file:line for every error, and fills the plugin's config struct.    */
+/* ------------------------------------------------------------------ */
+
+enum omr_conf_type {
+	OMR_CONF_END = 0,
+	OMR_CONF_STRING, /* char *, owned by the host, freed with the config */
+	OMR_CONF_SECRET, /* char *, value may be {env: NAME} or {file: PATH} */
+	OMR_CONF_INT,    /* long long, checked against [min, max] */
+	OMR_CONF_BOOL,   /* int, 0 or 1 */
+	OMR_CONF_MS,     /* long long milliseconds; "250ms", "5s", "2m", "1h" */
+	OMR_CONF_PATH,   /* char *, relative paths resolved against the file */
+	OMR_CONF_JSON,   /* json_t *, any YAML subtree converted to JSON */
+	OMR_CONF_ENUM,   /* int: index of the value in `choices` */
+	OMR_CONF_STRLIST,/* char **, NULL-terminated; a scalar is a list of one */
+	OMR_CONF_SECTION,/* a nested mapping described by `sub`, stored inline
+	                    at `offset` (a struct inside your struct) */
+};
+
+struct omr_conf_key {
+	const char *name;
+	enum omr_conf_type type;
+	size_t offset;       /* offsetof(your_config, field) */
+	int required;        /* 1: missing key is an error */
+	const char *def;     /* default as text (parsed like YAML), or NULL */
+	long long min, max;  /* bounds for INT and MS (min == max == 0: none) */
+	const char *doc;     /* one line, for the configuration reference */
+	const char *const *choices;     /* ENUM: NULL-terminated values */
+	const struct omr_conf_key *sub; /* SECTION: its keys */
+};
+
+/* ------------------------------------------------------------------ */
+/* Normalised inbound event: what a channel submits to the core.       */
+/* ------------------------------------------------------------------ */
+
+struct omr_inbound {
+	const char *channel_msg_id; /* required: unique per channel; idempotency key */
+	const char *address;        /* required: customer address on this channel */
+	const char *thread;         /* conversation thread key; NULL: one per address */
+	const char *name;           /* customer display name, optional */
+	const char *email;          /* customer email, optional */
+	const char *text;           /* message text (UTF-8), may be "" with attachments */
+	json_t *attachments;        /* array of {name,type,size,url?}, optional */
+	json_t *attrs;              /* object: conversation attributes (language,
+	                               intent, subject, ...), optional */
+	json_t *meta;               /* object: stored on the message, optional */
+	int is_public;              /* 1: a public post (social) */
+	int64_t ts_ms;              /* sender's timestamp; 0: now */
+	const char *kind;           /* "message" (default) or "auto" (an
+	                               auto-reply: stored, not routed) */
+};
+
+struct omr_submit_result {
+	int status;                 /* OMR_OK, OMR_ERROR, OMR_AGAIN */
+	int duplicate;              /* 1: channel_msg_id was seen before */
+	const char *conversation;   /* conversation id (OMR_OK) */
+	const char *message;        /* message id (OMR_OK) */
+	const char *customer;       /* customer id (OMR_OK) */
+	const char *error;          /* reason (not OMR_OK) */
+};
+
+typedef void (*omr_submit_cb)(void *arg, const struct omr_submit_result *res);
+
+/* ------------------------------------------------------------------ */
+/* Outbound: the core asks a channel to deliver a message.             */
+/* ------------------------------------------------------------------ */
+
+struct omr_outbound {
+	const char *conversation;
+	const char *message;        /* message id; use it in send_result */
+	const char *kind;           /* "message" or "status" (queue position) */
+	const char *address;        /* customer address on this channel */
+	const char *thread;         /* conversation thread key */
+	const char *author;         /* "agent", "bot" or "system" */
+	const char *author_name;    /* display name, may be NULL */
+	const char *text;
+	json_t *data;               /* kind-specific extras (status: position, eta_s) */
+};
+
+/* ------------------------------------------------------------------ */
+/* Websocket endpoints served by the edge thread on behalf of a plugin.*/
+/* All callbacks arrive on the main thread; `conn` ids are unique for  */
+/* the life of the process.                                            */
+/* ------------------------------------------------------------------ */
+
+struct omr_ws_peer {
+	const char *ip;          /* remote address */
+	const char *origin;      /* Origin header or "" */
+	const char *user_agent;  /* or "" */
+};
+
+struct omr_ws_endpoint {
+	const char *path;         /* e.g. "/chat" */
+	const char *subprotocol;  /* e.g. "omniroute.chat.v1" */
+	size_t max_message;       /* bytes; bigger frames close with 1009 */
+	void (*on_open)(void *arg, uint64_t conn, const struct omr_ws_peer *peer);
+	void (*on_message)(void *arg, uint64_t conn, const char *data, size_t len);
+	void (*on_close)(void *arg, uint64_t conn);
+	void *arg;
+};
+
+/* ------------------------------------------------------------------ */
+/* HTTP routes on the webhook listener (evhttp, main thread).          */
+/* ------------------------------------------------------------------ */
+
+struct omr_http_request {
+	const char *method;    /* "GET", "POST", ... */
+	const char *path;      /* decoded path, no query */
+	const char *query;     /* raw query string or "" */
+	const unsigned char *body;
+	size_t body_len;
+	const char *(*header)(const struct omr_http_request *req, const char *name);
+	void *impl;            /* host private */
+};
+
+/* Reply exactly once, synchronously or later (e.g. after a durable write). */
+typedef struct omr_http_reply omr_http_reply;
+typedef void (*omr_http_handler)(void *arg, const struct omr_http_request *req,
+				 omr_http_reply *reply);
+
+/* ------------------------------------------------------------------ */
+/* The host API table handed to init().                                */
+/* ------------------------------------------------------------------ */
+
+typedef struct omr_host omr_host; /* opaque, one per loaded plugin */
+typedef struct omr_timer omr_timer;
+
+struct omr_host_api {
+	uint32_t abi_version;
+	uint32_t struct_size;
+
+	/* Logging; lines are prefixed with the plugin name. */
+	void (*log)(omr_host *h, enum omr_log_level level, const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
+
+	/* Main event loop, for plugins that need sockets of their own. */
+	struct event_base *(*event_base)(omr_host *h);
+
+	/* Submit an inbound event. The callback runs once, after the event is
+	 * durable in Redis (status OMR_OK) or could not be stored (OMR_AGAIN:
+	 * tell the sender to retry). Only then acknowledge to the sender. */
+	int (*submit)(omr_host *h, const struct omr_inbound *ev,
+		      omr_submit_cb cb, void *arg);
+
+	/* Report the delivery outcome of an omr_outbound (see send()).
+	 * status: "sent", "delivered", "read", "failed". */
+	void (*send_result)(omr_host *h, const char *message, const char *status,
+			    const char *channel_msg_id, const char *error);
+
+	/* Update delivery status by the channel's own message id (providers'
+	 * status callbacks); unknown ids are ignored. */
+	void (*delivery_status)(omr_host *h, const char *channel_msg_id,
+				const char *status, const char *error);
+
+	/* Websockets (only during init). */
+	int (*ws_register)(omr_host *h, const struct omr_ws_endpoint *ep, char **err_r);
+	int (*ws_send)(omr_host *h, uint64_t conn, const char *data, size_t len);
+	void (*ws_close)(omr_host *h, uint64_t conn, int code, const char *reason);
+
+	/* Serve a directory of static files under a URL prefix on the edge
+	 * listener, e.g. ("/chat-demo/", "/usr/share/omniroute/webchat"). */
+	int (*static_mount)(omr_host *h, const char *prefix, const char *dir, char **err_r);
+
+	/* HTTP routes on the webhook listener (only during init). */
+	int (*http_route)(omr_host *h, const char *path, omr_http_handler fn,
+			  void *arg, char **err_r);
+	void (*http_reply)(omr_http_reply *reply, int code, const char *content_type,
+			   const void *body, size_t len);
+
+	/* Fetch the open conversation for (address, thread) with its recent
+	 * messages as JSON {conversation, messages: [...]}; json is NULL when
+	 * there is none. Borrowed for the callback. */
+	int (*history)(omr_host *h, const char *address, const char *thread,
+		       void (*cb)(void *arg, int status, json_t *json), void *arg);
+
+	/* One-shot or repeating timers on the main loop. */
+	omr_timer *(*timer_new)(omr_host *h, void (*cb)(void *arg), void *arg);
+	void (*timer_start)(omr_timer *t, uint64_t ms, int repeat);
+	void (*timer_stop)(omr_timer *t);
+	void (*timer_free)(omr_timer *t);
+
+	/* Path of a file in the daemon's data directory (console, demo pages),
+	 * written to buf; returns buf or NULL when it does not fit. */
+	const char *(*data_path)(omr_host *h, const char *rel, char *buf, size_t len);
+
+	void *reserved[16];
+};
+
+/* ------------------------------------------------------------------ */
+/* The descriptor a plugin exports as `omr_plugin`.                    */
+/* ------------------------------------------------------------------ */
+
+struct omr_plugin_descriptor {
+	uint32_t abi_version;        /* OMR_PLUGIN_ABI_VERSION */
+	uint32_t struct_size;        /* sizeof(struct omr_plugin_descriptor) */
+	const char *name;            /* also the channel name for channel plugins */
+	const char *version;
+	const char *description;
+	enum omr_plugin_kind kind;
+
+	const struct omr_conf_key *config_keys; /* terminated by OMR_CONF_END */
+	size_t config_size;                     /* sizeof(your config struct) */
+
+	/* init: api and host stay valid until free(). Return OMR_OK and set
+	 * *state_r, or OMR_ERROR with a malloc'ed message in *err_r. */
+	int (*init)(const struct omr_host_api *api, omr_host *host,
+		    const void *config, void **state_r, char **err_r);
+	/* start: the loop runs and Redis is reachable; open sockets here. */
+	int (*start)(void *state, char **err_r);
+	/* send: deliver an outbound message; answer through api->send_result
+	 * (now or later). OMR_ERROR here is a permanent failure. */
+	int (*send)(void *state, const struct omr_outbound *msg);
+	/* stop: stop taking new input; close sockets. */
+	void (*stop)(void *state);
+	/* free: release everything; no callbacks after this returns. */
+	void (*free)(void *state);
+
+	void *reserved[8];
+};
+
+#define OMR_PLUGIN_DESCRIPTOR_INIT .abi_version = OMR_PLUGIN_ABI_VERSION, \
+	.struct_size = sizeof(struct omr_plugin_descriptor)
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* OMNIROUTE_PLUGIN_H */

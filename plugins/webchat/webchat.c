@@ -1,0 +1,564 @@
+/*
+ * webchat: the web chat channel. Visitors connect to /chat (subprotocol
+ * omniroute.chat.v1) from a page on the customer's web site; see
+ * docs/channels/webchat.md for the protocol.
+ *
+ * A visitor is identified by a visitor id and a token (HMAC of the id with
+ * the configured secret), handed out in `welcome` and kept by the page, so
+ * that a reloaded page continues the same conversation and nobody can
+ * read another visitor's messages by guessing an id.
+ *
+ * Everything runs on the main thread (plugin rule). Connection state lives
+ * in `conns` (conn id -> struct wc_conn); a visitor may have several tabs
+ * open, `visitors` maps a visitor id to its connections.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <omniroute/plugin.h>
+
+#define WC_SUBPROTOCOL "omniroute.chat.v1"
+#define WC_ID_MAX 64
+#define WC_MAX_CONNS 65536
+#define WC_HISTORY_MAX 50
+
+struct wc_config {
+	char *path;
+	char *visitor_secret;
+	long long max_message;
+	long long rate_per_min;
+	long long burst;
+	int demo;
+	char *demo_dir;
+};
+
+static const struct omr_conf_key wc_keys[] = {
+	{ "path", OMR_CONF_STRING, offsetof(struct wc_config, path), 0, "/chat", 0, 0,
+	  "websocket path", NULL, NULL },
+	{ "visitor_secret", OMR_CONF_SECRET, offsetof(struct wc_config, visitor_secret), 0, NULL, 0,
+	  0, "key for visitor tokens (16+ characters); unset: random at every start", NULL, NULL },
+	{ "max_message", OMR_CONF_INT, offsetof(struct wc_config, max_message), 0, "16384", 256,
+	  1048576, "largest websocket message from a visitor, bytes", NULL, NULL },
+	{ "rate_per_min", OMR_CONF_INT, offsetof(struct wc_config, rate_per_min), 0, "30", 1, 6000,
+	  "messages a visitor may send per minute (sustained)", NULL, NULL },
+	{ "burst", OMR_CONF_INT, offsetof(struct wc_config, burst), 0, "10", 1, 1000,
+	  "messages a visitor may send at once", NULL, NULL },
+	{ "demo", OMR_CONF_BOOL, offsetof(struct wc_config, demo), 0, "false", 0, 0,
+	  "serve the demo chat page at /chat-demo/", NULL, NULL },
+	{ "demo_dir", OMR_CONF_PATH, offsetof(struct wc_config, demo_dir), 0, NULL, 0, 0,
+	  "demo page files (default: DATA_DIR/webchat)", NULL, NULL },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL, NULL, NULL },
+};
+
+struct wc_conn {
+	uint64_t id;
+	char visitor[WC_ID_MAX + 1];  /* "" until hello */
+	char *name;
+	char *email;
+	double tokens;                /* rate limit bucket */
+	struct timespec last;
+	struct wc_conn *next_of_visitor;
+	struct wc_conn *next;         /* all connections (hash chain) */
+};
+
+struct wc_state {
+	const struct omr_host_api *api;
+	omr_host *host;
+	const struct wc_config *cfg;
+	unsigned char secret[64];
+	size_t secret_len;
+	struct wc_conn *buckets[1024];
+	size_t nconns;
+};
+
+/* ---- small helpers ---- */
+
+static void *wc_xcalloc(size_t n, size_t s)
+{
+	void *p = calloc(n, s);
+	if (!p)
+		abort();
+	return p;
+}
+
+static char *wc_strdup(const char *s)
+{
+	char *p;
+	if (!s)
+		return NULL;
+	p = strdup(s);
+	if (!p)
+		abort();
+	return p;
+}
+
+static int wc_err(char **err_r, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[512];
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	*err_r = wc_strdup(buf);
+	return OMR_ERROR;
+}
+
+static int wc_word_ok(const char *s, size_t max)
+{
+	size_t n = 0;
+	if (!s || !*s)
+		return 0;
+	for (; *s; s++, n++)
+		if (n >= max || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+				  (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+static struct wc_conn *wc_conn_get(struct wc_state *st, uint64_t id)
+{
+	for (struct wc_conn *c = st->buckets[id % 1024]; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+/* ---- sending ---- */
+
+static void wc_send_json(struct wc_state *st, uint64_t conn, json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	if (s) {
+		st->api->ws_send(st->host, conn, s, strlen(s));
+		free(s);
+	}
+	json_decref(j);
+}
+
+static void wc_send_error(struct wc_state *st, uint64_t conn, const char *code, const char *msg,
+			  const char *client_msg_id)
+{
+	json_t *j = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", msg);
+	if (client_msg_id)
+		json_object_set_new(j, "client_msg_id", json_string(client_msg_id));
+	wc_send_json(st, conn, j);
+}
+
+/* ---- visitor identity ---- */
+
+static void wc_token(const struct wc_state *st, const char *visitor, char out[65])
+{
+	unsigned char md[32];
+	unsigned int len = sizeof(md);
+	static const char hex[] = "0123456789abcdef";
+	HMAC(EVP_sha256(), st->secret, (int)st->secret_len, (const unsigned char *)visitor,
+	     strlen(visitor), md, &len);
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static void wc_new_visitor(char out[WC_ID_MAX + 1])
+{
+	unsigned char rnd[12];
+	static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz";
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		abort();
+	memcpy(out, "v_", 2);
+	for (int i = 0; i < 20; i++)
+		out[2 + i] = b32[rnd[i % 12] >> (i < 12 ? 0 : 3) & 31];
+	out[22] = '\0';
+}
+
+/* ---- rate limit: a token bucket per connection ---- */
+
+static int wc_rate_ok(struct wc_state *st, struct wc_conn *c)
+{
+	struct timespec now;
+	double dt;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	dt = (double)(now.tv_sec - c->last.tv_sec) + (double)(now.tv_nsec - c->last.tv_nsec) / 1e9;
+	c->last = now;
+	c->tokens += dt * (double)st->cfg->rate_per_min / 60.0;
+	if (c->tokens > (double)st->cfg->burst)
+		c->tokens = (double)st->cfg->burst;
+	if (c->tokens < 1.0)
+		return 0;
+	c->tokens -= 1.0;
+	return 1;
+}
+
+/* ---- hello ---- */
+
+struct wc_hello {
+	struct wc_state *st;
+	uint64_t conn;
+	char visitor[WC_ID_MAX + 1];
+};
+
+static json_t *wc_history_messages(json_t *msgs)
+{
+	json_t *out = json_array(), *m;
+	size_t i;
+	json_array_foreach(msgs, i, m) {
+		const char *dir = json_string_value(json_object_get(m, "direction"));
+		const char *author = json_string_value(json_object_get(m, "author"));
+		const char *kind = json_string_value(json_object_get(m, "kind"));
+		if (kind && strcmp(kind, "note") == 0)
+			continue; /* internal notes never reach the customer */
+		json_t *o = json_pack("{s:O,s:s,s:O,s:O}", "id", json_object_get(m, "id"), "from",
+				      dir && strcmp(dir, "in") == 0 ? "visitor" : author ? author : "agent",
+				      "text", json_object_get(m, "text"), "ts",
+				      json_object_get(m, "created_at"));
+		if (!o)
+			continue;
+		json_t *name = json_object_get(m, "author_name");
+		if (json_is_string(name) && dir && strcmp(dir, "out") == 0)
+			json_object_set(o, "name", name);
+		json_t *cmid = json_object_get(json_object_get(m, "meta"), "client_msg_id");
+		if (json_is_string(cmid))
+			json_object_set(o, "client_msg_id", cmid);
+		json_array_append_new(out, o);
+	}
+	return out;
+}
+
+static void wc_hello_history(void *arg, int status, json_t *json)
+{
+	struct wc_hello *h = arg;
+	struct wc_state *st = h->st;
+	struct wc_conn *c = wc_conn_get(st, h->conn);
+	char token[65];
+
+	if (c && strcmp(c->visitor, h->visitor) == 0) {
+		json_t *j;
+		wc_token(st, h->visitor, token);
+		j = json_pack("{s:s,s:s,s:s}", "type", "welcome", "visitor", h->visitor, "token", token);
+		if (status == OMR_OK && json) {
+			json_t *conv = json_object_get(json, "conversation");
+			json_object_set(j, "conversation", json_object_get(conv, "id"));
+			json_object_set_new(j, "history",
+					    wc_history_messages(json_object_get(json, "messages")));
+		} else {
+			json_object_set_new(j, "history", json_array());
+		}
+		wc_send_json(st, h->conn, j);
+	}
+	free(h);
+}
+
+static void wc_hello(struct wc_state *st, struct wc_conn *c, json_t *msg)
+{
+	const char *visitor = json_string_value(json_object_get(msg, "visitor"));
+	const char *token = json_string_value(json_object_get(msg, "token"));
+	const char *name = json_string_value(json_object_get(msg, "name"));
+	const char *email = json_string_value(json_object_get(msg, "email"));
+	char expect[65];
+	struct wc_hello *h;
+
+	if (c->visitor[0]) {
+		wc_send_error(st, c->id, "already_hello", "hello was already sent", NULL);
+		return;
+	}
+	if ((name && strlen(name) > 200) || (email && (strlen(email) > 254 || !strchr(email, '@')))) {
+		wc_send_error(st, c->id, "bad_profile", "name or email is not valid", NULL);
+		return;
+	}
+	if (visitor && token && wc_word_ok(visitor, WC_ID_MAX)) {
+		wc_token(st, visitor, expect);
+		if (strlen(token) == 64 && CRYPTO_memcmp(expect, token, 64) == 0)
+			snprintf(c->visitor, sizeof(c->visitor), "%s", visitor);
+	}
+	if (!c->visitor[0]) /* new visitor, or a token we did not issue */
+		wc_new_visitor(c->visitor);
+	free(c->name);
+	free(c->email);
+	c->name = wc_strdup(name);
+	c->email = email && *email ? wc_strdup(email) : NULL;
+
+	h = wc_xcalloc(1, sizeof(*h));
+	h->st = st;
+	h->conn = c->id;
+	snprintf(h->visitor, sizeof(h->visitor), "%s", c->visitor);
+	if (st->api->history(st->host, c->visitor, NULL, wc_hello_history, h) != OMR_OK)
+		wc_hello_history(h, OMR_ERROR, NULL);
+}
+
+/* ---- message ---- */
+
+struct wc_pending {
+	struct wc_state *st;
+	uint64_t conn;
+	char client_msg_id[WC_ID_MAX + 1];
+};
+
+static void wc_stored(void *arg, const struct omr_submit_result *res)
+{
+	struct wc_pending *p = arg;
+	struct wc_state *st = p->st;
+
+	if (!wc_conn_get(st, p->conn)) {
+		/* The visitor left before the write finished. The message is
+		 * stored (or not) all the same; a retry is deduplicated. */
+		free(p);
+		return;
+	}
+	if (res->status == OMR_OK) {
+		json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:b}", "type", "ack", "client_msg_id",
+				      p->client_msg_id, "conversation", res->conversation, "message",
+				      res->message, "duplicate", res->duplicate);
+		wc_send_json(st, p->conn, j);
+	} else if (res->status == OMR_AGAIN) {
+		wc_send_error(st, p->conn, "retry", "temporarily unavailable, send again",
+			      p->client_msg_id);
+	} else {
+		wc_send_error(st, p->conn, "rejected", res->error ? res->error : "refused",
+			      p->client_msg_id);
+	}
+	free(p);
+}
+
+static void wc_message(struct wc_state *st, struct wc_conn *c, json_t *msg)
+{
+	const char *text = json_string_value(json_object_get(msg, "text"));
+	const char *cmid = json_string_value(json_object_get(msg, "client_msg_id"));
+	char chmsgid[2 * WC_ID_MAX + 2];
+	struct wc_pending *p;
+
+	if (!c->visitor[0]) {
+		wc_send_error(st, c->id, "hello_first", "send hello before messages", cmid);
+		return;
+	}
+	if (!cmid || !wc_word_ok(cmid, WC_ID_MAX)) {
+		wc_send_error(st, c->id, "bad_client_msg_id",
+			      "client_msg_id: 1-64 of letters, digits, - _ .", NULL);
+		return;
+	}
+	if (!text || !*text) {
+		wc_send_error(st, c->id, "bad_text", "text must be a non-empty string", cmid);
+		return;
+	}
+	if (!wc_rate_ok(st, c)) {
+		wc_send_error(st, c->id, "rate_limited", "too many messages, slow down", cmid);
+		return;
+	}
+	snprintf(chmsgid, sizeof(chmsgid), "%s:%s", c->visitor, cmid);
+	json_t *meta = json_pack("{s:s}", "client_msg_id", cmid);
+	struct omr_inbound ev = {
+		.channel_msg_id = chmsgid,
+		.address = c->visitor,
+		.name = c->name,
+		.email = c->email,
+		.text = text,
+		.meta = meta,
+	};
+	p = wc_xcalloc(1, sizeof(*p));
+	p->st = st;
+	p->conn = c->id;
+	snprintf(p->client_msg_id, sizeof(p->client_msg_id), "%s", cmid);
+	if (st->api->submit(st->host, &ev, wc_stored, p) != OMR_OK) {
+		wc_send_error(st, c->id, "retry", "temporarily unavailable, send again", cmid);
+		free(p);
+	}
+	json_decref(meta);
+}
+
+/* ---- websocket callbacks ---- */
+
+static void wc_on_open(void *arg, uint64_t conn, const struct omr_ws_peer *peer)
+{
+	struct wc_state *st = arg;
+	struct wc_conn *c;
+	if (st->nconns >= WC_MAX_CONNS) {
+		st->api->ws_close(st->host, conn, 1013, "too many visitors");
+		return;
+	}
+	c = wc_xcalloc(1, sizeof(*c));
+	c->id = conn;
+	c->tokens = (double)st->cfg->burst;
+	clock_gettime(CLOCK_MONOTONIC, &c->last);
+	c->next = st->buckets[conn % 1024];
+	st->buckets[conn % 1024] = c;
+	st->nconns++;
+	st->api->log(st->host, OMR_LOG_DEBUG, "visitor connection %llu from %s",
+		     (unsigned long long)conn, peer->ip);
+}
+
+static void wc_on_message(void *arg, uint64_t conn, const char *data, size_t len)
+{
+	struct wc_state *st = arg;
+	struct wc_conn *c = wc_conn_get(st, conn);
+	json_error_t jerr;
+	json_t *msg;
+	const char *type;
+
+	if (!c)
+		return;
+	msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!msg || !json_is_object(msg)) {
+		wc_send_error(st, conn, "bad_json", "expected a JSON object", NULL);
+		json_decref(msg);
+		return;
+	}
+	type = json_string_value(json_object_get(msg, "type"));
+	if (!type)
+		wc_send_error(st, conn, "bad_type", "missing 'type'", NULL);
+	else if (strcmp(type, "hello") == 0)
+		wc_hello(st, c, msg);
+	else if (strcmp(type, "message") == 0)
+		wc_message(st, c, msg);
+	else if (strcmp(type, "ping") == 0)
+		wc_send_json(st, conn, json_pack("{s:s}", "type", "pong"));
+	else
+		wc_send_error(st, conn, "unknown_type", "unknown message type", NULL);
+	json_decref(msg);
+}
+
+static void wc_conn_free(struct wc_conn *c)
+{
+	free(c->name);
+	free(c->email);
+	free(c);
+}
+
+static void wc_on_close(void *arg, uint64_t conn)
+{
+	struct wc_state *st = arg;
+	for (struct wc_conn **pc = &st->buckets[conn % 1024]; *pc; pc = &(*pc)->next) {
+		if ((*pc)->id == conn) {
+			struct wc_conn *c = *pc;
+			*pc = c->next;
+			st->nconns--;
+			wc_conn_free(c);
+			return;
+		}
+	}
+}
+
+/* ---- plugin hooks ---- */
+
+static int wc_send(void *state, const struct omr_outbound *out)
+{
+	struct wc_state *st = state;
+	int pushed = 0;
+	json_t *j;
+
+	if (strcmp(out->kind, "status") == 0)
+		j = json_pack("{s:s,s:O?}", "type", "status", "data", out->data);
+	else
+		j = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "type", "message", "id", out->message, "from",
+			      out->author ? out->author : "agent", "text", out->text ? out->text : "",
+			      "name", out->author_name);
+	if (!j)
+		return OMR_ERROR;
+	if (strcmp(out->kind, "status") == 0 && json_is_object(out->data)) {
+		/* status fields at the top level: {type, position, eta_s} */
+		json_object_del(j, "data");
+		json_object_update(j, out->data);
+	}
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!s)
+		return OMR_ERROR;
+	for (size_t b = 0; b < 1024; b++)
+		for (struct wc_conn *c = st->buckets[b]; c; c = c->next)
+			if (strcmp(c->visitor, out->address) == 0 &&
+			    st->api->ws_send(st->host, c->id, s, strlen(s)) == OMR_OK)
+				pushed++;
+	free(s);
+	/* A visitor who is away gets the message from history when back. */
+	if (strcmp(out->kind, "message") == 0)
+		st->api->send_result(st->host, out->message, pushed ? "delivered" : "sent", NULL, NULL);
+	return OMR_OK;
+}
+
+static int wc_init(const struct omr_host_api *api, omr_host *host, const void *config,
+		   void **state_r, char **err_r)
+{
+	const struct wc_config *cfg = config;
+	struct wc_state *st;
+	char dir[4096];
+
+	if (cfg->visitor_secret && strlen(cfg->visitor_secret) < 16)
+		return wc_err(err_r, "visitor_secret must be at least 16 characters");
+	if (cfg->path[0] != '/')
+		return wc_err(err_r, "path must start with /");
+	st = wc_xcalloc(1, sizeof(*st));
+	st->api = api;
+	st->host = host;
+	st->cfg = cfg;
+	if (cfg->visitor_secret) {
+		st->secret_len = strlen(cfg->visitor_secret) < sizeof(st->secret)
+					 ? strlen(cfg->visitor_secret)
+					 : sizeof(st->secret);
+		memcpy(st->secret, cfg->visitor_secret, st->secret_len);
+	} else {
+		st->secret_len = 32;
+		if (RAND_bytes(st->secret, 32) != 1)
+			abort();
+		api->log(host, OMR_LOG_WARN, "no visitor_secret set: visitors cannot continue "
+					     "their conversation after a restart");
+	}
+	struct omr_ws_endpoint ep = {
+		.path = cfg->path,
+		.subprotocol = WC_SUBPROTOCOL,
+		.max_message = (size_t)cfg->max_message,
+		.on_open = wc_on_open,
+		.on_message = wc_on_message,
+		.on_close = wc_on_close,
+		.arg = st,
+	};
+	if (api->ws_register(host, &ep, err_r) != OMR_OK)
+		goto fail;
+	if (cfg->demo) {
+		const char *d = cfg->demo_dir ? cfg->demo_dir : api->data_path(host, "webchat", dir, sizeof(dir));
+		if (!d || api->static_mount(host, "/chat-demo/", d, err_r) != OMR_OK)
+			goto fail;
+	}
+	*state_r = st;
+	return OMR_OK;
+fail:
+	OPENSSL_cleanse(st->secret, sizeof(st->secret));
+	free(st);
+	return OMR_ERROR;
+}
+
+static void wc_free(void *state)
+{
+	struct wc_state *st = state;
+	if (!st)
+		return;
+	for (size_t b = 0; b < 1024; b++) {
+		struct wc_conn *c = st->buckets[b];
+		while (c) {
+			struct wc_conn *next = c->next;
+			wc_conn_free(c);
+			c = next;
+		}
+	}
+	OPENSSL_cleanse(st->secret, sizeof(st->secret));
+	free(st);
+}
+
+const struct omr_plugin_descriptor omr_plugin = {
+	OMR_PLUGIN_DESCRIPTOR_INIT,
+	.name = "webchat",
+	.version = "1.0",
+	.description = "web chat for visitors of a web site (websocket /chat)",
+	.kind = OMR_PLUGIN_CHANNEL,
+	.config_keys = wc_keys,
+	.config_size = sizeof(struct wc_config),
+	.init = wc_init,
+	.send = wc_send,
+	.free = wc_free,
+};

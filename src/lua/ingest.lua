@@ -1,0 +1,96 @@
+-- ingest: store one inbound message atomically and announce it.
+--
+-- Deduplicates by (channel, channel message id), resolves the customer by
+-- channel address (or e-mail), finds or opens the conversation of the
+-- thread, appends the message and adds an event to the stream, all in one
+-- script: after a crash, either all of it happened or none of it did.
+--
+-- ARGV: 1 key prefix "omr:{site}:"  2 channel  3 channel_msg_id  4 address
+--       5 thread  6 name  7 email  8 text  9 attachments (JSON)
+--       10 attrs (JSON object)  11 meta (JSON)  12 public (0|1)
+--       13 sender ts (ms)  14 now (ms)  15 new customer id  16 new conv id
+--       17 new message id  18 dedup ttl (ms)  19 stream maxlen  20 kind
+-- Returns: { "ok"|"dup", conversation, message, customer, new (0|1) }
+local P, ch, cmid, addr, thread = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local name, email, text = ARGV[6], ARGV[7], ARGV[8]
+local attachments, attrs, meta = ARGV[9], ARGV[10], ARGV[11]
+local public, ts, now = ARGV[12], ARGV[13], ARGV[14]
+local kind = ARGV[20]
+
+local dedup = P .. 'dedup:' .. ch .. ':' .. cmid
+local seen = redis.call('GET', dedup)
+if seen then
+  local m = redis.call('HMGET', P .. 'msg:' .. seen, 'conversation', 'customer')
+  return { 'dup', m[1] or '', seen, m[2] or '', 0 }
+end
+
+-- customer: by address on this channel, else by e-mail, else new
+local addrkey = P .. 'addr:' .. ch .. ':' .. addr
+local cust = redis.call('GET', addrkey)
+if not cust and email ~= '' then
+  cust = redis.call('GET', P .. 'addr:email:' .. string.lower(email))
+  if cust then
+    redis.call('SET', addrkey, cust)
+    redis.call('SADD', P .. 'cust:' .. cust .. ':addrs', ch .. ':' .. addr)
+  end
+end
+if not cust then
+  cust = ARGV[15]
+  redis.call('HSET', P .. 'cust:' .. cust, 'id', cust, 'created_at', now, 'updated_at', now)
+  redis.call('SET', addrkey, cust)
+  redis.call('SADD', P .. 'cust:' .. cust .. ':addrs', ch .. ':' .. addr)
+end
+local ckey = P .. 'cust:' .. cust
+if name ~= '' then redis.call('HSET', ckey, 'name', name, 'updated_at', now) end
+if email ~= '' then
+  local e = string.lower(email)
+  local ekey = P .. 'addr:email:' .. e
+  if not redis.call('GET', ekey) then
+    redis.call('SET', ekey, cust)
+    redis.call('SADD', ckey .. ':addrs', 'email:' .. e)
+  end
+  if not redis.call('HGET', ckey, 'email') then redis.call('HSET', ckey, 'email', e) end
+end
+
+-- conversation: the open one of this thread, else a new one
+local openkey = P .. 'open:' .. ch .. ':' .. thread
+local conv = redis.call('GET', openkey)
+local isnew = 0
+if conv then
+  local st = redis.call('HGET', P .. 'conv:' .. conv, 'status')
+  if not st or st == 'closed' then conv = nil end
+end
+if not conv then
+  conv = ARGV[16]
+  isnew = 1
+  redis.call('HSET', P .. 'conv:' .. conv,
+    'id', conv, 'channel', ch, 'customer', cust, 'address', addr, 'thread', thread,
+    'status', 'new', 'public', public, 'attrs', attrs,
+    'created_at', now, 'updated_at', now, 'msg_count', 0)
+  redis.call('SET', openkey, conv)
+  redis.call('ZADD', P .. 'convs', now, conv)
+  redis.call('ZADD', P .. 'convs:ch:' .. ch, now, conv)
+  redis.call('ZADD', ckey .. ':convs', now, conv)
+elseif attrs ~= '{}' then
+  -- later messages may add attributes (e.g. a detected intent)
+  local cur = cjson.decode(redis.call('HGET', P .. 'conv:' .. conv, 'attrs') or '{}')
+  for k, v in pairs(cjson.decode(attrs)) do cur[k] = v end
+  redis.call('HSET', P .. 'conv:' .. conv, 'attrs', cjson.encode(cur))
+end
+
+local msg = ARGV[17]
+redis.call('HSET', P .. 'msg:' .. msg,
+  'id', msg, 'conversation', conv, 'customer', cust, 'direction', 'in',
+  'author', 'customer', 'author_id', cust, 'text', text, 'attachments', attachments,
+  'channel', ch, 'channel_msg_id', cmid, 'status', 'received', 'kind', kind,
+  'meta', meta, 'sent_at', ts, 'created_at', now)
+redis.call('RPUSH', P .. 'conv:' .. conv .. ':msgs', msg)
+redis.call('HINCRBY', P .. 'conv:' .. conv, 'msg_count', 1)
+redis.call('HSET', P .. 'conv:' .. conv, 'updated_at', now, 'last_message_at', now,
+  'last_inbound_at', now)
+redis.call('SET', dedup, msg, 'PX', ARGV[18])
+
+redis.call('XADD', P .. 'events', 'MAXLEN', '~', ARGV[19], '*',
+  'type', 'message.in', 'conversation', conv, 'message', msg, 'new', isnew,
+  'channel', ch, 'kind', kind)
+return { 'ok', conv, msg, cust, isnew }

@@ -1,0 +1,296 @@
+/*
+ * omr_admin: see omr_admin.h.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "omr_admin.h"
+#include "omr_core.h"
+#include "omr_edge.h"
+#include "omr_events.h"
+#include "omr_http.h"
+#include "omr_ingest.h"
+#include "omr_log.h"
+#include "omr_model.h"
+#include "omr_redis.h"
+#include "omr_store.h"
+#include "omr_util.h"
+
+#define OMR_ADMIN_MAX_MESSAGES 1000
+
+struct omr_admin {
+	struct omr_core *core;
+};
+
+static int omr_admin_authorised(struct omr_admin *a, const struct omr_http_request *req,
+				omr_http_reply *reply)
+{
+	const char *h = req->header(req, "Authorization");
+	const char *token = a->core->cfg->admin.token;
+	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+		const char *t = h + 7;
+		if (omr_ct_equal(t, strlen(t), token, strlen(token)))
+			return 1;
+	}
+	omr_http_reply_error(reply, 401, "unauthorized",
+			     "send the admin token as 'Authorization: Bearer TOKEN'");
+	return 0;
+}
+
+static int omr_admin_method(const struct omr_http_request *req, omr_http_reply *reply,
+			    const char *allowed)
+{
+	if (strcmp(req->method, allowed) == 0 ||
+	    (strcmp(allowed, "GET") == 0 && strcmp(req->method, "HEAD") == 0))
+		return 1;
+	omr_http_reply_error(reply, 405, "method_not_allowed", "use %s", allowed);
+	return 0;
+}
+
+/* ---- /healthz ---- */
+
+static const char *omr_admin_state_name(const struct omr_core *core)
+{
+	switch (core->state) {
+	case OMR_CORE_STARTING:
+		return "starting";
+	case OMR_CORE_STOPPING:
+		return "stopping";
+	default:
+		return omr_redis_ready(core->redis) ? "ok" : "degraded";
+	}
+}
+
+static void omr_admin_healthz(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
+{
+	struct omr_admin *a = arg;
+	struct omr_core *core = a->core;
+	const char *st = omr_admin_state_name(core);
+	json_t *j;
+
+	if (!omr_admin_method(req, reply, "GET"))
+		return;
+	j = json_pack("{s:s,s:s,s:s,s:s,s:I}", "status", st, "node", core->cfg->node.id, "version",
+		      PACKAGE_VERSION, "redis", omr_redis_ready(core->redis) ? "up" : "down",
+		      "uptime_s", (json_int_t)((omr_now_ms() - core->started_ms) / 1000));
+	omr_http_reply_json(reply, strcmp(st, "ok") == 0 ? 200 : 503, j);
+	json_decref(j);
+}
+
+/* ---- /metrics ---- */
+
+static void omr_admin_metric(struct omr_buf *b, const char *name, const char *type,
+			     const char *help, unsigned long long v)
+{
+	omr_buf_printf(b, "# HELP omniroute_%s %s\n# TYPE omniroute_%s %s\nomniroute_%s %llu\n", name,
+		       help, name, type, name, v);
+}
+
+static void omr_admin_metrics(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
+{
+	struct omr_admin *a = arg;
+	struct omr_core *core = a->core;
+	struct omr_buf b;
+	struct omr_redis_stats rs;
+	struct omr_edge_stats es = { 0 };
+	unsigned long long hreq, herr;
+
+	if (!omr_admin_method(req, reply, "GET") || !omr_admin_authorised(a, req, reply))
+		return;
+	omr_buf_init(&b);
+	omr_admin_metric(&b, "up", "gauge", "1 when running with Redis reachable",
+			 core->state == OMR_CORE_RUNNING && omr_redis_ready(core->redis));
+	omr_admin_metric(&b, "ingest_accepted_total", "counter", "inbound messages stored",
+			 core->stats.ingest_accepted);
+	omr_admin_metric(&b, "ingest_duplicates_total", "counter",
+			 "inbound messages recognised as duplicates", core->stats.ingest_duplicates);
+	omr_admin_metric(&b, "ingest_rejected_total", "counter", "inbound messages refused as invalid",
+			 core->stats.ingest_rejected);
+	omr_admin_metric(&b, "ingest_failed_total", "counter",
+			 "inbound messages not stored (Redis unavailable); senders retry",
+			 core->stats.ingest_failed);
+	omr_admin_metric(&b, "ingest_inflight", "gauge", "inbound messages being stored",
+			 core->ingest ? omr_ingest_inflight(core->ingest) : 0);
+	omr_admin_metric(&b, "events_processed_total", "counter", "stream events handled",
+			 core->events ? omr_events_processed(core->events) : 0);
+	omr_admin_metric(&b, "outbound_sent_total", "counter", "outbound messages handed to channels",
+			 core->stats.outbound_sent);
+	omr_admin_metric(&b, "outbound_failed_total", "counter", "outbound messages that failed",
+			 core->stats.outbound_failed);
+	omr_admin_metric(&b, "reloads_total", "counter", "successful configuration reloads",
+			 core->stats.reloads);
+	omr_admin_metric(&b, "reload_failures_total", "counter", "rejected configuration reloads",
+			 core->stats.reload_failures);
+	omr_redis_get_stats(core->redis, &rs);
+	omr_admin_metric(&b, "redis_commands_total", "counter", "Redis commands sent", rs.commands);
+	omr_admin_metric(&b, "redis_errors_total", "counter", "Redis commands that failed", rs.errors);
+	omr_admin_metric(&b, "redis_reconnects_total", "counter", "Redis reconnections",
+			 rs.reconnects);
+	omr_admin_metric(&b, "redis_pending", "gauge", "Redis commands awaiting a reply", rs.pending);
+	if (core->edge)
+		omr_edge_get_stats(core->edge, &es);
+	omr_admin_metric(&b, "ws_connections", "gauge", "open websocket connections", es.connections);
+	omr_admin_metric(&b, "ws_accepted_total", "counter", "websocket connections accepted",
+			 es.accepted);
+	omr_admin_metric(&b, "ws_messages_in_total", "counter", "websocket messages received",
+			 es.messages_in);
+	omr_admin_metric(&b, "ws_messages_out_total", "counter", "websocket messages sent",
+			 es.messages_out);
+	omr_admin_metric(&b, "ws_rejected_total", "counter",
+			 "websocket handshakes or messages refused", es.rejected);
+	omr_http_stats(core->webhook_http, &hreq, &herr);
+	omr_admin_metric(&b, "webhook_requests_total", "counter", "webhook HTTP requests", hreq);
+	omr_admin_metric(&b, "webhook_errors_total", "counter", "webhook HTTP requests answered 4xx/5xx",
+			 herr);
+	omr_http_reply_send(reply, 200, "text/plain; version=0.0.4", b.data, b.len);
+	omr_buf_free(&b);
+}
+
+/* ---- /api/v1/conversations ---- */
+
+static void omr_admin_conv_done(void *arg, int status, json_t *json, const char *err)
+{
+	omr_http_reply *reply = arg;
+	if (status != OMR_OK) {
+		omr_http_reply_error(reply, 503, "unavailable", "storage unavailable: %s", err);
+		return;
+	}
+	if (!json) {
+		omr_http_reply_error(reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	omr_http_reply_json(reply, 200, json);
+}
+
+static void omr_admin_list_done(void *arg, int status, json_t *json, const char *err)
+{
+	omr_http_reply *reply = arg;
+	json_t *out;
+	if (status != OMR_OK) {
+		omr_http_reply_error(reply, 503, "unavailable", "storage unavailable: %s", err);
+		return;
+	}
+	out = json_pack("{s:O,s:I}", "conversations", json, "count",
+			(json_int_t)json_array_size(json));
+	omr_http_reply_json(reply, 200, out);
+	json_decref(out);
+}
+
+static int omr_admin_param_word(const struct omr_http_request *req, omr_http_reply *reply,
+				const char *name, const char **out_r)
+{
+	const char *v = omr_http_query_param(req, name);
+	*out_r = NULL;
+	if (!v || !*v)
+		return 0;
+	if (!omr_model_key_ok(v, 64)) {
+		omr_http_reply_error(reply, 400, "bad_parameter", "%s: not a valid value", name);
+		return -1;
+	}
+	*out_r = v;
+	return 0;
+}
+
+static int omr_admin_param_int(const struct omr_http_request *req, omr_http_reply *reply,
+			       const char *name, long long min, long long max, long long *v_r)
+{
+	const char *v = omr_http_query_param(req, name);
+	if (!v || !*v)
+		return 0;
+	if (omr_parse_ll(v, v_r) < 0 || *v_r < min || *v_r > max) {
+		omr_http_reply_error(reply, 400, "bad_parameter", "%s: expected a number from %lld to %lld",
+				     name, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+static void omr_admin_conv_list(struct omr_admin *a, const struct omr_http_request *req,
+				omr_http_reply *reply)
+{
+	const char *channel, *status;
+	long long limit = 50, before = 0;
+
+	if (omr_admin_param_word(req, reply, "channel", &channel) < 0 ||
+	    omr_admin_param_word(req, reply, "status", &status) < 0 ||
+	    omr_admin_param_int(req, reply, "limit", 1, 500, &limit) < 0 ||
+	    omr_admin_param_int(req, reply, "before", 1, 9000000000000000LL, &before) < 0)
+		return;
+	omr_store_conv_list(a->core->store, channel, status, (int)limit, before,
+			    omr_admin_list_done, reply);
+}
+
+static void omr_admin_conversations(void *arg, const struct omr_http_request *req,
+				    omr_http_reply *reply)
+{
+	struct omr_admin *a = arg;
+	static const char base[] = "/api/v1/conversations";
+	const char *id;
+
+	if (!omr_admin_authorised(a, req, reply))
+		return;
+	if (a->core->state != OMR_CORE_RUNNING) {
+		omr_http_reply_error(reply, 503, "unavailable", "the server is not ready");
+		return;
+	}
+	if (strcmp(req->path, base) == 0) {
+		if (omr_admin_method(req, reply, "GET"))
+			omr_admin_conv_list(a, req, reply);
+		return;
+	}
+	if (!omr_admin_method(req, reply, "GET"))
+		return;
+	id = req->path + sizeof(base); /* after "/api/v1/conversations/" */
+	if (!omr_model_key_ok(id, 64) || strchr(id, '/')) {
+		omr_http_reply_error(reply, 404, "not_found", "no such conversation");
+		return;
+	}
+	omr_store_conv_get(a->core->store, id, OMR_ADMIN_MAX_MESSAGES, omr_admin_conv_done, reply);
+}
+
+/* ---- /api/v1/reload ---- */
+
+static void omr_admin_reload(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
+{
+	struct omr_admin *a = arg;
+	char *err = NULL;
+	json_t *j;
+
+	if (!omr_admin_method(req, reply, "POST") || !omr_admin_authorised(a, req, reply))
+		return;
+	if (omr_core_reload(a->core, &err) == 0) {
+		j = json_pack("{s:b}", "reloaded", 1);
+		omr_http_reply_json(reply, 200, j);
+	} else {
+		j = json_pack("{s:b,s:{s:s,s:s}}", "reloaded", 0, "error", "code", "bad_config",
+			      "message", err ? err : "");
+		if (!j)
+			j = json_pack("{s:b}", "reloaded", 0);
+		omr_http_reply_json(reply, 422, j);
+	}
+	json_decref(j);
+	free(err);
+}
+
+struct omr_admin *omr_admin_new(struct omr_core *core, char **err_r)
+{
+	struct omr_admin *a = omr_calloc(1, sizeof(*a));
+	a->core = core;
+	if (omr_http_route(core->admin_http, "/healthz", 0, omr_admin_healthz, a, err_r) < 0 ||
+	    omr_http_route(core->admin_http, "/metrics", 0, omr_admin_metrics, a, err_r) < 0 ||
+	    omr_http_route(core->admin_http, "/api/v1/conversations", 1, omr_admin_conversations, a,
+			   err_r) < 0 ||
+	    omr_http_route(core->admin_http, "/api/v1/reload", 0, omr_admin_reload, a, err_r) < 0) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void omr_admin_free(struct omr_admin *a)
+{
+	free(a);
+}

@@ -1,0 +1,187 @@
+/*
+ * omr_agents_conf: loading and validating agents.yaml.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "omr_agents_conf.h"
+#include "omr_password.h"
+#include "omr_routing_conf.h"
+
+#define AOFF(f) offsetof(struct omr_agent_conf, f)
+static const struct omr_conf_key omr_agent_keys[] = {
+	{ "id", OMR_CONF_STRING, AOFF(id), 1, NULL, 0, 0, "login name" },
+	{ "name", OMR_CONF_STRING, AOFF(name), 0, NULL, 0, 0, "display name" },
+	{ "password", OMR_CONF_SECRET, AOFF(password), 0, NULL, 0, 0,
+	  "password hash from `omniroute --hash-password`" },
+	{ "token", OMR_CONF_SECRET, AOFF(token), 0, NULL, 0, 0,
+	  "login token for single sign-on set-ups (at least 16 characters)" },
+	{ "team", OMR_CONF_STRING, AOFF(team), 0, NULL, 0, 0, "team name" },
+	{ "languages", OMR_CONF_STRLIST, AOFF(languages), 0, NULL, 0, 0,
+	  "languages the agent serves (ISO 639-1 codes)" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+static const char *const omr_agent_handled[] = { "skills", "capacity", NULL };
+
+static int omr_agent_id_ok(const char *s)
+{
+	if (!s || !*s || strlen(s) > 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.' || *s == '@'))
+			return 0;
+	return 1;
+}
+
+static void omr_agent_skills(struct omr_agent_conf *a, const struct omr_routing_conf *routing,
+			     const struct omr_ynode *n, struct omr_conf_errs *errs)
+{
+	if (!n || omr_ynode_is_null(n))
+		return;
+	if (n->type != OMR_Y_MAP) {
+		omr_conf_error(errs, n, "skills: expected a mapping of skill: proficiency (1-5)");
+		return;
+	}
+	a->skills = omr_calloc(n->n, sizeof(*a->skills));
+	for (size_t i = 0; i < n->n; i++) {
+		const struct omr_ynode *k = n->pairs[i].key;
+		struct omr_agent_skill *s = &a->skills[a->nskills];
+		if (routing && !omr_routing_skill(routing, k->value)) {
+			omr_conf_error(errs, k, "unknown skill '%s' (not defined in the routing file)",
+				       k->value);
+			continue;
+		}
+		if (omr_conf_node_int(n->pairs[i].value, 1, 5, &s->level, errs) < 0)
+			continue;
+		s->skill = omr_strdup(k->value);
+		a->nskills++;
+	}
+}
+
+static void omr_agent_capacity_load(struct omr_agent_conf *a, const struct omr_ynode *n,
+				    struct omr_conf_errs *errs)
+{
+	if (!n || omr_ynode_is_null(n))
+		return;
+	if (n->type != OMR_Y_MAP) {
+		omr_conf_error(errs, n, "capacity: expected a mapping of channel: conversations");
+		return;
+	}
+	a->capacity = omr_calloc(n->n, sizeof(*a->capacity));
+	for (size_t i = 0; i < n->n; i++) {
+		struct omr_agent_capacity *c = &a->capacity[a->ncapacity];
+		if (omr_conf_node_int(n->pairs[i].value, 0, 100, &c->max, errs) < 0)
+			continue;
+		c->channel = omr_strdup(n->pairs[i].key->value);
+		a->ncapacity++;
+	}
+}
+
+static void omr_agent_check(struct omr_agent_conf *a, const struct omr_ynode *item,
+			    struct omr_conf_errs *errs)
+{
+	char *err = NULL;
+	if (!omr_agent_id_ok(a->id))
+		omr_conf_error(errs, item, "agent id '%s' must be letters, digits, _ - . @", a->id);
+	if (!a->password && !a->token)
+		omr_conf_error(errs, item, "agent '%s': set a password (hash) or a token", a->id);
+	if (a->password && omr_password_check_format(a->password, &err) < 0) {
+		omr_conf_error(errs, omr_ynode_get(item, "password"), "password: %s", err);
+		free(err);
+	}
+	if (a->token && strlen(a->token) < 16)
+		omr_conf_error(errs, omr_ynode_get(item, "token"),
+			       "token: must be at least 16 characters");
+}
+
+struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
+					     const struct omr_routing_conf *routing,
+					     struct omr_conf_errs *errs)
+{
+	struct omr_agents_conf *a = omr_calloc(1, sizeof(*a));
+	const struct omr_ynode *root = doc->root, *list;
+	int before = errs->count;
+
+	if (!root || root->type != OMR_Y_MAP) {
+		omr_conf_error(errs, root, "%s: expected a mapping with 'agents:'", doc->file);
+		goto fail;
+	}
+	for (size_t i = 0; i < root->n; i++)
+		if (strcmp(root->pairs[i].key->value, "agents") != 0)
+			omr_conf_error(errs, root->pairs[i].key,
+				       "unknown key '%s' (expected one of: agents)",
+				       root->pairs[i].key->value);
+	list = omr_ynode_get(root, "agents");
+	if (!list || omr_ynode_is_null(list))
+		goto done;
+	if (list->type != OMR_Y_SEQ) {
+		omr_conf_error(errs, list, "agents: expected a list");
+		goto fail;
+	}
+	a->agents = omr_calloc(list->n, sizeof(*a->agents));
+	for (size_t i = 0; i < list->n; i++) {
+		const struct omr_ynode *item = list->items[i];
+		struct omr_agent_conf *ag = &a->agents[a->nagents++];
+		if (omr_conf_apply(omr_agent_keys, item, ag, omr_agent_handled, errs))
+			continue;
+		omr_agent_check(ag, item, errs);
+		for (size_t k = 0; k + 1 < a->nagents; k++)
+			if (a->agents[k].id && strcmp(a->agents[k].id, ag->id) == 0)
+				omr_conf_error(errs, item, "agent '%s' is listed twice", ag->id);
+		omr_agent_skills(ag, routing, omr_ynode_get(item, "skills"), errs);
+		omr_agent_capacity_load(ag, omr_ynode_get(item, "capacity"), errs);
+	}
+done:
+	if (errs->count > before)
+		goto fail;
+	return a;
+fail:
+	omr_agents_conf_free(a);
+	return NULL;
+}
+
+void omr_agents_conf_free(struct omr_agents_conf *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->nagents; i++) {
+		struct omr_agent_conf *ag = &a->agents[i];
+		for (size_t k = 0; k < ag->nskills; k++)
+			free(ag->skills[k].skill);
+		free(ag->skills);
+		for (size_t k = 0; k < ag->ncapacity; k++)
+			free(ag->capacity[k].channel);
+		free(ag->capacity);
+		omr_conf_release(omr_agent_keys, ag);
+	}
+	free(a->agents);
+	free(a);
+}
+
+const struct omr_agent_conf *omr_agents_find(const struct omr_agents_conf *a, const char *id)
+{
+	for (size_t i = 0; a && id && i < a->nagents; i++)
+		if (a->agents[i].id && strcmp(a->agents[i].id, id) == 0)
+			return &a->agents[i];
+	return NULL;
+}
+
+long long omr_agent_skill_level(const struct omr_agent_conf *a, const char *skill)
+{
+	for (size_t i = 0; i < a->nskills; i++)
+		if (strcmp(a->skills[i].skill, skill) == 0)
+			return a->skills[i].level;
+	return 0;
+}
+
+long long omr_agent_capacity(const struct omr_agent_conf *a, const char *channel)
+{
+	for (size_t i = 0; i < a->ncapacity; i++)
+		if (strcmp(a->capacity[i].channel, channel) == 0)
+			return a->capacity[i].max;
+	return 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * omr_agents_conf: agents.yaml — the agent directory: who may log in, with
+ * which skills (proficiency 1-5), languages and capacity per channel.
+ */
+#ifndef OMR_AGENTS_CONF_H
+#define OMR_AGENTS_CONF_H
+
+#include "omr_conf.h"
+
+struct omr_routing_conf;
+
+struct omr_agent_skill {
+	char *skill;
+	long long level; /* 1..5 */
+};
+
+struct omr_agent_capacity {
+	char *channel;
+	long long max;
+};
+
+struct omr_agent_conf {
+	char *id;
+	char *name;
+	char *password;     /* PBKDF2 hash, see omr_password.h; may be NULL */
+	char *token;        /* single sign-on token; may be NULL */
+	char *team;
+	char **languages;
+	struct omr_agent_skill *skills;
+	size_t nskills;
+	struct omr_agent_capacity *capacity;
+	size_t ncapacity;
+};
+
+struct omr_agents_conf {
+	struct omr_agent_conf *agents;
+	size_t nagents;
+};
+
+struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
+					     const struct omr_routing_conf *routing,
+					     struct omr_conf_errs *errs);
+void omr_agents_conf_free(struct omr_agents_conf *a);
+const struct omr_agent_conf *omr_agents_find(const struct omr_agents_conf *a, const char *id);
+long long omr_agent_skill_level(const struct omr_agent_conf *a, const char *skill);
+long long omr_agent_capacity(const struct omr_agent_conf *a, const char *channel);
+
+#endif

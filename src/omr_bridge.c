@@ -1,0 +1,73 @@
+/*
+ * omr_bridge: see omr_bridge.h.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "omr_bridge.h"
+#include "omr_util.h"
+
+void omr_bridge_queue_init(struct omr_bridge_queue *q)
+{
+	pthread_mutex_init(&q->mu, NULL);
+	q->head = q->tail = NULL;
+	q->len = 0;
+}
+
+void omr_bridge_queue_destroy(struct omr_bridge_queue *q)
+{
+	struct omr_bridge_item *it = omr_bridge_take_all(q);
+	while (it) {
+		struct omr_bridge_item *next = it->next;
+		omr_bridge_item_free(it);
+		it = next;
+	}
+	pthread_mutex_destroy(&q->mu);
+}
+
+size_t omr_bridge_push(struct omr_bridge_queue *q, struct omr_bridge_item *it)
+{
+	size_t len;
+	it->next = NULL;
+	pthread_mutex_lock(&q->mu);
+	if (q->tail)
+		q->tail->next = it;
+	else
+		q->head = it;
+	q->tail = it;
+	len = ++q->len;
+	pthread_mutex_unlock(&q->mu);
+	return len;
+}
+
+struct omr_bridge_item *omr_bridge_take_all(struct omr_bridge_queue *q)
+{
+	struct omr_bridge_item *it;
+	pthread_mutex_lock(&q->mu);
+	it = q->head;
+	q->head = q->tail = NULL;
+	q->len = 0;
+	pthread_mutex_unlock(&q->mu);
+	return it;
+}
+
+struct omr_bridge_item *omr_bridge_item_new(enum omr_bridge_op op, uint64_t conn)
+{
+	struct omr_bridge_item *it = omr_calloc(1, sizeof(*it));
+	it->op = op;
+	it->conn = conn;
+	it->endpoint = -1;
+	return it;
+}
+
+void omr_bridge_item_free(struct omr_bridge_item *it)
+{
+	if (!it)
+		return;
+	free(it->data);
+	free(it->ip);
+	free(it->origin);
+	free(it->user_agent);
+	free(it);
+}

@@ -1,0 +1,308 @@
+/*
+ * omr_config: omniroute.yaml and its included files.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "omr_agents_conf.h"
+#include "omr_config.h"
+#include "omr_routing_conf.h"
+
+#ifndef OMR_PLUGIN_DIR
+#define OMR_PLUGIN_DIR "/usr/local/lib/omniroute"
+#endif
+#ifndef OMR_DATA_DIR
+#define OMR_DATA_DIR "/usr/local/share/omniroute"
+#endif
+#ifndef OMR_STATE_DIR
+#define OMR_STATE_DIR "/var/lib/omniroute"
+#endif
+
+#define OFF(f) offsetof(struct omr_config, f)
+
+static const char *const omr_log_levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const omr_fsync_modes[] = { "always", "everysec", "no", NULL };
+
+static const struct omr_conf_key omr_node_keys[] = {
+	{ "id", OMR_CONF_STRING, OFF(node.id) - OFF(node), 0, NULL, 0, 0,
+	  "node name, unique among daemons sharing one Redis (default: host name)" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+static const struct omr_conf_key omr_log_keys[] = {
+	{ "level", OMR_CONF_ENUM, OFF(log.level) - OFF(log), 0, "info", 0, 0,
+	  "least severe level written", omr_log_levels },
+	{ "syslog", OMR_CONF_BOOL, OFF(log.syslog) - OFF(log), 0, "false", 0, 0,
+	  "also log to syslog (daemon facility)" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+static const struct omr_conf_key omr_paths_keys[] = {
+	{ "state_dir", OMR_CONF_PATH, OFF(paths.state_dir) - OFF(paths), 0, OMR_STATE_DIR, 0, 0,
+	  "state directory (embedded Redis data and socket)" },
+	{ "plugin_dir", OMR_CONF_PATH, OFF(paths.plugin_dir) - OFF(paths), 0, OMR_PLUGIN_DIR, 0, 0,
+	  "where plugins named without a path are found" },
+	{ "data_dir", OMR_CONF_PATH, OFF(paths.data_dir) - OFF(paths), 0, OMR_DATA_DIR, 0, 0,
+	  "static files: console, demo pages" },
+	{ "console_dir", OMR_CONF_PATH, OFF(paths.console_dir) - OFF(paths), 0, NULL, 0, 0,
+	  "agent console files (default: DATA_DIR/console)" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+#define ROFF(f) (OFF(redis.f) - OFF(redis))
+static const struct omr_conf_key omr_redis_keys[] = {
+	{ "embedded", OMR_CONF_BOOL, ROFF(embedded), 0, "false", 0, 0,
+	  "start and supervise a private redis-server on a unix socket in state_dir" },
+	{ "server", OMR_CONF_STRING, ROFF(server), 0, "redis-server", 0, 0,
+	  "redis-server binary for embedded mode" },
+	{ "url", OMR_CONF_SECRET, ROFF(url), 0, NULL, 0, 0,
+	  "redis://[:password@]host[:port][/db] or unix:/path/to/socket (not embedded)" },
+	{ "password", OMR_CONF_SECRET, ROFF(password), 0, NULL, 0, 0, "AUTH password" },
+	{ "prefix", OMR_CONF_STRING, ROFF(prefix), 0, "omr", 0, 0, "key prefix" },
+	{ "site", OMR_CONF_STRING, ROFF(site), 0, "main", 0, 0,
+	  "hash tag shared by all keys of this site (one Redis Cluster slot)" },
+	{ "appendfsync", OMR_CONF_ENUM, ROFF(appendfsync), 0, "everysec", 0, 0,
+	  "embedded Redis AOF fsync policy", omr_fsync_modes },
+	{ "connect_timeout", OMR_CONF_MS, ROFF(connect_timeout), 0, "5s", 100, 600000,
+	  "give up a connection attempt after this long" },
+	{ "command_timeout", OMR_CONF_MS, ROFF(command_timeout), 0, "10s", 100, 600000,
+	  "a command without an answer after this long drops the connection" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+static const struct omr_conf_key omr_listen_keys[] = {
+	{ "address", OMR_CONF_STRING, offsetof(struct omr_listen_conf, address), 0, "127.0.0.1", 0, 0,
+	  "IP address to listen on" },
+	{ "port", OMR_CONF_INT, offsetof(struct omr_listen_conf, port), 1, NULL, 1, 65535,
+	  "TCP port" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+#define EOFF(f) (OFF(edge.f) - OFF(edge))
+static const struct omr_conf_key omr_edge_keys[] = {
+	{ "listen", OMR_CONF_SECTION, EOFF(listen), 1, NULL, 0, 0,
+	  "websocket and static files listener", NULL, omr_listen_keys },
+	{ "max_message", OMR_CONF_INT, EOFF(max_message), 0, "65536", 1024, 16777216,
+	  "largest websocket message in bytes; larger ones close the connection (1009)" },
+	{ "ping_interval", OMR_CONF_MS, EOFF(ping_interval), 0, "30s", 1000, 3600000,
+	  "websocket ping interval; a peer that does not answer is dropped" },
+	{ "allowed_origins", OMR_CONF_STRLIST, EOFF(allowed_origins), 0, NULL, 0, 0,
+	  "Origin values allowed to open websockets (default: any)" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+#define WOFF(f) (OFF(webhooks.f) - OFF(webhooks))
+static const struct omr_conf_key omr_webhooks_keys[] = {
+	{ "listen", OMR_CONF_SECTION, WOFF(listen), 1, NULL, 0, 0, "channel webhook listener",
+	  NULL, omr_listen_keys },
+	{ "max_body", OMR_CONF_INT, WOFF(max_body), 0, "1048576", 1024, 67108864,
+	  "largest request body in bytes (413 above)" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+#define AOFF(f) (OFF(admin.f) - OFF(admin))
+static const struct omr_conf_key omr_admin_keys[] = {
+	{ "listen", OMR_CONF_SECTION, AOFF(listen), 1, NULL, 0, 0, "admin API listener", NULL,
+	  omr_listen_keys },
+	{ "token", OMR_CONF_SECRET, AOFF(token), 1, NULL, 0, 0,
+	  "bearer token for the admin API" },
+	{ "max_body", OMR_CONF_INT, AOFF(max_body), 0, "1048576", 1024, 67108864,
+	  "largest request body in bytes" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+#define LOFF(f) (OFF(limits.f) - OFF(limits))
+static const struct omr_conf_key omr_limits_keys[] = {
+	{ "text_max", OMR_CONF_INT, LOFF(text_max), 0, "16384", 64, 1048576,
+	  "largest message text in bytes" },
+	{ "attachments_max", OMR_CONF_INT, LOFF(attachments_max), 0, "20", 0, 1000,
+	  "most attachments per message" },
+	{ "dedup_ttl", OMR_CONF_MS, LOFF(dedup_ttl), 0, "7d", 60000, 31536000000LL,
+	  "how long a channel message id is remembered for duplicate detection" },
+	{ "stream_maxlen", OMR_CONF_INT, LOFF(stream_maxlen), 0, "1000000", 1000, 1000000000,
+	  "approximate length cap of the event stream" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+const struct omr_conf_key omr_config_keys[] = {
+	{ "node", OMR_CONF_SECTION, OFF(node), 0, NULL, 0, 0, "this daemon", NULL, omr_node_keys },
+	{ "log", OMR_CONF_SECTION, OFF(log), 0, NULL, 0, 0, "logging", NULL, omr_log_keys },
+	{ "paths", OMR_CONF_SECTION, OFF(paths), 0, NULL, 0, 0, "directories", NULL,
+	  omr_paths_keys },
+	{ "redis", OMR_CONF_SECTION, OFF(redis), 0, NULL, 0, 0, "Redis connection", NULL,
+	  omr_redis_keys },
+	{ "edge", OMR_CONF_SECTION, OFF(edge), 1, NULL, 0, 0, "websocket edge", NULL,
+	  omr_edge_keys },
+	{ "webhooks", OMR_CONF_SECTION, OFF(webhooks), 1, NULL, 0, 0, "webhook listener", NULL,
+	  omr_webhooks_keys },
+	{ "admin", OMR_CONF_SECTION, OFF(admin), 1, NULL, 0, 0, "admin API", NULL,
+	  omr_admin_keys },
+	{ "limits", OMR_CONF_SECTION, OFF(limits), 0, NULL, 0, 0, "input limits", NULL,
+	  omr_limits_keys },
+	{ "routing", OMR_CONF_PATH, OFF(routing_file), 1, NULL, 0, 0,
+	  "routing file (queues, skills, rules)" },
+	{ "agents", OMR_CONF_PATH, OFF(agents_file), 1, NULL, 0, 0, "agent directory file" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+static const char *const omr_config_handled[] = { "plugins", NULL };
+
+#define POFF(f) offsetof(struct omr_plugin_conf, f)
+static const struct omr_conf_key omr_plugin_keys[] = {
+	{ "name", OMR_CONF_STRING, POFF(name), 1, NULL, 0, 0, "plugin name" },
+	{ "path", OMR_CONF_PATH, POFF(path), 0, NULL, 0, 0,
+	  "shared object (default: PLUGIN_DIR/NAME.so)" },
+	{ "enabled", OMR_CONF_BOOL, POFF(enabled), 0, "true", 0, 0, "load this plugin" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+static const char *const omr_plugin_handled[] = { "config", NULL };
+
+static int omr_plugin_name_ok(const char *s)
+{
+	if (!*s || strlen(s) > 32)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static void omr_config_plugins(struct omr_config *c, const struct omr_ynode *list,
+			       struct omr_conf_errs *errs)
+{
+	if (!list || omr_ynode_is_null(list))
+		return;
+	if (list->type != OMR_Y_SEQ) {
+		omr_conf_error(errs, list, "plugins: expected a list, found %s",
+			       omr_ynode_type_name(list));
+		return;
+	}
+	c->plugins = omr_calloc(list->n + 1, sizeof(*c->plugins));
+	for (size_t i = 0; i < list->n; i++) {
+		const struct omr_ynode *item = list->items[i];
+		struct omr_plugin_conf *p = &c->plugins[c->nplugins++];
+		p->at = item;
+		if (omr_conf_apply(omr_plugin_keys, item, p, omr_plugin_handled, errs))
+			continue;
+		if (!omr_plugin_name_ok(p->name)) {
+			omr_conf_error(errs, omr_ynode_get(item, "name"),
+				       "plugin name '%s' must be 1-32 of a-z, 0-9, _ and -", p->name);
+			continue;
+		}
+		for (size_t k = 0; k + 1 < c->nplugins; k++)
+			if (c->plugins[k].name && strcmp(c->plugins[k].name, p->name) == 0)
+				omr_conf_error(errs, item, "plugin '%s' is listed twice", p->name);
+		p->config = omr_ynode_get(item, "config");
+		if (p->config && omr_ynode_is_null(p->config))
+			p->config = NULL;
+		if (p->config && p->config->type != OMR_Y_MAP)
+			omr_conf_error(errs, p->config, "config: expected a mapping, found %s",
+				       omr_ynode_type_name(p->config));
+		if (!p->path)
+			p->path = omr_asprintf("%s/%s.so", c->paths.plugin_dir, p->name);
+	}
+}
+
+static void omr_config_defaults(struct omr_config *c)
+{
+	if (!c->node.id) {
+		char host[256];
+		if (gethostname(host, sizeof(host)) != 0 || !host[0])
+			snprintf(host, sizeof(host), "node");
+		host[sizeof(host) - 1] = '\0';
+		c->node.id = omr_strdup(host);
+	}
+	if (!c->paths.console_dir)
+		c->paths.console_dir = omr_asprintf("%s/console", c->paths.data_dir);
+}
+
+static void omr_config_check(struct omr_config *c, const struct omr_ynode *root,
+			     struct omr_conf_errs *errs)
+{
+	if (!c->redis.embedded && !c->redis.url)
+		omr_conf_error(errs, omr_ynode_get(root, "redis") ? omr_ynode_get(root, "redis") : root,
+			       "redis: set 'embedded: true' or a 'url'");
+	if (c->redis.embedded && c->redis.url)
+		omr_conf_error(errs, omr_ynode_get(root, "redis"),
+			       "redis: 'embedded: true' and 'url' exclude each other");
+	if (c->admin.token && strlen(c->admin.token) < 4)
+		omr_conf_error(errs, omr_ynode_get(root, "admin"),
+			       "admin: token must be at least 4 characters");
+	for (const char *p = c->redis.prefix; p && *p; p++)
+		if (*p == '{' || *p == '}' || *p == ' ') {
+			omr_conf_error(errs, omr_ynode_get(root, "redis"),
+				       "redis: prefix must not contain braces or spaces");
+			break;
+		}
+	for (const char *p = c->redis.site; p && *p; p++)
+		if (*p == '{' || *p == '}' || *p == ' ') {
+			omr_conf_error(errs, omr_ynode_get(root, "redis"),
+				       "redis: site must not contain braces or spaces");
+			break;
+		}
+}
+
+static struct omr_ydoc *omr_config_load_doc(const char *path, struct omr_conf_errs *errs)
+{
+	char *err = NULL;
+	struct omr_ydoc *doc = omr_yaml_load_file(path, &err);
+	if (!doc) {
+		omr_conf_error(errs, NULL, "%s", err);
+		free(err);
+	}
+	return doc;
+}
+
+struct omr_config *omr_config_load(const char *path, struct omr_conf_errs *errs)
+{
+	struct omr_config *c = omr_calloc(1, sizeof(*c));
+	int before = errs->count;
+
+	c->file = omr_strdup(path);
+	c->docs[0] = omr_config_load_doc(path, errs);
+	if (!c->docs[0])
+		goto fail;
+	if (!c->docs[0]->root) {
+		omr_conf_error(errs, NULL, "%s:1: the file is empty", path);
+		goto fail;
+	}
+	omr_conf_apply(omr_config_keys, c->docs[0]->root, c, omr_config_handled, errs);
+	if (errs->count > before)
+		goto fail;
+	omr_config_defaults(c);
+	omr_config_check(c, c->docs[0]->root, errs);
+	omr_config_plugins(c, omr_ynode_get(c->docs[0]->root, "plugins"), errs);
+
+	c->docs[1] = omr_config_load_doc(c->routing_file, errs);
+	if (c->docs[1])
+		c->routing = omr_routing_conf_load(c->docs[1], errs);
+	c->docs[2] = omr_config_load_doc(c->agents_file, errs);
+	if (c->docs[2])
+		c->agents = omr_agents_conf_load(c->docs[2], c->routing, errs);
+	if (errs->count > before)
+		goto fail;
+	return c;
+fail:
+	omr_config_free(c);
+	return NULL;
+}
+
+void omr_config_free(struct omr_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nplugins; i++)
+		omr_conf_release(omr_plugin_keys, &c->plugins[i]);
+	free(c->plugins);
+	omr_routing_conf_free(c->routing);
+	omr_agents_conf_free(c->agents);
+	omr_conf_release(omr_config_keys, c);
+	for (size_t i = 0; i < OMR_ARRAY_LEN(c->docs); i++)
+		omr_yaml_free(c->docs[i]);
+	free(c->file);
+	free(c);
+}

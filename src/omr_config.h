@@ -1,0 +1,100 @@
+/*
+ * omr_config: the daemon's configuration, loaded from omniroute.yaml and the
+ * files it names (routing, agents). A loaded struct omr_config is immutable;
+ * a reload builds a new one and swaps it in only when it is valid as a
+ * whole (see omr_core_reload).
+ */
+#ifndef OMR_CONFIG_H
+#define OMR_CONFIG_H
+
+#include "omr_conf.h"
+#include "omr_yaml.h"
+
+struct omr_routing_conf;
+struct omr_agents_conf;
+
+enum omr_appendfsync { OMR_FSYNC_ALWAYS, OMR_FSYNC_EVERYSEC, OMR_FSYNC_NO };
+
+struct omr_listen_conf {
+	char *address;
+	long long port;
+};
+
+struct omr_plugin_conf {
+	char *name;
+	char *path;          /* resolved .so path */
+	int enabled;
+	const struct omr_ynode *config; /* borrowed from the config's docs; may be NULL */
+	const struct omr_ynode *at;     /* the list item, for error positions */
+};
+
+struct omr_config {
+	char *file;
+	struct {
+		char *id;
+	} node;
+	struct {
+		int level;
+		int syslog;
+	} log;
+	struct {
+		char *state_dir;
+		char *plugin_dir;
+		char *data_dir;
+		char *console_dir;
+	} paths;
+	struct {
+		int embedded;
+		char *server;       /* redis-server binary for embedded mode */
+		char *url;
+		char *password;
+		char *prefix;
+		char *site;         /* hash tag: all keys of one site share a slot */
+		int appendfsync;
+		long long connect_timeout;
+		long long command_timeout;
+	} redis;
+	struct {
+		struct omr_listen_conf listen;
+		long long max_message;
+		long long ping_interval;
+		char **allowed_origins;
+	} edge;
+	struct {
+		struct omr_listen_conf listen;
+		long long max_body;
+	} webhooks;
+	struct {
+		struct omr_listen_conf listen;
+		char *token;
+		long long max_body;
+	} admin;
+	struct {
+		long long text_max;       /* bytes of message text */
+		long long attachments_max;
+		long long dedup_ttl;      /* ms an idempotency key is remembered */
+		long long stream_maxlen;  /* approximate cap of the event stream */
+	} limits;
+
+	struct omr_plugin_conf *plugins;
+	size_t nplugins;
+
+	char *routing_file;
+	char *agents_file;
+	struct omr_routing_conf *routing;
+	struct omr_agents_conf *agents;
+
+	/* The parsed documents stay alive so that plugin sections can be
+	 * validated (with positions) by the plugin loader. */
+	struct omr_ydoc *docs[3];
+};
+
+/* Load and validate; NULL with errors in errs. Plugin sections are only
+ * checked for shape here; the loader checks them against each plugin. */
+struct omr_config *omr_config_load(const char *path, struct omr_conf_errs *errs);
+void omr_config_free(struct omr_config *c);
+
+/* The key tables, for docs (omniroute --describe-config). */
+extern const struct omr_conf_key omr_config_keys[];
+
+#endif

@@ -1,0 +1,488 @@
+/*
+ * omr_core: see omr_core.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "omr_admin.h"
+#include "omr_core.h"
+#include "omr_edge.h"
+#include "omr_embedded.h"
+#include "omr_events.h"
+#include "omr_http.h"
+#include "omr_ingest.h"
+#include "omr_log.h"
+#include "omr_plugin.h"
+#include "omr_redis.h"
+#include "omr_router.h"
+#include "omr_store.h"
+#include "omr_util.h"
+
+#define OMR_DRAIN_MS 5000
+
+static void omr_core_notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	OMR_UNUSED(state);
+#endif
+}
+
+/* ---- plugins ---- */
+
+int omr_core_open_plugins(const struct omr_config *cfg, struct omr_plugin ***plugins_r,
+			  size_t *n_r, struct omr_conf_errs *errs)
+{
+	struct omr_plugin **list = omr_calloc(cfg->nplugins + 1, sizeof(*list));
+	size_t n = 0;
+	int before = errs->count;
+
+	for (size_t i = 0; i < cfg->nplugins; i++) {
+		if (!cfg->plugins[i].enabled)
+			continue;
+		struct omr_plugin *p = omr_plugin_open(&cfg->plugins[i], errs);
+		if (p)
+			list[n++] = p;
+	}
+	*plugins_r = list;
+	*n_r = n;
+	return errs->count - before;
+}
+
+struct omr_plugin *omr_core_channel(struct omr_core *core, const char *channel)
+{
+	for (size_t i = 0; channel && i < core->nplugins; i++)
+		if (core->plugins[i]->desc->kind == OMR_PLUGIN_CHANNEL &&
+		    strcmp(core->plugins[i]->name, channel) == 0)
+			return core->plugins[i];
+	return NULL;
+}
+
+int omr_core_deliver(struct omr_core *core, const char *channel, const struct omr_outbound *out)
+{
+	struct omr_plugin *p = omr_core_channel(core, channel);
+	if (!p || !p->started) {
+		omr_log_warn("conversation %s: no running channel plugin '%s' to deliver message %s",
+			     out->conversation, channel, out->message);
+		core->stats.outbound_failed++;
+		return OMR_ERROR;
+	}
+	if (p->desc->send(p->state, out) != OMR_OK) {
+		core->stats.outbound_failed++;
+		return OMR_ERROR;
+	}
+	core->stats.outbound_sent++;
+	return OMR_OK;
+}
+
+/* ---- Redis ---- */
+
+static void omr_core_online(struct omr_core *core)
+{
+	char *err = NULL;
+
+	core->state = OMR_CORE_RUNNING;
+	evtimer_del(core->wait_timer);
+	for (size_t i = 0; i < core->nplugins; i++) {
+		if (omr_plugin_start(core->plugins[i], &err) < 0) {
+			omr_log_error("%s", err);
+			omr_free_and_null(&err);
+			omr_core_shutdown(core, 1);
+			return;
+		}
+	}
+	omr_log_info("omniroute %s running as node '%s'", PACKAGE_VERSION, core->cfg->node.id);
+	omr_core_notify("READY=1\nSTATUS=running");
+}
+
+static void omr_core_redis_ready(void *arg)
+{
+	struct omr_core *core = arg;
+	if (core->state == OMR_CORE_STARTING)
+		omr_core_online(core);
+}
+
+static void omr_core_block_ready(void *arg)
+{
+	struct omr_core *core = arg;
+	if (core->events && core->state != OMR_CORE_STOPPING)
+		omr_events_kick(core->events);
+}
+
+static void omr_core_waiting(evutil_socket_t fd, short what, void *arg)
+{
+	omr_log_warn("still waiting for Redis; messages are refused until it is reachable");
+}
+
+static int omr_core_redis_target(struct omr_core *core, struct omr_redis_target *t, char **err_r)
+{
+	const struct omr_config *c = core->cfg;
+	memset(t, 0, sizeof(*t));
+	if (c->redis.embedded) {
+		t->path = omr_strdup(omr_embedded_socket(core->embedded));
+	} else if (omr_redis_target_parse(c->redis.url, t, err_r) < 0) {
+		return -1;
+	}
+	if (c->redis.password) {
+		free(t->password);
+		t->password = omr_strdup(c->redis.password);
+	}
+	return 0;
+}
+
+static int omr_core_start_redis(struct omr_core *core, char **err_r)
+{
+	const struct omr_config *c = core->cfg;
+	struct omr_redis_target t;
+	static const char *const fsync_names[] = { "always", "everysec", "no" };
+
+	if (c->redis.embedded) {
+		if (mkdir(c->paths.state_dir, 0750) == -1 && errno != EEXIST)
+			return omr_err(err_r, "cannot create state directory %s: %s",
+				       c->paths.state_dir, strerror(errno));
+		core->embedded = omr_embedded_new(core->base, c->redis.server, c->paths.state_dir,
+						  fsync_names[c->redis.appendfsync]);
+		if (omr_embedded_start(core->embedded, err_r) < 0)
+			return -1;
+	}
+	if (omr_core_redis_target(core, &t, err_r) < 0)
+		return -1;
+	struct omr_redis_opts o = {
+		.name = "commands",
+		.connect_timeout = c->redis.connect_timeout,
+		.command_timeout = c->redis.command_timeout,
+		.on_ready = omr_core_redis_ready,
+		.arg = core,
+	};
+	core->redis = omr_redis_new(core->base, &t, &o);
+	o.name = "stream";
+	o.on_ready = omr_core_block_ready;
+	core->redis_block = omr_redis_new(core->base, &t, &o);
+	omr_redis_target_free(&t);
+	omr_redis_start(core->redis);
+	omr_redis_start(core->redis_block);
+	return 0;
+}
+
+/* ---- signals, reload, stop ---- */
+
+static int omr_core_plugins_unchanged(struct omr_core *core, const struct omr_config *next,
+				      struct omr_conf_errs *errs)
+{
+	size_t enabled = 0;
+	for (size_t i = 0; i < next->nplugins; i++) {
+		const struct omr_plugin_conf *pc = &next->plugins[i];
+		if (!pc->enabled)
+			continue;
+		enabled++;
+		struct omr_plugin *p = omr_core_channel(core, pc->name);
+		for (size_t k = 0; !p && k < core->nplugins; k++)
+			if (strcmp(core->plugins[k]->name, pc->name) == 0)
+				p = core->plugins[k];
+		if (!p) {
+			omr_log_warn("reload: plugin '%s' is new; plugins are loaded at start only",
+				     pc->name);
+			continue;
+		}
+		/* A plugin's settings are checked now so that a broken section
+		 * is refused like any other error; they apply at the next start. */
+		void *cfg = omr_plugin_config_parse(p, pc->config, errs);
+		omr_plugin_config_free(p, cfg);
+	}
+	if (enabled != core->nplugins)
+		omr_log_warn("reload: the plugin list changed; restart to apply it");
+	return errs->count;
+}
+
+static void omr_core_reload_warnings(const struct omr_config *old, const struct omr_config *next)
+{
+	if (old->edge.listen.port != next->edge.listen.port ||
+	    strcmp(old->edge.listen.address, next->edge.listen.address) != 0 ||
+	    old->webhooks.listen.port != next->webhooks.listen.port ||
+	    old->admin.listen.port != next->admin.listen.port)
+		omr_log_warn("reload: listener changes take effect at the next start");
+	if (old->redis.embedded != next->redis.embedded ||
+	    (old->redis.url && next->redis.url && strcmp(old->redis.url, next->redis.url) != 0) ||
+	    strcmp(old->redis.prefix, next->redis.prefix) != 0 ||
+	    strcmp(old->redis.site, next->redis.site) != 0)
+		omr_log_warn("reload: Redis settings take effect at the next start");
+}
+
+int omr_core_reload(struct omr_core *core, char **err_r)
+{
+	struct omr_conf_errs errs;
+	struct omr_config *next;
+
+	omr_core_notify("RELOADING=1");
+	omr_conf_errs_init(&errs);
+	next = omr_config_load(core->config_path, &errs);
+	if (next)
+		omr_core_plugins_unchanged(core, next, &errs);
+	if (!next || errs.count) {
+		core->stats.reload_failures++;
+		omr_log_error("reload: %s has %d error(s); keeping the running configuration:",
+			      core->config_path, errs.count);
+		/* one log line per error, so each keeps its file:line */
+		char *line = errs.text.data, *nl;
+		while (line && (nl = strchr(line, '\n'))) {
+			*nl = '\0';
+			omr_log_error("  %s", line);
+			*nl = '\n';
+			line = nl + 1;
+		}
+		if (err_r)
+			*err_r = omr_strdup(errs.text.data ? errs.text.data : "invalid configuration");
+		omr_config_free(next);
+		omr_conf_errs_free(&errs);
+		omr_core_notify("READY=1");
+		return -1;
+	}
+	omr_conf_errs_free(&errs);
+	omr_core_reload_warnings(core->cfg, next);
+	/* The swap: everything reads core->cfg when it needs it, so from here
+	 * on the new routing and agent directory apply. */
+	omr_config_free(core->cfg);
+	core->cfg = next;
+	omr_log_setup(next->log.level, next->log.syslog, "omniroute");
+	core->stats.reloads++;
+	omr_log_info("reload: configuration from %s applied", core->config_path);
+	omr_core_notify("READY=1");
+	return 0;
+}
+
+static void omr_core_finish(struct omr_core *core)
+{
+	evtimer_del(core->drain_timer);
+	event_base_loopexit(core->base, NULL);
+}
+
+static void omr_core_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_core *core = arg;
+	struct omr_redis_stats rs = { 0 };
+	size_t inflight = core->ingest ? omr_ingest_inflight(core->ingest) : 0;
+
+	if (core->redis)
+		omr_redis_get_stats(core->redis, &rs);
+	if ((inflight == 0 && rs.pending == 0) || omr_mono_ms() > core->drain_deadline) {
+		if (inflight || rs.pending)
+			omr_log_warn("stopping with %zu message(s) being stored and %zu Redis "
+				     "command(s) pending; senders were not acknowledged and retry",
+				     inflight, rs.pending);
+		omr_core_finish(core);
+	}
+}
+
+void omr_core_shutdown(struct omr_core *core, int exit_code)
+{
+	struct timeval tick = { 0, 20000 };
+
+	if (core->state == OMR_CORE_STOPPING)
+		return;
+	omr_log_info("stopping");
+	omr_core_notify("STOPPING=1");
+	core->state = OMR_CORE_STOPPING;
+	core->exit_code = exit_code;
+	/* Stop taking input; what was accepted gets a bounded time to finish. */
+	for (size_t i = core->nplugins; i > 0; i--)
+		omr_plugin_stop(core->plugins[i - 1]);
+	if (core->events)
+		omr_events_stop(core->events);
+	core->drain_deadline = omr_mono_ms() + OMR_DRAIN_MS;
+	event_add(core->drain_timer, &tick);
+}
+
+static void omr_core_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct omr_core *core = arg;
+	switch (sig) {
+	case SIGHUP:
+		omr_log_info("SIGHUP: reloading %s", core->config_path);
+		omr_core_reload(core, NULL);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		omr_core_shutdown(core, 0);
+		break;
+	case SIGCHLD:
+		omr_embedded_reap(core->embedded);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- lifecycle ---- */
+
+struct omr_core *omr_core_new(const char *config_path, struct omr_config *cfg)
+{
+	struct omr_core *core = omr_calloc(1, sizeof(*core));
+	core->config_path = omr_strdup(config_path);
+	core->cfg = cfg;
+	core->state = OMR_CORE_STARTING;
+	core->started_ms = omr_now_ms();
+	core->base = event_base_new();
+	if (!core->base) {
+		omr_log_error("cannot create the event loop");
+		abort();
+	}
+	return core;
+}
+
+static int omr_core_listeners(struct omr_core *core, char **err_r)
+{
+	const struct omr_config *c = core->cfg;
+	struct omr_edge_opts eo = {
+		.address = c->edge.listen.address,
+		.port = (int)c->edge.listen.port,
+		.max_message = (size_t)c->edge.max_message,
+		.ping_interval = c->edge.ping_interval,
+		.allowed_origins = c->edge.allowed_origins,
+	};
+
+	core->edge = omr_edge_new(core->base, &eo);
+	core->admin_http = omr_http_server_new(core->base, "admin", c->admin.listen.address,
+					       (int)c->admin.listen.port, (size_t)c->admin.max_body,
+					       err_r);
+	if (!core->admin_http)
+		return -1;
+	core->webhook_http = omr_http_server_new(core->base, "webhooks", c->webhooks.listen.address,
+						 (int)c->webhooks.listen.port,
+						 (size_t)c->webhooks.max_body, err_r);
+	if (!core->webhook_http)
+		return -1;
+	core->admin = omr_admin_new(core, err_r);
+	if (!core->admin)
+		return -1;
+	return 0;
+}
+
+static int omr_core_modules(struct omr_core *core, char **err_r)
+{
+	const struct omr_config *c = core->cfg;
+	struct omr_store_opts so = {
+		.prefix = c->redis.prefix,
+		.site = c->redis.site,
+		.dedup_ttl = c->limits.dedup_ttl,
+		.stream_maxlen = c->limits.stream_maxlen,
+	};
+	core->store = omr_store_new(core->redis, &so);
+	core->ingest = omr_ingest_new(core);
+	core->router = omr_router_new(core);
+	char *stream = omr_store_key(core->store, "events");
+	struct omr_events_opts eo = {
+		.stream = stream,
+		.group = OMR_EVENTS_GROUP,
+		.consumer = c->node.id,
+		.batch = 100,
+		.block_ms = 2000,
+		.claim_idle_ms = 30000,
+	};
+	core->events = omr_events_new(core->base, core->redis, core->redis_block, &eo,
+				      omr_router_on_event, core->router);
+	free(stream);
+	return 0;
+}
+
+static int omr_core_plugins_init(struct omr_core *core, char **err_r)
+{
+	struct omr_conf_errs errs;
+	omr_conf_errs_init(&errs);
+	if (omr_core_open_plugins(core->cfg, &core->plugins, &core->nplugins, &errs)) {
+		omr_err(err_r, "%s", errs.text.data);
+		omr_conf_errs_free(&errs);
+		return -1;
+	}
+	omr_conf_errs_free(&errs);
+	for (size_t i = 0; i < core->nplugins; i++)
+		if (omr_plugin_init(core->plugins[i], omr_host_api_table(), core, err_r) < 0)
+			return -1;
+	return 0;
+}
+
+static int omr_core_signals(struct omr_core *core)
+{
+	signal(SIGPIPE, SIG_IGN);
+	core->sig_hup = evsignal_new(core->base, SIGHUP, omr_core_signal, core);
+	core->sig_term = evsignal_new(core->base, SIGTERM, omr_core_signal, core);
+	core->sig_int = evsignal_new(core->base, SIGINT, omr_core_signal, core);
+	core->sig_chld = evsignal_new(core->base, SIGCHLD, omr_core_signal, core);
+	if (evsignal_add(core->sig_hup, NULL) < 0 || evsignal_add(core->sig_term, NULL) < 0 ||
+	    evsignal_add(core->sig_int, NULL) < 0 || evsignal_add(core->sig_chld, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+int omr_core_run(struct omr_core *core)
+{
+	char *err = NULL;
+	struct timeval wait = { 5, 0 };
+
+	core->drain_timer = event_new(core->base, -1, EV_PERSIST, omr_core_drain, core);
+	core->wait_timer = event_new(core->base, -1, EV_PERSIST, omr_core_waiting, core);
+	if (omr_core_signals(core) < 0) {
+		omr_log_error("cannot install signal handlers");
+		return 1;
+	}
+	if (omr_core_start_redis(core, &err) < 0 || omr_core_modules(core, &err) < 0 ||
+	    omr_core_listeners(core, &err) < 0 || omr_core_plugins_init(core, &err) < 0 ||
+	    omr_edge_add_mount(core->edge, "/console/", core->cfg->paths.console_dir, &err) < 0 ||
+	    omr_edge_start(core->edge, &err) < 0) {
+		omr_log_error("cannot start: %s", err ? err : "unknown error");
+		free(err);
+		return 1;
+	}
+	event_add(core->wait_timer, &wait);
+	event_base_dispatch(core->base);
+	return core->exit_code;
+}
+
+void omr_core_free(struct omr_core *core)
+{
+	if (!core)
+		return;
+	if (core->edge)
+		omr_edge_stop(core->edge);
+	/* The blocking reader first: its one pending read fails into a
+	 * stopped consumer. */
+	omr_redis_free(core->redis_block);
+	for (size_t i = core->nplugins; i > 0; i--)
+		omr_plugin_close(core->plugins[i - 1]);
+	free(core->plugins);
+	omr_edge_free(core->edge);
+	omr_admin_free(core->admin);
+	omr_http_server_free(core->admin_http);
+	omr_http_server_free(core->webhook_http);
+	/* Remaining Redis callbacks run now, into modules that still exist. */
+	omr_redis_free(core->redis);
+	omr_events_free(core->events);
+	omr_router_free(core->router);
+	omr_ingest_free(core->ingest);
+	omr_store_free(core->store);
+	omr_embedded_stop(core->embedded, 10000);
+	omr_embedded_free(core->embedded);
+	if (core->sig_hup) {
+		event_free(core->sig_hup);
+		event_free(core->sig_term);
+		event_free(core->sig_int);
+		event_free(core->sig_chld);
+	}
+	if (core->drain_timer)
+		event_free(core->drain_timer);
+	if (core->wait_timer)
+		event_free(core->wait_timer);
+	event_base_free(core->base);
+	omr_config_free(core->cfg);
+	free(core->config_path);
+	free(core);
+}

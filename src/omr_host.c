@@ -1,0 +1,212 @@
+/*
+ * omr_host: the host API table handed to plugins (include/omniroute/plugin.h).
+ * Each function receives the plugin's struct omr_host and reaches the core
+ * through it; plugins see nothing else of the daemon.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "omr_core.h"
+#include "omr_edge.h"
+#include "omr_http.h"
+#include "omr_ingest.h"
+#include "omr_log.h"
+#include "omr_plugin.h"
+#include "omr_store.h"
+#include "omr_util.h"
+
+struct omr_timer {
+	struct event *ev;
+	void (*cb)(void *arg);
+	void *arg;
+	int repeat;
+	struct timeval tv;
+};
+
+static void omr_host_log(omr_host *h, enum omr_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	omr_logv(level, h->plugin->name, fmt, ap);
+	va_end(ap);
+}
+
+static struct event_base *omr_host_event_base(omr_host *h)
+{
+	return h->core->base;
+}
+
+static int omr_host_submit(omr_host *h, const struct omr_inbound *ev, omr_submit_cb cb, void *arg)
+{
+	if (!cb)
+		return OMR_ERROR;
+	omr_ingest_submit(h->core->ingest, h->plugin->name, ev, cb, arg);
+	return OMR_OK;
+}
+
+static void omr_host_status_done(void *arg, const redisReply *reply, const char *err)
+{
+	char *what = arg;
+	if (err)
+		omr_log_warn("delivery status for %s not stored: %s", what, err);
+	free(what);
+}
+
+static void omr_host_send_result(omr_host *h, const char *message, const char *status,
+				 const char *channel_msg_id, const char *error)
+{
+	if (!message || !status)
+		return;
+	if (strcmp(status, "failed") == 0) {
+		h->core->stats.outbound_failed++;
+		omr_log_warn("%s: message %s failed: %s", h->plugin->name, message,
+			     error ? error : "no reason given");
+	}
+	omr_store_msg_status(h->core->store, message, status, h->plugin->name, channel_msg_id, error,
+			     omr_host_status_done, omr_strdup(message));
+}
+
+static void omr_host_delivery_status(omr_host *h, const char *channel_msg_id, const char *status,
+				     const char *error)
+{
+	if (!channel_msg_id || !status || !omr_model_key_ok(channel_msg_id, 256))
+		return;
+	omr_store_msg_status(h->core->store, NULL, status, h->plugin->name, channel_msg_id, error,
+			     omr_host_status_done, omr_strdup(channel_msg_id));
+}
+
+static int omr_host_ws_register(omr_host *h, const struct omr_ws_endpoint *ep, char **err_r)
+{
+	if (!h->in_init)
+		return omr_err(err_r, "ws_register is only allowed in init");
+	return omr_edge_add_endpoint(h->core->edge, ep, err_r);
+}
+
+static int omr_host_ws_send(omr_host *h, uint64_t conn, const char *data, size_t len)
+{
+	return omr_edge_send(h->core->edge, conn, data, len);
+}
+
+static void omr_host_ws_close(omr_host *h, uint64_t conn, int code, const char *reason)
+{
+	omr_edge_close(h->core->edge, conn, code, reason);
+}
+
+static int omr_host_static_mount(omr_host *h, const char *prefix, const char *dir, char **err_r)
+{
+	if (!h->in_init)
+		return omr_err(err_r, "static_mount is only allowed in init");
+	return omr_edge_add_mount(h->core->edge, prefix, dir, err_r);
+}
+
+static int omr_host_http_route(omr_host *h, const char *path, omr_http_handler fn, void *arg,
+			       char **err_r)
+{
+	if (!h->in_init)
+		return omr_err(err_r, "http_route is only allowed in init");
+	return omr_http_route(h->core->webhook_http, path, 0, fn, arg, err_r);
+}
+
+static void omr_host_http_reply(omr_http_reply *reply, int code, const char *content_type,
+				const void *body, size_t len)
+{
+	omr_http_reply_send(reply, code, content_type, body, len);
+}
+
+struct omr_host_history {
+	void (*cb)(void *arg, int status, json_t *json);
+	void *arg;
+};
+
+static void omr_host_history_done(void *arg, int status, json_t *json, const char *err)
+{
+	struct omr_host_history *hh = arg;
+	hh->cb(hh->arg, status, json);
+	free(hh);
+}
+
+static int omr_host_history_get(omr_host *h, const char *address, const char *thread,
+				void (*cb)(void *arg, int status, json_t *json), void *arg)
+{
+	struct omr_host_history *hh;
+	const char *t = thread ? thread : address;
+	if (!cb || !omr_model_key_ok(t, 512))
+		return OMR_ERROR;
+	hh = omr_malloc(sizeof(*hh));
+	hh->cb = cb;
+	hh->arg = arg;
+	omr_store_history(h->core->store, h->plugin->name, t, 200, omr_host_history_done, hh);
+	return OMR_OK;
+}
+
+static void omr_timer_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_timer *t = arg;
+	t->cb(t->arg);
+}
+
+static omr_timer *omr_host_timer_new(omr_host *h, void (*cb)(void *arg), void *arg)
+{
+	struct omr_timer *t = omr_calloc(1, sizeof(*t));
+	t->cb = cb;
+	t->arg = arg;
+	t->ev = event_new(h->core->base, -1, 0, omr_timer_fire, t);
+	return t;
+}
+
+static void omr_host_timer_start(omr_timer *t, uint64_t ms, int repeat)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+	event_del(t->ev);
+	event_assign(t->ev, event_get_base(t->ev), -1, repeat ? EV_PERSIST : 0, omr_timer_fire, t);
+	event_add(t->ev, &tv);
+}
+
+static void omr_host_timer_stop(omr_timer *t)
+{
+	event_del(t->ev);
+}
+
+static void omr_host_timer_free(omr_timer *t)
+{
+	if (!t)
+		return;
+	event_free(t->ev);
+	free(t);
+}
+
+static const char *omr_host_data_path(omr_host *h, const char *rel, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", h->core->cfg->paths.data_dir, rel);
+	return n < 0 || (size_t)n >= len ? NULL : buf;
+}
+
+static const struct omr_host_api omr_host_api = {
+	.abi_version = OMR_PLUGIN_ABI_VERSION,
+	.struct_size = sizeof(struct omr_host_api),
+	.log = omr_host_log,
+	.event_base = omr_host_event_base,
+	.submit = omr_host_submit,
+	.send_result = omr_host_send_result,
+	.delivery_status = omr_host_delivery_status,
+	.ws_register = omr_host_ws_register,
+	.ws_send = omr_host_ws_send,
+	.ws_close = omr_host_ws_close,
+	.static_mount = omr_host_static_mount,
+	.http_route = omr_host_http_route,
+	.http_reply = omr_host_http_reply,
+	.history = omr_host_history_get,
+	.timer_new = omr_host_timer_new,
+	.timer_start = omr_host_timer_start,
+	.timer_stop = omr_host_timer_stop,
+	.timer_free = omr_host_timer_free,
+	.data_path = omr_host_data_path,
+};
+
+const struct omr_host_api *omr_host_api_table(void)
+{
+	return &omr_host_api;
+}

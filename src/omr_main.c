@@ -1,0 +1,195 @@
+/*
+ * omniroute: the daemon's entry point. Parses the command line, loads the
+ * configuration, and hands over to omr_core. `-t` runs the same loading
+ * code (config files and plugins) without opening sockets, like nginx -t.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <event2/thread.h>
+
+#include "omr_config.h"
+#include "omr_core.h"
+#include "omr_log.h"
+#include "omr_password.h"
+#include "omr_plugin.h"
+#include "omr_util.h"
+
+#ifndef OMR_SYSCONF_DIR
+#define OMR_SYSCONF_DIR "/etc/omniroute"
+#endif
+
+static void omr_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: omniroute [-c FILE] [-t] [-v] [-h]\n"
+		"       omniroute --hash-password [--iterations N]\n"
+		"       omniroute --describe-config\n"
+		"\n"
+		"  -c, --config FILE     configuration (default %s/omniroute.yaml)\n"
+		"  -t, --test            check the configuration and plugins, then exit\n"
+		"  -v, --version         print the version and exit\n"
+		"      --hash-password   read a password (stdin) and print its hash for agents.yaml\n"
+		"      --describe-config print the configuration keys as a Markdown table\n"
+		"  -h, --help            this text\n",
+		OMR_SYSCONF_DIR);
+}
+
+static int omr_hash_password(unsigned iterations)
+{
+	char line[1024];
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO);
+	char *err = NULL, *hash;
+
+	if (tty) {
+		fprintf(stderr, "Password: ");
+		tcgetattr(STDIN_FILENO, &old);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+	}
+	if (!fgets(line, sizeof(line), stdin))
+		line[0] = '\0';
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &old);
+		fprintf(stderr, "\n");
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	if (!line[0]) {
+		fprintf(stderr, "omniroute: empty password\n");
+		return 1;
+	}
+	hash = omr_password_hash(line, iterations, &err);
+	memset(line, 0, sizeof(line));
+	if (!hash) {
+		fprintf(stderr, "omniroute: %s\n", err);
+		free(err);
+		return 1;
+	}
+	printf("%s\n", hash);
+	free(hash);
+	return 0;
+}
+
+static int omr_describe_config(void)
+{
+	struct omr_buf b;
+	omr_buf_init(&b);
+	omr_buf_puts(&b, "| key | type | default | meaning |\n|---|---|---|---|\n");
+	omr_conf_describe(omr_config_keys, "", &b);
+	fputs(b.data, stdout);
+	omr_buf_free(&b);
+	return 0;
+}
+
+/* Load the configuration and every plugin; print all errors. */
+static struct omr_config *omr_load(const char *path, int test)
+{
+	struct omr_conf_errs errs;
+	struct omr_config *cfg;
+
+	omr_conf_errs_init(&errs);
+	cfg = omr_config_load(path, &errs);
+	if (cfg && test) {
+		struct omr_plugin **plugins;
+		size_t n;
+		omr_core_open_plugins(cfg, &plugins, &n, &errs);
+		for (size_t i = 0; i < n; i++)
+			omr_plugin_close(plugins[i]);
+		free(plugins);
+	}
+	if (errs.count) {
+		fputs(errs.text.data, stderr);
+		fprintf(stderr, "omniroute: configuration %s has %d error(s)\n", path, errs.count);
+		omr_config_free(cfg);
+		cfg = NULL;
+	}
+	omr_conf_errs_free(&errs);
+	return cfg;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "hash-password", no_argument, NULL, 'P' },
+		{ "iterations", required_argument, NULL, 'I' },
+		{ "describe-config", no_argument, NULL, 'D' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = OMR_SYSCONF_DIR "/omniroute.yaml";
+	int test = 0, hash = 0, opt;
+	long long iterations = OMR_PASSWORD_ITERATIONS;
+	struct omr_config *cfg;
+	struct omr_core *core;
+
+	while ((opt = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'v':
+			printf("omniroute %s (plugin ABI %u)\n", PACKAGE_VERSION, OMR_PLUGIN_ABI_VERSION);
+			return 0;
+		case 'h':
+			omr_usage(stdout);
+			return 0;
+		case 'P':
+			hash = 1;
+			break;
+		case 'I':
+			if (omr_parse_ll(optarg, &iterations) < 0 || iterations < 1000 ||
+			    iterations > 10000000) {
+				fprintf(stderr, "omniroute: --iterations: 1000..10000000\n");
+				return 2;
+			}
+			break;
+		case 'D':
+			return omr_describe_config();
+		default:
+			omr_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		omr_usage(stderr);
+		return 2;
+	}
+	if (hash)
+		return omr_hash_password((unsigned)iterations);
+
+	cfg = omr_load(path, test);
+	if (!cfg)
+		return 1;
+	if (test) {
+		fprintf(stderr, "omniroute: configuration %s is valid\n", path);
+		omr_config_free(cfg);
+		return 0;
+	}
+	omr_log_setup(cfg->log.level, cfg->log.syslog, "omniroute");
+	/* libevent locks must be set up before the loop exists: the edge
+	 * thread wakes the main loop with event_active(). */
+	if (evthread_use_pthreads() < 0) {
+		omr_log_error("libevent has no pthreads support");
+		omr_config_free(cfg);
+		return 1;
+	}
+	core = omr_core_new(path, cfg);
+	int rc = omr_core_run(core);
+	omr_core_free(core);
+	omr_log_info("stopped");
+	return rc;
+}

@@ -1,0 +1,44 @@
+/*
+ * omr_model: the normalised model (customer, conversation, message) as
+ * stored in Redis hashes and as shown in JSON (admin API, agents, plugins).
+ * docs/model.md is the reference; this file is the one place that knows
+ * which hash fields are numbers, booleans or embedded JSON.
+ */
+#ifndef OMR_MODEL_H
+#define OMR_MODEL_H
+
+#include <stddef.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include <omniroute/plugin.h>
+
+enum omr_model_kind { OMR_MODEL_CUSTOMER, OMR_MODEL_CONVERSATION, OMR_MODEL_MESSAGE };
+
+/* HGETALL reply (flat array) -> JSON object with typed fields. Returns a
+ * new reference, or NULL if the reply is not an even array. */
+json_t *omr_model_from_hash(enum omr_model_kind kind, const redisReply *hash);
+
+/* Validate and normalise an inbound event from a plugin. On success fills
+ * the JSON strings (owned by the caller: free with omr_inbound_norm_free). */
+struct omr_inbound_norm {
+	char *attachments; /* JSON array */
+	char *attrs;       /* JSON object */
+	char *meta;        /* JSON object */
+	const char *thread;
+	const char *kind;
+	long long ts_ms;
+};
+struct omr_model_limits {
+	size_t text_max;
+	size_t attachments_max;
+};
+int omr_inbound_normalise(const struct omr_inbound *ev, const struct omr_model_limits *lim,
+			  struct omr_inbound_norm *out, char **err_r);
+void omr_inbound_norm_free(struct omr_inbound_norm *n);
+
+/* 1 if s is a plausible identifier for Redis keys: 1..max bytes of
+ * printable ASCII without spaces (channel ids are chosen by outsiders). */
+int omr_model_key_ok(const char *s, size_t max);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * omr_plugin: loading plugins (dlopen), checking their descriptor against
+ * our ABI, validating their configuration against their own key table,
+ * and driving their lifecycle (init, start, stop, free).
+ *
+ * A struct omr_plugin owns the dlopen handle, the plugin's config struct
+ * and the plugin's state; omr_plugin_close() releases all three in the
+ * right order (the code of the plugin is unmapped last).
+ */
+#ifndef OMR_PLUGIN_H
+#define OMR_PLUGIN_H
+
+#include <omniroute/plugin.h>
+
+#include "omr_conf.h"
+#include "omr_config.h"
+
+struct omr_core;
+struct omr_plugin;
+
+/* What the host API functions receive as omr_host *. */
+struct omr_host {
+	struct omr_plugin *plugin;
+	struct omr_core *core;
+	int in_init;   /* ws_register/http_route/static_mount allowed */
+};
+
+struct omr_plugin {
+	char *name;
+	char *path;
+	void *dl;
+	const struct omr_plugin_descriptor *desc;
+	void *config;          /* desc->config_size bytes, keys per desc->config_keys */
+	void *state;
+	int initialised;
+	int started;
+	struct omr_host host;
+};
+
+/* dlopen, check the descriptor, validate the config section. Errors go to
+ * errs (file:line when the problem is in the config). */
+struct omr_plugin *omr_plugin_open(const struct omr_plugin_conf *pc, struct omr_conf_errs *errs);
+/* Validate a config section against an open plugin's keys into a fresh
+ * struct (for reload checks); returns it or NULL. Free with
+ * omr_plugin_config_free(). */
+void *omr_plugin_config_parse(const struct omr_plugin *p, const struct omr_ynode *node,
+			      struct omr_conf_errs *errs);
+void omr_plugin_config_free(const struct omr_plugin *p, void *config);
+int omr_plugin_init(struct omr_plugin *p, const struct omr_host_api *api, struct omr_core *core,
+		    char **err_r);
+int omr_plugin_start(struct omr_plugin *p, char **err_r);
+void omr_plugin_stop(struct omr_plugin *p);
+void omr_plugin_close(struct omr_plugin *p);
+
+#endif

@@ -1,0 +1,579 @@
+/*
+ * omr_redis: see omr_redis.h.
+ *
+ * Lifetime: each command is a struct omr_redis_req on the connection's
+ * pending list, in send order (Redis answers in order). A request is freed
+ * after its user callback ran. When the connection object is freed while
+ * hiredis still holds requests, the requests are detached first (req->r ==
+ * NULL) so that late hiredis callbacks never touch freed memory.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+#include <openssl/sha.h>
+
+#include "omr_log.h"
+#include "omr_redis.h"
+#include "omr_util.h"
+
+#define OMR_REDIS_BACKOFF_MIN 100
+#define OMR_REDIS_BACKOFF_MAX 5000
+#define OMR_REDIS_TICK_MS 250
+
+enum omr_redis_state { OMR_REDIS_IDLE, OMR_REDIS_CONNECTING, OMR_REDIS_READY };
+
+struct omr_redis_req {
+	struct omr_redis *r;          /* NULL once detached */
+	struct omr_redis_req *next, *prev;
+	omr_redis_cb cb;
+	void *arg;
+	int64_t sent_ms;
+	long long timeout;
+	/* EVALSHA -> EVAL fallback */
+	const struct omr_redis_script *script;
+	int argc;
+	char **argv;
+	size_t *argvlen;
+	/* deferred failure */
+	const char *fail;
+};
+
+struct omr_redis {
+	struct event_base *base;
+	struct omr_redis_target target;
+	char *name;
+	struct omr_redis_opts opts;
+	redisAsyncContext *ac;
+	enum omr_redis_state state;
+	struct event *retry_ev;
+	struct event *tick_ev;
+	long long backoff;
+	int64_t connect_started;
+	int ever_ready;
+	int freeing;
+	struct omr_redis_req *head, *tail;
+	struct omr_redis_stats stats;
+};
+
+/* ---- targets ---- */
+
+void omr_redis_target_free(struct omr_redis_target *t)
+{
+	free(t->host);
+	free(t->path);
+	free(t->password);
+	memset(t, 0, sizeof(*t));
+}
+
+void omr_redis_target_copy(struct omr_redis_target *dst, const struct omr_redis_target *src)
+{
+	dst->host = omr_strdup(src->host);
+	dst->port = src->port;
+	dst->path = omr_strdup(src->path);
+	dst->password = omr_strdup(src->password);
+	dst->db = src->db;
+}
+
+const char *omr_redis_target_str(const struct omr_redis_target *t, char *buf, size_t len)
+{
+	if (t->path)
+		snprintf(buf, len, "unix:%s", t->path);
+	else
+		snprintf(buf, len, "%s:%d", t->host ? t->host : "?", t->port);
+	return buf;
+}
+
+static int omr_redis_parse_db(const char *s, int *db_r)
+{
+	long long v;
+	if (omr_parse_ll(s, &v) < 0 || v < 0 || v > 1000)
+		return -1;
+	*db_r = (int)v;
+	return 0;
+}
+
+int omr_redis_target_parse(const char *url, struct omr_redis_target *t, char **err_r)
+{
+	memset(t, 0, sizeof(*t));
+	if (strncmp(url, "unix:", 5) == 0) {
+		const char *p = url + 5;
+		const char *q;
+		while (p[0] == '/' && p[1] == '/')
+			p++;
+		q = strchr(p, '?');
+		t->path = q ? omr_strndup(p, (size_t)(q - p)) : omr_strdup(p);
+		if (q && (strncmp(q, "?db=", 4) != 0 || omr_redis_parse_db(q + 4, &t->db) < 0))
+			goto bad;
+		if (t->path[0] != '/')
+			goto bad;
+		return 0;
+	}
+	if (strncmp(url, "redis://", 8) == 0) {
+		const char *p = url + 8, *at = strchr(p, '@'), *slash, *colon;
+		char *hostport;
+		if (at) {
+			const char *c = memchr(p, ':', (size_t)(at - p));
+			const char *pw = c ? c + 1 : p;
+			t->password = omr_strndup(pw, (size_t)(at - pw));
+			p = at + 1;
+		}
+		slash = strchr(p, '/');
+		hostport = slash ? omr_strndup(p, (size_t)(slash - p)) : omr_strdup(p);
+		colon = strrchr(hostport, ':');
+		t->port = 6379;
+		if (colon && !strchr(colon, ']')) {
+			long long port;
+			if (omr_parse_ll(colon + 1, &port) < 0 || port < 1 || port > 65535) {
+				free(hostport);
+				goto bad;
+			}
+			t->port = (int)port;
+			t->host = omr_strndup(hostport, (size_t)(colon - hostport));
+			free(hostport);
+		} else {
+			t->host = hostport;
+		}
+		if (!t->host[0])
+			goto bad;
+		if (slash && slash[1] && omr_redis_parse_db(slash + 1, &t->db) < 0)
+			goto bad;
+		return 0;
+	}
+bad:
+	omr_redis_target_free(t);
+	return omr_err(err_r, "bad Redis URL '%s' (expected redis://[:password@]host[:port][/db] "
+			      "or unix:/path/to/socket)", url);
+}
+
+/* ---- reply helpers ---- */
+
+const char *omr_reply_str(const redisReply *r)
+{
+	if (r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS))
+		return r->str;
+	return NULL;
+}
+
+long long omr_reply_int(const redisReply *r, long long def)
+{
+	long long v;
+	if (!r)
+		return def;
+	if (r->type == REDIS_REPLY_INTEGER)
+		return r->integer;
+	if (r->type == REDIS_REPLY_STRING && omr_parse_ll(r->str, &v) == 0)
+		return v;
+	return def;
+}
+
+const redisReply *omr_reply_elem(const redisReply *r, size_t i)
+{
+	if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements)
+		return NULL;
+	return r->element[i];
+}
+
+/* ---- requests ---- */
+
+static void omr_redis_req_free(struct omr_redis_req *q)
+{
+	for (int i = 0; q->argv && i < q->argc; i++)
+		free(q->argv[i]);
+	free(q->argv);
+	free(q->argvlen);
+	free(q);
+}
+
+static void omr_redis_req_link(struct omr_redis *r, struct omr_redis_req *q)
+{
+	q->r = r;
+	q->prev = r->tail;
+	q->next = NULL;
+	if (r->tail)
+		r->tail->next = q;
+	else
+		r->head = q;
+	r->tail = q;
+	r->stats.pending++;
+}
+
+static void omr_redis_req_unlink(struct omr_redis_req *q)
+{
+	struct omr_redis *r = q->r;
+	if (!r)
+		return;
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		r->head = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	else
+		r->tail = q->prev;
+	q->next = q->prev = NULL;
+	r->stats.pending--;
+}
+
+static void omr_redis_finish(struct omr_redis_req *q, const redisReply *reply, const char *err)
+{
+	if (q->r && (err || (reply && reply->type == REDIS_REPLY_ERROR)))
+		q->r->stats.errors++;
+	omr_redis_req_unlink(q);
+	if (q->cb)
+		q->cb(q->arg, reply, err);
+	omr_redis_req_free(q);
+}
+
+static void omr_redis_deferred_fail(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_redis_req *q = arg;
+	omr_redis_finish(q, NULL, q->fail);
+}
+
+/* Fail a request on the next loop pass, never inside the caller. */
+static void omr_redis_fail_later(struct omr_redis *r, struct omr_redis_req *q, const char *why)
+{
+	static const struct timeval zero = { 0, 0 };
+	q->fail = why;
+	/* While the connection object is being freed, a callback may issue a
+	 * command: fail it without tying it to the dying object. */
+	if (!r->freeing)
+		omr_redis_req_link(r, q);
+	if (event_base_once(r->base, -1, EV_TIMEOUT, omr_redis_deferred_fail, q, &zero) < 0) {
+		omr_log_error("redis %s: cannot schedule a callback", r->name);
+		abort();
+	}
+}
+
+static int omr_redis_send(struct omr_redis *r, struct omr_redis_req *q, int argc,
+			  const char **argv, const size_t *argvlen);
+
+static void omr_redis_reply_cb(redisAsyncContext *ac, void *reply_v, void *privdata)
+{
+	struct omr_redis_req *q = privdata;
+	redisReply *reply = reply_v;
+	struct omr_redis *r = q->r;
+
+	if (!reply) {
+		omr_redis_finish(q, NULL, r ? "Redis connection lost" : "Redis connection closed");
+		return;
+	}
+	if (r && q->script && reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+		/* The server lost its script cache (restart, SCRIPT FLUSH):
+		 * send the source once; EVAL caches it again. */
+		const struct omr_redis_script *s = q->script;
+		q->script = NULL;
+		omr_redis_req_unlink(q);
+		q->argv[0] = (free(q->argv[0]), omr_strdup("EVAL"));
+		q->argvlen[0] = 4;
+		free(q->argv[1]);
+		q->argv[1] = omr_strdup(s->source);
+		q->argvlen[1] = strlen(s->source);
+		if (omr_redis_send(r, q, q->argc, (const char **)q->argv, q->argvlen) < 0)
+			omr_redis_finish(q, NULL, "Redis connection lost");
+		return;
+	}
+	omr_redis_finish(q, reply, reply->type == REDIS_REPLY_ERROR ? reply->str : NULL);
+}
+
+static int omr_redis_send(struct omr_redis *r, struct omr_redis_req *q, int argc,
+			  const char **argv, const size_t *argvlen)
+{
+	if (r->state != OMR_REDIS_READY || !r->ac)
+		return -1;
+	if (redisAsyncCommandArgv(r->ac, omr_redis_reply_cb, q, argc, argv, argvlen) != REDIS_OK)
+		return -1;
+	q->sent_ms = omr_mono_ms();
+	omr_redis_req_link(r, q);
+	r->stats.commands++;
+	return 0;
+}
+
+void omr_redis_argv(struct omr_redis *r, omr_redis_cb cb, void *arg, int argc,
+		    const char **argv, const size_t *argvlen, long long extra_timeout)
+{
+	struct omr_redis_req *q = omr_calloc(1, sizeof(*q));
+	q->cb = cb;
+	q->arg = arg;
+	q->timeout = r->opts.command_timeout + extra_timeout;
+	if (omr_redis_send(r, q, argc, argv, argvlen) < 0)
+		omr_redis_fail_later(r, q, "Redis is not connected");
+}
+
+void omr_redis_cmd(struct omr_redis *r, omr_redis_cb cb, void *arg, const char *fmt, ...)
+{
+	struct omr_redis_req *q = omr_calloc(1, sizeof(*q));
+	va_list ap;
+	int rc = REDIS_ERR;
+
+	q->cb = cb;
+	q->arg = arg;
+	q->timeout = r->opts.command_timeout;
+	if (r->state == OMR_REDIS_READY && r->ac) {
+		va_start(ap, fmt);
+		rc = redisvAsyncCommand(r->ac, omr_redis_reply_cb, q, fmt, ap);
+		va_end(ap);
+	}
+	if (rc != REDIS_OK) {
+		omr_redis_fail_later(r, q, "Redis is not connected");
+		return;
+	}
+	q->sent_ms = omr_mono_ms();
+	omr_redis_req_link(r, q);
+	r->stats.commands++;
+}
+
+void omr_redis_script_init(struct omr_redis_script *s, const char *name, const char *source)
+{
+	unsigned char md[SHA_DIGEST_LENGTH];
+	s->name = name;
+	s->source = source;
+	SHA1((const unsigned char *)source, strlen(source), md);
+	omr_hex(md, sizeof(md), s->sha);
+}
+
+void omr_redis_eval(struct omr_redis *r, const struct omr_redis_script *s, omr_redis_cb cb,
+		    void *arg, int nkeys, int argc, const char **argv, const size_t *argvlen)
+{
+	struct omr_redis_req *q = omr_calloc(1, sizeof(*q));
+	char nk[16];
+
+	q->cb = cb;
+	q->arg = arg;
+	q->timeout = r->opts.command_timeout;
+	q->script = s;
+	q->argc = argc + 3;
+	q->argv = omr_calloc((size_t)q->argc, sizeof(*q->argv));
+	q->argvlen = omr_calloc((size_t)q->argc, sizeof(*q->argvlen));
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	q->argv[0] = omr_strdup("EVALSHA");
+	q->argv[1] = omr_strdup(s->sha);
+	q->argv[2] = omr_strdup(nk);
+	for (int i = 0; i < 3; i++)
+		q->argvlen[i] = strlen(q->argv[i]);
+	for (int i = 0; i < argc; i++) {
+		size_t len = argvlen ? argvlen[i] : strlen(argv[i]);
+		q->argv[i + 3] = omr_strndup(argv[i], len);
+		q->argvlen[i + 3] = len;
+	}
+	if (omr_redis_send(r, q, q->argc, (const char **)q->argv, q->argvlen) < 0)
+		omr_redis_fail_later(r, q, "Redis is not connected");
+}
+
+/* ---- connection ---- */
+
+static void omr_redis_schedule_retry(struct omr_redis *r)
+{
+	struct timeval tv;
+	long long jitter = 0;
+	unsigned char rnd;
+
+	if (omr_random_bytes(&rnd, 1) == 0)
+		jitter = (r->backoff * rnd) / 1024;
+	tv.tv_sec = (r->backoff + jitter) / 1000;
+	tv.tv_usec = ((r->backoff + jitter) % 1000) * 1000;
+	evtimer_add(r->retry_ev, &tv);
+	r->backoff *= 2;
+	if (r->backoff > OMR_REDIS_BACKOFF_MAX)
+		r->backoff = OMR_REDIS_BACKOFF_MAX;
+}
+
+static void omr_redis_lost(struct omr_redis *r)
+{
+	int was_ready = r->state == OMR_REDIS_READY;
+	r->ac = NULL;
+	r->state = OMR_REDIS_IDLE;
+	omr_redis_schedule_retry(r);
+	if (was_ready && r->opts.on_down)
+		r->opts.on_down(r->opts.arg);
+}
+
+static void omr_redis_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct omr_redis *r = ac->data;
+	char where[256];
+	if (!r)
+		return; /* being freed */
+	omr_log_warn("redis %s: disconnected from %s%s%s", r->name,
+		     omr_redis_target_str(&r->target, where, sizeof(where)),
+		     status == REDIS_OK ? "" : ": ", status == REDIS_OK ? "" : ac->errstr);
+	omr_redis_lost(r);
+}
+
+static void omr_redis_setup_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_redis *r = arg;
+	if (err && reply) {
+		/* AUTH or SELECT refused: a configuration problem, keep retrying
+		 * so that a fixed server is picked up, but say why. */
+		omr_log_error("redis %s: %s", r->name, err);
+		if (r->ac)
+			redisAsyncDisconnect(r->ac);
+	}
+}
+
+static void omr_redis_on_connect(const redisAsyncContext *ac, int status)
+{
+	struct omr_redis *r = ac->data;
+	char where[256];
+	if (!r)
+		return;
+	omr_redis_target_str(&r->target, where, sizeof(where));
+	if (status != REDIS_OK) {
+		if (r->ever_ready || omr_log_enabled(OMR_LOG_DEBUG))
+			omr_log_warn("redis %s: cannot connect to %s: %s", r->name, where, ac->errstr);
+		/* hiredis frees the context after this callback */
+		omr_redis_lost(r);
+		return;
+	}
+	r->state = OMR_REDIS_READY;
+	r->backoff = OMR_REDIS_BACKOFF_MIN;
+	if (r->ever_ready)
+		r->stats.reconnects++;
+	r->ever_ready = 1;
+	omr_log_info("redis %s: connected to %s", r->name, where);
+	if (r->target.password)
+		omr_redis_cmd(r, omr_redis_setup_cb, r, "AUTH %s", r->target.password);
+	if (r->target.db)
+		omr_redis_cmd(r, omr_redis_setup_cb, r, "SELECT %d", r->target.db);
+	if (r->opts.on_ready)
+		r->opts.on_ready(r->opts.arg);
+}
+
+static void omr_redis_connect(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_redis *r = arg;
+	redisAsyncContext *ac;
+
+	if (r->target.path)
+		ac = redisAsyncConnectUnix(r->target.path);
+	else
+		ac = redisAsyncConnect(r->target.host, r->target.port);
+	if (!ac || ac->err) {
+		omr_log_debug("redis %s: connect: %s", r->name, ac ? ac->errstr : "out of memory");
+		if (ac)
+			redisAsyncFree(ac);
+		omr_redis_schedule_retry(r);
+		return;
+	}
+	ac->data = r;
+	if (redisLibeventAttach(ac, r->base) != REDIS_OK) {
+		redisAsyncFree(ac);
+		omr_redis_schedule_retry(r);
+		return;
+	}
+	redisAsyncSetConnectCallback(ac, omr_redis_on_connect);
+	redisAsyncSetDisconnectCallback(ac, omr_redis_on_disconnect);
+	r->ac = ac;
+	r->state = OMR_REDIS_CONNECTING;
+	r->connect_started = omr_mono_ms();
+}
+
+/* Drop the connection now: pending callbacks fail, a reconnect follows. */
+static void omr_redis_drop(struct omr_redis *r, const char *why)
+{
+	redisAsyncContext *ac = r->ac;
+	omr_log_warn("redis %s: dropping the connection: %s", r->name, why);
+	if (!ac)
+		return;
+	if (r->state == OMR_REDIS_CONNECTING) {
+		/* no disconnect callback for a context that never connected */
+		ac->data = NULL;
+		redisAsyncFree(ac);
+		omr_redis_lost(r);
+		return;
+	}
+	redisAsyncFree(ac); /* runs on_disconnect -> omr_redis_lost */
+}
+
+static void omr_redis_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_redis *r = arg;
+	int64_t now = omr_mono_ms();
+
+	if (r->state == OMR_REDIS_CONNECTING && now - r->connect_started > r->opts.connect_timeout) {
+		omr_redis_drop(r, "connect timeout");
+		return;
+	}
+	if (r->state == OMR_REDIS_READY && r->head && !r->head->fail &&
+	    now - r->head->sent_ms > r->head->timeout) {
+		r->stats.timeouts++;
+		omr_redis_drop(r, "no answer within the command timeout");
+	}
+}
+
+struct omr_redis *omr_redis_new(struct event_base *base, const struct omr_redis_target *t,
+				const struct omr_redis_opts *opts)
+{
+	struct omr_redis *r = omr_calloc(1, sizeof(*r));
+	struct timeval tick = { 0, OMR_REDIS_TICK_MS * 1000 };
+
+	r->base = base;
+	omr_redis_target_copy(&r->target, t);
+	r->opts = *opts;
+	r->name = omr_strdup(opts->name ? opts->name : "redis");
+	r->opts.name = r->name;
+	r->backoff = OMR_REDIS_BACKOFF_MIN;
+	r->retry_ev = evtimer_new(base, omr_redis_connect, r);
+	r->tick_ev = event_new(base, -1, EV_PERSIST, omr_redis_tick, r);
+	event_add(r->tick_ev, &tick);
+	return r;
+}
+
+void omr_redis_start(struct omr_redis *r)
+{
+	static const struct timeval zero = { 0, 0 };
+	if (r->state == OMR_REDIS_IDLE && !evtimer_pending(r->retry_ev, NULL))
+		evtimer_add(r->retry_ev, &zero);
+}
+
+int omr_redis_ready(const struct omr_redis *r)
+{
+	return r && r->state == OMR_REDIS_READY;
+}
+
+void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t)
+{
+	omr_redis_target_free(&r->target);
+	omr_redis_target_copy(&r->target, t);
+	if (r->ac)
+		omr_redis_drop(r, "new target");
+}
+
+void omr_redis_free(struct omr_redis *r)
+{
+	if (!r)
+		return;
+	r->freeing = 1;
+	r->state = OMR_REDIS_IDLE;
+	/* Detach every request first: hiredis may call them back while (or
+	 * after, if we are inside a callback) it frees the context. */
+	for (struct omr_redis_req *q = r->head, *next; q; q = next) {
+		next = q->next;
+		q->r = NULL;
+		q->next = q->prev = NULL;
+	}
+	r->head = r->tail = NULL;
+	if (r->ac) {
+		r->ac->data = NULL;
+		redisAsyncFree(r->ac);
+		r->ac = NULL;
+	}
+	event_free(r->retry_ev);
+	event_free(r->tick_ev);
+	omr_redis_target_free(&r->target);
+	free(r->name);
+	free(r);
+}
+
+void omr_redis_get_stats(const struct omr_redis *r, struct omr_redis_stats *st)
+{
+	*st = r->stats;
+}

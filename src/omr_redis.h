@@ -1,0 +1,94 @@
+/*
+ * omr_redis: one Redis connection (hiredis async on the main libevent loop)
+ * that reconnects by itself with exponential backoff.
+ *
+ * Rules (hiredis' rules, made explicit):
+ * - A reply is valid only inside its callback; copy what you keep.
+ * - Every command's callback runs exactly once: with the reply (which may
+ *   be an error reply: err is then set too), or with reply == NULL and err
+ *   set when the command could not be sent, the connection dropped, or no
+ *   answer came within command_timeout.
+ * - Callbacks never run inside the call that issued the command.
+ * - While disconnected, commands fail at once (on the next loop pass); the
+ *   caller decides whether to retry. Nothing is queued silently.
+ */
+#ifndef OMR_REDIS_H
+#define OMR_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+struct omr_redis;
+
+struct omr_redis_target {
+	char *host;      /* NULL for a unix socket */
+	int port;
+	char *path;      /* unix socket path */
+	char *password;  /* may be NULL */
+	int db;
+};
+
+/* Parse redis://[:password@]host[:port][/db] or unix:/path[?db=N]. */
+int omr_redis_target_parse(const char *url, struct omr_redis_target *t, char **err_r);
+void omr_redis_target_free(struct omr_redis_target *t);
+void omr_redis_target_copy(struct omr_redis_target *dst, const struct omr_redis_target *src);
+/* "host:port" or "unix:/path" for logs (no password). */
+const char *omr_redis_target_str(const struct omr_redis_target *t, char *buf, size_t len);
+
+typedef void (*omr_redis_cb)(void *arg, const redisReply *reply, const char *err);
+
+struct omr_redis_opts {
+	const char *name;            /* for logs, e.g. "commands", "stream" */
+	long long connect_timeout;   /* ms */
+	long long command_timeout;   /* ms */
+	void (*on_ready)(void *arg); /* after every (re)connection */
+	void (*on_down)(void *arg);  /* after a connection is lost */
+	void *arg;
+};
+
+struct omr_redis *omr_redis_new(struct event_base *base, const struct omr_redis_target *t,
+				const struct omr_redis_opts *opts);
+/* Start connecting (and reconnecting until freed). */
+void omr_redis_start(struct omr_redis *r);
+/* Fails pending callbacks, closes. Safe to call from a Redis callback. */
+void omr_redis_free(struct omr_redis *r);
+int omr_redis_ready(const struct omr_redis *r);
+/* Point at another server (embedded Redis restarts on the same path do
+ * not need this); reconnects. */
+void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t);
+
+/* Send a command. extra_timeout (ms) is added to command_timeout, for
+ * blocking commands. */
+void omr_redis_argv(struct omr_redis *r, omr_redis_cb cb, void *arg, int argc,
+		    const char **argv, const size_t *argvlen, long long extra_timeout);
+/* hiredis format string (%s, %b, %d ...). */
+void omr_redis_cmd(struct omr_redis *r, omr_redis_cb cb, void *arg, const char *fmt, ...);
+
+/* Server-side scripts: EVALSHA, falling back to EVAL once on NOSCRIPT. */
+struct omr_redis_script {
+	const char *name;
+	const char *source;
+	char sha[41];
+};
+void omr_redis_script_init(struct omr_redis_script *s, const char *name, const char *source);
+void omr_redis_eval(struct omr_redis *r, const struct omr_redis_script *s, omr_redis_cb cb,
+		    void *arg, int nkeys, int argc, const char **argv, const size_t *argvlen);
+
+struct omr_redis_stats {
+	uint64_t commands;
+	uint64_t errors;
+	uint64_t reconnects;
+	uint64_t timeouts;
+	size_t pending;
+};
+void omr_redis_get_stats(const struct omr_redis *r, struct omr_redis_stats *st);
+
+/* Reply helpers (NULL-safe). */
+const char *omr_reply_str(const redisReply *r);  /* string/status or NULL */
+long long omr_reply_int(const redisReply *r, long long def);
+const redisReply *omr_reply_elem(const redisReply *r, size_t i);
+
+#endif

@@ -1,0 +1,276 @@
+/*
+ * omr_store: see omr_store.h.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "omr_log.h"
+#include "omr_scripts.h"
+#include "omr_store.h"
+#include "omr_util.h"
+
+struct omr_store {
+	struct omr_redis *r;      /* borrowed */
+	char *prefix;             /* "omr:{main}:" */
+	long long dedup_ttl;
+	long long stream_maxlen;
+	struct omr_redis_script ingest, conv_get, conv_list, history, enqueue, msg_status;
+};
+
+struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts *o)
+{
+	struct omr_store *s = omr_calloc(1, sizeof(*s));
+	s->r = r;
+	s->prefix = omr_asprintf("%s:{%s}:", o->prefix, o->site);
+	s->dedup_ttl = o->dedup_ttl;
+	s->stream_maxlen = o->stream_maxlen;
+	omr_redis_script_init(&s->ingest, "ingest", omr_lua_ingest);
+	omr_redis_script_init(&s->conv_get, "conv_get", omr_lua_conv_get);
+	omr_redis_script_init(&s->conv_list, "conv_list", omr_lua_conv_list);
+	omr_redis_script_init(&s->history, "history", omr_lua_history);
+	omr_redis_script_init(&s->enqueue, "enqueue", omr_lua_enqueue);
+	omr_redis_script_init(&s->msg_status, "msg_status", omr_lua_msg_status);
+	return s;
+}
+
+void omr_store_free(struct omr_store *s)
+{
+	if (!s)
+		return;
+	free(s->prefix);
+	free(s);
+}
+
+struct omr_redis *omr_store_redis(const struct omr_store *s)
+{
+	return s->r;
+}
+
+const char *omr_store_prefix(const struct omr_store *s)
+{
+	return s->prefix;
+}
+
+char *omr_store_key(const struct omr_store *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *rest = omr_vasprintf(fmt, ap);
+	va_end(ap);
+	char *k = omr_asprintf("%s%s", s->prefix, rest);
+	free(rest);
+	return k;
+}
+
+/* ---- ingest ---- */
+
+struct omr_ingest_call {
+	omr_store_ingest_cb cb;
+	void *arg;
+};
+
+static void omr_store_ingest_done(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_ingest_call *c = arg;
+	struct omr_ingest_result res = { 0 };
+	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+
+	if (err || !tag || reply->elements < 5) {
+		res.status = OMR_AGAIN;
+		res.error = err ? err : "unexpected reply from the ingest script";
+	} else {
+		res.status = OMR_OK;
+		res.duplicate = strcmp(tag, "dup") == 0;
+		res.conversation = omr_reply_str(reply->element[1]);
+		res.message = omr_reply_str(reply->element[2]);
+		res.customer = omr_reply_str(reply->element[3]);
+		res.is_new = omr_reply_int(reply->element[4], 0) == 1;
+	}
+	c->cb(c->arg, &res);
+	free(c);
+}
+
+void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr_inbound *ev,
+		      const struct omr_inbound_norm *n, omr_store_ingest_cb cb, void *arg)
+{
+	struct omr_ingest_call *c = omr_malloc(sizeof(*c));
+	char ts[24], now[24], ttl[24], maxlen[24];
+	char cust_id[OMR_ID_MAX], conv_id[OMR_ID_MAX], msg_id[OMR_ID_MAX];
+
+	c->cb = cb;
+	c->arg = arg;
+	snprintf(ts, sizeof(ts), "%lld", n->ts_ms);
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	snprintf(ttl, sizeof(ttl), "%lld", s->dedup_ttl);
+	snprintf(maxlen, sizeof(maxlen), "%lld", s->stream_maxlen);
+	const char *argv[] = {
+		s->prefix, channel, ev->channel_msg_id, ev->address, n->thread,
+		ev->name ? ev->name : "", ev->email ? ev->email : "", ev->text ? ev->text : "",
+		n->attachments, n->attrs, n->meta, ev->is_public ? "1" : "0", ts, now,
+		omr_id_new(cust_id, "u_"), omr_id_new(conv_id, "c_"), omr_id_new(msg_id, "m_"),
+		ttl, maxlen, n->kind,
+	};
+	omr_redis_eval(s->r, &s->ingest, omr_store_ingest_done, c, 0, (int)OMR_ARRAY_LEN(argv),
+		       argv, NULL);
+}
+
+/* ---- reads ---- */
+
+struct omr_json_call {
+	omr_store_json_cb cb;
+	void *arg;
+};
+
+static struct omr_json_call *omr_json_call_new(omr_store_json_cb cb, void *arg)
+{
+	struct omr_json_call *c = omr_malloc(sizeof(*c));
+	c->cb = cb;
+	c->arg = arg;
+	return c;
+}
+
+static void omr_json_call_finish(struct omr_json_call *c, int status, json_t *j, const char *err)
+{
+	c->cb(c->arg, status, j, err);
+	json_decref(j);
+	free(c);
+}
+
+static json_t *omr_store_messages(const redisReply *list)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
+		json_t *m = omr_model_from_hash(OMR_MODEL_MESSAGE, list->element[i]);
+		if (m && json_object_size(m))
+			json_array_append_new(arr, m);
+		else
+			json_decref(m);
+	}
+	return arr;
+}
+
+static void omr_store_conv_get_done(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_json_call *c = arg;
+	json_t *out, *cust;
+
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
+		omr_json_call_finish(c, OMR_AGAIN, NULL, err ? err : "unexpected reply");
+		return;
+	}
+	if (reply->elements < 4) {
+		omr_json_call_finish(c, OMR_OK, NULL, NULL); /* not found */
+		return;
+	}
+	out = omr_model_from_hash(OMR_MODEL_CONVERSATION, reply->element[0]);
+	json_object_set_new(out, "messages", omr_store_messages(reply->element[1]));
+	cust = omr_model_from_hash(OMR_MODEL_CUSTOMER, reply->element[2]);
+	if (cust) {
+		json_t *addrs = json_array();
+		const redisReply *a = reply->element[3];
+		for (size_t i = 0; a->type == REDIS_REPLY_ARRAY && i < a->elements; i++)
+			if (a->element[i]->type == REDIS_REPLY_STRING)
+				json_array_append_new(addrs, json_stringn(a->element[i]->str,
+									  a->element[i]->len));
+		json_object_set_new(cust, "addresses", addrs);
+		json_object_set_new(out, "customer_profile", cust);
+	}
+	omr_json_call_finish(c, OMR_OK, out, NULL);
+}
+
+void omr_store_conv_get(struct omr_store *s, const char *id, int max_msgs,
+			omr_store_json_cb cb, void *arg)
+{
+	char max[16];
+	snprintf(max, sizeof(max), "%d", max_msgs);
+	const char *argv[] = { s->prefix, id, max };
+	omr_redis_eval(s->r, &s->conv_get, omr_store_conv_get_done, omr_json_call_new(cb, arg), 0,
+		       3, argv, NULL);
+}
+
+static void omr_store_conv_list_done(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_json_call *c = arg;
+	json_t *arr;
+
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
+		omr_json_call_finish(c, OMR_AGAIN, NULL, err ? err : "unexpected reply");
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < reply->elements; i++) {
+		json_t *conv = omr_model_from_hash(OMR_MODEL_CONVERSATION, reply->element[i]);
+		if (conv)
+			json_array_append_new(arr, conv);
+	}
+	omr_json_call_finish(c, OMR_OK, arr, NULL);
+}
+
+void omr_store_conv_list(struct omr_store *s, const char *channel, const char *status,
+			 int limit, long long before, omr_store_json_cb cb, void *arg)
+{
+	char lim[16], bef[24];
+	snprintf(lim, sizeof(lim), "%d", limit);
+	if (before > 0)
+		snprintf(bef, sizeof(bef), "%lld", before);
+	else
+		bef[0] = '\0';
+	const char *argv[] = { s->prefix, channel ? channel : "", status ? status : "", lim,
+			       "10000", bef };
+	omr_redis_eval(s->r, &s->conv_list, omr_store_conv_list_done, omr_json_call_new(cb, arg),
+		       0, 6, argv, NULL);
+}
+
+static void omr_store_history_done(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_json_call *c = arg;
+	json_t *out;
+
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
+		omr_json_call_finish(c, OMR_AGAIN, NULL, err ? err : "unexpected reply");
+		return;
+	}
+	if (reply->elements < 2) {
+		omr_json_call_finish(c, OMR_OK, NULL, NULL);
+		return;
+	}
+	out = json_object();
+	json_object_set_new(out, "conversation",
+			    omr_model_from_hash(OMR_MODEL_CONVERSATION, reply->element[0]));
+	json_object_set_new(out, "messages", omr_store_messages(reply->element[1]));
+	omr_json_call_finish(c, OMR_OK, out, NULL);
+}
+
+void omr_store_history(struct omr_store *s, const char *channel, const char *thread,
+		       int max_msgs, omr_store_json_cb cb, void *arg)
+{
+	char max[16];
+	snprintf(max, sizeof(max), "%d", max_msgs);
+	const char *argv[] = { s->prefix, channel, thread, max };
+	omr_redis_eval(s->r, &s->history, omr_store_history_done, omr_json_call_new(cb, arg), 0, 4,
+		       argv, NULL);
+}
+
+void omr_store_enqueue(struct omr_store *s, const char *stream_id, const char *group,
+		       const char *conv, const char *queue, omr_redis_cb cb, void *arg)
+{
+	char now[24];
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	const char *argv[] = { s->prefix, stream_id, conv, queue, now, group };
+	omr_redis_eval(s->r, &s->enqueue, cb, arg, 0, 6, argv, NULL);
+}
+
+void omr_store_msg_status(struct omr_store *s, const char *msg, const char *status,
+			  const char *channel, const char *channel_msg_id, const char *error,
+			  omr_redis_cb cb, void *arg)
+{
+	char now[24];
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	const char *argv[] = { s->prefix, msg ? msg : "", status, channel,
+			       channel_msg_id ? channel_msg_id : "", error ? error : "", now };
+	omr_redis_eval(s->r, &s->msg_status, cb, arg, 0, 7, argv, NULL);
+}

@@ -1,0 +1,69 @@
+/*
+ * omr_store: the Redis data model (docs/model.md): key names and the
+ * server-side scripts that read and change conversations atomically.
+ *
+ * All keys of a site share one hash tag ("omr:{main}:conv:...") so that
+ * every script touches a single Redis Cluster slot.
+ */
+#ifndef OMR_STORE_H
+#define OMR_STORE_H
+
+#include <jansson.h>
+
+#include "omr_model.h"
+#include "omr_redis.h"
+
+struct omr_store_opts {
+	const char *prefix;       /* "omr" */
+	const char *site;         /* "main" */
+	long long dedup_ttl;      /* ms */
+	long long stream_maxlen;
+};
+
+struct omr_store;
+
+struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts *o);
+void omr_store_free(struct omr_store *s);
+struct omr_redis *omr_store_redis(const struct omr_store *s);
+/* "omr:{main}:" */
+const char *omr_store_prefix(const struct omr_store *s);
+/* Full key name, malloc'ed: omr_store_key(s, "conv:%s", id). */
+char *omr_store_key(const struct omr_store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Borrowed JSON (NULL when not found); status OMR_OK or OMR_ERROR/AGAIN. */
+typedef void (*omr_store_json_cb)(void *arg, int status, json_t *json, const char *err);
+
+struct omr_ingest_result {
+	int status;
+	int duplicate;
+	int is_new;            /* a new conversation was opened */
+	const char *conversation;
+	const char *message;
+	const char *customer;
+	const char *error;
+};
+typedef void (*omr_store_ingest_cb)(void *arg, const struct omr_ingest_result *res);
+
+void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr_inbound *ev,
+		      const struct omr_inbound_norm *n, omr_store_ingest_cb cb, void *arg);
+/* {conversation, messages: [...], customer: {..., addresses: [...]}} */
+void omr_store_conv_get(struct omr_store *s, const char *id, int max_msgs,
+			omr_store_json_cb cb, void *arg);
+/* [conversation, ...] newest first */
+void omr_store_conv_list(struct omr_store *s, const char *channel, const char *status,
+			 int limit, long long before, omr_store_json_cb cb, void *arg);
+/* {conversation, messages} of the open conversation of a thread, or NULL */
+void omr_store_history(struct omr_store *s, const char *channel, const char *thread,
+		       int max_msgs, omr_store_json_cb cb, void *arg);
+/* Put a conversation in a queue and XACK its stream entry (one script). */
+void omr_store_enqueue(struct omr_store *s, const char *stream_id, const char *group,
+		       const char *conv, const char *queue, omr_redis_cb cb, void *arg);
+
+/* Delivery outcome of an outbound message, by our id or (msg NULL) by the
+ * channel's id; statuses only move forward (see msg_status.lua). */
+void omr_store_msg_status(struct omr_store *s, const char *msg, const char *status,
+			  const char *channel, const char *channel_msg_id, const char *error,
+			  omr_redis_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,509 @@
+"""omrtest: the integration test harness.
+
+Starts real parts: a private redis-server on a unix socket in a temporary
+directory, the real omniroute daemon with a generated configuration on free
+ports, and talks to it with a small websocket client and HTTP. Only the
+Python standard library is used, so that the tests run on a bare Debian.
+
+Knobs (environment):
+  OMR_BUILDDIR, OMR_SRCDIR   set by `make check`
+  OMR_KEEP_TMP=1             keep the temporary directory for debugging
+  OMR_TEST_VERBOSE=1         copy the daemon's log to stderr at the end
+  OMR_VALGRIND=1             run the daemon under valgrind (slow)
+"""
+
+import base64
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+BUILDDIR = os.environ.get("OMR_BUILDDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+SRCDIR = os.environ.get("OMR_SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+REDIS_SERVER = os.environ.get("OMR_REDIS_SERVER") or "redis-server"
+DAEMON = os.path.join(BUILDDIR, "omniroute")
+
+# TAP-ish output: automake's default driver only looks at the exit status.
+_failures = []
+
+
+def log(msg):
+    sys.stderr.write("# %s\n" % msg)
+    sys.stderr.flush()
+
+
+def check(cond, what):
+    if cond:
+        log("ok: " + what)
+    else:
+        log("FAIL: " + what)
+        _failures.append(what)
+    return cond
+
+
+def eq(got, want, what):
+    return check(got == want, "%s (got %r, want %r)" % (what, got, want))
+
+
+def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except Exception as e:  # the thing may not be up yet
+            last = e
+        time.sleep(interval)
+    raise TimeoutError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ---------------------------------------------------------------- redis
+
+class Redis:
+    """A private redis-server on a unix socket, and a tiny RESP client."""
+
+    def __init__(self, tmp):
+        self.dir = os.path.join(tmp, "redis")
+        os.makedirs(self.dir, exist_ok=True)
+        self.sock = os.path.join(self.dir, "redis.sock")
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [REDIS_SERVER, "--port", "0", "--unixsocket", self.sock, "--dir", self.dir,
+             "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+             "--logfile", os.path.join(self.dir, "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _procs.append(self.proc)
+        wait_for(lambda: self.cmd("PING") == "PONG", what="redis-server")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(10)
+        self.proc = None
+
+    def url(self):
+        return "unix:" + self.sock
+
+    def cmd(self, *args):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(self.sock)
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        s.sendall(out)
+        f = s.makefile("rb")
+        try:
+            return _resp_read(f)
+        finally:
+            f.close()
+            s.close()
+
+
+def _resp_read(f):
+    line = f.readline()
+    if not line:
+        raise ConnectionError("redis closed")
+    t, rest = line[:1], line[1:-2]
+    if t == b"+":
+        return rest.decode()
+    if t == b"-":
+        raise RuntimeError(rest.decode())
+    if t == b":":
+        return int(rest)
+    if t == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)[:-2]
+        return data.decode("utf-8", "replace")
+    if t == b"*":
+        n = int(rest)
+        if n < 0:
+            return None
+        return [_resp_read(f) for _ in range(n)]
+    raise RuntimeError("bad RESP: %r" % line)
+
+
+# ---------------------------------------------------------------- daemon
+
+BASE_ROUTING = """
+skills:
+  - name: billing
+  - name: tech
+  - name: general
+default_queue: general
+queues:
+  - name: general
+  - name: billing
+    skills: { billing: 1 }
+  - name: tech
+    skills: { tech: 1 }
+reasons: [invoice unclear, connection down, other]
+"""
+
+BASE_AGENTS = """
+agents:
+  - id: alice
+    name: Alice
+    password: "$pbkdf2-sha256$210000$O2gkhce8rYOo4nNOza+ewA$hFBOA6FACldICgACvbs97f/wc3OM1mEvnHCuvq4wQG4"
+    skills: { billing: 4, general: 3 }
+    languages: [nl, en]
+    capacity: { webchat: 3 }
+  - id: bob
+    name: Bob
+    password: "$pbkdf2-sha256$210000$6Nl0k5BqhK2Q4klpuHtx3A$5P3v/6lrMxeG+21+LgxxuhW+2XYw99mngmeCTitcU4M"
+    skills: { tech: 4, general: 3 }
+    languages: [en]
+    capacity: { webchat: 3 }
+"""
+
+TOKEN = "test-admin-token"
+
+
+class Daemon:
+    """The real omniroute binary with a generated configuration."""
+
+    def __init__(self, tmp, redis=None, embedded=False, extra_plugins="", webchat_extra="",
+                 routing=BASE_ROUTING, agents=BASE_AGENTS, node="test", log_level="debug",
+                 ports=None, conf_extra=""):
+        self.tmp = tmp
+        self.redis = redis
+        self.ports = ports or {"edge": free_port(), "webhooks": free_port(), "admin": free_port()}
+        self.conf = os.path.join(tmp, "omniroute-%s.yaml" % node)
+        self.logfile = os.path.join(tmp, "daemon-%s.log" % node)
+        self.proc = None
+        self.node = node
+        redis_conf = "  embedded: true\n  server: %s\n" % REDIS_SERVER if embedded else \
+            "  url: %s\n" % redis.url()
+        with open(os.path.join(tmp, "routing.yaml"), "w") as f:
+            f.write(routing)
+        with open(os.path.join(tmp, "agents.yaml"), "w") as f:
+            f.write(agents)
+        self.text = """
+node: {id: %(node)s}
+log: {level: %(level)s}
+paths:
+  state_dir: %(tmp)s/state
+  data_dir: %(src)s/src
+  console_dir: %(src)s/src/console
+redis:
+%(redis)s
+edge:
+  listen: {address: 127.0.0.1, port: %(edge)d}
+  max_message: 65536
+webhooks:
+  listen: {address: 127.0.0.1, port: %(webhooks)d}
+  max_body: 65536
+admin:
+  listen: {address: 127.0.0.1, port: %(admin)d}
+  token: %(token)s
+%(conf_extra)s
+plugins:
+  - name: webchat
+    path: %(build)s/plugins/webchat/.libs/webchat.so
+    config:
+      demo: true
+      demo_dir: %(src)s/plugins/webchat/demo
+      visitor_secret: test-visitor-secret-0123456789
+%(webchat_extra)s
+%(extra_plugins)s
+routing: routing.yaml
+agents: agents.yaml
+""" % dict(node=node, level=log_level, tmp=tmp, src=SRCDIR, build=BUILDDIR, redis=redis_conf,
+           token=TOKEN, extra_plugins=extra_plugins, webchat_extra=webchat_extra,
+           conf_extra=conf_extra, **self.ports)
+        with open(self.conf, "w") as f:
+            f.write(self.text)
+
+    def start(self, wait=True):
+        cmd = [DAEMON, "-c", self.conf]
+        if os.environ.get("OMR_VALGRIND"):
+            cmd = ["valgrind", "--error-exitcode=99", "--leak-check=full",
+                   "--errors-for-leak-kinds=definite", "--log-file=%s.vg.%%p" % self.logfile] + cmd
+        self.logf = open(self.logfile, "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
+        _procs.append(self.proc)
+        if wait:
+            wait_for(lambda: self.healthy(), timeout=30, what="daemon healthy")
+        return self
+
+    def healthy(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError("daemon exited with %s" % self.proc.returncode)
+        st, body = self.http("GET", "/healthz", auth=False)
+        return st == 200
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode
+        self.proc = None
+        self.logf.close()
+        return rc
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        self.logf.close()
+
+    def log_text(self):
+        with open(self.logfile, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    # HTTP
+    def http(self, method, path, body=None, auth=True, headers=None, port=None, token=TOKEN):
+        c = http.client.HTTPConnection("127.0.0.1", port or self.ports["admin"], timeout=10)
+        h = dict(headers or {})
+        if auth:
+            h["Authorization"] = "Bearer " + token
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+            h.setdefault("Content-Type", "application/json")
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        try:
+            return r.status, json.loads(data) if data else None
+        except ValueError:
+            return r.status, data.decode("utf-8", "replace")
+
+    def api(self, path):
+        st, body = self.http("GET", path)
+        if st != 200:
+            raise RuntimeError("GET %s: %s %r" % (path, st, body))
+        return body
+
+    def conversation(self, cid):
+        return self.api("/api/v1/conversations/" + cid)
+
+    def ws(self, path="/chat", proto="omniroute.chat.v1", **kw):
+        return WebSocket("127.0.0.1", self.ports["edge"], path, proto, **kw)
+
+
+# ---------------------------------------------------------------- websocket
+
+class WebSocketClosed(Exception):
+    def __init__(self, code, reason):
+        Exception.__init__(self, "closed %s %s" % (code, reason))
+        self.code = code
+        self.reason = reason
+
+
+class WebSocket:
+    """A minimal RFC 6455 client that can also misbehave on purpose."""
+
+    def __init__(self, host, port, path, proto, origin=None, timeout=10):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+               % (path, host, port, key))
+        if proto:
+            req += "Sec-WebSocket-Protocol: %s\r\n" % proto
+        if origin:
+            req += "Origin: %s\r\n" % origin
+        self.sock.sendall((req + "\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("handshake refused (connection closed)")
+            head += chunk
+        head, self.buf = head.split(b"\r\n\r\n", 1)
+        status = head.split(b"\r\n")[0]
+        if b" 101 " not in status + b" ":
+            raise ConnectionError("handshake refused: %s" % status.decode())
+        self.closed = None
+
+    def send_frame(self, opcode, payload, fin=True, mask=True):
+        if isinstance(payload, str):
+            payload = payload.encode()
+        b0 = (0x80 if fin else 0) | opcode
+        n = len(payload)
+        hdr = bytes([b0])
+        mbit = 0x80 if mask else 0
+        if n < 126:
+            hdr += bytes([mbit | n])
+        elif n < 65536:
+            hdr += bytes([mbit | 126]) + struct.pack("!H", n)
+        else:
+            hdr += bytes([mbit | 127]) + struct.pack("!Q", n)
+        if mask:
+            m = os.urandom(4)
+            payload = bytes(b ^ m[i % 4] for i, b in enumerate(payload))
+            hdr += m
+        self.sock.sendall(hdr + payload)
+
+    def send(self, obj):
+        self.send_frame(0x1, json.dumps(obj) if not isinstance(obj, (str, bytes)) else obj)
+
+    def _read(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise WebSocketClosed(1006, "connection lost")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv_frame(self):
+        b0, b1 = self._read(2)
+        n = b1 & 0x7f
+        if n == 126:
+            n = struct.unpack("!H", self._read(2))[0]
+        elif n == 127:
+            n = struct.unpack("!Q", self._read(8))[0]
+        return b0 & 0x0f, self._read(n)
+
+    def recv(self, timeout=10):
+        """Next text message as JSON; raises WebSocketClosed on close."""
+        self.sock.settimeout(timeout)
+        while True:
+            op, data = self.recv_frame()
+            if op == 0x1:
+                return json.loads(data)
+            if op == 0x8:
+                code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else 1005
+                self.closed = (code, data[2:].decode("utf-8", "replace"))
+                raise WebSocketClosed(*self.closed)
+            if op == 0x9:
+                self.send_frame(0xA, data)
+
+    def recv_type(self, typ, timeout=10):
+        """Skip messages until one of the given type arrives."""
+        deadline = time.time() + timeout
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                raise TimeoutError("no %s message" % typ)
+            m = self.recv(left)
+            if m.get("type") == typ:
+                return m
+
+    def expect_close(self, timeout=10):
+        try:
+            while True:
+                self.recv(timeout)
+        except WebSocketClosed as e:
+            return e.code
+        except (socket.timeout, TimeoutError):
+            return None
+
+    def close(self):
+        try:
+            self.send_frame(0x8, struct.pack("!H", 1000))
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class Visitor:
+    """A web chat visitor: hello, messages, acks."""
+
+    def __init__(self, daemon, name=None, email=None, visitor=None, token=None):
+        self.ws = daemon.ws()
+        hello = {"type": "hello"}
+        for k, v in (("name", name), ("email", email), ("visitor", visitor), ("token", token)):
+            if v is not None:
+                hello[k] = v
+        self.ws.send(hello)
+        self.welcome = self.ws.recv_type("welcome")
+        self.id = self.welcome["visitor"]
+        self.token = self.welcome["token"]
+        self.n = 0
+
+    def say(self, text, cmid=None):
+        self.n += 1
+        cmid = cmid or "m%d" % self.n
+        self.ws.send({"type": "message", "text": text, "client_msg_id": cmid})
+        while True:
+            m = self.ws.recv()
+            if m.get("type") == "ack" and m.get("client_msg_id") == cmid:
+                return m
+            if m.get("type") == "error" and m.get("client_msg_id") == cmid:
+                return m
+
+    def close(self):
+        self.ws.close()
+
+
+# ---------------------------------------------------------------- runner
+
+def run(test):
+    """Run test(tmp) with a fresh temp dir; exit 0/1 for automake."""
+    tmp = tempfile.mkdtemp(prefix="omrtest-")
+    ok = False
+    try:
+        test(tmp)
+        ok = not _failures
+    except Exception:
+        traceback.print_exc()
+        _failures.append("exception")
+    finally:
+        for name in sorted(os.listdir(tmp)):
+            if name.startswith("daemon-") and name.endswith(".log") and (
+                    not ok or os.environ.get("OMR_TEST_VERBOSE")):
+                with open(os.path.join(tmp, name), "rb") as f:
+                    sys.stderr.write("---- %s ----\n" % name)
+                    sys.stderr.write(f.read()[-20000:].decode("utf-8", "replace"))
+            if ".vg." in name:
+                with open(os.path.join(tmp, name)) as f:
+                    vg = f.read()
+                if "ERROR SUMMARY: 0 errors" not in vg:
+                    sys.stderr.write(vg)
+                    ok = False
+        for p in list(_procs):
+            try:
+                p.kill()
+            except Exception:
+                pass
+        if os.environ.get("OMR_KEEP_TMP"):
+            log("kept " + tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if _failures:
+        log("%d failure(s): %s" % (len(_failures), "; ".join(_failures)))
+    sys.exit(0 if ok else 1)
+
+
+_procs = []

@@ -1,0 +1,107 @@
+"""Web chat end to end: a visitor's messages are acknowledged only after
+they are stored, come back through the admin API, survive a page reload,
+and duplicates are stored once."""
+import omrtest
+from omrtest import check, eq, Daemon, Redis, Visitor, wait_for
+
+
+def test(tmp):
+    redis = Redis(tmp)
+    d = Daemon(tmp, redis).start()
+
+    v = Visitor(d, name="Anna", email="Anna@Example.com")
+    check(v.id.startswith("v_"), "new visitor gets an id")
+    eq(len(v.token), 64, "visitor token length")
+    eq(v.welcome.get("history"), [], "a new visitor has no history")
+
+    ack = v.say("Hallo, ik heb een vraag over mijn factuur")
+    eq(ack["type"], "ack", "message acknowledged")
+    conv = ack["conversation"]
+    check(conv.startswith("c_") and ack["message"].startswith("m_"), "ack carries ids")
+    eq(ack["duplicate"], False, "first delivery is not a duplicate")
+
+    ack2 = v.say("Het bedrag klopt niet")
+    eq(ack2["conversation"], conv, "second message joins the conversation")
+
+    # stored and readable through the admin API
+    c = d.conversation(conv)
+    eq(c["channel"], "webchat", "channel")
+    eq([m["text"] for m in c["messages"]],
+       ["Hallo, ik heb een vraag over mijn factuur", "Het bedrag klopt niet"], "messages in order")
+    eq(c["messages"][0]["direction"], "in", "direction")
+    eq(c["messages"][0]["author"], "customer", "author")
+    eq(c["customer_profile"]["name"], "Anna", "customer name")
+    eq(c["customer_profile"]["email"], "anna@example.com", "customer email, lower case")
+    check("email:anna@example.com" in c["customer_profile"]["addresses"] and
+          "webchat:" + v.id in c["customer_profile"]["addresses"],
+          "customer addresses: chat visitor and email")
+    eq(c["msg_count"], 2, "message count")
+
+    # the router puts a new conversation in the default queue
+    wait_for(lambda: d.conversation(conv)["status"] == "queued", what="queued")
+    c = d.conversation(conv)
+    eq(c["queue"], "general", "default queue")
+    eq(redis.cmd("ZSCORE", "omr:{main}:queue:general", conv) is not None, True,
+       "conversation in the queue's sorted set")
+
+    # the same client_msg_id again (a retry after a lost ack): stored once
+    dup = v.say("Het bedrag klopt niet", cmid="m2")
+    eq(dup["type"], "ack", "duplicate acknowledged")
+    eq(dup["duplicate"], True, "duplicate flagged")
+    eq(dup["message"], ack2["message"], "duplicate maps to the stored message")
+    eq(d.conversation(conv)["msg_count"], 2, "duplicate not stored twice")
+
+    # a reloaded page (new connection, same visitor and token) continues
+    v.close()
+    v2 = Visitor(d, visitor=v.id, token=v.token)
+    eq(v2.id, v.id, "visitor id kept with a valid token")
+    eq(v2.welcome.get("conversation"), conv, "welcome names the open conversation")
+    eq([m["text"] for m in v2.welcome["history"]],
+       ["Hallo, ik heb een vraag over mijn factuur", "Het bedrag klopt niet"],
+       "history restored for the returning visitor")
+    eq(v2.welcome["history"][0]["client_msg_id"], "m1", "history carries client ids")
+
+    # a forged token does not give access to another visitor's conversation
+    v3 = Visitor(d, visitor=v.id, token="0" * 64)
+    check(v3.id != v.id, "forged token gets a new visitor id")
+    eq(v3.welcome["history"], [], "forged token sees no history")
+
+    # listing, newest first, with filters
+    v4 = Visitor(d)
+    conv4 = v4.say("My router is broken")["conversation"]
+    lst = d.api("/api/v1/conversations?channel=webchat&limit=10")
+    eq([x["id"] for x in lst["conversations"]][:2], [conv4, conv], "list newest first")
+    eq(d.api("/api/v1/conversations?limit=1")["count"], 1, "limit respected")
+    eq(d.api("/api/v1/conversations?channel=email")["count"], 0, "channel filter")
+    wait_for(lambda: d.conversation(conv4)["status"] == "queued", what="conv4 queued")
+    eq(d.api("/api/v1/conversations?status=queued")["count"], 2, "status filter")
+
+    # admin API: auth and errors
+    st, body = d.http("GET", "/api/v1/conversations/" + conv, auth=False)
+    eq(st, 401, "no token: 401")
+    st, body = d.http("GET", "/api/v1/conversations/" + conv, token="wrong")
+    eq(st, 401, "wrong token: 401")
+    st, body = d.http("GET", "/api/v1/conversations/c_doesnotexist")
+    eq(st, 404, "unknown conversation: 404")
+    eq(body["error"]["code"], "not_found", "error body")
+    st, body = d.http("POST", "/api/v1/conversations/" + conv)
+    eq(st, 405, "wrong method: 405")
+    st, body = d.http("GET", "/api/v1/conversations?limit=100000")
+    eq(st, 400, "limit out of range: 400")
+    st, body = d.http("GET", "/nope")
+    eq(st, 404, "unknown path: 404")
+    st, body = d.http("GET", "/healthz", auth=False)
+    eq((st, body["status"], body["redis"]), (200, "ok", "up"), "healthz")
+    st, body = d.http("GET", "/metrics")
+    check(st == 200 and "omniroute_ingest_accepted_total 3" in body and
+          "omniroute_ingest_duplicates_total 1" in body, "metrics count messages")
+
+    # the demo page is served
+    st, body = d.http("GET", "/chat-demo/", auth=False, port=d.ports["edge"])
+    check(st == 200 and "omniroute" in body.lower(), "demo chat page served")
+
+    eq(d.stop(), 0, "clean exit on SIGTERM")
+    check("stopped" in d.log_text(), "daemon logged its stop")
+
+
+omrtest.run(test)
