@@ -394,16 +394,23 @@ static int omr_core_modules(struct omr_core *core, char **err_r)
 	return 0;
 }
 
-static int omr_core_plugins_init(struct omr_core *core, char **err_r)
+static int omr_core_plugins_open(struct omr_core *core, char **err_r)
 {
 	struct omr_conf_errs errs;
 	omr_conf_errs_init(&errs);
 	if (omr_core_open_plugins(core->cfg, &core->plugins, &core->nplugins, &errs)) {
+		/* drop the last newline: the caller adds context */
+		errs.text.data[--errs.text.len] = '\0';
 		omr_err(err_r, "%s", errs.text.data);
 		omr_conf_errs_free(&errs);
 		return -1;
 	}
 	omr_conf_errs_free(&errs);
+	return 0;
+}
+
+static int omr_core_plugins_init(struct omr_core *core, char **err_r)
+{
 	for (size_t i = 0; i < core->nplugins; i++)
 		if (omr_plugin_init(core->plugins[i], omr_host_api_table(), core, err_r) < 0)
 			return -1;
@@ -434,7 +441,10 @@ int omr_core_run(struct omr_core *core)
 		omr_log_error("cannot install signal handlers");
 		return 1;
 	}
-	if (omr_core_start_redis(core, &err) < 0 || omr_core_modules(core, &err) < 0 ||
+	/* Plugins are checked first, so that a broken plugin fails the start
+	 * before any port is bound or Redis is started. */
+	if (omr_core_plugins_open(core, &err) < 0 ||
+	    omr_core_start_redis(core, &err) < 0 || omr_core_modules(core, &err) < 0 ||
 	    omr_core_listeners(core, &err) < 0 || omr_core_plugins_init(core, &err) < 0 ||
 	    omr_edge_add_mount(core->edge, "/console/", core->cfg->paths.console_dir, &err) < 0 ||
 	    omr_edge_start(core->edge, &err) < 0) {

@@ -87,8 +87,11 @@ static void omr_edge_lws_log(int level, const char *line)
 	size_t n = strlen(line);
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		n--;
-	omr_log(level == LLL_ERR ? OMR_LOG_ERROR : level == LLL_WARN ? OMR_LOG_WARN : OMR_LOG_DEBUG,
-		"edge: %.*s", (int)n, line);
+	/* What lws reports as errors are almost always a misbehaving peer
+	 * (a bad handshake, oversized headers): worth a line, not an alarm,
+	 * and never a way for a client to flood the log at a high level.
+	 * Our own failures (binding, threads) are reported by our code. */
+	omr_log(level == LLL_ERR ? OMR_LOG_INFO : OMR_LOG_DEBUG, "edge: %.*s", (int)n, line);
 }
 
 static void omr_edge_to_main(struct omr_edge *e, struct omr_bridge_item *it)

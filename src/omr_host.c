@@ -27,6 +27,8 @@ struct omr_timer {
 };
 
 static void omr_host_log(omr_host *h, enum omr_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void omr_host_log(omr_host *h, enum omr_log_level level, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

@@ -202,6 +202,11 @@ static void omr_http_handle(struct evhttp_request *req, void *arg)
 		return;
 	}
 	r->pub.path = r->path;
+	if (strstr(r->query, "%00")) {
+		/* decoded, a NUL would silently cut the value short */
+		omr_http_reply_error(r, 400, "bad_query", "the query string contains a NUL byte");
+		return;
+	}
 	r->pub.body_len = evbuffer_get_length(in);
 	r->body = omr_malloc(r->pub.body_len + 1);
 	evbuffer_remove(in, r->body, r->pub.body_len);

@@ -51,8 +51,8 @@ void omr_yaml_free(struct omr_ydoc *doc)
 static int omr_yparse_next(struct omr_yparser *p, yaml_event_t *ev)
 {
 	if (!yaml_parser_parse(&p->parser, ev)) {
-		return omr_err(p->err_r, "%s:%zu:%zu: %s%s%s", p->file,
-			       p->parser.problem_mark.line + 1, p->parser.problem_mark.column + 1,
+		return omr_err(p->err_r, "%s:%zu: %s%s%s", p->file,
+			       p->parser.problem_mark.line + 1,
 			       p->parser.problem ? p->parser.problem : "syntax error",
 			       p->parser.context ? " " : "",
 			       p->parser.context ? p->parser.context : "");
@@ -78,11 +78,11 @@ static int omr_yparse_check_props(struct omr_yparser *p, const yaml_event_t *ev,
 				  int implicit)
 {
 	if (anchor)
-		return omr_err(p->err_r, "%s:%zu:%zu: anchors (&%s) are not supported", p->file,
-			       ev->start_mark.line + 1, ev->start_mark.column + 1, anchor);
+		return omr_err(p->err_r, "%s:%zu: anchors (&%s) are not supported", p->file,
+			       ev->start_mark.line + 1, anchor);
 	if (tag && !implicit)
-		return omr_err(p->err_r, "%s:%zu:%zu: tags (%s) are not supported", p->file,
-			       ev->start_mark.line + 1, ev->start_mark.column + 1, tag);
+		return omr_err(p->err_r, "%s:%zu: tags (%s) are not supported", p->file,
+			       ev->start_mark.line + 1, tag);
 	return 0;
 }
 
@@ -104,15 +104,13 @@ static struct omr_ynode *omr_yparse_map(struct omr_yparser *p, yaml_event_t *sta
 		if (!key)
 			goto fail;
 		if (key->type != OMR_Y_SCALAR) {
-			omr_err(p->err_r, "%s:%d:%d: a key must be a plain word", p->file, key->line,
-				key->col);
+			omr_err(p->err_r, "%s:%d: a key must be a plain word", p->file, key->line);
 			omr_ynode_free(key);
 			goto fail;
 		}
 		for (size_t i = 0; i < n->n; i++) {
 			if (strcmp(n->pairs[i].key->value, key->value) == 0) {
-				omr_err(p->err_r, "%s:%d:%d: duplicate key '%s' (first at line %d)",
-					p->file, key->line, key->col, key->value,
+				omr_err(p->err_r, "%s:%d: duplicate key '%s' (first at line %d)", p->file, key->line, key->value,
 					n->pairs[i].key->line);
 				omr_ynode_free(key);
 				goto fail;
@@ -184,7 +182,7 @@ static struct omr_ynode *omr_yparse_node(struct omr_yparser *p, yaml_event_t *ev
 		n->len = ev->data.scalar.length;
 		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 		if (memchr(n->value, '\0', n->len)) {
-			omr_err(p->err_r, "%s:%d:%d: NUL byte in a value", p->file, n->line, n->col);
+			omr_err(p->err_r, "%s:%d: NUL byte in a value", p->file, n->line);
 			omr_ynode_free(n);
 			return NULL;
 		}
@@ -198,8 +196,8 @@ static struct omr_ynode *omr_yparse_node(struct omr_yparser *p, yaml_event_t *ev
 			    is_map ? ev->data.mapping_start.implicit : ev->data.sequence_start.implicit) < 0)
 			return NULL;
 		if (++p->depth > OMR_YAML_MAX_DEPTH) {
-			omr_err(p->err_r, "%s:%zu:%zu: nested deeper than %d levels", p->file,
-				ev->start_mark.line + 1, ev->start_mark.column + 1, OMR_YAML_MAX_DEPTH);
+			omr_err(p->err_r, "%s:%zu: nested deeper than %d levels", p->file,
+			       ev->start_mark.line + 1, OMR_YAML_MAX_DEPTH);
 			return NULL;
 		}
 		n = is_map ? omr_yparse_map(p, ev) : omr_yparse_seq(p, ev);
@@ -207,12 +205,12 @@ static struct omr_ynode *omr_yparse_node(struct omr_yparser *p, yaml_event_t *ev
 		return n;
 	}
 	case YAML_ALIAS_EVENT:
-		omr_err(p->err_r, "%s:%zu:%zu: aliases (*%s) are not supported", p->file,
-			ev->start_mark.line + 1, ev->start_mark.column + 1, ev->data.alias.anchor);
+		omr_err(p->err_r, "%s:%zu: aliases (*%s) are not supported", p->file,
+			       ev->start_mark.line + 1, ev->data.alias.anchor);
 		return NULL;
 	default:
-		omr_err(p->err_r, "%s:%zu:%zu: unexpected YAML event", p->file,
-			ev->start_mark.line + 1, ev->start_mark.column + 1);
+		omr_err(p->err_r, "%s:%zu: unexpected YAML event", p->file,
+			       ev->start_mark.line + 1);
 		return NULL;
 	}
 }

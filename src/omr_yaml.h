@@ -41,7 +41,7 @@ struct omr_ydoc {
 	struct omr_ynode *root; /* NULL for an empty document */
 };
 
-/* Errors are "file:line:col: message" in *err_r. */
+/* Errors are "file:line: message" in *err_r. */
 struct omr_ydoc *omr_yaml_load_file(const char *path, char **err_r);
 struct omr_ydoc *omr_yaml_load_string(const char *name, const char *data, size_t len,
 				      char **err_r);

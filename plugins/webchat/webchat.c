@@ -100,6 +100,7 @@ static char *wc_strdup(const char *s)
 	return p;
 }
 
+static int wc_err(char **err_r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int wc_err(char **err_r, const char *fmt, ...)
 {
 	va_list ap;

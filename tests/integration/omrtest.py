@@ -222,6 +222,7 @@ webhooks:
 admin:
   listen: {address: 127.0.0.1, port: %(admin)d}
   token: %(token)s
+  max_body: 65536
 %(conf_extra)s
 plugins:
   - name: webchat

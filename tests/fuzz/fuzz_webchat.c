@@ -1,0 +1,79 @@
+/* Fuzz harness: the web chat protocol parser. The plugin is compiled in
+ * with a host API that records what it would send; input bytes are one
+ * websocket message from a visitor, before and after hello. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../plugins/webchat/webchat.c"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static size_t sent;
+
+static void f_log(omr_host *h, enum omr_log_level level, const char *fmt, ...)
+{
+}
+
+static int f_ws_send(omr_host *h, uint64_t conn, const char *d, size_t len)
+{
+	json_t *j = json_loadb(d, len, 0, NULL);
+	if (!j || !json_is_string(json_object_get(j, "type")))
+		abort(); /* the plugin must only ever send well-formed frames */
+	json_decref(j);
+	sent++;
+	return OMR_OK;
+}
+
+static void f_ws_close(omr_host *h, uint64_t conn, int code, const char *reason)
+{
+}
+
+static int f_submit(omr_host *h, const struct omr_inbound *ev, omr_submit_cb cb, void *arg)
+{
+	struct omr_submit_result r = { .status = OMR_OK, .conversation = "c_1", .message = "m_1",
+				       .customer = "u_1" };
+	if (!ev->channel_msg_id || !ev->address || !ev->text)
+		abort();
+	cb(arg, &r);
+	return OMR_OK;
+}
+
+static int f_history(omr_host *h, const char *address, const char *thread,
+		     void (*cb)(void *arg, int status, json_t *json), void *arg)
+{
+	cb(arg, OMR_OK, NULL);
+	return OMR_OK;
+}
+
+static const struct omr_host_api f_api = {
+	.abi_version = OMR_PLUGIN_ABI_VERSION,
+	.struct_size = sizeof(struct omr_host_api),
+	.log = f_log,
+	.ws_send = f_ws_send,
+	.ws_close = f_ws_close,
+	.submit = f_submit,
+	.history = f_history,
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char hello[] = "{\"type\":\"hello\",\"name\":\"x\"}";
+	struct wc_config cfg = { .path = "/chat", .visitor_secret = "fuzz-secret-0123456789",
+				 .max_message = 65536, .rate_per_min = 6000, .burst = 1000 };
+	struct wc_state st = { .api = &f_api, .cfg = &cfg };
+	struct omr_ws_peer peer = { "127.0.0.1", "", "" };
+
+	memcpy(st.secret, cfg.visitor_secret, strlen(cfg.visitor_secret));
+	st.secret_len = strlen(cfg.visitor_secret);
+	wc_on_open(&st, 1, &peer);
+	wc_on_message(&st, 1, (const char *)data, size);
+	wc_on_message(&st, 1, hello, sizeof(hello) - 1);
+	wc_on_message(&st, 1, (const char *)data, size);
+	wc_on_close(&st, 1);
+	for (size_t b = 0; b < 1024; b++)
+		if (st.buckets[b])
+			abort(); /* a closed connection must leave nothing behind */
+	return 0;
+}

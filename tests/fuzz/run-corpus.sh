@@ -1,0 +1,10 @@
+#!/bin/sh
+# Replay every fuzz corpus through its harness (see fuzz_main.c).
+# Real fuzzing: ./configure --enable-fuzzing CC=clang && make check, then e.g.
+#   tests/fuzz/fuzz_webchat -max_total_time=60 $srcdir/tests/fuzz/corpus/webchat
+set -e
+b=${OMR_BUILDDIR:-.}
+s=${OMR_SRCDIR:-.}
+for f in yaml_config webchat redis_url; do
+	"$b/tests/fuzz/fuzz_$f" "$s/tests/fuzz/corpus/$f"
+done

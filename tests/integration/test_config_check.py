@@ -1,0 +1,97 @@
+"""omniroute -t: the shipped configuration is valid; broken ones fail with
+exit status 1 and file:line messages, plugin problems included; the other
+command-line modes behave."""
+import os
+import shutil
+import subprocess
+
+import omrtest
+from omrtest import check, eq, BUILDDIR, SRCDIR, DAEMON
+
+
+def run(*args, stdin=None):
+    p = subprocess.run([DAEMON] + list(args), input=stdin, capture_output=True, text=True,
+                       timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def shipped_copy(tmp):
+    """conf/*.yaml as shipped, with the plugin directory of this build."""
+    conf = os.path.join(tmp, "conf")
+    plugins = os.path.join(tmp, "plugins")
+    os.makedirs(conf)
+    os.makedirs(plugins)
+    os.symlink(os.path.join(BUILDDIR, "plugins/webchat/.libs/webchat.so"),
+               os.path.join(plugins, "webchat.so"))
+    for f in ("omniroute.yaml", "routing.yaml", "agents.yaml"):
+        shutil.copy(os.path.join(SRCDIR, "conf", f), conf)
+    main = os.path.join(conf, "omniroute.yaml")
+    with open(main) as f:
+        text = f.read()
+    check("\npaths:\n" in text, "shipped config has a paths section")
+    with open(main, "w") as f:
+        f.write(text.replace("\npaths:\n", "\npaths:\n  plugin_dir: %s\n" % plugins, 1))
+    return main
+
+
+def test(tmp):
+    main = shipped_copy(tmp)
+    rc, out, err = run("-t", "-c", main)
+    eq(rc, 0, "shipped configuration passes -t")
+    check("is valid" in err, "-t says so")
+    check(not os.path.exists(os.path.join(tmp, "var")), "-t starts nothing (no state dir)")
+
+    rc, out, err = run("-t", "-c", os.path.join(SRCDIR, "tests/conf/bad/bad-many.yaml"))
+    eq(rc, 1, "bad configuration: exit 1")
+    for want in ("bad-many.yaml:4: unknown key 'colour'", "bad-many.yaml:5: 'loud' is not one of",
+                 "bad-many.yaml:6: expected true or false"):
+        check(want in err, "every error reported: " + want)
+    check("has 3 error(s)" in err, "error count")
+
+    rc, out, err = run("-t", "-c", os.path.join(tmp, "missing.yaml"))
+    eq(rc, 1, "missing file: exit 1")
+    check("missing.yaml: No such file or directory" in err, "missing file named")
+
+    # plugin problems are found by -t too
+    with open(main) as f:
+        text = f.read()
+    bad = os.path.join(tmp, "conf", "bad-plugin.yaml")
+    with open(bad, "w") as f:
+        f.write(text.replace("      demo: true", "      demo: true\n      colour: red"))
+    with open(bad) as f:
+        line = [i for i, l in enumerate(f.read().split("\n"), 1)
+                if l.startswith("      colour: red")][0]
+    rc, out, err = run("-t", "-c", bad)
+    eq(rc, 1, "unknown plugin setting: exit 1")
+    check("bad-plugin.yaml:%d: unknown key 'colour'" % line in err,
+          "plugin setting error with file:line: " + err.strip())
+    with open(bad, "w") as f:
+        f.write(text.replace("  - name: webchat\n", "  - name: webchat\n    path: %s\n" %
+                             os.path.join(BUILDDIR, "tests/plugins/.libs/badabi.so")))
+    rc, out, err = run("-t", "-c", bad)
+    eq(rc, 1, "plugin for another ABI: exit 1")
+    check("was built for plugin ABI version 42" in err, "ABI mismatch explained")
+    with open(bad, "w") as f:
+        f.write(text.replace("  - name: webchat\n", "  - name: nonesuch\n"))
+    rc, out, err = run("-t", "-c", bad)
+    eq(rc, 1, "unknown plugin: exit 1")
+    check("plugin 'nonesuch': cannot load" in err, "unknown plugin named")
+
+    rc, out, err = run("-v")
+    check(rc == 0 and out.startswith("omniroute ") and "plugin ABI 1" in out, "-v")
+    rc, out, err = run("-h")
+    check(rc == 0 and "usage: omniroute" in out, "-h")
+    rc, out, err = run("--bogus")
+    eq(rc, 2, "unknown option: exit 2")
+    rc, out, err = run("-c", main, "extra-argument")
+    eq(rc, 2, "stray argument: exit 2")
+
+    rc, out, err = run("--hash-password", "--iterations", "1000", stdin="hunter2\n")
+    check(rc == 0 and out.startswith("$pbkdf2-sha256$1000$"), "--hash-password")
+    rc, out, err = run("--hash-password", stdin="\n")
+    eq(rc, 1, "empty password refused")
+    rc, out, err = run("--describe-config")
+    check(rc == 0 and "`admin.token` | secret | required" in out, "--describe-config")
+
+
+omrtest.run(test)

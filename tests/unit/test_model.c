@@ -1,0 +1,193 @@
+/* Unit tests: inbound validation and the hash <-> JSON mapping. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "omr_model.h"
+#include "omr_util.h"
+
+static const struct omr_model_limits lim = { .text_max = 100, .attachments_max = 2 };
+
+static void test_normalise_ok(void **state)
+{
+	struct omr_inbound ev = {
+		.channel_msg_id = "v_1:m1", .address = "v_1", .text = "hallo", .name = "Anna",
+		.email = "anna@example.com",
+	};
+	struct omr_inbound_norm n;
+	char *err = NULL;
+	assert_int_equal(omr_inbound_normalise(&ev, &lim, &n, &err), 0);
+	assert_string_equal(n.attachments, "[]");
+	assert_string_equal(n.attrs, "{}");
+	assert_string_equal(n.meta, "{}");
+	assert_string_equal(n.thread, "v_1"); /* defaults to the address */
+	assert_string_equal(n.kind, "message");
+	assert_true(n.ts_ms > 1700000000000LL);
+	omr_inbound_norm_free(&n);
+
+	json_t *att = json_pack("[{s:s,s:s,s:i}]", "type", "image/png", "name", "x.png", "size", 10);
+	json_t *attrs = json_pack("{s:s}", "language", "nl");
+	struct omr_inbound ev2 = {
+		.channel_msg_id = "wamid.1", .address = "31612345678", .text = "",
+		.attachments = att, .attrs = attrs, .thread = "t1", .kind = "auto", .ts_ms = 5,
+	};
+	assert_int_equal(omr_inbound_normalise(&ev2, &lim, &n, &err), 0);
+	assert_non_null(strstr(n.attachments, "image/png"));
+	assert_string_equal(n.attrs, "{\"language\":\"nl\"}");
+	assert_string_equal(n.thread, "t1");
+	assert_string_equal(n.kind, "auto");
+	assert_int_equal(n.ts_ms, 5);
+	omr_inbound_norm_free(&n);
+	json_decref(att);
+	json_decref(attrs);
+	free(err);
+}
+
+static void test_normalise_bad(void **state)
+{
+	char long_text[200];
+	memset(long_text, 'a', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	json_t *three = json_pack("[{s:s},{s:s},{s:s}]", "type", "a", "type", "b", "type", "c");
+	json_t *untyped = json_pack("[{s:s}]", "name", "x");
+	json_t *notobj = json_pack("[i]", 1);
+	json_t *arr = json_array();
+	static const struct {
+		const char *id, *addr, *text, *email, *kind, *want;
+		int att;
+	} cases[] = {
+		{ NULL, "a", "x", NULL, NULL, "channel message id", 0 },
+		{ "has space", "a", "x", NULL, NULL, "channel message id", 0 },
+		{ "id", NULL, "x", NULL, NULL, "customer address", 0 },
+		{ "id", "a\x01", "x", NULL, NULL, "customer address", 0 },
+		{ "id", "a", "\xff\xfe", NULL, NULL, "not valid UTF-8", 0 },
+		{ "id", "a", "", NULL, NULL, "empty message", 0 },
+		{ "id", "a", "x", "not-an-email", NULL, "e-mail", 0 },
+		{ "id", "a", "x", NULL, "telepathy", "unknown event kind", 0 },
+		{ "id", "a", "x", NULL, NULL, "too many attachments", 1 },
+		{ "id", "a", "x", NULL, NULL, "needs at least a 'type'", 2 },
+		{ "id", "a", "x", NULL, NULL, "needs at least a 'type'", 3 },
+		{ "id", "a", "x", NULL, NULL, "attributes must be an object", 4 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct omr_inbound ev = {
+			.channel_msg_id = cases[i].id, .address = cases[i].addr, .text = cases[i].text,
+			.email = cases[i].email, .kind = cases[i].kind,
+			.attachments = cases[i].att == 1 ? three : cases[i].att == 2 ? untyped
+				     : cases[i].att == 3 ? notobj : NULL,
+			.attrs = cases[i].att == 4 ? arr : NULL,
+		};
+		struct omr_inbound_norm n;
+		char *err = NULL;
+		if (omr_inbound_normalise(&ev, &lim, &n, &err) == 0)
+			fail_msg("case %zu accepted", i);
+		if (!strstr(err, cases[i].want))
+			fail_msg("case %zu: '%s' does not mention '%s'", i, err, cases[i].want);
+		free(err);
+	}
+	struct omr_inbound ev = { .channel_msg_id = "id", .address = "a", .text = long_text };
+	struct omr_inbound_norm n;
+	char *err = NULL;
+	assert_int_equal(omr_inbound_normalise(&ev, &lim, &n, &err), -1);
+	assert_non_null(strstr(err, "too long"));
+	free(err);
+	json_decref(three);
+	json_decref(untyped);
+	json_decref(notobj);
+	json_decref(arr);
+}
+
+/* Build a fake HGETALL reply. */
+static redisReply *str_reply(const char *s)
+{
+	redisReply *r = omr_calloc(1, sizeof(*r));
+	r->type = REDIS_REPLY_STRING;
+	r->str = omr_strdup(s);
+	r->len = strlen(s);
+	return r;
+}
+
+static redisReply *hash_reply(const char *const *kv, size_t n)
+{
+	redisReply *r = omr_calloc(1, sizeof(*r));
+	r->type = REDIS_REPLY_ARRAY;
+	r->elements = n;
+	r->element = omr_calloc(n, sizeof(*r->element));
+	for (size_t i = 0; i < n; i++)
+		r->element[i] = str_reply(kv[i]);
+	return r;
+}
+
+static void reply_free(redisReply *r)
+{
+	for (size_t i = 0; i < r->elements; i++)
+		reply_free(r->element[i]);
+	free(r->element);
+	free(r->str);
+	free(r);
+}
+
+static void test_from_hash(void **state)
+{
+	static const char *const conv[] = {
+		"id", "c_1", "created_at", "1700000000000", "public", "1", "attrs",
+		"{\"language\":\"nl\"}", "msg_count", "3", "status", "queued", "tags", "not json",
+		"closed_at", "x",
+	};
+	redisReply *r = hash_reply(conv, sizeof(conv) / sizeof(conv[0]));
+	json_t *j = omr_model_from_hash(OMR_MODEL_CONVERSATION, r);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "id")), "c_1");
+	assert_int_equal(json_integer_value(json_object_get(j, "created_at")), 1700000000000LL);
+	assert_true(json_is_true(json_object_get(j, "public")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "attrs"),
+							      "language")), "nl");
+	assert_int_equal(json_integer_value(json_object_get(j, "msg_count")), 3);
+	assert_true(json_is_null(json_object_get(j, "tags")));      /* bad JSON -> null */
+	assert_true(json_is_null(json_object_get(j, "closed_at"))); /* bad number -> null */
+	json_decref(j);
+	reply_free(r);
+
+	static const char *const odd[] = { "id", "c_1", "dangling" };
+	r = hash_reply(odd, 3);
+	assert_null(omr_model_from_hash(OMR_MODEL_CONVERSATION, r));
+	reply_free(r);
+
+	static const char *const msg[] = { "text", "caf\xc3\xa9", "attachments", "[]", "bad",
+					   "\xff" };
+	r = hash_reply(msg, 6);
+	j = omr_model_from_hash(OMR_MODEL_MESSAGE, r);
+	assert_string_equal(json_string_value(json_object_get(j, "text")), "caf\xc3\xa9");
+	assert_true(json_is_array(json_object_get(j, "attachments")));
+	/* a non-UTF-8 value from a foreign writer becomes U+FFFD, not a crash */
+	assert_string_equal(json_string_value(json_object_get(j, "bad")), "\xef\xbf\xbd");
+	json_decref(j);
+	reply_free(r);
+}
+
+static void test_key_ok(void **state)
+{
+	assert_true(omr_model_key_ok("abc:def", 64));
+	assert_false(omr_model_key_ok("", 64));
+	assert_false(omr_model_key_ok(NULL, 64));
+	assert_false(omr_model_key_ok("a b", 64));
+	assert_false(omr_model_key_ok("a\nb", 64));
+	assert_false(omr_model_key_ok("\xc3\xa9", 64));
+	assert_false(omr_model_key_ok("abcd", 3));
+	assert_true(omr_model_key_ok("abc", 3));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_normalise_ok),
+		cmocka_unit_test(test_normalise_bad),
+		cmocka_unit_test(test_from_hash),
+		cmocka_unit_test(test_key_ok),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

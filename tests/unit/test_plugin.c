@@ -1,0 +1,116 @@
+/* Unit tests: the plugin loader refuses what it must, with clear errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "omr_config.h"
+#include "omr_core.h"
+#include "omr_plugin.h"
+#include "omr_util.h"
+#include "omr_yaml.h"
+
+#define PLUGDIR OMR_TEST_BUILDDIR "/tests/plugins/.libs/"
+
+/* Open a plugin described by a YAML list item. */
+static struct omr_plugin *open_yaml(const char *yaml, struct omr_conf_errs *errs,
+				    struct omr_ydoc **doc_r)
+{
+	char *err = NULL;
+	struct omr_plugin_conf pc = { 0 };
+	struct omr_ydoc *doc = omr_yaml_load_string("plugins.yaml", yaml, strlen(yaml), &err);
+	if (!doc)
+		fail_msg("bad test YAML: %s", err);
+	const struct omr_ynode *item = doc->root;
+	pc.name = (char *)omr_ynode_get(item, "name")->value;
+	pc.path = (char *)omr_ynode_get(item, "path")->value;
+	pc.enabled = 1;
+	pc.config = omr_ynode_get(item, "config");
+	pc.at = item;
+	omr_conf_errs_init(errs);
+	*doc_r = doc;
+	return omr_plugin_open(&pc, errs);
+}
+
+static void expect_refused(const char *yaml, const char *want)
+{
+	struct omr_conf_errs errs;
+	struct omr_ydoc *doc;
+	struct omr_plugin *p = open_yaml(yaml, &errs, &doc);
+	if (p)
+		fail_msg("accepted: %s", yaml);
+	if (!strstr(errs.text.data, want))
+		fail_msg("expected '%s' in: %s", want, errs.text.data);
+	omr_conf_errs_free(&errs);
+	omr_yaml_free(doc);
+}
+
+static void test_echo_ok(void **state)
+{
+	struct omr_conf_errs errs;
+	struct omr_ydoc *doc;
+	struct omr_plugin *p = open_yaml("name: echo\npath: " PLUGDIR "echo.so\n"
+					 "config: { greeting: hi, flag: true }\n",
+					 &errs, &doc);
+	if (!p)
+		fail_msg("echo refused: %s", errs.text.data);
+	assert_string_equal(p->desc->name, "echo");
+	assert_int_equal(p->desc->kind, OMR_PLUGIN_CHANNEL);
+	struct echo_config {
+		char *greeting;
+		long long count;
+		int flag;
+	} *cfg = p->config;
+	assert_string_equal(cfg->greeting, "hi");
+	assert_int_equal(cfg->count, 3); /* default */
+	assert_int_equal(cfg->flag, 1);
+	omr_plugin_close(p);
+	omr_conf_errs_free(&errs);
+	omr_yaml_free(doc);
+}
+
+static void test_refusals(void **state)
+{
+	expect_refused("name: echo\npath: " PLUGDIR "echo.so\nconfig: { count: 2 }\n",
+		       "plugins.yaml:3: missing required key 'greeting'");
+	expect_refused("name: echo\npath: " PLUGDIR "echo.so\nconfig:\n  greeting: hi\n  count: 11\n",
+		       "plugins.yaml:5: 11 is out of range (1..10)");
+	expect_refused("name: echo\npath: " PLUGDIR "echo.so\nconfig: { greeting: hi, colour: red }\n",
+		       "unknown key 'colour' (expected one of: greeting, count, flag)");
+	expect_refused("name: badabi\npath: " PLUGDIR "badabi.so\n",
+		       "was built for plugin ABI version 42, this omniroute has ABI version 1");
+	expect_refused("name: nosymbol\npath: " PLUGDIR "nosymbol.so\n",
+		       "does not export the symbol 'omr_plugin'");
+	expect_refused("name: missing\npath: " PLUGDIR "missing.so\n",
+		       "plugin 'missing': cannot load");
+	expect_refused("name: other\npath: " PLUGDIR "echo.so\n", "is plugin 'echo', not 'other'");
+}
+
+static void test_init_failure(void **state)
+{
+	struct omr_conf_errs errs;
+	struct omr_ydoc *doc;
+	char *err = NULL;
+	struct omr_plugin *p = open_yaml("name: initfail\npath: " PLUGDIR "initfail.so\n", &errs,
+					 &doc);
+	assert_non_null(p);
+	assert_int_equal(omr_plugin_init(p, omr_host_api_table(), NULL, &err), -1);
+	assert_string_equal(err, "plugin 'initfail': init failed: the test plugin always fails");
+	free(err);
+	omr_plugin_close(p);
+	omr_conf_errs_free(&errs);
+	omr_yaml_free(doc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_echo_ok),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_init_failure),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,223 @@
+/* Unit tests: omr_util, omr_password, Redis URL parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "omr_password.h"
+#include "omr_redis.h"
+#include "omr_util.h"
+
+static void test_utf8(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+		int valid;
+	} cases[] = {
+		{ "", 0, 1 },
+		{ "hello", 5, 1 },
+		{ "caf\xc3\xa9", 5, 1 },                  /* é */
+		{ "\xe2\x82\xac", 3, 1 },                 /* € */
+		{ "\xf0\x9f\x98\x80", 4, 1 },             /* emoji */
+		{ "\xc3", 1, 0 },                         /* truncated */
+		{ "\xe2\x82", 2, 0 },                     /* truncated */
+		{ "\xc0\xaf", 2, 0 },                     /* overlong / */
+		{ "\xe0\x80\xaf", 3, 0 },                 /* overlong */
+		{ "\xed\xa0\x80", 3, 0 },                 /* surrogate */
+		{ "\xf4\x90\x80\x80", 4, 0 },             /* > U+10FFFF */
+		{ "\xff", 1, 0 },
+		{ "a\x80z", 3, 0 },                       /* stray continuation */
+		{ "a\0b", 3, 1 },                         /* NUL is valid UTF-8 */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (omr_utf8_valid(cases[i].s, cases[i].len) != cases[i].valid)
+			fail_msg("case %zu: expected %d", i, cases[i].valid);
+	}
+}
+
+static void test_duration(void **state)
+{
+	static const struct {
+		const char *s;
+		int ok;
+		long long ms;
+	} cases[] = {
+		{ "250ms", 0, 250 }, { "5s", 0, 5000 }, { "5", 0, 5000 }, { "2m", 0, 120000 },
+		{ "1h", 0, 3600000 }, { "7d", 0, 604800000 }, { "1.5s", 0, 1500 },
+		{ "", -1, 0 }, { "s", -1, 0 }, { "5x", -1, 0 }, { "-1s", -1, 0 },
+		{ "99999999999999999d", -1, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		long long ms = -1;
+		int rc = omr_parse_duration_ms(cases[i].s, &ms);
+		if (rc != cases[i].ok || (rc == 0 && ms != cases[i].ms))
+			fail_msg("'%s': rc %d ms %lld", cases[i].s, rc, ms);
+	}
+}
+
+static void test_parse_ll(void **state)
+{
+	long long v;
+	assert_int_equal(omr_parse_ll("42", &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(omr_parse_ll("-7", &v), 0);
+	assert_int_equal(v, -7);
+	assert_int_equal(omr_parse_ll("", &v), -1);
+	assert_int_equal(omr_parse_ll("4x", &v), -1);
+	assert_int_equal(omr_parse_ll("99999999999999999999", &v), -1);
+}
+
+static void test_ids(void **state)
+{
+	char a[OMR_ID_MAX], b[OMR_ID_MAX];
+	omr_id_new(a, "c_");
+	omr_id_new(b, "c_");
+	assert_int_equal(strlen(a), 24);
+	assert_memory_equal(a, "c_", 2);
+	assert_string_not_equal(a, b);
+	/* time-ordered: the time part of a later id is not smaller */
+	assert_true(memcmp(a, b, 12) <= 0);
+	for (const char *p = a + 2; *p; p++)
+		assert_non_null(strchr("0123456789abcdefghjkmnpqrstvwxyz", *p));
+}
+
+static void test_map(void **state)
+{
+	struct omr_map *m = omr_map_new();
+	char key[32];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_null(omr_map_puts(m, key, (void *)(intptr_t)(i + 1)));
+	}
+	assert_int_equal(omr_map_count(m), 1000);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_int_equal((intptr_t)omr_map_gets(m, key), i + 1);
+	}
+	assert_int_equal((intptr_t)omr_map_puts(m, "k5", (void *)7), 6);
+	assert_int_equal((intptr_t)omr_map_dels(m, "k5"), 7);
+	assert_null(omr_map_gets(m, "k5"));
+	assert_null(omr_map_dels(m, "nope"));
+	assert_int_equal(omr_map_count(m), 999);
+	uint64_t id = 12345;
+	omr_map_put(m, &id, sizeof(id), (void *)99);
+	assert_int_equal((intptr_t)omr_map_get(m, &id, sizeof(id)), 99);
+	omr_map_free(m, NULL);
+}
+
+static void test_buf(void **state)
+{
+	struct omr_buf b;
+	size_t len;
+	omr_buf_init(&b);
+	omr_buf_puts(&b, "a");
+	omr_buf_printf(&b, "%d-%s", 42, "x");
+	for (int i = 0; i < 1000; i++)
+		omr_buf_append(&b, "z", 1);
+	assert_int_equal(b.len, 1005);
+	assert_memory_equal(b.data, "a42-xz", 6);
+	char *s = omr_buf_steal(&b, &len);
+	assert_int_equal(len, 1005);
+	assert_int_equal(s[len], '\0');
+	assert_null(b.data);
+	free(s);
+}
+
+static void test_ct_equal(void **state)
+{
+	assert_true(omr_ct_equal("abc", 3, "abc", 3));
+	assert_false(omr_ct_equal("abc", 3, "abd", 3));
+	assert_false(omr_ct_equal("abc", 3, "abcd", 4));
+	assert_true(omr_ct_equal("", 0, "", 0));
+}
+
+static void test_paths(void **state)
+{
+	char *s = omr_dirname("/etc/omniroute/omniroute.yaml");
+	assert_string_equal(s, "/etc/omniroute");
+	free(s);
+	s = omr_dirname("omniroute.yaml");
+	assert_string_equal(s, ".");
+	free(s);
+	s = omr_path_join("/etc/omniroute", "routing.yaml");
+	assert_string_equal(s, "/etc/omniroute/routing.yaml");
+	free(s);
+	s = omr_path_join("/etc/omniroute", "/abs/x");
+	assert_string_equal(s, "/abs/x");
+	free(s);
+}
+
+static void test_redis_url(void **state)
+{
+	struct omr_redis_target t;
+	char *err = NULL;
+
+	assert_int_equal(omr_redis_target_parse("redis://localhost", &t, &err), 0);
+	assert_string_equal(t.host, "localhost");
+	assert_int_equal(t.port, 6379);
+	omr_redis_target_free(&t);
+
+	assert_int_equal(omr_redis_target_parse("redis://:s3cret@10.0.0.5:6380/2", &t, &err), 0);
+	assert_string_equal(t.host, "10.0.0.5");
+	assert_int_equal(t.port, 6380);
+	assert_int_equal(t.db, 2);
+	assert_string_equal(t.password, "s3cret");
+	omr_redis_target_free(&t);
+
+	assert_int_equal(omr_redis_target_parse("unix:/run/redis.sock?db=3", &t, &err), 0);
+	assert_string_equal(t.path, "/run/redis.sock");
+	assert_int_equal(t.db, 3);
+	omr_redis_target_free(&t);
+
+	assert_int_equal(omr_redis_target_parse("unix:///run/redis.sock", &t, &err), 0);
+	assert_string_equal(t.path, "/run/redis.sock");
+	omr_redis_target_free(&t);
+
+	static const char *bad[] = { "http://x", "redis://", "redis://h:0", "redis://h:99999",
+				     "redis://h/x", "unix:relative", "unix:/x?db=z", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (omr_redis_target_parse(bad[i], &t, &err) == 0)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_non_null(strstr(err, "bad Redis URL"));
+	}
+	free(err);
+}
+
+static void test_password(void **state)
+{
+	char *err = NULL;
+	char *h = omr_password_hash("s3cret", 1000, &err);
+	assert_non_null(h);
+	assert_int_equal(strncmp(h, "$pbkdf2-sha256$1000$", 20), 0);
+	assert_int_equal(omr_password_verify(h, "s3cret", &err), 1);
+	assert_int_equal(omr_password_verify(h, "s3cret ", &err), 0);
+	assert_int_equal(omr_password_verify(h, "", &err), 0);
+	assert_int_equal(omr_password_check_format(h, &err), 0);
+	free(h);
+	static const char *bad[] = { "plain", "$pbkdf2-sha256$10$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAA",
+				     "$pbkdf2-sha256$1000$$AAAA", "$pbkdf2-sha256$1000$!!!!$AAAA",
+				     "$pbkdf2-sha256$x$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAA" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (omr_password_check_format(bad[i], &err) == 0)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_int_equal(omr_password_verify(bad[i], "x", &err), -1);
+	}
+	free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_utf8),       cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_parse_ll),   cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_map),        cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_ct_equal),   cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_redis_url),  cmocka_unit_test(test_password),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
