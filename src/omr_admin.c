@@ -73,7 +73,7 @@ static void omr_admin_healthz(void *arg, const struct omr_http_request *req, omr
 
 	if (!omr_admin_method(req, reply, "GET"))
 		return;
-	j = json_pack("{s:s,s:s,s:s,s:s,s:I}", "status", st, "node", core->cfg->node.id, "version",
+	j = json_pack("{s:s,s:s,s:s,s:s,s:I}", "status", st, "node", core->node_id, "version",
 		      PACKAGE_VERSION, "redis", omr_redis_ready(core->redis) ? "up" : "down",
 		      "uptime_s", (json_int_t)((omr_now_ms() - core->started_ms) / 1000));
 	omr_http_reply_json(reply, strcmp(st, "ok") == 0 ? 200 : 503, j);

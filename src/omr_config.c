@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,8 +262,13 @@ struct omr_config *omr_config_load(const char *path, struct omr_conf_errs *errs)
 {
 	struct omr_config *c = omr_calloc(1, sizeof(*c));
 	int before = errs->count;
+	/* Everything relative in the file is relative to the file; resolving
+	 * it once here makes every derived path absolute, which matters for
+	 * programs we start in another directory (redis-server). */
+	char *abs = realpath(path, NULL);
 
-	c->file = omr_strdup(path);
+	c->file = abs ? abs : omr_strdup(path);
+	path = c->file;
 	c->docs[0] = omr_config_load_doc(path, errs);
 	if (!c->docs[0])
 		goto fail;

@@ -101,7 +101,7 @@ static void omr_core_online(struct omr_core *core)
 			return;
 		}
 	}
-	omr_log_info("omniroute %s running as node '%s'", PACKAGE_VERSION, core->cfg->node.id);
+	omr_log_info("omniroute %s running as node '%s'", PACKAGE_VERSION, core->node_id);
 	omr_core_notify("READY=1\nSTATUS=running");
 }
 
@@ -196,7 +196,7 @@ static int omr_core_plugins_unchanged(struct omr_core *core, const struct omr_co
 		}
 		/* A plugin's settings are checked now so that a broken section
 		 * is refused like any other error; they apply at the next start. */
-		void *cfg = omr_plugin_config_parse(p, pc->config, errs);
+		void *cfg = omr_plugin_config_parse(p, pc->config, pc->at, errs);
 		omr_plugin_config_free(p, cfg);
 	}
 	if (enabled != core->nplugins)
@@ -204,18 +204,64 @@ static int omr_core_plugins_unchanged(struct omr_core *core, const struct omr_co
 	return errs->count;
 }
 
+static int omr_str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+static int omr_strlist_differs(char *const *a, char *const *b)
+{
+	size_t i;
+	for (i = 0; a && b && a[i] && b[i]; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 1;
+	return (a && a[i]) || (b && b[i]) || ((a == NULL) != (b == NULL));
+}
+
+static int omr_listen_differs(const struct omr_listen_conf *a, const struct omr_listen_conf *b)
+{
+	return a->port != b->port || omr_str_differs(a->address, b->address);
+}
+
+/* Settings that are read once at start: say so when a reload changes them,
+ * rather than pretend they applied. */
 static void omr_core_reload_warnings(const struct omr_config *old, const struct omr_config *next)
 {
-	if (old->edge.listen.port != next->edge.listen.port ||
-	    strcmp(old->edge.listen.address, next->edge.listen.address) != 0 ||
-	    old->webhooks.listen.port != next->webhooks.listen.port ||
-	    old->admin.listen.port != next->admin.listen.port)
-		omr_log_warn("reload: listener changes take effect at the next start");
-	if (old->redis.embedded != next->redis.embedded ||
-	    (old->redis.url && next->redis.url && strcmp(old->redis.url, next->redis.url) != 0) ||
-	    strcmp(old->redis.prefix, next->redis.prefix) != 0 ||
-	    strcmp(old->redis.site, next->redis.site) != 0)
-		omr_log_warn("reload: Redis settings take effect at the next start");
+	const struct {
+		const char *what;
+		int changed;
+	} fixed[] = {
+		{ "node.id", omr_str_differs(old->node.id, next->node.id) },
+		{ "paths", omr_str_differs(old->paths.state_dir, next->paths.state_dir) ||
+				   omr_str_differs(old->paths.plugin_dir, next->paths.plugin_dir) ||
+				   omr_str_differs(old->paths.data_dir, next->paths.data_dir) ||
+				   omr_str_differs(old->paths.console_dir, next->paths.console_dir) },
+		{ "redis", old->redis.embedded != next->redis.embedded ||
+				   omr_str_differs(old->redis.url, next->redis.url) ||
+				   omr_str_differs(old->redis.password, next->redis.password) ||
+				   omr_str_differs(old->redis.prefix, next->redis.prefix) ||
+				   omr_str_differs(old->redis.site, next->redis.site) ||
+				   omr_str_differs(old->redis.server, next->redis.server) ||
+				   old->redis.appendfsync != next->redis.appendfsync ||
+				   old->redis.connect_timeout != next->redis.connect_timeout ||
+				   old->redis.command_timeout != next->redis.command_timeout },
+		{ "edge", omr_listen_differs(&old->edge.listen, &next->edge.listen) ||
+				  old->edge.max_message != next->edge.max_message ||
+				  old->edge.ping_interval != next->edge.ping_interval ||
+				  omr_strlist_differs(old->edge.allowed_origins,
+						      next->edge.allowed_origins) },
+		{ "webhooks", omr_listen_differs(&old->webhooks.listen, &next->webhooks.listen) ||
+				      old->webhooks.max_body != next->webhooks.max_body },
+		{ "admin.listen/max_body", omr_listen_differs(&old->admin.listen, &next->admin.listen) ||
+						   old->admin.max_body != next->admin.max_body },
+		{ "limits.dedup_ttl/stream_maxlen",
+		  old->limits.dedup_ttl != next->limits.dedup_ttl ||
+			  old->limits.stream_maxlen != next->limits.stream_maxlen },
+	};
+	for (size_t i = 0; i < OMR_ARRAY_LEN(fixed); i++)
+		if (fixed[i].changed)
+			omr_log_warn("reload: %s changed; that takes effect at the next start",
+				     fixed[i].what);
 }
 
 int omr_core_reload(struct omr_core *core, char **err_r)
@@ -329,6 +375,7 @@ struct omr_core *omr_core_new(const char *config_path, struct omr_config *cfg)
 	struct omr_core *core = omr_calloc(1, sizeof(*core));
 	core->config_path = omr_strdup(config_path);
 	core->cfg = cfg;
+	core->node_id = omr_strdup(cfg->node.id);
 	core->state = OMR_CORE_STARTING;
 	core->started_ms = omr_now_ms();
 	core->base = event_base_new();
@@ -383,7 +430,7 @@ static int omr_core_modules(struct omr_core *core, char **err_r)
 	struct omr_events_opts eo = {
 		.stream = stream,
 		.group = OMR_EVENTS_GROUP,
-		.consumer = c->node.id,
+		.consumer = core->node_id,
 		.batch = 100,
 		.block_ms = 2000,
 		.claim_idle_ms = 30000,
@@ -494,5 +541,6 @@ void omr_core_free(struct omr_core *core)
 	event_base_free(core->base);
 	omr_config_free(core->cfg);
 	free(core->config_path);
+	free(core->node_id);
 	free(core);
 }

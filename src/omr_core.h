@@ -52,6 +52,7 @@ struct omr_stats {
 struct omr_core {
 	struct event_base *base;
 	char *config_path;
+	char *node_id;                /* fixed at start (the consumer name) */
 	struct omr_config *cfg;       /* current; replaced on reload */
 	enum omr_core_state state;
 	int64_t started_ms;

@@ -63,17 +63,25 @@ static int omr_plugin_check(const struct omr_plugin_descriptor *d, const char *n
 }
 
 void *omr_plugin_config_parse(const struct omr_plugin *p, const struct omr_ynode *node,
-			      struct omr_conf_errs *errs)
+			      const struct omr_ynode *at, struct omr_conf_errs *errs)
 {
 	static const struct omr_conf_key none[] = { { NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL, NULL, NULL } };
 	const struct omr_conf_key *keys = p->desc->config_keys ? p->desc->config_keys : none;
 	void *cfg = omr_calloc(1, p->desc->config_size ? p->desc->config_size : 1);
-	if (omr_conf_apply(keys, node, cfg, NULL, errs)) {
-		omr_conf_release(keys, cfg);
-		free(cfg);
-		return NULL;
+	char *err = NULL;
+	if (omr_conf_apply(keys, node, cfg, NULL, errs))
+		goto fail;
+	if (p->desc->check && p->desc->check(cfg, &err) != OMR_OK) {
+		omr_conf_error(errs, node ? node : at, "plugin '%s': %s", p->name,
+			       err ? err : "invalid configuration");
+		free(err);
+		goto fail;
 	}
 	return cfg;
+fail:
+	omr_conf_release(keys, cfg);
+	free(cfg);
+	return NULL;
 }
 
 void omr_plugin_config_free(const struct omr_plugin *p, void *config)
@@ -110,7 +118,7 @@ struct omr_plugin *omr_plugin_open(const struct omr_plugin_conf *pc, struct omr_
 	if (omr_plugin_check(d, pc->name, pc->path, pc->at, errs) < 0)
 		goto fail;
 	p->desc = d;
-	p->config = omr_plugin_config_parse(p, pc->config, errs);
+	p->config = omr_plugin_config_parse(p, pc->config, pc->at, errs);
 	if (!p->config)
 		goto fail;
 	return p;

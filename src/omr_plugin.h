@@ -40,11 +40,13 @@ struct omr_plugin {
 /* dlopen, check the descriptor, validate the config section. Errors go to
  * errs (file:line when the problem is in the config). */
 struct omr_plugin *omr_plugin_open(const struct omr_plugin_conf *pc, struct omr_conf_errs *errs);
-/* Validate a config section against an open plugin's keys into a fresh
+/* Validate a config section (node, may be NULL; at: position for errors
+ * about the whole section) against an open plugin's keys and its check
+ * hook into a fresh
  * struct (for reload checks); returns it or NULL. Free with
  * omr_plugin_config_free(). */
 void *omr_plugin_config_parse(const struct omr_plugin *p, const struct omr_ynode *node,
-			      struct omr_conf_errs *errs);
+			      const struct omr_ynode *at, struct omr_conf_errs *errs);
 void omr_plugin_config_free(const struct omr_plugin *p, void *config);
 int omr_plugin_init(struct omr_plugin *p, const struct omr_host_api *api, struct omr_core *core,
 		    char **err_r);

@@ -16,6 +16,7 @@
 struct omr_store {
 	struct omr_redis *r;      /* borrowed */
 	char *prefix;             /* "omr:{main}:" */
+	char *anchor;             /* the event stream: KEYS[1] of every script */
 	long long dedup_ttl;
 	long long stream_maxlen;
 	struct omr_redis_script ingest, conv_get, conv_list, history, enqueue, msg_status;
@@ -26,6 +27,7 @@ struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts
 	struct omr_store *s = omr_calloc(1, sizeof(*s));
 	s->r = r;
 	s->prefix = omr_asprintf("%s:{%s}:", o->prefix, o->site);
+	s->anchor = omr_asprintf("%sevents", s->prefix);
 	s->dedup_ttl = o->dedup_ttl;
 	s->stream_maxlen = o->stream_maxlen;
 	omr_redis_script_init(&s->ingest, "ingest", omr_lua_ingest);
@@ -42,6 +44,7 @@ void omr_store_free(struct omr_store *s)
 	if (!s)
 		return;
 	free(s->prefix);
+	free(s->anchor);
 	free(s);
 }
 
@@ -64,6 +67,20 @@ char *omr_store_key(const struct omr_store *s, const char *fmt, ...)
 	char *k = omr_asprintf("%s%s", s->prefix, rest);
 	free(rest);
 	return k;
+}
+
+/* Every script declares one key, the site's event stream, so that Redis
+ * Cluster sends it to the node owning the site's slot; the other keys are
+ * named from the prefix and share its hash tag. */
+static void omr_store_eval(struct omr_store *s, const struct omr_redis_script *script,
+			   omr_redis_cb cb, void *arg, int argc, const char **argv)
+{
+	const char *full[32];
+	if (argc + 1 > (int)OMR_ARRAY_LEN(full))
+		abort();
+	full[0] = s->anchor;
+	memcpy(full + 1, argv, (size_t)argc * sizeof(*argv));
+	omr_redis_eval(s->r, script, cb, arg, 1, argc + 1, full, NULL);
 }
 
 /* ---- ingest ---- */
@@ -112,10 +129,9 @@ void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr
 		ev->name ? ev->name : "", ev->email ? ev->email : "", ev->text ? ev->text : "",
 		n->attachments, n->attrs, n->meta, ev->is_public ? "1" : "0", ts, now,
 		omr_id_new(cust_id, "u_"), omr_id_new(conv_id, "c_"), omr_id_new(msg_id, "m_"),
-		ttl, maxlen, n->kind,
+		ttl, maxlen, n->kind, ev->email_verified ? "1" : "0",
 	};
-	omr_redis_eval(s->r, &s->ingest, omr_store_ingest_done, c, 0, (int)OMR_ARRAY_LEN(argv),
-		       argv, NULL);
+	omr_store_eval(s, &s->ingest, omr_store_ingest_done, c, (int)OMR_ARRAY_LEN(argv), argv);
 }
 
 /* ---- reads ---- */
@@ -188,8 +204,7 @@ void omr_store_conv_get(struct omr_store *s, const char *id, int max_msgs,
 	char max[16];
 	snprintf(max, sizeof(max), "%d", max_msgs);
 	const char *argv[] = { s->prefix, id, max };
-	omr_redis_eval(s->r, &s->conv_get, omr_store_conv_get_done, omr_json_call_new(cb, arg), 0,
-		       3, argv, NULL);
+	omr_store_eval(s, &s->conv_get, omr_store_conv_get_done, omr_json_call_new(cb, arg), 3, argv);
 }
 
 static void omr_store_conv_list_done(void *arg, const redisReply *reply, const char *err)
@@ -221,8 +236,7 @@ void omr_store_conv_list(struct omr_store *s, const char *channel, const char *s
 		bef[0] = '\0';
 	const char *argv[] = { s->prefix, channel ? channel : "", status ? status : "", lim,
 			       "10000", bef };
-	omr_redis_eval(s->r, &s->conv_list, omr_store_conv_list_done, omr_json_call_new(cb, arg),
-		       0, 6, argv, NULL);
+	omr_store_eval(s, &s->conv_list, omr_store_conv_list_done, omr_json_call_new(cb, arg), 6, argv);
 }
 
 static void omr_store_history_done(void *arg, const redisReply *reply, const char *err)
@@ -251,8 +265,7 @@ void omr_store_history(struct omr_store *s, const char *channel, const char *thr
 	char max[16];
 	snprintf(max, sizeof(max), "%d", max_msgs);
 	const char *argv[] = { s->prefix, channel, thread, max };
-	omr_redis_eval(s->r, &s->history, omr_store_history_done, omr_json_call_new(cb, arg), 0, 4,
-		       argv, NULL);
+	omr_store_eval(s, &s->history, omr_store_history_done, omr_json_call_new(cb, arg), 4, argv);
 }
 
 void omr_store_enqueue(struct omr_store *s, const char *stream_id, const char *group,
@@ -261,7 +274,7 @@ void omr_store_enqueue(struct omr_store *s, const char *stream_id, const char *g
 	char now[24];
 	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
 	const char *argv[] = { s->prefix, stream_id, conv, queue, now, group };
-	omr_redis_eval(s->r, &s->enqueue, cb, arg, 0, 6, argv, NULL);
+	omr_store_eval(s, &s->enqueue, cb, arg, 6, argv);
 }
 
 void omr_store_msg_status(struct omr_store *s, const char *msg, const char *status,
@@ -272,5 +285,5 @@ void omr_store_msg_status(struct omr_store *s, const char *msg, const char *stat
 	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
 	const char *argv[] = { s->prefix, msg ? msg : "", status, channel,
 			       channel_msg_id ? channel_msg_id : "", error ? error : "", now };
-	omr_redis_eval(s->r, &s->msg_status, cb, arg, 0, 7, argv, NULL);
+	omr_store_eval(s, &s->msg_status, cb, arg, 7, argv);
 }

@@ -93,6 +93,9 @@ struct omr_inbound {
 	const char *thread;         /* conversation thread key; NULL: one per address */
 	const char *name;           /* customer display name, optional */
 	const char *email;          /* customer email, optional */
+	int email_verified;         /* 1: the channel vouches for the address
+	                               (mail From, a signed-in web user); only
+	                               then does it link to an existing customer */
 	const char *text;           /* message text (UTF-8), may be "" with attachments */
 	json_t *attachments;        /* array of {name,type,size,url?}, optional */
 	json_t *attrs;              /* object: conversation attributes (language,
@@ -255,6 +258,11 @@ struct omr_plugin_descriptor {
 	const struct omr_conf_key *config_keys; /* terminated by OMR_CONF_END */
 	size_t config_size;                     /* sizeof(your config struct) */
 
+	/* check: validate the parsed config beyond what the key table can say
+	 * (cross-field rules, lengths). Optional; runs for `omniroute -t`, for
+	 * reloads and at start, before init. OMR_ERROR with a malloc'ed
+	 * message in *err_r. */
+	int (*check)(const void *config, char **err_r);
 	/* init: api and host stay valid until free(). Return OMR_OK and set
 	 * *state_r, or OMR_ERROR with a malloc'ed message in *err_r. */
 	int (*init)(const struct omr_host_api *api, omr_host *host,

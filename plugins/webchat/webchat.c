@@ -8,9 +8,12 @@
  * that a reloaded page continues the same conversation and nobody can
  * read another visitor's messages by guessing an id.
  *
- * Everything runs on the main thread (plugin rule). Connection state lives
- * in `conns` (conn id -> struct wc_conn); a visitor may have several tabs
- * open, `visitors` maps a visitor id to its connections.
+ * Everything runs on the main thread (plugin rule). Connections are kept
+ * in a hash by connection id (struct wc_conn); visitors in a hash by
+ * visitor id (struct wc_visitor), each with the list of its connections (a
+ * visitor may have several tabs open) and its rate limit, which is per
+ * visitor, not per tab. A visitor without connections is forgotten after
+ * a while (sweep timer).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,7 +31,8 @@
 #define WC_SUBPROTOCOL "omniroute.chat.v1"
 #define WC_ID_MAX 64
 #define WC_MAX_CONNS 65536
-#define WC_HISTORY_MAX 50
+#define WC_BUCKETS 1024
+#define WC_VISITOR_IDLE_S 600  /* forget a visitor this long after its last tab */
 
 struct wc_config {
 	char *path;
@@ -45,7 +49,7 @@ static const struct omr_conf_key wc_keys[] = {
 	  "websocket path", NULL, NULL },
 	{ "visitor_secret", OMR_CONF_SECRET, offsetof(struct wc_config, visitor_secret), 0, NULL, 0,
 	  0, "key for visitor tokens (16+ characters); unset: random at every start", NULL, NULL },
-	{ "max_message", OMR_CONF_INT, offsetof(struct wc_config, max_message), 0, "16384", 256,
+	{ "max_message", OMR_CONF_INT, offsetof(struct wc_config, max_message), 0, "65536", 256,
 	  1048576, "largest websocket message from a visitor, bytes", NULL, NULL },
 	{ "rate_per_min", OMR_CONF_INT, offsetof(struct wc_config, rate_per_min), 0, "30", 1, 6000,
 	  "messages a visitor may send per minute (sustained)", NULL, NULL },
@@ -58,15 +62,23 @@ static const struct omr_conf_key wc_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL, NULL, NULL },
 };
 
+struct wc_visitor;
+
 struct wc_conn {
 	uint64_t id;
-	char visitor[WC_ID_MAX + 1];  /* "" until hello */
+	struct wc_visitor *visitor;   /* NULL until hello */
 	char *name;
 	char *email;
+	struct wc_conn *next_of_visitor;
+	struct wc_conn *next;         /* hash chain by id */
+};
+
+struct wc_visitor {
+	char id[WC_ID_MAX + 1];
 	double tokens;                /* rate limit bucket */
 	struct timespec last;
-	struct wc_conn *next_of_visitor;
-	struct wc_conn *next;         /* all connections (hash chain) */
+	struct wc_conn *conns;
+	struct wc_visitor *next;      /* hash chain by id */
 };
 
 struct wc_state {
@@ -75,8 +87,10 @@ struct wc_state {
 	const struct wc_config *cfg;
 	unsigned char secret[64];
 	size_t secret_len;
-	struct wc_conn *buckets[1024];
+	struct wc_conn *buckets[WC_BUCKETS];
+	struct wc_visitor *visitors[WC_BUCKETS];
 	size_t nconns;
+	omr_timer *sweep;
 };
 
 /* ---- small helpers ---- */
@@ -124,12 +138,83 @@ static int wc_word_ok(const char *s, size_t max)
 	return 1;
 }
 
+static int wc_email_ok(const char *s)
+{
+	size_t n = 0;
+	if (!strchr(s, '@'))
+		return 0;
+	for (; *s; s++, n++)
+		if (n >= 254 || (unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
 static struct wc_conn *wc_conn_get(struct wc_state *st, uint64_t id)
 {
-	for (struct wc_conn *c = st->buckets[id % 1024]; c; c = c->next)
+	for (struct wc_conn *c = st->buckets[id % WC_BUCKETS]; c; c = c->next)
 		if (c->id == id)
 			return c;
 	return NULL;
+}
+
+static size_t wc_hash(const char *s)
+{
+	size_t h = 5381;
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h % WC_BUCKETS;
+}
+
+static struct wc_visitor *wc_visitor_get(struct wc_state *st, const char *id, int create)
+{
+	size_t b = wc_hash(id);
+	struct wc_visitor *v;
+	for (v = st->visitors[b]; v; v = v->next)
+		if (strcmp(v->id, id) == 0)
+			return v;
+	if (!create)
+		return NULL;
+	v = wc_xcalloc(1, sizeof(*v));
+	snprintf(v->id, sizeof(v->id), "%s", id);
+	v->tokens = (double)st->cfg->burst;
+	clock_gettime(CLOCK_MONOTONIC, &v->last);
+	v->next = st->visitors[b];
+	st->visitors[b] = v;
+	return v;
+}
+
+static void wc_visitor_detach(struct wc_conn *c)
+{
+	struct wc_visitor *v = c->visitor;
+	if (!v)
+		return;
+	for (struct wc_conn **pc = &v->conns; *pc; pc = &(*pc)->next_of_visitor) {
+		if (*pc == c) {
+			*pc = c->next_of_visitor;
+			break;
+		}
+	}
+	c->visitor = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &v->last);
+}
+
+/* Forget visitors that have had no connection for a while. */
+static void wc_sweep(void *arg)
+{
+	struct wc_state *st = arg;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (size_t b = 0; b < WC_BUCKETS; b++) {
+		for (struct wc_visitor **pv = &st->visitors[b]; *pv;) {
+			struct wc_visitor *v = *pv;
+			if (!v->conns && now.tv_sec - v->last.tv_sec > WC_VISITOR_IDLE_S) {
+				*pv = v->next;
+				free(v);
+			} else {
+				pv = &v->next;
+			}
+		}
+	}
 }
 
 /* ---- sending ---- */
@@ -169,33 +254,37 @@ static void wc_token(const struct wc_state *st, const char *visitor, char out[65
 	out[64] = '\0';
 }
 
+/* "v_" and 24 base32 characters: 120 random bits. */
 static void wc_new_visitor(char out[WC_ID_MAX + 1])
 {
-	unsigned char rnd[12];
+	unsigned char rnd[15];
 	static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz";
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		abort();
 	memcpy(out, "v_", 2);
-	for (int i = 0; i < 20; i++)
-		out[2 + i] = b32[rnd[i % 12] >> (i < 12 ? 0 : 3) & 31];
-	out[22] = '\0';
+	for (int i = 0; i < 24; i++) {
+		int bit = i * 5, byte = bit / 8, shift = bit % 8;
+		unsigned v = (unsigned)rnd[byte] << 8 | (byte + 1 < 15 ? rnd[byte + 1] : 0);
+		out[2 + i] = b32[(v >> (11 - shift)) & 31];
+	}
+	out[26] = '\0';
 }
 
-/* ---- rate limit: a token bucket per connection ---- */
+/* ---- rate limit: a token bucket per visitor (all tabs together) ---- */
 
-static int wc_rate_ok(struct wc_state *st, struct wc_conn *c)
+static int wc_rate_ok(struct wc_state *st, struct wc_visitor *v)
 {
 	struct timespec now;
 	double dt;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	dt = (double)(now.tv_sec - c->last.tv_sec) + (double)(now.tv_nsec - c->last.tv_nsec) / 1e9;
-	c->last = now;
-	c->tokens += dt * (double)st->cfg->rate_per_min / 60.0;
-	if (c->tokens > (double)st->cfg->burst)
-		c->tokens = (double)st->cfg->burst;
-	if (c->tokens < 1.0)
+	dt = (double)(now.tv_sec - v->last.tv_sec) + (double)(now.tv_nsec - v->last.tv_nsec) / 1e9;
+	v->last = now;
+	v->tokens += dt * (double)st->cfg->rate_per_min / 60.0;
+	if (v->tokens > (double)st->cfg->burst)
+		v->tokens = (double)st->cfg->burst;
+	if (v->tokens < 1.0)
 		return 0;
-	c->tokens -= 1.0;
+	v->tokens -= 1.0;
 	return 1;
 }
 
@@ -241,7 +330,7 @@ static void wc_hello_history(void *arg, int status, json_t *json)
 	struct wc_conn *c = wc_conn_get(st, h->conn);
 	char token[65];
 
-	if (c && strcmp(c->visitor, h->visitor) == 0) {
+	if (c && c->visitor && strcmp(c->visitor->id, h->visitor) == 0) {
 		json_t *j;
 		wc_token(st, h->visitor, token);
 		j = json_pack("{s:s,s:s,s:s}", "type", "welcome", "visitor", h->visitor, "token", token);
@@ -264,34 +353,41 @@ static void wc_hello(struct wc_state *st, struct wc_conn *c, json_t *msg)
 	const char *token = json_string_value(json_object_get(msg, "token"));
 	const char *name = json_string_value(json_object_get(msg, "name"));
 	const char *email = json_string_value(json_object_get(msg, "email"));
-	char expect[65];
+	char expect[65], id[WC_ID_MAX + 1] = "";
 	struct wc_hello *h;
+	struct wc_visitor *v;
 
-	if (c->visitor[0]) {
+	if (c->visitor) {
 		wc_send_error(st, c->id, "already_hello", "hello was already sent", NULL);
 		return;
 	}
-	if ((name && strlen(name) > 200) || (email && (strlen(email) > 254 || !strchr(email, '@')))) {
+	if (email && !*email)
+		email = NULL;
+	if ((name && strlen(name) > 200) || (email && !wc_email_ok(email))) {
 		wc_send_error(st, c->id, "bad_profile", "name or email is not valid", NULL);
 		return;
 	}
 	if (visitor && token && wc_word_ok(visitor, WC_ID_MAX)) {
 		wc_token(st, visitor, expect);
 		if (strlen(token) == 64 && CRYPTO_memcmp(expect, token, 64) == 0)
-			snprintf(c->visitor, sizeof(c->visitor), "%s", visitor);
+			snprintf(id, sizeof(id), "%s", visitor);
 	}
-	if (!c->visitor[0]) /* new visitor, or a token we did not issue */
-		wc_new_visitor(c->visitor);
+	if (!id[0]) /* new visitor, or a token we did not issue */
+		wc_new_visitor(id);
+	v = wc_visitor_get(st, id, 1);
+	c->visitor = v;
+	c->next_of_visitor = v->conns;
+	v->conns = c;
 	free(c->name);
 	free(c->email);
 	c->name = wc_strdup(name);
-	c->email = email && *email ? wc_strdup(email) : NULL;
+	c->email = wc_strdup(email);
 
 	h = wc_xcalloc(1, sizeof(*h));
 	h->st = st;
 	h->conn = c->id;
-	snprintf(h->visitor, sizeof(h->visitor), "%s", c->visitor);
-	if (st->api->history(st->host, c->visitor, NULL, wc_hello_history, h) != OMR_OK)
+	snprintf(h->visitor, sizeof(h->visitor), "%s", v->id);
+	if (st->api->history(st->host, v->id, NULL, wc_hello_history, h) != OMR_OK)
 		wc_hello_history(h, OMR_ERROR, NULL);
 }
 
@@ -336,7 +432,7 @@ static void wc_message(struct wc_state *st, struct wc_conn *c, json_t *msg)
 	char chmsgid[2 * WC_ID_MAX + 2];
 	struct wc_pending *p;
 
-	if (!c->visitor[0]) {
+	if (!c->visitor) {
 		wc_send_error(st, c->id, "hello_first", "send hello before messages", cmid);
 		return;
 	}
@@ -349,15 +445,15 @@ static void wc_message(struct wc_state *st, struct wc_conn *c, json_t *msg)
 		wc_send_error(st, c->id, "bad_text", "text must be a non-empty string", cmid);
 		return;
 	}
-	if (!wc_rate_ok(st, c)) {
+	if (!wc_rate_ok(st, c->visitor)) {
 		wc_send_error(st, c->id, "rate_limited", "too many messages, slow down", cmid);
 		return;
 	}
-	snprintf(chmsgid, sizeof(chmsgid), "%s:%s", c->visitor, cmid);
+	snprintf(chmsgid, sizeof(chmsgid), "%s:%s", c->visitor->id, cmid);
 	json_t *meta = json_pack("{s:s}", "client_msg_id", cmid);
 	struct omr_inbound ev = {
 		.channel_msg_id = chmsgid,
-		.address = c->visitor,
+		.address = c->visitor->id,
 		.name = c->name,
 		.email = c->email,
 		.text = text,
@@ -386,10 +482,8 @@ static void wc_on_open(void *arg, uint64_t conn, const struct omr_ws_peer *peer)
 	}
 	c = wc_xcalloc(1, sizeof(*c));
 	c->id = conn;
-	c->tokens = (double)st->cfg->burst;
-	clock_gettime(CLOCK_MONOTONIC, &c->last);
-	c->next = st->buckets[conn % 1024];
-	st->buckets[conn % 1024] = c;
+	c->next = st->buckets[conn % WC_BUCKETS];
+	st->buckets[conn % WC_BUCKETS] = c;
 	st->nconns++;
 	st->api->log(st->host, OMR_LOG_DEBUG, "visitor connection %llu from %s",
 		     (unsigned long long)conn, peer->ip);
@@ -435,10 +529,11 @@ static void wc_conn_free(struct wc_conn *c)
 static void wc_on_close(void *arg, uint64_t conn)
 {
 	struct wc_state *st = arg;
-	for (struct wc_conn **pc = &st->buckets[conn % 1024]; *pc; pc = &(*pc)->next) {
+	for (struct wc_conn **pc = &st->buckets[conn % WC_BUCKETS]; *pc; pc = &(*pc)->next) {
 		if ((*pc)->id == conn) {
 			struct wc_conn *c = *pc;
 			*pc = c->next;
+			wc_visitor_detach(c);
 			st->nconns--;
 			wc_conn_free(c);
 			return;
@@ -451,35 +546,44 @@ static void wc_on_close(void *arg, uint64_t conn)
 static int wc_send(void *state, const struct omr_outbound *out)
 {
 	struct wc_state *st = state;
+	struct wc_visitor *v = wc_visitor_get(st, out->address, 0);
 	int pushed = 0;
 	json_t *j;
 
-	if (strcmp(out->kind, "status") == 0)
-		j = json_pack("{s:s,s:O?}", "type", "status", "data", out->data);
-	else
+	if (strcmp(out->kind, "status") == 0) {
+		/* status fields at the top level: {type, position, eta_s} */
+		j = json_pack("{s:s}", "type", "status");
+		if (json_is_object(out->data))
+			json_object_update(j, out->data);
+		json_object_set_new(j, "type", json_string("status"));
+	} else {
 		j = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "type", "message", "id", out->message, "from",
 			      out->author ? out->author : "agent", "text", out->text ? out->text : "",
 			      "name", out->author_name);
+	}
 	if (!j)
 		return OMR_ERROR;
-	if (strcmp(out->kind, "status") == 0 && json_is_object(out->data)) {
-		/* status fields at the top level: {type, position, eta_s} */
-		json_object_del(j, "data");
-		json_object_update(j, out->data);
-	}
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (!s)
 		return OMR_ERROR;
-	for (size_t b = 0; b < 1024; b++)
-		for (struct wc_conn *c = st->buckets[b]; c; c = c->next)
-			if (strcmp(c->visitor, out->address) == 0 &&
-			    st->api->ws_send(st->host, c->id, s, strlen(s)) == OMR_OK)
-				pushed++;
+	for (struct wc_conn *c = v ? v->conns : NULL; c; c = c->next_of_visitor)
+		if (st->api->ws_send(st->host, c->id, s, strlen(s)) == OMR_OK)
+			pushed++;
 	free(s);
 	/* A visitor who is away gets the message from history when back. */
 	if (strcmp(out->kind, "message") == 0)
 		st->api->send_result(st->host, out->message, pushed ? "delivered" : "sent", NULL, NULL);
+	return OMR_OK;
+}
+
+static int wc_check(const void *config, char **err_r)
+{
+	const struct wc_config *cfg = config;
+	if (cfg->visitor_secret && strlen(cfg->visitor_secret) < 16)
+		return wc_err(err_r, "visitor_secret must be at least 16 characters");
+	if (cfg->path[0] != '/')
+		return wc_err(err_r, "path must start with /");
 	return OMR_OK;
 }
 
@@ -490,10 +594,8 @@ static int wc_init(const struct omr_host_api *api, omr_host *host, const void *c
 	struct wc_state *st;
 	char dir[4096];
 
-	if (cfg->visitor_secret && strlen(cfg->visitor_secret) < 16)
-		return wc_err(err_r, "visitor_secret must be at least 16 characters");
-	if (cfg->path[0] != '/')
-		return wc_err(err_r, "path must start with /");
+	if (wc_check(config, err_r) != OMR_OK)
+		return OMR_ERROR;
 	st = wc_xcalloc(1, sizeof(*st));
 	st->api = api;
 	st->host = host;
@@ -526,6 +628,8 @@ static int wc_init(const struct omr_host_api *api, omr_host *host, const void *c
 		if (!d || api->static_mount(host, "/chat-demo/", d, err_r) != OMR_OK)
 			goto fail;
 	}
+	st->sweep = api->timer_new(host, wc_sweep, st);
+	api->timer_start(st->sweep, 60000, 1);
 	*state_r = st;
 	return OMR_OK;
 fail:
@@ -534,19 +638,34 @@ fail:
 	return OMR_ERROR;
 }
 
-static void wc_free(void *state)
+static void wc_free_visitors(struct wc_state *st)
 {
-	struct wc_state *st = state;
-	if (!st)
-		return;
-	for (size_t b = 0; b < 1024; b++) {
+	for (size_t b = 0; b < WC_BUCKETS; b++) {
 		struct wc_conn *c = st->buckets[b];
 		while (c) {
 			struct wc_conn *next = c->next;
 			wc_conn_free(c);
 			c = next;
 		}
+		st->buckets[b] = NULL;
+		struct wc_visitor *v = st->visitors[b];
+		while (v) {
+			struct wc_visitor *next = v->next;
+			free(v);
+			v = next;
+		}
+		st->visitors[b] = NULL;
 	}
+}
+
+static void wc_free(void *state)
+{
+	struct wc_state *st = state;
+	if (!st)
+		return;
+	wc_free_visitors(st);
+	if (st->sweep)
+		st->api->timer_free(st->sweep);
 	OPENSSL_cleanse(st->secret, sizeof(st->secret));
 	free(st);
 }
@@ -559,6 +678,7 @@ const struct omr_plugin_descriptor omr_plugin = {
 	.kind = OMR_PLUGIN_CHANNEL,
 	.config_keys = wc_keys,
 	.config_size = sizeof(struct wc_config),
+	.check = wc_check,
 	.init = wc_init,
 	.send = wc_send,
 	.free = wc_free,

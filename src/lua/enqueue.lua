@@ -13,5 +13,5 @@ if redis.call('HGET', ckey, 'status') == 'new' then
   redis.call('ZADD', P .. 'queue:' .. queue, 'NX', now, conv)
   queued = 1
 end
-redis.call('XACK', P .. 'events', ARGV[6], sid)
+redis.call('XACK', KEYS[1], ARGV[6], sid)
 return queued

@@ -5,6 +5,7 @@
 local P, ch, thread, max = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local conv = redis.call('GET', P .. 'open:' .. ch .. ':' .. thread)
 if not conv then return {} end
+if redis.call('HGET', P .. 'conv:' .. conv, 'status') == 'closed' then return {} end
 local c = redis.call('HGETALL', P .. 'conv:' .. conv)
 if #c == 0 then return {} end
 local ids = redis.call('LRANGE', P .. 'conv:' .. conv .. ':msgs', -max, -1)

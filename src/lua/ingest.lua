@@ -10,12 +10,16 @@
 --       10 attrs (JSON object)  11 meta (JSON)  12 public (0|1)
 --       13 sender ts (ms)  14 now (ms)  15 new customer id  16 new conv id
 --       17 new message id  18 dedup ttl (ms)  19 stream maxlen  20 kind
+--       21 email verified (0|1)
+-- KEYS[1] is the event stream; it is declared so that Redis Cluster routes
+-- the script to the slot of this site (all keys share the site hash tag).
 -- Returns: { "ok"|"dup", conversation, message, customer, new (0|1) }
 local P, ch, cmid, addr, thread = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local name, email, text = ARGV[6], ARGV[7], ARGV[8]
 local attachments, attrs, meta = ARGV[9], ARGV[10], ARGV[11]
 local public, ts, now = ARGV[12], ARGV[13], ARGV[14]
-local kind = ARGV[20]
+local kind, verified = ARGV[20], ARGV[21] == '1'
+local email_lc = string.lower(email)
 
 local dedup = P .. 'dedup:' .. ch .. ':' .. cmid
 local seen = redis.call('GET', dedup)
@@ -24,11 +28,13 @@ if seen then
   return { 'dup', m[1] or '', seen, m[2] or '', 0 }
 end
 
--- customer: by address on this channel, else by e-mail, else new
+-- customer: by address on this channel, else by a verified e-mail address,
+-- else new. An unverified address (typed into a chat form) never links to
+-- somebody else's record: it is kept as claimed_email for the agent to see.
 local addrkey = P .. 'addr:' .. ch .. ':' .. addr
 local cust = redis.call('GET', addrkey)
-if not cust and email ~= '' then
-  cust = redis.call('GET', P .. 'addr:email:' .. string.lower(email))
+if not cust and email ~= '' and verified then
+  cust = redis.call('GET', P .. 'addr:email:' .. email_lc)
   if cust then
     redis.call('SET', addrkey, cust)
     redis.call('SADD', P .. 'cust:' .. cust .. ':addrs', ch .. ':' .. addr)
@@ -42,14 +48,15 @@ if not cust then
 end
 local ckey = P .. 'cust:' .. cust
 if name ~= '' then redis.call('HSET', ckey, 'name', name, 'updated_at', now) end
-if email ~= '' then
-  local e = string.lower(email)
-  local ekey = P .. 'addr:email:' .. e
+if email ~= '' and verified then
+  local ekey = P .. 'addr:email:' .. email_lc
   if not redis.call('GET', ekey) then
     redis.call('SET', ekey, cust)
-    redis.call('SADD', ckey .. ':addrs', 'email:' .. e)
+    redis.call('SADD', ckey .. ':addrs', 'email:' .. email_lc)
   end
-  if not redis.call('HGET', ckey, 'email') then redis.call('HSET', ckey, 'email', e) end
+  if not redis.call('HGET', ckey, 'email') then redis.call('HSET', ckey, 'email', email_lc) end
+elseif email ~= '' then
+  redis.call('HSET', ckey, 'claimed_email', email_lc)
 end
 
 -- conversation: the open one of this thread, else a new one
@@ -90,7 +97,7 @@ redis.call('HSET', P .. 'conv:' .. conv, 'updated_at', now, 'last_message_at', n
   'last_inbound_at', now)
 redis.call('SET', dedup, msg, 'PX', ARGV[18])
 
-redis.call('XADD', P .. 'events', 'MAXLEN', '~', ARGV[19], '*',
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[19], '*',
   'type', 'message.in', 'conversation', conv, 'message', msg, 'new', isnew,
   'channel', ch, 'kind', kind)
 return { 'ok', conv, msg, cust, isnew }

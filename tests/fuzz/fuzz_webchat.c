@@ -72,8 +72,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wc_on_message(&st, 1, hello, sizeof(hello) - 1);
 	wc_on_message(&st, 1, (const char *)data, size);
 	wc_on_close(&st, 1);
-	for (size_t b = 0; b < 1024; b++)
+	for (size_t b = 0; b < WC_BUCKETS; b++) {
 		if (st.buckets[b])
 			abort(); /* a closed connection must leave nothing behind */
+		for (struct wc_visitor *v = st.visitors[b]; v; v = v->next)
+			if (v->conns)
+				abort(); /* nor a dangling connection in its visitor */
+	}
+	/* state as the plugin would be freed (no timer here) */
+	wc_free_visitors(&st);
 	return 0;
 }

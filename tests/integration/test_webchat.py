@@ -31,10 +31,11 @@ def test(tmp):
     eq(c["messages"][0]["direction"], "in", "direction")
     eq(c["messages"][0]["author"], "customer", "author")
     eq(c["customer_profile"]["name"], "Anna", "customer name")
-    eq(c["customer_profile"]["email"], "anna@example.com", "customer email, lower case")
-    check("email:anna@example.com" in c["customer_profile"]["addresses"] and
-          "webchat:" + v.id in c["customer_profile"]["addresses"],
-          "customer addresses: chat visitor and email")
+    # an address typed into a chat form is a claim, not an identity
+    eq(c["customer_profile"].get("claimed_email"), "anna@example.com",
+       "typed e-mail kept as a claim, lower case")
+    check("email" not in c["customer_profile"], "an unverified e-mail is not the customer's e-mail")
+    eq(c["customer_profile"]["addresses"], ["webchat:" + v.id], "customer address: the visitor")
     eq(c["msg_count"], 2, "message count")
 
     # the router puts a new conversation in the default queue
@@ -66,15 +67,24 @@ def test(tmp):
     check(v3.id != v.id, "forged token gets a new visitor id")
     eq(v3.welcome["history"], [], "forged token sees no history")
 
+    # somebody else typing the same e-mail address is not linked to Anna
+    mallory = Visitor(d, name="Mallory", email="anna@example.com")
+    mconv = mallory.say("show me my invoices")["conversation"]
+    check(d.conversation(mconv)["customer"] != c["customer"],
+          "claimed e-mail does not link to another customer's record")
+    eq(mallory.welcome["history"], [], "and sees none of Anna's history")
+    mallory.close()
+
     # listing, newest first, with filters
     v4 = Visitor(d)
     conv4 = v4.say("My router is broken")["conversation"]
     lst = d.api("/api/v1/conversations?channel=webchat&limit=10")
-    eq([x["id"] for x in lst["conversations"]][:2], [conv4, conv], "list newest first")
+    eq([x["id"] for x in lst["conversations"]][:3], [conv4, mconv, conv], "list newest first")
     eq(d.api("/api/v1/conversations?limit=1")["count"], 1, "limit respected")
     eq(d.api("/api/v1/conversations?channel=email")["count"], 0, "channel filter")
     wait_for(lambda: d.conversation(conv4)["status"] == "queued", what="conv4 queued")
-    eq(d.api("/api/v1/conversations?status=queued")["count"], 2, "status filter")
+    wait_for(lambda: d.conversation(mconv)["status"] == "queued", what="mallory queued")
+    eq(d.api("/api/v1/conversations?status=queued")["count"], 3, "status filter")
 
     # admin API: auth and errors
     st, body = d.http("GET", "/api/v1/conversations/" + conv, auth=False)
@@ -93,7 +103,7 @@ def test(tmp):
     st, body = d.http("GET", "/healthz", auth=False)
     eq((st, body["status"], body["redis"]), (200, "ok", "up"), "healthz")
     st, body = d.http("GET", "/metrics")
-    check(st == 200 and "omniroute_ingest_accepted_total 3" in body and
+    check(st == 200 and "omniroute_ingest_accepted_total 4" in body and
           "omniroute_ingest_duplicates_total 1" in body, "metrics count messages")
 
     # the demo page is served

@@ -77,6 +77,29 @@ static void test_good(void **state)
 	omr_conf_errs_free(&errs);
 }
 
+/* A relative path to the file still gives absolute paths inside, so that
+ * programs started elsewhere (redis-server) find them. */
+static void test_relative(void **state)
+{
+	struct omr_conf_errs errs;
+	char cwd[4096];
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(OMR_TEST_SRCDIR "/tests/conf"), 0);
+	struct omr_config *c = load("good/omniroute.yaml", &errs);
+	assert_int_equal(chdir(cwd), 0);
+	if (!c)
+		fail_msg("refused:\n%s", errs.text.data);
+	char *want = realpath(OMR_TEST_SRCDIR "/tests/conf/good/omniroute.yaml", NULL);
+	assert_non_null(want);
+	assert_string_equal(c->file, want);
+	free(want);
+	want = realpath(OMR_TEST_SRCDIR "/tests/conf/good/routing.yaml", NULL);
+	assert_string_equal(c->routing_file, want);
+	free(want);
+	omr_config_free(c);
+	omr_conf_errs_free(&errs);
+}
+
 static void test_shipped(void **state)
 {
 	struct omr_conf_errs errs;
@@ -184,6 +207,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_shipped),
+		cmocka_unit_test(test_relative),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_describe),
 	};
