@@ -51,7 +51,7 @@ static const struct omr_conf_key wc_keys[] = {
 	  0, "key for visitor tokens (16+ characters); unset: random at every start", NULL, NULL },
 	{ "max_message", OMR_CONF_INT, offsetof(struct wc_config, max_message), 0, "65536", 256,
 	  1048576, "largest websocket message from a visitor, bytes", NULL, NULL },
-	{ "rate_per_min", OMR_CONF_INT, offsetof(struct wc_config, rate_per_min), 0, "30", 1, 6000,
+	{ "rate_per_min", OMR_CONF_INT, offsetof(struct wc_config, rate_per_min), 0, "30", 1, 600000,
 	  "messages a visitor may send per minute (sustained)", NULL, NULL },
 	{ "burst", OMR_CONF_INT, offsetof(struct wc_config, burst), 0, "10", 1, 1000,
 	  "messages a visitor may send at once", NULL, NULL },
