@@ -14,6 +14,7 @@
 #endif
 
 #include "omr_admin.h"
+#include "omr_agents.h"
 #include "omr_core.h"
 #include "omr_edge.h"
 #include "omr_embedded.h"
@@ -101,6 +102,8 @@ static void omr_core_online(struct omr_core *core)
 			return;
 		}
 	}
+	omr_agents_online(core->agents);
+	omr_router_start(core->router);
 	omr_log_info("omniroute %s running as node '%s'", PACKAGE_VERSION, core->node_id);
 	omr_core_notify("READY=1\nSTATUS=running");
 }
@@ -344,6 +347,8 @@ void omr_core_shutdown(struct omr_core *core, int exit_code)
 		omr_plugin_stop(core->plugins[i - 1]);
 	if (core->events)
 		omr_events_stop(core->events);
+	if (core->router)
+		omr_router_stop(core->router);
 	core->drain_deadline = omr_mono_ms() + OMR_DRAIN_MS;
 	event_add(core->drain_timer, &tick);
 }
@@ -410,6 +415,9 @@ static int omr_core_listeners(struct omr_core *core, char **err_r)
 		return -1;
 	core->admin = omr_admin_new(core, err_r);
 	if (!core->admin)
+		return -1;
+	core->agents = omr_agents_new(core, err_r);
+	if (!core->agents)
 		return -1;
 	return 0;
 }
@@ -516,6 +524,7 @@ void omr_core_free(struct omr_core *core)
 	for (size_t i = core->nplugins; i > 0; i--)
 		omr_plugin_close(core->plugins[i - 1]);
 	free(core->plugins);
+	omr_agents_free(core->agents);
 	omr_edge_free(core->edge);
 	omr_admin_free(core->admin);
 	omr_http_server_free(core->admin_http);

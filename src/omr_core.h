@@ -30,6 +30,7 @@ struct omr_edge;
 struct omr_http_server;
 struct omr_plugin;
 struct omr_admin;
+struct omr_agents;
 
 enum omr_core_state {
 	OMR_CORE_STARTING,  /* listeners up, waiting for Redis */
@@ -69,6 +70,7 @@ struct omr_core {
 	struct omr_http_server *admin_http;
 	struct omr_http_server *webhook_http;
 	struct omr_admin *admin;
+	struct omr_agents *agents;
 
 	struct omr_plugin **plugins;
 	size_t nplugins;

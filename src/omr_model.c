@@ -28,6 +28,19 @@ static const struct omr_field omr_conversation_fields[] = {
 	{ "msg_count", OMR_F_INT }, { "priority", OMR_F_INT }, { "public", OMR_F_BOOL },
 	{ "attrs", OMR_F_JSON }, { "tags", OMR_F_JSON }, { "routing", OMR_F_JSON },
 	{ "wrapup", OMR_F_JSON }, { "skills", OMR_F_JSON },
+	{ "prefer_until", OMR_F_INT }, { "ended_at", OMR_F_INT }, { "first_reply_at", OMR_F_INT },
+	{ "requeued_at", OMR_F_INT },
+	{ NULL, 0 },
+};
+
+static const struct omr_field omr_offer_fields[] = {
+	{ "created_at", OMR_F_INT }, { "expires_at", OMR_F_INT },
+	{ NULL, 0 },
+};
+
+static const struct omr_field omr_agent_fields[] = {
+	{ "sessions", OMR_F_INT }, { "last_assigned_at", OMR_F_INT }, { "last_offer_at", OMR_F_INT },
+	{ "missed", OMR_F_INT }, { "presence_at", OMR_F_INT }, { "left_at", OMR_F_INT },
 	{ NULL, 0 },
 };
 
@@ -44,6 +57,10 @@ static const struct omr_field *omr_model_fields(enum omr_model_kind kind)
 		return omr_customer_fields;
 	case OMR_MODEL_CONVERSATION:
 		return omr_conversation_fields;
+	case OMR_MODEL_OFFER:
+		return omr_offer_fields;
+	case OMR_MODEL_AGENT:
+		return omr_agent_fields;
 	default:
 		return omr_message_fields;
 	}

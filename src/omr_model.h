@@ -13,7 +13,13 @@
 
 #include <omniroute/plugin.h>
 
-enum omr_model_kind { OMR_MODEL_CUSTOMER, OMR_MODEL_CONVERSATION, OMR_MODEL_MESSAGE };
+enum omr_model_kind {
+	OMR_MODEL_CUSTOMER,
+	OMR_MODEL_CONVERSATION,
+	OMR_MODEL_MESSAGE,
+	OMR_MODEL_OFFER,
+	OMR_MODEL_AGENT,
+};
 
 /* HGETALL reply (flat array) -> JSON object with typed fields. Returns a
  * new reference, or NULL if the reply is not an even array. */

@@ -1,8 +1,7 @@
 /*
- * omr_router: decides what happens to a conversation. It consumes the
- * event stream (omr_events) and places new conversations in a routing
- * queue. The full engine (rules, value matrix, agent selection) builds on
- * this entry point.
+ * omr_router: decides what happens to a conversation: rules place a new
+ * conversation in a queue (with language, skills, priority), and waiting
+ * conversations are offered to eligible agents; see docs/routing.md.
  */
 #ifndef OMR_ROUTER_H
 #define OMR_ROUTER_H
@@ -13,8 +12,14 @@ struct omr_router;
 
 struct omr_router *omr_router_new(struct omr_core *core);
 void omr_router_free(struct omr_router *r);
+/* Timers begin (Redis reachable) / end (shutdown). */
+void omr_router_start(struct omr_router *r);
+void omr_router_stop(struct omr_router *r);
 /* omr_events handler. */
 void omr_router_on_event(void *arg, struct omr_event *e);
+/* Something changed (a conversation waits, an agent is free): run a
+ * dispatch pass soon. Passes never overlap; kicks during one coalesce. */
+void omr_router_kick(struct omr_router *r);
 
 #define OMR_EVENTS_GROUP "router"
 

@@ -8,6 +8,10 @@
 #include <string.h>
 
 #include "omr_routing_conf.h"
+#include "omr_rules.h"
+
+const char *const omr_strategy_names[] = { "longest_idle", "least_occupied", "best_proficiency",
+					    "round_robin", NULL };
 
 #define QOFF(f) offsetof(struct omr_queue_conf, f)
 static const struct omr_conf_key omr_queue_keys[] = {
@@ -15,12 +19,53 @@ static const struct omr_conf_key omr_queue_keys[] = {
 	{ "description", OMR_CONF_STRING, QOFF(description), 0, NULL, 0, 0, "for people" },
 	{ "priority", OMR_CONF_INT, QOFF(priority), 0, "50", 0, 100,
 	  "base priority; higher is served first" },
+	{ "strategy", OMR_CONF_ENUM, QOFF(strategy), 0, "longest_idle", 0, 0,
+	  "which eligible agent gets the offer", omr_strategy_names },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 static const char *const omr_queue_handled[] = { "skills", NULL };
 
+#define OOFF(f) offsetof(struct omr_offers_conf, f)
+static const struct omr_conf_key omr_offers_keys[] = {
+	{ "timeout", OMR_CONF_MS, OOFF(timeout), 0, "20s", 2000, 600000,
+	  "how long an agent has to accept an offer" },
+	{ "max_missed", OMR_CONF_INT, OOFF(max_missed), 0, "3", 1, 100,
+	  "offers in a row an agent may let expire before being set away" },
+	{ "reject_cooldown", OMR_CONF_MS, OOFF(reject_cooldown), 0, "5m", 0, 86400000,
+	  "a conversation is not offered again to an agent who declined it for this long" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+#define SOFF(f) offsetof(struct omr_sessions_conf, f)
+static const struct omr_conf_key omr_sessions_keys[] = {
+	{ "grace", OMR_CONF_MS, SOFF(grace), 0, "30s", 0, 3600000,
+	  "after an agent's last connection drops, wait this long before offline" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+#define RLOFF(f) offsetof(struct omr_rule, f)
+static const struct omr_conf_key omr_rule_keys[] = {
+	{ "name", OMR_CONF_STRING, RLOFF(name), 1, NULL, 0, 0, "shown in routing explanations" },
+	{ "when", OMR_CONF_STRING, RLOFF(when), 0, NULL, 0, 0,
+	  "Lua condition over the conversation; absent: always" },
+	{ "queue", OMR_CONF_STRING, RLOFF(queue), 0, NULL, 0, 0, "put the conversation in this queue" },
+	{ "language", OMR_CONF_STRING, RLOFF(language), 0, NULL, 0, 0,
+	  "set the conversation's language (ISO 639-1)" },
+	{ "priority", OMR_CONF_INT, RLOFF(priority), 0, "-1", -1, 100,
+	  "set the priority (0-100; higher first)" },
+	{ "tags", OMR_CONF_STRLIST, RLOFF(tags), 0, NULL, 0, 0, "add tags" },
+	{ "continue", OMR_CONF_BOOL, RLOFF(cont), 0, "false", 0, 0,
+	  "go on with the next rules after this one matched" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+static const char *const omr_rule_handled[] = { "skills", NULL };
+
 #define ROFF(f) offsetof(struct omr_routing_conf, f)
 static const struct omr_conf_key omr_routing_keys[] = {
+	{ "offers", OMR_CONF_SECTION, ROFF(offers), 0, NULL, 0, 0, "offers to agents", NULL,
+	  omr_offers_keys },
+	{ "sessions", OMR_CONF_SECTION, ROFF(sessions), 0, NULL, 0, 0, "agent sessions", NULL,
+	  omr_sessions_keys },
 	{ "default_queue", OMR_CONF_STRING, ROFF(default_queue), 1, NULL, 0, 0,
 	  "queue for conversations no rule places" },
 	{ "reasons", OMR_CONF_STRLIST, ROFF(reasons), 0, NULL, 0, 0,
@@ -29,7 +74,7 @@ static const struct omr_conf_key omr_routing_keys[] = {
 	  "wrap-up outcomes" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
-static const char *const omr_routing_handled[] = { "skills", "queues", NULL };
+static const char *const omr_routing_handled[] = { "skills", "queues", "rules", NULL };
 
 static int omr_name_ok(const char *s)
 {
@@ -88,8 +133,9 @@ static void omr_routing_skills(struct omr_routing_conf *r, const struct omr_ynod
 	}
 }
 
-static void omr_queue_skills(const struct omr_routing_conf *r, struct omr_queue_conf *q,
-			     const struct omr_ynode *n, struct omr_conf_errs *errs)
+/* skills: {name: minimum proficiency} for queues and rules */
+static void omr_skill_reqs(const struct omr_routing_conf *r, struct omr_skill_req **out_r,
+			   size_t *n_r, const struct omr_ynode *n, struct omr_conf_errs *errs)
 {
 	if (!n || omr_ynode_is_null(n))
 		return;
@@ -97,10 +143,10 @@ static void omr_queue_skills(const struct omr_routing_conf *r, struct omr_queue_
 		omr_conf_error(errs, n, "skills: expected a mapping of skill: minimum proficiency");
 		return;
 	}
-	q->skills = omr_calloc(n->n, sizeof(*q->skills));
+	*out_r = omr_calloc(n->n, sizeof(**out_r));
 	for (size_t i = 0; i < n->n; i++) {
 		const struct omr_ynode *k = n->pairs[i].key;
-		struct omr_skill_req *req = &q->skills[q->nskills];
+		struct omr_skill_req *req = &(*out_r)[*n_r];
 		if (!omr_routing_skill(r, k->value)) {
 			omr_conf_error(errs, k, "unknown skill '%s' (define it under skills:)", k->value);
 			continue;
@@ -108,7 +154,40 @@ static void omr_queue_skills(const struct omr_routing_conf *r, struct omr_queue_
 		if (omr_conf_node_int(n->pairs[i].value, 1, 5, &req->min, errs) < 0)
 			continue;
 		req->skill = omr_strdup(k->value);
-		q->nskills++;
+		(*n_r)++;
+	}
+}
+
+static void omr_routing_rules(struct omr_routing_conf *r, const struct omr_ynode *list,
+			      struct omr_conf_errs *errs)
+{
+	if (!list || omr_ynode_is_null(list))
+		return;
+	if (list->type != OMR_Y_SEQ) {
+		omr_conf_error(errs, list, "rules: expected a list");
+		return;
+	}
+	r->rules = omr_calloc(list->n, sizeof(*r->rules));
+	for (size_t i = 0; i < list->n; i++) {
+		const struct omr_ynode *item = list->items[i];
+		struct omr_rule *rule = &r->rules[r->nrules++];
+		char *err = NULL;
+		rule->at = item;
+		rule->cond = -1;
+		if (omr_conf_apply(omr_rule_keys, item, rule, omr_rule_handled, errs))
+			continue;
+		if (rule->queue && !omr_routing_queue(r, rule->queue))
+			omr_conf_error(errs, omr_ynode_get(item, "queue"),
+				       "rule '%s': unknown queue '%s'", rule->name, rule->queue);
+		omr_skill_reqs(r, &rule->skills, &rule->nskills, omr_ynode_get(item, "skills"), errs);
+		if (rule->when) {
+			rule->cond = omr_rules_compile(r->engine, rule->name, rule->when, &err);
+			if (rule->cond < 0) {
+				omr_conf_error(errs, omr_ynode_get(item, "when"),
+					       "rule '%s': bad condition: %s", rule->name, err);
+				free(err);
+			}
+		}
 	}
 }
 
@@ -134,7 +213,8 @@ static void omr_routing_queues(struct omr_routing_conf *r, const struct omr_ynod
 			if (r->queues[k].name && strcmp(r->queues[k].name, q->name) == 0)
 				omr_conf_error(errs, list->items[i], "queue '%s' is defined twice",
 					       q->name);
-		omr_queue_skills(r, q, omr_ynode_get(list->items[i], "skills"), errs);
+		omr_skill_reqs(r, &q->skills, &q->nskills, omr_ynode_get(list->items[i], "skills"),
+			       errs);
 	}
 }
 
@@ -151,8 +231,10 @@ struct omr_routing_conf *omr_routing_conf_load(const struct omr_ydoc *doc,
 		return NULL;
 	}
 	omr_conf_apply(omr_routing_keys, root, r, omr_routing_handled, errs);
+	r->engine = omr_rules_new();
 	omr_routing_skills(r, omr_ynode_get(root, "skills"), errs);
 	omr_routing_queues(r, omr_ynode_get(root, "queues"), errs);
+	omr_routing_rules(r, omr_ynode_get(root, "rules"), errs);
 	if (errs->count == before && !omr_routing_queue(r, r->default_queue))
 		omr_conf_error(errs, omr_ynode_get(root, "default_queue"),
 			       "default_queue: unknown queue '%s'", r->default_queue);
@@ -180,6 +262,15 @@ void omr_routing_conf_free(struct omr_routing_conf *r)
 		omr_conf_release(omr_queue_keys, q);
 	}
 	free(r->queues);
+	for (size_t i = 0; i < r->nrules; i++) {
+		struct omr_rule *rule = &r->rules[i];
+		for (size_t k = 0; k < rule->nskills; k++)
+			free(rule->skills[k].skill);
+		free(rule->skills);
+		omr_conf_release(omr_rule_keys, rule);
+	}
+	free(r->rules);
+	omr_rules_free(r->engine);
 	omr_conf_release(omr_routing_keys, r);
 	free(r);
 }

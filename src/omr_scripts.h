@@ -7,4 +7,16 @@ extern const char omr_lua_conv_list[];
 extern const char omr_lua_history[];
 extern const char omr_lua_enqueue[];
 extern const char omr_lua_msg_status[];
+extern const char omr_lua_queue_peek[];
+extern const char omr_lua_offer[];
+extern const char omr_lua_offer_end[];
+extern const char omr_lua_offers_due[];
+extern const char omr_lua_agent_session[];
+extern const char omr_lua_agent_presence[];
+extern const char omr_lua_node_alive[];
+extern const char omr_lua_reap[];
+extern const char omr_lua_reply[];
+extern const char omr_lua_conv_act[];
+extern const char omr_lua_agent_view[];
+extern const char omr_lua_msg_info[];
 #endif

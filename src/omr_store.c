@@ -19,7 +19,8 @@ struct omr_store {
 	char *anchor;             /* the event stream: KEYS[1] of every script */
 	long long dedup_ttl;
 	long long stream_maxlen;
-	struct omr_redis_script ingest, conv_get, conv_list, history, enqueue, msg_status;
+	struct omr_redis_script ingest, conv_get, conv_list, history, msg_status;
+	struct omr_redis_script scripts[OMR_SCRIPT_COUNT];
 };
 
 struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts *o)
@@ -34,8 +35,28 @@ struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts
 	omr_redis_script_init(&s->conv_get, "conv_get", omr_lua_conv_get);
 	omr_redis_script_init(&s->conv_list, "conv_list", omr_lua_conv_list);
 	omr_redis_script_init(&s->history, "history", omr_lua_history);
-	omr_redis_script_init(&s->enqueue, "enqueue", omr_lua_enqueue);
 	omr_redis_script_init(&s->msg_status, "msg_status", omr_lua_msg_status);
+	static const struct {
+		enum omr_script id;
+		const char *name;
+		const char *src;
+	} table[] = {
+		{ OMR_SCRIPT_QUEUE_PEEK, "queue_peek", omr_lua_queue_peek },
+		{ OMR_SCRIPT_OFFER, "offer", omr_lua_offer },
+		{ OMR_SCRIPT_OFFER_END, "offer_end", omr_lua_offer_end },
+		{ OMR_SCRIPT_OFFERS_DUE, "offers_due", omr_lua_offers_due },
+		{ OMR_SCRIPT_AGENT_SESSION, "agent_session", omr_lua_agent_session },
+		{ OMR_SCRIPT_AGENT_PRESENCE, "agent_presence", omr_lua_agent_presence },
+		{ OMR_SCRIPT_NODE_ALIVE, "node_alive", omr_lua_node_alive },
+		{ OMR_SCRIPT_REAP, "reap", omr_lua_reap },
+		{ OMR_SCRIPT_REPLY, "reply", omr_lua_reply },
+		{ OMR_SCRIPT_CONV_ACT, "conv_act", omr_lua_conv_act },
+		{ OMR_SCRIPT_AGENT_VIEW, "agent_view", omr_lua_agent_view },
+		{ OMR_SCRIPT_ENQUEUE, "enqueue", omr_lua_enqueue },
+		{ OMR_SCRIPT_MSG_INFO, "msg_info", omr_lua_msg_info },
+	};
+	for (size_t i = 0; i < OMR_ARRAY_LEN(table); i++)
+		omr_redis_script_init(&s->scripts[table[i].id], table[i].name, table[i].src);
 	return s;
 }
 
@@ -75,12 +96,11 @@ char *omr_store_key(const struct omr_store *s, const char *fmt, ...)
 static void omr_store_eval(struct omr_store *s, const struct omr_redis_script *script,
 			   omr_redis_cb cb, void *arg, int argc, const char **argv)
 {
-	const char *full[32];
-	if (argc + 1 > (int)OMR_ARRAY_LEN(full))
-		abort();
+	const char **full = omr_malloc((size_t)(argc + 1) * sizeof(*full));
 	full[0] = s->anchor;
 	memcpy(full + 1, argv, (size_t)argc * sizeof(*argv));
 	omr_redis_eval(s->r, script, cb, arg, 1, argc + 1, full, NULL);
+	free(full);
 }
 
 /* ---- ingest ---- */
@@ -268,13 +288,14 @@ void omr_store_history(struct omr_store *s, const char *channel, const char *thr
 	omr_store_eval(s, &s->history, omr_store_history_done, omr_json_call_new(cb, arg), 4, argv);
 }
 
-void omr_store_enqueue(struct omr_store *s, const char *stream_id, const char *group,
-		       const char *conv, const char *queue, omr_redis_cb cb, void *arg)
+void omr_store_run(struct omr_store *s, enum omr_script script, omr_redis_cb cb, void *arg,
+		   int argc, const char **argv)
 {
-	char now[24];
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	const char *argv[] = { s->prefix, stream_id, conv, queue, now, group };
-	omr_store_eval(s, &s->enqueue, cb, arg, 6, argv);
+	const char **full = omr_malloc((size_t)(argc + 1) * sizeof(*full));
+	full[0] = s->prefix;
+	memcpy(full + 1, argv, (size_t)argc * sizeof(*argv));
+	omr_store_eval(s, &s->scripts[script], cb, arg, argc + 1, full);
+	free(full);
 }
 
 void omr_store_msg_status(struct omr_store *s, const char *msg, const char *status,
@@ -286,4 +307,65 @@ void omr_store_msg_status(struct omr_store *s, const char *msg, const char *stat
 	const char *argv[] = { s->prefix, msg ? msg : "", status, channel,
 			       channel_msg_id ? channel_msg_id : "", error ? error : "", now };
 	omr_store_eval(s, &s->msg_status, cb, arg, 7, argv);
+}
+
+static json_t *omr_store_earlier(const redisReply *list)
+{
+	static const char *const keep[] = { "id", "channel", "status", "created_at", "closed_at",
+					    "wrapup", "queue", NULL };
+	json_t *arr = json_array();
+	for (size_t i = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
+		json_t *c = omr_model_from_hash(OMR_MODEL_CONVERSATION, list->element[i]);
+		json_t *o;
+		if (!c || !json_object_size(c)) {
+			json_decref(c);
+			continue;
+		}
+		o = json_object();
+		for (int k = 0; keep[k]; k++)
+			if (json_object_get(c, keep[k]))
+				json_object_set(o, keep[k], json_object_get(c, keep[k]));
+		json_array_append_new(arr, o);
+		json_decref(c);
+	}
+	return arr;
+}
+
+int omr_store_view_parse(const redisReply *reply, json_t **conv_r, json_t **offer_r)
+{
+	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	json_t *conv, *cust, *addrs;
+
+	*conv_r = NULL;
+	if (offer_r)
+		*offer_r = NULL;
+	if (!reply || reply->type != REDIS_REPLY_ARRAY)
+		return -2;
+	if (reply->elements == 0)
+		return 0;
+	if (tag && strcmp(tag, "not_yours") == 0)
+		return -1;
+	if (!tag || strcmp(tag, "ok") != 0 || reply->elements < 7)
+		return -2;
+	conv = omr_model_from_hash(OMR_MODEL_CONVERSATION, reply->element[1]);
+	if (!conv)
+		return -2;
+	json_object_set_new(conv, "messages", omr_store_messages(reply->element[2]));
+	cust = omr_model_from_hash(OMR_MODEL_CUSTOMER, reply->element[3]);
+	if (!cust)
+		cust = json_object();
+	addrs = json_array();
+	for (size_t i = 0; reply->element[4]->type == REDIS_REPLY_ARRAY && i < reply->element[4]->elements; i++) {
+		const redisReply *a = reply->element[4]->element[i];
+		if (a->type == REDIS_REPLY_STRING)
+			json_array_append_new(addrs, json_stringn(a->str, a->len));
+	}
+	json_object_set_new(cust, "addresses", addrs);
+	json_object_set_new(cust, "previous", omr_store_earlier(reply->element[5]));
+	json_object_set_new(conv, "customer", cust);
+	if (offer_r && reply->element[6]->type == REDIS_REPLY_ARRAY && reply->element[6]->elements) {
+		*offer_r = omr_model_from_hash(OMR_MODEL_OFFER, reply->element[6]);
+	}
+	*conv_r = conv;
+	return 1;
 }

@@ -56,9 +56,33 @@ void omr_store_conv_list(struct omr_store *s, const char *channel, const char *s
 /* {conversation, messages} of the open conversation of a thread, or NULL */
 void omr_store_history(struct omr_store *s, const char *channel, const char *thread,
 		       int max_msgs, omr_store_json_cb cb, void *arg);
-/* Put a conversation in a queue and XACK its stream entry (one script). */
-void omr_store_enqueue(struct omr_store *s, const char *stream_id, const char *group,
-		       const char *conv, const char *queue, omr_redis_cb cb, void *arg);
+
+/* The other scripts, run through omr_store_run(): argv is the script's
+ * ARGV after the prefix (which is added), see src/lua/NAME.lua. */
+enum omr_script {
+	OMR_SCRIPT_QUEUE_PEEK,
+	OMR_SCRIPT_OFFER,
+	OMR_SCRIPT_OFFER_END,
+	OMR_SCRIPT_OFFERS_DUE,
+	OMR_SCRIPT_AGENT_SESSION,
+	OMR_SCRIPT_AGENT_PRESENCE,
+	OMR_SCRIPT_NODE_ALIVE,
+	OMR_SCRIPT_REAP,
+	OMR_SCRIPT_REPLY,
+	OMR_SCRIPT_CONV_ACT,
+	OMR_SCRIPT_AGENT_VIEW,
+	OMR_SCRIPT_ENQUEUE,
+	OMR_SCRIPT_MSG_INFO,
+	OMR_SCRIPT_COUNT
+};
+void omr_store_run(struct omr_store *s, enum omr_script script, omr_redis_cb cb, void *arg,
+		   int argc, const char **argv);
+
+/* Parse an agent_view.lua reply: 1 with *conv_r (CONVERSATION of
+ * docs/agent-protocol.md, new reference) and *offer_r (the offer hash as
+ * JSON, or NULL); 0 when the conversation does not exist; -1 when it is not
+ * the agent's; -2 on a malformed reply. */
+int omr_store_view_parse(const redisReply *reply, json_t **conv_r, json_t **offer_r);
 
 /* Delivery outcome of an outbound message, by our id or (msg NULL) by the
  * channel's id; statuses only move forward (see msg_status.lua). */

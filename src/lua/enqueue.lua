@@ -1,17 +1,21 @@
--- enqueue: take one event from the stream and put a new conversation in its
--- routing queue, then acknowledge the event, atomically. Running it twice for
--- one event changes nothing (the stream is at-least-once).
--- ARGV: 1 prefix  2 stream id  3 conversation  4 queue  5 now (ms)
---       6 consumer group
+-- enqueue: put a new conversation in its routing queue as the router
+-- decided, and acknowledge its stream event, atomically. Running it twice
+-- for one event changes nothing (the stream is at-least-once).
+-- KEYS[1]: the event stream
+-- ARGV: 1 prefix  2 stream id ('' if none)  3 conversation  4 queue  5 now (ms)
+--       6 consumer group  7 queue score  8 priority  9 skills (JSON)
+--       10 language  11 tags (JSON)  12 routing explanation (JSON)
 -- Returns: 1 if queued now, 0 if nothing to do
 local P, sid, conv, queue, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local ckey = P .. 'conv:' .. conv
 local queued = 0
 if redis.call('HGET', ckey, 'status') == 'new' then
   redis.call('HSET', ckey, 'status', 'queued', 'queue', queue, 'queued_at', now,
-    'updated_at', now)
-  redis.call('ZADD', P .. 'queue:' .. queue, 'NX', now, conv)
+    'score', ARGV[7], 'priority', ARGV[8], 'skills', ARGV[9], 'tags', ARGV[11],
+    'routing', ARGV[12], 'updated_at', now)
+  if ARGV[10] ~= '' then redis.call('HSET', ckey, 'language', ARGV[10]) end
+  redis.call('ZADD', P .. 'queue:' .. queue, 'NX', ARGV[7], conv)
   queued = 1
 end
-redis.call('XACK', KEYS[1], ARGV[6], sid)
+if sid ~= '' then redis.call('XACK', KEYS[1], ARGV[6], sid) end
 return queued

@@ -163,7 +163,19 @@ queues:
     skills: { billing: 1 }
   - name: tech
     skills: { tech: 1 }
+rules:
+  - name: dutch billing
+    when: 'text:lower():find("factuur")'
+    queue: billing
+    language: nl
+  - name: technical
+    when: 'text:lower():find("router") or text:lower():find("internet")'
+    queue: tech
+    language: en
+offers: {timeout: 3s, max_missed: 2, reject_cooldown: 1m}
+sessions: {grace: 2s}
 reasons: [invoice unclear, connection down, other]
+outcomes: [resolved, follow_up, escalated]
 """
 
 BASE_AGENTS = """
@@ -463,6 +475,68 @@ class Visitor:
                 return m
             if m.get("type") == "error" and m.get("client_msg_id") == cmid:
                 return m
+
+    def close(self):
+        self.ws.close()
+
+
+class Agent:
+    """An agent console over the /agent websocket."""
+
+    def __init__(self, daemon, agent=None, password=None, token=None, available=True):
+        self.d = daemon
+        self.ws = daemon.ws("/agent", "omniroute.agent.v1")
+        self.n = 0
+        self.pending = []   # frames received while waiting for another type
+        if token:
+            self.ws.send({"type": "auth", "token": token})
+        else:
+            self.ws.send({"type": "auth", "agent": agent, "password": password or agent})
+        self.welcome = self.expect("welcome", "error")
+        self.id = self.welcome.get("agent", {}).get("id")
+        if available and self.welcome["type"] == "welcome":
+            self.presence("available")
+
+    def send(self, obj):
+        self.ws.send(obj)
+
+    def expect(self, *types, timeout=10):
+        """The next frame of one of the types (others are kept in order)."""
+        for i, m in enumerate(self.pending):
+            if m.get("type") in types:
+                return self.pending.pop(i)
+        deadline = time.time() + timeout
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                raise TimeoutError("no %s frame (pending: %r)" % (types, self.pending[-5:]))
+            m = self.ws.recv(left)
+            if m.get("type") in types:
+                return m
+            self.pending.append(m)
+
+    def none_of(self, *types, wait=1.0):
+        """True if no frame of these types arrives within `wait` seconds."""
+        try:
+            m = self.expect(*types, timeout=wait)
+            self.pending.insert(0, m)
+            return False
+        except (TimeoutError, socket.timeout):
+            return True
+
+    def presence(self, status, reason=None):
+        self.send({"type": "presence", "status": status, **({"reason": reason} if reason else {})})
+        return self.expect("presence")
+
+    def accept(self, offer):
+        self.send({"type": "accept", "offer": offer})
+        return self.expect("assigned", "error")
+
+    def reply(self, conv, text, cmid=None):
+        self.n += 1
+        cmid = cmid or "r%d" % self.n
+        self.send({"type": "reply", "conversation": conv, "text": text, "client_msg_id": cmid})
+        return self.expect("ack", "error")
 
     def close(self):
         self.ws.close()

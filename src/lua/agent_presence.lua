@@ -1,0 +1,51 @@
+-- agent_presence: set an agent's presence. Going offline (by choice, or by
+-- the clock after a disconnect) withdraws the agent's offers and puts the
+-- agent's conversations that are not in wrap-up back in their queues, with
+-- the agent preferred for a while in case they come back.
+-- ARGV: 1 prefix  2 agent  3 status  4 reason  5 now (ms)
+--       6 only if no sessions ('1': the grace period ran out)  7 prefer (ms)
+-- Returns: { 'ok'|'skip', { withdrawn offer ids }, { requeued conversation ids } }
+local P, agent, status, reason, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local akey = P .. 'agent:' .. agent
+if ARGV[6] == '1' and tonumber(redis.call('HGET', akey, 'sessions') or '0') > 0 then
+  return { 'skip', {}, {} }
+end
+redis.call('HSET', akey, 'presence', status, 'presence_reason', reason, 'presence_at', now)
+if status == 'available' then redis.call('HSET', akey, 'missed', 0) end
+if status ~= 'offline' then return { 'ok', {}, {} } end
+
+local withdrawn, requeued = {}, {}
+for _, oid in ipairs(redis.call('SMEMBERS', akey .. ':offers')) do
+  local o = redis.call('HMGET', P .. 'offer:' .. oid, 'conversation', 'channel', 'queue', 'score')
+  redis.call('DEL', P .. 'offer:' .. oid)
+  redis.call('ZREM', P .. 'offers', oid)
+  if o[1] then
+    redis.call('HINCRBY', akey, 'load:' .. o[2], -1)
+    local ckey = P .. 'conv:' .. o[1]
+    if redis.call('HGET', ckey, 'status') == 'offered' then
+      redis.call('HSET', ckey, 'status', 'queued', 'offer', '', 'updated_at', now)
+      redis.call('ZADD', P .. 'queue:' .. o[3], o[4], o[1])
+    end
+  end
+  withdrawn[#withdrawn + 1] = oid
+end
+redis.call('DEL', akey .. ':offers')
+for _, conv in ipairs(redis.call('SMEMBERS', akey .. ':convs')) do
+  local ckey = P .. 'conv:' .. conv
+  local c = redis.call('HMGET', ckey, 'status', 'queue', 'channel', 'score')
+  if c[1] == 'assigned' then
+    redis.call('HSET', ckey, 'status', 'queued', 'agent', '', 'prefer_agent', agent,
+      'prefer_until', now + tonumber(ARGV[7]), 'updated_at', now, 'requeued_at', now)
+    redis.call('ZADD', P .. 'queue:' .. c[2], c[4] or now, conv)
+    redis.call('SREM', akey .. ':convs', conv)
+    redis.call('HINCRBY', akey, 'load:' .. c[3], -1)
+    requeued[#requeued + 1] = conv
+  end
+end
+-- loads can only be held by what is left (conversations in wrap-up)
+for _, f in ipairs(redis.call('HKEYS', akey)) do
+  if string.sub(f, 1, 5) == 'load:' and tonumber(redis.call('HGET', akey, f)) < 0 then
+    redis.call('HSET', akey, f, 0)
+  end
+end
+return { 'ok', withdrawn, requeued }

@@ -1,0 +1,63 @@
+-- offer: choose an agent for a waiting conversation and reserve one unit of
+-- the agent's capacity, in one step, so that two nodes (or two ticks) never
+-- offer one conversation twice nor exceed an agent's capacity.
+--
+-- The caller passes the agents whose skills fit (from the configuration);
+-- this script checks what only Redis knows: presence, connection, load,
+-- declines, and picks one by the queue's strategy.
+-- KEYS[1]: the event stream (routing only)
+-- ARGV: 1 prefix  2 conversation  3 queue  4 offer id  5 now (ms)
+--       6 offer timeout (ms)  7 strategy  8 candidate count, then per
+--       candidate: agent id, capacity on the channel, skill score
+-- Returns: { 'ok', agent, offer id, expires_at } | { 'none' } | { 'gone' }
+--          | { 'wait', agent } (the preferred agent is busy, keep waiting)
+local P, conv, queue, oid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local now, timeout, strategy = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local n = tonumber(ARGV[8])
+local ckey = P .. 'conv:' .. conv
+local c = redis.call('HMGET', ckey, 'status', 'queue', 'channel', 'prefer_agent', 'prefer_until')
+if c[1] ~= 'queued' or c[2] ~= queue then return { 'gone' } end
+local chan = c[3]
+local prefer = c[4]
+if prefer == '' or tonumber(c[5] or '0') <= now then prefer = nil end
+local declined = P .. 'conv:' .. conv .. ':declined'
+
+local best, bestkey
+for i = 0, n - 1 do
+  local id = ARGV[9 + i * 3]
+  local cap = tonumber(ARGV[10 + i * 3])
+  local skill = tonumber(ARGV[11 + i * 3])
+  local a = redis.call('HMGET', P .. 'agent:' .. id, 'presence', 'node', 'sessions',
+    'last_assigned_at', 'load:' .. chan, 'last_offer_at')
+  local load = tonumber(a[5] or '0')
+  local ok = a[1] == 'available' and tonumber(a[3] or '0') > 0 and load < cap
+    and a[2] and redis.call('EXISTS', P .. 'node:' .. a[2] .. ':alive') == 1
+  if ok then
+    local until_ = tonumber(redis.call('HGET', declined, id) or '0')
+    if until_ > now and not prefer then ok = false end
+  end
+  if ok and (not prefer or prefer == id) then
+    local key
+    if strategy == 'least_occupied' then key = load / cap
+    elseif strategy == 'best_proficiency' then key = -skill
+    elseif strategy == 'round_robin' then key = tonumber(a[6] or '0')
+    else key = tonumber(a[4] or '0') end -- longest_idle
+    if not best or key < bestkey then best, bestkey = id, key end
+  end
+end
+if not best then
+  if prefer then return { 'wait', prefer } end
+  return { 'none' }
+end
+
+local expires = now + timeout
+local score = redis.call('ZSCORE', P .. 'queue:' .. queue, conv) or tostring(now)
+redis.call('HSET', P .. 'offer:' .. oid, 'id', oid, 'conversation', conv, 'agent', best,
+  'channel', chan, 'queue', queue, 'score', score, 'created_at', now, 'expires_at', expires)
+redis.call('ZADD', P .. 'offers', expires, oid)
+redis.call('SADD', P .. 'agent:' .. best .. ':offers', oid)
+redis.call('ZREM', P .. 'queue:' .. queue, conv)
+redis.call('HSET', ckey, 'status', 'offered', 'offer', oid, 'updated_at', now)
+redis.call('HINCRBY', P .. 'agent:' .. best, 'load:' .. chan, 1)
+redis.call('HSET', P .. 'agent:' .. best, 'last_offer_at', now)
+return { 'ok', best, oid, tostring(expires) }
