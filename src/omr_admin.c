@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "omr_admin.h"
+#include "omr_agents_conf.h"
 #include "omr_core.h"
 #include "omr_edge.h"
 #include "omr_events.h"
@@ -223,6 +225,14 @@ static void omr_admin_conv_list(struct omr_admin *a, const struct omr_http_reque
 			    omr_admin_list_done, reply);
 }
 
+static int omr_admin_running(struct omr_admin *a, omr_http_reply *reply)
+{
+	if (a->core->state == OMR_CORE_RUNNING)
+		return 1;
+	omr_http_reply_error(reply, 503, "unavailable", "the server is not ready");
+	return 0;
+}
+
 static void omr_admin_conversations(void *arg, const struct omr_http_request *req,
 				    omr_http_reply *reply)
 {
@@ -230,12 +240,8 @@ static void omr_admin_conversations(void *arg, const struct omr_http_request *re
 	static const char base[] = "/api/v1/conversations";
 	const char *id;
 
-	if (!omr_admin_authorised(a, req, reply))
+	if (!omr_admin_authorised(a, req, reply) || !omr_admin_running(a, reply))
 		return;
-	if (a->core->state != OMR_CORE_RUNNING) {
-		omr_http_reply_error(reply, 503, "unavailable", "the server is not ready");
-		return;
-	}
 	if (strcmp(req->path, base) == 0) {
 		if (omr_admin_method(req, reply, "GET"))
 			omr_admin_conv_list(a, req, reply);
@@ -249,6 +255,156 @@ static void omr_admin_conversations(void *arg, const struct omr_http_request *re
 		return;
 	}
 	omr_store_conv_get(a->core->store, id, OMR_ADMIN_MAX_MESSAGES, omr_admin_conv_done, reply);
+}
+
+/* ---- /api/v1/agents ---- */
+
+struct omr_admin_call {
+	struct omr_admin *a;
+	omr_http_reply *reply;
+};
+
+static void omr_admin_agents_done(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_admin_call *call = arg;
+	omr_http_reply *reply_h = call->reply;
+	struct omr_admin *a = call->a;
+	const struct omr_agents_conf *dir = a->core->cfg->agents;
+	json_t *out, *list;
+
+	free(call);
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
+		omr_http_reply_error(reply_h, 503, "unavailable", "storage unavailable: %s",
+				     err ? err : "bad reply");
+		return;
+	}
+	list = json_array();
+	for (size_t i = 0; dir && i < dir->nagents; i++) {
+		const struct omr_agent_conf *ac = &dir->agents[i];
+		const redisReply *row = omr_reply_elem(reply, i);
+		json_t *st = omr_model_from_hash(OMR_MODEL_AGENT, omr_reply_elem(row, 0));
+		json_t *loads = json_object(), *skills = json_object();
+		const char *k;
+		json_t *v;
+		void *tmp;
+		if (!st)
+			st = json_object();
+		json_object_foreach_safe(st, tmp, k, v) {
+			if (strncmp(k, "load:", 5) == 0) {
+				json_object_set(loads, k + 5, v);
+				json_object_del(st, k);
+			}
+		}
+		for (size_t s = 0; s < ac->nskills; s++)
+			json_object_set_new(skills, ac->skills[s].skill, json_integer(ac->skills[s].level));
+		json_t *ag = json_pack("{s:s,s:s,s:s?,s:o,s:s,s:s,s:I,s:I,s:b,s:o,s:O?,s:O?}", "id", ac->id,
+				       "name", ac->name ? ac->name : ac->id, "team", ac->team, "skills",
+				       skills, "presence",
+				       json_string_value(json_object_get(st, "presence")) ?
+					       json_string_value(json_object_get(st, "presence")) : "offline",
+				       "presence_reason",
+				       json_string_value(json_object_get(st, "presence_reason")) ?
+					       json_string_value(json_object_get(st, "presence_reason")) : "",
+				       "sessions", json_integer_value(json_object_get(st, "sessions")),
+				       "conversations", (json_int_t)omr_reply_int(omr_reply_elem(row, 1), 0),
+				       "node_alive", omr_reply_int(omr_reply_elem(row, 2), 0) == 1, "load",
+				       loads, "node", json_object_get(st, "node"), "last_assigned_at",
+				       json_object_get(st, "last_assigned_at"));
+		if (ag)
+			json_array_append_new(list, ag);
+		json_decref(st);
+	}
+	out = json_pack("{s:o}", "agents", list);
+	omr_http_reply_json(reply_h, 200, out);
+	json_decref(out);
+}
+
+static void omr_admin_agents(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
+{
+	struct omr_admin *a = arg;
+	const struct omr_agents_conf *dir = a->core->cfg->agents;
+	size_t n = dir ? dir->nagents : 0;
+
+	if (!omr_admin_method(req, reply, "GET") || !omr_admin_authorised(a, req, reply) ||
+	    !omr_admin_running(a, reply))
+		return;
+	const char **argv = omr_calloc(n + 1, sizeof(*argv));
+	for (size_t i = 0; i < n; i++)
+		argv[i] = dir->agents[i].id;
+	struct omr_admin_call *call = omr_calloc(1, sizeof(*call));
+	call->a = a;
+	call->reply = reply;
+	omr_store_run(a->core->store, OMR_SCRIPT_AGENTS_STATE, omr_admin_agents_done, call, (int)n,
+		      argv);
+	free(argv);
+}
+
+/* ---- /api/v1/reports/contact-reasons ---- */
+
+static json_t *omr_admin_ranking(const redisReply *r, const char *name)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+		const char *k = omr_reply_str(r->element[i]);
+		if (k)
+			json_array_append_new(arr, json_pack("{s:s,s:I}", name, k, "count",
+							     (json_int_t)omr_reply_int(r->element[i + 1], 0)));
+	}
+	/* most frequent first (per-day sums come unordered) */
+	for (size_t i = 1; i < json_array_size(arr); i++)
+		for (size_t k = i; k > 0 && json_integer_value(json_object_get(json_array_get(arr, k), "count")) >
+					       json_integer_value(json_object_get(json_array_get(arr, k - 1), "count")); k--) {
+			json_t *t = json_incref(json_array_get(arr, k));
+			json_array_set(arr, k, json_array_get(arr, k - 1));
+			json_array_set_new(arr, k - 1, t);
+		}
+	return arr;
+}
+
+static void omr_admin_reasons_done(void *arg, const redisReply *reply, const char *err)
+{
+	omr_http_reply *r = arg;
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
+		omr_http_reply_error(r, 503, "unavailable", "storage unavailable: %s",
+				     err ? err : "bad reply");
+		return;
+	}
+	json_t *reasons = omr_admin_ranking(reply->element[0], "reason");
+	json_int_t total = 0;
+	size_t i;
+	json_t *it;
+	json_array_foreach(reasons, i, it)
+		total += json_integer_value(json_object_get(it, "count"));
+	json_t *out = json_pack("{s:o,s:I,s:o}", "reasons", reasons, "total", total, "outcomes",
+				omr_admin_ranking(reply->element[1], "outcome"));
+	omr_http_reply_json(r, 200, out);
+	json_decref(out);
+}
+
+static void omr_admin_reasons(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
+{
+	struct omr_admin *a = arg;
+	long long days = 0;
+	char (*dates)[16];
+	const char **argv;
+
+	if (!omr_admin_method(req, reply, "GET") || !omr_admin_authorised(a, req, reply) ||
+	    !omr_admin_running(a, reply) ||
+	    omr_admin_param_int(req, reply, "days", 1, 366, &days) < 0)
+		return;
+	dates = omr_calloc((size_t)days + 1, sizeof(*dates));
+	argv = omr_calloc((size_t)days + 1, sizeof(*argv));
+	for (long long d = 0; d < days; d++) {
+		time_t t = time(NULL) - (time_t)(d * 86400);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(dates[d], sizeof(dates[d]), "%Y-%m-%d", &tm);
+		argv[d] = dates[d];
+	}
+	omr_store_run(a->core->store, OMR_SCRIPT_REPORT_REASONS, omr_admin_reasons_done, reply,
+		      (int)days, argv);
+	free(argv);
+	free(dates);
 }
 
 /* ---- /api/v1/reload ---- */
@@ -282,6 +438,9 @@ struct omr_admin *omr_admin_new(struct omr_core *core, char **err_r)
 	if (omr_http_route(core->admin_http, "/healthz", 0, omr_admin_healthz, a, err_r) < 0 ||
 	    omr_http_route(core->admin_http, "/metrics", 0, omr_admin_metrics, a, err_r) < 0 ||
 	    omr_http_route(core->admin_http, "/api/v1/conversations", 1, omr_admin_conversations, a,
+			   err_r) < 0 ||
+	    omr_http_route(core->admin_http, "/api/v1/agents", 0, omr_admin_agents, a, err_r) < 0 ||
+	    omr_http_route(core->admin_http, "/api/v1/reports/contact-reasons", 0, omr_admin_reasons, a,
 			   err_r) < 0 ||
 	    omr_http_route(core->admin_http, "/api/v1/reload", 0, omr_admin_reload, a, err_r) < 0) {
 		free(a);

@@ -70,6 +70,8 @@ static json_t *omr_model_value(const struct omr_field *fields, const char *name,
 			       const redisReply *v)
 {
 	long long n;
+	if (fields == omr_agent_fields && strncmp(name, "load:", 5) == 0)
+		return json_integer(omr_parse_ll(v->str, &n) == 0 ? n : 0);
 	for (const struct omr_field *f = fields; f->name; f++) {
 		if (strcmp(f->name, name) != 0)
 			continue;

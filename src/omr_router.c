@@ -306,7 +306,7 @@ struct omr_cands {
 };
 
 static void omr_router_candidates(struct omr_router *r, const char *channel, const json_t *skills,
-				  const char *language, struct omr_cands *c)
+				  const char *language, const char *only, struct omr_cands *c)
 {
 	const struct omr_agents_conf *dir = r->core->cfg->agents;
 	size_t max = dir ? dir->nagents : 0;
@@ -319,10 +319,15 @@ static void omr_router_candidates(struct omr_router *r, const char *channel, con
 		long long cap = omr_agent_capacity(a, channel), score = 0;
 		const char *skill;
 		json_t *min;
-		int ok = cap > 0 && omr_router_has_language(a, language);
+		int ok = cap > 0 && (only || omr_router_has_language(a, language));
+		/* a conversation waiting for one agent (transferred to them by
+		 * name, or requeued for them) goes to that agent, skills or not:
+		 * a colleague chose them */
+		if (only && strcmp(a->id, only) != 0)
+			continue;
 		json_object_foreach((json_t *)skills, skill, min) {
 			long long lvl = omr_agent_skill_level(a, skill);
-			if (lvl < json_integer_value(min))
+			if (lvl < json_integer_value(min) && !only)
 				ok = 0;
 			score += lvl;
 		}
@@ -386,6 +391,9 @@ static int omr_router_try(struct omr_router *r, json_t *item, const char *queue)
 	const char *channel = json_string_value(json_array_get(item, 1));
 	const char *skills_s = json_string_value(json_array_get(item, 2));
 	const char *language = json_string_value(json_array_get(item, 3));
+	const char *prefer = json_string_value(json_array_get(item, 4));
+	const char *until = json_string_value(json_array_get(item, 5));
+	long long until_ms = 0;
 	json_t *skills = skills_s ? json_loads(skills_s, 0, NULL) : NULL;
 	struct omr_cands cands;
 	char oid[OMR_ID_MAX], now[24], timeout[24], ncand[16];
@@ -395,7 +403,11 @@ static int omr_router_try(struct omr_router *r, json_t *item, const char *queue)
 		json_decref(skills);
 		return 0;
 	}
-	omr_router_candidates(r, channel, json_is_object(skills) ? skills : NULL, language, &cands);
+	if (!prefer || !*prefer || !until || omr_parse_ll(until, &until_ms) < 0 ||
+	    until_ms <= omr_now_ms())
+		prefer = NULL;
+	omr_router_candidates(r, channel, json_is_object(skills) ? skills : NULL, language, prefer,
+			      &cands);
 	json_decref(skills);
 	n = cands.n;
 	if (n == 0) {

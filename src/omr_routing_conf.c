@@ -31,7 +31,7 @@ static const struct omr_conf_key omr_offers_keys[] = {
 	  "how long an agent has to accept an offer" },
 	{ "max_missed", OMR_CONF_INT, OOFF(max_missed), 0, "3", 1, 100,
 	  "offers in a row an agent may let expire before being set away" },
-	{ "reject_cooldown", OMR_CONF_MS, OOFF(reject_cooldown), 0, "5m", 0, 86400000,
+	{ "reject_cooldown", OMR_CONF_MS, OOFF(reject_cooldown), 0, "2m", 0, 86400000,
 	  "a conversation is not offered again to an agent who declined it for this long" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };

@@ -19,4 +19,6 @@ extern const char omr_lua_reply[];
 extern const char omr_lua_conv_act[];
 extern const char omr_lua_agent_view[];
 extern const char omr_lua_msg_info[];
+extern const char omr_lua_agents_state[];
+extern const char omr_lua_report_reasons[];
 #endif

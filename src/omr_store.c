@@ -54,6 +54,8 @@ struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts
 		{ OMR_SCRIPT_AGENT_VIEW, "agent_view", omr_lua_agent_view },
 		{ OMR_SCRIPT_ENQUEUE, "enqueue", omr_lua_enqueue },
 		{ OMR_SCRIPT_MSG_INFO, "msg_info", omr_lua_msg_info },
+		{ OMR_SCRIPT_AGENTS_STATE, "agents_state", omr_lua_agents_state },
+		{ OMR_SCRIPT_REPORT_REASONS, "report_reasons", omr_lua_report_reasons },
 	};
 	for (size_t i = 0; i < OMR_ARRAY_LEN(table); i++)
 		omr_redis_script_init(&s->scripts[table[i].id], table[i].name, table[i].src);

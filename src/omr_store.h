@@ -73,6 +73,8 @@ enum omr_script {
 	OMR_SCRIPT_AGENT_VIEW,
 	OMR_SCRIPT_ENQUEUE,
 	OMR_SCRIPT_MSG_INFO,
+	OMR_SCRIPT_AGENTS_STATE,
+	OMR_SCRIPT_REPORT_REASONS,
 	OMR_SCRIPT_COUNT
 };
 void omr_store_run(struct omr_store *s, enum omr_script script, omr_redis_cb cb, void *arg,

@@ -986,8 +986,8 @@
 		el.presenceToggle.setAttribute('aria-checked', available ? 'true' : 'false');
 		el.presenceToggle.title = available ? 'Go away: no new offers' : 'Go available: receive offers';
 		el.presenceState.dataset.status = st;
-		el.presenceState.textContent = (available ? 'Available' : st === 'offline' ? 'Offline' : 'Away') +
-			(!available && S.presence.reason ? ' · ' + S.presence.reason : '');
+		el.presenceState.textContent = available ? 'Receiving offers' :
+			(st === 'offline' ? 'Offline' : 'Away') + (S.presence.reason ? ' · ' + S.presence.reason : '');
 		document.body.dataset.presence = st;
 	}
 
@@ -1453,7 +1453,7 @@
 	function setMessageState(li, m) {
 		var state = li.querySelector('.state');
 		var st = str(m.status);
-		if (li.dataset.direction === 'out' && STATUS_LABEL.hasOwnProperty(st)) {
+		if (li.dataset.direction === 'out' && li.dataset.author !== 'system' && STATUS_LABEL.hasOwnProperty(st)) {
 			li.dataset.status = st;
 			state.textContent = STATUS_LABEL[st];
 			state.className = 'state state-' + st;

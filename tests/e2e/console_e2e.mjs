@@ -1,0 +1,274 @@
+// End-to-end test of the agent console in a real browser (headless Chromium
+// driven by playwright-core), against a running omniroute.
+//
+// Run by tests/e2e/test_console.py, which starts Redis and the daemon and
+// sets:
+//   E2E_BASE   http://127.0.0.1:<edge port>   (console at /console/, chat demo at /chat-demo/)
+//   E2E_ADMIN  http://127.0.0.1:<admin port>  (admin API)
+//   E2E_TOKEN  the admin bearer token
+//   E2E_OUT    directory for screenshots
+//   E2E_CHROMIUM (optional) the browser, default /usr/bin/chromium
+//   E2E_PLAYWRIGHT (optional) where playwright-core is installed
+//
+// The scenario: alice logs in and goes available; a visitor asks a Dutch
+// billing question on the demo chat page; alice gets the offer (with a
+// countdown), accepts, sees the message, replies; the visitor sees the
+// reply; the visitor sends HTML, which the console shows as text; a reload
+// of the console needs the password again and brings the conversation
+// back; alice closes the conversation and completes the wrap-up, which the
+// admin API shows.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/* E2E_PLAYWRIGHT: the playwright-core directory, when node_modules is not
+ * next to this file (a build directory outside the source tree) */
+const { chromium } = process.env.E2E_PLAYWRIGHT ?
+	await import(pathToFileURL(path.join(process.env.E2E_PLAYWRIGHT, 'index.mjs')).href) :
+	await import('playwright-core');
+
+const BASE = process.env.E2E_BASE;
+const ADMIN = process.env.E2E_ADMIN;
+const TOKEN = process.env.E2E_TOKEN;
+const OUT = process.env.E2E_OUT || path.join(process.cwd(), 'screenshots');
+const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
+const OVERALL_MS = Number(process.env.E2E_TIMEOUT_MS || 60000);
+const STEP_MS = 15000;
+
+const AGENT = 'alice';
+const PASSWORD = 'alice';
+const QUESTION = 'Hallo, ik heb een vraag over mijn factuur';
+const REPLY = 'Ik kijk het voor u na';
+const HOSTILE = '<img src=x onerror=alert(1)>';
+
+if (!BASE || !ADMIN || !TOKEN) {
+	console.error('console_e2e: set E2E_BASE, E2E_ADMIN and E2E_TOKEN (tests/e2e/test_console.py does)');
+	process.exit(2);
+}
+fs.mkdirSync(OUT, { recursive: true });
+
+let browser = null;
+let step = 'start';
+const t0 = Date.now();
+
+function ok(what) {
+	console.log(`ok ${((Date.now() - t0) / 1000).toFixed(1)}s: ${what}`);
+}
+
+function begin(what) {
+	step = what;
+}
+
+const watchdog = setTimeout(() => {
+	console.error(`FAIL: overall timeout of ${OVERALL_MS / 1000} s, during: ${step}`);
+	process.exit(1);
+}, OVERALL_MS);
+
+async function shot(page, name) {
+	const file = path.join(OUT, name);
+	await page.screenshot({ path: file });
+	ok(`screenshot ${file}`);
+}
+
+async function adminGet(p) {
+	const r = await fetch(ADMIN + p, { headers: { Authorization: 'Bearer ' + TOKEN } });
+	const text = await r.text();
+	let body = null;
+	try { body = JSON.parse(text); } catch (e) { body = text; }
+	return { status: r.status, body };
+}
+
+async function main() {
+	browser = await chromium.launch({
+		executablePath: CHROMIUM,
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+		       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	});
+	/* two contexts: the agent and the visitor share nothing */
+	const agentCtx = await browser.newContext({ viewport: { width: 1400, height: 860 } });
+	const visitorCtx = await browser.newContext({ viewport: { width: 720, height: 860 } });
+	const A = await agentCtx.newPage();
+	const B = await visitorCtx.newPage();
+	A.setDefaultTimeout(STEP_MS);
+	B.setDefaultTimeout(STEP_MS);
+
+	const dialogs = [];
+	const problems = [];
+	for (const [name, page] of [['console', A], ['chat', B]]) {
+		page.on('dialog', (d) => {
+			dialogs.push(`${name}: ${d.type()} ${d.message()}`);
+			d.dismiss().catch(() => {});
+		});
+		page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
+		page.on('console', (m) => {
+			/* a CSP violation means the page relies on something the server forbids */
+			if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text()))
+				problems.push(`${name}: ${m.text()}`);
+		});
+	}
+
+	/* ---- the agent logs in and goes available ---- */
+	begin('console login');
+	await A.goto(BASE + '/console/');
+	await A.locator('#login-agent').fill(AGENT);
+	await A.locator('#login-password').fill(PASSWORD);
+	await A.locator('#login-submit').click();
+	await A.locator('#app').waitFor({ state: 'visible' });
+	await A.locator('#conn[data-state="online"]').waitFor();
+	ok('alice is logged in');
+
+	begin('presence');
+	const toggle = A.locator('#presence-toggle');
+	if (await toggle.getAttribute('aria-checked') !== 'true')
+		await toggle.click();
+	await A.locator('#presence-toggle[aria-checked="true"]').waitFor();
+	ok('alice is available');
+
+	/* ---- the visitor asks a Dutch billing question ---- */
+	begin('visitor sends the question');
+	await B.goto(BASE + '/chat-demo/');
+	await B.locator('#conn[data-state="online"]').waitFor();
+	await B.locator('#text').fill(QUESTION);
+	await B.locator('#text').press('Enter');
+	await B.locator('#log li.msg.from-visitor:not(.pending)', { hasText: QUESTION }).waitFor();
+	ok('the visitor\'s question is stored (acked)');
+
+	/* ---- the offer, with a live countdown ---- */
+	begin('offer');
+	const card = A.locator('[data-testid="offer-card"]').first();
+	await card.waitFor({ state: 'visible' });
+	assert.ok((await card.textContent()).includes('factuur'),
+		  'the offer card shows a preview of the question');
+	const countdown = card.locator('[data-testid="offer-countdown"]');
+	const c1 = await countdown.textContent();
+	assert.match(c1, /^\d+ s left$/, `countdown text (got ${JSON.stringify(c1)})`);
+	await A.waitForTimeout(1300);
+	const c2 = await countdown.textContent();
+	assert.ok(parseInt(c2, 10) < parseInt(c1, 10), `the countdown runs (${c1} -> ${c2})`);
+	ok(`offer shown with a countdown (${c1} -> ${c2})`);
+	await card.locator('[data-testid="offer-accept"]').click();
+
+	begin('accept');
+	const item = A.locator('[data-testid="conversation-item"]');
+	await item.first().waitFor();
+	assert.equal(await item.count(), 1, 'one conversation in the list');
+	const convId = await item.first().getAttribute('data-conversation');
+	assert.match(convId || '', /^c_/, 'the conversation item carries the conversation id');
+	const inbound = A.locator('#transcript [data-testid="message"][data-direction="in"]');
+	await inbound.filter({ hasText: QUESTION }).first().waitFor();
+	await card.waitFor({ state: 'detached' });
+	ok(`accepted; ${convId} shows the visitor's message`);
+	await shot(A, 'console-accepted.png');
+
+	/* ---- the agent replies, the visitor sees it ---- */
+	begin('reply');
+	await A.locator('#reply-text').fill(REPLY);
+	await A.locator('#reply-text').press('Enter');
+	const out = A.locator('#transcript [data-testid="message"][data-direction="out"]', { hasText: REPLY });
+	await out.first().waitFor();
+	await A.locator('#transcript [data-testid="message"][data-direction="out"]:not([data-status="sending"])',
+			{ hasText: REPLY }).first().waitFor();
+	assert.equal(await A.locator('#reply-text').inputValue(), '', 'the reply box is empty after sending');
+	ok('the reply is acknowledged');
+	await B.locator('#log li.msg.from-agent', { hasText: REPLY }).waitFor();
+	ok('the visitor sees the reply');
+
+	/* ---- hostile text stays text ---- */
+	begin('hostile text');
+	await B.locator('#text').fill(HOSTILE);
+	await B.locator('#text').press('Enter');
+	const hostile = inbound.filter({ hasText: HOSTILE }).first();
+	await hostile.waitFor();
+	const text = await hostile.locator('.text').textContent();
+	assert.ok(text.includes(HOSTILE), `the console shows the literal text (got ${JSON.stringify(text)})`);
+	assert.equal(await A.locator('#transcript img').count(), 0, 'no <img> element in the transcript');
+	assert.equal(await A.locator('img').count(), 0, 'no <img> element anywhere in the console');
+	await A.waitForTimeout(500);
+	assert.deepEqual(dialogs, [], 'no dialog (alert) fired');
+	ok('HTML from the visitor is shown as text, nothing executed');
+	await shot(B, 'chat-visitor.png');
+
+	/* ---- reload: the password is not kept; logging in brings everything back ---- */
+	begin('reload');
+	await A.reload();
+	await A.locator('#login-view').waitFor({ state: 'visible' });
+	assert.equal(await A.locator('#app').isVisible(), false, 'after a reload the console is not shown');
+	assert.equal(await A.locator('#login-agent').inputValue(), AGENT, 'the agent id is remembered');
+	assert.equal(await A.locator('#login-password').inputValue(), '', 'the password is not remembered');
+	const stored = await A.evaluate(() => {
+		const dump = (s) => Object.keys(s).map((k) => [k, s.getItem(k)]);
+		return { local: dump(localStorage), session: dump(sessionStorage), cookie: document.cookie };
+	});
+	assert.deepEqual(stored.session, [], 'nothing in sessionStorage');
+	assert.equal(stored.cookie, '', 'no cookies');
+	for (const [k, v] of stored.local)
+		assert.ok(!/pass/i.test(k) && (v !== PASSWORD || k === 'omniroute.console.agent'),
+			  `localStorage holds no password (${k})`);
+	ok('after a reload: logged out, agent id remembered, no password stored');
+	await A.locator('#login-password').fill(PASSWORD);
+	await A.locator('#login-submit').click();
+	await A.locator('#app').waitFor({ state: 'visible' });
+	await A.locator(`[data-testid="conversation-item"][data-conversation="${convId}"]`).waitFor();
+	await inbound.filter({ hasText: HOSTILE }).first().waitFor();
+	await A.locator('#transcript [data-testid="message"][data-direction="out"]', { hasText: REPLY }).first().waitFor();
+	assert.equal(await A.locator('#transcript img').count(), 0, 'still no <img> after the reload');
+	ok('after logging in again the conversation and its history are back');
+
+	/* ---- close and wrap up ---- */
+	begin('close');
+	await A.locator('#close-conversation').click();
+	await A.locator('#wrapup-form').waitFor({ state: 'visible' });
+	assert.equal(await A.locator('#reply-text').isVisible(), false, 'no reply box after close');
+	ok('closed: the wrap-up form is shown');
+	begin('wrap-up');
+	await A.locator('#wrapup-reason').selectOption('invoice unclear');
+	await A.locator('#wrapup-outcome').selectOption('resolved');
+	await A.locator('#wrapup-notes').fill('Explained the invoice lines.');
+	await A.locator('#wrapup-submit').click();
+	await A.locator('[data-testid="conversation-item"]').first().waitFor({ state: 'detached' });
+	ok('wrap-up done: the conversation left the list');
+	await shot(A, 'console-wrapup.png');
+
+	begin('admin API');
+	let conv = null;
+	const deadline = Date.now() + 5000;
+	for (;;) {
+		const r = await adminGet('/api/v1/conversations/' + encodeURIComponent(convId));
+		assert.equal(r.status, 200, `GET /api/v1/conversations/${convId}: ${JSON.stringify(r.body)}`);
+		conv = r.body && r.body.conversation && typeof r.body.conversation === 'object' ?
+			r.body.conversation : r.body;
+		if ((conv.status === 'closed' && conv.wrapup) || Date.now() > deadline)
+			break;
+		await new Promise((res) => setTimeout(res, 200));
+	}
+	assert.equal(conv.status, 'closed', 'the admin API shows the conversation closed');
+	assert.ok(conv.wrapup && typeof conv.wrapup === 'object', `wrapup recorded (${JSON.stringify(conv.wrapup)})`);
+	assert.equal(conv.wrapup.reason, 'invoice unclear', 'the wrap-up reason is recorded');
+	assert.equal(conv.wrapup.outcome, 'resolved', 'the wrap-up outcome is recorded');
+	ok('the admin API shows status closed and wrapup.reason "invoice unclear"');
+
+	assert.deepEqual(dialogs, [], 'no dialog fired at any time');
+	assert.deepEqual(problems, [], 'no page errors or CSP violations');
+}
+
+try {
+	await main();
+	clearTimeout(watchdog);
+	await browser.close();
+	console.log('PASS: console end-to-end');
+	process.exit(0);
+} catch (e) {
+	console.error(`FAIL during "${step}": ${e && e.message ? e.message : e}`);
+	if (browser) {
+		try {
+			const pages = browser.contexts().flatMap((c) => c.pages());
+			for (let i = 0; i < pages.length; i++)
+				await pages[i].screenshot({ path: path.join(OUT, `failure-${i}.png`) }).catch(() => {});
+			console.error(`screenshots of the failure in ${OUT}`);
+		} catch (e2) { /* ignore */ }
+		await browser.close().catch(() => {});
+	}
+	process.exit(1);
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""End-to-end test of the agent console in a real browser.
+
+Starts a private Redis and the real daemon (tests/integration/omrtest.py)
+with a routing rule that sends a Dutch billing question to alice, then runs
+tests/e2e/console_e2e.mjs (headless Chromium driven by playwright-core):
+alice logs in, accepts the visitor's conversation, replies, sees hostile
+HTML as text, reloads, closes and wraps up; the admin API must show the
+wrap-up.
+
+Needs /usr/bin/chromium, node, and playwright-core installed by `npm ci` in
+tests/e2e (`./quickstart check` does that). Missing any of them is a
+failure, not a skip: the console is only tested here.
+
+Screenshots go to $OMR_BUILDDIR/tests/e2e/screenshots.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.environ.get("OMR_SRCDIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+
+import omrtest  # noqa: E402
+from omrtest import Daemon, Redis, check, log, run  # noqa: E402
+
+BUILDDIR = omrtest.BUILDDIR
+CHROMIUM = os.environ.get("E2E_CHROMIUM") or "/usr/bin/chromium"
+SCRIPT = os.path.join(SRCDIR, "tests", "e2e", "console_e2e.mjs")
+
+# Our own routing: a Dutch billing question goes to the billing queue, in
+# Dutch, which only alice serves. Offers and the reconnect grace are long
+# enough for a browser (the integration tests use much shorter ones).
+ROUTING = """
+skills:
+  - name: billing
+  - name: tech
+  - name: general
+default_queue: general
+queues:
+  - name: general
+    description: everything no rule places elsewhere
+  - name: billing
+    description: invoices, payments, refunds
+    skills: { billing: 1 }
+  - name: tech
+    description: internet, router, TV
+    skills: { tech: 1 }
+rules:
+  - name: dutch-billing
+    when: 'text:lower():find("factuur")'
+    queue: billing
+    language: nl
+offers: {timeout: 30s, max_missed: 3, reject_cooldown: 5m}
+sessions: {grace: 60s}
+reasons: [invoice unclear, payment not received, connection down, other]
+outcomes: [resolved, follow_up, escalated]
+"""
+
+
+def find_playwright():
+    for base in (os.path.join(SRCDIR, "tests", "e2e"), os.path.join(BUILDDIR, "tests", "e2e")):
+        d = os.path.join(base, "node_modules", "playwright-core")
+        if os.path.isfile(os.path.join(d, "package.json")):
+            return d
+    return None
+
+
+def fail_setup(msg):
+    log("FAIL: " + msg)
+    sys.exit(1)
+
+
+def test(tmp):
+    out = os.path.join(BUILDDIR, "tests", "e2e", "screenshots")
+    os.makedirs(out, exist_ok=True)
+
+    redis = Redis(tmp)
+    d = Daemon(tmp, redis, routing=ROUTING).start()
+    env = dict(os.environ,
+               E2E_BASE="http://127.0.0.1:%d" % d.ports["edge"],
+               E2E_ADMIN="http://127.0.0.1:%d" % d.ports["admin"],
+               E2E_TOKEN=omrtest.TOKEN,
+               E2E_OUT=out,
+               E2E_CHROMIUM=CHROMIUM,
+               E2E_PLAYWRIGHT=PLAYWRIGHT)
+    log("running node %s (screenshots in %s)" % (SCRIPT, out))
+    try:
+        p = subprocess.run([NODE, SCRIPT], cwd=os.path.dirname(SCRIPT), env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        output, rc = p.stdout.decode("utf-8", "replace"), p.returncode
+    except subprocess.TimeoutExpired as e:
+        output, rc = (e.stdout or b"").decode("utf-8", "replace"), "timeout"
+    for line in output.splitlines():
+        log("e2e: " + line)
+    check(rc == 0, "console_e2e.mjs passes (exit %s)" % rc)
+    check(d.alive(), "the daemon is still running")
+    d.stop()
+
+
+if __name__ == "__main__":
+    # Missing tools fail the test (they are installed by ./quickstart check).
+    if not os.access(CHROMIUM, os.X_OK):
+        fail_setup("%s is missing: install chromium (apt-get install chromium), then run "
+                   "`npm ci` in tests/e2e" % CHROMIUM)
+    NODE = shutil.which("node") or shutil.which("nodejs")
+    if not NODE:
+        fail_setup("node is missing: install nodejs and npm (apt-get install nodejs npm), then run "
+                   "`npm ci` in tests/e2e")
+    PLAYWRIGHT = find_playwright()
+    if not PLAYWRIGHT:
+        fail_setup("playwright-core is not installed: run `npm ci` in %s (./quickstart check does it)"
+                   % os.path.join(SRCDIR, "tests", "e2e"))
+    run(test)
