@@ -696,7 +696,7 @@
 		var fromOthers = m.direction === 'in' || m.direction === 'note';
 		var viewing = S.selected === c.id && S.historyId === null;
 		if (viewing) {
-			appendMessage(el.transcript, m, true);
+			appendMessage(el.transcript, m, true, c);
 		} else if (fromOthers) {
 			if (!entry.unread)
 				entry.firstUnread = m.id || null;
@@ -1389,14 +1389,14 @@
 				sep.setAttribute('role', 'separator');
 				list.appendChild(sep);
 			}
-			appendMessage(list, m, false);
+			appendMessage(list, m, false, c);
 		});
 		if (!c.messages.length)
 			list.appendChild(node('li', 'transcript-empty', 'No messages yet.'));
 		list.removeAttribute('aria-busy');
 	}
 
-	function appendMessage(list, m, live) {
+	function appendMessage(list, m, live, c) {
 		var stick = nearBottom(list);
 		var empty = list.querySelector('.transcript-empty');
 		if (empty)
@@ -1412,14 +1412,15 @@
 			var firstPending = list.querySelector('.msg.is-pending');
 			list.insertBefore(sep, live ? firstPending : null);
 		}
-		var li = messageNode(m);
+		var li = messageNode(m, c);
 		list.insertBefore(li, live ? list.querySelector('.msg.is-pending') : null);
 		if (live && (stick || m.direction === 'out'))
 			scrollToEnd(list);
 		return li;
 	}
 
-	function messageNode(m) {
+	/* c: the conversation, for the customer's name when a message has none */
+	function messageNode(m, c) {
 		var dir = m.direction === 'in' || m.direction === 'note' ? m.direction : 'out';
 		var author = AUTHOR_LABEL.hasOwnProperty(m.author) ? m.author : (dir === 'in' ? 'customer' : 'agent');
 		var li = node('li', 'msg msg-' + dir + ' by-' + author);
@@ -1434,7 +1435,8 @@
 		if (dir === 'note')
 			meta.appendChild(node('span', 'note-label', 'Internal note'));
 		var who = str(m.author_name) ||
-			(author === 'agent' && S.me && dir === 'out' ? str(S.me.name) : '') || AUTHOR_LABEL[author];
+			(author === 'agent' && S.me && dir === 'out' ? str(S.me.name) : '') ||
+			(author === 'customer' && c && c.customer ? str(c.customer.name) : '') || AUTHOR_LABEL[author];
 		meta.appendChild(node('span', 'who', who));
 		var t = typeof m.created_at === 'number' ? m.created_at : Date.now();
 		var when = node('time', 'when', clockTime(t));

@@ -42,6 +42,7 @@ const PASSWORD = 'alice';
 const QUESTION = 'Hallo, ik heb een vraag over mijn factuur';
 const REPLY = 'Ik kijk het voor u na';
 const HOSTILE = '<img src=x onerror=alert(1)>';
+const REPLY2 = 'Een ogenblik, ik zoek het op';
 
 if (!BASE || !ADMIN || !TOKEN) {
 	console.error('console_e2e: set E2E_BASE, E2E_ADMIN and E2E_TOKEN (tests/e2e/test_console.py does)');
@@ -108,6 +109,23 @@ async function main() {
 				problems.push(`${name}: ${m.text()}`);
 		});
 	}
+
+	/* The console's websocket goes through a route, so that the test can
+	 * lose an ack and drop the connection. */
+	const agentWs = { opened: 0, dropAcks: false, dropped: 0, current: null };
+	await A.routeWebSocket(/\/agent$/, (ws) => {
+		const server = ws.connectToServer();
+		agentWs.opened++;
+		agentWs.current = { ws, server };
+		ws.onMessage((m) => server.send(m));
+		server.onMessage((m) => {
+			if (agentWs.dropAcks && typeof m === 'string' && JSON.parse(m).type === 'ack') {
+				agentWs.dropped++;
+				return;
+			}
+			ws.send(m);
+		});
+	});
 
 	/* ---- the agent logs in and goes available ---- */
 	begin('console login');
@@ -189,6 +207,33 @@ async function main() {
 	assert.deepEqual(dialogs, [], 'no dialog (alert) fired');
 	ok('HTML from the visitor is shown as text, nothing executed');
 	await shot(B, 'chat-visitor.png');
+
+	/* ---- a lost ack and a dropped connection: automatic re-login, resend once ---- */
+	begin('lost ack');
+	agentWs.dropAcks = true;
+	await A.locator('#reply-text').fill(REPLY2);
+	await A.locator('#reply-text').press('Enter');
+	const reply2 = A.locator('#transcript [data-testid="message"][data-direction="out"]', { hasText: REPLY2 });
+	await A.locator('#transcript [data-testid="message"][data-status="sending"]', { hasText: REPLY2 }).waitFor();
+	await B.locator('#log li.msg.from-agent', { hasText: REPLY2 }).waitFor();
+	assert.ok(agentWs.dropped >= 1, 'the ack was dropped on its way to the console');
+	assert.equal(await reply2.getAttribute('data-status'), 'sending', 'without its ack the reply stays "sending"');
+	ok('the reply reached the visitor, its ack was lost: the console still shows it sending');
+	begin('reconnect');
+	const opened = agentWs.opened;
+	agentWs.dropAcks = false;
+	agentWs.current.ws.close({ code: 4000, reason: 'e2e: connection dropped' });
+	agentWs.current.server.close({ code: 1000, reason: 'e2e: connection dropped' });
+	await A.locator('#transcript [data-testid="message"][data-direction="out"]:not([data-status="sending"])',
+			{ hasText: REPLY2 }).first().waitFor();
+	assert.ok(agentWs.opened > opened, 'the console opened a new connection');
+	assert.equal(await A.locator('#login-view').isVisible(), false, 'no login form: it logged in again by itself');
+	await A.locator('#conn[data-state="online"]').waitFor();
+	assert.equal(await reply2.count(), 1, 'the console shows the resent reply once');
+	await A.waitForTimeout(500);
+	assert.equal(await B.locator('#log li.msg.from-agent', { hasText: REPLY2 }).count(), 1,
+		     'the visitor got the resent reply once');
+	ok('reconnected and logged in again by itself; the unacked reply was resent once, stored once');
 
 	/* ---- reload: the password is not kept; logging in brings everything back ---- */
 	begin('reload');

@@ -41,8 +41,10 @@ def test(tmp):
     # the router puts a new conversation in the default queue
     wait_for(lambda: d.conversation(conv)["status"] == "queued", what="queued")
     c = d.conversation(conv)
-    eq(c["queue"], "general", "default queue")
-    eq(redis.cmd("ZSCORE", "omr:{main}:queue:general", conv) is not None, True,
+    eq(c["queue"], "billing", "a Dutch invoice question goes to the billing queue (rule)")
+    eq(c["language"], "nl", "the rule set the language")
+    eq(c["routing"]["rules"], ["dutch billing"], "the decision names the rule")
+    eq(redis.cmd("ZSCORE", "omr:{main}:queue:billing", conv) is not None, True,
        "conversation in the queue's sorted set")
 
     # the same client_msg_id again (a retry after a lost ack): stored once
