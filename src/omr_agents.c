@@ -21,6 +21,7 @@
 
 #include "omr_agents.h"
 #include "omr_agents_conf.h"
+#include "omr_bus.h"
 #include "omr_core.h"
 #include "omr_edge.h"
 #include "omr_log.h"
@@ -135,13 +136,21 @@ static void omr_agents_error(struct omr_agents *a, uint64_t conn, const char *co
 	omr_agents_send_new(a, conn, j);
 }
 
-int omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame)
+void omr_agents_deliver(struct omr_agents *a, const char *agent, const json_t *frame)
 {
-	struct omr_alocal *l = omr_map_gets(a->locals, agent);
-	int n = 0;
-	for (struct omr_asess *s = l ? l->sessions : NULL; s; s = s->next, n++)
+	struct omr_alocal *l = agent ? omr_map_gets(a->locals, agent) : NULL;
+	if (!json_is_object(frame))
+		return;
+	for (struct omr_asess *s = l ? l->sessions : NULL; s; s = s->next)
 		omr_agents_send(a, s->conn, frame);
-	return n;
+}
+
+void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame)
+{
+	json_t *msg = json_pack("{s:s,s:s,s:O}", "t", "agent", "a", agent, "f", frame);
+	if (msg)
+		omr_bus_publish(a->core->bus, msg);
+	json_decref(msg);
 }
 
 static void omr_agents_push_new(struct omr_agents *a, const char *agent, json_t *frame)

@@ -20,9 +20,11 @@ void omr_agents_free(struct omr_agents *a);
  * before a restart get their grace period. */
 void omr_agents_online(struct omr_agents *a);
 
-/* Send a frame to every session of an agent on this node. Returns the
- * number of sessions reached. The frame is borrowed. */
-int omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame);
+/* Send a frame to every session of an agent, on whichever node they are
+ * connected (through the bus). The frame is borrowed. */
+void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame);
+/* The bus delivers a pushed frame here: to this node's sessions. */
+void omr_agents_deliver(struct omr_agents *a, const char *agent, const json_t *frame);
 /* Build and push an `offer` frame for an offer just made. */
 void omr_agents_send_offer(struct omr_agents *a, const char *agent, const char *offer,
 			   const char *conversation);

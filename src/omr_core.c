@@ -15,6 +15,7 @@
 
 #include "omr_admin.h"
 #include "omr_agents.h"
+#include "omr_bus.h"
 #include "omr_core.h"
 #include "omr_edge.h"
 #include "omr_embedded.h"
@@ -69,6 +70,20 @@ struct omr_plugin *omr_core_channel(struct omr_core *core, const char *channel)
 	return NULL;
 }
 
+static json_t *omr_outbound_json(const struct omr_outbound *o)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:O?}", "conversation", o->conversation,
+			 "message", o->message ? o->message : "", "kind", o->kind, "address", o->address,
+			 "thread", o->thread, "author", o->author, "author_name", o->author_name, "text",
+			 o->text, "data", o->data);
+}
+
+static void omr_core_status_done(void *arg, const redisReply *reply, const char *err)
+{
+	if (err)
+		omr_log_warn("delivery status not stored: %s", err);
+}
+
 int omr_core_deliver(struct omr_core *core, const char *channel, const struct omr_outbound *out)
 {
 	struct omr_plugin *p = omr_core_channel(core, channel);
@@ -78,12 +93,61 @@ int omr_core_deliver(struct omr_core *core, const char *channel, const struct om
 		core->stats.outbound_failed++;
 		return OMR_ERROR;
 	}
+	if (p->desc->flags & OMR_PLUGIN_CONNECTED) {
+		/* every node tries; the one with the customer delivers */
+		json_t *o = omr_outbound_json(out);
+		json_t *msg = json_pack("{s:s,s:s,s:s,s:o}", "t", "out", "n", core->node_id, "ch",
+					channel, "o", o);
+		if (msg)
+			omr_bus_publish(core->bus, msg);
+		json_decref(msg);
+		if (out->message && strcmp(out->kind, "message") == 0)
+			omr_store_msg_status(core->store, out->message, "sent", channel, NULL, NULL,
+					     omr_core_status_done, NULL);
+		core->stats.outbound_sent++;
+		return OMR_OK;
+	}
 	if (p->desc->send(p->state, out) != OMR_OK) {
 		core->stats.outbound_failed++;
 		return OMR_ERROR;
 	}
 	core->stats.outbound_sent++;
 	return OMR_OK;
+}
+
+static void omr_core_bus_out(struct omr_core *core, const json_t *msg)
+{
+	const char *channel = json_string_value(json_object_get(msg, "ch"));
+	const json_t *o = json_object_get(msg, "o");
+	struct omr_plugin *p = omr_core_channel(core, channel);
+	struct omr_outbound out = {
+		.conversation = json_string_value(json_object_get(o, "conversation")),
+		.message = json_string_value(json_object_get(o, "message")),
+		.kind = json_string_value(json_object_get(o, "kind")),
+		.address = json_string_value(json_object_get(o, "address")),
+		.thread = json_string_value(json_object_get(o, "thread")),
+		.author = json_string_value(json_object_get(o, "author")),
+		.author_name = json_string_value(json_object_get(o, "author_name")),
+		.text = json_string_value(json_object_get(o, "text")),
+		.data = json_object_get(o, "data"),
+	};
+	if (!p || !p->started || !(p->desc->flags & OMR_PLUGIN_CONNECTED) || !out.conversation ||
+	    !out.kind || !out.address)
+		return;
+	p->desc->send(p->state, &out);
+}
+
+void omr_core_bus_message(void *arg, const json_t *msg)
+{
+	struct omr_core *core = arg;
+	const char *t = json_string_value(json_object_get(msg, "t"));
+	if (!t || core->state == OMR_CORE_STOPPING)
+		return;
+	if (strcmp(t, "agent") == 0)
+		omr_agents_deliver(core->agents, json_string_value(json_object_get(msg, "a")),
+				   json_object_get(msg, "f"));
+	else if (strcmp(t, "out") == 0)
+		omr_core_bus_out(core, msg);
 }
 
 /* ---- Redis ---- */
@@ -104,6 +168,7 @@ static void omr_core_online(struct omr_core *core)
 	}
 	omr_agents_online(core->agents);
 	omr_router_start(core->router);
+	omr_bus_kick(core->bus);
 	omr_log_info("omniroute %s running as node '%s'", PACKAGE_VERSION, core->node_id);
 	omr_core_notify("READY=1\nSTATUS=running");
 }
@@ -120,6 +185,13 @@ static void omr_core_block_ready(void *arg)
 	struct omr_core *core = arg;
 	if (core->events && core->state != OMR_CORE_STOPPING)
 		omr_events_kick(core->events);
+}
+
+static void omr_core_bus_ready(void *arg)
+{
+	struct omr_core *core = arg;
+	if (core->bus && core->state != OMR_CORE_STOPPING)
+		omr_bus_kick(core->bus);
 }
 
 static void omr_core_waiting(evutil_socket_t fd, short what, void *arg)
@@ -171,9 +243,13 @@ static int omr_core_start_redis(struct omr_core *core, char **err_r)
 	o.name = "stream";
 	o.on_ready = omr_core_block_ready;
 	core->redis_block = omr_redis_new(core->base, &t, &o);
+	o.name = "bus";
+	o.on_ready = omr_core_bus_ready;
+	core->redis_bus = omr_redis_new(core->base, &t, &o);
 	omr_redis_target_free(&t);
 	omr_redis_start(core->redis);
 	omr_redis_start(core->redis_block);
+	omr_redis_start(core->redis_bus);
 	return 0;
 }
 
@@ -349,6 +425,8 @@ void omr_core_shutdown(struct omr_core *core, int exit_code)
 		omr_events_stop(core->events);
 	if (core->router)
 		omr_router_stop(core->router);
+	if (core->bus)
+		omr_bus_stop(core->bus);
 	core->drain_deadline = omr_mono_ms() + OMR_DRAIN_MS;
 	event_add(core->drain_timer, &tick);
 }
@@ -446,6 +524,10 @@ static int omr_core_modules(struct omr_core *core, char **err_r)
 	core->events = omr_events_new(core->base, core->redis, core->redis_block, &eo,
 				      omr_router_on_event, core->router);
 	free(stream);
+	stream = omr_store_key(core->store, "bus");
+	core->bus = omr_bus_new(core->base, core->redis, core->redis_bus, stream,
+				omr_core_bus_message, core);
+	free(stream);
 	return 0;
 }
 
@@ -521,6 +603,7 @@ void omr_core_free(struct omr_core *core)
 	/* The blocking reader first: its one pending read fails into a
 	 * stopped consumer. */
 	omr_redis_free(core->redis_block);
+	omr_redis_free(core->redis_bus);
 	for (size_t i = core->nplugins; i > 0; i--)
 		omr_plugin_close(core->plugins[i - 1]);
 	free(core->plugins);
@@ -532,6 +615,7 @@ void omr_core_free(struct omr_core *core)
 	/* Remaining Redis callbacks run now, into modules that still exist. */
 	omr_redis_free(core->redis);
 	omr_events_free(core->events);
+	omr_bus_free(core->bus);
 	omr_router_free(core->router);
 	omr_ingest_free(core->ingest);
 	omr_store_free(core->store);

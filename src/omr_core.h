@@ -31,6 +31,7 @@ struct omr_http_server;
 struct omr_plugin;
 struct omr_admin;
 struct omr_agents;
+struct omr_bus;
 
 enum omr_core_state {
 	OMR_CORE_STARTING,  /* listeners up, waiting for Redis */
@@ -62,6 +63,8 @@ struct omr_core {
 	struct omr_embedded *embedded;
 	struct omr_redis *redis;       /* commands */
 	struct omr_redis *redis_block; /* blocking stream reads */
+	struct omr_redis *redis_bus;   /* blocking reads of the node bus */
+	struct omr_bus *bus;
 	struct omr_store *store;
 	struct omr_ingest *ingest;
 	struct omr_events *events;
@@ -100,8 +103,11 @@ int omr_core_open_plugins(const struct omr_config *cfg, struct omr_plugin ***plu
 
 /* The channel plugin that serves `channel`, or NULL. */
 struct omr_plugin *omr_core_channel(struct omr_core *core, const char *channel);
-/* Deliver an outbound message through its channel's send hook. */
+/* Deliver an outbound message through its channel's send hook (on every
+ * node for OMR_PLUGIN_CONNECTED channels, through the bus). */
 int omr_core_deliver(struct omr_core *core, const char *channel, const struct omr_outbound *out);
+/* Handler of the node bus (omr_bus). */
+void omr_core_bus_message(void *arg, const json_t *msg);
 
 /* The host API table handed to plugins (omr_host.c). */
 const struct omr_host_api *omr_host_api_table(void);

@@ -50,6 +50,13 @@ enum omr_plugin_kind {
 	OMR_PLUGIN_BOT = 2,
 };
 
+/* Descriptor flags. */
+/* Customers of this channel are connected to one node (a websocket): an
+ * outbound message is handed to send() on every node sharing the Redis,
+ * and the node that has the customer delivers it. Without this flag send()
+ * runs on one node only (API channels: never send twice). */
+#define OMR_PLUGIN_CONNECTED 0x1u
+
 /* ------------------------------------------------------------------ */
 /* Configuration schema: a plugin declares its keys as data; the host  */
 /* validates the YAML under `plugins[].config` against it, reporting   */
@@ -254,6 +261,7 @@ struct omr_plugin_descriptor {
 	const char *version;
 	const char *description;
 	enum omr_plugin_kind kind;
+	uint32_t flags;              /* OMR_PLUGIN_* */
 
 	const struct omr_conf_key *config_keys; /* terminated by OMR_CONF_END */
 	size_t config_size;                     /* sizeof(your config struct) */

@@ -571,9 +571,11 @@ static int wc_send(void *state, const struct omr_outbound *out)
 		if (st->api->ws_send(st->host, c->id, s, strlen(s)) == OMR_OK)
 			pushed++;
 	free(s);
-	/* A visitor who is away gets the message from history when back. */
-	if (strcmp(out->kind, "message") == 0)
-		st->api->send_result(st->host, out->message, pushed ? "delivered" : "sent", NULL, NULL);
+	/* A visitor who is away gets the message from history when back.
+	 * Every node is asked (OMR_PLUGIN_CONNECTED); the one that has the
+	 * visitor says "delivered", the others say nothing. */
+	if (strcmp(out->kind, "message") == 0 && pushed)
+		st->api->send_result(st->host, out->message, "delivered", NULL, NULL);
 	return OMR_OK;
 }
 
@@ -676,6 +678,7 @@ const struct omr_plugin_descriptor omr_plugin = {
 	.version = "1.0",
 	.description = "web chat for visitors of a web site (websocket /chat)",
 	.kind = OMR_PLUGIN_CHANNEL,
+	.flags = OMR_PLUGIN_CONNECTED,
 	.config_keys = wc_keys,
 	.config_size = sizeof(struct wc_config),
 	.check = wc_check,

@@ -328,6 +328,8 @@
 			/* never got in: say so on the login form, and keep trying */
 			el.loginError.textContent = 'Cannot reach omniroute. Still trying…';
 			el.loginError.hidden = false;
+			el.loginSubmit.disabled = false;
+			el.loginSubmit.textContent = 'Sign in';
 		}
 		scheduleReconnect();
 	}
@@ -375,11 +377,14 @@
 
 	/* ---- login and logout ---- */
 
-	function showLogin(error) {
+	/* keep: the same agent logs in again (the password changed while
+	 * reconnecting): unsent replies and drafts stay for after the login */
+	function showLogin(error, keep) {
 		disconnect();
 		S.password = null;
 		S.everWelcomed = false;
-		resetSession();
+		if (!keep)
+			resetSession();
 		el.app.hidden = true;
 		el.loginView.hidden = false;
 		el.loginSubmit.disabled = false;
@@ -406,6 +411,7 @@
 		S.historyId = null;
 		S.me = null;
 		clear(el.offerList);
+		offerNodes.clear();
 		clear(el.conversationList);
 		clear(el.transcript);
 		clear(el.notices);
@@ -442,7 +448,17 @@
 		connect();
 	});
 
+	var signOutArmed = 0;
 	el.logout.addEventListener('click', function () {
+		var open = 0;
+		S.convs.forEach(function (e) { if (e.c.status === 'wrapup') open++; });
+		if (open && Date.now() - signOutArmed > 8000) {
+			signOutArmed = Date.now();
+			notice(open + (open === 1 ? ' conversation still needs' : ' conversations still need') +
+			       ' a wrap-up. Click “Sign out” again to sign out anyway.', 'warn');
+			return;
+		}
+		signOutArmed = 0;
 		if (S.authed)
 			send({ type: 'presence', status: 'offline', reason: 'signed out' });
 		showLogin('');
@@ -792,8 +808,10 @@
 		var code = str(msg.code), text = errorText(msg);
 		if (code === 'auth_failed' || code === 'auth_required') {
 			if (!S.everWelcomed || code === 'auth_failed') {
-				showLogin(code === 'auth_failed' && S.everWelcomed ?
-					  'Your password was not accepted any more. Sign in again.' : text);
+				if (code === 'auth_failed' && S.everWelcomed)
+					showLogin('Your password was not accepted any more. Sign in again.', true);
+				else
+					showLogin(text, false);
 				return;
 			}
 			return; /* the welcome will come */
@@ -989,6 +1007,9 @@
 		el.presenceState.textContent = available ? 'Receiving offers' :
 			(st === 'offline' ? 'Offline' : 'Away') + (S.presence.reason ? ' · ' + S.presence.reason : '');
 		document.body.dataset.presence = st;
+		el.conversationsEmpty.textContent = available ?
+			'No conversations. New offers appear above.' :
+			'No conversations. Switch on Available to receive offers.';
 	}
 
 	function setPresence(status, reason) {
@@ -996,17 +1017,24 @@
 		if (reason)
 			frame.reason = reason;
 		if (!request(frame))
-			return;
+			return false;
 		S.presenceReq = { status: status, reason: reason || '', at: Date.now() };
 		S.presence = { status: status, reason: reason || '' };
 		el.presenceBanner.hidden = true;
 		renderPresence();
 		announce(status === 'available' ? 'You are available for new conversations.' : 'You are away.');
+		return true;
+	}
+
+	/* the reason field is shown while available: it is for the next "away" */
+	function goAway() {
+		if (setPresence('away', el.presenceReason.value.trim()))
+			el.presenceReason.value = '';
 	}
 
 	el.presenceToggle.addEventListener('click', function () {
 		if (S.presence.status === 'available')
-			setPresence('away', el.presenceReason.value.trim());
+			goAway();
 		else
 			setPresence('available', '');
 	});
@@ -1014,7 +1042,8 @@
 	el.presenceReason.addEventListener('keydown', function (ev) {
 		if (ev.key === 'Enter') {
 			ev.preventDefault();
-			setPresence('away', el.presenceReason.value.trim());
+			goAway();
+			el.presenceToggle.focus();
 		}
 	});
 
@@ -1031,12 +1060,30 @@
 
 	/* ---- rendering: offers ---- */
 
+	/* offer cards are kept while their offer lasts (no re-animation) */
+	var offerNodes = new Map();
+
 	function renderOffers() {
-		clear(el.offerList);
 		var list = Array.from(S.offers.values()).sort(function (a, b) { return a.expiresAt - b.expiresAt; });
-		list.forEach(function (entry, i) {
-			el.offerList.appendChild(offerCard(entry, i === 0));
+		var focused = el.offerList.contains(document.activeElement) ? document.activeElement : null;
+		offerNodes.forEach(function (li, id) {
+			if (!S.offers.has(id)) {
+				li.remove();
+				offerNodes.delete(id);
+			}
 		});
+		list.forEach(function (entry, i) {
+			var li = offerNodes.get(entry.o.offer);
+			if (!li) {
+				li = offerCard(entry);
+				offerNodes.set(entry.o.offer, li);
+			}
+			updateOfferCard(li, entry, i === 0);
+			if (el.offerList.children[i] !== li)
+				el.offerList.insertBefore(li, el.offerList.children[i] || null);
+		});
+		if (focused && !el.offerList.contains(focused))
+			(el.offerList.querySelector('[data-testid="offer-accept"]') || el.presenceToggle).focus();
 		el.offers.hidden = list.length === 0;
 		document.body.classList.toggle('has-offer', list.length > 0);
 		tickOffers();
@@ -1045,7 +1092,7 @@
 		renderTitle();
 	}
 
-	function offerCard(entry, isFirst) {
+	function offerCard(entry) {
 		var o = entry.o, conv = o.conversation || {}, cust = conv.customer || {};
 		var li = node('li', 'offer-card');
 		li.setAttribute('data-testid', 'offer-card');
@@ -1085,31 +1132,39 @@
 		li.appendChild(timer);
 
 		var actions = node('div', 'offer-actions');
-		var accept = node('button', 'btn btn-accept');
+		var accept = node('button', 'btn btn-accept', 'Accept');
 		accept.type = 'button';
 		accept.setAttribute('data-testid', 'offer-accept');
-		accept.appendChild(document.createTextNode('Accept'));
-		var reject = node('button', 'btn btn-reject');
+		accept.appendChild(node('kbd', 'key-hint', 'A'));
+		var reject = node('button', 'btn btn-reject', 'Reject');
 		reject.type = 'button';
 		reject.setAttribute('data-testid', 'offer-reject');
-		reject.appendChild(document.createTextNode('Reject'));
-		if (isFirst) {
-			accept.appendChild(node('kbd', 'key-hint', 'A'));
-			reject.appendChild(node('kbd', 'key-hint', 'R'));
-			accept.setAttribute('aria-keyshortcuts', 'A');
-			reject.setAttribute('aria-keyshortcuts', 'R');
-		}
-		var offline = !S.authed;
-		accept.disabled = entry.busy || offline;
-		reject.disabled = entry.busy || offline;
+		reject.appendChild(node('kbd', 'key-hint', 'R'));
 		accept.addEventListener('click', function () { acceptOffer(o.offer); });
 		reject.addEventListener('click', function () { rejectOffer(o.offer); });
 		actions.appendChild(accept);
 		actions.appendChild(reject);
 		li.appendChild(actions);
-		if (entry.busy)
-			li.appendChild(node('p', 'offer-busy', entry.busy));
+		li.appendChild(node('p', 'offer-busy'));
 		return li;
+	}
+
+	/* the parts that change: which card the keys act on, busy, offline */
+	function updateOfferCard(li, entry, isFirst) {
+		var accept = li.querySelector('[data-testid="offer-accept"]');
+		var reject = li.querySelector('[data-testid="offer-reject"]');
+		li.classList.toggle('is-first', isFirst);
+		[accept, reject].forEach(function (b, i) {
+			b.querySelector('.key-hint').hidden = !isFirst;
+			if (isFirst)
+				b.setAttribute('aria-keyshortcuts', i ? 'R' : 'A');
+			else
+				b.removeAttribute('aria-keyshortcuts');
+			b.disabled = !!entry.busy || !S.authed;
+		});
+		var busy = li.querySelector('.offer-busy');
+		busy.textContent = entry.busy || (S.authed ? '' : 'Waiting for the connection…');
+		busy.hidden = !busy.textContent;
 	}
 
 	function tickOffers() {
@@ -1560,8 +1615,11 @@
 			var top = node('span', 'previous-top');
 			top.appendChild(node('span', 'channel-tag channel-' + str(p.channel).replace(/[^a-z0-9_-]/gi, ''),
 					     channelLabel(p.channel)));
-			if (typeof p.created_at === 'number')
-				top.appendChild(node('span', 'previous-date', shortDate(p.created_at)));
+			if (typeof p.created_at === 'number') {
+				var date = node('time', 'previous-date', stamp(p.created_at));
+				date.dateTime = new Date(p.created_at).toISOString();
+				top.appendChild(date);
+			}
 			b.appendChild(top);
 			var w = p.wrapup && typeof p.wrapup === 'object' ? p.wrapup : null;
 			if (w && str(w.reason)) {

@@ -12,13 +12,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct omr_rules *r;
+	struct omr_rules *r = omr_rules_new();
 	char *expr = omr_strndup((const char *)data, size);
 	char *err = NULL;
 	json_t *facts = json_pack("{s:s,s:s,s:{s:s},s:i}", "text", "Hallo factuur", "channel",
 				  "webchat", "attrs", "intent", "x", "n", 3);
-	if (!r)
-		r = omr_rules_new(); /* one state across inputs, like a loaded config */
 	if (strlen(expr) == size) {
 		int idx = omr_rules_compile(r, "fuzz", expr, &err);
 		free(err);
@@ -29,5 +27,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(err);
 	json_decref(facts);
 	free(expr);
+	omr_rules_free(r);
 	return 0;
 }
