@@ -136,6 +136,19 @@ static void omr_agents_error(struct omr_agents *a, uint64_t conn, const char *co
 	omr_agents_send_new(a, conn, j);
 }
 
+/* An error about a pending request names what it is about. */
+static void omr_agents_error_q(struct omr_areq *q, const char *code, const char *message)
+{
+	json_t *j = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", message);
+	if (q->conversation)
+		json_object_set_new(j, "conversation", json_string(q->conversation));
+	if (q->offer)
+		json_object_set_new(j, "offer", json_string(q->offer));
+	if (q->client_msg_id)
+		json_object_set_new(j, "client_msg_id", json_string(q->client_msg_id));
+	omr_agents_send_new(q->a, q->conn, j);
+}
+
 void omr_agents_deliver(struct omr_agents *a, const char *agent, const json_t *frame)
 {
 	struct omr_alocal *l = agent ? omr_map_gets(a->locals, agent) : NULL;
@@ -674,14 +687,12 @@ static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const ch
 	const char *how = q->text;
 
 	if (err || !tag) {
-		omr_agents_error(a, q->conn, "unavailable", "storage unavailable, try again", "offer",
-				 q->offer);
+		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
 	} else if (strcmp(tag, "gone") == 0) {
-		omr_agents_error(a, q->conn, "gone", "the offer expired or was withdrawn", "offer",
-				 q->offer);
+		omr_agents_error_q(q, "gone", "the offer expired or was withdrawn");
 		omr_agents_revoked(a, q->agent, q->offer, "expired");
 	} else if (strcmp(tag, "not_yours") == 0) {
-		omr_agents_error(a, q->conn, "not_yours", "this offer is not yours", "offer", q->offer);
+		omr_agents_error_q(q, "not_yours", "this offer is not yours");
 	} else if (strcmp(how, "accept") == 0 && reply->elements == 2) {
 		q->conversation = omr_strdup(omr_reply_str(reply->element[1]));
 		omr_log_info("agent %s accepted conversation %s", q->agent, q->conversation);
@@ -690,7 +701,7 @@ static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const ch
 		return;
 	} else if (strcmp(how, "accept") == 0) {
 		/* it expired just before the accept arrived */
-		omr_agents_error(a, q->conn, "gone", "the offer expired", "offer", q->offer);
+		omr_agents_error_q(q, "gone", "the offer expired");
 		omr_agents_revoked(a, q->agent, q->offer, "expired");
 		omr_router_kick(a->core->router);
 	} else {
@@ -742,20 +753,18 @@ static int omr_agents_refused(struct omr_agents *a, struct omr_areq *q, const re
 {
 	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
 	if (err || !tag) {
-		omr_agents_error(a, q->conn, "unavailable", "storage unavailable, try again",
-				 "conversation", q->conversation);
+		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
 		return 1;
 	}
 	if (strcmp(tag, "not_yours") == 0) {
-		omr_agents_error(a, q->conn, "not_yours", "this conversation is not assigned to you",
-				 "conversation", q->conversation);
+		omr_agents_error_q(q, "not_yours", "this conversation is not assigned to you");
 		return 1;
 	}
 	if (strcmp(tag, "bad_state") == 0) {
 		char *m = omr_asprintf("not possible while the conversation is %s",
 				       omr_reply_str(omr_reply_elem(reply, 1)) ?
 					       omr_reply_str(omr_reply_elem(reply, 1)) : "gone");
-		omr_agents_error(a, q->conn, "bad_state", m, "conversation", q->conversation);
+		omr_agents_error_q(q, "bad_state", m);
 		free(m);
 		return 1;
 	}
@@ -768,7 +777,7 @@ static void omr_agents_reply_cb(void *arg, const redisReply *reply, const char *
 	struct omr_agents *a = q->a;
 	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
 
-	if (omr_agents_refused(a, q, reply, err) || reply->elements < 5) {
+	if (omr_agents_refused(a, q, reply, err) || reply->elements < 6) {
 		omr_areq_free(q);
 		return;
 	}
@@ -777,10 +786,10 @@ static void omr_agents_reply_cb(void *arg, const redisReply *reply, const char *
 	const char *address = omr_reply_str(reply->element[3]);
 	const char *thread = omr_reply_str(reply->element[4]);
 	const struct omr_agent_conf *ac = omr_agents_find(a->core->cfg->agents, q->agent);
-	json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "id", mid, "direction", "out",
-			      "author", "agent", "author_id", q->agent, "author_name",
-			      ac && ac->name ? ac->name : q->agent, "text", q->text, "created_at",
-			      (json_int_t)omr_now_ms(), "status", "queued");
+	/* the stored message, so that a resent reply gets the same ack */
+	json_t *m = omr_model_from_hash(OMR_MODEL_MESSAGE, reply->element[5]);
+	if (!m)
+		m = json_object();
 	omr_agents_push_new(a, q->agent, json_pack("{s:s,s:s,s:s,s:o}", "type", "ack",
 						   "client_msg_id", q->client_msg_id,
 						   "conversation", q->conversation, "message", m));
@@ -800,19 +809,14 @@ static void omr_agents_reply_cb(void *arg, const redisReply *reply, const char *
 	omr_areq_free(q);
 }
 
-static int omr_agents_text_ok(struct omr_agents *a, struct omr_asess *s, const char *text,
-			      const char *conv)
+static void omr_agents_reply_error(struct omr_agents *a, struct omr_asess *s, const char *msg,
+				   const char *conv, const char *cmid)
 {
-	if (!text || !*text) {
-		omr_agents_error(a, s->conn, "bad_request", "text: a non-empty string", "conversation",
-				 conv);
-		return 0;
-	}
-	if ((long long)strlen(text) > a->core->cfg->limits.text_max) {
-		omr_agents_error(a, s->conn, "bad_request", "text is too long", "conversation", conv);
-		return 0;
-	}
-	return 1;
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "type", "error", "code", "bad_request", "message",
+			      msg, "conversation", conv);
+	if (cmid && omr_model_key_ok(cmid, 64))
+		json_object_set_new(j, "client_msg_id", json_string(cmid));
+	omr_agents_send_new(a, s->conn, j);
 }
 
 static void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
@@ -824,11 +828,18 @@ static void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const js
 	char mid[OMR_ID_MAX], now[24], ttl[24];
 	struct omr_areq *q;
 
-	if (!conv || !omr_agents_text_ok(a, s, text, conv))
+	if (!conv)
 		return;
 	if (!cmid || !omr_model_key_ok(cmid, 64) || strchr(cmid, ':')) {
-		omr_agents_error(a, s->conn, "bad_request", "client_msg_id: 1-64 printable characters",
-				 "conversation", conv);
+		omr_agents_reply_error(a, s, "client_msg_id: 1-64 printable characters", conv, NULL);
+		return;
+	}
+	if (!text || !*text) {
+		omr_agents_reply_error(a, s, "text: a non-empty string", conv, cmid);
+		return;
+	}
+	if ((long long)strlen(text) > a->core->cfg->limits.text_max) {
+		omr_agents_reply_error(a, s, "text is too long", conv, cmid);
 		return;
 	}
 	q = omr_areq_new(a, s);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "omr_agents.h"
 #include "omr_core.h"
 #include "omr_edge.h"
 #include "omr_http.h"
@@ -49,12 +50,37 @@ static int omr_host_submit(omr_host *h, const struct omr_inbound *ev, omr_submit
 	return OMR_OK;
 }
 
+struct omr_host_status {
+	struct omr_core *core;
+	char *what;
+};
+
 static void omr_host_status_done(void *arg, const redisReply *reply, const char *err)
 {
-	char *what = arg;
-	if (err)
-		omr_log_warn("delivery status for %s not stored: %s", what, err);
-	free(what);
+	struct omr_host_status *hs = arg;
+	const char *conv = omr_reply_str(omr_reply_elem(reply, 1));
+	const char *agent = omr_reply_str(omr_reply_elem(reply, 2));
+	const char *moved = omr_reply_str(omr_reply_elem(reply, 3));
+	if (err) {
+		omr_log_warn("delivery status for %s not stored: %s", hs->what, err);
+	} else if (moved && strcmp(moved, "1") == 0 && agent && *agent && conv) {
+		/* the agent sees the new status on the message they sent */
+		json_t *m = omr_model_from_hash(OMR_MODEL_MESSAGE, omr_reply_elem(reply, 4));
+		if (m)
+			omr_agents_push(hs->core->agents, agent,
+					json_pack("{s:s,s:s,s:o}", "type", "message", "conversation",
+						  conv, "message", m));
+	}
+	free(hs->what);
+	free(hs);
+}
+
+static struct omr_host_status *omr_host_status_new(omr_host *h, const char *what)
+{
+	struct omr_host_status *hs = omr_malloc(sizeof(*hs));
+	hs->core = h->core;
+	hs->what = omr_strdup(what);
+	return hs;
 }
 
 static void omr_host_send_result(omr_host *h, const char *message, const char *status,
@@ -68,7 +94,7 @@ static void omr_host_send_result(omr_host *h, const char *message, const char *s
 			     error ? error : "no reason given");
 	}
 	omr_store_msg_status(h->core->store, message, status, h->plugin->name, channel_msg_id, error,
-			     omr_host_status_done, omr_strdup(message));
+			     omr_host_status_done, omr_host_status_new(h, message));
 }
 
 static void omr_host_delivery_status(omr_host *h, const char *channel_msg_id, const char *status,
@@ -77,7 +103,7 @@ static void omr_host_delivery_status(omr_host *h, const char *channel_msg_id, co
 	if (!channel_msg_id || !status || !omr_model_key_ok(channel_msg_id, 256))
 		return;
 	omr_store_msg_status(h->core->store, NULL, status, h->plugin->name, channel_msg_id, error,
-			     omr_host_status_done, omr_strdup(channel_msg_id));
+			     omr_host_status_done, omr_host_status_new(h, channel_msg_id));
 }
 
 static int omr_host_ws_register(omr_host *h, const struct omr_ws_endpoint *ep, char **err_r)

@@ -29,7 +29,8 @@ static const struct omr_field omr_conversation_fields[] = {
 	{ "attrs", OMR_F_JSON }, { "tags", OMR_F_JSON }, { "routing", OMR_F_JSON },
 	{ "wrapup", OMR_F_JSON }, { "skills", OMR_F_JSON },
 	{ "prefer_until", OMR_F_INT }, { "ended_at", OMR_F_INT }, { "first_reply_at", OMR_F_INT },
-	{ "requeued_at", OMR_F_INT },
+	{ "requeued_at", OMR_F_INT }, { "last_outbound_at", OMR_F_INT },
+	{ "score", OMR_F_INT },
 	{ NULL, 0 },
 };
 

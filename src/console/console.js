@@ -708,6 +708,14 @@
 			renderList();
 			return;
 		}
+		/* our own reply whose ack was lost: the stored message (with the
+		 * client_msg_id we gave it) stands in for the ack */
+		var mine = m.direction === 'out' && m.meta && typeof m.meta.client_msg_id === 'string' ?
+			m.meta.client_msg_id : null;
+		if (mine && outboxFind(mine)) {
+			onAck({ client_msg_id: mine, conversation: msg.conversation, message: m });
+			return;
+		}
 		c.messages.push(m);
 		var fromOthers = m.direction === 'in' || m.direction === 'note';
 		var viewing = S.selected === c.id && S.historyId === null;
@@ -777,14 +785,17 @@
 		if (req && req.status === status && Date.now() - req.at < 10000) {
 			S.presenceReq = null; /* the answer to our own change */
 		} else {
+			/* changed by the server (missed offers, an admin) or by
+			 * this agent in another tab: say so when it stops offers */
 			S.presenceReq = null;
-			var text = 'omniroute set you to ' + (status === 'available' ? 'Available' :
-							   status === 'offline' ? 'Offline' : 'Away') +
-				(reason ? ': ' + reason : '') + '.';
-			if (status !== 'available')
-				text += ' You get no new offers until you are available again.';
-			el.presenceBannerText.textContent = text;
-			el.presenceBanner.hidden = false;
+			if (status === 'available') {
+				el.presenceBanner.hidden = true;
+			} else {
+				el.presenceBannerText.textContent = 'You were set to ' +
+					(status === 'offline' ? 'Offline' : 'Away') + (reason ? ': ' + reason : '') +
+					'. You get no new offers until you switch Available on again.';
+				el.presenceBanner.hidden = false;
+			}
 		}
 		renderPresence();
 	}

@@ -88,7 +88,9 @@ end
 local msg = ARGV[17]
 redis.call('HSET', P .. 'msg:' .. msg,
   'id', msg, 'conversation', conv, 'customer', cust, 'direction', 'in',
-  'author', 'customer', 'author_id', cust, 'text', text, 'attachments', attachments,
+  'author', 'customer', 'author_id', cust,
+  'author_name', name ~= '' and name or (redis.call('HGET', ckey, 'name') or ''),
+  'text', text, 'attachments', attachments,
   'channel', ch, 'channel_msg_id', cmid, 'status', 'received', 'kind', kind,
   'meta', meta, 'sent_at', ts, 'created_at', now)
 redis.call('RPUSH', P .. 'conv:' .. conv .. ':msgs', msg)

@@ -4,7 +4,7 @@
 -- ARGV: 1 prefix  2 conversation  3 agent  4 agent name  5 text
 --       6 client_msg_id  7 new message id  8 now (ms)  9 dedup ttl (ms)
 --       10 author kind (agent|bot|system)
--- Returns: { 'ok'|'dup', message id, channel, address, thread }
+-- Returns: { 'ok'|'dup', message id, channel, address, thread, message hash }
 --          or { 'not_yours' } / { 'bad_state', status }
 local P, conv, agent, name, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local cmid, mid, now = ARGV[6], ARGV[7], ARGV[8]
@@ -12,7 +12,10 @@ local ckey = P .. 'conv:' .. conv
 local c = redis.call('HMGET', ckey, 'status', 'agent', 'channel', 'address', 'thread', 'customer')
 local dedup = P .. 'dedup:agent:' .. agent .. ':' .. cmid
 local seen = redis.call('GET', dedup)
-if seen then return { 'dup', seen, c[3] or '', c[4] or '', c[5] or '' } end
+if seen then
+  return { 'dup', seen, c[3] or '', c[4] or '', c[5] or '',
+    redis.call('HGETALL', P .. 'msg:' .. seen) }
+end
 if ARGV[10] == 'agent' then
   if c[2] ~= agent then return { 'not_yours' } end
   if c[1] ~= 'assigned' then return { 'bad_state', c[1] or 'unknown' } end
@@ -32,4 +35,4 @@ if not redis.call('HGET', ckey, 'first_reply_at') then
 end
 redis.call('SET', dedup, mid, 'PX', ARGV[9])
 redis.call('ZADD', P .. 'outbox', now, mid)
-return { 'ok', mid, c[3], c[4], c[5] }
+return { 'ok', mid, c[3], c[4], c[5], redis.call('HGETALL', P .. 'msg:' .. mid) }

@@ -119,7 +119,11 @@ async function main() {
 		agentWs.current = { ws, server };
 		ws.onMessage((m) => server.send(m));
 		server.onMessage((m) => {
-			if (agentWs.dropAcks && typeof m === 'string' && JSON.parse(m).type === 'ack') {
+			/* a lost ack: the ack, and the delivery update that would
+			 * also tell the console its reply arrived */
+			const f = typeof m === 'string' ? JSON.parse(m) : null;
+			if (agentWs.dropAcks && f && (f.type === 'ack' ||
+			    (f.type === 'message' && f.message && f.message.direction === 'out'))) {
 				agentWs.dropped++;
 				return;
 			}
@@ -271,6 +275,7 @@ async function main() {
 	await A.locator('#wrapup-reason').selectOption('invoice unclear');
 	await A.locator('#wrapup-outcome').selectOption('resolved');
 	await A.locator('#wrapup-notes').fill('Explained the invoice lines.');
+	await shot(A, 'console-wrapup-form.png');
 	await A.locator('#wrapup-submit').click();
 	await A.locator('[data-testid="conversation-item"]').first().waitFor({ state: 'detached' });
 	ok('wrap-up done: the conversation left the list');

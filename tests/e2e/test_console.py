@@ -9,8 +9,9 @@ HTML as text, reloads, closes and wraps up; the admin API must show the
 wrap-up.
 
 Needs /usr/bin/chromium, node, and playwright-core installed by `npm ci` in
-tests/e2e (`./quickstart check` does that). Missing any of them is a
-failure, not a skip: the console is only tested here.
+tests/e2e (`./quickstart check` does that; or point $OMR_E2E_NODE_MODULES
+at a node_modules directory that has it). Missing any of them is a failure,
+not a skip: the console is only tested here.
 
 Screenshots go to $OMR_BUILDDIR/tests/e2e/screenshots.
 """
@@ -63,8 +64,14 @@ outcomes: [resolved, follow_up, escalated]
 
 
 def find_playwright():
-    for base in (os.path.join(SRCDIR, "tests", "e2e"), os.path.join(BUILDDIR, "tests", "e2e")):
-        d = os.path.join(base, "node_modules", "playwright-core")
+    """playwright-core from `npm ci` in tests/e2e of the source or the build
+    tree, or in $OMR_E2E_NODE_MODULES (e.g. for make distcheck)."""
+    dirs = [os.path.join(SRCDIR, "tests", "e2e", "node_modules"),
+            os.path.join(BUILDDIR, "tests", "e2e", "node_modules")]
+    if os.environ.get("OMR_E2E_NODE_MODULES"):
+        dirs.insert(0, os.environ["OMR_E2E_NODE_MODULES"])
+    for nm in dirs:
+        d = os.path.join(nm, "playwright-core")
         if os.path.isfile(os.path.join(d, "package.json")):
             return d
     return None

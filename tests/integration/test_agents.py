@@ -67,10 +67,14 @@ def test(tmp):
        "the visitor receives the agent's reply")
     dup = alice.reply(c1, "Ik kijk het voor u na", cmid="x1")
     eq(dup["message"]["id"], ack["message"]["id"], "a resent reply is stored once")
+    upd = alice.expect("message")
+    eq((upd["message"]["id"], upd["message"]["status"]), (ack["message"]["id"], "delivered"),
+       "the agent sees their reply delivered")
     anna.say("Het gaat om factuur 2026-114")
     m = alice.expect("message")
-    eq((m["conversation"], m["message"]["text"]), (c1, "Het gaat om factuur 2026-114"),
-       "the visitor's message reaches the agent live")
+    eq((m["conversation"], m["message"]["text"], m["message"]["direction"]),
+       (c1, "Het gaat om factuur 2026-114", "in"), "the visitor's message reaches the agent live")
+    eq(m["message"]["author_name"], "Anna", "with the customer's name")
     wait_for(lambda: [x["status"] for x in d.conversation(c1)["messages"] if x["direction"] == "out"]
              == ["delivered"], what="delivery status recorded")
 
@@ -204,7 +208,7 @@ def test(tmp):
     eq(alice.welcome["conversations"], [], "the requeued conversations are no longer hers")
     alice.presence("available")
     back = set()
-    while c1b not in back:
+    while back != set(mine):
         o = alice.expect("offer", timeout=8)
         eq(alice.accept(o["offer"])["type"], "assigned", "the preferred agent gets it back")
         back.add(o["conversation"]["id"])
