@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -330,7 +331,7 @@ int omr_calendar_days(const char *spec)
 		}
 		for (int i = a; i <= b; i++)
 			mask |= 1 << i;
-		if (*p == ',')
+		if (*p == ',' && p[1])
 			p++;
 		else if (*p)
 			return -1;
@@ -368,7 +369,7 @@ int omr_calendar_add_hours(struct omr_calendar *c, int mask, const char *spec, c
 			c->nranges[d]++;
 		}
 		p += 11;
-		if (*p == ',')
+		if (*p == ',' && p[1])
 			p++;
 		else if (*p)
 			return omr_err(err_r, "hours must look like 08:00-17:30, found '%s'", spec);

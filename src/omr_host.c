@@ -66,10 +66,11 @@ static void omr_host_status_done(void *arg, const redisReply *reply, const char 
 	} else if (moved && strcmp(moved, "1") == 0 && agent && *agent && conv) {
 		/* the agent sees the new status on the message they sent */
 		json_t *m = omr_model_from_hash(OMR_MODEL_MESSAGE, omr_reply_elem(reply, 4));
-		if (m)
-			omr_agents_push(hs->core->agents, agent,
-					json_pack("{s:s,s:s,s:o}", "type", "message", "conversation",
-						  conv, "message", m));
+		json_t *f = m ? json_pack("{s:s,s:s,s:o}", "type", "message", "conversation", conv,
+					  "message", m) : NULL;
+		if (f)
+			omr_agents_push(hs->core->agents, agent, f);
+		json_decref(f);
 	}
 	free(hs->what);
 	free(hs);

@@ -242,10 +242,10 @@ static void omr_router_msg_cb(void *arg, const redisReply *reply, const char *er
 	    (strcmp(status, "assigned") == 0 || strcmp(status, "wrapup") == 0)) {
 		json_t *m = omr_model_from_hash(OMR_MODEL_MESSAGE, omr_reply_elem(reply, 2));
 		if (m) {
-			omr_agents_push(c->r->core->agents,
-					agent, json_pack("{s:s,s:s,s:o}", "type", "message",
-							 "conversation", omr_event_get(e, "conversation"),
-							 "message", m));
+			json_t *f = json_pack("{s:s,s:s,s:o}", "type", "message", "conversation",
+					      omr_event_get(e, "conversation"), "message", m);
+			omr_agents_push(c->r->core->agents, agent, f);
+			json_decref(f);
 		}
 	}
 	omr_event_done(e, OMR_EVENT_ACK);
