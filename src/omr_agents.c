@@ -693,9 +693,12 @@ static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const ch
 		omr_agents_revoked(a, q->agent, q->offer, "expired");
 	} else if (strcmp(tag, "not_yours") == 0) {
 		omr_agents_error_q(q, "not_yours", "this offer is not yours");
-	} else if (strcmp(how, "accept") == 0 && reply->elements == 2) {
+	} else if (strcmp(how, "accept") == 0 && reply->elements >= 5) {
 		q->conversation = omr_strdup(omr_reply_str(reply->element[1]));
 		omr_log_info("agent %s accepted conversation %s", q->agent, q->conversation);
+		omr_router_answered(a->core->router, omr_reply_str(reply->element[2]),
+				    omr_reply_int(reply->element[3], 0),
+				    omr_reply_str(reply->element[4]), q->conversation);
 		omr_agents_view(a, q, q->conversation, q->agent, omr_agents_assigned_cb);
 		omr_router_kick(a->core->router);
 		return;
@@ -871,6 +874,9 @@ static void omr_agents_act_cb(void *arg, const redisReply *reply, const char *er
 	} else {
 		omr_log_info("agent %s: conversation %s %s", q->agent, q->conversation,
 			     strcmp(act, "wrapup") == 0 ? "wrapped up" : "transferred");
+		if (strcmp(act, "wrapup") == 0 && q->extra)
+			omr_router_engage(a->core->router, omr_reply_str(omr_reply_elem(reply, 3)),
+					  q->extra, q->conversation);
 		omr_agents_push_new(a, q->agent,
 				    json_pack("{s:s,s:s,s:s}", "type", "unassigned", "conversation",
 					      q->conversation, "reason",
@@ -933,6 +939,7 @@ static void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const j
 	q = omr_areq_new(a, s);
 	q->conversation = omr_strdup(conv);
 	q->text = omr_strdup("wrapup");
+	q->extra = omr_strdup(outcome);
 	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
 	const char *argv[] = { "wrapup", conv, s->agent, now, wjson, reason, outcome, day };
 	omr_store_run(a->core->store, OMR_SCRIPT_CONV_ACT, omr_agents_act_cb, q, 8, argv);

@@ -295,6 +295,9 @@ static int omr_conf_set(const struct omr_conf_key *k, const struct omr_ynode *n,
 	return -1;
 }
 
+static void omr_conf_apply_defaults(const struct omr_conf_key *keys, void *dst,
+				    struct omr_conf_errs *errs);
+
 /* Defaults are written as text and go through the same conversion, so a
  * default can never be a value the file could not hold. */
 static void omr_conf_set_default(const struct omr_conf_key *k, void *dst, struct omr_conf_errs *e)
@@ -303,7 +306,9 @@ static void omr_conf_set_default(const struct omr_conf_key *k, void *dst, struct
 	char *err = NULL;
 
 	if (k->type == OMR_CONF_SECTION) {
-		omr_conf_apply(k->sub, NULL, (char *)dst + k->offset, NULL, e);
+		/* an absent optional section: its defaults, and no complaint
+		 * about keys it would require if it were there */
+		omr_conf_apply_defaults(k->sub, (char *)dst + k->offset, e);
 		return;
 	}
 	if (!k->def)
@@ -348,6 +353,13 @@ static void omr_conf_unknown_key(const struct omr_conf_key *keys, const struct o
 	omr_conf_error(e, key, "unknown key '%s' (expected one of: %s)", key->value,
 		       list.data ? list.data : "none");
 	omr_buf_free(&list);
+}
+
+static void omr_conf_apply_defaults(const struct omr_conf_key *keys, void *dst,
+				    struct omr_conf_errs *errs)
+{
+	for (const struct omr_conf_key *k = keys; k->type != OMR_CONF_END; k++)
+		omr_conf_set_default(k, dst, errs);
 }
 
 int omr_conf_apply(const struct omr_conf_key *keys, const struct omr_ynode *map, void *dst,

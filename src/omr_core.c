@@ -381,6 +381,8 @@ int omr_core_reload(struct omr_core *core, char **err_r)
 	omr_log_setup(next->log.level, next->log.syslog, "omniroute");
 	core->stats.reloads++;
 	omr_log_info("reload: configuration from %s applied", core->config_path);
+	if (core->router)
+		omr_router_reloaded(core->router);
 	omr_core_notify("READY=1");
 	return 0;
 }

@@ -20,6 +20,16 @@ void omr_router_on_event(void *arg, struct omr_event *e);
 /* Something changed (a conversation waits, an agent is free): run a
  * dispatch pass soon. Passes never overlap; kicks during one coalesce. */
 void omr_router_kick(struct omr_router *r);
+/* An offer was accepted: count the answer for the queue's service level
+ * (and withdraw from the engagement balance when it came too late). */
+void omr_router_answered(struct omr_router *r, const char *queue, long long queued_at,
+			 const char *customer, const char *conversation);
+/* Move a customer's engagement balance for an event (an outcome,
+ * "complaint", "sla_breach", "repeat_contact"), as configured. */
+void omr_router_engage(struct omr_router *r, const char *customer, const char *event,
+		       const char *conversation);
+/* After a reload: decide again for the conversations still waiting. */
+void omr_router_reloaded(struct omr_router *r);
 
 #define OMR_EVENTS_GROUP "router"
 

@@ -5,6 +5,7 @@
 #ifndef OMR_ROUTING_CONF_H
 #define OMR_ROUTING_CONF_H
 
+#include "omr_calendar.h"
 #include "omr_conf.h"
 
 struct omr_skill_req {
@@ -12,13 +13,45 @@ struct omr_skill_req {
 	long long min;      /* minimum proficiency 1..5 */
 };
 
+enum omr_action_kind { OMR_ACTION_NONE, OMR_ACTION_MESSAGE, OMR_ACTION_OVERFLOW, OMR_ACTION_CALLBACK };
+
+/* out_of_hours, on_max_wait */
+struct omr_action {
+	char *action;        /* as written; kind is the parsed form */
+	enum omr_action_kind kind;
+	char *text;
+	char *queue;         /* overflow target (default: the queue's overflow) */
+};
+
+struct omr_escalation_step {
+	long long after;     /* ms of waiting */
+	long long relax;     /* lower every minimum proficiency by this */
+	int drop_optional;
+	char *overflow;      /* move to this queue */
+};
+
 struct omr_queue_conf {
 	char *name;
 	char *description;
 	struct omr_skill_req *skills;
 	size_t nskills;
+	struct omr_skill_req *optional;
+	size_t noptional;
 	long long priority;  /* 0..100, higher first */
 	int strategy;        /* enum omr_strategy */
+	struct {
+		long long target;   /* percent; 0: no SLA */
+		long long within;   /* ms */
+	} sla;
+	char *calendar;
+	const struct omr_calendar *cal;  /* resolved, or NULL: always open */
+	struct omr_action out_of_hours;
+	struct omr_action on_max_wait;
+	long long max_wait;  /* ms; 0: none */
+	char *overflow;
+	struct omr_escalation_step *steps;
+	size_t nsteps;
+	long long status_interval; /* ms; 0: no position updates */
 	const struct omr_ynode *at;
 };
 
@@ -37,6 +70,9 @@ struct omr_skill_conf {
 
 /* A rule: when its condition holds, its actions apply; the first match
  * wins unless it says `continue`. */
+enum omr_value { OMR_VALUE_UNSET = -1, OMR_VALUE_LOW = 0, OMR_VALUE_HIGH = 1 };
+enum omr_tier { OMR_TIER_UNSET = -1, OMR_TIER_HUMAN = 0, OMR_TIER_BOT = 1 };
+
 struct omr_rule {
 	char *name;
 	char *when;            /* Lua expression; NULL: always */
@@ -48,7 +84,37 @@ struct omr_rule {
 	long long priority;    /* -1: unset */
 	char **tags;
 	int cont;
+	struct {
+		char *customer, *organisation;  /* as written */
+	} value_text;
+	int value_customer;    /* enum omr_value */
+	int value_org;
+	char *tier_text;
+	int tier;              /* enum omr_tier */
+	long long prefer_last_agent; /* ms; 0: no */
 	const struct omr_ynode *at;
+};
+
+struct omr_value_conf {
+	struct {
+		char *customer, *organisation;
+	} def_text;
+	int def_customer, def_org;   /* enum omr_value */
+	struct {
+		char *text;
+		char *reason;
+	} eliminate;
+	struct {
+		long long priority_boost;
+		int strategy;
+	} encourage;
+};
+
+struct omr_engagement_conf {
+	json_t *deposits;     /* {outcome: points} */
+	json_t *withdrawals;  /* {outcome|complaint|sla_breach|repeat_contact: points} */
+	long long repeat_days;
+	long long low, min, max;
 };
 
 struct omr_offers_conf {
@@ -64,6 +130,12 @@ struct omr_sessions_conf {
 struct omr_rules;
 
 struct omr_routing_conf {
+	struct omr_calendar *calendars;
+	size_t ncalendars;
+	struct omr_value_conf value;
+	struct omr_engagement_conf engagement;
+	long long aging;            /* ms of waiting worth one priority point */
+	long long handle_time_default; /* ms, for waiting-time estimates */
 	struct omr_skill_conf *skills;
 	size_t nskills;
 	struct omr_queue_conf *queues;
@@ -84,5 +156,10 @@ void omr_routing_conf_free(struct omr_routing_conf *r);
 
 const struct omr_skill_conf *omr_routing_skill(const struct omr_routing_conf *r, const char *name);
 const struct omr_queue_conf *omr_routing_queue(const struct omr_routing_conf *r, const char *name);
+const struct omr_calendar *omr_routing_calendar(const struct omr_routing_conf *r, const char *name);
+/* Engagement points for an event name (an outcome, "complaint", ...):
+ * positive for deposits, negative for withdrawals, 0 if not configured. */
+long long omr_engagement_points(const struct omr_routing_conf *r, const char *event);
+extern const char *const omr_quadrant_names[];
 
 #endif

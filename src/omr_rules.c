@@ -15,6 +15,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "omr_calendar.h"
 #include "omr_rules.h"
 #include "omr_util.h"
 
@@ -27,7 +28,36 @@ struct omr_rules {
 	int *refs;
 	int nrefs;
 	int safe_ref;       /* the table of allowed globals */
+	const struct omr_calendar *cals;
+	size_t ncals;
+	int64_t now_ms;     /* 0: the real clock */
 };
+
+/* open("office"): is the calendar open now? */
+static int omr_rules_open(lua_State *L)
+{
+	struct omr_rules *r = lua_touserdata(L, lua_upvalueindex(1));
+	const char *name = luaL_checkstring(L, 1);
+	for (size_t i = 0; i < r->ncals; i++) {
+		if (r->cals[i].name && strcmp(r->cals[i].name, name) == 0) {
+			lua_pushboolean(L, omr_calendar_open(&r->cals[i],
+							     r->now_ms ? r->now_ms : omr_now_ms()));
+			return 1;
+		}
+	}
+	return luaL_error(L, "unknown calendar '%s'", name);
+}
+
+void omr_rules_set_calendars(struct omr_rules *r, const struct omr_calendar *cals, size_t n)
+{
+	r->cals = cals;
+	r->ncals = n;
+}
+
+void omr_rules_set_clock(struct omr_rules *r, int64_t now_ms)
+{
+	r->now_ms = now_ms;
+}
 
 static void *omr_rules_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -83,6 +113,9 @@ static void omr_rules_sandbox(struct omr_rules *r)
 		lua_getglobal(L, base[i]);
 		lua_setfield(L, -2, base[i]);
 	}
+	lua_pushlightuserdata(L, r);
+	lua_pushcclosure(L, omr_rules_open, 1);
+	lua_setfield(L, -2, "open");
 	r->safe_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	/* Strings' methods (text:find) come from the string metatable; limit
 	 * them to the same safe set (string.rep could allocate without end). */

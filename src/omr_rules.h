@@ -9,11 +9,21 @@
 #ifndef OMR_RULES_H
 #define OMR_RULES_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <jansson.h>
 
 struct omr_rules;
 
+struct omr_calendar;
+
 struct omr_rules *omr_rules_new(void);
+/* Calendars for open("name") in conditions (borrowed; they live with the
+ * routing configuration that owns these rules). */
+void omr_rules_set_calendars(struct omr_rules *r, const struct omr_calendar *cals, size_t n);
+/* The clock conditions see (ms since the epoch); 0: the real clock. */
+void omr_rules_set_clock(struct omr_rules *r, int64_t now_ms);
 void omr_rules_free(struct omr_rules *r);
 /* Compile an expression; returns its index (>= 0) or -1 with *err_r set
  * to the Lua message without the chunk name. */

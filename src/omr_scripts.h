@@ -21,4 +21,11 @@ extern const char omr_lua_agent_view[];
 extern const char omr_lua_msg_info[];
 extern const char omr_lua_agents_state[];
 extern const char omr_lua_report_reasons[];
+extern const char omr_lua_engage[];
+extern const char omr_lua_move[];
+extern const char omr_lua_conv_mark[];
+extern const char omr_lua_queue_status[];
+extern const char omr_lua_queues_state[];
+extern const char omr_lua_auto_close[];
+extern const char omr_lua_queues_waiting[];
 #endif

@@ -56,6 +56,13 @@ struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts
 		{ OMR_SCRIPT_MSG_INFO, "msg_info", omr_lua_msg_info },
 		{ OMR_SCRIPT_AGENTS_STATE, "agents_state", omr_lua_agents_state },
 		{ OMR_SCRIPT_REPORT_REASONS, "report_reasons", omr_lua_report_reasons },
+		{ OMR_SCRIPT_ENGAGE, "engage", omr_lua_engage },
+		{ OMR_SCRIPT_MOVE, "move", omr_lua_move },
+		{ OMR_SCRIPT_CONV_MARK, "conv_mark", omr_lua_conv_mark },
+		{ OMR_SCRIPT_QUEUE_STATUS, "queue_status", omr_lua_queue_status },
+		{ OMR_SCRIPT_QUEUES_STATE, "queues_state", omr_lua_queues_state },
+		{ OMR_SCRIPT_AUTO_CLOSE, "auto_close", omr_lua_auto_close },
+		{ OMR_SCRIPT_QUEUES_WAITING, "queues_waiting", omr_lua_queues_waiting },
 	};
 	for (size_t i = 0; i < OMR_ARRAY_LEN(table); i++)
 		omr_redis_script_init(&s->scripts[table[i].id], table[i].name, table[i].src);

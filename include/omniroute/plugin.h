@@ -56,6 +56,10 @@ enum omr_plugin_kind {
  * and the node that has the customer delivers it. Without this flag send()
  * runs on one node only (API channels: never send twice). */
 #define OMR_PLUGIN_CONNECTED 0x1u
+/* The channel can show a waiting customer their place in the queue
+ * (outbound kind "status", data {position, eta_s}) without it being a
+ * message in the conversation. */
+#define OMR_PLUGIN_STATUS 0x2u
 
 /* ------------------------------------------------------------------ */
 /* Configuration schema: a plugin declares its keys as data; the host  */

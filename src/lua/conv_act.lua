@@ -6,7 +6,7 @@
 --   transfer: 6 'queue'|'agent'  7 target  8 note message id  9 note text
 --             10 agent name  11 preference (ms)  12 queue score
 --   wrapup:   6 wrapup JSON  7 reason  8 outcome  9 day (YYYY-MM-DD)
--- Returns: { 'ok', channel, queue } or { 'not_yours' } / { 'bad_state', status }
+-- Returns: { 'ok', channel, queue, customer } or { 'not_yours' } / { 'bad_state', status }
 local P, act, conv, agent, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local ckey = P .. 'conv:' .. conv
 local akey = P .. 'agent:' .. agent
@@ -37,11 +37,20 @@ if act == 'wrapup' then
   if redis.call('GET', okey) == conv then redis.call('DEL', okey) end
   release()
   redis.call('HSET', akey, 'last_assigned_at', now)
+  -- how long it took, for waiting-time estimates of the queue
+  local assigned = tonumber(redis.call('HGET', ckey, 'assigned_at') or '0')
+  if assigned > 0 and c[4] then
+    redis.call('LPUSH', P .. 'queue:' .. c[4] .. ':aht', now - assigned)
+    redis.call('LTRIM', P .. 'queue:' .. c[4] .. ':aht', 0, 49)
+  end
+  if c[6] then
+    redis.call('HSET', P .. 'cust:' .. c[6], 'last_agent', agent, 'last_closed_at', now)
+  end
   redis.call('ZINCRBY', P .. 'report:reasons', 1, ARGV[7])
   redis.call('ZINCRBY', P .. 'report:reasons:' .. ARGV[9], 1, ARGV[7])
   redis.call('ZINCRBY', P .. 'report:outcomes', 1, ARGV[8])
   redis.call('ZADD', P .. 'report:days', 0, ARGV[9])
-  return { 'ok', chan, c[4] }
+  return { 'ok', chan, c[4], c[6] or '' }
 end
 
 if act == 'transfer' then

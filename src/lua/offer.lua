@@ -23,6 +23,7 @@ if prefer == '' or tonumber(c[5] or '0') <= now then prefer = nil end
 local declined = P .. 'conv:' .. conv .. ':declined'
 
 local best, bestkey
+local seen = {}
 for i = 0, n - 1 do
   local id = ARGV[9 + i * 3]
   local cap = tonumber(ARGV[10 + i * 3])
@@ -30,13 +31,19 @@ for i = 0, n - 1 do
   local a = redis.call('HMGET', P .. 'agent:' .. id, 'presence', 'node', 'sessions',
     'last_assigned_at', 'load:' .. chan, 'last_offer_at')
   local load = tonumber(a[5] or '0')
-  local ok = a[1] == 'available' and tonumber(a[3] or '0') > 0 and load < cap
-    and a[2] and redis.call('EXISTS', P .. 'node:' .. a[2] .. ':alive') == 1
+  local why
+  if a[1] ~= 'available' then why = a[1] or 'offline'
+  elseif tonumber(a[3] or '0') == 0 or not a[2]
+      or redis.call('EXISTS', P .. 'node:' .. a[2] .. ':alive') == 0 then why = 'offline'
+  elseif load >= cap then why = 'full' end
+  local ok = why == nil
   if ok then
     local until_ = tonumber(redis.call('HGET', declined, id) or '0')
-    if until_ > now and not prefer then ok = false end
+    if until_ > now and not prefer then ok = false; why = 'declined' end
   end
-  if ok and (not prefer or prefer == id) then
+  if ok and prefer and prefer ~= id then ok = false; why = 'not preferred' end
+  seen[#seen + 1] = { agent = id, result = why or 'eligible' }
+  if ok then
     local key
     if strategy == 'least_occupied' then key = load / cap
     elseif strategy == 'best_proficiency' then key = -skill
@@ -45,10 +52,20 @@ for i = 0, n - 1 do
     if not best or key < bestkey then best, bestkey = id, key end
   end
 end
+local function explain(chosen)
+  for _, s in ipairs(seen) do
+    if s.agent == chosen then s.result = 'chosen' end
+  end
+  redis.call('HSET', ckey, 'dispatch', cjson.encode({ at = now, strategy = strategy,
+    preferred = prefer or cjson.null, candidates = #seen > 0 and seen or cjson.null,
+    chosen = chosen or cjson.null }))
+end
 if not best then
+  explain(nil)
   if prefer then return { 'wait', prefer } end
   return { 'none' }
 end
+explain(best)
 
 local expires = now + timeout
 local score = redis.call('ZSCORE', P .. 'queue:' .. queue, conv) or tostring(now)

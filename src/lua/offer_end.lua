@@ -3,7 +3,8 @@
 -- ARGV: 1 prefix  2 how: accept | reject | expire | withdraw  3 offer id
 --       4 agent ('' for expire: any)  5 now (ms)  6 reject cooldown (ms)
 --       7 missed offers before away
--- Returns: accept: { 'ok', conversation } ; reject/withdraw: { 'ok', conversation }
+-- Returns: accept: { 'ok', conversation, queue, queued_at, customer } ;
+--          reject/withdraw: { 'ok', conversation }
 --          expire: { 'ok', conversation, agent, '1' if the agent was set away, offer }
 --          or { 'gone' } / { 'not_yours' }
 local P, how, oid, agent, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
@@ -27,8 +28,8 @@ if how == 'accept' then
     'updated_at', now, 'offer', '', 'prefer_agent', '', 'prefer_until', 0)
   redis.call('SADD', akey .. ':convs', conv)
   redis.call('HSET', akey, 'last_assigned_at', now, 'missed', 0)
-  redis.call('HSET', P .. 'agent:' .. owner .. ':history', conv, now)
-  return { 'ok', conv }
+  local c = redis.call('HMGET', ckey, 'queue', 'queued_at', 'customer')
+  return { 'ok', conv, c[1] or '', c[2] or '0', c[3] or '' }
 end
 
 -- back in the queue, at its old place

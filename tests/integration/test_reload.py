@@ -6,7 +6,7 @@ import signal
 import time
 
 import omrtest
-from omrtest import check, eq, Daemon, Redis, Visitor, wait_for, BASE_ROUTING
+from omrtest import check, eq, Agent, Daemon, Redis, Visitor, wait_for, BASE_ROUTING
 
 
 def queued_in(d, conv):
@@ -20,6 +20,13 @@ def test(tmp):
     d = Daemon(tmp, redis).start()
     routing = os.path.join(tmp, "routing.yaml")
 
+    # bob takes one conversation; another one waits (nobody else is there)
+    bob = Agent(d, "bob")
+    v0 = Visitor(d)
+    c0 = v0.say("a general question for bob")["conversation"]
+    o = bob.expect("offer")
+    eq(bob.accept(o["offer"])["type"], "assigned", "bob has a conversation")
+    bob.presence("away")
     v1 = Visitor(d)
     c1 = v1.say("first")["conversation"]
     eq(queued_in(d, c1), "general", "before reload: default queue general")
@@ -62,7 +69,14 @@ def test(tmp):
     v3 = Visitor(d)
     c3 = v3.say("third")["conversation"]
     eq(queued_in(d, c3), "billing", "new routing applies to new conversations")
-    eq(d.conversation(c1)["queue"], "general", "queued conversations are not disturbed")
+    wait_for(lambda: d.conversation(c1)["queue"] == "billing",
+             what="the waiting conversation decided again")
+    check(any(x.get("reload") for x in d.conversation(c1)["escalations"]),
+          "the move is explained on the conversation")
+    eq(d.conversation(c1)["status"], "queued", "still waiting, in its new queue")
+    c = d.conversation(c0)
+    eq((c["status"], c["agent"], c["queue"]), ("assigned", "bob", "general"),
+       "an assigned conversation is not disturbed by the reload")
     eq(v1.say("still talking")["conversation"], c1, "open conversations keep going")
 
     st, body = d.http("POST", "/api/v1/reload")

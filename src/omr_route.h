@@ -1,0 +1,88 @@
+/*
+ * omr_route: the routing decisions themselves, as pure functions of the
+ * configuration, the facts of a conversation and the clock, so that they
+ * can be simulated and tested without a daemon (tests/unit/test_routing.c):
+ * rules and the value matrix, queue order (aging), escalation steps,
+ * candidate agents, waiting-time estimates.
+ * The state that only Redis knows (presence, load, declines) is checked by
+ * offer.lua, which gets the candidates computed here.
+ */
+#ifndef OMR_ROUTE_H
+#define OMR_ROUTE_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "omr_routing_conf.h"
+
+struct omr_agents_conf;
+
+enum omr_quadrant {
+	OMR_Q_ELIMINATE = 0,    /* low to the customer, low to the organisation */
+	OMR_Q_SELF_SERVICE = 1, /* high / low */
+	OMR_Q_SIMPLIFY = 2,     /* low / high */
+	OMR_Q_ENCOURAGE = 3,    /* high / high: moments of truth */
+};
+
+struct omr_decision {
+	const char *queue;      /* borrowed from the routing configuration */
+	long long priority;
+	char *language;         /* owned; NULL: none */
+	json_t *skills;         /* {skill: minimum}, owned */
+	json_t *tags;           /* owned */
+	json_t *matched;        /* names of the rules that matched, owned */
+	int value_customer;     /* enum omr_value */
+	int value_org;
+	int quadrant;           /* enum omr_quadrant; -1: not valued */
+	int tier;               /* enum omr_tier, after treatment and rules */
+	const char *tier_note;  /* why the tier is what it is */
+	int strategy;           /* -1: the queue's */
+	long long prefer_ms;    /* prefer the customer's last agent this long; 0: no */
+	const char *elim_text;  /* eliminate: this answer, then close */
+	const char *elim_reason;
+	json_t *explain;        /* what routing records on the conversation, owned */
+};
+
+/* Decide. `facts` are what conditions see (see docs/routing.md); the
+ * function may update them (a rule's language). bots: 1 if a bot tier is
+ * configured. */
+void omr_route_decide(const struct omr_routing_conf *rc, json_t *facts, int bots,
+		      struct omr_decision *d);
+void omr_decision_release(struct omr_decision *d);
+
+/* Place in the queue: lower is served first. Priority buys time: one point
+ * is worth `aging` ms of waiting, so nothing starves. */
+long long omr_route_score(const struct omr_routing_conf *rc, long long queued_at,
+			  long long priority);
+
+/* What the queue's escalation steps say after waiting `waited` ms. */
+struct omr_escalation {
+	int step;               /* index of the step in force, -1: none */
+	long long relax;
+	int drop_optional;
+	const char *overflow;   /* move to this queue, or NULL */
+};
+void omr_route_escalation(const struct omr_queue_conf *q, long long waited,
+			  struct omr_escalation *e);
+
+/* Candidate agents for offer.lua: (id, capacity, skill score) triples. */
+struct omr_cands {
+	const char **argv;
+	char (*nums)[2][24];
+	int n;
+};
+/* skills: required {skill: min}; optional: also required unless dropped
+ * (may be NULL); only: the one preferred agent (skills not checked). */
+void omr_route_candidates(const struct omr_agents_conf *dir, const char *channel,
+			  const json_t *skills, const json_t *optional, const char *language,
+			  const char *only, long long relax, struct omr_cands *c);
+void omr_cands_free(struct omr_cands *c);
+
+/* Estimated wait in seconds: position x average handling time / agents. */
+long long omr_route_eta(long long position, long long avg_handle_ms, long long agents);
+
+/* "{next_open}", "{position}", "{eta}" in a configured text; malloc'ed. */
+char *omr_route_text(const char *tmpl, const struct omr_calendar *cal, int64_t now_ms,
+		     long long position, long long eta_s);
+
+#endif
