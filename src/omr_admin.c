@@ -10,6 +10,8 @@
 
 #include "omr_admin.h"
 #include "omr_agents_conf.h"
+#include "omr_route.h"
+#include "omr_routing_conf.h"
 #include "omr_core.h"
 #include "omr_edge.h"
 #include "omr_events.h"
@@ -339,6 +341,111 @@ static void omr_admin_agents(void *arg, const struct omr_http_request *req, omr_
 	free(argv);
 }
 
+/* ---- /api/v1/queues ---- */
+
+static void omr_admin_queues_done(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_admin_call *call = arg;
+	const struct omr_routing_conf *rc = call->a->core->cfg->routing;
+	json_t *list, *out;
+	long long now = omr_now_ms();
+
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
+		omr_http_reply_error(call->reply, 503, "unavailable", "storage unavailable: %s",
+				     err ? err : "bad reply");
+		free(call);
+		return;
+	}
+	list = json_array();
+	for (size_t i = 0; i < reply->elements; i++) {
+		const redisReply *row = reply->element[i];
+		const char *name = omr_reply_str(omr_reply_elem(row, 0));
+		const struct omr_queue_conf *q = omr_routing_queue(rc, name);
+		long long oldest = omr_reply_int(omr_reply_elem(row, 2), 0);
+		long long answered = omr_reply_int(omr_reply_elem(row, 3), 0);
+		long long in_sla = omr_reply_int(omr_reply_elem(row, 4), 0);
+		long long aht = omr_reply_int(omr_reply_elem(row, 5), 0);
+		if (!q)
+			continue;
+		json_t *sla = json_null();
+		if (q->sla.target) {
+			sla = json_pack("{s:I,s:I,s:I,s:I,s:o}", "target", (json_int_t)q->sla.target,
+					"within_s", (json_int_t)(q->sla.within / 1000), "answered",
+					(json_int_t)answered, "within", (json_int_t)in_sla, "attainment",
+					answered ? json_real(100.0 * (double)in_sla / (double)answered)
+						 : json_null());
+		}
+		json_t *qj = json_pack("{s:s,s:s?,s:I,s:I,s:o,s:I,s:I,s:I,s:o,s:s?,s:b}", "name", q->name,
+				       "description", q->description, "priority", (json_int_t)q->priority,
+				       "waiting", (json_int_t)omr_reply_int(omr_reply_elem(row, 1), 0),
+				       "oldest_wait_s",
+				       oldest ? json_integer((now - oldest) / 1000) : json_integer(0),
+				       "agents_available",
+				       (json_int_t)omr_reply_int(omr_reply_elem(row, 6), 0),
+				       "answered_today", (json_int_t)answered, "avg_handle_s",
+				       (json_int_t)(aht / 1000), "sla", sla, "calendar", q->calendar, "open",
+				       q->cal ? omr_calendar_open(q->cal, now) : 1);
+		if (qj)
+			json_array_append_new(list, qj);
+	}
+	out = json_pack("{s:o}", "queues", list);
+	omr_http_reply_json(call->reply, 200, out);
+	json_decref(out);
+	free(call);
+}
+
+static void omr_admin_queues(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
+{
+	struct omr_admin *a = arg;
+	const struct omr_config *cfg = a->core->cfg;
+	const struct omr_routing_conf *rc = cfg->routing;
+	struct omr_cands *cands;
+	char now[24], day[16];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (!omr_admin_method(req, reply, "GET") || !omr_admin_authorised(a, req, reply) ||
+	    !omr_admin_running(a, reply))
+		return;
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	cands = omr_calloc(rc->nqueues + 1, sizeof(*cands));
+	size_t n = 3;
+	for (size_t i = 0; i < rc->nqueues; i++) {
+		const struct omr_queue_conf *q = &rc->queues[i];
+		json_t *skills = json_object();
+		for (size_t k = 0; k < q->nskills; k++)
+			json_object_set_new(skills, q->skills[k].skill, json_integer(q->skills[k].min));
+		/* agents who could take the queue's conversations on any channel */
+		omr_route_candidates(cfg->agents, NULL, skills, NULL, NULL, NULL, 0, &cands[i]);
+		json_decref(skills);
+		n += 2 + (size_t)cands[i].n;
+	}
+	const char **argv = omr_calloc(n + 1, sizeof(*argv));
+	char (*counts)[16] = omr_calloc(rc->nqueues + 1, sizeof(*counts));
+	size_t k = 0;
+	argv[k++] = now;
+	argv[k++] = day;
+	argv[k++] = "0";
+	for (size_t i = 0; i < rc->nqueues; i++) {
+		argv[k++] = rc->queues[i].name;
+		snprintf(counts[i], sizeof(counts[i]), "%d", cands[i].n);
+		argv[k++] = counts[i];
+		for (int c = 0; c < cands[i].n; c++)
+			argv[k++] = cands[i].argv[c * 3];
+	}
+	struct omr_admin_call *call = omr_calloc(1, sizeof(*call));
+	call->a = a;
+	call->reply = reply;
+	omr_store_run(a->core->store, OMR_SCRIPT_QUEUES_STATE, omr_admin_queues_done, call, (int)k, argv);
+	for (size_t i = 0; i < rc->nqueues; i++)
+		omr_cands_free(&cands[i]);
+	free(cands);
+	free(counts);
+	free(argv);
+}
+
 /* ---- /api/v1/reports/contact-reasons ---- */
 
 static json_t *omr_admin_ranking(const redisReply *r, const char *name)
@@ -440,6 +547,7 @@ struct omr_admin *omr_admin_new(struct omr_core *core, char **err_r)
 	    omr_http_route(core->admin_http, "/api/v1/conversations", 1, omr_admin_conversations, a,
 			   err_r) < 0 ||
 	    omr_http_route(core->admin_http, "/api/v1/agents", 0, omr_admin_agents, a, err_r) < 0 ||
+	    omr_http_route(core->admin_http, "/api/v1/queues", 0, omr_admin_queues, a, err_r) < 0 ||
 	    omr_http_route(core->admin_http, "/api/v1/reports/contact-reasons", 0, omr_admin_reasons, a,
 			   err_r) < 0 ||
 	    omr_http_route(core->admin_http, "/api/v1/reload", 0, omr_admin_reload, a, err_r) < 0) {

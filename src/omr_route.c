@@ -143,8 +143,12 @@ void omr_route_decide(const struct omr_routing_conf *rc, json_t *facts, int bots
 
 	omr_route_rules(rc, facts, d, &rule_tier);
 	q = omr_routing_queue(rc, d->queue);
+	/* d->skills are what the rules require; the queue's own skills are
+	 * added when offering, from the queue the conversation is in then
+	 * (it may overflow, or the queue may change with a reload) */
+	json_t *all = json_deep_copy(d->skills);
 	for (size_t k = 0; q && k < q->nskills; k++)
-		omr_route_need(d->skills, q->skills[k].skill, q->skills[k].min);
+		omr_route_need(all, q->skills[k].skill, q->skills[k].min);
 	if (d->priority < 0)
 		d->priority = q ? q->priority : 50;
 	omr_route_treat(rc, d, bots, rule_tier);
@@ -156,9 +160,10 @@ void omr_route_decide(const struct omr_routing_conf *rc, json_t *facts, int bots
 			       d->quadrant >= 0 ? omr_quadrant_names[d->quadrant] : NULL, "tier",
 			       d->tier == OMR_TIER_BOT ? "bot" : "human", "treatment", d->tier_note,
 			       "queue", d->queue, "priority", (json_int_t)d->priority, "skills",
-			       d->skills, "language", d->language, "tags", d->tags, "strategy",
+			       all, "language", d->language, "tags", d->tags, "strategy",
 			       d->strategy >= 0 ? omr_strategy_names[d->strategy] : NULL,
 			       "prefer_last_agent_ms", d->prefer_ms ? (json_int_t)d->prefer_ms : 0);
+	json_decref(all);
 	if (!d->explain)
 		d->explain = json_object();
 	json_t *balance = json_object_get(json_object_get(facts, "customer"), "balance");
@@ -229,6 +234,21 @@ static int omr_route_skills_ok(const struct omr_agent_conf *a, const json_t *ski
 	return ok;
 }
 
+void omr_route_needs(const struct omr_queue_conf *q, const json_t *rule_skills, int with_optional,
+		     json_t **skills_r, json_t **optional_r)
+{
+	json_t *skills = json_is_object(rule_skills) ? json_deep_copy(rule_skills) : json_object();
+	for (size_t k = 0; q && k < q->nskills; k++)
+		omr_route_need(skills, q->skills[k].skill, q->skills[k].min);
+	*skills_r = skills;
+	*optional_r = NULL;
+	if (q && q->noptional && with_optional) {
+		*optional_r = json_object();
+		for (size_t k = 0; k < q->noptional; k++)
+			omr_route_need(*optional_r, q->optional[k].skill, q->optional[k].min);
+	}
+}
+
 void omr_route_candidates(const struct omr_agents_conf *dir, const char *channel,
 			  const json_t *skills, const json_t *optional, const char *language,
 			  const char *only, long long relax, struct omr_cands *c)
@@ -240,7 +260,8 @@ void omr_route_candidates(const struct omr_agents_conf *dir, const char *channel
 	c->n = 0;
 	for (size_t i = 0; i < max; i++) {
 		const struct omr_agent_conf *a = &dir->agents[i];
-		long long cap = omr_agent_capacity(a, channel), score = 0;
+		/* channel NULL: whatever the channel (queue statistics) */
+		long long cap = channel ? omr_agent_capacity(a, channel) : 1, score = 0;
 		int ok;
 		/* a conversation waiting for one agent (transferred to them by
 		 * name, or kept for them) goes to that agent, skills or not: a

@@ -28,7 +28,8 @@ struct omr_decision {
 	const char *queue;      /* borrowed from the routing configuration */
 	long long priority;
 	char *language;         /* owned; NULL: none */
-	json_t *skills;         /* {skill: minimum}, owned */
+	json_t *skills;         /* {skill: minimum} the rules require, owned (the
+	                           queue's own are added when offering) */
 	json_t *tags;           /* owned */
 	json_t *matched;        /* names of the rules that matched, owned */
 	int value_customer;     /* enum omr_value */
@@ -64,6 +65,13 @@ struct omr_escalation {
 };
 void omr_route_escalation(const struct omr_queue_conf *q, long long waited,
 			  struct omr_escalation *e);
+
+/* What an agent needs for a conversation in queue q: the queue's skills and
+ * the rules' (rule_skills, may be NULL); the queue's optional skills too
+ * unless an escalation step dropped them (with_optional 0). New references;
+ * *optional_r may be NULL. */
+void omr_route_needs(const struct omr_queue_conf *q, const json_t *rule_skills, int with_optional,
+		     json_t **skills_r, json_t **optional_r);
 
 /* Candidate agents for offer.lua: (id, capacity, skill score) triples. */
 struct omr_cands {

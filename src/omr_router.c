@@ -582,14 +582,11 @@ static int omr_router_try(struct omr_router *r, json_t *item, const struct omr_q
 	}
 	if (!*prefer || until_ms <= now)
 		prefer = NULL;
-	if (qc->noptional && !esc.drop_optional) {
-		optional = json_object();
-		for (size_t k = 0; k < qc->noptional; k++)
-			json_object_set_new(optional, qc->optional[k].skill,
-					    json_integer(qc->optional[k].min));
-	}
-	omr_route_candidates(r->core->cfg->agents, channel, json_is_object(skills) ? skills : NULL,
-			     optional, language, prefer, esc.relax, &cands);
+	json_t *needs;
+	omr_route_needs(qc, skills, !esc.drop_optional, &needs, &optional);
+	omr_route_candidates(r->core->cfg->agents, channel, needs, optional, language, prefer,
+			     esc.relax, &cands);
+	json_decref(needs);
 	json_decref(skills);
 	json_decref(optional);
 	if (cands.n == 0) {
@@ -796,11 +793,10 @@ static void omr_router_status(evutil_socket_t fd, short what, void *arg)
 		json_t *skills;
 		if (!q->status_interval)
 			continue;
-		skills = json_object();
-		for (size_t k = 0; k < q->nskills; k++)
-			json_object_set_new(skills, q->skills[k].skill, json_integer(q->skills[k].min));
+		json_t *none;
+		omr_route_needs(q, NULL, 0, &skills, &none);
 		/* agents who could take the queue's conversations: any channel */
-		omr_route_candidates(cfg->agents, "webchat", skills, NULL, NULL, NULL, 0, &cands);
+		omr_route_candidates(cfg->agents, NULL, skills, NULL, NULL, NULL, 0, &cands);
 		json_decref(skills);
 		snprintf(interval, sizeof(interval), "%lld", q->status_interval);
 		const char **argv = omr_calloc(5 + (size_t)cands.n, sizeof(*argv));

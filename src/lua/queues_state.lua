@@ -1,6 +1,6 @@
 -- queues_state: for the admin API, per queue: waiting count, oldest wait,
 -- answers today and within the SLA, average handling time, agents available.
--- ARGV: 1 prefix  2 now (ms)  3 day  4 sla window (ms)  then per queue: name,
+-- ARGV: 1 prefix  2 now (ms)  3 day  4 (unused)  then per queue: name,
 --       number of eligible agents, their ids
 -- Returns: { { name, waiting, oldest queued_at (0: none), answered, in_sla,
 --              aht, available }, ... }
