@@ -77,6 +77,22 @@ def test(tmp):
     eq(rc, 1, "unknown plugin: exit 1")
     check("plugin 'nonesuch': cannot load" in err, "unknown plugin named")
 
+    # routing mistakes: bad Lua, an unknown overflow queue, an unknown skill
+    routing = os.path.join(tmp, "conf", "routing.yaml")
+    with open(routing) as f:
+        good_routing = f.read()
+    with open(routing, "w") as f:
+        f.write(good_routing.replace("queue: tech\n", "queue: tech\n    skills: { cooking: 2 }\n", 1)
+                .replace("or text:lower():find(\"betaling\")", "or text:lower():find(\"betaling\"")
+                .replace("    priority: 50\n  - name: billing", "    priority: 50\n    overflow: nowhere\n  - name: billing", 1))
+    rc, out, err = run("-t", "-c", main)
+    eq(rc, 1, "bad routing: exit 1")
+    check("routing.yaml:" in err and "bad condition" in err, "bad Lua named with file:line")
+    check("unknown overflow queue 'nowhere'" in err, "unknown overflow queue named")
+    check("unknown skill 'cooking'" in err, "unknown skill named")
+    with open(routing, "w") as f:
+        f.write(good_routing)
+
     rc, out, err = run("-v")
     check(rc == 0 and out.startswith("omniroute ") and "plugin ABI 1" in out, "-v")
     rc, out, err = run("-h")

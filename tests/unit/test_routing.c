@@ -1,0 +1,552 @@
+/* Routing simulation, table-driven, with a controllable clock.
+ *
+ * Part 1 drives the pure decisions (omr_route.c) with configurations
+ * written as YAML: rules and the value matrix, aging, escalation steps,
+ * candidates by skills, proficiency, capacity, language and preference.
+ * Part 2 runs the offer scripts against a real redis-server (started here
+ * on a private unix socket) with explicit times: strategies, capacity,
+ * declines and their cooldown, the preferred agent's bounded wait, expiry.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <hiredis/hiredis.h>
+
+#include "omr_agents_conf.h"
+#include "omr_route.h"
+#include "omr_routing_conf.h"
+#include "omr_scripts.h"
+#include "omr_util.h"
+#include "omr_yaml.h"
+
+/* ---- configuration from text ---- */
+
+struct conf {
+	struct omr_ydoc *rdoc, *adoc;
+	struct omr_routing_conf *r;
+	struct omr_agents_conf *a;
+};
+
+static void conf_load(struct conf *c, const char *routing, const char *agents)
+{
+	struct omr_conf_errs errs;
+	char *err = NULL;
+	omr_conf_errs_init(&errs);
+	c->rdoc = omr_yaml_load_string("routing.yaml", routing, strlen(routing), &err);
+	if (!c->rdoc)
+		fail_msg("routing YAML: %s", err);
+	c->r = omr_routing_conf_load(c->rdoc, &errs);
+	if (!c->r)
+		fail_msg("routing refused:\n%s", errs.text.data);
+	c->adoc = omr_yaml_load_string("agents.yaml", agents, strlen(agents), &err);
+	c->a = omr_agents_conf_load(c->adoc, c->r, &errs);
+	if (!c->a)
+		fail_msg("agents refused:\n%s", errs.text.data);
+	omr_conf_errs_free(&errs);
+}
+
+static void conf_free(struct conf *c)
+{
+	omr_agents_conf_free(c->a);
+	omr_routing_conf_free(c->r);
+	omr_yaml_free(c->rdoc);
+	omr_yaml_free(c->adoc);
+}
+
+static const char *ROUTING =
+	"skills: [billing, tech, general, complaints]\n"
+	"default_queue: general\n"
+	"aging: 1m\n"
+	"queues:\n"
+	"  - name: general\n"
+	"  - name: billing\n"
+	"    skills: { billing: 3 }\n"
+	"    optional_skills: { general: 4 }\n"
+	"    priority: 60\n"
+	"    escalation:\n"
+	"      - after: 30s\n"
+	"        relax: 1\n"
+	"      - after: 60s\n"
+	"        drop_optional: true\n"
+	"      - after: 120s\n"
+	"        relax: 2\n"
+	"        overflow: general\n"
+	"  - name: social\n"
+	"    priority: 80\n"
+	"rules:\n"
+	"  - name: order status\n"
+	"    when: 'intent == \"order_status\"'\n"
+	"    value: { customer: low, organisation: low }\n"
+	"  - name: faq\n"
+	"    when: 'text:lower():find(\"opening hours\")'\n"
+	"    value: { customer: high, organisation: low }\n"
+	"  - name: upsell\n"
+	"    when: 'text:lower():find(\"upgrade\")'\n"
+	"    value: { customer: low, organisation: high }\n"
+	"  - name: public complaint\n"
+	"    when: 'public and customer.at_risk'\n"
+	"    queue: social\n"
+	"    skills: { complaints: 2 }\n"
+	"    value: { customer: high, organisation: high }\n"
+	"    tags: [complaint]\n"
+	"  - name: dutch\n"
+	"    when: 'language == \"\" and text:lower():find(\"factuur\")'\n"
+	"    language: nl\n"
+	"    continue: true\n"
+	"  - name: billing\n"
+	"    when: 'text:lower():find(\"factuur\") or text:lower():find(\"invoice\")'\n"
+	"    queue: billing\n"
+	"    prefer_last_agent: 2m\n"
+	"  - name: human please\n"
+	"    when: 'text:lower():find(\"person\")'\n"
+	"    tier: human\n"
+	"    value: { customer: high, organisation: low }\n"
+	"value:\n"
+	"  eliminate: { text: 'Track it here', reason: where is my order }\n"
+	"  encourage: { priority_boost: 15 }\n"
+	"engagement: { low: -5 }\n";
+
+static const char *AGENTS =
+	"agents:\n"
+	"  - { id: ann, token: ann-0123456789abcdef, skills: { billing: 5, general: 4 },"
+	" languages: [nl, en], capacity: { webchat: 2, email: 5 } }\n"
+	"  - { id: ben, token: ben-0123456789abcdef, skills: { billing: 3, general: 2 },"
+	" languages: [en], capacity: { webchat: 3 } }\n"
+	"  - { id: cas, token: cas-0123456789abcdef, skills: { billing: 2, general: 4, complaints: 4 },"
+	" capacity: { webchat: 1 } }\n"
+	"  - { id: dee, token: dee-0123456789abcdef, skills: { tech: 5 }, capacity: { email: 4 } }\n";
+
+static json_t *facts(const char *text, const char *intent, int public, int balance)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:b,s:{}, s:{s:s,s:i,s:b}}", "text", text, "channel",
+			 "webchat", "language", "", "intent", intent, "public", public, "attrs",
+			 "customer", "name", "Kim", "balance", balance, "at_risk", balance < -5);
+}
+
+static void test_decide(void **state)
+{
+	struct conf c;
+	static const struct {
+		const char *text, *intent;
+		int public, balance;
+		const char *queue, *quadrant, *tier;
+		long long priority;
+		const char *language, *elim;
+		long long prefer;
+	} cases[] = {
+		/* nothing matches: default queue, not valued, a person */
+		{ "hello", "", 0, 0, "general", NULL, "human", 50, NULL, NULL, 0 },
+		/* low/low: eliminate with the automatic answer */
+		{ "where?", "order_status", 0, 0, "general", "eliminate", "human", 50, NULL, "Track it here", 0 },
+		/* high/low: self-service: bot first, but no bot configured */
+		{ "opening hours?", "", 0, 0, "general", "self_service", "human", 50, NULL, NULL, 0 },
+		/* low/high: simplify */
+		{ "can I upgrade", "", 0, 0, "general", "simplify", "human", 50, NULL, NULL, 0 },
+		/* high/high: encourage raises the priority: 80 + 15 */
+		{ "this is bad", "", 1, -10, "social", "encourage", "human", 95, NULL, NULL, 0 },
+		/* public but not at risk: no complaint rule */
+		{ "this is bad", "", 1, 0, "general", NULL, "human", 50, NULL, NULL, 0 },
+		/* continue: the language rule, then the billing rule */
+		{ "mijn factuur", "", 0, 0, "billing", NULL, "human", 60, "nl", NULL, 120000 },
+		{ "my invoice", "", 0, 0, "billing", NULL, "human", 60, NULL, NULL, 120000 },
+		/* tier human by rule, whatever the quadrant */
+		{ "a person please", "", 0, 0, "general", "self_service", "human", 50, NULL, NULL, 0 },
+	};
+	conf_load(&c, ROUTING, AGENTS);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *f = facts(cases[i].text, cases[i].intent, cases[i].public, cases[i].balance);
+		struct omr_decision d;
+		omr_route_decide(c.r, f, 0, &d);
+		const char *quad = json_string_value(json_object_get(d.explain, "quadrant"));
+		if (strcmp(d.queue, cases[i].queue) != 0 ||
+		    (cases[i].quadrant ? !quad || strcmp(quad, cases[i].quadrant) : quad != NULL) ||
+		    strcmp(d.tier == OMR_TIER_BOT ? "bot" : "human", cases[i].tier) != 0 ||
+		    d.priority != cases[i].priority ||
+		    (cases[i].language ? !d.language || strcmp(d.language, cases[i].language)
+				       : d.language != NULL) ||
+		    (cases[i].elim ? !d.elim_text || strcmp(d.elim_text, cases[i].elim)
+				   : d.elim_text != NULL) ||
+		    d.prefer_ms != cases[i].prefer) {
+			char *ex = json_dumps(d.explain, 0);
+			fail_msg("case %zu ('%s'): %s", i, cases[i].text, ex);
+		}
+		omr_decision_release(&d);
+		json_decref(f);
+	}
+	/* with a bot configured, self-service goes to the bot tier */
+	json_t *f = facts("opening hours?", "", 0, 0);
+	struct omr_decision d;
+	omr_route_decide(c.r, f, 1, &d);
+	assert_int_equal(d.tier, OMR_TIER_BOT);
+	omr_decision_release(&d);
+	json_decref(f);
+	/* the complaint rule adds its skills and tag */
+	f = facts("bad", "", 1, -10);
+	omr_route_decide(c.r, f, 0, &d);
+	assert_int_equal(json_integer_value(json_object_get(d.skills, "complaints")), 2);
+	assert_string_equal(json_string_value(json_array_get(d.tags, 0)), "complaint");
+	assert_string_equal(json_string_value(json_object_get(d.explain, "strategy")), "best_proficiency");
+	omr_decision_release(&d);
+	json_decref(f);
+	conf_free(&c);
+}
+
+static void test_aging(void **state)
+{
+	struct conf c;
+	conf_load(&c, ROUTING, AGENTS);
+	long long t0 = 1800000000000LL;
+	/* priority 80 arriving now vs priority 50 that has waited: 30 points
+	 * are worth 30 minutes */
+	long long high_now = omr_route_score(c.r, t0, 80);
+	assert_true(omr_route_score(c.r, t0 - 29 * 60000LL, 50) > high_now);
+	assert_true(omr_route_score(c.r, t0 - 31 * 60000LL, 50) < high_now);
+	/* equal priority: first come, first served */
+	assert_true(omr_route_score(c.r, t0 - 1, 50) < omr_route_score(c.r, t0, 50));
+	conf_free(&c);
+}
+
+static void test_escalation(void **state)
+{
+	struct conf c;
+	static const struct {
+		long long waited;
+		int step;
+		long long relax;
+		int drop;
+		const char *overflow;
+	} cases[] = {
+		{ 0, -1, 0, 0, NULL },          { 29999, -1, 0, 0, NULL },
+		{ 30000, 0, 1, 0, NULL },       { 59999, 0, 1, 0, NULL },
+		{ 60000, 1, 1, 1, NULL },       { 119999, 1, 1, 1, NULL },
+		{ 120000, 2, 2, 1, "general" }, { 9999999, 2, 2, 1, "general" },
+	};
+	conf_load(&c, ROUTING, AGENTS);
+	const struct omr_queue_conf *q = omr_routing_queue(c.r, "billing");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct omr_escalation e;
+		omr_route_escalation(q, cases[i].waited, &e);
+		if (e.step != cases[i].step || e.relax != cases[i].relax ||
+		    e.drop_optional != cases[i].drop ||
+		    (cases[i].overflow ? !e.overflow || strcmp(e.overflow, cases[i].overflow)
+				       : e.overflow != NULL))
+			fail_msg("waited %lld: step %d relax %lld drop %d overflow %s", cases[i].waited,
+				 e.step, e.relax, e.drop_optional, e.overflow ? e.overflow : "-");
+	}
+	conf_free(&c);
+}
+
+static char *cands_str(const struct omr_cands *k)
+{
+	struct omr_buf b;
+	omr_buf_init(&b);
+	for (int i = 0; i < k->n; i++)
+		omr_buf_printf(&b, "%s%s/%s/%s", i ? " " : "", k->argv[i * 3], k->argv[i * 3 + 1],
+			       k->argv[i * 3 + 2]);
+	return omr_buf_steal(&b, NULL);
+}
+
+static void test_candidates(void **state)
+{
+	struct conf c;
+	static const struct {
+		const char *queue, *channel, *rule_skills, *language, *only;
+		int with_optional;
+		long long relax;
+		const char *want; /* id/capacity/score */
+	} cases[] = {
+		/* billing 3 and (optional) general 4: only ann */
+		{ "billing", "webchat", "{}", "", NULL, 1, 0, "ann/2/9" },
+		/* optional dropped: ben (billing 3) too */
+		{ "billing", "webchat", "{}", "", NULL, 0, 0, "ann/2/5 ben/3/3" },
+		/* relaxed by 1: billing 2 is enough: cas too */
+		{ "billing", "webchat", "{}", "", NULL, 0, 1, "ann/2/5 ben/3/3 cas/1/2" },
+		/* Dutch: ben speaks only English; cas lists no languages (any) */
+		{ "billing", "webchat", "{}", "nl", NULL, 0, 1, "ann/2/5 cas/1/2" },
+		/* no capacity on the channel: dee has no webchat */
+		{ "general", "webchat", "{}", "", NULL, 1, 0, "ann/2/0 ben/3/0 cas/1/0" },
+		{ "general", "email", "{}", "", NULL, 1, 0, "ann/5/0 dee/4/0" },
+		/* a rule's skills on top of the queue's */
+		{ "general", "webchat", "{\"complaints\": 2}", "", NULL, 1, 0, "cas/1/4" },
+		/* relaxing never drops a skill */
+		{ "general", "webchat", "{\"complaints\": 2}", "", NULL, 1, 4, "cas/1/4" },
+		/* the preferred agent only, skills or not */
+		{ "billing", "webchat", "{}", "nl", "ben", 1, 0, "ben/3/5" },
+		{ "billing", "webchat", "{}", "", "nobody", 1, 0, "" },
+	};
+	conf_load(&c, ROUTING, AGENTS);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct omr_queue_conf *q = omr_routing_queue(c.r, cases[i].queue);
+		json_t *rule = json_loads(cases[i].rule_skills, 0, NULL), *need, *opt;
+		struct omr_cands k;
+		omr_route_needs(q, rule, cases[i].with_optional, &need, &opt);
+		omr_route_candidates(c.a, cases[i].channel, need, opt, cases[i].language, cases[i].only,
+				     cases[i].relax, &k);
+		char *got = cands_str(&k);
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, got, cases[i].want);
+		free(got);
+		omr_cands_free(&k);
+		json_decref(rule);
+		json_decref(need);
+		json_decref(opt);
+	}
+	conf_free(&c);
+}
+
+/* ---- part 2: the offer scripts in a real Redis, with a fake clock ---- */
+
+static pid_t redis_pid;
+static char redis_dir[] = "/tmp/omr-test-routing-XXXXXX";
+static redisContext *R;
+
+static int start_redis(void **state)
+{
+	char sock[256];
+	const char *server = getenv("OMR_REDIS_SERVER") ? getenv("OMR_REDIS_SERVER") : "redis-server";
+	if (!mkdtemp(redis_dir))
+		return -1;
+	snprintf(sock, sizeof(sock), "%s/redis.sock", redis_dir);
+	redis_pid = fork();
+	if (redis_pid == 0) {
+		execlp(server, server, "--port", "0", "--unixsocket", sock, "--save", "",
+		       "--appendonly", "no", "--dir", redis_dir, "--loglevel", "warning",
+		       "--daemonize", "no",
+		       (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		R = redisConnectUnix(sock);
+		if (R && !R->err)
+			return 0;
+		if (R)
+			redisFree(R);
+		R = NULL;
+		usleep(20000);
+	}
+	return -1;
+}
+
+static int stop_redis(void **state)
+{
+	char cmd[512];
+	if (R)
+		redisFree(R);
+	kill(redis_pid, SIGTERM);
+	waitpid(redis_pid, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", redis_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static redisReply *cmd(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *r = redisvCommand(R, fmt, ap);
+	va_end(ap);
+	assert_non_null(r);
+	return r;
+}
+
+static void do_cmd(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *r = redisvCommand(R, fmt, ap);
+	va_end(ap);
+	assert_non_null(r);
+	if (r->type == REDIS_REPLY_ERROR)
+		fail_msg("%s: %s", fmt, r->str);
+	freeReplyObject(r);
+}
+
+/* Run a script with KEYS[1] = events and ARGV[1] = prefix. */
+static redisReply *script(const char *src, int argc, const char **argv)
+{
+	const char **full = calloc((size_t)argc + 5, sizeof(*full));
+	full[0] = "EVAL";
+	full[1] = src;
+	full[2] = "1";
+	full[3] = "t:{s}:events";
+	full[4] = "t:{s}:";
+	memcpy(full + 5, argv, (size_t)argc * sizeof(*argv));
+	redisReply *r = redisCommandArgv(R, argc + 5, full, NULL);
+	free(full);
+	assert_non_null(r);
+	if (r->type == REDIS_REPLY_ERROR)
+		fail_msg("script error: %s", r->str);
+	return r;
+}
+
+/* agents: presence, load, last assignment, last offer, declined */
+static void agent_state(const char *id, const char *presence, int load, long long idle_since,
+			long long last_offer)
+{
+	do_cmd("HSET t:{s}:agent:%s presence %s node n1 sessions 1 load:webchat %d "
+	       "last_assigned_at %lld last_offer_at %lld", id, presence, load, idle_since, last_offer);
+}
+
+static void waiting(const char *conv, long long now, const char *prefer, long long until)
+{
+	do_cmd("HSET t:{s}:conv:%s id %s status queued queue q channel webchat prefer_agent %s "
+	       "prefer_until %lld", conv, conv, prefer, until);
+	do_cmd("ZADD t:{s}:queue:q %lld %s", now, conv);
+}
+
+static const char *offer(const char *conv, long long now, const char *strategy,
+			 const char *const *cands, int n, char *out, size_t outlen)
+{
+	char snow[24], ncand[8];
+	const char *argv[64];
+	snprintf(snow, sizeof(snow), "%lld", now);
+	snprintf(ncand, sizeof(ncand), "%d", n);
+	argv[0] = conv;
+	argv[1] = "q";
+	argv[2] = "o_1";
+	argv[3] = snow;
+	argv[4] = "20000";
+	argv[5] = strategy;
+	argv[6] = ncand;
+	for (int i = 0; i < n * 3; i++)
+		argv[7 + i] = cands[i];
+	redisReply *r = script(omr_lua_offer, 7 + n * 3, argv);
+	const char *tag = r->element[0]->str;
+	if (strcmp(tag, "ok") == 0)
+		snprintf(out, outlen, "%s", r->element[1]->str);
+	else if (strcmp(tag, "wait") == 0)
+		snprintf(out, outlen, "wait:%s", r->element[1]->str);
+	else
+		snprintf(out, outlen, "%s", tag);
+	freeReplyObject(r);
+	return out;
+}
+
+static void end_offer(const char *how, long long now)
+{
+	char snow[24];
+	snprintf(snow, sizeof(snow), "%lld", now);
+	const char *argv[] = { how, "o_1", "", snow, "60000", "3" };
+	freeReplyObject(script(omr_lua_offer_end, 6, argv));
+}
+
+static void test_offers(void **state)
+{
+	static const char *const three[] = { "ann", "2", "9", "ben", "3", "3", "cas", "1", "2" };
+	long long t = 1800000000000LL;
+	char got[64];
+	static const struct {
+		const char *strategy;
+		/* ann, ben, cas: presence, load, idle since, last offer */
+		const char *p[3];
+		int load[3];
+		long long idle[3], lastoffer[3];
+		const char *want;
+	} cases[] = {
+		{ "longest_idle", { "available", "available", "available" }, { 0, 0, 0 },
+		  { 300, 100, 200 }, { 0, 0, 0 }, "ben" },
+		{ "least_occupied", { "available", "available", "available" }, { 1, 1, 0 },
+		  { 100, 100, 100 }, { 0, 0, 0 }, "cas" },
+		{ "least_occupied", { "available", "available", "away" }, { 1, 1, 0 },
+		  { 100, 100, 100 }, { 0, 0, 0 }, "ben" }, /* 1/3 < 1/2 */
+		{ "best_proficiency", { "available", "available", "available" }, { 0, 0, 0 },
+		  { 100, 100, 100 }, { 0, 0, 0 }, "ann" },
+		{ "round_robin", { "available", "available", "available" }, { 0, 0, 0 },
+		  { 100, 100, 100 }, { 30, 10, 20 }, "ben" },
+		/* capacity: ann 2/2, cas 1/1 are full */
+		{ "best_proficiency", { "available", "available", "available" }, { 2, 0, 1 },
+		  { 100, 100, 100 }, { 0, 0, 0 }, "ben" },
+		{ "longest_idle", { "away", "offline", "available" }, { 0, 0, 1 },
+		  { 100, 100, 100 }, { 0, 0, 0 }, "none" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		do_cmd("FLUSHALL");
+		do_cmd("SET t:{s}:node:n1:alive 1");
+		static const char *const ids[] = { "ann", "ben", "cas" };
+		for (int k = 0; k < 3; k++)
+			agent_state(ids[k], cases[i].p[k], cases[i].load[k], cases[i].idle[k],
+				    cases[i].lastoffer[k]);
+		waiting("c1", t, "", 0);
+		offer("c1", t, cases[i].strategy, three, 3, got, sizeof(got));
+		if (strcmp(got, cases[i].want) != 0)
+			fail_msg("case %zu (%s): got %s, want %s", i, cases[i].strategy, got,
+				 cases[i].want);
+	}
+
+	/* an offer reserves capacity; a second conversation cannot overfill */
+	do_cmd("FLUSHALL");
+	do_cmd("SET t:{s}:node:n1:alive 1");
+	agent_state("cas", "available", 0, 0, 0);
+	static const char *const only_cas[] = { "cas", "1", "2" };
+	waiting("c1", t, "", 0);
+	waiting("c2", t + 1, "", 0);
+	assert_string_equal(offer("c1", t, "longest_idle", only_cas, 1, got, sizeof(got)), "cas");
+	assert_string_equal(offer("c2", t, "longest_idle", only_cas, 1, got, sizeof(got)), "none");
+	/* the same conversation cannot be offered twice */
+	assert_string_equal(offer("c1", t, "longest_idle", only_cas, 1, got, sizeof(got)), "gone");
+	redisReply *r = cmd("HGET t:{s}:agent:cas load:webchat");
+	assert_string_equal(r->str, "1");
+	freeReplyObject(r);
+
+	/* expiry at the agent's deadline: back in the queue, capacity freed,
+	 * and the agent skipped for the cooldown (60 s here) */
+	end_offer("expire", t + 20000);
+	r = cmd("HGET t:{s}:conv:c1 status");
+	assert_string_equal(r->str, "queued");
+	freeReplyObject(r);
+	r = cmd("HGET t:{s}:agent:cas load:webchat");
+	assert_string_equal(r->str, "0");
+	freeReplyObject(r);
+	assert_string_equal(offer("c1", t + 30000, "longest_idle", only_cas, 1, got, sizeof(got)),
+			    "none");
+	assert_string_equal(offer("c1", t + 81000, "longest_idle", only_cas, 1, got, sizeof(got)),
+			    "cas");
+
+	/* the preferred agent: others wait until the preference runs out */
+	do_cmd("FLUSHALL");
+	do_cmd("SET t:{s}:node:n1:alive 1");
+	agent_state("ann", "away", 0, 0, 0);
+	agent_state("ben", "available", 0, 0, 0);
+	static const char *const two[] = { "ann", "2", "9", "ben", "3", "3" };
+	waiting("c9", t, "ann", t + 120000);
+	assert_string_equal(offer("c9", t + 1000, "longest_idle", two, 2, got, sizeof(got)), "wait:ann");
+	assert_string_equal(offer("c9", t + 120001, "longest_idle", two, 2, got, sizeof(got)), "ben");
+
+	/* an agent whose node stopped beating gets nothing */
+	do_cmd("FLUSHALL");
+	agent_state("ben", "available", 0, 0, 0);
+	waiting("c5", t, "", 0);
+	assert_string_equal(offer("c5", t, "longest_idle", two, 2, got, sizeof(got)), "none");
+	do_cmd("SET t:{s}:node:n1:alive 1");
+	assert_string_equal(offer("c5", t, "longest_idle", two, 2, got, sizeof(got)), "ben");
+	/* and the decision is explained on the conversation */
+	r = cmd("HGET t:{s}:conv:c5 dispatch");
+	json_t *ex = json_loads(r->str, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(ex, "chosen")), "ben");
+	assert_int_equal(json_array_size(json_object_get(ex, "candidates")), 2);
+	json_decref(ex);
+	freeReplyObject(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest pure[] = {
+		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_aging),
+		cmocka_unit_test(test_escalation),
+		cmocka_unit_test(test_candidates),
+	};
+	const struct CMUnitTest redis[] = {
+		cmocka_unit_test(test_offers),
+	};
+	int rc = cmocka_run_group_tests(pure, NULL, NULL);
+	return rc | cmocka_run_group_tests(redis, start_redis, stop_redis);
+}
