@@ -222,6 +222,16 @@ static void omr_store_conv_get_done(void *arg, const redisReply *reply, const ch
 				json_array_append_new(addrs, json_stringn(a->element[i]->str,
 									  a->element[i]->len));
 		json_object_set_new(cust, "addresses", addrs);
+		json_t *eng = json_array();
+		const redisReply *e = omr_reply_elem(reply, 4);
+		for (size_t i = 0; e && e->type == REDIS_REPLY_ARRAY && i < e->elements; i++) {
+			json_t *j = e->element[i]->type == REDIS_REPLY_STRING
+					    ? json_loadb(e->element[i]->str, e->element[i]->len, 0, NULL)
+					    : NULL;
+			if (j)
+				json_array_append_new(eng, j);
+		}
+		json_object_set_new(cust, "engagement", eng);
 		json_object_set_new(out, "customer_profile", cust);
 	}
 	omr_json_call_finish(c, OMR_OK, out, NULL);

@@ -84,7 +84,7 @@ def test(tmp):
     with open(routing, "w") as f:
         f.write(good_routing.replace("queue: tech\n", "queue: tech\n    skills: { cooking: 2 }\n", 1)
                 .replace("or text:lower():find(\"betaling\")", "or text:lower():find(\"betaling\"")
-                .replace("    priority: 50\n  - name: billing", "    priority: 50\n    overflow: nowhere\n  - name: billing", 1))
+                .replace("    description: everything", "    overflow: nowhere\n    description: everything", 1))
     rc, out, err = run("-t", "-c", main)
     eq(rc, 1, "bad routing: exit 1")
     check("routing.yaml:" in err and "bad condition" in err, "bad Lua named with file:line")

@@ -169,6 +169,9 @@ def test(tmp):
     check(conv["priority"] >= 70, "priority raised")
     wait_for(lambda: d.conversation(cc)["customer_profile"].get("balance") == -5,
              what="a complaint withdraws 5")
+    eng = d.conversation(cc)["customer_profile"]["engagement"]
+    eq((eng[0]["event"], eng[0]["points"], eng[0]["balance"]), ("complaint", -5, -5),
+       "the change is recorded on the customer")
     for ag in (alice, bob):
         try:
             o = ag.expect("offer", timeout=2)
