@@ -57,6 +57,7 @@ struct omr_router {
 	size_t norder;
 	json_t *batch;     /* queue_peek result being worked through */
 	size_t bidx;
+	long long pass_started;
 };
 
 static void omr_router_noop_cb(void *arg, const redisReply *reply, const char *err)
@@ -475,6 +476,8 @@ static void omr_router_offer_cb(void *arg, const redisReply *reply, const char *
 		const char *offer = omr_reply_str(reply->element[2]);
 		omr_log_info("conversation %s offered to %s (%s)", conv, agent, offer);
 		omr_agents_send_offer(r->core->agents, agent, offer, conv);
+	} else if (tag && strcmp(tag, "restart") == 0) {
+		r->again = 1;
 	}
 	omr_router_next(r);
 }
@@ -565,7 +568,7 @@ static int omr_router_try(struct omr_router *r, json_t *item, const struct omr_q
 	json_t *optional = NULL;
 	struct omr_escalation esc;
 	struct omr_cands cands;
-	char oid[OMR_ID_MAX], snow[24], timeout[24], ncand[16];
+	char oid[OMR_ID_MAX], snow[24], timeout[24], ncand[16], pass[24];
 	const char *strategy = omr_strategy_names[qc->strategy];
 
 	/* a moment of truth carries its own strategy (decided at classify) */
@@ -597,7 +600,8 @@ static int omr_router_try(struct omr_router *r, json_t *item, const struct omr_q
 	snprintf(snow, sizeof(snow), "%lld", now);
 	snprintf(timeout, sizeof(timeout), "%lld", r->core->cfg->routing->offers.timeout);
 	snprintf(ncand, sizeof(ncand), "%d", cands.n);
-	size_t argc = 7 + (size_t)cands.n * 3;
+	snprintf(pass, sizeof(pass), "%lld", r->pass_started);
+	size_t argc = 8 + (size_t)cands.n * 3;
 	const char **argv = omr_calloc(argc, sizeof(*argv));
 	argv[0] = conv;
 	argv[1] = qc->name;
@@ -605,8 +609,9 @@ static int omr_router_try(struct omr_router *r, json_t *item, const struct omr_q
 	argv[3] = snow;
 	argv[4] = timeout;
 	argv[5] = strategy;
-	argv[6] = ncand;
-	memcpy(argv + 7, cands.argv, (size_t)cands.n * 3 * sizeof(*argv));
+	argv[6] = pass;
+	argv[7] = ncand;
+	memcpy(argv + 8, cands.argv, (size_t)cands.n * 3 * sizeof(*argv));
 	omr_store_run(r->core->store, OMR_SCRIPT_OFFER, omr_router_offer_cb, r, (int)argc, argv);
 	free(argv);
 	omr_cands_free(&cands);
@@ -639,6 +644,13 @@ static void omr_router_peek(struct omr_router *r)
 /* Work through the current batch; when it is done, the next queue. */
 static void omr_router_next(struct omr_router *r)
 {
+	/* Something changed since the pass began (an agent became free or
+	 * available): start again from the best waiting conversation rather
+	 * than let a later one take what an earlier one could not get. */
+	if (r->again) {
+		omr_router_pass_done(r);
+		return;
+	}
 	while (r->batch && r->bidx < json_array_size(r->batch)) {
 		json_t *item = json_array_get(r->batch, r->bidx++);
 		const struct omr_queue_conf *q = omr_router_current(r);
@@ -684,6 +696,9 @@ static void omr_router_dispatch(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	r->running = 1;
+	/* one millisecond back: a change in the same millisecond as the start
+	 * of the pass may not have been seen by it */
+	r->pass_started = omr_now_ms() - 1;
 	/* queues by priority, highest first (stable: file order breaks ties) */
 	r->norder = rc->nqueues;
 	r->order = omr_calloc(r->norder + 1, sizeof(*r->order));

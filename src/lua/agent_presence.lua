@@ -10,7 +10,8 @@ local akey = P .. 'agent:' .. agent
 if ARGV[6] == '1' and tonumber(redis.call('HGET', akey, 'sessions') or '0') > 0 then
   return { 'skip', {}, {} }
 end
-redis.call('HSET', akey, 'presence', status, 'presence_reason', reason, 'presence_at', now)
+redis.call('HSET', akey, 'presence', status, 'presence_reason', reason, 'presence_at', now,
+  'changed_at', now)
 if status == 'available' then redis.call('HSET', akey, 'missed', 0) end
 if status ~= 'offline' then return { 'ok', {}, {} } end
 

@@ -14,6 +14,7 @@ end
 redis.call('SADD', P .. 'agents', agent)
 redis.call('HSET', akey, 'id', agent, 'name', ARGV[6], 'node', node)
 redis.call('HINCRBY', akey, 'sessions', 1)
+redis.call('HSET', akey, 'changed_at', now)
 local presence = redis.call('HGET', akey, 'presence')
 if not presence or presence == 'offline' then
   redis.call('HSET', akey, 'presence', 'away', 'presence_reason', 'logged in',

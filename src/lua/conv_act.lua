@@ -17,6 +17,7 @@ end
 local status, chan = c[1], c[3]
 
 local function release()
+  redis.call('HSET', akey, 'changed_at', now)
   redis.call('SREM', akey .. ':convs', conv)
   local l = redis.call('HINCRBY', akey, 'load:' .. chan, -1)
   if l < 0 then redis.call('HSET', akey, 'load:' .. chan, 0) end

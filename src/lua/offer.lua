@@ -7,13 +7,18 @@
 -- declines, and picks one by the queue's strategy.
 -- KEYS[1]: the event stream (routing only)
 -- ARGV: 1 prefix  2 conversation  3 queue  4 offer id  5 now (ms)
---       6 offer timeout (ms)  7 strategy  8 candidate count, then per
---       candidate: agent id, capacity on the channel, skill score
+--       6 offer timeout (ms)  7 strategy  8 when the dispatch pass began (ms)
+--       9 candidate count, then per candidate: agent id, capacity on the
+--       channel, skill score
 -- Returns: { 'ok', agent, offer id, expires_at } | { 'none' } | { 'gone' }
 --          | { 'wait', agent } (the preferred agent is busy, keep waiting)
+--          | { 'restart' }: the chosen agent became free after the pass began;
+--            a better waiting conversation may deserve them: start again
+--            from the top instead of offering this one.
 local P, conv, queue, oid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local now, timeout, strategy = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-local n = tonumber(ARGV[8])
+local pass = tonumber(ARGV[8])
+local n = tonumber(ARGV[9])
 local ckey = P .. 'conv:' .. conv
 local c = redis.call('HMGET', ckey, 'status', 'queue', 'channel', 'prefer_agent', 'prefer_until')
 if c[1] ~= 'queued' or c[2] ~= queue then return { 'gone' } end
@@ -25,9 +30,9 @@ local declined = P .. 'conv:' .. conv .. ':declined'
 local best, bestkey
 local seen = {}
 for i = 0, n - 1 do
-  local id = ARGV[9 + i * 3]
-  local cap = tonumber(ARGV[10 + i * 3])
-  local skill = tonumber(ARGV[11 + i * 3])
+  local id = ARGV[10 + i * 3]
+  local cap = tonumber(ARGV[11 + i * 3])
+  local skill = tonumber(ARGV[12 + i * 3])
   local a = redis.call('HMGET', P .. 'agent:' .. id, 'presence', 'node', 'sessions',
     'last_assigned_at', 'load:' .. chan, 'last_offer_at')
   local load = tonumber(a[5] or '0')
@@ -64,6 +69,9 @@ if not best then
   explain(nil)
   if prefer then return { 'wait', prefer } end
   return { 'none' }
+end
+if tonumber(redis.call('HGET', P .. 'agent:' .. best, 'changed_at') or '0') > pass then
+  return { 'restart' }
 end
 explain(best)
 

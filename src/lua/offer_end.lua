@@ -34,6 +34,7 @@ end
 
 -- back in the queue, at its old place
 redis.call('HINCRBY', akey, 'load:' .. chan, -1)
+redis.call('HSET', akey, 'changed_at', now)
 if tonumber(redis.call('HGET', akey, 'load:' .. chan)) < 0 then
   redis.call('HSET', akey, 'load:' .. chan, 0)
 end

@@ -405,20 +405,22 @@ static void waiting(const char *conv, long long now, const char *prefer, long lo
 static const char *offer(const char *conv, long long now, const char *strategy,
 			 const char *const *cands, int n, char *out, size_t outlen)
 {
-	char snow[24], ncand[8];
+	char snow[24], ncand[8], pass[24];
 	const char *argv[64];
 	snprintf(snow, sizeof(snow), "%lld", now);
 	snprintf(ncand, sizeof(ncand), "%d", n);
+	snprintf(pass, sizeof(pass), "%lld", now);
 	argv[0] = conv;
 	argv[1] = "q";
 	argv[2] = "o_1";
 	argv[3] = snow;
 	argv[4] = "20000";
 	argv[5] = strategy;
-	argv[6] = ncand;
+	argv[6] = pass;
+	argv[7] = ncand;
 	for (int i = 0; i < n * 3; i++)
-		argv[7 + i] = cands[i];
-	redisReply *r = script(omr_lua_offer, 7 + n * 3, argv);
+		argv[8 + i] = cands[i];
+	redisReply *r = script(omr_lua_offer, 8 + n * 3, argv);
 	const char *tag = r->element[0]->str;
 	if (strcmp(tag, "ok") == 0)
 		snprintf(out, outlen, "%s", r->element[1]->str);
@@ -519,6 +521,16 @@ static void test_offers(void **state)
 	waiting("c9", t, "ann", t + 120000);
 	assert_string_equal(offer("c9", t + 1000, "longest_idle", two, 2, got, sizeof(got)), "wait:ann");
 	assert_string_equal(offer("c9", t + 120001, "longest_idle", two, 2, got, sizeof(got)), "ben");
+
+	/* an agent who became free after the pass began: start again from the
+	 * top (a better waiting conversation may deserve them) */
+	do_cmd("FLUSHALL");
+	do_cmd("SET t:{s}:node:n1:alive 1");
+	agent_state("ben", "available", 0, 0, 0);
+	do_cmd("HSET t:{s}:agent:ben changed_at %lld", t + 5);
+	waiting("c7", t, "", 0);
+	assert_string_equal(offer("c7", t, "longest_idle", two, 2, got, sizeof(got)), "restart");
+	assert_string_equal(offer("c7", t + 10, "longest_idle", two, 2, got, sizeof(got)), "ben");
 
 	/* an agent whose node stopped beating gets nothing */
 	do_cmd("FLUSHALL");
