@@ -15,7 +15,9 @@
 
 #include "omr_admin.h"
 #include "omr_agents.h"
+#include "omr_bots.h"
 #include "omr_bus.h"
+#include "omr_curl.h"
 #include "omr_core.h"
 #include "omr_edge.h"
 #include "omr_embedded.h"
@@ -26,6 +28,7 @@
 #include "omr_plugin.h"
 #include "omr_redis.h"
 #include "omr_router.h"
+#include "omr_routing_conf.h"
 #include "omr_store.h"
 #include "omr_util.h"
 
@@ -58,6 +61,19 @@ int omr_core_open_plugins(const struct omr_config *cfg, struct omr_plugin ***plu
 	}
 	*plugins_r = list;
 	*n_r = n;
+	/* routing.yaml's `bot:` must name a bot plugin that is loaded */
+	const char *bot = cfg->routing ? cfg->routing->bot : NULL;
+	if (bot) {
+		size_t i;
+		for (i = 0; i < n; i++)
+			if (strcmp(list[i]->name, bot) == 0 && list[i]->desc->kind == OMR_PLUGIN_BOT &&
+			    list[i]->desc->bot_turn)
+				break;
+		if (i == n)
+			omr_conf_error(errs, omr_ynode_get(cfg->docs[1]->root, "bot"),
+				       "bot: '%s' is not a bot plugin listed (and enabled) under plugins",
+				       bot);
+	}
 	return errs->count - before;
 }
 
@@ -168,6 +184,7 @@ static void omr_core_online(struct omr_core *core)
 	}
 	omr_agents_online(core->agents);
 	omr_router_start(core->router);
+	omr_bots_start(core->bots);
 	omr_bus_kick(core->bus);
 	omr_log_info("omniroute %s running as node '%s'", PACKAGE_VERSION, core->node_id);
 	omr_core_notify("READY=1\nSTATUS=running");
@@ -398,14 +415,16 @@ static void omr_core_drain(evutil_socket_t fd, short what, void *arg)
 	struct omr_core *core = arg;
 	struct omr_redis_stats rs = { 0 };
 	size_t inflight = core->ingest ? omr_ingest_inflight(core->ingest) : 0;
+	size_t transfers = omr_curl_running(core->curl);
 
 	if (core->redis)
 		omr_redis_get_stats(core->redis, &rs);
-	if ((inflight == 0 && rs.pending == 0) || omr_mono_ms() > core->drain_deadline) {
-		if (inflight || rs.pending)
-			omr_log_warn("stopping with %zu message(s) being stored and %zu Redis "
-				     "command(s) pending; senders were not acknowledged and retry",
-				     inflight, rs.pending);
+	if ((inflight == 0 && rs.pending == 0 && transfers == 0) ||
+	    omr_mono_ms() > core->drain_deadline) {
+		if (inflight || rs.pending || transfers)
+			omr_log_warn("stopping with %zu message(s) being stored, %zu Redis "
+				     "command(s) and %zu transfer(s) pending; senders were not "
+				     "acknowledged and retry", inflight, rs.pending, transfers);
 		omr_core_finish(core);
 	}
 }
@@ -429,6 +448,8 @@ void omr_core_shutdown(struct omr_core *core, int exit_code)
 		omr_router_stop(core->router);
 	if (core->bus)
 		omr_bus_stop(core->bus);
+	if (core->bots)
+		omr_bots_stop(core->bots);
 	core->drain_deadline = omr_mono_ms() + OMR_DRAIN_MS;
 	event_add(core->drain_timer, &tick);
 }
@@ -514,6 +535,10 @@ static int omr_core_modules(struct omr_core *core, char **err_r)
 	core->store = omr_store_new(core->redis, &so);
 	core->ingest = omr_ingest_new(core);
 	core->router = omr_router_new(core);
+	core->bots = omr_bots_new(core);
+	core->curl = omr_curl_new(core->base, err_r);
+	if (!core->curl)
+		return -1;
 	char *stream = omr_store_key(core->store, "events");
 	struct omr_events_opts eo = {
 		.stream = stream,
@@ -605,6 +630,9 @@ void omr_core_free(struct omr_core *core)
 	/* The blocking reader first: its one pending read fails into a
 	 * stopped consumer. */
 	omr_redis_free(core->redis_block);
+	/* Transfers still running end now, while their plugins exist. */
+	omr_curl_free(core->curl);
+	core->curl = NULL;
 	omr_redis_free(core->redis_bus);
 	for (size_t i = core->nplugins; i > 0; i--)
 		omr_plugin_close(core->plugins[i - 1]);
@@ -617,6 +645,7 @@ void omr_core_free(struct omr_core *core)
 	/* Remaining Redis callbacks run now, into modules that still exist. */
 	omr_redis_free(core->redis);
 	omr_events_free(core->events);
+	omr_bots_free(core->bots);
 	omr_bus_free(core->bus);
 	omr_router_free(core->router);
 	omr_ingest_free(core->ingest);

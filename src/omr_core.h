@@ -32,6 +32,8 @@ struct omr_plugin;
 struct omr_admin;
 struct omr_agents;
 struct omr_bus;
+struct omr_bots;
+struct omr_curl;
 
 enum omr_core_state {
 	OMR_CORE_STARTING,  /* listeners up, waiting for Redis */
@@ -74,6 +76,8 @@ struct omr_core {
 	struct omr_http_server *webhook_http;
 	struct omr_admin *admin;
 	struct omr_agents *agents;
+	struct omr_bots *bots;
+	struct omr_curl *curl;
 
 	struct omr_plugin **plugins;
 	size_t nplugins;

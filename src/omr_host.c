@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "omr_agents.h"
+#include "omr_bots.h"
+#include "omr_curl.h"
 #include "omr_core.h"
 #include "omr_edge.h"
 #include "omr_http.h"
@@ -213,6 +215,44 @@ static const char *omr_host_data_path(omr_host *h, const char *rel, char *buf, s
 	return n < 0 || (size_t)n >= len ? NULL : buf;
 }
 
+static int omr_host_transfer(omr_host *h, void *easy,
+			     void (*done)(void *arg, int curl_code, long status), void *arg)
+{
+	if (!easy || !done || !h->core->curl || h->core->state == OMR_CORE_STOPPING)
+		return OMR_ERROR;
+	return omr_curl_start(h->core->curl, easy, (omr_curl_done)done, arg) == 0 ? OMR_OK
+										 : OMR_ERROR;
+}
+
+static int omr_host_http_request(omr_host *h, const char *method, const char *url,
+				 const char *const *headers, const void *body, size_t body_len,
+				 long timeout_ms, omr_http_done cb, void *arg)
+{
+	if (!url || !cb || !h->core->curl || h->core->state == OMR_CORE_STOPPING)
+		return OMR_ERROR;
+	return omr_curl_http(h->core->curl, method ? method : "GET", url, headers, body, body_len,
+			     timeout_ms > 0 ? timeout_ms : 30000, cb, arg) == 0 ? OMR_OK : OMR_ERROR;
+}
+
+static void omr_host_bot_answer(omr_host *h, const struct omr_bot_answer *answer)
+{
+	if (h->plugin->desc->kind != OMR_PLUGIN_BOT || h->core->state == OMR_CORE_STOPPING)
+		return;
+	omr_bots_answer(h->core->bots, h->plugin, answer);
+}
+
+static void omr_host_hmac_hex(const void *key, size_t key_len, const void *data, size_t len,
+			      char out[65])
+{
+	omr_hmac_sha256_hex(key, key_len, data, len, out);
+}
+
+static int omr_host_signature_ok(const char *received, const void *key, size_t key_len,
+				 const void *data, size_t len)
+{
+	return omr_signature_ok(received, key, key_len, data, len);
+}
+
 static const struct omr_host_api omr_host_api = {
 	.abi_version = OMR_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct omr_host_api),
@@ -233,6 +273,11 @@ static const struct omr_host_api omr_host_api = {
 	.timer_stop = omr_host_timer_stop,
 	.timer_free = omr_host_timer_free,
 	.data_path = omr_host_data_path,
+	.transfer = omr_host_transfer,
+	.http_request = omr_host_http_request,
+	.bot_answer = omr_host_bot_answer,
+	.hmac_sha256_hex = omr_host_hmac_hex,
+	.signature_ok = omr_host_signature_ok,
 };
 
 const struct omr_host_api *omr_host_api_table(void)

@@ -22,6 +22,7 @@
 
 #include "omr_agents.h"
 #include "omr_agents_conf.h"
+#include "omr_bots.h"
 #include "omr_core.h"
 #include "omr_events.h"
 #include "omr_log.h"
@@ -126,7 +127,7 @@ static void omr_router_sysmsg_cb(void *arg, const redisReply *reply, const char 
 	free(m);
 }
 
-static void omr_router_tell(struct omr_router *r, const char *conv, const char *text)
+void omr_router_tell(struct omr_router *r, const char *conv, const char *text)
 {
 	struct omr_sysmsg *m = omr_calloc(1, sizeof(*m));
 	char mid[OMR_ID_MAX], now[24], ttl[24], cmid[OMR_ID_MAX + 8];
@@ -212,13 +213,10 @@ static json_t *omr_router_facts(const struct omr_routing_conf *rc, const json_t 
 	return f;
 }
 
-/* Whether a bot tier can take conversations. The plugin ABI has no hooks
- * for bots to receive conversations yet, so none can: the decision says
- * "bot tier asked, but no bot is configured" and a person gets it. */
-static int omr_router_bots(const struct omr_core *core)
+/* Whether the bot tier can take conversations (routing.yaml `bot:`). */
+static int omr_router_bots(struct omr_core *core)
 {
-	OMR_UNUSED(core);
-	return 0;
+	return omr_bots_plugin(core) != NULL;
 }
 
 static void omr_router_classified(struct omr_classify *c)
@@ -302,6 +300,41 @@ static void omr_router_eliminate(struct omr_classify *c, const struct omr_decisi
 	free(tags);
 }
 
+static void omr_router_botted(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_classify *c = arg;
+	if (err) {
+		omr_log_warn("router: cannot hand conversation %s to the bot: %s", c->conversation, err);
+		omr_event_done(c->e, OMR_EVENT_RETRY);
+	} else {
+		if (omr_reply_int(reply, 0) == 1) {
+			omr_log_info("conversation %s (%s) goes to the bot tier", c->conversation,
+				     omr_event_get(c->e, "channel"));
+			omr_router_classified(c);
+			omr_bots_turn(c->r->core->bots, c->conversation);
+		}
+		omr_event_done(c->e, OMR_EVENT_ACKED);
+	}
+	omr_classify_free(c);
+}
+
+/* The bot tier: the queue routing chose is kept for a later hand-off. */
+static void omr_router_to_bot(struct omr_classify *c, const struct omr_decision *d)
+{
+	struct omr_plugin *p = omr_bots_plugin(c->r->core);
+	char now[24], prio[16];
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	snprintf(prio, sizeof(prio), "%lld", d->priority);
+	char *sk = json_dumps(d->skills, JSON_COMPACT), *tg = json_dumps(d->tags, JSON_COMPACT);
+	char *ex = json_dumps(d->explain, JSON_COMPACT);
+	const char *argv[] = { c->e->id, OMR_EVENTS_GROUP, c->conversation, p->name, d->queue, now,
+			       prio, sk, d->language ? d->language : "", tg, ex };
+	omr_store_run(c->r->core->store, OMR_SCRIPT_TO_BOT, omr_router_botted, c, 11, argv);
+	free(sk);
+	free(tg);
+	free(ex);
+}
+
 static void omr_router_classify_cb(void *arg, int status, json_t *conv, const char *err)
 {
 	struct omr_classify *c = arg;
@@ -333,6 +366,12 @@ static void omr_router_classify_cb(void *arg, int status, json_t *conv, const ch
 			c->complaint = 1;
 	if (d.elim_text) {
 		omr_router_eliminate(c, &d);
+		omr_decision_release(&d);
+		json_decref(facts);
+		return;
+	}
+	if (d.tier == OMR_TIER_BOT) {
+		omr_router_to_bot(c, &d);
 		omr_decision_release(&d);
 		json_decref(facts);
 		return;
@@ -394,8 +433,10 @@ static void omr_router_msg_cb(void *arg, const redisReply *reply, const char *er
 		omr_classify_free(c);
 		return;
 	}
-	if (status && agent && *agent &&
-	    (strcmp(status, "assigned") == 0 || strcmp(status, "wrapup") == 0)) {
+	if (status && strcmp(status, "bot") == 0) {
+		omr_bots_turn(c->r->core->bots, omr_event_get(e, "conversation"));
+	} else if (status && agent && *agent &&
+		   (strcmp(status, "assigned") == 0 || strcmp(status, "wrapup") == 0)) {
 		json_t *m = omr_model_from_hash(OMR_MODEL_MESSAGE, omr_reply_elem(reply, 2));
 		if (m) {
 			json_t *f = json_pack("{s:s,s:s,s:o}", "type", "message", "conversation",

@@ -28,6 +28,9 @@ void omr_router_answered(struct omr_router *r, const char *queue, long long queu
  * "complaint", "sla_breach", "repeat_contact"), as configured. */
 void omr_router_engage(struct omr_router *r, const char *customer, const char *event,
 		       const char *conversation);
+/* A message from omniroute to the customer of a conversation: stored
+ * (author "system"), then delivered. */
+void omr_router_tell(struct omr_router *r, const char *conversation, const char *text);
 /* After a reload: decide again for the conversations still waiting. */
 void omr_router_reloaded(struct omr_router *r);
 

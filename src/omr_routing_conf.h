@@ -134,6 +134,9 @@ struct omr_routing_conf {
 	size_t ncalendars;
 	struct omr_value_conf value;
 	struct omr_engagement_conf engagement;
+	char *bot;                  /* the bot plugin of the bot tier, or NULL */
+	long long bot_timeout;      /* ms a bot has to answer a turn */
+	char *handoff_text;         /* told to the customer when a bot hands off */
 	long long aging;            /* ms of waiting worth one priority point */
 	long long handle_time_default; /* ms, for waiting-time estimates */
 	struct omr_skill_conf *skills;

@@ -28,4 +28,7 @@ extern const char omr_lua_queue_status[];
 extern const char omr_lua_queues_state[];
 extern const char omr_lua_auto_close[];
 extern const char omr_lua_queues_waiting[];
+extern const char omr_lua_to_bot[];
+extern const char omr_lua_bot_update[];
+extern const char omr_lua_bot_end[];
 #endif

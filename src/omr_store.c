@@ -63,6 +63,9 @@ struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts
 		{ OMR_SCRIPT_QUEUES_STATE, "queues_state", omr_lua_queues_state },
 		{ OMR_SCRIPT_AUTO_CLOSE, "auto_close", omr_lua_auto_close },
 		{ OMR_SCRIPT_QUEUES_WAITING, "queues_waiting", omr_lua_queues_waiting },
+		{ OMR_SCRIPT_TO_BOT, "to_bot", omr_lua_to_bot },
+		{ OMR_SCRIPT_BOT_UPDATE, "bot_update", omr_lua_bot_update },
+		{ OMR_SCRIPT_BOT_END, "bot_end", omr_lua_bot_end },
 	};
 	for (size_t i = 0; i < OMR_ARRAY_LEN(table); i++)
 		omr_redis_script_init(&s->scripts[table[i].id], table[i].name, table[i].src);

@@ -8,12 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "omr_log.h"
 #include "omr_util.h"
@@ -417,6 +420,35 @@ int omr_utf8_valid(const char *str, size_t len)
 		i += n + 1;
 	}
 	return 1;
+}
+
+void omr_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len,
+			 char out[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = sizeof(md);
+	if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, md, &mdlen))
+		memset(md, 0, sizeof(md));
+	omr_hex(md, 32, out);
+}
+
+int omr_signature_ok(const char *received, const void *key, size_t key_len, const void *data,
+		     size_t len)
+{
+	char want[65], got[65];
+	size_t n;
+	if (!received)
+		return 0;
+	if (strncasecmp(received, "sha256=", 7) == 0)
+		received += 7;
+	n = strlen(received);
+	if (n != 64)
+		return 0;
+	for (size_t i = 0; i < 64; i++)
+		got[i] = (char)((received[i] >= 'A' && received[i] <= 'F') ? received[i] + 32 : received[i]);
+	got[64] = '\0';
+	omr_hmac_sha256_hex(key, key_len, data, len, want);
+	return omr_ct_equal(want, 64, got, 64);
 }
 
 int omr_ct_equal(const void *a, size_t alen, const void *b, size_t blen)

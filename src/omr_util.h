@@ -76,6 +76,13 @@ void omr_hex(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
 
 /* 1 if s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 int omr_utf8_valid(const char *s, size_t len);
+/* HMAC-SHA256 as lower-case hex (64 characters and a NUL). */
+void omr_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len,
+			 char out[65]);
+/* A received signature ("sha256=<hex>" or "<hex>", any case) checked in
+ * constant time against HMAC-SHA256(key, data); 1 if it matches. */
+int omr_signature_ok(const char *received, const void *key, size_t key_len, const void *data,
+		     size_t len);
 /* Constant-time comparison of two byte strings; 1 if equal. */
 int omr_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 

@@ -193,6 +193,46 @@ typedef void (*omr_http_handler)(void *arg, const struct omr_http_request *req,
 typedef struct omr_host omr_host; /* opaque, one per loaded plugin */
 typedef struct omr_timer omr_timer;
 
+/* Result of an http_request (borrowed for the callback). */
+struct omr_http_response {
+	int ok;                  /* 1: a response came (any status) */
+	long status;             /* HTTP status, 0 when none came */
+	const char *body;        /* NUL-terminated, may be "" */
+	size_t body_len;
+	const char *error;       /* transport error when !ok */
+	const char *retry_after; /* Retry-After header, or NULL */
+};
+typedef void (*omr_http_done)(void *arg, const struct omr_http_response *res);
+
+/* ------------------------------------------------------------------ */
+/* Bots (kind OMR_PLUGIN_BOT): a conversation routing gives to the bot  */
+/* tier arrives turn by turn: one turn per customer message.           */
+/* ------------------------------------------------------------------ */
+
+struct omr_bot_turn {
+	const char *turn;          /* id of this turn: put it in the answer */
+	const char *conversation;
+	const char *channel;
+	const char *language;      /* "" when unknown */
+	const char *text;          /* the customer's message */
+	json_t *context;           /* {customer: {id, name, balance, ...},
+	                              attrs, intent, slots: {...} (from earlier
+	                              answers), misunderstood: N, turns: N,
+	                              history: [{from, text}, ...]} */
+};
+
+struct omr_bot_answer {
+	const char *turn;          /* from the turn */
+	json_t *messages;          /* [{text, buttons: ["..", ..]?}, ...] to the customer; may be NULL */
+	const char *action;        /* "continue", "handoff" or "resolve" */
+	const char *reason;        /* handoff: why (shown to the agent); resolve: the contact reason */
+	const char *intent;        /* what the customer wants, if known */
+	json_t *slots;             /* what the bot collected (object), merged into earlier slots */
+	const char *queue;         /* handoff: suggested queue (NULL: routing's) */
+	json_t *skills;            /* handoff: suggested skills {skill: min} */
+	int misunderstood;         /* 1: the bot did not understand this message */
+};
+
 struct omr_host_api {
 	uint32_t abi_version;
 	uint32_t struct_size;
@@ -251,7 +291,32 @@ struct omr_host_api {
 	 * written to buf; returns buf or NULL when it does not fit. */
 	const char *(*data_path)(omr_host *h, const char *rel, char *buf, size_t len);
 
-	void *reserved[16];
+	/* Outbound transfers on the daemon's libcurl multi handle, driven by
+	 * the main loop (never block). transfer: any easy handle you set up
+	 * (SMTP, IMAP, ...); done runs once, after it is finished; the handle
+	 * stays yours. http_request: a whole HTTP exchange in memory; headers
+	 * NULL-terminated "Name: value"; the result is borrowed for the
+	 * callback. Both return OMR_OK, or OMR_ERROR (no callback). */
+	int (*transfer)(omr_host *h, void *curl_easy,
+			void (*done)(void *arg, int curl_code, long status), void *arg);
+	int (*http_request)(omr_host *h, const char *method, const char *url,
+			    const char *const *headers, const void *body, size_t body_len,
+			    long timeout_ms, omr_http_done cb, void *arg);
+
+	/* Bots: the answer to a turn (see struct omr_bot_turn). Exactly once
+	 * per turn, now or later; a turn not answered within the bot timeout
+	 * is handed to a person. */
+	void (*bot_answer)(omr_host *h, const struct omr_bot_answer *answer);
+
+	/* HMAC-SHA256 of data with key, as lower-case hex (65 bytes with the
+	 * NUL) in out; and a constant-time check of a received signature
+	 * ("sha256=<hex>" or bare hex) against the one computed here. */
+	void (*hmac_sha256_hex)(const void *key, size_t key_len, const void *data, size_t len,
+				char out[65]);
+	int (*signature_ok)(const char *received, const void *key, size_t key_len,
+			    const void *data, size_t len);
+
+	void *reserved[12];
 };
 
 /* ------------------------------------------------------------------ */
@@ -289,7 +354,12 @@ struct omr_plugin_descriptor {
 	/* free: release everything; no callbacks after this returns. */
 	void (*free)(void *state);
 
-	void *reserved[8];
+	/* Bots: a turn to answer with api->bot_answer (now or later).
+	 * OMR_ERROR: the bot cannot take it (the conversation goes to a
+	 * person). */
+	int (*bot_turn)(void *state, const struct omr_bot_turn *turn);
+
+	void *reserved[7];
 };
 
 #define OMR_PLUGIN_DESCRIPTOR_INIT .abi_version = OMR_PLUGIN_ABI_VERSION, \

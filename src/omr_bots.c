@@ -1,0 +1,537 @@
+/*
+ * omr_bots: see omr_bots.h.
+ *
+ * State: `turns` maps a turn id to the pending turn (which conversation,
+ * which plugin); `convs` maps a conversation to whether a turn is under way
+ * and whether more customer messages came meanwhile (turns of one
+ * conversation never overlap: the next starts after the answer). Both are
+ * this node's; the deadline of every pending turn is also in Redis
+ * (`bot:waiting`), so a turn lost with a node is handed to a person by
+ * whichever node notices.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "omr_bots.h"
+#include "omr_core.h"
+#include "omr_log.h"
+#include "omr_model.h"
+#include "omr_plugin.h"
+#include "omr_route.h"
+#include "omr_router.h"
+#include "omr_routing_conf.h"
+#include "omr_store.h"
+#include "omr_util.h"
+
+#define OMR_BOTS_SWEEP_MS 1000
+#define OMR_BOTS_HISTORY 20
+
+struct omr_bot_conv {
+	char *turn;        /* the turn under way, or NULL */
+	int more;          /* customer messages arrived during the turn */
+};
+
+struct omr_bot_pending {
+	char *conversation;
+	char *plugin;
+};
+
+struct omr_bots {
+	struct omr_core *core;
+	struct omr_map *turns;   /* turn id -> omr_bot_pending */
+	struct omr_map *convs;   /* conversation -> omr_bot_conv */
+	struct event *sweep;
+	int sweeping;
+};
+
+static void omr_bots_noop_cb(void *arg, const redisReply *reply, const char *err)
+{
+	if (err)
+		omr_log_warn("bots: %s: %s", (const char *)arg, err);
+}
+
+struct omr_plugin *omr_bots_plugin(struct omr_core *core)
+{
+	const char *name = core->cfg->routing->bot;
+	for (size_t i = 0; name && i < core->nplugins; i++) {
+		struct omr_plugin *p = core->plugins[i];
+		if (p->desc->kind == OMR_PLUGIN_BOT && p->started && p->desc->bot_turn &&
+		    strcmp(p->name, name) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static struct omr_bot_conv *omr_bots_conv(struct omr_bots *b, const char *conv, int create)
+{
+	struct omr_bot_conv *c = omr_map_gets(b->convs, conv);
+	if (!c && create) {
+		c = omr_calloc(1, sizeof(*c));
+		omr_map_puts(b->convs, conv, c);
+	}
+	return c;
+}
+
+static void omr_bot_conv_free(void *p)
+{
+	struct omr_bot_conv *c = p;
+	free(c->turn);
+	free(c);
+}
+
+static void omr_bot_pending_free(void *p)
+{
+	struct omr_bot_pending *t = p;
+	free(t->conversation);
+	free(t->plugin);
+	free(t);
+}
+
+static void omr_bots_deadline(struct omr_bots *b, const char *conv, int set)
+{
+	char *key = omr_store_key(b->core->store, "bot:waiting");
+	if (set)
+		omr_redis_cmd(omr_store_redis(b->core->store), omr_bots_noop_cb, "deadline",
+			      "ZADD %s %lld %s", key,
+			      (long long)omr_now_ms() + b->core->cfg->routing->bot_timeout, conv);
+	else
+		omr_redis_cmd(omr_store_redis(b->core->store), omr_bots_noop_cb, "deadline",
+			      "ZREM %s %s", key, conv);
+	free(key);
+}
+
+/* ---- the end of the bot's part ---- */
+
+static void omr_bots_forget(struct omr_bots *b, const char *conv)
+{
+	struct omr_bot_conv *c = omr_map_dels(b->convs, conv);
+	if (c) {
+		if (c->turn)
+			omr_bot_pending_free(omr_map_dels(b->turns, c->turn));
+		omr_bot_conv_free(c);
+	}
+	omr_bots_deadline(b, conv, 0);
+}
+
+struct omr_bot_handoff {
+	struct omr_bots *b;
+	char *conversation;
+};
+
+static void omr_bots_handed_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_bot_handoff *h = arg;
+	struct omr_core *core = h->b->core;
+	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	if (err) {
+		omr_log_warn("conversation %s: hand-off not stored: %s", h->conversation, err);
+	} else if (tag && strcmp(tag, "ok") == 0) {
+		long long pos = omr_reply_int(omr_reply_elem(reply, 1), 1);
+		long long aht = omr_reply_int(omr_reply_elem(reply, 2), 0);
+		if (!aht)
+			aht = core->cfg->routing->handle_time_default;
+		omr_log_info("conversation %s handed from the bot to people", h->conversation);
+		if (core->cfg->routing->handoff_text) {
+			char *text = omr_route_text(core->cfg->routing->handoff_text, NULL, omr_now_ms(),
+						    pos, omr_route_eta(pos, aht, 1));
+			omr_router_tell(core->router, h->conversation, text);
+			free(text);
+		}
+		omr_router_kick(core->router);
+	}
+	free(h->conversation);
+	free(h);
+}
+
+/* Hand a conversation to people: the bot's suggested queue, else the one
+ * routing chose, with what the bot learnt recorded for the agent. */
+static void omr_bots_handoff(struct omr_bots *b, const char *conv, const char *queue,
+			     const char *reason, const json_t *skills)
+{
+	const struct omr_routing_conf *rc = b->core->cfg->routing;
+	struct omr_bot_handoff *h = omr_calloc(1, sizeof(*h));
+	char now[24], day[16], aging[24];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	snprintf(aging, sizeof(aging), "%lld", rc->aging);
+	json_t *note = json_pack("{s:s,s:I}", "reason", reason ? reason : "", "at",
+				 (json_int_t)omr_now_ms());
+	char *nj = json_dumps(note, JSON_COMPACT);
+	char *sk = json_is_object(skills) ? json_dumps(skills, JSON_COMPACT) : omr_strdup("{}");
+	h->b = b;
+	h->conversation = omr_strdup(conv);
+	omr_bots_forget(b, conv);
+	const char *argv[] = { "handoff", conv, now, day,
+			       queue && omr_routing_queue(rc, queue) ? queue : "", aging, sk, nj,
+			       rc->default_queue };
+	omr_store_run(b->core->store, OMR_SCRIPT_BOT_END, omr_bots_handed_cb, h, 9, argv);
+	free(nj);
+	free(sk);
+	json_decref(note);
+}
+
+static void omr_bots_resolve(struct omr_bots *b, const char *conv, const char *reason,
+			     const char *plugin)
+{
+	char now[24], day[16];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	json_t *w = json_pack("{s:s,s:s,s:s,s:I}", "reason", reason, "outcome", "resolved by bot", "bot",
+			      plugin, "at", (json_int_t)omr_now_ms());
+	char *wj = json_dumps(w, JSON_COMPACT);
+	omr_bots_forget(b, conv);
+	const char *argv[] = { "resolve", conv, now, day, reason, wj };
+	omr_store_run(b->core->store, OMR_SCRIPT_BOT_END, omr_bots_noop_cb, "resolve", 6, argv);
+	omr_log_info("conversation %s resolved by the bot (%s)", conv, reason);
+	free(wj);
+	json_decref(w);
+}
+
+/* ---- turns ---- */
+
+struct omr_bot_start {
+	struct omr_bots *b;
+	char *conversation;
+};
+
+static json_t *omr_bots_context(const json_t *conv, const char **text_r)
+{
+	json_t *msgs = json_object_get(conv, "messages"), *m, *hist = json_array();
+	json_t *cust = json_object_get(conv, "customer_profile");
+	size_t i;
+	*text_r = "";
+	json_array_foreach(msgs, i, m) {
+		const char *dir = json_string_value(json_object_get(m, "direction"));
+		const char *text = json_string_value(json_object_get(m, "text"));
+		if (!dir || strcmp(dir, "note") == 0)
+			continue;
+		if (strcmp(dir, "in") == 0)
+			*text_r = text ? text : "";
+		json_array_append_new(hist, json_pack("{s:s,s:s}", "from",
+						      strcmp(dir, "in") == 0 ? "customer" :
+						      json_string_value(json_object_get(m, "author")) ?
+						      json_string_value(json_object_get(m, "author")) : "agent",
+						      "text", text ? text : ""));
+	}
+	json_t *slots = json_object_get(conv, "bot_slots");
+	json_t *c = json_pack("{s:O?,s:O?,s:O?,s:O?}", "id", json_object_get(cust, "id"), "name",
+			      json_object_get(cust, "name"), "email", json_object_get(cust, "email"),
+			      "balance", json_object_get(cust, "balance"));
+	long long mis = 0, turns = 0;
+	omr_parse_ll(json_string_value(json_object_get(conv, "bot_misunderstood")) ?
+			     json_string_value(json_object_get(conv, "bot_misunderstood")) : "0", &mis);
+	omr_parse_ll(json_string_value(json_object_get(conv, "bot_turns")) ?
+			     json_string_value(json_object_get(conv, "bot_turns")) : "0", &turns);
+	json_t *ctx = json_pack("{s:o,s:O,s:O?,s:o,s:I,s:I,s:o}", "customer", c ? c : json_object(),
+				"attrs", json_is_object(json_object_get(conv, "attrs")) ?
+						 json_object_get(conv, "attrs") : json_object(),
+				"intent", json_object_get(conv, "intent"), "slots",
+				json_is_string(slots) ? json_loads(json_string_value(slots), 0, NULL)
+						      : json_object(),
+				"misunderstood", (json_int_t)mis, "turns", (json_int_t)turns, "history",
+				hist);
+	return ctx ? ctx : json_object();
+}
+
+static void omr_bots_start_cb(void *arg, int status, json_t *conv, const char *err)
+{
+	struct omr_bot_start *s = arg;
+	struct omr_bots *b = s->b;
+	struct omr_plugin *p = omr_bots_plugin(b->core);
+	struct omr_bot_conv *bc = omr_bots_conv(b, s->conversation, 1);
+	const char *st = conv ? json_string_value(json_object_get(conv, "status")) : NULL;
+	char tid[OMR_ID_MAX];
+
+	if (status != OMR_OK || !conv || !st || strcmp(st, "bot") != 0) {
+		if (status != OMR_OK)
+			omr_log_warn("conversation %s: cannot load it for the bot: %s", s->conversation, err);
+		omr_bots_forget(b, s->conversation);
+		goto done;
+	}
+	if (!p) {
+		omr_bots_handoff(b, s->conversation, NULL, "no bot is running", NULL);
+		goto done;
+	}
+	const char *text;
+	json_t *ctx = omr_bots_context(conv, &text);
+	omr_id_new(tid, "t_");
+	struct omr_bot_pending *t = omr_calloc(1, sizeof(*t));
+	t->conversation = omr_strdup(s->conversation);
+	t->plugin = omr_strdup(p->name);
+	omr_map_puts(b->turns, tid, t);
+	free(bc->turn);
+	bc->turn = omr_strdup(tid);
+	bc->more = 0;
+	omr_bots_deadline(b, s->conversation, 1);
+	struct omr_bot_turn turn = {
+		.turn = tid,
+		.conversation = s->conversation,
+		.channel = json_string_value(json_object_get(conv, "channel")),
+		.language = json_string_value(json_object_get(conv, "language")) ?
+				    json_string_value(json_object_get(conv, "language")) : "",
+		.text = text,
+		.context = ctx,
+	};
+	if (p->desc->bot_turn(p->state, &turn) != OMR_OK) {
+		omr_log_warn("conversation %s: bot '%s' refused the turn", s->conversation, p->name);
+		omr_bots_handoff(b, s->conversation, NULL, "the bot failed", NULL);
+	}
+	json_decref(ctx);
+done:
+	free(s->conversation);
+	free(s);
+}
+
+void omr_bots_turn(struct omr_bots *b, const char *conversation)
+{
+	struct omr_bot_conv *bc = omr_bots_conv(b, conversation, 1);
+	struct omr_bot_start *s;
+	if (bc->turn) {
+		/* one turn at a time: this message goes with the next */
+		bc->more = 1;
+		return;
+	}
+	bc->turn = omr_strdup("loading");
+	s = omr_calloc(1, sizeof(*s));
+	s->b = b;
+	s->conversation = omr_strdup(conversation);
+	omr_store_conv_get(b->core->store, conversation, OMR_BOTS_HISTORY, omr_bots_start_cb, s);
+}
+
+/* ---- answers ---- */
+
+/* An answer being carried out: its messages stored and delivered in
+ * order, then what it learnt recorded, then its action. */
+struct omr_bot_job {
+	struct omr_bots *b;
+	char *conversation;
+	char *plugin;
+	json_t *answer;       /* a copy: messages, action, reason, intent, slots, queue, skills */
+	size_t next;
+};
+
+static void omr_bots_job_free(struct omr_bot_job *j)
+{
+	free(j->conversation);
+	free(j->plugin);
+	json_decref(j->answer);
+	free(j);
+}
+
+static void omr_bots_job_next(struct omr_bot_job *j);
+
+static void omr_bots_stored_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_bot_job *j = arg;
+	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	json_t *m = json_array_get(json_object_get(j->answer, "messages"), j->next - 1);
+	if (!err && tag && strcmp(tag, "ok") == 0 && reply->elements >= 5) {
+		json_t *buttons = json_object_get(m, "buttons");
+		json_t *data = json_is_array(buttons) ? json_pack("{s:O}", "buttons", buttons) : NULL;
+		struct omr_outbound out = {
+			.conversation = j->conversation,
+			.message = omr_reply_str(reply->element[1]),
+			.kind = "message",
+			.address = omr_reply_str(reply->element[3]),
+			.thread = omr_reply_str(reply->element[4]),
+			.author = "bot",
+			.author_name = j->plugin,
+			.text = json_string_value(json_object_get(m, "text")),
+			.data = data,
+		};
+		omr_core_deliver(j->b->core, omr_reply_str(reply->element[2]), &out);
+		json_decref(data);
+	} else if (err) {
+		omr_log_warn("conversation %s: bot message not stored: %s", j->conversation, err);
+	}
+	omr_bots_job_next(j);
+}
+
+static void omr_bots_updated_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_bot_job *j = arg;
+	struct omr_bots *b = j->b;
+	const char *st = omr_reply_str(omr_reply_elem(reply, 0));
+	const char *action = json_string_value(json_object_get(j->answer, "action"));
+	const char *reason = json_string_value(json_object_get(j->answer, "reason"));
+	const char *intent = json_string_value(json_object_get(j->answer, "intent"));
+
+	if (err || !st || strcmp(st, "bot") != 0) {
+		omr_bots_job_free(j);
+		return;
+	}
+	if (action && strcmp(action, "handoff") == 0) {
+		omr_bots_handoff(b, j->conversation, json_string_value(json_object_get(j->answer, "queue")),
+				 reason ? reason : "the bot handed over",
+				 json_object_get(j->answer, "skills"));
+	} else if (action && strcmp(action, "resolve") == 0) {
+		omr_bots_resolve(b, j->conversation, reason && *reason ? reason
+							: intent && *intent ? intent : "resolved by bot",
+				 j->plugin);
+	} else {
+		struct omr_bot_conv *bc = omr_bots_conv(b, j->conversation, 0);
+		int more = bc && bc->more;
+		if (bc)
+			omr_free_and_null(&bc->turn);
+		omr_bots_deadline(b, j->conversation, 0);
+		if (more)
+			omr_bots_turn(b, j->conversation);
+	}
+	omr_bots_job_free(j);
+}
+
+static void omr_bots_job_next(struct omr_bot_job *j)
+{
+	json_t *msgs = json_object_get(j->answer, "messages");
+	char now[24], mid[OMR_ID_MAX], cmid[OMR_ID_MAX + 8], ttl[24];
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	while (j->next < json_array_size(msgs)) {
+		json_t *m = json_array_get(msgs, j->next++);
+		const char *text = json_string_value(json_object_get(m, "text"));
+		if (!text || !*text)
+			continue;
+		snprintf(ttl, sizeof(ttl), "%lld", j->b->core->cfg->limits.dedup_ttl);
+		omr_id_new(mid, "m_");
+		snprintf(cmid, sizeof(cmid), "bot-%s", mid);
+		const char *argv[] = { j->conversation, j->plugin, j->plugin, text, cmid, mid, now, ttl,
+				       "bot" };
+		omr_store_run(j->b->core->store, OMR_SCRIPT_REPLY, omr_bots_stored_cb, j, 9, argv);
+		return;
+	}
+	/* every message is out: record what the bot learnt */
+	json_t *slots = json_object_get(j->answer, "slots");
+	char *sj = json_is_object(slots) ? json_dumps(slots, JSON_COMPACT) : omr_strdup("{}");
+	const char *intent = json_string_value(json_object_get(j->answer, "intent"));
+	const char *argv[] = { j->conversation, sj, intent ? intent : "",
+			       json_is_true(json_object_get(j->answer, "misunderstood")) ? "1" : "0",
+			       now };
+	omr_store_run(j->b->core->store, OMR_SCRIPT_BOT_UPDATE, omr_bots_updated_cb, j, 5, argv);
+	free(sj);
+}
+
+static int omr_bots_valid_text(const char *s, size_t max)
+{
+	return s && strlen(s) <= max && omr_utf8_valid(s, strlen(s));
+}
+
+void omr_bots_answer(struct omr_bots *b, struct omr_plugin *p, const struct omr_bot_answer *a)
+{
+	struct omr_bot_pending *t = a && a->turn ? omr_map_gets(b->turns, a->turn) : NULL;
+	const char *action = a && a->action ? a->action : "continue";
+	size_t tmax = (size_t)b->core->cfg->limits.text_max;
+
+	if (!t || strcmp(t->plugin, p->name) != 0) {
+		omr_log_warn("bot '%s' answered an unknown or finished turn %s", p->name,
+			     a && a->turn ? a->turn : "(none)");
+		return;
+	}
+	if (strcmp(action, "continue") && strcmp(action, "handoff") && strcmp(action, "resolve")) {
+		omr_log_warn("bot '%s': unknown action '%s'; handing over", p->name, action);
+		action = "handoff";
+	}
+	struct omr_bot_job *j = omr_calloc(1, sizeof(*j));
+	j->b = b;
+	j->conversation = omr_strdup(t->conversation);
+	j->plugin = omr_strdup(p->name);
+	j->answer = json_object();
+	json_t *msgs = json_array(), *m;
+	size_t i;
+	json_array_foreach(a->messages, i, m) {
+		const char *text = json_string_value(json_object_get(m, "text"));
+		if (i >= 10 || !omr_bots_valid_text(text, tmax))
+			continue; /* a bot does not get to flood or break the channel */
+		json_array_append(msgs, m);
+	}
+	json_object_set_new(j->answer, "messages", msgs);
+	json_object_set_new(j->answer, "action", json_string(action));
+	if (omr_bots_valid_text(a->reason, 200))
+		json_object_set_new(j->answer, "reason", json_string(a->reason));
+	if (omr_bots_valid_text(a->intent, 100))
+		json_object_set_new(j->answer, "intent", json_string(a->intent));
+	if (json_is_object(a->slots))
+		json_object_set(j->answer, "slots", a->slots);
+	if (a->queue && omr_routing_queue(b->core->cfg->routing, a->queue))
+		json_object_set_new(j->answer, "queue", json_string(a->queue));
+	if (json_is_object(a->skills)) {
+		json_t *sk = json_object();
+		const char *k;
+		json_t *v;
+		json_object_foreach(a->skills, k, v)
+			if (omr_routing_skill(b->core->cfg->routing, k) && json_is_integer(v))
+				json_object_set(sk, k, v);
+		json_object_set_new(j->answer, "skills", sk);
+	}
+	json_object_set_new(j->answer, "misunderstood", json_boolean(a->misunderstood));
+	omr_map_dels(b->turns, a->turn);
+	omr_bot_pending_free(t);
+	omr_bots_job_next(j);
+}
+
+/* ---- the safety net: turns nobody answered ---- */
+
+static void omr_bots_due_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_bots *b = arg;
+	b->sweeping = 0;
+	for (size_t i = 0; !err && reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
+		const char *conv = omr_reply_str(reply->element[i]);
+		if (!conv)
+			continue;
+		omr_log_warn("conversation %s: the bot did not answer in time; handing over", conv);
+		omr_bots_handoff(b, conv, NULL, "the bot did not answer in time", NULL);
+	}
+}
+
+static void omr_bots_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_bots *b = arg;
+	char *key;
+	if (b->sweeping || b->core->state != OMR_CORE_RUNNING || !omr_redis_ready(b->core->redis))
+		return;
+	b->sweeping = 1;
+	key = omr_store_key(b->core->store, "bot:waiting");
+	omr_redis_cmd(omr_store_redis(b->core->store), omr_bots_due_cb, b,
+		      "ZRANGEBYSCORE %s -inf %lld LIMIT 0 50", key, (long long)omr_now_ms());
+	free(key);
+}
+
+struct omr_bots *omr_bots_new(struct omr_core *core)
+{
+	struct omr_bots *b = omr_calloc(1, sizeof(*b));
+	b->core = core;
+	b->turns = omr_map_new();
+	b->convs = omr_map_new();
+	b->sweep = event_new(core->base, -1, EV_PERSIST, omr_bots_sweep, b);
+	return b;
+}
+
+void omr_bots_start(struct omr_bots *b)
+{
+	struct timeval tv = { OMR_BOTS_SWEEP_MS / 1000, 0 };
+	event_add(b->sweep, &tv);
+}
+
+void omr_bots_stop(struct omr_bots *b)
+{
+	event_del(b->sweep);
+}
+
+void omr_bots_free(struct omr_bots *b)
+{
+	if (!b)
+		return;
+	event_free(b->sweep);
+	omr_map_free(b->turns, omr_bot_pending_free);
+	omr_map_free(b->convs, omr_bot_conv_free);
+	free(b);
+}
