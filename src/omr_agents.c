@@ -210,19 +210,27 @@ static json_t *omr_agents_offer_frame(const json_t *conv, const json_t *offer)
 		free(cut);
 		cut = omr_strndup(preview, n);
 	}
+	json_t *zero = json_integer(0);
 	json_t *summary = json_pack(
 		"{s:O,s:O,s:O,s:O,s:O,s:O,s:s,s:{s:O,s:O}}", "id", json_object_get(conv, "id"),
 		"channel", json_object_get(conv, "channel"), "queue",
 		json_object_get(conv, "queue") ? json_object_get(conv, "queue") : json_null(),
 		"language", json_object_get(conv, "language") ? json_object_get(conv, "language") : json_null(),
-		"priority", json_object_get(conv, "priority") ? json_object_get(conv, "priority") : json_integer(0),
+		"priority", json_object_get(conv, "priority") ? json_object_get(conv, "priority") : zero,
 		"waiting_since", json_object_get(conv, "queued_at") ? json_object_get(conv, "queued_at") : json_null(),
 		"preview", cut, "customer", "id",
 		json_object_get(cust, "id") ? json_object_get(cust, "id") : json_null(), "name",
 		json_object_get(cust, "name") ? json_object_get(cust, "name") : json_null());
 	free(cut);
+	json_decref(zero);
 	if (!summary)
 		return NULL;
+	/* handed over by the bot: why, and what the customer wants */
+	json_t *handoff = json_object_get(json_object_get(conv, "routing"), "handoff");
+	if (json_is_object(handoff))
+		json_object_set_new(summary, "routing", json_pack("{s:O}", "handoff", handoff));
+	if (json_is_string(json_object_get(conv, "intent")))
+		json_object_set(summary, "intent", json_object_get(conv, "intent"));
 	return json_pack("{s:s,s:O,s:I,s:o}", "type", "offer", "offer", json_object_get(offer, "id"),
 			 "expires_in_ms", (json_int_t)(left > 0 ? left : 0), "conversation", summary);
 }

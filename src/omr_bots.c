@@ -29,6 +29,10 @@
 
 #define OMR_BOTS_SWEEP_MS 1000
 #define OMR_BOTS_HISTORY 20
+#define OMR_BOTS_MESSAGES_MAX 10   /* messages of one answer */
+#define OMR_BOTS_BUTTONS_MAX 10    /* quick replies of one message */
+#define OMR_BOTS_BUTTON_MAX 100    /* bytes of one quick reply */
+#define OMR_BOTS_SLOTS_MAX 16384   /* what a bot may keep on a conversation */
 
 struct omr_bot_conv {
 	char *turn;        /* the turn under way, or NULL */
@@ -86,6 +90,8 @@ static void omr_bot_conv_free(void *p)
 static void omr_bot_pending_free(void *p)
 {
 	struct omr_bot_pending *t = p;
+	if (!t)
+		return;
 	free(t->conversation);
 	free(t->plugin);
 	free(t);
@@ -419,9 +425,37 @@ static void omr_bots_job_next(struct omr_bot_job *j)
 	free(sj);
 }
 
+static size_t omr_bots_json_size(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	size_t n = s ? strlen(s) : (size_t)-1;
+	free(s);
+	return n;
+}
+
 static int omr_bots_valid_text(const char *s, size_t max)
 {
 	return s && strlen(s) <= max && omr_utf8_valid(s, strlen(s));
+}
+
+/* Quick replies: up to 10 short texts; anything else is dropped. */
+static json_t *omr_bots_buttons(const json_t *in)
+{
+	json_t *out, *b;
+	size_t i;
+	if (!json_is_array(in) || json_array_size(in) == 0)
+		return NULL;
+	out = json_array();
+	json_array_foreach(in, i, b) {
+		const char *t = json_string_value(b);
+		if (i < OMR_BOTS_BUTTONS_MAX && t && *t && omr_bots_valid_text(t, OMR_BOTS_BUTTON_MAX))
+			json_array_append(out, b);
+	}
+	if (json_array_size(out) == 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
 }
 
 void omr_bots_answer(struct omr_bots *b, struct omr_plugin *p, const struct omr_bot_answer *a)
@@ -448,9 +482,13 @@ void omr_bots_answer(struct omr_bots *b, struct omr_plugin *p, const struct omr_
 	size_t i;
 	json_array_foreach(a->messages, i, m) {
 		const char *text = json_string_value(json_object_get(m, "text"));
-		if (i >= 10 || !omr_bots_valid_text(text, tmax))
+		if (i >= OMR_BOTS_MESSAGES_MAX || !omr_bots_valid_text(text, tmax))
 			continue; /* a bot does not get to flood or break the channel */
-		json_array_append(msgs, m);
+		json_t *clean = json_pack("{s:s}", "text", text);
+		json_t *buttons = omr_bots_buttons(json_object_get(m, "buttons"));
+		if (buttons)
+			json_object_set_new(clean, "buttons", buttons);
+		json_array_append_new(msgs, clean);
 	}
 	json_object_set_new(j->answer, "messages", msgs);
 	json_object_set_new(j->answer, "action", json_string(action));
@@ -458,8 +496,11 @@ void omr_bots_answer(struct omr_bots *b, struct omr_plugin *p, const struct omr_
 		json_object_set_new(j->answer, "reason", json_string(a->reason));
 	if (omr_bots_valid_text(a->intent, 100))
 		json_object_set_new(j->answer, "intent", json_string(a->intent));
-	if (json_is_object(a->slots))
+	if (json_is_object(a->slots) && omr_bots_json_size(a->slots) <= OMR_BOTS_SLOTS_MAX)
 		json_object_set(j->answer, "slots", a->slots);
+	else if (a->slots)
+		omr_log_warn("bot '%s': slots that are not an object of at most %d bytes ignored",
+			     p->name, OMR_BOTS_SLOTS_MAX);
 	if (a->queue && omr_routing_queue(b->core->cfg->routing, a->queue))
 		json_object_set_new(j->answer, "queue", json_string(a->queue));
 	if (json_is_object(a->skills)) {

@@ -158,6 +158,8 @@ static const struct omr_conf_key omr_plugin_keys[] = {
 	{ "path", OMR_CONF_PATH, POFF(path), 0, NULL, 0, 0,
 	  "shared object (default: PLUGIN_DIR/NAME.so)" },
 	{ "enabled", OMR_CONF_BOOL, POFF(enabled), 0, "true", 0, 0, "load this plugin" },
+	{ "config_file", OMR_CONF_PATH, POFF(config_file), 0, NULL, 0, 0,
+	  "the plugin's settings in a file of their own (instead of config:)" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 static const char *const omr_plugin_handled[] = { "config", NULL };
@@ -170,6 +172,17 @@ static int omr_plugin_name_ok(const char *s)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
 			return 0;
 	return 1;
+}
+
+static struct omr_ydoc *omr_config_load_doc(const char *path, struct omr_conf_errs *errs)
+{
+	char *err = NULL;
+	struct omr_ydoc *doc = omr_yaml_load_file(path, &err);
+	if (!doc) {
+		omr_conf_error(errs, NULL, "%s", err);
+		free(err);
+	}
+	return doc;
 }
 
 static void omr_config_plugins(struct omr_config *c, const struct omr_ynode *list,
@@ -200,6 +213,14 @@ static void omr_config_plugins(struct omr_config *c, const struct omr_ynode *lis
 		p->config = omr_ynode_get(item, "config");
 		if (p->config && omr_ynode_is_null(p->config))
 			p->config = NULL;
+		if (p->config_file && p->config) {
+			omr_conf_error(errs, item, "plugin '%s': config and config_file exclude each other",
+				       p->name);
+		} else if (p->config_file) {
+			p->config_doc = omr_config_load_doc(p->config_file, errs);
+			if (p->config_doc)
+				p->config = p->config_doc->root;
+		}
 		if (p->config && p->config->type != OMR_Y_MAP)
 			omr_conf_error(errs, p->config, "config: expected a mapping, found %s",
 				       omr_ynode_type_name(p->config));
@@ -247,17 +268,6 @@ static void omr_config_check(struct omr_config *c, const struct omr_ynode *root,
 		}
 }
 
-static struct omr_ydoc *omr_config_load_doc(const char *path, struct omr_conf_errs *errs)
-{
-	char *err = NULL;
-	struct omr_ydoc *doc = omr_yaml_load_file(path, &err);
-	if (!doc) {
-		omr_conf_error(errs, NULL, "%s", err);
-		free(err);
-	}
-	return doc;
-}
-
 struct omr_config *omr_config_load(const char *path, struct omr_conf_errs *errs)
 {
 	struct omr_config *c = omr_calloc(1, sizeof(*c));
@@ -301,8 +311,10 @@ void omr_config_free(struct omr_config *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nplugins; i++)
+	for (size_t i = 0; i < c->nplugins; i++) {
+		omr_yaml_free(c->plugins[i].config_doc);
 		omr_conf_release(omr_plugin_keys, &c->plugins[i]);
+	}
 	free(c->plugins);
 	omr_routing_conf_free(c->routing);
 	omr_agents_conf_free(c->agents);

@@ -25,6 +25,8 @@ struct omr_plugin_conf {
 	char *path;          /* resolved .so path */
 	int enabled;
 	const struct omr_ynode *config; /* borrowed from the config's docs; may be NULL */
+	char *config_file;     /* the config section in a file of its own */
+	struct omr_ydoc *config_doc;    /* owned, when config_file is used */
 	const struct omr_ynode *at;     /* the list item, for error positions */
 };
 

@@ -69,7 +69,14 @@ int omr_core_open_plugins(const struct omr_config *cfg, struct omr_plugin ***plu
 			if (strcmp(list[i]->name, bot) == 0 && list[i]->desc->kind == OMR_PLUGIN_BOT &&
 			    list[i]->desc->bot_turn)
 				break;
-		if (i == n)
+		int failed = 0; /* listed but did not load: that error says enough */
+		for (size_t k = 0; i == n && k < cfg->nplugins; k++)
+			if (cfg->plugins[k].enabled && strcmp(cfg->plugins[k].name, bot) == 0)
+				failed = 1;
+		for (size_t k = 0; failed && k < n; k++)
+			if (strcmp(list[k]->name, bot) == 0)
+				failed = 0;
+		if (i == n && !failed)
 			omr_conf_error(errs, omr_ynode_get(cfg->docs[1]->root, "bot"),
 				       "bot: '%s' is not a bot plugin listed (and enabled) under plugins",
 				       bot);

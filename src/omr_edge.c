@@ -208,6 +208,11 @@ static int omr_edge_established(struct omr_edge *e, struct lws *wsi, struct omr_
 	return 0;
 }
 
+static void omr_edge_close_reason(struct lws *wsi, enum lws_close_status code, const char *why)
+{
+	lws_close_reason(wsi, code, (unsigned char *)why, strlen(why));
+}
+
 static int omr_edge_receive(struct omr_edge *e, struct lws *wsi, struct omr_edge_pss *pss,
 			    const void *in, size_t len)
 {
@@ -216,16 +221,14 @@ static int omr_edge_receive(struct omr_edge *e, struct lws *wsi, struct omr_edge
 		return 0;
 	if (lws_frame_is_binary(wsi)) {
 		atomic_fetch_add(&e->n_rejected, 1);
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
-				 (unsigned char *)"text frames only", 16);
+		omr_edge_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frames only");
 		return -1;
 	}
 	if (pss->rx.len + len > max) {
 		atomic_fetch_add(&e->n_rejected, 1);
 		omr_log_info("edge: connection %llu sent a message over %zu bytes; closing",
 			     (unsigned long long)pss->id, max);
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-				 (unsigned char *)"message too large", 17);
+		omr_edge_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
 		return -1;
 	}
 	omr_buf_append(&pss->rx, in, len);

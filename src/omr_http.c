@@ -118,10 +118,10 @@ void omr_http_reply_send(omr_http_reply *r, int code, const char *content_type, 
 
 void omr_http_reply_json(omr_http_reply *r, int code, const json_t *body)
 {
+	static const char fail[] = "{\"error\":{\"code\":\"internal\",\"message\":\"cannot encode\"}}";
 	char *s = json_dumps(body, JSON_COMPACT);
 	if (!s) {
-		omr_http_reply_send(r, 500, "application/json",
-				    "{\"error\":{\"code\":\"internal\",\"message\":\"cannot encode\"}}", 59);
+		omr_http_reply_send(r, 500, "application/json", fail, sizeof(fail) - 1);
 		return;
 	}
 	size_t len = strlen(s);

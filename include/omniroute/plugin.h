@@ -24,6 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <jansson.h>
 
 #ifdef __cplusplus
@@ -364,6 +367,47 @@ struct omr_plugin_descriptor {
 
 #define OMR_PLUGIN_DESCRIPTOR_INIT .abi_version = OMR_PLUGIN_ABI_VERSION, \
 	.struct_size = sizeof(struct omr_plugin_descriptor)
+
+/* ------------------------------------------------------------------ */
+/* Helpers every plugin needs (inline: usable in check(), before any  */
+/* host API exists).                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Allocation that cannot fail (out of memory aborts, as in the core). */
+static inline void *omr_plugin_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+/* strdup that cannot fail; NULL stays NULL. */
+static inline char *omr_plugin_strdup(const char *s)
+{
+	char *p;
+	if (!s)
+		return NULL;
+	p = strdup(s);
+	if (!p)
+		abort();
+	return p;
+}
+
+/* Set *err_r to a malloc'ed message (for check/init/start) and return
+ * OMR_ERROR: `return omr_plugin_error(err_r, "url: %s", why);` */
+static inline int omr_plugin_error(char **err_r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static inline int omr_plugin_error(char **err_r, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	*err_r = omr_plugin_strdup(buf);
+	return OMR_ERROR;
+}
 
 #ifdef __cplusplus
 }

@@ -95,37 +95,6 @@ struct wc_state {
 
 /* ---- small helpers ---- */
 
-static void *wc_xcalloc(size_t n, size_t s)
-{
-	void *p = calloc(n, s);
-	if (!p)
-		abort();
-	return p;
-}
-
-static char *wc_strdup(const char *s)
-{
-	char *p;
-	if (!s)
-		return NULL;
-	p = strdup(s);
-	if (!p)
-		abort();
-	return p;
-}
-
-static int wc_err(char **err_r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int wc_err(char **err_r, const char *fmt, ...)
-{
-	va_list ap;
-	char buf[512];
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	*err_r = wc_strdup(buf);
-	return OMR_ERROR;
-}
-
 static int wc_word_ok(const char *s, size_t max)
 {
 	size_t n = 0;
@@ -174,7 +143,7 @@ static struct wc_visitor *wc_visitor_get(struct wc_state *st, const char *id, in
 			return v;
 	if (!create)
 		return NULL;
-	v = wc_xcalloc(1, sizeof(*v));
+	v = omr_plugin_calloc(1, sizeof(*v));
 	snprintf(v->id, sizeof(v->id), "%s", id);
 	v->tokens = (double)st->cfg->burst;
 	clock_gettime(CLOCK_MONOTONIC, &v->last);
@@ -380,10 +349,10 @@ static void wc_hello(struct wc_state *st, struct wc_conn *c, json_t *msg)
 	v->conns = c;
 	free(c->name);
 	free(c->email);
-	c->name = wc_strdup(name);
-	c->email = wc_strdup(email);
+	c->name = omr_plugin_strdup(name);
+	c->email = omr_plugin_strdup(email);
 
-	h = wc_xcalloc(1, sizeof(*h));
+	h = omr_plugin_calloc(1, sizeof(*h));
 	h->st = st;
 	h->conn = c->id;
 	snprintf(h->visitor, sizeof(h->visitor), "%s", v->id);
@@ -459,7 +428,7 @@ static void wc_message(struct wc_state *st, struct wc_conn *c, json_t *msg)
 		.text = text,
 		.meta = meta,
 	};
-	p = wc_xcalloc(1, sizeof(*p));
+	p = omr_plugin_calloc(1, sizeof(*p));
 	p->st = st;
 	p->conn = c->id;
 	snprintf(p->client_msg_id, sizeof(p->client_msg_id), "%s", cmid);
@@ -480,7 +449,7 @@ static void wc_on_open(void *arg, uint64_t conn, const struct omr_ws_peer *peer)
 		st->api->ws_close(st->host, conn, 1013, "too many visitors");
 		return;
 	}
-	c = wc_xcalloc(1, sizeof(*c));
+	c = omr_plugin_calloc(1, sizeof(*c));
 	c->id = conn;
 	c->next = st->buckets[conn % WC_BUCKETS];
 	st->buckets[conn % WC_BUCKETS] = c;
@@ -560,6 +529,10 @@ static int wc_send(void *state, const struct omr_outbound *out)
 		j = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "type", "message", "id", out->message, "from",
 			      out->author ? out->author : "agent", "text", out->text ? out->text : "",
 			      "name", out->author_name);
+		/* a bot's quick replies (checked by the core) */
+		json_t *buttons = json_object_get(out->data, "buttons");
+		if (j && json_is_array(buttons))
+			json_object_set(j, "buttons", buttons);
 	}
 	if (!j)
 		return OMR_ERROR;
@@ -583,9 +556,9 @@ static int wc_check(const void *config, char **err_r)
 {
 	const struct wc_config *cfg = config;
 	if (cfg->visitor_secret && strlen(cfg->visitor_secret) < 16)
-		return wc_err(err_r, "visitor_secret must be at least 16 characters");
+		return omr_plugin_error(err_r, "visitor_secret must be at least 16 characters");
 	if (cfg->path[0] != '/')
-		return wc_err(err_r, "path must start with /");
+		return omr_plugin_error(err_r, "path must start with /");
 	return OMR_OK;
 }
 
@@ -598,7 +571,7 @@ static int wc_init(const struct omr_host_api *api, omr_host *host, const void *c
 
 	if (wc_check(config, err_r) != OMR_OK)
 		return OMR_ERROR;
-	st = wc_xcalloc(1, sizeof(*st));
+	st = omr_plugin_calloc(1, sizeof(*st));
 	st->api = api;
 	st->host = host;
 	st->cfg = cfg;

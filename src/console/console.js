@@ -1123,6 +1123,9 @@
 		li.appendChild(top);
 
 		li.appendChild(node('p', 'offer-customer', customerName(cust)));
+		var note = handoffNote(conv);
+		if (note)
+			li.appendChild(note);
 		if (str(conv.preview))
 			li.appendChild(node('p', 'offer-preview', conv.preview));
 		if (typeof conv.waiting_since === 'number') {
@@ -1286,7 +1289,7 @@
 
 			if (last)
 				b.appendChild(node('span', 'conv-preview',
-						   (last.direction === 'out' ? 'You: ' : '') + str(last.text)));
+						   previewPrefix(last) + str(last.text)));
 			b.addEventListener('click', function () { select(id, false); });
 			li.appendChild(b);
 			el.conversationList.appendChild(li);
@@ -1390,6 +1393,32 @@
 		var idn = node('span', 'conv-id', c.id);
 		idn.title = 'Conversation id';
 		target.appendChild(idn);
+		var note = handoffNote(c);
+		if (note)
+			target.appendChild(note);
+	}
+
+	/* who wrote the last message, for the list: "You: ", "Bot: ", ... */
+	function previewPrefix(m) {
+		if (m.direction !== 'out')
+			return '';
+		if (m.author === 'bot' || m.author === 'system')
+			return AUTHOR_LABEL[m.author] + ': ';
+		return S.me && m.author_id && m.author_id !== S.me.id ? str(m.author_name) + ': ' : 'You: ';
+	}
+
+	/* why the bot handed this conversation over, and what it learnt */
+	function handoffNote(c) {
+		var h = c && c.routing && c.routing.handoff;
+		if (!h || !str(h.reason))
+			return null;
+		var text = 'From the bot: ' + h.reason;
+		var intent = c.attrs && str(c.attrs.intent) ? c.attrs.intent : str(c.intent);
+		if (intent)
+			text += ' · wants: ' + intent;
+		var n = node('span', 'handoff-note', text);
+		n.setAttribute('data-testid', 'handoff-note');
+		return n;
 	}
 
 	/* what the agent can do now: reply, wrap up, or wait */

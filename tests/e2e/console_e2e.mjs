@@ -299,6 +299,45 @@ async function main() {
 	assert.equal(conv.wrapup.outcome, 'resolved', 'the wrap-up outcome is recorded');
 	ok('the admin API shows status closed and wrapup.reason "invoice unclear"');
 
+	/* ---- the bot answers, then hands over on the visitor's request ---- */
+	begin('bot answers');
+	const botCtx = await browser.newContext({ viewport: { width: 720, height: 860 } });
+	const C = await botCtx.newPage();
+	C.setDefaultTimeout(STEP_MS);
+	C.on('pageerror', (e) => problems.push(`bot chat: page error: ${e.message}`));
+	C.on('dialog', (d) => { dialogs.push(`bot chat: ${d.type()}`); d.dismiss().catch(() => {}); });
+	await C.goto(BASE + '/chat-demo/');
+	await C.locator('#conn[data-state="online"]').waitFor();
+	await C.locator('#text').fill('When are you open?');
+	await C.locator('#text').press('Enter');
+	const botMsg = C.locator('#log li.msg.from-bot', { hasText: 'Monday to Friday' });
+	await botMsg.waitFor();
+	const quick = botMsg.locator('.quick button', { hasText: 'Talk to a person' });
+	await quick.waitFor();
+	assert.equal(await A.locator('[data-testid="offer-card"]').count(), 0,
+		     'no agent is offered what the bot handles');
+	ok('the bot answers with quick replies; no agent is bothered');
+	await shot(C, 'chat-bot.png');
+
+	begin('bot hands over');
+	await quick.click();
+	await C.locator('#log li.msg.from-visitor', { hasText: 'Talk to a person' }).waitFor();
+	assert.equal(await C.locator('#log .quick').count(), 0, 'the quick replies are gone once used');
+	await C.locator('#log li.msg.from-bot', { hasText: 'Let me get you a person' }).waitFor();
+	const botCard = A.locator('[data-testid="offer-card"]').first();
+	await botCard.waitFor({ state: 'visible' });
+	const cardNote = await botCard.locator('[data-testid="handoff-note"]').textContent();
+	assert.ok(cardNote.includes('the customer asked for a person') && cardNote.includes('opening hours'),
+		  `the offer says why the bot handed over (${cardNote})`);
+	await botCard.locator('[data-testid="offer-accept"]').click();
+	const metaNote = A.locator('#conv-meta [data-testid="handoff-note"]');
+	await metaNote.waitFor();
+	await A.locator('#transcript [data-testid="message"][data-author="bot"]',
+			{ hasText: 'Monday to Friday' }).first().waitFor();
+	ok(`accepted: the agent sees "${await metaNote.textContent()}" and the bot's transcript`);
+	await shot(A, 'console-bot-handoff.png');
+	await botCtx.close();
+
 	assert.deepEqual(dialogs, [], 'no dialog fired at any time');
 	assert.deepEqual(problems, [], 'no page errors or CSP violations');
 }

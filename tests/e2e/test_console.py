@@ -6,7 +6,8 @@ with a routing rule that sends a Dutch billing question to alice, then runs
 tests/e2e/console_e2e.mjs (headless Chromium driven by playwright-core):
 alice logs in, accepts the visitor's conversation, replies, sees hostile
 HTML as text, reloads, closes and wraps up; the admin API must show the
-wrap-up.
+wrap-up. Then a visitor asks the bot (faqbot), clicks its quick reply for a
+person, and alice sees why the bot handed over and its transcript.
 
 Needs /usr/bin/chromium, node, and playwright-core installed by `npm ci` in
 tests/e2e (`./quickstart check` does that; or point $OMR_E2E_NODE_MODULES
@@ -56,6 +57,10 @@ rules:
     when: 'text:lower():find("factuur")'
     queue: billing
     language: nl
+  - name: general questions
+    when: 'text:lower():find("open")'
+    value: { customer: high, organisation: low }   # self-service: the bot first
+bot: faqbot
 offers: {timeout: 30s, max_missed: 3, reject_cooldown: 5m}
 sessions: {grace: 60s}
 reasons: [invoice unclear, payment not received, connection down, other]
@@ -87,7 +92,9 @@ def test(tmp):
     os.makedirs(out, exist_ok=True)
 
     redis = Redis(tmp)
-    d = Daemon(tmp, redis, routing=ROUTING).start()
+    faqbot = ("  - name: faqbot\n    path: %s/plugins/faqbot/.libs/faqbot.so\n"
+              "    config_file: %s/conf/faqbot.yaml\n" % (BUILDDIR, SRCDIR))
+    d = Daemon(tmp, redis, routing=ROUTING, extra_plugins=faqbot).start()
     env = dict(os.environ,
                E2E_BASE="http://127.0.0.1:%d" % d.ports["edge"],
                E2E_ADMIN="http://127.0.0.1:%d" % d.ports["admin"],

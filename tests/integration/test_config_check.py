@@ -21,9 +21,10 @@ def shipped_copy(tmp):
     plugins = os.path.join(tmp, "plugins")
     os.makedirs(conf)
     os.makedirs(plugins)
-    os.symlink(os.path.join(BUILDDIR, "plugins/webchat/.libs/webchat.so"),
-               os.path.join(plugins, "webchat.so"))
-    for f in ("omniroute.yaml", "routing.yaml", "agents.yaml"):
+    for p in ("webchat", "faqbot"):
+        os.symlink(os.path.join(BUILDDIR, "plugins/%s/.libs/%s.so" % (p, p)),
+                   os.path.join(plugins, p + ".so"))
+    for f in ("omniroute.yaml", "routing.yaml", "agents.yaml", "faqbot.yaml"):
         shutil.copy(os.path.join(SRCDIR, "conf", f), conf)
     main = os.path.join(conf, "omniroute.yaml")
     with open(main) as f:
@@ -92,6 +93,44 @@ def test(tmp):
     check("unknown skill 'cooking'" in err, "unknown skill named")
     with open(routing, "w") as f:
         f.write(good_routing)
+
+    # the bot tier: `bot:` names a bot plugin; its own file is checked too
+    with open(routing, "w") as f:
+        f.write(good_routing.replace("bot: faqbot", "bot: webchat"))
+    rc, out, err = run("-t", "-c", main)
+    eq(rc, 1, "bot: a channel plugin: exit 1")
+    check("bot: 'webchat' is not a bot plugin" in err, "a bot that is not one named: " + err.strip())
+    with open(routing, "w") as f:
+        f.write(good_routing)
+    faq = os.path.join(tmp, "conf", "faqbot.yaml")
+    with open(faq) as f:
+        good_faq = f.read()
+    with open(faq, "w") as f:
+        f.write(good_faq.replace("  max_misunderstood: 2", "  max_misunderstood: 99")
+                .replace("fallback_language: en", "fallback_language: en\nvoice: deep"))
+    rc, out, err = run("-t", "-c", main)
+    eq(rc, 1, "bad faqbot file: exit 1")
+    check("faqbot.yaml:" in err and "unknown key 'voice'" in err,
+          "a bad key in the plugin's own file named with its file:line: " + err.strip())
+    with open(faq, "w") as f:
+        f.write(good_faq.replace("  max_misunderstood: 2", "  max_misunderstood: 99"))
+    rc, out, err = run("-t", "-c", main)
+    eq(rc, 1, "bad faqbot setting: exit 1")
+    check("max_misunderstood: a number from 1 to 20" in err, "the plugin's check explains: " + err.strip())
+    with open(faq, "w") as f:
+        f.write(good_faq)
+    both = os.path.join(tmp, "conf", "bad-both.yaml")
+    with open(both, "w") as f:
+        f.write(text.replace("    config_file: faqbot.yaml\n",
+                             "    config_file: faqbot.yaml\n    config: {languages: [en]}\n"))
+    rc, out, err = run("-t", "-c", both)
+    eq(rc, 1, "config and config_file together: exit 1")
+    check("config and config_file exclude each other" in err, "explained")
+    with open(both, "w") as f:
+        f.write(text.replace("config_file: faqbot.yaml", "config_file: nowhere.yaml"))
+    rc, out, err = run("-t", "-c", both)
+    eq(rc, 1, "missing config_file: exit 1")
+    check("nowhere.yaml" in err, "the missing file named: " + err.strip())
 
     rc, out, err = run("-v")
     check(rc == 0 and out.startswith("omniroute ") and "plugin ABI 1" in out, "-v")

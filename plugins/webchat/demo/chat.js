@@ -401,7 +401,9 @@
 	function onServerMessage(msg) {
 		if (msg.id && byKey.has('m:' + msg.id))
 			return; /* already shown (history after a reconnect) */
-		render({ id: msg.id, from: msg.from, text: msg.text, name: msg.name });
+		var li = render({ id: msg.id, from: msg.from, text: msg.text, name: msg.name });
+		if (Array.isArray(msg.buttons))
+			addQuickReplies(li, msg.buttons);
 		if (msg.from === 'agent')
 			el.queue.hidden = true; /* a person answers: no longer waiting */
 	}
@@ -468,6 +470,34 @@
 
 	/* ---- the page ---- */
 
+	/* a bot's suggested answers: one click sends it; gone once used, or
+	 * when anything else is said */
+	function clearQuickReplies() {
+		var old = el.log.querySelectorAll('.quick');
+		for (var i = 0; i < old.length; i++)
+			old[i].parentNode.removeChild(old[i]);
+	}
+
+	function addQuickReplies(li, buttons) {
+		clearQuickReplies();
+		var box = document.createElement('div');
+		box.className = 'quick';
+		buttons.forEach(function (b) {
+			if (typeof b !== 'string' || !b)
+				return;
+			var btn = document.createElement('button');
+			btn.type = 'button';
+			btn.textContent = b;
+			btn.addEventListener('click', function () {
+				el.text.value = b;
+				submitText();
+			});
+			box.appendChild(btn);
+		});
+		if (box.childNodes.length)
+			li.appendChild(box);
+	}
+
 	function submitText() {
 		var text = el.text.value.replace(/\s+$/, '');
 		if (!text.trim())
@@ -477,6 +507,7 @@
 			return;
 		}
 		showError('');
+		clearQuickReplies();
 		var m = { cmid: newClientMsgId(), text: text, at: Date.now() };
 		outbox.push(m);
 		saveOutbox();
