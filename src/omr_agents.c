@@ -231,6 +231,8 @@ static json_t *omr_agents_offer_frame(const json_t *conv, const json_t *offer)
 		json_object_set_new(summary, "routing", json_pack("{s:O}", "handoff", handoff));
 	if (json_is_string(json_object_get(conv, "intent")))
 		json_object_set(summary, "intent", json_object_get(conv, "intent"));
+	if (json_is_object(handoff) && json_object_size(json_object_get(conv, "bot_slots")))
+		json_object_set(summary, "bot_slots", json_object_get(conv, "bot_slots"));
 	return json_pack("{s:s,s:O,s:I,s:o}", "type", "offer", "offer", json_object_get(offer, "id"),
 			 "expires_in_ms", (json_int_t)(left > 0 ? left : 0), "conversation", summary);
 }

@@ -155,8 +155,8 @@ static void omr_bots_handed_cb(void *arg, const redisReply *reply, const char *e
 
 /* Hand a conversation to people: the bot's suggested queue, else the one
  * routing chose, with what the bot learnt recorded for the agent. */
-static void omr_bots_handoff(struct omr_bots *b, const char *conv, const char *queue,
-			     const char *reason, const json_t *skills)
+static void omr_bots_handoff_tagged(struct omr_bots *b, const char *conv, const char *queue,
+				    const char *reason, const json_t *skills, const char *tag)
 {
 	const struct omr_routing_conf *rc = b->core->cfg->routing;
 	struct omr_bot_handoff *h = omr_calloc(1, sizeof(*h));
@@ -176,11 +176,22 @@ static void omr_bots_handoff(struct omr_bots *b, const char *conv, const char *q
 	omr_bots_forget(b, conv);
 	const char *argv[] = { "handoff", conv, now, day,
 			       queue && omr_routing_queue(rc, queue) ? queue : "", aging, sk, nj,
-			       rc->default_queue };
-	omr_store_run(b->core->store, OMR_SCRIPT_BOT_END, omr_bots_handed_cb, h, 9, argv);
+			       rc->default_queue, tag };
+	omr_store_run(b->core->store, OMR_SCRIPT_BOT_END, omr_bots_handed_cb, h, 10, argv);
 	free(nj);
 	free(sk);
 	json_decref(note);
+}
+
+static void omr_bots_handoff(struct omr_bots *b, const char *conv, const char *queue,
+			     const char *reason, const json_t *skills)
+{
+	omr_bots_handoff_tagged(b, conv, queue, reason, skills, "bot_handoff");
+}
+
+void omr_bots_takeover(struct omr_bots *b, const char *conversation, const char *reason)
+{
+	omr_bots_handoff_tagged(b, conversation, NULL, reason, NULL, "auto_answer_followup");
 }
 
 static void omr_bots_resolve(struct omr_bots *b, const char *conv, const char *reason,
@@ -233,17 +244,13 @@ static json_t *omr_bots_context(const json_t *conv, const char **text_r)
 	json_t *c = json_pack("{s:O?,s:O?,s:O?,s:O?}", "id", json_object_get(cust, "id"), "name",
 			      json_object_get(cust, "name"), "email", json_object_get(cust, "email"),
 			      "balance", json_object_get(cust, "balance"));
-	long long mis = 0, turns = 0;
-	omr_parse_ll(json_string_value(json_object_get(conv, "bot_misunderstood")) ?
-			     json_string_value(json_object_get(conv, "bot_misunderstood")) : "0", &mis);
-	omr_parse_ll(json_string_value(json_object_get(conv, "bot_turns")) ?
-			     json_string_value(json_object_get(conv, "bot_turns")) : "0", &turns);
-	json_t *ctx = json_pack("{s:o,s:O,s:O?,s:o,s:I,s:I,s:o}", "customer", c ? c : json_object(),
-				"attrs", json_is_object(json_object_get(conv, "attrs")) ?
-						 json_object_get(conv, "attrs") : json_object(),
+	long long mis = json_integer_value(json_object_get(conv, "bot_misunderstood"));
+	long long turns = json_integer_value(json_object_get(conv, "bot_turns"));
+	json_t *attrs = json_object_get(conv, "attrs");
+	json_t *ctx = json_pack("{s:o,s:o,s:O?,s:o,s:I,s:I,s:o}", "customer", c ? c : json_object(),
+				"attrs", json_is_object(attrs) ? json_incref(attrs) : json_object(),
 				"intent", json_object_get(conv, "intent"), "slots",
-				json_is_string(slots) ? json_loads(json_string_value(slots), 0, NULL)
-						      : json_object(),
+				json_is_object(slots) ? json_incref(slots) : json_object(),
 				"misunderstood", (json_int_t)mis, "turns", (json_int_t)turns, "history",
 				hist);
 	return ctx ? ctx : json_object();

@@ -28,6 +28,10 @@ struct omr_plugin *omr_bots_plugin(struct omr_core *core);
 /* A customer message (or the first one: message NULL) for a conversation
  * the bot has: start a turn. */
 void omr_bots_turn(struct omr_bots *b, const char *conversation);
+/* A parked conversation (a rule's automatic answer, then: park) whose
+ * customer wrote again: to people, with the reason as its hand-off note
+ * (tagged auto_answer_followup; the customer hears handoff_text). */
+void omr_bots_takeover(struct omr_bots *b, const char *conversation, const char *reason);
 /* api->bot_answer */
 void omr_bots_answer(struct omr_bots *b, struct omr_plugin *p, const struct omr_bot_answer *a);
 

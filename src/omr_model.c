@@ -33,6 +33,8 @@ static const struct omr_field omr_conversation_fields[] = {
 	{ "requeued_at", OMR_F_INT }, { "last_outbound_at", OMR_F_INT },
 	{ "score", OMR_F_INT }, { "escalations", OMR_F_JSON }, { "dispatch", OMR_F_JSON },
 	{ "esc_step", OMR_F_INT }, { "status_at", OMR_F_INT }, { "status_pos", OMR_F_INT },
+	{ "bot_at", OMR_F_INT }, { "bot_turns", OMR_F_INT }, { "bot_misunderstood", OMR_F_INT },
+	{ "bot_slots", OMR_F_JSON }, { "handoff_at", OMR_F_INT }, { "parked_at", OMR_F_INT },
 	{ NULL, 0 },
 };
 

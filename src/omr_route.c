@@ -74,6 +74,11 @@ static void omr_route_rules(const struct omr_routing_conf *rc, json_t *facts,
 			*rule_tier = rule->tier;
 		if (rule->prefer_last_agent)
 			d->prefer_ms = rule->prefer_last_agent;
+		if (rule->answer.text) {
+			d->elim_text = rule->answer.text;
+			d->elim_reason = rule->answer.reason ? rule->answer.reason : rule->name;
+			d->elim_park = rule->answer.park;
+		}
 		if (!rule->cont)
 			break;
 	}
@@ -86,6 +91,11 @@ static void omr_route_treat(const struct omr_routing_conf *rc, struct omr_decisi
 	d->quadrant = omr_quadrant_of(d->value_customer, d->value_org);
 	d->tier = OMR_TIER_HUMAN;
 	d->tier_note = "a person";
+	if (d->elim_text) { /* a rule's own automatic answer */
+		d->tier_note = d->elim_park ? "answered automatically (rule), parked"
+					    : "answered automatically (rule)";
+		return;
+	}
 	switch (d->quadrant) {
 	case -1:
 		d->tier_note = "not valued: a person";

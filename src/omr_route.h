@@ -39,8 +39,9 @@ struct omr_decision {
 	const char *tier_note;  /* why the tier is what it is */
 	int strategy;           /* -1: the queue's */
 	long long prefer_ms;    /* prefer the customer's last agent this long; 0: no */
-	const char *elim_text;  /* eliminate: this answer, then close */
+	const char *elim_text;  /* eliminate: this answer, then close (or park) */
 	const char *elim_reason;
+	int elim_park;          /* 1: park instead of closing (a rule's answer.then) */
 	json_t *explain;        /* what routing records on the conversation, owned */
 };
 

@@ -279,7 +279,7 @@ static void omr_router_closed_cb(void *arg, const redisReply *reply, const char 
 	omr_classify_free(c);
 }
 
-/* Eliminate: the automatic answer, closed, the trigger counted. */
+/* Eliminate: the automatic answer, closed (or parked), the trigger counted. */
 static void omr_router_eliminate(struct omr_classify *c, const struct omr_decision *d)
 {
 	char now[24], day[16], mid[OMR_ID_MAX];
@@ -293,9 +293,14 @@ static void omr_router_eliminate(struct omr_classify *c, const struct omr_decisi
 	omr_id_new(mid, "m_");
 	json_object_set_new(c->e->fields, "_answer", json_string(mid));
 	c->tell = omr_strdup(d->elim_text);
+	char prio[24], *sk = json_dumps(d->skills, JSON_COMPACT);
+	snprintf(prio, sizeof(prio), "%lld", d->priority);
 	const char *argv[] = { c->e->id, OMR_EVENTS_GROUP, c->conversation, now, day, mid,
-			       d->elim_text, d->elim_reason, ex, tags };
-	omr_store_run(c->r->core->store, OMR_SCRIPT_AUTO_CLOSE, omr_router_closed_cb, c, 10, argv);
+			       d->elim_text, d->elim_reason, ex, tags,
+			       d->elim_park ? "park" : "close", d->queue, prio, sk,
+			       d->language ? d->language : "" };
+	omr_store_run(c->r->core->store, OMR_SCRIPT_AUTO_CLOSE, omr_router_closed_cb, c, 15, argv);
+	free(sk);
 	free(ex);
 	free(tags);
 }
@@ -435,6 +440,10 @@ static void omr_router_msg_cb(void *arg, const redisReply *reply, const char *er
 	}
 	if (status && strcmp(status, "bot") == 0) {
 		omr_bots_turn(c->r->core->bots, omr_event_get(e, "conversation"));
+	} else if (status && strcmp(status, "parked") == 0) {
+		/* the automatic answer was not enough: a person */
+		omr_bots_takeover(c->r->core->bots, omr_event_get(e, "conversation"),
+				  "the customer wrote again after the automatic answer");
 	} else if (status && agent && *agent &&
 		   (strcmp(status, "assigned") == 0 || strcmp(status, "wrapup") == 0)) {
 		json_t *m = omr_model_from_hash(OMR_MODEL_MESSAGE, omr_reply_elem(reply, 2));

@@ -41,6 +41,18 @@ static const struct omr_conf_key omr_step_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
+static const char *const omr_answer_then_names[] = { "close", "park", NULL };
+#define AOFF(f) offsetof(struct omr_rule, answer.f) - offsetof(struct omr_rule, answer)
+static const struct omr_conf_key omr_rule_answer_keys[] = {
+	{ "text", OMR_CONF_STRING, AOFF(text), 1, NULL, 0, 0, "the automatic answer to the customer" },
+	{ "reason", OMR_CONF_STRING, AOFF(reason), 0, NULL, 0, 0,
+	  "the trigger counted in the contact-reason report (default: the rule's name)" },
+	{ "then", OMR_CONF_ENUM, AOFF(park), 0, "close", 0, 0,
+	  "close: done; park: kept open, a person takes it if the customer writes again",
+	  omr_answer_then_names },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
 #define VOFF(f) offsetof(struct omr_value_conf, f)
 static const struct omr_conf_key omr_value_default_keys[] = {
 	{ "customer", OMR_CONF_STRING, 0, 0, NULL, 0, 0, "low | high" },
@@ -150,6 +162,9 @@ static const struct omr_conf_key omr_rule_keys[] = {
 	{ "tier", OMR_CONF_STRING, RLOFF(tier_text), 0, NULL, 0, 0, "human | bot" },
 	{ "prefer_last_agent", OMR_CONF_MS, RLOFF(prefer_last_agent), 0, "0", 0, 86400000,
 	  "offer to the customer's last agent first, for this long" },
+	{ "answer", OMR_CONF_SECTION, RLOFF(answer), 0, NULL, 0, 0,
+	  "answer automatically (eliminate): {text, reason, then: close|park}", NULL,
+	  omr_rule_answer_keys },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 static const char *const omr_rule_handled[] = { "skills", NULL };

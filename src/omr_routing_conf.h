@@ -92,6 +92,11 @@ struct omr_rule {
 	char *tier_text;
 	int tier;              /* enum omr_tier */
 	long long prefer_last_agent; /* ms; 0: no */
+	struct {
+		char *text;    /* an automatic answer; NULL: none */
+		char *reason;  /* the trigger counted (default: the rule's name) */
+		int park;      /* 0: close after answering; 1: park (a person if the customer writes again) */
+	} answer;
 	const struct omr_ynode *at;
 };
 

@@ -1412,10 +1412,16 @@
 		var h = c && c.routing && c.routing.handoff;
 		if (!h || !str(h.reason))
 			return null;
-		var text = 'From the bot: ' + h.reason;
+		var text = 'Handed over: ' + h.reason;
 		var intent = c.attrs && str(c.attrs.intent) ? c.attrs.intent : str(c.intent);
 		if (intent)
 			text += ' · wants: ' + intent;
+		var slots = c.bot_slots && typeof c.bot_slots === 'object' ? c.bot_slots : {};
+		var known = Object.keys(slots).filter(function (k) {
+			return k !== 'language' && (typeof slots[k] === 'string' || typeof slots[k] === 'number');
+		}).slice(0, 6).map(function (k) { return k + ': ' + slots[k]; });
+		if (known.length)
+			text += ' · knows: ' + known.join(', ');
 		var n = node('span', 'handoff-note', text);
 		n.setAttribute('data-testid', 'handoff-note');
 		return n;

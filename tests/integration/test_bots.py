@@ -27,6 +27,15 @@ queues:
     skills: { billing: 1 }
     status_interval: 0
 rules:
+  - name: outage
+    when: 'text:lower():find("outage")'
+    answer:
+      text: "We know about the outage in your area; it is fixed by 18:00."
+      reason: outage notice
+      then: park
+  - name: order status
+    when: 'text:lower():find("where is my order")'
+    answer: { text: "Track your order at https://example.com/track.", reason: order status }
   - name: invoices to people
     when: 'text:lower():find("invoice")'
     queue: billing
@@ -192,6 +201,30 @@ def faqbot_part(tmp):
     c4 = v4.say("Question about my invoice")["conversation"]
     o = alice.expect("offer", timeout=8)
     eq(o["conversation"]["id"], c4, "an encourage contact skips the bot")
+
+    # eliminate by a rule's automatic answer: closed, or parked until the
+    # customer writes again
+    v6 = Visitor(d, name="Ord")
+    c6 = v6.say("Where is my order?")["conversation"]
+    m = v6.ws.recv_type("message")
+    check("example.com/track" in m["text"], "the order status answer arrives")
+    conv = wait_for(lambda: (lambda x: x if x["status"] == "closed" else None)(d.conversation(c6)))
+    eq((conv["wrapup"]["reason"], conv["wrapup"]["outcome"]), ("order status", "automated"),
+       "closed, the trigger is the contact reason")
+    v7 = Visitor(d, name="Out")
+    c7 = v7.say("Is there an outage? My internet is down")["conversation"]
+    check("outage in your area" in v7.ws.recv_type("message")["text"], "the outage notice arrives")
+    conv = wait_for(lambda: (lambda x: x if x["status"] == "parked" else None)(d.conversation(c7)))
+    eq(conv["routing"]["treatment"], "answered automatically (rule), parked", "parked, explained")
+    reasons = {r["reason"]: r["count"] for r in d.api("/api/v1/reports/contact-reasons")["reasons"]}
+    eq((reasons.get("outage notice"), reasons.get("order status")), (1, 1),
+       "both triggers counted in the contact-reason report")
+    v7.say("It is still not working", cmid="o2")
+    o = offer_for(alice, c7)
+    conv = d.conversation(c7)
+    eq(conv["routing"]["handoff"]["reason"], "the customer wrote again after the automatic answer",
+       "a parked customer who writes again gets a person")
+    check("auto_answer_followup" in conv["tags"], "tagged")
     eq(d.stop(), 0, "clean stop")
 
 
@@ -214,7 +247,7 @@ def webhookbot_part(tmp):
     check(t["signed"], "the request carries a valid HMAC-SHA256 signature")
     eq(t["header_turn"], t["turn"]["turn"], "and its turn id")
     eq(t["turn"]["context"]["customer"]["name"], "Rob", "the context names the customer")
-    eq(d.conversation(c)["bot_slots"], '{"order":"A-17"}', "slots are kept")
+    eq(d.conversation(c)["bot_slots"], {"order": "A-17"}, "slots are kept")
     v.say("ask me later", cmid="l1")
     eq(v.ws.recv_type("message")["text"], "answered later", "an answer by signed callback")
     wait_for(lambda: {"callback": 401} in FakeBot.seen, what="forged callback refused")
@@ -222,6 +255,8 @@ def webhookbot_part(tmp):
     v.say("be slow", cmid="s1")
     o = alice.expect("offer", timeout=10)
     eq(o["conversation"]["id"], c, "a bot that does not answer in time: a person takes over")
+    eq((o["conversation"].get("intent"), o["conversation"].get("bot_slots")),
+       ("echo", {"order": "A-17"}), "the offer carries what the bot learnt")
     check("did not answer" in d.conversation(c)["routing"]["handoff"]["reason"],
           "explained: %s" % d.conversation(c)["routing"]["handoff"]["reason"])
 
@@ -247,7 +282,7 @@ def webhookbot_part(tmp):
     except (TimeoutError, OSError):
         extra = None
     eq(extra, None, "nothing more reaches the customer")
-    eq(d.conversation(c5)["bot_slots"], "{}", "oversized slots are not stored")
+    eq(d.conversation(c5)["bot_slots"], {}, "oversized slots are not stored")
     v5.say("robot garbage", cmid="g1")
     offer_for(alice, c5)
     eq(d.conversation(c5)["routing"]["handoff"]["reason"],

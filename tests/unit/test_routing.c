@@ -83,6 +83,10 @@ static const char *ROUTING =
 	"  - name: social\n"
 	"    priority: 80\n"
 	"rules:\n"
+	"  - name: outage\n"
+	"    when: 'text:lower():find(\"outage\")'\n"
+	"    queue: billing\n"
+	"    answer: { text: 'Known outage', then: park }\n"
 	"  - name: order status\n"
 	"    when: 'intent == \"order_status\"'\n"
 	"    value: { customer: low, organisation: low }\n"
@@ -158,6 +162,8 @@ static void test_decide(void **state)
 		/* continue: the language rule, then the billing rule */
 		{ "mijn factuur", "", 0, 0, "billing", NULL, "human", 60, "nl", NULL, 120000 },
 		{ "my invoice", "", 0, 0, "billing", NULL, "human", 60, NULL, NULL, 120000 },
+		/* a rule's own answer (the queue kept for a hand-off when parked) */
+		{ "outage?", "", 0, 0, "billing", NULL, "human", 60, NULL, "Known outage", 0 },
 		/* tier human by rule, whatever the quadrant */
 		{ "a person please", "", 0, 0, "general", "self_service", "human", 50, NULL, NULL, 0 },
 	};
@@ -187,6 +193,13 @@ static void test_decide(void **state)
 	struct omr_decision d;
 	omr_route_decide(c.r, f, 1, &d);
 	assert_int_equal(d.tier, OMR_TIER_BOT);
+	omr_decision_release(&d);
+	json_decref(f);
+	/* the rule's answer: parked, its trigger is the rule's name */
+	f = facts("outage?", "", 0, 0);
+	omr_route_decide(c.r, f, 1, &d);
+	assert_int_equal(d.elim_park, 1);
+	assert_string_equal(d.elim_reason, "outage");
 	omr_decision_release(&d);
 	json_decref(f);
 	/* the complaint rule adds its skills and tag */
