@@ -26,6 +26,7 @@
 #include "omr_edge.h"
 #include "omr_log.h"
 #include "omr_model.h"
+#include "omr_plugin.h"
 #include "omr_password.h"
 #include "omr_router.h"
 #include "omr_routing_conf.h"
@@ -237,6 +238,21 @@ static json_t *omr_agents_offer_frame(const json_t *conv, const json_t *offer)
 			 "expires_in_ms", (json_int_t)(left > 0 ? left : 0), "conversation", summary);
 }
 
+/* What the agent may send on the conversation's channel: the end of its
+ * reply window and the templates for after it (WhatsApp). */
+static json_t *omr_agents_decorate(struct omr_agents *a, json_t *conv)
+{
+	const char *ch = json_string_value(json_object_get(conv, "channel"));
+	const struct omr_plugin *p = ch ? omr_core_channel(a->core, ch) : NULL;
+	if (!conv || !p || !p->reply_window_ms)
+		return conv;
+	long long last = json_integer_value(json_object_get(conv, "last_inbound_at"));
+	json_object_set_new(conv, "reply_window",
+			    json_pack("{s:I,s:o}", "closes_at", (json_int_t)(last + p->reply_window_ms),
+				      "templates", p->templates ? json_incref(p->templates) : json_array()));
+	return conv;
+}
+
 /* ---- welcome: gathers conversations and offers, then sends ---- */
 
 struct omr_welcome {
@@ -273,7 +289,8 @@ static void omr_welcome_conv_cb(void *arg, const redisReply *reply, const char *
 			json_decref(offer);
 			json_decref(conv);
 		} else if (st && (strcmp(st, "assigned") == 0 || strcmp(st, "wrapup") == 0)) {
-			json_array_append_new(json_object_get(w->frame, "conversations"), conv);
+			json_array_append_new(json_object_get(w->frame, "conversations"),
+					      omr_agents_decorate(w->a, conv));
 		} else {
 			json_decref(conv);
 		}
@@ -682,7 +699,8 @@ static void omr_agents_assigned_cb(void *arg, const redisReply *reply, const cha
 	json_t *conv;
 	if (!err && omr_store_view_parse(reply, &conv, NULL) == 1)
 		omr_agents_push_new(q->a, q->agent,
-				    json_pack("{s:s,s:o}", "type", "assigned", "conversation", conv));
+				    json_pack("{s:s,s:o}", "type", "assigned", "conversation",
+					      omr_agents_decorate(q->a, conv)));
 	else
 		omr_log_warn("agent %s: conversation %s accepted but not loaded: %s", q->agent,
 			     q->conversation, err ? err : "not found");
@@ -816,6 +834,7 @@ static void omr_agents_reply_cb(void *arg, const redisReply *reply, const char *
 			.author = "agent",
 			.author_name = ac && ac->name ? ac->name : q->agent,
 			.text = q->text,
+			.data = q->data, /* {template: {name, language}} or NULL */
 		};
 		omr_core_deliver(a->core, channel, &out);
 	}
@@ -832,13 +851,90 @@ static void omr_agents_reply_error(struct omr_agents *a, struct omr_asess *s, co
 	omr_agents_send_new(a, s->conn, j);
 }
 
+static const json_t *omr_agents_template(const struct omr_plugin *p, const char *name)
+{
+	size_t i;
+	json_t *t;
+	json_array_foreach(p ? p->templates : NULL, i, t)
+		if (strcmp(json_string_value(json_object_get(t, "name")), name) == 0)
+			return t;
+	return NULL;
+}
+
+static void omr_agents_reply_store(struct omr_areq *q, const char *cmid)
+{
+	struct omr_agents *a = q->a;
+	const struct omr_agent_conf *ac = omr_agents_find(a->core->cfg->agents, q->agent);
+	char mid[OMR_ID_MAX], now[24], ttl[24];
+	char *tmpl = q->data ? json_dumps(json_object_get(q->data, "template"), JSON_COMPACT) : NULL;
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	snprintf(ttl, sizeof(ttl), "%lld", a->core->cfg->limits.dedup_ttl);
+	const char *argv[] = { q->conversation, q->agent, ac && ac->name ? ac->name : q->agent,
+			       q->text, cmid, omr_id_new(mid, "m_"), now, ttl, "agent",
+			       tmpl ? tmpl : "" };
+	omr_store_run(a->core->store, OMR_SCRIPT_REPLY, omr_agents_reply_cb, q, 10, argv);
+	free(tmpl);
+}
+
+/* The channel's rules, checked before the reply is stored: a template
+ * outside the reply window (WhatsApp: 24 hours), the channel's length. */
+static void omr_agents_reply_checked(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	struct omr_agents *a = q->a;
+	const char *channel = omr_reply_str(omr_reply_elem(reply, 0));
+	long long last = omr_reply_int(omr_reply_elem(reply, 1), 0);
+	const char *pub = omr_reply_str(omr_reply_elem(reply, 2));
+	const struct omr_plugin *p = channel ? omr_core_channel(a->core, channel) : NULL;
+	/* the window is for private messages; a public comment is answered any time */
+	int windowed = p && p->reply_window_ms && !(pub && strcmp(pub, "1") == 0);
+	const char *tname = q->extra;
+
+	if (err) {
+		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
+		goto done;
+	}
+	if (tname) {
+		const json_t *t = omr_agents_template(p, tname);
+		if (!t) {
+			omr_agents_error_q(q, "bad_request", "this channel has no such template");
+			goto done;
+		}
+		free(q->text);
+		q->text = omr_strdup(json_string_value(json_object_get(t, "text")));
+		q->data = json_pack("{s:{s:O,s:O}}", "template", "name", json_object_get(t, "name"),
+				    "language", json_object_get(t, "language"));
+	} else if (windowed && last + p->reply_window_ms < omr_now_ms()) {
+		char *m = omr_asprintf("%s takes free-form replies only within %lld hours of the "
+				       "customer's last message; send a template",
+				       channel, p->reply_window_ms / 3600000);
+		json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "type", "error", "code",
+				      "window_closed", "message", m, "conversation", q->conversation,
+				      "client_msg_id", q->client_msg_id, "closed_at",
+				      (json_int_t)(last + p->reply_window_ms), "templates",
+				      p->templates ? json_incref(p->templates) : json_array());
+		omr_agents_send_new(a, q->conn, e);
+		free(m);
+		goto done;
+	}
+	if (p && p->text_max && omr_utf8_chars(q->text) > p->text_max) {
+		char *m = omr_asprintf("%s takes at most %zu characters", channel, p->text_max);
+		omr_agents_error_q(q, "text_too_long", m);
+		free(m);
+		goto done;
+	}
+	omr_agents_reply_store(q, q->client_msg_id);
+	return;
+done:
+	omr_areq_free(q);
+}
+
 static void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
 {
 	const char *conv = omr_agents_conv_arg(a, s, msg);
 	const char *text = json_string_value(json_object_get(msg, "text"));
+	const char *tmpl = json_string_value(json_object_get(msg, "template"));
 	const char *cmid = json_string_value(json_object_get(msg, "client_msg_id"));
-	const struct omr_agent_conf *ac = omr_agents_find(a->core->cfg->agents, s->agent);
-	char mid[OMR_ID_MAX], now[24], ttl[24];
 	struct omr_areq *q;
 
 	if (!conv)
@@ -847,23 +943,27 @@ static void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const js
 		omr_agents_reply_error(a, s, "client_msg_id: 1-64 printable characters", conv, NULL);
 		return;
 	}
-	if (!text || !*text) {
+	if (json_object_get(msg, "template") && (!tmpl || !omr_model_key_ok(tmpl, 64))) {
+		omr_agents_reply_error(a, s, "template: a template name", conv, cmid);
+		return;
+	}
+	if (!tmpl && (!text || !*text)) {
 		omr_agents_reply_error(a, s, "text: a non-empty string", conv, cmid);
 		return;
 	}
-	if ((long long)strlen(text) > a->core->cfg->limits.text_max) {
+	if (text && (long long)strlen(text) > a->core->cfg->limits.text_max) {
 		omr_agents_reply_error(a, s, "text is too long", conv, cmid);
 		return;
 	}
 	q = omr_areq_new(a, s);
 	q->conversation = omr_strdup(conv);
 	q->client_msg_id = omr_strdup(cmid);
-	q->text = omr_strdup(text);
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	snprintf(ttl, sizeof(ttl), "%lld", a->core->cfg->limits.dedup_ttl);
-	const char *argv[] = { conv, s->agent, ac && ac->name ? ac->name : s->agent, text, cmid,
-			       omr_id_new(mid, "m_"), now, ttl, "agent" };
-	omr_store_run(a->core->store, OMR_SCRIPT_REPLY, omr_agents_reply_cb, q, 9, argv);
+	q->text = omr_strdup(text ? text : "");
+	q->extra = tmpl ? omr_strdup(tmpl) : NULL;
+	char *key = omr_store_key(a->core->store, "conv:%s", conv);
+	omr_redis_cmd(omr_store_redis(a->core->store), omr_agents_reply_checked, q,
+		      "HMGET %s channel last_inbound_at public", key);
+	free(key);
 }
 
 static void omr_agents_act_cb(void *arg, const redisReply *reply, const char *err)
@@ -1009,7 +1109,8 @@ static void omr_agents_open_cb(void *arg, const redisReply *reply, const char *e
 	int rc = err ? -2 : omr_store_view_parse(reply, &conv, NULL);
 	if (rc == 1)
 		omr_agents_send_new(q->a, q->conn,
-				    json_pack("{s:s,s:o}", "type", "history", "conversation", conv));
+				    json_pack("{s:s,s:o}", "type", "history", "conversation",
+					      omr_agents_decorate(q->a, conv)));
 	else if (rc == -1 || rc == 0)
 		omr_agents_error(q->a, q->conn, "not_yours",
 				 "not one of your conversations or of your customers",

@@ -126,6 +126,10 @@ static const struct omr_conf_key omr_limits_keys[] = {
 	  "how long a channel message id is remembered for duplicate detection" },
 	{ "stream_maxlen", OMR_CONF_INT, LOFF(stream_maxlen), 0, "1000000", 1000, 1000000000,
 	  "approximate length cap of the event stream" },
+	{ "resend_after", OMR_CONF_MS, LOFF(resend_after), 0, "2m", 1000, 86400000,
+	  "an outbound message not sent this long after it was stored is sent again (API channels)" },
+	{ "resend_tries", OMR_CONF_INT, LOFF(resend_tries), 0, "3", 0, 20,
+	  "times it is sent again before it is marked failed" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 

@@ -76,6 +76,8 @@ struct omr_config {
 		long long attachments_max;
 		long long dedup_ttl;      /* ms an idempotency key is remembered */
 		long long stream_maxlen;  /* approximate cap of the event stream */
+		long long resend_after;   /* ms before an unsent outbound message is sent again */
+		long long resend_tries;   /* resends before it is marked failed */
 	} limits;
 
 	struct omr_plugin_conf *plugins;

@@ -25,12 +25,15 @@
 #include "omr_http.h"
 #include "omr_ingest.h"
 #include "omr_log.h"
+#include "omr_outbox.h"
 #include "omr_plugin.h"
 #include "omr_redis.h"
+#include "omr_retry.h"
 #include "omr_router.h"
 #include "omr_routing_conf.h"
 #include "omr_store.h"
 #include "omr_util.h"
+#include "omr_webhook.h"
 
 #define OMR_DRAIN_MS 5000
 
@@ -192,6 +195,7 @@ static void omr_core_online(struct omr_core *core)
 	omr_agents_online(core->agents);
 	omr_router_start(core->router);
 	omr_bots_start(core->bots);
+	omr_outbox_start(core->outbox);
 	omr_bus_kick(core->bus);
 	omr_log_info("omniroute %s running as node '%s'", PACKAGE_VERSION, core->node_id);
 	omr_core_notify("READY=1\nSTATUS=running");
@@ -457,6 +461,7 @@ void omr_core_shutdown(struct omr_core *core, int exit_code)
 		omr_bus_stop(core->bus);
 	if (core->bots)
 		omr_bots_stop(core->bots);
+	omr_outbox_stop(core->outbox);
 	core->drain_deadline = omr_mono_ms() + OMR_DRAIN_MS;
 	event_add(core->drain_timer, &tick);
 }
@@ -546,6 +551,9 @@ static int omr_core_modules(struct omr_core *core, char **err_r)
 	core->curl = omr_curl_new(core->base, err_r);
 	if (!core->curl)
 		return -1;
+	core->retry = omr_retry_new(core->base, core->curl);
+	core->webhooks = omr_webhooks_new(core);
+	core->outbox = omr_outbox_new(core);
 	char *stream = omr_store_key(core->store, "events");
 	struct omr_events_opts eo = {
 		.stream = stream,
@@ -637,9 +645,13 @@ void omr_core_free(struct omr_core *core)
 	/* The blocking reader first: its one pending read fails into a
 	 * stopped consumer. */
 	omr_redis_free(core->redis_block);
-	/* Transfers still running end now, while their plugins exist. */
+	/* Provider calls waiting for a retry end now, and transfers still
+	 * running end now, while their plugins exist. */
+	omr_retry_stop(core->retry);
 	omr_curl_free(core->curl);
 	core->curl = NULL;
+	omr_retry_free(core->retry);
+	core->retry = NULL;
 	omr_redis_free(core->redis_bus);
 	for (size_t i = core->nplugins; i > 0; i--)
 		omr_plugin_close(core->plugins[i - 1]);
@@ -653,9 +665,11 @@ void omr_core_free(struct omr_core *core)
 	omr_redis_free(core->redis);
 	omr_events_free(core->events);
 	omr_bots_free(core->bots);
+	omr_outbox_free(core->outbox);
 	omr_bus_free(core->bus);
 	omr_router_free(core->router);
 	omr_ingest_free(core->ingest);
+	omr_webhooks_free(core->webhooks);
 	omr_store_free(core->store);
 	omr_embedded_stop(core->embedded, 10000);
 	omr_embedded_free(core->embedded);

@@ -78,6 +78,9 @@ struct omr_core {
 	struct omr_agents *agents;
 	struct omr_bots *bots;
 	struct omr_curl *curl;
+	struct omr_retry *retry;       /* provider API calls: retries, rate lanes */
+	struct omr_webhooks *webhooks; /* provider webhooks (plugins register them) */
+	struct omr_outbox *outbox;     /* resends what a crash left unsent */
 
 	struct omr_plugin **plugins;
 	size_t nplugins;
@@ -110,6 +113,12 @@ struct omr_plugin *omr_core_channel(struct omr_core *core, const char *channel);
 /* Deliver an outbound message through its channel's send hook (on every
  * node for OMR_PLUGIN_CONNECTED channels, through the bus). */
 int omr_core_deliver(struct omr_core *core, const char *channel, const struct omr_outbound *out);
+/* Record a delivery status of an outbound message (by our id, or by the
+ * channel's id when message is NULL); the agent of the conversation sees
+ * it. done (may be NULL) runs once: ok = 1 when stored. */
+void omr_core_delivery_status(struct omr_core *core, const char *channel, const char *message,
+			      const char *channel_msg_id, const char *status, const char *error,
+			      void (*done)(void *arg, int ok), void *arg);
 /* Handler of the node bus (omr_bus). */
 void omr_core_bus_message(void *arg, const json_t *msg);
 

@@ -18,8 +18,10 @@
 #include "omr_ingest.h"
 #include "omr_log.h"
 #include "omr_plugin.h"
+#include "omr_retry.h"
 #include "omr_store.h"
 #include "omr_util.h"
+#include "omr_webhook.h"
 
 struct omr_timer {
 	struct event *ev;
@@ -55,6 +57,8 @@ static int omr_host_submit(omr_host *h, const struct omr_inbound *ev, omr_submit
 struct omr_host_status {
 	struct omr_core *core;
 	char *what;
+	void (*done)(void *arg, int ok);
+	void *arg;
 };
 
 static void omr_host_status_done(void *arg, const redisReply *reply, const char *err)
@@ -74,16 +78,28 @@ static void omr_host_status_done(void *arg, const redisReply *reply, const char 
 			omr_agents_push(hs->core->agents, agent, f);
 		json_decref(f);
 	}
+	if (hs->done)
+		hs->done(hs->arg, err == NULL);
 	free(hs->what);
 	free(hs);
 }
 
-static struct omr_host_status *omr_host_status_new(omr_host *h, const char *what)
+void omr_core_delivery_status(struct omr_core *core, const char *channel, const char *message,
+			      const char *channel_msg_id, const char *status, const char *error,
+			      void (*done)(void *arg, int ok), void *arg)
 {
 	struct omr_host_status *hs = omr_malloc(sizeof(*hs));
-	hs->core = h->core;
-	hs->what = omr_strdup(what);
-	return hs;
+	hs->core = core;
+	hs->what = omr_strdup(message ? message : channel_msg_id);
+	hs->done = done;
+	hs->arg = arg;
+	if (status && strcmp(status, "failed") == 0) {
+		core->stats.outbound_failed++;
+		omr_log_warn("%s: message %s failed: %s", channel, hs->what,
+			     error ? error : "no reason given");
+	}
+	omr_store_msg_status(core->store, message, status, channel, channel_msg_id, error,
+			     omr_host_status_done, hs);
 }
 
 static void omr_host_send_result(omr_host *h, const char *message, const char *status,
@@ -91,13 +107,8 @@ static void omr_host_send_result(omr_host *h, const char *message, const char *s
 {
 	if (!message || !status)
 		return;
-	if (strcmp(status, "failed") == 0) {
-		h->core->stats.outbound_failed++;
-		omr_log_warn("%s: message %s failed: %s", h->plugin->name, message,
-			     error ? error : "no reason given");
-	}
-	omr_store_msg_status(h->core->store, message, status, h->plugin->name, channel_msg_id, error,
-			     omr_host_status_done, omr_host_status_new(h, message));
+	omr_core_delivery_status(h->core, h->plugin->name, message, channel_msg_id, status, error,
+				 NULL, NULL);
 }
 
 static void omr_host_delivery_status(omr_host *h, const char *channel_msg_id, const char *status,
@@ -105,8 +116,8 @@ static void omr_host_delivery_status(omr_host *h, const char *channel_msg_id, co
 {
 	if (!channel_msg_id || !status || !omr_model_key_ok(channel_msg_id, 256))
 		return;
-	omr_store_msg_status(h->core->store, NULL, status, h->plugin->name, channel_msg_id, error,
-			     omr_host_status_done, omr_host_status_new(h, channel_msg_id));
+	omr_core_delivery_status(h->core, h->plugin->name, NULL, channel_msg_id, status, error, NULL,
+				 NULL);
 }
 
 static int omr_host_ws_register(omr_host *h, const struct omr_ws_endpoint *ep, char **err_r)
@@ -253,6 +264,61 @@ static int omr_host_signature_ok(const char *received, const void *key, size_t k
 	return omr_signature_ok(received, key, key_len, data, len);
 }
 
+
+static int omr_host_webhook_register(omr_host *h, const struct omr_webhook_spec *spec,
+				     char **err_r)
+{
+	if (!h->in_init)
+		return omr_err(err_r, "webhook_register is only allowed in init");
+	return omr_webhooks_add(h->core->webhooks, h->plugin, spec, err_r);
+}
+
+static int omr_host_http_send(omr_host *h, const char *method, const char *url,
+			      const char *const *headers, const void *body, size_t body_len,
+			      long timeout_ms, const struct omr_http_retry *retry, omr_http_done cb,
+			      void *arg)
+{
+	return omr_retry_send(h->core->retry, method, url, headers, body, body_len, timeout_ms,
+			      retry, cb, arg);
+}
+
+/* A channel's templates: [{name, language, text}], names unique. */
+static int omr_host_templates_ok(const json_t *t, char **err_r)
+{
+	size_t i, k;
+	json_t *e;
+	if (!json_is_array(t))
+		return omr_err(err_r, "templates: a list");
+	json_array_foreach(t, i, e) {
+		const char *name = json_string_value(json_object_get(e, "name"));
+		const char *text = json_string_value(json_object_get(e, "text"));
+		if (!name || !omr_model_key_ok(name, 64) || !text || !*text ||
+		    !json_is_string(json_object_get(e, "language")))
+			return omr_err(err_r, "template %zu: needs name, language and text", i + 1);
+		for (k = 0; k < i; k++)
+			if (strcmp(name, json_string_value(json_object_get(json_array_get(t, k), "name"))) == 0)
+				return omr_err(err_r, "template '%s' is listed twice", name);
+	}
+	return OMR_OK;
+}
+
+static int omr_host_channel_policy(omr_host *h, const struct omr_channel_policy *policy,
+				   char **err_r)
+{
+	struct omr_plugin *p = h->plugin;
+	if (!h->in_init)
+		return omr_err(err_r, "channel_policy is only allowed in init");
+	if (!policy || policy->reply_window_ms < 0)
+		return omr_err(err_r, "channel_policy: a policy with a window of 0 or more");
+	if (policy->templates && omr_host_templates_ok(policy->templates, err_r) != OMR_OK)
+		return OMR_ERROR;
+	p->reply_window_ms = policy->reply_window_ms;
+	json_decref(p->templates);
+	p->templates = policy->templates ? json_deep_copy(policy->templates) : NULL;
+	p->text_max = policy->text_max;
+	return OMR_OK;
+}
+
 static const struct omr_host_api omr_host_api = {
 	.abi_version = OMR_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct omr_host_api),
@@ -278,6 +344,11 @@ static const struct omr_host_api omr_host_api = {
 	.bot_answer = omr_host_bot_answer,
 	.hmac_sha256_hex = omr_host_hmac_hex,
 	.signature_ok = omr_host_signature_ok,
+	.webhook_register = omr_host_webhook_register,
+	.webhook_message = omr_webhook_message,
+	.webhook_status = omr_webhook_status,
+	.http_send = omr_host_http_send,
+	.channel_policy = omr_host_channel_policy,
 };
 
 const struct omr_host_api *omr_host_api_table(void)

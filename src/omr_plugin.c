@@ -180,6 +180,7 @@ void omr_plugin_close(struct omr_plugin *p)
 	p->initialised = 0;
 	if (p->desc)
 		omr_plugin_config_free(p, p->config);
+	json_decref(p->templates);
 	/* The plugin's code goes last: nothing of it may run after this. */
 	if (p->dl)
 		dlclose(p->dl);

@@ -35,6 +35,10 @@ struct omr_plugin {
 	int initialised;
 	int started;
 	struct omr_host host;
+	/* what the channel allows (api->channel_policy) */
+	long long reply_window_ms;   /* 0: replies always allowed */
+	json_t *templates;           /* owned: [{name, language, text}] or NULL */
+	size_t text_max;             /* characters; 0: limits.text_max */
 };
 
 /* dlopen, check the descriptor, validate the config section. Errors go to

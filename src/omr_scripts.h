@@ -31,4 +31,5 @@ extern const char omr_lua_queues_waiting[];
 extern const char omr_lua_to_bot[];
 extern const char omr_lua_bot_update[];
 extern const char omr_lua_bot_end[];
+extern const char omr_lua_outbox_claim[];
 #endif

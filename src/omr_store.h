@@ -85,6 +85,7 @@ enum omr_script {
 	OMR_SCRIPT_TO_BOT,
 	OMR_SCRIPT_BOT_UPDATE,
 	OMR_SCRIPT_BOT_END,
+	OMR_SCRIPT_OUTBOX_CLAIM,
 	OMR_SCRIPT_COUNT
 };
 void omr_store_run(struct omr_store *s, enum omr_script script, omr_redis_cb cb, void *arg,

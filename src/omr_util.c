@@ -384,6 +384,14 @@ void omr_hex(const unsigned char *in, size_t len, char *out)
 
 /* ---- UTF-8 and comparison ---- */
 
+size_t omr_utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; s && *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 int omr_utf8_valid(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -449,6 +457,28 @@ int omr_signature_ok(const char *received, const void *key, size_t key_len, cons
 	got[64] = '\0';
 	omr_hmac_sha256_hex(key, key_len, data, len, want);
 	return omr_ct_equal(want, 64, got, 64);
+}
+
+void omr_hmac_sha256_base64(const void *key, size_t key_len, const void *data, size_t len,
+			    char out[45])
+{
+	unsigned char md[32];
+	unsigned int mdlen = sizeof(md);
+	if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, md, &mdlen))
+		memset(md, 0, sizeof(md));
+	EVP_EncodeBlock((unsigned char *)out, md, 32); /* 44 characters and a NUL */
+}
+
+int omr_signature_b64_ok(const char *received, const void *key, size_t key_len,
+			 const void *data, size_t len)
+{
+	char want[45];
+	if (!received)
+		return 0;
+	if (strncasecmp(received, "sha256=", 7) == 0)
+		received += 7;
+	omr_hmac_sha256_base64(key, key_len, data, len, want);
+	return omr_ct_equal(want, 44, received, strlen(received));
 }
 
 int omr_ct_equal(const void *a, size_t alen, const void *b, size_t blen)

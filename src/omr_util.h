@@ -74,6 +74,8 @@ const char *omr_id_new(char *buf, const char *prefix);
 int omr_random_bytes(void *buf, size_t len);
 void omr_hex(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
 
+/* Characters (code points) of a UTF-8 string. */
+size_t omr_utf8_chars(const char *s);
 /* 1 if s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 int omr_utf8_valid(const char *s, size_t len);
 /* HMAC-SHA256 as lower-case hex (64 characters and a NUL). */
@@ -83,6 +85,12 @@ void omr_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size
  * constant time against HMAC-SHA256(key, data); 1 if it matches. */
 int omr_signature_ok(const char *received, const void *key, size_t key_len, const void *data,
 		     size_t len);
+/* HMAC-SHA256 as base64 (44 characters and a NUL), as X signs. */
+void omr_hmac_sha256_base64(const void *key, size_t key_len, const void *data, size_t len,
+			    char out[45]);
+/* "sha256=<base64>" checked in constant time against HMAC-SHA256(key, data). */
+int omr_signature_b64_ok(const char *received, const void *key, size_t key_len,
+			 const void *data, size_t len);
 /* Constant-time comparison of two byte strings; 1 if equal. */
 int omr_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 

@@ -145,7 +145,9 @@ struct omr_outbound {
 	const char *author;         /* "agent", "bot" or "system" */
 	const char *author_name;    /* display name, may be NULL */
 	const char *text;
-	json_t *data;               /* kind-specific extras (status: position, eta_s) */
+	json_t *data;               /* kind-specific extras (status: position, eta_s;
+	                               message: buttons of a bot, template {name,
+	                               language} outside the reply window) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -204,8 +206,62 @@ struct omr_http_response {
 	size_t body_len;
 	const char *error;       /* transport error when !ok */
 	const char *retry_after; /* Retry-After header, or NULL */
+	int attempts;            /* http_send: tries it took (http_request: 1) */
 };
 typedef void (*omr_http_done)(void *arg, const struct omr_http_response *res);
+
+/* http_send: how a provider API call is retried and paced. Retried are
+ * transport errors, 429 and 5xx (not 501), after Retry-After when the
+ * provider sends one, else after a delay that doubles (with jitter). */
+struct omr_http_retry {
+	int attempts;            /* tries in all (0: 5; 1: no retry) */
+	long first_delay_ms;     /* 0: 1000 */
+	long max_delay_ms;       /* 0: 60000; also caps Retry-After */
+	const char *lane;        /* rate lane (e.g. the sending phone number id); NULL: none */
+	double per_second;       /* requests per second on the lane (0: unlimited) */
+};
+
+/* ------------------------------------------------------------------ */
+/* Provider webhooks (WhatsApp, Messenger, Instagram, X): the core     */
+/* verifies, limits and acknowledges; the plugin only maps the payload.*/
+/* ------------------------------------------------------------------ */
+
+typedef struct omr_webhook_batch omr_webhook_batch;
+
+enum omr_signature_encoding {
+	OMR_SIGNATURE_HEX = 0,     /* "sha256=<hex>" (Meta: X-Hub-Signature-256) */
+	OMR_SIGNATURE_BASE64 = 1,  /* "sha256=<base64>" (X: x-twitter-webhooks-signature) */
+};
+
+struct omr_webhook_spec {
+	const char *path;              /* "/webhooks/whatsapp" */
+	const char *signature_header;  /* header of the HMAC-SHA256 of the raw body; required */
+	int signature_encoding;        /* enum omr_signature_encoding */
+	const char *secret;            /* the HMAC key (app secret, consumer secret) */
+	const char *verify_token;      /* Meta: GET ?hub.mode=subscribe&hub.verify_token=T&
+	                                  hub.challenge=C echoes C; NULL: no such handshake */
+	int crc;                       /* X: GET ?crc_token=T answers {"response_token":
+	                                  "sha256=" base64(HMAC(secret, T))} */
+	size_t max_body;               /* 0: webhooks.max_body */
+	/* The verified body (NUL-terminated): map it, calling
+	 * api->webhook_message() and api->webhook_status() for each item.
+	 * OMR_ERROR with *err_r: malformed (400, nothing is stored). */
+	int (*parse)(void *arg, const char *body, size_t len, omr_webhook_batch *batch,
+		     char **err_r);
+	void *arg;
+};
+
+/* ------------------------------------------------------------------ */
+/* What a channel allows (set once in init with api->channel_policy).  */
+/* ------------------------------------------------------------------ */
+
+struct omr_channel_policy {
+	long long reply_window_ms;  /* free-form replies only this long after the
+	                               customer's last message (0: always allowed) */
+	const json_t *templates;    /* [{name, language, text}]: what an agent may send
+	                               outside the window (copied); NULL: none */
+	size_t text_max;            /* longest reply the channel takes (0: limits.text_max) */
+};
 
 /* ------------------------------------------------------------------ */
 /* Bots (kind OMR_PLUGIN_BOT): a conversation routing gives to the bot  */
@@ -319,7 +375,31 @@ struct omr_host_api {
 	int (*signature_ok)(const char *received, const void *key, size_t key_len,
 			    const void *data, size_t len);
 
-	void *reserved[12];
+	/* Provider webhooks (only during init): GET handshakes, signature,
+	 * size limit, then spec->parse; the request is answered 200 once
+	 * every message and status the batch holds is durable in Redis, 503
+	 * when one could not be stored now (the provider retries; resent
+	 * messages are recognised by channel_msg_id), 400 for a malformed
+	 * body, 401 without a signature, 403 with a wrong one. */
+	int (*webhook_register)(omr_host *h, const struct omr_webhook_spec *spec, char **err_r);
+	/* In parse: one inbound message (copied at once; see submit). */
+	void (*webhook_message)(omr_webhook_batch *b, const struct omr_inbound *ev);
+	/* In parse: a delivery status of one of our messages, by the
+	 * provider's id ("sent", "delivered", "read", "failed"). */
+	void (*webhook_status)(omr_webhook_batch *b, const char *channel_msg_id, const char *status,
+			       const char *error);
+
+	/* http_request, retried and paced as `retry` says; cb runs once,
+	 * with the last response (or transport error). */
+	int (*http_send)(omr_host *h, const char *method, const char *url,
+			 const char *const *headers, const void *body, size_t body_len,
+			 long timeout_ms, const struct omr_http_retry *retry, omr_http_done cb,
+			 void *arg);
+
+	/* A channel's rules for agents' replies (only during init). */
+	int (*channel_policy)(omr_host *h, const struct omr_channel_policy *policy, char **err_r);
+
+	void *reserved[7];
 };
 
 /* ------------------------------------------------------------------ */

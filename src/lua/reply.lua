@@ -4,6 +4,7 @@
 -- ARGV: 1 prefix  2 conversation  3 agent  4 agent name  5 text
 --       6 client_msg_id  7 new message id  8 now (ms)  9 dedup ttl (ms)
 --       10 author kind (agent|bot|system)
+--       11 template JSON {name, language} when the text is a channel template ('' or absent: none)
 -- Returns: { 'ok'|'dup', message id, channel, address, thread, message hash }
 --          or { 'not_yours' } / { 'bad_state', status }
 local P, conv, agent, name, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -22,11 +23,14 @@ if ARGV[10] == 'agent' then
 elseif not c[1] or c[1] == 'closed' then
   return { 'bad_state', c[1] or 'unknown' }
 end
+local meta = { client_msg_id = cmid }
+if ARGV[11] and ARGV[11] ~= '' then meta.template = cjson.decode(ARGV[11]) end
+meta = cjson.encode(meta)
 redis.call('HSET', P .. 'msg:' .. mid,
   'id', mid, 'conversation', conv, 'customer', c[6], 'direction', 'out',
   'author', ARGV[10], 'author_id', agent, 'author_name', name, 'text', text,
   'attachments', '[]', 'channel', c[3], 'status', 'queued', 'kind', 'message',
-  'meta', cjson.encode({ client_msg_id = cmid }), 'created_at', now)
+  'meta', meta, 'created_at', now)
 redis.call('RPUSH', ckey .. ':msgs', mid)
 redis.call('HINCRBY', ckey, 'msg_count', 1)
 redis.call('HSET', ckey, 'updated_at', now, 'last_message_at', now, 'last_outbound_at', now)

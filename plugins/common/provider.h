@@ -1,0 +1,135 @@
+/*
+ * provider.h: what the channel plugins for provider APIs (WhatsApp Cloud
+ * API, Messenger and Instagram on Meta's Graph API, X) have in common on
+ * their side of the host API: sending one JSON request with retries and
+ * reporting the outcome of one outbound message. Webhooks, signatures,
+ * retries and pacing themselves are the core's (host API webhook_register,
+ * http_send); this is only the glue every such plugin would otherwise
+ * repeat. Static inline: each plugin compiles its own copy of nothing but
+ * these few functions.
+ */
+#ifndef OMR_PLUGINS_PROVIDER_H
+#define OMR_PLUGINS_PROVIDER_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <omniroute/plugin.h>
+
+/* How to read a provider's answer to a send. */
+struct provider_reply_map {
+	/* JSON path (up to 3 keys; an index is written as "#0") to the id the
+	 * provider gave the message, e.g. {"messages", "#0", "id"} */
+	const char *id_path[4];
+};
+
+/* One outbound message on its way. */
+struct provider_send {
+	const struct omr_host_api *api;
+	omr_host *host;
+	char *message;                 /* our message id, for send_result */
+	const struct provider_reply_map *map;
+};
+
+static inline const json_t *provider_path(const json_t *j, const char *const *path)
+{
+	for (int i = 0; j && i < 4 && path[i]; i++) {
+		if (path[i][0] == '#')
+			j = json_array_get(j, (size_t)atoi(path[i] + 1));
+		else
+			j = json_object_get(j, path[i]);
+	}
+	return j;
+}
+
+/* The provider's error in words: Graph {"error": {"code", "message"}}, X
+ * {"title", "detail"} or {"errors": [{"message"}]}, else the status. */
+static inline void provider_error_text(long status, const char *body, size_t len, char *out,
+				       size_t outlen)
+{
+	json_t *j = body ? json_loadb(body, len, 0, NULL) : NULL;
+	const json_t *e = json_object_get(j, "error");
+	const char *msg = json_string_value(json_object_get(e, "message"));
+	json_int_t code = json_integer_value(json_object_get(e, "code"));
+	if (!msg)
+		msg = json_string_value(json_object_get(j, "detail"));
+	if (!msg)
+		msg = json_string_value(
+			json_object_get(json_array_get(json_object_get(j, "errors"), 0), "message"));
+	if (msg && code)
+		snprintf(out, outlen, "HTTP %ld: %lld: %.200s", status, (long long)code, msg);
+	else if (msg)
+		snprintf(out, outlen, "HTTP %ld: %.200s", status, msg);
+	else
+		snprintf(out, outlen, "HTTP %ld", status);
+	json_decref(j);
+}
+
+static inline void provider_sent(void *arg, const struct omr_http_response *res)
+{
+	struct provider_send *s = arg;
+	char why[300];
+	if (!res->ok) {
+		snprintf(why, sizeof(why), "%s (after %d tries)", res->error ? res->error : "no answer",
+			 res->attempts);
+		s->api->send_result(s->host, s->message, "failed", NULL, why);
+	} else if (res->status < 200 || res->status > 299) {
+		provider_error_text(res->status, res->body, res->body_len, why, sizeof(why));
+		s->api->send_result(s->host, s->message, "failed", NULL, why);
+	} else {
+		json_t *j = json_loadb(res->body, res->body_len, 0, NULL);
+		const char *id = json_string_value(provider_path(j, s->map->id_path));
+		s->api->send_result(s->host, s->message, "sent", id, NULL);
+		json_decref(j);
+	}
+	free(s->message);
+	free(s);
+}
+
+/* POST body (a JSON object, consumed) to url with a bearer token, retried
+ * and paced as retry says; the outcome becomes the message's status. */
+static inline int provider_post(const struct omr_host_api *api, omr_host *host, const char *url,
+				const char *token, json_t *body, long timeout_ms,
+				const struct omr_http_retry *retry, const char *message,
+				const struct provider_reply_map *map)
+{
+	char auth[1100];
+	char *data = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (!data || strlen(token) > 1000) {
+		free(data);
+		return OMR_ERROR;
+	}
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	const char *headers[] = { auth, "Content-Type: application/json", NULL };
+	struct provider_send *s = omr_plugin_calloc(1, sizeof(*s));
+	s->api = api;
+	s->host = host;
+	s->message = omr_plugin_strdup(message);
+	s->map = map;
+	int rc = api->http_send(host, "POST", url, headers, data, strlen(data), timeout_ms, retry,
+				provider_sent, s);
+	free(data);
+	if (rc != OMR_OK) {
+		free(s->message);
+		free(s);
+	}
+	return rc;
+}
+
+/* "1669233778" (seconds) -> ms; 0 when absent or not a number. */
+static inline long long provider_ts_ms(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	char *end;
+	long long t;
+	if (json_is_integer(v))
+		return (long long)json_integer_value(v) * 1000;
+	if (!s || !*s)
+		return 0;
+	t = strtoll(s, &end, 10);
+	return *end || t < 0 || t > 99999999999LL ? 0 : t * 1000;
+}
+
+#endif

@@ -1,0 +1,321 @@
+/*
+ * omr_webhook: see omr_webhook.h.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "omr_core.h"
+#include "omr_http.h"
+#include "omr_ingest.h"
+#include "omr_log.h"
+#include "omr_model.h"
+#include "omr_plugin.h"
+#include "omr_util.h"
+#include "omr_webhook.h"
+
+#define OMR_WEBHOOKS_MAX 16
+
+struct omr_webhook {
+	struct omr_webhooks *owner;
+	struct omr_plugin *plugin;
+	char *path;
+	char *signature_header;
+	int encoding;
+	char *secret;
+	char *verify_token;
+	int crc;
+	size_t max_body;
+	int (*parse)(void *arg, const char *body, size_t len, omr_webhook_batch *batch,
+		     char **err_r);
+	void *arg;
+};
+
+struct omr_webhooks {
+	struct omr_core *core;
+	struct omr_webhook *list[OMR_WEBHOOKS_MAX];
+	size_t n;
+	struct omr_webhook_stats stats;
+};
+
+/* One request: what it carried, and how much of it is still being stored. */
+struct omr_webhook_batch {
+	struct omr_webhook *wh;
+	omr_http_reply *reply;
+	int pending;     /* submits and status writes under way */
+	int parsing;     /* 1 while the plugin maps the body */
+	int again;       /* something could not be stored now: 503 */
+	int messages, duplicates, rejected, statuses;
+};
+
+struct omr_webhooks *omr_webhooks_new(struct omr_core *core)
+{
+	struct omr_webhooks *w = omr_calloc(1, sizeof(*w));
+	w->core = core;
+	return w;
+}
+
+static void omr_webhook_free(struct omr_webhook *wh)
+{
+	free(wh->path);
+	free(wh->signature_header);
+	free(wh->secret);
+	free(wh->verify_token);
+	free(wh);
+}
+
+void omr_webhooks_free(struct omr_webhooks *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->n; i++)
+		omr_webhook_free(w->list[i]);
+	free(w);
+}
+
+void omr_webhooks_stats(const struct omr_webhooks *w, struct omr_webhook_stats *out)
+{
+	*out = w->stats;
+}
+
+const char *omr_webhook_meta_challenge(const char *mode, const char *token, const char *challenge,
+				       const char *verify_token)
+{
+	if (!mode || !token || !challenge || !verify_token || strcmp(mode, "subscribe") != 0)
+		return NULL;
+	if (!omr_ct_equal(token, strlen(token), verify_token, strlen(verify_token)))
+		return NULL;
+	/* echoed as text/plain: keep it to what Meta sends (digits) and short */
+	size_t n = strlen(challenge);
+	if (n == 0 || n > 128)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)challenge[i] < 0x21 || (unsigned char)challenge[i] > 0x7e)
+			return NULL;
+	return challenge;
+}
+
+/* ---- answering ---- */
+
+static void omr_webhook_finish(omr_webhook_batch *b)
+{
+	struct omr_webhooks *w = b->wh->owner;
+	if (b->pending > 0 || b->parsing)
+		return;
+	if (b->again) {
+		w->stats.retry_later++;
+		omr_http_reply_error(b->reply, 503, "retry_later",
+				     "not everything could be stored now; send it again");
+	} else {
+		json_t *j = json_pack("{s:b,s:i,s:i,s:i,s:i}", "ok", 1, "messages", b->messages,
+				      "duplicates", b->duplicates, "rejected", b->rejected, "statuses",
+				      b->statuses);
+		omr_http_reply_json(b->reply, 200, j);
+		json_decref(j);
+	}
+	free(b);
+}
+
+static void omr_webhook_submitted(void *arg, const struct omr_submit_result *res)
+{
+	omr_webhook_batch *b = arg;
+	struct omr_webhooks *w = b->wh->owner;
+	b->pending--;
+	if (res->status == OMR_OK) {
+		b->messages++;
+		w->stats.messages++;
+		if (res->duplicate) {
+			b->duplicates++;
+			w->stats.duplicates++;
+		}
+	} else if (res->status == OMR_AGAIN) {
+		b->again = 1;
+	} else {
+		/* invalid as a message (the provider sending it again will not
+		 * help): counted and logged by ingest, the rest goes on */
+		b->rejected++;
+	}
+	omr_webhook_finish(b);
+}
+
+void omr_webhook_message(omr_webhook_batch *b, const struct omr_inbound *ev)
+{
+	if (!b || !ev)
+		return;
+	b->pending++;
+	omr_ingest_submit(b->wh->owner->core->ingest, b->wh->plugin->name, ev, omr_webhook_submitted,
+			  b);
+}
+
+static void omr_webhook_status_done(void *arg, int ok)
+{
+	omr_webhook_batch *b = arg;
+	b->pending--;
+	if (!ok)
+		b->again = 1;
+	omr_webhook_finish(b);
+}
+
+void omr_webhook_status(omr_webhook_batch *b, const char *channel_msg_id, const char *status,
+			const char *error)
+{
+	static const char *const known[] = { "sent", "delivered", "read", "failed", NULL };
+	int ok = 0;
+	if (!b || !channel_msg_id || !status || !omr_model_key_ok(channel_msg_id, 256))
+		return;
+	for (size_t i = 0; known[i]; i++)
+		ok |= strcmp(status, known[i]) == 0;
+	if (!ok)
+		return;
+	b->pending++;
+	b->statuses++;
+	b->wh->owner->stats.statuses++;
+	omr_core_delivery_status(b->wh->owner->core, b->wh->plugin->name, NULL, channel_msg_id,
+				 status, error, omr_webhook_status_done, b);
+}
+
+/* ---- the request ---- */
+
+static void omr_webhook_get(struct omr_webhook *wh, const struct omr_http_request *req,
+			    omr_http_reply *reply)
+{
+	if (wh->verify_token && omr_http_query_param(req, "hub.mode")) {
+		const char *c = omr_webhook_meta_challenge(omr_http_query_param(req, "hub.mode"),
+							  omr_http_query_param(req, "hub.verify_token"),
+							  omr_http_query_param(req, "hub.challenge"),
+							  wh->verify_token);
+		if (!c) {
+			omr_log_warn("%s: webhook verification refused (wrong verify token or mode)",
+				     wh->plugin->name);
+			omr_http_reply_error(reply, 403, "forbidden", "verification refused");
+			return;
+		}
+		omr_log_info("%s: webhook verified by the provider", wh->plugin->name);
+		omr_http_reply_send(reply, 200, "text/plain", c, strlen(c));
+		return;
+	}
+	if (wh->crc && omr_http_query_param(req, "crc_token")) {
+		const char *t = omr_http_query_param(req, "crc_token");
+		char sig[45];
+		if (!*t || strlen(t) > 1024) {
+			omr_http_reply_error(reply, 400, "bad_request", "crc_token: 1 to 1024 bytes");
+			return;
+		}
+		omr_hmac_sha256_base64(wh->secret, strlen(wh->secret), t, strlen(t), sig);
+		char *body = omr_asprintf("{\"response_token\":\"sha256=%s\"}", sig);
+		omr_http_reply_send(reply, 200, "application/json", body, strlen(body));
+		free(body);
+		return;
+	}
+	omr_http_reply_error(reply, 400, "bad_request", "%s",
+			     wh->crc ? "expected ?crc_token=" : "expected hub.mode, hub.verify_token, hub.challenge");
+}
+
+static int omr_webhook_signed(const struct omr_webhook *wh, const char *sig,
+			      const struct omr_http_request *req)
+{
+	size_t klen = strlen(wh->secret);
+	if (wh->encoding == OMR_SIGNATURE_BASE64)
+		return omr_signature_b64_ok(sig, wh->secret, klen, req->body, req->body_len);
+	return omr_signature_ok(sig, wh->secret, klen, req->body, req->body_len);
+}
+
+static void omr_webhook_handle(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
+{
+	struct omr_webhook *wh = arg;
+	struct omr_webhooks *w = wh->owner;
+	char *err = NULL;
+
+	w->stats.requests++;
+	if (strcmp(req->method, "GET") == 0) {
+		omr_webhook_get(wh, req, reply);
+		return;
+	}
+	if (strcmp(req->method, "POST") != 0) {
+		omr_http_reply_error(reply, 405, "method_not_allowed", "GET or POST");
+		return;
+	}
+	if (wh->max_body && req->body_len > wh->max_body) {
+		omr_http_reply_error(reply, 413, "too_large", "the body is over %zu bytes", wh->max_body);
+		return;
+	}
+	const char *sig = req->header(req, wh->signature_header);
+	if (!sig || !*sig) {
+		w->stats.refused++;
+		omr_log_warn("%s: webhook without %s refused", wh->plugin->name, wh->signature_header);
+		omr_http_reply_error(reply, 401, "unauthorized", "%s is missing", wh->signature_header);
+		return;
+	}
+	if (!omr_webhook_signed(wh, sig, req)) {
+		w->stats.refused++;
+		omr_log_warn("%s: webhook with a wrong signature refused", wh->plugin->name);
+		omr_http_reply_error(reply, 403, "forbidden", "the signature does not match");
+		return;
+	}
+	if (w->core->state != OMR_CORE_RUNNING) {
+		w->stats.retry_later++;
+		omr_http_reply_error(reply, 503, "retry_later", "the server is starting or stopping");
+		return;
+	}
+	omr_webhook_batch *b = omr_calloc(1, sizeof(*b));
+	b->wh = wh;
+	b->reply = reply;
+	b->parsing = 1;
+	int rc = wh->parse(wh->arg, (const char *)req->body, req->body_len, b, &err);
+	b->parsing = 0;
+	if (rc != OMR_OK && b->pending == 0) {
+		w->stats.malformed++;
+		omr_log_info("%s: malformed webhook payload: %s", wh->plugin->name,
+			     err ? err : "no reason given");
+		omr_http_reply_error(reply, 400, "bad_request", "%s", err ? err : "malformed payload");
+		free(err);
+		free(b);
+		return;
+	}
+	if (rc != OMR_OK) {
+		/* part of it was mapped before the plugin gave up: store that
+		 * part, and say the rest was not understood */
+		w->stats.malformed++;
+		omr_log_info("%s: webhook payload partly malformed: %s", wh->plugin->name,
+			     err ? err : "no reason given");
+	}
+	free(err);
+	omr_webhook_finish(b);
+}
+
+int omr_webhooks_add(struct omr_webhooks *w, struct omr_plugin *p,
+		     const struct omr_webhook_spec *spec, char **err_r)
+{
+	if (!spec || !spec->path || spec->path[0] != '/' || !spec->parse)
+		return omr_err(err_r, "webhook: a path starting with / and a parse function");
+	if (!spec->signature_header || !*spec->signature_header || !spec->secret ||
+	    strlen(spec->secret) < 8)
+		return omr_err(err_r, "webhook %s: a signature header and a secret (8+ characters)",
+			       spec->path);
+	if (spec->signature_encoding != OMR_SIGNATURE_HEX &&
+	    spec->signature_encoding != OMR_SIGNATURE_BASE64)
+		return omr_err(err_r, "webhook %s: unknown signature encoding", spec->path);
+	if (w->n >= OMR_WEBHOOKS_MAX)
+		return omr_err(err_r, "webhook %s: too many webhooks (%d)", spec->path,
+			       OMR_WEBHOOKS_MAX);
+	struct omr_webhook *wh = omr_calloc(1, sizeof(*wh));
+	wh->owner = w;
+	wh->plugin = p;
+	wh->path = omr_strdup(spec->path);
+	wh->signature_header = omr_strdup(spec->signature_header);
+	wh->encoding = spec->signature_encoding;
+	wh->secret = omr_strdup(spec->secret);
+	wh->verify_token = spec->verify_token ? omr_strdup(spec->verify_token) : NULL;
+	wh->crc = spec->crc;
+	wh->max_body = spec->max_body;
+	wh->parse = spec->parse;
+	wh->arg = spec->arg;
+	if (omr_http_route(w->core->webhook_http, wh->path, 0, omr_webhook_handle, wh, err_r) != 0) {
+		omr_webhook_free(wh);
+		return OMR_ERROR;
+	}
+	w->list[w->n++] = wh;
+	return OMR_OK;
+}

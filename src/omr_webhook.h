@@ -1,0 +1,45 @@
+/*
+ * omr_webhook: the providers' webhooks (WhatsApp, Messenger, Instagram,
+ * X), run by the core so that no plugin repeats it: the GET handshakes
+ * (Meta's hub.challenge, X's CRC), the size limit, the HMAC-SHA256 of the
+ * raw body checked in constant time, then the plugin's mapping of the
+ * payload; the request is answered only once everything it carried is
+ * durable in Redis (200), or when something could not be stored now
+ * (503: the provider retries, and ingest recognises what it already has).
+ *
+ * Ownership: the registry is the core's; a webhook is registered by a
+ * plugin during init and lives until the registry is freed. A batch lives
+ * for one request.
+ */
+#ifndef OMR_WEBHOOK_H
+#define OMR_WEBHOOK_H
+
+#include <omniroute/plugin.h>
+
+struct omr_core;
+struct omr_plugin;
+struct omr_webhooks;
+
+struct omr_webhooks *omr_webhooks_new(struct omr_core *core);
+void omr_webhooks_free(struct omr_webhooks *w);
+/* Register spec (copied) for plugin p on the webhook listener. */
+int omr_webhooks_add(struct omr_webhooks *w, struct omr_plugin *p,
+		     const struct omr_webhook_spec *spec, char **err_r);
+/* Host API: items of the batch under way. */
+void omr_webhook_message(omr_webhook_batch *b, const struct omr_inbound *ev);
+void omr_webhook_status(omr_webhook_batch *b, const char *channel_msg_id, const char *status,
+			const char *error);
+/* Counters for /metrics: requests, refused (signature), malformed,
+ * messages stored, duplicates, statuses. */
+struct omr_webhook_stats {
+	unsigned long long requests, refused, malformed, messages, duplicates, statuses, retry_later;
+};
+void omr_webhooks_stats(const struct omr_webhooks *w, struct omr_webhook_stats *out);
+
+/* The answer to Meta's verification GET: the challenge when mode is
+ * "subscribe" and the token matches (constant time), else NULL. Pure, for
+ * tests and fuzzing. */
+const char *omr_webhook_meta_challenge(const char *mode, const char *token, const char *challenge,
+				       const char *verify_token);
+
+#endif
