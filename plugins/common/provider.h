@@ -75,7 +75,11 @@ static inline void provider_sent(void *arg, const struct omr_http_response *res)
 			 res->attempts);
 		s->api->send_result(s->host, s->message, "failed", NULL, why);
 	} else if (res->status < 200 || res->status > 299) {
+		size_t n;
 		provider_error_text(res->status, res->body, res->body_len, why, sizeof(why));
+		n = strlen(why);
+		if (res->attempts > 1)
+			snprintf(why + n, sizeof(why) - n, " (after %d tries)", res->attempts);
 		s->api->send_result(s->host, s->message, "failed", NULL, why);
 	} else {
 		json_t *j = json_loadb(res->body, res->body_len, 0, NULL);

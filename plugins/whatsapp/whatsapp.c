@@ -55,7 +55,7 @@ static const struct omr_conf_key wa_keys[] = {
 	  "the Graph API base URL (tests point it at a local fake)" },
 	{ "path", OMR_CONF_STRING, WOFF(path), 0, "/webhooks/whatsapp", 0, 0,
 	  "the webhook path on the webhook listener" },
-	{ "reply_window", OMR_CONF_MS, WOFF(reply_window), 0, "24h", 60000, 604800000,
+	{ "reply_window", OMR_CONF_MS, WOFF(reply_window), 0, "24h", 1000, 604800000,
 	  "free-form replies only this long after the customer's last message" },
 	{ "templates", OMR_CONF_JSON, WOFF(templates), 0, "[]", 0, 0,
 	  "approved message templates agents may send after the window: [{name, language, text}]" },

@@ -1,0 +1,400 @@
+/*
+ * messenger / instagram: Facebook Messenger and Instagram Direct on Meta's
+ * Graph API, one source built twice (META_INSTAGRAM selects Instagram):
+ * the two speak the same webhook and Send API with small differences.
+ *
+ * In (the core runs the webhook: verification GET, X-Hub-Signature-256,
+ * size, acknowledgement after storing): entry[].messaging[] direct
+ * messages (text, attachments, quick replies, postbacks, reactions) become
+ * private conversations, one per customer; delivery and read receipts move
+ * our messages' statuses; entry[].changes[] comments on the page's posts
+ * (Messenger: field "feed", Instagram: "comments") become *public*
+ * conversations, one per comment thread, which routing can prioritise.
+ *
+ * Out: direct messages through POST {api_base}/{page_id}/messages (within
+ * the 24-hour window, which the core enforces for private conversations),
+ * public answers as a reply to the customer's comment. Retried and paced
+ * by the core (http_send).
+ *
+ * Set-up and mapping: docs/channels/messenger-instagram.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <omniroute/plugin.h>
+
+#include "../common/provider.h"
+
+#ifdef META_INSTAGRAM
+#define META_NAME "instagram"
+#define META_OBJECT "instagram"
+#define META_COMMENTS_FIELD "comments"
+#define META_REPLY_EDGE "replies"
+#define META_TEXT_MAX 1000
+#else
+#define META_NAME "messenger"
+#define META_OBJECT "page"
+#define META_COMMENTS_FIELD "feed"
+#define META_REPLY_EDGE "comments"
+#define META_TEXT_MAX 2000
+#endif
+#define META_THREAD_PREFIX "comment:"
+#define META_QUICK_MAX 13       /* quick replies Messenger shows */
+
+struct meta_config {
+	char *app_secret;
+	char *verify_token;
+	char *access_token;
+	char *page_id;
+	char *api_base;
+	char *path;
+	int comments;
+	long long reply_window;
+	long long rate_per_second;
+	long long send_attempts;
+	long long timeout;
+};
+
+#define MOFF(f) offsetof(struct meta_config, f)
+static const struct omr_conf_key meta_keys[] = {
+	{ "app_secret", OMR_CONF_SECRET, MOFF(app_secret), 1, NULL, 0, 0,
+	  "the Meta app secret: key of X-Hub-Signature-256" },
+	{ "verify_token", OMR_CONF_SECRET, MOFF(verify_token), 1, NULL, 0, 0,
+	  "the token you give Meta for the webhook's verification GET" },
+	{ "access_token", OMR_CONF_SECRET, MOFF(access_token), 1, NULL, 0, 0,
+	  "the page access token (pages_messaging / instagram_manage_messages)" },
+	{ "page_id", OMR_CONF_STRING, MOFF(page_id), 1, NULL, 0, 0,
+	  "the page id (Messenger) or Instagram professional account id" },
+	{ "api_base", OMR_CONF_STRING, MOFF(api_base), 0, "https://graph.facebook.com/v21.0", 0, 0,
+	  "the Graph API base URL (tests point it at a local fake)" },
+	{ "path", OMR_CONF_STRING, MOFF(path), 0, "/webhooks/" META_NAME, 0, 0,
+	  "the webhook path on the webhook listener" },
+	{ "comments", OMR_CONF_BOOL, MOFF(comments), 0, "true", 0, 0,
+	  "comments on the page's posts become public conversations" },
+	{ "reply_window", OMR_CONF_MS, MOFF(reply_window), 0, "24h", 1000, 604800000,
+	  "direct replies only this long after the customer's last message" },
+	{ "rate_per_second", OMR_CONF_INT, MOFF(rate_per_second), 0, "10", 1, 1000,
+	  "API calls per second for the page" },
+	{ "send_attempts", OMR_CONF_INT, MOFF(send_attempts), 0, "5", 1, 20,
+	  "tries of a send on 429, 5xx and network errors" },
+	{ "timeout", OMR_CONF_MS, MOFF(timeout), 0, "10s", 500, 120000, "of one API request" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+struct meta_state {
+	const struct omr_host_api *api;
+	omr_host *host;
+	const struct meta_config *cfg;
+};
+
+static const struct provider_reply_map meta_dm_reply = { { "message_id", NULL } };
+static const struct provider_reply_map meta_comment_reply = { { "id", NULL } };
+
+/* ---- in: direct messages ---- */
+
+static json_t *meta_attachments(const json_t *list)
+{
+	json_t *out = json_array(), *a;
+	size_t i;
+	json_array_foreach(list, i, a) {
+		const char *type = json_string_value(json_object_get(a, "type"));
+		const char *url = json_string_value(json_object_get(json_object_get(a, "payload"), "url"));
+		json_t *o = json_pack("{s:s,s:s,s:s?}", "type", type ? type : "file", "kind",
+				      type ? type : "file", "url", url);
+		if (o)
+			json_array_append_new(out, o);
+	}
+	return out;
+}
+
+static void meta_dm(struct meta_state *st, omr_webhook_batch *b, const json_t *ev)
+{
+	const char *sender = json_string_value(json_object_get(json_object_get(ev, "sender"), "id"));
+	json_int_t ts = json_integer_value(json_object_get(ev, "timestamp"));
+	const json_t *msg = json_object_get(ev, "message");
+	const json_t *pb = json_object_get(ev, "postback");
+	const json_t *re = json_object_get(ev, "reaction");
+	const char *id = NULL, *text = NULL;
+	char synth[200];
+	json_t *meta = json_object(), *atts = NULL;
+
+	if (!sender || strcmp(sender, st->cfg->page_id) == 0)
+		goto done; /* our own messages come back as echoes */
+	if (json_is_object(msg)) {
+		if (json_is_true(json_object_get(msg, "is_echo")))
+			goto done;
+		id = json_string_value(json_object_get(msg, "mid"));
+		text = json_string_value(json_object_get(msg, "text"));
+		if (json_array_size(json_object_get(msg, "attachments")))
+			atts = meta_attachments(json_object_get(msg, "attachments"));
+		if (json_is_object(json_object_get(msg, "quick_reply")))
+			json_object_set(meta, "quick_reply", json_object_get(msg, "quick_reply"));
+		if (json_is_object(json_object_get(msg, "reply_to")))
+			json_object_set(meta, "reply_to", json_object_get(msg, "reply_to"));
+	} else if (json_is_object(pb)) {
+		/* a button the customer pressed */
+		id = json_string_value(json_object_get(pb, "mid"));
+		if (!id) {
+			snprintf(synth, sizeof(synth), "postback:%.64s:%lld", sender, (long long)ts);
+			id = synth;
+		}
+		text = json_string_value(json_object_get(pb, "title"));
+		json_object_set(meta, "postback", (json_t *)pb);
+	} else if (json_is_object(re)) {
+		const char *action = json_string_value(json_object_get(re, "action"));
+		const char *emoji = json_string_value(json_object_get(re, "emoji"));
+		if (!action || strcmp(action, "react") != 0 || !emoji)
+			goto done; /* a reaction taken back */
+		snprintf(synth, sizeof(synth), "reaction:%.64s:%.80s:%lld", sender,
+			 json_string_value(json_object_get(re, "mid")) ?
+				 json_string_value(json_object_get(re, "mid")) : "",
+			 (long long)ts);
+		id = synth;
+		text = emoji;
+		json_object_set(meta, "reaction", (json_t *)re);
+	} else {
+		goto done;
+	}
+	if (!id)
+		goto done;
+	struct omr_inbound in = {
+		.channel_msg_id = id,
+		.address = sender,
+		.text = text ? text : "",
+		.attachments = atts,
+		.meta = meta,
+		.ts_ms = ts,
+	};
+	st->api->webhook_message(b, &in);
+done:
+	json_decref(meta);
+	json_decref(atts);
+}
+
+static void meta_receipts(struct meta_state *st, omr_webhook_batch *b, const json_t *ev)
+{
+	const json_t *del = json_object_get(ev, "delivery");
+	const json_t *read = json_object_get(ev, "read");
+	json_t *mid;
+	size_t i;
+	json_array_foreach(json_object_get(del, "mids"), i, mid)
+		if (json_is_string(mid))
+			st->api->webhook_status(b, json_string_value(mid), "delivered", NULL);
+	/* Instagram names the message read; Messenger only gives a time
+	 * (watermark), which no message id can be found by: not mapped */
+	if (json_is_string(json_object_get(read, "mid")))
+		st->api->webhook_status(b, json_string_value(json_object_get(read, "mid")), "read",
+					NULL);
+}
+
+/* ---- in: comments (public) ---- */
+
+static void meta_comment(struct meta_state *st, omr_webhook_batch *b, const json_t *v)
+{
+	const json_t *from = json_object_get(v, "from");
+	const char *who = json_string_value(json_object_get(from, "id"));
+#ifdef META_INSTAGRAM
+	const char *cid = json_string_value(json_object_get(v, "id"));
+	const char *text = json_string_value(json_object_get(v, "text"));
+	const char *name = json_string_value(json_object_get(from, "username"));
+	const char *parent = json_string_value(json_object_get(v, "parent_id"));
+	const char *post = json_string_value(json_object_get(json_object_get(v, "media"), "id"));
+#else
+	const char *item = json_string_value(json_object_get(v, "item"));
+	const char *verb = json_string_value(json_object_get(v, "verb"));
+	const char *cid = json_string_value(json_object_get(v, "comment_id"));
+	const char *text = json_string_value(json_object_get(v, "message"));
+	const char *name = json_string_value(json_object_get(from, "name"));
+	const char *parent = json_string_value(json_object_get(v, "parent_id"));
+	const char *post = json_string_value(json_object_get(v, "post_id"));
+	if (!item || strcmp(item, "comment") != 0 || !verb || strcmp(verb, "add") != 0)
+		return; /* likes, edits, removals, posts */
+	if (parent && post && strcmp(parent, post) == 0)
+		parent = NULL; /* a top-level comment's parent is the post */
+#endif
+	char thread[160], msgid[160];
+	if (!cid || !who || !text || strcmp(who, st->cfg->page_id) == 0)
+		return; /* our own answers come back too */
+	/* one conversation per comment thread: replies join their top comment */
+	snprintf(thread, sizeof(thread), META_THREAD_PREFIX "%.128s", parent ? parent : cid);
+	snprintf(msgid, sizeof(msgid), "comment:%.128s", cid);
+	json_t *attrs = json_pack("{s:s,s:s?,s:s}", "comment_id", cid, "post_id", post, "source",
+				  "comment");
+	struct omr_inbound in = {
+		.channel_msg_id = msgid,
+		.address = who,
+		.thread = thread,
+		.name = name,
+		.text = text,
+		.attrs = attrs,
+		.is_public = 1,
+	};
+	st->api->webhook_message(b, &in);
+	json_decref(attrs);
+}
+
+static int meta_parse(void *arg, const char *body, size_t len, omr_webhook_batch *b, char **err_r)
+{
+	struct meta_state *st = arg;
+	json_t *j = json_loadb(body, len, 0, NULL), *entry, *ev, *ch;
+	size_t i, k;
+	const char *object = json_string_value(json_object_get(j, "object"));
+	if (!object || strcmp(object, META_OBJECT) != 0 || !json_is_array(json_object_get(j, "entry"))) {
+		json_decref(j);
+		return omr_plugin_error(err_r, "expected object \"%s\" with entry[]", META_OBJECT);
+	}
+	json_array_foreach(json_object_get(j, "entry"), i, entry) {
+		json_array_foreach(json_object_get(entry, "messaging"), k, ev) {
+			meta_dm(st, b, ev);
+			meta_receipts(st, b, ev);
+		}
+		json_array_foreach(json_object_get(entry, "changes"), k, ch) {
+			const char *field = json_string_value(json_object_get(ch, "field"));
+			if (st->cfg->comments && field && strcmp(field, META_COMMENTS_FIELD) == 0 &&
+			    json_is_object(json_object_get(ch, "value")))
+				meta_comment(st, b, json_object_get(ch, "value"));
+		}
+	}
+	json_decref(j);
+	return OMR_OK;
+}
+
+/* ---- out ---- */
+
+/* A bot's buttons as Messenger quick replies (titles of at most 20). */
+static json_t *meta_quick_replies(const json_t *buttons)
+{
+	json_t *out = json_array(), *b;
+	size_t i;
+	json_array_foreach(buttons, i, b) {
+		const char *t = json_string_value(b);
+		if (!t || i >= META_QUICK_MAX)
+			continue;
+		char title[84];
+		size_t n = strlen(t), cut = 0, chars = 0;
+		while (cut < n && chars < 20 && cut < sizeof(title) - 4) {
+			cut++;
+			while (cut < n && ((unsigned char)t[cut] & 0xc0) == 0x80)
+				cut++;
+			chars++;
+		}
+		memcpy(title, t, cut);
+		title[cut] = '\0';
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "content_type", "text", "title",
+						     title, "payload", t));
+	}
+	return out;
+}
+
+static int meta_send(void *state, const struct omr_outbound *out)
+{
+	struct meta_state *st = state;
+	char url[600];
+	json_t *body;
+	const struct provider_reply_map *map = &meta_dm_reply;
+
+	if (strcmp(out->kind, "message") != 0)
+		return OMR_OK; /* queue positions are not sent here */
+	if (out->thread && strncmp(out->thread, META_THREAD_PREFIX, strlen(META_THREAD_PREFIX)) == 0) {
+		/* a public thread: answer under the customer's comment */
+		snprintf(url, sizeof(url), "%s/%s/" META_REPLY_EDGE, st->cfg->api_base,
+			 out->thread + strlen(META_THREAD_PREFIX));
+		body = json_pack("{s:s}", "message", out->text ? out->text : "");
+		map = &meta_comment_reply;
+	} else {
+		snprintf(url, sizeof(url), "%s/%s/messages", st->cfg->api_base, st->cfg->page_id);
+		body = json_pack("{s:{s:s},s:s,s:{s:s}}", "recipient", "id", out->address,
+				 "messaging_type", "RESPONSE", "message", "text",
+				 out->text ? out->text : "");
+		const json_t *buttons = json_object_get(out->data, "buttons");
+		if (body && json_array_size(buttons))
+			json_object_set_new(json_object_get(body, "message"), "quick_replies",
+					    meta_quick_replies(buttons));
+	}
+	if (!body)
+		return OMR_ERROR;
+	struct omr_http_retry retry = {
+		.attempts = (int)st->cfg->send_attempts,
+		.lane = st->cfg->page_id,
+		.per_second = (double)st->cfg->rate_per_second,
+	};
+	return provider_post(st->api, st->host, url, st->cfg->access_token, body,
+			     (long)st->cfg->timeout, &retry, out->message, map);
+}
+
+/* ---- life ---- */
+
+static int meta_check(const void *config, char **err_r)
+{
+	const struct meta_config *cfg = config;
+	if (strncmp(cfg->api_base, "https://", 8) != 0 && strncmp(cfg->api_base, "http://", 7) != 0)
+		return omr_plugin_error(err_r, "api_base must start with https:// (or http:// for a local fake)");
+	if (strlen(cfg->api_base) > 300)
+		return omr_plugin_error(err_r, "api_base is too long");
+	if (!*cfg->page_id || strlen(cfg->page_id) > 64)
+		return omr_plugin_error(err_r, "page_id: the id Meta shows (digits)");
+	for (const char *p = cfg->page_id; *p; p++)
+		if (*p < '0' || *p > '9')
+			return omr_plugin_error(err_r, "page_id: the id Meta shows (digits)");
+	if (strlen(cfg->app_secret) < 8)
+		return omr_plugin_error(err_r, "app_secret: at least 8 characters");
+	if (cfg->path[0] != '/')
+		return omr_plugin_error(err_r, "path must start with /");
+	return OMR_OK;
+}
+
+static int meta_init(const struct omr_host_api *api, omr_host *host, const void *config,
+		     void **state_r, char **err_r)
+{
+	const struct meta_config *cfg = config;
+	if (meta_check(config, err_r) != OMR_OK)
+		return OMR_ERROR;
+	struct meta_state *st = omr_plugin_calloc(1, sizeof(*st));
+	st->api = api;
+	st->host = host;
+	st->cfg = cfg;
+	struct omr_webhook_spec spec = {
+		.path = cfg->path,
+		.signature_header = "X-Hub-Signature-256",
+		.signature_encoding = OMR_SIGNATURE_HEX,
+		.secret = cfg->app_secret,
+		.verify_token = cfg->verify_token,
+		.parse = meta_parse,
+		.arg = st,
+	};
+	struct omr_channel_policy policy = {
+		.reply_window_ms = cfg->reply_window,
+		.text_max = META_TEXT_MAX,
+	};
+	if (api->webhook_register(host, &spec, err_r) != OMR_OK ||
+	    api->channel_policy(host, &policy, err_r) != OMR_OK) {
+		free(st);
+		return OMR_ERROR;
+	}
+	*state_r = st;
+	return OMR_OK;
+}
+
+static void meta_free(void *state)
+{
+	free(state);
+}
+
+const struct omr_plugin_descriptor omr_plugin = {
+	OMR_PLUGIN_DESCRIPTOR_INIT,
+	.name = META_NAME,
+	.version = "1.0",
+#ifdef META_INSTAGRAM
+	.description = "Instagram Direct and comments (Graph API)",
+#else
+	.description = "Facebook Messenger and page comments (Graph API)",
+#endif
+	.kind = OMR_PLUGIN_CHANNEL,
+	.config_keys = meta_keys,
+	.config_size = sizeof(struct meta_config),
+	.check = meta_check,
+	.init = meta_init,
+	.free = meta_free,
+	.send = meta_send,
+};

@@ -1,0 +1,236 @@
+/*
+ * x: direct messages on X (Account Activity API webhooks in, API v2 out).
+ *
+ * In: the core answers X's CRC check (GET ?crc_token= with
+ * "sha256=" base64(HMAC-SHA256(consumer secret, token))) and checks the
+ * x-twitter-webhooks-signature of every POST; this file maps
+ * direct_message_events[] (message_create) to messages, one private
+ * conversation per customer, with names from users{}, and
+ * direct_message_mark_read_events[] to read receipts of our messages.
+ * Events the account sent itself come back too and are skipped.
+ *
+ * Out: POST {api_base}/2/dm_conversations/with/{user id}/messages with the
+ * account's OAuth 2.0 user token; the dm_event_id is kept for receipts.
+ * DMs on X have no reply window. Retried and paced by the core.
+ *
+ * Set-up and mapping: docs/channels/x.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <omniroute/plugin.h>
+
+#include "../common/provider.h"
+
+#define X_TEXT_MAX 10000       /* characters of a DM */
+
+struct x_config {
+	char *consumer_secret;
+	char *access_token;
+	char *user_id;
+	char *api_base;
+	char *path;
+	long long rate_per_second;
+	long long send_attempts;
+	long long timeout;
+};
+
+#define XOFF(f) offsetof(struct x_config, f)
+static const struct omr_conf_key x_keys[] = {
+	{ "consumer_secret", OMR_CONF_SECRET, XOFF(consumer_secret), 1, NULL, 0, 0,
+	  "the app's consumer (API key) secret: CRC answers and webhook signatures" },
+	{ "access_token", OMR_CONF_SECRET, XOFF(access_token), 1, NULL, 0, 0,
+	  "OAuth 2.0 user access token of the account (dm.write, dm.read)" },
+	{ "user_id", OMR_CONF_STRING, XOFF(user_id), 1, NULL, 0, 0,
+	  "the numeric id of the account customers write to" },
+	{ "api_base", OMR_CONF_STRING, XOFF(api_base), 0, "https://api.x.com", 0, 0,
+	  "the API base URL (tests point it at a local fake)" },
+	{ "path", OMR_CONF_STRING, XOFF(path), 0, "/webhooks/x", 0, 0,
+	  "the webhook path on the webhook listener" },
+	{ "rate_per_second", OMR_CONF_INT, XOFF(rate_per_second), 0, "1", 1, 100,
+	  "DMs per second from the account" },
+	{ "send_attempts", OMR_CONF_INT, XOFF(send_attempts), 0, "5", 1, 20,
+	  "tries of a send on 429, 5xx and network errors" },
+	{ "timeout", OMR_CONF_MS, XOFF(timeout), 0, "10s", 500, 120000, "of one API request" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
+struct x_state {
+	const struct omr_host_api *api;
+	omr_host *host;
+	const struct x_config *cfg;
+};
+
+static const struct provider_reply_map x_reply = { { "data", "dm_event_id", NULL } };
+
+static long long x_ms(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	char *end;
+	long long t;
+	if (!s || !*s)
+		return 0;
+	t = strtoll(s, &end, 10);
+	return *end || t < 0 ? 0 : t;
+}
+
+static json_t *x_attachments(const json_t *att)
+{
+	const json_t *media = json_object_get(att, "media");
+	const char *type = json_string_value(json_object_get(media, "type"));
+	const char *url = json_string_value(json_object_get(media, "media_url_https"));
+	const char *id = json_string_value(json_object_get(media, "id_str"));
+	if (!json_is_object(media))
+		return NULL;
+	return json_pack("[{s:s,s:s,s:s?,s:s?}]", "type", type ? type : "media", "kind",
+			 type ? type : "media", "url", url, "media_id", id);
+}
+
+static void x_dm(struct x_state *st, omr_webhook_batch *b, const json_t *users, const json_t *ev)
+{
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	const char *id = json_string_value(json_object_get(ev, "id"));
+	const json_t *mc = json_object_get(ev, "message_create");
+	const char *sender = json_string_value(json_object_get(mc, "sender_id"));
+	const json_t *data = json_object_get(mc, "message_data");
+	const char *text = json_string_value(json_object_get(data, "text"));
+	if (!type || strcmp(type, "message_create") != 0 || !id || !sender || !text)
+		return;
+	if (strcmp(sender, st->cfg->user_id) == 0)
+		return; /* what the account sent comes back too */
+	const json_t *user = json_object_get(users, sender);
+	json_t *atts = x_attachments(json_object_get(data, "attachment"));
+	json_t *attrs = json_pack("{s:s?}", "screen_name",
+				  json_string_value(json_object_get(user, "screen_name")));
+	struct omr_inbound in = {
+		.channel_msg_id = id,
+		.address = sender,
+		.name = json_string_value(json_object_get(user, "name")),
+		.text = text,
+		.attachments = atts,
+		.attrs = attrs,
+		.ts_ms = x_ms(json_object_get(ev, "created_timestamp")),
+	};
+	st->api->webhook_message(b, &in);
+	json_decref(atts);
+	json_decref(attrs);
+}
+
+static int x_parse(void *arg, const char *body, size_t len, omr_webhook_batch *b, char **err_r)
+{
+	struct x_state *st = arg;
+	json_t *j = json_loadb(body, len, 0, NULL), *ev;
+	size_t i;
+	const char *for_user = json_string_value(json_object_get(j, "for_user_id"));
+	if (!json_is_object(j) || !for_user) {
+		json_decref(j);
+		return omr_plugin_error(err_r, "expected an Account Activity event with for_user_id");
+	}
+	if (strcmp(for_user, st->cfg->user_id) != 0) {
+		st->api->log(st->host, OMR_LOG_WARN, "events for account %s, not ours (%s): skipped",
+			     for_user, st->cfg->user_id);
+		json_decref(j);
+		return OMR_OK;
+	}
+	json_array_foreach(json_object_get(j, "direct_message_events"), i, ev)
+		x_dm(st, b, json_object_get(j, "users"), ev);
+	json_array_foreach(json_object_get(j, "direct_message_mark_read_events"), i, ev) {
+		const char *who = json_string_value(json_object_get(ev, "sender_id"));
+		const char *last = json_string_value(json_object_get(ev, "last_read_event_id"));
+		if (who && last && strcmp(who, st->cfg->user_id) != 0)
+			st->api->webhook_status(b, last, "read", NULL);
+	}
+	json_decref(j);
+	return OMR_OK;
+}
+
+static int x_send(void *state, const struct omr_outbound *out)
+{
+	struct x_state *st = state;
+	char url[600];
+	if (strcmp(out->kind, "message") != 0)
+		return OMR_OK;
+	for (const char *p = out->address; *p; p++)
+		if (*p < '0' || *p > '9')
+			return OMR_ERROR; /* not an X user id: nothing to send to */
+	snprintf(url, sizeof(url), "%s/2/dm_conversations/with/%.64s/messages", st->cfg->api_base,
+		 out->address);
+	json_t *body = json_pack("{s:s}", "text", out->text ? out->text : "");
+	if (!body)
+		return OMR_ERROR;
+	struct omr_http_retry retry = {
+		.attempts = (int)st->cfg->send_attempts,
+		.lane = st->cfg->user_id,
+		.per_second = (double)st->cfg->rate_per_second,
+	};
+	return provider_post(st->api, st->host, url, st->cfg->access_token, body,
+			     (long)st->cfg->timeout, &retry, out->message, &x_reply);
+}
+
+static int x_check(const void *config, char **err_r)
+{
+	const struct x_config *cfg = config;
+	if (strncmp(cfg->api_base, "https://", 8) != 0 && strncmp(cfg->api_base, "http://", 7) != 0)
+		return omr_plugin_error(err_r, "api_base must start with https:// (or http:// for a local fake)");
+	if (strlen(cfg->api_base) > 300)
+		return omr_plugin_error(err_r, "api_base is too long");
+	if (!*cfg->user_id || strlen(cfg->user_id) > 32)
+		return omr_plugin_error(err_r, "user_id: the account's numeric id");
+	for (const char *p = cfg->user_id; *p; p++)
+		if (*p < '0' || *p > '9')
+			return omr_plugin_error(err_r, "user_id: the account's numeric id, not its @name");
+	if (strlen(cfg->consumer_secret) < 8)
+		return omr_plugin_error(err_r, "consumer_secret: at least 8 characters");
+	if (cfg->path[0] != '/')
+		return omr_plugin_error(err_r, "path must start with /");
+	return OMR_OK;
+}
+
+static int x_init(const struct omr_host_api *api, omr_host *host, const void *config,
+		  void **state_r, char **err_r)
+{
+	const struct x_config *cfg = config;
+	if (x_check(config, err_r) != OMR_OK)
+		return OMR_ERROR;
+	struct x_state *st = omr_plugin_calloc(1, sizeof(*st));
+	st->api = api;
+	st->host = host;
+	st->cfg = cfg;
+	struct omr_webhook_spec spec = {
+		.path = cfg->path,
+		.signature_header = "x-twitter-webhooks-signature",
+		.signature_encoding = OMR_SIGNATURE_BASE64,
+		.secret = cfg->consumer_secret,
+		.crc = 1,
+		.parse = x_parse,
+		.arg = st,
+	};
+	struct omr_channel_policy policy = { .text_max = X_TEXT_MAX };
+	if (api->webhook_register(host, &spec, err_r) != OMR_OK ||
+	    api->channel_policy(host, &policy, err_r) != OMR_OK) {
+		free(st);
+		return OMR_ERROR;
+	}
+	*state_r = st;
+	return OMR_OK;
+}
+
+static void x_free(void *state)
+{
+	free(state);
+}
+
+const struct omr_plugin_descriptor omr_plugin = {
+	OMR_PLUGIN_DESCRIPTOR_INIT,
+	.name = "x",
+	.version = "1.0",
+	.description = "X direct messages (Account Activity webhooks, API v2)",
+	.kind = OMR_PLUGIN_CHANNEL,
+	.config_keys = x_keys,
+	.config_size = sizeof(struct x_config),
+	.check = x_check,
+	.init = x_init,
+	.free = x_free,
+	.send = x_send,
+};

@@ -1,0 +1,144 @@
+"""Local fakes of the provider APIs omniroute talks to (the only fakes the
+tests use: we cannot reach Meta's Graph API or X's API from here). Each
+speaks the provider's documented wire format for the calls omniroute makes,
+checks the bearer token, records every request, and can be told to fail the
+next requests (e.g. 429 with Retry-After) to exercise the retries."""
+import hashlib
+import hmac
+import http.server
+import itertools
+import json
+import threading
+import time
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def _send(self, status, obj, headers=None):
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_quietly(self, *a):
+        try:
+            self._send(*a)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def do_POST(self):
+        fake = self.server.fake
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        req = {"method": "POST", "path": self.path, "auth": self.headers.get("Authorization"),
+               "content_type": self.headers.get("Content-Type"), "body": body}
+        with fake.lock:
+            fake.requests.append(req)
+            failure = fake.failures.pop(0) if fake.failures else None
+            delay = fake.delays.pop(0) if fake.delays else 0
+        if delay:
+            time.sleep(delay)  # a provider that hangs (the caller may be gone by then)
+        if failure:
+            status, retry_after = failure
+            return self._send_quietly(status, {"error": {"message": "Too many requests" if status == 429
+                                                 else "Service unavailable", "code": 4}},
+                              {"Retry-After": retry_after} if retry_after else None)
+        if req["auth"] != "Bearer " + fake.token:
+            return self._send(401, {"error": {"message": "Invalid OAuth access token",
+                                              "type": "OAuthException", "code": 190}})
+        status, obj = fake.answer(self.path, body)
+        try:
+            self._send(status, obj)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class FakeApi:
+    """A provider API on 127.0.0.1; `base` is what the plugin's api_base is."""
+
+    def __init__(self, token, prefix=""):
+        self.token = token
+        self.requests = []
+        self.failures = []
+        self.delays = []
+        self.lock = threading.Lock()
+        self.ids = itertools.count(1)
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.srv.fake = self
+        self.base = "http://127.0.0.1:%d%s" % (self.srv.server_address[1], prefix)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def fail_next(self, n, status=429, retry_after="1"):
+        with self.lock:
+            self.failures.extend([(status, retry_after)] * n)
+
+    def delay_next(self, seconds):
+        with self.lock:
+            self.delays.append(seconds)
+
+    def posts(self, path_part):
+        with self.lock:
+            return [r for r in self.requests if path_part in r["path"]]
+
+    def answer(self, path, body):
+        raise NotImplementedError
+
+    def close(self):
+        self.srv.shutdown()
+
+
+class FakeGraph(FakeApi):
+    """Meta's Graph API: WhatsApp Cloud API /{phone_number_id}/messages,
+    Messenger/Instagram Send API /{page_id}/messages, comment replies."""
+
+    def __init__(self, token):
+        super().__init__(token, "/v21.0")
+
+    def answer(self, path, body):
+        n = next(self.ids)
+        if path.endswith("/messages") and isinstance(body, dict) and \
+                body.get("messaging_product") == "whatsapp":
+            return 200, {"messaging_product": "whatsapp",
+                         "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
+                         "messages": [{"id": "wamid.FAKE%06d" % n}]}
+        if path.endswith("/messages"):
+            return 200, {"recipient_id": (body or {}).get("recipient", {}).get("id"),
+                         "message_id": "m_FAKE%06d" % n}
+        if path.endswith("/replies") or path.endswith("/comments"):
+            return 200, {"id": "reply_%06d" % n}
+        return 404, {"error": {"message": "Unknown path", "code": 803}}
+
+
+class FakeX(FakeApi):
+    """X API v2: POST /2/dm_conversations/with/{participant_id}/messages."""
+
+    def __init__(self, token):
+        super().__init__(token, "")
+
+    def answer(self, path, body):
+        n = next(self.ids)
+        if path.startswith("/2/dm_conversations/with/") and path.endswith("/messages"):
+            return 201, {"data": {"dm_conversation_id": "dmc_%06d" % n,
+                                  "dm_event_id": "dme_%06d" % n}}
+        return 404, {"title": "Not Found Error", "detail": "no such endpoint"}
+
+
+def meta_signature(secret, body):
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def x_signature(secret, body):
+    import base64
+    return "sha256=" + base64.b64encode(hmac.new(secret.encode(), body,
+                                                 hashlib.sha256).digest()).decode()
