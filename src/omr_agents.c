@@ -248,8 +248,9 @@ static json_t *omr_agents_decorate(struct omr_agents *a, json_t *conv)
 		return conv;
 	long long last = json_integer_value(json_object_get(conv, "last_inbound_at"));
 	json_object_set_new(conv, "reply_window",
-			    json_pack("{s:I,s:o}", "closes_at", (json_int_t)(last + p->reply_window_ms),
-				      "templates", p->templates ? json_incref(p->templates) : json_array()));
+			    json_pack("{s:I,s:I,s:o}", "closes_at", (json_int_t)(last + p->reply_window_ms),
+				      "window_ms", (json_int_t)p->reply_window_ms, "templates",
+				      p->templates ? json_incref(p->templates) : json_array()));
 	return conv;
 }
 

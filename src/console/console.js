@@ -66,7 +66,8 @@
 	 'customer-previous', 'customer-previous-empty', 'transfer-dialog', 'transfer-form',
 	 'transfer-kind-queue', 'transfer-kind-agent', 'transfer-queue-field', 'transfer-queue',
 	 'transfer-agent-field', 'transfer-agent', 'transfer-note', 'transfer-error', 'transfer-cancel',
-	 'transfer-submit', 'announce-polite', 'announce-assertive'].forEach(function (id) {
+	 'transfer-submit', 'announce-polite', 'announce-assertive', 'window-bar', 'window-text',
+	 'window-templates', 'window-template', 'window-send'].forEach(function (id) {
 		el[id.replace(/-([a-z])/g, function (m, c) { return c.toUpperCase(); })] = $(id);
 	});
 
@@ -110,6 +111,7 @@
 		accepting: new Set(),   /* offers accepted from this tab */
 		outbox: [],             /* unacked replies: {cmid, conversation, text, at, failed, why} */
 		retryTimers: new Map(),
+		windowTimer: 0,
 		retryCount: new Map(),
 		pending: {},            /* conversation id -> 'close' | 'wrapup' | 'transfer' */
 		historyId: null,        /* the earlier conversation shown read-only */
@@ -717,6 +719,12 @@
 			return;
 		}
 		c.messages.push(m);
+		if (m.direction === 'in' && c.reply_window && typeof c.reply_window.window_ms === 'number') {
+			c.reply_window.closes_at = (typeof m.created_at === 'number' ? m.created_at : Date.now()) +
+				c.reply_window.window_ms;
+			if (S.selected === c.id)
+				renderConversationState();
+		}
 		var fromOthers = m.direction === 'in' || m.direction === 'note';
 		var viewing = S.selected === c.id && S.historyId === null;
 		if (viewing) {
@@ -829,6 +837,17 @@
 		}
 		if (typeof msg.client_msg_id === 'string' && outboxFind(msg.client_msg_id)) {
 			var cmid = msg.client_msg_id;
+			if (code === 'window_closed') {
+				var wentry = S.convs.get(str(msg.conversation));
+				if (wentry && typeof msg.closed_at === 'number') {
+					var rw = wentry.c.reply_window || {};
+					rw.closes_at = msg.closed_at;
+					if (Array.isArray(msg.templates))
+						rw.templates = msg.templates;
+					wentry.c.reply_window = rw;
+					renderConversationState();
+				}
+			}
 			if (code === 'unavailable' || code === 'rate_limited') {
 				var n = (S.retryCount.get(cmid) || 0) + 1;
 				S.retryCount.set(cmid, n);
@@ -914,7 +933,10 @@
 		var li = pendingNode(m.cmid);
 		if (li)
 			setPendingState(li, m);
-		if (S.authed)
+		if (S.authed && m.template)
+			send({ type: 'reply', conversation: m.conversation, template: m.template,
+			       client_msg_id: m.cmid });
+		else if (S.authed)
 			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid });
 		/* otherwise it goes after the next welcome */
 	}
@@ -1427,6 +1449,55 @@
 		return n;
 	}
 
+	/* The channel's reply window (WhatsApp: 24 hours after the customer's
+	 * last message): once closed, only an approved template may go out. */
+	function renderWindow(c, assigned) {
+		var rw = c.reply_window;
+		window.clearTimeout(S.windowTimer);
+		var closed = assigned && rw && typeof rw.closes_at === 'number' && rw.closes_at <= Date.now();
+		el.windowBar.hidden = !closed;
+		el.replyText.disabled = !!closed;
+		el.replySend.disabled = !!closed;
+		if (assigned && rw && typeof rw.closes_at === 'number' && !closed)
+			S.windowTimer = window.setTimeout(renderConversationState,
+							  Math.min(rw.closes_at - Date.now() + 50, 2147483000));
+		if (!closed)
+			return;
+		var templates = Array.isArray(rw.templates) ? rw.templates : [];
+		el.windowText.textContent = 'The reply window of this channel closed at ' + stamp(rw.closes_at) +
+			'. The customer has to write first' +
+			(templates.length ? ', or you send an approved template.' : '; no templates are set up.');
+		el.windowTemplates.hidden = !templates.length;
+		if (el.windowTemplate.dataset.conversation !== c.id) {
+			clear(el.windowTemplate);
+			templates.forEach(function (t) {
+				var o = document.createElement('option');
+				o.value = str(t.name);
+				o.textContent = str(t.name) + ' (' + str(t.language) + '): ' + str(t.text).slice(0, 80);
+				el.windowTemplate.appendChild(o);
+			});
+			el.windowTemplate.dataset.conversation = c.id;
+		}
+	}
+
+	function sendTemplate() {
+		var entry = S.selected ? S.convs.get(S.selected) : null;
+		if (!entry || entry.c.status !== 'assigned' || !entry.c.reply_window)
+			return;
+		var name = el.windowTemplate.value;
+		var t = (entry.c.reply_window.templates || []).filter(function (x) { return x.name === name; })[0];
+		if (!t)
+			return;
+		var m = { cmid: newClientMsgId(), conversation: entry.c.id, text: str(t.text), template: name,
+			  at: Date.now(), failed: false, why: '' };
+		S.outbox.push(m);
+		el.transcript.appendChild(pendingReplyNode(m));
+		scrollToEnd(el.transcript);
+		sendReply(m);
+	}
+
+	el.windowSend.addEventListener('click', sendTemplate);
+
 	/* what the agent can do now: reply, wrap up, or wait */
 	function renderConversationState() {
 		var entry = S.selected ? S.convs.get(S.selected) : null;
@@ -1436,6 +1507,7 @@
 		var assigned = c.status === 'assigned';
 		var wrapup = c.status === 'wrapup';
 		el.replyForm.hidden = !assigned;
+		renderWindow(c, assigned);
 		el.wrapupForm.hidden = !wrapup;
 		el.transferOpen.hidden = !assigned;
 		el.closeConversation.hidden = !assigned;

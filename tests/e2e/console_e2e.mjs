@@ -19,6 +19,7 @@
 // admin API shows.
 
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -32,6 +33,8 @@ const { chromium } = process.env.E2E_PLAYWRIGHT ?
 const BASE = process.env.E2E_BASE;
 const ADMIN = process.env.E2E_ADMIN;
 const TOKEN = process.env.E2E_TOKEN;
+const WEBHOOKS = process.env.E2E_WEBHOOKS;
+const WA_SECRET = process.env.E2E_WA_SECRET;
 const OUT = process.env.E2E_OUT || path.join(process.cwd(), 'screenshots');
 const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
 const OVERALL_MS = Number(process.env.E2E_TIMEOUT_MS || 60000);
@@ -337,6 +340,37 @@ async function main() {
 	ok(`accepted: the agent sees "${await metaNote.textContent()}" and the bot's transcript`);
 	await shot(A, 'console-bot-handoff.png');
 	await botCtx.close();
+
+	/* ---- WhatsApp: after the reply window, only a template ---- */
+	begin('whatsapp message');
+	const wa = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{
+		field: 'messages', value: { messaging_product: 'whatsapp',
+			metadata: { display_phone_number: '15550001111', phone_number_id: '1234567' },
+			contacts: [{ profile: { name: 'Wanda' }, wa_id: '31699999999' }],
+			messages: [{ from: '31699999999', id: 'wamid.E2E1', timestamp: '1732531200',
+				     type: 'text', text: { body: 'Is mijn bestelling al verzonden?' } }] } }] }] });
+	const sig = 'sha256=' + crypto.createHmac('sha256', WA_SECRET).update(wa).digest('hex');
+	const hook = await fetch(WEBHOOKS + '/webhooks/whatsapp', { method: 'POST', body: wa,
+		headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': sig } });
+	assert.equal(hook.status, 200, 'the signed WhatsApp webhook is taken');
+	const waCard = A.locator('[data-testid="offer-card"]', { hasText: 'Wanda' }).first();
+	await waCard.waitFor({ state: 'visible' });
+	await waCard.locator('[data-testid="offer-accept"]').click();
+	await A.locator('#transcript [data-testid="message"][data-direction="in"]',
+			{ hasText: 'bestelling' }).first().waitFor();
+	assert.equal(await A.locator('#window-bar').isVisible(), false, 'inside the window: free text');
+	ok('the WhatsApp conversation is accepted; free text allowed');
+
+	begin('whatsapp window closes');
+	await A.locator('#window-bar').waitFor({ state: 'visible', timeout: 10000 });
+	assert.equal(await A.locator('#reply-text').isDisabled(), true, 'no free text after the window');
+	const opts = await A.locator('#window-template option').allTextContents();
+	assert.ok(opts.length === 1 && opts[0].startsWith('follow_up'), `the templates (${opts})`);
+	await shot(A, 'console-window-closed.png');
+	await A.locator('#window-send').click();
+	await A.locator('#transcript [data-testid="message"][data-direction="out"]:not([data-status="sending"])',
+			{ hasText: 'Hello again!' }).first().waitFor();
+	ok('after the window: the console offers the templates, and one is sent');
 
 	assert.deepEqual(dialogs, [], 'no dialog fired at any time');
 	assert.deepEqual(problems, [], 'no page errors or CSP violations');

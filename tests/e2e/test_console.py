@@ -7,7 +7,9 @@ tests/e2e/console_e2e.mjs (headless Chromium driven by playwright-core):
 alice logs in, accepts the visitor's conversation, replies, sees hostile
 HTML as text, reloads, closes and wraps up; the admin API must show the
 wrap-up. Then a visitor asks the bot (faqbot), clicks its quick reply for a
-person, and alice sees why the bot handed over and its transcript.
+person, and alice sees why the bot handed over and its transcript. Last, a
+WhatsApp message (signed webhook, fake Graph API): once its 24-hour window
+(4 s here) closes, the console offers the templates instead of free text.
 
 Needs /usr/bin/chromium, node, and playwright-core installed by `npm ci` in
 tests/e2e (`./quickstart check` does that; or point $OMR_E2E_NODE_MODULES
@@ -29,6 +31,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import omrtest  # noqa: E402
 from omrtest import Daemon, Redis, check, log, run  # noqa: E402
+from fakes import FakeGraph  # noqa: E402
 
 BUILDDIR = omrtest.BUILDDIR
 CHROMIUM = os.environ.get("E2E_CHROMIUM") or "/usr/bin/chromium"
@@ -68,6 +71,22 @@ outcomes: [resolved, follow_up, escalated]
 """
 
 
+WA_SECRET = "e2e-app-secret-0123"
+WA_TOKEN = "e2e-wa-token"
+WHATSAPP = """  - name: whatsapp
+    path: %s/plugins/whatsapp/.libs/whatsapp.so
+    config:
+      app_secret: e2e-app-secret-0123
+      verify_token: e2e-verify
+      access_token: e2e-wa-token
+      phone_number_id: "1234567"
+      api_base: %s
+      reply_window: 4s
+      templates:
+        - { name: follow_up, language: en_US, text: "Hello again! Reply to continue our conversation." }
+"""
+
+
 def find_playwright():
     """playwright-core from `npm ci` in tests/e2e of the source or the build
     tree, or in $OMR_E2E_NODE_MODULES (e.g. for make distcheck)."""
@@ -94,14 +113,22 @@ def test(tmp):
     redis = Redis(tmp)
     faqbot = ("  - name: faqbot\n    path: %s/plugins/faqbot/.libs/faqbot.so\n"
               "    config_file: %s/conf/faqbot.yaml\n" % (BUILDDIR, SRCDIR))
-    d = Daemon(tmp, redis, routing=ROUTING, extra_plugins=faqbot).start()
+    # WhatsApp with a 4-second reply window, against a local fake Graph API
+    graph = FakeGraph(WA_TOKEN)
+    whatsapp = WHATSAPP % (BUILDDIR, graph.base)
+    agents = omrtest.BASE_AGENTS.replace("capacity: { webchat: 3 }",
+                                         "capacity: { webchat: 3, whatsapp: 3 }")
+    d = Daemon(tmp, redis, routing=ROUTING, agents=agents,
+               extra_plugins=faqbot + whatsapp).start()
     env = dict(os.environ,
                E2E_BASE="http://127.0.0.1:%d" % d.ports["edge"],
                E2E_ADMIN="http://127.0.0.1:%d" % d.ports["admin"],
                E2E_TOKEN=omrtest.TOKEN,
                E2E_OUT=out,
                E2E_CHROMIUM=CHROMIUM,
-               E2E_PLAYWRIGHT=PLAYWRIGHT)
+               E2E_PLAYWRIGHT=PLAYWRIGHT,
+               E2E_WEBHOOKS="http://127.0.0.1:%d" % d.ports["webhooks"],
+               E2E_WA_SECRET=WA_SECRET)
     log("running node %s (screenshots in %s)" % (SCRIPT, out))
     try:
         p = subprocess.run([NODE, SCRIPT], cwd=os.path.dirname(SCRIPT), env=env,
@@ -113,7 +140,11 @@ def test(tmp):
         log("e2e: " + line)
     check(rc == 0, "console_e2e.mjs passes (exit %s)" % rc)
     check(d.alive(), "the daemon is still running")
+    sent = [r["body"] for r in graph.posts("/messages") if r["body"].get("type") == "template"]
+    check(len(sent) == 1 and sent[0]["template"]["name"] == "follow_up",
+          "the template the agent chose reached the WhatsApp API (%r)" % sent)
     d.stop()
+    graph.close()
 
 
 if __name__ == "__main__":
