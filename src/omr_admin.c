@@ -22,6 +22,9 @@
 #include "omr_redis.h"
 #include "omr_store.h"
 #include "omr_util.h"
+#include "omr_webhook.h"
+#include "omr_retry.h"
+#include "omr_outbox.h"
 
 #define OMR_ADMIN_MAX_MESSAGES 1000
 
@@ -149,6 +152,33 @@ static void omr_admin_metrics(void *arg, const struct omr_http_request *req, omr
 	omr_admin_metric(&b, "webhook_requests_total", "counter", "webhook HTTP requests", hreq);
 	omr_admin_metric(&b, "webhook_errors_total", "counter", "webhook HTTP requests answered 4xx/5xx",
 			 herr);
+	struct omr_webhook_stats ws = { 0 };
+	unsigned long long resent, given_up;
+	if (core->webhooks)
+		omr_webhooks_stats(core->webhooks, &ws);
+	omr_admin_metric(&b, "provider_webhooks_total", "counter",
+			 "provider webhook requests (WhatsApp, Messenger, Instagram, X)", ws.requests);
+	omr_admin_metric(&b, "provider_webhooks_refused_total", "counter",
+			 "provider webhooks refused for a missing or wrong signature", ws.refused);
+	omr_admin_metric(&b, "provider_webhooks_malformed_total", "counter",
+			 "provider webhooks with a payload that could not be read", ws.malformed);
+	omr_admin_metric(&b, "provider_webhooks_retry_later_total", "counter",
+			 "provider webhooks answered 503 (not stored now; the provider retries)",
+			 ws.retry_later);
+	omr_admin_metric(&b, "provider_messages_total", "counter",
+			 "messages stored from provider webhooks", ws.messages);
+	omr_admin_metric(&b, "provider_duplicates_total", "counter",
+			 "provider messages delivered again and recognised", ws.duplicates);
+	omr_admin_metric(&b, "provider_statuses_total", "counter",
+			 "delivery statuses from provider webhooks", ws.statuses);
+	omr_admin_metric(&b, "provider_sends_waiting", "gauge",
+			 "provider API calls waiting for a retry or their rate lane",
+			 omr_retry_waiting(core->retry));
+	omr_outbox_stats(core->outbox, &resent, &given_up);
+	omr_admin_metric(&b, "outbox_resent_total", "counter",
+			 "outbound messages sent again after they were not sent in time", resent);
+	omr_admin_metric(&b, "outbox_given_up_total", "counter",
+			 "outbound messages marked failed after the resends ran out", given_up);
 	omr_http_reply_send(reply, 200, "text/plain; version=0.0.4", b.data, b.len);
 	omr_buf_free(&b);
 }

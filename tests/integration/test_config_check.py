@@ -21,8 +21,9 @@ def shipped_copy(tmp):
     plugins = os.path.join(tmp, "plugins")
     os.makedirs(conf)
     os.makedirs(plugins)
-    for p in ("webchat", "faqbot"):
-        os.symlink(os.path.join(BUILDDIR, "plugins/%s/.libs/%s.so" % (p, p)),
+    for p, d in (("webchat", "webchat"), ("faqbot", "faqbot"), ("whatsapp", "whatsapp"),
+                 ("messenger", "social"), ("instagram", "social"), ("x", "social")):
+        os.symlink(os.path.join(BUILDDIR, "plugins/%s/.libs/%s.so" % (d, p)),
                    os.path.join(plugins, p + ".so"))
     for f in ("omniroute.yaml", "routing.yaml", "agents.yaml", "faqbot.yaml"):
         shutil.copy(os.path.join(SRCDIR, "conf", f), conf)

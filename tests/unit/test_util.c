@@ -10,7 +10,9 @@
 
 #include "omr_password.h"
 #include "omr_redis.h"
+#include "omr_retry.h"
 #include "omr_util.h"
+#include "omr_webhook.h"
 
 static void test_utf8(void **state)
 {
@@ -210,6 +212,82 @@ static void test_password(void **state)
 	free(err);
 }
 
+/* RFC 4231 test case 2, as providers sign: hex (Meta) and base64 (X). */
+static void test_signatures(void **state)
+{
+	static const char key[] = "Jefe", data[] = "what do ya want for nothing?";
+	static const char hex[] = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+	char out[65], b64[45];
+	omr_hmac_sha256_hex(key, 4, data, strlen(data), out);
+	assert_string_equal(out, hex);
+	omr_hmac_sha256_base64(key, 4, data, strlen(data), b64);
+	assert_string_equal(b64, "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=");
+	assert_true(omr_signature_ok("sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+				     key, 4, data, strlen(data)));
+	assert_true(omr_signature_ok("SHA256=5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843",
+				     key, 4, data, strlen(data)));
+	assert_false(omr_signature_ok("sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3844",
+				      key, 4, data, strlen(data)));
+	assert_false(omr_signature_ok("sha256=5bdc", key, 4, data, strlen(data)));
+	assert_false(omr_signature_ok("", key, 4, data, strlen(data)));
+	assert_false(omr_signature_ok(NULL, key, 4, data, strlen(data)));
+	assert_true(omr_signature_b64_ok("sha256=W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=", key, 4,
+					 data, strlen(data)));
+	assert_false(omr_signature_b64_ok("sha256=W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEQ=", key,
+					  4, data, strlen(data)));
+	assert_false(omr_signature_b64_ok("sha256=", key, 4, data, strlen(data)));
+	assert_false(omr_signature_b64_ok(NULL, key, 4, data, strlen(data)));
+	/* the hex form is not accepted where base64 is expected */
+	assert_false(omr_signature_b64_ok(hex, key, 4, data, strlen(data)));
+}
+
+static void test_meta_challenge(void **state)
+{
+	const char *c = omr_webhook_meta_challenge("subscribe", "tok", "1158201444", "tok");
+	assert_non_null(c);
+	assert_string_equal(c, "1158201444");
+	assert_null(omr_webhook_meta_challenge("subscribe", "tok2", "1", "tok"));
+	assert_null(omr_webhook_meta_challenge("subscribe", "to", "1", "tok"));
+	assert_null(omr_webhook_meta_challenge("unsubscribe", "tok", "1", "tok"));
+	assert_null(omr_webhook_meta_challenge("subscribe", "tok", "", "tok"));
+	assert_null(omr_webhook_meta_challenge("subscribe", "tok", "<script>x</script> y", "tok"));
+	assert_null(omr_webhook_meta_challenge(NULL, "tok", "1", "tok"));
+	assert_null(omr_webhook_meta_challenge("subscribe", NULL, "1", "tok"));
+	char longc[200];
+	memset(longc, '7', sizeof(longc) - 1);
+	longc[sizeof(longc) - 1] = '\0';
+	assert_null(omr_webhook_meta_challenge("subscribe", "tok", longc, "tok"));
+}
+
+static void test_retry_delay(void **state)
+{
+	/* doubling from the first delay, jitter +-25% (0.5: none) */
+	assert_int_equal(omr_retry_delay(2, NULL, 1000, 60000, 0.5), 1000);
+	assert_int_equal(omr_retry_delay(3, NULL, 1000, 60000, 0.5), 2000);
+	assert_int_equal(omr_retry_delay(5, NULL, 1000, 60000, 0.5), 8000);
+	assert_int_equal(omr_retry_delay(2, NULL, 1000, 60000, 0.0), 750);
+	assert_int_equal(omr_retry_delay(2, NULL, 1000, 60000, 0.999), 1249);
+	/* capped */
+	assert_int_equal(omr_retry_delay(20, NULL, 1000, 60000, 0.5), 60000);
+	/* the provider's Retry-After (seconds) wins, capped too */
+	assert_int_equal(omr_retry_delay(2, "3", 1000, 60000, 0.5), 3000);
+	assert_int_equal(omr_retry_delay(2, "0", 1000, 60000, 0.5), 0);
+	assert_int_equal(omr_retry_delay(2, "86400", 1000, 60000, 0.5), 60000);
+	/* an HTTP date or junk: the doubling delay */
+	assert_int_equal(omr_retry_delay(2, "Wed, 21 Oct 2026 07:28:00 GMT", 1000, 60000, 0.5), 1000);
+	assert_int_equal(omr_retry_delay(2, "-5", 1000, 60000, 0.5), 1000);
+	assert_int_equal(omr_retry_delay(2, "99999999999999999999999", 1000, 60000, 0.5), 1000);
+}
+
+static void test_utf8_chars(void **state)
+{
+	assert_int_equal(omr_utf8_chars(""), 0);
+	assert_int_equal(omr_utf8_chars("abc"), 3);
+	assert_int_equal(omr_utf8_chars("caf\xc3\xa9"), 4);
+	assert_int_equal(omr_utf8_chars("\xf0\x9f\x98\x80!"), 2);
+	assert_int_equal(omr_utf8_chars(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +296,8 @@ int main(void)
 		cmocka_unit_test(test_map),        cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_ct_equal),   cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_redis_url),  cmocka_unit_test(test_password),
+		cmocka_unit_test(test_signatures), cmocka_unit_test(test_meta_challenge),
+		cmocka_unit_test(test_retry_delay), cmocka_unit_test(test_utf8_chars),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
