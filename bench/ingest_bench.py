@@ -99,6 +99,32 @@ def redis_benchmark(sock, args, n=100000, clients=50):
     return float(m.group(1)) if m else 0.0
 
 
+def run_clients(target, args_list, timeout):
+    """Run target(*args, queue) in one process per args; each puts (count,
+    latencies sample, errors). Returns (total count, sorted latencies, errors)."""
+    q = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=target, args=tuple(args) + (q,)) for args in args_list]
+    for p in procs:
+        p.start()
+    results = [q.get(timeout=timeout) for _ in procs]
+    for p in procs:
+        p.join()
+    return (sum(r[0] for r in results), sorted(x for r in results for x in r[1]),
+            sum(r[2] for r in results))
+
+
+def baselines(redis):
+    """redis-benchmark on the same Redis: the ingest script itself (the
+    storage ceiling of any channel), and SET."""
+    with open(os.path.join(omrtest.SRCDIR, "src", "lua", "ingest.lua")) as f:
+        sha = redis.cmd("SCRIPT", "LOAD", f.read())
+    ingest_args = ["EVALSHA", sha, "1", "omr:{bench}:events", "omr:{bench}:", "webchat",
+                   "v:__rand_int__", "v__rand_int__", "v__rand_int__", "", "", "benchmark",
+                   "[]", "{}", "{}", "0", "0", "0", "u___rand_int__", "c___rand_int__",
+                   "m___rand_int__", "600000", "100000", "message", "0"]
+    return redis_benchmark(redis.sock, ingest_args), redis_benchmark(redis.sock, ["-t", "set"])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=10)
@@ -115,30 +141,13 @@ def main():
     d = omrtest.Daemon(tmp, redis, log_level="warn",
                        webchat_extra="      rate_per_min: 600000\n      burst: 1000").start()
     try:
-        q = multiprocessing.Queue()
-        procs = [multiprocessing.Process(target=client, args=(
-            d.ports["edge"], a.conns // a.procs, a.window, a.seconds, q)) for _ in range(a.procs)]
         t0 = time.time()
-        for p in procs:
-            p.start()
-        results = [q.get(timeout=a.seconds + 120) for _ in procs]
-        for p in procs:
-            p.join()
+        total, lat, errors = run_clients(client, [(d.ports["edge"], a.conns // a.procs, a.window,
+                                                  a.seconds)] * a.procs, a.seconds + 120)
         elapsed = time.time() - t0
-        total = sum(r[0] for r in results)
-        errors = sum(r[2] for r in results)
-        lat = sorted(x for r in results for x in r[1])
         rate = total / a.seconds
 
-        # baselines on the same Redis
-        with open(os.path.join(omrtest.SRCDIR, "src", "lua", "ingest.lua")) as f:
-            sha = redis.cmd("SCRIPT", "LOAD", f.read())
-        ingest_args = ["EVALSHA", sha, "1", "omr:{bench}:events", "omr:{bench}:", "webchat",
-                       "v:__rand_int__", "v__rand_int__", "v__rand_int__", "", "", "benchmark",
-                       "[]", "{}", "{}", "0", "0", "0", "u___rand_int__", "c___rand_int__",
-                       "m___rand_int__", "600000", "100000", "message", "0"]
-        base_ingest = redis_benchmark(redis.sock, ingest_args)
-        base_set = redis_benchmark(redis.sock, ["-t", "set"])
+        base_ingest, base_set = baselines(redis)
     finally:
         d.stop()
         redis.stop()

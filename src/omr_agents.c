@@ -244,8 +244,8 @@ static json_t *omr_agents_decorate(struct omr_agents *a, json_t *conv)
 {
 	const char *ch = json_string_value(json_object_get(conv, "channel"));
 	const struct omr_plugin *p = ch ? omr_core_channel(a->core, ch) : NULL;
-	if (!conv || !p || !p->reply_window_ms)
-		return conv;
+	if (!conv || !p || !p->reply_window_ms || json_is_true(json_object_get(conv, "public")))
+		return conv; /* no window, or a public thread (answered any time) */
 	long long last = json_integer_value(json_object_get(conv, "last_inbound_at"));
 	json_object_set_new(conv, "reply_window",
 			    json_pack("{s:I,s:I,s:o}", "closes_at", (json_int_t)(last + p->reply_window_ms),
@@ -906,9 +906,10 @@ static void omr_agents_reply_checked(void *arg, const redisReply *reply, const c
 		q->data = json_pack("{s:{s:O,s:O}}", "template", "name", json_object_get(t, "name"),
 				    "language", json_object_get(t, "language"));
 	} else if (windowed && last + p->reply_window_ms < omr_now_ms()) {
-		char *m = omr_asprintf("%s takes free-form replies only within %lld hours of the "
-				       "customer's last message; send a template",
-				       channel, p->reply_window_ms / 3600000);
+		char span[48];
+		omr_format_duration(p->reply_window_ms, span, sizeof(span));
+		char *m = omr_asprintf("%s takes free-form replies only within %s of the "
+				       "customer's last message; send a template", channel, span);
 		json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "type", "error", "code",
 				      "window_closed", "message", m, "conversation", q->conversation,
 				      "client_msg_id", q->client_msg_id, "closed_at",

@@ -133,8 +133,15 @@ int omr_core_deliver(struct omr_core *core, const char *channel, const struct om
 		core->stats.outbound_sent++;
 		return OMR_OK;
 	}
+	int message = out->message && strcmp(out->kind, "message") == 0;
+	if (message)
+		omr_outbox_sending(core->outbox, out->message); /* no resend while under way */
 	if (p->desc->send(p->state, out) != OMR_OK) {
-		core->stats.outbound_failed++;
+		if (message)
+			omr_core_delivery_status(core, channel, out->message, NULL, "failed",
+						 "the channel could not take the message", NULL, NULL);
+		else
+			core->stats.outbound_failed++;
 		return OMR_ERROR;
 	}
 	core->stats.outbound_sent++;

@@ -240,6 +240,8 @@ static void omr_http_xfer_done(void *arg, CURLcode rc, long status)
 		.error = rc == CURLE_OK ? NULL : h->too_big ? "response too large"
 				       : h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc),
 		.retry_after = h->retry_after,
+		.attempts = 1,
+		.cancelled = rc == CURLE_ABORTED_BY_CALLBACK, /* the daemon is stopping */
 	};
 	h->cb(h->arg, &res);
 	curl_easy_cleanup(h->easy);

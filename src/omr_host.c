@@ -17,6 +17,7 @@
 #include "omr_http.h"
 #include "omr_ingest.h"
 #include "omr_log.h"
+#include "omr_outbox.h"
 #include "omr_plugin.h"
 #include "omr_retry.h"
 #include "omr_store.h"
@@ -93,6 +94,8 @@ void omr_core_delivery_status(struct omr_core *core, const char *channel, const 
 	hs->what = omr_strdup(message ? message : channel_msg_id);
 	hs->done = done;
 	hs->arg = arg;
+	if (message && status && strcmp(status, "queued") != 0)
+		omr_outbox_done(core->outbox, message); /* its lease ends with its outcome */
 	if (status && strcmp(status, "failed") == 0) {
 		core->stats.outbound_failed++;
 		omr_log_warn("%s: message %s failed: %s", channel, hs->what,

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +18,14 @@
 
 #define OMR_OUTBOX_TICK_MS 5000
 #define OMR_OUTBOX_BATCH 20
+#define OMR_OUTBOX_LEASE_MAX_MS (6LL * 3600 * 1000) /* a send no plugin ever finished */
+#define OMR_OUTBOX_RENEW_MAX 500                     /* leases renewed per command */
 
 struct omr_outbox {
 	struct omr_core *core;
 	struct event *tick;
 	int busy;                   /* a look is under way */
+	struct omr_map *leases;     /* message id -> (intptr_t) ms it was handed over */
 	unsigned long long resent, given_up;
 };
 
@@ -34,7 +38,68 @@ struct omr_outbox *omr_outbox_new(struct omr_core *core)
 {
 	struct omr_outbox *o = omr_calloc(1, sizeof(*o));
 	o->core = core;
+	o->leases = omr_map_new();
 	return o;
+}
+
+void omr_outbox_sending(struct omr_outbox *o, const char *message)
+{
+	if (o && message)
+		omr_map_puts(o->leases, message, (void *)(intptr_t)omr_mono_ms());
+}
+
+void omr_outbox_done(struct omr_outbox *o, const char *message)
+{
+	if (o && message)
+		omr_map_dels(o->leases, message);
+}
+
+struct omr_outbox_renew {
+	long long now;
+	const char **argv;
+	size_t *lens;
+	int argc;
+	char stamp[24];
+};
+
+static int omr_outbox_renew_one(void *arg, const void *key, size_t klen, void *value)
+{
+	struct omr_outbox_renew *r = arg;
+	if ((long long)(intptr_t)value < r->now - OMR_OUTBOX_LEASE_MAX_MS)
+		return 0; /* forgotten by its plugin: let the sweep have it */
+	r->argv[r->argc] = r->stamp;
+	r->lens[r->argc++] = strlen(r->stamp);
+	r->argv[r->argc] = key;
+	r->lens[r->argc++] = klen;
+	return r->argc >= 3 + 2 * OMR_OUTBOX_RENEW_MAX;
+}
+
+/* ZADD outbox XX now id ...: the messages this node is still sending are
+ * not due for a resend (XX: one whose outcome came meanwhile stays out). */
+static void omr_outbox_renew(struct omr_outbox *o)
+{
+	size_t n = omr_map_count(o->leases);
+	if (!n)
+		return;
+	if (n > OMR_OUTBOX_RENEW_MAX)
+		n = OMR_OUTBOX_RENEW_MAX;
+	char *key = omr_store_key(o->core->store, "outbox");
+	struct omr_outbox_renew r = { .now = omr_mono_ms() };
+	r.argv = omr_calloc(3 + 2 * n, sizeof(char *));
+	r.lens = omr_calloc(3 + 2 * n, sizeof(size_t));
+	snprintf(r.stamp, sizeof(r.stamp), "%lld", (long long)omr_now_ms());
+	r.argv[0] = "ZADD";
+	r.argv[1] = key;
+	r.argv[2] = "XX";
+	r.argc = 3;
+	for (int i = 0; i < 3; i++)
+		r.lens[i] = strlen(r.argv[i]);
+	omr_map_foreach(o->leases, omr_outbox_renew_one, &r);
+	if (r.argc > 3)
+		omr_redis_argv(omr_store_redis(o->core->store), NULL, NULL, r.argc, r.argv, r.lens, 0);
+	free(r.argv);
+	free(r.lens);
+	free(key);
 }
 
 void omr_outbox_stats(const struct omr_outbox *o, unsigned long long *resent,
@@ -123,6 +188,7 @@ static void omr_outbox_tick(evutil_socket_t fd, short what, void *arg)
 	struct omr_outbox *o = arg;
 	if (o->busy || o->core->state != OMR_CORE_RUNNING || !omr_redis_ready(o->core->redis))
 		return;
+	omr_outbox_renew(o);
 	o->busy = 1;
 	char *key = omr_store_key(o->core->store, "outbox");
 	omr_redis_cmd(omr_store_redis(o->core->store), omr_outbox_due, o,
@@ -151,5 +217,6 @@ void omr_outbox_free(struct omr_outbox *o)
 		return;
 	if (o->tick)
 		event_free(o->tick);
+	omr_map_free(o->leases, NULL);
 	free(o);
 }

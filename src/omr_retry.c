@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "omr_curl.h"
 #include "omr_log.h"
@@ -212,8 +213,20 @@ static void omr_retry_done(void *arg, const struct omr_http_response *res)
 		return;
 	}
 	unsigned int rnd = 0;
+	char secs[24];
+	const char *ra = res->retry_after;
+	long long n;
+	if (ra && omr_parse_ll(ra, &n) != 0) {
+		/* Retry-After as an HTTP date */
+		time_t when = curl_getdate(ra, NULL);
+		time_t now = time(NULL);
+		if (when > 0) {
+			snprintf(secs, sizeof(secs), "%lld", when > now ? (long long)(when - now) : 0LL);
+			ra = secs;
+		}
+	}
 	omr_random_bytes(&rnd, sizeof(rnd));
-	long ms = omr_retry_delay(q->attempt + 1, res->retry_after, q->first_ms, q->max_ms,
+	long ms = omr_retry_delay(q->attempt + 1, ra, q->first_ms, q->max_ms,
 				  (double)(rnd % 1000) / 1000.0);
 	omr_log_debug("retry: %s %s: %s; try %d of %d in %ld ms", q->method, q->url,
 		      res->ok ? "HTTP error" : res->error, q->attempt + 1, q->attempts, ms);
@@ -286,7 +299,8 @@ void omr_retry_stop(struct omr_retry *r)
 	while (q) {
 		struct omr_retry_req *next = q->all_next;
 		if (!q->in_flight) {
-			struct omr_http_response res = { .ok = 0, .error = "the daemon is stopping" };
+			struct omr_http_response res = { .ok = 0, .error = "the daemon is stopping",
+							  .cancelled = 1 };
 			omr_retry_finish(q, &res);
 		}
 		q = next;

@@ -490,6 +490,22 @@ int omr_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
 
 /* ---- parsing ---- */
 
+void omr_format_duration(long long ms, char *out, size_t len)
+{
+	static const struct {
+		long long ms;
+		const char *one, *many;
+	} units[] = { { 86400000, "day", "days" }, { 3600000, "hour", "hours" },
+		      { 60000, "minute", "minutes" }, { 1000, "second", "seconds" } };
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (ms >= units[i].ms && ms % units[i].ms == 0) {
+			long long n = ms / units[i].ms;
+			snprintf(out, len, "%lld %s", n, n == 1 ? units[i].one : units[i].many);
+			return;
+		}
+	snprintf(out, len, "%lld ms", ms);
+}
+
 int omr_parse_ll(const char *s, long long *v_r)
 {
 	char *end;

@@ -97,6 +97,8 @@ int omr_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 /* Parse a duration "250ms", "5s", "2m", "1h", "1d" or a bare number of
  * seconds into milliseconds; returns 0 or -1. */
 int omr_parse_duration_ms(const char *s, long long *ms_r);
+/* A duration for people: "24 hours", "90 minutes", "3 seconds". */
+void omr_format_duration(long long ms, char *out, size_t len);
 /* Parse a decimal integer, the whole string; returns 0 or -1. */
 int omr_parse_ll(const char *s, long long *v_r);
 

@@ -207,6 +207,9 @@ struct omr_http_response {
 	const char *error;       /* transport error when !ok */
 	const char *retry_after; /* Retry-After header, or NULL */
 	int attempts;            /* http_send: tries it took (http_request: 1) */
+	int cancelled;           /* 1: not tried to the end because the daemon is
+	                            stopping; leave the outcome open (a message is
+	                            sent again after the restart) */
 };
 typedef void (*omr_http_done)(void *arg, const struct omr_http_response *res);
 

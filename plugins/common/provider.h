@@ -70,7 +70,10 @@ static inline void provider_sent(void *arg, const struct omr_http_response *res)
 {
 	struct provider_send *s = arg;
 	char why[300];
-	if (!res->ok) {
+	if (res->cancelled) {
+		/* the daemon is stopping: the message stays queued and the
+		 * outbox sends it again after the restart */
+	} else if (!res->ok) {
 		snprintf(why, sizeof(why), "%s (after %d tries)", res->error ? res->error : "no answer",
 			 res->attempts);
 		s->api->send_result(s->host, s->message, "failed", NULL, why);
@@ -91,6 +94,11 @@ static inline void provider_sent(void *arg, const struct omr_http_response *res)
 	free(s);
 }
 
+static inline int provider_post_headers(const struct omr_host_api *api, omr_host *host,
+					const char *url, const char *auth, const char *data,
+					long timeout_ms, const struct omr_http_retry *retry,
+					const char *message, const struct provider_reply_map *map);
+
 /* POST body (a JSON object, consumed) to url with a bearer token, retried
  * and paced as retry says; the outcome becomes the message's status. */
 static inline int provider_post(const struct omr_host_api *api, omr_host *host, const char *url,
@@ -98,14 +106,26 @@ static inline int provider_post(const struct omr_host_api *api, omr_host *host, 
 				const struct omr_http_retry *retry, const char *message,
 				const struct provider_reply_map *map)
 {
-	char auth[1100];
 	char *data = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
-	if (!data || strlen(token) > 1000) {
-		free(data);
+	if (!data)
 		return OMR_ERROR;
-	}
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	size_t alen = strlen(token) + 32;
+	char *auth = omr_plugin_calloc(1, alen);
+	snprintf(auth, alen, "Authorization: Bearer %s", token);
+	int rc = provider_post_headers(api, host, url, auth, data, timeout_ms, retry, message, map);
+	free(auth);
+	free(data);
+	return rc;
+}
+
+/* The same with the Authorization header given ("Authorization: ..."),
+ * data a JSON text (not consumed). */
+static inline int provider_post_headers(const struct omr_host_api *api, omr_host *host,
+					const char *url, const char *auth, const char *data,
+					long timeout_ms, const struct omr_http_retry *retry,
+					const char *message, const struct provider_reply_map *map)
+{
 	const char *headers[] = { auth, "Content-Type: application/json", NULL };
 	struct provider_send *s = omr_plugin_calloc(1, sizeof(*s));
 	s->api = api;
@@ -114,12 +134,28 @@ static inline int provider_post(const struct omr_host_api *api, omr_host *host, 
 	s->map = map;
 	int rc = api->http_send(host, "POST", url, headers, data, strlen(data), timeout_ms, retry,
 				provider_sent, s);
-	free(data);
 	if (rc != OMR_OK) {
 		free(s->message);
 		free(s);
 	}
 	return rc;
+}
+
+/* A media type for a provider's word for an attachment ("image",
+ * "photo", "video", "audio", "file", ...), so that every channel's
+ * attachments carry a MIME type (a wildcard when the provider names no
+ * exact one). */
+static inline const char *provider_mime_of(const char *kind)
+{
+	static const struct {
+		const char *kind, *mime;
+	} map[] = { { "image", "image/*" }, { "photo", "image/*" }, { "sticker", "image/*" },
+		    { "video", "video/*" }, { "animated_gif", "video/*" }, { "audio", "audio/*" },
+		    { "ig_reel", "video/*" }, { "reel", "video/*" } };
+	for (size_t i = 0; kind && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(kind, map[i].kind) == 0)
+			return map[i].mime;
+	return "application/octet-stream";
 }
 
 /* "1669233778" (seconds) -> ms; 0 when absent or not a number. */

@@ -32,12 +32,14 @@
 #define META_COMMENTS_FIELD "comments"
 #define META_REPLY_EDGE "replies"
 #define META_TEXT_MAX 1000
+#define META_API_BASE "https://graph.instagram.com/v21.0" /* Instagram API with Instagram Login */
 #else
 #define META_NAME "messenger"
 #define META_OBJECT "page"
 #define META_COMMENTS_FIELD "feed"
 #define META_REPLY_EDGE "comments"
 #define META_TEXT_MAX 2000
+#define META_API_BASE "https://graph.facebook.com/v21.0"
 #endif
 #define META_THREAD_PREFIX "comment:"
 #define META_QUICK_MAX 13       /* quick replies Messenger shows */
@@ -65,8 +67,9 @@ static const struct omr_conf_key meta_keys[] = {
 	{ "access_token", OMR_CONF_SECRET, MOFF(access_token), 1, NULL, 0, 0,
 	  "the page access token (pages_messaging / instagram_manage_messages)" },
 	{ "page_id", OMR_CONF_STRING, MOFF(page_id), 1, NULL, 0, 0,
-	  "the page id (Messenger) or Instagram professional account id" },
-	{ "api_base", OMR_CONF_STRING, MOFF(api_base), 0, "https://graph.facebook.com/v21.0", 0, 0,
+	  "the page id (Messenger) or Instagram professional account id: the id webhooks are "
+	  "for and messages are sent from" },
+	{ "api_base", OMR_CONF_STRING, MOFF(api_base), 0, META_API_BASE, 0, 0,
 	  "the Graph API base URL (tests point it at a local fake)" },
 	{ "path", OMR_CONF_STRING, MOFF(path), 0, "/webhooks/" META_NAME, 0, 0,
 	  "the webhook path on the webhook listener" },
@@ -98,10 +101,12 @@ static json_t *meta_attachments(const json_t *list)
 	json_t *out = json_array(), *a;
 	size_t i;
 	json_array_foreach(list, i, a) {
-		const char *type = json_string_value(json_object_get(a, "type"));
+		const char *kind = json_string_value(json_object_get(a, "type"));
 		const char *url = json_string_value(json_object_get(json_object_get(a, "payload"), "url"));
-		json_t *o = json_pack("{s:s,s:s,s:s?}", "type", type ? type : "file", "kind",
-				      type ? type : "file", "url", url);
+		json_t *o = json_pack("{s:s,s:s}", "type", provider_mime_of(kind), "kind",
+				      kind ? kind : "file");
+		if (o && url)
+			json_object_set_new(o, "url", json_string(url));
 		if (o)
 			json_array_append_new(out, o);
 	}
@@ -245,6 +250,13 @@ static int meta_parse(void *arg, const char *body, size_t len, omr_webhook_batch
 		return omr_plugin_error(err_r, "expected object \"%s\" with entry[]", META_OBJECT);
 	}
 	json_array_foreach(json_object_get(j, "entry"), i, entry) {
+		const char *eid = json_string_value(json_object_get(entry, "id"));
+		if (eid && strcmp(eid, st->cfg->page_id) != 0) {
+			/* an app subscribed for several pages: not this channel's */
+			st->api->log(st->host, OMR_LOG_WARN, "events for %s, not ours (%s): skipped",
+				     eid, st->cfg->page_id);
+			continue;
+		}
 		json_array_foreach(json_object_get(entry, "messaging"), k, ev) {
 			meta_dm(st, b, ev);
 			meta_receipts(st, b, ev);

@@ -9,8 +9,11 @@
  * direct_message_mark_read_events[] to read receipts of our messages.
  * Events the account sent itself come back too and are skipped.
  *
- * Out: POST {api_base}/2/dm_conversations/with/{user id}/messages with the
- * account's OAuth 2.0 user token; the dm_event_id is kept for receipts.
+ * Out: POST {api_base}/2/dm_conversations/with/{user id}/messages, signed
+ * with OAuth 1.0a (consumer key and secret, the account's access token and
+ * secret: they do not expire), or with an OAuth 2.0 user token (which
+ * expires after two hours unless refreshed elsewhere); the dm_event_id is
+ * kept for receipts.
  * DMs on X have no reply window. Retried and paced by the core.
  *
  * Set-up and mapping: docs/channels/x.md.
@@ -18,6 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include <omniroute/plugin.h>
 
@@ -26,8 +34,10 @@
 #define X_TEXT_MAX 10000       /* characters of a DM */
 
 struct x_config {
+	char *consumer_key;
 	char *consumer_secret;
 	char *access_token;
+	char *access_token_secret;
 	char *user_id;
 	char *api_base;
 	char *path;
@@ -40,8 +50,12 @@ struct x_config {
 static const struct omr_conf_key x_keys[] = {
 	{ "consumer_secret", OMR_CONF_SECRET, XOFF(consumer_secret), 1, NULL, 0, 0,
 	  "the app's consumer (API key) secret: CRC answers and webhook signatures" },
+	{ "consumer_key", OMR_CONF_STRING, XOFF(consumer_key), 0, NULL, 0, 0,
+	  "the app's consumer (API) key: with access_token_secret, sends are signed with OAuth 1.0a" },
 	{ "access_token", OMR_CONF_SECRET, XOFF(access_token), 1, NULL, 0, 0,
-	  "OAuth 2.0 user access token of the account (dm.write, dm.read)" },
+	  "the account's access token (OAuth 1.0a), or an OAuth 2.0 user token (dm.write)" },
+	{ "access_token_secret", OMR_CONF_SECRET, XOFF(access_token_secret), 0, NULL, 0, 0,
+	  "the account's access token secret (OAuth 1.0a)" },
 	{ "user_id", OMR_CONF_STRING, XOFF(user_id), 1, NULL, 0, 0,
 	  "the numeric id of the account customers write to" },
 	{ "api_base", OMR_CONF_STRING, XOFF(api_base), 0, "https://api.x.com", 0, 0,
@@ -83,8 +97,13 @@ static json_t *x_attachments(const json_t *att)
 	const char *id = json_string_value(json_object_get(media, "id_str"));
 	if (!json_is_object(media))
 		return NULL;
-	return json_pack("[{s:s,s:s,s:s?,s:s?}]", "type", type ? type : "media", "kind",
-			 type ? type : "media", "url", url, "media_id", id);
+	json_t *a = json_pack("{s:s,s:s}", "type", provider_mime_of(type), "kind",
+			      type ? type : "media");
+	if (a && url)
+		json_object_set_new(a, "url", json_string(url));
+	if (a && id)
+		json_object_set_new(a, "media_id", json_string(id));
+	return a ? json_pack("[o]", a) : NULL;
 }
 
 static void x_dm(struct x_state *st, omr_webhook_batch *b, const json_t *users, const json_t *ev)
@@ -101,8 +120,9 @@ static void x_dm(struct x_state *st, omr_webhook_batch *b, const json_t *users, 
 		return; /* what the account sent comes back too */
 	const json_t *user = json_object_get(users, sender);
 	json_t *atts = x_attachments(json_object_get(data, "attachment"));
-	json_t *attrs = json_pack("{s:s?}", "screen_name",
-				  json_string_value(json_object_get(user, "screen_name")));
+	json_t *attrs = json_object();
+	if (json_is_string(json_object_get(user, "screen_name")))
+		json_object_set(attrs, "screen_name", json_object_get(user, "screen_name"));
 	struct omr_inbound in = {
 		.channel_msg_id = id,
 		.address = sender,
@@ -145,6 +165,67 @@ static int x_parse(void *arg, const char *body, size_t len, omr_webhook_batch *b
 	return OMR_OK;
 }
 
+/* ---- OAuth 1.0a (RFC 5849), HMAC-SHA1, for a request whose body is JSON
+ * (so only the oauth_* parameters are signed) ---- */
+
+static void x_pct(const char *in, char *out, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p && o + 4 < len; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* "Authorization: OAuth ..." for POST url, malloc'ed. */
+static char *x_oauth1(const struct x_config *cfg, const char *url, long long now,
+		      const char *nonce)
+{
+	char ck[600], tok[600], ts[24], params[2048], eurl[1800], eparams[4096], key[1300];
+	char cs[600], tks[600], base[6000];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char sig[64], esig[200];
+
+	x_pct(cfg->consumer_key, ck, sizeof(ck));
+	x_pct(cfg->access_token, tok, sizeof(tok));
+	snprintf(ts, sizeof(ts), "%lld", now);
+	snprintf(params, sizeof(params),
+		 "oauth_consumer_key=%s&oauth_nonce=%s&oauth_signature_method=HMAC-SHA1"
+		 "&oauth_timestamp=%s&oauth_token=%s&oauth_version=1.0", ck, nonce, ts, tok);
+	x_pct(url, eurl, sizeof(eurl));
+	x_pct(params, eparams, sizeof(eparams));
+	snprintf(base, sizeof(base), "POST&%s&%s", eurl, eparams);
+	x_pct(cfg->consumer_secret, cs, sizeof(cs));
+	x_pct(cfg->access_token_secret, tks, sizeof(tks));
+	snprintf(key, sizeof(key), "%s&%s", cs, tks);
+	HMAC(EVP_sha1(), key, (int)strlen(key), (const unsigned char *)base, strlen(base), md, &mdlen);
+	EVP_EncodeBlock((unsigned char *)sig, md, (int)mdlen);
+	x_pct(sig, esig, sizeof(esig));
+	size_t n = strlen(ck) + strlen(tok) + strlen(esig) + 300;
+	char *h = omr_plugin_calloc(1, n);
+	snprintf(h, n,
+		 "Authorization: OAuth oauth_consumer_key=\"%s\", oauth_nonce=\"%s\", "
+		 "oauth_signature=\"%s\", oauth_signature_method=\"HMAC-SHA1\", "
+		 "oauth_timestamp=\"%s\", oauth_token=\"%s\", oauth_version=\"1.0\"",
+		 ck, nonce, esig, ts, tok);
+	return h;
+}
+
+static int x_oauth1_on(const struct x_config *cfg)
+{
+	return cfg->consumer_key && *cfg->consumer_key && cfg->access_token_secret &&
+	       *cfg->access_token_secret;
+}
+
 static int x_send(void *state, const struct omr_outbound *out)
 {
 	struct x_state *st = state;
@@ -164,8 +245,26 @@ static int x_send(void *state, const struct omr_outbound *out)
 		.lane = st->cfg->user_id,
 		.per_second = (double)st->cfg->rate_per_second,
 	};
-	return provider_post(st->api, st->host, url, st->cfg->access_token, body,
-			     (long)st->cfg->timeout, &retry, out->message, &x_reply);
+	if (!x_oauth1_on(st->cfg))
+		return provider_post(st->api, st->host, url, st->cfg->access_token, body,
+				     (long)st->cfg->timeout, &retry, out->message, &x_reply);
+	unsigned char rnd[16];
+	char nonce[33];
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		json_decref(body);
+		return OMR_ERROR;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
+	char *auth = x_oauth1(st->cfg, url, (long long)time(NULL), nonce);
+	char *data = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	int rc = data ? provider_post_headers(st->api, st->host, url, auth, data,
+					      (long)st->cfg->timeout, &retry, out->message, &x_reply)
+		      : OMR_ERROR;
+	free(data);
+	free(auth);
+	return rc;
 }
 
 static int x_check(const void *config, char **err_r)
@@ -182,6 +281,13 @@ static int x_check(const void *config, char **err_r)
 			return omr_plugin_error(err_r, "user_id: the account's numeric id, not its @name");
 	if (strlen(cfg->consumer_secret) < 8)
 		return omr_plugin_error(err_r, "consumer_secret: at least 8 characters");
+	if (!!(cfg->consumer_key && *cfg->consumer_key) !=
+	    !!(cfg->access_token_secret && *cfg->access_token_secret))
+		return omr_plugin_error(err_r, "OAuth 1.0a needs both consumer_key and access_token_secret");
+	if ((cfg->consumer_key && strlen(cfg->consumer_key) > 190) || strlen(cfg->access_token) > 190 ||
+	    (cfg->access_token_secret && strlen(cfg->access_token_secret) > 190) ||
+	    strlen(cfg->consumer_secret) > 190)
+		return omr_plugin_error(err_r, "X keys and tokens are at most 190 characters");
 	if (cfg->path[0] != '/')
 		return omr_plugin_error(err_r, "path must start with /");
 	return OMR_OK;
@@ -207,6 +313,10 @@ static int x_init(const struct omr_host_api *api, omr_host *host, const void *co
 		.arg = st,
 	};
 	struct omr_channel_policy policy = { .text_max = X_TEXT_MAX };
+	if (!x_oauth1_on(cfg))
+		api->log(host, OMR_LOG_WARN,
+			 "access_token is used as an OAuth 2.0 user token: these expire after two "
+			 "hours; set consumer_key and access_token_secret to sign with OAuth 1.0a");
 	if (api->webhook_register(host, &spec, err_r) != OMR_OK ||
 	    api->channel_policy(host, &policy, err_r) != OMR_OK) {
 		free(st);

@@ -227,8 +227,12 @@ static void wa_status(struct wa_state *st, omr_webhook_batch *b, const json_t *s
 			 (long long)json_integer_value(json_object_get(e, "code")),
 			 title ? title : "error", details ? ": " : "", details ? details : "");
 	}
-	if (id && status)
-		st->api->webhook_status(b, id, status, *why ? why : NULL);
+	/* sent, delivered, read, failed; anything else ("deleted", newer
+	 * ones) says nothing about delivery */
+	static const char *const known[] = { "sent", "delivered", "read", "failed", NULL };
+	for (int i = 0; id && status && known[i]; i++)
+		if (strcmp(status, known[i]) == 0)
+			st->api->webhook_status(b, id, status, *why ? why : NULL);
 }
 
 static int wa_parse(void *arg, const char *body, size_t len, omr_webhook_batch *b, char **err_r)

@@ -54,7 +54,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._send_quietly(status, {"error": {"message": "Too many requests" if status == 429
                                                  else "Service unavailable", "code": 4}},
                               {"Retry-After": retry_after} if retry_after else None)
-        if req["auth"] != "Bearer " + fake.token:
+        if not fake.authorised(req["auth"], self.path):
             return self._send(401, {"error": {"message": "Invalid OAuth access token",
                                               "type": "OAuthException", "code": 190}})
         status, obj = fake.answer(self.path, body)
@@ -78,6 +78,9 @@ class FakeApi:
         self.srv.fake = self
         self.base = "http://127.0.0.1:%d%s" % (self.srv.server_address[1], prefix)
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def authorised(self, header, path):
+        return header == "Bearer " + self.token
 
     def fail_next(self, n, status=429, retry_after="1"):
         with self.lock:
@@ -121,10 +124,45 @@ class FakeGraph(FakeApi):
 
 
 class FakeX(FakeApi):
-    """X API v2: POST /2/dm_conversations/with/{participant_id}/messages."""
+    """X API v2: POST /2/dm_conversations/with/{participant_id}/messages,
+    authorised by an OAuth 2.0 bearer token or, when oauth1 = (consumer key,
+    consumer secret, token, token secret), an OAuth 1.0a HMAC-SHA1 signature
+    (RFC 5849) checked here independently of the daemon's code."""
 
-    def __init__(self, token):
+    def __init__(self, token, oauth1=None):
         super().__init__(token, "")
+        self.oauth1 = oauth1
+        self.nonces = set()
+
+    def authorised(self, header, path):
+        if not self.oauth1:
+            return super().authorised(header, path)
+        import base64
+        import urllib.parse
+        if not header or not header.startswith("OAuth "):
+            return False
+        fields = {}
+        for part in header[6:].split(","):
+            k, _, v = part.strip().partition("=")
+            fields[k] = urllib.parse.unquote(v.strip('"'))
+        ck, cs, tok, ts = self.oauth1
+        if fields.get("oauth_consumer_key") != ck or fields.get("oauth_token") != tok or \
+                fields.get("oauth_signature_method") != "HMAC-SHA1" or \
+                fields.get("oauth_version") != "1.0" or fields.get("oauth_nonce") in self.nonces:
+            return False
+        if abs(int(fields.get("oauth_timestamp", "0")) - time.time()) > 300:
+            return False
+        q = lambda s: urllib.parse.quote(s, safe="-._~")  # noqa: E731
+        params = "&".join("%s=%s" % (q(k), q(v)) for k, v in sorted(fields.items())
+                          if k != "oauth_signature")
+        url = "http://%s:%d%s" % (self.srv.server_address[0], self.srv.server_address[1], path)
+        base = "&".join(["POST", q(url), q(params)])
+        want = base64.b64encode(hmac.new(("%s&%s" % (q(cs), q(ts))).encode(), base.encode(),
+                                         hashlib.sha1).digest()).decode()
+        if not hmac.compare_digest(want, fields.get("oauth_signature", "")):
+            return False
+        self.nonces.add(fields["oauth_nonce"])
+        return True
 
     def answer(self, path, body):
         n = next(self.ids)

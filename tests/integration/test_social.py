@@ -22,6 +22,8 @@ IG_ID = "17841400000000001"
 X_SECRET = "test-consumer-secret"
 X_TOKEN = "x-user-token-abc"
 X_USER = "4337869213"
+X_CONSUMER_KEY = "xvz1evFS4wEEPTGEFPHBog"
+X_TOKEN_SECRET = "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE"
 
 ROUTING = """
 skills: [general, social]
@@ -71,12 +73,14 @@ def plugins(graph, xapi):
     path: %(b)s/plugins/social/.libs/x.so
     config:
       consumer_secret: %(xs)s
+      consumer_key: %(xk)s
       access_token: %(xt)s
+      access_token_secret: %(xts)s
       user_id: "%(xu)s"
       api_base: %(xb)s
       rate_per_second: 20
 """ % dict(b=BUILDDIR, page=PAGE_ID, ig=IG_ID, meta=meta, xs=X_SECRET, xt=X_TOKEN, xu=X_USER,
-           xb=xapi.base)
+           xb=xapi.base, xk=X_CONSUMER_KEY, xts=X_TOKEN_SECRET)
 
 
 class Hooks:
@@ -125,7 +129,8 @@ def offer_for(agent, pred, timeout=10):
 
 
 def test(tmp):
-    graph, xapi = FakeGraph(PAGE_TOKEN), FakeX(X_TOKEN)
+    graph = FakeGraph(PAGE_TOKEN)
+    xapi = FakeX(X_TOKEN, oauth1=(X_CONSUMER_KEY, X_SECRET, X_TOKEN, X_TOKEN_SECRET))
     redis = Redis(tmp)
     d = Daemon(tmp, redis, routing=ROUTING, agents=AGENTS, extra_plugins=plugins(graph, xapi)).start()
     hooks = Hooks(d)
@@ -275,8 +280,9 @@ def test(tmp):
     a = alice.reply(xc["id"], "Let me check, Joe.")
     xs = wait_for(lambda: xapi.posts("/2/dm_conversations/with/3001969357/messages"),
                   what="X send")[-1]
-    eq((xs["auth"], xs["body"]), ("Bearer " + X_TOKEN, {"text": "Let me check, Joe."}),
-       "the DM through API v2 with the user token")
+    eq(xs["body"], {"text": "Let me check, Joe."}, "the DM through API v2")
+    check(xs["auth"].startswith("OAuth ") and 'oauth_token="%s"' % X_TOKEN in xs["auth"],
+          "signed with OAuth 1.0a (the fake checked the signature)")
     xid = wait_for(lambda: next(m for m in msgs(d, xc["id"]) if m["id"] == a["message"]["id"])
                    .get("channel_msg_id"), what="dm_event_id kept")
     hooks.post("x", {"for_user_id": X_USER, "direct_message_mark_read_events": [{

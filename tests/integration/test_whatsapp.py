@@ -219,7 +219,20 @@ def test(tmp):
     wait_for(lambda: status_of(mid2)["status"] == "sent", timeout=15, what="sent after retries")
     eq(len(graph.posts("/%s/messages" % PHONE_ID)) - before, 3, "two 429s, then it went through")
 
+    # ---- a send that takes longer than limits.resend_after (3 s here) is
+    # not sent twice: the node holds a lease on it while it retries
+    graph.fail_next(3, 429, "2")
+    a = alice.reply(cid, "Geduld graag.")
+    mid_l = a["message"]["id"]
+    wait_for(lambda: status_of(mid_l)["status"] == "sent", timeout=20, what="sent after 6 s")
+    time.sleep(6)  # a resend would come within one more sweep
+    tries = [p for p in graph.posts("/messages")
+             if p["body"].get("text", {}).get("body") == "Geduld graag."]
+    eq(len(tries), 4, "three 429s, one success, no resend while it was under way")
+
     # ---- a permanent error: failed, with Meta's reason
+    hook.post(envelope([text_msg("wamid.KEEP1", "nog steeds hier")]))  # the window opens again
+    alice.expect("message")
     graph.fail_next(1, 400, None)
     a = alice.reply(cid, "Dit gaat mis.")
     mid3 = a["message"]["id"]

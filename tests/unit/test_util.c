@@ -279,6 +279,23 @@ static void test_retry_delay(void **state)
 	assert_int_equal(omr_retry_delay(2, "99999999999999999999999", 1000, 60000, 0.5), 1000);
 }
 
+static void test_format_duration(void **state)
+{
+	char b[48];
+	omr_format_duration(86400000, b, sizeof(b));
+	assert_string_equal(b, "1 day");
+	omr_format_duration(24LL * 3600000, b, sizeof(b));
+	assert_string_equal(b, "1 day");
+	omr_format_duration(90 * 60000, b, sizeof(b));
+	assert_string_equal(b, "90 minutes");
+	omr_format_duration(4000, b, sizeof(b));
+	assert_string_equal(b, "4 seconds");
+	omr_format_duration(1500, b, sizeof(b));
+	assert_string_equal(b, "1500 ms");
+	omr_format_duration(7200000, b, sizeof(b));
+	assert_string_equal(b, "2 hours");
+}
+
 static void test_utf8_chars(void **state)
 {
 	assert_int_equal(omr_utf8_chars(""), 0);
@@ -298,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_redis_url),  cmocka_unit_test(test_password),
 		cmocka_unit_test(test_signatures), cmocka_unit_test(test_meta_challenge),
 		cmocka_unit_test(test_retry_delay), cmocka_unit_test(test_utf8_chars),
+		cmocka_unit_test(test_format_duration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
