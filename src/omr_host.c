@@ -229,6 +229,79 @@ static const char *omr_host_data_path(omr_host *h, const char *rel, char *buf, s
 	return n < 0 || (size_t)n >= len ? NULL : buf;
 }
 
+static const char *omr_host_state_path(omr_host *h, const char *rel, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", h->core->cfg->paths.state_dir, rel);
+	return n < 0 || (size_t)n >= len ? NULL : buf;
+}
+
+/* ---- the plugins' key-value store ---- */
+
+#define OMR_KV_VALUE_MAX 65536
+
+struct omr_host_kv {
+	void (*get_cb)(void *arg, int status, const char *value, size_t len);
+	void (*set_cb)(void *arg, int status);
+	void *arg;
+};
+
+static int omr_host_kv_key_ok(const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+	if (n == 0 || n > 200)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static void omr_host_kv_done(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_host_kv *k = arg;
+	int st = err || (reply && reply->type == REDIS_REPLY_ERROR) ? OMR_AGAIN : OMR_OK;
+	if (k->get_cb) {
+		int has = st == OMR_OK && reply && reply->type == REDIS_REPLY_STRING;
+		k->get_cb(k->arg, st, has ? reply->str : NULL, has ? reply->len : 0);
+	} else if (k->set_cb) {
+		k->set_cb(k->arg, st);
+	}
+	free(k);
+}
+
+static int omr_host_kv_get(omr_host *h, const char *key,
+			   void (*cb)(void *arg, int status, const char *value, size_t len), void *arg)
+{
+	if (!cb || !omr_host_kv_key_ok(key))
+		return OMR_ERROR;
+	struct omr_host_kv *k = omr_calloc(1, sizeof(*k));
+	k->get_cb = cb;
+	k->arg = arg;
+	char *full = omr_store_key(h->core->store, "kv:%s:%s", h->plugin->name, key);
+	omr_redis_cmd(omr_store_redis(h->core->store), omr_host_kv_done, k, "GET %s", full);
+	free(full);
+	return OMR_OK;
+}
+
+static int omr_host_kv_set(omr_host *h, const char *key, const void *value, size_t len,
+			   long long ttl_ms, void (*cb)(void *arg, int status), void *arg)
+{
+	if (!omr_host_kv_key_ok(key) || (!value && len) || len > OMR_KV_VALUE_MAX || ttl_ms < 0)
+		return OMR_ERROR;
+	struct omr_host_kv *k = omr_calloc(1, sizeof(*k));
+	k->set_cb = cb;
+	k->arg = arg;
+	char *full = omr_store_key(h->core->store, "kv:%s:%s", h->plugin->name, key);
+	if (ttl_ms > 0)
+		omr_redis_cmd(omr_store_redis(h->core->store), omr_host_kv_done, k, "SET %s %b PX %lld",
+			      full, value ? value : "", len, ttl_ms);
+	else
+		omr_redis_cmd(omr_store_redis(h->core->store), omr_host_kv_done, k, "SET %s %b", full,
+			      value ? value : "", len);
+	free(full);
+	return OMR_OK;
+}
+
 static int omr_host_transfer(omr_host *h, void *easy,
 			     void (*done)(void *arg, int curl_code, long status), void *arg)
 {
@@ -319,6 +392,7 @@ static int omr_host_channel_policy(omr_host *h, const struct omr_channel_policy 
 	json_decref(p->templates);
 	p->templates = policy->templates ? json_deep_copy(policy->templates) : NULL;
 	p->text_max = policy->text_max;
+	p->reopen_ms = policy->reopen_ms > 0 ? policy->reopen_ms : 0;
 	return OMR_OK;
 }
 
@@ -352,6 +426,9 @@ static const struct omr_host_api omr_host_api = {
 	.webhook_status = omr_webhook_status,
 	.http_send = omr_host_http_send,
 	.channel_policy = omr_host_channel_policy,
+	.kv_get = omr_host_kv_get,
+	.kv_set = omr_host_kv_set,
+	.state_path = omr_host_state_path,
 };
 
 const struct omr_host_api *omr_host_api_table(void)

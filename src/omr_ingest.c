@@ -9,6 +9,7 @@
 #include "omr_core.h"
 #include "omr_ingest.h"
 #include "omr_log.h"
+#include "omr_plugin.h"
 #include "omr_model.h"
 #include "omr_store.h"
 #include "omr_util.h"
@@ -135,6 +136,8 @@ void omr_ingest_submit(struct omr_ingest *in, const char *channel, const struct 
 		free(err);
 		return;
 	}
+	struct omr_plugin *p = omr_core_channel(core, channel);
+	norm.reopen_ms = p ? p->reopen_ms : 0;
 	omr_store_ingest(core->store, channel, ev, &norm, omr_ingest_stored, j);
 	omr_inbound_norm_free(&norm);
 }

@@ -35,6 +35,7 @@ static const struct omr_field omr_conversation_fields[] = {
 	{ "esc_step", OMR_F_INT }, { "status_at", OMR_F_INT }, { "status_pos", OMR_F_INT },
 	{ "bot_at", OMR_F_INT }, { "bot_turns", OMR_F_INT }, { "bot_misunderstood", OMR_F_INT },
 	{ "bot_slots", OMR_F_JSON }, { "handoff_at", OMR_F_INT }, { "parked_at", OMR_F_INT },
+	{ "reopened", OMR_F_INT }, { "reopened_at", OMR_F_INT }, { "previous_wrapup", OMR_F_JSON },
 	{ NULL, 0 },
 };
 

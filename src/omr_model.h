@@ -34,6 +34,8 @@ struct omr_inbound_norm {
 	const char *thread;
 	const char *kind;
 	long long ts_ms;
+	long long reopen_ms;  /* the channel's policy: a conversation of the thread closed
+	                         this recently is reopened (0: never) */
 };
 struct omr_model_limits {
 	size_t text_max;

@@ -39,6 +39,7 @@ struct omr_plugin {
 	long long reply_window_ms;   /* 0: replies always allowed */
 	json_t *templates;           /* owned: [{name, language, text}] or NULL */
 	size_t text_max;             /* characters; 0: limits.text_max */
+	long long reopen_ms;         /* reopen a recently closed conversation of the thread */
 };
 
 /* dlopen, check the descriptor, validate the config section. Errors go to

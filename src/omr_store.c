@@ -148,7 +148,7 @@ void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr
 		      const struct omr_inbound_norm *n, omr_store_ingest_cb cb, void *arg)
 {
 	struct omr_ingest_call *c = omr_malloc(sizeof(*c));
-	char ts[24], now[24], ttl[24], maxlen[24];
+	char ts[24], now[24], ttl[24], maxlen[24], reopen[24];
 	char cust_id[OMR_ID_MAX], conv_id[OMR_ID_MAX], msg_id[OMR_ID_MAX];
 
 	c->cb = cb;
@@ -157,12 +157,13 @@ void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr
 	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
 	snprintf(ttl, sizeof(ttl), "%lld", s->dedup_ttl);
 	snprintf(maxlen, sizeof(maxlen), "%lld", s->stream_maxlen);
+	snprintf(reopen, sizeof(reopen), "%lld", n->reopen_ms);
 	const char *argv[] = {
 		s->prefix, channel, ev->channel_msg_id, ev->address, n->thread,
 		ev->name ? ev->name : "", ev->email ? ev->email : "", ev->text ? ev->text : "",
 		n->attachments, n->attrs, n->meta, ev->is_public ? "1" : "0", ts, now,
 		omr_id_new(cust_id, "u_"), omr_id_new(conv_id, "c_"), omr_id_new(msg_id, "m_"),
-		ttl, maxlen, n->kind, ev->email_verified ? "1" : "0",
+		ttl, maxlen, n->kind, ev->email_verified ? "1" : "0", reopen,
 	};
 	omr_store_eval(s, &s->ingest, omr_store_ingest_done, c, (int)OMR_ARRAY_LEN(argv), argv);
 }

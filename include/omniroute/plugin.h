@@ -264,6 +264,9 @@ struct omr_channel_policy {
 	const json_t *templates;    /* [{name, language, text}]: what an agent may send
 	                               outside the window (copied); NULL: none */
 	size_t text_max;            /* longest reply the channel takes (0: limits.text_max) */
+	long long reopen_ms;        /* a customer who writes again in a thread whose
+	                               conversation closed this recently reopens it
+	                               (e-mail); 0: a new conversation */
 };
 
 /* ------------------------------------------------------------------ */
@@ -402,7 +405,23 @@ struct omr_host_api {
 	/* A channel's rules for agents' replies (only during init). */
 	int (*channel_policy)(omr_host *h, const struct omr_channel_policy *policy, char **err_r);
 
-	void *reserved[7];
+	/* A small durable key-value store of the plugin's own, in Redis
+	 * (indexes like "which thread has this Message-ID", polling
+	 * positions). Keys: 1-200 printable ASCII characters; values up to
+	 * 64 KiB. cb runs once, never inside the call: status OMR_OK (value
+	 * NULL when there is none; borrowed for the callback) or OMR_AGAIN
+	 * (Redis unavailable). ttl_ms 0: kept for ever. Both return OMR_ERROR
+	 * (no callback) for a bad key or value. */
+	int (*kv_get)(omr_host *h, const char *key,
+		      void (*cb)(void *arg, int status, const char *value, size_t len), void *arg);
+	int (*kv_set)(omr_host *h, const char *key, const void *value, size_t len,
+		      long long ttl_ms, void (*cb)(void *arg, int status), void *arg);
+	/* Path of a file in the node's state directory (paths.state_dir), for
+	 * what a plugin keeps on disk (e-mail attachments); NULL when it does
+	 * not fit. */
+	const char *(*state_path)(omr_host *h, const char *rel, char *buf, size_t len);
+
+	void *reserved[4];
 };
 
 /* ------------------------------------------------------------------ */

@@ -10,7 +10,8 @@
 --       10 attrs (JSON object)  11 meta (JSON)  12 public (0|1)
 --       13 sender ts (ms)  14 now (ms)  15 new customer id  16 new conv id
 --       17 new message id  18 dedup ttl (ms)  19 stream maxlen  20 kind
---       21 email verified (0|1)
+--       21 email verified (0|1)  22 reopen (ms: a conversation of the thread
+--       closed this recently is reopened instead of starting a new one; 0: never)
 -- KEYS[1] is the event stream; it is declared so that Redis Cluster routes
 -- the script to the slot of this site (all keys share the site hash tag).
 -- Returns: { "ok"|"dup", conversation, message, customer, new (0|1) }
@@ -59,13 +60,36 @@ elseif email ~= '' then
   redis.call('HSET', ckey, 'claimed_email', email_lc)
 end
 
--- conversation: the open one of this thread, else a new one
+-- conversation: the open one of this thread, else (when the channel says
+-- so) the last one of the thread if it closed recently, reopened, else a
+-- new one
 local openkey = P .. 'open:' .. ch .. ':' .. thread
+local lastkey = P .. 'last:' .. ch .. ':' .. thread
 local conv = redis.call('GET', openkey)
 local isnew = 0
 if conv then
   local st = redis.call('HGET', P .. 'conv:' .. conv, 'status')
   if not st or st == 'closed' then conv = nil end
+end
+local reopen = tonumber(ARGV[22] or '0') or 0
+if not conv and reopen > 0 and kind ~= 'auto' then
+  local last = redis.call('GET', lastkey)
+  if last then
+    local c = redis.call('HMGET', P .. 'conv:' .. last, 'status', 'closed_at', 'customer')
+    if c[1] == 'closed' and tonumber(c[2] or '0') >= tonumber(now) - reopen and c[3] == cust then
+      -- the customer writes again about the same thing: the same conversation,
+      -- routed again (rules, and perhaps the same agent)
+      conv = last
+      isnew = 1
+      local k = P .. 'conv:' .. conv
+      redis.call('HSET', k, 'status', 'new', 'reopened_at', now, 'updated_at', now,
+        'previous_wrapup', redis.call('HGET', k, 'wrapup') or '')
+      redis.call('HDEL', k, 'closed_at', 'ended_at', 'wrapup', 'offer', 'queue', 'queued_at',
+        'agent', 'assigned_at')
+      redis.call('HINCRBY', k, 'reopened', 1)
+      redis.call('SET', openkey, conv)
+    end
+  end
 end
 if not conv then
   conv = ARGV[16]
@@ -75,6 +99,7 @@ if not conv then
     'status', 'new', 'public', public, 'attrs', attrs,
     'created_at', now, 'updated_at', now, 'msg_count', 0)
   redis.call('SET', openkey, conv)
+  redis.call('SET', lastkey, conv)
   redis.call('ZADD', P .. 'convs', now, conv)
   redis.call('ZADD', P .. 'convs:ch:' .. ch, now, conv)
   redis.call('ZADD', ckey .. ':convs', now, conv)
@@ -98,6 +123,15 @@ redis.call('HINCRBY', P .. 'conv:' .. conv, 'msg_count', 1)
 redis.call('HSET', P .. 'conv:' .. conv, 'updated_at', now, 'last_message_at', now,
   'last_inbound_at', now)
 redis.call('SET', dedup, msg, 'PX', ARGV[18])
+if isnew == 1 and kind == 'auto' then
+  -- an automatic mail (out of office, a list) opens no contact: the
+  -- conversation is closed at once, so that a person writing in this
+  -- thread later starts (or reopens) a routed one
+  redis.call('HSET', P .. 'conv:' .. conv, 'status', 'closed', 'closed_at', now,
+    'wrapup', cjson.encode({ reason = 'automatic message', outcome = 'automated',
+                             at = tonumber(now) }))
+  redis.call('DEL', openkey)
+end
 
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[19], '*',
   'type', 'message.in', 'conversation', conv, 'message', msg, 'new', isnew,

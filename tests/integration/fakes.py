@@ -180,3 +180,75 @@ def x_signature(secret, body):
     import base64
     return "sha256=" + base64.b64encode(hmac.new(secret.encode(), body,
                                                  hashlib.sha256).digest()).decode()
+
+
+class FakeSmtp:
+    """A remote SMTP server (the smarthost replies go to): speaks enough
+    RFC 5321 for libcurl (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps
+    what it receives, and can be told to answer the next MAIL commands with
+    an error (451: try later; 550: refused)."""
+
+    def __init__(self):
+        import socketserver
+        fake = self
+        self.mails = []        # (mail_from, [rcpt], data bytes)
+        self.failures = []     # replies for the next MAIL commands, e.g. "451 4.3.0 busy"
+        self.lock = threading.Lock()
+
+        class Handler(socketserver.StreamRequestHandler):
+            def say(self, line):
+                self.wfile.write(line.encode() + b"\r\n")
+
+            def handle(self):
+                self.say("220 fake-smtp ESMTP ready")
+                frm, rcpts = None, []
+                while True:
+                    line = self.rfile.readline(65536)
+                    if not line:
+                        return
+                    cmd = line.decode("latin-1").rstrip("\r\n")
+                    verb = cmd[:4].upper()
+                    if verb in ("EHLO", "HELO"):
+                        self.wfile.write(b"250-fake-smtp\r\n250-8BITMIME\r\n250 SIZE 52428800\r\n")
+                    elif verb == "MAIL":
+                        with fake.lock:
+                            fail = fake.failures.pop(0) if fake.failures else None
+                        if fail:
+                            self.say(fail)
+                            continue
+                        frm, rcpts = cmd[10:].split()[0], []
+                        self.say("250 2.1.0 ok")
+                    elif verb == "RCPT":
+                        rcpts.append(cmd[8:].split()[0])
+                        self.say("250 2.1.5 ok")
+                    elif verb == "DATA":
+                        self.say("354 go ahead")
+                        data = []
+                        while True:
+                            dl = self.rfile.readline(1 << 20)
+                            if not dl or dl in (b".\r\n", b".\n"):
+                                break
+                            data.append(dl[1:] if dl.startswith(b"..") else dl)
+                        with fake.lock:
+                            fake.mails.append((frm, rcpts, b"".join(data)))
+                        self.say("250 2.0.0 queued as FAKE%d" % len(fake.mails))
+                    elif verb in ("RSET", "NOOP"):
+                        self.say("250 2.0.0 ok")
+                    elif verb == "QUIT":
+                        self.say("221 2.0.0 bye")
+                        return
+                    else:
+                        self.say("502 5.5.2 not implemented")
+
+        self.srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.srv.daemon_threads = True
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def fail_next(self, reply, n=1):
+        with self.lock:
+            self.failures.extend([reply] * n)
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()

@@ -149,6 +149,115 @@ def _resp_read(f):
     raise RuntimeError("bad RESP: %r" % line)
 
 
+# ---------------------------------------------------------------- dovecot
+
+DOVECOT = os.environ.get("OMR_DOVECOT") or shutil.which("dovecot") or "/usr/sbin/dovecot"
+
+
+class Dovecot:
+    """A private Dovecot IMAP server (Debian's dovecot-imapd) on a free
+    port of 127.0.0.1: one user, plain login, Maildir under tmp. As root it
+    runs mail access as the dovecot user; otherwise as the caller."""
+
+    def __init__(self, tmp, user="support", password="imap-secret-1"):
+        import pwd
+        self.dir = os.path.join(tmp, "dovecot")
+        self.port = free_port()
+        self.user, self.password = user, password
+        for sub in ("run", "state", "home"):
+            os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
+        me = pwd.getpwuid(os.getuid()).pw_name
+        mail_user = "dovecot" if os.getuid() == 0 else me
+        login_user = "dovenull" if os.getuid() == 0 else me
+        if os.getuid() == 0:
+            pw = pwd.getpwnam(mail_user)
+            os.chown(os.path.join(self.dir, "home"), pw.pw_uid, pw.pw_gid)
+            os.chmod(tmp, 0o755)
+            os.chmod(self.dir, 0o755)
+        with open(os.path.join(self.dir, "passwd"), "w") as f:
+            f.write("%s:{PLAIN}%s::::::\n" % (user, password))
+        self.conf = os.path.join(self.dir, "dovecot.conf")
+        with open(self.conf, "w") as f:
+            f.write("""base_dir = %(d)s/run
+state_dir = %(d)s/state
+log_path = %(d)s/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = %(mu)s
+default_internal_group = %(mu)s
+default_login_user = %(lu)s
+first_valid_uid = 1
+service imap-login {
+  chroot =
+  inet_listener imap {
+    port = %(port)d
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service anvil {
+  chroot =
+}
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%%u %(d)s/passwd
+}
+userdb {
+  driver = static
+  args = uid=%(mu)s gid=%(mu)s home=%(d)s/home/%%u
+}
+mail_location = maildir:~/Maildir
+""" % {"d": self.dir, "mu": mail_user, "lu": login_user, "port": self.port})
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen([DOVECOT, "-F", "-c", self.conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _procs.append(self.proc)
+        wait_for(lambda: self.imap() is not None, what="dovecot")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def url(self, mailbox="INBOX"):
+        return "imap://127.0.0.1:%d/%s" % (self.port, mailbox)
+
+    def imap(self):
+        import imaplib
+        c = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+        c.login(self.user, self.password)
+        return c
+
+    def append(self, data, mailbox="INBOX"):
+        """Put a message in the mailbox (as an MTA's delivery would); its UID."""
+        c = self.imap()
+        try:
+            typ, resp = c.append('"%s"' % mailbox, None, None, data)
+            if typ != "OK":
+                raise RuntimeError("APPEND: %r" % resp)
+            # [APPENDUID <validity> <uid>]
+            return int(resp[0].split(b"APPENDUID ")[1].split(b" ")[1].rstrip(b"]"))
+        finally:
+            c.logout()
+
+    def seen(self, uid, mailbox="INBOX"):
+        c = self.imap()
+        try:
+            c.select('"%s"' % mailbox, readonly=True)
+            typ, resp = c.uid("FETCH", str(uid), "(FLAGS)")
+            return b"\\Seen" in resp[0]
+        finally:
+            c.logout()
+
+
 # ---------------------------------------------------------------- daemon
 
 BASE_ROUTING = """

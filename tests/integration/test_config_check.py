@@ -22,7 +22,8 @@ def shipped_copy(tmp):
     os.makedirs(conf)
     os.makedirs(plugins)
     for p, d in (("webchat", "webchat"), ("faqbot", "faqbot"), ("whatsapp", "whatsapp"),
-                 ("messenger", "social"), ("instagram", "social"), ("x", "social")):
+                 ("messenger", "social"), ("instagram", "social"), ("x", "social"),
+                 ("email", "email")):
         os.symlink(os.path.join(BUILDDIR, "plugins/%s/.libs/%s.so" % (d, p)),
                    os.path.join(plugins, p + ".so"))
     for f in ("omniroute.yaml", "routing.yaml", "agents.yaml", "faqbot.yaml"):

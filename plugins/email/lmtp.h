@@ -1,0 +1,51 @@
+/*
+ * lmtp: the server side of LMTP (RFC 2033) as a state machine over bytes,
+ * with no I/O: feed it what the MTA sent, send what it wants to answer.
+ * One transaction at a time: when a message is complete, lmtp_feed stops
+ * (LMTP_MESSAGE), the caller stores it and calls lmtp_done with one reply
+ * per recipient, then feeds the rest. Limits: line length, recipients,
+ * message size (over it: the data is read and dropped, and every
+ * recipient gets 552).
+ *
+ * Ownership: the session owns everything it returns; pointers stay valid
+ * until the next lmtp_feed/lmtp_done.
+ */
+#ifndef OMR_EMAIL_LMTP_H
+#define OMR_EMAIL_LMTP_H
+
+#include <stddef.h>
+
+enum lmtp_result {
+	LMTP_MORE = 0,      /* all input used; wait for more */
+	LMTP_MESSAGE = 1,   /* a message is complete: deliver it, then lmtp_done */
+	LMTP_CLOSE = 2,     /* QUIT, or too many errors: send the output, then close */
+};
+
+struct lmtp_limits {
+	size_t max_size;    /* bytes of a message */
+	size_t max_rcpt;    /* recipients of a transaction */
+	size_t max_errors;  /* bad commands before the connection is closed */
+};
+
+struct lmtp;
+
+struct lmtp *lmtp_new(const struct lmtp_limits *lim, const char *hostname);
+void lmtp_free(struct lmtp *l);
+/* The greeting ("220 ... LMTP ready"), queued as output. */
+void lmtp_greet(struct lmtp *l);
+/* Consume input; *used: bytes consumed (the rest is for after lmtp_done). */
+enum lmtp_result lmtp_feed(struct lmtp *l, const char *in, size_t len, size_t *used);
+/* The message of LMTP_MESSAGE. */
+const char *lmtp_sender(const struct lmtp *l);         /* "" for the null sender <> */
+size_t lmtp_recipients(const struct lmtp *l);
+const char *lmtp_recipient(const struct lmtp *l, size_t i);
+const char *lmtp_data(const struct lmtp *l, size_t *len);
+int lmtp_too_big(const struct lmtp *l);                /* the data was dropped */
+/* One reply line per recipient ("250 2.0.0 ...", "451 4.3.0 ..."), in order. */
+void lmtp_done(struct lmtp *l, const char *const *replies);
+/* Output to send; lmtp_out_clear after sending it. */
+const char *lmtp_out(const struct lmtp *l, size_t *len);
+void lmtp_out_clear(struct lmtp *l);
+int lmtp_busy(const struct lmtp *l);                   /* a message awaits lmtp_done */
+
+#endif

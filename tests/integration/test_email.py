@@ -1,0 +1,350 @@
+"""The e-mail channel: delivery by LMTP to the running daemon (250 only
+after the durable write; the protocol's errors; 552 over the size limit),
+conversations read back through the admin API, an agent's reply arriving at
+a local SMTP sink with the right threading headers, the customer's answer
+joining the conversation (by In-Reply-To, by References, by the subject's
+token), duplicates stored once, a bounce marking the reply failed, an
+out-of-office reply stored but not routed, SMTP failures retried, a closed
+conversation reopened; then the corpus of real-world mail in
+tests/email/corpus checked against its manifest."""
+import email
+import email.policy
+import json
+import os
+import smtplib
+import socket
+import time
+
+import omrtest
+from fakes import FakeSmtp
+from omrtest import check, eq, log, Agent, Daemon, Redis, wait_for, free_port, BUILDDIR, SRCDIR
+
+ROUTING = """
+skills: [general]
+default_queue: general
+queues:
+  - name: general
+    status_interval: 0
+offers: {timeout: 10s}
+reasons: [other]
+outcomes: [resolved]
+"""
+
+AGENTS = """
+agents:
+  - id: alice
+    name: Alice de Vries
+    token: alice-token-0123456789
+    skills: { general: 3 }
+    capacity: { email: 20, webchat: 1 }
+"""
+
+CORPUS = os.path.join(SRCDIR, "tests", "email", "corpus")
+
+
+def plugin(lmtp_port, smtp_port):
+    return """  - name: email
+    path: %s/plugins/email/.libs/email.so
+    config:
+      address: support@example.com
+      from_name: Example Support
+      domain: mail.example.com
+      lmtp_port: %d
+      max_size: 200000
+      smtp_url: smtp://127.0.0.1:%d
+      smtp_starttls: false
+      send_attempts: 3
+      reopen_within: 1h
+""" % (BUILDDIR, lmtp_port, smtp_port)
+
+
+def mail(frm, subject, body, msgid, extra=""):
+    return ("From: %s\r\nTo: support@example.com\r\nSubject: %s\r\nMessage-ID: %s\r\n"
+            "Date: Wed, 25 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n%s\r\n%s\r\n"
+            % (frm, subject, msgid, extra, body)).encode()
+
+
+class Lmtp:
+    def __init__(self, port):
+        self.port = port
+
+    def deliver(self, data, rcpts=("support@example.com",), sender="customer@example.net"):
+        """Per recipient: (code, text)."""
+        c = smtplib.LMTP("127.0.0.1", self.port)
+        try:
+            c.ehlo_or_helo_if_needed()
+            c.mail(sender)
+            for r in rcpts:
+                code, text = c.rcpt(r)
+                if code != 250:
+                    raise RuntimeError("RCPT %s: %d %s" % (r, code, text))
+            c.putcmd("data")
+            code, text = c.getreply()
+            if code != 354:
+                raise RuntimeError("DATA: %d" % code)
+            q = smtplib.quotedata(data.decode("latin-1")).encode("latin-1")
+            if not q.endswith(b"\r\n"):
+                q += b"\r\n"
+            c.send(q + b".\r\n")
+            return [c.getreply() for _ in rcpts]
+        finally:
+            try:
+                c.quit()
+            except smtplib.SMTPException:
+                pass
+
+    def raw(self, lines, read=1.0):
+        """Send raw protocol lines; the server's replies as text."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        s.recv(4096)
+        s.sendall(b"".join(l if isinstance(l, bytes) else l.encode() for l in lines))
+        out = b""
+        deadline = time.time() + read
+        s.settimeout(0.2)
+        while time.time() < deadline:
+            try:
+                d = s.recv(65536)
+                if not d:
+                    break
+                out += d
+            except socket.timeout:
+                pass
+        s.close()
+        return out.decode("latin-1")
+
+
+def convs(d):
+    return d.api("/api/v1/conversations?channel=email&limit=200")["conversations"]
+
+
+def conv_by_msgid(d, msgid):
+    for c in convs(d):
+        for m in d.conversation(c["id"])["messages"]:
+            if (m.get("meta") or {}).get("message_id") == msgid:
+                return d.conversation(c["id"]), m
+    return None, None
+
+
+def expect_in(agent):
+    """The next customer message pushed to the agent (status updates of our
+    own messages come as message frames too)."""
+    while True:
+        m = agent.expect("message")
+        if m["message"].get("direction") == "in":
+            return m
+
+
+def sent_mail(smtp, n):
+    wait_for(lambda: len(smtp.mails) >= n, what="mail %d at the SMTP sink" % n)
+    frm, rcpts, data = smtp.mails[n - 1]
+    return frm, rcpts, email.message_from_bytes(data, policy=email.policy.default)
+
+
+def protocol(lm):
+    out = lm.raw(["HELO x\r\n", "MAIL FROM:<a@b>\r\n", "LHLO client\r\n", "RCPT TO:<x@y>\r\n",
+                  "DATA\r\n", "MAIL FROM:<a@b>\r\n", "RCPT TO:<nobody>\r\n", "NOOP\r\n",
+                  "VRFY x\r\n", "FOO\r\n", "QUIT\r\n"])
+    lines = [l[:3] for l in out.split("\r\n") if l and l[3:4] == " "]
+    eq(lines, ["500", "503", "250", "503", "503", "250", "501", "250", "252", "500", "221"],
+       "LMTP: HELO refused, LHLO first, RCPT needs MAIL, DATA needs RCPT, bad address, QUIT")
+    out = lm.raw(["LHLO c\r\n", "X" * 5000 + "\r\n", "NOOP\r\n", "QUIT\r\n"])
+    check("500 5.5.2 line too long" in out and "221" in out, "a line too long: refused, session goes on")
+    out = lm.raw(["LHLO c\r\n", "MAIL FROM:<a@b> SIZE=999999999\r\n", "QUIT\r\n"])
+    check("552 5.3.4" in out, "a declared SIZE over the limit: 552")
+    out = lm.raw(["LHLO c\r\n"] + ["BOGUS\r\n"] * 25, read=1.5)
+    check("421 4.7.0" in out, "too many errors: the connection is closed")
+
+
+def test(tmp):
+    smtp = FakeSmtp()
+    redis = Redis(tmp)
+    lport = free_port()
+    d = Daemon(tmp, redis, routing=ROUTING, agents=AGENTS,
+               extra_plugins=plugin(lport, smtp.port)).start()
+    lm = Lmtp(lport)
+    protocol(lm)
+    alice = Agent(d, token="alice-token-0123456789")
+
+    # ---- a customer writes: stored, routed, text and attachment kept
+    first = ("From: =?UTF-8?Q?Jos=C3=A9_Garc=C3=ADa?= <Jose@Example.NET>\r\n"
+             "To: Support <support@example.com>\r\nSubject: =?UTF-8?B?RmFjdHV1ciBub3ZlbWJlciDigqwxMjA=?=\r\n"
+             "Message-ID: <first-1@example.net>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0100\r\n"
+             "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+             "--b1\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+             "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+             "Goedemorgen,=0D=0A=0D=0AMijn factuur klopt niet: =E9=E9n bedrag te veel.\r\n\r\n"
+             "-- \r\nJos=E9 Garc=EDa\r\nTel 0612345678\r\n"
+             "--b1\r\nContent-Type: application/pdf; name=\"factuur.pdf\"\r\n"
+             "Content-Disposition: attachment; filename=\"factuur.pdf\"\r\n"
+             "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcfsj6IKMSAwIG9iago8PD4+CmVuZG9iagp0cmFpbGVyCjw8Pj4KJSVFT0YK\r\n"
+             "--b1--\r\n").encode()
+    r = lm.deliver(first, sender="jose@example.net")
+    eq(r[0][0], 250, "delivered: 250 after the durable write (%s)" % r[0][1].decode())
+    o = alice.expect("offer")
+    conv = alice.accept(o["offer"])["conversation"]
+    cid = conv["id"]
+    eq((conv["channel"], conv["customer"]["name"]), ("email", "José García"),
+       "an e-mail conversation; the display name decoded")
+    eq(conv["attrs"]["subject"], "Factuur november €120", "the subject decoded (RFC 2047)")
+    m1 = conv["messages"][0]
+    eq(m1["text"], "Goedemorgen,\n\nMijn factuur klopt niet: één bedrag te veel.",
+       "the text in UTF-8, the signature cut")
+    check("Tel 0612345678" in m1["meta"]["full_text"], "the full text is kept")
+    att = m1["attachments"][0]
+    eq((att["name"], att["type"], att["size"], att["stored"]),
+       ("factuur.pdf", "application/pdf", 54, True), "the attachment's metadata")
+    path = os.path.join(tmp, "state", "attachments", "email", att["sha256"])
+    eq(os.path.getsize(path), 54, "and its bytes, stored by their SHA-256")
+    check(conv["thread"].startswith("t_"), "a new thread")
+
+    # ---- the same mail delivered again (the MTA retried): stored once
+    r = lm.deliver(first, sender="jose@example.net")
+    check(r[0][0] == 250 and b"seen before" in r[0][1], "a redelivery is recognised")
+    eq(len(d.conversation(cid)["messages"]), 1, "and stored once")
+
+    # ---- the agent's reply goes out by SMTP, threaded
+    a = alice.reply(cid, "Beste José,\n\nWe passen de factuur aan.\n\nAlice")
+    eq(a["type"], "ack", "the reply is stored")
+    frm, rcpts, out = sent_mail(smtp, 1)
+    eq((frm, rcpts), ("<support@example.com>", ["<jose@example.net>"]), "envelope")
+    eq(out["In-Reply-To"], "<first-1@example.net>", "In-Reply-To: the customer's mail")
+    check("<first-1@example.net>" in out["References"], "References")
+    eq(out["Subject"], "Re: Factuur november €120 [#%s]" % conv["thread"],
+       "the subject with the conversation's token")
+    our_id = out["Message-ID"]
+    check(our_id.startswith("<omr.%s.m_" % conv["thread"]) and our_id.endswith("@mail.example.com>"),
+          "our Message-ID names the thread: %s" % our_id)
+    eq(str(out["From"]), "Alice de Vries via Example Support <support@example.com>", "From")
+    eq(out.get_content().replace("\r\n", "\n").strip(), "Beste José,\n\nWe passen de factuur aan.\n\nAlice",
+       "the reply's text")
+    mid = a["message"]["id"]
+    status = lambda: next(x for x in d.conversation(cid)["messages"] if x["id"] == mid)  # noqa
+    wait_for(lambda: status()["status"] == "sent", what="sent")
+    eq(status()["channel_msg_id"], our_id, "the message knows its Message-ID")
+
+    # ---- the customer answers: by In-Reply-To, by References, by the token
+    r = lm.deliver(mail("jose@example.net", "Re: Factuur", "Dank u!\r\n\r\nOn Wed, Nov 25, 2026 at 10:05 AM Example Support <support@example.com> wrote:\r\n> We passen de factuur aan.\r\n",
+                        "<a2@example.net>", "In-Reply-To: %s\r\nReferences: <first-1@example.net> %s\r\n" % (our_id, our_id)))
+    eq(r[0][0], 250, "the answer is delivered")
+    msg = expect_in(alice)
+    eq((msg["conversation"], msg["message"]["text"]), (cid, "Dank u!"),
+       "it joins the conversation by In-Reply-To; the quoted reply is cut")
+    lm.deliver(mail("jose@example.net", "nog iets", "En nog een vraag.", "<a3@example.net>",
+                    "References: <first-1@example.net>\r\n"))
+    eq(expect_in(alice)["conversation"], cid, "by References to the customer's own mail")
+    lm.deliver(mail("jose@example.net", "Re: iets anders [#%s]" % conv["thread"], "Via het onderwerp.",
+                    "<a4@example.net>"))
+    eq(expect_in(alice)["conversation"], cid, "by the token in the subject")
+    eq(len(convs(d)), 1, "still one conversation")
+
+    # ---- an out-of-office reply: stored, not routed
+    ooo = mail("colleague@example.org", "Out of office", "I am away until Monday.", "<ooo-1@example.org>",
+               "Auto-Submitted: auto-replied\r\n")
+    eq(lm.deliver(ooo, sender="")[0][0], 250, "an auto-reply is taken")
+    check(alice.none_of("offer", wait=1.0), "but no agent is offered it")
+    c_ooo, m_ooo = conv_by_msgid(d, "<ooo-1@example.org>")
+    eq((c_ooo["status"], m_ooo["kind"]), ("closed", "auto"), "it is kept, closed, as automatic")
+
+    # ---- a bounce of our reply marks it failed
+    bounce = ("From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\nTo: support@example.com\r\n"
+              "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <bounce-1@mx.example.net>\r\n"
+              "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+              "Content-Type: multipart/report; report-type=delivery-status; boundary=\"r1\"\r\n\r\n"
+              "--r1\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+              "--r1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+              "Final-Recipient: rfc822; jose@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+              "Diagnostic-Code: smtp; 550 5.1.1 <jose@example.net>: user unknown\r\n"
+              "--r1\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: support@example.com\r\n"
+              "Message-ID: %s\r\nSubject: Re: Factuur\r\n--r1--\r\n" % our_id).encode()
+    eq(lm.deliver(bounce, sender="")[0][0], 250, "a bounce is taken")
+    wait_for(lambda: status()["status"] == "failed", what="the bounce marks the reply failed")
+    check("5.1.1" in status()["error"] and "user unknown" in status()["error"],
+          "with the reason: %s" % status()["error"])
+
+    # ---- SMTP trouble: 451 retried, 550 fails with the server's words
+    smtp.fail_next("451 4.3.0 try again later", 2)
+    a = alice.reply(cid, "Tweede antwoord.")
+    mid2 = a["message"]["id"]
+    wait_for(lambda: next(x for x in d.conversation(cid)["messages"] if x["id"] == mid2)["status"]
+             == "sent", timeout=15, what="sent after two 451s")
+    smtp.fail_next("550 5.7.1 relaying denied", 1)
+    a = alice.reply(cid, "Derde antwoord.")
+    mid3 = a["message"]["id"]
+    m3 = wait_for(lambda: (lambda x: x if x["status"] == "failed" else None)(
+        next(x for x in d.conversation(cid)["messages"] if x["id"] == mid3)), what="failed")
+    check("550" in m3["error"], "a permanent refusal: failed, with the reason (%s)" % m3["error"])
+
+    # ---- too big: 552, nothing stored, the daemon goes on
+    big = mail("big@example.net", "big", "x" * 250000, "<big-1@example.net>")
+    eq(lm.deliver(big, sender="big@example.net")[0][0], 552, "over max_size: 552")
+    eq(conv_by_msgid(d, "<big-1@example.net>")[0], None, "nothing stored")
+    r = lm.deliver(b"\x00\x01\x02 not a mail at all \xff\r\n", sender="x@example.net")
+    eq(r[0][0], 550, "no From at all: 550")
+    check(d.alive(), "the daemon keeps running")
+
+    # ---- closed, then the customer writes again: the conversation reopens
+    alice.send({"type": "close", "conversation": cid})
+    eq(alice.expect("status")["status"], "wrapup", "closed: waits for wrap-up")
+    alice.send({"type": "wrapup", "conversation": cid, "reason": "other", "outcome": "resolved"})
+    wait_for(lambda: d.conversation(cid)["status"] == "closed", what="closed")
+    lm.deliver(mail("jose@example.net", "Re: Factuur [#%s]" % conv["thread"], "Toch nog een vraag.",
+                    "<a5@example.net>"))
+    o = alice.expect("offer")
+    eq(o["conversation"]["id"], cid, "a mail in the thread of a closed conversation reopens it")
+    eq(d.conversation(cid)["reopened"], 1, "counted")
+
+    # ---- two recipients of ours: one message, 250 for each
+    r = lm.deliver(mail("multi@example.net", "Twice", "to both", "<multi-1@example.net>"),
+                   rcpts=("support@example.com", "sales@example.com"), sender="multi@example.net")
+    eq([x[0] for x in r], [250, 250], "one reply per recipient (LMTP)")
+
+    corpus(d, lm)
+    eq(d.stop(), 0, "clean stop")
+    smtp.close()
+
+
+def corpus(d, lm):
+    """Every message of tests/email/corpus against its manifest."""
+    with open(os.path.join(CORPUS, "MANIFEST.json")) as f:
+        manifest = json.load(f)
+    for name in sorted(manifest):
+        want = manifest[name]
+        with open(os.path.join(CORPUS, name), "rb") as f:
+            data = f.read()
+        sender = "" if want.get("bounce") else (want.get("from_address") or "x@example.net")
+        r = lm.deliver(data, sender=sender)
+        if not want.get("from_address") and not want.get("bounce"):
+            check(r[0][0] in (250, 550), "%s: answered %d" % (name, r[0][0]))
+            continue
+        eq(r[0][0], 250, "%s: delivered" % name)
+        if want.get("bounce"):
+            continue  # not ours: kept as automatic; ours: a status (tested above)
+        msgid = want.get("message_id")
+        c, m = conv_by_msgid(d, msgid) if msgid else (None, None)
+        if not m:
+            check(msgid is None, "%s: found by its Message-ID" % name)
+            continue
+        if "subject" in want:
+            eq(m["meta"]["subject"], want["subject"], "%s: subject" % name)
+        if "from_address" in want:
+            eq(c["address"], want["from_address"], "%s: from" % name)
+        if want.get("from_name"):
+            eq(c["customer_profile"].get("name"), want["from_name"], "%s: display name" % name)
+        for s in want.get("text_contains", []):
+            check(s in m["text"] or s in (m["meta"].get("full_text") or ""),
+                  "%s: text has %r" % (name, s))
+        for s in want.get("text_excludes", []):
+            check(s not in m["text"], "%s: visible text lacks %r" % (name, s))
+        if "attachments" in want:
+            # an attachment without a file name is called "attachment"
+            got = sorted((a["name"], a["type"], a["size"], bool(a["inline"]))
+                         for a in m["attachments"])
+            exp = sorted((a.get("name", "attachment"), a["type"], a["size"],
+                          bool(a.get("inline", False))) for a in want["attachments"])
+            eq(got, exp, "%s: attachments" % name)
+        if want.get("auto"):
+            eq(m["kind"], "auto", "%s: automatic" % name)
+
+
+omrtest.run(test)

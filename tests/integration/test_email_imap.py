@@ -1,0 +1,177 @@
+"""The e-mail channel's IMAP polling against a real Dovecot (Debian's
+dovecot-imapd): mail put in a mailbox becomes conversations, a reply joins
+its thread, an auto-reply is stored but not routed, a batch limit spreads
+a backlog over polls, mail that is no message or too large is skipped with
+a warning while what follows still arrives, fetched mail is marked seen, a
+restart fetches nothing twice, an IMAP server that goes away is waited for,
+and a new UIDVALIDITY reads the mailbox again."""
+import subprocess
+
+import omrtest
+from omrtest import check, eq, Daemon, Dovecot, Redis, wait_for, free_port, BUILDDIR, DAEMON
+
+ROUTING = """
+skills: [general]
+default_queue: general
+queues:
+  - name: general
+    status_interval: 0
+offers: {timeout: 10s}
+reasons: [other]
+outcomes: [resolved]
+"""
+
+AGENTS = """
+agents:
+  - id: alice
+    name: Alice de Vries
+    token: alice-token-0123456789
+    skills: { general: 3 }
+    capacity: { email: 20 }
+"""
+
+MAILBOX = "Support NL"
+
+
+def plugin(dv):
+    return """  - name: email
+    path: %s/plugins/email/.libs/email.so
+    config:
+      address: support@example.com
+      domain: mail.example.com
+      lmtp_port: 0
+      max_size: 100000
+      smtp_url: smtp://127.0.0.1:%d
+      smtp_starttls: false
+      imap_url: %s
+      imap_user: %s
+      imap_password: %s
+      imap_starttls: false
+      imap_interval: 1s
+      imap_batch: 2
+""" % (BUILDDIR, free_port(), dv.url(MAILBOX.replace(" ", "%20")), dv.user, dv.password)
+
+
+def mail(frm, subject, body, msgid, extra=""):
+    return ("Return-Path: <%s>\r\nFrom: %s\r\nTo: support@example.com\r\nSubject: %s\r\n"
+            "Message-ID: %s\r\nDate: Wed, 25 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n%s\r\n%s\r\n"
+            % (frm, frm, subject, msgid, extra, body)).encode()
+
+
+def messages(d):
+    """Every stored e-mail message: {Message-ID: (conversation, message)}."""
+    out = {}
+    convs = d.api("/api/v1/conversations?channel=email&limit=200")["conversations"]
+    for c in convs:
+        full = d.conversation(c["id"])
+        for m in full["messages"]:
+            mid = (m.get("meta") or {}).get("message_id")
+            if mid:
+                out[mid] = (full, m)
+    return out
+
+
+def stored_lines(text):
+    return [l for l in text.splitlines() if "stored email message" in l]
+
+
+def config_errors(tmp, redis, dv):
+    """omniroute -t names what is wrong with the e-mail plugin's settings."""
+    good = plugin(dv)
+    for bad, want in ((good.replace(dv.url(MAILBOX.replace(" ", "%20")), "http://x/INBOX"),
+                       "imap_url: imap://host[:port]/MAILBOX"),
+                      (good.replace(dv.url(MAILBOX.replace(" ", "%20")),
+                                    "imap://127.0.0.1:143/"), "the mailbox is missing"),
+                      (good.replace(dv.url(MAILBOX.replace(" ", "%20")),
+                                    "imap://user@127.0.0.1/INBOX"), "use imap_user"),
+                      (good.replace("imap_interval: 1s", "imap_interval: 10ms"),
+                       "imap_interval"),
+                      (good.replace("address: support@example.com", "address: support"),
+                       "address: an e-mail address")):
+        d = Daemon(tmp, redis, routing=ROUTING, agents=AGENTS, extra_plugins=bad, node="bad")
+        p = subprocess.run([DAEMON, "-t", "-c", d.conf], capture_output=True, text=True,
+                           timeout=60)
+        eq(p.returncode, 1, "-t refuses: %s" % want)
+        check(want in p.stderr, "the error says %r (%s)" % (want, p.stderr.strip()[-200:]))
+
+
+def test(tmp):
+    redis = Redis(tmp)
+    dv = Dovecot(tmp)
+    config_errors(tmp, redis, dv)
+    c = dv.imap()
+    c.create('"%s"' % MAILBOX)
+    c.logout()
+
+    # ---- a backlog before the daemon starts: three mails, two per poll
+    uid1 = dv.append(mail("jan@example.nl", "Factuur 123", "Mijn factuur klopt niet.",
+                          "<imap-1@example.nl>"), MAILBOX)
+    dv.append(mail("", "Out of office", "Ik ben afwezig.", "<imap-ooo@example.org>",
+                   "Auto-Submitted: auto-replied\r\n").replace(b"From: \r\n",
+                                                                b"From: ooo@example.org\r\n"),
+              MAILBOX)
+    dv.append(mail("jan@example.nl", "Re: Factuur 123", "Nog een vraag.", "<imap-2@example.nl>",
+                   "In-Reply-To: <imap-1@example.nl>\r\nReferences: <imap-1@example.nl>\r\n"),
+              MAILBOX)
+    d = Daemon(tmp, redis, routing=ROUTING, agents=AGENTS, extra_plugins=plugin(dv)).start()
+    got = wait_for(lambda: len(messages(d)) >= 3 and messages(d), timeout=20,
+                   what="the backlog fetched")
+    c1, m1 = got["<imap-1@example.nl>"]
+    eq((c1["address"], m1["text"], m1["meta"]["subject"]),
+       ("jan@example.nl", "Mijn factuur klopt niet.", "Factuur 123"), "a mail from IMAP")
+    eq(got["<imap-2@example.nl>"][0]["id"], c1["id"], "its reply joins the conversation")
+    co, mo = got["<imap-ooo@example.org>"]
+    eq((mo["kind"], co["status"]), ("auto", "closed"),
+       "an auto-reply (Return-Path <>): stored, not routed")
+    check(dv.seen(uid1, MAILBOX), "fetched mail is marked seen")
+
+    # ---- what is no message, or too large, is skipped; what follows arrives
+    dv.append(b"this is not a mail at all\r\n", MAILBOX)
+    big = mail("big@example.nl", "Big", "x" * 150000, "<imap-big@example.nl>")
+    dv.append(big, MAILBOX)
+    dv.append(mail("piet@example.nl", "Levering", "Waar blijft mijn pakket?",
+                   "<imap-3@example.nl>"), MAILBOX)
+    wait_for(lambda: "<imap-3@example.nl>" in messages(d), timeout=20, what="the mail after")
+    text = d.log_text()
+    check("refused: 550 5.6.0 not a mail message" in text, "no message: refused, logged")
+    check("refused: 552 5.3.4" in text, "too large: refused, logged")
+    check("<imap-big@example.nl>" not in messages(d), "the large one is not stored")
+
+    # ---- a restart fetches nothing twice
+    before = len(stored_lines(d.log_text()))
+    eq(d.stop(), 0, "clean stop")
+    mark = len(open(d.logfile, "rb").read())
+    d = Daemon(tmp, redis, routing=ROUTING, agents=AGENTS, extra_plugins=plugin(dv)).start()
+    dv.append(mail("kees@example.nl", "Retour", "Ik wil iets terugsturen.",
+                   "<imap-4@example.nl>"), MAILBOX)
+    wait_for(lambda: "<imap-4@example.nl>" in messages(d), timeout=20, what="new mail")
+    after = open(d.logfile, "rb").read()[mark:].decode("utf-8", "replace")
+    eq(len(stored_lines(after)), 1, "after the restart only the new mail is fetched")
+    check(before >= 4, "the first run stored the mail (%d)" % before)
+
+    # ---- the IMAP server goes away: waited for, then polling goes on
+    dv.stop()
+    wait_for(lambda: "trying again every" in d.log_text(), timeout=10, what="a warning")
+    check(d.healthy(), "the daemon keeps running")
+    dv.start()
+    dv.append(mail("els@example.nl", "Weer bereikbaar", "Hallo?", "<imap-5@example.nl>"),
+              MAILBOX)
+    wait_for(lambda: "<imap-5@example.nl>" in messages(d), timeout=20, what="mail after")
+    check("reachable again" in d.log_text(), "recovery is logged")
+
+    # ---- a new mailbox of the same name (new UIDVALIDITY): read again
+    c = dv.imap()
+    c.delete('"%s"' % MAILBOX)
+    c.create('"%s"' % MAILBOX)
+    c.logout()
+    uid = dv.append(mail("anna@example.nl", "Nieuw", "Eerste in de nieuwe map.",
+                         "<imap-6@example.nl>"), MAILBOX)
+    eq(uid, 1, "the new mailbox starts at UID 1")
+    wait_for(lambda: "<imap-6@example.nl>" in messages(d), timeout=20, what="UID 1 again")
+    check("UIDVALIDITY changed" in d.log_text(), "the new UIDVALIDITY is logged")
+    eq(d.stop(), 0, "clean stop")
+    dv.stop()
+
+
+omrtest.run(test)

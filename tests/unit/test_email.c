@@ -1,0 +1,189 @@
+/* Unit tests: the e-mail channel's pure parts (format=flowed, visible
+ * text, HTML to text, MIME edge cases, IMAP responses and URLs). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../plugins/email/imap.h"
+#include "../../plugins/email/mime.h"
+#include "../../plugins/email/text.h"
+
+static void test_unflow(void **state)
+{
+	static const struct {
+		const char *in;
+		int delsp;
+		const char *out;
+	} cases[] = {
+		{ "one \ntwo\n", 0, "one two\n" },
+		{ "one \ntwo\n", 1, "onetwo\n" },
+		{ "a \nb \nc\nd\n", 0, "a b c\nd\n" },
+		{ "-- \nsig\n", 0, "-- \nsig\n" },               /* the signature line is hard */
+		{ " From me\n", 0, "From me\n" },                /* space stuffing */
+		{ "> quoted \n> more\nnew\n", 0, "> quoted more\nnew\n" },
+		{ "> a \n>> b\n", 0, "> a \n>> b\n" },           /* depth change ends it */
+		{ "crlf \r\nnext\r\n", 0, "crlf next\n" },
+		{ "open end ", 0, "open end \n" },
+		{ "", 0, "" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = em_unflow(cases[i].in, cases[i].delsp);
+		if (strcmp(got, cases[i].out) != 0)
+			fail_msg("case %zu: %s -> [%s], want [%s]", i, cases[i].in, got, cases[i].out);
+		free(got);
+	}
+}
+
+static void test_visible(void **state)
+{
+	(void)state;
+	char *t = em_visible_text("Thanks!\n\nOn Mon, 23 Nov 2026, Shop wrote:\n> old\n");
+	assert_string_equal(t, "Thanks!");
+	free(t);
+	t = em_visible_text("Yes.\n\n-----Original Message-----\nFrom: x\n");
+	assert_string_equal(t, "Yes.");
+	free(t);
+	t = em_visible_text("Body\n-- \nJan\n+31 6 1234\n");
+	assert_string_equal(t, "Body");
+	free(t);
+	/* only a quote: nothing would be left, so all of it stays */
+	t = em_visible_text("> only quoted\n");
+	assert_string_equal(t, "> only quoted");
+	free(t);
+}
+
+static void test_html(void **state)
+{
+	(void)state;
+	static const char h[] = "<html><head><style>p{}</style><script>x()</script></head>"
+				"<body><p>Hello&nbsp;&amp; caf&eacute; &#8364;5</p>"
+				"<ul><li>one</li><li>two</li></ul>"
+				"<a href=\"https://example.com/x\">link</a></body></html>";
+	char *t = em_html_to_text(h, strlen(h));
+	assert_non_null(strstr(t, "Hello & caf\xc3\xa9 \xe2\x82\xac" "5")); /* nbsp: a space */
+	assert_non_null(strstr(t, "one"));
+	assert_non_null(strstr(t, "https://example.com/x"));
+	assert_null(strstr(t, "x()"));
+	assert_null(strstr(t, "p{}"));
+	free(t);
+}
+
+static void parse(const char *raw, struct em_msg *m)
+{
+	static const struct em_limits lim = { .text_max = 65536, .attachment_max = 1 << 20,
+					      .attachments_max = 10 };
+	char *err = NULL;
+	em_mime_init();
+	if (em_parse(raw, strlen(raw), &lim, m, &err) < 0)
+		fail_msg("em_parse: %s", err);
+}
+
+static void test_mime(void **state)
+{
+	struct em_msg m;
+	(void)state;
+	/* format=flowed; delsp */
+	parse("From: A <a@x.example>\r\nSubject: s\r\nReturn-Path: <>\r\n"
+	      "Content-Type: text/plain; charset=utf-8; format=flowed; delsp=yes\r\n\r\n"
+	      "long wo \r\nrd\r\n", &m);
+	assert_string_equal(m.text, "long word");
+	assert_string_equal(m.return_path, "");
+	assert_string_equal(m.from_name, "A");
+	em_msg_free(&m);
+	/* declares US-ASCII, is UTF-8 */
+	parse("From: b@x.example\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+	      "\xc3\xa9\xc3\xa9n\r\n", &m);
+	assert_string_equal(m.text, "\xc3\xa9\xc3\xa9n");
+	assert_null(m.return_path);
+	em_msg_free(&m);
+	/* declares nothing, is Windows-1252 */
+	parse("From: b@x.example\r\n\r\n\x80 5\r\n", &m);
+	assert_string_equal(m.text, "\xe2\x82\xac 5");
+	em_msg_free(&m);
+	/* Apple Mail: text, attachment, more text; a blank tail part vanishes */
+	parse("From: c@x.example\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+	      "--b\r\nContent-Type: text/plain\r\n\r\nbefore\r\n"
+	      "--b\r\nContent-Type: image/png; name=p.png\r\nContent-Disposition: inline; "
+	      "filename=p.png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n"
+	      "--b\r\nContent-Type: text/plain\r\n\r\nafter\r\n"
+	      "--b\r\nContent-Type: text/plain\r\n\r\n\r\n\r\n--b--\r\n", &m);
+	assert_string_equal(m.text, "before\n\nafter");
+	assert_int_equal(json_array_size(m.attachments), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(m.attachments, 0),
+							      "name")), "p.png");
+	em_msg_free(&m);
+}
+
+static void test_imap_status(void **state)
+{
+	unsigned long long v = 0, n = 0;
+	(void)state;
+	static const char ok[] = "* STATUS INBOX (UIDNEXT 42 UIDVALIDITY 1795620871)\r\n";
+	assert_int_equal(em_imap_parse_status(ok, strlen(ok), &v, &n), 0);
+	assert_true(v == 1795620871ULL && n == 42);
+	static const char quoted[] = "* STATUS \"Support (NL)\" (UIDVALIDITY 7 UIDNEXT 1)\r\n";
+	assert_int_equal(em_imap_parse_status(quoted, strlen(quoted), &v, &n), 0);
+	assert_true(v == 7 && n == 1);
+	static const char *bad[] = {
+		"* STATUS INBOX (UIDNEXT 42)\r\n",
+		"* STATUS INBOX (UIDNEXT x UIDVALIDITY 1)\r\n",
+		"* STATUS INBOX (UIDNEXT 99999999999999999999 UIDVALIDITY 1)\r\n",
+		"* OK nothing\r\n",
+		"",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(em_imap_parse_status(bad[i], strlen(bad[i]), &v, &n), -1);
+}
+
+static void test_imap_search(void **state)
+{
+	unsigned long long u[8];
+	(void)state;
+	static const char r[] = "* SEARCH 9 4 7 4 12\r\n";
+	assert_int_equal(em_imap_parse_search(r, strlen(r), 4, u, 8), 3);
+	assert_true(u[0] == 7 && u[1] == 9 && u[2] == 12);
+	assert_int_equal(em_imap_parse_search(r, strlen(r), 0, u, 2), 2);
+	assert_true(u[0] == 4 && u[1] == 7);
+	/* "n:*" answers the last message even when it is older than n */
+	static const char last[] = "* SEARCH 5\r\n";
+	assert_int_equal(em_imap_parse_search(last, strlen(last), 5, u, 8), 0);
+	static const char none[] = "* SEARCH\r\n";
+	assert_int_equal(em_imap_parse_search(none, strlen(none), 0, u, 8), 0);
+	static const char junk[] = "* SEARCH 3 x4 5\r\n* OK\r\n";
+	assert_int_equal(em_imap_parse_search(junk, strlen(junk), 0, u, 8), 1);
+}
+
+static void test_imap_url(void **state)
+{
+	char *err = NULL;
+	(void)state;
+	assert_int_equal(em_imap_url_check("imaps://mail.example.com/INBOX", &err), 0);
+	assert_int_equal(em_imap_url_check("imap://127.0.0.1:1143/Support%20NL", &err), 0);
+	static const char *bad[] = {
+		"http://x/INBOX", "imap://host", "imap://host/", "imap:///INBOX",
+		"imap://u:p@host/INBOX", "imap://host/INBOX;UID=1", "imap://host/IN BOX",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (em_imap_url_check(bad[i], &err) != -1 || !err)
+			fail_msg("%s accepted", bad[i]);
+		free(err);
+		err = NULL;
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unflow),       cmocka_unit_test(test_visible),
+		cmocka_unit_test(test_html),         cmocka_unit_test(test_mime),
+		cmocka_unit_test(test_imap_status),  cmocka_unit_test(test_imap_search),
+		cmocka_unit_test(test_imap_url),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
