@@ -179,6 +179,7 @@ static void omr_admin_metrics(void *arg, const struct omr_http_request *req, omr
 			 "outbound messages sent again after they were not sent in time", resent);
 	omr_admin_metric(&b, "outbox_given_up_total", "counter",
 			 "outbound messages marked failed after the resends ran out", given_up);
+	omr_host_plugin_metrics(core, &b);
 	omr_http_reply_send(reply, 200, "text/plain; version=0.0.4", b.data, b.len);
 	omr_buf_free(&b);
 }

@@ -124,5 +124,9 @@ void omr_core_bus_message(void *arg, const json_t *msg);
 
 /* The host API table handed to plugins (omr_host.c). */
 const struct omr_host_api *omr_host_api_table(void);
+/* The figures of every running plugin that has a metrics hook, appended
+ * to a Prometheus text answer. */
+struct omr_buf;
+void omr_host_plugin_metrics(struct omr_core *core, struct omr_buf *b);
 
 #endif

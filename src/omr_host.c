@@ -24,6 +24,53 @@
 #include "omr_util.h"
 #include "omr_webhook.h"
 
+struct omr_metrics {
+	struct omr_buf *b;
+	const char *plugin;
+};
+
+static int omr_host_metric_name_ok(const char *s)
+{
+	if (!s || !*s || strlen(s) > 100)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+static void omr_host_metric(omr_metrics *m, const char *name, const char *type, const char *help,
+			    unsigned long long value)
+{
+	char full[256], prefix[100];
+	size_t n = 0;
+	for (const char *c = m->plugin; *c && n + 1 < sizeof(prefix); c++) /* "my-chat" -> my_chat */
+		prefix[n++] = (*c >= 'A' && *c <= 'Z') ? (char)(*c - 'A' + 'a')
+			      : ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')) ? *c : '_';
+	prefix[n] = '\0';
+	if (!omr_host_metric_name_ok(name) ||
+	    (strcmp(type, "counter") != 0 && strcmp(type, "gauge") != 0) || !help ||
+	    strpbrk(help, "\r\n\\")) {
+		omr_log_warn("plugin '%s': metric '%s' refused (name [a-z0-9_], type counter|gauge, "
+			     "one-line help)", m->plugin, name ? name : "");
+		return;
+	}
+	snprintf(full, sizeof(full), "omniroute_%s_%s", prefix, name);
+	omr_buf_printf(m->b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", full, help, full, type, full,
+		       value);
+}
+
+void omr_host_plugin_metrics(struct omr_core *core, struct omr_buf *b)
+{
+	for (size_t i = 0; i < core->nplugins; i++) {
+		struct omr_plugin *p = core->plugins[i];
+		if (!p->initialised || !p->desc->metrics)
+			continue;
+		struct omr_metrics m = { b, p->name };
+		p->desc->metrics(p->state, &m);
+	}
+}
+
 struct omr_timer {
 	struct event *ev;
 	void (*cb)(void *arg);
@@ -429,6 +476,7 @@ static const struct omr_host_api omr_host_api = {
 	.kv_get = omr_host_kv_get,
 	.kv_set = omr_host_kv_set,
 	.state_path = omr_host_state_path,
+	.metric = omr_host_metric,
 };
 
 const struct omr_host_api *omr_host_api_table(void)

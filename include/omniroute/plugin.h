@@ -197,6 +197,7 @@ typedef void (*omr_http_handler)(void *arg, const struct omr_http_request *req,
 
 typedef struct omr_host omr_host; /* opaque, one per loaded plugin */
 typedef struct omr_timer omr_timer;
+typedef struct omr_metrics omr_metrics; /* a /metrics answer being written */
 
 /* Result of an http_request (borrowed for the callback). */
 struct omr_http_response {
@@ -421,7 +422,13 @@ struct omr_host_api {
 	 * not fit. */
 	const char *(*state_path)(omr_host *h, const char *rel, char *buf, size_t len);
 
-	void *reserved[4];
+	/* In the descriptor's metrics hook: one figure of the plugin, shown
+	 * as omniroute_<plugin name>_<name> (name: [a-z0-9_]; type "counter"
+	 * or "gauge"; help: one line). */
+	void (*metric)(omr_metrics *m, const char *name, const char *type, const char *help,
+		       unsigned long long value);
+
+	void *reserved[3];
 };
 
 /* ------------------------------------------------------------------ */
@@ -464,7 +471,11 @@ struct omr_plugin_descriptor {
 	 * person). */
 	int (*bot_turn)(void *state, const struct omr_bot_turn *turn);
 
-	void *reserved[7];
+	/* metrics: the plugin's figures for GET /metrics, through
+	 * api->metric (optional; runs on the main loop, must not block). */
+	void (*metrics)(void *state, omr_metrics *m);
+
+	void *reserved[6];
 };
 
 #define OMR_PLUGIN_DESCRIPTOR_INIT .abi_version = OMR_PLUGIN_ABI_VERSION, \

@@ -161,7 +161,7 @@ struct em_state {
 	em_imap_done imap_done;
 	void *imap_darg;
 	int stopping;
-	unsigned long long stored, bounces, refused;
+	unsigned long long stored, bounces, refused, sent, send_failed, send_retries;
 };
 
 /* ---- small helpers ---- */
@@ -755,6 +755,7 @@ static void em_sent(void *arg, int code, long status)
 	struct em_state *st = s->st;
 	char why[CURL_ERROR_SIZE + 80];
 	if (code == CURLE_OK) {
+		st->sent++;
 		st->api->send_result(st->host, s->message, "sent", s->message_id, NULL);
 		em_send_free(s);
 		return;
@@ -769,6 +770,7 @@ static void em_sent(void *arg, int code, long status)
 		long ms = 1000L << (s->attempt - 1 < 8 ? s->attempt - 1 : 8);
 		if (ms > 60000)
 			ms = 60000;
+		st->send_retries++;
 		st->api->log(st->host, OMR_LOG_INFO, "reply %s: %s; try %d of %lld in %ld ms",
 			     s->message, why, s->attempt + 1, st->cfg->send_attempts, ms);
 		if (!s->timer)
@@ -780,6 +782,7 @@ static void em_sent(void *arg, int code, long status)
 		size_t n = strlen(why);
 		snprintf(why + n, sizeof(why) - n, " (after %d tries)", s->attempt);
 	}
+	st->send_failed++;
 	st->api->send_result(st->host, s->message, "failed", NULL, why);
 	em_send_free(s);
 }
@@ -1120,6 +1123,32 @@ static void em_stop(void *state)
 	}
 }
 
+static void em_metrics(void *state, omr_metrics *m)
+{
+	struct em_state *st = state;
+	const struct omr_host_api *api = st->api;
+	unsigned long long fetched = 0;
+	int failing = 0;
+	api->metric(m, "stored_total", "counter", "mails stored (LMTP and IMAP)", st->stored);
+	api->metric(m, "refused_total", "counter",
+		    "mails refused for good (too large, no message, no From)", st->refused);
+	api->metric(m, "bounces_total", "counter", "bounces that marked a reply failed",
+		    st->bounces);
+	api->metric(m, "lmtp_connections", "gauge", "LMTP connections open", st->nconns);
+	api->metric(m, "sent_total", "counter", "replies the smarthost accepted", st->sent);
+	api->metric(m, "send_failed_total", "counter", "replies that failed for good",
+		    st->send_failed);
+	api->metric(m, "send_retries_total", "counter", "SMTP tries repeated after a transient failure",
+		    st->send_retries);
+	if (st->imap) {
+		em_imap_stats(st->imap, &fetched, &failing);
+		api->metric(m, "imap_fetched_total", "counter", "messages fetched by IMAP polling",
+			    fetched);
+		api->metric(m, "imap_failing", "gauge",
+			    "1 while the IMAP server cannot be polled", (unsigned long long)failing);
+	}
+}
+
 static void em_free(void *state)
 {
 	struct em_state *st = state;
@@ -1149,4 +1178,5 @@ const struct omr_plugin_descriptor omr_plugin = {
 	.stop = em_stop,
 	.free = em_free,
 	.send = em_send,
+	.metrics = em_metrics,
 };

@@ -41,6 +41,7 @@ struct em_imap {
 	unsigned long long *todo;           /* UIDs of this round */
 	size_t ntodo, next;
 	unsigned long long fetching;
+	unsigned long long fetched;
 };
 
 /* ---- parsers ---- */
@@ -322,6 +323,7 @@ static void em_imap_fetched(void *arg, int code, long status)
 	if (em_imap_ended(im, code, 1))
 		return;
 	im->step = EM_IMAP_DELIVER;
+	im->fetched++;
 	/* deliver may answer at once: nothing of im is used after it */
 	im->deliver(im->deliver_arg, (const char *)im->buf->data, im->buf->len, im->too_big,
 		    em_imap_delivered, im);
@@ -492,6 +494,12 @@ void em_imap_start(struct em_imap *im)
 	im->api->log(im->host, OMR_LOG_INFO, "IMAP: polling %s every %lld ms", im->url,
 		     im->interval_ms);
 	im->api->timer_start(im->timer, 1, 0);
+}
+
+void em_imap_stats(const struct em_imap *im, unsigned long long *fetched, int *failing)
+{
+	*fetched = im->fetched;
+	*failing = im->failing;
 }
 
 void em_imap_stop(struct em_imap *im)

@@ -49,6 +49,8 @@ void em_imap_start(struct em_imap *im);
 /* No new command after this; a message being delivered is still answered. */
 void em_imap_stop(struct em_imap *im);
 void em_imap_free(struct em_imap *im);
+/* Messages fetched so far; whether the last round failed. */
+void em_imap_stats(const struct em_imap *im, unsigned long long *fetched, int *failing);
 
 /* 0 when url is imap[s]://host[:port]/MAILBOX, else -1 with *err_r. */
 int em_imap_url_check(const char *url, char **err_r);

@@ -59,6 +59,8 @@ static char *em_lower(const char *s)
 static char *em_utf8(const char *s, size_t len, size_t max)
 {
 	char *v;
+	if (!s || !len)
+		return omr_plugin_strdup(""); /* an empty GByteArray has no data */
 	if (g_utf8_validate(s, (gssize)len, NULL)) {
 		v = g_strndup(s, len);
 	} else {

@@ -299,6 +299,16 @@ def test(tmp):
                    rcpts=("support@example.com", "sales@example.com"), sender="multi@example.net")
     eq([x[0] for x in r], [250, 250], "one reply per recipient (LMTP)")
 
+    st, body = d.http("GET", "/metrics")
+    fig = {k: int(v) for k, v in (l.split(" ", 1) for l in body.splitlines()
+                                  if l.startswith("omniroute_email_"))}
+    log("e-mail metrics: %r" % fig)
+    eq((fig["omniroute_email_bounces_total"], fig["omniroute_email_send_failed_total"]), (1, 1),
+       "metrics: one bounce, one reply failed (550)")
+    eq([fig[k] for k in ("omniroute_email_stored_total", "omniroute_email_refused_total",
+                         "omniroute_email_sent_total", "omniroute_email_send_retries_total",
+                         "omniroute_email_lmtp_connections")],
+       [8, 2, 2, 2, 0], "metrics: stored, refused, replies sent, SMTP retries, open connections")
     corpus(d, lm)
     eq(d.stop(), 0, "clean stop")
     smtp.close()

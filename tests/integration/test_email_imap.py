@@ -137,6 +137,11 @@ def test(tmp):
     check("refused: 550 5.6.0 not a mail message" in text, "no message: refused, logged")
     check("refused: 552 5.3.4" in text, "too large: refused, logged")
     check("<imap-big@example.nl>" not in messages(d), "the large one is not stored")
+    st, body = d.http("GET", "/metrics")
+    figures = dict(l.split(" ", 1) for l in body.splitlines() if l.startswith("omniroute_email_"))
+    eq((figures.get("omniroute_email_imap_fetched_total"),
+        figures.get("omniroute_email_refused_total"), figures.get("omniroute_email_imap_failing")),
+       ("6", "2", "0"), "metrics: fetched, refused, failing")
 
     # ---- a restart fetches nothing twice
     before = len(stored_lines(d.log_text()))
