@@ -80,6 +80,8 @@ struct em_config {
 	int imap_starttls;
 	long long imap_interval;
 	long long imap_batch;
+	long long sender_rate_max;
+	long long sender_rate_window;
 };
 
 #define EOFF(f) offsetof(struct em_config, f)
@@ -121,6 +123,11 @@ static const struct omr_conf_key em_keys[] = {
 	  "a customer writing again in a thread closed this recently reopens it (0: never)" },
 	{ "trust_from", OMR_CONF_BOOL, EOFF(trust_from), 0, "false", 0, 0,
 	  "the MTA verifies senders (SPF/DKIM/DMARC): From links the customer to other channels" },
+	{ "sender_rate_max", OMR_CONF_INT, EOFF(sender_rate_max), 0, "30", 0, 1000000,
+	  "mails from one address per sender_rate_window that may start contacts; more are "
+	  "stored as automatic, not routed (a mail loop; 0: no limit)" },
+	{ "sender_rate_window", OMR_CONF_MS, EOFF(sender_rate_window), 0, "1h", 1000, 86400000,
+	  "the window of sender_rate_max" },
 	{ "imap_url", OMR_CONF_STRING, EOFF(imap_url), 0, NULL, 0, 0,
 	  "a mailbox to poll: imaps://host/INBOX or imap://host:143/INBOX (none: no polling)" },
 	{ "imap_user", OMR_CONF_STRING, EOFF(imap_user), 0, NULL, 0, 0, "IMAP login" },
@@ -161,7 +168,8 @@ struct em_state {
 	em_imap_done imap_done;
 	void *imap_darg;
 	int stopping;
-	unsigned long long stored, bounces, refused, sent, send_failed, send_retries;
+	unsigned long long stored, bounces, refused, sent, send_failed, send_retries, rate_limited;
+	GHashTable *senders;    /* address -> struct em_rate, this node's count */
 };
 
 /* ---- small helpers ---- */
@@ -230,6 +238,47 @@ static void em_new_thread(char *thread, size_t len)
 	for (size_t i = 0; i < sizeof(rnd) && o + 1 < len; i++)
 		thread[o++] = alphabet[rnd[i] & 31];
 	thread[o] = '\0';
+}
+
+/* ---- the rate of one sender ---- */
+
+struct em_rate {
+	long long since;   /* monotonic ms: the window began */
+	long long count;
+};
+
+#define EM_SENDERS_MAX 100000 /* addresses tracked; expired ones go first */
+
+static gboolean em_rate_expired(gpointer key, gpointer value, gpointer data)
+{
+	(void)key;
+	const long long *cut = data;
+	return ((struct em_rate *)value)->since < *cut;
+}
+
+/* 1 when this mail is one too many from its sender (a mail loop, a
+ * flood): it is kept, but as an automatic mail. */
+static int em_rate_exceeded(struct em_state *st, const char *addr)
+{
+	if (!st->cfg->sender_rate_max)
+		return 0;
+	long long now = g_get_monotonic_time() / 1000, window = st->cfg->sender_rate_window;
+	if (g_hash_table_size(st->senders) >= EM_SENDERS_MAX) {
+		long long cut = now - window;
+		g_hash_table_foreach_remove(st->senders, em_rate_expired, &cut);
+		if (g_hash_table_size(st->senders) >= EM_SENDERS_MAX)
+			g_hash_table_remove_all(st->senders);
+	}
+	struct em_rate *r = g_hash_table_lookup(st->senders, addr);
+	if (!r) {
+		r = g_new0(struct em_rate, 1);
+		g_hash_table_insert(st->senders, g_strdup(addr), r);
+	}
+	if (now - r->since >= window) {
+		r->since = now;
+		r->count = 0;
+	}
+	return ++r->count > st->cfg->sender_rate_max;
 }
 
 /* ---- inbound: one message ---- */
@@ -508,6 +557,15 @@ static void em_job_run(struct em_job *j, const char *data, size_t len, int too_b
 		st->refused++;
 		em_job_reply(j, "550 5.1.7 no usable From address");
 		return;
+	}
+	if (!j->m.auto_reason && !j->m.bounce && em_rate_exceeded(st, j->m.from_addr)) {
+		st->rate_limited++;
+		if (st->rate_limited == 1 || st->rate_limited % 100 == 0)
+			st->api->log(st->host, OMR_LOG_WARN,
+				     "more than %lld mails from %s in %lld ms: stored as automatic, "
+				     "not routed (%llu so far)", st->cfg->sender_rate_max,
+				     j->m.from_addr, st->cfg->sender_rate_window, st->rate_limited);
+		j->m.auto_reason = "rate";
 	}
 	j->candidates = json_array();
 	if (j->m.in_reply_to)
@@ -1077,6 +1135,7 @@ static int em_init(const struct omr_host_api *api, omr_host *host, const void *c
 			return OMR_ERROR;
 		}
 	}
+	st->senders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	*state_r = st;
 	return OMR_OK;
 }
@@ -1134,6 +1193,8 @@ static void em_metrics(void *state, omr_metrics *m)
 		    "mails refused for good (too large, no message, no From)", st->refused);
 	api->metric(m, "bounces_total", "counter", "bounces that marked a reply failed",
 		    st->bounces);
+	api->metric(m, "rate_limited_total", "counter",
+		    "mails over sender_rate_max, stored as automatic", st->rate_limited);
 	api->metric(m, "lmtp_connections", "gauge", "LMTP connections open", st->nconns);
 	api->metric(m, "sent_total", "counter", "replies the smarthost accepted", st->sent);
 	api->metric(m, "send_failed_total", "counter", "replies that failed for good",
@@ -1159,6 +1220,7 @@ static void em_free(void *state)
 	if (st->imap_job)
 		st->imap_job->done = NULL;
 	em_imap_free(st->imap);
+	g_hash_table_destroy(st->senders);
 	while (st->sends)
 		em_send_free(st->sends);
 	free(st);

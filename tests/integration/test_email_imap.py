@@ -49,6 +49,8 @@ def plugin(dv):
       imap_starttls: false
       imap_interval: 1s
       imap_batch: 2
+      sender_rate_max: 3
+      sender_rate_window: 1h
 """ % (BUILDDIR, free_port(), dv.url(MAILBOX.replace(" ", "%20")), dv.user, dv.password)
 
 
@@ -142,6 +144,18 @@ def test(tmp):
     eq((figures.get("omniroute_email_imap_fetched_total"),
         figures.get("omniroute_email_refused_total"), figures.get("omniroute_email_imap_failing")),
        ("6", "2", "0"), "metrics: fetched, refused, failing")
+    check("omniroute_email_rate_limited_total 0" in body, "nothing over the rate yet")
+
+    # ---- a mail loop: the fourth mail within the hour is kept, not routed
+    for i in range(4):
+        dv.append(mail("loop@example.org", "Automatisch %d" % i, "Bericht %d" % i,
+                       "<loop-%d@example.org>" % i), MAILBOX)
+    got = wait_for(lambda: "<loop-3@example.org>" in messages(d) and messages(d), timeout=20,
+                   what="the loop's mails")
+    eq([got["<loop-%d@example.org>" % i][1]["kind"] for i in range(4)],
+       ["message", "message", "message", "auto"], "over sender_rate_max: stored as automatic")
+    eq(got["<loop-3@example.org>"][0]["status"], "closed", "and not routed")
+    check("more than 3 mails from loop@example.org" in d.log_text(), "the flood is logged")
 
     # ---- a restart fetches nothing twice
     before = len(stored_lines(d.log_text()))
