@@ -71,6 +71,16 @@ void omr_host_plugin_metrics(struct omr_core *core, struct omr_buf *b)
 	}
 }
 
+static long long omr_host_limit(omr_host *h, const char *name)
+{
+	const struct omr_config *cfg = h->core->cfg;
+	if (strcmp(name, "text_max") == 0)
+		return cfg->limits.text_max;
+	if (strcmp(name, "attachments_max") == 0)
+		return cfg->limits.attachments_max;
+	return 0;
+}
+
 struct omr_timer {
 	struct event *ev;
 	void (*cb)(void *arg);
@@ -477,6 +487,7 @@ static const struct omr_host_api omr_host_api = {
 	.kv_set = omr_host_kv_set,
 	.state_path = omr_host_state_path,
 	.metric = omr_host_metric,
+	.limit = omr_host_limit,
 };
 
 const struct omr_host_api *omr_host_api_table(void)

@@ -151,6 +151,7 @@ struct omr_classify {
 	char *conversation;
 	char *tell;          /* a message for the customer once queued */
 	int complaint, repeat;
+	int automatic;       /* an auto-reply: shown, never a reason to act */
 };
 
 static void omr_classify_free(struct omr_classify *c)
@@ -438,7 +439,10 @@ static void omr_router_msg_cb(void *arg, const redisReply *reply, const char *er
 		omr_classify_free(c);
 		return;
 	}
-	if (status && strcmp(status, "bot") == 0) {
+	if (c->automatic && status && (strcmp(status, "bot") == 0 || strcmp(status, "parked") == 0)) {
+		/* an out-of-office answer to the bot is no turn, nor a reason
+		 * to bring in a person */
+	} else if (status && strcmp(status, "bot") == 0) {
 		omr_bots_turn(c->r->core->bots, omr_event_get(e, "conversation"));
 	} else if (status && strcmp(status, "parked") == 0) {
 		/* the automatic answer was not enough: a person */
@@ -477,6 +481,7 @@ void omr_router_on_event(void *arg, struct omr_event *e)
 	c->r = r;
 	c->e = e;
 	c->conversation = omr_strdup(conv);
+	c->automatic = kind && strcmp(kind, "auto") == 0;
 	if (isnew && strcmp(isnew, "1") == 0) {
 		/* Auto-replies (out-of-office mail) are stored but never
 		 * routed as new contacts. */

@@ -428,7 +428,13 @@ struct omr_host_api {
 	void (*metric)(omr_metrics *m, const char *name, const char *type, const char *help,
 		       unsigned long long value);
 
-	void *reserved[3];
+	/* A limit of the daemon's configuration (limits.*) that submitted
+	 * messages must keep to, so that a channel can cut rather than have
+	 * them refused: "text_max" (bytes), "attachments_max"; 0 for an
+	 * unknown name. */
+	long long (*limit)(omr_host *h, const char *name);
+
+	void *reserved[2];
 };
 
 /* ------------------------------------------------------------------ */

@@ -122,7 +122,8 @@ static const struct omr_conf_key em_keys[] = {
 	{ "reopen_within", OMR_CONF_MS, EOFF(reopen_within), 0, "7d", 0, 31536000000LL,
 	  "a customer writing again in a thread closed this recently reopens it (0: never)" },
 	{ "trust_from", OMR_CONF_BOOL, EOFF(trust_from), 0, "false", 0, 0,
-	  "the MTA verifies senders (SPF/DKIM/DMARC): From links the customer to other channels" },
+	  "the MTA verifies senders (SPF/DKIM/DMARC): the From address is stored as the "
+	  "customer's verified e-mail (else as claimed_email)" },
 	{ "sender_rate_max", OMR_CONF_INT, EOFF(sender_rate_max), 0, "30", 0, 1000000,
 	  "mails from one address per sender_rate_window that may start contacts; more are "
 	  "stored as automatic, not routed (a mail loop; 0: no limit)" },
@@ -436,6 +437,10 @@ static void em_job_submit(struct em_job *j)
 	char cmid[80];
 	snprintf(cmid, sizeof(cmid), "sha256:%s", j->raw_hash);
 	int automatic = m->auto_reason || m->bounce || (j->sender && !*j->sender);
+	/* a mail with nothing but a subject still says something */
+	const char *text = m->text;
+	if (!*text && !json_array_size(m->attachments))
+		text = *m->subject ? m->subject : "(no text)";
 	struct omr_inbound ev = {
 		.channel_msg_id = m->message_id && strlen(m->message_id) <= 250 ? m->message_id : cmid,
 		.address = m->from_addr,
@@ -443,7 +448,7 @@ static void em_job_submit(struct em_job *j)
 		.name = m->from_name,
 		.email = m->from_addr,
 		.email_verified = st->cfg->trust_from,
-		.text = m->text,
+		.text = text,
 		.attachments = json_array_size(m->attachments) ? m->attachments : NULL,
 		.attrs = attrs,
 		.meta = meta,
@@ -525,10 +530,13 @@ static void em_job_run(struct em_job *j, const char *data, size_t len, int too_b
 		em_job_reply(j, r);
 		return;
 	}
+	/* within what the core takes: a long mail is cut, not refused */
+	long long text_max = st->api->limit(st->host, "text_max");
+	long long att_max = st->api->limit(st->host, "attachments_max");
 	struct em_limits lim = {
-		.text_max = 65536,
+		.text_max = text_max > 0 && text_max < 65536 ? (size_t)text_max : 65536,
 		.attachment_max = (size_t)st->cfg->attachment_max,
-		.attachments_max = 50,
+		.attachments_max = att_max > 0 && att_max < 50 ? (size_t)att_max : 50,
 	};
 	if (em_parse(data, len, &lim, &j->m, &err) < 0) {
 		st->refused++;
@@ -738,6 +746,8 @@ struct em_send {
 	char *data;           /* the whole mail, CRLF */
 	size_t len, off;
 	int attempt;
+	int lookups;          /* reads of the thread that failed */
+	omr_timer *lookup_timer;
 	CURL *easy;
 	struct curl_slist *rcpts;
 	char errbuf[CURL_ERROR_SIZE];
@@ -767,6 +777,8 @@ static void em_send_free(struct em_send *s)
 	curl_slist_free_all(s->rcpts);
 	if (s->timer)
 		s->st->api->timer_free(s->timer);
+	if (s->lookup_timer)
+		s->st->api->timer_free(s->lookup_timer);
 	free(s->message);
 	free(s->message_id);
 	free(s->rcpt);
@@ -1022,12 +1034,42 @@ static char *em_compose(struct em_send *s, const json_t *history, size_t *len_r)
 	return r;
 }
 
+static void em_history_cb(void *arg, int status, json_t *json);
+
+/* The customer's last mails (for In-Reply-To and References), then the
+ * composition and the first SMTP try. */
+static void em_send_compose(void *arg)
+{
+	struct em_send *s = arg;
+	struct em_state *st = s->st;
+	if (st->api->history(st->host, s->rcpt, s->thread, em_history_cb, s) != OMR_OK) {
+		st->send_failed++;
+		st->api->send_result(st->host, s->message, "failed", NULL, "cannot read the thread");
+		em_send_free(s);
+	}
+}
+
 static void em_history_cb(void *arg, int status, json_t *json)
 {
 	struct em_send *s = arg;
+	struct em_state *st = s->st;
 	if (status != OMR_OK) {
-		/* Redis is away: the outbox sends it again later */
-		em_send_free(s);
+		/* Redis is away for a moment: read the thread again shortly, so
+		 * that the reply does not wait for the outbox's resend */
+		if (st->stopping) {
+			em_send_free(s); /* stays queued; sent after the restart */
+			return;
+		}
+		if (++s->lookups >= st->cfg->send_attempts) {
+			st->send_failed++;
+			st->api->send_result(st->host, s->message, "failed", NULL,
+					     "the conversation could not be read (storage unavailable)");
+			em_send_free(s);
+			return;
+		}
+		if (!s->lookup_timer)
+			s->lookup_timer = st->api->timer_new(st->host, em_send_compose, s);
+		st->api->timer_start(s->lookup_timer, (uint64_t)(1000L << (s->lookups - 1)), 0);
 		return;
 	}
 	s->data = em_compose(s, json, &s->len);
@@ -1060,7 +1102,7 @@ static int em_send(void *state, const struct omr_outbound *out)
 	if (st->sends)
 		st->sends->prev = s;
 	st->sends = s;
-	if (st->api->history(st->host, out->address, out->thread, em_history_cb, s) != OMR_OK) {
+	if (st->api->history(st->host, s->rcpt, s->thread, em_history_cb, s) != OMR_OK) {
 		em_send_free(s);
 		return OMR_ERROR;
 	}

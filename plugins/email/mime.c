@@ -182,7 +182,7 @@ static void em_add_attachment(struct em_walk *w, GMimeObject *o, const char *nam
 	int inl = (disp && g_ascii_strcasecmp(disp, "inline") == 0) || (cid && !em_is_attachment(o));
 	gchar *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data ? data : (const guchar *)"",
 						 data ? size : 0);
-	int keep = data && size <= w->lim->attachment_max;
+	int keep = data && size && size <= w->lim->attachment_max; /* empty: nothing to store */
 	char *uname = em_utf8(name, strlen(name), 255);
 	json_t *a = json_pack("{s:s,s:s,s:I,s:b,s:s,s:b}", "name", *uname ? uname : "attachment",
 			      "type", type, "size", (json_int_t)size, "inline", inl, "sha256", sum,

@@ -99,7 +99,10 @@ if not conv then
     'status', 'new', 'public', public, 'attrs', attrs,
     'created_at', now, 'updated_at', now, 'msg_count', 0)
   redis.call('SET', openkey, conv)
-  redis.call('SET', lastkey, conv)
+  if kind ~= 'auto' then
+    -- (an automatic one, closed at once, is never reopened)
+    redis.call('SET', lastkey, conv)
+  end
   redis.call('ZADD', P .. 'convs', now, conv)
   redis.call('ZADD', P .. 'convs:ch:' .. ch, now, conv)
   redis.call('ZADD', ckey .. ':convs', now, conv)

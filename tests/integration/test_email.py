@@ -28,6 +28,10 @@ queues:
 offers: {timeout: 10s}
 reasons: [other]
 outcomes: [resolved]
+rules:
+  - name: outage
+    when: 'text:lower():find("storing")'
+    answer: {text: "Er is een storing in uw regio; om 18:00 is die verholpen.", reason: outage, then: park}
 """
 
 AGENTS = """
@@ -309,9 +313,51 @@ def test(tmp):
                          "omniroute_email_sent_total", "omniroute_email_send_retries_total",
                          "omniroute_email_lmtp_connections")],
        [8, 2, 2, 2, 0], "metrics: stored, refused, replies sent, SMTP retries, open connections")
+    parked_thread(d, lm, alice)
+
+    # ---- longer than limits.text_max: cut, not refused; only a subject: that is the text
+    long_body = ("Regel %d van een heel lange klacht.\r\n" * 800) % tuple(range(800))
+    eq(lm.deliver(mail("lang@example.net", "Lang", long_body, "<long-1@example.net>"))[0][0], 250,
+       "a mail over limits.text_max is taken")
+    c, m = wait_for(lambda: conv_by_msgid(d, "<long-1@example.net>")[1] and
+                    conv_by_msgid(d, "<long-1@example.net>"), what="stored")
+    check(m["text"].startswith("Regel 0 van") and len(m["text"].encode()) <= 16384,
+          "its text is cut at the core's limit (%d bytes)" % len(m["text"].encode()))
+    eq(lm.deliver(mail("kort@example.net", "Bel mij terug", "", "<short-1@example.net>"))[0][0],
+       250, "a mail with only a subject is taken")
+    c, m = wait_for(lambda: conv_by_msgid(d, "<short-1@example.net>")[1] and
+                    conv_by_msgid(d, "<short-1@example.net>"), what="stored")
+    eq(m["text"], "Bel mij terug", "its subject is its text")
     corpus(d, lm)
     eq(d.stop(), 0, "clean stop")
     smtp.close()
+
+
+def parked_thread(d, lm, alice):
+    """A rule answers and parks; an out-of-office answer to that is no
+    reason to bring in a person; the customer's real answer is."""
+    eq(lm.deliver(mail("storing@example.net", "Internet", "Is er een storing bij jullie?",
+                       "<st-1@example.net>"), sender="storing@example.net")[0][0], 250, "stored")
+    conv, _ = wait_for(lambda: conv_by_msgid(d, "<st-1@example.net>")[0] and
+                       conv_by_msgid(d, "<st-1@example.net>"), what="stored")
+    wait_for(lambda: d.conversation(conv["id"])["status"] == "parked", what="parked")
+    token = "[#%s]" % conv["thread"]
+    lm.deliver(mail("storing@example.net", "Automatisch antwoord: Internet " + token,
+                    "Ik ben afwezig tot maandag.", "<st-ooo@example.net>",
+                    "Auto-Submitted: auto-replied\r\n"), sender="")
+    wait_for(lambda: d.conversation(conv["id"])["msg_count"] >= 3, what="the auto-reply stored")
+    time.sleep(1)
+    c = d.conversation(conv["id"])
+    eq((c["status"], c["messages"][-1]["kind"]), ("parked", "auto"),
+       "an out-of-office answer to a parked conversation leaves it parked")
+    lm.deliver(mail("storing@example.net", "Re: Internet " + token, "Het werkt nog steeds niet.",
+                    "<st-2@example.net>"), sender="storing@example.net")
+    deadline = time.time() + 10
+    offered = []
+    while conv["id"] not in offered and time.time() < deadline:
+        offered.append(alice.expect("offer", timeout=max(0.1, deadline - time.time()))
+                       ["conversation"]["id"])
+    check(conv["id"] in offered, "the customer's own answer brings in a person")
 
 
 def corpus(d, lm):
