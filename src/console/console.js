@@ -1617,7 +1617,17 @@
 		when.title = new Date(t).toLocaleString();
 		meta.appendChild(when);
 		bubble.appendChild(meta);
+		var subject = m.meta && typeof m.meta === 'object' ? str(m.meta.subject) : '';
+		if (subject && dir === 'in') {
+			var sp = node('p', 'subject');
+			sp.appendChild(node('span', 'subject-label', 'Subject: '));
+			sp.appendChild(document.createTextNode(subject));
+			bubble.appendChild(sp);
+		}
 		bubble.appendChild(node('p', 'text', str(m.text)));
+		var files = attachmentsNode(m.attachments);
+		if (files)
+			bubble.appendChild(files);
 		var state = node('p', 'state');
 		bubble.appendChild(state);
 		li.appendChild(bubble);
@@ -1625,15 +1635,63 @@
 		return li;
 	}
 
+	function byteSize(n) {
+		if (n < 1024)
+			return n + ' B';
+		if (n < 1024 * 1024)
+			return (n / 1024).toFixed(n < 10240 ? 1 : 0) + ' KB';
+		return (n / 1048576).toFixed(1) + ' MB';
+	}
+
+	/* What the customer attached: name, type and size (the files
+	 * themselves stay with the channel); a link only for web addresses. */
+	function attachmentsNode(list) {
+		if (!Array.isArray(list))
+			return null;
+		var ul = node('ul', 'attachments');
+		list.forEach(function (a) {
+			if (!a || typeof a !== 'object')
+				return;
+			var li = node('li', 'attachment');
+			li.setAttribute('data-testid', 'attachment');
+			var name = str(a.name) || str(a.kind) || 'attachment';
+			var url = str(a.url);
+			if (/^https?:\/\//i.test(url)) {
+				var link = node('a', 'attachment-name', name);
+				link.href = url;
+				link.target = '_blank';
+				link.rel = 'noopener noreferrer';
+				li.appendChild(link);
+			} else {
+				li.appendChild(node('span', 'attachment-name', name));
+			}
+			var facts = [];
+			if (str(a.type))
+				facts.push(str(a.type));
+			if (typeof a.size === 'number' && a.size >= 0)
+				facts.push(byteSize(a.size));
+			if (a.inline === true)
+				facts.push('inline');
+			if (facts.length)
+				li.appendChild(node('span', 'attachment-facts', ' (' + facts.join(', ') + ')'));
+			ul.appendChild(li);
+		});
+		return ul.childNodes.length ? ul : null;
+	}
+
 	function setMessageState(li, m) {
 		var state = li.querySelector('.state');
 		var st = str(m.status);
 		if (li.dataset.direction === 'out' && li.dataset.author !== 'system' && STATUS_LABEL.hasOwnProperty(st)) {
 			li.dataset.status = st;
-			state.textContent = STATUS_LABEL[st];
+			/* why it failed (a bounce, the provider's refusal) is the agent's to know */
+			var why = st === 'failed' ? str(m.error) : '';
+			state.textContent = why ? STATUS_LABEL[st] + ': ' + why.slice(0, 300) : STATUS_LABEL[st];
+			state.title = why;
 			state.className = 'state state-' + st;
 		} else {
 			state.textContent = '';
+			state.title = '';
 			state.className = 'state';
 		}
 	}

@@ -9,6 +9,7 @@
 //   E2E_OUT    directory for screenshots
 //   E2E_CHROMIUM (optional) the browser, default /usr/bin/chromium
 //   E2E_PLAYWRIGHT (optional) where playwright-core is installed
+//   E2E_LMTP_PORT the e-mail plugin's LMTP port
 //
 // The scenario: alice logs in and goes available; a visitor asks a Dutch
 // billing question on the demo chat page; alice gets the offer (with a
@@ -21,6 +22,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -35,6 +37,7 @@ const ADMIN = process.env.E2E_ADMIN;
 const TOKEN = process.env.E2E_TOKEN;
 const WEBHOOKS = process.env.E2E_WEBHOOKS;
 const WA_SECRET = process.env.E2E_WA_SECRET;
+const LMTP_PORT = Number(process.env.E2E_LMTP_PORT);
 const OUT = process.env.E2E_OUT || path.join(process.cwd(), 'screenshots');
 const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
 const OVERALL_MS = Number(process.env.E2E_TIMEOUT_MS || 60000);
@@ -372,8 +375,81 @@ async function main() {
 			{ hasText: 'Hello again!' }).first().waitFor();
 	ok('after the window: the console offers the templates, and one is sent');
 
+	/* ---- e-mail: subject and attachments shown; a failed reply says why ---- */
+	begin('e-mail message');
+	const reply = await lmtpDeliver(LMTP_PORT, 'eva@example.net', [
+		'From: Eva Jansen <eva@example.net>', 'To: support@example.com',
+		'Subject: Dubbele afschrijving', 'Message-ID: <e2e-mail-1@example.net>',
+		'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '',
+		'--b', 'Content-Type: text/plain; charset=utf-8', '',
+		'Er is twee keer afgeschreven, zie het afschrift.', '',
+		'--b', 'Content-Type: application/pdf; name="afschrift.pdf"',
+		'Content-Disposition: attachment; filename="afschrift.pdf"',
+		'Content-Transfer-Encoding: base64', '',
+		Buffer.alloc(1500, 7).toString('base64').replace(/.{76}/g, '$&\r\n'), '--b--']);
+	assert.ok(reply.startsWith('250'), `LMTP: ${reply}`);
+	const mailCard = A.locator('[data-testid="offer-card"]', { hasText: 'Eva' }).first();
+	await mailCard.waitFor({ state: 'visible' });
+	await mailCard.locator('[data-testid="offer-accept"]').click();
+	const mailMsg = A.locator('#transcript [data-testid="message"][data-direction="in"]',
+				  { hasText: 'twee keer' }).first();
+	await mailMsg.waitFor();
+	assert.equal((await mailMsg.locator('.subject').textContent()).trim(),
+		     'Subject: Dubbele afschrijving', 'the subject is shown');
+	assert.equal((await mailMsg.locator('[data-testid="attachment"]').textContent()).trim(),
+		     'afschrift.pdf (application/pdf, 1.5 KB)', 'the attachment is listed');
+	ok('an e-mail shows its subject and its attachment');
+
+	begin('e-mail reply fails');
+	await A.locator('#reply-text').fill('We kijken ernaar.');
+	await A.locator('#reply-text').press('Enter');
+	const failed = A.locator('#transcript [data-testid="message"][data-direction="out"][data-status="failed"]',
+				 { hasText: 'We kijken ernaar.' }).first();
+	await failed.waitFor({ timeout: 15000 });
+	const why = (await failed.locator('.state').textContent()).trim();
+	assert.ok(why.startsWith('Failed: SMTP') || why.startsWith('Failed: '), `the reason is shown (${why})`);
+	assert.ok(why.length > 'Failed: '.length + 5, `with the reason itself (${why})`);
+	await shot(A, 'console-email.png');
+	ok(`a reply the smarthost did not take says why: "${why}"`);
+
 	assert.deepEqual(dialogs, [], 'no dialog fired at any time');
 	assert.deepEqual(problems, [], 'no page errors or CSP violations');
+}
+
+/* One mail over LMTP (as Postfix would deliver it); the server's answer
+ * to the data. */
+function lmtpDeliver(port, from, lines) {
+	return new Promise((resolve, reject) => {
+		const sock = net.connect(port, '127.0.0.1');
+		const script = ['LHLO e2e', `MAIL FROM:<${from}>`, 'RCPT TO:<support@example.com>', 'DATA'];
+		let buf = '', stage = -1;
+		sock.setEncoding('latin1');
+		sock.on('error', reject);
+		sock.on('data', (d) => {
+			buf += d;
+			let nl;
+			while ((nl = buf.indexOf('\r\n')) >= 0) {
+				const line = buf.slice(0, nl);
+				buf = buf.slice(nl + 2);
+				if (line[3] === '-')
+					continue; /* a continued reply (LHLO) */
+				if (!/^[23]/.test(line)) {
+					sock.destroy();
+					return reject(new Error(`LMTP: ${line}`));
+				}
+				stage++;
+				if (stage < script.length) {
+					sock.write(script[stage] + '\r\n');
+				} else if (stage === script.length) {
+					const body = lines.map((l) => (l.startsWith('.') ? '.' + l : l)).join('\r\n');
+					sock.write(body + '\r\n.\r\n');
+				} else {
+					sock.end('QUIT\r\n');
+					return resolve(line);
+				}
+			}
+		});
+	});
 }
 
 try {

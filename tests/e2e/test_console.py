@@ -10,6 +10,8 @@ wrap-up. Then a visitor asks the bot (faqbot), clicks its quick reply for a
 person, and alice sees why the bot handed over and its transcript. Last, a
 WhatsApp message (signed webhook, fake Graph API): once its 24-hour window
 (4 s here) closes, the console offers the templates instead of free text.
+Then an e-mail by LMTP: the console shows its subject and attachment, and
+a reply the (absent) smarthost cannot take is shown failed, with why.
 
 Needs /usr/bin/chromium, node, and playwright-core installed by `npm ci` in
 tests/e2e (`./quickstart check` does that; or point $OMR_E2E_NODE_MODULES
@@ -117,9 +119,16 @@ def test(tmp):
     graph = FakeGraph(WA_TOKEN)
     whatsapp = WHATSAPP % (BUILDDIR, graph.base)
     agents = omrtest.BASE_AGENTS.replace("capacity: { webchat: 3 }",
-                                         "capacity: { webchat: 3, whatsapp: 3 }")
+                                         "capacity: { webchat: 3, whatsapp: 3, email: 3 }")
+    # e-mail by LMTP; replies to a smarthost that is not there (they fail)
+    lmtp = omrtest.free_port()
+    email = ("  - name: email\n    path: %s/plugins/email/.libs/email.so\n    config:\n"
+             "      address: support@example.com\n      lmtp_port: %d\n"
+             "      smtp_url: smtp://127.0.0.1:%d\n      smtp_starttls: false\n"
+             "      send_attempts: 1\n      send_timeout: 2s\n"
+             % (BUILDDIR, lmtp, omrtest.free_port()))
     d = Daemon(tmp, redis, routing=ROUTING, agents=agents,
-               extra_plugins=faqbot + whatsapp).start()
+               extra_plugins=faqbot + whatsapp + email).start()
     env = dict(os.environ,
                E2E_BASE="http://127.0.0.1:%d" % d.ports["edge"],
                E2E_ADMIN="http://127.0.0.1:%d" % d.ports["admin"],
@@ -128,7 +137,8 @@ def test(tmp):
                E2E_CHROMIUM=CHROMIUM,
                E2E_PLAYWRIGHT=PLAYWRIGHT,
                E2E_WEBHOOKS="http://127.0.0.1:%d" % d.ports["webhooks"],
-               E2E_WA_SECRET=WA_SECRET)
+               E2E_WA_SECRET=WA_SECRET,
+               E2E_LMTP_PORT=str(lmtp))
     log("running node %s (screenshots in %s)" % (SCRIPT, out))
     try:
         p = subprocess.run([NODE, SCRIPT], cwd=os.path.dirname(SCRIPT), env=env,
