@@ -4,34 +4,54 @@
 -- "failed" is final unless a later "delivered"/"read" proves otherwise.
 -- ARGV: 1 prefix  2 message id ('' to look up by channel id)  3 status
 --       4 channel  5 channel message id ('' if none)  6 error  7 now (ms)
+-- A status by channel id that comes before the send's own result (a
+-- provider's status webhook can beat the response to the send) is kept
+-- for 10 minutes under early:<channel>:<channel id> and applied when the
+-- result names that id.
 -- Returns: {} when unknown, else { message id, conversation, agent of the
 --          conversation, '1' if the status changed, message hash }
 local P, id, st, ch, cmid, err, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local early = P .. 'early:' .. ch .. ':' .. cmid
 if id == '' then
   if cmid == '' then return {} end
   id = redis.call('GET', P .. 'outid:' .. ch .. ':' .. cmid)
-  if not id then return {} end
+  if not id then
+    if redis.call('LLEN', early) < 10 then
+      redis.call('RPUSH', early, st .. '\n' .. err)
+      redis.call('PEXPIRE', early, 600000)
+    end
+    return {}
+  end
 end
 local key = P .. 'msg:' .. id
 if redis.call('EXISTS', key) == 0 then return {} end
+local rank = { queued = 1, sent = 2, delivered = 3, read = 4, failed = 5 }
+local function apply(s, e)
+  local cur = redis.call('HGET', key, 'status') or 'queued'
+  local move
+  if s == 'failed' then
+    move = (rank[cur] or 0) < 3
+  elseif cur == 'failed' then
+    move = s == 'delivered' or s == 'read'
+  else
+    move = (rank[s] or 0) > (rank[cur] or 0)
+  end
+  if move then
+    redis.call('HSET', key, 'status', s, 'status_at', now)
+    if e ~= '' then redis.call('HSET', key, 'error', e) end
+    if s ~= 'queued' then redis.call('ZREM', P .. 'outbox', id) end
+  end
+  return move
+end
+local move = apply(st, err)
 if cmid ~= '' then
   redis.call('HSET', key, 'channel_msg_id', cmid)
   redis.call('SET', P .. 'outid:' .. ch .. ':' .. cmid, id, 'EX', 2592000)
-end
-local rank = { queued = 1, sent = 2, delivered = 3, read = 4, failed = 5 }
-local cur = redis.call('HGET', key, 'status') or 'queued'
-local move
-if st == 'failed' then
-  move = (rank[cur] or 0) < 3
-elseif cur == 'failed' then
-  move = st == 'delivered' or st == 'read'
-else
-  move = (rank[st] or 0) > (rank[cur] or 0)
-end
-if move then
-  redis.call('HSET', key, 'status', st, 'status_at', now)
-  if err ~= '' then redis.call('HSET', key, 'error', err) end
-  if st ~= 'queued' then redis.call('ZREM', P .. 'outbox', id) end
+  for _, v in ipairs(redis.call('LRANGE', early, 0, -1)) do
+    local nl = string.find(v, '\n', 1, true)
+    if nl and apply(string.sub(v, 1, nl - 1), string.sub(v, nl + 1)) then move = true end
+  end
+  redis.call('DEL', early)
 end
 local conv = redis.call('HGET', key, 'conversation') or ''
 local agent = conv ~= '' and redis.call('HGET', P .. 'conv:' .. conv, 'agent') or ''

@@ -58,6 +58,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._send(401, {"error": {"message": "Invalid OAuth access token",
                                               "type": "OAuthException", "code": 190}})
         status, obj = fake.answer(self.path, body)
+        if fake.before_answer:
+            fake.before_answer(self.path, body, obj)  # e.g. a status webhook that beats it
         try:
             self._send(status, obj)
         except (BrokenPipeError, ConnectionResetError):
@@ -72,6 +74,7 @@ class FakeApi:
         self.requests = []
         self.failures = []
         self.delays = []
+        self.before_answer = None  # fn(path, body, answer) run before answering
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
         self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)

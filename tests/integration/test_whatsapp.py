@@ -211,6 +211,20 @@ def test(tmp):
              what="the agent sees it read")
     check("read" in seen, "the agent sees it read (%s)" % seen)
 
+    # ---- the provider's status webhook beats its answer to the send: kept, applied
+    def early(path, body, answer):
+        wid = answer["messages"][0]["id"]
+        for s in ("sent", "delivered"):
+            r = hook.post(envelope(statuses=[{"id": wid, "status": s, "timestamp": "2",
+                                              "recipient_id": "31612345678"}]))
+            eq(r[0], 200, "an early '%s' status is taken" % s)
+    graph.before_answer = early
+    a2 = alice.reply(cid, "Het pakket is onderweg.")
+    wait_for(lambda: status_of(a2["message"]["id"]).get("channel_msg_id"), what="sent")
+    graph.before_answer = None
+    eq(status_of(a2["message"]["id"])["status"], "delivered",
+       "a status that came before the send's result is applied to it")
+
     # ---- 429 twice, then success: retried with Retry-After
     before = len(graph.posts("/%s/messages" % PHONE_ID))
     graph.fail_next(2, 429, "1")
