@@ -24,6 +24,8 @@ struct omr_retry_req {
 	struct omr_retry *owner;
 	char *method, *url;
 	char **headers;             /* NULL-terminated copies */
+	char *(*authorize)(void *arg, const char *method, const char *url);
+	void *authorize_arg;
 	void *body;
 	size_t body_len;
 	long timeout_ms;
@@ -239,10 +241,23 @@ static void omr_retry_done(void *arg, const struct omr_http_response *res)
 
 static void omr_retry_transfer(struct omr_retry_req *q)
 {
+	size_t nh = 0;
 	q->attempt++;
 	q->in_flight = 1;
-	if (omr_curl_http(q->owner->curl, q->method, q->url, (const char *const *)q->headers, q->body,
-			  q->body_len, q->timeout_ms, omr_retry_done, q) != OMR_OK) {
+	while (q->headers[nh])
+		nh++;
+	/* a signature of this try (fresh nonce and time), when the plugin signs */
+	char *auth = q->authorize ? q->authorize(q->authorize_arg, q->method, q->url) : NULL;
+	const char **h = omr_calloc(nh + 2, sizeof(char *));
+	for (size_t i = 0; i < nh; i++)
+		h[i] = q->headers[i];
+	if (auth)
+		h[nh] = auth;
+	int rc = omr_curl_http(q->owner->curl, q->method, q->url, h, q->body, q->body_len,
+			       q->timeout_ms, omr_retry_done, q);
+	free(h);
+	free(auth);
+	if (rc != OMR_OK) {
 		struct omr_http_response res = { .ok = 0, .error = "cannot start the transfer" };
 		q->in_flight = 0;
 		omr_retry_finish(q, &res);
@@ -278,6 +293,10 @@ int omr_retry_send(struct omr_retry *r, const char *method, const char *url,
 	q->max_ms = policy && policy->max_delay_ms > 0 ? policy->max_delay_ms : OMR_RETRY_MAX_MS;
 	if (policy && policy->lane && *policy->lane && policy->per_second > 0)
 		q->lane = omr_retry_lane_get(r, policy->lane, policy->per_second);
+	if (policy && policy->authorize) {
+		q->authorize = policy->authorize;
+		q->authorize_arg = policy->authorize_arg;
+	}
 	q->cb = cb;
 	q->arg = arg;
 	q->all_next = r->all;

@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-#define OMR_PLUGIN_ABI_VERSION 1u
+#define OMR_PLUGIN_ABI_VERSION 2u
 #define OMR_PLUGIN_SYMBOL "omr_plugin"
 
 /* Return codes used throughout the ABI. */
@@ -223,6 +223,12 @@ struct omr_http_retry {
 	long max_delay_ms;       /* 0: 60000; also caps Retry-After */
 	const char *lane;        /* rate lane (e.g. the sending phone number id); NULL: none */
 	double per_second;       /* requests per second on the lane (0: unlimited) */
+	/* Optional: each try's own Authorization (a signature with a fresh
+	 * nonce and timestamp: OAuth 1.0a), as a malloc'ed header line
+	 * ("Authorization: ...") that the host adds and frees; NULL: none.
+	 * authorize_arg must stay valid until the done callback has run. */
+	char *(*authorize)(void *authorize_arg, const char *method, const char *url);
+	void *authorize_arg;
 };
 
 /* ------------------------------------------------------------------ */

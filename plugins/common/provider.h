@@ -119,14 +119,19 @@ static inline int provider_post(const struct omr_host_api *api, omr_host *host, 
 	return rc;
 }
 
-/* The same with the Authorization header given ("Authorization: ..."),
- * data a JSON text (not consumed). */
+/* The same with the Authorization header given ("Authorization: ...", or
+ * NULL when retry->authorize makes one per try), data a JSON text (not
+ * consumed). */
 static inline int provider_post_headers(const struct omr_host_api *api, omr_host *host,
 					const char *url, const char *auth, const char *data,
 					long timeout_ms, const struct omr_http_retry *retry,
 					const char *message, const struct provider_reply_map *map)
 {
-	const char *headers[] = { auth, "Content-Type: application/json", NULL };
+	const char *headers[3] = { NULL, NULL, NULL };
+	size_t nh = 0;
+	if (auth) /* NULL: retry->authorize signs each try */
+		headers[nh++] = auth;
+	headers[nh] = "Content-Type: application/json";
 	struct provider_send *s = omr_plugin_calloc(1, sizeof(*s));
 	s->api = api;
 	s->host = host;

@@ -226,6 +226,22 @@ static int x_oauth1_on(const struct x_config *cfg)
 	       *cfg->access_token_secret;
 }
 
+/* One try's OAuth 1.0a Authorization: a fresh nonce and timestamp each
+ * time (retry->authorize). NULL when no random bytes could be had (the
+ * try then goes unsigned and X refuses it: the message fails). */
+static char *x_authorize(void *arg, const char *method, const char *url)
+{
+	const struct x_state *st = arg;
+	unsigned char rnd[16];
+	char nonce[33];
+	(void)method; /* always POST */
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return NULL;
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
+	return x_oauth1(st->cfg, url, (long long)time(NULL), nonce);
+}
+
 static int x_send(void *state, const struct omr_outbound *out)
 {
 	struct x_state *st = state;
@@ -248,22 +264,15 @@ static int x_send(void *state, const struct omr_outbound *out)
 	if (!x_oauth1_on(st->cfg))
 		return provider_post(st->api, st->host, url, st->cfg->access_token, body,
 				     (long)st->cfg->timeout, &retry, out->message, &x_reply);
-	unsigned char rnd[16];
-	char nonce[33];
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		json_decref(body);
-		return OMR_ERROR;
-	}
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
-	char *auth = x_oauth1(st->cfg, url, (long long)time(NULL), nonce);
+	/* every try signed anew: X takes a nonce once */
+	retry.authorize = x_authorize;
+	retry.authorize_arg = st;
 	char *data = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
-	int rc = data ? provider_post_headers(st->api, st->host, url, auth, data,
+	int rc = data ? provider_post_headers(st->api, st->host, url, NULL, data,
 					      (long)st->cfg->timeout, &retry, out->message, &x_reply)
 		      : OMR_ERROR;
 	free(data);
-	free(auth);
 	return rc;
 }
 

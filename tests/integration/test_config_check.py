@@ -135,7 +135,7 @@ def test(tmp):
     check("nowhere.yaml" in err, "the missing file named: " + err.strip())
 
     rc, out, err = run("-v")
-    check(rc == 0 and out.startswith("omniroute ") and "plugin ABI 1" in out, "-v")
+    check(rc == 0 and out.startswith("omniroute ") and "plugin ABI 2" in out, "-v")
     rc, out, err = run("-h")
     check(rc == 0 and "usage: omniroute" in out, "-h")
     rc, out, err = run("--bogus")

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 
 import omrtest
@@ -290,6 +291,16 @@ def test(tmp):
         "target": {"recipient_id": X_USER}, "last_read_event_id": xid}]})
     wait_for(lambda: next(m for m in msgs(d, xc["id"]) if m["id"] == a["message"]["id"])["status"]
              == "read", what="X read receipt")
+    # a 429, then the retry: signed anew (X takes a nonce once)
+    xapi.fail_next(1, status=429, retry_after="1")
+    a2 = alice.reply(xc["id"], "Still checking, Joe.")
+    wait_for(lambda: next(m for m in msgs(d, xc["id"]) if m["id"] == a2["message"]["id"])
+             ["status"] == "sent", what="sent after the retry")
+    tries = [r["auth"] for r in xapi.posts("/2/dm_conversations/with/3001969357/messages")
+             if r["body"] == {"text": "Still checking, Joe."}]
+    nonces = [re.search(r'oauth_nonce="([^"]+)"', t).group(1) for t in tries]
+    check(len(nonces) == 2 and nonces[0] != nonces[1],
+          "the retry after a 429 has its own nonce (%r)" % nonces)
     eq(hooks.post("x", {"for_user_id": "999", "direct_message_events": x_ev[
         "direct_message_events"]})[1]["messages"], 0, "events for another account are skipped")
 

@@ -12,7 +12,7 @@ static void bad_free(void *state)
 }
 
 const struct omr_plugin_descriptor omr_plugin = {
-	.abi_version = OMR_PLUGIN_ABI_VERSION + 41,
+	.abi_version = 42, /* never ours */
 	.struct_size = sizeof(struct omr_plugin_descriptor),
 	.name = "badabi",
 	.kind = OMR_PLUGIN_BOT,
