@@ -50,6 +50,7 @@ struct omr_bots {
 	struct omr_map *convs;   /* conversation -> omr_bot_conv */
 	struct event *sweep;
 	int sweeping;
+	int sweeping_idle;
 };
 
 static void omr_bots_noop_cb(void *arg, const redisReply *reply, const char *err)
@@ -198,10 +199,7 @@ static void omr_bots_resolve(struct omr_bots *b, const char *conv, const char *r
 			     const char *plugin)
 {
 	char now[24], day[16];
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	omr_day(day, sizeof(day));
 	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
 	json_t *w = json_pack("{s:s,s:s,s:s,s:I}", "reason", reason, "outcome", "resolved by bot", "bot",
 			      plugin, "at", (json_int_t)omr_now_ms());
@@ -305,9 +303,18 @@ done:
 	free(s);
 }
 
+void omr_bots_active(struct omr_bots *b, const char *conversation)
+{
+	char *key = omr_store_key(b->core->store, "bot:idle");
+	omr_redis_cmd(omr_store_redis(b->core->store), omr_bots_noop_cb, "idle", "ZADD %s %lld %s",
+		      key, (long long)omr_now_ms(), conversation);
+	free(key);
+}
+
 void omr_bots_turn(struct omr_bots *b, const char *conversation)
 {
 	struct omr_bot_conv *bc = omr_bots_conv(b, conversation, 1);
+	omr_bots_active(b, conversation);
 	struct omr_bot_start *s;
 	if (bc->turn) {
 		/* one turn at a time: this message goes with the next */
@@ -540,11 +547,50 @@ static void omr_bots_due_cb(void *arg, const redisReply *reply, const char *err)
 	}
 }
 
+/* ---- conversations the customer left: closed after bot_idle_close ---- */
+
+static void omr_bots_idle_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_bots *b = arg;
+	b->sweeping_idle = 0;
+	if (err) {
+		omr_log_warn("bots: cannot close idle conversations: %s", err);
+		return;
+	}
+	for (size_t i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i + 1 < reply->elements;
+	     i += 2) {
+		const char *conv = omr_reply_str(reply->element[i]);
+		const char *was = omr_reply_str(reply->element[i + 1]);
+		if (!conv)
+			continue;
+		omr_log_info("conversation %s closed: no reply from the customer (it was %s)", conv,
+			     was ? was : "?");
+		omr_bots_forget(b, conv);
+	}
+}
+
+static void omr_bots_sweep_idle(struct omr_bots *b)
+{
+	long long idle = b->core->cfg->routing->bot_idle_close;
+	char now[24], ms[24], day[16];
+	if (idle <= 0 || b->sweeping_idle)
+		return;
+	b->sweeping_idle = 1;
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	snprintf(ms, sizeof(ms), "%lld", idle);
+	omr_day(day, sizeof(day));
+	const char *argv[] = { now, ms, day, "50" };
+	omr_store_run(b->core->store, OMR_SCRIPT_BOT_IDLE, omr_bots_idle_cb, b, 4, argv);
+}
+
 static void omr_bots_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_bots *b = arg;
 	char *key;
-	if (b->sweeping || b->core->state != OMR_CORE_RUNNING || !omr_redis_ready(b->core->redis))
+	if (b->core->state != OMR_CORE_RUNNING || !omr_redis_ready(b->core->redis))
+		return;
+	omr_bots_sweep_idle(b);
+	if (b->sweeping)
 		return;
 	b->sweeping = 1;
 	key = omr_store_key(b->core->store, "bot:waiting");

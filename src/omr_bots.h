@@ -28,6 +28,9 @@ struct omr_plugin *omr_bots_plugin(struct omr_core *core);
 /* A customer message (or the first one: message NULL) for a conversation
  * the bot has: start a turn. */
 void omr_bots_turn(struct omr_bots *b, const char *conversation);
+/* The customer wrote in a conversation with the bot or a parked one: it
+ * closes after routing.bot_idle_close without another message. */
+void omr_bots_active(struct omr_bots *b, const char *conversation);
 /* A parked conversation (a rule's automatic answer, then: park) whose
  * customer wrote again: to people, with the reason as its hand-off note
  * (tagged auto_answer_followup; the customer hears handoff_text). */

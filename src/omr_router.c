@@ -67,14 +67,6 @@ static void omr_router_noop_cb(void *arg, const redisReply *reply, const char *e
 		omr_log_warn("router: %s: %s", arg ? (const char *)arg : "update", err);
 }
 
-static void omr_day(char *buf, size_t len)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d", &tm);
-}
-
 /* ---- engagement ---- */
 
 void omr_router_engage(struct omr_router *r, const char *customer, const char *event,
@@ -300,6 +292,8 @@ static void omr_router_eliminate(struct omr_classify *c, const struct omr_decisi
 			       d->elim_text, d->elim_reason, ex, tags,
 			       d->elim_park ? "park" : "close", d->queue, prio, sk,
 			       d->language ? d->language : "" };
+	if (d->elim_park) /* parked: closed later if the customer says nothing more */
+		omr_bots_active(c->r->core->bots, c->conversation);
 	omr_store_run(c->r->core->store, OMR_SCRIPT_AUTO_CLOSE, omr_router_closed_cb, c, 15, argv);
 	free(sk);
 	free(ex);

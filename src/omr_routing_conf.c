@@ -179,6 +179,9 @@ static const struct omr_conf_key omr_routing_keys[] = {
 	  "the bot plugin that serves the bot tier (none: people only)" },
 	{ "bot_timeout", OMR_CONF_MS, ROFF(bot_timeout), 0, "10s", 500, 300000,
 	  "a bot that does not answer a turn this fast hands the conversation to a person" },
+	{ "bot_idle_close", OMR_CONF_MS, ROFF(bot_idle_close), 0, "30m", 0, 604800000,
+	  "a conversation with the bot, or parked after an automatic answer, in which the "
+	  "customer wrote nothing for this long is closed (0: never)" },
 	{ "handoff_text", OMR_CONF_STRING, ROFF(handoff_text), 0,
 	  "\"One moment please, a colleague will take over. You are number {position} ({eta}).\"",
 	  0, 0, "told to the customer when a bot hands over" },

@@ -141,6 +141,7 @@ struct omr_routing_conf {
 	struct omr_engagement_conf engagement;
 	char *bot;                  /* the bot plugin of the bot tier, or NULL */
 	long long bot_timeout;      /* ms a bot has to answer a turn */
+	long long bot_idle_close;   /* ms without a customer message before a bot/parked one closes */
 	char *handoff_text;         /* told to the customer when a bot hands off */
 	long long aging;            /* ms of waiting worth one priority point */
 	long long handle_time_default; /* ms, for waiting-time estimates */

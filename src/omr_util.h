@@ -61,6 +61,7 @@ void omr_map_foreach(const struct omr_map *m,
 
 /* Time. */
 int64_t omr_now_ms(void);        /* wall clock, ms since the epoch */
+void omr_day(char *buf, size_t len); /* today, UTC: "2026-11-25" (reports by day) */
 int64_t omr_mono_ms(void);       /* monotonic */
 
 /* Identifiers: prefix + 10 chars of base32 time (ms) + 12 chars of random

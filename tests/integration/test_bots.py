@@ -227,6 +227,29 @@ def faqbot_part(tmp):
     check("auto_answer_followup" in conv["tags"], "tagged")
     eq(d.stop(), 0, "clean stop")
 
+    # the customer says nothing more: closed after bot_idle_close
+    idle = (ROUTING % {"bot": "faqbot"}).replace("bot_timeout: 3s",
+                                                  "bot_timeout: 3s\nbot_idle_close: 2s")
+    d = Daemon(tmp, redis, routing=idle, agents=AGENTS,
+               extra_plugins=plugin("faqbot", "    config_file: %s/conf/faqbot.yaml\n" % SRCDIR)).start()
+    v8 = Visitor(d, name="Ida")
+    c8 = v8.say("What are your opening hours?")["conversation"]
+    v8.ws.recv_type("message")
+    v9 = Visitor(d, name="Pim")
+    c9 = v9.say("Is there an outage here?")["conversation"]
+    v9.ws.recv_type("message")
+    eq((d.conversation(c8)["status"], wait_for(lambda: d.conversation(c9)["status"] == "parked"
+                                               and "parked")), ("bot", "parked"), "with the bot, parked")
+    closed = wait_for(lambda: all(d.conversation(x)["status"] == "closed" for x in (c8, c9)),
+                      timeout=10, what="idle conversations closed")
+    w8, w9 = d.conversation(c8)["wrapup"], d.conversation(c9)["wrapup"]
+    eq((w8["reason"], w8["outcome"], w9["outcome"]),
+       ("no reply from the customer", "resolved by bot", "automated"),
+       "closed after bot_idle_close: self-service done, the automatic answer sufficed")
+    eq(d.conversation(c)["status"], "assigned", "a conversation a person has is not touched")
+    check(closed, "closed")
+    eq(d.stop(), 0, "clean stop")
+
 
 def webhookbot_part(tmp):
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeBot)
