@@ -434,6 +434,8 @@ static void em_job_submit(struct em_job *j)
 				 "subject", m->subject, "from_html", m->from_html);
 	if (strcmp(m->full_text, m->text) != 0)
 		json_object_set_new(meta, "full_text", json_string(m->full_text));
+	if (m->text_cut)
+		json_object_set_new(meta, "text_cut", json_true());
 	char cmid[80];
 	snprintf(cmid, sizeof(cmid), "sha256:%s", j->raw_hash);
 	int automatic = m->auto_reason || m->bounce || (j->sender && !*j->sender);

@@ -56,15 +56,31 @@ static char *em_lower(const char *s)
 }
 
 /* Valid UTF-8 of at most max bytes (cut at a character boundary). */
-static char *em_utf8(const char *s, size_t len, size_t max)
+/* Cut s (UTF-8) to at most max bytes at a character boundary; 1 when it
+ * was longer. */
+static int em_cut(char *s, size_t max)
+{
+	if (strlen(s) <= max)
+		return 0;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	s[max] = '\0';
+	return 1;
+}
+
+/* len bytes as UTF-8 (a wrong or missing charset is Windows-1252), without
+ * control characters but tab and newline, at most max bytes; *cut (may be
+ * NULL) says whether it was longer. */
+static char *em_utf8_cut(const char *s, size_t len, size_t max, int *cut)
 {
 	char *v;
+	if (cut)
+		*cut = 0;
 	if (!s || !len)
 		return omr_plugin_strdup(""); /* an empty GByteArray has no data */
 	if (g_utf8_validate(s, (gssize)len, NULL)) {
 		v = g_strndup(s, len);
 	} else {
-		/* a wrong or missing charset: Windows-1252 is what such mail is */
 		gsize out = 0;
 		v = g_convert_with_fallback(s, (gssize)len, "UTF-8", "WINDOWS-1252", "?", NULL, &out,
 					    NULL);
@@ -73,19 +89,21 @@ static char *em_utf8(const char *s, size_t len, size_t max)
 	}
 	char *r = omr_plugin_strdup(v);
 	g_free(v);
-	size_t n = strlen(r);
-	if (n > max) {
-		while (max > 0 && ((unsigned char)r[max] & 0xc0) == 0x80)
-			max--;
-		r[max] = '\0';
-	}
 	/* NULs and other control characters but tab and newline go */
 	char *w = r;
 	for (char *p = r; *p; p++)
 		if ((unsigned char)*p >= 0x20 || *p == '\n' || *p == '\t')
 			*w++ = *p;
 	*w = '\0';
+	int c = em_cut(r, max);
+	if (cut)
+		*cut = c;
 	return r;
+}
+
+static char *em_utf8(const char *s, size_t len, size_t max)
+{
+	return em_utf8_cut(s, len, max, NULL);
 }
 
 static GByteArray *em_decoded(GMimePart *part)
@@ -113,28 +131,31 @@ static int em_weak_charset(GMimePart *part)
 	       g_ascii_strcasecmp(cs, "x-unknown") == 0;
 }
 
-static char *em_raw_text_of(GMimePart *part, size_t max)
+static char *em_raw_text_of(GMimePart *part, size_t max, int *cut)
 {
 	char *t = GMIME_IS_TEXT_PART(part) && !em_weak_charset(part) ?
 			  g_mime_text_part_get_text(GMIME_TEXT_PART(part)) : NULL;
 	char *r;
 	if (t) {
-		r = em_utf8(t, strlen(t), max);
+		r = em_utf8_cut(t, strlen(t), max, cut);
 		g_free(t);
 		return r;
 	}
 	GByteArray *b = em_decoded(part);
+	if (cut)
+		*cut = 0;
 	if (!b)
 		return omr_plugin_strdup("");
-	r = em_utf8((const char *)b->data, b->len, max);
+	r = em_utf8_cut((const char *)b->data, b->len, max, cut);
 	g_byte_array_unref(b);
 	return r;
 }
 
-/* The decoded UTF-8 text of a text part; format=flowed made plain. */
-static char *em_text_of(GMimePart *part, size_t max)
+/* The decoded UTF-8 text of a text part (at most max bytes; *cut, may be
+ * NULL: it was longer); format=flowed made plain. */
+static char *em_text_of(GMimePart *part, size_t max, int *cut)
 {
-	char *r = em_raw_text_of(part, max);
+	char *r = em_raw_text_of(part, max, cut);
 	GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
 	const char *fmt = g_mime_content_type_get_parameter(ct, "format");
 	if (fmt && g_ascii_strcasecmp(fmt, "flowed") == 0 &&
@@ -143,6 +164,9 @@ static char *em_text_of(GMimePart *part, size_t max)
 		char *u = em_unflow(r, delsp && g_ascii_strcasecmp(delsp, "yes") == 0);
 		free(r);
 		r = u;
+		/* quote marks are written back as "> ": a little longer, maybe */
+		if (em_cut(r, max) && cut)
+			*cut = 1;
 	}
 	return r;
 }
@@ -238,7 +262,7 @@ static void em_bounce_part(struct em_walk *w, GMimeObject *o, GMimeContentType *
 {
 	struct em_msg *m = w->m;
 	if (g_mime_content_type_is_type(ct, "message", "delivery-status") && GMIME_IS_PART(o)) {
-		char *t = em_text_of(GMIME_PART(o), 65536);
+		char *t = em_text_of(GMIME_PART(o), 65536, NULL);
 		char *action = em_field(t, "Action");
 		if (action && g_ascii_strcasecmp(action, "failed") == 0) {
 			m->bounce = 1;
@@ -251,7 +275,7 @@ static void em_bounce_part(struct em_walk *w, GMimeObject *o, GMimeContentType *
 		free(t);
 	} else if ((g_mime_content_type_is_type(ct, "text", "rfc822-headers") ||
 		    g_mime_content_type_is_type(ct, "message", "rfc822-headers")) && GMIME_IS_PART(o)) {
-		char *t = em_text_of(GMIME_PART(o), 65536);
+		char *t = em_text_of(GMIME_PART(o), 65536, NULL);
 		char *id = em_field(t, "Message-ID");
 		if (id && !m->bounce_message_id)
 			m->bounce_message_id = em_dup(id);
@@ -307,7 +331,7 @@ static void em_visit(GMimeObject *parent, GMimeObject *o, gpointer data)
 					   "mixed")) {
 				/* Apple Mail and others split a body around inline
 				 * attachments: the pieces belong to the text */
-				char *t = em_text_of(part, w->lim->text_max);
+				char *t = em_text_of(part, w->lim->text_max, NULL);
 				if (!em_blank(t) && w->more->len < w->lim->text_max)
 					g_string_append_printf(w->more, "\n\n%s", t);
 				free(t);
@@ -470,20 +494,23 @@ int em_parse(const char *data, size_t len, const struct em_limits *lim, struct e
 		else
 			em_visit(NULL, top, &w);
 	}
+	int cut = 0;
 	if (w.plain) {
-		char *t = em_text_of(w.plain, lim->text_max);
+		char *t = em_text_of(w.plain, lim->text_max, &m->text_cut);
 		if (w.more->len) {
 			GString *all = g_string_new(t);
 			g_string_append_len(all, w.more->str, (gssize)w.more->len);
 			free(t);
-			t = em_utf8(all->str, all->len, lim->text_max);
+			t = em_utf8_cut(all->str, all->len, lim->text_max, &cut);
+			m->text_cut |= cut;
 			g_string_free(all, TRUE);
 		}
 		m->full_text = t;
 	} else if (w.html) {
-		char *h = em_text_of(w.html, 4 * lim->text_max);
+		char *h = em_text_of(w.html, 4 * lim->text_max, &m->text_cut);
 		char *t = em_html_to_text(h, strlen(h));
-		m->full_text = em_utf8(t, strlen(t), lim->text_max);
+		m->full_text = em_utf8_cut(t, strlen(t), lim->text_max, &cut);
+		m->text_cut |= cut;
 		m->from_html = 1;
 		free(t);
 		free(h);

@@ -39,6 +39,7 @@ struct em_msg {
 	char *text;               /* the visible text */
 	char *full_text;          /* the whole best text body */
 	int from_html;            /* the text was made from HTML */
+	int text_cut;             /* the text was longer than em_limits.text_max */
 	json_t *attachments;      /* [{name, type, size, inline, content_id?, sha256}] */
 	struct em_part *parts;    /* the bytes of attachments[i] */
 	size_t nparts;

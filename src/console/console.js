@@ -1625,6 +1625,8 @@
 			bubble.appendChild(sp);
 		}
 		bubble.appendChild(node('p', 'text', str(m.text)));
+		if (m.meta && typeof m.meta === 'object' && m.meta.text_cut === true)
+			bubble.appendChild(node('p', 'text-cut', 'The message was longer: its text is cut here.'));
 		var files = attachmentsNode(m.attachments);
 		if (files)
 			bubble.appendChild(files);

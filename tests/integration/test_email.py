@@ -323,6 +323,9 @@ def test(tmp):
                     conv_by_msgid(d, "<long-1@example.net>"), what="stored")
     check(m["text"].startswith("Regel 0 van") and len(m["text"].encode()) <= 16384,
           "its text is cut at the core's limit (%d bytes)" % len(m["text"].encode()))
+    eq(m["meta"].get("text_cut"), True, "and says so (meta.text_cut)")
+    eq(conv_by_msgid(d, "<st-2@example.net>")[1]["meta"].get("text_cut"), None,
+       "a short mail is not marked cut")
     eq(lm.deliver(mail("kort@example.net", "Bel mij terug", "", "<short-1@example.net>"))[0][0],
        250, "a mail with only a subject is taken")
     c, m = wait_for(lambda: conv_by_msgid(d, "<short-1@example.net>")[1] and

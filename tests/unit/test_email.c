@@ -120,6 +120,28 @@ static void test_mime(void **state)
 	em_msg_free(&m);
 }
 
+static void test_cut(void **state)
+{
+	static const struct em_limits lim = { .text_max = 100, .attachment_max = 1024,
+					      .attachments_max = 2 };
+	struct em_msg m;
+	char *err = NULL, raw[600];
+	(void)state;
+	em_mime_init();
+	int n = snprintf(raw, sizeof(raw), "From: a@x.example\r\n\r\n");
+	memset(raw + n, 'a', 300);
+	raw[n + 300] = '\0';
+	assert_int_equal(em_parse(raw, strlen(raw), &lim, &m, &err), 0);
+	assert_true(m.text_cut);
+	assert_true(strlen(m.full_text) <= 100);
+	em_msg_free(&m);
+	raw[n + 90] = '\0';
+	assert_int_equal(em_parse(raw, strlen(raw), &lim, &m, &err), 0);
+	assert_false(m.text_cut);
+	assert_int_equal(strlen(m.full_text), 90);
+	em_msg_free(&m);
+}
+
 static void test_imap_status(void **state)
 {
 	unsigned long long v = 0, n = 0;
@@ -183,7 +205,7 @@ int main(void)
 		cmocka_unit_test(test_unflow),       cmocka_unit_test(test_visible),
 		cmocka_unit_test(test_html),         cmocka_unit_test(test_mime),
 		cmocka_unit_test(test_imap_status),  cmocka_unit_test(test_imap_search),
-		cmocka_unit_test(test_imap_url),
+		cmocka_unit_test(test_imap_url),     cmocka_unit_test(test_cut),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
