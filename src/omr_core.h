@@ -119,6 +119,11 @@ int omr_core_deliver(struct omr_core *core, const char *channel, const struct om
 void omr_core_delivery_status(struct omr_core *core, const char *channel, const char *message,
 			      const char *channel_msg_id, const char *status, const char *error,
 			      void (*done)(void *arg, int ok), void *arg);
+/* Read receipt by time: our sent/delivered messages of the open
+ * conversation of (channel, thread) created at or before watermark_ms
+ * become read; their agent sees it. done (may be NULL) runs once. */
+void omr_core_read_until(struct omr_core *core, const char *channel, const char *thread,
+			 long long watermark_ms, void (*done)(void *arg, int ok), void *arg);
 /* Handler of the node bus (omr_bus). */
 void omr_core_bus_message(void *arg, const json_t *msg);
 

@@ -119,6 +119,18 @@ struct omr_host_status {
 	void *arg;
 };
 
+/* The agent sees the new status of a message they sent (hash: HGETALL). */
+static void omr_host_push_status(struct omr_core *core, const char *agent, const char *conv,
+				 const redisReply *hash)
+{
+	json_t *m = omr_model_from_hash(OMR_MODEL_MESSAGE, hash);
+	json_t *f = m ? json_pack("{s:s,s:s,s:o}", "type", "message", "conversation", conv,
+				  "message", m) : NULL;
+	if (f)
+		omr_agents_push(core->agents, agent, f);
+	json_decref(f);
+}
+
 static void omr_host_status_done(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_host_status *hs = arg;
@@ -128,13 +140,7 @@ static void omr_host_status_done(void *arg, const redisReply *reply, const char 
 	if (err) {
 		omr_log_warn("delivery status for %s not stored: %s", hs->what, err);
 	} else if (moved && strcmp(moved, "1") == 0 && agent && *agent && conv) {
-		/* the agent sees the new status on the message they sent */
-		json_t *m = omr_model_from_hash(OMR_MODEL_MESSAGE, omr_reply_elem(reply, 4));
-		json_t *f = m ? json_pack("{s:s,s:s,s:o}", "type", "message", "conversation", conv,
-					  "message", m) : NULL;
-		if (f)
-			omr_agents_push(hs->core->agents, agent, f);
-		json_decref(f);
+		omr_host_push_status(hs->core, agent, conv, omr_reply_elem(reply, 4));
 	}
 	if (hs->done)
 		hs->done(hs->arg, err == NULL);
@@ -160,6 +166,41 @@ void omr_core_delivery_status(struct omr_core *core, const char *channel, const 
 	}
 	omr_store_msg_status(core->store, message, status, channel, channel_msg_id, error,
 			     omr_host_status_done, hs);
+}
+
+struct omr_host_read {
+	struct omr_core *core;
+	void (*done)(void *arg, int ok);
+	void *arg;
+};
+
+static void omr_host_read_done(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_host_read *hr = arg;
+	const char *conv = omr_reply_str(omr_reply_elem(reply, 0));
+	const char *agent = omr_reply_str(omr_reply_elem(reply, 1));
+	if (err)
+		omr_log_warn("read receipt not stored: %s", err);
+	for (size_t i = 2; !err && conv && agent && *agent && reply->type == REDIS_REPLY_ARRAY &&
+			   i < reply->elements; i++)
+		omr_host_push_status(hr->core, agent, conv, reply->element[i]);
+	if (hr->done)
+		hr->done(hr->arg, err == NULL);
+	free(hr);
+}
+
+void omr_core_read_until(struct omr_core *core, const char *channel, const char *thread,
+			 long long watermark_ms, void (*done)(void *arg, int ok), void *arg)
+{
+	struct omr_host_read *hr = omr_malloc(sizeof(*hr));
+	char mark[24], now[24];
+	hr->core = core;
+	hr->done = done;
+	hr->arg = arg;
+	snprintf(mark, sizeof(mark), "%lld", watermark_ms);
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	const char *argv[] = { channel, thread, mark, now };
+	omr_store_run(core->store, OMR_SCRIPT_MSG_READ_UNTIL, omr_host_read_done, hr, 4, argv);
 }
 
 static void omr_host_send_result(omr_host *h, const char *message, const char *status,
@@ -488,6 +529,7 @@ static const struct omr_host_api omr_host_api = {
 	.state_path = omr_host_state_path,
 	.metric = omr_host_metric,
 	.limit = omr_host_limit,
+	.webhook_read_until = omr_webhook_read_until,
 };
 
 const struct omr_host_api *omr_host_api_table(void)

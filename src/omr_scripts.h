@@ -32,5 +32,6 @@ extern const char omr_lua_to_bot[];
 extern const char omr_lua_bot_update[];
 extern const char omr_lua_bot_end[];
 extern const char omr_lua_bot_idle[];
+extern const char omr_lua_msg_read_until[];
 extern const char omr_lua_outbox_claim[];
 #endif

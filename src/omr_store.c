@@ -67,6 +67,7 @@ struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts
 		{ OMR_SCRIPT_BOT_UPDATE, "bot_update", omr_lua_bot_update },
 		{ OMR_SCRIPT_BOT_END, "bot_end", omr_lua_bot_end },
 		{ OMR_SCRIPT_BOT_IDLE, "bot_idle", omr_lua_bot_idle },
+		{ OMR_SCRIPT_MSG_READ_UNTIL, "msg_read_until", omr_lua_msg_read_until },
 		{ OMR_SCRIPT_OUTBOX_CLAIM, "outbox_claim", omr_lua_outbox_claim },
 	};
 	for (size_t i = 0; i < OMR_ARRAY_LEN(table); i++)

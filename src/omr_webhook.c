@@ -176,6 +176,19 @@ void omr_webhook_status(omr_webhook_batch *b, const char *channel_msg_id, const 
 				 status, error, omr_webhook_status_done, b);
 }
 
+void omr_webhook_read_until(omr_webhook_batch *b, const char *address, const char *thread,
+			    long long watermark_ms)
+{
+	const char *t = thread ? thread : address;
+	if (!b || !t || !omr_model_key_ok(t, 256) || watermark_ms <= 0)
+		return;
+	b->pending++;
+	b->statuses++;
+	b->wh->owner->stats.statuses++;
+	omr_core_read_until(b->wh->owner->core, b->wh->plugin->name, t, watermark_ms,
+			    omr_webhook_status_done, b);
+}
+
 /* ---- the request ---- */
 
 static void omr_webhook_get(struct omr_webhook *wh, const struct omr_http_request *req,

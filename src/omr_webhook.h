@@ -29,6 +29,8 @@ int omr_webhooks_add(struct omr_webhooks *w, struct omr_plugin *p,
 void omr_webhook_message(omr_webhook_batch *b, const struct omr_inbound *ev);
 void omr_webhook_status(omr_webhook_batch *b, const char *channel_msg_id, const char *status,
 			const char *error);
+void omr_webhook_read_until(omr_webhook_batch *b, const char *address, const char *thread,
+			    long long watermark_ms);
 /* Counters for /metrics: requests, refused (signature), malformed,
  * messages stored, duplicates, statuses. */
 struct omr_webhook_stats {

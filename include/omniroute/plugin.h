@@ -440,7 +440,14 @@ struct omr_host_api {
 	 * unknown name. */
 	long long (*limit)(omr_host *h, const char *name);
 
-	void *reserved[2];
+	/* In a webhook's parse: a read receipt by time (Messenger's
+	 * watermark): our messages in the open conversation of (address,
+	 * thread; NULL thread: one per address) sent at or before
+	 * watermark_ms are read. */
+	void (*webhook_read_until)(omr_webhook_batch *b, const char *address, const char *thread,
+				   long long watermark_ms);
+
+	void *reserved[1];
 };
 
 /* ------------------------------------------------------------------ */

@@ -186,11 +186,16 @@ static void meta_receipts(struct meta_state *st, omr_webhook_batch *b, const jso
 	json_array_foreach(json_object_get(del, "mids"), i, mid)
 		if (json_is_string(mid))
 			st->api->webhook_status(b, json_string_value(mid), "delivered", NULL);
-	/* Instagram names the message read; Messenger only gives a time
-	 * (watermark), which no message id can be found by: not mapped */
+	/* Instagram names the message read; Messenger gives a time (the
+	 * watermark): everything we sent the customer before it is read */
 	if (json_is_string(json_object_get(read, "mid")))
 		st->api->webhook_status(b, json_string_value(json_object_get(read, "mid")), "read",
 					NULL);
+	else if (json_is_integer(json_object_get(read, "watermark")) &&
+		 json_is_string(json_object_get(json_object_get(ev, "sender"), "id")))
+		st->api->webhook_read_until(
+			b, json_string_value(json_object_get(json_object_get(ev, "sender"), "id")), NULL,
+			(long long)json_integer_value(json_object_get(read, "watermark")));
 }
 
 /* ---- in: comments (public) ---- */

@@ -118,12 +118,24 @@ static void fp_webhook_status(omr_webhook_batch *b, const char *channel_msg_id, 
 	fp_statuses++;
 }
 
+static void fp_webhook_read_until(omr_webhook_batch *b, const char *address, const char *thread,
+				  long long watermark_ms)
+{
+	if (b != FP_BATCH || !address)
+		abort();
+	fp_check_str(address);
+	fp_check_str(thread);
+	(void)watermark_ms; /* any number: the core takes it as a time */
+	fp_statuses++;
+}
+
 static const struct omr_host_api fp_api = {
 	.abi_version = OMR_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct omr_host_api),
 	.log = fp_log,
 	.webhook_message = fp_webhook_message,
 	.webhook_status = fp_webhook_status,
+	.webhook_read_until = fp_webhook_read_until,
 };
 
 typedef int (*fp_parse_fn)(void *arg, const char *body, size_t len, omr_webhook_batch *b,

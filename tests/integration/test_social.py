@@ -179,6 +179,17 @@ def test(tmp):
         "sender": {"id": "6000000000000001"}, "recipient": {"id": PAGE_ID},
         "delivery": {"mids": [fb_mid], "watermark": 1}}]}]})
     wait_for(lambda: status()["status"] == "delivered", what="delivered receipt")
+    # a read receipt by time (watermark): what we sent before it is read
+    st, body = hooks.post("messenger", {"object": "page", "entry": [{"id": PAGE_ID, "messaging": [{
+        "sender": {"id": "6000000000000001"}, "recipient": {"id": PAGE_ID},
+        "timestamp": int(time.time() * 1000),
+        "read": {"watermark": int(time.time() * 1000) + 1000}}]}]})
+    eq((st, body["statuses"]), (200, 1), "a read receipt")
+    wait_for(lambda: status()["status"] == "read", what="read by watermark")
+    seen = []
+    wait_for(lambda: seen.append(alice.expect("message")["message"]) or
+             any(m.get("id") == mid and m.get("status") == "read" for m in seen),
+             what="the agent sees it read")
     # our own message comes back as an echo: not a customer message
     echo = {"object": "page", "entry": [{"id": PAGE_ID, "messaging": [{
         "sender": {"id": PAGE_ID}, "recipient": {"id": "6000000000000001"}, "timestamp": 1,
