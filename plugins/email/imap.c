@@ -83,12 +83,19 @@ int em_imap_parse_status(const char *resp, size_t len, unsigned long long *valid
 	if (i + 9 > len)
 		return -1;
 	i += 9;
-	/* the mailbox: "quoted", or an atom */
+	/* the mailbox: "quoted", a literal {n}CRLF followed by n bytes, or an atom */
 	if (i < len && resp[i] == '"') {
 		for (i++; i < len && resp[i] != '"'; i++)
 			if (resp[i] == '\\')
 				i++;
 		i++;
+	} else if (i < len && resp[i] == '{') {
+		size_t n = 0, digits = 0;
+		for (i++; i < len && isdigit((unsigned char)resp[i]) && digits < 9; i++, digits++)
+			n = n * 10 + (size_t)(resp[i] - '0');
+		if (!digits || i + 3 > len || memcmp(resp + i, "}\r\n", 3) != 0 || n > len - i - 3)
+			return -1;
+		i += 3 + n;
 	} else {
 		while (i < len && resp[i] != ' ' && resp[i] != '\r' && resp[i] != '\n')
 			i++;

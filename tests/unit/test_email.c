@@ -152,6 +152,12 @@ static void test_imap_status(void **state)
 	static const char quoted[] = "* STATUS \"Support (NL)\" (UIDVALIDITY 7 UIDNEXT 1)\r\n";
 	assert_int_equal(em_imap_parse_status(quoted, strlen(quoted), &v, &n), 0);
 	assert_true(v == 7 && n == 1);
+	/* a literal: {13}CRLF and thirteen bytes that may hold anything */
+	static const char literal[] = "* STATUS {13}\r\nBox (UIDNEXT) (UIDVALIDITY 9 UIDNEXT 3)\r\n";
+	assert_int_equal(em_imap_parse_status(literal, strlen(literal), &v, &n), 0);
+	assert_true(v == 9 && n == 3);
+	static const char cut[] = "* STATUS {99}\r\nBox (UIDVALIDITY 9 UIDNEXT 3)\r\n";
+	assert_int_equal(em_imap_parse_status(cut, strlen(cut), &v, &n), -1);
 	static const char *bad[] = {
 		"* STATUS INBOX (UIDNEXT 42)\r\n",
 		"* STATUS INBOX (UIDNEXT x UIDVALIDITY 1)\r\n",
