@@ -64,7 +64,7 @@ struct omr_plugin *omr_bots_plugin(struct omr_core *core)
 	const char *name = core->cfg->routing->bot;
 	for (size_t i = 0; name && i < core->nplugins; i++) {
 		struct omr_plugin *p = core->plugins[i];
-		if (p->desc->kind == OMR_PLUGIN_BOT && p->started && p->desc->bot_turn &&
+		if (!p->closed && p->desc->kind == OMR_PLUGIN_BOT && p->started && p->desc->bot_turn &&
 		    strcmp(p->name, name) == 0)
 			return p;
 	}

@@ -90,7 +90,7 @@ int omr_core_open_plugins(const struct omr_config *cfg, struct omr_plugin ***plu
 struct omr_plugin *omr_core_channel(struct omr_core *core, const char *channel)
 {
 	for (size_t i = 0; channel && i < core->nplugins; i++)
-		if (core->plugins[i]->desc->kind == OMR_PLUGIN_CHANNEL &&
+		if (!core->plugins[i]->closed && core->plugins[i]->desc->kind == OMR_PLUGIN_CHANNEL &&
 		    strcmp(core->plugins[i]->name, channel) == 0)
 			return core->plugins[i];
 	return NULL;
@@ -660,9 +660,10 @@ void omr_core_free(struct omr_core *core)
 	omr_retry_free(core->retry);
 	core->retry = NULL;
 	omr_redis_free(core->redis_bus);
+	/* Unloaded now; their structs live on until the Redis callbacks have
+	 * run (the host drops those meant for a closed plugin). */
 	for (size_t i = core->nplugins; i > 0; i--)
-		omr_plugin_close(core->plugins[i - 1]);
-	free(core->plugins);
+		omr_plugin_unload(core->plugins[i - 1]);
 	omr_agents_free(core->agents);
 	omr_edge_free(core->edge);
 	omr_admin_free(core->admin);
@@ -678,6 +679,9 @@ void omr_core_free(struct omr_core *core)
 	omr_ingest_free(core->ingest);
 	omr_webhooks_free(core->webhooks);
 	omr_store_free(core->store);
+	for (size_t i = 0; i < core->nplugins; i++)
+		omr_plugin_close(core->plugins[i]);
+	free(core->plugins);
 	omr_embedded_stop(core->embedded, 10000);
 	omr_embedded_free(core->embedded);
 	if (core->sig_hup) {

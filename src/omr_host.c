@@ -104,11 +104,32 @@ static struct event_base *omr_host_event_base(omr_host *h)
 	return h->core->base;
 }
 
+/* A plugin's callback on its way back: dropped once the plugin is closed
+ * (a Redis reply that comes during shutdown, after the plugin's code is
+ * gone). */
+struct omr_host_submit {
+	struct omr_plugin *p;
+	omr_submit_cb cb;
+	void *arg;
+};
+
+static void omr_host_submitted(void *arg, const struct omr_submit_result *res)
+{
+	struct omr_host_submit *hs = arg;
+	if (!hs->p->closed)
+		hs->cb(hs->arg, res);
+	free(hs);
+}
+
 static int omr_host_submit(omr_host *h, const struct omr_inbound *ev, omr_submit_cb cb, void *arg)
 {
 	if (!cb)
 		return OMR_ERROR;
-	omr_ingest_submit(h->core->ingest, h->plugin->name, ev, cb, arg);
+	struct omr_host_submit *hs = omr_malloc(sizeof(*hs));
+	hs->p = h->plugin;
+	hs->cb = cb;
+	hs->arg = arg;
+	omr_ingest_submit(h->core->ingest, h->plugin->name, ev, omr_host_submitted, hs);
 	return OMR_OK;
 }
 
@@ -260,6 +281,7 @@ static void omr_host_http_reply(omr_http_reply *reply, int code, const char *con
 }
 
 struct omr_host_history {
+	struct omr_plugin *p;
 	void (*cb)(void *arg, int status, json_t *json);
 	void *arg;
 };
@@ -267,7 +289,8 @@ struct omr_host_history {
 static void omr_host_history_done(void *arg, int status, json_t *json, const char *err)
 {
 	struct omr_host_history *hh = arg;
-	hh->cb(hh->arg, status, json);
+	if (!hh->p->closed)
+		hh->cb(hh->arg, status, json);
 	free(hh);
 }
 
@@ -279,6 +302,7 @@ static int omr_host_history_get(omr_host *h, const char *address, const char *th
 	if (!cb || !omr_model_key_ok(t, 512))
 		return OMR_ERROR;
 	hh = omr_malloc(sizeof(*hh));
+	hh->p = h->plugin;
 	hh->cb = cb;
 	hh->arg = arg;
 	omr_store_history(h->core->store, h->plugin->name, t, 200, omr_host_history_done, hh);
@@ -338,6 +362,7 @@ static const char *omr_host_state_path(omr_host *h, const char *rel, char *buf, 
 #define OMR_KV_VALUE_MAX 65536
 
 struct omr_host_kv {
+	struct omr_plugin *p;
 	void (*get_cb)(void *arg, int status, const char *value, size_t len);
 	void (*set_cb)(void *arg, int status);
 	void *arg;
@@ -358,7 +383,9 @@ static void omr_host_kv_done(void *arg, const redisReply *reply, const char *err
 {
 	struct omr_host_kv *k = arg;
 	int st = err || (reply && reply->type == REDIS_REPLY_ERROR) ? OMR_AGAIN : OMR_OK;
-	if (k->get_cb) {
+	if (k->p->closed) {
+		/* the plugin is gone */
+	} else if (k->get_cb) {
 		int has = st == OMR_OK && reply && reply->type == REDIS_REPLY_STRING;
 		k->get_cb(k->arg, st, has ? reply->str : NULL, has ? reply->len : 0);
 	} else if (k->set_cb) {
@@ -373,6 +400,7 @@ static int omr_host_kv_get(omr_host *h, const char *key,
 	if (!cb || !omr_host_kv_key_ok(key))
 		return OMR_ERROR;
 	struct omr_host_kv *k = omr_calloc(1, sizeof(*k));
+	k->p = h->plugin;
 	k->get_cb = cb;
 	k->arg = arg;
 	char *full = omr_store_key(h->core->store, "kv:%s:%s", h->plugin->name, key);
@@ -387,6 +415,7 @@ static int omr_host_kv_set(omr_host *h, const char *key, const void *value, size
 	if (!omr_host_kv_key_ok(key) || (!value && len) || len > OMR_KV_VALUE_MAX || ttl_ms < 0)
 		return OMR_ERROR;
 	struct omr_host_kv *k = omr_calloc(1, sizeof(*k));
+	k->p = h->plugin;
 	k->set_cb = cb;
 	k->arg = arg;
 	char *full = omr_store_key(h->core->store, "kv:%s:%s", h->plugin->name, key);

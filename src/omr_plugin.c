@@ -170,20 +170,34 @@ void omr_plugin_stop(struct omr_plugin *p)
 		p->started = 0;
 }
 
+void omr_plugin_unload(struct omr_plugin *p)
+{
+	if (!p || p->closed)
+		return;
+	omr_plugin_stop(p);
+	/* from now on the host drops callbacks meant for the plugin */
+	p->closed = 1;
+	if (p->initialised)
+		p->desc->free(p->state);
+	p->initialised = 0;
+	p->state = NULL;
+	if (p->desc)
+		omr_plugin_config_free(p, p->config);
+	p->config = NULL;
+	json_decref(p->templates);
+	p->templates = NULL;
+	/* The plugin's code goes last: nothing of it may run after this. */
+	if (p->dl)
+		dlclose(p->dl);
+	p->dl = NULL;
+	p->desc = NULL;
+}
+
 void omr_plugin_close(struct omr_plugin *p)
 {
 	if (!p)
 		return;
-	omr_plugin_stop(p);
-	if (p->initialised)
-		p->desc->free(p->state);
-	p->initialised = 0;
-	if (p->desc)
-		omr_plugin_config_free(p, p->config);
-	json_decref(p->templates);
-	/* The plugin's code goes last: nothing of it may run after this. */
-	if (p->dl)
-		dlclose(p->dl);
+	omr_plugin_unload(p);
 	free(p->name);
 	free(p->path);
 	free(p);

@@ -34,6 +34,7 @@ struct omr_plugin {
 	void *state;
 	int initialised;
 	int started;
+	int closed;            /* unloaded: callbacks for it are dropped */
 	struct omr_host host;
 	/* what the channel allows (api->channel_policy) */
 	long long reply_window_ms;   /* 0: replies always allowed */
@@ -57,6 +58,10 @@ int omr_plugin_init(struct omr_plugin *p, const struct omr_host_api *api, struct
 		    char **err_r);
 int omr_plugin_start(struct omr_plugin *p, char **err_r);
 void omr_plugin_stop(struct omr_plugin *p);
+/* Stop, free the plugin's state and config, unmap its code; the struct
+ * stays (closed) so that callbacks still on their way can see that. */
+void omr_plugin_unload(struct omr_plugin *p);
+/* Unload and free the struct. */
 void omr_plugin_close(struct omr_plugin *p);
 
 #endif

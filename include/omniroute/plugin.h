@@ -482,7 +482,9 @@ struct omr_plugin_descriptor {
 	int (*send)(void *state, const struct omr_outbound *msg);
 	/* stop: stop taking new input; close sockets. */
 	void (*stop)(void *state);
-	/* free: release everything; no callbacks after this returns. */
+	/* free: release everything; no callbacks after this returns (those of
+	 * host calls still under way are dropped by the host: free their
+	 * contexts here). */
 	void (*free)(void *state);
 
 	/* Bots: a turn to answer with api->bot_answer (now or later).

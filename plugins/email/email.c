@@ -165,6 +165,7 @@ struct em_state {
 	size_t nconns;
 	struct em_send *sends;  /* replies being sent or waiting to retry */
 	struct em_imap *imap;   /* the polled mailbox, or NULL */
+	struct em_job *jobs;    /* mails being stored */
 	struct em_job *imap_job;            /* the fetched message being stored */
 	em_imap_done imap_done;
 	void *imap_darg;
@@ -299,10 +300,17 @@ struct em_job {
 	json_t *candidates;         /* Message-IDs to look the thread up by */
 	size_t next;
 	char thread[64];
+	struct em_job *prev_job, *next_job; /* st->jobs: freed by em_free if still here */
 };
 
 static void em_job_free(struct em_job *j)
 {
+	if (j->prev_job)
+		j->prev_job->next_job = j->next_job;
+	else
+		j->st->jobs = j->next_job;
+	if (j->next_job)
+		j->next_job->prev_job = j->prev_job;
 	em_msg_free(&j->m);
 	free(j->sender);
 	free(j->mailbox);
@@ -513,6 +521,10 @@ static struct em_job *em_job_new(struct em_state *st, const char *sender, const 
 	j->done_arg = done_arg;
 	j->sender = sender ? omr_plugin_strdup(sender) : NULL;
 	j->mailbox = mailbox ? omr_plugin_strdup(mailbox) : NULL;
+	j->next_job = st->jobs;
+	if (st->jobs)
+		st->jobs->prev_job = j;
+	st->jobs = j;
 	return j;
 }
 
@@ -1261,8 +1273,12 @@ static void em_free(void *state)
 		return;
 	while (st->conns)
 		em_conn_close(st->conns);
-	if (st->imap_job)
-		st->imap_job->done = NULL;
+	/* mails still being stored (Redis did not answer in time): the host
+	 * drops their callbacks once we are gone, so they end here */
+	while (st->jobs) {
+		st->jobs->done = NULL;
+		em_job_free(st->jobs);
+	}
 	em_imap_free(st->imap);
 	g_hash_table_destroy(st->senders);
 	while (st->sends)
