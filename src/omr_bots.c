@@ -305,6 +305,8 @@ done:
 
 void omr_bots_active(struct omr_bots *b, const char *conversation)
 {
+	if (b->core->cfg->routing->bot_idle_close <= 0)
+		return; /* never closed for idleness: nothing to keep */
 	char *key = omr_store_key(b->core->store, "bot:idle");
 	omr_redis_cmd(omr_store_redis(b->core->store), omr_bots_noop_cb, "idle", "ZADD %s %lld %s",
 		      key, (long long)omr_now_ms(), conversation);
@@ -401,8 +403,10 @@ static void omr_bots_updated_cb(void *arg, const redisReply *reply, const char *
 	} else {
 		struct omr_bot_conv *bc = omr_bots_conv(b, j->conversation, 0);
 		int more = bc && bc->more;
+		/* between turns nothing of the conversation is kept here (it may
+		 * end on another node: closed for idleness) */
 		if (bc)
-			omr_free_and_null(&bc->turn);
+			omr_bot_conv_free(omr_map_dels(b->convs, j->conversation));
 		omr_bots_deadline(b, j->conversation, 0);
 		if (more)
 			omr_bots_turn(b, j->conversation);

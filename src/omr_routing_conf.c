@@ -592,6 +592,10 @@ struct omr_routing_conf *omr_routing_conf_load(const struct omr_ydoc *doc,
 	if (errs->count == before && !omr_routing_queue(r, r->default_queue))
 		omr_conf_error(errs, omr_ynode_get(root, "default_queue"),
 			       "default_queue: unknown queue '%s'", r->default_queue);
+	if (r->bot_idle_close > 0 && r->bot_idle_close <= r->bot_timeout)
+		omr_conf_error(errs, omr_ynode_get(root, "bot_idle_close"),
+			       "bot_idle_close (%lld ms) must be longer than bot_timeout (%lld ms), "
+			       "or 0", r->bot_idle_close, r->bot_timeout);
 	if (errs->count > before) {
 		omr_routing_conf_free(r);
 		return NULL;

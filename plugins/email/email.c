@@ -80,6 +80,7 @@ struct em_config {
 	int imap_starttls;
 	long long imap_interval;
 	long long imap_batch;
+	int imap_from_start;
 	long long sender_rate_max;
 	long long sender_rate_window;
 };
@@ -140,6 +141,8 @@ static const struct omr_conf_key em_keys[] = {
 	  "between two polls of the mailbox" },
 	{ "imap_batch", OMR_CONF_INT, EOFF(imap_batch), 0, "50", 1, 10000,
 	  "messages fetched per poll (the rest next time)" },
+	{ "imap_from_start", OMR_CONF_BOOL, EOFF(imap_from_start), 0, "false", 0, 0,
+	  "the first poll of a mailbox reads the mail already in it (false: only what comes after)" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
@@ -258,12 +261,9 @@ static gboolean em_rate_expired(gpointer key, gpointer value, gpointer data)
 	return ((struct em_rate *)value)->since < *cut;
 }
 
-/* 1 when this mail is one too many from its sender (a mail loop, a
- * flood): it is kept, but as an automatic mail. */
-static int em_rate_exceeded(struct em_state *st, const char *addr)
+/* The count of a sender in the current window (created when count). */
+static struct em_rate *em_rate_of(struct em_state *st, const char *addr, int create)
 {
-	if (!st->cfg->sender_rate_max)
-		return 0;
 	long long now = g_get_monotonic_time() / 1000, window = st->cfg->sender_rate_window;
 	if (g_hash_table_size(st->senders) >= EM_SENDERS_MAX) {
 		long long cut = now - window;
@@ -272,15 +272,30 @@ static int em_rate_exceeded(struct em_state *st, const char *addr)
 			g_hash_table_remove_all(st->senders);
 	}
 	struct em_rate *r = g_hash_table_lookup(st->senders, addr);
-	if (!r) {
+	if (!r && create) {
 		r = g_new0(struct em_rate, 1);
 		g_hash_table_insert(st->senders, g_strdup(addr), r);
 	}
-	if (now - r->since >= window) {
+	if (r && now - r->since >= window) {
 		r->since = now;
 		r->count = 0;
 	}
-	return ++r->count > st->cfg->sender_rate_max;
+	return r;
+}
+
+/* 1 when a mail from addr now would be one too many (a mail loop, a
+ * flood): it is kept, but as an automatic mail. */
+static int em_rate_exceeded(struct em_state *st, const char *addr)
+{
+	struct em_rate *r = st->cfg->sender_rate_max ? em_rate_of(st, addr, 0) : NULL;
+	return r && r->count >= st->cfg->sender_rate_max;
+}
+
+/* A mail of addr was stored (redeliveries and refusals do not count). */
+static void em_rate_count(struct em_state *st, const char *addr)
+{
+	if (st->cfg->sender_rate_max && addr)
+		em_rate_of(st, addr, 1)->count++;
 }
 
 /* ---- inbound: one message ---- */
@@ -393,6 +408,8 @@ static void em_submitted(void *arg, const struct omr_submit_result *res)
 	char reply[300];
 	if (res->status == OMR_OK) {
 		st->stored++;
+		if (!res->duplicate)
+			em_rate_count(st, j->m.from_addr);
 		/* a redelivery keeps the first one's thread (this one's may be a
 		 * fresh guess: the index must not point elsewhere) */
 		if (j->m.message_id && !res->duplicate) {
@@ -1184,6 +1201,7 @@ static int em_init(const struct omr_host_api *api, omr_host *host, const void *c
 			.batch = cfg->imap_batch,
 			.max_size = cfg->max_size,
 			.timeout_ms = cfg->send_timeout,
+			.from_start = cfg->imap_from_start,
 		};
 		st->imap = em_imap_new(api, host, &ic, em_imap_message, st, err_r);
 		if (!st->imap) {

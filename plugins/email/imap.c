@@ -42,7 +42,12 @@ struct em_imap {
 	size_t ntodo, next;
 	unsigned long long fetching;
 	unsigned long long fetched;
+	unsigned long long bad_uid;         /* the UID whose FETCH failed last */
+	int bad_tries;                      /* in a row */
+	int from_start;                     /* no position yet: read what is there */
 };
+
+#define EM_IMAP_FETCH_TRIES 3 /* a message that cannot be fetched is skipped after */
 
 /* ---- parsers ---- */
 
@@ -326,7 +331,24 @@ static int em_imap_ended(struct em_imap *im, int code, int cut_ok)
 static void em_imap_fetched(void *arg, int code, long status)
 {
 	struct em_imap *im = arg;
+	char why[CURL_ERROR_SIZE + 64];
 	(void)status;
+	if (!im->stopping && code != CURLE_OK && !im->too_big) {
+		/* one message the server will not give (damaged, too slow to
+		 * come): after a few rounds it is skipped, not the mailbox */
+		im->bad_tries = im->bad_uid == im->fetching ? im->bad_tries + 1 : 1;
+		im->bad_uid = im->fetching;
+		if (im->bad_tries >= EM_IMAP_FETCH_TRIES) {
+			im->api->log(im->host, OMR_LOG_ERROR,
+				     "IMAP %s: message UID %llu could not be fetched %d times (%s): "
+				     "skipped, left in the mailbox", im->url, im->fetching,
+				     im->bad_tries, em_imap_why(im, code, why, sizeof(why)));
+			im->last = im->fetching;
+			em_imap_save(im);
+			em_imap_fetch_next(im);
+			return;
+		}
+	}
 	if (em_imap_ended(im, code, 1))
 		return;
 	im->step = EM_IMAP_DELIVER;
@@ -384,13 +406,23 @@ static void em_imap_statused(void *arg, int code, long status)
 		return;
 	}
 	if (validity != im->validity) {
-		if (im->validity)
+		if (im->validity) {
 			im->api->log(im->host, OMR_LOG_WARN,
 				     "IMAP %s: UIDVALIDITY changed (%llu -> %llu): reading the "
 				     "mailbox again; messages already stored are recognised",
 				     im->url, im->validity, validity);
+			im->last = 0;
+		} else if (!im->from_start && uidnext > 1) {
+			/* the first poll of this mailbox: what is there already is
+			 * the past (imap_from_start reads it) */
+			im->api->log(im->host, OMR_LOG_INFO,
+				     "IMAP %s: first poll; messages up to UID %llu were there "
+				     "before and are left alone", im->url, uidnext - 1);
+			im->last = uidnext - 1;
+		} else {
+			im->last = 0;
+		}
 		im->validity = validity;
-		im->last = 0;
 		em_imap_save(im);
 	}
 	im->api->log(im->host, OMR_LOG_DEBUG, "IMAP %s: UIDVALIDITY %llu, UIDNEXT %llu, taken %llu",
@@ -484,6 +516,7 @@ struct em_imap *em_imap_new(const struct omr_host_api *api, omr_host *host,
 	im->batch = cfg->batch > 0 ? cfg->batch : 1;
 	im->max_size = cfg->max_size;
 	im->timeout_ms = cfg->timeout_ms;
+	im->from_start = cfg->from_start;
 	im->buf = g_byte_array_new();
 	/* the position belongs to the mailbox and the account reading it */
 	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);

@@ -9,7 +9,9 @@
  * The position (UIDVALIDITY and the last UID) is kept in the plugin's
  * key-value store, so nothing is fetched twice across restarts; a new
  * UIDVALIDITY starts over (the store recognises mail it already has by
- * Message-ID). Mail is never deleted or moved.
+ * Message-ID). The very first poll starts after the mail already there,
+ * unless from_start. A message whose FETCH fails three rounds in a row is
+ * skipped (logged). Mail is never deleted or moved.
  *
  * Ownership: em_imap_new copies what it needs of the configuration.
  * Stop before free; a transfer still running when the daemon stops ends
@@ -33,6 +35,7 @@ struct em_imap_config {
 	long long batch;          /* messages fetched per poll */
 	long long max_size;       /* bytes; a larger message is handed on cut, too_big */
 	long long timeout_ms;     /* of one IMAP command */
+	int from_start;           /* first poll: read the mail already there (else skip it) */
 };
 
 /* The answer to a delivered message: an LMTP-style reply line. */

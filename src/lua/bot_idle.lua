@@ -1,7 +1,8 @@
 -- bot_idle: conversations left with the bot tier (status bot) or parked
 -- after an automatic answer, in which the customer has written nothing for
 -- the idle time, are closed: the customer got what they came for, or left.
--- bot:idle holds them, score = the customer's last message (ms).
+-- bot:idle holds them, score = the customer's last message (ms; an
+-- automatic mail such as an out-of-office does not count).
 -- ARGV: 1 prefix  2 now  3 idle (ms)  4 day  5 most to close
 -- Returns: { conversation, status it had, ... } of those closed
 local P, now, idle, day, most = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4],
@@ -10,12 +11,9 @@ local zkey = P .. 'bot:idle'
 local out = {}
 for _, conv in ipairs(redis.call('ZRANGEBYSCORE', zkey, '-inf', now - idle, 'LIMIT', 0, most)) do
   local ckey = P .. 'conv:' .. conv
-  local c = redis.call('HMGET', ckey, 'status', 'channel', 'thread', 'last_inbound_at', 'created_at')
-  local last = tonumber(c[4] or c[5] or '0') or 0
+  local c = redis.call('HMGET', ckey, 'status', 'channel', 'thread')
   if c[1] ~= 'bot' and c[1] ~= 'parked' then
     redis.call('ZREM', zkey, conv)      -- a person has it, or it is closed
-  elseif last > now - idle then
-    redis.call('ZADD', zkey, last, conv) -- the customer wrote since
   else
     local outcome = c[1] == 'bot' and 'resolved by bot' or 'automated'
     local reason = 'no reply from the customer'

@@ -229,7 +229,7 @@ def faqbot_part(tmp):
 
     # the customer says nothing more: closed after bot_idle_close
     idle = (ROUTING % {"bot": "faqbot"}).replace("bot_timeout: 3s",
-                                                  "bot_timeout: 3s\nbot_idle_close: 2s")
+                                                  "bot_timeout: 3s\nbot_idle_close: 4s")
     d = Daemon(tmp, redis, routing=idle, agents=AGENTS,
                extra_plugins=plugin("faqbot", "    config_file: %s/conf/faqbot.yaml\n" % SRCDIR)).start()
     v8 = Visitor(d, name="Ida")

@@ -33,7 +33,7 @@ agents:
 MAILBOX = "Support NL"
 
 
-def plugin(dv):
+def plugin(dv, mailbox=MAILBOX, from_start=True):
     return """  - name: email
     path: %s/plugins/email/.libs/email.so
     config:
@@ -49,9 +49,11 @@ def plugin(dv):
       imap_starttls: false
       imap_interval: 1s
       imap_batch: 2
+      imap_from_start: %s
       sender_rate_max: 3
       sender_rate_window: 1h
-""" % (BUILDDIR, free_port(), dv.url(MAILBOX.replace(" ", "%20")), dv.user, dv.password)
+""" % (BUILDDIR, free_port(), dv.url(mailbox.replace(" ", "%20")), dv.user, dv.password,
+       "true" if from_start else "false")
 
 
 def mail(frm, subject, body, msgid, extra=""):
@@ -127,6 +129,20 @@ def test(tmp):
     eq((mo["kind"], co["status"]), ("auto", "closed"),
        "an auto-reply (Return-Path <>): stored, not routed")
     check(dv.seen(uid1, MAILBOX), "fetched mail is marked seen")
+
+    # ---- a mailbox with mail from before: the first poll leaves that alone
+    c = dv.imap()
+    c.create('"Archief"')
+    c.logout()
+    dv.append(mail("oud@example.nl", "Oud", "Van vorig jaar.", "<old-1@example.nl>"), "Archief")
+    d2 = Daemon(tmp, redis, routing=ROUTING, agents=AGENTS, node="archief",
+                extra_plugins=plugin(dv, "Archief", from_start=False)).start()
+    wait_for(lambda: "first poll; messages up to UID 1" in d2.log_text(), what="first poll")
+    dv.append(mail("nieuw@example.nl", "Nieuw", "Van vandaag.", "<new-1@example.nl>"), "Archief")
+    wait_for(lambda: "<new-1@example.nl>" in messages(d), timeout=20, what="the new mail")
+    check("<old-1@example.nl>" not in messages(d),
+          "without imap_from_start the mail already there is left alone")
+    eq(d2.stop(), 0, "clean stop")
 
     # ---- what is no message, or too large, is skipped; what follows arrives
     dv.append(b"this is not a mail at all\r\n", MAILBOX)
