@@ -208,11 +208,17 @@ static void em_add_attachment(struct em_walk *w, GMimeObject *o, const char *nam
 						 data ? size : 0);
 	int keep = data && size && size <= w->lim->attachment_max; /* empty: nothing to store */
 	char *uname = em_utf8(name, strlen(name), 255);
+	/* a media type is a token/token in ASCII; anything else says nothing */
+	int type_ok = type && *type && strlen(type) <= 255;
+	for (const char *c = type; type_ok && *c; c++)
+		type_ok = (unsigned char)*c > 0x20 && (unsigned char)*c < 0x7f;
 	json_t *a = json_pack("{s:s,s:s,s:I,s:b,s:s,s:b}", "name", *uname ? uname : "attachment",
-			      "type", type, "size", (json_int_t)size, "inline", inl, "sha256", sum,
-			      "stored", keep);
+			      "type", type_ok ? type : "application/octet-stream", "size",
+			      (json_int_t)size, "inline", inl, "sha256", sum, "stored", keep);
 	free(uname);
 	g_free(sum);
+	if (!a)
+		return; /* (cannot happen with the checks above) attachments and parts stay in step */
 	if (cid && g_utf8_validate(cid, -1, NULL))
 		json_object_set_new(a, "content_id", json_string(cid));
 	json_array_append_new(m->attachments, a);
