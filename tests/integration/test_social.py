@@ -26,15 +26,26 @@ X_USER = "4337869213"
 X_CONSUMER_KEY = "xvz1evFS4wEEPTGEFPHBog"
 X_TOKEN_SECRET = "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE"
 
+# The public queue is closed today (a holiday), so its out-of-hours notice
+# is due for every public comment: it must not be posted under the post.
+TODAY = time.strftime("%Y-%m-%d", time.gmtime())
+TOMORROW = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
 ROUTING = """
 skills: [general, social]
 default_queue: general
+calendars:
+  - name: closed
+    timezone: UTC
+    hours: { mon-sun: "00:00-24:00" }
+    holidays: [""" + TODAY + ", " + TOMORROW + """]
 queues:
   - name: general
     status_interval: 0
   - name: public
     priority: 90
     status_interval: 0
+    calendar: closed
+    out_of_hours: { action: message, text: "We are closed today; we answer tomorrow." }
 rules:
   - name: public posts are urgent
     when: 'public'
@@ -236,7 +247,13 @@ def test(tmp):
     v = reply["entry"][0]["changes"][0]["value"]
     v.update({"comment_id": "555_778", "parent_id": "555_777", "message": "Still waiting..."})
     hooks.post("messenger", reply)
-    wait_for(lambda: len(msgs(d, pconv["id"])) == 3, what="the thread's reply joins")
+    wait_for(lambda: len([m for m in msgs(d, pconv["id"]) if m["direction"] != "note"]) == 3,
+             what="the thread's reply joins")
+    notes = [m["text"] for m in msgs(d, pconv["id"]) if m["direction"] == "note"]
+    eq(notes, ["Not posted on the public thread: We are closed today; we answer tomorrow."],
+       "the out-of-hours notice of a public thread is a note for the agent")
+    check(all("closed today" not in (r["body"] or {}).get("message", "")
+              for r in graph.posts("/comments")), "and was not posted under the post")
     # our own answer coming back as a comment is not a customer message
     own = json.loads(json.dumps(comment))
     own["entry"][0]["changes"][0]["value"].update({"from": {"id": PAGE_ID, "name": "Shop"},
