@@ -51,6 +51,18 @@ struct em_imap {
 
 /* ---- parsers ---- */
 
+/* Up to 19 decimal digits at s (len bytes) into *v; how many were read. */
+static size_t em_imap_digits(const char *s, size_t len, unsigned long long *v)
+{
+	size_t digits = 0;
+	*v = 0;
+	while (digits < len && digits < 19 && isdigit((unsigned char)s[digits])) {
+		*v = *v * 10 + (unsigned long long)(s[digits] - '0');
+		digits++;
+	}
+	return digits;
+}
+
 /* The value after "NAME " in s (case-insensitive), as a number. */
 static int em_imap_number_after(const char *s, size_t len, const char *name,
 				unsigned long long *out)
@@ -61,13 +73,9 @@ static int em_imap_number_after(const char *s, size_t len, const char *name,
 		    (i > 0 && (isalnum((unsigned char)s[i - 1]))))
 			continue;
 		size_t j = i + n + 1;
-		unsigned long long v = 0;
-		size_t digits = 0;
-		while (j < len && isdigit((unsigned char)s[j]) && digits < 19) {
-			v = v * 10 + (unsigned long long)(s[j] - '0');
-			j++;
-			digits++;
-		}
+		unsigned long long v;
+		size_t digits = em_imap_digits(s + j, len - j, &v);
+		j += digits;
 		if (digits == 0 || (j < len && isdigit((unsigned char)s[j])))
 			return -1;
 		*out = v;
@@ -95,12 +103,13 @@ int em_imap_parse_status(const char *resp, size_t len, unsigned long long *valid
 				i++;
 		i++;
 	} else if (i < len && resp[i] == '{') {
-		size_t n = 0, digits = 0;
-		for (i++; i < len && isdigit((unsigned char)resp[i]) && digits < 9; i++, digits++)
-			n = n * 10 + (size_t)(resp[i] - '0');
+		unsigned long long n;
+		i++;
+		size_t digits = em_imap_digits(resp + i, len - i < 9 ? len - i : 9, &n);
+		i += digits;
 		if (!digits || i + 3 > len || memcmp(resp + i, "}\r\n", 3) != 0 || n > len - i - 3)
 			return -1;
-		i += 3 + n;
+		i += 3 + (size_t)n;
 	} else {
 		while (i < len && resp[i] != ' ' && resp[i] != '\r' && resp[i] != '\n')
 			i++;
@@ -140,13 +149,9 @@ size_t em_imap_parse_search(const char *resp, size_t len, unsigned long long aft
 			while (j < end) {
 				while (j < end && (resp[j] == ' ' || resp[j] == '\r'))
 					j++;
-				unsigned long long v = 0;
-				size_t digits = 0;
-				while (j < end && isdigit((unsigned char)resp[j]) && digits < 19) {
-					v = v * 10 + (unsigned long long)(resp[j] - '0');
-					j++;
-					digits++;
-				}
+				unsigned long long v;
+				size_t digits = em_imap_digits(resp + j, end - j, &v);
+				j += digits;
 				if (!digits || (j < end && resp[j] != ' ' && resp[j] != '\r'))
 					break; /* "(MODSEQ ...)" or garbage: the numbers end */
 				if (v > after && v <= 0xffffffffULL) {
