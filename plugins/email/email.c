@@ -169,9 +169,6 @@ struct em_state {
 	struct em_send *sends;  /* replies being sent or waiting to retry */
 	struct em_imap *imap;   /* the polled mailbox, or NULL */
 	struct em_job *jobs;    /* mails being stored */
-	struct em_job *imap_job;            /* the fetched message being stored */
-	em_imap_done imap_done;
-	void *imap_darg;
 	int stopping;
 	unsigned long long stored, bounces, refused, sent, send_failed, send_retries, rate_limited;
 	GHashTable *senders;    /* address -> struct em_rate, this node's count */
@@ -616,23 +613,13 @@ static void em_job_run(struct em_job *j, const char *data, size_t len, int too_b
 
 /* ---- IMAP: messages the poller fetched ---- */
 
-static void em_imap_job_done(void *arg, const char *reply)
-{
-	struct em_state *st = arg;
-	st->imap_job = NULL;
-	st->imap_done(st->imap_darg, reply);
-}
-
 static void em_imap_message(void *arg, const char *data, size_t len, int too_big,
 			    em_imap_done done, void *darg)
 {
 	struct em_state *st = arg;
-	st->imap_done = done;
-	st->imap_darg = darg;
-	/* no envelope: the Return-Path the delivering MTA wrote stands for it */
-	struct em_job *j = em_job_new(st, NULL, st->cfg->address, em_imap_job_done, st);
-	st->imap_job = j;
-	em_job_run(j, data, len, too_big);
+	/* no envelope: the Return-Path the delivering MTA wrote stands for it;
+	 * the job answers the poller directly (the same kind of callback) */
+	em_job_run(em_job_new(st, NULL, st->cfg->address, done, darg), data, len, too_big);
 }
 
 /* ---- LMTP connections ---- */
