@@ -306,26 +306,7 @@ agents:
 TOKEN = "test-admin-token"
 
 
-class Daemon:
-    """The real omniroute binary with a generated configuration."""
-
-    def __init__(self, tmp, redis=None, embedded=False, extra_plugins="", webchat_extra="",
-                 routing=BASE_ROUTING, agents=BASE_AGENTS, node="test", log_level="debug",
-                 ports=None, conf_extra=""):
-        self.tmp = tmp
-        self.redis = redis
-        self.ports = ports or {"edge": free_port(), "webhooks": free_port(), "admin": free_port()}
-        self.conf = os.path.join(tmp, "omniroute-%s.yaml" % node)
-        self.logfile = os.path.join(tmp, "daemon-%s.log" % node)
-        self.proc = None
-        self.node = node
-        redis_conf = "  embedded: true\n  server: %s\n" % REDIS_SERVER if embedded else \
-            "  url: %s\n" % redis.url()
-        with open(os.path.join(tmp, "routing.yaml"), "w") as f:
-            f.write(routing)
-        with open(os.path.join(tmp, "agents.yaml"), "w") as f:
-            f.write(agents)
-        self.text = """
+DAEMON_CONF = """
 node: {id: %(node)s}
 log: {level: %(level)s}
 paths:
@@ -356,13 +337,66 @@ plugins:
 %(extra_plugins)s
 routing: routing.yaml
 agents: agents.yaml
-""" % dict(node=node, level=log_level, tmp=tmp, src=SRCDIR, build=BUILDDIR, redis=redis_conf,
-           token=TOKEN, extra_plugins=extra_plugins, webchat_extra=webchat_extra,
-           conf_extra=conf_extra, **self.ports)
+"""
+
+
+class DaemonExited(RuntimeError):
+    pass
+
+
+class Daemon:
+    """The real omniroute binary with a generated configuration."""
+
+    def __init__(self, tmp, redis=None, embedded=False, extra_plugins="", webchat_extra="",
+                 routing=BASE_ROUTING, agents=BASE_AGENTS, node="test", log_level="debug",
+                 ports=None, conf_extra=""):
+        self.tmp = tmp
+        self.redis = redis
+        # ports picked here may be taken by another program before the
+        # daemon binds them: start() then tries again on new ones
+        self.auto_ports = ports is None
+        self.ports = ports or self.new_ports()
+        self.conf = os.path.join(tmp, "omniroute-%s.yaml" % node)
+        self.logfile = os.path.join(tmp, "daemon-%s.log" % node)
+        self.proc = None
+        self.node = node
+        redis_conf = "  embedded: true\n  server: %s\n" % REDIS_SERVER if embedded else \
+            "  url: %s\n" % redis.url()
+        with open(os.path.join(tmp, "routing.yaml"), "w") as f:
+            f.write(routing)
+        with open(os.path.join(tmp, "agents.yaml"), "w") as f:
+            f.write(agents)
+        self.params = dict(node=node, level=log_level, tmp=tmp, src=SRCDIR, build=BUILDDIR,
+                           redis=redis_conf, token=TOKEN, extra_plugins=extra_plugins,
+                           webchat_extra=webchat_extra, conf_extra=conf_extra)
+        self.write_conf()
+
+    @staticmethod
+    def new_ports():
+        return {"edge": free_port(), "webhooks": free_port(), "admin": free_port()}
+
+    def write_conf(self):
+        self.text = DAEMON_CONF % dict(self.params, **self.ports)
         with open(self.conf, "w") as f:
             f.write(self.text)
 
     def start(self, wait=True):
+        for attempt in range(3):
+            try:
+                return self.start_once(wait)
+            except DaemonExited:
+                with open(self.logfile, "rb") as f:
+                    f.seek(self.log_at)
+                    taken = b"cannot listen on" in f.read()
+                if not (self.auto_ports and taken):
+                    raise
+                log("a port was taken before the daemon bound it: new ports")
+                self.ports = self.new_ports()
+                self.write_conf()
+        return self.start_once(wait)
+
+    def start_once(self, wait):
+        self.log_at = os.path.getsize(self.logfile) if os.path.exists(self.logfile) else 0
         cmd = [DAEMON, "-c", self.conf]
         if os.environ.get("OMR_VALGRIND"):
             cmd = ["valgrind", "--error-exitcode=99", "--leak-check=full",
@@ -370,8 +404,21 @@ agents: agents.yaml
         self.logf = open(self.logfile, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
         _procs.append(self.proc)
-        if wait:
-            wait_for(lambda: self.healthy(), timeout=30, what="daemon healthy")
+        deadline = time.time() + 30
+        while wait:
+            if self.proc.poll() is not None:
+                rc = self.proc.returncode
+                self.proc = None
+                self.logf.close()
+                raise DaemonExited("daemon exited with %s while starting" % rc)
+            try:
+                if self.healthy():
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise TimeoutError("daemon not healthy after 30 s")
+            time.sleep(0.02)
         return self
 
     def healthy(self):
