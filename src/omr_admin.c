@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -203,15 +204,18 @@ static void omr_admin_conv_done(void *arg, int status, json_t *json, const char 
 static void omr_admin_list_done(void *arg, int status, json_t *json, const char *err)
 {
 	omr_http_reply *reply = arg;
-	json_t *out;
+	if (status == OMR_ERROR) {
+		omr_http_reply_error(reply, 400, "bad_parameter", "before: %s", err);
+		return;
+	}
 	if (status != OMR_OK) {
 		omr_http_reply_error(reply, 503, "unavailable", "storage unavailable: %s", err);
 		return;
 	}
-	out = json_pack("{s:O,s:I}", "conversations", json, "count",
-			(json_int_t)json_array_size(json));
-	omr_http_reply_json(reply, 200, out);
-	json_decref(out);
+	json_object_set_new(json, "count",
+			    json_integer((json_int_t)json_array_size(
+				    json_object_get(json, "conversations"))));
+	omr_http_reply_json(reply, 200, json);
 }
 
 static int omr_admin_param_word(const struct omr_http_request *req, omr_http_reply *reply,
@@ -243,16 +247,32 @@ static int omr_admin_param_int(const struct omr_http_request *req, omr_http_repl
 	return 0;
 }
 
+/* before: a time (ms) or the id of a conversation (a page's "next") */
+static int omr_admin_param_cursor(const struct omr_http_request *req, omr_http_reply *reply,
+				  const char **out_r)
+{
+	long long ms;
+	if (omr_admin_param_word(req, reply, "before", out_r) < 0)
+		return -1;
+	if (!*out_r || !isdigit((unsigned char)**out_r))
+		return 0;
+	*out_r = NULL;
+	if (omr_admin_param_int(req, reply, "before", 1, 9000000000000000LL, &ms) < 0)
+		return -1;
+	*out_r = omr_http_query_param(req, "before");
+	return 0;
+}
+
 static void omr_admin_conv_list(struct omr_admin *a, const struct omr_http_request *req,
 				omr_http_reply *reply)
 {
-	const char *channel, *status;
-	long long limit = 50, before = 0;
+	const char *channel, *status, *before;
+	long long limit = 50;
 
 	if (omr_admin_param_word(req, reply, "channel", &channel) < 0 ||
 	    omr_admin_param_word(req, reply, "status", &status) < 0 ||
 	    omr_admin_param_int(req, reply, "limit", 1, 500, &limit) < 0 ||
-	    omr_admin_param_int(req, reply, "before", 1, 9000000000000000LL, &before) < 0)
+	    omr_admin_param_cursor(req, reply, &before) < 0)
 		return;
 	omr_store_conv_list(a->core->store, channel, status, (int)limit, before,
 			    omr_admin_list_done, reply);

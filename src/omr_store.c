@@ -256,32 +256,39 @@ void omr_store_conv_get(struct omr_store *s, const char *id, int max_msgs,
 static void omr_store_conv_list_done(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_json_call *c = arg;
-	json_t *arr;
+	json_t *arr, *out;
 
-	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING) {
 		omr_json_call_finish(c, OMR_AGAIN, NULL, err ? err : "unexpected reply");
 		return;
 	}
+	if (strcmp(reply->element[0]->str, "nocursor") == 0) {
+		omr_json_call_finish(c, OMR_ERROR, NULL, "no such conversation in this list");
+		return;
+	}
+	if (reply->elements < 2 || reply->element[1]->type != REDIS_REPLY_STRING) {
+		omr_json_call_finish(c, OMR_AGAIN, NULL, "unexpected reply");
+		return;
+	}
 	arr = json_array();
-	for (size_t i = 0; i < reply->elements; i++) {
+	for (size_t i = 2; i < reply->elements; i++) {
 		json_t *conv = omr_model_from_hash(OMR_MODEL_CONVERSATION, reply->element[i]);
 		if (conv)
 			json_array_append_new(arr, conv);
 	}
-	omr_json_call_finish(c, OMR_OK, arr, NULL);
+	out = json_pack("{s:o,s:o}", "conversations", arr, "next",
+			reply->element[1]->len ? json_string(reply->element[1]->str) : json_null());
+	omr_json_call_finish(c, OMR_OK, out, NULL);
 }
 
 void omr_store_conv_list(struct omr_store *s, const char *channel, const char *status,
-			 int limit, long long before, omr_store_json_cb cb, void *arg)
+			 int limit, const char *cursor, omr_store_json_cb cb, void *arg)
 {
-	char lim[16], bef[24];
+	char lim[16];
 	snprintf(lim, sizeof(lim), "%d", limit);
-	if (before > 0)
-		snprintf(bef, sizeof(bef), "%lld", before);
-	else
-		bef[0] = '\0';
 	const char *argv[] = { s->prefix, channel ? channel : "", status ? status : "", lim,
-			       "10000", bef };
+			       "10000", cursor ? cursor : "" };
 	omr_store_eval(s, &s->conv_list, omr_store_conv_list_done, omr_json_call_new(cb, arg), 6, argv);
 }
 

@@ -50,9 +50,12 @@ void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr
 /* {conversation, messages: [...], customer: {..., addresses: [...]}} */
 void omr_store_conv_get(struct omr_store *s, const char *id, int max_msgs,
 			omr_store_json_cb cb, void *arg);
-/* [conversation, ...] newest first */
+/* {conversations: [conversation, ...] newest first, next: cursor or null}.
+ * cursor: NULL or "" (the newest), digits (ms: created before that time) or
+ * a conversation id (those after it); an id not in the list answers
+ * OMR_ERROR. */
 void omr_store_conv_list(struct omr_store *s, const char *channel, const char *status,
-			 int limit, long long before, omr_store_json_cb cb, void *arg);
+			 int limit, const char *cursor, omr_store_json_cb cb, void *arg);
 /* {conversation, messages} of the open conversation of a thread, or NULL */
 void omr_store_history(struct omr_store *s, const char *channel, const char *thread,
 		       int max_msgs, omr_store_json_cb cb, void *arg);

@@ -353,11 +353,15 @@ int omr_random_bytes(void *buf, size_t len)
 const char *omr_id_new(char *buf, const char *prefix)
 {
 	static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz"; /* Crockford */
-	uint64_t t = (uint64_t)omr_now_ms();
-	unsigned char rnd[12];
+	struct timespec ts;
+	uint64_t t, us;
+	unsigned char rnd[10];
 	size_t pl = strlen(prefix);
 	char *p;
 
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	us = (uint64_t)(ts.tv_nsec / 1000) % 1000;
 	if (pl > OMR_ID_MAX - 24)
 		pl = OMR_ID_MAX - 24;
 	memcpy(buf, prefix, pl);
@@ -367,16 +371,20 @@ const char *omr_id_new(char *buf, const char *prefix)
 		p[i] = b32[t & 31];
 		t >>= 5;
 	}
-	p += 10;
+	/* then the microsecond within it (0..999 < 32^2), so that ids made in
+	 * the same millisecond still sort in the order they were made */
+	p[10] = b32[us >> 5];
+	p[11] = b32[us & 31];
+	p += 12;
 	if (omr_random_bytes(rnd, sizeof(rnd)) != 0) {
 		/* getrandom(2) does not fail once the pool is initialised;
 		 * fall back to the clock so ids stay unique per process. */
 		uint64_t c = (uint64_t)omr_mono_ms() ^ (uint64_t)getpid();
 		memcpy(rnd, &c, sizeof(c));
 	}
-	for (int i = 0; i < 12; i++)
+	for (int i = 0; i < 10; i++)
 		p[i] = b32[rnd[i] & 31];
-	p[12] = '\0';
+	p[10] = '\0';
 	return buf;
 }
 

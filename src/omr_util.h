@@ -64,8 +64,9 @@ int64_t omr_now_ms(void);        /* wall clock, ms since the epoch */
 void omr_day(char *buf, size_t len); /* today, UTC: "2026-11-25" (reports by day) */
 int64_t omr_mono_ms(void);       /* monotonic */
 
-/* Identifiers: prefix + 10 chars of base32 time (ms) + 12 chars of random
- * (60 bits), lexically ordered by creation time, e.g.
+/* Identifiers: prefix + 10 chars of base32 time (ms) + 2 of the microsecond
+ * within it + 10 chars of random (50 bits), lexically ordered by creation
+ * time on one node (to the microsecond), e.g.
  * "c_1m89a290s1jaehpkme1x4q".
  * Written to buf (at least OMR_ID_MAX bytes). */
 #define OMR_ID_MAX 40

@@ -1,25 +1,46 @@
 -- conv_list: newest conversations first, optionally of one channel and/or
 -- status. Scans at most ARGV[5] entries so a query cannot stall Redis.
 -- ARGV: 1 prefix  2 channel or ''  3 status or ''  4 limit  5 scan cap
---       6 before (created_at ms, exclusive) or ''
--- Returns: { { conv hash }, ... }
+--       6 cursor: '' (from the newest), a time (ms: those created before
+--         it) or a conversation id (those listed after it)
+-- The index is ordered by (created_at, id); ids made in the same
+-- millisecond sort in the order they were made, so an id cursor neither
+-- skips nor repeats a conversation.
+-- Returns: { 'ok', next, { conv hash }, ... } where next is the cursor of
+-- the following page ('' when the index is at its end), or { 'nocursor' }
+-- when an id cursor is not in this index.
 local P, ch, st = ARGV[1], ARGV[2], ARGV[3]
-local limit, cap = tonumber(ARGV[4]), tonumber(ARGV[5])
+local limit, cap, cur = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local idx = P .. 'convs'
 if ch ~= '' then idx = P .. 'convs:ch:' .. ch end
-local max = '+inf'
-if ARGV[6] ~= '' then max = '(' .. ARGV[6] end
-local out, scanned, offset = {}, 0, 0
-while #out < limit and scanned < cap do
-  local ids = redis.call('ZREVRANGEBYSCORE', idx, max, '-inf', 'LIMIT', offset, 100)
-  if #ids == 0 then break end
-  offset = offset + #ids
-  for _, id in ipairs(ids) do
-    scanned = scanned + 1
-    if st == '' or redis.call('HGET', P .. 'conv:' .. id, 'status') == st then
-      out[#out + 1] = redis.call('HGETALL', P .. 'conv:' .. id)
-      if #out >= limit then break end
+local max, after = '+inf', nil
+if cur:match('^%d+$') then
+  max = '(' .. cur
+elseif cur ~= '' then
+  local score = redis.call('ZSCORE', idx, cur)
+  if not score then return { 'nocursor' } end
+  max, after = score, cur
+end
+local out, scanned, offset, last = { 'ok', '' }, 0, 0, nil
+local full, ended = false, false
+while not full and scanned < cap do
+  local page = redis.call('ZREVRANGEBYSCORE', idx, max, '-inf', 'WITHSCORES', 'LIMIT', offset, 100)
+  if #page == 0 then ended = true break end
+  offset = offset + #page / 2
+  for i = 1, #page, 2 do
+    local id = page[i]
+    -- an id cursor: the ones of its millisecond up to it came before
+    if not (after and page[i + 1] == max and id >= after) then
+      scanned = scanned + 1
+      last = id
+      if st == '' or redis.call('HGET', P .. 'conv:' .. id, 'status') == st then
+        out[#out + 1] = redis.call('HGETALL', P .. 'conv:' .. id)
+        if #out - 2 >= limit then full = true break end
+      end
+      if scanned >= cap then break end
     end
   end
+  if not full and scanned < cap and #page < 200 then ended = true end
 end
+if not ended and last then out[2] = last end
 return out

@@ -108,6 +108,49 @@ def test(tmp):
     check(st == 200 and "omniroute_ingest_accepted_total 4" in body and
           "omniroute_ingest_duplicates_total 1" in body, "metrics count messages")
 
+    # paging: 30 conversations started at once (many in one millisecond)
+    # come back page by page through "next", each once, newest first
+    crowd = [Visitor(d) for _ in range(30)]
+    for i, w in enumerate(crowd):
+        w.ws.send({"type": "message", "text": "hello %d" % i, "client_msg_id": "m1"})
+    started = set()
+    for w in crowd:
+        while True:
+            m = w.ws.recv()
+            if m.get("type") == "ack":
+                started.add(m["conversation"])
+                break
+        w.close()
+    eq(len(started), 30, "30 new conversations")
+    everyone = started | {conv, mconv, conv4}
+    pages, seen, cursor = 0, [], None
+    while True:
+        page = d.api("/api/v1/conversations?limit=7" + ("&before=" + cursor if cursor else ""))
+        pages += 1
+        seen += [x["id"] for x in page["conversations"]]
+        cursor = page["next"]
+        if cursor is None or pages > 10:
+            break
+        eq(cursor, seen[-1], "next names the last conversation of a full page")
+    eq(sorted(seen), sorted(everyone), "every conversation once")
+    # the order they were stored in: the event stream's
+    stored = []
+    for _, fields in redis.cmd("XRANGE", "omr:{main}:events", "-", "+"):
+        f = dict(zip(fields[::2], fields[1::2]))
+        if f.get("new") == "1":
+            stored.append(f["conversation"])
+    eq(seen, stored[::-1], "newest first, also within one millisecond")
+    eq(pages, 5, "33 conversations in pages of 7: 5 pages")
+    # a time cursor: those created before that millisecond
+    t = d.conversation(conv4)["created_at"]
+    older = d.api("/api/v1/conversations?limit=500&before=%d" % t)["conversations"]
+    eq([x["id"] for x in older], [mconv, conv], "before a time: the older ones")
+    for bad in ("c_doesnotexist", "0", "x%2Fy", "1" * 30):
+        st, body = d.http("GET", "/api/v1/conversations?before=" + bad)
+        eq((st, body["error"]["code"]), (400, "bad_parameter"), "bad cursor %r: 400" % bad)
+    st, body = d.http("GET", "/api/v1/conversations?channel=email&before=" + conv)
+    eq(st, 400, "a cursor from another list: 400")
+
     # the demo page is served
     st, body = d.http("GET", "/chat-demo/", auth=False, port=d.ports["edge"])
     check(st == 200 and "omniroute" in body.lower(), "demo chat page served")

@@ -82,8 +82,14 @@ static void test_ids(void **state)
 	assert_int_equal(strlen(a), 24);
 	assert_memory_equal(a, "c_", 2);
 	assert_string_not_equal(a, b);
-	/* time-ordered: the time part of a later id is not smaller */
-	assert_true(memcmp(a, b, 12) <= 0);
+	/* time-ordered to the microsecond: the time part (ms, then µs) of
+	 * a later id is not smaller, also when many are made in one ms */
+	assert_true(memcmp(a, b, 14) <= 0);
+	for (int i = 0; i < 2000; i++) {
+		omr_id_new(b, "c_");
+		assert_true(memcmp(a, b, 14) <= 0);
+		memcpy(a, b, sizeof(a));
+	}
 	for (const char *p = a + 2; *p; p++)
 		assert_non_null(strchr("0123456789abcdefghjkmnpqrstvwxyz", *p));
 }
