@@ -24,6 +24,7 @@
 #include "omr_bus.h"
 #include "omr_core.h"
 #include "omr_edge.h"
+#include "omr_files.h"
 #include "omr_log.h"
 #include "omr_model.h"
 #include "omr_plugin.h"
@@ -113,13 +114,17 @@ static struct omr_asess *omr_agents_sess(struct omr_agents *a, uint64_t conn)
 
 /* ---- sending ---- */
 
+/* Every frame to a console passes here: the files this node keeps get
+ * their links (omr_files) now, on the node the agent's browser talks to. */
 static void omr_agents_send(struct omr_agents *a, uint64_t conn, const json_t *frame)
 {
-	char *s = json_dumps(frame, JSON_COMPACT);
+	json_t *out = omr_files_decorate(a->core->files, frame, (int64_t)time(NULL));
+	char *s = out ? json_dumps(out, JSON_COMPACT) : NULL;
 	if (s) {
 		omr_edge_send(a->core->edge, conn, s, strlen(s));
 		free(s);
 	}
+	json_decref(out);
 }
 
 static void omr_agents_send_new(struct omr_agents *a, uint64_t conn, json_t *frame)

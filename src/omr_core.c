@@ -20,6 +20,7 @@
 #include "omr_curl.h"
 #include "omr_core.h"
 #include "omr_edge.h"
+#include "omr_files.h"
 #include "omr_embedded.h"
 #include "omr_events.h"
 #include "omr_http.h"
@@ -522,6 +523,13 @@ static int omr_core_listeners(struct omr_core *core, char **err_r)
 		.allowed_origins = c->edge.allowed_origins,
 	};
 
+	char root[4096];
+	if (snprintf(root, sizeof(root), "%s/attachments", c->paths.state_dir) >= (int)sizeof(root))
+		return omr_err(err_r, "paths.state_dir is too long");
+	core->files = omr_files_new(root);
+	if (!core->files)
+		return omr_err(err_r, "cannot make a key for file links (no randomness)");
+	eo.files = core->files;
 	core->edge = omr_edge_new(core->base, &eo);
 	core->admin_http = omr_http_server_new(core->base, "admin", c->admin.listen.address,
 					       (int)c->admin.listen.port, (size_t)c->admin.max_body,
@@ -666,6 +674,7 @@ void omr_core_free(struct omr_core *core)
 		omr_plugin_unload(core->plugins[i - 1]);
 	omr_agents_free(core->agents);
 	omr_edge_free(core->edge);
+	omr_files_free(core->files);
 	omr_admin_free(core->admin);
 	omr_http_server_free(core->admin_http);
 	omr_http_server_free(core->webhook_http);

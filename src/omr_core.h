@@ -81,6 +81,7 @@ struct omr_core {
 	struct omr_retry *retry;       /* provider API calls: retries, rate lanes */
 	struct omr_webhooks *webhooks; /* provider webhooks (plugins register them) */
 	struct omr_outbox *outbox;     /* resends what a crash left unsent */
+	struct omr_files *files;       /* signed links to stored attachments */
 
 	struct omr_plugin **plugins;
 	size_t nplugins;

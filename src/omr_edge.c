@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include <libwebsockets.h>
 
 #include "omr_bridge.h"
 #include "omr_edge.h"
+#include "omr_files.h"
 #include "omr_log.h"
 #include "omr_util.h"
 
@@ -76,6 +78,8 @@ struct omr_edge {
 	struct omr_bridge_queue to_main;
 	struct omr_bridge_queue to_edge;
 	struct event *wake_main;
+
+	struct lws_http_mount files_mount; /* /files: signed links (omr_files) */
 
 	atomic_uint_fast64_t n_open, n_accepted, n_in, n_out, n_rejected;
 };
@@ -317,8 +321,63 @@ static int omr_edge_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, voi
 	}
 }
 
-/* protocols[0] serves the static mounts; a websocket that arrives without
- * one of our subprotocols lands here and is refused. */
+/* A file behind a link of omr_files: checked, then sent as a download or,
+ * for types a browser shows safely, inline, in a sandbox either way. */
+static int omr_edge_file(struct omr_edge *e, struct lws *wsi, const char *link)
+{
+	struct omr_file_ref r;
+	struct stat sb;
+	char path[4096], disp[700], *pct;
+	unsigned char hdr[1200], *p = hdr, *end = hdr + sizeof(hdr);
+	int shown, n;
+	const char *type;
+
+	/* lws gives the whole path of a callback mount */
+	if (strncmp(link, OMR_FILES_PREFIX, strlen(OMR_FILES_PREFIX)) == 0)
+		link += strlen(OMR_FILES_PREFIX);
+	switch (omr_files_check(e->opts.files, link, (int64_t)time(NULL), &r, path, sizeof(path))) {
+	case OMR_FILES_OK:
+		break;
+	case OMR_FILES_EXPIRED:
+		return lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN,
+					      "this link has expired: open the conversation again") ?
+			       -1 : lws_http_transaction_completed(wsi);
+	default:
+		return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no such file") ?
+			       -1 : lws_http_transaction_completed(wsi);
+	}
+	if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode)) /* removed since */
+		return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND,
+					      "this file is not on this server") ?
+			       -1 : lws_http_transaction_completed(wsi);
+	type = omr_files_serve_type(r.type, &shown);
+	pct = omr_url_encode(r.name);
+	n = snprintf(disp, sizeof(disp), "%s; filename*=UTF-8''%s", shown ? "inline" : "attachment",
+		     pct);
+	free(pct);
+	if (n < 0 || (size_t)n >= sizeof(disp))
+		snprintf(disp, sizeof(disp), "%s", shown ? "inline" : "attachment");
+	const char *const headers[][2] = {
+		{ "content-disposition:", disp },
+		/* whatever the file is, nothing in it runs on our origin
+		 * (lws adds nosniff and its own policy as well) */
+		{ "content-security-policy:", "sandbox; default-src 'none'; img-src 'self'; "
+					      "style-src 'unsafe-inline'" },
+		{ "cache-control:", "private, no-store" },
+	};
+	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++)
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)headers[i][0],
+						(const unsigned char *)headers[i][1],
+						(int)strlen(headers[i][1]), &p, end))
+			return -1;
+	n = lws_serve_http_file(wsi, path, type, (const char *)hdr, (int)(p - hdr));
+	if (n < 0)
+		return -1;
+	return 0;
+}
+
+/* protocols[0] serves the static mounts and the /files links; a websocket
+ * that arrives without one of our subprotocols lands here and is refused. */
 static int omr_edge_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			    void *in, size_t len)
 {
@@ -331,6 +390,10 @@ static int omr_edge_http_cb(struct lws *wsi, enum lws_callback_reasons reason, v
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		omr_edge_drain_commands(e);
 		return 0;
+	case LWS_CALLBACK_HTTP:
+		if (e->opts.files && in)
+			return omr_edge_file(e, wsi, in);
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
@@ -481,6 +544,15 @@ int omr_edge_start(struct omr_edge *e, char **err_r)
 	}
 	for (int i = 0; i + 1 < e->nmounts; i++)
 		e->mounts[i].mount_next = &e->mounts[i + 1];
+	if (e->opts.files) {
+		memset(&e->files_mount, 0, sizeof(e->files_mount));
+		e->files_mount.mountpoint = "/files";
+		e->files_mount.mountpoint_len = 6;
+		e->files_mount.origin = "http"; /* protocols[0] */
+		e->files_mount.origin_protocol = LWSMPRO_CALLBACK;
+		if (e->nmounts)
+			e->mounts[e->nmounts - 1].mount_next = &e->files_mount;
+	}
 
 	e->retry.secs_since_valid_ping = (uint16_t)(e->opts.ping_interval / 1000);
 	e->retry.secs_since_valid_hangup = (uint16_t)(e->opts.ping_interval / 1000 * 2 + 10);
@@ -488,7 +560,7 @@ int omr_edge_start(struct omr_edge *e, char **err_r)
 	info.port = e->opts.port;
 	info.iface = e->address;
 	info.protocols = e->protocols;
-	info.mounts = e->nmounts ? &e->mounts[0] : NULL;
+	info.mounts = e->nmounts ? &e->mounts[0] : e->opts.files ? &e->files_mount : NULL;
 	info.user = e;
 	info.gid = -1;
 	info.uid = -1;

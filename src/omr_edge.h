@@ -26,6 +26,7 @@ struct omr_edge_opts {
 	size_t max_message;      /* default for endpoints that set 0 */
 	long long ping_interval; /* ms */
 	char *const *allowed_origins; /* NULL: any */
+	const struct omr_files *files; /* serves its links under /files/ (NULL: none) */
 };
 
 struct omr_edge_stats {

@@ -398,6 +398,26 @@ void omr_hex(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+char *omr_url_encode(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s);
+	char *out = omr_malloc(n * 3 + 1), *o = out;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 /* ---- UTF-8 and comparison ---- */
 
 size_t omr_utf8_chars(const char *s)

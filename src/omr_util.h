@@ -75,6 +75,8 @@ const char *omr_id_new(char *buf, const char *prefix);
 /* Fill buf with cryptographically random bytes; returns 0 or -1. */
 int omr_random_bytes(void *buf, size_t len);
 void omr_hex(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
+/* Percent-encoding (RFC 3986): all but unreserved characters. Caller frees. */
+char *omr_url_encode(const char *s);
 
 /* Characters (code points) of a UTF-8 string. */
 size_t omr_utf8_chars(const char *s);

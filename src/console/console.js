@@ -1645,8 +1645,9 @@
 		return (n / 1048576).toFixed(1) + ' MB';
 	}
 
-	/* What the customer attached: name, type and size (the files
-	 * themselves stay with the channel); a link only for web addresses. */
+	/* What the customer attached: name, type and size, linked when there
+	 * is a link: a file this server keeps (/files/…, a signed link that
+	 * opens in a new tab) or a web address the channel gave. */
 	function attachmentsNode(list) {
 		if (!Array.isArray(list))
 			return null;
@@ -1658,7 +1659,7 @@
 			li.setAttribute('data-testid', 'attachment');
 			var name = str(a.name) || str(a.kind) || 'attachment';
 			var url = str(a.url);
-			if (/^https?:\/\//i.test(url)) {
+			if (/^https?:\/\//i.test(url) || /^\/files\/[0-9a-f]+\/[0-9a-f]{64}$/.test(url)) {
 				var link = node('a', 'attachment-name', name);
 				link.href = url;
 				link.target = '_blank';

@@ -398,7 +398,18 @@ async function main() {
 		     'Subject: Dubbele afschrijving', 'the subject is shown');
 	assert.equal((await mailMsg.locator('[data-testid="attachment"]').textContent()).trim(),
 		     'afschrift.pdf (application/pdf, 1.5 KB)', 'the attachment is listed');
-	ok('an e-mail shows its subject and its attachment');
+	/* its link opens the file the customer sent, from this server */
+	const attLink = mailMsg.locator('[data-testid="attachment"] a.attachment-name');
+	const href = await attLink.getAttribute('href');
+	assert.ok(/^\/files\/[0-9a-f]+\/[0-9a-f]{64}$/.test(href), `a link to the stored file (${href})`);
+	const [tab] = await Promise.all([A.context().waitForEvent('page'), attLink.click()]);
+	const fileResp = await A.context().request.get(new URL(href, BASE).href);
+	assert.equal(fileResp.status(), 200, 'the file is served');
+	assert.deepEqual([...(await fileResp.body())], [...Buffer.alloc(1500, 7)], 'the bytes the customer sent');
+	assert.equal(fileResp.headers()['content-type'], 'application/pdf', 'as a PDF');
+	assert.ok(tab.url().endsWith(href), `clicking opens it in a new tab (${tab.url()})`);
+	await tab.close();
+	ok('an e-mail shows its subject and its attachment, which opens');
 
 	begin('e-mail reply fails');
 	await A.locator('#reply-text').fill('We kijken ernaar.');

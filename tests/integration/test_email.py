@@ -10,6 +10,7 @@ tests/email/corpus checked against its manifest."""
 import email
 import email.policy
 import json
+import http.client
 import os
 import smtplib
 import signal
@@ -202,6 +203,7 @@ def test(tmp):
        ("factuur.pdf", "application/pdf", 54, True), "the attachment's metadata")
     path = os.path.join(tmp, "state", "attachments", "email", att["sha256"])
     eq(os.path.getsize(path), 54, "and its bytes, stored by their SHA-256")
+    attachment_links(d, att, path)
     check(conv["thread"].startswith("t_"), "a new thread")
 
     # ---- the same mail delivered again (the MTA retried): stored once
@@ -336,6 +338,55 @@ def test(tmp):
     corpus(d, lm)
     stop_with_redis_hung(d, redis, lm)
     smtp.close()
+
+
+def attachment_links(d, att, path):
+    """The agent's frame links the stored file; the edge serves that link
+    and nothing else."""
+    url = att.get("url", "")
+    check(url.startswith("/files/"), "the agent gets a link to the file: %s" % url[:40])
+    edge = d.ports["edge"]
+    c = http.client.HTTPConnection("127.0.0.1", edge, timeout=10)
+    c.request("GET", url)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    with open(path, "rb") as f:
+        eq((r.status, body), (200, f.read()), "the link gives the file's bytes")
+    eq(r.getheader("Content-Type"), "application/pdf", "as the type it was sent as")
+    eq(r.getheader("Content-Disposition"), "inline; filename*=UTF-8''factuur.pdf",
+       "shown in the browser, with its name")
+    check("sandbox" in (r.getheader("Content-Security-Policy") or ""), "in a sandbox")
+    check("nosniff" in (r.getheader("X-Content-Type-Options") or ""), "never sniffed")
+    check(not d.conversation(att_conv(d, att))["messages"][0]["attachments"][0].get("url"),
+          "the admin API carries no link (a link is for a console)")
+
+    def get(path_):
+        c = http.client.HTTPConnection("127.0.0.1", edge, timeout=10)
+        c.request("GET", path_)
+        r = c.getresponse()
+        r.read()
+        c.close()
+        return r.status
+    payload, sig = url[len("/files/"):].split("/")
+    forged = bytes.fromhex(payload).replace(b"factuur.pdf", b"factuur.htm").hex()
+    for bad, why in (("/files/%s/%s" % (forged, sig), "another name under the same signature"),
+                     ("/files/%s/%s" % (payload, "0" * 64), "a wrong signature"),
+                     ("/files/%s" % payload, "no signature"),
+                     ("/files/", "nothing"),
+                     ("/files/../../../../etc/passwd", "a path"),
+                     ("/files/%2e%2e/%2e%2e/etc/passwd", "an encoded path"),
+                     ("/files/" + "a" * 3000, "a long one")):
+        check(get(bad) in (400, 403, 404, 414, 431), "%s is refused" % why)
+    eq(get(url), 200, "the daemon still serves the good link")
+
+
+def att_conv(d, att):
+    for c in convs(d):
+        for m in d.conversation(c["id"])["messages"]:
+            if any(a.get("sha256") == att["sha256"] for a in m.get("attachments", [])):
+                return c["id"]
+    return None
 
 
 def parked_thread(d, lm, alice):

@@ -1,0 +1,313 @@
+/* omr_files: signed links to stored attachments (see omr_files.h). */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <openssl/crypto.h>
+#include "omr_files.h"
+#include "omr_util.h"
+
+#define OMR_FILES_KEY 32
+#define OMR_FILES_PAYLOAD_MAX 600 /* the fields below, with their separators */
+
+struct omr_files {
+	unsigned char key[OMR_FILES_KEY];
+	char *root;
+};
+
+struct omr_files *omr_files_new_with_key(const char *root, const unsigned char key[32])
+{
+	struct omr_files *f = omr_calloc(1, sizeof(*f));
+	memcpy(f->key, key, sizeof(f->key));
+	f->root = omr_strdup(root);
+	return f;
+}
+
+struct omr_files *omr_files_new(const char *root)
+{
+	unsigned char key[OMR_FILES_KEY];
+	struct omr_files *f;
+	if (omr_random_bytes(key, sizeof(key)) != 0)
+		return NULL;
+	f = omr_files_new_with_key(root, key);
+	OPENSSL_cleanse(key, sizeof(key));
+	return f;
+}
+
+void omr_files_free(struct omr_files *f)
+{
+	if (!f)
+		return;
+	OPENSSL_cleanse(f->key, sizeof(f->key));
+	free(f->root);
+	free(f);
+}
+
+/* ---- the fields ---- */
+
+static int omr_files_channel_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static int omr_files_sha_ok(const char *s)
+{
+	if (strlen(s) != 64)
+		return 0;
+	for (int i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* token characters of a media type (RFC 6838), lower case */
+static int omr_files_type_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("!#$&^_.+-", c);
+}
+
+static int omr_files_type_ok(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	size_t n = strlen(s);
+	if (!slash || slash == s || !slash[1] || n > 127 || strchr(slash + 1, '/'))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s + i != slash && !omr_files_type_char(s[i]))
+			return 0;
+	return 1;
+}
+
+/* A name fit for a header and a file system: valid UTF-8, no control
+ * characters, quotes, backslashes or slashes. */
+static int omr_files_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 255 || !omr_utf8_valid(s, n) || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '/')
+			return 0;
+	}
+	return 1;
+}
+
+/* The name a link carries: the attachment's, made fit, at most 255 bytes
+ * cut at a character boundary; "attachment" when nothing is left. */
+static void omr_files_fit_name(const char *in, char out[256])
+{
+	size_t o = 0;
+	for (size_t i = 0; in && in[i] && o < 255; i++) {
+		unsigned char c = (unsigned char)in[i];
+		out[o++] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '/') ? '_' : (char)c;
+	}
+	while (o > 0 && !omr_utf8_valid(out, o))
+		o--;
+	out[o] = '\0';
+	if (!o || strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
+		strcpy(out, "attachment");
+}
+
+/* ---- links ---- */
+
+static int omr_files_payload(const struct omr_file_ref *r, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s\n%s\n%lld\n%s\n%s", r->channel, r->sha256,
+			 (long long)r->expires, r->name, r->type);
+	return n < 0 || (size_t)n >= len ? -1 : n;
+}
+
+char *omr_files_link(const struct omr_files *f, const struct omr_file_ref *r)
+{
+	char payload[OMR_FILES_PAYLOAD_MAX], sig[65];
+	int n;
+
+	if (!omr_files_channel_ok(r->channel) || !omr_files_sha_ok(r->sha256) ||
+	    !omr_files_name_ok(r->name) || !omr_files_type_ok(r->type) || r->expires <= 0)
+		return NULL;
+	n = omr_files_payload(r, payload, sizeof(payload));
+	if (n < 0)
+		return NULL;
+	omr_hmac_sha256_hex(f->key, sizeof(f->key), payload, (size_t)n, sig);
+	size_t plen = strlen(OMR_FILES_PREFIX);
+	char *link = omr_malloc(plen + (size_t)n * 2 + 1 + 64 + 1);
+	memcpy(link, OMR_FILES_PREFIX, plen);
+	omr_hex((const unsigned char *)payload, (size_t)n, link + plen);
+	link[plen + (size_t)n * 2] = '/';
+	memcpy(link + plen + (size_t)n * 2 + 1, sig, 65);
+	return link;
+}
+
+static int omr_files_unhex(const char *in, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i += 2) {
+		int v = 0;
+		for (int k = 0; k < 2; k++) {
+			char c = in[i + (size_t)k];
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= c - '0';
+			else if (c >= 'a' && c <= 'f')
+				v |= c - 'a' + 10;
+			else
+				return -1;
+		}
+		out[i / 2] = (char)v;
+	}
+	return 0;
+}
+
+/* Split "channel\nsha\nexpires\nname\ntype" into r; 0 or -1. */
+static int omr_files_parse(char *payload, struct omr_file_ref *r)
+{
+	char *field[5];
+	long long exp;
+	field[0] = payload;
+	for (int i = 1; i < 5; i++) {
+		char *nl = strchr(field[i - 1], '\n');
+		if (!nl)
+			return -1;
+		*nl = '\0';
+		field[i] = nl + 1;
+	}
+	if (strchr(field[4], '\n') || !omr_files_channel_ok(field[0]) || !omr_files_sha_ok(field[1]) ||
+	    omr_parse_ll(field[2], &exp) < 0 || exp <= 0 || !omr_files_name_ok(field[3]) ||
+	    !omr_files_type_ok(field[4]))
+		return -1;
+	strcpy(r->channel, field[0]);
+	strcpy(r->sha256, field[1]);
+	r->expires = exp;
+	strcpy(r->name, field[3]);
+	strcpy(r->type, field[4]);
+	return 0;
+}
+
+enum omr_files_check omr_files_check(const struct omr_files *f, const char *link, int64_t now_s,
+				     struct omr_file_ref *r, char *path, size_t len)
+{
+	char payload[OMR_FILES_PAYLOAD_MAX];
+	const char *slash = strchr(link, '/');
+	size_t hexlen = slash ? (size_t)(slash - link) : 0;
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	if (!slash || hexlen == 0 || hexlen % 2 || hexlen / 2 >= sizeof(payload) ||
+	    strlen(slash + 1) != 64 || omr_files_unhex(link, hexlen, payload) < 0)
+		return OMR_FILES_BAD;
+	payload[hexlen / 2] = '\0';
+	if (memchr(payload, '\0', hexlen / 2) ||
+	    !omr_signature_ok(slash + 1, f->key, sizeof(f->key), payload, hexlen / 2) ||
+	    omr_files_parse(payload, r) < 0) {
+		memset(r, 0, sizeof(*r));
+		return OMR_FILES_BAD;
+	}
+	if (r->expires < now_s)
+		return OMR_FILES_EXPIRED;
+	n = snprintf(path, len, "%s/%s/%s", f->root, r->channel, r->sha256);
+	return n < 0 || (size_t)n >= len ? OMR_FILES_BAD : OMR_FILES_OK;
+}
+
+const char *omr_files_serve_type(const char *type, int *inline_r)
+{
+	static const char *const shown[] = { "image/png", "image/jpeg", "image/gif", "image/webp",
+					     "application/pdf", "text/plain", NULL };
+	for (int i = 0; shown[i]; i++)
+		if (strcmp(type, shown[i]) == 0) {
+			*inline_r = 1;
+			return shown[i];
+		}
+	*inline_r = 0;
+	return "application/octet-stream";
+}
+
+/* ---- frames ---- */
+
+/* The link of a stored attachment of a message on a channel, or NULL. */
+static char *omr_files_attachment_link(const struct omr_files *f, const char *channel,
+				       const json_t *a, int64_t now_s)
+{
+	struct omr_file_ref r;
+	const char *sha = json_string_value(json_object_get(a, "sha256"));
+	const char *type = json_string_value(json_object_get(a, "type"));
+	char path[4096];
+	struct stat sb;
+
+	if (!json_is_true(json_object_get(a, "stored")) || !sha || !channel ||
+	    !omr_files_sha_ok(sha) || !omr_files_channel_ok(channel))
+		return NULL;
+	if (snprintf(path, sizeof(path), "%s/%s/%s", f->root, channel, sha) >= (int)sizeof(path) ||
+	    stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return NULL; /* not on this node's disk */
+	memset(&r, 0, sizeof(r));
+	strcpy(r.channel, channel);
+	strcpy(r.sha256, sha);
+	r.expires = now_s + OMR_FILES_TTL_S;
+	omr_files_fit_name(json_string_value(json_object_get(a, "name")), r.name);
+	snprintf(r.type, sizeof(r.type), "%s",
+		 type && omr_files_type_ok(type) ? type : "application/octet-stream");
+	return omr_files_link(f, &r);
+}
+
+/* Walks objects and arrays; sets "url" on the attachments of every object
+ * that has "attachments" and "channel" (a message). Returns how many got
+ * one; with set 0 it changes nothing and counts those that might. */
+static int omr_files_walk(const struct omr_files *f, json_t *j, int64_t now_s, int set, int depth)
+{
+	int found = 0;
+	if (depth > 8)
+		return 0;
+	if (json_is_array(j)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(j, i, v)
+			found += omr_files_walk(f, v, now_s, set, depth + 1);
+		return found;
+	}
+	if (!json_is_object(j))
+		return 0;
+	const json_t *list = json_object_get(j, "attachments");
+	const char *channel = json_string_value(json_object_get(j, "channel"));
+	if (json_is_array(list) && channel) {
+		size_t i;
+		json_t *a;
+		json_array_foreach(list, i, a) {
+			const char *sha = json_string_value(json_object_get(a, "sha256"));
+			char *link;
+			if (!set) { /* a first look: could it have a link? */
+				found += sha && json_is_true(json_object_get(a, "stored"));
+				continue;
+			}
+			link = json_is_object(a) ? omr_files_attachment_link(f, channel, a, now_s) : NULL;
+			if (link)
+				json_object_set_new(a, "url", json_string(link));
+			found += link != NULL;
+			free(link);
+		}
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(j, key, v)
+		if (strcmp(key, "attachments") != 0 && (json_is_object(v) || json_is_array(v)))
+			found += omr_files_walk(f, v, now_s, set, depth + 1);
+	return found;
+}
+
+json_t *omr_files_decorate(const struct omr_files *f, const json_t *frame, int64_t now_s)
+{
+	json_t *copy;
+	if (!f || !omr_files_walk(f, (json_t *)frame, now_s, 0, 0))
+		return json_incref((json_t *)frame);
+	copy = json_deep_copy(frame);
+	if (copy)
+		omr_files_walk(f, copy, now_s, 1, 0);
+	return copy;
+}

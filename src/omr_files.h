@@ -1,0 +1,65 @@
+/* omr_files: links to the files customers sent, for agents' browsers.
+ *
+ * A channel that keeps an attachment's bytes writes them to
+ * state_dir/attachments/<channel>/<sha256> and says so in the attachment's
+ * metadata ("sha256", "stored": true). Frames to agents get a "url" on each
+ * such attachment this node has: /files/<payload>/<signature>, where the
+ * payload (hex) names the channel, the file, its name and type and when the
+ * link expires, and the signature is HMAC-SHA256 under a key this node made
+ * at start. The edge serves a link after checking it; nothing else is
+ * needed to read a file, and no link can name a path outside the store.
+ *
+ * The signing side runs on the main thread, the checking side on the edge
+ * thread: both only read the struct after omr_files_new(). */
+#ifndef OMR_FILES_H
+#define OMR_FILES_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define OMR_FILES_PREFIX "/files/"
+#define OMR_FILES_TTL_S (24 * 3600) /* a link works for a day */
+
+struct omr_files;
+
+/* What a checked link names. */
+struct omr_file_ref {
+	char channel[65];
+	char sha256[65];
+	int64_t expires; /* unix seconds */
+	char name[256];
+	char type[128];
+};
+
+enum omr_files_check {
+	OMR_FILES_OK = 0,
+	OMR_FILES_BAD = -1,     /* not a link of ours: malformed or signed by another key */
+	OMR_FILES_EXPIRED = -2, /* ours, but too old */
+};
+
+/* root: the attachments directory (state_dir/attachments). NULL if no
+ * key could be made. */
+struct omr_files *omr_files_new(const char *root);
+/* The same with a given key (32 bytes): tests, fuzzing. */
+struct omr_files *omr_files_new_with_key(const char *root, const unsigned char key[32]);
+void omr_files_free(struct omr_files *f);
+
+/* A frame for an agent with a "url" on every stored attachment this node
+ * has (a new reference; the frame itself when there is none). */
+json_t *omr_files_decorate(const struct omr_files *f, const json_t *frame, int64_t now_s);
+
+/* The link of one file, or NULL when the fields cannot make one.
+ * Caller frees. */
+char *omr_files_link(const struct omr_files *f, const struct omr_file_ref *r);
+
+/* Check a link (the path after OMR_FILES_PREFIX) at now_s; on OMR_FILES_OK
+ * *r names the file, and path (size len) is where it is on disk. */
+enum omr_files_check omr_files_check(const struct omr_files *f, const char *link, int64_t now_s,
+				     struct omr_file_ref *r, char *path, size_t len);
+
+/* The Content-Type to serve a file with: its own for types a browser shows
+ * safely (images but SVG, PDF, plain text), else application/octet-stream;
+ * *inline_r says whether to show it rather than download it. */
+const char *omr_files_serve_type(const char *type, int *inline_r);
+
+#endif
