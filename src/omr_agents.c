@@ -119,7 +119,7 @@ static struct omr_asess *omr_agents_sess(struct omr_agents *a, uint64_t conn)
 static void omr_agents_send(struct omr_agents *a, uint64_t conn, const json_t *frame)
 {
 	json_t *out = omr_files_decorate(a->core->files, frame, (int64_t)time(NULL));
-	char *s = out ? json_dumps(out, JSON_COMPACT) : NULL;
+	char *s = json_dumps(out ? out : frame, JSON_COMPACT); /* no memory: no links */
 	if (s) {
 		omr_edge_send(a->core->edge, conn, s, strlen(s));
 		free(s);

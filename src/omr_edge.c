@@ -327,14 +327,12 @@ static int omr_edge_file(struct omr_edge *e, struct lws *wsi, const char *link)
 {
 	struct omr_file_ref r;
 	struct stat sb;
-	char path[4096], disp[700], *pct;
-	unsigned char hdr[1200], *p = hdr, *end = hdr + sizeof(hdr);
+	char path[4096], disp[1024], *pct; /* a 255-byte name is up to 765 encoded */
+	unsigned char hdr[2048], *p = hdr, *end = hdr + sizeof(hdr);
 	int shown, n;
 	const char *type;
 
-	/* lws gives the whole path of a callback mount */
-	if (strncmp(link, OMR_FILES_PREFIX, strlen(OMR_FILES_PREFIX)) == 0)
-		link += strlen(OMR_FILES_PREFIX);
+	link += strlen(OMR_FILES_PREFIX); /* lws gives the whole path */
 	switch (omr_files_check(e->opts.files, link, (int64_t)time(NULL), &r, path, sizeof(path))) {
 	case OMR_FILES_OK:
 		break;
@@ -370,8 +368,11 @@ static int omr_edge_file(struct omr_edge *e, struct lws *wsi, const char *link)
 						(const unsigned char *)headers[i][1],
 						(int)strlen(headers[i][1]), &p, end))
 			return -1;
+	/* 0: sending; 1: it answered (404 when the open failed) and the
+	 * transaction is ours to complete, or the next request on this
+	 * connection would be handled with this one's URI */
 	n = lws_serve_http_file(wsi, path, type, (const char *)hdr, (int)(p - hdr));
-	if (n < 0)
+	if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
 		return -1;
 	return 0;
 }
@@ -391,7 +392,8 @@ static int omr_edge_http_cb(struct lws *wsi, enum lws_callback_reasons reason, v
 		omr_edge_drain_commands(e);
 		return 0;
 	case LWS_CALLBACK_HTTP:
-		if (e->opts.files && in)
+		if (e->opts.files && in &&
+		    strncmp(in, OMR_FILES_PREFIX, strlen(OMR_FILES_PREFIX)) == 0)
 			return omr_edge_file(e, wsi, in);
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	default:
@@ -507,6 +509,8 @@ int omr_edge_add_mount(struct omr_edge *e, const char *prefix, const char *dir, 
 		return omr_err(err_r, "too many static mounts");
 	if (!prefix || prefix[0] != '/' || strlen(prefix) > 200)
 		return omr_err(err_r, "mount prefix must start with /");
+	if (strncmp(prefix, "/files", 6) == 0 && (prefix[6] == '\0' || prefix[6] == '/'))
+		return omr_err(err_r, "/files/ is reserved for links to attachments");
 	for (int i = 0; i < e->nmounts; i++)
 		if (strcmp(e->mounts[i].mountpoint, prefix) == 0)
 			return omr_err(err_r, "%s is already mounted", prefix);

@@ -86,29 +86,55 @@ static int omr_files_type_ok(const char *s)
 	return 1;
 }
 
-/* A name fit for a header and a file system: valid UTF-8, no control
- * characters, quotes, backslashes or slashes. */
+/* The length of a character at p that has no place in a file name: a
+ * control character (C0, DEL, C1), a quote, backslash or slash, or one that
+ * hides or reorders what a save dialog shows (bidi controls, zero-width
+ * and invisible characters, the byte order mark); 0 for any other. */
+static size_t omr_files_unfit(const unsigned char *p)
+{
+	if (p[0] < 0x20 || p[0] == 0x7f || p[0] == '"' || p[0] == '\\' || p[0] == '/')
+		return 1;
+	if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+		return 2; /* C1 */
+	if (p[0] == 0xd8 && p[1] == 0x9c)
+		return 2; /* U+061C arabic letter mark */
+	if (p[0] == 0xe2 && p[1] == 0x80 && ((p[2] >= 0x8b && p[2] <= 0x8f) ||
+					     (p[2] >= 0xaa && p[2] <= 0xae)))
+		return 3; /* U+200B..U+200F, U+202A..U+202E */
+	if (p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa0 && p[2] <= 0xaf)
+		return 3; /* U+2060..U+206F */
+	if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		return 3; /* U+FEFF */
+	return 0;
+}
+
+/* A name fit for a header and a file system: valid UTF-8 without the
+ * characters above, not "." or "..". */
 static int omr_files_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > 255 || !omr_utf8_valid(s, n) || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '/')
+	for (size_t i = 0; i < n; i++)
+		if (omr_files_unfit((const unsigned char *)s + i))
 			return 0;
-	}
 	return 1;
 }
 
-/* The name a link carries: the attachment's, made fit, at most 255 bytes
- * cut at a character boundary; "attachment" when nothing is left. */
+/* The name a link carries: the attachment's with each unfit character
+ * made "_", at most 255 bytes cut at a character boundary; "attachment"
+ * when nothing is left. */
 static void omr_files_fit_name(const char *in, char out[256])
 {
 	size_t o = 0;
-	for (size_t i = 0; in && in[i] && o < 255; i++) {
-		unsigned char c = (unsigned char)in[i];
-		out[o++] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '/') ? '_' : (char)c;
+	for (size_t i = 0; in && in[i] && o < 255;) {
+		size_t bad = omr_files_unfit((const unsigned char *)in + i);
+		if (bad) {
+			out[o++] = '_';
+			i += bad;
+		} else {
+			out[o++] = in[i++];
+		}
 	}
 	while (o > 0 && !omr_utf8_valid(out, o))
 		o--;
@@ -219,14 +245,15 @@ enum omr_files_check omr_files_check(const struct omr_files *f, const char *link
 const char *omr_files_serve_type(const char *type, int *inline_r)
 {
 	static const char *const shown[] = { "image/png", "image/jpeg", "image/gif", "image/webp",
-					     "application/pdf", "text/plain", NULL };
+					     "text/plain", NULL };
 	for (int i = 0; shown[i]; i++)
 		if (strcmp(type, shown[i]) == 0) {
 			*inline_r = 1;
 			return shown[i];
 		}
 	*inline_r = 0;
-	return "application/octet-stream";
+	/* a PDF is a download: a browser's viewer does not run in a sandbox */
+	return strcmp(type, "application/pdf") == 0 ? "application/pdf" : "application/octet-stream";
 }
 
 /* ---- frames ---- */
@@ -257,57 +284,66 @@ static char *omr_files_attachment_link(const struct omr_files *f, const char *ch
 	return omr_files_link(f, &r);
 }
 
-/* Walks objects and arrays; sets "url" on the attachments of every object
- * that has "attachments" and "channel" (a message). Returns how many got
- * one; with set 0 it changes nothing and counts those that might. */
-static int omr_files_walk(const struct omr_files *f, json_t *j, int64_t now_s, int set, int depth)
+/* The attachments of one message (an object with "attachments" and
+ * "channel") get their "url"; returns how many got one. With set 0 it
+ * changes nothing and counts those that might. */
+static int omr_files_message(const struct omr_files *f, json_t *m, int64_t now_s, int set)
+{
+	const json_t *list = json_object_get(m, "attachments");
+	const char *channel = json_string_value(json_object_get(m, "channel"));
+	int found = 0;
+	size_t i;
+	json_t *a;
+
+	if (!json_is_array(list) || !channel)
+		return 0;
+	json_array_foreach(list, i, a) {
+		char *link;
+		if (!set) { /* a first look: could it have a link? */
+			found += json_is_string(json_object_get(a, "sha256")) &&
+				 json_is_true(json_object_get(a, "stored"));
+			continue;
+		}
+		link = json_is_object(a) ? omr_files_attachment_link(f, channel, a, now_s) : NULL;
+		if (link)
+			json_object_set_new(a, "url", json_string(link));
+		found += link != NULL;
+		free(link);
+	}
+	return found;
+}
+
+static int omr_files_messages(const struct omr_files *f, json_t *conv, int64_t now_s, int set)
 {
 	int found = 0;
-	if (depth > 8)
-		return 0;
-	if (json_is_array(j)) {
-		size_t i;
-		json_t *v;
-		json_array_foreach(j, i, v)
-			found += omr_files_walk(f, v, now_s, set, depth + 1);
-		return found;
-	}
-	if (!json_is_object(j))
-		return 0;
-	const json_t *list = json_object_get(j, "attachments");
-	const char *channel = json_string_value(json_object_get(j, "channel"));
-	if (json_is_array(list) && channel) {
-		size_t i;
-		json_t *a;
-		json_array_foreach(list, i, a) {
-			const char *sha = json_string_value(json_object_get(a, "sha256"));
-			char *link;
-			if (!set) { /* a first look: could it have a link? */
-				found += sha && json_is_true(json_object_get(a, "stored"));
-				continue;
-			}
-			link = json_is_object(a) ? omr_files_attachment_link(f, channel, a, now_s) : NULL;
-			if (link)
-				json_object_set_new(a, "url", json_string(link));
-			found += link != NULL;
-			free(link);
-		}
-	}
-	const char *key;
-	json_t *v;
-	json_object_foreach(j, key, v)
-		if (strcmp(key, "attachments") != 0 && (json_is_object(v) || json_is_array(v)))
-			found += omr_files_walk(f, v, now_s, set, depth + 1);
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(conv, "messages"), i, m)
+		found += omr_files_message(f, m, now_s, set);
+	return found;
+}
+
+/* Only where frames carry messages the server stored: a frame's "message",
+ * the "messages" of its "conversation" or of each of its "conversations".
+ * Anything else in a frame (a bot's slots, say) can say what it likes. */
+static int omr_files_frame(const struct omr_files *f, json_t *frame, int64_t now_s, int set)
+{
+	int found = omr_files_message(f, json_object_get(frame, "message"), now_s, set) +
+		    omr_files_messages(f, json_object_get(frame, "conversation"), now_s, set);
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(frame, "conversations"), i, c)
+		found += omr_files_messages(f, c, now_s, set);
 	return found;
 }
 
 json_t *omr_files_decorate(const struct omr_files *f, const json_t *frame, int64_t now_s)
 {
 	json_t *copy;
-	if (!f || !omr_files_walk(f, (json_t *)frame, now_s, 0, 0))
+	if (!f || !omr_files_frame(f, (json_t *)frame, now_s, 0))
 		return json_incref((json_t *)frame);
 	copy = json_deep_copy(frame);
 	if (copy)
-		omr_files_walk(f, copy, now_s, 1, 0);
+		omr_files_frame(f, copy, now_s, 1);
 	return copy;
 }

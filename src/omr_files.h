@@ -58,8 +58,8 @@ enum omr_files_check omr_files_check(const struct omr_files *f, const char *link
 				     struct omr_file_ref *r, char *path, size_t len);
 
 /* The Content-Type to serve a file with: its own for types a browser shows
- * safely (images but SVG, PDF, plain text), else application/octet-stream;
- * *inline_r says whether to show it rather than download it. */
+ * safely (images but SVG, plain text), which are shown (*inline_r 1); a PDF
+ * as itself and anything else as application/octet-stream, downloaded. */
 const char *omr_files_serve_type(const char *type, int *inline_r);
 
 #endif

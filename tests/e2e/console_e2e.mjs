@@ -32,6 +32,9 @@ const { chromium } = process.env.E2E_PLAYWRIGHT ?
 	await import(pathToFileURL(path.join(process.env.E2E_PLAYWRIGHT, 'index.mjs')).href) :
 	await import('playwright-core');
 
+/* a PNG of one transparent pixel (68 bytes) */
+const PNG_1PX = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489' +
+	'0000000b49444154789c6360000200000500017a5eab3f0000000049454e44ae426082', 'hex');
 const BASE = process.env.E2E_BASE;
 const ADMIN = process.env.E2E_ADMIN;
 const TOKEN = process.env.E2E_TOKEN;
@@ -386,7 +389,10 @@ async function main() {
 		'--b', 'Content-Type: application/pdf; name="afschrift.pdf"',
 		'Content-Disposition: attachment; filename="afschrift.pdf"',
 		'Content-Transfer-Encoding: base64', '',
-		Buffer.alloc(1500, 7).toString('base64').replace(/.{76}/g, '$&\r\n'), '--b--']);
+		Buffer.alloc(1500, 7).toString('base64').replace(/.{76}/g, '$&\r\n'),
+		'--b', 'Content-Type: image/png; name="scherm.png"',
+		'Content-Disposition: attachment; filename="scherm.png"',
+		'Content-Transfer-Encoding: base64', '', PNG_1PX.toString('base64'), '--b--']);
 	assert.ok(reply.startsWith('250'), `LMTP: ${reply}`);
 	const mailCard = A.locator('[data-testid="offer-card"]', { hasText: 'Eva' }).first();
 	await mailCard.waitFor({ state: 'visible' });
@@ -396,20 +402,29 @@ async function main() {
 	await mailMsg.waitFor();
 	assert.equal((await mailMsg.locator('.subject').textContent()).trim(),
 		     'Subject: Dubbele afschrijving', 'the subject is shown');
-	assert.equal((await mailMsg.locator('[data-testid="attachment"]').textContent()).trim(),
-		     'afschrift.pdf (application/pdf, 1.5 KB)', 'the attachment is listed');
-	/* its link opens the file the customer sent, from this server */
-	const attLink = mailMsg.locator('[data-testid="attachment"] a.attachment-name');
-	const href = await attLink.getAttribute('href');
-	assert.ok(/^\/files\/[0-9a-f]+\/[0-9a-f]{64}$/.test(href), `a link to the stored file (${href})`);
-	const [tab] = await Promise.all([A.context().waitForEvent('page'), attLink.click()]);
-	const fileResp = await A.context().request.get(new URL(href, BASE).href);
-	assert.equal(fileResp.status(), 200, 'the file is served');
-	assert.deepEqual([...(await fileResp.body())], [...Buffer.alloc(1500, 7)], 'the bytes the customer sent');
-	assert.equal(fileResp.headers()['content-type'], 'application/pdf', 'as a PDF');
-	assert.ok(tab.url().endsWith(href), `clicking opens it in a new tab (${tab.url()})`);
+	const atts = mailMsg.locator('[data-testid="attachment"]');
+	assert.deepEqual((await atts.allTextContents()).map(t => t.trim()),
+			 ['afschrift.pdf (application/pdf, 1.5 KB)', 'scherm.png (image/png, 68 B)'],
+			 'the attachments are listed');
+	/* their links give the files the customer sent, from this server */
+	const pdfHref = await atts.nth(0).locator('a.attachment-name').getAttribute('href');
+	assert.ok(/^\/files\/[0-9a-f]+\/[0-9a-f]{64}$/.test(pdfHref), `a link to the stored file (${pdfHref})`);
+	const pdf = await A.context().request.get(new URL(pdfHref, BASE).href);
+	assert.equal(pdf.status(), 200, 'the PDF is served');
+	assert.deepEqual([...(await pdf.body())], [...Buffer.alloc(1500, 7)], 'the bytes the customer sent');
+	assert.equal(pdf.headers()['content-disposition'], "attachment; filename*=UTF-8''afschrift.pdf",
+		     'as a download with its name');
+	/* an image opens in a new tab */
+	const pngLink = atts.nth(1).locator('a.attachment-name');
+	const pngHref = await pngLink.getAttribute('href');
+	const [tab] = await Promise.all([A.context().waitForEvent('page'), pngLink.click()]);
+	await tab.waitForLoadState();
+	assert.ok(tab.url().endsWith(pngHref), `clicking opens it in a new tab (${tab.url()})`);
+	const size = await tab.evaluate(() => { const i = document.querySelector('img');
+		return i ? [i.naturalWidth, i.naturalHeight] : null; });
+	assert.deepEqual(size, [1, 1], 'showing the image');
 	await tab.close();
-	ok('an e-mail shows its subject and its attachment, which opens');
+	ok('an e-mail shows its subject and its attachments, which open');
 
 	begin('e-mail reply fails');
 	await A.locator('#reply-text').fill('We kijken ernaar.');

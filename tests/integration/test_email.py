@@ -354,8 +354,8 @@ def attachment_links(d, att, path):
     with open(path, "rb") as f:
         eq((r.status, body), (200, f.read()), "the link gives the file's bytes")
     eq(r.getheader("Content-Type"), "application/pdf", "as the type it was sent as")
-    eq(r.getheader("Content-Disposition"), "inline; filename*=UTF-8''factuur.pdf",
-       "shown in the browser, with its name")
+    eq(r.getheader("Content-Disposition"), "attachment; filename*=UTF-8''factuur.pdf",
+       "a PDF is downloaded, with its name")
     check("sandbox" in (r.getheader("Content-Security-Policy") or ""), "in a sandbox")
     check("nosniff" in (r.getheader("X-Content-Type-Options") or ""), "never sniffed")
     check(not d.conversation(att_conv(d, att))["messages"][0]["attachments"][0].get("url"),

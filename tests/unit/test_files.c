@@ -108,6 +108,10 @@ static void test_hostile_links(void **state)
 		"email\n" SHA "\nsoon\na.pdf\napplication/pdf",
 		"email\n" SHA "\n1900000000\n\xff\xfe.pdf\napplication/pdf",
 		"EMAIL\n" SHA "\n1900000000\na.pdf\napplication/pdf",
+		"email\n" SHA "\n1900000000\n\xe2\x80\xae" "fdp.exe\napplication/pdf", /* RLO */
+		"email\n" SHA "\n1900000000\na\xc2\x85" "b\napplication/pdf",         /* NEL */
+		"email\n" SHA "\n1900000000\na\xe2\x80\x8b" ".pdf\napplication/pdf",  /* ZWSP */
+		"email\n" SHA "\n1900000000\n\xef\xbb\xbf" "a.pdf\napplication/pdf",  /* BOM */
 	};
 	for (size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
 		const char *p = payloads[i];
@@ -144,8 +148,11 @@ static void test_serve_type(void **state)
 	int shown = -1;
 	assert_string_equal(omr_files_serve_type("image/png", &shown), "image/png");
 	assert_int_equal(shown, 1);
-	assert_string_equal(omr_files_serve_type("application/pdf", &shown), "application/pdf");
+	assert_string_equal(omr_files_serve_type("text/plain", &shown), "text/plain");
 	assert_int_equal(shown, 1);
+	/* a PDF keeps its type but is downloaded (no viewer in a sandbox) */
+	assert_string_equal(omr_files_serve_type("application/pdf", &shown), "application/pdf");
+	assert_int_equal(shown, 0);
 	/* what could run script on our origin is a download of bytes */
 	static const char *const risky[] = { "text/html", "image/svg+xml", "application/xhtml+xml",
 					     "text/xml", "application/javascript",
@@ -184,8 +191,8 @@ static void test_decorate(void **state)
 			  "name", "elsewhere.pdf", "type", "application/pdf", "sha256",
 			  "0000000000000000000000000000000000000000000000000000000000000000",
 			  "stored", 1,
-			  "name", "../../passwd", "type", "TEXT/HTML<script>", "sha256", SHA,
-			  "stored", 1);
+			  "name", "../../passwd\xe2\x80\xae" "exe.pdf", "type", "TEXT/HTML<script>",
+			  "sha256", SHA, "stored", 1);
 	assert_non_null(frame);
 	out = omr_files_decorate(f, frame, NOW);
 	assert_ptr_not_equal(out, frame); /* a copy: the caller's frame is shared */
@@ -208,9 +215,28 @@ static void test_decorate(void **state)
 	assert_non_null(url); /* same file, name and type made safe */
 	assert_int_equal(omr_files_check(f, url + strlen(OMR_FILES_PREFIX), NOW, &got, path,
 					 sizeof(path)), OMR_FILES_OK);
-	assert_string_equal(got.name, ".._.._passwd");
+	assert_string_equal(got.name, ".._.._passwd_exe.pdf");
 	assert_string_equal(got.type, "application/octet-stream");
 	json_decref(out);
+
+	/* only where the server puts messages: not in what a bot sent along */
+	json_t *slots = json_pack("{s:s,s:{s:{s:s,s:[{s:s,s:s,s:b}]}}}", "type", "offer",
+				  "conversation", "bot_slots", "channel", "email", "attachments",
+				  "sha256", SHA, "name", "x.pdf", "stored", 1);
+	out = omr_files_decorate(f, slots, NOW);
+	assert_ptr_equal(out, slots);
+	json_decref(out);
+	json_decref(slots);
+	/* the welcome's list of conversations */
+	json_t *welcome = json_pack("{s:s,s:[{s:[{s:s,s:[{s:s,s:s,s:b}]}]}]}", "type", "welcome",
+				    "conversations", "messages", "channel", "email", "attachments",
+				    "sha256", SHA, "name", "y.pdf", "stored", 1);
+	out = omr_files_decorate(f, welcome, NOW);
+	assert_non_null(json_object_get(json_array_get(json_object_get(json_array_get(json_object_get(
+		json_array_get(json_object_get(out, "conversations"), 0), "messages"), 0),
+		"attachments"), 0), "url"));
+	json_decref(out);
+	json_decref(welcome);
 
 	/* a frame without stored attachments is passed as it is */
 	json_t *plain = json_pack("{s:s,s:{s:s,s:s}}", "type", "message", "message", "id", "m_2",
