@@ -163,6 +163,29 @@ static inline const char *provider_mime_of(const char *kind)
 	return "application/octet-stream";
 }
 
+/* The end of a provider plugin's init: its webhook and its channel policy
+ * registered, the state handed over; on failure the state (a plain
+ * allocation) is freed. */
+static inline int provider_start(const struct omr_host_api *api, omr_host *host,
+				 const struct omr_webhook_spec *spec,
+				 const struct omr_channel_policy *policy, void *st, void **state_r,
+				 char **err_r)
+{
+	if (api->webhook_register(host, spec, err_r) != OMR_OK ||
+	    api->channel_policy(host, policy, err_r) != OMR_OK) {
+		free(st);
+		return OMR_ERROR;
+	}
+	*state_r = st;
+	return OMR_OK;
+}
+
+/* The state of a provider plugin is one allocation. */
+static inline void provider_free(void *state)
+{
+	free(state);
+}
+
 /* "1669233778" (seconds) -> ms; 0 when absent or not a number. */
 static inline long long provider_ts_ms(const json_t *v)
 {

@@ -384,18 +384,7 @@ static int meta_init(const struct omr_host_api *api, omr_host *host, const void 
 		.reply_window_ms = cfg->reply_window,
 		.text_max = META_TEXT_MAX,
 	};
-	if (api->webhook_register(host, &spec, err_r) != OMR_OK ||
-	    api->channel_policy(host, &policy, err_r) != OMR_OK) {
-		free(st);
-		return OMR_ERROR;
-	}
-	*state_r = st;
-	return OMR_OK;
-}
-
-static void meta_free(void *state)
-{
-	free(state);
+	return provider_start(api, host, &spec, &policy, st, state_r, err_r);
 }
 
 const struct omr_plugin_descriptor omr_plugin = {
@@ -412,6 +401,6 @@ const struct omr_plugin_descriptor omr_plugin = {
 	.config_size = sizeof(struct meta_config),
 	.check = meta_check,
 	.init = meta_init,
-	.free = meta_free,
+	.free = provider_free,
 	.send = meta_send,
 };

@@ -326,18 +326,7 @@ static int x_init(const struct omr_host_api *api, omr_host *host, const void *co
 		api->log(host, OMR_LOG_WARN,
 			 "access_token is used as an OAuth 2.0 user token: these expire after two "
 			 "hours; set consumer_key and access_token_secret to sign with OAuth 1.0a");
-	if (api->webhook_register(host, &spec, err_r) != OMR_OK ||
-	    api->channel_policy(host, &policy, err_r) != OMR_OK) {
-		free(st);
-		return OMR_ERROR;
-	}
-	*state_r = st;
-	return OMR_OK;
-}
-
-static void x_free(void *state)
-{
-	free(state);
+	return provider_start(api, host, &spec, &policy, st, state_r, err_r);
 }
 
 const struct omr_plugin_descriptor omr_plugin = {
@@ -350,6 +339,6 @@ const struct omr_plugin_descriptor omr_plugin = {
 	.config_size = sizeof(struct x_config),
 	.check = x_check,
 	.init = x_init,
-	.free = x_free,
+	.free = provider_free,
 	.send = x_send,
 };

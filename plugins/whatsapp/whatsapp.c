@@ -361,18 +361,7 @@ static int wa_init(const struct omr_host_api *api, omr_host *host, const void *c
 		.templates = cfg->templates,
 		.text_max = WA_TEXT_MAX,
 	};
-	if (api->webhook_register(host, &spec, err_r) != OMR_OK ||
-	    api->channel_policy(host, &policy, err_r) != OMR_OK) {
-		free(st);
-		return OMR_ERROR;
-	}
-	*state_r = st;
-	return OMR_OK;
-}
-
-static void wa_free(void *state)
-{
-	free(state);
+	return provider_start(api, host, &spec, &policy, st, state_r, err_r);
 }
 
 const struct omr_plugin_descriptor omr_plugin = {
@@ -385,6 +374,6 @@ const struct omr_plugin_descriptor omr_plugin = {
 	.config_size = sizeof(struct wa_config),
 	.check = wa_check,
 	.init = wa_init,
-	.free = wa_free,
+	.free = provider_free,
 	.send = wa_send,
 };
