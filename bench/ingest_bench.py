@@ -99,9 +99,9 @@ def redis_benchmark(sock, args, n=100000, clients=50):
     return float(m.group(1)) if m else 0.0
 
 
-def run_clients(target, args_list, timeout):
-    """Run target(*args, queue) in one process per args; each puts (count,
-    latencies sample, errors). Returns (total count, sorted latencies, errors)."""
+def collect(target, args_list, timeout):
+    """Run target(*args, queue) in one process per args; each puts one
+    result on the queue. Returns the results."""
     q = multiprocessing.Queue()
     procs = [multiprocessing.Process(target=target, args=tuple(args) + (q,)) for args in args_list]
     for p in procs:
@@ -109,8 +109,20 @@ def run_clients(target, args_list, timeout):
     results = [q.get(timeout=timeout) for _ in procs]
     for p in procs:
         p.join()
+    return results
+
+
+def run_clients(target, args_list, timeout):
+    """collect() where each result is (count, latencies sample, errors).
+    Returns (total count, sorted latencies, errors)."""
+    results = collect(target, args_list, timeout)
     return (sum(r[0] for r in results), sorted(x for r in results for x in r[1]),
             sum(r[2] for r in results))
+
+
+def percentile_ms(lat, p):
+    """The p-th quantile (0..1) of sorted latencies in seconds, in ms."""
+    return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else 0
 
 
 def baselines(redis):
@@ -153,10 +165,9 @@ def main():
         redis.stop()
         subprocess.run(["rm", "-rf", tmp])
 
-    pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else 0  # noqa
     print("ingest_acked_msgs_per_s %.0f" % rate)
-    print("ingest_ack_latency_p50_ms %.2f" % pct(0.50))
-    print("ingest_ack_latency_p99_ms %.2f" % pct(0.99))
+    print("ingest_ack_latency_p50_ms %.2f" % percentile_ms(lat, 0.50))
+    print("ingest_ack_latency_p99_ms %.2f" % percentile_ms(lat, 0.99))
     print("ingest_errors %d" % errors)
     print("baseline_redis_ingest_script_per_s %.0f" % base_ingest)
     print("baseline_redis_set_per_s %.0f" % base_set)

@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 sys.path.insert(0, HERE)
 import omrtest  # noqa: E402
-from ingest_bench import baselines  # noqa: E402
+from ingest_bench import baselines, collect, percentile_ms  # noqa: E402
 
 ADDRESS = "support@example.com"
 P = "omr:{main}:"
@@ -306,10 +306,9 @@ def main():
         redis.stop()
         subprocess.run(["rm", "-rf", tmp])
 
-    pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else 0  # noqa
     print("lmtp_messages_per_s %.0f" % (acked / a.seconds))
-    print("lmtp_latency_p50_ms %.2f" % pct(0.50))
-    print("lmtp_latency_p99_ms %.2f" % pct(0.99))
+    print("lmtp_latency_p50_ms %.2f" % percentile_ms(lat, 0.50))
+    print("lmtp_latency_p99_ms %.2f" % percentile_ms(lat, 0.99))
     print("lmtp_errors %d" % errors)
     print("lmtp_acked %d" % acked)
     print("lmtp_acked_duplicates %d" % dups)
@@ -333,19 +332,6 @@ def main():
         print("# FAIL: acknowledged %d (%d duplicates), stored %d, found %d, metric %d"
               % (acked, dups, stored, found, metric_stored))
     sys.exit(0 if ok else 1)
-
-
-def collect(target, args_list, timeout):
-    """Like ingest_bench.run_clients, but every process's whole result."""
-    import multiprocessing
-    q = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=target, args=tuple(args) + (q,)) for args in args_list]
-    for p in procs:
-        p.start()
-    results = [q.get(timeout=timeout) for _ in procs]
-    for p in procs:
-        p.join()
-    return results
 
 
 if __name__ == "__main__":

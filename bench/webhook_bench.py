@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 sys.path.insert(0, HERE)
 import omrtest  # noqa: E402
-from ingest_bench import baselines, run_clients  # noqa: E402
+from ingest_bench import baselines, percentile_ms, run_clients  # noqa: E402
 
 SECRET = "bench-app-secret-0123"
 PHONE = "1000001"
@@ -115,11 +115,10 @@ def main():
         redis.stop()
         subprocess.run(["rm", "-rf", tmp])
 
-    pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else 0  # noqa
     print("webhook_requests_per_s %.0f" % (reqs / a.seconds))
     print("webhook_messages_per_s %.0f" % (reqs * a.batch / a.seconds))
-    print("webhook_latency_p50_ms %.2f" % pct(0.50))
-    print("webhook_latency_p99_ms %.2f" % pct(0.99))
+    print("webhook_latency_p50_ms %.2f" % percentile_ms(lat, 0.50))
+    print("webhook_latency_p99_ms %.2f" % percentile_ms(lat, 0.99))
     print("webhook_errors %d" % errors)
     print("events_in_stream %d" % stored)
     print("baseline_redis_ingest_script_per_s %.0f" % base_ingest)
