@@ -251,15 +251,14 @@ static int omr_admin_param_int(const struct omr_http_request *req, omr_http_repl
 static int omr_admin_param_cursor(const struct omr_http_request *req, omr_http_reply *reply,
 				  const char **out_r)
 {
+	const char *v = omr_http_query_param(req, "before");
 	long long ms;
-	if (omr_admin_param_word(req, reply, "before", out_r) < 0)
-		return -1;
-	if (!*out_r || !isdigit((unsigned char)**out_r))
-		return 0;
+	if (!v || !isdigit((unsigned char)*v))
+		return omr_admin_param_word(req, reply, "before", out_r);
 	*out_r = NULL;
 	if (omr_admin_param_int(req, reply, "before", 1, 9000000000000000LL, &ms) < 0)
 		return -1;
-	*out_r = omr_http_query_param(req, "before");
+	*out_r = v;
 	return 0;
 }
 

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 
 #include <libwebsockets.h>
 
@@ -321,12 +320,17 @@ static int omr_edge_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, voi
 	}
 }
 
+/* An HTTP error page, then the connection is ready for the next request. */
+static int omr_edge_http_error(struct lws *wsi, unsigned int code, const char *text)
+{
+	return lws_return_http_status(wsi, code, text) ? -1 : lws_http_transaction_completed(wsi);
+}
+
 /* A file behind a link of omr_files: checked, then sent as a download or,
  * for types a browser shows safely, inline, in a sandbox either way. */
 static int omr_edge_file(struct omr_edge *e, struct lws *wsi, const char *link)
 {
 	struct omr_file_ref r;
-	struct stat sb;
 	char path[4096], disp[1024], *pct; /* a 255-byte name is up to 765 encoded */
 	unsigned char hdr[2048], *p = hdr, *end = hdr + sizeof(hdr);
 	int shown, n;
@@ -337,17 +341,11 @@ static int omr_edge_file(struct omr_edge *e, struct lws *wsi, const char *link)
 	case OMR_FILES_OK:
 		break;
 	case OMR_FILES_EXPIRED:
-		return lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN,
-					      "this link has expired: open the conversation again") ?
-			       -1 : lws_http_transaction_completed(wsi);
+		return omr_edge_http_error(wsi, HTTP_STATUS_FORBIDDEN,
+					   "this link has expired: open the conversation again");
 	default:
-		return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no such file") ?
-			       -1 : lws_http_transaction_completed(wsi);
+		return omr_edge_http_error(wsi, HTTP_STATUS_NOT_FOUND, "no such file");
 	}
-	if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode)) /* removed since */
-		return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND,
-					      "this file is not on this server") ?
-			       -1 : lws_http_transaction_completed(wsi);
 	type = omr_files_serve_type(r.type, &shown);
 	pct = omr_url_encode(r.name);
 	n = snprintf(disp, sizeof(disp), "%s; filename*=UTF-8''%s", shown ? "inline" : "attachment",
@@ -368,9 +366,10 @@ static int omr_edge_file(struct omr_edge *e, struct lws *wsi, const char *link)
 						(const unsigned char *)headers[i][1],
 						(int)strlen(headers[i][1]), &p, end))
 			return -1;
-	/* 0: sending; 1: it answered (404 when the open failed) and the
-	 * transaction is ours to complete, or the next request on this
-	 * connection would be handled with this one's URI */
+	/* 0: sending; 1: it answered (404 when the file cannot be opened,
+	 * e.g. it is not on this node) and the transaction is ours to
+	 * complete, or the next request on this connection would be handled
+	 * with this one's URI */
 	n = lws_serve_http_file(wsi, path, type, (const char *)hdr, (int)(p - hdr));
 	if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
 		return -1;

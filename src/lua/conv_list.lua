@@ -21,10 +21,11 @@ elseif cur ~= '' then
   if not score then return { 'nocursor' } end
   max, after = score, cur
 end
+local batch = 100
 local out, scanned, offset, last = { 'ok', '' }, 0, 0, nil
 local full, ended = false, false
 while not full and scanned < cap do
-  local page = redis.call('ZREVRANGEBYSCORE', idx, max, '-inf', 'WITHSCORES', 'LIMIT', offset, 100)
+  local page = redis.call('ZREVRANGEBYSCORE', idx, max, '-inf', 'WITHSCORES', 'LIMIT', offset, batch)
   if #page == 0 then ended = true break end
   offset = offset + #page / 2
   for i = 1, #page, 2 do
@@ -40,7 +41,8 @@ while not full and scanned < cap do
       if scanned >= cap then break end
     end
   end
-  if not full and scanned < cap and #page < 200 then ended = true end
+  -- a short page (id and score per entry) was the index's last
+  if not full and scanned < cap and #page < 2 * batch then ended = true end
 end
 if not ended and last then out[2] = last end
 return out

@@ -379,6 +379,23 @@ def attachment_links(d, att, path):
                      ("/files/" + "a" * 3000, "a long one")):
         check(get(bad) in (400, 403, 404, 414, 431), "%s is refused" % why)
     eq(get(url), 200, "the daemon still serves the good link")
+    # a file gone from disk: 404, and the kept-alive connection goes on
+    # with the next request (not this one's answer again)
+    os.rename(path, path + ".away")
+    c = http.client.HTTPConnection("127.0.0.1", edge, timeout=10)
+    try:
+        c.request("GET", url)
+        r = c.getresponse()
+        r.read()
+        eq(r.status, 404, "a link to a file no longer on disk: 404")
+        os.rename(path + ".away", path)
+        c.request("GET", url)
+        r = c.getresponse()
+        eq((r.status, len(r.read())), (200, 54), "the same connection serves the next request")
+    finally:
+        c.close()
+        if os.path.exists(path + ".away"):
+            os.rename(path + ".away", path)
 
 
 def att_conv(d, att):
