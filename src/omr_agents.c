@@ -511,22 +511,30 @@ static void omr_auth_refused(struct omr_agents *a, struct omr_asess *s, const ch
 		omr_edge_close(a->core->edge, s->conn, 1008, "too many failed logins");
 }
 
-static void omr_auth_done(void *arg)
+static void omr_auth_job_free(struct omr_auth_job *j)
 {
-	struct omr_auth_job *j = arg;
-	struct omr_asess *s = j->a->stopping ? NULL : omr_agents_sess(j->a, j->conn);
-	if (s) {
-		s->auth_pending = 0;
-		if (j->ok)
-			omr_auth_accepted(j->a, s, j->agent);
-		else
-			omr_auth_refused(j->a, s, j->agent);
-	}
 	OPENSSL_cleanse(j->password, strlen(j->password));
 	free(j->password);
 	free(j->hash);
 	free(j->agent);
 	free(j);
+}
+
+static void omr_auth_done(void *arg, int status)
+{
+	struct omr_auth_job *j = arg;
+	struct omr_asess *s = j->a->stopping ? NULL : omr_agents_sess(j->a, j->conn);
+	if (s) {
+		s->auth_pending = 0;
+		if (status != OMR_OK)
+			omr_agents_error(j->a, s->conn, "busy", "the server is busy, try again", NULL,
+					 NULL);
+		else if (j->ok)
+			omr_auth_accepted(j->a, s, j->agent);
+		else
+			omr_auth_refused(j->a, s, j->agent);
+	}
+	omr_auth_job_free(j);
 }
 
 static void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
@@ -569,8 +577,12 @@ static void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const jso
 	j->hash = omr_strdup(ac && ac->password ? ac->password
 				: "$pbkdf2-sha256$210000$AAAAAAAAAAAAAAAAAAAAAA$"
 				  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	if (omr_worker_submit(a->worker, omr_auth_work, omr_auth_done, j) != OMR_OK) {
+		omr_agents_error(a, s->conn, "busy", "the server is busy, try again", NULL, NULL);
+		omr_auth_job_free(j);
+		return;
+	}
 	s->auth_pending = 1;
-	omr_worker_submit(a->worker, omr_auth_work, omr_auth_done, j);
 }
 
 /* ---- presence ---- */
@@ -1310,7 +1322,8 @@ struct omr_agents *omr_agents_new(struct omr_core *core, char **err_r)
 	a->core = core;
 	a->sessions = omr_map_new();
 	a->locals = omr_map_new();
-	a->worker = omr_worker_new(core->base);
+	struct omr_worker_opts wo = { .name = "login", .threads = 1, .max_queued = 32 };
+	a->worker = omr_worker_new(core->base, &wo);
 	a->beat = event_new(core->base, -1, EV_PERSIST, omr_agents_beat_timer, a);
 	struct omr_ws_endpoint ep = {
 		.path = "/agent",

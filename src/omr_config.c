@@ -130,6 +130,10 @@ static const struct omr_conf_key omr_limits_keys[] = {
 	  "an outbound message not sent this long after it was stored is sent again (API channels)" },
 	{ "resend_tries", OMR_CONF_INT, LOFF(resend_tries), 0, "3", 0, 20,
 	  "times it is sent again before it is marked failed" },
+	{ "workers", OMR_CONF_INT, LOFF(workers), 0, "2", 1, 64,
+	  "threads for work that must not hold the event loop (MIME parsing, hashing, fsync)" },
+	{ "work_queue", OMR_CONF_INT, LOFF(work_queue), 0, "256", 1, 100000,
+	  "jobs waiting for a worker at most; past it senders are told to retry" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 

@@ -78,6 +78,8 @@ struct omr_config {
 		long long stream_maxlen;  /* approximate cap of the event stream */
 		long long resend_after;   /* ms before an unsent outbound message is sent again */
 		long long resend_tries;   /* resends before it is marked failed */
+		long long workers;        /* threads for blocking work (MIME, hashing, fsync) */
+		long long work_queue;     /* jobs waiting for a worker at most */
 	} limits;
 
 	struct omr_plugin_conf *plugins;

@@ -35,6 +35,7 @@
 #include "omr_store.h"
 #include "omr_util.h"
 #include "omr_webhook.h"
+#include "omr_worker.h"
 
 #define OMR_DRAIN_MS 5000
 
@@ -567,6 +568,12 @@ static int omr_core_modules(struct omr_core *core, char **err_r)
 	if (!core->curl)
 		return -1;
 	core->retry = omr_retry_new(core->base, core->curl);
+	struct omr_worker_opts wo = {
+		.name = "jobs",
+		.threads = (int)c->limits.workers,
+		.max_queued = (size_t)c->limits.work_queue,
+	};
+	core->jobs = omr_worker_new(core->base, &wo);
 	core->webhooks = omr_webhooks_new(core);
 	core->outbox = omr_outbox_new(core);
 	char *stream = omr_store_key(core->store, "events");
@@ -668,6 +675,9 @@ void omr_core_free(struct omr_core *core)
 	omr_retry_free(core->retry);
 	core->retry = NULL;
 	omr_redis_free(core->redis_bus);
+	/* Plugins' jobs: those not started are cancelled, running ones are
+	 * waited for, while the plugins' code is still there. */
+	omr_worker_stop(core->jobs);
 	/* Unloaded now; their structs live on until the Redis callbacks have
 	 * run (the host drops those meant for a closed plugin). */
 	for (size_t i = core->nplugins; i > 0; i--)
@@ -687,6 +697,7 @@ void omr_core_free(struct omr_core *core)
 	omr_router_free(core->router);
 	omr_ingest_free(core->ingest);
 	omr_webhooks_free(core->webhooks);
+	omr_worker_free(core->jobs);
 	omr_store_free(core->store);
 	for (size_t i = 0; i < core->nplugins; i++)
 		omr_plugin_close(core->plugins[i]);

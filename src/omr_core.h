@@ -82,6 +82,7 @@ struct omr_core {
 	struct omr_webhooks *webhooks; /* provider webhooks (plugins register them) */
 	struct omr_outbox *outbox;     /* resends what a crash left unsent */
 	struct omr_files *files;       /* signed links to stored attachments */
+	struct omr_worker *jobs;       /* worker pool for plugins' blocking work */
 
 	struct omr_plugin **plugins;
 	size_t nplugins;

@@ -23,6 +23,7 @@
 #include "omr_store.h"
 #include "omr_util.h"
 #include "omr_webhook.h"
+#include "omr_worker.h"
 
 struct omr_metrics {
 	struct omr_buf *b;
@@ -523,6 +524,46 @@ static int omr_host_channel_policy(omr_host *h, const struct omr_channel_policy 
 	return OMR_OK;
 }
 
+/* A plugin's job on the worker pool; done is dropped for a closed plugin
+ * (the pool is stopped before plugins are unloaded, so this is a guard). */
+struct omr_host_job {
+	struct omr_plugin *p;
+	void (*work)(void *arg);
+	void (*done)(void *arg, int status);
+	void *arg;
+};
+
+static void omr_host_job_work(void *arg)
+{
+	struct omr_host_job *j = arg;
+	j->work(j->arg);
+}
+
+static void omr_host_job_done(void *arg, int status)
+{
+	struct omr_host_job *j = arg;
+	if (!j->p->closed)
+		j->done(j->arg, status);
+	free(j);
+}
+
+static int omr_host_work(omr_host *h, void (*work)(void *arg), void (*done)(void *arg, int status),
+			 void *arg)
+{
+	if (!work || !done || !h->core->jobs || h->core->state == OMR_CORE_STOPPING)
+		return OMR_AGAIN;
+	struct omr_host_job *j = omr_malloc(sizeof(*j));
+	j->p = h->plugin;
+	j->work = work;
+	j->done = done;
+	j->arg = arg;
+	if (omr_worker_submit(h->core->jobs, omr_host_job_work, omr_host_job_done, j) != OMR_OK) {
+		free(j);
+		return OMR_AGAIN;
+	}
+	return OMR_OK;
+}
+
 static const struct omr_host_api omr_host_api = {
 	.abi_version = OMR_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct omr_host_api),
@@ -559,6 +600,7 @@ static const struct omr_host_api omr_host_api = {
 	.metric = omr_host_metric,
 	.limit = omr_host_limit,
 	.webhook_read_until = omr_webhook_read_until,
+	.work = omr_host_work,
 };
 
 const struct omr_host_api *omr_host_api_table(void)

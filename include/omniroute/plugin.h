@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-#define OMR_PLUGIN_ABI_VERSION 2u
+#define OMR_PLUGIN_ABI_VERSION 3u
 #define OMR_PLUGIN_SYMBOL "omr_plugin"
 
 /* Return codes used throughout the ABI. */
@@ -446,6 +446,19 @@ struct omr_host_api {
 	 * watermark_ms are read. */
 	void (*webhook_read_until)(omr_webhook_batch *b, const char *address, const char *thread,
 				   long long watermark_ms);
+
+	/* Work that would hold the loop (parsing a large message, hashing,
+	 * fsync): work(arg) runs on one of the daemon's worker threads, then
+	 * done(arg, status) on the main loop: status OMR_OK after work ran,
+	 * OMR_AGAIN when it never ran (the daemon is stopping). work must
+	 * touch nothing but arg: no host calls, no state shared with the
+	 * loop. Returns OMR_OK (done will run exactly once, never inside this
+	 * call), or OMR_AGAIN when the queue is full or the daemon stops
+	 * (nothing runs: tell the sender to try again later). Jobs still
+	 * queued at shutdown are cancelled before stop()'s counterpart free()
+	 * runs, and running ones are waited for. */
+	int (*work)(omr_host *h, void (*work)(void *arg), void (*done)(void *arg, int status),
+		    void *arg);
 
 	void *reserved[1];
 };
