@@ -137,6 +137,70 @@ static const struct omr_conf_key omr_limits_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
+#define GOFF(f) offsetof(struct omr_gate_conf, f)
+#define OMR_GATE_KEYS(name, conns, per_ip, rate, burst, what)                                    \
+	static const struct omr_conf_key name[] = {                                              \
+		{ "max_connections", OMR_CONF_INT, GOFF(max_connections), 0, conns, 0, 10000000, \
+		  "open " what " connections at most (0: no cap)" },                             \
+		{ "max_per_ip", OMR_CONF_INT, GOFF(max_per_ip), 0, per_ip, 0, 10000000,          \
+		  "open " what " connections per client address (IPv6: per /64; 0: no cap)" },   \
+		{ "rate_per_ip", OMR_CONF_INT, GOFF(rate_per_ip), 0, rate, 0, 10000000,          \
+		  "new " what " connections per second per client address (0: no cap)" },       \
+		{ "burst_per_ip", OMR_CONF_INT, GOFF(burst_per_ip), 0, burst, 0, 10000000,       \
+		  "... of which this many at once" },                                            \
+		{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },                                  \
+	}
+#define OMR_RATE_KEYS(name, rate, burst, what)                                                  \
+	static const struct omr_conf_key name[] = {                                              \
+		{ "rate_per_ip", OMR_CONF_INT, GOFF(rate_per_ip), 0, rate, 0, 10000000,          \
+		  what " per second per client address (0: no cap)" },                           \
+		{ "burst_per_ip", OMR_CONF_INT, GOFF(burst_per_ip), 0, burst, 0, 10000000,       \
+		  "... of which this many at once" },                                            \
+		{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },                                  \
+	}
+OMR_GATE_KEYS(omr_gate_edge_keys, "20000", "200", "50", "100", "websocket and HTTP");
+OMR_GATE_KEYS(omr_gate_webhooks_keys, "2000", "200", "0", "0", "webhook");
+OMR_GATE_KEYS(omr_gate_admin_keys, "128", "32", "100", "200", "admin API");
+OMR_RATE_KEYS(omr_gate_chat_keys, "1", "30", "new web chat visitors");
+OMR_RATE_KEYS(omr_gate_login_keys, "2", "20", "agent log-in attempts");
+
+#define DOFF(f) (OFF(admission.f) - OFF(admission))
+static const struct omr_conf_key omr_admission_keys[] = {
+	{ "edge", OMR_CONF_SECTION, DOFF(edge), 0, NULL, 0, 0, "websocket edge connections", NULL,
+	  omr_gate_edge_keys },
+	{ "webhooks", OMR_CONF_SECTION, DOFF(webhooks), 0, NULL, 0, 0, "webhook connections", NULL,
+	  omr_gate_webhooks_keys },
+	{ "admin", OMR_CONF_SECTION, DOFF(admin), 0, NULL, 0, 0, "admin API connections", NULL,
+	  omr_gate_admin_keys },
+	{ "chat", OMR_CONF_SECTION, DOFF(chat), 0, NULL, 0, 0, "new web chat visitors", NULL,
+	  omr_gate_chat_keys },
+	{ "login", OMR_CONF_SECTION, DOFF(login), 0, NULL, 0, 0, "agent log-in attempts", NULL,
+	  omr_gate_login_keys },
+	{ "request_timeout", OMR_CONF_MS, DOFF(request_timeout), 0, "10s", 1000, 600000,
+	  "a whole HTTP request (headers and body) must arrive within this, however slowly it trickles" },
+	{ "idle_timeout", OMR_CONF_MS, DOFF(idle_timeout), 0, "60s", 1000, 3600000,
+	  "a kept-alive HTTP connection idle this long is closed" },
+	{ "ingest_inflight", OMR_CONF_INT, DOFF(ingest_inflight), 0, "5000", 1, 10000000,
+	  "messages being stored at once; past it senders are told to retry" },
+	{ "login_queue", OMR_CONF_INT, DOFF(login_queue), 0, "16", 1, 100000,
+	  "password checks waiting at most; past it a log-in is answered 'busy, retry'" },
+	{ "login_failures", OMR_CONF_INT, DOFF(login_failures), 0, "10", 1, 1000000,
+	  "failed log-ins of one account, counted on every node, that lock it for login_lockout" },
+	{ "login_window", OMR_CONF_MS, DOFF(login_window), 0, "15m", 1000, 86400000,
+	  "how long a failed log-in counts" },
+	{ "login_lockout", OMR_CONF_MS, DOFF(login_lockout), 0, "5m", 1000, 86400000,
+	  "how long a locked account's log-ins are refused" },
+	{ "edge_queue_per_conn", OMR_CONF_INT, DOFF(edge_queue_per_conn), 0, "262144", 4096,
+	  1073741824, "bytes from one websocket waiting for the core; past it the edge stops reading it" },
+	{ "edge_queue", OMR_CONF_INT, DOFF(edge_queue), 0, "67108864", 65536, 17179869184LL,
+	  "bytes from all websockets waiting for the core; past it the edge stops reading" },
+	{ "edge_unauth_rate", OMR_CONF_INT, DOFF(edge_unauth_rate), 0, "5", 1, 100000,
+	  "websocket messages per second a connection may send before it logs in or says hello" },
+	{ "edge_unauth_burst", OMR_CONF_INT, DOFF(edge_unauth_burst), 0, "20", 1, 100000,
+	  "... of which this many at once; past it the connection is closed (1008)" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
 const struct omr_conf_key omr_config_keys[] = {
 	{ "node", OMR_CONF_SECTION, OFF(node), 0, NULL, 0, 0, "this daemon", NULL, omr_node_keys },
 	{ "log", OMR_CONF_SECTION, OFF(log), 0, NULL, 0, 0, "logging", NULL, omr_log_keys },
@@ -152,6 +216,9 @@ const struct omr_conf_key omr_config_keys[] = {
 	  omr_admin_keys },
 	{ "limits", OMR_CONF_SECTION, OFF(limits), 0, NULL, 0, 0, "input limits", NULL,
 	  omr_limits_keys },
+	{ "admission", OMR_CONF_SECTION, OFF(admission), 0, NULL, 0, 0,
+	  "who may come in and how fast (docs/operations.md#admission)", NULL,
+	  omr_admission_keys },
 	{ "routing", OMR_CONF_PATH, OFF(routing_file), 1, NULL, 0, 0,
 	  "routing file (queues, skills, rules)" },
 	{ "agents", OMR_CONF_PATH, OFF(agents_file), 1, NULL, 0, 0, "agent directory file" },

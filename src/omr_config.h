@@ -20,6 +20,14 @@ struct omr_listen_conf {
 	long long port;
 };
 
+/* One door's admission limits (omr_admission); 0: no cap. */
+struct omr_gate_conf {
+	long long max_connections;
+	long long max_per_ip;
+	long long rate_per_ip;     /* per second */
+	long long burst_per_ip;
+};
+
 struct omr_plugin_conf {
 	char *name;
 	char *path;          /* resolved .so path */
@@ -81,6 +89,24 @@ struct omr_config {
 		long long workers;        /* threads for blocking work (MIME, hashing, fsync) */
 		long long work_queue;     /* jobs waiting for a worker at most */
 	} limits;
+	struct {
+		struct omr_gate_conf edge;      /* websocket and static connections */
+		struct omr_gate_conf webhooks;  /* webhook listener connections */
+		struct omr_gate_conf admin;     /* admin API connections */
+		struct omr_gate_conf chat;      /* new web chat visitors (hello without a token) */
+		struct omr_gate_conf login;     /* agent log-in attempts */
+		long long request_timeout;      /* ms for a whole HTTP request (headers and body) */
+		long long idle_timeout;         /* ms a kept-alive HTTP connection may idle */
+		long long ingest_inflight;      /* messages being stored at once */
+		long long login_queue;          /* password checks waiting at most */
+		long long login_failures;       /* failed logins per account ... */
+		long long login_window;         /* ... within this (ms), then ... */
+		long long login_lockout;        /* ... the account is refused this long (ms) */
+		long long edge_queue_per_conn;  /* bytes from one websocket waiting for the core */
+		long long edge_queue;           /* bytes from all websockets waiting for the core */
+		long long edge_unauth_rate;     /* frames per second before a log-in or hello */
+		long long edge_unauth_burst;
+	} admission;
 
 	struct omr_plugin_conf *plugins;
 	size_t nplugins;
