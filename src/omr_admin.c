@@ -13,31 +13,27 @@
 #include "omr_agents_conf.h"
 #include "omr_route.h"
 #include "omr_routing_conf.h"
-#include "omr_core.h"
-#include "omr_edge.h"
-#include "omr_events.h"
+#include "omr_config.h"
 #include "omr_http.h"
-#include "omr_ingest.h"
 #include "omr_log.h"
 #include "omr_model.h"
 #include "omr_redis.h"
 #include "omr_store.h"
 #include "omr_util.h"
-#include "omr_webhook.h"
-#include "omr_retry.h"
-#include "omr_outbox.h"
 
 #define OMR_ADMIN_MAX_MESSAGES 1000
 
 struct omr_admin {
-	struct omr_core *core;
+	struct omr_env env;
+	struct omr_http_server *http;
+	struct omr_admin_ops ops;
 };
 
 static int omr_admin_authorised(struct omr_admin *a, const struct omr_http_request *req,
 				omr_http_reply *reply)
 {
 	const char *h = req->header(req, "Authorization");
-	const char *token = a->core->cfg->admin.token;
+	const char *token = omr_env_cfg(&a->env)->admin.token;
 	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
 		const char *t = h + 7;
 		if (omr_ct_equal(t, strlen(t), token, strlen(token)))
@@ -60,127 +56,34 @@ static int omr_admin_method(const struct omr_http_request *req, omr_http_reply *
 
 /* ---- /healthz ---- */
 
-static const char *omr_admin_state_name(const struct omr_core *core)
-{
-	switch (core->state) {
-	case OMR_CORE_STARTING:
-		return "starting";
-	case OMR_CORE_STOPPING:
-		return "stopping";
-	default:
-		return omr_redis_ready(core->redis) ? "ok" : "degraded";
-	}
-}
-
 static void omr_admin_healthz(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
 {
 	struct omr_admin *a = arg;
-	struct omr_core *core = a->core;
-	const char *st = omr_admin_state_name(core);
+	struct omr_admin_health h = { 0 };
 	json_t *j;
 
 	if (!omr_admin_method(req, reply, "GET"))
 		return;
-	j = json_pack("{s:s,s:s,s:s,s:s,s:I}", "status", st, "node", core->node_id, "version",
-		      PACKAGE_VERSION, "redis", omr_redis_ready(core->redis) ? "up" : "down",
-		      "uptime_s", (json_int_t)((omr_now_ms() - core->started_ms) / 1000));
-	omr_http_reply_json(reply, strcmp(st, "ok") == 0 ? 200 : 503, j);
+	a->ops.health(a->ops.arg, &h);
+	j = json_pack("{s:s,s:s,s:s,s:s,s:I}", "status", h.status, "node", a->env.node_id, "version",
+		      PACKAGE_VERSION, "redis", h.redis, "uptime_s", (json_int_t)h.uptime_s);
+	if (h.reason[0])
+		json_object_set_new(j, "reason", json_string(h.reason));
+	omr_http_reply_json(reply, strcmp(h.status, "ok") == 0 ? 200 : 503, j);
 	json_decref(j);
 }
 
 /* ---- /metrics ---- */
 
-static void omr_admin_metric(struct omr_buf *b, const char *name, const char *type,
-			     const char *help, unsigned long long v)
-{
-	omr_buf_printf(b, "# HELP omniroute_%s %s\n# TYPE omniroute_%s %s\nomniroute_%s %llu\n", name,
-		       help, name, type, name, v);
-}
-
 static void omr_admin_metrics(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
 {
 	struct omr_admin *a = arg;
-	struct omr_core *core = a->core;
 	struct omr_buf b;
-	struct omr_redis_stats rs;
-	struct omr_edge_stats es = { 0 };
-	unsigned long long hreq, herr;
 
 	if (!omr_admin_method(req, reply, "GET") || !omr_admin_authorised(a, req, reply))
 		return;
 	omr_buf_init(&b);
-	omr_admin_metric(&b, "up", "gauge", "1 when running with Redis reachable",
-			 core->state == OMR_CORE_RUNNING && omr_redis_ready(core->redis));
-	omr_admin_metric(&b, "ingest_accepted_total", "counter", "inbound messages stored",
-			 core->stats.ingest_accepted);
-	omr_admin_metric(&b, "ingest_duplicates_total", "counter",
-			 "inbound messages recognised as duplicates", core->stats.ingest_duplicates);
-	omr_admin_metric(&b, "ingest_rejected_total", "counter", "inbound messages refused as invalid",
-			 core->stats.ingest_rejected);
-	omr_admin_metric(&b, "ingest_failed_total", "counter",
-			 "inbound messages not stored (Redis unavailable); senders retry",
-			 core->stats.ingest_failed);
-	omr_admin_metric(&b, "ingest_inflight", "gauge", "inbound messages being stored",
-			 core->ingest ? omr_ingest_inflight(core->ingest) : 0);
-	omr_admin_metric(&b, "events_processed_total", "counter", "stream events handled",
-			 core->events ? omr_events_processed(core->events) : 0);
-	omr_admin_metric(&b, "outbound_sent_total", "counter", "outbound messages handed to channels",
-			 core->stats.outbound_sent);
-	omr_admin_metric(&b, "outbound_failed_total", "counter", "outbound messages that failed",
-			 core->stats.outbound_failed);
-	omr_admin_metric(&b, "reloads_total", "counter", "successful configuration reloads",
-			 core->stats.reloads);
-	omr_admin_metric(&b, "reload_failures_total", "counter", "rejected configuration reloads",
-			 core->stats.reload_failures);
-	omr_redis_get_stats(core->redis, &rs);
-	omr_admin_metric(&b, "redis_commands_total", "counter", "Redis commands sent", rs.commands);
-	omr_admin_metric(&b, "redis_errors_total", "counter", "Redis commands that failed", rs.errors);
-	omr_admin_metric(&b, "redis_reconnects_total", "counter", "Redis reconnections",
-			 rs.reconnects);
-	omr_admin_metric(&b, "redis_pending", "gauge", "Redis commands awaiting a reply", rs.pending);
-	if (core->edge)
-		omr_edge_get_stats(core->edge, &es);
-	omr_admin_metric(&b, "ws_connections", "gauge", "open websocket connections", es.connections);
-	omr_admin_metric(&b, "ws_accepted_total", "counter", "websocket connections accepted",
-			 es.accepted);
-	omr_admin_metric(&b, "ws_messages_in_total", "counter", "websocket messages received",
-			 es.messages_in);
-	omr_admin_metric(&b, "ws_messages_out_total", "counter", "websocket messages sent",
-			 es.messages_out);
-	omr_admin_metric(&b, "ws_rejected_total", "counter",
-			 "websocket handshakes or messages refused", es.rejected);
-	omr_http_stats(core->webhook_http, &hreq, &herr);
-	omr_admin_metric(&b, "webhook_requests_total", "counter", "webhook HTTP requests", hreq);
-	omr_admin_metric(&b, "webhook_errors_total", "counter", "webhook HTTP requests answered 4xx/5xx",
-			 herr);
-	struct omr_webhook_stats ws = { 0 };
-	unsigned long long resent, given_up;
-	if (core->webhooks)
-		omr_webhooks_stats(core->webhooks, &ws);
-	omr_admin_metric(&b, "provider_webhooks_total", "counter",
-			 "provider webhook requests (WhatsApp, Messenger, Instagram, X)", ws.requests);
-	omr_admin_metric(&b, "provider_webhooks_refused_total", "counter",
-			 "provider webhooks refused for a missing or wrong signature", ws.refused);
-	omr_admin_metric(&b, "provider_webhooks_malformed_total", "counter",
-			 "provider webhooks with a payload that could not be read", ws.malformed);
-	omr_admin_metric(&b, "provider_webhooks_retry_later_total", "counter",
-			 "provider webhooks answered 503 (not stored now; the provider retries)",
-			 ws.retry_later);
-	omr_admin_metric(&b, "provider_messages_total", "counter",
-			 "messages stored from provider webhooks", ws.messages);
-	omr_admin_metric(&b, "provider_duplicates_total", "counter",
-			 "provider messages delivered again and recognised", ws.duplicates);
-	omr_admin_metric(&b, "provider_statuses_total", "counter",
-			 "delivery statuses from provider webhooks", ws.statuses);
-	omr_admin_metric(&b, "provider_sends_waiting", "gauge",
-			 "provider API calls waiting for a retry or their rate lane",
-			 omr_retry_waiting(core->retry));
-	omr_outbox_stats(core->outbox, &resent, &given_up);
-	omr_admin_metric(&b, "outbox_resent_total", "counter",
-			 "outbound messages sent again after they were not sent in time", resent);
-	omr_admin_metric(&b, "outbox_given_up_total", "counter",
-			 "outbound messages marked failed after the resends ran out", given_up);
-	omr_host_plugin_metrics(core, &b);
+	a->ops.metrics(a->ops.arg, &b);
 	omr_http_reply_send(reply, 200, "text/plain; version=0.0.4", b.data, b.len);
 	omr_buf_free(&b);
 }
@@ -273,13 +176,15 @@ static void omr_admin_conv_list(struct omr_admin *a, const struct omr_http_reque
 	    omr_admin_param_int(req, reply, "limit", 1, 500, &limit) < 0 ||
 	    omr_admin_param_cursor(req, reply, &before) < 0)
 		return;
-	omr_store_conv_list(a->core->store, channel, status, (int)limit, before,
+	omr_store_conv_list(a->env.store, channel, status, (int)limit, before,
 			    omr_admin_list_done, reply);
 }
 
 static int omr_admin_running(struct omr_admin *a, omr_http_reply *reply)
 {
-	if (a->core->state == OMR_CORE_RUNNING)
+	struct omr_admin_health h = { 0 };
+	a->ops.health(a->ops.arg, &h);
+	if (h.running)
 		return 1;
 	omr_http_reply_error(reply, 503, "unavailable", "the server is not ready");
 	return 0;
@@ -306,7 +211,7 @@ static void omr_admin_conversations(void *arg, const struct omr_http_request *re
 		omr_http_reply_error(reply, 404, "not_found", "no such conversation");
 		return;
 	}
-	omr_store_conv_get(a->core->store, id, OMR_ADMIN_MAX_MESSAGES, omr_admin_conv_done, reply);
+	omr_store_conv_get(a->env.store, id, OMR_ADMIN_MAX_MESSAGES, omr_admin_conv_done, reply);
 }
 
 /* ---- /api/v1/agents ---- */
@@ -321,7 +226,7 @@ static void omr_admin_agents_done(void *arg, const redisReply *reply, const char
 	struct omr_admin_call *call = arg;
 	omr_http_reply *reply_h = call->reply;
 	struct omr_admin *a = call->a;
-	const struct omr_agents_conf *dir = a->core->cfg->agents;
+	const struct omr_agents_conf *dir = omr_env_cfg(&a->env)->agents;
 	json_t *out, *list;
 
 	free(call);
@@ -374,7 +279,7 @@ static void omr_admin_agents_done(void *arg, const redisReply *reply, const char
 static void omr_admin_agents(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
 {
 	struct omr_admin *a = arg;
-	const struct omr_agents_conf *dir = a->core->cfg->agents;
+	const struct omr_agents_conf *dir = omr_env_cfg(&a->env)->agents;
 	size_t n = dir ? dir->nagents : 0;
 
 	if (!omr_admin_method(req, reply, "GET") || !omr_admin_authorised(a, req, reply) ||
@@ -386,7 +291,7 @@ static void omr_admin_agents(void *arg, const struct omr_http_request *req, omr_
 	struct omr_admin_call *call = omr_calloc(1, sizeof(*call));
 	call->a = a;
 	call->reply = reply;
-	omr_store_run(a->core->store, OMR_SCRIPT_AGENTS_STATE, omr_admin_agents_done, call, (int)n,
+	omr_store_run(a->env.store, OMR_SCRIPT_AGENTS_STATE, omr_admin_agents_done, call, (int)n,
 		      argv);
 	free(argv);
 }
@@ -396,7 +301,7 @@ static void omr_admin_agents(void *arg, const struct omr_http_request *req, omr_
 static void omr_admin_queues_done(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_admin_call *call = arg;
-	const struct omr_routing_conf *rc = call->a->core->cfg->routing;
+	const struct omr_routing_conf *rc = omr_env_cfg(&call->a->env)->routing;
 	json_t *list, *out;
 	long long now = omr_now_ms();
 
@@ -447,7 +352,7 @@ static void omr_admin_queues_done(void *arg, const redisReply *reply, const char
 static void omr_admin_queues(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
 {
 	struct omr_admin *a = arg;
-	const struct omr_config *cfg = a->core->cfg;
+	const struct omr_config *cfg = omr_env_cfg(&a->env);
 	const struct omr_routing_conf *rc = cfg->routing;
 	struct omr_cands *cands;
 	char now[24], day[16];
@@ -488,7 +393,7 @@ static void omr_admin_queues(void *arg, const struct omr_http_request *req, omr_
 	struct omr_admin_call *call = omr_calloc(1, sizeof(*call));
 	call->a = a;
 	call->reply = reply;
-	omr_store_run(a->core->store, OMR_SCRIPT_QUEUES_STATE, omr_admin_queues_done, call, (int)k, argv);
+	omr_store_run(a->env.store, OMR_SCRIPT_QUEUES_STATE, omr_admin_queues_done, call, (int)k, argv);
 	for (size_t i = 0; i < rc->nqueues; i++)
 		omr_cands_free(&cands[i]);
 	free(cands);
@@ -558,7 +463,7 @@ static void omr_admin_reasons(void *arg, const struct omr_http_request *req, omr
 		strftime(dates[d], sizeof(dates[d]), "%Y-%m-%d", &tm);
 		argv[d] = dates[d];
 	}
-	omr_store_run(a->core->store, OMR_SCRIPT_REPORT_REASONS, omr_admin_reasons_done, reply,
+	omr_store_run(a->env.store, OMR_SCRIPT_REPORT_REASONS, omr_admin_reasons_done, reply,
 		      (int)days, argv);
 	free(argv);
 	free(dates);
@@ -574,7 +479,7 @@ static void omr_admin_reload(void *arg, const struct omr_http_request *req, omr_
 
 	if (!omr_admin_method(req, reply, "POST") || !omr_admin_authorised(a, req, reply))
 		return;
-	if (omr_core_reload(a->core, &err) == 0) {
+	if (a->ops.reload(a->ops.arg, &err) == 0) {
 		j = json_pack("{s:b}", "reloaded", 1);
 		omr_http_reply_json(reply, 200, j);
 	} else {
@@ -588,21 +493,31 @@ static void omr_admin_reload(void *arg, const struct omr_http_request *req, omr_
 	free(err);
 }
 
-struct omr_admin *omr_admin_new(struct omr_core *core, char **err_r)
+struct omr_admin *omr_admin_new(const struct omr_env *env, struct omr_http_server *http,
+				const struct omr_admin_ops *ops, char **err_r)
 {
+	static const struct {
+		const char *path;
+		int prefix;
+		omr_http_handler fn;
+	} routes[] = {
+		{ "/healthz", 0, omr_admin_healthz },
+		{ "/metrics", 0, omr_admin_metrics },
+		{ "/api/v1/conversations", 1, omr_admin_conversations },
+		{ "/api/v1/agents", 0, omr_admin_agents },
+		{ "/api/v1/queues", 0, omr_admin_queues },
+		{ "/api/v1/reports/contact-reasons", 0, omr_admin_reasons },
+		{ "/api/v1/reload", 0, omr_admin_reload },
+	};
 	struct omr_admin *a = omr_calloc(1, sizeof(*a));
-	a->core = core;
-	if (omr_http_route(core->admin_http, "/healthz", 0, omr_admin_healthz, a, err_r) < 0 ||
-	    omr_http_route(core->admin_http, "/metrics", 0, omr_admin_metrics, a, err_r) < 0 ||
-	    omr_http_route(core->admin_http, "/api/v1/conversations", 1, omr_admin_conversations, a,
-			   err_r) < 0 ||
-	    omr_http_route(core->admin_http, "/api/v1/agents", 0, omr_admin_agents, a, err_r) < 0 ||
-	    omr_http_route(core->admin_http, "/api/v1/queues", 0, omr_admin_queues, a, err_r) < 0 ||
-	    omr_http_route(core->admin_http, "/api/v1/reports/contact-reasons", 0, omr_admin_reasons, a,
-			   err_r) < 0 ||
-	    omr_http_route(core->admin_http, "/api/v1/reload", 0, omr_admin_reload, a, err_r) < 0) {
-		free(a);
-		return NULL;
+	a->env = *env;
+	a->http = http;
+	a->ops = *ops;
+	for (size_t i = 0; i < OMR_ARRAY_LEN(routes); i++) {
+		if (omr_http_route(http, routes[i].path, routes[i].prefix, routes[i].fn, a, err_r) < 0) {
+			free(a);
+			return NULL;
+		}
 	}
 	return a;
 }

@@ -4,6 +4,11 @@
  * replies, transfers, close and wrap-up. Agent state lives in Redis (any
  * node and a restarted daemon see it); this module keeps only the
  * websocket sessions of this node.
+ *
+ * It hears from the rest through the hub (offers made and revoked,
+ * presence changed by the server, agents lost or resumed, frames for an
+ * agent) and tells the router through it (OMR_HUB_ROUTE, _ANSWERED,
+ * _ENGAGE).
  */
 #ifndef OMR_AGENTS_H
 #define OMR_AGENTS_H
@@ -11,31 +16,36 @@
 #include <stddef.h>
 #include <jansson.h>
 
-struct omr_core;
+#include "omr_env.h"
+
+struct omr_buf;
+struct omr_bus;
+struct omr_channels;
+struct omr_edge;
+struct omr_files;
+struct omr_worker;
 struct omr_agents;
 
-struct omr_agents *omr_agents_new(struct omr_core *core, char **err_r);
-void omr_agents_free(struct omr_agents *a);
-/* At start (Redis reachable): heartbeats begin; agents this node served
- * before a restart get their grace period. */
-void omr_agents_online(struct omr_agents *a);
+struct omr_agents_deps {
+	struct omr_edge *edge;          /* the /agent endpoint is registered on it */
+	const struct omr_files *files;  /* links to attachments in frames */
+	struct omr_bus *bus;            /* frames for agents on other nodes */
+	struct omr_channels *channels;  /* reply windows, delivery of replies */
+	struct omr_worker *login;       /* password checks */
+};
 
-/* Send a frame to every session of an agent, on whichever node they are
- * connected (through the bus). The frame is borrowed. */
-void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame);
+struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_agents_deps *deps,
+				  char **err_r);
+void omr_agents_free(struct omr_agents *a);
+void omr_agents_start(struct omr_agents *a);
+/* No more log-ins; sessions closing now are not recorded (the node's
+ * agents get their grace period from the next start or another node). */
+void omr_agents_stop(struct omr_agents *a);
+/* After a reload: sessions of agents removed, disabled or whose
+ * credentials changed are logged out. */
+void omr_agents_reload(struct omr_agents *a);
 /* The bus delivers a pushed frame here: to this node's sessions. */
 void omr_agents_deliver(struct omr_agents *a, const char *agent, const json_t *frame);
-/* Build and push an `offer` frame for an offer just made. */
-void omr_agents_send_offer(struct omr_agents *a, const char *agent, const char *offer,
-			   const char *conversation);
-/* An offer ended without the agent's doing (expired, withdrawn). */
-void omr_agents_revoked(struct omr_agents *a, const char *agent, const char *offer,
-			const char *reason);
-/* Tell an agent that the server changed their presence. */
-void omr_agents_presence_changed(struct omr_agents *a, const char *agent, const char *status,
-				 const char *reason);
-/* Take an agent offline (grace expired, node gone); requeues and withdraws. */
-void omr_agents_offline(struct omr_agents *a, const char *agent, const char *reason,
-			int only_if_disconnected);
+void omr_agents_metrics(const struct omr_agents *a, struct omr_buf *b);
 
 #endif

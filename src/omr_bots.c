@@ -17,12 +17,13 @@
 #include <time.h>
 
 #include "omr_bots.h"
-#include "omr_core.h"
+#include "omr_channels.h"
+#include "omr_config.h"
+#include "omr_hub.h"
 #include "omr_log.h"
 #include "omr_model.h"
 #include "omr_plugin.h"
 #include "omr_route.h"
-#include "omr_router.h"
 #include "omr_routing_conf.h"
 #include "omr_store.h"
 #include "omr_util.h"
@@ -45,7 +46,9 @@ struct omr_bot_pending {
 };
 
 struct omr_bots {
-	struct omr_core *core;
+	struct omr_env env;
+	struct omr_channels *channels;
+	int running;
 	struct omr_map *turns;   /* turn id -> omr_bot_pending */
 	struct omr_map *convs;   /* conversation -> omr_bot_conv */
 	struct event *sweep;
@@ -57,18 +60,6 @@ static void omr_bots_noop_cb(void *arg, const redisReply *reply, const char *err
 {
 	if (err)
 		omr_log_warn("bots: %s: %s", (const char *)arg, err);
-}
-
-struct omr_plugin *omr_bots_plugin(struct omr_core *core)
-{
-	const char *name = core->cfg->routing->bot;
-	for (size_t i = 0; name && i < core->nplugins; i++) {
-		struct omr_plugin *p = core->plugins[i];
-		if (!p->closed && p->desc->kind == OMR_PLUGIN_BOT && p->started && p->desc->bot_turn &&
-		    strcmp(p->name, name) == 0)
-			return p;
-	}
-	return NULL;
 }
 
 static struct omr_bot_conv *omr_bots_conv(struct omr_bots *b, const char *conv, int create)
@@ -100,13 +91,13 @@ static void omr_bot_pending_free(void *p)
 
 static void omr_bots_deadline(struct omr_bots *b, const char *conv, int set)
 {
-	char *key = omr_store_key(b->core->store, "bot:waiting");
+	char *key = omr_store_key(b->env.store, "bot:waiting");
 	if (set)
-		omr_redis_cmd(omr_store_redis(b->core->store), omr_bots_noop_cb, "deadline",
+		omr_redis_cmd(omr_store_redis(b->env.store), omr_bots_noop_cb, "deadline",
 			      "ZADD %s %lld %s", key,
-			      (long long)omr_now_ms() + b->core->cfg->routing->bot_timeout, conv);
+			      (long long)omr_now_ms() + omr_env_cfg(&b->env)->routing->bot_timeout, conv);
 	else
-		omr_redis_cmd(omr_store_redis(b->core->store), omr_bots_noop_cb, "deadline",
+		omr_redis_cmd(omr_store_redis(b->env.store), omr_bots_noop_cb, "deadline",
 			      "ZREM %s %s", key, conv);
 	free(key);
 }
@@ -132,23 +123,24 @@ struct omr_bot_handoff {
 static void omr_bots_handed_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_bot_handoff *h = arg;
-	struct omr_core *core = h->b->core;
+	struct omr_bots *b = h->b;
 	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
 	if (err) {
 		omr_log_warn("conversation %s: hand-off not stored: %s", h->conversation, err);
 	} else if (tag && strcmp(tag, "ok") == 0) {
 		long long pos = omr_reply_int(omr_reply_elem(reply, 1), 1);
 		long long aht = omr_reply_int(omr_reply_elem(reply, 2), 0);
+		const struct omr_routing_conf *rc = omr_env_cfg(&b->env)->routing;
 		if (!aht)
-			aht = core->cfg->routing->handle_time_default;
+			aht = rc->handle_time_default;
 		omr_log_info("conversation %s handed from the bot to people", h->conversation);
-		if (core->cfg->routing->handoff_text) {
-			char *text = omr_route_text(core->cfg->routing->handoff_text, NULL, omr_now_ms(),
-						    pos, omr_route_eta(pos, aht, 1));
-			omr_router_tell(core->router, h->conversation, text);
+		if (rc->handoff_text) {
+			char *text = omr_route_text(rc->handoff_text, NULL, omr_now_ms(), pos,
+						    omr_route_eta(pos, aht, 1));
+			omr_channels_tell(b->channels, h->conversation, text);
 			free(text);
 		}
-		omr_router_kick(core->router);
+		omr_hub_route(b->env.hub);
 	}
 	free(h->conversation);
 	free(h);
@@ -159,7 +151,7 @@ static void omr_bots_handed_cb(void *arg, const redisReply *reply, const char *e
 static void omr_bots_handoff_tagged(struct omr_bots *b, const char *conv, const char *queue,
 				    const char *reason, const json_t *skills, const char *tag)
 {
-	const struct omr_routing_conf *rc = b->core->cfg->routing;
+	const struct omr_routing_conf *rc = omr_env_cfg(&b->env)->routing;
 	struct omr_bot_handoff *h = omr_calloc(1, sizeof(*h));
 	char now[24], day[16], aging[24];
 	time_t t = time(NULL);
@@ -178,7 +170,7 @@ static void omr_bots_handoff_tagged(struct omr_bots *b, const char *conv, const 
 	const char *argv[] = { "handoff", conv, now, day,
 			       queue && omr_routing_queue(rc, queue) ? queue : "", aging, sk, nj,
 			       rc->default_queue, tag };
-	omr_store_run(b->core->store, OMR_SCRIPT_BOT_END, omr_bots_handed_cb, h, 10, argv);
+	omr_store_run(b->env.store, OMR_SCRIPT_BOT_END, omr_bots_handed_cb, h, 10, argv);
 	free(nj);
 	free(sk);
 	json_decref(note);
@@ -206,7 +198,7 @@ static void omr_bots_resolve(struct omr_bots *b, const char *conv, const char *r
 	char *wj = json_dumps(w, JSON_COMPACT);
 	omr_bots_forget(b, conv);
 	const char *argv[] = { "resolve", conv, now, day, reason, wj };
-	omr_store_run(b->core->store, OMR_SCRIPT_BOT_END, omr_bots_noop_cb, "resolve", 6, argv);
+	omr_store_run(b->env.store, OMR_SCRIPT_BOT_END, omr_bots_noop_cb, "resolve", 6, argv);
 	omr_log_info("conversation %s resolved by the bot (%s)", conv, reason);
 	free(wj);
 	json_decref(w);
@@ -258,7 +250,7 @@ static void omr_bots_start_cb(void *arg, int status, json_t *conv, const char *e
 {
 	struct omr_bot_start *s = arg;
 	struct omr_bots *b = s->b;
-	struct omr_plugin *p = omr_bots_plugin(b->core);
+	struct omr_plugin *p = omr_channels_bot(b->channels);
 	struct omr_bot_conv *bc = omr_bots_conv(b, s->conversation, 1);
 	const char *st = conv ? json_string_value(json_object_get(conv, "status")) : NULL;
 	char tid[OMR_ID_MAX];
@@ -305,10 +297,10 @@ done:
 
 void omr_bots_active(struct omr_bots *b, const char *conversation)
 {
-	if (b->core->cfg->routing->bot_idle_close <= 0)
+	if (omr_env_cfg(&b->env)->routing->bot_idle_close <= 0)
 		return; /* never closed for idleness: nothing to keep */
-	char *key = omr_store_key(b->core->store, "bot:idle");
-	omr_redis_cmd(omr_store_redis(b->core->store), omr_bots_noop_cb, "idle", "ZADD %s %lld %s",
+	char *key = omr_store_key(b->env.store, "bot:idle");
+	omr_redis_cmd(omr_store_redis(b->env.store), omr_bots_noop_cb, "idle", "ZADD %s %lld %s",
 		      key, (long long)omr_now_ms(), conversation);
 	free(key);
 }
@@ -327,7 +319,7 @@ void omr_bots_turn(struct omr_bots *b, const char *conversation)
 	s = omr_calloc(1, sizeof(*s));
 	s->b = b;
 	s->conversation = omr_strdup(conversation);
-	omr_store_conv_get(b->core->store, conversation, OMR_BOTS_HISTORY, omr_bots_start_cb, s);
+	omr_store_conv_get(b->env.store, conversation, OMR_BOTS_HISTORY, omr_bots_start_cb, s);
 }
 
 /* ---- answers ---- */
@@ -371,7 +363,7 @@ static void omr_bots_stored_cb(void *arg, const redisReply *reply, const char *e
 			.text = json_string_value(json_object_get(m, "text")),
 			.data = data,
 		};
-		omr_core_deliver(j->b->core, omr_reply_str(reply->element[2]), &out);
+		omr_channels_deliver(j->b->channels, omr_reply_str(reply->element[2]), &out);
 		json_decref(data);
 	} else if (err) {
 		omr_log_warn("conversation %s: bot message not stored: %s", j->conversation, err);
@@ -424,12 +416,12 @@ static void omr_bots_job_next(struct omr_bot_job *j)
 		const char *text = json_string_value(json_object_get(m, "text"));
 		if (!text || !*text)
 			continue;
-		snprintf(ttl, sizeof(ttl), "%lld", j->b->core->cfg->limits.dedup_ttl);
+		snprintf(ttl, sizeof(ttl), "%lld", omr_env_cfg(&j->b->env)->limits.dedup_ttl);
 		omr_id_new(mid, "m_");
 		snprintf(cmid, sizeof(cmid), "bot-%s", mid);
 		const char *argv[] = { j->conversation, j->plugin, j->plugin, text, cmid, mid, now, ttl,
 				       "bot" };
-		omr_store_run(j->b->core->store, OMR_SCRIPT_REPLY, omr_bots_stored_cb, j, 9, argv);
+		omr_store_run(j->b->env.store, OMR_SCRIPT_REPLY, omr_bots_stored_cb, j, 9, argv);
 		return;
 	}
 	/* every message is out: record what the bot learnt */
@@ -439,7 +431,7 @@ static void omr_bots_job_next(struct omr_bot_job *j)
 	const char *argv[] = { j->conversation, sj, intent ? intent : "",
 			       json_is_true(json_object_get(j->answer, "misunderstood")) ? "1" : "0",
 			       now };
-	omr_store_run(j->b->core->store, OMR_SCRIPT_BOT_UPDATE, omr_bots_updated_cb, j, 5, argv);
+	omr_store_run(j->b->env.store, OMR_SCRIPT_BOT_UPDATE, omr_bots_updated_cb, j, 5, argv);
 	free(sj);
 }
 
@@ -480,7 +472,7 @@ void omr_bots_answer(struct omr_bots *b, struct omr_plugin *p, const struct omr_
 {
 	struct omr_bot_pending *t = a && a->turn ? omr_map_gets(b->turns, a->turn) : NULL;
 	const char *action = a && a->action ? a->action : "continue";
-	size_t tmax = (size_t)b->core->cfg->limits.text_max;
+	size_t tmax = (size_t)omr_env_cfg(&b->env)->limits.text_max;
 
 	if (!t || strcmp(t->plugin, p->name) != 0) {
 		omr_log_warn("bot '%s' answered an unknown or finished turn %s", p->name,
@@ -519,14 +511,14 @@ void omr_bots_answer(struct omr_bots *b, struct omr_plugin *p, const struct omr_
 	else if (a->slots)
 		omr_log_warn("bot '%s': slots that are not an object of at most %d bytes ignored",
 			     p->name, OMR_BOTS_SLOTS_MAX);
-	if (a->queue && omr_routing_queue(b->core->cfg->routing, a->queue))
+	if (a->queue && omr_routing_queue(omr_env_cfg(&b->env)->routing, a->queue))
 		json_object_set_new(j->answer, "queue", json_string(a->queue));
 	if (json_is_object(a->skills)) {
 		json_t *sk = json_object();
 		const char *k;
 		json_t *v;
 		json_object_foreach(a->skills, k, v)
-			if (omr_routing_skill(b->core->cfg->routing, k) && json_is_integer(v))
+			if (omr_routing_skill(omr_env_cfg(&b->env)->routing, k) && json_is_integer(v))
 				json_object_set(sk, k, v);
 		json_object_set_new(j->answer, "skills", sk);
 	}
@@ -575,7 +567,7 @@ static void omr_bots_idle_cb(void *arg, const redisReply *reply, const char *err
 
 static void omr_bots_sweep_idle(struct omr_bots *b)
 {
-	long long idle = b->core->cfg->routing->bot_idle_close;
+	long long idle = omr_env_cfg(&b->env)->routing->bot_idle_close;
 	char now[24], ms[24], day[16];
 	if (idle <= 0 || b->sweeping_idle)
 		return;
@@ -584,43 +576,46 @@ static void omr_bots_sweep_idle(struct omr_bots *b)
 	snprintf(ms, sizeof(ms), "%lld", idle);
 	omr_day(day, sizeof(day));
 	const char *argv[] = { now, ms, day, "50" };
-	omr_store_run(b->core->store, OMR_SCRIPT_BOT_IDLE, omr_bots_idle_cb, b, 4, argv);
+	omr_store_run(b->env.store, OMR_SCRIPT_BOT_IDLE, omr_bots_idle_cb, b, 4, argv);
 }
 
 static void omr_bots_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_bots *b = arg;
 	char *key;
-	if (b->core->state != OMR_CORE_RUNNING || !omr_redis_ready(b->core->redis))
+	if (!b->running || !omr_redis_ready(omr_store_redis(b->env.store)))
 		return;
 	omr_bots_sweep_idle(b);
 	if (b->sweeping)
 		return;
 	b->sweeping = 1;
-	key = omr_store_key(b->core->store, "bot:waiting");
-	omr_redis_cmd(omr_store_redis(b->core->store), omr_bots_due_cb, b,
+	key = omr_store_key(b->env.store, "bot:waiting");
+	omr_redis_cmd(omr_store_redis(b->env.store), omr_bots_due_cb, b,
 		      "ZRANGEBYSCORE %s -inf %lld LIMIT 0 50", key, (long long)omr_now_ms());
 	free(key);
 }
 
-struct omr_bots *omr_bots_new(struct omr_core *core)
+struct omr_bots *omr_bots_new(const struct omr_env *env, struct omr_channels *channels)
 {
 	struct omr_bots *b = omr_calloc(1, sizeof(*b));
-	b->core = core;
+	b->env = *env;
+	b->channels = channels;
 	b->turns = omr_map_new();
 	b->convs = omr_map_new();
-	b->sweep = event_new(core->base, -1, EV_PERSIST, omr_bots_sweep, b);
+	b->sweep = event_new(env->base, -1, EV_PERSIST, omr_bots_sweep, b);
 	return b;
 }
 
 void omr_bots_start(struct omr_bots *b)
 {
 	struct timeval tv = { OMR_BOTS_SWEEP_MS / 1000, 0 };
+	b->running = 1;
 	event_add(b->sweep, &tv);
 }
 
 void omr_bots_stop(struct omr_bots *b)
 {
+	b->running = 0;
 	event_del(b->sweep);
 }
 

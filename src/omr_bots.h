@@ -15,16 +15,16 @@
 
 #include <omniroute/plugin.h>
 
-struct omr_core;
+#include "omr_env.h"
+
 struct omr_bots;
+struct omr_channels;
 struct omr_plugin;
 
-struct omr_bots *omr_bots_new(struct omr_core *core);
+struct omr_bots *omr_bots_new(const struct omr_env *env, struct omr_channels *channels);
 void omr_bots_free(struct omr_bots *b);
 void omr_bots_start(struct omr_bots *b);
 void omr_bots_stop(struct omr_bots *b);
-/* The bot plugin of the bot tier, if configured and running. */
-struct omr_plugin *omr_bots_plugin(struct omr_core *core);
 /* A customer message (or the first one: message NULL) for a conversation
  * the bot has: start a turn. */
 void omr_bots_turn(struct omr_bots *b, const char *conversation);

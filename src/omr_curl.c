@@ -170,17 +170,22 @@ size_t omr_curl_running(const struct omr_curl *c)
 	return c ? c->running : 0;
 }
 
-void omr_curl_free(struct omr_curl *c)
+void omr_curl_stop(struct omr_curl *c)
 {
-	if (!c)
-		return;
-	while (c->xfers) {
+	while (c && c->xfers) {
 		struct omr_curl_xfer *x = c->xfers;
 		c->xfers = x->next;
 		curl_multi_remove_handle(c->multi, x->easy);
 		x->done(x->arg, CURLE_ABORTED_BY_CALLBACK, 0);
 		free(x);
 	}
+}
+
+void omr_curl_free(struct omr_curl *c)
+{
+	if (!c)
+		return;
+	omr_curl_stop(c);
 	curl_multi_cleanup(c->multi); /* removes the sockets (POLL_REMOVE) */
 	event_free(c->timer);
 	free(c);

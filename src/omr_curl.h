@@ -22,8 +22,10 @@ struct omr_curl;
 typedef void (*omr_curl_done)(void *arg, CURLcode rc, long http_status);
 
 struct omr_curl *omr_curl_new(struct event_base *base, char **err_r);
-/* Cancels every transfer still running (their done callbacks run with
- * CURLE_ABORTED_BY_CALLBACK). */
+/* Cancels every transfer still running (their done callbacks run now,
+ * with CURLE_ABORTED_BY_CALLBACK); new ones may still start. */
+void omr_curl_stop(struct omr_curl *c);
+/* Stops, then frees. */
 void omr_curl_free(struct omr_curl *c);
 int omr_curl_start(struct omr_curl *c, CURL *easy, omr_curl_done done, void *arg);
 size_t omr_curl_running(const struct omr_curl *c);

@@ -1,7 +1,5 @@
 /*
- * omr_host: the host API table handed to plugins (include/omniroute/plugin.h).
- * Each function receives the plugin's struct omr_host and reaches the core
- * through it; plugins see nothing else of the daemon.
+ * omr_host: see omr_host.h.
  */
 #include "config.h"
 
@@ -9,15 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "omr_agents.h"
 #include "omr_bots.h"
+#include "omr_channels.h"
+#include "omr_config.h"
 #include "omr_curl.h"
-#include "omr_core.h"
 #include "omr_edge.h"
+#include "omr_host.h"
 #include "omr_http.h"
 #include "omr_ingest.h"
 #include "omr_log.h"
-#include "omr_outbox.h"
 #include "omr_plugin.h"
 #include "omr_retry.h"
 #include "omr_store.h"
@@ -61,10 +59,10 @@ static void omr_host_metric(omr_metrics *m, const char *name, const char *type, 
 		       value);
 }
 
-void omr_host_plugin_metrics(struct omr_core *core, struct omr_buf *b)
+void omr_host_plugin_metrics(struct omr_plugin *const *plugins, size_t n, struct omr_buf *b)
 {
-	for (size_t i = 0; i < core->nplugins; i++) {
-		struct omr_plugin *p = core->plugins[i];
+	for (size_t i = 0; i < n; i++) {
+		struct omr_plugin *p = plugins[i];
 		if (!p->initialised || !p->desc->metrics)
 			continue;
 		struct omr_metrics m = { b, p->name };
@@ -74,7 +72,7 @@ void omr_host_plugin_metrics(struct omr_core *core, struct omr_buf *b)
 
 static long long omr_host_limit(omr_host *h, const char *name)
 {
-	const struct omr_config *cfg = h->core->cfg;
+	const struct omr_config *cfg = omr_env_cfg(&h->env->env);
 	if (strcmp(name, "text_max") == 0)
 		return cfg->limits.text_max;
 	if (strcmp(name, "attachments_max") == 0)
@@ -102,7 +100,7 @@ static void omr_host_log(omr_host *h, enum omr_log_level level, const char *fmt,
 
 static struct event_base *omr_host_event_base(omr_host *h)
 {
-	return h->core->base;
+	return h->env->env.base;
 }
 
 /* A plugin's callback on its way back: dropped once the plugin is closed
@@ -130,99 +128,8 @@ static int omr_host_submit(omr_host *h, const struct omr_inbound *ev, omr_submit
 	hs->p = h->plugin;
 	hs->cb = cb;
 	hs->arg = arg;
-	omr_ingest_submit(h->core->ingest, h->plugin->name, ev, omr_host_submitted, hs);
+	omr_ingest_submit(h->env->ingest, h->plugin->name, ev, omr_host_submitted, hs);
 	return OMR_OK;
-}
-
-struct omr_host_status {
-	struct omr_core *core;
-	char *what;
-	void (*done)(void *arg, int ok);
-	void *arg;
-};
-
-/* The agent sees the new status of a message they sent (hash: HGETALL). */
-static void omr_host_push_status(struct omr_core *core, const char *agent, const char *conv,
-				 const redisReply *hash)
-{
-	json_t *m = omr_model_from_hash(OMR_MODEL_MESSAGE, hash);
-	json_t *f = m ? json_pack("{s:s,s:s,s:o}", "type", "message", "conversation", conv,
-				  "message", m) : NULL;
-	if (f)
-		omr_agents_push(core->agents, agent, f);
-	json_decref(f);
-}
-
-static void omr_host_status_done(void *arg, const redisReply *reply, const char *err)
-{
-	struct omr_host_status *hs = arg;
-	const char *conv = omr_reply_str(omr_reply_elem(reply, 1));
-	const char *agent = omr_reply_str(omr_reply_elem(reply, 2));
-	const char *moved = omr_reply_str(omr_reply_elem(reply, 3));
-	if (err) {
-		omr_log_warn("delivery status for %s not stored: %s", hs->what, err);
-	} else if (moved && strcmp(moved, "1") == 0 && agent && *agent && conv) {
-		omr_host_push_status(hs->core, agent, conv, omr_reply_elem(reply, 4));
-	}
-	if (hs->done)
-		hs->done(hs->arg, err == NULL);
-	free(hs->what);
-	free(hs);
-}
-
-void omr_core_delivery_status(struct omr_core *core, const char *channel, const char *message,
-			      const char *channel_msg_id, const char *status, const char *error,
-			      void (*done)(void *arg, int ok), void *arg)
-{
-	struct omr_host_status *hs = omr_malloc(sizeof(*hs));
-	hs->core = core;
-	hs->what = omr_strdup(message ? message : channel_msg_id);
-	hs->done = done;
-	hs->arg = arg;
-	if (message && status && strcmp(status, "queued") != 0)
-		omr_outbox_done(core->outbox, message); /* its lease ends with its outcome */
-	if (status && strcmp(status, "failed") == 0) {
-		core->stats.outbound_failed++;
-		omr_log_warn("%s: message %s failed: %s", channel, hs->what,
-			     error ? error : "no reason given");
-	}
-	omr_store_msg_status(core->store, message, status, channel, channel_msg_id, error,
-			     omr_host_status_done, hs);
-}
-
-struct omr_host_read {
-	struct omr_core *core;
-	void (*done)(void *arg, int ok);
-	void *arg;
-};
-
-static void omr_host_read_done(void *arg, const redisReply *reply, const char *err)
-{
-	struct omr_host_read *hr = arg;
-	const char *conv = omr_reply_str(omr_reply_elem(reply, 0));
-	const char *agent = omr_reply_str(omr_reply_elem(reply, 1));
-	if (err)
-		omr_log_warn("read receipt not stored: %s", err);
-	for (size_t i = 2; !err && conv && agent && *agent && reply->type == REDIS_REPLY_ARRAY &&
-			   i < reply->elements; i++)
-		omr_host_push_status(hr->core, agent, conv, reply->element[i]);
-	if (hr->done)
-		hr->done(hr->arg, err == NULL);
-	free(hr);
-}
-
-void omr_core_read_until(struct omr_core *core, const char *channel, const char *thread,
-			 long long watermark_ms, void (*done)(void *arg, int ok), void *arg)
-{
-	struct omr_host_read *hr = omr_malloc(sizeof(*hr));
-	char mark[24], now[24];
-	hr->core = core;
-	hr->done = done;
-	hr->arg = arg;
-	snprintf(mark, sizeof(mark), "%lld", watermark_ms);
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	const char *argv[] = { channel, thread, mark, now };
-	omr_store_run(core->store, OMR_SCRIPT_MSG_READ_UNTIL, omr_host_read_done, hr, 4, argv);
 }
 
 static void omr_host_send_result(omr_host *h, const char *message, const char *status,
@@ -230,8 +137,8 @@ static void omr_host_send_result(omr_host *h, const char *message, const char *s
 {
 	if (!message || !status)
 		return;
-	omr_core_delivery_status(h->core, h->plugin->name, message, channel_msg_id, status, error,
-				 NULL, NULL);
+	omr_channels_status(h->env->channels, h->plugin->name, message, channel_msg_id, status,
+			    error, NULL, NULL);
 }
 
 static void omr_host_delivery_status(omr_host *h, const char *channel_msg_id, const char *status,
@@ -239,32 +146,32 @@ static void omr_host_delivery_status(omr_host *h, const char *channel_msg_id, co
 {
 	if (!channel_msg_id || !status || !omr_model_key_ok(channel_msg_id, 256))
 		return;
-	omr_core_delivery_status(h->core, h->plugin->name, NULL, channel_msg_id, status, error, NULL,
-				 NULL);
+	omr_channels_status(h->env->channels, h->plugin->name, NULL, channel_msg_id, status, error,
+			    NULL, NULL);
 }
 
 static int omr_host_ws_register(omr_host *h, const struct omr_ws_endpoint *ep, char **err_r)
 {
 	if (!h->in_init)
 		return omr_err(err_r, "ws_register is only allowed in init");
-	return omr_edge_add_endpoint(h->core->edge, ep, err_r);
+	return omr_edge_add_endpoint(h->env->edge, ep, err_r);
 }
 
 static int omr_host_ws_send(omr_host *h, uint64_t conn, const char *data, size_t len)
 {
-	return omr_edge_send(h->core->edge, conn, data, len);
+	return omr_edge_send(h->env->edge, conn, data, len);
 }
 
 static void omr_host_ws_close(omr_host *h, uint64_t conn, int code, const char *reason)
 {
-	omr_edge_close(h->core->edge, conn, code, reason);
+	omr_edge_close(h->env->edge, conn, code, reason);
 }
 
 static int omr_host_static_mount(omr_host *h, const char *prefix, const char *dir, char **err_r)
 {
 	if (!h->in_init)
 		return omr_err(err_r, "static_mount is only allowed in init");
-	return omr_edge_add_mount(h->core->edge, prefix, dir, err_r);
+	return omr_edge_add_mount(h->env->edge, prefix, dir, err_r);
 }
 
 static int omr_host_http_route(omr_host *h, const char *path, omr_http_handler fn, void *arg,
@@ -272,7 +179,7 @@ static int omr_host_http_route(omr_host *h, const char *path, omr_http_handler f
 {
 	if (!h->in_init)
 		return omr_err(err_r, "http_route is only allowed in init");
-	return omr_http_route(h->core->webhook_http, path, 0, fn, arg, err_r);
+	return omr_http_route(h->env->webhook_http, path, 0, fn, arg, err_r);
 }
 
 static void omr_host_http_reply(omr_http_reply *reply, int code, const char *content_type,
@@ -306,7 +213,7 @@ static int omr_host_history_get(omr_host *h, const char *address, const char *th
 	hh->p = h->plugin;
 	hh->cb = cb;
 	hh->arg = arg;
-	omr_store_history(h->core->store, h->plugin->name, t, 200, omr_host_history_done, hh);
+	omr_store_history(h->env->env.store, h->plugin->name, t, 200, omr_host_history_done, hh);
 	return OMR_OK;
 }
 
@@ -321,7 +228,7 @@ static omr_timer *omr_host_timer_new(omr_host *h, void (*cb)(void *arg), void *a
 	struct omr_timer *t = omr_calloc(1, sizeof(*t));
 	t->cb = cb;
 	t->arg = arg;
-	t->ev = event_new(h->core->base, -1, 0, omr_timer_fire, t);
+	t->ev = event_new(h->env->env.base, -1, 0, omr_timer_fire, t);
 	return t;
 }
 
@@ -348,13 +255,13 @@ static void omr_host_timer_free(omr_timer *t)
 
 static const char *omr_host_data_path(omr_host *h, const char *rel, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s/%s", h->core->cfg->paths.data_dir, rel);
+	int n = snprintf(buf, len, "%s/%s", omr_env_cfg(&h->env->env)->paths.data_dir, rel);
 	return n < 0 || (size_t)n >= len ? NULL : buf;
 }
 
 static const char *omr_host_state_path(omr_host *h, const char *rel, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s/%s", h->core->cfg->paths.state_dir, rel);
+	int n = snprintf(buf, len, "%s/%s", omr_env_cfg(&h->env->env)->paths.state_dir, rel);
 	return n < 0 || (size_t)n >= len ? NULL : buf;
 }
 
@@ -404,8 +311,8 @@ static int omr_host_kv_get(omr_host *h, const char *key,
 	k->p = h->plugin;
 	k->get_cb = cb;
 	k->arg = arg;
-	char *full = omr_store_key(h->core->store, "kv:%s:%s", h->plugin->name, key);
-	omr_redis_cmd(omr_store_redis(h->core->store), omr_host_kv_done, k, "GET %s", full);
+	char *full = omr_store_key(h->env->env.store, "kv:%s:%s", h->plugin->name, key);
+	omr_redis_cmd(omr_store_redis(h->env->env.store), omr_host_kv_done, k, "GET %s", full);
 	free(full);
 	return OMR_OK;
 }
@@ -419,12 +326,12 @@ static int omr_host_kv_set(omr_host *h, const char *key, const void *value, size
 	k->p = h->plugin;
 	k->set_cb = cb;
 	k->arg = arg;
-	char *full = omr_store_key(h->core->store, "kv:%s:%s", h->plugin->name, key);
+	char *full = omr_store_key(h->env->env.store, "kv:%s:%s", h->plugin->name, key);
 	if (ttl_ms > 0)
-		omr_redis_cmd(omr_store_redis(h->core->store), omr_host_kv_done, k, "SET %s %b PX %lld",
+		omr_redis_cmd(omr_store_redis(h->env->env.store), omr_host_kv_done, k, "SET %s %b PX %lld",
 			      full, value ? value : "", len, ttl_ms);
 	else
-		omr_redis_cmd(omr_store_redis(h->core->store), omr_host_kv_done, k, "SET %s %b", full,
+		omr_redis_cmd(omr_store_redis(h->env->env.store), omr_host_kv_done, k, "SET %s %b", full,
 			      value ? value : "", len);
 	free(full);
 	return OMR_OK;
@@ -433,9 +340,9 @@ static int omr_host_kv_set(omr_host *h, const char *key, const void *value, size
 static int omr_host_transfer(omr_host *h, void *easy,
 			     void (*done)(void *arg, int curl_code, long status), void *arg)
 {
-	if (!easy || !done || !h->core->curl || h->core->state == OMR_CORE_STOPPING)
+	if (!easy || !done || !h->env->curl || h->env->stopping)
 		return OMR_ERROR;
-	return omr_curl_start(h->core->curl, easy, (omr_curl_done)done, arg) == 0 ? OMR_OK
+	return omr_curl_start(h->env->curl, easy, (omr_curl_done)done, arg) == 0 ? OMR_OK
 										 : OMR_ERROR;
 }
 
@@ -443,17 +350,17 @@ static int omr_host_http_request(omr_host *h, const char *method, const char *ur
 				 const char *const *headers, const void *body, size_t body_len,
 				 long timeout_ms, omr_http_done cb, void *arg)
 {
-	if (!url || !cb || !h->core->curl || h->core->state == OMR_CORE_STOPPING)
+	if (!url || !cb || !h->env->curl || h->env->stopping)
 		return OMR_ERROR;
-	return omr_curl_http(h->core->curl, method ? method : "GET", url, headers, body, body_len,
+	return omr_curl_http(h->env->curl, method ? method : "GET", url, headers, body, body_len,
 			     timeout_ms > 0 ? timeout_ms : 30000, cb, arg) == 0 ? OMR_OK : OMR_ERROR;
 }
 
 static void omr_host_bot_answer(omr_host *h, const struct omr_bot_answer *answer)
 {
-	if (h->plugin->desc->kind != OMR_PLUGIN_BOT || h->core->state == OMR_CORE_STOPPING)
+	if (h->plugin->desc->kind != OMR_PLUGIN_BOT || h->env->stopping)
 		return;
-	omr_bots_answer(h->core->bots, h->plugin, answer);
+	omr_bots_answer(h->env->bots, h->plugin, answer);
 }
 
 static void omr_host_hmac_hex(const void *key, size_t key_len, const void *data, size_t len,
@@ -474,7 +381,7 @@ static int omr_host_webhook_register(omr_host *h, const struct omr_webhook_spec 
 {
 	if (!h->in_init)
 		return omr_err(err_r, "webhook_register is only allowed in init");
-	return omr_webhooks_add(h->core->webhooks, h->plugin, spec, err_r);
+	return omr_webhooks_add(h->env->webhooks, h->plugin, spec, err_r);
 }
 
 static int omr_host_http_send(omr_host *h, const char *method, const char *url,
@@ -482,7 +389,7 @@ static int omr_host_http_send(omr_host *h, const char *method, const char *url,
 			      long timeout_ms, const struct omr_http_retry *retry, omr_http_done cb,
 			      void *arg)
 {
-	return omr_retry_send(h->core->retry, method, url, headers, body, body_len, timeout_ms,
+	return omr_retry_send(h->env->retry, method, url, headers, body, body_len, timeout_ms,
 			      retry, cb, arg);
 }
 
@@ -550,14 +457,14 @@ static void omr_host_job_done(void *arg, int status)
 static int omr_host_work(omr_host *h, void (*work)(void *arg), void (*done)(void *arg, int status),
 			 void *arg)
 {
-	if (!work || !done || !h->core->jobs || h->core->state == OMR_CORE_STOPPING)
+	if (!work || !done || !h->env->jobs || h->env->stopping)
 		return OMR_AGAIN;
 	struct omr_host_job *j = omr_malloc(sizeof(*j));
 	j->p = h->plugin;
 	j->work = work;
 	j->done = done;
 	j->arg = arg;
-	if (omr_worker_submit(h->core->jobs, omr_host_job_work, omr_host_job_done, j) != OMR_OK) {
+	if (omr_worker_submit(h->env->jobs, omr_host_job_work, omr_host_job_done, j) != OMR_OK) {
 		free(j);
 		return OMR_AGAIN;
 	}

@@ -1,49 +1,62 @@
 /*
  * omr_ingest: see omr_ingest.h.
+ *
+ * Every submission is a job on a list in submission order, so that a
+ * single timer finds the ones past their deadline. A job is answered once
+ * (early failure, deadline, or the store's answer, whichever comes first)
+ * and freed when the store's callback has run (or at once for an early
+ * failure: it never reached the store).
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "omr_core.h"
+#include "omr_admission.h"
+#include "omr_channels.h"
+#include "omr_config.h"
 #include "omr_ingest.h"
 #include "omr_log.h"
-#include "omr_plugin.h"
 #include "omr_model.h"
+#include "omr_plugin.h"
 #include "omr_store.h"
 #include "omr_util.h"
 
-struct omr_ingest {
-	struct omr_core *core;
-	size_t inflight;
-};
+#define OMR_INGEST_SWEEP_MS 250
 
 struct omr_ingest_job {
 	struct omr_ingest *in;
+	struct omr_ingest_job *prev, *next; /* on in->jobs while in the store */
 	omr_submit_cb cb;
 	void *arg;
 	char *channel;
 	char *channel_msg_id;
+	int64_t started_ms;
+	int answered;
 	int status;        /* for early failures */
 	char *error;
 };
 
-struct omr_ingest *omr_ingest_new(struct omr_core *core)
+struct omr_ingest {
+	struct omr_env env;
+	struct omr_channels *channels;
+	int running;
+	int stopped;
+	struct omr_budget budget;
+	struct omr_ingest_job *head, *tail; /* jobs in the store, oldest first */
+	size_t inflight;                    /* jobs not yet answered */
+	struct event *sweep;
+	unsigned long long accepted, duplicates, rejected, failed, busy, late;
+};
+
+struct omr_ingest *omr_ingest_new(const struct omr_env *env, struct omr_channels *channels)
 {
 	struct omr_ingest *in = omr_calloc(1, sizeof(*in));
-	in->core = core;
+	in->env = *env;
+	in->channels = channels;
+	omr_budget_init(&in->budget, "ingest", (size_t)omr_env_cfg(env)->admission.ingest_inflight);
+	in->sweep = event_new(env->base, -1, EV_PERSIST, NULL, NULL);
 	return in;
-}
-
-void omr_ingest_free(struct omr_ingest *in)
-{
-	free(in);
-}
-
-size_t omr_ingest_inflight(const struct omr_ingest *in)
-{
-	return in->inflight;
 }
 
 static void omr_ingest_job_free(struct omr_ingest_job *j)
@@ -54,12 +67,90 @@ static void omr_ingest_job_free(struct omr_ingest_job *j)
 	free(j);
 }
 
+static void omr_ingest_unlink(struct omr_ingest_job *j)
+{
+	struct omr_ingest *in = j->in;
+	if (j->prev)
+		j->prev->next = j->next;
+	else if (in->head == j)
+		in->head = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	else if (in->tail == j)
+		in->tail = j->prev;
+	j->prev = j->next = NULL;
+}
+
+static void omr_ingest_answer(struct omr_ingest_job *j, const struct omr_submit_result *res)
+{
+	if (j->answered)
+		return;
+	j->answered = 1;
+	j->in->inflight--;
+	j->cb(j->arg, res);
+}
+
+/* Answer the jobs past their deadline: "retry" (see omr_ingest.h). */
+static void omr_ingest_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_ingest *in = arg;
+	int64_t now = omr_mono_ms();
+	struct omr_submit_result res = {
+		.status = OMR_AGAIN,
+		.error = "storage is slow to answer; try again",
+	};
+	for (struct omr_ingest_job *j = in->head; j && now - j->started_ms >= OMR_INGEST_DEADLINE_MS;
+	     j = j->next) {
+		if (j->answered)
+			continue;
+		in->late++;
+		omr_log_warn("ingest: %s message %s not stored within %d ms; the sender is told to "
+			     "retry", j->channel, j->channel_msg_id, OMR_INGEST_DEADLINE_MS);
+		omr_ingest_answer(j, &res);
+	}
+}
+
+void omr_ingest_start(struct omr_ingest *in)
+{
+	struct timeval tv = { 0, OMR_INGEST_SWEEP_MS * 1000 };
+	if (in->stopped)
+		return;
+	in->running = 1;
+	event_assign(in->sweep, in->env.base, -1, EV_PERSIST, omr_ingest_sweep, in);
+	event_add(in->sweep, &tv);
+}
+
+void omr_ingest_stop(struct omr_ingest *in)
+{
+	in->running = 0;
+	in->stopped = 1;
+}
+
+void omr_ingest_reload(struct omr_ingest *in)
+{
+	in->budget.max = (size_t)omr_env_cfg(&in->env)->admission.ingest_inflight;
+}
+
+void omr_ingest_free(struct omr_ingest *in)
+{
+	if (!in)
+		return;
+	/* the store has answered every job by now (its connection is closed
+	 * before modules are freed) */
+	event_free(in->sweep);
+	free(in);
+}
+
+size_t omr_ingest_inflight(const struct omr_ingest *in)
+{
+	return in->inflight;
+}
+
 static void omr_ingest_early(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_ingest_job *j = arg;
 	struct omr_submit_result res = { .status = j->status, .error = j->error };
-	j->in->inflight--;
-	j->cb(j->arg, &res);
+	omr_ingest_answer(j, &res);
 	omr_ingest_job_free(j);
 }
 
@@ -68,14 +159,14 @@ static void omr_ingest_fail_later(struct omr_ingest_job *j, int status, const ch
 	static const struct timeval zero = { 0, 0 };
 	j->status = status;
 	j->error = omr_strdup(error);
-	if (event_base_once(j->in->core->base, -1, EV_TIMEOUT, omr_ingest_early, j, &zero) < 0)
+	if (event_base_once(j->in->env.base, -1, EV_TIMEOUT, omr_ingest_early, j, &zero) < 0)
 		abort();
 }
 
 static void omr_ingest_stored(void *arg, const struct omr_ingest_result *r)
 {
 	struct omr_ingest_job *j = arg;
-	struct omr_core *core = j->in->core;
+	struct omr_ingest *in = j->in;
 	struct omr_submit_result res = {
 		.status = r->status,
 		.duplicate = r->duplicate,
@@ -85,36 +176,55 @@ static void omr_ingest_stored(void *arg, const struct omr_ingest_result *r)
 		.error = r->error,
 	};
 
-	j->in->inflight--;
+	omr_ingest_unlink(j);
+	omr_budget_give(&in->budget);
 	if (r->status != OMR_OK) {
-		core->stats.ingest_failed++;
+		in->failed++;
 		omr_log_warn("ingest: %s message %s not stored: %s", j->channel, j->channel_msg_id,
 			     r->error);
 		res.error = "temporarily unable to store the message";
 	} else if (r->duplicate) {
-		core->stats.ingest_duplicates++;
+		in->duplicates++;
 		omr_log_debug("%s message %s is a duplicate of %s", j->channel, j->channel_msg_id,
 			      r->message);
 	} else {
-		core->stats.ingest_accepted++;
+		in->accepted++;
 		omr_log_debug("stored %s message %s as %s in %s%s", j->channel, j->channel_msg_id,
 			      r->message, r->conversation, r->is_new ? " (new)" : "");
 	}
-	j->cb(j->arg, &res);
+	omr_ingest_answer(j, &res);
 	omr_ingest_job_free(j);
+}
+
+/* Why a submission cannot be taken now, or NULL. */
+static const char *omr_ingest_refusal(struct omr_ingest *in)
+{
+	struct omr_redis *redis = omr_store_redis(in->env.store);
+	if (in->stopped)
+		return "the server is shutting down";
+	if (!in->running)
+		return "the server is starting";
+	if (!omr_redis_ready(redis))
+		return "storage unavailable";
+	if (omr_redis_oldest_ms(redis) >= OMR_INGEST_STALL_MS)
+		return "storage is slow to answer";
+	if (!omr_budget_take(&in->budget, omr_mono_ms()))
+		return "too many messages being stored";
+	return NULL;
 }
 
 void omr_ingest_submit(struct omr_ingest *in, const char *channel, const struct omr_inbound *ev,
 		       omr_submit_cb cb, void *arg)
 {
 	struct omr_ingest_job *j = omr_calloc(1, sizeof(*j));
-	struct omr_core *core = in->core;
+	const struct omr_config *cfg = omr_env_cfg(&in->env);
 	struct omr_inbound_norm norm;
 	struct omr_model_limits lim = {
-		.text_max = (size_t)core->cfg->limits.text_max,
-		.attachments_max = (size_t)core->cfg->limits.attachments_max,
+		.text_max = (size_t)cfg->limits.text_max,
+		.attachments_max = (size_t)cfg->limits.attachments_max,
 	};
 	char *err = NULL;
+	const char *refused;
 
 	j->in = in;
 	j->cb = cb;
@@ -122,22 +232,47 @@ void omr_ingest_submit(struct omr_ingest *in, const char *channel, const struct 
 	j->channel = omr_strdup(channel);
 	j->channel_msg_id = omr_strdup(ev->channel_msg_id ? ev->channel_msg_id : "");
 	in->inflight++;
-	if (core->state != OMR_CORE_RUNNING) {
-		core->stats.ingest_failed++;
-		omr_ingest_fail_later(j, OMR_AGAIN, core->state == OMR_CORE_STOPPING
-							  ? "the server is shutting down"
-							  : "the server is starting");
-		return;
-	}
 	if (omr_inbound_normalise(ev, &lim, &norm, &err) < 0) {
-		core->stats.ingest_rejected++;
+		in->rejected++;
 		omr_log_info("ingest: %s message refused: %s", channel, err);
 		omr_ingest_fail_later(j, OMR_ERROR, err);
 		free(err);
 		return;
 	}
-	struct omr_plugin *p = omr_core_channel(core, channel);
+	if ((refused = omr_ingest_refusal(in))) {
+		if (in->running)
+			in->busy++;
+		omr_ingest_fail_later(j, OMR_AGAIN, refused);
+		omr_inbound_norm_free(&norm);
+		return;
+	}
+	struct omr_plugin *p = omr_channels_get(in->channels, channel);
 	norm.reopen_ms = p ? p->reopen_ms : 0;
-	omr_store_ingest(core->store, channel, ev, &norm, omr_ingest_stored, j);
+	j->started_ms = omr_mono_ms();
+	j->prev = in->tail;
+	if (in->tail)
+		in->tail->next = j;
+	else
+		in->head = j;
+	in->tail = j;
+	omr_store_ingest(in->env.store, channel, ev, &norm, omr_ingest_stored, j);
 	omr_inbound_norm_free(&norm);
+}
+
+void omr_ingest_metrics(const struct omr_ingest *in, struct omr_buf *b)
+{
+	omr_metric(b, "ingest_accepted_total", "counter", "inbound messages stored", in->accepted);
+	omr_metric(b, "ingest_duplicates_total", "counter",
+		   "inbound messages recognised as duplicates", in->duplicates);
+	omr_metric(b, "ingest_rejected_total", "counter", "inbound messages refused as invalid",
+		   in->rejected);
+	omr_metric(b, "ingest_failed_total", "counter",
+		   "inbound messages not stored (Redis unavailable); senders retry", in->failed);
+	omr_metric(b, "ingest_busy_total", "counter",
+		   "inbound messages answered 'retry' at once (too many in flight, storage slow or "
+		   "away)", in->busy);
+	omr_metric(b, "ingest_late_total", "counter",
+		   "inbound messages answered 'retry' because storage had not answered in time",
+		   in->late);
+	omr_metric(b, "ingest_inflight", "gauge", "inbound messages being stored", in->inflight);
 }

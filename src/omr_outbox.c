@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "omr_core.h"
+#include "omr_channels.h"
+#include "omr_config.h"
 #include "omr_log.h"
 #include "omr_outbox.h"
 #include "omr_plugin.h"
@@ -18,14 +19,13 @@
 
 #define OMR_OUTBOX_TICK_MS 5000
 #define OMR_OUTBOX_BATCH 20
-#define OMR_OUTBOX_LEASE_MAX_MS (6LL * 3600 * 1000) /* a send no plugin ever finished */
-#define OMR_OUTBOX_RENEW_MAX 500                     /* leases renewed per command */
 
 struct omr_outbox {
-	struct omr_core *core;
+	struct omr_env env;
+	struct omr_channels *channels;
 	struct event *tick;
+	int running;
 	int busy;                   /* a look is under way */
-	struct omr_map *leases;     /* message id -> (intptr_t) ms it was handed over */
 	unsigned long long resent, given_up;
 };
 
@@ -34,92 +34,33 @@ struct omr_outbox_claim {
 	char *message;
 };
 
-struct omr_outbox *omr_outbox_new(struct omr_core *core)
+struct omr_outbox *omr_outbox_new(const struct omr_env *env, struct omr_channels *channels)
 {
 	struct omr_outbox *o = omr_calloc(1, sizeof(*o));
-	o->core = core;
-	o->leases = omr_map_new();
+	o->env = *env;
+	o->channels = channels;
 	return o;
 }
 
-void omr_outbox_sending(struct omr_outbox *o, const char *message)
+void omr_outbox_metrics(const struct omr_outbox *o, struct omr_buf *b)
 {
-	if (o && message)
-		omr_map_puts(o->leases, message, (void *)(intptr_t)omr_mono_ms());
-}
-
-void omr_outbox_done(struct omr_outbox *o, const char *message)
-{
-	if (o && message)
-		omr_map_dels(o->leases, message);
-}
-
-struct omr_outbox_renew {
-	long long now;
-	const char **argv;
-	size_t *lens;
-	int argc;
-	char stamp[24];
-};
-
-static int omr_outbox_renew_one(void *arg, const void *key, size_t klen, void *value)
-{
-	struct omr_outbox_renew *r = arg;
-	if ((long long)(intptr_t)value < r->now - OMR_OUTBOX_LEASE_MAX_MS)
-		return 0; /* forgotten by its plugin: let the sweep have it */
-	r->argv[r->argc] = r->stamp;
-	r->lens[r->argc++] = strlen(r->stamp);
-	r->argv[r->argc] = key;
-	r->lens[r->argc++] = klen;
-	return r->argc >= 3 + 2 * OMR_OUTBOX_RENEW_MAX;
-}
-
-/* ZADD outbox XX now id ...: the messages this node is still sending are
- * not due for a resend (XX: one whose outcome came meanwhile stays out). */
-static void omr_outbox_renew(struct omr_outbox *o)
-{
-	size_t n = omr_map_count(o->leases);
-	if (!n)
-		return;
-	if (n > OMR_OUTBOX_RENEW_MAX)
-		n = OMR_OUTBOX_RENEW_MAX;
-	char *key = omr_store_key(o->core->store, "outbox");
-	struct omr_outbox_renew r = { .now = omr_mono_ms() };
-	r.argv = omr_calloc(3 + 2 * n, sizeof(char *));
-	r.lens = omr_calloc(3 + 2 * n, sizeof(size_t));
-	snprintf(r.stamp, sizeof(r.stamp), "%lld", (long long)omr_now_ms());
-	r.argv[0] = "ZADD";
-	r.argv[1] = key;
-	r.argv[2] = "XX";
-	r.argc = 3;
-	for (int i = 0; i < 3; i++)
-		r.lens[i] = strlen(r.argv[i]);
-	omr_map_foreach(o->leases, omr_outbox_renew_one, &r);
-	if (r.argc > 3)
-		omr_redis_argv(omr_store_redis(o->core->store), NULL, NULL, r.argc, r.argv, r.lens, 0);
-	free(r.argv);
-	free(r.lens);
-	free(key);
-}
-
-void omr_outbox_stats(const struct omr_outbox *o, unsigned long long *resent,
-		      unsigned long long *given_up)
-{
-	*resent = o ? o->resent : 0;
-	*given_up = o ? o->given_up : 0;
+	omr_metric(b, "outbox_resent_total", "counter",
+		   "outbound messages sent again after they were not sent in time", o->resent);
+	omr_metric(b, "outbox_given_up_total", "counter",
+		   "outbound messages marked failed after the resends ran out", o->given_up);
 }
 
 static void omr_outbox_resend(struct omr_outbox *o, const char *id, const redisReply *r)
 {
 	const char *channel = omr_reply_str(r->element[1]);
-	struct omr_plugin *p = omr_core_channel(o->core, channel);
+	struct omr_plugin *p = omr_channels_get(o->channels, channel);
 	json_t *meta = json_loads(omr_reply_str(r->element[8]), 0, NULL);
 	json_t *tmpl = json_object_get(meta, "template");
 	json_t *data = json_is_object(tmpl) ? json_pack("{s:O}", "template", tmpl) : NULL;
 	if (p && (p->desc->flags & OMR_PLUGIN_CONNECTED)) {
 		/* the customer reads it from history when back: nothing to resend */
-		char *key = omr_store_key(o->core->store, "outbox");
-		omr_redis_cmd(omr_store_redis(o->core->store), NULL, NULL, "ZREM %s %s", key, id);
+		char *key = omr_store_key(o->env.store, "outbox");
+		omr_redis_cmd(omr_store_redis(o->env.store), NULL, NULL, "ZREM %s %s", key, id);
 		free(key);
 	} else {
 		struct omr_outbound out = {
@@ -136,7 +77,7 @@ static void omr_outbox_resend(struct omr_outbox *o, const char *id, const redisR
 		o->resent++;
 		omr_log_warn("message %s to %s was not sent in time; sending it again (try %s)", id,
 			     channel, omr_reply_str(r->element[9]));
-		omr_core_deliver(o->core, channel, &out);
+		omr_channels_deliver(o->channels, channel, &out);
 	}
 	json_decref(data);
 	json_decref(meta);
@@ -154,8 +95,8 @@ static void omr_outbox_claimed(void *arg, const redisReply *reply, const char *e
 	} else if (tag && strcmp(tag, "give_up") == 0 && reply->elements >= 3) {
 		char *why = omr_asprintf("not sent after %s tries", omr_reply_str(reply->element[2]));
 		o->given_up++;
-		omr_core_delivery_status(o->core, omr_reply_str(reply->element[1]), c->message, NULL,
-					 "failed", why, NULL, NULL);
+		omr_channels_status(o->channels, omr_reply_str(reply->element[1]), c->message, NULL,
+				    "failed", why, NULL, NULL);
 		free(why);
 	}
 	free(c->message);
@@ -170,7 +111,7 @@ static void omr_outbox_due(void *arg, const redisReply *reply, const char *err)
 	if (err || !reply || reply->type != REDIS_REPLY_ARRAY)
 		return;
 	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	snprintf(tries, sizeof(tries), "%lld", o->core->cfg->limits.resend_tries);
+	snprintf(tries, sizeof(tries), "%lld", omr_env_cfg(&o->env)->limits.resend_tries);
 	for (size_t i = 0; i < reply->elements; i++) {
 		const char *id = omr_reply_str(reply->element[i]);
 		if (!id)
@@ -179,21 +120,20 @@ static void omr_outbox_due(void *arg, const redisReply *reply, const char *err)
 		c->o = o;
 		c->message = omr_strdup(id);
 		const char *argv[] = { id, now, tries };
-		omr_store_run(o->core->store, OMR_SCRIPT_OUTBOX_CLAIM, omr_outbox_claimed, c, 3, argv);
+		omr_store_run(o->env.store, OMR_SCRIPT_OUTBOX_CLAIM, omr_outbox_claimed, c, 3, argv);
 	}
 }
 
 static void omr_outbox_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_outbox *o = arg;
-	if (o->busy || o->core->state != OMR_CORE_RUNNING || !omr_redis_ready(o->core->redis))
+	if (o->busy || !o->running || !omr_redis_ready(omr_store_redis(o->env.store)))
 		return;
-	omr_outbox_renew(o);
 	o->busy = 1;
-	char *key = omr_store_key(o->core->store, "outbox");
-	omr_redis_cmd(omr_store_redis(o->core->store), omr_outbox_due, o,
+	char *key = omr_store_key(o->env.store, "outbox");
+	omr_redis_cmd(omr_store_redis(o->env.store), omr_outbox_due, o,
 		      "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d", key,
-		      (long long)omr_now_ms() - o->core->cfg->limits.resend_after, OMR_OUTBOX_BATCH);
+		      (long long)omr_now_ms() - omr_env_cfg(&o->env)->limits.resend_after, OMR_OUTBOX_BATCH);
 	free(key);
 }
 
@@ -201,13 +141,15 @@ void omr_outbox_start(struct omr_outbox *o)
 {
 	struct timeval tv = { OMR_OUTBOX_TICK_MS / 1000, (OMR_OUTBOX_TICK_MS % 1000) * 1000 };
 	if (!o->tick)
-		o->tick = event_new(o->core->base, -1, EV_PERSIST, omr_outbox_tick, o);
+		o->tick = event_new(o->env.base, -1, EV_PERSIST, omr_outbox_tick, o);
+	o->running = 1;
 	event_add(o->tick, &tv);
 }
 
 void omr_outbox_stop(struct omr_outbox *o)
 {
-	if (o && o->tick)
+	o->running = 0;
+	if (o->tick)
 		event_del(o->tick);
 }
 
@@ -217,6 +159,5 @@ void omr_outbox_free(struct omr_outbox *o)
 		return;
 	if (o->tick)
 		event_free(o->tick);
-	omr_map_free(o->leases, NULL);
 	free(o);
 }

@@ -10,26 +10,25 @@
  * history when back.
  *
  * A message this node is still sending (a provider that asks to retry
- * later, a busy rate lane) holds a lease: its outbox entry is renewed
- * every few seconds, so no node resends it while it is under way, however
- * long that takes; the lease ends with the message's outcome, or with the
- * node.
+ * later, a busy rate lane) holds a lease (omr_channels): its outbox entry
+ * is renewed every few seconds, so no node resends it while it is under
+ * way, however long that takes; the lease ends with the message's outcome,
+ * or with the node.
  */
 #ifndef OMR_OUTBOX_H
 #define OMR_OUTBOX_H
 
-struct omr_core;
+#include "omr_env.h"
+
+struct omr_buf;
+struct omr_channels;
 struct omr_outbox;
 
-struct omr_outbox *omr_outbox_new(struct omr_core *core);
+struct omr_outbox *omr_outbox_new(const struct omr_env *env, struct omr_channels *channels);
 void omr_outbox_free(struct omr_outbox *o);
 void omr_outbox_start(struct omr_outbox *o);
 void omr_outbox_stop(struct omr_outbox *o);
-/* A message handed to its channel's send hook, and its outcome. */
-void omr_outbox_sending(struct omr_outbox *o, const char *message);
-void omr_outbox_done(struct omr_outbox *o, const char *message);
+void omr_outbox_metrics(const struct omr_outbox *o, struct omr_buf *b);
 /* Messages sent again, and given up, since start (for /metrics). */
-void omr_outbox_stats(const struct omr_outbox *o, unsigned long long *resent,
-		      unsigned long long *given_up);
 
 #endif

@@ -127,11 +127,11 @@ fail:
 	return NULL;
 }
 
-int omr_plugin_init(struct omr_plugin *p, const struct omr_host_api *api, struct omr_core *core,
+int omr_plugin_init(struct omr_plugin *p, const struct omr_host_api *api, struct omr_host_env *env,
 		    char **err_r)
 {
 	char *err = NULL;
-	p->host.core = core;
+	p->host.env = env;
 	p->host.in_init = 1;
 	int rc = p->desc->init(api, &p->host, p->config, &p->state, &err);
 	p->host.in_init = 0;

@@ -15,13 +15,13 @@
 #include "omr_conf.h"
 #include "omr_config.h"
 
-struct omr_core;
+struct omr_host_env;
 struct omr_plugin;
 
 /* What the host API functions receive as omr_host *. */
 struct omr_host {
 	struct omr_plugin *plugin;
-	struct omr_core *core;
+	struct omr_host_env *env;  /* borrowed from the core */
 	int in_init;   /* ws_register/http_route/static_mount allowed */
 };
 
@@ -54,8 +54,8 @@ struct omr_plugin *omr_plugin_open(const struct omr_plugin_conf *pc, struct omr_
 void *omr_plugin_config_parse(const struct omr_plugin *p, const struct omr_ynode *node,
 			      const struct omr_ynode *at, struct omr_conf_errs *errs);
 void omr_plugin_config_free(const struct omr_plugin *p, void *config);
-int omr_plugin_init(struct omr_plugin *p, const struct omr_host_api *api, struct omr_core *core,
-		    char **err_r);
+int omr_plugin_init(struct omr_plugin *p, const struct omr_host_api *api,
+		    struct omr_host_env *env, char **err_r);
 int omr_plugin_start(struct omr_plugin *p, char **err_r);
 void omr_plugin_stop(struct omr_plugin *p);
 /* Stop, free the plugin's state and config, unmap its code; the struct

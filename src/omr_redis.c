@@ -57,6 +57,7 @@ struct omr_redis {
 	int64_t connect_started;
 	int ever_ready;
 	int freeing;
+	int closed;        /* omr_redis_close: no reconnects, commands fail */
 	struct omr_redis_req *head, *tail;
 	struct omr_redis_stats stats;
 };
@@ -390,7 +391,8 @@ static void omr_redis_lost(struct omr_redis *r)
 	int was_ready = r->state == OMR_REDIS_READY;
 	r->ac = NULL;
 	r->state = OMR_REDIS_IDLE;
-	omr_redis_schedule_retry(r);
+	if (!r->closed)
+		omr_redis_schedule_retry(r);
 	if (was_ready && r->opts.on_down)
 		r->opts.on_down(r->opts.arg);
 }
@@ -452,6 +454,8 @@ static void omr_redis_connect(evutil_socket_t fd, short what, void *arg)
 	struct omr_redis *r = arg;
 	redisAsyncContext *ac;
 
+	if (r->closed)
+		return;
 	if (r->target.path)
 		ac = redisAsyncConnectUnix(r->target.path);
 	else
@@ -530,7 +534,7 @@ struct omr_redis *omr_redis_new(struct event_base *base, const struct omr_redis_
 void omr_redis_start(struct omr_redis *r)
 {
 	static const struct timeval zero = { 0, 0 };
-	if (r->state == OMR_REDIS_IDLE && !evtimer_pending(r->retry_ev, NULL))
+	if (!r->closed && r->state == OMR_REDIS_IDLE && !evtimer_pending(r->retry_ev, NULL))
 		evtimer_add(r->retry_ev, &zero);
 }
 
@@ -545,6 +549,36 @@ void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t)
 	omr_redis_target_copy(&r->target, t);
 	if (r->ac)
 		omr_redis_drop(r, "new target");
+}
+
+int64_t omr_redis_oldest_ms(const struct omr_redis *r)
+{
+	for (const struct omr_redis_req *q = r ? r->head : NULL; q; q = q->next)
+		if (!q->fail)
+			return omr_mono_ms() - q->sent_ms;
+	return 0;
+}
+
+void omr_redis_close(struct omr_redis *r)
+{
+	if (!r || r->closed)
+		return;
+	r->closed = 1;
+	evtimer_del(r->retry_ev);
+	event_del(r->tick_ev);
+	if (r->ac) {
+		redisAsyncContext *ac = r->ac;
+		if (r->state == OMR_REDIS_CONNECTING) {
+			ac->data = NULL; /* no disconnect callback for it */
+			r->ac = NULL;
+			r->state = OMR_REDIS_IDLE;
+		}
+		/* every pending callback runs now, with "connection lost";
+		 * commands they issue fail on a later loop pass */
+		redisAsyncFree(ac);
+	}
+	r->ac = NULL;
+	r->state = OMR_REDIS_IDLE;
 }
 
 void omr_redis_free(struct omr_redis *r)

@@ -53,8 +53,19 @@ struct omr_redis *omr_redis_new(struct event_base *base, const struct omr_redis_
 				const struct omr_redis_opts *opts);
 /* Start connecting (and reconnecting until freed). */
 void omr_redis_start(struct omr_redis *r);
-/* Fails pending callbacks, closes. Safe to call from a Redis callback. */
+/* Close for good (shutdown): every pending callback runs now with an
+ * error, while its caller still exists; later commands fail (on a later
+ * loop pass, as usual); no reconnect. Not from a callback of this
+ * connection. */
+void omr_redis_close(struct omr_redis *r);
+/* Fails pending callbacks (they run now, with an error), frees. Safe to
+ * call from a Redis callback. Commands that failed before being sent wait
+ * for a loop pass that may never come: at shutdown, close first and let
+ * the loop settle (omr_core). */
 void omr_redis_free(struct omr_redis *r);
+/* How long the oldest command sent has waited for its answer (ms), 0 when
+ * none waits: a stalled server shows here long before command_timeout. */
+int64_t omr_redis_oldest_ms(const struct omr_redis *r);
 int omr_redis_ready(const struct omr_redis *r);
 /* Point at another server (embedded Redis restarts on the same path do
  * not need this); reconnects. */

@@ -34,4 +34,5 @@ extern const char omr_lua_bot_end[];
 extern const char omr_lua_bot_idle[];
 extern const char omr_lua_msg_read_until[];
 extern const char omr_lua_outbox_claim[];
+extern const char omr_lua_login_guard[];
 #endif

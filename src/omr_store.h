@@ -91,6 +91,7 @@ enum omr_script {
 	OMR_SCRIPT_BOT_IDLE,
 	OMR_SCRIPT_MSG_READ_UNTIL,
 	OMR_SCRIPT_OUTBOX_CLAIM,
+	OMR_SCRIPT_LOGIN_GUARD,
 	OMR_SCRIPT_COUNT
 };
 void omr_store_run(struct omr_store *s, enum omr_script script, omr_redis_cb cb, void *arg,

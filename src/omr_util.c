@@ -144,6 +144,13 @@ void omr_buf_puts(struct omr_buf *b, const char *s)
 	omr_buf_append(b, s, strlen(s));
 }
 
+void omr_metric(struct omr_buf *b, const char *name, const char *type, const char *help,
+		unsigned long long value)
+{
+	omr_buf_printf(b, "# HELP omniroute_%s %s\n# TYPE omniroute_%s %s\nomniroute_%s %llu\n", name,
+		       help, name, type, name, value);
+}
+
 void omr_buf_printf(struct omr_buf *b, const char *fmt, ...)
 {
 	va_list ap, cp;

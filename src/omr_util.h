@@ -41,6 +41,10 @@ void omr_buf_puts(struct omr_buf *b, const char *s);
 void omr_buf_printf(struct omr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hand the data to the caller (who frees it) and reset the buffer. */
 char *omr_buf_steal(struct omr_buf *b, size_t *len_r);
+/* One figure in Prometheus' text format, named omniroute_<name>; help is
+ * one line. */
+void omr_metric(struct omr_buf *b, const char *name, const char *type, const char *help,
+		unsigned long long value);
 
 /* Hash map from byte-string keys to pointers. Keys are copied. */
 struct omr_map;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "omr_core.h"
+#include "omr_channels.h"
 #include "omr_http.h"
 #include "omr_ingest.h"
 #include "omr_log.h"
@@ -34,7 +34,10 @@ struct omr_webhook {
 };
 
 struct omr_webhooks {
-	struct omr_core *core;
+	struct omr_http_server *http;    /* borrowed: the webhook listener */
+	struct omr_ingest *ingest;
+	struct omr_channels *channels;
+	int running;
 	struct omr_webhook *list[OMR_WEBHOOKS_MAX];
 	size_t n;
 	struct omr_webhook_stats stats;
@@ -50,11 +53,24 @@ struct omr_webhook_batch {
 	int messages, duplicates, rejected, statuses;
 };
 
-struct omr_webhooks *omr_webhooks_new(struct omr_core *core)
+struct omr_webhooks *omr_webhooks_new(struct omr_http_server *http, struct omr_ingest *ingest,
+				      struct omr_channels *channels)
 {
 	struct omr_webhooks *w = omr_calloc(1, sizeof(*w));
-	w->core = core;
+	w->http = http;
+	w->ingest = ingest;
+	w->channels = channels;
 	return w;
+}
+
+void omr_webhooks_start(struct omr_webhooks *w)
+{
+	w->running = 1;
+}
+
+void omr_webhooks_stop(struct omr_webhooks *w)
+{
+	w->running = 0;
 }
 
 static void omr_webhook_free(struct omr_webhook *wh)
@@ -75,9 +91,24 @@ void omr_webhooks_free(struct omr_webhooks *w)
 	free(w);
 }
 
-void omr_webhooks_stats(const struct omr_webhooks *w, struct omr_webhook_stats *out)
+void omr_webhooks_metrics(const struct omr_webhooks *w, struct omr_buf *b)
 {
-	*out = w->stats;
+	const struct omr_webhook_stats *ws = &w->stats;
+	omr_metric(b, "provider_webhooks_total", "counter",
+		   "provider webhook requests (WhatsApp, Messenger, Instagram, X)", ws->requests);
+	omr_metric(b, "provider_webhooks_refused_total", "counter",
+		   "provider webhooks refused for a missing or wrong signature", ws->refused);
+	omr_metric(b, "provider_webhooks_malformed_total", "counter",
+		   "provider webhooks with a payload that could not be read", ws->malformed);
+	omr_metric(b, "provider_webhooks_retry_later_total", "counter",
+		   "provider webhooks answered 503 (not stored now; the provider retries)",
+		   ws->retry_later);
+	omr_metric(b, "provider_messages_total", "counter", "messages stored from provider webhooks",
+		   ws->messages);
+	omr_metric(b, "provider_duplicates_total", "counter",
+		   "provider messages delivered again and recognised", ws->duplicates);
+	omr_metric(b, "provider_statuses_total", "counter", "delivery statuses from provider webhooks",
+		   ws->statuses);
 }
 
 const char *omr_webhook_meta_challenge(const char *mode, const char *token, const char *challenge,
@@ -145,7 +176,7 @@ void omr_webhook_message(omr_webhook_batch *b, const struct omr_inbound *ev)
 	if (!b || !ev)
 		return;
 	b->pending++;
-	omr_ingest_submit(b->wh->owner->core->ingest, b->wh->plugin->name, ev, omr_webhook_submitted,
+	omr_ingest_submit(b->wh->owner->ingest, b->wh->plugin->name, ev, omr_webhook_submitted,
 			  b);
 }
 
@@ -172,8 +203,8 @@ void omr_webhook_status(omr_webhook_batch *b, const char *channel_msg_id, const 
 	b->pending++;
 	b->statuses++;
 	b->wh->owner->stats.statuses++;
-	omr_core_delivery_status(b->wh->owner->core, b->wh->plugin->name, NULL, channel_msg_id,
-				 status, error, omr_webhook_status_done, b);
+	omr_channels_status(b->wh->owner->channels, b->wh->plugin->name, NULL, channel_msg_id,
+			    status, error, omr_webhook_status_done, b);
 }
 
 void omr_webhook_read_until(omr_webhook_batch *b, const char *address, const char *thread,
@@ -185,7 +216,7 @@ void omr_webhook_read_until(omr_webhook_batch *b, const char *address, const cha
 	b->pending++;
 	b->statuses++;
 	b->wh->owner->stats.statuses++;
-	omr_core_read_until(b->wh->owner->core, b->wh->plugin->name, t, watermark_ms,
+	omr_channels_read_until(b->wh->owner->channels, b->wh->plugin->name, t, watermark_ms,
 			    omr_webhook_status_done, b);
 }
 
@@ -267,7 +298,7 @@ static void omr_webhook_handle(void *arg, const struct omr_http_request *req, om
 		omr_http_reply_error(reply, 403, "forbidden", "the signature does not match");
 		return;
 	}
-	if (w->core->state != OMR_CORE_RUNNING) {
+	if (!w->running) {
 		w->stats.retry_later++;
 		omr_http_reply_error(reply, 503, "retry_later", "the server is starting or stopping");
 		return;
@@ -325,7 +356,7 @@ int omr_webhooks_add(struct omr_webhooks *w, struct omr_plugin *p,
 	wh->max_body = spec->max_body;
 	wh->parse = spec->parse;
 	wh->arg = spec->arg;
-	if (omr_http_route(w->core->webhook_http, wh->path, 0, omr_webhook_handle, wh, err_r) != 0) {
+	if (omr_http_route(w->http, wh->path, 0, omr_webhook_handle, wh, err_r) != 0) {
 		omr_webhook_free(wh);
 		return OMR_ERROR;
 	}

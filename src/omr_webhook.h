@@ -16,12 +16,18 @@
 
 #include <omniroute/plugin.h>
 
-struct omr_core;
+struct omr_channels;
+struct omr_http_server;
+struct omr_ingest;
 struct omr_plugin;
 struct omr_webhooks;
 
-struct omr_webhooks *omr_webhooks_new(struct omr_core *core);
+struct omr_webhooks *omr_webhooks_new(struct omr_http_server *http, struct omr_ingest *ingest,
+				      struct omr_channels *channels);
 void omr_webhooks_free(struct omr_webhooks *w);
+/* Requests are answered 503 before start (Redis reachable) and after stop. */
+void omr_webhooks_start(struct omr_webhooks *w);
+void omr_webhooks_stop(struct omr_webhooks *w);
 /* Register spec (copied) for plugin p on the webhook listener. */
 int omr_webhooks_add(struct omr_webhooks *w, struct omr_plugin *p,
 		     const struct omr_webhook_spec *spec, char **err_r);
@@ -36,7 +42,8 @@ void omr_webhook_read_until(omr_webhook_batch *b, const char *address, const cha
 struct omr_webhook_stats {
 	unsigned long long requests, refused, malformed, messages, duplicates, statuses, retry_later;
 };
-void omr_webhooks_stats(const struct omr_webhooks *w, struct omr_webhook_stats *out);
+struct omr_buf;
+void omr_webhooks_metrics(const struct omr_webhooks *w, struct omr_buf *b);
 
 /* The answer to Meta's verification GET: the challenge when mode is
  * "subscribe" and the token matches (constant time), else NULL. Pure, for

@@ -10,6 +10,7 @@
 
 #include "omr_config.h"
 #include "omr_core.h"
+#include "omr_host.h"
 #include "omr_plugin.h"
 #include "omr_util.h"
 #include "omr_yaml.h"

@@ -1,0 +1,376 @@
+/*
+ * omr_agents_auth: agents log in (omr_agents_int.h).
+ *
+ * A log-in passes, in order:
+ * 1. the address's rate (admission.login, a gate on this node): past it
+ *    the answer is "rate_limited" at once, no check is made;
+ * 2. the shared throttle in Redis (login_guard.lua): a locked account,
+ *    account and address pair, or address is refused at once;
+ * 3. the password check (PBKDF2) on the login pool, one at a time per
+ *    thread, from a bounded queue of admission.login_queue checks; past it
+ *    the answer is "busy, retry". Checks for addresses without recent
+ *    failures go first, so that a flood of wrong passwords does not keep
+ *    real agents waiting. An unknown agent costs no check: it is answered
+ *    after about as long as a check takes, so that timing does not tell
+ *    which agents exist.
+ * A failure is recorded in the shared throttle; a success clears the pair.
+ * Tokens (single sign-on) are compared by their SHA-256 at once; they are
+ * throttled by address only.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "omr_admission.h"
+#include "omr_agents_conf.h"
+#include "omr_agents_int.h"
+#include "omr_config.h"
+#include "omr_edge.h"
+#include "omr_log.h"
+#include "omr_model.h"
+#include "omr_password.h"
+#include "omr_store.h"
+#include "omr_util.h"
+#include "omr_worker.h"
+
+/* A check waiting for, or on, the login pool. */
+struct omr_auth_job {
+	struct omr_agents *a;
+	struct omr_auth_job *next;
+	uint64_t conn;
+	char *agent;
+	char *ip;
+	char *hash;         /* NULL: unknown agent, no check (a timer instead) */
+	char *password;
+	int suspect;        /* the address failed recently: after the others */
+	int ok;
+	int64_t started_ms;
+	int64_t took_ms;
+	struct event *delay;
+};
+
+static void omr_auth_job_free(struct omr_auth_job *j)
+{
+	if (j->password) {
+		OPENSSL_cleanse(j->password, strlen(j->password));
+		free(j->password);
+	}
+	if (j->delay)
+		event_free(j->delay);
+	free(j->hash);
+	free(j->agent);
+	free(j->ip);
+	free(j);
+}
+
+/* ---- outcomes ---- */
+
+static void omr_auth_guard_done(void *arg, const redisReply *reply, const char *err)
+{
+	if (err)
+		omr_log_warn("login throttle not updated: %s", err);
+}
+
+/* Record the outcome in the shared throttle. */
+static void omr_auth_record(struct omr_agents *a, const char *mode, const char *agent,
+			    const char *ip, omr_redis_cb cb, void *arg)
+{
+	const struct omr_config *cfg = omr_env_cfg(&a->env);
+	char key[64], window[24], lockout[24], max[24];
+	snprintf(window, sizeof(window), "%lld", cfg->admission.login_window);
+	snprintf(lockout, sizeof(lockout), "%lld", cfg->admission.login_lockout);
+	snprintf(max, sizeof(max), "%lld", cfg->admission.login_failures);
+	const char *argv[] = { mode, agent ? agent : "", omr_gate_peer_key(ip, key, sizeof(key)),
+			       window, lockout, max };
+	omr_store_run(a->env.store, OMR_SCRIPT_LOGIN_GUARD, cb ? cb : omr_auth_guard_done, arg, 6,
+		      argv);
+}
+
+static void omr_auth_accepted(struct omr_agents *a, struct omr_asess *s, const char *agent,
+			      const char *cred)
+{
+	a->logins++;
+	free(s->cred);
+	s->cred = omr_strdup(cred);
+	omr_auth_record(a, "ok", agent, s->ip, NULL, NULL);
+	omr_agents_login(a, s, agent);
+}
+
+static void omr_auth_refused(struct omr_agents *a, struct omr_asess *s, const char *who,
+			     const char *agent)
+{
+	a->login_failures++;
+	s->auth_failures++;
+	omr_log_info("agent login refused for '%s' from %s (connection %llu, failure %d)", who,
+		     s->ip, (unsigned long long)s->conn, s->auth_failures);
+	omr_auth_record(a, "fail", agent, s->ip, NULL, NULL);
+	omr_agents_error(a, s->conn, "auth_failed", "wrong agent, password or token", NULL, NULL);
+	if (s->auth_failures >= OMR_AGENT_MAX_AUTH_FAILURES)
+		omr_edge_close(a->edge, s->conn, 1008, "too many failed logins");
+}
+
+/* ---- the password checks ---- */
+
+static void omr_auth_dispatch(struct omr_agents *a);
+
+static void omr_auth_work(void *arg)
+{
+	struct omr_auth_job *j = arg;
+	int64_t t0 = omr_mono_ms();
+	j->ok = omr_password_verify(j->hash, j->password, NULL) == 1;
+	j->took_ms = omr_mono_ms() - t0;
+}
+
+static void omr_auth_finish(struct omr_auth_job *j, int status)
+{
+	struct omr_agents *a = j->a;
+	struct omr_asess *s = a->stopping ? NULL : omr_agents_sess(a, j->conn);
+	if (s) {
+		s->auth_pending = 0;
+		if (status != OMR_OK) {
+			a->login_busy++;
+			omr_agents_error(a, s->conn, "busy", "the server is busy, try again", NULL,
+					 NULL);
+		} else if (j->ok) {
+			const struct omr_agent_conf *ac =
+				omr_agents_find(omr_env_cfg(&a->env)->agents, j->agent);
+			/* the directory may have changed meanwhile (a reload) */
+			if (ac && ac->password && strcmp(ac->password, j->hash) == 0)
+				omr_auth_accepted(a, s, j->agent, ac->password);
+			else
+				omr_auth_refused(a, s, j->agent, j->agent);
+		} else {
+			omr_auth_refused(a, s, j->agent, j->agent);
+		}
+	}
+	omr_auth_job_free(j);
+}
+
+static void omr_auth_done(void *arg, int status)
+{
+	struct omr_auth_job *j = arg;
+	struct omr_agents *a = j->a;
+	a->auth_running--;
+	if (status == OMR_OK && j->took_ms > 0) /* what a check costs, for unknown agents */
+		a->auth_cost_ms = (a->auth_cost_ms * 7 + j->took_ms) / 8;
+	omr_auth_finish(j, status);
+	omr_auth_dispatch(a);
+}
+
+/* An unknown agent: answered when a check would have been. */
+static void omr_auth_delayed(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_auth_job *j = arg;
+	for (struct omr_auth_job **pj = &j->a->auth_delayed; *pj; pj = &(*pj)->next) {
+		if (*pj == j) {
+			*pj = j->next;
+			break;
+		}
+	}
+	omr_auth_finish(j, OMR_OK);
+}
+
+/* Start checks while the pool has a free thread: unsuspected first. */
+static void omr_auth_dispatch(struct omr_agents *a)
+{
+	while (a->auth_running < a->auth_threads && (a->auth_hi || a->auth_lo)) {
+		struct omr_auth_job **list = a->auth_hi ? &a->auth_hi : &a->auth_lo;
+		struct omr_auth_job *j = *list;
+		*list = j->next;
+		a->auth_queued--;
+		if (omr_worker_submit(a->login, omr_auth_work, omr_auth_done, j) != OMR_OK) {
+			omr_auth_finish(j, OMR_AGAIN);
+			continue;
+		}
+		a->auth_running++;
+	}
+}
+
+static void omr_auth_enqueue(struct omr_agents *a, struct omr_auth_job *j)
+{
+	struct omr_auth_job **tail = j->suspect ? &a->auth_lo : &a->auth_hi;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = j;
+	a->auth_queued++;
+	omr_auth_dispatch(a);
+}
+
+/* The shared throttle answered for a password log-in. */
+static void omr_auth_guarded(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_auth_job *j = arg;
+	struct omr_agents *a = j->a;
+	struct omr_asess *s = a->stopping ? NULL : omr_agents_sess(a, j->conn);
+	long long left = omr_reply_int(omr_reply_elem(reply, 0), 0);
+	long long recent = omr_reply_int(omr_reply_elem(reply, 2), 0);
+
+	if (!s) {
+		omr_auth_job_free(j);
+		return;
+	}
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
+		s->auth_pending = 0;
+		omr_agents_error(a, s->conn, "unavailable", "storage unavailable, try again", NULL,
+				 NULL);
+		omr_auth_job_free(j);
+		return;
+	}
+	if (left > 0) {
+		char *m = omr_asprintf("too many failed log-ins; try again in %lld s",
+				       (left + 999) / 1000);
+		s->auth_pending = 0;
+		a->login_failures++;
+		omr_log_info("agent login for '%s' from %s refused: locked (%s)", j->agent, s->ip,
+			     omr_reply_str(omr_reply_elem(reply, 1)));
+		omr_agents_error(a, s->conn, "locked", m, NULL, NULL);
+		free(m);
+		omr_auth_job_free(j);
+		return;
+	}
+	j->suspect = recent > 0;
+	if (!j->hash) {
+		struct timeval tv;
+		long long ms = a->auth_cost_ms + (long long)(omr_mono_ms() % 16);
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		j->delay = evtimer_new(a->env.base, omr_auth_delayed, j);
+		evtimer_add(j->delay, &tv);
+		j->next = a->auth_delayed;
+		a->auth_delayed = j;
+		return;
+	}
+	if (a->auth_queued >= (size_t)omr_env_cfg(&a->env)->admission.login_queue) {
+		omr_auth_finish(j, OMR_AGAIN);
+		return;
+	}
+	omr_auth_enqueue(a, j);
+}
+
+/* ---- the auth frame ---- */
+
+static int omr_auth_rate_ok(struct omr_agents *a, struct omr_asess *s)
+{
+	if (omr_gate_take(a->login_gate, s->ip, omr_mono_ms()) == OMR_GATE_OK)
+		return 1;
+	a->login_failures++;
+	omr_agents_error(a, s->conn, "rate_limited", "too many log-in attempts; wait a moment", NULL,
+			 NULL);
+	return 0;
+}
+
+static void omr_auth_token(struct omr_agents *a, struct omr_asess *s, const char *token)
+{
+	const struct omr_agents_conf *dir = omr_env_cfg(&a->env)->agents;
+	for (size_t i = 0; dir && i < dir->nagents; i++) {
+		const char *t = dir->agents[i].token;
+		if (t && omr_ct_equal(t, strlen(t), token, strlen(token))) {
+			omr_auth_accepted(a, s, dir->agents[i].id, t);
+			return;
+		}
+	}
+	omr_auth_refused(a, s, "(token)", NULL);
+}
+
+void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
+{
+	const struct omr_agents_conf *dir = omr_env_cfg(&a->env)->agents;
+	const char *agent = json_string_value(json_object_get(msg, "agent"));
+	const char *password = json_string_value(json_object_get(msg, "password"));
+	const char *token = json_string_value(json_object_get(msg, "token"));
+
+	if (s->agent) {
+		omr_agents_error(a, s->conn, "bad_request", "already logged in", NULL, NULL);
+		return;
+	}
+	if (s->auth_pending)
+		return; /* one check at a time per connection */
+	if (!a->running) {
+		omr_agents_error(a, s->conn, "unavailable", "the server is starting or stopping",
+				 NULL, NULL);
+		return;
+	}
+	if (!token && (!agent || !password || strlen(password) > 1024 ||
+		       !omr_model_key_ok(agent, 64) || strchr(agent, ':'))) {
+		omr_agents_error(a, s->conn, "bad_request", "auth needs agent and password, or token",
+				 NULL, NULL);
+		return;
+	}
+	if (!omr_auth_rate_ok(a, s))
+		return;
+	if (token) {
+		omr_auth_token(a, s, token);
+		return;
+	}
+	const struct omr_agent_conf *ac = omr_agents_find(dir, agent);
+	struct omr_auth_job *j = omr_calloc(1, sizeof(*j));
+	j->a = a;
+	j->conn = s->conn;
+	j->agent = omr_strdup(agent);
+	j->ip = omr_strdup(s->ip);
+	j->password = omr_strdup(password);
+	j->hash = ac && ac->password ? omr_strdup(ac->password) : NULL;
+	j->started_ms = omr_mono_ms();
+	s->auth_pending = 1;
+	omr_auth_record(a, "check", agent, s->ip, omr_auth_guarded, j);
+}
+
+int omr_agents_auth_valid(const struct omr_agents *a, const struct omr_asess *s)
+{
+	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, s->agent);
+	if (!ac || !s->cred)
+		return 0;
+	return (ac->password && strcmp(ac->password, s->cred) == 0) ||
+	       (ac->token && strcmp(ac->token, s->cred) == 0);
+}
+
+/* ---- lifecycle ---- */
+
+void omr_agents_auth_init(struct omr_agents *a)
+{
+	const struct omr_gate_conf *g = &omr_env_cfg(&a->env)->admission.login;
+	struct omr_gate_limits l = {
+		.rate_per_ip = (double)g->rate_per_ip,
+		.burst_per_ip = (double)g->burst_per_ip,
+	};
+	a->login_gate = omr_gate_new("agent log-ins", &l);
+	a->auth_threads = 1;
+	a->auth_cost_ms = 100;
+}
+
+void omr_agents_auth_reload(struct omr_agents *a)
+{
+	const struct omr_gate_conf *g = &omr_env_cfg(&a->env)->admission.login;
+	struct omr_gate_limits l = {
+		.rate_per_ip = (double)g->rate_per_ip,
+		.burst_per_ip = (double)g->burst_per_ip,
+	};
+	omr_gate_set_limits(a->login_gate, &l);
+}
+
+/* Waiting checks are answered "busy" (the pool itself is stopped by the
+ * core, which answers the running ones). */
+void omr_agents_auth_stop(struct omr_agents *a)
+{
+	struct omr_auth_job *lists[] = { a->auth_hi, a->auth_lo, a->auth_delayed };
+	a->auth_hi = a->auth_lo = a->auth_delayed = NULL;
+	a->auth_queued = 0;
+	for (size_t i = 0; i < OMR_ARRAY_LEN(lists); i++) {
+		struct omr_auth_job *j = lists[i];
+		while (j) {
+			struct omr_auth_job *next = j->next;
+			omr_auth_job_free(j); /* a->stopping: nobody is answered */
+			j = next;
+		}
+	}
+}
+
+void omr_agents_auth_free(struct omr_agents *a)
+{
+	omr_agents_auth_stop(a);
+	omr_gate_free(a->login_gate);
+}

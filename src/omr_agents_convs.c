@@ -1,0 +1,396 @@
+/*
+ * omr_agents_convs: what an agent does with a conversation they have
+ * (omr_agents_int.h): reply (within the channel's rules), close, wrap up
+ * with the contact reason, transfer, and open one to read it.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "omr_agents_conf.h"
+#include "omr_agents_int.h"
+#include "omr_channels.h"
+#include "omr_config.h"
+#include "omr_hub.h"
+#include "omr_log.h"
+#include "omr_model.h"
+#include "omr_plugin.h"
+#include "omr_routing_conf.h"
+#include "omr_store.h"
+#include "omr_util.h"
+
+static const char *omr_agents_conv_arg(struct omr_agents *a, struct omr_asess *s,
+				       const json_t *msg)
+{
+	const char *conv = json_string_value(json_object_get(msg, "conversation"));
+	if (!conv || !omr_model_key_ok(conv, 64)) {
+		omr_agents_error(a, s->conn, "bad_request", "conversation: a conversation id", NULL,
+				 NULL);
+		return NULL;
+	}
+	return conv;
+}
+
+static int omr_agents_refused(struct omr_agents *a, struct omr_areq *q, const redisReply *reply,
+			      const char *err)
+{
+	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	if (err || !tag) {
+		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
+		return 1;
+	}
+	if (strcmp(tag, "not_yours") == 0) {
+		omr_agents_error_q(q, "not_yours", "this conversation is not assigned to you");
+		return 1;
+	}
+	if (strcmp(tag, "bad_state") == 0) {
+		char *m = omr_asprintf("not possible while the conversation is %s",
+				       omr_reply_str(omr_reply_elem(reply, 1)) ?
+					       omr_reply_str(omr_reply_elem(reply, 1)) : "gone");
+		omr_agents_error_q(q, "bad_state", m);
+		free(m);
+		return 1;
+	}
+	return 0;
+}
+
+static void omr_agents_reply_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	struct omr_agents *a = q->a;
+	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+
+	if (omr_agents_refused(a, q, reply, err) || reply->elements < 6) {
+		omr_areq_free(q);
+		return;
+	}
+	const char *mid = omr_reply_str(reply->element[1]);
+	const char *channel = omr_reply_str(reply->element[2]);
+	const char *address = omr_reply_str(reply->element[3]);
+	const char *thread = omr_reply_str(reply->element[4]);
+	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, q->agent);
+	/* the stored message, so that a resent reply gets the same ack */
+	json_t *m = omr_model_from_hash(OMR_MODEL_MESSAGE, reply->element[5]);
+	if (!m)
+		m = json_object();
+	omr_agents_push_new(a, q->agent, json_pack("{s:s,s:s,s:s,s:o}", "type", "ack",
+						   "client_msg_id", q->client_msg_id,
+						   "conversation", q->conversation, "message", m));
+	if (strcmp(tag, "ok") == 0 && channel && address) {
+		struct omr_outbound out = {
+			.conversation = q->conversation,
+			.message = mid,
+			.kind = "message",
+			.address = address,
+			.thread = thread,
+			.author = "agent",
+			.author_name = ac && ac->name ? ac->name : q->agent,
+			.text = q->text,
+			.data = q->data, /* {template: {name, language}} or NULL */
+		};
+		omr_channels_deliver(a->channels, channel, &out);
+	}
+	omr_areq_free(q);
+}
+
+static void omr_agents_reply_error(struct omr_agents *a, struct omr_asess *s, const char *msg,
+				   const char *conv, const char *cmid)
+{
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "type", "error", "code", "bad_request", "message",
+			      msg, "conversation", conv);
+	if (cmid && omr_model_key_ok(cmid, 64))
+		json_object_set_new(j, "client_msg_id", json_string(cmid));
+	omr_agents_send_new(a, s->conn, j);
+}
+
+static const json_t *omr_agents_template(const struct omr_plugin *p, const char *name)
+{
+	size_t i;
+	json_t *t;
+	json_array_foreach(p ? p->templates : NULL, i, t)
+		if (strcmp(json_string_value(json_object_get(t, "name")), name) == 0)
+			return t;
+	return NULL;
+}
+
+static void omr_agents_reply_store(struct omr_areq *q, const char *cmid)
+{
+	struct omr_agents *a = q->a;
+	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, q->agent);
+	char mid[OMR_ID_MAX], now[24], ttl[24];
+	char *tmpl = q->data ? json_dumps(json_object_get(q->data, "template"), JSON_COMPACT) : NULL;
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	snprintf(ttl, sizeof(ttl), "%lld", omr_env_cfg(&a->env)->limits.dedup_ttl);
+	const char *argv[] = { q->conversation, q->agent, ac && ac->name ? ac->name : q->agent,
+			       q->text, cmid, omr_id_new(mid, "m_"), now, ttl, "agent",
+			       tmpl ? tmpl : "" };
+	omr_store_run(a->env.store, OMR_SCRIPT_REPLY, omr_agents_reply_cb, q, 10, argv);
+	free(tmpl);
+}
+
+/* The channel's rules, checked before the reply is stored: a template
+ * outside the reply window (WhatsApp: 24 hours), the channel's length. */
+static void omr_agents_reply_checked(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	struct omr_agents *a = q->a;
+	const char *channel = omr_reply_str(omr_reply_elem(reply, 0));
+	long long last = omr_reply_int(omr_reply_elem(reply, 1), 0);
+	const char *pub = omr_reply_str(omr_reply_elem(reply, 2));
+	const struct omr_plugin *p = channel ? omr_channels_get(a->channels, channel) : NULL;
+	/* the window is for private messages; a public comment is answered any time */
+	int windowed = p && p->reply_window_ms && !(pub && strcmp(pub, "1") == 0);
+	const char *tname = q->extra;
+
+	if (err) {
+		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
+		goto done;
+	}
+	if (tname) {
+		const json_t *t = omr_agents_template(p, tname);
+		if (!t) {
+			omr_agents_error_q(q, "bad_request", "this channel has no such template");
+			goto done;
+		}
+		free(q->text);
+		q->text = omr_strdup(json_string_value(json_object_get(t, "text")));
+		q->data = json_pack("{s:{s:O,s:O}}", "template", "name", json_object_get(t, "name"),
+				    "language", json_object_get(t, "language"));
+	} else if (windowed && last + p->reply_window_ms < omr_now_ms()) {
+		char span[48];
+		omr_format_duration(p->reply_window_ms, span, sizeof(span));
+		char *m = omr_asprintf("%s takes free-form replies only within %s of the "
+				       "customer's last message; send a template", channel, span);
+		json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "type", "error", "code",
+				      "window_closed", "message", m, "conversation", q->conversation,
+				      "client_msg_id", q->client_msg_id, "closed_at",
+				      (json_int_t)(last + p->reply_window_ms), "templates",
+				      p->templates ? json_incref(p->templates) : json_array());
+		omr_agents_send_new(a, q->conn, e);
+		free(m);
+		goto done;
+	}
+	if (p && p->text_max && omr_utf8_chars(q->text) > p->text_max) {
+		char *m = omr_asprintf("%s takes at most %zu characters", channel, p->text_max);
+		omr_agents_error_q(q, "text_too_long", m);
+		free(m);
+		goto done;
+	}
+	omr_agents_reply_store(q, q->client_msg_id);
+	return;
+done:
+	omr_areq_free(q);
+}
+
+void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
+{
+	const char *conv = omr_agents_conv_arg(a, s, msg);
+	const char *text = json_string_value(json_object_get(msg, "text"));
+	const char *tmpl = json_string_value(json_object_get(msg, "template"));
+	const char *cmid = json_string_value(json_object_get(msg, "client_msg_id"));
+	struct omr_areq *q;
+
+	if (!conv)
+		return;
+	if (!cmid || !omr_model_key_ok(cmid, 64) || strchr(cmid, ':')) {
+		omr_agents_reply_error(a, s, "client_msg_id: 1-64 printable characters", conv, NULL);
+		return;
+	}
+	if (json_object_get(msg, "template") && (!tmpl || !omr_model_key_ok(tmpl, 64))) {
+		omr_agents_reply_error(a, s, "template: a template name", conv, cmid);
+		return;
+	}
+	if (!tmpl && (!text || !*text)) {
+		omr_agents_reply_error(a, s, "text: a non-empty string", conv, cmid);
+		return;
+	}
+	if (text && (long long)strlen(text) > omr_env_cfg(&a->env)->limits.text_max) {
+		omr_agents_reply_error(a, s, "text is too long", conv, cmid);
+		return;
+	}
+	q = omr_areq_new(a, s);
+	q->conversation = omr_strdup(conv);
+	q->client_msg_id = omr_strdup(cmid);
+	q->text = omr_strdup(text ? text : "");
+	q->extra = tmpl ? omr_strdup(tmpl) : NULL;
+	char *key = omr_store_key(a->env.store, "conv:%s", conv);
+	omr_redis_cmd(omr_store_redis(a->env.store), omr_agents_reply_checked, q,
+		      "HMGET %s channel last_inbound_at public", key);
+	free(key);
+}
+
+static void omr_agents_act_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	struct omr_agents *a = q->a;
+	const char *act = q->text;
+
+	if (omr_agents_refused(a, q, reply, err)) {
+		omr_areq_free(q);
+		return;
+	}
+	if (strcmp(act, "close") == 0) {
+		omr_log_info("agent %s closed conversation %s", q->agent, q->conversation);
+		omr_agents_push_new(a, q->agent, json_pack("{s:s,s:s,s:s}", "type", "status",
+							   "conversation", q->conversation,
+							   "status", "wrapup"));
+	} else {
+		omr_log_info("agent %s: conversation %s %s", q->agent, q->conversation,
+			     strcmp(act, "wrapup") == 0 ? "wrapped up" : "transferred");
+		if (strcmp(act, "wrapup") == 0 && q->extra) {
+			struct omr_hub_event ev = {
+				.type = OMR_HUB_ENGAGE,
+				.customer = omr_reply_str(omr_reply_elem(reply, 3)),
+				.reason = q->extra,
+				.conversation = q->conversation,
+			};
+			omr_hub_emit(a->env.hub, &ev);
+		}
+		omr_agents_push_new(a, q->agent,
+				    json_pack("{s:s,s:s,s:s}", "type", "unassigned", "conversation",
+					      q->conversation, "reason",
+					      strcmp(act, "wrapup") == 0 ? "wrapped_up" : "transferred"));
+		omr_hub_route(a->env.hub);
+	}
+	omr_areq_free(q);
+}
+
+void omr_agents_close(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
+{
+	const char *conv = omr_agents_conv_arg(a, s, msg);
+	char now[24];
+	struct omr_areq *q;
+	if (!conv)
+		return;
+	q = omr_areq_new(a, s);
+	q->conversation = omr_strdup(conv);
+	q->text = omr_strdup("close");
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	const char *argv[] = { "close", conv, s->agent, now };
+	omr_store_run(a->env.store, OMR_SCRIPT_CONV_ACT, omr_agents_act_cb, q, 4, argv);
+}
+
+void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
+{
+	const struct omr_routing_conf *r = omr_env_cfg(&a->env)->routing;
+	const char *conv = omr_agents_conv_arg(a, s, msg);
+	const char *reason = omr_conf_reason_ok(r->reasons, json_string_value(json_object_get(msg, "reason")));
+	const char *outcome = omr_conf_reason_ok(r->outcomes, json_string_value(json_object_get(msg, "outcome")));
+	const char *notes = json_string_value(json_object_get(msg, "notes"));
+	char now[24], day[16];
+	struct omr_areq *q;
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (!conv)
+		return;
+	if (!reason) {
+		omr_agents_error(a, s->conn, "bad_reason", "reason: one of the configured contact reasons",
+				 "conversation", conv);
+		return;
+	}
+	if (!outcome) {
+		omr_agents_error(a, s->conn, "bad_outcome", "outcome: one of the configured outcomes",
+				 "conversation", conv);
+		return;
+	}
+	if (notes && strlen(notes) > 4000) {
+		omr_agents_error(a, s->conn, "bad_request", "notes: at most 4000 bytes", "conversation",
+				 conv);
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	json_t *w = json_pack("{s:s,s:s,s:s,s:s,s:I}", "reason", reason, "outcome", outcome, "notes",
+			      notes ? notes : "", "agent", s->agent, "at", (json_int_t)omr_now_ms());
+	char *wjson = json_dumps(w, JSON_COMPACT);
+	json_decref(w);
+	q = omr_areq_new(a, s);
+	q->conversation = omr_strdup(conv);
+	q->text = omr_strdup("wrapup");
+	q->extra = omr_strdup(outcome);
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	const char *argv[] = { "wrapup", conv, s->agent, now, wjson, reason, outcome, day };
+	omr_store_run(a->env.store, OMR_SCRIPT_CONV_ACT, omr_agents_act_cb, q, 8, argv);
+	free(wjson);
+}
+
+void omr_agents_transfer(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
+{
+	const struct omr_config *cfg = omr_env_cfg(&a->env);
+	const char *conv = omr_agents_conv_arg(a, s, msg);
+	const char *queue = json_string_value(json_object_get(msg, "queue"));
+	const char *agent = json_string_value(json_object_get(msg, "agent"));
+	const char *note = json_string_value(json_object_get(msg, "note"));
+	const struct omr_agent_conf *me = omr_agents_find(cfg->agents, s->agent);
+	char now[24], prefer[24], score[32], nid[OMR_ID_MAX];
+	struct omr_areq *q;
+
+	if (!conv)
+		return;
+	if ((queue && agent) || (!queue && !agent)) {
+		omr_agents_error(a, s->conn, "bad_request", "transfer to a queue or to an agent",
+				 "conversation", conv);
+		return;
+	}
+	if (queue && !omr_routing_queue(cfg->routing, queue)) {
+		omr_agents_error(a, s->conn, "unknown_queue", "no such queue", "conversation", conv);
+		return;
+	}
+	if (agent && (!omr_agents_find(cfg->agents, agent) || strcmp(agent, s->agent) == 0)) {
+		omr_agents_error(a, s->conn, "unknown_agent", "no such agent (or yourself)",
+				 "conversation", conv);
+		return;
+	}
+	if (note && strlen(note) > 4000) {
+		omr_agents_error(a, s->conn, "bad_request", "note: at most 4000 bytes", "conversation",
+				 conv);
+		return;
+	}
+	q = omr_areq_new(a, s);
+	q->conversation = omr_strdup(conv);
+	q->text = omr_strdup("transfer");
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	/* a transfer to a named agent waits for that agent this long */
+	snprintf(prefer, sizeof(prefer), "%lld", cfg->routing->offers.timeout * 6);
+	/* a transferred conversation goes to the front of its new queue */
+	snprintf(score, sizeof(score), "%lld", (long long)omr_now_ms() - 86400000LL * 365);
+	const char *argv[] = { "transfer", conv, s->agent, now, queue ? "queue" : "agent",
+			       queue ? queue : agent, omr_id_new(nid, "m_"), note ? note : "",
+			       me && me->name ? me->name : s->agent, prefer, score };
+	omr_store_run(a->env.store, OMR_SCRIPT_CONV_ACT, omr_agents_act_cb, q, 11, argv);
+}
+
+static void omr_agents_open_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	json_t *conv;
+	int rc = err ? -2 : omr_store_view_parse(reply, &conv, NULL);
+	if (rc == 1)
+		omr_agents_send_new(q->a, q->conn,
+				    json_pack("{s:s,s:o}", "type", "history", "conversation",
+					      omr_agents_decorate(q->a, conv)));
+	else if (rc == -1 || rc == 0)
+		omr_agents_error(q->a, q->conn, "not_yours",
+				 "not one of your conversations or of your customers",
+				 "conversation", q->conversation);
+	else
+		omr_agents_error(q->a, q->conn, "unavailable", "storage unavailable, try again",
+				 "conversation", q->conversation);
+	omr_areq_free(q);
+}
+
+void omr_agents_open(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
+{
+	const char *conv = omr_agents_conv_arg(a, s, msg);
+	struct omr_areq *q;
+	if (!conv)
+		return;
+	q = omr_areq_new(a, s);
+	q->conversation = omr_strdup(conv);
+	omr_agents_view(a, q, conv, s->agent, omr_agents_open_cb);
+}
+

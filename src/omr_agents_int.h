@@ -1,0 +1,172 @@
+/*
+ * omr_agents_int: the agent gateway's state, shared by its files and
+ * nobody else.
+ *
+ *   omr_agents.c          lifecycle, the websocket (open, frames, close),
+ *                         sending frames, what the hub brings
+ *   omr_agents_auth.c     log-in: password checks on the login pool,
+ *                         tokens, throttling
+ *   omr_agents_session.c  sessions of this node, the grace period after the
+ *                         last one closed, presence, going offline
+ *   omr_agents_views.c    what a console is shown: welcome, conversations,
+ *                         offer frames, reply windows
+ *   omr_agents_offers.c   offers: sent, accepted, rejected, revoked
+ *   omr_agents_convs.c    replies, close, wrap-up, transfer, open
+ *
+ * Sessions: `sessions` maps a websocket connection id to a struct
+ * omr_asess; an authenticated session is also on its agent's list in
+ * `locals` (agent id -> struct omr_alocal), which holds the grace timer
+ * that runs after the agent's last session on this node closed.
+ *
+ * Every request is answered after its Redis script returned; callbacks find
+ * their session again by connection id (struct omr_areq), so a session that
+ * closed in the meantime is simply not answered (never touched after free).
+ * Everything runs on the main thread.
+ */
+#ifndef OMR_AGENTS_INT_H
+#define OMR_AGENTS_INT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "omr_env.h"
+#include "omr_redis.h"
+#include "omr_util.h"
+
+#define OMR_AGENT_SUBPROTOCOL "omniroute.agent.v1"
+#define OMR_AGENT_MAX_AUTH_FAILURES 5
+#define OMR_AGENT_RATE 20.0     /* frames per second, sustained */
+#define OMR_AGENT_BURST 60.0
+#define OMR_AGENT_HISTORY 500   /* messages sent with a conversation */
+#define OMR_AGENT_EARLIER 20    /* earlier conversations of the customer */
+
+struct omr_agent_conf;
+struct omr_bus;
+struct omr_channels;
+struct omr_edge;
+struct omr_files;
+struct omr_gate;
+struct omr_worker;
+
+struct omr_asess {
+	uint64_t conn;
+	char *agent;              /* NULL until authenticated */
+	char *ip;                 /* the peer's address */
+	char *cred;               /* the credential logged in with (a hash), to
+	                             see at a reload whether it changed */
+	int auth_pending;
+	int auth_failures;
+	double tokens;
+	struct timespec last;
+	struct omr_asess *next;   /* on the agent's list */
+};
+
+struct omr_alocal {
+	struct omr_agents *owner;
+	char *id;
+	struct omr_asess *sessions;
+	struct event *grace;
+};
+
+struct omr_agents {
+	struct omr_env env;
+	struct omr_edge *edge;
+	const struct omr_files *files;
+	struct omr_bus *bus;
+	struct omr_channels *channels;
+	struct omr_worker *login;   /* password checks */
+	struct omr_map *sessions;   /* conn id -> omr_asess */
+	struct omr_map *locals;     /* agent id -> omr_alocal */
+	int running;
+	int stopping;
+	/* log-ins (omr_agents_auth.c) */
+	struct omr_gate *login_gate;            /* admission.login, per address */
+	struct omr_auth_job *auth_hi, *auth_lo; /* checks waiting: clean, suspect */
+	struct omr_auth_job *auth_delayed;      /* unknown agents being answered */
+	size_t auth_queued;
+	int auth_running;
+	int auth_threads;
+	long long auth_cost_ms;                 /* what a check takes, on average */
+	unsigned long long logins, login_failures, login_busy;
+};
+
+/* A pending request: finds its session again by connection id. */
+struct omr_areq {
+	struct omr_agents *a;
+	uint64_t conn;
+	char *agent;
+	char *conversation;
+	char *offer;
+	char *client_msg_id;
+	char *text;
+	char *extra;
+	json_t *data;
+};
+
+/* omr_agents.c */
+struct omr_areq *omr_areq_new(struct omr_agents *a, const struct omr_asess *s);
+void omr_areq_free(struct omr_areq *q);
+struct omr_asess *omr_agents_sess(struct omr_agents *a, uint64_t conn);
+/* Every frame to a console passes here (borrowed / consumed). */
+void omr_agents_send(struct omr_agents *a, uint64_t conn, const json_t *frame);
+void omr_agents_send_new(struct omr_agents *a, uint64_t conn, json_t *frame);
+void omr_agents_error(struct omr_agents *a, uint64_t conn, const char *code, const char *message,
+		      const char *about_key, const char *about);
+/* An error about a pending request names what it is about. */
+void omr_agents_error_q(struct omr_areq *q, const char *code, const char *message);
+/* To every console of an agent, on whichever node (consumes frame). */
+void omr_agents_push_new(struct omr_agents *a, const char *agent, json_t *frame);
+
+/* omr_agents_auth.c */
+struct omr_auth_job;
+void omr_agents_auth_init(struct omr_agents *a);
+void omr_agents_auth_reload(struct omr_agents *a);
+void omr_agents_auth_stop(struct omr_agents *a);
+void omr_agents_auth_free(struct omr_agents *a);
+void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* Whether a session's log-in still holds under the directory (the agent
+ * is there and the credential it used is unchanged). */
+int omr_agents_auth_valid(const struct omr_agents *a, const struct omr_asess *s);
+
+/* omr_agents_session.c */
+struct omr_alocal *omr_agents_local(struct omr_agents *a, const char *agent, int create);
+void omr_alocal_free(void *p);
+void omr_agents_start_grace(struct omr_agents *a, const char *agent);
+/* A log-in was accepted: the session joins its agent and is recorded. */
+void omr_agents_login(struct omr_agents *a, struct omr_asess *s, const char *agent);
+void omr_agents_presence(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* Take an agent offline (grace expired, node gone); requeues and withdraws. */
+void omr_agents_offline(struct omr_agents *a, const char *agent, const char *reason,
+			int only_if_disconnected);
+/* A session closed. */
+void omr_agents_session_closed(struct omr_agents *a, struct omr_asess *s);
+
+/* omr_agents_views.c */
+const char *omr_conf_reason_ok(char *const *list, const char *v);
+json_t *omr_agents_offer_frame(const json_t *conv, const json_t *offer);
+/* What the agent may send on the conversation's channel (reply window). */
+json_t *omr_agents_decorate(struct omr_agents *a, json_t *conv);
+void omr_agents_welcome(struct omr_agents *a, struct omr_asess *s, const redisReply *reply);
+/* agent_view.lua for q's agent, answered to cb. */
+void omr_agents_view(struct omr_agents *a, struct omr_areq *q, const char *conv,
+		     const char *agent, omr_redis_cb cb);
+
+/* omr_agents_offers.c */
+void omr_agents_send_offer(struct omr_agents *a, const char *agent, const char *offer,
+			   const char *conversation);
+void omr_agents_revoked(struct omr_agents *a, const char *agent, const char *offer,
+			const char *reason);
+void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_t *msg,
+			  const char *how);
+
+/* omr_agents_convs.c */
+void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_close(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_transfer(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_open(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+
+#endif

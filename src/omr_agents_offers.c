@@ -1,0 +1,130 @@
+/*
+ * omr_agents_offers: offers on an agent's console (omr_agents_int.h): the
+ * offer frame when routing made one, accept and reject, and offers that
+ * ended without the agent (revoked).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "omr_agents_int.h"
+#include "omr_config.h"
+#include "omr_hub.h"
+#include "omr_log.h"
+#include "omr_model.h"
+#include "omr_routing_conf.h"
+#include "omr_store.h"
+#include "omr_util.h"
+
+void omr_agents_revoked(struct omr_agents *a, const char *agent, const char *offer,
+			const char *reason)
+{
+	omr_agents_push_new(a, agent, json_pack("{s:s,s:s,s:s}", "type", "revoked", "offer", offer,
+						"reason", reason));
+}
+
+static void omr_agents_offer_view_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	json_t *conv, *offer;
+	if (!err && omr_store_view_parse(reply, &conv, &offer) == 1) {
+		if (offer) {
+			json_t *f = omr_agents_offer_frame(conv, offer);
+			if (f)
+				omr_agents_push_new(q->a, q->agent, f);
+			json_decref(offer);
+		}
+		json_decref(conv);
+	}
+	omr_areq_free(q);
+}
+
+void omr_agents_send_offer(struct omr_agents *a, const char *agent, const char *offer,
+			   const char *conversation)
+{
+	struct omr_areq *q = omr_areq_new(a, NULL);
+	q->agent = omr_strdup(agent);
+	q->offer = omr_strdup(offer);
+	omr_agents_view(a, q, conversation, agent, omr_agents_offer_view_cb);
+}
+
+static void omr_agents_assigned_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	json_t *conv;
+	if (!err && omr_store_view_parse(reply, &conv, NULL) == 1)
+		omr_agents_push_new(q->a, q->agent,
+				    json_pack("{s:s,s:o}", "type", "assigned", "conversation",
+					      omr_agents_decorate(q->a, conv)));
+	else
+		omr_log_warn("agent %s: conversation %s accepted but not loaded: %s", q->agent,
+			     q->conversation, err ? err : "not found");
+	omr_areq_free(q);
+}
+
+static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	struct omr_agents *a = q->a;
+	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	const char *how = q->text;
+
+	if (err || !tag) {
+		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
+	} else if (strcmp(tag, "gone") == 0) {
+		omr_agents_error_q(q, "gone", "the offer expired or was withdrawn");
+		omr_agents_revoked(a, q->agent, q->offer, "expired");
+	} else if (strcmp(tag, "not_yours") == 0) {
+		omr_agents_error_q(q, "not_yours", "this offer is not yours");
+	} else if (strcmp(how, "accept") == 0 && reply->elements >= 5) {
+		q->conversation = omr_strdup(omr_reply_str(reply->element[1]));
+		omr_log_info("agent %s accepted conversation %s", q->agent, q->conversation);
+		struct omr_hub_event ev = {
+			.type = OMR_HUB_ANSWERED,
+			.agent = q->agent,
+			.queue = omr_reply_str(reply->element[2]),
+			.at = omr_reply_int(reply->element[3], 0),
+			.customer = omr_reply_str(reply->element[4]),
+			.conversation = q->conversation,
+		};
+		omr_hub_emit(a->env.hub, &ev);
+		omr_agents_view(a, q, q->conversation, q->agent, omr_agents_assigned_cb);
+		omr_hub_route(a->env.hub);
+		return;
+	} else if (strcmp(how, "accept") == 0) {
+		/* it expired just before the accept arrived */
+		omr_agents_error_q(q, "gone", "the offer expired");
+		omr_agents_revoked(a, q->agent, q->offer, "expired");
+		omr_hub_route(a->env.hub);
+	} else {
+		omr_log_info("agent %s declined offer %s", q->agent, q->offer);
+		omr_agents_revoked(a, q->agent, q->offer, "rejected");
+		omr_hub_route(a->env.hub);
+	}
+	omr_areq_free(q);
+}
+
+void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_t *msg,
+				 const char *how)
+{
+	const char *offer = json_string_value(json_object_get(msg, "offer"));
+	const struct omr_routing_conf *r = omr_env_cfg(&a->env)->routing;
+	char now[24], cooldown[24], missed[24];
+	struct omr_areq *q;
+
+	if (!offer || !omr_model_key_ok(offer, 64)) {
+		omr_agents_error(a, s->conn, "bad_request", "offer: an offer id", NULL, NULL);
+		return;
+	}
+	q = omr_areq_new(a, s);
+	q->offer = omr_strdup(offer);
+	q->text = omr_strdup(how);
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	snprintf(cooldown, sizeof(cooldown), "%lld", r->offers.reject_cooldown);
+	snprintf(missed, sizeof(missed), "%lld", r->offers.max_missed);
+	const char *argv[] = { how, offer, s->agent, now, cooldown, missed };
+	omr_store_run(a->env.store, OMR_SCRIPT_OFFER_END, omr_agents_offer_end_cb, q, 6, argv);
+}
+

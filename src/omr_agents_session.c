@@ -1,0 +1,203 @@
+/*
+ * omr_agents_session: an agent's sessions on this node (omr_agents_int.h),
+ * the grace period after the last one closed, presence, going offline.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "omr_agents_conf.h"
+#include "omr_agents_int.h"
+#include "omr_config.h"
+#include "omr_edge.h"
+#include "omr_hub.h"
+#include "omr_log.h"
+#include "omr_routing_conf.h"
+#include "omr_store.h"
+#include "omr_util.h"
+
+static void omr_agents_grace_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_alocal *l = arg;
+	omr_log_info("agent %s: no connection for the grace period; going offline", l->id);
+	omr_agents_offline(l->owner, l->id, "disconnected", 1);
+}
+
+struct omr_alocal *omr_agents_local(struct omr_agents *a, const char *agent, int create)
+{
+	struct omr_alocal *l = omr_map_gets(a->locals, agent);
+	if (l || !create)
+		return l;
+	l = omr_calloc(1, sizeof(*l));
+	l->owner = a;
+	l->id = omr_strdup(agent);
+	l->grace = evtimer_new(a->env.base, omr_agents_grace_fired, l);
+	omr_map_puts(a->locals, agent, l);
+	return l;
+}
+
+void omr_alocal_free(void *p)
+{
+	struct omr_alocal *l = p;
+	event_free(l->grace);
+	free(l->id);
+	free(l);
+}
+
+void omr_agents_start_grace(struct omr_agents *a, const char *agent)
+{
+	struct omr_alocal *l = omr_agents_local(a, agent, 1);
+	long long ms = omr_env_cfg(&a->env)->routing->sessions.grace;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	if (!l->sessions)
+		evtimer_add(l->grace, &tv);
+}
+
+static void omr_agents_session_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	struct omr_agents *a = q->a;
+	struct omr_asess *s = omr_agents_sess(a, q->conn);
+
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 4) {
+		omr_log_warn("agent %s: cannot record the login: %s", q->agent, err ? err : "bad reply");
+		if (s) {
+			omr_agents_error(a, q->conn, "unavailable", "storage unavailable, log in again",
+					 NULL, NULL);
+			omr_edge_close(a->edge, q->conn, 1011, "storage unavailable");
+		}
+		omr_areq_free(q);
+		return;
+	}
+	if (s && s->agent)
+		omr_agents_welcome(a, s, reply);
+	omr_areq_free(q);
+	omr_hub_route(a->env.hub);
+}
+
+void omr_agents_login(struct omr_agents *a, struct omr_asess *s, const char *agent)
+{
+	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, agent);
+	struct omr_alocal *l = omr_agents_local(a, agent, 1);
+	struct omr_areq *q;
+	char now[24];
+
+	s->agent = omr_strdup(agent);
+	s->next = l->sessions;
+	l->sessions = s;
+	evtimer_del(l->grace);
+	omr_log_info("agent %s logged in from %s (connection %llu)", agent, s->ip,
+		     (unsigned long long)s->conn);
+	q = omr_areq_new(a, s);
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	const char *argv[] = { agent, a->env.node_id, now, "1",
+			       ac && ac->name ? ac->name : agent };
+	omr_store_run(a->env.store, OMR_SCRIPT_AGENT_SESSION, omr_agents_session_cb, q, 5, argv);
+}
+
+static void omr_agents_gone_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	if (err)
+		omr_log_warn("agent %s: disconnect not recorded: %s", q->agent, err);
+	else if (omr_reply_int(omr_reply_elem(reply, 0), 1) == 0 && !q->a->stopping)
+		omr_agents_start_grace(q->a, q->agent);
+	omr_areq_free(q);
+}
+
+void omr_agents_session_closed(struct omr_agents *a, struct omr_asess *s)
+{
+	struct omr_alocal *l = omr_agents_local(a, s->agent, 0);
+	for (struct omr_asess **ps = l ? &l->sessions : NULL; ps && *ps; ps = &(*ps)->next) {
+		if (*ps == s) {
+			*ps = s->next;
+			break;
+		}
+	}
+	omr_log_info("agent %s disconnected (connection %llu)", s->agent, (unsigned long long)s->conn);
+	if (a->stopping)
+		return; /* the node's agents get their grace from its next start */
+	struct omr_areq *q = omr_areq_new(a, s);
+	char now[24];
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	const char *argv[] = { s->agent, a->env.node_id, now, "-1", "" };
+	omr_store_run(a->env.store, OMR_SCRIPT_AGENT_SESSION, omr_agents_gone_cb, q, 5, argv);
+}
+
+/* ---- presence ---- */
+
+static void omr_agents_offline_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	struct omr_agents *a = q->a;
+	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	const redisReply *withdrawn = omr_reply_elem(reply, 1), *requeued = omr_reply_elem(reply, 2);
+
+	if (err || !tag) {
+		omr_log_warn("agent %s: presence not stored: %s", q->agent, err ? err : "bad reply");
+		if (q->conn)
+			omr_agents_error(a, q->conn, "unavailable", "storage unavailable, try again",
+					 NULL, NULL);
+		omr_areq_free(q);
+		return;
+	}
+	if (strcmp(tag, "ok") == 0) {
+		omr_log_info("agent %s is %s%s%s", q->agent, q->text, q->extra[0] ? ": " : "",
+			     q->extra);
+		omr_agents_push_new(a, q->agent, json_pack("{s:s,s:s,s:s}", "type", "presence",
+							   "status", q->text, "reason", q->extra));
+		for (size_t i = 0; withdrawn && i < withdrawn->elements; i++)
+			if (omr_reply_str(withdrawn->element[i]))
+				omr_agents_revoked(a, q->agent, withdrawn->element[i]->str, "withdrawn");
+		for (size_t i = 0; requeued && i < requeued->elements; i++)
+			if (omr_reply_str(requeued->element[i]))
+				omr_agents_push_new(a, q->agent,
+						    json_pack("{s:s,s:s,s:s}", "type", "unassigned",
+							      "conversation", requeued->element[i]->str,
+							      "reason", "requeued"));
+		omr_hub_route(a->env.hub);
+	}
+	omr_areq_free(q);
+}
+
+static void omr_agents_set_presence(struct omr_agents *a, const char *agent, uint64_t conn,
+				    const char *status, const char *reason, int only_if_gone)
+{
+	struct omr_areq *q = omr_areq_new(a, NULL);
+	char now[24], prefer[24];
+	q->conn = conn;
+	q->agent = omr_strdup(agent);
+	q->text = omr_strdup(status);
+	q->extra = omr_strdup(reason ? reason : "");
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	/* a requeued conversation waits for its agent for one more grace period */
+	snprintf(prefer, sizeof(prefer), "%lld", omr_env_cfg(&a->env)->routing->sessions.grace);
+	const char *argv[] = { agent, status, q->extra, now, only_if_gone ? "1" : "0", prefer };
+	omr_store_run(a->env.store, OMR_SCRIPT_AGENT_PRESENCE, omr_agents_offline_cb, q, 6, argv);
+}
+
+void omr_agents_offline(struct omr_agents *a, const char *agent, const char *reason,
+			int only_if_disconnected)
+{
+	omr_agents_set_presence(a, agent, 0, "offline", reason, only_if_disconnected);
+}
+
+void omr_agents_presence(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
+{
+	const char *status = json_string_value(json_object_get(msg, "status"));
+	const char *reason = json_string_value(json_object_get(msg, "reason"));
+	if (!status || (strcmp(status, "available") && strcmp(status, "away") &&
+			strcmp(status, "offline"))) {
+		omr_agents_error(a, s->conn, "bad_request", "status: available, away or offline", NULL,
+				 NULL);
+		return;
+	}
+	if (reason && strlen(reason) > 200) {
+		omr_agents_error(a, s->conn, "bad_request", "reason: at most 200 bytes", NULL, NULL);
+		return;
+	}
+	omr_agents_set_presence(a, s->agent, s->conn, status, reason, 0);
+}
+

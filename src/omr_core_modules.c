@@ -1,0 +1,747 @@
+/*
+ * omr_core_modules: the module table (omr_core_int.h). Its order is the
+ * order of creation and start; stopping, settling and freeing go the other
+ * way. Each row is a small adapter that hands a module what it needs, and
+ * nothing more: the modules never see struct omr_core.
+ *
+ * Why this order: plugins are opened first (a broken plugin fails the
+ * start before a port is bound or Redis started); the embedded Redis comes
+ * before the connections to it and goes last; the listeners bind before
+ * the modules that register routes and endpoints on them; the plugins'
+ * init comes after everything they register on; the edge starts listening
+ * last, once every endpoint is there.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "omr_admin.h"
+#include "omr_agents.h"
+#include "omr_bots.h"
+#include "omr_bus.h"
+#include "omr_channels.h"
+#include "omr_core.h"
+#include "omr_core_int.h"
+#include "omr_curl.h"
+#include "omr_edge.h"
+#include "omr_embedded.h"
+#include "omr_events.h"
+#include "omr_files.h"
+#include "omr_host.h"
+#include "omr_http.h"
+#include "omr_hub.h"
+#include "omr_ingest.h"
+#include "omr_log.h"
+#include "omr_nodes.h"
+#include "omr_outbox.h"
+#include "omr_plugin.h"
+#include "omr_redis.h"
+#include "omr_retry.h"
+#include "omr_router.h"
+#include "omr_store.h"
+#include "omr_util.h"
+#include "omr_webhook.h"
+#include "omr_worker.h"
+
+#define OMR_LOGIN_THREADS 1
+
+/* ---- the hub ---- */
+
+static int omr_mod_hub_create(struct omr_core *c, char **err_r)
+{
+	c->hub = omr_hub_new();
+	c->env.hub = c->hub;
+	return 0;
+}
+
+static void omr_mod_hub_destroy(struct omr_core *c)
+{
+	omr_hub_free(c->hub);
+}
+
+/* ---- Redis ---- */
+
+static int omr_mod_embedded_create(struct omr_core *c, char **err_r)
+{
+	static const char *const fsync_names[] = { "always", "everysec", "no" };
+	const struct omr_config *cfg = c->cfg;
+	if (!cfg->redis.embedded)
+		return 0;
+	if (mkdir(cfg->paths.state_dir, 0750) == -1 && errno != EEXIST)
+		return omr_err(err_r, "cannot create state directory %s: %s", cfg->paths.state_dir,
+			       strerror(errno));
+	c->embedded = omr_embedded_new(c->base, cfg->redis.server, cfg->paths.state_dir,
+				       fsync_names[cfg->redis.appendfsync]);
+	return omr_embedded_start(c->embedded, err_r);
+}
+
+static void omr_mod_embedded_destroy(struct omr_core *c)
+{
+	omr_embedded_stop(c->embedded, 10000);
+	omr_embedded_free(c->embedded);
+}
+
+static int omr_core_redis_target(struct omr_core *c, struct omr_redis_target *t, char **err_r)
+{
+	const struct omr_config *cfg = c->cfg;
+	memset(t, 0, sizeof(*t));
+	if (cfg->redis.embedded)
+		t->path = omr_strdup(omr_embedded_socket(c->embedded));
+	else if (omr_redis_target_parse(cfg->redis.url, t, err_r) < 0)
+		return -1;
+	if (cfg->redis.password) {
+		free(t->password);
+		t->password = omr_strdup(cfg->redis.password);
+	}
+	return 0;
+}
+
+static void omr_core_redis_ready(void *arg)
+{
+	struct omr_core *c = arg;
+	if (c->state == OMR_CORE_STARTING)
+		omr_core_online(c);
+}
+
+static void omr_core_block_ready(void *arg)
+{
+	struct omr_core *c = arg;
+	if (c->events && c->state == OMR_CORE_RUNNING)
+		omr_events_kick(c->events);
+}
+
+static void omr_core_bus_ready(void *arg)
+{
+	struct omr_core *c = arg;
+	if (c->bus && c->state == OMR_CORE_RUNNING)
+		omr_bus_kick(c->bus);
+}
+
+static int omr_mod_redis_create(struct omr_core *c, char **err_r)
+{
+	const struct omr_config *cfg = c->cfg;
+	struct omr_redis_target t;
+	if (omr_core_redis_target(c, &t, err_r) < 0)
+		return -1;
+	struct omr_redis_opts o = {
+		.name = "commands",
+		.connect_timeout = cfg->redis.connect_timeout,
+		.command_timeout = cfg->redis.command_timeout,
+		.on_ready = omr_core_redis_ready,
+		.arg = c,
+	};
+	c->redis = omr_redis_new(c->base, &t, &o);
+	o.name = "stream";
+	o.on_ready = omr_core_block_ready;
+	c->redis_block = omr_redis_new(c->base, &t, &o);
+	o.name = "bus";
+	o.on_ready = omr_core_bus_ready;
+	c->redis_bus = omr_redis_new(c->base, &t, &o);
+	omr_redis_target_free(&t);
+	omr_redis_start(c->redis);
+	omr_redis_start(c->redis_block);
+	omr_redis_start(c->redis_bus);
+	return 0;
+}
+
+/* The blocking readers first: their one pending read fails into stopped
+ * consumers; then the commands connection. */
+static void omr_mod_redis_settle(struct omr_core *c)
+{
+	omr_redis_close(c->redis_block);
+	omr_redis_close(c->redis_bus);
+	omr_redis_close(c->redis);
+}
+
+static void omr_mod_redis_destroy(struct omr_core *c)
+{
+	omr_redis_free(c->redis_block);
+	omr_redis_free(c->redis_bus);
+	omr_redis_free(c->redis);
+}
+
+static void omr_mod_redis_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	struct omr_redis_stats rs;
+	omr_redis_get_stats(c->redis, &rs);
+	omr_metric(b, "redis_commands_total", "counter", "Redis commands sent", rs.commands);
+	omr_metric(b, "redis_errors_total", "counter", "Redis commands that failed", rs.errors);
+	omr_metric(b, "redis_reconnects_total", "counter", "Redis reconnections", rs.reconnects);
+	omr_metric(b, "redis_pending", "gauge", "Redis commands awaiting a reply", rs.pending);
+	omr_metric(b, "redis_oldest_pending_ms", "gauge",
+		   "how long the oldest Redis command has waited for its answer",
+		   (unsigned long long)omr_redis_oldest_ms(c->redis));
+}
+
+static int omr_mod_store_create(struct omr_core *c, char **err_r)
+{
+	const struct omr_config *cfg = c->cfg;
+	struct omr_store_opts so = {
+		.prefix = cfg->redis.prefix,
+		.site = cfg->redis.site,
+		.dedup_ttl = cfg->limits.dedup_ttl,
+		.stream_maxlen = cfg->limits.stream_maxlen,
+	};
+	c->store = omr_store_new(c->redis, &so);
+	c->env.store = c->store;
+	return 0;
+}
+
+static void omr_mod_store_destroy(struct omr_core *c)
+{
+	omr_store_free(c->store);
+}
+
+/* ---- threads, outbound transfers, files ---- */
+
+static int omr_mod_workers_create(struct omr_core *c, char **err_r)
+{
+	struct omr_worker_opts jobs = {
+		.name = "jobs",
+		.threads = (int)c->cfg->limits.workers,
+		.max_queued = (size_t)c->cfg->limits.work_queue,
+	};
+	/* the login queue is bounded by the agent gateway (admission.login_queue) */
+	struct omr_worker_opts login = { .name = "login", .threads = OMR_LOGIN_THREADS,
+					 .max_queued = 4 };
+	c->jobs = omr_worker_new(c->base, &jobs);
+	c->login = omr_worker_new(c->base, &login);
+	return 0;
+}
+
+static void omr_mod_workers_settle(struct omr_core *c)
+{
+	omr_worker_stop(c->jobs);
+	omr_worker_stop(c->login);
+}
+
+static void omr_mod_workers_destroy(struct omr_core *c)
+{
+	omr_worker_free(c->jobs);
+	omr_worker_free(c->login);
+}
+
+static void omr_core_worker_metrics(struct omr_buf *b, struct omr_worker *w)
+{
+	struct omr_worker_stats st;
+	char name[64];
+	omr_worker_get_stats(w, &st);
+	snprintf(name, sizeof(name), "worker_%s_done_total", omr_worker_name(w));
+	omr_metric(b, name, "counter", "jobs that ran on this worker pool", st.done);
+	snprintf(name, sizeof(name), "worker_%s_refused_total", omr_worker_name(w));
+	omr_metric(b, name, "counter", "jobs refused: the pool's queue was full", st.refused);
+	snprintf(name, sizeof(name), "worker_%s_queued", omr_worker_name(w));
+	omr_metric(b, name, "gauge", "jobs waiting for a thread of this pool", st.queued);
+}
+
+static void omr_mod_workers_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_core_worker_metrics(b, c->jobs);
+	omr_core_worker_metrics(b, c->login);
+}
+
+static int omr_mod_curl_create(struct omr_core *c, char **err_r)
+{
+	c->curl = omr_curl_new(c->base, err_r);
+	if (!c->curl)
+		return -1;
+	c->retry = omr_retry_new(c->base, c->curl);
+	return 0;
+}
+
+/* Provider calls waiting for a retry end now, and transfers still
+ * running end now, while their plugins exist. */
+static void omr_mod_curl_settle(struct omr_core *c)
+{
+	omr_retry_stop(c->retry);
+	omr_curl_stop(c->curl);
+}
+
+static void omr_mod_curl_destroy(struct omr_core *c)
+{
+	omr_curl_free(c->curl);
+	omr_retry_free(c->retry);
+}
+
+static void omr_mod_curl_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_metric(b, "provider_sends_waiting", "gauge",
+		   "provider API calls waiting for a retry or their rate lane",
+		   omr_retry_waiting(c->retry));
+}
+
+static int omr_mod_files_create(struct omr_core *c, char **err_r)
+{
+	char root[4096];
+	if (snprintf(root, sizeof(root), "%s/attachments", c->cfg->paths.state_dir) >=
+	    (int)sizeof(root))
+		return omr_err(err_r, "paths.state_dir is too long");
+	c->files = omr_files_new(root);
+	if (!c->files)
+		return omr_err(err_r, "cannot make a key for file links (no randomness)");
+	return 0;
+}
+
+static void omr_mod_files_destroy(struct omr_core *c)
+{
+	omr_files_free(c->files);
+}
+
+/* ---- listeners ---- */
+
+static int omr_mod_edge_create(struct omr_core *c, char **err_r)
+{
+	const struct omr_config *cfg = c->cfg;
+	struct omr_edge_opts eo = {
+		.address = cfg->edge.listen.address,
+		.port = (int)cfg->edge.listen.port,
+		.max_message = (size_t)cfg->edge.max_message,
+		.ping_interval = cfg->edge.ping_interval,
+		.allowed_origins = cfg->edge.allowed_origins,
+		.files = c->files,
+	};
+	c->edge = omr_edge_new(c->base, &eo);
+	return 0;
+}
+
+/* The edge thread stops (every websocket closes); the CLOSED events reach
+ * their endpoints now. */
+static void omr_mod_edge_settle(struct omr_core *c)
+{
+	omr_edge_stop(c->edge);
+}
+
+static void omr_mod_edge_destroy(struct omr_core *c)
+{
+	omr_edge_free(c->edge);
+}
+
+static void omr_mod_edge_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	struct omr_edge_stats es = { 0 };
+	omr_edge_get_stats(c->edge, &es);
+	omr_metric(b, "ws_connections", "gauge", "open websocket connections", es.connections);
+	omr_metric(b, "ws_accepted_total", "counter", "websocket connections accepted",
+		   es.accepted);
+	omr_metric(b, "ws_messages_in_total", "counter", "websocket messages received",
+		   es.messages_in);
+	omr_metric(b, "ws_messages_out_total", "counter", "websocket messages sent",
+		   es.messages_out);
+	omr_metric(b, "ws_rejected_total", "counter", "websocket handshakes or messages refused",
+		   es.rejected);
+}
+
+static int omr_mod_http_create(struct omr_core *c, char **err_r)
+{
+	const struct omr_config *cfg = c->cfg;
+	c->admin_http = omr_http_server_new(c->base, "admin", cfg->admin.listen.address,
+					    (int)cfg->admin.listen.port, (size_t)cfg->admin.max_body,
+					    err_r);
+	if (!c->admin_http)
+		return -1;
+	c->webhook_http = omr_http_server_new(c->base, "webhooks", cfg->webhooks.listen.address,
+					      (int)cfg->webhooks.listen.port,
+					      (size_t)cfg->webhooks.max_body, err_r);
+	return c->webhook_http ? 0 : -1;
+}
+
+static void omr_mod_http_destroy(struct omr_core *c)
+{
+	omr_http_server_free(c->admin_http);
+	omr_http_server_free(c->webhook_http);
+}
+
+static void omr_mod_http_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	unsigned long long hreq, herr;
+	omr_http_stats(c->webhook_http, &hreq, &herr);
+	omr_metric(b, "webhook_requests_total", "counter", "webhook HTTP requests", hreq);
+	omr_metric(b, "webhook_errors_total", "counter", "webhook HTTP requests answered 4xx/5xx",
+		   herr);
+}
+
+/* ---- the node bus, channels, ingest ---- */
+
+void omr_core_bus_message(void *arg, const json_t *msg)
+{
+	struct omr_core *c = arg;
+	const char *t = json_string_value(json_object_get(msg, "t"));
+	if (!t || c->state != OMR_CORE_RUNNING)
+		return;
+	if (strcmp(t, "agent") == 0)
+		omr_agents_deliver(c->agents, json_string_value(json_object_get(msg, "a")),
+				   json_object_get(msg, "f"));
+	else if (strcmp(t, "out") == 0)
+		omr_channels_bus_out(c->channels, msg);
+}
+
+static int omr_mod_bus_create(struct omr_core *c, char **err_r)
+{
+	char *stream = omr_store_key(c->store, "bus");
+	c->bus = omr_bus_new(c->base, c->redis, c->redis_bus, stream, omr_core_bus_message, c);
+	free(stream);
+	return 0;
+}
+
+static int omr_mod_bus_start(struct omr_core *c, char **err_r)
+{
+	omr_bus_kick(c->bus);
+	return 0;
+}
+
+static void omr_mod_bus_stop(struct omr_core *c)
+{
+	omr_bus_stop(c->bus);
+}
+
+static void omr_mod_bus_destroy(struct omr_core *c)
+{
+	omr_bus_free(c->bus);
+}
+
+static int omr_mod_channels_create(struct omr_core *c, char **err_r)
+{
+	c->channels = omr_channels_new(&c->env, c->bus, c->plugins, c->nplugins);
+	return 0;
+}
+
+static int omr_mod_channels_start(struct omr_core *c, char **err_r)
+{
+	omr_channels_start(c->channels);
+	return 0;
+}
+
+static void omr_mod_channels_stop(struct omr_core *c)
+{
+	omr_channels_stop(c->channels);
+}
+
+static void omr_mod_channels_destroy(struct omr_core *c)
+{
+	omr_channels_free(c->channels);
+}
+
+static void omr_mod_channels_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_channels_metrics(c->channels, b);
+}
+
+static int omr_mod_ingest_create(struct omr_core *c, char **err_r)
+{
+	c->ingest = omr_ingest_new(&c->env, c->channels);
+	return 0;
+}
+
+static int omr_mod_ingest_start(struct omr_core *c, char **err_r)
+{
+	omr_ingest_start(c->ingest);
+	return 0;
+}
+
+static void omr_mod_ingest_stop(struct omr_core *c)
+{
+	omr_ingest_stop(c->ingest);
+}
+
+static void omr_mod_ingest_destroy(struct omr_core *c)
+{
+	omr_ingest_free(c->ingest);
+}
+
+static void omr_mod_ingest_reload(struct omr_core *c)
+{
+	omr_ingest_reload(c->ingest);
+}
+
+static void omr_mod_ingest_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_ingest_metrics(c->ingest, b);
+}
+
+/* ---- webhooks and the outbox ---- */
+
+static int omr_mod_webhooks_create(struct omr_core *c, char **err_r)
+{
+	c->webhooks = omr_webhooks_new(c->webhook_http, c->ingest, c->channels);
+	return 0;
+}
+
+static int omr_mod_webhooks_start(struct omr_core *c, char **err_r)
+{
+	omr_webhooks_start(c->webhooks);
+	return 0;
+}
+
+static void omr_mod_webhooks_stop(struct omr_core *c)
+{
+	omr_webhooks_stop(c->webhooks);
+}
+
+static void omr_mod_webhooks_destroy(struct omr_core *c)
+{
+	omr_webhooks_free(c->webhooks);
+}
+
+static void omr_mod_webhooks_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_webhooks_metrics(c->webhooks, b);
+}
+
+static int omr_mod_outbox_create(struct omr_core *c, char **err_r)
+{
+	c->outbox = omr_outbox_new(&c->env, c->channels);
+	return 0;
+}
+
+static int omr_mod_outbox_start(struct omr_core *c, char **err_r)
+{
+	omr_outbox_start(c->outbox);
+	return 0;
+}
+
+static void omr_mod_outbox_stop(struct omr_core *c)
+{
+	omr_outbox_stop(c->outbox);
+}
+
+static void omr_mod_outbox_destroy(struct omr_core *c)
+{
+	omr_outbox_free(c->outbox);
+}
+
+static void omr_mod_outbox_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_outbox_metrics(c->outbox, b);
+}
+
+/* ---- nodes, bots, router, the event consumer ---- */
+
+static int omr_mod_nodes_create(struct omr_core *c, char **err_r)
+{
+	c->nodes = omr_nodes_new(&c->env);
+	return 0;
+}
+
+static int omr_mod_nodes_start(struct omr_core *c, char **err_r)
+{
+	omr_nodes_start(c->nodes);
+	return 0;
+}
+
+static void omr_mod_nodes_stop(struct omr_core *c)
+{
+	omr_nodes_stop(c->nodes);
+}
+
+static void omr_mod_nodes_destroy(struct omr_core *c)
+{
+	omr_nodes_free(c->nodes);
+}
+
+static int omr_mod_bots_create(struct omr_core *c, char **err_r)
+{
+	c->bots = omr_bots_new(&c->env, c->channels);
+	c->host.bots = c->bots;
+	return 0;
+}
+
+static int omr_mod_bots_start(struct omr_core *c, char **err_r)
+{
+	omr_bots_start(c->bots);
+	return 0;
+}
+
+static void omr_mod_bots_stop(struct omr_core *c)
+{
+	omr_bots_stop(c->bots);
+}
+
+static void omr_mod_bots_destroy(struct omr_core *c)
+{
+	omr_bots_free(c->bots);
+}
+
+static int omr_mod_router_create(struct omr_core *c, char **err_r)
+{
+	c->router = omr_router_new(&c->env, c->channels, c->bots);
+	return 0;
+}
+
+static int omr_mod_router_start(struct omr_core *c, char **err_r)
+{
+	omr_router_start(c->router);
+	return 0;
+}
+
+static void omr_mod_router_stop(struct omr_core *c)
+{
+	omr_router_stop(c->router);
+}
+
+static void omr_mod_router_destroy(struct omr_core *c)
+{
+	omr_router_free(c->router);
+}
+
+static void omr_mod_router_reload(struct omr_core *c)
+{
+	omr_router_reload(c->router);
+}
+
+static void omr_mod_router_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_router_metrics(c->router, b);
+}
+
+static int omr_mod_events_create(struct omr_core *c, char **err_r)
+{
+	char *stream = omr_store_key(c->store, "events");
+	struct omr_events_opts eo = {
+		.stream = stream,
+		.group = OMR_EVENTS_GROUP,
+		.consumer = c->node_id,
+		.batch = 100,
+		.block_ms = 2000,
+		.claim_idle_ms = 30000,
+	};
+	c->events = omr_events_new(c->base, c->redis, c->redis_block, &eo, omr_router_on_event,
+				   c->router);
+	free(stream);
+	return 0;
+}
+
+static int omr_mod_events_start(struct omr_core *c, char **err_r)
+{
+	omr_events_kick(c->events);
+	return 0;
+}
+
+static void omr_mod_events_stop(struct omr_core *c)
+{
+	omr_events_stop(c->events);
+}
+
+static void omr_mod_events_destroy(struct omr_core *c)
+{
+	omr_events_free(c->events);
+}
+
+/* ---- the agent gateway and the admin API ---- */
+
+static int omr_mod_agents_create(struct omr_core *c, char **err_r)
+{
+	struct omr_agents_deps deps = {
+		.edge = c->edge,
+		.files = c->files,
+		.bus = c->bus,
+		.channels = c->channels,
+		.login = c->login,
+	};
+	c->agents = omr_agents_new(&c->env, &deps, err_r);
+	return c->agents ? 0 : -1;
+}
+
+static int omr_mod_agents_start(struct omr_core *c, char **err_r)
+{
+	omr_agents_start(c->agents);
+	return 0;
+}
+
+static void omr_mod_agents_stop(struct omr_core *c)
+{
+	omr_agents_stop(c->agents);
+}
+
+static void omr_mod_agents_destroy(struct omr_core *c)
+{
+	omr_agents_free(c->agents);
+}
+
+static void omr_mod_agents_reload(struct omr_core *c)
+{
+	omr_agents_reload(c->agents);
+}
+
+static void omr_mod_agents_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_agents_metrics(c->agents, b);
+}
+
+static int omr_core_reload_op(void *arg, char **err_r)
+{
+	return omr_core_reload(arg, err_r);
+}
+
+static int omr_mod_admin_create(struct omr_core *c, char **err_r)
+{
+	struct omr_admin_ops ops = {
+		.health = omr_core_health,
+		.metrics = omr_core_metrics,
+		.reload = omr_core_reload_op,
+		.arg = c,
+	};
+	c->admin = omr_admin_new(&c->env, c->admin_http, &ops, err_r);
+	return c->admin ? 0 : -1;
+}
+
+static void omr_mod_admin_destroy(struct omr_core *c)
+{
+	omr_admin_free(c->admin);
+}
+
+/* ---- the edge listens, last ---- */
+
+static int omr_mod_listen_create(struct omr_core *c, char **err_r)
+{
+	if (omr_edge_add_mount(c->edge, "/console/", c->cfg->paths.console_dir, err_r) < 0)
+		return -1;
+	return omr_edge_start(c->edge, err_r);
+}
+
+const struct omr_module omr_core_modules[] = {
+	{ "plugin loader", omr_mod_loader_create, NULL, NULL, NULL, omr_mod_loader_destroy },
+	{ "hub", omr_mod_hub_create, NULL, NULL, NULL, omr_mod_hub_destroy },
+	{ "embedded redis", omr_mod_embedded_create, NULL, NULL, NULL, omr_mod_embedded_destroy },
+	{ "redis", omr_mod_redis_create, NULL, NULL, omr_mod_redis_settle, omr_mod_redis_destroy,
+	  NULL, omr_mod_redis_metrics },
+	{ "store", omr_mod_store_create, NULL, NULL, NULL, omr_mod_store_destroy },
+	{ "workers", omr_mod_workers_create, NULL, NULL, omr_mod_workers_settle,
+	  omr_mod_workers_destroy, NULL, omr_mod_workers_metrics },
+	{ "curl", omr_mod_curl_create, NULL, NULL, omr_mod_curl_settle, omr_mod_curl_destroy, NULL,
+	  omr_mod_curl_metrics },
+	{ "files", omr_mod_files_create, NULL, NULL, NULL, omr_mod_files_destroy },
+	{ "edge", omr_mod_edge_create, NULL, NULL, omr_mod_edge_settle, omr_mod_edge_destroy, NULL,
+	  omr_mod_edge_metrics },
+	{ "http", omr_mod_http_create, NULL, NULL, NULL, omr_mod_http_destroy, NULL,
+	  omr_mod_http_metrics },
+	{ "bus", omr_mod_bus_create, omr_mod_bus_start, omr_mod_bus_stop, NULL,
+	  omr_mod_bus_destroy },
+	{ "channels", omr_mod_channels_create, omr_mod_channels_start, omr_mod_channels_stop, NULL,
+	  omr_mod_channels_destroy, NULL, omr_mod_channels_metrics },
+	{ "ingest", omr_mod_ingest_create, omr_mod_ingest_start, omr_mod_ingest_stop, NULL,
+	  omr_mod_ingest_destroy, omr_mod_ingest_reload, omr_mod_ingest_metrics },
+	{ "webhooks", omr_mod_webhooks_create, omr_mod_webhooks_start, omr_mod_webhooks_stop, NULL,
+	  omr_mod_webhooks_destroy, NULL, omr_mod_webhooks_metrics },
+	{ "outbox", omr_mod_outbox_create, omr_mod_outbox_start, omr_mod_outbox_stop, NULL,
+	  omr_mod_outbox_destroy, NULL, omr_mod_outbox_metrics },
+	{ "nodes", omr_mod_nodes_create, omr_mod_nodes_start, omr_mod_nodes_stop, NULL,
+	  omr_mod_nodes_destroy },
+	{ "bots", omr_mod_bots_create, omr_mod_bots_start, omr_mod_bots_stop, NULL,
+	  omr_mod_bots_destroy },
+	{ "router", omr_mod_router_create, omr_mod_router_start, omr_mod_router_stop, NULL,
+	  omr_mod_router_destroy, omr_mod_router_reload, omr_mod_router_metrics },
+	{ "events", omr_mod_events_create, omr_mod_events_start, omr_mod_events_stop, NULL,
+	  omr_mod_events_destroy },
+	{ "agents", omr_mod_agents_create, omr_mod_agents_start, omr_mod_agents_stop, NULL,
+	  omr_mod_agents_destroy, omr_mod_agents_reload, omr_mod_agents_metrics },
+	{ "admin", omr_mod_admin_create, NULL, NULL, NULL, omr_mod_admin_destroy },
+	{ "plugins", omr_mod_plugins_create, omr_mod_plugins_start, omr_mod_plugins_stop, NULL,
+	  omr_mod_plugins_destroy },
+	{ "listen", omr_mod_listen_create },
+};
+
+const size_t omr_core_nmodules = OMR_ARRAY_LEN(omr_core_modules);

@@ -1,0 +1,76 @@
+/*
+ * omr_hub: how core modules tell each other what happened without knowing
+ * each other. A module announces an event (the router: "offered",
+ * "revoked"); the modules that care subscribe to its type (the agent
+ * gateway sends the frame). The core, the composition root, creates the
+ * hub and hands it to every module; modules include this header, never
+ * each other's.
+ *
+ * Delivery is synchronous, in subscription order, on the main thread.
+ * Everything in a struct omr_hub_event is borrowed for the call. A handler
+ * may emit other events; it must not subscribe or unsubscribe.
+ */
+#ifndef OMR_HUB_H
+#define OMR_HUB_H
+
+#include <jansson.h>
+
+enum omr_hub_type {
+	/* Something changed (a conversation waits, an agent is free, an
+	 * offer ended): a routing pass should run soon. No fields. */
+	OMR_HUB_ROUTE,
+	/* An offer was made: agent, offer, conversation. */
+	OMR_HUB_OFFERED,
+	/* An offer ended without the agent's doing: agent, offer, reason
+	 * ("expired", "withdrawn", "rejected"). */
+	OMR_HUB_REVOKED,
+	/* The server changed an agent's presence: agent, status, reason. */
+	OMR_HUB_PRESENCE,
+	/* Take an agent offline (their node stopped, their account was
+	 * removed): agent, reason. */
+	OMR_HUB_AGENT_LOST,
+	/* An agent this node served before it restarted: they get the grace
+	 * period to come back. agent. */
+	OMR_HUB_AGENT_RESUME,
+	/* A frame for every console of an agent, on whichever node: agent,
+	 * frame. */
+	OMR_HUB_TO_AGENT,
+	/* An offer was accepted: queue, customer, conversation, at (when the
+	 * conversation was queued, ms). */
+	OMR_HUB_ANSWERED,
+	/* Move a customer's engagement balance: customer, reason (an outcome,
+	 * "complaint", "sla_breach", "repeat_contact"), conversation. */
+	OMR_HUB_ENGAGE,
+	OMR_HUB_NTYPES
+};
+
+struct omr_hub_event {
+	enum omr_hub_type type;
+	const char *agent;
+	const char *offer;
+	const char *conversation;
+	const char *customer;
+	const char *queue;
+	const char *status;
+	const char *reason;
+	long long at;
+	const json_t *frame;
+};
+
+typedef void (*omr_hub_fn)(void *arg, const struct omr_hub_event *ev);
+
+struct omr_hub;
+
+struct omr_hub *omr_hub_new(void);
+void omr_hub_free(struct omr_hub *h);
+/* Subscribe fn(arg, event) to a type (at start-up). */
+void omr_hub_on(struct omr_hub *h, enum omr_hub_type type, omr_hub_fn fn, void *arg);
+/* Drop every subscription of arg (its module is being freed). */
+void omr_hub_off(struct omr_hub *h, void *arg);
+void omr_hub_emit(struct omr_hub *h, const struct omr_hub_event *ev);
+/* The common cases. */
+void omr_hub_route(struct omr_hub *h);
+void omr_hub_to_agent(struct omr_hub *h, const char *agent, const json_t *frame);
+const char *omr_hub_type_name(enum omr_hub_type type);
+
+#endif

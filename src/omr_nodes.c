@@ -1,0 +1,119 @@
+/*
+ * omr_nodes: see omr_nodes.h.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "omr_hub.h"
+#include "omr_log.h"
+#include "omr_nodes.h"
+#include "omr_store.h"
+#include "omr_util.h"
+
+struct omr_nodes {
+	struct omr_env env;
+	struct event *beat_ev;
+	struct event *reap_ev;
+	int running;
+	int started;     /* the first beat has been sent */
+	int reaping;
+};
+
+static void omr_nodes_beat_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_nodes *n = arg;
+	if (err) {
+		omr_log_warn("node heartbeat not stored: %s", err);
+		return;
+	}
+	/* at start: agents this node served before; they get their grace */
+	for (size_t i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
+		const char *agent = omr_reply_str(reply->element[i]);
+		struct omr_hub_event ev = { .type = OMR_HUB_AGENT_RESUME, .agent = agent };
+		if (agent && n->running)
+			omr_hub_emit(n->env.hub, &ev);
+	}
+}
+
+static void omr_nodes_beat(struct omr_nodes *n, int start)
+{
+	char ttl[24], now[24];
+	snprintf(ttl, sizeof(ttl), "%d", OMR_NODE_TTL_MS);
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	const char *argv[] = { n->env.node_id, ttl, start ? "1" : "0", now };
+	omr_store_run(n->env.store, OMR_SCRIPT_NODE_ALIVE, omr_nodes_beat_cb, n, 4, argv);
+}
+
+static void omr_nodes_beat_timer(evutil_socket_t fd, short what, void *arg)
+{
+	omr_nodes_beat(arg, 0);
+}
+
+static void omr_nodes_reap_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_nodes *n = arg;
+	n->reaping = 0;
+	for (size_t i = 0; !err && reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
+	     i++) {
+		const char *agent = omr_reply_str(reply->element[i]);
+		struct omr_hub_event ev = {
+			.type = OMR_HUB_AGENT_LOST, .agent = agent, .reason = "node stopped",
+		};
+		if (!agent || !n->running)
+			continue;
+		omr_log_warn("agent %s: their node stopped; taking them offline", agent);
+		omr_hub_emit(n->env.hub, &ev);
+	}
+}
+
+static void omr_nodes_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_nodes *n = arg;
+	char now[24];
+	if (n->reaping || !n->running || !omr_redis_ready(omr_store_redis(n->env.store)))
+		return;
+	n->reaping = 1;
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	const char *argv[] = { now };
+	omr_store_run(n->env.store, OMR_SCRIPT_REAP, omr_nodes_reap_cb, n, 1, argv);
+}
+
+struct omr_nodes *omr_nodes_new(const struct omr_env *env)
+{
+	struct omr_nodes *n = omr_calloc(1, sizeof(*n));
+	n->env = *env;
+	n->beat_ev = event_new(env->base, -1, EV_PERSIST, omr_nodes_beat_timer, n);
+	n->reap_ev = event_new(env->base, -1, EV_PERSIST, omr_nodes_reap, n);
+	return n;
+}
+
+void omr_nodes_start(struct omr_nodes *n)
+{
+	struct timeval beat = { OMR_NODE_BEAT_MS / 1000, 0 };
+	struct timeval reap = { OMR_NODE_REAP_MS / 1000, 0 };
+	n->running = 1;
+	if (!n->started) {
+		n->started = 1;
+		omr_nodes_beat(n, 1);
+	}
+	event_add(n->beat_ev, &beat);
+	event_add(n->reap_ev, &reap);
+}
+
+void omr_nodes_stop(struct omr_nodes *n)
+{
+	n->running = 0;
+	event_del(n->beat_ev);
+	event_del(n->reap_ev);
+}
+
+void omr_nodes_free(struct omr_nodes *n)
+{
+	if (!n)
+		return;
+	event_free(n->beat_ev);
+	event_free(n->reap_ev);
+	free(n);
+}

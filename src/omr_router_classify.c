@@ -1,0 +1,400 @@
+/*
+ * omr_router_classify: what happens to a new conversation (omr_router_int.h):
+ * the rules and the value matrix decide (omr_route_decide), then it is
+ * answered automatically (eliminate), given to the bot tier, or put in its
+ * queue (out-of-hours actions applied, the customer's last agent preferred
+ * for a while), with the reasons recorded. After a reload, conversations
+ * still waiting are decided again.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "omr_agents_conf.h"
+#include "omr_bots.h"
+#include "omr_channels.h"
+#include "omr_config.h"
+#include "omr_events.h"
+#include "omr_hub.h"
+#include "omr_log.h"
+#include "omr_plugin.h"
+#include "omr_route.h"
+#include "omr_router.h"
+#include "omr_router_int.h"
+#include "omr_routing_conf.h"
+#include "omr_store.h"
+#include "omr_util.h"
+
+struct omr_classify {
+	struct omr_router *r;
+	struct omr_event *e;
+	char *customer;
+	char *conversation;
+	char *tell;          /* a message for the customer once queued */
+	int complaint, repeat;
+};
+
+static void omr_classify_free(struct omr_classify *c)
+{
+	free(c->customer);
+	free(c->conversation);
+	free(c->tell);
+	free(c);
+}
+
+static json_t *omr_router_facts(const struct omr_routing_conf *rc, const json_t *conv,
+				int *repeat_r)
+{
+	json_t *attrs = json_object_get(conv, "attrs"), *msgs = json_object_get(conv, "messages");
+	json_t *cust = json_object_get(conv, "customer_profile"), *m;
+	const char *text = "";
+	size_t i;
+	long long now = omr_now_ms();
+
+	json_array_foreach(msgs, i, m) {
+		const char *dir = json_string_value(json_object_get(m, "direction"));
+		if (dir && strcmp(dir, "in") == 0) {
+			text = json_string_value(json_object_get(m, "text"));
+			break;
+		}
+	}
+	json_t *f = json_pack("{s:O,s:s,s:O,s:b,s:O,s:O}", "channel", json_object_get(conv, "channel"),
+			      "text", text ? text : "", "address",
+			      json_object_get(conv, "address") ? json_object_get(conv, "address") : json_string(""),
+			      "public", json_is_true(json_object_get(conv, "public")), "attrs",
+			      json_is_object(attrs) ? attrs : json_object(), "conversation",
+			      json_object_get(conv, "id"));
+	if (!f)
+		return json_object();
+	static const char *const from_attrs[] = { "language", "intent", "subject", NULL };
+	for (int k = 0; from_attrs[k]; k++) {
+		json_t *v = json_object_get(attrs, from_attrs[k]);
+		json_object_set_new(f, from_attrs[k], json_is_string(v) ? json_copy(v) : json_string(""));
+	}
+	json_t *c = json_object();
+	static const char *const from_cust[] = { "id", "name", "email", "claimed_email", "last_agent",
+						 NULL };
+	for (int k = 0; from_cust[k]; k++) {
+		json_t *v = json_object_get(cust, from_cust[k]);
+		json_object_set_new(c, from_cust[k], json_is_string(v) ? json_copy(v) : json_string(""));
+	}
+	long long balance = json_integer_value(json_object_get(cust, "balance"));
+	long long last = json_integer_value(json_object_get(cust, "last_closed_at"));
+	*repeat_r = last > 0 && now - last < rc->engagement.repeat_days * 86400000LL;
+	json_object_set_new(c, "balance", json_integer(balance));
+	json_object_set_new(c, "at_risk", json_boolean(balance < rc->engagement.low));
+	json_object_set_new(c, "repeat", json_boolean(*repeat_r));
+	json_object_set_new(f, "customer", c);
+	time_t t = time(NULL);
+	struct tm tm;
+	static const char *const wd[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+	gmtime_r(&t, &tm);
+	json_object_set_new(f, "hour", json_integer(tm.tm_hour));
+	json_object_set_new(f, "weekday", json_string(wd[tm.tm_wday]));
+	return f;
+}
+
+/* Whether the bot tier can take conversations (routing.yaml `bot:`). */
+int omr_router_bots(struct omr_router *r)
+{
+	return omr_channels_bot(r->channels) != NULL;
+}
+
+static void omr_router_classified(struct omr_classify *c)
+{
+	if (c->complaint)
+		omr_router_engage(c->r, c->customer, "complaint", c->conversation);
+	if (c->repeat)
+		omr_router_engage(c->r, c->customer, "repeat_contact", c->conversation);
+}
+
+static void omr_router_enqueued(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_classify *c = arg;
+	struct omr_event *e = c->e;
+	if (err) {
+		/* Not acknowledged: the entry is read again after a reconnect
+		 * or claimed later, and enqueue is idempotent. */
+		omr_log_warn("router: cannot queue conversation %s: %s", c->conversation, err);
+		omr_event_done(e, OMR_EVENT_RETRY);
+	} else {
+		if (omr_reply_int(reply, 0) == 1) {
+			omr_log_info("conversation %s (%s) queued", c->conversation,
+				     omr_event_get(e, "channel"));
+			omr_router_classified(c);
+			if (c->tell)
+				omr_channels_tell(c->r->channels, c->conversation, c->tell);
+		}
+		omr_event_done(e, OMR_EVENT_ACKED);
+		omr_hub_route(c->r->env.hub);
+		event_active(c->r->status_ev, EV_TIMEOUT, 0);
+	}
+	omr_classify_free(c);
+}
+
+static void omr_router_closed_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_classify *c = arg;
+	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	if (err) {
+		omr_log_warn("router: cannot answer conversation %s: %s", c->conversation, err);
+		omr_event_done(c->e, OMR_EVENT_RETRY);
+		omr_classify_free(c);
+		return;
+	}
+	if (tag && strcmp(tag, "ok") == 0 && reply->elements >= 4) {
+		omr_log_info("conversation %s answered automatically and closed", c->conversation);
+		omr_router_classified(c);
+		struct omr_outbound out = {
+			.conversation = c->conversation,
+			.message = json_string_value(json_object_get(c->e->fields, "_answer")),
+			.kind = "message",
+			.address = omr_reply_str(reply->element[2]),
+			.thread = omr_reply_str(reply->element[3]),
+			.author = "system",
+			.text = c->tell,
+		};
+		omr_channels_deliver(c->r->channels, omr_reply_str(reply->element[1]), &out);
+	}
+	omr_event_done(c->e, OMR_EVENT_ACKED);
+	omr_classify_free(c);
+}
+
+/* Eliminate: the automatic answer, closed (or parked), the trigger counted. */
+static void omr_router_eliminate(struct omr_classify *c, const struct omr_decision *d)
+{
+	char now[24], day[16], mid[OMR_ID_MAX];
+	char *ex = json_dumps(d->explain, JSON_COMPACT), *tags;
+	json_t *t = json_deep_copy(d->tags);
+	json_array_append_new(t, json_string(d->elim_reason));
+	tags = json_dumps(t, JSON_COMPACT);
+	json_decref(t);
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	omr_day(day, sizeof(day));
+	omr_id_new(mid, "m_");
+	json_object_set_new(c->e->fields, "_answer", json_string(mid));
+	c->tell = omr_strdup(d->elim_text);
+	char prio[24], *sk = json_dumps(d->skills, JSON_COMPACT);
+	snprintf(prio, sizeof(prio), "%lld", d->priority);
+	const char *argv[] = { c->e->id, OMR_EVENTS_GROUP, c->conversation, now, day, mid,
+			       d->elim_text, d->elim_reason, ex, tags,
+			       d->elim_park ? "park" : "close", d->queue, prio, sk,
+			       d->language ? d->language : "" };
+	if (d->elim_park) /* parked: closed later if the customer says nothing more */
+		omr_bots_active(c->r->bots, c->conversation);
+	omr_store_run(c->r->env.store, OMR_SCRIPT_AUTO_CLOSE, omr_router_closed_cb, c, 15, argv);
+	free(sk);
+	free(ex);
+	free(tags);
+}
+
+static void omr_router_botted(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_classify *c = arg;
+	if (err) {
+		omr_log_warn("router: cannot hand conversation %s to the bot: %s", c->conversation, err);
+		omr_event_done(c->e, OMR_EVENT_RETRY);
+	} else {
+		if (omr_reply_int(reply, 0) == 1) {
+			omr_log_info("conversation %s (%s) goes to the bot tier", c->conversation,
+				     omr_event_get(c->e, "channel"));
+			omr_router_classified(c);
+			omr_bots_turn(c->r->bots, c->conversation);
+		}
+		omr_event_done(c->e, OMR_EVENT_ACKED);
+	}
+	omr_classify_free(c);
+}
+
+/* The bot tier: the queue routing chose is kept for a later hand-off. */
+static void omr_router_to_bot(struct omr_classify *c, const struct omr_decision *d)
+{
+	struct omr_plugin *p = omr_channels_bot(c->r->channels);
+	char now[24], prio[16];
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	snprintf(prio, sizeof(prio), "%lld", d->priority);
+	char *sk = json_dumps(d->skills, JSON_COMPACT), *tg = json_dumps(d->tags, JSON_COMPACT);
+	char *ex = json_dumps(d->explain, JSON_COMPACT);
+	const char *argv[] = { c->e->id, OMR_EVENTS_GROUP, c->conversation, p->name, d->queue, now,
+			       prio, sk, d->language ? d->language : "", tg, ex };
+	omr_store_run(c->r->env.store, OMR_SCRIPT_TO_BOT, omr_router_botted, c, 11, argv);
+	free(sk);
+	free(tg);
+	free(ex);
+}
+
+static void omr_router_classify_cb(void *arg, int status, json_t *conv, const char *err)
+{
+	struct omr_classify *c = arg;
+	struct omr_router *r = c->r;
+	const struct omr_routing_conf *rc = omr_env_cfg(&r->env)->routing;
+	struct omr_event *e = c->e;
+	struct omr_decision d;
+	const char *last_agent;
+	json_t *facts;
+	size_t i;
+	json_t *tag;
+
+	if (status != OMR_OK) {
+		omr_log_warn("router: cannot load conversation %s: %s", c->conversation, err);
+		omr_event_done(e, OMR_EVENT_RETRY);
+		omr_classify_free(c);
+		return;
+	}
+	if (!conv) { /* gone: nothing to route */
+		omr_event_done(e, OMR_EVENT_ACK);
+		omr_classify_free(c);
+		return;
+	}
+	c->customer = omr_strdup(json_string_value(json_object_get(conv, "customer")));
+	facts = omr_router_facts(rc, conv, &c->repeat);
+	omr_route_decide(rc, facts, omr_router_bots(r), &d);
+	json_array_foreach(d.tags, i, tag)
+		if (json_is_string(tag) && strcmp(json_string_value(tag), "complaint") == 0)
+			c->complaint = 1;
+	if (d.elim_text) {
+		omr_router_eliminate(c, &d);
+		omr_decision_release(&d);
+		json_decref(facts);
+		return;
+	}
+	if (d.tier == OMR_TIER_BOT) {
+		omr_router_to_bot(c, &d);
+		omr_decision_release(&d);
+		json_decref(facts);
+		return;
+	}
+
+	/* out of hours */
+	const struct omr_queue_conf *q = omr_routing_queue(rc, d.queue);
+	long long now = omr_now_ms();
+	if (q && q->cal && !omr_calendar_open(q->cal, now) && q->out_of_hours.kind != OMR_ACTION_NONE) {
+		const struct omr_action *a = &q->out_of_hours;
+		json_object_set_new(d.explain, "out_of_hours", json_string(a->action));
+		if (a->kind == OMR_ACTION_OVERFLOW) {
+			d.queue = a->queue ? a->queue : q->overflow;
+			json_object_set_new(d.explain, "queue", json_string(d.queue));
+		} else {
+			c->tell = omr_route_text(a->text, q->cal, now, 0, 0);
+			if (a->kind == OMR_ACTION_CALLBACK)
+				json_array_append_new(d.tags, json_string("callback"));
+		}
+	}
+
+	/* the customer's last agent first, for a while */
+	last_agent = json_string_value(json_object_get(json_object_get(facts, "customer"), "last_agent"));
+	char until[24] = "0";
+	if (d.prefer_ms && last_agent && *last_agent && omr_agents_find(omr_env_cfg(&r->env)->agents, last_agent)) {
+		snprintf(until, sizeof(until), "%lld", now + d.prefer_ms);
+		json_object_set_new(d.explain, "preferred_agent", json_string(last_agent));
+	} else {
+		last_agent = "";
+	}
+	char snow[24], score[24], prio[16];
+	snprintf(snow, sizeof(snow), "%lld", now);
+	snprintf(score, sizeof(score), "%lld", omr_route_score(rc, now, d.priority));
+	snprintf(prio, sizeof(prio), "%lld", d.priority);
+	char *sk = json_dumps(d.skills, JSON_COMPACT), *tg = json_dumps(d.tags, JSON_COMPACT);
+	char *ex = json_dumps(d.explain, JSON_COMPACT);
+	const char *argv[] = { e->id, c->conversation, d.queue, snow, OMR_EVENTS_GROUP, score, prio,
+			       sk, d.language ? d.language : "", tg, ex, last_agent, until,
+			       d.strategy >= 0 ? omr_strategy_names[d.strategy] : "" };
+	omr_store_run(r->env.store, OMR_SCRIPT_ENQUEUE, omr_router_enqueued, c, 14, argv);
+	free(sk);
+	free(tg);
+	free(ex);
+	omr_decision_release(&d);
+	json_decref(facts);
+}
+
+
+/* ---- after a reload: waiting conversations are decided again ---- */
+
+struct omr_redecide {
+	struct omr_router *r;
+	char *conversation;
+	char *queue;          /* where it waits now */
+	long long queued_at;
+};
+
+static void omr_router_redecide_cb(void *arg, int status, json_t *conv, const char *err)
+{
+	struct omr_redecide *x = arg;
+	struct omr_router *r = x->r;
+	const struct omr_routing_conf *rc = omr_env_cfg(&r->env)->routing;
+	struct omr_decision d;
+	int repeat;
+
+	if (status == OMR_OK && conv &&
+	    strcmp(json_string_value(json_object_get(conv, "status")) ?
+			   json_string_value(json_object_get(conv, "status")) : "", "queued") == 0) {
+		json_t *facts = omr_router_facts(rc, conv, &repeat);
+		omr_route_decide(rc, facts, omr_router_bots(r), &d);
+		json_t *old_skills = json_object_get(conv, "skills");
+		long long old_prio = json_integer_value(json_object_get(conv, "priority"));
+		if (strcmp(d.queue, x->queue) != 0 || !json_equal(old_skills, d.skills) ||
+		    old_prio != d.priority || !omr_routing_queue(rc, x->queue)) {
+			char score[24], now[24];
+			snprintf(score, sizeof(score), "%lld", omr_route_score(rc, x->queued_at, d.priority));
+			snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+			json_object_set_new(d.explain, "reevaluated_at", json_integer(omr_now_ms()));
+			json_t *fields = json_pack("{s:O,s:O,s:I,s:s}", "routing", d.explain, "skills",
+						   d.skills, "priority", (json_int_t)d.priority,
+						   "language", d.language ? d.language : "");
+			char *fj = json_dumps(fields, JSON_COMPACT);
+			char *note = omr_asprintf("{\"at\":%s,\"reload\":true,\"from\":\"%s\",\"to\":\"%s\"}",
+						  now, x->queue, d.queue);
+			const char *argv[] = { x->conversation, x->queue, d.queue, score, now, note, fj };
+			omr_store_run(r->env.store, OMR_SCRIPT_MOVE, omr_router_noop_cb, "re-decide",
+				      7, argv);
+			omr_log_info("conversation %s decided again after the reload: %s -> %s",
+				     x->conversation, x->queue, d.queue);
+			free(fj);
+			free(note);
+			json_decref(fields);
+		}
+		omr_decision_release(&d);
+		json_decref(facts);
+	}
+	free(x->conversation);
+	free(x->queue);
+	free(x);
+}
+
+static void omr_router_waiting_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_router *r = arg;
+	/* [queue, [conv, score, ...]] pairs from queues_waiting */
+	for (size_t i = 0; !err && reply && reply->type == REDIS_REPLY_ARRAY && i + 1 < reply->elements; i += 2) {
+		const char *queue = omr_reply_str(reply->element[i]);
+		const redisReply *list = reply->element[i + 1];
+		for (size_t k = 0; queue && list->type == REDIS_REPLY_ARRAY && k + 1 < list->elements; k += 2) {
+			struct omr_redecide *x = omr_calloc(1, sizeof(*x));
+			x->r = r;
+			x->conversation = omr_strdup(omr_reply_str(list->element[k]));
+			x->queue = omr_strdup(queue);
+			x->queued_at = omr_reply_int(list->element[k + 1], 0);
+			omr_store_conv_get(r->env.store, x->conversation, 20, omr_router_redecide_cb, x);
+		}
+	}
+	omr_hub_route(r->env.hub);
+}
+
+void omr_router_redecide(struct omr_router *r)
+{
+	const char *argv[] = { "1000" };
+	omr_store_run(r->env.store, OMR_SCRIPT_QUEUES_WAITING, omr_router_waiting_cb, r, 1, argv);
+}
+
+
+void omr_router_classify(struct omr_router *r, struct omr_event *e, const char *conversation)
+{
+	struct omr_classify *c = omr_calloc(1, sizeof(*c));
+	c->r = r;
+	c->e = e;
+	c->conversation = omr_strdup(conversation);
+	omr_store_conv_get(r->env.store, conversation, 20, omr_router_classify_cb, c);
+}

@@ -1,0 +1,73 @@
+/*
+ * omr_router_int: the router's state, shared by its files and nobody else.
+ *
+ *   omr_router.c           lifecycle, the event handler, service level and
+ *                          engagement, the hub subscriptions
+ *   omr_router_classify.c  a new conversation: rules, value matrix, queue
+ *                          (or the bot, or an automatic answer); decided
+ *                          again after a reload
+ *   omr_router_dispatch.c  dispatch passes: waiting conversations offered to
+ *                          eligible agents, escalation and max wait
+ *   omr_router_status.c    waiting customers told their position
+ *   omr_router_clock.c     offers that expire
+ *
+ * Everything runs on the main thread.
+ */
+#ifndef OMR_ROUTER_INT_H
+#define OMR_ROUTER_INT_H
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "omr_env.h"
+#include "omr_redis.h"
+
+struct omr_bots;
+struct omr_channels;
+struct omr_event;
+
+struct omr_router {
+	struct omr_env env;
+	struct omr_channels *channels;
+	struct omr_bots *bots;
+	int running;
+	struct event *kick_ev;
+	struct event *tick_ev;
+	struct event *pass_ev;
+	struct event *status_ev;
+	int passing;       /* a dispatch pass is under way */
+	int again;         /* a kick arrived during the pass */
+	int expiring;
+	int statusing;
+	/* the pass in progress */
+	size_t qidx;
+	size_t *order;     /* queues by priority */
+	size_t norder;
+	json_t *batch;     /* queue_peek result being worked through */
+	size_t bidx;
+	long long pass_started;
+	unsigned long long events, offers, expired;
+};
+
+/* omr_router.c */
+void omr_router_noop_cb(void *arg, const redisReply *reply, const char *err);
+void omr_router_engage(struct omr_router *r, const char *customer, const char *event,
+		       const char *conversation);
+
+/* omr_router_classify.c */
+void omr_router_classify(struct omr_router *r, struct omr_event *e, const char *conversation);
+void omr_router_redecide(struct omr_router *r);
+/* Whether the bot tier can take conversations. */
+int omr_router_bots(struct omr_router *r);
+
+/* omr_router_dispatch.c */
+void omr_router_dispatch(evutil_socket_t fd, short what, void *arg);
+void omr_router_pass_free(struct omr_router *r);
+
+/* omr_router_status.c */
+void omr_router_status(evutil_socket_t fd, short what, void *arg);
+
+/* omr_router_clock.c */
+void omr_router_tick(evutil_socket_t fd, short what, void *arg);
+
+#endif

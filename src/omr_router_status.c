@@ -1,0 +1,106 @@
+/*
+ * omr_router_status: waiting customers are told their place in the queue
+ * and the expected wait (omr_router_int.h), on channels that can show it
+ * (OMR_PLUGIN_STATUS): every second, queue_status.lua picks those whose
+ * position changed or who have not heard for the queue's status_interval.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "omr_channels.h"
+#include "omr_config.h"
+#include "omr_plugin.h"
+#include "omr_route.h"
+#include "omr_router_int.h"
+#include "omr_routing_conf.h"
+#include "omr_store.h"
+#include "omr_util.h"
+
+struct omr_status_call {
+	struct omr_router *r;
+	char *queue;
+	int pending_flag;
+};
+
+static void omr_router_status_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_status_call *sc = arg;
+	struct omr_router *r = sc->r;
+	const redisReply *due = omr_reply_elem(reply, 0);
+	long long aht = omr_reply_int(omr_reply_elem(reply, 1), 0);
+	long long avail = omr_reply_int(omr_reply_elem(reply, 2), 0);
+
+	if (!err && due && due->type == REDIS_REPLY_ARRAY) {
+		if (!aht)
+			aht = omr_env_cfg(&r->env)->routing->handle_time_default;
+		for (size_t i = 0; i < due->elements; i++) {
+			const redisReply *it = due->element[i];
+			const char *channel = omr_reply_str(omr_reply_elem(it, 1));
+			struct omr_plugin *p = omr_channels_get(r->channels, channel);
+			long long pos = omr_reply_int(omr_reply_elem(it, 4), 1);
+			long long eta = omr_route_eta(pos, aht, avail);
+			if (!p || !(p->desc->flags & OMR_PLUGIN_STATUS))
+				continue;
+			json_t *data = json_pack("{s:I,s:I,s:s}", "position", (json_int_t)pos, "eta_s",
+						 (json_int_t)eta, "queue", sc->queue);
+			struct omr_outbound out = {
+				.conversation = omr_reply_str(omr_reply_elem(it, 0)),
+				.kind = "status",
+				.address = omr_reply_str(omr_reply_elem(it, 2)),
+				.thread = omr_reply_str(omr_reply_elem(it, 3)),
+				.author = "system",
+				.data = data,
+			};
+			if (out.conversation && out.address)
+				omr_channels_deliver(r->channels, channel, &out);
+			json_decref(data);
+		}
+	}
+	r->statusing--;
+	free(sc->queue);
+	free(sc);
+}
+
+void omr_router_status(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_router *r = arg;
+	const struct omr_config *cfg = omr_env_cfg(&r->env);
+	char now[24];
+
+	if (r->statusing || !r->running || !omr_redis_ready(omr_store_redis(r->env.store)))
+		return;
+	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	for (size_t i = 0; i < cfg->routing->nqueues; i++) {
+		const struct omr_queue_conf *q = &cfg->routing->queues[i];
+		struct omr_cands cands;
+		char interval[24];
+		json_t *skills;
+		if (!q->status_interval)
+			continue;
+		json_t *none;
+		omr_route_needs(q, NULL, 0, &skills, &none);
+		/* agents who could take the queue's conversations: any channel */
+		omr_route_candidates(cfg->agents, NULL, skills, NULL, NULL, NULL, 0, &cands);
+		json_decref(skills);
+		snprintf(interval, sizeof(interval), "%lld", q->status_interval);
+		const char **argv = omr_calloc(5 + (size_t)cands.n, sizeof(*argv));
+		argv[0] = q->name;
+		argv[1] = now;
+		argv[2] = interval;
+		argv[3] = "200";
+		for (int k = 0; k < cands.n; k++)
+			argv[4 + k] = cands.argv[k * 3];
+		struct omr_status_call *sc = omr_calloc(1, sizeof(*sc));
+		sc->r = r;
+		sc->queue = omr_strdup(q->name);
+		r->statusing++;
+		omr_store_run(r->env.store, OMR_SCRIPT_QUEUE_STATUS, omr_router_status_cb, sc,
+			      4 + cands.n, argv);
+		free(argv);
+		omr_cands_free(&cands);
+	}
+}
+
