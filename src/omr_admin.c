@@ -160,7 +160,9 @@ static void omr_admin_metrics(void *arg, const struct omr_http_request *req, omr
 	omr_admin_metric(&b, "provider_webhooks_total", "counter",
 			 "provider webhook requests (WhatsApp, Messenger, Instagram, X)", ws.requests);
 	omr_admin_metric(&b, "provider_webhooks_refused_total", "counter",
-			 "provider webhooks refused for a missing or wrong signature", ws.refused);
+			 "provider webhooks refused for a missing or wrong signature, "
+			 "or an X CRC token X would not send",
+			 ws.refused);
 	omr_admin_metric(&b, "provider_webhooks_malformed_total", "counter",
 			 "provider webhooks with a payload that could not be read", ws.malformed);
 	omr_admin_metric(&b, "provider_webhooks_retry_later_total", "counter",

@@ -265,6 +265,33 @@ static void test_meta_challenge(void **state)
 	assert_null(omr_webhook_meta_challenge("subscribe", "tok", longc, "tok"));
 }
 
+/* X's CRC answer signs the token: only tokens that cannot be a JSON body
+ * are answered. */
+static void test_crc_token(void **state)
+{
+	static const char *const good[] = {
+		"OTA5ZjBlNzYtNGQ1Yi00N2Q4LWE5MjQtYjVmZGQ0YzM4ZmY1", "challenge-123", "a+b/c==",
+		"a_b-c", "x",
+	};
+	static const char *const bad[] = {
+		"", "{\"for_user_id\":\"1\"}", "[1]", " abc", "abc ", "a.b", "a%2Bb", "a\nb",
+		"\xc3\xa9t\xc3\xa9", "\"x\"",
+	};
+	char longt[OMR_WEBHOOK_CRC_TOKEN_MAX + 2];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(omr_webhook_crc_token_ok(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (omr_webhook_crc_token_ok(bad[i]))
+			fail_msg("CRC token \"%s\" accepted", bad[i]);
+	assert_false(omr_webhook_crc_token_ok(NULL));
+	memset(longt, 'A', sizeof(longt) - 1);
+	longt[sizeof(longt) - 1] = '\0';
+	assert_false(omr_webhook_crc_token_ok(longt));
+	longt[OMR_WEBHOOK_CRC_TOKEN_MAX] = '\0';
+	assert_true(omr_webhook_crc_token_ok(longt));
+}
+
 static void test_retry_delay(void **state)
 {
 	/* doubling from the first delay, jitter +-25% (0.5: none) */
@@ -320,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_ct_equal),   cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_redis_url),  cmocka_unit_test(test_password),
 		cmocka_unit_test(test_signatures), cmocka_unit_test(test_meta_challenge),
+		cmocka_unit_test(test_crc_token),
 		cmocka_unit_test(test_retry_delay), cmocka_unit_test(test_utf8_chars),
 		cmocka_unit_test(test_format_duration),
 	};
