@@ -551,14 +551,11 @@ static void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const jso
 	if (s->auth_pending)
 		return; /* one check at a time per connection */
 	if (token) {
-		for (size_t i = 0; dir && i < dir->nagents; i++) {
-			const char *t = dir->agents[i].token;
-			if (t && omr_ct_equal(t, strlen(t), token, strlen(token))) {
-				omr_auth_accepted(a, s, dir->agents[i].id);
-				return;
-			}
-		}
-		omr_auth_refused(a, s, "(token)");
+		const struct omr_agent_conf *ac = omr_agents_find_token(dir, token);
+		if (ac)
+			omr_auth_accepted(a, s, ac->id);
+		else
+			omr_auth_refused(a, s, "(token)");
 		return;
 	}
 	if (!agent || !password || strlen(password) > 1024) {

@@ -14,7 +14,7 @@ import urllib.parse
 
 import omrtest
 from fakes import FakeGraph, FakeX, meta_signature, x_signature
-from omrtest import check, eq, log, Agent, Daemon, Redis, wait_for, BUILDDIR
+from omrtest import check, eq, log, Agent, Daemon, Redis, wait_for, BUILDDIR, token_hash
 
 META_SECRET = "test-meta-app-secret"
 VERIFY = "test-verify-token"
@@ -61,10 +61,10 @@ AGENTS = """
 agents:
   - id: alice
     name: Alice
-    token: alice-token-0123456789
+    token: "%(alice)s"
     skills: { general: 3 }
     capacity: { messenger: 5, instagram: 5, x: 5, webchat: 1 }
-"""
+""" % {"alice": token_hash("alice-token-0123456789")}
 
 
 def plugins(graph, xapi):
