@@ -265,15 +265,11 @@ static int omr_auth_rate_ok(struct omr_agents *a, struct omr_asess *s)
 
 static void omr_auth_token(struct omr_agents *a, struct omr_asess *s, const char *token)
 {
-	const struct omr_agents_conf *dir = omr_env_cfg(&a->env)->agents;
-	for (size_t i = 0; dir && i < dir->nagents; i++) {
-		const char *t = dir->agents[i].token;
-		if (t && omr_ct_equal(t, strlen(t), token, strlen(token))) {
-			omr_auth_accepted(a, s, dir->agents[i].id, t);
-			return;
-		}
-	}
-	omr_auth_refused(a, s, "(token)", NULL);
+	const struct omr_agent_conf *ac = omr_agents_find_token(omr_env_cfg(&a->env)->agents, token);
+	if (ac)
+		omr_auth_accepted(a, s, ac->id, ac->token);
+	else
+		omr_auth_refused(a, s, "(token)", NULL);
 }
 
 void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const json_t *msg)

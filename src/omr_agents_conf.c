@@ -18,7 +18,8 @@ static const struct omr_conf_key omr_agent_keys[] = {
 	{ "password", OMR_CONF_SECRET, AOFF(password), 0, NULL, 0, 0,
 	  "password hash from `omniroute --hash-password`" },
 	{ "token", OMR_CONF_SECRET, AOFF(token), 0, NULL, 0, 0,
-	  "login token for single sign-on set-ups (at least 16 characters)" },
+	  "SHA-256 hash of the login token for single sign-on set-ups, "
+	  "from `omniroute --hash-token`" },
 	{ "team", OMR_CONF_STRING, AOFF(team), 0, NULL, 0, 0, "team name" },
 	{ "languages", OMR_CONF_STRLIST, AOFF(languages), 0, NULL, 0, 0,
 	  "languages the agent serves (ISO 639-1 codes)" },
@@ -93,9 +94,24 @@ static void omr_agent_check(struct omr_agent_conf *a, const struct omr_ynode *it
 		omr_conf_error(errs, omr_ynode_get(item, "password"), "password: %s", err);
 		free(err);
 	}
-	if (a->token && strlen(a->token) < 16)
-		omr_conf_error(errs, omr_ynode_get(item, "token"),
-			       "token: must be at least 16 characters");
+	if (a->token && omr_token_parse(a->token, a->token_sha256, &err) < 0) {
+		omr_conf_error(errs, omr_ynode_get(item, "token"), "token: %s", err);
+		free(err);
+		omr_free_and_null(&a->token); /* reported: not compared with the others */
+	}
+}
+
+/* Two agents with one token: a login could not tell them apart. */
+static void omr_agent_token_unique(const struct omr_agents_conf *a, const struct omr_agent_conf *ag,
+				   const struct omr_ynode *item, struct omr_conf_errs *errs)
+{
+	if (!ag->token)
+		return;
+	for (size_t k = 0; k + 1 < a->nagents; k++)
+		if (a->agents[k].token &&
+		    memcmp(a->agents[k].token_sha256, ag->token_sha256, sizeof(ag->token_sha256)) == 0)
+			omr_conf_error(errs, omr_ynode_get(item, "token"),
+				       "token: agent '%s' has the same token", a->agents[k].id);
 }
 
 struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
@@ -132,6 +148,7 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 		for (size_t k = 0; k + 1 < a->nagents; k++)
 			if (a->agents[k].id && strcmp(a->agents[k].id, ag->id) == 0)
 				omr_conf_error(errs, item, "agent '%s' is listed twice", ag->id);
+		omr_agent_token_unique(a, ag, item, errs);
 		omr_agent_skills(ag, routing, omr_ynode_get(item, "skills"), errs);
 		omr_agent_capacity_load(ag, omr_ynode_get(item, "capacity"), errs);
 	}
@@ -168,6 +185,26 @@ const struct omr_agent_conf *omr_agents_find(const struct omr_agents_conf *a, co
 		if (a->agents[i].id && strcmp(a->agents[i].id, id) == 0)
 			return &a->agents[i];
 	return NULL;
+}
+
+/* Every agent's hash is compared, whether or not one matched before: the
+ * time taken does not tell which agent, if any, holds the token. A fast
+ * hash on the main thread is fine: see omr_password.h. */
+const struct omr_agent_conf *omr_agents_find_token(const struct omr_agents_conf *a,
+						   const char *token)
+{
+	const struct omr_agent_conf *found = NULL;
+	unsigned char d[32];
+
+	if (!a || omr_token_digest(token, d) < 0)
+		return NULL;
+	for (size_t i = 0; i < a->nagents; i++) {
+		const struct omr_agent_conf *ag = &a->agents[i];
+		int match = omr_ct_equal(ag->token_sha256, sizeof(d), d, sizeof(d));
+		if (match && ag->token && !found)
+			found = ag;
+	}
+	return found;
 }
 
 long long omr_agent_skill_level(const struct omr_agent_conf *a, const char *skill)

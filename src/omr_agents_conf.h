@@ -23,7 +23,8 @@ struct omr_agent_conf {
 	char *id;
 	char *name;
 	char *password;     /* PBKDF2 hash, see omr_password.h; may be NULL */
-	char *token;        /* single sign-on token; may be NULL */
+	char *token;        /* "$sha256$<hex>" of the single sign-on token; may be NULL */
+	unsigned char token_sha256[32]; /* that digest, when token is set */
 	char *team;
 	char **languages;
 	struct omr_agent_skill *skills;
@@ -42,6 +43,10 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 					     struct omr_conf_errs *errs);
 void omr_agents_conf_free(struct omr_agents_conf *a);
 const struct omr_agent_conf *omr_agents_find(const struct omr_agents_conf *a, const char *id);
+/* The agent whose stored token hash is the SHA-256 of `token` (compared
+ * in constant time), or NULL. Borrowed from a. */
+const struct omr_agent_conf *omr_agents_find_token(const struct omr_agents_conf *a,
+						   const char *token);
 long long omr_agent_skill_level(const struct omr_agent_conf *a, const char *skill);
 long long omr_agent_capacity(const struct omr_agent_conf *a, const char *channel);
 

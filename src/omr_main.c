@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <event2/thread.h>
+#include <openssl/crypto.h>
 
 #include "omr_config.h"
 #include "omr_core.h"
@@ -30,44 +31,67 @@ static void omr_usage(FILE *f)
 	fprintf(f,
 		"usage: omniroute [-c FILE] [-t] [-v] [-h]\n"
 		"       omniroute --hash-password [--iterations N]\n"
+		"       omniroute --hash-token [--generate]\n"
 		"       omniroute --describe-config\n"
 		"\n"
 		"  -c, --config FILE     configuration (default %s/omniroute.yaml)\n"
 		"  -t, --test            check the configuration and plugins, then exit\n"
 		"  -v, --version         print the version and exit\n"
 		"      --hash-password   read a password (stdin) and print its hash for agents.yaml\n"
+		"      --hash-token      read an agent's login token (stdin) and print its hash\n"
+		"      --generate        with --hash-token: make a random token, print it and its hash\n"
 		"      --describe-config print the configuration keys as a Markdown table\n"
 		"  -h, --help            this text\n",
 		OMR_SYSCONF_DIR);
 }
 
-static int omr_hash_password(unsigned iterations)
+/* One line from stdin into buf, without echo on a terminal; 0, or -1
+ * when it is empty or does not fit (a silently cut secret would hash to
+ * something nobody can present). */
+static int omr_read_secret(const char *prompt, char *buf, size_t len, const char **why_r)
 {
-	char line[1024];
 	struct termios old, quiet;
 	int tty = isatty(STDIN_FILENO);
-	char *err = NULL, *hash;
+	size_t n;
 
 	if (tty) {
-		fprintf(stderr, "Password: ");
+		fprintf(stderr, "%s: ", prompt);
 		tcgetattr(STDIN_FILENO, &old);
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
 	}
-	if (!fgets(line, sizeof(line), stdin))
-		line[0] = '\0';
+	if (!fgets(buf, (int)len, stdin))
+		buf[0] = '\0';
 	if (tty) {
 		tcsetattr(STDIN_FILENO, TCSANOW, &old);
 		fprintf(stderr, "\n");
 	}
-	line[strcspn(line, "\r\n")] = '\0';
-	if (!line[0]) {
-		fprintf(stderr, "omniroute: empty password\n");
+	n = strlen(buf);
+	if (n == len - 1 && buf[n - 1] != '\n' && !feof(stdin)) {
+		*why_r = "is too long";
+		return -1;
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!buf[0]) {
+		*why_r = "is empty";
+		return -1;
+	}
+	return 0;
+}
+
+static int omr_hash_password(unsigned iterations)
+{
+	char line[1024];
+	const char *why;
+	char *err = NULL, *hash;
+
+	if (omr_read_secret("Password", line, sizeof(line), &why) < 0) {
+		fprintf(stderr, "omniroute: the password %s\n", why);
 		return 1;
 	}
 	hash = omr_password_hash(line, iterations, &err);
-	memset(line, 0, sizeof(line));
+	OPENSSL_cleanse(line, sizeof(line));
 	if (!hash) {
 		fprintf(stderr, "omniroute: %s\n", err);
 		free(err);
@@ -76,6 +100,46 @@ static int omr_hash_password(unsigned iterations)
 	printf("%s\n", hash);
 	free(hash);
 	return 0;
+}
+
+/* --hash-token: the hash of a token read from stdin; with --generate, a
+ * new token, then its hash (one a line: the token for the single sign-on
+ * bridge, the hash for agents.yaml). */
+static int omr_hash_token(int generate)
+{
+	char line[OMR_TOKEN_MAX + 2];
+	const char *why;
+	char *err = NULL, *token = NULL, *hash;
+	int rc = 1;
+
+	if (generate) {
+		token = omr_token_generate(&err);
+		if (!token)
+			goto done;
+	} else {
+		if (omr_read_secret("Token", line, sizeof(line), &why) < 0) {
+			fprintf(stderr, "omniroute: the token %s\n", why);
+			return 1;
+		}
+		token = omr_strdup(line);
+		OPENSSL_cleanse(line, sizeof(line));
+	}
+	hash = omr_token_hash(token, &err);
+	if (!hash)
+		goto done;
+	if (generate)
+		printf("%s\n", token);
+	printf("%s\n", hash);
+	free(hash);
+	rc = 0;
+done:
+	if (err)
+		fprintf(stderr, "omniroute: %s\n", err);
+	free(err);
+	if (token)
+		OPENSSL_cleanse(token, strlen(token));
+	free(token);
+	return rc;
 }
 
 static int omr_describe_config(void)
@@ -123,12 +187,14 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "hash-password", no_argument, NULL, 'P' },
+		{ "hash-token", no_argument, NULL, 'K' },
+		{ "generate", no_argument, NULL, 'G' },
 		{ "iterations", required_argument, NULL, 'I' },
 		{ "describe-config", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = OMR_SYSCONF_DIR "/omniroute.yaml";
-	int test = 0, hash = 0, opt;
+	int test = 0, hash = 0, hash_token = 0, generate = 0, opt;
 	long long iterations = OMR_PASSWORD_ITERATIONS;
 	struct omr_config *cfg;
 	struct omr_core *core;
@@ -150,6 +216,12 @@ int main(int argc, char **argv)
 		case 'P':
 			hash = 1;
 			break;
+		case 'K':
+			hash_token = 1;
+			break;
+		case 'G':
+			generate = 1;
+			break;
 		case 'I':
 			if (omr_parse_ll(optarg, &iterations) < 0 || iterations < 1000 ||
 			    iterations > 10000000) {
@@ -164,12 +236,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc || (hash && hash_token) || (generate && !hash_token)) {
 		omr_usage(stderr);
 		return 2;
 	}
 	if (hash)
 		return omr_hash_password((unsigned)iterations);
+	if (hash_token)
+		return omr_hash_token(generate);
 
 	cfg = omr_load(path, test);
 	if (!cfg)

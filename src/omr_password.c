@@ -1,13 +1,15 @@
 /*
  * omr_password: see omr_password.h. Verification cost is dominated by the
  * iteration count, which is stored in the hash, so it can be raised later
- * without invalidating existing hashes.
+ * without invalidating existing hashes. Tokens are hashed once with
+ * SHA-256: their strength is their randomness, not the hash's cost.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "omr_password.h"
@@ -112,4 +114,91 @@ int omr_password_verify(const char *hash, const char *password, char **err_r)
 			       (int)p.iterations, EVP_sha256(), (int)p.key_len, key))
 		return omr_err(err_r, "PBKDF2 failed");
 	return omr_ct_equal(key, p.key_len, p.key, p.key_len);
+}
+
+/* ---- tokens ---- */
+
+int omr_token_digest(const char *token, unsigned char digest[32])
+{
+	size_t n = token ? strlen(token) : 0;
+	if (n < OMR_TOKEN_MIN || n > OMR_TOKEN_MAX)
+		return -1;
+	if (!EVP_Digest(token, n, digest, NULL, EVP_sha256(), NULL))
+		return -1;
+	return 0;
+}
+
+char *omr_token_hash(const char *token, char **err_r)
+{
+	unsigned char d[32];
+	char hex[65];
+	size_t n = strlen(token);
+
+	if (n < OMR_TOKEN_MIN || n > OMR_TOKEN_MAX) {
+		omr_err(err_r, "a token is %d to %d characters, from at least 16 random bytes "
+			       "(--generate makes one)", OMR_TOKEN_MIN, OMR_TOKEN_MAX);
+		return NULL;
+	}
+	if (omr_token_digest(token, d) < 0) {
+		omr_err(err_r, "SHA-256 failed");
+		return NULL;
+	}
+	omr_hex(d, sizeof(d), hex);
+	return omr_asprintf(OMR_TOKEN_PREFIX "%s", hex);
+}
+
+static int omr_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int omr_token_parse(const char *stored, unsigned char digest[32], char **err_r)
+{
+	size_t plen = strlen(OMR_TOKEN_PREFIX);
+	const char *hex;
+
+	/* the value is never echoed: it may be the secret itself */
+	if (strncmp(stored, OMR_TOKEN_PREFIX, plen) != 0)
+		return omr_err(err_r, "a clear-text token is not accepted; store its hash "
+				      "(" OMR_TOKEN_PREFIX "...): use omniroute --hash-token");
+	hex = stored + plen;
+	if (strlen(hex) != 64)
+		return omr_err(err_r, "not a hash made by omniroute --hash-token "
+				      "(expected " OMR_TOKEN_PREFIX " and 64 hex digits)");
+	for (size_t i = 0; i < 32; i++) {
+		int hi = omr_hex_digit(hex[2 * i]), lo = omr_hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return omr_err(err_r, "not a hash made by omniroute --hash-token "
+					      "(expected " OMR_TOKEN_PREFIX " and 64 hex digits)");
+		digest[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+char *omr_token_generate(char **err_r)
+{
+	unsigned char rnd[OMR_TOKEN_RANDOM];
+	char out[4 * ((OMR_TOKEN_RANDOM + 2) / 3) + 1];
+	size_t n;
+
+	if (omr_random_bytes(rnd, sizeof(rnd)) < 0) {
+		omr_err(err_r, "no random bytes");
+		return NULL;
+	}
+	n = omr_b64_enc(rnd, sizeof(rnd), out);
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	for (size_t i = 0; i < n; i++) /* base64url: safe in URLs and headers */
+		if (out[i] == '+')
+			out[i] = '-';
+		else if (out[i] == '/')
+			out[i] = '_';
+	char *token = omr_strdup(out);
+	OPENSSL_cleanse(out, sizeof(out));
+	return token;
 }

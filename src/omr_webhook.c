@@ -97,7 +97,8 @@ void omr_webhooks_metrics(const struct omr_webhooks *w, struct omr_buf *b)
 	omr_metric(b, "provider_webhooks_total", "counter",
 		   "provider webhook requests (WhatsApp, Messenger, Instagram, X)", ws->requests);
 	omr_metric(b, "provider_webhooks_refused_total", "counter",
-		   "provider webhooks refused for a missing or wrong signature", ws->refused);
+		   "provider webhooks refused for a missing or wrong signature, or an X CRC token X "
+		   "would not send", ws->refused);
 	omr_metric(b, "provider_webhooks_malformed_total", "counter",
 		   "provider webhooks with a payload that could not be read", ws->malformed);
 	omr_metric(b, "provider_webhooks_retry_later_total", "counter",
@@ -126,6 +127,31 @@ const char *omr_webhook_meta_challenge(const char *mode, const char *token, cons
 		if ((unsigned char)challenge[i] < 0x21 || (unsigned char)challenge[i] > 0x7e)
 			return NULL;
 	return challenge;
+}
+
+/*
+ * X's CRC answer is base64(HMAC-SHA256(consumer_secret, crc_token)), which
+ * is exactly the x-twitter-webhooks-signature of a POST whose body is
+ * crc_token: signing whatever token is asked for would hand anyone who can
+ * reach the webhook a valid signature for a forged delivery. X sends a
+ * short random token of base64/base64url characters (about 48 of them), so
+ * only such a token is answered: no body made of [A-Za-z0-9+/=_-] is a
+ * JSON object, so its signature is of no use on a POST (the payload is
+ * refused as malformed, nothing is stored). The length bound leaves X
+ * room to grow its tokens while keeping the answer small.
+ */
+int omr_webhook_crc_token_ok(const char *token)
+{
+	size_t n = token ? strlen(token) : 0;
+	if (n == 0 || n > OMR_WEBHOOK_CRC_TOKEN_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)token[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '+' || c == '/' || c == '=' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
 }
 
 /* ---- answering ---- */
@@ -243,8 +269,15 @@ static void omr_webhook_get(struct omr_webhook *wh, const struct omr_http_reques
 	if (wh->crc && omr_http_query_param(req, "crc_token")) {
 		const char *t = omr_http_query_param(req, "crc_token");
 		char sig[45];
-		if (!*t || strlen(t) > 1024) {
-			omr_http_reply_error(reply, 400, "bad_request", "crc_token: 1 to 1024 bytes");
+		if (!omr_webhook_crc_token_ok(t)) {
+			/* counted with the bad signatures: a refused CRC is
+			 * someone trying to have a body signed */
+			wh->owner->stats.refused++;
+			omr_log_warn("%s: CRC check with a token X would not send refused",
+				     wh->plugin->name);
+			omr_http_reply_error(reply, 400, "bad_request",
+					     "crc_token: 1 to %d of A-Z a-z 0-9 + / = _ -",
+					     OMR_WEBHOOK_CRC_TOKEN_MAX);
 			return;
 		}
 		omr_hmac_sha256_base64(wh->secret, strlen(wh->secret), t, strlen(t), sig);

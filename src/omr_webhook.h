@@ -51,4 +51,10 @@ void omr_webhooks_metrics(const struct omr_webhooks *w, struct omr_buf *b);
 const char *omr_webhook_meta_challenge(const char *mode, const char *token, const char *challenge,
 				       const char *verify_token);
 
+/* 1 if X's CRC token may be answered: 1 to OMR_WEBHOOK_CRC_TOKEN_MAX
+ * characters of [A-Za-z0-9+/=_-], so that its answer cannot serve as the
+ * signature of a JSON body (see omr_webhook.c). Pure, for tests. */
+#define OMR_WEBHOOK_CRC_TOKEN_MAX 256
+int omr_webhook_crc_token_ok(const char *token);
+
 #endif

@@ -251,7 +251,9 @@ struct omr_webhook_spec {
 	const char *verify_token;      /* Meta: GET ?hub.mode=subscribe&hub.verify_token=T&
 	                                  hub.challenge=C echoes C; NULL: no such handshake */
 	int crc;                       /* X: GET ?crc_token=T answers {"response_token":
-	                                  "sha256=" base64(HMAC(secret, T))} */
+	                                  "sha256=" base64(HMAC(secret, T))}, only for a T
+	                                  of [A-Za-z0-9+/=_-] (the answer is the signature
+	                                  of a body T: it must not be a payload) */
 	size_t max_body;               /* 0: webhooks.max_body */
 	/* The verified body (NUL-terminated): map it, calling
 	 * api->webhook_message() and api->webhook_status() for each item.

@@ -2,7 +2,9 @@
  * x: direct messages on X (Account Activity API webhooks in, API v2 out).
  *
  * In: the core answers X's CRC check (GET ?crc_token= with
- * "sha256=" base64(HMAC-SHA256(consumer secret, token))) and checks the
+ * "sha256=" base64(HMAC-SHA256(consumer secret, token)), for tokens of X's
+ * base64 alphabet only: that answer is the signature of a body equal to
+ * the token, see omr_webhook.c) and checks the
  * x-twitter-webhooks-signature of every POST; this file maps
  * direct_message_events[] (message_create) to messages, one private
  * conversation per customer, with names from users{}, and

@@ -13,6 +13,7 @@ Knobs (environment):
 """
 
 import base64
+import hashlib
 import http.client
 import json
 import os
@@ -304,6 +305,11 @@ agents:
 """
 
 TOKEN = "test-admin-token"
+
+
+def token_hash(token):
+    """An agent's login token as agents.yaml keeps it (omniroute --hash-token)."""
+    return "$sha256$" + hashlib.sha256(token.encode()).hexdigest()
 
 
 DAEMON_CONF = """

@@ -6,6 +6,14 @@ import time
 
 import omrtest
 from omrtest import check, eq, log, Agent, Daemon, Redis, Visitor, WebSocketClosed, wait_for
+from omrtest import BASE_AGENTS, token_hash
+
+# carol logs in by token (single sign-on); agents.yaml keeps only its hash
+CAROL_TOKEN = "Zm9yIGNhcm9sJ3MgU1NPIGJyaWRnZSBvbmx5"
+AGENTS = BASE_AGENTS + """  - id: carol
+    name: Carol
+    token: "%s"
+""" % token_hash(CAROL_TOKEN)
 
 
 def offer_for(agent, conv, timeout=10):
@@ -16,7 +24,7 @@ def offer_for(agent, conv, timeout=10):
 
 def test(tmp):
     redis = Redis(tmp)
-    d = Daemon(tmp, redis).start()
+    d = Daemon(tmp, redis, agents=AGENTS).start()
 
     # ---- login
     bad = Agent(d, "alice", password="wrong", available=False)
@@ -28,13 +36,24 @@ def test(tmp):
     eq(bad.ws.expect_close(), 1008, "five failed logins close the connection")
     ghost = Agent(d, "mallory", password="x", available=False)
     eq(ghost.welcome.get("code"), "auth_failed", "unknown agent refused the same way")
+    carol = Agent(d, token=CAROL_TOKEN, available=False)
+    eq(carol.welcome.get("agent", {}).get("id"), "carol", "login by token")
+    carol.close()
+    sso = Agent(d, token=CAROL_TOKEN[:-1] + "x", available=False)
+    eq(sso.welcome.get("code"), "auth_failed", "a wrong token refused")
+    # what agents.yaml holds is no credential: a leaked file logs nobody in
+    for what, tok in (("the stored hash", token_hash(CAROL_TOKEN)),
+                      ("its hex digest", token_hash(CAROL_TOKEN)[len("$sha256$"):])):
+        sso.send({"type": "auth", "token": tok})
+        eq(sso.expect("welcome", "error").get("code"), "auth_failed", "%s as the token refused" % what)
+    sso.close()
 
     alice = Agent(d, "alice")
     bob = Agent(d, "bob")
     eq(alice.welcome["agent"]["skills"], {"billing": 4, "general": 3}, "welcome: skills")
     eq(alice.welcome["reasons"], ["invoice unclear", "connection down", "other"],
        "welcome: contact reasons")
-    eq([a["id"] for a in alice.welcome["agents"]], ["bob"], "welcome: colleagues")
+    eq([a["id"] for a in alice.welcome["agents"]], ["bob", "carol"], "welcome: colleagues")
 
     # ---- routing by skills and language: Dutch billing to alice, technical to bob
     anna = Visitor(d, name="Anna")

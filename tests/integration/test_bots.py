@@ -13,7 +13,8 @@ import time
 import urllib.request
 
 import omrtest
-from omrtest import check, eq, log, Agent, Daemon, Redis, Visitor, wait_for, BUILDDIR, SRCDIR
+from omrtest import (check, eq, log, Agent, Daemon, Redis, Visitor, wait_for, BUILDDIR, SRCDIR,
+                     token_hash)
 
 SECRET = "fake-bot-secret-0123456789"
 
@@ -55,10 +56,10 @@ outcomes: [resolved]
 AGENTS = """
 agents:
   - id: alice
-    token: alice-token-0123456789
+    token: "%(alice)s"
     skills: { general: 3, billing: 3 }
     capacity: { webchat: 5 }
-"""
+""" % {"alice": token_hash("alice-token-0123456789")}
 
 
 class FakeBot(http.server.BaseHTTPRequestHandler):

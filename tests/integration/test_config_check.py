@@ -2,11 +2,12 @@
 exit status 1 and file:line messages, plugin problems included; the other
 command-line modes behave."""
 import os
+import re
 import shutil
 import subprocess
 
 import omrtest
-from omrtest import check, eq, BUILDDIR, SRCDIR, DAEMON
+from omrtest import check, eq, token_hash, BUILDDIR, SRCDIR, DAEMON
 
 
 def run(*args, stdin=None):
@@ -147,6 +148,34 @@ def test(tmp):
     check(rc == 0 and out.startswith("$pbkdf2-sha256$1000$"), "--hash-password")
     rc, out, err = run("--hash-password", stdin="\n")
     eq(rc, 1, "empty password refused")
+    # agent tokens: only their SHA-256 is stored
+    rc, out, err = run("--hash-token", stdin="alice-token-0123456789\n")
+    eq((rc, out), (0, token_hash("alice-token-0123456789") + "\n"), "--hash-token")
+    rc, out, err = run("--hash-token", "--generate")
+    lines = out.split("\n")
+    check(rc == 0 and len(lines) == 3 and re.fullmatch(r"[A-Za-z0-9_-]{43}", lines[0]) and
+          lines[1] == token_hash(lines[0]), "--hash-token --generate: a 32-byte token and its hash")
+    rc, out, err = run("--hash-token", stdin="only-21-characters-xx\n")
+    check(rc == 1 and out == "" and "at least 16 random bytes" in err, "a short token refused")
+    rc, out, err = run("--hash-token", stdin="\n")
+    eq(rc, 1, "empty token refused")
+    rc, out, err = run("--generate")
+    eq(rc, 2, "--generate without --hash-token: exit 2")
+    agents = os.path.join(tmp, "conf", "agents.yaml")
+    with open(agents) as f:
+        good_agents = f.read()
+    with open(agents, "w") as f:
+        f.write(good_agents.replace("  - id: bob\n", "  - id: bob\n    token: sso-token-in-clear-0123456789\n"))
+    with open(agents) as f:
+        line = [i for i, l in enumerate(f.read().split("\n"), 1) if "sso-token-in-clear" in l][0]
+    rc, out, err = run("-t", "-c", main)
+    eq(rc, 1, "a clear-text agent token: exit 1")
+    check("agents.yaml:%d: token: a clear-text token is not accepted" % line in err and
+          "use omniroute --hash-token" in err and "sso-token-in-clear" not in err,
+          "explained with file:line, the token not echoed: " + err.strip())
+    with open(agents, "w") as f:
+        f.write(good_agents)
+
     rc, out, err = run("--describe-config")
     check(rc == 0 and "`admin.token` | secret | required" in out, "--describe-config")
     # the reference in docs/ is that output (paths.* defaults depend on --prefix)

@@ -20,7 +20,8 @@ import time
 
 import omrtest
 from fakes import FakeSmtp
-from omrtest import check, eq, log, Agent, Daemon, Redis, wait_for, free_port, BUILDDIR, SRCDIR
+from omrtest import (check, eq, log, Agent, Daemon, Redis, wait_for, free_port, BUILDDIR, SRCDIR,
+                     token_hash)
 
 ROUTING = """
 skills: [general]
@@ -41,10 +42,10 @@ AGENTS = """
 agents:
   - id: alice
     name: Alice de Vries
-    token: alice-token-0123456789
+    token: "%(alice)s"
     skills: { general: 3 }
     capacity: { email: 20, webchat: 1 }
-"""
+""" % {"alice": token_hash("alice-token-0123456789")}
 
 CORPUS = os.path.join(SRCDIR, "tests", "email", "corpus")
 

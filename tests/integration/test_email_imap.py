@@ -8,7 +8,8 @@ and a new UIDVALIDITY reads the mailbox again."""
 import subprocess
 
 import omrtest
-from omrtest import check, eq, Daemon, Dovecot, Redis, wait_for, free_port, BUILDDIR, DAEMON
+from omrtest import (check, eq, Daemon, Dovecot, Redis, wait_for, free_port, BUILDDIR, DAEMON,
+                     token_hash)
 
 ROUTING = """
 skills: [general]
@@ -25,10 +26,10 @@ AGENTS = """
 agents:
   - id: alice
     name: Alice de Vries
-    token: alice-token-0123456789
+    token: "%(alice)s"
     skills: { general: 3 }
     capacity: { email: 20 }
-"""
+""" % {"alice": token_hash("alice-token-0123456789")}
 
 MAILBOX = "Support NL"
 

@@ -7,7 +7,8 @@ import threading
 import time
 
 import omrtest
-from omrtest import check, eq, log, Agent, Daemon, Redis, Visitor, WebSocketClosed, wait_for
+from omrtest import (check, eq, log, Agent, Daemon, Redis, Visitor, WebSocketClosed, wait_for,
+                     token_hash)
 
 AGENTS_N = 6
 CAPACITY = 2
@@ -29,8 +30,9 @@ outcomes: [resolved]
 def agents_yaml():
     out = "agents:\n"
     for i in range(AGENTS_N):
-        out += ("  - id: agent%d\n    token: token-%d-0123456789abcdef\n"
-                "    skills: { general: 3 }\n    capacity: { webchat: %d }\n" % (i, i, CAPACITY))
+        out += ("  - id: agent%d\n    token: \"%s\"\n"
+                "    skills: { general: 3 }\n    capacity: { webchat: %d }\n"
+                % (i, token_hash("token-%d-0123456789abcdef" % i), CAPACITY))
     return out
 
 

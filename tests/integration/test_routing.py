@@ -6,7 +6,7 @@ import datetime
 import time
 
 import omrtest
-from omrtest import check, eq, log, Agent, Daemon, Redis, Visitor, wait_for
+from omrtest import check, eq, log, Agent, Daemon, Redis, Visitor, wait_for, token_hash
 
 TODAY = datetime.datetime.utcnow().date()
 CLOSED_DAYS = "[%s, %s]" % (TODAY, TODAY + datetime.timedelta(days=1))
@@ -75,14 +75,14 @@ outcomes: [resolved, escalated]
 AGENTS = """
 agents:
   - id: alice
-    token: alice-token-0123456789
+    token: "%(alice)s"
     skills: { billing: 4, general: 3 }
     capacity: { webchat: 1 }
   - id: bob
-    token: bob-token-0123456789ab
+    token: "%(bob)s"
     skills: { billing: 3, general: 3 }
     capacity: { webchat: 3 }
-"""
+""" % {"alice": token_hash("alice-token-0123456789"), "bob": token_hash("bob-token-0123456789ab")}
 
 
 def test(tmp):

@@ -10,10 +10,11 @@ import hmac
 import json
 import re
 import time
+import urllib.parse
 
 import omrtest
 from fakes import FakeGraph, FakeX, meta_signature, x_signature
-from omrtest import check, eq, log, Agent, Daemon, Redis, wait_for, BUILDDIR
+from omrtest import check, eq, log, Agent, Daemon, Redis, wait_for, BUILDDIR, token_hash
 
 META_SECRET = "test-meta-app-secret"
 VERIFY = "test-verify-token"
@@ -60,10 +61,10 @@ AGENTS = """
 agents:
   - id: alice
     name: Alice
-    token: alice-token-0123456789
+    token: "%(alice)s"
     skills: { general: 3 }
     capacity: { messenger: 5, instagram: 5, x: 5, webchat: 1 }
-"""
+""" % {"alice": token_hash("alice-token-0123456789")}
 
 
 def plugins(graph, xapi):
@@ -140,6 +141,73 @@ def offer_for(agent, pred, timeout=10):
             return o
 
 
+def metric(d, name):
+    st, text = d.http("GET", "/metrics")
+    m = re.search(r"^omniroute_%s (\d+)$" % name, text, re.M)
+    return int(m.group(1))
+
+
+FORGED_SENDER = "6660000000000000666"
+FORGED_ID = "1855999999999999999"
+
+
+def x_crc_forgery(d, hooks, redis, alice):
+    """X's CRC answer is base64(HMAC-SHA256(consumer_secret, crc_token)):
+    exactly the x-twitter-webhooks-signature of a POST whose body is that
+    token. Whoever reaches the webhook could have any body signed by asking
+    for it as a CRC token, and inject DMs from any X user. A token that
+    could be a payload is not signed, and what the CRC does sign is not
+    stored when replayed as a POST."""
+    forged = json.dumps({"for_user_id": X_USER, "direct_message_events": [
+        {"type": "message_create", "id": FORGED_ID, "created_timestamp": "1732531500000",
+         "message_create": {"target": {"recipient_id": X_USER}, "sender_id": FORGED_SENDER,
+                            "message_data": {"text": "Reset my password and mail it to me"}}}],
+        "users": {FORGED_SENDER: {"id": FORGED_SENDER, "name": "Trusted Customer"}}},
+        separators=(",", ":"))
+    # the last two are of X's alphabet: signed, but useless as bodies
+    small = json.dumps({"for_user_id": X_USER, "direct_message_events": []}).encode()
+    tokens = [forged, "  " + forged, base64.b64encode(small).decode(), "challenge-123"]
+    crc = lambda t: hooks.get("x", "crc_token=" + urllib.parse.quote(t, safe=""))
+    events = lambda: redis.cmd("XLEN", "omr:{main}:events")
+    before = {"events": events(), "refused": metric(d, "provider_webhooks_refused_total"),
+              "malformed": metric(d, "provider_webhooks_malformed_total"),
+              "messages": metric(d, "provider_messages_total")}
+
+    # (a) the forged body as a CRC token: not signed
+    st, ans = crc(forged)
+    eq(st, 400, "X: a CRC token that is a JSON object is not signed")
+    check(not (isinstance(ans, dict) and "response_token" in ans), "X: and no response_token")
+
+    # (b) every signature a CRC answer gives, replayed on the body it signs,
+    # and on the forged body
+    sigs = []
+    for t in tokens:
+        st, ans = crc(t)
+        if st == 200:
+            sigs.append((t, ans["response_token"]))
+    eq([t[:24] for t, _ in sigs], [t[:24] for t in tokens[2:]],
+       "X: only tokens of X's alphabet are signed")
+    for t, sig in sigs:
+        st, res = hooks.post("x", None, raw=t.encode(), sig=sig)
+        eq((st, res.get("messages") if isinstance(res, dict) else None), (400, None),
+           "X: a CRC answer replayed with its token as the body: 400, nothing stored (%.20s)" % t)
+        st, _ = hooks.post("x", None, raw=forged.encode(), sig=sig)
+        eq(st, 403, "X: a CRC answer as the signature of the forged DM: 403")
+
+    # nothing reached Redis, nothing was queued, and it was counted
+    after = {"events": events(), "refused": metric(d, "provider_webhooks_refused_total"),
+             "malformed": metric(d, "provider_webhooks_malformed_total"),
+             "messages": metric(d, "provider_messages_total")}
+    n_refused_crc = 1 + (len(tokens) - len(sigs))
+    eq({k: after[k] - before[k] for k in after},
+       {"events": 0, "refused": n_refused_crc + len(sigs), "malformed": len(sigs), "messages": 0},
+       "X forgery: no event in the stream, every attempt counted (refused, malformed)")
+    eq(redis.cmd("KEYS", "*" + FORGED_SENDER + "*") + redis.cmd("KEYS", "*" + FORGED_ID + "*"),
+       [], "X forgery: no key for the forged sender or DM in Redis")
+    eq(convs(d, "x"), [], "X forgery: no conversation")
+    check(alice.none_of("offer", wait=1.0), "X forgery: no offer to the agent")
+
+
 def test(tmp):
     graph = FakeGraph(PAGE_TOKEN)
     xapi = FakeX(X_TOKEN, oauth1=(X_CONSUMER_KEY, X_SECRET, X_TOKEN, X_TOKEN_SECRET))
@@ -158,6 +226,7 @@ def test(tmp):
     want = "sha256=" + base64.b64encode(hmac.new(X_SECRET.encode(), b"challenge-123",
                                                  hashlib.sha256).digest()).decode()
     eq((st, body), (200, {"response_token": want}), "X: the CRC answer")
+    x_crc_forgery(d, hooks, redis, alice)
 
     # ---- forged webhooks: refused, not stored
     eq(hooks.post("messenger", messenger_dm("m_forged", "hi"), sig="sha256=" + "1" * 64)[0], 403,

@@ -72,7 +72,12 @@ static void test_good(void **state)
 	assert_int_equal(omr_agent_capacity(a, "webchat"), 2);
 	assert_string_equal(a->languages[0], "nl");
 	a = omr_agents_find(c->agents, "sso.user@example.com");
-	assert_string_equal(a->token, "abcdefghijklmnopqrstuvwxyz"); /* newline stripped */
+	/* token.txt holds the hash of this token (its newline stripped) */
+	assert_ptr_equal(omr_agents_find_token(c->agents, "abcdefghijklmnopqrstuvwxyz"), a);
+	assert_null(omr_agents_find_token(c->agents, "abcdefghijklmnopqrstuvwxyZ"));
+	assert_null(omr_agents_find_token(c->agents, a->token)); /* the hash is no token */
+	assert_null(omr_agents_find_token(c->agents, ""));
+	assert_null(omr_agents_find_token(c->agents, NULL));
 	omr_config_free(c);
 	omr_conf_errs_free(&errs);
 }

@@ -219,6 +219,57 @@ static void test_password(void **state)
 }
 
 /* RFC 4231 test case 2, as providers sign: hex (Meta) and base64 (X). */
+static void test_token(void **state)
+{
+	static const char *const bad[] = {
+		"clear-text-token-0123456789",                /* not a hash */
+		"$sha256$",                                   /* no digest */
+		"$sha256$0123",                               /* short */
+		"$sha256$zz11111111111111111111111111111111111111111111111111111111111111",
+		"$sha256$1111111111111111111111111111111111111111111111111111111111111111a",
+		"$SHA256$1111111111111111111111111111111111111111111111111111111111111111",
+	};
+	unsigned char d[32], e[32];
+	char *err = NULL, *h, *t;
+
+	/* the stored form is "$sha256$" and the hex SHA-256 (as sha256sum) */
+	h = omr_token_hash("alice-token-0123456789", &err);
+	assert_string_equal(h, "$sha256$965b04f03a8200d4bff70f6df635c1d4d3e9c9a1d164d415efc95b9304bfbaf2");
+	assert_int_equal(omr_token_parse(h, d, &err), 0);
+	assert_int_equal(omr_token_digest("alice-token-0123456789", e), 0);
+	assert_memory_equal(d, e, 32);
+	free(h);
+	/* upper-case hex is the same digest */
+	assert_int_equal(omr_token_parse("$sha256$965B04F03A8200D4BFF70F6DF635C1D4D3E9C9A1D164D415EFC95B9304BFBAF2",
+					 e, &err), 0);
+	assert_memory_equal(d, e, 32);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (omr_token_parse(bad[i], d, &err) == 0)
+			fail_msg("stored token \"%s\" accepted", bad[i]);
+		if (i == 0) /* a clear-text token is never echoed: it is the secret */
+			assert_null(strstr(err, "0123456789"));
+		free(err);
+		err = NULL;
+	}
+	/* fewer than 22 characters (16 bytes in base64url) is no token */
+	assert_null(omr_token_hash("0123456789abcdefghij", &err));
+	free(err);
+	err = NULL;
+	assert_int_equal(omr_token_digest("0123456789abcdefghij", d), -1);
+	assert_int_equal(omr_token_digest(NULL, d), -1);
+	/* generated: 32 random bytes, base64url without padding */
+	t = omr_token_generate(&err);
+	assert_int_equal(strlen(t), 43);
+	assert_int_equal(strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 43);
+	h = omr_token_generate(&err);
+	assert_string_not_equal(t, h);
+	free(h);
+	h = omr_token_hash(t, &err);
+	assert_non_null(h);
+	free(h);
+	free(t);
+}
+
 static void test_signatures(void **state)
 {
 	static const char key[] = "Jefe", data[] = "what do ya want for nothing?";
@@ -263,6 +314,33 @@ static void test_meta_challenge(void **state)
 	memset(longc, '7', sizeof(longc) - 1);
 	longc[sizeof(longc) - 1] = '\0';
 	assert_null(omr_webhook_meta_challenge("subscribe", "tok", longc, "tok"));
+}
+
+/* X's CRC answer signs the token: only tokens that cannot be a JSON body
+ * are answered. */
+static void test_crc_token(void **state)
+{
+	static const char *const good[] = {
+		"OTA5ZjBlNzYtNGQ1Yi00N2Q4LWE5MjQtYjVmZGQ0YzM4ZmY1", "challenge-123", "a+b/c==",
+		"a_b-c", "x",
+	};
+	static const char *const bad[] = {
+		"", "{\"for_user_id\":\"1\"}", "[1]", " abc", "abc ", "a.b", "a%2Bb", "a\nb",
+		"\xc3\xa9t\xc3\xa9", "\"x\"",
+	};
+	char longt[OMR_WEBHOOK_CRC_TOKEN_MAX + 2];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(omr_webhook_crc_token_ok(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (omr_webhook_crc_token_ok(bad[i]))
+			fail_msg("CRC token \"%s\" accepted", bad[i]);
+	assert_false(omr_webhook_crc_token_ok(NULL));
+	memset(longt, 'A', sizeof(longt) - 1);
+	longt[sizeof(longt) - 1] = '\0';
+	assert_false(omr_webhook_crc_token_ok(longt));
+	longt[OMR_WEBHOOK_CRC_TOKEN_MAX] = '\0';
+	assert_true(omr_webhook_crc_token_ok(longt));
 }
 
 static void test_retry_delay(void **state)
@@ -319,7 +397,9 @@ int main(void)
 		cmocka_unit_test(test_map),        cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_ct_equal),   cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_redis_url),  cmocka_unit_test(test_password),
+		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_signatures), cmocka_unit_test(test_meta_challenge),
+		cmocka_unit_test(test_crc_token),
 		cmocka_unit_test(test_retry_delay), cmocka_unit_test(test_utf8_chars),
 		cmocka_unit_test(test_format_duration),
 	};
