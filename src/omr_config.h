@@ -86,6 +86,8 @@ struct omr_config {
 		long long stream_maxlen;  /* approximate cap of the event stream */
 		long long resend_after;   /* ms before an unsent outbound message is sent again */
 		long long resend_tries;   /* resends before it is marked failed */
+		long long claim_after;    /* ms a stream entry may wait for its consumer */
+		long long reroute_after;  /* ms a conversation may stay 'new' */
 		long long workers;        /* threads for blocking work (MIME, hashing, fsync) */
 		long long work_queue;     /* jobs waiting for a worker at most */
 	} limits;

@@ -599,18 +599,17 @@ static void omr_mod_router_metrics(struct omr_core *c, struct omr_buf *b)
 
 static int omr_mod_events_create(struct omr_core *c, char **err_r)
 {
-	char *stream = omr_store_key(c->store, "events");
 	struct omr_events_opts eo = {
-		.stream = stream,
 		.group = OMR_EVENTS_GROUP,
 		.consumer = c->node_id,
 		.batch = 100,
 		.block_ms = 2000,
-		.claim_idle_ms = 30000,
+		.claim_idle_ms = c->cfg->limits.claim_after,
+		.maxlen = c->cfg->limits.stream_maxlen,
+		.reroute_after = c->cfg->limits.reroute_after,
 	};
-	c->events = omr_events_new(c->base, c->redis, c->redis_block, &eo, omr_router_on_event,
+	c->events = omr_events_new(c->base, c->store, c->redis_block, &eo, omr_router_on_event,
 				   c->router);
-	free(stream);
 	return 0;
 }
 
@@ -628,6 +627,11 @@ static void omr_mod_events_stop(struct omr_core *c)
 static void omr_mod_events_destroy(struct omr_core *c)
 {
 	omr_events_free(c->events);
+}
+
+static void omr_mod_events_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_events_metrics(c->events, b);
 }
 
 /* ---- the agent gateway and the admin API ---- */
@@ -735,7 +739,7 @@ const struct omr_module omr_core_modules[] = {
 	{ "router", omr_mod_router_create, omr_mod_router_start, omr_mod_router_stop, NULL,
 	  omr_mod_router_destroy, omr_mod_router_reload, omr_mod_router_metrics },
 	{ "events", omr_mod_events_create, omr_mod_events_start, omr_mod_events_stop, NULL,
-	  omr_mod_events_destroy },
+	  omr_mod_events_destroy, NULL, omr_mod_events_metrics },
 	{ "agents", omr_mod_agents_create, omr_mod_agents_start, omr_mod_agents_stop, NULL,
 	  omr_mod_agents_destroy, omr_mod_agents_reload, omr_mod_agents_metrics },
 	{ "admin", omr_mod_admin_create, NULL, NULL, NULL, omr_mod_admin_destroy },

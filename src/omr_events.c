@@ -1,5 +1,11 @@
 /*
  * omr_events: see omr_events.h.
+ *
+ * Reading: a history pass (id after the last one seen, starting at 0)
+ * until it comes back empty, then blocking reads of new entries (">").
+ * A batch is handed over whole; the next read starts when every entry of
+ * it is done. Housekeeping (claim, trim, sweep) runs on the commands
+ * connection, each at most one at a time.
  */
 #include "config.h"
 
@@ -10,30 +16,37 @@
 #include "omr_events.h"
 #include "omr_log.h"
 #include "omr_redis.h"
+#include "omr_store.h"
 #include "omr_util.h"
 
-enum omr_events_phase { OMR_EV_PENDING, OMR_EV_NEW };
+#define OMR_EVENTS_TRIM_MS 10000
+#define OMR_EVENTS_TRIM_MOST 10000
+#define OMR_EVENTS_SWEEP_MS 30000 /* at most; reroute_after / 2 when shorter */
+#define OMR_EVENTS_CLAIM_COUNT 100
 
 struct omr_events {
 	struct event_base *base;
+	struct omr_store *store;
 	struct omr_redis *cmd, *block;
 	char *stream, *group, *consumer;
 	int batch;
-	long long block_ms, claim_idle_ms;
+	long long block_ms, claim_idle_ms, maxlen, reroute_after;
 	omr_events_handler handler;
 	void *arg;
 
-	enum omr_events_phase phase;
+	int history;         /* reading our own pending entries */
+	char after[64];      /* history: the last id seen */
 	int reading;         /* a read is in flight or a batch is being handled */
 	int outstanding;     /* batch entries not yet done */
 	int group_ready;
-	int stopped;
+	int running;
 	struct event *retry_ev;
 	struct event *claim_ev;
-	int claiming;
-	unsigned long long processed;
-	/* Entries handed to the handler, for freeing leftovers at exit. */
-	size_t live;
+	struct event *trim_ev;
+	struct event *sweep_ev;
+	int claiming, trimming, sweeping;
+	size_t live;         /* entries handed to the handler, not yet done */
+	unsigned long long processed, claimed, dead, dead_len, trimmed, replayed, lost;
 };
 
 static void omr_events_read(struct omr_events *ev);
@@ -56,32 +69,39 @@ static void omr_events_ack_cb(void *arg, const redisReply *reply, const char *er
 		omr_log_warn("events: XACK failed (the entry will be handled again): %s", err);
 }
 
+static void omr_events_ack(struct omr_events *ev, const char *id)
+{
+	const char *argv[] = { "XACK", ev->stream, ev->group, id };
+	omr_redis_argv(ev->cmd, omr_events_ack_cb, NULL, 4, argv, NULL, 0);
+}
+
 static void omr_events_retry_later(struct omr_events *ev, long long ms)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 	ev->reading = 0;
-	if (!ev->stopped)
+	if (ev->running)
 		evtimer_add(ev->retry_ev, &tv);
 }
 
 void omr_event_done(struct omr_event *e, enum omr_event_outcome outcome)
 {
 	struct omr_events *ev = e->owner;
-	if (outcome == OMR_EVENT_ACK) {
-		const char *argv[] = { "XACK", ev->stream, ev->group, e->id };
-		omr_redis_argv(ev->cmd, omr_events_ack_cb, NULL, 4, argv, NULL, 0);
-	}
+	if (outcome == OMR_EVENT_ACK)
+		omr_events_ack(ev, e->id);
 	if (outcome != OMR_EVENT_RETRY)
 		ev->processed++;
 	ev->live--;
 	if (e->batch && --ev->outstanding == 0) {
 		ev->reading = 0;
-		if (!ev->stopped)
+		if (ev->running)
 			omr_events_read(ev);
 	}
 	omr_event_free(e);
 }
 
+/* One entry of a reply; NULL for one without fields (gone from the stream
+ * while pending: acknowledged here, its conversation is found again by
+ * the sweep). */
 static struct omr_event *omr_events_entry(struct omr_events *ev, const redisReply *entry)
 {
 	const redisReply *id = omr_reply_elem(entry, 0), *kv = omr_reply_elem(entry, 1);
@@ -89,12 +109,17 @@ static struct omr_event *omr_events_entry(struct omr_events *ev, const redisRepl
 
 	if (!omr_reply_str(id))
 		return NULL;
+	if (!kv || kv->type != REDIS_REPLY_ARRAY) {
+		ev->lost++;
+		omr_log_warn("events: entry %s is gone from the stream; acknowledged", id->str);
+		omr_events_ack(ev, id->str);
+		return NULL;
+	}
 	e = omr_calloc(1, sizeof(*e));
 	e->owner = ev;
 	e->id = omr_strdup(id->str);
 	e->fields = json_object();
-	/* An entry trimmed from the stream while pending has nil fields. */
-	for (size_t i = 0; kv && kv->type == REDIS_REPLY_ARRAY && i + 1 < kv->elements; i += 2) {
+	for (size_t i = 0; i + 1 < kv->elements; i += 2) {
 		const char *k = omr_reply_str(kv->element[i]);
 		const redisReply *v = kv->element[i + 1];
 		if (k && v->type == REDIS_REPLY_STRING) {
@@ -137,30 +162,31 @@ static void omr_events_read_cb(void *arg, const redisReply *reply, const char *e
 {
 	struct omr_events *ev = arg;
 	const redisReply *entries = NULL;
-	int n;
 
 	if (err) {
 		if (strncmp(err, "NOGROUP", 7) == 0)
 			ev->group_ready = 0;
-		if (!ev->stopped)
+		if (ev->running)
 			omr_log_warn("events: read failed: %s", err);
 		omr_events_retry_later(ev, 1000);
 		return;
 	}
-	if (ev->stopped) {
+	if (!ev->running) {
 		ev->reading = 0;
 		return;
 	}
 	/* [[stream, [[id, [k, v, ...]], ...]]] or nil on timeout */
 	if (reply && reply->type == REDIS_REPLY_ARRAY)
 		entries = omr_reply_elem(omr_reply_elem(reply, 0), 1);
-	n = omr_events_dispatch(ev, entries, 1);
-	if (n == 0) {
-		if (entries && entries->type == REDIS_REPLY_ARRAY && entries->elements == 0 &&
-		    ev->phase == OMR_EV_PENDING) {
-			ev->phase = OMR_EV_NEW;
-			omr_log_debug("caught up with pending entries");
-		}
+	if (ev->history) {
+		size_t n = entries && entries->type == REDIS_REPLY_ARRAY ? entries->elements : 0;
+		const char *last = n ? omr_reply_str(omr_reply_elem(entries->element[n - 1], 0)) : NULL;
+		if (last)
+			snprintf(ev->after, sizeof(ev->after), "%s", last);
+		else
+			ev->history = 0; /* caught up: new entries from now on */
+	}
+	if (omr_events_dispatch(ev, entries, 1) == 0) {
 		ev->reading = 0;
 		omr_events_read(ev);
 		return;
@@ -189,7 +215,7 @@ static void omr_events_read(struct omr_events *ev)
 {
 	char count[16], block[24];
 
-	if (ev->reading || ev->stopped || !omr_redis_ready(ev->block))
+	if (ev->reading || !ev->running || !omr_redis_ready(ev->block))
 		return;
 	ev->reading = 1;
 	if (!ev->group_ready) {
@@ -201,10 +227,12 @@ static void omr_events_read(struct omr_events *ev)
 	}
 	snprintf(count, sizeof(count), "%d", ev->batch);
 	snprintf(block, sizeof(block), "%lld", ev->block_ms);
-	if (ev->phase == OMR_EV_PENDING) {
-		/* our own unacknowledged entries, from before a crash */
+	if (ev->history) {
+		/* our own unacknowledged entries, from before a crash or a
+		 * reconnect: each is read once here; one that fails again is
+		 * left for the claim */
 		const char *argv[] = { "XREADGROUP", "GROUP", ev->group, ev->consumer, "COUNT",
-				       count, "STREAMS", ev->stream, "0" };
+				       count, "STREAMS", ev->stream, ev->after };
 		omr_redis_argv(ev->block, omr_events_read_cb, ev, 9, argv, NULL, 0);
 	} else {
 		const char *argv[] = { "XREADGROUP", "GROUP", ev->group, ev->consumer, "COUNT",
@@ -218,71 +246,157 @@ static void omr_events_retry(evutil_socket_t fd, short what, void *arg)
 	omr_events_read(arg);
 }
 
+/* ---- housekeeping ---- */
+
 static void omr_events_claim_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_events *ev = arg;
+	const redisReply *dead = omr_reply_elem(reply, 1), *gone = omr_reply_elem(reply, 2);
 	int n;
+
 	ev->claiming = 0;
-	if (err || ev->stopped)
+	if (err || !ev->running)
 		return;
-	/* [next-cursor, [entries], [deleted ids]] */
-	n = omr_events_dispatch(ev, omr_reply_elem(reply, 1), 0);
-	if (n)
-		omr_log_info("events: claimed %d entries left by a stopped node", n);
+	for (size_t i = 0; dead && dead->type == REDIS_REPLY_ARRAY && i < dead->elements; i++) {
+		ev->dead++;
+		omr_log_error("events: entry %s failed %d times; parked in events:dead",
+			      omr_reply_str(dead->element[i]) ? dead->element[i]->str : "?",
+			      OMR_EVENTS_MAX_DELIVERIES);
+	}
+	if (gone && gone->type == REDIS_REPLY_ARRAY && gone->elements) {
+		ev->lost += gone->elements;
+		omr_log_warn("events: %zu pending entries were gone from the stream", gone->elements);
+	}
+	ev->dead_len = (unsigned long long)omr_reply_int(omr_reply_elem(reply, 3), 0);
+	n = omr_events_dispatch(ev, omr_reply_elem(reply, 0), 0);
+	if (n) {
+		ev->claimed += (unsigned long long)n;
+		omr_log_info("events: took over %d entries that waited too long", n);
+	}
 }
 
 static void omr_events_claim(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_events *ev = arg;
-	char idle[24];
-	if (ev->claiming || ev->stopped || !ev->group_ready || !omr_redis_ready(ev->cmd))
+	char idle[24], count[16], max[16];
+	if (ev->claiming || !ev->running || !ev->group_ready || !omr_redis_ready(ev->cmd))
 		return;
 	ev->claiming = 1;
 	snprintf(idle, sizeof(idle), "%lld", ev->claim_idle_ms);
-	const char *argv[] = { "XAUTOCLAIM", ev->stream, ev->group, ev->consumer, idle, "0-0",
-			       "COUNT", "100" };
-	omr_redis_argv(ev->cmd, omr_events_claim_cb, ev, 8, argv, NULL, 0);
+	snprintf(count, sizeof(count), "%d", OMR_EVENTS_CLAIM_COUNT);
+	snprintf(max, sizeof(max), "%d", OMR_EVENTS_MAX_DELIVERIES);
+	const char *argv[] = { ev->group, ev->consumer, idle, count, max };
+	omr_store_run(ev->store, OMR_SCRIPT_EVENTS_CLAIM, omr_events_claim_cb, ev, 5, argv);
 }
 
-struct omr_events *omr_events_new(struct event_base *base, struct omr_redis *cmd,
+static void omr_events_trim_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_events *ev = arg;
+	ev->trimming = 0;
+	if (err)
+		omr_log_warn("events: cannot trim the stream: %s", err);
+	else
+		ev->trimmed += (unsigned long long)omr_reply_int(omr_reply_elem(reply, 0), 0);
+}
+
+static void omr_events_trim(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_events *ev = arg;
+	char cap[24], most[24];
+	if (ev->trimming || !ev->running || !omr_redis_ready(ev->cmd))
+		return;
+	ev->trimming = 1;
+	snprintf(cap, sizeof(cap), "%lld", ev->maxlen);
+	snprintf(most, sizeof(most), "%d", OMR_EVENTS_TRIM_MOST);
+	const char *argv[] = { cap, most };
+	omr_store_run(ev->store, OMR_SCRIPT_EVENTS_TRIM, omr_events_trim_cb, ev, 2, argv);
+}
+
+static void omr_events_sweep_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_events *ev = arg;
+	ev->sweeping = 0;
+	if (err) {
+		omr_log_warn("events: cannot look for unrouted conversations: %s", err);
+		return;
+	}
+	for (size_t i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
+		ev->replayed++;
+		omr_log_warn("conversation %s was never routed; announced again",
+			     omr_reply_str(reply->element[i]) ? reply->element[i]->str : "?");
+	}
+}
+
+static void omr_events_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_events *ev = arg;
+	char age[24];
+	if (ev->sweeping || !ev->running || !omr_redis_ready(ev->cmd))
+		return;
+	ev->sweeping = 1;
+	snprintf(age, sizeof(age), "%lld", ev->reroute_after);
+	const char *argv[] = { age, "100" };
+	omr_store_run(ev->store, OMR_SCRIPT_NEW_SWEEP, omr_events_sweep_cb, ev, 2, argv);
+}
+
+/* ---- lifecycle ---- */
+
+struct omr_events *omr_events_new(struct event_base *base, struct omr_store *store,
 				  struct omr_redis *block, const struct omr_events_opts *o,
 				  omr_events_handler h, void *arg)
 {
 	struct omr_events *ev = omr_calloc(1, sizeof(*ev));
-	struct timeval claim = { o->claim_idle_ms / 4000 + 1, 0 };
-
 	ev->base = base;
-	ev->cmd = cmd;
+	ev->store = store;
+	ev->cmd = omr_store_redis(store);
 	ev->block = block;
-	ev->stream = omr_strdup(o->stream);
+	ev->stream = omr_store_key(store, "events");
 	ev->group = omr_strdup(o->group);
 	ev->consumer = omr_strdup(o->consumer);
 	ev->batch = o->batch;
 	ev->block_ms = o->block_ms;
 	ev->claim_idle_ms = o->claim_idle_ms;
+	ev->maxlen = o->maxlen;
+	ev->reroute_after = o->reroute_after;
 	ev->handler = h;
 	ev->arg = arg;
-	ev->phase = OMR_EV_PENDING;
 	ev->retry_ev = evtimer_new(base, omr_events_retry, ev);
 	ev->claim_ev = event_new(base, -1, EV_PERSIST, omr_events_claim, ev);
-	event_add(ev->claim_ev, &claim);
+	ev->trim_ev = event_new(base, -1, EV_PERSIST, omr_events_trim, ev);
+	ev->sweep_ev = event_new(base, -1, EV_PERSIST, omr_events_sweep, ev);
 	return ev;
 }
 
 void omr_events_kick(struct omr_events *ev)
 {
-	/* After a reconnect, re-read our pending entries first: a batch that
-	 * was lost with the connection was never acknowledged. */
-	if (!ev->reading)
-		ev->phase = OMR_EV_PENDING;
+	long long claim_ms = ev->claim_idle_ms / 4 + 250;
+	long long sweep_ms = ev->reroute_after / 2 < OMR_EVENTS_SWEEP_MS ? ev->reroute_after / 2
+									 : OMR_EVENTS_SWEEP_MS;
+	struct timeval claim = { claim_ms / 1000, (claim_ms % 1000) * 1000 };
+	struct timeval trim = { OMR_EVENTS_TRIM_MS / 1000, 0 };
+	struct timeval sweep = { sweep_ms / 1000, (sweep_ms % 1000) * 1000 };
+	if (!ev->running) {
+		ev->running = 1;
+		event_add(ev->claim_ev, &claim);
+		event_add(ev->trim_ev, &trim);
+		event_add(ev->sweep_ev, &sweep);
+	}
+	/* After a reconnect, read our pending entries first: a batch that was
+	 * lost with the connection was never acknowledged. */
+	if (!ev->reading) {
+		ev->history = 1;
+		snprintf(ev->after, sizeof(ev->after), "0");
+	}
 	omr_events_read(ev);
 }
 
 void omr_events_stop(struct omr_events *ev)
 {
-	ev->stopped = 1;
+	ev->running = 0;
 	evtimer_del(ev->retry_ev);
 	event_del(ev->claim_ev);
+	event_del(ev->trim_ev);
+	event_del(ev->sweep_ev);
 }
 
 void omr_events_free(struct omr_events *ev)
@@ -291,16 +405,30 @@ void omr_events_free(struct omr_events *ev)
 		return;
 	if (ev->live)
 		omr_log_warn("events: %zu entries still being handled at exit; they stay "
-			     "pending and are handled again at the next start", ev->live);
+			     "pending and are handled again", ev->live);
 	event_free(ev->retry_ev);
 	event_free(ev->claim_ev);
+	event_free(ev->trim_ev);
+	event_free(ev->sweep_ev);
 	free(ev->stream);
 	free(ev->group);
 	free(ev->consumer);
 	free(ev);
 }
 
-unsigned long long omr_events_processed(const struct omr_events *ev)
+void omr_events_metrics(const struct omr_events *ev, struct omr_buf *b)
 {
-	return ev->processed;
+	omr_metric(b, "events_claimed_total", "counter",
+		   "stream entries taken over after they waited too long", ev->claimed);
+	omr_metric(b, "events_dead_total", "counter",
+		   "stream entries parked in events:dead by this node after failing too often",
+		   ev->dead);
+	omr_metric(b, "events_dead", "gauge", "entries in the dead-letter stream events:dead",
+		   ev->dead_len);
+	omr_metric(b, "events_trimmed_total", "counter",
+		   "acknowledged stream entries trimmed by this node", ev->trimmed);
+	omr_metric(b, "events_replayed_total", "counter",
+		   "conversations announced again because they were never routed", ev->replayed);
+	omr_metric(b, "events_lost_total", "counter",
+		   "pending stream entries found gone from the stream", ev->lost);
 }

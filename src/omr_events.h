@@ -2,10 +2,21 @@
  * omr_events: the consumer side of the event stream. Entries are read with
  * XREADGROUP (a consumer group shared by every node: each event is handled
  * by one node) on a dedicated connection, handed to a handler one batch at
- * a time, and acknowledged when the handler is done. At-least-once: after
- * a crash, this node's unacknowledged entries are read again at start, and
- * entries left by a node that died are claimed (XAUTOCLAIM) after a while.
- * Handlers must therefore be idempotent.
+ * a time, and acknowledged when the handler is done. At-least-once:
+ * handlers must be idempotent.
+ *
+ * Nothing is lost, nothing stops the stream:
+ * - at every (re)connection this node's own unacknowledged entries are read
+ *   once (history), then new ones; an entry whose handling fails stays
+ *   pending and does not hold up the others;
+ * - every few seconds entries idle for claim_idle_ms (a dead node's, or
+ *   ones that failed here) are taken over (events_claim.lua); one delivered
+ *   more than OMR_EVENTS_MAX_DELIVERIES times is parked in the dead-letter
+ *   stream events:dead, acknowledged, and counted;
+ * - the stream is trimmed near its length cap, but never past an entry a
+ *   consumer group has not acknowledged (events_trim.lua);
+ * - a conversation still 'new' reroute_after ms after it was opened is
+ *   announced again (new_sweep.lua).
  */
 #ifndef OMR_EVENTS_H
 #define OMR_EVENTS_H
@@ -13,7 +24,11 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#define OMR_EVENTS_MAX_DELIVERIES 5
+
+struct omr_buf;
 struct omr_redis;
+struct omr_store;
 struct omr_events;
 
 struct omr_event {
@@ -34,22 +49,25 @@ void omr_event_done(struct omr_event *e, enum omr_event_outcome outcome);
 const char *omr_event_get(const struct omr_event *e, const char *field);
 
 struct omr_events_opts {
-	const char *stream;     /* key */
 	const char *group;      /* consumer group */
 	const char *consumer;   /* this node */
 	int batch;              /* entries per read */
 	long long block_ms;     /* XREADGROUP BLOCK */
-	long long claim_idle_ms;/* claim entries idle this long from other consumers */
+	long long claim_idle_ms;/* take over entries idle this long */
+	long long maxlen;       /* length cap of the stream (limits.stream_maxlen) */
+	long long reroute_after;/* announce again a conversation 'new' this long (ms) */
 };
 
-struct omr_events *omr_events_new(struct event_base *base, struct omr_redis *cmd,
+/* The stream is the store's "events"; block is the connection for the
+ * blocking reads (the store's connection does everything else). */
+struct omr_events *omr_events_new(struct event_base *base, struct omr_store *store,
 				  struct omr_redis *block, const struct omr_events_opts *o,
 				  omr_events_handler h, void *arg);
 void omr_events_free(struct omr_events *ev);
-/* Call when the blocking connection is (re)connected. */
+/* Begin, or go on after the blocking connection (re)connected. */
 void omr_events_kick(struct omr_events *ev);
 /* Stop reading (entries being handled still finish). */
 void omr_events_stop(struct omr_events *ev);
-unsigned long long omr_events_processed(const struct omr_events *ev);
+void omr_events_metrics(const struct omr_events *ev, struct omr_buf *b);
 
 #endif

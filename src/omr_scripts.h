@@ -35,4 +35,7 @@ extern const char omr_lua_bot_idle[];
 extern const char omr_lua_msg_read_until[];
 extern const char omr_lua_outbox_claim[];
 extern const char omr_lua_login_guard[];
+extern const char omr_lua_events_claim[];
+extern const char omr_lua_events_trim[];
+extern const char omr_lua_new_sweep[];
 #endif

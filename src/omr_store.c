@@ -70,6 +70,9 @@ struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts
 		{ OMR_SCRIPT_MSG_READ_UNTIL, "msg_read_until", omr_lua_msg_read_until },
 		{ OMR_SCRIPT_OUTBOX_CLAIM, "outbox_claim", omr_lua_outbox_claim },
 		{ OMR_SCRIPT_LOGIN_GUARD, "login_guard", omr_lua_login_guard },
+		{ OMR_SCRIPT_EVENTS_CLAIM, "events_claim", omr_lua_events_claim },
+		{ OMR_SCRIPT_EVENTS_TRIM, "events_trim", omr_lua_events_trim },
+		{ OMR_SCRIPT_NEW_SWEEP, "new_sweep", omr_lua_new_sweep },
 	};
 	for (size_t i = 0; i < OMR_ARRAY_LEN(table); i++)
 		omr_redis_script_init(&s->scripts[table[i].id], table[i].name, table[i].src);

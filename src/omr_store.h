@@ -92,6 +92,9 @@ enum omr_script {
 	OMR_SCRIPT_MSG_READ_UNTIL,
 	OMR_SCRIPT_OUTBOX_CLAIM,
 	OMR_SCRIPT_LOGIN_GUARD,
+	OMR_SCRIPT_EVENTS_CLAIM,
+	OMR_SCRIPT_EVENTS_TRIM,
+	OMR_SCRIPT_NEW_SWEEP,
 	OMR_SCRIPT_COUNT
 };
 void omr_store_run(struct omr_store *s, enum omr_script script, omr_redis_cb cb, void *arg,

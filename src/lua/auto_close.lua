@@ -15,6 +15,7 @@ if c[1] ~= 'new' then
   if sid ~= '' then redis.call('XACK', KEYS[1], group, sid) end
   return { 'skip' }
 end
+redis.call('ZREM', P .. 'convs:new', conv)
 local mid = ARGV[7]
 redis.call('HSET', P .. 'msg:' .. mid, 'id', mid, 'conversation', conv, 'customer', c[5],
   'direction', 'out', 'author', 'system', 'author_id', 'omniroute', 'author_name', '',

@@ -22,6 +22,7 @@ if redis.call('HGET', ckey, 'status') == 'new' then
   end
   redis.call('ZADD', P .. 'queue:' .. queue, 'NX', ARGV[7], conv)
   redis.call('SADD', P .. 'queues', queue)
+  redis.call('ZREM', P .. 'convs:new', conv)
   queued = 1
 end
 if sid ~= '' then redis.call('XACK', KEYS[1], ARGV[6], sid) end

@@ -9,7 +9,7 @@
 --       5 thread  6 name  7 email  8 text  9 attachments (JSON)
 --       10 attrs (JSON object)  11 meta (JSON)  12 public (0|1)
 --       13 sender ts (ms)  14 now (ms)  15 new customer id  16 new conv id
---       17 new message id  18 dedup ttl (ms)  19 stream maxlen  20 kind
+--       17 new message id  18 dedup ttl (ms)  19 (unused)  20 kind
 --       21 email verified (0|1)  22 reopen (ms: a conversation of the thread
 --       closed this recently is reopened instead of starting a new one; 0: never)
 -- KEYS[1] is the event stream; it is declared so that Redis Cluster routes
@@ -136,7 +136,13 @@ if isnew == 1 and kind == 'auto' then
   redis.call('DEL', openkey)
 end
 
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[19], '*',
+if isnew == 1 and kind ~= 'auto' then
+  -- until routing has decided; new_sweep.lua announces it again if not
+  redis.call('ZADD', P .. 'convs:new', now, conv)
+end
+-- never trimmed here: events_trim.lua trims only what every consumer
+-- group has acknowledged
+redis.call('XADD', KEYS[1], '*',
   'type', 'message.in', 'conversation', conv, 'message', msg, 'new', isnew,
   'channel', ch, 'kind', kind)
 return { 'ok', conv, msg, cust, isnew }

@@ -15,6 +15,7 @@ if redis.call('HGET', ckey, 'status') == 'new' then
     'routing', ARGV[12], 'updated_at', ARGV[7], 'bot_turns', 0, 'bot_misunderstood', 0,
     'bot_slots', '{}')
   if ARGV[10] ~= '' then redis.call('HSET', ckey, 'language', ARGV[10]) end
+  redis.call('ZREM', P .. 'convs:new', conv)
   done = 1
 end
 if sid ~= '' then redis.call('XACK', KEYS[1], group, sid) end

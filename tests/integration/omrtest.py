@@ -70,6 +70,22 @@ def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
     raise TimeoutError("timed out waiting for %s (last: %r)" % (what, last))
 
 
+def rss_kb(pid):
+    """Resident set size of a process, in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_s(pid):
+    """CPU time (user + system) a process has used, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -307,6 +323,14 @@ agents:
 TOKEN = "test-admin-token"
 
 
+def password_hash(password, iterations=1000):
+    """An agent's password as agents.yaml keeps it (omniroute --hash-password);
+    few iterations, to keep tests quick."""
+    out = subprocess.run([DAEMON, "--hash-password", "--iterations", str(iterations)],
+                         input=password + "\n", capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
 def token_hash(token):
     """An agent's login token as agents.yaml keeps it (omniroute --hash-token)."""
     return "$sha256$" + hashlib.sha256(token.encode()).hexdigest()
@@ -507,8 +531,11 @@ class WebSocketClosed(Exception):
 class WebSocket:
     """A minimal RFC 6455 client that can also misbehave on purpose."""
 
-    def __init__(self, host, port, path, proto, origin=None, timeout=10):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, path, proto, origin=None, timeout=10, source=None):
+        # source: a local address to connect from (127.0.0.0/8 on loopback),
+        # to look like another client to per-address limits
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         key = base64.b64encode(os.urandom(16)).decode()
         req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
@@ -615,8 +642,8 @@ class WebSocket:
 class Visitor:
     """A web chat visitor: hello, messages, acks."""
 
-    def __init__(self, daemon, name=None, email=None, visitor=None, token=None):
-        self.ws = daemon.ws()
+    def __init__(self, daemon, name=None, email=None, visitor=None, token=None, source=None):
+        self.ws = daemon.ws(source=source)
         hello = {"type": "hello"}
         for k, v in (("name", name), ("email", email), ("visitor", visitor), ("token", token)):
             if v is not None:
@@ -645,9 +672,9 @@ class Visitor:
 class Agent:
     """An agent console over the /agent websocket."""
 
-    def __init__(self, daemon, agent=None, password=None, token=None, available=True):
+    def __init__(self, daemon, agent=None, password=None, token=None, available=True, source=None):
         self.d = daemon
-        self.ws = daemon.ws("/agent", "omniroute.agent.v1")
+        self.ws = daemon.ws("/agent", "omniroute.agent.v1", source=source)
         self.n = 0
         self.pending = []   # frames received while waiting for another type
         if token:
