@@ -8,9 +8,10 @@
  *    account and address pair, or address is refused at once;
  * 3. the password check (PBKDF2) on the login pool, one at a time per
  *    thread, from a bounded queue of admission.login_queue checks; past it
- *    the answer is "busy, retry". Checks for addresses without recent
- *    failures go first, so that a flood of wrong passwords does not keep
- *    real agents waiting. An unknown agent costs no check: it is answered
+ *    the answer is "busy, retry". Checks for an account and an address
+ *    without recent failures go first, and take the place of a suspect one
+ *    when the queue is full, so that a flood of wrong passwords does not
+ *    keep real agents waiting. An unknown agent costs no check: it is answered
  *    after about as long as a check takes, so that timing does not tell
  *    which agents exist.
  * A failure is recorded in the shared throttle; a success clears the pair.
@@ -190,6 +191,22 @@ static void omr_auth_dispatch(struct omr_agents *a)
 	}
 }
 
+/* The queue is full and a clean check comes: the newest suspect one makes
+ * room (it is answered "busy"). 1 if one did. */
+static int omr_auth_evict(struct omr_agents *a)
+{
+	struct omr_auth_job **pj = &a->auth_lo, **last = NULL;
+	for (; *pj; pj = &(*pj)->next)
+		last = pj;
+	if (!last)
+		return 0;
+	struct omr_auth_job *j = *last;
+	*last = NULL;
+	a->auth_queued--;
+	omr_auth_finish(j, OMR_AGAIN);
+	return 1;
+}
+
 static void omr_auth_enqueue(struct omr_agents *a, struct omr_auth_job *j)
 {
 	struct omr_auth_job **tail = j->suspect ? &a->auth_lo : &a->auth_hi;
@@ -207,7 +224,8 @@ static void omr_auth_guarded(void *arg, const redisReply *reply, const char *err
 	struct omr_agents *a = j->a;
 	struct omr_asess *s = a->stopping ? NULL : omr_agents_sess(a, j->conn);
 	long long left = omr_reply_int(omr_reply_elem(reply, 0), 0);
-	long long recent = omr_reply_int(omr_reply_elem(reply, 2), 0);
+	long long recent = omr_reply_int(omr_reply_elem(reply, 2), 0) +
+			   omr_reply_int(omr_reply_elem(reply, 3), 0);
 
 	if (!s) {
 		omr_auth_job_free(j);
@@ -244,7 +262,8 @@ static void omr_auth_guarded(void *arg, const redisReply *reply, const char *err
 		a->auth_delayed = j;
 		return;
 	}
-	if (a->auth_queued >= (size_t)omr_env_cfg(&a->env)->admission.login_queue) {
+	if (a->auth_queued >= (size_t)omr_env_cfg(&a->env)->admission.login_queue &&
+	    (j->suspect || !omr_auth_evict(a))) {
 		omr_auth_finish(j, OMR_AGAIN);
 		return;
 	}

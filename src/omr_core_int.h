@@ -69,6 +69,7 @@ struct omr_core {
 	struct omr_events *events;
 	struct omr_agents *agents;
 	struct omr_admin *admin;
+	struct omr_gate *chat_gate;    /* admission.chat (main thread) */
 	size_t created;               /* table entries created, in order */
 	size_t started;               /* ... and started */
 

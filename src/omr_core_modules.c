@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "omr_admin.h"
+#include "omr_admission.h"
 #include "omr_agents.h"
 #include "omr_bots.h"
 #include "omr_bus.h"
@@ -48,6 +49,53 @@
 #include "omr_worker.h"
 
 #define OMR_LOGIN_THREADS 1
+
+/* ---- admission gates of the main thread (the edge has its own) ---- */
+
+static void omr_core_gate_limits(const struct omr_gate_conf *g, struct omr_gate_limits *l)
+{
+	l->conns = g->max_connections;
+	l->conns_per_ip = g->max_per_ip;
+	l->rate_per_ip = (double)g->rate_per_ip;
+	l->burst_per_ip = (double)g->burst_per_ip;
+}
+
+static int omr_mod_gates_create(struct omr_core *c, char **err_r)
+{
+	struct omr_gate_limits l;
+	omr_core_gate_limits(&c->cfg->admission.chat, &l);
+	c->chat_gate = omr_gate_new("web chat visitors", &l);
+	return 0;
+}
+
+static void omr_mod_gates_reload(struct omr_core *c)
+{
+	struct omr_gate_limits l;
+	omr_core_gate_limits(&c->cfg->admission.chat, &l);
+	omr_gate_set_limits(c->chat_gate, &l);
+}
+
+static void omr_mod_gates_destroy(struct omr_core *c)
+{
+	omr_gate_free(c->chat_gate);
+}
+
+static void omr_core_gate_metrics(struct omr_buf *b, const char *door, struct omr_gate *g)
+{
+	struct omr_gate_stats st;
+	char name[96];
+	omr_gate_get_stats(g, &st);
+	snprintf(name, sizeof(name), "admission_%s_admitted_total", door);
+	omr_metric(b, name, "counter", "clients let in at this door", st.admitted);
+	snprintf(name, sizeof(name), "admission_%s_refused_total", door);
+	omr_metric(b, name, "counter", "clients refused at this door (any reason)",
+		   st.refused_full + st.refused_ip + st.refused_rate);
+}
+
+static void omr_mod_gates_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_core_gate_metrics(b, "chat", c->chat_gate);
+}
 
 /* ---- the hub ---- */
 
@@ -709,6 +757,8 @@ static int omr_mod_listen_create(struct omr_core *c, char **err_r)
 const struct omr_module omr_core_modules[] = {
 	{ "plugin loader", omr_mod_loader_create, NULL, NULL, NULL, omr_mod_loader_destroy },
 	{ "hub", omr_mod_hub_create, NULL, NULL, NULL, omr_mod_hub_destroy },
+	{ "gates", omr_mod_gates_create, NULL, NULL, NULL, omr_mod_gates_destroy,
+	  omr_mod_gates_reload, omr_mod_gates_metrics },
 	{ "embedded redis", omr_mod_embedded_create, NULL, NULL, NULL, omr_mod_embedded_destroy },
 	{ "redis", omr_mod_redis_create, NULL, NULL, omr_mod_redis_settle, omr_mod_redis_destroy,
 	  NULL, omr_mod_redis_metrics },

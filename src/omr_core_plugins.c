@@ -98,6 +98,7 @@ int omr_mod_plugins_create(struct omr_core *c, char **err_r)
 		.bots = c->bots,
 		.channels = c->channels,
 		.jobs = c->jobs,
+		.chat = c->chat_gate,
 	};
 	for (size_t i = 0; i < c->nplugins; i++)
 		if (omr_plugin_init(c->plugins[i], omr_host_api_table(), &c->host, err_r) < 0)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "omr_admission.h"
 #include "omr_bots.h"
 #include "omr_channels.h"
 #include "omr_config.h"
@@ -471,6 +472,16 @@ static int omr_host_work(omr_host *h, void (*work)(void *arg), void (*done)(void
 	return OMR_OK;
 }
 
+static int omr_host_admit(omr_host *h, const char *door, const char *ip)
+{
+	struct omr_gate *g = NULL;
+	if (door && strcmp(door, "chat") == 0)
+		g = h->env->chat;
+	if (!g || !ip)
+		return OMR_OK;
+	return omr_gate_take(g, ip, omr_mono_ms()) == OMR_GATE_OK ? OMR_OK : OMR_AGAIN;
+}
+
 static const struct omr_host_api omr_host_api = {
 	.abi_version = OMR_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct omr_host_api),
@@ -508,6 +519,7 @@ static const struct omr_host_api omr_host_api = {
 	.limit = omr_host_limit,
 	.webhook_read_until = omr_webhook_read_until,
 	.work = omr_host_work,
+	.admit = omr_host_admit,
 };
 
 const struct omr_host_api *omr_host_api_table(void)

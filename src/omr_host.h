@@ -18,6 +18,7 @@ struct omr_buf;
 struct omr_channels;
 struct omr_curl;
 struct omr_edge;
+struct omr_gate;
 struct omr_http_server;
 struct omr_ingest;
 struct omr_plugin;
@@ -37,6 +38,7 @@ struct omr_host_env {
 	struct omr_bots *bots;
 	struct omr_channels *channels;
 	struct omr_worker *jobs;
+	struct omr_gate *chat;     /* admission.chat: new web chat visitors */
 	int stopping;   /* set by the core when the daemon stops */
 };
 

@@ -462,6 +462,13 @@ struct omr_host_api {
 	int (*work)(omr_host *h, void (*work)(void *arg), void (*done)(void *arg, int status),
 		    void *arg);
 
+	/* Admission (docs/operations.md#admission): may the client at `ip`
+	 * come through `door` now? Doors are the daemon's, configured under
+	 * admission: ("chat": a new web chat visitor). OMR_OK, or OMR_AGAIN
+	 * (refused: tell the client to come back later); an unknown door is
+	 * OMR_OK. Refusals are counted and logged by the host. */
+	int (*admit)(omr_host *h, const char *door, const char *ip);
+
 	void *reserved[1];
 };
 

@@ -32,14 +32,14 @@
 #define WC_ID_MAX 64
 #define WC_MAX_CONNS 65536
 #define WC_BUCKETS 1024
-#define WC_VISITOR_IDLE_S 600  /* forget a visitor this long after its last tab */
-
 struct wc_config {
 	char *path;
 	char *visitor_secret;
 	long long max_message;
 	long long rate_per_min;
 	long long burst;
+	long long visitor_idle;
+	long long max_visitors;
 	int demo;
 	char *demo_dir;
 };
@@ -55,6 +55,12 @@ static const struct omr_conf_key wc_keys[] = {
 	  "messages a visitor may send per minute (sustained)", NULL, NULL },
 	{ "burst", OMR_CONF_INT, offsetof(struct wc_config, burst), 0, "10", 1, 1000,
 	  "messages a visitor may send at once", NULL, NULL },
+	{ "visitor_idle", OMR_CONF_MS, offsetof(struct wc_config, visitor_idle), 0, "2m", 10000,
+	  86400000, "a visitor without an open tab is forgotten by this node after this long (the "
+	  "conversation stays; the token brings it back)", NULL, NULL },
+	{ "max_visitors", OMR_CONF_INT, offsetof(struct wc_config, max_visitors), 0, "100000", 100,
+	  10000000, "visitors this node keeps at most; past it a new visitor is asked to come back "
+	  "later", NULL, NULL },
 	{ "demo", OMR_CONF_BOOL, offsetof(struct wc_config, demo), 0, "false", 0, 0,
 	  "serve the demo chat page at /chat-demo/", NULL, NULL },
 	{ "demo_dir", OMR_CONF_PATH, offsetof(struct wc_config, demo_dir), 0, NULL, 0, 0,
@@ -66,6 +72,7 @@ struct wc_visitor;
 
 struct wc_conn {
 	uint64_t id;
+	char ip[64];                  /* the peer's address */
 	struct wc_visitor *visitor;   /* NULL until hello */
 	char *name;
 	char *email;
@@ -90,6 +97,7 @@ struct wc_state {
 	struct wc_conn *buckets[WC_BUCKETS];
 	struct wc_visitor *visitors[WC_BUCKETS];
 	size_t nconns;
+	size_t nvisitors;
 	omr_timer *sweep;
 };
 
@@ -144,6 +152,7 @@ static struct wc_visitor *wc_visitor_get(struct wc_state *st, const char *id, in
 	if (!create)
 		return NULL;
 	v = omr_plugin_calloc(1, sizeof(*v));
+	st->nvisitors++;
 	snprintf(v->id, sizeof(v->id), "%s", id);
 	v->tokens = (double)st->cfg->burst;
 	clock_gettime(CLOCK_MONOTONIC, &v->last);
@@ -176,8 +185,9 @@ static void wc_sweep(void *arg)
 	for (size_t b = 0; b < WC_BUCKETS; b++) {
 		for (struct wc_visitor **pv = &st->visitors[b]; *pv;) {
 			struct wc_visitor *v = *pv;
-			if (!v->conns && now.tv_sec - v->last.tv_sec > WC_VISITOR_IDLE_S) {
+			if (!v->conns && (now.tv_sec - v->last.tv_sec) * 1000 > st->cfg->visitor_idle) {
 				*pv = v->next;
+				st->nvisitors--;
 				free(v);
 			} else {
 				pv = &v->next;
@@ -341,6 +351,20 @@ static void wc_hello(struct wc_state *st, struct wc_conn *c, json_t *msg)
 		if (strlen(token) == 64 && CRYPTO_memcmp(expect, token, 64) == 0)
 			snprintf(id, sizeof(id), "%s", visitor);
 	}
+	if (!id[0] || !wc_visitor_get(st, id, 0)) {
+		/* a visitor this node does not hold yet: admission first, so
+		 * that nobody mints visitors (each with a fresh message burst)
+		 * without bound */
+		if (st->nvisitors >= (size_t)st->cfg->max_visitors) {
+			wc_send_error(st, c->id, "busy", "too many visitors now, come back later", NULL);
+			return;
+		}
+		if (st->api->admit(st->host, "chat", c->ip) != OMR_OK) {
+			wc_send_error(st, c->id, "rate_limited",
+				      "too many new visitors from your address, come back later", NULL);
+			return;
+		}
+	}
 	if (!id[0]) /* new visitor, or a token we did not issue */
 		wc_new_visitor(id);
 	v = wc_visitor_get(st, id, 1);
@@ -451,6 +475,7 @@ static void wc_on_open(void *arg, uint64_t conn, const struct omr_ws_peer *peer)
 	}
 	c = omr_plugin_calloc(1, sizeof(*c));
 	c->id = conn;
+	snprintf(c->ip, sizeof(c->ip), "%s", peer->ip ? peer->ip : "");
 	c->next = st->buckets[conn % WC_BUCKETS];
 	st->buckets[conn % WC_BUCKETS] = c;
 	st->nconns++;
@@ -604,7 +629,7 @@ static int wc_init(const struct omr_host_api *api, omr_host *host, const void *c
 			goto fail;
 	}
 	st->sweep = api->timer_new(host, wc_sweep, st);
-	api->timer_start(st->sweep, 60000, 1);
+	api->timer_start(st->sweep, 10000, 1);
 	*state_r = st;
 	return OMR_OK;
 fail:
@@ -630,6 +655,7 @@ static void wc_free_visitors(struct wc_state *st)
 			v = next;
 		}
 		st->visitors[b] = NULL;
+		st->nvisitors = 0;
 	}
 }
 

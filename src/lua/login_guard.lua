@@ -7,7 +7,8 @@
 --       4 address  5 window (ms)  6 lockout (ms)  7 failures per account
 --       and address (the account alone: x10, the address alone: x5)
 -- Returns: { locked_ms (0: not locked), what is locked ('' | 'pair' |
---          'account' | 'address'), failures of the address in the window }
+--          'account' | 'address'), failures of the address in the window,
+--          failures of the account in the window }
 local P, mode, acct, addr = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local window, lockout, max = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local t = redis.call('TIME')
@@ -35,7 +36,7 @@ end
 
 if mode == 'ok' then
   if acct ~= '' then redis.call('DEL', keys[1][2]) end
-  return { 0, '', 0 }
+  return { 0, '', 0, 0 }
 end
 if mode == 'fail' then
   for _, k in ipairs(keys) do
@@ -50,4 +51,4 @@ if mode == 'fail' then
   end
 end
 local left, what = locked()
-return { left, what, failures(keys[3][2]) }
+return { left, what, failures(keys[3][2]), acct ~= '' and failures(keys[2][2]) or 0 }

@@ -47,6 +47,13 @@ static int f_history(omr_host *h, const char *address, const char *thread,
 	return OMR_OK;
 }
 
+static int f_admit(omr_host *h, const char *door, const char *ip)
+{
+	if (!door || !ip)
+		abort();
+	return OMR_OK;
+}
+
 static const struct omr_host_api f_api = {
 	.abi_version = OMR_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct omr_host_api),
@@ -55,13 +62,15 @@ static const struct omr_host_api f_api = {
 	.ws_close = f_ws_close,
 	.submit = f_submit,
 	.history = f_history,
+	.admit = f_admit,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char hello[] = "{\"type\":\"hello\",\"name\":\"x\"}";
 	struct wc_config cfg = { .path = "/chat", .visitor_secret = "fuzz-secret-0123456789",
-				 .max_message = 65536, .rate_per_min = 6000, .burst = 1000 };
+				 .max_message = 65536, .rate_per_min = 6000, .burst = 1000,
+				 .visitor_idle = 120000, .max_visitors = 1000 };
 	struct wc_state st = { .api = &f_api, .cfg = &cfg };
 	struct omr_ws_peer peer = { "127.0.0.1", "", "" };
 

@@ -322,6 +322,15 @@ agents:
 
 TOKEN = "test-admin-token"
 
+# Tests open many connections from one address quickly; the per-address
+# limits are tested on their own (pass admission="admission: {...}").
+TEST_ADMISSION = """admission:
+  chat: {rate_per_ip: 1000, burst_per_ip: 1000}
+  login: {rate_per_ip: 1000, burst_per_ip: 1000}
+  edge: {max_per_ip: 0, rate_per_ip: 0}
+  admin: {max_per_ip: 0, rate_per_ip: 0}
+"""
+
 
 def password_hash(password, iterations=1000):
     """An agent's password as agents.yaml keeps it (omniroute --hash-password);
@@ -356,6 +365,7 @@ admin:
   token: %(token)s
   max_body: 65536
 %(conf_extra)s
+%(admission)s
 plugins:
   - name: webchat
     path: %(build)s/plugins/webchat/.libs/webchat.so
@@ -379,7 +389,7 @@ class Daemon:
 
     def __init__(self, tmp, redis=None, embedded=False, extra_plugins="", webchat_extra="",
                  routing=BASE_ROUTING, agents=BASE_AGENTS, node="test", log_level="debug",
-                 ports=None, conf_extra=""):
+                 ports=None, conf_extra="", admission=None):
         self.tmp = tmp
         self.redis = redis
         # ports picked here may be taken by another program before the
@@ -398,7 +408,8 @@ class Daemon:
             f.write(agents)
         self.params = dict(node=node, level=log_level, tmp=tmp, src=SRCDIR, build=BUILDDIR,
                            redis=redis_conf, token=TOKEN, extra_plugins=extra_plugins,
-                           webchat_extra=webchat_extra, conf_extra=conf_extra)
+                           webchat_extra=webchat_extra, conf_extra=conf_extra,
+                           admission=TEST_ADMISSION if admission is None else admission)
         self.write_conf()
 
     @staticmethod
