@@ -207,7 +207,7 @@ static void omr_admin_conversations(void *arg, const struct omr_http_request *re
 	if (!omr_admin_method(req, reply, "GET"))
 		return;
 	id = req->path + sizeof(base); /* after "/api/v1/conversations/" */
-	if (!omr_model_key_ok(id, 64) || strchr(id, '/')) {
+	if (!omr_model_id_ok(id, "c_")) {
 		omr_http_reply_error(reply, 404, "not_found", "no such conversation");
 		return;
 	}

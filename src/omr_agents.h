@@ -28,7 +28,7 @@ struct omr_agents;
 
 struct omr_agents_deps {
 	struct omr_edge *edge;          /* the /agent endpoint is registered on it */
-	const struct omr_files *files;  /* links to attachments in frames */
+	struct omr_files *files;  /* links to attachments in frames */
 	struct omr_bus *bus;            /* frames for agents on other nodes */
 	struct omr_channels *channels;  /* reply windows, delivery of replies */
 	struct omr_worker *login;       /* password checks */

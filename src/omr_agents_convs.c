@@ -26,7 +26,7 @@ static const char *omr_agents_conv_arg(struct omr_agents *a, struct omr_asess *s
 				       const json_t *msg)
 {
 	const char *conv = json_string_value(json_object_get(msg, "conversation"));
-	if (!conv || !omr_model_key_ok(conv, 64)) {
+	if (!conv || !omr_model_id_ok(conv, "c_")) {
 		omr_agents_error(a, s->conn, "bad_request", "conversation: a conversation id", NULL,
 				 NULL);
 		return NULL;

@@ -74,7 +74,7 @@ struct omr_alocal {
 struct omr_agents {
 	struct omr_env env;
 	struct omr_edge *edge;
-	const struct omr_files *files;
+	struct omr_files *files;
 	struct omr_bus *bus;
 	struct omr_channels *channels;
 	struct omr_worker *login;   /* password checks */

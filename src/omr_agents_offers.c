@@ -114,7 +114,7 @@ void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_
 	char now[24], cooldown[24], missed[24];
 	struct omr_areq *q;
 
-	if (!offer || !omr_model_key_ok(offer, 64)) {
+	if (!offer || !omr_model_id_ok(offer, "o_")) {
 		omr_agents_error(a, s->conn, "bad_request", "offer: an offer id", NULL, NULL);
 		return;
 	}

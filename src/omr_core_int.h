@@ -46,6 +46,7 @@ struct omr_core {
 	size_t nplugins;
 	struct omr_hub *hub;
 	struct omr_embedded *embedded;
+	struct evdns_base *dns;        /* resolves Redis' host name on the loop */
 	struct omr_redis *redis;       /* commands */
 	struct omr_redis *redis_block; /* blocking stream reads */
 	struct omr_redis *redis_bus;   /* blocking reads of the node bus */

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <event2/dns.h>
+
 #include "omr_admin.h"
 #include "omr_admission.h"
 #include "omr_agents.h"
@@ -175,12 +177,24 @@ static int omr_mod_redis_create(struct omr_core *c, char **err_r)
 	struct omr_redis_target t;
 	if (omr_core_redis_target(c, &t, err_r) < 0)
 		return -1;
+	if (t.host) {
+		/* the system's resolver configuration, read once; a missing
+		 * resolv.conf still leaves /etc/hosts */
+		c->dns = evdns_base_new(c->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+		if (!c->dns && (c->dns = evdns_base_new(c->base, 0)))
+			evdns_base_load_hosts(c->dns, NULL);
+		if (!c->dns) {
+			omr_redis_target_free(&t);
+			return omr_err(err_r, "cannot set up a DNS resolver for %s", cfg->redis.url);
+		}
+	}
 	struct omr_redis_opts o = {
 		.name = "commands",
 		.connect_timeout = cfg->redis.connect_timeout,
 		.command_timeout = cfg->redis.command_timeout,
 		.on_ready = omr_core_redis_ready,
 		.arg = c,
+		.dns = c->dns,
 	};
 	c->redis = omr_redis_new(c->base, &t, &o);
 	o.name = "stream";
@@ -210,6 +224,8 @@ static void omr_mod_redis_destroy(struct omr_core *c)
 	omr_redis_free(c->redis_block);
 	omr_redis_free(c->redis_bus);
 	omr_redis_free(c->redis);
+	if (c->dns)
+		evdns_base_free(c->dns, 0);
 }
 
 static void omr_mod_redis_metrics(struct omr_core *c, struct omr_buf *b)

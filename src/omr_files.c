@@ -10,10 +10,16 @@
 
 #define OMR_FILES_KEY 32
 #define OMR_FILES_PAYLOAD_MAX 600 /* the fields below, with their separators */
+#define OMR_FILES_SEEN_S 60       /* how long "this node has it (or not)" is believed */
+#define OMR_FILES_SEEN_MAX 20000  /* entries before the cache starts over */
 
 struct omr_files {
 	unsigned char key[OMR_FILES_KEY];
 	char *root;
+	/* main thread only (the decorating side): whether this node has a
+	 * file, so that frames do not cost a stat() per attachment; channel
+	 * "/" sha256 -> (intptr_t) when it was seen, negative when absent */
+	struct omr_map *seen;
 };
 
 struct omr_files *omr_files_new_with_key(const char *root, const unsigned char key[32])
@@ -21,6 +27,7 @@ struct omr_files *omr_files_new_with_key(const char *root, const unsigned char k
 	struct omr_files *f = omr_calloc(1, sizeof(*f));
 	memcpy(f->key, key, sizeof(f->key));
 	f->root = omr_strdup(root);
+	f->seen = omr_map_new();
 	return f;
 }
 
@@ -40,6 +47,7 @@ void omr_files_free(struct omr_files *f)
 	if (!f)
 		return;
 	OPENSSL_cleanse(f->key, sizeof(f->key));
+	omr_map_free(f->seen, NULL);
 	free(f->root);
 	free(f);
 }
@@ -258,21 +266,41 @@ const char *omr_files_serve_type(const char *type, int *inline_r)
 
 /* ---- frames ---- */
 
+/* Whether this node has a stored file; stat() at most once a minute per
+ * file (files are never changed, only written once or removed). */
+static int omr_files_here(struct omr_files *f, const char *channel, const char *sha,
+			  int64_t now_s)
+{
+	char key[140], path[4096];
+	struct stat sb;
+	int n = snprintf(key, sizeof(key), "%s/%s", channel, sha);
+	intptr_t seen = (intptr_t)omr_map_get(f->seen, key, (size_t)n);
+	int here;
+
+	if (seen && now_s - (seen > 0 ? seen : -seen) < OMR_FILES_SEEN_S)
+		return seen > 0;
+	here = snprintf(path, sizeof(path), "%s/%s", f->root, key) < (int)sizeof(path) &&
+	       stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+	if (omr_map_count(f->seen) >= OMR_FILES_SEEN_MAX) {
+		omr_map_free(f->seen, NULL);
+		f->seen = omr_map_new();
+	}
+	omr_map_put(f->seen, key, (size_t)n, (void *)(intptr_t)(here ? now_s : -now_s));
+	return here;
+}
+
 /* The link of a stored attachment of a message on a channel, or NULL. */
-static char *omr_files_attachment_link(const struct omr_files *f, const char *channel,
-				       const json_t *a, int64_t now_s)
+static char *omr_files_attachment_link(struct omr_files *f, const char *channel, const json_t *a,
+				       int64_t now_s)
 {
 	struct omr_file_ref r;
 	const char *sha = json_string_value(json_object_get(a, "sha256"));
 	const char *type = json_string_value(json_object_get(a, "type"));
-	char path[4096];
-	struct stat sb;
 
 	if (!json_is_true(json_object_get(a, "stored")) || !sha || !channel ||
 	    !omr_files_sha_ok(sha) || !omr_files_channel_ok(channel))
 		return NULL;
-	if (snprintf(path, sizeof(path), "%s/%s/%s", f->root, channel, sha) >= (int)sizeof(path) ||
-	    stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
+	if (!omr_files_here(f, channel, sha, now_s))
 		return NULL; /* not on this node's disk */
 	memset(&r, 0, sizeof(r));
 	strcpy(r.channel, channel);
@@ -287,7 +315,7 @@ static char *omr_files_attachment_link(const struct omr_files *f, const char *ch
 /* The attachments of one message (an object with "attachments" and
  * "channel") get their "url"; returns how many got one. With set 0 it
  * changes nothing and counts those that might. */
-static int omr_files_message(const struct omr_files *f, json_t *m, int64_t now_s, int set)
+static int omr_files_message(struct omr_files *f, json_t *m, int64_t now_s, int set)
 {
 	const json_t *list = json_object_get(m, "attachments");
 	const char *channel = json_string_value(json_object_get(m, "channel"));
@@ -313,7 +341,7 @@ static int omr_files_message(const struct omr_files *f, json_t *m, int64_t now_s
 	return found;
 }
 
-static int omr_files_messages(const struct omr_files *f, json_t *conv, int64_t now_s, int set)
+static int omr_files_messages(struct omr_files *f, json_t *conv, int64_t now_s, int set)
 {
 	int found = 0;
 	size_t i;
@@ -326,7 +354,7 @@ static int omr_files_messages(const struct omr_files *f, json_t *conv, int64_t n
 /* Only where frames carry messages the server stored: a frame's "message",
  * the "messages" of its "conversation" or of each of its "conversations".
  * Anything else in a frame (a bot's slots, say) can say what it likes. */
-static int omr_files_frame(const struct omr_files *f, json_t *frame, int64_t now_s, int set)
+static int omr_files_frame(struct omr_files *f, json_t *frame, int64_t now_s, int set)
 {
 	int found = omr_files_message(f, json_object_get(frame, "message"), now_s, set) +
 		    omr_files_messages(f, json_object_get(frame, "conversation"), now_s, set);
@@ -337,7 +365,7 @@ static int omr_files_frame(const struct omr_files *f, json_t *frame, int64_t now
 	return found;
 }
 
-json_t *omr_files_decorate(const struct omr_files *f, const json_t *frame, int64_t now_s)
+json_t *omr_files_decorate(struct omr_files *f, const json_t *frame, int64_t now_s)
 {
 	json_t *copy;
 	if (!f || !omr_files_frame(f, (json_t *)frame, now_s, 0))

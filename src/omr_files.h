@@ -10,7 +10,9 @@
  * needed to read a file, and no link can name a path outside the store.
  *
  * The signing side runs on the main thread, the checking side on the edge
- * thread: both only read the struct after omr_files_new(). */
+ * thread: the edge only reads the key and the root, fixed by
+ * omr_files_new(); the cache of which files are here is the main
+ * thread's. */
 #ifndef OMR_FILES_H
 #define OMR_FILES_H
 
@@ -45,8 +47,9 @@ struct omr_files *omr_files_new_with_key(const char *root, const unsigned char k
 void omr_files_free(struct omr_files *f);
 
 /* A frame for an agent with a "url" on every stored attachment this node
- * has (a new reference; the frame itself when there is none). */
-json_t *omr_files_decorate(const struct omr_files *f, const json_t *frame, int64_t now_s);
+ * has (a new reference; the frame itself when there is none). Main thread
+ * only: whether a file is here is remembered for a minute. */
+json_t *omr_files_decorate(struct omr_files *f, const json_t *frame, int64_t now_s);
 
 /* The link of one file, or NULL when the fields cannot make one.
  * Caller frees. */

@@ -128,6 +128,17 @@ int omr_model_key_ok(const char *s, size_t max)
 	return 1;
 }
 
+int omr_model_id_ok(const char *s, const char *prefix)
+{
+	size_t pl = strlen(prefix), n = 0;
+	if (!s || strncmp(s, prefix, pl) != 0)
+		return 0;
+	for (s += pl; *s; s++, n++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z')) || n >= 40)
+			return 0;
+	return n >= 12;
+}
+
 static char *omr_json_dump(const json_t *j)
 {
 	return json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);

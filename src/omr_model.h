@@ -48,5 +48,9 @@ void omr_inbound_norm_free(struct omr_inbound_norm *n);
 /* 1 if s is a plausible identifier for Redis keys: 1..max bytes of
  * printable ASCII without spaces (channel ids are chosen by outsiders). */
 int omr_model_key_ok(const char *s, size_t max);
+/* An id omniroute made (omr_id_new): the prefix ("c_", "o_", ...), then 12
+ * to 40 of 0-9 a-z. Ids from clients are checked with this before they are
+ * part of a key name, so that "c_x:msgs" never names another key. */
+int omr_model_id_ok(const char *s, const char *prefix);
 
 #endif

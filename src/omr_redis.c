@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <event2/dns.h>
+#include <event2/util.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>
 #include <openssl/sha.h>
@@ -26,7 +29,7 @@
 #define OMR_REDIS_BACKOFF_MAX 5000
 #define OMR_REDIS_TICK_MS 250
 
-enum omr_redis_state { OMR_REDIS_IDLE, OMR_REDIS_CONNECTING, OMR_REDIS_READY };
+enum omr_redis_state { OMR_REDIS_IDLE, OMR_REDIS_RESOLVING, OMR_REDIS_CONNECTING, OMR_REDIS_READY };
 
 struct omr_redis_req {
 	struct omr_redis *r;          /* NULL once detached */
@@ -58,6 +61,7 @@ struct omr_redis {
 	int ever_ready;
 	int freeing;
 	int closed;        /* omr_redis_close: no reconnects, commands fail */
+	struct evdns_getaddrinfo_request *resolving; /* a host name being looked up */
 	struct omr_redis_req *head, *tail;
 	struct omr_redis_stats stats;
 };
@@ -449,27 +453,28 @@ static void omr_redis_on_connect(const redisAsyncContext *ac, int status)
 		r->opts.on_ready(r->opts.arg);
 }
 
-static void omr_redis_connect(evutil_socket_t fd, short what, void *arg)
+/* Connect to an address hiredis will not look up (a numeric host: no
+ * DNS query on the loop), or to the unix socket. */
+static void omr_redis_connect_to(struct omr_redis *r, const char *host)
 {
-	struct omr_redis *r = arg;
 	redisAsyncContext *ac;
 
-	if (r->closed)
-		return;
 	if (r->target.path)
 		ac = redisAsyncConnectUnix(r->target.path);
 	else
-		ac = redisAsyncConnect(r->target.host, r->target.port);
+		ac = redisAsyncConnect(host, r->target.port);
 	if (!ac || ac->err) {
 		omr_log_debug("redis %s: connect: %s", r->name, ac ? ac->errstr : "out of memory");
 		if (ac)
 			redisAsyncFree(ac);
+		r->state = OMR_REDIS_IDLE;
 		omr_redis_schedule_retry(r);
 		return;
 	}
 	ac->data = r;
 	if (redisLibeventAttach(ac, r->base) != REDIS_OK) {
 		redisAsyncFree(ac);
+		r->state = OMR_REDIS_IDLE;
 		omr_redis_schedule_retry(r);
 		return;
 	}
@@ -477,7 +482,74 @@ static void omr_redis_connect(evutil_socket_t fd, short what, void *arg)
 	redisAsyncSetDisconnectCallback(ac, omr_redis_on_disconnect);
 	r->ac = ac;
 	r->state = OMR_REDIS_CONNECTING;
+}
+
+static void omr_redis_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct omr_redis *r = arg;
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (result == EVUTIL_EAI_CANCEL)
+		return; /* cancelled by close/free or the connect timeout: r may be gone */
+	r->resolving = NULL;
+	for (struct evutil_addrinfo *ai = res; ai && !ip[0]; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, ip,
+				  sizeof(ip));
+		else if (ai->ai_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, ip,
+				  sizeof(ip));
+	}
+	if (res)
+		evutil_freeaddrinfo(res);
+	if (!ip[0]) {
+		if (r->ever_ready || omr_log_enabled(OMR_LOG_DEBUG))
+			omr_log_warn("redis %s: cannot resolve %s: %s", r->name, r->target.host,
+				     result ? evutil_gai_strerror(result) : "no address");
+		r->state = OMR_REDIS_IDLE;
+		omr_redis_schedule_retry(r);
+		return;
+	}
+	omr_redis_connect_to(r, ip);
+}
+
+static int omr_redis_numeric(const char *host)
+{
+	unsigned char a[16];
+	return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
+}
+
+/* A host name is looked up with the loop's resolver (evdns), never with
+ * getaddrinfo(3), which would hold the loop for as long as DNS takes. */
+static void omr_redis_connect(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_redis *r = arg;
+	struct evutil_addrinfo hints;
+
+	if (r->closed || r->resolving)
+		return;
 	r->connect_started = omr_mono_ms();
+	if (r->target.path || omr_redis_numeric(r->target.host) || !r->opts.dns) {
+		omr_redis_connect_to(r, r->target.host);
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	r->state = OMR_REDIS_RESOLVING;
+	/* the callback may run inside this call (an answer from /etc/hosts) */
+	struct evdns_getaddrinfo_request *req =
+		evdns_getaddrinfo(r->opts.dns, r->target.host, NULL, &hints, omr_redis_resolved, r);
+	if (req && r->state == OMR_REDIS_RESOLVING)
+		r->resolving = req;
+}
+
+static void omr_redis_cancel_resolve(struct omr_redis *r)
+{
+	struct evdns_getaddrinfo_request *req = r->resolving;
+	r->resolving = NULL;
+	if (req)
+		evdns_getaddrinfo_cancel(req);
 }
 
 /* Drop the connection now: pending callbacks fail, a reconnect follows. */
@@ -502,6 +574,14 @@ static void omr_redis_tick(evutil_socket_t fd, short what, void *arg)
 	struct omr_redis *r = arg;
 	int64_t now = omr_mono_ms();
 
+	if (r->state == OMR_REDIS_RESOLVING && now - r->connect_started > r->opts.connect_timeout) {
+		omr_log_warn("redis %s: no answer from DNS for %s within the connect timeout",
+			     r->name, r->target.host);
+		omr_redis_cancel_resolve(r);
+		r->state = OMR_REDIS_IDLE;
+		omr_redis_schedule_retry(r);
+		return;
+	}
 	if (r->state == OMR_REDIS_CONNECTING && now - r->connect_started > r->opts.connect_timeout) {
 		omr_redis_drop(r, "connect timeout");
 		return;
@@ -545,6 +625,11 @@ int omr_redis_ready(const struct omr_redis *r)
 
 void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t)
 {
+	if (r->state == OMR_REDIS_RESOLVING) {
+		omr_redis_cancel_resolve(r);
+		r->state = OMR_REDIS_IDLE;
+		omr_redis_schedule_retry(r);
+	}
 	omr_redis_target_free(&r->target);
 	omr_redis_target_copy(&r->target, t);
 	if (r->ac)
@@ -566,6 +651,7 @@ void omr_redis_close(struct omr_redis *r)
 	r->closed = 1;
 	evtimer_del(r->retry_ev);
 	event_del(r->tick_ev);
+	omr_redis_cancel_resolve(r);
 	if (r->ac) {
 		redisAsyncContext *ac = r->ac;
 		if (r->state == OMR_REDIS_CONNECTING) {
@@ -585,6 +671,7 @@ void omr_redis_free(struct omr_redis *r)
 {
 	if (!r)
 		return;
+	omr_redis_cancel_resolve(r);
 	r->freeing = 1;
 	r->state = OMR_REDIS_IDLE;
 	/* Detach every request first: hiredis may call them back while (or

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 
+struct evdns_base;
 struct omr_redis;
 
 struct omr_redis_target {
@@ -47,6 +48,9 @@ struct omr_redis_opts {
 	void (*on_ready)(void *arg); /* after every (re)connection */
 	void (*on_down)(void *arg);  /* after a connection is lost */
 	void *arg;
+	/* resolver for a host name (borrowed, outlives the connection); NULL:
+	 * the host must be numeric or a unix socket */
+	struct evdns_base *dns;
 };
 
 struct omr_redis *omr_redis_new(struct event_base *base, const struct omr_redis_target *t,

@@ -32,10 +32,14 @@ end
 -- customer: by address on this channel, else by a verified e-mail address,
 -- else new. An unverified address (typed into a chat form) never links to
 -- somebody else's record: it is kept as claimed_email for the agent to see.
+-- The verified index (email:<address>) is not the e-mail channel's own
+-- address index (addr:email:<address>): a mail with a forged From that the
+-- channel does not vouch for never joins a customer who verified that
+-- address elsewhere.
 local addrkey = P .. 'addr:' .. ch .. ':' .. addr
 local cust = redis.call('GET', addrkey)
 if not cust and email ~= '' and verified then
-  cust = redis.call('GET', P .. 'addr:email:' .. email_lc)
+  cust = redis.call('GET', P .. 'email:' .. email_lc)
   if cust then
     redis.call('SET', addrkey, cust)
     redis.call('SADD', P .. 'cust:' .. cust .. ':addrs', ch .. ':' .. addr)
@@ -50,7 +54,7 @@ end
 local ckey = P .. 'cust:' .. cust
 if name ~= '' then redis.call('HSET', ckey, 'name', name, 'updated_at', now) end
 if email ~= '' and verified then
-  local ekey = P .. 'addr:email:' .. email_lc
+  local ekey = P .. 'email:' .. email_lc
   if not redis.call('GET', ekey) then
     redis.call('SET', ekey, cust)
     redis.call('SADD', ckey .. ':addrs', 'email:' .. email_lc)

@@ -110,8 +110,40 @@ def reload_revokes(tmp):
     eq(d.stop(), 0, "clean stop")
 
 
+class TcpRedis(Redis):
+    """redis-server on a TCP port of 127.0.0.1, reached by a host name."""
+
+    def __init__(self, tmp, port):
+        self.port = port
+        Redis.__init__(self, tmp)
+
+    def start(self):
+        import subprocess
+        self.proc = subprocess.Popen(
+            [omrtest.REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--unixsocket", self.sock, "--dir", self.dir, "--save", "",
+             "--logfile", os.path.join(self.dir, "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        omrtest._procs.append(self.proc)
+        wait_for(lambda: self.cmd("PING") == "PONG", what="redis-server")
+
+    def url(self):
+        return "redis://localhost:%d" % self.port
+
+
+def redis_by_name(tmp):
+    """A Redis URL with a host name is looked up by the loop's resolver
+    (/etc/hosts here), not by a blocking getaddrinfo(3)."""
+    redis = TcpRedis(tmp, omrtest.free_port())
+    d = Daemon(tmp, redis).start()
+    v = Visitor(d)
+    eq(v.say("hello by name")["type"], "ack", "stored through redis://localhost:PORT")
+    check("connected to localhost:%d" % redis.port in d.log_text(), "connected by name")
+    eq(d.stop(), 0, "clean stop")
+
+
 def test(tmp):
-    for part in (stop_with_redis_paused, reload_revokes):
+    for part in (stop_with_redis_paused, reload_revokes, redis_by_name):
         sub = os.path.join(tmp, part.__name__)
         os.makedirs(sub)
         omrtest.log("---- " + part.__name__)

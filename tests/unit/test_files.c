@@ -245,9 +245,22 @@ static void test_decorate(void **state)
 	assert_ptr_equal(out, plain);
 	json_decref(out);
 	json_decref(plain);
+
+	/* whether the file is here is remembered for a minute (no stat() per
+	 * frame), then looked at again */
+	unlink(file);
+	out = omr_files_decorate(f, frame, NOW + 30);
+	assert_non_null(json_object_get(json_array_get(json_object_get(json_array_get(
+		json_object_get(json_object_get(out, "conversation"), "messages"), 0),
+		"attachments"), 0), "url"));
+	json_decref(out);
+	out = omr_files_decorate(f, frame, NOW + 61);
+	assert_null(json_object_get(json_array_get(json_object_get(json_array_get(
+		json_object_get(json_object_get(out, "conversation"), "messages"), 0),
+		"attachments"), 0), "url"));
+	json_decref(out);
 	json_decref(frame);
 	omr_files_free(f);
-	unlink(file);
 	rmdir(dir);
 	rmdir(root);
 }
