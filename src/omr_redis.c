@@ -28,6 +28,11 @@
 #define OMR_REDIS_BACKOFF_MIN 100
 #define OMR_REDIS_BACKOFF_MAX 5000
 #define OMR_REDIS_TICK_MS 250
+/* Commands sent and not answered, at most: past it new ones fail at once
+ * ("overloaded") instead of piling up in hiredis' output buffer while the
+ * server is slow; callers refuse their senders (retry) as when Redis is
+ * away. Far above what a healthy server ever has waiting. */
+#define OMR_REDIS_MAX_INFLIGHT 20000
 
 enum omr_redis_state { OMR_REDIS_IDLE, OMR_REDIS_RESOLVING, OMR_REDIS_CONNECTING, OMR_REDIS_READY };
 
@@ -45,6 +50,7 @@ struct omr_redis_req {
 	size_t *argvlen;
 	/* deferred failure */
 	const char *fail;
+	int sent;        /* counted in r->inflight */
 };
 
 struct omr_redis {
@@ -63,6 +69,7 @@ struct omr_redis {
 	int closed;        /* omr_redis_close: no reconnects, commands fail */
 	struct evdns_getaddrinfo_request *resolving; /* a host name being looked up */
 	struct omr_redis_req *head, *tail;
+	size_t inflight;   /* sent, not yet answered */
 	struct omr_redis_stats stats;
 };
 
@@ -229,6 +236,10 @@ static void omr_redis_finish(struct omr_redis_req *q, const redisReply *reply, c
 {
 	if (q->r && (err || (reply && reply->type == REDIS_REPLY_ERROR)))
 		q->r->stats.errors++;
+	if (q->r && q->sent) {
+		q->r->inflight--;
+		q->sent = 0;
+	}
 	omr_redis_req_unlink(q);
 	if (q->cb)
 		q->cb(q->arg, reply, err);
@@ -276,6 +287,8 @@ static void omr_redis_reply_cb(redisAsyncContext *ac, void *reply_v, void *privd
 		const struct omr_redis_script *s = q->script;
 		q->script = NULL;
 		omr_redis_req_unlink(q);
+		r->inflight--;
+		q->sent = 0;
 		q->argv[0] = (free(q->argv[0]), omr_strdup("EVAL"));
 		q->argvlen[0] = 4;
 		free(q->argv[1]);
@@ -291,14 +304,23 @@ static void omr_redis_reply_cb(redisAsyncContext *ac, void *reply_v, void *privd
 static int omr_redis_send(struct omr_redis *r, struct omr_redis_req *q, int argc,
 			  const char **argv, const size_t *argvlen)
 {
-	if (r->state != OMR_REDIS_READY || !r->ac)
+	if (r->state != OMR_REDIS_READY || !r->ac || r->inflight >= OMR_REDIS_MAX_INFLIGHT)
 		return -1;
 	if (redisAsyncCommandArgv(r->ac, omr_redis_reply_cb, q, argc, argv, argvlen) != REDIS_OK)
 		return -1;
 	q->sent_ms = omr_mono_ms();
+	q->sent = 1;
+	r->inflight++;
 	omr_redis_req_link(r, q);
 	r->stats.commands++;
 	return 0;
+}
+
+static const char *omr_redis_why(const struct omr_redis *r)
+{
+	if (r->state == OMR_REDIS_READY && r->inflight >= OMR_REDIS_MAX_INFLIGHT)
+		return "Redis is overloaded (too many commands waiting for an answer)";
+	return "Redis is not connected";
 }
 
 void omr_redis_argv(struct omr_redis *r, omr_redis_cb cb, void *arg, int argc,
@@ -309,7 +331,7 @@ void omr_redis_argv(struct omr_redis *r, omr_redis_cb cb, void *arg, int argc,
 	q->arg = arg;
 	q->timeout = r->opts.command_timeout + extra_timeout;
 	if (omr_redis_send(r, q, argc, argv, argvlen) < 0)
-		omr_redis_fail_later(r, q, "Redis is not connected");
+		omr_redis_fail_later(r, q, omr_redis_why(r));
 }
 
 void omr_redis_cmd(struct omr_redis *r, omr_redis_cb cb, void *arg, const char *fmt, ...)
@@ -321,16 +343,18 @@ void omr_redis_cmd(struct omr_redis *r, omr_redis_cb cb, void *arg, const char *
 	q->cb = cb;
 	q->arg = arg;
 	q->timeout = r->opts.command_timeout;
-	if (r->state == OMR_REDIS_READY && r->ac) {
+	if (r->state == OMR_REDIS_READY && r->ac && r->inflight < OMR_REDIS_MAX_INFLIGHT) {
 		va_start(ap, fmt);
 		rc = redisvAsyncCommand(r->ac, omr_redis_reply_cb, q, fmt, ap);
 		va_end(ap);
 	}
 	if (rc != REDIS_OK) {
-		omr_redis_fail_later(r, q, "Redis is not connected");
+		omr_redis_fail_later(r, q, omr_redis_why(r));
 		return;
 	}
 	q->sent_ms = omr_mono_ms();
+	q->sent = 1;
+	r->inflight++;
 	omr_redis_req_link(r, q);
 	r->stats.commands++;
 }
@@ -369,7 +393,7 @@ void omr_redis_eval(struct omr_redis *r, const struct omr_redis_script *s, omr_r
 		q->argvlen[i + 3] = len;
 	}
 	if (omr_redis_send(r, q, q->argc, (const char **)q->argv, q->argvlen) < 0)
-		omr_redis_fail_later(r, q, "Redis is not connected");
+		omr_redis_fail_later(r, q, omr_redis_why(r));
 }
 
 /* ---- connection ---- */

@@ -77,10 +77,71 @@ static void test_silent_dns(void **state)
 	close(udp);
 }
 
+struct answers {
+	int ok, overloaded, other;
+};
+
+static void count_answer(void *arg, const redisReply *reply, const char *err)
+{
+	struct answers *a = arg;
+	if (!err)
+		a->ok++;
+	else if (strstr(err, "overloaded"))
+		a->overloaded++;
+	else
+		a->other++;
+}
+
+static void stop_loop(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopbreak(arg);
+}
+
+/* A server that takes the connection and never answers: commands pile up
+ * only to the cap, then fail at once instead of growing hiredis' buffer. */
+static void test_overload(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int srv = socket(AF_INET, SOCK_STREAM, 0);
+	struct answers a = { 0 };
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(srv, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(srv, 4), 0);
+	assert_int_equal(getsockname(srv, (struct sockaddr *)&sa, &len), 0);
+
+	struct omr_redis_target target = { .host = "127.0.0.1", .port = ntohs(sa.sin_port) };
+	struct omr_redis_opts o = { .name = "test", .connect_timeout = 5000,
+				    .command_timeout = 60000 };
+	struct omr_redis *r = omr_redis_new(base, &target, &o);
+	omr_redis_start(r);
+	for (int i = 0; i < 200 && !omr_redis_ready(r); i++) {
+		struct timeval tv = { 0, 10000 };
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	assert_true(omr_redis_ready(r));
+	for (int i = 0; i < 20100; i++)
+		omr_redis_cmd(r, count_answer, &a, "PING");
+	struct timeval tv = { 0, 200000 };
+	event_base_once(base, -1, EV_TIMEOUT, stop_loop, base, &tv);
+	event_base_dispatch(base);
+	assert_int_equal(a.overloaded, 100);
+	assert_int_equal(a.ok, 0);
+	omr_redis_close(r); /* the 20000 waiting fail now, while we listen */
+	assert_int_equal(a.other, 20000);
+	omr_redis_free(r);
+	event_base_free(base);
+	close(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_silent_dns),
+		cmocka_unit_test(test_overload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
