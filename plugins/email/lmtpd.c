@@ -4,6 +4,11 @@
  * an inbound job, and the connection reads nothing more until the job has
  * answered (one message at a time, in order, as LMTP wants).
  *
+ * Bounds: the connection reads at most EM_CONN_READ_MAX bytes ahead of the
+ * session (lmtp.c bounds what the session keeps), and stops reading while
+ * more than EM_CONN_OUT_MAX bytes of answers wait for an MTA that does not
+ * read them.
+ *
  * Ownership: the plugin owns its connections (st->conns); only
  * em_conn_close frees one. A job outlives a connection that closes first
  * (it is detached and its answer dropped: the MTA delivers again).
@@ -23,6 +28,9 @@
 
 #include "email.h"
 #include "lmtp.h"
+
+#define EM_CONN_READ_MAX (256 * 1024)
+#define EM_CONN_OUT_MAX (256 * 1024)
 
 struct em_conn {
 	struct em_state *st;
@@ -91,7 +99,7 @@ static void em_conn_message(struct em_conn *c)
 	const char *rcpt = lmtp_recipients(c->lmtp) ? lmtp_recipient(c->lmtp, 0) : NULL;
 	struct em_job *j = em_job_new(c->st, lmtp_sender(c->lmtp), rcpt, em_conn_job_done, c);
 	c->job = j;
-	em_job_run(j, data, len, lmtp_too_big(c->lmtp));
+	em_job_run(j, data, len, 0);
 }
 
 static void em_conn_read(struct bufferevent *bev, void *arg)
@@ -99,10 +107,21 @@ static void em_conn_read(struct bufferevent *bev, void *arg)
 	struct em_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	while (!c->closing && !lmtp_busy(c->lmtp) && evbuffer_get_length(in)) {
-		size_t len = evbuffer_get_length(in), used = 0;
-		const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
-		enum lmtp_result r = lmtp_feed(c->lmtp, data, len, &used);
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > EM_CONN_OUT_MAX) {
+			/* an MTA that does not read its answers: em_conn_write
+			 * reads on once they are gone */
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
+		/* the session takes input in pieces of any size: the buffer's
+		 * first chunk as it is, without making it contiguous */
+		struct evbuffer_iovec v;
+		size_t used = 0;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		enum lmtp_result r = lmtp_feed(c->lmtp, v.iov_base, v.iov_len, &used);
 		evbuffer_drain(in, used);
+		c->st->refused += lmtp_take_refused(c->lmtp);
 		size_t olen;
 		const char *out = lmtp_out(c->lmtp, &olen);
 		if (olen) {
@@ -126,10 +145,14 @@ static void em_conn_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* The answers are written: close, or read on (reading may have stopped
+ * for answers the MTA had not taken yet). */
 static void em_conn_write(struct bufferevent *bev, void *arg)
 {
 	struct em_conn *c = arg;
-	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (!c->closing)
+		em_conn_flush(c);
+	else if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		em_conn_close(c);
 }
 
@@ -169,6 +192,7 @@ static void em_accept(struct evconnlistener *lst, evutil_socket_t fd, struct soc
 	}
 	struct timeval tv = { st->cfg->lmtp_timeout / 1000, (st->cfg->lmtp_timeout % 1000) * 1000 };
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, EM_CONN_READ_MAX);
 	bufferevent_setcb(c->bev, em_conn_read, em_conn_write, em_conn_event, c);
 	c->next = st->conns;
 	if (st->conns)
