@@ -2,10 +2,11 @@
  * email: the e-mail channel.
  *
  * In: an MTA delivers by LMTP (lmtp.c) to the listener this plugin opens;
- * each message is read with GMime (mime.c), threaded, its attachments
- * written to the state directory, and submitted; the MTA gets 250 for a
- * recipient only once the message is durable in Redis (451 when it could
- * not be stored now: the MTA tries again, and ingest recognises the
+ * each message is read with GMime (mime.c) and its attachments written to
+ * the state directory on the daemon's worker pool, then threaded and
+ * submitted on the loop; the MTA gets 250 for a recipient only once the
+ * message is durable in Redis (451 when it could not be stored now or the
+ * workers are all busy: the MTA tries again, and ingest recognises the
  * Message-ID; 552 over the size limit; 550 for what is no mail).
  *
  * Threading: a mail joins its conversation by In-Reply-To/References (our
@@ -106,6 +107,12 @@ static void em_metrics(void *state, omr_metrics *m)
 	api->metric(m, "rate_limited_total", "counter",
 		    "mails over sender_rate_max, stored as automatic", st->rate_limited);
 	api->metric(m, "lmtp_connections", "gauge", "LMTP connections open", st->nconns);
+	api->metric(m, "parse_jobs_total", "counter",
+		    "mails read on the worker pool (MIME, hashes, attachments written)", st->parse_jobs);
+	api->metric(m, "parse_jobs_in_flight", "gauge",
+		    "mails handed to the worker pool and not back yet", st->working);
+	api->metric(m, "busy_total", "counter",
+		    "mails answered 451 because the worker pool's queue was full", st->busy);
 	api->metric(m, "sent_total", "counter", "replies the smarthost accepted", st->sent);
 	api->metric(m, "send_failed_total", "counter", "replies that failed for good",
 		    st->send_failed);

@@ -17,7 +17,8 @@
  * and the pure parts, with headers of their own: lmtp.c (the protocol),
  * mime.c and text.c (reading a mail), imap.c (the IMAP poller).
  *
- * Threads: everything here runs on the daemon's main thread.
+ * Threads: everything here runs on the daemon's main thread, except the
+ * worker half of an inbound job (inbound.c), which touches only its job.
  */
 #ifndef OMR_EMAIL_EMAIL_H
 #define OMR_EMAIL_EMAIL_H
@@ -81,6 +82,9 @@ struct em_state {
 	struct em_job *jobs;    /* mails being stored */
 	int stopping;
 	unsigned long long stored, bounces, refused, sent, send_failed, send_retries, rate_limited;
+	unsigned long long parse_jobs;  /* mails read on the worker pool */
+	unsigned long long busy;        /* mails answered 451: the worker queue was full */
+	size_t working;                 /* jobs on the worker pool now */
 	GHashTable *senders;    /* address -> struct em_rate, this node's count */
 };
 
@@ -112,12 +116,14 @@ typedef void (*em_job_done)(void *arg, const char *reply);
 
 /* A message from the envelope sender ("" for <>; NULL when unknown, as
  * over IMAP) to mailbox; done runs once, with the answer, possibly inside
- * em_job_run (keep the job's address before running it). */
+ * em_job_run (keep the job's address before running it), else later on
+ * the loop. */
 struct em_job *em_job_new(struct em_state *st, const char *sender, const char *mailbox,
 			  em_job_done done, void *done_arg);
-/* Read, thread and store the message (whole; cut at max_size when
- * too_big, then only refused). */
-void em_job_run(struct em_job *j, const char *data, size_t len, int too_big);
+/* Read (on a worker thread), thread and store the message: data is the
+ * whole message, malloc'ed, now the job's (cut at max_size when too_big,
+ * then only refused). */
+void em_job_run(struct em_job *j, char *data, size_t len, int too_big);
 /* The deliverer is gone: the answer goes nowhere (the MTA retries). */
 void em_job_detach(struct em_job *j);
 /* In free: the jobs still waiting for the host (their callbacks are
@@ -161,7 +167,8 @@ void em_rate_count(struct em_state *st, const char *addr);
 /* ---- attach.c ---- */
 
 /* Write an attachment as dir/sha (once: an existing file of that size is
- * kept) and sync it; 0, or -1 with errno. */
+ * kept) and sync it; 0, or -1 with errno. Blocks: for a worker thread;
+ * safe with several at once. */
 int em_attach_store(const char *dir, const char *sha, const unsigned char *data, size_t len);
 
 /* ---- smtp.c ---- */

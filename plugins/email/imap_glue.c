@@ -8,7 +8,7 @@
 #include "email.h"
 #include "imap.h"
 
-static void em_imap_message(void *arg, const char *data, size_t len, int too_big,
+static void em_imap_message(void *arg, char *data, size_t len, int too_big,
 			    em_imap_done done, void *darg)
 {
 	struct em_state *st = arg;

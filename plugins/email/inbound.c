@@ -1,15 +1,24 @@
 /*
  * inbound: one mail, from its bytes (an LMTP transaction's data, a message
  * fetched by IMAP) to a durable message and the answer for its deliverer.
- * A job reads the mail (mime.c), writes its attachments (attach.c), finds
- * its thread (thread.c), submits it, and answers once: "250 ..." only once
- * the message is durable in Redis, "451 ..." when it could not be stored
- * now, "5xx ..." when it never will be.
+ * A job answers once: "250 ..." only once the message is durable in Redis,
+ * "451 ..." when it could not be stored now, "5xx ..." when it never will
+ * be.
+ *
+ * Two halves, so that nothing heavy holds the loop. On one of the
+ * daemon's worker threads (api->work), em_job_work reads the mail (mime.c),
+ * hashes it and writes and syncs its attachments (attach.c); it touches
+ * nothing but the job's struct em_work, which holds copies of what it
+ * needs (limits, the attachment directory). Back on the loop, em_job_worked
+ * finds the thread (thread.c), submits the message and answers. A full
+ * worker queue is answered 451 4.3.2 at once; so is a job the daemon's
+ * stop cancelled or finished during the stop (the MTA delivers it again).
  *
  * Ownership: the plugin owns its jobs (st->jobs); a job frees itself when
  * it has answered. A deliverer that goes away first detaches (its answer
  * then goes nowhere); em_job_free_all ends the jobs still waiting for the
- * host when the plugin is freed.
+ * host when the plugin is freed. No job is on a worker then: the host
+ * cancels or waits for them all before free.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,14 +30,27 @@
 #include "email.h"
 #include "mime.h"
 
+/* The worker's half of a job: what it reads and what it fills. While the
+ * job is on the worker, the loop touches none of it. */
+struct em_work {
+	char *data;                 /* the mail (owned; freed once read) */
+	size_t len;
+	struct em_limits lim;
+	char *attach_dir;           /* a copy: the worker reads no configuration */
+	int parsed;                 /* 1: m is the mail; 0: err says why not */
+	char *err;
+	struct em_msg m;
+	char raw_hash[65];          /* sha256 of the data, for mail without Message-ID */
+	int store_errno;            /* an attachment could not be written */
+};
+
 struct em_job {
 	struct em_state *st;
 	em_job_done done;           /* NULL once the deliverer is gone */
 	void *done_arg;
-	struct em_msg m;
+	struct em_work w;
 	char *sender;               /* MAIL FROM ("" for <>) */
 	char *mailbox;              /* the first recipient */
-	char *raw_hash;             /* sha256 of the data, for mail without Message-ID */
 	struct em_thread_query tq;  /* the thread, looked up by the mail's Message-IDs */
 	struct em_job *prev_job, *next_job; /* st->jobs: freed by em_free if still here */
 };
@@ -41,10 +63,12 @@ static void em_job_free(struct em_job *j)
 		j->st->jobs = j->next_job;
 	if (j->next_job)
 		j->next_job->prev_job = j->prev_job;
-	em_msg_free(&j->m);
+	free(j->w.data);
+	free(j->w.attach_dir);
+	free(j->w.err);
+	em_msg_free(&j->w.m);
 	free(j->sender);
 	free(j->mailbox);
-	free(j->raw_hash);
 	em_thread_query_clear(&j->tq);
 	free(j);
 }
@@ -77,11 +101,11 @@ static void em_submitted(void *arg, const struct omr_submit_result *res)
 	if (res->status == OMR_OK) {
 		st->stored++;
 		if (!res->duplicate)
-			em_rate_count(st, j->m.from_addr);
+			em_rate_count(st, j->w.m.from_addr);
 		/* a redelivery keeps the first one's thread (this one's may be a
 		 * fresh guess: the index must not point elsewhere) */
-		if (j->m.message_id && !res->duplicate)
-			em_thread_remember(st, j->m.message_id, j->tq.thread);
+		if (j->w.m.message_id && !res->duplicate)
+			em_thread_remember(st, j->w.m.message_id, j->tq.thread);
 		snprintf(reply, sizeof(reply), "250 2.0.0 stored as %.64s%s", res->message,
 			 res->duplicate ? " (seen before)" : "");
 	} else if (res->status == OMR_AGAIN) {
@@ -97,21 +121,7 @@ static void em_submitted(void *arg, const struct omr_submit_result *res)
 static void em_job_submit(struct em_job *j)
 {
 	struct em_state *st = j->st;
-	struct em_msg *m = &j->m;
-	size_t i;
-	json_t *a;
-
-	json_array_foreach(m->attachments, i, a) {
-		if (i >= m->nparts || !m->parts[i].data)
-			continue;
-		if (em_attach_store(st->attach_dir, json_string_value(json_object_get(a, "sha256")),
-				    m->parts[i].data, m->parts[i].size) < 0) {
-			st->api->log(st->host, OMR_LOG_ERROR, "cannot write an attachment in %s: %s",
-				     st->attach_dir, strerror(errno));
-			em_job_reply(j, "451 4.3.0 cannot store attachments now; try again later");
-			return;
-		}
-	}
+	struct em_msg *m = &j->w.m;
 	json_t *attrs = json_pack("{s:s}", "subject", m->subject);
 	if (j->mailbox)
 		json_object_set_new(attrs, "mailbox", json_string(j->mailbox));
@@ -125,7 +135,7 @@ static void em_job_submit(struct em_job *j)
 	if (m->text_cut)
 		json_object_set_new(meta, "text_cut", json_true());
 	char cmid[80];
-	snprintf(cmid, sizeof(cmid), "sha256:%s", j->raw_hash);
+	snprintf(cmid, sizeof(cmid), "sha256:%s", j->w.raw_hash);
 	int automatic = m->auto_reason || m->bounce || (j->sender && !*j->sender);
 	/* a mail with nothing but a subject still says something */
 	const char *text = m->text;
@@ -174,21 +184,121 @@ struct em_job *em_job_new(struct em_state *st, const char *sender, const char *m
 	return j;
 }
 
-void em_job_run(struct em_job *j, const char *data, size_t len, int too_big)
+/* A bounce of one of our replies (its Message-ID in mid): recorded, not
+ * stored. */
+static int em_bounce_of_ours(const struct em_msg *m, char mid[128])
 {
-	struct em_state *st = j->st;
-	char h[65], *err = NULL;
-	em_sha256_hex(data, len, h);
-	j->raw_hash = omr_plugin_strdup(h);
+	char thread[64];
+	return m->bounce && em_ours(m->bounce_message_id, thread, sizeof(thread), mid, 128);
+}
 
-	if (too_big) {
+/* On the worker: the attachments of a mail that will be stored, written
+ * and synced; their bytes are not needed after that. */
+static void em_work_store(struct em_work *w)
+{
+	struct em_msg *m = &w->m;
+	size_t i;
+	json_t *a;
+	json_array_foreach(m->attachments, i, a) {
+		if (i >= m->nparts || !m->parts[i].data)
+			continue;
+		if (em_attach_store(w->attach_dir, json_string_value(json_object_get(a, "sha256")),
+				    m->parts[i].data, m->parts[i].size) < 0) {
+			w->store_errno = errno;
+			return;
+		}
+		free(m->parts[i].data);
+		m->parts[i].data = NULL;
+	}
+}
+
+/* On a worker thread: only j->w. */
+static void em_job_work(void *arg)
+{
+	struct em_work *w = &((struct em_job *)arg)->w;
+	char mid[128];
+	em_sha256_hex(w->data, w->len, w->raw_hash);
+	w->parsed = em_parse(w->data, w->len, &w->lim, &w->m, &w->err) == 0;
+	free(w->data);
+	w->data = NULL;
+	if (w->parsed && w->m.from_addr && !em_bounce_of_ours(&w->m, mid))
+		em_work_store(w);
+}
+
+/* Back on the loop: answer what cannot be stored, else thread and submit. */
+static void em_job_worked(void *arg, int status)
+{
+	struct em_job *j = arg;
+	struct em_state *st = j->st;
+	struct em_msg *m = &j->w.m;
+	char mid[128];
+
+	st->working--;
+	if (status == OMR_OK)
+		st->parse_jobs++;
+	if (status != OMR_OK || st->stopping) {
+		/* nothing new is stored while the daemon stops */
+		st->api->log(st->host, OMR_LOG_INFO, "a mail being read when the daemon stopped is "
+			     "not stored (451: it is delivered again)");
+		em_job_reply(j, "451 4.3.2 shutting down; try again later");
+		return;
+	}
+	if (!j->w.parsed) {
 		st->refused++;
-		char r[120];
-		snprintf(r, sizeof(r), "552 5.3.4 message larger than %lld bytes", st->cfg->max_size);
+		char r[300];
+		snprintf(r, sizeof(r), "550 5.6.0 %.200s", j->w.err ? j->w.err : "not a mail message");
 		em_job_reply(j, r);
 		return;
 	}
-	/* within what the core takes: a long mail is cut, not refused */
+	/* a bounce of one of our mails: the reply failed; nothing to store */
+	if (em_bounce_of_ours(m, mid)) {
+		char why[400];
+		snprintf(why, sizeof(why), "bounced: %.20s %.300s",
+			 m->bounce_status ? m->bounce_status : "",
+			 m->bounce_diagnostic ? m->bounce_diagnostic : "");
+		st->bounces++;
+		st->api->log(st->host, OMR_LOG_WARN, "reply %s %s", mid, why);
+		st->api->delivery_status(st->host, m->bounce_message_id, "failed", why);
+		em_job_reply(j, "250 2.0.0 delivery failure recorded");
+		return;
+	}
+	if (!j->sender && m->return_path)
+		j->sender = omr_plugin_strdup(m->return_path); /* read from a mailbox */
+	if (!m->from_addr) {
+		st->refused++;
+		em_job_reply(j, "550 5.1.7 no usable From address");
+		return;
+	}
+	if (j->w.store_errno) {
+		st->api->log(st->host, OMR_LOG_ERROR, "cannot write an attachment in %s: %s",
+			     st->attach_dir, strerror(j->w.store_errno));
+		em_job_reply(j, "451 4.3.0 cannot store attachments now; try again later");
+		return;
+	}
+	if (!m->auto_reason && !m->bounce && em_rate_exceeded(st, m->from_addr)) {
+		st->rate_limited++;
+		if (st->rate_limited == 1 || st->rate_limited % 100 == 0)
+			st->api->log(st->host, OMR_LOG_WARN,
+				     "more than %lld mails from %s in %lld ms: stored as automatic, "
+				     "not routed (%llu so far)", st->cfg->sender_rate_max,
+				     m->from_addr, st->cfg->sender_rate_window, st->rate_limited);
+		m->auto_reason = "rate";
+	}
+	json_t *ids = json_array();
+	if (m->in_reply_to)
+		json_array_append_new(ids, json_string(m->in_reply_to));
+	for (size_t i = json_array_size(m->references); i > 0; i--)
+		json_array_append(ids, json_array_get(m->references, i - 1));
+	j->tq = (struct em_thread_query){
+		.st = st, .ids = ids, .subject = m->subject, .found = em_job_threaded,
+	};
+	em_thread_find(&j->tq);
+}
+
+/* What a mail may keep: within what the core takes (a long mail is cut,
+ * not refused) and the plugin's own attachment_max. */
+static struct em_limits em_job_limits(struct em_state *st)
+{
 	long long text_max = st->api->limit(st->host, "text_max");
 	long long att_max = st->api->limit(st->host, "attachments_max");
 	struct em_limits lim = {
@@ -196,50 +306,29 @@ void em_job_run(struct em_job *j, const char *data, size_t len, int too_big)
 		.attachment_max = (size_t)st->cfg->attachment_max,
 		.attachments_max = att_max > 0 && att_max < 50 ? (size_t)att_max : 50,
 	};
-	if (em_parse(data, len, &lim, &j->m, &err) < 0) {
+	return lim;
+}
+
+void em_job_run(struct em_job *j, char *data, size_t len, int too_big)
+{
+	struct em_state *st = j->st;
+	if (too_big) {
+		free(data);
 		st->refused++;
-		char r[300];
-		snprintf(r, sizeof(r), "550 5.6.0 %.200s", err ? err : "not a mail message");
-		free(err);
+		char r[120];
+		snprintf(r, sizeof(r), "552 5.3.4 message larger than %lld bytes", st->cfg->max_size);
 		em_job_reply(j, r);
 		return;
 	}
-	/* a bounce of one of our mails: the reply failed; nothing to store */
-	char thread[64], mid[128];
-	if (j->m.bounce && em_ours(j->m.bounce_message_id, thread, sizeof(thread), mid, sizeof(mid))) {
-		char why[400];
-		snprintf(why, sizeof(why), "bounced: %.20s %.300s",
-			 j->m.bounce_status ? j->m.bounce_status : "",
-			 j->m.bounce_diagnostic ? j->m.bounce_diagnostic : "");
-		st->bounces++;
-		st->api->log(st->host, OMR_LOG_WARN, "reply %s %s", mid, why);
-		st->api->delivery_status(st->host, j->m.bounce_message_id, "failed", why);
-		em_job_reply(j, "250 2.0.0 delivery failure recorded");
+	j->w.data = data;
+	j->w.len = len;
+	j->w.lim = em_job_limits(st);
+	j->w.attach_dir = omr_plugin_strdup(st->attach_dir);
+	if (st->api->work(st->host, em_job_work, em_job_worked, j) != OMR_OK) {
+		/* the worker queue is full (or the daemon stops): push back */
+		st->busy++;
+		em_job_reply(j, "451 4.3.2 too busy to read it now; try again later");
 		return;
 	}
-	if (!j->sender && j->m.return_path)
-		j->sender = omr_plugin_strdup(j->m.return_path); /* read from a mailbox */
-	if (!j->m.from_addr) {
-		st->refused++;
-		em_job_reply(j, "550 5.1.7 no usable From address");
-		return;
-	}
-	if (!j->m.auto_reason && !j->m.bounce && em_rate_exceeded(st, j->m.from_addr)) {
-		st->rate_limited++;
-		if (st->rate_limited == 1 || st->rate_limited % 100 == 0)
-			st->api->log(st->host, OMR_LOG_WARN,
-				     "more than %lld mails from %s in %lld ms: stored as automatic, "
-				     "not routed (%llu so far)", st->cfg->sender_rate_max,
-				     j->m.from_addr, st->cfg->sender_rate_window, st->rate_limited);
-		j->m.auto_reason = "rate";
-	}
-	json_t *ids = json_array();
-	if (j->m.in_reply_to)
-		json_array_append_new(ids, json_string(j->m.in_reply_to));
-	for (size_t i = json_array_size(j->m.references); i > 0; i--)
-		json_array_append(ids, json_array_get(j->m.references, i - 1));
-	j->tq = (struct em_thread_query){
-		.st = st, .ids = ids, .subject = j->m.subject, .found = em_job_threaded,
-	};
-	em_thread_find(&j->tq);
+	st->working++;
 }

@@ -125,10 +125,12 @@ const char *lmtp_recipient(const struct lmtp *l, size_t i)
 	return i < l->nrcpt ? l->rcpt[i] : NULL;
 }
 
-const char *lmtp_data(const struct lmtp *l, size_t *len)
+char *lmtp_take_data(struct lmtp *l, size_t *len)
 {
+	char *d = l->data.s ? l->data.s : omr_plugin_calloc(1, 1);
 	*len = l->data.len;
-	return l->data.s ? l->data.s : "";
+	memset(&l->data, 0, sizeof(l->data));
+	return d;
 }
 
 int lmtp_busy(const struct lmtp *l)

@@ -9,8 +9,8 @@
  * recipient gets 552 after the final dot: the session answers that
  * itself). A session holds at most max_size + 2048 bytes of input.
  *
- * Ownership: the session owns everything it returns; pointers stay valid
- * until the next lmtp_feed/lmtp_done.
+ * Ownership: the session owns everything it returns but lmtp_take_data's;
+ * pointers stay valid until the next lmtp_feed/lmtp_done.
  */
 #ifndef OMR_EMAIL_LMTP_H
 #define OMR_EMAIL_LMTP_H
@@ -41,7 +41,8 @@ enum lmtp_result lmtp_feed(struct lmtp *l, const char *in, size_t len, size_t *u
 const char *lmtp_sender(const struct lmtp *l);         /* "" for the null sender <> */
 size_t lmtp_recipients(const struct lmtp *l);
 const char *lmtp_recipient(const struct lmtp *l, size_t i);
-const char *lmtp_data(const struct lmtp *l, size_t *len); /* at most max_size */
+/* The message's data (at most max_size), malloc'ed: the caller's now. */
+char *lmtp_take_data(struct lmtp *l, size_t *len);
 /* One reply line per recipient ("250 2.0.0 ...", "451 4.3.0 ..."), in order. */
 void lmtp_done(struct lmtp *l, const char *const *replies);
 /* Output to send; lmtp_out_clear after sending it. */

@@ -2,7 +2,8 @@
  * lmtpd: the LMTP listener the MTA delivers to. Each connection is a
  * bufferevent and a protocol session (lmtp.c); a complete message becomes
  * an inbound job, and the connection reads nothing more until the job has
- * answered (one message at a time, in order, as LMTP wants).
+ * answered (one message at a time, in order, as LMTP wants): while the
+ * mail is read on a worker thread and stored, its connection is paused.
  *
  * Bounds: the connection reads at most EM_CONN_READ_MAX bytes ahead of the
  * session (lmtp.c bounds what the session keeps), and stops reading while
@@ -95,7 +96,7 @@ static void em_conn_flush(struct em_conn *c)
 static void em_conn_message(struct em_conn *c)
 {
 	size_t len;
-	const char *data = lmtp_data(c->lmtp, &len);
+	char *data = lmtp_take_data(c->lmtp, &len);
 	const char *rcpt = lmtp_recipients(c->lmtp) ? lmtp_recipient(c->lmtp, 0) : NULL;
 	struct em_job *j = em_job_new(c->st, lmtp_sender(c->lmtp), rcpt, em_conn_job_done, c);
 	c->job = j;

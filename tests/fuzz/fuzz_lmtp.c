@@ -29,10 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += used;
 		if (r == LMTP_MESSAGE) {
 			size_t len;
-			const char *d = lmtp_data(l, &len);
+			char *d = lmtp_take_data(l, &len);
 			if (!lmtp_busy(l) || lmtp_recipients(l) == 0 || lmtp_recipients(l) > 4 ||
-			    len > lim.max_size || (len && !d))
+			    len > lim.max_size || !d)
 				abort();
+			free(d);
 			lmtp_done(l, ok);
 			if (lmtp_busy(l))
 				abort();

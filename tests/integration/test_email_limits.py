@@ -18,7 +18,7 @@ RSS_SLACK_KIB = 16 * 1024
 
 # The daemon's resident size is measured: under ASan, freed memory must be
 # reusable for that to mean anything (the quarantine would keep all of it).
-os.environ["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=8").lstrip(":")
+os.environ["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1").lstrip(":")
 
 
 def plugin(lmtp_port):
