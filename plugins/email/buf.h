@@ -14,6 +14,19 @@ struct em_buf {
 	size_t len, cap;
 };
 
+/* Room for cap bytes in all (the NUL included), exactly: for a holder
+ * that knows the most it will ever need. */
+static inline void em_buf_reserve(struct em_buf *b, size_t cap)
+{
+	if (cap <= b->cap)
+		return;
+	char *p = realloc(b->s, cap);
+	if (!p)
+		abort();
+	b->s = p;
+	b->cap = cap;
+}
+
 static inline void em_buf_add(struct em_buf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {

@@ -300,6 +300,10 @@ static void em_imap_round_end(struct em_imap *im, const char *failure)
 static void em_imap_delivered(void *darg, const char *reply)
 {
 	struct em_imap *im = darg;
+	if (reply[0] == '4' && im->stopping) {
+		im->step = EM_IMAP_IDLE; /* not taken: this UID again after the restart */
+		return;
+	}
 	if (reply[0] == '4') {
 		/* not stored now: this UID again next round */
 		em_imap_round_end(im, reply);
@@ -358,9 +362,13 @@ static void em_imap_fetched(void *arg, int code, long status)
 		return;
 	im->step = EM_IMAP_DELIVER;
 	im->fetched++;
+	/* the message goes to deliver whole, without a copy; the next
+	 * command gets a new buffer */
+	size_t len = im->buf->len;
+	char *data = (char *)g_byte_array_free(im->buf, FALSE);
+	im->buf = g_byte_array_new();
 	/* deliver may answer at once: nothing of im is used after it */
-	im->deliver(im->deliver_arg, (const char *)im->buf->data, im->buf->len, im->too_big,
-		    em_imap_delivered, im);
+	im->deliver(im->deliver_arg, data, len, im->too_big, em_imap_delivered, im);
 }
 
 static void em_imap_fetch_next(struct em_imap *im)

@@ -40,8 +40,10 @@ struct em_imap_config {
 
 /* The answer to a delivered message: an LMTP-style reply line. */
 typedef void (*em_imap_done)(void *darg, const char *reply);
-/* A message fetched; answer through done exactly once (maybe at once). */
-typedef void (*em_imap_deliver)(void *arg, const char *data, size_t len, int too_big,
+/* A message fetched, as data (malloc'ed: GLib's allocator is the system's),
+ * which is the callee's now; answer through done exactly once (maybe at
+ * once). */
+typedef void (*em_imap_deliver)(void *arg, char *data, size_t len, int too_big,
 				em_imap_done done, void *darg);
 
 /* NULL with *err_r (malloc'ed) for an unusable URL. */

@@ -1,5 +1,14 @@
 /*
  * lmtp: see lmtp.h.
+ *
+ * Bounds: a command line is buffered up to LMTP_LINE_MAX bytes, the rest of
+ * a longer one is skipped to its end (500). Message data is not read line
+ * by line but streamed into the message as it comes, so a data line may be
+ * of any length: only the message is bounded, by max_size; past it the
+ * data is dropped as it arrives (nothing is kept until the final dot) and
+ * the transaction is answered 552 for every recipient. The buffers of a
+ * session thus hold at most max_size + LMTP_LINE_MAX + the output of one
+ * feed.
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <ctype.h>
@@ -31,8 +40,12 @@ struct lmtp {
 	struct em_buf line;    /* the command line being read */
 	int line_overflow;       /* the line is too long: skip to its end */
 	struct em_buf data;    /* the message */
-	int too_big;
-	int data_bol;            /* at the beginning of a data line */
+	int too_big;             /* over max_size: the data is being dropped */
+	int data_bol;            /* nothing of the current data line seen yet */
+	int data_dot;            /* the line began with a dot (not in the data) */
+	int data_cr;             /* what we have of the line ends in a CR (held back) */
+	size_t data_line;        /* bytes of the line in the data so far */
+	size_t refused;          /* messages refused for their size (lmtp_take_refused) */
 	char *sender;
 	char **rcpt;
 	size_t nrcpt;
@@ -54,6 +67,12 @@ struct lmtp *lmtp_new(const struct lmtp_limits *lim, const char *hostname)
 	return l;
 }
 
+static void lmtp_data_drop(struct lmtp *l)
+{
+	free(l->data.s);
+	memset(&l->data, 0, sizeof(l->data));
+}
+
 static void lmtp_reset(struct lmtp *l)
 {
 	free(l->sender);
@@ -67,10 +86,8 @@ static void lmtp_reset(struct lmtp *l)
 	if (l->data.s)
 		l->data.s[0] = '\0';
 	/* a big message's buffer is not kept for the next one */
-	if (l->data.cap > 1 << 20) {
-		free(l->data.s);
-		memset(&l->data, 0, sizeof(l->data));
-	}
+	if (l->data.cap > 1 << 20)
+		lmtp_data_drop(l);
 	l->too_big = 0;
 }
 
@@ -108,20 +125,29 @@ const char *lmtp_recipient(const struct lmtp *l, size_t i)
 	return i < l->nrcpt ? l->rcpt[i] : NULL;
 }
 
-const char *lmtp_data(const struct lmtp *l, size_t *len)
+char *lmtp_take_data(struct lmtp *l, size_t *len)
 {
+	char *d = l->data.s ? l->data.s : omr_plugin_calloc(1, 1);
 	*len = l->data.len;
-	return l->data.s ? l->data.s : "";
-}
-
-int lmtp_too_big(const struct lmtp *l)
-{
-	return l->too_big;
+	memset(&l->data, 0, sizeof(l->data));
+	return d;
 }
 
 int lmtp_busy(const struct lmtp *l)
 {
 	return l->st == LMTP_ST_BUSY;
+}
+
+size_t lmtp_take_refused(struct lmtp *l)
+{
+	size_t n = l->refused;
+	l->refused = 0;
+	return n;
+}
+
+size_t lmtp_buffered(const struct lmtp *l)
+{
+	return l->line.cap + l->data.cap + l->out.cap;
 }
 
 const char *lmtp_out(const struct lmtp *l, size_t *len)
@@ -252,6 +278,8 @@ static enum lmtp_result lmtp_command(struct lmtp *l, char *line)
 			return lmtp_error(l, "503 5.5.1 RCPT first");
 		l->st = LMTP_ST_DATA;
 		l->data_bol = 1;
+		l->data_dot = l->data_cr = 0;
+		l->data_line = 0;
 		lmtp_say(l, "354 2.0.0 go ahead; end with <CRLF>.<CRLF>");
 	} else if (strcmp(verb, "RSET") == 0) {
 		lmtp_reset(l);
@@ -274,22 +302,91 @@ static enum lmtp_result lmtp_command(struct lmtp *l, char *line)
 
 /* ---- data ---- */
 
-/* One line of data (without its line end), de-dot-stuffed. 1: the end. */
-static int lmtp_data_line(struct lmtp *l, const char *s, size_t n)
+/* Bytes of the message; past max_size the message is dropped, and so is
+ * everything after it. */
+static void lmtp_data_add(struct lmtp *l, const char *s, size_t n)
 {
-	if (n == 1 && s[0] == '.')
-		return 1;
-	if (n && s[0] == '.') {
-		s++;
-		n--;
-	}
-	if (l->too_big || l->data.len + n + 2 > l->lim.max_size) {
+	if (l->too_big || !n)
+		return;
+	if (n > l->lim.max_size - l->data.len) {
 		l->too_big = 1;
-		return 0;
+		lmtp_data_drop(l);
+		return;
+	}
+	if (l->data.len + n + 1 > l->data.cap) {
+		/* double, but never past what max_size can need */
+		size_t cap = l->data.cap ? l->data.cap * 2 : 4096;
+		if (cap < l->data.len + n + 1)
+			cap = l->data.len + n + 1;
+		if (cap > l->lim.max_size + 1)
+			cap = l->lim.max_size + 1;
+		em_buf_reserve(&l->data, cap);
 	}
 	em_buf_add(&l->data, s, n);
-	em_buf_add(&l->data, "\r\n", 2);
-	return 0;
+}
+
+/* Message data as it comes: every line end made CRLF, the dot-stuffing
+ * undone. Returns the bytes used; *end: the final "." line was read. */
+static size_t lmtp_data_feed(struct lmtp *l, const char *in, size_t len, int *end)
+{
+	size_t i = 0;
+	*end = 0;
+	while (i < len) {
+		const char *nl = memchr(in + i, '\n', len - i);
+		size_t stop = nl ? (size_t)(nl - in) : len;
+		const char *s = in + i;
+		size_t n = stop - i;
+		if (n && l->data_bol) {
+			l->data_bol = 0;
+			if (*s == '.') {
+				l->data_dot = 1;
+				s++;
+				n--;
+			}
+		}
+		if (n) {
+			if (l->data_cr) {
+				lmtp_data_add(l, "\r", 1); /* a CR inside the line */
+				l->data_cr = 0;
+				l->data_line++;
+			}
+			if (s[n - 1] == '\r') {
+				l->data_cr = 1; /* perhaps the line's end: wait and see */
+				n--;
+			}
+			lmtp_data_add(l, s, n);
+			l->data_line += n;
+		}
+		if (!nl)
+			return len;
+		i = stop + 1;
+		if (l->data_dot && l->data_line == 0) {
+			*end = 1;
+			return i;
+		}
+		lmtp_data_add(l, "\r\n", 2);
+		l->data_bol = 1;
+		l->data_dot = l->data_cr = 0;
+		l->data_line = 0;
+	}
+	return i;
+}
+
+/* The final dot: a message to deliver, or one too big, refused here. */
+static enum lmtp_result lmtp_data_end(struct lmtp *l)
+{
+	char b[120];
+	if (!l->too_big) {
+		l->st = LMTP_ST_BUSY;
+		return LMTP_MESSAGE;
+	}
+	snprintf(b, sizeof(b), "552 5.3.4 message larger than %zu bytes", l->lim.max_size);
+	for (size_t i = 0; i < l->nrcpt; i++)
+		lmtp_say(l, b);
+	l->refused++;
+	lmtp_reset(l);
+	l->st = LMTP_ST_READY;
+	return LMTP_MORE;
 }
 
 enum lmtp_result lmtp_feed(struct lmtp *l, const char *in, size_t len, size_t *used)
@@ -299,13 +396,19 @@ enum lmtp_result lmtp_feed(struct lmtp *l, const char *in, size_t len, size_t *u
 	while (i < len) {
 		if (l->st == LMTP_ST_BUSY || l->st == LMTP_ST_CLOSED)
 			break;
+		if (l->st == LMTP_ST_DATA) {
+			int end;
+			i += lmtp_data_feed(l, in + i, len - i, &end);
+			if (end && lmtp_data_end(l) == LMTP_MESSAGE) {
+				*used = i;
+				return LMTP_MESSAGE;
+			}
+			continue;
+		}
 		const char *nl = memchr(in + i, '\n', len - i);
 		size_t take = nl ? (size_t)(nl - (in + i)) : len - i;
-		/* the part of a line we have */
-		if (l->st == LMTP_ST_DATA) {
-			if (!l->line_overflow)
-				em_buf_add(&l->line, in + i, take);
-		} else if (!l->line_overflow) {
+		/* the part of a command line we have */
+		if (!l->line_overflow) {
 			if (l->line.len + take > LMTP_LINE_MAX) {
 				l->line_overflow = 1;
 				l->line.len = 0;
@@ -323,16 +426,6 @@ enum lmtp_result lmtp_feed(struct lmtp *l, const char *in, size_t len, size_t *u
 			ll--;
 		if (l->line.s)
 			l->line.s[ll] = '\0';
-		if (l->st == LMTP_ST_DATA) {
-			int end = lmtp_data_line(l, line, ll);
-			l->line.len = 0;
-			if (end) {
-				l->st = LMTP_ST_BUSY;
-				*used = i;
-				return LMTP_MESSAGE;
-			}
-			continue;
-		}
 		if (l->line_overflow) {
 			l->line_overflow = 0;
 			l->line.len = 0;

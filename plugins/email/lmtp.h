@@ -3,12 +3,14 @@
  * with no I/O: feed it what the MTA sent, send what it wants to answer.
  * One transaction at a time: when a message is complete, lmtp_feed stops
  * (LMTP_MESSAGE), the caller stores it and calls lmtp_done with one reply
- * per recipient, then feeds the rest. Limits: line length, recipients,
- * message size (over it: the data is read and dropped, and every
- * recipient gets 552).
+ * per recipient, then feeds the rest. Limits: a command line of 2048
+ * bytes (longer: 500), recipients, the message's size (over max_size the
+ * data is dropped as it comes, however long its lines, and every
+ * recipient gets 552 after the final dot: the session answers that
+ * itself). A session holds at most max_size + 2048 bytes of input.
  *
- * Ownership: the session owns everything it returns; pointers stay valid
- * until the next lmtp_feed/lmtp_done.
+ * Ownership: the session owns everything it returns but lmtp_take_data's;
+ * pointers stay valid until the next lmtp_feed/lmtp_done.
  */
 #ifndef OMR_EMAIL_LMTP_H
 #define OMR_EMAIL_LMTP_H
@@ -39,13 +41,17 @@ enum lmtp_result lmtp_feed(struct lmtp *l, const char *in, size_t len, size_t *u
 const char *lmtp_sender(const struct lmtp *l);         /* "" for the null sender <> */
 size_t lmtp_recipients(const struct lmtp *l);
 const char *lmtp_recipient(const struct lmtp *l, size_t i);
-const char *lmtp_data(const struct lmtp *l, size_t *len);
-int lmtp_too_big(const struct lmtp *l);                /* the data was dropped */
+/* The message's data (at most max_size), malloc'ed: the caller's now. */
+char *lmtp_take_data(struct lmtp *l, size_t *len);
 /* One reply line per recipient ("250 2.0.0 ...", "451 4.3.0 ..."), in order. */
 void lmtp_done(struct lmtp *l, const char *const *replies);
 /* Output to send; lmtp_out_clear after sending it. */
 const char *lmtp_out(const struct lmtp *l, size_t *len);
 void lmtp_out_clear(struct lmtp *l);
 int lmtp_busy(const struct lmtp *l);                   /* a message awaits lmtp_done */
+/* Messages refused for their size (552) since the last call. */
+size_t lmtp_take_refused(struct lmtp *l);
+/* Bytes the session holds in its buffers (line, data, output). */
+size_t lmtp_buffered(const struct lmtp *l);
 
 #endif

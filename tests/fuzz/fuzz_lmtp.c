@@ -1,7 +1,9 @@
 /* Fuzz harness: the LMTP server's state machine. Input bytes are what an
  * MTA (or anybody reaching the port) sends, fed in pieces of varying
  * size; each complete message is answered as stored. The session must
- * never stall with input left, nor answer a message it did not get. */
+ * never stall with input left, nor answer a message it did not get, nor
+ * hand over one over max_size, nor hold more than max_size and a command
+ * line however long the lines are. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += used;
 		if (r == LMTP_MESSAGE) {
 			size_t len;
-			const char *d = lmtp_data(l, &len);
+			char *d = lmtp_take_data(l, &len);
 			if (!lmtp_busy(l) || lmtp_recipients(l) == 0 || lmtp_recipients(l) > 4 ||
-			    (!lmtp_too_big(l) && len > lim.max_size) || (len && !d))
+			    len > lim.max_size || !d)
 				abort();
+			free(d);
 			lmtp_done(l, ok);
 			if (lmtp_busy(l))
 				abort();
@@ -42,6 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t olen;
 		lmtp_out(l, &olen);
 		lmtp_out_clear(l);
+		/* the message, a command line (2048, in a doubling buffer), the
+		 * answers to one piece */
+		if (lmtp_buffered(l) > lim.max_size + 1 + 4096 + 4096)
+			abort();
 	}
 	lmtp_free(l);
 	return 0;

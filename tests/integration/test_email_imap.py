@@ -161,6 +161,8 @@ def test(tmp):
     eq((figures.get("omniroute_email_imap_fetched_total"),
         figures.get("omniroute_email_refused_total"), figures.get("omniroute_email_imap_failing")),
        ("6", "2", "0"), "metrics: fetched, refused, failing")
+    eq(figures.get("omniroute_email_parse_jobs_total"), "5",
+       "every fetched mail within max_size was read on the worker pool")
     check("omniroute_email_rate_limited_total 0" in body, "nothing over the rate yet")
 
     # ---- a mail loop: the fourth mail within the hour is kept, not routed

@@ -1,15 +1,18 @@
 /* Unit tests: the e-mail channel's pure parts (format=flowed, visible
- * text, HTML to text, MIME edge cases, IMAP responses and URLs). */
+ * text, HTML to text, MIME edge cases, IMAP responses and URLs, the LMTP
+ * session's data and its bounds). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "../../plugins/email/imap.h"
+#include "../../plugins/email/lmtp.h"
 #include "../../plugins/email/mime.h"
 #include "../../plugins/email/text.h"
 
@@ -205,6 +208,174 @@ static void test_imap_url(void **state)
 	}
 }
 
+/* ---- LMTP ---- */
+
+static const struct lmtp_limits lmtp_lim = { .max_size = 1 << 20, .max_rcpt = 4,
+					      .max_errors = 20 };
+
+/* Feed s in pieces of `piece` bytes until the session stops (a message,
+ * the end); the result of the last feed. */
+static enum lmtp_result lmtp_feed_pieces(struct lmtp *l, const char *s, size_t n, size_t piece)
+{
+	enum lmtp_result r = LMTP_MORE;
+	size_t off = 0, used;
+	while (off < n && r == LMTP_MORE) {
+		size_t k = n - off < piece ? n - off : piece;
+		r = lmtp_feed(l, s + off, k, &used);
+		off += used;
+		if (r == LMTP_MORE && used != k)
+			fail_msg("took %zu of %zu bytes", used, k);
+	}
+	return r;
+}
+
+/* A session after LHLO, MAIL, two RCPTs and DATA, its output cleared. */
+static struct lmtp *lmtp_in_data(const struct lmtp_limits *lim)
+{
+	static const char head[] = "LHLO mta.example\r\nMAIL FROM:<a@x.example>\r\n"
+				   "RCPT TO:<s@y.example>\r\nRCPT TO:<t@y.example>\r\nDATA\r\n";
+	struct lmtp *l = lmtp_new(lim, "test.example");
+	size_t olen;
+	lmtp_greet(l);
+	assert_int_equal(lmtp_feed_pieces(l, head, strlen(head), sizeof(head)), LMTP_MORE);
+	const char *out = lmtp_out(l, &olen);
+	assert_non_null(strstr(out, "354 "));
+	lmtp_out_clear(l);
+	return l;
+}
+
+/* The data of a message: line ends made CRLF, dot-stuffing undone, however
+ * the input is cut into pieces. */
+static void test_lmtp_data(void **state)
+{
+	static const struct {
+		const char *in, *data;
+	} cases[] = {
+		{ "a\r\nb\r\n.\r\n", "a\r\nb\r\n" },
+		{ "a\nb\n.\n", "a\r\nb\r\n" },                        /* bare LF */
+		{ "..x\r\n.\r\n", ".x\r\n" },                          /* dot-stuffed */
+		{ ".x\r\n.\r\n", "x\r\n" },                            /* a lone leading dot goes */
+		{ "..\r\n.\r\n", ".\r\n" },
+		{ "a\rb\r\n.\r\n", "a\rb\r\n" },                       /* a bare CR stays */
+		{ "\r\r\n.\r\n", "\r\r\n" },
+		{ ".\rx\r\n.\r\n", "\rx\r\n" },
+		{ "\r\n\r\n.\r\n", "\r\n\r\n" },
+		{ "x.\r\n. \r\n.\r\n", "x.\r\n \r\n" },
+		{ ".\r\n", "" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (size_t piece = 1; piece <= 8; piece++) {
+			struct lmtp *l = lmtp_in_data(&lmtp_lim);
+			size_t len;
+			if (lmtp_feed_pieces(l, cases[i].in, strlen(cases[i].in), piece) != LMTP_MESSAGE)
+				fail_msg("case %zu, pieces of %zu: no message", i, piece);
+			char *d = lmtp_take_data(l, &len);
+			if (len != strlen(cases[i].data) || memcmp(d, cases[i].data, len) != 0)
+				fail_msg("case %zu, pieces of %zu: [%.*s]", i, piece, (int)len, d);
+			free(d);
+			lmtp_free(l);
+		}
+	}
+}
+
+/* A message of exactly max_size bytes is taken; one byte more is refused
+ * with 552 for every recipient, and the session goes on. */
+static void test_lmtp_size(void **state)
+{
+	struct lmtp_limits lim = { .max_size = 1024, .max_rcpt = 4, .max_errors = 20 };
+	char in[2048];
+	size_t len, olen;
+	(void)state;
+	for (int extra = 0; extra <= 1; extra++) {
+		struct lmtp *l = lmtp_in_data(&lim);
+		/* max_size - 2 (+ extra) bytes in lines of 100, and CRLF */
+		size_t n = 0, body = lim.max_size - 2 + (size_t)extra;
+		for (size_t i = 0; i < body; i++)
+			in[n++] = i % 100 == 98 ? '\r' : i % 100 == 99 ? '\n' : 'x';
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "\r\n.\r\nNOOP\r\n");
+		enum lmtp_result r = lmtp_feed_pieces(l, in, n, 7);
+		if (!extra) {
+			assert_int_equal(r, LMTP_MESSAGE);
+			free(lmtp_take_data(l, &len));
+			assert_int_equal(len, lim.max_size);
+		} else {
+			assert_int_equal(r, LMTP_MORE);
+			const char *out = lmtp_out(l, &olen);
+			assert_string_equal(out, "552 5.3.4 message larger than 1024 bytes\r\n"
+						 "552 5.3.4 message larger than 1024 bytes\r\n"
+						 "250 2.0.0 ok\r\n");
+		}
+		lmtp_free(l);
+	}
+}
+
+/* VmHWM (the peak resident size) of this process in KiB; -1 if unknown. */
+static long peak_rss_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* A line with no end, 200 MiB of it in 64 KiB pieces, as a command and as
+ * message data: the session never holds more than max_size and a command
+ * line. Over max_size the data is dropped as it comes, nothing is kept
+ * until the final dot, and every recipient gets 552. */
+static void test_lmtp_endless_line(void **state)
+{
+	enum { PIECE = 64 * 1024 };
+	static const size_t total = (size_t)200 << 20, slack = 16384;
+	static char piece[PIECE];
+	size_t used, olen;
+	(void)state;
+	memset(piece, 'a', sizeof(piece));
+	long peak0 = peak_rss_kib();
+
+	struct lmtp *l = lmtp_new(&lmtp_lim, "test.example");
+	lmtp_greet(l);
+	lmtp_out_clear(l);
+	for (size_t off = 0; off < total / 8; off += PIECE) {
+		assert_int_equal(lmtp_feed(l, piece, PIECE, &used), LMTP_MORE);
+		assert_int_equal(used, PIECE);
+		if (lmtp_buffered(l) > slack)
+			fail_msg("a command line: %zu bytes held after %zu", lmtp_buffered(l),
+				 off + PIECE);
+	}
+	assert_int_equal(lmtp_feed(l, "\r\n", 2, &used), LMTP_MORE);
+	assert_string_equal(lmtp_out(l, &olen), "500 5.5.2 line too long\r\n");
+	lmtp_free(l);
+
+	l = lmtp_in_data(&lmtp_lim);
+	for (size_t off = 0; off < total; off += PIECE) {
+		assert_int_equal(lmtp_feed(l, piece, PIECE, &used), LMTP_MORE);
+		assert_int_equal(used, PIECE);
+		if (lmtp_buffered(l) > lmtp_lim.max_size + slack)
+			fail_msg("message data: %zu bytes held after %zu", lmtp_buffered(l),
+				 off + PIECE);
+	}
+	if (lmtp_buffered(l) > slack)
+		fail_msg("over max_size the data is still held: %zu bytes", lmtp_buffered(l));
+	static const char end[] = "\r\n.\r\nMAIL FROM:<b@x.example>\r\n";
+	assert_int_equal(lmtp_feed(l, end, strlen(end), &used), LMTP_MORE);
+	assert_int_equal(used, strlen(end));
+	assert_string_equal(lmtp_out(l, &olen), "552 5.3.4 message larger than 1048576 bytes\r\n"
+						"552 5.3.4 message larger than 1048576 bytes\r\n"
+						"250 2.1.0 sender ok\r\n");
+	lmtp_free(l);
+
+	long peak = peak_rss_kib();
+	if (peak0 > 0 && peak - peak0 > 32 * 1024)
+		fail_msg("the peak resident size grew by %ld KiB", peak - peak0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +383,8 @@ int main(void)
 		cmocka_unit_test(test_html),         cmocka_unit_test(test_mime),
 		cmocka_unit_test(test_imap_status),  cmocka_unit_test(test_imap_search),
 		cmocka_unit_test(test_imap_url),     cmocka_unit_test(test_cut),
+		cmocka_unit_test(test_lmtp_data),    cmocka_unit_test(test_lmtp_size),
+		cmocka_unit_test(test_lmtp_endless_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
