@@ -46,6 +46,23 @@ void omr_core_notify(const char *state)
 #endif
 }
 
+/* ---- the table, in its three parts ---- */
+
+size_t omr_core_nmodules(void)
+{
+	return omr_core_ninfra + omr_core_nservices + omr_core_nlast;
+}
+
+const struct omr_module *omr_core_module(size_t i)
+{
+	if (i < omr_core_ninfra)
+		return &omr_core_infra[i];
+	i -= omr_core_ninfra;
+	if (i < omr_core_nservices)
+		return &omr_core_services[i];
+	return &omr_core_last[i - omr_core_nservices];
+}
+
 /* ---- start ---- */
 
 void omr_core_online(struct omr_core *c)
@@ -55,7 +72,7 @@ void omr_core_online(struct omr_core *c)
 	c->state = OMR_CORE_RUNNING;
 	evtimer_del(c->wait_timer);
 	for (; c->started < c->created; c->started++) {
-		const struct omr_module *m = &omr_core_modules[c->started];
+		const struct omr_module *m = omr_core_module(c->started);
 		if (m->start && m->start(c, &err) < 0) {
 			omr_log_error("%s", err ? err : "a module failed to start");
 			free(err);
@@ -117,8 +134,8 @@ void omr_core_shutdown(struct omr_core *c, int exit_code)
 	c->exit_code = exit_code;
 	/* Stop taking input; what was accepted gets a bounded time to finish. */
 	for (size_t i = c->started; i > 0; i--)
-		if (omr_core_modules[i - 1].stop)
-			omr_core_modules[i - 1].stop(c);
+		if (omr_core_module(i - 1)->stop)
+			omr_core_module(i - 1)->stop(c);
 	c->drain_deadline = omr_mono_ms() + OMR_DRAIN_MS;
 	event_add(c->drain_timer, &tick);
 }
@@ -131,8 +148,8 @@ static void omr_core_settle(struct omr_core *c)
 	int passes = 0;
 	c->state = OMR_CORE_STOPPING;
 	for (size_t i = c->created; i > 0; i--)
-		if (omr_core_modules[i - 1].settle)
-			omr_core_modules[i - 1].settle(c);
+		if (omr_core_module(i - 1)->settle)
+			omr_core_module(i - 1)->settle(c);
 	while (omr_core_redis_pending(c) > 0 && passes++ < OMR_SETTLE_PASSES)
 		event_base_loop(c->base, EVLOOP_NONBLOCK);
 	if (omr_core_redis_pending(c) > 0)
@@ -176,8 +193,8 @@ void omr_core_metrics(void *arg, struct omr_buf *b)
 	omr_metric(b, "reload_failures_total", "counter", "rejected configuration reloads",
 		   c->reload_failures);
 	for (size_t i = 0; i < c->created; i++)
-		if (omr_core_modules[i].metrics)
-			omr_core_modules[i].metrics(c, b);
+		if (omr_core_module(i)->metrics)
+			omr_core_module(i)->metrics(c, b);
 	omr_host_plugin_metrics(c->plugins, c->nplugins, b);
 }
 
@@ -248,8 +265,8 @@ int omr_core_run(struct omr_core *c)
 		omr_log_error("cannot install signal handlers");
 		return 1;
 	}
-	for (; c->created < omr_core_nmodules; c->created++) {
-		const struct omr_module *m = &omr_core_modules[c->created];
+	for (; c->created < omr_core_nmodules(); c->created++) {
+		const struct omr_module *m = omr_core_module(c->created);
 		if (m->create && m->create(c, &err) < 0) {
 			c->created++; /* its destroy frees what it made before failing */
 			omr_log_error("cannot start: %s", err ? err : m->name);
@@ -269,8 +286,8 @@ void omr_core_free(struct omr_core *c)
 	if (!c)
 		return;
 	for (size_t i = c->created; i > 0; i--)
-		if (omr_core_modules[i - 1].destroy)
-			omr_core_modules[i - 1].destroy(c);
+		if (omr_core_module(i - 1)->destroy)
+			omr_core_module(i - 1)->destroy(c);
 	if (c->sig_hup) {
 		event_free(c->sig_hup);
 		event_free(c->sig_term);

@@ -3,8 +3,10 @@
  *
  *   omr_core.c          the context, the lifecycle driver (create, start,
  *                       stop, drain, settle, free), signals, health
- *   omr_core_modules.c  the module table: how each module is created,
- *                       started, stopped, settled and freed, and its figures
+ *   omr_core_modules.c  the module table's infrastructure rows: how each
+ *                       module is created, started, stopped, settled and
+ *                       freed, and its figures
+ *   omr_core_services.c the rows of the services
  *   omr_core_plugins.c  plugins: opened, initialised, started, stopped,
  *                       unloaded
  *   omr_core_reload.c   configuration reloads
@@ -101,19 +103,23 @@ struct omr_module {
 	void (*metrics)(struct omr_core *c, struct omr_buf *b);
 };
 
-/* omr_core_modules.c */
-extern const struct omr_module omr_core_modules[];
-extern const size_t omr_core_nmodules;
+/* The table, in three parts: omr_core_modules.c (infrastructure),
+ * omr_core_services.c, omr_core_plugins.c (the plugins, then the edge
+ * starts listening); omr_core_module(i) walks them in order. */
+extern const struct omr_module omr_core_infra[];
+extern const size_t omr_core_ninfra;
+extern const struct omr_module omr_core_services[];
+extern const size_t omr_core_nservices;
+extern const struct omr_module omr_core_last[];
+extern const size_t omr_core_nlast;
+const struct omr_module *omr_core_module(size_t i);
+size_t omr_core_nmodules(void);
 /* The bus delivers here (omr_bus handler). */
 void omr_core_bus_message(void *arg, const json_t *msg);
 
-/* omr_core_plugins.c: the rows of the plugin loader and the plugins */
+/* omr_core_plugins.c: the plugin loader's row (first of the table) */
 int omr_mod_loader_create(struct omr_core *c, char **err_r);
 void omr_mod_loader_destroy(struct omr_core *c);
-int omr_mod_plugins_create(struct omr_core *c, char **err_r);
-int omr_mod_plugins_start(struct omr_core *c, char **err_r);
-void omr_mod_plugins_stop(struct omr_core *c);
-void omr_mod_plugins_destroy(struct omr_core *c);
 
 /* omr_core.c */
 struct omr_admin_health;

@@ -12,6 +12,7 @@
 
 #include "omr_core.h"
 #include "omr_core_int.h"
+#include "omr_edge.h"
 #include "omr_host.h"
 #include "omr_log.h"
 #include "omr_plugin.h"
@@ -85,7 +86,7 @@ void omr_mod_loader_destroy(struct omr_core *c)
 
 /* ---- the plugins' hooks ---- */
 
-int omr_mod_plugins_create(struct omr_core *c, char **err_r)
+static int omr_mod_plugins_create(struct omr_core *c, char **err_r)
 {
 	c->host = (struct omr_host_env){
 		.env = c->env,
@@ -106,7 +107,7 @@ int omr_mod_plugins_create(struct omr_core *c, char **err_r)
 	return 0;
 }
 
-int omr_mod_plugins_start(struct omr_core *c, char **err_r)
+static int omr_mod_plugins_start(struct omr_core *c, char **err_r)
 {
 	for (size_t i = 0; i < c->nplugins; i++)
 		if (omr_plugin_start(c->plugins[i], err_r) < 0)
@@ -114,7 +115,7 @@ int omr_mod_plugins_start(struct omr_core *c, char **err_r)
 	return 0;
 }
 
-void omr_mod_plugins_stop(struct omr_core *c)
+static void omr_mod_plugins_stop(struct omr_core *c)
 {
 	c->host.stopping = 1;
 	for (size_t i = c->nplugins; i > 0; i--)
@@ -123,9 +124,25 @@ void omr_mod_plugins_stop(struct omr_core *c)
 
 /* Their state is freed and their code unmapped; the structs stay until
  * the loader's row (callbacks still on their way see them closed). */
-void omr_mod_plugins_destroy(struct omr_core *c)
+static void omr_mod_plugins_destroy(struct omr_core *c)
 {
 	for (size_t i = c->nplugins; i > 0; i--)
 		omr_plugin_unload(c->plugins[i - 1]);
 }
 
+/* ---- the edge listens, last ---- */
+
+static int omr_mod_listen_create(struct omr_core *c, char **err_r)
+{
+	if (omr_edge_add_mount(c->edge, "/console/", c->cfg->paths.console_dir, err_r) < 0)
+		return -1;
+	return omr_edge_start(c->edge, err_r);
+}
+
+const struct omr_module omr_core_last[] = {
+	{ "plugins", omr_mod_plugins_create, omr_mod_plugins_start, omr_mod_plugins_stop, NULL,
+	  omr_mod_plugins_destroy },
+	{ "listen", omr_mod_listen_create },
+};
+
+const size_t omr_core_nlast = OMR_ARRAY_LEN(omr_core_last);

@@ -147,8 +147,8 @@ int omr_core_reload(struct omr_core *core, char **err_r)
 	omr_log_info("reload: configuration from %s applied", core->config_path);
 	if (core->state != OMR_CORE_STOPPING)
 		for (size_t i = 0; i < core->created; i++)
-			if (omr_core_modules[i].reload)
-				omr_core_modules[i].reload(core);
+			if (omr_core_module(i)->reload)
+				omr_core_module(i)->reload(core);
 	omr_config_free(old);
 	omr_core_notify("READY=1");
 	return 0;

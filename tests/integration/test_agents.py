@@ -165,7 +165,7 @@ def test(tmp):
     eq(bob.expect("error")["code"], "not_yours", "closing another agent's conversation refused")
     bob.send({"type": "open", "conversation": c1})
     eq(bob.expect("error")["code"], "not_yours", "reading another agent's conversation refused")
-    bob.send({"type": "accept", "offer": "o_doesnotexist"})
+    bob.send({"type": "accept", "offer": "o_00000000000000"})
     eq(bob.expect("error")["code"], "gone", "accepting an unknown offer: gone")
 
     # ---- close, wrap-up, and the report
@@ -237,7 +237,7 @@ def test(tmp):
     # ---- hostile input on /agent
     h = d.ws("/agent", "omniroute.agent.v1")
     for frame, code in ((b"not json", "bad_json"), (b"[]", "bad_json"),
-                        (b'{"type":"reply","conversation":"c_1","text":"x","client_msg_id":"a"}',
+                        (b'{"type":"reply","conversation":"c_0000000000000","text":"x","client_msg_id":"a"}',
                          "auth_required"),
                         (b'{"type":"presence","status":"available"}', "auth_required"),
                         (b'{"nope":1}', "bad_type")):
@@ -247,17 +247,17 @@ def test(tmp):
     h.recv_type("welcome")
     for frame, code in (({"type": "teleport"}, "unknown_type"),
                         ({"type": "presence", "status": "sleeping"}, "bad_request"),
-                        ({"type": "reply", "conversation": "c_1", "text": "", "client_msg_id": "a"},
+                        ({"type": "reply", "conversation": "c_0000000000000", "text": "", "client_msg_id": "a"},
                          "bad_request"),
                         ({"type": "reply", "conversation": "c 1", "text": "x", "client_msg_id": "a"},
                          "bad_request"),
-                        ({"type": "reply", "conversation": "c_1", "text": "x", "client_msg_id": "a b"},
+                        ({"type": "reply", "conversation": "c_0000000000000", "text": "x", "client_msg_id": "a b"},
                          "bad_request"),
                         ({"type": "accept"}, "bad_request"),
-                        ({"type": "transfer", "conversation": "c_1"}, "bad_request"),
-                        ({"type": "wrapup", "conversation": "c_1", "reason": "other",
+                        ({"type": "transfer", "conversation": "c_0000000000000"}, "bad_request"),
+                        ({"type": "wrapup", "conversation": "c_0000000000000", "reason": "other",
                           "outcome": "nope"}, "bad_outcome"),
-                        ({"type": "open", "conversation": "c_nothere"}, "not_yours")):
+                        ({"type": "open", "conversation": "c_0000000000zzz"}, "not_yours")):
         h.send(frame)
         eq(h.recv_type("error")["code"], code, "%s -> %s" % (frame, code))
     h.send_frame(0x1, b'{"type":"ping","pad":"' + b"a" * 70000 + b'"}')
