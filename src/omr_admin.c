@@ -180,6 +180,8 @@ static void omr_admin_metrics(void *arg, const struct omr_http_request *req, omr
 			 "outbound messages sent again after they were not sent in time", resent);
 	omr_admin_metric(&b, "outbox_given_up_total", "counter",
 			 "outbound messages marked failed after the resends ran out", given_up);
+	struct omr_http_server *const servers[] = { core->webhook_http, core->admin_http };
+	omr_http_metrics(&b, servers, OMR_ARRAY_LEN(servers));
 	omr_host_plugin_metrics(core, &b);
 	omr_http_reply_send(reply, 200, "text/plain; version=0.0.4", b.data, b.len);
 	omr_buf_free(&b);

@@ -384,6 +384,7 @@ int omr_core_reload(struct omr_core *core, char **err_r)
 {
 	struct omr_conf_errs errs;
 	struct omr_config *next;
+	struct omr_http_limits lim;
 
 	omr_core_notify("RELOADING=1");
 	omr_conf_errs_init(&errs);
@@ -416,6 +417,10 @@ int omr_core_reload(struct omr_core *core, char **err_r)
 	omr_config_free(core->cfg);
 	core->cfg = next;
 	omr_log_setup(next->log.level, next->log.syslog, "omniroute");
+	omr_http_limits_conf(&lim, next, &next->admission.admin);
+	omr_http_server_set_limits(core->admin_http, &lim);
+	omr_http_limits_conf(&lim, next, &next->admission.webhooks);
+	omr_http_server_set_limits(core->webhook_http, &lim);
 	core->stats.reloads++;
 	omr_log_info("reload: configuration from %s applied", core->config_path);
 	if (core->router)
@@ -523,6 +528,7 @@ static int omr_core_listeners(struct omr_core *core, char **err_r)
 		.ping_interval = c->edge.ping_interval,
 		.allowed_origins = c->edge.allowed_origins,
 	};
+	struct omr_http_limits lim;
 
 	char root[4096];
 	if (snprintf(root, sizeof(root), "%s/attachments", c->paths.state_dir) >= (int)sizeof(root))
@@ -532,14 +538,16 @@ static int omr_core_listeners(struct omr_core *core, char **err_r)
 		return omr_err(err_r, "cannot make a key for file links (no randomness)");
 	eo.files = core->files;
 	core->edge = omr_edge_new(core->base, &eo);
+	omr_http_limits_conf(&lim, c, &c->admission.admin);
 	core->admin_http = omr_http_server_new(core->base, "admin", c->admin.listen.address,
 					       (int)c->admin.listen.port, (size_t)c->admin.max_body,
-					       err_r);
+					       &lim, err_r);
 	if (!core->admin_http)
 		return -1;
+	omr_http_limits_conf(&lim, c, &c->admission.webhooks);
 	core->webhook_http = omr_http_server_new(core->base, "webhooks", c->webhooks.listen.address,
 						 (int)c->webhooks.listen.port,
-						 (size_t)c->webhooks.max_body, err_r);
+						 (size_t)c->webhooks.max_body, &lim, err_r);
 	if (!core->webhook_http)
 		return -1;
 	core->admin = omr_admin_new(core, err_r);

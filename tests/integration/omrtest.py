@@ -69,6 +69,22 @@ def wait_for(pred, timeout=10.0, interval=0.02, what="condition"):
     raise TimeoutError("timed out waiting for %s (last: %r)" % (what, last))
 
 
+def proc_cpu_s(pid):
+    """CPU seconds (user + system, all threads) a process has used."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss_kb(pid):
+    """Resident memory of a process (VmRSS, kB)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -347,6 +363,9 @@ class DaemonExited(RuntimeError):
 class Daemon:
     """The real omniroute binary with a generated configuration."""
 
+    # run in the child before exec (e.g. resource limits); a subclass sets it
+    preexec_fn = None
+
     def __init__(self, tmp, redis=None, embedded=False, extra_plugins="", webchat_extra="",
                  routing=BASE_ROUTING, agents=BASE_AGENTS, node="test", log_level="debug",
                  ports=None, conf_extra=""):
@@ -402,7 +421,8 @@ class Daemon:
             cmd = ["valgrind", "--error-exitcode=99", "--leak-check=full",
                    "--errors-for-leak-kinds=definite", "--log-file=%s.vg.%%p" % self.logfile] + cmd
         self.logf = open(self.logfile, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT,
+                                     preexec_fn=type(self).preexec_fn)
         _procs.append(self.proc)
         deadline = time.time() + 30
         while wait:
