@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "omr_admin.h"
+#include "omr_admission.h"
 #include "omr_agents_conf.h"
 #include "omr_route.h"
 #include "omr_routing_conf.h"
@@ -28,21 +29,48 @@
 #include "omr_outbox.h"
 
 #define OMR_ADMIN_MAX_MESSAGES 1000
+/* Failed tokens per client address: this many, then one more a minute. */
+#define OMR_ADMIN_AUTH_FAILURES 10
 
 struct omr_admin {
 	struct omr_core *core;
+	struct omr_gate *auth_failures; /* a token bucket per address, spent by failures */
+	unsigned long long auth_failed, auth_throttled;
 };
+
+/* Over its failures an address is answered 429 without a look at its
+ * token, so that guessing goes no faster than the bucket refills. */
+static int omr_admin_throttled(struct omr_admin *a, omr_http_reply *reply, int64_t now)
+{
+	const char *ip = omr_http_reply_peer(reply);
+	int64_t wait = omr_gate_wait_ms(a->auth_failures, ip, now);
+	char secs[24];
+	if (wait == 0)
+		return 0;
+	omr_gate_take(a->auth_failures, ip, now); /* refused: counted, logged once per interval */
+	a->auth_throttled++;
+	snprintf(secs, sizeof(secs), "%lld", (long long)(wait + 999) / 1000);
+	omr_http_reply_header(reply, "Retry-After", secs);
+	omr_http_reply_error(reply, 429, "too_many_failures",
+			     "too many failed admin tokens from your address; retry in %s s", secs);
+	return 1;
+}
 
 static int omr_admin_authorised(struct omr_admin *a, const struct omr_http_request *req,
 				omr_http_reply *reply)
 {
 	const char *h = req->header(req, "Authorization");
 	const char *token = a->core->cfg->admin.token;
+	int64_t now = omr_mono_ms();
+	if (omr_admin_throttled(a, reply, now))
+		return 0;
 	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
 		const char *t = h + 7;
 		if (omr_ct_equal(t, strlen(t), token, strlen(token)))
 			return 1;
 	}
+	omr_gate_take(a->auth_failures, omr_http_reply_peer(reply), now);
+	a->auth_failed++;
 	omr_http_reply_error(reply, 401, "unauthorized",
 			     "send the admin token as 'Authorization: Bearer TOKEN'");
 	return 0;
@@ -180,6 +208,11 @@ static void omr_admin_metrics(void *arg, const struct omr_http_request *req, omr
 			 "outbound messages sent again after they were not sent in time", resent);
 	omr_admin_metric(&b, "outbox_given_up_total", "counter",
 			 "outbound messages marked failed after the resends ran out", given_up);
+	omr_admin_metric(&b, "admin_auth_failures_total", "counter",
+			 "admin API requests with a missing or wrong token", a->auth_failed);
+	omr_admin_metric(&b, "admin_auth_throttled_total", "counter",
+			 "admin API requests answered 429: too many failed tokens from the address",
+			 a->auth_throttled);
 	struct omr_http_server *const servers[] = { core->webhook_http, core->admin_http };
 	omr_http_metrics(&b, servers, OMR_ARRAY_LEN(servers));
 	omr_host_plugin_metrics(core, &b);
@@ -593,7 +626,10 @@ static void omr_admin_reload(void *arg, const struct omr_http_request *req, omr_
 struct omr_admin *omr_admin_new(struct omr_core *core, char **err_r)
 {
 	struct omr_admin *a = omr_calloc(1, sizeof(*a));
+	struct omr_gate_limits fail = { .rate_per_ip = OMR_ADMIN_AUTH_FAILURES / 60.0,
+					.burst_per_ip = OMR_ADMIN_AUTH_FAILURES };
 	a->core = core;
+	a->auth_failures = omr_gate_new("admin tokens", &fail);
 	if (omr_http_route(core->admin_http, "/healthz", 0, omr_admin_healthz, a, err_r) < 0 ||
 	    omr_http_route(core->admin_http, "/metrics", 0, omr_admin_metrics, a, err_r) < 0 ||
 	    omr_http_route(core->admin_http, "/api/v1/conversations", 1, omr_admin_conversations, a,
@@ -603,7 +639,7 @@ struct omr_admin *omr_admin_new(struct omr_core *core, char **err_r)
 	    omr_http_route(core->admin_http, "/api/v1/reports/contact-reasons", 0, omr_admin_reasons, a,
 			   err_r) < 0 ||
 	    omr_http_route(core->admin_http, "/api/v1/reload", 0, omr_admin_reload, a, err_r) < 0) {
-		free(a);
+		omr_admin_free(a);
 		return NULL;
 	}
 	return a;
@@ -611,5 +647,7 @@ struct omr_admin *omr_admin_new(struct omr_core *core, char **err_r)
 
 void omr_admin_free(struct omr_admin *a)
 {
+	if (a)
+		omr_gate_free(a->auth_failures);
 	free(a);
 }

@@ -143,6 +143,14 @@ static void omr_check_nofile(const struct omr_config *c, rlim_t limit)
 		     OMR_FD_MARGIN, need);
 }
 
+static void omr_warn_short_token(const struct omr_config *c)
+{
+	if (c->admin.token && strlen(c->admin.token) < OMR_ADMIN_TOKEN_MIN)
+		omr_log_warn("admin.token is shorter than %d characters: accepted only because the "
+			     "admin API listens on loopback (%s); use a long random token",
+			     OMR_ADMIN_TOKEN_MIN, c->admin.listen.address);
+}
+
 /* Load the configuration and every plugin; print all errors. */
 static struct omr_config *omr_load(const char *path, int test)
 {
@@ -229,11 +237,13 @@ int main(int argc, char **argv)
 	if (!cfg)
 		return 1;
 	if (test) {
+		omr_warn_short_token(cfg);
 		fprintf(stderr, "omniroute: configuration %s is valid\n", path);
 		omr_config_free(cfg);
 		return 0;
 	}
 	omr_log_setup(cfg->log.level, cfg->log.syslog, "omniroute");
+	omr_warn_short_token(cfg);
 	omr_check_nofile(cfg, omr_raise_nofile());
 	/* libevent locks must be set up before the loop exists: the edge
 	 * thread wakes the main loop with event_active(). */

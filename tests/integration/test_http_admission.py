@@ -1,8 +1,8 @@
 """Admission on the webhook and admin listeners (evhttp): a whole-request
 deadline that slow senders cannot stretch byte by byte, per-address caps
 and rates on new connections (refused by closing them at accept), kept-alive
-connections closed when idle; everyone else is served meanwhile and the
-daemon's memory stays bounded.
+connections closed when idle, failed admin tokens throttled per address;
+everyone else is served meanwhile and the daemon's memory stays bounded.
 
 Attackers use other loopback source addresses (127.0.0.2-6) than the test's
 own requests (127.0.0.1), as they would come from other hosts."""
@@ -100,6 +100,24 @@ def metric(text, name, **labels):
         if line.startswith(want + " "):
             return int(line.split()[1])
     return None
+
+
+def check_auth_throttle(d):
+    """Ten wrong tokens a minute per address, then 429 without a look at
+    the token; other addresses are not affected."""
+    codes = [admin_from(d, "127.0.0.4", "/api/v1/queues", "wrong-token-%02d-xxxx" % i)[0]
+             for i in range(10)]
+    eq(codes, [401] * 10, "wrong admin tokens: 401")
+    st, retry = admin_from(d, "127.0.0.4", "/api/v1/queues", "wrong-token-10-xxxx")
+    eq(st, 429, "the 11th wrong token within a minute: 429")
+    check(retry is not None and retry.isdigit() and 1 <= int(retry) <= 60,
+          "429 says when to retry (Retry-After: %r)" % retry)
+    st, _ = admin_from(d, "127.0.0.4", "/api/v1/queues", TOKEN)
+    eq(st, 429, "throttled: even the right token is not checked")
+    st, _ = admin_from(d, "127.0.0.1", "/api/v1/queues", TOKEN)
+    eq(st, 200, "another address is not throttled")
+    st, _ = admin_from(d, "127.0.0.4", "/healthz", "x")
+    eq(st, 200, "/healthz needs no token and is not throttled")
 
 
 def check_rate(d):
@@ -239,6 +257,7 @@ def test(tmp):
                conf_extra=ADMISSION).start()
     eq(webhook(d, 9999), 200, "a signed webhook is stored")
 
+    check_auth_throttle(d)
     check_rate(d)
     check_slow(d)
     check_idle(d)
@@ -261,6 +280,8 @@ def test(tmp):
     check(n is not None and n >= 1, "metrics: idle connections closed (%r)" % n)
     n = metric(text, "omniroute_http_connections", listener="webhooks")
     eq(n, 0, "metrics: no webhook connection left open")
+    n = metric(text, "omniroute_admin_auth_throttled_total")
+    check(n is not None and n >= 2, "metrics: throttled admin authentications (%r)" % n)
     check(d.alive(), "the daemon is still running")
 
     check_reload(d)
