@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "omr_admin.h"
+#include "omr_admission.h"
 #include "omr_agents_conf.h"
 #include "omr_route.h"
 #include "omr_routing_conf.h"
@@ -22,23 +23,50 @@
 #include "omr_util.h"
 
 #define OMR_ADMIN_MAX_MESSAGES 1000
+/* Failed tokens per client address: this many, then one more a minute. */
+#define OMR_ADMIN_AUTH_FAILURES 10
 
 struct omr_admin {
 	struct omr_env env;
 	struct omr_http_server *http;
 	struct omr_admin_ops ops;
+	struct omr_gate *auth_failures; /* a token bucket per address, spent by failures */
+	unsigned long long auth_failed, auth_throttled;
 };
+
+/* Over its failures an address is answered 429 without a look at its
+ * token, so that guessing goes no faster than the bucket refills. */
+static int omr_admin_throttled(struct omr_admin *a, omr_http_reply *reply, int64_t now)
+{
+	const char *ip = omr_http_reply_peer(reply);
+	int64_t wait = omr_gate_wait_ms(a->auth_failures, ip, now);
+	char secs[24];
+	if (wait == 0)
+		return 0;
+	omr_gate_take(a->auth_failures, ip, now); /* refused: counted, logged once per interval */
+	a->auth_throttled++;
+	snprintf(secs, sizeof(secs), "%lld", (long long)(wait + 999) / 1000);
+	omr_http_reply_header(reply, "Retry-After", secs);
+	omr_http_reply_error(reply, 429, "too_many_failures",
+			     "too many failed admin tokens from your address; retry in %s s", secs);
+	return 1;
+}
 
 static int omr_admin_authorised(struct omr_admin *a, const struct omr_http_request *req,
 				omr_http_reply *reply)
 {
 	const char *h = req->header(req, "Authorization");
 	const char *token = omr_env_cfg(&a->env)->admin.token;
+	int64_t now = omr_mono_ms();
+	if (omr_admin_throttled(a, reply, now))
+		return 0;
 	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
 		const char *t = h + 7;
 		if (omr_ct_equal(t, strlen(t), token, strlen(token)))
 			return 1;
 	}
+	omr_gate_take(a->auth_failures, omr_http_reply_peer(reply), now);
+	a->auth_failed++;
 	omr_http_reply_error(reply, 401, "unauthorized",
 			     "send the admin token as 'Authorization: Bearer TOKEN'");
 	return 0;
@@ -509,20 +537,34 @@ struct omr_admin *omr_admin_new(const struct omr_env *env, struct omr_http_serve
 		{ "/api/v1/reports/contact-reasons", 0, omr_admin_reasons },
 		{ "/api/v1/reload", 0, omr_admin_reload },
 	};
+	struct omr_gate_limits fail = { .rate_per_ip = OMR_ADMIN_AUTH_FAILURES / 60.0,
+					.burst_per_ip = OMR_ADMIN_AUTH_FAILURES };
 	struct omr_admin *a = omr_calloc(1, sizeof(*a));
 	a->env = *env;
 	a->http = http;
 	a->ops = *ops;
+	a->auth_failures = omr_gate_new("admin tokens", &fail);
 	for (size_t i = 0; i < OMR_ARRAY_LEN(routes); i++) {
 		if (omr_http_route(http, routes[i].path, routes[i].prefix, routes[i].fn, a, err_r) < 0) {
-			free(a);
+			omr_admin_free(a);
 			return NULL;
 		}
 	}
 	return a;
 }
 
+void omr_admin_metrics_write(const struct omr_admin *a, struct omr_buf *b)
+{
+	omr_metric(b, "admin_auth_failures_total", "counter",
+		   "admin API requests with a missing or wrong token", a->auth_failed);
+	omr_metric(b, "admin_auth_throttled_total", "counter",
+		   "admin API requests answered 429: too many failed tokens from the address",
+		   a->auth_throttled);
+}
+
 void omr_admin_free(struct omr_admin *a)
 {
+	if (a)
+		omr_gate_free(a->auth_failures);
 	free(a);
 }

@@ -34,5 +34,6 @@ struct omr_admin_ops {
 struct omr_admin *omr_admin_new(const struct omr_env *env, struct omr_http_server *http,
 				const struct omr_admin_ops *ops, char **err_r);
 void omr_admin_free(struct omr_admin *a);
+void omr_admin_metrics_write(const struct omr_admin *a, struct omr_buf *b);
 
 #endif

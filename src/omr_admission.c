@@ -311,6 +311,20 @@ enum omr_gate_verdict omr_gate_take(struct omr_gate *g, const char *ip, int64_t 
 	return OMR_GATE_OK;
 }
 
+int64_t omr_gate_wait_ms(struct omr_gate *g, const char *ip, int64_t now_ms)
+{
+	struct omr_peer *p;
+	if (g->lim.rate_per_ip <= 0)
+		return 0;
+	p = omr_gate_peer(g, ip, 0, now_ms);
+	if (!p)
+		return 0; /* never seen: a full bucket */
+	omr_gate_refill(g, p, now_ms);
+	if (p->tokens >= 1.0)
+		return 0;
+	return (int64_t)((1.0 - p->tokens) * 1000.0 / g->lim.rate_per_ip) + 1;
+}
+
 void omr_gate_get_stats(struct omr_gate *g, struct omr_gate_stats *st)
 {
 	st->admitted = atomic_load(&g->n_admitted);

@@ -60,6 +60,10 @@ void omr_gate_leave(struct omr_gate *g, const char *ip);
 /* One request from ip (a login, a hello, an HTTP request): a token from
  * its bucket. Connections caps do not apply. */
 enum omr_gate_verdict omr_gate_take(struct omr_gate *g, const char *ip, int64_t now_ms);
+/* How long until omr_gate_take would give ip a token: 0 now. Takes and
+ * counts nothing, so a bucket can count failures and be looked at before
+ * the next attempt is even checked. */
+int64_t omr_gate_wait_ms(struct omr_gate *g, const char *ip, int64_t now_ms);
 /* Any thread. */
 void omr_gate_get_stats(struct omr_gate *g, struct omr_gate_stats *st);
 const char *omr_gate_name(const struct omr_gate *g);

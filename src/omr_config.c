@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -110,7 +111,7 @@ static const struct omr_conf_key omr_admin_keys[] = {
 	{ "listen", OMR_CONF_SECTION, AOFF(listen), 1, NULL, 0, 0, "admin API listener", NULL,
 	  omr_listen_keys },
 	{ "token", OMR_CONF_SECRET, AOFF(token), 1, NULL, 0, 0,
-	  "bearer token for the admin API" },
+	  "bearer token for the admin API: 16 characters or more (4 or more on a loopback listener)" },
 	{ "max_body", OMR_CONF_INT, AOFF(max_body), 0, "1048576", 1024, 67108864,
 	  "largest request body in bytes" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
@@ -322,6 +323,41 @@ static void omr_config_defaults(struct omr_config *c)
 		c->paths.console_dir = omr_asprintf("%s/console", c->paths.data_dir);
 }
 
+int omr_config_loopback(const char *address)
+{
+	static const unsigned char one[16] = { [15] = 1 };
+	static const unsigned char v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	unsigned char a[16];
+	if (!address)
+		return 0;
+	if (strcmp(address, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, address, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, address, a) == 1)
+		return memcmp(a, one, sizeof(one)) == 0 ||
+		       (memcmp(a, v4mapped, sizeof(v4mapped)) == 0 && a[12] == 127);
+	return 0;
+}
+
+/* A short token can be guessed; only where nobody else can try (loopback)
+ * is one accepted, and the daemon warns at start. */
+static void omr_config_check_token(const struct omr_config *c, const struct omr_ynode *admin,
+				   struct omr_conf_errs *errs)
+{
+	const struct omr_ynode *at = omr_ynode_get(admin, "token");
+	size_t len = c->admin.token ? strlen(c->admin.token) : 0;
+	if (!c->admin.token || len >= OMR_ADMIN_TOKEN_MIN)
+		return;
+	if (len < 4)
+		omr_conf_error(errs, at ? at : admin, "admin: token must be at least 4 characters");
+	else if (!omr_config_loopback(c->admin.listen.address))
+		omr_conf_error(errs, at ? at : admin,
+			       "admin: token must be at least %d characters when the admin API "
+			       "listens on %s (shorter ones only on loopback)", OMR_ADMIN_TOKEN_MIN,
+			       c->admin.listen.address);
+}
+
 static void omr_config_check(struct omr_config *c, const struct omr_ynode *root,
 			     struct omr_conf_errs *errs)
 {
@@ -331,9 +367,7 @@ static void omr_config_check(struct omr_config *c, const struct omr_ynode *root,
 	if (c->redis.embedded && c->redis.url)
 		omr_conf_error(errs, omr_ynode_get(root, "redis"),
 			       "redis: 'embedded: true' and 'url' exclude each other");
-	if (c->admin.token && strlen(c->admin.token) < 4)
-		omr_conf_error(errs, omr_ynode_get(root, "admin"),
-			       "admin: token must be at least 4 characters");
+	omr_config_check_token(c, omr_ynode_get(root, "admin"), errs);
 	for (const char *p = c->redis.prefix; p && *p; p++)
 		if (*p == '{' || *p == '}' || *p == ' ') {
 			omr_conf_error(errs, omr_ynode_get(root, "redis"),

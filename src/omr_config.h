@@ -123,10 +123,16 @@ struct omr_config {
 	struct omr_ydoc *docs[3];
 };
 
+/* admin.token: at least this long, but on a loopback listener (warned). */
+#define OMR_ADMIN_TOKEN_MIN 16
+
 /* Load and validate; NULL with errors in errs. Plugin sections are only
  * checked for shape here; the loader checks them against each plugin. */
 struct omr_config *omr_config_load(const char *path, struct omr_conf_errs *errs);
 void omr_config_free(struct omr_config *c);
+
+/* 1: address is a loopback one (127.0.0.0/8, ::1, localhost). */
+int omr_config_loopback(const char *address);
 
 /* The key tables, for docs (omniroute --describe-config). */
 extern const struct omr_conf_key omr_config_keys[];

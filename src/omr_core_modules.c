@@ -402,15 +402,27 @@ static void omr_mod_edge_metrics(struct omr_core *c, struct omr_buf *b)
 static int omr_mod_http_create(struct omr_core *c, char **err_r)
 {
 	const struct omr_config *cfg = c->cfg;
+	struct omr_http_limits lim;
+	omr_http_limits_conf(&lim, cfg, &cfg->admission.admin);
 	c->admin_http = omr_http_server_new(c->base, "admin", cfg->admin.listen.address,
 					    (int)cfg->admin.listen.port, (size_t)cfg->admin.max_body,
-					    err_r);
+					    &lim, err_r);
 	if (!c->admin_http)
 		return -1;
+	omr_http_limits_conf(&lim, cfg, &cfg->admission.webhooks);
 	c->webhook_http = omr_http_server_new(c->base, "webhooks", cfg->webhooks.listen.address,
 					      (int)cfg->webhooks.listen.port,
-					      (size_t)cfg->webhooks.max_body, err_r);
+					      (size_t)cfg->webhooks.max_body, &lim, err_r);
 	return c->webhook_http ? 0 : -1;
+}
+
+static void omr_mod_http_reload(struct omr_core *c)
+{
+	struct omr_http_limits lim;
+	omr_http_limits_conf(&lim, c->cfg, &c->cfg->admission.admin);
+	omr_http_server_set_limits(c->admin_http, &lim);
+	omr_http_limits_conf(&lim, c->cfg, &c->cfg->admission.webhooks);
+	omr_http_server_set_limits(c->webhook_http, &lim);
 }
 
 static void omr_mod_http_destroy(struct omr_core *c)
@@ -426,6 +438,8 @@ static void omr_mod_http_metrics(struct omr_core *c, struct omr_buf *b)
 	omr_metric(b, "webhook_requests_total", "counter", "webhook HTTP requests", hreq);
 	omr_metric(b, "webhook_errors_total", "counter", "webhook HTTP requests answered 4xx/5xx",
 		   herr);
+	struct omr_http_server *const servers[] = { c->webhook_http, c->admin_http };
+	omr_http_metrics(b, servers, OMR_ARRAY_LEN(servers));
 }
 
 /* ---- the node bus, channels, ingest ---- */
@@ -483,7 +497,7 @@ const struct omr_module omr_core_infra[] = {
 	{ "files", omr_mod_files_create, NULL, NULL, NULL, omr_mod_files_destroy },
 	{ "edge", omr_mod_edge_create, NULL, NULL, omr_mod_edge_settle, omr_mod_edge_destroy, NULL,
 	  omr_mod_edge_metrics },
-	{ "http", omr_mod_http_create, NULL, NULL, NULL, omr_mod_http_destroy, NULL,
+	{ "http", omr_mod_http_create, NULL, NULL, NULL, omr_mod_http_destroy, omr_mod_http_reload,
 	  omr_mod_http_metrics },
 	{ "bus", omr_mod_bus_create, omr_mod_bus_start, omr_mod_bus_stop, NULL,
 	  omr_mod_bus_destroy },

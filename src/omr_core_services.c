@@ -318,6 +318,11 @@ static void omr_mod_admin_destroy(struct omr_core *c)
 	omr_admin_free(c->admin);
 }
 
+static void omr_mod_admin_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_admin_metrics_write(c->admin, b);
+}
+
 const struct omr_module omr_core_services[] = {
 	{ "channels", omr_mod_channels_create, omr_mod_channels_start, omr_mod_channels_stop, NULL,
 	  omr_mod_channels_destroy, NULL, omr_mod_channels_metrics },
@@ -337,7 +342,8 @@ const struct omr_module omr_core_services[] = {
 	  omr_mod_events_destroy, NULL, omr_mod_events_metrics },
 	{ "agents", omr_mod_agents_create, omr_mod_agents_start, omr_mod_agents_stop, NULL,
 	  omr_mod_agents_destroy, omr_mod_agents_reload, omr_mod_agents_metrics },
-	{ "admin", omr_mod_admin_create, NULL, NULL, NULL, omr_mod_admin_destroy },
+	{ "admin", omr_mod_admin_create, NULL, NULL, NULL, omr_mod_admin_destroy, NULL,
+	  omr_mod_admin_metrics },
 };
 
 const size_t omr_core_nservices = OMR_ARRAY_LEN(omr_core_services);

@@ -5,10 +5,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -25,6 +27,13 @@
 #ifndef OMR_SYSCONF_DIR
 #define OMR_SYSCONF_DIR "/etc/omniroute"
 #endif
+
+/* Descriptors beyond the listeners' connections: Redis, plugins, files,
+ * the worker pool, libevent and libwebsockets themselves. */
+#define OMR_FD_MARGIN 256
+/* When the hard limit is unlimited, the kernel still caps the soft one at
+ * fs.nr_open; this is its default. */
+#define OMR_FD_NR_OPEN 1048576
 
 static void omr_usage(FILE *f)
 {
@@ -153,6 +162,59 @@ static int omr_describe_config(void)
 	return 0;
 }
 
+/* Every connection holds a descriptor: the soft limit is raised to the hard
+ * one (as Redis does). Returns the limit in force. */
+static rlim_t omr_raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		omr_log_warn("cannot read the descriptor limit: %s", strerror(errno));
+		return RLIM_INFINITY;
+	}
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? OMR_FD_NR_OPEN : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			omr_log_warn("cannot raise the descriptor limit from %llu to %llu: %s",
+				     (unsigned long long)was, (unsigned long long)rl.rlim_cur,
+				     strerror(errno));
+			rl.rlim_cur = was;
+		}
+	}
+	omr_log_info("descriptor limit: %llu (was %llu)", (unsigned long long)rl.rlim_cur,
+		     (unsigned long long)was);
+	return rl.rlim_cur;
+}
+
+/* A limit too low for the admission caps is said at start, rather than
+ * found when accept() fails under load. */
+static void omr_check_nofile(const struct omr_config *c, rlim_t limit)
+{
+	const long long edge = c->admission.edge.max_connections;
+	const long long hooks = c->admission.webhooks.max_connections;
+	const long long admin = c->admission.admin.max_connections;
+	const long long need = OMR_FD_MARGIN + edge + hooks + admin; /* 0: no cap */
+
+	if (limit == RLIM_INFINITY || (rlim_t)need <= limit)
+		return;
+	omr_log_warn("descriptor limit %llu is low for the admission limits: "
+		     "admission.*.max_connections (edge %lld, webhooks %lld, admin %lld; 0: no cap) "
+		     "and %d for Redis, plugins and files need %lld or more; when descriptors run "
+		     "out, new connections wait. Raise the limit (systemd LimitNOFILE=, ulimit -n) "
+		     "or lower max_connections", (unsigned long long)limit, edge, hooks, admin,
+		     OMR_FD_MARGIN, need);
+}
+
+static void omr_warn_short_token(const struct omr_config *c)
+{
+	if (c->admin.token && strlen(c->admin.token) < OMR_ADMIN_TOKEN_MIN)
+		omr_log_warn("admin.token is shorter than %d characters: accepted only because the "
+			     "admin API listens on loopback (%s); use a long random token",
+			     OMR_ADMIN_TOKEN_MIN, c->admin.listen.address);
+}
+
 /* Load the configuration and every plugin; print all errors. */
 static struct omr_config *omr_load(const char *path, int test)
 {
@@ -249,11 +311,14 @@ int main(int argc, char **argv)
 	if (!cfg)
 		return 1;
 	if (test) {
+		omr_warn_short_token(cfg);
 		fprintf(stderr, "omniroute: configuration %s is valid\n", path);
 		omr_config_free(cfg);
 		return 0;
 	}
 	omr_log_setup(cfg->log.level, cfg->log.syslog, "omniroute");
+	omr_warn_short_token(cfg);
+	omr_check_nofile(cfg, omr_raise_nofile());
 	/* libevent locks must be set up before the loop exists: the edge
 	 * thread wakes the main loop with event_active(). */
 	if (evthread_use_pthreads() < 0) {

@@ -80,10 +80,15 @@ def rss_kb(pid):
 
 
 def cpu_s(pid):
-    """CPU time (user + system) a process has used, in seconds."""
+    """CPU time (user + system, all threads) a process has used, in seconds."""
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# the names the HTTP tests use
+proc_cpu_s = cpu_s
+proc_rss_kb = rss_kb
 
 
 def free_port():
@@ -387,6 +392,9 @@ class DaemonExited(RuntimeError):
 class Daemon:
     """The real omniroute binary with a generated configuration."""
 
+    # run in the child before exec (e.g. resource limits); a subclass sets it
+    preexec_fn = None
+
     def __init__(self, tmp, redis=None, embedded=False, extra_plugins="", webchat_extra="",
                  routing=BASE_ROUTING, agents=BASE_AGENTS, node="test", log_level="debug",
                  ports=None, conf_extra="", admission=None):
@@ -443,7 +451,8 @@ class Daemon:
             cmd = ["valgrind", "--error-exitcode=99", "--leak-check=full",
                    "--errors-for-leak-kinds=definite", "--log-file=%s.vg.%%p" % self.logfile] + cmd
         self.logf = open(self.logfile, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT,
+                                     preexec_fn=type(self).preexec_fn)
         _procs.append(self.proc)
         deadline = time.time() + 30
         while wait:

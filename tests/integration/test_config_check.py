@@ -43,6 +43,8 @@ def test(tmp):
     rc, out, err = run("-t", "-c", main)
     eq(rc, 0, "shipped configuration passes -t")
     check("is valid" in err, "-t says so")
+    check("admin.token is shorter than 16 characters: accepted only because the admin API "
+          "listens on loopback (127.0.0.1)" in err, "-t warns about the demo's short token")
     check(not os.path.exists(os.path.join(tmp, "var")), "-t starts nothing (no state dir)")
 
     rc, out, err = run("-t", "-c", os.path.join(SRCDIR, "tests/conf/bad/bad-many.yaml"))

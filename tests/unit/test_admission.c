@@ -60,6 +60,32 @@ static void test_gate_rate(void **state)
 	omr_gate_free(g);
 }
 
+/* A bucket that counts failures is looked at without spending a token. */
+static void test_gate_wait(void **state)
+{
+	struct omr_gate_limits l = { .rate_per_ip = 0.5, .burst_per_ip = 2 };
+	struct omr_gate *g = omr_gate_new("test", &l);
+	struct omr_gate_stats st;
+
+	assert_int_equal(omr_gate_wait_ms(g, "10.0.0.1", 1000), 0);   /* unknown peer */
+	assert_int_equal(omr_gate_take(g, "10.0.0.1", 1000), OMR_GATE_OK);
+	assert_int_equal(omr_gate_wait_ms(g, "10.0.0.1", 1000), 0);
+	assert_int_equal(omr_gate_take(g, "10.0.0.1", 1000), OMR_GATE_OK);
+	/* empty: one token in 2 s; looking twice spends nothing */
+	assert_in_range(omr_gate_wait_ms(g, "10.0.0.1", 1000), 1999, 2001);
+	assert_in_range(omr_gate_wait_ms(g, "10.0.0.1", 2000), 999, 1001);
+	assert_int_equal(omr_gate_wait_ms(g, "10.0.0.1", 3000), 0);
+	assert_int_equal(omr_gate_wait_ms(g, "10.0.0.2", 3000), 0);
+	assert_int_equal(omr_gate_take(g, "10.0.0.1", 3000), OMR_GATE_OK);
+	omr_gate_get_stats(g, &st);
+	assert_int_equal(st.refused_rate, 0);
+	assert_int_equal(st.peers, 1);
+	l.rate_per_ip = 0; /* no cap: never a wait */
+	omr_gate_set_limits(g, &l);
+	assert_int_equal(omr_gate_wait_ms(g, "10.0.0.1", 3000), 0);
+	omr_gate_free(g);
+}
+
 static void test_gate_ipv6(void **state)
 {
 	struct omr_gate_limits l = { .conns_per_ip = 1 };
@@ -219,6 +245,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gate_conns),
 		cmocka_unit_test(test_gate_rate),
+		cmocka_unit_test(test_gate_wait),
 		cmocka_unit_test(test_gate_ipv6),
 		cmocka_unit_test(test_gate_many_peers),
 		cmocka_unit_test(test_budget),

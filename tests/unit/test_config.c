@@ -124,6 +124,24 @@ static void test_shipped(void **state)
 	omr_conf_errs_free(&errs);
 }
 
+/* Where a short admin token is allowed (tests/conf/bad has the refusal). */
+static void test_loopback(void **state)
+{
+	static const struct {
+		const char *address;
+		int loopback;
+	} cases[] = {
+		{ "127.0.0.1", 1 }, { "127.1.2.3", 1 }, { "::1", 1 }, { "::ffff:127.0.0.1", 1 },
+		{ "localhost", 1 }, { "0.0.0.0", 0 }, { "::", 0 }, { "10.0.0.1", 0 },
+		{ "128.0.0.1", 0 }, { "::2", 0 }, { "::ffff:10.0.0.1", 0 }, { "example.com", 0 },
+		{ "", 0 }, { NULL, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (omr_config_loopback(cases[i].address) != cases[i].loopback)
+			fail_msg("%s: expected loopback %d", cases[i].address ? cases[i].address : "NULL",
+				 cases[i].loopback);
+}
+
 /* A routing or agents file is checked inside a main config. */
 static char *wrap(const char *bad, const char *kind)
 {
@@ -212,6 +230,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_shipped),
+		cmocka_unit_test(test_loopback),
 		cmocka_unit_test(test_relative),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_describe),
