@@ -271,7 +271,9 @@ def webhookbot_part(tmp):
     check(t["signed"], "the request carries a valid HMAC-SHA256 signature")
     eq(t["header_turn"], t["turn"]["turn"], "and its turn id")
     eq(t["turn"]["context"]["customer"]["name"], "Rob", "the context names the customer")
-    eq(d.conversation(c)["bot_slots"], {"order": "A-17"}, "slots are kept")
+    # stored with the bot's answer; the visitor may see the answer first
+    slots = wait_for(lambda: d.conversation(c)["bot_slots"] or None, what="slots stored")
+    eq(slots, {"order": "A-17"}, "slots are kept")
     v.say("ask me later", cmid="l1")
     eq(v.ws.recv_type("message")["text"], "answered later", "an answer by signed callback")
     wait_for(lambda: {"callback": 401} in FakeBot.seen, what="forged callback refused")

@@ -10,7 +10,7 @@ import time
 
 import omrtest
 from fakes import FakeGraph, meta_signature
-from omrtest import check, eq, log, Agent, Daemon, Redis, wait_for, BUILDDIR
+from omrtest import check, eq, log, token_hash, Agent, Daemon, Redis, wait_for, BUILDDIR
 
 SECRET = "test-app-secret-0123"
 VERIFY = "test-verify-token"
@@ -32,10 +32,10 @@ AGENTS = """
 agents:
   - id: alice
     name: Alice
-    token: alice-token-0123456789
+    token: "%s"
     skills: { general: 3 }
     capacity: { whatsapp: 5, webchat: 1 }
-"""
+""" % token_hash("alice-token-0123456789")
 
 
 def plugin(api_base, window="24h"):

@@ -121,13 +121,13 @@ static const char *ROUTING =
 
 static const char *AGENTS =
 	"agents:\n"
-	"  - { id: ann, token: ann-0123456789abcdef, skills: { billing: 5, general: 4 },"
+	"  - { id: ann, token: \"$sha256$4aebd70d3e9413c91f66417e4fea3d65096e0723b1d5b84093132287a974a2bd\", skills: { billing: 5, general: 4 },"
 	" languages: [nl, en], capacity: { webchat: 2, email: 5 } }\n"
-	"  - { id: ben, token: ben-0123456789abcdef, skills: { billing: 3, general: 2 },"
+	"  - { id: ben, token: \"$sha256$62797ad26a25056b22f1ffd105c8784d31b01b27f3f09c39cf91d390eb9b8981\", skills: { billing: 3, general: 2 },"
 	" languages: [en], capacity: { webchat: 3 } }\n"
-	"  - { id: cas, token: cas-0123456789abcdef, skills: { billing: 2, general: 4, complaints: 4 },"
+	"  - { id: cas, token: \"$sha256$9fc28cedf7cfd98c49d1092f550b26daa933e4bd72c43af9d7b7d6fa4fc0144c\", skills: { billing: 2, general: 4, complaints: 4 },"
 	" capacity: { webchat: 1 } }\n"
-	"  - { id: dee, token: dee-0123456789abcdef, skills: { tech: 5 }, capacity: { email: 4 } }\n";
+	"  - { id: dee, token: \"$sha256$fbdcc798a8b060536a2ec1430c000415f267f81c4d3f881bbf8e0358bccd7ea2\", skills: { tech: 5 }, capacity: { email: 4 } }\n";
 
 static json_t *facts(const char *text, const char *intent, int public, int balance)
 {
