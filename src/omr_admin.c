@@ -319,8 +319,8 @@ static void omr_admin_agents(void *arg, const struct omr_http_request *req, omr_
 	struct omr_admin_call *call = omr_calloc(1, sizeof(*call));
 	call->a = a;
 	call->reply = reply;
-	omr_store_run(a->env.store, OMR_SCRIPT_AGENTS_STATE, omr_admin_agents_done, call, (int)n,
-		      argv);
+	struct omr_lua_agents_state_args st = { .agents = argv, .nagents = n };
+	omr_lua_agents_state(a->env.store, &st, omr_admin_agents_done, call);
 	free(argv);
 }
 
@@ -330,18 +330,20 @@ static void omr_admin_queues_done(void *arg, const redisReply *reply, const char
 {
 	struct omr_admin_call *call = arg;
 	const struct omr_routing_conf *rc = omr_env_cfg(&call->a->env)->routing;
+	struct omr_lua_queues_state_reply st;
 	json_t *list, *out;
-	long long now = omr_now_ms();
 
-	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
+	if (err || omr_lua_queues_state_reply(reply, &st) < 2 || st.queues->type != REDIS_REPLY_ARRAY) {
 		omr_http_reply_error(call->reply, 503, "unavailable", "storage unavailable: %s",
 				     err ? err : "bad reply");
 		free(call);
 		return;
 	}
+	/* the oldest wait on Redis' clock (nodes' clocks may differ) */
+	long long now = st.now;
 	list = json_array();
-	for (size_t i = 0; i < reply->elements; i++) {
-		const redisReply *row = reply->element[i];
+	for (size_t i = 0; i < st.queues->elements; i++) {
+		const redisReply *row = st.queues->element[i];
 		const char *name = omr_reply_str(omr_reply_elem(row, 0));
 		const struct omr_queue_conf *q = omr_routing_queue(rc, name);
 		long long oldest = omr_reply_int(omr_reply_elem(row, 2), 0);
@@ -367,7 +369,7 @@ static void omr_admin_queues_done(void *arg, const redisReply *reply, const char
 				       (json_int_t)omr_reply_int(omr_reply_elem(row, 6), 0),
 				       "answered_today", (json_int_t)answered, "avg_handle_s",
 				       (json_int_t)(aht / 1000), "sla", sla, "calendar", q->calendar, "open",
-				       q->cal ? omr_calendar_open(q->cal, now) : 1);
+				       q->cal ? omr_calendar_open(q->cal, omr_now_ms()) : 1);
 		if (qj)
 			json_array_append_new(list, qj);
 	}
@@ -383,7 +385,7 @@ static void omr_admin_queues(void *arg, const struct omr_http_request *req, omr_
 	const struct omr_config *cfg = omr_env_cfg(&a->env);
 	const struct omr_routing_conf *rc = cfg->routing;
 	struct omr_cands *cands;
-	char now[24], day[16];
+	char day[16];
 	time_t t = time(NULL);
 	struct tm tm;
 
@@ -392,9 +394,8 @@ static void omr_admin_queues(void *arg, const struct omr_http_request *req, omr_
 		return;
 	gmtime_r(&t, &tm);
 	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
 	cands = omr_calloc(rc->nqueues + 1, sizeof(*cands));
-	size_t n = 3;
+	size_t n = 0;
 	for (size_t i = 0; i < rc->nqueues; i++) {
 		const struct omr_queue_conf *q = &rc->queues[i];
 		json_t *skills = json_object();
@@ -408,9 +409,6 @@ static void omr_admin_queues(void *arg, const struct omr_http_request *req, omr_
 	const char **argv = omr_calloc(n + 1, sizeof(*argv));
 	char (*counts)[16] = omr_calloc(rc->nqueues + 1, sizeof(*counts));
 	size_t k = 0;
-	argv[k++] = now;
-	argv[k++] = day;
-	argv[k++] = "0";
 	for (size_t i = 0; i < rc->nqueues; i++) {
 		argv[k++] = rc->queues[i].name;
 		snprintf(counts[i], sizeof(counts[i]), "%d", cands[i].n);
@@ -421,7 +419,8 @@ static void omr_admin_queues(void *arg, const struct omr_http_request *req, omr_
 	struct omr_admin_call *call = omr_calloc(1, sizeof(*call));
 	call->a = a;
 	call->reply = reply;
-	omr_store_run(a->env.store, OMR_SCRIPT_QUEUES_STATE, omr_admin_queues_done, call, (int)k, argv);
+	struct omr_lua_queues_state_args st = { .day = day, .queues = argv, .nqueues = k };
+	omr_lua_queues_state(a->env.store, &st, omr_admin_queues_done, call);
 	for (size_t i = 0; i < rc->nqueues; i++)
 		omr_cands_free(&cands[i]);
 	free(cands);
@@ -491,8 +490,8 @@ static void omr_admin_reasons(void *arg, const struct omr_http_request *req, omr
 		strftime(dates[d], sizeof(dates[d]), "%Y-%m-%d", &tm);
 		argv[d] = dates[d];
 	}
-	omr_store_run(a->env.store, OMR_SCRIPT_REPORT_REASONS, omr_admin_reasons_done, reply,
-		      (int)days, argv);
+	struct omr_lua_report_reasons_args rr = { .days = argv, .ndays = (size_t)days };
+	omr_lua_report_reasons(a->env.store, &rr, omr_admin_reasons_done, reply);
 	free(argv);
 	free(dates);
 }

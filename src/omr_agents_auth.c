@@ -81,14 +81,13 @@ static void omr_auth_record(struct omr_agents *a, const char *mode, const char *
 			    const char *ip, omr_redis_cb cb, void *arg)
 {
 	const struct omr_config *cfg = omr_env_cfg(&a->env);
-	char key[64], window[24], lockout[24], max[24];
-	snprintf(window, sizeof(window), "%lld", cfg->admission.login_window);
-	snprintf(lockout, sizeof(lockout), "%lld", cfg->admission.login_lockout);
-	snprintf(max, sizeof(max), "%lld", cfg->admission.login_failures);
-	const char *argv[] = { mode, agent ? agent : "", omr_gate_peer_key(ip, key, sizeof(key)),
-			       window, lockout, max };
-	omr_store_run(a->env.store, OMR_SCRIPT_LOGIN_GUARD, cb ? cb : omr_auth_guard_done, arg, 6,
-		      argv);
+	char key[64];
+	struct omr_lua_login_guard_args g = {
+		.mode = mode, .account = agent, .address = omr_gate_peer_key(ip, key, sizeof(key)),
+		.window = cfg->admission.login_window, .lockout = cfg->admission.login_lockout,
+		.max = cfg->admission.login_failures,
+	};
+	omr_lua_login_guard(a->env.store, &g, cb ? cb : omr_auth_guard_done, arg);
 }
 
 static void omr_auth_accepted(struct omr_agents *a, struct omr_asess *s, const char *agent,
@@ -223,34 +222,33 @@ static void omr_auth_guarded(void *arg, const redisReply *reply, const char *err
 	struct omr_auth_job *j = arg;
 	struct omr_agents *a = j->a;
 	struct omr_asess *s = a->stopping ? NULL : omr_agents_sess(a, j->conn);
-	long long left = omr_reply_int(omr_reply_elem(reply, 0), 0);
-	long long recent = omr_reply_int(omr_reply_elem(reply, 2), 0) +
-			   omr_reply_int(omr_reply_elem(reply, 3), 0);
+	struct omr_lua_login_guard_reply g;
+	int n = err ? -1 : omr_lua_login_guard_reply(reply, &g);
 
 	if (!s) {
 		omr_auth_job_free(j);
 		return;
 	}
-	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
+	if (n < 1) {
 		s->auth_pending = 0;
 		omr_agents_error(a, s->conn, "unavailable", "storage unavailable, try again", NULL,
 				 NULL);
 		omr_auth_job_free(j);
 		return;
 	}
-	if (left > 0) {
+	if (g.locked_ms > 0) {
 		char *m = omr_asprintf("too many failed log-ins; try again in %lld s",
-				       (left + 999) / 1000);
+				       (g.locked_ms + 999) / 1000);
 		s->auth_pending = 0;
 		a->login_failures++;
 		omr_log_info("agent login for '%s' from %s refused: locked (%s)", j->agent, s->ip,
-			     omr_reply_str(omr_reply_elem(reply, 1)));
+			     g.what ? g.what : "");
 		omr_agents_error(a, s->conn, "locked", m, NULL, NULL);
 		free(m);
 		omr_auth_job_free(j);
 		return;
 	}
-	j->suspect = recent > 0;
+	j->suspect = g.address_failures + g.account_failures > 0;
 	if (!j->hash) {
 		struct timeval tv;
 		long long ms = a->auth_cost_ms + (long long)(omr_mono_ms() % 16);

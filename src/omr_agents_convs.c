@@ -61,37 +61,33 @@ static void omr_agents_reply_cb(void *arg, const redisReply *reply, const char *
 {
 	struct omr_areq *q = arg;
 	struct omr_agents *a = q->a;
-	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	struct omr_lua_reply_reply r;
 
-	if (omr_agents_refused(a, q, reply, err) || reply->elements < 6) {
+	if (omr_agents_refused(a, q, reply, err) || omr_lua_reply_reply(reply, &r) < 6) {
 		omr_areq_free(q);
 		return;
 	}
-	const char *mid = omr_reply_str(reply->element[1]);
-	const char *channel = omr_reply_str(reply->element[2]);
-	const char *address = omr_reply_str(reply->element[3]);
-	const char *thread = omr_reply_str(reply->element[4]);
 	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, q->agent);
 	/* the stored message, so that a resent reply gets the same ack */
-	json_t *m = omr_model_from_hash(OMR_MODEL_MESSAGE, reply->element[5]);
+	json_t *m = omr_model_from_hash(OMR_MODEL_MESSAGE, r.hash);
 	if (!m)
 		m = json_object();
 	omr_agents_push_new(a, q->agent, json_pack("{s:s,s:s,s:s,s:o}", "type", "ack",
 						   "client_msg_id", q->client_msg_id,
 						   "conversation", q->conversation, "message", m));
-	if (strcmp(tag, "ok") == 0 && channel && address) {
+	if (strcmp(r.tag, "ok") == 0 && r.channel && r.address) {
 		struct omr_outbound out = {
 			.conversation = q->conversation,
-			.message = mid,
+			.message = r.message,
 			.kind = "message",
-			.address = address,
-			.thread = thread,
+			.address = r.address,
+			.thread = r.thread,
 			.author = "agent",
 			.author_name = ac && ac->name ? ac->name : q->agent,
 			.text = q->text,
 			.data = q->data, /* {template: {name, language}} or NULL */
 		};
-		omr_channels_deliver(a->channels, channel, &out);
+		omr_channels_deliver(a->channels, r.channel, &out);
 	}
 	omr_areq_free(q);
 }
@@ -120,19 +116,23 @@ static void omr_agents_reply_store(struct omr_areq *q, const char *cmid)
 {
 	struct omr_agents *a = q->a;
 	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, q->agent);
-	char mid[OMR_ID_MAX], now[24], ttl[24];
+	char mid[OMR_ID_MAX];
 	char *tmpl = q->data ? json_dumps(json_object_get(q->data, "template"), JSON_COMPACT) : NULL;
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	snprintf(ttl, sizeof(ttl), "%lld", omr_env_cfg(&a->env)->limits.dedup_ttl);
-	const char *argv[] = { q->conversation, q->agent, ac && ac->name ? ac->name : q->agent,
-			       q->text, cmid, omr_id_new(mid, "m_"), now, ttl, "agent",
-			       tmpl ? tmpl : "" };
-	omr_store_run(a->env.store, OMR_SCRIPT_REPLY, omr_agents_reply_cb, q, 10, argv);
+	struct omr_lua_reply_args r = {
+		.conversation = q->conversation, .agent = q->agent,
+		.name = ac && ac->name ? ac->name : q->agent, .text = q->text, .client_msg_id = cmid,
+		.message = omr_id_new(mid, "m_"), .dedup_ttl = omr_env_cfg(&a->env)->limits.dedup_ttl,
+		.author = "agent", .template = tmpl,
+	};
+	omr_lua_reply(a->env.store, &r, omr_agents_reply_cb, q);
 	free(tmpl);
 }
 
 /* The channel's rules, checked before the reply is stored: a template
- * outside the reply window (WhatsApp: 24 hours), the channel's length. */
+ * outside the reply window (WhatsApp: 24 hours), the channel's length;
+ * but first whose it is, so that nothing about a colleague's conversation
+ * (when its window closes) is told. reply.lua checks ownership again,
+ * atomically with the store. */
 static void omr_agents_reply_checked(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_areq *q = arg;
@@ -140,13 +140,18 @@ static void omr_agents_reply_checked(void *arg, const redisReply *reply, const c
 	const char *channel = omr_reply_str(omr_reply_elem(reply, 0));
 	long long last = omr_reply_int(omr_reply_elem(reply, 1), 0);
 	const char *pub = omr_reply_str(omr_reply_elem(reply, 2));
+	const char *owner = omr_reply_str(omr_reply_elem(reply, 3));
 	const struct omr_plugin *p = channel ? omr_channels_get(a->channels, channel) : NULL;
 	/* the window is for private messages; a public comment is answered any time */
 	int windowed = p && p->reply_window_ms && !(pub && strcmp(pub, "1") == 0);
 	const char *tname = q->extra;
 
-	if (err) {
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
 		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
+		goto done;
+	}
+	if (!owner || strcmp(owner, q->agent) != 0) {
+		omr_agents_error_q(q, "not_yours", "this conversation is not assigned to you");
 		goto done;
 	}
 	if (tname) {
@@ -218,7 +223,7 @@ void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *m
 	q->extra = tmpl ? omr_strdup(tmpl) : NULL;
 	char *key = omr_store_key(a->env.store, "conv:%s", conv);
 	omr_redis_cmd(omr_store_redis(a->env.store), omr_agents_reply_checked, q,
-		      "HMGET %s channel last_inbound_at public", key);
+		      "HMGET %s channel last_inbound_at public agent", key);
 	free(key);
 }
 
@@ -243,7 +248,7 @@ static void omr_agents_act_cb(void *arg, const redisReply *reply, const char *er
 		if (strcmp(act, "wrapup") == 0 && q->extra) {
 			struct omr_hub_event ev = {
 				.type = OMR_HUB_ENGAGE,
-				.customer = omr_reply_str(omr_reply_elem(reply, 3)),
+				.customer = omr_reply_str(omr_reply_elem(reply, 3)), /* conv_act: customer */
 				.reason = q->extra,
 				.conversation = q->conversation,
 			};
@@ -261,16 +266,14 @@ static void omr_agents_act_cb(void *arg, const redisReply *reply, const char *er
 void omr_agents_close(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
 {
 	const char *conv = omr_agents_conv_arg(a, s, msg);
-	char now[24];
 	struct omr_areq *q;
 	if (!conv)
 		return;
 	q = omr_areq_new(a, s);
 	q->conversation = omr_strdup(conv);
 	q->text = omr_strdup("close");
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	const char *argv[] = { "close", conv, s->agent, now };
-	omr_store_run(a->env.store, OMR_SCRIPT_CONV_ACT, omr_agents_act_cb, q, 4, argv);
+	struct omr_lua_conv_act_args c = { .action = "close", .conversation = conv, .agent = s->agent };
+	omr_lua_conv_act(a->env.store, &c, omr_agents_act_cb, q);
 }
 
 void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
@@ -280,7 +283,7 @@ void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *
 	const char *reason = omr_conf_reason_ok(r->reasons, json_string_value(json_object_get(msg, "reason")));
 	const char *outcome = omr_conf_reason_ok(r->outcomes, json_string_value(json_object_get(msg, "outcome")));
 	const char *notes = json_string_value(json_object_get(msg, "notes"));
-	char now[24], day[16];
+	char day[16];
 	struct omr_areq *q;
 	time_t t = time(NULL);
 	struct tm tm;
@@ -312,9 +315,11 @@ void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *
 	q->conversation = omr_strdup(conv);
 	q->text = omr_strdup("wrapup");
 	q->extra = omr_strdup(outcome);
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	const char *argv[] = { "wrapup", conv, s->agent, now, wjson, reason, outcome, day };
-	omr_store_run(a->env.store, OMR_SCRIPT_CONV_ACT, omr_agents_act_cb, q, 8, argv);
+	struct omr_lua_conv_act_args c = {
+		.action = "wrapup", .conversation = conv, .agent = s->agent, .wrapup = wjson,
+		.reason = reason, .outcome = outcome, .day = day,
+	};
+	omr_lua_conv_act(a->env.store, &c, omr_agents_act_cb, q);
 	free(wjson);
 }
 
@@ -326,7 +331,7 @@ void omr_agents_transfer(struct omr_agents *a, struct omr_asess *s, const json_t
 	const char *agent = json_string_value(json_object_get(msg, "agent"));
 	const char *note = json_string_value(json_object_get(msg, "note"));
 	const struct omr_agent_conf *me = omr_agents_find(cfg->agents, s->agent);
-	char now[24], prefer[24], score[32], nid[OMR_ID_MAX];
+	char nid[OMR_ID_MAX];
 	struct omr_areq *q;
 
 	if (!conv)
@@ -353,15 +358,15 @@ void omr_agents_transfer(struct omr_agents *a, struct omr_asess *s, const json_t
 	q = omr_areq_new(a, s);
 	q->conversation = omr_strdup(conv);
 	q->text = omr_strdup("transfer");
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	/* a transfer to a named agent waits for that agent this long */
-	snprintf(prefer, sizeof(prefer), "%lld", cfg->routing->offers.timeout * 6);
-	/* a transferred conversation goes to the front of its new queue */
-	snprintf(score, sizeof(score), "%lld", (long long)omr_now_ms() - 86400000LL * 365);
-	const char *argv[] = { "transfer", conv, s->agent, now, queue ? "queue" : "agent",
-			       queue ? queue : agent, omr_id_new(nid, "m_"), note ? note : "",
-			       me && me->name ? me->name : s->agent, prefer, score };
-	omr_store_run(a->env.store, OMR_SCRIPT_CONV_ACT, omr_agents_act_cb, q, 11, argv);
+	struct omr_lua_conv_act_args c = {
+		.action = "transfer", .conversation = conv, .agent = s->agent,
+		.to = queue ? "queue" : "agent", .target = queue ? queue : agent,
+		.note_id = omr_id_new(nid, "m_"), .note = note,
+		.name = me && me->name ? me->name : s->agent,
+		/* a transfer to a named agent waits for that agent this long */
+		.prefer = cfg->routing->offers.timeout * 6,
+	};
+	omr_lua_conv_act(a->env.store, &c, omr_agents_act_cb, q);
 }
 
 static void omr_agents_open_cb(void *arg, const redisReply *reply, const char *err)

@@ -36,6 +36,8 @@
 #include "omr_redis.h"
 #include "omr_util.h"
 
+struct omr_lua_agent_session_reply;
+
 #define OMR_AGENT_SUBPROTOCOL "omniroute.agent.v1"
 #define OMR_AGENT_MAX_AUTH_FAILURES 5
 #define OMR_AGENT_RATE 20.0     /* frames per second, sustained */
@@ -149,7 +151,8 @@ const char *omr_conf_reason_ok(char *const *list, const char *v);
 json_t *omr_agents_offer_frame(const json_t *conv, const json_t *offer);
 /* What the agent may send on the conversation's channel (reply window). */
 json_t *omr_agents_decorate(struct omr_agents *a, json_t *conv);
-void omr_agents_welcome(struct omr_agents *a, struct omr_asess *s, const redisReply *reply);
+void omr_agents_welcome(struct omr_agents *a, struct omr_asess *s,
+			const struct omr_lua_agent_session_reply *r);
 /* agent_view.lua for q's agent, answered to cb. */
 void omr_agents_view(struct omr_agents *a, struct omr_areq *q, const char *conv,
 		     const char *agent, omr_redis_cb cb);

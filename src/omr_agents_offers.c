@@ -68,35 +68,41 @@ static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const ch
 {
 	struct omr_areq *q = arg;
 	struct omr_agents *a = q->a;
-	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
-	const char *how = q->text;
+	struct omr_lua_offer_end_reply o;
 
-	if (err || !tag) {
+	if (err || omr_lua_offer_end_reply(reply, &o) < 1 || !o.tag) {
 		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
-	} else if (strcmp(tag, "gone") == 0) {
+	} else if (strcmp(o.tag, "gone") == 0) {
 		omr_agents_error_q(q, "gone", "the offer expired or was withdrawn");
 		omr_agents_revoked(a, q->agent, q->offer, "expired");
-	} else if (strcmp(tag, "not_yours") == 0) {
+	} else if (strcmp(o.tag, "not_yours") == 0) {
 		omr_agents_error_q(q, "not_yours", "this offer is not yours");
-	} else if (strcmp(how, "accept") == 0 && reply->elements >= 5) {
-		q->conversation = omr_strdup(omr_reply_str(reply->element[1]));
+	} else if (o.outcome && strcmp(o.outcome, "accept") == 0 && o.conversation) {
+		q->conversation = omr_strdup(o.conversation);
 		omr_log_info("agent %s accepted conversation %s", q->agent, q->conversation);
 		struct omr_hub_event ev = {
 			.type = OMR_HUB_ANSWERED,
 			.agent = q->agent,
-			.queue = omr_reply_str(reply->element[2]),
-			.at = omr_reply_int(reply->element[3], 0),
-			.customer = omr_reply_str(reply->element[4]),
+			.queue = o.queue,
+			.at = o.waited,
+			.customer = o.customer,
 			.conversation = q->conversation,
 		};
 		omr_hub_emit(a->env.hub, &ev);
 		omr_agents_view(a, q, q->conversation, q->agent, omr_agents_assigned_cb);
 		omr_hub_route(a->env.hub);
 		return;
-	} else if (strcmp(how, "accept") == 0) {
+	} else if (o.outcome && strcmp(o.outcome, "expire") == 0) {
 		/* it expired just before the accept arrived */
 		omr_agents_error_q(q, "gone", "the offer expired");
 		omr_agents_revoked(a, q->agent, q->offer, "expired");
+		if (o.away) {
+			struct omr_hub_event pv = {
+				.type = OMR_HUB_PRESENCE, .agent = q->agent, .status = "away",
+				.reason = "missed offers",
+			};
+			omr_hub_emit(a->env.hub, &pv);
+		}
 		omr_hub_route(a->env.hub);
 	} else {
 		omr_log_info("agent %s declined offer %s", q->agent, q->offer);
@@ -111,7 +117,6 @@ void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_
 {
 	const char *offer = json_string_value(json_object_get(msg, "offer"));
 	const struct omr_routing_conf *r = omr_env_cfg(&a->env)->routing;
-	char now[24], cooldown[24], missed[24];
 	struct omr_areq *q;
 
 	if (!offer || !omr_model_id_ok(offer, "o_")) {
@@ -121,10 +126,9 @@ void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_
 	q = omr_areq_new(a, s);
 	q->offer = omr_strdup(offer);
 	q->text = omr_strdup(how);
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	snprintf(cooldown, sizeof(cooldown), "%lld", r->offers.reject_cooldown);
-	snprintf(missed, sizeof(missed), "%lld", r->offers.max_missed);
-	const char *argv[] = { how, offer, s->agent, now, cooldown, missed };
-	omr_store_run(a->env.store, OMR_SCRIPT_OFFER_END, omr_agents_offer_end_cb, q, 6, argv);
+	struct omr_lua_offer_end_args args = {
+		.how = how, .offer = offer, .agent = s->agent,
+		.cooldown = r->offers.reject_cooldown, .missed = r->offers.max_missed,
+	};
+	omr_lua_offer_end(a->env.store, &args, omr_agents_offer_end_cb, q);
 }
-

@@ -61,7 +61,9 @@ static void omr_agents_session_cb(void *arg, const redisReply *reply, const char
 	struct omr_agents *a = q->a;
 	struct omr_asess *s = omr_agents_sess(a, q->conn);
 
-	if (err || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 4) {
+	struct omr_lua_agent_session_reply r;
+
+	if (err || omr_lua_agent_session_reply(reply, &r) < 4) {
 		omr_log_warn("agent %s: cannot record the login: %s", q->agent, err ? err : "bad reply");
 		if (s) {
 			omr_agents_error(a, q->conn, "unavailable", "storage unavailable, log in again",
@@ -72,7 +74,7 @@ static void omr_agents_session_cb(void *arg, const redisReply *reply, const char
 		return;
 	}
 	if (s && s->agent)
-		omr_agents_welcome(a, s, reply);
+		omr_agents_welcome(a, s, &r);
 	omr_areq_free(q);
 	omr_hub_route(a->env.hub);
 }
@@ -82,7 +84,6 @@ void omr_agents_login(struct omr_agents *a, struct omr_asess *s, const char *age
 	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, agent);
 	struct omr_alocal *l = omr_agents_local(a, agent, 1);
 	struct omr_areq *q;
-	char now[24];
 
 	s->agent = omr_strdup(agent);
 	s->next = l->sessions;
@@ -91,18 +92,21 @@ void omr_agents_login(struct omr_agents *a, struct omr_asess *s, const char *age
 	omr_log_info("agent %s logged in from %s (connection %llu)", agent, s->ip,
 		     (unsigned long long)s->conn);
 	q = omr_areq_new(a, s);
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	const char *argv[] = { agent, a->env.node_id, now, "1",
-			       ac && ac->name ? ac->name : agent };
-	omr_store_run(a->env.store, OMR_SCRIPT_AGENT_SESSION, omr_agents_session_cb, q, 5, argv);
+	struct omr_lua_agent_session_args as = {
+		.agent = agent, .node = a->env.node_id, .delta = 1,
+		.name = ac && ac->name ? ac->name : agent,
+	};
+	omr_lua_agent_session(a->env.store, &as, omr_agents_session_cb, q);
 }
 
 static void omr_agents_gone_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_areq *q = arg;
-	if (err)
-		omr_log_warn("agent %s: disconnect not recorded: %s", q->agent, err);
-	else if (omr_reply_int(omr_reply_elem(reply, 0), 1) == 0 && !q->a->stopping)
+	struct omr_lua_agent_session_reply r;
+	if (err || omr_lua_agent_session_reply(reply, &r) < 5)
+		omr_log_warn("agent %s: disconnect not recorded: %s", q->agent,
+			     err ? err : "bad reply");
+	else if (r.sessions == 0 && !q->a->stopping)
 		omr_agents_start_grace(q->a, q->agent);
 	omr_areq_free(q);
 }
@@ -120,10 +124,10 @@ void omr_agents_session_closed(struct omr_agents *a, struct omr_asess *s)
 	if (a->stopping)
 		return; /* the node's agents get their grace from its next start */
 	struct omr_areq *q = omr_areq_new(a, s);
-	char now[24];
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	const char *argv[] = { s->agent, a->env.node_id, now, "-1", "" };
-	omr_store_run(a->env.store, OMR_SCRIPT_AGENT_SESSION, omr_agents_gone_cb, q, 5, argv);
+	struct omr_lua_agent_session_args as = {
+		.agent = s->agent, .node = a->env.node_id, .delta = -1,
+	};
+	omr_lua_agent_session(a->env.store, &as, omr_agents_gone_cb, q);
 }
 
 /* ---- presence ---- */
@@ -132,10 +136,11 @@ static void omr_agents_offline_cb(void *arg, const redisReply *reply, const char
 {
 	struct omr_areq *q = arg;
 	struct omr_agents *a = q->a;
-	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
-	const redisReply *withdrawn = omr_reply_elem(reply, 1), *requeued = omr_reply_elem(reply, 2);
+	struct omr_lua_agent_presence_reply r = { 0 };
+	int n = err ? -1 : omr_lua_agent_presence_reply(reply, &r);
+	const redisReply *withdrawn = r.withdrawn, *requeued = r.requeued;
 
-	if (err || !tag) {
+	if (n < 1 || !r.tag) {
 		omr_log_warn("agent %s: presence not stored: %s", q->agent, err ? err : "bad reply");
 		if (q->conn)
 			omr_agents_error(a, q->conn, "unavailable", "storage unavailable, try again",
@@ -143,7 +148,7 @@ static void omr_agents_offline_cb(void *arg, const redisReply *reply, const char
 		omr_areq_free(q);
 		return;
 	}
-	if (strcmp(tag, "ok") == 0) {
+	if (strcmp(r.tag, "ok") == 0) {
 		omr_log_info("agent %s is %s%s%s", q->agent, q->text, q->extra[0] ? ": " : "",
 			     q->extra);
 		omr_agents_push_new(a, q->agent, json_pack("{s:s,s:s,s:s}", "type", "presence",
@@ -166,16 +171,16 @@ static void omr_agents_set_presence(struct omr_agents *a, const char *agent, uin
 				    const char *status, const char *reason, int only_if_gone)
 {
 	struct omr_areq *q = omr_areq_new(a, NULL);
-	char now[24], prefer[24];
 	q->conn = conn;
 	q->agent = omr_strdup(agent);
 	q->text = omr_strdup(status);
 	q->extra = omr_strdup(reason ? reason : "");
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	/* a requeued conversation waits for its agent for one more grace period */
-	snprintf(prefer, sizeof(prefer), "%lld", omr_env_cfg(&a->env)->routing->sessions.grace);
-	const char *argv[] = { agent, status, q->extra, now, only_if_gone ? "1" : "0", prefer };
-	omr_store_run(a->env.store, OMR_SCRIPT_AGENT_PRESENCE, omr_agents_offline_cb, q, 6, argv);
+	struct omr_lua_agent_presence_args p = {
+		.agent = agent, .status = status, .reason = q->extra, .only_if_gone = only_if_gone,
+		/* a requeued conversation waits for its agent for one more grace period */
+		.prefer = omr_env_cfg(&a->env)->routing->sessions.grace,
+	};
+	omr_lua_agent_presence(a->env.store, &p, omr_agents_offline_cb, q);
 }
 
 void omr_agents_offline(struct omr_agents *a, const char *agent, const char *reason,

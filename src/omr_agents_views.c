@@ -32,8 +32,10 @@ json_t *omr_agents_offer_frame(const json_t *conv, const json_t *offer)
 	json_t *msgs = json_object_get(conv, "messages"), *m, *cust = json_object_get(conv, "customer");
 	const char *preview = "";
 	size_t i;
-	long long expires = json_integer_value(json_object_get(offer, "expires_at"));
-	long long left = expires - omr_now_ms();
+	/* measured on Redis' clock (omr_store_view_parse): nodes' clocks may differ */
+	json_t *rem = json_object_get(offer, "remaining_ms");
+	long long left = rem ? json_integer_value(rem) :
+			       json_integer_value(json_object_get(offer, "expires_at")) - omr_now_ms();
 
 	json_array_foreach(msgs, i, m) {
 		const char *dir = json_string_value(json_object_get(m, "direction"));
@@ -100,11 +102,11 @@ json_t *omr_agents_decorate(struct omr_agents *a, json_t *conv)
 void omr_agents_view(struct omr_agents *a, struct omr_areq *q, const char *conv,
 			    const char *agent, omr_redis_cb cb)
 {
-	char max[16], earlier[16];
-	snprintf(max, sizeof(max), "%d", OMR_AGENT_HISTORY);
-	snprintf(earlier, sizeof(earlier), "%d", OMR_AGENT_EARLIER);
-	const char *argv[] = { conv, agent ? agent : "", max, earlier };
-	omr_store_run(a->env.store, OMR_SCRIPT_AGENT_VIEW, cb, q, 4, argv);
+	struct omr_lua_agent_view_args v = {
+		.conversation = conv, .agent = agent, .max = OMR_AGENT_HISTORY,
+		.earlier = OMR_AGENT_EARLIER,
+	};
+	omr_lua_agent_view(a->env.store, &v, cb, q);
 }
 
 /* ---- welcome: gathers conversations and offers, then sends ---- */
@@ -154,12 +156,12 @@ static void omr_welcome_conv_cb(void *arg, const redisReply *reply, const char *
 
 static void omr_welcome_view(struct omr_welcome *w, const char *conv)
 {
-	char max[16], earlier[16];
-	snprintf(max, sizeof(max), "%d", OMR_AGENT_HISTORY);
-	snprintf(earlier, sizeof(earlier), "%d", OMR_AGENT_EARLIER);
-	const char *argv[] = { conv, w->agent, max, earlier };
+	struct omr_lua_agent_view_args v = {
+		.conversation = conv, .agent = w->agent, .max = OMR_AGENT_HISTORY,
+		.earlier = OMR_AGENT_EARLIER,
+	};
 	w->pending++;
-	omr_store_run(w->a->env.store, OMR_SCRIPT_AGENT_VIEW, omr_welcome_conv_cb, w, 4, argv);
+	omr_lua_agent_view(w->a->env.store, &v, omr_welcome_conv_cb, w);
 }
 
 static void omr_welcome_offer_cb(void *arg, const redisReply *reply, const char *err)
@@ -206,11 +208,12 @@ static json_t *omr_strlist_json(char *const *list)
 	return arr;
 }
 
-void omr_agents_welcome(struct omr_agents *a, struct omr_asess *s, const redisReply *reply)
+void omr_agents_welcome(struct omr_agents *a, struct omr_asess *s,
+			const struct omr_lua_agent_session_reply *r)
 {
 	const struct omr_config *cfg = omr_env_cfg(&a->env);
 	const struct omr_agent_conf *ac = omr_agents_find(cfg->agents, s->agent);
-	const redisReply *convs = omr_reply_elem(reply, 2), *offers = omr_reply_elem(reply, 3);
+	const redisReply *convs = r->convs, *offers = r->offers;
 	struct omr_welcome *w;
 	json_t *queues = json_array();
 
@@ -227,9 +230,7 @@ void omr_agents_welcome(struct omr_agents *a, struct omr_asess *s, const redisRe
 	w->agent = omr_strdup(s->agent);
 	w->frame = json_pack("{s:s,s:o,s:{s:s,s:s},s:o,s:o,s:o,s:o,s:[],s:[]}", "type", "welcome",
 			     "agent", omr_agents_agent_info(ac), "presence", "status",
-			     omr_reply_str(omr_reply_elem(reply, 0)) ? omr_reply_str(omr_reply_elem(reply, 0)) : "away",
-			     "reason",
-			     omr_reply_str(omr_reply_elem(reply, 1)) ? omr_reply_str(omr_reply_elem(reply, 1)) : "",
+			     r->presence ? r->presence : "away", "reason", r->reason ? r->reason : "",
 			     "reasons", omr_strlist_json(cfg->routing->reasons), "outcomes",
 			     omr_strlist_json(cfg->routing->outcomes), "queues", queues, "agents",
 			     omr_agents_directory(cfg, s->agent), "conversations", "offers");

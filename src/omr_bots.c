@@ -91,15 +91,11 @@ static void omr_bot_pending_free(void *p)
 
 static void omr_bots_deadline(struct omr_bots *b, const char *conv, int set)
 {
-	char *key = omr_store_key(b->env.store, "bot:waiting");
-	if (set)
-		omr_redis_cmd(omr_store_redis(b->env.store), omr_bots_noop_cb, "deadline",
-			      "ZADD %s %lld %s", key,
-			      (long long)omr_now_ms() + omr_env_cfg(&b->env)->routing->bot_timeout, conv);
-	else
-		omr_redis_cmd(omr_store_redis(b->env.store), omr_bots_noop_cb, "deadline",
-			      "ZREM %s %s", key, conv);
-	free(key);
+	struct omr_lua_bot_deadline_args a = {
+		.conversation = conv,
+		.timeout = set ? omr_env_cfg(&b->env)->routing->bot_timeout : 0,
+	};
+	omr_lua_bot_deadline(b->env.store, &a, omr_bots_noop_cb, "deadline");
 }
 
 /* ---- the end of the bot's part ---- */
@@ -124,12 +120,13 @@ static void omr_bots_handed_cb(void *arg, const redisReply *reply, const char *e
 {
 	struct omr_bot_handoff *h = arg;
 	struct omr_bots *b = h->b;
-	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	struct omr_lua_bot_end_reply r;
+	int n = err ? -1 : omr_lua_bot_end_reply(reply, &r);
 	if (err) {
 		omr_log_warn("conversation %s: hand-off not stored: %s", h->conversation, err);
-	} else if (tag && strcmp(tag, "ok") == 0) {
-		long long pos = omr_reply_int(omr_reply_elem(reply, 1), 1);
-		long long aht = omr_reply_int(omr_reply_elem(reply, 2), 0);
+	} else if (n >= 1 && r.tag && strcmp(r.tag, "ok") == 0) {
+		long long pos = r.position ? r.position : 1;
+		long long aht = r.aht;
 		const struct omr_routing_conf *rc = omr_env_cfg(&b->env)->routing;
 		if (!aht)
 			aht = rc->handle_time_default;
@@ -153,13 +150,8 @@ static void omr_bots_handoff_tagged(struct omr_bots *b, const char *conv, const 
 {
 	const struct omr_routing_conf *rc = omr_env_cfg(&b->env)->routing;
 	struct omr_bot_handoff *h = omr_calloc(1, sizeof(*h));
-	char now[24], day[16], aging[24];
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	snprintf(aging, sizeof(aging), "%lld", rc->aging);
+	char day[16];
+	omr_day(day, sizeof(day));
 	json_t *note = json_pack("{s:s,s:I}", "reason", reason ? reason : "", "at",
 				 (json_int_t)omr_now_ms());
 	char *nj = json_dumps(note, JSON_COMPACT);
@@ -167,10 +159,18 @@ static void omr_bots_handoff_tagged(struct omr_bots *b, const char *conv, const 
 	h->b = b;
 	h->conversation = omr_strdup(conv);
 	omr_bots_forget(b, conv);
-	const char *argv[] = { "handoff", conv, now, day,
-			       queue && omr_routing_queue(rc, queue) ? queue : "", aging, sk, nj,
-			       rc->default_queue, tag };
-	omr_store_run(b->env.store, OMR_SCRIPT_BOT_END, omr_bots_handed_cb, h, 10, argv);
+	struct omr_lua_bot_end_args a = {
+		.how = "handoff",
+		.conversation = conv,
+		.day = day,
+		.queue = queue && omr_routing_queue(rc, queue) ? queue : "",
+		.aging = rc->aging,
+		.skills = sk,
+		.note = nj,
+		.fallback = rc->default_queue,
+		.tag = tag,
+	};
+	omr_lua_bot_end(b->env.store, &a, omr_bots_handed_cb, h);
 	free(nj);
 	free(sk);
 	json_decref(note);
@@ -190,15 +190,16 @@ void omr_bots_takeover(struct omr_bots *b, const char *conversation, const char 
 static void omr_bots_resolve(struct omr_bots *b, const char *conv, const char *reason,
 			     const char *plugin)
 {
-	char now[24], day[16];
+	char day[16];
 	omr_day(day, sizeof(day));
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
 	json_t *w = json_pack("{s:s,s:s,s:s,s:I}", "reason", reason, "outcome", "resolved by bot", "bot",
 			      plugin, "at", (json_int_t)omr_now_ms());
 	char *wj = json_dumps(w, JSON_COMPACT);
 	omr_bots_forget(b, conv);
-	const char *argv[] = { "resolve", conv, now, day, reason, wj };
-	omr_store_run(b->env.store, OMR_SCRIPT_BOT_END, omr_bots_noop_cb, "resolve", 6, argv);
+	struct omr_lua_bot_end_args a = {
+		.how = "resolve", .conversation = conv, .day = day, .reason = reason, .wrapup = wj,
+	};
+	omr_lua_bot_end(b->env.store, &a, omr_bots_noop_cb, "resolve");
 	omr_log_info("conversation %s resolved by the bot (%s)", conv, reason);
 	free(wj);
 	json_decref(w);
@@ -299,10 +300,8 @@ void omr_bots_active(struct omr_bots *b, const char *conversation)
 {
 	if (omr_env_cfg(&b->env)->routing->bot_idle_close <= 0)
 		return; /* never closed for idleness: nothing to keep */
-	char *key = omr_store_key(b->env.store, "bot:idle");
-	omr_redis_cmd(omr_store_redis(b->env.store), omr_bots_noop_cb, "idle", "ZADD %s %lld %s",
-		      key, (long long)omr_now_ms(), conversation);
-	free(key);
+	struct omr_lua_bot_active_args a = { .conversation = conversation };
+	omr_lua_bot_active(b->env.store, &a, omr_bots_noop_cb, "idle");
 }
 
 void omr_bots_turn(struct omr_bots *b, const char *conversation)
@@ -347,23 +346,23 @@ static void omr_bots_job_next(struct omr_bot_job *j);
 static void omr_bots_stored_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_bot_job *j = arg;
-	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	struct omr_lua_reply_reply r;
 	json_t *m = json_array_get(json_object_get(j->answer, "messages"), j->next - 1);
-	if (!err && tag && strcmp(tag, "ok") == 0 && reply->elements >= 5) {
+	if (!err && omr_lua_reply_reply(reply, &r) >= 5 && r.tag && strcmp(r.tag, "ok") == 0) {
 		json_t *buttons = json_object_get(m, "buttons");
 		json_t *data = json_is_array(buttons) ? json_pack("{s:O}", "buttons", buttons) : NULL;
 		struct omr_outbound out = {
 			.conversation = j->conversation,
-			.message = omr_reply_str(reply->element[1]),
+			.message = r.message,
 			.kind = "message",
-			.address = omr_reply_str(reply->element[3]),
-			.thread = omr_reply_str(reply->element[4]),
+			.address = r.address,
+			.thread = r.thread,
 			.author = "bot",
 			.author_name = j->plugin,
 			.text = json_string_value(json_object_get(m, "text")),
 			.data = data,
 		};
-		omr_channels_deliver(j->b->channels, omr_reply_str(reply->element[2]), &out);
+		omr_channels_deliver(j->b->channels, r.channel, &out);
 		json_decref(data);
 	} else if (err) {
 		omr_log_warn("conversation %s: bot message not stored: %s", j->conversation, err);
@@ -375,7 +374,8 @@ static void omr_bots_updated_cb(void *arg, const redisReply *reply, const char *
 {
 	struct omr_bot_job *j = arg;
 	struct omr_bots *b = j->b;
-	const char *st = omr_reply_str(omr_reply_elem(reply, 0));
+	struct omr_lua_bot_update_reply r;
+	const char *st = !err && omr_lua_bot_update_reply(reply, &r) >= 1 ? r.status : NULL;
 	const char *action = json_string_value(json_object_get(j->answer, "action"));
 	const char *reason = json_string_value(json_object_get(j->answer, "reason"));
 	const char *intent = json_string_value(json_object_get(j->answer, "intent"));
@@ -409,29 +409,38 @@ static void omr_bots_updated_cb(void *arg, const redisReply *reply, const char *
 static void omr_bots_job_next(struct omr_bot_job *j)
 {
 	json_t *msgs = json_object_get(j->answer, "messages");
-	char now[24], mid[OMR_ID_MAX], cmid[OMR_ID_MAX + 8], ttl[24];
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
+	char mid[OMR_ID_MAX], cmid[OMR_ID_MAX + 8];
 	while (j->next < json_array_size(msgs)) {
 		json_t *m = json_array_get(msgs, j->next++);
 		const char *text = json_string_value(json_object_get(m, "text"));
 		if (!text || !*text)
 			continue;
-		snprintf(ttl, sizeof(ttl), "%lld", omr_env_cfg(&j->b->env)->limits.dedup_ttl);
 		omr_id_new(mid, "m_");
 		snprintf(cmid, sizeof(cmid), "bot-%s", mid);
-		const char *argv[] = { j->conversation, j->plugin, j->plugin, text, cmid, mid, now, ttl,
-				       "bot" };
-		omr_store_run(j->b->env.store, OMR_SCRIPT_REPLY, omr_bots_stored_cb, j, 9, argv);
+		struct omr_lua_reply_args a = {
+			.conversation = j->conversation,
+			.agent = j->plugin,
+			.name = j->plugin,
+			.text = text,
+			.client_msg_id = cmid,
+			.message = mid,
+			.dedup_ttl = omr_env_cfg(&j->b->env)->limits.dedup_ttl,
+			.author = "bot",
+		};
+		omr_lua_reply(j->b->env.store, &a, omr_bots_stored_cb, j);
 		return;
 	}
 	/* every message is out: record what the bot learnt */
 	json_t *slots = json_object_get(j->answer, "slots");
 	char *sj = json_is_object(slots) ? json_dumps(slots, JSON_COMPACT) : omr_strdup("{}");
 	const char *intent = json_string_value(json_object_get(j->answer, "intent"));
-	const char *argv[] = { j->conversation, sj, intent ? intent : "",
-			       json_is_true(json_object_get(j->answer, "misunderstood")) ? "1" : "0",
-			       now };
-	omr_store_run(j->b->env.store, OMR_SCRIPT_BOT_UPDATE, omr_bots_updated_cb, j, 5, argv);
+	struct omr_lua_bot_update_args a = {
+		.conversation = j->conversation,
+		.slots = sj,
+		.intent = intent,
+		.misunderstood = json_is_true(json_object_get(j->answer, "misunderstood")),
+	};
+	omr_lua_bot_update(j->b->env.store, &a, omr_bots_updated_cb, j);
 	free(sj);
 }
 
@@ -568,31 +577,26 @@ static void omr_bots_idle_cb(void *arg, const redisReply *reply, const char *err
 static void omr_bots_sweep_idle(struct omr_bots *b)
 {
 	long long idle = omr_env_cfg(&b->env)->routing->bot_idle_close;
-	char now[24], ms[24], day[16];
+	char day[16];
 	if (idle <= 0 || b->sweeping_idle)
 		return;
 	b->sweeping_idle = 1;
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	snprintf(ms, sizeof(ms), "%lld", idle);
 	omr_day(day, sizeof(day));
-	const char *argv[] = { now, ms, day, "50" };
-	omr_store_run(b->env.store, OMR_SCRIPT_BOT_IDLE, omr_bots_idle_cb, b, 4, argv);
+	struct omr_lua_bot_idle_args a = { .idle = idle, .day = day, .most = 50 };
+	omr_lua_bot_idle(b->env.store, &a, omr_bots_idle_cb, b);
 }
 
 static void omr_bots_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_bots *b = arg;
-	char *key;
+	struct omr_lua_bots_due_args a = { .most = 50 };
 	if (!b->running || !omr_redis_ready(omr_store_redis(b->env.store)))
 		return;
 	omr_bots_sweep_idle(b);
 	if (b->sweeping)
 		return;
 	b->sweeping = 1;
-	key = omr_store_key(b->env.store, "bot:waiting");
-	omr_redis_cmd(omr_store_redis(b->env.store), omr_bots_due_cb, b,
-		      "ZRANGEBYSCORE %s -inf %lld LIMIT 0 50", key, (long long)omr_now_ms());
-	free(key);
+	omr_lua_bots_due(b->env.store, &a, omr_bots_due_cb, b);
 }
 
 struct omr_bots *omr_bots_new(const struct omr_env *env, struct omr_channels *channels)

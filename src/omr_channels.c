@@ -83,21 +83,19 @@ struct omr_plugin *omr_channels_bot(const struct omr_channels *ch)
 static void omr_channels_lease(struct omr_channels *ch, const char *message)
 {
 	if (message)
-		omr_map_puts(ch->leases, message, (void *)(intptr_t)omr_mono_ms());
+		omr_map_put(ch->leases, message, strlen(message) + 1, (void *)(intptr_t)omr_mono_ms());
 }
 
 static void omr_channels_unlease(struct omr_channels *ch, const char *message)
 {
 	if (message)
-		omr_map_dels(ch->leases, message);
+		omr_map_del(ch->leases, message, strlen(message) + 1);
 }
 
 struct omr_lease_renew {
 	long long now;
-	const char **argv;
-	size_t *lens;
-	int argc;
-	char stamp[24];
+	const char **ids;
+	size_t n, max;
 };
 
 static int omr_channels_renew_one(void *arg, const void *key, size_t klen, void *value)
@@ -105,41 +103,31 @@ static int omr_channels_renew_one(void *arg, const void *key, size_t klen, void 
 	struct omr_lease_renew *r = arg;
 	if ((long long)(intptr_t)value < r->now - OMR_LEASE_MAX_MS)
 		return 0; /* forgotten by its plugin: let the outbox have it */
-	r->argv[r->argc] = r->stamp;
-	r->lens[r->argc++] = strlen(r->stamp);
-	r->argv[r->argc] = key;
-	r->lens[r->argc++] = klen;
-	return r->argc >= 3 + 2 * OMR_LEASE_RENEW_MAX;
+	r->ids[r->n++] = key; /* map keys are NUL-terminated strings */
+	return r->n >= r->max;
 }
 
-/* ZADD outbox XX now id ...: the messages this node is still sending are
- * not due for a resend (XX: one whose outcome came meanwhile stays out). */
+static void omr_channels_renewed(void *arg, const redisReply *reply, const char *err)
+{
+	if (err)
+		omr_log_warn("outbox: leases not renewed: %s", err);
+}
+
+/* The messages this node is still sending are not due for a resend (on
+ * Redis' clock, like the outbox itself: outbox_renew.lua). */
 static void omr_channels_renew(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_channels *ch = arg;
 	size_t n = omr_map_count(ch->leases);
-	struct omr_redis *redis = omr_store_redis(ch->env.store);
-	if (!n || !omr_redis_ready(redis))
+	if (!n || !omr_redis_ready(omr_store_redis(ch->env.store)))
 		return;
-	if (n > OMR_LEASE_RENEW_MAX)
-		n = OMR_LEASE_RENEW_MAX;
-	char *key = omr_store_key(ch->env.store, "outbox");
-	struct omr_lease_renew r = { .now = omr_mono_ms() };
-	r.argv = omr_calloc(3 + 2 * n, sizeof(char *));
-	r.lens = omr_calloc(3 + 2 * n, sizeof(size_t));
-	snprintf(r.stamp, sizeof(r.stamp), "%lld", (long long)omr_now_ms());
-	r.argv[0] = "ZADD";
-	r.argv[1] = key;
-	r.argv[2] = "XX";
-	r.argc = 3;
-	for (int i = 0; i < 3; i++)
-		r.lens[i] = strlen(r.argv[i]);
+	struct omr_lease_renew r = { .now = omr_mono_ms(), .max = n < OMR_LEASE_RENEW_MAX ? n : OMR_LEASE_RENEW_MAX };
+	r.ids = omr_calloc(r.max, sizeof(*r.ids));
 	omr_map_foreach(ch->leases, omr_channels_renew_one, &r);
-	if (r.argc > 3)
-		omr_redis_argv(redis, NULL, NULL, r.argc, r.argv, r.lens, 0);
-	free(r.argv);
-	free(r.lens);
-	free(key);
+	struct omr_lua_outbox_renew_args a = { .messages = r.ids, .nmessages = r.n };
+	if (r.n)
+		omr_lua_outbox_renew(ch->env.store, &a, omr_channels_renewed, NULL);
+	free(r.ids);
 }
 
 void omr_channels_start(struct omr_channels *ch)
@@ -241,14 +229,12 @@ void omr_channels_read_until(struct omr_channels *ch, const char *channel, const
 			     long long watermark_ms, void (*done)(void *arg, int ok), void *arg)
 {
 	struct omr_read_call *rc = omr_malloc(sizeof(*rc));
-	char mark[24], now[24];
+	struct omr_lua_msg_read_until_args a = { .channel = channel, .thread = thread,
+						 .mark = watermark_ms };
 	rc->ch = ch;
 	rc->done = done;
 	rc->arg = arg;
-	snprintf(mark, sizeof(mark), "%lld", watermark_ms);
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	const char *argv[] = { channel, thread, mark, now };
-	omr_store_run(ch->env.store, OMR_SCRIPT_MSG_READ_UNTIL, omr_channels_read_done, rc, 4, argv);
+	omr_lua_msg_read_until(ch->env.store, &a, omr_channels_read_done, rc);
 }
 
 /* ---- delivery ---- */
@@ -344,18 +330,18 @@ struct omr_tell {
 static void omr_channels_told(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_tell *t = arg;
-	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
-	if (!err && tag && strcmp(tag, "ok") == 0 && reply->elements >= 5) {
+	struct omr_lua_reply_reply r;
+	if (!err && omr_lua_reply_reply(reply, &r) >= 5 && r.tag && strcmp(r.tag, "ok") == 0) {
 		struct omr_outbound out = {
 			.conversation = t->conversation,
-			.message = omr_reply_str(reply->element[1]),
+			.message = r.message,
 			.kind = "message",
-			.address = omr_reply_str(reply->element[3]),
-			.thread = omr_reply_str(reply->element[4]),
+			.address = r.address,
+			.thread = r.thread,
 			.author = "system",
 			.text = t->text,
 		};
-		omr_channels_deliver(t->ch, omr_reply_str(reply->element[2]), &out);
+		omr_channels_deliver(t->ch, r.channel, &out);
 	} else if (err) {
 		omr_log_warn("conversation %s: message to the customer not stored: %s",
 			     t->conversation, err);
@@ -368,16 +354,23 @@ static void omr_channels_told(void *arg, const redisReply *reply, const char *er
 void omr_channels_tell(struct omr_channels *ch, const char *conv, const char *text)
 {
 	struct omr_tell *t = omr_calloc(1, sizeof(*t));
-	char mid[OMR_ID_MAX], now[24], ttl[24], cmid[OMR_ID_MAX + 8];
+	char mid[OMR_ID_MAX], cmid[OMR_ID_MAX + 8];
 	t->ch = ch;
 	t->conversation = omr_strdup(conv);
 	t->text = omr_strdup(text);
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	snprintf(ttl, sizeof(ttl), "%lld", omr_env_cfg(&ch->env)->limits.dedup_ttl);
 	omr_id_new(mid, "m_");
 	snprintf(cmid, sizeof(cmid), "sys-%s", mid);
-	const char *argv[] = { conv, "omniroute", "", text, cmid, mid, now, ttl, "system" };
-	omr_store_run(ch->env.store, OMR_SCRIPT_REPLY, omr_channels_told, t, 9, argv);
+	struct omr_lua_reply_args a = {
+		.conversation = conv,
+		.agent = "omniroute",
+		.name = "",
+		.text = text,
+		.client_msg_id = cmid,
+		.message = mid,
+		.dedup_ttl = omr_env_cfg(&ch->env)->limits.dedup_ttl,
+		.author = "system",
+	};
+	omr_lua_reply(ch->env.store, &a, omr_channels_told, t);
 }
 
 void omr_channels_metrics(const struct omr_channels *ch, struct omr_buf *b)

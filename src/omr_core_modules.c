@@ -248,7 +248,6 @@ static int omr_mod_store_create(struct omr_core *c, char **err_r)
 		.prefix = cfg->redis.prefix,
 		.site = cfg->redis.site,
 		.dedup_ttl = cfg->limits.dedup_ttl,
-		.stream_maxlen = cfg->limits.stream_maxlen,
 	};
 	c->store = omr_store_new(c->redis, &so);
 	c->env.store = c->store;

@@ -251,12 +251,15 @@ static void omr_events_retry(evutil_socket_t fd, short what, void *arg)
 static void omr_events_claim_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_events *ev = arg;
-	const redisReply *dead = omr_reply_elem(reply, 1), *gone = omr_reply_elem(reply, 2);
+	struct omr_lua_events_claim_reply r;
+	const redisReply *dead, *gone;
 	int n;
 
 	ev->claiming = 0;
-	if (err || !ev->running)
+	if (err || !ev->running || omr_lua_events_claim_reply(reply, &r) < 4)
 		return;
+	dead = r.dead;
+	gone = r.gone;
 	for (size_t i = 0; dead && dead->type == REDIS_REPLY_ARRAY && i < dead->elements; i++) {
 		ev->dead++;
 		omr_log_error("events: entry %s failed %d times; parked in events:dead",
@@ -267,8 +270,8 @@ static void omr_events_claim_cb(void *arg, const redisReply *reply, const char *
 		ev->lost += gone->elements;
 		omr_log_warn("events: %zu pending entries were gone from the stream", gone->elements);
 	}
-	ev->dead_len = (unsigned long long)omr_reply_int(omr_reply_elem(reply, 3), 0);
-	n = omr_events_dispatch(ev, omr_reply_elem(reply, 0), 0);
+	ev->dead_len = (unsigned long long)r.dead_len;
+	n = omr_events_dispatch(ev, r.taken, 0);
 	if (n) {
 		ev->claimed += (unsigned long long)n;
 		omr_log_info("events: took over %d entries that waited too long", n);
@@ -278,15 +281,14 @@ static void omr_events_claim_cb(void *arg, const redisReply *reply, const char *
 static void omr_events_claim(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_events *ev = arg;
-	char idle[24], count[16], max[16];
+	struct omr_lua_events_claim_args a = {
+		.group = ev->group, .consumer = ev->consumer, .idle = ev->claim_idle_ms,
+		.count = OMR_EVENTS_CLAIM_COUNT, .max = OMR_EVENTS_MAX_DELIVERIES,
+	};
 	if (ev->claiming || !ev->running || !ev->group_ready || !omr_redis_ready(ev->cmd))
 		return;
 	ev->claiming = 1;
-	snprintf(idle, sizeof(idle), "%lld", ev->claim_idle_ms);
-	snprintf(count, sizeof(count), "%d", OMR_EVENTS_CLAIM_COUNT);
-	snprintf(max, sizeof(max), "%d", OMR_EVENTS_MAX_DELIVERIES);
-	const char *argv[] = { ev->group, ev->consumer, idle, count, max };
-	omr_store_run(ev->store, OMR_SCRIPT_EVENTS_CLAIM, omr_events_claim_cb, ev, 5, argv);
+	omr_lua_events_claim(ev->store, &a, omr_events_claim_cb, ev);
 }
 
 static void omr_events_trim_cb(void *arg, const redisReply *reply, const char *err)
@@ -302,14 +304,11 @@ static void omr_events_trim_cb(void *arg, const redisReply *reply, const char *e
 static void omr_events_trim(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_events *ev = arg;
-	char cap[24], most[24];
+	struct omr_lua_events_trim_args a = { .cap = ev->maxlen, .most = OMR_EVENTS_TRIM_MOST };
 	if (ev->trimming || !ev->running || !omr_redis_ready(ev->cmd))
 		return;
 	ev->trimming = 1;
-	snprintf(cap, sizeof(cap), "%lld", ev->maxlen);
-	snprintf(most, sizeof(most), "%d", OMR_EVENTS_TRIM_MOST);
-	const char *argv[] = { cap, most };
-	omr_store_run(ev->store, OMR_SCRIPT_EVENTS_TRIM, omr_events_trim_cb, ev, 2, argv);
+	omr_lua_events_trim(ev->store, &a, omr_events_trim_cb, ev);
 }
 
 static void omr_events_sweep_cb(void *arg, const redisReply *reply, const char *err)
@@ -330,13 +329,11 @@ static void omr_events_sweep_cb(void *arg, const redisReply *reply, const char *
 static void omr_events_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_events *ev = arg;
-	char age[24];
+	struct omr_lua_new_sweep_args a = { .age = ev->reroute_after, .most = 100 };
 	if (ev->sweeping || !ev->running || !omr_redis_ready(ev->cmd))
 		return;
 	ev->sweeping = 1;
-	snprintf(age, sizeof(age), "%lld", ev->reroute_after);
-	const char *argv[] = { age, "100" };
-	omr_store_run(ev->store, OMR_SCRIPT_NEW_SWEEP, omr_events_sweep_cb, ev, 2, argv);
+	omr_lua_new_sweep(ev->store, &a, omr_events_sweep_cb, ev);
 }
 
 /* ---- lifecycle ---- */

@@ -35,8 +35,8 @@ enum omr_hub_type {
 	/* A frame for every console of an agent, on whichever node: agent,
 	 * frame. */
 	OMR_HUB_TO_AGENT,
-	/* An offer was accepted: queue, customer, conversation, at (when the
-	 * conversation was queued, ms). */
+	/* An offer was accepted: queue, customer, conversation, at (how long
+	 * it waited in the queue, ms, on Redis' clock; 0: unknown). */
 	OMR_HUB_ANSWERED,
 	/* Move a customer's engagement balance: customer, reason (an outcome,
 	 * "complaint", "sla_breach", "repeat_contact"), conversation. */

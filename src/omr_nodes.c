@@ -39,11 +39,9 @@ static void omr_nodes_beat_cb(void *arg, const redisReply *reply, const char *er
 
 static void omr_nodes_beat(struct omr_nodes *n, int start)
 {
-	char ttl[24], now[24];
-	snprintf(ttl, sizeof(ttl), "%d", OMR_NODE_TTL_MS);
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	const char *argv[] = { n->env.node_id, ttl, start ? "1" : "0", now };
-	omr_store_run(n->env.store, OMR_SCRIPT_NODE_ALIVE, omr_nodes_beat_cb, n, 4, argv);
+	struct omr_lua_node_alive_args a = { .node = n->env.node_id, .ttl = OMR_NODE_TTL_MS,
+					     .start = start };
+	omr_lua_node_alive(n->env.store, &a, omr_nodes_beat_cb, n);
 }
 
 static void omr_nodes_beat_timer(evutil_socket_t fd, short what, void *arg)
@@ -71,13 +69,11 @@ static void omr_nodes_reap_cb(void *arg, const redisReply *reply, const char *er
 static void omr_nodes_reap(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_nodes *n = arg;
-	char now[24];
+	struct omr_lua_reap_args a = { 0 };
 	if (n->reaping || !n->running || !omr_redis_ready(omr_store_redis(n->env.store)))
 		return;
 	n->reaping = 1;
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	const char *argv[] = { now };
-	omr_store_run(n->env.store, OMR_SCRIPT_REAP, omr_nodes_reap_cb, n, 1, argv);
+	omr_lua_reap(n->env.store, &a, omr_nodes_reap_cb, n);
 }
 
 struct omr_nodes *omr_nodes_new(const struct omr_env *env)

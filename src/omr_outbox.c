@@ -50,11 +50,12 @@ void omr_outbox_metrics(const struct omr_outbox *o, struct omr_buf *b)
 		   "outbound messages marked failed after the resends ran out", o->given_up);
 }
 
-static void omr_outbox_resend(struct omr_outbox *o, const char *id, const redisReply *r)
+static void omr_outbox_resend(struct omr_outbox *o, const char *id,
+			      const struct omr_lua_outbox_claim_reply *r)
 {
-	const char *channel = omr_reply_str(r->element[1]);
+	const char *channel = r->channel;
 	struct omr_plugin *p = omr_channels_get(o->channels, channel);
-	json_t *meta = json_loads(omr_reply_str(r->element[8]), 0, NULL);
+	json_t *meta = json_loads(r->meta ? r->meta : "{}", 0, NULL);
 	json_t *tmpl = json_object_get(meta, "template");
 	json_t *data = json_is_object(tmpl) ? json_pack("{s:O}", "template", tmpl) : NULL;
 	if (p && (p->desc->flags & OMR_PLUGIN_CONNECTED)) {
@@ -64,19 +65,19 @@ static void omr_outbox_resend(struct omr_outbox *o, const char *id, const redisR
 		free(key);
 	} else {
 		struct omr_outbound out = {
-			.conversation = omr_reply_str(r->element[2]),
+			.conversation = r->conversation,
 			.message = id,
 			.kind = "message",
-			.address = omr_reply_str(r->element[3]),
-			.thread = omr_reply_str(r->element[4]),
-			.author = omr_reply_str(r->element[5]),
-			.author_name = omr_reply_str(r->element[6]),
-			.text = omr_reply_str(r->element[7]),
+			.address = r->address,
+			.thread = r->thread,
+			.author = r->author,
+			.author_name = r->author_name,
+			.text = r->text,
 			.data = data,
 		};
 		o->resent++;
 		omr_log_warn("message %s to %s was not sent in time; sending it again (try %s)", id,
-			     channel, omr_reply_str(r->element[9]));
+			     channel, r->try);
 		omr_channels_deliver(o->channels, channel, &out);
 	}
 	json_decref(data);
@@ -87,16 +88,17 @@ static void omr_outbox_claimed(void *arg, const redisReply *reply, const char *e
 {
 	struct omr_outbox_claim *c = arg;
 	struct omr_outbox *o = c->o;
-	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	struct omr_lua_outbox_claim_reply r;
+	int n = err ? -1 : omr_lua_outbox_claim_reply(reply, &r);
 	if (err) {
 		omr_log_warn("outbox: cannot claim message %s: %s", c->message, err);
-	} else if (tag && strcmp(tag, "resend") == 0 && reply->elements >= 10) {
-		omr_outbox_resend(o, c->message, reply);
-	} else if (tag && strcmp(tag, "give_up") == 0 && reply->elements >= 3) {
-		char *why = omr_asprintf("not sent after %s tries", omr_reply_str(reply->element[2]));
+	} else if (n >= 10 && r.tag && strcmp(r.tag, "resend") == 0) {
+		omr_outbox_resend(o, c->message, &r);
+	} else if (n >= 3 && r.tag && strcmp(r.tag, "give_up") == 0) {
+		/* give_up: { 'give_up', channel, tries } */
+		char *why = omr_asprintf("not sent after %s tries", r.conversation ? r.conversation : "?");
 		o->given_up++;
-		omr_channels_status(o->channels, omr_reply_str(reply->element[1]), c->message, NULL,
-				    "failed", why, NULL, NULL);
+		omr_channels_status(o->channels, r.channel, c->message, NULL, "failed", why, NULL, NULL);
 		free(why);
 	}
 	free(c->message);
@@ -106,12 +108,9 @@ static void omr_outbox_claimed(void *arg, const redisReply *reply, const char *e
 static void omr_outbox_due(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_outbox *o = arg;
-	char now[24], tries[16];
 	o->busy = 0;
 	if (err || !reply || reply->type != REDIS_REPLY_ARRAY)
 		return;
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	snprintf(tries, sizeof(tries), "%lld", omr_env_cfg(&o->env)->limits.resend_tries);
 	for (size_t i = 0; i < reply->elements; i++) {
 		const char *id = omr_reply_str(reply->element[i]);
 		if (!id)
@@ -119,8 +118,10 @@ static void omr_outbox_due(void *arg, const redisReply *reply, const char *err)
 		struct omr_outbox_claim *c = omr_calloc(1, sizeof(*c));
 		c->o = o;
 		c->message = omr_strdup(id);
-		const char *argv[] = { id, now, tries };
-		omr_store_run(o->env.store, OMR_SCRIPT_OUTBOX_CLAIM, omr_outbox_claimed, c, 3, argv);
+		struct omr_lua_outbox_claim_args a = {
+			.message = id, .tries = omr_env_cfg(&o->env)->limits.resend_tries,
+		};
+		omr_lua_outbox_claim(o->env.store, &a, omr_outbox_claimed, c);
 	}
 }
 
@@ -129,12 +130,11 @@ static void omr_outbox_tick(evutil_socket_t fd, short what, void *arg)
 	struct omr_outbox *o = arg;
 	if (o->busy || !o->running || !omr_redis_ready(omr_store_redis(o->env.store)))
 		return;
+	struct omr_lua_outbox_due_args a = {
+		.after = omr_env_cfg(&o->env)->limits.resend_after, .most = OMR_OUTBOX_BATCH,
+	};
 	o->busy = 1;
-	char *key = omr_store_key(o->env.store, "outbox");
-	omr_redis_cmd(omr_store_redis(o->env.store), omr_outbox_due, o,
-		      "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d", key,
-		      (long long)omr_now_ms() - omr_env_cfg(&o->env)->limits.resend_after, OMR_OUTBOX_BATCH);
-	free(key);
+	omr_lua_outbox_due(o->env.store, &a, omr_outbox_due, o);
 }
 
 void omr_outbox_start(struct omr_outbox *o)

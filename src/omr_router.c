@@ -43,29 +43,26 @@ void omr_router_engage(struct omr_router *r, const char *customer, const char *e
 {
 	const struct omr_routing_conf *rc = omr_env_cfg(&r->env)->routing;
 	long long pts = omr_engagement_points(rc, event);
-	char p[24], now[24], mn[24], mx[24];
 	if (!pts || !customer || !*customer)
 		return;
-	snprintf(p, sizeof(p), "%lld", pts);
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	snprintf(mn, sizeof(mn), "%lld", rc->engagement.min);
-	snprintf(mx, sizeof(mx), "%lld", rc->engagement.max);
-	const char *argv[] = { customer, p, event, conversation ? conversation : "", now, mn, mx };
-	omr_store_run(r->env.store, OMR_SCRIPT_ENGAGE, omr_router_noop_cb, "engagement", 7, argv);
+	struct omr_lua_engage_args a = {
+		.customer = customer, .points = pts, .event = event, .conversation = conversation,
+		.min = rc->engagement.min, .max = rc->engagement.max,
+	};
+	omr_lua_engage(r->env.store, &a, omr_router_noop_cb, "engagement");
 	omr_log_debug("customer %s: engagement %+lld (%s)", customer, pts, event);
 }
 
 /* An offer was accepted: count the answer for the queue's service level
  * (and withdraw from the engagement balance when it came too late). */
-static void omr_router_answered(struct omr_router *r, const char *queue, long long queued_at,
+static void omr_router_answered(struct omr_router *r, const char *queue, long long waited,
 				const char *customer, const char *conversation)
 {
 	const struct omr_queue_conf *q = omr_routing_queue(omr_env_cfg(&r->env)->routing, queue);
 	struct omr_redis *redis = omr_store_redis(r->env.store);
-	long long waited = omr_now_ms() - queued_at;
 	char day[16];
 	char *key;
-	if (!q || queued_at <= 0)
+	if (!q || waited <= 0)
 		return;
 	omr_day(day, sizeof(day));
 	key = omr_store_key(r->env.store, "stats:%s:%s", queue, day);
@@ -91,8 +88,10 @@ static void omr_router_msg_cb(void *arg, const redisReply *reply, const char *er
 	struct omr_router_msg *m = arg;
 	struct omr_event *e = m->e;
 	const char *conv = omr_event_get(e, "conversation");
-	const char *status = omr_reply_str(omr_reply_elem(reply, 0));
-	const char *agent = omr_reply_str(omr_reply_elem(reply, 1));
+	struct omr_lua_msg_info_reply r;
+	int n = err ? -1 : omr_lua_msg_info_reply(reply, &r);
+	const char *status = n >= 1 ? r.status : NULL;
+	const char *agent = n >= 2 ? r.agent : NULL;
 
 	if (err) {
 		omr_event_done(e, OMR_EVENT_RETRY);
@@ -110,7 +109,7 @@ static void omr_router_msg_cb(void *arg, const redisReply *reply, const char *er
 				  "the customer wrote again after the automatic answer");
 	} else if (status && agent && *agent &&
 		   (strcmp(status, "assigned") == 0 || strcmp(status, "wrapup") == 0)) {
-		json_t *msg = omr_model_from_hash(OMR_MODEL_MESSAGE, omr_reply_elem(reply, 2));
+		json_t *msg = omr_model_from_hash(OMR_MODEL_MESSAGE, r.message);
 		if (msg) {
 			json_t *f = json_pack("{s:s,s:s,s:o}", "type", "message", "conversation", conv,
 					      "message", msg);
@@ -150,8 +149,8 @@ void omr_router_on_event(void *arg, struct omr_event *e)
 	m->r = r;
 	m->e = e;
 	m->automatic = automatic;
-	const char *argv[] = { conv, msg ? msg : "" };
-	omr_store_run(r->env.store, OMR_SCRIPT_MSG_INFO, omr_router_msg_cb, m, 2, argv);
+	struct omr_lua_msg_info_args a = { .conversation = conv, .message = msg };
+	omr_lua_msg_info(r->env.store, &a, omr_router_msg_cb, m);
 }
 
 /* ---- what the hub brings ---- */

@@ -138,26 +138,27 @@ static void omr_router_enqueued(void *arg, const redisReply *reply, const char *
 static void omr_router_closed_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_classify *c = arg;
-	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
-	if (err) {
-		omr_log_warn("router: cannot answer conversation %s: %s", c->conversation, err);
+	struct omr_lua_auto_close_reply out;
+	if (err || omr_lua_auto_close_reply(reply, &out) < 0) {
+		omr_log_warn("router: cannot answer conversation %s: %s", c->conversation,
+			     err ? err : "bad reply");
 		omr_event_done(c->e, OMR_EVENT_RETRY);
 		omr_classify_free(c);
 		return;
 	}
-	if (tag && strcmp(tag, "ok") == 0 && reply->elements >= 4) {
+	if (out.tag && strcmp(out.tag, "ok") == 0) {
 		omr_log_info("conversation %s answered automatically and closed", c->conversation);
 		omr_router_classified(c);
-		struct omr_outbound out = {
+		struct omr_outbound msg = {
 			.conversation = c->conversation,
 			.message = json_string_value(json_object_get(c->e->fields, "_answer")),
 			.kind = "message",
-			.address = omr_reply_str(reply->element[2]),
-			.thread = omr_reply_str(reply->element[3]),
+			.address = out.address,
+			.thread = out.thread,
 			.author = "system",
 			.text = c->tell,
 		};
-		omr_channels_deliver(c->r->channels, omr_reply_str(reply->element[1]), &out);
+		omr_channels_deliver(c->r->channels, out.channel, &msg);
 	}
 	omr_event_done(c->e, OMR_EVENT_ACKED);
 	omr_classify_free(c);
@@ -166,26 +167,26 @@ static void omr_router_closed_cb(void *arg, const redisReply *reply, const char 
 /* Eliminate: the automatic answer, closed (or parked), the trigger counted. */
 static void omr_router_eliminate(struct omr_classify *c, const struct omr_decision *d)
 {
-	char now[24], day[16], mid[OMR_ID_MAX];
+	char day[16], mid[OMR_ID_MAX];
 	char *ex = json_dumps(d->explain, JSON_COMPACT), *tags;
 	json_t *t = json_deep_copy(d->tags);
 	json_array_append_new(t, json_string(d->elim_reason));
 	tags = json_dumps(t, JSON_COMPACT);
 	json_decref(t);
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
 	omr_day(day, sizeof(day));
 	omr_id_new(mid, "m_");
 	json_object_set_new(c->e->fields, "_answer", json_string(mid));
 	c->tell = omr_strdup(d->elim_text);
-	char prio[24], *sk = json_dumps(d->skills, JSON_COMPACT);
-	snprintf(prio, sizeof(prio), "%lld", d->priority);
-	const char *argv[] = { c->e->id, OMR_EVENTS_GROUP, c->conversation, now, day, mid,
-			       d->elim_text, d->elim_reason, ex, tags,
-			       d->elim_park ? "park" : "close", d->queue, prio, sk,
-			       d->language ? d->language : "" };
+	char *sk = json_dumps(d->skills, JSON_COMPACT);
+	struct omr_lua_auto_close_args a = {
+		.entry = c->e->id, .group = OMR_EVENTS_GROUP, .conversation = c->conversation,
+		.day = day, .message = mid, .text = d->elim_text, .reason = d->elim_reason,
+		.routing = ex, .tags = tags, .park = d->elim_park, .queue = d->queue,
+		.priority = d->priority, .skills = sk, .language = d->language,
+	};
 	if (d->elim_park) /* parked: closed later if the customer says nothing more */
 		omr_bots_active(c->r->bots, c->conversation);
-	omr_store_run(c->r->env.store, OMR_SCRIPT_AUTO_CLOSE, omr_router_closed_cb, c, 15, argv);
+	omr_lua_auto_close(c->r->env.store, &a, omr_router_closed_cb, c);
 	free(sk);
 	free(ex);
 	free(tags);
@@ -213,14 +214,14 @@ static void omr_router_botted(void *arg, const redisReply *reply, const char *er
 static void omr_router_to_bot(struct omr_classify *c, const struct omr_decision *d)
 {
 	struct omr_plugin *p = omr_channels_bot(c->r->channels);
-	char now[24], prio[16];
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	snprintf(prio, sizeof(prio), "%lld", d->priority);
 	char *sk = json_dumps(d->skills, JSON_COMPACT), *tg = json_dumps(d->tags, JSON_COMPACT);
 	char *ex = json_dumps(d->explain, JSON_COMPACT);
-	const char *argv[] = { c->e->id, OMR_EVENTS_GROUP, c->conversation, p->name, d->queue, now,
-			       prio, sk, d->language ? d->language : "", tg, ex };
-	omr_store_run(c->r->env.store, OMR_SCRIPT_TO_BOT, omr_router_botted, c, 11, argv);
+	struct omr_lua_to_bot_args a = {
+		.entry = c->e->id, .group = OMR_EVENTS_GROUP, .conversation = c->conversation,
+		.bot = p->name, .queue = d->queue, .priority = d->priority, .skills = sk,
+		.language = d->language, .tags = tg, .routing = ex,
+	};
+	omr_lua_to_bot(c->r->env.store, &a, omr_router_botted, c);
 	free(sk);
 	free(tg);
 	free(ex);
@@ -286,23 +287,23 @@ static void omr_router_classify_cb(void *arg, int status, json_t *conv, const ch
 
 	/* the customer's last agent first, for a while */
 	last_agent = json_string_value(json_object_get(json_object_get(facts, "customer"), "last_agent"));
-	char until[24] = "0";
+	long long prefer_ms = 0;
 	if (d.prefer_ms && last_agent && *last_agent && omr_agents_find(omr_env_cfg(&r->env)->agents, last_agent)) {
-		snprintf(until, sizeof(until), "%lld", now + d.prefer_ms);
+		prefer_ms = d.prefer_ms;
 		json_object_set_new(d.explain, "preferred_agent", json_string(last_agent));
 	} else {
-		last_agent = "";
+		last_agent = NULL;
 	}
-	char snow[24], score[24], prio[16];
-	snprintf(snow, sizeof(snow), "%lld", now);
-	snprintf(score, sizeof(score), "%lld", omr_route_score(rc, now, d.priority));
-	snprintf(prio, sizeof(prio), "%lld", d.priority);
 	char *sk = json_dumps(d.skills, JSON_COMPACT), *tg = json_dumps(d.tags, JSON_COMPACT);
 	char *ex = json_dumps(d.explain, JSON_COMPACT);
-	const char *argv[] = { e->id, c->conversation, d.queue, snow, OMR_EVENTS_GROUP, score, prio,
-			       sk, d.language ? d.language : "", tg, ex, last_agent, until,
-			       d.strategy >= 0 ? omr_strategy_names[d.strategy] : "" };
-	omr_store_run(r->env.store, OMR_SCRIPT_ENQUEUE, omr_router_enqueued, c, 14, argv);
+	struct omr_lua_enqueue_args a = {
+		.entry = e->id, .group = OMR_EVENTS_GROUP, .conversation = c->conversation,
+		.queue = d.queue, .priority = d.priority, .aging = rc->aging, .skills = sk,
+		.language = d.language, .tags = tg, .routing = ex, .prefer = last_agent,
+		.prefer_ms = prefer_ms,
+		.strategy = d.strategy >= 0 ? omr_strategy_names[d.strategy] : NULL,
+	};
+	omr_lua_enqueue(r->env.store, &a, omr_router_enqueued, c);
 	free(sk);
 	free(tg);
 	free(ex);
@@ -337,19 +338,19 @@ static void omr_router_redecide_cb(void *arg, int status, json_t *conv, const ch
 		long long old_prio = json_integer_value(json_object_get(conv, "priority"));
 		if (strcmp(d.queue, x->queue) != 0 || !json_equal(old_skills, d.skills) ||
 		    old_prio != d.priority || !omr_routing_queue(rc, x->queue)) {
-			char score[24], now[24];
-			snprintf(score, sizeof(score), "%lld", omr_route_score(rc, x->queued_at, d.priority));
-			snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-			json_object_set_new(d.explain, "reevaluated_at", json_integer(omr_now_ms()));
 			json_t *fields = json_pack("{s:O,s:O,s:I,s:s}", "routing", d.explain, "skills",
 						   d.skills, "priority", (json_int_t)d.priority,
 						   "language", d.language ? d.language : "");
 			char *fj = json_dumps(fields, JSON_COMPACT);
-			char *note = omr_asprintf("{\"at\":%s,\"reload\":true,\"from\":\"%s\",\"to\":\"%s\"}",
-						  now, x->queue, d.queue);
-			const char *argv[] = { x->conversation, x->queue, d.queue, score, now, note, fj };
-			omr_store_run(r->env.store, OMR_SCRIPT_MOVE, omr_router_noop_cb, "re-decide",
-				      7, argv);
+			json_t *nj = json_pack("{s:b,s:s,s:s}", "reload", 1, "from", x->queue, "to", d.queue);
+			char *note = json_dumps(nj, JSON_COMPACT);
+			struct omr_lua_move_args a = {
+				.conversation = x->conversation, .from = x->queue, .to = d.queue,
+				.score = omr_route_score(rc, x->queued_at, d.priority),
+				.note = note, .fields = fj,
+			};
+			omr_lua_move(r->env.store, &a, omr_router_noop_cb, "re-decide");
+			json_decref(nj);
 			omr_log_info("conversation %s decided again after the reload: %s -> %s",
 				     x->conversation, x->queue, d.queue);
 			free(fj);
@@ -385,8 +386,8 @@ static void omr_router_waiting_cb(void *arg, const redisReply *reply, const char
 
 void omr_router_redecide(struct omr_router *r)
 {
-	const char *argv[] = { "1000" };
-	omr_store_run(r->env.store, OMR_SCRIPT_QUEUES_WAITING, omr_router_waiting_cb, r, 1, argv);
+	struct omr_lua_queues_waiting_args a = { .max = 1000 };
+	omr_lua_queues_waiting(r->env.store, &a, omr_router_waiting_cb, r);
 }
 
 

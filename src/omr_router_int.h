@@ -36,6 +36,7 @@ struct omr_router {
 	struct event *pass_ev;
 	struct event *status_ev;
 	int passing;       /* a dispatch pass is under way */
+	int indexed;       /* queue_index.lua found nothing left to index */
 	int again;         /* a kick arrived during the pass */
 	int expiring;
 	int statusing;
@@ -45,7 +46,10 @@ struct omr_router {
 	size_t norder;
 	json_t *batch;     /* queue_peek result being worked through */
 	size_t bidx;
-	long long pass_started;
+	long long pass_started;  /* Redis' clock at the pass's first read, less 1 ms */
+	long long peek_now;      /* Redis' clock at the last queue read */
+	json_t *skip;      /* classes nobody can take now, for the rest of the pass */
+	char *try_skip;    /* the skip key of the conversation being offered */
 	unsigned long long events, offers, expired;
 };
 

@@ -29,11 +29,12 @@ static void omr_router_status_cb(void *arg, const redisReply *reply, const char 
 {
 	struct omr_status_call *sc = arg;
 	struct omr_router *r = sc->r;
-	const redisReply *due = omr_reply_elem(reply, 0);
-	long long aht = omr_reply_int(omr_reply_elem(reply, 1), 0);
-	long long avail = omr_reply_int(omr_reply_elem(reply, 2), 0);
+	struct omr_lua_queue_status_reply st;
+	int ok = !err && omr_lua_queue_status_reply(reply, &st) >= 3;
+	const redisReply *due = ok ? st.due : NULL;
+	long long aht = ok ? st.aht : 0, avail = ok ? st.available : 0;
 
-	if (!err && due && due->type == REDIS_REPLY_ARRAY) {
+	if (due && due->type == REDIS_REPLY_ARRAY) {
 		if (!aht)
 			aht = omr_env_cfg(&r->env)->routing->handle_time_default;
 		for (size_t i = 0; i < due->elements; i++) {
@@ -68,15 +69,11 @@ void omr_router_status(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_router *r = arg;
 	const struct omr_config *cfg = omr_env_cfg(&r->env);
-	char now[24];
-
 	if (r->statusing || !r->running || !omr_redis_ready(omr_store_redis(r->env.store)))
 		return;
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
 	for (size_t i = 0; i < cfg->routing->nqueues; i++) {
 		const struct omr_queue_conf *q = &cfg->routing->queues[i];
 		struct omr_cands cands;
-		char interval[24];
 		json_t *skills;
 		if (!q->status_interval)
 			continue;
@@ -85,21 +82,19 @@ void omr_router_status(evutil_socket_t fd, short what, void *arg)
 		/* agents who could take the queue's conversations: any channel */
 		omr_route_candidates(cfg->agents, NULL, skills, NULL, NULL, NULL, 0, &cands);
 		json_decref(skills);
-		snprintf(interval, sizeof(interval), "%lld", q->status_interval);
-		const char **argv = omr_calloc(5 + (size_t)cands.n, sizeof(*argv));
-		argv[0] = q->name;
-		argv[1] = now;
-		argv[2] = interval;
-		argv[3] = "200";
+		const char **ids = omr_calloc((size_t)cands.n + 1, sizeof(*ids));
 		for (int k = 0; k < cands.n; k++)
-			argv[4 + k] = cands.argv[k * 3];
+			ids[k] = cands.argv[k * 3];
+		struct omr_lua_queue_status_args a = {
+			.queue = q->name, .interval = q->status_interval, .max = 200,
+			.agents = ids, .nagents = (size_t)cands.n,
+		};
 		struct omr_status_call *sc = omr_calloc(1, sizeof(*sc));
 		sc->r = r;
 		sc->queue = omr_strdup(q->name);
 		r->statusing++;
-		omr_store_run(r->env.store, OMR_SCRIPT_QUEUE_STATUS, omr_router_status_cb, sc,
-			      4 + cands.n, argv);
-		free(argv);
+		omr_lua_queue_status(r->env.store, &a, omr_router_status_cb, sc);
+		free(ids);
 		omr_cands_free(&cands);
 	}
 }

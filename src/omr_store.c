@@ -16,11 +16,8 @@
 struct omr_store {
 	struct omr_redis *r;      /* borrowed */
 	char *prefix;             /* "omr:{main}:" */
-	char *anchor;             /* the event stream: KEYS[1] of every script */
 	long long dedup_ttl;
-	long long stream_maxlen;
-	struct omr_redis_script ingest, conv_get, conv_list, history, msg_status;
-	struct omr_redis_script scripts[OMR_SCRIPT_COUNT];
+	struct omr_redis_script scripts[OMR_LUA_NSCRIPTS];
 };
 
 struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts *o)
@@ -28,54 +25,9 @@ struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts
 	struct omr_store *s = omr_calloc(1, sizeof(*s));
 	s->r = r;
 	s->prefix = omr_asprintf("%s:{%s}:", o->prefix, o->site);
-	s->anchor = omr_asprintf("%sevents", s->prefix);
 	s->dedup_ttl = o->dedup_ttl;
-	s->stream_maxlen = o->stream_maxlen;
-	omr_redis_script_init(&s->ingest, "ingest", omr_lua_ingest);
-	omr_redis_script_init(&s->conv_get, "conv_get", omr_lua_conv_get);
-	omr_redis_script_init(&s->conv_list, "conv_list", omr_lua_conv_list);
-	omr_redis_script_init(&s->history, "history", omr_lua_history);
-	omr_redis_script_init(&s->msg_status, "msg_status", omr_lua_msg_status);
-	static const struct {
-		enum omr_script id;
-		const char *name;
-		const char *src;
-	} table[] = {
-		{ OMR_SCRIPT_QUEUE_PEEK, "queue_peek", omr_lua_queue_peek },
-		{ OMR_SCRIPT_OFFER, "offer", omr_lua_offer },
-		{ OMR_SCRIPT_OFFER_END, "offer_end", omr_lua_offer_end },
-		{ OMR_SCRIPT_OFFERS_DUE, "offers_due", omr_lua_offers_due },
-		{ OMR_SCRIPT_AGENT_SESSION, "agent_session", omr_lua_agent_session },
-		{ OMR_SCRIPT_AGENT_PRESENCE, "agent_presence", omr_lua_agent_presence },
-		{ OMR_SCRIPT_NODE_ALIVE, "node_alive", omr_lua_node_alive },
-		{ OMR_SCRIPT_REAP, "reap", omr_lua_reap },
-		{ OMR_SCRIPT_REPLY, "reply", omr_lua_reply },
-		{ OMR_SCRIPT_CONV_ACT, "conv_act", omr_lua_conv_act },
-		{ OMR_SCRIPT_AGENT_VIEW, "agent_view", omr_lua_agent_view },
-		{ OMR_SCRIPT_ENQUEUE, "enqueue", omr_lua_enqueue },
-		{ OMR_SCRIPT_MSG_INFO, "msg_info", omr_lua_msg_info },
-		{ OMR_SCRIPT_AGENTS_STATE, "agents_state", omr_lua_agents_state },
-		{ OMR_SCRIPT_REPORT_REASONS, "report_reasons", omr_lua_report_reasons },
-		{ OMR_SCRIPT_ENGAGE, "engage", omr_lua_engage },
-		{ OMR_SCRIPT_MOVE, "move", omr_lua_move },
-		{ OMR_SCRIPT_CONV_MARK, "conv_mark", omr_lua_conv_mark },
-		{ OMR_SCRIPT_QUEUE_STATUS, "queue_status", omr_lua_queue_status },
-		{ OMR_SCRIPT_QUEUES_STATE, "queues_state", omr_lua_queues_state },
-		{ OMR_SCRIPT_AUTO_CLOSE, "auto_close", omr_lua_auto_close },
-		{ OMR_SCRIPT_QUEUES_WAITING, "queues_waiting", omr_lua_queues_waiting },
-		{ OMR_SCRIPT_TO_BOT, "to_bot", omr_lua_to_bot },
-		{ OMR_SCRIPT_BOT_UPDATE, "bot_update", omr_lua_bot_update },
-		{ OMR_SCRIPT_BOT_END, "bot_end", omr_lua_bot_end },
-		{ OMR_SCRIPT_BOT_IDLE, "bot_idle", omr_lua_bot_idle },
-		{ OMR_SCRIPT_MSG_READ_UNTIL, "msg_read_until", omr_lua_msg_read_until },
-		{ OMR_SCRIPT_OUTBOX_CLAIM, "outbox_claim", omr_lua_outbox_claim },
-		{ OMR_SCRIPT_LOGIN_GUARD, "login_guard", omr_lua_login_guard },
-		{ OMR_SCRIPT_EVENTS_CLAIM, "events_claim", omr_lua_events_claim },
-		{ OMR_SCRIPT_EVENTS_TRIM, "events_trim", omr_lua_events_trim },
-		{ OMR_SCRIPT_NEW_SWEEP, "new_sweep", omr_lua_new_sweep },
-	};
-	for (size_t i = 0; i < OMR_ARRAY_LEN(table); i++)
-		omr_redis_script_init(&s->scripts[table[i].id], table[i].name, table[i].src);
+	for (int i = 0; i < OMR_LUA_NSCRIPTS; i++)
+		omr_redis_script_init(&s->scripts[i], omr_lua_names[i], omr_lua_sources[i]);
 	return s;
 }
 
@@ -84,7 +36,6 @@ void omr_store_free(struct omr_store *s)
 	if (!s)
 		return;
 	free(s->prefix);
-	free(s->anchor);
 	free(s);
 }
 
@@ -109,16 +60,24 @@ char *omr_store_key(const struct omr_store *s, const char *fmt, ...)
 	return k;
 }
 
-/* Every script declares one key, the site's event stream, so that Redis
- * Cluster sends it to the node owning the site's slot; the other keys are
- * named from the prefix and share its hash tag. */
-static void omr_store_eval(struct omr_store *s, const struct omr_redis_script *script,
-			   omr_redis_cb cb, void *arg, int argc, const char **argv)
+/* KEYS (every key a script is given has the site's hash tag, so that
+ * Redis Cluster sends it to the site's slot), then the prefix (ARGV[1],
+ * for the keys a script finds from data), the arguments and the rest. */
+void omr_store_script(struct omr_store *s, enum omr_lua_script id, const char *const *keys,
+		      int nkeys, const char *const *argv, int argc, const char *const *rest,
+		      size_t nrest, omr_redis_cb cb, void *arg)
 {
-	const char **full = omr_malloc((size_t)(argc + 1) * sizeof(*full));
-	full[0] = s->anchor;
-	memcpy(full + 1, argv, (size_t)argc * sizeof(*argv));
-	omr_redis_eval(s->r, script, cb, arg, 1, argc + 1, full, NULL);
+	size_t total = (size_t)nkeys + 1 + (size_t)argc + nrest;
+	const char **full = omr_malloc(total * sizeof(*full));
+	size_t n = 0;
+	for (int i = 0; i < nkeys; i++)
+		full[n++] = keys[i];
+	full[n++] = s->prefix;
+	for (int i = 0; i < argc; i++)
+		full[n++] = argv[i];
+	for (size_t i = 0; i < nrest; i++)
+		full[n++] = rest[i] ? rest[i] : "";
+	omr_redis_eval(s->r, &s->scripts[id], cb, arg, nkeys, (int)total, full, NULL);
 	free(full);
 }
 
@@ -133,18 +92,18 @@ static void omr_store_ingest_done(void *arg, const redisReply *reply, const char
 {
 	struct omr_ingest_call *c = arg;
 	struct omr_ingest_result res = { 0 };
-	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	struct omr_lua_ingest_reply r;
 
-	if (err || !tag || reply->elements < 5) {
+	if (err || omr_lua_ingest_reply(reply, &r) < 5 || !r.tag) {
 		res.status = OMR_AGAIN;
 		res.error = err ? err : "unexpected reply from the ingest script";
 	} else {
 		res.status = OMR_OK;
-		res.duplicate = strcmp(tag, "dup") == 0;
-		res.conversation = omr_reply_str(reply->element[1]);
-		res.message = omr_reply_str(reply->element[2]);
-		res.customer = omr_reply_str(reply->element[3]);
-		res.is_new = omr_reply_int(reply->element[4], 0) == 1;
+		res.duplicate = strcmp(r.tag, "dup") == 0;
+		res.conversation = r.conversation;
+		res.message = r.message;
+		res.customer = r.customer;
+		res.is_new = r.new == 1;
 	}
 	c->cb(c->arg, &res);
 	free(c);
@@ -154,24 +113,32 @@ void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr
 		      const struct omr_inbound_norm *n, omr_store_ingest_cb cb, void *arg)
 {
 	struct omr_ingest_call *c = omr_malloc(sizeof(*c));
-	char ts[24], now[24], ttl[24], maxlen[24], reopen[24];
 	char cust_id[OMR_ID_MAX], conv_id[OMR_ID_MAX], msg_id[OMR_ID_MAX];
 
 	c->cb = cb;
 	c->arg = arg;
-	snprintf(ts, sizeof(ts), "%lld", n->ts_ms);
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	snprintf(ttl, sizeof(ttl), "%lld", s->dedup_ttl);
-	snprintf(maxlen, sizeof(maxlen), "%lld", s->stream_maxlen);
-	snprintf(reopen, sizeof(reopen), "%lld", n->reopen_ms);
-	const char *argv[] = {
-		s->prefix, channel, ev->channel_msg_id, ev->address, n->thread,
-		ev->name ? ev->name : "", ev->email ? ev->email : "", ev->text ? ev->text : "",
-		n->attachments, n->attrs, n->meta, ev->is_public ? "1" : "0", ts, now,
-		omr_id_new(cust_id, "u_"), omr_id_new(conv_id, "c_"), omr_id_new(msg_id, "m_"),
-		ttl, maxlen, n->kind, ev->email_verified ? "1" : "0", reopen,
+	struct omr_lua_ingest_args a = {
+		.channel = channel,
+		.channel_msg_id = ev->channel_msg_id,
+		.address = ev->address,
+		.thread = n->thread,
+		.name = ev->name,
+		.email = ev->email,
+		.text = ev->text,
+		.attachments = n->attachments,
+		.attrs = n->attrs,
+		.meta = n->meta,
+		.public = ev->is_public,
+		.ts = n->ts_ms,
+		.customer = omr_id_new(cust_id, "u_"),
+		.conversation = omr_id_new(conv_id, "c_"),
+		.message = omr_id_new(msg_id, "m_"),
+		.dedup_ttl = s->dedup_ttl,
+		.kind = n->kind,
+		.verified = ev->email_verified,
+		.reopen = n->reopen_ms,
 	};
-	omr_store_eval(s, &s->ingest, omr_store_ingest_done, c, (int)OMR_ARRAY_LEN(argv), argv);
+	omr_lua_ingest(s, &a, omr_store_ingest_done, c);
 }
 
 /* ---- reads ---- */
@@ -251,10 +218,8 @@ static void omr_store_conv_get_done(void *arg, const redisReply *reply, const ch
 void omr_store_conv_get(struct omr_store *s, const char *id, int max_msgs,
 			omr_store_json_cb cb, void *arg)
 {
-	char max[16];
-	snprintf(max, sizeof(max), "%d", max_msgs);
-	const char *argv[] = { s->prefix, id, max };
-	omr_store_eval(s, &s->conv_get, omr_store_conv_get_done, omr_json_call_new(cb, arg), 3, argv);
+	struct omr_lua_conv_get_args a = { .conversation = id, .max = max_msgs };
+	omr_lua_conv_get(s, &a, omr_store_conv_get_done, omr_json_call_new(cb, arg));
 }
 
 static void omr_store_conv_list_done(void *arg, const redisReply *reply, const char *err)
@@ -289,11 +254,10 @@ static void omr_store_conv_list_done(void *arg, const redisReply *reply, const c
 void omr_store_conv_list(struct omr_store *s, const char *channel, const char *status,
 			 int limit, const char *cursor, omr_store_json_cb cb, void *arg)
 {
-	char lim[16];
-	snprintf(lim, sizeof(lim), "%d", limit);
-	const char *argv[] = { s->prefix, channel ? channel : "", status ? status : "", lim,
-			       "10000", cursor ? cursor : "" };
-	omr_store_eval(s, &s->conv_list, omr_store_conv_list_done, omr_json_call_new(cb, arg), 6, argv);
+	struct omr_lua_conv_list_args a = {
+		.channel = channel, .status = status, .limit = limit, .cap = 10000, .cursor = cursor,
+	};
+	omr_lua_conv_list(s, &a, omr_store_conv_list_done, omr_json_call_new(cb, arg));
 }
 
 static void omr_store_history_done(void *arg, const redisReply *reply, const char *err)
@@ -319,31 +283,19 @@ static void omr_store_history_done(void *arg, const redisReply *reply, const cha
 void omr_store_history(struct omr_store *s, const char *channel, const char *thread,
 		       int max_msgs, omr_store_json_cb cb, void *arg)
 {
-	char max[16];
-	snprintf(max, sizeof(max), "%d", max_msgs);
-	const char *argv[] = { s->prefix, channel, thread, max };
-	omr_store_eval(s, &s->history, omr_store_history_done, omr_json_call_new(cb, arg), 4, argv);
-}
-
-void omr_store_run(struct omr_store *s, enum omr_script script, omr_redis_cb cb, void *arg,
-		   int argc, const char **argv)
-{
-	const char **full = omr_malloc((size_t)(argc + 1) * sizeof(*full));
-	full[0] = s->prefix;
-	memcpy(full + 1, argv, (size_t)argc * sizeof(*argv));
-	omr_store_eval(s, &s->scripts[script], cb, arg, argc + 1, full);
-	free(full);
+	struct omr_lua_history_args a = { .channel = channel, .thread = thread, .max = max_msgs };
+	omr_lua_history(s, &a, omr_store_history_done, omr_json_call_new(cb, arg));
 }
 
 void omr_store_msg_status(struct omr_store *s, const char *msg, const char *status,
 			  const char *channel, const char *channel_msg_id, const char *error,
 			  omr_redis_cb cb, void *arg)
 {
-	char now[24];
-	snprintf(now, sizeof(now), "%lld", (long long)omr_now_ms());
-	const char *argv[] = { s->prefix, msg ? msg : "", status, channel,
-			       channel_msg_id ? channel_msg_id : "", error ? error : "", now };
-	omr_store_eval(s, &s->msg_status, cb, arg, 7, argv);
+	struct omr_lua_msg_status_args a = {
+		.message = msg, .status = status, .channel = channel,
+		.channel_msg_id = channel_msg_id, .error = error,
+	};
+	omr_lua_msg_status(s, &a, cb, arg);
 }
 
 static json_t *omr_store_earlier(const redisReply *list)
@@ -370,38 +322,44 @@ static json_t *omr_store_earlier(const redisReply *list)
 
 int omr_store_view_parse(const redisReply *reply, json_t **conv_r, json_t **offer_r)
 {
-	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	struct omr_lua_agent_view_reply v;
+	int n = omr_lua_agent_view_reply(reply, &v);
 	json_t *conv, *cust, *addrs;
 
 	*conv_r = NULL;
 	if (offer_r)
 		*offer_r = NULL;
-	if (!reply || reply->type != REDIS_REPLY_ARRAY)
+	if (n < 0)
 		return -2;
-	if (reply->elements == 0)
+	if (n == 0)
 		return 0;
-	if (tag && strcmp(tag, "not_yours") == 0)
+	if (v.tag && strcmp(v.tag, "not_yours") == 0)
 		return -1;
-	if (!tag || strcmp(tag, "ok") != 0 || reply->elements < 7)
+	if (!v.tag || strcmp(v.tag, "ok") != 0 || n < 7)
 		return -2;
-	conv = omr_model_from_hash(OMR_MODEL_CONVERSATION, reply->element[1]);
+	conv = omr_model_from_hash(OMR_MODEL_CONVERSATION, v.conv);
 	if (!conv)
 		return -2;
-	json_object_set_new(conv, "messages", omr_store_messages(reply->element[2]));
-	cust = omr_model_from_hash(OMR_MODEL_CUSTOMER, reply->element[3]);
+	json_object_set_new(conv, "messages", omr_store_messages(v.messages));
+	cust = omr_model_from_hash(OMR_MODEL_CUSTOMER, v.customer);
 	if (!cust)
 		cust = json_object();
 	addrs = json_array();
-	for (size_t i = 0; reply->element[4]->type == REDIS_REPLY_ARRAY && i < reply->element[4]->elements; i++) {
-		const redisReply *a = reply->element[4]->element[i];
+	for (size_t i = 0; v.addresses->type == REDIS_REPLY_ARRAY && i < v.addresses->elements; i++) {
+		const redisReply *a = v.addresses->element[i];
 		if (a->type == REDIS_REPLY_STRING)
 			json_array_append_new(addrs, json_stringn(a->str, a->len));
 	}
 	json_object_set_new(cust, "addresses", addrs);
-	json_object_set_new(cust, "previous", omr_store_earlier(reply->element[5]));
+	json_object_set_new(cust, "previous", omr_store_earlier(v.previous));
 	json_object_set_new(conv, "customer", cust);
-	if (offer_r && reply->element[6]->type == REDIS_REPLY_ARRAY && reply->element[6]->elements) {
-		*offer_r = omr_model_from_hash(OMR_MODEL_OFFER, reply->element[6]);
+	if (offer_r && v.offer->type == REDIS_REPLY_ARRAY && v.offer->elements) {
+		*offer_r = omr_model_from_hash(OMR_MODEL_OFFER, v.offer);
+		/* what is left of it, on Redis' clock: nodes' clocks may differ */
+		long long expires = json_integer_value(json_object_get(*offer_r, "expires_at"));
+		if (*offer_r && v.now > 0)
+			json_object_set_new(*offer_r, "remaining_ms",
+					    json_integer(expires > v.now ? expires - v.now : 0));
 	}
 	*conv_r = conv;
 	return 1;

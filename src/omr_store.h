@@ -12,12 +12,12 @@
 
 #include "omr_model.h"
 #include "omr_redis.h"
+#include "omr_scripts.h"
 
 struct omr_store_opts {
 	const char *prefix;       /* "omr" */
 	const char *site;         /* "main" */
 	long long dedup_ttl;      /* ms */
-	long long stream_maxlen;
 };
 
 struct omr_store;
@@ -60,50 +60,18 @@ void omr_store_conv_list(struct omr_store *s, const char *channel, const char *s
 void omr_store_history(struct omr_store *s, const char *channel, const char *thread,
 		       int max_msgs, omr_store_json_cb cb, void *arg);
 
-/* The other scripts, run through omr_store_run(): argv is the script's
- * ARGV after the prefix (which is added), see src/lua/NAME.lua. */
-enum omr_script {
-	OMR_SCRIPT_QUEUE_PEEK,
-	OMR_SCRIPT_OFFER,
-	OMR_SCRIPT_OFFER_END,
-	OMR_SCRIPT_OFFERS_DUE,
-	OMR_SCRIPT_AGENT_SESSION,
-	OMR_SCRIPT_AGENT_PRESENCE,
-	OMR_SCRIPT_NODE_ALIVE,
-	OMR_SCRIPT_REAP,
-	OMR_SCRIPT_REPLY,
-	OMR_SCRIPT_CONV_ACT,
-	OMR_SCRIPT_AGENT_VIEW,
-	OMR_SCRIPT_ENQUEUE,
-	OMR_SCRIPT_MSG_INFO,
-	OMR_SCRIPT_AGENTS_STATE,
-	OMR_SCRIPT_REPORT_REASONS,
-	OMR_SCRIPT_ENGAGE,
-	OMR_SCRIPT_MOVE,
-	OMR_SCRIPT_CONV_MARK,
-	OMR_SCRIPT_QUEUE_STATUS,
-	OMR_SCRIPT_QUEUES_STATE,
-	OMR_SCRIPT_AUTO_CLOSE,
-	OMR_SCRIPT_QUEUES_WAITING,
-	OMR_SCRIPT_TO_BOT,
-	OMR_SCRIPT_BOT_UPDATE,
-	OMR_SCRIPT_BOT_END,
-	OMR_SCRIPT_BOT_IDLE,
-	OMR_SCRIPT_MSG_READ_UNTIL,
-	OMR_SCRIPT_OUTBOX_CLAIM,
-	OMR_SCRIPT_LOGIN_GUARD,
-	OMR_SCRIPT_EVENTS_CLAIM,
-	OMR_SCRIPT_EVENTS_TRIM,
-	OMR_SCRIPT_NEW_SWEEP,
-	OMR_SCRIPT_COUNT
-};
-void omr_store_run(struct omr_store *s, enum omr_script script, omr_redis_cb cb, void *arg,
-		   int argc, const char **argv);
+/* A script (src/lua/NAME.lua) with its keys (full names), arguments (the
+ * prefix is added as ARGV[1]) and the rest; use the typed wrappers of
+ * omr_scripts.h (omr_lua_NAME), which call this. */
+void omr_store_script(struct omr_store *s, enum omr_lua_script id, const char *const *keys,
+		      int nkeys, const char *const *argv, int argc, const char *const *rest,
+		      size_t nrest, omr_redis_cb cb, void *arg);
 
 /* Parse an agent_view.lua reply: 1 with *conv_r (CONVERSATION of
  * docs/agent-protocol.md, new reference) and *offer_r (the offer hash as
- * JSON, or NULL); 0 when the conversation does not exist; -1 when it is not
- * the agent's; -2 on a malformed reply. */
+ * JSON with remaining_ms, on Redis' clock, or NULL); 0 when the
+ * conversation does not exist; -1 when it is not the agent's; -2 on a
+ * malformed reply. */
 int omr_store_view_parse(const redisReply *reply, json_t **conv_r, json_t **offer_r);
 
 /* Delivery outcome of an outbound message, by our id or (msg NULL) by the

@@ -2,18 +2,25 @@
 -- the clock after a disconnect) withdraws the agent's offers and puts the
 -- agent's conversations that are not in wrap-up back in their queues, with
 -- the agent preferred for a while in case they come back.
--- ARGV: 1 prefix  2 agent  3 status  4 reason  5 now (ms)
---       6 only if no sessions ('1': the grace period ran out)  7 prefer (ms)
--- Returns: { 'ok'|'skip', { withdrawn offer ids }, { requeued conversation ids } }
-local P, agent, status, reason, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
-local akey = P .. 'agent:' .. agent
-if ARGV[6] == '1' and tonumber(redis.call('HGET', akey, 'sessions') or '0') > 0 then
+-- @key  agent   agent:{agent}
+-- @arg  agent   str   the agent
+-- @arg  status  str   available | away | offline
+-- @arg  reason  str   why ('' none)
+-- @arg  only_if_gone bool  only when the agent has no session (the grace period ran out)
+-- @arg  prefer  int   ms a requeued conversation waits for the agent
+-- @time
+-- @reply tag       str  'ok' | 'skip'
+-- @reply withdrawn any  { offer ids withdrawn }
+-- @reply requeued  any  { conversation ids requeued }
+-- @lib  queue
+local akey = K.agent
+if A.only_if_gone and tonumber(redis.call('HGET', akey, 'sessions') or '0') > 0 then
   return { 'skip', {}, {} }
 end
-redis.call('HSET', akey, 'presence', status, 'presence_reason', reason, 'presence_at', now,
-  'changed_at', now)
-if status == 'available' then redis.call('HSET', akey, 'missed', 0) end
-if status ~= 'offline' then return { 'ok', {}, {} } end
+redis.call('HSET', akey, 'presence', A.status, 'presence_reason', A.reason, 'presence_at', NOW,
+  'changed_at', NOW)
+if A.status == 'available' then redis.call('HSET', akey, 'missed', 0) end
+if A.status ~= 'offline' then return { 'ok', {}, {} } end
 
 local withdrawn, requeued = {}, {}
 for _, oid in ipairs(redis.call('SMEMBERS', akey .. ':offers')) do
@@ -24,8 +31,8 @@ for _, oid in ipairs(redis.call('SMEMBERS', akey .. ':offers')) do
     redis.call('HINCRBY', akey, 'load:' .. o[2], -1)
     local ckey = P .. 'conv:' .. o[1]
     if redis.call('HGET', ckey, 'status') == 'offered' then
-      redis.call('HSET', ckey, 'status', 'queued', 'offer', '', 'updated_at', now)
-      redis.call('ZADD', P .. 'queue:' .. o[3], o[4], o[1])
+      redis.call('HSET', ckey, 'status', 'queued', 'offer', '', 'updated_at', NOW)
+      Q.add(o[3], o[4], o[1])
     end
   end
   withdrawn[#withdrawn + 1] = oid
@@ -35,9 +42,9 @@ for _, conv in ipairs(redis.call('SMEMBERS', akey .. ':convs')) do
   local ckey = P .. 'conv:' .. conv
   local c = redis.call('HMGET', ckey, 'status', 'queue', 'channel', 'score')
   if c[1] == 'assigned' then
-    redis.call('HSET', ckey, 'status', 'queued', 'agent', '', 'prefer_agent', agent,
-      'prefer_until', now + tonumber(ARGV[7]), 'updated_at', now, 'requeued_at', now)
-    redis.call('ZADD', P .. 'queue:' .. c[2], c[4] or now, conv)
+    redis.call('HSET', ckey, 'status', 'queued', 'agent', '', 'prefer_agent', A.agent,
+      'prefer_until', NOW + A.prefer, 'updated_at', NOW, 'requeued_at', NOW)
+    Q.add(c[2], c[4] or NOW, conv)
     redis.call('SREM', akey .. ':convs', conv)
     redis.call('HINCRBY', akey, 'load:' .. c[3], -1)
     requeued[#requeued + 1] = conv

@@ -3,13 +3,15 @@
 -- the idle time, are closed: the customer got what they came for, or left.
 -- bot:idle holds them, score = the customer's last message (ms; an
 -- automatic mail such as an out-of-office does not count).
--- ARGV: 1 prefix  2 now  3 idle (ms)  4 day  5 most to close
+-- @key  idle   bot:idle
+-- @arg  idle   int   ms without a word from the customer
+-- @arg  day    str   YYYY-MM-DD, for the report
+-- @arg  most   int   conversations closed at most
+-- @time
 -- Returns: { conversation, status it had, ... } of those closed
-local P, now, idle, day, most = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4],
-  tonumber(ARGV[5])
-local zkey = P .. 'bot:idle'
+local zkey = K.idle
 local out = {}
-for _, conv in ipairs(redis.call('ZRANGEBYSCORE', zkey, '-inf', now - idle, 'LIMIT', 0, most)) do
+for _, conv in ipairs(redis.call('ZRANGEBYSCORE', zkey, '-inf', NOW - A.idle, 'LIMIT', 0, A.most)) do
   local ckey = P .. 'conv:' .. conv
   local c = redis.call('HMGET', ckey, 'status', 'channel', 'thread')
   if c[1] ~= 'bot' and c[1] ~= 'parked' then
@@ -17,17 +19,17 @@ for _, conv in ipairs(redis.call('ZRANGEBYSCORE', zkey, '-inf', now - idle, 'LIM
   else
     local outcome = c[1] == 'bot' and 'resolved by bot' or 'automated'
     local reason = 'no reply from the customer'
-    redis.call('HSET', ckey, 'status', 'closed', 'closed_at', now, 'ended_at', now,
-      'updated_at', now, 'wrapup', cjson.encode({ reason = reason, outcome = outcome, at = now,
+    redis.call('HSET', ckey, 'status', 'closed', 'closed_at', NOW, 'ended_at', NOW,
+      'updated_at', NOW, 'wrapup', cjson.encode({ reason = reason, outcome = outcome, at = NOW,
                                                   idle = true }))
     local okey = P .. 'open:' .. c[2] .. ':' .. c[3]
     if redis.call('GET', okey) == conv then redis.call('DEL', okey) end
     redis.call('ZREM', zkey, conv)
     redis.call('ZREM', P .. 'bot:waiting', conv)
     redis.call('ZINCRBY', P .. 'report:reasons', 1, reason)
-    redis.call('ZINCRBY', P .. 'report:reasons:' .. day, 1, reason)
+    redis.call('ZINCRBY', P .. 'report:reasons:' .. A.day, 1, reason)
     redis.call('ZINCRBY', P .. 'report:outcomes', 1, outcome)
-    redis.call('ZADD', P .. 'report:days', 0, day)
+    redis.call('ZADD', P .. 'report:days', 0, A.day)
     out[#out + 1] = conv
     out[#out + 1] = c[1]
   end

@@ -1,17 +1,31 @@
 -- conv_act: what an agent does to an assigned conversation: transfer it,
 -- close it (wrap-up follows), or wrap it up (record why the customer got
 -- in touch and how it ended; frees the capacity), atomically.
--- ARGV: 1 prefix  2 action: transfer | close | wrapup  3 conversation
---       4 agent  5 now (ms)
---   transfer: 6 'queue'|'agent'  7 target  8 note message id  9 note text
---             10 agent name  11 preference (ms)  12 queue score
---   wrapup:   6 wrapup JSON  7 reason  8 outcome  9 day (YYYY-MM-DD)
--- Returns: { 'ok', channel, queue, customer } or { 'not_yours' } / { 'bad_state', status }
-local P, act, conv, agent, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
-local ckey = P .. 'conv:' .. conv
-local akey = P .. 'agent:' .. agent
+-- @key  conv    conv:{conversation}
+-- @key  agent   agent:{agent}
+-- @arg  action  str   transfer | close | wrapup
+-- @arg  conversation str
+-- @arg  agent   str
+-- @arg  to      str   transfer: 'queue' | 'agent'
+-- @arg  target  str   transfer: the queue or the agent
+-- @arg  note_id str   transfer: id for the note's message
+-- @arg  note    str   transfer: the note ('' none)
+-- @arg  name    str   transfer: the agent's display name
+-- @arg  prefer  int   transfer to an agent: ms the conversation waits for them
+-- @arg  wrapup  json  wrapup: {reason, outcome, notes, agent, at}
+-- @arg  reason  str   wrapup: the contact reason
+-- @arg  outcome str   wrapup
+-- @arg  day     str   wrapup: YYYY-MM-DD, for the report
+-- @time
+-- @reply tag     str  'ok' | 'not_yours' | 'bad_state'
+-- @reply channel str  (bad_state: the status it is in)
+-- @reply queue   str
+-- @reply customer str
+-- @lib  queue
+-- A transferred conversation goes to the front of its new queue.
+local ckey, akey, conv, now = K.conv, K.agent, A.conversation, NOW
 local c = redis.call('HMGET', ckey, 'status', 'agent', 'channel', 'queue', 'thread', 'customer')
-if c[2] ~= agent or redis.call('SISMEMBER', akey .. ':convs', conv) == 0 then
+if c[2] ~= A.agent or redis.call('SISMEMBER', akey .. ':convs', conv) == 0 then
   return { 'not_yours' }
 end
 local status, chan = c[1], c[3]
@@ -23,15 +37,15 @@ local function release()
   if l < 0 then redis.call('HSET', akey, 'load:' .. chan, 0) end
 end
 
-if act == 'close' then
+if A.action == 'close' then
   if status ~= 'assigned' then return { 'bad_state', status } end
   redis.call('HSET', ckey, 'status', 'wrapup', 'ended_at', now, 'updated_at', now)
   return { 'ok', chan, c[4] }
 end
 
-if act == 'wrapup' then
+if A.action == 'wrapup' then
   if status ~= 'assigned' and status ~= 'wrapup' then return { 'bad_state', status } end
-  redis.call('HSET', ckey, 'status', 'closed', 'wrapup', ARGV[6], 'closed_at', now,
+  redis.call('HSET', ckey, 'status', 'closed', 'wrapup', A.wrapup, 'closed_at', now,
     'updated_at', now)
   if not redis.call('HGET', ckey, 'ended_at') then redis.call('HSET', ckey, 'ended_at', now) end
   local okey = P .. 'open:' .. chan .. ':' .. c[5]
@@ -45,38 +59,39 @@ if act == 'wrapup' then
     redis.call('LTRIM', P .. 'queue:' .. c[4] .. ':aht', 0, 49)
   end
   if c[6] then
-    redis.call('HSET', P .. 'cust:' .. c[6], 'last_agent', agent, 'last_closed_at', now)
+    redis.call('HSET', P .. 'cust:' .. c[6], 'last_agent', A.agent, 'last_closed_at', now)
   end
-  redis.call('ZINCRBY', P .. 'report:reasons', 1, ARGV[7])
-  redis.call('ZINCRBY', P .. 'report:reasons:' .. ARGV[9], 1, ARGV[7])
-  redis.call('ZINCRBY', P .. 'report:outcomes', 1, ARGV[8])
-  redis.call('ZADD', P .. 'report:days', 0, ARGV[9])
+  redis.call('ZINCRBY', P .. 'report:reasons', 1, A.reason)
+  redis.call('ZINCRBY', P .. 'report:reasons:' .. A.day, 1, A.reason)
+  redis.call('ZINCRBY', P .. 'report:outcomes', 1, A.outcome)
+  redis.call('ZADD', P .. 'report:days', 0, A.day)
   return { 'ok', chan, c[4], c[6] or '' }
 end
 
-if act == 'transfer' then
+if A.action == 'transfer' then
   if status ~= 'assigned' then return { 'bad_state', status } end
   local queue = c[4]
   local prefer, until_ = '', 0
-  if ARGV[6] == 'queue' then
-    queue = ARGV[7] -- checked against the configuration by the caller
+  if A.to == 'queue' then
+    queue = A.target -- checked against the configuration by the caller
   else
-    prefer, until_ = ARGV[7], now + tonumber(ARGV[11])
+    prefer, until_ = A.target, now + A.prefer
   end
-  if ARGV[9] ~= '' then
-    local nid = ARGV[8]
+  if A.note ~= '' then
+    local nid = A.note_id
     redis.call('HSET', P .. 'msg:' .. nid, 'id', nid, 'conversation', conv,
-      'customer', c[6], 'direction', 'note', 'author', 'agent', 'author_id', agent,
-      'author_name', ARGV[10], 'text', ARGV[9], 'attachments', '[]', 'channel', chan,
+      'customer', c[6], 'direction', 'note', 'author', 'agent', 'author_id', A.agent,
+      'author_name', A.name, 'text', A.note, 'attachments', '[]', 'channel', chan,
       'status', 'internal', 'kind', 'note', 'meta', '{}', 'created_at', now)
     redis.call('RPUSH', ckey .. ':msgs', nid)
     redis.call('HINCRBY', ckey, 'msg_count', 1)
   end
   release()
   redis.call('HSET', ckey, 'status', 'queued', 'agent', '', 'queue', queue,
-    'prefer_agent', prefer, 'prefer_until', until_, 'transferred_by', agent,
+    'prefer_agent', prefer, 'prefer_until', until_, 'transferred_by', A.agent,
     'updated_at', now)
-  redis.call('ZADD', P .. 'queue:' .. queue, ARGV[12], conv)
+  redis.call('HSET', ckey, 'score', now - 31536000000)
+  Q.add(queue, now - 31536000000, conv)
   return { 'ok', chan, queue }
 end
 return { 'bad_state', status }

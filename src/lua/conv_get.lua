@@ -1,15 +1,16 @@
 -- conv_get: a conversation with its last messages and its customer.
--- ARGV: 1 prefix  2 conversation id  3 max messages
+-- @key  conv   conv:{conversation}
+-- @arg  conversation str
+-- @arg  max    int   messages, the newest
 -- Returns: { conv hash, { msg hash, ... }, customer hash, { addresses },
 --            { engagement changes (JSON), newest first } }
 -- or {} when the conversation does not exist.
-local P, id, max = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local conv = redis.call('HGETALL', P .. 'conv:' .. id)
+local conv = redis.call('HGETALL', K.conv)
 if #conv == 0 then return {} end
-local ids = redis.call('LRANGE', P .. 'conv:' .. id .. ':msgs', -max, -1)
+local ids = redis.call('LRANGE', K.conv .. ':msgs', -A.max, -1)
 local msgs = {}
 for i, m in ipairs(ids) do msgs[i] = redis.call('HGETALL', P .. 'msg:' .. m) end
-local cust = redis.call('HGET', P .. 'conv:' .. id, 'customer')
+local cust = redis.call('HGET', K.conv, 'customer')
 local chash, addrs, eng = {}, {}, {}
 if cust then
   chash = redis.call('HGETALL', P .. 'cust:' .. cust)

@@ -1,18 +1,21 @@
 -- conv_list: newest conversations first, optionally of one channel and/or
--- status. Scans at most ARGV[5] entries so a query cannot stall Redis.
--- ARGV: 1 prefix  2 channel or ''  3 status or ''  4 limit  5 scan cap
---       6 cursor: '' (from the newest), a time (ms: those created before
---         it) or a conversation id (those listed after it)
+-- status. Scans at most `cap` entries so a query cannot stall Redis.
 -- The index is ordered by (created_at, id); ids made in the same
 -- millisecond sort in the order they were made, so an id cursor neither
 -- skips nor repeats a conversation.
+-- @key  convs   convs
+-- @arg  channel str   '' : every channel
+-- @arg  status  str   '' : any
+-- @arg  limit   int
+-- @arg  cap     int   entries scanned at most
+-- @arg  cursor  str   '' (from the newest), a time (ms: those created before
+--                     it) or a conversation id (those listed after it)
 -- Returns: { 'ok', next, { conv hash }, ... } where next is the cursor of
 -- the following page ('' when the index is at its end), or { 'nocursor' }
 -- when an id cursor is not in this index.
-local P, ch, st = ARGV[1], ARGV[2], ARGV[3]
-local limit, cap, cur = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
-local idx = P .. 'convs'
-if ch ~= '' then idx = P .. 'convs:ch:' .. ch end
+local st, limit, cap, cur = A.status, A.limit, A.cap, A.cursor
+local idx = K.convs
+if A.channel ~= '' then idx = P .. 'convs:ch:' .. A.channel end
 local max, after = '+inf', nil
 if cur:match('^%d+$') then
   max = '(' .. cur

@@ -1,29 +1,40 @@
 -- enqueue: put a new conversation in its routing queue as the router
 -- decided, and acknowledge its stream event, atomically. Running it twice
 -- for one event changes nothing (the stream is at-least-once).
--- KEYS[1]: the event stream
--- ARGV: 1 prefix  2 stream id ('' if none)  3 conversation  4 queue  5 now (ms)
---       6 consumer group  7 queue score  8 priority  9 skills (JSON)
---       10 language  11 tags (JSON)  12 routing explanation (JSON)
---       13 preferred agent ('' none)  14 preferred until (ms)
---       15 agent selection strategy for this conversation ('' : the queue's)
+-- @key  stream  events
+-- @key  conv    conv:{conversation}
+-- @key  queue   queue:{queue}
+-- @arg  entry   str   stream entry id ('' none)
+-- @arg  group   str   consumer group
+-- @arg  conversation str
+-- @arg  queue   str
+-- @arg  priority int
+-- @arg  aging   int   ms of waiting one priority point is worth
+-- @arg  skills  json
+-- @arg  language str  '' none
+-- @arg  tags    json
+-- @arg  routing json  the routing explanation
+-- @arg  prefer  str   the customer's last agent ('' none)
+-- @arg  prefer_ms int ms the conversation waits for them
+-- @arg  strategy str  agent selection for this conversation ('' : the queue's)
+-- @time
+-- @lib  queue
 -- Returns: 1 if queued now, 0 if nothing to do
-local P, sid, conv, queue, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local ckey = P .. 'conv:' .. conv
+local ckey = K.conv
 local queued = 0
 if redis.call('HGET', ckey, 'status') == 'new' then
-  redis.call('HSET', ckey, 'status', 'queued', 'queue', queue, 'queued_at', now,
-    'score', ARGV[7], 'priority', ARGV[8], 'skills', ARGV[9], 'tags', ARGV[11],
-    'routing', ARGV[12], 'updated_at', now)
-  if ARGV[10] ~= '' then redis.call('HSET', ckey, 'language', ARGV[10]) end
-  if ARGV[15] ~= '' then redis.call('HSET', ckey, 'strategy', ARGV[15]) end
-  if ARGV[13] ~= '' then
-    redis.call('HSET', ckey, 'prefer_agent', ARGV[13], 'prefer_until', ARGV[14])
+  local score = NOW - A.priority * A.aging
+  redis.call('HSET', ckey, 'status', 'queued', 'queue', A.queue, 'queued_at', NOW,
+    'score', score, 'priority', A.priority, 'skills', A.skills, 'tags', A.tags,
+    'routing', A.routing, 'updated_at', NOW)
+  if A.language ~= '' then redis.call('HSET', ckey, 'language', A.language) end
+  if A.strategy ~= '' then redis.call('HSET', ckey, 'strategy', A.strategy) end
+  if A.prefer ~= '' then
+    redis.call('HSET', ckey, 'prefer_agent', A.prefer, 'prefer_until', NOW + A.prefer_ms)
   end
-  redis.call('ZADD', P .. 'queue:' .. queue, 'NX', ARGV[7], conv)
-  redis.call('SADD', P .. 'queues', queue)
-  redis.call('ZREM', P .. 'convs:new', conv)
+  Q.add(A.queue, score, A.conversation, true)
+  redis.call('ZREM', P .. 'convs:new', A.conversation)
   queued = 1
 end
-if sid ~= '' then redis.call('XACK', KEYS[1], ARGV[6], sid) end
+if A.entry ~= '' then redis.call('XACK', K.stream, A.group, A.entry) end
 return queued

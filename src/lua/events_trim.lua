@@ -2,13 +2,14 @@
 -- dropping an entry a consumer group still needs (not yet delivered, or
 -- delivered and not acknowledged). Before any group exists nothing is
 -- trimmed: events stored while no consumer ran wait for the first one.
--- KEYS[1]: the event stream
--- ARGV: 1 prefix  2 length cap  3 most entries trimmed per run
+-- @key  stream  events
+-- @arg  cap     int   length cap
+-- @arg  most    int   entries trimmed per run at most
 -- Returns: { entries trimmed, length before }
-local cap, most = tonumber(ARGV[2]), tonumber(ARGV[3])
-local len = redis.call('XLEN', KEYS[1])
+local cap, most = A.cap, A.most
+local len = redis.call('XLEN', K.stream)
 if len <= cap then return { 0, len } end
-local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+local groups = redis.call('XINFO', 'GROUPS', K.stream)
 if #groups == 0 then return { 0, len } end
 
 local function parse(id)
@@ -30,12 +31,12 @@ for _, g in ipairs(groups) do
     if g[i] == 'name' then name = g[i + 1] elseif g[i] == 'last-delivered-id' then last = g[i + 1] end
   end
   local need = last
-  local p = redis.call('XPENDING', KEYS[1], name)
+  local p = redis.call('XPENDING', K.stream, name)
   if tonumber(p[1]) > 0 and older(p[2], need) then need = p[2] end
   if not keep or older(need, keep) then keep = need end
 end
 
-local batch = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', math.min(len - cap, most))
+local batch = redis.call('XRANGE', K.stream, '-', '+', 'COUNT', math.min(len - cap, most))
 local n = 0
 while n < #batch and older(batch[n + 1][1], keep) do n = n + 1 end
 if n == 0 then return { 0, len } end
@@ -43,8 +44,8 @@ local minid
 if n < #batch then
   minid = batch[n + 1][1]
 else
-  local nxt = redis.call('XRANGE', KEYS[1], '(' .. batch[n][1], '+', 'COUNT', 1)
+  local nxt = redis.call('XRANGE', K.stream, '(' .. batch[n][1], '+', 'COUNT', 1)
   if #nxt == 0 then return { 0, len } end
   minid = nxt[1][1]
 end
-return { redis.call('XTRIM', KEYS[1], 'MINID', minid), len }
+return { redis.call('XTRIM', K.stream, 'MINID', minid), len }

@@ -4,25 +4,44 @@
 -- channel address (or e-mail), finds or opens the conversation of the
 -- thread, appends the message and adds an event to the stream, all in one
 -- script: after a crash, either all of it happened or none of it did.
---
--- ARGV: 1 key prefix "omr:{site}:"  2 channel  3 channel_msg_id  4 address
---       5 thread  6 name  7 email  8 text  9 attachments (JSON)
---       10 attrs (JSON object)  11 meta (JSON)  12 public (0|1)
---       13 sender ts (ms)  14 now (ms)  15 new customer id  16 new conv id
---       17 new message id  18 dedup ttl (ms)  19 (unused)  20 kind
---       21 email verified (0|1)  22 reopen (ms: a conversation of the thread
---       closed this recently is reopened instead of starting a new one; 0: never)
--- KEYS[1] is the event stream; it is declared so that Redis Cluster routes
--- the script to the slot of this site (all keys share the site hash tag).
--- Returns: { "ok"|"dup", conversation, message, customer, new (0|1) }
-local P, ch, cmid, addr, thread = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local name, email, text = ARGV[6], ARGV[7], ARGV[8]
-local attachments, attrs, meta = ARGV[9], ARGV[10], ARGV[11]
-local public, ts, now = ARGV[12], ARGV[13], ARGV[14]
-local kind, verified = ARGV[20], ARGV[21] == '1'
+-- @key  stream   events
+-- @key  dedup    dedup:{channel}:{channel_msg_id}
+-- @key  addr     addr:{channel}:{address}
+-- @key  open     open:{channel}:{thread}
+-- @arg  channel  str
+-- @arg  channel_msg_id str
+-- @arg  address  str
+-- @arg  thread   str
+-- @arg  name     str
+-- @arg  email    str
+-- @arg  text     str
+-- @arg  attachments json
+-- @arg  attrs    json  an object
+-- @arg  meta     json
+-- @arg  public   bool
+-- @arg  ts       int   the sender's time (ms)
+-- @arg  customer str   id for a new customer
+-- @arg  conversation str  id for a new conversation
+-- @arg  message  str   id for the message
+-- @arg  dedup_ttl int  ms the channel message id is remembered
+-- @arg  kind     str   message | auto
+-- @arg  verified bool  the channel vouches for the e-mail address
+-- @arg  reopen   int   ms: a conversation of the thread closed this recently is
+--                      reopened instead of starting a new one; 0: never
+-- @time
+-- @reply tag      str  'ok' | 'dup'
+-- @reply conversation str
+-- @reply message  str
+-- @reply customer str
+-- @reply new      int  1: a new (or reopened) conversation
+local ch, cmid, addr, thread = A.channel, A.channel_msg_id, A.address, A.thread
+local name, email, text = A.name, A.email, A.text
+local attachments, attrs, meta = A.attachments, A.attrs, A.meta
+local public, ts, now = A.public and '1' or '0', A.ts, NOW
+local kind, verified = A.kind, A.verified
 local email_lc = string.lower(email)
 
-local dedup = P .. 'dedup:' .. ch .. ':' .. cmid
+local dedup = K.dedup
 local seen = redis.call('GET', dedup)
 if seen then
   local m = redis.call('HMGET', P .. 'msg:' .. seen, 'conversation', 'customer')
@@ -36,7 +55,7 @@ end
 -- address index (addr:email:<address>): a mail with a forged From that the
 -- channel does not vouch for never joins a customer who verified that
 -- address elsewhere.
-local addrkey = P .. 'addr:' .. ch .. ':' .. addr
+local addrkey = K.addr
 local cust = redis.call('GET', addrkey)
 if not cust and email ~= '' and verified then
   cust = redis.call('GET', P .. 'email:' .. email_lc)
@@ -46,7 +65,7 @@ if not cust and email ~= '' and verified then
   end
 end
 if not cust then
-  cust = ARGV[15]
+  cust = A.customer
   redis.call('HSET', P .. 'cust:' .. cust, 'id', cust, 'created_at', now, 'updated_at', now)
   redis.call('SET', addrkey, cust)
   redis.call('SADD', P .. 'cust:' .. cust .. ':addrs', ch .. ':' .. addr)
@@ -67,7 +86,7 @@ end
 -- conversation: the open one of this thread, else (when the channel says
 -- so) the last one of the thread if it closed recently, reopened, else a
 -- new one
-local openkey = P .. 'open:' .. ch .. ':' .. thread
+local openkey = K.open
 local lastkey = P .. 'last:' .. ch .. ':' .. thread
 local conv = redis.call('GET', openkey)
 local isnew = 0
@@ -75,12 +94,12 @@ if conv then
   local st = redis.call('HGET', P .. 'conv:' .. conv, 'status')
   if not st or st == 'closed' then conv = nil end
 end
-local reopen = tonumber(ARGV[22] or '0') or 0
+local reopen = A.reopen or 0
 if not conv and reopen > 0 and kind ~= 'auto' then
   local last = redis.call('GET', lastkey)
   if last then
     local c = redis.call('HMGET', P .. 'conv:' .. last, 'status', 'closed_at', 'customer')
-    if c[1] == 'closed' and tonumber(c[2] or '0') >= tonumber(now) - reopen and c[3] == cust then
+    if c[1] == 'closed' and tonumber(c[2] or '0') >= now - reopen and c[3] == cust then
       -- the customer writes again about the same thing: the same conversation,
       -- routed again (rules, and perhaps the same agent)
       conv = last
@@ -96,7 +115,7 @@ if not conv and reopen > 0 and kind ~= 'auto' then
   end
 end
 if not conv then
-  conv = ARGV[16]
+  conv = A.conversation
   isnew = 1
   redis.call('HSET', P .. 'conv:' .. conv,
     'id', conv, 'channel', ch, 'customer', cust, 'address', addr, 'thread', thread,
@@ -117,7 +136,7 @@ elseif attrs ~= '{}' then
   redis.call('HSET', P .. 'conv:' .. conv, 'attrs', cjson.encode(cur))
 end
 
-local msg = ARGV[17]
+local msg = A.message
 redis.call('HSET', P .. 'msg:' .. msg,
   'id', msg, 'conversation', conv, 'customer', cust, 'direction', 'in',
   'author', 'customer', 'author_id', cust,
@@ -129,14 +148,14 @@ redis.call('RPUSH', P .. 'conv:' .. conv .. ':msgs', msg)
 redis.call('HINCRBY', P .. 'conv:' .. conv, 'msg_count', 1)
 redis.call('HSET', P .. 'conv:' .. conv, 'updated_at', now, 'last_message_at', now,
   'last_inbound_at', now)
-redis.call('SET', dedup, msg, 'PX', ARGV[18])
+redis.call('SET', dedup, msg, 'PX', A.dedup_ttl)
 if isnew == 1 and kind == 'auto' then
   -- an automatic mail (out of office, a list) opens no contact: the
   -- conversation is closed at once, so that a person writing in this
   -- thread later starts (or reopens) a routed one
   redis.call('HSET', P .. 'conv:' .. conv, 'status', 'closed', 'closed_at', now,
     'wrapup', cjson.encode({ reason = 'automatic message', outcome = 'automated',
-                             at = tonumber(now) }))
+                             at = now }))
   redis.call('DEL', openkey)
 end
 
@@ -146,7 +165,7 @@ if isnew == 1 and kind ~= 'auto' then
 end
 -- never trimmed here: events_trim.lua trims only what every consumer
 -- group has acknowledged
-redis.call('XADD', KEYS[1], '*',
+redis.call('XADD', K.stream, '*',
   'type', 'message.in', 'conversation', conv, 'message', msg, 'new', isnew,
   'channel', ch, 'kind', kind)
 return { 'ok', conv, msg, cust, isnew }

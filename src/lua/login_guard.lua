@@ -3,20 +3,25 @@
 -- address, each within a window; past a threshold the pair, the account or
 -- the address is locked for a while. Time is Redis' own (TIME), so nodes
 -- with skewed clocks agree.
--- ARGV: 1 prefix  2 mode: check | fail | ok  3 account ('' for a token)
---       4 address  5 window (ms)  6 lockout (ms)  7 failures per account
---       and address (the account alone: x10, the address alone: x5)
--- Returns: { locked_ms (0: not locked), what is locked ('' | 'pair' |
---          'account' | 'address'), failures of the address in the window,
---          failures of the account in the window }
-local P, mode, acct, addr = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local window, lockout, max = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- @key  address login:addr:{address}
+-- @arg  mode    str   check | fail | ok
+-- @arg  account str   '' for a token
+-- @arg  address str
+-- @arg  window  int   ms a failure counts
+-- @arg  lockout int   ms a lock lasts
+-- @arg  max     int   failures per account and address (the account alone: x10,
+--                     the address alone: x5)
+-- @time
+-- @reply locked_ms int  0: not locked
+-- @reply what      str  '' | 'pair' | 'account' | 'address'
+-- @reply address_failures int  in the window
+-- @reply account_failures int  in the window
+local mode, acct, addr = A.mode, A.account, A.address
+local window, lockout, max, now = A.window, A.lockout, A.max, NOW
 local keys = {
   { 'pair', P .. 'login:pair:' .. acct .. ':' .. addr, max, acct ~= '' },
   { 'account', P .. 'login:acct:' .. acct, max * 10, acct ~= '' },
-  { 'address', P .. 'login:addr:' .. addr, max * 5, true },
+  { 'address', K.address, max * 5, true },
 }
 
 local function locked()

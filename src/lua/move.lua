@@ -1,24 +1,35 @@
 -- move: a waiting conversation goes to another queue (overflow, escalation,
 -- or a new decision after a reload), keeping its age.
--- ARGV: 1 prefix  2 conversation  3 from queue  4 to queue  5 new score
---       6 now  7 note JSON (appended to 'escalations')  8 fields JSON
---       (routing, skills, priority, language to set; '{}' none)
+-- @key  conv    conv:{conversation}
+-- @arg  conversation str
+-- @arg  from    str   the queue it waits in
+-- @arg  to      str
+-- @arg  score   int   its score there
+-- @arg  note    str   JSON appended to 'escalations' ('' none)
+-- @arg  fields  json  routing, skills, priority, language to set ('{}' none)
+-- @time
+-- @lib  queue
 -- Returns: 1 moved, 0 not waiting there any more
-local P, conv, from, to = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local ckey = P .. 'conv:' .. conv
+local ckey = K.conv
 local c = redis.call('HMGET', ckey, 'status', 'queue')
-if c[1] ~= 'queued' or c[2] ~= from then return 0 end
-redis.call('ZREM', P .. 'queue:' .. from, conv)
-redis.call('ZADD', P .. 'queue:' .. to, ARGV[5], conv)
-redis.call('SADD', P .. 'queues', to)
-redis.call('HSET', ckey, 'queue', to, 'score', ARGV[5], 'updated_at', ARGV[6])
-for k, v in pairs(cjson.decode(ARGV[8])) do
+if c[1] ~= 'queued' or c[2] ~= A.from then return 0 end
+Q.rem(A.from, A.conversation)
+redis.call('HSET', ckey, 'queue', A.to, 'score', A.score, 'updated_at', NOW)
+for k, v in pairs(cjson.decode(A.fields)) do
   if type(v) == 'table' then v = cjson.encode(v) end
+  if k == 'routing' and type(v) == 'string' then
+    local r = cjson.decode(v)
+    r.reevaluated_at = NOW
+    v = cjson.encode(r)
+  end
   redis.call('HSET', ckey, k, tostring(v))
 end
-if ARGV[7] ~= '' then
+Q.add(A.to, A.score, A.conversation)
+if A.note ~= '' then
   local list = cjson.decode(redis.call('HGET', ckey, 'escalations') or '[]')
-  list[#list + 1] = cjson.decode(ARGV[7])
+  local note = cjson.decode(A.note)
+  note.at = NOW
+  list[#list + 1] = note
   redis.call('HSET', ckey, 'escalations', cjson.encode(list))
 end
 return 1

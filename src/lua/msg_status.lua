@@ -2,15 +2,23 @@
 -- Providers report out of order (a "read" may arrive before "delivered"),
 -- so a status only moves forward: queued < sent < delivered < read;
 -- "failed" is final unless a later "delivered"/"read" proves otherwise.
--- ARGV: 1 prefix  2 message id ('' to look up by channel id)  3 status
---       4 channel  5 channel message id ('' if none)  6 error  7 now (ms)
+-- @key  outbox  outbox
+-- @arg  message str   our id ('' : look it up by the channel's id)
+-- @arg  status  str   queued | sent | delivered | read | failed
+-- @arg  channel str
+-- @arg  channel_msg_id str  '' if none
+-- @arg  error   str
+-- @time
 -- A status by channel id that comes before the send's own result (a
 -- provider's status webhook can beat the response to the send) is kept
 -- for 10 minutes under early:<channel>:<channel id> and applied when the
 -- result names that id.
--- Returns: {} when unknown, else { message id, conversation, agent of the
---          conversation, '1' if the status changed, message hash }
-local P, id, st, ch, cmid, err, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+-- @reply message str   (nil: unknown)
+-- @reply conversation str
+-- @reply agent   str   of the conversation
+-- @reply moved   str   '1' if the status changed
+-- @reply hash    any   the message hash
+local id, st, ch, cmid, err, now = A.message, A.status, A.channel, A.channel_msg_id, A.error, NOW
 local early = P .. 'early:' .. ch .. ':' .. cmid
 if id == '' then
   if cmid == '' then return {} end
@@ -39,7 +47,7 @@ local function apply(s, e)
   if move then
     redis.call('HSET', key, 'status', s, 'status_at', now)
     if e ~= '' then redis.call('HSET', key, 'error', e) end
-    if s ~= 'queued' then redis.call('ZREM', P .. 'outbox', id) end
+    if s ~= 'queued' then redis.call('ZREM', K.outbox, id) end
   end
   return move
 end

@@ -2,23 +2,22 @@
 -- routing event (trimmed by an older version, deleted by hand): announce it
 -- again, so that routing decides for it. Handled twice, it changes nothing:
 -- routing acts only on conversations that are still 'new'.
--- KEYS[1]: the event stream
--- ARGV: 1 prefix  2 age (ms)  3 most per run
+-- @key  stream  events
+-- @key  new     convs:new
+-- @arg  age     int   ms a conversation may stay 'new'
+-- @arg  most    int   per run
+-- @time
 -- Returns: { conversations announced again }
-local P, age, most = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local idx = P .. 'convs:new'
 local out = {}
-for _, conv in ipairs(redis.call('ZRANGEBYSCORE', idx, '-inf', now - age, 'LIMIT', 0, most)) do
+for _, conv in ipairs(redis.call('ZRANGEBYSCORE', K.new, '-inf', NOW - A.age, 'LIMIT', 0, A.most)) do
   local c = redis.call('HMGET', P .. 'conv:' .. conv, 'status', 'channel')
   if c[1] ~= 'new' then
-    redis.call('ZREM', idx, conv)
+    redis.call('ZREM', K.new, conv)
   else
     local msg = redis.call('LINDEX', P .. 'conv:' .. conv .. ':msgs', 0) or ''
-    redis.call('XADD', KEYS[1], '*', 'type', 'message.in', 'conversation', conv,
+    redis.call('XADD', K.stream, '*', 'type', 'message.in', 'conversation', conv,
       'message', msg, 'new', 1, 'channel', c[2] or '', 'kind', 'message', 'replay', 1)
-    redis.call('ZADD', idx, now, conv)
+    redis.call('ZADD', K.new, NOW, conv)
     out[#out + 1] = conv
   end
 end

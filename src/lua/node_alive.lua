@@ -1,17 +1,21 @@
--- node_alive: this node's heartbeat; at start ('1'), the connections it had
+-- node_alive: this node's heartbeat; at start, the connections it had
 -- before a crash are gone: its agents' session counts are reset.
--- ARGV: 1 prefix  2 node  3 ttl (ms)  4 start ('1' or '0')  5 now
+-- @key  alive   node:{node}:alive
+-- @key  agents  agents
+-- @arg  node    str
+-- @arg  ttl     int   ms the heartbeat lives
+-- @arg  start   bool  the first beat after a start
+-- @time
 -- Returns: at start, { agents of this node that may need the grace timer }
-local P, node = ARGV[1], ARGV[2]
-redis.call('SET', P .. 'node:' .. node .. ':alive', ARGV[5], 'PX', ARGV[3])
-if ARGV[4] ~= '1' then return {} end
+redis.call('SET', K.alive, NOW, 'PX', A.ttl)
+if not A.start then return {} end
 local out = {}
-for _, a in ipairs(redis.call('SMEMBERS', P .. 'agents')) do
+for _, a in ipairs(redis.call('SMEMBERS', K.agents)) do
   local akey = P .. 'agent:' .. a
   local h = redis.call('HMGET', akey, 'node', 'sessions', 'presence')
-  if h[1] == node and tonumber(h[2] or '0') > 0 then
-    redis.call('HSET', akey, 'sessions', 0, 'left_at', ARGV[5])
+  if h[1] == A.node and tonumber(h[2] or '0') > 0 then
+    redis.call('HSET', akey, 'sessions', 0, 'left_at', NOW)
   end
-  if h[1] == node and h[3] and h[3] ~= 'offline' then out[#out + 1] = a end
+  if h[1] == A.node and h[3] and h[3] ~= 'offline' then out[#out + 1] = a end
 end
 return out

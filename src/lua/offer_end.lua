@@ -1,14 +1,26 @@
 -- offer_end: an offer is accepted, rejected, or expired (by the agent or by
 -- the clock), atomically.
--- ARGV: 1 prefix  2 how: accept | reject | expire | withdraw  3 offer id
---       4 agent ('' for expire: any)  5 now (ms)  6 reject cooldown (ms)
---       7 missed offers before away
--- Returns: accept: { 'ok', conversation, queue, queued_at, customer } ;
---          reject/withdraw: { 'ok', conversation }
---          expire: { 'ok', conversation, agent, '1' if the agent was set away, offer }
---          or { 'gone' } / { 'not_yours' }
-local P, how, oid, agent, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
-local okey = P .. 'offer:' .. oid
+-- @key  offer   offer:{offer}
+-- @key  offers  offers
+-- @arg  how     str   accept | reject | expire | withdraw
+-- @arg  offer   str
+-- @arg  agent   str   '' for expire: any
+-- @arg  cooldown int  ms a rejected or missed conversation is not offered to the agent again
+-- @arg  missed  int   missed offers in a row before the agent is set away
+-- @time
+-- @reply tag      str   'ok' | 'gone' | 'not_yours'
+-- @reply outcome  str   accept | reject | withdraw | expire (an accept past
+--                       the offer's time is an expire)
+-- @reply conversation str
+-- @reply agent    str   the offer's agent
+-- @reply queue    str   accept: the queue it waited in
+-- @reply customer str   accept
+-- @reply waited   int   accept: ms it waited in the queue (Redis' clock)
+-- @reply away     int   expire: 1 if the agent was set away for missing it
+-- @reply offer    str
+-- @lib  queue
+local how, oid, agent, now = A.how, A.offer, A.agent, NOW
+local okey = K.offer
 local o = redis.call('HMGET', okey, 'conversation', 'agent', 'channel', 'queue', 'score',
   'expires_at')
 if not o[1] then return { 'gone' } end
@@ -20,7 +32,7 @@ if how == 'expire' and tonumber(o[6]) > now and agent == '' then return { 'gone'
 local ckey = P .. 'conv:' .. conv
 local akey = P .. 'agent:' .. owner
 redis.call('DEL', okey)
-redis.call('ZREM', P .. 'offers', oid)
+redis.call('ZREM', K.offers, oid)
 redis.call('SREM', akey .. ':offers', oid)
 
 if how == 'accept' then
@@ -29,7 +41,9 @@ if how == 'accept' then
   redis.call('SADD', akey .. ':convs', conv)
   redis.call('HSET', akey, 'last_assigned_at', now, 'missed', 0)
   local c = redis.call('HMGET', ckey, 'queue', 'queued_at', 'customer')
-  return { 'ok', conv, c[1] or '', c[2] or '0', c[3] or '' }
+  local queued_at = tonumber(c[2] or '0') or 0
+  return { 'ok', 'accept', conv, owner, c[1] or '', c[3] or '',
+    queued_at > 0 and now - queued_at or 0, 0, oid }
 end
 
 -- back in the queue, at its old place
@@ -40,22 +54,22 @@ if tonumber(redis.call('HGET', akey, 'load:' .. chan)) < 0 then
 end
 if redis.call('HGET', ckey, 'status') == 'offered' then
   redis.call('HSET', ckey, 'status', 'queued', 'offer', '', 'updated_at', now)
-  redis.call('ZADD', P .. 'queue:' .. queue, score, conv)
+  Q.add(queue, score, conv)
 end
 if how == 'reject' then
-  redis.call('HSET', ckey .. ':declined', owner, now + tonumber(ARGV[6]))
+  redis.call('HSET', ckey .. ':declined', owner, now + A.cooldown)
   redis.call('PEXPIRE', ckey .. ':declined', 86400000)
-  return { 'ok', conv }
+  return { 'ok', 'reject', conv, owner, queue, '', 0, 0, oid }
 end
-if how == 'withdraw' then return { 'ok', conv } end
+if how == 'withdraw' then return { 'ok', 'withdraw', conv, owner, queue, '', 0, 0, oid } end
 -- expired: count it; too many in a row and the agent is set away
-redis.call('HSET', ckey .. ':declined', owner, now + tonumber(ARGV[6]))
+redis.call('HSET', ckey .. ':declined', owner, now + A.cooldown)
 redis.call('PEXPIRE', ckey .. ':declined', 86400000)
 local missed = redis.call('HINCRBY', akey, 'missed', 1)
-local away = '0'
-if missed >= tonumber(ARGV[7]) and redis.call('HGET', akey, 'presence') == 'available' then
+local away = 0
+if missed >= A.missed and redis.call('HGET', akey, 'presence') == 'available' then
   redis.call('HSET', akey, 'presence', 'away', 'presence_reason', 'missed offers',
     'presence_at', now, 'missed', 0)
-  away = '1'
+  away = 1
 end
-return { 'ok', conv, owner, away, oid }
+return { 'ok', 'expire', conv, owner, queue, '', 0, away, oid }

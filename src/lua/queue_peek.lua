@@ -1,22 +1,50 @@
--- queue_peek: the first conversations waiting in a queue, with what the
--- dispatcher needs to choose candidate agents.
--- ARGV: 1 prefix  2 queue  3 how many
--- Returns: { { id, channel, skills JSON, language, prefer_agent, prefer_until,
---              queued_at, score, max_wait_done, escalation step applied,
---              strategy }, ... }
-local P, queue, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local out = {}
-local ids = redis.call('ZRANGE', P .. 'queue:' .. queue, 0, n - 1, 'WITHSCORES')
-for i = 1, #ids, 2 do
-  local c = redis.call('HMGET', P .. 'conv:' .. ids[i], 'channel', 'skills', 'language',
-    'prefer_agent', 'prefer_until', 'queued_at', 'status', 'max_wait_done', 'esc_step',
-    'strategy')
-  if c[7] == 'queued' then
-    out[#out + 1] = { ids[i], c[1] or '', c[2] or '{}', c[3] or '', c[4] or '', c[5] or '0',
-      c[6] or '0', ids[i + 1], c[8] or '0', c[9] or '-1', c[10] or '' }
-  else
-    -- not waiting any more (a crash between steps): drop the stale entry
-    redis.call('ZREM', P .. 'queue:' .. queue, ids[i])
+-- queue_peek: the conversations of a queue the dispatcher looks at in a
+-- pass: the first n, and the best per_class of each of the first classes
+-- (see queue.lib), in the queue's order, with what the dispatcher needs to
+-- choose candidate agents, and Redis' clock (every time the dispatcher
+-- compares is Redis' own).
+-- @key  queue   queue:{queue}
+-- @arg  queue   str
+-- @arg  n       int   from the front
+-- @arg  classes int   classes looked at
+-- @arg  per_class int from each class
+-- @time
+-- @lib  queue
+-- @reply now    int   Redis' clock (ms)
+-- @reply items  any   { { id, channel, skills JSON, language, prefer_agent,
+--                       prefer_until, queued_at, score, max_wait_done,
+--                       escalation step applied, strategy, class }, ... }
+local seen, pick = {}, {}
+local function take(list, cls)
+  for i = 1, #list, 2 do
+    if not seen[list[i]] then
+      seen[list[i]] = true
+      pick[#pick + 1] = { list[i], tonumber(list[i + 1]), cls }
+    end
   end
 end
-return out
+if A.n > 0 then take(redis.call('ZRANGE', K.queue, 0, A.n - 1, 'WITHSCORES')) end
+if A.classes > 0 and A.per_class > 0 then
+  for _, cls in ipairs(redis.call('ZRANGE', K.queue .. ':classes', 0, A.classes - 1)) do
+    take(redis.call('ZRANGE', K.queue .. ':c:' .. cls, 0, A.per_class - 1, 'WITHSCORES'), cls)
+  end
+end
+table.sort(pick, function(a, b)
+  if a[2] ~= b[2] then return a[2] < b[2] end
+  return a[1] < b[1]
+end)
+local out = {}
+for _, p in ipairs(pick) do
+  local id = p[1]
+  local c = redis.call('HMGET', P .. 'conv:' .. id, 'channel', 'skills', 'language',
+    'prefer_agent', 'prefer_until', 'queued_at', 'status', 'max_wait_done', 'esc_step',
+    'strategy', 'class', 'queue')
+  if c[7] == 'queued' and c[12] == A.queue then
+    out[#out + 1] = { id, c[1] or '', c[2] or '{}', c[3] or '', c[4] or '', c[5] or '0',
+      c[6] or '0', string.format('%d', p[2]), c[8] or '0', c[9] or '-1', c[10] or '', c[11] or '' }
+  else
+    -- not waiting here any more (a crash between steps): drop the stale entry
+    Q.rem(A.queue, id, p[3])
+  end
+end
+return { NOW, out }

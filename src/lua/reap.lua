@@ -1,10 +1,9 @@
 -- reap: agents whose node stopped beating (crashed and did not come back)
 -- are taken offline by whichever node notices; see agent_presence.lua.
--- ARGV: 1 prefix  2 now (ms)
+-- @key  agents  agents
 -- Returns: { agent ids whose node is gone and who are not offline }
-local P = ARGV[1]
 local out = {}
-for _, a in ipairs(redis.call('SMEMBERS', P .. 'agents')) do
+for _, a in ipairs(redis.call('SMEMBERS', K.agents)) do
   local h = redis.call('HMGET', P .. 'agent:' .. a, 'node', 'presence')
   if h[2] and h[2] ~= 'offline' and h[1] and
      redis.call('EXISTS', P .. 'node:' .. h[1] .. ':alive') == 0 then

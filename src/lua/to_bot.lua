@@ -1,22 +1,30 @@
 -- to_bot: a new conversation goes to the bot tier (instead of a queue),
 -- keeping the queue routing chose for a later handoff; acknowledges the
 -- stream event, atomically.
--- KEYS[1]: the event stream
--- ARGV: 1 prefix  2 stream id  3 group  4 conversation  5 bot plugin
---       6 queue  7 now  8 priority  9 skills JSON  10 language  11 tags JSON
---       12 routing JSON
+-- @key  stream  events
+-- @key  conv    conv:{conversation}
+-- @arg  entry   str   stream entry id ('' none)
+-- @arg  group   str   consumer group
+-- @arg  conversation str
+-- @arg  bot     str   the bot plugin
+-- @arg  queue   str   the queue routing chose
+-- @arg  priority int
+-- @arg  skills  json
+-- @arg  language str  '' none
+-- @arg  tags    json
+-- @arg  routing json
+-- @time
 -- Returns: 1 if handed to the bot now, 0 if nothing to do
-local P, sid, group, conv = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local ckey = P .. 'conv:' .. conv
+local ckey = K.conv
 local done = 0
 if redis.call('HGET', ckey, 'status') == 'new' then
-  redis.call('HSET', ckey, 'status', 'bot', 'bot', ARGV[5], 'queue', ARGV[6],
-    'bot_at', ARGV[7], 'priority', ARGV[8], 'skills', ARGV[9], 'tags', ARGV[11],
-    'routing', ARGV[12], 'updated_at', ARGV[7], 'bot_turns', 0, 'bot_misunderstood', 0,
+  redis.call('HSET', ckey, 'status', 'bot', 'bot', A.bot, 'queue', A.queue,
+    'bot_at', NOW, 'priority', A.priority, 'skills', A.skills, 'tags', A.tags,
+    'routing', A.routing, 'updated_at', NOW, 'bot_turns', 0, 'bot_misunderstood', 0,
     'bot_slots', '{}')
-  if ARGV[10] ~= '' then redis.call('HSET', ckey, 'language', ARGV[10]) end
-  redis.call('ZREM', P .. 'convs:new', conv)
+  if A.language ~= '' then redis.call('HSET', ckey, 'language', A.language) end
+  redis.call('ZREM', P .. 'convs:new', A.conversation)
   done = 1
 end
-if sid ~= '' then redis.call('XACK', KEYS[1], group, sid) end
+if A.entry ~= '' then redis.call('XACK', K.stream, A.group, A.entry) end
 return done

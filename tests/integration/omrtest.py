@@ -337,6 +337,36 @@ TEST_ADMISSION = """admission:
 """
 
 
+def lua_call(redis, script, prefix, rest=(), **args):
+    """Run the daemon's script src/lua/SCRIPT.lua as the daemon does (the
+    prelude and libraries from gen.awk), with KEYS and ARGV built from its
+    header: args by name (bool as True/False, json as a Python value)."""
+    path = os.path.join(SRCDIR, "src", "lua", script + ".lua")
+    src = subprocess.run(["awk", "-v", "MODE=lua", "-f",
+                          os.path.join(SRCDIR, "src", "lua", "gen.awk"), path],
+                         check=True, capture_output=True, text=True).stdout
+    keys, argv = [], [prefix]
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("--"):
+                break
+            w = line.split()
+            if len(w) >= 4 and w[1] == "@key":
+                keys.append(prefix + w[3].format(**args))
+            elif len(w) >= 4 and w[1] == "@arg":
+                v, t = args.get(w[2]), w[3]
+                if t == "bool":
+                    v = "1" if v else "0"
+                elif t == "json":
+                    v = json.dumps(v)
+                elif t == "int":
+                    v = str(int(v or 0))
+                else:
+                    v = "" if v is None else str(v)
+                argv.append(v)
+    return redis.cmd("EVAL", src, str(len(keys)), *keys, *argv, *rest)
+
+
 def password_hash(password, iterations=1000):
     """An agent's password as agents.yaml keeps it (omniroute --hash-password);
     few iterations, to keep tests quick."""

@@ -21,22 +21,18 @@ PREFIX = "omr:{main}:"
 STREAM = PREFIX + "events"
 
 
-def ingest_script():
-    with open(os.path.join(SRCDIR, "src", "lua", "ingest.lua")) as f:
-        return f.read()
-
-
-def ingest(redis, script, n, maxlen):
+def ingest(redis, n):
     """Store n messages, each opening a conversation, with the daemon's own
     ingest script, as the daemon would while its router is behind."""
     now = int(time.time() * 1000)
     convs = []
     for i in range(n):
         u = uuid.uuid4().hex[:16]
-        argv = [PREFIX, "webchat", "cm-" + u, "v-" + u, "v-" + u, "", "", "hello %d" % i, "[]",
-                "{}", "{}", "0", str(now), str(now), "u_" + u, "c_" + u, "m_" + u,
-                "604800000", str(maxlen), "message", "0", "0"]
-        r = redis.cmd("EVAL", script, "1", STREAM, *argv)
+        r = omrtest.lua_call(redis, "ingest", PREFIX, channel="webchat", channel_msg_id="cm-" + u,
+                             address="v-" + u, thread="v-" + u, text="hello %d" % i,
+                             attachments=[], attrs={}, meta={}, public=False, ts=now,
+                             customer="u_" + u, conversation="c_" + u, message="m_" + u,
+                             dedup_ttl=604800000, kind="message", verified=False, reopen=0)
         convs.append(r[1])
     return convs
 
@@ -54,7 +50,7 @@ def retention(tmp):
     extra = "limits: {stream_maxlen: 1000, reroute_after: 600s}"
     d = Daemon(tmp, redis, conf_extra=extra).start()
     d.stop()                      # the group exists; its consumer is gone
-    convs = ingest(redis, ingest_script(), 1300, 1000)
+    convs = ingest(redis, 1300)
     eq(redis.cmd("XLEN", STREAM) >= 1300, True, "nothing undelivered was trimmed at ingest")
     d.start()
     try:
@@ -74,7 +70,7 @@ def lost_event(tmp):
     redis = Redis(tmp)
     d = Daemon(tmp, redis, conf_extra="limits: {reroute_after: 2s}").start()
     d.stop()
-    (conv,) = ingest(redis, ingest_script(), 1, 1000000)
+    (conv,) = ingest(redis, 1)
     # the event is lost (deleted by hand, or trimmed by an older version)
     last = redis.cmd("XREVRANGE", STREAM, "+", "-", "COUNT", "1")[0][0]
     redis.cmd("XDEL", STREAM, last)

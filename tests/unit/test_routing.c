@@ -382,22 +382,35 @@ static void do_cmd(const char *fmt, ...)
 	freeReplyObject(r);
 }
 
-/* Run a script with KEYS[1] = events and ARGV[1] = prefix. */
-static redisReply *script(const char *src, int argc, const char **argv)
+/* Run a generated script (src/lua) by name: nkeys KEYS, then ARGV[1] = the
+ * prefix and the arguments. */
+static redisReply *script(enum omr_lua_script id, int nkeys, const char *const *keys, int argc,
+			  const char *const *argv)
 {
-	const char **full = calloc((size_t)argc + 5, sizeof(*full));
+	const char **full = calloc((size_t)(nkeys + argc) + 5, sizeof(*full));
+	char nk[8];
+	snprintf(nk, sizeof(nk), "%d", nkeys);
 	full[0] = "EVAL";
-	full[1] = src;
-	full[2] = "1";
-	full[3] = "t:{s}:events";
-	full[4] = "t:{s}:";
-	memcpy(full + 5, argv, (size_t)argc * sizeof(*argv));
-	redisReply *r = redisCommandArgv(R, argc + 5, full, NULL);
+	full[1] = omr_lua_sources[id];
+	full[2] = nk;
+	memcpy(full + 3, keys, (size_t)nkeys * sizeof(*keys));
+	full[3 + nkeys] = "t:{s}:";
+	memcpy(full + 4 + nkeys, argv, (size_t)argc * sizeof(*argv));
+	redisReply *r = redisCommandArgv(R, nkeys + argc + 4, full, NULL);
 	free(full);
 	assert_non_null(r);
 	if (r->type == REDIS_REPLY_ERROR)
-		fail_msg("script error: %s", r->str);
+		fail_msg("script %s: %s", omr_lua_names[id], r->str);
 	return r;
+}
+
+/* Redis' clock, ms: what the scripts compare against */
+static long long rnow(void)
+{
+	redisReply *r = cmd("TIME");
+	long long ms = atoll(r->element[0]->str) * 1000 + atoll(r->element[1]->str) / 1000;
+	freeReplyObject(r);
+	return ms;
 }
 
 /* agents: presence, load, last assignment, last offer, declined */
@@ -408,55 +421,93 @@ static void agent_state(const char *id, const char *presence, int load, long lon
 	       "last_assigned_at %lld last_offer_at %lld", id, presence, load, idle_since, last_offer);
 }
 
-static void waiting(const char *conv, long long now, const char *prefer, long long until)
+/* a conversation waiting in queue q, by enqueue.lua (and so indexed) */
+static void enqueue(const char *conv, const char *language, const char *skills, long long prio,
+		    const char *prefer, long long prefer_ms)
 {
-	do_cmd("HSET t:{s}:conv:%s id %s status queued queue q channel webchat prefer_agent %s "
-	       "prefer_until %lld", conv, conv, prefer, until);
-	do_cmd("ZADD t:{s}:queue:q %lld %s", now, conv);
+	char pr[24], pms[24];
+	snprintf(pr, sizeof(pr), "%lld", prio);
+	snprintf(pms, sizeof(pms), "%lld", prefer_ms);
+	do_cmd("HSET t:{s}:conv:%s id %s status new channel webchat", conv, conv);
+	char ckey[64];
+	snprintf(ckey, sizeof(ckey), "t:{s}:conv:%s", conv);
+	const char *keys[] = { "t:{s}:events", ckey, "t:{s}:queue:q" };
+	const char *argv[] = { "", "g", conv, "q", pr, "1000", skills, language, "[]", "{}",
+			       prefer, pms, "" };
+	freeReplyObject(script(OMR_LUA_ENQUEUE, 3, keys, 13, argv));
 }
 
-static const char *offer(const char *conv, long long now, const char *strategy,
-			 const char *const *cands, int n, char *out, size_t outlen)
+static void waiting(const char *conv, const char *prefer, long long prefer_ms)
 {
-	char snow[24], ncand[8], pass[24];
+	enqueue(conv, "", "{}", 0, prefer, prefer_ms);
+}
+
+static const char *offer_pass(const char *conv, long long pass, const char *strategy,
+			      const char *const *cands, int n, char *out, size_t outlen)
+{
+	char spass[24];
 	const char *argv[64];
-	snprintf(snow, sizeof(snow), "%lld", now);
-	snprintf(ncand, sizeof(ncand), "%d", n);
-	snprintf(pass, sizeof(pass), "%lld", now);
+	char ckey[64];
+	snprintf(ckey, sizeof(ckey), "t:{s}:conv:%s", conv);
+	snprintf(spass, sizeof(spass), "%lld", pass);
+	const char *keys[] = { ckey, "t:{s}:queue:q" };
 	argv[0] = conv;
 	argv[1] = "q";
 	argv[2] = "o_1";
-	argv[3] = snow;
-	argv[4] = "20000";
-	argv[5] = strategy;
-	argv[6] = pass;
-	argv[7] = ncand;
+	argv[3] = "20000";
+	argv[4] = strategy;
+	argv[5] = spass;
 	for (int i = 0; i < n * 3; i++)
-		argv[8 + i] = cands[i];
-	redisReply *r = script(omr_lua_offer, 8 + n * 3, argv);
+		argv[6 + i] = cands[i];
+	redisReply *r = script(OMR_LUA_OFFER, 2, keys, 6 + n * 3, argv);
 	const char *tag = r->element[0]->str;
 	if (strcmp(tag, "ok") == 0)
 		snprintf(out, outlen, "%s", r->element[1]->str);
 	else if (strcmp(tag, "wait") == 0)
 		snprintf(out, outlen, "wait:%s", r->element[1]->str);
+	else if (strcmp(tag, "none") == 0 && r->elements >= 5)
+		snprintf(out, outlen, "none:%s", r->element[4]->str);
 	else
 		snprintf(out, outlen, "%s", tag);
 	freeReplyObject(r);
 	return out;
 }
 
-static void end_offer(const char *how, long long now)
+static const char *offer(const char *conv, const char *strategy, const char *const *cands,
+			 int n, char *out, size_t outlen)
 {
-	char snow[24];
-	snprintf(snow, sizeof(snow), "%lld", now);
-	const char *argv[] = { how, "o_1", "", snow, "60000", "3" };
-	freeReplyObject(script(omr_lua_offer_end, 6, argv));
+	return offer_pass(conv, rnow() + 60000, strategy, cands, n, out, outlen);
+}
+
+static void end_offer(const char *how)
+{
+	const char *keys[] = { "t:{s}:offer:o_1", "t:{s}:offers" };
+	const char *argv[] = { how, "o_1", "", "60000", "3" };
+	freeReplyObject(script(OMR_LUA_OFFER_END, 2, keys, 5, argv));
+}
+
+/* The ids queue_peek returns for queue q, in order, space-separated. */
+static void peek(int front, int classes, int per_class, char *out, size_t outlen)
+{
+	char f[8], c[8], pc[8];
+	snprintf(f, sizeof(f), "%d", front);
+	snprintf(c, sizeof(c), "%d", classes);
+	snprintf(pc, sizeof(pc), "%d", per_class);
+	const char *keys[] = { "t:{s}:queue:q" };
+	const char *argv[] = { "q", f, c, pc };
+	redisReply *r = script(OMR_LUA_QUEUE_PEEK, 1, keys, 4, argv);
+	size_t len = 0;
+	out[0] = '\0';
+	assert_int_equal(r->element[1]->type, REDIS_REPLY_ARRAY);
+	for (size_t i = 0; i < r->element[1]->elements; i++)
+		len += (size_t)snprintf(out + len, outlen - len, "%s%s", len ? " " : "",
+					r->element[1]->element[i]->element[0]->str);
+	freeReplyObject(r);
 }
 
 static void test_offers(void **state)
 {
 	static const char *const three[] = { "ann", "2", "9", "ben", "3", "3", "cas", "1", "2" };
-	long long t = 1800000000000LL;
 	char got[64];
 	static const struct {
 		const char *strategy;
@@ -480,7 +531,7 @@ static void test_offers(void **state)
 		{ "best_proficiency", { "available", "available", "available" }, { 2, 0, 1 },
 		  { 100, 100, 100 }, { 0, 0, 0 }, "ben" },
 		{ "longest_idle", { "away", "offline", "available" }, { 0, 0, 1 },
-		  { 100, 100, 100 }, { 0, 0, 0 }, "none" },
+		  { 100, 100, 100 }, { 0, 0, 0 }, "none:class" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		do_cmd("FLUSHALL");
@@ -489,8 +540,8 @@ static void test_offers(void **state)
 		for (int k = 0; k < 3; k++)
 			agent_state(ids[k], cases[i].p[k], cases[i].load[k], cases[i].idle[k],
 				    cases[i].lastoffer[k]);
-		waiting("c1", t, "", 0);
-		offer("c1", t, cases[i].strategy, three, 3, got, sizeof(got));
+		waiting("c1", "", 0);
+		offer("c1", cases[i].strategy, three, 3, got, sizeof(got));
 		if (strcmp(got, cases[i].want) != 0)
 			fail_msg("case %zu (%s): got %s, want %s", i, cases[i].strategy, got,
 				 cases[i].want);
@@ -501,29 +552,38 @@ static void test_offers(void **state)
 	do_cmd("SET t:{s}:node:n1:alive 1");
 	agent_state("cas", "available", 0, 0, 0);
 	static const char *const only_cas[] = { "cas", "1", "2" };
-	waiting("c1", t, "", 0);
-	waiting("c2", t + 1, "", 0);
-	assert_string_equal(offer("c1", t, "longest_idle", only_cas, 1, got, sizeof(got)), "cas");
-	assert_string_equal(offer("c2", t, "longest_idle", only_cas, 1, got, sizeof(got)), "none");
+	waiting("c1", "", 0);
+	waiting("c2", "", 0);
+	assert_string_equal(offer("c1", "longest_idle", only_cas, 1, got, sizeof(got)), "cas");
+	assert_string_equal(offer("c2", "longest_idle", only_cas, 1, got, sizeof(got)), "none:class");
 	/* the same conversation cannot be offered twice */
-	assert_string_equal(offer("c1", t, "longest_idle", only_cas, 1, got, sizeof(got)), "gone");
+	assert_string_equal(offer("c1", "longest_idle", only_cas, 1, got, sizeof(got)), "gone");
 	redisReply *r = cmd("HGET t:{s}:agent:cas load:webchat");
 	assert_string_equal(r->str, "1");
 	freeReplyObject(r);
 
 	/* expiry at the agent's deadline: back in the queue, capacity freed,
-	 * and the agent skipped for the cooldown (60 s here) */
-	end_offer("expire", t + 20000);
+	 * and the agent skipped for the cooldown (60 s here). Not before. */
+	end_offer("expire");
+	r = cmd("HGET t:{s}:conv:c1 status");
+	assert_string_equal(r->str, "offered");
+	freeReplyObject(r);
+	do_cmd("HSET t:{s}:offer:o_1 expires_at %lld", rnow() - 1);
+	end_offer("expire");
 	r = cmd("HGET t:{s}:conv:c1 status");
 	assert_string_equal(r->str, "queued");
 	freeReplyObject(r);
 	r = cmd("HGET t:{s}:agent:cas load:webchat");
 	assert_string_equal(r->str, "0");
 	freeReplyObject(r);
-	assert_string_equal(offer("c1", t + 30000, "longest_idle", only_cas, 1, got, sizeof(got)),
-			    "none");
-	assert_string_equal(offer("c1", t + 81000, "longest_idle", only_cas, 1, got, sizeof(got)),
-			    "cas");
+	assert_string_equal(offer("c1", "longest_idle", only_cas, 1, got, sizeof(got)),
+			    "none:conversation");
+	r = cmd("HGET t:{s}:conv:c1:declined cas");
+	long long until = atoll(r->str);
+	freeReplyObject(r);
+	assert_true(until > rnow() + 55000 && until <= rnow() + 60000);
+	do_cmd("HSET t:{s}:conv:c1:declined cas %lld", rnow() - 1);
+	assert_string_equal(offer("c1", "longest_idle", only_cas, 1, got, sizeof(got)), "cas");
 
 	/* the preferred agent: others wait until the preference runs out */
 	do_cmd("FLUSHALL");
@@ -531,33 +591,113 @@ static void test_offers(void **state)
 	agent_state("ann", "away", 0, 0, 0);
 	agent_state("ben", "available", 0, 0, 0);
 	static const char *const two[] = { "ann", "2", "9", "ben", "3", "3" };
-	waiting("c9", t, "ann", t + 120000);
-	assert_string_equal(offer("c9", t + 1000, "longest_idle", two, 2, got, sizeof(got)), "wait:ann");
-	assert_string_equal(offer("c9", t + 120001, "longest_idle", two, 2, got, sizeof(got)), "ben");
+	waiting("c9", "ann", 120000);
+	assert_string_equal(offer("c9", "longest_idle", two, 2, got, sizeof(got)), "wait:ann");
+	do_cmd("HSET t:{s}:conv:c9 prefer_until %lld", rnow() - 1);
+	assert_string_equal(offer("c9", "longest_idle", two, 2, got, sizeof(got)), "ben");
 
 	/* an agent who became free after the pass began: start again from the
 	 * top (a better waiting conversation may deserve them) */
 	do_cmd("FLUSHALL");
 	do_cmd("SET t:{s}:node:n1:alive 1");
 	agent_state("ben", "available", 0, 0, 0);
+	long long t = rnow();
 	do_cmd("HSET t:{s}:agent:ben changed_at %lld", t + 5);
-	waiting("c7", t, "", 0);
-	assert_string_equal(offer("c7", t, "longest_idle", two, 2, got, sizeof(got)), "restart");
-	assert_string_equal(offer("c7", t + 10, "longest_idle", two, 2, got, sizeof(got)), "ben");
+	waiting("c7", "", 0);
+	assert_string_equal(offer_pass("c7", t, "longest_idle", two, 2, got, sizeof(got)), "restart");
+	assert_string_equal(offer_pass("c7", t + 10, "longest_idle", two, 2, got, sizeof(got)), "ben");
 
 	/* an agent whose node stopped beating gets nothing */
 	do_cmd("FLUSHALL");
 	agent_state("ben", "available", 0, 0, 0);
-	waiting("c5", t, "", 0);
-	assert_string_equal(offer("c5", t, "longest_idle", two, 2, got, sizeof(got)), "none");
+	waiting("c5", "", 0);
+	assert_string_equal(offer("c5", "longest_idle", two, 2, got, sizeof(got)), "none:class");
 	do_cmd("SET t:{s}:node:n1:alive 1");
-	assert_string_equal(offer("c5", t, "longest_idle", two, 2, got, sizeof(got)), "ben");
+	assert_string_equal(offer("c5", "longest_idle", two, 2, got, sizeof(got)), "ben");
 	/* and the decision is explained on the conversation */
 	r = cmd("HGET t:{s}:conv:c5 dispatch");
 	json_t *ex = json_loads(r->str, 0, NULL);
 	assert_string_equal(json_string_value(json_object_get(ex, "chosen")), "ben");
 	assert_int_equal(json_array_size(json_object_get(ex, "candidates")), 2);
 	json_decref(ex);
+	freeReplyObject(r);
+}
+
+/* queue.lib: however many conversations of one kind wait, the best of
+ * every other kind are looked at too; the index follows every change. */
+static void test_queue_classes(void **state)
+{
+	char got[512], want[512];
+	size_t len = 0;
+	(void)state;
+	do_cmd("FLUSHALL");
+	for (int i = 0; i < 25; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "nl%02d", i);
+		enqueue(id, "nl", "{}", 10, "", 0); /* ahead of the English (same time) */
+	}
+	for (int i = 0; i < 5; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "en%d", i);
+		enqueue(id, "en", "{\"billing\":2}", 0, "", 0);
+	}
+	/* the front alone: only Dutch */
+	peek(20, 0, 0, got, sizeof(got));
+	assert_null(strstr(got, "en"));
+	/* with the classes: the first 20, then the best 3 English */
+	for (int i = 0; i < 20; i++)
+		len += (size_t)snprintf(want + len, sizeof(want) - len, "nl%02d ", i);
+	snprintf(want + len, sizeof(want) - len, "en0 en1 en2");
+	peek(20, 64, 3, got, sizeof(got));
+	assert_string_equal(got, want);
+	redisReply *r = cmd("ZCARD t:{s}:queue:q:classes");
+	assert_int_equal(r->integer, 2);
+	freeReplyObject(r);
+
+	/* offered: out of its class; the next one moves up */
+	do_cmd("SET t:{s}:node:n1:alive 1");
+	agent_state("eve", "available", 0, 0, 0);
+	static const char *const eve[] = { "eve", "5", "2" };
+	assert_string_equal(offer("en0", "longest_idle", eve, 1, got, sizeof(got)), "eve");
+	peek(0, 64, 3, got, sizeof(got));
+	assert_string_equal(got, "nl00 nl01 nl02 en1 en2 en3");
+	/* declined: back at its old place */
+	end_offer("reject");
+	peek(0, 64, 1, got, sizeof(got));
+	assert_string_equal(got, "nl00 en0");
+
+	/* stale entries (a conversation closed meanwhile) are dropped with their class */
+	for (int i = 0; i < 5; i++)
+		do_cmd("HSET t:{s}:conv:en%d status closed", i);
+	peek(0, 64, 3, got, sizeof(got));
+	peek(0, 64, 3, got, sizeof(got));
+	assert_string_equal(got, "nl00 nl01 nl02");
+	r = cmd("ZCARD t:{s}:queue:q:classes");
+	assert_int_equal(r->integer, 1);
+	freeReplyObject(r);
+
+	/* a queue stored before the index (an upgrade): indexed once */
+	do_cmd("FLUSHALL");
+	do_cmd("SADD t:{s}:queues q");
+	for (int i = 0; i < 30; i++) {
+		do_cmd("HSET t:{s}:conv:x%02d id x%02d status queued queue q channel webchat "
+		       "language %s", i, i, i < 25 ? "nl" : "en");
+		do_cmd("ZADD t:{s}:queue:q %d x%02d", 1000 + i, i);
+	}
+	const char *keys[] = { "t:{s}:schema" };
+	const char *max[] = { "7" };
+	long long total = 0, n;
+	do {
+		r = script(OMR_LUA_QUEUE_INDEX, 1, keys, 1, max);
+		n = r->integer;
+		freeReplyObject(r);
+		total += n;
+	} while (n > 0);
+	assert_int_equal(total, 30);
+	peek(20, 64, 1, got, sizeof(got));
+	assert_non_null(strstr(got, "x25"));
+	r = script(OMR_LUA_QUEUE_INDEX, 1, keys, 1, max);
+	assert_int_equal(r->integer, 0);
 	freeReplyObject(r);
 }
 
@@ -571,6 +711,7 @@ int main(void)
 	};
 	const struct CMUnitTest redis[] = {
 		cmocka_unit_test(test_offers),
+		cmocka_unit_test(test_queue_classes),
 	};
 	int rc = cmocka_run_group_tests(pure, NULL, NULL);
 	return rc | cmocka_run_group_tests(redis, start_redis, stop_redis);
