@@ -402,7 +402,8 @@ class Daemon:
             cmd = ["valgrind", "--error-exitcode=99", "--leak-check=full",
                    "--errors-for-leak-kinds=definite", "--log-file=%s.vg.%%p" % self.logfile] + cmd
         self.logf = open(self.logfile, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT,
+                                     **self.popen_extra())
         _procs.append(self.proc)
         deadline = time.time() + 30
         while wait:
@@ -420,6 +421,11 @@ class Daemon:
                 raise TimeoutError("daemon not healthy after 30 s")
             time.sleep(0.02)
         return self
+
+    def popen_extra(self):
+        """More arguments for the daemon's subprocess.Popen (a subclass may
+        set limits with preexec_fn)."""
+        return {}
 
     def healthy(self):
         if self.proc.poll() is not None:
