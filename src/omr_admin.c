@@ -149,6 +149,27 @@ static void omr_admin_metrics(void *arg, const struct omr_http_request *req, omr
 			 es.messages_out);
 	omr_admin_metric(&b, "ws_rejected_total", "counter",
 			 "websocket handshakes or messages refused", es.rejected);
+	omr_buf_printf(&b, "# HELP omniroute_ws_refused_total edge connections refused before the "
+			   "websocket handshake (admission.edge) or at it (origin), by reason\n"
+			   "# TYPE omniroute_ws_refused_total counter\n"
+			   "omniroute_ws_refused_total{reason=\"connections\"} %llu\n"
+			   "omniroute_ws_refused_total{reason=\"per_ip\"} %llu\n"
+			   "omniroute_ws_refused_total{reason=\"rate\"} %llu\n"
+			   "omniroute_ws_refused_total{reason=\"origin\"} %llu\n",
+		       (unsigned long long)es.refused_full, (unsigned long long)es.refused_ip,
+		       (unsigned long long)es.refused_rate, (unsigned long long)es.refused_origin);
+	omr_admin_metric(&b, "ws_abusers_closed_total", "counter",
+			 "websockets closed (1008) for too many frames before a hello or log-in",
+			 es.abusers);
+	omr_admin_metric(&b, "ws_flow_pauses_total", "counter",
+			 "times the edge stopped reading a websocket while the core caught up",
+			 es.flow_pauses);
+	omr_admin_metric(&b, "ws_paused", "gauge", "websockets not being read now", es.paused);
+	omr_admin_metric(&b, "ws_queued_bytes", "gauge",
+			 "bytes of websocket messages waiting for the core", es.queued_bytes);
+	omr_admin_metric(&b, "ws_accept_errors_total", "counter",
+			 "failed accepts on the edge port (out of file descriptors, ...)",
+			 es.accept_errors);
 	omr_http_stats(core->webhook_http, &hreq, &herr);
 	omr_admin_metric(&b, "webhook_requests_total", "counter", "webhook HTTP requests", hreq);
 	omr_admin_metric(&b, "webhook_errors_total", "counter", "webhook HTTP requests answered 4xx/5xx",

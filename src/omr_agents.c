@@ -490,6 +490,7 @@ static void omr_auth_accepted(struct omr_agents *a, struct omr_asess *s, const c
 	char now[24];
 
 	s->agent = omr_strdup(agent);
+	omr_edge_trust(a->core->edge, s->conn);
 	s->next = l->sessions;
 	l->sessions = s;
 	evtimer_del(l->grace);
@@ -1334,7 +1335,7 @@ struct omr_agents *omr_agents_new(struct omr_core *core, char **err_r)
 		.on_close = omr_agents_on_close,
 		.arg = a,
 	};
-	if (omr_edge_add_endpoint(core->edge, &ep, err_r) < 0) {
+	if (omr_edge_add_endpoint(core->edge, &ep, OMR_EDGE_SAME_ORIGIN, err_r) < 0) {
 		omr_agents_free(a);
 		return NULL;
 	}

@@ -522,6 +522,14 @@ static int omr_core_listeners(struct omr_core *core, char **err_r)
 		.max_message = (size_t)c->edge.max_message,
 		.ping_interval = c->edge.ping_interval,
 		.allowed_origins = c->edge.allowed_origins,
+		.admission = { .conns = c->admission.edge.max_connections,
+			       .conns_per_ip = c->admission.edge.max_per_ip,
+			       .rate_per_ip = (double)c->admission.edge.rate_per_ip,
+			       .burst_per_ip = (double)c->admission.edge.burst_per_ip },
+		.queue_per_conn = (size_t)c->admission.edge_queue_per_conn,
+		.queue = (size_t)c->admission.edge_queue,
+		.unauth_rate = (double)c->admission.edge_unauth_rate,
+		.unauth_burst = (double)c->admission.edge_unauth_burst,
 	};
 
 	char root[4096];

@@ -460,6 +460,12 @@ struct omr_host_api {
 	int (*work)(omr_host *h, void (*work)(void *arg), void (*done)(void *arg, int status),
 		    void *arg);
 
+	/* The websocket connection has shown who it is (a valid hello, a
+	 * log-in). Until then the edge allows it only a few frames a second
+	 * (admission.edge_unauth_rate; faster, it is closed with 1008), so
+	 * that anyone can connect but only a known peer can send much. */
+	void (*ws_trust)(omr_host *h, uint64_t conn);
+
 	void *reserved[1];
 };
 

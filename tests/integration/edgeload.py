@@ -217,35 +217,46 @@ class Floods:
         return self.results
 
 
+def ws_metrics(d):
+    """The daemon's omniroute_ws_* figures, by name without the prefix."""
+    st, text = d.http("GET", "/metrics")
+    out = {}
+    for line in text.splitlines() if st == 200 else []:
+        if line.startswith("omniroute_ws_") and " " in line:
+            name, value = line.rsplit(" ", 1)
+            out[name[len("omniroute_ws_"):]] = int(value)
+    return out
+
+
 def messages_in(d):
     """omniroute_ws_messages_in_total: messages the edge has taken in."""
-    st, text = d.http("GET", "/metrics")
-    for line in text.splitlines() if st == 200 else []:
-        if line.startswith("omniroute_ws_messages_in_total "):
-            return int(line.split()[1])
-    return None
+    return ws_metrics(d).get("messages_in_total")
 
 
-def caught_up(d, timeout=300, quick_s=0.1):
+def caught_up(d, timeout=300, quick_s=0.1, still_s=1.0):
     """Wait until the daemon has worked through what it was sent (the
     clients are done once the kernel has their bytes): GET /healthz answered
-    within quick_s, and no more messages taken in over half a second.
-    Returns the seconds waited."""
+    within quick_s, no connection held by flow control, nothing waiting for
+    the core, and no more messages taken in for still_s. Returns the
+    seconds waited."""
     t0 = time.time()
-    last = None
+    last, since = None, None
     while True:
         if time.time() - t0 > timeout:
             raise TimeoutError("the daemon did not catch up within %.0f s" % timeout)
         t1 = time.perf_counter()
         try:
             st, _ = d.http("GET", "/healthz", auth=False)
-            n = messages_in(d) if st == 200 and time.perf_counter() - t1 < quick_s else None
+            m = ws_metrics(d) if st == 200 and time.perf_counter() - t1 < quick_s else {}
         except OSError:
-            n = None
-        if n is not None and n == last:
+            m = {}
+        idle = m and not m.get("paused") and not m.get("queued_bytes")
+        n = m.get("messages_in_total") if idle else None
+        if n is None or n != last:
+            last, since = n, time.time()
+        elif time.time() - since >= still_s:
             return time.time() - t0
-        last = n
-        time.sleep(0.5)
+        time.sleep(0.1)
 
 
 class Probe:
