@@ -35,8 +35,8 @@
  *     delivers is stopped until the total is down to half. lws keeps what
  *     it had already read of a stopped connection (one read at most) and
  *     delivers it when reading resumes. Likewise a connection whose
- *     answers pile up (OMR_EDGE_TX_HOLD) is not read until they have gone
- *     out: a peer cannot make us answer faster than it reads.
+ *     answers pile up (OMR_EDGE_TX_HOLD) is not read until half of them
+ *     have gone out: a peer cannot make us answer faster than it reads.
  *
  * The main thread delivers at most OMR_EDGE_DISPATCH_MAX items per loop
  * pass and gives their credit back at once, so that a flood is paced by
