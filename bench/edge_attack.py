@@ -17,11 +17,13 @@ exhaustion, and whether it keeps serving everyone else meanwhile.
 Baselines from the same run: RSS and /healthz latency of the idle daemon
 before the attack.
 
-usage: bench/edge_attack.py flood [--conns 100] [--frames 120000] [--hello] [--procs 2]
-       bench/edge_attack.py fds [--nofile 1024] [--idle 1500] [--seconds 10]
+usage: bench/edge_attack.py flood [--conns 100] [--frames 120000] [--hello] [--no-read]
+                                 [--procs 2] [--settle 5]
+       bench/edge_attack.py fds [--nofile 1024] [--idle 1500] [--seconds 10] [--healthz]
        (run from the source tree after building in ./build, or set OMR_BUILDDIR)
 """
 import argparse
+import http.client
 import os
 import resource
 import socket
@@ -120,9 +122,20 @@ def fds(a, tmp, redis):
         cpu0 = edgeload.cpu_s(pid)
         w0 = time.time()
         reopened = 0
+        hz = []  # (ok, seconds) of GET /healthz meanwhile, with --healthz
         # keep them all: one the daemon closed is opened again
         while time.time() - w0 < a.seconds:
             time.sleep(0.5)
+            if a.healthz:
+                t = time.perf_counter()
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", d.ports["admin"], timeout=2)
+                    c.request("GET", "/healthz")
+                    ok = c.getresponse().status == 200
+                    c.close()
+                except OSError:
+                    ok = False
+                hz.append((ok, time.perf_counter() - t))
             for i, s in enumerate(socks):
                 s.setblocking(False)
                 try:
@@ -163,6 +176,10 @@ def fds(a, tmp, redis):
     print("cpu_pct %.1f" % (100 * cpu / wall))
     print("log_lines %d" % lines)
     print("rss_mb %.1f" % (rss / 1024))
+    if a.healthz:
+        good = [t for ok, t in hz if ok]
+        print("healthz_during_ok %d/%d" % (len(good), len(hz)))
+        print("healthz_during_max_ms %.1f" % (max(t for _, t in hz) * 1000 if hz else 0))
     print("recovered_s %.1f (websocket %s, healthz %s)" % (recovered, ok_ws, ok_hz))
     print("baseline_idle_rss_mb %.1f" % (base.rss_peak / 1024))
     print("baseline_idle_cpu_pct %.1f" % (100 * base.cpu / base.seconds))
@@ -184,6 +201,8 @@ def main():
     ap.add_argument("--nofile", type=int, default=1024)
     ap.add_argument("--idle", type=int, default=1500)
     ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--healthz", action="store_true",
+                    help="fds: also try GET /healthz (2 s timeout) every 0.5 s meanwhile")
     ap.add_argument("--conf-extra", default="", help="top-level YAML added to the config")
     a = ap.parse_args()
 
