@@ -1147,7 +1147,7 @@ static int omr_edge_listen(struct omr_edge *e, char **err_r)
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	hints.ai_socktype = SOCK_STREAM;
 	snprintf(port, sizeof(port), "%d", e->opts.port);
-	rc = getaddrinfo(e->address && *e->address ? e->address : NULL, port, &hints, &res);
+	rc = getaddrinfo(*e->address ? e->address : NULL, port, &hints, &res);
 	if (rc != 0)
 		return omr_err(err_r, "cannot listen on %s:%d for websockets: %s", e->address,
 			       e->opts.port, gai_strerror(rc));
@@ -1253,8 +1253,9 @@ int omr_edge_start(struct omr_edge *e, char **err_r)
 		return omr_err(err_r, "cannot start the edge thread");
 	}
 	e->running = 1;
-	omr_log_info("edge: listening on %s:%d (%d websocket endpoints, %d static mounts)",
-		     e->address, e->opts.port, e->nendpoints, e->nmounts);
+	omr_log_info("edge: listening on %s%s%s:%d (%d websocket endpoints, %d static mounts)",
+		     strchr(e->address, ':') ? "[" : "", e->address, strchr(e->address, ':') ? "]" : "",
+		     e->opts.port, e->nendpoints, e->nmounts);
 	return 0;
 }
 

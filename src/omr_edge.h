@@ -28,7 +28,7 @@
 struct omr_edge;
 
 struct omr_edge_opts {
-	const char *address;
+	const char *address;     /* "" or "::": every address; IPv4 peers of "::" show as IPv4 */
 	int port;
 	size_t max_message;      /* default for endpoints that set 0 */
 	long long ping_interval; /* ms */
