@@ -69,6 +69,7 @@ def flood(a, tmp, redis):
             drained_s = time.time() - p.t0
             res = floods.finish()
             time.sleep(a.settle)
+        counters = edgeload.ws_metrics(d)
         rss_end = edgeload.rss_kb(d.proc.pid)
         v = omrtest.Visitor(d, name="after")
         t0 = time.perf_counter()
@@ -98,6 +99,8 @@ def flood(a, tmp, redis):
     print("healthz_failures %d" % p.failures)
     print("visitor_after_ack_ms %.1f (%s)" % (say_ms, ack.get("type")))
     print("log_lines %d" % lines)
+    for k in ("messages_in_total", "abusers_closed_total", "flow_pauses_total"):
+        print("daemon_ws_%s %s" % (k, counters.get(k, "-")))
     print("baseline_idle_rss_mb %.1f" % (base.rss_peak / 1024))
     print("baseline_idle_healthz_max_ms %.1f" % base.healthz_max_ms())
     print("# flood: %d x %d frames%s%s, %d processes, settle %.0fs; 2 cores shared by clients, "
