@@ -27,8 +27,7 @@ struct omr_peer {
 	struct omr_peer *next;
 	uint64_t hash;
 	long long conns;
-	double tokens;
-	int64_t last_ms;
+	struct omr_bucket bucket;
 	char key[OMR_GATE_KEY_MAX];
 };
 
@@ -137,14 +136,33 @@ const char *omr_gate_name(const struct omr_gate *g)
 	return g->name;
 }
 
+void omr_bucket_init(struct omr_bucket *b, double burst, int64_t now_ms)
+{
+	b->tokens = burst;
+	b->last_ms = now_ms;
+}
+
+void omr_bucket_refill(struct omr_bucket *b, double rate, double burst, int64_t now_ms)
+{
+	if (now_ms > b->last_ms)
+		b->tokens += (double)(now_ms - b->last_ms) / 1000.0 * rate;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->last_ms = now_ms;
+}
+
+int omr_bucket_take(struct omr_bucket *b, double rate, double burst, int64_t now_ms)
+{
+	omr_bucket_refill(b, rate, burst, now_ms);
+	if (b->tokens < 1.0)
+		return 0;
+	b->tokens -= 1.0;
+	return 1;
+}
+
 static void omr_gate_refill(const struct omr_gate *g, struct omr_peer *p, int64_t now_ms)
 {
-	double burst = omr_gate_burst(&g->lim);
-	if (now_ms > p->last_ms)
-		p->tokens += (double)(now_ms - p->last_ms) / 1000.0 * g->lim.rate_per_ip;
-	if (p->tokens > burst)
-		p->tokens = burst;
-	p->last_ms = now_ms;
+	omr_bucket_refill(&p->bucket, g->lim.rate_per_ip, omr_gate_burst(&g->lim), now_ms);
 }
 
 static int omr_peer_idle(const struct omr_gate *g, struct omr_peer *p, int64_t now_ms)
@@ -154,7 +172,7 @@ static int omr_peer_idle(const struct omr_gate *g, struct omr_peer *p, int64_t n
 	if (g->lim.rate_per_ip <= 0)
 		return 1;
 	omr_gate_refill(g, p, now_ms);
-	return p->tokens >= omr_gate_burst(&g->lim);
+	return p->bucket.tokens >= omr_gate_burst(&g->lim);
 }
 
 static void omr_gate_sweep(struct omr_gate *g, int64_t now_ms)
@@ -216,8 +234,7 @@ static struct omr_peer *omr_gate_peer(struct omr_gate *g, const char *ip, int cr
 		omr_gate_grow(g);
 	struct omr_peer *p = omr_calloc(1, sizeof(*p));
 	p->hash = h;
-	p->tokens = omr_gate_burst(&g->lim);
-	p->last_ms = now_ms;
+	omr_bucket_init(&p->bucket, omr_gate_burst(&g->lim), now_ms);
 	memcpy(p->key, key, sizeof(key));
 	p->next = g->buckets[h & (g->nbuckets - 1)];
 	g->buckets[h & (g->nbuckets - 1)] = p;
@@ -257,13 +274,8 @@ static enum omr_gate_verdict omr_gate_refuse(struct omr_gate *g, enum omr_gate_v
 
 static int omr_gate_token(struct omr_gate *g, struct omr_peer *p, int64_t now_ms)
 {
-	if (g->lim.rate_per_ip <= 0)
-		return 1;
-	omr_gate_refill(g, p, now_ms);
-	if (p->tokens < 1.0)
-		return 0;
-	p->tokens -= 1.0;
-	return 1;
+	return g->lim.rate_per_ip <= 0 ||
+	       omr_bucket_take(&p->bucket, g->lim.rate_per_ip, omr_gate_burst(&g->lim), now_ms);
 }
 
 enum omr_gate_verdict omr_gate_enter(struct omr_gate *g, const char *ip, int64_t now_ms)
@@ -320,9 +332,9 @@ int64_t omr_gate_wait_ms(struct omr_gate *g, const char *ip, int64_t now_ms)
 	if (!p)
 		return 0; /* never seen: a full bucket */
 	omr_gate_refill(g, p, now_ms);
-	if (p->tokens >= 1.0)
+	if (p->bucket.tokens >= 1.0)
 		return 0;
-	return (int64_t)((1.0 - p->tokens) * 1000.0 / g->lim.rate_per_ip) + 1;
+	return (int64_t)((1.0 - p->bucket.tokens) * 1000.0 / g->lim.rate_per_ip) + 1;
 }
 
 void omr_gate_get_stats(struct omr_gate *g, struct omr_gate_stats *st)

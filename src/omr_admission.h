@@ -74,6 +74,20 @@ const char *omr_gate_verdict_text(enum omr_gate_verdict v);
  * "2001:db8:1:2::/64"); the address itself when it is not one. */
 const char *omr_gate_peer_key(const char *ip, char *buf, size_t len);
 
+/* A token bucket of one's own (a gate keeps one per peer; the edge one per
+ * connection for its messages before a log-in): `rate` tokens per second,
+ * `burst` at most, full to begin with. One thread. */
+struct omr_bucket {
+	double tokens;
+	int64_t last_ms;
+};
+
+void omr_bucket_init(struct omr_bucket *b, double burst, int64_t now_ms);
+/* Add what the time since the last call earned. */
+void omr_bucket_refill(struct omr_bucket *b, double rate, double burst, int64_t now_ms);
+/* 1: a token was taken; 0: none left. */
+int omr_bucket_take(struct omr_bucket *b, double rate, double burst, int64_t now_ms);
+
 /* Work in flight (main thread). */
 struct omr_budget {
 	const char *name;        /* borrowed: a string constant */

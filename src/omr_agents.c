@@ -335,7 +335,7 @@ struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_ag
 		.arg = a,
 	};
 	omr_agents_auth_init(a);
-	if (omr_edge_add_endpoint(a->edge, &ep, err_r) < 0) {
+	if (omr_edge_add_endpoint(a->edge, &ep, OMR_EDGE_SAME_ORIGIN, err_r) < 0) {
 		omr_agents_free(a);
 		return NULL;
 	}

@@ -96,6 +96,7 @@ static void omr_auth_accepted(struct omr_agents *a, struct omr_asess *s, const c
 	a->logins++;
 	free(s->cred);
 	s->cred = omr_strdup(cred);
+	omr_edge_trust(a->edge, s->conn); /* more than the edge's few frames before a log-in */
 	omr_auth_record(a, "ok", agent, s->ip, NULL, NULL);
 	omr_agents_login(a, s, agent);
 }

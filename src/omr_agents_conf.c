@@ -23,6 +23,9 @@ static const struct omr_conf_key omr_agent_keys[] = {
 	{ "team", OMR_CONF_STRING, AOFF(team), 0, NULL, 0, 0, "team name" },
 	{ "languages", OMR_CONF_STRLIST, AOFF(languages), 0, NULL, 0, 0,
 	  "languages the agent serves (ISO 639-1 codes)" },
+	{ "enabled", OMR_CONF_BOOL, AOFF(enabled), 0, "true", 0, 0,
+	  "false: kept in the file but as if removed (cannot log in, gets nothing; "
+	  "a reload logs the agent out)" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 static const char *const omr_agent_handled[] = { "skills", "capacity", NULL };
@@ -114,6 +117,34 @@ static void omr_agent_token_unique(const struct omr_agents_conf *a, const struct
 				       "token: agent '%s' has the same token", a->agents[k].id);
 }
 
+static void omr_agent_free(struct omr_agent_conf *ag)
+{
+	for (size_t k = 0; k < ag->nskills; k++)
+		free(ag->skills[k].skill);
+	free(ag->skills);
+	for (size_t k = 0; k < ag->ncapacity; k++)
+		free(ag->capacity[k].channel);
+	free(ag->capacity);
+	omr_conf_release(omr_agent_keys, ag);
+}
+
+/* A disabled agent was checked like any other (ids and tokens stay
+ * unique); from here on it is as if removed. */
+static void omr_agents_drop_disabled(struct omr_agents_conf *a)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < a->nagents; i++) {
+		if (!a->agents[i].enabled) {
+			omr_agent_free(&a->agents[i]);
+			continue;
+		}
+		if (n != i)
+			a->agents[n] = a->agents[i];
+		n++;
+	}
+	a->nagents = n;
+}
+
 struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 					     const struct omr_routing_conf *routing,
 					     struct omr_conf_errs *errs)
@@ -155,6 +186,7 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 done:
 	if (errs->count > before)
 		goto fail;
+	omr_agents_drop_disabled(a);
 	return a;
 fail:
 	omr_agents_conf_free(a);
@@ -165,16 +197,8 @@ void omr_agents_conf_free(struct omr_agents_conf *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->nagents; i++) {
-		struct omr_agent_conf *ag = &a->agents[i];
-		for (size_t k = 0; k < ag->nskills; k++)
-			free(ag->skills[k].skill);
-		free(ag->skills);
-		for (size_t k = 0; k < ag->ncapacity; k++)
-			free(ag->capacity[k].channel);
-		free(ag->capacity);
-		omr_conf_release(omr_agent_keys, ag);
-	}
+	for (size_t i = 0; i < a->nagents; i++)
+		omr_agent_free(&a->agents[i]);
 	free(a->agents);
 	free(a);
 }

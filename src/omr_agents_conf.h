@@ -27,6 +27,7 @@ struct omr_agent_conf {
 	unsigned char token_sha256[32]; /* that digest, when token is set */
 	char *team;
 	char **languages;
+	int enabled;        /* 0: dropped at load (as if removed) */
 	struct omr_agent_skill *skills;
 	size_t nskills;
 	struct omr_agent_capacity *capacity;

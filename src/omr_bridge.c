@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "omr_bridge.h"
 #include "omr_util.h"
@@ -69,5 +70,25 @@ void omr_bridge_item_free(struct omr_bridge_item *it)
 	free(it->ip);
 	free(it->origin);
 	free(it->user_agent);
+	free(it->credits);
 	free(it);
+}
+
+/* malloc's own overhead per allocation, roughly (glibc: 16 bytes of header,
+ * 16-byte granularity); without it a flood of 1-byte messages would cost
+ * several times what it is charged. */
+#define OMR_BRIDGE_ALLOC_OVERHEAD 32
+
+static size_t omr_bridge_str_cost(const char *s)
+{
+	return s ? strlen(s) + 1 + OMR_BRIDGE_ALLOC_OVERHEAD : 0;
+}
+
+size_t omr_bridge_item_cost(const struct omr_bridge_item *it)
+{
+	size_t n = sizeof(*it) + OMR_BRIDGE_ALLOC_OVERHEAD;
+	if (it->data) /* allocated to fit: len + 1 */
+		n += it->len + 1 + OMR_BRIDGE_ALLOC_OVERHEAD;
+	return n + omr_bridge_str_cost(it->ip) + omr_bridge_str_cost(it->origin) +
+	       omr_bridge_str_cost(it->user_agent);
 }

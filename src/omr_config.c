@@ -93,7 +93,8 @@ static const struct omr_conf_key omr_edge_keys[] = {
 	{ "ping_interval", OMR_CONF_MS, EOFF(ping_interval), 0, "30s", 1000, 3600000,
 	  "websocket ping interval; a peer that does not answer is dropped" },
 	{ "allowed_origins", OMR_CONF_STRLIST, EOFF(allowed_origins), 0, NULL, 0, 0,
-	  "Origin values allowed to open websockets (default: any)" },
+	  "Origin values allowed to open websockets (default: /agent only the edge's own origin, "
+	  "other endpoints any; [\"*\"]: any)" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
@@ -201,7 +202,7 @@ static const struct omr_conf_key omr_admission_keys[] = {
 	{ "edge_queue", OMR_CONF_INT, DOFF(edge_queue), 0, "67108864", 65536, 17179869184LL,
 	  "bytes from all websockets waiting for the core; past it the edge stops reading" },
 	{ "edge_unauth_rate", OMR_CONF_INT, DOFF(edge_unauth_rate), 0, "5", 1, 100000,
-	  "websocket messages per second a connection may send before it logs in or says hello" },
+	  "websocket frames per second a connection may send before it logs in or says hello" },
 	{ "edge_unauth_burst", OMR_CONF_INT, DOFF(edge_unauth_burst), 0, "20", 1, 100000,
 	  "... of which this many at once; past it the connection is closed (1008)" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
@@ -223,7 +224,7 @@ const struct omr_conf_key omr_config_keys[] = {
 	{ "limits", OMR_CONF_SECTION, OFF(limits), 0, NULL, 0, 0, "input limits", NULL,
 	  omr_limits_keys },
 	{ "admission", OMR_CONF_SECTION, OFF(admission), 0, NULL, 0, 0,
-	  "who may come in and how fast (docs/operations.md#admission)", NULL,
+	  "who may come in and how fast (docs/operations.md#admission-and-back-pressure)", NULL,
 	  omr_admission_keys },
 	{ "routing", OMR_CONF_PATH, OFF(routing_file), 1, NULL, 0, 0,
 	  "routing file (queues, skills, rules)" },

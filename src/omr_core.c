@@ -33,6 +33,7 @@
 #include "omr_log.h"
 #include "omr_redis.h"
 #include "omr_util.h"
+#include "omr_worker.h"
 
 #define OMR_DRAIN_MS 5000
 #define OMR_SETTLE_PASSES 1000
@@ -107,16 +108,23 @@ static void omr_core_drain(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_core *c = arg;
 	struct omr_redis_stats rs = { 0 };
+	struct omr_worker_stats ws = { 0 };
 	size_t inflight = c->ingest ? omr_ingest_inflight(c->ingest) : 0;
 	size_t transfers = c->curl ? omr_curl_running(c->curl) : 0;
 
 	if (c->redis)
 		omr_redis_get_stats(c->redis, &rs);
-	if ((inflight == 0 && rs.pending == 0 && transfers == 0) || omr_mono_ms() > c->drain_deadline) {
-		if (inflight || rs.pending || transfers)
+	/* a job (a mail being read) ends in a store: wait for it too */
+	if (c->jobs)
+		omr_worker_get_stats(c->jobs, &ws);
+	size_t jobs = ws.queued + ws.running;
+	if ((inflight == 0 && rs.pending == 0 && transfers == 0 && jobs == 0) ||
+	    omr_mono_ms() > c->drain_deadline) {
+		if (inflight || rs.pending || transfers || jobs)
 			omr_log_warn("stopping with %zu message(s) being stored, %zu Redis "
-				     "command(s) and %zu transfer(s) pending; senders were not "
-				     "acknowledged and retry", inflight, rs.pending, transfers);
+				     "command(s), %zu transfer(s) and %zu job(s) pending; senders "
+				     "were not acknowledged and retry", inflight, rs.pending,
+				     transfers, jobs);
 		evtimer_del(c->drain_timer);
 		event_base_loopexit(c->base, NULL);
 	}

@@ -366,6 +366,14 @@ static int omr_mod_edge_create(struct omr_core *c, char **err_r)
 		.ping_interval = cfg->edge.ping_interval,
 		.allowed_origins = cfg->edge.allowed_origins,
 		.files = c->files,
+		.admission = { .conns = cfg->admission.edge.max_connections,
+			       .conns_per_ip = cfg->admission.edge.max_per_ip,
+			       .rate_per_ip = (double)cfg->admission.edge.rate_per_ip,
+			       .burst_per_ip = (double)cfg->admission.edge.burst_per_ip },
+		.queue_per_conn = (size_t)cfg->admission.edge_queue_per_conn,
+		.queue = (size_t)cfg->admission.edge_queue,
+		.unauth_rate = (double)cfg->admission.edge_unauth_rate,
+		.unauth_burst = (double)cfg->admission.edge_unauth_burst,
 	};
 	c->edge = omr_edge_new(c->base, &eo);
 	return 0;
@@ -396,6 +404,26 @@ static void omr_mod_edge_metrics(struct omr_core *c, struct omr_buf *b)
 		   es.messages_out);
 	omr_metric(b, "ws_rejected_total", "counter", "websocket handshakes or messages refused",
 		   es.rejected);
+	omr_buf_printf(b, "# HELP omniroute_ws_refused_total edge connections refused before the "
+			  "websocket handshake (admission.edge) or at it (origin), by reason\n"
+			  "# TYPE omniroute_ws_refused_total counter\n"
+			  "omniroute_ws_refused_total{reason=\"connections\"} %llu\n"
+			  "omniroute_ws_refused_total{reason=\"per_ip\"} %llu\n"
+			  "omniroute_ws_refused_total{reason=\"rate\"} %llu\n"
+			  "omniroute_ws_refused_total{reason=\"origin\"} %llu\n",
+		       (unsigned long long)es.refused_full, (unsigned long long)es.refused_ip,
+		       (unsigned long long)es.refused_rate, (unsigned long long)es.refused_origin);
+	omr_metric(b, "ws_abusers_closed_total", "counter",
+		   "websockets closed (1008) for too many frames before a hello or log-in",
+		   es.abusers);
+	omr_metric(b, "ws_flow_pauses_total", "counter",
+		   "times the edge stopped reading a websocket while the core caught up",
+		   es.flow_pauses);
+	omr_metric(b, "ws_paused", "gauge", "websockets not being read now", es.paused);
+	omr_metric(b, "ws_queued_bytes", "gauge", "bytes of websocket messages waiting for the core",
+		   es.queued_bytes);
+	omr_metric(b, "ws_accept_errors_total", "counter",
+		   "failed accepts on the edge port (out of file descriptors, ...)", es.accept_errors);
 }
 
 static int omr_mod_http_create(struct omr_core *c, char **err_r)

@@ -155,7 +155,7 @@ static int omr_host_ws_register(omr_host *h, const struct omr_ws_endpoint *ep, c
 {
 	if (!h->in_init)
 		return omr_err(err_r, "ws_register is only allowed in init");
-	return omr_edge_add_endpoint(h->env->edge, ep, err_r);
+	return omr_edge_add_endpoint(h->env->edge, ep, 0, err_r);
 }
 
 static int omr_host_ws_send(omr_host *h, uint64_t conn, const char *data, size_t len)
@@ -166,6 +166,11 @@ static int omr_host_ws_send(omr_host *h, uint64_t conn, const char *data, size_t
 static void omr_host_ws_close(omr_host *h, uint64_t conn, int code, const char *reason)
 {
 	omr_edge_close(h->env->edge, conn, code, reason);
+}
+
+static void omr_host_ws_trust(omr_host *h, uint64_t conn)
+{
+	omr_edge_trust(h->env->edge, conn);
 }
 
 static int omr_host_static_mount(omr_host *h, const char *prefix, const char *dir, char **err_r)
@@ -493,6 +498,7 @@ static const struct omr_host_api omr_host_api = {
 	.ws_register = omr_host_ws_register,
 	.ws_send = omr_host_ws_send,
 	.ws_close = omr_host_ws_close,
+	.ws_trust = omr_host_ws_trust,
 	.static_mount = omr_host_static_mount,
 	.http_route = omr_host_http_route,
 	.http_reply = omr_host_http_reply,

@@ -462,12 +462,18 @@ struct omr_host_api {
 	int (*work)(omr_host *h, void (*work)(void *arg), void (*done)(void *arg, int status),
 		    void *arg);
 
-	/* Admission (docs/operations.md#admission): may the client at `ip`
+	/* Admission (docs/operations.md#admission-and-back-pressure): may the client at `ip`
 	 * come through `door` now? Doors are the daemon's, configured under
 	 * admission: ("chat": a new web chat visitor). OMR_OK, or OMR_AGAIN
 	 * (refused: tell the client to come back later); an unknown door is
 	 * OMR_OK. Refusals are counted and logged by the host. */
 	int (*admit)(omr_host *h, const char *door, const char *ip);
+
+	/* The websocket connection has shown who it is (a valid hello, a
+	 * log-in). Until then the edge allows it only a few frames a second
+	 * (admission.edge_unauth_rate; faster, it is closed with 1008), so
+	 * that anyone can connect but only a known peer can send much. */
+	void (*ws_trust)(omr_host *h, uint64_t conn);
 
 	void *reserved[1];
 };

@@ -367,6 +367,8 @@ static void wc_hello(struct wc_state *st, struct wc_conn *c, json_t *msg)
 	}
 	if (!id[0]) /* new visitor, or a token we did not issue */
 		wc_new_visitor(id);
+	/* a valid hello: the edge stops counting this connection's frames */
+	st->api->ws_trust(st->host, c->id);
 	v = wc_visitor_get(st, id, 1);
 	c->visitor = v;
 	c->next_of_visitor = v->conns;

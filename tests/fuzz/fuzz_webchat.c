@@ -30,6 +30,10 @@ static void f_ws_close(omr_host *h, uint64_t conn, int code, const char *reason)
 {
 }
 
+static void f_ws_trust(omr_host *h, uint64_t conn)
+{
+}
+
 static int f_submit(omr_host *h, const struct omr_inbound *ev, omr_submit_cb cb, void *arg)
 {
 	struct omr_submit_result r = { .status = OMR_OK, .conversation = "c_1", .message = "m_1",
@@ -60,6 +64,7 @@ static const struct omr_host_api f_api = {
 	.log = f_log,
 	.ws_send = f_ws_send,
 	.ws_close = f_ws_close,
+	.ws_trust = f_ws_trust,
 	.submit = f_submit,
 	.history = f_history,
 	.admit = f_admit,

@@ -337,6 +337,36 @@ TEST_ADMISSION = """admission:
 """
 
 
+def email_plugin(lmtp_port, smtp_port=9, **config):
+    """The e-mail channel's entry of omniroute.yaml: LMTP on lmtp_port, SMTP
+    to 127.0.0.1:smtp_port without STARTTLS (9: nothing listens, for tests
+    that send nothing), more config keys as YAML flow values."""
+    extra = "".join("      %s: %s\n" % (k, v) for k, v in config.items())
+    return """  - name: email
+    path: %s/plugins/email/.libs/email.so
+    config:
+      address: support@example.com
+      domain: mail.example.com
+      lmtp_port: %d
+      smtp_url: smtp://127.0.0.1:%d
+      smtp_starttls: false
+%s""" % (BUILDDIR, lmtp_port, smtp_port, extra)
+
+
+def admission(**sections):
+    """TEST_ADMISSION with sections replaced or added, each a YAML flow
+    value: admission(edge="{max_per_ip: 5}", edge_queue="65536")."""
+    lines = TEST_ADMISSION.rstrip("\n").split("\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        key = line.strip().split(":")[0]
+        if key not in sections:
+            out.append(line)
+    for k, v in sections.items():
+        out.append("  %s: %s" % (k, v))
+    return "\n".join(out) + "\n"
+
+
 def lua_call(redis, script, prefix, rest=(), **args):
     """Run the daemon's script src/lua/SCRIPT.lua as the daemon does (the
     prelude and libraries from gen.awk), with KEYS and ARGV built from its
@@ -422,9 +452,6 @@ class DaemonExited(RuntimeError):
 class Daemon:
     """The real omniroute binary with a generated configuration."""
 
-    # run in the child before exec (e.g. resource limits); a subclass sets it
-    preexec_fn = None
-
     def __init__(self, tmp, redis=None, embedded=False, extra_plugins="", webchat_extra="",
                  routing=BASE_ROUTING, agents=BASE_AGENTS, node="test", log_level="debug",
                  ports=None, conf_extra="", admission=None):
@@ -482,7 +509,7 @@ class Daemon:
                    "--errors-for-leak-kinds=definite", "--log-file=%s.vg.%%p" % self.logfile] + cmd
         self.logf = open(self.logfile, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT,
-                                     preexec_fn=type(self).preexec_fn)
+                                     **self.popen_extra())
         _procs.append(self.proc)
         deadline = time.time() + 30
         while wait:
@@ -500,6 +527,11 @@ class Daemon:
                 raise TimeoutError("daemon not healthy after 30 s")
             time.sleep(0.02)
         return self
+
+    def popen_extra(self):
+        """More arguments for the daemon's subprocess.Popen (a subclass may
+        set limits with preexec_fn)."""
+        return {}
 
     def healthy(self):
         if self.proc.poll() is not None:

@@ -8,7 +8,7 @@ import os
 import socket
 
 import omrtest
-from omrtest import check, eq, log, Daemon, Redis, free_port, BUILDDIR
+from omrtest import check, eq, log, Daemon, Redis, free_port
 
 MiB = 1 << 20
 MAX_SIZE = 1 * MiB
@@ -22,16 +22,7 @@ os.environ["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") + ":quarantine_
 
 
 def plugin(lmtp_port):
-    return """  - name: email
-    path: %s/plugins/email/.libs/email.so
-    config:
-      address: support@example.com
-      domain: mail.example.com
-      lmtp_port: %d
-      max_size: %d
-      smtp_url: smtp://127.0.0.1:%d
-      smtp_starttls: false
-""" % (BUILDDIR, lmtp_port, MAX_SIZE, free_port())
+    return omrtest.email_plugin(lmtp_port, free_port(), max_size=MAX_SIZE)
 
 
 def status_kib(d, field):

@@ -22,23 +22,14 @@ import threading
 import time
 
 import omrtest
-from omrtest import check, eq, log, Daemon, Redis, Visitor, free_port, wait_for, BUILDDIR
+from omrtest import check, eq, log, Daemon, Redis, Visitor, free_port, wait_for
 
 MiB = 1 << 20
 
 
 def plugin(lmtp_port):
-    return """  - name: email
-    path: %s/plugins/email/.libs/email.so
-    config:
-      address: support@example.com
-      domain: mail.example.com
-      lmtp_port: %d
-      max_size: %d
-      attachment_max: %d
-      smtp_url: smtp://127.0.0.1:%d
-      smtp_starttls: false
-""" % (BUILDDIR, lmtp_port, 64 * MiB, 32 * MiB, free_port())
+    return omrtest.email_plugin(lmtp_port, free_port(), max_size=64 * MiB,
+                                attachment_max=32 * MiB)
 
 
 def big_mail(msgid, attachments, size):

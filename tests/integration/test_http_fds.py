@@ -44,7 +44,8 @@ def limit_descriptors():
 
 
 class LimitedDaemon(Daemon):
-    preexec_fn = staticmethod(limit_descriptors)
+    def popen_extra(self):
+        return {"preexec_fn": limit_descriptors}
 
 
 def webhook(d, n):

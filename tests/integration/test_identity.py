@@ -17,21 +17,13 @@ import time
 import uuid
 
 import omrtest
-from omrtest import check, eq, log, token_hash, wait_for, Agent, Daemon, Redis, SRCDIR, BUILDDIR
+from omrtest import check, eq, log, token_hash, wait_for, Agent, Daemon, Redis, BUILDDIR
 
 PREFIX = "omr:{main}:"
 
 
 def email_plugin(lmtp_port):
-    return """  - name: email
-    path: %s/plugins/email/.libs/email.so
-    config:
-      address: support@example.com
-      domain: mail.example.com
-      lmtp_port: %d
-      smtp_url: smtp://127.0.0.1:9
-      trust_from: false
-""" % (BUILDDIR, lmtp_port)
+    return omrtest.email_plugin(lmtp_port, trust_from="false")
 
 
 def stored(redis, channel, address, thread, text, email="", verified=False):

@@ -27,6 +27,13 @@ CAROL = """
     languages: [en]
     capacity: { webchat: 3 }
 """
+DAVE_TOKEN = "dave-sso-token-0123456789abcdef"
+DAVE = """
+  - id: dave
+    name: Dave
+    token: "%s"
+    capacity: { webchat: 3 }
+"""
 
 
 def stop_with_redis_paused(tmp):
@@ -60,11 +67,14 @@ def stop_with_redis_paused(tmp):
 def reload_revokes(tmp):
     redis = Redis(tmp)
     agents_file = os.path.join(tmp, "agents.yaml")
-    d = Daemon(tmp, redis, agents=BASE_AGENTS + CAROL % token_hash(CAROL_TOKEN)).start()
+    d = Daemon(tmp, redis, agents=BASE_AGENTS + CAROL % token_hash(CAROL_TOKEN) +
+               DAVE % token_hash(DAVE_TOKEN)).start()
     alice = Agent(d, "alice")
     bob = Agent(d, "bob", available=False)
     carol = Agent(d, token=CAROL_TOKEN, available=False)
     eq(carol.welcome["type"], "welcome", "carol logs in by token")
+    dave = Agent(d, token=DAVE_TOKEN, available=False)
+    eq(dave.welcome["type"], "welcome", "dave logs in by token")
 
     # alice takes a conversation
     v = Visitor(d)
@@ -72,7 +82,7 @@ def reload_revokes(tmp):
     offer = alice.expect("offer")
     eq(alice.accept(offer["offer"])["type"], "assigned", "alice has the conversation")
 
-    # alice removed, bob's password and carol's token changed
+    # alice removed, bob's password and carol's token changed, dave disabled
     with open(agents_file) as f:
         text = f.read()
     start = text.index("  - id: alice")
@@ -81,12 +91,13 @@ def reload_revokes(tmp):
     bob_hash = text.split("  - id: bob", 1)[1].split('password: "', 1)[1].split('"', 1)[0]
     text = text.replace(bob_hash, omrtest.password_hash("bob2"))
     text = text.replace(token_hash(CAROL_TOKEN), token_hash(CAROL_TOKEN2))
+    text = text.replace("  - id: dave\n", "  - id: dave\n    enabled: false\n")
     with open(agents_file, "w") as f:
         f.write(text)
     st, body = d.http("POST", "/api/v1/reload")
     eq(st, 200, "the reload is accepted")
 
-    for who, agent in (("alice", alice), ("bob", bob), ("carol", carol)):
+    for who, agent in (("alice", alice), ("bob", bob), ("carol", carol), ("dave", dave)):
         frame = agent.expect("error", timeout=10)
         eq(frame["code"], "revoked", "%s is told the account changed" % who)
         eq(agent.ws.expect_close(10), 4001, "%s's socket closes with 4001" % who)
@@ -107,6 +118,8 @@ def reload_revokes(tmp):
        "carol's old token is refused")
     eq(Agent(d, token=CAROL_TOKEN2, available=False).welcome["type"], "welcome",
        "carol's new token works")
+    eq(Agent(d, token=DAVE_TOKEN, available=False).welcome["type"], "error",
+       "disabled dave cannot log in")
     eq(d.stop(), 0, "clean stop")
 
 

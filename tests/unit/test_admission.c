@@ -123,6 +123,25 @@ static void test_gate_many_peers(void **state)
 	omr_gate_free(g);
 }
 
+/* A bucket of one's own (the edge's per-connection frames before a log-in). */
+static void test_bucket(void **state)
+{
+	struct omr_bucket b;
+	int ok = 0;
+
+	omr_bucket_init(&b, 3, 1000);
+	for (int i = 0; i < 10; i++)
+		ok += omr_bucket_take(&b, 5, 3, 1000);
+	assert_int_equal(ok, 3);                                /* starts full: the burst */
+	assert_int_equal(omr_bucket_take(&b, 5, 3, 1199), 0);
+	assert_int_equal(omr_bucket_take(&b, 5, 3, 1200), 1);   /* 5/s: one per 200 ms */
+	assert_int_equal(omr_bucket_take(&b, 5, 3, 900), 0);    /* the clock going back */
+	ok = 0;
+	for (int i = 0; i < 10; i++)
+		ok += omr_bucket_take(&b, 5, 3, 100000);
+	assert_int_equal(ok, 3);                                /* never more than the burst */
+}
+
 static void test_budget(void **state)
 {
 	struct omr_budget b;
@@ -248,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_gate_wait),
 		cmocka_unit_test(test_gate_ipv6),
 		cmocka_unit_test(test_gate_many_peers),
+		cmocka_unit_test(test_bucket),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_worker),
 		cmocka_unit_test(test_worker_loop),
