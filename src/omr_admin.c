@@ -23,7 +23,8 @@
 #include "omr_util.h"
 
 #define OMR_ADMIN_MAX_MESSAGES 1000
-/* Failed tokens per client address: this many, then one more a minute. */
+/* Failed tokens per client address: this many at once, then this many a
+ * minute (one every 6 s). */
 #define OMR_ADMIN_AUTH_FAILURES 10
 
 struct omr_admin {

@@ -12,8 +12,8 @@
  * thread (omr_gate_get_stats, for /metrics). A refusal is logged at most
  * once per OMR_GATE_LOG_MS per gate, with how many there were since.
  *
- * A budget caps work in flight on the main thread (messages being stored,
- * logins being checked) with the same logging.
+ * A budget caps work in flight on the main thread (messages being stored)
+ * with the same logging.
  */
 #ifndef OMR_ADMISSION_H
 #define OMR_ADMISSION_H

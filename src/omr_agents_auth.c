@@ -366,8 +366,9 @@ void omr_agents_auth_reload(struct omr_agents *a)
 	omr_gate_set_limits(a->login_gate, &l);
 }
 
-/* Waiting checks are answered "busy" (the pool itself is stopped by the
- * core, which answers the running ones). */
+/* The daemon stops: waiting checks are dropped unanswered (their
+ * connections are closing with the edge); the pool itself is stopped by
+ * the core, and a running check's answer finds no session. */
 void omr_agents_auth_stop(struct omr_agents *a)
 {
 	struct omr_auth_job *lists[] = { a->auth_hi, a->auth_lo, a->auth_delayed };

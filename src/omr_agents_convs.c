@@ -245,10 +245,11 @@ static void omr_agents_act_cb(void *arg, const redisReply *reply, const char *er
 	} else {
 		omr_log_info("agent %s: conversation %s %s", q->agent, q->conversation,
 			     strcmp(act, "wrapup") == 0 ? "wrapped up" : "transferred");
-		if (strcmp(act, "wrapup") == 0 && q->extra) {
+		struct omr_lua_conv_act_reply r;
+		if (strcmp(act, "wrapup") == 0 && q->extra && omr_lua_conv_act_reply(reply, &r) >= 4) {
 			struct omr_hub_event ev = {
 				.type = OMR_HUB_ENGAGE,
-				.customer = omr_reply_str(omr_reply_elem(reply, 3)), /* conv_act: customer */
+				.customer = r.customer,
 				.reason = q->extra,
 				.conversation = q->conversation,
 			};

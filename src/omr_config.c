@@ -192,7 +192,8 @@ static const struct omr_conf_key omr_admission_keys[] = {
 	{ "login_queue", OMR_CONF_INT, DOFF(login_queue), 0, "16", 1, 100000,
 	  "password checks waiting at most; past it a log-in is answered 'busy, retry'" },
 	{ "login_failures", OMR_CONF_INT, DOFF(login_failures), 0, "10", 1, 1000000,
-	  "failed log-ins of one account, counted on every node, that lock it for login_lockout" },
+	  "failed log-ins of one account from one address, counted on every node, that lock "
+	  "them for login_lockout (the account from anywhere: x10; the address: x5)" },
 	{ "login_window", OMR_CONF_MS, DOFF(login_window), 0, "15m", 1000, 86400000,
 	  "how long a failed log-in counts" },
 	{ "login_lockout", OMR_CONF_MS, DOFF(login_lockout), 0, "5m", 1000, 86400000,

@@ -99,6 +99,18 @@ static void omr_core_reload_warnings(const struct omr_config *old, const struct 
 		{ "limits.dedup_ttl/stream_maxlen",
 		  old->limits.dedup_ttl != next->limits.dedup_ttl ||
 			  old->limits.stream_maxlen != next->limits.stream_maxlen },
+		{ "limits.workers/work_queue", old->limits.workers != next->limits.workers ||
+						       old->limits.work_queue != next->limits.work_queue },
+		{ "limits.claim_after/reroute_after",
+		  old->limits.claim_after != next->limits.claim_after ||
+			  old->limits.reroute_after != next->limits.reroute_after },
+		/* the edge thread reads its limits once */
+		{ "admission.edge/edge_queue/edge_unauth",
+		  memcmp(&old->admission.edge, &next->admission.edge, sizeof(old->admission.edge)) ||
+			  old->admission.edge_queue_per_conn != next->admission.edge_queue_per_conn ||
+			  old->admission.edge_queue != next->admission.edge_queue ||
+			  old->admission.edge_unauth_rate != next->admission.edge_unauth_rate ||
+			  old->admission.edge_unauth_burst != next->admission.edge_unauth_burst },
 	};
 	for (size_t i = 0; i < OMR_ARRAY_LEN(fixed); i++)
 		if (fixed[i].changed)

@@ -5,7 +5,7 @@
  *
  * The configuration is read through omr_env_cfg() when it is needed: a
  * reload replaces it as a whole (the old one is freed right after every
- * module was told, see the reload hooks in omr_core.c), so a module must
+ * module was told, see the reload hooks in omr_core_reload.c), so a module must
  * not keep pointers into it across callbacks unless its reload hook drops
  * them.
  */

@@ -3,8 +3,10 @@
  * each other. A module announces an event (the router: "offered",
  * "revoked"); the modules that care subscribe to its type (the agent
  * gateway sends the frame). The core, the composition root, creates the
- * hub and hands it to every module; modules include this header, never
- * each other's.
+ * hub and hands it to every module. What is announced goes through the
+ * hub; a service one module asks of another (the router hands a
+ * conversation to the bot tier) is a call through a pointer the core
+ * gives it, never back into the core (tests/check_layers.py).
  *
  * Delivery is synchronous, in subscription order, on the main thread.
  * Everything in a struct omr_hub_event is borrowed for the call. A handler
