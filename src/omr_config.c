@@ -92,6 +92,9 @@ static const struct omr_conf_key omr_edge_keys[] = {
 	  "largest websocket message in bytes; larger ones close the connection (1009)" },
 	{ "ping_interval", OMR_CONF_MS, EOFF(ping_interval), 0, "30s", 1000, 3600000,
 	  "websocket ping interval; a peer that does not answer is dropped" },
+	{ "file_link_ttl", OMR_CONF_MS, EOFF(file_link_ttl), 0, "24h", 1000, 2592000000LL,
+	  "how long a link to a stored file (an attachment, in an agent's console) works; "
+	  "opening the conversation again gives a new one" },
 	{ "allowed_origins", OMR_CONF_STRLIST, EOFF(allowed_origins), 0, NULL, 0, 0,
 	  "Origin values allowed to open websockets (default: /agent only the edge's own origin, "
 	  "other endpoints any; [\"*\"]: any)" },

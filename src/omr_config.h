@@ -68,6 +68,7 @@ struct omr_config {
 		struct omr_listen_conf listen;
 		long long max_message;
 		long long ping_interval;
+		long long file_link_ttl;
 		char **allowed_origins;
 	} edge;
 	struct {

@@ -346,7 +346,14 @@ static int omr_mod_files_create(struct omr_core *c, char **err_r)
 	c->files = omr_files_new(root);
 	if (!c->files)
 		return omr_err(err_r, "cannot make a key for file links (no randomness)");
+	omr_files_set_ttl(c->files, c->cfg->edge.file_link_ttl / 1000);
 	return 0;
+}
+
+/* links made from now on */
+static void omr_mod_files_reload(struct omr_core *c)
+{
+	omr_files_set_ttl(c->files, c->cfg->edge.file_link_ttl / 1000);
 }
 
 static void omr_mod_files_destroy(struct omr_core *c)
@@ -521,7 +528,8 @@ const struct omr_module omr_core_infra[] = {
 	  omr_mod_workers_destroy, NULL, omr_mod_workers_metrics },
 	{ "curl", omr_mod_curl_create, NULL, NULL, omr_mod_curl_settle, omr_mod_curl_destroy, NULL,
 	  omr_mod_curl_metrics },
-	{ "files", omr_mod_files_create, NULL, NULL, NULL, omr_mod_files_destroy },
+	{ "files", omr_mod_files_create, NULL, NULL, NULL, omr_mod_files_destroy,
+	  omr_mod_files_reload },
 	{ "edge", omr_mod_edge_create, NULL, NULL, omr_mod_edge_settle, omr_mod_edge_destroy, NULL,
 	  omr_mod_edge_metrics },
 	{ "http", omr_mod_http_create, NULL, NULL, NULL, omr_mod_http_destroy, omr_mod_http_reload,

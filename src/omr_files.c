@@ -20,6 +20,7 @@ struct omr_files {
 	 * file, so that frames do not cost a stat() per attachment; channel
 	 * "/" sha256 -> (intptr_t) when it was seen, negative when absent */
 	struct omr_map *seen;
+	int64_t ttl_s; /* main thread only: links made work this long */
 };
 
 struct omr_files *omr_files_new_with_key(const char *root, const unsigned char key[32])
@@ -28,7 +29,13 @@ struct omr_files *omr_files_new_with_key(const char *root, const unsigned char k
 	memcpy(f->key, key, sizeof(f->key));
 	f->root = omr_strdup(root);
 	f->seen = omr_map_new();
+	f->ttl_s = OMR_FILES_TTL_S;
 	return f;
+}
+
+void omr_files_set_ttl(struct omr_files *f, int64_t ttl_s)
+{
+	f->ttl_s = ttl_s > 0 ? ttl_s : 1;
 }
 
 struct omr_files *omr_files_new(const char *root)
@@ -305,7 +312,7 @@ static char *omr_files_attachment_link(struct omr_files *f, const char *channel,
 	memset(&r, 0, sizeof(r));
 	strcpy(r.channel, channel);
 	strcpy(r.sha256, sha);
-	r.expires = now_s + OMR_FILES_TTL_S;
+	r.expires = now_s + f->ttl_s;
 	omr_files_fit_name(json_string_value(json_object_get(a, "name")), r.name);
 	snprintf(r.type, sizeof(r.type), "%s",
 		 type && omr_files_type_ok(type) ? type : "application/octet-stream");

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define OMR_FILES_PREFIX "/files/"
-#define OMR_FILES_TTL_S (24 * 3600) /* a link works for a day */
+#define OMR_FILES_TTL_S (24 * 3600) /* a link works for a day, unless set otherwise */
 
 struct omr_files;
 
@@ -45,6 +45,8 @@ struct omr_files *omr_files_new(const char *root);
 /* The same with a given key (32 bytes): tests, fuzzing. */
 struct omr_files *omr_files_new_with_key(const char *root, const unsigned char key[32]);
 void omr_files_free(struct omr_files *f);
+/* How long links made from now on work (seconds, 1 or more). Main thread. */
+void omr_files_set_ttl(struct omr_files *f, int64_t ttl_s);
 
 /* A frame for an agent with a "url" on every stored attachment this node
  * has (a new reference; the frame itself when there is none). Main thread

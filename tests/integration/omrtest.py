@@ -422,7 +422,7 @@ redis:
 edge:
   listen: {address: 127.0.0.1, port: %(edge)d}
   max_message: 65536
-webhooks:
+%(edge_extra)swebhooks:
   listen: {address: 127.0.0.1, port: %(webhooks)d}
   max_body: 65536
 admin:
@@ -454,7 +454,7 @@ class Daemon:
 
     def __init__(self, tmp, redis=None, embedded=False, extra_plugins="", webchat_extra="",
                  routing=BASE_ROUTING, agents=BASE_AGENTS, node="test", log_level="debug",
-                 ports=None, conf_extra="", admission=None):
+                 ports=None, conf_extra="", admission=None, edge_extra=""):
         self.tmp = tmp
         self.redis = redis
         # ports picked here may be taken by another program before the
@@ -474,6 +474,7 @@ class Daemon:
         self.params = dict(node=node, level=log_level, tmp=tmp, src=SRCDIR, build=BUILDDIR,
                            redis=redis_conf, token=TOKEN, extra_plugins=extra_plugins,
                            webchat_extra=webchat_extra, conf_extra=conf_extra,
+                           edge_extra=edge_extra,
                            admission=TEST_ADMISSION if admission is None else admission)
         self.write_conf()
 
