@@ -45,13 +45,14 @@ def healthz(d):
 
 
 def open_count(socks):
-    """Poll every socket: a closed one is dropped from the list."""
+    """Poll every socket: one the daemon closed (or answered: it will not
+    wait for the rest of the request) is dropped from the list."""
     alive = []
     for s in socks:
         try:
-            if s.recv(1, socket.MSG_DONTWAIT | socket.MSG_PEEK) == b"":
-                s.close()
-                continue
+            s.recv(1, socket.MSG_PEEK)
+            s.close()
+            continue
         except BlockingIOError:
             pass
         except OSError:
@@ -78,6 +79,7 @@ def slowloris(a, d):
         try:
             s = socket.create_connection(("127.0.0.1", port), timeout=5)
             s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\n" % path).encode())
+            s.setblocking(False)  # polled below: a socket with a timeout waits in recv
             socks.append(s)
         except OSError:
             refused += 1
