@@ -34,6 +34,21 @@ SRCDIR = os.environ.get("OMR_SRCDIR") or os.path.abspath(
 REDIS_SERVER = os.environ.get("OMR_REDIS_SERVER") or "redis-server"
 DAEMON = os.path.join(BUILDDIR, "omniroute")
 
+
+def _sanitized():
+    try:
+        with open(os.path.join(BUILDDIR, "Makefile")) as f:
+            return "-fsanitize=address" in f.read()
+    except OSError:
+        return False
+
+
+# A daemon built with ASan/UBSan, or run under valgrind, is a few times
+# slower: the few latency bounds a test checks (an issue's "within 2 s")
+# are this many times wider there.
+SANITIZED = _sanitized()
+SLOW = 3 if SANITIZED or os.environ.get("OMR_VALGRIND") else 1
+
 # TAP-ish output: automake's default driver only looks at the exit status.
 _failures = []
 
