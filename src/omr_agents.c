@@ -98,8 +98,11 @@ void omr_agents_deliver(struct omr_agents *a, const char *agent, const json_t *f
 		omr_agents_send(a, s->conn, frame);
 }
 
+/* Local delivery first: this node's consoles of the agent at once, the
+ * other nodes' through the bus (which skips Redis when there are none). */
 static void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame)
 {
+	omr_agents_deliver(a, agent, frame);
 	json_t *msg = json_pack("{s:s,s:s,s:O}", "t", "agent", "a", agent, "f", frame);
 	if (msg)
 		omr_bus_publish(a->bus, msg);
@@ -114,15 +117,17 @@ void omr_agents_push_new(struct omr_agents *a, const char *agent, json_t *frame)
 
 /* ---- websocket ---- */
 
-static int omr_agents_rate_ok(struct omr_asess *s)
+static int omr_agents_rate_ok(struct omr_agents *a, struct omr_asess *s)
 {
+	const struct omr_config *cfg = omr_env_cfg(&a->env);
+	double rate = (double)cfg->admission.agent_rate, burst = (double)cfg->admission.agent_burst;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double dt = (double)(now.tv_sec - s->last.tv_sec) + (double)(now.tv_nsec - s->last.tv_nsec) / 1e9;
 	s->last = now;
-	s->tokens += dt * OMR_AGENT_RATE;
-	if (s->tokens > OMR_AGENT_BURST)
-		s->tokens = OMR_AGENT_BURST;
+	s->tokens += dt * rate;
+	if (s->tokens > burst)
+		s->tokens = burst;
 	if (s->tokens < 1.0)
 		return 0;
 	s->tokens -= 1.0;
@@ -135,7 +140,7 @@ static void omr_agents_on_open(void *arg, uint64_t conn, const struct omr_ws_pee
 	struct omr_asess *s = omr_calloc(1, sizeof(*s));
 	s->conn = conn;
 	s->ip = omr_strdup(peer->ip);
-	s->tokens = OMR_AGENT_BURST;
+	s->tokens = (double)omr_env_cfg(&a->env)->admission.agent_burst;
 	clock_gettime(CLOCK_MONOTONIC, &s->last);
 	omr_map_put(a->sessions, &s->conn, sizeof(s->conn), s);
 	omr_log_debug("agent connection %llu from %s", (unsigned long long)conn, peer->ip);
@@ -184,7 +189,7 @@ static void omr_agents_on_message(void *arg, uint64_t conn, const char *data, si
 
 	if (!s)
 		return;
-	if (!omr_agents_rate_ok(s)) {
+	if (!omr_agents_rate_ok(a, s)) {
 		omr_agents_error(a, conn, "rate_limited", "too many requests, slow down", NULL, NULL);
 		return;
 	}

@@ -40,8 +40,6 @@ struct omr_lua_agent_session_reply;
 
 #define OMR_AGENT_SUBPROTOCOL "omniroute.agent.v1"
 #define OMR_AGENT_MAX_AUTH_FAILURES 5
-#define OMR_AGENT_RATE 20.0     /* frames per second, sustained */
-#define OMR_AGENT_BURST 60.0
 #define OMR_AGENT_HISTORY 500   /* messages sent with a conversation */
 #define OMR_AGENT_EARLIER 20    /* earlier conversations of the customer */
 

@@ -14,20 +14,33 @@
 
 #define OMR_BUS_MAXLEN "10000"
 #define OMR_BUS_BLOCK_MS 2000
+/* how long a message from another node keeps this one publishing, even
+ * if the heartbeat counts no other node (one that just started) */
+#define OMR_BUS_PEER_MS 10000
 
 struct omr_bus {
 	struct event_base *base;
 	struct omr_redis *cmd, *block;
 	char *stream;
+	char *node;
+	long long others;          /* other nodes by the heartbeat; -1 unknown */
+	int64_t foreign_at;        /* when another node last wrote (mono ms) */
+	struct omr_bus_stats stats;
 	omr_bus_handler handler;
 	void *arg;
 	char last[64];      /* last entry id read; "" until known */
 	int reading;
 	int stopped;
+	int hello;          /* said hello since the start */
 	struct event *retry;
 };
 
 static void omr_bus_read(struct omr_bus *b);
+
+static int omr_bus_alone(const struct omr_bus *b)
+{
+	return b->others == 0 && omr_mono_ms() - b->foreign_at > OMR_BUS_PEER_MS;
+}
 
 static void omr_bus_deliver(struct omr_bus *b, const char *data, size_t len)
 {
@@ -61,9 +74,21 @@ static void omr_bus_read_cb(void *arg, const redisReply *reply, const char *err)
 		if (!id)
 			continue;
 		snprintf(b->last, sizeof(b->last), "%s", id);
-		for (size_t k = 0; kv && kv->type == REDIS_REPLY_ARRAY && k + 1 < kv->elements; k += 2)
-			if (kv->element[k + 1]->type == REDIS_REPLY_STRING)
-				omr_bus_deliver(b, kv->element[k + 1]->str, kv->element[k + 1]->len);
+		/* n NODE m JSON: this node's own were delivered when sent */
+		const redisReply *from = NULL, *data = NULL;
+		for (size_t k = 0; kv && kv->type == REDIS_REPLY_ARRAY && k + 1 < kv->elements; k += 2) {
+			const char *f = omr_reply_str(kv->element[k]);
+			if (f && strcmp(f, "n") == 0)
+				from = kv->element[k + 1];
+			else if (f && strcmp(f, "m") == 0)
+				data = kv->element[k + 1];
+		}
+		const char *node = omr_reply_str(from);
+		if (node && strcmp(node, b->node) == 0)
+			continue;
+		b->foreign_at = omr_mono_ms();
+		if (data && data->type == REDIS_REPLY_STRING)
+			omr_bus_deliver(b, data->str, data->len);
 	}
 	omr_bus_read(b);
 }
@@ -106,43 +131,53 @@ static void omr_bus_retry(evutil_socket_t fd, short what, void *arg)
 	omr_bus_read(arg);
 }
 
-struct omr_bus_pub {
-	struct omr_bus *b;
-	char *data;
-	size_t len;
-};
-
 static void omr_bus_published(void *arg, const redisReply *reply, const char *err)
 {
-	struct omr_bus_pub *p = arg;
-	if (err && !p->b->stopped) {
-		/* Redis could not take it: at least this node's sessions get it */
-		omr_log_warn("bus: cannot publish (%s); delivering on this node only", err);
-		omr_bus_deliver(p->b, p->data, p->len);
-	}
-	free(p->data);
-	free(p);
+	struct omr_bus *b = arg;
+	/* this node's sessions have it; the others' consoles catch up when
+	 * they next load the conversation */
+	if (err && !b->stopped)
+		omr_log_warn("bus: cannot publish to the other nodes (%s)", err);
+}
+
+static void omr_bus_write(struct omr_bus *b, const char *data)
+{
+	const char *argv[] = { "XADD", b->stream, "MAXLEN", "~", OMR_BUS_MAXLEN, "*",
+			       "n", b->node, "m", data };
+	omr_redis_argv(b->cmd, omr_bus_published, b, 10, argv, NULL, 0);
+	b->stats.published++;
 }
 
 void omr_bus_publish(struct omr_bus *b, const json_t *msg)
 {
-	struct omr_bus_pub *p;
+	if (omr_bus_alone(b)) {
+		b->stats.skipped++;
+		return;
+	}
 	char *data = json_dumps(msg, JSON_COMPACT);
 	if (!data)
 		return;
-	p = omr_calloc(1, sizeof(*p));
-	p->b = b;
-	p->data = data;
-	p->len = strlen(data);
-	const char *argv[] = { "XADD", b->stream, "MAXLEN", "~", OMR_BUS_MAXLEN, "*", "m", data };
-	omr_redis_argv(b->cmd, omr_bus_published, p, 8, argv, NULL, 0);
+	omr_bus_write(b, data);
+	free(data);
+}
+
+void omr_bus_peers(struct omr_bus *b, long long others)
+{
+	b->others = others;
+}
+
+void omr_bus_get_stats(const struct omr_bus *b, struct omr_bus_stats *st)
+{
+	*st = b->stats;
 }
 
 struct omr_bus *omr_bus_new(struct event_base *base, struct omr_redis *cmd,
-			    struct omr_redis *block, const char *stream, omr_bus_handler h,
-			    void *arg)
+			    struct omr_redis *block, const char *stream, const char *node,
+			    omr_bus_handler h, void *arg)
 {
 	struct omr_bus *b = omr_calloc(1, sizeof(*b));
+	b->node = omr_strdup(node);
+	b->others = -1;
 	b->base = base;
 	b->cmd = cmd;
 	b->block = block;
@@ -158,6 +193,11 @@ struct omr_bus *omr_bus_new(struct event_base *base, struct omr_redis *cmd,
 
 void omr_bus_kick(struct omr_bus *b)
 {
+	if (!b->hello) {
+		/* before this node serves anyone: the others publish again */
+		b->hello = 1;
+		omr_bus_write(b, "{\"t\":\"hello\"}");
+	}
 	omr_bus_read(b);
 }
 
@@ -173,5 +213,6 @@ void omr_bus_free(struct omr_bus *b)
 		return;
 	event_free(b->retry);
 	free(b->stream);
+	free(b->node);
 	free(b);
 }

@@ -6,7 +6,13 @@
  * the reply an agent sent through node B.
  *
  * Messages are JSON objects with a "t" (type); the handler runs on the main
- * thread for every message, including this node's own.
+ * thread for every message of another node. A node delivers its own
+ * messages to its own sessions itself, at once (local delivery first), and
+ * publishes only for the others: when it knows it is alone on its Redis
+ * (its heartbeat counted no other node, and no other node has written to
+ * the bus for two heartbeats), it publishes nothing. A node that starts
+ * says hello on the bus before it serves anyone, so that the others stop
+ * skipping the bus at once, not at their next heartbeat.
  */
 #ifndef OMR_BUS_H
 #define OMR_BUS_H
@@ -20,14 +26,22 @@ struct omr_bus;
 typedef void (*omr_bus_handler)(void *arg, const json_t *msg);
 
 struct omr_bus *omr_bus_new(struct event_base *base, struct omr_redis *cmd,
-			    struct omr_redis *block, const char *stream, omr_bus_handler h,
-			    void *arg);
+			    struct omr_redis *block, const char *stream, const char *node,
+			    omr_bus_handler h, void *arg);
 void omr_bus_free(struct omr_bus *b);
 /* Call when the blocking connection is (re)connected. */
 void omr_bus_kick(struct omr_bus *b);
 void omr_bus_stop(struct omr_bus *b);
-/* Send to every node (this one too). If Redis cannot take it, the message
- * is handled here at once: this node's own sessions still get it. */
+/* Send to every other node (none when this one is alone); the caller has
+ * delivered it on this node. */
 void omr_bus_publish(struct omr_bus *b, const json_t *msg);
+/* The heartbeat counted `others` other nodes alive (OMR_HUB_PEERS). */
+void omr_bus_peers(struct omr_bus *b, long long others);
+
+struct omr_bus_stats {
+	unsigned long long published;  /* messages written to the bus */
+	unsigned long long skipped;    /* not written: this node was alone */
+};
+void omr_bus_get_stats(const struct omr_bus *b, struct omr_bus_stats *st);
 
 #endif

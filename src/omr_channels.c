@@ -253,10 +253,13 @@ static void omr_channels_sent_cb(void *arg, const redisReply *reply, const char 
 		omr_log_warn("delivery status not stored: %s", err);
 }
 
-/* Connected channels: every node tries; the one with the customer delivers. */
-static int omr_channels_broadcast(struct omr_channels *ch, const char *channel,
-				  const struct omr_outbound *out)
+/* Connected channels: every node tries; the one with the customer delivers.
+ * This node first, at once; the others through the bus (none when this
+ * node is alone). */
+static int omr_channels_broadcast(struct omr_channels *ch, struct omr_plugin *p,
+				  const char *channel, const struct omr_outbound *out)
 {
+	p->desc->send(p->state, out);
 	json_t *o = omr_outbound_json(out);
 	json_t *msg = json_pack("{s:s,s:s,s:s,s:o}", "t", "out", "n", ch->env.node_id, "ch", channel,
 				"o", o);
@@ -281,7 +284,7 @@ int omr_channels_deliver(struct omr_channels *ch, const char *channel,
 		return OMR_ERROR;
 	}
 	if (p->desc->flags & OMR_PLUGIN_CONNECTED)
-		return omr_channels_broadcast(ch, channel, out);
+		return omr_channels_broadcast(ch, p, channel, out);
 	int message = out->message && strcmp(out->kind, "message") == 0;
 	if (message)
 		omr_channels_lease(ch, out->message); /* no resend while under way */

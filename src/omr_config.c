@@ -209,6 +209,11 @@ static const struct omr_conf_key omr_admission_keys[] = {
 	  "websocket frames per second a connection may send before it logs in or says hello" },
 	{ "edge_unauth_burst", OMR_CONF_INT, DOFF(edge_unauth_burst), 0, "20", 1, 100000,
 	  "... of which this many at once; past it the connection is closed (1008)" },
+	{ "agent_rate", OMR_CONF_INT, DOFF(agent_rate), 0, "20", 1, 1000000,
+	  "websocket frames per second one agent console may send, sustained; past it they "
+	  "are answered 'rate_limited'" },
+	{ "agent_burst", OMR_CONF_INT, DOFF(agent_burst), 0, "60", 1, 1000000,
+	  "... of which this many at once" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 

@@ -109,6 +109,8 @@ struct omr_config {
 		long long edge_queue;           /* bytes from all websockets waiting for the core */
 		long long edge_unauth_rate;     /* frames per second before a log-in or hello */
 		long long edge_unauth_burst;
+		long long agent_rate;           /* frames per second one console may send */
+		long long agent_burst;
 	} admission;
 
 	struct omr_plugin_conf *plugins;

@@ -230,9 +230,17 @@ static void omr_mod_redis_destroy(struct omr_core *c)
 
 static void omr_mod_redis_metrics(struct omr_core *c, struct omr_buf *b)
 {
-	struct omr_redis_stats rs;
+	struct omr_redis_stats rs, bs = { 0 }, ks = { 0 };
 	omr_redis_get_stats(c->redis, &rs);
+	if (c->redis_bus)
+		omr_redis_get_stats(c->redis_bus, &bs);
+	if (c->redis_block)
+		omr_redis_get_stats(c->redis_block, &ks);
 	omr_metric(b, "redis_commands_total", "counter", "Redis commands sent", rs.commands);
+	omr_metric(b, "redis_bus_commands_total", "counter",
+		   "Redis commands sent on the bus connection", bs.commands);
+	omr_metric(b, "redis_block_commands_total", "counter",
+		   "Redis commands sent on the blocking connection", ks.commands);
 	omr_metric(b, "redis_errors_total", "counter", "Redis commands that failed", rs.errors);
 	omr_metric(b, "redis_reconnects_total", "counter", "Redis reconnections", rs.reconnects);
 	omr_metric(b, "redis_pending", "gauge", "Redis commands awaiting a reply", rs.pending);
@@ -252,6 +260,11 @@ static int omr_mod_store_create(struct omr_core *c, char **err_r)
 	c->store = omr_store_new(c->redis, &so);
 	c->env.store = c->store;
 	return 0;
+}
+
+static void omr_mod_store_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_store_metrics(c->store, b);
 }
 
 static void omr_mod_store_destroy(struct omr_core *c)
@@ -491,11 +504,19 @@ void omr_core_bus_message(void *arg, const json_t *msg)
 		omr_channels_bus_out(c->channels, msg);
 }
 
+static void omr_core_bus_peers(void *arg, const struct omr_hub_event *ev)
+{
+	struct omr_core *c = arg;
+	omr_bus_peers(c->bus, ev->at);
+}
+
 static int omr_mod_bus_create(struct omr_core *c, char **err_r)
 {
 	char *stream = omr_store_key(c->store, "bus");
-	c->bus = omr_bus_new(c->base, c->redis, c->redis_bus, stream, omr_core_bus_message, c);
+	c->bus = omr_bus_new(c->base, c->redis, c->redis_bus, stream, c->env.node_id,
+			     omr_core_bus_message, c);
 	free(stream);
+	omr_hub_on(c->hub, OMR_HUB_PEERS, omr_core_bus_peers, c);
 	return 0;
 }
 
@@ -510,8 +531,20 @@ static void omr_mod_bus_stop(struct omr_core *c)
 	omr_bus_stop(c->bus);
 }
 
+static void omr_mod_bus_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	struct omr_bus_stats st;
+	omr_bus_get_stats(c->bus, &st);
+	omr_metric(b, "bus_published_total", "counter",
+		   "messages written to the bus for the other nodes", st.published);
+	omr_metric(b, "bus_skipped_total", "counter",
+		   "messages not written to the bus: no other node was alive", st.skipped);
+}
+
 static void omr_mod_bus_destroy(struct omr_core *c)
 {
+	if (c->hub)
+		omr_hub_off(c->hub, c);
 	omr_bus_free(c->bus);
 }
 
@@ -523,7 +556,8 @@ const struct omr_module omr_core_infra[] = {
 	{ "embedded redis", omr_mod_embedded_create, NULL, NULL, NULL, omr_mod_embedded_destroy },
 	{ "redis", omr_mod_redis_create, NULL, NULL, omr_mod_redis_settle, omr_mod_redis_destroy,
 	  NULL, omr_mod_redis_metrics },
-	{ "store", omr_mod_store_create, NULL, NULL, NULL, omr_mod_store_destroy },
+	{ "store", omr_mod_store_create, NULL, NULL, NULL, omr_mod_store_destroy, NULL,
+	  omr_mod_store_metrics },
 	{ "workers", omr_mod_workers_create, NULL, NULL, omr_mod_workers_settle,
 	  omr_mod_workers_destroy, NULL, omr_mod_workers_metrics },
 	{ "curl", omr_mod_curl_create, NULL, NULL, omr_mod_curl_settle, omr_mod_curl_destroy, NULL,
@@ -535,7 +569,7 @@ const struct omr_module omr_core_infra[] = {
 	{ "http", omr_mod_http_create, NULL, NULL, NULL, omr_mod_http_destroy, omr_mod_http_reload,
 	  omr_mod_http_metrics },
 	{ "bus", omr_mod_bus_create, omr_mod_bus_start, omr_mod_bus_stop, NULL,
-	  omr_mod_bus_destroy },
+	  omr_mod_bus_destroy, NULL, omr_mod_bus_metrics },
 };
 
 const size_t omr_core_ninfra = OMR_ARRAY_LEN(omr_core_infra);

@@ -29,6 +29,7 @@ static const char *const omr_hub_names[OMR_HUB_NTYPES] = {
 	[OMR_HUB_TO_AGENT] = "to_agent",
 	[OMR_HUB_ANSWERED] = "answered",
 	[OMR_HUB_ENGAGE] = "engage",
+	[OMR_HUB_PEERS] = "peers",
 };
 
 const char *omr_hub_type_name(enum omr_hub_type type)

@@ -43,6 +43,8 @@ enum omr_hub_type {
 	/* Move a customer's engagement balance: customer, reason (an outcome,
 	 * "complaint", "sla_breach", "repeat_contact"), conversation. */
 	OMR_HUB_ENGAGE,
+	/* This node's heartbeat was stored: at = how many other nodes beat. */
+	OMR_HUB_PEERS,
 	OMR_HUB_NTYPES
 };
 

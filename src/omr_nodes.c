@@ -24,13 +24,18 @@ struct omr_nodes {
 static void omr_nodes_beat_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_nodes *n = arg;
-	if (err) {
-		omr_log_warn("node heartbeat not stored: %s", err);
+	struct omr_lua_node_alive_reply r;
+	if (err || omr_lua_node_alive_reply(reply, &r) < 2) {
+		omr_log_warn("node heartbeat not stored: %s", err ? err : "malformed reply");
 		return;
 	}
+	struct omr_hub_event peers = { .type = OMR_HUB_PEERS, .at = r.others };
+	if (n->running)
+		omr_hub_emit(n->env.hub, &peers);
 	/* at start: agents this node served before; they get their grace */
-	for (size_t i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
-		const char *agent = omr_reply_str(reply->element[i]);
+	for (size_t i = 0; r.agents && r.agents->type == REDIS_REPLY_ARRAY && i < r.agents->elements;
+	     i++) {
+		const char *agent = omr_reply_str(r.agents->element[i]);
 		struct omr_hub_event ev = { .type = OMR_HUB_AGENT_RESUME, .agent = agent };
 		if (agent && n->running)
 			omr_hub_emit(n->env.hub, &ev);

@@ -201,6 +201,7 @@ struct omr_router *omr_router_new(const struct omr_env *env, struct omr_channels
 	r->tick_ev = event_new(env->base, -1, EV_PERSIST, omr_router_tick, r);
 	r->pass_ev = event_new(env->base, -1, EV_PERSIST, omr_router_dispatch, r);
 	r->status_ev = event_new(env->base, -1, EV_PERSIST, omr_router_status, r);
+	r->status_soon_ev = evtimer_new(env->base, omr_router_status, r);
 	omr_hub_on(env->hub, OMR_HUB_ROUTE, omr_router_hub, r);
 	omr_hub_on(env->hub, OMR_HUB_ANSWERED, omr_router_hub, r);
 	omr_hub_on(env->hub, OMR_HUB_ENGAGE, omr_router_hub, r);
@@ -225,6 +226,7 @@ void omr_router_stop(struct omr_router *r)
 	event_del(r->tick_ev);
 	event_del(r->pass_ev);
 	event_del(r->status_ev);
+	event_del(r->status_soon_ev);
 	event_del(r->kick_ev);
 }
 
@@ -237,6 +239,8 @@ void omr_router_free(struct omr_router *r)
 	event_free(r->tick_ev);
 	event_free(r->pass_ev);
 	event_free(r->status_ev);
+	event_free(r->status_soon_ev);
 	omr_router_pass_free(r);
+	omr_router_pools_free(r);
 	free(r);
 }

@@ -130,7 +130,7 @@ static void omr_router_enqueued(void *arg, const redisReply *reply, const char *
 		}
 		omr_event_done(e, OMR_EVENT_ACKED);
 		omr_hub_route(c->r->env.hub);
-		event_active(c->r->status_ev, EV_TIMEOUT, 0);
+		omr_router_status_soon(c->r);
 	}
 	omr_classify_free(c);
 }

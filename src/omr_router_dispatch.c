@@ -77,6 +77,19 @@ static void omr_router_offer_cb(void *arg, const redisReply *reply, const char *
 		omr_router_pass_done(r);
 		return;
 	}
+	if (strcmp(o.tag, "build") == 0) {
+		/* the pool is not in Redis (first use, expired, a new Redis):
+		 * the same conversation again, with the list */
+		r->try_pool->built = 0;
+		if (r->try_pool->retried++ == 0)
+			r->bidx--;
+		free(r->try_skip);
+		r->try_skip = NULL;
+		omr_router_next(r);
+		return;
+	}
+	r->try_pool->built = 1;
+	r->try_pool->retried = 0;
 	if (strcmp(o.tag, "ok") == 0 && o.agent && o.offer) {
 		struct omr_hub_event ev = {
 			.type = OMR_HUB_OFFERED, .agent = o.agent, .offer = o.offer,
@@ -214,15 +227,12 @@ static int omr_router_try(struct omr_router *r, json_t *item, const struct omr_q
 		free(skip);
 		return 0;
 	}
-	json_t *skills = json_loads(omr_item_str(item, OMR_PK_SKILLS), 0, NULL);
-	json_t *needs, *optional = NULL;
-	omr_route_needs(qc, skills, !esc.drop_optional, &needs, &optional);
-	omr_route_candidates(omr_env_cfg(&r->env)->agents, channel, needs, optional, language, prefer,
-			     esc.relax, &cands);
-	json_decref(needs);
-	json_decref(skills);
-	json_decref(optional);
-	if (cands.n == 0) {
+	struct omr_pool_kind kind = {
+		.queue = qc, .channel = channel, .skills = omr_item_str(item, OMR_PK_SKILLS),
+		.language = language, .prefer = prefer, .strategy = strategy, .esc = &esc,
+	};
+	struct omr_pool *pool = omr_router_pool(r, &kind, &cands);
+	if (pool->n == 0) {
 		omr_cands_free(&cands);
 		free(skip);
 		return 0;
@@ -230,9 +240,11 @@ static int omr_router_try(struct omr_router *r, json_t *item, const struct omr_q
 	struct omr_lua_offer_args a = {
 		.conversation = conv, .queue = qc->name, .offer = omr_id_new(oid, "o_"),
 		.timeout = omr_env_cfg(&r->env)->routing->offers.timeout, .strategy = strategy,
-		.pass = r->pass_started, .candidates = cands.argv, .ncandidates = (size_t)cands.n * 3,
+		.pass = r->pass_started, .pool = pool->id, .candidates = cands.argv,
+		.ncandidates = (size_t)cands.n * 3,
 	};
 	r->try_skip = skip;
+	r->try_pool = pool;
 	omr_lua_offer(r->env.store, &a, omr_router_offer_cb, r);
 	omr_cands_free(&cands);
 	return 1;

@@ -35,11 +35,13 @@ struct omr_router {
 	struct event *tick_ev;
 	struct event *pass_ev;
 	struct event *status_ev;
+	struct event *status_soon_ev;  /* the pass after new customers queued */
 	int passing;       /* a dispatch pass is under way */
 	int indexed;       /* queue_index.lua found nothing left to index */
 	int again;         /* a kick arrived during the pass */
 	int expiring;
 	int statusing;
+	int status_again;  /* a pass was due while one was under way */
 	/* the pass in progress */
 	size_t qidx;
 	size_t *order;     /* queues by priority */
@@ -50,6 +52,10 @@ struct omr_router {
 	long long peek_now;      /* Redis' clock at the last queue read */
 	json_t *skip;      /* classes nobody can take now, for the rest of the pass */
 	char *try_skip;    /* the skip key of the conversation being offered */
+	struct omr_pool *try_pool;  /* the pool it is offered from */
+	/* omr_router_pools.c: kind of conversation -> struct omr_pool */
+	struct omr_map *pools;
+	const struct omr_config *pools_cfg;  /* the configuration they are of */
 	unsigned long long events, offers, expired;
 };
 
@@ -68,8 +74,36 @@ int omr_router_bots(struct omr_router *r);
 void omr_router_dispatch(evutil_socket_t fd, short what, void *arg);
 void omr_router_pass_free(struct omr_router *r);
 
+/* omr_router_pools.c */
+#define OMR_POOL_ID_LEN 40
+struct omr_pool {
+	char id[OMR_POOL_ID_LEN + 1];
+	int n;          /* agents who fit (0: nobody; no offer is tried) */
+	int built;      /* Redis had it at the last offer */
+	int retried;    /* offers answered 'build' in a row */
+};
+struct omr_escalation;
+struct omr_queue_conf;
+struct omr_cands;
+/* what decides who fits a conversation */
+struct omr_pool_kind {
+	const struct omr_queue_conf *queue;
+	const char *channel, *skills, *language, *prefer, *strategy;
+	const struct omr_escalation *esc;
+};
+/* The pool of a kind of conversation (borrowed, until the next call); when
+ * it is not known to be built, *cands is the list to build it with (free
+ * with omr_cands_free), else empty. */
+struct omr_pool *omr_router_pool(struct omr_router *r, const struct omr_pool_kind *k,
+				 struct omr_cands *cands);
+void omr_router_pools_free(struct omr_router *r);
+
 /* omr_router_status.c */
+#define OMR_ROUTER_STATUS_SOON_MS 100
 void omr_router_status(evutil_socket_t fd, short what, void *arg);
+/* a pass within OMR_ROUTER_STATUS_SOON_MS (one for every new customer
+ * meanwhile) */
+void omr_router_status_soon(struct omr_router *r);
 
 /* omr_router_clock.c */
 void omr_router_tick(evutil_socket_t fd, short what, void *arg);

@@ -1,8 +1,12 @@
 /*
  * omr_router_status: waiting customers are told their place in the queue
  * and the expected wait (omr_router_int.h), on channels that can show it
- * (OMR_PLUGIN_STATUS): every second, queue_status.lua picks those whose
- * position changed or who have not heard for the queue's status_interval.
+ * (OMR_PLUGIN_STATUS). One pass a second, and one soon after new customers
+ * queue (OMR_ROUTER_STATUS_SOON_MS, however many queue meanwhile), so that
+ * they hear their place at once: queue_status.lua picks those whose band
+ * of positions or estimate changed, or who have not heard for the queue's
+ * status_interval. The cost of a pass does not grow with the rate of
+ * routing, only with the customers looked at (200 per queue).
  */
 #include "config.h"
 
@@ -60,15 +64,20 @@ static void omr_router_status_cb(void *arg, const redisReply *reply, const char 
 			json_decref(data);
 		}
 	}
-	r->statusing--;
 	free(sc->queue);
 	free(sc);
+	if (--r->statusing == 0 && r->status_again) {
+		r->status_again = 0;
+		omr_router_status_soon(r);
+	}
 }
 
 void omr_router_status(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_router *r = arg;
 	const struct omr_config *cfg = omr_env_cfg(&r->env);
+	if (r->statusing)
+		r->status_again = 1; /* once this pass is answered */
 	if (r->statusing || !r->running || !omr_redis_ready(omr_store_redis(r->env.store)))
 		return;
 	for (size_t i = 0; i < cfg->routing->nqueues; i++) {
@@ -87,6 +96,7 @@ void omr_router_status(evutil_socket_t fd, short what, void *arg)
 			ids[k] = cands.argv[k * 3];
 		struct omr_lua_queue_status_args a = {
 			.queue = q->name, .interval = q->status_interval, .max = 200,
+			.default_aht = cfg->routing->handle_time_default,
 			.agents = ids, .nagents = (size_t)cands.n,
 		};
 		struct omr_status_call *sc = omr_calloc(1, sizeof(*sc));
@@ -99,3 +109,10 @@ void omr_router_status(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+
+void omr_router_status_soon(struct omr_router *r)
+{
+	struct timeval soon = { 0, OMR_ROUTER_STATUS_SOON_MS * 1000 };
+	if (r->running && !evtimer_pending(r->status_soon_ev, NULL))
+		evtimer_add(r->status_soon_ev, &soon);
+}

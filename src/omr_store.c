@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct omr_store {
 	char *prefix;             /* "omr:{main}:" */
 	long long dedup_ttl;
 	struct omr_redis_script scripts[OMR_LUA_NSCRIPTS];
+	uint64_t calls[OMR_LUA_NSCRIPTS];  /* per script, for /metrics */
 };
 
 struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts *o)
@@ -77,8 +79,19 @@ void omr_store_script(struct omr_store *s, enum omr_lua_script id, const char *c
 		full[n++] = argv[i];
 	for (size_t i = 0; i < nrest; i++)
 		full[n++] = rest[i] ? rest[i] : "";
+	s->calls[id]++;
 	omr_redis_eval(s->r, &s->scripts[id], cb, arg, nkeys, (int)total, full, NULL);
 	free(full);
+}
+
+void omr_store_metrics(const struct omr_store *s, struct omr_buf *b)
+{
+	omr_buf_printf(b, "# HELP omniroute_script_calls_total calls of each Redis script\n"
+			  "# TYPE omniroute_script_calls_total counter\n");
+	for (int i = 0; i < OMR_LUA_NSCRIPTS; i++)
+		if (s->calls[i])
+			omr_buf_printf(b, "omniroute_script_calls_total{script=\"%s\"} %llu\n",
+				       omr_lua_names[i], (unsigned long long)s->calls[i]);
 }
 
 /* ---- ingest ---- */

@@ -67,6 +67,11 @@ void omr_store_script(struct omr_store *s, enum omr_lua_script id, const char *c
 		      int nkeys, const char *const *argv, int argc, const char *const *rest,
 		      size_t nrest, omr_redis_cb cb, void *arg);
 
+/* Calls of each script so far, as the metric family
+ * omniroute_script_calls_total{script="NAME"}. */
+struct omr_buf;
+void omr_store_metrics(const struct omr_store *s, struct omr_buf *b);
+
 /* Parse an agent_view.lua reply: 1 with *conv_r (CONVERSATION of
  * docs/agent-protocol.md, new reference) and *offer_r (the offer hash as
  * JSON with remaining_ms, on Redis' clock, or NULL); 0 when the

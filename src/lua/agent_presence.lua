@@ -13,6 +13,7 @@
 -- @reply withdrawn any  { offer ids withdrawn }
 -- @reply requeued  any  { conversation ids requeued }
 -- @lib  queue
+-- @lib  pools
 local akey = K.agent
 if A.only_if_gone and tonumber(redis.call('HGET', akey, 'sessions') or '0') > 0 then
   return { 'skip', {}, {} }
@@ -20,7 +21,10 @@ end
 redis.call('HSET', akey, 'presence', A.status, 'presence_reason', A.reason, 'presence_at', NOW,
   'changed_at', NOW)
 if A.status == 'available' then redis.call('HSET', akey, 'missed', 0) end
-if A.status ~= 'offline' then return { 'ok', {}, {} } end
+if A.status ~= 'offline' then
+  R.refresh(A.agent)
+  return { 'ok', {}, {} }
+end
 
 local withdrawn, requeued = {}, {}
 for _, oid in ipairs(redis.call('SMEMBERS', akey .. ':offers')) do
@@ -56,4 +60,5 @@ for _, f in ipairs(redis.call('HKEYS', akey)) do
     redis.call('HSET', akey, f, 0)
   end
 end
+R.refresh(A.agent)
 return { 'ok', withdrawn, requeued }

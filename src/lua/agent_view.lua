@@ -15,7 +15,7 @@
 -- @reply messages any   { message hash, ... }
 -- @reply customer any   customer hash
 -- @reply addresses any  { addresses }
--- @reply previous any   { { earlier conversation hash }, ... }
+-- @reply previous any   { { earlier conversation: the fields listed below }, ... }
 -- @reply offer    any   offer hash (or {})
 -- @reply now      int   Redis' clock (ms): what the offer's expires_at is measured against
 -- @time
@@ -42,9 +42,16 @@ if cust then
   chash = redis.call('HGETALL', P .. 'cust:' .. cust)
   addrs = redis.call('SMEMBERS', P .. 'cust:' .. cust .. ':addrs')
   local prev = redis.call('ZREVRANGE', P .. 'cust:' .. cust .. ':convs', 0, A.earlier)
+  -- of an earlier conversation, what the customer panel lists (not its
+  -- explanations): the fields omr_store_earlier keeps
+  local keep = { 'id', 'channel', 'status', 'created_at', 'closed_at', 'wrapup', 'queue' }
   for _, p in ipairs(prev) do
     if p ~= A.conversation then
-      earlier[#earlier + 1] = redis.call('HGETALL', P .. 'conv:' .. p)
+      local v, h = redis.call('HMGET', P .. 'conv:' .. p, unpack(keep)), {}
+      for i, k in ipairs(keep) do
+        if v[i] then h[#h + 1] = k; h[#h + 1] = v[i] end
+      end
+      earlier[#earlier + 1] = h
     end
   end
 end

@@ -23,6 +23,7 @@
 -- @reply customer str
 -- @lib  queue
 -- A transferred conversation goes to the front of its new queue.
+-- @lib  pools
 local ckey, akey, conv, now = K.conv, K.agent, A.conversation, NOW
 local c = redis.call('HMGET', ckey, 'status', 'agent', 'channel', 'queue', 'thread', 'customer')
 if c[2] ~= A.agent or redis.call('SISMEMBER', akey .. ':convs', conv) == 0 then
@@ -52,6 +53,7 @@ if A.action == 'wrapup' then
   if redis.call('GET', okey) == conv then redis.call('DEL', okey) end
   release()
   redis.call('HSET', akey, 'last_assigned_at', now)
+  R.refresh(A.agent)
   -- how long it took, for waiting-time estimates of the queue
   local assigned = tonumber(redis.call('HGET', ckey, 'assigned_at') or '0')
   if assigned > 0 and c[4] then
@@ -87,6 +89,7 @@ if A.action == 'transfer' then
     redis.call('HINCRBY', ckey, 'msg_count', 1)
   end
   release()
+  R.refresh(A.agent)
   redis.call('HSET', ckey, 'status', 'queued', 'agent', '', 'queue', queue,
     'prefer_agent', prefer, 'prefer_until', until_, 'transferred_by', A.agent,
     'updated_at', now)

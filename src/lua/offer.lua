@@ -2,9 +2,11 @@
 -- the agent's capacity, in one step, so that two nodes (or two ticks) never
 -- offer one conversation twice nor exceed an agent's capacity.
 --
--- The caller passes the agents whose skills fit (from the configuration);
--- this script checks what only Redis knows: presence, connection, load,
--- declines, and picks one by the queue's strategy.
+-- The agents who fit (from the configuration) form a pool (pools.lib): the
+-- ones ready now, best first by the strategy. The script takes the first
+-- who has not declined this conversation and whose node is alive: O(log N)
+-- however many agents fit. When the pool is not in Redis (first use, or it
+-- expired), the reply asks for it: the router calls again with the list.
 -- @key  conv    conv:{conversation}
 -- @key  queue   queue:{queue}
 -- @arg  conversation str
@@ -13,75 +15,86 @@
 -- @arg  timeout int   ms the offer stands
 -- @arg  strategy str  longest_idle | least_occupied | best_proficiency | round_robin
 -- @arg  pass    int   when the dispatch pass began (Redis' clock, from queue_peek)
--- @rest candidates    per candidate: agent id, capacity on the channel, skill score
+-- @arg  pool    str   the pool's id (the router's hash of the list)
+-- @rest candidates    only to build the pool: per agent id, capacity on
+--                     the channel, skill score
 -- @time
--- @reply tag     str   'ok' | 'none' | 'gone' | 'wait' | 'restart'
+-- @reply tag     str   'ok' | 'none' | 'gone' | 'wait' | 'restart' | 'build'
 -- @reply agent   str
 -- @reply offer   str
 -- @reply expires_at int
--- @reply scope   str   'none': 'class' if no candidate could take any
---                      conversation now (present, connected, with room)
+-- @reply scope   str   'none': 'class' if no agent of the pool could take
+--                      any conversation now (present, connected, with room)
 -- @lib  queue
+-- @lib  pools
 -- Returns: { 'ok', agent, offer id, expires_at } | { 'none' } | { 'gone' }
 --          | { 'wait', agent } (the preferred agent is busy, keep waiting)
 --          | { 'restart' }: the chosen agent became free after the pass began;
 --            a better waiting conversation may deserve them: start again
 --            from the top instead of offering this one.
+--          | { 'build' }: the pool is not in Redis; call again with the list
 local conv, queue, oid = A.conversation, A.queue, A.offer
 local now, timeout, strategy, pass = NOW, A.timeout, A.strategy, A.pass
-local n = math.floor(#REST / 3)
 local ckey = K.conv
 local c = redis.call('HMGET', ckey, 'status', 'queue', 'channel', 'prefer_agent', 'prefer_until')
 if c[1] ~= 'queued' or c[2] ~= queue then return { 'gone' } end
 local chan = c[3]
 local prefer = c[4]
 if prefer == '' or tonumber(c[5] or '0') <= now then prefer = nil end
-local declined = P .. 'conv:' .. conv .. ':declined'
+if not R.exists(A.pool) then
+  if #REST == 0 then return { 'build' } end
+  R.build(A.pool, chan, strategy, REST)
+else
+  R.touch(A.pool)
+end
+local pkey = R.key(A.pool)
+local ready = redis.call('ZCARD', pkey)
 
-local best, bestkey
-local seen = {}
-local free = 0
-for i = 0, n - 1 do
-  local id = REST[1 + i * 3]
-  local cap = tonumber(REST[2 + i * 3])
-  local skill = tonumber(REST[3 + i * 3])
-  local a = redis.call('HMGET', P .. 'agent:' .. id, 'presence', 'node', 'sessions',
-    'last_assigned_at', 'load:' .. chan, 'last_offer_at')
-  local load = tonumber(a[5] or '0')
-  local why
-  if a[1] ~= 'available' then why = a[1] or 'offline'
-  elseif tonumber(a[3] or '0') == 0 or not a[2]
-      or redis.call('EXISTS', P .. 'node:' .. a[2] .. ':alive') == 0 then why = 'offline'
-  elseif load >= cap then why = 'full' end
-  local ok = why == nil
-  if ok then free = free + 1 end
-  if ok then
-    local until_ = tonumber(redis.call('HGET', declined, id) or '0')
-    if until_ > now and not prefer then ok = false; why = 'declined' end
-  end
-  if ok and prefer and prefer ~= id then ok = false; why = 'not preferred' end
-  seen[#seen + 1] = { agent = id, result = why or 'eligible' }
-  if ok then
-    local key
-    if strategy == 'least_occupied' then key = load / cap
-    elseif strategy == 'best_proficiency' then key = -skill
-    elseif strategy == 'round_robin' then key = tonumber(a[6] or '0')
-    else key = tonumber(a[4] or '0') end -- longest_idle
-    if not best or key < bestkey then best, bestkey = id, key end
+-- who declined this conversation lately (a preferred agent may not)
+local declined = {}
+if not prefer then
+  local d = redis.call('HGETALL', P .. 'conv:' .. conv .. ':declined')
+  for i = 1, #d, 2 do
+    if tonumber(d[i + 1]) > now then declined[d[i]] = true end
   end
 end
-local function explain(chosen)
-  for _, s in ipairs(seen) do
-    if s.agent == chosen then s.result = 'chosen' end
+
+-- the best ready agent who has not declined it and whose node is alive (a
+-- node that stopped is noticed by its heartbeat running out, before the
+-- reaper takes its agents offline); skipped: passed over, of which for
+-- declining it (the others could not take any conversation)
+local best, skipped, refused, from = nil, 0, 0, 0
+while not best do
+  local batch
+  if prefer then
+    -- only they may have it: are they ready?
+    batch = (from == 0 and redis.call('ZSCORE', pkey, prefer)) and { prefer } or {}
+  else
+    batch = redis.call('ZRANGE', pkey, from, from + 15)
   end
+  if #batch == 0 then break end
+  for _, id in ipairs(batch) do
+    if not prefer or prefer == id then
+      local node = redis.call('HGET', P .. 'agent:' .. id, 'node')
+      if declined[id] then refused = refused + 1
+      elseif node and redis.call('EXISTS', P .. 'node:' .. node .. ':alive') == 1 then
+        best = id; break
+      end
+      skipped = skipped + 1
+    end
+  end
+  from = from + 16
+end
+
+local function explain(chosen)
   redis.call('HSET', ckey, 'dispatch', cjson.encode({ at = now, strategy = strategy,
-    preferred = prefer or cjson.null, candidates = #seen > 0 and seen or cjson.null,
-    chosen = chosen or cjson.null }))
+    preferred = prefer or cjson.null, eligible = redis.call('HLEN', pkey .. ':def'),
+    ready = ready, passed_over = skipped, chosen = chosen or cjson.null }))
 end
 if not best then
   explain(nil)
   if prefer then return { 'wait', prefer } end
-  return { 'none', '', '', 0, free == 0 and 'class' or 'conversation' }
+  return { 'none', '', '', 0, refused == 0 and 'class' or 'conversation' }
 end
 if tonumber(redis.call('HGET', P .. 'agent:' .. best, 'changed_at') or '0') > pass then
   return { 'restart' }
@@ -98,4 +111,5 @@ Q.rem(queue, conv)
 redis.call('HSET', ckey, 'status', 'offered', 'offer', oid, 'updated_at', now)
 redis.call('HINCRBY', P .. 'agent:' .. best, 'load:' .. chan, 1)
 redis.call('HSET', P .. 'agent:' .. best, 'last_offer_at', now)
+R.refresh(best)
 return { 'ok', best, oid, tostring(expires) }

@@ -19,6 +19,7 @@
 -- @reply away     int   expire: 1 if the agent was set away for missing it
 -- @reply offer    str
 -- @lib  queue
+-- @lib  pools
 local how, oid, agent, now = A.how, A.offer, A.agent, NOW
 local okey = K.offer
 local o = redis.call('HMGET', okey, 'conversation', 'agent', 'channel', 'queue', 'score',
@@ -40,6 +41,7 @@ if how == 'accept' then
     'updated_at', now, 'offer', '', 'prefer_agent', '', 'prefer_until', 0)
   redis.call('SADD', akey .. ':convs', conv)
   redis.call('HSET', akey, 'last_assigned_at', now, 'missed', 0)
+  R.refresh(owner)
   local c = redis.call('HMGET', ckey, 'queue', 'queued_at', 'customer')
   local queued_at = tonumber(c[2] or '0') or 0
   return { 'ok', 'accept', conv, owner, c[1] or '', c[3] or '',
@@ -56,6 +58,7 @@ if redis.call('HGET', ckey, 'status') == 'offered' then
   redis.call('HSET', ckey, 'status', 'queued', 'offer', '', 'updated_at', now)
   Q.add(queue, score, conv)
 end
+if how ~= 'expire' then R.refresh(owner) end
 if how == 'reject' then
   redis.call('HSET', ckey .. ':declined', owner, now + A.cooldown)
   redis.call('PEXPIRE', ckey .. ':declined', 86400000)
@@ -72,4 +75,5 @@ if missed >= A.missed and redis.call('HGET', akey, 'presence') == 'available' th
     'presence_at', now, 'missed', 0)
   away = 1
 end
+R.refresh(owner)
 return { 'ok', 'expire', conv, owner, queue, '', 0, away, oid }

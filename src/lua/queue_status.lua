@@ -1,26 +1,21 @@
 -- queue_status: waiting customers of a queue who are due for a position
--- update, with what an estimate needs.
+-- update, with what an estimate needs. A customer is due when their band
+-- of positions (1 to 10 each, then up to 20, 50, 100, 200, 500, then by
+-- 500) or their estimate in whole minutes changed since they were last
+-- told, or when they have not been told for interval ms. What each was
+-- told is kept in queue:{queue}:told (conversation -> band:minutes:when),
+-- so a pass reads one hash, not one per customer; Q.rem forgets it.
 -- @key  queue    queue:{queue}
 -- @arg  queue    str
 -- @arg  interval int   ms between updates of one position
 -- @arg  max      int   waiting customers looked at
+-- @arg  default_aht int average handling time (ms) before there is one
 -- @rest agents   agent ids eligible for the queue
 -- @time
+-- @lib  queue
 -- @reply due      any  { { conversation, channel, address, thread, position }, ... }
 -- @reply aht      int  average handling time (ms, 0: none yet)
 -- @reply available int agents available
-local ids = redis.call('ZRANGE', K.queue, 0, A.max - 1)
-local due = {}
-for i, id in ipairs(ids) do
-  local ckey = P .. 'conv:' .. id
-  local c = redis.call('HMGET', ckey, 'channel', 'address', 'thread', 'status_at', 'status_pos',
-    'status')
-  local last = tonumber(c[4] or '0')
-  if c[6] == 'queued' and (NOW - last >= A.interval or tonumber(c[5] or '0') ~= i) then
-    due[#due + 1] = { id, c[1] or '', c[2] or '', c[3] or '', i }
-    redis.call('HSET', ckey, 'status_at', NOW, 'status_pos', i)
-  end
-end
 local aht, n = 0, 0
 for _, v in ipairs(redis.call('LRANGE', K.queue .. ':aht', 0, -1)) do
   aht = aht + tonumber(v); n = n + 1
@@ -30,5 +25,34 @@ local avail = 0
 for _, id in ipairs(REST) do
   local a = redis.call('HMGET', P .. 'agent:' .. id, 'presence', 'sessions')
   if a[1] == 'available' and tonumber(a[2] or '0') > 0 then avail = avail + 1 end
+end
+local function band(pos)
+  if pos <= 10 then return pos end
+  for _, b in ipairs({ 20, 50, 100, 200, 500 }) do
+    if pos <= b then return b end
+  end
+  return math.ceil(pos / 500) * 500
+end
+-- the estimate as omr_route_eta computes it, in whole minutes
+local per = n > 0 and aht or A.default_aht
+local function minutes(pos)
+  return math.ceil(pos * per / math.max(avail, 1) / 60000)
+end
+local told = K.queue .. ':told'
+local ids = redis.call('ZRANGE', K.queue, 0, A.max - 1)
+local due = {}
+if #ids > 0 then
+  local was = redis.call('HMGET', told, unpack(ids))
+  for i, id in ipairs(ids) do
+    local b0, m0, at = string.match(was[i] or '', '^(%d+):(%d+):(%d+)$')
+    local b, m = band(i), minutes(i)
+    if tonumber(b0) ~= b or tonumber(m0) ~= m or NOW - tonumber(at or '0') >= A.interval then
+      local c = redis.call('HMGET', P .. 'conv:' .. id, 'channel', 'address', 'thread', 'status')
+      if c[4] == 'queued' then
+        due[#due + 1] = { id, c[1] or '', c[2] or '', c[3] or '', i }
+        redis.call('HSET', told, id, b .. ':' .. m .. ':' .. NOW)
+      end
+    end
+  end
 end
 return { due, aht, avail }

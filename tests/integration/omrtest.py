@@ -145,17 +145,24 @@ class Redis:
         return "unix:" + self.sock
 
     def cmd(self, *args):
+        return self.pipeline([args])[0]
+
+    def pipeline(self, commands):
+        """Send every command, then read every reply (in order); an error
+        reply raises."""
         s = socket.socket(socket.AF_UNIX)
-        s.settimeout(10)
+        s.settimeout(60)
         s.connect(self.sock)
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        s.sendall(out)
+        out = []
+        for args in commands:
+            out.append(b"*%d\r\n" % len(args))
+            for a in args:
+                a = a if isinstance(a, bytes) else str(a).encode()
+                out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        s.sendall(b"".join(out))
         f = s.makefile("rb")
         try:
-            return _resp_read(f)
+            return [_resp_read(f) for _ in commands]
         finally:
             f.close()
             s.close()
@@ -382,16 +389,20 @@ def admission(**sections):
     return "\n".join(out) + "\n"
 
 
-def lua_call(redis, script, prefix, rest=(), **args):
-    """Run the daemon's script src/lua/SCRIPT.lua as the daemon does (the
-    prelude and libraries from gen.awk), with KEYS and ARGV built from its
-    header: args by name (bool as True/False, json as a Python value)."""
+def lua_source(script):
+    """src/lua/SCRIPT.lua as Redis runs it: with the prelude and libraries
+    gen.awk puts before it."""
     path = os.path.join(SRCDIR, "src", "lua", script + ".lua")
-    src = subprocess.run(["awk", "-v", "MODE=lua", "-f",
-                          os.path.join(SRCDIR, "src", "lua", "gen.awk"), path],
-                         check=True, capture_output=True, text=True).stdout
+    return subprocess.run(["awk", "-v", "MODE=lua", "-f",
+                           os.path.join(SRCDIR, "src", "lua", "gen.awk"), path],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def lua_keys_argv(script, prefix, **args):
+    """KEYS and ARGV of src/lua/SCRIPT.lua from its header: args by name
+    (bool as True/False, json as a Python value)."""
     keys, argv = [], [prefix]
-    with open(path) as f:
+    with open(os.path.join(SRCDIR, "src", "lua", script + ".lua")) as f:
         for line in f:
             if not line.startswith("--"):
                 break
@@ -409,7 +420,13 @@ def lua_call(redis, script, prefix, rest=(), **args):
                 else:
                     v = "" if v is None else str(v)
                 argv.append(v)
-    return redis.cmd("EVAL", src, str(len(keys)), *keys, *argv, *rest)
+    return keys, argv
+
+
+def lua_call(redis, script, prefix, rest=(), **args):
+    """Run the daemon's script src/lua/SCRIPT.lua as the daemon does."""
+    keys, argv = lua_keys_argv(script, prefix, **args)
+    return redis.cmd("EVAL", lua_source(script), str(len(keys)), *keys, *argv, *rest)
 
 
 def password_hash(password, iterations=1000):

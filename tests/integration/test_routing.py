@@ -126,9 +126,11 @@ def test(tmp):
     eq(o["conversation"]["id"], c1, "the longest waiting conversation is offered first")
     a = alice.accept(o["offer"])
     conv1 = d.conversation(c1)
-    cands = {x["agent"]: x["result"] for x in conv1["dispatch"]["candidates"]}
-    eq(cands.get("alice"), "chosen", "dispatch explains the chosen agent")
-    eq(cands.get("bob"), "offline", "and why the others were not")
+    disp = conv1["dispatch"]
+    eq(disp["chosen"], "alice", "dispatch explains the chosen agent")
+    eq((disp["eligible"], disp["ready"], disp["passed_over"]), (2, 1, 0),
+       "and how many fit (alice, bob) and could take it then (bob is offline)")
+    eq(disp["strategy"], "longest_idle", "and by which strategy")
     qs = {q["name"]: q for q in d.api("/api/v1/queues")["queues"]}
     eq((qs["billing"]["sla"]["answered"], qs["billing"]["sla"]["within"]), (1, 1),
        "queues API: answered within the SLA")

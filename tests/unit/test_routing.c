@@ -445,11 +445,16 @@ static void waiting(const char *conv, const char *prefer, long long prefer_ms)
 static const char *offer_pass(const char *conv, long long pass, const char *strategy,
 			      const char *const *cands, int n, char *out, size_t outlen)
 {
-	char spass[24];
+	char spass[24], pool[256];
 	const char *argv[64];
 	char ckey[64];
+	size_t len = 0;
 	snprintf(ckey, sizeof(ckey), "t:{s}:conv:%s", conv);
 	snprintf(spass, sizeof(spass), "%lld", pass);
+	/* the pool's name: what it is made of, as the router's hash is */
+	len += (size_t)snprintf(pool + len, sizeof(pool) - len, "%s", strategy);
+	for (int i = 0; i < n * 3; i++)
+		len += (size_t)snprintf(pool + len, sizeof(pool) - len, ",%s", cands[i]);
 	const char *keys[] = { ckey, "t:{s}:queue:q" };
 	argv[0] = conv;
 	argv[1] = "q";
@@ -457,9 +462,10 @@ static const char *offer_pass(const char *conv, long long pass, const char *stra
 	argv[3] = "20000";
 	argv[4] = strategy;
 	argv[5] = spass;
+	argv[6] = pool;
 	for (int i = 0; i < n * 3; i++)
-		argv[6 + i] = cands[i];
-	redisReply *r = script(OMR_LUA_OFFER, 2, keys, 6 + n * 3, argv);
+		argv[7 + i] = cands[i];
+	redisReply *r = script(OMR_LUA_OFFER, 2, keys, 7 + n * 3, argv);
 	const char *tag = r->element[0]->str;
 	if (strcmp(tag, "ok") == 0)
 		snprintf(out, outlen, "%s", r->element[1]->str);
@@ -618,7 +624,8 @@ static void test_offers(void **state)
 	r = cmd("HGET t:{s}:conv:c5 dispatch");
 	json_t *ex = json_loads(r->str, 0, NULL);
 	assert_string_equal(json_string_value(json_object_get(ex, "chosen")), "ben");
-	assert_int_equal(json_array_size(json_object_get(ex, "candidates")), 2);
+	assert_int_equal(json_integer_value(json_object_get(ex, "eligible")), 2);
+	assert_int_equal(json_integer_value(json_object_get(ex, "ready")), 1); /* ann: no state */
 	json_decref(ex);
 	freeReplyObject(r);
 }

@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Routing benchmark: conversations routed per second end to end, as a
+contact center loads the daemon.
+
+Starts a private redis-server (unix socket) and the real daemon with all
+features on (queue positions every 2 s, rules, explanations, statistics),
+and a load generator (bench/route/load.mjs, Node.js) with AGENTS agents who
+accept every offer, then close and wrap up, and visitors who each open a
+new conversation. A conversation counts when its offer reaches an agent's
+socket; its latency runs from the visitor's message.
+
+Phases (each prints its figures):
+  rate        a fixed RATE conversations/s for SECONDS: p50/p99 latency
+  saturation  INFLIGHT conversations always open: routed/s, p50/p99, and
+              Redis calls per routed conversation (INFO commandstats)
+  relay       one assigned conversation per agent; visitors and agents
+              write back and forth: messages/s in each direction
+  offer       the offer script alone, pipelined, with 50 and with 5,000
+              candidate agents: calls/s
+  idle        IDLE agents logged in: the daemon's RSS and idle CPU, then a
+              restart of the daemon: time until every agent is back
+
+Baselines, measured in the same run on the same Redis: redis-benchmark -t
+set (and each figure as a ratio of it), redis-benchmark PING.
+
+usage: bench/route_bench.py [--agents 50] [--rate 1000] [--inflight 200]
+         [--seconds 10] [--idle 10000] [--phases rate,saturation,relay,offer,idle]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "integration"))
+import omrtest  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LOAD = os.path.join(HERE, "route", "load.mjs")
+
+ROUTING = """
+skills: [billing, general]
+default_queue: general
+queues:
+  - name: general
+    status_interval: 2s
+    sla: { target: 80, within: 30s }
+  - name: billing
+    skills: { billing: 2 }
+    status_interval: 2s
+rules:
+  - name: billing
+    when: 'text:lower():find("refund")'
+    queue: billing
+offers: { timeout: 20s, max_missed: 3, reject_cooldown: 1m }
+reasons: [other]
+outcomes: [resolved]
+"""
+
+
+def agents_yaml(n):
+    lines = ["agents:"]
+    tokens = []
+    for i in range(n):
+        tok = "bench-agent-token-%06d-0123456789" % i
+        tokens.append(tok)
+        lines.append('  - id: a%05d\n    token: "%s"\n    skills: { general: 3, billing: 3 }\n'
+                     '    capacity: { webchat: 10 }' % (i, omrtest.token_hash(tok)))
+    return "\n".join(lines) + "\n", tokens
+
+
+def redis_benchmark(sock, args, n=200000, clients=50):
+    p = subprocess.run(["redis-benchmark", "-s", sock, "-n", str(n), "-c", str(clients), "-q"]
+                       + args, capture_output=True, text=True, timeout=300)
+    m = re.search(r"([\d.]+) requests per second", p.stdout)
+    return float(m.group(1)) if m else 0.0
+
+
+def round_trips(d):
+    """The daemon's Redis round trips so far, {what: count}: each script
+    by name (omniroute_script_calls_total) and the plain commands (the
+    commands sent on every connection less the scripts)."""
+    st, text = d.http("GET", "/metrics")
+    out, total = {}, 0
+    for m in re.finditer(r'^omniroute_script_calls_total\{script="(\w+)"\} (\d+)$', text, re.M):
+        out[m.group(1)] = int(m.group(2))
+    for m in re.finditer(r"^omniroute_redis(?:_bus|_block)?_commands_total (\d+)$", text, re.M):
+        total += int(m.group(1))
+    out["(commands)"] = total - sum(out.values())
+    return out
+
+
+def npm_ready():
+    if not os.path.isdir(os.path.join(HERE, "route", "node_modules", "ws")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=os.path.join(HERE, "route"),
+                       check=True, stdout=subprocess.DEVNULL)
+
+
+def load(mode, port, tokens_file, **opts):
+    args = ["node", LOAD, mode, str(port), tokens_file]
+    for k, v in opts.items():
+        args += ["--" + k, str(v)]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError("load.mjs %s failed: %s" % (mode, p.stderr[-2000:]))
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    if out.get("errors"):
+        sys.stderr.write("load.mjs %s: %s\n" % (mode, p.stderr[-1500:]))
+    return out
+
+
+def daemon(tmp, redis, agents):
+    # robot agents click far faster than people: the per-console limit is
+    # raised (nothing else)
+    return omrtest.Daemon(tmp, redis, log_level="warn", routing=ROUTING, agents=agents,
+                          webchat_extra="      rate_per_min: 600000\n      burst: 1000",
+                          admission=omrtest.admission(agent_rate="100000",
+                                                      agent_burst="100000"))
+
+
+def offer_calls(redis, ncands, n=20000):
+    """The offer script alone, pipelined, as the daemon calls it: n waiting
+    conversations offered to one of ncands available agents with room (the
+    first call carries the list and builds the pool; the others name the
+    pool). calls/s."""
+    prefix = "omr:{offerbench}:"
+    redis.cmd("FLUSHALL")
+    redis.cmd("SET", prefix + "node:n1:alive", "1")
+    sha = redis.cmd("SCRIPT", "LOAD", omrtest.lua_source("offer"))
+    pipe = []
+    for i in range(ncands):
+        pipe.append(["HSET", prefix + "agent:b%05d" % i, "presence", "available", "node", "n1",
+                     "sessions", "1", "load:webchat", "0", "last_assigned_at", str(i)])
+    for i in range(n):
+        pipe.append(["HSET", prefix + "conv:c%06d" % i, "status", "queued", "queue", "q",
+                     "channel", "webchat"])
+        pipe.append(["ZADD", prefix + "queue:q", str(i), "c%06d" % i])
+    redis.pipeline(pipe)
+    cands = []
+    for i in range(ncands):
+        # room for every offer of the run
+        cands += ["b%05d" % i, "1000000", "3"]
+    calls = []
+    for i in range(n):
+        keys, argv = omrtest.lua_keys_argv("offer", prefix, conversation="c%06d" % i, queue="q",
+                                           offer="o%06d" % i, timeout=20000,
+                                           strategy="longest_idle", pool="bench%d" % ncands,
+                                           **{"pass": 0})
+        calls.append(["EVALSHA", sha, str(len(keys))] + keys + argv + (cands if i == 0 else []))
+    t0 = time.perf_counter()
+    for k in range(0, n, 500):
+        redis.pipeline(calls[k:k + 500])
+    took = time.perf_counter() - t0
+    ok = redis.cmd("ZCARD", prefix + "offers")
+    if ok != n:
+        raise RuntimeError("offer bench: %d of %d offered" % (ok, n))
+    redis.cmd("FLUSHALL")
+    return n / took
+
+
+def cpu_pct(pid, seconds):
+    c0 = omrtest.cpu_s(pid)
+    time.sleep(seconds)
+    return 100.0 * (omrtest.cpu_s(pid) - c0) / seconds
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--agents", type=int, default=50)
+    ap.add_argument("--rate", type=int, default=1000)
+    ap.add_argument("--inflight", type=int, default=200)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--idle", type=int, default=10000)
+    ap.add_argument("--phases", default="rate,saturation,relay,offer,idle")
+    a = ap.parse_args()
+    phases = a.phases.split(",")
+    npm_ready()
+    tmp = tempfile.mkdtemp(prefix="omr-route-bench-")
+    redis = omrtest.Redis(tmp)
+    redis.cmd("CONFIG", "SET", "appendfsync", "everysec")
+    out = []
+
+    def say(name, value, fmt="%.0f", note=""):
+        out.append((name, fmt % value if value is not None else "-", note))
+        print("%-44s %12s  %s" % out[-1], flush=True)
+
+    try:
+        base_set = redis_benchmark(redis.sock, ["-t", "set"])
+        say("baseline_redis_set_per_s", base_set)
+        agents_text, tokens = agents_yaml(a.agents)
+        tokens_file = os.path.join(tmp, "tokens")
+        with open(tokens_file, "w") as f:
+            f.write("\n".join(tokens) + "\n")
+        if {"rate", "saturation", "relay"} & set(phases):
+            d = daemon(tmp, redis, agents_text).start()
+            try:
+                if "rate" in phases:
+                    r = load("route", d.ports["edge"], tokens_file, rate=a.rate,
+                             seconds=a.seconds)
+                    say("rate_offered_per_s", a.rate)
+                    say("rate_routed_per_s", r["per_s"])
+                    say("rate_p50_ms", r["p50_ms"], "%.2f")
+                    say("rate_p99_ms", r["p99_ms"], "%.2f", "target <= 10 at 1000/s")
+                    say("rate_errors", r["errors"], "%d", "generator behind: %d" % r["generator_behind"])
+                if "saturation" in phases:
+                    calls0 = round_trips(d)
+                    r = load("route", d.ports["edge"], tokens_file, inflight=a.inflight,
+                             seconds=a.seconds)
+                    calls1 = round_trips(d)
+                    diff = {k: v - calls0.get(k, 0) for k, v in calls1.items()}
+                    calls = sum(diff.values())
+                    say("saturation_routed_per_s", r["per_s"], "%.0f",
+                        "%.2f%% of set (target >= 7%%)" % (100 * r["per_s"] / base_set))
+                    say("saturation_p50_ms", r["p50_ms"], "%.2f")
+                    say("saturation_p99_ms", r["p99_ms"], "%.2f", "target <= 100")
+                    # the warm-up second and the wind-down are in the calls
+                    # too: divide by every offer made, not only those counted
+                    say("redis_round_trips_per_routed", calls / max(1, r["offers"]), "%.1f",
+                        "target <= 8")
+                    say("saturation_errors", r["errors"], "%d")
+                    top = sorted(diff.items(), key=lambda kv: -kv[1])[:8]
+                    print("# round trips per routed: " + ", ".join(
+                        "%s %.1f" % (k, v / max(1, r["offers"])) for k, v in top))
+                if "relay" in phases:
+                    r = load("relay", d.ports["edge"], tokens_file, seconds=a.seconds, window=4)
+                    say("relay_to_agent_per_s", r["to_agent_per_s"], "%.0f",
+                        "%.1f%% of set (target >= 25%%)" % (100 * r["to_agent_per_s"] / base_set))
+                    say("relay_to_visitor_per_s", r["to_visitor_per_s"], "%.0f",
+                        "%.1f%% of set (target >= 25%%)" % (100 * r["to_visitor_per_s"] / base_set))
+                    say("relay_errors", r["errors"], "%d")
+            finally:
+                d.stop()
+        if "offer" in phases:
+            o50 = offer_calls(redis, 50)
+            o5k = offer_calls(redis, 5000)
+            say("offer_script_50_candidates_per_s", o50)
+            say("offer_script_5000_candidates_per_s", o5k, "%.0f",
+                "%.1fx slower than 50 (target <= 2x)" % (o50 / o5k if o5k else 0))
+        if "idle" in phases:
+            redis.cmd("FLUSHALL")
+            agents_text, tokens = agents_yaml(a.idle)
+            with open(tokens_file, "w") as f:
+                f.write("\n".join(tokens) + "\n")
+            d = daemon(tmp, redis, agents_text).start()
+            hold = 120
+            p = subprocess.Popen(["node", LOAD, "idle", str(d.ports["edge"]), tokens_file,
+                                  "--hold", str(hold)], stdout=subprocess.PIPE, text=True)
+            try:
+                first = json.loads(p.stdout.readline())
+                say("idle_agents_logged_in", first["agents"], "%d",
+                    "in %.1f s" % first["seconds"])
+                time.sleep(5)
+                say("idle_rss_mb", omrtest.rss_kb(d.proc.pid) / 1024, "%.1f", "target <= 150")
+                say("idle_cpu_pct_of_a_core", cpu_pct(d.proc.pid, 10), "%.2f", "target <= 2")
+                d.stop()
+                d.start()
+                back = json.loads(p.stdout.readline())
+                say("idle_relogin_after_restart_s", back["seconds_since_first_lost"], "%.1f",
+                    "target <= 15")
+            finally:
+                p.send_signal(signal.SIGTERM)
+                p.wait(10)
+                d.stop()
+    finally:
+        redis.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("# %d agents, rate %d/s, %d in flight, %.0f s per phase; 2 cores shared by the load "
+          "generator, the daemon and Redis" % (a.agents, a.rate, a.inflight, a.seconds))
+
+
+if __name__ == "__main__":
+    main()
