@@ -156,6 +156,7 @@ static const struct {
 	{ "close", omr_agents_close },
 	{ "wrapup", omr_agents_wrapup },
 	{ "open", omr_agents_open },
+	{ "agents", omr_agents_directory_page },
 };
 
 static void omr_agents_command(struct omr_agents *a, struct omr_asess *s, const char *type,
@@ -285,7 +286,7 @@ static void omr_agents_hub(void *arg, const struct omr_hub_event *ev)
 		return;
 	switch (ev->type) {
 	case OMR_HUB_OFFERED:
-		omr_agents_send_offer(a, ev->agent, ev->offer, ev->conversation);
+		omr_agents_send_offer(a, ev->agent, ev->offer, ev->conversation, ev->frame, ev->at);
 		break;
 	case OMR_HUB_REVOKED:
 		omr_agents_revoked(a, ev->agent, ev->offer, ev->reason);

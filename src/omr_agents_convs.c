@@ -245,16 +245,6 @@ static void omr_agents_act_cb(void *arg, const redisReply *reply, const char *er
 	} else {
 		omr_log_info("agent %s: conversation %s %s", q->agent, q->conversation,
 			     strcmp(act, "wrapup") == 0 ? "wrapped up" : "transferred");
-		struct omr_lua_conv_act_reply r;
-		if (strcmp(act, "wrapup") == 0 && q->extra && omr_lua_conv_act_reply(reply, &r) >= 4) {
-			struct omr_hub_event ev = {
-				.type = OMR_HUB_ENGAGE,
-				.customer = r.customer,
-				.reason = q->extra,
-				.conversation = q->conversation,
-			};
-			omr_hub_emit(a->env.hub, &ev);
-		}
 		omr_agents_push_new(a, q->agent,
 				    json_pack("{s:s,s:s,s:s}", "type", "unassigned", "conversation",
 					      q->conversation, "reason",
@@ -315,10 +305,12 @@ void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *
 	q = omr_areq_new(a, s);
 	q->conversation = omr_strdup(conv);
 	q->text = omr_strdup("wrapup");
-	q->extra = omr_strdup(outcome);
 	struct omr_lua_conv_act_args c = {
 		.action = "wrapup", .conversation = conv, .agent = s->agent, .wrapup = wjson,
 		.reason = reason, .outcome = outcome, .day = day,
+		/* the outcome moves the customer's balance in the same step */
+		.points = outcome ? omr_engagement_points(r, outcome) : 0,
+		.min = r->engagement.min, .max = r->engagement.max,
 	};
 	omr_lua_conv_act(a->env.store, &c, omr_agents_act_cb, q);
 	free(wjson);

@@ -42,6 +42,7 @@ struct omr_lua_agent_session_reply;
 #define OMR_AGENT_MAX_AUTH_FAILURES 5
 #define OMR_AGENT_HISTORY 500   /* messages sent with a conversation */
 #define OMR_AGENT_EARLIER 20    /* earlier conversations of the customer */
+#define OMR_AGENT_DIRECTORY_PAGE 200  /* colleagues per page of the directory */
 
 struct omr_agent_conf;
 struct omr_bus;
@@ -157,7 +158,7 @@ void omr_agents_view(struct omr_agents *a, struct omr_areq *q, const char *conv,
 
 /* omr_agents_offers.c */
 void omr_agents_send_offer(struct omr_agents *a, const char *agent, const char *offer,
-			   const char *conversation);
+			   const char *conversation, const json_t *summary, long long remaining_ms);
 void omr_agents_revoked(struct omr_agents *a, const char *agent, const char *offer,
 			const char *reason);
 void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_t *msg,
@@ -169,5 +170,7 @@ void omr_agents_close(struct omr_agents *a, struct omr_asess *s, const json_t *m
 void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_transfer(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_open(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* omr_agents_views.c: {"type": "agents", "after"}: a page of colleagues */
+void omr_agents_directory_page(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 
 #endif

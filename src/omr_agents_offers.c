@@ -42,8 +42,18 @@ static void omr_agents_offer_view_cb(void *arg, const redisReply *reply, const c
 }
 
 void omr_agents_send_offer(struct omr_agents *a, const char *agent, const char *offer,
-			   const char *conversation)
+			   const char *conversation, const json_t *summary, long long remaining_ms)
 {
+	if (summary) {
+		/* routing sent what the frame shows: no second call */
+		json_t *o = json_pack("{s:s,s:I}", "id", offer, "remaining_ms",
+				      (json_int_t)remaining_ms);
+		json_t *f = o ? omr_agents_offer_frame(summary, o) : NULL;
+		if (f)
+			omr_agents_push_new(a, agent, f);
+		json_decref(o);
+		return;
+	}
 	struct omr_areq *q = omr_areq_new(a, NULL);
 	q->agent = omr_strdup(agent);
 	q->offer = omr_strdup(offer);

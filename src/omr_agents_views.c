@@ -187,17 +187,42 @@ static json_t *omr_agents_agent_info(const struct omr_agent_conf *ac)
 			 "languages", langs, "capacity", cap);
 }
 
-static json_t *omr_agents_directory(const struct omr_config *cfg, const char *except)
+/* A page of the agent directory (colleagues: everyone but `except`), in
+ * the file's order, from after the agent `after` (NULL: the start): at most
+ * `limit`; *next_r: the last one's id when there are more, else NULL. */
+static json_t *omr_agents_directory(const struct omr_config *cfg, const char *except,
+				    const char *after, size_t limit, const char **next_r)
 {
 	json_t *arr = json_array();
-	for (size_t i = 0; cfg->agents && i < cfg->agents->nagents; i++) {
+	size_t i = 0, n = cfg->agents ? cfg->agents->nagents : 0;
+	*next_r = NULL;
+	if (after) {
+		while (i < n && strcmp(cfg->agents->agents[i].id, after) != 0)
+			i++;
+		i++; /* an unknown `after` (a reload removed them): nothing */
+	}
+	for (; i < n; i++) {
 		const struct omr_agent_conf *ac = &cfg->agents->agents[i];
 		if (except && strcmp(ac->id, except) == 0)
 			continue;
+		if (json_array_size(arr) == limit) {
+			*next_r = json_string_value(json_object_get(json_array_get(arr, limit - 1), "id"));
+			break;
+		}
 		json_array_append_new(arr, json_pack("{s:s,s:s}", "id", ac->id, "name",
 						     ac->name ? ac->name : ac->id));
 	}
 	return arr;
+}
+
+void omr_agents_directory_page(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
+{
+	const char *after = json_string_value(json_object_get(msg, "after"));
+	const char *next;
+	json_t *page = omr_agents_directory(omr_env_cfg(&a->env), s->agent, after,
+					    OMR_AGENT_DIRECTORY_PAGE, &next);
+	omr_agents_send_new(a, s->conn, json_pack("{s:s,s:o,s:s?}", "type", "agents", "agents",
+						   page, "next", next));
 }
 
 static json_t *omr_strlist_json(char *const *list)
@@ -228,12 +253,16 @@ void omr_agents_welcome(struct omr_agents *a, struct omr_asess *s,
 	w->a = a;
 	w->conn = s->conn;
 	w->agent = omr_strdup(s->agent);
-	w->frame = json_pack("{s:s,s:o,s:{s:s,s:s},s:o,s:o,s:o,s:o,s:[],s:[]}", "type", "welcome",
-			     "agent", omr_agents_agent_info(ac), "presence", "status",
+	/* the welcome's size does not grow with the number of agents: the
+	 * first page of the directory, the rest on request */
+	const char *next;
+	json_t *dir = omr_agents_directory(cfg, s->agent, NULL, OMR_AGENT_DIRECTORY_PAGE, &next);
+	w->frame = json_pack("{s:s,s:o,s:{s:s,s:s},s:o,s:o,s:o,s:o,s:s?,s:[],s:[]}", "type",
+			     "welcome", "agent", omr_agents_agent_info(ac), "presence", "status",
 			     r->presence ? r->presence : "away", "reason", r->reason ? r->reason : "",
 			     "reasons", omr_strlist_json(cfg->routing->reasons), "outcomes",
 			     omr_strlist_json(cfg->routing->outcomes), "queues", queues, "agents",
-			     omr_agents_directory(cfg, s->agent), "conversations", "offers");
+			     dir, "agents_next", next, "conversations", "offers");
 	w->pending = 1;
 	for (size_t i = 0; convs && convs->type == REDIS_REPLY_ARRAY && i < convs->elements; i++)
 		if (omr_reply_str(convs->element[i]))

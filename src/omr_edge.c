@@ -371,7 +371,26 @@ int omr_edge_start(struct omr_edge *e, char **err_r)
 	info.timeout_secs = 20;
 	info.vhost_name = "omniroute";
 
-	e->ctx = lws_create_context(&info);
+	/* lws on our libev loop (epoll); without the plugin, its own poll() */
+	void *loops[1] = { NULL };
+	e->loop = omr_edge_loop_new();
+	if (e->loop) {
+		loops[0] = e->loop;
+		info.foreign_loops = loops;
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+		e->ctx = lws_create_context(&info);
+		if (!e->ctx) {
+			omr_log_warn("edge: libwebsockets cannot use libev (is the Debian package "
+				     "libwebsockets-evlib-ev installed?); serving with poll()");
+			omr_edge_loop_free(e->loop);
+			e->loop = NULL;
+		}
+	}
+	if (!e->ctx) {
+		info.foreign_loops = NULL;
+		info.options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+		e->ctx = lws_create_context(&info);
+	}
 	e->vhost = e->ctx ? lws_get_vhost_by_name(e->ctx, info.vhost_name) : NULL;
 	lfd.filefd = e->lfd;
 	if (e->vhost)
@@ -381,6 +400,8 @@ int omr_edge_start(struct omr_edge *e, char **err_r)
 		if (e->ctx)
 			lws_context_destroy(e->ctx);
 		e->ctx = NULL;
+		omr_edge_loop_free(e->loop);
+		e->loop = NULL;
 		close(e->lfd);
 		e->lfd = -1;
 		return omr_err(err_r, "cannot start the websocket server (libwebsockets)");
@@ -390,12 +411,14 @@ int omr_edge_start(struct omr_edge *e, char **err_r)
 	if (pthread_create(&e->thread, NULL, omr_edge_thread, e) != 0) {
 		lws_context_destroy(e->ctx);
 		e->ctx = NULL;
+		omr_edge_loop_free(e->loop);
+		e->loop = NULL;
 		return omr_err(err_r, "cannot start the edge thread");
 	}
 	e->running = 1;
-	omr_log_info("edge: listening on %s%s%s:%d (%d websocket endpoints, %d static mounts)",
+	omr_log_info("edge: listening on %s%s%s:%d (%d websocket endpoints, %d static mounts, %s)",
 		     strchr(e->address, ':') ? "[" : "", e->address, strchr(e->address, ':') ? "]" : "",
-		     e->opts.port, e->nendpoints, e->nmounts);
+		     e->opts.port, e->nendpoints, e->nmounts, e->loop ? "epoll" : "poll");
 	return 0;
 }
 
@@ -438,6 +461,7 @@ void omr_edge_free(struct omr_edge *e)
 	if (!e)
 		return;
 	omr_edge_stop(e);
+	omr_edge_loop_free(e->loop); /* the thread destroyed the context */
 	for (int i = 0; i < e->nendpoints; i++) {
 		free((char *)e->endpoints[i].ep.path);
 		free((char *)e->endpoints[i].ep.subprotocol);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ev.h>
 #include <libwebsockets.h>
 
 #include "omr_bridge.h"
@@ -267,13 +268,37 @@ int omr_edge_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
 	}
 }
 
+/* The edge thread's loop: libev on epoll when lws could load its libev
+ * plugin (a ready socket costs its own callback, not a scan of every
+ * socket as lws's poll() loop does on every wake-up), else lws's own. */
+struct ev_loop *omr_edge_loop_new(void)
+{
+	struct ev_loop *loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+	return loop ? loop : ev_loop_new(EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+}
+
+void omr_edge_loop_free(struct ev_loop *loop)
+{
+	if (loop)
+		ev_loop_destroy(loop);
+}
+
+void omr_edge_loop_break(struct omr_edge *e)
+{
+	if (e->loop)
+		ev_break(e->loop, EVBREAK_ALL);
+}
+
 void *omr_edge_thread(void *arg)
 {
 	struct omr_edge *e = arg;
 	/* The thread ends only when asked: the main thread may call
-	 * lws_cancel_service() on the context until it has joined us. */
+	 * lws_cancel_service() on the context until it has joined us; the
+	 * wake-up that finds stop set breaks the libev loop. */
 	while (!atomic_load(&e->stop)) {
-		if (lws_service(e->ctx, 0) < 0) {
+		if (e->loop) {
+			ev_run(e->loop, 0);
+		} else if (lws_service(e->ctx, 0) < 0) {
 			omr_log_error("edge: lws_service failed");
 			struct timespec ts = { 0, 10 * 1000000L };
 			nanosleep(&ts, NULL);

@@ -24,6 +24,8 @@
 
 #include <libwebsockets.h>
 
+struct ev_loop;
+
 #include "omr_admission.h"
 #include "omr_bridge.h"
 #include "omr_edge.h"
@@ -114,6 +116,9 @@ struct omr_edge {
 
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
+	/* the edge thread's libev loop (epoll), lws's foreign loop; NULL:
+	 * lws's own poll() loop (the evlib plugin is not installed) */
+	struct ev_loop *loop;
 	pthread_t thread;
 	int running;
 	atomic_int stop;
@@ -155,6 +160,10 @@ int omr_edge_accept_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
 		       size_t len);
 int omr_edge_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		     size_t len);
+struct ev_loop *omr_edge_loop_new(void);
+void omr_edge_loop_free(struct ev_loop *loop);
+/* from the edge thread: make ev_run return (stop) */
+void omr_edge_loop_break(struct omr_edge *e);
 void *omr_edge_thread(void *arg);
 
 #endif

@@ -218,6 +218,8 @@ static void omr_edge_apply(struct omr_edge *e, struct omr_bridge_item *it)
 void omr_edge_drain_commands(struct omr_edge *e)
 {
 	struct omr_bridge_item *it = omr_bridge_take_all(&e->to_edge);
+	if (atomic_load(&e->stop))
+		omr_edge_loop_break(e);
 	while (it) {
 		struct omr_bridge_item *next = it->next;
 		omr_edge_apply(e, it);

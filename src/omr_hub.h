@@ -21,7 +21,9 @@ enum omr_hub_type {
 	/* Something changed (a conversation waits, an agent is free, an
 	 * offer ended): a routing pass should run soon. No fields. */
 	OMR_HUB_ROUTE,
-	/* An offer was made: agent, offer, conversation. */
+	/* An offer was made: agent, offer, conversation; frame: what the
+	 * offer frame shows (omr_store_offer_summary; NULL: load it), at: ms
+	 * it stands. */
 	OMR_HUB_OFFERED,
 	/* An offer ended without the agent's doing: agent, offer, reason
 	 * ("expired", "withdrawn", "rejected"). */
@@ -40,9 +42,6 @@ enum omr_hub_type {
 	/* An offer was accepted: queue, customer, conversation, at (how long
 	 * it waited in the queue, ms, on Redis' clock; 0: unknown). */
 	OMR_HUB_ANSWERED,
-	/* Move a customer's engagement balance: customer, reason (an outcome,
-	 * "complaint", "sla_breach", "repeat_contact"), conversation. */
-	OMR_HUB_ENGAGE,
 	/* This node's heartbeat was stored: at = how many other nodes beat. */
 	OMR_HUB_PEERS,
 	OMR_HUB_NTYPES

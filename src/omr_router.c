@@ -54,25 +54,24 @@ void omr_router_engage(struct omr_router *r, const char *customer, const char *e
 }
 
 /* An offer was accepted: count the answer for the queue's service level
- * (and withdraw from the engagement balance when it came too late). */
+ * (and withdraw from the engagement balance when it came too late), in one
+ * step (answered.lua). */
 static void omr_router_answered(struct omr_router *r, const char *queue, long long waited,
 				const char *customer, const char *conversation)
 {
-	const struct omr_queue_conf *q = omr_routing_queue(omr_env_cfg(&r->env)->routing, queue);
-	struct omr_redis *redis = omr_store_redis(r->env.store);
+	const struct omr_routing_conf *rc = omr_env_cfg(&r->env)->routing;
+	const struct omr_queue_conf *q = omr_routing_queue(rc, queue);
 	char day[16];
-	char *key;
 	if (!q || waited <= 0)
 		return;
 	omr_day(day, sizeof(day));
-	key = omr_store_key(r->env.store, "stats:%s:%s", queue, day);
-	omr_redis_cmd(redis, omr_router_noop_cb, "stats", "HINCRBY %s answered 1", key);
-	if (!q->sla.target || waited <= q->sla.within)
-		omr_redis_cmd(redis, omr_router_noop_cb, "stats", "HINCRBY %s in_sla 1", key);
-	else
-		omr_router_engage(r, customer, "sla_breach", conversation);
-	omr_redis_cmd(redis, omr_router_noop_cb, "stats", "EXPIRE %s 3024000", key);
-	free(key);
+	struct omr_lua_answered_args a = {
+		.queue = queue, .day = day, .in_sla = !q->sla.target || waited <= q->sla.within,
+		.customer = customer, .conversation = conversation,
+		.points = omr_engagement_points(rc, "sla_breach"),
+		.min = rc->engagement.min, .max = rc->engagement.max,
+	};
+	omr_lua_answered(r->env.store, &a, omr_router_noop_cb, "stats");
 }
 
 /* ---- a customer message in a conversation somebody has ---- */
@@ -166,9 +165,6 @@ static void omr_router_hub(void *arg, const struct omr_hub_event *ev)
 	case OMR_HUB_ANSWERED:
 		omr_router_answered(r, ev->queue, ev->at, ev->customer, ev->conversation);
 		break;
-	case OMR_HUB_ENGAGE:
-		omr_router_engage(r, ev->customer, ev->reason, ev->conversation);
-		break;
 	default:
 		break;
 	}
@@ -204,7 +200,6 @@ struct omr_router *omr_router_new(const struct omr_env *env, struct omr_channels
 	r->status_soon_ev = evtimer_new(env->base, omr_router_status, r);
 	omr_hub_on(env->hub, OMR_HUB_ROUTE, omr_router_hub, r);
 	omr_hub_on(env->hub, OMR_HUB_ANSWERED, omr_router_hub, r);
-	omr_hub_on(env->hub, OMR_HUB_ENGAGE, omr_router_hub, r);
 	return r;
 }
 

@@ -6,8 +6,7 @@
  * expire. See docs/routing.md.
  *
  * It hears from the rest through the hub (OMR_HUB_ROUTE: run a pass soon;
- * OMR_HUB_ANSWERED: count the service level; OMR_HUB_ENGAGE: move an
- * engagement balance) and announces offers, revocations and presence
+ * OMR_HUB_ANSWERED: count the service level, answered.lua) and announces offers, revocations and presence
  * changes there (OMR_HUB_OFFERED, _REVOKED, _PRESENCE, _TO_AGENT).
  */
 #ifndef OMR_ROUTER_H

@@ -111,6 +111,23 @@ static void omr_router_classified(struct omr_classify *c)
 		omr_router_engage(c->r, c->customer, "repeat_contact", c->conversation);
 }
 
+/* The same changes of the balance, for enqueue.lua to make once queued:
+ * [[event, points], ...] (malloc'ed JSON). */
+static char *omr_router_engage_list(const struct omr_classify *c)
+{
+	const struct omr_routing_conf *rc = omr_env_cfg(&c->r->env)->routing;
+	json_t *l = json_array();
+	if (c->complaint)
+		json_array_append_new(l, json_pack("[s,I]", "complaint",
+						   (json_int_t)omr_engagement_points(rc, "complaint")));
+	if (c->repeat)
+		json_array_append_new(l, json_pack("[s,I]", "repeat_contact",
+						   (json_int_t)omr_engagement_points(rc, "repeat_contact")));
+	char *s = json_dumps(l, JSON_COMPACT);
+	json_decref(l);
+	return s;
+}
+
 static void omr_router_enqueued(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_classify *c = arg;
@@ -122,9 +139,9 @@ static void omr_router_enqueued(void *arg, const redisReply *reply, const char *
 		omr_event_done(e, OMR_EVENT_RETRY);
 	} else {
 		if (omr_reply_int(reply, 0) == 1) {
+			/* the balance moved in the same step (omr_router_engage_list) */
 			omr_log_info("conversation %s (%s) queued", c->conversation,
 				     omr_event_get(e, "channel"));
-			omr_router_classified(c);
 			if (c->tell)
 				omr_channels_tell(c->r->channels, c->conversation, c->tell);
 		}
@@ -295,15 +312,17 @@ static void omr_router_classify_cb(void *arg, int status, json_t *conv, const ch
 		last_agent = NULL;
 	}
 	char *sk = json_dumps(d.skills, JSON_COMPACT), *tg = json_dumps(d.tags, JSON_COMPACT);
-	char *ex = json_dumps(d.explain, JSON_COMPACT);
+	char *ex = json_dumps(d.explain, JSON_COMPACT), *eng = omr_router_engage_list(c);
 	struct omr_lua_enqueue_args a = {
 		.entry = e->id, .group = OMR_EVENTS_GROUP, .conversation = c->conversation,
 		.queue = d.queue, .priority = d.priority, .aging = rc->aging, .skills = sk,
 		.language = d.language, .tags = tg, .routing = ex, .prefer = last_agent,
 		.prefer_ms = prefer_ms,
 		.strategy = d.strategy >= 0 ? omr_strategy_names[d.strategy] : NULL,
+		.engage = eng, .min = rc->engagement.min, .max = rc->engagement.max,
 	};
 	omr_lua_enqueue(r->env.store, &a, omr_router_enqueued, c);
+	free(eng);
 	free(sk);
 	free(tg);
 	free(ex);

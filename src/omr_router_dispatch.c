@@ -28,7 +28,7 @@
 #include "omr_store.h"
 #include "omr_util.h"
 
-#define OMR_ROUTER_FRONT 20         /* from the front of each queue, per pass */
+#define OMR_ROUTER_FRONT 4          /* from the front of each queue, per read */
 #define OMR_ROUTER_CLASSES 64       /* classes looked at per queue and pass */
 #define OMR_ROUTER_PER_CLASS 3      /* the best of each class */
 
@@ -91,13 +91,17 @@ static void omr_router_offer_cb(void *arg, const redisReply *reply, const char *
 	r->try_pool->built = 1;
 	r->try_pool->retried = 0;
 	if (strcmp(o.tag, "ok") == 0 && o.agent && o.offer) {
+		json_t *summary = omr_store_offer_summary(o.view, o.preview, o.customer_name);
 		struct omr_hub_event ev = {
 			.type = OMR_HUB_OFFERED, .agent = o.agent, .offer = o.offer,
-			.conversation = conv,
+			.conversation = conv, .frame = summary,
+			.at = omr_env_cfg(&r->env)->routing->offers.timeout,
 		};
 		omr_log_info("conversation %s offered to %s (%s)", conv, o.agent, o.offer);
 		r->offers++;
+		r->batch_offered++;
 		omr_hub_emit(r->env.hub, &ev);
+		json_decref(summary);
 	} else if (strcmp(o.tag, "restart") == 0) {
 		r->again = 1;
 	} else if (strcmp(o.tag, "none") == 0 && o.scope && strcmp(o.scope, "class") == 0 &&
@@ -290,9 +294,14 @@ static void omr_router_next(struct omr_router *r)
 		if (q && omr_router_try(r, item, q))
 			return; /* continues in omr_router_offer_cb */
 	}
+	/* Every conversation read was offered: there may be more agents
+	 * free for the ones behind; read the same queue again (what was
+	 * offered has left it). Else the next queue. */
+	size_t n = r->batch ? json_array_size(r->batch) : 0;
 	json_decref(r->batch);
 	r->batch = NULL;
-	r->qidx++;
+	if (!(n > 0 && r->batch_offered == n))
+		r->qidx++;
 	omr_router_peek(r);
 }
 
@@ -321,6 +330,7 @@ static void omr_router_peek_cb(void *arg, const redisReply *reply, const char *e
 		json_array_append_new(r->batch, row);
 	}
 	r->bidx = 0;
+	r->batch_offered = 0;
 	omr_router_next(r);
 }
 

@@ -48,6 +48,7 @@ struct omr_router {
 	size_t norder;
 	json_t *batch;     /* queue_peek result being worked through */
 	size_t bidx;
+	size_t batch_offered;  /* of the batch, offered */
 	long long pass_started;  /* Redis' clock at the pass's first read, less 1 ms */
 	long long peek_now;      /* Redis' clock at the last queue read */
 	json_t *skip;      /* classes nobody can take now, for the rest of the pass */

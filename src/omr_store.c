@@ -333,6 +333,21 @@ static json_t *omr_store_earlier(const redisReply *list)
 	return arr;
 }
 
+json_t *omr_store_offer_summary(const redisReply *view, const char *preview,
+				const char *customer_name)
+{
+	json_t *conv = omr_model_from_hash(OMR_MODEL_CONVERSATION, view);
+	if (!conv)
+		return NULL;
+	json_object_set_new(conv, "messages",
+			    json_pack("[{s:s,s:s}]", "direction", "in", "text", preview ? preview : ""));
+	json_t *cust = json_pack("{s:O?}", "id", json_object_get(conv, "customer"));
+	if (cust && customer_name && *customer_name)
+		json_object_set_new(cust, "name", json_string(customer_name));
+	json_object_set_new(conv, "customer", cust ? cust : json_object());
+	return conv;
+}
+
 int omr_store_view_parse(const redisReply *reply, json_t **conv_r, json_t **offer_r)
 {
 	struct omr_lua_agent_view_reply v;

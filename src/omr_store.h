@@ -72,6 +72,13 @@ void omr_store_script(struct omr_store *s, enum omr_lua_script id, const char *c
 struct omr_buf;
 void omr_store_metrics(const struct omr_store *s, struct omr_buf *b);
 
+/* What an offer frame shows, from offer.lua's reply (view, preview,
+ * customer_name): a conversation as omr_store_view_parse makes it, with
+ * only those fields, the first customer message and the customer's id and
+ * name. New reference; NULL when view is not a field list. */
+json_t *omr_store_offer_summary(const redisReply *view, const char *preview,
+				const char *customer_name);
+
 /* Parse an agent_view.lua reply: 1 with *conv_r (CONVERSATION of
  * docs/agent-protocol.md, new reference) and *offer_r (the offer hash as
  * JSON with remaining_ms, on Redis' clock, or NULL); 0 when the

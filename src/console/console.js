@@ -481,6 +481,7 @@
 		case 'presence': onPresence(msg); break;
 		case 'history': onHistory(msg); break;
 		case 'error': onError(msg); break;
+		case 'agents': onAgents(msg); break;
 		case 'pong': break;
 		default: break; /* newer servers may send more; ignore */
 		}
@@ -499,6 +500,9 @@
 		S.outcomes = Array.isArray(w.outcomes) ? w.outcomes.filter(function (r) { return typeof r === 'string'; }) : [];
 		S.queues = Array.isArray(w.queues) ? w.queues.filter(function (q) { return q && typeof q.name === 'string'; }) : [];
 		S.agents = Array.isArray(w.agents) ? w.agents.filter(function (a) { return a && typeof a.id === 'string'; }) : [];
+		/* a large directory comes in pages, asked for when a transfer needs it */
+		S.agentsNext = typeof w.agents_next === 'string' ? w.agents_next : null;
+		S.agentsAsked = false;
 		if (w.presence && typeof w.presence === 'object')
 			S.presence = { status: str(w.presence.status) || 'away', reason: str(w.presence.reason) };
 		S.presenceReq = null;
@@ -1922,6 +1926,26 @@
 		el.transferKindQueue.disabled = el.transferQueue.options.length === 0;
 	}
 
+	/* the rest of the agent directory, a page at a time */
+	function loadAgents() {
+		if (!S.agentsNext || S.agentsAsked)
+			return;
+		S.agentsAsked = true;
+		send({ type: 'agents', after: S.agentsNext });
+	}
+
+	function onAgents(msg) {
+		S.agentsAsked = false;
+		(Array.isArray(msg.agents) ? msg.agents : []).forEach(function (a) {
+			if (a && typeof a.id === 'string')
+				S.agents.push(a);
+		});
+		S.agentsNext = typeof msg.next === 'string' ? msg.next : null;
+		fillStaticLists();
+		if (el.transferDialog.open)
+			loadAgents();
+	}
+
 	function transferKind() {
 		return el.transferKindAgent.checked ? 'agent' : 'queue';
 	}
@@ -1954,6 +1978,7 @@
 				break;
 			}
 		renderTransferKind();
+		loadAgents();
 		el.transferDialog.showModal();
 		(transferKind() === 'agent' ? el.transferAgent : el.transferQueue).focus();
 	});

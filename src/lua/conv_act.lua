@@ -16,12 +16,17 @@
 -- @arg  reason  str   wrapup: the contact reason
 -- @arg  outcome str   wrapup
 -- @arg  day     str   wrapup: YYYY-MM-DD, for the report
+-- @arg  points  int   wrapup: the outcome's change of the customer's
+--                     engagement balance (0: none)
+-- @arg  min     int   wrapup: the balance's bounds
+-- @arg  max     int
 -- @time
 -- @reply tag     str  'ok' | 'not_yours' | 'bad_state'
 -- @reply channel str  (bad_state: the status it is in)
 -- @reply queue   str
 -- @reply customer str
 -- @lib  queue
+-- @lib  engage
 -- A transferred conversation goes to the front of its new queue.
 -- @lib  pools
 local ckey, akey, conv, now = K.conv, K.agent, A.conversation, NOW
@@ -67,6 +72,7 @@ if A.action == 'wrapup' then
   redis.call('ZINCRBY', P .. 'report:reasons:' .. A.day, 1, A.reason)
   redis.call('ZINCRBY', P .. 'report:outcomes', 1, A.outcome)
   redis.call('ZADD', P .. 'report:days', 0, A.day)
+  E.move(c[6], A.points, A.outcome, conv, A.min, A.max)
   return { 'ok', chan, c[4], c[6] or '' }
 end
 

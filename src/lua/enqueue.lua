@@ -17,8 +17,13 @@
 -- @arg  prefer  str   the customer's last agent ('' none)
 -- @arg  prefer_ms int ms the conversation waits for them
 -- @arg  strategy str  agent selection for this conversation ('' : the queue's)
+-- @arg  engage  json  changes of the customer's balance once queued:
+--                     [[event, points], ...] (a complaint, a repeat contact)
+-- @arg  min     int   the balance's bounds
+-- @arg  max     int
 -- @time
 -- @lib  queue
+-- @lib  engage
 -- Returns: 1 if queued now, 0 if nothing to do
 local ckey = K.conv
 local queued = 0
@@ -35,6 +40,13 @@ if redis.call('HGET', ckey, 'status') == 'new' then
   Q.add(A.queue, score, A.conversation, true)
   redis.call('ZREM', P .. 'convs:new', A.conversation)
   queued = 1
+  local engage = A.engage ~= '' and cjson.decode(A.engage) or {}
+  if #engage > 0 then
+    local cust = redis.call('HGET', ckey, 'customer')
+    for _, e in ipairs(engage) do
+      E.move(cust, tonumber(e[2]) or 0, tostring(e[1]), A.conversation, A.min, A.max)
+    end
+  end
 end
 if A.entry ~= '' then redis.call('XACK', K.stream, A.group, A.entry) end
 return queued

@@ -25,6 +25,12 @@
 -- @reply expires_at int
 -- @reply scope   str   'none': 'class' if no agent of the pool could take
 --                      any conversation now (present, connected, with room)
+-- @reply view    any   'ok': what the offer frame shows, as conversation
+--                      fields { name, value, ... }: id, channel, queue,
+--                      language, priority, queued_at, customer, intent,
+--                      bot_slots, routing (only when the bot handed it over)
+-- @reply preview str   'ok': the first customer message's text
+-- @reply customer_name str  'ok' 
 -- @lib  queue
 -- @lib  pools
 -- Returns: { 'ok', agent, offer id, expires_at } | { 'none' } | { 'gone' }
@@ -112,4 +118,21 @@ redis.call('HSET', ckey, 'status', 'offered', 'offer', oid, 'updated_at', now)
 redis.call('HINCRBY', P .. 'agent:' .. best, 'load:' .. chan, 1)
 redis.call('HSET', P .. 'agent:' .. best, 'last_offer_at', now)
 R.refresh(best)
-return { 'ok', best, oid, tostring(expires) }
+
+-- the offer frame's content, so that no second call is needed for it
+local fields = { 'id', 'channel', 'queue', 'language', 'priority', 'queued_at', 'customer',
+  'intent', 'bot_slots', 'routing' }
+local v, view = redis.call('HMGET', ckey, unpack(fields)), {}
+for i, f in ipairs(fields) do
+  -- the explanation only for what the frame takes from it: the hand-over
+  if v[i] and (f ~= 'routing' or string.find(v[i], '"handoff"', 1, true)) then
+    view[#view + 1] = f; view[#view + 1] = v[i]
+  end
+end
+local preview = ''
+for _, m in ipairs(redis.call('LRANGE', ckey .. ':msgs', 0, 9)) do
+  local d = redis.call('HMGET', P .. 'msg:' .. m, 'direction', 'text')
+  if d[1] == 'in' then preview = d[2] or ''; break end
+end
+local cname = v[7] and redis.call('HGET', P .. 'cust:' .. v[7], 'name') or ''
+return { 'ok', best, oid, tostring(expires), '', view, preview, cname or '' }

@@ -433,8 +433,8 @@ static void enqueue(const char *conv, const char *language, const char *skills, 
 	snprintf(ckey, sizeof(ckey), "t:{s}:conv:%s", conv);
 	const char *keys[] = { "t:{s}:events", ckey, "t:{s}:queue:q" };
 	const char *argv[] = { "", "g", conv, "q", pr, "1000", skills, language, "[]", "{}",
-			       prefer, pms, "" };
-	freeReplyObject(script(OMR_LUA_ENQUEUE, 3, keys, 13, argv));
+			       prefer, pms, "", "[]", "-100", "100" };
+	freeReplyObject(script(OMR_LUA_ENQUEUE, 3, keys, 16, argv));
 }
 
 static void waiting(const char *conv, const char *prefer, long long prefer_ms)
