@@ -120,8 +120,13 @@ def daemon(tmp, redis, agents):
     # raised (nothing else)
     return omrtest.Daemon(tmp, redis, log_level="warn", routing=ROUTING, agents=agents,
                           webchat_extra="      rate_per_min: 600000\n      burst: 1000",
-                          admission=omrtest.admission(agent_rate="100000",
-                                                      agent_burst="100000"))
+                          admission=omrtest.admission(
+                              agent_rate="100000", agent_burst="100000",
+                              # every robot comes from 127.0.0.1: no
+                              # per-address caps (as behind a proxy whose
+                              # addresses the edge trusts)
+                              edge="{max_connections: 0, max_per_ip: 0, rate_per_ip: 0}",
+                              login="{rate_per_ip: 0}", login_queue="100000"))
 
 
 def offer_calls(redis, ncands, n=20000):

@@ -32,6 +32,10 @@ struct omr_channels {
 	struct event *renew_ev;
 	int running;
 	unsigned long long sent, failed;
+	/* the message a connected channel is being handed on this node, and
+	 * whether the plugin said "delivered" meanwhile */
+	const char *handing;
+	int handed;
 };
 
 struct omr_channels *omr_channels_new(const struct omr_env *env, struct omr_bus *bus,
@@ -189,6 +193,9 @@ void omr_channels_status(struct omr_channels *ch, const char *channel, const cha
 			 void (*done)(void *arg, int ok), void *arg)
 {
 	struct omr_status_call *sc = omr_malloc(sizeof(*sc));
+	if (ch->handing && message && status && strcmp(message, ch->handing) == 0 &&
+	    strcmp(status, "delivered") == 0)
+		ch->handed = 1;
 	sc->ch = ch;
 	sc->what = omr_strdup(message ? message : channel_msg_id);
 	sc->done = done;
@@ -259,14 +266,19 @@ static void omr_channels_sent_cb(void *arg, const redisReply *reply, const char 
 static int omr_channels_broadcast(struct omr_channels *ch, struct omr_plugin *p,
 				  const char *channel, const struct omr_outbound *out)
 {
+	ch->handing = out->message;
+	ch->handed = 0;
 	p->desc->send(p->state, out);
+	ch->handing = NULL;
 	json_t *o = omr_outbound_json(out);
 	json_t *msg = json_pack("{s:s,s:s,s:s,s:o}", "t", "out", "n", ch->env.node_id, "ch", channel,
 				"o", o);
 	if (msg)
 		omr_bus_publish(ch->bus, msg);
 	json_decref(msg);
-	if (out->message && strcmp(out->kind, "message") == 0)
+	/* delivered here already: "sent" would change nothing (statuses only
+	 * move forward) and cost a call */
+	if (out->message && strcmp(out->kind, "message") == 0 && !ch->handed)
 		omr_store_msg_status(ch->env.store, out->message, "sent", channel, NULL, NULL,
 				     omr_channels_sent_cb, NULL);
 	ch->sent++;

@@ -42,12 +42,16 @@ function agent(token, handlers) {
     const connect = () => {
       a.ws = open("/agent", "omniroute.agent.v1", (m) => {
         if (m.type === "welcome") {
+          a.welcomed = true;
           send(a.ws, { type: "presence", status: "available" });
         } else if (m.type === "presence" && !a.ready && m.status === "available") {
           a.ready = true;
           a.readyAt = now();
           resolve(a);
           handlers.ready?.(a);
+        } else if (m.type === "error" && !a.ready && !a.welcomed) {
+          // busy / rate limited at log-in: try again shortly
+          setTimeout(() => send(a.ws, { type: "auth", token }), 200 + Math.random() * 300);
         } else if (handlers[m.type]) {
           handlers[m.type](a, m);
         }
@@ -55,6 +59,7 @@ function agent(token, handlers) {
       a.ws.on("open", () => send(a.ws, { type: "auth", token }));
       a.ws.on("close", () => {
         a.ready = false;
+        a.welcomed = false;
         if (!stopping) setTimeout(connect, 200 + Math.random() * 300);
       });
     };
@@ -236,7 +241,9 @@ async function idle() {
   const t0 = now();
   let rounds = 0;
   const handlers = { ready: () => {} };
+  const progress = setInterval(() => log(`${agents.filter((a) => a.ready).length} of ${tokens.length} logged in`), 5000);
   await Promise.all(tokens.map((t) => agent(t, handlers)));
+  clearInterval(progress);
   process.stdout.write(JSON.stringify({ event: "all_ready", agents: agents.length,
                                         seconds: (now() - t0) / 1000 }) + "\n");
   // watch for a round of reconnects

@@ -1,8 +1,8 @@
 -- queue_status: waiting customers of a queue who are due for a position
 -- update, with what an estimate needs. A customer is due when their band
 -- of positions (1 to 10 each, then up to 20, 50, 100, 200, 500, then by
--- 500) or their estimate in whole minutes changed since they were last
--- told, or when they have not been told for interval ms. What each was
+-- 500) or the band of their estimate in minutes changed since they were
+-- last told, or when they have not been told for interval ms. What each was
 -- told is kept in queue:{queue}:told (conversation -> band:minutes:when),
 -- so a pass reads one hash, not one per customer; Q.rem forgets it.
 -- @key  queue    queue:{queue}
@@ -33,10 +33,17 @@ local function band(pos)
   end
   return math.ceil(pos / 500) * 500
 end
--- the estimate as omr_route_eta computes it, in whole minutes
+-- the estimate as omr_route_eta computes it, in whole minutes, banded
+-- too (each minute to 10, then 15, 20, 30, 45, 60, 90, 120, then hours):
+-- a long wait does not change with every place gained
 local per = n > 0 and aht or A.default_aht
 local function minutes(pos)
-  return math.ceil(pos * per / math.max(avail, 1) / 60000)
+  local m = math.ceil(pos * per / math.max(avail, 1) / 60000)
+  if m <= 10 then return m end
+  for _, b in ipairs({ 15, 20, 30, 45, 60, 90, 120 }) do
+    if m <= b then return b end
+  end
+  return math.ceil(m / 60) * 60
 end
 local told = K.queue .. ':told'
 local ids = redis.call('ZRANGE', K.queue, 0, A.max - 1)

@@ -17,6 +17,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -620,6 +621,14 @@ class Daemon:
             return r.status, json.loads(data) if data else None
         except ValueError:
             return r.status, data.decode("utf-8", "replace")
+
+    def metric(self, name):
+        """omniroute_NAME from /metrics (a metric without labels), as int."""
+        st, text = self.http("GET", "/metrics")
+        m = re.search(r"^omniroute_%s (\d+)$" % re.escape(name), text, re.M)
+        if not m:
+            raise AssertionError("no metric omniroute_%s" % name)
+        return int(m.group(1))
 
     def api(self, path):
         st, body = self.http("GET", path)

@@ -142,9 +142,7 @@ def offer_for(agent, pred, timeout=10):
 
 
 def metric(d, name):
-    st, text = d.http("GET", "/metrics")
-    m = re.search(r"^omniroute_%s (\d+)$" % name, text, re.M)
-    return int(m.group(1))
+    return d.metric(name)
 
 
 FORGED_SENDER = "6660000000000000666"

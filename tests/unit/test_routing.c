@@ -708,6 +708,130 @@ static void test_queue_classes(void **state)
 	freeReplyObject(r);
 }
 
+/* pools.lib: the ready agents of a pool follow every script that changes
+ * an agent (log-in, presence, an offer, its end, a wrap-up, log-out), so
+ * that an offer takes the best in one look. */
+static int in_pool(const char *pool, const char *agent)
+{
+	redisReply *r = cmd("ZSCORE t:{s}:pool:%s %s", pool, agent);
+	int in = r->type != REDIS_REPLY_NIL;
+	freeReplyObject(r);
+	return in;
+}
+
+static void session(const char *agent, int delta)
+{
+	char akey[64], d[8];
+	snprintf(akey, sizeof(akey), "t:{s}:agent:%s", agent);
+	snprintf(d, sizeof(d), "%d", delta);
+	const char *keys[] = { akey, "t:{s}:agents" };
+	const char *argv[] = { agent, "n1", d, agent };
+	freeReplyObject(script(OMR_LUA_AGENT_SESSION, 2, keys, 4, argv));
+}
+
+static void presence(const char *agent, const char *status)
+{
+	char akey[64];
+	snprintf(akey, sizeof(akey), "t:{s}:agent:%s", agent);
+	const char *keys[] = { akey };
+	const char *argv[] = { agent, status, "", "0", "60000" };
+	freeReplyObject(script(OMR_LUA_AGENT_PRESENCE, 1, keys, 5, argv));
+}
+
+static void test_pools(void **state)
+{
+	static const char *const two[] = { "ann", "1", "2", "ben", "1", "3" };
+	const char *pool = "longest_idle,ann,1,2,ben,1,3"; /* offer_pass's name */
+	char got[64];
+	(void)state;
+	do_cmd("FLUSHALL");
+	do_cmd("SET t:{s}:node:n1:alive 1");
+	session("ann", 1);
+	session("ben", 1);
+	waiting("c1", "", 0);
+	/* logged in: away, so nobody is ready; the pool is built */
+	assert_string_equal(offer("c1", "longest_idle", two, 2, got, sizeof(got)), "none:class");
+	assert_false(in_pool(pool, "ann"));
+	presence("ann", "available");
+	assert_true(in_pool(pool, "ann"));
+	assert_false(in_pool(pool, "ben"));
+	/* the offer fills ann (capacity 1): out of the pool */
+	assert_string_equal(offer("c1", "longest_idle", two, 2, got, sizeof(got)), "ann");
+	assert_false(in_pool(pool, "ann"));
+	/* accepted, then wrapped up: ready again, last assigned now */
+	end_offer("accept");
+	assert_false(in_pool(pool, "ann"));
+	do_cmd("HSET t:{s}:conv:c1 thread t1");
+	const char *keys[] = { "t:{s}:conv:c1", "t:{s}:agent:ann" };
+	const char *argv[] = { "wrapup", "c1", "ann", "", "", "", "", "", "0", "{}", "other",
+			       "resolved", "2026-12-05", "0", "-100", "100" };
+	freeReplyObject(script(OMR_LUA_CONV_ACT, 2, keys, 16, argv));
+	assert_true(in_pool(pool, "ann"));
+	/* longest idle first: ben (never assigned) before ann (just now) */
+	presence("ben", "available");
+	waiting("c2", "", 0);
+	assert_string_equal(offer("c2", "longest_idle", two, 2, got, sizeof(got)), "ben");
+	/* the last session closes: out, whatever the presence */
+	session("ann", -1);
+	assert_false(in_pool(pool, "ann"));
+	/* a pool that expired is built again from the list; one whose
+	 * member list names an expired pool drops it */
+	do_cmd("DEL t:{s}:pool:%s t:{s}:pool:%s:def t:{s}:pool:%s:meta", pool, pool, pool);
+	session("ann", 1);
+	redisReply *r = cmd("SCARD t:{s}:agent:ann:pools");
+	assert_int_equal(r->integer, 0);
+	freeReplyObject(r);
+	waiting("c3", "", 0);
+	assert_string_equal(offer("c3", "longest_idle", two, 2, got, sizeof(got)), "ann");
+	/* without the list, an unknown pool asks for it */
+	const char *k2[] = { "t:{s}:conv:c9", "t:{s}:queue:q" };
+	const char *a2[] = { "c9", "q", "o_9", "20000", "longest_idle", "0", "nosuchpool" };
+	waiting("c9", "", 0);
+	r = script(OMR_LUA_OFFER, 2, k2, 7, a2);
+	assert_string_equal(r->element[0]->str, "build");
+	freeReplyObject(r);
+}
+
+/* queue_status.lua: a customer hears when their band of places (1..10
+ * each, then 20, 50, ...) or estimate changes, or when the interval is up;
+ * not at every move. */
+static int status_due(long long interval)
+{
+	char iv[24];
+	snprintf(iv, sizeof(iv), "%lld", interval);
+	const char *keys[] = { "t:{s}:queue:q" };
+	/* a second per customer ahead: the estimate stays at 1 minute, so
+	 * only the bands of places decide */
+	const char *argv[] = { "q", iv, "200", "1000" };
+	redisReply *r = script(OMR_LUA_QUEUE_STATUS, 1, keys, 4, argv);
+	int n = (int)r->element[0]->elements;
+	freeReplyObject(r);
+	return n;
+}
+
+static void test_status_bands(void **state)
+{
+	(void)state;
+	do_cmd("FLUSHALL");
+	for (int i = 0; i < 30; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "s%02d", i);
+		waiting(id, "", 0);
+	}
+	assert_int_equal(status_due(60000), 30); /* everyone, the first time */
+	assert_int_equal(status_due(60000), 0);  /* nothing changed */
+	/* the first is answered: places 1..10 change (each its own band),
+	 * 11 moves into 10; 12..20 stay in band 20; 21 moves from band 50
+	 * to 20; 22..30 stay in band 50 */
+	do_cmd("HSET t:{s}:conv:s00 status offered");
+	redisReply *r = cmd("ZREM t:{s}:queue:q s00");
+	freeReplyObject(r);
+	do_cmd("HDEL t:{s}:queue:q:told s00");
+	assert_int_equal(status_due(60000), 11);
+	/* the interval is up: everyone again */
+	assert_int_equal(status_due(0), 29);
+}
+
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
@@ -719,6 +843,8 @@ int main(void)
 	const struct CMUnitTest redis[] = {
 		cmocka_unit_test(test_offers),
 		cmocka_unit_test(test_queue_classes),
+		cmocka_unit_test(test_pools),
+		cmocka_unit_test(test_status_bands),
 	};
 	int rc = cmocka_run_group_tests(pure, NULL, NULL);
 	return rc | cmocka_run_group_tests(redis, start_redis, stop_redis);

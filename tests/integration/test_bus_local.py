@@ -1,0 +1,93 @@
+"""Local delivery first (issue 13): a node delivers frames for its own
+consoles and visitors itself; the bus (a Redis stream every node reads)
+carries them only for other nodes, and nothing while a node is alone.
+
+Node A alone: an agent and a visitor on A talk; every frame arrives, and
+A writes nothing to the bus but its hello. Then node B starts, and at
+once (well before A's next heartbeat would tell it) an agent on B serves a
+visitor on A: B's hello made A publish again. Every message of the
+conversation reaches the other side, none twice."""
+import time
+
+import omrtest
+from omrtest import check, eq, token_hash, Agent, Daemon, Redis, Visitor
+
+ROUTING = """
+skills: [general]
+default_queue: general
+queues:
+  - name: general
+    status_interval: 0
+reasons: [other]
+outcomes: [resolved]
+"""
+
+AGENTS = """
+agents:
+  - id: alice
+    token: "%s"
+    capacity: { webchat: 5 }
+  - id: bob
+    token: "%s"
+    capacity: { webchat: 5 }
+""" % (token_hash("alice-token-0123456789ab"), token_hash("bob-token-0123456789abcd"))
+
+
+def talk(agent, visitor, conv, n, tag):
+    """n messages each way on an assigned conversation; each arrives once."""
+    def inbound():
+        # the agent also sees their own replies (direction "out")
+        while True:
+            m = agent.expect("message", timeout=10)
+            if m["message"]["direction"] == "in":
+                return m
+    for i in range(n):
+        visitor.say("%s question %d" % (tag, i))
+        m = inbound()
+        eq(m["message"]["text"], "%s question %d" % (tag, i), "%s: the agent gets message %d"
+           % (tag, i))
+        agent.send({"type": "reply", "conversation": conv, "text": "%s answer %d" % (tag, i),
+                    "client_msg_id": "%s-%d" % (tag, i)})
+        got = visitor.ws.recv_type("message", timeout=10)
+        eq(got["text"], "%s answer %d" % (tag, i), "%s: the visitor gets answer %d" % (tag, i))
+    agent.none_of("no such frame", wait=0.5)  # everything that came meanwhile is pending
+    again = [m for m in agent.pending if m.get("type") == "message" and
+             m["message"]["direction"] == "in"]
+    eq(again, [], "%s: no customer message twice to the agent" % tag)
+
+
+def test(tmp):
+    redis = Redis(tmp)
+    a = Daemon(tmp, redis, node="node-a", routing=ROUTING, agents=AGENTS).start()
+    alice = Agent(a, token="alice-token-0123456789ab")
+    v1 = Visitor(a, name="One")
+    conv = v1.say("hello from one")["conversation"]
+    o = alice.expect("offer")
+    alice.accept(o["offer"])
+    talk(alice, v1, conv, 5, "alone")
+    eq(a.metric("bus_published_total"), 1, "a node alone writes only its hello to the bus")
+    check(a.metric("bus_skipped_total") >= 10, "and delivers the rest itself (%d)"
+          % a.metric("bus_skipped_total"))
+    eq(redis.cmd("XLEN", "omr:{main}:bus"), 1, "the bus holds the hello only")
+
+    # B starts; A learns at once from B's hello, not at its next heartbeat
+    b = Daemon(tmp, redis, node="node-b", routing=ROUTING, agents=AGENTS).start()
+    started = time.time()
+    alice.presence("away")
+    bob = Agent(b, token="bob-token-0123456789abcd")
+    v2 = Visitor(a, name="Two")
+    conv2 = v2.say("hello from two")["conversation"]
+    o = bob.expect("offer", timeout=10)
+    eq(o["conversation"]["id"], conv2, "the agent on B is offered the conversation of A's visitor")
+    bob.accept(o["offer"])
+    talk(bob, v2, conv2, 5, "across")
+    check(time.time() - started < 5, "within a heartbeat of B's start (%.1f s)"
+          % (time.time() - started))
+    check(a.metric("bus_published_total") + b.metric("bus_published_total") > 2,
+          "the frames crossed on the bus")
+    eq(b.stop(), 0, "B stops")
+    eq(a.stop(), 0, "A stops")
+
+
+if __name__ == "__main__":
+    omrtest.run(test)
