@@ -10,28 +10,7 @@ conversation reaches the other side, none twice."""
 import time
 
 import omrtest
-from omrtest import check, eq, token_hash, Agent, Daemon, Redis, Visitor
-
-ROUTING = """
-skills: [general]
-default_queue: general
-queues:
-  - name: general
-    status_interval: 0
-reasons: [other]
-outcomes: [resolved]
-"""
-
-AGENTS = """
-agents:
-  - id: alice
-    token: "%s"
-    capacity: { webchat: 5 }
-  - id: bob
-    token: "%s"
-    capacity: { webchat: 5 }
-""" % (token_hash("alice-token-0123456789ab"), token_hash("bob-token-0123456789abcd"))
-
+from omrtest import check, eq, Agent, Daemon, Redis, Visitor
 
 def talk(agent, visitor, conv, n, tag):
     """n messages each way on an assigned conversation; each arrives once."""
@@ -58,8 +37,8 @@ def talk(agent, visitor, conv, n, tag):
 
 def test(tmp):
     redis = Redis(tmp)
-    a = Daemon(tmp, redis, node="node-a", routing=ROUTING, agents=AGENTS).start()
-    alice = Agent(a, token="alice-token-0123456789ab")
+    a = Daemon(tmp, redis, node="node-a").start()
+    alice = Agent(a, "alice")
     v1 = Visitor(a, name="One")
     conv = v1.say("hello from one")["conversation"]
     o = alice.expect("offer")
@@ -71,10 +50,10 @@ def test(tmp):
     eq(redis.cmd("XLEN", "omr:{main}:bus"), 1, "the bus holds the hello only")
 
     # B starts; A learns at once from B's hello, not at its next heartbeat
-    b = Daemon(tmp, redis, node="node-b", routing=ROUTING, agents=AGENTS).start()
+    b = Daemon(tmp, redis, node="node-b").start()
     started = time.time()
     alice.presence("away")
-    bob = Agent(b, token="bob-token-0123456789abcd")
+    bob = Agent(b, "bob")
     v2 = Visitor(a, name="Two")
     conv2 = v2.say("hello from two")["conversation"]
     o = bob.expect("offer", timeout=10)
