@@ -103,6 +103,8 @@ void omr_agents_deliver(struct omr_agents *a, const char *agent, const json_t *f
 static void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame)
 {
 	omr_agents_deliver(a, agent, frame);
+	if (!omr_bus_needed(a->bus))
+		return;
 	json_t *msg = json_pack("{s:s,s:s,s:O}", "t", "agent", "a", agent, "f", frame);
 	if (msg)
 		omr_bus_publish(a->bus, msg);

@@ -148,12 +148,18 @@ static void omr_bus_write(struct omr_bus *b, const char *data)
 	b->stats.published++;
 }
 
+int omr_bus_needed(struct omr_bus *b)
+{
+	if (!omr_bus_alone(b))
+		return 1;
+	b->stats.skipped++;
+	return 0;
+}
+
 void omr_bus_publish(struct omr_bus *b, const json_t *msg)
 {
-	if (omr_bus_alone(b)) {
-		b->stats.skipped++;
+	if (!omr_bus_needed(b))
 		return;
-	}
 	char *data = json_dumps(msg, JSON_COMPACT);
 	if (!data)
 		return;

@@ -35,6 +35,9 @@ void omr_bus_stop(struct omr_bus *b);
 /* Send to every other node (none when this one is alone); the caller has
  * delivered it on this node. */
 void omr_bus_publish(struct omr_bus *b, const json_t *msg);
+/* 1 if a message now would go to other nodes; 0 (counted as skipped) when
+ * this node is alone: then the caller need not even build it. */
+int omr_bus_needed(struct omr_bus *b);
 /* The heartbeat counted `others` other nodes alive (OMR_HUB_PEERS). */
 void omr_bus_peers(struct omr_bus *b, long long others);
 

@@ -270,12 +270,14 @@ static int omr_channels_broadcast(struct omr_channels *ch, struct omr_plugin *p,
 	ch->handed = 0;
 	p->desc->send(p->state, out);
 	ch->handing = NULL;
-	json_t *o = omr_outbound_json(out);
-	json_t *msg = json_pack("{s:s,s:s,s:s,s:o}", "t", "out", "n", ch->env.node_id, "ch", channel,
-				"o", o);
-	if (msg)
-		omr_bus_publish(ch->bus, msg);
-	json_decref(msg);
+	if (omr_bus_needed(ch->bus)) {
+		json_t *o = omr_outbound_json(out);
+		json_t *msg = json_pack("{s:s,s:s,s:s,s:o}", "t", "out", "n", ch->env.node_id, "ch",
+					channel, "o", o);
+		if (msg)
+			omr_bus_publish(ch->bus, msg);
+		json_decref(msg);
+	}
 	/* delivered here already: "sent" would change nothing (statuses only
 	 * move forward) and cost a call */
 	if (out->message && strcmp(out->kind, "message") == 0 && !ch->handed)

@@ -357,6 +357,24 @@ int omr_random_bytes(void *buf, size_t len)
 	return 0;
 }
 
+/* The random part of ids: the same getrandom(2) bytes, drawn 512 at a
+ * time per thread rather than one system call per id (every message and
+ * conversation has one). Not for secrets: they use omr_random_bytes. */
+static int omr_id_random(unsigned char *out, size_t len)
+{
+	static _Thread_local unsigned char pool[512];
+	static _Thread_local size_t left;
+	if (left < len) {
+		if (omr_random_bytes(pool, sizeof(pool)) != 0)
+			return -1;
+		left = sizeof(pool);
+	}
+	memcpy(out, pool + sizeof(pool) - left, len);
+	memset(pool + sizeof(pool) - left, 0, len);
+	left -= len;
+	return 0;
+}
+
 const char *omr_id_new(char *buf, const char *prefix)
 {
 	static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz"; /* Crockford */
@@ -383,7 +401,7 @@ const char *omr_id_new(char *buf, const char *prefix)
 	p[10] = b32[us >> 5];
 	p[11] = b32[us & 31];
 	p += 12;
-	if (omr_random_bytes(rnd, sizeof(rnd)) != 0) {
+	if (omr_id_random(rnd, sizeof(rnd)) != 0) {
 		/* getrandom(2) does not fail once the pool is initialised;
 		 * fall back to the clock so ids stay unique per process. */
 		uint64_t c = (uint64_t)omr_mono_ms() ^ (uint64_t)getpid();

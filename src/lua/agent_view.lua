@@ -11,7 +11,7 @@
 -- @arg  max      int   messages, the newest
 -- @arg  earlier  int   earlier conversations of the customer at most
 -- @reply tag      str   'ok' | 'not_yours' (nil: no such conversation)
--- @reply conv     any   conversation hash
+-- @reply conv     any   conversation hash, less its explanations
 -- @reply messages any   { message hash, ... }
 -- @reply customer any   customer hash
 -- @reply addresses any  { addresses }
@@ -57,4 +57,15 @@ if cust then
 end
 local offer = {}
 if c[3] and c[3] ~= '' then offer = redis.call('HGETALL', P .. 'offer:' .. c[3]) end
-return { 'ok', redis.call('HGETALL', ckey), msgs, chash, addrs, earlier, offer, NOW }
+-- the conversation without the explanations (routing, dispatch,
+-- escalations: for the admin API), but for a bot's hand-over, which the
+-- console shows
+local h, conv = redis.call('HGETALL', ckey), {}
+for i = 1, #h, 2 do
+  local f, v = h[i], h[i + 1]
+  if f ~= 'dispatch' and f ~= 'escalations' and
+      (f ~= 'routing' or string.find(v, '"handoff"', 1, true)) then
+    conv[#conv + 1] = f; conv[#conv + 1] = v
+  end
+end
+return { 'ok', conv, msgs, chash, addrs, earlier, offer, NOW }
