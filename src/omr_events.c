@@ -46,6 +46,8 @@ struct omr_events {
 	struct event *sweep_ev;
 	int claiming, trimming, sweeping;
 	size_t live;         /* entries handed to the handler, not yet done */
+	char **acks;         /* ids done, to acknowledge in one XACK */
+	size_t nacks, acks_cap;
 	unsigned long long processed, claimed, dead, dead_len, trimmed, replayed, lost;
 };
 
@@ -69,10 +71,34 @@ static void omr_events_ack_cb(void *arg, const redisReply *reply, const char *er
 		omr_log_warn("events: XACK failed (the entry will be handled again): %s", err);
 }
 
+/* One XACK for every entry done since the last: at the end of a batch
+ * (before the next read), or at once for entries outside a batch. An
+ * entry done but not yet acknowledged when the daemon dies is handled
+ * again, as any unacknowledged entry (at-least-once). */
+static void omr_events_flush_acks(struct omr_events *ev)
+{
+	if (!ev->nacks)
+		return;
+	const char **argv = omr_malloc((3 + ev->nacks) * sizeof(*argv));
+	argv[0] = "XACK";
+	argv[1] = ev->stream;
+	argv[2] = ev->group;
+	for (size_t i = 0; i < ev->nacks; i++)
+		argv[3 + i] = ev->acks[i];
+	omr_redis_argv(ev->cmd, omr_events_ack_cb, NULL, (int)(3 + ev->nacks), argv, NULL, 0);
+	free(argv);
+	for (size_t i = 0; i < ev->nacks; i++)
+		free(ev->acks[i]);
+	ev->nacks = 0;
+}
+
 static void omr_events_ack(struct omr_events *ev, const char *id)
 {
-	const char *argv[] = { "XACK", ev->stream, ev->group, id };
-	omr_redis_argv(ev->cmd, omr_events_ack_cb, NULL, 4, argv, NULL, 0);
+	if (ev->nacks == ev->acks_cap) {
+		ev->acks_cap = ev->acks_cap ? ev->acks_cap * 2 : 64;
+		ev->acks = omr_realloc(ev->acks, ev->acks_cap * sizeof(*ev->acks));
+	}
+	ev->acks[ev->nacks++] = omr_strdup(id);
 }
 
 static void omr_events_retry_later(struct omr_events *ev, long long ms)
@@ -91,7 +117,10 @@ void omr_event_done(struct omr_event *e, enum omr_event_outcome outcome)
 	if (outcome != OMR_EVENT_RETRY)
 		ev->processed++;
 	ev->live--;
-	if (e->batch && --ev->outstanding == 0) {
+	if (!e->batch) {
+		omr_events_flush_acks(ev);
+	} else if (--ev->outstanding == 0) {
+		omr_events_flush_acks(ev);
 		ev->reading = 0;
 		if (ev->running)
 			omr_events_read(ev);
@@ -187,12 +216,14 @@ static void omr_events_read_cb(void *arg, const redisReply *reply, const char *e
 			ev->history = 0; /* caught up: new entries from now on */
 	}
 	if (omr_events_dispatch(ev, entries, 1) == 0) {
+		omr_events_flush_acks(ev); /* entries gone from the stream */
 		ev->reading = 0;
 		omr_events_read(ev);
 		return;
 	}
 	/* release the dispatch hold */
 	if (--ev->outstanding == 0) {
+		omr_events_flush_acks(ev);
 		ev->reading = 0;
 		omr_events_read(ev);
 	}
@@ -272,6 +303,7 @@ static void omr_events_claim_cb(void *arg, const redisReply *reply, const char *
 	}
 	ev->dead_len = (unsigned long long)r.dead_len;
 	n = omr_events_dispatch(ev, r.taken, 0);
+	omr_events_flush_acks(ev); /* entries gone from the stream */
 	if (n) {
 		ev->claimed += (unsigned long long)n;
 		omr_log_info("events: took over %d entries that waited too long", n);
@@ -389,6 +421,7 @@ void omr_events_kick(struct omr_events *ev)
 
 void omr_events_stop(struct omr_events *ev)
 {
+	omr_events_flush_acks(ev);
 	ev->running = 0;
 	evtimer_del(ev->retry_ev);
 	event_del(ev->claim_ev);
@@ -403,6 +436,9 @@ void omr_events_free(struct omr_events *ev)
 	if (ev->live)
 		omr_log_warn("events: %zu entries still being handled at exit; they stay "
 			     "pending and are handled again", ev->live);
+	for (size_t i = 0; i < ev->nacks; i++) /* handled again next time */
+		free(ev->acks[i]);
+	free(ev->acks);
 	event_free(ev->retry_ev);
 	event_free(ev->claim_ev);
 	event_free(ev->trim_ev);
