@@ -198,6 +198,7 @@ struct omr_router *omr_router_new(const struct omr_env *env, struct omr_channels
 	r->pass_ev = event_new(env->base, -1, EV_PERSIST, omr_router_dispatch, r);
 	r->status_ev = event_new(env->base, -1, EV_PERSIST, omr_router_status, r);
 	r->status_soon_ev = evtimer_new(env->base, omr_router_status, r);
+	r->status_waiting = omr_map_new();
 	omr_hub_on(env->hub, OMR_HUB_ROUTE, omr_router_hub, r);
 	omr_hub_on(env->hub, OMR_HUB_ANSWERED, omr_router_hub, r);
 	return r;
@@ -237,5 +238,6 @@ void omr_router_free(struct omr_router *r)
 	event_free(r->status_soon_ev);
 	omr_router_pass_free(r);
 	omr_router_pools_free(r);
+	omr_map_free(r->status_waiting, NULL);
 	free(r);
 }

@@ -42,6 +42,7 @@ struct omr_router {
 	int expiring;
 	int statusing;
 	int status_again;  /* a pass was due while one was under way */
+	struct omr_map *status_waiting;  /* queue names where somebody waited at the last pass */
 	/* the pass in progress */
 	size_t qidx;
 	size_t *order;     /* queues by priority */

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,14 +30,29 @@ struct omr_status_call {
 	int pending_flag;
 };
 
+static void omr_router_status_queue(struct omr_router *r, const struct omr_queue_conf *q,
+				    int with_agents);
+
 static void omr_router_status_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_status_call *sc = arg;
 	struct omr_router *r = sc->r;
 	struct omr_lua_queue_status_reply st;
-	int ok = !err && omr_lua_queue_status_reply(reply, &st) >= 3;
+	int ok = !err && omr_lua_queue_status_reply(reply, &st) >= 4;
 	const redisReply *due = ok ? st.due : NULL;
 	long long aht = ok ? st.aht : 0, avail = ok ? st.available : 0;
+	const struct omr_queue_conf *q = omr_routing_queue(omr_env_cfg(&r->env)->routing, sc->queue);
+
+	/* remembered per queue: send the agents next time only if somebody
+	 * waits (10,000 agents are not sent every second to an empty queue) */
+	if (ok && st.waiting > 0)
+		omr_map_puts(r->status_waiting, sc->queue, (void *)(intptr_t)1);
+	else if (ok)
+		omr_map_dels(r->status_waiting, sc->queue);
+	if (ok && avail < 0 && q && r->running) {
+		omr_router_status_queue(r, q, 1); /* somebody waits now */
+		due = NULL;
+	}
 
 	if (due && due->type == REDIS_REPLY_ARRAY) {
 		if (!aht)
@@ -72,6 +88,36 @@ static void omr_router_status_cb(void *arg, const redisReply *reply, const char 
 	}
 }
 
+static void omr_router_status_queue(struct omr_router *r, const struct omr_queue_conf *q,
+				    int with_agents)
+{
+	const struct omr_config *cfg = omr_env_cfg(&r->env);
+	struct omr_cands cands = { 0 };
+	const char **ids = NULL;
+	if (with_agents) {
+		json_t *skills, *none;
+		omr_route_needs(q, NULL, 0, &skills, &none);
+		/* agents who could take the queue's conversations: any channel */
+		omr_route_candidates(cfg->agents, NULL, skills, NULL, NULL, NULL, 0, &cands);
+		json_decref(skills);
+		ids = omr_calloc((size_t)cands.n + 1, sizeof(*ids));
+		for (int k = 0; k < cands.n; k++)
+			ids[k] = cands.argv[k * 3];
+	}
+	struct omr_lua_queue_status_args a = {
+		.queue = q->name, .interval = q->status_interval, .max = 200,
+		.default_aht = cfg->routing->handle_time_default, .counted = !with_agents,
+		.agents = ids, .nagents = (size_t)cands.n,
+	};
+	struct omr_status_call *sc = omr_calloc(1, sizeof(*sc));
+	sc->r = r;
+	sc->queue = omr_strdup(q->name);
+	r->statusing++;
+	omr_lua_queue_status(r->env.store, &a, omr_router_status_cb, sc);
+	free(ids);
+	omr_cands_free(&cands);
+}
+
 void omr_router_status(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_router *r = arg;
@@ -82,33 +128,11 @@ void omr_router_status(evutil_socket_t fd, short what, void *arg)
 		return;
 	for (size_t i = 0; i < cfg->routing->nqueues; i++) {
 		const struct omr_queue_conf *q = &cfg->routing->queues[i];
-		struct omr_cands cands;
-		json_t *skills;
-		if (!q->status_interval)
-			continue;
-		json_t *none;
-		omr_route_needs(q, NULL, 0, &skills, &none);
-		/* agents who could take the queue's conversations: any channel */
-		omr_route_candidates(cfg->agents, NULL, skills, NULL, NULL, NULL, 0, &cands);
-		json_decref(skills);
-		const char **ids = omr_calloc((size_t)cands.n + 1, sizeof(*ids));
-		for (int k = 0; k < cands.n; k++)
-			ids[k] = cands.argv[k * 3];
-		struct omr_lua_queue_status_args a = {
-			.queue = q->name, .interval = q->status_interval, .max = 200,
-			.default_aht = cfg->routing->handle_time_default,
-			.agents = ids, .nagents = (size_t)cands.n,
-		};
-		struct omr_status_call *sc = omr_calloc(1, sizeof(*sc));
-		sc->r = r;
-		sc->queue = omr_strdup(q->name);
-		r->statusing++;
-		omr_lua_queue_status(r->env.store, &a, omr_router_status_cb, sc);
-		free(ids);
-		omr_cands_free(&cands);
+		if (q->status_interval)
+			omr_router_status_queue(r, q,
+						omr_map_gets(r->status_waiting, q->name) != NULL);
 	}
 }
-
 
 void omr_router_status_soon(struct omr_router *r)
 {

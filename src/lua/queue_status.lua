@@ -10,17 +10,25 @@
 -- @arg  interval int   ms between updates of one position
 -- @arg  max      int   waiting customers looked at
 -- @arg  default_aht int average handling time (ms) before there is one
+-- @arg  counted bool  the agents are counted (not sent when nobody waited
+--                     at the last pass: then -1 asks for them)
 -- @rest agents   agent ids eligible for the queue
 -- @time
 -- @lib  queue
 -- @reply due      any  { { conversation, channel, address, thread, position }, ... }
 -- @reply aht      int  average handling time (ms, 0: none yet)
--- @reply available int agents available
+-- @reply available int agents available (-1: call again with the agents)
+-- @reply waiting  int  customers looked at (0: nobody waits)
 local aht, n = 0, 0
 for _, v in ipairs(redis.call('LRANGE', K.queue .. ':aht', 0, -1)) do
   aht = aht + tonumber(v); n = n + 1
 end
 if n > 0 then aht = math.floor(aht / n) end
+local ids = redis.call('ZRANGE', K.queue, 0, A.max - 1)
+-- nobody waits: nothing to tell, and no agent to count; somebody waits
+-- but the agents were not sent (nobody waited last time): ask for them
+if #ids == 0 then return { {}, aht, 0, 0 } end
+if #REST == 0 and A.counted then return { {}, aht, -1, #ids } end
 local avail = 0
 for _, id in ipairs(REST) do
   local a = redis.call('HMGET', P .. 'agent:' .. id, 'presence', 'sessions')
@@ -46,7 +54,6 @@ local function minutes(pos)
   return math.ceil(m / 60) * 60
 end
 local told = K.queue .. ':told'
-local ids = redis.call('ZRANGE', K.queue, 0, A.max - 1)
 local due = {}
 if #ids > 0 then
   local was = redis.call('HMGET', told, unpack(ids))
@@ -62,4 +69,4 @@ if #ids > 0 then
     end
   end
 end
-return { due, aht, avail }
+return { due, aht, avail, #ids }

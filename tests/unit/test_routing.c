@@ -830,6 +830,20 @@ static void test_status_bands(void **state)
 	assert_int_equal(status_due(60000), 11);
 	/* the interval is up: everyone again */
 	assert_int_equal(status_due(0), 29);
+	/* the agents were not sent (nobody waited last time) but somebody
+	 * waits: the script asks for them rather than count nobody */
+	const char *keys[] = { "t:{s}:queue:q" };
+	const char *argv[] = { "q", "0", "200", "1000", "1" };
+	redisReply *r2 = script(OMR_LUA_QUEUE_STATUS, 1, keys, 5, argv);
+	assert_int_equal(r2->element[2]->integer, -1);
+	assert_int_equal(r2->element[3]->integer, 29);
+	freeReplyObject(r2);
+	/* nobody waits: nothing, and no agents needed */
+	do_cmd("DEL t:{s}:queue:q");
+	r2 = script(OMR_LUA_QUEUE_STATUS, 1, keys, 5, argv);
+	assert_int_equal(r2->element[2]->integer, 0);
+	assert_int_equal(r2->element[3]->integer, 0);
+	freeReplyObject(r2);
 }
 
 int main(void)
