@@ -18,6 +18,21 @@
 #include "omr_store.h"
 #include "omr_util.h"
 
+/* {queue: ms an answer may take to count in the service level, -1: none}
+ * for offer_end.lua (malloc'ed) */
+static char *omr_agents_sla_json(const struct omr_routing_conf *r)
+{
+	json_t *m = json_object();
+	for (size_t i = 0; i < r->nqueues; i++) {
+		const struct omr_queue_conf *q = &r->queues[i];
+		json_object_set_new(m, q->name,
+				    json_integer(q->sla.target ? (json_int_t)q->sla.within : -1));
+	}
+	char *s = json_dumps(m, JSON_COMPACT);
+	json_decref(m);
+	return s;
+}
+
 void omr_agents_revoked(struct omr_agents *a, const char *agent, const char *offer,
 			const char *reason)
 {
@@ -88,17 +103,9 @@ static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const ch
 	} else if (strcmp(o.tag, "not_yours") == 0) {
 		omr_agents_error_q(q, "not_yours", "this offer is not yours");
 	} else if (o.outcome && strcmp(o.outcome, "accept") == 0 && o.conversation) {
+		/* counted for the service level by offer_end.lua itself */
 		q->conversation = omr_strdup(o.conversation);
 		omr_log_info("agent %s accepted conversation %s", q->agent, q->conversation);
-		struct omr_hub_event ev = {
-			.type = OMR_HUB_ANSWERED,
-			.agent = q->agent,
-			.queue = o.queue,
-			.at = o.waited,
-			.customer = o.customer,
-			.conversation = q->conversation,
-		};
-		omr_hub_emit(a->env.hub, &ev);
 		omr_agents_view(a, q, q->conversation, q->agent, omr_agents_assigned_cb);
 		omr_hub_route(a->env.hub);
 		return;
@@ -136,9 +143,15 @@ void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_
 	q = omr_areq_new(a, s);
 	q->offer = omr_strdup(offer);
 	q->text = omr_strdup(how);
+	char day[16];
+	omr_day(day, sizeof(day));
+	char *sla = strcmp(how, "accept") == 0 ? omr_agents_sla_json(r) : NULL;
 	struct omr_lua_offer_end_args args = {
 		.how = how, .offer = offer, .agent = s->agent,
 		.cooldown = r->offers.reject_cooldown, .missed = r->offers.max_missed,
+		.day = day, .sla = sla, .late = omr_engagement_points(r, "sla_breach"),
+		.min = r->engagement.min, .max = r->engagement.max,
 	};
 	omr_lua_offer_end(a->env.store, &args, omr_agents_offer_end_cb, q);
+	free(sla);
 }

@@ -27,7 +27,6 @@ static const char *const omr_hub_names[OMR_HUB_NTYPES] = {
 	[OMR_HUB_AGENT_LOST] = "agent_lost",
 	[OMR_HUB_AGENT_RESUME] = "agent_resume",
 	[OMR_HUB_TO_AGENT] = "to_agent",
-	[OMR_HUB_ANSWERED] = "answered",
 	[OMR_HUB_PEERS] = "peers",
 };
 

@@ -39,9 +39,6 @@ enum omr_hub_type {
 	/* A frame for every console of an agent, on whichever node: agent,
 	 * frame. */
 	OMR_HUB_TO_AGENT,
-	/* An offer was accepted: queue, customer, conversation, at (how long
-	 * it waited in the queue, ms, on Redis' clock; 0: unknown). */
-	OMR_HUB_ANSWERED,
 	/* This node's heartbeat was stored: at = how many other nodes beat. */
 	OMR_HUB_PEERS,
 	OMR_HUB_NTYPES

@@ -53,27 +53,6 @@ void omr_router_engage(struct omr_router *r, const char *customer, const char *e
 	omr_log_debug("customer %s: engagement %+lld (%s)", customer, pts, event);
 }
 
-/* An offer was accepted: count the answer for the queue's service level
- * (and withdraw from the engagement balance when it came too late), in one
- * step (answered.lua). */
-static void omr_router_answered(struct omr_router *r, const char *queue, long long waited,
-				const char *customer, const char *conversation)
-{
-	const struct omr_routing_conf *rc = omr_env_cfg(&r->env)->routing;
-	const struct omr_queue_conf *q = omr_routing_queue(rc, queue);
-	char day[16];
-	if (!q || waited <= 0)
-		return;
-	omr_day(day, sizeof(day));
-	struct omr_lua_answered_args a = {
-		.queue = queue, .day = day, .in_sla = !q->sla.target || waited <= q->sla.within,
-		.customer = customer, .conversation = conversation,
-		.points = omr_engagement_points(rc, "sla_breach"),
-		.min = rc->engagement.min, .max = rc->engagement.max,
-	};
-	omr_lua_answered(r->env.store, &a, omr_router_noop_cb, "stats");
-}
-
 /* ---- a customer message in a conversation somebody has ---- */
 
 struct omr_router_msg {
@@ -162,9 +141,6 @@ static void omr_router_hub(void *arg, const struct omr_hub_event *ev)
 		if (r->kick_ev)
 			event_active(r->kick_ev, EV_TIMEOUT, 0);
 		break;
-	case OMR_HUB_ANSWERED:
-		omr_router_answered(r, ev->queue, ev->at, ev->customer, ev->conversation);
-		break;
 	default:
 		break;
 	}
@@ -200,7 +176,6 @@ struct omr_router *omr_router_new(const struct omr_env *env, struct omr_channels
 	r->status_soon_ev = evtimer_new(env->base, omr_router_status, r);
 	r->status_waiting = omr_map_new();
 	omr_hub_on(env->hub, OMR_HUB_ROUTE, omr_router_hub, r);
-	omr_hub_on(env->hub, OMR_HUB_ANSWERED, omr_router_hub, r);
 	return r;
 }
 

@@ -5,8 +5,8 @@
  * offered to eligible agents; waiting customers hear their position; offers
  * expire. See docs/routing.md.
  *
- * It hears from the rest through the hub (OMR_HUB_ROUTE: run a pass soon;
- * OMR_HUB_ANSWERED: count the service level, answered.lua) and announces offers, revocations and presence
+ * It hears from the rest through the hub (OMR_HUB_ROUTE: run a pass soon)
+ * and announces offers, revocations and presence
  * changes there (OMR_HUB_OFFERED, _REVOKED, _PRESENCE, _TO_AGENT).
  */
 #ifndef OMR_ROUTER_H

@@ -7,6 +7,13 @@
 -- @arg  agent   str   '' for expire: any
 -- @arg  cooldown int  ms a rejected or missed conversation is not offered to the agent again
 -- @arg  missed  int   missed offers in a row before the agent is set away
+-- @arg  day     str   accept: the service level's day (UTC, YYYY-MM-DD)
+-- @arg  sla     json  accept: {queue: ms an answer may take to count in the
+--                     service level, -1: no service level} for every
+--                     configured queue
+-- @arg  late    int   accept: a late answer's change of the customer's balance
+-- @arg  min     int   the balance's bounds
+-- @arg  max     int
 -- @time
 -- @reply tag      str   'ok' | 'gone' | 'not_yours'
 -- @reply outcome  str   accept | reject | withdraw | expire (an accept past
@@ -20,6 +27,7 @@
 -- @reply offer    str
 -- @lib  queue
 -- @lib  pools
+-- @lib  engage
 local how, oid, agent, now = A.how, A.offer, A.agent, NOW
 local okey = K.offer
 local o = redis.call('HMGET', okey, 'conversation', 'agent', 'channel', 'queue', 'score',
@@ -44,8 +52,21 @@ if how == 'accept' then
   R.refresh(owner)
   local c = redis.call('HMGET', ckey, 'queue', 'queued_at', 'customer')
   local queued_at = tonumber(c[2] or '0') or 0
-  return { 'ok', 'accept', conv, owner, c[1] or '', c[3] or '',
-    queued_at > 0 and now - queued_at or 0, 0, oid }
+  local waited = queued_at > 0 and now - queued_at or 0
+  -- the answer counts for the queue's service level of the day (kept 35
+  -- days); a late one withdraws from the customer's balance
+  local within = (A.sla or '') ~= '' and c[1] and cjson.decode(A.sla)[c[1]]
+  if within and waited > 0 then
+    local stats = P .. 'stats:' .. c[1] .. ':' .. A.day
+    redis.call('HINCRBY', stats, 'answered', 1)
+    if within < 0 or waited <= within then
+      redis.call('HINCRBY', stats, 'in_sla', 1)
+    else
+      E.move(c[3], A.late, 'sla_breach', conv, A.min, A.max)
+    end
+    redis.call('EXPIRE', stats, 3024000)
+  end
+  return { 'ok', 'accept', conv, owner, c[1] or '', c[3] or '', waited, 0, oid }
 end
 
 -- back in the queue, at its old place

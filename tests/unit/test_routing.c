@@ -846,6 +846,53 @@ static void test_status_bands(void **state)
 	freeReplyObject(r2);
 }
 
+/* offer_end.lua: an accept counts for the queue's service level of the
+ * day; a late one withdraws from the customer's balance, in the same step */
+static void accept_with_sla(const char *sla)
+{
+	const char *keys[] = { "t:{s}:offer:o_1", "t:{s}:offers" };
+	const char *argv[] = { "accept", "o_1", "ann", "60000", "3", "2026-12-05", sla, "-3",
+			       "-100", "100" };
+	freeReplyObject(script(OMR_LUA_OFFER_END, 2, keys, 10, argv));
+}
+
+static void test_answered(void **state)
+{
+	static const char *const ann[] = { "ann", "2", "1" };
+	char got[64];
+	redisReply *r;
+	(void)state;
+	do_cmd("FLUSHALL");
+	do_cmd("SET t:{s}:node:n1:alive 1");
+	do_cmd("HSET t:{s}:cust:u1 id u1 balance 0");
+	session("ann", 1);
+	presence("ann", "available");
+	/* waited a minute; the queue's service level is 30 s: late */
+	waiting("c1", "", 0);
+	do_cmd("HSET t:{s}:conv:c1 customer u1 queued_at %lld", rnow() - 60000);
+	assert_string_equal(offer("c1", "longest_idle", ann, 1, got, sizeof(got)), "ann");
+	accept_with_sla("{\"q\":30000}");
+	r = cmd("HMGET t:{s}:stats:q:2026-12-05 answered in_sla");
+	assert_string_equal(r->element[0]->str, "1");
+	assert_int_equal(r->element[1]->type, REDIS_REPLY_NIL);
+	freeReplyObject(r);
+	r = cmd("HGET t:{s}:cust:u1 balance");
+	assert_string_equal(r->str, "-3");
+	freeReplyObject(r);
+	/* in time (and a queue without a service level counts as in time) */
+	waiting("c2", "", 0);
+	do_cmd("HSET t:{s}:conv:c2 customer u1 queued_at %lld", rnow() - 1000);
+	assert_string_equal(offer("c2", "longest_idle", ann, 1, got, sizeof(got)), "ann");
+	accept_with_sla("{\"q\":-1}");
+	r = cmd("HMGET t:{s}:stats:q:2026-12-05 answered in_sla");
+	assert_string_equal(r->element[0]->str, "2");
+	assert_string_equal(r->element[1]->str, "1");
+	freeReplyObject(r);
+	r = cmd("HGET t:{s}:cust:u1 balance");
+	assert_string_equal(r->str, "-3");
+	freeReplyObject(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
@@ -859,6 +906,7 @@ int main(void)
 		cmocka_unit_test(test_queue_classes),
 		cmocka_unit_test(test_pools),
 		cmocka_unit_test(test_status_bands),
+		cmocka_unit_test(test_answered),
 	};
 	int rc = cmocka_run_group_tests(pure, NULL, NULL);
 	return rc | cmocka_run_group_tests(redis, start_redis, stop_redis);
