@@ -336,6 +336,16 @@ static void omr_edge_protocols(struct omr_edge *e)
 	p->callback = omr_edge_accept_cb;
 }
 
+/* a start that failed after the context was made: no thread runs it */
+static void omr_edge_unstart(struct omr_edge *e)
+{
+	if (e->ctx)
+		lws_context_destroy(e->ctx);
+	e->ctx = NULL;
+	omr_edge_loop_free(e->loop);
+	e->loop = NULL;
+}
+
 int omr_edge_start(struct omr_edge *e, char **err_r)
 {
 	struct lws_context_creation_info info;
@@ -401,11 +411,7 @@ int omr_edge_start(struct omr_edge *e, char **err_r)
 		e->listener = lws_adopt_descriptor_vhost(e->vhost, LWS_ADOPT_RAW_FILE_DESC, lfd,
 							 OMR_EDGE_ACCEPT_PROTOCOL, NULL);
 	if (!e->listener) {
-		if (e->ctx)
-			lws_context_destroy(e->ctx);
-		e->ctx = NULL;
-		omr_edge_loop_free(e->loop);
-		e->loop = NULL;
+		omr_edge_unstart(e);
 		close(e->lfd);
 		e->lfd = -1;
 		return omr_err(err_r, "cannot start the websocket server (libwebsockets)");
@@ -413,10 +419,7 @@ int omr_edge_start(struct omr_edge *e, char **err_r)
 	e->lfd = -1; /* lws closes it with the listener */
 	atomic_store(&e->stop, 0);
 	if (pthread_create(&e->thread, NULL, omr_edge_thread, e) != 0) {
-		lws_context_destroy(e->ctx);
-		e->ctx = NULL;
-		omr_edge_loop_free(e->loop);
-		e->loop = NULL;
+		omr_edge_unstart(e);
 		return omr_err(err_r, "cannot start the edge thread");
 	}
 	e->running = 1;

@@ -27,18 +27,15 @@ static void omr_pool_id(const char *channel, const char *strategy, const struct 
 			char id[OMR_POOL_ID_LEN + 1])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
 	EVP_DigestUpdate(ctx, channel, strlen(channel) + 1);
 	EVP_DigestUpdate(ctx, strategy, strlen(strategy) + 1);
 	for (int i = 0; i < c->n * 3; i++)
 		EVP_DigestUpdate(ctx, c->argv[i], strlen(c->argv[i]) + 1);
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_DigestFinal_ex(ctx, md, NULL);
 	EVP_MD_CTX_free(ctx);
-	for (unsigned int i = 0; i < mdlen && i * 2 < OMR_POOL_ID_LEN; i++)
-		snprintf(id + i * 2, 3, "%02x", md[i]);
-	id[OMR_POOL_ID_LEN] = '\0';
+	omr_hex(md, OMR_POOL_ID_LEN / 2, id); /* SHA-1: 20 bytes, 40 hex digits */
 }
 
 static void omr_pools_reset(struct omr_router *r)

@@ -311,24 +311,17 @@ void omr_store_msg_status(struct omr_store *s, const char *msg, const char *stat
 	omr_lua_msg_status(s, &a, cb, arg);
 }
 
+/* earlier conversations: agent_view.lua sends only what the customer
+ * panel lists of each */
 static json_t *omr_store_earlier(const redisReply *list)
 {
-	static const char *const keep[] = { "id", "channel", "status", "created_at", "closed_at",
-					    "wrapup", "queue", NULL };
 	json_t *arr = json_array();
 	for (size_t i = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
 		json_t *c = omr_model_from_hash(OMR_MODEL_CONVERSATION, list->element[i]);
-		json_t *o;
-		if (!c || !json_object_size(c)) {
+		if (c && json_object_size(c))
+			json_array_append_new(arr, c);
+		else
 			json_decref(c);
-			continue;
-		}
-		o = json_object();
-		for (int k = 0; keep[k]; k++)
-			if (json_object_get(c, keep[k]))
-				json_object_set(o, keep[k], json_object_get(c, keep[k]));
-		json_array_append_new(arr, o);
-		json_decref(c);
 	}
 	return arr;
 }

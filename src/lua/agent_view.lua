@@ -43,7 +43,8 @@ if cust then
   addrs = redis.call('SMEMBERS', P .. 'cust:' .. cust .. ':addrs')
   local prev = redis.call('ZREVRANGE', P .. 'cust:' .. cust .. ':convs', 0, A.earlier)
   -- of an earlier conversation, what the customer panel lists (not its
-  -- explanations): the fields omr_store_earlier keeps
+  -- explanations): these fields only (omr_store_earlier takes them as
+  -- they come)
   local keep = { 'id', 'channel', 'status', 'created_at', 'closed_at', 'wrapup', 'queue' }
   for _, p in ipairs(prev) do
     if p ~= A.conversation then

@@ -34,38 +34,35 @@ for _, id in ipairs(REST) do
   local a = redis.call('HMGET', P .. 'agent:' .. id, 'presence', 'sessions')
   if a[1] == 'available' and tonumber(a[2] or '0') > 0 then avail = avail + 1 end
 end
-local function band(pos)
-  if pos <= 10 then return pos end
-  for _, b in ipairs({ 20, 50, 100, 200, 500 }) do
-    if pos <= b then return b end
+-- x itself up to `exact`, then the first of steps it fits under, then
+-- whole multiples of `every`
+local function banded(x, exact, steps, every)
+  if x <= exact then return x end
+  for _, b in ipairs(steps) do
+    if x <= b then return b end
   end
-  return math.ceil(pos / 500) * 500
+  return math.ceil(x / every) * every
 end
+local function band(pos) return banded(pos, 10, { 20, 50, 100, 200, 500 }, 500) end
 -- the estimate as omr_route_eta computes it, in whole minutes, banded
 -- too (each minute to 10, then 15, 20, 30, 45, 60, 90, 120, then hours):
 -- a long wait does not change with every place gained
 local per = n > 0 and aht or A.default_aht
 local function minutes(pos)
-  local m = math.ceil(pos * per / math.max(avail, 1) / 60000)
-  if m <= 10 then return m end
-  for _, b in ipairs({ 15, 20, 30, 45, 60, 90, 120 }) do
-    if m <= b then return b end
-  end
-  return math.ceil(m / 60) * 60
+  return banded(math.ceil(pos * per / math.max(avail, 1) / 60000), 10,
+    { 15, 20, 30, 45, 60, 90, 120 }, 60)
 end
 local told = K.queue .. ':told'
 local due = {}
-if #ids > 0 then
-  local was = redis.call('HMGET', told, unpack(ids))
-  for i, id in ipairs(ids) do
-    local b0, m0, at = string.match(was[i] or '', '^(%d+):(%d+):(%d+)$')
-    local b, m = band(i), minutes(i)
-    if tonumber(b0) ~= b or tonumber(m0) ~= m or NOW - tonumber(at or '0') >= A.interval then
-      local c = redis.call('HMGET', P .. 'conv:' .. id, 'channel', 'address', 'thread', 'status')
-      if c[4] == 'queued' then
-        due[#due + 1] = { id, c[1] or '', c[2] or '', c[3] or '', i }
-        redis.call('HSET', told, id, b .. ':' .. m .. ':' .. NOW)
-      end
+local was = redis.call('HMGET', told, unpack(ids))
+for i, id in ipairs(ids) do
+  local b0, m0, at = string.match(was[i] or '', '^(%d+):(%d+):(%d+)$')
+  local b, m = band(i), minutes(i)
+  if tonumber(b0) ~= b or tonumber(m0) ~= m or NOW - tonumber(at or '0') >= A.interval then
+    local c = redis.call('HMGET', P .. 'conv:' .. id, 'channel', 'address', 'thread', 'status')
+    if c[4] == 'queued' then
+      due[#due + 1] = { id, c[1] or '', c[2] or '', c[3] or '', i }
+      redis.call('HSET', told, id, b .. ':' .. m .. ':' .. NOW)
     end
   end
 end

@@ -856,10 +856,19 @@ static void accept_with_sla(const char *sla)
 	freeReplyObject(script(OMR_LUA_OFFER_END, 2, keys, 10, argv));
 }
 
-static void test_answered(void **state)
+/* conv waits `waited` ms, is offered to ann and accepted with `sla` */
+static void answer(const char *conv, long long waited, const char *sla)
 {
 	static const char *const ann[] = { "ann", "2", "1" };
 	char got[64];
+	waiting(conv, "", 0);
+	do_cmd("HSET t:{s}:conv:%s customer u1 queued_at %lld", conv, rnow() - waited);
+	assert_string_equal(offer(conv, "longest_idle", ann, 1, got, sizeof(got)), "ann");
+	accept_with_sla(sla);
+}
+
+static void test_answered(void **state)
+{
 	redisReply *r;
 	(void)state;
 	do_cmd("FLUSHALL");
@@ -868,10 +877,7 @@ static void test_answered(void **state)
 	session("ann", 1);
 	presence("ann", "available");
 	/* waited a minute; the queue's service level is 30 s: late */
-	waiting("c1", "", 0);
-	do_cmd("HSET t:{s}:conv:c1 customer u1 queued_at %lld", rnow() - 60000);
-	assert_string_equal(offer("c1", "longest_idle", ann, 1, got, sizeof(got)), "ann");
-	accept_with_sla("{\"q\":30000}");
+	answer("c1", 60000, "{\"q\":30000}");
 	r = cmd("HMGET t:{s}:stats:q:2026-12-05 answered in_sla");
 	assert_string_equal(r->element[0]->str, "1");
 	assert_int_equal(r->element[1]->type, REDIS_REPLY_NIL);
@@ -880,10 +886,7 @@ static void test_answered(void **state)
 	assert_string_equal(r->str, "-3");
 	freeReplyObject(r);
 	/* in time (and a queue without a service level counts as in time) */
-	waiting("c2", "", 0);
-	do_cmd("HSET t:{s}:conv:c2 customer u1 queued_at %lld", rnow() - 1000);
-	assert_string_equal(offer("c2", "longest_idle", ann, 1, got, sizeof(got)), "ann");
-	accept_with_sla("{\"q\":-1}");
+	answer("c2", 1000, "{\"q\":-1}");
 	r = cmd("HMGET t:{s}:stats:q:2026-12-05 answered in_sla");
 	assert_string_equal(r->element[0]->str, "2");
 	assert_string_equal(r->element[1]->str, "1");
