@@ -284,6 +284,8 @@ static void omr_agents_hub(void *arg, const struct omr_hub_event *ev)
 	struct omr_agents *a = arg;
 	struct omr_alocal *l;
 
+	if (!a->stopping && ev->type == OMR_HUB_NODE_REJOINED)
+		omr_agents_recount(a);
 	if (a->stopping || !ev->agent)
 		return;
 	switch (ev->type) {
@@ -297,9 +299,6 @@ static void omr_agents_hub(void *arg, const struct omr_hub_event *ev)
 		omr_agents_push_new(a, ev->agent,
 				    json_pack("{s:s,s:s,s:s}", "type", "presence", "status", ev->status,
 					      "reason", ev->reason ? ev->reason : ""));
-		break;
-	case OMR_HUB_AGENT_LOST:
-		omr_agents_offline(a, ev->agent, ev->reason, 0);
 		break;
 	case OMR_HUB_AGENT_RESUME:
 		l = omr_agents_local(a, ev->agent, 0);
@@ -322,7 +321,7 @@ struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_ag
 {
 	static const enum omr_hub_type heard[] = {
 		OMR_HUB_OFFERED, OMR_HUB_REVOKED,     OMR_HUB_PRESENCE,
-		OMR_HUB_AGENT_LOST, OMR_HUB_AGENT_RESUME, OMR_HUB_TO_AGENT,
+		OMR_HUB_NODE_REJOINED, OMR_HUB_AGENT_RESUME, OMR_HUB_TO_AGENT,
 	};
 	struct omr_agents *a = omr_calloc(1, sizeof(*a));
 	a->env = *env;

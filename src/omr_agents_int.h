@@ -136,6 +136,8 @@ int omr_agents_auth_valid(const struct omr_agents *a, const struct omr_asess *s)
 struct omr_alocal *omr_agents_local(struct omr_agents *a, const char *agent, int create);
 void omr_alocal_free(void *p);
 void omr_agents_start_grace(struct omr_agents *a, const char *agent);
+/* This node was taken for dead: count its sessions again (OMR_HUB_NODE_REJOINED). */
+void omr_agents_recount(struct omr_agents *a);
 /* A log-in was accepted: the session joins its agent and is recorded. */
 void omr_agents_login(struct omr_agents *a, struct omr_asess *s, const char *agent);
 void omr_agents_presence(struct omr_agents *a, struct omr_asess *s, const json_t *msg);

@@ -130,6 +130,54 @@ void omr_agents_session_closed(struct omr_agents *a, struct omr_asess *s)
 	omr_lua_agent_session(a->env.store, &as, omr_agents_gone_cb, q);
 }
 
+/* ---- this node was taken for dead and beats again ---- */
+
+static void omr_agents_recount_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	struct omr_lua_agent_session_reply r;
+	struct omr_alocal *l = omr_agents_local(q->a, q->agent, 0);
+
+	if (err || omr_lua_agent_session_reply(reply, &r) < 5) {
+		omr_log_warn("agent %s: sessions not counted again: %s", q->agent,
+			     err ? err : "bad reply");
+	} else {
+		/* what happened meanwhile (offline by another node's grace timer,
+		 * conversations requeued) was sent while this node was cut off:
+		 * every console starts again from the stored state */
+		for (struct omr_asess *s = l ? l->sessions : NULL; s; s = s->next)
+			omr_agents_welcome(q->a, s, &r);
+	}
+	omr_areq_free(q);
+}
+
+static int omr_agents_recount_one(void *arg, const void *key, size_t klen, void *value)
+{
+	struct omr_alocal *l = value;
+	struct omr_agents *a = arg;
+	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, l->id);
+	long long n = 0;
+
+	for (struct omr_asess *s = l->sessions; s; s = s->next)
+		n++;
+	if (!n)
+		return 0;
+	struct omr_areq *q = omr_areq_new(a, NULL);
+	q->agent = omr_strdup(l->id);
+	struct omr_lua_agent_session_args as = {
+		.agent = l->id, .node = a->env.node_id, .delta = n, .set = 1,
+		.name = ac && ac->name ? ac->name : l->id,
+	};
+	omr_lua_agent_session(a->env.store, &as, omr_agents_recount_cb, q);
+	return 0;
+}
+
+void omr_agents_recount(struct omr_agents *a)
+{
+	omr_map_foreach(a->locals, omr_agents_recount_one, a);
+	omr_hub_route(a->env.hub);
+}
+
 /* ---- presence ---- */
 
 static void omr_agents_offline_cb(void *arg, const redisReply *reply, const char *err)

@@ -163,6 +163,11 @@ static void omr_mod_nodes_destroy(struct omr_core *c)
 	omr_nodes_free(c->nodes);
 }
 
+static void omr_mod_nodes_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_nodes_metrics(c->nodes, b);
+}
+
 static int omr_mod_bots_create(struct omr_core *c, char **err_r)
 {
 	c->bots = omr_bots_new(&c->env, c->channels);
@@ -333,7 +338,7 @@ const struct omr_module omr_core_services[] = {
 	{ "outbox", omr_mod_outbox_create, omr_mod_outbox_start, omr_mod_outbox_stop, NULL,
 	  omr_mod_outbox_destroy, NULL, omr_mod_outbox_metrics },
 	{ "nodes", omr_mod_nodes_create, omr_mod_nodes_start, omr_mod_nodes_stop, NULL,
-	  omr_mod_nodes_destroy },
+	  omr_mod_nodes_destroy, NULL, omr_mod_nodes_metrics },
 	{ "bots", omr_mod_bots_create, omr_mod_bots_start, omr_mod_bots_stop, NULL,
 	  omr_mod_bots_destroy },
 	{ "router", omr_mod_router_create, omr_mod_router_start, omr_mod_router_stop, NULL,

@@ -30,12 +30,14 @@ enum omr_hub_type {
 	OMR_HUB_REVOKED,
 	/* The server changed an agent's presence: agent, status, reason. */
 	OMR_HUB_PRESENCE,
-	/* Take an agent offline (their node stopped, their account was
-	 * removed): agent, reason. */
-	OMR_HUB_AGENT_LOST,
-	/* An agent this node served before it restarted: they get the grace
+	/* An agent with no session whom this node now answers for (it served
+	 * them before it restarted, or their node died): they get the grace
 	 * period to come back. agent. */
 	OMR_HUB_AGENT_RESUME,
+	/* This node was taken for dead (no heartbeat stored for longer than
+	 * its time to live) and beats again: its agents' sessions are counted
+	 * again. No fields. */
+	OMR_HUB_NODE_REJOINED,
 	/* A frame for every console of an agent, on whichever node: agent,
 	 * frame. */
 	OMR_HUB_TO_AGENT,

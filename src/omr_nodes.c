@@ -19,19 +19,35 @@ struct omr_nodes {
 	int running;
 	int started;     /* the first beat has been sent */
 	int reaping;
+	/* when the beats began to be stored without a gap (mono ms, 0: the
+	 * last one failed): a node reaps others only after its own beats have
+	 * held a whole ttl, so that after an outage of Redis, a node that
+	 * comes back first does not find every other node dead because their
+	 * beats have not yet been stored again */
+	int64_t beating_since;
+	unsigned long long reaped;  /* dead nodes this node took over */
 };
 
 static void omr_nodes_beat_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_nodes *n = arg;
 	struct omr_lua_node_alive_reply r;
-	if (err || omr_lua_node_alive_reply(reply, &r) < 2) {
+	if (err || omr_lua_node_alive_reply(reply, &r) < 3) {
 		omr_log_warn("node heartbeat not stored: %s", err ? err : "malformed reply");
+		n->beating_since = 0;
 		return;
 	}
+	if (!n->beating_since)
+		n->beating_since = omr_mono_ms();
 	struct omr_hub_event peers = { .type = OMR_HUB_PEERS, .at = r.others };
 	if (n->running)
 		omr_hub_emit(n->env.hub, &peers);
+	if (r.rejoined && n->running) {
+		struct omr_hub_event ev = { .type = OMR_HUB_NODE_REJOINED };
+		omr_log_warn("this node was taken for dead (no heartbeat stored for %d s): "
+			     "counting its agents' sessions again", OMR_NODE_TTL_MS / 1000);
+		omr_hub_emit(n->env.hub, &ev);
+	}
 	/* at start: agents this node served before; they get their grace */
 	for (size_t i = 0; r.agents && r.agents->type == REDIS_REPLY_ARRAY && i < r.agents->elements;
 	     i++) {
@@ -57,16 +73,27 @@ static void omr_nodes_beat_timer(evutil_socket_t fd, short what, void *arg)
 static void omr_nodes_reap_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_nodes *n = arg;
+	struct omr_lua_reap_reply r;
 	n->reaping = 0;
-	for (size_t i = 0; !err && reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
-	     i++) {
-		const char *agent = omr_reply_str(reply->element[i]);
-		struct omr_hub_event ev = {
-			.type = OMR_HUB_AGENT_LOST, .agent = agent, .reason = "node stopped",
-		};
+	if (err || omr_lua_reap_reply(reply, &r) < 2) {
+		omr_log_warn("dead nodes not looked for: %s", err ? err : "malformed reply");
+		return;
+	}
+	for (size_t i = 0; r.dead->type == REDIS_REPLY_ARRAY && i < r.dead->elements; i++) {
+		const char *node = omr_reply_str(r.dead->element[i]);
+		if (node) {
+			omr_log_warn("node %s stopped beating: this node takes over its agents", node);
+			n->reaped++;
+		}
+	}
+	/* agents left with no session: their grace period runs here */
+	for (size_t i = 0; r.agents->type == REDIS_REPLY_ARRAY && i < r.agents->elements; i++) {
+		const char *agent = omr_reply_str(r.agents->element[i]);
+		struct omr_hub_event ev = { .type = OMR_HUB_AGENT_RESUME, .agent = agent };
 		if (!agent || !n->running)
 			continue;
-		omr_log_warn("agent %s: their node stopped; taking them offline", agent);
+		omr_log_info("agent %s: their node stopped; offline unless they reconnect within "
+			     "the grace period", agent);
 		omr_hub_emit(n->env.hub, &ev);
 	}
 }
@@ -74,8 +101,9 @@ static void omr_nodes_reap_cb(void *arg, const redisReply *reply, const char *er
 static void omr_nodes_reap(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_nodes *n = arg;
-	struct omr_lua_reap_args a = { 0 };
-	if (n->reaping || !n->running || !omr_redis_ready(omr_store_redis(n->env.store)))
+	struct omr_lua_reap_args a = { .node = n->env.node_id };
+	if (n->reaping || !n->running || !omr_redis_ready(omr_store_redis(n->env.store)) ||
+	    !n->beating_since || omr_mono_ms() - n->beating_since < OMR_NODE_TTL_MS)
 		return;
 	n->reaping = 1;
 	omr_lua_reap(n->env.store, &a, omr_nodes_reap_cb, n);
@@ -108,6 +136,12 @@ void omr_nodes_stop(struct omr_nodes *n)
 	n->running = 0;
 	event_del(n->beat_ev);
 	event_del(n->reap_ev);
+}
+
+void omr_nodes_metrics(const struct omr_nodes *n, struct omr_buf *b)
+{
+	omr_metric(b, "nodes_reaped_total", "counter",
+		   "dead nodes whose agents this node took over", n->reaped);
 }
 
 void omr_nodes_free(struct omr_nodes *n)

@@ -1,15 +1,23 @@
 /*
  * omr_nodes: node membership. Every node writes its heartbeat to Redis
- * (node:<id>:alive, a key with a time to live); any node notices agents
- * whose node stopped beating and announces them lost (OMR_HUB_AGENT_LOST:
- * the agent gateway takes them offline, requeuing their conversations). At
- * start, this node announces the agents it served before a restart
- * (OMR_HUB_AGENT_RESUME: they get the grace period to come back).
+ * (node:<id>:alive, a key with a time to live, and the nodes set); agents'
+ * sessions are counted per node (src/lua/sessions.lib). Any node notices a
+ * node that stopped beating (reap.lua, once, whichever first): the dead
+ * node's sessions are dropped, and the agents left with none are announced
+ * (OMR_HUB_AGENT_RESUME): their grace period runs on this node, time to
+ * reconnect through the load balancer and resume; after it, the agent
+ * gateway takes them offline and requeues their conversations. At start,
+ * this node announces the same for the agents it answered for before it
+ * stopped. A node that was taken for dead while it lived (cut off from
+ * Redis longer than OMR_NODE_TTL_MS) and beats again announces
+ * OMR_HUB_NODE_REJOINED: its sessions are counted again.
  */
 #ifndef OMR_NODES_H
 #define OMR_NODES_H
 
 #include "omr_env.h"
+
+struct omr_buf;
 
 #define OMR_NODE_TTL_MS 15000
 #define OMR_NODE_BEAT_MS 5000
@@ -22,5 +30,6 @@ void omr_nodes_free(struct omr_nodes *n);
 /* Redis reachable: the first beat, then timers. */
 void omr_nodes_start(struct omr_nodes *n);
 void omr_nodes_stop(struct omr_nodes *n);
+void omr_nodes_metrics(const struct omr_nodes *n, struct omr_buf *b);
 
 #endif

@@ -1,9 +1,14 @@
 -- agent_session: an agent's connection on a node opened or closed.
+-- Sessions are counted per node (sessions.lib); the node where the last
+-- one closed answers for the agent's grace period.
 -- @key  agent   agent:{agent}
 -- @key  agents  agents
 -- @arg  agent   str   the agent
 -- @arg  node    str   this node
--- @arg  delta   int   +1 (log-in) or -1 (gone)
+-- @arg  delta   int   +1 (log-in) or -1 (gone); with set, this node's count
+-- @arg  set     bool  delta is this node's count: a node that was reaped as
+--                     dead (cut off longer than its heartbeat) counts its
+--                     sessions again
 -- @arg  name    str   display name
 -- @time
 -- @reply presence  str   log-in: the presence now
@@ -12,24 +17,27 @@
 -- @reply offers    any   log-in: { offer ids }
 -- @reply sessions  int   the agent's sessions now, on every node
 -- @lib  pools
+-- @lib  sessions
 local akey = K.agent
 if A.delta < 0 then
-  local n = redis.call('HINCRBY', akey, 'sessions', -1)
-  if n < 0 then redis.call('HSET', akey, 'sessions', 0); n = 0 end
-  if n == 0 then redis.call('HSET', akey, 'left_at', NOW) end
+  local n = S.add(A.agent, A.node, -1)
+  if n == 0 then
+    redis.call('HSET', akey, 'left_at', NOW)
+    S.own(A.agent, A.node)
+  end
   R.refresh(A.agent)
   return { '', '', {}, {}, n }
 end
 redis.call('SADD', K.agents, A.agent)
-redis.call('HSET', akey, 'id', A.agent, 'name', A.name, 'node', A.node)
-redis.call('HINCRBY', akey, 'sessions', 1)
-redis.call('HSET', akey, 'changed_at', NOW)
+redis.call('HSET', akey, 'id', A.agent, 'name', A.name, 'changed_at', NOW)
+local n = S.add(A.agent, A.node, A.delta, A.set)
+S.own(A.agent, A.node)
 local presence = redis.call('HGET', akey, 'presence')
 if not presence or presence == 'offline' then
   redis.call('HSET', akey, 'presence', 'away', 'presence_reason', 'logged in',
     'presence_at', NOW, 'missed', 0)
 end
 R.refresh(A.agent)
-local p = redis.call('HMGET', akey, 'presence', 'presence_reason', 'sessions')
+local p = redis.call('HMGET', akey, 'presence', 'presence_reason')
 return { p[1], p[2] or '', redis.call('SMEMBERS', akey .. ':convs'),
-  redis.call('SMEMBERS', akey .. ':offers'), tonumber(p[3]) }
+  redis.call('SMEMBERS', akey .. ':offers'), n }

@@ -4,7 +4,7 @@
 --
 -- The agents who fit (from the configuration) form a pool (pools.lib): the
 -- ones ready now, best first by the strategy. The script takes the first
--- who has not declined this conversation and whose node is alive: O(log N)
+-- who has not declined this conversation and is connected to a live node: O(log N)
 -- however many agents fit. When the pool is not in Redis (first use, or it
 -- expired), the reply asks for it: the router calls again with the list.
 -- @key  conv    conv:{conversation}
@@ -33,6 +33,7 @@
 -- @reply customer_name str  'ok' 
 -- @lib  queue
 -- @lib  pools
+-- @lib  sessions
 -- Returns: { 'ok', agent, offer id, expires_at } | { 'none' } | { 'gone' }
 --          | { 'wait', agent } (the preferred agent is busy, keep waiting)
 --          | { 'restart' }: the chosen agent became free after the pass began;
@@ -65,9 +66,9 @@ if not prefer then
   end
 end
 
--- the best ready agent who has not declined it and whose node is alive (a
--- node that stopped is noticed by its heartbeat running out, before the
--- reaper takes its agents offline); skipped: passed over, of which for
+-- the best ready agent who has not declined it and is connected to a live
+-- node (a node that stopped is noticed by its heartbeat running out, before the
+-- reaper drops its sessions); skipped: passed over, of which for
 -- declining it (the others could not take any conversation)
 local best, skipped, refused, from = nil, 0, 0, 0
 while not best do
@@ -81,9 +82,8 @@ while not best do
   if #batch == 0 then break end
   for _, id in ipairs(batch) do
     if not prefer or prefer == id then
-      local node = redis.call('HGET', P .. 'agent:' .. id, 'node')
       if declined[id] then refused = refused + 1
-      elseif node and redis.call('EXISTS', P .. 'node:' .. node .. ':alive') == 1 then
+      elseif S.live(id) then
         best = id; break
       end
       skipped = skipped + 1

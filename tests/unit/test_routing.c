@@ -419,6 +419,7 @@ static void agent_state(const char *id, const char *presence, int load, long lon
 {
 	do_cmd("HSET t:{s}:agent:%s presence %s node n1 sessions 1 load:webchat %d "
 	       "last_assigned_at %lld last_offer_at %lld", id, presence, load, idle_since, last_offer);
+	do_cmd("HSET t:{s}:agent:%s:nodes n1 1", id);
 }
 
 /* a conversation waiting in queue q, by enqueue.lua (and so indexed) */
@@ -725,8 +726,8 @@ static void session(const char *agent, int delta)
 	snprintf(akey, sizeof(akey), "t:{s}:agent:%s", agent);
 	snprintf(d, sizeof(d), "%d", delta);
 	const char *keys[] = { akey, "t:{s}:agents" };
-	const char *argv[] = { agent, "n1", d, agent };
-	freeReplyObject(script(OMR_LUA_AGENT_SESSION, 2, keys, 4, argv));
+	const char *argv[] = { agent, "n1", d, "0", agent };
+	freeReplyObject(script(OMR_LUA_AGENT_SESSION, 2, keys, 5, argv));
 }
 
 static void presence(const char *agent, const char *status)
@@ -896,6 +897,129 @@ static void test_answered(void **state)
 	freeReplyObject(r);
 }
 
+/* an agent's session on node (agent_session.lua) */
+static long long node_session(const char *agent, const char *node, int delta)
+{
+	char akey[64], d[8];
+	snprintf(akey, sizeof(akey), "t:{s}:agent:%s", agent);
+	snprintf(d, sizeof(d), "%d", delta);
+	const char *keys[] = { akey, "t:{s}:agents" };
+	const char *argv[] = { agent, node, d, "0", agent };
+	redisReply *r = script(OMR_LUA_AGENT_SESSION, 2, keys, 5, argv);
+	long long n = r->element[4]->integer;
+	freeReplyObject(r);
+	return n;
+}
+
+/* the names in an array reply, sorted, joined by ',' */
+static void names(const redisReply *r, char *out, size_t len)
+{
+	const char *v[16];
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < r->elements && n < 16; i++)
+		v[n++] = r->element[i]->str;
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && strcmp(v[k - 1], v[k]) > 0; k--) {
+			const char *t = v[k];
+			v[k] = v[k - 1];
+			v[k - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "," : "", v[i]);
+}
+
+static redisReply *reap(const char *node)
+{
+	const char *keys[] = { "t:{s}:nodes" };
+	const char *argv[] = { node };
+	return script(OMR_LUA_REAP, 1, keys, 1, argv);
+}
+
+static redisReply *node_alive(const char *node, int start)
+{
+	char alive[64], mine[64];
+	snprintf(alive, sizeof(alive), "t:{s}:node:%s:alive", node);
+	snprintf(mine, sizeof(mine), "t:{s}:node:%s:agents", node);
+	const char *keys[] = { alive, "t:{s}:nodes", mine };
+	const char *argv[] = { node, "15000", start ? "1" : "0" };
+	return script(OMR_LUA_NODE_ALIVE, 3, keys, 3, argv);
+}
+
+/* Sessions are counted per node: a node's death (reap) or restart
+ * (node_alive at start) removes only its own; agents left with none get
+ * their grace period on the node that noticed; a node reaped while it
+ * lived learns it when it beats again. */
+static void test_node_sessions(void **state)
+{
+	redisReply *r;
+	char got[128];
+	(void)state;
+	do_cmd("FLUSHALL");
+	freeReplyObject(node_alive("n1", 1));
+	freeReplyObject(node_alive("n2", 1));
+	/* ann on both nodes, bob on n2 only, cid on n2 but in her grace
+	 * period there (no session left) */
+	assert_int_equal(node_session("ann", "n1", 1), 1);
+	assert_int_equal(node_session("ann", "n2", 1), 2);
+	assert_int_equal(node_session("ann", "n2", 1), 3);
+	assert_int_equal(node_session("bob", "n2", 1), 1);
+	assert_int_equal(node_session("cid", "n2", 1), 1);
+	assert_int_equal(node_session("cid", "n2", -1), 0);
+	for (const char *const *a = (const char *const[]){ "ann", "bob", "cid", NULL }; *a; a++)
+		presence(*a, "available");
+
+	/* nobody dead yet */
+	r = reap("n1");
+	assert_int_equal(r->element[0]->elements, 0);
+	assert_int_equal(r->element[1]->elements, 0);
+	freeReplyObject(r);
+
+	/* n2 is killed: its heartbeat runs out */
+	do_cmd("DEL t:{s}:node:n2:alive");
+	do_cmd("ZADD t:{s}:nodes 1 n2");
+	r = reap("n1");
+	names(r->element[0], got, sizeof(got));
+	assert_string_equal(got, "n2");
+	names(r->element[1], got, sizeof(got));
+	assert_string_equal(got, "bob,cid"); /* ann still has n1 */
+	freeReplyObject(r);
+	r = cmd("HMGET t:{s}:agent:ann sessions presence");
+	assert_string_equal(r->element[0]->str, "1");
+	assert_string_equal(r->element[1]->str, "available");
+	freeReplyObject(r);
+	r = cmd("HMGET t:{s}:agent:bob sessions node presence");
+	assert_string_equal(r->element[0]->str, "0");
+	assert_string_equal(r->element[1]->str, "n1"); /* its grace runs on n1 */
+	assert_string_equal(r->element[2]->str, "available");
+	freeReplyObject(r);
+	/* once: the next reap finds nothing */
+	r = reap("n1");
+	assert_int_equal(r->element[0]->elements, 0);
+	assert_int_equal(r->element[1]->elements, 0);
+	freeReplyObject(r);
+
+	/* n2 lived after all (cut off from Redis): its next beat says so */
+	r = node_alive("n2", 0);
+	assert_int_equal(r->element[2]->integer, 1);
+	freeReplyObject(r);
+	r = node_alive("n2", 0);
+	assert_int_equal(r->element[2]->integer, 0);
+	freeReplyObject(r);
+
+	/* n1 restarts: ann's session there is gone; her grace runs on n1 */
+	r = node_alive("n1", 1);
+	names(r->element[1], got, sizeof(got));
+	assert_string_equal(got, "ann,bob,cid");
+	freeReplyObject(r);
+	r = cmd("HGET t:{s}:agent:ann sessions");
+	assert_string_equal(r->str, "0");
+	freeReplyObject(r);
+	/* a login anywhere counts again */
+	assert_int_equal(node_session("ann", "n2", 1), 1);
+	assert_int_equal(node_session("ann", "n2", -1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
@@ -910,6 +1034,7 @@ int main(void)
 		cmocka_unit_test(test_pools),
 		cmocka_unit_test(test_status_bands),
 		cmocka_unit_test(test_answered),
+		cmocka_unit_test(test_node_sessions),
 	};
 	int rc = cmocka_run_group_tests(pure, NULL, NULL);
 	return rc | cmocka_run_group_tests(redis, start_redis, stop_redis);
