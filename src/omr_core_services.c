@@ -17,6 +17,7 @@
 #include "omr_core.h"
 #include "omr_core_int.h"
 #include "omr_events.h"
+#include "omr_hub.h"
 #include "omr_ingest.h"
 #include "omr_nodes.h"
 #include "omr_outbox.h"
@@ -223,6 +224,12 @@ static void omr_mod_router_metrics(struct omr_core *c, struct omr_buf *b)
 	omr_router_metrics(c->router, b);
 }
 
+static void omr_core_node_dead(void *arg, const struct omr_hub_event *ev)
+{
+	if (ev->node)
+		omr_events_takeover(arg, ev->node);
+}
+
 static int omr_mod_events_create(struct omr_core *c, char **err_r)
 {
 	struct omr_events_opts eo = {
@@ -236,6 +243,7 @@ static int omr_mod_events_create(struct omr_core *c, char **err_r)
 	};
 	c->events = omr_events_new(c->base, c->store, c->redis_block, &eo, omr_router_on_event,
 				   c->router);
+	omr_hub_on(c->hub, OMR_HUB_NODE_DEAD, omr_core_node_dead, c->events);
 	return 0;
 }
 
@@ -252,6 +260,7 @@ static void omr_mod_events_stop(struct omr_core *c)
 
 static void omr_mod_events_destroy(struct omr_core *c)
 {
+	omr_hub_off(c->hub, c->events);
 	omr_events_free(c->events);
 }
 

@@ -279,16 +279,17 @@ static void omr_events_retry(evutil_socket_t fd, short what, void *arg)
 
 /* ---- housekeeping ---- */
 
-static void omr_events_claim_cb(void *arg, const redisReply *reply, const char *err)
+/* what events_claim.lua took over: handled here; returns how many
+ * entries the reply named (taken, dead-lettered or gone), -1 on error */
+static int omr_events_claimed(struct omr_events *ev, const redisReply *reply, const char *err)
 {
-	struct omr_events *ev = arg;
 	struct omr_lua_events_claim_reply r;
 	const redisReply *dead, *gone;
-	int n;
+	int n, named;
 
-	ev->claiming = 0;
 	if (err || !ev->running || omr_lua_events_claim_reply(reply, &r) < 4)
-		return;
+		return -1;
+	named = (int)(r.taken->elements + r.dead->elements + r.gone->elements);
 	dead = r.dead;
 	gone = r.gone;
 	for (size_t i = 0; dead && dead->type == REDIS_REPLY_ARRAY && i < dead->elements; i++) {
@@ -308,6 +309,58 @@ static void omr_events_claim_cb(void *arg, const redisReply *reply, const char *
 		ev->claimed += (unsigned long long)n;
 		omr_log_info("events: took over %d entries that waited too long", n);
 	}
+	return named;
+}
+
+static void omr_events_claim_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_events *ev = arg;
+	ev->claiming = 0;
+	omr_events_claimed(ev, reply, err);
+}
+
+/* ---- a dead node's entries ---- */
+
+struct omr_events_takeover {
+	struct omr_events *ev;
+	char *node;
+};
+
+static void omr_events_takeover_run(struct omr_events_takeover *t);
+
+static void omr_events_takeover_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_events_takeover *t = arg;
+	int named = omr_events_claimed(t->ev, reply, err);
+	if (err)
+		omr_log_warn("events: entries of dead node %s not taken over: %s (the claim "
+			     "takes them once idle)", t->node, err);
+	if (named == OMR_EVENTS_CLAIM_COUNT && t->ev->running) {
+		omr_events_takeover_run(t); /* more of them */
+		return;
+	}
+	free(t->node);
+	free(t);
+}
+
+static void omr_events_takeover_run(struct omr_events_takeover *t)
+{
+	struct omr_lua_events_claim_args a = {
+		.group = t->ev->group, .consumer = t->ev->consumer, .idle = 0,
+		.count = OMR_EVENTS_CLAIM_COUNT, .max = OMR_EVENTS_MAX_DELIVERIES, .from = t->node,
+	};
+	omr_lua_events_claim(t->ev->store, &a, omr_events_takeover_cb, t);
+}
+
+void omr_events_takeover(struct omr_events *ev, const char *node)
+{
+	struct omr_events_takeover *t;
+	if (!ev->running || !ev->group_ready || strcmp(node, ev->consumer) == 0)
+		return;
+	t = omr_calloc(1, sizeof(*t));
+	t->ev = ev;
+	t->node = omr_strdup(node);
+	omr_events_takeover_run(t);
 }
 
 static void omr_events_claim(evutil_socket_t fd, short what, void *arg)
@@ -315,7 +368,7 @@ static void omr_events_claim(evutil_socket_t fd, short what, void *arg)
 	struct omr_events *ev = arg;
 	struct omr_lua_events_claim_args a = {
 		.group = ev->group, .consumer = ev->consumer, .idle = ev->claim_idle_ms,
-		.count = OMR_EVENTS_CLAIM_COUNT, .max = OMR_EVENTS_MAX_DELIVERIES,
+		.count = OMR_EVENTS_CLAIM_COUNT, .max = OMR_EVENTS_MAX_DELIVERIES, .from = "",
 	};
 	if (ev->claiming || !ev->running || !ev->group_ready || !omr_redis_ready(ev->cmd))
 		return;

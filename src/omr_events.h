@@ -69,5 +69,9 @@ void omr_events_kick(struct omr_events *ev);
 /* Stop reading (entries being handled still finish). */
 void omr_events_stop(struct omr_events *ev);
 void omr_events_metrics(const struct omr_events *ev, struct omr_buf *b);
+/* A node died (OMR_HUB_NODE_DEAD): take over the entries it had read and
+ * not finished now, rather than once they have been idle for the claim;
+ * its consumer is removed from the group. */
+void omr_events_takeover(struct omr_events *ev, const char *node);
 
 #endif

@@ -38,6 +38,9 @@ enum omr_hub_type {
 	 * its time to live) and beats again: its agents' sessions are counted
 	 * again. No fields. */
 	OMR_HUB_NODE_REJOINED,
+	/* Another node stopped beating and this node took it over (reap.lua):
+	 * node. */
+	OMR_HUB_NODE_DEAD,
 	/* A frame for every console of an agent, on whichever node: agent,
 	 * frame. */
 	OMR_HUB_TO_AGENT,
@@ -49,6 +52,7 @@ enum omr_hub_type {
 struct omr_hub_event {
 	enum omr_hub_type type;
 	const char *agent;
+	const char *node;
 	const char *offer;
 	const char *conversation;
 	const char *customer;

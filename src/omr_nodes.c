@@ -81,9 +81,13 @@ static void omr_nodes_reap_cb(void *arg, const redisReply *reply, const char *er
 	}
 	for (size_t i = 0; r.dead->type == REDIS_REPLY_ARRAY && i < r.dead->elements; i++) {
 		const char *node = omr_reply_str(r.dead->element[i]);
+		struct omr_hub_event ev = { .type = OMR_HUB_NODE_DEAD, .node = node };
 		if (node) {
-			omr_log_warn("node %s stopped beating: this node takes over its agents", node);
+			omr_log_warn("node %s stopped beating: this node takes over its agents and "
+				     "events", node);
 			n->reaped++;
+			if (n->running)
+				omr_hub_emit(n->env.hub, &ev);
 		}
 	}
 	/* agents left with no session: their grace period runs here */

@@ -19,9 +19,12 @@
 
 struct omr_buf;
 
-#define OMR_NODE_TTL_MS 15000
-#define OMR_NODE_BEAT_MS 5000
-#define OMR_NODE_REAP_MS 10000
+/* A node beats every second; one that has not for 6 s is dead (a Redis
+ * hiccup of a few seconds is survived, and a node taken for dead by
+ * mistake recovers: OMR_HUB_NODE_REJOINED); any node looks every 2 s. */
+#define OMR_NODE_TTL_MS 6000
+#define OMR_NODE_BEAT_MS 1000
+#define OMR_NODE_REAP_MS 2000
 
 struct omr_nodes;
 

@@ -643,6 +643,73 @@ class Daemon:
         return WebSocket("127.0.0.1", self.ports["edge"], path, proto, **kw)
 
 
+# ---------------------------------------------------------------- haproxy
+
+class HAProxy:
+    """The shipped conf/haproxy.cfg, run by a real haproxy in front of
+    `nodes` (Daemons): only the addresses change (frontends on free ports
+    of 127.0.0.1, server N on the ports of nodes[N-1]); every other line
+    is the file an admin installs. Tests connect to it as to a node:
+    Visitor(lb), Agent(lb)."""
+
+    FRONT = {"bind :80": "edge", "bind :8443": "webhooks", "bind 127.0.0.1:9082": "admin"}
+    BACK = {"8080": "edge", "8081": "webhooks", "8082": "admin"}
+
+    def __init__(self, tmp, nodes):
+        self.tmp = tmp
+        self.ports = {"edge": free_port(), "webhooks": free_port(), "admin": free_port()}
+        with open(os.path.join(SRCDIR, "conf", "haproxy.cfg")) as f:
+            text = f.read()
+        out = []
+        for line in text.splitlines():
+            stripped = line.strip()
+            if stripped in self.FRONT:
+                line = line.replace(stripped.split()[1],
+                                    "127.0.0.1:%d" % self.ports[self.FRONT[stripped]])
+            m = re.match(r"(\s*)server node(\d+) 10\.0\.0\.\d+:(\d+)(.*)$", line)
+            if m and int(m.group(2)) <= len(nodes):
+                d = nodes[int(m.group(2)) - 1]
+                rest = re.sub(r"port 8082", "port %d" % d.ports["admin"], m.group(4))
+                line = "%sserver node%s 127.0.0.1:%d%s" % (
+                    m.group(1), m.group(2), d.ports[self.BACK[m.group(3)]], rest)
+            elif m:
+                continue
+            out.append(line)
+        self.conf = os.path.join(tmp, "haproxy.cfg")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(out) + "\n")
+        self.logfile = os.path.join(tmp, "haproxy.log")
+        subprocess.run(["haproxy", "-c", "-q", "-f", self.conf], check=True)
+        self.logf = open(self.logfile, "ab")
+        self.proc = subprocess.Popen(["haproxy", "-db", "-f", self.conf], stdout=self.logf,
+                                     stderr=subprocess.STDOUT)
+        _procs.append(self.proc)
+        wait_for(self.up, what="haproxy serving")
+
+    def up(self):
+        try:
+            return self.http("GET", "/healthz", port=self.ports["admin"])[0] == 200
+        except OSError:
+            return False
+
+    def http(self, method, path, body=None, port=None, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", port or self.ports["edge"], timeout=10)
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, data
+
+    def ws(self, path="/chat", proto="omniroute.chat.v1", **kw):
+        return WebSocket("127.0.0.1", self.ports["edge"], path, proto, **kw)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.logf.close()
+
+
 # ---------------------------------------------------------------- websocket
 
 class WebSocketClosed(Exception):
