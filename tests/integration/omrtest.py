@@ -443,6 +443,19 @@ def token_hash(token):
     return "$sha256$" + hashlib.sha256(token.encode()).hexdigest()
 
 
+def agent_token(i):
+    """The login token of agent<i> in token_agents()."""
+    return "token-%d-0123456789abcdef" % i
+
+
+def token_agents(n, capacity):
+    """agents.yaml entries for agent0..agent<n-1>, each general: 3 and
+    `capacity` web chats, logging in with agent_token(i)."""
+    return "".join("  - id: agent%d\n    token: \"%s\"\n"
+                   "    skills: { general: 3 }\n    capacity: { webchat: %d }\n"
+                   % (i, token_hash(agent_token(i)), capacity) for i in range(n))
+
+
 DAEMON_CONF = """
 node: {id: %(node)s}
 log: {level: %(level)s}

@@ -40,11 +40,7 @@ outcomes: [resolved]
 
 
 def agents_yaml():
-    out = "agents:\n"
-    for i in range(AGENTS_N):
-        out += ("  - id: agent%d\n    token: \"%s\"\n"
-                "    skills: { general: 3 }\n    capacity: { webchat: %d }\n"
-                % (i, token_hash("token-%d-0123456789abcdef" % i), CAPACITY))
+    out = "agents:\n" + omrtest.token_agents(AGENTS_N, CAPACITY)
     # on both nodes at once; not eligible for the general queue
     out += ("  - id: dual\n    token: \"%s\"\n    skills: { billing: 3 }\n"
             "    capacity: { webchat: 1 }\n" % token_hash("token-dual-0123456789abcdef"))
@@ -94,7 +90,7 @@ class Worker(threading.Thread):
         self.agent = None
 
     def connect(self):
-        a = Agent(self.lb, token="token-%d-0123456789abcdef" % self.i, available=False)
+        a = Agent(self.lb, token=omrtest.agent_token(self.i), available=False)
         if a.welcome["type"] != "welcome":
             raise OSError("login refused: %r" % a.welcome)
         w = a.welcome

@@ -7,8 +7,7 @@ import threading
 import time
 
 import omrtest
-from omrtest import (check, eq, log, Agent, Daemon, Redis, Visitor, WebSocketClosed, wait_for,
-                     token_hash)
+from omrtest import check, eq, log, Agent, Daemon, Redis, Visitor, WebSocketClosed, wait_for
 
 AGENTS_N = 6
 CAPACITY = 2
@@ -28,12 +27,7 @@ outcomes: [resolved]
 
 
 def agents_yaml():
-    out = "agents:\n"
-    for i in range(AGENTS_N):
-        out += ("  - id: agent%d\n    token: \"%s\"\n"
-                "    skills: { general: 3 }\n    capacity: { webchat: %d }\n"
-                % (i, token_hash("token-%d-0123456789abcdef" % i), CAPACITY))
-    return out
+    return "agents:\n" + omrtest.token_agents(AGENTS_N, CAPACITY)
 
 
 class Worker(threading.Thread):
@@ -42,7 +36,7 @@ class Worker(threading.Thread):
 
     def __init__(self, daemon, i, log_):
         threading.Thread.__init__(self, daemon=True)
-        self.agent = Agent(daemon, token="token-%d-0123456789abcdef" % i)
+        self.agent = Agent(daemon, token=omrtest.agent_token(i))
         self.id = self.agent.id
         self.log = log_
         self.held = set()
