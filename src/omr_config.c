@@ -28,6 +28,7 @@
 
 static const char *const omr_log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const omr_fsync_modes[] = { "always", "everysec", "no", NULL };
+static const char *const omr_short_modes[] = { "accept", "refuse", NULL };
 
 static const struct omr_conf_key omr_node_keys[] = {
 	{ "id", OMR_CONF_STRING, OFF(node.id) - OFF(node), 0, NULL, 0, 0,
@@ -55,6 +56,20 @@ static const struct omr_conf_key omr_paths_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
+#define DUOFF(f) (OFF(redis.durability.f) - OFF(redis.durability))
+static const struct omr_conf_key omr_durability_keys[] = {
+	{ "replicas", OMR_CONF_INT, DUOFF(replicas), 0, "0", 0, 16,
+	  "answer a sender only once this many replicas have the message (WAIT); 0: once the "
+	  "primary has it" },
+	{ "timeout", OMR_CONF_MS, DUOFF(timeout), 0, "1s", 10, 60000,
+	  "how long to wait for the replicas before telling the sender to retry" },
+	{ "when_short", OMR_CONF_ENUM, DUOFF(refuse_short), 0, "accept", 0, 0,
+	  "while the primary has fewer replicas connected than 'replicas' (after a failover, "
+	  "before the old primary is back): accept messages once the primary has them, or "
+	  "refuse them (senders retry) until enough replicas are back", omr_short_modes },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
 #define ROFF(f) (OFF(redis.f) - OFF(redis))
 static const struct omr_conf_key omr_redis_keys[] = {
 	{ "embedded", OMR_CONF_BOOL, ROFF(embedded), 0, "false", 0, 0,
@@ -64,6 +79,16 @@ static const struct omr_conf_key omr_redis_keys[] = {
 	{ "url", OMR_CONF_SECRET, ROFF(url), 0, NULL, 0, 0,
 	  "redis://[:password@]host[:port][/db] or unix:/path/to/socket (not embedded)" },
 	{ "password", OMR_CONF_SECRET, ROFF(password), 0, NULL, 0, 0, "AUTH password" },
+	{ "sentinels", OMR_CONF_STRLIST, ROFF(sentinels), 0, NULL, 0, 0,
+	  "host:port of each Redis Sentinel: the primary is found and followed through them "
+	  "(instead of url)" },
+	{ "master", OMR_CONF_STRING, ROFF(master), 0, NULL, 0, 0,
+	  "the name Sentinel knows the primary by (with sentinels)" },
+	{ "sentinel_password", OMR_CONF_SECRET, ROFF(sentinel_password), 0, NULL, 0, 0,
+	  "AUTH password of the sentinels (password is the primary's)" },
+	{ "durability", OMR_CONF_SECTION, ROFF(durability), 0, NULL, 0, 0,
+	  "acknowledge inbound messages only once replicas have them", NULL,
+	  omr_durability_keys },
 	{ "prefix", OMR_CONF_STRING, ROFF(prefix), 0, "omr", 0, 0, "key prefix" },
 	{ "site", OMR_CONF_STRING, ROFF(site), 0, "main", 0, 0,
 	  "hash tag shared by all keys of this site (one Redis Cluster slot)" },
@@ -371,12 +396,25 @@ static void omr_config_check_token(const struct omr_config *c, const struct omr_
 static void omr_config_check(struct omr_config *c, const struct omr_ynode *root,
 			     struct omr_conf_errs *errs)
 {
-	if (!c->redis.embedded && !c->redis.url)
+	char host[256];
+	int port;
+	int ways = !!c->redis.embedded + !!c->redis.url + !!c->redis.sentinels;
+	if (ways == 0)
 		omr_conf_error(errs, omr_ynode_get(root, "redis") ? omr_ynode_get(root, "redis") : root,
-			       "redis: set 'embedded: true' or a 'url'");
-	if (c->redis.embedded && c->redis.url)
+			       "redis: set 'embedded: true', a 'url' or 'sentinels'");
+	if (ways > 1)
 		omr_conf_error(errs, omr_ynode_get(root, "redis"),
-			       "redis: 'embedded: true' and 'url' exclude each other");
+			       "redis: 'embedded: true', 'url' and 'sentinels' exclude each other");
+	if (c->redis.sentinels && (!c->redis.sentinels[0] || !c->redis.master))
+		omr_conf_error(errs, omr_ynode_get(root, "redis"),
+			       "redis: 'sentinels' needs at least one host:port and the 'master' name");
+	if (c->redis.master && !c->redis.sentinels)
+		omr_conf_error(errs, omr_ynode_get(root, "redis"),
+			       "redis: 'master' is the name of a primary in Sentinel: set 'sentinels'");
+	for (char **sa = c->redis.sentinels; sa && *sa; sa++)
+		if (omr_hostport_split(*sa, host, &port) < 0)
+			omr_conf_error(errs, omr_ynode_get(root, "redis"),
+				       "redis: sentinel '%s' is not host:port", *sa);
 	omr_config_check_token(c, omr_ynode_get(root, "admin"), errs);
 	for (const char *p = c->redis.prefix; p && *p; p++)
 		if (*p == '{' || *p == '}' || *p == ' ') {

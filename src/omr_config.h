@@ -58,6 +58,14 @@ struct omr_config {
 		char *server;       /* redis-server binary for embedded mode */
 		char *url;
 		char *password;
+		char **sentinels;   /* host:port of each Sentinel */
+		char *master;       /* the master's name in Sentinel */
+		char *sentinel_password;
+		struct {
+			long long replicas; /* 0: answer when the primary has it */
+			long long timeout;
+			int refuse_short;   /* when_short: 0 accept, 1 refuse */
+		} durability;
 		char *prefix;
 		char *site;         /* hash tag: all keys of one site share a slot */
 		int appendfsync;

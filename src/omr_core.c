@@ -94,14 +94,16 @@ static void omr_core_waiting(evutil_socket_t fd, short what, void *arg)
 
 static size_t omr_core_redis_pending(const struct omr_core *c)
 {
-	struct omr_redis_stats a = { 0 }, b = { 0 }, d = { 0 };
+	struct omr_redis_stats a = { 0 }, b = { 0 }, d = { 0 }, w = { 0 };
 	if (c->redis)
 		omr_redis_get_stats(c->redis, &a);
+	if (c->redis_ingest)
+		omr_redis_get_stats(c->redis_ingest, &w);
 	if (c->redis_block)
 		omr_redis_get_stats(c->redis_block, &b);
 	if (c->redis_bus)
 		omr_redis_get_stats(c->redis_bus, &d);
-	return a.pending + b.pending + d.pending;
+	return a.pending + b.pending + d.pending + w.pending;
 }
 
 static void omr_core_drain(evutil_socket_t fd, short what, void *arg)

@@ -32,6 +32,7 @@
 #include "omr_curl.h"
 #include "omr_edge.h"
 #include "omr_embedded.h"
+#include "omr_sentinel.h"
 #include "omr_events.h"
 #include "omr_files.h"
 #include "omr_host.h"
@@ -141,6 +142,8 @@ static int omr_core_redis_target(struct omr_core *c, struct omr_redis_target *t,
 	memset(t, 0, sizeof(*t));
 	if (cfg->redis.embedded)
 		t->path = omr_strdup(omr_embedded_socket(c->embedded));
+	else if (cfg->redis.sentinels)
+		t->host = omr_strdup("0.0.0.0"); /* not used: the sentinels name it */
 	else if (omr_redis_target_parse(cfg->redis.url, t, err_r) < 0)
 		return -1;
 	if (cfg->redis.password) {
@@ -153,8 +156,56 @@ static int omr_core_redis_target(struct omr_core *c, struct omr_redis_target *t,
 static void omr_core_redis_ready(void *arg)
 {
 	struct omr_core *c = arg;
+	if (c->sentinel)
+		omr_sentinel_verify(c->sentinel, c->redis);
 	if (c->state == OMR_CORE_STARTING)
 		omr_core_online(c);
+}
+
+/* A connection to the primary was lost: with Sentinel, it may have moved. */
+static void omr_core_redis_down(void *arg)
+{
+	struct omr_core *c = arg;
+	if (c->sentinel)
+		omr_sentinel_ask(c->sentinel);
+}
+
+/* The sentinels named the primary (at start, or a new one after a
+ * failover): every connection goes there; scripts are loaded again on
+ * their first NOSCRIPT, the consumer group is found in the replicated
+ * stream (or created again). */
+static void omr_core_primary(void *arg, const char *host, int port)
+{
+	struct omr_core *c = arg;
+	struct omr_redis_target t = { .host = (char *)host, .port = port,
+				      .password = c->cfg->redis.password };
+	struct omr_redis *conns[] = { c->redis, c->redis_block, c->redis_bus, c->redis_ingest };
+	for (size_t i = 0; i < OMR_ARRAY_LEN(conns); i++) {
+		if (!conns[i])
+			continue;
+		omr_redis_retarget(conns[i], &t);
+		omr_redis_start(conns[i]);
+	}
+}
+
+static int omr_core_sentinel_new(struct omr_core *c, char **err_r)
+{
+	const struct omr_config *cfg = c->cfg;
+	struct omr_sentinel_opts so = {
+		.addrs = cfg->redis.sentinels,
+		.master = cfg->redis.master,
+		.password = cfg->redis.sentinel_password,
+		.connect_timeout = cfg->redis.connect_timeout,
+		.command_timeout = cfg->redis.command_timeout,
+		.dns = c->dns,
+		.on_master = omr_core_primary,
+		.arg = c,
+	};
+	c->sentinel = omr_sentinel_new(c->base, &so, err_r);
+	if (!c->sentinel)
+		return -1;
+	omr_sentinel_start(c->sentinel);
+	return 0;
 }
 
 static void omr_core_block_ready(void *arg)
@@ -177,7 +228,7 @@ static int omr_mod_redis_create(struct omr_core *c, char **err_r)
 	struct omr_redis_target t;
 	if (omr_core_redis_target(c, &t, err_r) < 0)
 		return -1;
-	if (t.host) {
+	if (t.host || cfg->redis.sentinels) {
 		/* the system's resolver configuration, read once; a missing
 		 * resolv.conf still leaves /etc/hosts */
 		c->dns = evdns_base_new(c->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
@@ -193,6 +244,7 @@ static int omr_mod_redis_create(struct omr_core *c, char **err_r)
 		.connect_timeout = cfg->redis.connect_timeout,
 		.command_timeout = cfg->redis.command_timeout,
 		.on_ready = omr_core_redis_ready,
+		.on_down = omr_core_redis_down,
 		.arg = c,
 		.dns = c->dns,
 	};
@@ -203,10 +255,19 @@ static int omr_mod_redis_create(struct omr_core *c, char **err_r)
 	o.name = "bus";
 	o.on_ready = omr_core_bus_ready;
 	c->redis_bus = omr_redis_new(c->base, &t, &o);
+	if (cfg->redis.durability.replicas) {
+		o.name = "ingest";
+		o.on_ready = NULL;
+		c->redis_ingest = omr_redis_new(c->base, &t, &o);
+	}
 	omr_redis_target_free(&t);
+	if (cfg->redis.sentinels)
+		return omr_core_sentinel_new(c, err_r); /* connects once it knows where */
 	omr_redis_start(c->redis);
 	omr_redis_start(c->redis_block);
 	omr_redis_start(c->redis_bus);
+	if (c->redis_ingest)
+		omr_redis_start(c->redis_ingest);
 	return 0;
 }
 
@@ -216,14 +277,18 @@ static void omr_mod_redis_settle(struct omr_core *c)
 {
 	omr_redis_close(c->redis_block);
 	omr_redis_close(c->redis_bus);
+	omr_redis_close(c->redis_ingest);
 	omr_redis_close(c->redis);
+	omr_sentinel_close(c->sentinel);
 }
 
 static void omr_mod_redis_destroy(struct omr_core *c)
 {
 	omr_redis_free(c->redis_block);
 	omr_redis_free(c->redis_bus);
+	omr_redis_free(c->redis_ingest);
 	omr_redis_free(c->redis);
+	omr_sentinel_free(c->sentinel);
 	if (c->dns)
 		evdns_base_free(c->dns, 0);
 }
@@ -247,6 +312,14 @@ static void omr_mod_redis_metrics(struct omr_core *c, struct omr_buf *b)
 	omr_metric(b, "redis_oldest_pending_ms", "gauge",
 		   "how long the oldest Redis command has waited for its answer",
 		   (unsigned long long)omr_redis_oldest_ms(c->redis));
+	if (c->sentinel)
+		omr_sentinel_metrics(c->sentinel, b);
+}
+
+static void omr_core_confirm_primary(void *arg, omr_store_confirm_done done, void *ctx)
+{
+	struct omr_core *c = arg;
+	omr_sentinel_confirm(c->sentinel, done, ctx);
 }
 
 static int omr_mod_store_create(struct omr_core *c, char **err_r)
@@ -259,6 +332,16 @@ static int omr_mod_store_create(struct omr_core *c, char **err_r)
 	};
 	c->store = omr_store_new(c->redis, &so);
 	c->env.store = c->store;
+	if (c->redis_ingest) {
+		struct omr_store_durability d = {
+			.replicas = (int)cfg->redis.durability.replicas,
+			.timeout = cfg->redis.durability.timeout,
+			.refuse_short = cfg->redis.durability.refuse_short,
+			.confirm = c->sentinel ? omr_core_confirm_primary : NULL,
+			.confirm_arg = c,
+		};
+		omr_store_durable(c->store, c->redis_ingest, &d);
+	}
 	return 0;
 }
 

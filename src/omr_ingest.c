@@ -199,7 +199,7 @@ static void omr_ingest_stored(void *arg, const struct omr_ingest_result *r)
 /* Why a submission cannot be taken now, or NULL. */
 static const char *omr_ingest_refusal(struct omr_ingest *in)
 {
-	struct omr_redis *redis = omr_store_redis(in->env.store);
+	struct omr_redis *redis = omr_store_ingest_redis(in->env.store);
 	if (in->stopped)
 		return "the server is shutting down";
 	if (!in->running)

@@ -71,6 +71,9 @@ struct omr_redis {
 	struct omr_redis_req *head, *tail;
 	size_t inflight;   /* sent, not yet answered */
 	struct omr_redis_stats stats;
+	char *sub_channel;             /* omr_redis_subscribe */
+	omr_redis_message_cb sub_cb;
+	void *sub_arg;
 };
 
 /* ---- targets ---- */
@@ -449,6 +452,32 @@ static void omr_redis_setup_cb(void *arg, const redisReply *reply, const char *e
 	}
 }
 
+/* Every reply on a subscribed connection: the confirmation, then
+ * ["message", channel, text] per message; NULL when it closes. The
+ * connection is ac->data (NULL once omr_redis_free detached it). */
+static void omr_redis_sub_reply(redisAsyncContext *ac, void *reply_v, void *privdata)
+{
+	struct omr_redis *r = ac->data;
+	const redisReply *reply = reply_v;
+	const redisReply *kind = omr_reply_elem(reply, 0), *text = omr_reply_elem(reply, 2);
+	(void)privdata;
+	if (!r || !r->sub_cb || !omr_reply_str(kind) || strcmp(kind->str, "message") != 0 ||
+	    !text || text->type != REDIS_REPLY_STRING)
+		return;
+	r->sub_cb(r->sub_arg, text->str, text->len);
+}
+
+void omr_redis_subscribe(struct omr_redis *r, const char *channel, omr_redis_message_cb cb,
+			 void *arg)
+{
+	free(r->sub_channel);
+	r->sub_channel = omr_strdup(channel);
+	r->sub_cb = cb;
+	r->sub_arg = arg;
+	if (r->ac && r->state == OMR_REDIS_READY)
+		redisAsyncCommand(r->ac, omr_redis_sub_reply, NULL, "SUBSCRIBE %s", channel);
+}
+
 static void omr_redis_on_connect(const redisAsyncContext *ac, int status)
 {
 	struct omr_redis *r = ac->data;
@@ -473,6 +502,8 @@ static void omr_redis_on_connect(const redisAsyncContext *ac, int status)
 		omr_redis_cmd(r, omr_redis_setup_cb, r, "AUTH %s", r->target.password);
 	if (r->target.db)
 		omr_redis_cmd(r, omr_redis_setup_cb, r, "SELECT %d", r->target.db);
+	if (r->sub_channel)
+		redisAsyncCommand(r->ac, omr_redis_sub_reply, NULL, "SUBSCRIBE %s", r->sub_channel);
 	if (r->opts.on_ready)
 		r->opts.on_ready(r->opts.arg);
 }
@@ -714,6 +745,7 @@ void omr_redis_free(struct omr_redis *r)
 	event_free(r->retry_ev);
 	event_free(r->tick_ev);
 	omr_redis_target_free(&r->target);
+	free(r->sub_channel);
 	free(r->name);
 	free(r);
 }

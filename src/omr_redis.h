@@ -92,6 +92,13 @@ void omr_redis_script_init(struct omr_redis_script *s, const char *name, const c
 void omr_redis_eval(struct omr_redis *r, const struct omr_redis_script *s, omr_redis_cb cb,
 		    void *arg, int nkeys, int argc, const char **argv, const size_t *argvlen);
 
+/* Keep this connection subscribed to channel, after every (re)connection:
+ * on_message(arg, text, len) for each message published to it. A
+ * subscribed connection takes no other commands. channel is copied. */
+typedef void (*omr_redis_message_cb)(void *arg, const char *text, size_t len);
+void omr_redis_subscribe(struct omr_redis *r, const char *channel, omr_redis_message_cb cb,
+			 void *arg);
+
 struct omr_redis_stats {
 	uint64_t commands;
 	uint64_t errors;

@@ -14,8 +14,22 @@
 #include "omr_store.h"
 #include "omr_util.h"
 
+struct omr_ingest_call;
+
+struct omr_store_wait {
+	struct omr_redis *r;      /* borrowed: ingest only */
+	struct omr_store_durability d;
+	int running;              /* a WAIT (or ROLE) is out */
+	int short_of_replicas;    /* ROLE showed fewer than `replicas` */
+	int rechecking;           /* the ROLE out is the check every second */
+	int64_t role_at;          /* when ROLE was last asked (mono ms) */
+	struct omr_ingest_call *next, **next_tail; /* stored, for the next WAIT */
+	unsigned long long waits, unconfirmed, short_acked;
+};
+
 struct omr_store {
 	struct omr_redis *r;      /* borrowed */
+	struct omr_store_wait *wait; /* redis.durability, or NULL */
 	char *prefix;             /* "omr:{main}:" */
 	long long dedup_ttl;
 	struct omr_redis_script scripts[OMR_LUA_NSCRIPTS];
@@ -33,10 +47,27 @@ struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts
 	return s;
 }
 
+void omr_store_durable(struct omr_store *s, struct omr_redis *r,
+		       const struct omr_store_durability *d)
+{
+	struct omr_store_wait *w = s->wait ? s->wait : omr_calloc(1, sizeof(*w));
+	w->r = r;
+	w->d = *d;
+	if (!w->next_tail)
+		w->next_tail = &w->next;
+	s->wait = w;
+}
+
+struct omr_redis *omr_store_ingest_redis(const struct omr_store *s)
+{
+	return s->wait ? s->wait->r : s->r;
+}
+
 void omr_store_free(struct omr_store *s)
 {
 	if (!s)
 		return;
+	free(s->wait); /* its connection was closed first: every call answered */
 	free(s->prefix);
 	free(s);
 }
@@ -80,12 +111,27 @@ void omr_store_script(struct omr_store *s, enum omr_lua_script id, const char *c
 	for (size_t i = 0; i < nrest; i++)
 		full[n++] = rest[i] ? rest[i] : "";
 	s->calls[id]++;
-	omr_redis_eval(s->r, &s->scripts[id], cb, arg, nkeys, (int)total, full, NULL);
+	omr_redis_eval(id == OMR_LUA_INGEST ? omr_store_ingest_redis(s) : s->r, &s->scripts[id], cb,
+		       arg, nkeys, (int)total, full, NULL);
 	free(full);
 }
 
 void omr_store_metrics(const struct omr_store *s, struct omr_buf *b)
 {
+	if (s->wait) {
+		omr_metric(b, "durability_waits_total", "counter",
+			   "WAITs for replicas after storing inbound messages", s->wait->waits);
+		omr_metric(b, "durability_unconfirmed_total", "counter",
+			   "inbound messages stored but not confirmed by enough replicas in time: "
+			   "the sender was told to retry", s->wait->unconfirmed);
+		omr_metric(b, "durability_short_total", "counter",
+			   "inbound messages acknowledged without replicas: the primary had fewer "
+			   "connected than durability.replicas (when_short: accept)",
+			   s->wait->short_acked);
+		omr_metric(b, "durability_short", "gauge",
+			   "1 while the primary has fewer replicas connected than "
+			   "durability.replicas", (unsigned long long)s->wait->short_of_replicas);
+	}
 	omr_buf_printf(b, "# HELP omniroute_script_calls_total calls of each Redis script\n"
 			  "# TYPE omniroute_script_calls_total counter\n");
 	for (int i = 0; i < OMR_LUA_NSCRIPTS; i++)
@@ -97,13 +143,167 @@ void omr_store_metrics(const struct omr_store *s, struct omr_buf *b)
 /* ---- ingest ---- */
 
 struct omr_ingest_call {
+	struct omr_store *s;
 	omr_store_ingest_cb cb;
 	void *arg;
+	/* with durability: the stored result, kept until WAIT answers */
+	struct omr_ingest_call *next;
+	struct omr_ingest_result res;
+	char *conversation, *message, *customer;
 };
+
+static void omr_ingest_call_answer(struct omr_ingest_call *c, const struct omr_ingest_result *res)
+{
+	c->cb(c->arg, res);
+	free(c->conversation);
+	free(c->message);
+	free(c->customer);
+	free(c);
+}
+
+static void omr_store_wait_send(struct omr_store *s);
+static void omr_store_wait_batch(struct omr_store *s, struct omr_ingest_call *batch);
+
+/* answer a batch: confirmed (status as stored), or told to retry */
+static void omr_store_wait_answer(struct omr_ingest_call *batch, int ok, int short_acked)
+{
+	struct omr_store_wait *w = batch->s->wait;
+	for (struct omr_ingest_call *c = batch, *next; c; c = next) {
+		next = c->next;
+		if (!ok) {
+			w->unconfirmed++;
+			c->res.status = OMR_AGAIN;
+			c->res.error = "not confirmed by the Redis replicas in time";
+		} else if (short_acked) {
+			w->short_acked++;
+		}
+		omr_ingest_call_answer(c, &c->res);
+	}
+}
+
+/* the sentinels said whether the server short of replicas is still the
+ * primary: only then are the messages accepted without replicas */
+static void omr_store_short_confirmed(void *ctx, int confirmed)
+{
+	struct omr_ingest_call *batch = ctx;
+	struct omr_store *s = batch->s;
+	struct omr_store_wait *w = s->wait;
+	w->running = 0;
+	if (!confirmed) {
+		omr_log_warn("redis: the primary is short of replicas and the sentinels do not "
+			     "confirm it (a failover may be under way): the senders retry");
+		w->role_at = 0; /* ask again with the next batch */
+	}
+	omr_store_wait_answer(batch, confirmed, 1);
+	omr_store_wait_send(s);
+}
+
+/* ROLE answered after a WAIT fell short: how many replicas the primary
+ * has connected decides (see omr_store_durable) */
+static void omr_store_role_done(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_ingest_call *batch = arg;
+	struct omr_store *s = batch->s;
+	struct omr_store_wait *w = s->wait;
+	const redisReply *replicas = omr_reply_elem(reply, 2);
+	const char *role = omr_reply_str(omr_reply_elem(reply, 0));
+	int was_short = w->short_of_replicas;
+
+	w->running = 0;
+	w->role_at = omr_mono_ms();
+	w->short_of_replicas = !err && role && strcmp(role, "master") == 0 && replicas &&
+			       replicas->type == REDIS_REPLY_ARRAY &&
+			       replicas->elements < (size_t)w->d.replicas;
+	if (w->short_of_replicas && !was_short)
+		omr_log_warn("redis: the primary has %zu replica(s) connected, fewer than "
+			     "durability.replicas (%d): messages are %s until enough are back",
+			     replicas->elements, w->d.replicas,
+			     w->d.refuse_short ? "refused (senders retry)" :
+					       "acknowledged once the primary has them");
+	else if (!w->short_of_replicas && was_short)
+		omr_log_info("redis: the primary has enough replicas again: messages are "
+			     "acknowledged once %d have them", w->d.replicas);
+	if (!w->short_of_replicas && w->rechecking) {
+		/* enough replicas again: this batch gets its WAIT */
+		w->rechecking = 0;
+		omr_store_wait_batch(s, batch);
+		return;
+	}
+	w->rechecking = 0;
+	if (!w->short_of_replicas)
+		omr_log_warn("redis: stored messages not confirmed by %d replica(s) within %lld ms; "
+			     "the senders retry", w->d.replicas, w->d.timeout);
+	if (w->short_of_replicas && !w->d.refuse_short && w->d.confirm) {
+		w->running = 1; /* until the sentinels have said */
+		w->d.confirm(w->d.confirm_arg, omr_store_short_confirmed, batch);
+		return;
+	}
+	omr_store_wait_answer(batch, w->short_of_replicas && !w->d.refuse_short, 1);
+	omr_store_wait_send(s);
+}
+
+/* WAIT answered: every message of its batch is confirmed, or not */
+static void omr_store_wait_done(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_ingest_call *batch = arg;
+	struct omr_store *s = batch->s;
+	struct omr_store_wait *w = s->wait;
+	long long acked = err ? -1 : omr_reply_int(reply, -1);
+
+	if (acked >= w->d.replicas || err) {
+		w->running = 0;
+		if (err)
+			omr_log_warn("redis: WAIT failed: %s; the senders retry", err);
+		omr_store_wait_answer(batch, !err, 0);
+		omr_store_wait_send(s);
+		return;
+	}
+	/* short: too slow, or too few replicas to ever confirm? */
+	omr_redis_cmd(w->r, omr_store_role_done, batch, "ROLE");
+}
+
+/* the messages stored since the last WAIT get one now, unless one is out;
+ * while the primary is short of replicas (and that is accepted), they are
+ * answered at once, and ROLE is asked again every second */
+static void omr_store_wait_send(struct omr_store *s)
+{
+	struct omr_store_wait *w = s->wait;
+	struct omr_ingest_call *batch = w->next;
+	if (w->running || !batch)
+		return;
+	w->next = NULL;
+	w->next_tail = &w->next;
+	w->running = 1;
+	if (w->short_of_replicas && omr_mono_ms() - w->role_at < 1000) {
+		/* ROLE and the sentinels said so less than a second ago */
+		w->running = 0;
+		omr_store_wait_answer(batch, !w->d.refuse_short, 1);
+		return;
+	}
+	if (w->short_of_replicas) {
+		w->rechecking = 1;
+		omr_redis_cmd(w->r, omr_store_role_done, batch, "ROLE");
+		return;
+	}
+	omr_store_wait_batch(s, batch);
+}
+
+static void omr_store_wait_batch(struct omr_store *s, struct omr_ingest_call *batch)
+{
+	struct omr_store_wait *w = s->wait;
+	char n[16], ms[24];
+	w->running = 1;
+	w->waits++;
+	snprintf(n, sizeof(n), "%d", w->d.replicas);
+	snprintf(ms, sizeof(ms), "%lld", w->d.timeout);
+	const char *argv[] = { "WAIT", n, ms };
+	omr_redis_argv(w->r, omr_store_wait_done, batch, 3, argv, NULL, w->d.timeout);
+}
 
 static void omr_store_ingest_done(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_ingest_call *c = arg;
+	struct omr_store *s = c->s;
 	struct omr_ingest_result res = { 0 };
 	struct omr_lua_ingest_reply r;
 
@@ -118,16 +318,29 @@ static void omr_store_ingest_done(void *arg, const redisReply *reply, const char
 		res.customer = r.customer;
 		res.is_new = r.new == 1;
 	}
-	c->cb(c->arg, &res);
-	free(c);
+	if (!s->wait || res.status != OMR_OK) {
+		omr_ingest_call_answer(c, &res);
+		return;
+	}
+	/* durability: answered when WAIT confirms it (the reply is gone by
+	 * then: keep copies) */
+	c->res = res;
+	c->res.conversation = c->conversation = omr_strdup(res.conversation);
+	c->res.message = c->message = omr_strdup(res.message);
+	c->res.customer = c->customer = omr_strdup(res.customer);
+	c->next = NULL;
+	*s->wait->next_tail = c;
+	s->wait->next_tail = &c->next;
+	omr_store_wait_send(s);
 }
 
 void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr_inbound *ev,
 		      const struct omr_inbound_norm *n, omr_store_ingest_cb cb, void *arg)
 {
-	struct omr_ingest_call *c = omr_malloc(sizeof(*c));
+	struct omr_ingest_call *c = omr_calloc(1, sizeof(*c));
 	char cust_id[OMR_ID_MAX], conv_id[OMR_ID_MAX], msg_id[OMR_ID_MAX];
 
+	c->s = s;
 	c->cb = cb;
 	c->arg = arg;
 	struct omr_lua_ingest_args a = {

@@ -31,6 +31,36 @@ const char *omr_store_prefix(const struct omr_store *s);
 char *omr_store_key(const struct omr_store *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Durability across a failover (redis.durability): inbound messages are
+ * stored over connection r (borrowed, used for nothing else), and a
+ * sender is answered only once `WAIT replicas timeout` confirms that the
+ * write reached that many replicas; when it does not, the sender is told
+ * to retry (the retry is recognised as a duplicate). One WAIT covers every
+ * message stored while the previous one ran (group commit).
+ *
+ * When WAIT falls short because the primary has fewer replicas connected
+ * than that (ROLE says so: after a failover, before the old primary is
+ * back as a replica), no replica can be promoted without the write:
+ * unless refuse_short, messages are then answered once the primary has
+ * them (and confirm, if given, agrees), and ROLE is asked again every
+ * second until enough replicas are back. */
+typedef void (*omr_store_confirm_done)(void *ctx, int confirmed);
+struct omr_store_durability {
+	int replicas;
+	long long timeout;         /* ms */
+	int refuse_short;
+	/* With Sentinel: is the server still the primary, with no failover
+	 * under way (omr_sentinel_confirm)? Asked before messages are
+	 * accepted short of replicas: a primary that lost its replica because
+	 * that replica is being promoted must not take them. NULL: accepted. */
+	void (*confirm)(void *arg, omr_store_confirm_done done, void *ctx);
+	void *confirm_arg;
+};
+void omr_store_durable(struct omr_store *s, struct omr_redis *r,
+		       const struct omr_store_durability *d);
+/* The connection inbound messages are stored over. */
+struct omr_redis *omr_store_ingest_redis(const struct omr_store *s);
+
 /* Borrowed JSON (NULL when not found); status OMR_OK or OMR_ERROR/AGAIN. */
 typedef void (*omr_store_json_cb)(void *arg, int status, json_t *json, const char *err);
 

@@ -341,6 +341,43 @@ int64_t omr_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int omr_host_ok(const char *h, size_t len)
+{
+	if (len == 0 || len > 255)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = h[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == ':' || ch == '-' || ch == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+int omr_hostport_split(const char *s, char host[256], int *port)
+{
+	const char *colon = strrchr(s, ':');
+	size_t hlen;
+	long long v;
+
+	if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    omr_parse_ll(colon + 1, &v) < 0 || v < 1 || v > 65535)
+		return -1;
+	if (s[0] == '[') {
+		if (colon == s || colon[-1] != ']')
+			return -1;
+		s++;
+		colon--;
+	}
+	hlen = (size_t)(colon - s);
+	if (!omr_host_ok(s, hlen))
+		return -1;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	*port = (int)v;
+	return 0;
+}
+
 int omr_random_bytes(void *buf, size_t len)
 {
 	unsigned char *p = buf;

@@ -67,6 +67,11 @@ void omr_map_foreach(const struct omr_map *m,
 int64_t omr_now_ms(void);        /* wall clock, ms since the epoch */
 void omr_day(char *buf, size_t len); /* today, UTC: "2026-11-25" (reports by day) */
 int64_t omr_mono_ms(void);       /* monotonic */
+/* A host name or address: 1..255 characters of [A-Za-z0-9.:_-]. */
+int omr_host_ok(const char *h, size_t len);
+/* "host:port" or "[v6]:port" with omr_host_ok and a port in 1..65535:
+ * 0 with host (NUL-terminated) and port, else -1. */
+int omr_hostport_split(const char *s, char host[256], int *port);
 
 /* Identifiers: prefix + 10 chars of base32 time (ms) + 2 of the microsecond
  * within it + 10 chars of random (50 bits), lexically ordered by creation

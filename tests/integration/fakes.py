@@ -11,6 +11,8 @@ import json
 import threading
 import time
 
+from omrtest import BUILDDIR
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -255,3 +257,64 @@ class FakeSmtp:
     def close(self):
         self.srv.shutdown()
         self.srv.server_close()
+
+
+# ---------------------------------------------------------------- WhatsApp webhooks
+
+WA_SECRET = "test-app-secret-0123"
+WA_VERIFY = "test-verify-token"
+WA_TOKEN = "EAAG-test-access-token"
+WA_PHONE_ID = "1098765432"
+
+def wa_plugin(api_base, window="24h"):
+    return """  - name: whatsapp
+    path: %s/plugins/whatsapp/.libs/whatsapp.so
+    config:
+      app_secret: %s
+      verify_token: %s
+      access_token: %s
+      phone_number_id: "%s"
+      api_base: %s
+      reply_window: %s
+      rate_per_second: 50
+      templates:
+        - { name: follow_up, language: en_US, text: "Hello again! Reply to continue our conversation." }
+""" % (BUILDDIR, WA_SECRET, WA_VERIFY, WA_TOKEN, WA_PHONE_ID, api_base, window)
+
+
+def wa_envelope(messages=None, statuses=None, contacts=None, phone_id=WA_PHONE_ID):
+    value = {"messaging_product": "whatsapp",
+             "metadata": {"display_phone_number": "15550001111", "phone_number_id": phone_id}}
+    if messages is not None:
+        value["messages"] = messages
+        value["contacts"] = contacts or [{"profile": {"name": "Kerry Fisher"},
+                                          "wa_id": messages[0]["from"]}]
+    if statuses is not None:
+        value["statuses"] = statuses
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]}
+
+
+def wa_text(wamid, text, frm="31612345678", ts="1732531200"):
+    return {"from": frm, "id": wamid, "timestamp": ts, "type": "text", "text": {"body": text}}
+
+
+class WhatsAppHook:
+    """Meta's webhook calls to a Daemon's whatsapp plugin, signed."""
+
+    def __init__(self, d):
+        self.d = d
+
+    def post(self, payload, sig="good", raw=None):
+        body = raw if raw is not None else json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json"}
+        if sig == "good":
+            headers["X-Hub-Signature-256"] = meta_signature(WA_SECRET, body)
+        elif sig:
+            headers["X-Hub-Signature-256"] = sig
+        return self.d.http("POST", "/webhooks/whatsapp", body=body, auth=False,
+                           port=self.d.ports["webhooks"], headers=headers)
+
+    def get(self, query):
+        return self.d.http("GET", "/webhooks/whatsapp?" + query, auth=False,
+                           port=self.d.ports["webhooks"])

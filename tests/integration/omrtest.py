@@ -154,19 +154,21 @@ class Redis:
         s = socket.socket(socket.AF_UNIX)
         s.settimeout(60)
         s.connect(self.sock)
-        out = []
-        for args in commands:
-            out.append(b"*%d\r\n" % len(args))
-            for a in args:
-                a = a if isinstance(a, bytes) else str(a).encode()
-                out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        s.sendall(b"".join(out))
+        s.sendall(b"".join(_resp_encode(args) for args in commands))
         f = s.makefile("rb")
         try:
             return [_resp_read(f) for _ in commands]
         finally:
             f.close()
             s.close()
+
+
+def _resp_encode(args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
 
 
 def _resp_read(f):
@@ -192,6 +194,124 @@ def _resp_read(f):
             return None
         return [_resp_read(f) for _ in range(n)]
     raise RuntimeError("bad RESP: %r" % line)
+
+
+def resp(port, *args, timeout=10):
+    """One command to a Redis (or Sentinel) on a TCP port of 127.0.0.1."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(_resp_encode(args))
+        f = s.makefile("rb")
+        try:
+            return _resp_read(f)
+        finally:
+            f.close()
+    finally:
+        s.close()
+
+
+class RedisTCP:
+    """A redis-server on a free TCP port of 127.0.0.1 (Sentinel watches TCP
+    addresses), optionally a replica of another; AOF on, every second."""
+
+    def __init__(self, tmp, name, replica_of=None):
+        self.dir = os.path.join(tmp, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.replica_of = replica_of
+        self.proc = None
+        self.start()
+
+    def start(self):
+        args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+                "--dir", self.dir, "--appendonly", "yes", "--appendfsync", "everysec",
+                "--save", "", "--logfile", os.path.join(self.dir, "redis.log")]
+        if self.replica_of:
+            args += ["--replicaof", "127.0.0.1", str(self.replica_of.port)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _procs.append(self.proc)
+        wait_for(lambda: self.ping(), what="redis-server on port %d" % self.port)
+
+    def ping(self):
+        try:
+            return self.cmd("PING") == "PONG"
+        except OSError:
+            return False
+
+    def cmd(self, *args):
+        return resp(self.port, *args)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(10)
+        self.proc = None
+
+
+class Sentinels:
+    """A primary, `replicas` replicas and three redis-sentinel processes
+    watching it as `master` (quorum 2, down after 1 s). Daemon(tmp,
+    sentinels) points omniroute at them (redis.sentinels)."""
+
+    def __init__(self, tmp, replicas=1, master="omr", durability=None):
+        self.tmp = tmp
+        self.master = master
+        self.durability = durability
+        self.servers = [RedisTCP(tmp, "primary")]
+        for i in range(replicas):
+            self.servers.append(RedisTCP(tmp, "replica%d" % i, replica_of=self.servers[0]))
+        wait_for(lambda: all(r.cmd("INFO", "replication").find("master_link_status:up") >= 0
+                             for r in self.servers[1:]), what="replicas in sync")
+        self.ports = []
+        self.procs = []
+        for i in range(3):
+            port = free_port()
+            conf = os.path.join(tmp, "sentinel%d.conf" % i)
+            with open(conf, "w") as f:
+                f.write("port %d\nbind 127.0.0.1\ndir %s\n"
+                        "sentinel monitor %s 127.0.0.1 %d 2\n"
+                        "sentinel down-after-milliseconds %s 1000\n"
+                        "sentinel failover-timeout %s 10000\n"
+                        "sentinel parallel-syncs %s 1\n"
+                        % (port, tmp, master, self.servers[0].port, master, master, master))
+            p = subprocess.Popen(["redis-sentinel", conf, "--logfile",
+                                  os.path.join(tmp, "sentinel%d.log" % i)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _procs.append(p)
+            self.procs.append(p)
+            self.ports.append(port)
+        # every sentinel has found the replicas and the other sentinels
+        wait_for(lambda: all(self.sentinel_ok(p) for p in self.ports), timeout=30,
+                 what="sentinels ready")
+
+    def sentinel_ok(self, port):
+        try:
+            m = resp(port, "SENTINEL", "MASTER", self.master)
+        except (OSError, RuntimeError):
+            return False
+        d = dict(zip(m[0::2], m[1::2]))
+        return int(d.get("num-slaves", 0)) >= len(self.servers) - 1 and \
+            int(d.get("num-other-sentinels", 0)) >= 2
+
+    def primary_port(self):
+        """The primary's port as the sentinels say."""
+        for port in self.ports:
+            try:
+                return int(resp(port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.master)[1])
+            except (OSError, RuntimeError, TypeError):
+                continue
+        return None
+
+    def primary(self):
+        port = self.primary_port()
+        return [r for r in self.servers if r.port == port][0]
+
+    def conf(self):
+        out = "  sentinels: [%s]\n  master: %s\n" % (
+            ", ".join("127.0.0.1:%d" % p for p in self.ports), self.master)
+        if self.durability:
+            out += "  durability: {replicas: %d, timeout: %s}\n" % self.durability
+        return out
 
 
 # ---------------------------------------------------------------- dovecot
@@ -511,8 +631,12 @@ class Daemon:
         self.logfile = os.path.join(tmp, "daemon-%s.log" % node)
         self.proc = None
         self.node = node
-        redis_conf = "  embedded: true\n  server: %s\n" % REDIS_SERVER if embedded else \
-            "  url: %s\n" % redis.url()
+        if embedded:
+            redis_conf = "  embedded: true\n  server: %s\n" % REDIS_SERVER
+        elif hasattr(redis, "conf"):
+            redis_conf = redis.conf()   # Sentinels: the redis: section
+        else:
+            redis_conf = "  url: %s\n" % redis.url()
         with open(os.path.join(tmp, "routing.yaml"), "w") as f:
             f.write(routing)
         with open(os.path.join(tmp, "agents.yaml"), "w") as f:
@@ -654,6 +778,19 @@ class Daemon:
 
     def ws(self, path="/chat", proto="omniroute.chat.v1", **kw):
         return WebSocket("127.0.0.1", self.ports["edge"], path, proto, **kw)
+
+
+def stored_counts(cmd, convs, prefix="omr:{main}:"):
+    """How often each channel message id is stored in the conversations
+    (web chat: "<visitor>:<client_msg_id>"): what "lost" and "stored twice"
+    are counted on. cmd(*args) runs a Redis command."""
+    count = {}
+    for c in convs:
+        for mid in cmd("LRANGE", prefix + "conv:%s:msgs" % c, 0, -1) or []:
+            cm = cmd("HGET", prefix + "msg:" + mid, "channel_msg_id")
+            if cm:
+                count[cm] = count.get(cm, 0) + 1
+    return count
 
 
 # ---------------------------------------------------------------- haproxy

@@ -58,9 +58,38 @@ def test(tmp):
     eq(rc, 1, "missing file: exit 1")
     check("missing.yaml: No such file or directory" in err, "missing file named")
 
-    # plugin problems are found by -t too
+    # Redis through Sentinel: a good one passes, mistakes are named
     with open(main) as f:
         text = f.read()
+    embedded = "  embedded: true       # start a private redis-server; or: url: redis://host:6379/0\n"
+    check(embedded in text, "the shipped config uses embedded Redis")
+    for name, section, want in (
+            ("sentinel-good", "  sentinels: [10.0.0.21:26379, 'sentinel-2:26379', '[::1]:26379']\n"
+             "  master: omr\n  durability: {replicas: 1, timeout: 500ms, when_short: refuse}\n",
+             None),
+            ("sentinel-nomaster", "  sentinels: [10.0.0.21:26379]\n",
+             "'sentinels' needs at least one host:port and the 'master' name"),
+            ("sentinel-badaddr", "  sentinels: [10.0.0.21, 'a@b:1', 'h:70000']\n  master: omr\n",
+             ("sentinel '10.0.0.21' is not host:port", "sentinel 'a@b:1' is not host:port",
+              "sentinel 'h:70000' is not host:port")),
+            ("sentinel-both", "  url: redis://127.0.0.1:6379\n  sentinels: [127.0.0.1:26379]\n"
+             "  master: omr\n", "exclude each other"),
+            ("sentinel-masteronly", "  url: redis://127.0.0.1:6379\n  master: omr\n",
+             "'master' is the name of a primary in Sentinel"),
+            ("durability-range", "  url: redis://127.0.0.1:6379\n  durability: {replicas: 99}\n",
+             "99 is out of range")):
+        path = os.path.join(tmp, "conf", name + ".yaml")
+        with open(path, "w") as f:
+            f.write(text.replace(embedded, section))
+        rc, out, err = run("-t", "-c", path)
+        if want is None:
+            eq(rc, 0, "%s: valid (%s)" % (name, err.strip()[-200:]))
+        else:
+            eq(rc, 1, "%s: exit 1" % name)
+            for w in (want,) if isinstance(want, str) else want:
+                check(w in err, "%s: says %r (%s)" % (name, w, err.strip()[-300:]))
+
+    # plugin problems are found by -t too
     bad = os.path.join(tmp, "conf", "bad-plugin.yaml")
     with open(bad, "w") as f:
         f.write(text.replace("      demo: true", "      demo: true\n      colour: red"))

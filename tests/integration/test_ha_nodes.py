@@ -11,7 +11,6 @@ held by two agents, agents over capacity, conversations left queued for
 more than 5 s while an eligible agent was free. An agent with a console
 on each node stays online when one of them dies.
 """
-import json
 import random
 import threading
 import time
@@ -194,23 +193,6 @@ def visitor(lb, i, book, done):
     done.append(i)
 
 
-def stored(redis, book):
-    """Count, per acknowledged message, how often it is stored."""
-    convs = set(book.acked.values())
-    count = {}
-    for c in convs:
-        ids = redis.cmd("LRANGE", P + "conv:%s:msgs" % c, 0, -1) or []
-        for mid in ids:
-            raw = redis.cmd("HGET", P + "msg:" + mid, "meta")
-            vis = redis.cmd("HGET", P + "msg:" + mid, "channel_msg_id")
-            if not raw or not vis:
-                continue
-            meta = json.loads(raw)
-            key = (vis.split(":")[0], meta.get("client_msg_id"))
-            count[key] = count.get(key, 0) + 1
-    return count
-
-
 class Watch(threading.Thread):
     """Samples Redis: a conversation queued while an eligible agent (the
     general agents: available, connected to a live node, under capacity)
@@ -320,8 +302,8 @@ def test(tmp):
     watch.stop = True
     watch.join(5)
 
-    count = stored(redis, book)
-    lost = [k for k in book.acked if count.get(k, 0) == 0]
+    count = omrtest.stored_counts(redis.cmd, set(book.acked.values()))
+    lost = [k for k in book.acked if count.get("%s:%s" % k, 0) == 0]
     twice = {k: n for k, n in count.items() if n > 1}
     log("acknowledged %d messages in %d conversations; reconnects: %d agents, %d visitors"
         % (len(book.acked), len(set(book.acked.values())), book.reconnects["agent"],

@@ -9,13 +9,10 @@ import json
 import time
 
 import omrtest
-from fakes import FakeGraph, meta_signature
+from fakes import (FakeGraph, meta_signature, WA_PHONE_ID as PHONE_ID, WA_SECRET as SECRET,
+                   WA_TOKEN as TOKEN, WA_VERIFY as VERIFY, WhatsAppHook as Hook,
+                   wa_envelope as envelope, wa_plugin as plugin, wa_text as text_msg)
 from omrtest import check, eq, log, token_hash, Agent, Daemon, Redis, wait_for, BUILDDIR
-
-SECRET = "test-app-secret-0123"
-VERIFY = "test-verify-token"
-TOKEN = "EAAG-test-access-token"
-PHONE_ID = "1098765432"
 
 ROUTING = """
 skills: [general]
@@ -36,58 +33,6 @@ agents:
     skills: { general: 3 }
     capacity: { whatsapp: 5, webchat: 1 }
 """ % token_hash("alice-token-0123456789")
-
-
-def plugin(api_base, window="24h"):
-    return """  - name: whatsapp
-    path: %s/plugins/whatsapp/.libs/whatsapp.so
-    config:
-      app_secret: %s
-      verify_token: %s
-      access_token: %s
-      phone_number_id: "%s"
-      api_base: %s
-      reply_window: %s
-      rate_per_second: 50
-      templates:
-        - { name: follow_up, language: en_US, text: "Hello again! Reply to continue our conversation." }
-""" % (BUILDDIR, SECRET, VERIFY, TOKEN, PHONE_ID, api_base, window)
-
-
-def envelope(messages=None, statuses=None, contacts=None, phone_id=PHONE_ID):
-    value = {"messaging_product": "whatsapp",
-             "metadata": {"display_phone_number": "15550001111", "phone_number_id": phone_id}}
-    if messages is not None:
-        value["messages"] = messages
-        value["contacts"] = contacts or [{"profile": {"name": "Kerry Fisher"},
-                                          "wa_id": messages[0]["from"]}]
-    if statuses is not None:
-        value["statuses"] = statuses
-    return {"object": "whatsapp_business_account",
-            "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]}
-
-
-def text_msg(wamid, text, frm="31612345678", ts="1732531200"):
-    return {"from": frm, "id": wamid, "timestamp": ts, "type": "text", "text": {"body": text}}
-
-
-class Hook:
-    def __init__(self, d):
-        self.d = d
-
-    def post(self, payload, sig="good", raw=None):
-        body = raw if raw is not None else json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json"}
-        if sig == "good":
-            headers["X-Hub-Signature-256"] = meta_signature(SECRET, body)
-        elif sig:
-            headers["X-Hub-Signature-256"] = sig
-        return self.d.http("POST", "/webhooks/whatsapp", body=body, auth=False,
-                           port=self.d.ports["webhooks"], headers=headers)
-
-    def get(self, query):
-        return self.d.http("GET", "/webhooks/whatsapp?" + query, auth=False,
-                           port=self.d.ports["webhooks"])
 
 
 def wa_convs(d):

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "omr_redis.h"
+#include "omr_sentinel.h"
 #include "omr_util.h"
 
 struct ticker {
@@ -140,11 +141,122 @@ static void test_overload(void **state)
 	close(srv);
 }
 
+/* parse one RESP reply as hiredis does */
+static redisReply *resp(const char *bytes, size_t len)
+{
+	redisReader *rd = redisReaderCreate();
+	void *reply = NULL;
+	redisReaderFeed(rd, bytes, len);
+	assert_int_equal(redisReaderGetReply(rd, &reply), REDIS_OK);
+	redisReaderFree(rd);
+	return reply;
+}
+
+/* What a sentinel says is hostile input: only [host, port] with a sane
+ * host and a port in range is taken. */
+static void test_sentinel_answers(void **state)
+{
+	static const struct {
+		const char *resp;
+		size_t len;
+		const char *host;  /* NULL: refused */
+		int port;
+	} cases[] = {
+		{ "*2\r\n$9\r\n127.0.0.1\r\n$4\r\n6379\r\n", 0, "127.0.0.1", 6379 },
+		{ "*2\r\n$13\r\nredis-2.local\r\n$5\r\n26380\r\n", 0, "redis-2.local", 26380 },
+		{ "*2\r\n$3\r\n::1\r\n$4\r\n6379\r\n", 0, "::1", 6379 },
+		{ "$-1\r\n", 0, NULL, 0 },                                      /* unknown master */
+		{ "-ERR no such master\r\n", 0, NULL, 0 },
+		{ "*1\r\n$9\r\n127.0.0.1\r\n", 0, NULL, 0 },
+		{ "*3\r\n$1\r\na\r\n$4\r\n6379\r\n$1\r\nx\r\n", 0, NULL, 0 },
+		{ "*2\r\n:1\r\n:6379\r\n", 0, NULL, 0 },                     /* not strings */
+		{ "*2\r\n$9\r\n127.0.0.1\r\n$5\r\n65536\r\n", 0, NULL, 0 },
+		{ "*2\r\n$9\r\n127.0.0.1\r\n$1\r\n0\r\n", 0, NULL, 0 },
+		{ "*2\r\n$9\r\n127.0.0.1\r\n$5\r\n+6379\r\n", 0, NULL, 0 },
+		{ "*2\r\n$9\r\n127.0.0.1\r\n$6\r\n6379 x\r\n", 0, NULL, 0 },
+		{ "*2\r\n$0\r\n\r\n$4\r\n6379\r\n", 0, NULL, 0 },
+		{ "*2\r\n$10\r\nhost/x:y@z\r\n$4\r\n6379\r\n", 0, NULL, 0 },
+		{ "*2\r\n$6\r\nab\0cde\r\n$4\r\n6379\r\n", 24, NULL, 0 },       /* NUL */
+		{ "*2\r\n$9\r\n127.0.0.1\r\n$5\r\n63\x0079\r\n", 30, NULL, 0 },
+	};
+	char longhost[400];
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char host[256];
+		int port = 0;
+		const char *why = NULL;
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].resp);
+		redisReply *r = resp(cases[i].resp, len);
+		int rc = omr_sentinel_parse_master(r, host, sizeof(host), &port, &why);
+		if (cases[i].host) {
+			assert_int_equal(rc, 0);
+			assert_string_equal(host, cases[i].host);
+			assert_int_equal(port, cases[i].port);
+		} else {
+			if (rc != -1)
+				fail_msg("case %zu taken: %s:%d", i, host, port);
+			assert_non_null(why);
+		}
+		freeReplyObject(r);
+	}
+	/* 256 characters: too long */
+	int n = snprintf(longhost, sizeof(longhost), "*2\r\n$256\r\n%0256d\r\n$4\r\n6379\r\n", 0);
+	redisReply *r = resp(longhost, (size_t)n);
+	char host[256];
+	int port;
+	const char *why;
+	assert_int_equal(omr_sentinel_parse_master(r, host, sizeof(host), &port, &why), -1);
+	freeReplyObject(r);
+
+	/* SENTINEL MASTER: the primary we use, and no failover under way */
+	static const struct {
+		const char *resp;
+		int yes;
+	} masters[] = {
+		{ "*6\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n"
+		  "$5\r\nflags\r\n$6\r\nmaster\r\n", 1 },
+		{ "*6\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n"
+		  "$5\r\nflags\r\n$27\r\nmaster,failover_in_progress\r\n", 0 },
+		{ "*6\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n"
+		  "$5\r\nflags\r\n$13\r\nmaster,s_down\r\n", 0 },
+		{ "*6\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6380\r\n"
+		  "$5\r\nflags\r\n$6\r\nmaster\r\n", 0 },               /* another one */
+		{ "*4\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n", 0 },
+		{ "*5\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n"
+		  "$5\r\nflags\r\n", 0 },                                       /* odd */
+		{ "-ERR No such master with that name\r\n", 0 },
+	};
+	for (size_t i = 0; i < sizeof(masters) / sizeof(masters[0]); i++) {
+		redisReply *m = resp(masters[i].resp, strlen(masters[i].resp));
+		if (omr_sentinel_master_is(m, "127.0.0.1", 6379) != masters[i].yes)
+			fail_msg("SENTINEL MASTER case %zu", i);
+		freeReplyObject(m);
+	}
+
+	assert_int_equal(omr_sentinel_parse_switch("omr 1.2.3.4 1 5.6.7.8 2", 23, "omr"), 1);
+	assert_int_equal(omr_sentinel_parse_switch("omrx 1.2.3.4 1 5.6.7.8 2", 24, "omr"), 0);
+	assert_int_equal(omr_sentinel_parse_switch("omr", 3, "omr"), 0);
+	assert_int_equal(omr_sentinel_parse_switch("", 0, "omr"), 0);
+
+	assert_int_equal(omr_hostport_split("127.0.0.1:26379", host, &port), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 26379);
+	assert_int_equal(omr_hostport_split("[::1]:26379", host, &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(omr_hostport_split("sentinel-1:5000", host, &port), 0);
+	static const char *const bad[] = { "", ":1", "host", "host:", "host:0", "host:65536",
+					   "host:+1", "h st:1", "a@b:1", "[::1:1", "::1]:1", NULL };
+	for (const char *const *b = bad; *b; b++)
+		if (omr_hostport_split(*b, host, &port) == 0)
+			fail_msg("'%s' taken as host:port", *b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_silent_dns),
 		cmocka_unit_test(test_overload),
+		cmocka_unit_test(test_sentinel_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
