@@ -82,6 +82,9 @@ static const struct omr_conf_key omr_redis_keys[] = {
 	{ "sentinels", OMR_CONF_STRLIST, ROFF(sentinels), 0, NULL, 0, 0,
 	  "host:port of each Redis Sentinel: the primary is found and followed through them "
 	  "(instead of url)" },
+	{ "cluster", OMR_CONF_STRLIST, ROFF(cluster), 0, NULL, 0, 0,
+	  "host:port of some Redis Cluster nodes: the primary that owns the site's slot is "
+	  "found and followed through them (instead of url)" },
 	{ "master", OMR_CONF_STRING, ROFF(master), 0, NULL, 0, 0,
 	  "the name Sentinel knows the primary by (with sentinels)" },
 	{ "sentinel_password", OMR_CONF_SECRET, ROFF(sentinel_password), 0, NULL, 0, 0,
@@ -377,6 +380,17 @@ int omr_config_loopback(const char *address)
 
 /* A short token can be guessed; only where nobody else can try (loopback)
  * is one accepted, and the daemon warns at start. */
+/* every entry of a host:port list (redis.sentinels, redis.cluster) */
+static void omr_config_check_addrs(char **list, const char *what, const struct omr_ynode *at,
+				   struct omr_conf_errs *errs)
+{
+	char host[256];
+	int port;
+	for (char **a = list; a && *a; a++)
+		if (omr_hostport_split(*a, host, &port) < 0)
+			omr_conf_error(errs, at, "redis: %s '%s' is not host:port", what, *a);
+}
+
 static void omr_config_check_token(const struct omr_config *c, const struct omr_ynode *admin,
 				   struct omr_conf_errs *errs)
 {
@@ -396,25 +410,25 @@ static void omr_config_check_token(const struct omr_config *c, const struct omr_
 static void omr_config_check(struct omr_config *c, const struct omr_ynode *root,
 			     struct omr_conf_errs *errs)
 {
-	char host[256];
-	int port;
-	int ways = !!c->redis.embedded + !!c->redis.url + !!c->redis.sentinels;
+	int ways = !!c->redis.embedded + !!c->redis.url + !!c->redis.sentinels + !!c->redis.cluster;
 	if (ways == 0)
 		omr_conf_error(errs, omr_ynode_get(root, "redis") ? omr_ynode_get(root, "redis") : root,
-			       "redis: set 'embedded: true', a 'url' or 'sentinels'");
+			       "redis: set 'embedded: true', a 'url', 'sentinels' or 'cluster'");
 	if (ways > 1)
 		omr_conf_error(errs, omr_ynode_get(root, "redis"),
-			       "redis: 'embedded: true', 'url' and 'sentinels' exclude each other");
+			       "redis: 'embedded: true', 'url', 'sentinels' and 'cluster' exclude each "
+			       "other");
+	if (c->redis.cluster && !c->redis.cluster[0])
+		omr_conf_error(errs, omr_ynode_get(root, "redis"),
+			       "redis: 'cluster' needs at least one host:port");
+	omr_config_check_addrs(c->redis.cluster, "cluster node", omr_ynode_get(root, "redis"), errs);
 	if (c->redis.sentinels && (!c->redis.sentinels[0] || !c->redis.master))
 		omr_conf_error(errs, omr_ynode_get(root, "redis"),
 			       "redis: 'sentinels' needs at least one host:port and the 'master' name");
 	if (c->redis.master && !c->redis.sentinels)
 		omr_conf_error(errs, omr_ynode_get(root, "redis"),
 			       "redis: 'master' is the name of a primary in Sentinel: set 'sentinels'");
-	for (char **sa = c->redis.sentinels; sa && *sa; sa++)
-		if (omr_hostport_split(*sa, host, &port) < 0)
-			omr_conf_error(errs, omr_ynode_get(root, "redis"),
-				       "redis: sentinel '%s' is not host:port", *sa);
+	omr_config_check_addrs(c->redis.sentinels, "sentinel", omr_ynode_get(root, "redis"), errs);
 	omr_config_check_token(c, omr_ynode_get(root, "admin"), errs);
 	for (const char *p = c->redis.prefix; p && *p; p++)
 		if (*p == '{' || *p == '}' || *p == ' ') {

@@ -59,6 +59,7 @@ struct omr_config {
 		char *url;
 		char *password;
 		char **sentinels;   /* host:port of each Sentinel */
+		char **cluster;     /* host:port of Redis Cluster nodes to start from */
 		char *master;       /* the master's name in Sentinel */
 		char *sentinel_password;
 		struct {

@@ -53,7 +53,7 @@ struct omr_core {
 	struct omr_redis *redis_block; /* blocking stream reads */
 	struct omr_redis *redis_bus;   /* blocking reads of the node bus */
 	struct omr_redis *redis_ingest; /* redis.durability: stores and WAITs */
-	struct omr_sentinel *sentinel; /* redis.sentinels: finds the primary */
+	struct omr_primary *primary;  /* redis.sentinels or cluster: finds the primary */
 	struct omr_store *store;
 	struct omr_worker *jobs;       /* plugins' blocking work */
 	struct omr_worker *login;      /* password checks */

@@ -32,7 +32,7 @@
 #include "omr_curl.h"
 #include "omr_edge.h"
 #include "omr_embedded.h"
-#include "omr_sentinel.h"
+#include "omr_primary.h"
 #include "omr_events.h"
 #include "omr_files.h"
 #include "omr_host.h"
@@ -142,8 +142,8 @@ static int omr_core_redis_target(struct omr_core *c, struct omr_redis_target *t,
 	memset(t, 0, sizeof(*t));
 	if (cfg->redis.embedded)
 		t->path = omr_strdup(omr_embedded_socket(c->embedded));
-	else if (cfg->redis.sentinels)
-		t->host = omr_strdup("0.0.0.0"); /* not used: the sentinels name it */
+	else if (cfg->redis.sentinels || cfg->redis.cluster)
+		t->host = omr_strdup("0.0.0.0"); /* not used: omr_primary names it */
 	else if (omr_redis_target_parse(cfg->redis.url, t, err_r) < 0)
 		return -1;
 	if (cfg->redis.password) {
@@ -156,22 +156,32 @@ static int omr_core_redis_target(struct omr_core *c, struct omr_redis_target *t,
 static void omr_core_redis_ready(void *arg)
 {
 	struct omr_core *c = arg;
-	if (c->sentinel)
-		omr_sentinel_verify(c->sentinel, c->redis);
+	if (c->primary)
+		omr_primary_verify(c->primary, c->redis);
 	if (c->state == OMR_CORE_STARTING)
 		omr_core_online(c);
 }
 
-/* A connection to the primary was lost: with Sentinel, it may have moved. */
+/* A connection to the primary was lost: with Sentinel or a Cluster, it
+ * may have moved. */
 static void omr_core_redis_down(void *arg)
 {
 	struct omr_core *c = arg;
-	if (c->sentinel)
-		omr_sentinel_ask(c->sentinel);
+	if (c->primary)
+		omr_primary_ask(c->primary);
 }
 
-/* The sentinels named the primary (at start, or a new one after a
- * failover): every connection goes there; scripts are loaded again on
+/* An error reply: a Cluster's MOVED, a demoted primary's READONLY ... */
+static void omr_core_redis_error(void *arg, const char *err)
+{
+	struct omr_core *c = arg;
+	if (c->primary)
+		omr_primary_redirected(c->primary, err);
+}
+
+/* The sentinels or the cluster named the primary (at start, or a new one
+ * after a failover or a move of the site's slot): every connection goes
+ * there; scripts are loaded again on
  * their first NOSCRIPT, the consumer group is found in the replicated
  * stream (or created again). */
 static void omr_core_primary(void *arg, const char *host, int port)
@@ -188,23 +198,25 @@ static void omr_core_primary(void *arg, const char *host, int port)
 	}
 }
 
-static int omr_core_sentinel_new(struct omr_core *c, char **err_r)
+static int omr_core_primary_new(struct omr_core *c, char **err_r)
 {
 	const struct omr_config *cfg = c->cfg;
-	struct omr_sentinel_opts so = {
-		.addrs = cfg->redis.sentinels,
+	struct omr_primary_opts so = {
+		.kind = cfg->redis.cluster ? OMR_PRIMARY_CLUSTER : OMR_PRIMARY_SENTINEL,
+		.addrs = cfg->redis.cluster ? cfg->redis.cluster : cfg->redis.sentinels,
 		.master = cfg->redis.master,
-		.password = cfg->redis.sentinel_password,
+		.site = cfg->redis.site,
+		.password = cfg->redis.cluster ? cfg->redis.password : cfg->redis.sentinel_password,
 		.connect_timeout = cfg->redis.connect_timeout,
 		.command_timeout = cfg->redis.command_timeout,
 		.dns = c->dns,
 		.on_master = omr_core_primary,
 		.arg = c,
 	};
-	c->sentinel = omr_sentinel_new(c->base, &so, err_r);
-	if (!c->sentinel)
+	c->primary = omr_primary_new(c->base, &so, err_r);
+	if (!c->primary)
 		return -1;
-	omr_sentinel_start(c->sentinel);
+	omr_primary_start(c->primary);
 	return 0;
 }
 
@@ -228,7 +240,7 @@ static int omr_mod_redis_create(struct omr_core *c, char **err_r)
 	struct omr_redis_target t;
 	if (omr_core_redis_target(c, &t, err_r) < 0)
 		return -1;
-	if (t.host || cfg->redis.sentinels) {
+	if (t.host || cfg->redis.sentinels || cfg->redis.cluster) {
 		/* the system's resolver configuration, read once; a missing
 		 * resolv.conf still leaves /etc/hosts */
 		c->dns = evdns_base_new(c->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
@@ -245,6 +257,7 @@ static int omr_mod_redis_create(struct omr_core *c, char **err_r)
 		.command_timeout = cfg->redis.command_timeout,
 		.on_ready = omr_core_redis_ready,
 		.on_down = omr_core_redis_down,
+		.on_error = omr_core_redis_error,
 		.arg = c,
 		.dns = c->dns,
 	};
@@ -261,8 +274,8 @@ static int omr_mod_redis_create(struct omr_core *c, char **err_r)
 		c->redis_ingest = omr_redis_new(c->base, &t, &o);
 	}
 	omr_redis_target_free(&t);
-	if (cfg->redis.sentinels)
-		return omr_core_sentinel_new(c, err_r); /* connects once it knows where */
+	if (cfg->redis.sentinels || cfg->redis.cluster)
+		return omr_core_primary_new(c, err_r); /* connects once it knows where */
 	omr_redis_start(c->redis);
 	omr_redis_start(c->redis_block);
 	omr_redis_start(c->redis_bus);
@@ -279,7 +292,7 @@ static void omr_mod_redis_settle(struct omr_core *c)
 	omr_redis_close(c->redis_bus);
 	omr_redis_close(c->redis_ingest);
 	omr_redis_close(c->redis);
-	omr_sentinel_close(c->sentinel);
+	omr_primary_close(c->primary);
 }
 
 static void omr_mod_redis_destroy(struct omr_core *c)
@@ -288,7 +301,7 @@ static void omr_mod_redis_destroy(struct omr_core *c)
 	omr_redis_free(c->redis_bus);
 	omr_redis_free(c->redis_ingest);
 	omr_redis_free(c->redis);
-	omr_sentinel_free(c->sentinel);
+	omr_primary_free(c->primary);
 	if (c->dns)
 		evdns_base_free(c->dns, 0);
 }
@@ -312,14 +325,14 @@ static void omr_mod_redis_metrics(struct omr_core *c, struct omr_buf *b)
 	omr_metric(b, "redis_oldest_pending_ms", "gauge",
 		   "how long the oldest Redis command has waited for its answer",
 		   (unsigned long long)omr_redis_oldest_ms(c->redis));
-	if (c->sentinel)
-		omr_sentinel_metrics(c->sentinel, b);
+	if (c->primary)
+		omr_primary_metrics(c->primary, b);
 }
 
 static void omr_core_confirm_primary(void *arg, omr_store_confirm_done done, void *ctx)
 {
 	struct omr_core *c = arg;
-	omr_sentinel_confirm(c->sentinel, done, ctx);
+	omr_primary_confirm(c->primary, done, ctx);
 }
 
 static int omr_mod_store_create(struct omr_core *c, char **err_r)
@@ -337,7 +350,7 @@ static int omr_mod_store_create(struct omr_core *c, char **err_r)
 			.replicas = (int)cfg->redis.durability.replicas,
 			.timeout = cfg->redis.durability.timeout,
 			.refuse_short = cfg->redis.durability.refuse_short,
-			.confirm = c->sentinel ? omr_core_confirm_primary : NULL,
+			.confirm = c->primary ? omr_core_confirm_primary : NULL,
 			.confirm_arg = c,
 		};
 		omr_store_durable(c->store, c->redis_ingest, &d);

@@ -20,6 +20,7 @@
 #include "omr_config.h"
 #include "omr_core.h"
 #include "omr_log.h"
+#include "omr_move.h"
 #include "omr_password.h"
 #include "omr_plugin.h"
 #include "omr_util.h"
@@ -42,6 +43,7 @@ static void omr_usage(FILE *f)
 		"       omniroute --hash-password [--iterations N]\n"
 		"       omniroute --hash-token [--generate]\n"
 		"       omniroute --describe-config\n"
+		"       omniroute [-c FILE] --move-site HOST:PORT\n"
 		"\n"
 		"  -c, --config FILE     configuration (default %s/omniroute.yaml)\n"
 		"  -t, --test            check the configuration and plugins, then exit\n"
@@ -50,6 +52,8 @@ static void omr_usage(FILE *f)
 		"      --hash-token      read an agent's login token (stdin) and print its hash\n"
 		"      --generate        with --hash-token: make a random token, print it and its hash\n"
 		"      --describe-config print the configuration keys as a Markdown table\n"
+		"      --move-site HOST:PORT  move the site's Redis Cluster slot to that primary\n"
+		"                        while the nodes run (see docs/operations.md)\n"
 		"  -h, --help            this text\n",
 		OMR_SYSCONF_DIR);
 }
@@ -253,9 +257,11 @@ int main(int argc, char **argv)
 		{ "generate", no_argument, NULL, 'G' },
 		{ "iterations", required_argument, NULL, 'I' },
 		{ "describe-config", no_argument, NULL, 'D' },
+		{ "move-site", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = OMR_SYSCONF_DIR "/omniroute.yaml";
+	const char *move_to = NULL;
 	int test = 0, hash = 0, hash_token = 0, generate = 0, opt;
 	long long iterations = OMR_PASSWORD_ITERATIONS;
 	struct omr_config *cfg;
@@ -293,6 +299,9 @@ int main(int argc, char **argv)
 			break;
 		case 'D':
 			return omr_describe_config();
+		case 'M':
+			move_to = optarg;
+			break;
 		default:
 			omr_usage(stderr);
 			return 2;
@@ -310,6 +319,11 @@ int main(int argc, char **argv)
 	cfg = omr_load(path, test);
 	if (!cfg)
 		return 1;
+	if (move_to) {
+		int moved = omr_move_site(cfg, move_to, stdout, stderr);
+		omr_config_free(cfg);
+		return moved < 0 ? 1 : 0;
+	}
 	if (test) {
 		omr_warn_short_token(cfg);
 		fprintf(stderr, "omniroute: configuration %s is valid\n", path);

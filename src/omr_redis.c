@@ -239,6 +239,8 @@ static void omr_redis_finish(struct omr_redis_req *q, const redisReply *reply, c
 {
 	if (q->r && (err || (reply && reply->type == REDIS_REPLY_ERROR)))
 		q->r->stats.errors++;
+	if (q->r && reply && reply->type == REDIS_REPLY_ERROR && q->r->opts.on_error)
+		q->r->opts.on_error(q->r->opts.arg, reply->str);
 	if (q->r && q->sent) {
 		q->r->inflight--;
 		q->sent = 0;

@@ -47,6 +47,9 @@ struct omr_redis_opts {
 	long long command_timeout;   /* ms */
 	void (*on_ready)(void *arg); /* after every (re)connection */
 	void (*on_down)(void *arg);  /* after a connection is lost */
+	/* every error reply, before its command's callback (a cluster's
+	 * MOVED, say); may be NULL */
+	void (*on_error)(void *arg, const char *err);
 	void *arg;
 	/* resolver for a host name (borrowed, outlives the connection); NULL:
 	 * the host must be numeric or a unix socket */

@@ -50,7 +50,7 @@ struct omr_store_durability {
 	long long timeout;         /* ms */
 	int refuse_short;
 	/* With Sentinel: is the server still the primary, with no failover
-	 * under way (omr_sentinel_confirm)? Asked before messages are
+	 * under way (omr_primary_confirm)? Asked before messages are
 	 * accepted short of replicas: a primary that lost its replica because
 	 * that replica is being promoted must not take them. NULL: accepted. */
 	void (*confirm)(void *arg, omr_store_confirm_done done, void *ctx);

@@ -15,7 +15,9 @@
 #   struct omr_lua_NAME_args, void omr_lua_NAME(store, args, cb, arg),
 #   struct omr_lua_NAME_reply, int omr_lua_NAME_reply(reply, out);
 # and the script's source, behind a prelude that binds P (the prefix),
-# K.<key>, A.<arg>, REST and NOW, so that the Lua reads names, not indices.
+# K.<key>, A.<arg>, REST and NOW, so that the Lua reads names, not indices,
+# and that refuses to run while the site is being moved to another Redis
+# Cluster shard (P .. 'moving' exists: omr_move.h).
 #
 # usage: awk -v MODE=h|c -f gen.awk FILE.lua...   (FILEs in the order given)
 #        awk -v MODE=lua -f gen.awk FILE.lua        the script as Redis runs it
@@ -130,7 +132,7 @@ function emit_h(name,    i) {
 	}
 }
 
-# the prelude in Lua: P, K, A, REST, NOW
+# the prelude in Lua: P, K, A, the moving guard, REST, NOW
 function prelude(    i, out) {
 	out = "local P = ARGV[1]\n" "local K = {"
 	for (i = 1; i <= nk; i++)
@@ -145,6 +147,10 @@ function prelude(    i, out) {
 			out = out sprintf("%s%s = ARGV[%d]", (i > 1 ? ", " : " "), aname[i], i + 1)
 	}
 	out = out " }\n"
+	# while `omniroute --move-site` moves the site's keys to another
+	# Redis Cluster shard, no script may run: it could read a key already
+	# gone and write half its change (the caller retries)
+	out = out "if redis.call('EXISTS', P .. 'moving') == 1 then return redis.error_reply('MOVING the site is being moved to another Redis Cluster shard; retry') end\n"
 	if (rest != "")
 		out = out sprintf("local REST = {} for i = %d, #ARGV do REST[#REST + 1] = ARGV[i] end\n", na + 2)
 	if (usetime)

@@ -314,6 +314,99 @@ class Sentinels:
         return out
 
 
+def cluster_slot(tag):
+    """The Redis Cluster slot of a hash tag (CRC16 XMODEM mod 16384)."""
+    crc = 0
+    for ch in tag.encode():
+        crc ^= ch << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xffff if crc & 0x8000 else (crc << 1) & 0xffff
+    return crc % 16384
+
+
+class Cluster:
+    """A Redis Cluster of `primaries` primaries with one replica each,
+    made by redis-cli --cluster create (slots split evenly, in order).
+    Daemon(tmp, cluster.site(NAME)) runs a site on it."""
+
+    def __init__(self, tmp, primaries=3):
+        self.servers = []
+        for i in range(primaries * 2):
+            d = os.path.join(tmp, "cluster%d" % i)
+            os.makedirs(d, exist_ok=True)
+            port = self._free_pair()
+            p = subprocess.Popen(
+                [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", d,
+                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                 "--cluster-node-timeout", "2000", "--appendonly", "yes",
+                 "--appendfsync", "everysec", "--save", "",
+                 "--logfile", os.path.join(d, "redis.log")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _procs.append(p)
+            self.servers.append({"port": port, "proc": p})
+            wait_for(lambda: self._ping(port), what="cluster node %d" % port)
+        subprocess.run(["redis-cli", "--cluster", "create"] +
+                       ["127.0.0.1:%d" % s["port"] for s in self.servers] +
+                       ["--cluster-replicas", "1", "--cluster-yes"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: all("cluster_state:ok" in (resp(s["port"], "CLUSTER", "INFO") or "")
+                             for s in self.servers), timeout=30, what="cluster ok")
+
+    @staticmethod
+    def _free_pair():
+        """A free port whose cluster bus port (+10000) is free too."""
+        for _ in range(200):
+            port = free_port()
+            if port > 55000:
+                continue
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", port + 10000))
+                return port
+            except OSError:
+                continue
+            finally:
+                s.close()
+        raise RuntimeError("no free port pair for a cluster node")
+
+    @staticmethod
+    def _ping(port):
+        try:
+            return resp(port, "PING") == "PONG"
+        except OSError:
+            return False
+
+    def owner(self, slot):
+        """The port of the primary that serves slot now."""
+        for s in self.servers:
+            try:
+                for r in resp(s["port"], "CLUSTER", "SLOTS"):
+                    if r[0] <= slot <= r[1]:
+                        return int(r[2][1])
+            except (OSError, RuntimeError):
+                continue
+        return None
+
+    def primaries(self):
+        """Ports of the primaries, in slot order."""
+        for s in self.servers:
+            try:
+                ranges = sorted(resp(s["port"], "CLUSTER", "SLOTS"))
+                return [int(r[2][1]) for r in ranges]
+            except (OSError, RuntimeError):
+                continue
+        return []
+
+    def site(self, name):
+        cl = self
+
+        class Site:
+            def conf(self):
+                return "  cluster: [%s]\n  site: %s\n" % (
+                    ", ".join("127.0.0.1:%d" % s["port"] for s in cl.servers[:3]), name)
+        return Site()
+
+
 # ---------------------------------------------------------------- dovecot
 
 DOVECOT = os.environ.get("OMR_DOVECOT") or shutil.which("dovecot") or "/usr/sbin/dovecot"

@@ -13,94 +13,12 @@ losses are reported, not asserted (replication is asynchronous).
 """
 import json
 import os
-import threading
 import time
 
 import omrtest
-from fakes import FakeGraph, WhatsAppHook, wa_envelope, wa_plugin, wa_text
-from omrtest import check, eq, log, Daemon, Sentinels, Visitor, WebSocketClosed, SLOW
-
-VISITORS = 6
-
-ROUTING = """
-skills: [general, billing, tech]
-default_queue: general
-queues:
-  - name: general
-    status_interval: 0
-reasons: [other]
-outcomes: [resolved]
-"""
-
-
-class Load:
-    """Senders that retry until acknowledged; what was acknowledged, and
-    when each message was first sent and acknowledged."""
-
-    def __init__(self, d):
-        self.d = d
-        self.lock = threading.Lock()
-        self.acked = {}       # channel message id -> (first sent, acknowledged)
-        self.stop = False
-        self.threads = [threading.Thread(target=self.chat, args=(i,), daemon=True)
-                        for i in range(VISITORS)]
-        self.threads.append(threading.Thread(target=self.hooks, daemon=True))
-        for t in self.threads:
-            t.start()
-
-    def record(self, key, first):
-        with self.lock:
-            self.acked[key] = (first, time.time())
-
-    def chat(self, i):
-        v, vid, token, k = None, None, None, 0
-        while not self.stop:
-            cmid = "m%d" % k
-            first = time.time()
-            while not self.stop:
-                try:
-                    if v is None:
-                        v = Visitor(self.d, name="Visitor %d" % i, visitor=vid, token=token)
-                        vid, token = v.id, v.token
-                    ack = v.say("message %d of visitor %d" % (k, i), cmid=cmid)
-                    if ack.get("type") == "ack":
-                        self.record("%s:%s" % (vid, cmid), first)
-                        break
-                    time.sleep(0.1)   # unavailable: retry the same message
-                except (WebSocketClosed, OSError, TimeoutError, ValueError, KeyError):
-                    v = None
-                    time.sleep(0.1)
-            k += 1
-
-    def hooks(self):
-        hook = WhatsAppHook(self.d)
-        k = 0
-        while not self.stop:
-            wamid = "wamid.load-%d" % k
-            body = wa_envelope([wa_text(wamid, "whatsapp %d" % k, frm="3161%07d" % (k % 50))])
-            first = time.time()
-            while not self.stop:
-                try:
-                    st, _ = hook.post(body)
-                except OSError:
-                    st = 0
-                if st == 200:
-                    self.record(wamid, first)
-                    break
-                time.sleep(0.1)   # Meta retries a webhook that failed
-            k += 1
-
-    def finish(self):
-        self.stop = True
-        for t in self.threads:
-            t.join(30)
-
-    def served_after(self, t):
-        """Seconds from t to the first acknowledgement of a message first
-        sent after t, or None."""
-        with self.lock:
-            acks = [a for first, a in self.acked.values() if first >= t]
-        return min(acks) - t if acks else None
+from fakes import FakeGraph, wa_plugin
+from load import Load, ROUTING
+from omrtest import check, eq, log, Daemon, Sentinels, SLOW
 
 
 def scenario(tmp, name, fault, durability):
@@ -137,7 +55,7 @@ def scenario(tmp, name, fault, durability):
     lost = [k for k in load.acked if count.get(k, 0) == 0]
     twice = {k: n for k, n in count.items() if n > 1}
     st, metrics = d.http("GET", "/metrics")
-    switches = [ln for ln in metrics.splitlines() if ln.startswith("omniroute_sentinel_switches")]
+    switches = [ln for ln in metrics.splitlines() if ln.startswith("omniroute_primary_switches_total")]
     log("%s, %s: %d acknowledged (%d before the fault), promoted %.2f s after the fault, "
         "serving again %.2f s after the promotion; lost %d, stored twice %d; %s"
         % (fault, "durability 1" if durability else "no durability", len(load.acked), before,

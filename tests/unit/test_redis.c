@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 
 #include "omr_redis.h"
-#include "omr_sentinel.h"
+#include "omr_primary.h"
 #include "omr_util.h"
 
 struct ticker {
@@ -187,7 +187,7 @@ static void test_sentinel_answers(void **state)
 		const char *why = NULL;
 		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].resp);
 		redisReply *r = resp(cases[i].resp, len);
-		int rc = omr_sentinel_parse_master(r, host, sizeof(host), &port, &why);
+		int rc = omr_primary_parse_sentinel(r, host, sizeof(host), &port, &why);
 		if (cases[i].host) {
 			assert_int_equal(rc, 0);
 			assert_string_equal(host, cases[i].host);
@@ -205,7 +205,7 @@ static void test_sentinel_answers(void **state)
 	char host[256];
 	int port;
 	const char *why;
-	assert_int_equal(omr_sentinel_parse_master(r, host, sizeof(host), &port, &why), -1);
+	assert_int_equal(omr_primary_parse_sentinel(r, host, sizeof(host), &port, &why), -1);
 	freeReplyObject(r);
 
 	/* SENTINEL MASTER: the primary we use, and no failover under way */
@@ -228,15 +228,15 @@ static void test_sentinel_answers(void **state)
 	};
 	for (size_t i = 0; i < sizeof(masters) / sizeof(masters[0]); i++) {
 		redisReply *m = resp(masters[i].resp, strlen(masters[i].resp));
-		if (omr_sentinel_master_is(m, "127.0.0.1", 6379) != masters[i].yes)
+		if (omr_primary_master_is(m, "127.0.0.1", 6379) != masters[i].yes)
 			fail_msg("SENTINEL MASTER case %zu", i);
 		freeReplyObject(m);
 	}
 
-	assert_int_equal(omr_sentinel_parse_switch("omr 1.2.3.4 1 5.6.7.8 2", 23, "omr"), 1);
-	assert_int_equal(omr_sentinel_parse_switch("omrx 1.2.3.4 1 5.6.7.8 2", 24, "omr"), 0);
-	assert_int_equal(omr_sentinel_parse_switch("omr", 3, "omr"), 0);
-	assert_int_equal(omr_sentinel_parse_switch("", 0, "omr"), 0);
+	assert_int_equal(omr_primary_parse_switch("omr 1.2.3.4 1 5.6.7.8 2", 23, "omr"), 1);
+	assert_int_equal(omr_primary_parse_switch("omrx 1.2.3.4 1 5.6.7.8 2", 24, "omr"), 0);
+	assert_int_equal(omr_primary_parse_switch("omr", 3, "omr"), 0);
+	assert_int_equal(omr_primary_parse_switch("", 0, "omr"), 0);
 
 	assert_int_equal(omr_hostport_split("127.0.0.1:26379", host, &port), 0);
 	assert_string_equal(host, "127.0.0.1");

@@ -8,7 +8,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "omr_sentinel.h"
+#include "omr_primary.h"
 #include "omr_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,12 +24,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	redisReaderFeed(rd, (const char *)data, size);
 	for (int i = 0; i < 64 && redisReaderGetReply(rd, &reply) == REDIS_OK && reply; i++) {
 		const redisReply *r = reply;
-		if (omr_sentinel_parse_master(r, host, sizeof(host), &port, &why) == 0 &&
+		if (omr_primary_parse_sentinel(r, host, sizeof(host), &port, &why) == 0 &&
 		    (strlen(host) > 255 || port < 1 || port > 65535))
 			abort();
-		(void)omr_sentinel_master_is(r, "127.0.0.1", 6379);
+		(void)omr_primary_master_is(r, "127.0.0.1", 6379);
 		if (r->type == REDIS_REPLY_STRING)
-			(void)omr_sentinel_parse_switch(r->str, r->len, "omr");
+			(void)omr_primary_parse_switch(r->str, r->len, "omr");
 		freeReplyObject(reply);
 		reply = NULL;
 	}

@@ -1,0 +1,481 @@
+/*
+ * omr_primary: see omr_primary.h.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "omr_log.h"
+#include "omr_redis.h"
+#include "omr_primary.h"
+#include "omr_util.h"
+
+#define OMR_PRIMARY_POLL_MS 1000
+#define OMR_PRIMARY_HOST_MAX 255
+
+struct omr_primary_node {
+	struct omr_primary *s;
+	char *addr;                /* "host:port", for logs */
+	struct omr_redis *ask;     /* get-master-addr-by-name, CLUSTER SLOTS */
+	struct omr_redis *sub;     /* +switch-master (Sentinel) */
+};
+
+struct omr_primary {
+	struct event_base *base;
+	enum omr_primary_kind kind;
+	char *master;              /* Sentinel: the master's name */
+	unsigned slot;             /* Cluster: the site's slot */
+	struct omr_primary_node *nodes;
+	size_t n;
+	size_t first;              /* the sentinel to ask first */
+	size_t tried;              /* sentinels asked in this round */
+	int asking;
+	int again;                 /* asked for while a round ran */
+	struct event *poll_ev;
+	char host[OMR_PRIMARY_HOST_MAX + 1];
+	int port;                  /* 0: not known yet */
+	void (*on_master)(void *arg, const char *host, int port);
+	void *arg;
+	int64_t unknown_since;     /* no sentinel has answered since (mono ms) */
+	unsigned long long switches, refused, failed;
+};
+
+/* ---- parsing what sentinels and cluster nodes say ---- */
+
+unsigned omr_primary_slot(const char *tag, size_t len)
+{
+	unsigned crc = 0;
+	for (size_t i = 0; i < len; i++) {
+		crc ^= (unsigned)(unsigned char)tag[i] << 8;
+		for (int b = 0; b < 8; b++)
+			crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+	}
+	return crc % 16384;
+}
+
+/* host and port strings (a reply's) into host and port: 0 or -1 */
+static int omr_primary_addr(const char *h, size_t hlen, const char *p, size_t plen, char *host,
+			    size_t hostlen, int *port)
+{
+	char digits[8];
+	long long v;
+	if (!omr_host_ok(h, hlen) || hlen >= hostlen || plen == 0 || plen >= sizeof(digits))
+		return -1;
+	memcpy(digits, p, plen);
+	digits[plen] = '\0';
+	if (strspn(digits, "0123456789") != plen || omr_parse_ll(digits, &v) < 0 || v < 1 ||
+	    v > 65535)
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (int)v;
+	return 0;
+}
+
+int omr_primary_parse_slots(const redisReply *reply, unsigned slot, char *host, size_t hostlen,
+			    int *port, const char **why)
+{
+	if (!reply || reply->type != REDIS_REPLY_ARRAY)
+		return *why = "not a slot map", -1;
+	for (size_t i = 0; i < reply->elements; i++) {
+		const redisReply *range = reply->element[i];
+		const redisReply *from = omr_reply_elem(range, 0), *to = omr_reply_elem(range, 1);
+		const redisReply *node = omr_reply_elem(range, 2);
+		const redisReply *h = omr_reply_elem(node, 0), *p = omr_reply_elem(node, 1);
+		char digits[8];
+		if (!from || !to || from->type != REDIS_REPLY_INTEGER ||
+		    to->type != REDIS_REPLY_INTEGER)
+			return *why = "a slot range that is not [from, to, node, ...]", -1;
+		if (from->integer > slot || to->integer < slot)
+			continue;
+		if (!h || !p || h->type != REDIS_REPLY_STRING || p->type != REDIS_REPLY_INTEGER ||
+		    p->integer < 1 || p->integer > 65535)
+			return *why = "the slot's primary is not [host, port, ...]", -1;
+		snprintf(digits, sizeof(digits), "%lld", p->integer);
+		if (omr_primary_addr(h->str, h->len, digits, strlen(digits), host, hostlen, port) < 0)
+			return *why = "the slot's primary is not a host name or address", -1;
+		return 0;
+	}
+	return *why = "no node serves the site's slot", -1;
+}
+
+int omr_primary_parse_moved(const char *err, char host[256], int *port)
+{
+	const char *sp, *colon;
+	if (strncmp(err, "MOVED ", 6) != 0 || !(sp = strchr(err + 6, ' ')) ||
+	    !(colon = strrchr(sp + 1, ':')))
+		return -1;
+	return omr_primary_addr(sp + 1, (size_t)(colon - sp - 1), colon + 1, strlen(colon + 1),
+				host, 256, port);
+}
+
+int omr_primary_parse_sentinel(const redisReply *reply, char *host, size_t hostlen, int *port,
+			      const char **why)
+{
+	const redisReply *h = omr_reply_elem(reply, 0), *p = omr_reply_elem(reply, 1);
+
+	if (reply && reply->type == REDIS_REPLY_NIL)
+		return *why = "the sentinel does not know this master", -1;
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || !h || !p ||
+	    h->type != REDIS_REPLY_STRING || p->type != REDIS_REPLY_STRING)
+		return *why = "not [host, port]", -1;
+	if (omr_primary_addr(h->str, h->len, p->str, p->len, host, hostlen, port) < 0)
+		return *why = "not a host name or address and a port", -1;
+	return 0;
+}
+
+int omr_primary_parse_switch(const char *text, size_t len, const char *master)
+{
+	size_t n = strlen(master);
+	return len > n && memcmp(text, master, n) == 0 && text[n] == ' ';
+}
+
+/* ---- asking ---- */
+
+static void omr_primary_round(struct omr_primary *s);
+static void omr_primary_answer(void *arg, const redisReply *reply, const char *err);
+
+static void omr_primary_question(struct omr_primary_node *node)
+{
+	struct omr_primary *s = node->s;
+	if (s->kind == OMR_PRIMARY_CLUSTER)
+		omr_redis_cmd(node->ask, omr_primary_answer, node, "CLUSTER SLOTS");
+	else
+		omr_redis_cmd(node->ask, omr_primary_answer, node,
+			      "SENTINEL get-master-addr-by-name %s", s->master);
+}
+
+/* the primary in one answer to omr_primary_question: 0 or -1 with why */
+static int omr_primary_parse(const struct omr_primary *s, const redisReply *reply, char *host,
+			     int *port, const char **why)
+{
+	if (s->kind == OMR_PRIMARY_CLUSTER)
+		return omr_primary_parse_slots(reply, s->slot, host, OMR_PRIMARY_HOST_MAX + 1, port,
+					       why);
+	return omr_primary_parse_sentinel(reply, host, OMR_PRIMARY_HOST_MAX + 1, port, why);
+}
+
+static void omr_primary_found(struct omr_primary *s, const char *host, int port)
+{
+	if (s->port == port && strcmp(s->host, host) == 0)
+		return;
+	if (s->port)
+		omr_log_warn("redis: the primary of '%s' is now %s:%d (was %s:%d)", s->master, host,
+			     port, s->host, s->port);
+	else
+		omr_log_info("redis: the primary of '%s' is %s:%d", s->master, host, port);
+	if (s->port)
+		s->switches++;
+	snprintf(s->host, sizeof(s->host), "%s", host);
+	s->port = port;
+	s->on_master(s->arg, host, port);
+}
+
+static void omr_primary_answer(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_primary_node *node = arg;
+	struct omr_primary *s = node->s;
+	char host[OMR_PRIMARY_HOST_MAX + 1];
+	const char *why = err;
+	int port;
+
+	if (!err && omr_primary_parse(s, reply, host, &port, &why) == 0) {
+		s->asking = 0;
+		s->unknown_since = 0;
+		s->first = (size_t)(node - s->nodes);
+		omr_primary_found(s, host, port);
+		if (s->again) {
+			s->again = 0;
+			omr_primary_round(s);
+		}
+		return;
+	}
+	if (reply && !err)
+		s->refused++;
+	else
+		s->failed++;
+	omr_log_debug("redis: %s %s: %s", s->kind == OMR_PRIMARY_CLUSTER ? "cluster node" :
+		      "sentinel", node->addr, why);
+	s->tried++;
+	if (s->tried < s->n) {
+		omr_primary_question(&s->nodes[(s->first + s->tried) % s->n]);
+		return;
+	}
+	s->asking = 0;
+	s->again = 0;
+	if (s->unknown_since)
+		return; /* said once per outage */
+	s->unknown_since = omr_mono_ms();
+	omr_log_warn("redis: no %s named the primary of '%s' (last: %s: %s); asking again "
+		     "every second", s->kind == OMR_PRIMARY_CLUSTER ? "cluster node" : "sentinel",
+		     s->master, node->addr, why);
+}
+
+static void omr_primary_round(struct omr_primary *s)
+{
+	struct omr_primary_node *node;
+	if (s->asking) {
+		s->again = 1;
+		return;
+	}
+	s->asking = 1;
+	s->tried = 0;
+	node = &s->nodes[s->first % s->n];
+	omr_primary_question(node);
+}
+
+static void omr_primary_poll(evutil_socket_t fd, short what, void *arg)
+{
+	omr_primary_round(arg);
+}
+
+void omr_primary_ask(struct omr_primary *s)
+{
+	omr_primary_round(s);
+}
+
+void omr_primary_redirected(struct omr_primary *s, const char *err)
+{
+	static const char *const codes[] = { "MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN",
+					     "READONLY", "MOVING", NULL };
+	char host[OMR_PRIMARY_HOST_MAX + 1];
+	int port;
+	for (const char *const *c = codes; *c; c++) {
+		if (strncmp(err, *c, strlen(*c)) != 0)
+			continue;
+		/* MOVED: the cluster says who owns the slot now; the slot map
+		 * (asked next) confirms it */
+		if (s->kind == OMR_PRIMARY_CLUSTER && omr_primary_parse_moved(err, host, &port) == 0)
+			omr_primary_found(s, host, port);
+		omr_primary_round(s);
+		return;
+	}
+}
+
+static void omr_primary_switch(void *arg, const char *text, size_t len)
+{
+	struct omr_primary_node *node = arg;
+	if (!omr_primary_parse_switch(text, len, node->s->master))
+		return;
+	omr_log_info("redis: sentinel %s announces a new primary of '%s'", node->addr,
+		     node->s->master);
+	omr_primary_round(node->s);
+}
+
+static void omr_primary_ready(void *arg)
+{
+	struct omr_primary_node *node = arg;
+	if (!node->s->port)
+		omr_primary_round(node->s);
+}
+
+/* ---- confirming the primary ---- */
+
+int omr_primary_master_is(const redisReply *reply, const char *host, int port)
+{
+	const char *ip = NULL, *p = NULL, *flags = NULL;
+	char want[16];
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements % 2)
+		return 0;
+	for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+		const char *k = omr_reply_str(reply->element[i]);
+		const char *v = omr_reply_str(reply->element[i + 1]);
+		if (!k || !v)
+			continue;
+		if (strcmp(k, "ip") == 0)
+			ip = v;
+		else if (strcmp(k, "port") == 0)
+			p = v;
+		else if (strcmp(k, "flags") == 0)
+			flags = v;
+	}
+	snprintf(want, sizeof(want), "%d", port);
+	return ip && p && flags && strcmp(ip, host) == 0 && strcmp(p, want) == 0 &&
+	       !strstr(flags, "s_down") && !strstr(flags, "o_down") &&
+	       !strstr(flags, "failover_in_progress");
+}
+
+struct omr_primary_vote {
+	struct omr_primary *s;
+	void (*cb)(void *arg, int confirmed);
+	void *arg;
+	size_t pending, answered, yes;
+	char host[OMR_PRIMARY_HOST_MAX + 1];
+	int port;
+};
+
+static void omr_primary_vote_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_primary_vote *v = arg;
+	char host[OMR_PRIMARY_HOST_MAX + 1];
+	const char *why;
+	int port;
+	if (!err) {
+		v->answered++;
+		if (v->s->kind == OMR_PRIMARY_CLUSTER)
+			v->yes += omr_primary_parse(v->s, reply, host, &port, &why) == 0 &&
+				  port == v->port && strcmp(host, v->host) == 0;
+		else
+			v->yes += (size_t)omr_primary_master_is(reply, v->host, v->port);
+	}
+	if (--v->pending)
+		return;
+	v->cb(v->arg, v->port && v->answered > v->s->n / 2 && v->yes == v->answered);
+	free(v);
+}
+
+void omr_primary_confirm(struct omr_primary *s, void (*cb)(void *arg, int confirmed),
+			  void *arg)
+{
+	struct omr_primary_vote *v = omr_calloc(1, sizeof(*v));
+	v->s = s;
+	v->cb = cb;
+	v->arg = arg;
+	v->pending = s->n;
+	snprintf(v->host, sizeof(v->host), "%s", s->host);
+	v->port = s->port;
+	/* every answer (or failure) comes on a later loop pass: the last one
+	 * calls cb and frees v */
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->kind == OMR_PRIMARY_CLUSTER)
+			omr_redis_cmd(s->nodes[i].ask, omr_primary_vote_cb, v, "CLUSTER SLOTS");
+		else
+			omr_redis_cmd(s->nodes[i].ask, omr_primary_vote_cb, v, "SENTINEL MASTER %s",
+				      s->master);
+	}
+}
+
+/* ---- checking the primary ---- */
+
+struct omr_primary_check {
+	struct omr_primary *s;
+	struct omr_redis *r;
+};
+
+static void omr_primary_role(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_primary_check *c = arg;
+	const char *role = omr_reply_str(omr_reply_elem(reply, 0));
+	if (!err && role && strcmp(role, "master") != 0) {
+		omr_log_warn("redis: %s:%d is a %s, not the primary: asking again", c->s->host,
+			     c->s->port, role);
+		c->s->port = 0; /* the next answer is news even if it names the same */
+		omr_primary_round(c->s);
+	}
+	free(c);
+}
+
+void omr_primary_verify(struct omr_primary *s, struct omr_redis *r)
+{
+	struct omr_primary_check *c = omr_calloc(1, sizeof(*c));
+	c->s = s;
+	c->r = r;
+	omr_redis_cmd(r, omr_primary_role, c, "ROLE");
+}
+
+/* ---- lifecycle ---- */
+
+struct omr_primary *omr_primary_new(struct event_base *base, const struct omr_primary_opts *o,
+				      char **err_r)
+{
+	struct omr_primary *s = omr_calloc(1, sizeof(*s));
+	size_t n = 0;
+
+	while (o->addrs && o->addrs[n])
+		n++;
+	s->base = base;
+	s->kind = o->kind;
+	if (o->kind == OMR_PRIMARY_CLUSTER) {
+		s->master = omr_strdup(o->site); /* for logs */
+		s->slot = omr_primary_slot(o->site, strlen(o->site));
+	} else {
+		s->master = omr_strdup(o->master);
+	}
+	s->on_master = o->on_master;
+	s->arg = o->arg;
+	s->nodes = omr_calloc(n ? n : 1, sizeof(*s->nodes));
+	for (size_t i = 0; i < n; i++) {
+		struct omr_primary_node *node = &s->nodes[i];
+		struct omr_redis_target t = { 0 };
+		char host[256];
+		if (omr_hostport_split(o->addrs[i], host, &t.port) < 0) {
+			omr_err(err_r, "redis.%s: '%s' is not host:port",
+				o->kind == OMR_PRIMARY_CLUSTER ? "cluster" : "sentinels", o->addrs[i]);
+			s->n = i;
+			omr_primary_free(s);
+			return NULL;
+		}
+		t.host = omr_strdup(host);
+		t.password = omr_strdup(o->password);
+		struct omr_redis_opts ro = {
+			.name = o->kind == OMR_PRIMARY_CLUSTER ? "cluster seed" : "sentinel",
+			.connect_timeout = o->connect_timeout,
+			.command_timeout = o->command_timeout, .on_ready = omr_primary_ready,
+			.arg = node, .dns = o->dns,
+		};
+		node->s = s;
+		node->addr = omr_strdup(o->addrs[i]);
+		node->ask = omr_redis_new(base, &t, &ro);
+		if (o->kind == OMR_PRIMARY_SENTINEL) {
+			ro.name = "sentinel events";
+			ro.on_ready = NULL;
+			node->sub = omr_redis_new(base, &t, &ro);
+			omr_redis_subscribe(node->sub, "+switch-master", omr_primary_switch, node);
+		}
+		omr_redis_target_free(&t);
+	}
+	s->n = n;
+	s->poll_ev = event_new(base, -1, EV_PERSIST, omr_primary_poll, s);
+	return s;
+}
+
+void omr_primary_start(struct omr_primary *s)
+{
+	struct timeval poll = { OMR_PRIMARY_POLL_MS / 1000, (OMR_PRIMARY_POLL_MS % 1000) * 1000 };
+	for (size_t i = 0; i < s->n; i++) {
+		omr_redis_start(s->nodes[i].ask);
+		if (s->nodes[i].sub)
+			omr_redis_start(s->nodes[i].sub);
+	}
+	event_add(s->poll_ev, &poll);
+}
+
+void omr_primary_close(struct omr_primary *s)
+{
+	if (!s)
+		return;
+	if (s->poll_ev)
+		event_del(s->poll_ev);
+	for (size_t i = 0; i < s->n; i++) {
+		omr_redis_close(s->nodes[i].ask);
+		omr_redis_close(s->nodes[i].sub);
+	}
+}
+
+void omr_primary_free(struct omr_primary *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		omr_redis_free(s->nodes[i].ask);
+		omr_redis_free(s->nodes[i].sub);
+		free(s->nodes[i].addr);
+	}
+	if (s->poll_ev)
+		event_free(s->poll_ev);
+	free(s->nodes);
+	free(s->master);
+	free(s);
+}
+
+void omr_primary_metrics(const struct omr_primary *s, struct omr_buf *b)
+{
+	omr_metric(b, "primary_switches_total", "counter",
+		   "times the sentinels named a new Redis primary", s->switches);
+	omr_metric(b, "primary_refused_total", "counter",
+		   "sentinel answers refused as malformed or unknown", s->refused);
+	omr_metric(b, "primary_failed_total", "counter",
+		   "questions to a sentinel that got no answer", s->failed);
+}
