@@ -33,6 +33,9 @@ static const char *const omr_short_modes[] = { "accept", "refuse", NULL };
 static const struct omr_conf_key omr_node_keys[] = {
 	{ "id", OMR_CONF_STRING, OFF(node.id) - OFF(node), 0, NULL, 0, 0,
 	  "node name, unique among daemons sharing one Redis (default: host name)" },
+	{ "drain", OMR_CONF_MS, OFF(node.drain) - OFF(node), 0, "0s", 0, 120000,
+	  "on SIGTERM, how long /healthz answers 503 (draining) while the node still serves, "
+	  "so that a load balancer sends new connections elsewhere first" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 

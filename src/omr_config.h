@@ -42,6 +42,7 @@ struct omr_config {
 	char *file;
 	struct {
 		char *id;
+		long long drain;    /* ms /healthz says 503 before a stop */
 	} node;
 	struct {
 		int level;

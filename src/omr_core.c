@@ -132,12 +132,31 @@ static void omr_core_drain(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void omr_core_drained(evutil_socket_t fd, short what, void *arg)
+{
+	struct omr_core *c = arg;
+	omr_core_shutdown(c, c->exit_code);
+}
+
 void omr_core_shutdown(struct omr_core *c, int exit_code)
 {
 	struct timeval tick = { 0, 20000 };
+	long long drain = c->cfg->node.drain;
 
 	if (c->state == OMR_CORE_STOPPING)
 		return;
+	if (c->state == OMR_CORE_RUNNING && drain > 0 && !c->draining) {
+		/* say 503 first, serve on: the load balancer sends new
+		 * connections elsewhere, then the stop closes the rest */
+		struct timeval tv = { drain / 1000, (drain % 1000) * 1000 };
+		omr_log_info("draining: /healthz answers 503 for %lld ms, then the node stops "
+			     "(SIGTERM again: stop now)", drain);
+		c->draining = 1;
+		c->exit_code = exit_code;
+		c->draining_ev = evtimer_new(c->base, omr_core_drained, c);
+		evtimer_add(c->draining_ev, &tv);
+		return;
+	}
 	omr_log_info("stopping");
 	omr_core_notify("STOPPING=1");
 	c->state = OMR_CORE_STOPPING;
@@ -182,6 +201,9 @@ void omr_core_health(void *arg, struct omr_admin_health *h)
 		snprintf(h->reason, sizeof(h->reason), "waiting for Redis");
 	} else if (c->state == OMR_CORE_STOPPING) {
 		h->status = "stopping";
+	} else if (c->draining) {
+		h->status = "draining";
+		snprintf(h->reason, sizeof(h->reason), "the node is about to stop");
 	} else if (!omr_redis_ready(c->redis)) {
 		h->status = "degraded";
 		snprintf(h->reason, sizeof(h->reason), "Redis is unreachable");
@@ -306,6 +328,8 @@ void omr_core_free(struct omr_core *c)
 	}
 	if (c->drain_timer)
 		event_free(c->drain_timer);
+	if (c->draining_ev)
+		event_free(c->draining_ev);
 	if (c->wait_timer)
 		event_free(c->wait_timer);
 	event_base_free(c->base);

@@ -81,6 +81,8 @@ struct omr_core {
 	struct event *sig_hup, *sig_term, *sig_int, *sig_chld;
 	struct event *drain_timer;
 	int64_t drain_deadline;
+	struct event *draining_ev;     /* node.drain: the stop that follows */
+	int draining;                  /* /healthz says 503 until the stop */
 	struct event *wait_timer;      /* complains while Redis is unreachable */
 	unsigned long long reloads, reload_failures;
 };

@@ -135,8 +135,20 @@ void omr_nodes_start(struct omr_nodes *n)
 	event_add(n->reap_ev, &reap);
 }
 
+static void omr_nodes_left(void *arg, const redisReply *reply, const char *err)
+{
+	if (err)
+		omr_log_warn("leaving: not marked as stopped (%s); the others notice when its "
+			     "heartbeat runs out", err);
+}
+
 void omr_nodes_stop(struct omr_nodes *n)
 {
+	/* stopping on purpose: the others take over now, not in OMR_NODE_TTL_MS */
+	if (n->running && n->started) {
+		struct omr_lua_node_leave_args a = { .node = n->env.node_id };
+		omr_lua_node_leave(n->env.store, &a, omr_nodes_left, n);
+	}
 	n->running = 0;
 	event_del(n->beat_ev);
 	event_del(n->reap_ev);

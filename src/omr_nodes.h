@@ -10,7 +10,9 @@
  * this node announces the same for the agents it answered for before it
  * stopped. A node that was taken for dead while it lived (cut off from
  * Redis longer than OMR_NODE_TTL_MS) and beats again announces
- * OMR_HUB_NODE_REJOINED: its sessions are counted again.
+ * OMR_HUB_NODE_REJOINED: its sessions are counted again. A node that stops
+ * on purpose says so (node_leave.lua): the others take over at their next
+ * look instead of after OMR_NODE_TTL_MS.
  */
 #ifndef OMR_NODES_H
 #define OMR_NODES_H

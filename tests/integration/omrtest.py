@@ -670,7 +670,7 @@ def token_agents(n, capacity):
 
 
 DAEMON_CONF = """
-node: {id: %(node)s}
+node: {id: %(node)s%(node_extra)s}
 log: {level: %(level)s}
 paths:
   state_dir: %(tmp)s/state
@@ -713,7 +713,7 @@ class Daemon:
 
     def __init__(self, tmp, redis=None, embedded=False, extra_plugins="", webchat_extra="",
                  routing=BASE_ROUTING, agents=BASE_AGENTS, node="test", log_level="debug",
-                 ports=None, conf_extra="", admission=None, edge_extra=""):
+                 ports=None, conf_extra="", admission=None, edge_extra="", node_extra=""):
         self.tmp = tmp
         self.redis = redis
         # ports picked here may be taken by another program before the
@@ -737,7 +737,7 @@ class Daemon:
         self.params = dict(node=node, level=log_level, tmp=tmp, src=SRCDIR, build=BUILDDIR,
                            redis=redis_conf, token=TOKEN, extra_plugins=extra_plugins,
                            webchat_extra=webchat_extra, conf_extra=conf_extra,
-                           edge_extra=edge_extra,
+                           edge_extra=edge_extra, node_extra=node_extra,
                            admission=TEST_ADMISSION if admission is None else admission)
         self.write_conf()
 

@@ -9,9 +9,14 @@ conversations and open offers back in the welcome. Counted, and asserted
 zero: acknowledged messages lost, messages stored twice, conversations
 held by two agents, agents over capacity, conversations left queued for
 more than 5 s while an eligible agent was free. An agent with a console
-on each node stays online when one of them dies.
+on each node stays online when one of them dies. Then a rolling upgrade:
+the killed node comes back, the other is stopped with SIGTERM (it drains:
+/healthz says 503 before it closes its sockets, and it marks itself
+stopped so that the other takes over at once) and started again, under
+the same load and the same counts.
 """
 import random
+import signal
 import threading
 import time
 
@@ -253,7 +258,7 @@ def test(tmp):
     agents = agents_yaml()
     chat = "      rate_per_min: 60000\n      burst: 1000"
     a = Daemon(tmp, redis, node="node-a", routing=ROUTING, agents=agents, log_level="info",
-               webchat_extra=chat).start()
+               webchat_extra=chat, node_extra=", drain: 3s").start()
     b = Daemon(tmp, redis, node="node-b", routing=ROUTING, agents=agents, log_level="info",
                webchat_extra=chat).start()
     lb = HAProxy(tmp, [a, b])
@@ -274,48 +279,56 @@ def test(tmp):
 
     watch = Watch(redis, book)
     watch.start()
-    done = []
-    threads = []
-    killed_at = None
-    start = time.time()
-    for i in range(VISITORS):
-        t = threading.Thread(target=visitor, args=(lb, i, book, done), daemon=True)
-        t.start()
-        threads.append(t)
-        time.sleep(0.05)
-        if i == VISITORS // 2:
-            # mid-run: half the visitors are talking, the others still come
-            b.kill9()
-            killed_at = time.time()
-            log("node-b killed after %.1f s, %d messages acknowledged" %
-                (killed_at - start, len(book.acked)))
-    for t in threads:
-        t.join(120)
-    eq(len(done), VISITORS, "every visitor said all they had to say")
 
-    # every conversation is wrapped up by its agent
-    def all_closed():
-        convs = set(book.acked.values())
-        st = redis.pipeline([("HGET", P + "conv:" + c, "status") for c in convs])
-        return all(s == "closed" for s in st)
-    wait_for(all_closed, timeout=90, interval=0.5, what="every conversation closed")
-    watch.stop = True
-    watch.join(5)
+    def wave(first, n, fault):
+        """n visitors through haproxy, one every 50 ms; fault() when half
+        of them have come; returns once all are done and every
+        conversation is closed."""
+        done, threads = [], []
+        for i in range(first, first + n):
+            t = threading.Thread(target=visitor, args=(lb, i, book, done), daemon=True)
+            t.start()
+            threads.append(t)
+            time.sleep(0.05)
+            if i == first + n // 2:
+                fault()
+        for t in threads:
+            t.join(120)
+        eq(len(done), n, "every visitor said all they had to say")
 
-    count = omrtest.stored_counts(redis.cmd, set(book.acked.values()))
-    lost = [k for k in book.acked if count.get("%s:%s" % k, 0) == 0]
-    twice = {k: n for k, n in count.items() if n > 1}
-    log("acknowledged %d messages in %d conversations; reconnects: %d agents, %d visitors"
-        % (len(book.acked), len(set(book.acked.values())), book.reconnects["agent"],
-           book.reconnects["visitor"]))
+        def all_closed():
+            convs = set(book.acked.values())
+            st = redis.pipeline([("HGET", P + "conv:" + c, "status") for c in convs])
+            return all(s == "closed" for s in st)
+        wait_for(all_closed, timeout=90, interval=0.5, what="every conversation closed")
+
+    def invariants(what):
+        count = omrtest.stored_counts(redis.cmd, set(book.acked.values()))
+        lost = [k for k in book.acked if count.get("%s:%s" % k, 0) == 0]
+        twice = {k: n for k, n in count.items() if n > 1}
+        log("%s: acknowledged %d messages in %d conversations; reconnects: %d agents, "
+            "%d visitors" % (what, len(book.acked), len(set(book.acked.values())),
+                             book.reconnects["agent"], book.reconnects["visitor"]))
+        eq(lost, [], "%s: acknowledged messages lost" % what)
+        eq(twice, {}, "%s: messages stored twice" % what)
+        eq(sorted(book.double), [], "%s: conversations held by two agents at once" % what)
+        eq(book.over, {}, "%s: agents over capacity" % what)
+        eq(watch.stuck, {}, "%s: conversations queued > 5 s while an eligible agent was free"
+           % what)
+        eq(book.errors, [], "%s: no unexpected errors" % what)
+
+    # ---- node-b is killed mid-run
+    killed = {}
+
+    def kill_b():
+        b.kill9()
+        killed["at"] = time.time()
+        log("node-b killed, %d messages acknowledged so far" % len(book.acked))
+    wave(0, VISITORS, kill_b)
+    killed_at = killed["at"]
     check(book.reconnects["agent"] > 0 and book.reconnects["visitor"] > 0,
           "agents and visitors were on the killed node and reconnected")
-    eq(lost, [], "acknowledged messages lost")
-    eq(twice, {}, "messages stored twice")
-    eq(sorted(book.double), [], "conversations held by two agents at once")
-    eq(book.over, {}, "agents over capacity")
-    eq(watch.stuck, {}, "conversations queued > 5 s while an eligible agent was free")
-    eq(book.errors, [], "no unexpected errors")
+    invariants("node-b killed")
 
     # node-b's sessions are dropped once its heartbeat ran out: the agent
     # with a console on node-a stays online, with one session
@@ -338,18 +351,47 @@ def test(tmp):
     loads = [int(redis.cmd("HGET", P + "agent:agent%d" % i, "load:webchat") or 0)
              for i in range(AGENTS_N)]
     eq(loads, [0] * AGENTS_N, "every agent's load is back to 0")
-
-    for w in workers:
-        w.stop = True
-    for w in workers:
-        w.join(5)
     dual_a.close()
     try:
         dual_b.close()
     except OSError:
         pass
+
+    # ---- a rolling upgrade: node-b comes back; then node-a is stopped
+    # with SIGTERM (node.drain: /healthz says 503 first, haproxy sends new
+    # connections to node-b, then node-a closes the rest) and started again
+    b.start()
+    wait_for(lambda: lb.http("GET", "/healthz", port=lb.ports["admin"])[0] == 200,
+             what="haproxy serving")
+    stopped = {}
+
+    def upgrade_a():
+        stopped["at"] = time.time()
+        a.send_signal(signal.SIGTERM)
+        threading.Thread(target=lambda: stopped.setdefault("rc", a.proc.wait(60)),
+                         daemon=True).start()
+    reaped = b.metric("nodes_reaped_total")
+    wave(VISITORS, VISITORS // 2, upgrade_a)
+    wait_for(lambda: "rc" in stopped, timeout=60, what="node-a stopped")
+    eq(stopped["rc"], 0, "node-a drained and stopped cleanly")
+    check("draining: /healthz answers 503" in a.log_text(), "node-a drained first")
+    a.proc = None
+    a.logf.close()
+    # it said it left: node-b takes over at its next look, not 6 s later
+    wait_for(lambda: b.metric("nodes_reaped_total") > reaped, timeout=5 * SLOW,
+             what="node-b took over node-a's agents when it left")
+    log("node-b took over node-a %.1f s after the SIGTERM (3 s of them draining)"
+        % (time.time() - stopped["at"]))
+    a.start()
+    invariants("rolling upgrade")
+
+    for w in workers:
+        w.stop = True
+    for w in workers:
+        w.join(5)
     lb.stop()
     eq(a.stop(), 0, "node-a stops cleanly")
+    eq(b.stop(), 0, "node-b stops cleanly")
 
 
 omrtest.run(test)
