@@ -2,10 +2,13 @@
 (same client_msg_id, same wamid), as real clients do; what was
 acknowledged and when, for the fault tests (lost, stored twice, how soon
 serving again)."""
+import os
+import subprocess
 import threading
 import time
 
-from fakes import WhatsAppHook, wa_envelope, wa_text
+import omrtest
+from fakes import FakeGraph, WhatsAppHook, wa_envelope, wa_plugin, wa_text
 from omrtest import Visitor, WebSocketClosed
 
 # a routing file that takes the test agents.yaml's skills, and no agents
@@ -96,3 +99,153 @@ class Load:
         with self.lock:
             acks = [a for first, a in self.acked.values() if first >= t]
         return min(acks) - t if acks else None
+
+
+def _switches(d):
+    st, metrics = d.http("GET", "/metrics")
+    for ln in metrics.splitlines():
+        if ln.startswith("omniroute_primary_switches_total "):
+            return int(ln.split()[1])
+    return 0
+
+
+def _stop_sentinels(s):
+    for p in s.procs:
+        p.kill()
+    for r in s.servers:
+        r.stop(9)
+
+
+def sentinel_fault(tmp, fault, durability, settle=3, after=3, visitors=6):
+    """A primary, a replica and three sentinels; one daemon under chat and
+    webhook load; fault is "failover" (SENTINEL FAILOVER) or "kill" (kill
+    -9 of the primary, restarted after the promotion as systemd would).
+    Returns acked, before (acknowledged before the fault), promoted (s
+    from the fault to the promotion), served (s from the promotion to the
+    first acknowledgement of a message sent after it), lost and twice
+    (channel message ids), switches the daemon followed, rc of its stop."""
+    os.makedirs(tmp)
+    graph = FakeGraph("EAAG-test-access-token")
+    s = omrtest.Sentinels(tmp, replicas=1, durability=(1, "1s") if durability else None)
+    d = omrtest.Daemon(tmp, s, routing=ROUTING, log_level="info",
+                       extra_plugins=wa_plugin(graph.base),
+                       webchat_extra="      rate_per_min: 600000\n      burst: 1000").start()
+    load = Load(d, visitors=visitors)
+    time.sleep(settle)
+    old = s.primary()
+    before = len(load.acked)
+    t_fault = time.time()
+    if fault == "failover":
+        omrtest.resp(s.ports[0], "SENTINEL", "FAILOVER", s.master)
+    else:
+        old.stop(9)
+    omrtest.wait_for(lambda: s.primary_port() not in (None, old.port), timeout=30,
+                     interval=0.02, what="a new primary promoted")
+    t_promoted = time.time()
+    if fault == "kill":
+        old.start()   # back as a replica of the new primary, as systemd would
+    omrtest.wait_for(lambda: load.served_after(t_promoted) is not None, timeout=30,
+                     what="messages acknowledged again after the promotion")
+    served = load.served_after(t_promoted)
+    time.sleep(after)
+    load.finish()
+    primary = s.primary()
+    convs = [k.split(":")[3] for k in primary.cmd("KEYS", "omr:{main}:conv:*:msgs")]
+    count = omrtest.stored_counts(primary.cmd, convs)
+    out = {"acked": len(load.acked), "before": before, "promoted": t_promoted - t_fault,
+           "served": served, "lost": [k for k in load.acked if count.get(k, 0) == 0],
+           "twice": [k for k, n in count.items() if n > 1], "switches": _switches(d)}
+    out["rc"] = d.stop()
+    _stop_sentinels(s)
+    graph.close()
+    return out
+
+
+def pick_sites(ranges):
+    """Two site names whose slots fall in the first and second ranges."""
+    out = []
+    for lo, hi in ranges[:2]:
+        for i in range(1000):
+            name = "site%d" % i
+            if lo <= omrtest.cluster_slot(name) <= hi and name not in out:
+                out.append(name)
+                break
+    return out
+
+
+def _site_stored(port, site):
+    keys = omrtest.resp(port, "KEYS", "omr:{%s}:conv:*:msgs" % site) or []
+    return omrtest.stored_counts(lambda *a: omrtest.resp(port, *a),
+                                 [k.split(":")[3] for k in keys], prefix="omr:{%s}:" % site)
+
+
+def cluster_move(tmp, settle=3, after=2, visitors=4):
+    """Three primaries with a replica each; two sites on different ones,
+    each with its own daemon under chat and webhook load; site A is moved
+    (omniroute --move-site) to the third primary, then site B's primary
+    fails over (CLUSTER FAILOVER on its replica). Returns the figures and
+    what the tests check (see test_cluster.py)."""
+    cl = omrtest.Cluster(tmp)
+    p1, p2, p3 = cl.primaries()[:3]
+    ranges = sorted((r[0], r[1]) for r in omrtest.resp(p1, "CLUSTER", "SLOTS"))
+    site_a, site_b = pick_sites(ranges)
+    slot_a, slot_b = omrtest.cluster_slot(site_a), omrtest.cluster_slot(site_b)
+    out = {"sites": (site_a, site_b), "start_owners": (cl.owner(slot_a), cl.owner(slot_b)),
+           "want_owners": (p1, p2), "target": p3}
+    graph = FakeGraph("EAAG-test-access-token")
+    daemons = {}
+    for node, site in (("a", site_a), ("b", site_b)):
+        d = os.path.join(tmp, node)
+        os.makedirs(d)
+        daemons[site] = omrtest.Daemon(
+            d, cl.site(site), node=node, routing=ROUTING, log_level="info",
+            extra_plugins=wa_plugin(graph.base),
+            webchat_extra="      rate_per_min: 600000\n      burst: 1000").start()
+    loads = {site: Load(daemons[site], visitors=visitors, tag=site) for site in daemons}
+    time.sleep(settle)
+    out["both_served"] = all(len(ld.acked) > 0 for ld in loads.values())
+
+    t0 = time.time()
+    p = subprocess.run([omrtest.DAEMON, "-c", daemons[site_a].conf, "--move-site",
+                        "127.0.0.1:%d" % p3], capture_output=True, text=True, timeout=120)
+    t1 = time.time()
+    out.update(move_rc=p.returncode, move_output=(p.stdout + p.stderr).strip(),
+               move_s=t1 - t0, owner_after=cl.owner(slot_a),
+               keys_on_target=int(omrtest.resp(p3, "CLUSTER", "COUNTKEYSINSLOT", slot_a)),
+               keys_left=int(omrtest.resp(p1, "CLUSTER", "COUNTKEYSINSLOT", slot_a)))
+    omrtest.wait_for(lambda: loads[site_a].served_after(t1) is not None, timeout=30,
+                     what="site A acknowledges messages again")
+    out["a_served"] = loads[site_a].served_after(t1)
+    out["b_gap"] = loads[site_b].gaps(after=t0 - 1)
+    time.sleep(after)
+
+    myid = omrtest.resp(p2, "CLUSTER", "MYID")
+    replica = [int(ln.split()[1].split("@")[0].split(":")[1])
+               for ln in omrtest.resp(p2, "CLUSTER", "NODES").splitlines()
+               if "slave" in ln.split()[2] and ln.split()[3] == myid][0]
+    t2 = time.time()
+    out["failover_reply"] = omrtest.resp(replica, "CLUSTER", "FAILOVER")
+    omrtest.wait_for(lambda: cl.owner(slot_b) == replica, timeout=30,
+                     what="B's replica promoted")
+    t3 = time.time()
+    omrtest.wait_for(lambda: loads[site_b].served_after(t3) is not None, timeout=30,
+                     what="site B acknowledges messages again")
+    out.update(failover_s=t3 - t2, b_served=loads[site_b].served_after(t3))
+    time.sleep(after)
+    for ld in loads.values():
+        ld.finish()
+    out["per_site"] = {}
+    for site, port in ((site_a, p3), (site_b, replica)):
+        count = _site_stored(port, site)
+        out["per_site"][site] = {
+            "acked": len(loads[site].acked),
+            "lost": [k for k in loads[site].acked if count.get(k, 0) == 0],
+            "twice": [k for k, n in count.items() if n > 1],
+            "switches": _switches(daemons[site]),
+        }
+        out["per_site"][site]["rc"] = daemons[site].stop()
+    p = subprocess.run([omrtest.DAEMON, "-c", daemons[site_a].conf, "--move-site",
+                        "127.0.0.1:%d" % p3], capture_output=True, text=True, timeout=60)
+    out.update(again_rc=p.returncode, again_output=p.stdout)
+    graph.close()
+    return out
