@@ -88,6 +88,7 @@ class Worker(threading.Thread):
             if any(m.get("text") == "bye" for m in c.get("messages") or []):
                 self.wrap(a, c["id"])
         self.agent = a
+        self.connected_at = time.time()
 
     def wrap(self, a, conv):
         a.send({"type": "wrapup", "conversation": conv, "reason": "other",
