@@ -23,6 +23,12 @@
 #define OMR_EVENTS_TRIM_MOST 10000
 #define OMR_EVENTS_SWEEP_MS 30000 /* at most; reroute_after / 2 when shorter */
 #define OMR_EVENTS_CLAIM_COUNT 100
+/* An entry whose handling failed (Redis away, a failover, a site being
+ * moved) is read again from our pending entries a second later, up to
+ * this many passes in a row; past them it waits for the claim, which
+ * dead-letters an entry that keeps failing. */
+#define OMR_EVENTS_RETRY_PASSES 5
+#define OMR_EVENTS_RETRY_MS 1000
 
 struct omr_events {
 	struct event_base *base;
@@ -35,6 +41,8 @@ struct omr_events {
 	void *arg;
 
 	int history;         /* reading our own pending entries */
+	int had_retry;       /* an entry of this batch is to be handled again */
+	int retry_passes;    /* history passes in a row for entries that failed */
 	char after[64];      /* history: the last id seen */
 	int reading;         /* a read is in flight or a batch is being handled */
 	int outstanding;     /* batch entries not yet done */
@@ -116,14 +124,28 @@ void omr_event_done(struct omr_event *e, enum omr_event_outcome outcome)
 		omr_events_ack(ev, e->id);
 	if (outcome != OMR_EVENT_RETRY)
 		ev->processed++;
+	else if (e->batch)
+		ev->had_retry = 1;
 	ev->live--;
 	if (!e->batch) {
 		omr_events_flush_acks(ev);
 	} else if (--ev->outstanding == 0) {
 		omr_events_flush_acks(ev);
 		ev->reading = 0;
-		if (ev->running)
-			omr_events_read(ev);
+		if (ev->had_retry && ev->retry_passes < OMR_EVENTS_RETRY_PASSES) {
+			/* the failed entries again, from our pending ones, soon */
+			ev->had_retry = 0;
+			ev->retry_passes++;
+			ev->history = 1;
+			snprintf(ev->after, sizeof(ev->after), "0");
+			omr_events_retry_later(ev, OMR_EVENTS_RETRY_MS);
+		} else {
+			if (!ev->had_retry)
+				ev->retry_passes = 0;
+			ev->had_retry = 0;
+			if (ev->running)
+				omr_events_read(ev);
+		}
 	}
 	omr_event_free(e);
 }

@@ -69,7 +69,7 @@ class Load:
         k = 0
         while not self.stop:
             wamid = "wamid.load%s-%d" % (self.tag, k)
-            body = wa_envelope([wa_text(wamid, "whatsapp %d" % k, frm="3161%07d" % (k % 50))])
+            body = wa_envelope([wa_text(wamid, "whatsapp %d" % k, frm="3161%07d" % (k // 5))])
             first = time.time()
             while not self.stop:
                 try:
@@ -107,6 +107,20 @@ def _switches(d):
         if ln.startswith("omniroute_primary_switches_total "):
             return int(ln.split()[1])
     return 0
+
+
+def _unrouted(cmd, convs, prefix="omr:{main}:"):
+    """Conversations still 'new' once routing had time to decide for them:
+    after a failover or a move, the consumer group must go on (routing
+    events are read on the new primary)."""
+    def count():
+        st = [cmd("HGET", prefix + "conv:" + c, "status") for c in convs]
+        return sum(1 for x in st if x == "new")
+    try:
+        omrtest.wait_for(lambda: count() == 0, timeout=10, interval=0.5, what="routed")
+    except TimeoutError:
+        pass
+    return count()
 
 
 def _stop_sentinels(s):
@@ -154,7 +168,8 @@ def sentinel_fault(tmp, fault, durability, settle=3, after=3, visitors=6):
     count = omrtest.stored_counts(primary.cmd, convs)
     out = {"acked": len(load.acked), "before": before, "promoted": t_promoted - t_fault,
            "served": served, "lost": [k for k in load.acked if count.get(k, 0) == 0],
-           "twice": [k for k, n in count.items() if n > 1], "switches": _switches(d)}
+           "twice": [k for k, n in count.items() if n > 1], "switches": _switches(d),
+           "conversations": len(convs), "unrouted": _unrouted(primary.cmd, convs)}
     out["rc"] = d.stop()
     _stop_sentinels(s)
     graph.close()
@@ -237,7 +252,10 @@ def cluster_move(tmp, settle=3, after=2, visitors=4):
     out["per_site"] = {}
     for site, port in ((site_a, p3), (site_b, replica)):
         count = _site_stored(port, site)
+        keys = omrtest.resp(port, "KEYS", "omr:{%s}:conv:*:msgs" % site) or []
         out["per_site"][site] = {
+            "unrouted": _unrouted(lambda *a: omrtest.resp(port, *a),
+                                  [k.split(":")[3] for k in keys], "omr:{%s}:" % site),
             "acked": len(loads[site].acked),
             "lost": [k for k in loads[site].acked if count.get(k, 0) == 0],
             "twice": [k for k, n in count.items() if n > 1],

@@ -40,6 +40,7 @@ def test(tmp):
         eq(len(s["twice"]), 0, "site %s: messages stored twice (e.g. %r)"
            % (site, s["twice"][:5]))
         check(s["switches"] > 0, "site %s: the daemon followed" % site)
+        eq(s["unrouted"], 0, "site %s: conversations left unrouted (routing goes on)" % site)
         eq(s["rc"], 0, "site %s: the daemon stops cleanly" % site)
     eq(r["again_rc"], 0, "moving to where it is: exit 0")
     check("already" in r["again_output"], "says it is there already")

@@ -33,6 +33,8 @@ def scenario(tmp, name, fault, durability):
         check(r["served"] <= 5 * SLOW, "%s: serving again within 5 s of the promotion (%.2f s)"
               % (fault, r["served"]))
     check(r["switches"] > 0, "%s: the daemon followed the switch" % fault)
+    eq(r["unrouted"], 0, "%s: conversations left unrouted of %d (the consumer group goes on "
+       "on the new primary)" % (fault, r["conversations"]))
     eq(r["rc"], 0, "%s: the daemon stops cleanly" % fault)
     return {"lost": len(r["lost"]), "acked": r["acked"], "served": r["served"],
             "promoted": r["promoted"]}
