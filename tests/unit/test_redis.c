@@ -233,6 +233,48 @@ static void test_sentinel_answers(void **state)
 		freeReplyObject(m);
 	}
 
+	/* CLUSTER SLOTS: the primary of the range holding the slot */
+	static const char slots[] =
+		"*2\r\n*3\r\n:0\r\n:8191\r\n*3\r\n$9\r\n127.0.0.1\r\n:7000\r\n$2\r\nid\r\n"
+		"*4\r\n:8192\r\n:16383\r\n*2\r\n$8\r\nredis-b1\r\n:7001\r\n"
+		"*2\r\n$8\r\nredis-b2\r\n:7002\r\n";
+	redisReply *sl = resp(slots, sizeof(slots) - 1);
+	assert_int_equal(omr_primary_parse_slots(sl, 100, host, sizeof(host), &port, &why), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 7000);
+	assert_int_equal(omr_primary_parse_slots(sl, 16383, host, sizeof(host), &port, &why), 0);
+	assert_string_equal(host, "redis-b1");   /* the primary, not the replica */
+	assert_int_equal(port, 7001);
+	char tiny[4];
+	assert_int_equal(omr_primary_parse_slots(sl, 100, tiny, sizeof(tiny), &port, &why), -1);
+	freeReplyObject(sl);
+	static const char *const bad_slots[] = {
+		"*1\r\n*3\r\n:0\r\n:100\r\n*2\r\n$1\r\nh\r\n:1\r\n",        /* slot not there */
+		"*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n:1\r\n:7000\r\n",          /* host an integer */
+		"*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$1\r\nh\r\n:70000\r\n",   /* port */
+		"*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$3\r\na b\r\n:1\r\n",     /* host */
+		"*1\r\n*2\r\n:0\r\n:16383\r\n",                                   /* no node */
+		"*1\r\n*3\r\n$1\r\n0\r\n:16383\r\n*2\r\n$1\r\nh\r\n:1\r\n", /* from */
+		"$5\r\nslots\r\n", NULL,
+	};
+	for (const char *const *b = bad_slots; *b; b++) {
+		redisReply *x = resp(*b, strlen(*b));
+		if (omr_primary_parse_slots(x, 200, host, sizeof(host), &port, &why) == 0)
+			fail_msg("slot map taken: %s", *b);
+		freeReplyObject(x);
+	}
+	assert_int_equal(omr_primary_parse_moved("MOVED 3999 127.0.0.1:6381", host, &port), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 6381);
+	assert_int_equal(omr_primary_parse_moved("MOVED 3999 ::1:6381", host, &port), 0);
+	assert_string_equal(host, "::1");
+	static const char *const bad_moved[] = { "MOVED", "MOVED 3999", "MOVED 3999 :6381",
+						 "MOVED 3999 h:0", "MOVED 3999 h:", "ASK 1 h:1",
+						 "MOVED 3999 a b:1", NULL };
+	for (const char *const *b = bad_moved; *b; b++)
+		if (omr_primary_parse_moved(*b, host, &port) == 0)
+			fail_msg("MOVED taken: %s", *b);
+
 	assert_int_equal(omr_primary_parse_switch("omr 1.2.3.4 1 5.6.7.8 2", 23, "omr"), 1);
 	assert_int_equal(omr_primary_parse_switch("omrx 1.2.3.4 1 5.6.7.8 2", 24, "omr"), 0);
 	assert_int_equal(omr_primary_parse_switch("omr", 3, "omr"), 0);
