@@ -16,8 +16,8 @@ Phases (--phases, all by default):
               each with durability.replicas 1 and without. Counts lost and
               stored twice; times to the promotion and from it to serving.
   cluster     a 3x2 Redis Cluster with two sites under load: one site moved
-              to another shard (omniroute --move-site), the other's primary
-              failed over. The move's length, the pause each site saw,
+              to the other's shard (omniroute --move-site), then that
+              shard's primary failed over. The move's length, the pause each site saw,
               lost and stored twice.
   durability  inbound web chat messages acknowledged per second on the same
               primary + replica, alternately without durability and with
@@ -106,6 +106,7 @@ def phase_nodes(tmp, agents_n, visitors_n):
     figure("nodes_lost", sum(1 for k in book.acked if count.get("%s:%s" % k, 0) == 0))
     figure("nodes_stored_twice", sum(1 for n in count.values() if n > 1))
     figure("nodes_held_by_two", len(book.double))
+    figure("nodes_in_two_agents_sets_in_redis", len(watch.double))
     figure("nodes_over_capacity", len(book.over))
     figure("nodes_stuck_queued_5s", len(watch.stuck))
     figure("nodes_all_agents_back_after_kill", "%.2f" % back, " s")
@@ -138,8 +139,9 @@ def phase_cluster(tmp):
     figure("cluster_moved_site_serving_after_move", "%.2f" % r["a_served"], " s")
     figure("cluster_other_site_longest_pause", "%.2f" % r["b_gap"], " s")
     figure("cluster_failover_length", "%.2f" % r["failover_s"], " s")
-    figure("cluster_failover_site_serving_after", "%.2f" % r["b_served"], " s")
-    for label, site in (("moved", a), ("failed_over", b)):
+    figure("cluster_failover_serving_after_moved_site", "%.2f" % r["a_served_failover"], " s")
+    figure("cluster_failover_serving_after_other_site", "%.2f" % r["b_served"], " s")
+    for label, site in (("moved", a), ("other", b)):
         s = r["per_site"][site]
         figure("cluster_%s_site_acked" % label, s["acked"])
         figure("cluster_%s_site_lost" % label, len(s["lost"]))

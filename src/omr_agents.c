@@ -286,6 +286,8 @@ static void omr_agents_hub(void *arg, const struct omr_hub_event *ev)
 
 	if (!a->stopping && ev->type == OMR_HUB_NODE_REJOINED)
 		omr_agents_recount(a);
+	if (!a->stopping && ev->type == OMR_HUB_REDIS_BACK)
+		omr_agents_sync(a);
 	if (a->stopping || !ev->agent)
 		return;
 	switch (ev->type) {
@@ -316,12 +318,17 @@ static void omr_agents_hub(void *arg, const struct omr_hub_event *ev)
 
 /* ---- lifecycle ---- */
 
+static void omr_agents_sync_again(evutil_socket_t fd, short what, void *arg)
+{
+	omr_agents_sync(arg);
+}
+
 struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_agents_deps *deps,
 				  char **err_r)
 {
 	static const enum omr_hub_type heard[] = {
 		OMR_HUB_OFFERED, OMR_HUB_REVOKED,     OMR_HUB_PRESENCE,
-		OMR_HUB_NODE_REJOINED, OMR_HUB_AGENT_RESUME, OMR_HUB_TO_AGENT,
+		OMR_HUB_NODE_REJOINED, OMR_HUB_AGENT_RESUME, OMR_HUB_TO_AGENT, OMR_HUB_REDIS_BACK,
 	};
 	struct omr_agents *a = omr_calloc(1, sizeof(*a));
 	a->env = *env;
@@ -332,6 +339,7 @@ struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_ag
 	a->login = deps->login;
 	a->sessions = omr_map_new();
 	a->locals = omr_map_new();
+	a->sync_ev = evtimer_new(env->base, omr_agents_sync_again, a);
 	struct omr_ws_endpoint ep = {
 		.path = "/agent",
 		.subprotocol = OMR_AGENT_SUBPROTOCOL,
@@ -360,6 +368,7 @@ void omr_agents_stop(struct omr_agents *a)
 {
 	a->running = 0;
 	a->stopping = 1;
+	evtimer_del(a->sync_ev);
 	omr_agents_auth_stop(a);
 }
 
@@ -382,5 +391,6 @@ void omr_agents_free(struct omr_agents *a)
 	omr_agents_auth_free(a);
 	omr_map_free(a->sessions, omr_asess_free);
 	omr_map_free(a->locals, omr_alocal_free);
+	event_free(a->sync_ev);
 	free(a);
 }

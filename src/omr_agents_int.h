@@ -60,6 +60,8 @@ struct omr_asess {
 	                             see at a reload whether it changed */
 	int auth_pending;
 	int auth_failures;
+	int not_counted;          /* Redis refused the log-in (agent_session +1
+	                             failed): the close sends no -1 */
 	double tokens;
 	struct timespec last;
 	struct omr_asess *next;   /* on the agent's list */
@@ -74,6 +76,7 @@ struct omr_alocal {
 
 struct omr_agents {
 	struct omr_env env;
+	struct event *sync_ev;    /* node_sync.lua again, after a failure */
 	struct omr_edge *edge;
 	struct omr_files *files;
 	struct omr_bus *bus;
@@ -138,6 +141,8 @@ void omr_alocal_free(void *p);
 void omr_agents_start_grace(struct omr_agents *a, const char *agent);
 /* This node was taken for dead: count its sessions again (OMR_HUB_NODE_REJOINED). */
 void omr_agents_recount(struct omr_agents *a);
+/* Redis is back: set this node's session counts right (OMR_HUB_REDIS_BACK). */
+void omr_agents_sync(struct omr_agents *a);
 /* A log-in was accepted: the session joins its agent and is recorded. */
 void omr_agents_login(struct omr_agents *a, struct omr_asess *s, const char *agent);
 void omr_agents_presence(struct omr_agents *a, struct omr_asess *s, const json_t *msg);

@@ -66,6 +66,7 @@ static void omr_agents_session_cb(void *arg, const redisReply *reply, const char
 	if (err || omr_lua_agent_session_reply(reply, &r) < 4) {
 		omr_log_warn("agent %s: cannot record the login: %s", q->agent, err ? err : "bad reply");
 		if (s) {
+			s->not_counted = 1;
 			omr_agents_error(a, q->conn, "unavailable", "storage unavailable, log in again",
 					 NULL, NULL);
 			omr_edge_close(a->edge, q->conn, 1011, "storage unavailable");
@@ -103,11 +104,17 @@ static void omr_agents_gone_cb(void *arg, const redisReply *reply, const char *e
 {
 	struct omr_areq *q = arg;
 	struct omr_lua_agent_session_reply r;
-	if (err || omr_lua_agent_session_reply(reply, &r) < 5)
+	if (err || omr_lua_agent_session_reply(reply, &r) < 5) {
+		/* the grace timer runs anyway: when it fires, the agent goes
+		 * offline only if Redis counts no session (node_sync.lua sets
+		 * the counts right when Redis is back) */
 		omr_log_warn("agent %s: disconnect not recorded: %s", q->agent,
 			     err ? err : "bad reply");
-	else if (r.sessions == 0 && !q->a->stopping)
+		if (!q->a->stopping)
+			omr_agents_start_grace(q->a, q->agent);
+	} else if (r.sessions == 0 && !q->a->stopping) {
 		omr_agents_start_grace(q->a, q->agent);
+	}
 	omr_areq_free(q);
 }
 
@@ -123,6 +130,15 @@ void omr_agents_session_closed(struct omr_agents *a, struct omr_asess *s)
 	omr_log_info("agent %s disconnected (connection %llu)", s->agent, (unsigned long long)s->conn);
 	if (a->stopping)
 		return; /* the node's agents get their grace from its next start */
+	if (s->not_counted) {
+		/* its log-in was not recorded (or its answer was lost: the
+		 * next node_sync.lua sets that right): a -1 would take away
+		 * another console's session. A log-in still being recorded
+		 * gets its -1, on the same connection, after it. */
+		if (!l || !l->sessions)
+			omr_agents_start_grace(a, s->agent);
+		return;
+	}
 	struct omr_areq *q = omr_areq_new(a, s);
 	struct omr_lua_agent_session_args as = {
 		.agent = s->agent, .node = a->env.node_id, .delta = -1,
@@ -170,6 +186,65 @@ static int omr_agents_recount_one(void *arg, const void *key, size_t klen, void 
 	};
 	omr_lua_agent_session(a->env.store, &as, omr_agents_recount_cb, q);
 	return 0;
+}
+
+/* ---- Redis is back ---- */
+
+struct omr_agents_counts {
+	const char **argv;
+	char (*num)[24];
+	size_t n;
+};
+
+static int omr_agents_count_one(void *arg, const void *key, size_t klen, void *value)
+{
+	struct omr_agents_counts *c = arg;
+	struct omr_alocal *l = value;
+	long long n = 0;
+	for (struct omr_asess *s = l->sessions; s; s = s->next)
+		n++;
+	if (n) {
+		size_t k = c->n / 2;   /* pairs so far */
+		snprintf(c->num[k], sizeof(c->num[k]), "%lld", n);
+		c->argv[c->n] = l->id;
+		c->argv[c->n + 1] = c->num[k];
+		c->n += 2;
+	}
+	return 0;
+}
+
+static void omr_agents_synced(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_agents *a = arg;
+	struct omr_lua_node_sync_reply r;
+	struct timeval again = { 1, 0 };
+	if (err || omr_lua_node_sync_reply(reply, &r) < 1) {
+		omr_log_warn("this node's session counts not set right: %s; again in a second",
+			     err ? err : "bad reply");
+		if (!a->stopping)
+			evtimer_add(a->sync_ev, &again);
+		return;
+	}
+	for (size_t i = 0; r.graced->type == REDIS_REPLY_ARRAY && i < r.graced->elements; i++)
+		if (omr_reply_str(r.graced->element[i]) && !a->stopping)
+			omr_agents_start_grace(a, r.graced->element[i]->str);
+	omr_hub_route(a->env.hub);
+}
+
+void omr_agents_sync(struct omr_agents *a)
+{
+	size_t locals = omr_map_count(a->locals);
+	struct omr_agents_counts c = {
+		.argv = omr_calloc(2 * locals + 1, sizeof(*c.argv)),
+		.num = omr_calloc(locals + 1, sizeof(*c.num)),
+	};
+	omr_map_foreach(a->locals, omr_agents_count_one, &c);
+	struct omr_lua_node_sync_args s = {
+		.node = a->env.node_id, .counts = c.argv, .ncounts = c.n,
+	};
+	omr_lua_node_sync(a->env.store, &s, omr_agents_synced, a);
+	free(c.argv);
+	free(c.num);
 }
 
 void omr_agents_recount(struct omr_agents *a)

@@ -381,8 +381,6 @@ int omr_config_loopback(const char *address)
 	return 0;
 }
 
-/* A short token can be guessed; only where nobody else can try (loopback)
- * is one accepted, and the daemon warns at start. */
 /* every entry of a host:port list (redis.sentinels, redis.cluster) */
 static void omr_config_check_addrs(char **list, const char *what, const struct omr_ynode *at,
 				   struct omr_conf_errs *errs)
@@ -394,6 +392,8 @@ static void omr_config_check_addrs(char **list, const char *what, const struct o
 			omr_conf_error(errs, at, "redis: %s '%s' is not host:port", what, *a);
 }
 
+/* A short token can be guessed; only where nobody else can try (loopback)
+ * is one accepted, and the daemon warns at start. */
 static void omr_config_check_token(const struct omr_config *c, const struct omr_ynode *admin,
 				   struct omr_conf_errs *errs)
 {

@@ -28,9 +28,12 @@
 #include "omr_core_int.h"
 #include "omr_curl.h"
 #include "omr_embedded.h"
+#include "omr_events.h"
+#include "omr_hub.h"
 #include "omr_host.h"
 #include "omr_ingest.h"
 #include "omr_log.h"
+#include "omr_nodes.h"
 #include "omr_redis.h"
 #include "omr_util.h"
 #include "omr_worker.h"
@@ -83,6 +86,9 @@ void omr_core_online(struct omr_core *c)
 	}
 	omr_log_info("omniroute %s running as node '%s'", PACKAGE_VERSION, c->node_id);
 	omr_core_notify("READY=1\nSTATUS=running");
+	/* what this node's previous run left counted is set right now */
+	struct omr_hub_event first = { .type = OMR_HUB_REDIS_BACK };
+	omr_hub_emit(c->hub, &first);
 }
 
 static void omr_core_waiting(evutil_socket_t fd, short what, void *arg)
@@ -120,8 +126,15 @@ static void omr_core_drain(evutil_socket_t fd, short what, void *arg)
 	if (c->jobs)
 		omr_worker_get_stats(c->jobs, &ws);
 	size_t jobs = ws.queued + ws.running;
-	if ((inflight == 0 && rs.pending == 0 && transfers == 0 && jobs == 0) ||
-	    omr_mono_ms() > c->drain_deadline) {
+	size_t events = c->events ? omr_events_live(c->events) : 0;
+	int done = inflight == 0 && rs.pending == 0 && transfers == 0 && jobs == 0 && events == 0;
+	if (done && c->nodes && !c->left) {
+		/* nothing in hand any more: the others may take over at once */
+		c->left = 1;
+		omr_nodes_leave(c->nodes);
+		return;
+	}
+	if (done || omr_mono_ms() > c->drain_deadline) {
 		if (inflight || rs.pending || transfers || jobs)
 			omr_log_warn("stopping with %zu message(s) being stored, %zu Redis "
 				     "command(s), %zu transfer(s) and %zu job(s) pending; senders "
@@ -145,7 +158,7 @@ void omr_core_shutdown(struct omr_core *c, int exit_code)
 
 	if (c->state == OMR_CORE_STOPPING)
 		return;
-	if (c->state == OMR_CORE_RUNNING && drain > 0 && !c->draining) {
+	if (c->state == OMR_CORE_RUNNING && drain > 0 && !c->draining && exit_code == 0) {
 		/* say 503 first, serve on: the load balancer sends new
 		 * connections elsewhere, then the stop closes the rest */
 		struct timeval tv = { drain / 1000, (drain % 1000) * 1000 };

@@ -83,6 +83,7 @@ struct omr_core {
 	int64_t drain_deadline;
 	struct event *draining_ev;     /* node.drain: the stop that follows */
 	int draining;                  /* /healthz says 503 until the stop */
+	int left;                      /* told the other nodes it stopped */
 	struct event *wait_timer;      /* complains while Redis is unreachable */
 	unsigned long long reloads, reload_failures;
 };

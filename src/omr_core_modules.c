@@ -156,10 +156,13 @@ static int omr_core_redis_target(struct omr_core *c, struct omr_redis_target *t,
 static void omr_core_redis_ready(void *arg)
 {
 	struct omr_core *c = arg;
+	struct omr_hub_event back = { .type = OMR_HUB_REDIS_BACK };
 	if (c->primary)
 		omr_primary_verify(c->primary, c->redis);
 	if (c->state == OMR_CORE_STARTING)
 		omr_core_online(c);
+	else if (c->state == OMR_CORE_RUNNING)
+		omr_hub_emit(c->hub, &back);
 }
 
 /* A connection to the primary was lost: with Sentinel or a Cluster, it
@@ -190,6 +193,8 @@ static void omr_core_primary(void *arg, const char *host, int port)
 	struct omr_redis_target t = { .host = (char *)host, .port = port,
 				      .password = c->cfg->redis.password };
 	struct omr_redis *conns[] = { c->redis, c->redis_block, c->redis_bus, c->redis_ingest };
+	if (c->store)
+		omr_store_durable_new_primary(c->store);
 	for (size_t i = 0; i < OMR_ARRAY_LEN(conns); i++) {
 		if (!conns[i])
 			continue;

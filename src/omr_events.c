@@ -29,6 +29,9 @@
  * dead-letters an entry that keeps failing. */
 #define OMR_EVENTS_RETRY_PASSES 5
 #define OMR_EVENTS_RETRY_MS 1000
+/* each retry pass is a delivery too (XREADGROUP of our pending entries
+ * counts it): they do not use up the dead-letter budget */
+#define OMR_EVENTS_DEAD_AFTER (OMR_EVENTS_MAX_DELIVERIES + OMR_EVENTS_RETRY_PASSES)
 
 struct omr_events {
 	struct event_base *base;
@@ -318,7 +321,7 @@ static int omr_events_claimed(struct omr_events *ev, const redisReply *reply, co
 		ev->dead++;
 		omr_log_error("events: entry %s failed %d times; parked in events:dead",
 			      omr_reply_str(dead->element[i]) ? dead->element[i]->str : "?",
-			      OMR_EVENTS_MAX_DELIVERIES);
+			      OMR_EVENTS_DEAD_AFTER);
 	}
 	if (gone && gone->type == REDIS_REPLY_ARRAY && gone->elements) {
 		ev->lost += gone->elements;
@@ -369,7 +372,7 @@ static void omr_events_takeover_run(struct omr_events_takeover *t)
 {
 	struct omr_lua_events_claim_args a = {
 		.group = t->ev->group, .consumer = t->ev->consumer, .idle = 0,
-		.count = OMR_EVENTS_CLAIM_COUNT, .max = OMR_EVENTS_MAX_DELIVERIES, .from = t->node,
+		.count = OMR_EVENTS_CLAIM_COUNT, .max = OMR_EVENTS_DEAD_AFTER, .from = t->node,
 	};
 	omr_lua_events_claim(t->ev->store, &a, omr_events_takeover_cb, t);
 }
@@ -390,7 +393,7 @@ static void omr_events_claim(evutil_socket_t fd, short what, void *arg)
 	struct omr_events *ev = arg;
 	struct omr_lua_events_claim_args a = {
 		.group = ev->group, .consumer = ev->consumer, .idle = ev->claim_idle_ms,
-		.count = OMR_EVENTS_CLAIM_COUNT, .max = OMR_EVENTS_MAX_DELIVERIES, .from = "",
+		.count = OMR_EVENTS_CLAIM_COUNT, .max = OMR_EVENTS_DEAD_AFTER, .from = "",
 	};
 	if (ev->claiming || !ev->running || !ev->group_ready || !omr_redis_ready(ev->cmd))
 		return;
@@ -522,6 +525,11 @@ void omr_events_free(struct omr_events *ev)
 	free(ev->group);
 	free(ev->consumer);
 	free(ev);
+}
+
+size_t omr_events_live(const struct omr_events *ev)
+{
+	return ev->live;
 }
 
 void omr_events_metrics(const struct omr_events *ev, struct omr_buf *b)

@@ -10,9 +10,10 @@
  *   once (history), then new ones; an entry whose handling fails stays
  *   pending and does not hold up the others;
  * - every few seconds entries idle for claim_idle_ms (a dead node's, or
- *   ones that failed here) are taken over (events_claim.lua); one delivered
- *   more than OMR_EVENTS_MAX_DELIVERIES times is parked in the dead-letter
- *   stream events:dead, acknowledged, and counted;
+ *   ones that failed here) are taken over (events_claim.lua); one whose
+ *   handling failed OMR_EVENTS_MAX_DELIVERIES times (deliveries by the
+ *   quick retry passes not counted) is parked in the dead-letter stream
+ *   events:dead, acknowledged, and counted;
  * - the stream is trimmed near its length cap, but never past an entry a
  *   consumer group has not acknowledged (events_trim.lua);
  * - a conversation still 'new' reroute_after ms after it was opened is
@@ -69,6 +70,8 @@ void omr_events_kick(struct omr_events *ev);
 /* Stop reading (entries being handled still finish). */
 void omr_events_stop(struct omr_events *ev);
 void omr_events_metrics(const struct omr_events *ev, struct omr_buf *b);
+/* Entries handed to the handler and not yet done. */
+size_t omr_events_live(const struct omr_events *ev);
 /* A node died (OMR_HUB_NODE_DEAD): take over the entries it had read and
  * not finished now, rather than once they have been idle for the claim;
  * its consumer is removed from the group. */

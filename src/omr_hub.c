@@ -27,6 +27,7 @@ static const char *const omr_hub_names[OMR_HUB_NTYPES] = {
 	[OMR_HUB_AGENT_RESUME] = "agent_resume",
 	[OMR_HUB_NODE_REJOINED] = "node_rejoined",
 	[OMR_HUB_NODE_DEAD] = "node_dead",
+	[OMR_HUB_REDIS_BACK] = "redis_back",
 	[OMR_HUB_TO_AGENT] = "to_agent",
 	[OMR_HUB_PEERS] = "peers",
 };

@@ -41,6 +41,11 @@ enum omr_hub_type {
 	/* Another node stopped beating and this node took it over (reap.lua):
 	 * node. */
 	OMR_HUB_NODE_DEAD,
+	/* Redis is reachable: at start (what this node's previous run left
+	 * counted), and back after it was lost (what was sent meanwhile, or
+	 * whose answer was lost): session counts are set right
+	 * (node_sync.lua). No fields. */
+	OMR_HUB_REDIS_BACK,
 	/* A frame for every console of an agent, on whichever node: agent,
 	 * frame. */
 	OMR_HUB_TO_AGENT,

@@ -168,7 +168,7 @@ static long long omr_move_keys(struct omr_move_node *src, struct omr_move_node *
 
 /* the other primaries learn the new owner now rather than by gossip */
 static void omr_move_tell_all(struct omr_move_node *src, const char *slot, const char *dst_id,
-			      const char *password, FILE *out)
+			      const char *password, FILE *err)
 {
 	redisReply *r = redisCommand(src->c, "CLUSTER NODES");
 	char *save = NULL;
@@ -188,8 +188,8 @@ static void omr_move_tell_all(struct omr_move_node *src, const char *slot, const
 			*at = '\0';
 		if (omr_hostport_split(addr, n.host, &n.port) < 0)
 			continue;
-		if (omr_move_connect(&n, password, out) == 0)
-			omr_move_setslot(&n, out, slot, "NODE", dst_id);
+		if (omr_move_connect(&n, password, err) == 0)
+			omr_move_setslot(&n, err, slot, "NODE", dst_id);
 		if (n.c)
 			redisFree(n.c);
 	}
@@ -227,6 +227,20 @@ int omr_move_site(const struct omr_config *cfg, const char *to, FILE *out, FILE 
 		rc = 0;
 		goto done;
 	}
+	/* no key left on the owner: a move that stopped after its keys went
+	 * (or a site never used): only the slot is to be given */
+	const char *count[] = { "CLUSTER", "COUNTKEYSINSLOT", slot };
+	redisReply *cr = omr_move_cmd(&src, err, "CLUSTER COUNTKEYSINSLOT", 3, count, NULL);
+	long long keys = cr && cr->type == REDIS_REPLY_INTEGER ? cr->integer : -1;
+	freeReplyObject(cr);
+	if (keys < 0)
+		goto done;
+	if (keys == 0) {
+		moved = 0;
+		fprintf(out, "omniroute: site '%s' (slot %s) has no key on %s:%d: giving the slot "
+			"to %s:%d\n", cfg->redis.site, slot, src.host, src.port, dst.host, dst.port);
+		goto give;
+	}
 	fprintf(out, "omniroute: moving site '%s' (slot %s) from %s:%d to %s:%d; scripts pause\n",
 		cfg->redis.site, slot, src.host, src.port, dst.host, dst.port);
 	const char *pause[] = { "SET", moving, to };
@@ -239,8 +253,10 @@ int omr_move_site(const struct omr_config *cfg, const char *to, FILE *out, FILE 
 	if (moved < 0)
 		goto stuck;
 	const char *resume[] = { "DEL", moving };
-	if (omr_move_simple(&src, err, "DEL moving", 2, resume) < 0 ||
-	    omr_move_setslot(&dst, err, slot, "NODE", dst.id) < 0 ||
+	if (omr_move_simple(&src, err, "DEL moving", 2, resume) < 0)
+		goto stuck;
+give:
+	if (omr_move_setslot(&dst, err, slot, "NODE", dst.id) < 0 ||
 	    omr_move_setslot(&src, err, slot, "NODE", dst.id) < 0)
 		goto stuck;
 	omr_move_tell_all(&src, slot, dst.id, cfg->redis.password, err);

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "omr_config.h"
 #include "omr_hub.h"
 #include "omr_log.h"
 #include "omr_nodes.h"
+#include "omr_routing_conf.h"
 #include "omr_store.h"
 #include "omr_util.h"
 
@@ -18,6 +20,9 @@ struct omr_nodes {
 	struct event *reap_ev;
 	int running;
 	int started;     /* the first beat has been sent */
+	int start_done;  /* a start beat (dropping the sessions of this node's
+	                    previous run) was stored */
+	int start_sent;  /* a start beat is out */
 	int reaping;
 	/* when the beats began to be stored without a gap (mono ms, 0: the
 	 * last one failed): a node reaps others only after its own beats have
@@ -26,16 +31,18 @@ struct omr_nodes {
 	 * beats have not yet been stored again */
 	int64_t beating_since;
 	unsigned long long reaped;  /* dead nodes this node took over */
+	unsigned looks;             /* reap passes */
+	int left;                   /* node_leave.lua sent */
 };
 
-static void omr_nodes_beat_cb(void *arg, const redisReply *reply, const char *err)
+/* a beat's answer: 0 when it was stored */
+static int omr_nodes_beat_done(struct omr_nodes *n, const redisReply *reply, const char *err)
 {
-	struct omr_nodes *n = arg;
 	struct omr_lua_node_alive_reply r;
-	if (err || omr_lua_node_alive_reply(reply, &r) < 3) {
+	if (err || omr_lua_node_alive_reply(reply, &r) < 2) {
 		omr_log_warn("node heartbeat not stored: %s", err ? err : "malformed reply");
 		n->beating_since = 0;
-		return;
+		return -1;
 	}
 	if (!n->beating_since)
 		n->beating_since = omr_mono_ms();
@@ -48,26 +55,38 @@ static void omr_nodes_beat_cb(void *arg, const redisReply *reply, const char *er
 			     "counting its agents' sessions again", OMR_NODE_TTL_MS / 1000);
 		omr_hub_emit(n->env.hub, &ev);
 	}
-	/* at start: agents this node served before; they get their grace */
-	for (size_t i = 0; r.agents && r.agents->type == REDIS_REPLY_ARRAY && i < r.agents->elements;
-	     i++) {
-		const char *agent = omr_reply_str(r.agents->element[i]);
-		struct omr_hub_event ev = { .type = OMR_HUB_AGENT_RESUME, .agent = agent };
-		if (agent && n->running)
-			omr_hub_emit(n->env.hub, &ev);
-	}
+	return 0;
 }
 
-static void omr_nodes_beat(struct omr_nodes *n, int start)
+static void omr_nodes_beat_cb(void *arg, const redisReply *reply, const char *err)
 {
+	omr_nodes_beat_done(arg, reply, err);
+}
+
+/* the first beat after a start (it does not count as a return from the
+ * dead): until one is stored, every beat is one */
+static void omr_nodes_start_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_nodes *n = arg;
+	if (omr_nodes_beat_done(n, reply, err) == 0)
+		n->start_done = 1;
+	n->start_sent = 0;
+}
+
+static void omr_nodes_beat(struct omr_nodes *n)
+{
+	int start = !n->start_done;
 	struct omr_lua_node_alive_args a = { .node = n->env.node_id, .ttl = OMR_NODE_TTL_MS,
 					     .start = start };
-	omr_lua_node_alive(n->env.store, &a, omr_nodes_beat_cb, n);
+	if (start && n->start_sent)
+		return; /* one start beat at a time */
+	n->start_sent = start;
+	omr_lua_node_alive(n->env.store, &a, start ? omr_nodes_start_cb : omr_nodes_beat_cb, n);
 }
 
 static void omr_nodes_beat_timer(evutil_socket_t fd, short what, void *arg)
 {
-	omr_nodes_beat(arg, 0);
+	omr_nodes_beat(arg);
 }
 
 static void omr_nodes_reap_cb(void *arg, const redisReply *reply, const char *err)
@@ -105,7 +124,11 @@ static void omr_nodes_reap_cb(void *arg, const redisReply *reply, const char *er
 static void omr_nodes_reap(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_nodes *n = arg;
-	struct omr_lua_reap_args a = { .node = n->env.node_id };
+	/* every 30 looks (a minute), forgotten agents too */
+	struct omr_lua_reap_args a = {
+		.node = n->env.node_id, .sweep = ++n->looks % 30 == 0,
+		.grace = omr_env_cfg(&n->env)->routing->sessions.grace + OMR_NODE_TTL_MS,
+	};
 	if (n->reaping || !n->running || !omr_redis_ready(omr_store_redis(n->env.store)) ||
 	    !n->beating_since || omr_mono_ms() - n->beating_since < OMR_NODE_TTL_MS)
 		return;
@@ -129,7 +152,7 @@ void omr_nodes_start(struct omr_nodes *n)
 	n->running = 1;
 	if (!n->started) {
 		n->started = 1;
-		omr_nodes_beat(n, 1);
+		omr_nodes_beat(n);
 	}
 	event_add(n->beat_ev, &beat);
 	event_add(n->reap_ev, &reap);
@@ -142,13 +165,17 @@ static void omr_nodes_left(void *arg, const redisReply *reply, const char *err)
 			     "heartbeat runs out", err);
 }
 
-void omr_nodes_stop(struct omr_nodes *n)
+void omr_nodes_leave(struct omr_nodes *n)
 {
-	/* stopping on purpose: the others take over now, not in OMR_NODE_TTL_MS */
-	if (n->running && n->started) {
-		struct omr_lua_node_leave_args a = { .node = n->env.node_id };
+	struct omr_lua_node_leave_args a = { .node = n->env.node_id };
+	if (n->started && !n->left) {
+		n->left = 1;
 		omr_lua_node_leave(n->env.store, &a, omr_nodes_left, n);
 	}
+}
+
+void omr_nodes_stop(struct omr_nodes *n)
+{
 	n->running = 0;
 	event_del(n->beat_ev);
 	event_del(n->reap_ev);

@@ -6,10 +6,11 @@
  * node's sessions are dropped, and the agents left with none are announced
  * (OMR_HUB_AGENT_RESUME): their grace period runs on this node, time to
  * reconnect through the load balancer and resume; after it, the agent
- * gateway takes them offline and requeues their conversations. At start,
- * this node announces the same for the agents it answered for before it
- * stopped. A node that was taken for dead while it lived (cut off from
- * Redis longer than OMR_NODE_TTL_MS) and beats again announces
+ * gateway takes them offline and requeues their conversations. At start
+ * and after every reconnection, the agent gateway sets this node's
+ * session counts right (node_sync.lua). A node that was taken for dead
+ * while it lived (cut off from Redis longer than OMR_NODE_TTL_MS) and
+ * beats again announces
  * OMR_HUB_NODE_REJOINED: its sessions are counted again. A node that stops
  * on purpose says so (node_leave.lua): the others take over at their next
  * look instead of after OMR_NODE_TTL_MS.
@@ -35,6 +36,9 @@ void omr_nodes_free(struct omr_nodes *n);
 /* Redis reachable: the first beat, then timers. */
 void omr_nodes_start(struct omr_nodes *n);
 void omr_nodes_stop(struct omr_nodes *n);
+/* Stopping on purpose, with nothing left in hand (after the drain): the
+ * others take over now, not in OMR_NODE_TTL_MS (node_leave.lua). Once. */
+void omr_nodes_leave(struct omr_nodes *n);
 void omr_nodes_metrics(const struct omr_nodes *n, struct omr_buf *b);
 
 #endif

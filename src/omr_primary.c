@@ -13,6 +13,7 @@
 #include "omr_util.h"
 
 #define OMR_PRIMARY_POLL_MS 1000
+#define OMR_PRIMARY_MOVED_MS 2000
 #define OMR_PRIMARY_HOST_MAX 255
 
 struct omr_primary_node {
@@ -39,6 +40,12 @@ struct omr_primary {
 	void (*on_master)(void *arg, const char *host, int port);
 	void *arg;
 	int64_t unknown_since;     /* no sentinel has answered since (mono ms) */
+	/* Cluster: the owner a MOVED took us from, and when: a slot map that
+	 * still names it within OMR_PRIMARY_MOVED_MS is stale (a node that has
+	 * not heard of the move yet), not news */
+	char moved_from[OMR_PRIMARY_HOST_MAX + 1];
+	int moved_from_port;
+	int64_t moved_at;
 	unsigned long long switches, refused, failed;
 };
 
@@ -182,10 +189,13 @@ static void omr_primary_answer(void *arg, const redisReply *reply, const char *e
 	int port;
 
 	if (!err && omr_primary_parse(s, reply, host, &port, &why) == 0) {
+		int stale = s->moved_at && omr_mono_ms() - s->moved_at < OMR_PRIMARY_MOVED_MS &&
+			    port == s->moved_from_port && strcmp(host, s->moved_from) == 0;
 		s->asking = 0;
 		s->unknown_since = 0;
 		s->first = (size_t)(node - s->nodes);
-		omr_primary_found(s, host, port);
+		if (!stale)
+			omr_primary_found(s, host, port);
 		if (s->again) {
 			s->again = 0;
 			omr_primary_round(s);
@@ -247,8 +257,13 @@ void omr_primary_redirected(struct omr_primary *s, const char *err)
 			continue;
 		/* MOVED: the cluster says who owns the slot now; the slot map
 		 * (asked next) confirms it */
-		if (s->kind == OMR_PRIMARY_CLUSTER && omr_primary_parse_moved(err, host, &port) == 0)
+		if (s->kind == OMR_PRIMARY_CLUSTER && omr_primary_parse_moved(err, host, &port) == 0 &&
+		    (port != s->port || strcmp(host, s->host) != 0)) {
+			snprintf(s->moved_from, sizeof(s->moved_from), "%s", s->host);
+			s->moved_from_port = s->port;
+			s->moved_at = omr_mono_ms();
 			omr_primary_found(s, host, port);
+		}
 		omr_primary_round(s);
 		return;
 	}
@@ -261,6 +276,8 @@ static void omr_primary_switch(void *arg, const char *text, size_t len)
 		return;
 	omr_log_info("redis: sentinel %s announces a new primary of '%s'", node->addr,
 		     node->s->master);
+	/* it knows: ask it first, not one that may not have heard yet */
+	node->s->first = (size_t)(node - node->s->nodes);
 	omr_primary_round(node->s);
 }
 
@@ -351,7 +368,6 @@ void omr_primary_confirm(struct omr_primary *s, void (*cb)(void *arg, int confir
 
 struct omr_primary_check {
 	struct omr_primary *s;
-	struct omr_redis *r;
 };
 
 static void omr_primary_role(void *arg, const redisReply *reply, const char *err)
@@ -371,7 +387,6 @@ void omr_primary_verify(struct omr_primary *s, struct omr_redis *r)
 {
 	struct omr_primary_check *c = omr_calloc(1, sizeof(*c));
 	c->s = s;
-	c->r = r;
 	omr_redis_cmd(r, omr_primary_role, c, "ROLE");
 }
 

@@ -54,8 +54,9 @@ void omr_primary_ask(struct omr_primary *s);
  * now; MOVED names the new owner, which is taken at once. */
 void omr_primary_redirected(struct omr_primary *s, const char *err);
 /* After a connection to the primary (re)connected: check with ROLE that it
- * is the primary; when it is not (a demoted one came back), drop that
- * connection and ask the sentinels again. */
+ * is the primary; when it is not (a demoted one came back), ask again:
+ * on_master then runs even for the same address, and moves every
+ * connection. */
 void omr_primary_verify(struct omr_primary *s, struct omr_redis *r);
 /* Is the primary this node uses still the primary, with no failover under
  * way? Every listed server is asked (SENTINEL MASTER, or CLUSTER SLOTS);

@@ -682,15 +682,23 @@ int omr_redis_ready(const struct omr_redis *r)
 
 void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t)
 {
+	static const struct timeval zero = { 0, 0 };
 	if (r->state == OMR_REDIS_RESOLVING) {
 		omr_redis_cancel_resolve(r);
 		r->state = OMR_REDIS_IDLE;
-		omr_redis_schedule_retry(r);
 	}
 	omr_redis_target_free(&r->target);
 	omr_redis_target_copy(&r->target, t);
 	if (r->ac)
 		omr_redis_drop(r, "new target");
+	/* a new server owes nothing to the old one's backoff: after a
+	 * failover, connect now, not when the last retry timer (up to
+	 * OMR_REDIS_BACKOFF_MAX) would have fired */
+	r->backoff = OMR_REDIS_BACKOFF_MIN;
+	if (!r->closed && r->state == OMR_REDIS_IDLE && evtimer_pending(r->retry_ev, NULL)) {
+		evtimer_del(r->retry_ev);
+		evtimer_add(r->retry_ev, &zero);
+	}
 }
 
 int64_t omr_redis_oldest_ms(const struct omr_redis *r)

@@ -58,6 +58,14 @@ void omr_store_durable(struct omr_store *s, struct omr_redis *r,
 	s->wait = w;
 }
 
+void omr_store_durable_new_primary(struct omr_store *s)
+{
+	if (!s->wait)
+		return;
+	s->wait->short_of_replicas = 0;
+	s->wait->role_at = 0;
+}
+
 struct omr_redis *omr_store_ingest_redis(const struct omr_store *s)
 {
 	return s->wait ? s->wait->r : s->r;

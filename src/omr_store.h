@@ -58,6 +58,9 @@ struct omr_store_durability {
 };
 void omr_store_durable(struct omr_store *s, struct omr_redis *r,
 		       const struct omr_store_durability *d);
+/* Another primary (a failover, a move): what was known of the old one's
+ * replicas no longer holds; the next batch is WAITed for again. */
+void omr_store_durable_new_primary(struct omr_store *s);
 /* The connection inbound messages are stored over. */
 struct omr_redis *omr_store_ingest_redis(const struct omr_store *s);
 

@@ -44,6 +44,11 @@ local email_lc = string.lower(email)
 local dedup = K.dedup
 local seen = redis.call('GET', dedup)
 if seen then
+  -- a write, so that this connection's replication offset passes the
+  -- original's: a WAIT after it (redis.durability) then covers the
+  -- original message even when another connection stored it (Redis 7.2+
+  -- moves the offset only for commands that replicate)
+  redis.call('PEXPIRE', dedup, A.dedup_ttl)
   local m = redis.call('HMGET', P .. 'msg:' .. seen, 'conversation', 'customer')
   return { 'dup', m[1] or '', seen, m[2] or '', 0 }
 end

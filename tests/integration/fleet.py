@@ -182,14 +182,28 @@ def visitor(lb, i, book, done):
 class Watch(threading.Thread):
     """Samples Redis: a conversation queued while an eligible agent (the
     general agents: available, connected to a live node, under capacity)
-    is free; how long it has been so without a break."""
+    is free, and how long it has been so without a break; a conversation
+    in two agents' sets at once, or in one that is not its `agent` (what
+    Redis holds, not what the consoles were told)."""
 
     def __init__(self, redis, book, agents):
         threading.Thread.__init__(self, daemon=True)
         self.redis, self.book, self.agents = redis, book, agents
         self.since = {}
         self.stuck = {}
+        self.double = {}
         self.stop = False
+
+    def held_twice(self, held):
+        seen = {}
+        for i, convs in enumerate(held):
+            for c in convs or []:
+                seen.setdefault(c, []).append("agent%d" % i)
+        owners = self.redis.pipeline([("HMGET", P + "conv:" + c, "agent", "status")
+                                      for c in seen]) if seen else []
+        for (c, who), (agent, status) in zip(seen.items(), owners):
+            if len(who) > 1 or (status in ("assigned", "wrapup") and agent not in who):
+                self.double[c] = (who, agent, status)
 
     def free_agents(self):
         cmds = []
@@ -197,15 +211,17 @@ class Watch(threading.Thread):
             k = P + "agent:agent%d" % i
             cmds.append(("HMGET", k, "presence", "load:webchat"))
             cmds.append(("HGETALL", k + ":nodes"))
+            cmds.append(("SMEMBERS", k + ":convs"))
         r = self.redis.pipeline(cmds)
+        self.held_twice([r[3 * i + 2] for i in range(self.agents)])
         alive = set()
         for n in self.redis.cmd("ZRANGEBYSCORE", P + "nodes", "-inf", "+inf") or []:
             if self.redis.cmd("EXISTS", P + "node:%s:alive" % n):
                 alive.add(n)
         free = 0
         for i in range(self.agents):
-            pres, load = r[2 * i]
-            nodes = r[2 * i + 1] or []
+            pres, load = r[3 * i]
+            nodes = r[3 * i + 1] or []
             live = any(nodes[j] in alive and int(nodes[j + 1]) > 0
                        for j in range(0, len(nodes), 2))
             if pres == "available" and int(load or 0) < self.book.capacity and live:

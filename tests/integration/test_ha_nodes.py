@@ -95,6 +95,7 @@ def test(tmp):
         eq(lost, [], "%s: acknowledged messages lost" % what)
         eq(twice, {}, "%s: messages stored twice" % what)
         eq(sorted(book.double), [], "%s: conversations held by two agents at once" % what)
+        eq(watch.double, {}, "%s: conversations in two agents' sets in Redis" % what)
         eq(book.over, {}, "%s: agents over capacity" % what)
         eq(watch.stuck, {}, "%s: conversations queued > 5 s while an eligible agent was free"
            % what)

@@ -28,6 +28,8 @@ def scenario(tmp, name, fault, durability):
     check(r["acked"] > r["before"], "%s: messages were acknowledged after the fault" % fault)
     eq(len(r["twice"]), 0, "%s: messages stored twice (e.g. %r)" % (fault, r["twice"][:5]))
     if durability:
+        check(r["waits"] > 0, "%s: the daemon WAITed for the replica (%d WAITs)"
+              % (fault, r["waits"]))
         eq(len(r["lost"]), 0, "%s, durability 1: acknowledged messages lost (e.g. %r)"
            % (fault, r["lost"][:5]))
         check(r["served"] <= 5 * SLOW, "%s: serving again within 5 s of the promotion (%.2f s)"

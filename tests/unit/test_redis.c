@@ -148,9 +148,14 @@ static redisReply *resp(const char *bytes, size_t len)
 	void *reply = NULL;
 	redisReaderFeed(rd, bytes, len);
 	assert_int_equal(redisReaderGetReply(rd, &reply), REDIS_OK);
+	assert_non_null(reply); /* a whole reply, or the case tests nothing */
 	redisReaderFree(rd);
 	return reply;
 }
+
+/* a NUL inside the host, and inside the port */
+static const char nul_host[] = "*2\r\n$6\r\nab\0cde\r\n$4\r\n6379\r\n";
+static const char nul_port[] = "*2\r\n$9\r\n127.0.0.1\r\n$5\r\n63\0" "79\r\n";
 
 /* What a sentinel says is hostile input: only [host, port] with a sane
  * host and a port in range is taken. */
@@ -176,8 +181,8 @@ static void test_sentinel_answers(void **state)
 		{ "*2\r\n$9\r\n127.0.0.1\r\n$6\r\n6379 x\r\n", 0, NULL, 0 },
 		{ "*2\r\n$0\r\n\r\n$4\r\n6379\r\n", 0, NULL, 0 },
 		{ "*2\r\n$10\r\nhost/x:y@z\r\n$4\r\n6379\r\n", 0, NULL, 0 },
-		{ "*2\r\n$6\r\nab\0cde\r\n$4\r\n6379\r\n", 24, NULL, 0 },       /* NUL */
-		{ "*2\r\n$9\r\n127.0.0.1\r\n$5\r\n63\x0079\r\n", 30, NULL, 0 },
+		{ nul_host, sizeof(nul_host) - 1, NULL, 0 },
+		{ nul_port, sizeof(nul_port) - 1, NULL, 0 },
 	};
 	char longhost[400];
 	(void)state;

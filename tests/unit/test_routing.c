@@ -897,18 +897,25 @@ static void test_answered(void **state)
 	freeReplyObject(r);
 }
 
-/* an agent's session on node (agent_session.lua) */
-static long long node_session(const char *agent, const char *node, int delta)
+/* agent_session.lua on node: delta sessions (set: node has delta); the
+ * agent's sessions on every node after it */
+static long long agent_session(const char *agent, const char *node, int delta, int set)
 {
 	char akey[64], d[8];
 	snprintf(akey, sizeof(akey), "t:{s}:agent:%s", agent);
 	snprintf(d, sizeof(d), "%d", delta);
 	const char *keys[] = { akey, "t:{s}:agents" };
-	const char *argv[] = { agent, node, d, "0", agent };
+	const char *argv[] = { agent, node, d, set ? "1" : "0", agent };
 	redisReply *r = script(OMR_LUA_AGENT_SESSION, 2, keys, 5, argv);
 	long long n = r->element[4]->integer;
 	freeReplyObject(r);
 	return n;
+}
+
+/* an agent's session on node opened (+1) or closed (-1) */
+static long long node_session(const char *agent, const char *node, int delta)
+{
+	return agent_session(agent, node, delta, 0);
 }
 
 /* the names in an array reply, sorted, joined by ',' */
@@ -929,25 +936,50 @@ static void names(const redisReply *r, char *out, size_t len)
 		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "," : "", v[i]);
 }
 
+static redisReply *reap_sweep(const char *node, int sweep)
+{
+	const char *keys[] = { "t:{s}:nodes", "t:{s}:agents" };
+	const char *argv[] = { node, sweep ? "1" : "0", "1000" };
+	return script(OMR_LUA_REAP, 2, keys, 3, argv);
+}
+
 static redisReply *reap(const char *node)
 {
-	const char *keys[] = { "t:{s}:nodes" };
-	const char *argv[] = { node };
-	return script(OMR_LUA_REAP, 1, keys, 1, argv);
+	return reap_sweep(node, 0);
+}
+
+/* a node counts its sessions again (set, not add) */
+static long long node_recount(const char *agent, const char *node, int count)
+{
+	return agent_session(agent, node, count, 1);
+}
+
+/* node_sync.lua: node holds these consoles now (agent, count, ...) */
+static redisReply *node_sync(const char *node, int n, const char *const *counts)
+{
+	char mine[64];
+	snprintf(mine, sizeof(mine), "t:{s}:node:%s:agents", node);
+	const char *keys[] = { mine };
+	const char **argv = calloc((size_t)n + 1, sizeof(*argv));
+	argv[0] = node;
+	if (n)
+		memcpy(argv + 1, counts, (size_t)n * sizeof(*counts));
+	redisReply *r = script(OMR_LUA_NODE_SYNC, 1, keys, n + 1, argv);
+	free(argv);
+	return r;
 }
 
 static redisReply *node_alive(const char *node, int start)
 {
-	char alive[64], mine[64];
+	char alive[64];
 	snprintf(alive, sizeof(alive), "t:{s}:node:%s:alive", node);
-	snprintf(mine, sizeof(mine), "t:{s}:node:%s:agents", node);
-	const char *keys[] = { alive, "t:{s}:nodes", mine };
+	const char *keys[] = { alive, "t:{s}:nodes" };
 	const char *argv[] = { node, "15000", start ? "1" : "0" };
-	return script(OMR_LUA_NODE_ALIVE, 3, keys, 3, argv);
+	return script(OMR_LUA_NODE_ALIVE, 2, keys, 3, argv);
 }
 
 /* Sessions are counted per node: a node's death (reap) or restart
- * (node_alive at start) removes only its own; agents left with none get
+ * (node_sync at start) removes only its own; agents left with none get
  * their grace period on the node that noticed; a node reaped while it
  * lived learns it when it beats again. */
 static void test_node_sessions(void **state)
@@ -1001,23 +1033,59 @@ static void test_node_sessions(void **state)
 
 	/* n2 lived after all (cut off from Redis): its next beat says so */
 	r = node_alive("n2", 0);
-	assert_int_equal(r->element[2]->integer, 1);
+	assert_int_equal(r->element[1]->integer, 1);
 	freeReplyObject(r);
 	r = node_alive("n2", 0);
-	assert_int_equal(r->element[2]->integer, 0);
+	assert_int_equal(r->element[1]->integer, 0);
 	freeReplyObject(r);
+	/* ... and counts its consoles again: ann's two, bob's one */
+	assert_int_equal(node_recount("ann", "n2", 2), 3);
+	assert_int_equal(node_recount("ann", "n2", 2), 3); /* set, not added */
+	assert_int_equal(node_recount("bob", "n2", 1), 1);
 
-	/* n1 restarts: ann's session there is gone; her grace runs on n1 */
-	r = node_alive("n1", 1);
-	names(r->element[1], got, sizeof(got));
-	assert_string_equal(got, "ann,bob,cid");
+	/* n1 restarts (node_sync with nothing held yet): ann's session there
+	 * is gone, her consoles on n2 stay; cid (whose grace n1 ran) gets her
+	 * grace on n1 again; bob, back on n2, is no more n1's */
+	freeReplyObject(node_alive("n1", 1));
+	r = node_sync("n1", 0, NULL);
+	names(r->element[0], got, sizeof(got));
+	assert_string_equal(got, "cid");
 	freeReplyObject(r);
 	r = cmd("HGET t:{s}:agent:ann sessions");
-	assert_string_equal(r->str, "0");
+	assert_string_equal(r->str, "2");
 	freeReplyObject(r);
+
+	/* n2 reconnects to Redis and syncs: it holds one console of ann's and
+	 * none of bob's (his log-out was lost): bob's grace runs on n2 */
+	static const char *const held[] = { "ann", "1" };
+	r = node_sync("n2", 2, held);
+	names(r->element[0], got, sizeof(got));
+	assert_string_equal(got, "bob");
+	freeReplyObject(r);
+	r = cmd("HMGET t:{s}:agent:ann sessions");
+	assert_string_equal(r->element[0]->str, "1");
+	freeReplyObject(r);
+	r = cmd("HMGET t:{s}:agent:bob sessions node");
+	assert_string_equal(r->element[0]->str, "0");
+	assert_string_equal(r->element[1]->str, "n2");
+	freeReplyObject(r);
+
+	/* the sweep: an agent nobody takes offline (no session, gone longer
+	 * than the grace) is handed to the sweeping node; one still within
+	 * it, or with a session, is not */
+	do_cmd("HSET t:{s}:agent:bob left_at 1");
+	do_cmd("HSET t:{s}:agent:cid left_at %lld", rnow());
+	r = reap_sweep("n1", 0);
+	assert_int_equal(r->element[1]->elements, 0);
+	freeReplyObject(r);
+	r = reap_sweep("n1", 1);
+	names(r->element[1], got, sizeof(got));
+	assert_string_equal(got, "bob");
+	freeReplyObject(r);
+
 	/* a login anywhere counts again */
-	assert_int_equal(node_session("ann", "n2", 1), 1);
-	assert_int_equal(node_session("ann", "n2", -1), 0);
+	assert_int_equal(node_session("cid", "n2", 1), 1);
+	assert_int_equal(node_session("cid", "n2", -1), 0);
 }
 
 int main(void)
