@@ -34,6 +34,7 @@
 #include "omr_ingest.h"
 #include "omr_log.h"
 #include "omr_nodes.h"
+#include "omr_primary.h"
 #include "omr_redis.h"
 #include "omr_util.h"
 #include "omr_worker.h"
@@ -109,7 +110,7 @@ static size_t omr_core_redis_pending(const struct omr_core *c)
 		omr_redis_get_stats(c->redis_block, &b);
 	if (c->redis_bus)
 		omr_redis_get_stats(c->redis_bus, &d);
-	return a.pending + b.pending + d.pending + w.pending;
+	return a.pending + b.pending + d.pending + w.pending + omr_primary_pending(c->primary);
 }
 
 static void omr_core_drain(evutil_socket_t fd, short what, void *arg)

@@ -46,6 +46,7 @@ struct omr_primary {
 	char moved_from[OMR_PRIMARY_HOST_MAX + 1];
 	int moved_from_port;
 	int64_t moved_at;
+	int closed;                /* omr_primary_close: ask nobody any more */
 	unsigned long long switches, refused, failed;
 };
 
@@ -202,6 +203,10 @@ static void omr_primary_answer(void *arg, const redisReply *reply, const char *e
 		}
 		return;
 	}
+	if (s->closed) {
+		s->asking = 0; /* failed by the close: asking the next would not end */
+		return;
+	}
 	if (reply && !err)
 		s->refused++;
 	else
@@ -226,6 +231,8 @@ static void omr_primary_answer(void *arg, const redisReply *reply, const char *e
 static void omr_primary_round(struct omr_primary *s)
 {
 	struct omr_primary_node *node;
+	if (s->closed)
+		return;
 	if (s->asking) {
 		s->again = 1;
 		return;
@@ -461,12 +468,24 @@ void omr_primary_close(struct omr_primary *s)
 {
 	if (!s)
 		return;
+	s->closed = 1;
 	if (s->poll_ev)
 		event_del(s->poll_ev);
 	for (size_t i = 0; i < s->n; i++) {
 		omr_redis_close(s->nodes[i].ask);
 		omr_redis_close(s->nodes[i].sub);
 	}
+}
+
+size_t omr_primary_pending(const struct omr_primary *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; s && i < s->n; i++) {
+		struct omr_redis_stats st;
+		omr_redis_get_stats(s->nodes[i].ask, &st);
+		n += st.pending;
+	}
+	return n;
 }
 
 void omr_primary_free(struct omr_primary *s)

@@ -87,6 +87,9 @@ unsigned omr_primary_slot(const char *tag, size_t len);
  * it is about master, else 0. */
 int omr_primary_parse_switch(const char *text, size_t len, const char *master);
 void omr_primary_close(struct omr_primary *s);
+/* Commands sent to the listed servers and not yet called back (a stop
+ * waits for them). */
+size_t omr_primary_pending(const struct omr_primary *s);
 void omr_primary_free(struct omr_primary *s);
 void omr_primary_metrics(const struct omr_primary *s, struct omr_buf *b);
 

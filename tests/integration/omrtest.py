@@ -1178,18 +1178,23 @@ def run(test):
         traceback.print_exc()
         _failures.append("exception")
     finally:
-        for name in sorted(os.listdir(tmp)):
-            if name.startswith("daemon-") and name.endswith(".log") and (
-                    not ok or os.environ.get("OMR_TEST_VERBOSE")):
-                with open(os.path.join(tmp, name), "rb") as f:
-                    sys.stderr.write("---- %s ----\n" % name)
-                    sys.stderr.write(f.read()[-20000:].decode("utf-8", "replace"))
-            if ".vg." in name:
-                with open(os.path.join(tmp, name)) as f:
-                    vg = f.read()
-                if "ERROR SUMMARY: 0 errors" not in vg:
-                    sys.stderr.write(vg)
-                    ok = False
+        # the daemons' logs, also those of tests that run several set-ups
+        # in subdirectories
+        for root, dirs, files in sorted(os.walk(tmp)):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                if name.startswith("daemon-") and name.endswith(".log") and (
+                        not ok or os.environ.get("OMR_TEST_VERBOSE")):
+                    with open(path, "rb") as f:
+                        sys.stderr.write("---- %s ----\n" % os.path.relpath(path, tmp))
+                        sys.stderr.write(f.read()[-20000:].decode("utf-8", "replace"))
+                if ".vg." in name:
+                    with open(path) as f:
+                        vg = f.read()
+                    if "ERROR SUMMARY: 0 errors" not in vg:
+                        sys.stderr.write(vg)
+                        ok = False
         for p in list(_procs):
             try:
                 p.kill()
