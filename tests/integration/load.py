@@ -240,6 +240,16 @@ def cluster_move(tmp, settle=3, after=2, visitors=4):
     replica = [int(ln.split()[1].split("@")[0].split(":")[1])
                for ln in omrtest.resp(p2, "CLUSTER", "NODES").splitlines()
                if "slave" in ln.split()[2] and ln.split()[3] == myid][0]
+
+    def in_sync():
+        try:
+            info = omrtest.resp(replica, "INFO", "replication") + \
+                omrtest.resp(replica, "INFO", "persistence")
+        except (OSError, RuntimeError):
+            return False   # LOADING: a full resync is being read
+        return "master_link_status:up" in info and "loading:0" in info
+    # a manual failover needs a replica that has caught up
+    omrtest.wait_for(in_sync, timeout=60, what="the replica in sync")
     t2 = time.time()
     out["failover_reply"] = omrtest.resp(replica, "CLUSTER", "FAILOVER")
     omrtest.wait_for(lambda: cl.owner(slot_b) == replica and cl.owner(slot_a) == replica,
