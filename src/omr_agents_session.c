@@ -18,6 +18,15 @@
 #include "omr_store.h"
 #include "omr_util.h"
 
+/* the agent's consoles on this node */
+static long long omr_alocal_count(const struct omr_alocal *l)
+{
+	long long n = 0;
+	for (const struct omr_asess *s = l->sessions; s; s = s->next)
+		n++;
+	return n;
+}
+
 static void omr_agents_grace_fired(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_alocal *l = arg;
@@ -172,10 +181,8 @@ static int omr_agents_recount_one(void *arg, const void *key, size_t klen, void 
 	struct omr_alocal *l = value;
 	struct omr_agents *a = arg;
 	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, l->id);
-	long long n = 0;
+	long long n = omr_alocal_count(l);
 
-	for (struct omr_asess *s = l->sessions; s; s = s->next)
-		n++;
 	if (!n)
 		return 0;
 	struct omr_areq *q = omr_areq_new(a, NULL);
@@ -200,9 +207,7 @@ static int omr_agents_count_one(void *arg, const void *key, size_t klen, void *v
 {
 	struct omr_agents_counts *c = arg;
 	struct omr_alocal *l = value;
-	long long n = 0;
-	for (struct omr_asess *s = l->sessions; s; s = s->next)
-		n++;
+	long long n = omr_alocal_count(l);
 	if (n) {
 		size_t k = c->n / 2;   /* pairs so far */
 		snprintf(c->num[k], sizeof(c->num[k]), "%lld", n);

@@ -30,9 +30,9 @@ enum omr_hub_type {
 	OMR_HUB_REVOKED,
 	/* The server changed an agent's presence: agent, status, reason. */
 	OMR_HUB_PRESENCE,
-	/* An agent with no session whom this node now answers for (it served
-	 * them before it restarted, or their node died): they get the grace
-	 * period to come back. agent. */
+	/* An agent with no session whom this node now answers for (their
+	 * node died, or nobody took them offline: reap.lua): they get the
+	 * grace period to come back. agent. */
 	OMR_HUB_AGENT_RESUME,
 	/* This node was taken for dead (no heartbeat stored for longer than
 	 * its time to live) and beats again: its agents' sessions are counted

@@ -20,8 +20,8 @@ struct omr_nodes {
 	struct event *reap_ev;
 	int running;
 	int started;     /* the first beat has been sent */
-	int start_done;  /* a start beat (dropping the sessions of this node's
-	                    previous run) was stored */
+	int start_done;  /* a start beat (one that is not a return from the
+	                    dead) was stored */
 	int start_sent;  /* a start beat is out */
 	int reaping;
 	/* when the beats began to be stored without a gap (mono ms, 0: the

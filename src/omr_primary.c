@@ -63,21 +63,30 @@ unsigned omr_primary_slot(const char *tag, size_t len)
 	return crc % 16384;
 }
 
+/* a host string (a reply's) into host: 0, or -1 when it is no host name
+ * or address or does not fit */
+static int omr_primary_host(const char *h, size_t hlen, char *host, size_t hostlen)
+{
+	if (!omr_host_ok(h, hlen) || hlen >= hostlen)
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	return 0;
+}
+
 /* host and port strings (a reply's) into host and port: 0 or -1 */
 static int omr_primary_addr(const char *h, size_t hlen, const char *p, size_t plen, char *host,
 			    size_t hostlen, int *port)
 {
 	char digits[8];
 	long long v;
-	if (!omr_host_ok(h, hlen) || hlen >= hostlen || plen == 0 || plen >= sizeof(digits))
+	if (plen == 0 || plen >= sizeof(digits))
 		return -1;
 	memcpy(digits, p, plen);
 	digits[plen] = '\0';
 	if (strspn(digits, "0123456789") != plen || omr_parse_ll(digits, &v) < 0 || v < 1 ||
-	    v > 65535)
+	    v > 65535 || omr_primary_host(h, hlen, host, hostlen) < 0)
 		return -1;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
 	*port = (int)v;
 	return 0;
 }
@@ -92,7 +101,6 @@ int omr_primary_parse_slots(const redisReply *reply, unsigned slot, char *host, 
 		const redisReply *from = omr_reply_elem(range, 0), *to = omr_reply_elem(range, 1);
 		const redisReply *node = omr_reply_elem(range, 2);
 		const redisReply *h = omr_reply_elem(node, 0), *p = omr_reply_elem(node, 1);
-		char digits[8];
 		if (!from || !to || from->type != REDIS_REPLY_INTEGER ||
 		    to->type != REDIS_REPLY_INTEGER)
 			return *why = "a slot range that is not [from, to, node, ...]", -1;
@@ -101,9 +109,9 @@ int omr_primary_parse_slots(const redisReply *reply, unsigned slot, char *host, 
 		if (!h || !p || h->type != REDIS_REPLY_STRING || p->type != REDIS_REPLY_INTEGER ||
 		    p->integer < 1 || p->integer > 65535)
 			return *why = "the slot's primary is not [host, port, ...]", -1;
-		snprintf(digits, sizeof(digits), "%lld", p->integer);
-		if (omr_primary_addr(h->str, h->len, digits, strlen(digits), host, hostlen, port) < 0)
+		if (omr_primary_host(h->str, h->len, host, hostlen) < 0)
 			return *why = "the slot's primary is not a host name or address", -1;
+		*port = (int)p->integer;
 		return 0;
 	}
 	return *why = "no node serves the site's slot", -1;
@@ -141,6 +149,12 @@ int omr_primary_parse_switch(const char *text, size_t len, const char *master)
 }
 
 /* ---- asking ---- */
+
+/* what a listed server is, for logs */
+static const char *omr_primary_what(const struct omr_primary *s)
+{
+	return s->kind == OMR_PRIMARY_CLUSTER ? "cluster node" : "sentinel";
+}
 
 static void omr_primary_round(struct omr_primary *s);
 static void omr_primary_answer(void *arg, const redisReply *reply, const char *err);
@@ -211,8 +225,7 @@ static void omr_primary_answer(void *arg, const redisReply *reply, const char *e
 		s->refused++;
 	else
 		s->failed++;
-	omr_log_debug("redis: %s %s: %s", s->kind == OMR_PRIMARY_CLUSTER ? "cluster node" :
-		      "sentinel", node->addr, why);
+	omr_log_debug("redis: %s %s: %s", omr_primary_what(s), node->addr, why);
 	s->tried++;
 	if (s->tried < s->n) {
 		omr_primary_question(&s->nodes[(s->first + s->tried) % s->n]);
@@ -224,8 +237,7 @@ static void omr_primary_answer(void *arg, const redisReply *reply, const char *e
 		return; /* said once per outage */
 	s->unknown_since = omr_mono_ms();
 	omr_log_warn("redis: no %s named the primary of '%s' (last: %s: %s); asking again "
-		     "every second", s->kind == OMR_PRIMARY_CLUSTER ? "cluster node" : "sentinel",
-		     s->master, node->addr, why);
+		     "every second", omr_primary_what(s), s->master, node->addr, why);
 }
 
 static void omr_primary_round(struct omr_primary *s)
@@ -373,28 +385,22 @@ void omr_primary_confirm(struct omr_primary *s, void (*cb)(void *arg, int confir
 
 /* ---- checking the primary ---- */
 
-struct omr_primary_check {
-	struct omr_primary *s;
-};
-
 static void omr_primary_role(void *arg, const redisReply *reply, const char *err)
 {
-	struct omr_primary_check *c = arg;
+	struct omr_primary *s = arg;
 	const char *role = omr_reply_str(omr_reply_elem(reply, 0));
 	if (!err && role && strcmp(role, "master") != 0) {
-		omr_log_warn("redis: %s:%d is a %s, not the primary: asking again", c->s->host,
-			     c->s->port, role);
-		c->s->port = 0; /* the next answer is news even if it names the same */
-		omr_primary_round(c->s);
+		omr_log_warn("redis: %s:%d is a %s, not the primary: asking again", s->host,
+			     s->port, role);
+		s->port = 0; /* the next answer is news even if it names the same */
+		omr_primary_round(s);
 	}
-	free(c);
 }
 
 void omr_primary_verify(struct omr_primary *s, struct omr_redis *r)
 {
-	struct omr_primary_check *c = omr_calloc(1, sizeof(*c));
-	c->s = s;
-	omr_redis_cmd(r, omr_primary_role, c, "ROLE");
+	/* s outlives r's callbacks: the core closes r before it frees s */
+	omr_redis_cmd(r, omr_primary_role, s, "ROLE");
 }
 
 /* ---- lifecycle ---- */

@@ -281,14 +281,13 @@ static void omr_store_wait_send(struct omr_store *s)
 		return;
 	w->next = NULL;
 	w->next_tail = &w->next;
-	w->running = 1;
 	if (w->short_of_replicas && omr_mono_ms() - w->role_at < 1000) {
 		/* ROLE and the sentinels said so less than a second ago */
-		w->running = 0;
 		omr_store_wait_answer(batch, !w->d.refuse_short, 1);
 		return;
 	}
 	if (w->short_of_replicas) {
+		w->running = 1;
 		w->rechecking = 1;
 		omr_redis_cmd(w->r, omr_store_role_done, batch, "ROLE");
 		return;
