@@ -3,12 +3,14 @@
  * queues by priority and, in each, the waiting conversations in order: the
  * front of the queue and the best few of every class of conversations that
  * need the same (queue.lib), so that however many wait for a busy agent,
- * one that a free agent can take is seen. Each is offered by one script
- * (offer.lua), so that nodes never collide. When nobody could take any
+ * one that a free agent can take is seen. What is read is offered in one
+ * script call (offer.lua: atomic, so that nodes never collide; one round
+ * trip however many agents are free). When nobody could take any
  * conversation of a class (everyone fitting is busy), the rest of the class
  * is skipped for the pass. Escalation steps and max-wait actions apply on
- * the way. A change during a pass (an agent freed up) starts it again from
- * the best waiting conversation. Every time compared is Redis' clock.
+ * the way. Once a conversation of the pass found nobody, an agent who frees
+ * up starts the pass again from the best waiting conversation (the one that
+ * found nobody may deserve them). Every time compared is Redis' clock.
  */
 #include "config.h"
 
@@ -28,7 +30,12 @@
 #include "omr_store.h"
 #include "omr_util.h"
 
-#define OMR_ROUTER_FRONT 4          /* from the front of each queue, per read */
+/* Read from the front of each queue: as many as were offered lately (every
+ * one read offered: twice as many next time; fewer than half: half as
+ * many), within these bounds: when agents are free, few round trips; when
+ * all are busy, little read in vain. */
+#define OMR_ROUTER_FRONT_MIN 4
+#define OMR_ROUTER_FRONT_MAX 128
 #define OMR_ROUTER_CLASSES 64       /* classes looked at per queue and pass */
 #define OMR_ROUTER_PER_CLASS 3      /* the best of each class */
 
@@ -38,6 +45,8 @@ enum { OMR_PK_ID, OMR_PK_CHANNEL, OMR_PK_SKILLS, OMR_PK_LANGUAGE, OMR_PK_PREFER,
        OMR_PK_ESC_STEP, OMR_PK_STRATEGY, OMR_PK_CLASS };
 
 static void omr_router_next(struct omr_router *r);
+static void omr_router_peek(struct omr_router *r);
+static void omr_router_tries_free(struct omr_router *r);
 
 void omr_router_pass_free(struct omr_router *r)
 {
@@ -45,9 +54,9 @@ void omr_router_pass_free(struct omr_router *r)
 	r->batch = NULL;
 	json_decref(r->skip);
 	r->skip = NULL;
-	free(r->try_skip);
-	r->try_skip = NULL;
-	r->pass_started = 0;
+	omr_router_tries_free(r);
+	r->miss_at = 0;
+	r->restart = 0;
 	free(r->order);
 	r->order = NULL;
 }
@@ -64,56 +73,6 @@ static void omr_router_pass_done(struct omr_router *r)
 
 /* the key under which a conversation's class is skipped for the pass */
 static char *omr_router_skip_key(json_t *item, const struct omr_escalation *esc);
-
-static void omr_router_offer_cb(void *arg, const redisReply *reply, const char *err)
-{
-	struct omr_router *r = arg;
-	struct omr_lua_offer_reply o;
-	json_t *item = json_array_get(r->batch, r->bidx - 1);
-	const char *conv = json_string_value(json_array_get(item, OMR_PK_ID));
-
-	if (err || omr_lua_offer_reply(reply, &o) < 1 || !o.tag) {
-		omr_log_warn("router: offer failed: %s", err ? err : "bad reply");
-		omr_router_pass_done(r);
-		return;
-	}
-	if (strcmp(o.tag, "build") == 0) {
-		/* the pool is not in Redis (first use, expired, a new Redis):
-		 * the same conversation again, with the list */
-		r->try_pool->built = 0;
-		if (r->try_pool->retried++ == 0)
-			r->bidx--;
-		free(r->try_skip);
-		r->try_skip = NULL;
-		omr_router_next(r);
-		return;
-	}
-	r->try_pool->built = 1;
-	r->try_pool->retried = 0;
-	if (strcmp(o.tag, "ok") == 0 && o.agent && o.offer) {
-		json_t *summary = omr_store_offer_summary(o.view, o.preview, o.customer_name);
-		struct omr_hub_event ev = {
-			.type = OMR_HUB_OFFERED, .agent = o.agent, .offer = o.offer,
-			.conversation = conv, .frame = summary,
-			.at = omr_env_cfg(&r->env)->routing->offers.timeout,
-		};
-		omr_log_info("conversation %s offered to %s (%s)", conv, o.agent, o.offer);
-		r->offers++;
-		r->batch_offered++;
-		omr_hub_emit(r->env.hub, &ev);
-		json_decref(summary);
-	} else if (strcmp(o.tag, "restart") == 0) {
-		r->again = 1;
-	} else if (strcmp(o.tag, "none") == 0 && o.scope && strcmp(o.scope, "class") == 0 &&
-		   r->try_skip) {
-		/* nobody who fits is free: neither is anyone for the rest of
-		 * the class at this escalation step */
-		json_object_set_new(r->skip, r->try_skip, json_true());
-	}
-	free(r->try_skip);
-	r->try_skip = NULL;
-	omr_router_next(r);
-}
 
 static const char *omr_item_str(json_t *item, size_t i)
 {
@@ -201,8 +160,31 @@ static int omr_router_escalate(struct omr_router *r, json_t *item,
 	return 1;
 }
 
-static int omr_router_try(struct omr_router *r, json_t *item, const struct omr_queue_conf *qc)
+/* The batch being built: per conversation, what offer.lua is sent */
+struct omr_router_batch {
+	const char **rest;       /* offer.lua's @rest */
+	size_t nrest, cap;
+	struct omr_cands *lists; /* the lists of pools to build (freed after the call) */
+	size_t nlists;
+	char (*oids)[OMR_ID_MAX];
+	char (*ns)[16];          /* the "n" of each conversation, as text */
+};
+
+static void omr_batch_push(struct omr_router_batch *b, const char *s)
 {
+	if (b->nrest == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		b->rest = omr_realloc(b->rest, b->cap * sizeof(*b->rest));
+	}
+	b->rest[b->nrest++] = s;
+}
+
+/* Add item to the batch (r->tries gets its entry); 0 if it is not offered
+ * in this pass (moved on, nobody fits, its class is known to be busy). */
+static int omr_router_try(struct omr_router *r, struct omr_router_batch *b, size_t idx,
+			  const struct omr_queue_conf *qc)
+{
+	json_t *item = json_array_get(r->batch, idx);
 	const char *conv = omr_item_str(item, OMR_PK_ID);
 	const char *channel = omr_item_str(item, OMR_PK_CHANNEL);
 	const char *language = omr_item_str(item, OMR_PK_LANGUAGE);
@@ -211,7 +193,6 @@ static int omr_router_try(struct omr_router *r, json_t *item, const struct omr_q
 	long long waited = now - omr_item_ll(item, OMR_PK_QUEUED_AT);
 	struct omr_escalation esc;
 	struct omr_cands cands;
-	char oid[OMR_ID_MAX];
 	const char *strategy = omr_strategy_names[qc->strategy];
 	char *skip;
 
@@ -241,16 +222,28 @@ static int omr_router_try(struct omr_router *r, json_t *item, const struct omr_q
 		free(skip);
 		return 0;
 	}
-	struct omr_lua_offer_args a = {
-		.conversation = conv, .queue = qc->name, .offer = omr_id_new(oid, "o_"),
-		.timeout = omr_env_cfg(&r->env)->routing->offers.timeout, .strategy = strategy,
-		.pass = r->pass_started, .pool = pool->id, .candidates = cands.argv,
-		.ncandidates = (size_t)cands.n * 3,
-	};
-	r->try_skip = skip;
-	r->try_pool = pool;
-	omr_lua_offer(r->env.store, &a, omr_router_offer_cb, r);
-	omr_cands_free(&cands);
+	/* the list only with the first conversation of the batch from a pool
+	 * not known to be built */
+	if (pool->listed == r->batch_no) {
+		omr_cands_free(&cands);
+		memset(&cands, 0, sizeof(cands));
+	}
+	if (cands.n)
+		pool->listed = r->batch_no;
+	struct omr_router_try *t = &r->tries[r->ntries];
+	t->item = idx;
+	t->skip = skip;
+	t->pool = pool;
+	omr_batch_push(b, conv);
+	omr_batch_push(b, omr_id_new(b->oids[r->ntries], "o_"));
+	omr_batch_push(b, strategy);
+	omr_batch_push(b, pool->id);
+	snprintf(b->ns[r->ntries], sizeof(b->ns[r->ntries]), "%d", cands.n * 3);
+	omr_batch_push(b, b->ns[r->ntries]);
+	for (int i = 0; i < cands.n * 3; i++)
+		omr_batch_push(b, cands.argv[i]);
+	b->lists[b->nlists++] = cands;
+	r->ntries++;
 	return 1;
 }
 
@@ -272,37 +265,155 @@ static void omr_router_peek(struct omr_router *r)
 		return;
 	}
 	struct omr_lua_queue_peek_args a = {
-		.queue = q->name, .n = OMR_ROUTER_FRONT, .classes = OMR_ROUTER_CLASSES,
+		.queue = q->name, .n = r->front, .classes = OMR_ROUTER_CLASSES,
 		.per_class = OMR_ROUTER_PER_CLASS,
 	};
 	omr_lua_queue_peek(r->env.store, &a, omr_router_peek_cb, r);
 }
 
-/* Work through the current batch; when it is done, the next queue. */
-static void omr_router_next(struct omr_router *r)
+static void omr_router_tries_free(struct omr_router *r)
 {
-	/* Something changed since the pass began (an agent became free or
-	 * available): start again from the best waiting conversation rather
-	 * than let a later one take what an earlier one could not get. */
-	if (r->again) {
+	for (size_t i = 0; i < r->ntries; i++)
+		free(r->tries[i].skip);
+	free(r->tries);
+	r->tries = NULL;
+	r->ntries = 0;
+}
+
+/* Done with the batch read from the current queue: read it again when
+ * every conversation read was offered (there may be agents free for the
+ * ones behind; what was offered has left it), else the next queue. */
+static void omr_router_batch_done(struct omr_router *r, int again)
+{
+	omr_router_tries_free(r);
+	json_decref(r->batch);
+	r->batch = NULL;
+	if (!again)
+		r->qidx++;
+	omr_router_peek(r);
+}
+
+static void omr_router_missed(struct omr_router *r, long long now)
+{
+	if (!r->miss_at)
+		r->miss_at = now;
+}
+
+static void omr_router_offered(struct omr_router *r, json_t *item, const redisReply *res)
+{
+	const char *conv = omr_item_str(item, OMR_PK_ID);
+	const char *agent = omr_reply_str(res->element[1]) ? res->element[1]->str : NULL;
+	const char *offer = omr_reply_str(res->element[2]) ? res->element[2]->str : NULL;
+	const char *preview = omr_reply_str(res->element[6]) ? res->element[6]->str : NULL;
+	const char *cname = omr_reply_str(res->element[7]) ? res->element[7]->str : NULL;
+	if (!agent || !offer)
+		return;
+	json_t *summary = omr_store_offer_summary(res->element[5], preview, cname);
+	struct omr_hub_event ev = {
+		.type = OMR_HUB_OFFERED, .agent = agent, .offer = offer,
+		.conversation = conv, .frame = summary,
+		.at = omr_env_cfg(&r->env)->routing->offers.timeout,
+	};
+	omr_log_info("conversation %s offered to %s (%s)", conv, agent, offer);
+	r->offers++;
+	omr_hub_emit(r->env.hub, &ev);
+	json_decref(summary);
+}
+
+static void omr_router_offer_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_router *r = arg;
+	struct omr_lua_offer_reply o;
+	size_t n = json_array_size(r->batch), offered = 0;
+	int reread = 0;
+
+	if (err || omr_lua_offer_reply(reply, &o) < 2 || !o.results ||
+	    o.results->type != REDIS_REPLY_ARRAY) {
+		omr_log_warn("router: offer failed: %s", err ? err : "bad reply");
 		omr_router_pass_done(r);
 		return;
 	}
-	while (r->batch && r->bidx < json_array_size(r->batch)) {
-		json_t *item = json_array_get(r->batch, r->bidx++);
-		const struct omr_queue_conf *q = omr_router_current(r);
-		if (q && omr_router_try(r, item, q))
-			return; /* continues in omr_router_offer_cb */
+	for (size_t i = 0; i < r->ntries && i < o.results->elements; i++) {
+		struct omr_router_try *t = &r->tries[i];
+		const redisReply *res = o.results->element[i];
+		const char *tag = res->type == REDIS_REPLY_ARRAY && res->elements > 0 &&
+					  omr_reply_str(res->element[0]) ? res->element[0]->str : "";
+		if (strcmp(tag, "build") == 0) {
+			/* the pool is not in Redis (first use, expired, a new
+			 * Redis): the queue again, with the list */
+			t->pool->built = 0;
+			if (t->pool->retried++ == 0)
+				reread = 1;
+			continue;
+		}
+		if (strcmp(tag, "gone") == 0 || strcmp(tag, "skipped") == 0)
+			continue;
+		t->pool->built = 1;
+		t->pool->retried = 0;
+		if (strcmp(tag, "ok") == 0 && res->elements >= 8) {
+			omr_router_offered(r, json_array_get(r->batch, t->item), res);
+			offered++;
+		} else if (strcmp(tag, "restart") == 0) {
+			r->restart = 1;
+		} else if (strcmp(tag, "wait") == 0) {
+			omr_router_missed(r, o.now);
+		} else if (strcmp(tag, "none") == 0) {
+			omr_router_missed(r, o.now);
+			/* nobody who fits is free: neither is anyone for the rest
+			 * of the class at this escalation step */
+			if (t->skip && res->elements >= 5 && omr_reply_str(res->element[4]) &&
+			    strcmp(res->element[4]->str, "class") == 0)
+				json_object_set_new(r->skip, t->skip, json_true());
+		}
 	}
-	/* Every conversation read was offered: there may be more agents
-	 * free for the ones behind; read the same queue again (what was
-	 * offered has left it). Else the next queue. */
+	/* An agent's state changed since a conversation of this pass found
+	 * nobody: start again from the best waiting conversation rather than
+	 * let a later one take what an earlier one could not get. */
+	if (r->restart || (r->again && r->miss_at)) {
+		omr_router_pass_done(r);
+		return;
+	}
+	if (n > 0 && offered == n)
+		r->front = r->front * 2 > OMR_ROUTER_FRONT_MAX ? OMR_ROUTER_FRONT_MAX : r->front * 2;
+	else if (offered * 2 < n)
+		r->front = r->front / 2 < OMR_ROUTER_FRONT_MIN ? OMR_ROUTER_FRONT_MIN : r->front / 2;
+	omr_router_batch_done(r, reread || (n > 0 && offered == n));
+}
+
+/* Offer what was read from the current queue, in one call. */
+static void omr_router_next(struct omr_router *r)
+{
+	const struct omr_queue_conf *q = omr_router_current(r);
 	size_t n = r->batch ? json_array_size(r->batch) : 0;
-	json_decref(r->batch);
-	r->batch = NULL;
-	if (!(n > 0 && r->batch_offered == n))
-		r->qidx++;
-	omr_router_peek(r);
+	struct omr_router_batch b = { 0 };
+
+	if (!q || n == 0) {
+		omr_router_batch_done(r, 0);
+		return;
+	}
+	r->batch_no++;
+	r->tries = omr_calloc(n, sizeof(*r->tries));
+	b.oids = omr_calloc(n, sizeof(*b.oids));
+	b.ns = omr_calloc(n, sizeof(*b.ns));
+	b.lists = omr_calloc(n, sizeof(*b.lists));
+	for (size_t i = 0; i < n; i++)
+		omr_router_try(r, &b, i, q);
+	if (r->ntries > 0) {
+		struct omr_lua_offer_args a = {
+			.queue = q->name, .timeout = omr_env_cfg(&r->env)->routing->offers.timeout,
+			.pass = r->miss_at ? r->miss_at : OMR_ROUTER_NO_MISS,
+			.offers = b.rest, .noffers = b.nrest,
+		};
+		omr_lua_offer(r->env.store, &a, omr_router_offer_cb, r);
+	}
+	for (size_t i = 0; i < b.nlists; i++)
+		omr_cands_free(&b.lists[i]);
+	free(b.lists);
+	free(b.ns);
+	free(b.oids);
+	free(b.rest);
+	if (r->ntries == 0)
+		omr_router_batch_done(r, 0);
 }
 
 static void omr_router_peek_cb(void *arg, const redisReply *reply, const char *err)
@@ -316,10 +427,6 @@ static void omr_router_peek_cb(void *arg, const redisReply *reply, const char *e
 		return;
 	}
 	r->peek_now = p.now;
-	/* one millisecond back: a change in the same millisecond as the start
-	 * of the pass may not have been seen by it */
-	if (!r->pass_started)
-		r->pass_started = p.now - 1;
 	r->batch = json_array();
 	for (size_t i = 0; i < p.items->elements; i++) {
 		const redisReply *it = p.items->element[i];
@@ -329,8 +436,6 @@ static void omr_router_peek_cb(void *arg, const redisReply *reply, const char *e
 							   json_string(it->element[k]->str) : json_null());
 		json_array_append_new(r->batch, row);
 	}
-	r->bidx = 0;
-	r->batch_offered = 0;
 	omr_router_next(r);
 }
 
@@ -370,7 +475,11 @@ void omr_router_dispatch(evutil_socket_t fd, short what, void *arg)
 		omr_lua_queue_index(r->env.store, &a, omr_router_indexed, r);
 		return;
 	}
-	r->pass_started = 0;
+	r->miss_at = 0;
+	r->restart = 0;
+	if (r->front < OMR_ROUTER_FRONT_MIN)
+		r->front = OMR_ROUTER_FRONT_MIN;
+	omr_router_pools_check(r);
 	r->skip = json_object();
 	/* queues by priority, highest first (stable: file order breaks ties) */
 	r->norder = rc->nqueues;

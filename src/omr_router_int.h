@@ -47,14 +47,16 @@ struct omr_router {
 	size_t qidx;
 	size_t *order;     /* queues by priority */
 	size_t norder;
-	json_t *batch;     /* queue_peek result being worked through */
-	size_t bidx;
-	size_t batch_offered;  /* of the batch, offered */
-	long long pass_started;  /* Redis' clock at the pass's first read, less 1 ms */
+	json_t *batch;     /* queue_peek result being offered */
+	long long front;   /* how many to read from the front of a queue */
+	unsigned long batch_no;  /* batches so far (omr_pool.listed) */
+	struct omr_router_try *tries;  /* the conversations of the batch sent to offer.lua */
+	size_t ntries;
+	long long miss_at;       /* Redis' clock when a conversation of the pass
+				  * first found nobody; 0: none has */
+	int restart;             /* offer.lua found the pass out of date */
 	long long peek_now;      /* Redis' clock at the last queue read */
 	json_t *skip;      /* classes nobody can take now, for the rest of the pass */
-	char *try_skip;    /* the skip key of the conversation being offered */
-	struct omr_pool *try_pool;  /* the pool it is offered from */
 	/* omr_router_pools.c: kind of conversation -> struct omr_pool */
 	struct omr_map *pools;
 	const struct omr_config *pools_cfg;  /* the configuration they are of */
@@ -73,6 +75,12 @@ void omr_router_redecide(struct omr_router *r);
 int omr_router_bots(struct omr_router *r);
 
 /* omr_router_dispatch.c */
+#define OMR_ROUTER_NO_MISS (1LL << 62)  /* offer.lua's pass while nothing was missed */
+struct omr_router_try {
+	size_t item;             /* its index in batch */
+	char *skip;              /* its class's skip key (NULL: none) */
+	struct omr_pool *pool;   /* the pool it is offered from */
+};
 void omr_router_dispatch(evutil_socket_t fd, short what, void *arg);
 void omr_router_pass_free(struct omr_router *r);
 
@@ -83,6 +91,7 @@ struct omr_pool {
 	int n;          /* agents who fit (0: nobody; no offer is tried) */
 	int built;      /* Redis had it at the last offer */
 	int retried;    /* offers answered 'build' in a row */
+	unsigned long listed;  /* the batch whose offers carry its list */
 };
 struct omr_escalation;
 struct omr_queue_conf;
@@ -93,11 +102,14 @@ struct omr_pool_kind {
 	const char *channel, *skills, *language, *prefer, *strategy;
 	const struct omr_escalation *esc;
 };
-/* The pool of a kind of conversation (borrowed, until the next call); when
- * it is not known to be built, *cands is the list to build it with (free
- * with omr_cands_free), else empty. */
+/* The pool of a kind of conversation (borrowed, until the next
+ * omr_router_pools_check); when it is not known to be built, *cands is the
+ * list to build it with (free with omr_cands_free), else empty. */
 struct omr_pool *omr_router_pool(struct omr_router *r, const struct omr_pool_kind *k,
 				 struct omr_cands *cands);
+/* At the start of a pass: forget the pools when the configuration changed
+ * (or too many kinds were seen). */
+void omr_router_pools_check(struct omr_router *r);
 void omr_router_pools_free(struct omr_router *r);
 
 /* omr_router_status.c */

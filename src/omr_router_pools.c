@@ -55,7 +55,7 @@ struct omr_pool *omr_router_pool(struct omr_router *r, const struct omr_pool_kin
 	struct omr_pool *p;
 
 	memset(cands, 0, sizeof(*cands));
-	if (!r->pools || r->pools_cfg != cfg || omr_map_count(r->pools) >= OMR_POOLS_MAX)
+	if (!r->pools)
 		omr_pools_reset(r);
 	p = omr_map_gets(r->pools, key);
 	if (!p || !p->built) {
@@ -76,6 +76,13 @@ struct omr_pool *omr_router_pool(struct omr_router *r, const struct omr_pool_kin
 	}
 	free(key);
 	return p;
+}
+
+void omr_router_pools_check(struct omr_router *r)
+{
+	if (!r->pools || r->pools_cfg != omr_env_cfg(&r->env) ||
+	    omr_map_count(r->pools) >= OMR_POOLS_MAX)
+		omr_pools_reset(r);
 }
 
 void omr_router_pools_free(struct omr_router *r)

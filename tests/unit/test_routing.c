@@ -446,27 +446,32 @@ static void waiting(const char *conv, const char *prefer, long long prefer_ms)
 static const char *offer_pass(const char *conv, long long pass, const char *strategy,
 			      const char *const *cands, int n, char *out, size_t outlen)
 {
-	char spass[24], pool[256];
+	char spass[24], pool[256], sn[16];
 	const char *argv[64];
-	char ckey[64];
 	size_t len = 0;
-	snprintf(ckey, sizeof(ckey), "t:{s}:conv:%s", conv);
 	snprintf(spass, sizeof(spass), "%lld", pass);
+	snprintf(sn, sizeof(sn), "%d", n * 3);
 	/* the pool's name: what it is made of, as the router's hash is */
 	len += (size_t)snprintf(pool + len, sizeof(pool) - len, "%s", strategy);
 	for (int i = 0; i < n * 3; i++)
 		len += (size_t)snprintf(pool + len, sizeof(pool) - len, ",%s", cands[i]);
-	const char *keys[] = { ckey, "t:{s}:queue:q" };
-	argv[0] = conv;
-	argv[1] = "q";
-	argv[2] = "o_1";
-	argv[3] = "20000";
-	argv[4] = strategy;
-	argv[5] = spass;
+	const char *keys[] = { "t:{s}:queue:q" };
+	argv[0] = "q";
+	argv[1] = "20000";
+	argv[2] = spass;
+	/* one conversation of a batch */
+	argv[3] = conv;
+	argv[4] = "o_1";
+	argv[5] = strategy;
 	argv[6] = pool;
+	argv[7] = sn;
 	for (int i = 0; i < n * 3; i++)
-		argv[7 + i] = cands[i];
-	redisReply *r = script(OMR_LUA_OFFER, 2, keys, 7 + n * 3, argv);
+		argv[8 + i] = cands[i];
+	redisReply *all = script(OMR_LUA_OFFER, 1, keys, 8 + n * 3, argv);
+	assert_int_equal(all->type, REDIS_REPLY_ARRAY);
+	assert_int_equal(all->elements, 2);
+	assert_int_equal(all->element[1]->elements, 1);
+	const redisReply *r = all->element[1]->element[0];
 	const char *tag = r->element[0]->str;
 	if (strcmp(tag, "ok") == 0)
 		snprintf(out, outlen, "%s", r->element[1]->str);
@@ -476,9 +481,12 @@ static const char *offer_pass(const char *conv, long long pass, const char *stra
 		snprintf(out, outlen, "none:%s", r->element[4]->str);
 	else
 		snprintf(out, outlen, "%s", tag);
-	freeReplyObject(r);
+	freeReplyObject(all);
 	return out;
 }
+
+/* offer.lua's pass while nothing of the pass was missed (omr_router_int.h) */
+#define OMR_ROUTER_NO_MISS_TEST (1LL << 62)
 
 static const char *offer(const char *conv, const char *strategy, const char *const *cands,
 			 int n, char *out, size_t outlen)
@@ -629,6 +637,107 @@ static void test_offers(void **state)
 	assert_int_equal(json_integer_value(json_object_get(ex, "ready")), 1); /* ann: no state */
 	json_decref(ex);
 	freeReplyObject(r);
+}
+
+/* Several conversations in one call (a dispatch pass's batch): each gets
+ * the best agent left, in the order given; after a pool runs dry the rest
+ * of it are answered at once; a restart leaves the rest untried; a pool
+ * not in Redis asks for its list. Returns the tags (agent for 'ok'),
+ * space-separated. */
+static const char *offer_batch(const char *const *convs, int nconv, long long pass,
+			       const char *const *cands, int n, const char *pool, char *out,
+			       size_t outlen)
+{
+	const char *argv[128];
+	char oids[8][8], sn[16];
+	int k = 0;
+	char spass[24];
+	snprintf(spass, sizeof(spass), "%lld", pass);
+	snprintf(sn, sizeof(sn), "%d", n * 3);
+	argv[k++] = "q";
+	argv[k++] = "20000";
+	argv[k++] = spass;
+	for (int c = 0; c < nconv; c++) {
+		snprintf(oids[c], sizeof(oids[c]), "o_%d", c);
+		argv[k++] = convs[c];
+		argv[k++] = oids[c];
+		argv[k++] = "longest_idle";
+		argv[k++] = pool;
+		/* the list with the first conversation only, as the router does */
+		argv[k++] = c == 0 ? sn : "0";
+		for (int i = 0; c == 0 && i < n * 3; i++)
+			argv[k++] = cands[i];
+	}
+	const char *keys[] = { "t:{s}:queue:q" };
+	redisReply *all = script(OMR_LUA_OFFER, 1, keys, k, argv);
+	size_t len = 0;
+	out[0] = '\0';
+	assert_int_equal(all->element[1]->elements, (size_t)nconv);
+	for (int c = 0; c < nconv; c++) {
+		const redisReply *r = all->element[1]->element[c];
+		const char *tag = r->element[0]->str;
+		len += (size_t)snprintf(out + len, outlen - len, "%s%s", len ? " " : "",
+					strcmp(tag, "ok") == 0 ? r->element[1]->str : tag);
+	}
+	freeReplyObject(all);
+	return out;
+}
+
+static void test_offer_batch(void **state)
+{
+	static const char *const three[] = { "ann", "1", "9", "ben", "1", "3", "cas", "1", "2" };
+	static const char *const convs[] = { "b1", "b2", "b3", "b4", "b5" };
+	char got[128];
+	(void)state;
+	do_cmd("FLUSHALL");
+	do_cmd("SET t:{s}:node:n1:alive 1");
+	/* idle since: cas longest, then ann, then ben */
+	agent_state("ann", "available", 0, 200, 0);
+	agent_state("ben", "available", 0, 300, 0);
+	agent_state("cas", "available", 0, 100, 0);
+	for (int i = 0; i < 5; i++)
+		waiting(convs[i], "", 0);
+	/* three agents of capacity 1, five conversations: three offers in one
+	 * call, best agent first; the fourth finds nobody, the fifth is
+	 * answered without a look */
+	assert_string_equal(offer_batch(convs, 5, OMR_ROUTER_NO_MISS_TEST, three, 3, "pb", got,
+					sizeof(got)), "cas ann ben none none");
+	redisReply *r = cmd("ZCARD t:{s}:queue:q");
+	assert_int_equal(r->integer, 2);
+	freeReplyObject(r);
+	r = cmd("HGET t:{s}:conv:b5 dispatch");
+	assert_int_equal(r->type, REDIS_REPLY_NIL); /* not looked at */
+	freeReplyObject(r);
+	/* offered ones are gone from the queue: a second look says so */
+	assert_string_equal(offer_batch(convs, 2, OMR_ROUTER_NO_MISS_TEST, three, 3, "pb", got,
+					sizeof(got)), "gone gone");
+
+	/* an agent changed after the pass's first miss: restart, and the
+	 * rest of the batch is left untried */
+	do_cmd("FLUSHALL");
+	do_cmd("SET t:{s}:node:n1:alive 1");
+	agent_state("ann", "available", 0, 200, 0);
+	long long t = rnow();
+	do_cmd("HSET t:{s}:agent:ann changed_at %lld", t + 5);
+	for (int i = 0; i < 3; i++)
+		waiting(convs[i], "", 0);
+	assert_string_equal(offer_batch(convs, 3, t, three, 3, "pr", got, sizeof(got)),
+			    "restart skipped skipped");
+	r = cmd("ZCARD t:{s}:queue:q");
+	assert_int_equal(r->integer, 3);
+	freeReplyObject(r);
+
+	/* a pool not in Redis and no list: each of its conversations asks */
+	do_cmd("FLUSHALL");
+	do_cmd("SET t:{s}:node:n1:alive 1");
+	agent_state("ann", "available", 0, 200, 0);
+	for (int i = 0; i < 2; i++)
+		waiting(convs[i], "", 0);
+	assert_string_equal(offer_batch(convs, 2, OMR_ROUTER_NO_MISS_TEST, three, 0, "px", got,
+					sizeof(got)), "build build");
+	/* with the list, the pool is built and used */
+	assert_string_equal(offer_batch(convs, 2, OMR_ROUTER_NO_MISS_TEST, three, 3, "px", got,
+					sizeof(got)), "ann none");
 }
 
 /* queue.lib: however many conversations of one kind wait, the best of
@@ -785,12 +894,10 @@ static void test_pools(void **state)
 	waiting("c3", "", 0);
 	assert_string_equal(offer("c3", "longest_idle", two, 2, got, sizeof(got)), "ann");
 	/* without the list, an unknown pool asks for it */
-	const char *k2[] = { "t:{s}:conv:c9", "t:{s}:queue:q" };
-	const char *a2[] = { "c9", "q", "o_9", "20000", "longest_idle", "0", "nosuchpool" };
+	static const char *const c9[] = { "c9" };
 	waiting("c9", "", 0);
-	r = script(OMR_LUA_OFFER, 2, k2, 7, a2);
-	assert_string_equal(r->element[0]->str, "build");
-	freeReplyObject(r);
+	assert_string_equal(offer_batch(c9, 1, OMR_ROUTER_NO_MISS_TEST, two, 0, "nosuchpool", got,
+					sizeof(got)), "build");
 }
 
 /* queue_status.lua: a customer hears when their band of places (1..10
@@ -1098,6 +1205,7 @@ int main(void)
 	};
 	const struct CMUnitTest redis[] = {
 		cmocka_unit_test(test_offers),
+		cmocka_unit_test(test_offer_batch),
 		cmocka_unit_test(test_queue_classes),
 		cmocka_unit_test(test_pools),
 		cmocka_unit_test(test_status_bands),
