@@ -231,8 +231,10 @@ def main():
                     say("rate_errors", r["errors"], "%d", "generator behind: %d" % r["generator_behind"])
                 if phase == "saturation":
                     calls0 = round_trips(d)
+                    cpu0 = (omrtest.cpu_s(redis.proc.pid), omrtest.cpu_s(d.proc.pid))
                     r = load("route", d.ports["edge"], tokens_file, inflight=a.inflight,
                              seconds=a.seconds)
+                    cpu1 = (omrtest.cpu_s(redis.proc.pid), omrtest.cpu_s(d.proc.pid))
                     calls1 = round_trips(d)
                     diff = {k: v - calls0.get(k, 0) for k, v in calls1.items()}
                     calls = sum(diff.values())
@@ -245,6 +247,13 @@ def main():
                     say("redis_round_trips_per_routed", calls / max(1, r["offers"]), "%.1f",
                         "target <= 8")
                     say("saturation_errors", r["errors"], "%d")
+                    # CPU per conversation offered, over the whole load
+                    # (log-ins and warm-up included): where the time goes
+                    offers = max(1, r["offers"])
+                    say("saturation_redis_cpu_us_per_offered", 1e6 * (cpu1[0] - cpu0[0]) / offers,
+                        "%.0f")
+                    say("saturation_daemon_cpu_us_per_offered", 1e6 * (cpu1[1] - cpu0[1]) / offers,
+                        "%.0f")
                     top = sorted(diff.items(), key=lambda kv: -kv[1])[:8]
                     print("# round trips per routed: " + ", ".join(
                         "%s %.1f" % (k, v / max(1, r["offers"])) for k, v in top))

@@ -532,12 +532,19 @@ void omr_store_msg_status(struct omr_store *s, const char *msg, const char *stat
 }
 
 /* earlier conversations: agent_view.lua sends only what the customer
- * panel lists of each */
+ * panel lists of each, as field/value pairs, or for a closed one as the
+ * JSON object the panel shows (kept in Redis) */
 static json_t *omr_store_earlier(const redisReply *list)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
-		json_t *c = omr_model_from_hash(OMR_MODEL_CONVERSATION, list->element[i]);
+		const redisReply *e = list->element[i];
+		json_t *c = e->type == REDIS_REPLY_STRING ? json_loadb(e->str, e->len, 0, NULL)
+							  : omr_model_from_hash(OMR_MODEL_CONVERSATION, e);
+		if (c && !json_is_object(c)) {
+			json_decref(c);
+			c = NULL;
+		}
 		if (c && json_object_size(c))
 			json_array_append_new(arr, c);
 		else

@@ -15,7 +15,8 @@
 -- @reply messages any   { message hash, ... }
 -- @reply customer any   customer hash
 -- @reply addresses any  { addresses }
--- @reply previous any   { { earlier conversation: the fields listed below }, ... }
+-- @reply previous any   { earlier conversation: the fields listed below, as
+--                       field/value pairs or (closed) a JSON object, ... }
 -- @reply offer    any   offer hash (or {})
 -- @reply now      int   Redis' clock (ms): what the offer's expires_at is measured against
 -- @time
@@ -43,18 +44,36 @@ if cust then
   addrs = redis.call('SMEMBERS', P .. 'cust:' .. cust .. ':addrs')
   local prev = redis.call('ZREVRANGE', P .. 'cust:' .. cust .. ':convs', 0, A.earlier)
   -- of an earlier conversation, what the customer panel lists (not its
-  -- explanations): these fields only (omr_store_earlier takes them as
-  -- they come)
+  -- explanations): these fields only. A closed one's do not change (until
+  -- it is reopened: ingest.lua forgets it), so they are kept as the JSON
+  -- the panel shows, in cust:{c}:past, the first time they are read;
+  -- the others come as field/value pairs (omr_store_earlier takes both)
   local keep = { 'id', 'channel', 'status', 'created_at', 'closed_at', 'wrapup', 'queue' }
+  local pkey = P .. 'cust:' .. cust .. ':past'
+  local others = {}
   for _, p in ipairs(prev) do
-    if p ~= A.conversation then
+    if p ~= A.conversation then others[#others + 1] = p end
+  end
+  local known = #others > 0 and redis.call('HMGET', pkey, unpack(others)) or {}
+  for i, p in ipairs(others) do
+    if known[i] then
+      earlier[#earlier + 1] = known[i]
+    else
       local v, h = redis.call('HMGET', P .. 'conv:' .. p, unpack(keep)), {}
-      for i, k in ipairs(keep) do
-        if v[i] then h[#h + 1] = k; h[#h + 1] = v[i] end
+      for k, f in ipairs(keep) do
+        if v[k] then h[#h + 1] = f; h[#h + 1] = v[k] end
       end
       earlier[#earlier + 1] = h
+      if v[3] == 'closed' then
+        local ok, wrapup = pcall(cjson.decode, v[6] or '{}')
+        redis.call('HSET', pkey, p, cjson.encode({ id = v[1], channel = v[2], status = v[3],
+          created_at = tonumber(v[4]), closed_at = tonumber(v[5]),
+          wrapup = v[6] and (ok and wrapup or v[6]) or nil, queue = v[7] }))
+      end
     end
   end
+  -- only the newest are listed: past them, the rest is kept in vain
+  if redis.call('HLEN', pkey) > 2 * (A.earlier + 1) then redis.call('DEL', pkey) end
 end
 local offer = {}
 if c[3] and c[3] ~= '' then offer = redis.call('HGETALL', P .. 'offer:' .. c[3]) end

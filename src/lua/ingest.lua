@@ -115,6 +115,8 @@ if not conv and reopen > 0 and kind ~= 'auto' then
       redis.call('HDEL', k, 'closed_at', 'ended_at', 'wrapup', 'offer', 'queue', 'queued_at',
         'agent', 'assigned_at')
       redis.call('HINCRBY', k, 'reopened', 1)
+      -- no longer closed: what agent_view.lua kept of it for the panel goes
+      redis.call('HDEL', P .. 'cust:' .. cust .. ':past', conv)
       redis.call('SET', openkey, conv)
     end
   end

@@ -124,7 +124,7 @@ local function offer_one(conv, oid, strategy, pool, list)
 
   local function explain(chosen)
     redis.call('HSET', ckey, 'dispatch', cjson.encode({ at = now, strategy = strategy,
-      preferred = prefer or cjson.null, eligible = redis.call('HLEN', pkey .. ':def'),
+      preferred = prefer or cjson.null, eligible = R.eligible(pool),
       ready = ready, passed_over = skipped, chosen = chosen or cjson.null }))
   end
   if not best then

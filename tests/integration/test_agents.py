@@ -216,6 +216,11 @@ def test(tmp):
     eq(alice.welcome["presence"]["status"], "available", "presence kept across a quick reconnect")
     eq([m["text"] for m in mine[c1b]["messages"]], ["Nog een vraag over een andere factuur"],
        "with their history")
+    # the closed earlier conversation now comes from what the first view
+    # kept of it (cust:<c>:past): exactly as it came the first time
+    check(redis.cmd("HEXISTS", "omr:{main}:cust:%s:past" % d.conversation(c1)["customer"], c1) == 1,
+          "the panel's summary of a closed conversation is kept")
+    eq(mine[c1b]["customer"]["previous"], prev, "and shown the same, from what was kept")
 
     # ---- disconnect beyond the grace period: offline, conversations requeued
     alice.close()

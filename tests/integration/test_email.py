@@ -297,11 +297,18 @@ def test(tmp):
     eq(alice.expect("status")["status"], "wrapup", "closed: waits for wrap-up")
     alice.send({"type": "wrapup", "conversation": cid, "reason": "other", "outcome": "resolved"})
     wait_for(lambda: d.conversation(cid)["status"] == "closed", what="closed")
+    # the customer panel keeps what it lists of a closed conversation
+    # (cust:<c>:past, filled by the first view that lists it): as if an
+    # earlier view had listed this one
+    cust = d.conversation(cid)["customer"]
+    past = "omr:{main}:cust:%s:past" % cust
+    redis.cmd("HSET", past, cid, json.dumps({"id": cid, "status": "closed"}))
     lm.deliver(mail("jose@example.net", "Re: Factuur [#%s]" % conv["thread"], "Toch nog een vraag.",
                     "<a5@example.net>"))
     o = alice.expect("offer")
     eq(o["conversation"]["id"], cid, "a mail in the thread of a closed conversation reopens it")
     eq(d.conversation(cid)["reopened"], 1, "counted")
+    eq(redis.cmd("HEXISTS", past, cid), 0, "reopened: the panel's summary of it as closed is gone")
 
     # ---- two recipients of ours: one message, 250 for each
     r = lm.deliver(mail("multi@example.net", "Twice", "to both", "<multi-1@example.net>"),

@@ -886,7 +886,7 @@ static void test_pools(void **state)
 	assert_false(in_pool(pool, "ann"));
 	/* a pool that expired is built again from the list; one whose
 	 * member list names an expired pool drops it */
-	do_cmd("DEL t:{s}:pool:%s t:{s}:pool:%s:def t:{s}:pool:%s:meta", pool, pool, pool);
+	do_cmd("DEL t:{s}:pool:%s t:{s}:pool:%s:def", pool, pool);
 	session("ann", 1);
 	redisReply *r = cmd("SCARD t:{s}:agent:ann:pools");
 	assert_int_equal(r->integer, 0);
