@@ -100,15 +100,53 @@ void omr_agents_deliver(struct omr_agents *a, const char *agent, const json_t *f
 
 /* Local delivery first: this node's consoles of the agent at once, the
  * other nodes' through the bus (which skips Redis when there are none). */
-static void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame)
+/* to the agent's consoles on other nodes */
+static void omr_agents_publish(struct omr_agents *a, const char *agent, const json_t *frame)
 {
-	omr_agents_deliver(a, agent, frame);
 	if (!omr_bus_needed(a->bus))
 		return;
 	json_t *msg = json_pack("{s:s,s:s,s:O}", "t", "agent", "a", agent, "f", frame);
 	if (msg)
 		omr_bus_publish(a->bus, msg);
 	json_decref(msg);
+}
+
+static void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame)
+{
+	omr_agents_deliver(a, agent, frame);
+	omr_agents_publish(a, agent, frame);
+}
+
+void omr_agents_push_text(struct omr_agents *a, const char *agent, json_t *frame,
+			  const char *earlier)
+{
+	struct omr_alocal *l = omr_map_gets(a->locals, agent);
+	char *t = NULL;
+	if (l && l->sessions) {
+		json_t *out = omr_files_decorate(a->files, frame, (int64_t)time(NULL));
+		t = omr_model_dumps_splice(out ? out : frame, a->mark, earlier);
+		json_decref(out);
+	}
+	for (struct omr_asess *s = t ? l->sessions : NULL; s; s = s->next)
+		omr_edge_send(a->edge, s->conn, t, strlen(t));
+	if (t || !l || !l->sessions) {
+		free(t);
+		if (!omr_bus_needed(a->bus))
+			return;
+	}
+	/* the bus, and this node's consoles should the splice fail (no
+	 * memory), get the frame whole */
+	json_t *prev = json_loads(earlier, 0, NULL);
+	json_t *cust = json_object_get(json_object_get(frame, "conversation"), "customer");
+	if (!json_is_array(prev)) {
+		json_decref(prev);
+		prev = json_array();
+	}
+	json_object_set_new(cust, "previous", prev);
+	if (t)
+		omr_agents_publish(a, agent, frame);
+	else
+		omr_agents_push(a, agent, frame);
 }
 
 void omr_agents_push_new(struct omr_agents *a, const char *agent, json_t *frame)
@@ -331,7 +369,12 @@ struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_ag
 		OMR_HUB_NODE_REJOINED, OMR_HUB_AGENT_RESUME, OMR_HUB_TO_AGENT, OMR_HUB_REDIS_BACK,
 	};
 	struct omr_agents *a = omr_calloc(1, sizeof(*a));
+	unsigned char nonce[16];
 	a->env = *env;
+	if (omr_random_bytes(nonce, sizeof(nonce)) != 0)
+		memset(nonce, 0x5a, sizeof(nonce)); /* getrandom failed: still no client's */
+	memcpy(a->mark, "omr-text-", 9);
+	omr_hex(nonce, sizeof(nonce), a->mark + 9);
 	a->edge = deps->edge;
 	a->files = deps->files;
 	a->bus = deps->bus;

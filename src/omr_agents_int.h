@@ -84,6 +84,9 @@ struct omr_agents {
 	struct omr_worker *login;   /* password checks */
 	struct omr_map *sessions;   /* conn id -> omr_asess */
 	struct omr_map *locals;     /* agent id -> omr_alocal */
+	/* the stand-in for a value written as text into a frame
+	 * (omr_model_dumps_splice): "omr-text-" and 32 random hex digits */
+	char mark[48];
 	int running;
 	int stopping;
 	/* log-ins (omr_agents_auth.c) */
@@ -122,6 +125,10 @@ void omr_agents_error(struct omr_agents *a, uint64_t conn, const char *code, con
 /* An error about a pending request names what it is about. */
 void omr_agents_error_q(struct omr_areq *q, const char *code, const char *message);
 /* To every console of an agent, on whichever node (consumes frame). */
+/* A frame whose customer's "previous" is a->mark, to be replaced by the
+ * text earlier (omr_store_view_parse_text); frame is borrowed. */
+void omr_agents_push_text(struct omr_agents *a, const char *agent, json_t *frame,
+			  const char *earlier);
 void omr_agents_push_new(struct omr_agents *a, const char *agent, json_t *frame);
 
 /* omr_agents_auth.c */

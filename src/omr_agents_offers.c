@@ -79,11 +79,14 @@ static void omr_agents_assigned_cb(void *arg, const redisReply *reply, const cha
 {
 	struct omr_areq *q = arg;
 	json_t *conv;
-	if (!err && omr_store_view_parse(reply, &conv, NULL) == 1)
-		omr_agents_push_new(q->a, q->agent,
-				    json_pack("{s:s,s:o}", "type", "assigned", "conversation",
-					      omr_agents_decorate(q->a, conv)));
-	else
+	char *earlier;
+	if (!err && omr_store_view_parse_text(reply, q->a->mark, &conv, &earlier) == 1) {
+		json_t *f = json_pack("{s:s,s:o}", "type", "assigned", "conversation",
+				      omr_agents_decorate(q->a, conv));
+		omr_agents_push_text(q->a, q->agent, f, earlier);
+		json_decref(f);
+		free(earlier);
+	} else
 		omr_log_warn("agent %s: conversation %s accepted but not loaded: %s", q->agent,
 			     q->conversation, err ? err : "not found");
 	omr_areq_free(q);

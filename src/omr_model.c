@@ -117,6 +117,34 @@ json_t *omr_model_from_hash(enum omr_model_kind kind, const redisReply *hash)
 	return obj;
 }
 
+char *omr_model_dumps_splice(const json_t *frame, const char *mark, const char *text)
+{
+	char *s = json_dumps(frame, JSON_COMPACT);
+	size_t ml = strlen(mark), tl = strlen(text);
+	char *at = NULL, *out;
+
+	for (char *p = s; p && (p = strstr(p, mark)) != NULL; p += ml) {
+		if (p == s || p[-1] != '"' || p[ml] != '"')
+			continue;
+		if (at) {
+			free(s);
+			return NULL;
+		}
+		at = p - 1;
+	}
+	if (!at) {
+		free(s);
+		return NULL;
+	}
+	size_t head = (size_t)(at - s), tail = strlen(at + ml + 2);
+	out = omr_malloc(head + tl + tail + 1);
+	memcpy(out, s, head);
+	memcpy(out + head, text, tl);
+	memcpy(out + head + tl, at + ml + 2, tail + 1);
+	free(s);
+	return out;
+}
+
 int omr_model_key_ok(const char *s, size_t max)
 {
 	size_t n = 0;

@@ -25,6 +25,12 @@ enum omr_model_kind {
  * new reference, or NULL if the reply is not an even array. */
 json_t *omr_model_from_hash(enum omr_model_kind kind, const redisReply *hash);
 
+/* A frame as compact JSON text, with the one string value mark (which no
+ * client can know: random per process) replaced by text, a JSON value
+ * kept as text (omr_store_view_parse_text). NULL when mark is not found
+ * exactly once; malloc'ed. */
+char *omr_model_dumps_splice(const json_t *frame, const char *mark, const char *text);
+
 /* Validate and normalise an inbound event from a plugin. On success fills
  * the JSON strings (owned by the caller: free with omr_inbound_norm_free). */
 struct omr_inbound_norm {

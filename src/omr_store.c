@@ -531,26 +531,44 @@ void omr_store_msg_status(struct omr_store *s, const char *msg, const char *stat
 	omr_lua_msg_status(s, &a, cb, arg);
 }
 
-/* earlier conversations: agent_view.lua sends only what the customer
- * panel lists of each, as field/value pairs, or for a closed one as the
- * JSON object the panel shows (kept in Redis) */
+/* earlier conversations: agent_view.lua sends what the customer panel
+ * lists of each, as a JSON object (text); one that is not is left out */
+static int omr_store_earlier_ok(const redisReply *e)
+{
+	return e->type == REDIS_REPLY_STRING && e->len >= 2 && e->str[0] == '{' &&
+	       e->str[e->len - 1] == '}';
+}
+
 static json_t *omr_store_earlier(const redisReply *list)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
 		const redisReply *e = list->element[i];
-		json_t *c = e->type == REDIS_REPLY_STRING ? json_loadb(e->str, e->len, 0, NULL)
-							  : omr_model_from_hash(OMR_MODEL_CONVERSATION, e);
-		if (c && !json_is_object(c)) {
-			json_decref(c);
-			c = NULL;
-		}
-		if (c && json_object_size(c))
+		json_t *c = omr_store_earlier_ok(e) ? json_loadb(e->str, e->len, 0, NULL) : NULL;
+		if (json_is_object(c) && json_object_size(c))
 			json_array_append_new(arr, c);
 		else
 			json_decref(c);
 	}
 	return arr;
+}
+
+/* the same, as the text of a JSON array: passed on without a parse */
+static char *omr_store_earlier_text(const redisReply *list)
+{
+	struct omr_buf b;
+	omr_buf_init(&b);
+	omr_buf_append(&b, "[", 1);
+	for (size_t i = 0, n = 0; list && list->type == REDIS_REPLY_ARRAY && i < list->elements; i++) {
+		const redisReply *e = list->element[i];
+		if (!omr_store_earlier_ok(e))
+			continue;
+		if (n++)
+			omr_buf_append(&b, ",", 1);
+		omr_buf_append(&b, e->str, e->len);
+	}
+	omr_buf_append(&b, "]", 1);
+	return omr_buf_steal(&b, NULL);
 }
 
 json_t *omr_store_offer_summary(const redisReply *view, const char *preview,
@@ -568,7 +586,8 @@ json_t *omr_store_offer_summary(const redisReply *view, const char *preview,
 	return conv;
 }
 
-int omr_store_view_parse(const redisReply *reply, json_t **conv_r, json_t **offer_r)
+static int omr_store_view_parse_ex(const redisReply *reply, json_t **conv_r, json_t **offer_r,
+				   const char *mark, char **earlier_r)
 {
 	struct omr_lua_agent_view_reply v;
 	int n = omr_lua_agent_view_reply(reply, &v);
@@ -599,7 +618,12 @@ int omr_store_view_parse(const redisReply *reply, json_t **conv_r, json_t **offe
 			json_array_append_new(addrs, json_stringn(a->str, a->len));
 	}
 	json_object_set_new(cust, "addresses", addrs);
-	json_object_set_new(cust, "previous", omr_store_earlier(v.previous));
+	if (earlier_r) {
+		*earlier_r = omr_store_earlier_text(v.previous);
+		json_object_set_new(cust, "previous", json_string(mark));
+	} else {
+		json_object_set_new(cust, "previous", omr_store_earlier(v.previous));
+	}
 	json_object_set_new(conv, "customer", cust);
 	if (offer_r && v.offer->type == REDIS_REPLY_ARRAY && v.offer->elements) {
 		*offer_r = omr_model_from_hash(OMR_MODEL_OFFER, v.offer);
@@ -611,4 +635,16 @@ int omr_store_view_parse(const redisReply *reply, json_t **conv_r, json_t **offe
 	}
 	*conv_r = conv;
 	return 1;
+}
+
+int omr_store_view_parse(const redisReply *reply, json_t **conv_r, json_t **offer_r)
+{
+	return omr_store_view_parse_ex(reply, conv_r, offer_r, NULL, NULL);
+}
+
+int omr_store_view_parse_text(const redisReply *reply, const char *mark, json_t **conv_r,
+			      char **earlier_r)
+{
+	*earlier_r = NULL;
+	return omr_store_view_parse_ex(reply, conv_r, NULL, mark, earlier_r);
 }

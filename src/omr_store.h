@@ -118,6 +118,14 @@ json_t *omr_store_offer_summary(const redisReply *view, const char *preview,
  * conversation does not exist; -1 when it is not the agent's; -2 on a
  * malformed reply. */
 int omr_store_view_parse(const redisReply *reply, json_t **conv_r, json_t **offer_r);
+/* The same without the offer, and with the customer's earlier
+ * conversations left as the text of their JSON array, *earlier_r
+ * (malloc'ed, set when it returns 1): the customer's "previous" is then
+ * the string mark, to be replaced by that text when the frame is written
+ * (omr_model_dumps_splice). For the frames that list them on the hot path:
+ * no parse, no second serialisation. */
+int omr_store_view_parse_text(const redisReply *reply, const char *mark, json_t **conv_r,
+			      char **earlier_r);
 
 /* Delivery outcome of an outbound message, by our id or (msg NULL) by the
  * channel's id; statuses only move forward (see msg_status.lua). */

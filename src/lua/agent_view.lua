@@ -16,7 +16,7 @@
 -- @reply customer any   customer hash
 -- @reply addresses any  { addresses }
 -- @reply previous any   { earlier conversation: the fields listed below, as
---                       field/value pairs or (closed) a JSON object, ... }
+--                       a JSON object (text), ... }
 -- @reply offer    any   offer hash (or {})
 -- @reply now      int   Redis' clock (ms): what the offer's expires_at is measured against
 -- @time
@@ -44,10 +44,10 @@ if cust then
   addrs = redis.call('SMEMBERS', P .. 'cust:' .. cust .. ':addrs')
   local prev = redis.call('ZREVRANGE', P .. 'cust:' .. cust .. ':convs', 0, A.earlier)
   -- of an earlier conversation, what the customer panel lists (not its
-  -- explanations): these fields only. A closed one's do not change (until
-  -- it is reopened: ingest.lua forgets it), so they are kept as the JSON
-  -- the panel shows, in cust:{c}:past, the first time they are read;
-  -- the others come as field/value pairs (omr_store_earlier takes both)
+  -- explanations): these fields, as a JSON object (the daemon passes it
+  -- on as it is). A closed one's do not change (until it is reopened:
+  -- ingest.lua forgets it), so it is kept in cust:{c}:past the first time
+  -- it is read
   local keep = { 'id', 'channel', 'status', 'created_at', 'closed_at', 'wrapup', 'queue' }
   local pkey = P .. 'cust:' .. cust .. ':past'
   local others = {}
@@ -59,16 +59,14 @@ if cust then
     if known[i] then
       earlier[#earlier + 1] = known[i]
     else
-      local v, h = redis.call('HMGET', P .. 'conv:' .. p, unpack(keep)), {}
-      for k, f in ipairs(keep) do
-        if v[k] then h[#h + 1] = f; h[#h + 1] = v[k] end
-      end
-      earlier[#earlier + 1] = h
-      if v[3] == 'closed' then
+      local v = redis.call('HMGET', P .. 'conv:' .. p, unpack(keep))
+      if v[1] then
         local ok, wrapup = pcall(cjson.decode, v[6] or '{}')
-        redis.call('HSET', pkey, p, cjson.encode({ id = v[1], channel = v[2], status = v[3],
+        local j = cjson.encode({ id = v[1], channel = v[2], status = v[3],
           created_at = tonumber(v[4]), closed_at = tonumber(v[5]),
-          wrapup = v[6] and (ok and wrapup or v[6]) or nil, queue = v[7] }))
+          wrapup = v[6] and (ok and wrapup or v[6]) or nil, queue = v[7] })
+        earlier[#earlier + 1] = j
+        if v[3] == 'closed' then redis.call('HSET', pkey, p, j) end
       end
     end
   end

@@ -64,6 +64,24 @@ def test(tmp):
           % (time.time() - started))
     check(a.metric("bus_published_total") + b.metric("bus_published_total") > 2,
           "the frames crossed on the bus")
+
+    # one agent with a console on each node: what is accepted on A reaches
+    # the console on B through the bus whole, the customer's earlier
+    # conversations too (on A they are written into the frame as text)
+    bob_a = Agent(a, "bob")
+    bob.send({"type": "close", "conversation": conv2})
+    eq(bob.expect("status")["status"], "wrapup", "closed: waits for wrap-up")
+    bob.send({"type": "wrapup", "conversation": conv2, "reason": "other", "outcome": "resolved"})
+    omrtest.wait_for(lambda: a.conversation(conv2)["status"] == "closed", what="closed")
+    conv3 = v2.say("one more thing")["conversation"]
+    check(conv3 != conv2, "after the wrap-up the visitor starts a new conversation")
+    o = bob_a.expect("offer", timeout=10)
+    on_a = bob_a.accept(o["offer"])
+    on_b = bob.expect("assigned", timeout=10)
+    eq(on_a["conversation"]["id"], conv3, "assigned on A")
+    eq([p["id"] for p in on_a["conversation"]["customer"]["previous"]], [conv2],
+       "the customer panel on A lists the earlier conversation")
+    eq(on_b["conversation"], on_a["conversation"], "the console on B gets the same conversation")
     eq(b.stop(), 0, "B stops")
     eq(a.stop(), 0, "A stops")
 

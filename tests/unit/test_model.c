@@ -169,6 +169,43 @@ static void test_from_hash(void **state)
 	reply_free(r);
 }
 
+/* A value kept as text goes where the mark is, and only where it is the
+ * whole of a string value found once: a customer who writes the mark
+ * (or a part of it) gets their text back as text. */
+static void test_dumps_splice(void **state)
+{
+	const char *mark = "omr-text-0123456789abcdef0123456789abcdef";
+	(void)state;
+	json_t *f = json_pack("{s:s,s:{s:s}}", "type", "assigned", "customer", "previous", mark);
+	char *t = omr_model_dumps_splice(f, mark, "[{\"id\":\"c_1\"}]");
+	assert_non_null(t);
+	json_t *back = json_loads(t, 0, NULL);
+	assert_non_null(back);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+				    json_object_get(json_object_get(back, "customer"), "previous"), 0),
+				    "id")), "c_1");
+	json_decref(back);
+	free(t);
+	/* inside a longer string: not the mark */
+	json_object_set_new(f, "text", json_string("see omr-text-0123456789abcdef0123456789abcdef!"));
+	t = omr_model_dumps_splice(f, mark, "[]");
+	assert_non_null(t);
+	back = json_loads(t, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(back, "text")),
+			    "see omr-text-0123456789abcdef0123456789abcdef!");
+	assert_true(json_is_array(json_object_get(json_object_get(back, "customer"), "previous")));
+	json_decref(back);
+	free(t);
+	/* twice as a whole value (someone wrote it): nothing is guessed */
+	json_object_set_new(f, "text", json_string(mark));
+	assert_null(omr_model_dumps_splice(f, mark, "[]"));
+	/* not there */
+	json_t *g = json_pack("{s:s}", "type", "x");
+	assert_null(omr_model_dumps_splice(g, mark, "[]"));
+	json_decref(g);
+	json_decref(f);
+}
+
 static void test_key_ok(void **state)
 {
 	assert_true(omr_model_key_ok("abc:def", 64));
@@ -188,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_normalise_bad),
 		cmocka_unit_test(test_from_hash),
 		cmocka_unit_test(test_key_ok),
+		cmocka_unit_test(test_dumps_splice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
