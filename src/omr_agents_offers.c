@@ -75,21 +75,22 @@ void omr_agents_send_offer(struct omr_agents *a, const char *agent, const char *
 	omr_agents_view(a, q, conversation, agent, omr_agents_offer_view_cb);
 }
 
-static void omr_agents_assigned_cb(void *arg, const redisReply *reply, const char *err)
+/* The accepted conversation to the agent's consoles: view is what
+ * agent_view.lua answers (offer_end.lua's accept carries it). */
+static void omr_agents_assigned(struct omr_areq *q, const redisReply *view)
 {
-	struct omr_areq *q = arg;
 	json_t *conv;
 	char *earlier;
-	if (!err && omr_store_view_parse_text(reply, q->a->mark, &conv, &earlier) == 1) {
+	if (omr_store_view_parse_text(view, q->a->mark, &conv, &earlier) == 1) {
 		json_t *f = json_pack("{s:s,s:o}", "type", "assigned", "conversation",
 				      omr_agents_decorate(q->a, conv));
 		omr_agents_push_text(q->a, q->agent, f, earlier);
 		json_decref(f);
 		free(earlier);
-	} else
-		omr_log_warn("agent %s: conversation %s accepted but not loaded: %s", q->agent,
-			     q->conversation, err ? err : "not found");
-	omr_areq_free(q);
+	} else {
+		omr_log_warn("agent %s: conversation %s accepted but not loaded", q->agent,
+			     q->conversation);
+	}
 }
 
 static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const char *err)
@@ -109,9 +110,8 @@ static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const ch
 		/* counted for the service level by offer_end.lua itself */
 		q->conversation = omr_strdup(o.conversation);
 		omr_log_info("agent %s accepted conversation %s", q->agent, q->conversation);
-		omr_agents_view(a, q, q->conversation, q->agent, omr_agents_assigned_cb);
+		omr_agents_assigned(q, o.view);
 		omr_hub_route(a->env.hub);
-		return;
 	} else if (o.outcome && strcmp(o.outcome, "expire") == 0) {
 		/* it expired just before the accept arrived */
 		omr_agents_error_q(q, "gone", "the offer expired");
@@ -154,6 +154,9 @@ void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_
 		.cooldown = r->offers.reject_cooldown, .missed = r->offers.max_missed,
 		.day = day, .sla = sla, .late = omr_engagement_points(r, "sla_breach"),
 		.min = r->engagement.min, .max = r->engagement.max,
+		/* the accepted conversation comes with the answer */
+		.view_max = strcmp(how, "accept") == 0 ? OMR_AGENT_HISTORY : 0,
+		.view_earlier = OMR_AGENT_EARLIER,
 	};
 	omr_lua_offer_end(a->env.store, &args, omr_agents_offer_end_cb, q);
 	free(sla);

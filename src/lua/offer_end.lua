@@ -14,6 +14,10 @@
 -- @arg  late    int   accept: a late answer's change of the customer's balance
 -- @arg  min     int   the balance's bounds
 -- @arg  max     int
+-- @arg  view_max int  accept: the conversation as the agent sees it comes
+--                     with the answer (view.lib), with this many messages at
+--                     most; 0: not
+-- @arg  view_earlier int  and this many of the customer's earlier conversations
 -- @time
 -- @reply tag      str   'ok' | 'gone' | 'not_yours'
 -- @reply outcome  str   accept | reject | withdraw | expire (an accept past
@@ -25,9 +29,11 @@
 -- @reply waited   int   accept: ms it waited in the queue (Redis' clock)
 -- @reply away     int   expire: 1 if the agent was set away for missing it
 -- @reply offer    str
+-- @reply view     any   accept with view_max: what agent_view.lua answers
 -- @lib  queue
 -- @lib  pools
 -- @lib  engage
+-- @lib  view
 local how, oid, agent, now = A.how, A.offer, A.agent, NOW
 local okey = K.offer
 local o = redis.call('HMGET', okey, 'conversation', 'agent', 'channel', 'queue', 'score',
@@ -66,7 +72,8 @@ if how == 'accept' then
     end
     redis.call('EXPIRE', stats, 3024000)
   end
-  return { 'ok', 'accept', conv, owner, c[1] or '', c[3] or '', waited, 0, oid }
+  return { 'ok', 'accept', conv, owner, c[1] or '', c[3] or '', waited, 0, oid,
+    (A.view_max or 0) > 0 and V.conv(conv, owner, A.view_max, A.view_earlier) or {} }
 end
 
 -- back in the queue, at its old place
