@@ -240,7 +240,7 @@ static void omr_admin_conversations(void *arg, const struct omr_http_request *re
 		omr_http_reply_error(reply, 404, "not_found", "no such conversation");
 		return;
 	}
-	omr_store_conv_get(a->env.store, id, OMR_ADMIN_MAX_MESSAGES, omr_admin_conv_done, reply);
+	omr_store_conv_get(a->env.store, id, OMR_ADMIN_MAX_MESSAGES, 1, omr_admin_conv_done, reply);
 }
 
 /* ---- /api/v1/agents ---- */

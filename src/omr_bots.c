@@ -318,7 +318,7 @@ void omr_bots_turn(struct omr_bots *b, const char *conversation)
 	s = omr_calloc(1, sizeof(*s));
 	s->b = b;
 	s->conversation = omr_strdup(conversation);
-	omr_store_conv_get(b->env.store, conversation, OMR_BOTS_HISTORY, omr_bots_start_cb, s);
+	omr_store_conv_get(b->env.store, conversation, OMR_BOTS_HISTORY, 0, omr_bots_start_cb, s);
 }
 
 /* ---- answers ---- */

@@ -397,7 +397,7 @@ static void omr_router_waiting_cb(void *arg, const redisReply *reply, const char
 			x->conversation = omr_strdup(omr_reply_str(list->element[k]));
 			x->queue = omr_strdup(queue);
 			x->queued_at = omr_reply_int(list->element[k + 1], 0);
-			omr_store_conv_get(r->env.store, x->conversation, 20, omr_router_redecide_cb, x);
+			omr_store_conv_get(r->env.store, x->conversation, 20, 0, omr_router_redecide_cb, x);
 		}
 	}
 	omr_hub_route(r->env.hub);
@@ -416,5 +416,5 @@ void omr_router_classify(struct omr_router *r, struct omr_event *e, const char *
 	c->r = r;
 	c->e = e;
 	c->conversation = omr_strdup(conversation);
-	omr_store_conv_get(r->env.store, conversation, 20, omr_router_classify_cb, c);
+	omr_store_conv_get(r->env.store, conversation, 20, 0, omr_router_classify_cb, c);
 }

@@ -448,10 +448,10 @@ static void omr_store_conv_get_done(void *arg, const redisReply *reply, const ch
 	omr_json_call_finish(c, OMR_OK, out, NULL);
 }
 
-void omr_store_conv_get(struct omr_store *s, const char *id, int max_msgs,
+void omr_store_conv_get(struct omr_store *s, const char *id, int max_msgs, int history,
 			omr_store_json_cb cb, void *arg)
 {
-	struct omr_lua_conv_get_args a = { .conversation = id, .max = max_msgs };
+	struct omr_lua_conv_get_args a = { .conversation = id, .max = max_msgs, .history = history };
 	omr_lua_conv_get(s, &a, omr_store_conv_get_done, omr_json_call_new(cb, arg));
 }
 

@@ -80,8 +80,10 @@ typedef void (*omr_store_ingest_cb)(void *arg, const struct omr_ingest_result *r
 
 void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr_inbound *ev,
 		      const struct omr_inbound_norm *n, omr_store_ingest_cb cb, void *arg);
-/* {conversation, messages: [...], customer: {..., addresses: [...]}} */
-void omr_store_conv_get(struct omr_store *s, const char *id, int max_msgs,
+/* {conversation, messages: [...], customer_profile: {..., addresses: [...],
+ * engagement: [...]}}; the engagement changes only with history (else
+ * empty: routing and bots do not read them) */
+void omr_store_conv_get(struct omr_store *s, const char *id, int max_msgs, int history,
 			omr_store_json_cb cb, void *arg);
 /* {conversations: [conversation, ...] newest first, next: cursor or null}.
  * cursor: NULL or "" (the newest), digits (ms: created before that time) or

@@ -2,8 +2,10 @@
 -- @key  conv   conv:{conversation}
 -- @arg  conversation str
 -- @arg  max    int   messages, the newest
+-- @arg  history bool  the customer's engagement changes too (the admin API:
+--                     routing and bots do not read them)
 -- Returns: { conv hash, { msg hash, ... }, customer hash, { addresses },
---            { engagement changes (JSON), newest first } }
+--            { engagement changes (JSON), newest first; with history } }
 -- or {} when the conversation does not exist.
 local conv = redis.call('HGETALL', K.conv)
 if #conv == 0 then return {} end
@@ -15,6 +17,8 @@ local chash, addrs, eng = {}, {}, {}
 if cust then
   chash = redis.call('HGETALL', P .. 'cust:' .. cust)
   addrs = redis.call('SMEMBERS', P .. 'cust:' .. cust .. ':addrs')
-  eng = redis.call('LRANGE', P .. 'cust:' .. cust .. ':engagement', 0, 19)
+  if A.history then
+    eng = redis.call('LRANGE', P .. 'cust:' .. cust .. ':engagement', 0, 19)
+  end
 end
 return { conv, msgs, chash, addrs, eng }
