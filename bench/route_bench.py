@@ -258,12 +258,26 @@ def main():
                     print("# round trips per routed: " + ", ".join(
                         "%s %.1f" % (k, v / max(1, r["offers"])) for k, v in top))
                 if phase == "relay":
+                    calls0 = round_trips(d)
+                    cpu0 = (omrtest.cpu_s(redis.proc.pid), omrtest.cpu_s(d.proc.pid))
                     r = load("relay", d.ports["edge"], tokens_file, seconds=a.seconds, window=4)
+                    cpu1 = (omrtest.cpu_s(redis.proc.pid), omrtest.cpu_s(d.proc.pid))
+                    calls1 = round_trips(d)
                     say("relay_to_agent_per_s", r["to_agent_per_s"], "%.0f",
                         "%.1f%% of set (target >= 25%%)" % (100 * r["to_agent_per_s"] / base_set))
                     say("relay_to_visitor_per_s", r["to_visitor_per_s"], "%.0f",
                         "%.1f%% of set (target >= 25%%)" % (100 * r["to_visitor_per_s"] / base_set))
                     say("relay_errors", r["errors"], "%d")
+                    # per message relayed (either way), over the whole load
+                    # (the log-ins and the first conversations included)
+                    msgs = max(1, r["to_agent"] + r["to_visitor"])
+                    diff = {k: v - calls0.get(k, 0) for k, v in calls1.items()}
+                    say("relay_redis_round_trips_per_message", sum(diff.values()) / msgs, "%.1f")
+                    say("relay_redis_cpu_us_per_message", 1e6 * (cpu1[0] - cpu0[0]) / msgs, "%.0f")
+                    say("relay_daemon_cpu_us_per_message", 1e6 * (cpu1[1] - cpu0[1]) / msgs, "%.0f")
+                    top = sorted(diff.items(), key=lambda kv: -kv[1])[:8]
+                    print("# round trips per message: " + ", ".join(
+                        "%s %.2f" % (k, v / msgs) for k, v in top))
             finally:
                 d.stop()
         if "offer" in phases:

@@ -184,6 +184,7 @@ async function relay() {
   // fast as the window lets them, each direction counted
   const pairs = new Map(); // conversation -> {a, v}
   let toAgent = 0, toVisitor = 0, counting = false, errors = 0;
+  let toAgentAll = 0, toVisitorAll = 0; // the whole run, for costs per message
   const win = opt.window || 4;
   let assignedCb;
   const assigned = new Promise((r) => { assignedCb = r; });
@@ -197,6 +198,7 @@ async function relay() {
     },
     message: (a, m) => {
       if (m.message?.direction !== "in") return;
+      toAgentAll++;
       if (counting) toAgent++;
       send(a.ws, { type: "reply", conversation: m.conversation, text: "Let me check that for you",
                    client_msg_id: "x" + ++cmid });
@@ -210,6 +212,7 @@ async function relay() {
       const p = pairs.get(v.conv) || {};
       p.v = v; pairs.set(v.conv, p);
     } else if (m.type === "message") {
+      toVisitorAll++;
       if (counting) toVisitor++;
       send(v.ws, { type: "message", text: "and another thing", client_msg_id: "y" + ++v.n });
     } else if (m.type === "error") { errors++; if (errors < 5) log("visitor error", JSON.stringify(m)); }
@@ -232,7 +235,8 @@ async function relay() {
   counting = false;
   const wall = (now() - t0) / 1000;
   stopping = true;
-  return { to_agent_per_s: toAgent / wall, to_visitor_per_s: toVisitor / wall, errors, seconds: wall };
+  return { to_agent_per_s: toAgent / wall, to_visitor_per_s: toVisitor / wall, errors, seconds: wall,
+           to_agent: toAgentAll, to_visitor: toVisitorAll };
 }
 
 async function idle() {
