@@ -26,10 +26,16 @@ const base = `ws://127.0.0.1:${port}`;
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const log = (...a) => process.stderr.write(a.join(" ") + "\n");
 
+// socket errors: the first few are shown, the rest counted (a daemon
+// restart in the idle phase resets every agent's socket, as it should)
+let wsErrors = 0;
 function open(path, proto, onmsg) {
   const ws = new WebSocket(base + path, proto, { perMessageDeflate: false });
   ws.on("message", (data) => onmsg(JSON.parse(data)));
-  ws.on("error", (e) => log("ws error", path, e.message));
+  ws.on("error", (e) => {
+    if (++wsErrors <= 5) log("ws error", path, e.message);
+    else if (wsErrors % 5000 === 0) log(`${wsErrors} socket errors so far`);
+  });
   return ws;
 }
 const send = (ws, o) => ws.readyState === 1 && ws.send(JSON.stringify(o));
