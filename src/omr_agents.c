@@ -121,19 +121,18 @@ void omr_agents_push_text(struct omr_agents *a, const char *agent, json_t *frame
 			  const char *earlier)
 {
 	struct omr_alocal *l = omr_map_gets(a->locals, agent);
-	char *t = NULL;
-	if (l && l->sessions) {
+	int here = l && l->sessions, spliced = 0;
+	if (here) {
 		json_t *out = omr_files_decorate(a->files, frame, (int64_t)time(NULL));
-		t = omr_model_dumps_splice(out ? out : frame, a->mark, earlier);
+		char *t = omr_model_dumps_splice(out ? out : frame, a->mark, earlier);
 		json_decref(out);
-	}
-	for (struct omr_asess *s = t ? l->sessions : NULL; s; s = s->next)
-		omr_edge_send(a->edge, s->conn, t, strlen(t));
-	if (t || !l || !l->sessions) {
+		for (struct omr_asess *s = t ? l->sessions : NULL; s; s = s->next)
+			omr_edge_send(a->edge, s->conn, t, strlen(t));
+		spliced = t != NULL;
 		free(t);
-		if (!omr_bus_needed(a->bus))
-			return;
 	}
+	if ((!here || spliced) && !omr_bus_needed(a->bus))
+		return;
 	/* the bus, and this node's consoles should the splice fail (no
 	 * memory), get the frame whole */
 	json_t *prev = json_loads(earlier, 0, NULL);
@@ -143,10 +142,10 @@ void omr_agents_push_text(struct omr_agents *a, const char *agent, json_t *frame
 		prev = json_array();
 	}
 	json_object_set_new(cust, "previous", prev);
-	if (t)
-		omr_agents_publish(a, agent, frame);
-	else
+	if (here && !spliced)
 		omr_agents_push(a, agent, frame);
+	else
+		omr_agents_publish(a, agent, frame);
 }
 
 void omr_agents_push_new(struct omr_agents *a, const char *agent, json_t *frame)

@@ -36,6 +36,7 @@
  * all are busy, little read in vain. */
 #define OMR_ROUTER_FRONT_MIN 4
 #define OMR_ROUTER_FRONT_MAX 128
+#define OMR_ROUTER_BUILD_TRIES 3   /* 'build' answers in a row that read the queue again */
 #define OMR_ROUTER_CLASSES 64       /* classes looked at per queue and pass */
 #define OMR_ROUTER_PER_CLASS 3      /* the best of each class */
 
@@ -216,20 +217,14 @@ static int omr_router_try(struct omr_router *r, struct omr_router_batch *b, size
 		.queue = qc, .channel = channel, .skills = omr_item_str(item, OMR_PK_SKILLS),
 		.language = language, .prefer = prefer, .strategy = strategy, .esc = &esc,
 	};
-	struct omr_pool *pool = omr_router_pool(r, &kind, &cands);
+	/* the list only with the first conversation of the batch from a pool
+	 * not known to be built */
+	struct omr_pool *pool = omr_router_pool(r, &kind, r->batch_no, &cands);
 	if (pool->n == 0) {
 		omr_cands_free(&cands);
 		free(skip);
 		return 0;
 	}
-	/* the list only with the first conversation of the batch from a pool
-	 * not known to be built */
-	if (pool->listed == r->batch_no) {
-		omr_cands_free(&cands);
-		memset(&cands, 0, sizeof(cands));
-	}
-	if (cands.n)
-		pool->listed = r->batch_no;
 	struct omr_router_try *t = &r->tries[r->ntries];
 	t->item = idx;
 	t->skip = skip;
@@ -293,10 +288,13 @@ static void omr_router_batch_done(struct omr_router *r, int again)
 	omr_router_peek(r);
 }
 
+/* a conversation of the pass found nobody: an agent who changes after
+ * this (Redis' clock; one millisecond back, for a change in the same
+ * millisecond) may deserve it */
 static void omr_router_missed(struct omr_router *r, long long now)
 {
 	if (!r->miss_at)
-		r->miss_at = now;
+		r->miss_at = now - 1;
 }
 
 static void omr_router_offered(struct omr_router *r, json_t *item, const redisReply *res)
@@ -327,6 +325,10 @@ static void omr_router_offer_cb(void *arg, const redisReply *reply, const char *
 	size_t n = json_array_size(r->batch), offered = 0;
 	int reread = 0;
 
+	if (!r->running) {
+		omr_router_pass_done(r);
+		return;
+	}
 	if (err || omr_lua_offer_reply(reply, &o) < 2 || !o.results ||
 	    o.results->type != REDIS_REPLY_ARRAY) {
 		omr_log_warn("router: offer failed: %s", err ? err : "bad reply");
@@ -340,14 +342,24 @@ static void omr_router_offer_cb(void *arg, const redisReply *reply, const char *
 					  omr_reply_str(res->element[0]) ? res->element[0]->str : "";
 		if (strcmp(tag, "build") == 0) {
 			/* the pool is not in Redis (first use, expired, a new
-			 * Redis): the queue again, with the list */
+			 * Redis): the queue again, the list with the next offer
+			 * from it (the rest of the call was left untried) */
 			t->pool->built = 0;
-			if (t->pool->retried++ == 0)
+			if (t->pool->retried++ < OMR_ROUTER_BUILD_TRIES)
 				reread = 1;
+			omr_router_missed(r, o.now);
 			continue;
 		}
 		if (strcmp(tag, "gone") == 0 || strcmp(tag, "skipped") == 0)
 			continue;
+		if (strcmp(tag, "error") == 0) {
+			const char *why = res->elements > 1 && omr_reply_str(res->element[1])
+						  ? res->element[1]->str : "";
+			omr_log_warn("router: cannot offer conversation %s: %s",
+				     omr_item_str(json_array_get(r->batch, t->item), OMR_PK_ID), why);
+			omr_router_missed(r, o.now);
+			continue;
+		}
 		t->pool->built = 1;
 		t->pool->retried = 0;
 		if (strcmp(tag, "ok") == 0 && res->elements >= 8) {
@@ -366,10 +378,12 @@ static void omr_router_offer_cb(void *arg, const redisReply *reply, const char *
 				json_object_set_new(r->skip, t->skip, json_true());
 		}
 	}
-	/* An agent's state changed since a conversation of this pass found
-	 * nobody: start again from the best waiting conversation rather than
-	 * let a later one take what an earlier one could not get. */
-	if (r->restart || (r->again && r->miss_at)) {
+	/* An agent changed after a conversation of this pass found nobody:
+	 * start again from the best waiting conversation rather than let a
+	 * later one take what an earlier one could not get. (A kick alone
+	 * does not: offer.lua sees such an agent itself.) */
+	if (r->restart) {
+		r->again = 1;
 		omr_router_pass_done(r);
 		return;
 	}

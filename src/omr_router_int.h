@@ -103,10 +103,11 @@ struct omr_pool_kind {
 	const struct omr_escalation *esc;
 };
 /* The pool of a kind of conversation (borrowed, until the next
- * omr_router_pools_check); when it is not known to be built, *cands is the
- * list to build it with (free with omr_cands_free), else empty. */
+ * omr_router_pools_check); when it is not known to be built and the list
+ * has not gone with an offer of this batch yet, *cands is the list to build
+ * it with (free with omr_cands_free), else empty. */
 struct omr_pool *omr_router_pool(struct omr_router *r, const struct omr_pool_kind *k,
-				 struct omr_cands *cands);
+				 unsigned long batch, struct omr_cands *cands);
 /* At the start of a pass: forget the pools when the configuration changed
  * (or too many kinds were seen). */
 void omr_router_pools_check(struct omr_router *r);

@@ -46,7 +46,7 @@ static void omr_pools_reset(struct omr_router *r)
 }
 
 struct omr_pool *omr_router_pool(struct omr_router *r, const struct omr_pool_kind *k,
-				 struct omr_cands *cands)
+				 unsigned long batch, struct omr_cands *cands)
 {
 	const struct omr_config *cfg = omr_env_cfg(&r->env);
 	char *key = omr_asprintf("%s\n%s\n%s\n%s\n%s\n%s\n%lld\n%d", k->queue->name, k->channel,
@@ -58,7 +58,7 @@ struct omr_pool *omr_router_pool(struct omr_router *r, const struct omr_pool_kin
 	if (!r->pools)
 		omr_pools_reset(r);
 	p = omr_map_gets(r->pools, key);
-	if (!p || !p->built) {
+	if (!p || (!p->built && p->listed != batch)) {
 		json_t *skills = json_loads(k->skills, 0, NULL);
 		json_t *needs, *optional = NULL;
 		omr_route_needs(k->queue, skills, !k->esc->drop_optional, &needs, &optional);
@@ -73,6 +73,7 @@ struct omr_pool *omr_router_pool(struct omr_router *r, const struct omr_pool_kin
 			omr_pool_id(k->channel, k->strategy, cands, p->id);
 			omr_map_puts(r->pools, key, p);
 		}
+		p->listed = batch;
 	}
 	free(key);
 	return p;

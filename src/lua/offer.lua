@@ -45,7 +45,10 @@
 --    | 'restart' (the chosen agent changed after pass: start the pass again
 --      from the top instead of offering this one; the conversations after it
 --      are answered 'skipped', untried)
---    | 'build' (the pool is not in Redis: send the list)
+--    | 'build' (the pool is not in Redis: send the list; the conversations
+--      after it are 'skipped', so that none takes an agent it could have had)
+--    | 'error' (agent: what went wrong; this conversation is left as it was
+--      found, or as far as it got)
 local queue, timeout, pass, now = A.queue, A.timeout, A.pass, NOW
 local fields = { 'id', 'channel', 'queue', 'language', 'priority', 'queued_at', 'customer',
   'intent', 'bot_slots', 'routing' }
@@ -84,7 +87,7 @@ local function choose(pkey, conv, prefer)
 end
 
 -- the offer frame's content, so that no second call is needed for it
-local function view(ckey, cv)
+local function view(ckey)
   local v, out = redis.call('HMGET', ckey, unpack(fields)), {}
   for i, f in ipairs(fields) do
     -- the explanation only for what the frame takes from it: the hand-over
@@ -161,9 +164,12 @@ while i + 4 <= #REST do
   else
     local list = {}
     for k = 1, n do list[k] = REST[i + 4 + k] end
-    local r = offer_one(REST[i], REST[i + 1], REST[i + 2], REST[i + 3], list)
+    -- one conversation's failure (bad data) is its own answer: the offers
+    -- made before it in the call are kept, and the daemon hears of them
+    local ok, r = pcall(offer_one, REST[i], REST[i + 1], REST[i + 2], REST[i + 3], list)
+    if not ok then r = { 'error', tostring(r) } end
     results[#results + 1] = r
-    stop = r[1] == 'restart'
+    stop = r[1] == 'restart' or r[1] == 'build'
   end
   i = i + 5 + n
 end

@@ -72,8 +72,14 @@ if how == 'accept' then
     end
     redis.call('EXPIRE', stats, 3024000)
   end
-  return { 'ok', 'accept', conv, owner, c[1] or '', c[3] or '', waited, 0, oid,
-    (A.view_max or 0) > 0 and V.conv(conv, owner, A.view_max, A.view_earlier) or {} }
+  -- the view cannot undo the accept: should it fail, the agent gets the
+  -- conversation at their next welcome
+  local view = {}
+  if (A.view_max or 0) > 0 then
+    local ok, v = pcall(V.conv, conv, owner, A.view_max, A.view_earlier)
+    if ok then view = v end
+  end
+  return { 'ok', 'accept', conv, owner, c[1] or '', c[3] or '', waited, 0, oid, view }
 end
 
 -- back in the queue, at its old place

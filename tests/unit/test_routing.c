@@ -641,8 +641,9 @@ static void test_offers(void **state)
 
 /* Several conversations in one call (a dispatch pass's batch): each gets
  * the best agent left, in the order given; after a pool runs dry the rest
- * of it are answered at once; a restart leaves the rest untried; a pool
- * not in Redis asks for its list. Returns the tags (agent for 'ok'),
+ * of it are answered at once; a restart or a pool not in Redis (which
+ * asks for its list) leaves the rest untried; a conversation whose data
+ * is bad is answered 'error' and the others still get their offers. Returns the tags (agent for 'ok'),
  * space-separated. */
 static const char *offer_batch(const char *const *convs, int nconv, long long pass,
 			       const char *const *cands, int n, const char *pool, char *out,
@@ -727,17 +728,34 @@ static void test_offer_batch(void **state)
 	assert_int_equal(r->integer, 3);
 	freeReplyObject(r);
 
-	/* a pool not in Redis and no list: each of its conversations asks */
+	/* a pool not in Redis and no list: the first asks for it, and the
+	 * rest are left untried (none may take an agent the first could
+	 * have had) */
 	do_cmd("FLUSHALL");
 	do_cmd("SET t:{s}:node:n1:alive 1");
 	agent_state("ann", "available", 0, 200, 0);
 	for (int i = 0; i < 2; i++)
 		waiting(convs[i], "", 0);
 	assert_string_equal(offer_batch(convs, 2, OMR_ROUTER_NO_MISS_TEST, three, 0, "px", got,
-					sizeof(got)), "build build");
+					sizeof(got)), "build skipped");
 	/* with the list, the pool is built and used */
 	assert_string_equal(offer_batch(convs, 2, OMR_ROUTER_NO_MISS_TEST, three, 3, "px", got,
 					sizeof(got)), "ann none");
+
+	/* bad data in one conversation (a preference until "soon"): its
+	 * answer is 'error', the others of the call get their offers */
+	do_cmd("FLUSHALL");
+	do_cmd("SET t:{s}:node:n1:alive 1");
+	agent_state("ann", "available", 0, 200, 0);
+	agent_state("ben", "available", 0, 300, 0);
+	for (int i = 0; i < 2; i++)
+		waiting(convs[i], "", 0);
+	do_cmd("HSET t:{s}:conv:b2 prefer_agent ann prefer_until soon");
+	assert_string_equal(offer_batch(convs, 2, OMR_ROUTER_NO_MISS_TEST, three, 3, "pe", got,
+					sizeof(got)), "ann error");
+	r = cmd("HGET t:{s}:conv:b2 status");
+	assert_string_equal(r->str, "queued"); /* left as it was */
+	freeReplyObject(r);
 }
 
 /* queue.lib: however many conversations of one kind wait, the best of
