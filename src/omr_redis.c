@@ -67,6 +67,7 @@ struct omr_redis {
 	int ever_ready;
 	int freeing;
 	int closed;        /* omr_redis_close: no reconnects, commands fail */
+	uint64_t generation; /* connections made so far (omr_redis_generation) */
 	struct evdns_getaddrinfo_request *resolving; /* a host name being looked up */
 	struct omr_redis_req *head, *tail;
 	size_t inflight;   /* sent, not yet answered */
@@ -496,6 +497,7 @@ static void omr_redis_on_connect(const redisAsyncContext *ac, int status)
 	}
 	r->state = OMR_REDIS_READY;
 	r->backoff = OMR_REDIS_BACKOFF_MIN;
+	r->generation++;
 	if (r->ever_ready)
 		r->stats.reconnects++;
 	r->ever_ready = 1;
@@ -678,6 +680,11 @@ void omr_redis_start(struct omr_redis *r)
 int omr_redis_ready(const struct omr_redis *r)
 {
 	return r && r->state == OMR_REDIS_READY;
+}
+
+uint64_t omr_redis_generation(const struct omr_redis *r)
+{
+	return r ? r->generation : 0;
 }
 
 void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t)

@@ -74,6 +74,12 @@ void omr_redis_free(struct omr_redis *r);
  * none waits: a stalled server shows here long before command_timeout. */
 int64_t omr_redis_oldest_ms(const struct omr_redis *r);
 int omr_redis_ready(const struct omr_redis *r);
+/* Which connection this is: one more at every connection made (to the
+ * same server again, or another after a failover). A reply carries the
+ * generation current when its callback runs; two replies of different
+ * generations came from different connections, perhaps different
+ * servers (a WAIT covers only the writes of its own connection). */
+uint64_t omr_redis_generation(const struct omr_redis *r);
 /* Point at another server (embedded Redis restarts on the same path do
  * not need this); reconnects. */
 void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t);

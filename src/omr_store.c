@@ -23,6 +23,7 @@ struct omr_store_wait {
 	int short_of_replicas;    /* ROLE showed fewer than `replicas` */
 	int rechecking;           /* the ROLE out is the check every second */
 	int64_t role_at;          /* when ROLE was last asked (mono ms) */
+	uint64_t role_gen;        /* the connection that ROLE was answered on */
 	struct omr_ingest_call *next, **next_tail; /* stored, for the next WAIT */
 	unsigned long long waits, unconfirmed, short_acked;
 };
@@ -156,6 +157,7 @@ struct omr_ingest_call {
 	void *arg;
 	/* with durability: the stored result, kept until WAIT answers */
 	struct omr_ingest_call *next;
+	uint64_t gen;             /* the connection it was stored on */
 	struct omr_ingest_result res;
 	char *conversation, *message, *customer;
 };
@@ -172,13 +174,18 @@ static void omr_ingest_call_answer(struct omr_ingest_call *c, const struct omr_i
 static void omr_store_wait_send(struct omr_store *s);
 static void omr_store_wait_batch(struct omr_store *s, struct omr_ingest_call *batch);
 
-/* answer a batch: confirmed (status as stored), or told to retry */
-static void omr_store_wait_answer(struct omr_ingest_call *batch, int ok, int short_acked)
+/* answer a batch: confirmed (status as stored), or told to retry. gen is
+ * the connection the confirmation (WAIT, or ROLE and the sentinels) was
+ * about: a message stored on another one (before a reconnection, perhaps
+ * on the primary that was just replaced) is not covered by it and is told
+ * to retry. */
+static void omr_store_wait_answer(struct omr_ingest_call *batch, int ok, int short_acked,
+				  uint64_t gen)
 {
 	struct omr_store_wait *w = batch->s->wait;
 	for (struct omr_ingest_call *c = batch, *next; c; c = next) {
 		next = c->next;
-		if (!ok) {
+		if (!ok || c->gen != gen) {
 			w->unconfirmed++;
 			c->res.status = OMR_AGAIN;
 			c->res.error = "not confirmed by the Redis replicas in time";
@@ -202,7 +209,7 @@ static void omr_store_short_confirmed(void *ctx, int confirmed)
 			     "confirm it (a failover may be under way): the senders retry");
 		w->role_at = 0; /* ask again with the next batch */
 	}
-	omr_store_wait_answer(batch, confirmed, 1);
+	omr_store_wait_answer(batch, confirmed, 1, w->role_gen);
 	omr_store_wait_send(s);
 }
 
@@ -219,6 +226,7 @@ static void omr_store_role_done(void *arg, const redisReply *reply, const char *
 
 	w->running = 0;
 	w->role_at = omr_mono_ms();
+	w->role_gen = omr_redis_generation(w->r);
 	w->short_of_replicas = !err && role && strcmp(role, "master") == 0 && replicas &&
 			       replicas->type == REDIS_REPLY_ARRAY &&
 			       replicas->elements < (size_t)w->d.replicas;
@@ -246,7 +254,7 @@ static void omr_store_role_done(void *arg, const redisReply *reply, const char *
 		w->d.confirm(w->d.confirm_arg, omr_store_short_confirmed, batch);
 		return;
 	}
-	omr_store_wait_answer(batch, w->short_of_replicas && !w->d.refuse_short, 1);
+	omr_store_wait_answer(batch, w->short_of_replicas && !w->d.refuse_short, 1, w->role_gen);
 	omr_store_wait_send(s);
 }
 
@@ -262,7 +270,7 @@ static void omr_store_wait_done(void *arg, const redisReply *reply, const char *
 		w->running = 0;
 		if (err)
 			omr_log_warn("redis: WAIT failed: %s; the senders retry", err);
-		omr_store_wait_answer(batch, !err, 0);
+		omr_store_wait_answer(batch, !err, 0, omr_redis_generation(w->r));
 		omr_store_wait_send(s);
 		return;
 	}
@@ -281,9 +289,11 @@ static void omr_store_wait_send(struct omr_store *s)
 		return;
 	w->next = NULL;
 	w->next_tail = &w->next;
-	if (w->short_of_replicas && omr_mono_ms() - w->role_at < 1000) {
-		/* ROLE and the sentinels said so less than a second ago */
-		omr_store_wait_answer(batch, !w->d.refuse_short, 1);
+	if (w->short_of_replicas && omr_mono_ms() - w->role_at < 1000 &&
+	    w->role_gen == omr_redis_generation(w->r)) {
+		/* ROLE and the sentinels said so less than a second ago, of
+		 * the server this connection still talks to */
+		omr_store_wait_answer(batch, !w->d.refuse_short, 1, w->role_gen);
 		return;
 	}
 	if (w->short_of_replicas) {
@@ -336,6 +346,7 @@ static void omr_store_ingest_done(void *arg, const redisReply *reply, const char
 	c->res.message = c->message = omr_strdup(res.message);
 	c->res.customer = c->customer = omr_strdup(res.customer);
 	c->next = NULL;
+	c->gen = omr_redis_generation(s->wait->r);
 	*s->wait->next_tail = c;
 	s->wait->next_tail = &c->next;
 	omr_store_wait_send(s);
