@@ -30,14 +30,21 @@
 -- A transferred conversation goes to the front of its new queue.
 -- @lib  pools
 local ckey, akey, conv, now = K.conv, K.agent, A.conversation, NOW
-local c = redis.call('HMGET', ckey, 'status', 'agent', 'channel', 'queue', 'thread', 'customer')
+local c = redis.call('HMGET', ckey, 'status', 'agent', 'channel', 'queue', 'thread', 'customer',
+  'ended_at', 'assigned_at')
 if c[2] ~= A.agent or redis.call('SISMEMBER', akey .. ':convs', conv) == 0 then
   return { 'not_yours' }
 end
 local status, chan = c[1], c[3]
 
-local function release()
-  redis.call('HSET', akey, 'changed_at', now)
+-- the agent has room again (a wrap-up also ends their busy time: idle
+-- from now, for longest idle)
+local function release(wrapup)
+  if wrapup then
+    redis.call('HSET', akey, 'changed_at', now, 'last_assigned_at', now)
+  else
+    redis.call('HSET', akey, 'changed_at', now)
+  end
   redis.call('SREM', akey .. ':convs', conv)
   local l = redis.call('HINCRBY', akey, 'load:' .. chan, -1)
   if l < 0 then redis.call('HSET', akey, 'load:' .. chan, 0) end
@@ -52,15 +59,13 @@ end
 if A.action == 'wrapup' then
   if status ~= 'assigned' and status ~= 'wrapup' then return { 'bad_state', status } end
   redis.call('HSET', ckey, 'status', 'closed', 'wrapup', A.wrapup, 'closed_at', now,
-    'updated_at', now)
-  if not redis.call('HGET', ckey, 'ended_at') then redis.call('HSET', ckey, 'ended_at', now) end
+    'updated_at', now, 'ended_at', c[7] or now)
   local okey = P .. 'open:' .. chan .. ':' .. c[5]
   if redis.call('GET', okey) == conv then redis.call('DEL', okey) end
-  release()
-  redis.call('HSET', akey, 'last_assigned_at', now)
+  release(true)
   R.refresh(A.agent)
   -- how long it took, for waiting-time estimates of the queue
-  local assigned = tonumber(redis.call('HGET', ckey, 'assigned_at') or '0')
+  local assigned = tonumber(c[8] or '0') or 0
   if assigned > 0 and c[4] then
     redis.call('LPUSH', P .. 'queue:' .. c[4] .. ':aht', now - assigned)
     redis.call('LTRIM', P .. 'queue:' .. c[4] .. ':aht', 0, 49)

@@ -53,7 +53,10 @@ local queue, timeout, pass, now = A.queue, A.timeout, A.pass, NOW
 local fields = { 'id', 'channel', 'queue', 'language', 'priority', 'queued_at', 'customer',
   'intent', 'bot_slots', 'routing' }
 
-local touched, empty = {}, {}
+-- what one call learns once: pools touched, pools with nobody ready, how
+-- many fit each pool, which agents are connected to a live node (nothing
+-- changes these within the call but the call itself)
+local touched, empty, eligible, live = {}, {}, {}, {}
 
 -- the best ready agent of pool pkey for conversation conv, who has not
 -- declined it and is connected to a live node (a node that stopped is
@@ -79,7 +82,10 @@ local function choose(pkey, conv, prefer)
     if #batch == 0 then return nil, skipped, refused end
     for _, id in ipairs(batch) do
       if declined[id] then refused = refused + 1
-      elseif S.live(id) then return id, skipped, refused end
+      else
+        if live[id] == nil then live[id] = S.live(id) end
+        if live[id] then return id, skipped, refused end
+      end
       skipped = skipped + 1
     end
     from = from + 16
@@ -106,7 +112,8 @@ end
 
 local function offer_one(conv, oid, strategy, pool, list)
   local ckey = P .. 'conv:' .. conv
-  local c = redis.call('HMGET', ckey, 'status', 'queue', 'channel', 'prefer_agent', 'prefer_until')
+  local c = redis.call('HMGET', ckey, 'status', 'queue', 'channel', 'prefer_agent', 'prefer_until',
+    'class')
   if c[1] ~= 'queued' or c[2] ~= queue then return { 'gone' } end
   local chan = c[3]
   local prefer = c[4]
@@ -125,13 +132,15 @@ local function offer_one(conv, oid, strategy, pool, list)
   local ready = redis.call('ZCARD', pkey)
   local best, skipped, refused = choose(pkey, conv, prefer)
 
+  -- why (the conversation's 'dispatch')
   local function explain(chosen)
-    redis.call('HSET', ckey, 'dispatch', cjson.encode({ at = now, strategy = strategy,
-      preferred = prefer or cjson.null, eligible = R.eligible(pool),
-      ready = ready, passed_over = skipped, chosen = chosen or cjson.null }))
+    if not eligible[pool] then eligible[pool] = R.eligible(pool) end
+    return cjson.encode({ at = now, strategy = strategy, preferred = prefer or cjson.null,
+      eligible = eligible[pool], ready = ready, passed_over = skipped,
+      chosen = chosen or cjson.null })
   end
   if not best then
-    explain(nil)
+    redis.call('HSET', ckey, 'dispatch', explain(nil))
     if prefer then return { 'wait', prefer } end
     if refused == 0 then empty[pool] = true end
     return { 'none', '', '', 0, refused == 0 and 'class' or 'conversation' }
@@ -139,7 +148,6 @@ local function offer_one(conv, oid, strategy, pool, list)
   if tonumber(redis.call('HGET', P .. 'agent:' .. best, 'changed_at') or '0') > pass then
     return { 'restart' }
   end
-  explain(best)
 
   local expires = now + timeout
   local score = redis.call('ZSCORE', K.queue, conv) or tostring(now)
@@ -147,8 +155,9 @@ local function offer_one(conv, oid, strategy, pool, list)
     'channel', chan, 'queue', queue, 'score', score, 'created_at', now, 'expires_at', expires)
   redis.call('ZADD', P .. 'offers', expires, oid)
   redis.call('SADD', P .. 'agent:' .. best .. ':offers', oid)
-  Q.rem(queue, conv)
-  redis.call('HSET', ckey, 'status', 'offered', 'offer', oid, 'updated_at', now)
+  Q.rem(queue, conv, c[6] or '')
+  redis.call('HSET', ckey, 'status', 'offered', 'offer', oid, 'updated_at', now,
+    'dispatch', explain(best))
   redis.call('HINCRBY', P .. 'agent:' .. best, 'load:' .. chan, 1)
   redis.call('HSET', P .. 'agent:' .. best, 'last_offer_at', now)
   R.refresh(best)
