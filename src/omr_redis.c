@@ -694,10 +694,11 @@ void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t)
 		omr_redis_cancel_resolve(r);
 		r->state = OMR_REDIS_IDLE;
 	}
-	omr_redis_target_free(&r->target);
-	omr_redis_target_copy(&r->target, t);
+	/* dropped first, so that its log names the server it was to */
 	if (r->ac)
 		omr_redis_drop(r, "new target");
+	omr_redis_target_free(&r->target);
+	omr_redis_target_copy(&r->target, t);
 	/* a new server owes nothing to the old one's backoff: after a
 	 * failover, connect now, not when the last retry timer (up to
 	 * OMR_REDIS_BACKOFF_MAX) would have fired */

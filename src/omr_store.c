@@ -188,7 +188,8 @@ static void omr_store_wait_answer(struct omr_ingest_call *batch, int ok, int sho
 		if (!ok || c->gen != gen) {
 			w->unconfirmed++;
 			c->res.status = OMR_AGAIN;
-			c->res.error = "not confirmed by the Redis replicas in time";
+			c->res.error = ok ? "stored on a Redis connection since replaced (a failover?)"
+					  : "not confirmed by the Redis replicas in time";
 		} else if (short_acked) {
 			w->short_acked++;
 		}
