@@ -98,9 +98,8 @@ void omr_agents_deliver(struct omr_agents *a, const char *agent, const json_t *f
 		omr_agents_send(a, s->conn, frame);
 }
 
-/* Local delivery first: this node's consoles of the agent at once, the
- * other nodes' through the bus (which skips Redis when there are none). */
-/* to the agent's consoles on other nodes */
+/* to the agent's consoles on other nodes (the bus skips Redis when there
+ * are none) */
 static void omr_agents_publish(struct omr_agents *a, const char *agent, const json_t *frame)
 {
 	if (!omr_bus_needed(a->bus))
@@ -111,6 +110,8 @@ static void omr_agents_publish(struct omr_agents *a, const char *agent, const js
 	json_decref(msg);
 }
 
+/* Local delivery first: this node's consoles of the agent at once, the
+ * other nodes' through the bus. */
 static void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame)
 {
 	omr_agents_deliver(a, agent, frame);

@@ -180,9 +180,10 @@ static void omr_batch_push(struct omr_router_batch *b, const char *s)
 	b->rest[b->nrest++] = s;
 }
 
-/* Add item to the batch (r->tries gets its entry); 0 if it is not offered
- * in this pass (moved on, nobody fits, its class is known to be busy). */
-static int omr_router_try(struct omr_router *r, struct omr_router_batch *b, size_t idx,
+/* Add item to the batch (r->tries gets its entry), unless it is not
+ * offered in this pass (moved on, nobody fits, its class is known to be
+ * busy). */
+static void omr_router_try(struct omr_router *r, struct omr_router_batch *b, size_t idx,
 			  const struct omr_queue_conf *qc)
 {
 	json_t *item = json_array_get(r->batch, idx);
@@ -203,15 +204,15 @@ static int omr_router_try(struct omr_router *r, struct omr_router_batch *b, size
 			strategy = omr_strategy_names[i];
 
 	if (!*conv || !*channel)
-		return 0;
+		return;
 	if (omr_router_escalate(r, item, qc, waited, &esc))
-		return 0;
+		return;
 	if (!*prefer || omr_item_ll(item, OMR_PK_PREFER_UNTIL) <= now)
 		prefer = NULL;
 	skip = prefer || !*omr_item_str(item, OMR_PK_CLASS) ? NULL : omr_router_skip_key(item, &esc);
 	if (skip && json_object_get(r->skip, skip)) {
 		free(skip);
-		return 0;
+		return;
 	}
 	struct omr_pool_kind kind = {
 		.queue = qc, .channel = channel, .skills = omr_item_str(item, OMR_PK_SKILLS),
@@ -223,7 +224,7 @@ static int omr_router_try(struct omr_router *r, struct omr_router_batch *b, size
 	if (pool->n == 0) {
 		omr_cands_free(&cands);
 		free(skip);
-		return 0;
+		return;
 	}
 	struct omr_router_try *t = &r->tries[r->ntries];
 	t->item = idx;
@@ -239,7 +240,6 @@ static int omr_router_try(struct omr_router *r, struct omr_router_batch *b, size
 		omr_batch_push(b, cands.argv[i]);
 	b->lists[b->nlists++] = cands;
 	r->ntries++;
-	return 1;
 }
 
 static void omr_router_peek_cb(void *arg, const redisReply *reply, const char *err);
@@ -300,13 +300,13 @@ static void omr_router_missed(struct omr_router *r, long long now)
 static void omr_router_offered(struct omr_router *r, json_t *item, const redisReply *res)
 {
 	const char *conv = omr_item_str(item, OMR_PK_ID);
-	const char *agent = omr_reply_str(res->element[1]) ? res->element[1]->str : NULL;
-	const char *offer = omr_reply_str(res->element[2]) ? res->element[2]->str : NULL;
-	const char *preview = omr_reply_str(res->element[6]) ? res->element[6]->str : NULL;
-	const char *cname = omr_reply_str(res->element[7]) ? res->element[7]->str : NULL;
+	const char *agent = omr_reply_str(res->element[1]), *offer = omr_reply_str(res->element[2]);
+	json_t *summary;
+
 	if (!agent || !offer)
 		return;
-	json_t *summary = omr_store_offer_summary(res->element[5], preview, cname);
+	summary = omr_store_offer_summary(res->element[5], omr_reply_str(res->element[6]),
+					  omr_reply_str(res->element[7]));
 	struct omr_hub_event ev = {
 		.type = OMR_HUB_OFFERED, .agent = agent, .offer = offer,
 		.conversation = conv, .frame = summary,
@@ -338,8 +338,9 @@ static void omr_router_offer_cb(void *arg, const redisReply *reply, const char *
 	for (size_t i = 0; i < r->ntries && i < o.results->elements; i++) {
 		struct omr_router_try *t = &r->tries[i];
 		const redisReply *res = o.results->element[i];
-		const char *tag = res->type == REDIS_REPLY_ARRAY && res->elements > 0 &&
-					  omr_reply_str(res->element[0]) ? res->element[0]->str : "";
+		const char *tag = omr_reply_str(omr_reply_elem(res, 0));
+		if (!tag)
+			tag = "";
 		if (strcmp(tag, "build") == 0) {
 			/* the pool is not in Redis (first use, expired, a new
 			 * Redis): the queue again, the list with the next offer
@@ -353,10 +354,10 @@ static void omr_router_offer_cb(void *arg, const redisReply *reply, const char *
 		if (strcmp(tag, "gone") == 0 || strcmp(tag, "skipped") == 0)
 			continue;
 		if (strcmp(tag, "error") == 0) {
-			const char *why = res->elements > 1 && omr_reply_str(res->element[1])
-						  ? res->element[1]->str : "";
+			const char *why = omr_reply_str(omr_reply_elem(res, 1));
 			omr_log_warn("router: cannot offer conversation %s: %s",
-				     omr_item_str(json_array_get(r->batch, t->item), OMR_PK_ID), why);
+				     omr_item_str(json_array_get(r->batch, t->item), OMR_PK_ID),
+				     why ? why : "");
 			omr_router_missed(r, o.now);
 			continue;
 		}
@@ -373,8 +374,8 @@ static void omr_router_offer_cb(void *arg, const redisReply *reply, const char *
 			omr_router_missed(r, o.now);
 			/* nobody who fits is free: neither is anyone for the rest
 			 * of the class at this escalation step */
-			if (t->skip && res->elements >= 5 && omr_reply_str(res->element[4]) &&
-			    strcmp(res->element[4]->str, "class") == 0)
+			const char *scope = omr_reply_str(omr_reply_elem(res, 4));
+			if (t->skip && scope && strcmp(scope, "class") == 0)
 				json_object_set_new(r->skip, t->skip, json_true());
 		}
 	}
