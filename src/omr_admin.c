@@ -10,30 +10,25 @@
 #include <time.h>
 
 #include "omr_admin.h"
+#include "omr_admin_int.h"
 #include "omr_admission.h"
 #include "omr_agents_conf.h"
+#include "omr_audit.h"
 #include "omr_route.h"
 #include "omr_routing_conf.h"
 #include "omr_config.h"
 #include "omr_http.h"
+#include "omr_kpi.h"
 #include "omr_log.h"
 #include "omr_model.h"
 #include "omr_redis.h"
+#include "omr_reports.h"
 #include "omr_store.h"
 #include "omr_util.h"
 
-#define OMR_ADMIN_MAX_MESSAGES 1000
 /* Failed tokens per client address: this many at once, then this many a
  * minute (one every 6 s). */
 #define OMR_ADMIN_AUTH_FAILURES 10
-
-struct omr_admin {
-	struct omr_env env;
-	struct omr_http_server *http;
-	struct omr_admin_ops ops;
-	struct omr_gate *auth_failures; /* a token bucket per address, spent by failures */
-	unsigned long long auth_failed, auth_throttled;
-};
 
 /* Over its failures an address is answered 429 without a look at its
  * token, so that guessing goes no faster than the bucket refills. */
@@ -53,27 +48,72 @@ static int omr_admin_throttled(struct omr_admin *a, omr_http_reply *reply, int64
 	return 1;
 }
 
-static int omr_admin_authorised(struct omr_admin *a, const struct omr_http_request *req,
-				omr_http_reply *reply)
+static const char *omr_admin_scope_name(unsigned scope)
 {
-	const char *h = req->header(req, "Authorization");
-	const char *token = omr_env_cfg(&a->env)->admin.token;
-	int64_t now = omr_mono_ms();
-	if (omr_admin_throttled(a, reply, now))
-		return 0;
-	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
-		const char *t = h + 7;
-		if (omr_ct_equal(t, strlen(t), token, strlen(token)))
-			return 1;
-	}
-	omr_gate_take(a->auth_failures, omr_http_reply_peer(reply), now);
-	a->auth_failed++;
-	omr_http_reply_error(reply, 401, "unauthorized",
-			     "send the admin token as 'Authorization: Bearer TOKEN'");
-	return 0;
+	return scope == OMR_SCOPE_ADMIN ? "admin" : scope == OMR_SCOPE_ACT ? "act" : "read";
 }
 
-static int omr_admin_method(const struct omr_http_request *req, omr_http_reply *reply,
+void omr_admin_audit(struct omr_admin *a, const char *who, const char *action,
+			    const char *target, const char *result, const json_t *detail)
+{
+	struct omr_audit_entry e = { .who = who, .via = "api", .action = action, .target = target,
+				     .result = result, .detail = detail };
+	omr_audit_write(a->env.store, a->env.node_id, &e);
+}
+
+/* 1: the request's token holds `scope` (who_r says whose it is); 0: the
+ * answer (401, 403, 429) has been sent. */
+int omr_admin_authorised(struct omr_admin *a, const struct omr_http_request *req,
+				omr_http_reply *reply, unsigned scope, struct omr_admin_who *who_r)
+{
+	const struct omr_config *cfg = omr_env_cfg(&a->env);
+	const char *h = req->header(req, "Authorization");
+	const char *token = cfg->admin.token;
+	int64_t now = omr_mono_ms();
+	const struct omr_api_token *tok;
+	const struct omr_agent_conf *u;
+
+	if (omr_admin_throttled(a, reply, now))
+		return 0;
+	memset(who_r, 0, sizeof(*who_r));
+	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+		const char *t = h + 7;
+		if (token && omr_ct_equal(t, strlen(t), token, strlen(token))) {
+			who_r->who = "admin.token";
+			who_r->scopes = OMR_SCOPE_READ | OMR_SCOPE_ACT | OMR_SCOPE_ADMIN;
+		} else if ((u = omr_agents_find_api_token(cfg->agents, t, &tok)) != NULL) {
+			who_r->who = tok->name;
+			who_r->scopes = tok->scopes & omr_roles_scopes(u->roles);
+			who_r->queues = u->queues;
+		} else if ((u = omr_agents_find_token(cfg->agents, t)) != NULL) {
+			/* the right secret for the console, the wrong door */
+			a->forbidden++;
+			omr_admin_audit(a, u->id, req->path, NULL, "forbidden", NULL);
+			omr_http_reply_error(reply, 403, "forbidden",
+					     "this is a console log-in token, not an admin API token "
+					     "(admin API tokens: api_tokens of a supervisor or admin "
+					     "in the users file)");
+			return 0;
+		}
+	}
+	if (!who_r->who) {
+		omr_gate_take(a->auth_failures, omr_http_reply_peer(reply), now);
+		a->auth_failed++;
+		omr_http_reply_error(reply, 401, "unauthorized",
+				     "send an admin API token as 'Authorization: Bearer TOKEN'");
+		return 0;
+	}
+	if (!(who_r->scopes & scope)) {
+		a->forbidden++;
+		omr_admin_audit(a, who_r->who, req->path, NULL, "forbidden", NULL);
+		omr_http_reply_error(reply, 403, "forbidden", "%s: this token lacks the '%s' scope",
+				     who_r->who, omr_admin_scope_name(scope));
+		return 0;
+	}
+	return 1;
+}
+
+int omr_admin_method(const struct omr_http_request *req, omr_http_reply *reply,
 			    const char *allowed)
 {
 	if (strcmp(req->method, allowed) == 0 ||
@@ -109,48 +149,38 @@ static void omr_admin_metrics(void *arg, const struct omr_http_request *req, omr
 	struct omr_admin *a = arg;
 	struct omr_buf b;
 
-	if (!omr_admin_method(req, reply, "GET") || !omr_admin_authorised(a, req, reply))
+	struct omr_admin_who who;
+
+	if (!omr_admin_method(req, reply, "GET") ||
+	    !omr_admin_authorised(a, req, reply, OMR_SCOPE_READ, &who))
 		return;
 	omr_buf_init(&b);
 	a->ops.metrics(a->ops.arg, &b);
-	omr_http_reply_send(reply, 200, "text/plain; version=0.0.4", b.data, b.len);
-	omr_buf_free(&b);
+	omr_kpi_scrape(&a->env, reply, &b); /* the queues' gauges from Redis, then the answer */
 }
 
-/* ---- /api/v1/conversations ---- */
-
-static void omr_admin_conv_done(void *arg, int status, json_t *json, const char *err)
+struct omr_admin_call *omr_admin_call_new(struct omr_admin *a, omr_http_reply *reply,
+						 const struct omr_admin_who *who)
 {
-	omr_http_reply *reply = arg;
-	if (status != OMR_OK) {
-		omr_http_reply_error(reply, 503, "unavailable", "storage unavailable: %s", err);
-		return;
-	}
-	if (!json) {
-		omr_http_reply_error(reply, 404, "not_found", "no such conversation");
-		return;
-	}
-	omr_http_reply_json(reply, 200, json);
+	struct omr_admin_call *c = omr_calloc(1, sizeof(*c));
+	c->a = a;
+	c->reply = reply;
+	c->who = omr_strdup(who ? who->who : "");
+	c->queues = who ? omr_strv_dup(who->queues) : NULL;
+	return c;
 }
 
-static void omr_admin_list_done(void *arg, int status, json_t *json, const char *err)
+void omr_admin_call_free(struct omr_admin_call *c)
 {
-	omr_http_reply *reply = arg;
-	if (status == OMR_ERROR) {
-		omr_http_reply_error(reply, 400, "bad_parameter", "before: %s", err);
-		return;
-	}
-	if (status != OMR_OK) {
-		omr_http_reply_error(reply, 503, "unavailable", "storage unavailable: %s", err);
-		return;
-	}
-	json_object_set_new(json, "count",
-			    json_integer((json_int_t)json_array_size(
-				    json_object_get(json, "conversations"))));
-	omr_http_reply_json(reply, 200, json);
+	free(c->who);
+	omr_strv_free(c->queues);
+	free(c->action);
+	free(c->target);
+	json_decref(c->detail);
+	free(c);
 }
 
-static int omr_admin_param_word(const struct omr_http_request *req, omr_http_reply *reply,
+int omr_admin_param_word(const struct omr_http_request *req, omr_http_reply *reply,
 				const char *name, const char **out_r)
 {
 	const char *v = omr_http_query_param(req, name);
@@ -165,7 +195,7 @@ static int omr_admin_param_word(const struct omr_http_request *req, omr_http_rep
 	return 0;
 }
 
-static int omr_admin_param_int(const struct omr_http_request *req, omr_http_reply *reply,
+int omr_admin_param_int(const struct omr_http_request *req, omr_http_reply *reply,
 			       const char *name, long long min, long long max, long long *v_r)
 {
 	const char *v = omr_http_query_param(req, name);
@@ -180,7 +210,7 @@ static int omr_admin_param_int(const struct omr_http_request *req, omr_http_repl
 }
 
 /* before: a time (ms) or the id of a conversation (a page's "next") */
-static int omr_admin_param_cursor(const struct omr_http_request *req, omr_http_reply *reply,
+int omr_admin_param_cursor(const struct omr_http_request *req, omr_http_reply *reply,
 				  const char **out_r)
 {
 	const char *v = omr_http_query_param(req, "before");
@@ -194,22 +224,7 @@ static int omr_admin_param_cursor(const struct omr_http_request *req, omr_http_r
 	return 0;
 }
 
-static void omr_admin_conv_list(struct omr_admin *a, const struct omr_http_request *req,
-				omr_http_reply *reply)
-{
-	const char *channel, *status, *before;
-	long long limit = 50;
-
-	if (omr_admin_param_word(req, reply, "channel", &channel) < 0 ||
-	    omr_admin_param_word(req, reply, "status", &status) < 0 ||
-	    omr_admin_param_int(req, reply, "limit", 1, 500, &limit) < 0 ||
-	    omr_admin_param_cursor(req, reply, &before) < 0)
-		return;
-	omr_store_conv_list(a->env.store, channel, status, (int)limit, before,
-			    omr_admin_list_done, reply);
-}
-
-static int omr_admin_running(struct omr_admin *a, omr_http_reply *reply)
+int omr_admin_running(struct omr_admin *a, omr_http_reply *reply)
 {
 	struct omr_admin_health h = { 0 };
 	a->ops.health(a->ops.arg, &h);
@@ -219,282 +234,53 @@ static int omr_admin_running(struct omr_admin *a, omr_http_reply *reply)
 	return 0;
 }
 
-static void omr_admin_conversations(void *arg, const struct omr_http_request *req,
-				    omr_http_reply *reply)
+/* The request's JSON object body, or NULL with the 400 sent. An empty body
+ * is an empty object. */
+json_t *omr_admin_body(const struct omr_http_request *req, omr_http_reply *reply)
 {
-	struct omr_admin *a = arg;
-	static const char base[] = "/api/v1/conversations";
-	const char *id;
-
-	if (!omr_admin_authorised(a, req, reply) || !omr_admin_running(a, reply))
-		return;
-	if (strcmp(req->path, base) == 0) {
-		if (omr_admin_method(req, reply, "GET"))
-			omr_admin_conv_list(a, req, reply);
-		return;
+	json_error_t jerr;
+	json_t *j;
+	if (req->body_len == 0)
+		return json_object();
+	j = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j || !json_is_object(j)) {
+		omr_http_reply_error(reply, 400, "bad_request", "the body must be a JSON object%s%s",
+				     j ? "" : ": ", j ? "" : jerr.text);
+		json_decref(j);
+		return NULL;
 	}
-	if (!omr_admin_method(req, reply, "GET"))
-		return;
-	id = req->path + sizeof(base); /* after "/api/v1/conversations/" */
-	if (!omr_model_id_ok(id, "c_")) {
-		omr_http_reply_error(reply, 404, "not_found", "no such conversation");
-		return;
-	}
-	omr_store_conv_get(a->env.store, id, OMR_ADMIN_MAX_MESSAGES, 1, omr_admin_conv_done, reply);
+	return j;
 }
 
-/* ---- /api/v1/agents ---- */
-
-struct omr_admin_call {
-	struct omr_admin *a;
-	omr_http_reply *reply;
-};
-
-static void omr_admin_agents_done(void *arg, const redisReply *reply, const char *err)
+/* A string member of the body; 0, or -1 with the 400 sent. */
+int omr_admin_body_str(const json_t *body, omr_http_reply *reply, const char *name,
+			      const char **out_r)
 {
-	struct omr_admin_call *call = arg;
-	omr_http_reply *reply_h = call->reply;
-	struct omr_admin *a = call->a;
-	const struct omr_agents_conf *dir = omr_env_cfg(&a->env)->agents;
-	json_t *out, *list;
-
-	free(call);
-	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
-		omr_http_reply_error(reply_h, 503, "unavailable", "storage unavailable: %s",
-				     err ? err : "bad reply");
-		return;
+	const json_t *v = json_object_get(body, name);
+	*out_r = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	/* jansson's strings are UTF-8; a \u0000 inside is refused */
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		omr_http_reply_error(reply, 400, "bad_parameter", "%s: expected a string", name);
+		return -1;
 	}
-	list = json_array();
-	for (size_t i = 0; dir && i < dir->nagents; i++) {
-		const struct omr_agent_conf *ac = &dir->agents[i];
-		const redisReply *row = omr_reply_elem(reply, i);
-		json_t *st = omr_model_from_hash(OMR_MODEL_AGENT, omr_reply_elem(row, 0));
-		json_t *loads = json_object(), *skills = json_object();
-		const char *k;
-		json_t *v;
-		void *tmp;
-		if (!st)
-			st = json_object();
-		json_object_foreach_safe(st, tmp, k, v) {
-			if (strncmp(k, "load:", 5) == 0) {
-				json_object_set(loads, k + 5, v);
-				json_object_del(st, k);
-			}
-		}
-		for (size_t s = 0; s < ac->nskills; s++)
-			json_object_set_new(skills, ac->skills[s].skill, json_integer(ac->skills[s].level));
-		json_t *ag = json_pack("{s:s,s:s,s:s?,s:o,s:s,s:s,s:I,s:I,s:b,s:o,s:O?,s:O?}", "id", ac->id,
-				       "name", ac->name ? ac->name : ac->id, "team", ac->team, "skills",
-				       skills, "presence",
-				       json_string_value(json_object_get(st, "presence")) ?
-					       json_string_value(json_object_get(st, "presence")) : "offline",
-				       "presence_reason",
-				       json_string_value(json_object_get(st, "presence_reason")) ?
-					       json_string_value(json_object_get(st, "presence_reason")) : "",
-				       "sessions", json_integer_value(json_object_get(st, "sessions")),
-				       "conversations", (json_int_t)omr_reply_int(omr_reply_elem(row, 1), 0),
-				       "node_alive", omr_reply_int(omr_reply_elem(row, 2), 0) == 1, "load",
-				       loads, "node", json_object_get(st, "node"), "last_assigned_at",
-				       json_object_get(st, "last_assigned_at"));
-		if (ag)
-			json_array_append_new(list, ag);
-		json_decref(st);
-	}
-	out = json_pack("{s:o}", "agents", list);
-	omr_http_reply_json(reply_h, 200, out);
-	json_decref(out);
+	*out_r = json_string_value(v);
+	return 0;
 }
 
-static void omr_admin_agents(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
+/* ---- /api/v1/reports/{queues,agents,contact-reasons}: omr_reports.c ---- */
+
+static void omr_admin_report(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
 {
 	struct omr_admin *a = arg;
-	const struct omr_agents_conf *dir = omr_env_cfg(&a->env)->agents;
-	size_t n = dir ? dir->nagents : 0;
+	struct omr_admin_who who;
 
-	if (!omr_admin_method(req, reply, "GET") || !omr_admin_authorised(a, req, reply) ||
+	if (!omr_admin_method(req, reply, "GET") ||
+	    !omr_admin_authorised(a, req, reply, OMR_SCOPE_READ, &who) ||
 	    !omr_admin_running(a, reply))
 		return;
-	const char **argv = omr_calloc(n + 1, sizeof(*argv));
-	for (size_t i = 0; i < n; i++)
-		argv[i] = dir->agents[i].id;
-	struct omr_admin_call *call = omr_calloc(1, sizeof(*call));
-	call->a = a;
-	call->reply = reply;
-	struct omr_lua_agents_state_args st = { .agents = argv, .nagents = n };
-	omr_lua_agents_state(a->env.store, &st, omr_admin_agents_done, call);
-	free(argv);
-}
-
-/* ---- /api/v1/queues ---- */
-
-static void omr_admin_queues_done(void *arg, const redisReply *reply, const char *err)
-{
-	struct omr_admin_call *call = arg;
-	const struct omr_routing_conf *rc = omr_env_cfg(&call->a->env)->routing;
-	struct omr_lua_queues_state_reply st;
-	json_t *list, *out;
-
-	if (err || omr_lua_queues_state_reply(reply, &st) < 2 || st.queues->type != REDIS_REPLY_ARRAY) {
-		omr_http_reply_error(call->reply, 503, "unavailable", "storage unavailable: %s",
-				     err ? err : "bad reply");
-		free(call);
-		return;
-	}
-	/* the oldest wait on Redis' clock (nodes' clocks may differ) */
-	long long now = st.now;
-	list = json_array();
-	for (size_t i = 0; i < st.queues->elements; i++) {
-		const redisReply *row = st.queues->element[i];
-		const char *name = omr_reply_str(omr_reply_elem(row, 0));
-		const struct omr_queue_conf *q = omr_routing_queue(rc, name);
-		long long oldest = omr_reply_int(omr_reply_elem(row, 2), 0);
-		long long answered = omr_reply_int(omr_reply_elem(row, 3), 0);
-		long long in_sla = omr_reply_int(omr_reply_elem(row, 4), 0);
-		long long aht = omr_reply_int(omr_reply_elem(row, 5), 0);
-		if (!q)
-			continue;
-		json_t *sla = json_null();
-		if (q->sla.target) {
-			sla = json_pack("{s:I,s:I,s:I,s:I,s:o}", "target", (json_int_t)q->sla.target,
-					"within_s", (json_int_t)(q->sla.within / 1000), "answered",
-					(json_int_t)answered, "within", (json_int_t)in_sla, "attainment",
-					answered ? json_real(100.0 * (double)in_sla / (double)answered)
-						 : json_null());
-		}
-		json_t *qj = json_pack("{s:s,s:s?,s:I,s:I,s:o,s:I,s:I,s:I,s:o,s:s?,s:b}", "name", q->name,
-				       "description", q->description, "priority", (json_int_t)q->priority,
-				       "waiting", (json_int_t)omr_reply_int(omr_reply_elem(row, 1), 0),
-				       "oldest_wait_s",
-				       oldest ? json_integer((now - oldest) / 1000) : json_integer(0),
-				       "agents_available",
-				       (json_int_t)omr_reply_int(omr_reply_elem(row, 6), 0),
-				       "answered_today", (json_int_t)answered, "avg_handle_s",
-				       (json_int_t)(aht / 1000), "sla", sla, "calendar", q->calendar, "open",
-				       q->cal ? omr_calendar_open(q->cal, omr_now_ms()) : 1);
-		if (qj)
-			json_array_append_new(list, qj);
-	}
-	out = json_pack("{s:o}", "queues", list);
-	omr_http_reply_json(call->reply, 200, out);
-	json_decref(out);
-	free(call);
-}
-
-static void omr_admin_queues(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
-{
-	struct omr_admin *a = arg;
-	const struct omr_config *cfg = omr_env_cfg(&a->env);
-	const struct omr_routing_conf *rc = cfg->routing;
-	struct omr_cands *cands;
-	char day[16];
-	time_t t = time(NULL);
-	struct tm tm;
-
-	if (!omr_admin_method(req, reply, "GET") || !omr_admin_authorised(a, req, reply) ||
-	    !omr_admin_running(a, reply))
-		return;
-	gmtime_r(&t, &tm);
-	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-	cands = omr_calloc(rc->nqueues + 1, sizeof(*cands));
-	size_t n = 0;
-	for (size_t i = 0; i < rc->nqueues; i++) {
-		const struct omr_queue_conf *q = &rc->queues[i];
-		json_t *skills = json_object();
-		for (size_t k = 0; k < q->nskills; k++)
-			json_object_set_new(skills, q->skills[k].skill, json_integer(q->skills[k].min));
-		/* agents who could take the queue's conversations on any channel */
-		omr_route_candidates(cfg->agents, NULL, skills, NULL, NULL, NULL, 0, &cands[i]);
-		json_decref(skills);
-		n += 2 + (size_t)cands[i].n;
-	}
-	const char **argv = omr_calloc(n + 1, sizeof(*argv));
-	char (*counts)[16] = omr_calloc(rc->nqueues + 1, sizeof(*counts));
-	size_t k = 0;
-	for (size_t i = 0; i < rc->nqueues; i++) {
-		argv[k++] = rc->queues[i].name;
-		snprintf(counts[i], sizeof(counts[i]), "%d", cands[i].n);
-		argv[k++] = counts[i];
-		for (int c = 0; c < cands[i].n; c++)
-			argv[k++] = cands[i].argv[c * 3];
-	}
-	struct omr_admin_call *call = omr_calloc(1, sizeof(*call));
-	call->a = a;
-	call->reply = reply;
-	struct omr_lua_queues_state_args st = { .day = day, .queues = argv, .nqueues = k };
-	omr_lua_queues_state(a->env.store, &st, omr_admin_queues_done, call);
-	for (size_t i = 0; i < rc->nqueues; i++)
-		omr_cands_free(&cands[i]);
-	free(cands);
-	free(counts);
-	free(argv);
-}
-
-/* ---- /api/v1/reports/contact-reasons ---- */
-
-static json_t *omr_admin_ranking(const redisReply *r, const char *name)
-{
-	json_t *arr = json_array();
-	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
-		const char *k = omr_reply_str(r->element[i]);
-		if (k)
-			json_array_append_new(arr, json_pack("{s:s,s:I}", name, k, "count",
-							     (json_int_t)omr_reply_int(r->element[i + 1], 0)));
-	}
-	/* most frequent first (per-day sums come unordered) */
-	for (size_t i = 1; i < json_array_size(arr); i++)
-		for (size_t k = i; k > 0 && json_integer_value(json_object_get(json_array_get(arr, k), "count")) >
-					       json_integer_value(json_object_get(json_array_get(arr, k - 1), "count")); k--) {
-			json_t *t = json_incref(json_array_get(arr, k));
-			json_array_set(arr, k, json_array_get(arr, k - 1));
-			json_array_set_new(arr, k - 1, t);
-		}
-	return arr;
-}
-
-static void omr_admin_reasons_done(void *arg, const redisReply *reply, const char *err)
-{
-	omr_http_reply *r = arg;
-	if (err || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
-		omr_http_reply_error(r, 503, "unavailable", "storage unavailable: %s",
-				     err ? err : "bad reply");
-		return;
-	}
-	json_t *reasons = omr_admin_ranking(reply->element[0], "reason");
-	json_int_t total = 0;
-	size_t i;
-	json_t *it;
-	json_array_foreach(reasons, i, it)
-		total += json_integer_value(json_object_get(it, "count"));
-	json_t *out = json_pack("{s:o,s:I,s:o}", "reasons", reasons, "total", total, "outcomes",
-				omr_admin_ranking(reply->element[1], "outcome"));
-	omr_http_reply_json(r, 200, out);
-	json_decref(out);
-}
-
-static void omr_admin_reasons(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
-{
-	struct omr_admin *a = arg;
-	long long days = 0;
-	char (*dates)[16];
-	const char **argv;
-
-	if (!omr_admin_method(req, reply, "GET") || !omr_admin_authorised(a, req, reply) ||
-	    !omr_admin_running(a, reply) ||
-	    omr_admin_param_int(req, reply, "days", 1, 366, &days) < 0)
-		return;
-	dates = omr_calloc((size_t)days + 1, sizeof(*dates));
-	argv = omr_calloc((size_t)days + 1, sizeof(*argv));
-	for (long long d = 0; d < days; d++) {
-		time_t t = time(NULL) - (time_t)(d * 86400);
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(dates[d], sizeof(dates[d]), "%Y-%m-%d", &tm);
-		argv[d] = dates[d];
-	}
-	struct omr_lua_report_reasons_args rr = { .days = argv, .ndays = (size_t)days };
-	omr_lua_report_reasons(a->env.store, &rr, omr_admin_reasons_done, reply);
-	free(argv);
-	free(dates);
+	omr_reports_serve(&a->env, who.queues, req, reply);
 }
 
 /* ---- /api/v1/reload ---- */
@@ -504,10 +290,18 @@ static void omr_admin_reload(void *arg, const struct omr_http_request *req, omr_
 	struct omr_admin *a = arg;
 	char *err = NULL;
 	json_t *j;
+	struct omr_admin_who who;
+	int ok;
 
-	if (!omr_admin_method(req, reply, "POST") || !omr_admin_authorised(a, req, reply))
+	if (!omr_admin_method(req, reply, "POST") ||
+	    !omr_admin_authorised(a, req, reply, OMR_SCOPE_ADMIN, &who))
 		return;
-	if (a->ops.reload(a->ops.arg, &err) == 0) {
+	/* who asked, copied: the reload frees the configuration it is in */
+	char *by = omr_strdup(who.who);
+	ok = a->ops.reload(a->ops.arg, &err) == 0;
+	omr_admin_audit(a, by, "reload", NULL, ok ? "ok" : "bad_config", NULL);
+	free(by);
+	if (ok) {
 		j = json_pack("{s:b}", "reloaded", 1);
 		omr_http_reply_json(reply, 200, j);
 	} else {
@@ -521,6 +315,68 @@ static void omr_admin_reload(void *arg, const struct omr_http_request *req, omr_
 	free(err);
 }
 
+/* ---- /api/v1/drain ---- */
+
+static void omr_admin_drain(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
+{
+	struct omr_admin *a = arg;
+	struct omr_admin_who who;
+	const json_t *on;
+	json_t *body, *out;
+
+	if (!omr_admin_method(req, reply, "POST") ||
+	    !omr_admin_authorised(a, req, reply, OMR_SCOPE_ADMIN, &who) ||
+	    !(body = omr_admin_body(req, reply)))
+		return;
+	on = json_object_get(body, "draining");
+	if (on && !json_is_boolean(on)) {
+		omr_http_reply_error(reply, 400, "bad_parameter", "draining: true or false");
+		json_decref(body);
+		return;
+	}
+	int draining = on ? json_is_true(on) : 1;
+	a->ops.drain(a->ops.arg, draining);
+	omr_admin_audit(a, who.who, draining ? "drain" : "undrain", a->env.node_id, "ok", NULL);
+	out = json_pack("{s:b,s:s}", "draining", draining, "node", a->env.node_id);
+	omr_http_reply_json(reply, 200, out);
+	json_decref(out);
+	json_decref(body);
+}
+
+/* ---- /api/v1/audit ---- */
+
+static void omr_admin_audit_done(void *arg, json_t *page, const char *err)
+{
+	omr_http_reply *reply = arg;
+	if (!page)
+		omr_http_reply_error(reply, 503, "unavailable", "storage unavailable: %s", err);
+	else
+		omr_http_reply_json(reply, 200, page);
+}
+
+static void omr_admin_audit_get(void *arg, const struct omr_http_request *req,
+				omr_http_reply *reply)
+{
+	struct omr_admin *a = arg;
+	struct omr_admin_who who;
+	long long limit = 50;
+	const char *before;
+
+	if (!omr_admin_method(req, reply, "GET") ||
+	    !omr_admin_authorised(a, req, reply, OMR_SCOPE_ADMIN, &who) ||
+	    !omr_admin_running(a, reply) ||
+	    omr_admin_param_int(req, reply, "limit", 1, 1000, &limit) < 0)
+		return;
+	before = omr_http_query_param(req, "before");
+	if (before && *before && !omr_audit_id_ok(before)) {
+		omr_http_reply_error(reply, 400, "bad_parameter",
+				     "before: an entry id (the 'next' of the previous page)");
+		return;
+	}
+	omr_audit_read(a->env.store, before && *before ? before : NULL, (int)limit,
+		       omr_admin_audit_done, reply);
+}
+
 struct omr_admin *omr_admin_new(const struct omr_env *env, struct omr_http_server *http,
 				const struct omr_admin_ops *ops, char **err_r)
 {
@@ -532,10 +388,14 @@ struct omr_admin *omr_admin_new(const struct omr_env *env, struct omr_http_serve
 		{ "/healthz", 0, omr_admin_healthz },
 		{ "/metrics", 0, omr_admin_metrics },
 		{ "/api/v1/conversations", 1, omr_admin_conversations },
-		{ "/api/v1/agents", 0, omr_admin_agents },
+		{ "/api/v1/agents", 1, omr_admin_agents },
 		{ "/api/v1/queues", 0, omr_admin_queues },
-		{ "/api/v1/reports/contact-reasons", 0, omr_admin_reasons },
+		{ "/api/v1/reports/queues", 0, omr_admin_report },
+		{ "/api/v1/reports/agents", 0, omr_admin_report },
+		{ "/api/v1/reports/contact-reasons", 0, omr_admin_report },
 		{ "/api/v1/reload", 0, omr_admin_reload },
+		{ "/api/v1/drain", 0, omr_admin_drain },
+		{ "/api/v1/audit", 0, omr_admin_audit_get },
 	};
 	struct omr_gate_limits fail = { .rate_per_ip = OMR_ADMIN_AUTH_FAILURES / 60.0,
 					.burst_per_ip = OMR_ADMIN_AUTH_FAILURES };
@@ -560,6 +420,9 @@ void omr_admin_metrics_write(const struct omr_admin *a, struct omr_buf *b)
 	omr_metric(b, "admin_auth_throttled_total", "counter",
 		   "admin API requests answered 429: too many failed tokens from the address",
 		   a->auth_throttled);
+	omr_metric(b, "admin_forbidden_total", "counter",
+		   "admin API requests answered 403: the token lacks the scope or is not an API token",
+		   a->forbidden);
 }
 
 void omr_admin_free(struct omr_admin *a)

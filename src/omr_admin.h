@@ -9,6 +9,7 @@
 #define OMR_ADMIN_H
 
 #include "omr_env.h"
+#include "omr_supervise.h"
 
 struct omr_buf;
 struct omr_http_server;
@@ -28,6 +29,11 @@ struct omr_admin_ops {
 	void (*metrics)(void *arg, struct omr_buf *b);
 	/* 0, or -1 with every error in *err_r (malloc'ed) */
 	int (*reload)(void *arg, char **err_r);
+	/* an operator's drain: /healthz answers 503 while on (the node serves on) */
+	void (*drain)(void *arg, int on);
+	/* close, transfer, presence for a supervisor or admin (omr_agents_supervise) */
+	void (*supervise)(void *arg, const struct omr_supervise *s, omr_supervise_cb cb,
+			  void *cbarg);
 	void *arg;
 };
 

@@ -39,6 +39,8 @@ void omr_areq_free(struct omr_areq *q)
 	free(q->text);
 	free(q->extra);
 	json_decref(q->data);
+	free(q->by);
+	omr_strv_free(q->queues);
 	free(q);
 }
 
@@ -112,10 +114,16 @@ static void omr_agents_publish(struct omr_agents *a, const char *agent, const js
 
 /* Local delivery first: this node's consoles of the agent at once, the
  * other nodes' through the bus. */
-static void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame)
+static void omr_agents_json_free(void *v)
+{
+	json_decref(v);
+}
+
+void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame)
 {
 	omr_agents_deliver(a, agent, frame);
 	omr_agents_publish(a, agent, frame);
+	omr_agents_monitor_frame(a, agent, frame);
 }
 
 void omr_agents_push_text(struct omr_agents *a, const char *agent, json_t *frame,
@@ -132,7 +140,7 @@ void omr_agents_push_text(struct omr_agents *a, const char *agent, json_t *frame
 		spliced = t != NULL;
 		free(t);
 	}
-	if ((!here || spliced) && !omr_bus_needed(a->bus))
+	if ((!here || spliced) && !omr_bus_needed(a->bus) && !omr_map_count(a->monitors))
 		return;
 	/* the bus, and this node's consoles should the splice fail (no
 	 * memory), get the frame whole */
@@ -143,10 +151,12 @@ void omr_agents_push_text(struct omr_agents *a, const char *agent, json_t *frame
 		prev = json_array();
 	}
 	json_object_set_new(cust, "previous", prev);
-	if (here && !spliced)
+	if (here && !spliced) {
 		omr_agents_push(a, agent, frame);
-	else
+	} else {
 		omr_agents_publish(a, agent, frame);
+		omr_agents_monitor_frame(a, agent, frame);
+	}
 }
 
 void omr_agents_push_new(struct omr_agents *a, const char *agent, json_t *frame)
@@ -197,6 +207,15 @@ static const struct {
 	{ "wrapup", omr_agents_wrapup },
 	{ "open", omr_agents_open },
 	{ "agents", omr_agents_directory_page },
+	/* supervisors (omr_agents_supervisor.c checks the role) */
+	{ "monitor", omr_agents_sup_monitor },
+	{ "unmonitor", omr_agents_sup_unmonitor },
+	{ "whisper", omr_agents_sup_whisper },
+	{ "barge", omr_agents_sup_barge },
+	{ "reassign", omr_agents_sup_reassign },
+	{ "pull", omr_agents_sup_pull },
+	{ "agent_presence", omr_agents_sup_presence },
+	{ "wallboard", omr_agents_sup_wallboard },
 };
 
 static void omr_agents_command(struct omr_agents *a, struct omr_asess *s, const char *type,
@@ -254,6 +273,7 @@ static void omr_asess_free(void *p)
 	free(s->agent);
 	free(s->ip);
 	free(s->cred);
+	free(s->wb_last);
 	free(s);
 }
 
@@ -382,6 +402,7 @@ struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_ag
 	a->login = deps->login;
 	a->sessions = omr_map_new();
 	a->locals = omr_map_new();
+	a->monitors = omr_map_new();
 	a->sync_ev = evtimer_new(env->base, omr_agents_sync_again, a);
 	struct omr_ws_endpoint ep = {
 		.path = "/agent",
@@ -434,6 +455,9 @@ void omr_agents_free(struct omr_agents *a)
 	omr_agents_auth_free(a);
 	omr_map_free(a->sessions, omr_asess_free);
 	omr_map_free(a->locals, omr_alocal_free);
+	omr_map_free(a->monitors, omr_agents_json_free);
 	event_free(a->sync_ev);
+	if (a->wb_ev)
+		event_free(a->wb_ev);
 	free(a);
 }

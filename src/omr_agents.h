@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "omr_env.h"
+#include "omr_supervise.h"
 
 struct omr_buf;
 struct omr_bus;
@@ -47,5 +48,13 @@ void omr_agents_reload(struct omr_agents *a);
 /* The bus delivers a pushed frame here: to this node's sessions. */
 void omr_agents_deliver(struct omr_agents *a, const char *agent, const json_t *frame);
 void omr_agents_metrics(const struct omr_agents *a, struct omr_buf *b);
+/* A "mon" message of the bus: another node's supervisor follows (or no
+ * longer follows) a conversation. */
+void omr_agents_monitor_bus(struct omr_agents *a, const json_t *msg);
+/* Close or transfer a conversation, or set an agent's presence, for a
+ * supervisor or admin (omr_supervise.h); cb is called exactly once, maybe
+ * before this returns. */
+void omr_agents_supervise(struct omr_agents *a, const struct omr_supervise *s, omr_supervise_cb cb,
+			  void *arg);
 
 #endif

@@ -23,12 +23,47 @@ static const struct omr_conf_key omr_agent_keys[] = {
 	{ "team", OMR_CONF_STRING, AOFF(team), 0, NULL, 0, 0, "team name" },
 	{ "languages", OMR_CONF_STRLIST, AOFF(languages), 0, NULL, 0, 0,
 	  "languages the agent serves (ISO 639-1 codes)" },
+	{ "roles", OMR_CONF_STRLIST, AOFF(role_names), 0, NULL, 0, 0,
+	  "agent (takes conversations), supervisor (watches and steers queues), admin "
+	  "(everything); default [agent]" },
+	{ "queues", OMR_CONF_STRLIST, AOFF(queues), 0, NULL, 0, 0,
+	  "a supervisor's queues: they see and act on these only (default: all)" },
 	{ "enabled", OMR_CONF_BOOL, AOFF(enabled), 0, "true", 0, 0,
 	  "false: kept in the file but as if removed (cannot log in, gets nothing; "
 	  "a reload logs the agent out)" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
-static const char *const omr_agent_handled[] = { "skills", "capacity", NULL };
+static const char *const omr_agent_handled[] = { "skills", "capacity", "api_tokens", NULL };
+
+static const char *const omr_role_names[] = { "agent", "supervisor", "admin", NULL };
+static const char *const omr_scope_names[] = { "read", "act", "admin", NULL };
+
+/* the bit of `name` in `names` (bit i for names[i]), or 0 */
+static unsigned omr_name_bit(const char *const *names, const char *name)
+{
+	for (unsigned i = 0; names[i]; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1u << i;
+	return 0;
+}
+
+json_t *omr_roles_json(unsigned roles)
+{
+	json_t *arr = json_array();
+	for (unsigned i = 0; omr_role_names[i]; i++)
+		if (roles & (1u << i))
+			json_array_append_new(arr, json_string(omr_role_names[i]));
+	return arr;
+}
+
+unsigned omr_roles_scopes(unsigned roles)
+{
+	if (roles & OMR_ROLE_ADMIN)
+		return OMR_SCOPE_READ | OMR_SCOPE_ACT | OMR_SCOPE_ADMIN;
+	if (roles & OMR_ROLE_SUPERVISOR)
+		return OMR_SCOPE_READ | OMR_SCOPE_ACT;
+	return 0;
+}
 
 static int omr_agent_id_ok(const char *s)
 {
@@ -104,6 +139,131 @@ static void omr_agent_check(struct omr_agent_conf *a, const struct omr_ynode *it
 	}
 }
 
+static void omr_agent_roles(struct omr_agent_conf *a, const struct omr_routing_conf *routing,
+			    const struct omr_ynode *item, struct omr_conf_errs *errs)
+{
+	a->roles = a->role_names ? 0 : OMR_ROLE_AGENT;
+	for (size_t i = 0; a->role_names && a->role_names[i]; i++) {
+		unsigned bit = omr_name_bit(omr_role_names, a->role_names[i]);
+		if (!bit)
+			omr_conf_error(errs, omr_ynode_get(item, "roles"),
+				       "roles: unknown role '%s' (expected agent, supervisor or admin)",
+				       a->role_names[i]);
+		a->roles |= bit;
+	}
+	if (a->role_names && !a->role_names[0])
+		omr_conf_error(errs, omr_ynode_get(item, "roles"),
+			       "roles: give at least one of agent, supervisor, admin");
+	if (a->queues && !(a->roles & OMR_ROLE_SUPERVISOR))
+		omr_conf_error(errs, omr_ynode_get(item, "queues"),
+			       "queues: only a supervisor is limited to queues (add roles: [supervisor])");
+	if (a->queues && (a->roles & OMR_ROLE_ADMIN))
+		omr_conf_error(errs, omr_ynode_get(item, "queues"),
+			       "queues: an admin sees every queue; drop queues: or the admin role");
+	for (size_t i = 0; a->queues && routing && a->queues[i]; i++)
+		if (!omr_routing_queue(routing, a->queues[i]))
+			omr_conf_error(errs, omr_ynode_get(item, "queues"),
+				       "queues: unknown queue '%s' (not defined in the routing file)",
+				       a->queues[i]);
+}
+
+static unsigned omr_token_scopes(const struct omr_agent_conf *a, const struct omr_ynode *n,
+				 struct omr_conf_errs *errs)
+{
+	unsigned allowed = omr_roles_scopes(a->roles), scopes = 0;
+	if (!n)
+		return allowed; /* as much as the role allows */
+	if (n->type != OMR_Y_SEQ || n->n == 0) {
+		omr_conf_error(errs, n, "scopes: expected a list of read, act, admin");
+		return 0;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const struct omr_ynode *s = n->items[i];
+		unsigned bit = s->type == OMR_Y_SCALAR ? omr_name_bit(omr_scope_names, s->value) : 0;
+		if (!bit)
+			omr_conf_error(errs, s, "scopes: expected read, act or admin");
+		else if (!(bit & allowed))
+			omr_conf_error(errs, s, "scopes: '%s' is more than the role of '%s' allows",
+				       s->value, a->id);
+		scopes |= bit;
+	}
+	return scopes;
+}
+
+/* api_tokens: [{name, hash: "$sha256$<hex>", scopes: [read, act, admin]}] */
+static void omr_agent_tokens(struct omr_agent_conf *a, const struct omr_ynode *n,
+			     struct omr_conf_errs *errs)
+{
+	if (!n || omr_ynode_is_null(n))
+		return;
+	if (n->type != OMR_Y_SEQ) {
+		omr_conf_error(errs, n, "api_tokens: expected a list of {name, hash, scopes}");
+		return;
+	}
+	if (!omr_roles_scopes(a->roles)) {
+		omr_conf_error(errs, n, "api_tokens: '%s' is only an agent; admin API tokens are "
+			       "for supervisors and admins", a->id);
+		return;
+	}
+	a->tokens = omr_calloc(n->n, sizeof(*a->tokens));
+	for (size_t i = 0; i < n->n; i++) {
+		const struct omr_ynode *it = n->items[i], *name, *hash;
+		struct omr_api_token *t = &a->tokens[a->ntokens];
+		char *err = NULL;
+		if (it->type != OMR_Y_MAP) {
+			omr_conf_error(errs, it, "api_tokens: expected {name, hash, scopes}");
+			continue;
+		}
+		for (size_t k = 0; k < it->n; k++) {
+			const char *key = it->pairs[k].key->value;
+			if (strcmp(key, "name") && strcmp(key, "hash") && strcmp(key, "scopes"))
+				omr_conf_error(errs, it->pairs[k].key,
+					       "unknown key '%s' (expected one of: name, hash, scopes)", key);
+		}
+		name = omr_ynode_get(it, "name");
+		hash = omr_ynode_get(it, "hash");
+		if (!name || name->type != OMR_Y_SCALAR || !omr_agent_id_ok(name->value)) {
+			omr_conf_error(errs, name ? name : it,
+				       "api_tokens: name: letters, digits, _ - . @ (it names the token in the audit)");
+			continue;
+		}
+		if (!hash || hash->type != OMR_Y_SCALAR ||
+		    omr_token_parse(hash->value, t->sha256, &err) < 0) {
+			omr_conf_error(errs, hash ? hash : it, "api_tokens: hash: %s",
+				       err ? err : "the token's hash from `omniroute --hash-token`");
+			free(err);
+			continue;
+		}
+		t->scopes = omr_token_scopes(a, omr_ynode_get(it, "scopes"), errs);
+		size_t len = strlen(a->id) + strlen(name->value) + 2;
+		t->name = omr_malloc(len);
+		snprintf(t->name, len, "%s/%s", a->id, name->value);
+		a->ntokens++;
+	}
+}
+
+/* An admin API token held twice (by two users, or twice by one) could not
+ * be told apart in the audit; one equal to a console log-in token would
+ * make the two the same secret. */
+static void omr_api_tokens_unique(const struct omr_agents_conf *a, const struct omr_agent_conf *ag,
+				  const struct omr_ynode *item, struct omr_conf_errs *errs)
+{
+	for (size_t t = 0; t < ag->ntokens; t++)
+		for (size_t k = 0; k < a->nagents; k++) {
+			const struct omr_agent_conf *o = &a->agents[k];
+			size_t upto = o == ag ? t : o->ntokens;
+			for (size_t u = 0; u < upto; u++)
+				if (memcmp(o->tokens[u].sha256, ag->tokens[t].sha256, 32) == 0)
+					omr_conf_error(errs, omr_ynode_get(item, "api_tokens"),
+						       "api_tokens: %s is the same token as %s",
+						       ag->tokens[t].name, o->tokens[u].name);
+			if (o->token && memcmp(o->token_sha256, ag->tokens[t].sha256, 32) == 0)
+				omr_conf_error(errs, omr_ynode_get(item, "api_tokens"),
+					       "api_tokens: %s is the console log-in token of '%s'",
+					       ag->tokens[t].name, o->id);
+		}
+}
+
 /* Two agents with one token: a login could not tell them apart. */
 static void omr_agent_token_unique(const struct omr_agents_conf *a, const struct omr_agent_conf *ag,
 				   const struct omr_ynode *item, struct omr_conf_errs *errs)
@@ -125,6 +285,9 @@ static void omr_agent_free(struct omr_agent_conf *ag)
 	for (size_t k = 0; k < ag->ncapacity; k++)
 		free(ag->capacity[k].channel);
 	free(ag->capacity);
+	for (size_t k = 0; k < ag->ntokens; k++)
+		free(ag->tokens[k].name);
+	free(ag->tokens);
 	omr_conf_release(omr_agent_keys, ag);
 }
 
@@ -182,7 +345,12 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 		omr_agent_token_unique(a, ag, item, errs);
 		omr_agent_skills(ag, routing, omr_ynode_get(item, "skills"), errs);
 		omr_agent_capacity_load(ag, omr_ynode_get(item, "capacity"), errs);
+		omr_agent_roles(ag, routing, item, errs);
+		omr_agent_tokens(ag, omr_ynode_get(item, "api_tokens"), errs);
 	}
+	/* after all are read: a token may repeat one of a user further down */
+	for (size_t i = 0; i < a->nagents; i++)
+		omr_api_tokens_unique(a, &a->agents[i], list->items[i], errs);
 done:
 	if (errs->count > before)
 		goto fail;
@@ -228,6 +396,27 @@ const struct omr_agent_conf *omr_agents_find_token(const struct omr_agents_conf 
 		if (match && ag->token && !found)
 			found = ag;
 	}
+	return found;
+}
+
+const struct omr_agent_conf *omr_agents_find_api_token(const struct omr_agents_conf *a,
+						       const char *token,
+						       const struct omr_api_token **tok_r)
+{
+	const struct omr_agent_conf *found = NULL;
+	unsigned char d[32];
+
+	*tok_r = NULL;
+	if (!a || omr_token_digest(token, d) < 0)
+		return NULL;
+	for (size_t i = 0; i < a->nagents; i++)
+		for (size_t t = 0; t < a->agents[i].ntokens; t++) {
+			const struct omr_api_token *tk = &a->agents[i].tokens[t];
+			if (omr_ct_equal(tk->sha256, sizeof(d), d, sizeof(d)) && !found) {
+				found = &a->agents[i];
+				*tok_r = tk;
+			}
+		}
 	return found;
 }
 

@@ -1,9 +1,13 @@
 /*
- * omr_agents_conf: agents.yaml — the agent directory: who may log in, with
- * which skills (proficiency 1-5), languages and capacity per channel.
+ * omr_agents_conf: agents.yaml — the users file: who may log in, in which
+ * roles (agent, supervisor, admin), with which skills (proficiency 1-5),
+ * languages and capacity per channel, and the admin API tokens (hashed,
+ * with scopes) of supervisors and admins.
  */
 #ifndef OMR_AGENTS_CONF_H
 #define OMR_AGENTS_CONF_H
+
+#include <jansson.h>
 
 #include "omr_conf.h"
 
@@ -19,6 +23,22 @@ struct omr_agent_capacity {
 	long long max;
 };
 
+/* roles (a bit mask): who a user is */
+#define OMR_ROLE_AGENT 1u      /* takes conversations */
+#define OMR_ROLE_SUPERVISOR 2u /* watches and steers queues (all, or `queues`) */
+#define OMR_ROLE_ADMIN 4u      /* everything, including reload and the audit */
+
+/* admin API scopes (a bit mask): what a token may do */
+#define OMR_SCOPE_READ 1u  /* GET: queues, agents, conversations, reports, metrics */
+#define OMR_SCOPE_ACT 2u   /* supervise: close, transfer, presence */
+#define OMR_SCOPE_ADMIN 4u /* reload, drain, audit */
+
+struct omr_api_token {
+	char *name;                /* for the audit: "sam/wallboard" */
+	unsigned char sha256[32];  /* of the token; the file keeps only this */
+	unsigned scopes;
+};
+
 struct omr_agent_conf {
 	char *id;
 	char *name;
@@ -32,6 +52,11 @@ struct omr_agent_conf {
 	size_t nskills;
 	struct omr_agent_capacity *capacity;
 	size_t ncapacity;
+	char **role_names;        /* roles: as written */
+	unsigned roles;           /* OMR_ROLE_*; [agent] when the file says nothing */
+	char **queues;            /* a supervisor's queues (NULL-terminated), NULL: all */
+	struct omr_api_token *tokens;
+	size_t ntokens;
 };
 
 struct omr_agents_conf {
@@ -48,6 +73,15 @@ const struct omr_agent_conf *omr_agents_find(const struct omr_agents_conf *a, co
  * in constant time), or NULL. Borrowed from a. */
 const struct omr_agent_conf *omr_agents_find_token(const struct omr_agents_conf *a,
 						   const char *token);
+/* The user holding the admin API token `token` (its entry in *tok_r), or
+ * NULL. Every stored hash is compared, in constant time. Borrowed from a. */
+const struct omr_agent_conf *omr_agents_find_api_token(const struct omr_agents_conf *a,
+						       const char *token,
+						       const struct omr_api_token **tok_r);
+/* "agent", "supervisor", "admin": the role names of a mask, as a JSON array */
+json_t *omr_roles_json(unsigned roles);
+/* the scopes a role allows a token at most */
+unsigned omr_roles_scopes(unsigned roles);
 long long omr_agent_skill_level(const struct omr_agent_conf *a, const char *skill);
 long long omr_agent_capacity(const struct omr_agent_conf *a, const char *channel);
 

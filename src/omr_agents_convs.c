@@ -227,29 +227,39 @@ void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *m
 	free(key);
 }
 
+void omr_agents_acted(struct omr_agents *a, struct omr_areq *q)
+{
+	const char *act = q->text;
+
+	if (strcmp(act, "close") == 0) {
+		omr_log_info("agent %s closed conversation %s%s%s%s", q->agent, q->conversation,
+			     q->by ? " (by " : "", q->by ? q->by : "", q->by ? ")" : "");
+		omr_agents_push_new(a, q->agent, json_pack("{s:s,s:s,s:s,s:s?}", "type", "status",
+							   "conversation", q->conversation,
+							   "status", "wrapup", "by", q->by));
+	} else {
+		omr_log_info("agent %s: conversation %s %s%s%s%s", q->agent, q->conversation,
+			     strcmp(act, "wrapup") == 0 ? "wrapped up" : "transferred",
+			     q->by ? " (by " : "", q->by ? q->by : "", q->by ? ")" : "");
+		omr_agents_push_new(a, q->agent,
+				    json_pack("{s:s,s:s,s:s,s:s?}", "type", "unassigned", "conversation",
+					      q->conversation, "reason",
+					      strcmp(act, "wrapup") == 0 ? "wrapped_up" : "transferred",
+					      "by", q->by));
+		omr_hub_route(a->env.hub);
+	}
+}
+
 static void omr_agents_act_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_areq *q = arg;
 	struct omr_agents *a = q->a;
-	const char *act = q->text;
 
-	if (omr_agents_refused(a, q, reply, err)) {
-		omr_areq_free(q);
-		return;
-	}
-	if (strcmp(act, "close") == 0) {
-		omr_log_info("agent %s closed conversation %s", q->agent, q->conversation);
-		omr_agents_push_new(a, q->agent, json_pack("{s:s,s:s,s:s}", "type", "status",
-							   "conversation", q->conversation,
-							   "status", "wrapup"));
-	} else {
-		omr_log_info("agent %s: conversation %s %s", q->agent, q->conversation,
-			     strcmp(act, "wrapup") == 0 ? "wrapped up" : "transferred");
-		omr_agents_push_new(a, q->agent,
-				    json_pack("{s:s,s:s,s:s}", "type", "unassigned", "conversation",
-					      q->conversation, "reason",
-					      strcmp(act, "wrapup") == 0 ? "wrapped_up" : "transferred"));
-		omr_hub_route(a->env.hub);
+	if (!omr_agents_refused(a, q, reply, err)) {
+		omr_agents_acted(a, q);
+		if (strcmp(q->text, "wrapup") == 0) /* conv_act.lua answers the queue third */
+			omr_hub_ended(a->env.hub, OMR_HUB_WRAPPED_UP, q->agent, q->conversation,
+				      omr_reply_str(omr_reply_elem(reply, 2)), NULL);
 	}
 	omr_areq_free(q);
 }
@@ -324,7 +334,6 @@ void omr_agents_transfer(struct omr_agents *a, struct omr_asess *s, const json_t
 	const char *agent = json_string_value(json_object_get(msg, "agent"));
 	const char *note = json_string_value(json_object_get(msg, "note"));
 	const struct omr_agent_conf *me = omr_agents_find(cfg->agents, s->agent);
-	char nid[OMR_ID_MAX];
 	struct omr_areq *q;
 
 	if (!conv)
@@ -338,7 +347,8 @@ void omr_agents_transfer(struct omr_agents *a, struct omr_asess *s, const json_t
 		omr_agents_error(a, s->conn, "unknown_queue", "no such queue", "conversation", conv);
 		return;
 	}
-	if (agent && (!omr_agents_find(cfg->agents, agent) || strcmp(agent, s->agent) == 0)) {
+	const struct omr_agent_conf *to = agent ? omr_agents_find(cfg->agents, agent) : NULL;
+	if (agent && (!to || !(to->roles & OMR_ROLE_AGENT) || strcmp(agent, s->agent) == 0)) {
 		omr_agents_error(a, s->conn, "unknown_agent", "no such agent (or yourself)",
 				 "conversation", conv);
 		return;
@@ -351,15 +361,23 @@ void omr_agents_transfer(struct omr_agents *a, struct omr_asess *s, const json_t
 	q = omr_areq_new(a, s);
 	q->conversation = omr_strdup(conv);
 	q->text = omr_strdup("transfer");
+	omr_agents_transfer_run(a, q, queue, agent, note, me && me->name ? me->name : s->agent,
+				omr_agents_act_cb);
+}
+
+void omr_agents_transfer_run(struct omr_agents *a, struct omr_areq *q, const char *queue,
+			     const char *agent, const char *note, const char *name,
+			     omr_redis_cb cb)
+{
+	char nid[OMR_ID_MAX];
 	struct omr_lua_conv_act_args c = {
-		.action = "transfer", .conversation = conv, .agent = s->agent,
+		.action = "transfer", .conversation = q->conversation, .agent = q->agent,
 		.to = queue ? "queue" : "agent", .target = queue ? queue : agent,
-		.note_id = omr_id_new(nid, "m_"), .note = note,
-		.name = me && me->name ? me->name : s->agent,
+		.note_id = omr_id_new(nid, "m_"), .note = note, .name = name,
 		/* a transfer to a named agent waits for that agent this long */
-		.prefer = cfg->routing->offers.timeout * 6,
+		.prefer = omr_env_cfg(&a->env)->routing->offers.timeout * 6,
 	};
-	omr_lua_conv_act(a->env.store, &c, omr_agents_act_cb, q);
+	omr_lua_conv_act(a->env.store, &c, cb, q);
 }
 
 static void omr_agents_open_cb(void *arg, const redisReply *reply, const char *err)

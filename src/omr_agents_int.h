@@ -34,6 +34,7 @@
 
 #include "omr_env.h"
 #include "omr_redis.h"
+#include "omr_supervise.h"
 #include "omr_util.h"
 
 struct omr_lua_agent_session_reply;
@@ -64,6 +65,8 @@ struct omr_asess {
 	                             failed): the close sends no -1 */
 	double tokens;
 	struct timespec last;
+	int wallboard;            /* a supervisor's console watching the floor */
+	char *wb_last;            /* the last wallboard it got (JSON, without now) */
 	struct omr_asess *next;   /* on the agent's list */
 };
 
@@ -84,6 +87,12 @@ struct omr_agents {
 	struct omr_worker *login;   /* password checks */
 	struct omr_map *sessions;   /* conn id -> omr_asess */
 	struct omr_map *locals;     /* agent id -> omr_alocal */
+	/* conversation id -> JSON array of the supervisors who monitor it
+	 * (omr_agents_supervisor.c) */
+	struct omr_map *monitors;
+	struct event *wb_ev;      /* the wallboard's tick, while anyone watches */
+	int wb_pending;           /* wallboard.lua running */
+	int wb_failing;           /* its last run failed (logged once) */
 	/* the stand-in for a value written as text into a frame
 	 * (omr_model_dumps_splice): "omr-text-" and 32 random hex digits */
 	char mark[48];
@@ -111,6 +120,11 @@ struct omr_areq {
 	char *text;
 	char *extra;
 	json_t *data;
+	/* on behalf of a supervisor or admin: told how it ended */
+	omr_supervise_cb done;
+	void *done_arg;
+	char *by;
+	char **queues;  /* the actor's queues (omr_strv), NULL: all */
 };
 
 /* omr_agents.c */
@@ -156,6 +170,9 @@ void omr_agents_presence(struct omr_agents *a, struct omr_asess *s, const json_t
 /* Take an agent offline (grace expired, node gone); requeues and withdraws. */
 void omr_agents_offline(struct omr_agents *a, const char *agent, const char *reason,
 			int only_if_disconnected);
+/* Set an agent's presence on behalf of q->by (q->done is told). */
+void omr_agents_presence_for(struct omr_agents *a, struct omr_areq *q, const char *status,
+			     const char *reason);
 /* A session closed. */
 void omr_agents_session_closed(struct omr_agents *a, struct omr_asess *s);
 
@@ -175,6 +192,9 @@ void omr_agents_send_offer(struct omr_agents *a, const char *agent, const char *
 			   const char *conversation, const json_t *summary, long long remaining_ms);
 void omr_agents_revoked(struct omr_agents *a, const char *agent, const char *offer,
 			const char *reason);
+/* an offer withdrawn because the agent went offline: revoked on
+ * their consoles and announced (OMR_HUB_OFFER_ENDED) */
+void omr_agents_withdrawn(struct omr_agents *a, const char *agent, const char *offer);
 void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_t *msg,
 			  const char *how);
 
@@ -184,6 +204,30 @@ void omr_agents_close(struct omr_agents *a, struct omr_asess *s, const json_t *m
 void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_transfer(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_open(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* conv_act.lua answered 'ok' for q's action (q->text) on q->conversation,
+ * done by or for q->agent: tell the agent's console, route on. */
+void omr_agents_acted(struct omr_agents *a, struct omr_areq *q);
+/* conv_act.lua's transfer for q (agent, conversation set) */
+void omr_agents_transfer_run(struct omr_agents *a, struct omr_areq *q, const char *queue,
+			     const char *agent, const char *note, const char *name,
+			     omr_redis_cb cb);
+/* omr_agents.c: a frame to an agent's consoles on every node (borrowed) */
+void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame);
+
+/* omr_agents_supervisor.c: the supervisors' frames */
+void omr_agents_sup_monitor(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_sup_unmonitor(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_sup_whisper(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_sup_barge(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_sup_reassign(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_sup_pull(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_sup_presence(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* omr_agents_wallboard.c: {"type": "wallboard", "on": bool} */
+void omr_agents_sup_wallboard(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* A frame about a conversation went to its agent: to its monitors too. */
+void omr_agents_monitor_frame(struct omr_agents *a, const char *agent, const json_t *frame);
+/* The supervisor's last console on this node closed: they monitor nothing. */
+void omr_agents_monitor_gone(struct omr_agents *a, const char *sup);
 /* omr_agents_views.c: {"type": "agents", "after"}: a page of colleagues */
 void omr_agents_directory_page(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 

@@ -40,6 +40,12 @@ void omr_agents_revoked(struct omr_agents *a, const char *agent, const char *off
 						"reason", reason));
 }
 
+void omr_agents_withdrawn(struct omr_agents *a, const char *agent, const char *offer)
+{
+	omr_agents_revoked(a, agent, offer, "withdrawn");
+	omr_hub_ended(a->env.hub, OMR_HUB_OFFER_ENDED, agent, NULL, NULL, "withdrawn");
+}
+
 static void omr_agents_offer_view_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_areq *q = arg;
@@ -110,12 +116,16 @@ static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const ch
 		/* counted for the service level by offer_end.lua itself */
 		q->conversation = omr_strdup(o.conversation);
 		omr_log_info("agent %s accepted conversation %s", q->agent, q->conversation);
+		omr_hub_ended(a->env.hub, OMR_HUB_OFFER_ENDED, q->agent, q->conversation, o.queue,
+			      "accepted");
 		omr_agents_assigned(q, o.view);
 		omr_hub_route(a->env.hub);
 	} else if (o.outcome && strcmp(o.outcome, "expire") == 0) {
 		/* it expired just before the accept arrived */
 		omr_agents_error_q(q, "gone", "the offer expired");
 		omr_agents_revoked(a, q->agent, q->offer, "expired");
+		omr_hub_ended(a->env.hub, OMR_HUB_OFFER_ENDED, q->agent, o.conversation, NULL,
+			      "missed");
 		if (o.away) {
 			struct omr_hub_event pv = {
 				.type = OMR_HUB_PRESENCE, .agent = q->agent, .status = "away",
@@ -127,6 +137,8 @@ static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const ch
 	} else {
 		omr_log_info("agent %s declined offer %s", q->agent, q->offer);
 		omr_agents_revoked(a, q->agent, q->offer, "rejected");
+		omr_hub_ended(a->env.hub, OMR_HUB_OFFER_ENDED, q->agent, o.conversation, NULL,
+			      "rejected");
 		omr_hub_route(a->env.hub);
 	}
 	omr_areq_free(q);

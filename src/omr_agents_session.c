@@ -137,6 +137,8 @@ void omr_agents_session_closed(struct omr_agents *a, struct omr_asess *s)
 		}
 	}
 	omr_log_info("agent %s disconnected (connection %llu)", s->agent, (unsigned long long)s->conn);
+	if (!l || !l->sessions)
+		omr_agents_monitor_gone(a, s->agent); /* a supervisor's monitors end with them */
 	if (a->stopping)
 		return; /* the node's agents get their grace from its next start */
 	if (s->not_counted) {
@@ -273,17 +275,20 @@ static void omr_agents_offline_cb(void *arg, const redisReply *reply, const char
 		if (q->conn)
 			omr_agents_error(a, q->conn, "unavailable", "storage unavailable, try again",
 					 NULL, NULL);
+		if (q->done)
+			q->done(q->done_arg, 503, "unavailable", "storage unavailable, try again", NULL);
 		omr_areq_free(q);
 		return;
 	}
 	if (strcmp(r.tag, "ok") == 0) {
-		omr_log_info("agent %s is %s%s%s", q->agent, q->text, q->extra[0] ? ": " : "",
-			     q->extra);
-		omr_agents_push_new(a, q->agent, json_pack("{s:s,s:s,s:s}", "type", "presence",
-							   "status", q->text, "reason", q->extra));
+		omr_log_info("agent %s is %s%s%s%s%s%s", q->agent, q->text, q->extra[0] ? ": " : "",
+			     q->extra, q->by ? " (set by " : "", q->by ? q->by : "", q->by ? ")" : "");
+		omr_agents_push_new(a, q->agent, json_pack("{s:s,s:s,s:s,s:s?}", "type", "presence",
+							   "status", q->text, "reason", q->extra,
+							   "by", q->by));
 		for (size_t i = 0; withdrawn && i < withdrawn->elements; i++)
 			if (omr_reply_str(withdrawn->element[i]))
-				omr_agents_revoked(a, q->agent, withdrawn->element[i]->str, "withdrawn");
+				omr_agents_withdrawn(a, q->agent, withdrawn->element[i]->str);
 		for (size_t i = 0; requeued && i < requeued->elements; i++)
 			if (omr_reply_str(requeued->element[i]))
 				omr_agents_push_new(a, q->agent,
@@ -292,7 +297,31 @@ static void omr_agents_offline_cb(void *arg, const redisReply *reply, const char
 							      "reason", "requeued"));
 		omr_hub_route(a->env.hub);
 	}
+	if (q->done)
+		q->done(q->done_arg, 200, NULL, NULL, NULL);
 	omr_areq_free(q);
+}
+
+static void omr_agents_presence_run(struct omr_agents *a, struct omr_areq *q, const char *status,
+				    const char *reason, int only_if_gone)
+{
+	free(q->text);
+	free(q->extra);
+	q->text = omr_strdup(status);
+	q->extra = omr_strdup(reason ? reason : "");
+	struct omr_lua_agent_presence_args p = {
+		.agent = q->agent, .status = status, .reason = q->extra,
+		.only_if_gone = only_if_gone,
+		/* a requeued conversation waits for its agent for one more grace period */
+		.prefer = omr_env_cfg(&a->env)->routing->sessions.grace,
+	};
+	omr_lua_agent_presence(a->env.store, &p, omr_agents_offline_cb, q);
+}
+
+void omr_agents_presence_for(struct omr_agents *a, struct omr_areq *q, const char *status,
+			     const char *reason)
+{
+	omr_agents_presence_run(a, q, status, reason, 0);
 }
 
 static void omr_agents_set_presence(struct omr_agents *a, const char *agent, uint64_t conn,
@@ -301,14 +330,7 @@ static void omr_agents_set_presence(struct omr_agents *a, const char *agent, uin
 	struct omr_areq *q = omr_areq_new(a, NULL);
 	q->conn = conn;
 	q->agent = omr_strdup(agent);
-	q->text = omr_strdup(status);
-	q->extra = omr_strdup(reason ? reason : "");
-	struct omr_lua_agent_presence_args p = {
-		.agent = agent, .status = status, .reason = q->extra, .only_if_gone = only_if_gone,
-		/* a requeued conversation waits for its agent for one more grace period */
-		.prefer = omr_env_cfg(&a->env)->routing->sessions.grace,
-	};
-	omr_lua_agent_presence(a->env.store, &p, omr_agents_offline_cb, q);
+	omr_agents_presence_run(a, q, status, reason, only_if_gone);
 }
 
 void omr_agents_offline(struct omr_agents *a, const char *agent, const char *reason,

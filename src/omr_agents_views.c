@@ -203,8 +203,8 @@ static json_t *omr_agents_directory(const struct omr_config *cfg, const char *ex
 	}
 	for (; i < n; i++) {
 		const struct omr_agent_conf *ac = &cfg->agents->agents[i];
-		if (except && strcmp(ac->id, except) == 0)
-			continue;
+		if ((except && strcmp(ac->id, except) == 0) || !(ac->roles & OMR_ROLE_AGENT))
+			continue; /* colleagues to transfer to: agents */
 		if (json_array_size(arr) == limit) {
 			*next_r = json_string_value(json_object_get(json_array_get(arr, limit - 1), "id"));
 			break;
@@ -257,8 +257,9 @@ void omr_agents_welcome(struct omr_agents *a, struct omr_asess *s,
 	 * first page of the directory, the rest on request */
 	const char *next;
 	json_t *dir = omr_agents_directory(cfg, s->agent, NULL, OMR_AGENT_DIRECTORY_PAGE, &next);
-	w->frame = json_pack("{s:s,s:o,s:{s:s,s:s},s:o,s:o,s:o,s:o,s:s?,s:[],s:[]}", "type",
-			     "welcome", "agent", omr_agents_agent_info(ac), "presence", "status",
+	w->frame = json_pack("{s:s,s:o,s:o,s:{s:s,s:s},s:o,s:o,s:o,s:o,s:s?,s:[],s:[]}", "type",
+			     "welcome", "agent", omr_agents_agent_info(ac), "roles",
+			     omr_roles_json(ac->roles), "presence", "status",
 			     r->presence ? r->presence : "away", "reason", r->reason ? r->reason : "",
 			     "reasons", omr_strlist_json(cfg->routing->reasons), "outcomes",
 			     omr_strlist_json(cfg->routing->outcomes), "queues", queues, "agents",

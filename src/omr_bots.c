@@ -114,7 +114,14 @@ static void omr_bots_forget(struct omr_bots *b, const char *conv)
 struct omr_bot_handoff {
 	struct omr_bots *b;
 	char *conversation;
+	int bot;           /* the bot's hand-off (not a parked automatic answer's) */
 };
+
+/* The bot tier is done with a conversation (for the containment figures). */
+static void omr_bots_ended(struct omr_bots *b, const char *conv, const char *result)
+{
+	omr_hub_ended(b->env.hub, OMR_HUB_BOT_ENDED, NULL, conv, NULL, result);
+}
 
 static void omr_bots_handed_cb(void *arg, const redisReply *reply, const char *err)
 {
@@ -131,6 +138,8 @@ static void omr_bots_handed_cb(void *arg, const redisReply *reply, const char *e
 		if (!aht)
 			aht = rc->handle_time_default;
 		omr_log_info("conversation %s handed from the bot to people", h->conversation);
+		if (h->bot)
+			omr_bots_ended(b, h->conversation, "handoff");
 		if (rc->handoff_text) {
 			char *text = omr_route_text(rc->handoff_text, NULL, omr_now_ms(), pos,
 						    omr_route_eta(pos, aht, 1));
@@ -158,6 +167,7 @@ static void omr_bots_handoff_tagged(struct omr_bots *b, const char *conv, const 
 	char *sk = json_is_object(skills) ? json_dumps(skills, JSON_COMPACT) : omr_strdup("{}");
 	h->b = b;
 	h->conversation = omr_strdup(conv);
+	h->bot = strcmp(tag, "bot_handoff") == 0;
 	omr_bots_forget(b, conv);
 	struct omr_lua_bot_end_args a = {
 		.how = "handoff",
@@ -187,6 +197,18 @@ void omr_bots_takeover(struct omr_bots *b, const char *conversation, const char 
 	omr_bots_handoff_tagged(b, conversation, NULL, reason, NULL, "auto_answer_followup");
 }
 
+static void omr_bots_resolved_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_bot_handoff *h = arg;
+	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
+	if (err)
+		omr_log_warn("bots: resolve: %s", err);
+	else if (tag && strcmp(tag, "ok") == 0)
+		omr_bots_ended(h->b, h->conversation, "contained");
+	free(h->conversation);
+	free(h);
+}
+
 static void omr_bots_resolve(struct omr_bots *b, const char *conv, const char *reason,
 			     const char *plugin)
 {
@@ -199,7 +221,10 @@ static void omr_bots_resolve(struct omr_bots *b, const char *conv, const char *r
 	struct omr_lua_bot_end_args a = {
 		.how = "resolve", .conversation = conv, .day = day, .reason = reason, .wrapup = wj,
 	};
-	omr_lua_bot_end(b->env.store, &a, omr_bots_noop_cb, "resolve");
+	struct omr_bot_handoff *h = omr_calloc(1, sizeof(*h)); /* a resolve, here */
+	h->b = b;
+	h->conversation = omr_strdup(conv);
+	omr_lua_bot_end(b->env.store, &a, omr_bots_resolved_cb, h);
 	omr_log_info("conversation %s resolved by the bot (%s)", conv, reason);
 	free(wj);
 	json_decref(w);
@@ -570,6 +595,8 @@ static void omr_bots_idle_cb(void *arg, const redisReply *reply, const char *err
 			continue;
 		omr_log_info("conversation %s closed: no reply from the customer (it was %s)", conv,
 			     was ? was : "?");
+		if (was && strcmp(was, "bot") == 0) /* left the bot without asking for a person */
+			omr_bots_ended(b, conv, "contained");
 		omr_bots_forget(b, conv);
 	}
 }

@@ -218,6 +218,9 @@ void omr_core_health(void *arg, struct omr_admin_health *h)
 	} else if (c->draining) {
 		h->status = "draining";
 		snprintf(h->reason, sizeof(h->reason), "the node is about to stop");
+	} else if (c->drained) {
+		h->status = "draining";
+		snprintf(h->reason, sizeof(h->reason), "drained by an operator (POST /api/v1/drain)");
 	} else if (!omr_redis_ready(c->redis)) {
 		h->status = "degraded";
 		snprintf(h->reason, sizeof(h->reason), "Redis is unreachable");

@@ -73,6 +73,7 @@ struct omr_core {
 	struct omr_router *router;
 	struct omr_events *events;
 	struct omr_agents *agents;
+	struct omr_kpi *kpi;           /* the contact center's figures */
 	struct omr_admin *admin;
 	struct omr_gate *chat_gate;    /* admission.chat (main thread) */
 	size_t created;               /* table entries created, in order */
@@ -83,6 +84,7 @@ struct omr_core {
 	int64_t drain_deadline;
 	struct event *draining_ev;     /* node.drain: the stop that follows */
 	int draining;                  /* /healthz says 503 until the stop */
+	int drained;                   /* POST /api/v1/drain: 503 until undone */
 	int left;                      /* told the other nodes it stopped */
 	struct event *wait_timer;      /* complains while Redis is unreachable */
 	unsigned long long reloads, reload_failures;

@@ -603,6 +603,8 @@ void omr_core_bus_message(void *arg, const json_t *msg)
 				   json_object_get(msg, "f"));
 	else if (strcmp(t, "out") == 0)
 		omr_channels_bus_out(c->channels, msg);
+	else if (strcmp(t, "mon") == 0)
+		omr_agents_monitor_bus(c->agents, msg);
 }
 
 static void omr_core_bus_peers(void *arg, const struct omr_hub_event *ev)

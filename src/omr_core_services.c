@@ -2,8 +2,9 @@
  * omr_core_services: the rows of the module table for the services, after
  * the infrastructure (omr_core_modules.c) and before the plugins
  * (omr_core_plugins.c): channels, ingest, webhooks, outbox, nodes, bots,
- * router, the event consumer, the agent gateway and the admin API. Each row
- * hands its module what it needs, and nothing more.
+ * router, the event consumer, the agent gateway, the contact center's
+ * figures and the admin API. Each row hands its module what it needs, and
+ * nothing more.
  */
 #include "config.h"
 
@@ -18,7 +19,9 @@
 #include "omr_core_int.h"
 #include "omr_events.h"
 #include "omr_hub.h"
+#include "omr_log.h"
 #include "omr_ingest.h"
+#include "omr_kpi.h"
 #include "omr_nodes.h"
 #include "omr_outbox.h"
 #include "omr_router.h"
@@ -310,9 +313,41 @@ static void omr_mod_agents_metrics(struct omr_core *c, struct omr_buf *b)
 	omr_agents_metrics(c->agents, b);
 }
 
+static int omr_mod_kpi_create(struct omr_core *c, char **err_r)
+{
+	c->kpi = omr_kpi_new(&c->env);
+	return 0;
+}
+
+static void omr_mod_kpi_destroy(struct omr_core *c)
+{
+	omr_kpi_free(c->kpi);
+}
+
+static void omr_mod_kpi_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_kpi_metrics(c->kpi, b);
+}
+
 static int omr_core_reload_op(void *arg, char **err_r)
 {
 	return omr_core_reload(arg, err_r);
+}
+
+static void omr_core_drain_op(void *arg, int on)
+{
+	struct omr_core *c = arg;
+	if (c->drained != on)
+		omr_log_info("%s by an operator: /healthz answers %s", on ? "drained" : "undrained",
+			     on ? "503 (draining)" : "as the node is");
+	c->drained = on;
+}
+
+static void omr_core_supervise_op(void *arg, const struct omr_supervise *s, omr_supervise_cb cb,
+				  void *cbarg)
+{
+	struct omr_core *c = arg;
+	omr_agents_supervise(c->agents, s, cb, cbarg);
 }
 
 static int omr_mod_admin_create(struct omr_core *c, char **err_r)
@@ -321,6 +356,8 @@ static int omr_mod_admin_create(struct omr_core *c, char **err_r)
 		.health = omr_core_health,
 		.metrics = omr_core_metrics,
 		.reload = omr_core_reload_op,
+		.drain = omr_core_drain_op,
+		.supervise = omr_core_supervise_op,
 		.arg = c,
 	};
 	c->admin = omr_admin_new(&c->env, c->admin_http, &ops, err_r);
@@ -356,6 +393,8 @@ const struct omr_module omr_core_services[] = {
 	  omr_mod_events_destroy, NULL, omr_mod_events_metrics },
 	{ "agents", omr_mod_agents_create, omr_mod_agents_start, omr_mod_agents_stop, NULL,
 	  omr_mod_agents_destroy, omr_mod_agents_reload, omr_mod_agents_metrics },
+	{ "kpi", omr_mod_kpi_create, NULL, NULL, NULL, omr_mod_kpi_destroy, NULL,
+	  omr_mod_kpi_metrics },
 	{ "admin", omr_mod_admin_create, NULL, NULL, NULL, omr_mod_admin_destroy, NULL,
 	  omr_mod_admin_metrics },
 };

@@ -15,10 +15,13 @@
 #include "omr_edge.h"
 #include "omr_host.h"
 #include "omr_http.h"
+#include "omr_hub.h"
 #include "omr_ingest.h"
 #include "omr_log.h"
+#include "omr_model.h"
 #include "omr_plugin.h"
 #include "omr_retry.h"
+#include "omr_routing_conf.h"
 #include "omr_store.h"
 #include "omr_util.h"
 #include "omr_webhook.h"
@@ -220,6 +223,72 @@ static int omr_host_history_get(omr_host *h, const char *address, const char *th
 	hh->cb = cb;
 	hh->arg = arg;
 	omr_store_history(h->env->env.store, h->plugin->name, t, 200, omr_host_history_done, hh);
+	return OMR_OK;
+}
+
+/* ---- the customer left (conv_leave.lua) ---- */
+
+struct omr_host_leave {
+	struct omr_plugin *p;
+	struct omr_hub *hub;
+	void (*cb)(void *arg, int status);
+	void *arg;
+};
+
+static void omr_host_left_done(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_host_leave *hl = arg;
+	struct omr_lua_conv_leave_reply l;
+	int status = OMR_AGAIN;
+
+	if (!err && omr_lua_conv_leave_reply(reply, &l) > 0 && l.tag) {
+		status = OMR_OK;
+		if (strcmp(l.tag, "ok") == 0 && l.conversation) {
+			omr_log_info("conversation %s (%s): the customer left (it was %s)",
+				     l.conversation, hl->p->name, l.status ? l.status : "?");
+			if (l.offer && *l.offer && l.agent && *l.agent) {
+				struct omr_hub_event ev = {
+					.type = OMR_HUB_REVOKED, .agent = l.agent, .offer = l.offer,
+					.conversation = l.conversation, .reason = "customer_left",
+				};
+				omr_hub_emit(hl->hub, &ev);
+				omr_hub_ended(hl->hub, OMR_HUB_OFFER_ENDED, l.agent, l.conversation,
+					      l.queue, "withdrawn");
+			}
+			if (l.status && strcmp(l.status, "bot") == 0)
+				omr_hub_ended(hl->hub, OMR_HUB_BOT_ENDED, NULL, l.conversation, NULL,
+					      "contained");
+			omr_hub_route(hl->hub); /* an agent may have room again */
+		}
+	}
+	if (hl->cb && !hl->p->closed)
+		hl->cb(hl->arg, status);
+	free(hl);
+}
+
+static int omr_host_customer_left(omr_host *h, const char *address, const char *thread,
+				  void (*cb)(void *arg, int status), void *arg)
+{
+	const struct omr_routing_conf *rc = omr_env_cfg(&h->env->env)->routing;
+	const char *t = thread ? thread : address;
+	if (!omr_model_key_ok(address, 320) || !omr_model_key_ok(t, 512))
+		return OMR_ERROR;
+	/* each queue's service level: an abandon after it counts against it */
+	json_t *sla = json_object();
+	for (size_t i = 0; i < rc->nqueues; i++)
+		json_object_set_new(sla, rc->queues[i].name,
+				    json_integer(rc->queues[i].sla.target ? rc->queues[i].sla.within
+									   : -1));
+	char *sj = json_dumps(sla, JSON_COMPACT);
+	json_decref(sla);
+	struct omr_host_leave *hl = omr_calloc(1, sizeof(*hl));
+	hl->p = h->plugin;
+	hl->hub = h->env->env.hub;
+	hl->cb = cb;
+	hl->arg = arg;
+	struct omr_lua_conv_leave_args a = { .channel = h->plugin->name, .thread = t, .sla = sj };
+	omr_lua_conv_leave(h->env->env.store, &a, omr_host_left_done, hl);
+	free(sj);
 	return OMR_OK;
 }
 
@@ -526,6 +595,7 @@ static const struct omr_host_api omr_host_api = {
 	.webhook_read_until = omr_webhook_read_until,
 	.work = omr_host_work,
 	.admit = omr_host_admit,
+	.customer_left = omr_host_customer_left,
 };
 
 const struct omr_host_api *omr_host_api_table(void)

@@ -30,6 +30,9 @@ static const char *const omr_hub_names[OMR_HUB_NTYPES] = {
 	[OMR_HUB_REDIS_BACK] = "redis_back",
 	[OMR_HUB_TO_AGENT] = "to_agent",
 	[OMR_HUB_PEERS] = "peers",
+	[OMR_HUB_OFFER_ENDED] = "offer_ended",
+	[OMR_HUB_WRAPPED_UP] = "wrapped_up",
+	[OMR_HUB_BOT_ENDED] = "bot_ended",
 };
 
 const char *omr_hub_type_name(enum omr_hub_type type)
@@ -108,5 +111,13 @@ void omr_hub_route(struct omr_hub *h)
 void omr_hub_to_agent(struct omr_hub *h, const char *agent, const json_t *frame)
 {
 	struct omr_hub_event ev = { .type = OMR_HUB_TO_AGENT, .agent = agent, .frame = frame };
+	omr_hub_emit(h, &ev);
+}
+
+void omr_hub_ended(struct omr_hub *h, enum omr_hub_type type, const char *agent,
+		   const char *conversation, const char *queue, const char *reason)
+{
+	struct omr_hub_event ev = { .type = type, .agent = agent, .conversation = conversation,
+				    .queue = queue, .reason = reason };
 	omr_hub_emit(h, &ev);
 }

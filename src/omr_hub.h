@@ -51,6 +51,18 @@ enum omr_hub_type {
 	OMR_HUB_TO_AGENT,
 	/* This node's heartbeat was stored: at = how many other nodes beat. */
 	OMR_HUB_PEERS,
+	/* An offer ended, told once by the node that ended it: agent,
+	 * conversation, reason: "accepted" (queue: the queue it waited in),
+	 * "rejected", "missed" (it expired) or "withdrawn" (the agent went
+	 * offline). */
+	OMR_HUB_OFFER_ENDED,
+	/* An agent wrapped a conversation up: agent, conversation, queue (may
+	 * be NULL). */
+	OMR_HUB_WRAPPED_UP,
+	/* The bot tier is done with a conversation: conversation, reason:
+	 * "contained" (the bot resolved it, or the customer left it) or
+	 * "handoff" (to people). */
+	OMR_HUB_BOT_ENDED,
 	OMR_HUB_NTYPES
 };
 
@@ -82,6 +94,9 @@ void omr_hub_emit(struct omr_hub *h, const struct omr_hub_event *ev);
 /* The common cases. */
 void omr_hub_route(struct omr_hub *h);
 void omr_hub_to_agent(struct omr_hub *h, const char *agent, const json_t *frame);
+/* OMR_HUB_OFFER_ENDED, _WRAPPED_UP, _BOT_ENDED: what ended, and how. */
+void omr_hub_ended(struct omr_hub *h, enum omr_hub_type type, const char *agent,
+		   const char *conversation, const char *queue, const char *reason);
 const char *omr_hub_type_name(enum omr_hub_type type);
 
 #endif

@@ -147,17 +147,6 @@ char *omr_token_hash(const char *token, char **err_r)
 	return omr_asprintf(OMR_TOKEN_PREFIX "%s", hex);
 }
 
-static int omr_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int omr_token_parse(const char *stored, unsigned char digest[32], char **err_r)
 {
 	size_t plen = strlen(OMR_TOKEN_PREFIX);
@@ -172,7 +161,7 @@ int omr_token_parse(const char *stored, unsigned char digest[32], char **err_r)
 		return omr_err(err_r, "not a hash made by omniroute --hash-token "
 				      "(expected " OMR_TOKEN_PREFIX " and 64 hex digits)");
 	for (size_t i = 0; i < 32; i++) {
-		int hi = omr_hex_digit(hex[2 * i]), lo = omr_hex_digit(hex[2 * i + 1]);
+		int hi = omr_hex_value(hex[2 * i]), lo = omr_hex_value(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return omr_err(err_r, "not a hash made by omniroute --hash-token "
 					      "(expected " OMR_TOKEN_PREFIX " and 64 hex digits)");

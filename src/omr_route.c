@@ -244,6 +244,27 @@ static int omr_route_skills_ok(const struct omr_agent_conf *a, const json_t *ski
 	return ok;
 }
 
+int omr_route_agent_serves(const struct omr_agent_conf *a, const struct omr_queue_conf *q)
+{
+	for (size_t k = 0; k < q->nskills; k++)
+		if (omr_agent_skill_level(a, q->skills[k].skill) < q->skills[k].min)
+			return 0;
+	return (a->roles & OMR_ROLE_AGENT) != 0;
+}
+
+int omr_route_oversees(char *const *queues, const struct omr_routing_conf *rc,
+		       const struct omr_agent_conf *a)
+{
+	if (!queues)
+		return 1;
+	for (size_t i = 0; queues[i]; i++) {
+		const struct omr_queue_conf *q = omr_routing_queue(rc, queues[i]);
+		if (q && omr_route_agent_serves(a, q))
+			return 1;
+	}
+	return 0;
+}
+
 void omr_route_needs(const struct omr_queue_conf *q, const json_t *rule_skills, int with_optional,
 		     json_t **skills_r, json_t **optional_r)
 {
@@ -278,6 +299,8 @@ void omr_route_candidates(const struct omr_agents_conf *dir, const char *channel
 		 * colleague or the customer chose them */
 		if (only && strcmp(a->id, only) != 0)
 			continue;
+		if (!(a->roles & OMR_ROLE_AGENT))
+			continue; /* a supervisor or admin only: takes nothing */
 		ok = cap > 0 && (only || omr_route_has_language(a, language));
 		if (!omr_route_skills_ok(a, skills, relax, &score) && !only)
 			ok = 0;

@@ -15,6 +15,8 @@
 
 #include "omr_routing_conf.h"
 
+struct omr_agent_conf;
+struct omr_routing_conf;
 struct omr_agents_conf;
 
 enum omr_quadrant {
@@ -66,6 +68,14 @@ struct omr_escalation {
 };
 void omr_route_escalation(const struct omr_queue_conf *q, long long waited,
 			  struct omr_escalation *e);
+
+/* Could agent a take the conversations of queue q (an agent, with the
+ * queue's skills at its levels)? What a supervisor limited to q oversees. */
+int omr_route_agent_serves(const struct omr_agent_conf *a, const struct omr_queue_conf *q);
+/* Does a supervisor limited to `queues` (NULL: all) oversee agent a (who
+ * serves one of them)? */
+int omr_route_oversees(char *const *queues, const struct omr_routing_conf *rc,
+		       const struct omr_agent_conf *a);
 
 /* What an agent needs for a conversation in queue q: the queue's skills and
  * the rules' (rule_skills, may be NULL); the queue's optional skills too

@@ -155,7 +155,7 @@ void omr_router_reload(struct omr_router *r)
 void omr_router_metrics(const struct omr_router *r, struct omr_buf *b)
 {
 	omr_metric(b, "events_processed_total", "counter", "stream events handled", r->events);
-	omr_metric(b, "offers_total", "counter", "offers made by this node", r->offers);
+	omr_metric(b, "offers_made_total", "counter", "offers made by this node", r->offers);
 	omr_metric(b, "offers_expired_total", "counter", "offers that expired unanswered",
 		   r->expired);
 }

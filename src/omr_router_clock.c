@@ -36,6 +36,8 @@ static void omr_router_expired_cb(void *arg, const redisReply *reply, const char
 		omr_log_info("offer of conversation %s to %s expired", o.conversation, o.agent);
 		x->r->expired++;
 		omr_hub_emit(x->r->env.hub, &ev);
+		omr_hub_ended(x->r->env.hub, OMR_HUB_OFFER_ENDED, o.agent, o.conversation, NULL,
+			      "missed");
 		if (o.away) {
 			struct omr_hub_event pv = {
 				.type = OMR_HUB_PRESENCE, .agent = o.agent, .status = "away",

@@ -138,6 +138,16 @@ static const struct omr_conf_key omr_sessions_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
+#define SVOFF(f) offsetof(struct omr_supervision_conf, f)
+static const struct omr_conf_key omr_supervision_keys[] = {
+	{ "announce_monitoring", OMR_CONF_BOOL, SVOFF(announce_monitoring), 0, "false", 0, 0,
+	  "an agent's console shows when a supervisor monitors one of their conversations" },
+	{ "pull_wait", OMR_CONF_MS, SVOFF(pull_wait), 0, "2m", 0, 3600000,
+	  "a waiting conversation a supervisor pulls to an agent waits this long for them, "
+	  "then for anyone" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
 static const struct omr_conf_key omr_rule_value_keys[] = {
 	{ "customer", OMR_CONF_STRING, 0, 0, NULL, 0, 0, "low | high" },
 	{ "organisation", OMR_CONF_STRING, sizeof(char *), 0, NULL, 0, 0, "low | high" },
@@ -193,6 +203,8 @@ static const struct omr_conf_key omr_routing_keys[] = {
 	  omr_offers_keys },
 	{ "sessions", OMR_CONF_SECTION, ROFF(sessions), 0, NULL, 0, 0, "agent sessions", NULL,
 	  omr_sessions_keys },
+	{ "supervision", OMR_CONF_SECTION, ROFF(supervision), 0, NULL, 0, 0,
+	  "supervisors' monitor and pull", NULL, omr_supervision_keys },
 	{ "default_queue", OMR_CONF_STRING, ROFF(default_queue), 1, NULL, 0, 0,
 	  "queue for conversations no rule places" },
 	{ "reasons", OMR_CONF_STRLIST, ROFF(reasons), 0, NULL, 0, 0,

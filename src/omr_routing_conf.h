@@ -132,6 +132,11 @@ struct omr_sessions_conf {
 	long long grace;            /* ms after the last disconnect before offline */
 };
 
+struct omr_supervision_conf {
+	int announce_monitoring;    /* the agent sees when a supervisor monitors */
+	long long pull_wait;        /* ms a pulled conversation waits for its agent */
+};
+
 struct omr_rules;
 
 struct omr_routing_conf {
@@ -157,6 +162,7 @@ struct omr_routing_conf {
 	struct omr_rules *engine;   /* compiled conditions */
 	struct omr_offers_conf offers;
 	struct omr_sessions_conf sessions;
+	struct omr_supervision_conf supervision;
 };
 
 struct omr_routing_conf *omr_routing_conf_load(const struct omr_ydoc *doc,

@@ -450,6 +450,17 @@ const char *omr_id_new(char *buf, const char *prefix)
 	return buf;
 }
 
+int omr_hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void omr_hex(const unsigned char *in, size_t len, char *out)
 {
 	static const char h[] = "0123456789abcdef";
@@ -699,4 +710,33 @@ char *omr_path_join(const char *dir, const char *path)
 	if (path[0] == '/' || !dir || !*dir)
 		return omr_strdup(path);
 	return omr_asprintf("%s/%s", dir, path);
+}
+
+char **omr_strv_dup(char *const *v)
+{
+	size_t n = 0;
+	char **out;
+	if (!v)
+		return NULL;
+	while (v[n])
+		n++;
+	out = omr_calloc(n + 1, sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		out[i] = omr_strdup(v[i]);
+	return out;
+}
+
+void omr_strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+int omr_strv_has(char *const *v, const char *s)
+{
+	for (size_t i = 0; v && s && v[i]; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
 }

@@ -84,6 +84,8 @@ const char *omr_id_new(char *buf, const char *prefix);
 /* Fill buf with cryptographically random bytes; returns 0 or -1. */
 int omr_random_bytes(void *buf, size_t len);
 void omr_hex(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
+/* The value of a hex digit (either case), or -1. */
+int omr_hex_value(int c);
 /* Percent-encoding (RFC 3986): all but unreserved characters. Caller frees. */
 char *omr_url_encode(const char *s);
 
@@ -114,6 +116,11 @@ int omr_parse_duration_ms(const char *s, long long *ms_r);
 void omr_format_duration(long long ms, char *out, size_t len);
 /* Parse a decimal integer, the whole string; returns 0 or -1. */
 int omr_parse_ll(const char *s, long long *v_r);
+/* NULL-terminated string lists: a deep copy (NULL for NULL), its free, and
+ * whether one holds s */
+char **omr_strv_dup(char *const *v);
+void omr_strv_free(char **v);
+int omr_strv_has(char *const *v, const char *s);
 
 /* Read a whole file (up to max bytes); returns malloc'ed NUL-terminated data. */
 char *omr_read_file(const char *path, size_t max, size_t *len_r, char **err_r);

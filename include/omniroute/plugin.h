@@ -475,7 +475,18 @@ struct omr_host_api {
 	 * that anyone can connect but only a known peer can send much. */
 	void (*ws_trust)(omr_host *h, uint64_t conn);
 
-	void *reserved[1];
+	/* The customer left (a web chat visitor ended the chat): the open
+	 * conversation of (address, thread; NULL thread: one per address) is
+	 * closed if no agent has accepted it yet (counted as abandoned when it
+	 * waited in a queue, its offer withdrawn), or if it is with the bot;
+	 * one an agent has is left to the agent. cb (may be NULL) runs once,
+	 * never inside the call: OMR_OK (done, or nothing to do) or OMR_AGAIN
+	 * (Redis unavailable: ask again later). Returns OMR_OK, or OMR_ERROR
+	 * (no callback) for a bad address. This took the place of a reserved
+	 * slot: the layout is the same, and a daemon older than it has NULL
+	 * here. */
+	int (*customer_left)(omr_host *h, const char *address, const char *thread,
+			     void (*cb)(void *arg, int status), void *arg);
 };
 
 /* ------------------------------------------------------------------ */

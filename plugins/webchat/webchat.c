@@ -283,8 +283,8 @@ static json_t *wc_history_messages(json_t *msgs)
 		const char *dir = json_string_value(json_object_get(m, "direction"));
 		const char *author = json_string_value(json_object_get(m, "author"));
 		const char *kind = json_string_value(json_object_get(m, "kind"));
-		if (kind && strcmp(kind, "note") == 0)
-			continue; /* internal notes never reach the customer */
+		if ((kind && strcmp(kind, "note") == 0) || (dir && strcmp(dir, "note") == 0))
+			continue; /* internal notes (and whispers) never reach the customer */
 		json_t *o = json_pack("{s:O,s:s,s:O,s:O}", "id", json_object_get(m, "id"), "from",
 				      dir && strcmp(dir, "in") == 0 ? "visitor" : author ? author : "agent",
 				      "text", json_object_get(m, "text"), "ts",
@@ -485,6 +485,48 @@ static void wc_on_open(void *arg, uint64_t conn, const struct omr_ws_peer *peer)
 		     (unsigned long long)conn, peer->ip);
 }
 
+/* ---- leave: the visitor ended the chat ---- */
+
+static void wc_left(void *arg, int status)
+{
+	struct wc_pending *p = arg;
+	if (wc_conn_get(p->st, p->conn)) {
+		if (status == OMR_OK)
+			wc_send_json(p->st, p->conn, json_pack("{s:s}", "type", "left"));
+		else
+			wc_send_error(p->st, p->conn, "retry", "temporarily unavailable, send again",
+				      NULL);
+	}
+	free(p);
+}
+
+/* A conversation that no agent has taken yet is closed (abandoned, for
+ * the reports); one an agent has stays theirs. Either way the page gets
+ * `left` and the next message opens a new conversation if this one closed. */
+static void wc_leave(struct wc_state *st, struct wc_conn *c)
+{
+	struct wc_pending *p;
+	if (!c->visitor) {
+		wc_send_error(st, c->id, "hello_first", "send hello before leave", NULL);
+		return;
+	}
+	if (!wc_rate_ok(st, c->visitor)) {
+		wc_send_error(st, c->id, "rate_limited", "too many messages, slow down", NULL);
+		return;
+	}
+	if (!st->api->customer_left) { /* a daemon without it: nothing to end */
+		wc_send_json(st, c->id, json_pack("{s:s}", "type", "left"));
+		return;
+	}
+	p = omr_plugin_calloc(1, sizeof(*p));
+	p->st = st;
+	p->conn = c->id;
+	if (st->api->customer_left(st->host, c->visitor->id, NULL, wc_left, p) != OMR_OK) {
+		wc_send_error(st, c->id, "rejected", "cannot leave", NULL);
+		free(p);
+	}
+}
+
 static void wc_on_message(void *arg, uint64_t conn, const char *data, size_t len)
 {
 	struct wc_state *st = arg;
@@ -510,6 +552,8 @@ static void wc_on_message(void *arg, uint64_t conn, const char *data, size_t len
 		wc_message(st, c, msg);
 	else if (strcmp(type, "ping") == 0)
 		wc_send_json(st, conn, json_pack("{s:s}", "type", "pong"));
+	else if (strcmp(type, "leave") == 0)
+		wc_leave(st, c);
 	else
 		wc_send_error(st, conn, "unknown_type", "unknown message type", NULL);
 	json_decref(msg);

@@ -36,7 +36,8 @@
 	var STATUS_LABEL = {
 		queued: 'Queued', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Failed'
 	};
-	var AUTHOR_LABEL = { customer: 'Customer', agent: 'Agent', bot: 'Bot', system: 'System' };
+	var AUTHOR_LABEL = { customer: 'Customer', agent: 'Agent', bot: 'Bot', system: 'System',
+			     supervisor: 'Supervisor' };
 	var ERROR_TEXT = {
 		auth_required: 'Not signed in.',
 		auth_failed: 'Wrong agent id or password.',
@@ -48,7 +49,10 @@
 		unknown_queue: 'That queue does not exist.',
 		unknown_agent: 'That agent does not exist.',
 		unavailable: 'The server cannot store this right now; it will be tried again.',
-		rate_limited: 'Too many requests; slow down a little.'
+		rate_limited: 'Too many requests; slow down a little.',
+		forbidden: 'You may not do that (it is outside your queues or your role).',
+		not_found: 'That conversation does not exist (any more).',
+		conflict: 'Not possible in the conversation’s current state.'
 	};
 
 	var $ = function (id) { return document.getElementById(id); };
@@ -67,7 +71,13 @@
 	 'transfer-kind-queue', 'transfer-kind-agent', 'transfer-queue-field', 'transfer-queue',
 	 'transfer-agent-field', 'transfer-agent', 'transfer-note', 'transfer-error', 'transfer-cancel',
 	 'transfer-submit', 'announce-polite', 'announce-assertive', 'window-bar', 'window-text',
-	 'window-templates', 'window-template', 'window-send'].forEach(function (id) {
+	 'window-templates', 'window-template', 'window-send', 'view-tabs', 'tab-agent', 'tab-supervisor',
+	 'workspace', 'supervisor', 'sup-notices', 'sup-board', 'sup-scope', 'sup-live', 'sup-queue-rows',
+	 'sup-waiting-rows', 'sup-waiting-count', 'sup-waiting-empty', 'sup-agent-rows', 'sup-agents-count',
+	 'sup-agents-empty', 'monitor', 'monitor-title', 'monitor-meta', 'monitor-close', 'monitor-transcript',
+	 'monitor-actions', 'whisper-form', 'whisper-label', 'whisper-text', 'whisper-send', 'barge-form',
+	 'barge-text', 'barge-send', 'reassign-form', 'reassign-target', 'reassign-note', 'reassign-submit',
+	 'monitor-error', 'helpline-sup', 'helpline-agent', 'presence-group'].forEach(function (id) {
 		el[id.replace(/-([a-z])/g, function (m, c) { return c.toUpperCase(); })] = $(id);
 	});
 
@@ -115,7 +125,12 @@
 		retryCount: new Map(),
 		pending: {},            /* conversation id -> 'close' | 'wrapup' | 'transfer' */
 		historyId: null,        /* the earlier conversation shown read-only */
-		countdownTimer: null
+		countdownTimer: null,
+		roles: [],              /* welcome.roles: agent, supervisor, admin */
+		view: null,             /* 'agent' or 'supervisor' (null: not chosen yet) */
+		monitoredBy: new Map(), /* my conversation id -> the supervisor monitoring it */
+		names: new Map(),       /* user id -> name, learnt from messages and the wallboard */
+		sup: null               /* the supervisor view's state: supReset() */
 	};
 
 	/* ---- small helpers ---- */
@@ -216,7 +231,7 @@
 		var detail = str(msg.message);
 		if (!text)
 			return detail || code || 'The server refused the request.';
-		if (detail && (code === 'bad_request' || code === 'bad_state'))
+		if (detail && (code === 'bad_request' || code === 'bad_state' || code === 'conflict'))
 			return text + ' (' + detail + ')';
 		return text;
 	}
@@ -244,9 +259,10 @@
 		b.addEventListener('click', function () { n.remove(); });
 		n.appendChild(p);
 		n.appendChild(b);
-		el.notices.appendChild(n);
-		while (el.notices.children.length > 4)
-			el.notices.removeChild(el.notices.firstChild);
+		var box = S.view === 'supervisor' ? el.supNotices : el.notices;
+		box.appendChild(n);
+		while (box.children.length > 4)
+			box.removeChild(box.firstChild);
 		window.setTimeout(function () { n.remove(); }, kind === 'error' ? NOTICE_MS * 2 : NOTICE_MS);
 	}
 
@@ -320,6 +336,10 @@
 		S.authed = false;
 		window.clearInterval(S.pingTimer);
 		renderOffers();
+		if (S.sup) {
+			S.sup.on = false;
+			supLive();
+		}
 		if (S.password === null)
 			return; /* signed out */
 		if (ev && ev.code === 1008 && !S.everWelcomed) {
@@ -412,6 +432,11 @@
 		S.pending = {};
 		S.historyId = null;
 		S.me = null;
+		S.roles = [];
+		S.view = null;
+		S.monitoredBy = new Map();
+		S.names = new Map();
+		supReset();
 		clear(el.offerList);
 		offerNodes.clear();
 		clear(el.conversationList);
@@ -461,7 +486,7 @@
 			return;
 		}
 		signOutArmed = 0;
-		if (S.authed)
+		if (S.authed && isAgent())
 			send({ type: 'presence', status: 'offline', reason: 'signed out' });
 		showLogin('');
 	});
@@ -482,6 +507,12 @@
 		case 'history': onHistory(msg); break;
 		case 'error': onError(msg); break;
 		case 'agents': onAgents(msg); break;
+		case 'wallboard': onWallboard(msg); break;
+		case 'monitor_start': onMonitorStart(msg); break;
+		case 'monitor_frame': onMonitorFrame(msg); break;
+		case 'monitor_end': onMonitorEnd(msg); break;
+		case 'done': onDone(msg); break;
+		case 'monitored': onMonitored(msg); break;
 		case 'pong': break;
 		default: break; /* newer servers may send more; ignore */
 		}
@@ -496,6 +527,9 @@
 		el.loginError.hidden = true;
 
 		S.me = w.agent && typeof w.agent === 'object' ? w.agent : { id: S.agentId };
+		/* a server without roles knows only agents */
+		S.roles = Array.isArray(w.roles) ? w.roles.filter(function (r) { return typeof r === 'string'; }) :
+			['agent'];
 		S.reasons = Array.isArray(w.reasons) ? w.reasons.filter(function (r) { return typeof r === 'string'; }) : [];
 		S.outcomes = Array.isArray(w.outcomes) ? w.outcomes.filter(function (r) { return typeof r === 'string'; }) : [];
 		S.queues = Array.isArray(w.queues) ? w.queues.filter(function (q) { return q && typeof q.name === 'string'; }) : [];
@@ -526,6 +560,11 @@
 				delete S.pending[id];
 		});
 
+		S.monitoredBy.forEach(function (by, id) {
+			if (!S.convs.has(id))
+				S.monitoredBy.delete(id);
+		});
+
 		/* offers: exactly the ones still open */
 		S.offers = new Map();
 		(Array.isArray(w.offers) ? w.offers : []).forEach(addOffer);
@@ -544,6 +583,7 @@
 		renderOffers();
 		renderList();
 		renderSelected(true);
+		supAfterWelcome();
 
 		/* replies whose ack never came: again, with the same client_msg_id */
 		S.outbox.forEach(function (m) {
@@ -556,7 +596,10 @@
 			sendReply(m);
 		});
 
-		if (first) {
+		if (first && S.view === 'supervisor') {
+			(el.viewTabs.hidden ? el.supBoard : el.tabSupervisor).focus();
+			announce('Signed in as ' + (str(S.me.name) || S.agentId) + '. Supervisor view.');
+		} else if (first) {
 			if (S.selected && S.convs.get(S.selected).c.status === 'assigned')
 				el.replyText.focus();
 			else
@@ -612,6 +655,8 @@
 			notice('The offer for ' + who + ' expired.', 'warn');
 		else if (msg.reason === 'withdrawn')
 			notice('The offer for ' + who + ' was withdrawn.', 'info');
+		else if (msg.reason === 'customer_left')
+			notice(who + ' left before the offer was accepted.', 'info');
 	}
 
 	function upsertConversation(c) {
@@ -662,8 +707,10 @@
 		if (!entry)
 			return;
 		var who = customerName(entry.c.customer);
+		var by = str(msg.by) ? ' by ' + personName(msg.by) : '';
 		var idx = S.order.indexOf(id);
 		S.convs.delete(id);
+		S.monitoredBy.delete(id);
 		S.order.splice(idx, 1);
 		delete S.pending[id];
 		S.outbox.filter(function (m) { return m.conversation === id; }).forEach(function (m) {
@@ -673,8 +720,8 @@
 			el.transferDialog.close();
 		switch (msg.reason) {
 		case 'wrapped_up': notice('Wrap-up saved for ' + who + '.', 'ok'); break;
-		case 'transferred': notice('The conversation with ' + who + ' was transferred.', 'ok'); break;
-		case 'requeued': notice('The conversation with ' + who + ' went back to the queue.', 'warn'); break;
+		case 'transferred': notice('The conversation with ' + who + ' was transferred' + by + '.', by ? 'warn' : 'ok'); break;
+		case 'requeued': notice('The conversation with ' + who + ' went back to the queue' + by + '.', 'warn'); break;
 		default: notice('The conversation with ' + who + ' left your list.', 'info'); break;
 		}
 		if (S.selected === id) {
@@ -723,21 +770,26 @@
 			return;
 		}
 		c.messages.push(m);
+		learnName(m);
 		if (m.direction === 'in' && c.reply_window && typeof c.reply_window.window_ms === 'number') {
 			c.reply_window.closes_at = (typeof m.created_at === 'number' ? m.created_at : Date.now()) +
 				c.reply_window.window_ms;
 			if (S.selected === c.id)
 				renderConversationState();
 		}
-		var fromOthers = m.direction === 'in' || m.direction === 'note';
+		var fromOthers = m.direction === 'in' || m.direction === 'note' || m.author === 'supervisor';
 		var viewing = S.selected === c.id && S.historyId === null;
+		var sup = m.author === 'supervisor' ? (m.direction === 'note' ? 'Whisper from ' : 'Message to the customer from ') +
+			(str(m.author_name) || 'a supervisor') : '';
 		if (viewing) {
 			appendMessage(el.transcript, m, true, c);
+			if (sup)
+				announce(sup + ': ' + str(m.text).slice(0, 140));
 		} else if (fromOthers) {
 			if (!entry.unread)
 				entry.firstUnread = m.id || null;
 			entry.unread++;
-			announce('New message from ' + (m.direction === 'in' ? customerName(c.customer) : 'a colleague') +
+			announce((sup || 'New message from ' + (m.direction === 'in' ? customerName(c.customer) : 'a colleague')) +
 				 ': ' + str(m.text).slice(0, 140));
 		}
 		renderList();
@@ -745,6 +797,9 @@
 	}
 
 	function onAck(msg) {
+		if (supOnAck(msg))
+			return;
+		learnName(msg.message);
 		var cmid = str(msg.client_msg_id);
 		var pending = outboxFind(cmid);
 		var convId = str(msg.conversation) || (pending ? pending.conversation : '');
@@ -778,6 +833,9 @@
 		if (!entry || typeof msg.status !== 'string')
 			return;
 		entry.c.status = msg.status;
+		if (str(msg.by) && S.pending[entry.c.id] !== 'close')
+			notice(personName(msg.by) + ' changed the conversation with ' + customerName(entry.c.customer) +
+			       ' to “' + (msg.status === 'wrapup' ? 'wrap-up' : msg.status) + '”.', 'warn');
 		if (S.pending[entry.c.id] === 'close')
 			delete S.pending[entry.c.id];
 		renderList();
@@ -804,7 +862,8 @@
 				el.presenceBanner.hidden = true;
 			} else {
 				el.presenceBannerText.textContent = 'You were set to ' +
-					(status === 'offline' ? 'Offline' : 'Away') + (reason ? ': ' + reason : '') +
+					(status === 'offline' ? 'Offline' : 'Away') +
+					(str(msg.by) ? ' by ' + personName(msg.by) : '') + (reason ? ': ' + reason : '') +
 					'. You get no new offers until you switch Available on again.';
 				el.presenceBanner.hidden = false;
 			}
@@ -839,6 +898,8 @@
 			}
 			return; /* the welcome will come */
 		}
+		if (supOnError(msg, text))
+			return;
 		if (typeof msg.client_msg_id === 'string' && outboxFind(msg.client_msg_id)) {
 			var cmid = msg.client_msg_id;
 			if (code === 'window_closed') {
@@ -1305,6 +1366,9 @@
 				mid.appendChild(node('span', 'status-tag status-wrapup', 'Wrap-up needed'));
 			else if (c.status && c.status !== 'assigned')
 				mid.appendChild(node('span', 'status-tag', c.status));
+			var watched = monitoredBadge(id);
+			if (watched)
+				mid.appendChild(watched);
 			if (entry.unread) {
 				var badge = node('span', 'unread-badge', entry.unread);
 				badge.setAttribute('data-testid', 'unread-count');
@@ -1419,6 +1483,9 @@
 		var idn = node('span', 'conv-id', c.id);
 		idn.title = 'Conversation id';
 		target.appendChild(idn);
+		var watched = target === el.convMeta ? monitoredBadge(c.id) : null;
+		if (watched)
+			target.appendChild(watched);
 		var note = handoffNote(c);
 		if (note)
 			target.appendChild(note);
@@ -1434,10 +1501,10 @@
 	}
 
 	/* why the bot handed this conversation over, and what it learnt */
-	function handoffNote(c) {
+	function handoffText(c) {
 		var h = c && c.routing && c.routing.handoff;
 		if (!h || !str(h.reason))
-			return null;
+			return '';
 		var text = 'Handed over: ' + h.reason;
 		var intent = c.attrs && str(c.attrs.intent) ? c.attrs.intent : str(c.intent);
 		if (intent)
@@ -1448,6 +1515,13 @@
 		}).slice(0, 6).map(function (k) { return k + ': ' + slots[k]; });
 		if (known.length)
 			text += ' · knows: ' + known.join(', ');
+		return text;
+	}
+
+	function handoffNote(c) {
+		var text = handoffText(c);
+		if (!text)
+			return null;
 		var n = node('span', 'handoff-note', text);
 		n.setAttribute('data-testid', 'handoff-note');
 		return n;
@@ -1606,13 +1680,26 @@
 		li.dataset.author = author;
 		if (typeof m.id === 'string')
 			li.dataset.messageId = m.id;
+		/* a supervisor's whisper (only the agent sees it) or barge (to the customer) */
+		var whisper = author === 'supervisor' && dir === 'note';
+		var barge = author === 'supervisor' && dir === 'out';
+		if (whisper || barge) {
+			li.dataset.kind = whisper ? 'whisper' : 'barge';
+			li.classList.add(whisper ? 'is-whisper' : 'is-barge');
+		}
 
 		var bubble = node('div', 'bubble');
 		var meta = node('p', 'meta');
-		if (dir === 'note')
+		if (whisper)
+			meta.appendChild(node('span', 'note-label whisper-label', 'Whisper from'));
+		else if (dir === 'note')
 			meta.appendChild(node('span', 'note-label', 'Internal note'));
+		else if (barge)
+			meta.appendChild(node('span', 'note-label barge-label', 'Supervisor'));
+		/* a monitored conversation is someone else's: their replies are not "mine" */
+		var own = !(c && c._monitor);
 		var who = str(m.author_name) ||
-			(author === 'agent' && S.me && dir === 'out' ? str(S.me.name) : '') ||
+			(author === 'agent' && own && S.me && dir === 'out' ? str(S.me.name) : '') ||
 			(author === 'customer' && c && c.customer ? str(c.customer.name) : '') || AUTHOR_LABEL[author];
 		meta.appendChild(node('span', 'who', who));
 		var t = typeof m.created_at === 'number' ? m.created_at : Date.now();
@@ -1703,10 +1790,10 @@
 		}
 	}
 
-	function updateMessageNode(m) {
+	function updateMessageNode(m, list) {
 		if (typeof m.id !== 'string')
 			return;
-		var li = el.transcript.querySelector('[data-message-id="' + cssEscape(m.id) + '"]');
+		var li = (list || el.transcript).querySelector('[data-message-id="' + cssEscape(m.id) + '"]');
 		if (li) {
 			li.querySelector('.text').textContent = str(m.text);
 			setMessageState(li, m);
@@ -2018,12 +2105,1184 @@
 		renderConversationState();
 	});
 
+	/* ---- the supervisor view (docs/agent-protocol.md, "Supervisors") ----
+	 *
+	 * Shown to a user with the supervisor or admin role: the main screen of
+	 * a supervisor who is no agent, a tab beside "My conversations" for one
+	 * who is both. While it is shown the server pushes `wallboard` frames
+	 * (only when something changed); the waits and times in state are
+	 * counted here, every second, from the server's clock (`now`) and the
+	 * offset between it and this browser's. */
+
+	var SUP_STATES = ['available', 'busy', 'away', 'offline'];
+	var STATE_LABEL = { available: 'Available', busy: 'Busy', away: 'Away', offline: 'Offline' };
+	var ARM_MS = 8000;              /* a "log out" click waits this long for its confirmation */
+	var WHISPER_MAX_BYTES = 4000;
+
+	function hasRole(r) {
+		return S.roles.indexOf(r) >= 0;
+	}
+	function isSup() {
+		return hasRole('supervisor') || hasRole('admin');
+	}
+	function isAgent() {
+		return hasRole('agent');
+	}
+
+	function supReset() {
+		if (S.sup)
+			window.clearInterval(S.sup.timer);
+		S.sup = {
+			board: null,            /* the last wallboard frame */
+			offset: 0,              /* the server's clock minus this browser's, ms */
+			lastAt: 0,              /* this browser's time of the last frame */
+			on: false,              /* wallboard frames asked for on this socket */
+			known: new Map(),       /* conversation id -> {customer, queue, channel} */
+			pullChoice: new Map(),  /* conversation id -> the agent chosen in its select */
+			pulled: new Map(),      /* conversation id -> the agent it was pulled to (this page) */
+			busy: new Map(),        /* 'pull:<c>', 'reassign:<c>', 'presence:<agent>' -> true */
+			armed: new Map(),       /* agent id -> when their "log out" was armed */
+			mon: null,              /* the monitored conversation, see supMonitor */
+			timer: 0
+		};
+		if (el.supQueueRows) {
+			clear(el.supQueueRows);
+			clear(el.supWaitingRows);
+			clear(el.supAgentRows);
+			clear(el.supNotices);
+			clear(el.monitorTranscript);
+			el.monitor.hidden = true;
+			el.supervisor.classList.remove('has-monitor');
+		}
+	}
+
+	function supNow() {
+		return Date.now() + S.sup.offset;
+	}
+
+	/* "0:42", "12:05", "1:02:03": waits, as a wallboard shows them */
+	function waitClock(ms) {
+		var s = Math.max(0, Math.floor(ms / 1000));
+		var h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60;
+		var ss = ('0' + (s % 60)).slice(-2);
+		return h ? h + ':' + ('0' + m).slice(-2) + ':' + ss : m + ':' + ss;
+	}
+
+	function pct(v) {
+		return (Math.round(v * 10) / 10).toFixed(1).replace(/\.0$/, '') + ' %';
+	}
+
+	function arr(v) {
+		return Array.isArray(v) ? v : [];
+	}
+
+	/* a user's name: the wallboard's, the directory's, or one learnt from a message */
+	function personName(id) {
+		id = str(id);
+		var b = S.sup && S.sup.board;
+		if (b)
+			for (var i = 0; i < b.agents.length; i++)
+				if (b.agents[i].id === id && str(b.agents[i].name))
+					return b.agents[i].name;
+		for (var j = 0; j < S.agents.length; j++)
+			if (S.agents[j].id === id && str(S.agents[j].name))
+				return S.agents[j].name;
+		if (S.me && S.me.id === id && str(S.me.name))
+			return S.me.name;
+		return S.names.get(id) || id || 'someone';
+	}
+
+	function learnName(m) {
+		if (!m || !str(m.author_id) || !str(m.author_name) || m.author === 'customer' ||
+		    S.names.get(m.author_id) === m.author_name)
+			return;
+		S.names.set(m.author_id, m.author_name);
+		/* "sam is monitoring" becomes "Sam Supervisor is monitoring" */
+		var shown = false;
+		S.monitoredBy.forEach(function (by) { shown = shown || by === m.author_id; });
+		if (!shown)
+			return;
+		renderList();
+		var entry = S.selected && S.historyId === null ? S.convs.get(S.selected) : null;
+		if (entry)
+			renderConvMeta(el.convMeta, entry.c);
+	}
+
+	function convLabel(id) {
+		var k = S.sup.known.get(id);
+		return k && k.customer ? k.customer : 'conversation ' + id;
+	}
+
+	/* ---- views: "My conversations" and "Supervisor" ---- */
+
+	function applyRoles() {
+		var sup = isSup(), agent = isAgent();
+		el.viewTabs.hidden = !(sup && agent);
+		document.body.classList.toggle('is-supervisor-only', sup && !agent);
+		document.body.classList.toggle('is-supervisor', sup);
+		if (sup && agent) {
+			el.workspace.setAttribute('role', 'tabpanel');
+			el.workspace.setAttribute('aria-labelledby', 'tab-agent');
+			el.supervisor.setAttribute('role', 'tabpanel');
+			el.supervisor.setAttribute('aria-labelledby', 'tab-supervisor');
+		} else {
+			el.workspace.removeAttribute('role');
+			el.workspace.removeAttribute('aria-labelledby');
+			el.supervisor.setAttribute('role', 'region');
+			el.supervisor.setAttribute('aria-labelledby', 'supervisor-title');
+		}
+		if (!sup)
+			return 'agent';
+		if (!agent)
+			return 'supervisor';
+		return S.view === 'supervisor' || (S.view === null && load('view') === 'supervisor') ?
+			'supervisor' : 'agent';
+	}
+
+	function showView(view) {
+		var sup = view === 'supervisor' && isSup();
+		S.view = sup ? 'supervisor' : 'agent';
+		document.body.dataset.view = S.view;
+		el.workspace.hidden = sup;
+		el.supervisor.hidden = !sup;
+		el.helplineSup.hidden = !sup;
+		el.helplineAgent.hidden = sup;
+		el.tabAgent.setAttribute('aria-selected', sup ? 'false' : 'true');
+		el.tabSupervisor.setAttribute('aria-selected', sup ? 'true' : 'false');
+		el.tabAgent.tabIndex = sup ? -1 : 0;
+		el.tabSupervisor.tabIndex = sup ? 0 : -1;
+		var skip = document.querySelector('.skip-link');
+		skip.href = sup ? '#sup-board' : '#reply-text';
+		skip.textContent = sup ? 'Skip to the supervisor board' : 'Skip to the reply box';
+		if (isSup() && isAgent())
+			save('view', S.view);
+		supWallboard(sup);
+		window.clearInterval(S.sup.timer);
+		S.sup.timer = 0;
+		if (sup) {
+			supRender();
+			S.sup.timer = window.setInterval(supTick, 1000);
+		}
+	}
+
+	function supWallboard(on) {
+		if (!S.authed || !isSup() || S.sup.on === on)
+			return;
+		if (send({ type: 'wallboard', on: on }))
+			S.sup.on = on;
+	}
+
+	function switchView(view) {
+		showView(view);
+		(view === 'supervisor' ? el.tabSupervisor : el.tabAgent).focus();
+	}
+
+	el.tabAgent.addEventListener('click', function () { switchView('agent'); });
+	el.tabSupervisor.addEventListener('click', function () { switchView('supervisor'); });
+	el.viewTabs.addEventListener('keydown', function (ev) {
+		if (ev.key === 'ArrowLeft' || ev.key === 'ArrowRight' || ev.key === 'Home' || ev.key === 'End') {
+			ev.preventDefault();
+			var toSup = ev.key === 'End' || ((ev.key === 'ArrowRight' || ev.key === 'ArrowLeft') &&
+							  S.view !== 'supervisor');
+			switchView(toSup ? 'supervisor' : 'agent');
+		}
+	});
+
+	/* after every welcome (a login, a reconnect): the wallboard again, the
+	 * monitor again, whispers and barges without an ack again */
+	function supAfterWelcome() {
+		S.sup.on = false;
+		showView(applyRoles());
+		var mon = S.sup.mon;
+		if (!mon || !isSup())
+			return;
+		mon.starting = true;
+		send({ type: 'monitor', conversation: mon.id });
+		mon.pending.forEach(function (p) {
+			if (!p.failed)
+				supSendSay(p);
+		});
+	}
+
+	/* ---- wallboard frames ---- */
+
+	function onWallboard(msg) {
+		if (!isSup())
+			return;
+		var now = typeof msg.now === 'number' ? msg.now : Date.now();
+		S.sup.offset = now - Date.now();
+		S.sup.lastAt = Date.now();
+		var b = {
+			queues: arr(msg.queues).filter(function (q) { return q && typeof q.name === 'string'; }),
+			agents: arr(msg.agents).filter(function (a) { return a && typeof a.id === 'string'; }),
+			waiting: arr(msg.waiting).filter(function (w) { return w && typeof w.conversation === 'string'; })
+		};
+		S.sup.board = b;
+		/* "pulled to …" lasts while it waits */
+		S.sup.pulled.forEach(function (agent, id) {
+			if (!b.waiting.some(function (w) { return w.conversation === id; }))
+				S.sup.pulled.delete(id);
+		});
+		b.waiting.forEach(function (w) {
+			S.sup.known.set(w.conversation, { customer: str(w.customer) || 'Anonymous visitor',
+							  queue: str(w.queue), channel: str(w.channel) });
+		});
+		b.agents.forEach(function (a) {
+			if (str(a.name))
+				S.names.set(a.id, a.name);
+		});
+		if (S.view === 'supervisor')
+			supRender();
+		if (S.sup.mon)
+			renderMonitorHead();
+	}
+
+	/* keyed rows: a row whose data changed is built again, the focus
+	 * stays on the same control of the same row */
+	function syncRows(tbody, items, keyOf, sigOf, build) {
+		var active = document.activeElement, focusKey = null, focusRole = null;
+		if (active && tbody.contains(active) && active.dataset && active.dataset.role) {
+			var row = active.closest('tr');
+			focusKey = row ? row.dataset.key : null;
+			focusRole = active.dataset.role;
+		}
+		var old = new Map();
+		Array.prototype.forEach.call(tbody.children, function (tr) { old.set(tr.dataset.key, tr); });
+		var prev = null;
+		items.forEach(function (item) {
+			var key = keyOf(item), sig = sigOf(item);
+			var tr = old.get(key);
+			old.delete(key);
+			if (!tr || tr.dataset.sig !== sig) {
+				var fresh = build(item);
+				fresh.dataset.key = key;
+				fresh.dataset.sig = sig;
+				if (tr)
+					tr.replaceWith(fresh);
+				tr = fresh;
+			}
+			var want = prev ? prev.nextSibling : tbody.firstChild;
+			if (want !== tr)
+				tbody.insertBefore(tr, want);
+			prev = tr;
+		});
+		old.forEach(function (tr) { tr.remove(); });
+		if (focusKey !== null && !tbody.contains(active)) {
+			var again = tbody.querySelector('tr[data-key="' + cssEscape(focusKey) + '"] [data-role="' +
+							cssEscape(focusRole) + '"]');
+			if (again && !again.disabled)
+				again.focus();
+			else
+				el.supBoard.focus();
+		}
+	}
+
+	function supRender() {
+		var b = S.sup.board;
+		supLive();
+		if (!b)
+			return;
+		var scope = b.queues.map(function (q) { return q.name; });
+		el.supScope.textContent = scope.length ? 'Queues: ' + scope.join(', ') : 'No queues';
+		syncRows(el.supQueueRows, b.queues, function (q) { return q.name; },
+			 function (q) { return JSON.stringify(q); }, queueRow);
+		syncRows(el.supWaitingRows, b.waiting, function (w) { return w.conversation; },
+			 function (w) { return JSON.stringify([w, pullOptions(w.queue), S.sup.pullChoice.get(w.conversation),
+							       !!S.sup.busy.get('pull:' + w.conversation),
+							       S.sup.pulled.get(w.conversation) || '']); },
+			 waitingRow);
+		syncRows(el.supAgentRows, b.agents, function (a) { return a.id; },
+			 function (a) { return JSON.stringify([a, a.conversations && a.conversations.map(convLabel),
+							       !!S.sup.busy.get('presence:' + a.id),
+							       S.sup.armed.has(a.id),
+							       S.sup.mon ? S.sup.mon.id : '']); },
+			 agentRow);
+		el.supWaitingCount.textContent = '(' + b.waiting.length + ')';
+		el.supWaitingEmpty.hidden = b.waiting.length > 0;
+		el.supAgentsCount.textContent = '(' + b.agents.length + ')';
+		el.supAgentsEmpty.hidden = b.agents.length > 0;
+		supTick();
+	}
+
+	/* "Live · last change 12 s ago", or that the figures are old */
+	function supLive() {
+		var live = el.supLive;
+		if (!S.sup.board) {
+			live.dataset.state = S.authed ? 'waiting' : 'offline';
+			live.textContent = S.authed ? 'Waiting for the first update…' : 'Not connected';
+			return;
+		}
+		if (!S.authed) {
+			live.dataset.state = 'offline';
+			live.textContent = 'Not connected: figures of ' + clockTime(S.sup.lastAt) + ', not live';
+			return;
+		}
+		live.dataset.state = 'live';
+		live.textContent = 'Live · last change ' + duration(Date.now() - S.sup.lastAt) + ' ago';
+	}
+
+	function supTick() {
+		var now = supNow();
+		Array.prototype.forEach.call(el.supervisor.querySelectorAll('[data-since]'), function (n) {
+			var t = Number(n.dataset.since);
+			n.textContent = n.dataset.format === 'clock' ? waitClock(now - t) : duration(now - t);
+		});
+		supLive();
+		var expired = false;
+		S.sup.armed.forEach(function (at, id) {
+			if (Date.now() - at > ARM_MS) {
+				S.sup.armed.delete(id);
+				expired = true;
+			}
+		});
+		if (expired)
+			supRender();
+	}
+
+	function since(t, format) {
+		if (typeof t !== 'number' || t <= 0)
+			return node('span', 'muted', '—');
+		var n = node('span', 'since');
+		n.dataset.since = String(t);
+		n.dataset.format = format;
+		return n;
+	}
+
+	function queueRow(q) {
+		var tr = node('tr');
+		tr.setAttribute('data-testid', 'sup-queue');
+		tr.dataset.queue = q.name;
+		var th = node('th', 'cell-name');
+		th.scope = 'row';
+		th.appendChild(node('span', 'row-title', q.name));
+		if (str(q.description))
+			th.appendChild(node('span', 'row-sub', q.description));
+		tr.appendChild(th);
+
+		var waiting = typeof q.waiting === 'number' ? q.waiting : 0;
+		var w = node('td', 'num big' + (waiting ? ' has-waiting' : ''), waiting);
+		w.dataset.field = 'waiting';
+		tr.appendChild(w);
+
+		var longest = node('td', 'num');
+		longest.dataset.field = 'longest';
+		longest.appendChild(waiting && q.oldest_queued_at > 0 ? since(q.oldest_queued_at, 'clock') :
+				    node('span', 'muted', '—'));
+		tr.appendChild(longest);
+
+		var sla = node('td');
+		sla.dataset.field = 'sla';
+		var s = q.sla && typeof q.sla === 'object' ? q.sla : null;
+		if (!s) {
+			sla.appendChild(node('span', 'muted', 'No SLA'));
+		} else {
+			var target = Number(s.target) || 0;
+			var goal = 'target ' + target + ' % in ' + duration((Number(s.within_s) || 0) * 1000);
+			if (typeof s.attainment !== 'number') {
+				sla.appendChild(node('span', 'sla-value sla-none', '—'));
+				sla.appendChild(node('span', 'row-sub', 'no answers yet · ' + goal));
+			} else {
+				var level = s.attainment >= target ? 'ok' : s.attainment >= target - 10 ? 'warn' : 'bad';
+				var v = node('span', 'sla-value sla-' + level, pct(s.attainment));
+				v.title = level === 'ok' ? 'On target' : level === 'warn' ? 'Just under target' : 'Under target';
+				sla.dataset.level = level;
+				sla.appendChild(v);
+				sla.appendChild(node('span', 'row-sub', (s.within || 0) + ' of ' + (q.answered_today || 0) +
+						     ' answered in time · ' + goal));
+			}
+		}
+		tr.appendChild(sla);
+
+		var ag = node('td');
+		ag.dataset.field = 'agents';
+		var counts = q.agents && typeof q.agents === 'object' ? q.agents : {};
+		var pills = node('span', 'state-counts');
+		SUP_STATES.forEach(function (st) {
+			var n = Number(counts[st]) || 0;
+			var p = node('span', 'state-count state-' + st + (n ? '' : ' is-zero'));
+			p.dataset.state = st;
+			p.appendChild(node('b', '', n));
+			p.appendChild(document.createTextNode(' ' + st));
+			pills.appendChild(p);
+		});
+		ag.appendChild(pills);
+		tr.appendChild(ag);
+
+		var bot = node('td');
+		bot.dataset.field = 'bot';
+		var bb = q.bot && typeof q.bot === 'object' ? q.bot : null;
+		if (bb && typeof bb.containment === 'number') {
+			bot.appendChild(node('span', 'bot-value', pct(bb.containment)));
+			bot.appendChild(node('span', 'row-sub', (bb.contained || 0) + ' solved by the bot · ' +
+					     (bb.handoffs || 0) + ' handed over'));
+		} else {
+			var none = node('span', 'muted', '—');
+			none.title = 'No conversation ended with the bot today';
+			bot.appendChild(none);
+		}
+		tr.appendChild(bot);
+		return tr;
+	}
+
+	/* why a conversation is where it is, from its routing explanation
+	 * (docs/routing.md#explanations): lines of text */
+	function routingLines(r) {
+		if (!r || typeof r !== 'object')
+			return ['No routing explanation recorded.'];
+		var lines = [];
+		var h = handoffText({ routing: r, intent: r.intent, bot_slots: r.bot_slots });
+		if (h)
+			lines.push(h);
+		var rules = arr(r.rules).filter(function (x) { return typeof x === 'string'; });
+		lines.push(rules.length ? (rules.length === 1 ? 'Rule: ' : 'Rules: ') + rules.join(', ') :
+			   'No rule matched: the default queue');
+		var v = r.value && typeof r.value === 'object' ? r.value : {};
+		var treat = str(r.treatment);
+		if (str(r.quadrant)) {
+			var vals = str(v.customer) && str(v.organisation) ?
+				' (customer ' + v.customer + ', organisation ' + v.organisation + ')' : '';
+			lines.push('Value: ' + r.quadrant.replace(/_/g, ' ') + vals + (treat ? ': ' + treat : ''));
+		} else if (treat) {
+			lines.push(treat.charAt(0).toUpperCase() + treat.slice(1));
+		}
+		var facts = [];
+		if (str(r.language))
+			facts.push(r.language.toUpperCase());
+		var sk = r.skills && typeof r.skills === 'object' ? r.skills : {};
+		var need = Object.keys(sk).slice(0, 4).map(function (k) { return k + ' ' + sk[k] + '+'; });
+		if (need.length)
+			facts.push('needs ' + need.join(', '));
+		if (str(r.strategy))
+			facts.push(r.strategy.replace(/_/g, ' '));
+		if (facts.length)
+			lines.push(facts.join(' · '));
+		return lines;
+	}
+
+	/* the agents who serve a queue, for its select */
+	function pullOptions(queue) {
+		var b = S.sup.board;
+		return (b ? b.agents : []).filter(function (a) {
+			return arr(a.queues).indexOf(queue) >= 0;
+		}).map(function (a) {
+			return [a.id, str(a.name) || a.id, str(a.state)];
+		});
+	}
+
+	function waitingRow(w) {
+		var id = w.conversation;
+		var tr = node('tr');
+		tr.setAttribute('data-testid', 'sup-waiting');
+		tr.dataset.conversation = id;
+		tr.dataset.queue = str(w.queue);
+
+		var wait = node('td', 'num big');
+		wait.dataset.field = 'wait';
+		wait.appendChild(since(w.queued_at, 'clock'));
+		tr.appendChild(wait);
+
+		var cust = node('th', 'cell-name');
+		cust.scope = 'row';
+		cust.dataset.field = 'customer';
+		cust.appendChild(node('span', 'row-title', str(w.customer) || 'Anonymous visitor'));
+		var sub = node('span', 'row-sub');
+		if (typeof w.priority === 'number' && w.priority !== 50)
+			sub.appendChild(node('span', 'tag' + (w.priority > 50 ? ' tag-hot' : ''), 'priority ' + w.priority));
+		var pulledTo = S.sup.pulled.get(id);
+		if (pulledTo)
+			sub.appendChild(node('span', 'tag tag-pulled', 'pulled to ' + personName(pulledTo)));
+		if (sub.childNodes.length)
+			cust.appendChild(sub);
+		tr.appendChild(cust);
+
+		var where = node('td');
+		where.dataset.field = 'where';
+		where.appendChild(node('span', 'row-title', str(w.queue)));
+		var chs = node('span', 'row-sub');
+		chs.appendChild(node('span', 'channel-tag channel-' + str(w.channel).replace(/[^a-z0-9_-]/gi, ''),
+				     channelLabel(w.channel)));
+		where.appendChild(chs);
+		tr.appendChild(where);
+
+		var why = node('td', 'routing');
+		why.dataset.field = 'routing';
+		routingLines(w.routing).forEach(function (line, i) {
+			why.appendChild(node('span', i ? 'row-sub' : 'routing-main', line));
+		});
+		tr.appendChild(why);
+
+		var pull = node('td');
+		pull.dataset.field = 'pull';
+		var opts = pullOptions(w.queue);
+		if (!opts.length) {
+			pull.appendChild(node('span', 'muted', 'No agent serves this queue'));
+		} else {
+			var row = node('span', 'pull-row');
+			var sel = document.createElement('select');
+			sel.className = 'pull-agent';
+			sel.dataset.role = 'pull-agent';
+			sel.setAttribute('aria-label', 'Agent to pull the conversation of ' +
+					 (str(w.customer) || 'the customer') + ' to');
+			var choice = S.sup.pullChoice.get(id);
+			var best = null;
+			opts.forEach(function (o) {
+				var opt = node('option', '', o[1] + ' · ' + (STATE_LABEL[o[2]] || o[2]).toLowerCase());
+				opt.value = o[0];
+				sel.appendChild(opt);
+				if (!best && o[2] === 'available')
+					best = o[0];
+			});
+			sel.value = choice && opts.some(function (o) { return o[0] === choice; }) ? choice :
+				(best || opts[0][0]);
+			sel.addEventListener('change', function () { S.sup.pullChoice.set(id, sel.value); });
+			var busy = !!S.sup.busy.get('pull:' + id);
+			var b = node('button', 'btn btn-small', busy ? 'Pulling…' : 'Pull');
+			b.type = 'button';
+			b.dataset.role = 'pull';
+			b.disabled = busy;
+			b.setAttribute('aria-label', 'Pull the conversation of ' + (str(w.customer) || 'the customer') +
+				       ' to the chosen agent');
+			b.addEventListener('click', function () { supPull(id, sel.value); });
+			row.appendChild(sel);
+			row.appendChild(b);
+			pull.appendChild(row);
+		}
+		tr.appendChild(pull);
+		return tr;
+	}
+
+	function agentRow(a) {
+		var tr = node('tr');
+		tr.setAttribute('data-testid', 'sup-agent');
+		tr.dataset.agent = a.id;
+		var state = SUP_STATES.indexOf(a.state) >= 0 ? a.state : 'offline';
+		tr.dataset.state = state;
+
+		var th = node('th', 'cell-name');
+		th.scope = 'row';
+		th.appendChild(node('span', 'row-title', str(a.name) || a.id));
+		th.appendChild(node('span', 'row-sub', a.id));
+		tr.appendChild(th);
+
+		var st = node('td');
+		st.dataset.field = 'state';
+		st.appendChild(node('span', 'state-pill state-' + state, STATE_LABEL[state]));
+		var t = node('span', 'row-sub');
+		if (typeof a.since === 'number' && a.since > 0) {
+			t.appendChild(document.createTextNode('for '));
+			t.appendChild(since(a.since, 'duration'));
+		}
+		st.appendChild(t);
+		tr.appendChild(st);
+
+		var load = node('td');
+		load.dataset.field = 'load';
+		var l = a.load && typeof a.load === 'object' ? a.load : {};
+		var used = Object.keys(l).filter(function (ch) { return Number(l[ch]) > 0; });
+		if (!used.length)
+			load.appendChild(node('span', 'muted', '—'));
+		used.forEach(function (ch) {
+			load.appendChild(node('span', 'load-item', channelLabel(ch) + ' ' + l[ch]));
+		});
+		tr.appendChild(load);
+
+		var convs = node('td');
+		convs.dataset.field = 'conversations';
+		var list = arr(a.conversations).filter(function (c) { return typeof c === 'string'; });
+		if (!list.length)
+			convs.appendChild(node('span', 'muted', 'none'));
+		var ul = node('ul', 'sup-convs');
+		list.forEach(function (cid) {
+			var li = node('li', 'sup-conv');
+			li.dataset.conversation = cid;
+			var label = convLabel(cid);
+			li.appendChild(node('span', 'sup-conv-name', label));
+			var watching = S.sup.mon && S.sup.mon.id === cid;
+			var b = node('button', 'btn btn-small' + (watching ? ' is-active' : ''),
+				     watching ? 'Monitoring' : 'Monitor');
+			b.type = 'button';
+			b.dataset.role = 'monitor:' + cid;
+			b.setAttribute('data-testid', 'monitor-open');
+			b.dataset.conversation = cid;
+			b.setAttribute('aria-label', 'Monitor the conversation of ' + (str(a.name) || a.id) + ' with ' + label);
+			if (watching)
+				b.setAttribute('aria-pressed', 'true');
+			b.addEventListener('click', function () { supMonitor(cid); });
+			li.appendChild(b);
+			ul.appendChild(li);
+		});
+		if (list.length)
+			convs.appendChild(ul);
+		tr.appendChild(convs);
+
+		var missed = node('td', 'num' + (a.missed ? ' has-missed' : ''), typeof a.missed === 'number' ? a.missed : 0);
+		missed.dataset.field = 'missed';
+		tr.appendChild(missed);
+
+		var act = node('td');
+		act.dataset.field = 'actions';
+		var row = node('span', 'presence-actions');
+		var busy = !!S.sup.busy.get('presence:' + a.id);
+		var armed = S.sup.armed.has(a.id);
+		[['away', 'Set away'], ['available', 'Set available'], ['offline', armed ? 'Confirm log out' : 'Log out']]
+			.forEach(function (x) {
+				var b = node('button', 'btn btn-small' + (x[0] === 'offline' ? ' btn-danger' : ''), x[1]);
+				b.type = 'button';
+				b.dataset.role = x[0];
+				b.dataset.action = x[0];
+				b.setAttribute('aria-label', x[1] + ': ' + (str(a.name) || a.id));
+				/* no console: nothing to set; the state it is in: nothing to do */
+				b.disabled = busy || state === 'offline' || (x[0] === 'away' && state === 'away') ||
+					(x[0] === 'available' && (state === 'available' || state === 'busy'));
+				b.addEventListener('click', function () { supPresence(a, x[0]); });
+				row.appendChild(b);
+			});
+		act.appendChild(row);
+		tr.appendChild(act);
+		return tr;
+	}
+
+	/* ---- actions ---- */
+
+	function supPull(conv, agent) {
+		if (!agent || S.sup.busy.get('pull:' + conv))
+			return;
+		if (!request({ type: 'pull', conversation: conv, agent: agent }))
+			return;
+		S.sup.pullChoice.set(conv, agent);
+		S.sup.busy.set('pull:' + conv, true);
+		supRender();
+	}
+
+	function supPresence(a, status) {
+		var n = arr(a.conversations).length;
+		if (status === 'offline' && n && !S.sup.armed.has(a.id)) {
+			/* logging out requeues the agent's conversations: ask once more */
+			S.sup.armed.set(a.id, Date.now());
+			notice('Log ' + (str(a.name) || a.id) + ' out? ' + (n === 1 ? 'Their conversation goes' :
+			       'Their ' + n + ' conversations go') + ' back to the queue. Click “Confirm log out” to do it.',
+			       'warn');
+			supRender();
+			return;
+		}
+		S.sup.armed.delete(a.id);
+		if (!request({ type: 'agent_presence', agent: a.id, status: status }))
+			return;
+		S.sup.busy.set('presence:' + a.id, true);
+		supRender();
+	}
+
+	function onDone(msg) {
+		var action = str(msg.action), target = str(msg.target);
+		var d = msg.detail && typeof msg.detail === 'object' ? msg.detail : {};
+		if (action === 'conversation.pull') {
+			S.sup.busy.delete('pull:' + target);
+			if (str(d.agent))
+				S.sup.pulled.set(target, d.agent);
+			notice('Pulled ' + convLabel(target) + ' to ' + personName(d.agent) +
+			       ': it is offered to them first.', 'ok');
+		} else if (action === 'conversation.transfer') {
+			S.sup.busy.delete('reassign:' + target);
+			notice('Reassigned ' + convLabel(target) + ' to ' +
+			       (str(d.agent) ? personName(d.agent) : 'the queue ' + str(d.queue)) + '.', 'ok');
+			if (S.sup.mon && S.sup.mon.id === target) {
+				el.reassignNote.value = '';
+				renderMonitorActions();
+			}
+		} else if (action === 'agent.presence') {
+			S.sup.busy.delete('presence:' + target);
+			var p = str(d.presence);
+			notice(personName(target) + (p === 'offline' ? ' is logged out.' : ' is set ' + p + '.'), 'ok');
+		} else {
+			notice('Done: ' + (action || 'the action') + (target ? ' (' + target + ')' : '') + '.', 'ok');
+		}
+		supRender();
+	}
+
+	/* an error about a supervisor's request; false: not one */
+	function supOnError(msg, text) {
+		var conv = str(msg.conversation), agent = str(msg.agent), cmid = str(msg.client_msg_id);
+		var mon = S.sup.mon;
+		if (cmid && mon && mon.pending.has(cmid)) {
+			var p = mon.pending.get(cmid);
+			p.failed = true;
+			p.why = 'Not sent: ' + text;
+			var li = monPendingNode(cmid);
+			if (li)
+				setSayState(li, p);
+			return true;
+		}
+		if (conv && S.sup.busy.get('reassign:' + conv)) {
+			S.sup.busy.delete('reassign:' + conv);
+			if (mon && mon.id === conv) {
+				el.monitorError.textContent = 'Not reassigned: ' + text;
+				el.monitorError.hidden = false;
+				renderMonitorActions();
+			} else {
+				notice('Not reassigned: ' + text, 'error');
+			}
+			return true;
+		}
+		if (conv && S.sup.busy.get('pull:' + conv)) {
+			S.sup.busy.delete('pull:' + conv);
+			notice('Not pulled (' + convLabel(conv) + '): ' + text, 'error');
+			supRender();
+			return true;
+		}
+		if (agent && S.sup.busy.get('presence:' + agent)) {
+			S.sup.busy.delete('presence:' + agent);
+			notice('Presence of ' + personName(agent) + ' not changed: ' + text, 'error');
+			supRender();
+			return true;
+		}
+		if (conv && mon && mon.id === conv && mon.starting) {
+			notice('Cannot monitor ' + convLabel(conv) + ': ' + text, 'error');
+			supCloseMonitor(false);
+			return true;
+		}
+		return false;
+	}
+
+	/* ---- monitoring a conversation ---- */
+
+	function supMonitor(id) {
+		var mon = S.sup.mon;
+		if (mon && mon.id === id) {
+			el.monitorTranscript.focus();
+			return;
+		}
+		if (!request({ type: 'monitor', conversation: id }))
+			return;
+		if (mon)
+			send({ type: 'unmonitor', conversation: mon.id });
+		S.sup.mon = { id: id, conv: null, agent: '', status: '', starting: true,
+			      pending: new Map() /* cmid -> {cmid, kind, text, at, failed, why} */ };
+		el.whisperText.value = '';
+		el.bargeText.value = '';
+		el.reassignNote.value = '';
+		el.monitorError.hidden = true;
+		clear(el.monitorTranscript);
+		delete el.monitorTranscript.dataset.lastDay;
+		el.monitorTranscript.appendChild(node('li', 'transcript-empty', 'Loading…'));
+		el.monitor.hidden = false;
+		el.monitor.dataset.conversation = id;
+		el.supervisor.classList.add('has-monitor');
+		renderMonitorHead();
+		renderMonitorActions();
+		supRender();
+		el.monitorTranscript.focus();
+	}
+
+	/* tell: send unmonitor (false: the server refused or ended it) */
+	function supCloseMonitor(tell) {
+		var mon = S.sup.mon;
+		if (!mon)
+			return;
+		if (tell)
+			send({ type: 'unmonitor', conversation: mon.id });
+		var id = mon.id;
+		var hadFocus = el.monitor.contains(document.activeElement);
+		S.sup.mon = null;
+		el.monitor.hidden = true;
+		delete el.monitor.dataset.conversation;
+		el.supervisor.classList.remove('has-monitor');
+		clear(el.monitorTranscript);
+		supRender();
+		if (hadFocus) {
+			var b = el.supAgentRows.querySelector('[data-testid="monitor-open"][data-conversation="' +
+							      cssEscape(id) + '"]');
+			(b || el.supBoard).focus();
+		}
+	}
+
+	el.monitorClose.addEventListener('click', function () { supCloseMonitor(true); });
+
+	function onMonitorStart(msg) {
+		var c = msg.conversation, mon = S.sup.mon;
+		if (!c || typeof c !== 'object' || !mon || c.id !== mon.id)
+			return;
+		/* here the customer is an id, and customer_profile the customer */
+		if (c.customer_profile && typeof c.customer_profile === 'object' &&
+		    (!c.customer || typeof c.customer !== 'object'))
+			c.customer = c.customer_profile;
+		normalise(c);
+		if (!str(c.customer.name) && S.sup.known.has(c.id))
+			c.customer.name = S.sup.known.get(c.id).customer;
+		c._monitor = true;
+		mon.conv = c;
+		mon.starting = false;
+		mon.status = str(c.status);
+		mon.agent = str(c.agent);
+		S.sup.known.set(c.id, { customer: customerName(c.customer), queue: str(c.queue), channel: str(c.channel) });
+		c.messages.forEach(learnName);
+		renderTranscript(el.monitorTranscript, c, null);
+		mon.pending.forEach(function (p) {
+			if (findByCmid(c, p.cmid) < 0)
+				el.monitorTranscript.appendChild(sayNode(p));
+			else
+				mon.pending.delete(p.cmid);
+		});
+		scrollToEnd(el.monitorTranscript);
+		renderMonitorHead();
+		renderMonitorActions();
+		supRender();
+		announce('Monitoring the conversation with ' + customerName(c.customer) + '.');
+	}
+
+	function onMonitorEnd(msg) {
+		var mon = S.sup.mon;
+		if (mon && mon.id === str(msg.conversation) && !mon.starting)
+			supCloseMonitor(false);
+	}
+
+	function findByCmid(c, cmid) {
+		for (var i = 0; i < c.messages.length; i++) {
+			var m = c.messages[i];
+			if (m.author === 'supervisor' && m.meta && m.meta.client_msg_id === cmid &&
+			    (!S.me || !m.author_id || m.author_id === S.me.id))
+				return i;
+		}
+		return -1;
+	}
+
+	function monPendingNode(cmid) {
+		return el.monitorTranscript.querySelector('[data-client-msg-id="' + cssEscape(cmid) + '"]');
+	}
+
+	/* a message of the monitored conversation: new, or an update of one shown */
+	function monUpsert(m) {
+		var mon = S.sup.mon;
+		if (!m || typeof m !== 'object' || !mon || !mon.conv)
+			return;
+		var c = mon.conv;
+		learnName(m);
+		var at = typeof m.id === 'string' ? findMessage(c, m.id) : -1;
+		if (at >= 0) {
+			c.messages[at] = Object.assign({}, c.messages[at], m);
+			updateMessageNode(c.messages[at], el.monitorTranscript);
+			return;
+		}
+		c.messages.push(m);
+		var cmid = m.author === 'supervisor' && m.meta && typeof m.meta.client_msg_id === 'string' &&
+			(!S.me || m.author_id === S.me.id) ? m.meta.client_msg_id : '';
+		var li = cmid ? monPendingNode(cmid) : null;
+		if (li) {
+			mon.pending.delete(cmid);
+			li.replaceWith(messageNode(m, c));
+		} else {
+			appendMessage(el.monitorTranscript, m, true, c);
+		}
+	}
+
+	/* a line in the monitored transcript: who has it, its status */
+	function monEvent(text) {
+		var li = node('li', 'msg msg-note by-system monitor-event');
+		li.setAttribute('data-testid', 'monitor-event');
+		var bubble = node('div', 'bubble');
+		bubble.appendChild(node('p', 'text', text));
+		li.appendChild(bubble);
+		var stick = nearBottom(el.monitorTranscript);
+		el.monitorTranscript.insertBefore(li, el.monitorTranscript.querySelector('.msg.is-pending'));
+		if (stick)
+			scrollToEnd(el.monitorTranscript);
+	}
+
+	var UNASSIGNED_TEXT = { transferred: 'transferred', wrapped_up: 'wrapped up', requeued: 'back in the queue' };
+
+	function onMonitorFrame(msg) {
+		var mon = S.sup.mon, f = msg.frame;
+		if (!mon || str(msg.conversation) !== mon.id || !f || typeof f !== 'object')
+			return;
+		var who = personName(msg.agent);
+		var by = str(f.by) ? ' (by ' + personName(f.by) + ')' : '';
+		switch (f.type) {
+		case 'message':
+		case 'ack':
+			monUpsert(f.message);
+			break;
+		case 'status':
+			mon.status = str(f.status);
+			if (mon.conv)
+				mon.conv.status = mon.status;
+			monEvent('Status: ' + (mon.status === 'wrapup' ? 'closed, in wrap-up' : mon.status) + by);
+			break;
+		case 'unassigned':
+			monEvent(who + ' no longer has it: ' + (UNASSIGNED_TEXT[f.reason] || str(f.reason) || 'unassigned') + by);
+			mon.agent = '';
+			mon.status = f.reason === 'wrapped_up' ? 'closed' : 'queued';
+			if (mon.conv)
+				mon.conv.status = mon.status;
+			break;
+		case 'offer':
+			monEvent('Offered to ' + who);
+			break;
+		case 'assigned':
+			mon.agent = str(msg.agent);
+			mon.status = 'assigned';
+			if (f.conversation && typeof f.conversation === 'object' && mon.conv) {
+				normalise(f.conversation);
+				f.conversation.messages.forEach(monUpsert);
+				mon.conv.status = 'assigned';
+				if (str(f.conversation.queue))
+					mon.conv.queue = f.conversation.queue;
+			}
+			monEvent('Now with ' + who);
+			break;
+		default:
+			return;
+		}
+		renderMonitorHead();
+		renderMonitorActions();
+	}
+
+	function renderMonitorHead() {
+		var mon = S.sup.mon;
+		if (!mon)
+			return;
+		var c = mon.conv;
+		var k = S.sup.known.get(mon.id) || {};
+		el.monitorTitle.textContent = 'Monitoring: ' + (c ? customerName(c.customer) : k.customer || mon.id);
+		clear(el.monitorMeta);
+		if (!c) {
+			el.monitorMeta.appendChild(node('span', '', 'Loading the conversation…'));
+			return;
+		}
+		var parts = [channelLabel(c.channel)];
+		if (str(c.queue))
+			parts.push('queue ' + c.queue);
+		if (str(c.language))
+			parts.push(c.language.toUpperCase());
+		el.monitorMeta.appendChild(node('span', '', parts.join(' · ')));
+		var st = node('span', 'status-tag', mon.status === 'assigned' && mon.agent ?
+			      'with ' + personName(mon.agent) : (mon.status || 'unknown'));
+		st.setAttribute('data-testid', 'monitor-status');
+		st.dataset.status = mon.status;
+		el.monitorMeta.appendChild(st);
+		var idn = node('span', 'conv-id', c.id);
+		idn.title = 'Conversation id';
+		el.monitorMeta.appendChild(idn);
+	}
+
+	function renderMonitorActions() {
+		var mon = S.sup.mon;
+		var can = !!(mon && mon.conv && mon.status === 'assigned');
+		[el.whisperText, el.whisperSend, el.bargeText, el.bargeSend, el.reassignTarget, el.reassignNote]
+			.forEach(function (n) { n.disabled = !can; });
+		var busy = !!(mon && S.sup.busy.get('reassign:' + mon.id));
+		el.reassignSubmit.disabled = !can || busy;
+		el.reassignSubmit.textContent = busy ? 'Reassigning…' : 'Reassign';
+		el.whisperLabel.firstChild.textContent = 'Whisper to ' +
+			(mon && mon.agent ? personName(mon.agent) : 'the agent') + ' ';
+		el.monitorActions.title = can ? '' :
+			'Whisper, barge and reassign work while an agent has the conversation.';
+		if (!mon)
+			return;
+		/* queues and agents of the board, not the one it is with */
+		var b = S.sup.board;
+		var opts = [];
+		(b ? b.queues : S.queues).forEach(function (q) {
+			if (!mon.conv || q.name !== mon.conv.queue)
+				opts.push(['queue:' + q.name, q.name, 'Queues']);
+		});
+		(b ? b.agents : []).forEach(function (a) {
+			if (a.id !== mon.agent)
+				opts.push(['agent:' + a.id, (str(a.name) || a.id) + ' · ' +
+					   (STATE_LABEL[a.state] || str(a.state)).toLowerCase(), 'Agents']);
+		});
+		var sig = JSON.stringify(opts);
+		if (el.reassignTarget.dataset.sig === sig)
+			return;
+		var keep = el.reassignTarget.value;
+		clear(el.reassignTarget);
+		var groups = {};
+		opts.forEach(function (o) {
+			if (!groups[o[2]]) {
+				groups[o[2]] = document.createElement('optgroup');
+				groups[o[2]].label = o[2];
+				el.reassignTarget.appendChild(groups[o[2]]);
+			}
+			var opt = node('option', '', o[1]);
+			opt.value = o[0];
+			groups[o[2]].appendChild(opt);
+		});
+		if (opts.some(function (o) { return o[0] === keep; }))
+			el.reassignTarget.value = keep;
+		el.reassignTarget.dataset.sig = sig;
+	}
+
+	/* whisper and barge: shown "Sending…" until their ack */
+	function sayNode(p) {
+		var li = messageNode({ direction: p.kind === 'whisper' ? 'note' : 'out', author: 'supervisor',
+				       author_name: S.me ? str(S.me.name) : '', text: p.text, created_at: p.at },
+				     S.sup.mon ? S.sup.mon.conv : null);
+		li.classList.add('is-pending');
+		li.dataset.clientMsgId = p.cmid;
+		setSayState(li, p);
+		return li;
+	}
+
+	function setSayState(li, p) {
+		var state = li.querySelector('.state');
+		clear(state);
+		li.classList.toggle('is-failed', !!p.failed);
+		li.dataset.status = p.failed ? 'failed' : 'sending';
+		state.className = 'state state-' + (p.failed ? 'failed' : 'sending');
+		if (!p.failed) {
+			state.textContent = S.authed ? 'Sending…' : 'Waiting for the connection…';
+			return;
+		}
+		state.appendChild(node('span', '', p.why || 'Not sent.'));
+		var retry = node('button', 'btn-link', 'Retry');
+		retry.type = 'button';
+		retry.addEventListener('click', function () {
+			p.failed = false;
+			setSayState(li, p);
+			supSendSay(p);
+		});
+		var drop = node('button', 'btn-link', 'Discard');
+		drop.type = 'button';
+		drop.addEventListener('click', function () {
+			if (S.sup.mon)
+				S.sup.mon.pending.delete(p.cmid);
+			li.remove();
+		});
+		state.appendChild(retry);
+		state.appendChild(drop);
+	}
+
+	function supSendSay(p) {
+		if (S.authed)
+			send({ type: p.kind, conversation: p.conversation, text: p.text, client_msg_id: p.cmid });
+	}
+
+	function supSay(kind) {
+		var input = kind === 'whisper' ? el.whisperText : el.bargeText;
+		var mon = S.sup.mon;
+		if (!mon || !mon.conv || mon.status !== 'assigned')
+			return;
+		var text = input.value.replace(/\s+$/, '');
+		if (!text.trim()) {
+			input.focus();
+			return;
+		}
+		if (utf8Length(text) > (kind === 'whisper' ? WHISPER_MAX_BYTES : MAX_TEXT_BYTES)) {
+			notice('That is too long; please split it up.', 'error');
+			return;
+		}
+		var p = { cmid: newClientMsgId(), kind: kind, conversation: mon.id, text: text, at: Date.now(),
+			  failed: false, why: '' };
+		if (!request({ type: kind, conversation: mon.id, text: text, client_msg_id: p.cmid }))
+			return;
+		mon.pending.set(p.cmid, p);
+		var empty = el.monitorTranscript.querySelector('.transcript-empty');
+		if (empty)
+			empty.remove();
+		el.monitorTranscript.appendChild(sayNode(p));
+		scrollToEnd(el.monitorTranscript);
+		input.value = '';
+		input.focus();
+	}
+
+	/* the ack of a whisper or barge; false: not one */
+	function supOnAck(msg) {
+		var mon = S.sup.mon, cmid = str(msg.client_msg_id);
+		if (!mon || !cmid || !mon.pending.has(cmid))
+			return false;
+		var m = msg.message && typeof msg.message === 'object' ? msg.message : null;
+		var li = monPendingNode(cmid);
+		mon.pending.delete(cmid);
+		if (!m || !mon.conv) {
+			if (li)
+				li.remove();
+			return true;
+		}
+		var at = typeof m.id === 'string' ? findMessage(mon.conv, m.id) : -1;
+		if (at >= 0) {
+			mon.conv.messages[at] = Object.assign({}, mon.conv.messages[at], m);
+			if (li)
+				li.remove();
+		} else {
+			mon.conv.messages.push(m);
+			if (li)
+				li.replaceWith(messageNode(m, mon.conv));
+			else
+				appendMessage(el.monitorTranscript, m, true, mon.conv);
+		}
+		return true;
+	}
+
+	el.whisperForm.addEventListener('submit', function (ev) {
+		ev.preventDefault();
+		supSay('whisper');
+	});
+	el.bargeForm.addEventListener('submit', function (ev) {
+		ev.preventDefault();
+		supSay('barge');
+	});
+	el.reassignForm.addEventListener('submit', function (ev) {
+		ev.preventDefault();
+		var mon = S.sup.mon;
+		var v = el.reassignTarget.value, i = v.indexOf(':');
+		if (!mon || !mon.conv || mon.status !== 'assigned' || i < 0 || S.sup.busy.get('reassign:' + mon.id))
+			return;
+		var frame = { type: 'reassign', conversation: mon.id };
+		frame[v.slice(0, i)] = v.slice(i + 1);
+		var note = el.reassignNote.value.trim();
+		if (note)
+			frame.note = note;
+		if (!request(frame))
+			return;
+		el.monitorError.hidden = true;
+		S.sup.busy.set('reassign:' + mon.id, true);
+		renderMonitorActions();
+	});
+
+	/* ---- the agent's side: a supervisor monitors one of my conversations ---- */
+
+	function onMonitored(msg) {
+		var id = str(msg.conversation);
+		if (!id)
+			return;
+		if (msg.active === true)
+			S.monitoredBy.set(id, str(msg.by));
+		else
+			S.monitoredBy.delete(id);
+		if (!S.convs.has(id))
+			return;
+		renderList();
+		if (S.selected === id && S.historyId === null)
+			renderConvMeta(el.convMeta, S.convs.get(id).c);
+		var cust = customerName(S.convs.get(id).c.customer);
+		announce(msg.active === true ? personName(msg.by) + ' is monitoring your conversation with ' + cust + '.' :
+			 personName(msg.by) + ' stopped monitoring your conversation with ' + cust + '.');
+	}
+
+	function monitoredBadge(id) {
+		var by = S.monitoredBy.get(id);
+		if (by === undefined)
+			return null;
+		var b = node('span', 'badge badge-monitor', personName(by) + ' is monitoring');
+		b.setAttribute('data-testid', 'monitored-badge');
+		b.title = 'A supervisor follows this conversation live';
+		return b;
+	}
+
 	/* ---- keyboard ---- */
 
 	document.addEventListener('keydown', function (ev) {
 		if (el.app.hidden || el.transferDialog.open)
 			return;
 		var k = ev.key;
+		if (S.view === 'supervisor') {
+			/* Esc stops monitoring (from the pane, or from nowhere in particular) */
+			var f = document.activeElement;
+			if (k === 'Escape' && S.sup.mon && !ev.defaultPrevented &&
+			    (!f || f === document.body || el.monitor.contains(f))) {
+				ev.preventDefault();
+				supCloseMonitor(true);
+			}
+			return;
+		}
 		if ((ev.altKey && !ev.ctrlKey && !ev.metaKey && (k === 'ArrowUp' || k === 'ArrowDown')) ||
 		    (ev.ctrlKey && !ev.altKey && !ev.metaKey && (k === '[' || k === ']'))) {
 			ev.preventDefault();
@@ -2058,6 +3317,7 @@
 
 	/* ---- start ---- */
 
+	supReset();
 	S.agentId = load('agent');
 	showLogin('');
 })();

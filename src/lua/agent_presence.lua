@@ -14,6 +14,7 @@
 -- @reply requeued  any  { conversation ids requeued }
 -- @lib  queue
 -- @lib  pools
+-- @lib  report
 local akey = K.agent
 if A.only_if_gone and tonumber(redis.call('HGET', akey, 'sessions') or '0') > 0 then
   return { 'skip', {}, {} }
@@ -49,6 +50,7 @@ for _, conv in ipairs(redis.call('SMEMBERS', akey .. ':convs')) do
     redis.call('HSET', ckey, 'status', 'queued', 'agent', '', 'prefer_agent', A.agent,
       'prefer_until', NOW + A.prefer, 'updated_at', NOW, 'requeued_at', NOW)
     Q.add(c[2], c[4] or NOW, conv)
+    T.queued(c[2], c[3])
     redis.call('SREM', akey .. ':convs', conv)
     redis.call('HINCRBY', akey, 'load:' .. c[3], -1)
     requeued[#requeued + 1] = conv

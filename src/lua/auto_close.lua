@@ -8,7 +8,7 @@
 -- @arg  entry    str   stream entry id ('' none)
 -- @arg  group    str   consumer group
 -- @arg  conversation str
--- @arg  day      str   YYYY-MM-DD, for the report
+-- @arg  day      str   no longer read (report.lib: Redis' clock); kept for the callers
 -- @arg  message  str   new message id of the answer
 -- @arg  text     str   the answer
 -- @arg  reason   str   the contact reason (the trigger)
@@ -24,6 +24,7 @@
 -- @reply channel str
 -- @reply address str
 -- @reply thread  str
+-- @lib  report
 local ckey = K.conv
 local c = redis.call('HMGET', ckey, 'status', 'channel', 'address', 'thread', 'customer')
 if c[1] ~= 'new' then
@@ -51,10 +52,8 @@ else
                              at = NOW }))
   local okey = P .. 'open:' .. c[2] .. ':' .. c[4]
   if redis.call('GET', okey) == A.conversation then redis.call('DEL', okey) end
-  redis.call('ZINCRBY', P .. 'report:outcomes', 1, 'automated')
 end
-redis.call('ZINCRBY', P .. 'report:reasons', 1, A.reason)
-redis.call('ZINCRBY', P .. 'report:reasons:' .. A.day, 1, A.reason)
-redis.call('ZADD', P .. 'report:days', 0, A.day)
+-- the trigger counts either way; the outcome when it is closed
+T.closed(A.queue, c[2], A.reason, A.park and '' or 'automated')
 if A.entry ~= '' then redis.call('XACK', K.stream, A.group, A.entry) end
 return { 'ok', c[2], c[3], c[4] }

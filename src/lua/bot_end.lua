@@ -5,7 +5,7 @@
 -- @key  conv     conv:{conversation}
 -- @arg  how      str   handoff | resolve
 -- @arg  conversation str
--- @arg  day      str   YYYY-MM-DD, for the report
+-- @arg  day      str   no longer read (report.lib: Redis' clock); kept for the callers
 -- @arg  queue    str   handoff: the bot's queue ('' : the one routing chose)
 -- @arg  aging    int   handoff: ms per priority point
 -- @arg  skills   json  handoff: skills merged in
@@ -19,6 +19,7 @@
 -- @reply position int  handoff: place in the queue
 -- @reply aht      int  handoff: average handling time of the queue (ms, 0: none)
 -- @lib  queue
+-- @lib  report
 local ckey = K.conv
 local c = redis.call('HMGET', ckey, 'status', 'channel', 'thread', 'routing', 'skills', 'tags',
   'queue', 'priority', 'created_at')
@@ -29,10 +30,8 @@ if A.how == 'resolve' then
     'updated_at', NOW, 'wrapup', A.wrapup)
   local okey = P .. 'open:' .. c[2] .. ':' .. c[3]
   if redis.call('GET', okey) == A.conversation then redis.call('DEL', okey) end
-  redis.call('ZINCRBY', P .. 'report:reasons', 1, A.reason)
-  redis.call('ZINCRBY', P .. 'report:reasons:' .. A.day, 1, A.reason)
-  redis.call('ZINCRBY', P .. 'report:outcomes', 1, 'resolved by bot')
-  redis.call('ZADD', P .. 'report:days', 0, A.day)
+  T.bot_contained(c[7], c[2])
+  T.closed(c[7], c[2], A.reason, 'resolved by bot')
   return { 'ok' }
 end
 local queue = A.queue
@@ -49,6 +48,13 @@ for k, v in pairs(cjson.decode(A.skills)) do
 end
 local routing = cjson.decode(c[4] or '{}')
 routing.handoff = cjson.decode(A.note)
+-- a hand-over by the bot is counted with its reason; a parked
+-- conversation's customer who writes again only enters the queue
+if c[1] == 'bot' then
+  local why = type(routing.handoff) == 'table' and routing.handoff.reason or ''
+  T.bot_handoff(queue, c[2], type(why) == 'string' and why or '')
+end
+T.queued(queue, c[2])
 local tags = cjson.decode(c[6] or '[]')
 tags[#tags + 1] = A.tag
 redis.call('HSET', ckey, 'status', 'queued', 'queue', queue, 'queued_at', NOW,

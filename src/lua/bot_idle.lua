@@ -5,15 +5,16 @@
 -- automatic mail such as an out-of-office does not count).
 -- @key  idle   bot:idle
 -- @arg  idle   int   ms without a word from the customer
--- @arg  day    str   YYYY-MM-DD, for the report
+-- @arg  day    str   no longer read (report.lib: Redis' clock); kept for the callers
 -- @arg  most   int   conversations closed at most
 -- @time
+-- @lib  report
 -- Returns: { conversation, status it had, ... } of those closed
 local zkey = K.idle
 local out = {}
 for _, conv in ipairs(redis.call('ZRANGEBYSCORE', zkey, '-inf', NOW - A.idle, 'LIMIT', 0, A.most)) do
   local ckey = P .. 'conv:' .. conv
-  local c = redis.call('HMGET', ckey, 'status', 'channel', 'thread')
+  local c = redis.call('HMGET', ckey, 'status', 'channel', 'thread', 'queue')
   if c[1] ~= 'bot' and c[1] ~= 'parked' then
     redis.call('ZREM', zkey, conv)      -- a person has it, or it is closed
   else
@@ -26,10 +27,8 @@ for _, conv in ipairs(redis.call('ZRANGEBYSCORE', zkey, '-inf', NOW - A.idle, 'L
     if redis.call('GET', okey) == conv then redis.call('DEL', okey) end
     redis.call('ZREM', zkey, conv)
     redis.call('ZREM', P .. 'bot:waiting', conv)
-    redis.call('ZINCRBY', P .. 'report:reasons', 1, reason)
-    redis.call('ZINCRBY', P .. 'report:reasons:' .. A.day, 1, reason)
-    redis.call('ZINCRBY', P .. 'report:outcomes', 1, outcome)
-    redis.call('ZADD', P .. 'report:days', 0, A.day)
+    if c[1] == 'bot' then T.bot_contained(c[4], c[2]) end
+    T.closed(c[4], c[2], reason, outcome)
     out[#out + 1] = conv
     out[#out + 1] = c[1]
   end

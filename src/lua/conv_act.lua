@@ -15,7 +15,8 @@
 -- @arg  wrapup  json  wrapup: {reason, outcome, notes, agent, at}
 -- @arg  reason  str   wrapup: the contact reason
 -- @arg  outcome str   wrapup
--- @arg  day     str   wrapup: YYYY-MM-DD, for the report
+-- @arg  day     str   no longer read (the report's bucket is Redis' clock:
+--                     report.lib); kept for the callers
 -- @arg  points  int   wrapup: the outcome's change of the customer's
 --                     engagement balance (0: none)
 -- @arg  min     int   wrapup: the balance's bounds
@@ -26,6 +27,7 @@
 -- @reply queue   str
 -- @reply customer str
 -- @lib  queue
+-- @lib  report
 -- @lib  engage
 -- A transferred conversation goes to the front of its new queue.
 -- @lib  pools
@@ -64,19 +66,18 @@ if A.action == 'wrapup' then
   if redis.call('GET', okey) == conv then redis.call('DEL', okey) end
   release(true)
   R.refresh(A.agent)
-  -- how long it took, for waiting-time estimates of the queue
+  -- how long it took, for waiting-time estimates of the queue and the
+  -- reports (report.lib)
   local assigned = tonumber(c[8] or '0') or 0
   if assigned > 0 and c[4] then
     redis.call('LPUSH', P .. 'queue:' .. c[4] .. ':aht', now - assigned)
     redis.call('LTRIM', P .. 'queue:' .. c[4] .. ':aht', 0, 49)
   end
+  T.handled(c[4], chan, A.agent, assigned > 0 and now - assigned or 0)
+  T.closed(c[4], chan, A.reason, A.outcome)
   if c[6] then
     redis.call('HSET', P .. 'cust:' .. c[6], 'last_agent', A.agent, 'last_closed_at', now)
   end
-  redis.call('ZINCRBY', P .. 'report:reasons', 1, A.reason)
-  redis.call('ZINCRBY', P .. 'report:reasons:' .. A.day, 1, A.reason)
-  redis.call('ZINCRBY', P .. 'report:outcomes', 1, A.outcome)
-  redis.call('ZADD', P .. 'report:days', 0, A.day)
   E.move(c[6], A.points, A.outcome, conv, A.min, A.max)
   return { 'ok', chan, c[4], c[6] or '' }
 end
@@ -101,9 +102,13 @@ if A.action == 'transfer' then
   end
   release()
   R.refresh(A.agent)
+  -- it waits again from now: requeued_at, from which its next answer's
+  -- wait counts (offer_end.lua)
   redis.call('HSET', ckey, 'status', 'queued', 'agent', '', 'queue', queue,
     'prefer_agent', prefer, 'prefer_until', until_, 'transferred_by', A.agent,
-    'updated_at', now)
+    'updated_at', now, 'requeued_at', now)
+  T.transferred(c[4], chan, A.agent)
+  T.queued(queue, chan)
   redis.call('HSET', ckey, 'score', now - 31536000000)
   Q.add(queue, now - 31536000000, conv)
   return { 'ok', chan, queue }

@@ -8,6 +8,7 @@
 -- @arg  min    int
 -- @arg  max    int
 -- @time
+-- @lib  report
 -- @lib  engage
 -- Returns: the new balance
 return E.move(A.customer, A.points, A.event, A.conversation, A.min, A.max) or 0

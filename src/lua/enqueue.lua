@@ -23,11 +23,13 @@
 -- @arg  max     int
 -- @time
 -- @lib  queue
+-- @lib  report
 -- @lib  engage
 -- Returns: 1 if queued now, 0 if nothing to do
 local ckey = K.conv
 local queued = 0
-if redis.call('HGET', ckey, 'status') == 'new' then
+local c = redis.call('HMGET', ckey, 'status', 'channel', 'customer')
+if c[1] == 'new' then
   local score = NOW - A.priority * A.aging
   redis.call('HSET', ckey, 'status', 'queued', 'queue', A.queue, 'queued_at', NOW,
     'score', score, 'priority', A.priority, 'skills', A.skills, 'tags', A.tags,
@@ -39,13 +41,11 @@ if redis.call('HGET', ckey, 'status') == 'new' then
   end
   Q.add(A.queue, score, A.conversation, true)
   redis.call('ZREM', P .. 'convs:new', A.conversation)
+  T.queued(A.queue, c[2])
   queued = 1
   local engage = A.engage ~= '' and cjson.decode(A.engage) or {}
-  if #engage > 0 then
-    local cust = redis.call('HGET', ckey, 'customer')
-    for _, e in ipairs(engage) do
-      E.move(cust, tonumber(e[2]) or 0, tostring(e[1]), A.conversation, A.min, A.max)
-    end
+  for _, e in ipairs(engage) do
+    E.move(c[3], tonumber(e[2]) or 0, tostring(e[1]), A.conversation, A.min, A.max)
   end
 end
 if A.entry ~= '' then redis.call('XACK', K.stream, A.group, A.entry) end

@@ -9,9 +9,10 @@
 -- @arg  fields  json  routing, skills, priority, language to set ('{}' none)
 -- @time
 -- @lib  queue
+-- @lib  report
 -- Returns: 1 moved, 0 not waiting there any more
 local ckey = K.conv
-local c = redis.call('HMGET', ckey, 'status', 'queue')
+local c = redis.call('HMGET', ckey, 'status', 'queue', 'channel')
 if c[1] ~= 'queued' or c[2] ~= A.from then return 0 end
 Q.rem(A.from, A.conversation)
 redis.call('HSET', ckey, 'queue', A.to, 'score', A.score, 'updated_at', NOW)
@@ -25,6 +26,7 @@ for k, v in pairs(cjson.decode(A.fields)) do
   redis.call('HSET', ckey, k, tostring(v))
 end
 Q.add(A.to, A.score, A.conversation)
+if A.to ~= A.from then T.moved(A.from, A.to, c[3]) end
 if A.note ~= '' then
   local list = cjson.decode(redis.call('HGET', ckey, 'escalations') or '[]')
   local note = cjson.decode(A.note)

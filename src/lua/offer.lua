@@ -33,6 +33,7 @@
 -- @lib  queue
 -- @lib  pools
 -- @lib  sessions
+-- @lib  report
 -- tag: 'ok' (agent, offer, expires_at, view: what the offer frame shows, as
 --      conversation fields { name, value, ... }: id, channel, queue,
 --      language, priority, queued_at, customer, intent, bot_slots, routing
@@ -161,6 +162,7 @@ local function offer_one(conv, oid, strategy, pool, list)
   redis.call('HINCRBY', P .. 'agent:' .. best, 'load:' .. chan, 1)
   redis.call('HSET', P .. 'agent:' .. best, 'last_offer_at', now)
   R.refresh(best)
+  T.agent(best, 'offered')
   local v, preview, cname = view(ckey)
   return { 'ok', best, oid, tostring(expires), '', v, preview, cname }
 end

@@ -7,7 +7,8 @@
 -- @arg  agent   str   '' for expire: any
 -- @arg  cooldown int  ms a rejected or missed conversation is not offered to the agent again
 -- @arg  missed  int   missed offers in a row before the agent is set away
--- @arg  day     str   accept: the service level's day (UTC, YYYY-MM-DD)
+-- @arg  day     str   no longer read (the report's bucket is Redis' clock:
+--                     report.lib); kept for the callers
 -- @arg  sla     json  accept: {queue: ms an answer may take to count in the
 --                     service level, -1: no service level} for every
 --                     configured queue
@@ -32,6 +33,7 @@
 -- @reply view     any   accept with view_max: what agent_view.lua answers
 -- @lib  queue
 -- @lib  pools
+-- @lib  report
 -- @lib  engage
 -- @lib  view
 local how, oid, agent, now = A.how, A.offer, A.agent, NOW
@@ -56,22 +58,18 @@ if how == 'accept' then
   redis.call('SADD', akey .. ':convs', conv)
   redis.call('HSET', akey, 'last_assigned_at', now, 'missed', 0)
   R.refresh(owner)
-  local c = redis.call('HMGET', ckey, 'queue', 'queued_at', 'customer')
-  local queued_at = tonumber(c[2] or '0') or 0
+  -- waited since it last entered the queue: routed, handed over by the
+  -- bot, or put back (a transfer, its agent gone: requeued_at)
+  local c = redis.call('HMGET', ckey, 'queue', 'queued_at', 'customer', 'requeued_at')
+  local queued_at = math.max(tonumber(c[2] or '0') or 0, tonumber(c[4] or '0') or 0)
   local waited = queued_at > 0 and now - queued_at or 0
-  -- the answer counts for the queue's service level of the day (kept 35
-  -- days); a late one withdraws from the customer's balance
+  -- the answer counts for the queue's service level (report.lib: the
+  -- queue without one, or no longer configured, counts it in time); a
+  -- late one withdraws from the customer's balance
   local within = (A.sla or '') ~= '' and c[1] and cjson.decode(A.sla)[c[1]]
-  if within and waited > 0 then
-    local stats = P .. 'stats:' .. c[1] .. ':' .. A.day
-    redis.call('HINCRBY', stats, 'answered', 1)
-    if within < 0 or waited <= within then
-      redis.call('HINCRBY', stats, 'in_sla', 1)
-    else
-      E.move(c[3], A.late, 'sla_breach', conv, A.min, A.max)
-    end
-    redis.call('EXPIRE', stats, 3024000)
-  end
+  local in_sla = not within or within < 0 or waited <= within
+  T.answered(c[1] or queue, owner, waited, in_sla)
+  if not in_sla then E.move(c[3], A.late, 'sla_breach', conv, A.min, A.max) end
   -- the view cannot undo the accept: should it fail, the agent gets the
   -- conversation at their next welcome
   local view = {}
@@ -94,12 +92,14 @@ if redis.call('HGET', ckey, 'status') == 'offered' then
 end
 if how ~= 'expire' then R.refresh(owner) end
 if how == 'reject' then
+  T.agent(owner, 'rejected')
   redis.call('HSET', ckey .. ':declined', owner, now + A.cooldown)
   redis.call('PEXPIRE', ckey .. ':declined', 86400000)
   return { 'ok', 'reject', conv, owner, queue, '', 0, 0, oid }
 end
 if how == 'withdraw' then return { 'ok', 'withdraw', conv, owner, queue, '', 0, 0, oid } end
 -- expired: count it; too many in a row and the agent is set away
+T.agent(owner, 'missed')
 redis.call('HSET', ckey .. ':declined', owner, now + A.cooldown)
 redis.call('PEXPIRE', ckey .. ':declined', 86400000)
 local missed = redis.call('HINCRBY', akey, 'missed', 1)

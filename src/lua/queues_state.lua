@@ -1,13 +1,21 @@
 -- queues_state: for the admin API, per queue: waiting count, oldest wait,
 -- answers today and within the SLA, average handling time, agents available.
 -- @key  queues  queues
--- @arg  day     str   YYYY-MM-DD
+-- @arg  day     str   no longer read: today is Redis' (report.lib T.sla)
 -- @rest queues  per queue: name, number of eligible agents, their ids
 -- @time
+-- @lib  report
 -- @reply now    int   Redis' clock (ms)
 -- @reply queues any   { { name, waiting, oldest queued_at (0: none), answered,
 --                         in_sla, aht, available }, ... }
-local out, i = {}, 1
+local names, i = {}, 1
+while i <= #REST do
+  names[#names + 1] = REST[i]
+  i = i + 2 + tonumber(REST[i + 1])
+end
+local sla = T.sla(names)
+local out = {}
+i = 1
 while i <= #REST do
   local q = REST[i]
   local na = tonumber(REST[i + 1])
@@ -18,7 +26,7 @@ while i <= #REST do
     local at = tonumber(redis.call('HGET', P .. 'conv:' .. id, 'queued_at') or '0')
     if at > 0 and (oldest == 0 or at < oldest) then oldest = at end
   end
-  local st = redis.call('HMGET', P .. 'stats:' .. q .. ':' .. A.day, 'answered', 'in_sla')
+  local st = sla[#out + 1]
   local aht, n = 0, 0
   for _, v in ipairs(redis.call('LRANGE', qkey .. ':aht', 0, -1)) do aht = aht + tonumber(v); n = n + 1 end
   if n > 0 then aht = math.floor(aht / n) end

@@ -9,8 +9,13 @@
 -- @arg  client_msg_id str
 -- @arg  message str   new message id
 -- @arg  dedup_ttl int ms the client_msg_id is remembered
--- @arg  author  str   agent | bot | system
+-- @arg  author  str   agent | bot | system | supervisor (a barge: to the
+--                     customer, beside the agent) | whisper (a supervisor's
+--                     note only the agent sees)
 -- @arg  template str  JSON {name, language} when the text is a channel template ('' none)
+-- @arg  queues  str   supervisor, whisper: the supervisor's queues, comma
+--                     separated ('' all): another queue's conversation is
+--                     'not_yours'
 -- @time
 -- @reply tag     str   'ok' | 'dup' | 'note' | 'not_yours' | 'bad_state'
 -- @reply message str   (bad_state: the status it is in)
@@ -18,6 +23,7 @@
 -- @reply address str
 -- @reply thread  str
 -- @reply hash    any   the message hash
+-- @reply agent   str   the conversation's agent (supervisor, whisper)
 -- Returns: { 'ok'|'dup', message id, channel, address, thread, message hash }
 --          or { 'note', ... } for a system notice on a public thread: kept
 --          as an internal note, not sent (a queue position under a post is
@@ -26,16 +32,24 @@
 local conv, agent, name, text = A.conversation, A.agent, A.name, A.text
 local cmid, mid, now = A.client_msg_id, A.message, NOW
 local ckey = K.conv
-local c = redis.call('HMGET', ckey, 'status', 'agent', 'channel', 'address', 'thread', 'customer')
+local c = redis.call('HMGET', ckey, 'status', 'agent', 'channel', 'address', 'thread', 'customer',
+  'queue')
 local dedup = P .. 'dedup:agent:' .. agent .. ':' .. cmid
 local seen = redis.call('GET', dedup)
 if seen then
   return { 'dup', seen, c[3] or '', c[4] or '', c[5] or '',
     redis.call('HGETALL', P .. 'msg:' .. seen) }
 end
+local supervising = A.author == 'supervisor' or A.author == 'whisper'
 if A.author == 'agent' then
   if c[2] ~= agent then return { 'not_yours' } end
   if c[1] ~= 'assigned' then return { 'bad_state', c[1] or 'unknown' } end
+elseif supervising then
+  if not c[1] then return { 'bad_state', 'unknown' } end
+  if A.queues ~= '' and not string.find(',' .. A.queues .. ',', ',' .. (c[7] or '') .. ',', 1, true) then
+    return { 'not_yours' }
+  end
+  if c[1] ~= 'assigned' then return { 'bad_state', c[1] } end
 elseif not c[1] or c[1] == 'closed' then
   return { 'bad_state', c[1] or 'unknown' }
 end
@@ -50,6 +64,18 @@ if A.author == 'system' and redis.call('HGET', ckey, 'public') == '1' then
   redis.call('HINCRBY', ckey, 'msg_count', 1)
   redis.call('SET', dedup, mid, 'PX', A.dedup_ttl)
   return { 'note', mid, c[3], c[4], c[5], redis.call('HGETALL', P .. 'msg:' .. mid) }
+end
+if A.author == 'whisper' then
+  -- kept with the conversation, shown to its agent, never sent
+  redis.call('HSET', P .. 'msg:' .. mid,
+    'id', mid, 'conversation', conv, 'customer', c[6], 'direction', 'note',
+    'author', 'supervisor', 'author_id', agent, 'author_name', name, 'text', text,
+    'attachments', '[]', 'channel', c[3], 'status', 'internal', 'kind', 'whisper',
+    'meta', cjson.encode({ client_msg_id = cmid }), 'created_at', now)
+  redis.call('RPUSH', ckey .. ':msgs', mid)
+  redis.call('HINCRBY', ckey, 'msg_count', 1)
+  redis.call('SET', dedup, mid, 'PX', A.dedup_ttl)
+  return { 'note', mid, c[3], c[4], c[5], redis.call('HGETALL', P .. 'msg:' .. mid), c[2] }
 end
 local meta = { client_msg_id = cmid }
 if A.template ~= '' then meta.template = cjson.decode(A.template) end
@@ -67,4 +93,4 @@ if not redis.call('HGET', ckey, 'first_reply_at') then
 end
 redis.call('SET', dedup, mid, 'PX', A.dedup_ttl)
 redis.call('ZADD', K.outbox, now, mid)
-return { 'ok', mid, c[3], c[4], c[5], redis.call('HGETALL', P .. 'msg:' .. mid) }
+return { 'ok', mid, c[3], c[4], c[5], redis.call('HGETALL', P .. 'msg:' .. mid), c[2] or '' }

@@ -5,6 +5,7 @@
 set -e
 b=${OMR_BUILDDIR:-.}
 s=${OMR_SRCDIR:-.}
-for f in yaml_config webchat redis_url rules webhookbot faqbot whatsapp meta x mime lmtp imap files primary; do
+for f in yaml_config webchat redis_url rules webhookbot faqbot whatsapp meta x mime lmtp imap files primary \
+	reports_query; do
 	"$b/tests/fuzz/fuzz_$f" "$s/tests/fuzz/corpus/$f"
 done

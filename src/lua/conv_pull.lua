@@ -1,0 +1,25 @@
+-- conv_pull: a supervisor pulls a waiting conversation to a chosen agent:
+-- it goes to the front of its queue and waits for that agent first (as a
+-- conversation transferred to them by name), then for anyone, atomically.
+-- @key  conv    conv:{conversation}
+-- @arg  conversation str
+-- @arg  agent   str   who should take it (checked by the caller)
+-- @arg  prefer  int   ms it waits for that agent before anyone may
+-- @arg  queues  str   the supervisor's queues, comma separated ('' all)
+-- @time
+-- @lib  queue
+-- @reply tag    str   'ok' | 'bad_state' | 'not_yours'
+-- @reply status str   the conversation's status ('unknown': none)
+-- @reply queue  str
+local c = redis.call('HMGET', K.conv, 'status', 'queue')
+local status, queue = c[1], c[2] or ''
+if not status then return { 'bad_state', 'unknown', '' } end
+if A.queues ~= '' and not string.find(',' .. A.queues .. ',', ',' .. queue .. ',', 1, true) then
+  return { 'not_yours', status, queue }
+end
+if status ~= 'queued' or queue == '' then return { 'bad_state', status, queue } end
+local front = NOW - 31536000000
+redis.call('HSET', K.conv, 'prefer_agent', A.agent, 'prefer_until', NOW + A.prefer,
+  'updated_at', NOW, 'score', front)
+Q.add(queue, front, A.conversation)
+return { 'ok', status, queue }
