@@ -61,6 +61,13 @@ void omr_admin_audit(struct omr_admin *a, const char *who, const char *action,
 	omr_audit_write(a->env.store, a->env.node_id, &e);
 }
 
+void omr_admin_audit_refusal(struct omr_admin *a, const char *who, const char *action,
+			     const char *target)
+{
+	if (omr_gate_take(a->refusals, who, omr_mono_ms()) == OMR_GATE_OK)
+		omr_admin_audit(a, who, action, target, "forbidden", NULL);
+}
+
 /* 1: the request's token holds `scope` (who_r says whose it is); 0: the
  * answer (401, 403, 429) has been sent. */
 int omr_admin_authorised(struct omr_admin *a, const struct omr_http_request *req,
@@ -88,7 +95,7 @@ int omr_admin_authorised(struct omr_admin *a, const struct omr_http_request *req
 		} else if ((u = omr_agents_find_token(cfg->agents, t)) != NULL) {
 			/* the right secret for the console, the wrong door */
 			a->forbidden++;
-			omr_admin_audit(a, u->id, req->path, NULL, "forbidden", NULL);
+			omr_admin_audit_refusal(a, u->id, req->path, NULL);
 			omr_http_reply_error(reply, 403, "forbidden",
 					     "this is a console log-in token, not an admin API token "
 					     "(admin API tokens: api_tokens of a supervisor or admin "
@@ -105,7 +112,7 @@ int omr_admin_authorised(struct omr_admin *a, const struct omr_http_request *req
 	}
 	if (!(who_r->scopes & scope)) {
 		a->forbidden++;
-		omr_admin_audit(a, who_r->who, req->path, NULL, "forbidden", NULL);
+		omr_admin_audit_refusal(a, who_r->who, req->path, NULL);
 		omr_http_reply_error(reply, 403, "forbidden", "%s: this token lacks the '%s' scope",
 				     who_r->who, omr_admin_scope_name(scope));
 		return 0;
@@ -148,12 +155,19 @@ static void omr_admin_metrics(void *arg, const struct omr_http_request *req, omr
 {
 	struct omr_admin *a = arg;
 	struct omr_buf b;
-
 	struct omr_admin_who who;
 
 	if (!omr_admin_method(req, reply, "GET") ||
 	    !omr_admin_authorised(a, req, reply, OMR_SCOPE_READ, &who))
 		return;
+	if (who.queues) {
+		/* every queue's figures: not for a supervisor of some */
+		omr_admin_audit_refusal(a, who.who, req->path, NULL);
+		omr_http_reply_error(reply, 403, "forbidden",
+				     "%s: /metrics covers every queue; a supervisor limited to "
+				     "queues reads GET /api/v1/queues", who.who);
+		return;
+	}
 	omr_buf_init(&b);
 	a->ops.metrics(a->ops.arg, &b);
 	omr_kpi_scrape(&a->env, reply, &b); /* the queues' gauges from Redis, then the answer */
@@ -404,6 +418,7 @@ struct omr_admin *omr_admin_new(const struct omr_env *env, struct omr_http_serve
 	a->http = http;
 	a->ops = *ops;
 	a->auth_failures = omr_gate_new("admin tokens", &fail);
+	a->refusals = omr_audit_refusal_gate("admin API refusals audited");
 	for (size_t i = 0; i < OMR_ARRAY_LEN(routes); i++) {
 		if (omr_http_route(http, routes[i].path, routes[i].prefix, routes[i].fn, a, err_r) < 0) {
 			omr_admin_free(a);
@@ -427,7 +442,9 @@ void omr_admin_metrics_write(const struct omr_admin *a, struct omr_buf *b)
 
 void omr_admin_free(struct omr_admin *a)
 {
-	if (a)
+	if (a) {
 		omr_gate_free(a->auth_failures);
+		omr_gate_free(a->refusals);
+	}
 	free(a);
 }

@@ -35,10 +35,13 @@ static void omr_admin_conv_done(void *arg, int status, json_t *json, const char 
 		omr_http_reply_error(reply, 503, "unavailable", "storage unavailable: %s", err);
 	else if (!json)
 		omr_http_reply_error(reply, 404, "not_found", "no such conversation");
-	else if (c->queues && !omr_strv_has(c->queues, queue))
+	else if (c->queues && !omr_strv_has(c->queues, queue)) {
+		omr_admin_audit_refusal(c->a, c->who, "conversation.read",
+					json_string_value(json_object_get(json, "id")));
 		omr_http_reply_error(reply, 403, "forbidden",
 				     "the conversation is %s%s, outside your queues",
 				     queue ? "in queue " : "not in a queue", queue ? queue : "");
+	}
 	else
 		omr_http_reply_json(reply, 200, json);
 	omr_admin_call_free(c);
@@ -102,8 +105,11 @@ static void omr_admin_supervised(void *arg, int status, const char *code, const 
 
 	if (queue && *queue)
 		json_object_set_new(c->detail, "queue_was", json_string(queue));
-	omr_admin_audit(a, c->who, c->action, c->target, status == 200 ? "ok" : code,
-			c->detail);
+	if (status == 403)
+		omr_admin_audit_refusal(a, c->who, c->action, c->target);
+	else
+		omr_admin_audit(a, c->who, c->action, c->target, status == 200 ? "ok" : code,
+				c->detail);
 	if (status != 200) {
 		omr_http_reply_error(c->reply, status, code, "%s", message);
 		omr_admin_call_free(c);
@@ -209,7 +215,7 @@ static void omr_admin_agents_done(void *arg, const redisReply *reply, const char
 	const struct omr_agents_conf *dir = omr_env_cfg(&a->env)->agents;
 	const struct omr_routing_conf *rc = omr_env_cfg(&a->env)->routing;
 	char **queues = call->queues;
-	json_t *out, *list;
+	json_t *ids = json_incref(call->detail), *out, *list;
 
 	call->queues = NULL;
 	omr_admin_call_free(call);
@@ -217,13 +223,17 @@ static void omr_admin_agents_done(void *arg, const redisReply *reply, const char
 		omr_http_reply_error(reply_h, 503, "unavailable", "storage unavailable: %s",
 				     err ? err : "bad reply");
 		omr_strv_free(queues);
+		json_decref(ids);
 		return;
 	}
 	list = json_array();
-	for (size_t i = 0; dir && i < dir->nagents; i++) {
-		const struct omr_agent_conf *ac = &dir->agents[i];
+	/* the rows are in the order of the ids asked for; a reload since
+	 * may have changed the directory: matched by id */
+	for (size_t i = 0; i < json_array_size(ids); i++) {
+		const struct omr_agent_conf *ac =
+			omr_agents_find(dir, json_string_value(json_array_get(ids, i)));
 		const redisReply *row = omr_reply_elem(reply, i);
-		if (!omr_route_oversees(queues, rc, ac))
+		if (!ac || !omr_route_oversees(queues, rc, ac))
 			continue;
 		json_t *st = omr_model_from_hash(OMR_MODEL_AGENT, omr_reply_elem(row, 0));
 		json_t *loads = json_object(), *skills = json_object();
@@ -260,6 +270,7 @@ static void omr_admin_agents_done(void *arg, const redisReply *reply, const char
 		json_decref(st);
 	}
 	omr_strv_free(queues);
+	json_decref(ids);
 	out = json_pack("{s:o}", "agents", list);
 	omr_http_reply_json(reply_h, 200, out);
 	json_decref(out);
@@ -272,11 +283,14 @@ static void omr_admin_agents_list(struct omr_admin *a, omr_http_reply *reply,
 	size_t n = dir ? dir->nagents : 0;
 	const char **argv = omr_calloc(n + 1, sizeof(*argv));
 
-	for (size_t i = 0; i < n; i++)
+	struct omr_admin_call *c = omr_admin_call_new(a, reply, who);
+	c->detail = json_array(); /* the ids asked for, in order */
+	for (size_t i = 0; i < n; i++) {
 		argv[i] = dir->agents[i].id;
+		json_array_append_new(c->detail, json_string(argv[i]));
+	}
 	struct omr_lua_agents_state_args st = { .agents = argv, .nagents = n };
-	omr_lua_agents_state(a->env.store, &st, omr_admin_agents_done,
-			     omr_admin_call_new(a, reply, who));
+	omr_lua_agents_state(a->env.store, &st, omr_admin_agents_done, c);
 	free(argv);
 }
 

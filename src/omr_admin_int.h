@@ -16,6 +16,7 @@ struct omr_admin {
 	struct omr_http_server *http;
 	struct omr_admin_ops ops;
 	struct omr_gate *auth_failures; /* a token bucket per address, spent by failures */
+	struct omr_gate *refusals;      /* 403s audited, per user (omr_audit_refusal_gate) */
 	unsigned long long auth_failed, auth_throttled, forbidden;
 };
 
@@ -51,6 +52,9 @@ int omr_admin_method(const struct omr_http_request *req, omr_http_reply *reply,
 int omr_admin_running(struct omr_admin *a, omr_http_reply *reply);
 void omr_admin_audit(struct omr_admin *a, const char *who, const char *action,
 		     const char *target, const char *result, const json_t *detail);
+/* a 403 for who: audited within the refusal gate's limits */
+void omr_admin_audit_refusal(struct omr_admin *a, const char *who, const char *action,
+			     const char *target);
 struct omr_admin_call *omr_admin_call_new(struct omr_admin *a, omr_http_reply *reply,
 					  const struct omr_admin_who *who);
 void omr_admin_call_free(struct omr_admin_call *c);

@@ -12,6 +12,7 @@
 #include "omr_agents.h"
 #include "omr_agents_conf.h"
 #include "omr_agents_int.h"
+#include "omr_audit.h"
 #include "omr_bus.h"
 #include "omr_config.h"
 #include "omr_edge.h"
@@ -119,10 +120,15 @@ static void omr_agents_json_free(void *v)
 	json_decref(v);
 }
 
-void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame)
+void omr_agents_push_plain(struct omr_agents *a, const char *agent, const json_t *frame)
 {
 	omr_agents_deliver(a, agent, frame);
 	omr_agents_publish(a, agent, frame);
+}
+
+void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame)
+{
+	omr_agents_push_plain(a, agent, frame);
 	omr_agents_monitor_frame(a, agent, frame);
 }
 
@@ -216,6 +222,7 @@ static const struct {
 	{ "pull", omr_agents_sup_pull },
 	{ "agent_presence", omr_agents_sup_presence },
 	{ "wallboard", omr_agents_sup_wallboard },
+	{ "report", omr_agents_sup_report },
 };
 
 static void omr_agents_command(struct omr_agents *a, struct omr_asess *s, const char *type,
@@ -403,6 +410,7 @@ struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_ag
 	a->sessions = omr_map_new();
 	a->locals = omr_map_new();
 	a->monitors = omr_map_new();
+	a->sup_refusals = omr_audit_refusal_gate("console refusals audited");
 	a->sync_ev = evtimer_new(env->base, omr_agents_sync_again, a);
 	struct omr_ws_endpoint ep = {
 		.path = "/agent",
@@ -456,8 +464,10 @@ void omr_agents_free(struct omr_agents *a)
 	omr_map_free(a->sessions, omr_asess_free);
 	omr_map_free(a->locals, omr_alocal_free);
 	omr_map_free(a->monitors, omr_agents_json_free);
+	omr_gate_free(a->sup_refusals);
 	event_free(a->sync_ev);
 	if (a->wb_ev)
 		event_free(a->wb_ev);
+	json_decref(a->wb_totals);
 	free(a);
 }

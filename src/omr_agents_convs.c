@@ -128,6 +128,36 @@ static void omr_agents_reply_store(struct omr_areq *q, const char *cmid)
 	free(tmpl);
 }
 
+int omr_agents_text_ok(struct omr_agents *a, struct omr_areq *q, const char *channel,
+		       long long last_inbound, const char *pub)
+{
+	const struct omr_plugin *p = channel ? omr_channels_get(a->channels, channel) : NULL;
+	/* the window is for private messages; a public comment is answered any time */
+	int windowed = p && p->reply_window_ms && !(pub && strcmp(pub, "1") == 0);
+
+	if (windowed && last_inbound + p->reply_window_ms < omr_now_ms()) {
+		char span[48];
+		omr_format_duration(p->reply_window_ms, span, sizeof(span));
+		char *m = omr_asprintf("%s takes free-form replies only within %s of the "
+				       "customer's last message; send a template", channel, span);
+		json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "type", "error", "code",
+				      "window_closed", "message", m, "conversation", q->conversation,
+				      "client_msg_id", q->client_msg_id, "closed_at",
+				      (json_int_t)(last_inbound + p->reply_window_ms), "templates",
+				      p->templates ? json_incref(p->templates) : json_array());
+		omr_agents_send_new(a, q->conn, e);
+		free(m);
+		return 0;
+	}
+	if (p && p->text_max && omr_utf8_chars(q->text) > p->text_max) {
+		char *m = omr_asprintf("%s takes at most %zu characters", channel, p->text_max);
+		omr_agents_error_q(q, "text_too_long", m);
+		free(m);
+		return 0;
+	}
+	return 1;
+}
+
 /* The channel's rules, checked before the reply is stored: a template
  * outside the reply window (WhatsApp: 24 hours), the channel's length;
  * but first whose it is, so that nothing about a colleague's conversation
@@ -142,8 +172,6 @@ static void omr_agents_reply_checked(void *arg, const redisReply *reply, const c
 	const char *pub = omr_reply_str(omr_reply_elem(reply, 2));
 	const char *owner = omr_reply_str(omr_reply_elem(reply, 3));
 	const struct omr_plugin *p = channel ? omr_channels_get(a->channels, channel) : NULL;
-	/* the window is for private messages; a public comment is answered any time */
-	int windowed = p && p->reply_window_ms && !(pub && strcmp(pub, "1") == 0);
 	const char *tname = q->extra;
 
 	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
@@ -164,24 +192,7 @@ static void omr_agents_reply_checked(void *arg, const redisReply *reply, const c
 		q->text = omr_strdup(json_string_value(json_object_get(t, "text")));
 		q->data = json_pack("{s:{s:O,s:O}}", "template", "name", json_object_get(t, "name"),
 				    "language", json_object_get(t, "language"));
-	} else if (windowed && last + p->reply_window_ms < omr_now_ms()) {
-		char span[48];
-		omr_format_duration(p->reply_window_ms, span, sizeof(span));
-		char *m = omr_asprintf("%s takes free-form replies only within %s of the "
-				       "customer's last message; send a template", channel, span);
-		json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "type", "error", "code",
-				      "window_closed", "message", m, "conversation", q->conversation,
-				      "client_msg_id", q->client_msg_id, "closed_at",
-				      (json_int_t)(last + p->reply_window_ms), "templates",
-				      p->templates ? json_incref(p->templates) : json_array());
-		omr_agents_send_new(a, q->conn, e);
-		free(m);
-		goto done;
-	}
-	if (p && p->text_max && omr_utf8_chars(q->text) > p->text_max) {
-		char *m = omr_asprintf("%s takes at most %zu characters", channel, p->text_max);
-		omr_agents_error_q(q, "text_too_long", m);
-		free(m);
+	} else if (!omr_agents_text_ok(a, q, channel, last, pub)) {
 		goto done;
 	}
 	omr_agents_reply_store(q, q->client_msg_id);
@@ -227,17 +238,32 @@ void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *m
 	free(key);
 }
 
-void omr_agents_acted(struct omr_agents *a, struct omr_areq *q)
+/* the satisfaction question, with buttons for a channel that shows them */
+static void omr_agents_ask_csat(struct omr_agents *a, const char *conv)
+{
+	const struct omr_csat_conf *cs = &omr_env_cfg(&a->env)->routing->csat;
+	json_t *data = json_pack("{s:[sssss]}", "buttons", "1", "2", "3", "4", "5");
+	omr_channels_survey(a->channels, conv, cs->question, data);
+	json_decref(data);
+}
+
+void omr_agents_acted(struct omr_agents *a, struct omr_areq *q, const redisReply *reply)
 {
 	const char *act = q->text;
+	struct omr_lua_conv_act_reply r = { 0 };
 
+	omr_lua_conv_act_reply(reply, &r);
 	if (strcmp(act, "close") == 0) {
+		if (r.asked == 1)
+			omr_agents_ask_csat(a, q->conversation);
 		omr_log_info("agent %s closed conversation %s%s%s%s", q->agent, q->conversation,
 			     q->by ? " (by " : "", q->by ? q->by : "", q->by ? ")" : "");
 		omr_agents_push_new(a, q->agent, json_pack("{s:s,s:s,s:s,s:s?}", "type", "status",
 							   "conversation", q->conversation,
 							   "status", "wrapup", "by", q->by));
 	} else {
+		if (strcmp(act, "transfer") == 0)
+			omr_agents_monitor_queue(a, q->conversation, r.queue);
 		omr_log_info("agent %s: conversation %s %s%s%s%s", q->agent, q->conversation,
 			     strcmp(act, "wrapup") == 0 ? "wrapped up" : "transferred",
 			     q->by ? " (by " : "", q->by ? q->by : "", q->by ? ")" : "");
@@ -250,13 +276,19 @@ void omr_agents_acted(struct omr_agents *a, struct omr_areq *q)
 	}
 }
 
+long long omr_agents_csat_window(struct omr_agents *a)
+{
+	const struct omr_csat_conf *cs = &omr_env_cfg(&a->env)->routing->csat;
+	return cs->enabled ? cs->window : 0;
+}
+
 static void omr_agents_act_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_areq *q = arg;
 	struct omr_agents *a = q->a;
 
 	if (!omr_agents_refused(a, q, reply, err)) {
-		omr_agents_acted(a, q);
+		omr_agents_acted(a, q, reply);
 		if (strcmp(q->text, "wrapup") == 0) /* conv_act.lua answers the queue third */
 			omr_hub_ended(a->env.hub, OMR_HUB_WRAPPED_UP, q->agent, q->conversation,
 				      omr_reply_str(omr_reply_elem(reply, 2)), NULL);
@@ -273,7 +305,8 @@ void omr_agents_close(struct omr_agents *a, struct omr_asess *s, const json_t *m
 	q = omr_areq_new(a, s);
 	q->conversation = omr_strdup(conv);
 	q->text = omr_strdup("close");
-	struct omr_lua_conv_act_args c = { .action = "close", .conversation = conv, .agent = s->agent };
+	struct omr_lua_conv_act_args c = { .action = "close", .conversation = conv, .agent = s->agent,
+					   .csat = omr_agents_csat_window(a) };
 	omr_lua_conv_act(a->env.store, &c, omr_agents_act_cb, q);
 }
 

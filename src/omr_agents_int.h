@@ -93,6 +93,10 @@ struct omr_agents {
 	struct event *wb_ev;      /* the wallboard's tick, while anyone watches */
 	int wb_pending;           /* wallboard.lua running */
 	int wb_failing;           /* its last run failed (logged once) */
+	json_t *wb_totals;        /* queue -> [answered, in_sla, contained, handoffs] today */
+	int64_t wb_totals_at;     /* when they were read (mono ms) */
+	int wb_with_totals;       /* the running call reads them */
+	struct omr_gate *sup_refusals; /* supervisors' refusals audited, per user */
 	/* the stand-in for a value written as text into a frame
 	 * (omr_model_dumps_splice): "omr-text-" and 32 random hex digits */
 	char mark[48];
@@ -204,15 +208,28 @@ void omr_agents_close(struct omr_agents *a, struct omr_asess *s, const json_t *m
 void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_transfer(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_open(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
-/* conv_act.lua answered 'ok' for q's action (q->text) on q->conversation,
- * done by or for q->agent: tell the agent's console, route on. */
-void omr_agents_acted(struct omr_agents *a, struct omr_areq *q);
+/* conv_act.lua answered 'ok' (reply) for q's action (q->text) on
+ * q->conversation, done by or for q->agent: tell the agent's console (and
+ * at close ask the customer, when conv_act.lua says so), route on. */
+void omr_agents_acted(struct omr_agents *a, struct omr_areq *q, const redisReply *reply);
+/* conv_act.lua's close: how long the satisfaction question waits (0: none asked) */
+long long omr_agents_csat_window(struct omr_agents *a);
+/* Free text q->text may go out on the conversation (q->conversation,
+ * q->client_msg_id) of this channel: the reply window (the customer wrote
+ * last at last_inbound; not for a public thread, pub "1") and the
+ * channel's length in characters. 1, or 0 with the error sent to q's
+ * connection (window_closed with the templates, text_too_long). */
+int omr_agents_text_ok(struct omr_agents *a, struct omr_areq *q, const char *channel,
+		       long long last_inbound, const char *pub);
 /* conv_act.lua's transfer for q (agent, conversation set) */
 void omr_agents_transfer_run(struct omr_agents *a, struct omr_areq *q, const char *queue,
 			     const char *agent, const char *note, const char *name,
 			     omr_redis_cb cb);
-/* omr_agents.c: a frame to an agent's consoles on every node (borrowed) */
+/* omr_agents.c: a frame to an agent's consoles on every node (borrowed),
+ * and its copy to the supervisors who monitor its conversation; _plain:
+ * without the copies (what the supervisors themselves are sent) */
 void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame);
+void omr_agents_push_plain(struct omr_agents *a, const char *agent, const json_t *frame);
 
 /* omr_agents_supervisor.c: the supervisors' frames */
 void omr_agents_sup_monitor(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
@@ -222,10 +239,16 @@ void omr_agents_sup_barge(struct omr_agents *a, struct omr_asess *s, const json_
 void omr_agents_sup_reassign(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_sup_pull(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_sup_presence(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* {"type": "report", "report": "queues" | "agents" | "contact-reasons",
+ * from, to, format, interval, id}: the admin API's report, as a frame */
+void omr_agents_sup_report(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 /* omr_agents_wallboard.c: {"type": "wallboard", "on": bool} */
 void omr_agents_sup_wallboard(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 /* A frame about a conversation went to its agent: to its monitors too. */
 void omr_agents_monitor_frame(struct omr_agents *a, const char *agent, const json_t *frame);
+/* A monitored conversation moved to queue (a transfer): supervisors
+ * limited to other queues stop following it. */
+void omr_agents_monitor_queue(struct omr_agents *a, const char *conv, const char *queue);
 /* The supervisor's last console on this node closed: they monitor nothing. */
 void omr_agents_monitor_gone(struct omr_agents *a, const char *sup);
 /* omr_agents_views.c: {"type": "agents", "after"}: a page of colleagues */

@@ -94,7 +94,7 @@ static void omr_supervise_acted(void *arg, const redisReply *reply, const char *
 		free(m);
 		return;
 	}
-	omr_agents_acted(q->a, q);
+	omr_agents_acted(q->a, q, reply);
 	q->done(q->done_arg, 200, NULL, NULL, queue);
 	omr_areq_free(q);
 }
@@ -145,7 +145,8 @@ static void omr_supervise_conv_cb(void *arg, const redisReply *reply, const char
 		if (strcmp(q->text, "close") == 0) {
 			struct omr_lua_conv_act_args ca = { .action = "close",
 							    .conversation = q->conversation,
-							    .agent = agent };
+							    .agent = agent,
+							    .csat = omr_agents_csat_window(a) };
 			omr_lua_conv_act(a->env.store, &ca, omr_supervise_acted, q);
 		} else {
 			omr_agents_transfer_run(a, q, c->queue, c->agent, c->note, q->by,

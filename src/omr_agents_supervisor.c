@@ -28,6 +28,7 @@
 
 #include "omr_agents.h"
 #include "omr_agents_conf.h"
+#include "omr_admission.h"
 #include "omr_agents_int.h"
 #include "omr_audit.h"
 #include "omr_bus.h"
@@ -36,6 +37,7 @@
 #include "omr_hub.h"
 #include "omr_log.h"
 #include "omr_model.h"
+#include "omr_reports.h"
 #include "omr_route.h"
 #include "omr_routing_conf.h"
 #include "omr_store.h"
@@ -43,12 +45,18 @@
 
 #define OMR_WHISPER_MAX 4000
 
-/* The user behind s if they may supervise; else NULL, with the error sent. */
-static const struct omr_agent_conf *omr_sup_user(struct omr_agents *a, struct omr_asess *s)
+static void omr_sup_refused(struct omr_agents *a, const char *who, const char *action,
+			    const char *target);
+
+/* The user behind s if they may supervise; else NULL, with the error sent
+ * and the refusal audited (what: the frame's type). */
+static const struct omr_agent_conf *omr_sup_user(struct omr_agents *a, struct omr_asess *s,
+						 const char *what)
 {
 	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, s->agent);
 	if (ac && (ac->roles & (OMR_ROLE_SUPERVISOR | OMR_ROLE_ADMIN)))
 		return ac;
+	omr_sup_refused(a, s->agent, what, NULL);
 	omr_agents_error(a, s->conn, "forbidden", "only a supervisor or admin may do this", NULL, NULL);
 	return NULL;
 }
@@ -83,90 +91,196 @@ static void omr_sup_audit(struct omr_agents *a, const char *who, const char *act
 	omr_audit_write(a->env.store, a->env.node_id, &e);
 }
 
-/* ---- the monitors of this node's view of the site ---- */
-
-static void omr_sup_monitor_set(struct omr_agents *a, const char *conv, const char *sup, int on)
+/* a refusal: audited within the gate's limits (omr_audit_refusal_gate) */
+static void omr_sup_refused(struct omr_agents *a, const char *who, const char *action,
+			    const char *target)
 {
-	json_t *list = omr_map_gets(a->monitors, conv);
-	size_t i;
-	json_t *v;
+	if (omr_gate_take(a->sup_refusals, who, omr_mono_ms()) == OMR_GATE_OK)
+		omr_sup_audit(a, who, action, target, "forbidden", NULL);
+}
 
-	json_array_foreach(list, i, v)
-		if (strcmp(json_string_value(v), sup) == 0)
-			break;
-	if (on && (!list || i == json_array_size(list))) {
-		if (!list) {
-			list = json_array();
-			omr_map_puts(a->monitors, conv, list);
-		}
-		json_array_append_new(list, json_string(sup));
-	} else if (!on && list && i < json_array_size(list)) {
-		json_array_remove(list, i);
-		if (json_array_size(list) == 0)
-			json_decref(omr_map_dels(a->monitors, conv));
+/* ---- the monitors of this node's view of the site ----
+ *
+ * a->monitors: conversation id -> {"queue": the queue it was last seen in
+ * (or null), "who": [{"s": supervisor, "n": the node of the console that
+ * asked}, ...]}. Keyed by node too, so that a supervisor's last console
+ * closing on one node ends only what that console asked for. */
+
+static json_t *omr_sup_entry(struct omr_agents *a, const char *conv, int create)
+{
+	json_t *e = omr_map_gets(a->monitors, conv);
+	if (!e && create) {
+		e = json_pack("{s:n,s:[]}", "queue", "who");
+		omr_map_puts(a->monitors, conv, e);
 	}
+	return e;
+}
+
+/* index of (sup, node) in the entry's list (node NULL: any), or -1 */
+static long omr_sup_find(const json_t *e, const char *sup, const char *node)
+{
+	size_t i;
+	json_t *w;
+	json_array_foreach(json_object_get(e, "who"), i, w)
+		if (strcmp(json_string_value(json_object_get(w, "s")), sup) == 0 &&
+		    (!node || strcmp(json_string_value(json_object_get(w, "n")), node) == 0))
+			return (long)i;
+	return -1;
+}
+
+static void omr_sup_entry_gc(struct omr_agents *a, const char *conv, json_t *e)
+{
+	if (json_array_size(json_object_get(e, "who")) == 0)
+		json_decref(omr_map_dels(a->monitors, conv));
+}
+
+/* 1 when (sup, node) was there and is gone; node NULL: every node's */
+static int omr_sup_unset(struct omr_agents *a, const char *conv, const char *sup, const char *node)
+{
+	json_t *e = omr_sup_entry(a, conv, 0);
+	int gone = 0;
+	long i;
+	while (e && (i = omr_sup_find(e, sup, node)) >= 0) {
+		json_array_remove(json_object_get(e, "who"), (size_t)i);
+		gone = 1;
+	}
+	if (e)
+		omr_sup_entry_gc(a, conv, e);
+	return gone;
+}
+
+static void omr_sup_set(struct omr_agents *a, const char *conv, const char *sup, const char *node,
+			const char *queue)
+{
+	json_t *e = omr_sup_entry(a, conv, 1);
+	if (queue)
+		json_object_set_new(e, "queue", json_string(queue));
+	if (omr_sup_find(e, sup, node) < 0)
+		json_array_append_new(json_object_get(e, "who"), json_pack("{s:s,s:s}", "s", sup, "n",
+									    node));
 }
 
 struct omr_sup_drop {
-	const char *sup;
-	json_t *empty; /* conversations left without a monitor */
+	struct omr_agents *a;
+	const char *sup, *node;
+	json_t *convs; /* where sup was */
 };
 
 static int omr_sup_drop_one(void *arg, const void *key, size_t klen, void *value)
 {
 	struct omr_sup_drop *d = arg;
-	size_t i;
-	json_t *v;
-	json_array_foreach((json_t *)value, i, v)
-		if (strcmp(json_string_value(v), d->sup) == 0) {
-			json_array_remove(value, i);
-			break;
-		}
-	if (json_array_size(value) == 0)
-		json_array_append_new(d->empty, json_stringn(key, klen));
+	if (omr_sup_find(value, d->sup, d->node) >= 0)
+		json_array_append_new(d->convs, json_stringn(key, klen));
 	return 0;
 }
 
-/* sup follows nothing any more (on this node's map) */
-static void omr_sup_monitor_drop(struct omr_agents *a, const char *sup)
+/* (sup, node) follows nothing any more on this node's map */
+static void omr_sup_drop(struct omr_agents *a, const char *sup, const char *node)
 {
-	struct omr_sup_drop d = { .sup = sup, .empty = json_array() };
+	struct omr_sup_drop d = { a, sup, node, json_array() };
 	size_t i;
 	json_t *v;
 	omr_map_foreach(a->monitors, omr_sup_drop_one, &d);
-	json_array_foreach(d.empty, i, v)
-		json_decref(omr_map_dels(a->monitors, json_string_value(v)));
-	json_decref(d.empty);
+	json_array_foreach(d.convs, i, v)
+		omr_sup_unset(a, json_string_value(v), sup, node);
+	json_decref(d.convs);
 }
 
-static void omr_sup_monitor_tell(struct omr_agents *a, const char *conv, const char *sup, int on)
+/* tell the other nodes: (sup, node) monitors conv (on) or not; conv NULL:
+ * nothing any more; sup NULL: nobody monitors conv any more (it ended) */
+static void omr_sup_tell(struct omr_agents *a, const char *conv, const char *sup,
+			 const char *node, const char *queue, int on)
 {
 	if (!omr_bus_needed(a->bus))
 		return;
-	json_t *m = json_pack("{s:s,s:s?,s:s,s:b}", "t", "mon", "c", conv, "s", sup, "on", on);
+	json_t *m = json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:b}", "t", "mon", "c", conv, "s", sup, "n",
+			      node, "q", queue, "on", on);
 	omr_bus_publish(a->bus, m);
 	json_decref(m);
 }
+
 
 void omr_agents_monitor_bus(struct omr_agents *a, const json_t *msg)
 {
 	const char *conv = json_string_value(json_object_get(msg, "c"));
 	const char *sup = json_string_value(json_object_get(msg, "s"));
+	const char *node = json_string_value(json_object_get(msg, "n"));
 	int on = json_is_true(json_object_get(msg, "on"));
-	if (!sup)
+	json_t *e = conv ? omr_sup_entry(a, conv, 0) : NULL;
+	if (conv && json_is_true(json_object_get(msg, "move"))) {
+		/* the node that moved it ended whom it had to (and told us) */
+		if (e && json_is_string(json_object_get(msg, "q")))
+			json_object_set(e, "queue", json_object_get(msg, "q"));
+	} else if (conv && !sup && !on)
+		json_decref(omr_map_dels(a->monitors, conv));
+	else if (!sup || !node)
 		return;
-	if (conv)
-		omr_sup_monitor_set(a, conv, sup, on);
-	else if (!on)
-		omr_sup_monitor_drop(a, sup);
+	else if (conv && on)
+		omr_sup_set(a, conv, sup, node, json_string_value(json_object_get(msg, "q")));
+	else if (conv)
+		omr_sup_unset(a, conv, sup, node);
+	else
+		omr_sup_drop(a, sup, node);
 }
 
 void omr_agents_monitor_gone(struct omr_agents *a, const char *sup)
 {
 	if (!omr_map_count(a->monitors))
 		return;
-	omr_sup_monitor_drop(a, sup);
-	omr_sup_monitor_tell(a, NULL, sup, 0);
+	omr_sup_drop(a, sup, a->env.node_id);
+	omr_sup_tell(a, NULL, sup, a->env.node_id, NULL, 0);
+}
+
+/* May sup still follow a conversation of queue (NULL: not known)? Roles
+ * and queues are read again at every frame: a reload that takes them
+ * away, or a transfer out of the supervisor's queues, ends it. */
+static int omr_sup_may(struct omr_agents *a, const char *sup, const char *queue)
+{
+	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, sup);
+	if (!ac || !(ac->roles & (OMR_ROLE_SUPERVISOR | OMR_ROLE_ADMIN)))
+		return 0;
+	return !ac->queues || !queue || omr_strv_has(ac->queues, queue);
+}
+
+static void omr_sup_end(struct omr_agents *a, const char *conv, const char *sup, const char *why)
+{
+	json_t *f = json_pack("{s:s,s:s,s:s}", "type", "monitor_end", "conversation", conv, "reason",
+			      why);
+	omr_agents_push_plain(a, sup, f);
+	json_decref(f);
+}
+
+/* conv is in queue now: the supervisors who may no longer follow it stop
+ * (those of the nodes that hear of it at a later frame, or from the bus) */
+static void omr_sup_requeue(struct omr_agents *a, const char *conv, const char *queue)
+{
+	json_t *e = omr_sup_entry(a, conv, 0), *who, *w;
+	size_t i;
+	if (!e)
+		return;
+	json_object_set_new(e, "queue", json_string(queue));
+	who = json_deep_copy(json_object_get(e, "who"));
+	json_array_foreach(who, i, w) {
+		const char *sup = json_string_value(json_object_get(w, "s"));
+		if (omr_sup_find(omr_sup_entry(a, conv, 0), sup, NULL) < 0 || omr_sup_may(a, sup, queue))
+			continue;
+		omr_sup_unset(a, conv, sup, NULL);
+		omr_sup_tell(a, conv, sup, json_string_value(json_object_get(w, "n")), NULL, 0);
+		omr_sup_end(a, conv, sup, "outside your queues");
+	}
+	json_decref(who);
+}
+
+void omr_agents_monitor_queue(struct omr_agents *a, const char *conv, const char *queue)
+{
+	if (!conv || !queue || !*queue || !omr_map_count(a->monitors))
+		return;
+	omr_sup_requeue(a, conv, queue);
+	if (omr_bus_needed(a->bus)) {
+		json_t *m = json_pack("{s:s,s:s,s:s,s:b}", "t", "mon", "c", conv, "q", queue, "move", 1);
+		omr_bus_publish(a->bus, m);
+		json_decref(m);
+	}
 }
 
 void omr_agents_monitor_frame(struct omr_agents *a, const char *agent, const json_t *frame)
@@ -174,18 +288,51 @@ void omr_agents_monitor_frame(struct omr_agents *a, const char *agent, const jso
 	const json_t *c = json_object_get(frame, "conversation");
 	const char *conv = json_is_object(c) ? json_string_value(json_object_get(c, "id"))
 					     : json_string_value(c);
-	json_t *list = conv && omr_map_count(a->monitors) ? omr_map_gets(a->monitors, conv) : NULL;
+	const char *type = json_string_value(json_object_get(frame, "type"));
+	json_t *e = conv && omr_map_count(a->monitors) ? omr_sup_entry(a, conv, 0) : NULL;
+	json_t *who, *sent, *w;
 	size_t i;
-	json_t *v;
 
-	if (!list)
+	if (!e || !type || strcmp(type, "monitor_frame") == 0)
 		return;
+	e = json_incref(e); /* kept while the entry may go */
+	if (json_is_string(json_object_get(c, "queue")))
+		json_object_set(e, "queue", json_object_get(c, "queue"));
+	const char *queue = json_string_value(json_object_get(e, "queue"));
 	json_t *wrap = json_pack("{s:s,s:s,s:s,s:O}", "type", "monitor_frame", "conversation", conv,
 				 "agent", agent, "frame", frame);
-	json_array_foreach(list, i, v)
-		if (strcmp(json_string_value(v), agent) != 0)
-			omr_agents_push(a, json_string_value(v), wrap);
+	who = json_deep_copy(json_object_get(e, "who"));
+	sent = json_array();
+	json_array_foreach(who, i, w) {
+		const char *sup = json_string_value(json_object_get(w, "s"));
+		size_t k;
+		json_t *x;
+		int dup = strcmp(sup, agent) == 0;
+		json_array_foreach(sent, k, x)
+			dup = dup || strcmp(json_string_value(x), sup) == 0;
+		if (dup)
+			continue;
+		json_array_append_new(sent, json_string(sup));
+		if (!omr_sup_may(a, sup, queue)) {
+			omr_sup_unset(a, conv, sup, NULL);
+			omr_sup_tell(a, conv, sup, json_string_value(json_object_get(w, "n")), NULL, 0);
+			omr_sup_end(a, conv, sup, "outside your queues");
+			continue;
+		}
+		omr_agents_push_plain(a, sup, wrap);
+	}
+	/* wrapped up: the conversation is over, and so is monitoring it */
+	if (strcmp(type, "unassigned") == 0 &&
+	    strcmp(json_string_value(json_object_get(frame, "reason")) ?: "", "wrapped_up") == 0) {
+		json_array_foreach(sent, i, w)
+			omr_sup_end(a, conv, json_string_value(w), "wrapped up");
+		json_decref(omr_map_dels(a->monitors, conv));
+		omr_sup_tell(a, conv, NULL, NULL, NULL, 0);
+	}
+	json_decref(sent);
+	json_decref(who);
 	json_decref(wrap);
+	json_decref(e);
 }
 
 /* ---- monitor ---- */
@@ -212,11 +359,11 @@ static void omr_sup_monitor_cb(void *arg, int status, json_t *conv, const char *
 	} else if (!conv) {
 		omr_agents_error_q(q, "not_found", "no such conversation");
 	} else if (q->queues && !omr_strv_has(q->queues, queue)) {
-		omr_sup_audit(a, q->agent, "conversation.monitor", q->conversation, "forbidden", NULL);
+		omr_sup_refused(a, q->agent, "conversation.monitor", q->conversation);
 		omr_agents_error_q(q, "forbidden", "the conversation is outside your queues");
 	} else if (omr_agents_sess(a, q->conn)) {
-		omr_sup_monitor_set(a, q->conversation, q->agent, 1);
-		omr_sup_monitor_tell(a, q->conversation, q->agent, 1);
+		omr_sup_set(a, q->conversation, q->agent, a->env.node_id, queue);
+		omr_sup_tell(a, q->conversation, q->agent, a->env.node_id, queue, 1);
 		omr_sup_audit(a, q->agent, "conversation.monitor", q->conversation, "ok", NULL);
 		omr_agents_send_new(a, q->conn, json_pack("{s:s,s:O}", "type", "monitor_start",
 							  "conversation", conv));
@@ -228,7 +375,7 @@ static void omr_sup_monitor_cb(void *arg, int status, json_t *conv, const char *
 
 void omr_agents_sup_monitor(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
 {
-	const struct omr_agent_conf *ac = omr_sup_user(a, s);
+	const struct omr_agent_conf *ac = omr_sup_user(a, s, "conversation.monitor");
 	const char *conv = ac ? omr_sup_conv(a, s, msg) : NULL;
 	struct omr_areq *q;
 	if (!conv)
@@ -250,14 +397,16 @@ static void omr_sup_unmonitored_cb(void *arg, const redisReply *reply, const cha
 
 void omr_agents_sup_unmonitor(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
 {
-	const char *conv = omr_sup_user(a, s) ? omr_sup_conv(a, s, msg) : NULL;
+	const char *conv = omr_sup_user(a, s, "conversation.unmonitor") ? omr_sup_conv(a, s, msg) : NULL;
 	if (!conv)
 		return;
-	omr_sup_monitor_set(a, conv, s->agent, 0);
-	omr_sup_monitor_tell(a, conv, s->agent, 0);
-	omr_agents_send_new(a, s->conn, json_pack("{s:s,s:s}", "type", "monitor_end",
-						  "conversation", conv));
-	if (omr_env_cfg(&a->env)->routing->supervision.announce_monitoring) {
+	int was = omr_sup_unset(a, conv, s->agent, a->env.node_id);
+	if (was)
+		omr_sup_tell(a, conv, s->agent, a->env.node_id, NULL, 0);
+	omr_agents_send_new(a, s->conn, json_pack("{s:s,s:s,s:s}", "type", "monitor_end",
+						  "conversation", conv, "reason", "unmonitor"));
+	/* the agent hears of it only from one who did monitor it */
+	if (was && omr_env_cfg(&a->env)->routing->supervision.announce_monitoring) {
 		/* tell the agent who has it now */
 		struct omr_areq *q = omr_areq_new(a, s);
 		char *key = omr_store_key(a->env.store, "conv:%s", conv);
@@ -281,7 +430,7 @@ static void omr_sup_said_cb(void *arg, const redisReply *reply, const char *err)
 	if (err || omr_lua_reply_reply(reply, &r) < 1 || !r.tag) {
 		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
 	} else if (strcmp(r.tag, "not_yours") == 0) {
-		omr_sup_audit(a, q->agent, action, q->conversation, "forbidden", NULL);
+		omr_sup_refused(a, q->agent, action, q->conversation);
 		omr_agents_error_q(q, "forbidden", "the conversation is outside your queues");
 	} else if (strcmp(r.tag, "bad_state") == 0) {
 		char *m = omr_asprintf("only while the conversation is with an agent (it is %s)",
@@ -315,22 +464,58 @@ static void omr_sup_said_cb(void *arg, const redisReply *reply, const char *err)
 	omr_areq_free(q);
 }
 
+static void omr_sup_store(struct omr_areq *q)
+{
+	struct omr_agents *a = q->a;
+	const struct omr_config *cfg = omr_env_cfg(&a->env);
+	int barge = strcmp(q->extra, "barge") == 0;
+	char mid[OMR_ID_MAX];
+	struct omr_lua_reply_args r = {
+		.conversation = q->conversation, .agent = q->agent, .name = q->by, .text = q->text,
+		.client_msg_id = q->client_msg_id, .message = omr_id_new(mid, "m_"),
+		.dedup_ttl = cfg->limits.dedup_ttl,
+		.author = barge ? "supervisor" : "whisper",
+		.queues = json_string_value(json_object_get(q->data, "queues")),
+	};
+	omr_lua_reply(a->env.store, &r, omr_sup_said_cb, q);
+}
+
+/* a barge goes out on the channel: its rules first, as for the agent's
+ * own reply (the reply window, the length) */
+static void omr_sup_barge_checked(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
+		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
+		omr_areq_free(q);
+		return;
+	}
+	if (!omr_agents_text_ok(q->a, q, omr_reply_str(omr_reply_elem(reply, 0)),
+				omr_reply_int(omr_reply_elem(reply, 1), 0),
+				omr_reply_str(omr_reply_elem(reply, 2)))) {
+		omr_areq_free(q);
+		return;
+	}
+	omr_sup_store(q);
+}
+
 static void omr_sup_say(struct omr_agents *a, struct omr_asess *s, const json_t *msg,
 			const char *how)
 {
-	const struct omr_agent_conf *ac = omr_sup_user(a, s);
+	const struct omr_agent_conf *ac = omr_sup_user(a, s, how);
 	const char *conv = ac ? omr_sup_conv(a, s, msg) : NULL;
 	const char *text = json_string_value(json_object_get(msg, "text"));
 	const char *cmid = json_string_value(json_object_get(msg, "client_msg_id"));
 	const struct omr_config *cfg = omr_env_cfg(&a->env);
-	size_t max = strcmp(how, "barge") == 0 ? (size_t)cfg->limits.text_max : OMR_WHISPER_MAX;
-	char mid[OMR_ID_MAX];
+	int barge = strcmp(how, "barge") == 0;
+	size_t max = barge ? (size_t)cfg->limits.text_max : OMR_WHISPER_MAX;
 
 	if (!conv)
 		return;
-	if (!cmid || !omr_model_key_ok(cmid, 64)) {
-		omr_agents_error(a, s->conn, "bad_request", "client_msg_id: 1-64 characters",
-				 "conversation", conv);
+	if (!cmid || !omr_model_key_ok(cmid, 64) || strchr(cmid, ':')) {
+		omr_agents_error(a, s->conn, "bad_request",
+				 "client_msg_id: 1-64 printable characters, no ':'", "conversation",
+				 conv);
 		return;
 	}
 	if (!text || !*text || json_string_length(json_object_get(msg, "text")) != strlen(text) ||
@@ -346,14 +531,16 @@ static void omr_sup_say(struct omr_agents *a, struct omr_asess *s, const json_t 
 	q->extra = omr_strdup(how);
 	q->by = omr_strdup(ac->name ? ac->name : ac->id);
 	char *queues = omr_sup_queues_csv(ac);
-	struct omr_lua_reply_args r = {
-		.conversation = conv, .agent = s->agent, .name = q->by, .text = text,
-		.client_msg_id = cmid, .message = omr_id_new(mid, "m_"),
-		.dedup_ttl = cfg->limits.dedup_ttl,
-		.author = strcmp(how, "barge") == 0 ? "supervisor" : "whisper", .queues = queues,
-	};
-	omr_lua_reply(a->env.store, &r, omr_sup_said_cb, q);
+	q->data = json_pack("{s:s}", "queues", queues);
 	free(queues);
+	if (!barge) {
+		omr_sup_store(q);
+		return;
+	}
+	char *key = omr_store_key(a->env.store, "conv:%s", conv);
+	omr_redis_cmd(omr_store_redis(a->env.store), omr_sup_barge_checked, q,
+		      "HMGET %s channel last_inbound_at public", key);
+	free(key);
 }
 
 void omr_agents_sup_whisper(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
@@ -382,7 +569,10 @@ static void omr_sup_acted(void *arg, int status, const char *code, const char *m
 	struct omr_agents *a = c->a;
 	if (queue && *queue)
 		json_object_set_new(c->detail, "queue_was", json_string(queue));
-	omr_sup_audit(a, c->who, c->action, c->target, status == 200 ? "ok" : code, c->detail);
+	if (status == 403)
+		omr_sup_refused(a, c->who, c->action, c->target);
+	else
+		omr_sup_audit(a, c->who, c->action, c->target, status == 200 ? "ok" : code, c->detail);
 	if (omr_agents_sess(a, c->conn)) {
 		if (status == 200)
 			omr_agents_send_new(a, c->conn, json_pack("{s:s,s:s,s:s,s:O}", "type", "done",
@@ -416,7 +606,7 @@ static void omr_sup_act(struct omr_agents *a, struct omr_asess *s, struct omr_su
 
 void omr_agents_sup_reassign(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
 {
-	const struct omr_agent_conf *ac = omr_sup_user(a, s);
+	const struct omr_agent_conf *ac = omr_sup_user(a, s, "conversation.transfer");
 	const char *conv = ac ? omr_sup_conv(a, s, msg) : NULL;
 	if (!conv)
 		return;
@@ -433,7 +623,7 @@ void omr_agents_sup_reassign(struct omr_agents *a, struct omr_asess *s, const js
 
 void omr_agents_sup_presence(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
 {
-	const struct omr_agent_conf *ac = omr_sup_user(a, s);
+	const struct omr_agent_conf *ac = omr_sup_user(a, s, "agent.presence");
 	const char *agent = json_string_value(json_object_get(msg, "agent"));
 	if (!ac)
 		return;
@@ -476,6 +666,10 @@ static void omr_sup_pulled_cb(void *arg, const redisReply *reply, const char *er
 	} else if (strcmp(r.tag, "not_yours") == 0) {
 		result = "forbidden";
 		omr_agents_error_q(q, "forbidden", "the conversation is outside your queues");
+	} else if (strcmp(r.tag, "channel") == 0) {
+		result = "bad_parameter";
+		omr_agents_error_q(q, "bad_parameter",
+				   "agent: takes no conversation of this channel (capacity 0)");
 	} else {
 		char *m = omr_asprintf("only a waiting conversation can be pulled (it is %s)",
 				       r.status ? r.status : "gone");
@@ -483,7 +677,10 @@ static void omr_sup_pulled_cb(void *arg, const redisReply *reply, const char *er
 		omr_agents_error_q(q, result, m);
 		free(m);
 	}
-	omr_sup_audit(a, q->agent, "conversation.pull", q->conversation, result, detail);
+	if (strcmp(result, "forbidden") == 0)
+		omr_sup_refused(a, q->agent, "conversation.pull", q->conversation);
+	else
+		omr_sup_audit(a, q->agent, "conversation.pull", q->conversation, result, detail);
 	json_decref(detail);
 	omr_areq_free(q);
 }
@@ -491,7 +688,7 @@ static void omr_sup_pulled_cb(void *arg, const redisReply *reply, const char *er
 void omr_agents_sup_pull(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
 {
 	const struct omr_config *cfg = omr_env_cfg(&a->env);
-	const struct omr_agent_conf *ac = omr_sup_user(a, s);
+	const struct omr_agent_conf *ac = omr_sup_user(a, s, "conversation.pull");
 	const char *conv = ac ? omr_sup_conv(a, s, msg) : NULL;
 	const char *agent = json_string_value(json_object_get(msg, "agent"));
 	const struct omr_agent_conf *to = agent ? omr_agents_find(cfg->agents, agent) : NULL;
@@ -504,17 +701,105 @@ void omr_agents_sup_pull(struct omr_agents *a, struct omr_asess *s, const json_t
 		return;
 	}
 	if (!omr_route_oversees(ac->queues, cfg->routing, to)) {
+		omr_sup_refused(a, s->agent, "conversation.pull", conv);
 		omr_agents_error(a, s->conn, "forbidden", "agent: serves none of your queues",
 				 "conversation", conv);
 		return;
 	}
 	struct omr_areq *q = omr_areq_new(a, s);
+	struct omr_buf chans;
 	q->conversation = omr_strdup(conv);
 	q->text = omr_strdup(agent);
+	omr_buf_init(&chans);
+	for (size_t i = 0; i < to->ncapacity; i++)
+		if (to->capacity[i].max > 0)
+			omr_buf_printf(&chans, "%s%s", chans.len ? "," : "", to->capacity[i].channel);
 	char *queues = omr_sup_queues_csv(ac);
 	struct omr_lua_conv_pull_args p = { .conversation = conv, .agent = agent,
 					    .prefer = cfg->routing->supervision.pull_wait,
-					    .queues = queues };
+					    .queues = queues, .channels = chans.data ? chans.data : "" };
 	omr_lua_conv_pull(a->env.store, &p, omr_sup_pulled_cb, q);
 	free(queues);
+	omr_buf_free(&chans);
+}
+
+/* ---- reports: the admin API's, for the console's reports screen ---- */
+
+struct omr_sup_report {
+	struct omr_agents *a;
+	uint64_t conn;
+	char *id;      /* the client's, echoed */
+	char *kind;
+};
+
+static void omr_sup_reported(void *arg, int status, const char *type_or_code, const char *body,
+			     size_t len)
+{
+	struct omr_sup_report *c = arg;
+	json_t *f;
+	if (status != 200) {
+		f = json_pack("{s:s,s:s,s:s%,s:s?}", "type", "error", "code", type_or_code, "message",
+			      body, len, "id", c->id);
+	} else if (strncmp(type_or_code, "text/csv", 8) == 0) {
+		f = json_pack("{s:s,s:s?,s:s,s:s,s:s%}", "type", "report", "id", c->id, "report",
+			      c->kind, "format", "csv", "csv", body, len);
+	} else {
+		json_t *data = json_loadb(body, len, 0, NULL);
+		f = json_pack("{s:s,s:s?,s:s,s:s,s:o}", "type", "report", "id", c->id, "report",
+			      c->kind, "format", "json", "data", data ? data : json_null());
+	}
+	if (f && omr_agents_sess(c->a, c->conn))
+		omr_agents_send(c->a, c->conn, f);
+	json_decref(f);
+	free(c->id);
+	free(c->kind);
+	free(c);
+}
+
+/* a query parameter's value: digits, letters and - only (dates, csv, 15m) */
+static int omr_sup_query_word(const char *v)
+{
+	if (!v || !*v || strlen(v) > 16)
+		return 0;
+	for (; *v; v++)
+		if (!((*v >= '0' && *v <= '9') || (*v >= 'a' && *v <= 'z') || *v == '-'))
+			return 0;
+	return 1;
+}
+
+void omr_agents_sup_report(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
+{
+	static const char *const params[] = { "from", "to", "format", "interval", NULL };
+	const struct omr_agent_conf *ac = omr_sup_user(a, s, "report");
+	const char *kind = json_string_value(json_object_get(msg, "report"));
+	const char *id = json_string_value(json_object_get(msg, "id"));
+	struct omr_buf q;
+
+	if (!ac)
+		return;
+	if (id && !omr_model_key_ok(id, 64)) {
+		omr_agents_error(a, s->conn, "bad_request", "id: 1-64 characters", NULL, NULL);
+		return;
+	}
+	omr_buf_init(&q);
+	for (size_t i = 0; params[i]; i++) {
+		const json_t *v = json_object_get(msg, params[i]);
+		if (!v || json_is_null(v))
+			continue;
+		if (!omr_sup_query_word(json_string_value(v))) {
+			char *m = omr_asprintf("%s: not a valid value", params[i]);
+			omr_agents_error(a, s->conn, "bad_parameter", m, "id", id);
+			free(m);
+			omr_buf_free(&q);
+			return;
+		}
+		omr_buf_printf(&q, "%s%s=%s", q.len ? "&" : "", params[i], json_string_value(v));
+	}
+	struct omr_sup_report *c = omr_calloc(1, sizeof(*c));
+	c->a = a;
+	c->conn = s->conn;
+	c->id = id ? omr_strdup(id) : NULL;
+	c->kind = omr_strdup(kind ? kind : "");
+	omr_reports_run(&a->env, ac->queues, kind, q.data ? q.data : "", omr_sup_reported, c);
+	omr_buf_free(&q);
 }

@@ -25,6 +25,9 @@
 
 #define OMR_WALLBOARD_MS 1000
 #define OMR_WALLBOARD_LIST 20 /* waiting conversations shown per queue */
+/* today's service level and bot results read every day's bucket: once in
+ * this long (and for a new watcher), the ticks between reuse them */
+#define OMR_WALLBOARD_TOTALS_MS 30000
 
 static const char *omr_wb_state(const redisReply *row)
 {
@@ -84,12 +87,12 @@ static json_t *omr_wb_waiting(const char *queue, const redisReply *list)
 }
 
 static json_t *omr_wb_queue(const struct omr_queue_conf *q, const redisReply *row,
-			    const json_t *agents)
+			    const json_t *agents, const json_t *totals)
 {
-	long long answered = omr_reply_int(omr_reply_elem(row, 3), 0);
-	long long within = omr_reply_int(omr_reply_elem(row, 4), 0);
-	long long contained = omr_reply_int(omr_reply_elem(row, 5), 0);
-	long long handoffs = omr_reply_int(omr_reply_elem(row, 6), 0);
+	long long answered = json_integer_value(json_array_get(totals, 0));
+	long long within = json_integer_value(json_array_get(totals, 1));
+	long long contained = json_integer_value(json_array_get(totals, 2));
+	long long handoffs = json_integer_value(json_array_get(totals, 3));
 	json_t *counts = json_pack("{s:i,s:i,s:i,s:i}", "available", 0, "busy", 0, "away", 0,
 				   "offline", 0);
 	size_t i;
@@ -205,6 +208,7 @@ static void omr_wb_cb(void *arg, const redisReply *reply, const char *err)
 		if (!a->wb_failing)
 			omr_log_warn("wallboard: not refreshed: %s", err ? err : "bad reply");
 		a->wb_failing = 1;
+		a->wb_totals_at = 0; /* today's figures were not read: next time */
 		return;
 	}
 	if (a->wb_failing)
@@ -229,7 +233,17 @@ static void omr_wb_cb(void *arg, const redisReply *reply, const char *err)
 			omr_routing_queue(rc, omr_reply_str(omr_reply_elem(row, 0)));
 		if (!q)
 			continue;
-		json_array_append_new(f.queues, omr_wb_queue(q, row, f.agents));
+		if (!a->wb_with_totals && !json_object_get(a->wb_totals, q->name))
+			a->wb_totals_at = 0; /* a queue new since (a reload): read them next */
+		if (a->wb_with_totals)
+			json_object_set_new(a->wb_totals, q->name,
+					    json_pack("[IIII]",
+						      (json_int_t)omr_reply_int(omr_reply_elem(row, 3), 0),
+						      (json_int_t)omr_reply_int(omr_reply_elem(row, 4), 0),
+						      (json_int_t)omr_reply_int(omr_reply_elem(row, 5), 0),
+						      (json_int_t)omr_reply_int(omr_reply_elem(row, 6), 0)));
+		json_array_append_new(f.queues, omr_wb_queue(q, row, f.agents,
+							     json_object_get(a->wb_totals, q->name)));
 		json_object_set_new(f.waiting, q->name, omr_wb_waiting(q->name, omr_reply_elem(row, 7)));
 	}
 	struct omr_wb_each e = { a, &f };
@@ -273,9 +287,16 @@ static void omr_wb_refresh(struct omr_agents *a)
 			free(want);
 		}
 	}
+	int64_t now = omr_mono_ms();
+	a->wb_with_totals = !a->wb_totals || now - a->wb_totals_at >= OMR_WALLBOARD_TOTALS_MS;
+	if (a->wb_with_totals) {
+		json_decref(a->wb_totals);
+		a->wb_totals = json_object();
+		a->wb_totals_at = now;
+	}
 	struct omr_lua_wallboard_args w = {
 		.nqueues = (long long)rc->nqueues, .list = OMR_WALLBOARD_LIST,
-		.channels = chans.data, .names = names, .nnames = k,
+		.channels = chans.data, .totals = a->wb_with_totals, .names = names, .nnames = k,
 	};
 	a->wb_pending = 1;
 	omr_lua_wallboard(a->env.store, &w, omr_wb_cb, a);
@@ -315,6 +336,7 @@ void omr_agents_sup_wallboard(struct omr_agents *a, struct omr_asess *s, const j
 	s->wallboard = !json_is_false(json_object_get(msg, "on"));
 	free(s->wb_last);
 	s->wb_last = NULL; /* the next refresh sends this console a whole frame */
+	a->wb_totals_at = 0;  /* with today's figures read afresh */
 	if (s->wallboard) {
 		if (!a->wb_ev)
 			a->wb_ev = evtimer_new(a->env.base, omr_wb_tick, a);

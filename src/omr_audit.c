@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "omr_admission.h"
 #include "omr_audit.h"
 #include "omr_log.h"
 #include "omr_redis.h"
@@ -22,23 +23,29 @@ static void omr_audit_written(void *arg, const redisReply *reply, const char *er
 	free(what);
 }
 
+struct omr_gate *omr_audit_refusal_gate(const char *name)
+{
+	struct omr_gate_limits l = { .rate_per_ip = 1.0 / OMR_AUDIT_REFUSALS_EVERY_S,
+				     .burst_per_ip = OMR_AUDIT_REFUSALS_BURST };
+	return omr_gate_new(name, &l);
+}
+
 void omr_audit_write(struct omr_store *st, const char *node, const struct omr_audit_entry *e)
 {
 	char *key = omr_store_key(st, "audit");
 	char *detail = e->detail ? json_dumps(e->detail, JSON_COMPACT) : NULL;
-	char at[24], *what;
+	char *what;
 	size_t wlen;
 
-	snprintf(at, sizeof(at), "%lld", (long long)omr_now_ms());
 	omr_log_info("audit: %s (%s) %s %s: %s%s%s", e->who, e->via, e->action,
 		     e->target ? e->target : "-", e->result, detail ? " " : "", detail ? detail : "");
 	wlen = strlen(e->who) + strlen(e->action) + 2;
 	what = omr_malloc(wlen);
 	snprintf(what, wlen, "%s %s", e->who, e->action);
 	omr_redis_cmd(omr_store_redis(st), omr_audit_written, what,
-		      "XADD %s MAXLEN ~ %d * at %s who %s via %s action %s target %s result %s "
+		      "XADD %s MAXLEN ~ %d * who %s via %s action %s target %s result %s "
 		      "detail %s node %s",
-		      key, OMR_AUDIT_KEEP, at, e->who, e->via, e->action, e->target ? e->target : "",
+		      key, OMR_AUDIT_KEEP, e->who, e->via, e->action, e->target ? e->target : "",
 		      e->result, detail ? detail : "{}", node);
 	free(detail);
 	free(key);
@@ -72,18 +79,18 @@ static json_t *omr_audit_entry_json(const redisReply *e)
 
 	if (!id || !fields || fields->type != REDIS_REPLY_ARRAY)
 		return NULL;
-	j = json_pack("{s:s}", "id", id);
+	/* when: the entry's id, Redis' clock (one clock for every node) */
+	j = json_pack("{s:s,s:I}", "id", id, "at", (json_int_t)strtoll(id, NULL, 10));
 	for (size_t i = 0; i + 1 < fields->elements; i += 2) {
 		const char *k = omr_reply_str(fields->element[i]);
 		const char *v = omr_reply_str(fields->element[i + 1]);
-		long long n;
 		if (!k || !v)
 			continue;
 		if (strcmp(k, "detail") == 0) {
 			json_t *d = json_loads(v, 0, NULL);
 			json_object_set_new(j, k, d ? d : json_object());
-		} else if (strcmp(k, "at") == 0 && omr_parse_ll(v, &n) == 0) {
-			json_object_set_new(j, k, json_integer(n));
+		} else if (strcmp(k, "at") == 0) {
+			continue; /* entries of before: the id says it */
 		} else if (strcmp(k, "target") == 0 && !*v) {
 			json_object_set_new(j, k, json_null());
 		} else {

@@ -27,6 +27,16 @@ struct omr_audit_entry {
 	const json_t *detail;/* what else says what was done (a transfer's queue); may be NULL */
 };
 
+/* Refusals are written at most OMR_AUDIT_REFUSALS_BURST at once and one
+ * every OMR_AUDIT_REFUSALS_EVERY_S seconds per user (the rest are counted
+ * by the gate and logged in summary), so that a token holder cannot push
+ * the real entries out of the trail by asking for what they may not do.
+ * Each door (the admin API, the console) keeps such a gate, keyed by user. */
+#define OMR_AUDIT_REFUSALS_BURST 20
+#define OMR_AUDIT_REFUSALS_EVERY_S 6
+struct omr_gate;
+struct omr_gate *omr_audit_refusal_gate(const char *name);
+
 /* Write one entry (fire and forget: the action has already happened; a
  * failure to store it is logged). */
 void omr_audit_write(struct omr_store *st, const char *node, const struct omr_audit_entry *e);

@@ -342,6 +342,7 @@ struct omr_tell {
 	struct omr_channels *ch;
 	char *conversation;
 	char *text;
+	json_t *data;   /* e.g. {buttons: [...]}; may be NULL */
 };
 
 static void omr_channels_told(void *arg, const redisReply *reply, const char *err)
@@ -357,6 +358,7 @@ static void omr_channels_told(void *arg, const redisReply *reply, const char *er
 			.thread = r.thread,
 			.author = "system",
 			.text = t->text,
+			.data = t->data,
 		};
 		omr_channels_deliver(t->ch, r.channel, &out);
 	} else if (err) {
@@ -365,16 +367,19 @@ static void omr_channels_told(void *arg, const redisReply *reply, const char *er
 	}
 	free(t->conversation);
 	free(t->text);
+	json_decref(t->data);
 	free(t);
 }
 
-void omr_channels_tell(struct omr_channels *ch, const char *conv, const char *text)
+static void omr_channels_tell_as(struct omr_channels *ch, const char *conv, const char *text,
+				 const json_t *data, const char *author)
 {
 	struct omr_tell *t = omr_calloc(1, sizeof(*t));
 	char mid[OMR_ID_MAX], cmid[OMR_ID_MAX + 8];
 	t->ch = ch;
 	t->conversation = omr_strdup(conv);
 	t->text = omr_strdup(text);
+	t->data = data ? json_deep_copy(data) : NULL;
 	omr_id_new(mid, "m_");
 	snprintf(cmid, sizeof(cmid), "sys-%s", mid);
 	struct omr_lua_reply_args a = {
@@ -385,9 +390,20 @@ void omr_channels_tell(struct omr_channels *ch, const char *conv, const char *te
 		.client_msg_id = cmid,
 		.message = mid,
 		.dedup_ttl = omr_env_cfg(&ch->env)->limits.dedup_ttl,
-		.author = "system",
+		.author = author,
 	};
 	omr_lua_reply(ch->env.store, &a, omr_channels_told, t);
+}
+
+void omr_channels_tell(struct omr_channels *ch, const char *conv, const char *text)
+{
+	omr_channels_tell_as(ch, conv, text, NULL, "system");
+}
+
+void omr_channels_survey(struct omr_channels *ch, const char *conv, const char *text,
+			 const json_t *data)
+{
+	omr_channels_tell_as(ch, conv, text, data, "survey");
 }
 
 void omr_channels_metrics(const struct omr_channels *ch, struct omr_buf *b)

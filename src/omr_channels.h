@@ -58,6 +58,11 @@ void omr_channels_read_until(struct omr_channels *ch, const char *channel, const
 /* A message from omniroute to the customer of a conversation: stored
  * (author "system"), then delivered. */
 void omr_channels_tell(struct omr_channels *ch, const char *conversation, const char *text);
+/* The satisfaction question, or its thanks: like omr_channels_tell, also on
+ * a conversation already closed (wrapped up); data (borrowed, may be NULL)
+ * goes to the channel (web chat: {"buttons": ["1", ..., "5"]}). */
+void omr_channels_survey(struct omr_channels *ch, const char *conversation, const char *text,
+			 const json_t *data);
 
 void omr_channels_metrics(const struct omr_channels *ch, struct omr_buf *b);
 

@@ -478,6 +478,17 @@ struct omr_config *omr_config_load(const char *path, struct omr_conf_errs *errs)
 	c->docs[2] = omr_config_load_doc(c->agents_file, errs);
 	if (c->docs[2])
 		c->agents = omr_agents_conf_load(c->docs[2], c->routing, errs);
+	if (c->agents && c->admin.token) {
+		/* a user's API token equal to admin.token would act as it, with
+		 * every scope, and be audited as admin.token */
+		const struct omr_api_token *t;
+		const struct omr_agent_conf *u =
+			omr_agents_find_api_token(c->agents, c->admin.token, &t);
+		if (u)
+			omr_conf_error(errs, c->docs[2]->root,
+				       "api_tokens: %s is the same token as admin.token of %s",
+				       t->name, c->file);
+	}
 	if (errs->count > before)
 		goto fail;
 	return c;

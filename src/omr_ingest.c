@@ -19,6 +19,7 @@
 #include "omr_log.h"
 #include "omr_model.h"
 #include "omr_plugin.h"
+#include "omr_routing_conf.h"
 #include "omr_store.h"
 #include "omr_util.h"
 
@@ -190,7 +191,11 @@ static void omr_ingest_stored(void *arg, const struct omr_ingest_result *r)
 	} else {
 		in->accepted++;
 		omr_log_debug("stored %s message %s as %s in %s%s", j->channel, j->channel_msg_id,
-			      r->message, r->conversation, r->is_new ? " (new)" : "");
+			      r->message, r->conversation,
+			      r->csat ? " (a satisfaction answer)" : r->is_new ? " (new)" : "");
+		if (r->csat)
+			omr_channels_survey(in->channels, r->conversation,
+					    omr_env_cfg(&in->env)->routing->csat.thanks, NULL);
 	}
 	omr_ingest_answer(j, &res);
 	omr_ingest_job_free(j);

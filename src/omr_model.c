@@ -36,6 +36,7 @@ static const struct omr_field omr_conversation_fields[] = {
 	{ "bot_at", OMR_F_INT }, { "bot_turns", OMR_F_INT }, { "bot_misunderstood", OMR_F_INT },
 	{ "bot_slots", OMR_F_JSON }, { "handoff_at", OMR_F_INT }, { "parked_at", OMR_F_INT },
 	{ "reopened", OMR_F_INT }, { "reopened_at", OMR_F_INT }, { "previous_wrapup", OMR_F_JSON },
+	{ "csat", OMR_F_INT }, { "csat_at", OMR_F_INT }, { "csat_asked_at", OMR_F_INT },
 	{ NULL, 0 },
 };
 
@@ -188,6 +189,24 @@ static int omr_check_attachments(const json_t *a, size_t max, char **err_r)
 	return 0;
 }
 
+/* "4", " 4 ", "4\n": a rating; "4 stars", "14", "4.5": not (a person who
+ * writes more is starting a conversation, not answering the question) */
+static int omr_model_rating(const char *text, const json_t *attachments)
+{
+	const char *p = text;
+	int digit = 0;
+	if (!p || json_array_size(attachments) > 0)
+		return 0;
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	if (*p < '1' || *p > '5')
+		return 0;
+	digit = *p++ - '0';
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	return *p ? 0 : digit;
+}
+
 int omr_inbound_normalise(const struct omr_inbound *ev, const struct omr_model_limits *lim,
 			  struct omr_inbound_norm *out, char **err_r)
 {
@@ -232,6 +251,7 @@ int omr_inbound_normalise(const struct omr_inbound *ev, const struct omr_model_l
 	out->thread = ev->thread ? ev->thread : ev->address;
 	out->kind = ev->kind ? ev->kind : "message";
 	out->ts_ms = ev->ts_ms > 0 ? ev->ts_ms : omr_now_ms();
+	out->rating = omr_model_rating(ev->text, ev->attachments);
 	return 0;
 }
 

@@ -42,6 +42,8 @@ struct omr_inbound_norm {
 	long long ts_ms;
 	long long reopen_ms;  /* the channel's policy: a conversation of the thread closed
 	                         this recently is reopened (0: never) */
+	int rating;           /* 1..5: the text is only that digit (an answer to a
+	                         satisfaction question, if one is pending); 0: not */
 };
 struct omr_model_limits {
 	size_t text_max;

@@ -135,8 +135,7 @@ static void omr_rep_cb(void *arg, const redisReply *reply, const char *err)
 	if (err || omr_lua_report_get_reply(reply, &g) < 2 || !g.days ||
 	    g.days->type != REDIS_REPLY_ARRAY) {
 		omr_log_warn("report %s: %s", omr_rep_kinds[r->kind].path, err ? err : "bad reply");
-		omr_http_reply_error(r->reply, 503, "unavailable", "storage unavailable: %s",
-				     err ? err : "bad reply");
+		omr_rep_error(r, 503, "unavailable", "storage unavailable");
 		omr_rep_free(r);
 		return;
 	}
@@ -145,7 +144,7 @@ static void omr_rep_cb(void *arg, const redisReply *reply, const char *err)
 	 * about a day's worth of buckets): ask again from there */
 	if (g.done < 1 || (size_t)g.done > r->asked) {
 		omr_log_warn("report %s: bad reply (done %lld)", omr_rep_kinds[r->kind].path, g.done);
-		omr_http_reply_error(r->reply, 503, "unavailable", "storage unavailable: bad reply");
+		omr_rep_error(r, 503, "unavailable", "storage unavailable: bad reply");
 		omr_rep_free(r);
 		return;
 	}
@@ -254,37 +253,56 @@ static void omr_rep_plan(struct omr_rep *r)
 		r->days[r->ndays++] = d;
 }
 
-void omr_reports_serve(const struct omr_env *env, char *const *queues,
-		       const struct omr_http_request *req, omr_http_reply *reply)
+void omr_rep_error(struct omr_rep *r, int status, const char *code, const char *message)
 {
-	struct omr_reports_query q;
-	char err[256];
-	size_t k;
-	int rc;
+	if (r->reply)
+		omr_http_reply_error(r->reply, status, code, "%s", message);
+	else
+		r->cb(r->cb_arg, status, code, message, strlen(message));
+}
 
-	for (k = 0; k < OMR_ARRAY_LEN(omr_rep_kinds); k++)
-		if (strcmp(req->path, omr_rep_kinds[k].path) == 0)
-			break;
-	if (k == OMR_ARRAY_LEN(omr_rep_kinds)) {
-		omr_http_reply_error(reply, 404, "not_found", "no such report");
+void omr_rep_send(struct omr_rep *r, const char *content_type, const char *disposition,
+		  const char *body, size_t len)
+{
+	if (!r->reply) {
+		r->cb(r->cb_arg, 200, content_type, body, len);
 		return;
 	}
-	rc = omr_reports_query_parse(req->query, (long long)(time(NULL) / 86400), &q, err,
-				     sizeof(err));
+	if (disposition)
+		omr_http_reply_header(r->reply, "Content-Disposition", disposition);
+	omr_http_reply_send(r->reply, 200, content_type, body, len);
+}
+
+/* kind: the index in omr_rep_kinds, or its size (unknown); the answer goes
+ * to reply, or to cb when reply is NULL */
+static void omr_rep_start(const struct omr_env *env, char *const *queues, size_t k,
+			  const char *query, omr_http_reply *reply, omr_reports_cb cb, void *arg)
+{
+	struct omr_rep start = { .reply = reply, .cb = cb, .cb_arg = arg };
+	struct omr_reports_query q;
+	char err[256];
+	int rc;
+
+	if (k == OMR_ARRAY_LEN(omr_rep_kinds)) {
+		omr_rep_error(&start, 404, "not_found", "no such report");
+		return;
+	}
+	rc = omr_reports_query_parse(query, (long long)(time(NULL) / 86400), &q, err, sizeof(err));
 	if (rc == OMR_REPORTS_OK && q.interval && omr_rep_kinds[k].kind == OMR_REP_REASONS) {
 		snprintf(err, sizeof(err), "interval: the contact-reason report has no series "
 					   "(it is counted by ISO week)");
 		rc = OMR_REPORTS_BAD_PARAMETER;
 	}
 	if (rc != OMR_REPORTS_OK) {
-		omr_http_reply_error(reply, 400,
-				     rc == OMR_REPORTS_BAD_QUERY ? "bad_query" : "bad_parameter", "%s",
-				     err);
+		omr_rep_error(&start, 400, rc == OMR_REPORTS_BAD_QUERY ? "bad_query" : "bad_parameter",
+			      err);
 		return;
 	}
 	struct omr_rep *r = omr_calloc(1, sizeof(*r));
 	r->store = env->store;
 	r->reply = reply;
+	r->cb = cb;
+	r->cb_arg = arg;
 	r->kind = omr_rep_kinds[k].kind;
 	r->q = q;
 	r->allowed = omr_strv_dup(queues);
@@ -295,4 +313,25 @@ void omr_reports_serve(const struct omr_env *env, char *const *queues,
 	omr_rep_config(r, omr_env_cfg(env));
 	omr_rep_plan(r);
 	omr_rep_next(r);
+}
+
+void omr_reports_serve(const struct omr_env *env, char *const *queues,
+		       const struct omr_http_request *req, omr_http_reply *reply)
+{
+	size_t k;
+	for (k = 0; k < OMR_ARRAY_LEN(omr_rep_kinds); k++)
+		if (strcmp(req->path, omr_rep_kinds[k].path) == 0)
+			break;
+	omr_rep_start(env, queues, k, req->query, reply, NULL, NULL);
+}
+
+void omr_reports_run(const struct omr_env *env, char *const *queues, const char *kind,
+		     const char *query, omr_reports_cb cb, void *arg)
+{
+	static const char base[] = "/api/v1/reports/";
+	size_t k;
+	for (k = 0; k < OMR_ARRAY_LEN(omr_rep_kinds); k++)
+		if (kind && strcmp(omr_rep_kinds[k].path + sizeof(base) - 1, kind) == 0)
+			break;
+	omr_rep_start(env, queues, k, query ? query : "", NULL, cb, arg);
 }

@@ -33,6 +33,16 @@ struct omr_env;
 void omr_reports_serve(const struct omr_env *env, char *const *queues,
 		       const struct omr_http_request *req, omr_http_reply *reply);
 
+/* The same reports for the console (a supervisor's websocket): kind
+ * "queues", "agents" or "contact-reasons", query as the admin API's query
+ * string (may be ""). cb is called exactly once, maybe before this
+ * returns: status 200 with the content type and the body (JSON or CSV), or
+ * 400 / 404 / 503 with the error code and a message for people. */
+typedef void (*omr_reports_cb)(void *arg, int status, const char *type_or_code,
+			       const char *body, size_t len);
+void omr_reports_run(const struct omr_env *env, char *const *queues, const char *kind,
+		     const char *query, omr_reports_cb cb, void *arg);
+
 /* ---- the query ---- */
 
 #define OMR_REPORTS_MAX_DAYS 400       /* the longest period, and how long figures are kept */

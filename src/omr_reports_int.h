@@ -26,7 +26,9 @@ struct omr_rep_agent {
 
 struct omr_rep {
 	struct omr_store *store;     /* borrowed: outlives the requests */
-	omr_http_reply *reply;       /* answered exactly once */
+	omr_http_reply *reply;       /* answered exactly once; or, NULL: */
+	omr_reports_cb cb;           /* told exactly once (omr_reports_run) */
+	void *cb_arg;
 	enum omr_rep_kind kind;
 	struct omr_reports_query q;
 	char **allowed;              /* the caller's queues; NULL: all */
@@ -55,5 +57,10 @@ void omr_rep_render(struct omr_rep *r);
 /* Whether the caller may see queue (its name; "" : a conversation that
  * never was in one). */
 int omr_rep_queue_allowed(const struct omr_rep *r, const char *queue);
+
+/* omr_reports.c: the answer, through HTTP or the callback */
+void omr_rep_error(struct omr_rep *r, int status, const char *code, const char *message);
+void omr_rep_send(struct omr_rep *r, const char *content_type, const char *disposition,
+		  const char *body, size_t len);
 
 #endif

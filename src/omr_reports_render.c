@@ -185,6 +185,16 @@ static void omr_rep_queue_sums(const struct omr_rep *r, const json_t *fields, js
 	}
 }
 
+/* the satisfaction answers of m's fields: how many, and their average (1-5) */
+static json_t *omr_rep_with_csat(json_t *row, const json_t *m)
+{
+	long long n = omr_rep_n(m, "csat_n");
+	json_object_set_new(row, "csat_responses", json_integer(n));
+	json_object_set_new(row, "csat_avg",
+			    omr_rep_ratio((double)omr_rep_n(m, "csat_sum"), (double)n, 1, 2));
+	return row;
+}
+
 static json_t *omr_rep_queue_row(const struct omr_rep *r, const char *name, const json_t *m,
 				 double hours)
 {
@@ -193,7 +203,7 @@ static json_t *omr_rep_queue_row(const struct omr_rep *r, const char *name, cons
 	long long answered = omr_rep_n(m, "answered"), in_sla = omr_rep_n(m, "in_sla");
 	long long handled = omr_rep_n(m, "handled"), offered = omr_rep_n(m, "offered");
 	json_t *reasons = json_object_get(m, "h");
-	return json_pack(
+	return omr_rep_with_csat(json_pack(
 		"{s:s,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:I,s:o,s:I,s:I,s:o,s:o,s:I,s:I}", "queue", name,
 		"offered", (json_int_t)offered, "answered", (json_int_t)answered, "handled",
 		(json_int_t)handled, "abandoned", (json_int_t)omr_rep_n(m, "abandoned"),
@@ -213,7 +223,7 @@ static json_t *omr_rep_queue_row(const struct omr_rep *r, const char *name, cons
 				(json_int_t)(qc->sla_within / 1000))
 		    : json_null(),
 		"abandoned_after_sla", (json_int_t)(sla ? omr_rep_n(m, "abandon_late") : 0),
-		"moved_out", (json_int_t)omr_rep_n(m, "moved_out"));
+		"moved_out", (json_int_t)omr_rep_n(m, "moved_out")), m);
 }
 
 static int omr_rep_cmp_str(const void *x, const void *y)
@@ -274,7 +284,7 @@ static json_t *omr_rep_channel_rows(const json_t *bych)
 		m = json_object_get(bych, names[i]);
 		long long handled = omr_rep_n(m, "handled");
 		json_array_append_new(
-			rows, json_pack("{s:s,s:I,s:I,s:I,s:o,s:I,s:I,s:I}", "channel", names[i],
+			rows, omr_rep_with_csat(json_pack("{s:s,s:I,s:I,s:I,s:o,s:I,s:I,s:I}", "channel", names[i],
 					"offered", (json_int_t)omr_rep_n(m, "offered"), "handled",
 					(json_int_t)handled, "abandoned",
 					(json_int_t)omr_rep_n(m, "abandoned"), "avg_handle_s",
@@ -282,7 +292,7 @@ static json_t *omr_rep_channel_rows(const json_t *bych)
 						      0.001, 3),
 					"transfers", (json_int_t)omr_rep_n(m, "transfers"),
 					"bot_contained", (json_int_t)omr_rep_n(m, "bot_contained"),
-					"bot_handoffs", (json_int_t)omr_rep_n(m, "bot_handoffs")));
+					"bot_handoffs", (json_int_t)omr_rep_n(m, "bot_handoffs")), m));
 	}
 	free(names);
 	return rows;
@@ -313,7 +323,7 @@ static json_t *omr_rep_agent_rows(const struct omr_rep *r, const json_t *fields,
 			if (strcmp(r->agents[j].id, names[i]) == 0)
 				name = r->agents[j].name;
 		json_array_append_new(
-			rows, json_pack("{s:s,s:s?,s:I,s:I,s:I,s:I,s:I,s:o,s:I}", "agent", names[i],
+			rows, omr_rep_with_csat(json_pack("{s:s,s:s?,s:I,s:I,s:I,s:I,s:I,s:o,s:I}", "agent", names[i],
 					"name", name, "offered", (json_int_t)omr_rep_n(m, "offered"),
 					"accepted", (json_int_t)omr_rep_n(m, "accepted"), "rejected",
 					(json_int_t)omr_rep_n(m, "rejected"), "missed",
@@ -321,7 +331,7 @@ static json_t *omr_rep_agent_rows(const struct omr_rep *r, const json_t *fields,
 					"avg_handle_s",
 					omr_rep_ratio((double)omr_rep_n(m, "handle_ms"), (double)handled,
 						      0.001, 3),
-					"transfers", (json_int_t)omr_rep_n(m, "transfers")));
+					"transfers", (json_int_t)omr_rep_n(m, "transfers")), m));
 	}
 	free(names);
 	free(conf);
@@ -645,11 +655,12 @@ static void omr_rep_csv_reasons(struct omr_buf *b, const json_t *out)
 static const char *const omr_rep_queue_cols[] = {
 	"queue", "offered", "answered", "handled", "abandoned", "answered_within_sla",
 	"sla_attainment", "avg_speed_of_answer_s", "avg_handle_s", "transfers",
-	"conversations_per_hour", "bot_contained", "bot_handoffs", "handoff_reasons", NULL
+	"conversations_per_hour", "bot_contained", "bot_handoffs", "handoff_reasons",
+	"csat_responses", "csat_avg", NULL
 };
 static const char *const omr_rep_agent_cols[] = {
 	"agent", "name", "offered", "accepted", "rejected", "missed", "handled", "avg_handle_s",
-	"transfers", NULL
+	"transfers", "csat_responses", "csat_avg", NULL
 };
 static const char *const omr_rep_names_of[] = { "queues", "agents", "contact-reasons" };
 
@@ -701,9 +712,7 @@ void omr_rep_render(struct omr_rep *r)
 			omr_rep_csv_table(&b, r, out, "agents", omr_rep_agent_cols);
 		snprintf(disp, sizeof(disp), "attachment; filename=\"%s-%s-%s.csv\"",
 			 omr_rep_names_of[r->kind], f, t);
-		omr_http_reply_header(r->reply, "Content-Disposition", disp);
-		omr_http_reply_send(r->reply, 200, "text/csv; charset=utf-8; header=present", b.data,
-				    b.len);
+		omr_rep_send(r, "text/csv; charset=utf-8; header=present", disp, b.data, b.len);
 	} else {
 		/* ten significant digits: 12.345, not 12.345000000000001 */
 		char *s = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(10));
@@ -711,9 +720,9 @@ void omr_rep_render(struct omr_rep *r)
 			omr_buf_puts(&b, s);
 			omr_buf_puts(&b, "\n");
 			free(s);
-			omr_http_reply_send(r->reply, 200, "application/json", b.data, b.len);
+			omr_rep_send(r, "application/json", NULL, b.data, b.len);
 		} else {
-			omr_http_reply_error(r->reply, 500, "internal", "cannot encode the report");
+			omr_rep_error(r, 500, "internal", "cannot encode the report");
 		}
 	}
 	omr_buf_free(&b);

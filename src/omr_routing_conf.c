@@ -148,6 +148,20 @@ static const struct omr_conf_key omr_supervision_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
+#define CSOFF(f) offsetof(struct omr_csat_conf, f)
+static const struct omr_conf_key omr_csat_keys[] = {
+	{ "enabled", OMR_CONF_BOOL, CSOFF(enabled), 0, "false", 0, 0,
+	  "when an agent closes a conversation, ask the customer how it went (1-5)" },
+	{ "question", OMR_CONF_STRING, CSOFF(question), 0,
+	  "\"How did we do? Reply with a number from 1 (poor) to 5 (excellent).\"", 0, 0,
+	  "the question (web chat shows buttons 1-5 with it)" },
+	{ "thanks", OMR_CONF_STRING, CSOFF(thanks), 0, "\"Thank you for your rating!\"", 0, 0,
+	  "told after an answer" },
+	{ "window", OMR_CONF_MS, CSOFF(window), 0, "24h", 60000, 604800000,
+	  "how long an answer (the thread's next message, if it is just a digit 1-5) is taken" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
 static const struct omr_conf_key omr_rule_value_keys[] = {
 	{ "customer", OMR_CONF_STRING, 0, 0, NULL, 0, 0, "low | high" },
 	{ "organisation", OMR_CONF_STRING, sizeof(char *), 0, NULL, 0, 0, "low | high" },
@@ -205,6 +219,8 @@ static const struct omr_conf_key omr_routing_keys[] = {
 	  omr_sessions_keys },
 	{ "supervision", OMR_CONF_SECTION, ROFF(supervision), 0, NULL, 0, 0,
 	  "supervisors' monitor and pull", NULL, omr_supervision_keys },
+	{ "csat", OMR_CONF_SECTION, ROFF(csat), 0, NULL, 0, 0,
+	  "customer satisfaction: a question at close, answered 1-5", NULL, omr_csat_keys },
 	{ "default_queue", OMR_CONF_STRING, ROFF(default_queue), 1, NULL, 0, 0,
 	  "queue for conversations no rule places" },
 	{ "reasons", OMR_CONF_STRLIST, ROFF(reasons), 0, NULL, 0, 0,

@@ -132,6 +132,13 @@ struct omr_sessions_conf {
 	long long grace;            /* ms after the last disconnect before offline */
 };
 
+struct omr_csat_conf {
+	int enabled;                /* ask at close */
+	char *question;             /* told to the customer */
+	char *thanks;               /* told after an answer */
+	long long window;           /* ms an answer is taken */
+};
+
 struct omr_supervision_conf {
 	int announce_monitoring;    /* the agent sees when a supervisor monitors */
 	long long pull_wait;        /* ms a pulled conversation waits for its agent */
@@ -163,6 +170,7 @@ struct omr_routing_conf {
 	struct omr_offers_conf offers;
 	struct omr_sessions_conf sessions;
 	struct omr_supervision_conf supervision;
+	struct omr_csat_conf csat;
 };
 
 struct omr_routing_conf *omr_routing_conf_load(const struct omr_ydoc *doc,

@@ -335,6 +335,7 @@ static void omr_store_ingest_done(void *arg, const redisReply *reply, const char
 		res.message = r.message;
 		res.customer = r.customer;
 		res.is_new = r.new == 1;
+		res.csat = strcmp(r.tag, "csat") == 0;
 	}
 	if (!s->wait || res.status != OMR_OK) {
 		omr_ingest_call_answer(c, &res);
@@ -382,6 +383,7 @@ void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr
 		.kind = n->kind,
 		.verified = ev->email_verified,
 		.reopen = n->reopen_ms,
+		.rating = n->rating,
 	};
 	omr_lua_ingest(s, &a, omr_store_ingest_done, c);
 }

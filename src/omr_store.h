@@ -71,6 +71,8 @@ struct omr_ingest_result {
 	int status;
 	int duplicate;
 	int is_new;            /* a new conversation was opened */
+	int csat;              /* it answered a satisfaction question: recorded on
+	                          `conversation`, nothing to route */
 	const char *conversation;
 	const char *message;
 	const char *customer;

@@ -21,11 +21,15 @@
 --                     engagement balance (0: none)
 -- @arg  min     int   wrapup: the balance's bounds
 -- @arg  max     int
+-- @arg  csat    int   close: ms a satisfaction question waits for the
+--                     customer's answer (0: none is asked); never on a
+--                     public thread
 -- @time
 -- @reply tag     str  'ok' | 'not_yours' | 'bad_state'
 -- @reply channel str  (bad_state: the status it is in)
 -- @reply queue   str
 -- @reply customer str
+-- @reply asked   int  close: 1 when the question is to be sent
 -- @lib  queue
 -- @lib  report
 -- @lib  engage
@@ -55,7 +59,15 @@ end
 if A.action == 'close' then
   if status ~= 'assigned' then return { 'bad_state', status } end
   redis.call('HSET', ckey, 'status', 'wrapup', 'ended_at', now, 'updated_at', now)
-  return { 'ok', chan, c[4] }
+  local asked = 0
+  if A.csat > 0 and c[5] and redis.call('HGET', ckey, 'public') ~= '1' then
+    -- the thread's next message, if it is just a digit 1-5, answers it
+    -- (ingest.lua)
+    redis.call('SET', P .. 'csat:' .. chan .. ':' .. c[5], conv, 'PX', A.csat)
+    redis.call('HSET', ckey, 'csat_asked_at', now)
+    asked = 1
+  end
+  return { 'ok', chan, c[4], c[6] or '', asked }
 end
 
 if A.action == 'wrapup' then

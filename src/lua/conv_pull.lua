@@ -6,18 +6,24 @@
 -- @arg  agent   str   who should take it (checked by the caller)
 -- @arg  prefer  int   ms it waits for that agent before anyone may
 -- @arg  queues  str   the supervisor's queues, comma separated ('' all)
+-- @arg  channels str  the channels the agent takes (capacity above 0),
+--                     comma separated
 -- @time
 -- @lib  queue
--- @reply tag    str   'ok' | 'bad_state' | 'not_yours'
+-- @reply tag    str   'ok' | 'bad_state' | 'not_yours' | 'channel' (the agent
+--                     takes no conversation of its channel)
 -- @reply status str   the conversation's status ('unknown': none)
 -- @reply queue  str
-local c = redis.call('HMGET', K.conv, 'status', 'queue')
+local c = redis.call('HMGET', K.conv, 'status', 'queue', 'channel')
 local status, queue = c[1], c[2] or ''
 if not status then return { 'bad_state', 'unknown', '' } end
 if A.queues ~= '' and not string.find(',' .. A.queues .. ',', ',' .. queue .. ',', 1, true) then
   return { 'not_yours', status, queue }
 end
 if status ~= 'queued' or queue == '' then return { 'bad_state', status, queue } end
+if not string.find(',' .. A.channels .. ',', ',' .. (c[3] or '') .. ',', 1, true) then
+  return { 'channel', status, queue }
+end
 local front = NOW - 31536000000
 redis.call('HSET', K.conv, 'prefer_agent', A.agent, 'prefer_until', NOW + A.prefer,
   'updated_at', NOW, 'score', front)

@@ -28,8 +28,13 @@
 -- @arg  verified bool  the channel vouches for the e-mail address
 -- @arg  reopen   int   ms: a conversation of the thread closed this recently is
 --                      reopened instead of starting a new one; 0: never
+-- @arg  rating   int   1..5: the text is just that digit; when the thread has
+--                      a satisfaction question pending (csat:{channel}:{thread},
+--                      set by conv_act.lua at close), it is the answer:
+--                      recorded on that conversation, nothing opened or routed
 -- @time
--- @reply tag      str  'ok' | 'dup'
+-- @lib  report
+-- @reply tag      str  'ok' | 'dup' | 'csat' (an answer to the question)
 -- @reply conversation str
 -- @reply message  str
 -- @reply customer str
@@ -86,6 +91,29 @@ if email ~= '' and verified then
   if not redis.call('HGET', ckey, 'email') then redis.call('HSET', ckey, 'email', email_lc) end
 elseif email ~= '' then
   redis.call('HSET', ckey, 'claimed_email', email_lc)
+end
+
+if A.rating > 0 then
+  local csk = P .. 'csat:' .. ch .. ':' .. thread
+  local rated = redis.call('GET', csk)
+  local rk = rated and P .. 'conv:' .. rated
+  local c = rated and redis.call('HMGET', rk, 'customer', 'agent', 'queue') or {}
+  if c[1] == cust then
+    redis.call('DEL', csk)
+    local msg = A.message
+    redis.call('HSET', P .. 'msg:' .. msg,
+      'id', msg, 'conversation', rated, 'customer', cust, 'direction', 'in',
+      'author', 'customer', 'author_id', cust,
+      'author_name', name ~= '' and name or (redis.call('HGET', ckey, 'name') or ''),
+      'text', text, 'attachments', '[]', 'channel', ch, 'channel_msg_id', cmid,
+      'status', 'received', 'kind', 'csat', 'meta', meta, 'sent_at', ts, 'created_at', now)
+    redis.call('RPUSH', rk .. ':msgs', msg)
+    redis.call('HINCRBY', rk, 'msg_count', 1)
+    redis.call('HSET', rk, 'csat', A.rating, 'csat_at', now, 'updated_at', now)
+    redis.call('SET', dedup, msg, 'PX', A.dedup_ttl)
+    T.csat(c[3], ch, c[2], A.rating)
+    return { 'csat', rated, msg, cust, 0 }
+  end
 end
 
 -- conversation: the open one of this thread, else (when the channel says

@@ -9,7 +9,9 @@
 -- @arg  client_msg_id str
 -- @arg  message str   new message id
 -- @arg  dedup_ttl int ms the client_msg_id is remembered
--- @arg  author  str   agent | bot | system | supervisor (a barge: to the
+-- @arg  author  str   agent | bot | system | survey (the satisfaction
+--                     question or its thanks: stored as system, also on a
+--                     closed conversation) | supervisor (a barge: to the
 --                     customer, beside the agent) | whisper (a supervisor's
 --                     note only the agent sees)
 -- @arg  template str  JSON {name, language} when the text is a channel template ('' none)
@@ -50,6 +52,8 @@ elseif supervising then
     return { 'not_yours' }
   end
   if c[1] ~= 'assigned' then return { 'bad_state', c[1] } end
+elseif A.author == 'survey' then
+  if not c[1] then return { 'bad_state', 'unknown' } end
 elseif not c[1] or c[1] == 'closed' then
   return { 'bad_state', c[1] or 'unknown' }
 end
@@ -82,7 +86,8 @@ if A.template ~= '' then meta.template = cjson.decode(A.template) end
 meta = cjson.encode(meta)
 redis.call('HSET', P .. 'msg:' .. mid,
   'id', mid, 'conversation', conv, 'customer', c[6], 'direction', 'out',
-  'author', A.author, 'author_id', agent, 'author_name', name, 'text', text,
+  'author', A.author == 'survey' and 'system' or A.author, 'author_id', agent,
+  'author_name', name, 'text', text,
   'attachments', '[]', 'channel', c[3], 'status', 'queued', 'kind', 'message',
   'meta', meta, 'created_at', now)
 redis.call('RPUSH', ckey .. ':msgs', mid)

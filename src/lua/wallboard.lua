@@ -7,12 +7,15 @@
 -- @arg  nqueues  int  how many of the names are queues (the rest: agents)
 -- @arg  list     int  at most this many waiting conversations per queue
 -- @arg  channels str  the channels, comma separated (today's bot results)
+-- @arg  totals   bool today's service level and bot results too (they
+--                     read every bucket of the day: asked for now and then)
 -- @rest names    queue names, then agent ids
 -- @time
 -- @lib  report
 -- @reply now    int   Redis' clock (ms)
 -- @reply queues any   per queue: { name, waiting, oldest queued_at among the
 --                     first 200 (0: none), answered, in_sla, bot_contained,
+--                     (those four 0 without totals)
 --                     bot_handoffs, { { id, channel, queued_at, priority,
 --                     customer name, routing JSON }, ... } }
 -- @reply agents any   per agent: { id, presence, sessions, presence_at, missed,
@@ -20,7 +23,12 @@
 local names, chans = {}, {}
 for i = 1, A.nqueues do names[i] = REST[i] end
 for c in string.gmatch(A.channels, '[^,]+') do chans[#chans + 1] = c end
-local sla = T.sla(names)
+local sla = {}
+if A.totals then
+  sla = T.sla(names)
+else
+  for i = 1, #names do sla[i] = { 0, 0 } end
+end
 
 -- today's bot results per queue: one HMGET per bucket of today
 local bot, fields = {}, {}
@@ -31,7 +39,7 @@ for i, q in ipairs(names) do
     fields[#fields + 1] = 'q|' .. q .. '|' .. c .. '|bot_handoffs'
   end
 end
-if #fields > 0 then
+if #fields > 0 and A.totals then
   for at = NOW - NOW % 86400000, NOW, T.BUCKET do
     local v = redis.call('HMGET', P .. T.bucket(at), unpack(fields))
     for i = 1, #names do

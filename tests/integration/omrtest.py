@@ -561,6 +561,19 @@ agents:
     capacity: { webchat: 3 }
 """
 
+# One general queue, no queue-position messages, quick offers: what the
+# channel tests route by (add sections after it).
+ONE_QUEUE_ROUTING = """
+skills: [general]
+default_queue: general
+queues:
+  - name: general
+    status_interval: 0
+offers: {timeout: 10s}
+reasons: [other]
+outcomes: [resolved]
+"""
+
 TOKEN = "test-admin-token"
 
 # Tests open many connections from one address quickly; the per-address

@@ -23,15 +23,7 @@ from fakes import FakeSmtp
 from omrtest import (check, eq, log, Agent, Daemon, Redis, wait_for, free_port, BUILDDIR, SRCDIR,
                      token_hash)
 
-ROUTING = """
-skills: [general]
-default_queue: general
-queues:
-  - name: general
-    status_interval: 0
-offers: {timeout: 10s}
-reasons: [other]
-outcomes: [resolved]
+ROUTING = omrtest.ONE_QUEUE_ROUTING + """
 rules:
   - name: outage
     when: 'text:lower():find("storing")'

@@ -11,16 +11,7 @@ import omrtest
 from omrtest import (check, eq, Daemon, Dovecot, Redis, wait_for, free_port, BUILDDIR, DAEMON,
                      token_hash)
 
-ROUTING = """
-skills: [general]
-default_queue: general
-queues:
-  - name: general
-    status_interval: 0
-offers: {timeout: 10s}
-reasons: [other]
-outcomes: [resolved]
-"""
+ROUTING = omrtest.ONE_QUEUE_ROUTING
 
 AGENTS = """
 agents:

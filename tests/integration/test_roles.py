@@ -39,6 +39,10 @@ def users():
     password: "%(sam_pw)s"
     roles: [supervisor]
     queues: [billing]
+    # skills and room, so that only the role keeps offers from him
+    skills: { billing: 5, general: 5 }
+    languages: [nl, en]
+    capacity: { webchat: 5 }
     api_tokens:
       - { name: wallboard, hash: "%(sam)s", scopes: [read, act] }
   - id: sara
@@ -95,6 +99,22 @@ def config_errors(tmp, redis):
               "-t says why (%s), with the line: %r" % (message, r.stderr[-300:]))
 
 
+def admin_token_clash(tmp, redis):
+    """An API token equal to admin.token is refused: it would act as it."""
+    sub = os.path.join(tmp, "clash")
+    os.makedirs(sub)
+    admin = "the-sites-admin-token-0123456789"
+    agents = users() + ("  - id: zed\n    password: \"%s\"\n    roles: [admin]\n"
+                        "    api_tokens: [{name: x, hash: \"%s\"}]\n"
+                        % (password_hash("z"), token_hash(admin)))
+    d = Daemon(sub, redis, agents=agents)
+    d.params["token"] = admin
+    d.write_conf()
+    r = subprocess.run([omrtest.DAEMON, "-t", "-c", d.conf], capture_output=True, text=True)
+    eq(r.returncode, 1, "-t refuses an API token equal to admin.token")
+    check("zed/x is the same token as admin.token" in r.stderr, "and says so: %r" % r.stderr[-300:])
+
+
 def api(d, method, path, token, body=None):
     return d.http(method, path, body=body, token=token)
 
@@ -102,6 +122,7 @@ def api(d, method, path, token, body=None):
 def test(tmp):
     redis = Redis(tmp)
     config_errors(tmp, redis)
+    admin_token_clash(tmp, redis)
     d = Daemon(tmp, redis, agents=users(), routing=BASE_ROUTING).start()
 
     # ---- who may call what
@@ -160,6 +181,14 @@ def test(tmp):
     st, body = api(d, "POST", "/api/v1/conversations/%s/transfer" % c_bill, SAM_TOKEN,
                    {"queue": "tech"})
     eq(st, 403, "sam cannot transfer into a queue not his")
+    st, body = api(d, "POST", "/api/v1/conversations/%s/transfer" % c_bill, SAM_TOKEN,
+                   {"agent": "bob"})
+    eq(st, 403, "nor to an agent who serves none of his queues")
+    st, body = api(d, "POST", "/api/v1/conversations/%s/close" % c_bill, SARA_TOKEN)
+    eq(st, 403, "a read token cannot close")
+    st, body = api(d, "GET", "/metrics", SAM_TOKEN)
+    eq(st, 403, "a supervisor of some queues reads no /metrics (it covers every queue)")
+    eq(api(d, "GET", "/metrics", SARA_TOKEN)[0], 200, "a supervisor of every queue does")
     st, body = api(d, "POST", "/api/v1/agents/bob/presence", SAM_TOKEN, {"presence": "away"})
     eq(st, 403, "sam cannot set bob (tech) away")
     eq(api(d, "GET", "/api/v1/conversations/" + c_tech, ROOT_TOKEN)[1]["status"], "assigned",
@@ -241,7 +270,10 @@ def test(tmp):
     eq((st, body["draining"]), (200, True), "drain")
     st, h = d.http("GET", "/healthz", auth=False)
     eq((st, h["status"]), (503, "draining"), "/healthz says draining")
-    check(alice.none_of("bye", wait=0.2) and d.alive(), "the node serves on")
+    eq(api(d, "GET", "/api/v1/queues", ROOT_TOKEN)[0], 200, "drained, the node serves on: the API")
+    eve = Visitor(d, name="Eve")
+    eq(eve.say("Still open while drained?")["type"], "ack", "and a visitor's message is taken")
+    eve.close()
     st, body = api(d, "POST", "/api/v1/drain", ROOT_TOKEN, {"draining": False})
     eq((st, body["draining"]), (200, False), "undrain")
     eq(d.http("GET", "/healthz", auth=False)[0], 200, "/healthz ok again")
@@ -272,6 +304,9 @@ def test(tmp):
         ("carol", "/api/v1/queues", None, "forbidden"),
         ("sara/screen", "/api/v1/drain", None, "forbidden"),
         ("sam/wallboard", "conversation.close", c_tech, "forbidden"),
+        ("sam/wallboard", "conversation.read", c_tech, "forbidden"),
+        ("sam/wallboard", "/metrics", None, "forbidden"),
+        ("sara/screen", "/api/v1/conversations/%s/close" % c_bill, None, "forbidden"),
         ("sam/wallboard", "conversation.transfer", c_bill, "forbidden"),
         ("sam/wallboard", "agent.presence", "bob", "forbidden"),
         ("sam/wallboard", "agent.presence", "alice", "ok"),

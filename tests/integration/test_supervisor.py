@@ -15,6 +15,10 @@ real agent consoles and real web chat visitors.
 - the agent is told of monitoring only when the config says so;
 - every action is audited with via "console".
 """
+import os
+import socket
+import time
+
 import omrtest
 from omrtest import check, eq, log, Agent, Daemon, Redis, Visitor, wait_for
 from omrtest import BASE_ROUTING, password_hash, quick_agents
@@ -34,6 +38,10 @@ def users():
     password: "%(pw)s"
     roles: [supervisor]
     queues: [billing]
+    # skills and room, so that only the role keeps offers from him
+    skills: { billing: 5, general: 5 }
+    languages: [nl, en]
+    capacity: { webchat: 5 }
   - id: root
     name: Root
     password: "%(pw)s"
@@ -42,14 +50,19 @@ def users():
 
 
 def never(ws, what, wait=1.0):
-    """True when no frame of ws within `wait` s contains `what`."""
-    try:
-        while True:
-            m = ws.recv(wait)
-            if what in repr(m):
-                return False
-    except Exception:
-        return True
+    """True when no frame of ws within `wait` s contains `what` (a closed
+    socket is a failure, not a "never")."""
+    deadline = time.time() + wait
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            return True
+        try:
+            m = ws.recv(left)
+        except (socket.timeout, TimeoutError):
+            return True
+        if what in repr(m):
+            return False
 
 
 def watch(sam, kind, pred=lambda f: True):
@@ -148,8 +161,11 @@ def test(tmp):
         f["message"].get("text") != "Offer a 10% discount" for f in alice.pending
         if f.get("type") == "message"), "and not shown twice")
     back = Visitor(d, visitor=anna.id, token=anna.token)
-    check("discount" not in repr(back.welcome.get("history")),
-          "nor in the history a returning visitor gets")
+    hist = [m.get("text") for m in back.welcome.get("history") or []]
+    check("Factuur 2026-114 klopt niet" in hist and "Ik kijk even mee" in hist,
+          "a returning visitor gets her history: %r" % hist)
+    check(not any("discount" in (t or "") for t in hist),
+          "but not the whisper in it")
     back.close()
 
     # ---- barge: to the customer, beside the agent
@@ -212,6 +228,28 @@ def test(tmp):
     check(sam.none_of("monitor_frame", wait=0.5), "no frames after unmonitor")
     check(d.alive(), "the daemon runs on")
 
+    # ---- two supervisors on one conversation; a transfer out of sam's queues ends his
+    for who in (sam, root):
+        who.send({"type": "monitor", "conversation": c1})
+        eq(who.expect("monitor_start")["conversation"]["id"], c1, "%s monitors c1" % who.id)
+    anna.say("Two of you listening?")
+    for who in (sam, root):
+        f = watch(who, "message", lambda fr: fr["message"].get("text") == "Two of you listening?")
+        eq(f["agent"], "carol", "%s gets the customer's message once" % who.id)
+    eq(d.http("GET", "/healthz", auth=False)[0], 200, "the node answers (no frame loop)")
+    carol.reply(c1, "Both of you, hello")
+    for who in (sam, root):
+        watch(who, "ack", lambda fr: fr["message"].get("text") == "Both of you, hello")
+    root.send({"type": "reassign", "conversation": c1, "queue": "tech"})
+    eq(root.expect("done")["action"], "conversation.transfer", "root moves c1 to tech")
+    end = sam.expect("monitor_end")
+    eq((end["conversation"], end["reason"]), (c1, "outside your queues"),
+       "sam (billing) stops following it")
+    watch(root, "unassigned")
+    # (frames that came before monitor_end are still in his queue)
+    sam.pending = [m for m in sam.pending if m.get("type") != "monitor_frame"]
+    check(sam.none_of("monitor_frame", wait=0.5), "and gets nothing more of it")
+
     # ---- the wallboard: pushed when the floor changes, cut to the user's queues
     alice.send({"type": "wallboard", "on": True})
     eq(alice.expect("error").get("code"), "forbidden", "an agent gets no wallboard")
@@ -260,6 +298,26 @@ def test(tmp):
     zoe.say("thanks")
     check(sam.none_of("wallboard", wait=2.0), "no wallboard after it is switched off")
 
+    # ---- reports through the console, cut to the user's queues
+    import csv
+    import io
+    sam.send({"type": "report", "report": "queues", "id": "r1"})
+    r = sam.expect("report")
+    eq((r["id"], r["format"]), ("r1", "json"), "a report frame answers, with the id")
+    eq([q["queue"] for q in r["data"]["queues"]], ["billing"], "sam's report: his queue only")
+    sam.send({"type": "report", "report": "contact-reasons", "format": "csv", "id": "r2"})
+    r = sam.expect("report")
+    rows = list(csv.reader(io.StringIO(r["csv"])))
+    check(r["format"] == "csv" and len(rows) >= 1 and rows[0], "contact reasons as CSV: %r" % rows[:2])
+    for bad, code in (({"report": "queues", "from": "yesterday"}, "bad_parameter"),
+                      ({"report": "queues", "from": "2026-01-01&x=1"}, "bad_parameter"),
+                      ({"report": "queues", "id": "x" * 100}, "bad_request"),
+                      ({"report": "nothing"}, "not_found")):
+        sam.send(dict(bad, type="report"))
+        eq(sam.expect("error").get("code"), code, "report %r refused: %s" % (bad, code))
+    alice.send({"type": "report", "report": "queues"})
+    eq(alice.expect("error").get("code"), "forbidden", "an agent gets no reports")
+
     # ---- the audit says who did what through the console
     st, body = d.http("GET", "/api/v1/audit?limit=100")
     seen = {(e["who"], e["action"], e["result"], e["via"]) for e in body["entries"]}
@@ -277,6 +335,26 @@ def test(tmp):
         check(want in seen, "audited: %r" % (want,))
     whispers = [e for e in body["entries"] if e["action"] == "conversation.whisper"]
     check(all("discount" not in repr(e) for e in whispers), "the audit keeps no text")
+
+    # ---- a reload that takes the role away ends monitoring at once
+    sam.send({"type": "monitor", "conversation": c4})
+    eq(sam.expect("monitor_start")["conversation"]["id"], c4, "sam monitors zoe's conversation")
+    path = os.path.join(tmp, "agents.yaml")
+    with open(path) as f:
+        current = f.read()   # the same hashes: nobody else is logged out
+    demoted = current.replace("    roles: [supervisor]\n    queues: [billing]\n", "")
+    check(demoted != current, "the users file without sam's role")
+    with open(path, "w") as f:
+        f.write(demoted)
+    st, body = d.http("POST", "/api/v1/reload")
+    eq(st, 200, "reloaded: %r" % (body,))
+    zoe.say("Is anyone reading this?")
+    end = sam.expect("monitor_end")
+    eq(end["conversation"], c4, "sam, no longer a supervisor, stops monitoring")
+    sam.pending = [m for m in sam.pending if m.get("type") not in ("monitor_frame", "wallboard")]
+    check(sam.none_of("monitor_frame", "wallboard", wait=1.5), "and gets nothing more")
+    sam.send({"type": "whisper", "conversation": c4, "text": "hi", "client_msg_id": "w99"})
+    eq(sam.expect("error").get("code"), "forbidden", "nor may whisper")
     d.stop()
     redis.stop()
 

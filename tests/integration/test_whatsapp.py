@@ -14,16 +14,7 @@ from fakes import (FakeGraph, meta_signature, WA_PHONE_ID as PHONE_ID, WA_SECRET
                    wa_envelope as envelope, wa_plugin as plugin, wa_text as text_msg)
 from omrtest import check, eq, log, token_hash, Agent, Daemon, Redis, wait_for, BUILDDIR
 
-ROUTING = """
-skills: [general]
-default_queue: general
-queues:
-  - name: general
-    status_interval: 0
-offers: {timeout: 10s}
-reasons: [other]
-outcomes: [resolved]
-"""
+ROUTING = omrtest.ONE_QUEUE_ROUTING
 
 AGENTS = """
 agents:
