@@ -96,6 +96,7 @@ struct omr_agents {
 	json_t *wb_totals;        /* queue -> [answered, in_sla, contained, handoffs] today */
 	int64_t wb_totals_at;     /* when they were read (mono ms) */
 	int wb_with_totals;       /* the running call reads them */
+	long long wb_sig;         /* the floor's shape at the last tick (waiting, held) */
 	struct omr_gate *sup_refusals; /* supervisors' refusals audited, per user */
 	/* the stand-in for a value written as text into a frame
 	 * (omr_model_dumps_splice): "omr-text-" and 32 random hex digits */

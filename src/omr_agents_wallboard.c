@@ -26,7 +26,8 @@
 #define OMR_WALLBOARD_MS 1000
 #define OMR_WALLBOARD_LIST 20 /* waiting conversations shown per queue */
 /* today's service level and bot results read every day's bucket: once in
- * this long (and for a new watcher), the ticks between reuse them */
+ * this long, for a new watcher, and after the floor changed (an answer,
+ * a conversation that arrived or ended); the ticks between reuse them */
 #define OMR_WALLBOARD_TOTALS_MS 30000
 
 static const char *omr_wb_state(const redisReply *row)
@@ -246,6 +247,18 @@ static void omr_wb_cb(void *arg, const redisReply *reply, const char *err)
 							     json_object_get(a->wb_totals, q->name)));
 		json_object_set_new(f.waiting, q->name, omr_wb_waiting(q->name, omr_reply_elem(row, 7)));
 	}
+	/* a conversation taken or ended moves today's figures: read them at
+	 * the next tick rather than at the end of the 30 s */
+	long long sig = 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach(f.agents, i, v)
+		sig = sig * 31 + (long long)json_array_size(json_object_get(v, "conversations"));
+	json_array_foreach(f.queues, i, v)
+		sig = sig * 31 + json_integer_value(json_object_get(v, "waiting"));
+	if (sig != a->wb_sig)
+		a->wb_totals_at = 0;
+	a->wb_sig = sig;
 	struct omr_wb_each e = { a, &f };
 	omr_map_foreach(a->sessions, omr_wb_send_each, &e);
 	json_decref(f.queues);

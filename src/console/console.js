@@ -77,7 +77,9 @@
 	 'sup-agents-empty', 'monitor', 'monitor-title', 'monitor-meta', 'monitor-close', 'monitor-transcript',
 	 'monitor-actions', 'whisper-form', 'whisper-label', 'whisper-text', 'whisper-send', 'barge-form',
 	 'barge-text', 'barge-send', 'reassign-form', 'reassign-target', 'reassign-note', 'reassign-submit',
-	 'monitor-error', 'helpline-sup', 'helpline-agent', 'presence-group'].forEach(function (id) {
+	 'monitor-error', 'helpline-sup', 'helpline-agent', 'presence-group', 'sup-tabs', 'sup-tab-board',
+	 'sup-tab-reports', 'sup-reports', 'rep-form', 'rep-from', 'rep-to', 'rep-interval', 'rep-show',
+	 'rep-csv', 'rep-error', 'rep-status', 'rep-body'].forEach(function (id) {
 		el[id.replace(/-([a-z])/g, function (m, c) { return c.toUpperCase(); })] = $(id);
 	});
 
@@ -513,6 +515,7 @@
 		case 'monitor_end': onMonitorEnd(msg); break;
 		case 'done': onDone(msg); break;
 		case 'monitored': onMonitored(msg); break;
+		case 'report': onReport(msg); break;
 		case 'pong': break;
 		default: break; /* newer servers may send more; ignore */
 		}
@@ -2143,9 +2146,24 @@
 			busy: new Map(),        /* 'pull:<c>', 'reassign:<c>', 'presence:<agent>' -> true */
 			armed: new Map(),       /* agent id -> when their "log out" was armed */
 			mon: null,              /* the monitored conversation, see supMonitor */
-			timer: 0
+			timer: 0,
+			screen: 'board',        /* 'board' (live) or 'reports' */
+			rep: {
+				seq: 0,
+				pending: new Map(), /* request id -> {frame, params, format} */
+				want: null,         /* the id of the JSON report to show next */
+				csv: null,          /* the id of the CSV being prepared */
+				shown: null         /* {params, data}: the report on screen */
+			}
 		};
 		if (el.supQueueRows) {
+			clear(el.repBody);
+			repError('');
+			el.repStatus.textContent = '';
+			el.repForm.reset(); /* queues, no dates (today when opened), automatic series */
+			el.repInterval.disabled = false;
+			repBusy();
+			applyScreen();
 			clear(el.supQueueRows);
 			clear(el.supWaitingRows);
 			clear(el.supAgentRows);
@@ -2257,6 +2275,7 @@
 		if (isSup() && isAgent())
 			save('view', S.view);
 		supWallboard(sup);
+		applyScreen();
 		window.clearInterval(S.sup.timer);
 		S.sup.timer = 0;
 		if (sup) {
@@ -2288,11 +2307,63 @@
 		}
 	});
 
+	/* ---- the supervisor's screens: the live board and the reports ----
+	 * The wallboard stays on while the reports are shown (coming back is
+	 * instant); a monitored conversation stays monitored, its pane comes
+	 * back with the board. */
+
+	function applyScreen() {
+		var rep = S.sup.screen === 'reports';
+		el.supBoard.hidden = rep;
+		el.supReports.hidden = !rep;
+		el.supervisor.classList.toggle('is-reports', rep);
+		el.supTabBoard.setAttribute('aria-selected', rep ? 'false' : 'true');
+		el.supTabReports.setAttribute('aria-selected', rep ? 'true' : 'false');
+		el.supTabBoard.tabIndex = rep ? -1 : 0;
+		el.supTabReports.tabIndex = rep ? 0 : -1;
+		var skip = document.querySelector('.skip-link');
+		if (S.view === 'supervisor' && skip) {
+			skip.href = rep ? '#sup-reports' : '#sup-board';
+			skip.textContent = rep ? 'Skip to the reports' : 'Skip to the supervisor board';
+		}
+	}
+
+	function supScreen(screen, focusTab) {
+		var first = screen === 'reports' && S.sup.screen !== 'reports';
+		S.sup.screen = screen === 'reports' ? 'reports' : 'board';
+		applyScreen();
+		if (focusTab)
+			(S.sup.screen === 'reports' ? el.supTabReports : el.supTabBoard).focus();
+		if (first) {
+			/* the first time: today's queues, or the period chosen before */
+			if (!el.repFrom.value || !el.repTo.value)
+				repPreset(1, false);
+			if (!S.sup.rep.shown && !S.sup.rep.want)
+				repAsk('json');
+		}
+		if (S.sup.screen === 'board')
+			supRender();
+	}
+
+	el.supTabBoard.addEventListener('click', function () { supScreen('board', true); });
+	el.supTabReports.addEventListener('click', function () { supScreen('reports', true); });
+	el.supTabs.addEventListener('keydown', function (ev) {
+		var k = ev.key;
+		if (k !== 'ArrowLeft' && k !== 'ArrowRight' && k !== 'Home' && k !== 'End')
+			return;
+		ev.preventDefault();
+		var toRep = k === 'End' || ((k === 'ArrowLeft' || k === 'ArrowRight') && S.sup.screen !== 'reports');
+		supScreen(toRep ? 'reports' : 'board', true);
+	});
+
 	/* after every welcome (a login, a reconnect): the wallboard again, the
 	 * monitor again, whispers and barges without an ack again */
 	function supAfterWelcome() {
 		S.sup.on = false;
 		showView(applyRoles());
+		/* reports asked for on the connection that dropped: again, same ids */
+		if (isSup())
+			S.sup.rep.pending.forEach(function (p) { send(p.frame); });
 		var mon = S.sup.mon;
 		if (!mon || !isSup())
 			return;
@@ -2803,6 +2874,10 @@
 	function supOnError(msg, text) {
 		var conv = str(msg.conversation), agent = str(msg.agent), cmid = str(msg.client_msg_id);
 		var mon = S.sup.mon;
+		if (/^rep-/.test(str(msg.id))) {
+			repFailed(msg); /* one of ours; an answer no longer wanted is dropped */
+			return true;
+		}
 		if (cmid && mon && mon.pending.has(cmid)) {
 			var p = mon.pending.get(cmid);
 			p.failed = true;
@@ -3237,6 +3312,953 @@
 		renderMonitorActions();
 	});
 
+	/* ---- reports (docs/admin-api.md#reports): the `report` frame ----
+	 *
+	 * History from the server's figures (15-minute UTC buckets, whole UTC
+	 * days): per queue, per agent, and why customers got in touch. The
+	 * tables hold every figure; the charts (inline SVG, drawn here) show
+	 * the same figures at a glance. "Download CSV" asks the server for the
+	 * same report as CSV and saves it as <report>-<from>-<to>.csv. */
+
+	var REP_KINDS = { queues: 'Queues', agents: 'Agents', 'contact-reasons': 'Contact reasons' };
+	var DAY_MS = 86400000;
+	var SVGNS = 'http://www.w3.org/2000/svg';
+	var REP_MAX_BARS = 25;          /* bars in a chart; the table has every row */
+	var INTERVAL_MS = { '15m': 900000, hour: 3600000, day: DAY_MS };
+	var INTERVAL_LABEL = { '15m': 'per 15 minutes', hour: 'per hour', day: 'per day' };
+
+	/* YYYY-MM-DD of a time, UTC */
+	function isoDay(ms) {
+		return new Date(ms).toISOString().slice(0, 10);
+	}
+
+	/* the UTC day number of YYYY-MM-DD; NaN if it is not a real day */
+	function dayNumber(s) {
+		if (!/^\d{4}-\d\d-\d\d$/.test(s))
+			return NaN;
+		var t = Date.UTC(Number(s.slice(0, 4)), Number(s.slice(5, 7)) - 1, Number(s.slice(8, 10)));
+		return isoDay(t) === s ? t / DAY_MS : NaN;
+	}
+
+	function repKind() {
+		var c = el.repForm.querySelector('input[name="rep-kind"]:checked');
+		return c && REP_KINDS.hasOwnProperty(c.value) ? c.value : 'queues';
+	}
+
+	/* the last `days` days up to today (the server's clock, UTC) */
+	function repPreset(days, ask) {
+		var today = Math.floor(supNow() / DAY_MS) * DAY_MS;
+		el.repTo.value = isoDay(today);
+		el.repFrom.value = isoDay(today - (days - 1) * DAY_MS);
+		if (ask)
+			repAsk('json');
+	}
+
+	/* what the form asks for; null (and says why) when it cannot be asked */
+	function repParams() {
+		var from = el.repFrom.value, to = el.repTo.value;
+		if (!from || !to || isNaN(dayNumber(from)) || isNaN(dayNumber(to))) {
+			repError('Choose the first and the last day of the period.', !from || isNaN(dayNumber(from)) ?
+				 el.repFrom : el.repTo);
+			return null;
+		}
+		var kind = repKind(), iv = el.repInterval.value;
+		var days = dayNumber(to) - dayNumber(from) + 1;
+		var interval = '';
+		if (kind !== 'contact-reasons') {
+			if (iv === 'auto')
+				interval = days > 1 ? 'day' : days === 1 ? 'hour' : '';
+			else if (INTERVAL_MS.hasOwnProperty(iv))
+				interval = iv;
+		}
+		return { kind: kind, from: from, to: to, days: days, interval: interval, auto: iv === 'auto' };
+	}
+
+	function repAsk(format) {
+		var R = S.sup.rep;
+		if (format === 'csv' && R.csv)
+			return; /* one at a time */
+		var p = repParams();
+		if (!p)
+			return;
+		if (!S.authed) {
+			repError('Not connected: try again when the connection is back.');
+			return;
+		}
+		var f = { type: 'report', report: p.kind, from: p.from, to: p.to, format: format };
+		/* the CSV has the series only when one was chosen */
+		if (p.interval && (format === 'json' || !p.auto))
+			f.interval = p.interval;
+		f.id = 'rep-' + (++R.seq);
+		if (!send(f)) {
+			repError('Not connected: try again when the connection is back.');
+			return;
+		}
+		R.pending.set(f.id, { frame: f, params: p, format: format });
+		if (format === 'csv') {
+			R.csv = f.id;
+		} else {
+			if (R.want)
+				R.pending.delete(R.want); /* its answer is no longer wanted */
+			R.want = f.id;
+		}
+		repError('');
+		repBusy();
+	}
+
+	/* the buttons and the status line while a report is on its way */
+	function repBusy() {
+		var R = S.sup ? S.sup.rep : null;
+		var want = !!(R && R.want), csv = !!(R && R.csv);
+		el.repShow.textContent = want ? 'Loading…' : 'Show report';
+		el.repShow.setAttribute('aria-disabled', want ? 'true' : 'false');
+		el.repCsv.textContent = csv ? 'Preparing CSV…' : 'Download CSV';
+		el.repCsv.setAttribute('aria-disabled', csv ? 'true' : 'false');
+		el.supReports.setAttribute('aria-busy', want ? 'true' : 'false');
+		el.repBody.classList.toggle('is-loading', want);
+		if (want) {
+			var p = R.pending.get(R.want).params;
+			el.repStatus.textContent = 'Loading the ' + REP_KINDS[p.kind].toLowerCase() + ' report, ' +
+				periodText(p.from, p.to) + '…';
+		} else if (R && R.shown) {
+			el.repStatus.textContent = shownText(R.shown);
+		}
+	}
+
+	function periodText(from, to) {
+		var days = dayNumber(to) - dayNumber(from) + 1;
+		return (from === to ? from : from + ' to ' + to) +
+			(days > 0 ? ' (' + days + (days === 1 ? ' day' : ' days') + ', UTC)' : '');
+	}
+
+	function shownText(sh) {
+		var d = sh.data, p = sh.params;
+		var t = REP_KINDS[p.kind] + ' · ' + periodText(str(d.from) || p.from, str(d.to) || p.to);
+		if (typeof d.generated_at === 'number')
+			t += ' · made at ' + clockTime(d.generated_at);
+		return t;
+	}
+
+	/* an error for people; field: the input it is about */
+	function repError(text, field) {
+		el.repError.textContent = text || '';
+		el.repError.hidden = !text;
+		[el.repFrom, el.repTo, el.repInterval].forEach(function (n) {
+			if (n === field)
+				n.setAttribute('aria-invalid', 'true');
+			else
+				n.removeAttribute('aria-invalid');
+		});
+	}
+
+	function repFailed(msg) {
+		var R = S.sup.rep, id = str(msg.id);
+		var p = R.pending.get(id);
+		if (!p)
+			return;
+		R.pending.delete(id);
+		if (R.csv === id)
+			R.csv = null;
+		else if (R.want === id)
+			R.want = null;
+		else
+			return;
+		/* the server's message names the parameter first: "from: …" */
+		var m = str(msg.message), field = null;
+		if (/^from:/.test(m))
+			field = el.repFrom;
+		else if (/^to:/.test(m))
+			field = el.repTo;
+		else if (/^interval:/.test(m))
+			field = el.repInterval;
+		var what = p.format === 'csv' ? 'The CSV could not be made: ' : 'The report could not be made: ';
+		/* the admin API's advice, in this form's words */
+		m = m.replace(/\(use interval=day\)/, '(choose “Per day”)');
+		repError(what + (m || errorText(msg)), field);
+		if (p.format !== 'csv') {
+			S.sup.rep.shown = null;
+			clear(el.repBody);
+			el.repStatus.textContent = '';
+		}
+		repBusy();
+		announce(el.repError.textContent, true);
+	}
+
+	function onReport(msg) {
+		var R = S.sup.rep, id = str(msg.id);
+		var p = R.pending.get(id);
+		if (!p)
+			return;
+		R.pending.delete(id);
+		if (p.format === 'csv') {
+			if (R.csv === id)
+				R.csv = null;
+			if (typeof msg.csv !== 'string')
+				repError('The server sent no CSV.');
+			else
+				repSave(p.params.kind + '-' + p.params.from + '-' + p.params.to + '.csv', msg.csv);
+			repBusy();
+			return;
+		}
+		if (R.want !== id)
+			return;
+		R.want = null;
+		if (!msg.data || typeof msg.data !== 'object') {
+			repError('The server sent no report.');
+			repBusy();
+			return;
+		}
+		R.shown = { params: p.params, data: msg.data };
+		repRender();
+		repBusy();
+		announce(shownText(R.shown));
+	}
+
+	/* a download of text, named: a Blob behind <a download> */
+	function repSave(name, text) {
+		var url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+		var a = document.createElement('a');
+		a.href = url;
+		a.download = name;
+		a.hidden = true;
+		a.setAttribute('data-testid', 'rep-download');
+		document.body.appendChild(a);
+		a.click();
+		window.setTimeout(function () {
+			URL.revokeObjectURL(url);
+			a.remove();
+		}, 30000);
+		announce('Downloaded ' + name + '.');
+	}
+
+	el.repForm.addEventListener('submit', function (ev) {
+		ev.preventDefault();
+		repAsk('json');
+	});
+	el.repCsv.addEventListener('click', function () { repAsk('csv'); });
+	Array.prototype.forEach.call(el.repForm.querySelectorAll('[data-days]'), function (b) {
+		b.addEventListener('click', function () { repPreset(Number(b.dataset.days), true); });
+	});
+	Array.prototype.forEach.call(el.repForm.querySelectorAll('input[name="rep-kind"]'), function (r) {
+		r.addEventListener('change', function () {
+			el.repInterval.disabled = repKind() === 'contact-reasons';
+			repAsk('json');
+		});
+	});
+	el.repInterval.addEventListener('change', function () { repAsk('json'); });
+	[el.repFrom, el.repTo].forEach(function (n) {
+		n.addEventListener('input', function () { n.removeAttribute('aria-invalid'); });
+	});
+
+	/* ---- figures ---- */
+
+	function numv(v) {
+		return typeof v === 'number' && isFinite(v) ? v : null;
+	}
+
+	function fmtInt(v) {
+		v = numv(v);
+		return v === null ? '—' : Math.round(v).toLocaleString();
+	}
+
+	/* seconds: "8.4 s", "42 s", "4 min 17 s", "1 h 02 min" */
+	function fmtSecs(v) {
+		v = numv(v);
+		if (v === null)
+			return '—';
+		if (v < 10)
+			return v.toFixed(1) + ' s';
+		var s = Math.round(v);
+		if (s < 60)
+			return s + ' s';
+		if (s < 3600)
+			return Math.floor(s / 60) + ' min ' + ('0' + (s % 60)).slice(-2) + ' s';
+		return Math.floor(s / 3600) + ' h ' + ('0' + Math.floor(s / 60) % 60).slice(-2) + ' min';
+	}
+
+	function fmtPct(v) {
+		v = numv(v);
+		return v === null ? '—' : pct(v);
+	}
+
+	function sumOf(rows, key) {
+		var n = 0;
+		rows.forEach(function (r) { n += numv(r[key]) || 0; });
+		return n;
+	}
+
+	/* an average of averages, weighted: sum(avg * weight) / sum(weight) */
+	function weighted(rows, avgKey, weightKey) {
+		var s = 0, w = 0;
+		rows.forEach(function (r) {
+			var a = numv(r[avgKey]), n = numv(r[weightKey]) || 0;
+			if (a !== null && n > 0) {
+				s += a * n;
+				w += n;
+			}
+		});
+		return w ? s / w : null;
+	}
+
+	function cellWith(main, sub, cls) {
+		var f = document.createDocumentFragment();
+		f.appendChild(node('span', 'cell-main' + (cls ? ' ' + cls : ''), main));
+		if (sub)
+			f.appendChild(node('span', 'row-sub', sub));
+		return f;
+	}
+
+	function csatCell(r) {
+		var avg = numv(r.csat_avg), n = numv(r.csat_responses) || 0;
+		if (avg === null) {
+			var none = node('span', 'muted', '—');
+			none.title = 'No answers to the satisfaction question';
+			return none;
+		}
+		return cellWith(avg.toFixed(2).replace(/0$/, '') + ' / 5', n + (n === 1 ? ' answer' : ' answers'));
+	}
+
+	/* a table of figures. cols: {key, label, num, w (width), cell(row) ->
+	 * text or node}; opts: {id, cls, testid, keyOf, label (id of its
+	 * heading), total (a row for tfoot), empty (text)} */
+	function repTable(cols, rows, opts) {
+		var t = node('table', 'sup-table rep-table' + (opts.cls ? ' ' + opts.cls : ''));
+		if (opts.id)
+			t.id = opts.id;
+		if (opts.label)
+			t.setAttribute('aria-labelledby', opts.label);
+		var cg = node('colgroup');
+		cols.forEach(function (c) {
+			var col = node('col');
+			if (c.w)
+				col.style.width = c.w;
+			cg.appendChild(col);
+		});
+		t.appendChild(cg);
+		var thead = node('thead'), hr = node('tr');
+		cols.forEach(function (c) {
+			var th = node('th', c.num ? 'num' : '', c.label);
+			th.scope = 'col';
+			if (c.title)
+				th.title = c.title;
+			hr.appendChild(th);
+		});
+		thead.appendChild(hr);
+		t.appendChild(thead);
+		var body = node('tbody');
+		function row(r, isTotal) {
+			var tr = node('tr', isTotal ? 'rep-total' : '');
+			if (!isTotal) {
+				if (opts.testid)
+					tr.setAttribute('data-testid', opts.testid);
+				if (opts.keyOf)
+					tr.dataset.key = opts.keyOf(r);
+			}
+			cols.forEach(function (c, i) {
+				var cell = node(i === 0 ? 'th' : 'td', c.num ? 'num' : '');
+				if (i === 0)
+					cell.scope = 'row';
+				cell.dataset.field = c.key;
+				var v = c.cell(r, isTotal);
+				if (v && typeof v === 'object' && v.nodeType)
+					cell.appendChild(v);
+				else
+					cell.textContent = v === null || v === undefined ? '' : String(v);
+				tr.appendChild(cell);
+			});
+			return tr;
+		}
+		rows.forEach(function (r) { body.appendChild(row(r, false)); });
+		if (!rows.length) {
+			var tr = node('tr', 'rep-empty-row'), td = node('td', 'muted', opts.empty || 'Nothing in this period.');
+			td.colSpan = cols.length;
+			tr.appendChild(td);
+			body.appendChild(tr);
+		}
+		t.appendChild(body);
+		if (opts.total && rows.length > 1) {
+			var tf = node('tfoot');
+			tf.appendChild(row(opts.total, true));
+			t.appendChild(tf);
+		}
+		return t;
+	}
+
+	var cardSeq = 0;
+	/* a card with a heading; returns {card, id of the heading} */
+	function repCard(title, sub, cls) {
+		var card = node('section', 'sup-card rep-card' + (cls ? ' ' + cls : ''));
+		var id = 'rep-h-' + (++cardSeq);
+		var h = node('h3', 'section-title', title);
+		h.id = id;
+		card.setAttribute('aria-labelledby', id);
+		card.appendChild(h);
+		if (sub)
+			card.appendChild(node('p', 'rep-card-sub', sub));
+		return { card: card, id: id };
+	}
+
+	/* the big figures on top */
+	function kpis(items) {
+		var dl = node('dl', 'rep-kpis');
+		items.forEach(function (k) {
+			var d = node('div', 'rep-kpi' + (k[3] ? ' ' + k[3] : ''));
+			d.dataset.kpi = k[0].toLowerCase().replace(/[^a-z]+/g, '-');
+			d.appendChild(node('dt', '', k[0]));
+			d.appendChild(node('dd', 'rep-kpi-value', k[1]));
+			if (k[2])
+				d.appendChild(node('dd', 'rep-kpi-sub', k[2]));
+			dl.appendChild(d);
+		});
+		return dl;
+	}
+
+	/* ---- charts: inline SVG ---- */
+
+	function svgEl(tag, attrs, text) {
+		var n = document.createElementNS(SVGNS, tag);
+		Object.keys(attrs || {}).forEach(function (k) { n.setAttribute(k, String(attrs[k])); });
+		if (text !== undefined && text !== null)
+			n.textContent = String(text);
+		return n;
+	}
+
+	function fit(text, chars) {
+		text = String(text);
+		return text.length > chars ? text.slice(0, Math.max(1, chars - 1)) + '…' : text;
+	}
+
+	var chartSeq = 0;
+	function chartRoot(w, h, title, desc, testid) {
+		var id = 'rep-chart-' + (++chartSeq);
+		var root = svgEl('svg', { viewBox: '0 0 ' + w + ' ' + h, width: '100%', class: 'rep-chart',
+					  role: 'img', 'aria-labelledby': id + '-t ' + id + '-d', 'data-testid': testid,
+					  preserveAspectRatio: 'xMinYMin meet', focusable: 'false' });
+		root.appendChild(svgEl('title', { id: id + '-t' }, title));
+		root.appendChild(svgEl('desc', { id: id + '-d' }, desc));
+		return root;
+	}
+
+	function legend(root, series, y) {
+		var x = 0;
+		series.forEach(function (s) {
+			var g = svgEl('g', { class: 'chart-legend' });
+			g.appendChild(svgEl('rect', { x: x, y: y, width: 10, height: 10, rx: 2, class: 'bar-' + s.cls }));
+			g.appendChild(svgEl('text', { x: x + 14, y: y + 9, class: 'chart-text' }, s.label));
+			root.appendChild(g);
+			x += 24 + s.label.length * 6.6;
+		});
+	}
+
+	/* horizontal bars, one group per row, one bar per series:
+	 * {testid, title, series: [{key, label, cls}], rows: [{key, label, values}], width} */
+	function hbarChart(o) {
+		var W = Math.max(360, Math.round(o.width || 800));
+		var LABEL = Math.round(Math.min(230, W * 0.3)), VALUE = 52;
+		var ns = o.series.length, BAR = ns > 1 ? 12 : 16, GAP = 3, SPACE = 10;
+		var groupH = ns * BAR + (ns - 1) * GAP;
+		var top = ns > 1 ? 22 : 2;
+		var rows = o.rows.slice(0, REP_MAX_BARS);
+		var H = top + rows.length * (groupH + SPACE) + 2;
+		var max = 0;
+		rows.forEach(function (r) {
+			o.series.forEach(function (s) { max = Math.max(max, numv(r.values[s.key]) || 0); });
+		});
+		var span = W - LABEL - VALUE - 8;
+		var desc = rows.map(function (r) {
+			return r.label + ': ' + o.series.map(function (s) {
+				return (ns > 1 ? s.label + ' ' : '') + fmtInt(r.values[s.key]);
+			}).join(', ');
+		}).join('; ');
+		var root = chartRoot(W, H, o.title, desc, o.testid);
+		if (ns > 1)
+			legend(root, o.series, 2);
+		var chars = Math.floor((LABEL - 12) / 6.8);
+		rows.forEach(function (r, i) {
+			var y0 = top + i * (groupH + SPACE);
+			var g = svgEl('g', { class: 'bar-group', 'data-key': r.key });
+			g.appendChild(svgEl('title', {}, r.label));
+			g.appendChild(svgEl('text', { x: LABEL - 10, y: y0 + groupH / 2 + 4, class: 'chart-label',
+						      'text-anchor': 'end' }, fit(r.label, chars)));
+			o.series.forEach(function (s, j) {
+				var v = numv(r.values[s.key]) || 0;
+				var w = max > 0 ? Math.max(v > 0 ? 2 : 0, v / max * span) : 0;
+				var y = y0 + j * (BAR + GAP);
+				g.appendChild(svgEl('rect', { x: LABEL, y: y, width: w.toFixed(1), height: BAR, rx: 2,
+							      class: 'bar bar-' + s.cls, 'data-series': s.key,
+							      'data-value': v }));
+				g.appendChild(svgEl('text', { x: (LABEL + w + 5).toFixed(1), y: y + BAR - 2,
+							      class: 'chart-value' }, fmtInt(v)));
+			});
+			root.appendChild(g);
+		});
+		root.appendChild(svgEl('line', { x1: LABEL, x2: LABEL, y1: top - 2, y2: H, class: 'chart-axis' }));
+		return root;
+	}
+
+	/* a round top for an axis of counts, whose half is a whole number
+	 * too: 2, 4, 6, 8, 10, 20, 40, … */
+	function niceMax(v) {
+		if (v <= 2)
+			return 2;
+		var p = Math.pow(10, Math.floor(Math.log10(v)));
+		var m = v / p;
+		var top = (m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : m <= 6 ? 6 : m <= 8 ? 8 : 10) * p;
+		return top % 2 ? top * 2 : top;
+	}
+
+	function stepLabel(ms, interval, multiDay) {
+		var iso = new Date(ms).toISOString();
+		var md = iso.slice(5, 10), hm = iso.slice(11, 16);
+		if (interval === 'day')
+			return md;
+		return multiDay ? md + ' ' + hm : hm;
+	}
+
+	/* a series over time: bars per step (a line for many steps):
+	 * {testid, title, series, steps: [{t, values}], interval, multiDay, width} */
+	function seriesChart(o) {
+		var W = Math.max(360, Math.round(o.width || 800)), H = 190;
+		var L = 40, R = 8, T = 24, B = 22;
+		var n = o.steps.length, ns = o.series.length;
+		var max = 0;
+		o.steps.forEach(function (st) {
+			o.series.forEach(function (s) { max = Math.max(max, st.values[s.key] || 0); });
+		});
+		var top = niceMax(max), ph = H - T - B, pw = W - L - R, slot = pw / Math.max(1, n);
+		var total = o.series.map(function (s) {
+			var t = 0;
+			o.steps.forEach(function (st) { t += st.values[s.key] || 0; });
+			return s.label + ' ' + t;
+		});
+		var root = chartRoot(W, H, o.title, n + ' steps ' + INTERVAL_LABEL[o.interval] + '; in all: ' +
+				     total.join(', '), o.testid);
+		legend(root, o.series, 2);
+		[0, 0.5, 1].forEach(function (f) {
+			var y = T + ph - f * ph;
+			root.appendChild(svgEl('line', { x1: L, x2: W - R, y1: y, y2: y, class: f ? 'chart-grid' : 'chart-axis' }));
+			root.appendChild(svgEl('text', { x: L - 6, y: y + 4, class: 'chart-text', 'text-anchor': 'end' },
+					       fmtInt(top * f)));
+		});
+		var y = function (v) { return T + ph - (v / top) * ph; };
+		if (n <= 96) {
+			var bw = Math.max(1, (slot * 0.8) / ns);
+			o.steps.forEach(function (st, i) {
+				var g = svgEl('g', { class: 'bar-group', 'data-start': new Date(st.t).toISOString() });
+				g.appendChild(svgEl('title', {}, stepLabel(st.t, o.interval, true) + ': ' +
+						    o.series.map(function (s) { return s.label + ' ' + (st.values[s.key] || 0); }).join(', ')));
+				o.series.forEach(function (s, j) {
+					var v = st.values[s.key] || 0, h = ph - (y(v) - T);
+					g.appendChild(svgEl('rect', { x: (L + i * slot + slot * 0.1 + j * bw).toFixed(1),
+								      y: y(v).toFixed(1), width: bw.toFixed(1),
+								      height: Math.max(0, h).toFixed(1), class: 'bar bar-' + s.cls,
+								      'data-series': s.key, 'data-value': v }));
+				});
+				root.appendChild(g);
+			});
+		} else {
+			o.series.forEach(function (s) {
+				var pts = o.steps.map(function (st, i) {
+					return (L + (i + 0.5) * slot).toFixed(1) + ',' + y(st.values[s.key] || 0).toFixed(1);
+				});
+				root.appendChild(svgEl('polyline', { points: pts.join(' '), class: 'chart-line line-' + s.cls,
+								     'data-series': s.key }));
+			});
+		}
+		var every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(pw / (o.multiDay && o.interval !== 'day' ? 92 : 52)))));
+		o.steps.forEach(function (st, i) {
+			if (i % every)
+				return;
+			root.appendChild(svgEl('text', { x: (L + (i + 0.5) * slot).toFixed(1), y: H - 6, class: 'chart-text',
+							 'text-anchor': 'middle' }, stepLabel(st.t, o.interval, o.multiDay)));
+		});
+		return root;
+	}
+
+	/* the steps of the period, zeros where the server left a step out */
+	function seriesSteps(d, listKey, sums) {
+		var interval = str(d.interval), ms = INTERVAL_MS[interval];
+		var from = dayNumber(str(d.from)), to = dayNumber(str(d.to));
+		if (!ms || isNaN(from) || isNaN(to) || !Array.isArray(d.series))
+			return null;
+		var byT = new Map();
+		arr(d.series).forEach(function (st) {
+			var t = st && typeof st.start === 'string' ? Date.parse(st.start) : NaN;
+			if (!isNaN(t))
+				byT.set(t, arr(st[listKey]));
+		});
+		var steps = [];
+		for (var t = from * DAY_MS; t < (to + 1) * DAY_MS && steps.length < 4000; t += ms) {
+			var rows = byT.get(t) || [], values = {};
+			sums.forEach(function (k) { values[k] = sumOf(rows, k); });
+			steps.push({ t: t, values: values });
+		}
+		return { interval: interval, steps: steps, multiDay: to > from };
+	}
+
+	function chartWidth(fraction) {
+		var w = el.repBody.clientWidth || 1000;
+		return Math.round((w - (fraction < 1 ? 14 : 0)) * fraction) - 30;
+	}
+
+	/* ---- the reports ---- */
+
+	function repRender() {
+		var sh = S.sup.rep.shown;
+		clear(el.repBody);
+		if (!sh)
+			return;
+		var d = sh.data, kind = sh.params.kind;
+		el.repBody.dataset.report = kind;
+		el.repBody.dataset.from = str(d.from);
+		el.repBody.dataset.to = str(d.to);
+		if (kind === 'queues')
+			renderQueuesReport(d);
+		else if (kind === 'agents')
+			renderAgentsReport(d);
+		else
+			renderReasonsReport(d);
+	}
+
+	function slaCell(r) {
+		var sla = r.sla && typeof r.sla === 'object' ? r.sla : null;
+		var att = numv(r.sla_attainment);
+		if (!sla)
+			return cellWith('No SLA', '', 'muted');
+		var target = numv(sla.target) || 0;
+		var goal = 'target ' + target + ' % in ' + duration((numv(sla.within_s) || 0) * 1000);
+		if (att === null)
+			return cellWith('—', 'nothing to count · ' + goal, 'muted');
+		var level = att >= target ? 'ok' : att >= target - 10 ? 'warn' : 'bad';
+		var f = cellWith(pct(att), fmtInt(r.answered_within_sla) + ' in time · ' + goal,
+				 'sla-value sla-' + level);
+		f.firstChild.dataset.level = level;
+		f.firstChild.title = level === 'ok' ? 'On target' : level === 'warn' ? 'Just under target' : 'Under target';
+		return f;
+	}
+
+	function renderQueuesReport(d) {
+		var queues = arr(d.queues).filter(function (q) { return q && typeof q === 'object'; });
+		var channels = arr(d.channels).filter(function (c) { return c && typeof c === 'object'; });
+		var withSla = queues.filter(function (q) { return numv(q.answered_within_sla) !== null; });
+		var slaBase = sumOf(withSla, 'answered') + sumOf(withSla, 'abandoned_after_sla');
+		var slaAll = slaBase ? sumOf(withSla, 'answered_within_sla') / slaBase * 100 : null;
+		var csatAll = weighted(queues, 'csat_avg', 'csat_responses');
+		el.repBody.appendChild(kpis([
+			['Offered', fmtInt(sumOf(queues, 'offered')), 'conversations entered a queue'],
+			['Answered', fmtInt(sumOf(queues, 'answered')), fmtInt(sumOf(queues, 'handled')) + ' handled'],
+			['Abandoned', fmtInt(sumOf(queues, 'abandoned')), fmtInt(sumOf(queues, 'abandoned_after_sla')) + ' after the SLA'],
+			['SLA attainment', fmtPct(slaAll), withSla.length ? 'queues with an SLA' : 'no queue has an SLA'],
+			['Avg speed of answer', fmtSecs(weighted(queues, 'avg_speed_of_answer_s', 'answered')), ''],
+			['Avg handle time', fmtSecs(weighted(queues, 'avg_handle_s', 'handled')), ''],
+			['CSAT', csatAll === null ? '—' : csatAll.toFixed(2) + ' / 5',
+			 fmtInt(sumOf(queues, 'csat_responses')) + ' answers']
+		]));
+
+		var c = repCard('Queues', '');
+		var total = { queue: 'All queues', _total: true };
+		['offered', 'answered', 'handled', 'abandoned', 'transfers', 'bot_contained', 'bot_handoffs',
+		 'csat_responses', 'answered_within_sla'].forEach(function (k) { total[k] = sumOf(queues, k); });
+		total.avg_speed_of_answer_s = weighted(queues, 'avg_speed_of_answer_s', 'answered');
+		total.avg_handle_s = weighted(queues, 'avg_handle_s', 'handled');
+		total.csat_avg = csatAll;
+		c.card.appendChild(repTable([
+			{ key: 'queue', label: 'Queue', w: '12%', cell: function (q, t) {
+				return t ? cellWith('All queues', queues.length + ' queues') :
+					cellWith(str(q.queue) || '—', numv(q.moved_out) ? fmtInt(q.moved_out) + ' moved out' : '', 'row-title');
+			} },
+			{ key: 'offered', label: 'Offered', num: true, cell: function (q) { return fmtInt(q.offered); } },
+			{ key: 'answered', label: 'Answered', num: true, cell: function (q) { return fmtInt(q.answered); } },
+			{ key: 'handled', label: 'Handled', num: true, cell: function (q) { return fmtInt(q.handled); } },
+			{ key: 'abandoned', label: 'Abandoned', num: true, cell: function (q) { return fmtInt(q.abandoned); } },
+			{ key: 'sla', label: 'SLA attainment', w: '14%', cell: function (q, t) {
+				return t ? cellWith(fmtPct(slaAll), fmtInt(total.answered_within_sla) + ' in time', 'sla-value') :
+					slaCell(q);
+			} },
+			{ key: 'asa', label: 'Avg speed of answer', num: true, w: '8%',
+			  cell: function (q) { return fmtSecs(q.avg_speed_of_answer_s); } },
+			{ key: 'aht', label: 'Avg handle time', num: true, w: '8%',
+			  cell: function (q) { return fmtSecs(q.avg_handle_s); } },
+			{ key: 'transfers', label: 'Transfers', num: true, cell: function (q) { return fmtInt(q.transfers); } },
+			{ key: 'bot_contained', label: 'Bot contained', num: true, title: 'Finished by the bot without a person',
+			  cell: function (q) { return fmtInt(q.bot_contained); } },
+			{ key: 'bot_handoffs', label: 'Bot handoffs', num: true, title: 'Handed by the bot to the queue',
+			  cell: function (q) { return fmtInt(q.bot_handoffs); } },
+			{ key: 'csat', label: 'CSAT', w: '8%', cell: csatCell }
+		], queues, { cls: 'rep-queues', testid: 'rep-queue', label: c.id, total: total,
+			     keyOf: function (q) { return str(q.queue); }, empty: 'No queues.' }));
+		el.repBody.appendChild(c.card);
+
+		var charts = node('div', 'rep-grid');
+		var cq = repCard('Offered and answered within the SLA, per queue', '');
+		cq.card.appendChild(hbarChart({
+			testid: 'rep-chart-queues', title: 'Offered and answered within the SLA, per queue',
+			width: chartWidth(0.5),
+			series: [{ key: 'offered', label: 'Offered', cls: 'offered' },
+				 { key: 'in_sla', label: 'Answered within the SLA', cls: 'insla' }],
+			rows: queues.map(function (q) {
+				return { key: str(q.queue), label: str(q.queue) || '—',
+					 values: { offered: q.offered, in_sla: q.answered_within_sla } };
+			})
+		}));
+		charts.appendChild(cq.card);
+		var st = seriesSteps(d, 'queues', ['offered', 'answered']);
+		var cs = repCard(st ? 'Offered and answered ' + INTERVAL_LABEL[st.interval] : 'Over time',
+				 st ? '' : 'Choose a series to see the figures over time.');
+		if (st)
+			cs.card.appendChild(seriesChart({
+				testid: 'rep-chart-series', title: 'Offered and answered ' + INTERVAL_LABEL[st.interval],
+				width: chartWidth(0.5), interval: st.interval, multiDay: st.multiDay, steps: st.steps,
+				series: [{ key: 'offered', label: 'Offered', cls: 'offered' },
+					 { key: 'answered', label: 'Answered', cls: 'answered' }]
+			}));
+		charts.appendChild(cs.card);
+		el.repBody.appendChild(charts);
+
+		var grid = node('div', 'rep-grid');
+		var cc = repCard('Channels', '');
+		cc.card.appendChild(repTable([
+			{ key: 'channel', label: 'Channel', w: '22%', cell: function (r) { return channelLabel(r.channel); } },
+			{ key: 'offered', label: 'Offered', num: true, cell: function (r) { return fmtInt(r.offered); } },
+			{ key: 'handled', label: 'Handled', num: true, cell: function (r) { return fmtInt(r.handled); } },
+			{ key: 'abandoned', label: 'Aband.', num: true, title: 'Abandoned', cell: function (r) { return fmtInt(r.abandoned); } },
+			{ key: 'aht', label: 'Avg handle', num: true, w: '15%', cell: function (r) { return fmtSecs(r.avg_handle_s); } },
+			{ key: 'transfers', label: 'Transf.', num: true, title: 'Transfers', cell: function (r) { return fmtInt(r.transfers); } },
+			{ key: 'bot', label: 'Bot', num: true, title: 'Bot contained / handoffs', w: '13%',
+			  cell: function (r) { return fmtInt(r.bot_contained) + ' / ' + fmtInt(r.bot_handoffs); } }
+		], channels, { cls: 'rep-channels', testid: 'rep-channel', label: cc.id,
+			       keyOf: function (r) { return str(r.channel); }, empty: 'No conversations in this period.' }));
+		grid.appendChild(cc.card);
+		var hand = [];
+		queues.forEach(function (q) {
+			arr(q.handoff_reasons).forEach(function (h) {
+				if (h && typeof h === 'object')
+					hand.push({ queue: str(q.queue), reason: str(h.reason), count: h.count });
+			});
+		});
+		var ch = repCard('Why the bot handed over', '');
+		ch.card.appendChild(repTable([
+			{ key: 'reason', label: 'Reason', w: '55%', cell: function (r) { return r.reason || '—'; } },
+			{ key: 'queue', label: 'Queue', cell: function (r) { return r.queue; } },
+			{ key: 'count', label: 'Count', num: true, w: '16%', cell: function (r) { return fmtInt(r.count); } }
+		], hand, { cls: 'rep-handoffs', label: ch.id, empty: 'The bot handed nothing over in this period.' }));
+		grid.appendChild(ch.card);
+		el.repBody.appendChild(grid);
+	}
+
+	function renderAgentsReport(d) {
+		var agents = arr(d.agents).filter(function (a) { return a && typeof a === 'object'; });
+		var csatAll = weighted(agents, 'csat_avg', 'csat_responses');
+		var offered = sumOf(agents, 'offered');
+		el.repBody.appendChild(kpis([
+			['Offers', fmtInt(offered), 'made to agents'],
+			['Accepted', fmtInt(sumOf(agents, 'accepted')),
+			 offered ? pct(sumOf(agents, 'accepted') / offered * 100) + ' of the offers' : ''],
+			['Rejected', fmtInt(sumOf(agents, 'rejected')), ''],
+			['Missed', fmtInt(sumOf(agents, 'missed')), 'offers that timed out'],
+			['Handled', fmtInt(sumOf(agents, 'handled')), 'wrapped up'],
+			['Avg handle time', fmtSecs(weighted(agents, 'avg_handle_s', 'handled')), ''],
+			['CSAT', csatAll === null ? '—' : csatAll.toFixed(2) + ' / 5',
+			 fmtInt(sumOf(agents, 'csat_responses')) + ' answers']
+		]));
+		var c = repCard('Agents', '');
+		var total = {};
+		['offered', 'accepted', 'rejected', 'missed', 'handled', 'transfers', 'csat_responses']
+			.forEach(function (k) { total[k] = sumOf(agents, k); });
+		total.avg_handle_s = weighted(agents, 'avg_handle_s', 'handled');
+		total.csat_avg = csatAll;
+		c.card.appendChild(repTable([
+			{ key: 'agent', label: 'Agent', w: '19%', cell: function (a, t) {
+				return t ? cellWith('All agents', agents.length + ' agents') :
+					cellWith(str(a.name) || str(a.agent) || '—', str(a.agent), 'row-title');
+			} },
+			{ key: 'offered', label: 'Offered', num: true, cell: function (a) { return fmtInt(a.offered); } },
+			{ key: 'accepted', label: 'Accepted', num: true, cell: function (a) { return fmtInt(a.accepted); } },
+			{ key: 'rejected', label: 'Rejected', num: true, cell: function (a) { return fmtInt(a.rejected); } },
+			{ key: 'missed', label: 'Missed', num: true, cell: function (a) { return fmtInt(a.missed); } },
+			{ key: 'handled', label: 'Handled', num: true, cell: function (a) { return fmtInt(a.handled); } },
+			{ key: 'aht', label: 'Avg handle time', num: true, w: '11%', cell: function (a) { return fmtSecs(a.avg_handle_s); } },
+			{ key: 'transfers', label: 'Transfers', num: true, cell: function (a) { return fmtInt(a.transfers); } },
+			{ key: 'csat', label: 'CSAT', w: '11%', cell: csatCell }
+		], agents, { cls: 'rep-agents', testid: 'rep-agent', label: c.id, total: total,
+			     keyOf: function (a) { return str(a.agent); }, empty: 'No agents serve your queues.' }));
+		el.repBody.appendChild(c.card);
+
+		var charts = node('div', 'rep-grid');
+		var ca = repCard('Offers and conversations handled, per agent', '');
+		ca.card.appendChild(hbarChart({
+			testid: 'rep-chart-agents', title: 'Offers and conversations handled, per agent',
+			width: chartWidth(0.5),
+			series: [{ key: 'offered', label: 'Offered', cls: 'offered' },
+				 { key: 'handled', label: 'Handled', cls: 'answered' }],
+			rows: agents.map(function (a) {
+				return { key: str(a.agent), label: str(a.name) || str(a.agent),
+					 values: { offered: a.offered, handled: a.handled } };
+			})
+		}));
+		charts.appendChild(ca.card);
+		var st = seriesSteps(d, 'agents', ['offered', 'handled']);
+		var cs = repCard(st ? 'Offers and handled ' + INTERVAL_LABEL[st.interval] : 'Over time',
+				 st ? '' : 'Choose a series to see the figures over time.');
+		if (st)
+			cs.card.appendChild(seriesChart({
+				testid: 'rep-chart-series', title: 'Offers and handled ' + INTERVAL_LABEL[st.interval],
+				width: chartWidth(0.5), interval: st.interval, multiDay: st.multiDay, steps: st.steps,
+				series: [{ key: 'offered', label: 'Offered', cls: 'offered' },
+					 { key: 'handled', label: 'Handled', cls: 'answered' }]
+			}));
+		charts.appendChild(cs.card);
+		el.repBody.appendChild(charts);
+	}
+
+	function changeCell(t) {
+		var ch = numv(t.change), g = numv(t.growth_pct);
+		if (ch === null)
+			return cellWith('—', '', 'muted');
+		var dir = ch > 0 ? 'up' : ch < 0 ? 'down' : 'flat';
+		var f = cellWith((ch > 0 ? '▲ +' : ch < 0 ? '▼ −' : '') + fmtInt(Math.abs(ch)),
+				 g === null ? (ch > 0 ? 'new' : '') : (g > 0 ? '+' : g < 0 ? '−' : '') + pct(Math.abs(g)),
+				 'trend trend-' + dir);
+		f.firstChild.dataset.trend = dir;
+		return f;
+	}
+
+	/* "invoice unclear 60 · other 3": a group's reasons, most first */
+	function reasonChips(list) {
+		var wrap = node('span', 'reason-chips');
+		arr(list).slice(0, 8).forEach(function (r) {
+			if (!r || typeof r !== 'object')
+				return;
+			var chip = node('span', 'reason-chip');
+			chip.appendChild(node('span', 'reason-chip-name', str(r.reason) || '—'));
+			chip.appendChild(node('b', '', fmtInt(r.count)));
+			wrap.appendChild(chip);
+		});
+		if (arr(list).length > 8)
+			wrap.appendChild(node('span', 'muted', '+' + (arr(list).length - 8) + ' more'));
+		return wrap;
+	}
+
+	function renderReasonsReport(d) {
+		var reasons = arr(d.reasons).filter(function (r) { return r && typeof r === 'object'; });
+		var trend = arr(d.trend).filter(function (r) { return r && typeof r === 'object'; });
+		var prev = d.previous && typeof d.previous === 'object' ? d.previous : {};
+		var prevText = str(prev.from) ? periodText(str(prev.from), str(prev.to)) : 'the period before';
+		var eng = d.engagement && typeof d.engagement === 'object' ? d.engagement : {};
+		var total = numv(d.total) || 0, prevTotal = sumOf(trend, 'previous');
+		var growing = trend.filter(function (t) { return (numv(t.change) || 0) > 0; }).slice(0, 3);
+		el.repBody.appendChild(kpis([
+			['Contacts with a reason', fmtInt(total), reasons.length + (reasons.length === 1 ? ' reason' : ' reasons')],
+			['Previous period', fmtInt(prevTotal), prevText],
+			['Top reason', reasons.length ? str(reasons[0].reason) : '—',
+			 reasons.length && total ? pct(reasons[0].count / total * 100) + ' of the contacts' : '', 'rep-kpi-text'],
+			['Growing most', growing.length ? str(growing[0].reason) : '—',
+			 growing.length ? '+' + fmtInt(growing[0].change) + ' vs the previous period' : 'nothing grew', 'rep-kpi-text'],
+			['Customers at risk', fmtInt(eng.at_risk), numv(eng.threshold) !== null ?
+			 'balance below ' + eng.threshold : '']
+		]));
+
+		var grid = node('div', 'rep-grid');
+		var cc = repCard('Why customers got in touch', '');
+		cc.card.appendChild(hbarChart({
+			testid: 'rep-chart-reasons', title: 'Contacts per reason', width: chartWidth(0.5),
+			series: [{ key: 'count', label: 'Contacts', cls: 'reason' }],
+			rows: reasons.map(function (r) {
+				return { key: str(r.reason), label: str(r.reason) || '—', values: { count: r.count } };
+			})
+		}));
+		if (reasons.length > REP_MAX_BARS)
+			cc.card.appendChild(node('p', 'rep-card-sub', 'The ' + REP_MAX_BARS + ' most frequent; the table has all ' +
+						 reasons.length + '.'));
+		if (!reasons.length)
+			cc.card.appendChild(node('p', 'empty-hint sup-empty', 'No conversation closed with a reason in this period.'));
+		grid.appendChild(cc.card);
+
+		/* the ranking: this period's reasons, most first, then those only in the previous one */
+		var byReason = new Map();
+		trend.forEach(function (t) { byReason.set(str(t.reason), t); });
+		var rank = reasons.map(function (r, i) {
+			var t = byReason.get(str(r.reason)) || {};
+			return { rank: i + 1, reason: str(r.reason), count: r.count, previous: t.previous,
+				 change: t.change, growth_pct: t.growth_pct };
+		});
+		trend.forEach(function (t) {
+			if (!reasons.some(function (r) { return str(r.reason) === str(t.reason); }))
+				rank.push({ rank: null, reason: str(t.reason), count: 0, previous: t.previous,
+					    change: t.change, growth_pct: t.growth_pct });
+		});
+		var cr = repCard('Ranking and trend', 'Compared with ' + prevText + '.');
+		cr.card.appendChild(repTable([
+			{ key: 'reason', label: 'Reason', w: '36%', cell: function (r) {
+				var f = document.createDocumentFragment();
+				f.appendChild(node('span', 'rank', r.rank === null ? '–' : r.rank + '.'));
+				f.appendChild(node('span', 'rank-reason', r.reason || '—'));
+				return f;
+			} },
+			{ key: 'count', label: 'Contacts', num: true, cell: function (r) { return fmtInt(r.count); } },
+			{ key: 'share', label: 'Share', num: true, cell: function (r) {
+				return total && r.count ? pct(r.count / total * 100) : '—';
+			} },
+			{ key: 'previous', label: 'Previous', num: true, cell: function (r) { return fmtInt(r.previous); } },
+			{ key: 'change', label: 'Change', num: true, w: '18%', cell: changeCell }
+		], rank, { cls: 'rep-reasons', testid: 'rep-reason', label: cr.id,
+			   keyOf: function (r) { return r.reason; }, empty: 'No reasons in this period or the one before.' }));
+		grid.appendChild(cr.card);
+		el.repBody.appendChild(grid);
+
+		var groups = node('div', 'rep-grid');
+		[['by_channel', 'By channel', 'channel', function (g) { return channelLabel(g.channel); }],
+		 ['by_queue', 'By queue', 'queue', function (g) { return g.queue === null ? 'no queue' : str(g.queue); }],
+		 ['by_week', 'By ISO week', 'week', function (g) { return str(g.week); }]].forEach(function (x) {
+			var list = arr(d[x[0]]).filter(function (g) { return g && typeof g === 'object'; });
+			var c = repCard(x[1], '');
+			c.card.appendChild(repTable([
+				{ key: x[2], label: x[1].replace(/^By /, '').replace(/^./, function (m) { return m.toUpperCase(); }),
+				  w: '24%', cell: function (g) { return x[3](g); } },
+				{ key: 'total', label: 'Total', num: true, w: '13%', cell: function (g) { return fmtInt(g.total); } },
+				{ key: 'reasons', label: 'Reasons', cell: function (g) { return reasonChips(g.reasons); } }
+			], list, { cls: 'rep-groups', testid: 'rep-by-' + x[2], label: c.id,
+				   keyOf: function (g) { return g[x[2]] === null ? '' : String(g[x[2]]); } }));
+			groups.appendChild(c.card);
+		});
+		var co = repCard('Outcomes', 'How conversations ended.');
+		co.card.appendChild(repTable([
+			{ key: 'outcome', label: 'Outcome', w: '60%', cell: function (o) { return str(o.outcome) || '—'; } },
+			{ key: 'count', label: 'Count', num: true, cell: function (o) { return fmtInt(o.count); } }
+		], arr(d.outcomes).filter(function (o) { return o && typeof o === 'object'; }),
+		{ cls: 'rep-outcomes', testid: 'rep-outcome', label: co.id, keyOf: function (o) { return str(o.outcome); } }));
+		groups.appendChild(co.card);
+		el.repBody.appendChild(groups);
+
+		/* engagement: balances now, and how they moved in the period */
+		var ce = repCard('Engagement', (numv(eng.at_risk) !== null ? fmtInt(eng.at_risk) + ' customers at risk now' : '') +
+				 (numv(eng.threshold) !== null ? ' (balance below ' + eng.threshold + ')' : '') + '.', 'rep-engagement');
+		var eg = node('div', 'rep-grid rep-grid-3');
+		var low = node('div');
+		low.appendChild(node('h4', 'rep-sub-title', 'Lowest balances'));
+		low.appendChild(repTable([
+			{ key: 'customer', label: 'Customer', w: '68%', cell: function (c) {
+				return cellWith(str(c.name) || 'Anonymous', str(c.customer));
+			} },
+			{ key: 'balance', label: 'Balance', num: true, cell: function (c) { return fmtInt(c.balance); } }
+		], arr(eng.lowest).filter(function (c) { return c && typeof c === 'object'; }),
+		{ cls: 'rep-lowest', testid: 'rep-lowest', empty: 'No customer is below the threshold.' }));
+		eg.appendChild(low);
+		[['deposits', 'Points added'], ['withdrawals', 'Points taken']].forEach(function (x) {
+			var m = eng[x[0]] && typeof eng[x[0]] === 'object' ? eng[x[0]] : {};
+			var box = node('div');
+			box.appendChild(node('h4', 'rep-sub-title', x[1] + ': ' + fmtInt(m.points)));
+			box.appendChild(repTable([
+				{ key: 'event', label: 'Event', w: '68%', cell: function (e) { return str(e.event).replace(/_/g, ' ') || '—'; } },
+				{ key: 'points', label: 'Points', num: true, cell: function (e) { return fmtInt(e.points); } }
+			], arr(m.by_event).filter(function (e) { return e && typeof e === 'object'; }),
+			{ cls: 'rep-events', testid: 'rep-' + x[0], empty: 'None in this period.' }));
+			eg.appendChild(box);
+		});
+		ce.card.appendChild(eg);
+		el.repBody.appendChild(ce.card);
+	}
+
 	/* ---- the agent's side: a supervisor monitors one of my conversations ---- */
 
 	function onMonitored(msg) {
@@ -3276,7 +4298,7 @@
 		if (S.view === 'supervisor') {
 			/* Esc stops monitoring (from the pane, or from nowhere in particular) */
 			var f = document.activeElement;
-			if (k === 'Escape' && S.sup.mon && !ev.defaultPrevented &&
+			if (k === 'Escape' && S.sup.mon && S.sup.screen === 'board' && !ev.defaultPrevented &&
 			    (!f || f === document.body || el.monitor.contains(f))) {
 				ev.preventDefault();
 				supCloseMonitor(true);

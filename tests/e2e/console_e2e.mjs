@@ -21,30 +21,17 @@
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-
-/* E2E_PLAYWRIGHT: the playwright-core directory, when node_modules is not
- * next to this file (a build directory outside the source tree) */
-const { chromium } = process.env.E2E_PLAYWRIGHT ?
-	await import(pathToFileURL(path.join(process.env.E2E_PLAYWRIGHT, 'index.mjs')).href) :
-	await import('playwright-core');
+import { BASE, begin, dialogs, launch, login, newPage, ok, problems, run, shot, STEP_MS } from './e2e_harness.mjs';
 
 /* a PNG of one transparent pixel (68 bytes) */
 const PNG_1PX = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489' +
 	'0000000b49444154789c6360000200000500017a5eab3f0000000049454e44ae426082', 'hex');
-const BASE = process.env.E2E_BASE;
 const ADMIN = process.env.E2E_ADMIN;
 const TOKEN = process.env.E2E_TOKEN;
 const WEBHOOKS = process.env.E2E_WEBHOOKS;
 const WA_SECRET = process.env.E2E_WA_SECRET;
 const LMTP_PORT = Number(process.env.E2E_LMTP_PORT);
-const OUT = process.env.E2E_OUT || path.join(process.cwd(), 'screenshots');
-const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
-const OVERALL_MS = Number(process.env.E2E_TIMEOUT_MS || 60000);
-const STEP_MS = 15000;
 
 const AGENT = 'alice';
 const PASSWORD = 'alice';
@@ -57,30 +44,6 @@ if (!BASE || !ADMIN || !TOKEN) {
 	console.error('console_e2e: set E2E_BASE, E2E_ADMIN and E2E_TOKEN (tests/e2e/test_console.py does)');
 	process.exit(2);
 }
-fs.mkdirSync(OUT, { recursive: true });
-
-let browser = null;
-let step = 'start';
-const t0 = Date.now();
-
-function ok(what) {
-	console.log(`ok ${((Date.now() - t0) / 1000).toFixed(1)}s: ${what}`);
-}
-
-function begin(what) {
-	step = what;
-}
-
-const watchdog = setTimeout(() => {
-	console.error(`FAIL: overall timeout of ${OVERALL_MS / 1000} s, during: ${step}`);
-	process.exit(1);
-}, OVERALL_MS);
-
-async function shot(page, name) {
-	const file = path.join(OUT, name);
-	await page.screenshot({ path: file });
-	ok(`screenshot ${file}`);
-}
 
 async function adminGet(p) {
 	const r = await fetch(ADMIN + p, { headers: { Authorization: 'Bearer ' + TOKEN } });
@@ -91,33 +54,10 @@ async function adminGet(p) {
 }
 
 async function main() {
-	browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-		       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-	});
+	const browser = await launch();
 	/* two contexts: the agent and the visitor share nothing */
-	const agentCtx = await browser.newContext({ viewport: { width: 1400, height: 860 } });
-	const visitorCtx = await browser.newContext({ viewport: { width: 720, height: 860 } });
-	const A = await agentCtx.newPage();
-	const B = await visitorCtx.newPage();
-	A.setDefaultTimeout(STEP_MS);
-	B.setDefaultTimeout(STEP_MS);
-
-	const dialogs = [];
-	const problems = [];
-	for (const [name, page] of [['console', A], ['chat', B]]) {
-		page.on('dialog', (d) => {
-			dialogs.push(`${name}: ${d.type()} ${d.message()}`);
-			d.dismiss().catch(() => {});
-		});
-		page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
-		page.on('console', (m) => {
-			/* a CSP violation means the page relies on something the server forbids */
-			if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text()))
-				problems.push(`${name}: ${m.text()}`);
-		});
-	}
+	const A = await newPage('console', 1400, 860);
+	const B = await newPage('chat', 720, 860);
 
 	/* The console's websocket goes through a route, so that the test can
 	 * lose an ack and drop the connection. */
@@ -142,12 +82,7 @@ async function main() {
 
 	/* ---- the agent logs in and goes available ---- */
 	begin('console login');
-	await A.goto(BASE + '/console/');
-	await A.locator('#login-agent').fill(AGENT);
-	await A.locator('#login-password').fill(PASSWORD);
-	await A.locator('#login-submit').click();
-	await A.locator('#app').waitFor({ state: 'visible' });
-	await A.locator('#conn[data-state="online"]').waitFor();
+	await login(A, AGENT, PASSWORD);
 	ok('alice is logged in');
 
 	begin('presence');
@@ -478,22 +413,4 @@ function lmtpDeliver(port, from, lines) {
 	});
 }
 
-try {
-	await main();
-	clearTimeout(watchdog);
-	await browser.close();
-	console.log('PASS: console end-to-end');
-	process.exit(0);
-} catch (e) {
-	console.error(`FAIL during "${step}": ${e && e.message ? e.message : e}`);
-	if (browser) {
-		try {
-			const pages = browser.contexts().flatMap((c) => c.pages());
-			for (let i = 0; i < pages.length; i++)
-				await pages[i].screenshot({ path: path.join(OUT, `failure-${i}.png`) }).catch(() => {});
-			console.error(`screenshots of the failure in ${OUT}`);
-		} catch (e2) { /* ignore */ }
-		await browser.close().catch(() => {});
-	}
-	process.exit(1);
-}
+await run(main, { name: 'console', timeoutMs: 60000, failurePrefix: 'failure-' });

@@ -21,82 +21,36 @@
 // it) and barges in (the visitor gets it, with sam's name). Sam's
 // connection drops: the view comes back live by itself. Sam reassigns the
 // conversation to another queue, stops monitoring with Esc and sets alice
-// away. Nothing shows customer text as HTML; the view fits 1280 px.
+// away. Alice wraps up her conversation with a reason. Sam opens the
+// Reports tab with the keyboard: today's queues report shows what the test
+// did (written to $E2E_REPORT_OUT for the Python side to check against the
+// admin API), with a chart of one bar per queue and a series per hour; a
+// period of 401 days is refused, plainly; the agents report; the contact
+// reasons (a chart of one bar per reason), and "Download CSV" saves a real
+// file (in $E2E_DOWNLOADS) with the wrap-up's reason. Nothing shows
+// customer text as HTML; the view fits 1280 px.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-
-const { chromium } = process.env.E2E_PLAYWRIGHT ?
-	await import(pathToFileURL(path.join(process.env.E2E_PLAYWRIGHT, 'index.mjs')).href) :
-	await import('playwright-core');
-
-const BASE = process.env.E2E_BASE;
-const OUT = process.env.E2E_OUT || path.join(process.cwd(), 'screenshots');
-const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
-const OVERALL_MS = Number(process.env.E2E_TIMEOUT_MS || 120000);
-const STEP_MS = 15000;
+import { BASE, OUT, begin, dialogs, launch, login, newPage, ok, problems, run, shot, watch } from './e2e_harness.mjs';
 
 const ANNA = 'Anna <img src=x onerror=alert(1)>';   /* a name is text, never HTML */
 const ZOE = 'Zoe';
 const WHISPER = 'Offer a 10% discount';
 const BARGE = 'Hello Zoe, I am Sam, Alice\'s lead';
 const REPLY = 'Ik kijk even mee';
+const REASON = 'invoice unclear';      /* alice's wrap-up of anna's conversation */
+const SEEDED_REASON = 'connection down'; /* bob's, before the browser (test_supervisor_console.py) */
+const DOWNLOADS = process.env.E2E_DOWNLOADS || OUT;
+const REPORT_OUT = process.env.E2E_REPORT_OUT || '';
 
 if (!BASE) {
 	console.error('supervisor_e2e: set E2E_BASE (tests/e2e/test_supervisor_console.py does)');
 	process.exit(2);
 }
-fs.mkdirSync(OUT, { recursive: true });
 
 let browser = null;
-let step = 'start';
-const t0 = Date.now();
-
-function ok(what) {
-	console.log(`ok ${((Date.now() - t0) / 1000).toFixed(1)}s: ${what}`);
-}
-
-function begin(what) {
-	step = what;
-}
-
-const watchdog = setTimeout(() => {
-	console.error(`FAIL: overall timeout of ${OVERALL_MS / 1000} s, during: ${step}`);
-	process.exit(1);
-}, OVERALL_MS);
-
-async function shot(page, name) {
-	const file = path.join(OUT, name);
-	await page.screenshot({ path: file });
-	ok(`screenshot ${file}`);
-}
-
-const dialogs = [];
-const problems = [];
-
-function watch(name, page) {
-	page.setDefaultTimeout(STEP_MS);
-	page.on('dialog', (d) => {
-		dialogs.push(`${name}: ${d.type()} ${d.message()}`);
-		d.dismiss().catch(() => {});
-	});
-	page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
-	page.on('console', (m) => {
-		if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text()))
-			problems.push(`${name}: ${m.text()}`);
-	});
-}
-
-async function login(page, user, password) {
-	await page.goto(BASE + '/console/');
-	await page.locator('#login-agent').fill(user);
-	await page.locator('#login-password').fill(password);
-	await page.locator('#login-submit').click();
-	await page.locator('#app').waitFor({ state: 'visible' });
-	await page.locator('#conn[data-state="online"]').waitFor();
-}
 
 /* A web chat visitor on the demo chat page, in a context of their own;
  * every frame its websocket receives is kept. */
@@ -129,26 +83,207 @@ async function fits(page) {
 		const de = document.documentElement;
 		if (de.scrollWidth > de.clientWidth)
 			bad.push(`page ${de.scrollWidth} > ${de.clientWidth}`);
-		for (const n of document.querySelectorAll('#supervisor, #sup-board, #monitor, .sup-table, .topbar')) {
+		for (const n of document.querySelectorAll('#supervisor, #sup-board, #monitor, .sup-table, .topbar, ' +
+							  '#sup-reports, #rep-form, .rep-card, .rep-kpis')) {
 			if (n.offsetParent !== null && n.scrollWidth > n.clientWidth + 1)
 				bad.push(`${n.id || n.className} ${n.scrollWidth} > ${n.clientWidth}`);
+		}
+		/* the charts are drawn within their cards */
+		for (const c of document.querySelectorAll('.rep-chart')) {
+			const r = c.getBoundingClientRect(), p = c.closest('.rep-card').getBoundingClientRect();
+			if (r.width > 0 && (r.left < p.left - 1 || r.right > p.right + 1))
+				bad.push(`chart ${c.dataset.testid} ${r.left}-${r.right} outside ${p.left}-${p.right}`);
 		}
 		return bad;
 	});
 }
 
-async function main() {
-	browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-		       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+/* a report table's figures: {key: {field: number}} */
+async function figures(page, testid) {
+	return page.locator(`[data-testid="${testid}"]`).evaluateAll((rows) => {
+		const out = {};
+		for (const r of rows) {
+			const f = {};
+			for (const c of r.querySelectorAll('[data-field]')) {
+				const t = c.textContent.trim().replace(/,/g, '');
+				if (/^-?\d+$/.test(t))
+					f[c.dataset.field] = Number(t);
+			}
+			out[r.dataset.key] = f;
+		}
+		return out;
 	});
-	const samCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-	const aliceCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-	const S = await samCtx.newPage();
-	const A = await aliceCtx.newPage();
-	watch('sam', S);
-	watch('alice', A);
+}
+
+/* RFC 4180, as the server writes it: rows of fields */
+function parseCsv(text) {
+	const rows = [];
+	let row = [], field = '', i = 0, quoted = false;
+	while (i < text.length) {
+		const ch = text[i];
+		if (quoted) {
+			if (ch === '"' && text[i + 1] === '"') { field += '"'; i += 2; continue; }
+			if (ch === '"') { quoted = false; i++; continue; }
+			field += ch; i++; continue;
+		}
+		if (ch === '"' && field === '') { quoted = true; i++; continue; }
+		if (ch === ',') { row.push(field); field = ''; i++; continue; }
+		if (ch === '\r' && text[i + 1] === '\n') { i++; continue; }
+		if (ch === '\n') { row.push(field); rows.push(row); row = []; field = ''; i++; continue; }
+		field += ch; i++;
+	}
+	assert.equal(quoted, false, 'the CSV ends outside a quoted field');
+	if (field !== '' || row.length) { row.push(field); rows.push(row); }
+	return rows;
+}
+
+/* ---- alice wraps up anna's conversation; sam's reports ---- */
+async function reports(S, A, annaConv, sent) {
+	begin('wrap-up with a reason');
+	const item = A.locator(`[data-testid="conversation-item"][data-conversation="${annaConv}"]`);
+	await item.click();
+	await A.locator('#close-conversation').click();
+	await A.locator('#wrapup-form').waitFor({ state: 'visible' });
+	await A.locator('#wrapup-reason').selectOption(REASON);
+	await A.locator('#wrapup-outcome').selectOption('resolved');
+	await A.locator('#wrapup-submit').click();
+	await item.waitFor({ state: 'detached' });
+	ok(`alice wrapped up anna's conversation: "${REASON}"`);
+
+	/* the Reports tab, with the keyboard */
+	begin('reports: the tab');
+	await S.locator('#sup-tab-board').focus();
+	await S.keyboard.press('ArrowRight');
+	await S.locator('#sup-reports').waitFor({ state: 'visible' });
+	assert.equal(await S.locator('#sup-tab-reports').getAttribute('aria-selected'), 'true', 'the Reports tab is selected');
+	assert.equal(await S.evaluate(() => document.activeElement && document.activeElement.id), 'sup-tab-reports',
+		     'the focus is on the Reports tab');
+	assert.equal(await S.locator('#sup-board').isVisible(), false, 'the live board is behind its tab');
+	const queueRows = S.locator('[data-testid="rep-queue"]');
+	await queueRows.nth(2).waitFor();
+	const today = await S.locator('#rep-to').inputValue();
+	assert.match(today, /^\d{4}-\d\d-\d\d$/, `a day (${today})`);
+	assert.equal(await S.locator('#rep-from').inputValue(), today, 'today by default');
+	assert.equal(sent((f) => f.type === 'report' && f.report === 'queues' && f.format === 'json' &&
+			  f.from === today && f.to === today && f.interval === 'hour' && /^rep-/.test(f.id)), 1,
+		     'one report frame: today\'s queues, per hour');
+	assert.deepEqual(await queueRows.evaluateAll((rs) => rs.map((r) => r.dataset.key)), ['general', 'billing', 'tech'],
+			 'every queue in the report');
+	const q = await figures(S, 'rep-queue');
+	/* what this test did: anna and zoe asked billing, alice answered both,
+	 * zoe was reassigned to tech, anna wrapped up; bob's conversation was
+	 * in general, wrapped up */
+	assert.ok(q.billing.offered >= 2, `billing offered at least anna and zoe (${JSON.stringify(q.billing)})`);
+	assert.equal(q.billing.answered, 2, 'billing: anna and zoe answered');
+	assert.equal(q.billing.handled, 1, 'billing: anna wrapped up');
+	assert.equal(q.billing.transfers, 1, 'billing: zoe transferred out');
+	assert.equal(q.tech.offered, 1, 'tech: zoe transferred in');
+	assert.equal(q.tech.answered, 0, 'tech: nobody answered');
+	assert.equal(q.general.handled, 1, 'general: bob\'s conversation');
+	const total = await S.locator('#rep-body tfoot [data-field="offered"]').textContent();
+	assert.equal(Number(total.trim()), q.general.offered + q.billing.offered + q.tech.offered, 'the total row adds up');
+	const billingSla = S.locator('[data-testid="rep-queue"][data-key="billing"] [data-field="sla"]');
+	assert.match(await billingSla.textContent(), /100 %.*target 80 %/, 'billing: SLA attainment vs its target');
+	assert.equal(await billingSla.locator('[data-level="ok"]').count(), 1, 'on target');
+	/* the charts: a bar per queue, offered as in the table; a series per hour */
+	const chart = S.locator('svg[data-testid="rep-chart-queues"]');
+	const bars = await chart.locator('.bar-group').evaluateAll((gs) => gs.map((g) => [g.dataset.key,
+		Number(g.querySelector('rect.bar[data-series="offered"]').dataset.value),
+		g.querySelectorAll('rect.bar').length]));
+	assert.deepEqual(bars, ['general', 'billing', 'tech'].map((k) => [k, q[k].offered, 2]),
+			 'one group per queue: offered and answered within the SLA');
+	const series = S.locator('svg[data-testid="rep-chart-series"]');
+	assert.equal(await series.locator('.bar-group').count(), 24, 'the series: 24 hours of today');
+	assert.equal(await series.locator('rect.bar[data-series="offered"]').evaluateAll((rs) =>
+		rs.reduce((n, r) => n + Number(r.dataset.value), 0)), q.general.offered + q.billing.offered + q.tech.offered,
+		     'the hours add up to the day');
+	assert.deepEqual(await fits(S), [], 'the reports fit 1280 px: no horizontal scrolling');
+	if (REPORT_OUT)
+		fs.writeFileSync(REPORT_OUT, JSON.stringify({ today, queues: q }));
+	await S.setViewportSize({ width: 1280, height: 1500 });
+	await shot(S, 'supervisor-reports.png');
+	await S.setViewportSize({ width: 1280, height: 800 });
+	ok(`today's queues report (${today}): ${JSON.stringify(q)}`);
+
+	/* a period the server refuses: said plainly, at the field */
+	begin('reports: a refused period');
+	const long = new Date(Date.parse(today + 'T00:00:00Z') - 400 * 86400000).toISOString().slice(0, 10);
+	await S.locator('#rep-from').fill(long);
+	await S.locator('#rep-show').click();
+	const err = S.locator('#rep-error');
+	await err.waitFor({ state: 'visible' });
+	assert.match(await err.textContent(), /401 days; at most 400/, `why (${await err.textContent()})`);
+	assert.equal(await S.locator('#rep-from').getAttribute('aria-invalid'), 'true', 'the from field is marked');
+	assert.equal(await queueRows.count(), 0, 'no figures of another period are left on screen');
+	await S.locator('#rep-today').click();
+	await queueRows.nth(2).waitFor();
+	assert.equal(await err.isVisible(), false, 'the error goes with a good period');
+	assert.equal(await S.locator('#rep-from').inputValue(), today, 'Today: from today');
+	ok('401 days are refused, plainly; "Today" brings the figures back');
+
+	/* the agents, then the contact reasons: the report selector with the keyboard */
+	begin('reports: agents');
+	await S.locator('#rep-kind-queues').focus();
+	await S.keyboard.press('ArrowRight');
+	const agentRows = S.locator('[data-testid="rep-agent"]');
+	await agentRows.first().waitFor();
+	const ag = await figures(S, 'rep-agent');
+	assert.equal(ag.alice.accepted, 2, 'alice accepted zoe and anna');
+	assert.equal(ag.alice.handled, 1, 'alice handled anna');
+	assert.equal(ag.bob.handled, 1, 'bob handled his');
+	assert.equal(await S.locator('svg[data-testid="rep-chart-agents"] .bar-group').count(), await agentRows.count(),
+		     'a bar group per agent');
+	ok(`the agents report: ${JSON.stringify(ag)}`);
+
+	begin('reports: contact reasons');
+	await S.keyboard.press('ArrowRight');
+	const reasonRows = S.locator('[data-testid="rep-reason"]');
+	await reasonRows.first().waitFor();
+	assert.equal(await S.locator('#rep-kind-reasons').isChecked(), true, 'contact reasons chosen');
+	assert.equal(await S.locator('#rep-interval').isDisabled(), true, 'no series for contact reasons');
+	const rs = await figures(S, 'rep-reason');
+	assert.equal((rs[REASON] || {}).count, 1, `"${REASON}" once (${JSON.stringify(rs)})`);
+	assert.equal((rs[SEEDED_REASON] || {}).count, 1, `"${SEEDED_REASON}" once`);
+	const counted = Object.keys(rs).filter((k) => rs[k].count > 0);
+	const rbars = await S.locator('svg[data-testid="rep-chart-reasons"] rect.bar').evaluateAll((b) =>
+		b.map((r) => [r.closest('.bar-group').dataset.key, Number(r.dataset.value)]));
+	assert.deepEqual(rbars.sort(), counted.map((k) => [k, rs[k].count]).sort(), 'one bar per reason, as counted');
+	await S.locator('[data-testid="rep-queue"][data-key="billing"]').waitFor({ state: 'detached' });
+	assert.equal(await S.locator('[data-testid="rep-by-channel"][data-key="webchat"] [data-field="total"]').textContent(), '2',
+		     'by channel: two web chats');
+	ok(`contact reasons: ${JSON.stringify(rs)}`);
+
+	begin('reports: download CSV');
+	const [dl] = await Promise.all([S.waitForEvent('download'), S.locator('#rep-csv').click()]);
+	const name = dl.suggestedFilename();
+	assert.equal(name, `contact-reasons-${today}-${today}.csv`, 'named after the report and its days');
+	const file = path.join(DOWNLOADS, name);
+	await dl.saveAs(file);
+	const rows = parseCsv(fs.readFileSync(file, 'utf8'));
+	assert.deepEqual(rows[0], ['section', 'group', 'name', 'count', 'previous', 'change'], 'a header row');
+	assert.ok(rows.slice(1).every((r) => r.length === rows[0].length), 'every record has the header\'s fields');
+	assert.ok(rows.some((r) => r[0] === 'reason' && r[2] === REASON && r[3] === '1'),
+		  `the wrap-up's reason is in it (${JSON.stringify(rows)})`);
+	assert.equal(sent((f) => f.type === 'report' && f.report === 'contact-reasons' && f.format === 'csv' &&
+			  f.from === today && f.to === today && !('interval' in f)), 1, 'the CSV asked for once');
+	assert.equal(await S.locator('#rep-csv').textContent(), 'Download CSV', 'the button is back');
+	ok(`downloaded ${file}: ${rows.length - 1} records`);
+
+	/* back to the live board with the keyboard */
+	begin('reports: back to the board');
+	await S.locator('#sup-tab-reports').focus();
+	await S.keyboard.press('ArrowLeft');
+	await S.locator('#sup-board').waitFor({ state: 'visible' });
+	assert.equal(await S.locator('#sup-reports').isVisible(), false, 'the reports are behind their tab');
+	await S.locator('[data-testid="sup-queue"][data-queue="billing"]').waitFor();
+	assert.deepEqual(await fits(S), [], 'the board still fits 1280 px');
+	ok('back on the live board');
+}
+
+async function main() {
+	browser = await launch();
+	const S = await newPage('sam', 1280, 800);
+	const A = await newPage('alice', 1280, 800);
 
 	/* sam's websocket goes through a route: the test sees what the page
 	 * sends, and can drop the connection */
@@ -264,8 +399,10 @@ async function main() {
 	assert.ok((await aliceRow.locator('[data-field="load"]').textContent()).includes('Web chat 1'), 'her load');
 	assert.equal((await billing.locator('[data-field="agents"] [data-state="busy"] b').textContent()).trim(), '1',
 		     'billing counts one agent busy');
+	/* today's service level is read afresh every 30 s (OMR_WALLBOARD_TOTALS_MS),
+	 * not at every change: it may take that long to show */
 	const sla = billing.locator('[data-field="sla"]');
-	await sla.and(S.locator('[data-level="ok"]')).waitFor();
+	await sla.and(S.locator('[data-level="ok"]')).waitFor({ timeout: 35000 });
 	assert.ok((await sla.textContent()).includes('100 %'), 'answered within the SLA: 100 %, green');
 	assert.match((await aliceRow.locator('[data-field="state"]').textContent()), /Busy\s*for \d+ (s|min)/,
 		     'her state, and for how long');
@@ -388,27 +525,11 @@ async function main() {
 	assert.deepEqual(await fits(S), [], 'the view fits 1280 px');
 	await shot(S, 'supervisor-view.png');
 
+	await reports(S, A, annaConv, sent);
+
 	assert.equal(await S.locator('img').count(), 0, 'no <img> anywhere in the supervisor view');
 	assert.deepEqual(dialogs, [], 'no dialog fired at any time');
 	assert.deepEqual(problems, [], 'no page errors or CSP violations');
 }
 
-try {
-	await main();
-	clearTimeout(watchdog);
-	await browser.close();
-	console.log('PASS: supervisor console end-to-end');
-	process.exit(0);
-} catch (e) {
-	console.error(`FAIL during "${step}": ${e && e.message ? e.message : e}`);
-	if (browser) {
-		try {
-			const pages = browser.contexts().flatMap((c) => c.pages());
-			for (let i = 0; i < pages.length; i++)
-				await pages[i].screenshot({ path: path.join(OUT, `supervisor-failure-${i}.png`) }).catch(() => {});
-			console.error(`screenshots of the failure in ${OUT}`);
-		} catch (e2) { /* ignore */ }
-		await browser.close().catch(() => {});
-	}
-	process.exit(1);
-}
+await run(main, { name: 'supervisor console', timeoutMs: 150000, failurePrefix: 'supervisor-failure-' });

@@ -21,56 +21,23 @@ not a skip: the console is only tested here.
 Screenshots go to $OMR_BUILDDIR/tests/e2e/screenshots.
 """
 
-import os
-import shutil
-import subprocess
-import sys
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRCDIR = os.environ.get("OMR_SRCDIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-
-import omrtest  # noqa: E402
-from omrtest import Daemon, Redis, check, log, run  # noqa: E402
-from fakes import FakeGraph  # noqa: E402
-
-BUILDDIR = omrtest.BUILDDIR
-CHROMIUM = os.environ.get("E2E_CHROMIUM") or "/usr/bin/chromium"
-SCRIPT = os.path.join(SRCDIR, "tests", "e2e", "console_e2e.mjs")
+import e2e_harness  # first: it puts tests/integration (omrtest, fakes) on sys.path
+import omrtest
+from e2e_harness import BUILDDIR, SRCDIR
+from omrtest import Daemon, Redis, check
+from fakes import FakeGraph
 
 # Our own routing: a Dutch billing question goes to the billing queue, in
 # Dutch, which only alice serves. Offers and the reconnect grace are long
 # enough for a browser (the integration tests use much shorter ones).
-ROUTING = """
-skills:
-  - name: billing
-  - name: tech
-  - name: general
-default_queue: general
-queues:
-  - name: general
-    description: everything no rule places elsewhere
-  - name: billing
-    description: invoices, payments, refunds
-    skills: { billing: 1 }
-  - name: tech
-    description: internet, router, TV
-    skills: { tech: 1 }
-rules:
-  - name: dutch-billing
+ROUTING = e2e_harness.routing(rules="""  - name: dutch-billing
     when: 'text:lower():find("factuur")'
     queue: billing
     language: nl
   - name: general questions
     when: 'text:lower():find("open")'
     value: { customer: high, organisation: low }   # self-service: the bot first
-bot: faqbot
-offers: {timeout: 30s, max_missed: 3, reject_cooldown: 5m}
-sessions: {grace: 60s}
-reasons: [invoice unclear, payment not received, connection down, other]
-outcomes: [resolved, follow_up, escalated]
-"""
+""", more="bot: faqbot\n")
 
 
 WA_SECRET = "e2e-app-secret-0123"
@@ -89,29 +56,7 @@ WHATSAPP = """  - name: whatsapp
 """
 
 
-def find_playwright():
-    """playwright-core from `npm ci` in tests/e2e of the source or the build
-    tree, or in $OMR_E2E_NODE_MODULES (e.g. for make distcheck)."""
-    dirs = [os.path.join(SRCDIR, "tests", "e2e", "node_modules"),
-            os.path.join(BUILDDIR, "tests", "e2e", "node_modules")]
-    if os.environ.get("OMR_E2E_NODE_MODULES"):
-        dirs.insert(0, os.environ["OMR_E2E_NODE_MODULES"])
-    for nm in dirs:
-        d = os.path.join(nm, "playwright-core")
-        if os.path.isfile(os.path.join(d, "package.json")):
-            return d
-    return None
-
-
-def fail_setup(msg):
-    log("FAIL: " + msg)
-    sys.exit(1)
-
-
 def test(tmp):
-    out = os.path.join(BUILDDIR, "tests", "e2e", "screenshots")
-    os.makedirs(out, exist_ok=True)
-
     redis = Redis(tmp)
     faqbot = ("  - name: faqbot\n    path: %s/plugins/faqbot/.libs/faqbot.so\n"
               "    config_file: %s/conf/faqbot.yaml\n" % (BUILDDIR, SRCDIR))
@@ -129,26 +74,13 @@ def test(tmp):
              % (BUILDDIR, lmtp, omrtest.free_port()))
     d = Daemon(tmp, redis, routing=ROUTING, agents=agents,
                extra_plugins=faqbot + whatsapp + email).start()
-    env = dict(os.environ,
-               E2E_BASE="http://127.0.0.1:%d" % d.ports["edge"],
-               E2E_ADMIN="http://127.0.0.1:%d" % d.ports["admin"],
-               E2E_TOKEN=omrtest.TOKEN,
-               E2E_OUT=out,
-               E2E_CHROMIUM=CHROMIUM,
-               E2E_PLAYWRIGHT=PLAYWRIGHT,
-               E2E_WEBHOOKS="http://127.0.0.1:%d" % d.ports["webhooks"],
-               E2E_WA_SECRET=WA_SECRET,
-               E2E_LMTP_PORT=str(lmtp))
-    log("running node %s (screenshots in %s)" % (SCRIPT, out))
-    try:
-        p = subprocess.run([NODE, SCRIPT], cwd=os.path.dirname(SCRIPT), env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
-        output, rc = p.stdout.decode("utf-8", "replace"), p.returncode
-    except subprocess.TimeoutExpired as e:
-        output, rc = (e.stdout or b"").decode("utf-8", "replace"), "timeout"
-    for line in output.splitlines():
-        log("e2e: " + line)
-    check(rc == 0, "console_e2e.mjs passes (exit %s)" % rc)
+    e2e_harness.run_script("console_e2e.mjs", 120,
+                           E2E_BASE="http://127.0.0.1:%d" % d.ports["edge"],
+                           E2E_ADMIN="http://127.0.0.1:%d" % d.ports["admin"],
+                           E2E_TOKEN=omrtest.TOKEN,
+                           E2E_WEBHOOKS="http://127.0.0.1:%d" % d.ports["webhooks"],
+                           E2E_WA_SECRET=WA_SECRET,
+                           E2E_LMTP_PORT=str(lmtp))
     check(d.alive(), "the daemon is still running")
     sent = [r["body"] for r in graph.posts("/messages") if r["body"].get("type") == "template"]
     check(len(sent) == 1 and sent[0]["template"]["name"] == "follow_up",
@@ -158,16 +90,4 @@ def test(tmp):
 
 
 if __name__ == "__main__":
-    # Missing tools fail the test (they are installed by ./quickstart check).
-    if not os.access(CHROMIUM, os.X_OK):
-        fail_setup("%s is missing: install chromium (apt-get install chromium), then run "
-                   "`npm ci` in tests/e2e" % CHROMIUM)
-    NODE = shutil.which("node") or shutil.which("nodejs")
-    if not NODE:
-        fail_setup("node is missing: install nodejs and npm (apt-get install nodejs npm), then run "
-                   "`npm ci` in tests/e2e")
-    PLAYWRIGHT = find_playwright()
-    if not PLAYWRIGHT:
-        fail_setup("playwright-core is not installed: run `npm ci` in %s (./quickstart check does it)"
-                   % os.path.join(SRCDIR, "tests", "e2e"))
-    run(test)
+    e2e_harness.main(test)

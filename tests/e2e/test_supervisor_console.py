@@ -13,6 +13,13 @@ back live by itself; sam reassigns the conversation to another queue and
 sets alice away. The admin API's audit trail must show what sam did,
 through the console.
 
+Reports: before the browser, bob (over the websocket) answers a web chat in
+general and wraps it up as "connection down"; in the browser alice wraps up
+hers as "invoice unclear", and sam opens the Reports tab. The figures the
+page showed for today's queues must be the admin API's (GET
+/api/v1/reports/queues), and the CSV the page downloaded must be the admin
+API's (GET /api/v1/reports/contact-reasons?format=csv), holding both reasons.
+
 Needs /usr/bin/chromium, node, and playwright-core installed by `npm ci` in
 tests/e2e (`./quickstart check` does that; or point $OMR_E2E_NODE_MODULES
 at a node_modules directory that has it). Missing any of them is a failure,
@@ -21,74 +28,30 @@ not a skip.
 Screenshots go to $OMR_BUILDDIR/tests/e2e/screenshots.
 """
 
+import csv
+import io
+import json
 import os
-import shutil
-import subprocess
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRCDIR = os.environ.get("OMR_SRCDIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import e2e_harness  # first: it puts tests/integration (omrtest) on sys.path
+import omrtest
+from omrtest import Agent, Daemon, Redis, Visitor, check, eq, log, password_hash
 
-import omrtest  # noqa: E402
-from omrtest import Daemon, Redis, check, log, run, password_hash  # noqa: E402
-
-BUILDDIR = omrtest.BUILDDIR
-CHROMIUM = os.environ.get("E2E_CHROMIUM") or "/usr/bin/chromium"
-SCRIPT = os.path.join(SRCDIR, "tests", "e2e", "supervisor_e2e.mjs")
+# the figures of a queue the page shows, checked against the admin API
+QUEUE_FIELDS = ("offered", "answered", "handled", "abandoned", "transfers", "bot_contained",
+                "bot_handoffs")
 
 # A Dutch billing question goes to billing, which only alice serves; she
 # takes one web chat at a time, so a second one waits. The monitored agent
 # is told (announce_monitoring); a pulled conversation waits for its agent
 # long enough for the test. Offers and the reconnect grace are long enough
 # for a browser.
-ROUTING = """
-skills:
-  - name: billing
-  - name: tech
-  - name: general
-default_queue: general
-queues:
-  - name: general
-    description: everything no rule places elsewhere
-  - name: billing
-    description: invoices, payments, refunds
-    skills: { billing: 1 }
-    sla: { target: 80, within: 60s }
-  - name: tech
-    description: internet, router, TV
-    skills: { tech: 1 }
-rules:
-  - name: dutch billing
+ROUTING = e2e_harness.routing(rules="""  - name: dutch billing
     when: 'text:lower():find("factuur")'
     queue: billing
     language: nl
-offers: {timeout: 30s, max_missed: 3, reject_cooldown: 5m}
-sessions: {grace: 60s}
-supervision: {announce_monitoring: true, pull_wait: 2m}
-reasons: [invoice unclear, payment not received, connection down, other]
-outcomes: [resolved, follow_up, escalated]
-"""
-
-
-def find_playwright():
-    """playwright-core from `npm ci` in tests/e2e of the source or the build
-    tree, or in $OMR_E2E_NODE_MODULES (e.g. for make distcheck)."""
-    dirs = [os.path.join(SRCDIR, "tests", "e2e", "node_modules"),
-            os.path.join(BUILDDIR, "tests", "e2e", "node_modules")]
-    if os.environ.get("OMR_E2E_NODE_MODULES"):
-        dirs.insert(0, os.environ["OMR_E2E_NODE_MODULES"])
-    for nm in dirs:
-        d = os.path.join(nm, "playwright-core")
-        if os.path.isfile(os.path.join(d, "package.json")):
-            return d
-    return None
-
-
-def fail_setup(msg):
-    log("FAIL: " + msg)
-    sys.exit(1)
+""", billing="    sla: { target: 80, within: 60s }\n",
+    more="supervision: {announce_monitoring: true, pull_wait: 2m}\n")
 
 
 def users():
@@ -100,28 +63,76 @@ def users():
 """ % password_hash("sam")
 
 
-def test(tmp):
-    out = os.path.join(BUILDDIR, "tests", "e2e", "screenshots")
-    os.makedirs(out, exist_ok=True)
+def seed(d):
+    """bob answers a web chat in general and wraps it up as "connection
+    down", then goes offline: a contact reason and figures of another queue
+    for the reports."""
+    bob = Agent(d, agent="bob")
+    v = Visitor(d, name="Pat")
+    conv = v.say("My internet connection is down")["conversation"]
+    while True:
+        o = bob.expect("offer")
+        if o["conversation"]["id"] == conv:
+            break
+    eq(bob.accept(o["offer"])["type"], "assigned", "bob accepts pat's conversation")
+    bob.send({"type": "close", "conversation": conv})
+    bob.expect("status")
+    bob.send({"type": "wrapup", "conversation": conv, "reason": "connection down", "outcome": "resolved"})
+    eq(bob.expect("unassigned")["reason"], "wrapped_up", "bob wrapped it up: connection down")
+    eq(d.conversation(conv)["queue"], "general", "it was in general")
+    bob.presence("offline")
+    bob.close()
+    v.close()
 
+
+def check_reports(d, shown_path, downloads):
+    """What the page showed and downloaded, against the admin API."""
+    try:
+        with open(shown_path) as f:
+            shown = json.load(f)
+    except (OSError, ValueError) as e:
+        check(False, "the page's report figures were written (%s)" % e)
+        return
+    day = shown["today"]
+    st, api = d.http("GET", "/api/v1/reports/queues?from=%s&to=%s" % (day, day))
+    check(st == 200, "GET /api/v1/reports/queues: %s" % st)
+    want = {q["queue"]: {k: q[k] for k in QUEUE_FIELDS} for q in (api or {}).get("queues", [])}
+    got = {name: {k: f.get(k) for k in QUEUE_FIELDS} for name, f in shown["queues"].items()}
+    log("queues today, the API: %r" % want)
+    eq(got, want, "the page's queues report is the admin API's")
+    eq((want.get("general", {}).get("offered"), want.get("general", {}).get("handled")), (1, 1),
+       "general: bob's conversation, offered and handled")
+    eq(want.get("billing", {}).get("handled"), 1, "billing: alice's wrap-up")
+
+    name = "contact-reasons-%s-%s.csv" % (day, day)
+    try:
+        with open(os.path.join(downloads, name), encoding="utf-8", newline="") as f:
+            page_csv = f.read()
+    except OSError as e:
+        check(False, "the page downloaded %s (%s)" % (name, e))
+        return
+    st, api_csv = d.http("GET", "/api/v1/reports/contact-reasons?from=%s&to=%s&format=csv" % (day, day))
+    check(st == 200, "GET /api/v1/reports/contact-reasons?format=csv: %s" % st)
+    rows = list(csv.reader(io.StringIO(page_csv)))
+    eq(rows[:1], [["section", "group", "name", "count", "previous", "change"]], "the download has a header row")
+    eq(rows, list(csv.reader(io.StringIO(api_csv))), "the download is the admin API's CSV")
+    reasons = {r[2]: r[3] for r in rows[1:] if r[0] == "reason"}
+    eq((reasons.get("invoice unclear"), reasons.get("connection down")), ("1", "1"),
+       "both wrap-up reasons are in it")
+
+
+def test(tmp):
     redis = Redis(tmp)
     d = Daemon(tmp, redis, routing=ROUTING, agents=users()).start()
-    env = dict(os.environ,
-               E2E_BASE="http://127.0.0.1:%d" % d.ports["edge"],
-               E2E_OUT=out,
-               E2E_CHROMIUM=CHROMIUM,
-               E2E_PLAYWRIGHT=PLAYWRIGHT)
-    log("running node %s (screenshots in %s)" % (SCRIPT, out))
-    try:
-        p = subprocess.run([NODE, SCRIPT], cwd=os.path.dirname(SCRIPT), env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=180)
-        output, rc = p.stdout.decode("utf-8", "replace"), p.returncode
-    except subprocess.TimeoutExpired as e:
-        output, rc = (e.stdout or b"").decode("utf-8", "replace"), "timeout"
-    for line in output.splitlines():
-        log("e2e: " + line)
-    check(rc == 0, "supervisor_e2e.mjs passes (exit %s)" % rc)
+    seed(d)
+    downloads = os.path.join(tmp, "downloads")
+    os.makedirs(downloads)
+    shown = os.path.join(tmp, "report-shown.json")
+    e2e_harness.run_script("supervisor_e2e.mjs", 210,
+                           E2E_BASE="http://127.0.0.1:%d" % d.ports["edge"],
+                           E2E_DOWNLOADS=downloads, E2E_REPORT_OUT=shown)
     check(d.alive(), "the daemon is still running")
+    check_reports(d, shown, downloads)
 
     # what sam did in the browser is in the audit trail, as done through the console
     st, body = d.http("GET", "/api/v1/audit?limit=200")
@@ -137,16 +148,4 @@ def test(tmp):
 
 
 if __name__ == "__main__":
-    # Missing tools fail the test (they are installed by ./quickstart check).
-    if not os.access(CHROMIUM, os.X_OK):
-        fail_setup("%s is missing: install chromium (apt-get install chromium), then run "
-                   "`npm ci` in tests/e2e" % CHROMIUM)
-    NODE = shutil.which("node") or shutil.which("nodejs")
-    if not NODE:
-        fail_setup("node is missing: install nodejs and npm (apt-get install nodejs npm), then run "
-                   "`npm ci` in tests/e2e")
-    PLAYWRIGHT = find_playwright()
-    if not PLAYWRIGHT:
-        fail_setup("playwright-core is not installed: run `npm ci` in %s (./quickstart check does it)"
-                   % os.path.join(SRCDIR, "tests", "e2e"))
-    run(test)
+    e2e_harness.main(test)
