@@ -3876,6 +3876,21 @@
 	}
 
 	/* the steps of the period, zeros where the server left a step out */
+	// the card of a report's time series (a chart of `series`, or a hint to
+	// choose a series)
+	function seriesCard(d, kind, title, series) {
+		var st = seriesSteps(d, kind, series.map(function (x) { return x.key; }));
+		var cs = repCard(st ? title + ' ' + INTERVAL_LABEL[st.interval] : 'Over time',
+				 st ? '' : 'Choose a series to see the figures over time.');
+		if (st)
+			cs.card.appendChild(seriesChart({
+				testid: 'rep-chart-series', title: title + ' ' + INTERVAL_LABEL[st.interval],
+				width: chartWidth(0.5), interval: st.interval, multiDay: st.multiDay,
+				steps: st.steps, series: series
+			}));
+		return cs.card;
+	}
+
 	function seriesSteps(d, listKey, sums) {
 		var interval = str(d.interval), ms = INTERVAL_MS[interval];
 		var from = dayNumber(str(d.from)), to = dayNumber(str(d.to));
@@ -4002,17 +4017,9 @@
 			})
 		}));
 		charts.appendChild(cq.card);
-		var st = seriesSteps(d, 'queues', ['offered', 'answered']);
-		var cs = repCard(st ? 'Offered and answered ' + INTERVAL_LABEL[st.interval] : 'Over time',
-				 st ? '' : 'Choose a series to see the figures over time.');
-		if (st)
-			cs.card.appendChild(seriesChart({
-				testid: 'rep-chart-series', title: 'Offered and answered ' + INTERVAL_LABEL[st.interval],
-				width: chartWidth(0.5), interval: st.interval, multiDay: st.multiDay, steps: st.steps,
-				series: [{ key: 'offered', label: 'Offered', cls: 'offered' },
-					 { key: 'answered', label: 'Answered', cls: 'answered' }]
-			}));
-		charts.appendChild(cs.card);
+		charts.appendChild(seriesCard(d, 'queues', 'Offered and answered',
+					      [{ key: 'offered', label: 'Offered', cls: 'offered' },
+					       { key: 'answered', label: 'Answered', cls: 'answered' }]));
 		el.repBody.appendChild(charts);
 
 		var grid = node('div', 'rep-grid');
@@ -4097,17 +4104,9 @@
 			})
 		}));
 		charts.appendChild(ca.card);
-		var st = seriesSteps(d, 'agents', ['offered', 'handled']);
-		var cs = repCard(st ? 'Offers and handled ' + INTERVAL_LABEL[st.interval] : 'Over time',
-				 st ? '' : 'Choose a series to see the figures over time.');
-		if (st)
-			cs.card.appendChild(seriesChart({
-				testid: 'rep-chart-series', title: 'Offers and handled ' + INTERVAL_LABEL[st.interval],
-				width: chartWidth(0.5), interval: st.interval, multiDay: st.multiDay, steps: st.steps,
-				series: [{ key: 'offered', label: 'Offered', cls: 'offered' },
-					 { key: 'handled', label: 'Handled', cls: 'answered' }]
-			}));
-		charts.appendChild(cs.card);
+		charts.appendChild(seriesCard(d, 'agents', 'Offers and handled',
+					      [{ key: 'offered', label: 'Offered', cls: 'offered' },
+					       { key: 'handled', label: 'Handled', cls: 'answered' }]));
 		el.repBody.appendChild(charts);
 	}
 
