@@ -245,6 +245,16 @@ void omr_agents_sup_presence(struct omr_agents *a, struct omr_asess *s, const js
 void omr_agents_sup_report(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 /* omr_agents_wallboard.c: {"type": "wallboard", "on": bool} */
 void omr_agents_sup_wallboard(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* omr_agents_monitor.c: (sup, the node of their console) follows conv, in
+ * queue (NULL: not known); no longer (node NULL: from any node; 1 if it
+ * did); and the other nodes told (conv NULL: nothing any more; sup NULL:
+ * nobody, the conversation ended). */
+void omr_agents_mon_set(struct omr_agents *a, const char *conv, const char *sup, const char *node,
+			const char *queue);
+int omr_agents_mon_unset(struct omr_agents *a, const char *conv, const char *sup,
+			 const char *node);
+void omr_agents_mon_tell(struct omr_agents *a, const char *conv, const char *sup,
+			 const char *node, const char *queue, int on);
 /* A frame about a conversation went to its agent: to its monitors too. */
 void omr_agents_monitor_frame(struct omr_agents *a, const char *agent, const json_t *frame);
 /* A monitored conversation moved to queue (a transfer): supervisors
