@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "omr_config.h"
+#include "omr_explain.h"
 #include "omr_core.h"
 #include "omr_log.h"
 #include "omr_move.h"
@@ -44,6 +45,7 @@ static void omr_usage(FILE *f)
 		"       omniroute --hash-token [--generate]\n"
 		"       omniroute --describe-config\n"
 		"       omniroute [-c FILE] --move-site HOST:PORT\n"
+		"       omniroute [-c FILE] --explain JSON|-\n"
 		"\n"
 		"  -c, --config FILE     configuration (default %s/omniroute.yaml)\n"
 		"  -t, --test            check the configuration and plugins, then exit\n"
@@ -54,6 +56,9 @@ static void omr_usage(FILE *f)
 		"      --describe-config print the configuration keys as a Markdown table\n"
 		"      --move-site HOST:PORT  move the site's Redis Cluster slot to that primary\n"
 		"                        while the nodes run (see docs/operations.md)\n"
+		"      --explain JSON    what the routing decides for a conversation like\n"
+		"                        {\"channel\":\"webchat\",\"text\":\"...\"} (- : stdin), as JSON;\n"
+		"                        no Redis needed (see docs/routing.md)\n"
 		"  -h, --help            this text\n",
 		OMR_SYSCONF_DIR);
 }
@@ -258,10 +263,11 @@ int main(int argc, char **argv)
 		{ "iterations", required_argument, NULL, 'I' },
 		{ "describe-config", no_argument, NULL, 'D' },
 		{ "move-site", required_argument, NULL, 'M' },
+		{ "explain", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = OMR_SYSCONF_DIR "/omniroute.yaml";
-	const char *move_to = NULL;
+	const char *move_to = NULL, *explain = NULL;
 	int test = 0, hash = 0, hash_token = 0, generate = 0, opt;
 	long long iterations = OMR_PASSWORD_ITERATIONS;
 	struct omr_config *cfg;
@@ -302,6 +308,9 @@ int main(int argc, char **argv)
 		case 'M':
 			move_to = optarg;
 			break;
+		case 'E':
+			explain = optarg;
+			break;
 		default:
 			omr_usage(stderr);
 			return 2;
@@ -319,6 +328,11 @@ int main(int argc, char **argv)
 	cfg = omr_load(path, test);
 	if (!cfg)
 		return 1;
+	if (explain) {
+		int rc = omr_explain(cfg, explain, stdout, stderr);
+		omr_config_free(cfg);
+		return rc;
+	}
 	if (move_to) {
 		int moved = omr_move_site(cfg, move_to, stdout, stderr);
 		omr_config_free(cfg);

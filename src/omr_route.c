@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "omr_agents_conf.h"
 #include "omr_log.h"
@@ -263,6 +264,57 @@ int omr_route_oversees(char *const *queues, const struct omr_routing_conf *rc,
 			return 1;
 	}
 	return 0;
+}
+
+json_t *omr_route_facts(const struct omr_routing_conf *rc, const json_t *conv, long long now,
+			int *repeat_r)
+{
+	json_t *attrs = json_object_get(conv, "attrs"), *msgs = json_object_get(conv, "messages");
+	json_t *cust = json_object_get(conv, "customer_profile"), *m;
+	const char *text = "";
+	size_t i;
+
+	json_array_foreach(msgs, i, m) {
+		const char *dir = json_string_value(json_object_get(m, "direction"));
+		if (dir && strcmp(dir, "in") == 0) {
+			text = json_string_value(json_object_get(m, "text"));
+			break;
+		}
+	}
+	json_t *f = json_pack("{s:O,s:s,s:O,s:b,s:O,s:O}", "channel", json_object_get(conv, "channel"),
+			      "text", text ? text : "", "address",
+			      json_object_get(conv, "address") ? json_object_get(conv, "address") : json_string(""),
+			      "public", json_is_true(json_object_get(conv, "public")), "attrs",
+			      json_is_object(attrs) ? attrs : json_object(), "conversation",
+			      json_object_get(conv, "id"));
+	if (!f)
+		return json_object();
+	static const char *const from_attrs[] = { "language", "intent", "subject", NULL };
+	for (int k = 0; from_attrs[k]; k++) {
+		json_t *v = json_object_get(attrs, from_attrs[k]);
+		json_object_set_new(f, from_attrs[k], json_is_string(v) ? json_copy(v) : json_string(""));
+	}
+	json_t *c = json_object();
+	static const char *const from_cust[] = { "id", "name", "email", "claimed_email", "last_agent",
+						 NULL };
+	for (int k = 0; from_cust[k]; k++) {
+		json_t *v = json_object_get(cust, from_cust[k]);
+		json_object_set_new(c, from_cust[k], json_is_string(v) ? json_copy(v) : json_string(""));
+	}
+	long long balance = json_integer_value(json_object_get(cust, "balance"));
+	long long last = json_integer_value(json_object_get(cust, "last_closed_at"));
+	*repeat_r = last > 0 && now - last < rc->engagement.repeat_days * 86400000LL;
+	json_object_set_new(c, "balance", json_integer(balance));
+	json_object_set_new(c, "at_risk", json_boolean(balance < rc->engagement.low));
+	json_object_set_new(c, "repeat", json_boolean(*repeat_r));
+	json_object_set_new(f, "customer", c);
+	time_t t = (time_t)(now / 1000);
+	struct tm tm;
+	static const char *const wd[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+	gmtime_r(&t, &tm);
+	json_object_set_new(f, "hour", json_integer(tm.tm_hour));
+	json_object_set_new(f, "weekday", json_string(wd[tm.tm_wday]));
+	return f;
 }
 
 void omr_route_needs(const struct omr_queue_conf *q, const json_t *rule_skills, int with_optional,

@@ -47,6 +47,14 @@ struct omr_decision {
 	json_t *explain;        /* what routing records on the conversation, owned */
 };
 
+/* What the rules' conditions see of a conversation (as the store gives it:
+ * channel, attrs, messages, customer_profile; docs/routing.md), at time
+ * now (ms): its first inbound text, the customer's balance and whether
+ * this is a repeat contact (*repeat_r), the hour and weekday (UTC). New
+ * reference. */
+json_t *omr_route_facts(const struct omr_routing_conf *rc, const json_t *conv, long long now,
+			int *repeat_r);
+
 /* Decide. `facts` are what conditions see (see docs/routing.md); the
  * function may update them (a rule's language). bots: 1 if a bot tier is
  * configured. */

@@ -45,58 +45,6 @@ static void omr_classify_free(struct omr_classify *c)
 	free(c);
 }
 
-static json_t *omr_router_facts(const struct omr_routing_conf *rc, const json_t *conv,
-				int *repeat_r)
-{
-	json_t *attrs = json_object_get(conv, "attrs"), *msgs = json_object_get(conv, "messages");
-	json_t *cust = json_object_get(conv, "customer_profile"), *m;
-	const char *text = "";
-	size_t i;
-	long long now = omr_now_ms();
-
-	json_array_foreach(msgs, i, m) {
-		const char *dir = json_string_value(json_object_get(m, "direction"));
-		if (dir && strcmp(dir, "in") == 0) {
-			text = json_string_value(json_object_get(m, "text"));
-			break;
-		}
-	}
-	json_t *f = json_pack("{s:O,s:s,s:O,s:b,s:O,s:O}", "channel", json_object_get(conv, "channel"),
-			      "text", text ? text : "", "address",
-			      json_object_get(conv, "address") ? json_object_get(conv, "address") : json_string(""),
-			      "public", json_is_true(json_object_get(conv, "public")), "attrs",
-			      json_is_object(attrs) ? attrs : json_object(), "conversation",
-			      json_object_get(conv, "id"));
-	if (!f)
-		return json_object();
-	static const char *const from_attrs[] = { "language", "intent", "subject", NULL };
-	for (int k = 0; from_attrs[k]; k++) {
-		json_t *v = json_object_get(attrs, from_attrs[k]);
-		json_object_set_new(f, from_attrs[k], json_is_string(v) ? json_copy(v) : json_string(""));
-	}
-	json_t *c = json_object();
-	static const char *const from_cust[] = { "id", "name", "email", "claimed_email", "last_agent",
-						 NULL };
-	for (int k = 0; from_cust[k]; k++) {
-		json_t *v = json_object_get(cust, from_cust[k]);
-		json_object_set_new(c, from_cust[k], json_is_string(v) ? json_copy(v) : json_string(""));
-	}
-	long long balance = json_integer_value(json_object_get(cust, "balance"));
-	long long last = json_integer_value(json_object_get(cust, "last_closed_at"));
-	*repeat_r = last > 0 && now - last < rc->engagement.repeat_days * 86400000LL;
-	json_object_set_new(c, "balance", json_integer(balance));
-	json_object_set_new(c, "at_risk", json_boolean(balance < rc->engagement.low));
-	json_object_set_new(c, "repeat", json_boolean(*repeat_r));
-	json_object_set_new(f, "customer", c);
-	time_t t = time(NULL);
-	struct tm tm;
-	static const char *const wd[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
-	gmtime_r(&t, &tm);
-	json_object_set_new(f, "hour", json_integer(tm.tm_hour));
-	json_object_set_new(f, "weekday", json_string(wd[tm.tm_wday]));
-	return f;
-}
-
 /* Whether the bot tier can take conversations (routing.yaml `bot:`). */
 int omr_router_bots(struct omr_router *r)
 {
@@ -268,7 +216,7 @@ static void omr_router_classify_cb(void *arg, int status, json_t *conv, const ch
 		return;
 	}
 	c->customer = omr_strdup(json_string_value(json_object_get(conv, "customer")));
-	facts = omr_router_facts(rc, conv, &c->repeat);
+	facts = omr_route_facts(rc, conv, omr_now_ms(), &c->repeat);
 	omr_route_decide(rc, facts, omr_router_bots(r), &d);
 	json_array_foreach(d.tags, i, tag)
 		if (json_is_string(tag) && strcmp(json_string_value(tag), "complaint") == 0)
@@ -351,7 +299,7 @@ static void omr_router_redecide_cb(void *arg, int status, json_t *conv, const ch
 	if (status == OMR_OK && conv &&
 	    strcmp(json_string_value(json_object_get(conv, "status")) ?
 			   json_string_value(json_object_get(conv, "status")) : "", "queued") == 0) {
-		json_t *facts = omr_router_facts(rc, conv, &repeat);
+		json_t *facts = omr_route_facts(rc, conv, omr_now_ms(), &repeat);
 		omr_route_decide(rc, facts, omr_router_bots(r), &d);
 		json_t *old_skills = json_object_get(conv, "skills");
 		long long old_prio = json_integer_value(json_object_get(conv, "priority"));
