@@ -56,12 +56,14 @@ static json_t *omr_explain_conv(const json_t *in)
 			json_object_set(attrs, to_attrs[k], json_object_get(in, to_attrs[k]));
 	const json_t *text = json_object_get(in, "text");
 	json_t *cust = json_object_get(in, "customer");
-	return json_pack("{s:O,s:b,s:o,s:[{s:s,s:O}],s:O,s:s}", "channel",
+	/* "o" steals: the input's parts with a reference of their own */
+	return json_pack("{s:O,s:b,s:o,s:[{s:s,s:o}],s:o,s:s}", "channel",
 			 json_object_get(in, "channel"), "public",
 			 json_is_true(json_object_get(in, "public")), "attrs", attrs, "messages",
-			 "direction", "in", "text", json_is_string(text) ? text : json_string(""),
-			 "customer_profile", json_is_object(cust) ? cust : json_object(), "id",
-			 "c_explain");
+			 "direction", "in", "text",
+			 json_is_string(text) ? json_incref((json_t *)text) : json_string(""),
+			 "customer_profile", json_is_object(cust) ? json_incref(cust) : json_object(),
+			 "id", "c_explain");
 }
 
 int omr_explain(const struct omr_config *cfg, const char *input, FILE *out, FILE *err)

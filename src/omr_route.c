@@ -281,11 +281,12 @@ json_t *omr_route_facts(const struct omr_routing_conf *rc, const json_t *conv, l
 			break;
 		}
 	}
-	json_t *f = json_pack("{s:O,s:s,s:O,s:b,s:O,s:O}", "channel", json_object_get(conv, "channel"),
-			      "text", text ? text : "", "address",
-			      json_object_get(conv, "address") ? json_object_get(conv, "address") : json_string(""),
+	const char *address = json_string_value(json_object_get(conv, "address"));
+	/* "o" steals: attrs with a reference of its own, or a new object */
+	json_t *f = json_pack("{s:O,s:s,s:s,s:b,s:o,s:O}", "channel", json_object_get(conv, "channel"),
+			      "text", text ? text : "", "address", address ? address : "",
 			      "public", json_is_true(json_object_get(conv, "public")), "attrs",
-			      json_is_object(attrs) ? attrs : json_object(), "conversation",
+			      json_is_object(attrs) ? json_incref(attrs) : json_object(), "conversation",
 			      json_object_get(conv, "id"));
 	if (!f)
 		return json_object();
