@@ -575,6 +575,18 @@
 		if (!S.selected || !S.convs.has(S.selected))
 			S.selected = S.order.length ? S.order[0] : null;
 
+		/* a reply whose ack was lost but which was stored: the welcome's
+		 * conversation has it (with our client_msg_id), so it is done,
+		 * before anything is drawn: never shown twice, never sent again */
+		S.outbox.slice().forEach(function (p) {
+			var entry = S.convs.get(p.conversation);
+			var stored = entry ? entry.c.messages.filter(function (m) {
+				return m.direction === 'out' && m.meta && m.meta.client_msg_id === p.cmid;
+			})[0] : null;
+			if (stored)
+				dropReply(p.cmid);
+		});
+
 		fillStaticLists();
 		el.loginView.hidden = true;
 		el.app.hidden = false;
