@@ -1174,6 +1174,15 @@ class Agent:
         self.send({"type": "presence", "status": status, **({"reason": reason} if reason else {})})
         return self.expect("presence")
 
+    def offer_for(self, conv, timeout=10):
+        """The offer of this conversation (other offers that come
+        meanwhile are skipped)."""
+        deadline = time.time() + timeout
+        while True:
+            o = self.expect("offer", timeout=max(0.1, deadline - time.time()))
+            if o["conversation"]["id"] == conv:
+                return o
+
     def accept(self, offer):
         self.send({"type": "accept", "offer": offer})
         return self.expect("assigned", "error")

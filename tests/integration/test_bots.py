@@ -128,14 +128,6 @@ class FakeBot(http.server.BaseHTTPRequestHandler):
                 FakeBot.seen.append({"callback": e.code})
 
 
-def offer_for(agent, conv, timeout=10):
-    """The offer of this conversation (earlier ones may come back meanwhile)."""
-    deadline = time.time() + timeout
-    while True:
-        o = agent.expect("offer", timeout=max(0.1, deadline - time.time()))
-        if o["conversation"]["id"] == conv:
-            return o
-
 
 def plugin(name, conf):
     return "  - name: %s\n    path: %s/plugins/%s/.libs/%s.so\n%s" % (
@@ -221,7 +213,7 @@ def faqbot_part(tmp):
     eq((reasons.get("outage notice"), reasons.get("order status")), (1, 1),
        "both triggers counted in the contact-reason report")
     v7.say("It is still not working", cmid="o2")
-    o = offer_for(alice, c7)
+    o = alice.offer_for(c7)
     conv = d.conversation(c7)
     eq(conv["routing"]["handoff"]["reason"], "the customer wrote again after the automatic answer",
        "a parked customer who writes again gets a person")
@@ -310,13 +302,13 @@ def webhookbot_part(tmp):
     eq(extra, None, "nothing more reaches the customer")
     eq(d.conversation(c5)["bot_slots"], {}, "oversized slots are not stored")
     v5.say("robot garbage", cmid="g1")
-    offer_for(alice, c5)
+    alice.offer_for(c5)
     eq(d.conversation(c5)["routing"]["handoff"]["reason"],
        "the bot service sent an answer we cannot read", "an unreadable answer: a person takes over")
 
     v4 = Visitor(d, name="Sil")
     c4 = v4.say("robot, stay silent")["conversation"]
-    o = offer_for(alice, c4)
+    o = alice.offer_for(c4)
     eq(o["conversation"]["id"], c4, "a bot that accepts a turn and never answers: a person takes over")
     eq(d.conversation(c4)["routing"]["handoff"]["reason"], "the bot did not answer in time",
        "the deadline in Redis caught it")

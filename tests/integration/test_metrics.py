@@ -278,13 +278,6 @@ def val(series, name, **labels):
     return series.get((name, frozenset(labels.items())))
 
 
-def offer_for(agent, conv, timeout=10):
-    deadline = time.time() + timeout
-    while True:
-        o = agent.expect("offer", timeout=max(0.1, deadline - time.time()))
-        if o["conversation"]["id"] == conv:
-            return o
-
 
 def status(d, conv):
     return d.conversation(conv)["status"]
@@ -351,24 +344,24 @@ def test(tmp):
     alice = Agent(d, token="alice-token-0123456789abcdef")
     v1 = Visitor(d, name="One")
     c1 = v1.say("hello")["conversation"]
-    o = offer_for(alice, c1)
+    o = alice.offer_for(c1)
     eq(alice.accept(o["offer"])["type"], "assigned", "alice accepts the first conversation")
     accepted_at = time.time()
 
     v2 = Visitor(d, name="Two")
     c2 = v2.say("hello again")["conversation"]
     c2_queued = time.time()
-    o = offer_for(alice, c2)
+    o = alice.offer_for(c2)
     alice.send({"type": "reject", "offer": o["offer"], "reason": "busy"})
     eq(alice.expect("revoked")["reason"], "rejected", "alice rejects the second")
 
     v3 = Visitor(d, name="Three")
     c3 = v3.say("a question about my invoice")["conversation"]
-    offer_for(alice, c3)
+    alice.offer_for(c3)
     eq(alice.expect("revoked", timeout=10)["reason"], "expired", "alice lets the third expire")
 
     carol = Agent(d, token="carol-token-0123456789abcdef")
-    o = offer_for(carol, c2)
+    o = carol.offer_for(c2)
     carol.presence("offline")
     eq(carol.expect("revoked")["reason"], "withdrawn",
        "carol goes offline: her offer is withdrawn")
@@ -417,7 +410,7 @@ def test(tmp):
     # ---- the service level: a second answer, past `within`
     time.sleep(max(0, c2_queued + 3.5 - time.time()))
     bob = Agent(d, token="bob-token-0123456789abcdef")
-    o = offer_for(bob, c2)
+    o = bob.offer_for(c2)
     eq(bob.accept(o["offer"])["type"], "assigned", "bob accepts the second, late")
     series, _, _ = scrape(d)
     q = {x["name"]: x for x in d.api("/api/v1/queues")["queues"]}["general"]

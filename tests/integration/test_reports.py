@@ -96,13 +96,6 @@ def report(d, path):
     return body
 
 
-def offer_for(agent, conv, timeout=10):
-    deadline = time.time() + timeout
-    while True:
-        o = agent.expect("offer", timeout=max(0.1, deadline - time.time()))
-        if o["conversation"]["id"] == conv:
-            return o
-
 
 def redis_day(redis):
     """Redis' clock: (ms, UTC day number)"""
@@ -146,7 +139,7 @@ def test(tmp):
     handles = {"general": [], "billing": []}   # ms from accepted to wrap-up
 
     def accept(agent, conv, queue):
-        o = offer_for(agent, conv)
+        o = agent.offer_for(conv)
         eq(agent.accept(o["offer"])["type"], "assigned", "%s accepts %s" % (agent.id, conv))
         c = d.conversation(conv)
         waits[queue].append(c["assigned_at"] - max(c.get("queued_at", 0), c.get("requeued_at", 0)))
@@ -172,11 +165,11 @@ def test(tmp):
     v2 = Visitor(d, name="V2")
     c2 = v2.say("Another question")["conversation"]
     t2 = time.time()
-    o = offer_for(alice, c2)
+    o = alice.offer_for(c2)
     alice.send({"type": "reject", "offer": o["offer"], "reason": "busy"})
     eq(alice.expect("revoked")["reason"], "rejected", "alice rejects c2")
     bob.presence("available")
-    offer_for(bob, c2)
+    bob.offer_for(c2)
     eq(bob.expect("revoked", timeout=6)["reason"], "expired", "bob misses c2")
     bob.presence("away")
     time.sleep(max(0, WITHIN_S + 1.5 - (time.time() - t2)))
@@ -217,7 +210,7 @@ def test(tmp):
     # c6: offered, and the customer leaves before alice answers
     v6 = Visitor(d, name="V6")
     c6 = v6.say("Quick question")["conversation"]
-    o6 = offer_for(alice, c6)
+    o6 = alice.offer_for(c6)
     v6.ws.send({"type": "leave"})
     v6.ws.recv_type("left")
     r = alice.expect("revoked")
