@@ -78,6 +78,11 @@ const struct omr_agent_conf *omr_agents_find_token(const struct omr_agents_conf 
 const struct omr_agent_conf *omr_agents_find_api_token(const struct omr_agents_conf *a,
 						       const char *token,
 						       const struct omr_api_token **tok_r);
+/* May this user (NULL: nobody) supervise: the supervisor or admin role? */
+static inline int omr_agent_supervises(const struct omr_agent_conf *a)
+{
+	return a && (a->roles & (OMR_ROLE_SUPERVISOR | OMR_ROLE_ADMIN));
+}
 /* "agent", "supervisor", "admin": the role names of a mask, as a JSON array */
 json_t *omr_roles_json(unsigned roles);
 /* the scopes a role allows a token at most */

@@ -161,7 +161,7 @@ void omr_agents_monitor_gone(struct omr_agents *a, const char *sup)
 static int omr_sup_may(struct omr_agents *a, const char *sup, const char *queue)
 {
 	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, sup);
-	if (!ac || !(ac->roles & (OMR_ROLE_SUPERVISOR | OMR_ROLE_ADMIN)))
+	if (!omr_agent_supervises(ac))
 		return 0;
 	return !ac->queues || !queue || omr_strv_has(ac->queues, queue);
 }

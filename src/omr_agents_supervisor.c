@@ -49,7 +49,7 @@ static const struct omr_agent_conf *omr_sup_user(struct omr_agents *a, struct om
 						 const char *what)
 {
 	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, s->agent);
-	if (ac && (ac->roles & (OMR_ROLE_SUPERVISOR | OMR_ROLE_ADMIN)))
+	if (omr_agent_supervises(ac))
 		return ac;
 	omr_sup_refused(a, s->agent, what, NULL);
 	omr_agents_error(a, s->conn, "forbidden", "only a supervisor or admin may do this", NULL, NULL);

@@ -145,7 +145,7 @@ static void omr_wb_send_one(struct omr_agents *a, struct omr_asess *s,
 	json_t *v;
 	char *text;
 
-	if (!ac || !(ac->roles & (OMR_ROLE_SUPERVISOR | OMR_ROLE_ADMIN))) {
+	if (!omr_agent_supervises(ac)) {
 		s->wallboard = 0; /* a reload took the role away */
 		return;
 	}
@@ -341,7 +341,7 @@ static void omr_wb_tick(evutil_socket_t fd, short what, void *arg)
 void omr_agents_sup_wallboard(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
 {
 	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, s->agent);
-	if (!ac || !(ac->roles & (OMR_ROLE_SUPERVISOR | OMR_ROLE_ADMIN))) {
+	if (!omr_agent_supervises(ac)) {
 		omr_agents_error(a, s->conn, "forbidden", "only a supervisor or admin may do this",
 				 NULL, NULL);
 		return;
