@@ -96,6 +96,69 @@ def round_trips(d):
     return out
 
 
+def script_names():
+    """{sha1: name} of every script in src/lua, as the daemon loads them"""
+    import hashlib
+    out = {}
+    for f in os.listdir(os.path.join(omrtest.SRCDIR, "src", "lua")):
+        if f.endswith(".lua"):
+            src = omrtest.lua_source(f[:-4])
+            out[hashlib.sha1(src.encode()).hexdigest()] = f[:-4]
+    return out
+
+
+class ScriptProfile:
+    """--profile: Redis' own time in each script and command (SLOWLOG with
+    every call kept), printed per unit of work; SLOWLOG's bookkeeping
+    costs Redis a little, so the phase's other figures are not comparable
+    with a run without it"""
+
+    def __init__(self, redis, verbose=False):
+        self.redis, self.verbose = redis, verbose
+        self.names = script_names()
+        redis.cmd("CONFIG", "SET", "slowlog-max-len", "1000000")
+        redis.cmd("SLOWLOG", "RESET")
+        redis.cmd("CONFIG", "SET", "slowlog-log-slower-than", "0")
+
+    def report(self, per, unit):
+        self.redis.cmd("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+        log = self.redis.cmd("SLOWLOG", "GET", "-1")
+        self.redis.cmd("SLOWLOG", "RESET")
+        # newest first; a script's own commands come just before it
+        agg, inner, pending = {}, {}, []
+        for e in reversed(log):
+            us, argv = int(e[2]), [a.decode() if isinstance(a, bytes) else a for a in e[3]]
+            name = argv[0].lower()
+            if name in ("evalsha", "eval") and len(argv) > 1:
+                name = self.names.get(argv[1], argv[1][:8])
+                inn = inner.setdefault(name, {})
+                for cmd, cus in pending:
+                    c = inn.setdefault(cmd, [0, 0])
+                    c[0] += 1
+                    c[1] += cus
+                pending = []
+            elif name in ("slowlog", "config"):
+                continue
+            else:
+                pending.append((name, us))
+                if len(pending) < 2000:
+                    continue
+            c = agg.setdefault(name, [0, 0])
+            c[0] += 1
+            c[1] += us
+        total = sum(v[1] for v in agg.values())
+        print("# Redis time per %s: %.0f us (SLOWLOG: scripts and commands)" % (unit, total / per))
+        for k, v in sorted(agg.items(), key=lambda kv: -kv[1][1])[:10]:
+            inn = inner.get(k, {})
+            ius = sum(c[1] for c in inn.values())
+            icalls = sum(c[0] for c in inn.values())
+            print("#   %-16s %6.2f calls %7.1f us  (%5.1f us a call: %4.1f commands, %5.1f us "
+                  "in them)" % (k, v[0] / per, v[1] / per, v[1] / v[0], icalls / v[0], ius / v[0]))
+            if self.verbose:
+                for cmd, c in sorted(inn.items(), key=lambda kv: -kv[1][1])[:12]:
+                    print("#       %-12s %5.1f a call %6.1f us" % (cmd, c[0] / v[0], c[1] / v[0]))
+
+
 def npm_ready():
     if not os.path.isdir(os.path.join(HERE, "route", "node_modules", "ws")):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=os.path.join(HERE, "route"),
@@ -194,6 +257,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--idle", type=int, default=10000)
     ap.add_argument("--phases", default="rate,saturation,relay,offer,idle")
+    ap.add_argument("--profile", action="count", default=0,
+                    help="print Redis' time per script (saturation and relay); "
+                    "twice: and per command in each")
     a = ap.parse_args()
     phases = a.phases.split(",")
     npm_ready()
@@ -231,6 +297,7 @@ def main():
                     say("rate_errors", r["errors"], "%d", "generator behind: %d" % r["generator_behind"])
                 if phase == "saturation":
                     calls0 = round_trips(d)
+                    prof = ScriptProfile(redis, a.profile > 1) if a.profile else None
                     cpu0 = (omrtest.cpu_s(redis.proc.pid), omrtest.cpu_s(d.proc.pid))
                     r = load("route", d.ports["edge"], tokens_file, inflight=a.inflight,
                              seconds=a.seconds)
@@ -257,8 +324,11 @@ def main():
                     top = sorted(diff.items(), key=lambda kv: -kv[1])[:8]
                     print("# round trips per routed: " + ", ".join(
                         "%s %.1f" % (k, v / max(1, r["offers"])) for k, v in top))
+                    if prof:
+                        prof.report(offers, "conversation offered")
                 if phase == "relay":
                     calls0 = round_trips(d)
+                    prof = ScriptProfile(redis, a.profile > 1) if a.profile else None
                     cpu0 = (omrtest.cpu_s(redis.proc.pid), omrtest.cpu_s(d.proc.pid))
                     r = load("relay", d.ports["edge"], tokens_file, seconds=a.seconds, window=4)
                     cpu1 = (omrtest.cpu_s(redis.proc.pid), omrtest.cpu_s(d.proc.pid))
@@ -278,6 +348,8 @@ def main():
                     top = sorted(diff.items(), key=lambda kv: -kv[1])[:8]
                     print("# round trips per message: " + ", ".join(
                         "%s %.2f" % (k, v / msgs) for k, v in top))
+                    if prof:
+                        prof.report(msgs, "message relayed")
             finally:
                 d.stop()
         if "offer" in phases:
