@@ -353,6 +353,8 @@ void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *
 		.reason = reason, .outcome = outcome, .day = day,
 		/* the outcome moves the customer's balance in the same step */
 		.points = outcome ? omr_engagement_points(r, outcome) : 0,
+		.fcr = omr_engagement_points(r, "first_contact_resolution"),
+		.recover = r->engagement.recovery_window,
 		.min = r->engagement.min, .max = r->engagement.max,
 	};
 	omr_lua_conv_act(a->env.store, &c, omr_agents_act_cb, q);
@@ -403,12 +405,15 @@ void omr_agents_transfer_run(struct omr_agents *a, struct omr_areq *q, const cha
 			     omr_redis_cb cb)
 {
 	char nid[OMR_ID_MAX];
+	const struct omr_routing_conf *rc = omr_env_cfg(&a->env)->routing;
 	struct omr_lua_conv_act_args c = {
 		.action = "transfer", .conversation = q->conversation, .agent = q->agent,
 		.to = queue ? "queue" : "agent", .target = queue ? queue : agent,
 		.note_id = omr_id_new(nid, "m_"), .note = note, .name = name,
 		/* a transfer to a named agent waits for that agent this long */
-		.prefer = omr_env_cfg(&a->env)->routing->offers.timeout * 6,
+		.prefer = rc->offers.timeout * 6,
+		.moved = omr_engagement_points(rc, "transfer"),
+		.min = rc->engagement.min, .max = rc->engagement.max,
 	};
 	omr_lua_conv_act(a->env.store, &c, cb, q);
 }

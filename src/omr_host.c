@@ -286,7 +286,11 @@ static int omr_host_customer_left(omr_host *h, const char *address, const char *
 	hl->hub = h->env->env.hub;
 	hl->cb = cb;
 	hl->arg = arg;
-	struct omr_lua_conv_leave_args a = { .channel = h->plugin->name, .thread = t, .sla = sj };
+	struct omr_lua_conv_leave_args a = {
+		.channel = h->plugin->name, .thread = t, .sla = sj,
+		.left = omr_engagement_points(rc, "abandoned"),
+		.min = rc->engagement.min, .max = rc->engagement.max,
+	};
 	omr_lua_conv_leave(h->env->env.store, &a, omr_host_left_done, hl);
 	free(sj);
 	return OMR_OK;

@@ -20,6 +20,7 @@
 #include "omr_model.h"
 #include "omr_plugin.h"
 #include "omr_routing_conf.h"
+#include "omr_routing_conf.h"
 #include "omr_store.h"
 #include "omr_util.h"
 
@@ -253,6 +254,7 @@ void omr_ingest_submit(struct omr_ingest *in, const char *channel, const struct 
 	}
 	struct omr_plugin *p = omr_channels_get(in->channels, channel);
 	norm.reopen_ms = p ? p->reopen_ms : 0;
+	norm.engage = norm.rating ? cfg->routing->engagement.rating_json : NULL;
 	j->started_ms = omr_mono_ms();
 	j->prev = in->tail;
 	if (in->tail)

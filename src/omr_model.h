@@ -44,6 +44,8 @@ struct omr_inbound_norm {
 	                         this recently is reopened (0: never) */
 	int rating;           /* 1..5: the text is only that digit (an answer to a
 	                         satisfaction question, if one is pending); 0: not */
+	const char *engage;   /* with a rating: what it moves in the customer's balance
+	                         (borrowed: the routing configuration's rating_json) */
 };
 struct omr_model_limits {
 	size_t text_max;

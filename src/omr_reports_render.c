@@ -478,7 +478,7 @@ static json_t *omr_rep_trend(const json_t *now, const json_t *before)
 
 static json_t *omr_rep_engagement(const struct omr_rep *r)
 {
-	json_t *dep = json_object(), *wd = json_object();
+	json_t *dep = json_object(), *wd = json_object(), *num = json_object();
 	const char *k;
 	json_t *v;
 	json_object_foreach(r->total, k, v) {
@@ -486,16 +486,23 @@ static json_t *omr_rep_engagement(const struct omr_rep *r)
 		if (k[0] != 'e' || k[1] != '|' || len < 5 || k[len - 2] != '|')
 			continue;
 		char *event = omr_strndup(k + 2, len - 4);
-		omr_rep_inc(k[len - 1] == '+' ? dep : wd, event, json_integer_value(v));
+		/* e|<event>|+ and - are points, e|<event>|n how often (engage.lib) */
+		omr_rep_inc(k[len - 1] == '+' ? dep : k[len - 1] == 'n' ? num : wd, event,
+			    json_integer_value(v));
 		free(event);
 	}
+	json_int_t received = json_integer_value(json_object_get(num, "complaint"));
+	json_int_t recovered = json_integer_value(json_object_get(num, "complaint_recovered"));
+	json_decref(num);
 	json_t *out = json_pack(
-		"{s:I,s:I,s:o,s:{s:I,s:o},s:{s:I,s:o}}", "threshold", (json_int_t)r->low, "at_risk",
+		"{s:I,s:I,s:o,s:{s:I,s:o},s:{s:I,s:o},s:{s:I,s:I}}", "threshold",
+		(json_int_t)r->low, "at_risk",
 		(json_int_t)r->at_risk, "lowest", r->lowest ? json_incref(r->lowest) : json_array(),
 		"deposits",
 		"points", (json_int_t)omr_rep_sum(dep), "by_event",
 		omr_rep_ranking(dep, "event", "points"), "withdrawals", "points",
-		(json_int_t)omr_rep_sum(wd), "by_event", omr_rep_ranking(wd, "event", "points"));
+		(json_int_t)omr_rep_sum(wd), "by_event", omr_rep_ranking(wd, "event", "points"),
+		"complaints", "received", received, "recovered", recovered);
 	json_decref(dep);
 	json_decref(wd);
 	return out;
@@ -648,6 +655,9 @@ static void omr_rep_csv_reasons(struct omr_buf *b, const json_t *out)
 		omr_rep_csv_line(b, "withdrawal", "", json_string_value(json_object_get(e, "event")),
 				 omr_rep_n(e, "points"), NULL, NULL);
 	omr_rep_csv_line(b, "at_risk", "", "customers", omr_rep_n(eng, "at_risk"), NULL, NULL);
+	const json_t *cp = json_object_get(eng, "complaints");
+	omr_rep_csv_line(b, "complaints", "", "received", omr_rep_n(cp, "received"), NULL, NULL);
+	omr_rep_csv_line(b, "complaints", "", "recovered", omr_rep_n(cp, "recovered"), NULL, NULL);
 }
 
 /* ---- the answer ---- */

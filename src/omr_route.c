@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,41 @@ int omr_route_oversees(char *const *queues, const struct omr_routing_conf *rc,
 	return 0;
 }
 
+/* Whether the lowercased text holds one of the phrases of a language. */
+static int omr_route_said(const char *low, const json_t *list)
+{
+	size_t i;
+	const json_t *p;
+	json_array_foreach(list, i, p)
+		if (strstr(low, json_string_value(p)))
+			return 1;
+	return 0;
+}
+
+/* says: {name: bool} for every phrase list of the configuration; the
+ * phrases of the conversation's language and those for any language ("*");
+ * of every language when the language is not known. ASCII case is
+ * ignored (the phrases are lowercased when loaded). */
+static json_t *omr_route_says(const struct omr_routing_conf *rc, const char *text,
+			      const char *language)
+{
+	json_t *says = json_object(), *langs, *list;
+	const char *name, *lang;
+	char *low = omr_strdup(text ? text : "");
+	for (char *c = low; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	json_object_foreach(rc->phrases, name, langs) {
+		int hit = 0;
+		json_object_foreach(langs, lang, list)
+			if (!hit && (!language || !*language || strcmp(lang, "*") == 0 ||
+				     strcmp(lang, language) == 0))
+				hit = omr_route_said(low, list);
+		json_object_set_new(says, name, json_boolean(hit));
+	}
+	free(low);
+	return says;
+}
+
 json_t *omr_route_facts(const struct omr_routing_conf *rc, const json_t *conv, long long now,
 			int *repeat_r)
 {
@@ -307,8 +343,15 @@ json_t *omr_route_facts(const struct omr_routing_conf *rc, const json_t *conv, l
 	*repeat_r = last > 0 && now - last < rc->engagement.repeat_days * 86400000LL;
 	json_object_set_new(c, "balance", json_integer(balance));
 	json_object_set_new(c, "at_risk", json_boolean(balance < rc->engagement.low));
+	json_object_set_new(c, "loyal", json_boolean(balance >= rc->engagement.high));
 	json_object_set_new(c, "repeat", json_boolean(*repeat_r));
 	json_object_set_new(f, "customer", c);
+	json_t *says = omr_route_says(rc, text, json_string_value(json_object_get(f, "language")));
+	const char *intent = json_string_value(json_object_get(f, "intent"));
+	json_object_set_new(f, "complaint",
+			    json_boolean(json_is_true(json_object_get(says, "complaint")) ||
+					 (intent && strcmp(intent, "complaint") == 0)));
+	json_object_set_new(f, "says", says);
 	time_t t = (time_t)(now / 1000);
 	struct tm tm;
 	static const char *const wd[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };

@@ -218,6 +218,9 @@ static void omr_router_classify_cb(void *arg, int status, json_t *conv, const ch
 	c->customer = omr_strdup(json_string_value(json_object_get(conv, "customer")));
 	facts = omr_route_facts(rc, conv, omr_now_ms(), &c->repeat);
 	omr_route_decide(rc, facts, omr_router_bots(r), &d);
+	/* a complaint: said so (phrases: complaint), the channel's intent, or
+	 * a rule's tag */
+	c->complaint = json_is_true(json_object_get(facts, "complaint"));
 	json_array_foreach(d.tags, i, tag)
 		if (json_is_string(tag) && strcmp(json_string_value(tag), "complaint") == 0)
 			c->complaint = 1;

@@ -3,6 +3,7 @@
  * the offers past their time are ended (offer_end.lua "expire"); the agent
  * hears it (OMR_HUB_REVOKED), and one who missed too many in a row is set
  * away (OMR_HUB_PRESENCE). The conversation waits again and a pass runs.
+ * Every other second, resolved complaints that stayed quiet are recovered.
  */
 #include "config.h"
 
@@ -76,11 +77,41 @@ static void omr_router_due_cb(void *arg, const redisReply *reply, const char *er
 	}
 }
 
+static void omr_router_recovered_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_router *r = arg;
+	long long n = err ? 0 : omr_reply_int(reply, 0);
+	r->recovering = 0;
+	if (err)
+		omr_log_warn("router: resolved complaints not looked at: %s", err);
+	else if (n > 0)
+		omr_log_info("%lld resolved complaint(s) recovered (no new contact in the window)", n);
+}
+
+/* Resolved complaints whose window passed without a new contact deposit
+ * (complaints_due.lua), every other second; any node may, each is taken
+ * once. */
+static void omr_router_recover(struct omr_router *r)
+{
+	const struct omr_routing_conf *rc = omr_env_cfg(&r->env)->routing;
+	if (r->recovering || r->ticks++ % 4 != 0)
+		return;
+	struct omr_lua_complaints_due_args a = {
+		.limit = 100, .points = omr_engagement_points(rc, "complaint_recovered"),
+		.min = rc->engagement.min, .max = rc->engagement.max,
+	};
+	r->recovering = 1;
+	omr_lua_complaints_due(r->env.store, &a, omr_router_recovered_cb, r);
+}
+
 void omr_router_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_router *r = arg;
 	struct omr_lua_offers_due_args a = { .max = 50 };
-	if (r->expiring || !r->running || !omr_redis_ready(omr_store_redis(r->env.store)))
+	if (!r->running || !omr_redis_ready(omr_store_redis(r->env.store)))
+		return;
+	omr_router_recover(r);
+	if (r->expiring)
 		return;
 	r->expiring = 1;
 	omr_lua_offers_due(r->env.store, &a, omr_router_due_cb, r);

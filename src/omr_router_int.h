@@ -40,6 +40,8 @@ struct omr_router {
 	int indexed;       /* queue_index.lua found nothing left to index */
 	int again;         /* a kick arrived during the pass */
 	int expiring;
+	unsigned ticks;      /* of omr_router_tick: every 4th looks for recovered complaints */
+	int recovering;      /* complaints_due.lua under way */
 	int statusing;
 	int status_again;  /* a pass was due while one was under way */
 	struct omr_map *status_waiting;  /* queue names where somebody waited at the last pass */

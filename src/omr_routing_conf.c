@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,14 +84,20 @@ static const struct omr_conf_key omr_value_keys[] = {
 
 #define EGOFF(f) offsetof(struct omr_engagement_conf, f)
 static const struct omr_conf_key omr_engagement_keys[] = {
-	{ "deposits", OMR_CONF_JSON, EGOFF(deposits), 0, "{resolved: 1}", 0, 0,
-	  "points added per wrap-up outcome" },
+	{ "deposits", OMR_CONF_JSON, EGOFF(deposits), 0,
+	  "{resolved: 1, first_contact_resolution: 2, csat_good: 2, complaint_recovered: 8}", 0, 0,
+	  "points added per wrap-up outcome or event" },
 	{ "withdrawals", OMR_CONF_JSON, EGOFF(withdrawals), 0,
-	  "{escalated: 2, follow_up: 1, complaint: 5, sla_breach: 3, repeat_contact: 2}", 0, 0,
+	  "{escalated: 2, follow_up: 1, complaint: 5, sla_breach: 3, repeat_contact: 2, "
+	  "abandoned: 3, transfer: 1, csat_poor: 3}", 0, 0,
 	  "points taken per outcome or event" },
 	{ "repeat_days", OMR_CONF_INT, EGOFF(repeat_days), 0, "7", 0, 365,
 	  "a new contact this soon after the last is a repeat" },
 	{ "low", OMR_CONF_INT, EGOFF(low), 0, "-5", -1000000, 1000000, "below this: at risk" },
+	{ "high", OMR_CONF_INT, EGOFF(high), 0, "10", -1000000, 1000000,
+	  "from this up: a loyal customer" },
+	{ "recovery_window", OMR_CONF_MS, EGOFF(recovery_window), 0, "7d", 1000, 31536000000LL,
+	  "a complaint resolved without a new contact for this long is recovered" },
 	{ "min", OMR_CONF_INT, EGOFF(min), 0, "-50", -1000000, 0, "lowest balance" },
 	{ "max", OMR_CONF_INT, EGOFF(max), 0, "50", 0, 1000000, "highest balance" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
@@ -199,6 +206,9 @@ static const struct omr_conf_key omr_routing_keys[] = {
 	  omr_value_keys },
 	{ "engagement", OMR_CONF_SECTION, ROFF(engagement), 0, NULL, 0, 0, "engagement balance",
 	  NULL, omr_engagement_keys },
+	{ "phrases", OMR_CONF_JSON, ROFF(phrases), 0, OMR_PHRASES_DEFAULT, 0, 0,
+	  "what customers say, per language: {name: {language: [phrases]}}, seen by rules as "
+	  "says.<name>" },
 	{ "bot", OMR_CONF_STRING, ROFF(bot), 0, NULL, 0, 0,
 	  "the bot plugin that serves the bot tier (none: people only)" },
 	{ "bot_timeout", OMR_CONF_MS, ROFF(bot_timeout), 0, "10s", 500, 300000,
@@ -537,6 +547,61 @@ static void omr_queue_refs(struct omr_routing_conf *r, struct omr_queue_conf *q,
 	}
 }
 
+/* a name of a phrase list or a language: [a-z0-9_], 1 to 32 bytes */
+static int omr_routing_ident(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 32)
+		return 0;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
+}
+
+/* phrases: {name: {language: [phrase, ...]}}, names and languages as
+ * identifiers ([a-z0-9_], "*" for any language), phrases lowercased here
+ * so that matching lowercases only the text */
+static void omr_routing_phrases(struct omr_routing_conf *r, const struct omr_ynode *at,
+				struct omr_conf_errs *errs)
+{
+	const char *name, *lang;
+	json_t *langs, *list, *p;
+	size_t i;
+	if (!json_is_object(r->phrases)) {
+		omr_conf_error(errs, at, "phrases: expected {name: {language: [phrases]}}");
+		return;
+	}
+	json_object_foreach(r->phrases, name, langs) {
+		if (!omr_routing_ident(name) || !json_is_object(langs)) {
+			omr_conf_error(errs, at, "phrases: '%s': a name of a-z, 0-9 and _, with "
+				       "{language: [phrases]}", name);
+			continue;
+		}
+		json_object_foreach(langs, lang, list) {
+			if ((!omr_routing_ident(lang) && strcmp(lang, "*") != 0) ||
+			    !json_is_array(list)) {
+				omr_conf_error(errs, at, "phrases: %s: '%s': a language code (or *) "
+					       "with a list of phrases", name, lang);
+				continue;
+			}
+			json_array_foreach(list, i, p) {
+				const char *t = json_string_value(p);
+				if (!t || !*t || strlen(t) > 200) {
+					omr_conf_error(errs, at, "phrases: %s.%s: phrases are "
+						       "texts of 1 to 200 bytes", name, lang);
+					break;
+				}
+				char *low = omr_strdup(t);
+				for (char *c = low; *c; c++)
+					*c = (char)tolower((unsigned char)*c);
+				json_array_set_new(list, i, json_string(low));
+				free(low);
+			}
+		}
+	}
+}
+
 static void omr_routing_value(struct omr_routing_conf *r, const struct omr_ynode *root,
 			      struct omr_conf_errs *errs)
 {
@@ -562,6 +627,16 @@ static void omr_routing_value(struct omr_routing_conf *r, const struct omr_ynode
 	}
 	if (r->engagement.min > r->engagement.max)
 		omr_conf_error(errs, eg, "engagement: min is above max");
+	if (r->engagement.low >= r->engagement.high)
+		omr_conf_error(errs, eg, "engagement: low must be below high");
+	omr_routing_phrases(r, omr_ynode_get(root, "phrases"), errs);
+	json_t *g = json_pack("{s:I,s:I,s:I,s:I,s:I}", "csat_good",
+			      (json_int_t)omr_engagement_points(r, "csat_good"), "csat_poor",
+			      (json_int_t)omr_engagement_points(r, "csat_poor"), "complaint_recovered",
+			      (json_int_t)omr_engagement_points(r, "complaint_recovered"), "min",
+			      (json_int_t)r->engagement.min, "max", (json_int_t)r->engagement.max);
+	r->engagement.rating_json = json_dumps(g, JSON_COMPACT);
+	json_decref(g);
 }
 
 static void omr_routing_queues(struct omr_routing_conf *r, const struct omr_ynode *list,
@@ -666,6 +741,7 @@ void omr_routing_conf_free(struct omr_routing_conf *r)
 	}
 	free(r->rules);
 	omr_rules_free(r->engine);
+	free(r->engagement.rating_json);
 	omr_conf_release(omr_routing_keys, r);
 	free(r);
 }

@@ -119,7 +119,9 @@ struct omr_engagement_conf {
 	json_t *deposits;     /* {outcome: points} */
 	json_t *withdrawals;  /* {outcome|complaint|sla_breach|repeat_contact: points} */
 	long long repeat_days;
-	long long low, min, max;
+	long long low, high, min, max;
+	long long recovery_window; /* ms a resolved complaint must stay quiet */
+	char *rating_json;   /* what a rating moves, for ingest.lua's `engage` */
 };
 
 struct omr_offers_conf {
@@ -146,11 +148,22 @@ struct omr_supervision_conf {
 
 struct omr_rules;
 
+/* What customers say, shipped: a complaint, and asking for a person
+ * (phrases: in routing.yaml replaces it whole). */
+#define OMR_PHRASES_DEFAULT                                                                  \
+	"{complaint: {en: [complaint, complain, unacceptable, disappointed, \"not happy\", "  \
+	"terrible, ridiculous, \"fed up\"], nl: [klacht, klagen, onacceptabel, "               \
+	"teleurgesteld, ontevreden, belachelijk, schandalig, \"niet blij\"]}, "                \
+	"person: {en: [\"a person\", \"a human\", \"real person\", \"an agent\", "       \
+	"\"someone\", \"talk to\", \"speak to\"], nl: [medewerker, \"een mens\", "       \
+	"\"iemand\", \"spreken met\", \"praten met\"]}}"
+
 struct omr_routing_conf {
 	struct omr_calendar *calendars;
 	size_t ncalendars;
 	struct omr_value_conf value;
 	struct omr_engagement_conf engagement;
+	json_t *phrases;            /* {name: {language: [lowercase phrases]}} */
 	char *bot;                  /* the bot plugin of the bot tier, or NULL */
 	long long bot_timeout;      /* ms a bot has to answer a turn */
 	long long bot_idle_close;   /* ms without a customer message before a bot/parked one closes */

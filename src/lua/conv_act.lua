@@ -24,6 +24,14 @@
 -- @arg  csat    int   close: ms a satisfaction question waits for the
 --                     customer's answer (0: none is asked); never on a
 --                     public thread
+-- @arg  fcr     int   wrapup: points a first-contact resolution adds (an
+--                     outcome that deposits, in a conversation neither
+--                     transferred nor a repeat contact)
+-- @arg  recover int   wrapup: ms a complaint resolved now must go without a
+--                     new contact of the customer to count as recovered
+--                     (complaints_due.lua; a good rating recovers it at
+--                     once: ingest.lua); 0: never
+-- @arg  moved   int   transfer: the transfer's change of the balance
 -- @time
 -- @reply tag     str  'ok' | 'not_yours' | 'bad_state'
 -- @reply channel str  (bad_state: the status it is in)
@@ -91,6 +99,17 @@ if A.action == 'wrapup' then
     redis.call('HSET', P .. 'cust:' .. c[6], 'last_agent', A.agent, 'last_closed_at', now)
   end
   E.move(c[6], A.points, A.outcome, conv, A.min, A.max)
+  if A.points > 0 and c[6] then
+    -- resolved: at the first contact, and a complaint's road to recovery
+    local f = redis.call('HMGET', ckey, 'transferred_by', 'repeat', 'complaint')
+    if (f[1] or '') == '' and f[2] ~= '1' then
+      E.move(c[6], A.fcr, 'first_contact_resolution', conv, A.min, A.max)
+    end
+    if f[3] == '1' and A.recover > 0 then
+      redis.call('HSET', P .. 'cust:' .. c[6], 'complaint_pending', conv)
+      redis.call('ZADD', P .. 'complaints:pending', now + A.recover, conv)
+    end
+  end
   return { 'ok', chan, c[4], c[6] or '' }
 end
 
@@ -120,6 +139,7 @@ if A.action == 'transfer' then
     'prefer_agent', prefer, 'prefer_until', until_, 'transferred_by', A.agent,
     'updated_at', now, 'requeued_at', now)
   T.transferred(c[4], chan, A.agent)
+  E.move(c[6], A.moved, 'transfer', conv, A.min, A.max)
   T.queued(queue, chan)
   redis.call('HSET', ckey, 'score', now - 31536000000)
   Q.add(queue, now - 31536000000, conv)

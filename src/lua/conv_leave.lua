@@ -12,10 +12,14 @@
 -- @arg  sla     json  {queue: ms an answer may take to count in the service
 --                     level, -1: no service level}: a longer wait is a late
 --                     abandon
+-- @arg  left  int    the abandon's change of the customer's balance
+-- @arg  min   int    the balance's bounds
+-- @arg  max   int
 -- @time
 -- @lib  queue
 -- @lib  pools
 -- @lib  report
+-- @lib  engage
 -- @reply tag    str   'ok' | 'none' (no open conversation) | 'kept' (an agent has it)
 -- @reply conversation str
 -- @reply status str   the status it had
@@ -26,7 +30,7 @@ local conv = redis.call('GET', K.open)
 if not conv then return { 'none' } end
 local ckey = P .. 'conv:' .. conv
 local c = redis.call('HMGET', ckey, 'status', 'channel', 'queue', 'offer', 'queued_at',
-  'requeued_at')
+  'requeued_at', 'customer')
 local status, chan, queue = c[1], c[2], c[3] or ''
 if not status or status == 'closed' then return { 'none' } end
 if status == 'assigned' or status == 'wrapup' then return { 'kept', conv, status } end
@@ -55,6 +59,7 @@ if status == 'queued' or status == 'offered' then
   local waited = since > 0 and NOW - since or 0
   local within = A.sla ~= '' and cjson.decode(A.sla)[queue]
   T.abandoned(queue, chan, waited, (within or -1) >= 0 and waited > within)
+  E.move(c[7], A.left, 'abandoned', conv, A.min, A.max)
 elseif status == 'bot' then
   outcome = 'resolved by bot'
   T.bot_contained(queue, chan)

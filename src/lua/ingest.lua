@@ -32,8 +32,11 @@
 --                      a satisfaction question pending (csat:{channel}:{thread},
 --                      set by conv_act.lua at close), it is the answer:
 --                      recorded on that conversation, nothing opened or routed
+-- @arg  engage   json  with a rating: {csat_good, csat_poor,
+--                      complaint_recovered: points, min, max} ('' none)
 -- @time
 -- @lib  report
+-- @lib  engage
 -- @reply tag      str  'ok' | 'dup' | 'csat' (an answer to the question)
 -- @reply conversation str
 -- @reply message  str
@@ -112,6 +115,21 @@ if A.rating > 0 then
     redis.call('HSET', rk, 'csat', A.rating, 'csat_at', now, 'updated_at', now)
     redis.call('SET', dedup, msg, 'PX', A.dedup_ttl)
     T.csat(c[3], ch, c[2], A.rating)
+    if A.engage ~= '' then
+      -- a good rating deposits, a poor one withdraws; a resolved complaint
+      -- (conv_act.lua) rated well is recovered now, rated poorly never
+      local g = cjson.decode(A.engage)
+      local ev = A.rating >= 4 and 'csat_good' or (A.rating <= 2 and 'csat_poor' or nil)
+      if ev then E.move(cust, tonumber(g[ev]) or 0, ev, rated, g.min, g.max) end
+      if ev and redis.call('HGET', ckey, 'complaint_pending') == rated then
+        redis.call('HDEL', ckey, 'complaint_pending')
+        redis.call('ZREM', P .. 'complaints:pending', rated)
+        if ev == 'csat_good' then
+          E.move(cust, tonumber(g.complaint_recovered) or 0, 'complaint_recovered', rated,
+            g.min, g.max)
+        end
+      end
+    end
     return { 'csat', rated, msg, cust, 0 }
   end
 end
@@ -197,6 +215,13 @@ end
 if isnew == 1 and kind ~= 'auto' then
   -- until routing has decided; new_sweep.lua announces it again if not
   redis.call('ZADD', P .. 'convs:new', now, conv)
+  -- the customer is back: a resolved complaint waiting for its recovery
+  -- window (conv_act.lua) is not recovered
+  local pend = redis.call('HGET', ckey, 'complaint_pending')
+  if pend then
+    redis.call('HDEL', ckey, 'complaint_pending')
+    redis.call('ZREM', P .. 'complaints:pending', pend)
+  end
 end
 -- never trimmed here: events_trim.lua trims only what every consumer
 -- group has acknowledged

@@ -74,6 +74,30 @@ def test(tmp):
        "a low balance is at risk")
     eq(r["decision"]["balance"], -50, "and the decision records the balance")
 
+    # the seeds in the shipped file: an at-risk complainer to care (empathy,
+    # priority 80); a complaint otherwise a moment of truth; a loyal
+    # customer who asks for a person never to the bot
+    rc, out, err = explain(main, {"channel": "webchat", "language": "nl",
+                                  "text": "Ik heb een KLACHT over mijn factuur",
+                                  "customer": {"balance": -8}})
+    r = json.loads(out)
+    eq((r["decision"]["rules"], r["decision"]["queue"], r["decision"]["priority"],
+        r["decision"]["tier"]), (["customer at risk"], "care", 80, "human"),
+       "an at-risk complainer: care, priority 80, a person")
+    eq(r["facts"]["complaint"], True, "the complaint is recognised (phrases, any case)")
+    rc, out, err = explain(main, {"channel": "webchat", "text": "This is unacceptable"})
+    r = json.loads(out)
+    eq((r["decision"]["rules"], r["decision"]["quadrant"]), (["complaint"], "encourage"),
+       "a complaint of a customer not at risk: a moment of truth")
+    ask = "What are your opening hours? I want to talk to someone"
+    for bal, want in ((20, "human"), (0, "bot")):
+        rc, out, err = explain(main, {"channel": "webchat", "text": ask,
+                                      "customer": {"balance": bal}})
+        r = json.loads(out)
+        eq((r["facts"]["customer"]["loyal"], r["facts"]["says"]["person"],
+            r["decision"]["tier"]), (bal >= 10, True, want),
+           "balance %d asking for a person: %s" % (bal, want))
+
     # the input from stdin
     rc, out, err = explain(main, None, stdin=json.dumps({"channel": "email", "text": "invoice"}))
     eq((rc, json.loads(out)["decision"]["queue"]), (0, "billing"), "from stdin (-)")

@@ -54,7 +54,12 @@ value:
   default: { customer: high, organisation: low }   # self-service: the bot first
 bot: faqbot
 offers: { timeout: 2s, max_missed: 5, reject_cooldown: 1m }
-engagement: { low: -2 }
+# the balance's events of this test (first-contact resolutions, abandons
+# and the other defaults are test_seeds.py's)
+engagement:
+  low: -2
+  deposits: { resolved: 1 }
+  withdrawals: { escalated: 2, follow_up: 1, complaint: 5, sla_breach: 3, repeat_contact: 2 }
 reasons: [invoice unclear, connection down, other, '%(hostile)s']
 outcomes: [resolved, follow_up]
 """ % {"within": WITHIN_S, "hostile": HOSTILE_REASON.replace("'", "''")}

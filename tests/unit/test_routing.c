@@ -1228,6 +1228,74 @@ static void test_node_sessions(void **state)
 	assert_int_equal(node_session("cid", "n2", -1), 0);
 }
 
+/* phrases: says.<name> per language, "*" for any, every language when
+ * the conversation's is unknown; case ignored; complaint from phrases or
+ * intent; loyal from engagement.high; bad phrase lists refused */
+static void test_phrases(void **state)
+{
+	static const char *routing =
+		"skills: [general]\ndefault_queue: general\nqueues:\n  - name: general\n"
+		"engagement: { low: -5, high: 10 }\n"
+		"phrases:\n"
+		"  complaint: { en: [unacceptable], nl: [klacht] }\n"
+		"  cancel: { \"*\": [opzeggen] }\n";
+	static const struct {
+		const char *text, *language, *intent;
+		int balance;
+		int complaint, cancel, loyal, at_risk;
+	} cases[] = {
+		{ "This is UNACCEPTABLE!", "en", "", 0, 1, 0, 0, 0 },
+		{ "een klacht", "en", "", 0, 0, 0, 0, 0 },       /* Dutch words, English */
+		{ "een Klacht", "", "", 0, 1, 0, 0, 0 },         /* unknown: every language */
+		{ "ik wil opzeggen", "en", "", 10, 0, 1, 1, 0 }, /* "*": any language */
+		{ "hello", "en", "complaint", -6, 1, 0, 0, 1 },  /* the channel's intent */
+	};
+	struct conf c;
+	(void)state;
+	conf_load(&c, routing, "agents: []\n");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *conv = json_pack("{s:s,s:s,s:{s:s,s:s},s:[{s:s,s:s}],s:{s:i}}", "id", "c_1",
+					 "channel", "webchat", "attrs", "language", cases[i].language,
+					 "intent", cases[i].intent, "messages", "direction", "in", "text",
+					 cases[i].text, "customer_profile", "balance", cases[i].balance);
+		int repeat;
+		json_t *f = omr_route_facts(c.r, conv, 0, &repeat);
+		json_t *says = json_object_get(f, "says"), *cust = json_object_get(f, "customer");
+		assert_int_equal(json_is_true(json_object_get(f, "complaint")), cases[i].complaint);
+		assert_int_equal(json_is_true(json_object_get(says, "cancel")), cases[i].cancel);
+		assert_int_equal(json_is_true(json_object_get(cust, "loyal")), cases[i].loyal);
+		assert_int_equal(json_is_true(json_object_get(cust, "at_risk")), cases[i].at_risk);
+		json_decref(f);
+		json_decref(conv);
+	}
+	conf_free(&c);
+
+	static const char *bad[] = {
+		"phrases: [klacht]\n",                       /* not a mapping */
+		"phrases: { Complaint: { en: [x] } }\n",     /* name not a-z0-9_ */
+		"phrases: { complaint: { en: x } }\n",       /* not a list */
+		"phrases: { complaint: { en: [\"\"] } }\n",  /* empty phrase */
+		"phrases: { complaint: { e-n: [x] } }\n",    /* language */
+		"engagement: { low: 5, high: 5 }\n",         /* low must be below high */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[512];
+		struct omr_conf_errs errs;
+		char *err = NULL;
+		snprintf(text, sizeof(text), "skills: [general]\ndefault_queue: general\n"
+			 "queues:\n  - name: general\n%s", bad[i]);
+		struct omr_ydoc *doc = omr_yaml_load_string("routing.yaml", text, strlen(text), &err);
+		assert_non_null(doc);
+		omr_conf_errs_init(&errs);
+		struct omr_routing_conf *r = omr_routing_conf_load(doc, &errs);
+		if (r)
+			fail_msg("accepted: %s", bad[i]);
+		assert_true(errs.count > 0);
+		omr_conf_errs_free(&errs);
+		omr_yaml_free(doc);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
@@ -1235,6 +1303,7 @@ int main(void)
 		cmocka_unit_test(test_aging),
 		cmocka_unit_test(test_escalation),
 		cmocka_unit_test(test_candidates),
+		cmocka_unit_test(test_phrases),
 	};
 	const struct CMUnitTest redis[] = {
 		cmocka_unit_test(test_offers),
