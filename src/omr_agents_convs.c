@@ -354,6 +354,9 @@ void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *
 		/* the outcome moves the customer's balance in the same step */
 		.points = outcome ? omr_engagement_points(r, outcome) : 0,
 		.fcr = omr_engagement_points(r, "first_contact_resolution"),
+		/* the agent may say the customer complained (the console's box) */
+		.complained = json_is_true(json_object_get(msg, "complaint")),
+		.cpoints = omr_engagement_points(r, "complaint"),
 		.recover = r->engagement.recovery_window,
 		.min = r->engagement.min, .max = r->engagement.max,
 	};

@@ -64,6 +64,7 @@
 	 'conversations-empty', 'notices', 'no-conversation', 'conversation', 'conv-title', 'conv-meta',
 	 'transfer-open', 'close-conversation', 'transcript', 'reply-form', 'reply-text', 'reply-label',
 	 'reply-send', 'wrapup-form', 'wrapup-reason', 'wrapup-outcome', 'wrapup-notes',
+	 'wrapup-complaint',
 	 'wrapup-error', 'wrapup-submit', 'history', 'history-title', 'history-meta', 'history-back',
 	 'history-transcript', 'customer-body', 'customer-empty', 'customer-name', 'customer-email-row',
 	 'customer-email', 'customer-claimed-row', 'customer-claimed-email', 'customer-addresses',
@@ -1992,6 +1993,8 @@
 		var notes = el.wrapupNotes.value.trim();
 		if (notes)
 			frame.notes = notes;
+		if (el.wrapupComplaint.checked && !el.wrapupComplaint.disabled)
+			frame.complaint = true;
 		if (!request(frame))
 			return;
 		el.wrapupError.hidden = true;
@@ -2004,6 +2007,11 @@
 		el.wrapupOutcome.value = '';
 		el.wrapupNotes.value = '';
 		el.wrapupError.hidden = true;
+		// a conversation already known as a complaint shows it (checked, fixed)
+		var entry = S.selected ? S.convs.get(S.selected) : null;
+		var known = !!(entry && entry.c.complaint === true);
+		el.wrapupComplaint.checked = known;
+		el.wrapupComplaint.disabled = known;
 	}
 
 	/* ---- transfer ---- */

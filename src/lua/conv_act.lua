@@ -32,6 +32,9 @@
 --                     (complaints_due.lua; a good rating recovers it at
 --                     once: ingest.lua); 0: never
 -- @arg  moved   int   transfer: the transfer's change of the balance
+-- @arg  complained bool wrapup: the agent says the customer complained (a
+--                     conversation not yet known as a complaint becomes one)
+-- @arg  cpoints int   wrapup: a complaint's change of the balance
 -- @time
 -- @reply tag     str  'ok' | 'not_yours' | 'bad_state'
 -- @reply channel str  (bad_state: the status it is in)
@@ -97,6 +100,9 @@ if A.action == 'wrapup' then
   T.closed(c[4], chan, A.reason, A.outcome)
   if c[6] then
     redis.call('HSET', P .. 'cust:' .. c[6], 'last_agent', A.agent, 'last_closed_at', now)
+  end
+  if A.complained and redis.call('HGET', ckey, 'complaint') ~= '1' then
+    E.move(c[6], A.cpoints, 'complaint', conv, A.min, A.max)
   end
   E.move(c[6], A.points, A.outcome, conv, A.min, A.max)
   if A.points > 0 and c[6] then

@@ -14,6 +14,7 @@ test_reports.py says why).
 - a resolved complaint followed by no new contact for recovery_window is
   recovered (+8) by the sweeper; one whose customer writes again within
   the window is not;
+- an agent may say at wrap-up that the customer complained;
 - a transfer withdraws and the resolution after it is no first-contact
   resolution;
 - a loyal customer (balance at engagement.high, 6 here) asking for a person gets
@@ -177,6 +178,25 @@ def paradox_by_silence(d, alice):
     return kim, c
 
 
+def marked_at_wrapup(d, alice):
+    """no complaint words, but the agent says it was one (the wrap-up's
+    complaint box): a complaint, resolved, waiting for its recovery"""
+    max_ = Visitor(d, name="Max")
+    c = max_.say("My invoice is wrong again")["conversation"]
+    serve(alice, c)
+    check(d.conversation(c).get("complaint") is None, "not recognised as a complaint by words")
+    alice.send({"type": "close", "conversation": c})
+    eq(alice.expect("status")["status"], "wrapup", "closed")
+    alice.send({"type": "wrapup", "conversation": c, "reason": "other", "outcome": "resolved",
+                "complaint": True})
+    alice.expect("unassigned")
+    wait_for(lambda: balance(d, c) == -2, what="complaint -5, resolved +1, first contact +2")
+    eq(events(d, c), [("complaint", -5), ("resolved", 1), ("first_contact_resolution", 2)],
+       "the agent's word makes it a complaint, before the outcome")
+    eq(d.conversation(c).get("complaint"), True, "marked a complaint")
+    return c
+
+
 def transfer(d, alice, bob):
     tom = Visitor(d, name="Tom")
     c = tom.say("How do I change my address?")["conversation"]
@@ -220,16 +240,18 @@ def test(tmp):
     bob.presence("away")
     paradox_by_rating(d, alice)
     kim, c_kim = paradox_by_silence(d, alice)
+    c_max = marked_at_wrapup(d, alice)
     transfer(d, alice, bob)
     bob.presence("away")
     loyal(d, alice, kim, c_kim)
 
+    wait_for(lambda: balance(d, c_max) == 6, timeout=20, what="Max's complaint recovered")
     rep = report(d)
-    eq(rep["complaints"], {"received": 5, "recovered": 3},
-       "the report: five complaints (Ann twice, Eve, Kim, Lea), three recovered (Ann's "
-       "second and Kim's by silence, Eve's by her rating); not Lea's")
+    eq(rep["complaints"], {"received": 6, "recovered": 4},
+       "the report: six complaints (Ann twice, Eve, Kim, Lea, Max), four recovered (Ann's "
+       "second, Kim's and Max's by silence, Eve's by her rating); not Lea's")
     dep = {x["event"]: x["points"] for x in rep["deposits"]["by_event"]}
-    eq(dep.get("complaint_recovered"), 24, "recovered complaints deposited 8 each")
+    eq(dep.get("complaint_recovered"), 32, "recovered complaints deposited 8 each")
     check(d.alive(), "the daemon runs")
     d.stop()
     redis.stop()
