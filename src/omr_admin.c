@@ -357,6 +357,45 @@ static void omr_admin_drain(void *arg, const struct omr_http_request *req, omr_h
 	json_decref(body);
 }
 
+/* ---- /api/v1/debug/clock (admin.test_clock: tests only) ---- */
+
+/* {"offset_ms": N} sets, {"advance_ms": N} adds to, the offset the scripts
+ * and the router add to the clock (omr_store_set_clock); never backwards */
+static void omr_admin_clock(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
+{
+	struct omr_admin *a = arg;
+	struct omr_admin_who who;
+	json_t *body, *out;
+
+	if (!omr_env_cfg(&a->env)->admin.test_clock) {
+		omr_http_reply_error(reply, 404, "not_found", "no such endpoint");
+		return;
+	}
+	if (!omr_admin_method(req, reply, "POST") ||
+	    !omr_admin_authorised(a, req, reply, OMR_SCOPE_ADMIN, &who) ||
+	    !(body = omr_admin_body(req, reply)))
+		return;
+	const json_t *set = json_object_get(body, "offset_ms");
+	const json_t *add = json_object_get(body, "advance_ms");
+	long long now = omr_store_clock(a->env.store);
+	long long to = json_is_integer(set) ? json_integer_value(set) :
+		       json_is_integer(add) ? now + json_integer_value(add) : -1;
+	if ((set && add) || to < now || to > 100LL * 365 * 86400000) {
+		omr_http_reply_error(reply, 400, "bad_parameter", "offset_ms or advance_ms: whole ms, "
+				     "forward only, at most 100 years");
+		json_decref(body);
+		return;
+	}
+	omr_store_set_clock(a->env.store, to);
+	omr_log_warn("the clock was moved by %s: %lld ms ahead (admin.test_clock)", who.who, to);
+	omr_admin_audit(a, who.who, "clock", a->env.node_id, "ok", NULL);
+	out = json_pack("{s:I,s:I}", "offset_ms", (json_int_t)to, "now",
+			(json_int_t)omr_store_now_ms(a->env.store));
+	omr_http_reply_json(reply, 200, out);
+	json_decref(out);
+	json_decref(body);
+}
+
 /* ---- /api/v1/audit ---- */
 
 static void omr_admin_audit_done(void *arg, json_t *page, const char *err)
@@ -410,6 +449,7 @@ struct omr_admin *omr_admin_new(const struct omr_env *env, struct omr_http_serve
 		{ "/api/v1/reload", 0, omr_admin_reload },
 		{ "/api/v1/drain", 0, omr_admin_drain },
 		{ "/api/v1/audit", 0, omr_admin_audit_get },
+		{ "/api/v1/debug/clock", 0, omr_admin_clock },
 	};
 	struct omr_gate_limits fail = { .rate_per_ip = OMR_ADMIN_AUTH_FAILURES / 60.0,
 					.burst_per_ip = OMR_ADMIN_AUTH_FAILURES };

@@ -149,6 +149,9 @@ static const struct omr_conf_key omr_admin_keys[] = {
 	  "bearer token for the admin API: 16 characters or more (4 or more on a loopback listener)" },
 	{ "max_body", OMR_CONF_INT, AOFF(max_body), 0, "1048576", 1024, 67108864,
 	  "largest request body in bytes" },
+	{ "test_clock", OMR_CONF_BOOL, AOFF(test_clock), 0, "false", 0, 0,
+	  "FOR TESTS ONLY: POST /api/v1/debug/clock may move the clock the scripts and the "
+	  "router see (never on a live site)" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 

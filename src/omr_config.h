@@ -89,6 +89,7 @@ struct omr_config {
 		struct omr_listen_conf listen;
 		char *token;
 		long long max_body;
+		int test_clock;       /* POST /api/v1/debug/clock may move the clock (tests) */
 	} admin;
 	struct {
 		long long text_max;       /* bytes of message text */

@@ -287,7 +287,9 @@ static void omr_rep_start(const struct omr_env *env, char *const *queues, size_t
 		omr_rep_error(&start, 404, "not_found", "no such report");
 		return;
 	}
-	rc = omr_reports_query_parse(query, (long long)(time(NULL) / 86400), &q, err, sizeof(err));
+	/* today by the clock the scripts count with (omr_store_now_ms) */
+	rc = omr_reports_query_parse(query, omr_store_now_ms(env->store) / 86400000, &q, err,
+				     sizeof(err));
 	if (rc == OMR_REPORTS_OK && q.interval && omr_rep_kinds[k].kind == OMR_REP_REASONS) {
 		snprintf(err, sizeof(err), "interval: the contact-reason report has no series "
 					   "(it is counted by ISO week)");

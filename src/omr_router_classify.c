@@ -216,7 +216,7 @@ static void omr_router_classify_cb(void *arg, int status, json_t *conv, const ch
 		return;
 	}
 	c->customer = omr_strdup(json_string_value(json_object_get(conv, "customer")));
-	facts = omr_route_facts(rc, conv, omr_now_ms(), &c->repeat);
+	facts = omr_route_facts(rc, conv, omr_store_now_ms(r->env.store), &c->repeat);
 	omr_route_decide(rc, facts, omr_router_bots(r), &d);
 	/* a complaint: said so (phrases: complaint), the channel's intent, or
 	 * a rule's tag */
@@ -239,7 +239,7 @@ static void omr_router_classify_cb(void *arg, int status, json_t *conv, const ch
 
 	/* out of hours */
 	const struct omr_queue_conf *q = omr_routing_queue(rc, d.queue);
-	long long now = omr_now_ms();
+	long long now = omr_store_now_ms(r->env.store);
 	if (q && q->cal && !omr_calendar_open(q->cal, now) && q->out_of_hours.kind != OMR_ACTION_NONE) {
 		const struct omr_action *a = &q->out_of_hours;
 		json_object_set_new(d.explain, "out_of_hours", json_string(a->action));
@@ -302,7 +302,7 @@ static void omr_router_redecide_cb(void *arg, int status, json_t *conv, const ch
 	if (status == OMR_OK && conv &&
 	    strcmp(json_string_value(json_object_get(conv, "status")) ?
 			   json_string_value(json_object_get(conv, "status")) : "", "queued") == 0) {
-		json_t *facts = omr_route_facts(rc, conv, omr_now_ms(), &repeat);
+		json_t *facts = omr_route_facts(rc, conv, omr_store_now_ms(r->env.store), &repeat);
 		omr_route_decide(rc, facts, omr_router_bots(r), &d);
 		json_t *old_skills = json_object_get(conv, "skills");
 		long long old_prio = json_integer_value(json_object_get(conv, "priority"));

@@ -139,7 +139,7 @@ static int omr_router_escalate(struct omr_router *r, json_t *item,
 			to = a->queue ? a->queue : q->overflow;
 			why = "max wait";
 		} else if (a->kind != OMR_ACTION_NONE) {
-			char *text = omr_route_text(a->text, q->cal, omr_now_ms(), 0, 0);
+			char *text = omr_route_text(a->text, q->cal, omr_store_now_ms(r->env.store), 0, 0);
 			omr_channels_tell(r->channels, conv, text);
 			free(text);
 		}

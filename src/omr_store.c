@@ -33,6 +33,7 @@ struct omr_store {
 	struct omr_store_wait *wait; /* redis.durability, or NULL */
 	char *prefix;             /* "omr:{main}:" */
 	long long dedup_ttl;
+	long long clock;          /* ms added to Redis' clock in the scripts (tests) */
 	struct omr_redis_script scripts[OMR_LUA_NSCRIPTS];
 	uint64_t calls[OMR_LUA_NSCRIPTS];  /* per script, for /metrics */
 };
@@ -46,6 +47,21 @@ struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts
 	for (int i = 0; i < OMR_LUA_NSCRIPTS; i++)
 		omr_redis_script_init(&s->scripts[i], omr_lua_names[i], omr_lua_sources[i]);
 	return s;
+}
+
+long long omr_store_clock(const struct omr_store *s)
+{
+	return s->clock;
+}
+
+void omr_store_set_clock(struct omr_store *s, long long offset_ms)
+{
+	s->clock = offset_ms;
+}
+
+long long omr_store_now_ms(const struct omr_store *s)
+{
+	return omr_now_ms() + s->clock;
 }
 
 void omr_store_durable(struct omr_store *s, struct omr_redis *r,

@@ -27,6 +27,13 @@ void omr_store_free(struct omr_store *s);
 struct omr_redis *omr_store_redis(const struct omr_store *s);
 /* "omr:{main}:" */
 const char *omr_store_prefix(const struct omr_store *s);
+/* The clock the scripts see (NOW: Redis' TIME plus this offset, ms) and
+ * the router decides by: 0, but moved forward by tests (debug.clock, the
+ * admin API's /api/v1/debug/clock). omr_store_now_ms: this node's clock
+ * with the offset. */
+long long omr_store_clock(const struct omr_store *s);
+void omr_store_set_clock(struct omr_store *s, long long offset_ms);
+long long omr_store_now_ms(const struct omr_store *s);
 /* Full key name, malloc'ed: omr_store_key(s, "conv:%s", id). */
 char *omr_store_key(const struct omr_store *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -8,7 +8,9 @@
 #   -- @rest NAME ...        the strings after the arguments (a list)
 #   -- @reply NAME TYPE ...  element i of the array the script returns; TYPE
 #                            is str, int or any (the redisReply itself)
-#   -- @time                 the script uses NOW: Redis' own clock (TIME), ms
+#   -- @time                 the script uses NOW: Redis' own clock (TIME), ms,
+#                            plus the store's clock offset (omr_store_clock:
+#                            0 but in tests), passed after the arguments
 #   -- @lib  NAME            include src/lua/NAME.lib (shared Lua) after the prelude
 #
 # For each script it writes, to the header (MODE=h) or the C file (MODE=c):
@@ -152,9 +154,11 @@ function prelude(    i, out) {
 	# gone and write half its change (the caller retries)
 	out = out "if redis.call('EXISTS', P .. 'moving') == 1 then return redis.error_reply('MOVING the site is being moved to another Redis Cluster shard; retry') end\n"
 	if (rest != "")
-		out = out sprintf("local REST = {} for i = %d, #ARGV do REST[#REST + 1] = ARGV[i] end\n", na + 2)
+		out = out sprintf("local REST = {} for i = %d, #ARGV do REST[#REST + 1] = ARGV[i] end\n", na + 2 + usetime)
+	# NOW: Redis' clock, plus the store's offset (ARGV after the
+	# arguments: 0 but in tests, omr_store_set_clock)
 	if (usetime)
-		out = out "local NOW = (function() local t = redis.call('TIME') return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end)()\n"
+		out = out sprintf("local NOW = (function() local t = redis.call('TIME') return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + (tonumber(ARGV[%d]) or 0) end)()\n", na + 2)
 	return out
 }
 
@@ -171,7 +175,9 @@ function emit_c(name, src,    i, j, n, lines) {
 		if (atype[i] == "int" || atype[i] == "bool")
 			printf "\tchar n%d[24];\n", i
 	printf "\tchar *keys[%d];\n", (nk ? nk : 1)
-	printf "\tconst char *argv[%d];\n", (na ? na : 1)
+	printf "\tconst char *argv[%d];\n", (na + usetime ? na + usetime : 1)
+	if (usetime)
+		printf "\tchar clock[24];\n"
 	for (i = 1; i <= nk; i++)
 		printf "\tkeys[%d] = omr_store_key(s, %s);\n", i - 1, key_fmt(ktmpl[i], i)
 	for (i = 1; i <= na; i++) {
@@ -186,8 +192,10 @@ function emit_c(name, src,    i, j, n, lines) {
 		else
 			printf "\targv[%d] = omr_lua_s(a->%s);\n", i - 1, aname[i]
 	}
+	if (usetime)
+		printf "\tsnprintf(clock, sizeof(clock), \"%%lld\", omr_store_clock(s));\n\targv[%d] = clock;\n", na
 	printf "\tomr_store_script(s, OMR_LUA_%s, (const char *const *)keys, %d, argv, %d, ", \
-	       toupper(name), nk, na
+	       toupper(name), nk, na + usetime
 	if (rest != "")
 		printf "a->%s, a->n%s, cb, arg);\n", rest, rest
 	else

@@ -628,7 +628,7 @@ def lua_source(script):
 def lua_keys_argv(script, prefix, **args):
     """KEYS and ARGV of src/lua/SCRIPT.lua from its header: args by name
     (bool as True/False, json as a Python value)."""
-    keys, argv = [], [prefix]
+    keys, argv, timed = [], [prefix], False
     with open(os.path.join(SRCDIR, "src", "lua", script + ".lua")) as f:
         for line in f:
             if not line.startswith("--"):
@@ -647,6 +647,10 @@ def lua_keys_argv(script, prefix, **args):
                 else:
                     v = "" if v is None else str(v)
                 argv.append(v)
+            elif len(w) >= 2 and w[1] == "@time":
+                timed = True
+    if timed:
+        argv.append(str(int(args.get("clock", 0))))  # the clock offset (gen.awk)
     return keys, argv
 
 
@@ -711,7 +715,7 @@ admin:
   listen: {address: 127.0.0.1, port: %(admin)d}
   token: %(token)s
   max_body: 65536
-%(conf_extra)s
+%(admin_extra)s%(conf_extra)s
 %(admission)s
 plugins:
   - name: webchat
@@ -736,7 +740,9 @@ class Daemon:
 
     def __init__(self, tmp, redis=None, embedded=False, extra_plugins="", webchat_extra="",
                  routing=BASE_ROUTING, agents=BASE_AGENTS, node="test", log_level="debug",
-                 ports=None, conf_extra="", admission=None, edge_extra="", node_extra=""):
+                 ports=None, conf_extra="", admission=None, edge_extra="", node_extra="",
+                 test_clock=False):
+        """test_clock: the daemon's clock may be moved (advance_clock)"""
         self.tmp = tmp
         self.redis = redis
         # ports picked here may be taken by another program before the
@@ -761,6 +767,7 @@ class Daemon:
                            redis=redis_conf, token=TOKEN, extra_plugins=extra_plugins,
                            webchat_extra=webchat_extra, conf_extra=conf_extra,
                            edge_extra=edge_extra, node_extra=node_extra,
+                           admin_extra="  test_clock: true\n" if test_clock else "",
                            admission=TEST_ADMISSION if admission is None else admission)
         self.write_conf()
 
@@ -891,6 +898,14 @@ class Daemon:
 
     def conversation(self, cid):
         return self.api("/api/v1/conversations/" + cid)
+
+    def advance_clock(self, ms):
+        """Move the clock the scripts and the router see ms forward
+        (Daemon(test_clock=True)); returns the daemon's now (ms)."""
+        st, body = self.http("POST", "/api/v1/debug/clock", {"advance_ms": int(ms)})
+        if st != 200:
+            raise RuntimeError("advance_clock: %s %r" % (st, body))
+        return body["now"]
 
     def ws(self, path="/chat", proto="omniroute.chat.v1", **kw):
         return WebSocket("127.0.0.1", self.ports["edge"], path, proto, **kw)

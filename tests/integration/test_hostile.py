@@ -36,6 +36,10 @@ def test(tmp):
     redis = Redis(tmp)
     d = Daemon(tmp, redis, webchat_extra="      max_message: 4096\n      burst: 5\n      rate_per_min: 60").start()
 
+    # the test clock is off unless the configuration turns it on: no such endpoint
+    st, body = d.http("POST", "/api/v1/debug/clock", {"advance_ms": 86400000})
+    eq((st, body["error"]["code"]), (404, "not_found"), "no test clock on a normal daemon")
+
     # something accepted before the abuse starts
     good = Visitor(d, name="Good")
     gack = good.say("I was here first")

@@ -459,15 +459,16 @@ static const char *offer_pass(const char *conv, long long pass, const char *stra
 	argv[0] = "q";
 	argv[1] = "20000";
 	argv[2] = spass;
+	argv[3] = "0"; /* the clock's offset (gen.awk: @time) */
 	/* one conversation of a batch */
-	argv[3] = conv;
-	argv[4] = "o_1";
-	argv[5] = strategy;
-	argv[6] = pool;
-	argv[7] = sn;
+	argv[4] = conv;
+	argv[5] = "o_1";
+	argv[6] = strategy;
+	argv[7] = pool;
+	argv[8] = sn;
 	for (int i = 0; i < n * 3; i++)
-		argv[8 + i] = cands[i];
-	redisReply *all = script(OMR_LUA_OFFER, 1, keys, 8 + n * 3, argv);
+		argv[9 + i] = cands[i];
+	redisReply *all = script(OMR_LUA_OFFER, 1, keys, 9 + n * 3, argv);
 	assert_int_equal(all->type, REDIS_REPLY_ARRAY);
 	assert_int_equal(all->elements, 2);
 	assert_int_equal(all->element[1]->elements, 1);
@@ -658,6 +659,7 @@ static const char *offer_batch(const char *const *convs, int nconv, long long pa
 	argv[k++] = "q";
 	argv[k++] = "20000";
 	argv[k++] = spass;
+	argv[k++] = "0"; /* the clock's offset (gen.awk: @time) */
 	for (int c = 0; c < nconv; c++) {
 		snprintf(oids[c], sizeof(oids[c]), "o_%d", c);
 		argv[k++] = convs[c];
@@ -1100,11 +1102,12 @@ static redisReply *node_sync(const char *node, int n, const char *const *counts)
 	char mine[64];
 	snprintf(mine, sizeof(mine), "t:{s}:node:%s:agents", node);
 	const char *keys[] = { mine };
-	const char **argv = calloc((size_t)n + 1, sizeof(*argv));
+	const char **argv = calloc((size_t)n + 2, sizeof(*argv));
 	argv[0] = node;
+	argv[1] = "0"; /* the clock's offset (gen.awk: @time) */
 	if (n)
-		memcpy(argv + 1, counts, (size_t)n * sizeof(*counts));
-	redisReply *r = script(OMR_LUA_NODE_SYNC, 1, keys, n + 1, argv);
+		memcpy(argv + 2, counts, (size_t)n * sizeof(*counts));
+	redisReply *r = script(OMR_LUA_NODE_SYNC, 1, keys, n + 2, argv);
 	free(argv);
 	return r;
 }
