@@ -88,8 +88,8 @@ static const struct omr_conf_key omr_engagement_keys[] = {
 	  "{resolved: 1, first_contact_resolution: 2, csat_good: 2, complaint_recovered: 8}", 0, 0,
 	  "points added per wrap-up outcome or event" },
 	{ "withdrawals", OMR_CONF_JSON, EGOFF(withdrawals), 0,
-	  "{escalated: 2, follow_up: 1, complaint: 5, sla_breach: 3, repeat_contact: 2, "
-	  "abandoned: 3, transfer: 1, csat_poor: 3}", 0, 0,
+	  "{escalated: 2, follow_up: 1, complaint: 5, sla_breach: 3, repeat_contact: 1, "
+	  "repeat_reason: 3, abandoned: 3, transfer: 1, csat_poor: 3}", 0, 0,
 	  "points taken per outcome or event" },
 	{ "repeat_days", OMR_CONF_INT, EGOFF(repeat_days), 0, "7", 0, 365,
 	  "a new contact this soon after the last is a repeat" },

@@ -32,6 +32,10 @@
 --                     (complaints_due.lua; a good rating recovers it at
 --                     once: ingest.lua); 0: never
 -- @arg  moved   int   transfer: the transfer's change of the balance
+-- @arg  rpoints int   wrapup: the change of the balance when the customer's
+--                     previous conversation closed within repeat_ms with the
+--                     same contact reason (repeat_reason: not solved)
+-- @arg  repeat_ms int wrapup
 -- @arg  complained bool wrapup: the agent says the customer complained (a
 --                     conversation not yet known as a complaint becomes one)
 -- @arg  cpoints int   wrapup: a complaint's change of the balance
@@ -99,7 +103,13 @@ if A.action == 'wrapup' then
   T.handled(c[4], chan, A.agent, assigned > 0 and now - assigned or 0)
   T.closed(c[4], chan, A.reason, A.outcome)
   if c[6] then
-    redis.call('HSET', P .. 'cust:' .. c[6], 'last_agent', A.agent, 'last_closed_at', now)
+    local ck = P .. 'cust:' .. c[6]
+    local last = redis.call('HMGET', ck, 'last_reason', 'last_closed_at')
+    if A.reason ~= '' and last[1] == A.reason and
+        now - (tonumber(last[2] or '0') or 0) <= A.repeat_ms then
+      E.move(c[6], A.rpoints, 'repeat_reason', conv, A.min, A.max)
+    end
+    redis.call('HSET', ck, 'last_agent', A.agent, 'last_closed_at', now, 'last_reason', A.reason)
   end
   if A.complained and redis.call('HGET', ckey, 'complaint') ~= '1' then
     E.move(c[6], A.cpoints, 'complaint', conv, A.min, A.max)

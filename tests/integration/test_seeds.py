@@ -16,7 +16,7 @@ waited for.
   before; one whose customer writes again within the window is not;
 - an agent may say at wrap-up that the customer complained;
 - a transfer withdraws and the resolution after it is no first-contact
-  resolution;
+  resolution; the same contact reason again within repeat_days withdraws;
 - a loyal customer (balance at engagement.high, 6 here) asking for a person gets
   the rule that keeps them from the bot; phrases match per language and
   ignore case.
@@ -169,6 +169,10 @@ def quiet_complaints(d, alice):
     check(c3 != c2, "Lea writes again: a new contact")
     serve(alice, c3)
     resolve(alice, c3)
+    wait_for(lambda: ("repeat_reason", -3) in events(d, c3),
+             what="the same reason again within repeat_days: not solved, -3")
+    eq(events(d, c3)[-3:], [("repeat_contact", -1), ("repeat_reason", -3), ("resolved", 1)],
+       "a repeat is no first-contact resolution")
     return kim, c, c3
 
 
