@@ -55,9 +55,15 @@ struct omr_sim_agent {
 };
 
 /* recorded distributions the replay draws from */
+struct omr_sim_sample {
+	const char *name;               /* queue or channel */
+	size_t seq;                     /* order recorded */
+	long long ms;
+};
 struct omr_sim_samples {
-	const char **names;             /* queue or channel of each sample */
-	long long *ms;
+	struct omr_sim_sample *all;     /* as recorded */
+	struct omr_sim_sample *byname;  /* by name, then length, then as recorded */
+	struct omr_sim_sample *bytime;  /* by length, then as recorded */
 	size_t n;
 };
 
@@ -138,37 +144,80 @@ static struct omr_sim_ev omr_sim_pop(struct omr_sim *s)
 
 static void omr_sim_sample(struct omr_sim_samples *sm, const char *name, long long ms)
 {
-	sm->names = omr_realloc(sm->names, (sm->n + 1) * sizeof(*sm->names));
-	sm->ms = omr_realloc(sm->ms, (sm->n + 1) * sizeof(*sm->ms));
-	sm->names[sm->n] = name;
-	sm->ms[sm->n++] = ms;
+	sm->all = omr_realloc(sm->all, (sm->n + 1) * sizeof(*sm->all));
+	sm->all[sm->n] = (struct omr_sim_sample){ name, sm->n, ms };
+	sm->n++;
 }
 
-/* a draw among the samples of name (NULL: any) longer than above; -1: none */
+static int omr_sim_sample_cmp(const void *a, const void *b)
+{
+	const struct omr_sim_sample *x = a, *y = b;
+	int c = x->name && y->name ? strcmp(x->name, y->name) : 0;
+	if (c)
+		return c;
+	if (x->ms != y->ms)
+		return x->ms < y->ms ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* byname: by name, then length; bytime: by length alone */
+static void omr_sim_samples_index(struct omr_sim_samples *sm)
+{
+	sm->byname = omr_calloc(sm->n + 1, sizeof(*sm->byname));
+	sm->bytime = omr_calloc(sm->n + 1, sizeof(*sm->bytime));
+	for (size_t i = 0; i < sm->n; i++) {
+		sm->byname[i] = sm->all[i];
+		sm->bytime[i] = sm->all[i];
+		sm->bytime[i].name = NULL;
+	}
+	if (sm->n) {
+		qsort(sm->byname, sm->n, sizeof(*sm->byname), omr_sim_sample_cmp);
+		qsort(sm->bytime, sm->n, sizeof(*sm->bytime), omr_sim_sample_cmp);
+	}
+}
+
+/* a draw among the samples of name (NULL: any) longer than above; -1:
+ * none. Those longer are the end of the name's run: O(log n). */
 static long long omr_sim_pick(const struct omr_sim_samples *sm, const char *name,
 			      long long above, const char *id, const char *salt)
 {
-	size_t k = 0;
-	for (int pass = 0; pass < 2; pass++) {
-		size_t i, m = 0;
-		for (i = 0; i < sm->n; i++) {
-			if ((name && strcmp(sm->names[i], name)) || sm->ms[i] <= above)
-				continue;
-			if (pass == 1 && m == k)
-				return sm->ms[i];
-			m++;
+	const struct omr_sim_sample *v = name ? sm->byname : sm->bytime;
+	size_t lo = 0, hi = sm->n, first, end;
+	if (name) {
+		while (lo < hi) { /* the first of name */
+			size_t mid = (lo + hi) / 2;
+			if (strcmp(v[mid].name, name) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
-		if (m == 0)
-			return -1;
-		k = omr_sim_draw(id, salt, m);
+		for (end = lo, hi = sm->n; end < hi;) { /* past the last of name */
+			size_t mid = (end + hi) / 2;
+			if (strcmp(v[mid].name, name) <= 0)
+				end = mid + 1;
+			else
+				hi = mid;
+		}
+	} else {
+		end = sm->n;
 	}
-	return -1;
+	for (first = lo, hi = end; first < hi;) { /* the first longer than above */
+		size_t mid = (first + hi) / 2;
+		if (v[mid].ms <= above)
+			first = mid + 1;
+		else
+			hi = mid;
+	}
+	if (first == end)
+		return -1;
+	return v[first + omr_sim_draw(id, salt, end - first)].ms;
 }
 
 static void omr_sim_samples_free(struct omr_sim_samples *sm)
 {
-	free(sm->names);
-	free(sm->ms);
+	free(sm->all);
+	free(sm->byname);
+	free(sm->bytime);
 }
 
 static void omr_sim_learn(struct omr_sim *s)
@@ -187,6 +236,9 @@ static void omr_sim_learn(struct omr_sim *s)
 				omr_sim_sample(&s->bot, "", end - c->bot_at);
 		}
 	}
+	omr_sim_samples_index(&s->handle);
+	omr_sim_samples_index(&s->patience);
+	omr_sim_samples_index(&s->bot);
 }
 
 /* ---- agents and channels ---- */
@@ -290,14 +342,17 @@ static void omr_sim_candidates(struct omr_sim *s, struct omr_sim_job *j, long lo
 	omr_route_candidates(s->dir, c->channel, skills, optional, j->d.language, NULL, relax,
 			     &cands);
 	memset(j->cand, 0, s->nagents + 1);
-	for (int k = 0; k < cands.n; k++) {
-		const struct omr_agent_conf *a = omr_agents_find(s->dir, cands.argv[k * 3]);
+	/* the candidates come in the agents' order, each named by its own id
+	 * pointer: one walk finds their indices */
+	for (size_t k = 0, a = 0; k < (size_t)cands.n; k++) {
 		long long score = 0;
-		if (!a)
-			continue;
+		while (a < s->nagents && s->dir->agents[a].id != cands.argv[k * 3])
+			a++;
+		if (a == s->nagents)
+			break;
 		omr_parse_ll(cands.argv[k * 3 + 2], &score);
-		j->cand[a - s->dir->agents] = 1;
-		j->skill[a - s->dir->agents] = score;
+		j->cand[a] = 1;
+		j->skill[a] = score;
 	}
 	omr_cands_free(&cands);
 	json_decref(skills);
