@@ -333,6 +333,21 @@ def test(tmp):
     check(nl["within_sla"] < cur["within_sla"], "fewer within the service level")
     eq(ch["current"], same["current"], "the current side does not depend on the proposal")
 
+    # the bot tier: a proposal that sends everything not valued high to a
+    # bot first (nothing was with the bot in the recording: no containment
+    # rate is known, so every one is handed over, at once)
+    botfile = os.path.join(tmp, "bot.yaml")
+    with open(botfile, "w") as f:
+        f.write(CURRENT + "bot: faqbot\nvalue:\n  default: { customer: high, organisation: low }\n")
+    rc, botout, err = simulate(conf, botfile, t0, t1, "--json")
+    eq(rc, 0, "a proposal with a bot tier simulates: %s" % err)
+    b = json.loads(botout)
+    eq(sum(q["bot"] for q in b["proposed"]["queues"].values()), 17, "all 17 to the bot first")
+    eq(sum(q["bot_handoffs"] for q in b["proposed"]["queues"].values()), 17, "and handed over")
+    eq(b["proposed"]["quadrants"], {"self_service": 17}, "the quadrant mix")
+    eq(b["proposed"]["tiers"], {"bot": 17}, "the tiers")
+    eq(b["changed_count"], 17, "every conversation routes differently")
+
     # determinism
     rc2, out2, _ = simulate(conf, proposed, t0, t1, "--json")
     eq((rc2, out2), (0, out), "two runs print byte-identical JSON")
