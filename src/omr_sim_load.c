@@ -420,7 +420,8 @@ static int omr_sim_details(struct omr_sim_conn *s, struct omr_sim_conv *cs, size
 	return 0;
 }
 
-/* One pipeline: the hashes and first message ids of ids[0..n). */
+/* One pipeline: the hashes and first message ids of the conversations
+ * of a ZRANGEBYSCORE ... WITHSCORES reply, elements 2 * at, 2 * (at + 1), ... */
 static int omr_sim_batch(struct omr_sim_conn *s, const redisReply *ids, size_t at, size_t n,
 			 struct omr_sim_data *d, char **err_r)
 {
@@ -430,7 +431,7 @@ static int omr_sim_batch(struct omr_sim_conn *s, const redisReply *ids, size_t a
 	int rc = -1;
 
 	for (size_t i = 0; i < n; i++) {
-		char *k = omr_asprintf("%sconv:%s", s->prefix, ids->element[at + i]->str);
+		char *k = omr_asprintf("%sconv:%s", s->prefix, ids->element[2 * (at + i)]->str);
 		char *l = omr_asprintf("%s:msgs", k);
 		const char *hg[] = { "HGETALL", k }, *lr[] = { "LRANGE", l, "0", "0" };
 		int bad = omr_sim_append(s, 2, hg, err_r) < 0 || omr_sim_append(s, 4, lr, err_r) < 0;
@@ -483,22 +484,44 @@ static int omr_sim_conv_cmp(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+/* The window's conversations from the index, a page at a time by score:
+ * a page starts at the last score of the previous one, skipping the ids of
+ * that score already read (LIMIT's offset stays small). */
 static int omr_sim_load_convs(struct omr_sim_conn *s, struct omr_sim_data *d, char **err_r)
 {
-	char *key = omr_asprintf("%sconvs", s->prefix), lo[24], hi[24];
-	snprintf(lo, sizeof(lo), "%lld", d->from);
+	char *key = omr_asprintf("%sconvs", s->prefix), lo[24], hi[24], skip[24];
+	long long score = d->from, skipped = 0;
+	int rc = 0, more = 1;
+
 	snprintf(hi, sizeof(hi), "(%lld", d->to);
-	const char *argv[] = { "ZRANGEBYSCORE", key, lo, hi };
-	redisReply *ids = omr_sim_cmd(s, 4, argv, err_r);
-	free(key);
-	if (!ids)
-		return -1;
-	int rc = 0;
-	for (size_t at = 0; rc == 0 && at < ids->elements; at += OMR_SIM_BATCH) {
-		size_t n = ids->elements - at < OMR_SIM_BATCH ? ids->elements - at : OMR_SIM_BATCH;
-		rc = omr_sim_batch(s, ids, at, n, d, err_r);
+	while (rc == 0 && more) {
+		snprintf(lo, sizeof(lo), "%lld", score);
+		snprintf(skip, sizeof(skip), "%lld", skipped);
+		const char *argv[] = { "ZRANGEBYSCORE", key, lo, hi, "WITHSCORES", "LIMIT", skip,
+				       OMR_SIM_PAGE };
+		redisReply *ids = omr_sim_cmd(s, 8, argv, err_r);
+		if (!ids) {
+			rc = -1;
+			break;
+		}
+		size_t n = ids->type == REDIS_REPLY_ARRAY ? ids->elements / 2 : 0;
+		for (size_t at = 0; rc == 0 && at < n; at += OMR_SIM_BATCH)
+			rc = omr_sim_batch(s, ids, at, n - at < OMR_SIM_BATCH ? n - at : OMR_SIM_BATCH,
+					   d, err_r);
+		more = n == (size_t)atoi(OMR_SIM_PAGE);
+		if (more) { /* the next page: from the last score, past its ids read */
+			long long last = 0;
+			size_t same = 0;
+			omr_parse_ll(ids->element[2 * n - 1]->str, &last);
+			while (same < n && strcmp(ids->element[2 * (n - 1 - same) + 1]->str,
+						  ids->element[2 * n - 1]->str) == 0)
+				same++;
+			skipped = last == score ? skipped + (long long)same : (long long)same;
+			score = last;
+		}
+		freeReplyObject(ids);
 	}
-	freeReplyObject(ids);
+	free(key);
 	if (d->nconvs)
 		qsort(d->convs, d->nconvs, sizeof(*d->convs), omr_sim_conv_cmp);
 	return rc;
