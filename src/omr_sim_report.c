@@ -214,6 +214,29 @@ static json_t *omr_sim_changed(const struct omr_sim_data *d, const struct omr_si
 	return list;
 }
 
+/* what makes this replay less trustworthy than the assumptions say */
+static json_t *omr_sim_warnings(const struct omr_sim_data *d)
+{
+	json_t *w = json_array();
+	size_t old = 0;
+	for (size_t i = 0; i < d->nconvs; i++)
+		old += d->convs[i].repeat < 0;
+	if (d->nconvs && !d->nchanges)
+		json_array_append_new(w, json_string("no agent presence history recorded up to the "
+						     "window's end (agents:history): every agent "
+						     "is taken as never available"));
+	if (d->unknown_agents)
+		json_array_append_new(w, json_sprintf("%zu presence changes of agents no longer in "
+						      "the agents file are left out",
+						      d->unknown_agents));
+	if (old)
+		json_array_append_new(w, json_sprintf("%zu conversations were recorded by a version "
+						      "without answered_at and the repeat flag: "
+						      "their first answer and repeat contact are "
+						      "approximated", old));
+	return w;
+}
+
 static json_t *omr_sim_json(const struct omr_sim_data *d, const struct omr_routing_conf *cur,
 			    const struct omr_routing_conf *prop, const struct omr_sim_result *rec,
 			    const struct omr_sim_result *c, const struct omr_sim_result *p)
@@ -223,11 +246,12 @@ static json_t *omr_sim_json(const struct omr_sim_data *d, const struct omr_routi
 	for (int k = 0; omr_sim_assumptions[k]; k++)
 		json_array_append_new(assume, json_string(omr_sim_assumptions[k]));
 	json_t *changed = omr_sim_changed(d, c, p, &nchanged);
-	return json_pack("{s:{s:I,s:I},s:I,s:I,s:I,s:o,s:s,s:o,s:o,s:o,s:o,s:I,s:i}", "window",
+	return json_pack("{s:{s:I,s:I},s:I,s:I,s:I,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:I,s:i}", "window",
 			 "from", (json_int_t)d->from, "to", (json_int_t)d->to, "conversations",
 			 (json_int_t)d->nconvs, "presence_changes", (json_int_t)d->nchanges,
 			 "presence_changes_unknown_agents", (json_int_t)d->unknown_agents,
-			 "assumptions", assume, "weakest", omr_sim_weakest, "recorded",
+			 "assumptions", assume, "weakest", omr_sim_weakest, "warnings",
+			 omr_sim_warnings(d), "recorded",
 			 omr_sim_result_json(d, cur, rec), "current",
 			 omr_sim_result_json(d, cur, c), "proposed",
 			 omr_sim_result_json(d, prop, p), "changed", changed, "changed_count",
@@ -381,6 +405,8 @@ static void omr_sim_table(FILE *out, const json_t *j)
 		free(rc);
 		free(rp);
 	}
+	json_array_foreach(json_object_get(j, "warnings"), i, v)
+		fprintf(out, "\nWarning: %s\n", json_string_value(v));
 	fprintf(out, "\nAssumptions:\n");
 	json_array_foreach(json_object_get(j, "assumptions"), i, v)
 		fprintf(out, "  - %s\n", json_string_value(v));

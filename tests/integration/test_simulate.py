@@ -304,6 +304,9 @@ def test(tmp):
         check(abs(c["within_sla"] - r["within_sla"]) <= 1, "%s: within the SLA (+-1)" % q)
     eq(same["recorded"]["queues"]["general"]["abandoned"], 1, "the recorded abandon")
     eq(same["changed"], [], "the same file changes nothing")
+    eq(same["warnings"], [], "a recording by this version: no warnings")
+    check(len(same["assumptions"]) >= 5 and "abandons" in same["weakest"],
+          "the assumptions and the weakest point are stated")
     eq(same["current"]["queues"]["billing"]["channels"]["email"]["offered"], 1,
        "per channel: the Dutch e-mail in billing")
 
