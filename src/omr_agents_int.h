@@ -175,9 +175,10 @@ void omr_agents_presence(struct omr_agents *a, struct omr_asess *s, const json_t
 /* Take an agent offline (grace expired, node gone); requeues and withdraws. */
 void omr_agents_offline(struct omr_agents *a, const char *agent, const char *reason,
 			int only_if_disconnected);
-/* Set an agent's presence on behalf of q->by (q->done is told). */
+/* Set an agent's presence on behalf of q->by (q->done is told); by: who,
+ * as the state history records it ("supervisor:<id>"). */
 void omr_agents_presence_for(struct omr_agents *a, struct omr_areq *q, const char *status,
-			     const char *reason);
+			     const char *reason, const char *by);
 /* A session closed. */
 void omr_agents_session_closed(struct omr_agents *a, struct omr_asess *s);
 

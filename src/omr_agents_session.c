@@ -303,14 +303,14 @@ static void omr_agents_offline_cb(void *arg, const redisReply *reply, const char
 }
 
 static void omr_agents_presence_run(struct omr_agents *a, struct omr_areq *q, const char *status,
-				    const char *reason, int only_if_gone)
+				    const char *reason, const char *by, int only_if_gone)
 {
 	free(q->text);
 	free(q->extra);
 	q->text = omr_strdup(status);
 	q->extra = omr_strdup(reason ? reason : "");
 	struct omr_lua_agent_presence_args p = {
-		.agent = q->agent, .status = status, .reason = q->extra,
+		.agent = q->agent, .status = status, .reason = q->extra, .by = by,
 		.only_if_gone = only_if_gone,
 		/* a requeued conversation waits for its agent for one more grace period */
 		.prefer = omr_env_cfg(&a->env)->routing->sessions.grace,
@@ -319,24 +319,25 @@ static void omr_agents_presence_run(struct omr_agents *a, struct omr_areq *q, co
 }
 
 void omr_agents_presence_for(struct omr_agents *a, struct omr_areq *q, const char *status,
-			     const char *reason)
+			     const char *reason, const char *by)
 {
-	omr_agents_presence_run(a, q, status, reason, 0);
+	omr_agents_presence_run(a, q, status, reason, by, 0);
 }
 
 static void omr_agents_set_presence(struct omr_agents *a, const char *agent, uint64_t conn,
-				    const char *status, const char *reason, int only_if_gone)
+				    const char *status, const char *reason, const char *by,
+				    int only_if_gone)
 {
 	struct omr_areq *q = omr_areq_new(a, NULL);
 	q->conn = conn;
 	q->agent = omr_strdup(agent);
-	omr_agents_presence_run(a, q, status, reason, only_if_gone);
+	omr_agents_presence_run(a, q, status, reason, by, only_if_gone);
 }
 
 void omr_agents_offline(struct omr_agents *a, const char *agent, const char *reason,
 			int only_if_disconnected)
 {
-	omr_agents_set_presence(a, agent, 0, "offline", reason, only_if_disconnected);
+	omr_agents_set_presence(a, agent, 0, "offline", reason, "system", only_if_disconnected);
 }
 
 void omr_agents_presence(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
@@ -353,6 +354,6 @@ void omr_agents_presence(struct omr_agents *a, struct omr_asess *s, const json_t
 		omr_agents_error(a, s->conn, "bad_request", "reason: at most 200 bytes", NULL, NULL);
 		return;
 	}
-	omr_agents_set_presence(a, s->agent, s->conn, status, reason, 0);
+	omr_agents_set_presence(a, s->agent, s->conn, status, reason, "agent", 0);
 }
 

@@ -70,7 +70,9 @@ static void omr_supervise_presence(struct omr_agents *a, const struct omr_superv
 	}
 	struct omr_areq *q = omr_supervise_req(a, s, cb, arg);
 	q->agent = omr_strdup(s->agent);
-	omr_agents_presence_for(a, q, p, s->reason);
+	char *by = omr_asprintf("supervisor:%s", s->by ? s->by : "");
+	omr_agents_presence_for(a, q, p, s->reason, by);
+	free(by); /* the script's arguments are copied when it is sent */
 }
 
 /* ---- close, transfer: on behalf of the agent who has the conversation ---- */

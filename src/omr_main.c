@@ -19,6 +19,7 @@
 
 #include "omr_config.h"
 #include "omr_explain.h"
+#include "omr_sim.h"
 #include "omr_core.h"
 #include "omr_log.h"
 #include "omr_move.h"
@@ -46,6 +47,7 @@ static void omr_usage(FILE *f)
 		"       omniroute --describe-config\n"
 		"       omniroute [-c FILE] --move-site HOST:PORT\n"
 		"       omniroute [-c FILE] --explain JSON|-\n"
+		"       omniroute [-c FILE] --simulate ROUTING.yaml --from DATE --to DATE [--json]\n"
 		"\n"
 		"  -c, --config FILE     configuration (default %s/omniroute.yaml)\n"
 		"  -t, --test            check the configuration and plugins, then exit\n"
@@ -59,6 +61,11 @@ static void omr_usage(FILE *f)
 		"      --explain JSON    what the routing decides for a conversation like\n"
 		"                        {\"channel\":\"webchat\",\"text\":\"...\"} (- : stdin), as JSON;\n"
 		"                        no Redis needed (see docs/routing.md)\n"
+		"      --simulate ROUTING.yaml  replay the conversations recorded between --from\n"
+		"                        and --to (YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]Z or ms)\n"
+		"                        with the current routing and with ROUTING.yaml; reads\n"
+		"                        Redis only (see docs/routing.md)\n"
+		"      --json            with --simulate: one JSON object instead of a table\n"
 		"  -h, --help            this text\n",
 		OMR_SYSCONF_DIR);
 }
@@ -264,10 +271,15 @@ int main(int argc, char **argv)
 		{ "describe-config", no_argument, NULL, 'D' },
 		{ "move-site", required_argument, NULL, 'M' },
 		{ "explain", required_argument, NULL, 'E' },
+		{ "simulate", required_argument, NULL, 'S' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "to", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = OMR_SYSCONF_DIR "/omniroute.yaml";
 	const char *move_to = NULL, *explain = NULL;
+	struct omr_sim_opts sim = { 0 };
 	int test = 0, hash = 0, hash_token = 0, generate = 0, opt;
 	long long iterations = OMR_PASSWORD_ITERATIONS;
 	struct omr_config *cfg;
@@ -311,12 +323,25 @@ int main(int argc, char **argv)
 		case 'E':
 			explain = optarg;
 			break;
+		case 'S':
+			sim.proposed = optarg;
+			break;
+		case 'F':
+			sim.from = optarg;
+			break;
+		case 'T':
+			sim.to = optarg;
+			break;
+		case 'J':
+			sim.json = 1;
+			break;
 		default:
 			omr_usage(stderr);
 			return 2;
 		}
 	}
-	if (optind < argc || (hash && hash_token) || (generate && !hash_token)) {
+	if (optind < argc || (hash && hash_token) || (generate && !hash_token) ||
+	    (!sim.proposed && (sim.from || sim.to || sim.json))) {
 		omr_usage(stderr);
 		return 2;
 	}
@@ -330,6 +355,11 @@ int main(int argc, char **argv)
 		return 1;
 	if (explain) {
 		int rc = omr_explain(cfg, explain, stdout, stderr);
+		omr_config_free(cfg);
+		return rc;
+	}
+	if (sim.proposed) {
+		int rc = omr_simulate(cfg, &sim, stdout, stderr);
 		omr_config_free(cfg);
 		return rc;
 	}

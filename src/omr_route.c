@@ -181,6 +181,10 @@ void omr_route_decide(const struct omr_routing_conf *rc, json_t *facts, int bots
 	json_t *balance = json_object_get(json_object_get(facts, "customer"), "balance");
 	if (balance)
 		json_object_set(d->explain, "balance", balance);
+	/* recorded with the conversation: what --simulate replays the facts from */
+	json_t *repeat = json_object_get(json_object_get(facts, "customer"), "repeat");
+	if (repeat)
+		json_object_set(d->explain, "repeat", repeat);
 }
 
 void omr_decision_release(struct omr_decision *d)

@@ -6,6 +6,7 @@
 -- @arg  agent   str   the agent
 -- @arg  status  str   available | away | offline
 -- @arg  reason  str   why ('' none)
+-- @arg  by      str   who set it: agent | supervisor:<id> | system (agents:history)
 -- @arg  only_if_gone bool  only when the agent has no session (the grace period ran out)
 -- @arg  prefer  int   ms a requeued conversation waits for the agent
 -- @time
@@ -15,12 +16,14 @@
 -- @lib  queue
 -- @lib  pools
 -- @lib  report
+-- @lib  presence
 local akey = K.agent
 if A.only_if_gone and tonumber(redis.call('HGET', akey, 'sessions') or '0') > 0 then
   return { 'skip', {}, {} }
 end
 redis.call('HSET', akey, 'presence', A.status, 'presence_reason', A.reason, 'presence_at', NOW,
   'changed_at', NOW)
+H.changed(A.agent, A.status, A.reason, A.by)
 if A.status == 'available' then redis.call('HSET', akey, 'missed', 0) end
 if A.status ~= 'offline' then
   R.refresh(A.agent)

@@ -18,6 +18,7 @@
 -- @reply sessions  int   the agent's sessions now, on every node
 -- @lib  pools
 -- @lib  sessions
+-- @lib  presence
 local akey = K.agent
 if A.delta < 0 then
   local n = S.add(A.agent, A.node, -1)
@@ -36,6 +37,7 @@ local presence = redis.call('HGET', akey, 'presence')
 if not presence or presence == 'offline' then
   redis.call('HSET', akey, 'presence', 'away', 'presence_reason', 'logged in',
     'presence_at', NOW, 'missed', 0)
+  H.changed(A.agent, 'away', 'logged in', 'system')
 end
 R.refresh(A.agent)
 local p = redis.call('HMGET', akey, 'presence', 'presence_reason')

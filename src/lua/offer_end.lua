@@ -36,6 +36,7 @@
 -- @lib  report
 -- @lib  engage
 -- @lib  view
+-- @lib  presence
 local how, oid, agent, now = A.how, A.offer, A.agent, NOW
 local okey = K.offer
 local o = redis.call('HMGET', okey, 'conversation', 'agent', 'channel', 'queue', 'score',
@@ -55,6 +56,8 @@ redis.call('SREM', akey .. ':offers', oid)
 if how == 'accept' then
   redis.call('HSET', ckey, 'status', 'assigned', 'agent', owner, 'assigned_at', now,
     'updated_at', now, 'offer', '', 'prefer_agent', '', 'prefer_until', 0)
+  -- the first answer, kept through transfers and requeues (--simulate)
+  redis.call('HSETNX', ckey, 'answered_at', now)
   redis.call('SADD', akey .. ':convs', conv)
   redis.call('HSET', akey, 'last_assigned_at', now, 'missed', 0)
   R.refresh(owner)
@@ -107,6 +110,7 @@ local away = 0
 if missed >= A.missed and redis.call('HGET', akey, 'presence') == 'available' then
   redis.call('HSET', akey, 'presence', 'away', 'presence_reason', 'missed offers',
     'presence_at', now, 'missed', 0)
+  H.changed(owner, 'away', 'missed offers', 'system')
   away = 1
 end
 R.refresh(owner)
