@@ -86,7 +86,7 @@ if A.action == 'wrapup' then
     redis.call('LTRIM', P .. 'queue:' .. c[4] .. ':aht', 0, 49)
   end
   T.handled(c[4], chan, A.agent, assigned > 0 and now - assigned or 0)
-  T.closed(c[4], chan, A.reason, A.outcome)
+  T.closed(c[4], chan, A.reason, A.outcome, assigned > 0 and now - assigned or 0)
   if c[6] then
     redis.call('HSET', P .. 'cust:' .. c[6], 'last_agent', A.agent, 'last_closed_at', now)
   end
