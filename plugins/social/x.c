@@ -8,14 +8,18 @@
  * x-twitter-webhooks-signature of every POST; this file maps
  * direct_message_events[] (message_create) to messages, one private
  * conversation per customer, with names from users{}, and
- * direct_message_mark_read_events[] to read receipts of our messages.
- * Events the account sent itself come back too and are skipped.
+ * direct_message_mark_read_events[] to read receipts of our messages,
+ * and tweet_create_events[] that mention the account or answer its tweets
+ * to public conversations, one per tweet (x_tweet). Events the account
+ * sent itself come back too and are skipped.
  *
  * Out: POST {api_base}/2/dm_conversations/with/{user id}/messages, signed
  * with OAuth 1.0a (consumer key and secret, the account's access token and
  * secret: they do not expire), or with an OAuth 2.0 user token (which
  * expires after two hours unless refreshed elsewhere); the dm_event_id is
- * kept for receipts.
+ * kept for receipts. A public conversation is answered with POST
+ * {api_base}/2/tweets in reply to its tweet; answered privately
+ * (out->data.public_note), by DM, with the note as the reply tweet.
  * DMs on X have no reply window. Retried and paced by the core.
  *
  * Set-up and mapping: docs/channels/x.md.
@@ -425,7 +429,7 @@ const struct omr_plugin_descriptor omr_plugin = {
 	OMR_PLUGIN_DESCRIPTOR_INIT,
 	.name = "x",
 	.version = "1.0",
-	.description = "X direct messages (Account Activity webhooks, API v2)",
+	.description = "X direct messages, mentions and replies (Account Activity webhooks, API v2)",
 	.kind = OMR_PLUGIN_CHANNEL,
 	.config_keys = x_keys,
 	.config_size = sizeof(struct x_config),
