@@ -117,12 +117,14 @@ static void omr_agents_reply_store(struct omr_areq *q, const char *cmid)
 	struct omr_agents *a = q->a;
 	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, q->agent);
 	char mid[OMR_ID_MAX];
-	char *tmpl = q->data ? json_dumps(json_object_get(q->data, "template"), JSON_COMPACT) : NULL;
+	const json_t *t = json_object_get(q->data, "template");
+	char *tmpl = t ? json_dumps(t, JSON_COMPACT) : NULL;
 	struct omr_lua_reply_args r = {
 		.conversation = q->conversation, .agent = q->agent,
 		.name = ac && ac->name ? ac->name : q->agent, .text = q->text, .client_msg_id = cmid,
 		.message = omr_id_new(mid, "m_"), .dedup_ttl = omr_env_cfg(&a->env)->limits.dedup_ttl,
 		.author = "agent", .template = tmpl,
+		.public_note = json_string_value(json_object_get(q->data, "public_note")),
 	};
 	omr_lua_reply(a->env.store, &r, omr_agents_reply_cb, q);
 	free(tmpl);
@@ -171,8 +173,10 @@ static void omr_agents_reply_checked(void *arg, const redisReply *reply, const c
 	long long last = omr_reply_int(omr_reply_elem(reply, 1), 0);
 	const char *pub = omr_reply_str(omr_reply_elem(reply, 2));
 	const char *owner = omr_reply_str(omr_reply_elem(reply, 3));
+	const char *language = omr_reply_str(omr_reply_elem(reply, 4));
 	const struct omr_plugin *p = channel ? omr_channels_get(a->channels, channel) : NULL;
 	const char *tname = q->extra;
+	int private = json_is_true(json_object_get(q->data, "private"));
 
 	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
 		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
@@ -182,6 +186,15 @@ static void omr_agents_reply_checked(void *arg, const redisReply *reply, const c
 		omr_agents_error_q(q, "not_yours", "this conversation is not assigned to you");
 		goto done;
 	}
+	json_decref(q->data);
+	q->data = NULL;
+	if (private && !(pub && strcmp(pub, "1") == 0)) {
+		omr_agents_error_q(q, "bad_request", "private: only on a public conversation");
+		goto done;
+	}
+	if (private) /* to the customer alone; the thread gets the short note */
+		q->data = json_pack("{s:s}", "public_note",
+				    omr_routing_note(omr_env_cfg(&a->env)->routing, language));
 	if (tname) {
 		const json_t *t = omr_agents_template(p, tname);
 		if (!t) {
@@ -219,6 +232,11 @@ void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *m
 		omr_agents_reply_error(a, s, "template: a template name", conv, cmid);
 		return;
 	}
+	const json_t *priv = json_object_get(msg, "private");
+	if (priv && (!json_is_boolean(priv) || (tmpl && json_is_true(priv)))) {
+		omr_agents_reply_error(a, s, "private: true or false, not with a template", conv, cmid);
+		return;
+	}
 	if (!tmpl && (!text || !*text)) {
 		omr_agents_reply_error(a, s, "text: a non-empty string", conv, cmid);
 		return;
@@ -232,9 +250,10 @@ void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *m
 	q->client_msg_id = omr_strdup(cmid);
 	q->text = omr_strdup(text ? text : "");
 	q->extra = tmpl ? omr_strdup(tmpl) : NULL;
+	q->data = json_is_true(priv) ? json_pack("{s:b}", "private", 1) : NULL;
 	char *key = omr_store_key(a->env.store, "conv:%s", conv);
 	omr_redis_cmd(omr_store_redis(a->env.store), omr_agents_reply_checked, q,
-		      "HMGET %s channel last_inbound_at public agent", key);
+		      "HMGET %s channel last_inbound_at public agent language", key);
 	free(key);
 }
 

@@ -77,6 +77,11 @@ json_t *omr_agents_offer_frame(const json_t *conv, const json_t *offer)
 		json_object_set_new(summary, "routing", json_pack("{s:O}", "handoff", handoff));
 	if (json_is_string(json_object_get(conv, "intent")))
 		json_object_set(summary, "intent", json_object_get(conv, "intent"));
+	/* a public post: the answer is public (the console marks it) */
+	const json_t *pub = json_object_get(conv, "public");
+	json_object_set_new(summary, "public",
+			    json_boolean(json_is_true(pub) || (json_is_string(pub) &&
+						strcmp(json_string_value(pub), "1") == 0)));
 	if (json_is_object(handoff) && json_object_size(json_object_get(conv, "bot_slots")))
 		json_object_set(summary, "bot_slots", json_object_get(conv, "bot_slots"));
 	return json_pack("{s:s,s:O,s:I,s:o}", "type", "offer", "offer", json_object_get(offer, "id"),

@@ -57,7 +57,10 @@ static void omr_outbox_resend(struct omr_outbox *o, const char *id,
 	struct omr_plugin *p = omr_channels_get(o->channels, channel);
 	json_t *meta = json_loads(r->meta ? r->meta : "{}", 0, NULL);
 	json_t *tmpl = json_object_get(meta, "template");
-	json_t *data = json_is_object(tmpl) ? json_pack("{s:O}", "template", tmpl) : NULL;
+	json_t *note = json_object_get(meta, "public_note");
+	json_t *data = json_is_object(tmpl) ? json_pack("{s:O}", "template", tmpl)
+		       : json_is_string(note) ? json_pack("{s:O}", "public_note", note)
+					      : NULL;
 	if (p && (p->desc->flags & OMR_PLUGIN_CONNECTED)) {
 		/* the customer reads it from history when back: nothing to resend */
 		char *key = omr_store_key(o->env.store, "outbox");

@@ -36,7 +36,7 @@ static const struct {
 } omr_rep_kinds[] = {
 	{ "/api/v1/reports/queues", OMR_REP_QUEUES, "qsh" },
 	{ "/api/v1/reports/agents", OMR_REP_AGENTS, "a" },
-	{ "/api/v1/reports/contact-reasons", OMR_REP_REASONS, "roe" },
+	{ "/api/v1/reports/contact-reasons", OMR_REP_REASONS, "roemb" },
 };
 
 int omr_rep_queue_allowed(const struct omr_rep *r, const char *queue)
@@ -52,6 +52,9 @@ static void omr_rep_free(struct omr_rep *r)
 		free(r->agents[i].id);
 		free(r->agents[i].name);
 	}
+	for (size_t i = 0; i < r->nreasons; i++)
+		free(r->reasons[i].name);
+	free(r->reasons);
 	free(r->queues);
 	free(r->agents);
 	free(r->days);
@@ -206,12 +209,42 @@ static void omr_rep_next(struct omr_rep *r)
 
 /* ---- the request ---- */
 
+/* Whether an automatic answer counts its contacts under reason. */
+static int omr_rep_automatic(const struct omr_routing_conf *rc, const char *reason)
+{
+	if (rc->value.eliminate.text && rc->value.eliminate.reason &&
+	    strcmp(rc->value.eliminate.reason, reason) == 0)
+		return 1;
+	for (size_t i = 0; i < rc->nrules; i++) {
+		const struct omr_rule *rule = &rc->rules[i];
+		const char *as = rule->answer.reason ? rule->answer.reason : rule->name;
+		if (rule->answer.text && as && strcmp(as, reason) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* What the contact-reason report needs of the reasons, copied. */
+static void omr_rep_config_reasons(struct omr_rep *r, const struct omr_routing_conf *rc)
+{
+	r->reasons = omr_calloc(rc->nreasons + 1, sizeof(*r->reasons));
+	for (size_t i = 0; i < rc->nreasons; i++) {
+		const struct omr_reason_conf *c = &rc->reason_info[i];
+		r->reasons[i].name = omr_strdup(c->name);
+		r->reasons[i].avoidable = c->avoidable;
+		r->reasons[i].treatment = c->treatment;
+		r->reasons[i].automatic = omr_rep_automatic(rc, c->name);
+	}
+	r->nreasons = rc->nreasons;
+}
+
 /* What the report needs of the configuration, copied. */
 static void omr_rep_config(struct omr_rep *r, const struct omr_config *cfg)
 {
 	const struct omr_routing_conf *rc = cfg->routing;
 	const struct omr_agents_conf *ac = cfg->agents;
 
+	omr_rep_config_reasons(r, rc);
 	r->low = rc->engagement.low;
 	r->queues = omr_calloc(rc->nqueues + 1, sizeof(*r->queues));
 	for (size_t i = 0; i < rc->nqueues; i++) {

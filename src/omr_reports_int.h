@@ -24,6 +24,14 @@ struct omr_rep_agent {
 	char *name;
 };
 
+/* a configured contact reason, as the report needs it */
+struct omr_rep_reason {
+	char *name;
+	int avoidable;
+	int treatment;               /* configured (omr_quadrant_names); -1: none */
+	int automatic;               /* an automatic answer counts under it */
+};
+
 struct omr_rep {
 	struct omr_store *store;     /* borrowed: outlives the requests */
 	omr_http_reply *reply;       /* answered exactly once; or, NULL: */
@@ -36,6 +44,8 @@ struct omr_rep {
 	size_t nqueues;
 	struct omr_rep_agent *agents;  /* configured (and overseen) */
 	size_t nagents;
+	struct omr_rep_reason *reasons;  /* configured */
+	size_t nreasons;
 	long long low;               /* engagement.low: below it a customer is at risk */
 	long long prev_from, prev_to;  /* contact reasons: the period before */
 	long long *days;             /* to read, in order */
@@ -53,6 +63,18 @@ struct omr_rep {
 
 /* The answer, from what was read (omr_reports_render.c). */
 void omr_rep_render(struct omr_rep *r);
+
+/* What the contact-reason rows are made of: {reason: n} of the period
+ * and of the one before, {week: {reason: n}}, {channel|queue: {reason: n}}. */
+struct omr_rep_reason_in {
+	const json_t *counts, *prev, *weeks, *bych, *byq;
+};
+
+/* omr_reports_reasons.c: "reasons" (one row per reason) and "avoidable"
+ * (their sum, and the avoidable ones ranked by hours per month) into out */
+void omr_rep_reason_rows(const struct omr_rep *r, const struct omr_rep_reason_in *in,
+			 json_t *out);
+const struct omr_rep_reason *omr_rep_reason_of(const struct omr_rep *r, const char *name);
 
 /* Whether the caller may see queue (its name; "" : a conversation that
  * never was in one). */

@@ -525,14 +525,16 @@ static json_t *omr_rep_reasons(const struct omr_rep *r)
 	}
 	omr_reports_date_str(r->prev_from, f, sizeof(f));
 	omr_reports_date_str(r->prev_to, t, sizeof(t));
-	json_t *out = json_pack("{s:I,s:o,s:o,s:o,s:{s:s,s:s},s:o,s:o,s:o,s:o}", "total",
-				(json_int_t)omr_rep_sum(reasons), "reasons",
-				omr_rep_ranking(reasons, "reason", "count"), "outcomes",
+	json_t *out = json_pack("{s:I,s:o,s:o,s:{s:s,s:s},s:o,s:o,s:o,s:o}", "total",
+				(json_int_t)omr_rep_sum(reasons), "outcomes",
 				omr_rep_ranking(outcomes, "outcome", "count"), "trend",
 				omr_rep_trend(reasons, prev), "previous", "from", f, "to", t,
 				"by_channel", omr_rep_groups(bych, "channel", 0), "by_queue",
 				omr_rep_groups(byq, "queue", 1), "by_week",
 				omr_rep_groups(weeks, "week", 0), "engagement", omr_rep_engagement(r));
+	struct omr_rep_reason_in in = { reasons, prev, weeks, bych, byq };
+	if (out)
+		omr_rep_reason_rows(r, &in, out);
 	json_decref(reasons);
 	json_decref(outcomes);
 	json_decref(bych);

@@ -233,14 +233,14 @@ static const struct omr_conf_key omr_routing_keys[] = {
 	  "customer satisfaction: a question at close, answered 1-5", NULL, omr_csat_keys },
 	{ "default_queue", OMR_CONF_STRING, ROFF(default_queue), 1, NULL, 0, 0,
 	  "queue for conversations no rule places" },
-	{ "reasons", OMR_CONF_STRLIST, ROFF(reasons), 0, NULL, 0, 0,
-	  "contact reasons (why the customer got in touch) offered at wrap-up" },
+	{ "public_reply_note", OMR_CONF_JSON, ROFF(public_reply_note), 0, NULL, 0, 0,
+	  "{language: text} posted on a public thread when the agent answers privately" },
 	{ "outcomes", OMR_CONF_STRLIST, ROFF(outcomes), 0, "[resolved, follow_up, escalated]", 0, 0,
 	  "wrap-up outcomes" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 static const char *const omr_routing_handled[] = { "skills", "queues", "rules", "calendars",
-						   NULL };
+						   "reasons", NULL };
 
 static int omr_value_parse(const char *s, int *out)
 {
@@ -684,6 +684,8 @@ struct omr_routing_conf *omr_routing_conf_load(const struct omr_ydoc *doc,
 	omr_conf_apply(omr_routing_keys, root, r, omr_routing_handled, errs);
 	r->engine = omr_rules_new();
 	omr_routing_skills(r, omr_ynode_get(root, "skills"), errs);
+	omr_routing_reasons_load(r, omr_ynode_get(root, "reasons"), errs);
+	omr_routing_note_check(r->public_reply_note, omr_ynode_get(root, "public_reply_note"), errs);
 	omr_routing_calendars(r, omr_ynode_get(root, "calendars"), errs);
 	omr_routing_queues(r, omr_ynode_get(root, "queues"), errs);
 	for (size_t i = 0; i < r->nqueues; i++)
@@ -742,6 +744,7 @@ void omr_routing_conf_free(struct omr_routing_conf *r)
 	free(r->rules);
 	omr_rules_free(r->engine);
 	free(r->engagement.rating_json);
+	omr_routing_reasons_free(r);
 	omr_conf_release(omr_routing_keys, r);
 	free(r);
 }

@@ -157,6 +157,12 @@ struct omr_rules;
 	"person: {en: [\"a person\", \"a human\", \"real person\", \"an agent\", "       \
 	"\"someone\", \"talk to\", \"speak to\"], nl: [medewerker, \"een mens\", "       \
 	"\"iemand\", \"spreken met\", \"praten met\"]}}"
+/* A contact reason with what the report needs of it (omr_routing_reasons.c). */
+struct omr_reason_conf {
+	char *name;
+	int avoidable;              /* the customer need not have got in touch */
+	int treatment;              /* configured: index in omr_quadrant_names; -1: none */
+};
 
 struct omr_routing_conf {
 	struct omr_calendar *calendars;
@@ -175,7 +181,10 @@ struct omr_routing_conf {
 	struct omr_queue_conf *queues;
 	size_t nqueues;
 	char *default_queue;
-	char **reasons;       /* contact reasons (the WHY) offered at wrap-up */
+	char **reasons;       /* contact reasons (the WHY) offered at wrap-up (names) */
+	struct omr_reason_conf *reason_info; /* the same, in order, with their attributes */
+	size_t nreasons;
+	json_t *public_reply_note; /* {language: text}: the public note of a private reply */
 	char **outcomes;      /* wrap-up outcomes */
 	struct omr_rule *rules;
 	size_t nrules;
@@ -197,5 +206,19 @@ const struct omr_calendar *omr_routing_calendar(const struct omr_routing_conf *r
  * positive for deposits, negative for withdrawals, 0 if not configured. */
 long long omr_engagement_points(const struct omr_routing_conf *r, const char *event);
 extern const char *const omr_quadrant_names[];
+
+/* omr_routing_reasons.c: `reasons:` (strings or {name, avoidable,
+ * treatment}) into r->reasons and r->reason_info; freed with the rest. */
+void omr_routing_reasons_load(struct omr_routing_conf *r, const struct omr_ynode *list,
+			      struct omr_conf_errs *errs);
+void omr_routing_reasons_free(struct omr_routing_conf *r);
+const struct omr_reason_conf *omr_routing_reason(const struct omr_routing_conf *r,
+						 const char *name);
+/* public_reply_note: a mapping of language to a short text */
+int omr_routing_note_check(const json_t *notes, const struct omr_ynode *at,
+			   struct omr_conf_errs *errs);
+/* The public note of a private reply in language (else English, else a
+ * built-in text); borrowed from r. */
+const char *omr_routing_note(const struct omr_routing_conf *r, const char *language);
 
 #endif

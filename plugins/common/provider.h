@@ -66,6 +66,17 @@ static inline void provider_error_text(long status, const char *body, size_t len
 	json_decref(j);
 }
 
+/* The outcome of a send: the message's status; a companion call (no
+ * message: the public note of a private reply) is only logged. */
+static inline void provider_result(struct provider_send *s, const char *status, const char *id,
+				   const char *why)
+{
+	if (s->message)
+		s->api->send_result(s->host, s->message, status, id, why);
+	else if (why)
+		s->api->log(s->host, OMR_LOG_WARN, "a public note was not posted: %s", why);
+}
+
 static inline void provider_sent(void *arg, const struct omr_http_response *res)
 {
 	struct provider_send *s = arg;
@@ -76,18 +87,18 @@ static inline void provider_sent(void *arg, const struct omr_http_response *res)
 	} else if (!res->ok) {
 		snprintf(why, sizeof(why), "%s (after %d tries)", res->error ? res->error : "no answer",
 			 res->attempts);
-		s->api->send_result(s->host, s->message, "failed", NULL, why);
+		provider_result(s, "failed", NULL, why);
 	} else if (res->status < 200 || res->status > 299) {
 		size_t n;
 		provider_error_text(res->status, res->body, res->body_len, why, sizeof(why));
 		n = strlen(why);
 		if (res->attempts > 1)
 			snprintf(why + n, sizeof(why) - n, " (after %d tries)", res->attempts);
-		s->api->send_result(s->host, s->message, "failed", NULL, why);
+		provider_result(s, "failed", NULL, why);
 	} else {
 		json_t *j = json_loadb(res->body, res->body_len, 0, NULL);
 		const char *id = json_string_value(provider_path(j, s->map->id_path));
-		s->api->send_result(s->host, s->message, "sent", id, NULL);
+		provider_result(s, "sent", id, NULL);
 		json_decref(j);
 	}
 	free(s->message);

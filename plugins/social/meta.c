@@ -13,8 +13,10 @@
  *
  * Out: direct messages through POST {api_base}/{page_id}/messages (within
  * the 24-hour window, which the core enforces for private conversations),
- * public answers as a reply to the customer's comment. Retried and paced
- * by the core (http_send).
+ * public answers as a reply to the customer's comment; an answer the agent
+ * chose to give privately (out->data.public_note) as a private reply to
+ * the comment (Send API, recipient {comment_id}) with that short note
+ * posted under the comment. Retried and paced by the core (http_send).
  *
  * Set-up and mapping: docs/channels/messenger-instagram.md.
  */
@@ -200,6 +202,18 @@ static void meta_receipts(struct meta_state *st, omr_webhook_batch *b, const jso
 
 /* ---- in: comments (public) ---- */
 
+/* A Graph object id: digits, '_' between them (post_comment), 1-128 bytes. */
+static int meta_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	if (!n || n > 128)
+		return 0;
+	for (const char *p = id; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || *p == '_'))
+			return 0;
+	return 1;
+}
+
 static void meta_comment(struct meta_state *st, omr_webhook_batch *b, const json_t *v)
 {
 	const json_t *from = json_object_get(v, "from");
@@ -226,6 +240,8 @@ static void meta_comment(struct meta_state *st, omr_webhook_batch *b, const json
 	char thread[160], msgid[160];
 	if (!cid || !who || !text || strcmp(who, st->cfg->page_id) == 0)
 		return; /* our own answers come back too */
+	if (!meta_id_ok(cid) || (parent && !meta_id_ok(parent)))
+		return; /* ids go into the answer's URL: digits and '_' only */
 	/* one conversation per comment thread: replies join their top comment */
 	snprintf(thread, sizeof(thread), META_THREAD_PREFIX "%.128s", parent ? parent : cid);
 	snprintf(msgid, sizeof(msgid), "comment:%.128s", cid);
@@ -304,6 +320,22 @@ static json_t *meta_quick_replies(const json_t *buttons)
 	return out;
 }
 
+/* POST body (consumed) to url; message: whose status the outcome is
+ * (NULL: only logged) */
+static int meta_post(struct meta_state *st, const char *url, json_t *body, const char *message,
+		     const struct provider_reply_map *map)
+{
+	if (!body)
+		return OMR_ERROR;
+	struct omr_http_retry retry = {
+		.attempts = (int)st->cfg->send_attempts,
+		.lane = st->cfg->page_id,
+		.per_second = (double)st->cfg->rate_per_second,
+	};
+	return provider_post(st->api, st->host, url, st->cfg->access_token, body,
+			     (long)st->cfg->timeout, &retry, message, map);
+}
+
 static int meta_send(void *state, const struct omr_outbound *out)
 {
 	struct meta_state *st = state;
@@ -311,9 +343,24 @@ static int meta_send(void *state, const struct omr_outbound *out)
 	json_t *body;
 	const struct provider_reply_map *map = &meta_dm_reply;
 
+	const char *note = json_string_value(json_object_get(out->data, "public_note"));
 	if (strcmp(out->kind, "message") != 0)
 		return OMR_OK; /* queue positions are not sent here */
-	if (out->thread && strncmp(out->thread, META_THREAD_PREFIX, strlen(META_THREAD_PREFIX)) == 0) {
+	if (out->thread && strncmp(out->thread, META_THREAD_PREFIX, strlen(META_THREAD_PREFIX)) == 0 &&
+	    note) {
+		/* answered privately: a private reply to the comment (Send API,
+		 * recipient.comment_id), and the short note under it */
+		const char *comment = out->thread + strlen(META_THREAD_PREFIX);
+		snprintf(url, sizeof(url), "%s/%s/" META_REPLY_EDGE, st->cfg->api_base, comment);
+		if (meta_post(st, url, json_pack("{s:s}", "message", note), NULL,
+			      &meta_comment_reply) != OMR_OK)
+			st->api->log(st->host, OMR_LOG_WARN, "comment %s: the public note was not sent",
+				     comment);
+		snprintf(url, sizeof(url), "%s/%s/messages", st->cfg->api_base, st->cfg->page_id);
+		body = json_pack("{s:{s:s},s:{s:s}}", "recipient", "comment_id", comment, "message",
+				 "text", out->text ? out->text : "");
+	} else if (out->thread &&
+		   strncmp(out->thread, META_THREAD_PREFIX, strlen(META_THREAD_PREFIX)) == 0) {
 		/* a public thread: answer under the customer's comment */
 		snprintf(url, sizeof(url), "%s/%s/" META_REPLY_EDGE, st->cfg->api_base,
 			 out->thread + strlen(META_THREAD_PREFIX));
@@ -329,15 +376,7 @@ static int meta_send(void *state, const struct omr_outbound *out)
 			json_object_set_new(json_object_get(body, "message"), "quick_replies",
 					    meta_quick_replies(buttons));
 	}
-	if (!body)
-		return OMR_ERROR;
-	struct omr_http_retry retry = {
-		.attempts = (int)st->cfg->send_attempts,
-		.lane = st->cfg->page_id,
-		.per_second = (double)st->cfg->rate_per_second,
-	};
-	return provider_post(st->api, st->host, url, st->cfg->access_token, body,
-			     (long)st->cfg->timeout, &retry, out->message, map);
+	return meta_post(st, url, body, out->message, map);
 }
 
 /* ---- life ---- */

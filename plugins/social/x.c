@@ -8,14 +8,18 @@
  * x-twitter-webhooks-signature of every POST; this file maps
  * direct_message_events[] (message_create) to messages, one private
  * conversation per customer, with names from users{}, and
- * direct_message_mark_read_events[] to read receipts of our messages.
- * Events the account sent itself come back too and are skipped.
+ * direct_message_mark_read_events[] to read receipts of our messages,
+ * and tweet_create_events[] that mention the account or answer its tweets
+ * to public conversations, one per tweet (x_tweet). Events the account
+ * sent itself come back too and are skipped.
  *
  * Out: POST {api_base}/2/dm_conversations/with/{user id}/messages, signed
  * with OAuth 1.0a (consumer key and secret, the account's access token and
  * secret: they do not expire), or with an OAuth 2.0 user token (which
  * expires after two hours unless refreshed elsewhere); the dm_event_id is
- * kept for receipts.
+ * kept for receipts. A public conversation is answered with POST
+ * {api_base}/2/tweets in reply to its tweet; answered privately
+ * (out->data.public_note), by DM, with the note as the reply tweet.
  * DMs on X have no reply window. Retried and paced by the core.
  *
  * Set-up and mapping: docs/channels/x.md.
@@ -34,6 +38,7 @@
 #include "../common/provider.h"
 
 #define X_TEXT_MAX 10000       /* characters of a DM */
+#define X_THREAD_PREFIX "tweet:" /* a public conversation: the tweet answered */
 
 struct x_config {
 	char *consumer_key;
@@ -79,6 +84,7 @@ struct x_state {
 };
 
 static const struct provider_reply_map x_reply = { { "data", "dm_event_id", NULL } };
+static const struct provider_reply_map x_tweet_reply = { { "data", "id", NULL } };
 
 static long long x_ms(const json_t *v)
 {
@@ -139,6 +145,64 @@ static void x_dm(struct x_state *st, omr_webhook_batch *b, const json_t *users, 
 	json_decref(attrs);
 }
 
+/* Whether the tweet names the account (@mention) or answers one of its
+ * tweets (a reply to the company's post or to its answer). */
+static int x_for_us(const struct x_config *cfg, const json_t *tw)
+{
+	const char *to = json_string_value(json_object_get(tw, "in_reply_to_user_id_str"));
+	json_t *m;
+	size_t i;
+	if (to && strcmp(to, cfg->user_id) == 0)
+		return 1;
+	json_array_foreach(json_object_get(json_object_get(tw, "entities"), "user_mentions"), i, m) {
+		const char *id = json_string_value(json_object_get(m, "id_str"));
+		if (id && strcmp(id, cfg->user_id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* tweet_create_events[]: a mention of the account, or a reply to its
+ * tweets, becomes a public conversation, one per tweet (thread
+ * "tweet:<id>"), answered under it. The account's own tweets, retweets
+ * and tweets that do not concern it are skipped. */
+static void x_tweet(struct x_state *st, omr_webhook_batch *b, const json_t *tw)
+{
+	const json_t *user = json_object_get(tw, "user");
+	const char *id = json_string_value(json_object_get(tw, "id_str"));
+	const char *who = json_string_value(json_object_get(user, "id_str"));
+	const char *text = json_string_value(
+		json_object_get(json_object_get(tw, "extended_tweet"), "full_text"));
+	const char *parent = json_string_value(json_object_get(tw, "in_reply_to_status_id_str"));
+	char thread[96], msgid[96];
+	if (!text)
+		text = json_string_value(json_object_get(tw, "text"));
+	if (!id || !who || !text || strlen(id) > 32 || strcmp(who, st->cfg->user_id) == 0 ||
+	    json_object_get(tw, "retweeted_status") || !x_for_us(st->cfg, tw))
+		return;
+	for (const char *p = id; *p; p++)
+		if (*p < '0' || *p > '9')
+			return; /* a tweet id is a number: it goes into the reply's URL */
+	snprintf(thread, sizeof(thread), X_THREAD_PREFIX "%s", id);
+	snprintf(msgid, sizeof(msgid), "tweet:%s", id);
+	json_t *attrs = json_pack("{s:s,s:s,s:s?}", "tweet_id", id, "source",
+				  parent ? "reply" : "mention", "in_reply_to", parent);
+	if (attrs && json_is_string(json_object_get(user, "screen_name")))
+		json_object_set(attrs, "screen_name", json_object_get(user, "screen_name"));
+	struct omr_inbound in = {
+		.channel_msg_id = msgid,
+		.address = who,
+		.thread = thread,
+		.name = json_string_value(json_object_get(user, "name")),
+		.text = text,
+		.attrs = attrs,
+		.ts_ms = x_ms(json_object_get(tw, "timestamp_ms")),
+		.is_public = 1,
+	};
+	st->api->webhook_message(b, &in);
+	json_decref(attrs);
+}
+
 static int x_parse(void *arg, const char *body, size_t len, omr_webhook_batch *b, char **err_r)
 {
 	struct x_state *st = arg;
@@ -157,6 +221,9 @@ static int x_parse(void *arg, const char *body, size_t len, omr_webhook_batch *b
 	}
 	json_array_foreach(json_object_get(j, "direct_message_events"), i, ev)
 		x_dm(st, b, json_object_get(j, "users"), ev);
+	json_array_foreach(json_object_get(j, "tweet_create_events"), i, ev)
+		if (json_is_object(ev))
+			x_tweet(st, b, ev);
 	json_array_foreach(json_object_get(j, "direct_message_mark_read_events"), i, ev) {
 		const char *who = json_string_value(json_object_get(ev, "sender_id"));
 		const char *last = json_string_value(json_object_get(ev, "last_read_event_id"));
@@ -244,18 +311,11 @@ static char *x_authorize(void *arg, const char *method, const char *url)
 	return x_oauth1(st->cfg, url, (long long)time(NULL), nonce);
 }
 
-static int x_send(void *state, const struct omr_outbound *out)
+/* One POST of a JSON body to the API, signed as configured; message:
+ * whose status the outcome is (NULL: only logged). */
+static int x_post(struct x_state *st, const char *url, json_t *body, const char *message,
+		  const struct provider_reply_map *map)
 {
-	struct x_state *st = state;
-	char url[600];
-	if (strcmp(out->kind, "message") != 0)
-		return OMR_OK;
-	for (const char *p = out->address; *p; p++)
-		if (*p < '0' || *p > '9')
-			return OMR_ERROR; /* not an X user id: nothing to send to */
-	snprintf(url, sizeof(url), "%s/2/dm_conversations/with/%.64s/messages", st->cfg->api_base,
-		 out->address);
-	json_t *body = json_pack("{s:s}", "text", out->text ? out->text : "");
 	if (!body)
 		return OMR_ERROR;
 	struct omr_http_retry retry = {
@@ -265,17 +325,51 @@ static int x_send(void *state, const struct omr_outbound *out)
 	};
 	if (!x_oauth1_on(st->cfg))
 		return provider_post(st->api, st->host, url, st->cfg->access_token, body,
-				     (long)st->cfg->timeout, &retry, out->message, &x_reply);
+				     (long)st->cfg->timeout, &retry, message, map);
 	/* every try signed anew: X takes a nonce once */
 	retry.authorize = x_authorize;
 	retry.authorize_arg = st;
 	char *data = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	int rc = data ? provider_post_headers(st->api, st->host, url, NULL, data,
-					      (long)st->cfg->timeout, &retry, out->message, &x_reply)
+					      (long)st->cfg->timeout, &retry, message, map)
 		      : OMR_ERROR;
 	free(data);
 	return rc;
+}
+
+/* POST /2/tweets: a public reply under tweet id */
+static int x_reply_tweet(struct x_state *st, const char *id, const char *text,
+			 const char *message)
+{
+	char url[600];
+	snprintf(url, sizeof(url), "%s/2/tweets", st->cfg->api_base);
+	return x_post(st, url, json_pack("{s:s,s:{s:s}}", "text", text ? text : "", "reply",
+					 "in_reply_to_tweet_id", id),
+		      message, &x_tweet_reply);
+}
+
+static int x_send(void *state, const struct omr_outbound *out)
+{
+	struct x_state *st = state;
+	char url[600];
+	const char *tweet = NULL;
+	if (strcmp(out->kind, "message") != 0)
+		return OMR_OK;
+	for (const char *p = out->address; *p; p++)
+		if (*p < '0' || *p > '9')
+			return OMR_ERROR; /* not an X user id: nothing to send to */
+	if (out->thread && strncmp(out->thread, X_THREAD_PREFIX, strlen(X_THREAD_PREFIX)) == 0)
+		tweet = out->thread + strlen(X_THREAD_PREFIX);
+	const char *note = json_string_value(json_object_get(out->data, "public_note"));
+	if (tweet && !note) /* a public answer under the customer's tweet */
+		return x_reply_tweet(st, tweet, out->text, out->message);
+	if (tweet && x_reply_tweet(st, tweet, note, NULL) != OMR_OK)
+		st->api->log(st->host, OMR_LOG_WARN, "tweet %s: the public note was not sent", tweet);
+	snprintf(url, sizeof(url), "%s/2/dm_conversations/with/%.64s/messages", st->cfg->api_base,
+		 out->address);
+	return x_post(st, url, json_pack("{s:s}", "text", out->text ? out->text : ""), out->message,
+		      &x_reply);
 }
 
 static int x_check(const void *config, char **err_r)
@@ -335,7 +429,7 @@ const struct omr_plugin_descriptor omr_plugin = {
 	OMR_PLUGIN_DESCRIPTOR_INIT,
 	.name = "x",
 	.version = "1.0",
-	.description = "X direct messages (Account Activity webhooks, API v2)",
+	.description = "X direct messages, mentions and replies (Account Activity webhooks, API v2)",
 	.kind = OMR_PLUGIN_CHANNEL,
 	.config_keys = x_keys,
 	.config_size = sizeof(struct x_config),

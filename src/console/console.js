@@ -80,7 +80,8 @@
 	 'barge-text', 'barge-send', 'reassign-form', 'reassign-target', 'reassign-note', 'reassign-submit',
 	 'monitor-error', 'helpline-sup', 'helpline-agent', 'presence-group', 'sup-tabs', 'sup-tab-board',
 	 'sup-tab-reports', 'sup-reports', 'rep-form', 'rep-from', 'rep-to', 'rep-interval', 'rep-show',
-	 'rep-csv', 'rep-error', 'rep-status', 'rep-body'].forEach(function (id) {
+	 'rep-csv', 'rep-error', 'rep-status', 'rep-body', 'public-bar', 'reply-private',
+	 'reply-send'].forEach(function (id) {
 		el[id.replace(/-([a-z])/g, function (m, c) { return c.toUpperCase(); })] = $(id);
 	});
 
@@ -1017,6 +1018,9 @@
 		if (S.authed && m.template)
 			send({ type: 'reply', conversation: m.conversation, template: m.template,
 			       client_msg_id: m.cmid });
+		else if (S.authed && m.private) /* a public post answered privately, with a public note */
+			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid,
+			       private: true });
 		else if (S.authed)
 			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid });
 		/* otherwise it goes after the next welcome */
@@ -1058,7 +1062,7 @@
 			return;
 		}
 		var m = { cmid: newClientMsgId(), conversation: entry.c.id, text: text, at: Date.now(),
-			  failed: false, why: '' };
+			  failed: false, why: '', private: entry.c.public === true && el.replyPrivate.checked };
 		S.outbox.push(m);
 		el.transcript.appendChild(pendingReplyNode(m));
 		scrollToEnd(el.transcript);
@@ -1222,6 +1226,8 @@
 			tags.appendChild(node('span', 'tag', conv.language.toUpperCase()));
 		if (typeof conv.priority === 'number' && conv.priority > 50)
 			tags.appendChild(node('span', 'tag tag-hot', 'priority ' + conv.priority));
+		if (conv.public === true)
+			tags.appendChild(node('span', 'tag tag-public', 'Public post'));
 		top.appendChild(tags);
 		li.appendChild(top);
 
@@ -1492,6 +1498,12 @@
 		if (typeof c.created_at === 'number')
 			parts.push('started ' + stamp(c.created_at));
 		target.appendChild(node('span', '', parts.join(' · ')));
+		if (c.public === true) {
+			var pm = node('span', 'tag tag-public', 'Public reply');
+			pm.title = 'A public post: your answer is public';
+			pm.setAttribute('data-testid', 'public-marker');
+			target.appendChild(pm);
+		}
 		(Array.isArray(c.tags) ? c.tags : []).forEach(function (t) {
 			if (typeof t === 'string')
 				target.appendChild(node('span', 'tag', t));
@@ -1601,6 +1613,7 @@
 		var assigned = c.status === 'assigned';
 		var wrapup = c.status === 'wrapup';
 		el.replyForm.hidden = !assigned;
+		renderPublic(c, assigned);
 		renderWindow(c, assigned);
 		el.wrapupForm.hidden = !wrapup;
 		el.transferOpen.hidden = !assigned;
@@ -1618,6 +1631,24 @@
 			el.wrapupForm.dataset.conversation = c.id;
 		}
 	}
+
+	/* a public post: the answer is public unless the agent answers privately */
+	function renderPublic(c, assigned) {
+		var pub = assigned && c.public === true;
+		if (el.publicBar.dataset.conversation !== c.id) {
+			el.replyPrivate.checked = false; /* each conversation starts public */
+			el.publicBar.dataset.conversation = c.id;
+		}
+		el.publicBar.hidden = !pub;
+		el.replySend.textContent = !pub ? 'Send' : el.replyPrivate.checked ? 'Send privately' : 'Send publicly';
+		el.replyText.placeholder = pub && !el.replyPrivate.checked ? 'Write a public reply…' : 'Write a reply…';
+	}
+
+	el.replyPrivate.addEventListener('change', function () {
+		var entry = S.selected ? S.convs.get(S.selected) : null;
+		if (entry)
+			renderPublic(entry.c, entry.c.status === 'assigned');
+	});
 
 	function fillSelect(sel, values, placeholder) {
 		var keep = sel.value;
@@ -1712,6 +1743,13 @@
 			meta.appendChild(node('span', 'note-label', 'Internal note'));
 		else if (barge)
 			meta.appendChild(node('span', 'note-label barge-label', 'Supervisor'));
+		/* a public post answered privately: the thread got only the note */
+		var privNote = m.meta && typeof m.meta === 'object' ? str(m.meta.public_note) : '';
+		if (privNote && dir === 'out') {
+			var pl = node('span', 'note-label private-label', 'Sent privately');
+			pl.title = 'Posted publicly: ' + privNote;
+			meta.appendChild(pl);
+		}
 		/* a monitored conversation is someone else's: their replies are not "mine" */
 		var own = !(c && c._monitor);
 		var who = str(m.author_name) ||
@@ -4158,7 +4196,47 @@
 		return wrap;
 	}
 
+	var TREATMENT = { eliminate: 'Eliminate', self_service: 'Self-service', simplify: 'Simplify',
+			  encourage: 'Encourage' };
+	var TREATMENT_WHY = { configured: 'as configured', automatic_answer: 'an automatic answer exists: fix the cause',
+			      bot_resolves: 'the bot resolves it: send these to the bot',
+			      remove_cause: 'remove the trigger' };
+	var DIRECTION = { up: '↑ growing', down: '↓ shrinking', flat: '→ steady' };
+
+	/* the first thing to act on: the avoidable reasons, most hours per month first */
+	function removeFirstCard(d) {
+		var av = d.avoidable && typeof d.avoidable === 'object' ? d.avoidable : {};
+		var ranked = arr(av.ranked).filter(function (r) { return r && typeof r === 'object'; });
+		var c = repCard('Contacts to remove first',
+				'Avoidable contact reasons, by the agents\' hours they cost per month' +
+				(numv(av.share) !== null ? ' · ' + pct(av.share * 100) + ' of the contacts are avoidable' : '') +
+				(numv(av.hours_per_month) !== null ? ' · ' + av.hours_per_month + ' h per month in all' : '') + '.',
+				'rep-remove');
+		c.card.appendChild(repTable([
+			{ key: 'reason', label: 'Reason', w: '26%', cell: function (r) { return str(r.reason) || '—'; } },
+			{ key: 'hours_per_month', label: 'Hours per month', num: true, cell: function (r) {
+				return numv(r.hours_per_month) === null ? '—' : String(r.hours_per_month);
+			} },
+			{ key: 'count', label: 'Contacts', num: true, cell: function (r) { return fmtInt(r.count); } },
+			{ key: 'share', label: 'Share', num: true, cell: function (r) {
+				return numv(r.share) === null ? '—' : pct(r.share * 100);
+			} },
+			{ key: 'trend', label: 'Trend', cell: function (r) {
+				var t = r.trend && typeof r.trend === 'object' ? r.trend : {};
+				return cellWith(DIRECTION[str(t.direction)] || '—',
+						arr(t.weeks).map(function (w) { return fmtInt(w && w.count); }).join(' · '));
+			} },
+			{ key: 'treatment', label: 'Suggested treatment', w: '30%', cell: function (r) {
+				return cellWith(TREATMENT[str(r.treatment)] || '—', TREATMENT_WHY[str(r.treatment_basis)] || '');
+			} }
+		], ranked, { cls: 'rep-remove-table', testid: 'rep-remove', label: c.id,
+			     keyOf: function (r) { return str(r.reason); },
+			     empty: 'No avoidable contact reason in this period (mark reasons avoidable in routing.yaml).' }));
+		return c.card;
+	}
+
 	function renderReasonsReport(d) {
+		el.repBody.appendChild(removeFirstCard(d));
 		var reasons = arr(d.reasons).filter(function (r) { return r && typeof r === 'object'; });
 		var trend = arr(d.trend).filter(function (r) { return r && typeof r === 'object'; });
 		var prev = d.previous && typeof d.previous === 'object' ? d.previous : {};

@@ -101,7 +101,7 @@ if A.action == 'wrapup' then
     redis.call('LTRIM', P .. 'queue:' .. c[4] .. ':aht', 0, 49)
   end
   T.handled(c[4], chan, A.agent, assigned > 0 and now - assigned or 0)
-  T.closed(c[4], chan, A.reason, A.outcome)
+  T.closed(c[4], chan, A.reason, A.outcome, assigned > 0 and now - assigned or 0)
   if c[6] then
     local ck = P .. 'cust:' .. c[6]
     local last = redis.call('HMGET', ck, 'last_reason', 'last_closed_at')

@@ -15,6 +15,8 @@
 --                     customer, beside the agent) | whisper (a supervisor's
 --                     note only the agent sees)
 -- @arg  template str  JSON {name, language} when the text is a channel template ('' none)
+-- @arg  public_note str an agent's private answer on a public thread: the
+--                     short note the channel posts there ('' : a public answer)
 -- @arg  queues  str   supervisor, whisper: the supervisor's queues, comma
 --                     separated ('' all): another queue's conversation is
 --                     'not_yours'
@@ -83,6 +85,7 @@ if A.author == 'whisper' then
 end
 local meta = { client_msg_id = cmid }
 if A.template ~= '' then meta.template = cjson.decode(A.template) end
+if A.public_note ~= '' then meta.public_note = A.public_note end
 meta = cjson.encode(meta)
 redis.call('HSET', P .. 'msg:' .. mid,
   'id', mid, 'conversation', conv, 'customer', c[6], 'direction', 'out',

@@ -52,7 +52,7 @@ queues:
 rules:
 %soffers: {timeout: 30s, max_missed: 3, reject_cooldown: 5m}
 sessions: {grace: 60s}
-reasons: [invoice unclear, payment not received, connection down, other]
+reasons: [{name: invoice unclear, avoidable: true}, payment not received, connection down, other]
 outcomes: [resolved, follow_up, escalated]
 %s""" % (billing, rules, more)
 

@@ -251,6 +251,13 @@ async function reports(S, A, annaConv, sent) {
 	await S.locator('[data-testid="rep-queue"][data-key="billing"]').waitFor({ state: 'detached' });
 	assert.equal(await S.locator('[data-testid="rep-by-channel"][data-key="webchat"] [data-field="total"]').textContent(), '2',
 		     'by channel: two web chats');
+	/* the first thing on the page: the avoidable reasons, by the hours they cost */
+	assert.equal(await S.locator('#rep-body > .sup-card').first().evaluate((n) => n.classList.contains('rep-remove')), true,
+		     'contacts to remove first: the first card');
+	const rm = await S.locator('[data-testid="rep-remove"]').evaluateAll((rows) => rows.map((r) => r.dataset.key));
+	assert.deepEqual(rm, [REASON], `only the avoidable reason is listed (${JSON.stringify(rm)})`);
+	assert.match(await S.locator(`[data-testid="rep-remove"][data-key="${REASON}"] [data-field="treatment"]`).textContent(),
+		     /^Eliminate/, 'with its suggested treatment');
 	ok(`contact reasons: ${JSON.stringify(rs)}`);
 
 	begin('reports: download CSV');

@@ -1,5 +1,5 @@
 /* Fuzz harness: the X Account Activity webhook payload mapping (direct
- * messages and read receipts). The fake host (fuzz_provider.h) checks
+ * messages, read receipts, mentions and replies: tweet_create_events). The fake host (fuzz_provider.h) checks
  * every mapped item; the input is one verified webhook body,
  * NUL-terminated like the core hands it over. The seeds in corpus/x are
  * for the account 3001234567 (and one for another account). */

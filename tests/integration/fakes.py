@@ -112,6 +112,7 @@ class FakeGraph(FakeApi):
 
     def __init__(self, token):
         super().__init__(token, "/v21.0")
+        self.private_replied = set()   # comments answered privately: once each
 
     def answer(self, path, body):
         n = next(self.ids)
@@ -121,7 +122,19 @@ class FakeGraph(FakeApi):
                          "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
                          "messages": [{"id": "wamid.FAKE%06d" % n}]}
         if path.endswith("/messages"):
-            return 200, {"recipient_id": (body or {}).get("recipient", {}).get("id"),
+            # Send API: recipient {id} (a PSID / IGSID) or {comment_id} (a
+            # private reply to a comment: one, to the comment's author)
+            rcpt = (body or {}).get("recipient") if isinstance(body, dict) else None
+            if not isinstance(rcpt, dict) or len([k for k in ("id", "comment_id")
+                                                  if isinstance(rcpt.get(k), str)]) != 1:
+                return 400, {"error": {"message": "(#100) param recipient must be non-empty.",
+                                       "code": 100}}
+            if "comment_id" in rcpt:
+                if rcpt["comment_id"] in self.private_replied:
+                    return 400, {"error": {"message": "(#10903) This user cant reply to this "
+                                           "activity", "code": 10903}}
+                self.private_replied.add(rcpt["comment_id"])
+            return 200, {"recipient_id": rcpt.get("id") or "psid_of_%s" % rcpt["comment_id"],
                          "message_id": "m_FAKE%06d" % n}
         if path.endswith("/replies") or path.endswith("/comments"):
             return 200, {"id": "reply_%06d" % n}
@@ -129,7 +142,8 @@ class FakeGraph(FakeApi):
 
 
 class FakeX(FakeApi):
-    """X API v2: POST /2/dm_conversations/with/{participant_id}/messages,
+    """X API v2: POST /2/dm_conversations/with/{participant_id}/messages and
+    POST /2/tweets (a reply: {text, reply: {in_reply_to_tweet_id}}),
     authorised by an OAuth 2.0 bearer token or, when oauth1 = (consumer key,
     consumer secret, token, token secret), an OAuth 1.0a HMAC-SHA1 signature
     (RFC 5849) checked here independently of the daemon's code."""
@@ -174,6 +188,17 @@ class FakeX(FakeApi):
         if path.startswith("/2/dm_conversations/with/") and path.endswith("/messages"):
             return 201, {"data": {"dm_conversation_id": "dmc_%06d" % n,
                                   "dm_event_id": "dme_%06d" % n}}
+        if path == "/2/tweets":
+            # POST /2/tweets: {text, reply: {in_reply_to_tweet_id}} -> 201 {data: {id, text}}
+            reply = body.get("reply") if isinstance(body, dict) else None
+            if not isinstance(body, dict) or not isinstance(body.get("text"), str) or \
+                    (reply is not None and not (isinstance(reply, dict) and isinstance(
+                        reply.get("in_reply_to_tweet_id"), str) and
+                        reply["in_reply_to_tweet_id"].isdigit())):
+                return 400, {"title": "Invalid Request", "detail": "bad tweet body"}
+            if len(body["text"]) > 280:
+                return 403, {"title": "Forbidden", "detail": "text too long"}
+            return 201, {"data": {"id": "19%015d" % n, "text": body["text"]}}
         return 404, {"title": "Not Found Error", "detail": "no such endpoint"}
 
 

@@ -213,6 +213,64 @@ static void test_decide(void **state)
 	conf_free(&c);
 }
 
+/* The shipped conf/routing.yaml: public posts are urgent without a rule
+ * of the admin's (issue 18): a comment or an X mention goes to the public
+ * queue, whatever it is about, with its service level and priority 80 +
+ * the encourage boost; a private one is routed by its content. */
+static void test_shipped_public(void **state)
+{
+	static const struct {
+		const char *channel, *text;
+		int public;
+		const char *queue;
+		long long priority;
+	} cases[] = {
+		{ "messenger", "Worst service ever!!", 1, "public", 100 },
+		{ "x", "@shop where is my invoice?", 1, "public", 100 },
+		{ "instagram", "klacht: mijn factuur klopt niet", 1, "public", 100 },
+		{ "webchat", "a question about my invoice", 0, "billing", 50 },
+		{ "x", "hello", 0, "general", 50 },
+	};
+	struct conf c;
+	char *routing = omr_read_file(OMR_TEST_SRCDIR "/conf/routing.yaml", 1 << 20, NULL, NULL);
+	assert_non_null(routing);
+	conf_load(&c, routing, "agents:\n  - { id: ann, token: \"$sha256$4aebd70d3e9413c91f66417e4fea"
+		  "3d65096e0723b1d5b84093132287a974a2bd\", skills: { general: 3 } }\n");
+	const struct omr_queue_conf *pq = omr_routing_queue(c.r, "public");
+	assert_non_null(pq);
+	assert_int_equal(pq->sla.within, 15 * 60000);
+	assert_int_equal(pq->sla.target, 90);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:b,s:{},s:{s:s,s:i,s:b}}", "text",
+				      cases[i].text, "channel", cases[i].channel, "language", "",
+				      "intent", "", "public", cases[i].public, "attrs", "customer",
+				      "name", "Kim", "balance", 0, "at_risk", 0);
+		struct omr_decision d;
+		omr_route_decide(c.r, f, 1, &d);
+		if (strcmp(d.queue, cases[i].queue) != 0 || d.priority != cases[i].priority ||
+		    (cases[i].public && d.tier != OMR_TIER_HUMAN)) {
+			char *ex = json_dumps(d.explain, 0);
+			fail_msg("case %zu ('%s'): %s", i, cases[i].text, ex);
+		}
+		omr_decision_release(&d);
+		json_decref(f);
+	}
+	/* the reasons' attributes, and the note of a private answer */
+	const struct omr_reason_conf *rc = omr_routing_reason(c.r, "invoice unclear");
+	assert_non_null(rc);
+	assert_true(rc->avoidable);
+	assert_string_equal(omr_quadrant_names[rc->treatment], "eliminate");
+	rc = omr_routing_reason(c.r, "connection down");
+	assert_non_null(rc);
+	assert_false(rc->avoidable);
+	assert_int_equal(rc->treatment, -1);
+	assert_string_equal(omr_routing_note(c.r, "nl"), "We hebben je een privébericht gestuurd.");
+	assert_string_equal(omr_routing_note(c.r, "de"), "We have sent you a private message.");
+	assert_string_equal(omr_routing_note(NULL, NULL), "We have sent you a private message.");
+	conf_free(&c);
+	free(routing);
+}
+
 static void test_aging(void **state)
 {
 	struct conf c;
@@ -1303,6 +1361,7 @@ int main(void)
 {
 	const struct CMUnitTest pure[] = {
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_shipped_public),
 		cmocka_unit_test(test_aging),
 		cmocka_unit_test(test_escalation),
 		cmocka_unit_test(test_candidates),
