@@ -122,11 +122,11 @@ static const char *ROUTING =
 static const char *AGENTS =
 	"agents:\n"
 	"  - { id: ann, token: \"$sha256$4aebd70d3e9413c91f66417e4fea3d65096e0723b1d5b84093132287a974a2bd\", skills: { billing: 5, general: 4 },"
-	" languages: [nl, en], capacity: { webchat: 2, email: 5 } }\n"
+	" team: blue, languages: [nl, en], capacity: { webchat: 2, email: 5 } }\n"
 	"  - { id: ben, token: \"$sha256$62797ad26a25056b22f1ffd105c8784d31b01b27f3f09c39cf91d390eb9b8981\", skills: { billing: 3, general: 2 },"
 	" languages: [en], capacity: { webchat: 3 } }\n"
 	"  - { id: cas, token: \"$sha256$9fc28cedf7cfd98c49d1092f550b26daa933e4bd72c43af9d7b7d6fa4fc0144c\", skills: { billing: 2, general: 4, complaints: 4 },"
-	" capacity: { webchat: 1 } }\n"
+	" team: blue, capacity: { webchat: 1 } }\n"
 	"  - { id: dee, token: \"$sha256$fbdcc798a8b060536a2ec1430c000415f267f81c4d3f881bbf8e0358bccd7ea2\", skills: { tech: 5 }, capacity: { email: 4 } }\n";
 
 static json_t *facts(const char *text, const char *intent, int public, int balance)
@@ -303,13 +303,32 @@ static void test_candidates(void **state)
 		struct omr_cands k;
 		omr_route_needs(q, rule, cases[i].with_optional, &need, &opt);
 		omr_route_candidates(c.a, cases[i].channel, need, opt, cases[i].language, cases[i].only,
-				     cases[i].relax, &k);
+				     NULL, cases[i].relax, &k);
 		char *got = cands_str(&k);
 		if (strcmp(got, cases[i].want) != 0)
 			fail_msg("case %zu: got '%s', want '%s'", i, got, cases[i].want);
 		free(got);
 		omr_cands_free(&k);
 		json_decref(rule);
+		json_decref(need);
+		json_decref(opt);
+	}
+	/* a contact person's team: only its members who fit (ben is not in it) */
+	static const struct {
+		const char *team, *want;
+	} teams[] = { { "blue", "ann/2/0 cas/1/0" }, { "red", "" }, { NULL, "ann/2/0 ben/3/0 cas/1/0" } };
+	for (size_t i = 0; i < sizeof(teams) / sizeof(teams[0]); i++) {
+		const struct omr_queue_conf *q = omr_routing_queue(c.r, "general");
+		json_t *need, *opt;
+		struct omr_cands k;
+		omr_route_needs(q, NULL, 1, &need, &opt);
+		omr_route_candidates(c.a, "webchat", need, opt, "", NULL, teams[i].team, 0, &k);
+		char *got = cands_str(&k);
+		if (strcmp(got, teams[i].want) != 0)
+			fail_msg("team %s: got '%s', want '%s'", teams[i].team ? teams[i].team : "-", got,
+				 teams[i].want);
+		free(got);
+		omr_cands_free(&k);
 		json_decref(need);
 		json_decref(opt);
 	}
