@@ -779,6 +779,70 @@ static void test_offer_batch(void **state)
 
 /* queue.lib: however many conversations of one kind wait, the best of
  * every other kind are looked at too; the index follows every change. */
+/* enqueue.lua and the contact person: whom a conversation waits for
+ * (the owner; the deputy when the owner is not logged in or away for
+ * days; nobody, the team at once, when neither can be waited for), and
+ * queue_peek gives the team's turn only to the queueing that chose it. */
+static void test_owner_choice(void **state)
+{
+	static const struct {
+		const char *presence;   /* the owner's */
+		int sessions;
+		long long away_for;     /* ms since the owner's presence changed */
+		const char *deputy;     /* "" none; else logged in and available, or not: */
+		int deputy_in;
+		const char *prefer, *route;
+	} cases[] = {
+		{ "available", 1, 0, "dee", 1, "ann", "owner" },
+		{ "away", 1, 60000, "dee", 1, "ann", "owner" },            /* away a minute */
+		{ "away", 1, 3 * 86400000LL, "dee", 1, "dee", "deputy" },  /* away for days */
+		{ "offline", 0, 0, "dee", 1, "dee", "deputy" },            /* not logged in */
+		{ "offline", 0, 0, "dee", 0, "", "team" },                 /* neither */
+		{ "offline", 0, 0, "", 0, "", "team" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char conv[16], ckey[64];
+		do_cmd("FLUSHALL");
+		long long now = rnow();
+		do_cmd("HSET t:{s}:agent:ann presence %s sessions %d presence_at %lld", cases[i].presence,
+		       cases[i].sessions, now - cases[i].away_for);
+		if (*cases[i].deputy)
+			do_cmd("HSET t:{s}:agent:dee presence %s sessions %d presence_at %lld",
+			       cases[i].deputy_in ? "available" : "offline", cases[i].deputy_in, now);
+		snprintf(conv, sizeof(conv), "o%zu", i);
+		snprintf(ckey, sizeof(ckey), "t:{s}:conv:%s", conv);
+		do_cmd("HSET %s id %s status new channel webchat customer u1", ckey, conv);
+		const char *keys[] = { "t:{s}:events", ckey, "t:{s}:queue:q" };
+		const char *argv[] = { "", "g", conv, "q", "50", "1000", "{}", "", "[]", "{}", "", "0",
+				       "", "[]", "-100", "100", "ann", cases[i].deputy, "blue", "60000",
+				       "60000", "86400000", "", "" };
+		freeReplyObject(script(OMR_LUA_ENQUEUE, 3, keys, 24, argv));
+		redisReply *r = cmd("HMGET %s prefer_agent owner_route prefer_team", ckey);
+		const char *got = r->element[0]->type == REDIS_REPLY_STRING ? r->element[0]->str : "";
+		if (strcmp(got, cases[i].prefer) != 0 || !r->element[1]->str ||
+		    strcmp(r->element[1]->str, cases[i].route) != 0 || !r->element[2]->str ||
+		    strcmp(r->element[2]->str, "blue") != 0)
+			fail_msg("case %zu: waits for '%s' as %s, team %s; want '%s' as %s", i, got,
+				 r->element[1]->str ? r->element[1]->str : "-",
+				 r->element[2]->str ? r->element[2]->str : "-", cases[i].prefer,
+				 cases[i].route);
+		freeReplyObject(r);
+	}
+	/* queue_peek: the team (item 12) while the queueing stands; not after
+	 * a transfer or requeue (requeued_at later than queued_at) */
+	for (int requeued = 0; requeued < 2; requeued++) {
+		if (requeued)
+			do_cmd("HSET t:{s}:conv:o5 requeued_at %lld", rnow() + 1);
+		const char *keys[] = { "t:{s}:queue:q" };
+		const char *argv[] = { "q", "10", "0", "0" };
+		redisReply *r = script(OMR_LUA_QUEUE_PEEK, 1, keys, 4, argv);
+		assert_int_equal(r->element[1]->elements, 1);
+		assert_string_equal(r->element[1]->element[0]->element[12]->str, requeued ? "" : "blue");
+		freeReplyObject(r);
+	}
+}
+
 static void test_queue_classes(void **state)
 {
 	char got[512], want[512];
@@ -1259,6 +1323,7 @@ int main(void)
 		cmocka_unit_test(test_offers),
 		cmocka_unit_test(test_offer_batch),
 		cmocka_unit_test(test_queue_classes),
+		cmocka_unit_test(test_owner_choice),
 		cmocka_unit_test(test_pools),
 		cmocka_unit_test(test_status_bands),
 		cmocka_unit_test(test_answered),
