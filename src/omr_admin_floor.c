@@ -428,7 +428,7 @@ void omr_admin_queues(void *arg, const struct omr_http_request *req, omr_http_re
 		for (size_t k = 0; k < q->nskills; k++)
 			json_object_set_new(skills, q->skills[k].skill, json_integer(q->skills[k].min));
 		/* agents who could take the queue's conversations on any channel */
-		omr_route_candidates(cfg->agents, NULL, skills, NULL, NULL, NULL, 0, &cands[i]);
+		omr_route_candidates(cfg->agents, NULL, skills, NULL, NULL, NULL, NULL, 0, &cands[i]);
 		json_decref(skills);
 		n += 2 + (size_t)cands[i].n;
 	}

@@ -77,4 +77,7 @@ void omr_admin_conversations(void *arg, const struct omr_http_request *req,
 void omr_admin_agents(void *arg, const struct omr_http_request *req, omr_http_reply *reply);
 void omr_admin_queues(void *arg, const struct omr_http_request *req, omr_http_reply *reply);
 
+/* omr_admin_owner.c: /api/v1/customers/{id}/owner */
+void omr_admin_customers(void *arg, const struct omr_http_request *req, omr_http_reply *reply);
+
 #endif

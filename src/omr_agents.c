@@ -212,6 +212,7 @@ static const struct {
 	{ "close", omr_agents_close },
 	{ "wrapup", omr_agents_wrapup },
 	{ "open", omr_agents_open },
+	{ "own", omr_agents_own },
 	{ "agents", omr_agents_directory_page },
 	/* supervisors (omr_agents_supervisor.c checks the role) */
 	{ "monitor", omr_agents_sup_monitor },

@@ -379,6 +379,22 @@ const struct omr_agent_conf *omr_agents_find(const struct omr_agents_conf *a, co
 	return NULL;
 }
 
+const char *omr_agents_owner_check(const struct omr_agents_conf *a, const char *owner,
+				   const char *deputy)
+{
+	const struct omr_agent_conf *o = omr_agents_find(a, owner);
+	const struct omr_agent_conf *d = deputy ? omr_agents_find(a, deputy) : NULL;
+	if (!owner || !*owner)
+		return "no contact person given";
+	if (!o || !(o->roles & OMR_ROLE_AGENT))
+		return "the contact person is not an agent of agents.yaml who takes conversations";
+	if (deputy && (!d || !(d->roles & OMR_ROLE_AGENT)))
+		return "the deputy is not an agent of agents.yaml who takes conversations";
+	if (deputy && strcmp(owner, deputy) == 0)
+		return "the deputy is the contact person";
+	return NULL;
+}
+
 /* Every agent's hash is compared, whether or not one matched before: the
  * time taken does not tell which agent, if any, holds the token. A fast
  * hash on the main thread is fine: see omr_password.h. */

@@ -69,6 +69,11 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 					     struct omr_conf_errs *errs);
 void omr_agents_conf_free(struct omr_agents_conf *a);
 const struct omr_agent_conf *omr_agents_find(const struct omr_agents_conf *a, const char *id);
+/* Whether owner (and deputy, NULL: none) may be a customer's contact
+ * person and deputy (docs/routing.md#contact-person): NULL, or why not (a
+ * static text). */
+const char *omr_agents_owner_check(const struct omr_agents_conf *a, const char *owner,
+				   const char *deputy);
 /* The agent whose stored token hash is the SHA-256 of `token` (compared
  * in constant time), or NULL. Borrowed from a. */
 const struct omr_agent_conf *omr_agents_find_token(const struct omr_agents_conf *a,

@@ -12,6 +12,7 @@
 
 #include "omr_agents_conf.h"
 #include "omr_agents_int.h"
+#include "omr_audit.h"
 #include "omr_channels.h"
 #include "omr_config.h"
 #include "omr_hub.h"
@@ -293,6 +294,56 @@ void omr_agents_acted(struct omr_agents *a, struct omr_areq *q, const redisReply
 					      "by", q->by));
 		omr_hub_route(a->env.hub);
 	}
+}
+
+/* ---- own: "make me their contact person" ---- */
+
+static void omr_agents_own_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	struct omr_agents *a = q->a;
+	struct omr_lua_cust_owner_reply o;
+
+	if (err || omr_lua_cust_owner_reply(reply, &o) < 5 || !o.tag) {
+		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
+	} else if (strcmp(o.tag, "ok") != 0) {
+		omr_agents_error_q(q, strcmp(o.tag, "not_yours") == 0 ? "not_yours" : "gone",
+				   strcmp(o.tag, "not_yours") == 0 ?
+					   "this conversation is not assigned to you" :
+					   "the conversation or its customer is gone");
+	} else {
+		json_t *d = json_pack("{s:s,s:s?}", "conversation", q->conversation, "was",
+				      o.was && *o.was ? o.was : NULL);
+		struct omr_audit_entry e = { .who = q->agent, .via = "console",
+					     .action = "customer.owner", .target = o.customer,
+					     .result = "ok", .detail = d };
+		omr_audit_write(a->env.store, a->env.node_id, &e);
+		json_decref(d);
+		omr_log_info("agent %s is now the contact person of customer %s", q->agent, o.customer);
+		omr_agents_push_new(a, q->agent,
+				    json_pack("{s:s,s:s,s:s,s:s,s:s?}", "type", "owner", "conversation",
+					      q->conversation, "customer", o.customer, "owner", o.owner,
+					      "deputy", o.deputy && *o.deputy ? o.deputy : NULL));
+	}
+	omr_areq_free(q);
+}
+
+void omr_agents_own(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
+{
+	const char *conv = omr_agents_conv_arg(a, s, msg);
+	struct omr_areq *q;
+	if (!conv)
+		return;
+	if (omr_agents_owner_check(omr_env_cfg(&a->env)->agents, s->agent, NULL)) {
+		omr_agents_error(a, s->conn, "forbidden", "only an agent who takes conversations can "
+				 "be a contact person", "conversation", conv);
+		return;
+	}
+	q = omr_areq_new(a, s);
+	q->conversation = omr_strdup(conv);
+	struct omr_lua_cust_owner_args c = { .customer = "", .conversation = conv,
+					     .action = "claim", .owner = s->agent, .by = s->agent };
+	omr_lua_cust_owner(a->env.store, &c, omr_agents_own_cb, q);
 }
 
 long long omr_agents_csat_window(struct omr_agents *a)

@@ -210,6 +210,8 @@ void omr_agents_close(struct omr_agents *a, struct omr_asess *s, const json_t *m
 void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_transfer(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_open(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* "make me their contact person": the customer of a conversation of yours */
+void omr_agents_own(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 /* conv_act.lua answered 'ok' (reply) for q's action (q->text) on
  * q->conversation, done by or for q->agent: tell the agent's console (and
  * at close ask the customer, when conv_act.lua says so), route on. */

@@ -168,7 +168,7 @@ void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_
 		.min = r->engagement.min, .max = r->engagement.max,
 		/* the accepted conversation comes with the answer */
 		.view_max = strcmp(how, "accept") == 0 ? OMR_AGENT_HISTORY : 0,
-		.view_earlier = OMR_AGENT_EARLIER,
+		.view_earlier = OMR_AGENT_EARLIER, .view_low = r->engagement.low,
 	};
 	omr_lua_offer_end(a->env.store, &args, omr_agents_offer_end_cb, q);
 	free(sla);

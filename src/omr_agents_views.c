@@ -109,7 +109,7 @@ void omr_agents_view(struct omr_agents *a, struct omr_areq *q, const char *conv,
 {
 	struct omr_lua_agent_view_args v = {
 		.conversation = conv, .agent = agent, .max = OMR_AGENT_HISTORY,
-		.earlier = OMR_AGENT_EARLIER,
+		.earlier = OMR_AGENT_EARLIER, .low = omr_env_cfg(&a->env)->routing->engagement.low,
 	};
 	omr_lua_agent_view(a->env.store, &v, cb, q);
 }
@@ -164,6 +164,7 @@ static void omr_welcome_view(struct omr_welcome *w, const char *conv)
 	struct omr_lua_agent_view_args v = {
 		.conversation = conv, .agent = w->agent, .max = OMR_AGENT_HISTORY,
 		.earlier = OMR_AGENT_EARLIER,
+		.low = omr_env_cfg(&w->a->env)->routing->engagement.low,
 	};
 	w->pending++;
 	omr_lua_agent_view(w->a->env.store, &v, omr_welcome_conv_cb, w);

@@ -450,6 +450,22 @@ static void omr_config_check(struct omr_config *c, const struct omr_ynode *root,
 		}
 }
 
+/* A rule's contact person and deputy are agents of agents.yaml who take
+ * conversations. */
+static void omr_config_owner_rules(const struct omr_routing_conf *rc,
+				   const struct omr_agents_conf *dir, struct omr_conf_errs *errs)
+{
+	for (size_t i = 0; rc && i < rc->nrules; i++) {
+		const struct omr_rule *rule = &rc->rules[i];
+		const char *why = rule->owner || rule->deputy ?
+			omr_agents_owner_check(dir, rule->owner, rule->deputy) : NULL;
+		if (why)
+			omr_conf_error(errs, rule->at, "rule '%s': owner %s%s%s: %s", rule->name,
+				       rule->owner ? rule->owner : "(none)", rule->deputy ? ", deputy " : "",
+				       rule->deputy ? rule->deputy : "", why);
+	}
+}
+
 struct omr_config *omr_config_load(const char *path, struct omr_conf_errs *errs)
 {
 	struct omr_config *c = omr_calloc(1, sizeof(*c));
@@ -481,6 +497,8 @@ struct omr_config *omr_config_load(const char *path, struct omr_conf_errs *errs)
 	c->docs[2] = omr_config_load_doc(c->agents_file, errs);
 	if (c->docs[2])
 		c->agents = omr_agents_conf_load(c->docs[2], c->routing, errs);
+	if (c->agents)
+		omr_config_owner_rules(c->routing, c->agents, errs);
 	if (c->agents && c->admin.token) {
 		/* a user's API token equal to admin.token would act as it, with
 		 * every scope, and be audited as admin.token */

@@ -166,7 +166,7 @@ static void omr_kpi_members(struct omr_kpi_scrape *s, const struct omr_config *c
 		for (size_t k = 0; k < q->nskills; k++)
 			json_object_set_new(skills, q->skills[k].skill,
 					    json_integer(q->skills[k].min));
-		omr_route_candidates(dir, NULL, skills, NULL, NULL, NULL, 0, &c);
+		omr_route_candidates(dir, NULL, skills, NULL, NULL, NULL, NULL, 0, &c);
 		json_decref(skills);
 		s->members = omr_realloc(s->members,
 					 (nmembers + (size_t)c.n + 1) * sizeof(*s->members));

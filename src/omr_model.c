@@ -18,7 +18,7 @@ struct omr_field {
 
 static const struct omr_field omr_customer_fields[] = {
 	{ "created_at", OMR_F_INT }, { "updated_at", OMR_F_INT }, { "balance", OMR_F_INT },
-	{ "last_closed_at", OMR_F_INT },
+	{ "last_closed_at", OMR_F_INT }, { "owner_at", OMR_F_INT },
 	{ NULL, 0 },
 };
 
@@ -29,7 +29,7 @@ static const struct omr_field omr_conversation_fields[] = {
 	{ "msg_count", OMR_F_INT }, { "priority", OMR_F_INT }, { "public", OMR_F_BOOL },
 	{ "attrs", OMR_F_JSON }, { "tags", OMR_F_JSON }, { "routing", OMR_F_JSON },
 	{ "wrapup", OMR_F_JSON }, { "skills", OMR_F_JSON },
-	{ "prefer_until", OMR_F_INT }, { "ended_at", OMR_F_INT }, { "first_reply_at", OMR_F_INT },
+	{ "prefer_until", OMR_F_INT }, { "prefer_team_until", OMR_F_INT }, { "ended_at", OMR_F_INT }, { "first_reply_at", OMR_F_INT },
 	{ "requeued_at", OMR_F_INT }, { "last_outbound_at", OMR_F_INT },
 	{ "score", OMR_F_INT }, { "escalations", OMR_F_JSON }, { "dispatch", OMR_F_JSON },
 	{ "esc_step", OMR_F_INT }, { "status_at", OMR_F_INT }, { "status_pos", OMR_F_INT },

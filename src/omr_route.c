@@ -76,6 +76,10 @@ static void omr_route_rules(const struct omr_routing_conf *rc, json_t *facts,
 			*rule_tier = rule->tier;
 		if (rule->prefer_last_agent)
 			d->prefer_ms = rule->prefer_last_agent;
+		if (rule->owner) {
+			d->owner = rule->owner;
+			d->deputy = rule->deputy;
+		}
 		if (rule->answer.text) {
 			d->elim_text = rule->answer.text;
 			d->elim_reason = rule->answer.reason ? rule->answer.reason : rule->name;
@@ -337,7 +341,7 @@ json_t *omr_route_facts(const struct omr_routing_conf *rc, const json_t *conv, l
 	}
 	json_t *c = json_object();
 	static const char *const from_cust[] = { "id", "name", "email", "claimed_email", "last_agent",
-						 NULL };
+						 "owner", "deputy", NULL };
 	for (int k = 0; from_cust[k]; k++) {
 		json_t *v = json_object_get(cust, from_cust[k]);
 		json_object_set_new(c, from_cust[k], json_is_string(v) ? json_copy(v) : json_string(""));
@@ -382,7 +386,7 @@ void omr_route_needs(const struct omr_queue_conf *q, const json_t *rule_skills, 
 
 void omr_route_candidates(const struct omr_agents_conf *dir, const char *channel,
 			  const json_t *skills, const json_t *optional, const char *language,
-			  const char *only, long long relax, struct omr_cands *c)
+			  const char *only, const char *team, long long relax, struct omr_cands *c)
 {
 	size_t max = dir ? dir->nagents : 0;
 
@@ -398,6 +402,8 @@ void omr_route_candidates(const struct omr_agents_conf *dir, const char *channel
 		 * name, or kept for them) goes to that agent, skills or not: a
 		 * colleague or the customer chose them */
 		if (only && strcmp(a->id, only) != 0)
+			continue;
+		if (team && (!a->team || strcmp(a->team, team) != 0))
 			continue;
 		if (!(a->roles & OMR_ROLE_AGENT))
 			continue; /* a supervisor or admin only: takes nothing */

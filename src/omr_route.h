@@ -41,6 +41,9 @@ struct omr_decision {
 	const char *tier_note;  /* why the tier is what it is */
 	int strategy;           /* -1: the queue's */
 	long long prefer_ms;    /* prefer the customer's last agent this long; 0: no */
+	const char *owner;      /* a rule's contact person for a customer who has none
+	                           (borrowed from the configuration), or NULL */
+	const char *deputy;     /* with owner, or NULL */
 	const char *elim_text;  /* eliminate: this answer, then close (or park) */
 	const char *elim_reason;
 	int elim_park;          /* 1: park instead of closing (a rule's answer.then) */
@@ -99,10 +102,11 @@ struct omr_cands {
 	int n;
 };
 /* skills: required {skill: min}; optional: also required unless dropped
- * (may be NULL); only: the one preferred agent (skills not checked). */
+ * (may be NULL); only: the one preferred agent (skills not checked); team:
+ * only agents of that team (agents.yaml `team`), or NULL. */
 void omr_route_candidates(const struct omr_agents_conf *dir, const char *channel,
 			  const json_t *skills, const json_t *optional, const char *language,
-			  const char *only, long long relax, struct omr_cands *c);
+			  const char *only, const char *team, long long relax, struct omr_cands *c);
 void omr_cands_free(struct omr_cands *c);
 
 /* Estimated wait in seconds: position x average handling time / agents. */

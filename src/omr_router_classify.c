@@ -192,6 +192,52 @@ static void omr_router_to_bot(struct omr_classify *c, const struct omr_decision 
 	free(ex);
 }
 
+/* What routing does for the customer's contact person (docs/routing.md
+ * #contact-person). Borrowed strings: from the configuration or from
+ * profile. */
+struct omr_owner_route {
+	const char *owner;   /* wait for them (or their deputy), or NULL */
+	const char *deputy;  /* or NULL */
+	const char *team;    /* then their team, or NULL */
+};
+
+/* An agent of the directory who takes conversations, or NULL. */
+static const struct omr_agent_conf *omr_router_agent(struct omr_router *r, const char *id)
+{
+	const struct omr_agent_conf *a = id && *id ? omr_agents_find(omr_env_cfg(&r->env)->agents, id)
+						   : NULL;
+	return a && (a->roles & OMR_ROLE_AGENT) ? a : NULL;
+}
+
+static void omr_router_owner(struct omr_router *r, const json_t *profile, struct omr_decision *d,
+			     struct omr_owner_route *o)
+{
+	const struct omr_owner_conf *oc = &omr_env_cfg(&r->env)->routing->owner;
+	const char *owner = json_string_value(json_object_get(profile, "owner"));
+	const char *deputy = json_string_value(json_object_get(profile, "deputy"));
+	const struct omr_agent_conf *a;
+
+	memset(o, 0, sizeof(*o));
+	if (owner && *owner) {
+		d->owner = d->deputy = NULL; /* a rule does not replace a contact person */
+	} else if (d->owner) {
+		owner = d->owner; /* the rule's: set on the customer when queued */
+		deputy = d->deputy;
+	}
+	a = omr_router_agent(r, owner);
+	if (!a || !oc->prefer_owner)
+		return;
+	o->owner = a->id;
+	o->deputy = omr_router_agent(r, deputy) ? deputy : NULL;
+	o->team = oc->prefer_team && a->team && *a->team ? a->team : NULL;
+	json_object_set_new(d->explain, "owner", json_pack("{s:s,s:s?,s:s?,s:I,s:I}", "agent", o->owner,
+							   "deputy", o->deputy, "team", o->team,
+							   "prefer_owner_ms",
+							   (json_int_t)oc->prefer_owner,
+							   "prefer_team_ms",
+							   (json_int_t)(o->team ? oc->prefer_team : 0)));
+}
+
 static void omr_router_classify_cb(void *arg, int status, json_t *conv, const char *err)
 {
 	struct omr_classify *c = arg;
@@ -253,7 +299,10 @@ static void omr_router_classify_cb(void *arg, int status, json_t *conv, const ch
 		}
 	}
 
-	/* the customer's last agent first, for a while */
+	/* the customer's contact person first (enqueue.lua decides between
+	 * them and their deputy), else their last agent, for a while */
+	struct omr_owner_route own;
+	omr_router_owner(r, json_object_get(conv, "customer_profile"), &d, &own);
 	last_agent = json_string_value(json_object_get(json_object_get(facts, "customer"), "last_agent"));
 	long long prefer_ms = 0;
 	if (d.prefer_ms && last_agent && *last_agent && omr_agents_find(omr_env_cfg(&r->env)->agents, last_agent)) {
@@ -271,6 +320,10 @@ static void omr_router_classify_cb(void *arg, int status, json_t *conv, const ch
 		.prefer_ms = prefer_ms,
 		.strategy = d.strategy >= 0 ? omr_strategy_names[d.strategy] : NULL,
 		.engage = eng, .min = rc->engagement.min, .max = rc->engagement.max,
+		.owner = own.owner, .deputy = own.deputy, .team = own.team,
+		.owner_ms = own.owner ? rc->owner.prefer_owner : 0,
+		.team_ms = own.team ? rc->owner.prefer_team : 0, .away_ms = rc->owner.away_after,
+		.set_owner = d.owner, .set_deputy = d.deputy,
 	};
 	omr_lua_enqueue(r->env.store, &a, omr_router_enqueued, c);
 	free(eng);

@@ -43,7 +43,7 @@
 /* the fields of a queue_peek item */
 enum { OMR_PK_ID, OMR_PK_CHANNEL, OMR_PK_SKILLS, OMR_PK_LANGUAGE, OMR_PK_PREFER,
        OMR_PK_PREFER_UNTIL, OMR_PK_QUEUED_AT, OMR_PK_SCORE, OMR_PK_MAX_WAIT_DONE,
-       OMR_PK_ESC_STEP, OMR_PK_STRATEGY, OMR_PK_CLASS };
+       OMR_PK_ESC_STEP, OMR_PK_STRATEGY, OMR_PK_CLASS, OMR_PK_TEAM, OMR_PK_TEAM_UNTIL };
 
 static void omr_router_next(struct omr_router *r);
 static void omr_router_peek(struct omr_router *r);
@@ -209,18 +209,30 @@ static void omr_router_try(struct omr_router *r, struct omr_router_batch *b, siz
 		return;
 	if (!*prefer || omr_item_ll(item, OMR_PK_PREFER_UNTIL) <= now)
 		prefer = NULL;
-	skip = prefer || !*omr_item_str(item, OMR_PK_CLASS) ? NULL : omr_router_skip_key(item, &esc);
+	/* after the contact person, their team for a while (not a class of
+	 * its own: who is busy for it says nothing of the others) */
+	const char *team = omr_item_str(item, OMR_PK_TEAM);
+	if (prefer || !*team || omr_item_ll(item, OMR_PK_TEAM_UNTIL) <= now)
+		team = NULL;
+	skip = prefer || team || !*omr_item_str(item, OMR_PK_CLASS) ? NULL
+								  : omr_router_skip_key(item, &esc);
 	if (skip && json_object_get(r->skip, skip)) {
 		free(skip);
 		return;
 	}
 	struct omr_pool_kind kind = {
 		.queue = qc, .channel = channel, .skills = omr_item_str(item, OMR_PK_SKILLS),
-		.language = language, .prefer = prefer, .strategy = strategy, .esc = &esc,
+		.language = language, .prefer = prefer, .team = team, .strategy = strategy,
+		.esc = &esc,
 	};
 	/* the list only with the first conversation of the batch from a pool
 	 * not known to be built */
 	struct omr_pool *pool = omr_router_pool(r, &kind, r->batch_no, &cands);
+	if (pool->n == 0 && team) { /* nobody of the team fits: anyone */
+		omr_cands_free(&cands);
+		kind.team = NULL;
+		pool = omr_router_pool(r, &kind, r->batch_no, &cands);
+	}
 	if (pool->n == 0) {
 		omr_cands_free(&cands);
 		free(skip);

@@ -102,6 +102,7 @@ struct omr_cands;
 struct omr_pool_kind {
 	const struct omr_queue_conf *queue;
 	const char *channel, *skills, *language, *prefer, *strategy;
+	const char *team;       /* only agents of this team (agents.yaml), or NULL */
 	const struct omr_escalation *esc;
 };
 /* The pool of a kind of conversation (borrowed, until the next

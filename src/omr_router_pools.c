@@ -49,9 +49,9 @@ struct omr_pool *omr_router_pool(struct omr_router *r, const struct omr_pool_kin
 				 unsigned long batch, struct omr_cands *cands)
 {
 	const struct omr_config *cfg = omr_env_cfg(&r->env);
-	char *key = omr_asprintf("%s\n%s\n%s\n%s\n%s\n%s\n%lld\n%d", k->queue->name, k->channel,
+	char *key = omr_asprintf("%s\n%s\n%s\n%s\n%s\n%s\n%lld\n%d\n%s", k->queue->name, k->channel,
 				 k->skills, k->language, k->prefer ? k->prefer : "", k->strategy,
-				 k->esc->relax, k->esc->drop_optional);
+				 k->esc->relax, k->esc->drop_optional, k->team ? k->team : "");
 	struct omr_pool *p;
 
 	memset(cands, 0, sizeof(*cands));
@@ -63,7 +63,7 @@ struct omr_pool *omr_router_pool(struct omr_router *r, const struct omr_pool_kin
 		json_t *needs, *optional = NULL;
 		omr_route_needs(k->queue, skills, !k->esc->drop_optional, &needs, &optional);
 		omr_route_candidates(cfg->agents, k->channel, needs, optional, k->language, k->prefer,
-				     k->esc->relax, cands);
+				     k->team, k->esc->relax, cands);
 		json_decref(needs);
 		json_decref(skills);
 		json_decref(optional);

@@ -98,7 +98,7 @@ static void omr_router_status_queue(struct omr_router *r, const struct omr_queue
 		json_t *skills, *none;
 		omr_route_needs(q, NULL, 0, &skills, &none);
 		/* agents who could take the queue's conversations: any channel */
-		omr_route_candidates(cfg->agents, NULL, skills, NULL, NULL, NULL, 0, &cands);
+		omr_route_candidates(cfg->agents, NULL, skills, NULL, NULL, NULL, NULL, 0, &cands);
 		json_decref(skills);
 		ids = omr_calloc((size_t)cands.n + 1, sizeof(*ids));
 		for (int k = 0; k < cands.n; k++)

@@ -155,6 +155,18 @@ static const struct omr_conf_key omr_supervision_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
+#define OWOFF(f) offsetof(struct omr_owner_conf, f)
+static const struct omr_conf_key omr_owner_keys[] = {
+	{ "prefer_owner", OMR_CONF_MS, OWOFF(prefer_owner), 0, "0", 0, 604800000LL,
+	  "a customer's contact person is offered their conversations first, for this long "
+	  "(0: off)" },
+	{ "prefer_team", OMR_CONF_MS, OWOFF(prefer_team), 0, "0", 0, 604800000LL,
+	  "then the contact person's team (agents.yaml team), for this long" },
+	{ "away_after", OMR_CONF_MS, OWOFF(away_after), 0, "2d", 0, 2592000000LL,
+	  "a contact person away this long, or not logged in: their deputy instead" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
 #define CSOFF(f) offsetof(struct omr_csat_conf, f)
 static const struct omr_conf_key omr_csat_keys[] = {
 	{ "enabled", OMR_CONF_BOOL, CSOFF(enabled), 0, "false", 0, 0,
@@ -193,6 +205,10 @@ static const struct omr_conf_key omr_rule_keys[] = {
 	{ "tier", OMR_CONF_STRING, RLOFF(tier_text), 0, NULL, 0, 0, "human | bot" },
 	{ "prefer_last_agent", OMR_CONF_MS, RLOFF(prefer_last_agent), 0, "0", 0, 86400000,
 	  "offer to the customer's last agent first, for this long" },
+	{ "owner", OMR_CONF_STRING, RLOFF(owner), 0, NULL, 0, 0,
+	  "make this agent the contact person of a customer who has none" },
+	{ "deputy", OMR_CONF_STRING, RLOFF(deputy), 0, NULL, 0, 0,
+	  "with owner: their deputy" },
 	{ "answer", OMR_CONF_SECTION, RLOFF(answer), 0, NULL, 0, 0,
 	  "answer automatically (eliminate): {text, reason, then: close|park}", NULL,
 	  omr_rule_answer_keys },
@@ -229,6 +245,9 @@ static const struct omr_conf_key omr_routing_keys[] = {
 	  omr_sessions_keys },
 	{ "supervision", OMR_CONF_SECTION, ROFF(supervision), 0, NULL, 0, 0,
 	  "supervisors' monitor and pull", NULL, omr_supervision_keys },
+	{ "owner", OMR_CONF_SECTION, ROFF(owner), 0, NULL, 0, 0,
+	  "one contact person per customer (docs/routing.md#contact-person)", NULL,
+	  omr_owner_keys },
 	{ "csat", OMR_CONF_SECTION, ROFF(csat), 0, NULL, 0, 0,
 	  "customer satisfaction: a question at close, answered 1-5", NULL, omr_csat_keys },
 	{ "default_queue", OMR_CONF_STRING, ROFF(default_queue), 1, NULL, 0, 0,

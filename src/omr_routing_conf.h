@@ -92,6 +92,8 @@ struct omr_rule {
 	char *tier_text;
 	int tier;              /* enum omr_tier */
 	long long prefer_last_agent; /* ms; 0: no */
+	char *owner;           /* make this agent the customer's contact person (if none) */
+	char *deputy;          /* with owner */
 	struct {
 		char *text;    /* an automatic answer; NULL: none */
 		char *reason;  /* the trigger counted (default: the rule's name) */
@@ -146,6 +148,13 @@ struct omr_supervision_conf {
 	long long pull_wait;        /* ms a pulled conversation waits for its agent */
 };
 
+/* One contact person (docs/routing.md#contact-person) */
+struct omr_owner_conf {
+	long long prefer_owner;     /* ms the owner (or deputy) is waited for; 0: off */
+	long long prefer_team;      /* ms their team is waited for after that */
+	long long away_after;       /* ms away after which the deputy is tried */
+};
+
 struct omr_rules;
 
 /* What customers say, shipped: a complaint, and asking for a person
@@ -193,6 +202,7 @@ struct omr_routing_conf {
 	struct omr_sessions_conf sessions;
 	struct omr_supervision_conf supervision;
 	struct omr_csat_conf csat;
+	struct omr_owner_conf owner;
 };
 
 struct omr_routing_conf *omr_routing_conf_load(const struct omr_ydoc *doc,

@@ -339,7 +339,7 @@ static void omr_sim_candidates(struct omr_sim *s, struct omr_sim_job *j, long lo
 	struct omr_cands cands;
 
 	omr_route_needs(j->q, j->d.skills, !drop_optional, &skills, &optional);
-	omr_route_candidates(s->dir, c->channel, skills, optional, j->d.language, NULL, relax,
+	omr_route_candidates(s->dir, c->channel, skills, optional, j->d.language, NULL, NULL, relax,
 			     &cands);
 	memset(j->cand, 0, s->nagents + 1);
 	/* the candidates come in the agents' order, each named by its own id

@@ -655,6 +655,12 @@ static int omr_store_view_parse_ex(const redisReply *reply, json_t **conv_r, jso
 	} else {
 		json_object_set_new(cust, "previous", omr_store_earlier(v.previous));
 	}
+	/* the panel's summary (view.lib), as view.lib wrote it */
+	json_t *panel = v.panel ? json_loads(v.panel, 0, NULL) : NULL;
+	if (json_is_object(panel))
+		json_object_set_new(cust, "panel", panel);
+	else
+		json_decref(panel);
 	json_object_set_new(conv, "customer", cust);
 	if (offer_r && v.offer->type == REDIS_REPLY_ARRAY && v.offer->elements) {
 		*offer_r = omr_model_from_hash(OMR_MODEL_OFFER, v.offer);

@@ -68,7 +68,9 @@
 	 'wrapup-error', 'wrapup-submit', 'history', 'history-title', 'history-meta', 'history-back',
 	 'history-transcript', 'customer-body', 'customer-empty', 'customer-name', 'customer-email-row',
 	 'customer-email', 'customer-claimed-row', 'customer-claimed-email', 'customer-addresses',
-	 'customer-previous', 'customer-previous-empty', 'transfer-dialog', 'transfer-form',
+	 'customer-previous', 'customer-previous-empty', 'customer-owner', 'customer-trend-row',
+	 'customer-trend', 'customer-own', 'customer-promises-box', 'customer-promises',
+	 'customer-reasons-box', 'customer-reasons', 'transfer-dialog', 'transfer-form',
 	 'transfer-kind-queue', 'transfer-kind-agent', 'transfer-queue-field', 'transfer-queue',
 	 'transfer-agent-field', 'transfer-agent', 'transfer-note', 'transfer-error', 'transfer-cancel',
 	 'transfer-submit', 'announce-polite', 'announce-assertive', 'window-bar', 'window-text',
@@ -509,6 +511,7 @@
 		case 'status': onStatus(msg); break;
 		case 'presence': onPresence(msg); break;
 		case 'history': onHistory(msg); break;
+		case 'owner': onOwner(msg); break;
 		case 'error': onError(msg); break;
 		case 'agents': onAgents(msg); break;
 		case 'wallboard': onWallboard(msg); break;
@@ -905,6 +908,7 @@
 
 	function onError(msg) {
 		var code = str(msg.code), text = errorText(msg);
+		el.customerOwn.disabled = false;
 		if (code === 'auth_failed' || code === 'auth_required') {
 			if (!S.everWelcomed || code === 'auth_failed') {
 				if (code === 'auth_failed' && S.everWelcomed)
@@ -1909,6 +1913,8 @@
 		el.customerClaimedEmail.textContent = str(cust.claimed_email);
 		el.customerClaimedRow.hidden = !str(cust.claimed_email) || cust.claimed_email === cust.email;
 
+		renderPanel(c, cust);
+
 		clear(el.customerAddresses);
 		(Array.isArray(cust.addresses) ? cust.addresses : []).forEach(function (a) {
 			if (typeof a !== 'string')
@@ -1959,6 +1965,84 @@
 			el.customerPrevious.appendChild(li);
 		});
 		el.customerPreviousEmpty.hidden = el.customerPrevious.children.length > 0;
+	}
+
+	/* the contact person, the relationship as words (never the balance's
+	 * number), open promises and the last contact reasons (the server's
+	 * summary: docs/agent-protocol.md#customer-panel) */
+	var TREND_TEXT = { up: '↑ improving', down: '↓ declining', steady: '→ steady' };
+
+	function renderPanel(c, cust) {
+		var owner = str(cust.owner), deputy = str(cust.deputy);
+		var me = S.me ? str(S.me.id) : '';
+		el.customerOwner.textContent = owner ?
+			(owner === me ? 'You' : agentName(owner)) +
+			(deputy ? ' (deputy: ' + (deputy === me ? 'you' : agentName(deputy)) + ')' : '') : 'None';
+		var mine = S.historyId === null && c.agent === me && isAgent() &&
+			(c.status === 'assigned' || c.status === 'wrapup');
+		el.customerOwn.hidden = !mine || owner === me;
+		el.customerOwn.dataset.conversation = str(c.id);
+
+		var panel = cust.panel && typeof cust.panel === 'object' ? cust.panel : {};
+		var standing = str(panel.standing);
+		el.customerTrendRow.hidden = !standing;
+		clear(el.customerTrend);
+		if (standing) {
+			var word = node('span', 'standing standing-' + standing.replace(/[^a-z]/g, '-'),
+					standing.charAt(0).toUpperCase() + standing.slice(1));
+			el.customerTrend.appendChild(word);
+			if (TREND_TEXT.hasOwnProperty(str(panel.trend)))
+				el.customerTrend.appendChild(node('span', 'trend', ' · ' + TREND_TEXT[panel.trend]));
+		}
+
+		clear(el.customerPromises);
+		(Array.isArray(panel.promises) ? panel.promises : []).forEach(function (p) {
+			if (!p || !str(p.reason))
+				return;
+			var li = node('li', 'promise', 'Follow up: ' + p.reason);
+			if (typeof p.at === 'number')
+				li.appendChild(node('time', 'previous-date', ' · ' + stamp(p.at)));
+			if (str(p.agent))
+				li.appendChild(node('span', 'promise-agent', ' · ' + agentName(p.agent)));
+			el.customerPromises.appendChild(li);
+		});
+		el.customerPromisesBox.hidden = !el.customerPromises.children.length;
+
+		clear(el.customerReasons);
+		(Array.isArray(panel.reasons) ? panel.reasons : []).forEach(function (r) {
+			if (typeof r === 'string' && r)
+				el.customerReasons.appendChild(node('li', 'reason', r));
+		});
+		el.customerReasonsBox.hidden = !el.customerReasons.children.length;
+	}
+
+	function agentName(id) {
+		var a = (S.agents || []).filter(function (x) { return x.id === id; })[0];
+		return a && str(a.name) ? a.name : id;
+	}
+
+	el.customerOwn.addEventListener('click', function () {
+		var conv = el.customerOwn.dataset.conversation;
+		if (conv && request({ type: 'own', conversation: conv }))
+			el.customerOwn.disabled = true;
+	});
+
+	/* "make me their contact person" was done: every open conversation of
+	 * that customer shows it */
+	function onOwner(msg) {
+		el.customerOwn.disabled = false;
+		S.convs.forEach(function (e) {
+			var cu = e.c.customer;
+			if (cu && cu.id === msg.customer) {
+				cu.owner = str(msg.owner);
+				if (str(msg.deputy))
+					cu.deputy = msg.deputy;
+				else
+					delete cu.deputy;
+			}
+		});
+		announce('You are now the contact person of this customer.');
+		renderSelected(false);
 	}
 
 	function openHistory(p) {

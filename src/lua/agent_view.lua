@@ -10,6 +10,7 @@
 -- @arg  agent    str   '' : no check (the server itself)
 -- @arg  max      int   messages, the newest
 -- @arg  earlier  int   earlier conversations of the customer at most
+-- @arg  low      int   engagement.low: a balance below it is at risk
 -- @reply tag      str   'ok' | 'not_yours' (nil: no such conversation)
 -- @reply conv     any   conversation hash, less its explanations
 -- @reply messages any   { message hash, ... }
@@ -19,6 +20,8 @@
 --                       a JSON object (text), ... }
 -- @reply offer    any   offer hash (or {})
 -- @reply now      int   Redis' clock (ms): what the offer's expires_at is measured against
+-- @reply panel    str   the customer panel's summary, JSON text (view.lib:
+--                       trend, standing, reasons, promises)
 -- @time
 -- @lib  view
-return V.conv(A.conversation, A.agent, A.max, A.earlier)
+return V.conv(A.conversation, A.agent, A.max, A.earlier, A.low)

@@ -21,10 +21,23 @@
 --                     [[event, points], ...] (a complaint, a repeat contact)
 -- @arg  min     int   the balance's bounds
 -- @arg  max     int
+-- @arg  owner   str   the customer's contact person ('' none), waited for
+--                     owner_ms (their deputy instead when they are away
+--                     longer than away_ms or not logged in), before the
+--                     last agent
+-- @arg  deputy  str   '' none
+-- @arg  team    str   then the owner's team, for team_ms ('' none)
+-- @arg  owner_ms int
+-- @arg  team_ms int
+-- @arg  away_ms int
+-- @arg  set_owner str a rule's contact person for a customer who has none
+--                     ('' none)
+-- @arg  set_deputy str with set_owner
 -- @time
 -- @lib  queue
 -- @lib  report
 -- @lib  engage
+-- @lib  owner
 -- Returns: 1 if queued now, 0 if nothing to do
 local ckey = K.conv
 local queued = 0
@@ -36,8 +49,32 @@ if c[1] == 'new' then
     'routing', A.routing, 'updated_at', NOW)
   if A.language ~= '' then redis.call('HSET', ckey, 'language', A.language) end
   if A.strategy ~= '' then redis.call('HSET', ckey, 'strategy', A.strategy) end
-  if A.prefer ~= '' then
+  -- (the arguments after max may be absent: none of this)
+  local owner, deputy, team = A.owner or '', A.deputy or '', A.team or ''
+  local set_owner = A.set_owner or ''
+  if set_owner ~= '' and c[3] and c[3] ~= '' then
+    local cust = P .. 'cust:' .. c[3]
+    if redis.call('HSETNX', cust, 'owner', set_owner) == 1 then
+      redis.call('HSET', cust, 'owner_at', NOW, 'owner_by', 'rule')
+      if (A.set_deputy or '') ~= '' then redis.call('HSET', cust, 'deputy', A.set_deputy) end
+    end
+  end
+  -- the contact person (or their deputy), then their team, then anyone
+  local who, role, team_from = '', '', NOW
+  if owner ~= '' then
+    if O.here(owner, A.away_ms) then who, role = owner, 'owner'
+    elseif deputy ~= '' and O.here(deputy, A.away_ms) then who, role = deputy, 'deputy'
+    else role = 'team' end
+  end
+  if who ~= '' then
+    redis.call('HSET', ckey, 'prefer_agent', who, 'prefer_until', NOW + A.owner_ms)
+    team_from = NOW + A.owner_ms
+  elseif A.prefer ~= '' then
     redis.call('HSET', ckey, 'prefer_agent', A.prefer, 'prefer_until', NOW + A.prefer_ms)
+  end
+  if role ~= '' then redis.call('HSET', ckey, 'owner_route', role) end
+  if team ~= '' and (A.team_ms or 0) > 0 then
+    redis.call('HSET', ckey, 'prefer_team', team, 'prefer_team_until', team_from + A.team_ms)
   end
   Q.add(A.queue, score, A.conversation, true)
   redis.call('ZREM', P .. 'convs:new', A.conversation)

@@ -13,7 +13,9 @@
 -- @reply now    int   Redis' clock (ms)
 -- @reply items  any   { { id, channel, skills JSON, language, prefer_agent,
 --                       prefer_until, queued_at, score, max_wait_done,
---                       escalation step applied, strategy, class }, ... }
+--                       escalation step applied, strategy, class,
+--                       prefer_team, prefer_team_until (none after a
+--                       transfer or requeue) }, ... }
 local seen, pick = {}, {}
 local function take(list, cls)
   for i = 1, #list, 2 do
@@ -38,10 +40,14 @@ for _, p in ipairs(pick) do
   local id = p[1]
   local c = redis.call('HMGET', P .. 'conv:' .. id, 'channel', 'skills', 'language',
     'prefer_agent', 'prefer_until', 'queued_at', 'status', 'max_wait_done', 'esc_step',
-    'strategy', 'class', 'queue')
+    'strategy', 'class', 'queue', 'prefer_team', 'prefer_team_until', 'requeued_at')
   if c[7] == 'queued' and c[12] == A.queue then
+    -- the contact person's team only for the queueing that chose it (not
+    -- after a transfer or a requeue)
+    if tonumber(c[15] or '0') > tonumber(c[6] or '0') then c[13] = nil end
     out[#out + 1] = { id, c[1] or '', c[2] or '{}', c[3] or '', c[4] or '', c[5] or '0',
-      c[6] or '0', string.format('%d', p[2]), c[8] or '0', c[9] or '-1', c[10] or '', c[11] or '' }
+      c[6] or '0', string.format('%d', p[2]), c[8] or '0', c[9] or '-1', c[10] or '', c[11] or '',
+      c[13] or '', c[14] or '0' }
   else
     -- not waiting here any more (a crash between steps): drop the stale entry
     Q.rem(A.queue, id, p[3])

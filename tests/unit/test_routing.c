@@ -122,11 +122,11 @@ static const char *ROUTING =
 static const char *AGENTS =
 	"agents:\n"
 	"  - { id: ann, token: \"$sha256$4aebd70d3e9413c91f66417e4fea3d65096e0723b1d5b84093132287a974a2bd\", skills: { billing: 5, general: 4 },"
-	" languages: [nl, en], capacity: { webchat: 2, email: 5 } }\n"
+	" team: blue, languages: [nl, en], capacity: { webchat: 2, email: 5 } }\n"
 	"  - { id: ben, token: \"$sha256$62797ad26a25056b22f1ffd105c8784d31b01b27f3f09c39cf91d390eb9b8981\", skills: { billing: 3, general: 2 },"
 	" languages: [en], capacity: { webchat: 3 } }\n"
 	"  - { id: cas, token: \"$sha256$9fc28cedf7cfd98c49d1092f550b26daa933e4bd72c43af9d7b7d6fa4fc0144c\", skills: { billing: 2, general: 4, complaints: 4 },"
-	" capacity: { webchat: 1 } }\n"
+	" team: blue, capacity: { webchat: 1 } }\n"
 	"  - { id: dee, token: \"$sha256$fbdcc798a8b060536a2ec1430c000415f267f81c4d3f881bbf8e0358bccd7ea2\", skills: { tech: 5 }, capacity: { email: 4 } }\n";
 
 static json_t *facts(const char *text, const char *intent, int public, int balance)
@@ -361,13 +361,32 @@ static void test_candidates(void **state)
 		struct omr_cands k;
 		omr_route_needs(q, rule, cases[i].with_optional, &need, &opt);
 		omr_route_candidates(c.a, cases[i].channel, need, opt, cases[i].language, cases[i].only,
-				     cases[i].relax, &k);
+				     NULL, cases[i].relax, &k);
 		char *got = cands_str(&k);
 		if (strcmp(got, cases[i].want) != 0)
 			fail_msg("case %zu: got '%s', want '%s'", i, got, cases[i].want);
 		free(got);
 		omr_cands_free(&k);
 		json_decref(rule);
+		json_decref(need);
+		json_decref(opt);
+	}
+	/* a contact person's team: only its members who fit (ben is not in it) */
+	static const struct {
+		const char *team, *want;
+	} teams[] = { { "blue", "ann/2/0 cas/1/0" }, { "red", "" }, { NULL, "ann/2/0 ben/3/0 cas/1/0" } };
+	for (size_t i = 0; i < sizeof(teams) / sizeof(teams[0]); i++) {
+		const struct omr_queue_conf *q = omr_routing_queue(c.r, "general");
+		json_t *need, *opt;
+		struct omr_cands k;
+		omr_route_needs(q, NULL, 1, &need, &opt);
+		omr_route_candidates(c.a, "webchat", need, opt, "", NULL, teams[i].team, 0, &k);
+		char *got = cands_str(&k);
+		if (strcmp(got, teams[i].want) != 0)
+			fail_msg("team %s: got '%s', want '%s'", teams[i].team ? teams[i].team : "-", got,
+				 teams[i].want);
+		free(got);
+		omr_cands_free(&k);
 		json_decref(need);
 		json_decref(opt);
 	}
@@ -820,6 +839,70 @@ static void test_offer_batch(void **state)
 
 /* queue.lib: however many conversations of one kind wait, the best of
  * every other kind are looked at too; the index follows every change. */
+/* enqueue.lua and the contact person: whom a conversation waits for
+ * (the owner; the deputy when the owner is not logged in or away for
+ * days; nobody, the team at once, when neither can be waited for), and
+ * queue_peek gives the team's turn only to the queueing that chose it. */
+static void test_owner_choice(void **state)
+{
+	static const struct {
+		const char *presence;   /* the owner's */
+		int sessions;
+		long long away_for;     /* ms since the owner's presence changed */
+		const char *deputy;     /* "" none; else logged in and available, or not: */
+		int deputy_in;
+		const char *prefer, *route;
+	} cases[] = {
+		{ "available", 1, 0, "dee", 1, "ann", "owner" },
+		{ "away", 1, 60000, "dee", 1, "ann", "owner" },            /* away a minute */
+		{ "away", 1, 3 * 86400000LL, "dee", 1, "dee", "deputy" },  /* away for days */
+		{ "offline", 0, 0, "dee", 1, "dee", "deputy" },            /* not logged in */
+		{ "offline", 0, 0, "dee", 0, "", "team" },                 /* neither */
+		{ "offline", 0, 0, "", 0, "", "team" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char conv[16], ckey[64];
+		do_cmd("FLUSHALL");
+		long long now = rnow();
+		do_cmd("HSET t:{s}:agent:ann presence %s sessions %d presence_at %lld", cases[i].presence,
+		       cases[i].sessions, now - cases[i].away_for);
+		if (*cases[i].deputy)
+			do_cmd("HSET t:{s}:agent:dee presence %s sessions %d presence_at %lld",
+			       cases[i].deputy_in ? "available" : "offline", cases[i].deputy_in, now);
+		snprintf(conv, sizeof(conv), "o%zu", i);
+		snprintf(ckey, sizeof(ckey), "t:{s}:conv:%s", conv);
+		do_cmd("HSET %s id %s status new channel webchat customer u1", ckey, conv);
+		const char *keys[] = { "t:{s}:events", ckey, "t:{s}:queue:q" };
+		const char *argv[] = { "", "g", conv, "q", "50", "1000", "{}", "", "[]", "{}", "", "0",
+				       "", "[]", "-100", "100", "ann", cases[i].deputy, "blue", "60000",
+				       "60000", "86400000", "", "" };
+		freeReplyObject(script(OMR_LUA_ENQUEUE, 3, keys, 24, argv));
+		redisReply *r = cmd("HMGET %s prefer_agent owner_route prefer_team", ckey);
+		const char *got = r->element[0]->type == REDIS_REPLY_STRING ? r->element[0]->str : "";
+		if (strcmp(got, cases[i].prefer) != 0 || !r->element[1]->str ||
+		    strcmp(r->element[1]->str, cases[i].route) != 0 || !r->element[2]->str ||
+		    strcmp(r->element[2]->str, "blue") != 0)
+			fail_msg("case %zu: waits for '%s' as %s, team %s; want '%s' as %s", i, got,
+				 r->element[1]->str ? r->element[1]->str : "-",
+				 r->element[2]->str ? r->element[2]->str : "-", cases[i].prefer,
+				 cases[i].route);
+		freeReplyObject(r);
+	}
+	/* queue_peek: the team (item 12) while the queueing stands; not after
+	 * a transfer or requeue (requeued_at later than queued_at) */
+	for (int requeued = 0; requeued < 2; requeued++) {
+		if (requeued)
+			do_cmd("HSET t:{s}:conv:o5 requeued_at %lld", rnow() + 1);
+		const char *keys[] = { "t:{s}:queue:q" };
+		const char *argv[] = { "q", "10", "0", "0" };
+		redisReply *r = script(OMR_LUA_QUEUE_PEEK, 1, keys, 4, argv);
+		assert_int_equal(r->element[1]->elements, 1);
+		assert_string_equal(r->element[1]->element[0]->element[12]->str, requeued ? "" : "blue");
+		freeReplyObject(r);
+	}
+}
+
 static void test_queue_classes(void **state)
 {
 	char got[512], want[512];
@@ -1371,6 +1454,7 @@ int main(void)
 		cmocka_unit_test(test_offers),
 		cmocka_unit_test(test_offer_batch),
 		cmocka_unit_test(test_queue_classes),
+		cmocka_unit_test(test_owner_choice),
 		cmocka_unit_test(test_pools),
 		cmocka_unit_test(test_status_bands),
 		cmocka_unit_test(test_answered),
