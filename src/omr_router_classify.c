@@ -217,7 +217,13 @@ static void omr_router_classify_cb(void *arg, int status, json_t *conv, const ch
 	}
 	c->customer = omr_strdup(json_string_value(json_object_get(conv, "customer")));
 	facts = omr_route_facts(rc, conv, omr_now_ms(), &c->repeat);
-	omr_route_decide(rc, facts, omr_router_bots(r), &d);
+	/* a customer who restricted the processing of their data
+	 * (POST /api/v1/customers/{id}/restrict) is never given to a bot */
+	int restricted = json_is_true(json_object_get(json_object_get(conv, "customer_profile"),
+						      "restricted"));
+	omr_route_decide(rc, facts, omr_router_bots(r) && !restricted, &d);
+	if (restricted)
+		json_object_set_new(d.explain, "restricted", json_true());
 	json_array_foreach(d.tags, i, tag)
 		if (json_is_string(tag) && strcmp(json_string_value(tag), "complaint") == 0)
 			c->complaint = 1;
