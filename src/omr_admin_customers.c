@@ -68,7 +68,7 @@ static void omr_admin_erased(void *arg, int status, json_t *body, const char *er
 		result = "conversations_open";
 		out = json_pack("{s:{s:s,s:s},s:O}", "error", "code", "conversations_open", "message",
 				"the customer has conversations that are not closed: close them "
-				"first, or erase with ?force=1",
+				"first, or erase with ?force=1 (omnictl customer erase --force)",
 				"conversations", json_object_get(body, "conversations"));
 		detail = json_pack("{s:I}", "open",
 				   (json_int_t)json_array_size(json_object_get(body, "conversations")));
