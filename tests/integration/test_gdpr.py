@@ -288,7 +288,65 @@ def audited(redis, cust, counts):
             check(s not in json.dumps(e, ensure_ascii=False), "no audit entry holds %r" % s)
 
 
+BOT_ROUTING = """
+skills: [general]
+default_queue: general
+queues:
+  - name: general
+    status_interval: 0
+value:
+  default: { customer: high, organisation: low }   # self-service: the bot first
+bot: faqbot
+offers: {timeout: 10s}
+reasons: [other]
+outcomes: [resolved]
+"""
+
+
+def stored(redis, cust, thread, kind="message"):
+    """A web chat message of customer u_<cust> on a thread, stored by the
+    daemon's own ingest script (the daemon routes it)."""
+    u = "%016x" % int(time.time() * 1e6)
+    r = omrtest.lua_call(redis, "ingest", P, channel="webchat", channel_msg_id=thread + ":" + u,
+                         address="v_" + cust, thread=thread, name="", email="",
+                         text="what are your opening hours?", attachments=[], attrs={}, meta={},
+                         public=False, ts=int(time.time() * 1000), customer="u_" + cust,
+                         conversation="c_" + u, message="m_" + u, dedup_ttl=604800000,
+                         kind=kind, verified=False, reopen=0)
+    return r[1]
+
+
+def routed(d, conv):
+    return wait_for(lambda: d.conversation(conv)["status"] in ("bot", "queued") and
+                    d.conversation(conv), what="%s routed" % conv)
+
+
+def restriction(tmp):
+    """A restricted customer is never given to the bot tier; others are,
+    and so is the customer once the restriction is lifted."""
+    redis = Redis(tmp)
+    d = Daemon(tmp, redis, routing=BOT_ROUTING, agents=AGENTS,
+               extra_plugins="  - name: faqbot\n    path: %s/plugins/faqbot/.libs/faqbot.so\n"
+               "    config_file: %s/conf/faqbot.yaml\n" % (omrtest.BUILDDIR, omrtest.SRCDIR)).start()
+    stored(redis, "rrrr0000000000", "t-r0", kind="auto")  # the customer, no routing
+    st, _ = api(d, "POST", "/api/v1/customers/u_rrrr0000000000/restrict")
+    eq(st, 200, "restricted")
+    c = routed(d, stored(redis, "rrrr0000000000", "t-r1"))
+    eq((c["status"], c["routing"].get("restricted")), ("queued", True),
+       "a restricted customer goes to people, and the explanation says why")
+    c = routed(d, stored(redis, "ssss0000000000", "t-s1"))
+    eq(c["status"], "bot", "another customer goes to the bot")
+    api(d, "DELETE", "/api/v1/customers/u_rrrr0000000000/restrict")
+    c = routed(d, stored(redis, "rrrr0000000000", "t-r2"))
+    eq(c["status"], "bot", "once lifted, the bot again")
+    check(d.alive(), "the daemon keeps running")
+    d.stop()
+
+
 def test(tmp):
+    restriction(os.path.join(tmp, "restrict"))
+    tmp = os.path.join(tmp, "erase")
+    os.makedirs(tmp)
     smtp, graph = FakeSmtp(), FakeGraph(WA_TOKEN)
     redis = Redis(tmp)
     lport = omrtest.free_port()
