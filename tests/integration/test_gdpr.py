@@ -110,16 +110,25 @@ def serve(d, alice, cid, reply, wrapup=True):
         eq(alice.expect("unassigned")["reason"], "wrapped_up", "%s wrapped up" % cid)
 
 
-def chat_message(redis, text):
+CSAT_ROUTING = omrtest.ONE_QUEUE_ROUTING + """
+csat:
+  enabled: true
+  question: "How did we do? Reply 1 (poor) to 5 (great)."
+  thanks: "Thanks for rating us!"
+  window: 1h
+"""
+
+
+def chat_message(redis, text, rating=0, cmid="c1"):
     """A signed-in visitor's chat message (the channel vouches for the e-mail
     address), stored by the daemon's own ingest script."""
     u = "%016x" % int(time.time() * 1e6)
-    r = omrtest.lua_call(redis, "ingest", P, channel="webchat", channel_msg_id=VISITOR + ":c1",
+    r = omrtest.lua_call(redis, "ingest", P, channel="webchat", channel_msg_id=VISITOR + ":" + cmid,
                          address=VISITOR, thread=VISITOR, name=NAME, email=EMAIL, text=text,
-                         attachments=[], attrs={}, meta={"client_msg_id": "c1"}, public=False,
+                         attachments=[], attrs={}, meta={"client_msg_id": cmid}, public=False,
                          ts=int(time.time() * 1000), customer="u_" + u, conversation="c_" + u,
                          message="m_" + u, dedup_ttl=604800000, kind="message",
-                         verified=True, reopen=0)
+                         verified=True, reopen=0, rating=rating)
     return r[1], r[3]
 
 
@@ -206,6 +215,8 @@ def exported(d, cust, att_path):
         check(any(t in s for s in texts), "the message %r is there" % t)
     for v in x["conversations"]:
         check(isinstance(v.get("routing"), dict), "%s: its routing explanation" % v["id"])
+    eq([v.get("csat") for v in x["conversations"] if v["channel"] == "webchat"], [5],
+       "the satisfaction answer")
     atts = [a for v in x["conversations"] for m in v["messages"] for a in m["attachments"]]
     eq(len(atts), 1, "the attachment")
     check(atts[0].get("url", "").startswith("/files/"), "as a signed link")
@@ -395,7 +406,7 @@ def test(tmp):
     smtp, graph = FakeSmtp(), FakeGraph(WA_TOKEN)
     redis = Redis(tmp)
     lport = omrtest.free_port()
-    d = Daemon(tmp, redis, routing=omrtest.ONE_QUEUE_ROUTING, agents=AGENTS,
+    d = Daemon(tmp, redis, routing=CSAT_ROUTING, agents=AGENTS,
                extra_plugins=omrtest.email_plugin(lport, smtp.port, trust_from="true") +
                wa_plugin(graph.base)).start()
     alice = Agent(d, token="alice-token-0123456789")
@@ -416,6 +427,11 @@ def test(tmp):
     chat_conv, chat_cust = chat_message(redis, TEXTS[1])
     eq(chat_cust, cust, "the signed-in visitor is the same customer")
     serve(d, alice, chat_conv, REPLIES[1])
+    eq(chat_message(redis, "5", rating=5, cmid="c2")[0], chat_conv, "the customer rates the chat")
+    eq(d.conversation(chat_conv)["csat"], 5, "the rating is stored")
+    mail_thread = d.conversation(mail_conv)["thread"]
+    eq(redis.cmd("GET", P + "csat:email:" + mail_thread), mail_conv,
+       "the e-mail's satisfaction question waits for an answer")
 
     # ---- WhatsApp, the number linked to the customer; left open
     redis.cmd("SET", P + "addr:whatsapp:" + PHONE, cust)
@@ -469,6 +485,7 @@ def test(tmp):
         redis.cmd("SMEMBERS", P + "agent:alice:convs")), ("0", []),
        "the agent's capacity is back")
 
+    eq(redis.cmd("EXISTS", P + "csat:email:" + mail_thread), 0, "the pending question is gone")
     no_trace(tmp, redis, SECRETS)
     eq(stats(redis), before, "the reports' counts are unchanged")
     for cid, conv in other_before.items():
