@@ -29,6 +29,7 @@
 #define OMR_PRIVACY_PAUSE_MS 100       /* between two retention calls of a round */
 #define OMR_PRIVACY_FILES_MS 5000      /* the file sweeper looks this often */
 #define OMR_PRIVACY_FILES_BATCH 200    /* purge:files entries per read */
+#define OMR_PRIVACY_BUS_BATCH 500      /* bus entries looked at per scrub call */
 
 struct omr_privacy {
 	struct omr_env env;
@@ -244,7 +245,11 @@ struct omr_erase_job {
 	struct omr_privacy *p;
 	char customer[OMR_ID_MAX + 1];
 	int force, first;
-	long long convs, msgs, files;
+	long long convs, msgs, files, addrs;
+	char **ids;               /* owned: the conversations removed (for the bus) */
+	size_t nids, capids;
+	char after[48];           /* the bus entry the scrub goes on after */
+	long long scrubbed;
 	omr_privacy_cb cb;
 	void *arg;
 };
@@ -254,7 +259,73 @@ static void omr_erase_step(struct omr_erase_job *j);
 static void omr_erase_end(struct omr_erase_job *j, int status, json_t *body, const char *err)
 {
 	j->cb(j->arg, status, body, err);
+	for (size_t i = 0; i < j->nids; i++)
+		free(j->ids[i]);
+	free(j->ids);
 	free(j);
+}
+
+static void omr_erase_keep_ids(struct omr_erase_job *j, const redisReply *ids)
+{
+	for (size_t i = 0; ids && ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {
+		const char *s = omr_reply_str(ids->element[i]);
+		if (!s)
+			continue;
+		if (j->nids == j->capids) {
+			j->capids = j->capids ? 2 * j->capids : 16;
+			j->ids = omr_realloc(j->ids, j->capids * sizeof(*j->ids));
+		}
+		j->ids[j->nids++] = omr_strdup(s);
+	}
+}
+
+static void omr_erase_done(struct omr_erase_job *j)
+{
+	json_t *body;
+	j->p->erased++;
+	if (j->files > 0)
+		omr_privacy_sweep_soon(j->p);
+	omr_log_info("customer %s erased: %lld conversations, %lld messages, %lld files, "
+		     "%lld addresses, %lld frames on the node bus", j->customer, j->convs, j->msgs,
+		     j->files, j->addrs, j->scrubbed);
+	body = json_pack("{s:s,s:{s:I,s:I,s:I,s:I}}", "customer", j->customer, "erased",
+			 "conversations", (json_int_t)j->convs, "messages", (json_int_t)j->msgs,
+			 "attachments", (json_int_t)j->files, "addresses", (json_int_t)j->addrs);
+	omr_erase_end(j, 200, body, NULL);
+	json_decref(body);
+}
+
+static void omr_erase_scrub(struct omr_erase_job *j);
+
+/* frames between nodes that name an erased conversation go too */
+static void omr_erase_scrubbed(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_erase_job *j = arg;
+	struct omr_lua_bus_scrub_reply r;
+	if (err || omr_lua_bus_scrub_reply(reply, &r) < 2 || !r.next) {
+		omr_erase_end(j, 503, NULL, err ? err : "bad reply");
+		return;
+	}
+	j->scrubbed += r.deleted;
+	if (!*r.next || strlen(r.next) >= sizeof(j->after)) {
+		omr_erase_done(j);
+		return;
+	}
+	snprintf(j->after, sizeof(j->after), "%s", r.next);
+	omr_erase_scrub(j);
+}
+
+static void omr_erase_scrub(struct omr_erase_job *j)
+{
+	struct omr_lua_bus_scrub_args a = {
+		.after = j->after, .count = OMR_PRIVACY_BUS_BATCH,
+		.conversations = (const char *const *)j->ids, .nconversations = j->nids,
+	};
+	if (j->nids == 0) {
+		omr_erase_done(j);
+		return;
+	}
+	omr_lua_bus_scrub(j->p->env.store, &a, omr_erase_scrubbed, j);
 }
 
 static void omr_erase_open(struct omr_erase_job *j, const redisReply *ids)
@@ -275,7 +346,6 @@ static void omr_erase_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_erase_job *j = arg;
 	struct omr_lua_cust_erase_reply r;
-	json_t *body;
 
 	if (err || omr_lua_cust_erase_reply(reply, &r) < 6 || !r.tag) {
 		omr_erase_end(j, 503, NULL, err ? err : "bad reply");
@@ -286,27 +356,20 @@ static void omr_erase_cb(void *arg, const redisReply *reply, const char *err)
 		return;
 	}
 	if (strcmp(r.tag, "open") == 0) {
-		omr_erase_open(j, r.open);
+		omr_erase_open(j, r.ids);
 		return;
 	}
 	j->convs += r.conversations;
 	j->msgs += r.messages;
 	j->files += r.files;
 	j->first = 0;
+	omr_erase_keep_ids(j, r.ids);
 	if (strcmp(r.tag, "more") == 0) {
 		omr_erase_step(j);
 		return;
 	}
-	j->p->erased++;
-	if (j->files > 0)
-		omr_privacy_sweep_soon(j->p);
-	omr_log_info("customer %s erased: %lld conversations, %lld messages, %lld files, "
-		     "%lld addresses", j->customer, j->convs, j->msgs, j->files, r.addresses);
-	body = json_pack("{s:s,s:{s:I,s:I,s:I,s:I}}", "customer", j->customer, "erased",
-			 "conversations", (json_int_t)j->convs, "messages", (json_int_t)j->msgs,
-			 "attachments", (json_int_t)j->files, "addresses", (json_int_t)r.addresses);
-	omr_erase_end(j, 200, body, NULL);
-	json_decref(body);
+	j->addrs = r.addresses;
+	omr_erase_scrub(j);
 }
 
 static void omr_erase_step(struct omr_erase_job *j)

@@ -21,7 +21,8 @@
 -- @reply messages int
 -- @reply files   int  attachment files announced for deletion (purge:files)
 -- @reply addresses int  addresses unlinked ('done')
--- @reply open    any  'open': ids of conversations not closed (at most 20)
+-- @reply ids     any  'open': ids of conversations not closed (at most 20);
+--                     else the ids of the conversations removed in this call
 local ck, cust = K.cust, A.customer
 local lk = ck .. ':convs'
 if A.first then
@@ -37,15 +38,16 @@ if A.first then
     if #open > 0 then return { 'open', 0, 0, 0, 0, open } end
   end
 end
-local convs, msgs, files = 0, 0, 0
+local convs, msgs, files, removed = 0, 0, 0, {}
 while msgs < A.budget do
   local c = redis.call('ZRANGE', lk, 0, 0)[1]
   if not c then break end
   local done, m, f = G.conv(c, A.budget - msgs)
   msgs, files = msgs + m, files + f
-  if not done then return { 'more', convs, msgs, files, 0, {} } end
+  if not done then return { 'more', convs, msgs, files, 0, removed } end
   redis.call('ZREM', lk, c) -- also when its hash was gone already
   convs = convs + 1
+  removed[#removed + 1] = c
 end
-if redis.call('ZCARD', lk) > 0 then return { 'more', convs, msgs, files, 0, {} } end
-return { 'done', convs, msgs, files, G.customer(cust), {} }
+if redis.call('ZCARD', lk) > 0 then return { 'more', convs, msgs, files, 0, removed } end
+return { 'done', convs, msgs, files, G.customer(cust), removed }

@@ -469,6 +469,14 @@ def test(tmp):
     refused_open(d, cust, wa_conv)
 
     # ---- erasure
+    # frames between nodes as another node writes them (fields n, m): one
+    # about the customer's conversation goes with the erasure, the other stays
+    bus_mine = redis.cmd("XADD", P + "bus", "*", "n", "other-node", "m", json.dumps(
+        {"to": "alice", "frame": {"type": "message", "conversation": wa_conv,
+                                  "message": {"text": TEXTS[2]}}}))
+    bus_other = redis.cmd("XADD", P + "bus", "*", "n", "other-node", "m", json.dumps(
+        {"to": "alice", "frame": {"type": "message", "conversation": others[0]["id"],
+                                  "message": {"text": OTHER_TEXT}}}))
     before = stats(redis)
     check(before, "the reports counted something")
     other_before = {c["id"]: d.conversation(c["id"]) for c in others}
@@ -486,6 +494,9 @@ def test(tmp):
        "the agent's capacity is back")
 
     eq(redis.cmd("EXISTS", P + "csat:email:" + mail_thread), 0, "the pending question is gone")
+    bus = [e[0] for e in redis.cmd("XRANGE", P + "bus", "-", "+")]
+    eq((bus_mine in bus, bus_other in bus), (False, True),
+       "the node bus loses the frame about the customer, keeps the one about another")
     no_trace(tmp, redis, SECRETS)
     eq(stats(redis), before, "the reports' counts are unchanged")
     for cid, conv in other_before.items():
