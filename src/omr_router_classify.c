@@ -222,8 +222,14 @@ static void omr_router_classify_cb(void *arg, int status, json_t *conv, const ch
 	int restricted = json_is_true(json_object_get(json_object_get(conv, "customer_profile"),
 						      "restricted"));
 	omr_route_decide(rc, facts, omr_router_bots(r) && !restricted, &d);
-	if (restricted)
+	if (restricted) {
 		json_object_set_new(d.explain, "restricted", json_true());
+		if (omr_router_bots(r) && json_is_string(json_object_get(d.explain, "treatment")) &&
+		    strstr(json_string_value(json_object_get(d.explain, "treatment")), "no bot"))
+			json_object_set_new(d.explain, "treatment",
+					    json_string("bot tier asked, but the customer restricted "
+							"processing: a person"));
+	}
 	json_array_foreach(d.tags, i, tag)
 		if (json_is_string(tag) && strcmp(json_string_value(tag), "complaint") == 0)
 			c->complaint = 1;

@@ -344,8 +344,9 @@ def restriction(tmp):
     st, _ = api(d, "POST", "/api/v1/customers/u_rrrr0000000000/restrict")
     eq(st, 200, "restricted")
     c = routed(d, stored(redis, "rrrr0000000000", "t-r1"))
-    eq((c["status"], c["routing"].get("restricted")), ("queued", True),
-       "a restricted customer goes to people, and the explanation says why")
+    eq((c["status"], c["routing"].get("restricted"), "restricted" in c["routing"]["treatment"]),
+       ("queued", True, True), "a restricted customer goes to people, and the explanation "
+       "says why (%s)" % c["routing"]["treatment"])
     c = routed(d, stored(redis, "ssss0000000000", "t-s1"))
     eq(c["status"], "bot", "another customer goes to the bot")
     api(d, "DELETE", "/api/v1/customers/u_rrrr0000000000/restrict")
