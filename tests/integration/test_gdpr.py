@@ -354,7 +354,7 @@ def restriction(tmp):
     eq(c["status"], "bot", "once lifted, the bot again")
     long_history(d, redis)
     check(d.alive(), "the daemon keeps running")
-    d.stop()
+    eq(d.stop(), 0, "clean stop")
 
 
 def script_calls(d, name):
@@ -516,7 +516,7 @@ def test(tmp):
     check(d.alive(), "the daemon keeps running")
     alice.close()
     other.close()
-    d.stop()
+    eq(d.stop(), 0, "clean stop")
 
 
 if __name__ == "__main__":

@@ -155,7 +155,7 @@ def test(tmp):
        "4 files deleted on each of the 2 nodes")
     for d in site.nodes:
         check(d.alive(), "node %s keeps running" % d.node)
-        d.stop()
+        eq(d.stop(), 0, "node %s stops cleanly" % d.node)
 
 
 if __name__ == "__main__":
