@@ -265,6 +265,44 @@ static void test_decorate(void **state)
 	rmdir(root);
 }
 
+/* A purged file is deleted from this node's store (omr_privacy's sweeper);
+ * names that are not a channel and a SHA-256 never reach the disk. */
+static void test_remove(void **state)
+{
+	static const struct {
+		const char *channel, *sha;
+		int want;
+	} cases[] = {
+		{ "email", SHA, 1 },           /* here: deleted */
+		{ "email", SHA, 0 },           /* again: not here */
+		{ "..", SHA, -1 },
+		{ "email/../x", SHA, -1 },
+		{ "", SHA, -1 },
+		{ "email", "../../etc/passwd", -1 },
+		{ "email", "3F1C0D5E8A9B7C6D5E4F3A2B1C0D9E8F7A6B5C4D3E2F1A0B9C8D7E6F5A4B3C2D", -1 },
+		{ "email", SHA "00", -1 },
+	};
+	char root[] = "/tmp/omr-files-XXXXXX", dir[256], file[400];
+	struct omr_files *f;
+	FILE *fp;
+
+	assert_non_null(mkdtemp(root));
+	snprintf(dir, sizeof(dir), "%s/email", root);
+	assert_int_equal(mkdir(dir, 0750), 0);
+	snprintf(file, sizeof(file), "%s/%s", dir, SHA);
+	fp = fopen(file, "w");
+	assert_non_null(fp);
+	fputs("bytes", fp);
+	fclose(fp);
+	f = omr_files_new_with_key(root, KEY);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(omr_files_remove(f, cases[i].channel, cases[i].sha), cases[i].want);
+	assert_int_not_equal(access(file, F_OK), 0);
+	omr_files_free(f);
+	rmdir(dir);
+	rmdir(root);
+}
+
 static void test_url_encode(void **state)
 {
 	char *s = omr_url_encode("factuur maart/\"ü\".pdf~-_");
@@ -277,7 +315,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),  cmocka_unit_test(test_hostile_links),
 		cmocka_unit_test(test_serve_type), cmocka_unit_test(test_decorate),
-		cmocka_unit_test(test_url_encode),
+		cmocka_unit_test(test_url_encode), cmocka_unit_test(test_remove),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
