@@ -165,22 +165,30 @@ static void test_serve_type(void **state)
 }
 
 /* Frames get links on stored attachments this node has, nothing else. */
+/* A store in a new temporary directory (root, its email dir) with one
+ * file, SHA, holding bytes. */
+static struct omr_files *store_with_file(char *root, char *dir, size_t dlen, char *file,
+					 size_t flen, const char *bytes)
+{
+	FILE *fp;
+	assert_non_null(mkdtemp(root));
+	snprintf(dir, dlen, "%s/email", root);
+	assert_int_equal(mkdir(dir, 0750), 0);
+	snprintf(file, flen, "%s/%s", dir, SHA);
+	fp = fopen(file, "w");
+	assert_non_null(fp);
+	fputs(bytes, fp);
+	fclose(fp);
+	return omr_files_new_with_key(root, KEY);
+}
+
 static void test_decorate(void **state)
 {
 	char root[] = "/tmp/omr-files-XXXXXX", dir[256], file[400];
 	struct omr_files *f;
 	json_t *frame, *out, *atts;
-	FILE *fp;
 
-	assert_non_null(mkdtemp(root));
-	snprintf(dir, sizeof(dir), "%s/email", root);
-	assert_int_equal(mkdir(dir, 0750), 0);
-	snprintf(file, sizeof(file), "%s/%s", dir, SHA);
-	fp = fopen(file, "w");
-	assert_non_null(fp);
-	fputs("%PDF-1.4", fp);
-	fclose(fp);
-	f = omr_files_new_with_key(root, KEY);
+	f = store_with_file(root, dir, sizeof(dir), file, sizeof(file), "%PDF-1.4");
 
 	frame = json_pack("{s:s,s:{s:s,s:[{s:s,s:s,s:[{s:s,s:s,s:s,s:b},{s:s,s:s,s:b},"
 			  "{s:s,s:s,s:s,s:b},{s:s,s:s,s:s,s:b}]}]}}",
@@ -283,18 +291,8 @@ static void test_remove(void **state)
 		{ "email", SHA "00", -1 },
 	};
 	char root[] = "/tmp/omr-files-XXXXXX", dir[256], file[400];
-	struct omr_files *f;
-	FILE *fp;
+	struct omr_files *f = store_with_file(root, dir, sizeof(dir), file, sizeof(file), "bytes");
 
-	assert_non_null(mkdtemp(root));
-	snprintf(dir, sizeof(dir), "%s/email", root);
-	assert_int_equal(mkdir(dir, 0750), 0);
-	snprintf(file, sizeof(file), "%s/%s", dir, SHA);
-	fp = fopen(file, "w");
-	assert_non_null(fp);
-	fputs("bytes", fp);
-	fclose(fp);
-	f = omr_files_new_with_key(root, KEY);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		assert_int_equal(omr_files_remove(f, cases[i].channel, cases[i].sha), cases[i].want);
 	assert_int_not_equal(access(file, F_OK), 0);
