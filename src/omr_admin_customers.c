@@ -1,6 +1,6 @@
 /*
  * omr_admin_customers: a customer's rights over their data
- * (docs/admin-api.md#customers): export, erasure and restriction of
+ * (docs/admin-api.md#customers-personal-data): export, erasure and restriction of
  * processing. Admin scope only (a customer's history spans every queue),
  * audited with ids and counts, never the personal data itself.
  *
