@@ -59,6 +59,13 @@ static const struct omnictl_cmd omnictl_cmds[] = {
 	{ "reports contact-reasons", "[--from DATE] [--to DATE] [--csv]", 0,
 	  O_(FROM) | O_(TO) | O_(CSV), 0, omnictl_cmd_report, "contact-reasons",
 	  "why customers got in touch, most frequent first" },
+	{ "customer export", "ID", 1, 0, 0, omnictl_cmd_cust_export, NULL,
+	  "everything kept about a customer, as JSON (admin scope)" },
+	{ "customer erase", "ID [--force]", 1, O_(FORCE), 0, omnictl_cmd_cust_erase, NULL,
+	  "erase a customer and all their data; --force: also open conversations" },
+	{ "customer restrict", "ID [--off]", 1, O_(OFF), 0, omnictl_cmd_cust_restrict, NULL,
+	  "restrict the processing of a customer's data (no bots, no proactive contact); "
+	  "--off lifts it" },
 	{ "reload", "", 0, 0, 0, omnictl_cmd_reload, NULL,
 	  "re-read the configuration (as SIGHUP); a bad one is refused" },
 	{ "drain", "[--off]", 0, O_(OFF), 0, omnictl_cmd_drain, NULL,
@@ -98,6 +105,7 @@ static const struct option omnictl_longopts[] = {
 	{ "to", required_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_TO },
 	{ "csv", no_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_CSV },
 	{ "off", no_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_OFF },
+	{ "force", no_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_FORCE },
 	{ NULL, 0, NULL, 0 },
 };
 

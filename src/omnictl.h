@@ -53,6 +53,7 @@ enum omnictl_opt {
 	OMNICTL_O_TO,
 	OMNICTL_O_CSV,
 	OMNICTL_O_OFF,
+	OMNICTL_O_FORCE,
 	OMNICTL_O_COUNT
 };
 #define OMNICTL_OPT(o) (1u << (o))
@@ -175,6 +176,7 @@ int omnictl_str_escape(struct omnictl *c, struct omnictl_str *dst, const char *s
 omnictl_run omnictl_cmd_status, omnictl_cmd_queues, omnictl_cmd_agents, omnictl_cmd_presence,
 	omnictl_cmd_conv_list, omnictl_cmd_conv_show, omnictl_cmd_conv_close,
 	omnictl_cmd_conv_transfer, omnictl_cmd_report, omnictl_cmd_reload, omnictl_cmd_drain,
-	omnictl_cmd_audit;
+	omnictl_cmd_audit, omnictl_cmd_cust_export, omnictl_cmd_cust_erase,
+	omnictl_cmd_cust_restrict;
 
 #endif

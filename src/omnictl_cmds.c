@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "omnictl.h"
 
@@ -515,6 +516,87 @@ int omnictl_cmd_audit(struct omnictl *c, const struct omnictl_cmd *cmd, char **a
 		rc = omnictl_oom();
 	else
 		rc = omnictl_list(c, path.p, "entries", cols, OMNICTL_NCOLS(cols));
+	omnictl_str_free(&path);
+	return rc;
+}
+
+/* ---- customers: export, erasure, restriction ---- */
+
+/* The export is the customer's data as JSON, whatever --json says; on a
+ * terminal every non-ASCII character is escaped, so that a customer's
+ * name cannot steer the operator's terminal (a file gets UTF-8). */
+int omnictl_cmd_cust_export(struct omnictl *c, const struct omnictl_cmd *cmd, char **args)
+{
+	struct omnictl_str path = { 0 };
+	struct omnictl_answer a = { 0 };
+	int rc;
+
+	if (omnictl_path(c, &path, "/api/v1/customers/", args[0], "/export") < 0) {
+		omnictl_str_free(&path);
+		return omnictl_oom();
+	}
+	rc = omnictl_call(c, "GET", path.p, NULL, OMNICTL_R_AUTH, &a);
+	if (rc == OMNICTL_OK && !c->json &&
+	    (json_dumpf(a.json, stdout, JSON_INDENT(2) | (isatty(1) ? JSON_ENSURE_ASCII : 0)) < 0 ||
+	     fputc('\n', stdout) == EOF))
+		rc = OMNICTL_FAILED;
+	omnictl_answer_free(&a);
+	omnictl_str_free(&path);
+	return rc;
+}
+
+static void omnictl_say_erased(const json_t *answer, const void *arg)
+{
+	static const char *const what[] = { "conversations", "messages", "attachments",
+					    "addresses" };
+	const json_t *erased = json_object_get(answer, "erased");
+	fputs("customer ", stdout);
+	omnictl_put_field(answer, "customer", arg);
+	fputs(" erased:", stdout);
+	for (size_t i = 0; i < OMNICTL_NCOLS(what); i++)
+		printf("%s %lld %s", i ? "," : "",
+		       (long long)json_integer_value(json_object_get(erased, what[i])), what[i]);
+	fputc('\n', stdout);
+}
+
+int omnictl_cmd_cust_erase(struct omnictl *c, const struct omnictl_cmd *cmd, char **args)
+{
+	struct omnictl_str path = { 0 };
+	struct omnictl_answer a = { 0 };
+	int rc;
+
+	if (omnictl_path(c, &path, "/api/v1/customers/", args[0],
+			 c->opt[OMNICTL_O_FORCE] ? "?force=1" : "") < 0) {
+		omnictl_str_free(&path);
+		return omnictl_oom();
+	}
+	rc = omnictl_call(c, "DELETE", path.p, NULL, OMNICTL_R_AUTH, &a);
+	if (rc == OMNICTL_OK && !c->json)
+		omnictl_say_erased(a.json, args[0]);
+	omnictl_answer_free(&a);
+	omnictl_str_free(&path);
+	return rc;
+}
+
+static void omnictl_say_restricted(const json_t *answer, const void *arg)
+{
+	const json_t *v = json_object_get(answer, "restricted");
+	fputs("customer ", stdout);
+	omnictl_put_field(answer, "customer", arg);
+	puts(json_is_true(v) ? ": processing restricted (no bots, no proactive contact)" :
+			       ": processing not restricted");
+}
+
+int omnictl_cmd_cust_restrict(struct omnictl *c, const struct omnictl_cmd *cmd, char **args)
+{
+	struct omnictl_str path = { 0 };
+	json_t *body = json_pack("{s:b}", "restricted", c->opt[OMNICTL_O_OFF] == NULL);
+	int rc;
+	if (!body || omnictl_path(c, &path, "/api/v1/customers/", args[0], "/restrict") < 0)
+		rc = omnictl_oom();
+	else
+		rc = omnictl_post(c, path.p, body, omnictl_say_restricted, args[0]);
+	json_decref(body);
 	omnictl_str_free(&path);
 	return rc;
 }

@@ -68,6 +68,16 @@ void omr_admin_audit_refusal(struct omr_admin *a, const char *who, const char *a
 		omr_admin_audit(a, who, action, target, "forbidden", NULL);
 }
 
+int omr_admin_limited(struct omr_admin *a, const struct omr_admin_who *who,
+		      const struct omr_http_request *req, omr_http_reply *reply, const char *why)
+{
+	if (!who->queues)
+		return 0;
+	omr_admin_audit_refusal(a, who->who, req->path, NULL);
+	omr_http_reply_error(reply, 403, "forbidden", "%s: %s", who->who, why);
+	return 1;
+}
+
 /* 1: the request's token holds `scope` (who_r says whose it is); 0: the
  * answer (401, 403, 429) has been sent. */
 int omr_admin_authorised(struct omr_admin *a, const struct omr_http_request *req,
@@ -160,14 +170,10 @@ static void omr_admin_metrics(void *arg, const struct omr_http_request *req, omr
 	if (!omr_admin_method(req, reply, "GET") ||
 	    !omr_admin_authorised(a, req, reply, OMR_SCOPE_READ, &who))
 		return;
-	if (who.queues) {
-		/* every queue's figures: not for a supervisor of some */
-		omr_admin_audit_refusal(a, who.who, req->path, NULL);
-		omr_http_reply_error(reply, 403, "forbidden",
-				     "%s: /metrics covers every queue; a supervisor limited to "
-				     "queues reads GET /api/v1/queues", who.who);
+	if (omr_admin_limited(a, &who, req, reply,
+			      "/metrics covers every queue; a supervisor limited to queues reads "
+			      "GET /api/v1/queues"))
 		return;
-	}
 	omr_buf_init(&b);
 	a->ops.metrics(a->ops.arg, &b);
 	omr_kpi_scrape(&a->env, reply, &b); /* the queues' gauges from Redis, then the answer */

@@ -9,6 +9,7 @@
 #define OMR_ADMIN_H
 
 #include "omr_env.h"
+#include "omr_privacy.h"
 #include "omr_supervise.h"
 
 struct omr_buf;
@@ -34,6 +35,10 @@ struct omr_admin_ops {
 	/* close, transfer, presence for a supervisor or admin (omr_agents_supervise) */
 	void (*supervise)(void *arg, const struct omr_supervise *s, omr_supervise_cb cb,
 			  void *cbarg);
+	/* a customer's data, their erasure (omr_privacy) */
+	void (*export_customer)(void *arg, const char *customer, omr_privacy_cb cb, void *cbarg);
+	void (*erase_customer)(void *arg, const char *customer, int force, omr_privacy_cb cb,
+			       void *cbarg);
 	void *arg;
 };
 

@@ -1,7 +1,8 @@
 /*
  * omr_admin_int.h: what the admin API's files share (omr_admin.c: the
  * server, authentication, health, reload, drain, audit, reports;
- * omr_admin_floor.c: conversations, agents, queues).
+ * omr_admin_floor.c: conversations, agents, queues; omr_admin_customers.c:
+ * a customer's export, erasure, restriction).
  */
 #ifndef OMR_ADMIN_INT_H
 #define OMR_ADMIN_INT_H
@@ -45,6 +46,10 @@ struct omr_admin_call {
  * answer (401, 403, 429) has been sent. */
 int omr_admin_authorised(struct omr_admin *a, const struct omr_http_request *req,
 			 omr_http_reply *reply, unsigned scope, struct omr_admin_who *who_r);
+/* 1 (the 403 sent, the refusal audited) when who is limited to some
+ * queues and the request spans every queue (why says so); else 0 */
+int omr_admin_limited(struct omr_admin *a, const struct omr_admin_who *who,
+		      const struct omr_http_request *req, omr_http_reply *reply, const char *why);
 /* 1 if the method is `allowed` (GET also allows HEAD), else 405 sent */
 int omr_admin_method(const struct omr_http_request *req, omr_http_reply *reply,
 		     const char *allowed);
@@ -76,8 +81,13 @@ void omr_admin_conversations(void *arg, const struct omr_http_request *req,
 			     omr_http_reply *reply);
 void omr_admin_agents(void *arg, const struct omr_http_request *req, omr_http_reply *reply);
 void omr_admin_queues(void *arg, const struct omr_http_request *req, omr_http_reply *reply);
-
-/* omr_admin_owner.c: /api/v1/customers/{id}/owner */
+/* omr_admin_customers.c: /api/v1/customers/{id} (export, erasure, restriction) */
 void omr_admin_customers(void *arg, const struct omr_http_request *req, omr_http_reply *reply);
+
+/* omr_admin_owner.c: /api/v1/customers/{id}/owner (omr_admin_customers hands it over) */
+void omr_admin_customer_owner(void *arg, const struct omr_http_request *req,
+			      omr_http_reply *reply);
+/* whether a path is /api/v1/customers/{...}/owner */
+int omr_admin_is_owner_path(const char *path);
 
 #endif

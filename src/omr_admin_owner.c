@@ -107,7 +107,8 @@ static void omr_admin_owner(struct omr_admin *a, const struct omr_http_request *
 	json_decref(body);
 }
 
-void omr_admin_customers(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
+void omr_admin_customer_owner(void *arg, const struct omr_http_request *req,
+			      omr_http_reply *reply)
 {
 	struct omr_admin *a = arg;
 	static const char base[] = "/api/v1/customers/";
@@ -134,4 +135,11 @@ void omr_admin_customers(void *arg, const struct omr_http_request *req, omr_http
 		return;
 	}
 	omr_admin_owner(a, req, reply, &who, id);
+}
+
+int omr_admin_is_owner_path(const char *path)
+{
+	static const char tail[] = "/owner";
+	size_t n = strlen(path);
+	return n >= sizeof(tail) - 1 && strcmp(path + n - (sizeof(tail) - 1), tail) == 0;
 }

@@ -251,6 +251,22 @@ static const struct omr_conf_key omr_admission_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
+#define ROFF_(f) (OFF(retention.f) - OFF(retention))
+static const struct omr_conf_key omr_retention_keys[] = {
+	{ "closed_days", OMR_CONF_INT, ROFF_(closed_days), 0, "0", 0, 36500,
+	  "closed conversations, their messages and attachment files are purged this many days "
+	  "after they closed (0: kept for ever)" },
+	{ "customer_days", OMR_CONF_INT, ROFF_(customer_days), 0, "0", 0, 36500,
+	  "customers without any conversation left are purged this many days after their last "
+	  "contact (0: kept for ever)" },
+	{ "every", OMR_CONF_MS, ROFF_(every), 0, "10m", 1000, 86400000,
+	  "how often each node looks for what to purge (the nodes share the work)" },
+	{ "batch", OMR_CONF_INT, ROFF_(batch), 0, "50", 1, 1000,
+	  "conversations looked at per step; steps are a short pause apart, so that Redis is "
+	  "never held for long" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
 const struct omr_conf_key omr_config_keys[] = {
 	{ "node", OMR_CONF_SECTION, OFF(node), 0, NULL, 0, 0, "this daemon", NULL, omr_node_keys },
 	{ "log", OMR_CONF_SECTION, OFF(log), 0, NULL, 0, 0, "logging", NULL, omr_log_keys },
@@ -269,6 +285,9 @@ const struct omr_conf_key omr_config_keys[] = {
 	{ "admission", OMR_CONF_SECTION, OFF(admission), 0, NULL, 0, 0,
 	  "who may come in and how fast (docs/operations.md#admission-and-back-pressure)", NULL,
 	  omr_admission_keys },
+	{ "retention", OMR_CONF_SECTION, OFF(retention), 0, NULL, 0, 0,
+	  "how long personal data is kept (docs/operations.md#personal-data-export-erasure-retention)",
+	  NULL, omr_retention_keys },
 	{ "routing", OMR_CONF_PATH, OFF(routing_file), 1, NULL, 0, 0,
 	  "routing file (queues, skills, rules)" },
 	{ "agents", OMR_CONF_PATH, OFF(agents_file), 1, NULL, 0, 0, "agent directory file" },

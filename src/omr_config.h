@@ -123,6 +123,12 @@ struct omr_config {
 		long long agent_rate;           /* frames per second one console may send */
 		long long agent_burst;
 	} admission;
+	struct {
+		long long closed_days;    /* closed conversations purged after this (0: kept) */
+		long long customer_days;  /* customers without conversations purged after this */
+		long long every;          /* ms between two rounds of the sweep */
+		long long batch;          /* conversations looked at per script call */
+	} retention;
 
 	struct omr_plugin_conf *plugins;
 	size_t nplugins;

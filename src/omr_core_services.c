@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "omr_admin.h"
+#include "omr_privacy.h"
 #include "omr_agents.h"
 #include "omr_bots.h"
 #include "omr_channels.h"
@@ -141,6 +142,35 @@ static void omr_mod_outbox_destroy(struct omr_core *c)
 static void omr_mod_outbox_metrics(struct omr_core *c, struct omr_buf *b)
 {
 	omr_outbox_metrics(c->outbox, b);
+}
+
+/* ---- personal data: export, erasure, retention ---- */
+
+static int omr_mod_privacy_create(struct omr_core *c, char **err_r)
+{
+	c->privacy = omr_privacy_new(&c->env, c->files);
+	return 0;
+}
+
+static int omr_mod_privacy_start(struct omr_core *c, char **err_r)
+{
+	omr_privacy_start(c->privacy);
+	return 0;
+}
+
+static void omr_mod_privacy_stop(struct omr_core *c)
+{
+	omr_privacy_stop(c->privacy);
+}
+
+static void omr_mod_privacy_destroy(struct omr_core *c)
+{
+	omr_privacy_free(c->privacy);
+}
+
+static void omr_mod_privacy_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_privacy_metrics(c->privacy, b);
 }
 
 /* ---- nodes, bots, router, the event consumer ---- */
@@ -350,6 +380,19 @@ static void omr_core_supervise_op(void *arg, const struct omr_supervise *s, omr_
 	omr_agents_supervise(c->agents, s, cb, cbarg);
 }
 
+static void omr_core_export_op(void *arg, const char *customer, omr_privacy_cb cb, void *cbarg)
+{
+	struct omr_core *c = arg;
+	omr_privacy_export(c->privacy, customer, cb, cbarg);
+}
+
+static void omr_core_erase_op(void *arg, const char *customer, int force, omr_privacy_cb cb,
+			      void *cbarg)
+{
+	struct omr_core *c = arg;
+	omr_privacy_erase(c->privacy, customer, force, cb, cbarg);
+}
+
 static int omr_mod_admin_create(struct omr_core *c, char **err_r)
 {
 	struct omr_admin_ops ops = {
@@ -358,6 +401,8 @@ static int omr_mod_admin_create(struct omr_core *c, char **err_r)
 		.reload = omr_core_reload_op,
 		.drain = omr_core_drain_op,
 		.supervise = omr_core_supervise_op,
+		.export_customer = omr_core_export_op,
+		.erase_customer = omr_core_erase_op,
 		.arg = c,
 	};
 	c->admin = omr_admin_new(&c->env, c->admin_http, &ops, err_r);
@@ -383,6 +428,8 @@ const struct omr_module omr_core_services[] = {
 	  omr_mod_webhooks_destroy, NULL, omr_mod_webhooks_metrics },
 	{ "outbox", omr_mod_outbox_create, omr_mod_outbox_start, omr_mod_outbox_stop, NULL,
 	  omr_mod_outbox_destroy, NULL, omr_mod_outbox_metrics },
+	{ "privacy", omr_mod_privacy_create, omr_mod_privacy_start, omr_mod_privacy_stop, NULL,
+	  omr_mod_privacy_destroy, NULL, omr_mod_privacy_metrics },
 	{ "nodes", omr_mod_nodes_create, omr_mod_nodes_start, omr_mod_nodes_stop, NULL,
 	  omr_mod_nodes_destroy, NULL, omr_mod_nodes_metrics },
 	{ "bots", omr_mod_bots_create, omr_mod_bots_start, omr_mod_bots_stop, NULL,

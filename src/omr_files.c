@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #include "omr_files.h"
 #include "omr_util.h"
@@ -294,6 +296,22 @@ static int omr_files_here(struct omr_files *f, const char *channel, const char *
 	}
 	omr_map_put(f->seen, key, (size_t)n, (void *)(intptr_t)(here ? now_s : -now_s));
 	return here;
+}
+
+int omr_files_remove(struct omr_files *f, const char *channel, const char *sha256)
+{
+	char key[140], path[4096];
+	int n;
+	if (!omr_files_channel_ok(channel) || !omr_files_sha_ok(sha256))
+		return -1;
+	n = snprintf(key, sizeof(key), "%s/%s", channel, sha256);
+	if (snprintf(path, sizeof(path), "%s/%s", f->root, key) >= (int)sizeof(path))
+		return -1;
+	/* no link is made for it from now on (the cache said it was here) */
+	omr_map_del(f->seen, key, (size_t)n);
+	if (unlink(path) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -1;
 }
 
 /* The link of a stored attachment of a message on a channel, or NULL. */

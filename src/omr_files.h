@@ -62,6 +62,12 @@ char *omr_files_link(const struct omr_files *f, const struct omr_file_ref *r);
 enum omr_files_check omr_files_check(const struct omr_files *f, const char *link, int64_t now_s,
 				     struct omr_file_ref *r, char *path, size_t len);
 
+/* Delete this node's copy of a stored file (an erasure or retention
+ * purged the last message naming it: omr_privacy.c). 1 deleted, 0 not
+ * here, -1 the names are not a channel and a SHA-256 or unlink failed
+ * (errno). Main thread. */
+int omr_files_remove(struct omr_files *f, const char *channel, const char *sha256);
+
 /* The Content-Type to serve a file with: its own for types a browser shows
  * safely (images but SVG, plain text), which are shown (*inline_r 1); a PDF
  * as itself and anything else as application/octet-stream, downloaded. */

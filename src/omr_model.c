@@ -18,7 +18,8 @@ struct omr_field {
 
 static const struct omr_field omr_customer_fields[] = {
 	{ "created_at", OMR_F_INT }, { "updated_at", OMR_F_INT }, { "balance", OMR_F_INT },
-	{ "last_closed_at", OMR_F_INT }, { "owner_at", OMR_F_INT },
+	{ "last_closed_at", OMR_F_INT }, { "owner_at", OMR_F_INT }, { "restricted", OMR_F_BOOL },
+	{ "restricted_at", OMR_F_INT }, { "last_contact_at", OMR_F_INT },
 	{ NULL, 0 },
 };
 

@@ -263,7 +263,19 @@ static void omr_router_classify_cb(void *arg, int status, json_t *conv, const ch
 	}
 	c->customer = omr_strdup(json_string_value(json_object_get(conv, "customer")));
 	facts = omr_route_facts(rc, conv, omr_store_now_ms(r->env.store), &c->repeat);
-	omr_route_decide(rc, facts, omr_router_bots(r), &d);
+	/* a customer who restricted the processing of their data
+	 * (POST /api/v1/customers/{id}/restrict) is never given to a bot */
+	int restricted = json_is_true(json_object_get(json_object_get(conv, "customer_profile"),
+						      "restricted"));
+	omr_route_decide(rc, facts, omr_router_bots(r) && !restricted, &d);
+	if (restricted) {
+		json_object_set_new(d.explain, "restricted", json_true());
+		if (omr_router_bots(r) && json_is_string(json_object_get(d.explain, "treatment")) &&
+		    strstr(json_string_value(json_object_get(d.explain, "treatment")), "no bot"))
+			json_object_set_new(d.explain, "treatment",
+					    json_string("bot tier asked, but the customer restricted "
+							"processing: a person"));
+	}
 	/* a complaint: said so (phrases: complaint), the channel's intent, or
 	 * a rule's tag */
 	c->complaint = json_is_true(json_object_get(facts, "complaint"));

@@ -115,10 +115,10 @@ if A.rating > 0 then
     redis.call('HSET', rk, 'csat', A.rating, 'csat_at', now, 'updated_at', now)
     redis.call('SET', dedup, msg, 'PX', A.dedup_ttl)
     T.csat(c[3], ch, c[2], A.rating)
-    if A.engage ~= '' then
-      -- a good rating deposits, a poor one withdraws; a resolved complaint
-      -- (conv_act.lua) rated well is recovered now, rated poorly never
-      local g = cjson.decode(A.engage)
+    -- a good rating deposits, a poor one withdraws; a resolved complaint
+    -- (conv_act.lua) rated well is recovered now, rated poorly never
+    local g = A.engage ~= '' and cjson.decode(A.engage) or nil
+    if type(g) == 'table' then
       local ev = A.rating >= 4 and 'csat_good' or (A.rating <= 2 and 'csat_poor' or nil)
       if ev then E.move(cust, tonumber(g[ev]) or 0, ev, rated, g.min, g.max) end
       if ev and redis.call('HGET', ckey, 'complaint_pending') == rated then

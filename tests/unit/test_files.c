@@ -165,22 +165,30 @@ static void test_serve_type(void **state)
 }
 
 /* Frames get links on stored attachments this node has, nothing else. */
+/* A store in a new temporary directory (root, its email dir) with one
+ * file, SHA, holding bytes. */
+static struct omr_files *store_with_file(char *root, char *dir, size_t dlen, char *file,
+					 size_t flen, const char *bytes)
+{
+	FILE *fp;
+	assert_non_null(mkdtemp(root));
+	snprintf(dir, dlen, "%s/email", root);
+	assert_int_equal(mkdir(dir, 0750), 0);
+	snprintf(file, flen, "%s/%s", dir, SHA);
+	fp = fopen(file, "w");
+	assert_non_null(fp);
+	fputs(bytes, fp);
+	fclose(fp);
+	return omr_files_new_with_key(root, KEY);
+}
+
 static void test_decorate(void **state)
 {
 	char root[] = "/tmp/omr-files-XXXXXX", dir[256], file[400];
 	struct omr_files *f;
 	json_t *frame, *out, *atts;
-	FILE *fp;
 
-	assert_non_null(mkdtemp(root));
-	snprintf(dir, sizeof(dir), "%s/email", root);
-	assert_int_equal(mkdir(dir, 0750), 0);
-	snprintf(file, sizeof(file), "%s/%s", dir, SHA);
-	fp = fopen(file, "w");
-	assert_non_null(fp);
-	fputs("%PDF-1.4", fp);
-	fclose(fp);
-	f = omr_files_new_with_key(root, KEY);
+	f = store_with_file(root, dir, sizeof(dir), file, sizeof(file), "%PDF-1.4");
 
 	frame = json_pack("{s:s,s:{s:s,s:[{s:s,s:s,s:[{s:s,s:s,s:s,s:b},{s:s,s:s,s:b},"
 			  "{s:s,s:s,s:s,s:b},{s:s,s:s,s:s,s:b}]}]}}",
@@ -265,6 +273,34 @@ static void test_decorate(void **state)
 	rmdir(root);
 }
 
+/* A purged file is deleted from this node's store (omr_privacy's sweeper);
+ * names that are not a channel and a SHA-256 never reach the disk. */
+static void test_remove(void **state)
+{
+	static const struct {
+		const char *channel, *sha;
+		int want;
+	} cases[] = {
+		{ "email", SHA, 1 },           /* here: deleted */
+		{ "email", SHA, 0 },           /* again: not here */
+		{ "..", SHA, -1 },
+		{ "email/../x", SHA, -1 },
+		{ "", SHA, -1 },
+		{ "email", "../../etc/passwd", -1 },
+		{ "email", "3F1C0D5E8A9B7C6D5E4F3A2B1C0D9E8F7A6B5C4D3E2F1A0B9C8D7E6F5A4B3C2D", -1 },
+		{ "email", SHA "00", -1 },
+	};
+	char root[] = "/tmp/omr-files-XXXXXX", dir[256], file[400];
+	struct omr_files *f = store_with_file(root, dir, sizeof(dir), file, sizeof(file), "bytes");
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(omr_files_remove(f, cases[i].channel, cases[i].sha), cases[i].want);
+	assert_int_not_equal(access(file, F_OK), 0);
+	omr_files_free(f);
+	rmdir(dir);
+	rmdir(root);
+}
+
 static void test_url_encode(void **state)
 {
 	char *s = omr_url_encode("factuur maart/\"ü\".pdf~-_");
@@ -277,7 +313,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),  cmocka_unit_test(test_hostile_links),
 		cmocka_unit_test(test_serve_type), cmocka_unit_test(test_decorate),
-		cmocka_unit_test(test_url_encode),
+		cmocka_unit_test(test_url_encode), cmocka_unit_test(test_remove),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
