@@ -142,8 +142,39 @@ def test_login(tmp, d, slapd):
     v.say("hello, a question")
     offer = dave.expect("offer", timeout=15)
     check(offer.get("conversation", {}).get("id"), "dave is offered the conversation")
+    st, body = d.http("GET", "/api/v1/agents")
+    check("dave" in [a["id"] for a in body.get("agents", [])],
+          "the admin API lists dave once he logged in: %r" % body)
     dave.close()
     v.close()
+
+
+def test_reload(tmp, d, slapd):
+    log("a reload describes directory users again from the new groups")
+    dave = Agent(d, "dave", PASSWORDS["dave"])
+    sue = Agent(d, "sue", PASSWORDS["sue"], available=False)
+    eq(sue.welcome.get("type"), "welcome", "sue logged in")
+    st, _ = d.http("POST", "/api/v1/reload")
+    eq(st, 200, "reload with the same groups")
+    eq(dave.presence("away").get("status"), "away", "dave stays logged in")
+    path = os.path.join(tmp, "agents.yaml")
+    with open(path) as f:
+        good = f.read()
+    with open(path, "w") as f:
+        f.write("\n".join(l for l in good.split("\n") if "cn=leads" not in l))
+    st, _ = d.http("POST", "/api/v1/reload")
+    eq(st, 200, "reload without the leads group")
+    eq(sue.expect("error").get("code"), "revoked", "sue is logged out: no group maps her")
+    eq(dave.presence("available").get("status"), "available", "dave stays logged in")
+    refused(auth(d, "sue", PASSWORDS["sue"], source="127.0.0.3"), "sue, in no mapped group")
+    with open(path, "w") as f:
+        f.write(good)
+    st, _ = d.http("POST", "/api/v1/reload")
+    eq(st, 200, "reload with the leads group again")
+    eq(auth(d, "sue", PASSWORDS["sue"], source="127.0.0.3").get("roles"), ["supervisor"],
+       "sue is a supervisor again")
+    dave.close()
+    sue.close()
 
 
 def test_injection(tmp, d, slapd):
@@ -268,6 +299,7 @@ def test(tmp):
     r = subprocess.run([omrtest.DAEMON, "-t", "-c", d.conf], capture_output=True, text=True)
     eq(r.returncode, 0, "-t accepts the directory: %s" % r.stderr)
     test_login(tmp, d, slapd)
+    test_reload(tmp, d, slapd)
     test_injection(tmp, d, slapd)
     test_empty_password(tmp, d, slapd)
     test_lockout(tmp, d, slapd)
