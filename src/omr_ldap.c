@@ -79,10 +79,10 @@ static void omr_ldap_conf_check(const struct omr_ldap_conf *c, const struct omr_
 	if (ldaps && c->starttls)
 		omr_conf_error(errs, omr_ynode_get(map, "starttls"),
 			       "starttls: ldaps:// is TLS already; use ldap:// with starttls");
-	if (!omr_ldap_filter_ok(c->filter) || !strstr(c->filter, "{user}"))
+	if (c->filter && (!omr_ldap_filter_ok(c->filter) || !strstr(c->filter, "{user}")))
 		omr_conf_error(errs, omr_ynode_get(map, "filter"),
 			       "filter: one parenthesised LDAP filter with {user}, e.g. (uid={user})");
-	if (c->group_base && (!omr_ldap_filter_ok(c->group_filter) ||
+	if (c->group_base && c->group_filter && (!omr_ldap_filter_ok(c->group_filter) ||
 			      (!strstr(c->group_filter, "{dn}") && !strstr(c->group_filter, "{user}"))))
 		omr_conf_error(errs, omr_ynode_get(map, "group_filter"),
 			       "group_filter: one parenthesised LDAP filter with {dn} or {user}, "
@@ -102,9 +102,8 @@ int omr_ldap_conf_load(struct omr_ldap_conf *c, const struct omr_ynode *map,
 		       const char *const *handled, struct omr_conf_errs *errs)
 {
 	int before = errs->count;
-	if (omr_conf_apply(omr_ldap_keys, map, c, handled, errs))
-		return errs->count - before;
-	omr_ldap_conf_check(c, map, errs);
+	omr_conf_apply(omr_ldap_keys, map, c, handled, errs);
+	omr_ldap_conf_check(c, map, errs); /* also after errors: all at once */
 	return errs->count - before;
 }
 

@@ -221,7 +221,7 @@ def test_tls(tmp, d, slapd, redis):
         w = auth(t, "sue", PASSWORDS["sue"])
         eq(w.get("type"), "welcome", name + ": sue logs in")
         eq(w.get("roles"), ["supervisor"], name + ": a supervisor")
-        t.stop()
+        eq(t.stop(), 0, name + ": the daemon stops cleanly")
     log("a CA that did not sign the server's certificate: unavailable")
     sub = os.path.join(tmp, "badca")
     os.makedirs(sub)
@@ -232,7 +232,7 @@ def test_tls(tmp, d, slapd, redis):
     t = start(sub, redis, directory(slapd.url(True), "  ca_file: %s\n" % other), "badca")
     refused(auth(t, "sue", PASSWORDS["sue"]), "an untrusted certificate",
             code="directory_unavailable")
-    t.stop()
+    eq(t.stop(), 0, "badca: the daemon stops cleanly")
 
 
 def test_down(tmp, d, slapd):
@@ -312,7 +312,7 @@ def test(tmp):
             text += f.read()
     for secret in [SERVICE_PW] + list(PASSWORDS.values()):
         check(secret not in text, "not in the daemon's log: the password %s..." % secret[:4])
-    d.stop()
+    eq(d.stop(), 0, "the daemon stops cleanly")
 
 
 if __name__ == "__main__":
