@@ -30,7 +30,7 @@ S = Slapd.SUFFIX
 SERVICE_PW = "svc-Pa55-never-logged"
 PASSWORDS = {"dave": "dave-Pa55-never-logged", "sue": "sue-Pa55-never-logged",
              "eve": "eve-Pa55-never-logged", "lena": "lena-Pa55-never-logged",
-             "alice": "alice-in-the-directory"}
+             "alice": "alice-in-the-directory", "fred": "fred-Pa55-never-logged"}
 FAILURES = 4  # admission.login_failures: a pair is locked after as many
 
 LDIF = """dn: %(s)s
@@ -63,6 +63,8 @@ cn: %(U)s Directory
 sn: %(U)s
 userPassword: %(p)s
 """ % {"u": uid, "U": uid.capitalize(), "s": S, "p": pw}
+    if uid == "sue":  # her groups on her entry too (as memberOf lists them)
+        LDIF += "seeAlso: cn=leads,ou=groups,%s\n" % S
 
 LDIF += """
 dn: cn=support,ou=groups,%(s)s
@@ -84,21 +86,24 @@ member: uid=eve,ou=people,%(s)s
 """ % {"s": S}
 
 
-def directory(url, extra=""):
+GROUP_SEARCH = """  group_base: "ou=groups,%(s)s"
+  group_filter: "(member={dn})"
+""" % {"s": S}
+
+
+def directory(url, extra="", groups=GROUP_SEARCH):
     return """directory:
   url: %(url)s
   bind_dn: "cn=omniroute,%(s)s"
   bind_password: {file: service.pw}
   base: "ou=people,%(s)s"
   filter: "(&(objectClass=inetOrgPerson)(uid={user}))"
-  group_base: "ou=groups,%(s)s"
-  group_filter: "(member={dn})"
-  network_timeout: 2s
+%(groups)s  network_timeout: 2s
   timeout: 3s
 %(extra)s  groups:
     "cn=support,ou=groups,%(s)s": { roles: [agent], skills: { general: 3 }, capacity: { webchat: 2 }, languages: [en] }
     "cn=leads,ou=groups,%(s)s": { roles: [supervisor] }
-""" % {"url": url, "s": S, "extra": extra}
+""" % {"url": url, "s": S, "extra": extra, "groups": groups}
 
 
 def auth(d, agent, password, source=None):
@@ -129,6 +134,9 @@ def test_login(tmp, d, slapd):
     eq(w.get("type"), "welcome", "sue logs in through the directory")
     eq(w.get("roles"), ["supervisor"], "a supervisor by the leads group")
     refused(auth(d, "eve", PASSWORDS["eve"]), "a user of no mapped group")
+    w = auth(d, "fred", PASSWORDS["fred"])
+    eq(w.get("type"), "welcome", "fred (an entry without password) logs in by the directory")
+    eq(w.get("roles"), ["supervisor"], "with the roles of his entry, though in no group")
     refused(auth(d, "dave", "not-daves-password"), "a wrong password")
     refused(auth(d, "nobody", "whatever-password"), "a user the directory does not know")
     # a local user comes first: the directory's password for alice is no good
@@ -144,7 +152,7 @@ def test_login(tmp, d, slapd):
     check(offer.get("conversation", {}).get("id"), "dave is offered the conversation")
     st, body = d.http("GET", "/api/v1/agents")
     check("dave" in [a["id"] for a in body.get("agents", [])],
-          "the admin API lists dave once he logged in: %r" % body)
+          "the admin API lists dave once he logged in")
     dave.close()
     v.close()
 
@@ -212,12 +220,15 @@ def test_lockout(tmp, d, slapd):
 
 def test_tls(tmp, d, slapd, redis):
     log("StartTLS and ldaps:// with the test CA")
-    for name, url, extra in (
-            ("starttls", slapd.url(), "  starttls: true\n  ca_file: %s\n" % slapd.ca_file),
-            ("ldaps", slapd.url(True), "  ca_file: %s\n" % slapd.ca_file)):
+    # ldaps:// reads the groups from an attribute of the user's entry
+    for name, url, extra, groups in (
+            ("starttls", slapd.url(), "  starttls: true\n  ca_file: %s\n" % slapd.ca_file,
+             GROUP_SEARCH),
+            ("ldaps", slapd.url(True), "  ca_file: %s\n" % slapd.ca_file,
+             "  group_attribute: seeAlso\n")):
         sub = os.path.join(tmp, name)
         os.makedirs(sub)
-        t = start(sub, redis, directory(url, extra), name)
+        t = start(sub, redis, directory(url, extra, groups), name)
         w = auth(t, "sue", PASSWORDS["sue"])
         eq(w.get("type"), "welcome", name + ": sue logs in")
         eq(w.get("roles"), ["supervisor"], name + ": a supervisor")
@@ -284,7 +295,8 @@ def test_bad_config(tmp, redis):
 def start(tmp, redis, section, node="test"):
     with open(os.path.join(tmp, "service.pw"), "w") as f:
         f.write(SERVICE_PW + "\n")
-    d = Daemon(tmp, redis=redis, agents=quick_agents() + section, node=node,
+    fred = "  - id: fred\n    roles: [supervisor]\n"  # no password: the directory's
+    d = Daemon(tmp, redis=redis, agents=quick_agents() + fred + section, node=node,
                admission=admission(login="{rate_per_ip: 1000, burst_per_ip: 1000}",
                                    login_failures=str(FAILURES)))
     d.start()
