@@ -20,6 +20,7 @@ consoles over websockets.
 - `omniroute -t` checks the section with file and line.
 """
 import os
+import socket
 import subprocess
 
 import omrtest
@@ -256,6 +257,21 @@ def test_down(tmp, d, slapd):
     eq(auth(d, "alice", "alice", source="127.0.0.5").get("type"), "welcome",
        "alice (local) logs in")
     eq(auth(d, "bob", "bob", source="127.0.0.5").get("type"), "welcome", "bob (local) logs in")
+
+    log("a directory that accepts connections but never answers: the timeout")
+    mute = socket.socket()
+    mute.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    mute.bind(("127.0.0.1", slapd.port))
+    mute.listen(16)  # connections wait in the backlog, nobody reads them
+    try:
+        w = auth(d, "dave", PASSWORDS["dave"], source="127.0.0.5")
+        refused(w, "dave while the directory does not answer", code="directory_unavailable")
+        wait_for(lambda: d.log_text().count("directory unavailable") >= 2,
+                 what="a log line for the timeout")
+        eq(auth(d, "alice", "alice", source="127.0.0.5").get("type"), "welcome",
+           "alice (local) logs in after it")
+    finally:
+        mute.close()
 
 
 def test_bad_config(tmp, redis):
