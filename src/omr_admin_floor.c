@@ -280,13 +280,13 @@ static void omr_admin_agents_list(struct omr_admin *a, omr_http_reply *reply,
 				  const struct omr_admin_who *who)
 {
 	const struct omr_agents_conf *dir = omr_env_cfg(&a->env)->agents;
-	size_t n = dir ? dir->nagents : 0;
+	size_t n = omr_agents_count(dir);
 	const char **argv = omr_calloc(n + 1, sizeof(*argv));
 
 	struct omr_admin_call *c = omr_admin_call_new(a, reply, who);
 	c->detail = json_array(); /* the ids asked for, in order */
 	for (size_t i = 0; i < n; i++) {
-		argv[i] = dir->agents[i].id;
+		argv[i] = omr_agents_at(dir, i)->id;
 		json_array_append_new(c->detail, json_string(argv[i]));
 	}
 	struct omr_lua_agents_state_args st = { .agents = argv, .nagents = n };

@@ -17,6 +17,9 @@
  * A failure is recorded in the shared throttle; a success clears the pair.
  * Tokens (single sign-on) are compared by their SHA-256 at once; they are
  * throttled by address only.
+ * With a directory (agents.yaml directory:), a user without a password in
+ * the file is checked there instead of by PBKDF2, through the same steps
+ * and on the same pool (omr_agents_dir.c decides what they become).
  */
 #include "config.h"
 
@@ -31,6 +34,7 @@
 #include "omr_agents_int.h"
 #include "omr_config.h"
 #include "omr_edge.h"
+#include "omr_ldap.h"
 #include "omr_log.h"
 #include "omr_model.h"
 #include "omr_password.h"
@@ -52,6 +56,8 @@ struct omr_auth_job {
 	int64_t started_ms;
 	int64_t took_ms;
 	struct event *delay;
+	struct omr_ldap_conf *ldap;  /* set: a directory check (a copy, owned) */
+	struct omr_ldap_result res;  /* its answer */
 };
 
 static void omr_auth_job_free(struct omr_auth_job *j)
@@ -65,6 +71,8 @@ static void omr_auth_job_free(struct omr_auth_job *j)
 	free(j->hash);
 	free(j->agent);
 	free(j->ip);
+	omr_ldap_conf_free(j->ldap);
+	omr_ldap_result_release(&j->res);
 	free(j);
 }
 
@@ -122,8 +130,38 @@ static void omr_auth_work(void *arg)
 {
 	struct omr_auth_job *j = arg;
 	int64_t t0 = omr_mono_ms();
+	if (j->ldap) {
+		omr_ldap_login(j->ldap, j->agent, j->password, &j->res);
+		return; /* took_ms 0: a directory's time says nothing of PBKDF2's */
+	}
 	j->ok = omr_password_verify(j->hash, j->password, NULL) == 1;
 	j->took_ms = omr_mono_ms() - t0;
+}
+
+/* A directory's answer: the user as who they log in, or refused, or the
+ * directory could not answer. */
+static void omr_auth_dir_finish(struct omr_agents *a, struct omr_asess *s, struct omr_auth_job *j)
+{
+	const char *why = NULL;
+	const struct omr_agent_conf *ac;
+	if (j->res.status == OMR_LDAP_UNAVAILABLE) {
+		omr_log_warn("directory login for '%s' from %s failed: directory unavailable: %s",
+			     j->agent, s->ip, j->res.error ? j->res.error : "");
+		omr_agents_error(a, s->conn, "directory_unavailable",
+				 "the directory cannot be reached; try again later", NULL, NULL);
+		return;
+	}
+	ac = omr_agents_dir_user(a, j->agent, &j->res, &why);
+	if (!ac) {
+		omr_log_info("directory login for '%s' from %s refused: %s", j->agent, s->ip, why);
+		omr_auth_refused(a, s, j->agent, j->agent);
+		return;
+	}
+	char *cred = omr_asprintf("%s%s", OMR_AUTH_DIRECTORY_CRED, j->res.dn);
+	if (strcmp(ac->id, j->agent) != 0) /* as the directory spells it */
+		omr_auth_record(a, "ok", j->agent, s->ip, NULL, NULL);
+	omr_auth_accepted(a, s, ac->id, cred);
+	free(cred);
 }
 
 static void omr_auth_finish(struct omr_auth_job *j, int status)
@@ -136,6 +174,8 @@ static void omr_auth_finish(struct omr_auth_job *j, int status)
 			a->login_busy++;
 			omr_agents_error(a, s->conn, "busy", "the server is busy, try again", NULL,
 					 NULL);
+		} else if (j->ldap) {
+			omr_auth_dir_finish(a, s, j);
 		} else if (j->ok) {
 			const struct omr_agent_conf *ac =
 				omr_agents_find(omr_env_cfg(&a->env)->agents, j->agent);
@@ -250,7 +290,7 @@ static void omr_auth_guarded(void *arg, const redisReply *reply, const char *err
 		return;
 	}
 	j->suspect = g.address_failures + g.account_failures > 0;
-	if (!j->hash) {
+	if (!j->hash && !j->ldap) {
 		struct timeval tv;
 		long long ms = a->auth_cost_ms + (long long)(omr_mono_ms() % 16);
 		tv.tv_sec = ms / 1000;
@@ -328,6 +368,8 @@ void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const json_t *ms
 	j->ip = omr_strdup(s->ip);
 	j->password = omr_strdup(password);
 	j->hash = ac && ac->password ? omr_strdup(ac->password) : NULL;
+	if (dir->directory && (!ac || omr_agent_from_directory(ac)))
+		j->ldap = omr_ldap_conf_dup(dir->directory); /* local users first */
 	j->started_ms = omr_mono_ms();
 	s->auth_pending = 1;
 	omr_auth_record(a, "check", agent, s->ip, omr_auth_guarded, j);
@@ -338,6 +380,8 @@ int omr_agents_auth_valid(const struct omr_agents *a, const struct omr_asess *s)
 	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, s->agent);
 	if (!ac || !s->cred)
 		return 0;
+	if (strncmp(s->cred, OMR_AUTH_DIRECTORY_CRED, strlen(OMR_AUTH_DIRECTORY_CRED)) == 0)
+		return omr_env_cfg(&a->env)->agents->directory && omr_agent_from_directory(ac);
 	return (ac->password && strcmp(ac->password, s->cred) == 0) ||
 	       (ac->token && strcmp(ac->token, s->cred) == 0);
 }
@@ -352,6 +396,8 @@ void omr_agents_auth_init(struct omr_agents *a)
 		.burst_per_ip = (double)g->burst_per_ip,
 	};
 	a->login_gate = omr_gate_new("agent log-ins", &l);
+	a->dir_users = omr_dir_users_new();
+	omr_env_cfg(&a->env)->agents->users = a->dir_users;
 	a->auth_threads = 1;
 	a->auth_cost_ms = 100;
 }
@@ -364,6 +410,8 @@ void omr_agents_auth_reload(struct omr_agents *a)
 		.burst_per_ip = (double)g->burst_per_ip,
 	};
 	omr_gate_set_limits(a->login_gate, &l);
+	omr_env_cfg(&a->env)->agents->users = a->dir_users; /* the new file's */
+	omr_dir_users_refresh(omr_env_cfg(&a->env)->agents);
 }
 
 /* The daemon stops: waiting checks are dropped unanswered (their
@@ -388,4 +436,7 @@ void omr_agents_auth_free(struct omr_agents *a)
 {
 	omr_agents_auth_stop(a);
 	omr_gate_free(a->login_gate);
+	if (omr_env_cfg(&a->env)->agents->users == a->dir_users)
+		omr_env_cfg(&a->env)->agents->users = NULL;
+	omr_dir_users_free(a->dir_users);
 }

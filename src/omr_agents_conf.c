@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "omr_agents_conf.h"
+#include "omr_agents_conf_int.h"
 #include "omr_password.h"
 #include "omr_routing_conf.h"
 
@@ -65,7 +65,7 @@ unsigned omr_roles_scopes(unsigned roles)
 	return 0;
 }
 
-static int omr_agent_id_ok(const char *s)
+int omr_agents_id_ok(const char *s)
 {
 	if (!s || !*s || strlen(s) > 64)
 		return 0;
@@ -76,7 +76,7 @@ static int omr_agent_id_ok(const char *s)
 	return 1;
 }
 
-static void omr_agent_skills(struct omr_agent_conf *a, const struct omr_routing_conf *routing,
+void omr_agent_skills(struct omr_agent_conf *a, const struct omr_routing_conf *routing,
 			     const struct omr_ynode *n, struct omr_conf_errs *errs)
 {
 	if (!n || omr_ynode_is_null(n))
@@ -101,7 +101,7 @@ static void omr_agent_skills(struct omr_agent_conf *a, const struct omr_routing_
 	}
 }
 
-static void omr_agent_capacity_load(struct omr_agent_conf *a, const struct omr_ynode *n,
+void omr_agent_capacity_load(struct omr_agent_conf *a, const struct omr_ynode *n,
 				    struct omr_conf_errs *errs)
 {
 	if (!n || omr_ynode_is_null(n))
@@ -120,14 +120,16 @@ static void omr_agent_capacity_load(struct omr_agent_conf *a, const struct omr_y
 	}
 }
 
-static void omr_agent_check(struct omr_agent_conf *a, const struct omr_ynode *item,
-			    struct omr_conf_errs *errs)
+static void omr_agent_check(const struct omr_agents_conf *all, struct omr_agent_conf *a,
+			    const struct omr_ynode *item, struct omr_conf_errs *errs)
 {
 	char *err = NULL;
-	if (!omr_agent_id_ok(a->id))
+	if (!omr_agents_id_ok(a->id))
 		omr_conf_error(errs, item, "agent id '%s' must be letters, digits, _ - . @", a->id);
-	if (!a->password && !a->token)
-		omr_conf_error(errs, item, "agent '%s': set a password (hash) or a token", a->id);
+	if (!a->password && !a->token && !all->directory)
+		omr_conf_error(errs, item,
+			       "agent '%s': set a password (hash) or a token (or configure "
+			       "directory: to check passwords there)", a->id);
 	if (a->password && omr_password_check_format(a->password, &err) < 0) {
 		omr_conf_error(errs, omr_ynode_get(item, "password"), "password: %s", err);
 		free(err);
@@ -139,7 +141,7 @@ static void omr_agent_check(struct omr_agent_conf *a, const struct omr_ynode *it
 	}
 }
 
-static void omr_agent_roles(struct omr_agent_conf *a, const struct omr_routing_conf *routing,
+void omr_agent_roles(struct omr_agent_conf *a, const struct omr_routing_conf *routing,
 			    const struct omr_ynode *item, struct omr_conf_errs *errs)
 {
 	a->roles = a->role_names ? 0 : OMR_ROLE_AGENT;
@@ -222,7 +224,7 @@ static void omr_agent_tokens(struct omr_agent_conf *a, const struct omr_ynode *n
 		}
 		name = omr_ynode_get(it, "name");
 		hash = omr_ynode_get(it, "hash");
-		if (!name || name->type != OMR_Y_SCALAR || !omr_agent_id_ok(name->value)) {
+		if (!name || name->type != OMR_Y_SCALAR || !omr_agents_id_ok(name->value)) {
 			omr_conf_error(errs, name ? name : it,
 				       "api_tokens: name: letters, digits, _ - . @ (it names the token in the audit)");
 			continue;
@@ -277,7 +279,7 @@ static void omr_agent_token_unique(const struct omr_agents_conf *a, const struct
 				       "token: agent '%s' has the same token", a->agents[k].id);
 }
 
-static void omr_agent_free(struct omr_agent_conf *ag)
+void omr_agent_free(struct omr_agent_conf *ag)
 {
 	for (size_t k = 0; k < ag->nskills; k++)
 		free(ag->skills[k].skill);
@@ -321,10 +323,12 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 		goto fail;
 	}
 	for (size_t i = 0; i < root->n; i++)
-		if (strcmp(root->pairs[i].key->value, "agents") != 0)
+		if (strcmp(root->pairs[i].key->value, "agents") != 0 &&
+		    strcmp(root->pairs[i].key->value, "directory") != 0)
 			omr_conf_error(errs, root->pairs[i].key,
-				       "unknown key '%s' (expected one of: agents)",
+				       "unknown key '%s' (expected one of: agents, directory)",
 				       root->pairs[i].key->value);
+	omr_agents_dir_load(a, omr_ynode_get(root, "directory"), routing, errs);
 	list = omr_ynode_get(root, "agents");
 	if (!list || omr_ynode_is_null(list))
 		goto done;
@@ -338,7 +342,7 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 		struct omr_agent_conf *ag = &a->agents[a->nagents++];
 		if (omr_conf_apply(omr_agent_keys, item, ag, omr_agent_handled, errs))
 			continue;
-		omr_agent_check(ag, item, errs);
+		omr_agent_check(a, ag, item, errs);
 		for (size_t k = 0; k + 1 < a->nagents; k++)
 			if (a->agents[k].id && strcmp(a->agents[k].id, ag->id) == 0)
 				omr_conf_error(errs, item, "agent '%s' is listed twice", ag->id);
@@ -368,6 +372,7 @@ void omr_agents_conf_free(struct omr_agents_conf *a)
 	for (size_t i = 0; i < a->nagents; i++)
 		omr_agent_free(&a->agents[i]);
 	free(a->agents);
+	omr_agents_dir_free(a);
 	free(a);
 }
 
@@ -376,7 +381,17 @@ const struct omr_agent_conf *omr_agents_find(const struct omr_agents_conf *a, co
 	for (size_t i = 0; a && id && i < a->nagents; i++)
 		if (a->agents[i].id && strcmp(a->agents[i].id, id) == 0)
 			return &a->agents[i];
-	return NULL;
+	return a && id ? omr_dir_users_find(a->users, id) : NULL;
+}
+
+size_t omr_agents_count(const struct omr_agents_conf *a)
+{
+	return a ? a->nagents + omr_dir_users_count(a->users) : 0;
+}
+
+const struct omr_agent_conf *omr_agents_at(const struct omr_agents_conf *a, size_t i)
+{
+	return i < a->nagents ? &a->agents[i] : omr_dir_users_at(a->users, i - a->nagents);
 }
 
 const char *omr_agents_owner_check(const struct omr_agents_conf *a, const char *owner,

@@ -59,21 +59,65 @@ struct omr_agent_conf {
 	size_t ntokens;
 };
 
+struct omr_ldap_conf;
+struct omr_dir_users;
+
+/* A group of the directory and what its members are (directory:
+ * groups:); only roles, skills, capacity, languages, team, queues. */
+struct omr_dir_group {
+	char *dn;
+	struct omr_agent_conf profile;
+};
+
 struct omr_agents_conf {
 	struct omr_agent_conf *agents;
 	size_t nagents;
+	struct omr_ldap_conf *directory;  /* directory:, or NULL */
+	struct omr_dir_group *groups;
+	size_t ngroups;
+	/* the directory users without an entry of their own that logged in on
+	 * this node (omr_dir_users_put): borrowed from the agent gateway, which
+	 * sets it; NULL in `-t` and before. Main thread only. */
+	struct omr_dir_users *users;
 };
 
 struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 					     const struct omr_routing_conf *routing,
 					     struct omr_conf_errs *errs);
 void omr_agents_conf_free(struct omr_agents_conf *a);
+/* The user `id`: an entry of the file, else a directory user met here. */
 const struct omr_agent_conf *omr_agents_find(const struct omr_agents_conf *a, const char *id);
 /* Whether owner (and deputy, NULL: none) may be a customer's contact
  * person and deputy (docs/routing.md#contact-person): NULL, or why not (a
  * static text). */
 const char *omr_agents_owner_check(const struct omr_agents_conf *a, const char *owner,
 				   const char *deputy);
+/* Every user, the file's then the directory's: i < omr_agents_count(a). */
+size_t omr_agents_count(const struct omr_agents_conf *a);
+const struct omr_agent_conf *omr_agents_at(const struct omr_agents_conf *a, size_t i);
+/* An entry that logs in through the directory: no password, no token. */
+static inline int omr_agent_from_directory(const struct omr_agent_conf *a)
+{
+	return a && !a->password && !a->token;
+}
+/* Letters, digits, _ - . @; 64 at most. */
+int omr_agents_id_ok(const char *id);
+
+/*
+ * Directory users (omr_agents_conf_dir.c). A user the directory accepts
+ * who has no entry in the file is described by the groups they are in:
+ * the union of the groups' roles, languages and queues, the highest
+ * proficiency and capacity the groups give, the first group's team.
+ */
+struct omr_dir_users *omr_dir_users_new(void);
+void omr_dir_users_free(struct omr_dir_users *u);
+/* Register (or update) `id` in a->users from its groups' DNs; the entry,
+ * borrowed from a->users, or NULL when no group gives a role. */
+const struct omr_agent_conf *omr_dir_users_put(const struct omr_agents_conf *a, const char *id,
+					       const char *name, char *const *groups);
+/* After a reload (a is the new file): every registered user described
+ * again; those the file now lists, or no group maps, are dropped. */
+void omr_dir_users_refresh(const struct omr_agents_conf *a);
 /* The agent whose stored token hash is the SHA-256 of `token` (compared
  * in constant time), or NULL. Borrowed from a. */
 const struct omr_agent_conf *omr_agents_find_token(const struct omr_agents_conf *a,

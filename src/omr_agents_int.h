@@ -112,6 +112,7 @@ struct omr_agents {
 	int auth_threads;
 	long long auth_cost_ms;                 /* what a check takes, on average */
 	unsigned long long logins, login_failures, login_busy;
+	struct omr_dir_users *dir_users;        /* directory users met here (owned) */
 };
 
 /* A pending request: finds its session again by connection id. */
@@ -153,6 +154,13 @@ void omr_agents_push_new(struct omr_agents *a, const char *agent, json_t *frame)
 /* omr_agents_auth.c */
 struct omr_auth_job;
 void omr_agents_auth_init(struct omr_agents *a);
+/* omr_agents_dir.c: a directory accepted `typed`'s password (r): the user
+ * they log in as (borrowed from the configuration), or NULL with why. */
+#define OMR_AUTH_DIRECTORY_CRED "directory:" /* a session's cred: this, the DN */
+struct omr_ldap_result;
+const struct omr_agent_conf *omr_agents_dir_user(struct omr_agents *a, const char *typed,
+						 const struct omr_ldap_result *r,
+						 const char **why_r);
 void omr_agents_auth_reload(struct omr_agents *a);
 void omr_agents_auth_stop(struct omr_agents *a);
 void omr_agents_auth_free(struct omr_agents *a);

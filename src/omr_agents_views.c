@@ -200,15 +200,15 @@ static json_t *omr_agents_directory(const struct omr_config *cfg, const char *ex
 				    const char *after, size_t limit, const char **next_r)
 {
 	json_t *arr = json_array();
-	size_t i = 0, n = cfg->agents ? cfg->agents->nagents : 0;
+	size_t i = 0, n = omr_agents_count(cfg->agents);
 	*next_r = NULL;
 	if (after) {
-		while (i < n && strcmp(cfg->agents->agents[i].id, after) != 0)
+		while (i < n && strcmp(omr_agents_at(cfg->agents, i)->id, after) != 0)
 			i++;
 		i++; /* an unknown `after` (a reload removed them): nothing */
 	}
 	for (; i < n; i++) {
-		const struct omr_agent_conf *ac = &cfg->agents->agents[i];
+		const struct omr_agent_conf *ac = omr_agents_at(cfg->agents, i);
 		if ((except && strcmp(ac->id, except) == 0) || !(ac->roles & OMR_ROLE_AGENT))
 			continue; /* colleagues to transfer to: agents */
 		if (json_array_size(arr) == limit) {

@@ -270,7 +270,7 @@ static void omr_wb_refresh(struct omr_agents *a)
 {
 	const struct omr_config *cfg = omr_env_cfg(&a->env);
 	const struct omr_routing_conf *rc = cfg->routing;
-	size_t n = rc->nqueues + (cfg->agents ? cfg->agents->nagents : 0);
+	size_t n = rc->nqueues + omr_agents_count(cfg->agents);
 	const char **names;
 	struct omr_buf chans;
 	size_t k = 0;
@@ -282,8 +282,8 @@ static void omr_wb_refresh(struct omr_agents *a)
 	omr_buf_puts(&chans, "webchat");
 	for (size_t i = 0; i < rc->nqueues; i++)
 		names[k++] = rc->queues[i].name;
-	for (size_t i = 0; cfg->agents && i < cfg->agents->nagents; i++) {
-		const struct omr_agent_conf *ac = &cfg->agents->agents[i];
+	for (size_t i = 0; i < omr_agents_count(cfg->agents); i++) {
+		const struct omr_agent_conf *ac = omr_agents_at(cfg->agents, i);
 		if (!(ac->roles & OMR_ROLE_AGENT))
 			continue;
 		names[k++] = ac->id;

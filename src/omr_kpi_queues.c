@@ -154,7 +154,7 @@ static void omr_kpi_members(struct omr_kpi_scrape *s, const struct omr_config *c
 {
 	const struct omr_routing_conf *rc = cfg->routing;
 	const struct omr_agents_conf *dir = cfg->agents;
-	size_t nagents = dir ? dir->nagents : 0;
+	size_t nagents = omr_agents_count(dir); /* with the directory users met here */
 	size_t *pos = omr_calloc(nagents + 1, sizeof(*pos)); /* directory index -> position + 1 */
 	const char **ids = omr_calloc(nagents + 1, sizeof(*ids));
 	size_t nmembers = 0;
@@ -173,10 +173,10 @@ static void omr_kpi_members(struct omr_kpi_scrape *s, const struct omr_config *c
 		s->queues[i].first = nmembers;
 		/* candidates come in the directory's order */
 		for (size_t a = 0, k = 0; a < nagents && k < (size_t)c.n; a++) {
-			if (dir->agents[a].id != c.argv[k * 3])
+			if (omr_agents_at(dir, a)->id != c.argv[k * 3])
 				continue;
 			if (!pos[a]) {
-				ids[s->nagents] = dir->agents[a].id;
+				ids[s->nagents] = omr_agents_at(dir, a)->id;
 				pos[a] = ++s->nagents;
 			}
 			s->members[nmembers++] = pos[a] - 1;

@@ -388,13 +388,13 @@ void omr_route_candidates(const struct omr_agents_conf *dir, const char *channel
 			  const json_t *skills, const json_t *optional, const char *language,
 			  const char *only, const char *team, long long relax, struct omr_cands *c)
 {
-	size_t max = dir ? dir->nagents : 0;
+	size_t max = omr_agents_count(dir);
 
 	c->argv = omr_calloc(max * 3 + 1, sizeof(*c->argv));
 	c->nums = omr_calloc(max + 1, sizeof(*c->nums));
 	c->n = 0;
 	for (size_t i = 0; i < max; i++) {
-		const struct omr_agent_conf *a = &dir->agents[i];
+		const struct omr_agent_conf *a = omr_agents_at(dir, i);
 		/* channel NULL: whatever the channel (queue statistics) */
 		long long cap = channel ? omr_agent_capacity(a, channel) : 1, score = 0;
 		int ok;

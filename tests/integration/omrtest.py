@@ -516,6 +516,100 @@ mail_location = maildir:~/Maildir
             c.logout()
 
 
+SLAPD = os.environ.get("OMR_SLAPD") or shutil.which("slapd") or "/usr/sbin/slapd"
+SLAPADD = shutil.which("slapadd") or "/usr/sbin/slapadd"
+
+
+class Slapd:
+    """A private OpenLDAP server (Debian's slapd) on free ports of
+    127.0.0.1: ldap:// (with StartTLS) and ldaps://, a certificate for
+    127.0.0.1 signed by a test CA (ca_file), the suffix dc=example,dc=com
+    loaded from `ldif` before it starts. Users' passwords may be read by
+    nobody: a search needs a bound user (the service account), a password
+    is only good for a bind. Its log (stats: every connection, bind and
+    search) is self.logfile."""
+
+    SUFFIX = "dc=example,dc=com"
+
+    def __init__(self, tmp, ldif):
+        self.dir = os.path.join(tmp, "slapd")
+        os.makedirs(os.path.join(self.dir, "db"), exist_ok=True)
+        self.port, self.tls_port = free_port(), free_port()
+        self.logfile = os.path.join(self.dir, "slapd.log")
+        self._certs()
+        self.conf = os.path.join(self.dir, "slapd.conf")
+        with open(self.conf, "w") as f:
+            f.write("""include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile %(d)s/slapd.pid
+TLSCACertificateFile %(d)s/ca.pem
+TLSCertificateFile %(d)s/server.pem
+TLSCertificateKeyFile %(d)s/server.key
+database mdb
+suffix "%(s)s"
+rootdn "cn=root,%(s)s"
+rootpw root-secret-not-used
+directory %(d)s/db
+access to attrs=userPassword by anonymous auth by self auth by * none
+access to * by users read by * none
+""" % {"d": self.dir, "s": self.SUFFIX})
+        path = os.path.join(self.dir, "data.ldif")
+        with open(path, "w") as f:
+            f.write(ldif)
+        subprocess.run([SLAPADD, "-q", "-f", self.conf, "-l", path], check=True,
+                       capture_output=True)
+        self.proc = None
+        self.start()
+
+    def _certs(self):
+        d = self.dir
+        def ossl(*args):
+            subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+        ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=omniroute test CA", "-keyout", d + "/ca.key", "-out", d + "/ca.pem")
+        ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+             "-keyout", d + "/server.key", "-out", d + "/server.csr")
+        with open(d + "/ext.cnf", "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        ossl("x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.pem", "-CAkey",
+             d + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", d + "/ext.cnf",
+             "-out", d + "/server.pem")
+        os.chmod(d + "/server.key", 0o644)
+        self.ca_file = d + "/ca.pem"
+
+    def url(self, tls=False):
+        return ("ldaps://127.0.0.1:%d" % self.tls_port) if tls else \
+            ("ldap://127.0.0.1:%d" % self.port)
+
+    def start(self):
+        self.logf = open(self.logfile, "ab")
+        self.proc = subprocess.Popen(
+            [SLAPD, "-f", self.conf, "-h", "%s/ %s/" % (self.url(), self.url(True)),
+             "-d", "stats"], stdout=self.logf, stderr=subprocess.STDOUT)
+        _procs.append(self.proc)
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(up, what="slapd")
+
+    def stop(self, sig=signal.SIGKILL):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(10)
+        self.proc = None
+
+    def log_text(self):
+        with open(self.logfile, errors="replace") as f:
+            return f.read()
+
+
 # ---------------------------------------------------------------- daemon
 
 BASE_ROUTING = """
