@@ -175,6 +175,6 @@ int omnictl_str_escape(struct omnictl *c, struct omnictl_str *dst, const char *s
 omnictl_run omnictl_cmd_status, omnictl_cmd_queues, omnictl_cmd_agents, omnictl_cmd_presence,
 	omnictl_cmd_conv_list, omnictl_cmd_conv_show, omnictl_cmd_conv_close,
 	omnictl_cmd_conv_transfer, omnictl_cmd_report, omnictl_cmd_reload, omnictl_cmd_drain,
-	omnictl_cmd_audit;
+	omnictl_cmd_audit, omnictl_cmd_signout;
 
 #endif
