@@ -435,6 +435,11 @@ static void omr_config_check(struct omr_config *c, const struct omr_ynode *root,
 		omr_conf_error(errs, omr_ynode_get(root, "redis"),
 			       "redis: 'master' is the name of a primary in Sentinel: set 'sentinels'");
 	omr_config_check_addrs(c->redis.sentinels, "sentinel", omr_ynode_get(root, "redis"), errs);
+	if (c->redis.username && (c->redis.embedded || !c->redis.password))
+		omr_conf_error(errs, omr_ynode_get(omr_ynode_get(root, "redis"), "username"),
+			       c->redis.embedded ? "redis: 'username' is for an external Redis, not "
+						   "the embedded one" :
+						   "redis: 'username' needs the user's 'password'");
 	omr_config_check_token(c, omr_ynode_get(root, "admin"), errs);
 	for (const char *p = c->redis.prefix; p && *p; p++)
 		if (*p == '{' || *p == '}' || *p == ' ') {
