@@ -109,6 +109,16 @@ void omr_agents_auth_resumed(struct omr_agents *a, struct omr_asess *s, const ch
 	omr_auth_accepted(a, s, agent, cred);
 }
 
+void omr_agents_auth_locked(struct omr_agents *a, struct omr_asess *s, long long locked_ms)
+{
+	char *m = omr_asprintf("too many failed log-ins; try again in %lld s",
+			       (locked_ms + 999) / 1000);
+	s->auth_pending = 0;
+	a->login_failures++;
+	omr_agents_error(a, s->conn, "locked", m, NULL, NULL);
+	free(m);
+}
+
 void omr_agents_auth_guard(struct omr_agents *a, const char *mode, const char *agent,
 			   const char *ip, omr_redis_cb cb, void *arg)
 {
@@ -258,14 +268,9 @@ static void omr_auth_guarded(void *arg, const redisReply *reply, const char *err
 		return;
 	}
 	if (g.locked_ms > 0) {
-		char *m = omr_asprintf("too many failed log-ins; try again in %lld s",
-				       (g.locked_ms + 999) / 1000);
-		s->auth_pending = 0;
-		a->login_failures++;
 		omr_log_info("agent login for '%s' from %s refused: locked (%s)", j->agent, s->ip,
 			     g.what ? g.what : "");
-		omr_agents_error(a, s->conn, "locked", m, NULL, NULL);
-		free(m);
+		omr_agents_auth_locked(a, s, g.locked_ms);
 		omr_auth_job_free(j);
 		return;
 	}

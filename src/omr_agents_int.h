@@ -176,6 +176,8 @@ int omr_agents_auth_valid(const struct omr_agents *a, const struct omr_asess *s)
  * too many); a log-in with a session token accepted (s->session_id set). */
 void omr_agents_auth_guard(struct omr_agents *a, const char *mode, const char *agent,
 			   const char *ip, omr_redis_cb cb, void *arg);
+/* The throttle said locked_ms: the log-in is answered "locked". */
+void omr_agents_auth_locked(struct omr_agents *a, struct omr_asess *s, long long locked_ms);
 void omr_agents_auth_refuse(struct omr_agents *a, struct omr_asess *s, const char *who,
 			    const char *agent, const char *code, const char *message);
 void omr_agents_auth_resumed(struct omr_agents *a, struct omr_asess *s, const char *agent,

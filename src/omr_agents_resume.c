@@ -193,12 +193,7 @@ static void omr_resume_guarded(void *arg, const redisReply *reply, const char *e
 		return;
 	}
 	if (g.locked_ms > 0) {
-		char *m = omr_asprintf("too many failed log-ins; try again in %lld s",
-				       (g.locked_ms + 999) / 1000);
-		s->auth_pending = 0;
-		a->login_failures++;
-		omr_agents_error(a, s->conn, "locked", m, NULL, NULL);
-		free(m);
+		omr_agents_auth_locked(a, s, g.locked_ms);
 		omr_areq_free(q);
 		return;
 	}

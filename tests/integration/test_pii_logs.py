@@ -15,7 +15,7 @@ import time
 
 import omrtest
 from fakes import (FakeGraph, FakeSmtp, WA_TOKEN, WhatsAppHook, wa_envelope, wa_plugin)
-from omrtest import (BUILDDIR, check, eq, log, token_hash, wait_for, free_port, Agent, Daemon,
+from omrtest import (check, eq, log, token_hash, wait_for, free_port, Agent, Daemon,
                      Redis, Visitor)
 
 M = "zq" + secrets.token_hex(5)            # in every marker
@@ -29,21 +29,6 @@ agents:
     skills: { general: 3 }
     capacity: { webchat: 20, email: 20, whatsapp: 20 }
 """ % token_hash("alice-token-0123456789")
-
-
-def email_plugin(lmtp_port, smtp_port):
-    return """  - name: email
-    path: %s/plugins/email/.libs/email.so
-    config:
-      address: support@example.com
-      domain: mail.example.com
-      lmtp_port: %d
-      max_size: 100000
-      smtp_url: smtp://127.0.0.1:%d
-      smtp_starttls: false
-      send_attempts: 2
-      sender_rate_max: 2
-""" % (BUILDDIR, lmtp_port, smtp_port)
 
 
 class LeakyGraph(FakeGraph):
@@ -233,7 +218,9 @@ def test(tmp):
     graph = LeakyGraph(WA_TOKEN)
     lmtp_port = free_port()
     d = Daemon(tmp, redis, routing=omrtest.ONE_QUEUE_ROUTING, agents=AGENTS, log_level="info",
-               extra_plugins=email_plugin(lmtp_port, smtp.port) + wa_plugin(graph.base, "24h"))
+               extra_plugins=omrtest.email_plugin(lmtp_port, smtp.port, max_size=100000,
+                                                  send_attempts=2, sender_rate_max=2)
+               + wa_plugin(graph.base, "24h"))
     d.start()
     alice = Agent(d, token="alice-token-0123456789")
     convs = [chat(d, alice), email(d, alice, lmtp_port, smtp), whatsapp(d, alice, graph)]
