@@ -88,7 +88,8 @@ static void omr_resume_issued(void *arg, const redisReply *reply, const char *er
 	struct omr_asess *s = a->stopping ? NULL : omr_agents_sess(a, q->conn);
 	struct omr_lua_console_session_reply r;
 
-	if (err || omr_lua_console_session_reply(reply, &r) < 1 || strcmp(r.tag, "ok") != 0) {
+	if (err || omr_lua_console_session_reply(reply, &r) < 4 || !r.tag ||
+	    strcmp(r.tag, "ok") != 0) {
 		omr_log_warn("agent %s: session token not stored: %s", q->agent,
 			     err ? err : "bad reply");
 	} else if (s && s->agent && strcmp(s->agent, q->agent) == 0) {
@@ -136,9 +137,10 @@ static const char *omr_resume_cred(const struct omr_agents *a, const char *agent
 	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, agent);
 	const char *creds[2] = { ac ? ac->password : NULL, ac ? ac->token : NULL };
 	char h[65];
+	if (strlen(fp) != 64)
+		return NULL;
 	for (size_t i = 0; i < OMR_ARRAY_LEN(creds); i++) {
-		if (creds[i] && omr_resume_sha256(creds[i], h) == 0 &&
-		    CRYPTO_memcmp(h, fp, sizeof(h)) == 0 && strlen(fp) == 64)
+		if (creds[i] && omr_resume_sha256(creds[i], h) == 0 && CRYPTO_memcmp(h, fp, 64) == 0)
 			return creds[i];
 	}
 	return NULL;
@@ -151,7 +153,7 @@ static void omr_resume_looked_up(void *arg, const redisReply *reply, const char 
 	struct omr_asess *s = a->stopping ? NULL : omr_agents_sess(a, q->conn);
 	struct omr_lua_console_session_reply r;
 	int n = err ? -1 : omr_lua_console_session_reply(reply, &r);
-	const char *cred = n >= 3 && strcmp(r.tag, "ok") == 0 ?
+	const char *cred = n >= 3 && r.tag && r.agent && r.cred && strcmp(r.tag, "ok") == 0 ?
 				   omr_resume_cred(a, r.agent, r.cred) : NULL;
 
 	if (!s) {
