@@ -223,24 +223,36 @@ void omr_agents_resume(struct omr_agents *a, struct omr_asess *s, const char *to
 
 /* ---- logout ---- */
 
+/* The connection logs out: told, closed; its agent goes offline when
+ * that was their last console anywhere. */
+static void omr_resume_logged_out(struct omr_agents *a, uint64_t conn)
+{
+	struct omr_asess *s = a->stopping ? NULL : omr_agents_sess(a, conn);
+	if (!s || !s->agent)
+		return;
+	omr_log_info("agent %s logged out (connection %llu)", s->agent, (unsigned long long)conn);
+	omr_agents_kick(a, conn, json_pack("{s:s}", "type", "logged_out"), 1000, "logged out", 1);
+}
+
+/* The token is gone (or Redis failed: it ends with its ttl): only now is
+ * the console told, so that "logged_out" means the token no longer works. */
 static void omr_resume_dropped(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_areq *q = arg;
 	if (err)
 		omr_log_warn("agent %s: session token not removed at logout: %s", q->agent, err);
+	omr_resume_logged_out(q->a, q->conn);
 	omr_areq_free(q);
 }
 
 void omr_agents_logout(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
 {
-	if (s->session_id) {
-		struct omr_areq *q = omr_areq_new(a, s);
-		omr_resume_script(a, "drop", s->session_id, "", omr_resume_dropped, q);
+	if (!s->session_id) {
+		omr_resume_logged_out(a, s->conn);
+		return;
 	}
-	omr_log_info("agent %s logged out (connection %llu)", s->agent,
-		     (unsigned long long)s->conn);
-	omr_agents_kick(a, s->conn, json_pack("{s:s}", "type", "logged_out"), 1000, "logged out",
-			1);
+	struct omr_areq *q = omr_areq_new(a, s);
+	omr_resume_script(a, "drop", s->session_id, "", omr_resume_dropped, q);
 }
 
 /* ---- an admin's revoke ---- */
