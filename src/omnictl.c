@@ -42,6 +42,8 @@ static const struct omnictl_cmd omnictl_cmds[] = {
 	  "set an agent away" },
 	{ "agents logout", "ID [--reason R]", 1, O_(REASON), 0, omnictl_cmd_presence, "offline",
 	  "log an agent out (presence offline)" },
+	{ "agents signout", "ID", 1, 0, 0, omnictl_cmd_signout, NULL,
+	  "end every console session of an agent on every node (admin scope)" },
 	{ "conversations list", "[--status S] [--channel C] [--limit N] [--before ID]", 0,
 	  O_(STATUS) | O_(CHANNEL) | O_(LIMIT) | O_(BEFORE), 0, omnictl_cmd_conv_list, NULL,
 	  "conversations, newest first" },

@@ -177,6 +177,6 @@ omnictl_run omnictl_cmd_status, omnictl_cmd_queues, omnictl_cmd_agents, omnictl_
 	omnictl_cmd_conv_list, omnictl_cmd_conv_show, omnictl_cmd_conv_close,
 	omnictl_cmd_conv_transfer, omnictl_cmd_report, omnictl_cmd_reload, omnictl_cmd_drain,
 	omnictl_cmd_audit, omnictl_cmd_cust_export, omnictl_cmd_cust_erase,
-	omnictl_cmd_cust_restrict;
+	omnictl_cmd_cust_restrict, omnictl_cmd_signout;
 
 #endif

@@ -76,12 +76,12 @@ static int omnictl_list(struct omnictl *c, const char *path, const char *field,
 	return rc;
 }
 
-/* POST path with body; then `say` prints the human answer */
-static int omnictl_post(struct omnictl *c, const char *path, json_t *body,
+/* method path with body; then `say` prints the human answer */
+static int omnictl_send(struct omnictl *c, const char *method, const char *path, json_t *body,
 			void (*say)(const json_t *answer, const void *arg), const void *arg)
 {
 	struct omnictl_answer a;
-	int rc = omnictl_call(c, "POST", path, body, OMNICTL_R_AUTH, &a);
+	int rc = omnictl_call(c, method, path, body, OMNICTL_R_AUTH, &a);
 	if (rc == OMNICTL_OK && !c->json)
 		say(a.json, arg);
 	omnictl_answer_free(&a);
@@ -197,8 +197,28 @@ int omnictl_cmd_presence(struct omnictl *c, const struct omnictl_cmd *cmd, char 
 	    omnictl_path(c, &path, "/api/v1/agents/", args[0], "/presence") < 0)
 		rc = omnictl_oom();
 	else
-		rc = omnictl_post(c, path.p, body, omnictl_say_presence, req);
+		rc = omnictl_send(c, "POST", path.p, body, omnictl_say_presence, req);
 	json_decref(body);
+	omnictl_str_free(&path);
+	return rc;
+}
+
+static void omnictl_say_signout(const json_t *answer, const void *arg)
+{
+	fputs("agent ", stdout);
+	omnictl_put_field(answer, "agent", arg);
+	fputs(": signed out everywhere\n", stdout);
+}
+
+/* agents signout ID: every console session ends, on every node */
+int omnictl_cmd_signout(struct omnictl *c, const struct omnictl_cmd *cmd, char **args)
+{
+	struct omnictl_str path = { 0 };
+	int rc;
+	if (omnictl_path(c, &path, "/api/v1/agents/", args[0], "/sessions") < 0)
+		rc = omnictl_oom();
+	else
+		rc = omnictl_send(c, "DELETE", path.p, NULL, omnictl_say_signout, args[0]);
 	omnictl_str_free(&path);
 	return rc;
 }
@@ -349,7 +369,7 @@ int omnictl_cmd_conv_close(struct omnictl *c, const struct omnictl_cmd *cmd, cha
 	if (omnictl_path(c, &path, "/api/v1/conversations/", args[0], "/close") < 0)
 		rc = omnictl_oom();
 	else
-		rc = omnictl_post(c, path.p, NULL, omnictl_say_closed, args[0]);
+		rc = omnictl_send(c, "POST", path.p, NULL, omnictl_say_closed, args[0]);
 	omnictl_str_free(&path);
 	return rc;
 }
@@ -383,7 +403,7 @@ int omnictl_cmd_conv_transfer(struct omnictl *c, const struct omnictl_cmd *cmd, 
 	    omnictl_path(c, &path, "/api/v1/conversations/", args[0], "/transfer") < 0)
 		rc = omnictl_oom();
 	else
-		rc = omnictl_post(c, path.p, body, omnictl_say_transferred, req);
+		rc = omnictl_send(c, "POST", path.p, body, omnictl_say_transferred, req);
 	json_decref(body);
 	omnictl_str_free(&path);
 	return rc;
@@ -494,7 +514,7 @@ int omnictl_cmd_drain(struct omnictl *c, const struct omnictl_cmd *cmd, char **a
 	int rc;
 	if (!on && !body)
 		return omnictl_oom();
-	rc = omnictl_post(c, "/api/v1/drain", body, omnictl_say_drain, &on);
+	rc = omnictl_send(c, "POST", "/api/v1/drain", body, omnictl_say_drain, &on);
 	json_decref(body);
 	return rc;
 }
@@ -595,7 +615,7 @@ int omnictl_cmd_cust_restrict(struct omnictl *c, const struct omnictl_cmd *cmd, 
 	if (!body || omnictl_path(c, &path, "/api/v1/customers/", args[0], "/restrict") < 0)
 		rc = omnictl_oom();
 	else
-		rc = omnictl_post(c, path.p, body, omnictl_say_restricted, args[0]);
+		rc = omnictl_send(c, "POST", path.p, body, omnictl_say_restricted, args[0]);
 	json_decref(body);
 	omnictl_str_free(&path);
 	return rc;

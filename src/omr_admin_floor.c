@@ -118,6 +118,8 @@ static void omr_admin_supervised(void *arg, int status, const char *code, const 
 	if (strcmp(c->action, "agent.presence") == 0)
 		out = json_pack("{s:s,s:O}", "agent", c->target, "presence",
 				json_object_get(c->detail, "presence"));
+	else if (strcmp(c->action, "agent.logout") == 0)
+		out = json_pack("{s:s,s:b}", "agent", c->target, "signed_out", 1);
 	else if (strcmp(c->action, "conversation.close") == 0)
 		out = json_pack("{s:b,s:s}", "closed", 1, "conversation", c->target);
 	else
@@ -319,33 +321,51 @@ static void omr_admin_agent_presence(struct omr_admin *a, const struct omr_http_
 	json_decref(body);
 }
 
+/* DELETE /api/v1/agents/{id}/sessions: every console session of the agent
+ * ends, their consoles close on every node (admin scope) */
+static void omr_admin_agent_logout(struct omr_admin *a, omr_http_reply *reply,
+				   const struct omr_admin_who *who, const char *agent)
+{
+	struct omr_supervise s = { .action = "logout", .agent = agent, .by = who->who };
+	struct omr_admin_call *c = omr_admin_call_new(a, reply, who);
+	c->action = omr_strdup("agent.logout");
+	c->target = omr_strdup(agent);
+	c->detail = json_object();
+	a->ops.supervise(a->ops.arg, &s, omr_admin_supervised, c);
+}
+
 void omr_admin_agents(void *arg, const struct omr_http_request *req, omr_http_reply *reply)
 {
 	struct omr_admin *a = arg;
 	static const char base[] = "/api/v1/agents";
-	int post = strcmp(req->method, "POST") == 0;
+	int post = strcmp(req->method, "POST") == 0, del = strcmp(req->method, "DELETE") == 0;
+	unsigned scope = del ? OMR_SCOPE_ADMIN : post ? OMR_SCOPE_ACT : OMR_SCOPE_READ;
 	struct omr_admin_who who;
 	char id[72];
 
-	if (!omr_admin_authorised(a, req, reply, post ? OMR_SCOPE_ACT : OMR_SCOPE_READ, &who) ||
-	    !omr_admin_running(a, reply))
+	if (!omr_admin_authorised(a, req, reply, scope, &who) || !omr_admin_running(a, reply))
 		return;
 	if (strcmp(req->path, base) == 0) {
 		if (omr_admin_method(req, reply, "GET"))
 			omr_admin_agents_list(a, reply, &who);
 		return;
 	}
-	/* /api/v1/agents/{id}/presence */
+	/* /api/v1/agents/{id}/presence, /api/v1/agents/{id}/sessions */
 	const char *p = req->path + sizeof(base), *slash = strchr(p, '/');
-	if (!slash || strcmp(slash, "/presence") != 0 || (size_t)(slash - p) >= sizeof(id)) {
+	int sessions = slash && strcmp(slash, "/sessions") == 0;
+	if (!slash || (strcmp(slash, "/presence") != 0 && !sessions) || slash == p ||
+	    (size_t)(slash - p) >= sizeof(id)) {
 		omr_http_reply_error(reply, 404, "not_found", "no such endpoint or agent");
 		return;
 	}
-	if (!omr_admin_method(req, reply, "POST"))
+	if (!omr_admin_method(req, reply, sessions ? "DELETE" : "POST"))
 		return;
 	memcpy(id, p, (size_t)(slash - p));
 	id[slash - p] = '\0';
-	omr_admin_agent_presence(a, req, reply, &who, id);
+	if (sessions)
+		omr_admin_agent_logout(a, reply, &who, id);
+	else
+		omr_admin_agent_presence(a, req, reply, &who, id);
 }
 
 /* ---- /api/v1/queues ---- */

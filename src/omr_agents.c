@@ -214,6 +214,7 @@ static const struct {
 	{ "open", omr_agents_open },
 	{ "own", omr_agents_own },
 	{ "agents", omr_agents_directory_page },
+	{ "logout", omr_agents_logout },
 	/* supervisors (omr_agents_supervisor.c checks the role) */
 	{ "monitor", omr_agents_sup_monitor },
 	{ "unmonitor", omr_agents_sup_unmonitor },
@@ -281,6 +282,7 @@ static void omr_asess_free(void *p)
 	free(s->agent);
 	free(s->ip);
 	free(s->cred);
+	free(s->session_id);
 	free(s->wb_last);
 	free(s);
 }
@@ -324,23 +326,37 @@ void omr_agents_reload(struct omr_agents *a)
 	r.conns = omr_calloc(omr_map_count(a->sessions) + 1, sizeof(*r.conns));
 	omr_map_foreach(a->sessions, omr_agents_revoke_one, &r);
 	for (size_t i = 0; i < r.n; i++) {
-		struct omr_asess *s = omr_agents_sess(a, r.conns[i]);
-		char *agent = omr_strdup(s->agent);
 		omr_log_warn("agent %s: removed, disabled or credentials changed; logging out "
-			     "connection %llu", agent, (unsigned long long)s->conn);
-		omr_agents_error(a, s->conn, "revoked", "your account was changed; log in again", NULL,
-				 NULL);
-		omr_edge_close(a->edge, s->conn, 4001, "account revoked");
-		/* forget the session now: it may not act while it closes */
-		omr_map_del(a->sessions, &r.conns[i], sizeof(r.conns[i]));
-		omr_agents_session_closed(a, s);
-		omr_asess_free(s);
-		struct omr_alocal *l = omr_agents_local(a, agent, 0);
-		if (!l || !l->sessions)
-			omr_agents_offline(a, agent, "account revoked", 0);
-		free(agent);
+			     "connection %llu", omr_agents_sess(a, r.conns[i])->agent,
+			     (unsigned long long)r.conns[i]);
+		omr_agents_kick(a, r.conns[i],
+				json_pack("{s:s,s:s,s:s}", "type", "error", "code", "revoked",
+					  "message", "your account was changed; log in again"),
+				4001, "account revoked", 0);
 	}
 	free(r.conns);
+}
+
+void omr_agents_kick(struct omr_agents *a, uint64_t conn, json_t *frame, int close_code,
+		     const char *why, int only_if_gone)
+{
+	struct omr_asess *s = omr_agents_sess(a, conn);
+	if (!s || !s->agent) {
+		json_decref(frame);
+		return;
+	}
+	char *agent = omr_strdup(s->agent);
+	if (frame)
+		omr_agents_send_new(a, conn, frame);
+	omr_edge_close(a->edge, conn, close_code, why);
+	/* forget the session now: it may not act while it closes */
+	omr_map_del(a->sessions, &conn, sizeof(conn));
+	omr_agents_session_closed(a, s);
+	omr_asess_free(s);
+	struct omr_alocal *l = omr_agents_local(a, agent, 0);
+	if (!l || !l->sessions)
+		omr_agents_offline(a, agent, why, only_if_gone);
+	free(agent);
 }
 
 /* ---- what the hub brings ---- */

@@ -20,6 +20,8 @@
  * With a directory (agents.yaml directory:), a user without a password in
  * the file is checked there instead of by PBKDF2, through the same steps
  * and on the same pool (omr_agents_dir.c decides what they become).
+ * Console session tokens (omr_agents_resume.c), which every accepted
+ * log-in gets, are throttled by address only too.
  */
 #include "config.h"
 
@@ -107,17 +109,46 @@ static void omr_auth_accepted(struct omr_agents *a, struct omr_asess *s, const c
 	omr_edge_trust(a->edge, s->conn); /* more than the edge's few frames before a log-in */
 	omr_auth_record(a, "ok", agent, s->ip, NULL, NULL);
 	omr_agents_login(a, s, agent);
+	omr_agents_session_issue(a, s);
+}
+
+void omr_agents_auth_resumed(struct omr_agents *a, struct omr_asess *s, const char *agent,
+			     const char *cred)
+{
+	omr_auth_accepted(a, s, agent, cred);
+}
+
+void omr_agents_auth_locked(struct omr_agents *a, struct omr_asess *s, long long locked_ms)
+{
+	char *m = omr_asprintf("too many failed log-ins; try again in %lld s",
+			       (locked_ms + 999) / 1000);
+	s->auth_pending = 0;
+	a->login_failures++;
+	omr_agents_error(a, s->conn, "locked", m, NULL, NULL);
+	free(m);
+}
+
+void omr_agents_auth_guard(struct omr_agents *a, const char *mode, const char *agent,
+			   const char *ip, omr_redis_cb cb, void *arg)
+{
+	omr_auth_record(a, mode, agent, ip, cb, arg);
 }
 
 static void omr_auth_refused(struct omr_agents *a, struct omr_asess *s, const char *who,
 			     const char *agent)
+{
+	omr_agents_auth_refuse(a, s, who, agent, "auth_failed", "wrong agent, password or token");
+}
+
+void omr_agents_auth_refuse(struct omr_agents *a, struct omr_asess *s, const char *who,
+			    const char *agent, const char *code, const char *message)
 {
 	a->login_failures++;
 	s->auth_failures++;
 	omr_log_info("agent login refused for '%s' from %s (connection %llu, failure %d)", who,
 		     s->ip, (unsigned long long)s->conn, s->auth_failures);
 	omr_auth_record(a, "fail", agent, s->ip, NULL, NULL);
-	omr_agents_error(a, s->conn, "auth_failed", "wrong agent, password or token", NULL, NULL);
+	omr_agents_error(a, s->conn, code, message, NULL, NULL);
 	if (s->auth_failures >= OMR_AGENT_MAX_AUTH_FAILURES)
 		omr_edge_close(a->edge, s->conn, 1008, "too many failed logins");
 }
@@ -278,14 +309,9 @@ static void omr_auth_guarded(void *arg, const redisReply *reply, const char *err
 		return;
 	}
 	if (g.locked_ms > 0) {
-		char *m = omr_asprintf("too many failed log-ins; try again in %lld s",
-				       (g.locked_ms + 999) / 1000);
-		s->auth_pending = 0;
-		a->login_failures++;
 		omr_log_info("agent login for '%s' from %s refused: locked (%s)", j->agent, s->ip,
 			     g.what ? g.what : "");
-		omr_agents_error(a, s->conn, "locked", m, NULL, NULL);
-		free(m);
+		omr_agents_auth_locked(a, s, g.locked_ms);
 		omr_auth_job_free(j);
 		return;
 	}
@@ -336,6 +362,7 @@ void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const json_t *ms
 	const char *agent = json_string_value(json_object_get(msg, "agent"));
 	const char *password = json_string_value(json_object_get(msg, "password"));
 	const char *token = json_string_value(json_object_get(msg, "token"));
+	const json_t *session = json_object_get(msg, "session");
 
 	if (s->agent) {
 		omr_agents_error(a, s->conn, "bad_request", "already logged in", NULL, NULL);
@@ -348,14 +375,18 @@ void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const json_t *ms
 				 NULL, NULL);
 		return;
 	}
-	if (!token && (!agent || !password || strlen(password) > 1024 ||
+	if (!token && !session && (!agent || !password || strlen(password) > 1024 ||
 		       !omr_model_key_ok(agent, 64) || strchr(agent, ':'))) {
-		omr_agents_error(a, s->conn, "bad_request", "auth needs agent and password, or token",
-				 NULL, NULL);
+		omr_agents_error(a, s->conn, "bad_request",
+				 "auth needs agent and password, token, or session", NULL, NULL);
 		return;
 	}
 	if (!omr_auth_rate_ok(a, s))
 		return;
+	if (session && !token) {
+		omr_agents_resume(a, s, json_string_value(session));
+		return;
+	}
 	if (token) {
 		omr_auth_token(a, s, token);
 		return;

@@ -12,6 +12,8 @@
  *                         offer frames, reply windows
  *   omr_agents_offers.c   offers: sent, accepted, rejected, revoked
  *   omr_agents_convs.c    replies, close, wrap-up, transfer, open
+ *   omr_agents_resume.c   console session tokens: issued at a log-in, a
+ *                         log-in with one, logout, an admin's revoke
  *
  * Sessions: `sessions` maps a websocket connection id to a struct
  * omr_asess; an authenticated session is also on its agent's list in
@@ -59,6 +61,8 @@ struct omr_asess {
 	char *ip;                 /* the peer's address */
 	char *cred;               /* the credential logged in with (a hash), to
 	                             see at a reload whether it changed */
+	char *session_id;         /* the console session token's SHA-256 (hex)
+	                             this connection holds, or NULL */
 	int auth_pending;
 	int auth_failures;
 	int not_counted;          /* Redis refused the log-in (agent_session +1
@@ -134,6 +138,12 @@ struct omr_areq {
 };
 
 /* omr_agents.c */
+/* Log a connection out at once: frame (consumed, may be NULL) is its last,
+ * it closes (close_code, why) and is forgotten now (it may not act while
+ * it closes); its agent goes offline (why) when that was their last console
+ * on this node (only_if_gone: and on every node). */
+void omr_agents_kick(struct omr_agents *a, uint64_t conn, json_t *frame, int close_code,
+		     const char *why, int only_if_gone);
 struct omr_areq *omr_areq_new(struct omr_agents *a, const struct omr_asess *s);
 void omr_areq_free(struct omr_areq *q);
 struct omr_asess *omr_agents_sess(struct omr_agents *a, uint64_t conn);
@@ -168,6 +178,31 @@ void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const json_t *ms
 /* Whether a session's log-in still holds under the directory (the agent
  * is there and the credential it used is unchanged). */
 int omr_agents_auth_valid(const struct omr_agents *a, const struct omr_asess *s);
+/* For omr_agents_resume.c: the shared throttle (login_guard.lua, mode
+ * check | fail | ok; agent NULL: by address only); a log-in refused
+ * (counted, logged, throttled, answered with code and message, closed after
+ * too many); a log-in with a session token accepted (s->session_id set). */
+void omr_agents_auth_guard(struct omr_agents *a, const char *mode, const char *agent,
+			   const char *ip, omr_redis_cb cb, void *arg);
+/* The throttle said locked_ms: the log-in is answered "locked". */
+void omr_agents_auth_locked(struct omr_agents *a, struct omr_asess *s, long long locked_ms);
+void omr_agents_auth_refuse(struct omr_agents *a, struct omr_asess *s, const char *who,
+			    const char *agent, const char *code, const char *message);
+void omr_agents_auth_resumed(struct omr_agents *a, struct omr_asess *s, const char *agent,
+			     const char *cred);
+
+/* omr_agents_resume.c: console sessions (docs/agent-protocol.md, Session) */
+/* {"type": "auth", "session": TOKEN}: throttled, looked up, logged in */
+void omr_agents_resume(struct omr_agents *a, struct omr_asess *s, const char *token);
+/* After a log-in by a credential: a new session token, sent to the console
+ * (nothing when sessions.ttl is 0, or s came in with one). */
+void omr_agents_session_issue(struct omr_agents *a, struct omr_asess *s);
+/* {"type": "logout"}: the connection's session token ends, it is closed. */
+void omr_agents_logout(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* An admin's revoke (omr_supervise "logout"): every session token of the
+ * agent ends and their consoles are closed on every node. */
+void omr_agents_revoke_sessions(struct omr_agents *a, const struct omr_supervise *sv,
+				omr_supervise_cb cb, void *arg);
 
 /* omr_agents_session.c */
 struct omr_alocal *omr_agents_local(struct omr_agents *a, const char *agent, int create);

@@ -222,6 +222,8 @@ void omr_agents_supervise(struct omr_agents *a, const struct omr_supervise *s, o
 		omr_supervise_presence(a, s, cb, arg);
 	else if (strcmp(s->action, "close") == 0 || strcmp(s->action, "transfer") == 0)
 		omr_supervise_conv(a, s, cb, arg);
+	else if (strcmp(s->action, "logout") == 0)
+		omr_agents_revoke_sessions(a, s, cb, arg);
 	else
 		cb(arg, 400, "bad_parameter", "unknown action", NULL);
 }

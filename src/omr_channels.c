@@ -204,8 +204,12 @@ void omr_channels_status(struct omr_channels *ch, const char *channel, const cha
 		omr_channels_unlease(ch, message); /* its lease ends with its outcome */
 	if (status && strcmp(status, "failed") == 0) {
 		ch->failed++;
-		omr_log_warn("%s: message %s failed: %s", channel, sc->what,
-			     error ? error : "no reason given");
+		/* the reason (a server's answer) may name the customer: kept
+		 * with the message, logged at debug only */
+		omr_log_warn("%s: message %s failed (the reason is stored with the message)",
+			     channel, sc->what);
+		omr_log_debug("%s: message %s failed: %s", channel, sc->what,
+			      error ? error : "no reason given");
 	}
 	omr_store_msg_status(ch->env.store, message, status, channel, channel_msg_id, error,
 			     omr_channels_status_done, sc);

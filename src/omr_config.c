@@ -80,7 +80,10 @@ static const struct omr_conf_key omr_redis_keys[] = {
 	{ "server", OMR_CONF_STRING, ROFF(server), 0, "redis-server", 0, 0,
 	  "redis-server binary for embedded mode" },
 	{ "url", OMR_CONF_SECRET, ROFF(url), 0, NULL, 0, 0,
-	  "redis://[:password@]host[:port][/db] or unix:/path/to/socket (not embedded)" },
+	  "redis://[[user]:password@]host[:port][/db] or unix:/path/to/socket (not embedded)" },
+	{ "username", OMR_CONF_STRING, ROFF(username), 0, NULL, 0, 0,
+	  "Redis ACL user: AUTH username password on every connection to the primary "
+	  "(with password; not for embedded)" },
 	{ "password", OMR_CONF_SECRET, ROFF(password), 0, NULL, 0, 0, "AUTH password" },
 	{ "sentinels", OMR_CONF_STRLIST, ROFF(sentinels), 0, NULL, 0, 0,
 	  "host:port of each Redis Sentinel: the primary is found and followed through them "
@@ -454,6 +457,11 @@ static void omr_config_check(struct omr_config *c, const struct omr_ynode *root,
 		omr_conf_error(errs, omr_ynode_get(root, "redis"),
 			       "redis: 'master' is the name of a primary in Sentinel: set 'sentinels'");
 	omr_config_check_addrs(c->redis.sentinels, "sentinel", omr_ynode_get(root, "redis"), errs);
+	if (c->redis.username && (c->redis.embedded || !c->redis.password))
+		omr_conf_error(errs, omr_ynode_get(omr_ynode_get(root, "redis"), "username"),
+			       c->redis.embedded ? "redis: 'username' is for an external Redis, not "
+						   "the embedded one" :
+						   "redis: 'username' needs the user's 'password'");
 	omr_config_check_token(c, omr_ynode_get(root, "admin"), errs);
 	for (const char *p = c->redis.prefix; p && *p; p++)
 		if (*p == '{' || *p == '}' || *p == ' ') {

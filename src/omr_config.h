@@ -58,6 +58,7 @@ struct omr_config {
 		int embedded;
 		char *server;       /* redis-server binary for embedded mode */
 		char *url;
+		char *username;     /* ACL user (with password); NULL: "default" */
 		char *password;
 		char **sentinels;   /* host:port of each Sentinel */
 		char **cluster;     /* host:port of Redis Cluster nodes to start from */

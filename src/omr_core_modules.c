@@ -150,6 +150,10 @@ static int omr_core_redis_target(struct omr_core *c, struct omr_redis_target *t,
 		free(t->password);
 		t->password = omr_strdup(cfg->redis.password);
 	}
+	if (cfg->redis.username && !cfg->redis.embedded) {
+		free(t->username);
+		t->username = omr_strdup(cfg->redis.username);
+	}
 	return 0;
 }
 
@@ -191,6 +195,7 @@ static void omr_core_primary(void *arg, const char *host, int port)
 {
 	struct omr_core *c = arg;
 	struct omr_redis_target t = { .host = (char *)host, .port = port,
+				      .username = c->cfg->redis.username,
 				      .password = c->cfg->redis.password };
 	struct omr_redis *conns[] = { c->redis, c->redis_block, c->redis_bus, c->redis_ingest };
 	if (c->store)
@@ -211,6 +216,7 @@ static int omr_core_primary_new(struct omr_core *c, char **err_r)
 		.addrs = cfg->redis.cluster ? cfg->redis.cluster : cfg->redis.sentinels,
 		.master = cfg->redis.master,
 		.site = cfg->redis.site,
+		.username = cfg->redis.cluster ? cfg->redis.username : NULL,
 		.password = cfg->redis.cluster ? cfg->redis.password : cfg->redis.sentinel_password,
 		.connect_timeout = cfg->redis.connect_timeout,
 		.command_timeout = cfg->redis.command_timeout,
@@ -605,6 +611,8 @@ void omr_core_bus_message(void *arg, const json_t *msg)
 		omr_channels_bus_out(c->channels, msg);
 	else if (strcmp(t, "mon") == 0)
 		omr_agents_monitor_bus(c->agents, msg);
+	else if (strcmp(t, "logout") == 0)
+		omr_agents_logout_bus(c->agents, msg);
 }
 
 static void omr_core_bus_peers(void *arg, const struct omr_hub_event *ev)

@@ -81,6 +81,7 @@ static void omr_core_reload_warnings(const struct omr_config *old, const struct 
 		{ "redis", old->redis.embedded != next->redis.embedded ||
 				   omr_str_differs(old->redis.url, next->redis.url) ||
 				   omr_str_differs(old->redis.password, next->redis.password) ||
+				   omr_str_differs(old->redis.username, next->redis.username) ||
 				   omr_str_differs(old->redis.prefix, next->redis.prefix) ||
 				   omr_str_differs(old->redis.site, next->redis.site) ||
 				   omr_str_differs(old->redis.server, next->redis.server) ||

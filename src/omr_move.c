@@ -52,7 +52,9 @@ static int omr_move_simple(struct omr_move_node *n, FILE *err, const char *what,
 	return r ? 0 : -1;
 }
 
-static int omr_move_connect(struct omr_move_node *n, const char *password, FILE *err)
+/* user: an ACL user (redis.username), NULL: "default" */
+static int omr_move_connect(struct omr_move_node *n, const char *user, const char *password,
+			    FILE *err)
 {
 	struct timeval tv = { OMR_MOVE_TIMEOUT_MS / 1000, 0 };
 	n->c = redisConnectWithTimeout(n->host, n->port, tv);
@@ -63,8 +65,8 @@ static int omr_move_connect(struct omr_move_node *n, const char *password, FILE 
 	}
 	redisSetTimeout(n->c, tv);
 	if (password) {
-		const char *argv[] = { "AUTH", password };
-		if (omr_move_simple(n, err, "AUTH", 2, argv) < 0)
+		const char *argv[] = { "AUTH", user ? user : password, password };
+		if (omr_move_simple(n, err, "AUTH", user ? 3 : 2, argv) < 0)
 			return -1;
 	}
 	const char *myid[] = { "CLUSTER", "MYID" };
@@ -84,7 +86,7 @@ static int omr_move_owner(const struct omr_config *cfg, unsigned slot, struct om
 		struct omr_move_node s = { 0 };
 		const char *why = NULL;
 		if (omr_hostport_split(*seed, s.host, &s.port) < 0 ||
-		    omr_move_connect(&s, cfg->redis.password, err) < 0) {
+		    omr_move_connect(&s, cfg->redis.username, cfg->redis.password, err) < 0) {
 			if (s.c)
 				redisFree(s.c);
 			continue;
@@ -114,8 +116,8 @@ static int omr_move_setslot(struct omr_move_node *n, FILE *err, const char *slot
 
 /* every key of the slot but `moving`, to dst; the number moved, or -1 */
 static long long omr_move_keys(struct omr_move_node *src, struct omr_move_node *dst,
-			       const char *slot, const char *moving, const char *password,
-			       FILE *err)
+			       const char *slot, const char *moving, const char *user,
+			       const char *password, FILE *err)
 {
 	long long moved = 0;
 	char port[16], timeout[16], batch[16];
@@ -140,7 +142,11 @@ static long long omr_move_keys(struct omr_move_node *src, struct omr_move_node *
 		ARG("0", 1);
 		ARG(timeout, strlen(timeout));
 		ARG("REPLACE", 7);
-		if (password) {
+		if (password && user) {
+			ARG("AUTH2", 5);
+			ARG(user, strlen(user));
+			ARG(password, strlen(password));
+		} else if (password) {
 			ARG("AUTH", 4);
 			ARG(password, strlen(password));
 		}
@@ -168,7 +174,7 @@ static long long omr_move_keys(struct omr_move_node *src, struct omr_move_node *
 
 /* the other primaries learn the new owner now rather than by gossip */
 static void omr_move_tell_all(struct omr_move_node *src, const char *slot, const char *dst_id,
-			      const char *password, FILE *err)
+			      const char *user, const char *password, FILE *err)
 {
 	redisReply *r = redisCommand(src->c, "CLUSTER NODES");
 	char *save = NULL;
@@ -188,7 +194,7 @@ static void omr_move_tell_all(struct omr_move_node *src, const char *slot, const
 			*at = '\0';
 		if (omr_hostport_split(addr, n.host, &n.port) < 0)
 			continue;
-		if (omr_move_connect(&n, password, err) == 0)
+		if (omr_move_connect(&n, user, password, err) == 0)
 			omr_move_setslot(&n, err, slot, "NODE", dst_id);
 		if (n.c)
 			redisFree(n.c);
@@ -218,8 +224,8 @@ int omr_move_site(const struct omr_config *cfg, const char *to, FILE *out, FILE 
 	moving = omr_asprintf("%s:{%s}:moving", cfg->redis.prefix, cfg->redis.site);
 	if (omr_move_owner(cfg, slot_n, &src, err) < 0)
 		goto done;
-	if (omr_move_connect(&src, cfg->redis.password, err) < 0 ||
-	    omr_move_connect(&dst, cfg->redis.password, err) < 0)
+	if (omr_move_connect(&src, cfg->redis.username, cfg->redis.password, err) < 0 ||
+	    omr_move_connect(&dst, cfg->redis.username, cfg->redis.password, err) < 0)
 		goto done;
 	if (strcmp(src.id, dst.id) == 0) {
 		fprintf(out, "omniroute: site '%s' (slot %s) is on %s:%d already\n", cfg->redis.site,
@@ -249,7 +255,7 @@ int omr_move_site(const struct omr_config *cfg, const char *to, FILE *out, FILE 
 	if (omr_move_setslot(&dst, err, slot, "IMPORTING", src.id) < 0 ||
 	    omr_move_setslot(&src, err, slot, "MIGRATING", dst.id) < 0)
 		goto undo;
-	moved = omr_move_keys(&src, &dst, slot, moving, cfg->redis.password, err);
+	moved = omr_move_keys(&src, &dst, slot, moving, cfg->redis.username, cfg->redis.password, err);
 	if (moved < 0)
 		goto stuck;
 	const char *resume[] = { "DEL", moving };
@@ -259,7 +265,7 @@ give:
 	if (omr_move_setslot(&dst, err, slot, "NODE", dst.id) < 0 ||
 	    omr_move_setslot(&src, err, slot, "NODE", dst.id) < 0)
 		goto stuck;
-	omr_move_tell_all(&src, slot, dst.id, cfg->redis.password, err);
+	omr_move_tell_all(&src, slot, dst.id, cfg->redis.username, cfg->redis.password, err);
 	fprintf(out, "omniroute: moved site '%s': %lld keys in %lld ms; nodes follow the MOVED "
 		"answers\n", cfg->redis.site, moved, (long long)(omr_mono_ms() - t0));
 	rc = 0;

@@ -436,6 +436,7 @@ struct omr_primary *omr_primary_new(struct event_base *base, const struct omr_pr
 			return NULL;
 		}
 		t.host = omr_strdup(host);
+		t.username = omr_strdup(o->username);
 		t.password = omr_strdup(o->password);
 		struct omr_redis_opts ro = {
 			.name = o->kind == OMR_PRIMARY_CLUSTER ? "cluster seed" : "sentinel",

@@ -37,6 +37,7 @@ struct omr_primary_opts {
 	char *const *addrs;      /* "host:port", NULL-terminated (copied) */
 	const char *master;      /* Sentinel: the master's name (copied) */
 	const char *site;        /* Cluster: the hash tag of every key (copied) */
+	const char *username;    /* ACL user for the listed servers, may be NULL (copied) */
 	const char *password;    /* AUTH for the listed servers, may be NULL (copied) */
 	long long connect_timeout, command_timeout;  /* ms */
 	struct evdns_base *dns;  /* borrowed; NULL: numeric hosts only */

@@ -83,6 +83,7 @@ void omr_redis_target_free(struct omr_redis_target *t)
 {
 	free(t->host);
 	free(t->path);
+	free(t->username);
 	free(t->password);
 	memset(t, 0, sizeof(*t));
 }
@@ -92,6 +93,7 @@ void omr_redis_target_copy(struct omr_redis_target *dst, const struct omr_redis_
 	dst->host = omr_strdup(src->host);
 	dst->port = src->port;
 	dst->path = omr_strdup(src->path);
+	dst->username = omr_strdup(src->username);
 	dst->password = omr_strdup(src->password);
 	dst->db = src->db;
 }
@@ -136,6 +138,8 @@ int omr_redis_target_parse(const char *url, struct omr_redis_target *t, char **e
 		if (at) {
 			const char *c = memchr(p, ':', (size_t)(at - p));
 			const char *pw = c ? c + 1 : p;
+			if (c && c > p) /* redis://user:password@ (an ACL user) */
+				t->username = omr_strndup(p, (size_t)(c - p));
 			t->password = omr_strndup(pw, (size_t)(at - pw));
 			p = at + 1;
 		}
@@ -163,7 +167,7 @@ int omr_redis_target_parse(const char *url, struct omr_redis_target *t, char **e
 	}
 bad:
 	omr_redis_target_free(t);
-	return omr_err(err_r, "bad Redis URL '%s' (expected redis://[:password@]host[:port][/db] "
+	return omr_err(err_r, "bad Redis URL '%s' (expected redis://[[user]:password@]host[:port][/db] "
 			      "or unix:/path/to/socket)", url);
 }
 
@@ -449,7 +453,10 @@ static void omr_redis_setup_cb(void *arg, const redisReply *reply, const char *e
 	if (err && reply) {
 		/* AUTH or SELECT refused: a configuration problem, keep retrying
 		 * so that a fixed server is picked up, but say why. */
-		omr_log_error("redis %s: %s", r->name, err);
+		omr_log_error("redis %s: %s%s", r->name, err,
+			      strstr(err, "WRONGPASS") || strstr(err, "AUTH") ?
+				      " (check redis.username and redis.password)" :
+				      "");
 		if (r->ac)
 			redisAsyncDisconnect(r->ac);
 	}
@@ -502,7 +509,10 @@ static void omr_redis_on_connect(const redisAsyncContext *ac, int status)
 		r->stats.reconnects++;
 	r->ever_ready = 1;
 	omr_log_info("redis %s: connected to %s", r->name, where);
-	if (r->target.password)
+	if (r->target.password && r->target.username)
+		omr_redis_cmd(r, omr_redis_setup_cb, r, "AUTH %s %s", r->target.username,
+			      r->target.password);
+	else if (r->target.password)
 		omr_redis_cmd(r, omr_redis_setup_cb, r, "AUTH %s", r->target.password);
 	if (r->target.db)
 		omr_redis_cmd(r, omr_redis_setup_cb, r, "SELECT %d", r->target.db);

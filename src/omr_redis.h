@@ -28,11 +28,12 @@ struct omr_redis_target {
 	char *host;      /* NULL for a unix socket */
 	int port;
 	char *path;      /* unix socket path */
+	char *username;  /* ACL user (AUTH username password); NULL: "default" */
 	char *password;  /* may be NULL */
 	int db;
 };
 
-/* Parse redis://[:password@]host[:port][/db] or unix:/path[?db=N]. */
+/* Parse redis://[[user]:password@]host[:port][/db] or unix:/path[?db=N]. */
 int omr_redis_target_parse(const char *url, struct omr_redis_target *t, char **err_r);
 void omr_redis_target_free(struct omr_redis_target *t);
 void omr_redis_target_copy(struct omr_redis_target *dst, const struct omr_redis_target *src);

@@ -142,6 +142,9 @@ static const struct omr_conf_key omr_offers_keys[] = {
 static const struct omr_conf_key omr_sessions_keys[] = {
 	{ "grace", OMR_CONF_MS, SOFF(grace), 0, "30s", 0, 3600000,
 	  "after an agent's last connection drops, wait this long before offline" },
+	{ "ttl", OMR_CONF_MS, SOFF(ttl), 0, "12h", 0, 2592000000LL,
+	  "a console's session token (a reload without the password) lasts this long from the "
+	  "log-in, not extended by use; 0: no session tokens" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 

@@ -134,6 +134,7 @@ struct omr_offers_conf {
 
 struct omr_sessions_conf {
 	long long grace;            /* ms after the last disconnect before offline */
+	long long ttl;              /* ms a console session token lasts; 0: none */
 };
 
 struct omr_csat_conf {

@@ -8,10 +8,11 @@
 #define OMR_SUPERVISE_H
 
 struct omr_supervise {
-	const char *action;        /* "close", "transfer", "presence" */
+	const char *action;        /* "close", "transfer", "presence", "logout" (every
+	                              console session of agent ends, on every node) */
 	const char *conversation;  /* close, transfer */
 	const char *queue;         /* transfer: to this queue, or */
-	const char *agent;         /* transfer: to this agent; presence: whose */
+	const char *agent;         /* transfer: to this agent; presence, logout: whose */
 	const char *note;          /* transfer: for the next agent (NULL: none) */
 	const char *presence;      /* presence: available | away | offline */
 	const char *reason;        /* presence: why (NULL: none) */

@@ -257,7 +257,13 @@ static void em_job_worked(void *arg, int status)
 			 m->bounce_status ? m->bounce_status : "",
 			 m->bounce_diagnostic ? m->bounce_diagnostic : "");
 		st->bounces++;
-		st->api->log(st->host, OMR_LOG_WARN, "reply %s %s", mid, why);
+		/* the diagnostic may quote the recipient's address: debug only */
+		const char *code = m->bounce_status && *m->bounce_status &&
+						   strspn(m->bounce_status, "0123456789.") ==
+							   strlen(m->bounce_status) ?
+					   m->bounce_status : "no status";
+		st->api->log(st->host, OMR_LOG_WARN, "reply %s bounced: %.20s", mid, code);
+		st->api->log(st->host, OMR_LOG_DEBUG, "reply %s %s", mid, why);
 		st->api->delivery_status(st->host, m->bounce_message_id, "failed", why);
 		em_job_reply(j, "250 2.0.0 delivery failure recorded");
 		return;
@@ -279,9 +285,9 @@ static void em_job_worked(void *arg, int status)
 		st->rate_limited++;
 		if (st->rate_limited == 1 || st->rate_limited % 100 == 0)
 			st->api->log(st->host, OMR_LOG_WARN,
-				     "more than %lld mails from %s in %lld ms: stored as automatic, "
-				     "not routed (%llu so far)", st->cfg->sender_rate_max,
-				     m->from_addr, st->cfg->sender_rate_window, st->rate_limited);
+				     "more than %lld mails from one sender in %lld ms: stored as "
+				     "automatic, not routed (%llu so far)", st->cfg->sender_rate_max,
+				     st->cfg->sender_rate_window, st->rate_limited);
 		m->auto_reason = "rate";
 	}
 	json_t *ids = json_array();

@@ -126,8 +126,11 @@ static void em_sent(void *arg, int code, long status)
 		if (ms > 60000)
 			ms = 60000;
 		st->send_retries++;
-		st->api->log(st->host, OMR_LOG_INFO, "reply %s: %s; try %d of %lld in %ld ms",
-			     s->message, why, s->attempt + 1, st->cfg->send_attempts, ms);
+		/* the server's text may quote the recipient: debug only */
+		st->api->log(st->host, OMR_LOG_INFO, "reply %s: SMTP %ld (curl %d); try %d of %lld "
+			     "in %ld ms", s->message, status, code, s->attempt + 1,
+			     st->cfg->send_attempts, ms);
+		st->api->log(st->host, OMR_LOG_DEBUG, "reply %s: %s", s->message, why);
 		if (!s->timer)
 			s->timer = st->api->timer_new(st->host, em_send_retry, s);
 		st->api->timer_start(s->timer, (uint64_t)ms, 0);

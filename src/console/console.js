@@ -4,7 +4,12 @@
  *
  * - The agent id is remembered in localStorage; the password never is. It
  *   stays in this page's memory only, to log in again by itself after a
- *   reconnect; a reload asks for it again.
+ *   reconnect. After a log-in the server hands out a session token
+ *   (`session` frame), kept in sessionStorage: per tab, gone when the tab
+ *   closes, never shared with other tabs or sent anywhere but the `auth`
+ *   frame; a reload or a reconnect logs in with it, without the password,
+ *   until it ends (sessions.ttl, a logout, an admin's revoke), when the
+ *   login form comes back. "Sign out" ends it on the server (`logout`).
  * - The server is the source of truth: every `welcome` (after a login or a
  *   reconnect) rebuilds the conversations and offers from what it sends.
  * - Every reply gets a client_msg_id and shows "Sending…" until its `ack`.
@@ -87,6 +92,21 @@
 		el[id.replace(/-([a-z])/g, function (m, c) { return c.toUpperCase(); })] = $(id);
 	});
 
+	/* the session token: this tab only (sessionStorage) */
+	function loadSession() {
+		try { return window.sessionStorage.getItem(KEY + 'session'); } catch (e) { return null; }
+	}
+
+	function saveSession(value) {
+		S.session = value || null;
+		try {
+			if (value)
+				window.sessionStorage.setItem(KEY + 'session', value);
+			else
+				window.sessionStorage.removeItem(KEY + 'session');
+		} catch (e) { /* storage off: the token lives in memory only */ }
+	}
+
 	/* ---- storage: only the agent id, never the password ---- */
 
 	function load(name) {
@@ -105,7 +125,9 @@
 
 	var S = {
 		agentId: null,
-		password: null,         /* memory only: re-login after a reconnect */
+		password: null,         /* memory only: re-login after a reconnect; '' when
+		                           signed in by a session token only */
+		session: null,          /* the session token (sessionStorage) */
 		ws: null,
 		authed: false,          /* the current socket got its welcome */
 		everWelcomed: false,    /* this login session got a welcome once */
@@ -316,7 +338,7 @@
 				return;
 			S.lastHeard = Date.now();
 			setConn('connecting', 'Signing in…');
-			send({ type: 'auth', agent: S.agentId, password: S.password });
+			sendAuth();
 			window.clearInterval(S.pingTimer);
 			S.pingTimer = window.setInterval(keepalive, PING_EVERY_MS);
 		};
@@ -336,6 +358,13 @@
 			connectionLost(ev);
 		};
 		/* onerror is always followed by onclose */
+	}
+
+	function sendAuth() {
+		if (S.session)
+			send({ type: 'auth', session: S.session });
+		else
+			send({ type: 'auth', agent: S.agentId, password: S.password });
 	}
 
 	function connectionLost(ev) {
@@ -410,6 +439,7 @@
 	function showLogin(error, keep) {
 		disconnect();
 		S.password = null;
+		saveSession(null);
 		S.everWelcomed = false;
 		if (!keep)
 			resetSession();
@@ -494,6 +524,8 @@
 		signOutArmed = 0;
 		if (S.authed && isAgent())
 			send({ type: 'presence', status: 'offline', reason: 'signed out' });
+		if (S.authed)
+			send({ type: 'logout' }); /* the session token ends on the server */
 		showLogin('');
 	});
 
@@ -502,6 +534,8 @@
 	function handle(msg) {
 		switch (msg.type) {
 		case 'welcome': onWelcome(msg); break;
+		case 'session': if (typeof msg.session === 'string') saveSession(msg.session); break;
+		case 'logged_out': break;
 		case 'offer': onOffer(msg); break;
 		case 'revoked': onRevoked(msg); break;
 		case 'assigned': onAssigned(msg); break;
@@ -909,6 +943,23 @@
 	function onError(msg) {
 		var code = str(msg.code), text = errorText(msg);
 		el.customerOwn.disabled = false;
+		if (code === 'session_expired' || code === 'session_invalid') {
+			/* the token ended: the password, when this page has it */
+			saveSession(null);
+			if (S.password)
+				sendAuth();
+			else
+				showLogin('Your session has ended. Sign in again.', true);
+			return;
+		}
+		if (code === 'locked' && S.password === '') {
+			showLogin(text, true); /* a session token from a locked address */
+			return;
+		}
+		if (code === 'session_revoked') {
+			showLogin('You were signed out by an administrator.', false);
+			return;
+		}
 		if (code === 'auth_failed' || code === 'auth_required') {
 			if (!S.everWelcomed || code === 'auth_failed') {
 				if (code === 'auth_failed' && S.everWelcomed)
@@ -4522,5 +4573,13 @@
 
 	supReset();
 	S.agentId = load('agent');
-	showLogin('');
+	S.session = loadSession();
+	if (S.session && S.agentId) {
+		/* a reload: log in with the tab's session token */
+		S.password = '';
+		el.loginView.hidden = true;
+		connect();
+	} else {
+		showLogin('');
+	}
 })();

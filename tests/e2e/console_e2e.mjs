@@ -183,31 +183,30 @@ async function main() {
 		     'the visitor got the resent reply once');
 	ok('reconnected and logged in again by itself; the unacked reply was resent once, stored once');
 
-	/* ---- reload: the password is not kept; logging in brings everything back ---- */
+	/* ---- reload: the tab's session token logs in again, no password kept ---- */
 	begin('reload');
 	await A.reload();
-	await A.locator('#login-view').waitFor({ state: 'visible' });
-	assert.equal(await A.locator('#app').isVisible(), false, 'after a reload the console is not shown');
-	assert.equal(await A.locator('#login-agent').inputValue(), AGENT, 'the agent id is remembered');
-	assert.equal(await A.locator('#login-password').inputValue(), '', 'the password is not remembered');
+	await A.locator('#app').waitFor({ state: 'visible' });
+	await A.locator('#conn[data-state="online"]').waitFor();
+	assert.equal(await A.locator('#login-view').isVisible(), false, 'after a reload no login form: the session holds');
 	const stored = await A.evaluate(() => {
 		const dump = (s) => Object.keys(s).map((k) => [k, s.getItem(k)]);
 		return { local: dump(localStorage), session: dump(sessionStorage), cookie: document.cookie };
 	});
-	assert.deepEqual(stored.session, [], 'nothing in sessionStorage');
+	assert.deepEqual(stored.session.map(([k]) => k), ['omniroute.console.session'],
+			 'sessionStorage holds the session token only');
+	assert.ok(/^[A-Za-z0-9_-]{43}$/.test(stored.session[0][1]) && stored.session[0][1] !== PASSWORD,
+		  'a 32-byte token, not the password');
 	assert.equal(stored.cookie, '', 'no cookies');
 	for (const [k, v] of stored.local)
-		assert.ok(!/pass/i.test(k) && (v !== PASSWORD || k === 'omniroute.console.agent'),
-			  `localStorage holds no password (${k})`);
-	ok('after a reload: logged out, agent id remembered, no password stored');
-	await A.locator('#login-password').fill(PASSWORD);
-	await A.locator('#login-submit').click();
-	await A.locator('#app').waitFor({ state: 'visible' });
+		assert.ok(!/pass|session/i.test(k) && (v !== PASSWORD || k === 'omniroute.console.agent'),
+			  `localStorage holds no password and no session (${k})`);
+	ok('after a reload: still logged in by the session token; no password stored');
 	await A.locator(`[data-testid="conversation-item"][data-conversation="${convId}"]`).waitFor();
 	await inbound.filter({ hasText: HOSTILE }).first().waitFor();
 	await A.locator('#transcript [data-testid="message"][data-direction="out"]', { hasText: REPLY }).first().waitFor();
 	assert.equal(await A.locator('#transcript img').count(), 0, 'still no <img> after the reload');
-	ok('after logging in again the conversation and its history are back');
+	ok('after the reload the conversation and its history are back');
 
 	/* ---- close and wrap up ---- */
 	begin('close');
@@ -372,6 +371,26 @@ async function main() {
 	assert.ok(why.length > 'Failed: '.length + 5, `with the reason itself (${why})`);
 	await shot(A, 'console-email.png');
 	ok(`a reply the smarthost did not take says why: "${why}"`);
+
+	/* ---- sign out: the session ends on the server; a reload asks again ---- */
+	begin('sign out');
+	const token = await A.evaluate(() => sessionStorage.getItem('omniroute.console.session'));
+	await A.locator('#logout').click();
+	if (!(await A.locator('#login-view').isVisible())) /* a wrap-up pending: confirm */
+		await A.locator('#logout').click();
+	await A.locator('#login-view').waitFor({ state: 'visible' });
+	assert.equal(await A.evaluate(() => sessionStorage.length), 0, 'the token is dropped');
+	await A.reload();
+	await A.locator('#login-view').waitFor({ state: 'visible' });
+	const refused = await A.evaluate((t) => new Promise((resolve) => {
+		const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/agent',
+					 'omniroute.agent.v1');
+		ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', session: t }));
+		ws.onmessage = (ev) => { resolve(JSON.parse(ev.data)); ws.close(); };
+		ws.onerror = () => resolve(null);
+	}), token);
+	assert.equal(refused && refused.code, 'session_expired', 'the server refuses the signed-out token');
+	ok('signed out: the token is gone here and refused by the server; a reload asks for the password');
 
 	assert.deepEqual(dialogs, [], 'no dialog fired at any time');
 	assert.deepEqual(problems, [], 'no page errors or CSP violations');

@@ -158,6 +158,33 @@ def test_login(tmp, d, slapd):
     v.close()
 
 
+def answer(ws):
+    """the first welcome or error on a connection"""
+    while True:
+        m = ws.recv()
+        if m.get("type") in ("welcome", "error"):
+            return m
+
+
+def test_session(tmp, d, slapd):
+    log("a directory user's console session token logs in again without the directory")
+    dave = Agent(d, "dave", PASSWORDS["dave"], available=False)
+    tok = dave.expect("session")["session"]
+    ws = d.ws("/agent", "omniroute.agent.v1")
+    ws.send({"type": "auth", "session": tok})
+    m = answer(ws)
+    eq((m.get("type"), m.get("agent", {}).get("id")), ("welcome", "dave"),
+       "the session token of a directory log-in logs in again (%r)" % m.get("code"))
+    ws.close()
+    dave.send({"type": "logout"})
+    dave.expect("logged_out")
+    ws = d.ws("/agent", "omniroute.agent.v1")
+    ws.send({"type": "auth", "session": tok})
+    eq(answer(ws).get("code"), "session_expired",
+       "after the logout it is refused")
+    ws.close()
+
+
 def test_reload(tmp, d, slapd):
     log("a reload describes directory users again from the new groups")
     dave = Agent(d, "dave", PASSWORDS["dave"])
@@ -327,6 +354,7 @@ def test(tmp):
     r = subprocess.run([omrtest.DAEMON, "-t", "-c", d.conf], capture_output=True, text=True)
     eq(r.returncode, 0, "-t accepts the directory: %s" % r.stderr)
     test_login(tmp, d, slapd)
+    test_session(tmp, d, slapd)
     test_reload(tmp, d, slapd)
     test_injection(tmp, d, slapd)
     test_empty_password(tmp, d, slapd)

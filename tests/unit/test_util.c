@@ -175,6 +175,22 @@ static void test_redis_url(void **state)
 	assert_int_equal(t.port, 6380);
 	assert_int_equal(t.db, 2);
 	assert_string_equal(t.password, "s3cret");
+	assert_null(t.username);
+	omr_redis_target_free(&t);
+
+	/* an ACL user: redis://user:password@ (the password may hold ':') */
+	assert_int_equal(omr_redis_target_parse("redis://omr:pa:ss@10.0.0.5:6380", &t, &err), 0);
+	assert_string_equal(t.username, "omr");
+	assert_string_equal(t.password, "pa:ss");
+	assert_string_equal(t.host, "10.0.0.5");
+	struct omr_redis_target copy;
+	omr_redis_target_copy(&copy, &t);
+	assert_string_equal(copy.username, "omr");
+	omr_redis_target_free(&copy);
+	omr_redis_target_free(&t);
+	assert_int_equal(omr_redis_target_parse("redis://s3cret@h", &t, &err), 0);
+	assert_null(t.username);
+	assert_string_equal(t.password, "s3cret");
 	omr_redis_target_free(&t);
 
 	assert_int_equal(omr_redis_target_parse("unix:/run/redis.sock?db=3", &t, &err), 0);
