@@ -47,6 +47,7 @@
 #include "omr_retry.h"
 #include "omr_router.h"
 #include "omr_store.h"
+#include "omr_tls.h"
 #include "omr_util.h"
 #include "omr_webhook.h"
 #include "omr_worker.h"
@@ -477,9 +478,56 @@ static void omr_mod_files_destroy(struct omr_core *c)
 
 /* ---- listeners ---- */
 
+/* A listener's TLS context from its section: *ctx_r NULL when it is plain. */
+static int omr_mod_tls(const struct omr_tls_conf *t, const char *what, struct ssl_ctx_st **ctx_r,
+		       char **err_r)
+{
+	char *err = NULL;
+	*ctx_r = NULL;
+	if (!omr_tls_enabled(t))
+		return 0;
+	*ctx_r = omr_tls_ctx_new(t, &err);
+	if (!*ctx_r) {
+		omr_err(err_r, "%s: tls: %s", what, err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* A reload: listeners that serve TLS take the certificates as they are now
+ * on disk (turning TLS on or off needs a restart: omr_core_reload warns). */
+static void omr_mod_tls_reload(const struct omr_tls_conf *t, const char *what, int on,
+			       void (*set)(void *listener, struct ssl_ctx_st *ctx), void *listener)
+{
+	struct ssl_ctx_st *ctx;
+	char *err = NULL;
+	if (!on || !omr_tls_enabled(t))
+		return;
+	if (omr_mod_tls(t, what, &ctx, &err) < 0) {
+		omr_log_error("reload: %s; new connections keep the certificate loaded before", err);
+		free(err);
+		return;
+	}
+	set(listener, ctx);
+}
+
+static void omr_mod_edge_set_tls(void *edge, struct ssl_ctx_st *ctx)
+{
+	omr_edge_set_tls(edge, ctx);
+}
+
+static void omr_mod_http_set_tls(void *http, struct ssl_ctx_st *ctx)
+{
+	omr_http_server_set_tls(http, ctx);
+}
+
 static int omr_mod_edge_create(struct omr_core *c, char **err_r)
 {
 	const struct omr_config *cfg = c->cfg;
+	struct ssl_ctx_st *tls;
+	if (omr_mod_tls(&cfg->edge.tls, "edge", &tls, err_r) < 0)
+		return -1;
 	struct omr_edge_opts eo = {
 		.address = cfg->edge.listen.address,
 		.port = (int)cfg->edge.listen.port,
@@ -495,9 +543,16 @@ static int omr_mod_edge_create(struct omr_core *c, char **err_r)
 		.queue = (size_t)cfg->admission.edge_queue,
 		.unauth_rate = (double)cfg->admission.edge_unauth_rate,
 		.unauth_burst = (double)cfg->admission.edge_unauth_burst,
+		.tls = tls,
 	};
 	c->edge = omr_edge_new(c->base, &eo);
 	return 0;
+}
+
+static void omr_mod_edge_reload(struct omr_core *c)
+{
+	omr_mod_tls_reload(&c->cfg->edge.tls, "edge", omr_edge_has_tls(c->edge),
+			   omr_mod_edge_set_tls, c->edge);
 }
 
 /* The edge thread stops (every websocket closes); the CLOSED events reach
@@ -551,17 +606,24 @@ static int omr_mod_http_create(struct omr_core *c, char **err_r)
 {
 	const struct omr_config *cfg = c->cfg;
 	struct omr_http_limits lim;
+	struct ssl_ctx_st *tls;
 	omr_http_limits_conf(&lim, cfg, &cfg->admission.admin);
 	c->admin_http = omr_http_server_new(c->base, "admin", cfg->admin.listen.address,
 					    (int)cfg->admin.listen.port, (size_t)cfg->admin.max_body,
 					    &lim, err_r);
-	if (!c->admin_http)
+	if (!c->admin_http || omr_mod_tls(&cfg->admin.tls, "admin", &tls, err_r) < 0)
 		return -1;
+	if (tls)
+		omr_http_server_set_tls(c->admin_http, tls);
 	omr_http_limits_conf(&lim, cfg, &cfg->admission.webhooks);
 	c->webhook_http = omr_http_server_new(c->base, "webhooks", cfg->webhooks.listen.address,
 					      (int)cfg->webhooks.listen.port,
 					      (size_t)cfg->webhooks.max_body, &lim, err_r);
-	return c->webhook_http ? 0 : -1;
+	if (!c->webhook_http || omr_mod_tls(&cfg->webhooks.tls, "webhooks", &tls, err_r) < 0)
+		return -1;
+	if (tls)
+		omr_http_server_set_tls(c->webhook_http, tls);
+	return 0;
 }
 
 static void omr_mod_http_reload(struct omr_core *c)
@@ -571,6 +633,11 @@ static void omr_mod_http_reload(struct omr_core *c)
 	omr_http_server_set_limits(c->admin_http, &lim);
 	omr_http_limits_conf(&lim, c->cfg, &c->cfg->admission.webhooks);
 	omr_http_server_set_limits(c->webhook_http, &lim);
+	omr_mod_tls_reload(&c->cfg->admin.tls, "admin", omr_http_server_has_tls(c->admin_http),
+			   omr_mod_http_set_tls, c->admin_http);
+	omr_mod_tls_reload(&c->cfg->webhooks.tls, "webhooks",
+			   omr_http_server_has_tls(c->webhook_http), omr_mod_http_set_tls,
+			   c->webhook_http);
 }
 
 static void omr_mod_http_destroy(struct omr_core *c)
@@ -667,8 +734,8 @@ const struct omr_module omr_core_infra[] = {
 	  omr_mod_curl_metrics },
 	{ "files", omr_mod_files_create, NULL, NULL, NULL, omr_mod_files_destroy,
 	  omr_mod_files_reload },
-	{ "edge", omr_mod_edge_create, NULL, NULL, omr_mod_edge_settle, omr_mod_edge_destroy, NULL,
-	  omr_mod_edge_metrics },
+	{ "edge", omr_mod_edge_create, NULL, NULL, omr_mod_edge_settle, omr_mod_edge_destroy,
+	  omr_mod_edge_reload, omr_mod_edge_metrics },
 	{ "http", omr_mod_http_create, NULL, NULL, NULL, omr_mod_http_destroy, omr_mod_http_reload,
 	  omr_mod_http_metrics },
 	{ "bus", omr_mod_bus_create, omr_mod_bus_start, omr_mod_bus_stop, NULL,
