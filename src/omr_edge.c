@@ -391,6 +391,10 @@ int omr_edge_start(struct omr_edge *e, char **err_r)
 		 * every HTTP answer */
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
 				LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX | LWS_SERVER_OPTION_STS;
+	/* HTTP/1.1 only, as in plain: over HTTP/2 a websocket would be a
+	 * stream of a shared connection, which the admission gate, the peer's
+	 * address and flow control (all per connection) do not know */
+	info.alpn = "http/1.1";
 
 	/* lws on our libev loop (epoll); without the plugin, its own poll() */
 	void *loops[1] = { NULL };

@@ -125,7 +125,14 @@ static void omr_edge_admit(struct omr_edge *e, int fd, const struct sockaddr_sto
 	wsi = lws_adopt_socket_vhost(e->vhost, fd);
 	if (!wsi) { /* lws closed the socket */
 		omr_gate_leave(e->gate, ip);
-		omr_edge_accept_pause(e, 0);
+		/* With TLS, lws starts the handshake inside the adoption: a
+		 * client whose first bytes are no TLS handshake (or an old
+		 * version) fails it at once. That is the client's fault, not
+		 * a lack of room: no pause, or anyone could stop the listener. */
+		if (e->opts.tls)
+			atomic_fetch_add(&e->n_rejected, 1);
+		else
+			omr_edge_accept_pause(e, 0);
 		return;
 	}
 	peer = omr_malloc(sizeof(*peer));

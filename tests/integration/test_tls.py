@@ -239,7 +239,13 @@ def test(tmp):
         check(rc != 0 and "alert protocol version" in out,
               "%s: s_client -tls1_1 refused (%s)" % (name, out[-200:]))
 
-    # ---- the edge: HTTPS with HSTS, wss:// chat and agent
+    # ---- the edge: HTTP/1.1 only (a websocket is a connection of its own),
+    # HTTPS with HSTS, wss:// chat and agent
+    alpn = client_ctx(pki)
+    alpn.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", d.ports["edge"]), timeout=10) as raw:
+        with alpn.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            eq(s.selected_alpn_protocol(), "http/1.1", "edge: HTTP/1.1 chosen over h2")
     r = https(d.ports["edge"], client_ctx(pki), "/console/")
     eq(r.status, 200, "console over HTTPS")
     check((r.getheader("Strict-Transport-Security") or "").startswith("max-age="),
