@@ -15,7 +15,7 @@ import subprocess
 import http.client
 
 import omrtest
-from omrtest import check, eq, log, wait_for, Agent, Daemon, Redis, Visitor, DAEMON
+from omrtest import check, eq, log, wait_for, quick_agents, Agent, Daemon, Redis, Visitor, DAEMON
 
 
 def openssl(d, *args):
@@ -108,6 +108,13 @@ def tls_section(pki, cert="server1", client_ca=False, extra=""):
     if client_ca:
         s += "    client_ca: %s\n" % pki("ca.pem")
     return s + extra
+
+
+def up(d):
+    try:
+        return d.healthy()
+    except (OSError, http.client.HTTPException):
+        return False
 
 
 def run_check(conf):
@@ -212,12 +219,16 @@ def test(tmp):
     def lpki(name):
         return os.path.join(live, name) if name.startswith("server.") else pki(name)
     redis = Redis(tmp)
-    d = Daemon(tmp, redis, edge_extra=tls_section(lpki, "server"),
+    d = Daemon(tmp, redis, agents=quick_agents(), edge_extra=tls_section(lpki, "server"),
                webhooks_extra=tls_section(lpki, "server"),
                admin_extra=tls_section(lpki, "server", client_ca=True),
                client_tls=client_ctx(pki, "client"))
     config_errors(tmp, pki, lpki, d)
-    d.start()
+    # every health check is a whole handshake with a client certificate:
+    # not every 20 ms (slow under valgrind)
+    d.start(wait=False)
+    wait_for(lambda: up(d), timeout=240 if os.environ.get("OMR_VALGRIND") else 60, interval=0.5,
+             what="the daemon is healthy")
     log("started with TLS on every listener")
 
     # ---- handshakes: Python's ssl and openssl s_client
