@@ -278,6 +278,19 @@ def test(tmp):
           "admin: no client certificate, refused")
     check(refused(lambda: https(d.ports["admin"], client_ctx(pki, "rogue"), "/healthz")),
           "admin: a client certificate of another CA, refused")
+    # omnictl: the CA and the client certificate from the environment
+    env = {"PATH": os.environ.get("PATH", ""), "OMNIROUTE_URL": "https://127.0.0.1:%d" % d.ports["admin"],
+           "OMNIROUTE_TOKEN": omrtest.TOKEN, "OMNIROUTE_CACERT": pki("ca.pem"),
+           "OMNIROUTE_CERT": pki("client.pem"), "OMNIROUTE_KEY": pki("client.key")}
+    omnictl = os.path.join(omrtest.BUILDDIR, "omnictl")
+    p = subprocess.run([omnictl, "--config", "/dev/null", "queues"], env=env, capture_output=True,
+                       timeout=60)
+    eq(p.returncode, 0, "omnictl over HTTPS with a client certificate (%s)" % p.stderr[-300:])
+    env.pop("OMNIROUTE_CERT")
+    env.pop("OMNIROUTE_KEY")
+    p = subprocess.run([omnictl, "--config", "/dev/null", "queues"], env=env, capture_output=True,
+                       timeout=60)
+    check(p.returncode != 0, "omnictl without the client certificate is refused (%s)" % p.stderr[-200:])
     eq(https(d.ports["webhooks"], client_ctx(pki), "/nothing").status, 404,
        "webhooks ask for no client certificate")
 
