@@ -194,6 +194,8 @@ static void omr_http_conn_closed(struct evhttp_connection *evcon, void *arg)
 	if (ssl && SSL_is_init_finished(ssl)) {
 		SSL_shutdown(ssl);
 		ERR_clear_error();
+	} else if (ssl) {
+		c->srv->st.tls_failed++;
 	}
 	if (c->reply) {
 		/* the client went away before its answer: drop the late reply */
@@ -762,6 +764,9 @@ static const struct omr_http_metric {
 	{ "http_idle_closed_total", "counter",
 	  "kept-alive connections closed after idle_timeout without a request", NULL,
 	  SOFF(idle_closed) },
+	{ "http_tls_failed_total", "counter",
+	  "TLS connections closed before their handshake was done (not TLS, an old version, "
+	  "no or a wrong client certificate, stalled)", NULL, SOFF(tls_failed) },
 	{ "http_accept_errors_total", "counter",
 	  "accept() failures (EMFILE: out of descriptors), each pausing the listener", NULL,
 	  SOFF(accept_errors) },

@@ -44,6 +44,7 @@ struct omr_http_stats {
 	uint64_t timeouts;           /* closed: a request not whole within request_ms */
 	uint64_t idle_closed;        /* closed: idle longer than idle_ms */
 	uint64_t accept_errors;      /* accept() failed (EMFILE, ENFILE, ...) */
+	uint64_t tls_failed;         /* closed before the TLS handshake was done */
 };
 
 /* A listener's limits from the configuration; door is c's

@@ -7,6 +7,7 @@ stalled handshakes do not hurt the daemon. The certificates (a CA, two
 server pairs, a client, a rogue CA and its client) are made now with
 openssl."""
 import os
+import re
 import shutil
 import signal
 import socket
@@ -295,6 +296,10 @@ def test(tmp):
        "webhooks ask for no client certificate")
 
     hostile(d, pki)
+    st, text = d.http("GET", "/metrics")
+    for name in ("admin", "webhooks"):
+        m = re.search(r'^omniroute_http_tls_failed_total\{listener="%s"\} (\d+)$' % name, text, re.M)
+        check(m and int(m.group(1)) >= 2, "%s: failed handshakes counted (%s)" % (name, m and m.group(0)))
 
     # ---- SIGHUP with a new certificate: new connections get it, open ones carry on
     keep = http.client.HTTPSConnection("127.0.0.1", d.ports["admin"], timeout=10,
