@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <event2/dns.h>
 
@@ -478,11 +479,16 @@ static void omr_mod_files_destroy(struct omr_core *c)
 
 /* ---- listeners ---- */
 
-/* A listener's TLS context from its section: *ctx_r NULL when it is plain. */
-static int omr_mod_tls(const struct omr_tls_conf *t, const char *what, struct ssl_ctx_st **ctx_r,
-		       char **err_r)
+static const char *const omr_mod_tls_names[OMR_CORE_TLS_N] = { "edge", "webhooks", "admin" };
+
+/* A listener's TLS context from its section: *ctx_r NULL when it is plain.
+ * Its certificate's end is kept for /metrics, and said when it is near. */
+static int omr_mod_tls(struct omr_core *c, int slot, const struct omr_tls_conf *t,
+		       struct ssl_ctx_st **ctx_r, char **err_r)
 {
+	const char *what = omr_mod_tls_names[slot];
 	char *err = NULL;
+	long long left;
 	*ctx_r = NULL;
 	if (!omr_tls_enabled(t))
 		return 0;
@@ -492,19 +498,27 @@ static int omr_mod_tls(const struct omr_tls_conf *t, const char *what, struct ss
 		free(err);
 		return -1;
 	}
+	c->tls_not_after[slot] = omr_tls_ctx_not_after(*ctx_r);
+	left = c->tls_not_after[slot] - (long long)time(NULL);
+	if (left < 0)
+		omr_log_error("%s: tls: the certificate %s has EXPIRED: clients refuse it", what,
+			      t->cert);
+	else if (left < OMR_CORE_TLS_WARN_S)
+		omr_log_warn("%s: tls: the certificate %s expires in %lld day(s)", what, t->cert,
+			     left / 86400);
 	return 0;
 }
 
 /* A reload: listeners that serve TLS take the certificates as they are now
  * on disk (turning TLS on or off needs a restart: omr_core_reload warns). */
-static void omr_mod_tls_reload(const struct omr_tls_conf *t, const char *what, int on,
+static void omr_mod_tls_reload(struct omr_core *c, int slot, const struct omr_tls_conf *t, int on,
 			       void (*set)(void *listener, struct ssl_ctx_st *ctx), void *listener)
 {
 	struct ssl_ctx_st *ctx;
 	char *err = NULL;
 	if (!on || !omr_tls_enabled(t))
 		return;
-	if (omr_mod_tls(t, what, &ctx, &err) < 0) {
+	if (omr_mod_tls(c, slot, t, &ctx, &err) < 0) {
 		omr_log_error("reload: %s; new connections keep the certificate loaded before", err);
 		free(err);
 		return;
@@ -526,7 +540,7 @@ static int omr_mod_edge_create(struct omr_core *c, char **err_r)
 {
 	const struct omr_config *cfg = c->cfg;
 	struct ssl_ctx_st *tls;
-	if (omr_mod_tls(&cfg->edge.tls, "edge", &tls, err_r) < 0)
+	if (omr_mod_tls(c, OMR_CORE_TLS_EDGE, &cfg->edge.tls, &tls, err_r) < 0)
 		return -1;
 	struct omr_edge_opts eo = {
 		.address = cfg->edge.listen.address,
@@ -551,7 +565,7 @@ static int omr_mod_edge_create(struct omr_core *c, char **err_r)
 
 static void omr_mod_edge_reload(struct omr_core *c)
 {
-	omr_mod_tls_reload(&c->cfg->edge.tls, "edge", omr_edge_has_tls(c->edge),
+	omr_mod_tls_reload(c, OMR_CORE_TLS_EDGE, &c->cfg->edge.tls, omr_edge_has_tls(c->edge),
 			   omr_mod_edge_set_tls, c->edge);
 }
 
@@ -611,7 +625,7 @@ static int omr_mod_http_create(struct omr_core *c, char **err_r)
 	c->admin_http = omr_http_server_new(c->base, "admin", cfg->admin.listen.address,
 					    (int)cfg->admin.listen.port, (size_t)cfg->admin.max_body,
 					    &lim, err_r);
-	if (!c->admin_http || omr_mod_tls(&cfg->admin.tls, "admin", &tls, err_r) < 0)
+	if (!c->admin_http || omr_mod_tls(c, OMR_CORE_TLS_ADMIN, &cfg->admin.tls, &tls, err_r) < 0)
 		return -1;
 	if (tls)
 		omr_http_server_set_tls(c->admin_http, tls);
@@ -619,7 +633,8 @@ static int omr_mod_http_create(struct omr_core *c, char **err_r)
 	c->webhook_http = omr_http_server_new(c->base, "webhooks", cfg->webhooks.listen.address,
 					      (int)cfg->webhooks.listen.port,
 					      (size_t)cfg->webhooks.max_body, &lim, err_r);
-	if (!c->webhook_http || omr_mod_tls(&cfg->webhooks.tls, "webhooks", &tls, err_r) < 0)
+	if (!c->webhook_http ||
+	    omr_mod_tls(c, OMR_CORE_TLS_WEBHOOKS, &cfg->webhooks.tls, &tls, err_r) < 0)
 		return -1;
 	if (tls)
 		omr_http_server_set_tls(c->webhook_http, tls);
@@ -633,9 +648,9 @@ static void omr_mod_http_reload(struct omr_core *c)
 	omr_http_server_set_limits(c->admin_http, &lim);
 	omr_http_limits_conf(&lim, c->cfg, &c->cfg->admission.webhooks);
 	omr_http_server_set_limits(c->webhook_http, &lim);
-	omr_mod_tls_reload(&c->cfg->admin.tls, "admin", omr_http_server_has_tls(c->admin_http),
-			   omr_mod_http_set_tls, c->admin_http);
-	omr_mod_tls_reload(&c->cfg->webhooks.tls, "webhooks",
+	omr_mod_tls_reload(c, OMR_CORE_TLS_ADMIN, &c->cfg->admin.tls,
+			   omr_http_server_has_tls(c->admin_http), omr_mod_http_set_tls, c->admin_http);
+	omr_mod_tls_reload(c, OMR_CORE_TLS_WEBHOOKS, &c->cfg->webhooks.tls,
 			   omr_http_server_has_tls(c->webhook_http), omr_mod_http_set_tls,
 			   c->webhook_http);
 }
@@ -655,6 +670,13 @@ static void omr_mod_http_metrics(struct omr_core *c, struct omr_buf *b)
 		   herr);
 	struct omr_http_server *const servers[] = { c->webhook_http, c->admin_http };
 	omr_http_metrics(b, servers, OMR_ARRAY_LEN(servers));
+	omr_buf_printf(b, "# HELP omniroute_tls_not_after_seconds when the certificate new "
+			  "connections get expires (unix time), per listener with TLS\n"
+			  "# TYPE omniroute_tls_not_after_seconds gauge\n");
+	for (int i = 0; i < OMR_CORE_TLS_N; i++)
+		if (c->tls_not_after[i])
+			omr_buf_printf(b, "omniroute_tls_not_after_seconds{listener=\"%s\"} %lld\n",
+				       omr_mod_tls_names[i], c->tls_not_after[i]);
 }
 
 /* ---- the node bus, channels, ingest ---- */

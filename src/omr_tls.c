@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -204,6 +205,15 @@ int omr_tls_ctx_adopt(SSL_CTX *dst, SSL_CTX *src, char **err_r)
 		rc = omr_err(err_r, "cannot take the new certificate and key (%s)", omr_tls_reason());
 	free(ciphers);
 	return rc;
+}
+
+long long omr_tls_ctx_not_after(SSL_CTX *ctx)
+{
+	X509 *x = SSL_CTX_get0_certificate(ctx);
+	struct tm tm;
+	if (!x || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+		return 0;
+	return (long long)timegm(&tm);
 }
 
 char *omr_tls_ctx_describe(SSL_CTX *ctx)

@@ -54,6 +54,9 @@ void omr_tls_ctx_free(struct ssl_ctx_st *ctx);
  * chain and key. Connections already accepted keep what they had. */
 int omr_tls_ctx_adopt(struct ssl_ctx_st *dst, struct ssl_ctx_st *src, char **err_r);
 
+/* When ctx's certificate expires (unix time), or 0. */
+long long omr_tls_ctx_not_after(struct ssl_ctx_st *ctx);
+
 /* "subject CN, expires DATE" of ctx's certificate, for the log (owned by
  * the caller). */
 char *omr_tls_ctx_describe(struct ssl_ctx_st *ctx);
