@@ -18,6 +18,16 @@ struct omnictl_xfer {
 	int too_big;
 };
 
+/* TLS settings from the environment, as libcurl options. */
+static const struct {
+	const char *name;
+	CURLoption opt;
+} omnictl_tls_env[] = {
+	{ "OMNIROUTE_CACERT", CURLOPT_CAINFO },
+	{ "OMNIROUTE_CERT", CURLOPT_SSLCERT },
+	{ "OMNIROUTE_KEY", CURLOPT_SSLKEY },
+};
+
 static size_t omnictl_on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct omnictl_xfer *x = arg;
@@ -199,6 +209,13 @@ int omnictl_request(struct omnictl *c, const char *method, const char *path, con
 	OMNICTL_SET(CURLOPT_WRITEDATA, &x);
 	OMNICTL_SET(CURLOPT_HEADERFUNCTION, omnictl_on_header);
 	OMNICTL_SET(CURLOPT_HEADERDATA, a);
+	/* an admin API with TLS (docs/omnictl.md#tls): a private CA, a client
+	 * certificate when admin.tls.client_ca asks for one */
+	for (size_t i = 0; i < sizeof(omnictl_tls_env) / sizeof(omnictl_tls_env[0]); i++) {
+		const char *v = getenv(omnictl_tls_env[i].name);
+		if (v && *v)
+			OMNICTL_SET(omnictl_tls_env[i].opt, v);
+	}
 	if (strcmp(method, "POST") == 0) {
 		OMNICTL_SET(CURLOPT_POST, 1L);
 		OMNICTL_SET(CURLOPT_POSTFIELDS, data ? data : "");

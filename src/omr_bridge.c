@@ -71,6 +71,8 @@ void omr_bridge_item_free(struct omr_bridge_item *it)
 	free(it->origin);
 	free(it->user_agent);
 	free(it->credits);
+	if (it->obj && it->obj_free)
+		it->obj_free(it->obj);
 	free(it);
 }
 

@@ -30,6 +30,7 @@ enum omr_bridge_op {
 	OMR_BRIDGE_CLOSE,
 	OMR_BRIDGE_TRUST,  /* the connection logged in or said hello */
 	OMR_BRIDGE_CREDIT, /* the main thread is done with these items */
+	OMR_BRIDGE_TLS,    /* new connections get this TLS context (obj, a SSL_CTX) */
 };
 
 /* Bytes of edge -> main items of one connection that the main thread has
@@ -51,6 +52,8 @@ struct omr_bridge_item {
 	size_t cost;      /* edge -> main: bytes charged to the connection */
 	struct omr_bridge_credit *credits; /* CREDIT only (owned) */
 	size_t ncredits;
+	void *obj;                  /* owned: freed with obj_free (TLS only) */
+	void (*obj_free)(void *obj);
 };
 
 struct omr_bridge_queue {

@@ -118,6 +118,29 @@ static const struct omr_conf_key omr_listen_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
+static const char *const omr_tls_versions[] = { "1.2", "1.3", NULL };
+
+#define TOFF(f) offsetof(struct omr_tls_conf, f)
+#define OMR_TLS_KEYS(name, ...)                                                                  \
+	static const struct omr_conf_key name[] = {                                              \
+		{ "cert", OMR_CONF_PATH, TOFF(cert), 1, NULL, 0, 0,                              \
+		  "PEM file: the server certificate, then its intermediate certificates" },     \
+		{ "key", OMR_CONF_PATH, TOFF(key), 1, NULL, 0, 0,                                \
+		  "PEM file: the certificate's private key (not encrypted)" },                  \
+		{ "min_version", OMR_CONF_ENUM, TOFF(min_version), 0, "1.2", 0, 0,               \
+		  "lowest TLS version accepted (1.0 and 1.1 never are)", omr_tls_versions },    \
+		{ "ciphers", OMR_CONF_STRING, TOFF(ciphers), 0, NULL, 0, 0,                      \
+		  "TLS 1.2 cipher list in OpenSSL's syntax (default: ECDHE with AES-GCM or "     \
+		  "ChaCha20-Poly1305 only); TLS 1.3 keeps OpenSSL's suites" },                   \
+		__VA_ARGS__                                                                      \
+		{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },                                  \
+	}
+OMR_TLS_KEYS(omr_tls_keys, );
+OMR_TLS_KEYS(omr_tls_admin_keys,
+	     { "client_ca", OMR_CONF_PATH, TOFF(client_ca), 0, NULL, 0, 0,
+	       "PEM file of CA certificates: every client must show a certificate one of "
+	       "them signed (default: none asked for)" },);
+
 #define EOFF(f) (OFF(edge.f) - OFF(edge))
 static const struct omr_conf_key omr_edge_keys[] = {
 	{ "listen", OMR_CONF_SECTION, EOFF(listen), 1, NULL, 0, 0,
@@ -132,6 +155,9 @@ static const struct omr_conf_key omr_edge_keys[] = {
 	{ "allowed_origins", OMR_CONF_STRLIST, EOFF(allowed_origins), 0, NULL, 0, 0,
 	  "Origin values allowed to open websockets (default: /agent only the edge's own origin, "
 	  "other endpoints any; [\"*\"]: any)" },
+	{ "tls", OMR_CONF_SECTION, EOFF(tls), 0, NULL, 0, 0,
+	  "TLS: wss:// and https:// on the edge port (docs/operations.md#tls)", NULL,
+	  omr_tls_keys },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
@@ -141,6 +167,8 @@ static const struct omr_conf_key omr_webhooks_keys[] = {
 	  NULL, omr_listen_keys },
 	{ "max_body", OMR_CONF_INT, WOFF(max_body), 0, "1048576", 1024, 67108864,
 	  "largest request body in bytes (413 above)" },
+	{ "tls", OMR_CONF_SECTION, WOFF(tls), 0, NULL, 0, 0,
+	  "TLS: https:// on the webhook port (docs/operations.md#tls)", NULL, omr_tls_keys },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
@@ -152,6 +180,9 @@ static const struct omr_conf_key omr_admin_keys[] = {
 	  "bearer token for the admin API: 16 characters or more (4 or more on a loopback listener)" },
 	{ "max_body", OMR_CONF_INT, AOFF(max_body), 0, "1048576", 1024, 67108864,
 	  "largest request body in bytes" },
+	{ "tls", OMR_CONF_SECTION, AOFF(tls), 0, NULL, 0, 0,
+	  "TLS: https:// on the admin port, optionally with client certificates "
+	  "(docs/operations.md#tls)", NULL, omr_tls_admin_keys },
 	{ "test_clock", OMR_CONF_BOOL, AOFF(test_clock), 0, "false", 0, 0,
 	  "FOR TESTS ONLY: POST /api/v1/debug/clock may move the clock the scripts and the "
 	  "router see (never on a live site)" },
@@ -435,9 +466,30 @@ static void omr_config_check_token(const struct omr_config *c, const struct omr_
 			       c->admin.listen.address);
 }
 
+/* The files are loaded and the key checked against the certificate now,
+ * so that -t and a reload refuse what a listener could not serve. */
+static void omr_config_check_tls(const struct omr_tls_conf *t, const char *section,
+				 const struct omr_ynode *root, struct omr_conf_errs *errs)
+{
+	const struct omr_ynode *at = omr_ynode_get(omr_ynode_get(root, section), "tls");
+	char *err = NULL;
+	struct ssl_ctx_st *ctx;
+
+	if (!at || !omr_tls_enabled(t))
+		return;
+	ctx = omr_tls_ctx_new(t, &err);
+	if (!ctx)
+		omr_conf_error(errs, at, "%s: tls: %s", section, err);
+	omr_tls_ctx_free(ctx);
+	free(err);
+}
+
 static void omr_config_check(struct omr_config *c, const struct omr_ynode *root,
 			     struct omr_conf_errs *errs)
 {
+	omr_config_check_tls(&c->edge.tls, "edge", root, errs);
+	omr_config_check_tls(&c->webhooks.tls, "webhooks", root, errs);
+	omr_config_check_tls(&c->admin.tls, "admin", root, errs);
 	int ways = !!c->redis.embedded + !!c->redis.url + !!c->redis.sentinels + !!c->redis.cluster;
 	if (ways == 0)
 		omr_conf_error(errs, omr_ynode_get(root, "redis") ? omr_ynode_get(root, "redis") : root,

@@ -8,6 +8,7 @@
 #define OMR_CONFIG_H
 
 #include "omr_conf.h"
+#include "omr_tls.h"
 #include "omr_yaml.h"
 
 struct omr_routing_conf;
@@ -81,15 +82,18 @@ struct omr_config {
 		long long ping_interval;
 		long long file_link_ttl;
 		char **allowed_origins;
+		struct omr_tls_conf tls;
 	} edge;
 	struct {
 		struct omr_listen_conf listen;
 		long long max_body;
+		struct omr_tls_conf tls;
 	} webhooks;
 	struct {
 		struct omr_listen_conf listen;
 		char *token;
 		long long max_body;
+		struct omr_tls_conf tls;
 		int test_clock;       /* POST /api/v1/debug/clock may move the clock (tests) */
 	} admin;
 	struct {

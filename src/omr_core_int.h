@@ -32,6 +32,11 @@ enum omr_core_state {
 	OMR_CORE_STOPPING,
 };
 
+/* the listeners that may speak TLS (omr_core_modules.c) */
+enum { OMR_CORE_TLS_EDGE, OMR_CORE_TLS_WEBHOOKS, OMR_CORE_TLS_ADMIN, OMR_CORE_TLS_N };
+/* a certificate that expires sooner is warned about at start and reload */
+#define OMR_CORE_TLS_WARN_S (14LL * 86400)
+
 struct omr_core {
 	struct event_base *base;
 	char *config_path;
@@ -63,6 +68,9 @@ struct omr_core {
 	struct omr_edge *edge;
 	struct omr_http_server *admin_http;
 	struct omr_http_server *webhook_http;
+	/* per listener (OMR_CORE_TLS_*): when the certificate new connections
+	 * get expires (unix time; 0: plain) */
+	long long tls_not_after[OMR_CORE_TLS_N];
 	struct omr_bus *bus;
 	struct omr_channels *channels;
 	struct omr_ingest *ingest;

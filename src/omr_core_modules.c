@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <event2/dns.h>
 
@@ -47,6 +48,7 @@
 #include "omr_retry.h"
 #include "omr_router.h"
 #include "omr_store.h"
+#include "omr_tls.h"
 #include "omr_util.h"
 #include "omr_webhook.h"
 #include "omr_worker.h"
@@ -483,9 +485,69 @@ static void omr_mod_files_destroy(struct omr_core *c)
 
 /* ---- listeners ---- */
 
+static const char *const omr_mod_tls_names[OMR_CORE_TLS_N] = { "edge", "webhooks", "admin" };
+
+/* A listener's TLS context from its section: *ctx_r NULL when it is plain.
+ * Its certificate's end is kept for /metrics, and said when it is near. */
+static int omr_mod_tls(struct omr_core *c, int slot, const struct omr_tls_conf *t,
+		       struct ssl_ctx_st **ctx_r, char **err_r)
+{
+	const char *what = omr_mod_tls_names[slot];
+	char *err = NULL;
+	long long left;
+	*ctx_r = NULL;
+	if (!omr_tls_enabled(t))
+		return 0;
+	*ctx_r = omr_tls_ctx_new(t, &err);
+	if (!*ctx_r) {
+		omr_err(err_r, "%s: tls: %s", what, err);
+		free(err);
+		return -1;
+	}
+	c->tls_not_after[slot] = omr_tls_ctx_not_after(*ctx_r);
+	left = c->tls_not_after[slot] - (long long)time(NULL);
+	if (left < 0)
+		omr_log_error("%s: tls: the certificate %s has EXPIRED: clients refuse it", what,
+			      t->cert);
+	else if (left < OMR_CORE_TLS_WARN_S)
+		omr_log_warn("%s: tls: the certificate %s expires in %lld day(s)", what, t->cert,
+			     left / 86400);
+	return 0;
+}
+
+/* A reload: listeners that serve TLS take the certificates as they are now
+ * on disk (turning TLS on or off needs a restart: omr_core_reload warns). */
+static void omr_mod_tls_reload(struct omr_core *c, int slot, const struct omr_tls_conf *t, int on,
+			       void (*set)(void *listener, struct ssl_ctx_st *ctx), void *listener)
+{
+	struct ssl_ctx_st *ctx;
+	char *err = NULL;
+	if (!on || !omr_tls_enabled(t))
+		return;
+	if (omr_mod_tls(c, slot, t, &ctx, &err) < 0) {
+		omr_log_error("reload: %s; new connections keep the certificate loaded before", err);
+		free(err);
+		return;
+	}
+	set(listener, ctx);
+}
+
+static void omr_mod_edge_set_tls(void *edge, struct ssl_ctx_st *ctx)
+{
+	omr_edge_set_tls(edge, ctx);
+}
+
+static void omr_mod_http_set_tls(void *http, struct ssl_ctx_st *ctx)
+{
+	omr_http_server_set_tls(http, ctx);
+}
+
 static int omr_mod_edge_create(struct omr_core *c, char **err_r)
 {
 	const struct omr_config *cfg = c->cfg;
+	struct ssl_ctx_st *tls;
+	if (omr_mod_tls(c, OMR_CORE_TLS_EDGE, &cfg->edge.tls, &tls, err_r) < 0)
+		return -1;
 	struct omr_edge_opts eo = {
 		.address = cfg->edge.listen.address,
 		.port = (int)cfg->edge.listen.port,
@@ -501,9 +563,16 @@ static int omr_mod_edge_create(struct omr_core *c, char **err_r)
 		.queue = (size_t)cfg->admission.edge_queue,
 		.unauth_rate = (double)cfg->admission.edge_unauth_rate,
 		.unauth_burst = (double)cfg->admission.edge_unauth_burst,
+		.tls = tls,
 	};
 	c->edge = omr_edge_new(c->base, &eo);
 	return 0;
+}
+
+static void omr_mod_edge_reload(struct omr_core *c)
+{
+	omr_mod_tls_reload(c, OMR_CORE_TLS_EDGE, &c->cfg->edge.tls, omr_edge_has_tls(c->edge),
+			   omr_mod_edge_set_tls, c->edge);
 }
 
 /* The edge thread stops (every websocket closes); the CLOSED events reach
@@ -557,17 +626,25 @@ static int omr_mod_http_create(struct omr_core *c, char **err_r)
 {
 	const struct omr_config *cfg = c->cfg;
 	struct omr_http_limits lim;
+	struct ssl_ctx_st *tls;
 	omr_http_limits_conf(&lim, cfg, &cfg->admission.admin);
 	c->admin_http = omr_http_server_new(c->base, "admin", cfg->admin.listen.address,
 					    (int)cfg->admin.listen.port, (size_t)cfg->admin.max_body,
 					    &lim, err_r);
-	if (!c->admin_http)
+	if (!c->admin_http || omr_mod_tls(c, OMR_CORE_TLS_ADMIN, &cfg->admin.tls, &tls, err_r) < 0)
 		return -1;
+	if (tls)
+		omr_http_server_set_tls(c->admin_http, tls);
 	omr_http_limits_conf(&lim, cfg, &cfg->admission.webhooks);
 	c->webhook_http = omr_http_server_new(c->base, "webhooks", cfg->webhooks.listen.address,
 					      (int)cfg->webhooks.listen.port,
 					      (size_t)cfg->webhooks.max_body, &lim, err_r);
-	return c->webhook_http ? 0 : -1;
+	if (!c->webhook_http ||
+	    omr_mod_tls(c, OMR_CORE_TLS_WEBHOOKS, &cfg->webhooks.tls, &tls, err_r) < 0)
+		return -1;
+	if (tls)
+		omr_http_server_set_tls(c->webhook_http, tls);
+	return 0;
 }
 
 static void omr_mod_http_reload(struct omr_core *c)
@@ -577,6 +654,11 @@ static void omr_mod_http_reload(struct omr_core *c)
 	omr_http_server_set_limits(c->admin_http, &lim);
 	omr_http_limits_conf(&lim, c->cfg, &c->cfg->admission.webhooks);
 	omr_http_server_set_limits(c->webhook_http, &lim);
+	omr_mod_tls_reload(c, OMR_CORE_TLS_ADMIN, &c->cfg->admin.tls,
+			   omr_http_server_has_tls(c->admin_http), omr_mod_http_set_tls, c->admin_http);
+	omr_mod_tls_reload(c, OMR_CORE_TLS_WEBHOOKS, &c->cfg->webhooks.tls,
+			   omr_http_server_has_tls(c->webhook_http), omr_mod_http_set_tls,
+			   c->webhook_http);
 }
 
 static void omr_mod_http_destroy(struct omr_core *c)
@@ -594,6 +676,13 @@ static void omr_mod_http_metrics(struct omr_core *c, struct omr_buf *b)
 		   herr);
 	struct omr_http_server *const servers[] = { c->webhook_http, c->admin_http };
 	omr_http_metrics(b, servers, OMR_ARRAY_LEN(servers));
+	omr_buf_printf(b, "# HELP omniroute_tls_not_after_seconds when the certificate new "
+			  "connections get expires (unix time), per listener with TLS\n"
+			  "# TYPE omniroute_tls_not_after_seconds gauge\n");
+	for (int i = 0; i < OMR_CORE_TLS_N; i++)
+		if (c->tls_not_after[i])
+			omr_buf_printf(b, "omniroute_tls_not_after_seconds{listener=\"%s\"} %lld\n",
+				       omr_mod_tls_names[i], c->tls_not_after[i]);
 }
 
 /* ---- the node bus, channels, ingest ---- */
@@ -675,8 +764,8 @@ const struct omr_module omr_core_infra[] = {
 	  omr_mod_curl_metrics },
 	{ "files", omr_mod_files_create, NULL, NULL, NULL, omr_mod_files_destroy,
 	  omr_mod_files_reload },
-	{ "edge", omr_mod_edge_create, NULL, NULL, omr_mod_edge_settle, omr_mod_edge_destroy, NULL,
-	  omr_mod_edge_metrics },
+	{ "edge", omr_mod_edge_create, NULL, NULL, omr_mod_edge_settle, omr_mod_edge_destroy,
+	  omr_mod_edge_reload, omr_mod_edge_metrics },
 	{ "http", omr_mod_http_create, NULL, NULL, NULL, omr_mod_http_destroy, omr_mod_http_reload,
 	  omr_mod_http_metrics },
 	{ "bus", omr_mod_bus_create, omr_mod_bus_start, omr_mod_bus_stop, NULL,

@@ -97,6 +97,10 @@ static void omr_core_reload_warnings(const struct omr_config *old, const struct 
 				      old->webhooks.max_body != next->webhooks.max_body },
 		{ "admin.listen/max_body", omr_listen_differs(&old->admin.listen, &next->admin.listen) ||
 						   old->admin.max_body != next->admin.max_body },
+		{ "TLS on or off (edge.tls, webhooks.tls, admin.tls)",
+		  omr_tls_enabled(&old->edge.tls) != omr_tls_enabled(&next->edge.tls) ||
+			  omr_tls_enabled(&old->webhooks.tls) != omr_tls_enabled(&next->webhooks.tls) ||
+			  omr_tls_enabled(&old->admin.tls) != omr_tls_enabled(&next->admin.tls) },
 		{ "limits.dedup_ttl/stream_maxlen",
 		  old->limits.dedup_ttl != next->limits.dedup_ttl ||
 			  old->limits.stream_maxlen != next->limits.stream_maxlen },

@@ -65,6 +65,7 @@
 #include "omr_edge.h"
 #include "omr_files.h"
 #include "omr_log.h"
+#include "omr_tls.h"
 #include "omr_util.h"
 #include "omr_edge_int.h"
 
@@ -384,6 +385,16 @@ int omr_edge_start(struct omr_edge *e, char **err_r)
 	info.max_http_header_data = 4096;
 	info.timeout_secs = 20;
 	info.vhost_name = "omniroute";
+	if (e->opts.tls)
+		/* lws makes the vhost's context; omr_edge_http_cb copies ours
+		 * into it (LOAD_EXTRA_SERVER_VERIFY_CERTS); STS: HSTS on
+		 * every HTTP answer */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+				LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX | LWS_SERVER_OPTION_STS;
+	/* HTTP/1.1 only, as in plain: over HTTP/2 a websocket would be a
+	 * stream of a shared connection, which the admission gate, the peer's
+	 * address and flow control (all per connection) do not know */
+	info.alpn = "http/1.1";
 
 	/* lws on our libev loop (epoll); without the plugin, its own poll() */
 	void *loops[1] = { NULL };
@@ -423,9 +434,15 @@ int omr_edge_start(struct omr_edge *e, char **err_r)
 		return omr_err(err_r, "cannot start the edge thread");
 	}
 	e->running = 1;
-	omr_log_info("edge: listening on %s%s%s:%d (%d websocket endpoints, %d static mounts, %s)",
+	omr_log_info("edge: listening on %s%s%s:%d (%d websocket endpoints, %d static mounts, %s%s)",
 		     strchr(e->address, ':') ? "[" : "", e->address, strchr(e->address, ':') ? "]" : "",
-		     e->opts.port, e->nendpoints, e->nmounts, e->loop ? "epoll" : "poll");
+		     e->opts.port, e->nendpoints, e->nmounts, e->loop ? "epoll" : "poll",
+		     e->opts.tls ? ", TLS" : "");
+	if (e->opts.tls) {
+		char *what = omr_tls_ctx_describe(e->opts.tls);
+		omr_log_info("edge: TLS with %s", what);
+		free(what);
+	}
 	return 0;
 }
 
@@ -448,6 +465,29 @@ void omr_edge_close(struct omr_edge *e, uint64_t conn, int code, const char *rea
 void omr_edge_trust(struct omr_edge *e, uint64_t conn)
 {
 	omr_edge_command(e, omr_bridge_item_new(OMR_BRIDGE_TRUST, conn));
+}
+
+int omr_edge_has_tls(const struct omr_edge *e)
+{
+	return e && e->opts.tls;
+}
+
+static void omr_edge_tls_free(void *ctx)
+{
+	omr_tls_ctx_free(ctx);
+}
+
+int omr_edge_set_tls(struct omr_edge *e, struct ssl_ctx_st *ctx)
+{
+	struct omr_bridge_item *it;
+	if (!e->opts.tls) {
+		omr_tls_ctx_free(ctx);
+		return OMR_ERROR;
+	}
+	it = omr_bridge_item_new(OMR_BRIDGE_TLS, 0);
+	it->obj = ctx;
+	it->obj_free = omr_edge_tls_free;
+	return omr_edge_command(e, it); /* frees it when the edge is stopped */
 }
 
 void omr_edge_stop(struct omr_edge *e)
@@ -494,6 +534,7 @@ void omr_edge_free(struct omr_edge *e)
 	event_free(e->more);
 	if (e->lfd != -1)
 		close(e->lfd);
+	omr_tls_ctx_free(e->opts.tls);
 	free(e->address);
 	free(e);
 }

@@ -26,6 +26,7 @@
 #include "omr_admission.h"
 
 struct omr_edge;
+struct ssl_ctx_st;
 
 struct omr_edge_opts {
 	const char *address;     /* "" or "::": every address; IPv4 peers of "::" show as IPv4 */
@@ -41,6 +42,9 @@ struct omr_edge_opts {
 	size_t queue;            /* ... of all connections together (0: no cap) */
 	double unauth_rate;      /* frames a second before omr_edge_trust (0: no cap) */
 	double unauth_burst;
+	/* TLS (omr_tls_ctx_new; the edge takes it): wss:// and https://, with
+	 * Strict-Transport-Security on every HTTP answer; NULL: plain */
+	struct ssl_ctx_st *tls;
 };
 
 struct omr_edge_stats {
@@ -79,6 +83,11 @@ void omr_edge_close(struct omr_edge *e, uint64_t conn, int code, const char *rea
 /* Main thread: the connection has shown who it is (a valid hello, a
  * log-in); the limit on frames before that no longer applies to it. */
 void omr_edge_trust(struct omr_edge *e, uint64_t conn);
+/* Main thread, an edge started with TLS: connections accepted from now on
+ * get ctx's certificate, key and settings; those open keep theirs. Takes
+ * ctx. OMR_ERROR when the edge has no TLS or is stopped. */
+int omr_edge_set_tls(struct omr_edge *e, struct ssl_ctx_st *ctx);
+int omr_edge_has_tls(const struct omr_edge *e);
 /* Stops the thread (closing every connection) and joins it. */
 void omr_edge_stop(struct omr_edge *e);
 void omr_edge_free(struct omr_edge *e);

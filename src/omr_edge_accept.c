@@ -27,6 +27,7 @@
 #include "omr_edge.h"
 #include "omr_files.h"
 #include "omr_log.h"
+#include "omr_tls.h"
 #include "omr_util.h"
 #include "omr_edge_int.h"
 
@@ -109,6 +110,10 @@ static void omr_edge_admit(struct omr_edge *e, int fd, const struct sockaddr_sto
 
 	omr_edge_ntop(sa, ip, sizeof(ip));
 	v = omr_gate_enter(e->gate, ip, omr_mono_ms());
+	if (v != OMR_GATE_OK && e->opts.tls) {
+		close(fd); /* a TLS client could not read a plain answer */
+		return;
+	}
 	if (v != OMR_GATE_OK) {
 		omr_edge_refuse(fd, v);
 		return;
@@ -120,7 +125,14 @@ static void omr_edge_admit(struct omr_edge *e, int fd, const struct sockaddr_sto
 	wsi = lws_adopt_socket_vhost(e->vhost, fd);
 	if (!wsi) { /* lws closed the socket */
 		omr_gate_leave(e->gate, ip);
-		omr_edge_accept_pause(e, 0);
+		/* With TLS, lws starts the handshake inside the adoption: a
+		 * client whose first bytes are no TLS handshake (or an old
+		 * version) fails it at once. That is the client's fault, not
+		 * a lack of room: no pause, or anyone could stop the listener. */
+		if (e->opts.tls)
+			atomic_fetch_add(&e->n_rejected, 1);
+		else
+			omr_edge_accept_pause(e, 0);
 		return;
 	}
 	peer = omr_malloc(sizeof(*peer));
@@ -240,6 +252,37 @@ static int omr_edge_file(struct omr_edge *e, struct lws *wsi, const char *link)
 	return 0;
 }
 
+/* lws made the vhost's TLS context (main thread, lws_create_context): it
+ * takes ours. */
+static int omr_edge_tls_setup(struct omr_edge *e, struct ssl_ctx_st *vhost_ctx)
+{
+	char *err = NULL;
+	if (!e->opts.tls)
+		return 0;
+	if (omr_tls_ctx_adopt(vhost_ctx, e->opts.tls, &err) < 0) {
+		omr_log_error("edge: tls: %s", err);
+		free(err);
+		return -1;
+	}
+	e->vhost_tls = vhost_ctx;
+	return 0;
+}
+
+void omr_edge_tls_reload(struct omr_edge *e, struct ssl_ctx_st *ctx)
+{
+	char *err = NULL, *what;
+	if (!e->vhost_tls)
+		return;
+	if (omr_tls_ctx_adopt(e->vhost_tls, ctx, &err) < 0) {
+		omr_log_error("edge: tls: %s; new connections may fail their handshake", err);
+		free(err);
+		return;
+	}
+	what = omr_tls_ctx_describe(ctx);
+	omr_log_info("edge: TLS for new connections with %s", what);
+	free(what);
+}
+
 /* protocols[0] serves the static mounts and the /files links; a websocket
  * that arrives without one of our subprotocols lands here and is refused.
  * lws also tells it when any connection is destroyed. */
@@ -258,6 +301,8 @@ int omr_edge_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
 	case LWS_CALLBACK_WSI_DESTROY:
 		omr_edge_forget(e, wsi);
 		return 0;
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		return omr_edge_tls_setup(e, user);
 	case LWS_CALLBACK_HTTP:
 		if (e->opts.files && in &&
 		    strncmp(in, OMR_FILES_PREFIX, strlen(OMR_FILES_PREFIX)) == 0)

@@ -123,6 +123,10 @@ struct omr_edge {
 	int running;
 	atomic_int stop;
 	int lfd; /* the listening socket until lws has adopted it; then -1 */
+	/* lws's TLS context of the vhost (lws owns it); ours is copied into it
+	 * at start (main thread, before the edge thread runs) and at each
+	 * reload (edge thread, OMR_BRIDGE_TLS). NULL: plain. */
+	struct ssl_ctx_st *vhost_tls;
 
 	/* edge thread only (before the thread starts: main) */
 	struct lws *listener;
@@ -160,6 +164,8 @@ int omr_edge_accept_cb(struct lws *wsi, enum lws_callback_reasons reason, void *
 		       size_t len);
 int omr_edge_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		     size_t len);
+/* lws's vhost context takes ctx's certificate and settings (a reload) */
+void omr_edge_tls_reload(struct omr_edge *e, struct ssl_ctx_st *ctx);
 struct ev_loop *omr_edge_loop_new(void);
 void omr_edge_loop_free(struct ev_loop *loop);
 /* from the edge thread: make ev_run return (stop) */

@@ -197,6 +197,10 @@ static void omr_edge_apply(struct omr_edge *e, struct omr_bridge_item *it)
 		omr_edge_credit(e, it);
 		return;
 	}
+	if (it->op == OMR_BRIDGE_TLS) {
+		omr_edge_tls_reload(e, it->obj);
+		return;
+	}
 	pss = omr_map_get(e->conns, &it->conn, sizeof(it->conn));
 	if (!pss || pss->closing)
 		return; /* the peer is gone already: nothing to deliver to */

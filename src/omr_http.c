@@ -41,14 +41,18 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "omr_config.h"
 #include "omr_http.h"
 #include "omr_log.h"
+#include "omr_tls.h"
 #include "omr_util.h"
 
 #define OMR_HTTP_MAX_ROUTES 64
@@ -104,6 +108,7 @@ struct omr_http_server {
 	size_t nconns;
 	struct omr_gate *gate;
 	struct omr_http_limits lim;
+	SSL_CTX *tls;                    /* new connections' TLS (owned), or NULL: plain */
 	char *name;
 	size_t max_body;
 	struct omr_http_route_def routes[OMR_HTTP_MAX_ROUTES];
@@ -178,11 +183,20 @@ static void omr_http_conn_free(struct omr_http_conn *c)
 	free(c);
 }
 
-/* evhttp frees the connection: the one way out of every adopted one. */
+/* evhttp frees the connection: the one way out of every adopted one. A
+ * TLS connection says goodbye first (close_notify), unless its handshake
+ * never finished or failed. */
 static void omr_http_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct omr_http_conn *c = arg;
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	(void)evcon;
+	if (ssl && SSL_is_init_finished(ssl)) {
+		SSL_shutdown(ssl);
+		ERR_clear_error();
+	} else if (ssl) {
+		c->srv->st.tls_failed++;
+	}
 	if (c->reply) {
 		/* the client went away before its answer: drop the late reply */
 		c->reply->req = NULL;
@@ -321,10 +335,25 @@ static void omr_http_adopt(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *omr_http_conn_new(struct event_base *base, void *arg)
 {
 	struct omr_http_server *s = arg;
-	/* as evhttp makes its own: evhttp closes the descriptor */
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+	struct bufferevent *bev;
 	struct omr_http_conn *c;
 
+	if (s->tls) {
+		/* the SSL holds a reference to the context: a reload does not
+		 * touch it; the bufferevent frees it and closes the socket */
+		SSL *ssl = SSL_new(s->tls);
+		bev = ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+							   BEV_OPT_CLOSE_ON_FREE) : NULL;
+		if (!bev) {
+			SSL_free(ssl);
+			return NULL;
+		}
+		/* a client that closes without close_notify is no error */
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	} else {
+		/* as evhttp makes its own: evhttp closes the descriptor */
+		bev = bufferevent_socket_new(base, -1, 0);
+	}
 	if (!bev)
 		return NULL;
 	c = omr_calloc(1, sizeof(*c));
@@ -650,6 +679,7 @@ void omr_http_server_free(struct omr_http_server *s)
 	if (s->resume)
 		event_free(s->resume);
 	omr_gate_free(s->gate);
+	omr_tls_ctx_free(s->tls);
 	free(s->conns);
 	for (int i = 0; i < s->nroutes; i++)
 		free(s->routes[i].path);
@@ -663,6 +693,20 @@ void omr_http_server_set_limits(struct omr_http_server *s, const struct omr_http
 		return;
 	s->lim = *lim;
 	omr_gate_set_limits(s->gate, &lim->gate);
+}
+
+void omr_http_server_set_tls(struct omr_http_server *s, struct ssl_ctx_st *ctx)
+{
+	char *what = omr_tls_ctx_describe(ctx);
+	omr_tls_ctx_free(s->tls);
+	s->tls = ctx;
+	omr_log_info("%s: TLS for new connections with %s", s->name, what);
+	free(what);
+}
+
+int omr_http_server_has_tls(const struct omr_http_server *s)
+{
+	return s && s->tls;
 }
 
 int omr_http_route(struct omr_http_server *s, const char *path, int prefix, omr_http_handler fn,
@@ -720,6 +764,9 @@ static const struct omr_http_metric {
 	{ "http_idle_closed_total", "counter",
 	  "kept-alive connections closed after idle_timeout without a request", NULL,
 	  SOFF(idle_closed) },
+	{ "http_tls_failed_total", "counter",
+	  "TLS connections closed before their handshake was done (not TLS, an old version, "
+	  "no or a wrong client certificate, stalled)", NULL, SOFF(tls_failed) },
 	{ "http_accept_errors_total", "counter",
 	  "accept() failures (EMFILE: out of descriptors), each pausing the listener", NULL,
 	  SOFF(accept_errors) },

@@ -25,6 +25,7 @@
 
 struct omr_http_server;
 struct omr_config;
+struct ssl_ctx_st;
 struct omr_gate_conf;
 
 struct omr_http_limits {
@@ -43,6 +44,7 @@ struct omr_http_stats {
 	uint64_t timeouts;           /* closed: a request not whole within request_ms */
 	uint64_t idle_closed;        /* closed: idle longer than idle_ms */
 	uint64_t accept_errors;      /* accept() failed (EMFILE, ENFILE, ...) */
+	uint64_t tls_failed;         /* closed before the TLS handshake was done */
 };
 
 /* A listener's limits from the configuration; door is c's
@@ -57,6 +59,11 @@ void omr_http_server_free(struct omr_http_server *s);
 /* A reload: connections already in stay; timers armed from now on use the
  * new times. */
 void omr_http_server_set_limits(struct omr_http_server *s, const struct omr_http_limits *lim);
+/* TLS from now on (omr_tls_ctx_new; the server takes ctx): connections
+ * accepted from now on get this context, those already open keep theirs.
+ * Set it before the loop runs, or the first connections are plain. */
+void omr_http_server_set_tls(struct omr_http_server *s, struct ssl_ctx_st *ctx);
+int omr_http_server_has_tls(const struct omr_http_server *s);
 /* prefix: 1 matches path and everything below "path/". */
 int omr_http_route(struct omr_http_server *s, const char *path, int prefix, omr_http_handler fn,
 		   void *arg, char **err_r);

@@ -805,7 +805,7 @@ edge:
 %(edge_extra)swebhooks:
   listen: {address: 127.0.0.1, port: %(webhooks)d}
   max_body: 65536
-admin:
+%(webhooks_extra)sadmin:
   listen: {address: 127.0.0.1, port: %(admin)d}
   token: %(token)s
   max_body: 65536
@@ -835,9 +835,11 @@ class Daemon:
     def __init__(self, tmp, redis=None, embedded=False, extra_plugins="", webchat_extra="",
                  routing=BASE_ROUTING, agents=BASE_AGENTS, node="test", log_level="debug",
                  ports=None, conf_extra="", admission=None, edge_extra="", node_extra="",
-                 test_clock=False):
+                 webhooks_extra="", admin_extra="", client_tls=None, test_clock=False):
         """test_clock: the daemon's clock may be moved (advance_clock)"""
         self.tmp = tmp
+        # an ssl.SSLContext: http() and ws() speak https:// and wss://
+        self.client_tls = client_tls
         self.redis = redis
         # ports picked here may be taken by another program before the
         # daemon binds them: start() then tries again on new ones
@@ -861,7 +863,8 @@ class Daemon:
                            redis=redis_conf, token=TOKEN, extra_plugins=extra_plugins,
                            webchat_extra=webchat_extra, conf_extra=conf_extra,
                            edge_extra=edge_extra, node_extra=node_extra,
-                           admin_extra="  test_clock: true\n" if test_clock else "",
+                           webhooks_extra=webhooks_extra,
+                           admin_extra=admin_extra + ("  test_clock: true\n" if test_clock else ""),
                            admission=TEST_ADMISSION if admission is None else admission)
         self.write_conf()
 
@@ -960,7 +963,11 @@ class Daemon:
 
     # HTTP
     def http(self, method, path, body=None, auth=True, headers=None, port=None, token=TOKEN):
-        c = http.client.HTTPConnection("127.0.0.1", port or self.ports["admin"], timeout=10)
+        if self.client_tls:
+            c = http.client.HTTPSConnection("127.0.0.1", port or self.ports["admin"], timeout=10,
+                                            context=self.client_tls)
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", port or self.ports["admin"], timeout=10)
         h = dict(headers or {})
         if auth:
             h["Authorization"] = "Bearer " + token
@@ -1002,6 +1009,7 @@ class Daemon:
         return body["now"]
 
     def ws(self, path="/chat", proto="omniroute.chat.v1", **kw):
+        kw.setdefault("tls", self.client_tls)
         return WebSocket("127.0.0.1", self.ports["edge"], path, proto, **kw)
 
 
@@ -1076,6 +1084,7 @@ class HAProxy:
         return r.status, data
 
     def ws(self, path="/chat", proto="omniroute.chat.v1", **kw):
+        kw.setdefault("tls", self.client_tls)
         return WebSocket("127.0.0.1", self.ports["edge"], path, proto, **kw)
 
     def stop(self):
@@ -1097,11 +1106,14 @@ class WebSocketClosed(Exception):
 class WebSocket:
     """A minimal RFC 6455 client that can also misbehave on purpose."""
 
-    def __init__(self, host, port, path, proto, origin=None, timeout=10, source=None):
+    def __init__(self, host, port, path, proto, origin=None, timeout=10, source=None, tls=None):
         # source: a local address to connect from (127.0.0.0/8 on loopback),
-        # to look like another client to per-address limits
+        # to look like another client to per-address limits; tls: an
+        # ssl.SSLContext for wss://
         self.sock = socket.create_connection((host, port), timeout=timeout,
                                              source_address=(source, 0) if source else None)
+        if tls:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=host)
         key = base64.b64encode(os.urandom(16)).decode()
         req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
