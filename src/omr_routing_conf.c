@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,61 +568,6 @@ static void omr_queue_refs(struct omr_routing_conf *r, struct omr_queue_conf *q,
 	}
 }
 
-/* a name of a phrase list or a language: [a-z0-9_], 1 to 32 bytes */
-static int omr_routing_ident(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 32)
-		return 0;
-	for (; *s; s++)
-		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '_')
-			return 0;
-	return 1;
-}
-
-/* phrases: {name: {language: [phrase, ...]}}, names and languages as
- * identifiers ([a-z0-9_], "*" for any language), phrases lowercased here
- * so that matching lowercases only the text */
-static void omr_routing_phrases(struct omr_routing_conf *r, const struct omr_ynode *at,
-				struct omr_conf_errs *errs)
-{
-	const char *name, *lang;
-	json_t *langs, *list, *p;
-	size_t i;
-	if (!json_is_object(r->phrases)) {
-		omr_conf_error(errs, at, "phrases: expected {name: {language: [phrases]}}");
-		return;
-	}
-	json_object_foreach(r->phrases, name, langs) {
-		if (!omr_routing_ident(name) || !json_is_object(langs)) {
-			omr_conf_error(errs, at, "phrases: '%s': a name of a-z, 0-9 and _, with "
-				       "{language: [phrases]}", name);
-			continue;
-		}
-		json_object_foreach(langs, lang, list) {
-			if ((!omr_routing_ident(lang) && strcmp(lang, "*") != 0) ||
-			    !json_is_array(list)) {
-				omr_conf_error(errs, at, "phrases: %s: '%s': a language code (or *) "
-					       "with a list of phrases", name, lang);
-				continue;
-			}
-			json_array_foreach(list, i, p) {
-				const char *t = json_string_value(p);
-				if (!t || !*t || strlen(t) > 200) {
-					omr_conf_error(errs, at, "phrases: %s.%s: phrases are "
-						       "texts of 1 to 200 bytes", name, lang);
-					break;
-				}
-				char *low = omr_strdup(t);
-				for (char *c = low; *c; c++)
-					*c = (char)tolower((unsigned char)*c);
-				json_array_set_new(list, i, json_string(low));
-				free(low);
-			}
-		}
-	}
-}
-
 static void omr_routing_value(struct omr_routing_conf *r, const struct omr_ynode *root,
 			      struct omr_conf_errs *errs)
 {
@@ -651,7 +595,7 @@ static void omr_routing_value(struct omr_routing_conf *r, const struct omr_ynode
 		omr_conf_error(errs, eg, "engagement: min is above max");
 	if (r->engagement.low >= r->engagement.high)
 		omr_conf_error(errs, eg, "engagement: low must be below high");
-	omr_routing_phrases(r, omr_ynode_get(root, "phrases"), errs);
+	omr_routing_phrases_load(r, omr_ynode_get(root, "phrases"), errs);
 	json_t *g = json_pack("{s:I,s:I,s:I,s:I,s:I}", "csat_good",
 			      (json_int_t)omr_engagement_points(r, "csat_good"), "csat_poor",
 			      (json_int_t)omr_engagement_points(r, "csat_poor"), "complaint_recovered",

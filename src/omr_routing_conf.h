@@ -218,6 +218,11 @@ const struct omr_calendar *omr_routing_calendar(const struct omr_routing_conf *r
 long long omr_engagement_points(const struct omr_routing_conf *r, const char *event);
 extern const char *const omr_quadrant_names[];
 
+/* omr_routing_phrases.c: `phrases:` checked (errors with file and line)
+ * and lowercased in r->phrases. */
+void omr_routing_phrases_load(struct omr_routing_conf *r, const struct omr_ynode *at,
+			      struct omr_conf_errs *errs);
+
 /* omr_routing_reasons.c: `reasons:` (strings or {name, avoidable,
  * treatment}) into r->reasons and r->reason_info; freed with the rest. */
 void omr_routing_reasons_load(struct omr_routing_conf *r, const struct omr_ynode *list,

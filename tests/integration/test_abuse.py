@@ -2,7 +2,8 @@
 
 - 500 bogus log-ins on fresh connections from 25 addresses, 250 at once
   (wrong passwords for a real agent, and names that do not exist) while a
-  real agent logs in from elsewhere: the real one gets in within 2 s
+  real agent logs in from elsewhere: the real one gets in well before
+  the flood is answered
   (before, every attempt queued a PBKDF2 check of 210,000 rounds behind
   the others: 22 s), the daemon stays small, and a stop during the flood
   does not wait for the queue.
@@ -78,14 +79,17 @@ def login_flood(tmp):
         t.join(120)
     flood = time.time() - started
     log("the rest of the flood was answered %.2f s after the real log-in began" % flood)
-    # the real log-in goes before the flood's password checks: within 2 s
-    # (0.5-0.8 s measured). Under sanitizers (and valgrind) the main thread
-    # that takes the flood's 500 connections is several times slower and
-    # shares the machine with the suite's other tests: 2.1-6.3 s were seen,
-    # which says nothing about the order; there the log-in itself is the
-    # check (above)
+    # the real log-in goes before the flood's password checks: it is
+    # answered well before the flood's last answer (0.3-0.5 of the flood's
+    # time measured, on a quiet machine and at a load of 15 on 2 cores
+    # alike; queued behind the flood, as before, it came with the last).
+    # Under sanitizers (and valgrind) the main thread that takes the
+    # flood's 500 connections is several times slower and shares the
+    # machine with the suite's other tests, which says nothing about the
+    # order; there the log-in itself is the check (above)
     if omrtest.SLOW == 1:
-        check(took < 2.0, "within 2 s (%.2f s)" % took)
+        check(took < 0.8 * flood, "before the flood is through (%.2f s of %.2f s)"
+              % (took, flood))
     rss1 = omrtest.rss_kb(pid)
     codes = {}
     for r in results:
