@@ -7,12 +7,13 @@ customers without conversations idle for 60 days go, others stay; the
 purged are counted once, however the two nodes shared the work (the
 counts of both add up to what was there, and stay so over later rounds).
 
-The clock: the scripts compare with Redis' clock (TIME), which nothing in
-the harness can move (see test_reports.py). So time is moved the other
-way: conversations are stored now, by the daemon's own ingest script, then
-made old by writing their times as they would be had they happened weeks
-ago (created_at, closed_at, last_message_at and the scores of the lists
-that hold them), which is all the sweep reads."""
+The clock, twice: first time is moved the other way (conversations are
+stored now, by the daemon's own ingest script, then made old by writing
+their times as they would be had they happened weeks ago: created_at,
+closed_at, last_message_at and the scores of the lists that hold them,
+which is all the sweep reads), so that two nodes share the same past;
+then (with_clock) a single daemon's test clock (admin.test_clock) moves a
+month and two ahead over conversations a real agent closed."""
 import hashlib
 import os
 import time
@@ -156,6 +157,45 @@ def test(tmp):
     for d in site.nodes:
         check(d.alive(), "node %s keeps running" % d.node)
         eq(d.stop(), 0, "node %s stops cleanly" % d.node)
+    redis.stop()
+    with_clock(os.path.join(tmp, "clock"))
+
+
+def with_clock(tmp):
+    """The same by the daemon's test clock, through the real daemon: a chat
+    closed by its agent and one still open; a month later (the clock
+    moved 31 days) the closed one goes, the open one stays; two months
+    later its customer, who has no conversation left, goes too."""
+    os.makedirs(tmp)
+    redis = Redis(tmp)
+    d = Daemon(tmp, redis, conf_extra=RETENTION, test_clock=True,
+               agents=omrtest.quick_agents()).start()
+    alice = omrtest.Agent(d, "alice", "alice")
+    old = omrtest.Visitor(d, name="Olga")
+    c1 = old.say("please close this one")["conversation"]
+    alice.accept(alice.offer_for(c1)["offer"])
+    alice.send({"type": "close", "conversation": c1})
+    alice.expect("status")
+    alice.send({"type": "wrapup", "conversation": c1, "reason": "other", "outcome": "resolved"})
+    alice.expect("unassigned")
+    cust = d.conversation(c1)["customer"]
+    still = omrtest.Visitor(d, name="Stan")
+    c2 = still.say("I am still here")["conversation"]
+    wait_for(lambda: d.conversation(c2)["status"] in ("queued", "offered"), what="c2 waits")
+    time.sleep(2.5)  # rounds at today's clock: nothing is old enough
+    eq(d.metric("retention_conversations_purged_total"), 0, "nothing purged today")
+    d.advance_clock(31 * DAY)
+    wait_for(lambda: redis.cmd("EXISTS", P + "conv:" + c1) == 0, timeout=30,
+             what="a month later the closed conversation is purged")
+    eq(redis.cmd("EXISTS", P + "conv:" + c2), 1, "the open one stays")
+    eq(redis.cmd("EXISTS", P + "cust:" + cust), 1, "its customer stays for now (60 days)")
+    d.advance_clock(30 * DAY)
+    wait_for(lambda: redis.cmd("EXISTS", P + "cust:" + cust) == 0, timeout=30,
+             what="two months later the customer without conversations is purged")
+    eq(d.metric("retention_conversations_purged_total"), 1, "one conversation purged")
+    check(d.alive(), "the daemon keeps running")
+    eq(d.stop(), 0, "it stops cleanly")
+    redis.stop()
 
 
 if __name__ == "__main__":
