@@ -4,11 +4,12 @@ A recorded "week", compressed: the real daemon and a real Redis, web chat
 visitors and e-mails (LMTP), three agents who log in, go on and off shift
 (available / away, one by a supervisor), accept every offer at once and
 hold each conversation for a fixed time before they wrap it up, and a
-customer who gives up waiting. Nothing can move Redis' clock (see
-test_reports.py: libfaketime cannot run redis-server), so the week runs on
-the real clock in about half a minute: each "day" is a few seconds, service
-levels are 2 s and handling times 1.5 s, so that every wait is either
-clearly within or clearly beyond them. The daemon is then stopped and:
+customer who gives up waiting. Each "day" runs on the real clock for a
+few seconds (service levels are 2 s and handling times 1.5 s, so that every
+wait is either clearly within or clearly beyond them), and between Monday
+and Tuesday the daemon's test clock (admin.test_clock) moves a day on, so
+that the recording spans two days of Redis' clock as the scripts see it.
+The daemon is then stopped and:
 
 - the recording is there: agents:history holds every presence change with
   its reason and who set it; the conversations carry answered_at;
@@ -149,6 +150,9 @@ class Worker(threading.Thread):
                 self.holding[cid] = time.time() + HOLD
 
 
+DAY = 86400000  # ms
+
+
 def lmtp(port, frm, subject, body, n):
     data = ("From: %s\r\nTo: support@example.com\r\nSubject: %s\r\nMessage-ID: <sim-%d@example.net>\r\n"
             "Date: Wed, 25 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n"
@@ -222,7 +226,9 @@ def record(d, redis, lmtp_port):
     time.sleep(2.5)     # anna is busy until 3 s: this one gives up first
     v.ws.send({"type": "leave"})
     settle("the evening handled")
-    # Tuesday: bert and carl back; Dutch invoices again, and general work
+    # Tuesday: the daemon's test clock moves a day on (the night passes);
+    # bert and carl back; Dutch invoices again, and general work
+    d.advance_clock(DAY)
     workers["bert"].presence("available", "start of shift")
     workers["carl"].presence("available", "start of shift")
     time.sleep(0.5)
@@ -245,11 +251,11 @@ def record(d, redis, lmtp_port):
 def test(tmp):
     redis = Redis(tmp)
     lmtp_port = omrtest.free_port()
-    d = Daemon(tmp, redis, routing=CURRENT, agents=AGENTS,
+    d = Daemon(tmp, redis, routing=CURRENT, agents=AGENTS, test_clock=True,
                extra_plugins=omrtest.email_plugin(lmtp_port)).start()
     t0 = int(time.time() * 1000) - 2000
     dutch_chats, gone, convs, workers = record(d, redis, lmtp_port)
-    t1 = int(time.time() * 1000) + 2000
+    t1 = d.advance_clock(0) + 2000  # the recording ends a day later by the moved clock
     d.stop()
     conf = d.conf
     proposed = os.path.join(tmp, "proposed.yaml")
