@@ -1084,7 +1084,7 @@ class HAProxy:
         return r.status, data
 
     def ws(self, path="/chat", proto="omniroute.chat.v1", **kw):
-        kw.setdefault("tls", self.client_tls)
+        # the frontends speak plain HTTP (TLS is the nodes' own: test_tls)
         return WebSocket("127.0.0.1", self.ports["edge"], path, proto, **kw)
 
     def stop(self):
