@@ -383,10 +383,12 @@ static void omr_admin_clock(void *arg, const struct omr_http_request *req, omr_h
 		return;
 	const json_t *set = json_object_get(body, "offset_ms");
 	const json_t *add = json_object_get(body, "advance_ms");
+	const long long most = 100LL * 365 * 86400000; /* 100 years */
 	long long now = omr_store_clock(a->env.store);
+	long long by = json_is_integer(add) ? json_integer_value(add) : -1;
 	long long to = json_is_integer(set) ? json_integer_value(set) :
-		       json_is_integer(add) ? now + json_integer_value(add) : -1;
-	if ((set && add) || to < now || to > 100LL * 365 * 86400000) {
+		       by >= 0 && by <= most ? now + by : -1;
+	if ((set && add) || to < now || to > most) {
 		omr_http_reply_error(reply, 400, "bad_parameter", "offset_ms or advance_ms: whole ms, "
 				     "forward only, at most 100 years");
 		json_decref(body);

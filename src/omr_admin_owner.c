@@ -129,6 +129,11 @@ void omr_admin_customer_owner(void *arg, const struct omr_http_request *req,
 	}
 	if (!omr_admin_authorised(a, req, reply, OMR_SCOPE_ACT, &who) || !omr_admin_running(a, reply))
 		return;
+	/* a contact person steers the customer's conversations in every queue */
+	if (omr_admin_limited(a, &who, req, reply,
+			      "a customer's contact person spans every queue; this token is limited "
+			      "to some"))
+		return;
 	if (n >= sizeof(id) ||
 	    (memcpy(id, req->path + sizeof(base) - 1, n), id[n] = '\0', !omr_model_id_ok(id, "u_"))) {
 		omr_http_reply_error(reply, 404, "not_found", "no such customer");

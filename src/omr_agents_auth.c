@@ -399,8 +399,10 @@ void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const json_t *ms
 	j->ip = omr_strdup(s->ip);
 	j->password = omr_strdup(password);
 	j->hash = ac && ac->password ? omr_strdup(ac->password) : NULL;
-	if (dir->directory && (!ac || omr_agent_from_directory(ac)))
-		j->ldap = omr_ldap_conf_dup(dir->directory); /* local users first */
+	/* local users first; a disabled one is nobody, also to the directory */
+	if (dir->directory && (!ac || omr_agent_from_directory(ac)) &&
+	    !omr_agents_disabled(dir, agent))
+		j->ldap = omr_ldap_conf_dup(dir->directory);
 	j->started_ms = omr_mono_ms();
 	s->auth_pending = 1;
 	omr_auth_record(a, "check", agent, s->ip, omr_auth_guarded, j);

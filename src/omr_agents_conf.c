@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "omr_agents_conf_int.h"
 #include "omr_password.h"
@@ -297,9 +298,12 @@ void omr_agent_free(struct omr_agent_conf *ag)
  * unique); from here on it is as if removed. */
 static void omr_agents_drop_disabled(struct omr_agents_conf *a)
 {
-	size_t n = 0;
+	size_t n = 0, nd = 0;
+	a->disabled = omr_calloc(a->nagents + 1, sizeof(*a->disabled));
 	for (size_t i = 0; i < a->nagents; i++) {
 		if (!a->agents[i].enabled) {
+			if (a->agents[i].id)
+				a->disabled[nd++] = omr_strdup(a->agents[i].id);
 			omr_agent_free(&a->agents[i]);
 			continue;
 		}
@@ -372,8 +376,19 @@ void omr_agents_conf_free(struct omr_agents_conf *a)
 	for (size_t i = 0; i < a->nagents; i++)
 		omr_agent_free(&a->agents[i]);
 	free(a->agents);
+	for (size_t i = 0; a->disabled && a->disabled[i]; i++)
+		free(a->disabled[i]);
+	free(a->disabled);
 	omr_agents_dir_free(a);
 	free(a);
+}
+
+int omr_agents_disabled(const struct omr_agents_conf *a, const char *id)
+{
+	for (size_t i = 0; a && id && a->disabled && a->disabled[i]; i++)
+		if (strcasecmp(a->disabled[i], id) == 0)
+			return 1;
+	return 0;
 }
 
 const struct omr_agent_conf *omr_agents_find(const struct omr_agents_conf *a, const char *id)

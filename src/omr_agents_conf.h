@@ -79,12 +79,17 @@ struct omr_agents_conf {
 	 * this node (omr_dir_users_put): borrowed from the agent gateway, which
 	 * sets it; NULL in `-t` and before. Main thread only. */
 	struct omr_dir_users *users;
+	char **disabled;  /* ids with enabled: false (NULL-terminated): never logged in,
+			     not even through the directory */
 };
 
 struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 					     const struct omr_routing_conf *routing,
 					     struct omr_conf_errs *errs);
 void omr_agents_conf_free(struct omr_agents_conf *a);
+/* Whether `id` is an entry of the file with enabled: false (its letters'
+ * case ignored, as directories do). */
+int omr_agents_disabled(const struct omr_agents_conf *a, const char *id);
 /* The user `id`: an entry of the file, else a directory user met here. */
 const struct omr_agent_conf *omr_agents_find(const struct omr_agents_conf *a, const char *id);
 /* Whether owner (and deputy, NULL: none) may be a customer's contact

@@ -282,8 +282,8 @@ void omr_dir_users_refresh(const struct omr_agents_conf *a)
 		for (size_t k = 0; k < a->nagents; k++)
 			listed |= strcmp(a->agents[k].id, e->conf->id) == 0;
 		struct omr_agent_conf *conf =
-			listed || !a->directory ? NULL
-						: omr_dir_profile(a, e->conf->id, e->conf->name, e->groups);
+			listed || !a->directory || omr_agents_disabled(a, e->conf->id) ?
+				NULL : omr_dir_profile(a, e->conf->id, e->conf->name, e->groups);
 		if (!conf) {
 			omr_dir_users_drop(u, e);
 			continue;

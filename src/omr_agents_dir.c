@@ -42,6 +42,10 @@ const struct omr_agent_conf *omr_agents_dir_user(struct omr_agents *a, const cha
 		*why_r = "the directory's id is not letters, digits, _ - . @ (64 at most)";
 		return NULL;
 	}
+	if (omr_agents_disabled(dir, id)) {
+		*why_r = "the account is disabled in agents.yaml (enabled: false)";
+		return NULL;
+	}
 	ac = omr_agents_find(dir, id);
 	if (omr_agents_dir_listed(dir, ac)) {
 		if (omr_agent_from_directory(ac))

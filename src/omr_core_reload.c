@@ -16,6 +16,7 @@
 #include "omr_log.h"
 #include "omr_plugin.h"
 #include "omr_routing_conf.h"
+#include "omr_store.h"
 #include "omr_util.h"
 
 static int omr_core_plugins_unchanged(struct omr_core *core, const struct omr_config *next,
@@ -160,6 +161,12 @@ int omr_core_reload(struct omr_core *core, char **err_r)
 	struct omr_config *old = core->cfg;
 	core->cfg = next;
 	omr_log_setup(next->log.level, next->log.syslog, "omniroute");
+	if (next->admin.test_clock && !old->admin.test_clock)
+		omr_log_warn("reload: admin.test_clock is on: for tests only, never on a live site");
+	if (!next->admin.test_clock && core->store && omr_store_clock(core->store)) {
+		omr_log_warn("reload: admin.test_clock is off: the clock is real again");
+		omr_store_set_clock(core->store, 0);
+	}
 	core->reloads++;
 	omr_log_info("reload: configuration from %s applied", core->config_path);
 	if (core->state != OMR_CORE_STOPPING)

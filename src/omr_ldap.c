@@ -67,6 +67,16 @@ static int omr_ldap_filter_ok(const char *f)
 	return depth == 0;
 }
 
+/* ldap://localhost, ldap://127.x.y.z, ldap://[::1]: a directory on this host */
+static int omr_ldap_url_local(const char *url)
+{
+	const char *h = url + 7;
+	size_t n = strcspn(h, ":/");
+	if (*h == '[')
+		return strncmp(h, "[::1]", 5) == 0;
+	return (n == 9 && strncasecmp(h, "localhost", 9) == 0) || strncmp(h, "127.", 4) == 0;
+}
+
 static void omr_ldap_conf_check(const struct omr_ldap_conf *c, const struct omr_ynode *map,
 				struct omr_conf_errs *errs)
 {
@@ -79,6 +89,11 @@ static void omr_ldap_conf_check(const struct omr_ldap_conf *c, const struct omr_
 	if (ldaps && c->starttls)
 		omr_conf_error(errs, omr_ynode_get(map, "starttls"),
 			       "starttls: ldaps:// is TLS already; use ldap:// with starttls");
+	else if (c->url && !ldaps && !c->starttls && strncasecmp(c->url, "ldap://", 7) == 0 &&
+		 !omr_ldap_url_local(c->url))
+		omr_conf_error(errs, omr_ynode_get(map, "url"),
+			       "url: ldap:// without starttls sends the passwords in clear: use "
+			       "ldaps:// or starttls: true (plain ldap:// only to this host)");
 	if (c->filter && (!omr_ldap_filter_ok(c->filter) || !strstr(c->filter, "{user}")))
 		omr_conf_error(errs, omr_ynode_get(map, "filter"),
 			       "filter: one parenthesised LDAP filter with {user}, e.g. (uid={user})");
@@ -356,6 +371,10 @@ void omr_ldap_login(const struct omr_ldap_conf *c, const char *user, const char 
 		goto out;
 	if (c->group_base && omr_ldap_find_groups(&k, user) < 0)
 		goto out;
+	if (!r->dn || !*r->dn) { /* a bind with no DN would be anonymous */
+		omr_ldap_fail(&k, OMR_LDAP_DENIED, "user entry without a DN", LDAP_NO_SUCH_OBJECT);
+		goto out;
+	}
 	rc = omr_ldap_bind(&k, r->dn, password);
 	if (rc != LDAP_SUCCESS) {
 		omr_ldap_fail(&k, omr_ldap_down(rc) ? OMR_LDAP_UNAVAILABLE : OMR_LDAP_DENIED,

@@ -225,6 +225,9 @@ static void omr_check_nofile(const struct omr_config *c, rlim_t limit)
 
 static void omr_warn_short_token(const struct omr_config *c)
 {
+	if (c->admin.test_clock)
+		omr_log_warn("admin.test_clock is on: POST /api/v1/debug/clock may move this node's "
+			     "clock; for tests only, never on a live site");
 	if (c->admin.token && strlen(c->admin.token) < OMR_ADMIN_TOKEN_MIN)
 		omr_log_warn("admin.token is shorter than %d characters: accepted only because the "
 			     "admin API listens on loopback (%s); use a long random token",

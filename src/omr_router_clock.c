@@ -80,7 +80,8 @@ static void omr_router_due_cb(void *arg, const redisReply *reply, const char *er
 static void omr_router_recovered_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_router *r = arg;
-	long long n = err ? 0 : omr_reply_int(reply, 0);
+	struct omr_lua_complaints_due_reply out;
+	long long n = !err && omr_lua_complaints_due_reply(reply, &out) >= 1 ? out.recovered : 0;
 	r->recovering = 0;
 	if (err)
 		omr_log_warn("router: resolved complaints not looked at: %s", err);

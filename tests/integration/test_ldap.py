@@ -185,6 +185,31 @@ def test_session(tmp, d, slapd):
     ws.close()
 
 
+def test_disabled(tmp, d, slapd):
+    log("an entry with enabled: false is nobody, also to the directory")
+    path = os.path.join(tmp, "agents.yaml")
+    with open(path) as f:
+        good = f.read()
+    sue = Agent(d, "sue", PASSWORDS["sue"], available=False)
+    eq(sue.welcome.get("type"), "welcome", "sue logged in")
+    with open(path, "w") as f:
+        f.write(good.replace("agents:\n", "agents:\n  - id: sue\n    enabled: false\n", 1))
+    st, _ = d.http("POST", "/api/v1/reload")
+    eq(st, 200, "reload with sue disabled")
+    eq(sue.expect("error").get("code"), "revoked", "sue is logged out")
+    refused(auth(d, "sue", PASSWORDS["sue"], source="127.0.0.4"),
+            "sue, disabled in the file, by her directory password")
+    refused(auth(d, "SUE", PASSWORDS["sue"], source="127.0.0.4"),
+            "and by another spelling of her name")
+    with open(path, "w") as f:
+        f.write(good)
+    st, _ = d.http("POST", "/api/v1/reload")
+    eq(st, 200, "reload with sue enabled again")
+    eq(auth(d, "sue", PASSWORDS["sue"], source="127.0.0.4").get("type"), "welcome",
+       "sue logs in again")
+    sue.close()
+
+
 def test_reload(tmp, d, slapd):
     log("a reload describes directory users again from the new groups")
     dave = Agent(d, "dave", PASSWORDS["dave"])
@@ -355,6 +380,7 @@ def test(tmp):
     eq(r.returncode, 0, "-t accepts the directory: %s" % r.stderr)
     test_login(tmp, d, slapd)
     test_session(tmp, d, slapd)
+    test_disabled(tmp, d, slapd)
     test_reload(tmp, d, slapd)
     test_injection(tmp, d, slapd)
     test_empty_password(tmp, d, slapd)

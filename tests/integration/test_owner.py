@@ -40,6 +40,7 @@ def tok(who):
 
 SAM_API = "sam-api-token-0123456789abcdef"
 SAM_READ = "sam-read-token-0123456789abcdef"
+QUINN_API = "quinn-desk-api-token-0123456789"
 
 AGENTS = """
 agents:
@@ -56,7 +57,14 @@ agents:
     api_tokens:
       - { name: desk, hash: "%s", scopes: [read, act] }
       - { name: screen, hash: "%s", scopes: [read] }
-""" % (token_hash(tok("sam")), token_hash(SAM_API), token_hash(SAM_READ))
+  - id: quinn
+    token: "%s"
+    roles: [supervisor]
+    queues: [general]
+    api_tokens:
+      - { name: desk, hash: "%s", scopes: [read, act] }
+""" % (token_hash(tok("sam")), token_hash(SAM_API), token_hash(SAM_READ), token_hash(tok("quinn")),
+       token_hash(QUINN_API))
 
 PREFIX = "omr:{main}:"
 
@@ -113,6 +121,8 @@ def api_errors(d, cust, conv):
          "bad_request"),
         ("oversized", "PUT", path, '{"agent": "%s"}' % ("a" * 70000), omrtest.TOKEN, 413, None),
         ("a read-only token", "PUT", path, {"agent": "alice"}, SAM_READ, 403, "forbidden"),
+        ("a token limited to some queues", "PUT", path, {"agent": "alice"}, QUINN_API, 403,
+         "forbidden"),
         ("a wrong token", "PUT", path, {"agent": "alice"}, "wrong-token-0123456789", 401, None),
         ("a read-only token clearing", "DELETE", path, None, SAM_READ, 403, "forbidden"),
         ("GET", "GET", path, None, omrtest.TOKEN, 405, "method_not_allowed"),
