@@ -383,6 +383,11 @@ void omr_agents_conf_free(struct omr_agents_conf *a)
 	free(a);
 }
 
+unsigned long omr_agents_generation(const struct omr_agents_conf *a)
+{
+	return a ? omr_dir_users_gen(a->users) : 0;
+}
+
 int omr_agents_disabled(const struct omr_agents_conf *a, const char *id)
 {
 	for (size_t i = 0; a && id && a->disabled && a->disabled[i]; i++)

@@ -87,6 +87,10 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 					     const struct omr_routing_conf *routing,
 					     struct omr_conf_errs *errs);
 void omr_agents_conf_free(struct omr_agents_conf *a);
+/* Changes to the directory users met on this node (logged in, dropped,
+ * described again): what was made of the users (the router's pools) is
+ * out of date when this moves. */
+unsigned long omr_agents_generation(const struct omr_agents_conf *a);
 /* Whether `id` is an entry of the file with enabled: false (its letters'
  * case ignored, as directories do). */
 int omr_agents_disabled(const struct omr_agents_conf *a, const char *id);

@@ -36,6 +36,7 @@ struct omr_dir_user {
 struct omr_dir_users {
 	struct omr_dir_user *v;
 	size_t n;
+	unsigned long gen;   /* counts changes: the router's pools are made anew */
 };
 
 /* ---- loading ---- */
@@ -242,6 +243,7 @@ static struct omr_dir_user *omr_dir_users_slot(const struct omr_dir_users *u, co
 
 static void omr_dir_users_drop(struct omr_dir_users *u, struct omr_dir_user *e)
 {
+	u->gen++;
 	omr_dir_user_clear(e);
 	*e = u->v[--u->n];
 }
@@ -270,12 +272,20 @@ const struct omr_agent_conf *omr_dir_users_put(const struct omr_agents_conf *a, 
 	omr_dir_user_clear(e);
 	e->conf = conf;
 	e->groups = omr_strv_dup(groups);
+	u->gen++;
 	return conf;
+}
+
+unsigned long omr_dir_users_gen(const struct omr_dir_users *u)
+{
+	return u ? u->gen : 0;
 }
 
 void omr_dir_users_refresh(const struct omr_agents_conf *a)
 {
 	struct omr_dir_users *u = a->users;
+	if (u)
+		u->gen++;
 	for (size_t i = 0; u && i < u->n;) {
 		struct omr_dir_user *e = &u->v[i];
 		int listed = 0;

@@ -25,6 +25,7 @@ int omr_agents_dir_load(struct omr_agents_conf *a, const struct omr_ynode *dir,
 void omr_agents_dir_free(struct omr_agents_conf *a);
 const struct omr_agent_conf *omr_dir_users_find(const struct omr_dir_users *u, const char *id);
 size_t omr_dir_users_count(const struct omr_dir_users *u);
+unsigned long omr_dir_users_gen(const struct omr_dir_users *u);
 const struct omr_agent_conf *omr_dir_users_at(const struct omr_dir_users *u, size_t i);
 
 #endif

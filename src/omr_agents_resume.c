@@ -321,7 +321,11 @@ static void omr_resume_revoked(void *arg, const redisReply *reply, const char *e
 void omr_agents_revoke_sessions(struct omr_agents *a, const struct omr_supervise *sv,
 				omr_supervise_cb cb, void *arg)
 {
-	if (!sv->agent || !omr_agents_find(omr_env_cfg(&a->env)->agents, sv->agent)) {
+	const struct omr_agents_conf *dir = omr_env_cfg(&a->env)->agents;
+	/* a directory user may never have logged in on this node (or since a
+	 * restart): their tokens are in Redis all the same, and must go */
+	if (!sv->agent || (!omr_agents_find(dir, sv->agent) &&
+			   !(dir->directory && omr_agents_id_ok(sv->agent)))) {
 		cb(arg, 404, "not_found", "no such agent", NULL);
 		return;
 	}

@@ -62,6 +62,7 @@ struct omr_router {
 	/* omr_router_pools.c: kind of conversation -> struct omr_pool */
 	struct omr_map *pools;
 	const struct omr_config *pools_cfg;  /* the configuration they are of */
+	unsigned long pools_gen;  /* and its directory users (omr_agents_generation) */
 	unsigned long long events, offers, expired;
 };
 

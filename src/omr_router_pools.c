@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "omr_agents_conf.h"
 #include "omr_config.h"
 #include "omr_route.h"
 #include "omr_router_int.h"
@@ -43,6 +44,7 @@ static void omr_pools_reset(struct omr_router *r)
 	omr_map_free(r->pools, free);
 	r->pools = omr_map_new();
 	r->pools_cfg = omr_env_cfg(&r->env);
+	r->pools_gen = omr_agents_generation(r->pools_cfg->agents);
 }
 
 struct omr_pool *omr_router_pool(struct omr_router *r, const struct omr_pool_kind *k,
@@ -82,6 +84,7 @@ struct omr_pool *omr_router_pool(struct omr_router *r, const struct omr_pool_kin
 void omr_router_pools_check(struct omr_router *r)
 {
 	if (!r->pools || r->pools_cfg != omr_env_cfg(&r->env) ||
+	    r->pools_gen != omr_agents_generation(omr_env_cfg(&r->env)->agents) ||
 	    omr_map_count(r->pools) >= OMR_POOLS_MAX)
 		omr_pools_reset(r);
 }

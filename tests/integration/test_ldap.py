@@ -154,8 +154,21 @@ def test_login(tmp, d, slapd):
     st, body = d.http("GET", "/api/v1/agents")
     check("dave" in [a["id"] for a in body.get("agents", [])],
           "the admin API lists dave once he logged in")
+    dave.accept(offer["offer"])
+    # the router has built its list of who takes web chats (dave); lena, of
+    # the same group, logs in for the first time: she is in it from now
+    lena = Agent(d, "lena", PASSWORDS["lena"])
+    eq(lena.welcome.get("type"), "welcome", "lena logs in for the first time")
+    dave.presence("away")
+    w = Visitor(d, name="Walt")
+    c2 = w.say("another question")["conversation"]
+    offer = lena.expect("offer", timeout=15)
+    eq(offer.get("conversation", {}).get("id"), c2,
+       "a directory agent who logs in after the first offers is offered too")
+    lena.close()
     dave.close()
     v.close()
+    w.close()
 
 
 def answer(ws):
@@ -183,6 +196,18 @@ def test_session(tmp, d, slapd):
     eq(answer(ws).get("code"), "session_expired",
        "after the logout it is refused")
     ws.close()
+    # an admin's revoke reaches a directory user's tokens, also for a user
+    # this node has not met (they may have logged in elsewhere)
+    dave = Agent(d, "dave", PASSWORDS["dave"], available=False)
+    tok = dave.expect("session")["session"]
+    st, body = d.http("DELETE", "/api/v1/agents/dave/sessions")
+    eq(st, 200, "dave's sessions revoked: %r" % body)
+    ws = d.ws("/agent", "omniroute.agent.v1")
+    ws.send({"type": "auth", "session": tok})
+    eq(answer(ws).get("code"), "session_expired", "the revoked token is refused")
+    ws.close()
+    st, body = d.http("DELETE", "/api/v1/agents/never.met/sessions")
+    eq(st, 200, "a directory id not met on this node can be revoked too: %r" % body)
 
 
 def test_disabled(tmp, d, slapd):
