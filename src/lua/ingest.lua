@@ -201,6 +201,16 @@ redis.call('RPUSH', P .. 'conv:' .. conv .. ':msgs', msg)
 redis.call('HINCRBY', P .. 'conv:' .. conv, 'msg_count', 1)
 redis.call('HSET', P .. 'conv:' .. conv, 'updated_at', now, 'last_message_at', now,
   'last_inbound_at', now)
+if attachments ~= '[]' then
+  -- a stored file is named by its content: counted per message that names
+  -- it, so that a purge deletes it only with the last (purge.lib)
+  local ok, atts = pcall(cjson.decode, attachments)
+  for _, a in ipairs(ok and type(atts) == 'table' and atts or {}) do
+    if type(a) == 'table' and a.stored == true and type(a.sha256) == 'string' then
+      redis.call('HINCRBY', P .. 'files:refs', ch .. ':' .. a.sha256, 1)
+    end
+  end
+end
 redis.call('SET', dedup, msg, 'PX', A.dedup_ttl)
 if isnew == 1 and kind == 'auto' then
   -- an automatic mail (out of office, a list) opens no contact: the
