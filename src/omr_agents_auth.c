@@ -25,6 +25,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,12 +93,19 @@ static void omr_auth_record(struct omr_agents *a, const char *mode, const char *
 {
 	const struct omr_config *cfg = omr_env_cfg(&a->env);
 	char key[64];
+	/* a directory matches names whatever their case: so does the account's
+	 * count of failures ("Dave" and "dave" are one account to it) */
+	char *account = omr_strdup(agent ? agent : "");
+	if (cfg->agents->directory)
+		for (char *c = account; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
 	struct omr_lua_login_guard_args g = {
-		.mode = mode, .account = agent, .address = omr_gate_peer_key(ip, key, sizeof(key)),
+		.mode = mode, .account = account, .address = omr_gate_peer_key(ip, key, sizeof(key)),
 		.window = cfg->admission.login_window, .lockout = cfg->admission.login_lockout,
 		.max = cfg->admission.login_failures,
 	};
 	omr_lua_login_guard(a->env.store, &g, cb ? cb : omr_auth_guard_done, arg);
+	free(account);
 }
 
 static void omr_auth_accepted(struct omr_agents *a, struct omr_asess *s, const char *agent,

@@ -12,13 +12,16 @@
 local start = A.after == '' and '-' or '(' .. A.after
 local entries = redis.call('XRANGE', K.bus, start, '+', 'COUNT', A.count)
 local deleted, last = 0, ''
+-- the erased ids as a set: each frame is read once, however many there are
+local erased = {}
+for _, id in ipairs(REST) do erased[id] = true end
 for _, e in ipairs(entries) do
   last = e[1]
   local f = e[2]
   for i = 1, #f - 1, 2 do
     if f[i] == 'm' then
-      for _, id in ipairs(REST) do
-        if f[i + 1]:find(id, 1, true) then
+      for id in f[i + 1]:gmatch('c_[0-9a-z]+') do
+        if erased[id] then
           redis.call('XDEL', K.bus, e[1])
           deleted = deleted + 1
           break

@@ -21,7 +21,9 @@
 -- @reply messages int
 -- @reply files   int  attachment files announced for deletion (purge:files)
 -- @reply addresses int  addresses unlinked ('done')
--- @reply ids     any  'open': ids of conversations not closed (at most 20);
+-- @reply ids     any  'open': ids of conversations not closed (at most 20;
+--                     on a later call, the one found open: the erasure
+--                     stops there, what the earlier calls removed stays removed);
 --                     else the ids of the conversations removed in this call
 local ck, cust = K.cust, A.customer
 local lk = ck .. ':convs'
@@ -33,7 +35,8 @@ if A.first then
     local open = {}
     for _, c in ipairs(redis.call('ZRANGE', lk, 0, -1)) do
       local st = redis.call('HGET', P .. 'conv:' .. c, 'status')
-      if st and st ~= 'closed' and #open < 20 then open[#open + 1] = c end
+      if st and st ~= 'closed' then open[#open + 1] = c end
+      if #open >= 20 then break end
     end
     if #open > 0 then return { 'open', 0, 0, 0, 0, open } end
   end
@@ -42,6 +45,14 @@ local convs, msgs, files, removed = 0, 0, 0, {}
 while msgs < A.budget do
   local c = redis.call('ZRANGE', lk, 0, 0)[1]
   if not c then break end
+  -- the customer may have written again between two calls: a conversation
+  -- that is open now is not erased without force (nor anything after it)
+  local st = not A.force and redis.call('HGET', P .. 'conv:' .. c, 'status')
+  if st and st ~= 'closed' then
+    -- what this call removed is answered first; the next call says 'open'
+    if convs > 0 then return { 'more', convs, msgs, files, 0, removed } end
+    return { 'open', 0, 0, 0, 0, { c } }
+  end
   local done, m, f = G.conv(c, A.budget - msgs)
   msgs, files = msgs + m, files + f
   if not done then return { 'more', convs, msgs, files, 0, removed } end
