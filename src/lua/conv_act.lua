@@ -52,7 +52,7 @@
 -- @lib  pools
 local ckey, akey, conv, now = K.conv, K.agent, A.conversation, NOW
 local c = redis.call('HMGET', ckey, 'status', 'agent', 'channel', 'queue', 'thread', 'customer',
-  'ended_at', 'assigned_at')
+  'ended_at', 'assigned_at', 'transferred_by', 'repeat', 'complaint')
 if c[2] ~= A.agent or redis.call('SISMEMBER', akey .. ':convs', conv) == 0 then
   return { 'not_yours' }
 end
@@ -111,17 +111,18 @@ if A.action == 'wrapup' then
     end
     redis.call('HSET', ck, 'last_agent', A.agent, 'last_closed_at', now, 'last_reason', A.reason)
   end
-  if A.complained and redis.call('HGET', ckey, 'complaint') ~= '1' then
+  local complaint = c[11] == '1'
+  if A.complained and not complaint then
     E.move(c[6], A.cpoints, 'complaint', conv, A.min, A.max)
+    complaint = true
   end
   E.move(c[6], A.points, A.outcome, conv, A.min, A.max)
   if A.points > 0 and c[6] then
     -- resolved: at the first contact, and a complaint's road to recovery
-    local f = redis.call('HMGET', ckey, 'transferred_by', 'repeat', 'complaint')
-    if (f[1] or '') == '' and f[2] ~= '1' then
+    if (c[9] or '') == '' and c[10] ~= '1' then
       E.move(c[6], A.fcr, 'first_contact_resolution', conv, A.min, A.max)
     end
-    if f[3] == '1' and A.recover > 0 then
+    if complaint and A.recover > 0 then
       redis.call('HSET', P .. 'cust:' .. c[6], 'complaint_pending', conv)
       redis.call('ZADD', P .. 'complaints:pending', now + A.recover, conv)
     end
