@@ -24,13 +24,71 @@ struct provider_reply_map {
 	const char *id_path[4];
 };
 
+/* A companion request that goes out only once the message it goes with
+ * was taken by the provider (the public note of a private reply): never
+ * for a message that failed, so that nobody reads "we sent you a
+ * message" about one that never arrived. Its own outcome is only logged. */
+struct provider_then {
+	char *url;
+	char *auth;                    /* "Authorization: ..." or NULL (retry.authorize) */
+	char *data;                    /* JSON text */
+	long timeout_ms;
+	struct omr_http_retry retry;   /* copied; authorize_arg must outlive it */
+	const struct provider_reply_map *map;
+};
+
 /* One outbound message on its way. */
 struct provider_send {
 	const struct omr_host_api *api;
 	omr_host *host;
 	char *message;                 /* our message id, for send_result */
 	const struct provider_reply_map *map;
+	struct provider_then *then;    /* owned; NULL: none */
 };
+
+/* "Authorization: Bearer <token>" (malloc'ed) */
+static inline char *provider_bearer(const char *token)
+{
+	size_t n = strlen(token) + 32;
+	char *auth = omr_plugin_calloc(1, n);
+	snprintf(auth, n, "Authorization: Bearer %s", token);
+	return auth;
+}
+
+static inline void provider_then_free(struct provider_then *t)
+{
+	if (!t)
+		return;
+	free(t->url);
+	free(t->auth);
+	free(t->data);
+	free(t);
+}
+
+/* The companion of a send: POST body (a JSON object, consumed) to url,
+ * with auth (a header line, copied; NULL: retry->authorize signs each
+ * try). NULL when body is NULL. */
+static inline struct provider_then *provider_then_new(const char *url, const char *auth,
+						      json_t *body, long timeout_ms,
+						      const struct omr_http_retry *retry,
+						      const struct provider_reply_map *map)
+{
+	if (!body)
+		return NULL;
+	struct provider_then *t = omr_plugin_calloc(1, sizeof(*t));
+	t->url = omr_plugin_strdup(url);
+	t->auth = auth ? omr_plugin_strdup(auth) : NULL;
+	t->data = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	t->timeout_ms = timeout_ms;
+	t->retry = *retry;
+	t->map = map;
+	if (!t->data) {
+		provider_then_free(t);
+		return NULL;
+	}
+	return t;
+}
 
 static inline const json_t *provider_path(const json_t *j, const char *const *path)
 {
@@ -77,6 +135,12 @@ static inline void provider_result(struct provider_send *s, const char *status, 
 		s->api->log(s->host, OMR_LOG_WARN, "a public note was not posted: %s", why);
 }
 
+static inline int provider_post_then(const struct omr_host_api *api, omr_host *host,
+				     const char *url, const char *auth, const char *data,
+				     long timeout_ms, const struct omr_http_retry *retry,
+				     const char *message, const struct provider_reply_map *map,
+				     struct provider_then *then);
+
 static inline void provider_sent(void *arg, const struct omr_http_response *res)
 {
 	struct provider_send *s = arg;
@@ -100,43 +164,60 @@ static inline void provider_sent(void *arg, const struct omr_http_response *res)
 		const char *id = json_string_value(provider_path(j, s->map->id_path));
 		provider_result(s, "sent", id, NULL);
 		json_decref(j);
+		struct provider_then *t = s->then;
+		s->then = NULL;
+		if (t && provider_post_then(s->api, s->host, t->url, t->auth, t->data, t->timeout_ms,
+					    &t->retry, NULL, t->map, NULL) != OMR_OK)
+			s->api->log(s->host, OMR_LOG_WARN, "a public note was not posted");
+		provider_then_free(t);
 	}
+	provider_then_free(s->then);
 	free(s->message);
 	free(s);
 }
 
-static inline int provider_post_headers(const struct omr_host_api *api, omr_host *host,
-					const char *url, const char *auth, const char *data,
-					long timeout_ms, const struct omr_http_retry *retry,
-					const char *message, const struct provider_reply_map *map);
 
 /* POST body (a JSON object, consumed) to url with a bearer token, retried
- * and paced as retry says; the outcome becomes the message's status. */
-static inline int provider_post(const struct omr_host_api *api, omr_host *host, const char *url,
-				const char *token, json_t *body, long timeout_ms,
-				const struct omr_http_retry *retry, const char *message,
-				const struct provider_reply_map *map)
+ * and paced as retry says; the outcome becomes the message's status; then
+ * (owned; NULL: none) goes out once it succeeded. */
+static inline int provider_post_bearer(const struct omr_host_api *api, omr_host *host,
+				       const char *url, const char *token, json_t *body,
+				       long timeout_ms, const struct omr_http_retry *retry,
+				       const char *message, const struct provider_reply_map *map,
+				       struct provider_then *then)
 {
 	char *data = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
-	if (!data)
+	if (!data) {
+		provider_then_free(then);
 		return OMR_ERROR;
-	size_t alen = strlen(token) + 32;
-	char *auth = omr_plugin_calloc(1, alen);
-	snprintf(auth, alen, "Authorization: Bearer %s", token);
-	int rc = provider_post_headers(api, host, url, auth, data, timeout_ms, retry, message, map);
+	}
+	char *auth = provider_bearer(token);
+	int rc = provider_post_then(api, host, url, auth, data, timeout_ms, retry, message, map,
+				    then);
 	free(auth);
 	free(data);
 	return rc;
 }
 
+static inline int provider_post(const struct omr_host_api *api, omr_host *host, const char *url,
+				const char *token, json_t *body, long timeout_ms,
+				const struct omr_http_retry *retry, const char *message,
+				const struct provider_reply_map *map)
+{
+	return provider_post_bearer(api, host, url, token, body, timeout_ms, retry, message, map,
+				    NULL);
+}
+
 /* The same with the Authorization header given ("Authorization: ...", or
  * NULL when retry->authorize makes one per try), data a JSON text (not
- * consumed). */
-static inline int provider_post_headers(const struct omr_host_api *api, omr_host *host,
-					const char *url, const char *auth, const char *data,
-					long timeout_ms, const struct omr_http_retry *retry,
-					const char *message, const struct provider_reply_map *map)
+ * consumed); then (owned, freed in every case; NULL: none) is sent once
+ * this one succeeded. */
+static inline int provider_post_then(const struct omr_host_api *api, omr_host *host,
+				     const char *url, const char *auth, const char *data,
+				     long timeout_ms, const struct omr_http_retry *retry,
+				     const char *message, const struct provider_reply_map *map,
+				     struct provider_then *then)
 {
 	const char *headers[3] = { NULL, NULL, NULL };
 	size_t nh = 0;
@@ -148,9 +229,11 @@ static inline int provider_post_headers(const struct omr_host_api *api, omr_host
 	s->host = host;
 	s->message = omr_plugin_strdup(message);
 	s->map = map;
+	s->then = then;
 	int rc = api->http_send(host, "POST", url, headers, data, strlen(data), timeout_ms, retry,
 				provider_sent, s);
 	if (rc != OMR_OK) {
+		provider_then_free(s->then);
 		free(s->message);
 		free(s);
 	}

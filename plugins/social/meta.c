@@ -320,20 +320,44 @@ static json_t *meta_quick_replies(const json_t *buttons)
 	return out;
 }
 
-/* POST body (consumed) to url; message: whose status the outcome is
- * (NULL: only logged) */
-static int meta_post(struct meta_state *st, const char *url, json_t *body, const char *message,
-		     const struct provider_reply_map *map)
+static struct omr_http_retry meta_retry(const struct meta_state *st)
 {
-	if (!body)
-		return OMR_ERROR;
 	struct omr_http_retry retry = {
 		.attempts = (int)st->cfg->send_attempts,
 		.lane = st->cfg->page_id,
 		.per_second = (double)st->cfg->rate_per_second,
 	};
-	return provider_post(st->api, st->host, url, st->cfg->access_token, body,
-			     (long)st->cfg->timeout, &retry, message, map);
+	return retry;
+}
+
+/* POST body (consumed) to url; message: whose status the outcome is
+ * (NULL: only logged); then (owned, NULL: none) goes out once it
+ * succeeded */
+static int meta_post(struct meta_state *st, const char *url, json_t *body, const char *message,
+		     const struct provider_reply_map *map, struct provider_then *then)
+{
+	if (!body) {
+		provider_then_free(then);
+		return OMR_ERROR;
+	}
+	struct omr_http_retry retry = meta_retry(st);
+	return provider_post_bearer(st->api, st->host, url, st->cfg->access_token, body,
+				    (long)st->cfg->timeout, &retry, message, map, then);
+}
+
+/* the public note under a comment answered privately, sent once the
+ * private reply is taken */
+static struct provider_then *meta_note(struct meta_state *st, const char *comment,
+				       const char *note)
+{
+	char url[600], *auth = provider_bearer(st->cfg->access_token);
+	struct omr_http_retry retry = meta_retry(st);
+	snprintf(url, sizeof(url), "%s/%s/" META_REPLY_EDGE, st->cfg->api_base, comment);
+	struct provider_then *t = provider_then_new(url, auth, json_pack("{s:s}", "message", note),
+						    (long)st->cfg->timeout, &retry,
+						    &meta_comment_reply);
+	free(auth);
+	return t;
 }
 
 static int meta_send(void *state, const struct omr_outbound *out)
@@ -342,6 +366,7 @@ static int meta_send(void *state, const struct omr_outbound *out)
 	char url[600];
 	json_t *body;
 	const struct provider_reply_map *map = &meta_dm_reply;
+	struct provider_then *then = NULL;
 
 	const char *note = json_string_value(json_object_get(out->data, "public_note"));
 	if (strcmp(out->kind, "message") != 0)
@@ -349,13 +374,10 @@ static int meta_send(void *state, const struct omr_outbound *out)
 	if (out->thread && strncmp(out->thread, META_THREAD_PREFIX, strlen(META_THREAD_PREFIX)) == 0 &&
 	    note) {
 		/* answered privately: a private reply to the comment (Send API,
-		 * recipient.comment_id), and the short note under it */
+		 * recipient.comment_id), and, once it is taken, the short note
+		 * under the comment */
 		const char *comment = out->thread + strlen(META_THREAD_PREFIX);
-		snprintf(url, sizeof(url), "%s/%s/" META_REPLY_EDGE, st->cfg->api_base, comment);
-		if (meta_post(st, url, json_pack("{s:s}", "message", note), NULL,
-			      &meta_comment_reply) != OMR_OK)
-			st->api->log(st->host, OMR_LOG_WARN, "comment %s: the public note was not sent",
-				     comment);
+		then = meta_note(st, comment, note);
 		snprintf(url, sizeof(url), "%s/%s/messages", st->cfg->api_base, st->cfg->page_id);
 		body = json_pack("{s:{s:s},s:{s:s}}", "recipient", "comment_id", comment, "message",
 				 "text", out->text ? out->text : "");
@@ -376,7 +398,7 @@ static int meta_send(void *state, const struct omr_outbound *out)
 			json_object_set_new(json_object_get(body, "message"), "quick_replies",
 					    meta_quick_replies(buttons));
 	}
-	return meta_post(st, url, body, out->message, map);
+	return meta_post(st, url, body, out->message, map, then);
 }
 
 /* ---- life ---- */

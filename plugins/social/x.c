@@ -311,42 +311,54 @@ static char *x_authorize(void *arg, const char *method, const char *url)
 	return x_oauth1(st->cfg, url, (long long)time(NULL), nonce);
 }
 
-/* One POST of a JSON body to the API, signed as configured; message:
- * whose status the outcome is (NULL: only logged). */
-static int x_post(struct x_state *st, const char *url, json_t *body, const char *message,
-		  const struct provider_reply_map *map)
+/* How X is tried: paced per account; every try signed anew when OAuth
+ * 1.0a is on (X takes a nonce once). */
+static struct omr_http_retry x_retry(struct x_state *st)
 {
-	if (!body)
-		return OMR_ERROR;
 	struct omr_http_retry retry = {
 		.attempts = (int)st->cfg->send_attempts,
 		.lane = st->cfg->user_id,
 		.per_second = (double)st->cfg->rate_per_second,
 	};
-	if (!x_oauth1_on(st->cfg))
-		return provider_post(st->api, st->host, url, st->cfg->access_token, body,
-				     (long)st->cfg->timeout, &retry, message, map);
-	/* every try signed anew: X takes a nonce once */
-	retry.authorize = x_authorize;
-	retry.authorize_arg = st;
-	char *data = json_dumps(body, JSON_COMPACT);
+	if (x_oauth1_on(st->cfg)) {
+		retry.authorize = x_authorize;
+		retry.authorize_arg = st;
+	}
+	return retry;
+}
+
+/* The bearer header, or NULL when each try is signed (malloc'ed) */
+static char *x_bearer(const struct x_state *st)
+{
+	return x_oauth1_on(st->cfg) ? NULL : provider_bearer(st->cfg->access_token);
+}
+
+/* One POST of a JSON body (consumed) to the API, signed as configured;
+ * message: whose status the outcome is (NULL: only logged); then (owned,
+ * NULL: none) goes out once it succeeded. */
+static int x_post(struct x_state *st, const char *url, json_t *body, const char *message,
+		  const struct provider_reply_map *map, struct provider_then *then)
+{
+	struct omr_http_retry retry = x_retry(st);
+	char *data = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *auth = x_bearer(st);
 	json_decref(body);
-	int rc = data ? provider_post_headers(st->api, st->host, url, NULL, data,
-					      (long)st->cfg->timeout, &retry, message, map)
-		      : OMR_ERROR;
+	int rc = OMR_ERROR;
+	if (data)
+		rc = provider_post_then(st->api, st->host, url, auth, data, (long)st->cfg->timeout,
+					&retry, message, map, then);
+	else
+		provider_then_free(then);
+	free(auth);
 	free(data);
 	return rc;
 }
 
 /* POST /2/tweets: a public reply under tweet id */
-static int x_reply_tweet(struct x_state *st, const char *id, const char *text,
-			 const char *message)
+static json_t *x_tweet_body(const char *id, const char *text)
 {
-	char url[600];
-	snprintf(url, sizeof(url), "%s/2/tweets", st->cfg->api_base);
-	return x_post(st, url, json_pack("{s:s,s:{s:s}}", "text", text ? text : "", "reply",
-					 "in_reply_to_tweet_id", id),
-		      message, &x_tweet_reply);
+	return json_pack("{s:s,s:{s:s}}", "text", text ? text : "", "reply", "in_reply_to_tweet_id",
+			 id);
 }
 
 static int x_send(void *state, const struct omr_outbound *out)
@@ -354,6 +366,7 @@ static int x_send(void *state, const struct omr_outbound *out)
 	struct x_state *st = state;
 	char url[600];
 	const char *tweet = NULL;
+	struct provider_then *then = NULL;
 	if (strcmp(out->kind, "message") != 0)
 		return OMR_OK;
 	for (const char *p = out->address; *p; p++)
@@ -362,14 +375,22 @@ static int x_send(void *state, const struct omr_outbound *out)
 	if (out->thread && strncmp(out->thread, X_THREAD_PREFIX, strlen(X_THREAD_PREFIX)) == 0)
 		tweet = out->thread + strlen(X_THREAD_PREFIX);
 	const char *note = json_string_value(json_object_get(out->data, "public_note"));
+	snprintf(url, sizeof(url), "%s/2/tweets", st->cfg->api_base);
 	if (tweet && !note) /* a public answer under the customer's tweet */
-		return x_reply_tweet(st, tweet, out->text, out->message);
-	if (tweet && x_reply_tweet(st, tweet, note, NULL) != OMR_OK)
-		st->api->log(st->host, OMR_LOG_WARN, "tweet %s: the public note was not sent", tweet);
+		return x_post(st, url, x_tweet_body(tweet, out->text), out->message,
+			      &x_tweet_reply, NULL);
+	if (tweet) {
+		/* answered by DM: the note under the tweet once the DM is taken */
+		struct omr_http_retry retry = x_retry(st);
+		char *auth = x_bearer(st);
+		then = provider_then_new(url, auth, x_tweet_body(tweet, note), (long)st->cfg->timeout,
+					 &retry, &x_tweet_reply);
+		free(auth);
+	}
 	snprintf(url, sizeof(url), "%s/2/dm_conversations/with/%.64s/messages", st->cfg->api_base,
 		 out->address);
 	return x_post(st, url, json_pack("{s:s}", "text", out->text ? out->text : ""), out->message,
-		      &x_reply);
+		      &x_reply, then);
 }
 
 static int x_check(const void *config, char **err_r)

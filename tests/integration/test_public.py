@@ -161,6 +161,16 @@ def test(tmp):
     wait_for(lambda: next(m for m in d.conversation(conv["id"])["messages"] if m["id"] == mid)
              ["status"] == "sent", what="the private message's status: sent")
 
+    # Meta takes one private reply per comment: a second one fails, and
+    # its note is not posted (a note goes out only after its message)
+    a = reply(alice, conv["id"], "Andy, one more thing in private", "p3", private=True)
+    eq(a["type"], "ack", "a second private answer is stored")
+    mid3 = a["message"]["id"]
+    wait_for(lambda: next(m for m in d.conversation(conv["id"])["messages"] if m["id"] == mid3)
+             ["status"] == "failed", what="the second private reply: failed (#10903)")
+    eq(len([p for p in graph.posts("/555_777/comments") if p["body"] == {"message": NOTE_EN}]), 1,
+       "no public note about a private message that never arrived")
+
     # refused plainly
     for bad, want in (({"private": "yes"}, "private"), ({"private": 1}, "private")):
         a = reply(alice, conv["id"], "x", "bad%s" % bad["private"], **bad)
@@ -205,6 +215,18 @@ def test(tmp):
                              if p["body"].get("reply", {}).get("in_reply_to_tweet_id") ==
                              "1865000000000000002"], what="the public note")
     eq([p["body"]["text"] for p in note], [NOTE_EN], "and the note as a reply tweet")
+    check(xapi.requests.index(note[0]) > xapi.requests.index(dm),
+          "posted after the DM was taken")
+
+    # a DM X refuses: no note about it
+    xapi.fail_next(1, status=403, retry_after=None)
+    a = reply(alice, xr["id"], "Ann, are you there?", "x2b", private=True)
+    wait_for(lambda: next(m for m in d.conversation(xr["id"])["messages"]
+                          if m["id"] == a["message"]["id"])["status"] == "failed",
+             what="the refused DM: failed")
+    eq(len([p for p in xapi.posts("/2/tweets")
+            if p["body"].get("reply", {}).get("in_reply_to_tweet_id") == "1865000000000000002"]),
+       1, "no second note for a DM that failed")
 
     # a private answer on a private conversation: refused
     dm_ev = {"for_user_id": X_USER, "direct_message_events": [
