@@ -86,7 +86,7 @@
 	 'monitor-actions', 'whisper-form', 'whisper-label', 'whisper-text', 'whisper-send', 'barge-form',
 	 'barge-text', 'barge-send', 'reassign-form', 'reassign-target', 'reassign-note', 'reassign-submit',
 	 'monitor-error', 'helpline-sup', 'helpline-agent', 'presence-group', 'sup-tabs', 'sup-tab-board',
-	 'sup-tab-reports', 'sup-reports', 'rep-form', 'rep-from', 'rep-to', 'rep-interval', 'rep-show',
+	 'sup-tab-reports', 'sup-tab-reasons', 'sup-reports', 'rep-form', 'rep-from', 'rep-to', 'rep-interval', 'rep-show',
 	 'rep-csv', 'rep-error', 'rep-status', 'rep-body', 'public-bar', 'reply-private',
 	 'reply-send'].forEach(function (id) {
 		el[id.replace(/-([a-z])/g, function (m, c) { return c.toUpperCase(); })] = $(id);
@@ -2505,15 +2505,21 @@
 	 * instant); a monitored conversation stays monitored, its pane comes
 	 * back with the board. */
 
+	/* the screens, in the tabs' order: 'reasons' is the reports screen
+	 * opened on the contact reasons of the last four weeks, the avoidable
+	 * ones to remove first on top (docs/routing.md, contact reasons) */
+	var SUP_SCREENS = ['board', 'reports', 'reasons'];
+
 	function applyScreen() {
-		var rep = S.sup.screen === 'reports';
+		var rep = S.sup.screen !== 'board';
 		el.supBoard.hidden = rep;
 		el.supReports.hidden = !rep;
 		el.supervisor.classList.toggle('is-reports', rep);
-		el.supTabBoard.setAttribute('aria-selected', rep ? 'false' : 'true');
-		el.supTabReports.setAttribute('aria-selected', rep ? 'true' : 'false');
-		el.supTabBoard.tabIndex = rep ? -1 : 0;
-		el.supTabReports.tabIndex = rep ? 0 : -1;
+		[[el.supTabBoard, 'board'], [el.supTabReports, 'reports'], [el.supTabReasons, 'reasons']].forEach(function (t) {
+			t[0].setAttribute('aria-selected', S.sup.screen === t[1] ? 'true' : 'false');
+			t[0].tabIndex = S.sup.screen === t[1] ? 0 : -1;
+		});
+		el.supReports.setAttribute('aria-labelledby', S.sup.screen === 'reasons' ? 'sup-tab-reasons' : 'sup-tab-reports');
 		var skip = document.querySelector('.skip-link');
 		if (S.view === 'supervisor' && skip) {
 			skip.href = rep ? '#sup-reports' : '#sup-board';
@@ -2521,13 +2527,24 @@
 		}
 	}
 
+	function supTab(screen) {
+		return screen === 'reports' ? el.supTabReports : screen === 'reasons' ? el.supTabReasons : el.supTabBoard;
+	}
+
 	function supScreen(screen, focusTab) {
-		var first = screen === 'reports' && S.sup.screen !== 'reports';
-		S.sup.screen = screen === 'reports' ? 'reports' : 'board';
+		var was = S.sup.screen;
+		S.sup.screen = SUP_SCREENS.indexOf(screen) >= 0 ? screen : 'board';
 		applyScreen();
 		if (focusTab)
-			(S.sup.screen === 'reports' ? el.supTabReports : el.supTabBoard).focus();
-		if (first) {
+			supTab(S.sup.screen).focus();
+		if (S.sup.screen === 'reasons' && was !== 'reasons') {
+			/* what to act on: the contact reasons of the last four weeks */
+			var r = el.repForm.querySelector('input[name="rep-kind"][value="contact-reasons"]');
+			if (r)
+				r.checked = true;
+			el.repInterval.disabled = true; /* as the kind's change handler does */
+			repPreset(28, true);
+		} else if (S.sup.screen === 'reports' && was === 'board') {
 			/* the first time: today's queues, or the period chosen before */
 			if (!el.repFrom.value || !el.repTo.value)
 				repPreset(1, false);
@@ -2540,13 +2557,14 @@
 
 	el.supTabBoard.addEventListener('click', function () { supScreen('board', true); });
 	el.supTabReports.addEventListener('click', function () { supScreen('reports', true); });
+	el.supTabReasons.addEventListener('click', function () { supScreen('reasons', true); });
 	el.supTabs.addEventListener('keydown', function (ev) {
-		var k = ev.key;
+		var k = ev.key, i = SUP_SCREENS.indexOf(S.sup.screen), n = SUP_SCREENS.length;
 		if (k !== 'ArrowLeft' && k !== 'ArrowRight' && k !== 'Home' && k !== 'End')
 			return;
 		ev.preventDefault();
-		var toRep = k === 'End' || ((k === 'ArrowLeft' || k === 'ArrowRight') && S.sup.screen !== 'reports');
-		supScreen(toRep ? 'reports' : 'board', true);
+		i = k === 'Home' ? 0 : k === 'End' ? n - 1 : (i + (k === 'ArrowRight' ? 1 : n - 1)) % n;
+		supScreen(SUP_SCREENS[i], true);
 	});
 
 	/* after every welcome (a login, a reconnect): the wallboard again, the

@@ -276,6 +276,28 @@ async function reports(S, A, annaConv, sent) {
 	assert.equal(await S.locator('#rep-csv').textContent(), 'Download CSV', 'the button is back');
 	ok(`downloaded ${file}: ${rows.length - 1} records`);
 
+	/* the Contact reasons tab: the same report over the last four weeks,
+	 * what to remove first on top */
+	begin('contact reasons: the tab');
+	const asked = sent((f) => f.type === 'report' && f.report === 'contact-reasons' && f.format === 'json');
+	await S.locator('#sup-tab-reasons').click();
+	assert.equal(await S.locator('#sup-tab-reasons').getAttribute('aria-selected'), 'true', 'the tab is selected');
+	assert.equal(await S.locator('#sup-tab-reports').getAttribute('aria-selected'), 'false', 'Reports is not');
+	const from28 = new Date(Date.parse(today + 'T00:00:00Z') - 27 * 86400000).toISOString().slice(0, 10);
+	await S.waitForFunction((f) => document.querySelector('#rep-body').dataset.from === f, from28);
+	assert.equal(await S.locator('#rep-from').inputValue(), from28, 'the last four weeks');
+	assert.equal(sent((f) => f.type === 'report' && f.report === 'contact-reasons' && f.format === 'json' &&
+			  f.from === from28 && f.to === today), 1, 'asked for once');
+	assert.equal(sent((f) => f.type === 'report' && f.report === 'contact-reasons' && f.format === 'json'),
+		     asked + 1, 'and only that');
+	assert.equal(await S.locator('#rep-body > .sup-card').first().evaluate((n) => n.classList.contains('rep-remove')), true,
+		     'contacts to remove first: the first card');
+	assert.deepEqual(await S.locator('[data-testid="rep-remove"]').evaluateAll((rows) => rows.map((r) => r.dataset.key)),
+			 [REASON], 'the avoidable reason to act on');
+	await S.keyboard.press('ArrowLeft');
+	assert.equal(await S.locator('#sup-tab-reports').getAttribute('aria-selected'), 'true', 'ArrowLeft: Reports');
+	ok(`contact reasons from ${from28} to ${today}`);
+
 	/* back to the live board with the keyboard */
 	begin('reports: back to the board');
 	await S.locator('#sup-tab-reports').focus();
