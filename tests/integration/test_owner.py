@@ -4,9 +4,9 @@ conversations first; busy or away, after the bounded wait their team, then
 anyone; not logged in or away for days, the deputy. Set by an admin (PUT /
 DELETE /api/v1/customers/{id}/owner, hostile input refused), by a rule, or
 by the agent ("own" frame). The customer panel's summary comes with the
-agent's view. The waits are short (3 s) instead of a fake clock; "away for
-days" is written as an old presence_at, the only way to be days away in a
-test."""
+agent's view. The bounded waits are a realistic 30 s, passed by moving the
+daemon's clock (Daemon(test_clock=True)), not by waiting; "away for days"
+is written as an old presence_at."""
 import json
 import os
 import subprocess
@@ -15,7 +15,7 @@ import time
 import omrtest
 from omrtest import check, eq, log, Agent, Daemon, Redis, Visitor, wait_for, token_hash
 
-WAIT = 3  # s: prefer_owner and prefer_team
+WAIT = 30  # s: prefer_owner and prefer_team, passed with the test clock
 
 ROUTING = """
 skills: [general]
@@ -80,6 +80,8 @@ def first_contact(d, helper, name, reason="other", outcome="resolved"):
     helper: the visitor (to write again) and the customer id."""
     v = Visitor(d, name=name)
     c = v.say("Hello, it is %s" % name)["conversation"]
+    if "vip" in name:  # the rule makes carol (not here) the contact: her wait, her team's
+        d.advance_clock(2 * WAIT * 1000 + 2000)
     o = helper.offer_for(c)
     eq(helper.accept(o["offer"])["type"], "assigned", "helper takes %s's first contact" % name)
     helper.send({"type": "close", "conversation": c})
@@ -164,7 +166,7 @@ def test(tmp):
     redis = Redis(tmp)
     redis.start()
     config_check(tmp, redis)
-    d = Daemon(tmp, redis, routing=ROUTING, agents=AGENTS)
+    d = Daemon(tmp, redis, routing=ROUTING, agents=AGENTS, test_clock=True)
     d.start()
 
     # ---- the customers' first contacts, all with the helper
@@ -211,14 +213,15 @@ def test(tmp):
         nonlocal alice
         alice = login(d, "alice", available=False)
         alice.presence("away")
-        redis.cmd("HSET", PREFIX + "agent:alice", "presence_at", str(int(time.time() * 1000) -
+        redis.cmd("HSET", PREFIX + "agent:alice", "presence_at", str(d.advance_clock(0) -
                                                                      3 * 86400000))
 
     cases = [
         ("owner-free", "the owner is free: the owner gets it", None,
          ["alice"], "owner"),
         ("owner-busy", "the owner is away a moment: after the bounded wait their team (bob), "
-         "who declines: then anyone", owner_away, ["-wait", "bob:reject", "carol|dora"], "owner"),
+         "who declines: after the team's wait, anyone", owner_away,
+         ["-wait", "bob:reject", "-wait", "carol|dora"], "owner"),
         ("owner-gone", "the owner is not logged in: the deputy", owner_gone, ["dora"], "deputy"),
         ("owner-days", "the owner is away for days: the deputy", owner_days_away, ["dora"],
          "deputy"),
@@ -233,7 +236,8 @@ def test(tmp):
             if step == "-wait":
                 check(no_offer([a for a in everyone if a.id != "alice" and a in
                                 agents.values()]),
-                      "%s: nobody else gets it while the owner is waited for" % n)
+                      "%s: nobody else gets it while it is waited for" % n)
+                d.advance_clock(WAIT * 1000 + 1000)  # the bounded wait is over
                 continue
             who, _, act = step.partition(":")
             cands = [agents[w] for w in who.split("|") if w in agents]
@@ -303,6 +307,8 @@ def test(tmp):
     bob.presence("away")
     c = vc.say("Please help")["conversation"]
     # bob is away for a moment: waited for, then his team (alice)
+    check(no_offer([alice, carol, dora]), "nobody gets it while bob is waited for")
+    d.advance_clock(WAIT * 1000 + 1000)
     o = alice.offer_for(c, timeout=20)
     check(not any(p.get("type") == "offer" for b in (carol, dora) for p in b.pending),
           "the owner's team, not the others")
