@@ -12,7 +12,10 @@ socket; its latency runs from the visitor's message.
 Phases (each prints its figures):
   rate        a fixed RATE conversations/s for SECONDS: p50/p99 latency
   saturation  INFLIGHT conversations always open: routed/s, p50/p99, and
-              Redis calls per routed conversation (INFO commandstats)
+              Redis calls per routed conversation (INFO commandstats); the
+              CPU per conversation of Redis, the daemon and the load
+              generator (all three share the machine's cores), and the
+              frames the generator reads per conversation
   relay       one assigned conversation per agent; visitors and agents
               write back and forth: messages/s in each direction
   offer       the offer script alone, pipelined, with 50 and with 5,000
@@ -30,6 +33,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -169,10 +173,14 @@ def load(mode, port, tokens_file, **opts):
     args = ["node", LOAD, mode, str(port), tokens_file]
     for k, v in opts.items():
         args += ["--" + k, str(v)]
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         raise RuntimeError("load.mjs %s failed: %s" % (mode, p.stderr[-2000:]))
     out = json.loads(p.stdout.strip().splitlines()[-1])
+    # the generator's own CPU: it shares the two cores with Redis and the daemon
+    out["cpu_s"] = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
     if out.get("errors"):
         sys.stderr.write("load.mjs %s: %s\n" % (mode, p.stderr[-1500:]))
     return out
@@ -321,6 +329,13 @@ def main():
                         "%.0f")
                     say("saturation_daemon_cpu_us_per_offered", 1e6 * (cpu1[1] - cpu0[1]) / offers,
                         "%.0f")
+                    say("saturation_loadgen_cpu_us_per_offered", 1e6 * r["cpu_s"] / offers, "%.0f",
+                        "the load generator's own, on the same two cores")
+                    fr = r.get("frames") or {}
+                    print("# frames the generator read per conversation offered: " + ", ".join(
+                        "%s %.2f (%.0f B)" % (k, v["n"] / offers, v["bytes"] / max(1, v["n"]))
+                        for k, v in sorted(fr.items(), key=lambda kv: -kv[1]["n"])
+                        if v["n"] >= offers / 20))
                     top = sorted(diff.items(), key=lambda kv: -kv[1])[:8]
                     print("# round trips per routed: " + ", ".join(
                         "%s %.1f" % (k, v / max(1, r["offers"])) for k, v in top))

@@ -29,9 +29,19 @@ const log = (...a) => process.stderr.write(a.join(" ") + "\n");
 // socket errors: the first few are shown, the rest counted (a daemon
 // restart in the idle phase resets every agent's socket, as it should)
 let wsErrors = 0;
+// frames and bytes received, per socket kind and frame type ("agent:offer"):
+// what the generator itself has to read for each conversation
+const frames = {};
 function open(path, proto, onmsg) {
   const ws = new WebSocket(base + path, proto, { perMessageDeflate: false });
-  ws.on("message", (data) => onmsg(JSON.parse(data)));
+  const kind = path.replace(/^\//, "");
+  ws.on("message", (data) => {
+    const m = JSON.parse(data);
+    const f = (frames[kind + ":" + m.type] ||= { n: 0, bytes: 0 });
+    f.n++;
+    f.bytes += data.length;
+    onmsg(m);
+  });
   ws.on("error", (e) => {
     if (++wsErrors <= 5) log("ws error", path, e.message);
     else if (wsErrors % 5000 === 0) log(`${wsErrors} socket errors so far`);
@@ -182,7 +192,7 @@ async function route() {
   const wall = (now() - t0) / 1000;
   stopping = true;
   return { routed, per_s: routed / wall, p50_ms: pct(lat, 50), p99_ms: pct(lat, 99),
-           offers, errors, generator_behind: late, seconds: wall };
+           offers, errors, generator_behind: late, seconds: wall, frames };
 }
 
 async function relay() {
