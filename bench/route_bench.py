@@ -169,8 +169,28 @@ def npm_ready():
                        check=True, stdout=subprocess.DEVNULL)
 
 
+def build_loadgen(tmp):
+    """bench/route/loadgen.c (the C generator), built for this run; None
+    when it cannot be (no compiler or no jansson headers: load.mjs then)"""
+    exe = os.path.join(tmp, "loadgen")
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        return None
+    p = subprocess.run([cc, "-O2", "-o", exe, os.path.join(HERE, "route", "loadgen.c"),
+                        "-ljansson"], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.stderr.write("loadgen.c did not build, load.mjs instead:\n%s\n" % p.stderr[-1500:])
+        return None
+    return exe
+
+
+GENERATOR = {"c": None}  # the C generator's path once built
+
+
 def load(mode, port, tokens_file, **opts):
-    args = ["node", LOAD, mode, str(port), tokens_file]
+    c = GENERATOR["c"] if mode in ("route", "relay") else None
+    args = [c] if c else ["node", LOAD]
+    args += [mode, str(port), tokens_file]
     for k, v in opts.items():
         args += ["--" + k, str(v)]
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -265,6 +285,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--idle", type=int, default=10000)
     ap.add_argument("--phases", default="rate,saturation,relay,offer,idle")
+    ap.add_argument("--generator", choices=("c", "node"), default="c",
+                    help="the load generator of the route and relay phases: loadgen.c "
+                    "(default: it leaves the cores to the system under test) or load.mjs")
     ap.add_argument("--profile", action="count", default=0,
                     help="print Redis' time per script (saturation and relay); "
                     "twice: and per command in each")
@@ -272,6 +295,9 @@ def main():
     phases = a.phases.split(",")
     npm_ready()
     tmp = tempfile.mkdtemp(prefix="omr-route-bench-")
+    if a.generator == "c":
+        GENERATOR["c"] = build_loadgen(tmp)
+    print("# load generator: %s" % ("loadgen.c" if GENERATOR["c"] else "load.mjs"))
     redis = omrtest.Redis(tmp)
     redis.cmd("CONFIG", "SET", "appendfsync", "everysec")
     out = []
