@@ -71,7 +71,7 @@ static struct {
 	struct conn *agents, *visitors;
 	int nvis;
 	int stopping, counting;
-	long routed, offers, errors, late, to_agent, to_visitor, to_agent_all, to_visitor_all;
+	long routed, offers, errors, late, assigned, to_agent, to_visitor, to_agent_all, to_visitor_all;
 	double *lat;
 	size_t nlat, caplat;
 	double *sent_at;       /* client_msg_id "r<n>" -> time */
@@ -375,7 +375,7 @@ static void agent_frame(struct conn *a, json_t *m, const char *type)
 		if (G.mode == 0 && conv)
 			ws_send(a, json_pack("{s:s,s:s}", "type", "close", "conversation", conv));
 		else if (conv)
-			snprintf(a->conv, sizeof(a->conv), "%s", conv);
+			G.assigned++; /* relay: one conversation per visitor */
 	} else if (strcmp(type, "status") == 0 && G.mode == 0) {
 		const char *st = sget(m, "status");
 		if (st && strcmp(st, "wrapup") == 0)
@@ -685,10 +685,7 @@ static void route(void)
 
 static int pairs_done(void)
 {
-	int k = 0;
-	for (int i = 0; i < G.ntokens; i++)
-		k += G.agents[i].conv[0] != 0;
-	return k;
+	return (int)G.assigned;
 }
 
 static void relay(void)
