@@ -27,12 +27,16 @@ struct omr_files;
 struct omr_worker;
 struct omr_agents;
 
+/* Directory binds at once on the login pool, which has one more thread
+ * for password checks (the two never wait for each other). */
+#define OMR_AUTH_DIRECTORY_THREADS 2
+
 struct omr_agents_deps {
 	struct omr_edge *edge;          /* the /agent endpoint is registered on it */
 	struct omr_files *files;  /* links to attachments in frames */
 	struct omr_bus *bus;            /* frames for agents on other nodes */
 	struct omr_channels *channels;  /* reply windows, delivery of replies */
-	struct omr_worker *login;       /* password checks */
+	struct omr_worker *login;       /* password checks and directory binds */
 };
 
 struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_agents_deps *deps,

@@ -19,7 +19,9 @@
  * throttled by address only.
  * With a directory (agents.yaml directory:), a user without a password in
  * the file is checked there instead of by PBKDF2, through the same steps
- * and on the same pool (omr_agents_dir.c decides what they become).
+ * and queue, on a lane of its own of the login pool (so that a directory
+ * that hangs until its timeout never holds a local user's check;
+ * omr_agents_dir.c decides what they become).
  * Console session tokens (omr_agents_resume.c), which every accepted
  * log-in gets, are throttled by address only too.
  */
@@ -33,6 +35,7 @@
 #include <openssl/crypto.h>
 
 #include "omr_admission.h"
+#include "omr_agents.h"
 #include "omr_agents_conf.h"
 #include "omr_agents_int.h"
 #include "omr_config.h"
@@ -234,7 +237,7 @@ static void omr_auth_done(void *arg, int status)
 {
 	struct omr_auth_job *j = arg;
 	struct omr_agents *a = j->a;
-	a->auth_running--;
+	a->auth_running[j->ldap != NULL]--;
 	if (status == OMR_OK && j->took_ms > 0) /* what a check costs, for unknown agents */
 		a->auth_cost_ms = (a->auth_cost_ms * 7 + j->took_ms) / 8;
 	omr_auth_finish(j, status);
@@ -254,19 +257,31 @@ static void omr_auth_delayed(evutil_socket_t fd, short what, void *arg)
 	omr_auth_finish(j, OMR_OK);
 }
 
-/* Start checks while the pool has a free thread: unsuspected first. */
+/* Start checks while their lane of the pool has a free thread:
+ * unsuspected first, in order within each lane. */
 static void omr_auth_dispatch(struct omr_agents *a)
 {
-	while (a->auth_running < a->auth_threads && (a->auth_hi || a->auth_lo)) {
-		struct omr_auth_job **list = a->auth_hi ? &a->auth_hi : &a->auth_lo;
-		struct omr_auth_job *j = *list;
-		*list = j->next;
-		a->auth_queued--;
-		if (omr_worker_submit(a->login, omr_auth_work, omr_auth_done, j) != OMR_OK) {
-			omr_auth_finish(j, OMR_AGAIN);
-			continue;
+	struct omr_auth_job **lists[] = { &a->auth_hi, &a->auth_lo };
+	for (size_t l = 0; l < 2; l++) {
+		struct omr_auth_job **pj = lists[l];
+		while (*pj) {
+			struct omr_auth_job *j = *pj;
+			int lane = j->ldap != NULL;
+			if (a->auth_running[0] >= a->auth_threads[0] &&
+			    a->auth_running[1] >= a->auth_threads[1])
+				return;
+			if (a->auth_running[lane] >= a->auth_threads[lane]) {
+				pj = &j->next; /* its lane is full: the other's may go */
+				continue;
+			}
+			*pj = j->next;
+			a->auth_queued--;
+			if (omr_worker_submit(a->login, omr_auth_work, omr_auth_done, j) != OMR_OK) {
+				omr_auth_finish(j, OMR_AGAIN);
+				continue;
+			}
+			a->auth_running[lane]++;
 		}
-		a->auth_running++;
 	}
 }
 
@@ -439,7 +454,9 @@ void omr_agents_auth_init(struct omr_agents *a)
 	a->login_gate = omr_gate_new("agent log-ins", &l);
 	a->dir_users = omr_dir_users_new();
 	omr_env_cfg(&a->env)->agents->users = a->dir_users;
-	a->auth_threads = 1;
+	/* the login pool has a thread for each (omr_core_modules.c) */
+	a->auth_threads[0] = 1;
+	a->auth_threads[1] = OMR_AUTH_DIRECTORY_THREADS;
 	a->auth_cost_ms = 100;
 }
 

@@ -112,8 +112,11 @@ struct omr_agents {
 	struct omr_auth_job *auth_hi, *auth_lo; /* checks waiting: clean, suspect */
 	struct omr_auth_job *auth_delayed;      /* unknown agents being answered */
 	size_t auth_queued;
-	int auth_running;
-	int auth_threads;
+	/* checks running on the login pool, per lane: 0 passwords (PBKDF2,
+	 * CPU), 1 directory binds (network: a directory that hangs holds
+	 * only its own lane, never a local user's log-in) */
+	int auth_running[2];
+	int auth_threads[2];
 	long long auth_cost_ms;                 /* what a check takes, on average */
 	unsigned long long logins, login_failures, login_busy;
 	struct omr_dir_users *dir_users;        /* directory users met here (owned) */

@@ -53,7 +53,7 @@
 #include "omr_webhook.h"
 #include "omr_worker.h"
 
-#define OMR_LOGIN_THREADS 1
+#define OMR_LOGIN_THREADS (1 + OMR_AUTH_DIRECTORY_THREADS) /* PBKDF2, directory binds */
 
 /* ---- admission gates of the main thread (the edge has its own) ---- */
 

@@ -20,7 +20,9 @@ consoles over websockets.
 - `omniroute -t` checks the section with file and line.
 """
 import os
+import select
 import socket
+import time
 import subprocess
 
 import omrtest
@@ -349,6 +351,26 @@ def test_down(tmp, d, slapd):
                  what="a log line for the timeout")
         eq(auth(d, "alice", "alice", source="127.0.0.5").get("type"), "welcome",
            "alice (local) logs in after it")
+
+        # while a bind hangs, local users are not held behind it: the
+        # directory has a lane of its own on the login pool
+        held = d.ws("/agent", "omniroute.agent.v1", source="127.0.0.6")
+        try:
+            held.send({"type": "auth", "agent": "dave", "password": PASSWORDS["dave"]})
+            time.sleep(0.3)  # the bind has started and waits for the silent directory
+            eq(auth(d, "alice", "alice", source="127.0.0.5").get("type"), "welcome",
+               "alice (local) logs in while dave's bind hangs")
+            eq(auth(d, "bob", "bob", source="127.0.0.5").get("type"), "welcome",
+               "and bob")
+            eq(select.select([held.sock], [], [], 0)[0], [],
+               "both answered while dave's bind still waits for the directory")
+            m = held.recv(10)
+            while m.get("type") not in ("welcome", "error"):
+                m = held.recv(10)
+            eq(m.get("code"), "directory_unavailable",
+               "dave's bind ended by its timeout, after the local log-ins")
+        finally:
+            held.close()
     finally:
         mute.close()
 
