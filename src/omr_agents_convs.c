@@ -152,8 +152,16 @@ int omr_agents_text_ok(struct omr_agents *a, struct omr_areq *q, const char *cha
 		free(m);
 		return 0;
 	}
-	if (p && p->text_max && omr_utf8_chars(q->text) > p->text_max) {
-		char *m = omr_asprintf("%s takes at most %zu characters", channel, p->text_max);
+	/* posted publicly (not a private answer, which carries its note) */
+	int in_public = pub && strcmp(pub, "1") == 0 && !json_object_get(q->data, "public_note");
+	size_t max = p ? p->text_max : 0;
+	if (in_public && p && p->public_text_max)
+		max = p->public_text_max;
+	if (max && omr_utf8_chars(q->text) > max) {
+		char *m = in_public ? omr_asprintf("a public answer on %s takes at most %zu "
+						   "characters; answer privately for more",
+						   channel, max)
+				    : omr_asprintf("%s takes at most %zu characters", channel, max);
 		omr_agents_error_q(q, "text_too_long", m);
 		free(m);
 		return 0;

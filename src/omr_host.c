@@ -506,6 +506,7 @@ static int omr_host_channel_policy(omr_host *h, const struct omr_channel_policy 
 	json_decref(p->templates);
 	p->templates = policy->templates ? json_deep_copy(policy->templates) : NULL;
 	p->text_max = policy->text_max;
+	p->public_text_max = policy->public_text_max;
 	p->reopen_ms = policy->reopen_ms > 0 ? policy->reopen_ms : 0;
 	return OMR_OK;
 }

@@ -40,6 +40,7 @@ struct omr_plugin {
 	long long reply_window_ms;   /* 0: replies always allowed */
 	json_t *templates;           /* owned: [{name, language, text}] or NULL */
 	size_t text_max;             /* characters; 0: limits.text_max */
+	size_t public_text_max;      /* characters of a public answer; 0: text_max */
 	long long reopen_ms;         /* reopen a recently closed conversation of the thread */
 };
 

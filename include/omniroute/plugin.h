@@ -276,6 +276,8 @@ struct omr_channel_policy {
 	long long reopen_ms;        /* a customer who writes again in a thread whose
 	                               conversation closed this recently reopens it
 	                               (e-mail); 0: a new conversation */
+	size_t public_text_max;     /* longest answer posted publicly on a public
+	                               thread (a reply tweet, a comment); 0: text_max */
 };
 
 /* ------------------------------------------------------------------ */

@@ -34,6 +34,7 @@
 #define META_COMMENTS_FIELD "comments"
 #define META_REPLY_EDGE "replies"
 #define META_TEXT_MAX 1000
+#define META_COMMENT_MAX 2200 /* characters of a comment reply */
 #define META_API_BASE "https://graph.instagram.com/v21.0" /* Instagram API with Instagram Login */
 #else
 #define META_NAME "messenger"
@@ -41,6 +42,7 @@
 #define META_COMMENTS_FIELD "feed"
 #define META_REPLY_EDGE "comments"
 #define META_TEXT_MAX 2000
+#define META_COMMENT_MAX 8000 /* characters of a comment reply */
 #define META_API_BASE "https://graph.facebook.com/v21.0"
 #endif
 #define META_THREAD_PREFIX "comment:"
@@ -444,6 +446,7 @@ static int meta_init(const struct omr_host_api *api, omr_host *host, const void 
 	struct omr_channel_policy policy = {
 		.reply_window_ms = cfg->reply_window,
 		.text_max = META_TEXT_MAX,
+		.public_text_max = META_COMMENT_MAX,
 	};
 	return provider_start(api, host, &spec, &policy, st, state_r, err_r);
 }

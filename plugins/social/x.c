@@ -38,6 +38,8 @@
 #include "../common/provider.h"
 
 #define X_TEXT_MAX 10000       /* characters of a DM */
+#define X_TWEET_MAX 280        /* characters of a reply tweet (X counts some as two:
+				  the limit the agent is told is the plain one) */
 #define X_THREAD_PREFIX "tweet:" /* a public conversation: the tweet answered */
 
 struct x_config {
@@ -438,7 +440,8 @@ static int x_init(const struct omr_host_api *api, omr_host *host, const void *co
 		.parse = x_parse,
 		.arg = st,
 	};
-	struct omr_channel_policy policy = { .text_max = X_TEXT_MAX };
+	struct omr_channel_policy policy = { .text_max = X_TEXT_MAX,
+					     .public_text_max = X_TWEET_MAX };
 	if (!x_oauth1_on(cfg))
 		api->log(host, OMR_LOG_WARN,
 			 "access_token is used as an OAuth 2.0 user token: these expire after two "

@@ -186,6 +186,18 @@ def test(tmp):
     xc = alice.accept(o["offer"])["conversation"]
     eq((xc["attrs"]["tweet_id"], xc["attrs"]["source"]), ("1865000000000000001", "mention"),
        "with the tweet it answers")
+    # a reply tweet takes 280 characters: a longer public answer is refused
+    # before it is stored, and says how to send it (privately)
+    long = "@joe " + "x" * 276
+    a = reply(alice, xc["id"], long, "x0")
+    eq((a["type"], a.get("code")), ("error", "text_too_long"), "281 characters in public: refused")
+    check("280" in a.get("message", "") and "privately" in a.get("message", ""),
+          "the message says the limit and the way out: %r" % a.get("message"))
+    eq(len(xapi.posts("/2/tweets")), 0, "nothing was posted")
+    a = reply(alice, xc["id"], "@joe " + "x" * 275, "x0b")
+    eq(a["type"], "ack", "280 characters in public: taken")
+    wait_for(lambda: len(xapi.posts("/2/tweets")) == 1, what="the 280-character reply tweet")
+    xapi.requests.clear()
     a = reply(alice, xc["id"], "@joe sorry! We are on it.", "x1")
     eq(a["type"], "ack", "a public X answer is stored")
     t = wait_for(lambda: xapi.posts("/2/tweets"), what="the reply tweet")[-1]
