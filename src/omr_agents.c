@@ -451,6 +451,7 @@ struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_ag
 void omr_agents_start(struct omr_agents *a)
 {
 	a->running = 1;
+	omr_agents_dir_start(a);
 }
 
 void omr_agents_stop(struct omr_agents *a)

@@ -58,6 +58,8 @@ void omr_agents_monitor_bus(struct omr_agents *a, const json_t *msg);
 /* A "logout" message of the bus: an admin revoked an agent's sessions on
  * another node; this node's consoles of the agent are closed. */
 void omr_agents_logout_bus(struct omr_agents *a, const json_t *msg);
+/* A bus message "diruser": a directory user another node described. */
+void omr_agents_dir_bus(struct omr_agents *a, const json_t *msg);
 /* Close or transfer a conversation, or set an agent's presence, for a
  * supervisor or admin (omr_supervise.h); cb is called exactly once, maybe
  * before this returns. */

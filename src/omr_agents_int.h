@@ -171,6 +171,14 @@ void omr_agents_auth_init(struct omr_agents *a);
  * they log in as (borrowed from the configuration), or NULL with why. */
 #define OMR_AUTH_DIRECTORY_CRED "directory:" /* a session's cred: this, the DN */
 struct omr_ldap_result;
+/* A directory user another node described (its entry {"name", "groups"}
+ * from Redis or the bus): known here from now on, as this node's
+ * configuration makes them; NULL when not (no directory, a local entry,
+ * disabled, no mapped group, a bad entry). */
+const struct omr_agent_conf *omr_agents_dir_learn(struct omr_agents *a, const char *id,
+						  const json_t *e);
+/* On start: the directory users Redis keeps (dir_users.lua) */
+void omr_agents_dir_start(struct omr_agents *a);
 const struct omr_agent_conf *omr_agents_dir_user(struct omr_agents *a, const char *typed,
 						 const struct omr_ldap_result *r,
 						 const char **why_r);

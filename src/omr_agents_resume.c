@@ -111,9 +111,13 @@ void omr_agents_session_issue(struct omr_agents *a, struct omr_asess *s)
 
 	if (ttl <= 0 || s->session_id || !s->agent)
 		return;
+	/* a directory log-in's credential is the directory itself (its DN is
+	 * not known where the session may be resumed): omr_resume_cred */
+	const char *c = s->cred ? s->cred : "";
+	if (strncmp(c, OMR_AUTH_DIRECTORY_CRED, strlen(OMR_AUTH_DIRECTORY_CRED)) == 0)
+		c = OMR_AUTH_DIRECTORY_CRED;
 	token = omr_token_generate(NULL);
-	if (!token || omr_resume_sha256(token, id) < 0 ||
-	    omr_resume_sha256(s->cred ? s->cred : "", cred) < 0) {
+	if (!token || omr_resume_sha256(token, id) < 0 || omr_resume_sha256(c, cred) < 0) {
 		omr_log_warn("agent %s: no session token (no random bytes)", s->agent);
 		free(token);
 		return;
@@ -140,9 +144,14 @@ static const char *omr_resume_cred(const struct omr_agents *a, const char *agent
 	if (strlen(fp) != 64)
 		return NULL;
 	/* a directory user: the directory vouched at the log-in, and only it
-	 * knows the password; the session's TTL, a logout or a revoke end it */
+	 * knows the password; the session's TTL, a logout or a revoke end it.
+	 * Only a session the directory vouched for: one from a local password
+	 * of an id that became a directory user since is not theirs. */
 	if (ac && omr_env_cfg(&a->env)->agents->directory && omr_agent_from_directory(ac))
-		return OMR_AUTH_DIRECTORY_CRED;
+		return omr_resume_sha256(OMR_AUTH_DIRECTORY_CRED, h) == 0 &&
+				       CRYPTO_memcmp(h, fp, 64) == 0 ?
+			       OMR_AUTH_DIRECTORY_CRED :
+			       NULL;
 	for (size_t i = 0; i < OMR_ARRAY_LEN(creds); i++) {
 		if (creds[i] && omr_resume_sha256(creds[i], h) == 0 && CRYPTO_memcmp(h, fp, 64) == 0)
 			return creds[i];
@@ -150,34 +159,81 @@ static const char *omr_resume_cred(const struct omr_agents *a, const char *agent
 	return NULL;
 }
 
+/* The session of agent with credential fingerprint fp is resumed, or
+ * refused (cred NULL); q is freed. */
+static void omr_resume_finish(struct omr_areq *q, const char *agent, const char *cred)
+{
+	struct omr_agents *a = q->a;
+	struct omr_asess *s = a->stopping ? NULL : omr_agents_sess(a, q->conn);
+	if (s) {
+		s->auth_pending = 0;
+		if (!cred) {
+			omr_agents_auth_refuse(a, s, "(session)", NULL, "session_expired",
+					       "your session has ended; log in again");
+		} else {
+			s->session_id = omr_strdup(q->extra);
+			omr_log_info("agent %s: session resumed from %s (connection %llu)", agent,
+				     s->ip, (unsigned long long)s->conn);
+			omr_agents_auth_resumed(a, s, agent, cred);
+		}
+	}
+	omr_areq_free(q);
+}
+
+/* A directory user this node has not met: as Redis keeps them (the node
+ * they logged in on shared them: omr_agents_dir.c). q->agent: whose,
+ * q->text: the session's credential fingerprint. */
+static void omr_resume_dir_user(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	struct omr_lua_dir_users_reply r;
+	json_t *e = NULL;
+	if (!err && omr_lua_dir_users_reply(reply, &r) >= 2 && r.tag && strcmp(r.tag, "ok") == 0 &&
+	    r.users && r.users->type == REDIS_REPLY_ARRAY && r.users->elements == 2) {
+		const char *text = omr_reply_str(r.users->element[1]);
+		e = text ? json_loads(text, 0, NULL) : NULL;
+	}
+	if (e && !q->a->stopping)
+		omr_agents_dir_learn(q->a, q->agent, e);
+	json_decref(e);
+	char *agent = omr_strdup(q->agent);
+	omr_resume_finish(q, agent, omr_resume_cred(q->a, agent, q->text));
+	free(agent);
+}
+
 static void omr_resume_looked_up(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_areq *q = arg; /* extra: the session's id */
 	struct omr_agents *a = q->a;
 	struct omr_asess *s = a->stopping ? NULL : omr_agents_sess(a, q->conn);
+	const struct omr_agents_conf *dir = omr_env_cfg(&a->env)->agents;
 	struct omr_lua_console_session_reply r;
 	int n = err ? -1 : omr_lua_console_session_reply(reply, &r);
-	const char *cred = n >= 3 && r.tag && r.agent && r.cred && strcmp(r.tag, "ok") == 0 ?
-				   omr_resume_cred(a, r.agent, r.cred) : NULL;
+	int found = n >= 3 && r.tag && r.agent && r.cred && strcmp(r.tag, "ok") == 0;
 
-	if (!s) {
+	if (!s || n < 1) {
+		if (s) {
+			s->auth_pending = 0;
+			omr_agents_error(a, s->conn, "unavailable", "storage unavailable, try again",
+					 NULL, NULL);
+		}
 		omr_areq_free(q);
 		return;
 	}
-	s->auth_pending = 0;
-	if (n < 1) {
-		omr_agents_error(a, s->conn, "unavailable", "storage unavailable, try again", NULL,
-				 NULL);
-	} else if (!cred) {
-		omr_agents_auth_refuse(a, s, "(session)", NULL, "session_expired",
-				       "your session has ended; log in again");
-	} else {
-		s->session_id = omr_strdup(q->extra);
-		omr_log_info("agent %s: session resumed from %s (connection %llu)", r.agent, s->ip,
-			     (unsigned long long)s->conn);
-		omr_agents_auth_resumed(a, s, r.agent, cred);
+	if (!found) {
+		omr_resume_finish(q, "", NULL);
+		return;
 	}
-	omr_areq_free(q);
+	if (!omr_agents_find(dir, r.agent) && dir->directory && omr_agents_id_ok(r.agent)) {
+		free(q->agent);
+		q->agent = omr_strdup(r.agent);
+		free(q->text);
+		q->text = omr_strdup(r.cred);
+		struct omr_lua_dir_users_args d = { .action = "get", .id = r.agent, .entry = "" };
+		omr_lua_dir_users(a->env.store, &d, omr_resume_dir_user, q);
+		return;
+	}
+	omr_resume_finish(q, r.agent, omr_resume_cred(a, r.agent, r.cred));
 }
 
 /* The shared throttle answered: looked up unless the address is locked. */

@@ -702,6 +702,8 @@ void omr_core_bus_message(void *arg, const json_t *msg)
 		omr_agents_monitor_bus(c->agents, msg);
 	else if (strcmp(t, "logout") == 0)
 		omr_agents_logout_bus(c->agents, msg);
+	else if (strcmp(t, "diruser") == 0)
+		omr_agents_dir_bus(c->agents, msg);
 }
 
 static void omr_core_bus_peers(void *arg, const struct omr_hub_event *ev)

@@ -20,6 +20,7 @@ consoles over websockets.
 - `omniroute -t` checks the section with file and line.
 """
 import os
+import re
 import select
 import socket
 import time
@@ -212,6 +213,56 @@ def test_session(tmp, d, slapd):
     eq(st, 200, "a directory id not met on this node can be revoked too: %r" % body)
 
 
+def agent_ids(node):
+    st, body = node.http("GET", "/api/v1/agents")
+    return [a["id"] for a in body.get("agents", [])] if st == 200 else []
+
+
+def test_nodes(tmp, d, slapd, redis):
+    log("a directory user is known on every node: a session resumed on another node, "
+        "nodes running when they log in, nodes started later")
+    key = "omr:{main}:agents:directory"
+    dave = Agent(d, "dave", PASSWORDS["dave"], available=False)
+    tok = dave.expect("session")["session"]
+    check(redis.cmd("HEXISTS", key, "dave") == 1, "Redis keeps dave's name and groups")
+    # node b cannot read them when it starts (the key holds garbage meanwhile)
+    redis.cmd("RENAME", key, key + ":saved")
+    redis.cmd("SET", key, "not a hash")
+    sub = os.path.join(tmp, "nodeb")
+    os.makedirs(sub)
+    b = start(sub, redis, directory(slapd.url()), node="b")
+    try:
+        wait_for(lambda: "directory users were not read" in b.log_text(),
+                 what="node b says it could not read them")
+        redis.cmd("DEL", key)
+        redis.cmd("RENAME", key + ":saved", key)
+        check("dave" not in agent_ids(b), "node b does not know dave yet")
+        ws = b.ws("/agent", "omniroute.agent.v1")
+        ws.send({"type": "auth", "session": tok})
+        m = answer(ws)
+        eq((m.get("type"), m.get("agent", {}).get("id"), m.get("roles")),
+           ("welcome", "dave", ["agent"]),
+           "dave's session from node a resumes on node b, his roles from his groups (%r)" %
+           m.get("code"))
+        ws.close()
+        check("dave" in agent_ids(b), "node b knows dave from then on")
+        # sue logs in on node a while b runs: the bus tells b
+        sue = Agent(d, "sue", PASSWORDS["sue"], available=False)
+        wait_for(lambda: "sue" in agent_ids(b), what="node b learns sue from the bus")
+        sue.close()
+    finally:
+        eq(b.stop(), 0, "node b stops cleanly")
+    sub = os.path.join(tmp, "nodec")
+    os.makedirs(sub)
+    c = start(sub, redis, directory(slapd.url()), node="c")
+    try:
+        ids = agent_ids(c)
+        check("dave" in ids and "sue" in ids, "node c, started later, knows both (%r)" % ids)
+    finally:
+        eq(c.stop(), 0, "node c stops cleanly")
+    dave.close()
+
+
 def test_disabled(tmp, d, slapd):
     log("an entry with enabled: false is nobody, also to the directory")
     path = os.path.join(tmp, "agents.yaml")
@@ -255,6 +306,20 @@ def test_reload(tmp, d, slapd):
     eq(sue.expect("error").get("code"), "revoked", "sue is logged out: no group maps her")
     eq(dave.presence("available").get("status"), "available", "dave stays logged in")
     refused(auth(d, "sue", PASSWORDS["sue"], source="127.0.0.3"), "sue, in no mapped group")
+    # alice logs in with her local password; then agents.yaml makes her a
+    # directory user (no password): her session is not the directory's
+    alice = Agent(d, "alice", "alice", available=False)
+    atok = alice.expect("session")["session"]
+    alice.close()
+    with open(path, "w") as f:
+        f.write(re.sub(r'(- id: alice\n(?:    .*\n)*?)    password: "[^"]*"\n', r"\1", good))
+    st, _ = d.http("POST", "/api/v1/reload")
+    eq(st, 200, "reload: alice without a local password (a directory user)")
+    ws = d.ws("/agent", "omniroute.agent.v1")
+    ws.send({"type": "auth", "session": atok})
+    eq(answer(ws).get("code"), "session_expired",
+       "her session from the local password does not log her in as a directory user")
+    ws.close()
     with open(path, "w") as f:
         f.write(good)
     st, _ = d.http("POST", "/api/v1/reload")
@@ -429,6 +494,7 @@ def test(tmp):
     eq(r.returncode, 0, "-t accepts the directory: %s" % r.stderr)
     test_login(tmp, d, slapd)
     test_session(tmp, d, slapd)
+    test_nodes(tmp, d, slapd, redis)
     test_disabled(tmp, d, slapd)
     test_reload(tmp, d, slapd)
     test_injection(tmp, d, slapd)
