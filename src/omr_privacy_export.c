@@ -25,7 +25,8 @@ struct omr_export_job {
 	struct omr_files *files;    /* borrowed */
 	char customer[OMR_ID_MAX + 1];
 	json_t *doc;                /* owned: the document so far */
-	long long rank, from;       /* where the next call goes on */
+	char *conv, *score;         /* where the next call goes on: the conversation */
+	long long from;             /* and its first message not yet read */
 	omr_privacy_cb cb;
 	void *arg;
 };
@@ -36,6 +37,8 @@ static void omr_export_end(struct omr_export_job *j, int status, json_t *body, c
 {
 	j->cb(j->arg, status, body, err);
 	json_decref(j->doc);
+	free(j->conv);
+	free(j->score);
 	free(j);
 }
 
@@ -112,7 +115,7 @@ static void omr_export_cb(void *arg, const redisReply *reply, const char *err)
 	struct omr_export_job *j = arg;
 	struct omr_lua_cust_export_reply r;
 
-	if (err || omr_lua_cust_export_reply(reply, &r) < 7 || !r.tag) {
+	if (err || omr_lua_cust_export_reply(reply, &r) < 9 || !r.tag) {
 		omr_export_end(j, 503, NULL, err ? err : "bad reply");
 		return;
 	}
@@ -120,15 +123,18 @@ static void omr_export_cb(void *arg, const redisReply *reply, const char *err)
 		omr_export_end(j, 404, NULL, NULL);
 		return;
 	}
-	if (j->rank == 0 && j->from == 0)
+	if (!*j->conv && j->from == 0)
 		omr_export_customer(j, &r);
 	for (size_t i = 0; r.convs && r.convs->type == REDIS_REPLY_ARRAY && i < r.convs->elements; i++)
 		omr_export_conv(j, r.convs->element[i]);
-	if (r.next_conv < 0) {
+	if (r.done || !r.next_conv || !*r.next_conv) {
 		omr_export_done(j);
 		return;
 	}
-	j->rank = r.next_conv;
+	free(j->conv);
+	free(j->score);
+	j->conv = omr_strdup(r.next_conv);
+	j->score = omr_strdup(r.next_score ? r.next_score : "0");
 	j->from = r.next_from;
 	omr_export_step(j);
 }
@@ -136,7 +142,7 @@ static void omr_export_cb(void *arg, const redisReply *reply, const char *err)
 static void omr_export_step(struct omr_export_job *j)
 {
 	struct omr_lua_cust_export_args a = {
-		.customer = j->customer, .rank = j->rank, .from = j->from,
+		.customer = j->customer, .conv = j->conv, .score = j->score, .from = j->from,
 		.budget = OMR_EXPORT_BUDGET,
 	};
 	omr_lua_cust_export(j->env->store, &a, omr_export_cb, j);
@@ -150,6 +156,8 @@ void omr_privacy_export_run(const struct omr_env *env, struct omr_files *files,
 	j->files = files;
 	snprintf(j->customer, sizeof(j->customer), "%s", customer);
 	j->doc = json_pack("{s:[]}", "conversations");
+	j->conv = omr_strdup("");
+	j->score = omr_strdup("0");
 	j->cb = cb;
 	j->arg = arg;
 	omr_log_debug("export of customer %s begins", customer);

@@ -352,6 +352,7 @@ def restriction(tmp):
     api(d, "DELETE", "/api/v1/customers/u_rrrr0000000000/restrict")
     c = routed(d, stored(redis, "rrrr0000000000", "t-r2"))
     eq(c["status"], "bot", "once lifted, the bot again")
+    export_cursor(redis)
     long_history(d, redis)
     check(d.alive(), "the daemon keeps running")
     eq(d.stop(), 0, "clean stop")
@@ -361,6 +362,30 @@ def script_calls(d, name):
     st, text = d.http("GET", "/metrics")
     m = re.search(r'^omniroute_script_calls_total\{script="%s"\} (\d+)$' % name, text, re.M)
     return int(m.group(1)) if m else 0
+
+
+def export_cursor(redis):
+    """An export goes on with its conversation found again by id: one
+    removed between two calls (retention, an erasure) shifts nothing, and
+    when the conversation it goes on with is gone, the next one follows."""
+    cust = "cccc0000000000"
+    convs = [stored(redis, cust, "t-c%d" % i, kind="auto") for i in range(4)]
+    time.sleep(0.002)
+
+    def step(conv="", score="0", frm=0):
+        r = omrtest.lua_call(redis, "cust_export", P, customer="u_" + cust, conv=conv,
+                             score=score, **{"from": frm}, budget=2)
+        got = [dict(zip(c[0][::2], c[0][1::2])).get("id") for c in r[4] if c[0]]
+        return got, r[5], r[6], r[7], r[8]
+
+    got, done, nconv, nscore, nfrom = step()
+    eq((got, done, nconv), ([convs[0]], 0, convs[1]), "the first call: the oldest conversation")
+    redis.cmd("ZREM", P + "cust:u_%s:convs" % cust, convs[0])  # removed meanwhile
+    got, done, nconv2, nscore2, nfrom2 = step(nconv, nscore, nfrom)
+    eq((got, nconv2), ([convs[1]], convs[2]), "the next goes on with the second, none skipped")
+    redis.cmd("ZREM", P + "cust:u_%s:convs" % cust, convs[2])  # the one it goes on with
+    got, done, nconv3, _, _ = step(nconv2, nscore2, nfrom2)
+    eq((got, done, nconv3), ([convs[3]], 1, ""), "gone: the one after it, then done")
 
 
 def long_history(d, redis, n=1200):
