@@ -12,6 +12,7 @@ unbind at stop; -t errors with file:line."""
 import json
 import os
 import re
+import signal
 import subprocess
 import threading
 
@@ -164,9 +165,10 @@ def test(tmp):
     smsc = SMSC(tmp)
     redis = Redis(tmp)
     d = Daemon(tmp, redis, routing=omrtest.ONE_QUEUE_ROUTING, agents=AGENTS,
-               extra_plugins=plugin(smsc.port)).start()
+               extra_plugins=plugin(smsc.port),
+               conf_extra="limits: {resend_after: 3s, resend_tries: 3}\n").start()
     try:
-        run(tmp, smsc, d)
+        run(tmp, smsc, d, redis)
     finally:
         smsc.stop()
 
@@ -195,7 +197,7 @@ def status_of(d, cid, mid):
     return next(x for x in messages(d, cid) if x["id"] == mid)
 
 
-def run(tmp, smsc, d):
+def run(tmp, smsc, d, redis):
     # ---- the bind and the keepalive
     b = wait_for(lambda: smsc.of("bind"), what="a bind")[0]
     eq((b["command"], b["system_id"], b["password"]),
@@ -284,6 +286,8 @@ def run(tmp, smsc, d):
 
     dropped_bind(smsc, d, alice, cid)
     malformed(smsc, d, alice)
+    alice.close()
+    restart(smsc, d, redis, cid)
 
     # ---- a clean unbind at stop
     d.stop()
@@ -317,6 +321,34 @@ def dropped_bind(smsc, d, alice, cid):
         len(unanswered))
     check(all(e["udh"] in {t["udh"] for t in taken} for e in unanswered),
           "those were sent again on the new bind")
+
+
+def restart(smsc, d, redis, cid):
+    """Two parts of four acknowledged, two unanswered, the daemon killed:
+    after the restart the outbox sends the message again and only the two
+    unacknowledged parts go out."""
+    alice = Agent(d, token="alice-token-0123456789")
+    n0 = len(smsc.of("submit"))
+    text = ("Uw nieuwe modem is onderweg en wordt morgen tussen 9 en 12 uur bezorgd. " * 7).strip()
+    smsc.cmd(cmd="hold_after", n=2)
+    mid = alice.reply(cid, text, cmid="after-restart")["message"]["id"]
+    key = "omr:{main}:kv:sms:p:" + mid
+    wait_for(lambda: (redis.cmd("GET", key) or "").count('"M') == 2,
+             what="two parts' progress stored")
+    wait_for(lambda: len(smsc.of("submit")) - n0 >= 4, what="all four parts submitted")
+    d.stop(signal.SIGKILL)
+    smsc.cmd(cmd="release")
+    d.start()
+    wait_for(lambda: status_of(d, cid, mid)["status"] == "sent", timeout=30,
+             what="sent by the restarted daemon")
+    evs = smsc.of("submit")[n0:]
+    taken = [e for e in evs if e["status"] == 0]
+    eq(reassemble(taken), text, "the message reassembles from the parts taken")
+    eq(len(taken), 4, "each of the four parts taken once")
+    first_two = {e["udh"] for e in evs[:4] if e["status"] == 0}
+    eq(sum(1 for e in evs if e["udh"] in first_two), 2,
+       "the two parts acknowledged before the crash were not sent again")
+    eq(sum(1 for e in evs if e["status"] == -2), 2, "the two unanswered ones were (at-least-once)")
 
 
 def malformed(smsc, d, alice):

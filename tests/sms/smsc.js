@@ -13,7 +13,8 @@
 // leave whatever else came unanswered (reported as status -1); deliver
 // {ref, source, dest, short_message (hex), esm_class, data_coding, tlvs};
 // raw {hex}: bytes written as they are; drop: the connection closed at
-// once; quit.
+// once; hold_after {n}: answer n more submit_sm, then none (status -2)
+// until release; quit.
 'use strict';
 const smpp = require('smpp');
 const readline = require('readline');
@@ -22,6 +23,7 @@ const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 let current = null;     // the latest bound session
 let throttle = 0;
 let dropAfter = -1;
+let holdAfter = -1;     // 0: holding
 let ids = 0;
 
 const server = smpp.createServer({ debug: false }, (session) => {
@@ -64,6 +66,13 @@ const server = smpp.createServer({ debug: false }, (session) => {
 			out(ev);
 			return;
 		}
+		if (holdAfter === 0) {
+			ev.status = -2; // held: never answered
+			out(ev);
+			return;
+		}
+		if (holdAfter > 0)
+			holdAfter--;
 		if (throttle > 0) {
 			throttle--;
 			ev.status = 0x58;
@@ -103,6 +112,10 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
 	const c = JSON.parse(line);
 	if (c.cmd === 'throttle')
 		throttle = c.n;
+	else if (c.cmd === 'hold_after')
+		holdAfter = c.n;
+	else if (c.cmd === 'release')
+		holdAfter = -1;
 	else if (c.cmd === 'drop_after')
 		dropAfter = c.n;
 	else if (c.cmd === 'deliver')
