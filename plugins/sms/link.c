@@ -26,6 +26,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include <smpp34.h>
 
 #include "sms_int.h"
@@ -300,8 +301,12 @@ void sms_link_connect(struct sms_link *l)
 		return;
 	if (st->ssl) {
 		SSL *ssl = SSL_new(st->ssl);
-		SSL_set_tlsext_host_name(ssl, st->cfg->host);
-		SSL_set1_host(ssl, st->cfg->host);
+		if (st->dns) { /* a name: SNI, and the certificate must name it */
+			SSL_set_tlsext_host_name(ssl, st->cfg->host);
+			SSL_set1_host(ssl, st->cfg->host);
+		} else { /* an address: the certificate must name that */
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), st->cfg->host);
+		}
 		l->bev = bufferevent_openssl_socket_new(st->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 							 opts);
 	} else {
@@ -354,19 +359,17 @@ void sms_link_stop(struct sms_link *l)
 		evutil_socket_t fd = bufferevent_getfd(l->bev);
 		sms_pdu_header(b, UNBIND, ESME_ROK, sms_link_next_seq(l));
 		sms_link_write(l, b, sizeof(b));
-		if (!l->st->ssl && fd >= 0) {
-			/* the loop may not run again: what is queued (the unbind
-			 * last) is written now, without blocking */
-			struct evbuffer *out = bufferevent_get_output(l->bev);
-			uint8_t buf[SMS_PDU_MAX];
-			int n;
-			evbuffer_unfreeze(out, 1); /* its front is frozen between callbacks */
-			while ((n = evbuffer_remove(out, buf, sizeof(buf))) > 0)
-				if (send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
-					break;
-		} else {
-			bufferevent_flush(l->bev, EV_WRITE, BEV_FLUSH);
-		}
+		/* the loop may not run again: what is queued (the unbind last)
+		 * is written now, without blocking (a short write loses it) */
+		struct evbuffer *out = bufferevent_get_output(l->bev);
+		SSL *ssl = l->st->ssl ? bufferevent_openssl_get_ssl(l->bev) : NULL;
+		uint8_t buf[SMS_PDU_MAX];
+		int n;
+		evbuffer_unfreeze(out, 1); /* its front is frozen between callbacks */
+		while (fd >= 0 && (n = evbuffer_remove(out, buf, sizeof(buf))) > 0)
+			if ((ssl ? SSL_write(ssl, buf, n) : (int)send(fd, buf, (size_t)n,
+								      MSG_DONTWAIT | MSG_NOSIGNAL)) != n)
+				break;
 		l->st->api->log(l->st->host, OMR_LOG_INFO, "%s: unbound", l->name);
 	}
 	sms_link_close(l);

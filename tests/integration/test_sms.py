@@ -7,8 +7,11 @@ decoder reassembles exactly, then a receipt for its last part marks it
 delivered; UCS-2 out; throttling retried; a bind dropped with submits in
 flight loses nothing acknowledged and sends no acknowledged part twice;
 malformed PDUs (garbage, an oversized command_length, a bad UDH, an
-unreadable deliver_sm) are survived with a log and a reconnect; a clean
-unbind at stop; -t errors with file:line."""
+unreadable deliver_sm) are survived with a log and a reconnect; a daemon
+killed mid-message sends only the unacknowledged parts after its restart;
+a clean unbind at stop; -t errors with file:line; TLS to a verified host
+name with separate transmitter and receiver binds, and no bind to an
+untrusted certificate."""
 import json
 import os
 import re
@@ -62,8 +65,10 @@ def node_modules():
 class SMSC:
     """tests/sms/smsc.js: commands in, events out (JSON lines)."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, tls=None):
         env = dict(os.environ, NODE_PATH=node_modules())
+        if tls:
+            env.update(SMSC_TLS_KEY=tls[0], SMSC_TLS_CERT=tls[1])
         self.err = open(os.path.join(tmp, "smsc.log"), "w")
         self.p = subprocess.Popen(["node", os.path.join(SRCDIR, "tests", "sms", "smsc.js")],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err,
@@ -119,7 +124,7 @@ def answer(resp, what):
     return resp()
 
 
-def plugin(port):
+def plugin(port, extra=""):
     return """  - name: sms
     path: %s/plugins/sms/.libs/sms.so
     config:
@@ -137,7 +142,7 @@ def plugin(port):
       reconnect_max: 500ms
       retry_delay: 100ms
       reassembly_timeout: 3s
-""" % (BUILDDIR, port)
+%s""" % (BUILDDIR, port, extra)
 
 
 def udh(ref, total, seq):
@@ -171,6 +176,7 @@ def test(tmp):
         run(tmp, smsc, d, redis)
     finally:
         smsc.stop()
+    tls_separate(os.path.join(tmp, "tls"))
 
 
 def arrived(agent, text, what):
@@ -375,6 +381,51 @@ def malformed(smsc, d, alice):
     for want in ("a command_length of 2147483647", "cannot be followed",
                  "a PDU we cannot read", "malformed user data header"):
         check(want in text, "logged: " + want)
+
+
+def self_signed(d, name):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", name + ".key", "-out",
+                    name + ".pem", "-days", "2", "-subj", "/CN=" + name, "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   cwd=d, check=True, capture_output=True)
+    return os.path.join(d, name + ".key"), os.path.join(d, name + ".pem")
+
+
+def tls_separate(tmp):
+    """SMPP over TLS to a host name (resolved on the loop), verified, with
+    separate transmitter and receiver binds; an SMSC whose certificate is
+    not trusted is never bound to."""
+    os.makedirs(tmp)
+    key, cert = self_signed(tmp, "smsc")
+    _, rogue = self_signed(tmp, "rogue")
+    smsc = SMSC(tmp, tls=(key, cert))
+    redis = Redis(tmp)
+    try:
+        extra = "      tls: true\n      tls_ca: %s\n      bind: separate\n" % cert
+        d = Daemon(tmp, redis, routing=omrtest.ONE_QUEUE_ROUTING, agents=AGENTS, node="tls",
+                   extra_plugins=plugin(smsc.port, extra).replace("127.0.0.1", "localhost"))
+        d.start()
+        wait_for(lambda: smsc.binds() >= 2, what="two binds over TLS")
+        eq(sorted(b["command"] for b in smsc.of("bind")), ["bind_receiver", "bind_transmitter"],
+           "separate transmitter and receiver sessions over TLS")
+        resp = smsc.deliver(gsm("Hallo via TLS"))
+        eq(answer(resp, "an MO over TLS"), 0, "an MO on the receiver session is stored")
+        listed = d.api("/api/v1/conversations?channel=sms")["conversations"]
+        eq(len(listed), 1, "and starts a conversation")
+        d.stop()
+        eq(len(smsc.of("unbind")), 2, "both sessions unbound at stop")
+        binds = smsc.binds()
+        extra = "      tls: true\n      tls_ca: %s\n" % rogue
+        d = Daemon(tmp, redis, routing=omrtest.ONE_QUEUE_ROUTING, agents=AGENTS, node="rogue",
+                   extra_plugins=plugin(smsc.port, extra).replace("127.0.0.1", "localhost"))
+        d.start()
+        wait_for(lambda: "certificate verify failed" in d.log_text(),
+                 what="the untrusted certificate refused")
+        eq(smsc.binds(), binds, "no bind to an SMSC whose certificate is not trusted")
+        d.stop()
+    finally:
+        smsc.stop()
 
 
 def check_conf(tmp, smsc):

@@ -26,7 +26,13 @@ let dropAfter = -1;
 let holdAfter = -1;     // 0: holding
 let ids = 0;
 
-const server = smpp.createServer({ debug: false }, (session) => {
+// SMSC_TLS_KEY and SMSC_TLS_CERT (PEM files): SMPP over TLS
+const opts = { debug: false };
+if (process.env.SMSC_TLS_KEY) {
+	opts.key = require('fs').readFileSync(process.env.SMSC_TLS_KEY);
+	opts.cert = require('fs').readFileSync(process.env.SMSC_TLS_CERT);
+}
+const server = smpp.createServer(opts, (session) => {
 	session.on('error', (e) => out({ event: 'error', error: String(e && e.message) }));
 	session.on('close', () => {
 		if (current === session)
@@ -37,7 +43,8 @@ const server = smpp.createServer({ debug: false }, (session) => {
 		out({ event: 'bind', command: pdu.command, system_id: pdu.system_id,
 		      password: pdu.password, system_type: pdu.system_type });
 		session.send(pdu.response());
-		current = session;
+		if (pdu.command !== 'bind_transmitter' || !current)
+			current = session; // where deliver_sm goes
 	};
 	session.on('bind_transceiver', onBind);
 	session.on('bind_transmitter', onBind);
