@@ -389,7 +389,7 @@ int sms_e164(const char *in, int ton, const char *cc, char *out, size_t outlen)
 	}
 	d[n] = 0;
 	const char *digits = d;
-	if (!intl && strncmp(digits, "00", 2) == 0) {
+	if (strncmp(digits, "00", 2) == 0) {
 		intl = 1;
 		digits += 2;
 	} else if (!intl && digits[0] == '0') {
