@@ -292,6 +292,13 @@ def run(tmp, smsc, d, redis):
 
     dropped_bind(smsc, d, alice, cid)
     malformed(smsc, d, alice)
+    st, body = d.http("GET", "/metrics")
+    figures = dict(re.findall(r"^(omniroute_sms_\w+) (\d+)$", body, re.M))
+    eq(figures.get("omniroute_sms_links_bound"), "1", "/metrics: the link is bound")
+    check(int(figures.get("omniroute_sms_resubmits_total", 0)) >= 1 and
+          int(figures.get("omniroute_sms_throttled_total", 0)) == 2 and
+          int(figures.get("omniroute_sms_malformed_total", 0)) >= 5,
+          "/metrics counts resubmits, throttling and malformed PDUs: %s" % figures)
     alice.close()
     restart(smsc, d, redis, cid)
 
