@@ -21,7 +21,8 @@
  *
  * When every part is acknowledged the message is "sent" with the first
  * part's message_id as its channel id; the other parts' ids point to it
- * (r:<id>) so that their receipts find the message (in.c).
+ * (r:<id>, written as soon as both are known) so that their receipts
+ * find the message (in.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -86,13 +87,24 @@ static void sms_msg_sent(struct sms_state *st, struct sms_msg *m)
 	const char *id = m->parts[0].id;
 	st->n_sent++;
 	st->api->send_result(st->host, m->message, "sent", *id ? id : NULL, NULL);
-	for (size_t i = 1; i < m->nparts && *id; i++) {
-		char key[80];
-		snprintf(key, sizeof(key), "r:%s", m->parts[i].id);
-		if (m->parts[i].id[0] && strcmp(m->parts[i].id, id) != 0)
-			st->api->kv_set(st->host, key, id, strlen(id), SMS_RECEIPT_TTL_MS, NULL, NULL);
-	}
 	sms_msg_done(st, m);
+}
+
+/* r:<id of a later part> = the first part's id (the message's channel
+ * id), as soon as both are known, so that its receipts find the message */
+static void sms_receipt_links(struct sms_state *st, const struct sms_msg *m, size_t i)
+{
+	const char *first = m->parts[0].id;
+	if (m->parts[0].state != SMS_PART_ACKED || !*first)
+		return;
+	for (size_t j = i ? i : 1; j < (i ? i + 1 : m->nparts); j++) {
+		char key[80];
+		const char *id = m->parts[j].id;
+		snprintf(key, sizeof(key), "r:%s", id);
+		if (m->parts[j].state == SMS_PART_ACKED && *id && strcmp(id, first) != 0)
+			st->api->kv_set(st->host, key, first, strlen(first), SMS_RECEIPT_TTL_MS, NULL,
+					NULL);
+	}
 }
 
 /* p:<message> = ["id of part 1", null, ...]: the parts acknowledged */
@@ -322,6 +334,7 @@ void sms_out_resp(struct sms_state *st, struct sms_link *l, const struct sms_pdu
 				p->state = SMS_PART_ACKED;
 				snprintf(p->id, sizeof(p->id), "%s", pdu->message_id);
 				m->acked++;
+				sms_receipt_links(st, m, i);
 				if (m->acked == m->nparts)
 					sms_msg_sent(st, m);
 				else
