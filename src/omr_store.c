@@ -407,7 +407,7 @@ void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr
 	 * (out of office) is not worth finding */
 	char *nt = ev->name ? omr_search_terms(ev->name, strlen(ev->name), 0, OMR_SEARCH_NAME_TERMS)
 			    : omr_strdup("");
-	char *wt = ev->text && strcmp(n->kind, "auto") != 0
+	char *wt = ev->text && !(n->kind && strcmp(n->kind, "auto") == 0)
 			   ? omr_search_terms(ev->text, strlen(ev->text), 1, OMR_SEARCH_TERMS_MAX)
 			   : omr_strdup("");
 	a.name_terms = nt;

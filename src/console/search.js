@@ -18,7 +18,7 @@
 	if (!C)
 		return;
 	var PAGE = 20;
-	var st = { q: '', offset: 0, results: [], total: 0, pending: null, linkTarget: null };
+	var st = { q: '', offset: 0, results: [], total: 0, pending: null, viewing: null };
 
 	function node(tag, cls, text) {
 		var n = document.createElement(tag);
@@ -206,8 +206,54 @@
 		}
 	});
 
+	/* a supervisor's view has no conversation pane: the result is read
+	 * in the panel itself */
+	var view = node('section', 'search-view');
+	view.hidden = true;
+	view.setAttribute('aria-label', 'Conversation, read-only');
+	var viewTitle = node('h2', 'section-title');
+	var viewList = node('ol', 'transcript search-transcript');
+	viewList.tabIndex = 0;
+	view.appendChild(viewTitle);
+	view.appendChild(node('p', 'readonly-banner', 'Earlier conversation · read-only'));
+	view.appendChild(viewList);
+	panel.appendChild(view);
+
+	function paneShown() {
+		var w = document.getElementById('workspace');
+		return !!(w && !w.hidden && w.offsetParent !== null);
+	}
+
 	function openResult(r) {
-		C.openHistory({ id: r.conversation, channel: r.channel, created_at: r.created_at });
+		if (paneShown()) {
+			view.hidden = true;
+			C.openHistory({ id: r.conversation, channel: r.channel, created_at: r.created_at });
+			return;
+		}
+		st.viewing = r.conversation;
+		viewTitle.textContent = (str(r.name) || 'Unknown customer') + ' · ' + C.channelLabel(str(r.channel));
+		while (viewList.firstChild)
+			viewList.removeChild(viewList.firstChild);
+		viewList.appendChild(node('li', 'transcript-empty', 'Loading…'));
+		view.hidden = false;
+		C.request({ type: 'open', conversation: r.conversation });
+	}
+
+	function showInPanel(c) {
+		while (viewList.firstChild)
+			viewList.removeChild(viewList.firstChild);
+		(Array.isArray(c.messages) ? c.messages : []).forEach(function (m) {
+			if (!m || typeof m !== 'object')
+				return;
+			var li = node('li', 'search-msg');
+			var who = str(m.author_name) || str(m.author);
+			var head = node('span', 'search-meta', who +
+				(typeof m.created_at === 'number' ? ' · ' + C.stamp(m.created_at) : ''));
+			li.appendChild(head);
+			li.appendChild(node('p', 'search-msg-text', str(m.text)));
+			viewList.appendChild(li);
+		});
+		viewList.focus();
 	}
 
 	/* "/" or Ctrl+K, outside text fields */
@@ -383,6 +429,15 @@
 				C.request({ type: 'open', conversation: msg.conversation });
 			if (!panel.hidden && st.results.length)
 				render();
+		} else if (msg.type === 'history' && st.viewing && msg.conversation &&
+			   msg.conversation.id === st.viewing) {
+			st.viewing = null;
+			showInPanel(msg.conversation);
+		} else if (msg.type === 'error' && st.viewing && msg.conversation === st.viewing) {
+			st.viewing = null;
+			while (viewList.firstChild)
+				viewList.removeChild(viewList.firstChild);
+			viewList.appendChild(node('li', 'transcript-empty', str(msg.message) || 'Not available.'));
 		} else if (msg.type === 'customer_shown') {
 			showLinked(msg.conversation, msg.customer);
 		}

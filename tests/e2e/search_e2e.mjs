@@ -79,6 +79,21 @@ async function main() {
 	await A.locator('#customer-previous-empty').waitFor({ state: 'visible' });
 	ok('unlinked: the history goes back');
 
+	begin('a supervisor reads a result in the search panel');
+	const B = await newPage('supervisor', 1440, 900);
+	await login(B, 'sam', 'sam');
+	await B.locator('#search-open').click();
+	await B.locator('#search-q').fill('juli');
+	await B.keyboard.press('Enter');
+	const sHit = B.locator('[data-testid="search-result"]').first();
+	await sHit.waitFor({ state: 'visible' });
+	assert.equal(await B.locator('[data-testid="search-link"]').count(), 0,
+		     'nothing to link without a conversation of his own');
+	await sHit.click();
+	await B.locator('.search-view', { hasText: 'Mijn factuur van juli klopt niet' }).waitFor();
+	await shot(B, 'search-5-supervisor.png');
+	ok('the supervisor reads it read-only in the panel');
+
 	assert.deepEqual(dialogs, [], 'no dialogs');
 	assert.deepEqual(problems, [], 'no page errors or CSP violations');
 }

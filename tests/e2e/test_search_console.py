@@ -9,8 +9,9 @@ chat, opens the search with Ctrl+K, finds Eva by a name prefix, walks to
 the result with the arrow keys and opens it read-only (Enter), goes back
 (Escape), links the two identities after the confirmation that shows
 both, sees the linked identity and Eva's earlier conversation in the
-customer panel, and unlinks it again. The test then checks Redis and the
-audit trail.
+customer panel, and unlinks it again. A supervisor (no conversation
+pane) finds the same conversation and reads it inside the search panel.
+The test then checks Redis and the audit trail.
 
 Needs what test_console.py needs (chromium, node, playwright-core); missing
 any of them is a failure, not a skip.
@@ -21,6 +22,14 @@ import omrtest
 from omrtest import Agent, Daemon, Redis, Visitor, check, eq
 
 ROUTING = e2e_harness.routing(rules="  - name: any\n    queue: general\n")
+
+
+def agents():
+    return omrtest.quick_agents() + """  - id: sam
+    name: Sam Supervisor
+    password: "%s"
+    roles: [supervisor]
+""" % omrtest.password_hash("sam")
 PREFIX = "omr:{main}:"
 
 
@@ -43,7 +52,7 @@ def seed(d):
 
 def test(tmp):
     redis = Redis(tmp)
-    d = Daemon(tmp, redis, routing=ROUTING, agents=omrtest.quick_agents()).start()
+    d = Daemon(tmp, redis, routing=ROUTING, agents=agents()).start()
     first, again = seed(d)
     e2e_harness.run_script("search_e2e.mjs", 120, E2E_BASE="http://127.0.0.1:%d" % d.ports["edge"])
     check(d.alive(), "the daemon is still running")

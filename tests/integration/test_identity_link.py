@@ -20,7 +20,7 @@ from omrtest import check, eq, wait_for, Agent, Daemon, Redis, Visitor
 
 PREFIX = "omr:{main}:"
 
-AGENTS = omrtest.BASE_AGENTS + """  - id: sam
+AGENTS = omrtest.quick_agents() + """  - id: sam
     name: Sam Supervisor
     password: "%s"
     roles: [supervisor]

@@ -23,7 +23,7 @@ from omrtest import check, eq, log, wait_for, Agent, Daemon, Redis, Visitor
 PREFIX = "omr:{main}:"
 DAY = 86400000
 
-AGENTS = omrtest.BASE_AGENTS + """  - id: sam
+AGENTS = omrtest.quick_agents() + """  - id: sam
     name: Sam Supervisor
     password: "%s"
     roles: [supervisor]
