@@ -7,7 +7,7 @@ Redis and daemon:
   takes it back, unlinking again changes nothing; both are audited;
 - an agent who does not hold the conversation, or cannot find the other
   customer, is refused; malformed frames are refused clearly;
-- many links and unlinks at once from two consoles leave consistent
+- many links and unlinks at once from two consoles on two nodes leave consistent
   groups (every member's `group` names a set that holds it, no group of
   one), equal to the connected pairs;
 - erasing a linked customer takes it out of its group; the other keeps
@@ -145,8 +145,11 @@ def test(tmp):
     check(("customer.link", "ok") in acts and ("customer.unlink", "ok") in acts
           and ("customer.link", "not_yours") in acts, "link, unlink and a refusal audited (%r)" % acts)
 
-    # ---- concurrency: two consoles link and unlink many pairs at once
-    sam2 = Agent(d, "sam", available=False)
+    # ---- concurrency: two consoles on two nodes of one Redis link and
+    # unlink many pairs at once
+    d2 = Daemon(tmp, redis, agents=AGENTS, node="node-b",
+                conf_extra="search: {group_max: 50}\n").start()
+    sam2 = Agent(d2, "sam", available=False)
     custs = []
     for i in range(8):
         v = Visitor(d, name="Klant %d" % i)
@@ -190,7 +193,8 @@ def test(tmp):
     alice.send({"type": "search", "q": "eva"})
     eq(alice.expect("search_results")["results"], [], "the erased Eva is not found")
 
-    check(d.healthy(), "the daemon kept running")
+    check(d.healthy() and d2.healthy(), "both nodes kept running")
+    eq(d2.stop(), 0, "clean stop of node-b")
     eq(d.stop(), 0, "clean stop")
 
 
