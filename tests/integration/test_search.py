@@ -21,13 +21,21 @@ from fakes import FakeGraph, WA_TOKEN, WhatsAppHook, wa_envelope, wa_plugin, wa_
 from omrtest import check, eq, log, wait_for, Agent, Daemon, Redis, Visitor
 
 PREFIX = "omr:{main}:"
+TESS_TOKEN = "tess-screen-0123456789abcdef"
 DAY = 86400000
 
 AGENTS = omrtest.quick_agents() + """  - id: sam
     name: Sam Supervisor
     password: "%s"
     roles: [supervisor]
-""" % omrtest.password_hash("sam")
+  - id: tess
+    name: Tess
+    password: "%s"
+    roles: [supervisor]
+    queues: [tech]
+    api_tokens:
+      - { name: screen, hash: "%s", scopes: [read] }
+""" % (omrtest.password_hash("sam"), omrtest.password_hash("tess"), omrtest.token_hash(TESS_TOKEN))
 
 
 def search(agent, q, **kw):
@@ -147,6 +155,13 @@ def test(tmp):
     eq((st, body["error"]["code"]), (400, "bad_query"), "10 kB: 400")
     st, body = d.http("GET", "/api/v1/search?q=kosten", auth=False)
     eq(st, 401, "no token: 401")
+    st, body = d.http("GET", "/api/v1/search?q=kosten", token=TESS_TOKEN)
+    eq((st, body["results"]), (200, []), "a token limited to tech does not find a billing chat")
+    st, body = d.http("GET", "/api/v1/search?q=router", token=TESS_TOKEN)
+    eq([x["conversation"] for x in body["results"]], [c_jorg], "... but a tech one")
+    tess = Agent(d, "tess", available=False)
+    eq(ids(search(tess, "kosten")), [], "a supervisor of tech does not find a billing chat")
+    eq(ids(search(tess, "router")), [c_jorg], "... but a tech one")
 
     # ---- hostile queries: a clear error or nothing; the daemon keeps running
     for q, want in (("", "bad_query"), ("   ", "bad_query"), ("x" * 10240, "bad_query"),
