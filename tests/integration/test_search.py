@@ -203,6 +203,7 @@ def test(tmp):
         eq(left, [], "erased: nothing of Kerry in %s" % key)
     eq(redis.cmd("EXISTS", PREFIX + "conv:%s:terms" % c_kerry), 0, "erased: its terms gone")
     eq(redis.cmd("EXISTS", PREFIX + "s:w:pakket"), 0, "erased: its word gone from the index")
+    eq(redis.cmd("ZSCORE", PREFIX + "s:terms", "pakket"), None, "erased: its word not listed either")
     eq(redis.cmd("EXISTS", PREFIX + "s:cn:" + kerry), 0, "erased: its name terms gone")
 
     check(d.healthy(), "the daemon is still healthy")
