@@ -2,7 +2,8 @@
 """Search index benchmark (docs/search.md): what the index costs per stored
 message, and how fast a query is, on a private redis-server.
 
-redis-benchmark runs the daemon's own ingest script (EVALSHA, a new
+redis-benchmark runs the daemon's own ingest script (best of --rounds,
+alternating, so that a busy machine disturbs both alike) (EVALSHA, a new
 customer and conversation per message: the worst case, every word is new
 to its conversation) without words and with WORDS words (8 common ones
 and one rare); the difference is the index's cost per message, also in
@@ -57,17 +58,19 @@ def ingest_args(redis, words):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=50000)
+    ap.add_argument("--rounds", type=int, default=3, help="best of, alternating plain and indexed")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="omrbench-")
     redis = omrtest.Redis(tmp)
     try:
         set_rps = rps(redis.sock, ["-t", "set"], 100000)
         res = {}
-        for label, words in (("plain", ""), ("indexed", WORDS)):
-            redis.cmd("FLUSHALL")
-            before = used(redis)
-            res[label] = rps(redis.sock, ingest_args(redis, words), a.n)
-            res[label + "_bytes"] = (used(redis) - before) / a.n
+        for _ in range(a.rounds):
+            for label, words in (("plain", ""), ("indexed", WORDS)):
+                redis.cmd("FLUSHALL")
+                before = used(redis)
+                res[label] = max(res.get(label, 0), rps(redis.sock, ingest_args(redis, words), a.n))
+                res[label + "_bytes"] = (used(redis) - before) / a.n
         # the index as it stands after the indexed run: queries
         sha = redis.cmd("SCRIPT", "LOAD", omrtest.lua_source("search"))
         keys, argv = omrtest.lua_keys_argv("search", PREFIX, words="kosten juli", days=90,
