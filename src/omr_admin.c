@@ -459,6 +459,7 @@ struct omr_admin *omr_admin_new(const struct omr_env *env, struct omr_http_serve
 		{ "/api/v1/drain", 0, omr_admin_drain },
 		{ "/api/v1/audit", 0, omr_admin_audit_get },
 		{ "/api/v1/debug/clock", 0, omr_admin_clock },
+		{ "/api/v1/search", 0, omr_admin_search },
 	};
 	struct omr_gate_limits fail = { .rate_per_ip = OMR_ADMIN_AUTH_FAILURES / 60.0,
 					.burst_per_ip = OMR_ADMIN_AUTH_FAILURES };

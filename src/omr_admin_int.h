@@ -84,6 +84,9 @@ void omr_admin_queues(void *arg, const struct omr_http_request *req, omr_http_re
 /* omr_admin_customers.c: /api/v1/customers/{id} (export, erasure, restriction) */
 void omr_admin_customers(void *arg, const struct omr_http_request *req, omr_http_reply *reply);
 
+/* omr_admin_search.c: GET /api/v1/search (docs/search.md) */
+void omr_admin_search(void *arg, const struct omr_http_request *req, omr_http_reply *reply);
+
 /* omr_admin_owner.c: /api/v1/customers/{id}/owner (omr_admin_customers hands it over) */
 void omr_admin_customer_owner(void *arg, const struct omr_http_request *req,
 			      omr_http_reply *reply);

@@ -213,6 +213,9 @@ static const struct {
 	{ "wrapup", omr_agents_wrapup },
 	{ "open", omr_agents_open },
 	{ "own", omr_agents_own },
+	{ "search", omr_agents_search },
+	{ "link", omr_agents_link },
+	{ "unlink", omr_agents_unlink },
 	{ "agents", omr_agents_directory_page },
 	{ "logout", omr_agents_logout },
 	/* supervisors (omr_agents_supervisor.c checks the role) */

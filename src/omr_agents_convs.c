@@ -20,6 +20,7 @@
 #include "omr_model.h"
 #include "omr_plugin.h"
 #include "omr_routing_conf.h"
+#include "omr_search.h"
 #include "omr_store.h"
 #include "omr_util.h"
 
@@ -127,7 +128,12 @@ static void omr_agents_reply_store(struct omr_areq *q, const char *cmid)
 		.author = "agent", .template = tmpl,
 		.public_note = json_string_value(json_object_get(q->data, "public_note")),
 	};
+	/* the answer is found by the search too (docs/search.md) */
+	char *words = q->text ? omr_search_terms(q->text, strlen(q->text), 1, OMR_SEARCH_TERMS_MAX)
+			      : NULL;
+	r.words = words;
 	omr_lua_reply(a->env.store, &r, omr_agents_reply_cb, q);
+	free(words);
 	free(tmpl);
 }
 
@@ -528,6 +534,15 @@ void omr_agents_open(struct omr_agents *a, struct omr_asess *s, const json_t *ms
 		return;
 	q = omr_areq_new(a, s);
 	q->conversation = omr_strdup(conv);
-	omr_agents_view(a, q, conv, s->agent, omr_agents_open_cb);
+	/* a closed conversation of the queues the agent may search is theirs
+	 * to read too (a search result, docs/search.md) */
+	char *queues = omr_agents_search_queues(a, s->agent);
+	struct omr_lua_agent_view_args v = {
+		.conversation = conv, .agent = s->agent, .max = OMR_AGENT_HISTORY,
+		.earlier = OMR_AGENT_EARLIER, .low = omr_env_cfg(&a->env)->routing->engagement.low,
+		.queues = queues,
+	};
+	omr_lua_agent_view(a->env.store, &v, omr_agents_open_cb, q);
+	free(queues);
 }
 

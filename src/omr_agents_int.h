@@ -264,6 +264,14 @@ void omr_agents_close(struct omr_agents *a, struct omr_asess *s, const json_t *m
 void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_transfer(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_open(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+
+/* omr_agents_search.c */
+void omr_agents_search(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_link(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_unlink(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* The queues whose conversations agent may find and read (docs/search.md):
+ * comma separated, "*" every one, "" none (malloc'ed). */
+char *omr_agents_search_queues(struct omr_agents *a, const char *agent);
 /* "make me their contact person": the customer of a conversation of yours */
 void omr_agents_own(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 /* conv_act.lua answered 'ok' (reply) for q's action (q->text) on

@@ -301,6 +301,16 @@ static const struct omr_conf_key omr_retention_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
+#define SOFF_(f) (OFF(search.f) - OFF(search))
+static const struct omr_conf_key omr_search_keys[] = {
+	{ "days", OMR_CONF_INT, SOFF_(days), 0, "90", 1, 3650,
+	  "words of messages are found by the search for this many days; older ones leave the "
+	  "index (names, addresses and ids are found as long as the conversation is kept)" },
+	{ "group_max", OMR_CONF_INT, SOFF_(group_max), 0, "20", 2, 1000,
+	  "identities an agent may link into one customer, at most" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
 const struct omr_conf_key omr_config_keys[] = {
 	{ "node", OMR_CONF_SECTION, OFF(node), 0, NULL, 0, 0, "this daemon", NULL, omr_node_keys },
 	{ "log", OMR_CONF_SECTION, OFF(log), 0, NULL, 0, 0, "logging", NULL, omr_log_keys },
@@ -322,6 +332,9 @@ const struct omr_conf_key omr_config_keys[] = {
 	{ "retention", OMR_CONF_SECTION, OFF(retention), 0, NULL, 0, 0,
 	  "how long personal data is kept (docs/operations.md#personal-data-export-erasure-retention)",
 	  NULL, omr_retention_keys },
+	{ "search", OMR_CONF_SECTION, OFF(search), 0, NULL, 0, 0,
+	  "searching past conversations and linking identities (docs/search.md)", NULL,
+	  omr_search_keys },
 	{ "routing", OMR_CONF_PATH, OFF(routing_file), 1, NULL, 0, 0,
 	  "routing file (queues, skills, rules)" },
 	{ "agents", OMR_CONF_PATH, OFF(agents_file), 1, NULL, 0, 0, "agent directory file" },

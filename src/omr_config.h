@@ -134,6 +134,10 @@ struct omr_config {
 		long long every;          /* ms between two rounds of the sweep */
 		long long batch;          /* conversations looked at per script call */
 	} retention;
+	struct {
+		long long days;           /* words of messages this old are found (docs/search.md) */
+		long long group_max;      /* identities linked into one customer, at most */
+	} search;
 
 	struct omr_plugin_conf *plugins;
 	size_t nplugins;

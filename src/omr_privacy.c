@@ -38,6 +38,7 @@ struct omr_privacy {
 	struct event *files_ev;
 	int running;
 	int retaining, sweeping;   /* a call is under way */
+	int trimming;              /* search_trim.lua steps left in this round (0: none running) */
 	int sweep_again;           /* asked for while one was under way */
 	char last[48];             /* this node's place in purge:files ("" unknown) */
 	unsigned long long erased, erase_refused;
@@ -216,6 +217,39 @@ static void omr_privacy_retained(void *arg, const redisReply *reply, const char 
 	omr_privacy_retain_in(p, r.more ? OMR_PRIVACY_PAUSE_MS : cfg->retention.every);
 }
 
+/* The search index's old words (docs/search.md) go with the retention
+ * timer, retention on or off: a few bounded steps per round. */
+#define OMR_PRIVACY_TRIM_TERMS 500 /* terms looked at per step */
+#define OMR_PRIVACY_TRIM_STEPS 20  /* steps per round at most */
+static void omr_privacy_trim(struct omr_privacy *p);
+
+static void omr_privacy_trimmed(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_privacy *p = arg;
+	struct omr_lua_search_trim_reply r;
+	if (err || omr_lua_search_trim_reply(reply, &r) < 2) {
+		omr_log_warn("search: trimming old words failed: %s", err ? err : "bad reply");
+		p->trimming = 0;
+		return;
+	}
+	if (r.more && --p->trimming > 0)
+		omr_privacy_trim(p);
+	else
+		p->trimming = 0;
+}
+
+static void omr_privacy_trim(struct omr_privacy *p)
+{
+	struct omr_lua_search_trim_args t = {
+		.days = omr_env_cfg(&p->env)->search.days, .max = OMR_PRIVACY_TRIM_TERMS,
+	};
+	if (!p->running) {
+		p->trimming = 0;
+		return;
+	}
+	omr_lua_search_trim(p->env.store, &t, omr_privacy_trimmed, p);
+}
+
 static void omr_privacy_retain_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_privacy *p = arg;
@@ -225,6 +259,10 @@ static void omr_privacy_retain_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!p->running || p->retaining)
 		return;
+	if (!p->trimming) {
+		p->trimming = OMR_PRIVACY_TRIM_STEPS;
+		omr_privacy_trim(p);
+	}
 	if (!cfg->retention.closed_days && !cfg->retention.customer_days) {
 		omr_privacy_retain_in(p, cfg->retention.every); /* off; a reload may turn it on */
 		return;

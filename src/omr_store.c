@@ -11,6 +11,7 @@
 
 #include "omr_log.h"
 #include "omr_scripts.h"
+#include "omr_search.h"
 #include "omr_store.h"
 #include "omr_util.h"
 
@@ -402,7 +403,18 @@ void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr
 		.rating = n->rating,
 		.engage = n->engage ? n->engage : "",
 	};
+	/* the search index's terms (docs/search.md); an automatic message
+	 * (out of office) is not worth finding */
+	char *nt = ev->name ? omr_search_terms(ev->name, strlen(ev->name), 0, OMR_SEARCH_NAME_TERMS)
+			    : omr_strdup("");
+	char *wt = ev->text && !(n->kind && strcmp(n->kind, "auto") == 0)
+			   ? omr_search_terms(ev->text, strlen(ev->text), 1, OMR_SEARCH_TERMS_MAX)
+			   : omr_strdup("");
+	a.name_terms = nt;
+	a.words = wt;
 	omr_lua_ingest(s, &a, omr_store_ingest_done, c);
+	free(nt);
+	free(wt);
 }
 
 /* ---- reads ---- */

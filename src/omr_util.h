@@ -93,6 +93,9 @@ char *omr_url_encode(const char *s);
 size_t omr_utf8_chars(const char *s);
 /* 1 if s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 int omr_utf8_valid(const char *s, size_t len);
+/* The code point of the UTF-8 character at s (len > 0 bytes left) and its
+ * length in *len_r; -1 (length 1) for a byte that starts no valid one. */
+long omr_utf8_decode(const char *s, size_t len, size_t *len_r);
 /* HMAC-SHA256 as lower-case hex (64 characters and a NUL). */
 void omr_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len,
 			 char out[65]);

@@ -25,6 +25,7 @@
 	'use strict';
 
 	var PROTOCOL = 'omniroute.agent.v1';
+	var extHooks = [];                  /* window.omrConsole.onFrame */
 	var WS_URL = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/agent';
 	var KEY = 'omniroute.console.';     /* localStorage prefix */
 	var PING_EVERY_MS = 20000;          /* application-level keepalive */
@@ -532,6 +533,7 @@
 	/* ---- protocol: server -> client ---- */
 
 	function handle(msg) {
+		extHooks.forEach(function (fn) { fn(msg); });
 		switch (msg.type) {
 		case 'welcome': onWelcome(msg); break;
 		case 'session': if (typeof msg.session === 'string') saveSession(msg.session); break;
@@ -1950,6 +1952,12 @@
 	/* ---- the customer panel and earlier conversations ---- */
 
 	function renderCustomer(c) {
+		renderCustomerMain(c);
+		var shown = { type: 'customer_shown', conversation: c, customer: c ? c.customer || {} : null };
+		extHooks.forEach(function (fn) { fn(shown); });
+	}
+
+	function renderCustomerMain(c) {
 		if (!c) {
 			el.customerBody.hidden = true;
 			el.customerEmpty.hidden = false;
@@ -4586,6 +4594,25 @@
 		if (document.visibilityState === 'visible')
 			reconnectNow();
 	});
+
+	/* ---- extensions (search.js): this narrow interface, nothing else of
+	 * this file. onFrame(fn) sees every frame from the server, and
+	 * {type: 'customer_shown', conversation, customer} when the customer
+	 * panel was drawn (conversation null: none). */
+	window.omrConsole = {
+		request: request,
+		openHistory: function (p) { openHistory(p); },
+		current: function () {
+			var e = S.selected ? S.convs.get(S.selected) : null;
+			return e ? e.c : null;
+		},
+		me: function () { return S.me; },
+		onFrame: function (fn) { extHooks.push(fn); },
+		notice: function (text, kind) { notice(text, kind); },
+		announce: function (text) { announce(text); },
+		stamp: function (ms) { return stamp(ms); },
+		channelLabel: function (ch) { return channelLabel(ch); }
+	};
 
 	/* ---- start ---- */
 

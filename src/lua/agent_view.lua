@@ -1,8 +1,9 @@
 -- agent_view: a conversation as an agent sees it: the conversation, its
 -- messages, the customer with addresses and earlier conversations.
 -- Allowed when the conversation is the agent's (assigned, or offered to
--- them), or when it is closed and the agent now serves its customer (an
--- earlier contact). A colleague's open conversation is never shown, even
+-- them), or when it is closed and the agent now serves its customer or an
+-- identity linked with it (an earlier contact), or when it is closed and
+-- in one of `queues` (a search result, docs/search.md). A colleague's open conversation is never shown, even
 -- of a customer the agent serves: it may hold what the customer told only
 -- that colleague.
 -- @key  conv     conv:{conversation}
@@ -11,6 +12,8 @@
 -- @arg  max      int   messages, the newest
 -- @arg  earlier  int   earlier conversations of the customer at most
 -- @arg  low      int   engagement.low: a balance below it is at risk
+-- @arg  queues   str   closed conversations of these queues may be read too:
+--                      comma separated, '*' every queue, '' none
 -- @reply tag      str   'ok' | 'not_yours' (nil: no such conversation)
 -- @reply conv     any   conversation hash, less its explanations
 -- @reply messages any   { message hash, ... }
@@ -23,5 +26,6 @@
 -- @reply panel    str   the customer panel's summary, JSON text (view.lib:
 --                       trend, standing, reasons, promises)
 -- @time
+-- @lib  search
 -- @lib  view
-return V.conv(A.conversation, A.agent, A.max, A.earlier, A.low)
+return V.conv(A.conversation, A.agent, A.max, A.earlier, A.low, A.queues)

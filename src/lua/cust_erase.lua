@@ -15,6 +15,7 @@
 -- @time
 -- @lib  queue
 -- @lib  pools
+-- @lib  search
 -- @lib  purge
 -- @reply tag     str  'none' | 'open' | 'more' | 'done'
 -- @reply conversations int  removed in this call

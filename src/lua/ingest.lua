@@ -34,9 +34,12 @@
 --                      recorded on that conversation, nothing opened or routed
 -- @arg  engage   json  with a rating: {csat_good, csat_poor,
 --                      complaint_recovered: points, min, max} ('' none)
+-- @arg  name_terms str the name's search terms (omr_search_terms), space separated
+-- @arg  words    str   the text's search terms, space separated ('' none)
 -- @time
 -- @lib  report
 -- @lib  engage
+-- @lib  search
 -- @reply tag      str  'ok' | 'dup' | 'csat' (an answer to the question)
 -- @reply conversation str
 -- @reply message  str
@@ -75,6 +78,7 @@ if not cust and email ~= '' and verified then
   if cust then
     redis.call('SET', addrkey, cust)
     redis.call('SADD', P .. 'cust:' .. cust .. ':addrs', ch .. ':' .. addr)
+    F.addr(cust, ch .. ':' .. addr)
   end
 end
 if not cust then
@@ -82,17 +86,28 @@ if not cust then
   redis.call('HSET', P .. 'cust:' .. cust, 'id', cust, 'created_at', now, 'updated_at', now)
   redis.call('SET', addrkey, cust)
   redis.call('SADD', P .. 'cust:' .. cust .. ':addrs', ch .. ':' .. addr)
+  F.addr(cust, ch .. ':' .. addr)
 end
 local ckey = P .. 'cust:' .. cust
-if name ~= '' then redis.call('HSET', ckey, 'name', name, 'updated_at', now) end
+if name ~= '' then
+  redis.call('HSET', ckey, 'name', name, 'updated_at', now)
+  F.name(cust, A.name_terms)
+end
 if email ~= '' and verified then
   local ekey = P .. 'email:' .. email_lc
   if not redis.call('GET', ekey) then
     redis.call('SET', ekey, cust)
     redis.call('SADD', ckey .. ':addrs', 'email:' .. email_lc)
+    F.addr(cust, 'email:' .. email_lc)
   end
   if not redis.call('HGET', ckey, 'email') then redis.call('HSET', ckey, 'email', email_lc) end
 elseif email ~= '' then
+  -- found by the search too (not linked: docs/search.md)
+  local was = redis.call('HGET', ckey, 'claimed_email')
+  if was ~= email_lc then
+    if was then F.unaddr(cust, 'email:' .. was) end
+    F.addr(cust, 'email:' .. email_lc)
+  end
   redis.call('HSET', ckey, 'claimed_email', email_lc)
 end
 
@@ -201,6 +216,7 @@ redis.call('RPUSH', P .. 'conv:' .. conv .. ':msgs', msg)
 redis.call('HINCRBY', P .. 'conv:' .. conv, 'msg_count', 1)
 redis.call('HSET', P .. 'conv:' .. conv, 'updated_at', now, 'last_message_at', now,
   'last_inbound_at', now)
+F.words(conv, A.words, now)
 if attachments ~= '[]' then
   -- a stored file is named by its content: counted per message that names
   -- it, so that a purge deletes it only with the last (purge.lib)

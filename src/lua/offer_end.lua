@@ -36,6 +36,7 @@
 -- @lib  pools
 -- @lib  report
 -- @lib  engage
+-- @lib  search
 -- @lib  view
 -- @lib  presence
 local how, oid, agent, now = A.how, A.offer, A.agent, NOW

@@ -20,7 +20,10 @@
 -- @arg  queues  str   supervisor, whisper: the supervisor's queues, comma
 --                     separated ('' all): another queue's conversation is
 --                     'not_yours'
+-- @arg  words   str   the text's search terms, space separated ('' : not
+--                     indexed: bots' and system messages, notes)
 -- @time
+-- @lib  search
 -- @reply tag     str   'ok' | 'dup' | 'note' | 'not_yours' | 'bad_state'
 -- @reply message str   (bad_state: the status it is in)
 -- @reply channel str
@@ -96,6 +99,7 @@ redis.call('HSET', P .. 'msg:' .. mid,
 redis.call('RPUSH', ckey .. ':msgs', mid)
 redis.call('HINCRBY', ckey, 'msg_count', 1)
 redis.call('HSET', ckey, 'updated_at', now, 'last_message_at', now, 'last_outbound_at', now)
+F.words(conv, A.words, now)
 if not redis.call('HGET', ckey, 'first_reply_at') then
   redis.call('HSET', ckey, 'first_reply_at', now)
 end

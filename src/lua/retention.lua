@@ -22,6 +22,7 @@
 -- @time
 -- @lib  queue
 -- @lib  pools
+-- @lib  search
 -- @lib  purge
 -- @reply more     int  1: more to do now (call again after a pause); 0: done for this round
 -- @reply conversations int
