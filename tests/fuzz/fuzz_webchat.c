@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "../../plugins/webchat/webchat.c"
+#include "../../plugins/webchat/webchat_more.c"
+#include "../../plugins/webchat/wc_identity.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,6 +60,12 @@ static int f_admit(omr_host *h, const char *door, const char *ip)
 	return OMR_OK;
 }
 
+static int f_avail(omr_host *h, void (*cb)(void *arg, int status, int available), void *arg)
+{
+	cb(arg, OMR_OK, 0);
+	return OMR_OK;
+}
+
 static const struct omr_host_api f_api = {
 	.abi_version = OMR_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct omr_host_api),
@@ -68,6 +76,7 @@ static const struct omr_host_api f_api = {
 	.submit = f_submit,
 	.history = f_history,
 	.admit = f_admit,
+	.agents_available = f_avail,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -75,7 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char hello[] = "{\"type\":\"hello\",\"name\":\"x\"}";
 	struct wc_config cfg = { .path = "/chat", .visitor_secret = "fuzz-secret-0123456789",
 				 .max_message = 65536, .rate_per_min = 6000, .burst = 1000,
-				 .visitor_idle = 120000, .max_visitors = 1000 };
+				 .visitor_idle = 120000, .max_visitors = 1000,
+				 .identity_secret = "fuzz-identity-secret-0123456789abcdef" };
 	struct wc_state st = { .api = &f_api, .cfg = &cfg };
 	struct omr_ws_peer peer = { "127.0.0.1", "", "" };
 
@@ -95,5 +105,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* state as the plugin would be freed (no timer here) */
 	wc_free_visitors(&st);
+	free(st.avail_wait);
 	return 0;
 }
