@@ -608,6 +608,9 @@ static int wc_check(const void *config, char **err_r)
 		return omr_plugin_error(err_r, "visitor_secret must be at least 16 characters");
 	if (cfg->path[0] != '/')
 		return omr_plugin_error(err_r, "path must start with /");
+	if (cfg->demo && !cfg->widget)
+		return omr_plugin_error(err_r, "demo: true needs widget: true (the demo page embeds "
+					       "the widget)");
 	if (cfg->identity_secret && strlen(cfg->identity_secret) < 32)
 		return omr_plugin_error(err_r, "identity_secret must be at least 32 characters");
 	if (cfg->identity_secret && cfg->visitor_secret &&

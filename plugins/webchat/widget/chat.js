@@ -480,8 +480,7 @@
 
 	/* m: {from, text, ts?, name?, id?, client_msg_id?, attachments?} */
 	function render(m, opts) {
-		var from = T.hasOwnProperty(m.from) && ['visitor', 'agent', 'bot', 'system'].indexOf(m.from) >= 0
-			? m.from : 'agent';
+		var from = ['visitor', 'agent', 'bot', 'system'].indexOf(m.from) >= 0 ? m.from : 'agent';
 		var stick = nearBottom();
 		var li = node('li', { className: 'msg from-' + from });
 		var meta = node('p', { className: 'meta' });
@@ -804,8 +803,8 @@
 			addQuickReplies(li, msg.buttons);
 		if (msg.from === 'agent')
 			el.queue.hidden = true;
-		if (!isOpen() || document.visibilityState === 'hidden')
-			setUnread(unread + (isOpen() ? 0 : 1));
+		if (!isOpen())
+			setUnread(unread + 1);
 		layout();
 	}
 
