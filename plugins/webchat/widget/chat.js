@@ -540,8 +540,18 @@
 			!el.log.querySelector('li.msg');
 	}
 
+	var availTimer = null;
+	var AVAIL_AGAIN_MS = 30000;         /* the offline form asks again this often */
+
 	function layout() {
 		var p = needsPrechat(), o = !p && showOffline();
+		/* while the offline form shows, ask now and then whether somebody came */
+		if (o && !availTimer)
+			availTimer = setInterval(function () { send({ type: 'availability' }); }, AVAIL_AGAIN_MS);
+		else if (!o && availTimer) {
+			clearInterval(availTimer);
+			availTimer = null;
+		}
 		el.prechat.hidden = !p;
 		el.offline.hidden = !o || !!offlinePending;
 		el.compose.hidden = p || o;
