@@ -14,14 +14,16 @@
 
 #include "wc_identity.h"
 
-/* base64url without padding (RFC 7515); 0 on anything else. out must
- * hold len * 3 / 4 + 1 bytes. */
-static int wc_b64url_decode(const char *in, size_t len, unsigned char *out, size_t *out_len)
+int wc_base64_decode(const char *in, size_t len, int url, unsigned char *out, size_t *out_len)
 {
 	unsigned acc = 0;
 	int bits = 0;
 	size_t n = 0;
 
+	if (!url && len % 4 == 0 && len && in[len - 1] == '=')
+		len -= len >= 2 && in[len - 2] == '=' ? 2 : 1; /* the padding, only at the end */
+	else if (!url && len % 4)
+		return 0; /* standard base64 comes in fours */
 	if (len % 4 == 1)
 		return 0; /* no length of whole bytes */
 	for (size_t i = 0; i < len; i++) {
@@ -33,9 +35,9 @@ static int wc_b64url_decode(const char *in, size_t len, unsigned char *out, size
 			v = c - 'a' + 26;
 		else if (c >= '0' && c <= '9')
 			v = c - '0' + 52;
-		else if (c == '-')
+		else if (c == (url ? '-' : '+'))
 			v = 62;
-		else if (c == '_')
+		else if (c == (url ? '_' : '/'))
 			v = 63;
 		else
 			return 0;
@@ -60,7 +62,7 @@ static json_t *wc_part_json(const char *in, size_t len)
 	size_t n;
 	json_t *j;
 
-	if (!len || !wc_b64url_decode(in, len, buf, &n))
+	if (!len || !wc_base64_decode(in, len, 1, buf, &n))
 		return NULL;
 	j = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
 	if (j && !json_is_object(j)) {
@@ -167,7 +169,7 @@ enum wc_identity_result wc_identity_verify(const char *token, size_t len, const 
 		return r;
 	/* 32 bytes are 43 characters; anything longer is not ours */
 	if (len - (size_t)(dot2 + 1 - token) != 43 ||
-	    !wc_b64url_decode(dot2 + 1, 43, sig, &sig_len) || sig_len != 32)
+	    !wc_base64_decode(dot2 + 1, 43, 1, sig, &sig_len) || sig_len != 32)
 		return WC_IDENTITY_SIGNATURE;
 	if (!HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)token,
 		  (size_t)(dot2 - token), md, &md_len) || md_len != 32)

@@ -45,6 +45,12 @@ enum wc_identity_result wc_identity_verify(const char *token, size_t len, const 
 /* A short English reason for a result, for the visitor's error frame. */
 const char *wc_identity_why(enum wc_identity_result r);
 
+/* base64 (url 0: RFC 4648 section 4, padded to fours; url 1: base64url
+ * without padding) of len bytes into out, which holds len * 3 / 4 + 1
+ * bytes; 1, or 0 on anything else (other characters, whitespace, stray
+ * padding, non-zero left-over bits). */
+int wc_base64_decode(const char *in, size_t len, int url, unsigned char *out, size_t *out_len);
+
 /* The e-mail rule the chat uses for typed addresses too: 1-254 bytes of
  * printable ASCII without spaces, with an @. */
 int wc_identity_email_ok(const char *s);

@@ -54,6 +54,12 @@ static const struct omr_conf_key wc_keys[] = {
 	  "(HS256); unset: identities are refused", NULL, NULL },
 	{ "widget", OMR_CONF_BOOL, offsetof(struct wc_config, widget), 0, "true", 0, 0,
 	  "serve the embeddable chat widget at /widget/chat.js", NULL, NULL },
+	{ "upload_max", OMR_CONF_INT, offsetof(struct wc_config, upload_max), 0, "0", 0, 67108864,
+	  "largest file a visitor may send, bytes (0: none; a file also fits in max_message, "
+	  "as base64)", NULL, NULL },
+	{ "upload_types", OMR_CONF_STRLIST, offsetof(struct wc_config, upload_types), 0,
+	  "[image/png, image/jpeg, image/gif, image/webp, application/pdf, text/plain]", 0, 0,
+	  "the types of file a visitor may send", NULL, NULL },
 	{ "widget_dir", OMR_CONF_PATH, offsetof(struct wc_config, widget_dir), 0, NULL, 0, 0,
 	  "widget files (default: DATA_DIR/webchat/widget)", NULL, NULL },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL, NULL, NULL },
@@ -228,6 +234,23 @@ struct wc_hello {
 	char visitor[WC_ID_MAX + 1];
 };
 
+/* a message's files as the page sees them: name, type, size, and the
+ * link when there is one (never where it is stored) */
+static json_t *wc_history_files(json_t *att)
+{
+	json_t *out = json_array(), *a;
+	size_t i;
+	json_array_foreach(att, i, a) {
+		json_t *f = json_object();
+		static const char *const keep[] = { "name", "type", "size", "url" };
+		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++)
+			if (json_object_get(a, keep[k]))
+				json_object_set(f, keep[k], json_object_get(a, keep[k]));
+		json_array_append_new(out, f);
+	}
+	return out;
+}
+
 static json_t *wc_history_messages(json_t *msgs)
 {
 	json_t *out = json_array(), *m;
@@ -250,6 +273,9 @@ static json_t *wc_history_messages(json_t *msgs)
 		json_t *cmid = json_object_get(json_object_get(m, "meta"), "client_msg_id");
 		if (json_is_string(cmid))
 			json_object_set(o, "client_msg_id", cmid);
+		json_t *att = json_object_get(m, "attachments");
+		if (json_is_array(att) && json_array_size(att))
+			json_object_set_new(o, "attachments", wc_history_files(att));
 		json_array_append_new(out, o);
 	}
 	return out;
@@ -276,6 +302,9 @@ static void wc_hello_history(void *arg, int status, json_t *json)
 		}
 		if (c->verified)
 			json_object_set_new(j, "identified", json_true());
+		json_t *up = wc_upload_offer(st);
+		if (up)
+			json_object_set_new(j, "upload", up);
 		wc_send_json(st, h->conn, j);
 		wc_availability(st, c);
 	}
@@ -397,29 +426,10 @@ void wc_submit(struct wc_state *st, struct wc_conn *c, const struct omr_inbound 
 	}
 }
 
-static void wc_message(struct wc_state *st, struct wc_conn *c, json_t *msg)
+void wc_submit_chat(struct wc_state *st, struct wc_conn *c, const char *cmid, const char *text,
+		    json_t *attachments)
 {
-	const char *text = json_string_value(json_object_get(msg, "text"));
-	const char *cmid = json_string_value(json_object_get(msg, "client_msg_id"));
 	char chmsgid[2 * WC_ID_MAX + 2];
-
-	if (!c->visitor) {
-		wc_send_error(st, c->id, "hello_first", "send hello before messages", cmid);
-		return;
-	}
-	if (!cmid || !wc_word_ok(cmid, WC_ID_MAX)) {
-		wc_send_error(st, c->id, "bad_client_msg_id",
-			      "client_msg_id: 1-64 of letters, digits, - _ .", NULL);
-		return;
-	}
-	if (!text || !*text) {
-		wc_send_error(st, c->id, "bad_text", "text must be a non-empty string", cmid);
-		return;
-	}
-	if (!wc_rate_ok(st, c->visitor)) {
-		wc_send_error(st, c->id, "rate_limited", "too many messages, slow down", cmid);
-		return;
-	}
 	snprintf(chmsgid, sizeof(chmsgid), "%s:%s", c->visitor->id, cmid);
 	json_t *meta = json_pack("{s:s}", "client_msg_id", cmid);
 	json_t *attrs = wc_conn_attrs(c);
@@ -430,12 +440,43 @@ static void wc_message(struct wc_state *st, struct wc_conn *c, json_t *msg)
 		.email = c->email,
 		.email_verified = c->verified,
 		.text = text,
+		.attachments = attachments,
 		.attrs = attrs,
 		.meta = meta,
 	};
 	wc_submit(st, c, &ev, cmid);
 	json_decref(meta);
 	json_decref(attrs);
+}
+
+static void wc_message(struct wc_state *st, struct wc_conn *c, json_t *msg)
+{
+	const char *text = json_string_value(json_object_get(msg, "text"));
+	const char *cmid = json_string_value(json_object_get(msg, "client_msg_id"));
+
+	if (!c->visitor) {
+		wc_send_error(st, c->id, "hello_first", "send hello before messages", cmid);
+		return;
+	}
+	if (!cmid || !wc_word_ok(cmid, WC_ID_MAX)) {
+		wc_send_error(st, c->id, "bad_client_msg_id",
+			      "client_msg_id: 1-64 of letters, digits, - _ .", NULL);
+		return;
+	}
+	json_t *file = json_object_get(msg, "file");
+	if (file ? json_object_get(msg, "text") && !text : !text || !*text) {
+		wc_send_error(st, c->id, "bad_text", "text must be a non-empty string", cmid);
+		return;
+	}
+	if (!wc_rate_ok(st, c->visitor)) {
+		wc_send_error(st, c->id, "rate_limited", "too many messages, slow down", cmid);
+		return;
+	}
+	if (file) {
+		wc_upload(st, c, file, text ? text : "", cmid);
+		return;
+	}
+	wc_submit_chat(st, c, cmid, text, NULL);
 }
 
 /* ---- websocket callbacks ---- */
@@ -660,6 +701,8 @@ static int wc_init(const struct omr_host_api *api, omr_host *host, const void *c
 		if (!d || api->static_mount(host, "/chat-demo/", d, err_r) != OMR_OK)
 			goto fail;
 	}
+	if (wc_upload_init(st, err_r) != OMR_OK)
+		goto fail;
 	if (cfg->widget) {
 		const char *d = cfg->widget_dir ? cfg->widget_dir
 						: api->data_path(host, "webchat/widget", dir, sizeof(dir));

@@ -29,6 +29,8 @@ struct wc_config {
 	char *identity_secret;        /* HS256 key of signed identities; NULL: none taken */
 	int widget;                   /* serve /widget/ (chat.js) */
 	char *widget_dir;
+	long long upload_max;         /* bytes of a visitor's file; 0: no files */
+	char **upload_types;          /* the types a visitor may send */
 };
 
 struct wc_visitor;
@@ -69,6 +71,8 @@ struct wc_state {
 	int avail_asking;             /* a question is under way */
 	uint64_t *avail_wait;         /* connections waiting for its answer (owned) */
 	size_t navail_wait, avail_cap;
+	char attach_dir[4096];        /* state_dir/attachments/webchat ("" without uploads) */
+	int uploading;                /* files being written on workers */
 };
 
 /* a message on its way to the store: the ack goes to conn */
@@ -90,6 +94,9 @@ struct wc_conn *wc_conn_get(struct wc_state *st, uint64_t id);
 /* submit ev; the ack or error for cmid goes to c once it is stored (or not) */
 void wc_submit(struct wc_state *st, struct wc_conn *c, const struct omr_inbound *ev,
 	       const char *cmid);
+/* submit a chat message of c's visitor (attachments may be NULL; borrowed) */
+void wc_submit_chat(struct wc_state *st, struct wc_conn *c, const char *cmid, const char *text,
+		    json_t *attachments);
 
 /* webchat_more.c */
 /* hello's "identity": on a valid token, the identified visitor's id in
@@ -102,5 +109,15 @@ void wc_availability(struct wc_state *st, struct wc_conn *c);
 void wc_offline_message(struct wc_state *st, struct wc_conn *c, json_t *msg);
 /* the conversation attributes of a connection's messages (NULL: none); new reference */
 json_t *wc_conn_attrs(const struct wc_conn *c);
+
+/* webchat_upload.c */
+/* At init: the attachment directory, when files are taken. */
+int wc_upload_init(struct wc_state *st, char **err_r);
+/* A message with a file: checked, written by a worker, then submitted
+ * (text may be ""); the ack or error goes to c. */
+void wc_upload(struct wc_state *st, struct wc_conn *c, json_t *file, const char *text,
+	       const char *cmid);
+/* welcome's "upload": {max, types}, or NULL without uploads; new reference */
+json_t *wc_upload_offer(const struct wc_state *st);
 
 #endif

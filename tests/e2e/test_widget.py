@@ -11,6 +11,7 @@ and /wait/NAME (it waits for alice) on the page server:
 - the launcher opens the chat, the pre-chat form asks name and e-mail,
   the visitor writes, alice answers; closed, alice's next two messages
   make the unread badge say 2;
+- the visitor sends a picture (a type not taken is refused in the page);
 - the daemon is restarted under the open chat: the widget reconnects and
   sends what was written meanwhile, stored once; alice answers it;
 - with nobody available, a new visitor gets the offline form, which
@@ -199,7 +200,8 @@ def mail_customer(redis, email):
 def test(tmp):
     redis = Redis(tmp)
     d = Daemon(tmp, redis, routing=ROUTING,
-               webchat_extra="      identity_secret: %s\n" % SECRET).start()
+               webchat_extra="      identity_secret: %s\n      upload_max: 500000\n"
+                             "      max_message: 1048576\n" % SECRET).start()
     edge = "http://127.0.0.1:%d" % d.ports["edge"]
     pages = PageServer(edge)
     eva = mail_customer(redis, "eva@example.com")
@@ -235,6 +237,13 @@ def test(tmp):
     counts = omrtest.stored_counts(redis.cmd,
                                    redis.cmd("ZRANGE", PREFIX + "convs:ch:webchat", "0", "-1"))
     eq([k for k, n in counts.items() if n != 1], [], "no web chat message stored twice")
+
+    bon = [m for m in c["messages"] if m["text"] == "Hier is de bon"]
+    eq(len(bon), 1, "the visitor's file message: stored once")
+    a = bon[0]["attachments"][0]
+    eq((a["name"], a["type"], a["stored"]), ("bon.png", "image/png", True), "with the file")
+    check(os.path.isfile(os.path.join(tmp, "state", "attachments", "webchat", a["sha256"])),
+          "in the attachment store")
 
     off = conv_with(redis, "Bel me terug over de levering")
     eq(len(off), 1, "the offline form is one conversation")

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import { launch, newPage, ok, begin, shot, run, dialogs, problems, STEP_MS } from './e2e_harness.mjs';
 
 const PAGE = process.env.E2E_PAGE;
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 const AXE = fs.readFileSync(process.env.E2E_AXE, 'utf8');
 
 function pageUrl(attrs) {
@@ -157,6 +158,18 @@ async function main() {
 	});
 	assert.deepEqual(colours, ['rgb(11, 110, 79)', 'rgb(255, 255, 255)'],
 			 'data-colour, with white text on it (the better contrast)');
+
+	begin('a file');
+	await V.locator('#attach').waitFor({ state: 'visible' });
+	await V.locator('#file').setInputFiles({ name: 'page.html', mimeType: 'text/html',
+						 buffer: Buffer.from('<p>x</p>') });
+	await V.locator('#error', { hasText: 'cannot be sent' }).waitFor();
+	await V.locator('#text').fill('Hier is de bon');
+	await V.locator('#file').setInputFiles({ name: 'bon.png', mimeType: 'image/png',
+						 buffer: Buffer.from(PNG, 'base64') });
+	await V.locator('#log li.msg.from-visitor:not(.pending)', { hasText: 'bon.png' }).waitFor();
+	assert.equal(await V.locator('#error').isVisible(), false, 'the error is gone');
+	ok('a type the server does not take is refused in the page; a picture is sent and stored');
 
 	begin('unread badge');
 	await V.keyboard.press('Escape');

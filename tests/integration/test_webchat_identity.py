@@ -15,6 +15,11 @@ form, and the widget's file (issue 17; docs/channels/webchat.md).
 - The offline form becomes an e-mail-like conversation in the queue
   (subject, reply_to); malformed forms are refused.
 - /widget/chat.js is served with an ETag and answers 304 to it.
+- Files from visitors (upload_max, upload_types): stored by content in
+  the attachment store, linked for the agent, served by the edge; a
+  resend is a duplicate; hostile files (not an object, path or control
+  characters in the name, a type not taken, bad base64, empty, too large)
+  are refused with why, and a chat without upload_max takes none.
 """
 import base64
 import hashlib
@@ -310,6 +315,9 @@ def widget_served(tmp):
     etag = r.getheader("ETag")
     check(etag, "with an ETag")
     check("javascript" in (r.getheader("Content-Type") or ""), "as JavaScript")
+    cc = r.getheader("Cache-Control") or ""
+    check("must-revalidate" in cc and "no-store" not in cc,
+          "browsers may keep it, asking again (%r)" % cc)
     c.request("GET", "/widget/chat.js", headers={"If-None-Match": etag})
     r = c.getresponse()
     r.read()
@@ -318,9 +326,98 @@ def widget_served(tmp):
     eq(d.stop(), 0, "clean stop")
 
 
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwAD"
+                       "hgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+def file_frame(cmid, name="bon.png", type="image/png", data=None, text=""):
+    f = {"name": name, "type": type,
+         "data": base64.b64encode(PNG).decode() if data is None else data}
+    return {"type": "message", "client_msg_id": cmid, "text": text, "file": f}
+
+
+def visitor_files(tmp):
+    redis = Redis(tmp)
+    d = Daemon(tmp, redis, agents=omrtest.quick_agents(),
+               webchat_extra="      upload_max: 100000\n      max_message: 200000\n"
+                             "      burst: 100\n").start()
+    ws, before, w = hello(d)
+    eq(w.get("upload"), {"max": 100000, "types": ["image/png", "image/jpeg", "image/gif",
+                                                   "image/webp", "application/pdf", "text/plain"]},
+       "welcome says which files are taken")
+    ws.send(file_frame("f1", text="De bon"))
+    ack = ws.recv_type("ack")
+    eq(ack["client_msg_id"], "f1", "the file is acknowledged once stored")
+    m = d.conversation(ack["conversation"])["messages"][0]
+    a = m["attachments"][0]
+    sha = hashlib.sha256(PNG).hexdigest()
+    eq((a["name"], a["type"], a["size"], a["sha256"], a["stored"]),
+       ("bon.png", "image/png", len(PNG), sha, True), "stored as an attachment of the message")
+    eq(m["text"], "De bon", "with its text")
+    with open(os.path.join(tmp, "state", "attachments", "webchat", sha), "rb") as f:
+        eq(f.read(), PNG, "the bytes are in the attachment store, named by their SHA-256")
+    ws.send(file_frame("f1", text="De bon"))
+    eq(ws.recv_type("ack")["duplicate"], True, "the same file again (a resend): a duplicate")
+    ws.send(file_frame("f0", name="leeg.txt", type="text/plain", data="", text="alleen tekst"))
+    eq(ws.recv_type("error")["code"], "bad_file", "an empty file is refused")
+
+    alice = Agent(d, "alice")
+    got = alice.accept(alice.offer_for(ack["conversation"], timeout=20)["offer"])
+    url = got["conversation"]["messages"][0]["attachments"][0].get("url")
+    check(url and url.startswith("/files/"), "the agent gets a link: %r" % url)
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", d.ports["edge"], timeout=10)
+    c.request("GET", url)
+    r = c.getresponse()
+    eq((r.status, r.read()), (200, PNG), "the edge serves the file behind the link")
+    c.close()
+    alice.close()
+
+    big = base64.b64encode(b"x" * 100001).decode()
+    for what, frame, code in (
+            ("not an object", dict(file_frame("h1"), file="bon.png"), "bad_file"),
+            ("no name", file_frame("h2", name=""), "bad_file"),
+            ("a path", file_frame("h3", name="../../etc/passwd"), "bad_file"),
+            ("a backslash", file_frame("h3b", name="..\\boot.ini"), "bad_file"),
+            ("a control character", file_frame("h4", name="bon\n.png"), "bad_file"),
+            ("a long name", file_frame("h5", name="n" * 300 + ".png"), "bad_file"),
+            ("type not taken", file_frame("h6", type="text/html"), "file_type"),
+            ("type of another case", file_frame("h6b", type="IMAGE/PNG"), "file_type"),
+            ("bad base64", file_frame("h7", data="!!!!"), "bad_file"),
+            ("base64 with spaces", file_frame("h8", data="iVBO Rw0K"), "bad_file"),
+            ("padding inside", file_frame("h9", data="iV==Rw0K"), "bad_file"),
+            ("too large", file_frame("h10", data=big), "file_too_large"),
+            ("text not a string", dict(file_frame("h11"), text=5), "bad_text")):
+        ws.send(frame)
+        eq(ws.recv_type("error")["code"], code, "a file with %s: %s" % (what, code))
+    eq(sorted(os.listdir(os.path.join(tmp, "state", "attachments", "webchat"))), [sha],
+       "the store holds the one good file, no temporary leftovers")
+    ws.close()
+
+    # back: the history names the file (not where it is stored)
+    ws, before, w = hello(d, visitor=w["visitor"], token=w["token"])
+    h = [x for x in w["history"] if x.get("client_msg_id") == "f1"][0]
+    eq(h["attachments"][0]["name"], "bon.png", "the history shows the file")
+    check("sha256" not in h["attachments"][0], "not its hash")
+    ws.close()
+    eq(d.stop(), 0, "clean stop")
+
+    # a chat without upload_max takes no files
+    sub = os.path.join(tmp, "nofiles")
+    os.makedirs(sub)
+    redis2 = Redis(sub)
+    d2 = Daemon(sub, redis2).start()
+    ws, before, w = hello(d2)
+    check("upload" not in w, "no upload in welcome")
+    ws.send(file_frame("n1"))
+    eq(ws.recv_type("error")["code"], "bad_file", "no files taken")
+    ws.close()
+    eq(d2.stop(), 0, "clean stop")
+
+
 def test(tmp):
     for part in (signed_identity, hostile_tokens, not_configured, availability_and_offline,
-                 widget_served):
+                 widget_served, visitor_files):
         sub = os.path.join(tmp, part.__name__)
         os.makedirs(sub)
         omrtest.log("== " + part.__name__)

@@ -69,7 +69,9 @@
 			offlineSend: 'Send message', offlineSent: 'Thank you. We will answer by e-mail at {email}.',
 			offlineTitle: 'Leave a message', attachment: 'Attachment', profileBad:
 				'Your name or e-mail address was not accepted.',
-			serverSaid: 'The server said: {why}'
+			serverSaid: 'The server said: {why}',
+			attach: 'Attach a file', fileType: 'Files of this type cannot be sent here.',
+			fileTooBig: 'That file is too large (at most {max} KB).'
 		},
 		nl: {
 			title: 'Chat met ons', open: 'Chat openen', close: 'Chat sluiten',
@@ -94,7 +96,9 @@
 			offlineSend: 'Bericht versturen', offlineSent: 'Dank u. We antwoorden per e-mail aan {email}.',
 			offlineTitle: 'Laat een bericht achter', attachment: 'Bijlage', profileBad:
 				'Uw naam of e-mailadres werd niet geaccepteerd.',
-			serverSaid: 'De server meldt: {why}'
+			serverSaid: 'De server meldt: {why}',
+			attach: 'Bestand bijvoegen', fileType: 'Dit soort bestand kan hier niet worden verstuurd.',
+			fileTooBig: 'Dat bestand is te groot (hoogstens {max} KB).'
 		}
 	};
 
@@ -165,7 +169,12 @@
 	try { outbox = JSON.parse(load('outbox') || '[]'); } catch (e) { outbox = []; }
 	if (!Array.isArray(outbox))
 		outbox = [];
-	function saveOutbox() { save('outbox', outbox.length ? JSON.stringify(outbox) : null); }
+	/* files stay in memory only (too large for localStorage): one not yet
+	 * acknowledged is sent again after a reconnect, not after a reload */
+	function saveOutbox() {
+		var keep = outbox.filter(function (m) { return !m.file; });
+		save('outbox', keep.length ? JSON.stringify(keep) : null);
+	}
 	function outboxFind(cmid) {
 		for (var i = 0; i < outbox.length; i++)
 			if (outbox[i].cmid === cmid)
@@ -278,6 +287,9 @@
 		'.compose button, .form button[type="submit"] { background: var(--oc-accent); color: var(--oc-on-accent);',
 		'  border: 0; border-radius: 8px; padding: 8px 16px; font-weight: 700; min-height: 44px; }',
 		'.hint { flex-basis: 100%; margin: 0; font-size: 12px; color: #4b5058; }',
+		'.attach { width: 44px; min-height: 44px; border: 1px solid #6b7280; border-radius: 8px; background: #ffffff;',
+		'  color: #1a1a1a; display: flex; align-items: center; justify-content: center; padding: 0; }',
+		'.attach .clip { display: block; width: 10px; height: 18px; border: 2px solid currentColor; border-radius: 5px; }',
 		'.form { padding: 12px 14px; overflow-y: auto; }',
 		'.form h3 { margin: 0 0 6px; font-size: 16px; }',
 		'.form .intro { margin: 0 0 10px; }',
@@ -338,6 +350,9 @@
 		text: node('textarea', { id: 'text', name: 'text', rows: '2', maxlength: '4000',
 			autocomplete: 'off', placeholder: T.placeholder, 'aria-describedby': 'compose-hint' }),
 		send: node('button', { type: 'submit', id: 'send' }, T.send),
+		attach: node('button', { type: 'button', id: 'attach', className: 'attach',
+			'aria-label': T.attach, title: T.attach }),
+		file: node('input', { type: 'file', id: 'file', tabindex: '-1', 'aria-hidden': 'true' }),
 		end: node('button', { type: 'button', id: 'end', className: 'link' }, T.end),
 		prechat: node('form', { id: 'prechat', className: 'form', novalidate: '' }),
 		offline: node('form', { id: 'offline', className: 'form', novalidate: '' }),
@@ -354,6 +369,11 @@
 	el.logWrap.appendChild(el.log);
 	el.compose.appendChild(node('label', { for: 'text', className: 'sr-only' }, T.message));
 	el.compose.appendChild(el.text);
+	el.attach.appendChild(node('span', { className: 'clip', 'aria-hidden': 'true' }));
+	el.attach.hidden = true;
+	el.file.hidden = true;
+	el.compose.appendChild(el.attach);
+	el.compose.appendChild(el.file);
 	el.compose.appendChild(el.send);
 	el.compose.appendChild(node('p', { id: 'compose-hint', className: 'hint' }, T.hint));
 
@@ -413,7 +433,7 @@
 	var retryTimers = new Map(), retryCount = new Map(), failed = [];
 	var byKey = new Map(); /* "m:<id>" or "c:<client_msg_id>" -> <li> */
 	var lastTyping = 0, typingTimer = null;
-	var agentsThere = true, offlinePending = null;
+	var agentsThere = true, offlinePending = null, upload = null;
 	var offlineAllowed = String(data.offline || '').toLowerCase() !== 'off';
 
 	function isOpen() { return !panel.hidden; }
@@ -627,7 +647,10 @@
 		var li = byKey.get('c:' + m.cmid);
 		if (li)
 			markPending(li, T.sending);
-		if (send({ type: 'message', text: m.text, client_msg_id: m.cmid }))
+		var frame = { type: 'message', text: m.text, client_msg_id: m.cmid };
+		if (m.file)
+			frame.file = { name: m.file.name, type: m.file.type, data: m.file.data };
+		if (send(frame))
 			lastSent = m.cmid;
 	}
 
@@ -751,6 +774,11 @@
 		attempt = 0;
 		conversation = msg.conversation || null;
 		identified = msg.identified === true;
+		upload = msg.upload && typeof msg.upload.max === 'number' && Array.isArray(msg.upload.types)
+			? msg.upload : null;
+		el.attach.hidden = !upload;
+		if (upload)
+			el.file.setAttribute('accept', upload.types.join(','));
 		save('visitor', msg.visitor);
 		save('token', msg.token);
 		setConn('online', T.online);
@@ -770,7 +798,8 @@
 			markFailed(render({ from: 'visitor', text: m.text, ts: m.at, client_msg_id: m.cmid }), m.why);
 		});
 		outbox.forEach(function (m) {
-			render({ from: 'visitor', text: m.text, ts: m.at, client_msg_id: m.cmid }, { pending: true });
+			render({ from: 'visitor', text: m.text, ts: m.at, client_msg_id: m.cmid,
+				attachments: m.file ? [{ name: m.file.name, size: m.file.size }] : null }, { pending: true });
 			sendMessage(m);
 		});
 		if (offlinePending)
@@ -896,6 +925,9 @@
 			return;
 		case 'rejected':
 		case 'bad_text':
+		case 'bad_file':
+		case 'file_type':
+		case 'file_too_large':
 			if (offlinePending && offlinePending.client_msg_id === cmid) {
 				offlinePending = null;
 				layout();
@@ -988,6 +1020,38 @@
 		layout();
 	}
 
+	/* a file chosen: checked against what the server takes, then sent with
+	 * the text typed so far */
+	function sendFile(f) {
+		if (!upload || !f)
+			return;
+		if (upload.types.indexOf(f.type) < 0) {
+			showError(T.fileType);
+			return;
+		}
+		if (f.size > upload.max || f.size === 0) {
+			showError(t('fileTooBig', { max: Math.floor(upload.max / 1024) }));
+			return;
+		}
+		var reader = new FileReader();
+		reader.onload = function () {
+			var url = String(reader.result), data = url.slice(url.indexOf(',') + 1);
+			var text = el.text.value.replace(/\s+$/, '');
+			var m = { cmid: newClientMsgId(), text: text, at: Date.now(),
+				file: { name: f.name, type: f.type, size: f.size, data: data } };
+			showError('');
+			clearQuickReplies();
+			outbox.push(m);
+			render({ from: 'visitor', text: text, ts: m.at, client_msg_id: m.cmid,
+				attachments: [{ name: f.name, size: f.size }] }, { pending: true });
+			sendMessage(m);
+			el.text.value = '';
+			el.text.focus();
+			layout();
+		};
+		reader.readAsDataURL(f);
+	}
+
 	function fieldError(input, text) {
 		var err = root.getElementById(input.id + '-err');
 		err.textContent = text || '';
@@ -1046,6 +1110,12 @@
 			lastTyping = now;
 			send({ type: 'typing' });
 		}
+	});
+
+	el.attach.addEventListener('click', function () { el.file.click(); });
+	el.file.addEventListener('change', function () {
+		sendFile(el.file.files && el.file.files[0]);
+		el.file.value = '';
 	});
 
 	el.prechat.addEventListener('submit', function (ev) {
