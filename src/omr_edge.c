@@ -272,7 +272,13 @@ int omr_edge_add_mount(struct omr_edge *e, const char *prefix, const char *dir, 
 	m->origin = omr_strdup(dir);
 	m->def = "index.html";
 	m->origin_protocol = LWSMPRO_FILE;
-	m->cache_max_age = 0;
+	/* browsers keep the files and ask again after a second
+	 * (If-None-Match: 304 while unchanged; lws says "must-revalidate,
+	 * private, max-age=1"), so that an upgrade is seen at once and an
+	 * unchanged file (the chat widget on every page of a site) costs no
+	 * transfer; lws would say no-store with a max-age of 0 */
+	m->cache_max_age = 1;
+	m->cache_reusable = 1;
 	m->cache_revalidate = 1;
 	return 0;
 }

@@ -296,6 +296,40 @@ static int omr_host_customer_left(omr_host *h, const char *address, const char *
 	return OMR_OK;
 }
 
+/* ---- is anybody there (agents_avail.lua) ---- */
+
+struct omr_host_avail {
+	struct omr_plugin *p;
+	void (*cb)(void *arg, int status, int available);
+	void *arg;
+};
+
+static void omr_host_avail_done(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_host_avail *ha = arg;
+	struct omr_lua_agents_avail_reply r;
+	int ok = !err && omr_lua_agents_avail_reply(reply, &r) > 0;
+
+	if (!ha->p->closed)
+		ha->cb(ha->arg, ok ? OMR_OK : OMR_AGAIN, ok && r.n > 0);
+	free(ha);
+}
+
+static int omr_host_agents_available(omr_host *h, void (*cb)(void *arg, int status, int available),
+				     void *arg)
+{
+	struct omr_host_avail *ha;
+	if (!cb)
+		return OMR_ERROR;
+	ha = omr_calloc(1, sizeof(*ha));
+	ha->p = h->plugin;
+	ha->cb = cb;
+	ha->arg = arg;
+	struct omr_lua_agents_avail_args a = { 0 };
+	omr_lua_agents_avail(h->env->env.store, &a, omr_host_avail_done, ha);
+	return OMR_OK;
+}
+
 static void omr_timer_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct omr_timer *t = arg;
@@ -601,6 +635,7 @@ static const struct omr_host_api omr_host_api = {
 	.work = omr_host_work,
 	.admit = omr_host_admit,
 	.customer_left = omr_host_customer_left,
+	.agents_available = omr_host_agents_available,
 };
 
 const struct omr_host_api *omr_host_api_table(void)

@@ -489,6 +489,15 @@ struct omr_host_api {
 	 * here. */
 	int (*customer_left)(omr_host *h, const char *address, const char *thread,
 			     void (*cb)(void *arg, int status), void *arg);
+
+	/* Is an agent there: logged in and available (any channel)? cb runs
+	 * once, never inside the call: status OMR_OK with available 1 or 0,
+	 * or OMR_AGAIN (Redis unavailable). Returns OMR_OK, or OMR_ERROR (no
+	 * callback) without a cb. Added at the end of the table: a plugin
+	 * checks struct_size before it calls it (an older daemon's table is
+	 * shorter). */
+	int (*agents_available)(omr_host *h, void (*cb)(void *arg, int status, int available),
+				void *arg);
 };
 
 /* ------------------------------------------------------------------ */

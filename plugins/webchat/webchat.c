@@ -26,23 +26,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include <omniroute/plugin.h>
-
-#define WC_SUBPROTOCOL "omniroute.chat.v1"
-#define WC_ID_MAX 64
-#define WC_MAX_CONNS 65536
-#define WC_BUCKETS 1024
-struct wc_config {
-	char *path;
-	char *visitor_secret;
-	long long max_message;
-	long long rate_per_min;
-	long long burst;
-	long long visitor_idle;
-	long long max_visitors;
-	int demo;
-	char *demo_dir;
-};
+#include "webchat_int.h"
 
 static const struct omr_conf_key wc_keys[] = {
 	{ "path", OMR_CONF_STRING, offsetof(struct wc_config, path), 0, "/chat", 0, 0,
@@ -65,45 +49,25 @@ static const struct omr_conf_key wc_keys[] = {
 	  "serve the demo chat page at /chat-demo/", NULL, NULL },
 	{ "demo_dir", OMR_CONF_PATH, offsetof(struct wc_config, demo_dir), 0, NULL, 0, 0,
 	  "demo page files (default: DATA_DIR/webchat)", NULL, NULL },
+	{ "identity_secret", OMR_CONF_SECRET, offsetof(struct wc_config, identity_secret), 0, NULL,
+	  0, 0, "key (32+ characters) the web site signs its logged-in users' identity with "
+	  "(HS256); unset: identities are refused", NULL, NULL },
+	{ "widget", OMR_CONF_BOOL, offsetof(struct wc_config, widget), 0, "true", 0, 0,
+	  "serve the embeddable chat widget at /widget/chat.js", NULL, NULL },
+	{ "upload_max", OMR_CONF_INT, offsetof(struct wc_config, upload_max), 0, "0", 0, 67108864,
+	  "largest file a visitor may send, bytes (0: none; a file also fits in max_message, "
+	  "as base64)", NULL, NULL },
+	{ "upload_types", OMR_CONF_STRLIST, offsetof(struct wc_config, upload_types), 0,
+	  "[image/png, image/jpeg, image/gif, image/webp, application/pdf, text/plain]", 0, 0,
+	  "the types of file a visitor may send", NULL, NULL },
+	{ "widget_dir", OMR_CONF_PATH, offsetof(struct wc_config, widget_dir), 0, NULL, 0, 0,
+	  "widget files (default: DATA_DIR/webchat/widget)", NULL, NULL },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL, NULL, NULL },
-};
-
-struct wc_visitor;
-
-struct wc_conn {
-	uint64_t id;
-	char ip[64];                  /* the peer's address */
-	struct wc_visitor *visitor;   /* NULL until hello */
-	char *name;
-	char *email;
-	struct wc_conn *next_of_visitor;
-	struct wc_conn *next;         /* hash chain by id */
-};
-
-struct wc_visitor {
-	char id[WC_ID_MAX + 1];
-	double tokens;                /* rate limit bucket */
-	struct timespec last;
-	struct wc_conn *conns;
-	struct wc_visitor *next;      /* hash chain by id */
-};
-
-struct wc_state {
-	const struct omr_host_api *api;
-	omr_host *host;
-	const struct wc_config *cfg;
-	unsigned char secret[64];
-	size_t secret_len;
-	struct wc_conn *buckets[WC_BUCKETS];
-	struct wc_visitor *visitors[WC_BUCKETS];
-	size_t nconns;
-	size_t nvisitors;
-	omr_timer *sweep;
 };
 
 /* ---- small helpers ---- */
 
-static int wc_word_ok(const char *s, size_t max)
+int wc_word_ok(const char *s, size_t max)
 {
 	size_t n = 0;
 	if (!s || !*s)
@@ -115,18 +79,7 @@ static int wc_word_ok(const char *s, size_t max)
 	return 1;
 }
 
-static int wc_email_ok(const char *s)
-{
-	size_t n = 0;
-	if (!strchr(s, '@'))
-		return 0;
-	for (; *s; s++, n++)
-		if (n >= 254 || (unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return 0;
-	return 1;
-}
-
-static struct wc_conn *wc_conn_get(struct wc_state *st, uint64_t id)
+struct wc_conn *wc_conn_get(struct wc_state *st, uint64_t id)
 {
 	for (struct wc_conn *c = st->buckets[id % WC_BUCKETS]; c; c = c->next)
 		if (c->id == id)
@@ -198,7 +151,7 @@ static void wc_sweep(void *arg)
 
 /* ---- sending ---- */
 
-static void wc_send_json(struct wc_state *st, uint64_t conn, json_t *j)
+void wc_send_json(struct wc_state *st, uint64_t conn, json_t *j)
 {
 	char *s = json_dumps(j, JSON_COMPACT);
 	if (s) {
@@ -208,7 +161,7 @@ static void wc_send_json(struct wc_state *st, uint64_t conn, json_t *j)
 	json_decref(j);
 }
 
-static void wc_send_error(struct wc_state *st, uint64_t conn, const char *code, const char *msg,
+void wc_send_error(struct wc_state *st, uint64_t conn, const char *code, const char *msg,
 			  const char *client_msg_id)
 {
 	json_t *j = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", msg);
@@ -233,13 +186,11 @@ static void wc_token(const struct wc_state *st, const char *visitor, char out[65
 	out[64] = '\0';
 }
 
-/* "v_" and 24 base32 characters: 120 random bits. */
-static void wc_new_visitor(char out[WC_ID_MAX + 1])
+/* "v_" and 24 base32 characters of 120 bits (random, or for a signed
+ * identity derived from the site's customer id). */
+void wc_visitor_id(const unsigned char rnd[15], char out[WC_ID_MAX + 1])
 {
-	unsigned char rnd[15];
 	static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz";
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		abort();
 	memcpy(out, "v_", 2);
 	for (int i = 0; i < 24; i++) {
 		int bit = i * 5, byte = bit / 8, shift = bit % 8;
@@ -249,9 +200,17 @@ static void wc_new_visitor(char out[WC_ID_MAX + 1])
 	out[26] = '\0';
 }
 
+static void wc_new_visitor(char out[WC_ID_MAX + 1])
+{
+	unsigned char rnd[15];
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		abort();
+	wc_visitor_id(rnd, out);
+}
+
 /* ---- rate limit: a token bucket per visitor (all tabs together) ---- */
 
-static int wc_rate_ok(struct wc_state *st, struct wc_visitor *v)
+int wc_rate_ok(struct wc_state *st, struct wc_visitor *v)
 {
 	struct timespec now;
 	double dt;
@@ -275,6 +234,23 @@ struct wc_hello {
 	char visitor[WC_ID_MAX + 1];
 };
 
+/* a message's files as the page sees them: name, type, size, and the
+ * link when there is one (never where it is stored) */
+static json_t *wc_history_files(json_t *att)
+{
+	json_t *out = json_array(), *a;
+	size_t i;
+	json_array_foreach(att, i, a) {
+		json_t *f = json_object();
+		static const char *const keep[] = { "name", "type", "size", "url" };
+		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++)
+			if (json_object_get(a, keep[k]))
+				json_object_set(f, keep[k], json_object_get(a, keep[k]));
+		json_array_append_new(out, f);
+	}
+	return out;
+}
+
 static json_t *wc_history_messages(json_t *msgs)
 {
 	json_t *out = json_array(), *m;
@@ -297,6 +273,9 @@ static json_t *wc_history_messages(json_t *msgs)
 		json_t *cmid = json_object_get(json_object_get(m, "meta"), "client_msg_id");
 		if (json_is_string(cmid))
 			json_object_set(o, "client_msg_id", cmid);
+		json_t *att = json_object_get(m, "attachments");
+		if (json_is_array(att) && json_array_size(att))
+			json_object_set_new(o, "attachments", wc_history_files(att));
 		json_array_append_new(out, o);
 	}
 	return out;
@@ -321,7 +300,13 @@ static void wc_hello_history(void *arg, int status, json_t *json)
 		} else {
 			json_object_set_new(j, "history", json_array());
 		}
+		if (c->verified)
+			json_object_set_new(j, "identified", json_true());
+		json_t *up = wc_upload_offer(st);
+		if (up)
+			json_object_set_new(j, "upload", up);
 		wc_send_json(st, h->conn, j);
+		wc_availability(st, c);
 	}
 	free(h);
 }
@@ -342,11 +327,20 @@ static void wc_hello(struct wc_state *st, struct wc_conn *c, json_t *msg)
 	}
 	if (email && !*email)
 		email = NULL;
-	if ((name && strlen(name) > 200) || (email && !wc_email_ok(email))) {
+	if ((name && strlen(name) > 200) || (email && !wc_identity_email_ok(email))) {
 		wc_send_error(st, c->id, "bad_profile", "name or email is not valid", NULL);
 		return;
 	}
-	if (visitor && token && wc_word_ok(visitor, WC_ID_MAX)) {
+	/* a signed identity (a logged-in user of the site) names its own
+	 * visitor; a bad one is refused and the chat goes on anonymous */
+	free(c->site_customer);
+	c->site_customer = NULL;
+	c->verified = 0;
+	if (json_object_get(msg, "identity") && !json_is_string(json_object_get(msg, "identity")))
+		wc_send_error(st, c->id, "bad_identity", "identity must be a string (a token)", NULL);
+	else if (json_is_string(json_object_get(msg, "identity")))
+		wc_identify(st, c, json_string_value(json_object_get(msg, "identity")), id);
+	if (!id[0] && visitor && token && wc_word_ok(visitor, WC_ID_MAX)) {
 		wc_token(st, visitor, expect);
 		if (strlen(token) == 64 && CRYPTO_memcmp(expect, token, 64) == 0)
 			snprintf(id, sizeof(id), "%s", visitor);
@@ -373,10 +367,14 @@ static void wc_hello(struct wc_state *st, struct wc_conn *c, json_t *msg)
 	c->visitor = v;
 	c->next_of_visitor = v->conns;
 	v->conns = c;
-	free(c->name);
-	free(c->email);
-	c->name = omr_plugin_strdup(name);
-	c->email = omr_plugin_strdup(email);
+	if (!c->verified) {
+		free(c->name);
+		free(c->email);
+		c->name = omr_plugin_strdup(name);
+		c->email = omr_plugin_strdup(email);
+	} else if (!c->name && name) {
+		c->name = omr_plugin_strdup(name); /* the token had no name */
+	}
 
 	h = omr_plugin_calloc(1, sizeof(*h));
 	h->st = st;
@@ -387,12 +385,6 @@ static void wc_hello(struct wc_state *st, struct wc_conn *c, json_t *msg)
 }
 
 /* ---- message ---- */
-
-struct wc_pending {
-	struct wc_state *st;
-	uint64_t conn;
-	char client_msg_id[WC_ID_MAX + 1];
-};
 
 static void wc_stored(void *arg, const struct omr_submit_result *res)
 {
@@ -420,12 +412,47 @@ static void wc_stored(void *arg, const struct omr_submit_result *res)
 	free(p);
 }
 
+/* Store ev; the ack (or error) for cmid goes to c once it is durable. */
+void wc_submit(struct wc_state *st, struct wc_conn *c, const struct omr_inbound *ev,
+	       const char *cmid)
+{
+	struct wc_pending *p = omr_plugin_calloc(1, sizeof(*p));
+	p->st = st;
+	p->conn = c->id;
+	snprintf(p->client_msg_id, sizeof(p->client_msg_id), "%s", cmid);
+	if (st->api->submit(st->host, ev, wc_stored, p) != OMR_OK) {
+		wc_send_error(st, c->id, "retry", "temporarily unavailable, send again", cmid);
+		free(p);
+	}
+}
+
+void wc_submit_chat(struct wc_state *st, struct wc_conn *c, const char *cmid, const char *text,
+		    json_t *attachments)
+{
+	char chmsgid[2 * WC_ID_MAX + 2];
+	snprintf(chmsgid, sizeof(chmsgid), "%s:%s", c->visitor->id, cmid);
+	json_t *meta = json_pack("{s:s}", "client_msg_id", cmid);
+	json_t *attrs = wc_conn_attrs(c);
+	struct omr_inbound ev = {
+		.channel_msg_id = chmsgid,
+		.address = c->visitor->id,
+		.name = c->name,
+		.email = c->email,
+		.email_verified = c->verified,
+		.text = text,
+		.attachments = attachments,
+		.attrs = attrs,
+		.meta = meta,
+	};
+	wc_submit(st, c, &ev, cmid);
+	json_decref(meta);
+	json_decref(attrs);
+}
+
 static void wc_message(struct wc_state *st, struct wc_conn *c, json_t *msg)
 {
 	const char *text = json_string_value(json_object_get(msg, "text"));
 	const char *cmid = json_string_value(json_object_get(msg, "client_msg_id"));
-	char chmsgid[2 * WC_ID_MAX + 2];
-	struct wc_pending *p;
 
 	if (!c->visitor) {
 		wc_send_error(st, c->id, "hello_first", "send hello before messages", cmid);
@@ -436,7 +463,8 @@ static void wc_message(struct wc_state *st, struct wc_conn *c, json_t *msg)
 			      "client_msg_id: 1-64 of letters, digits, - _ .", NULL);
 		return;
 	}
-	if (!text || !*text) {
+	json_t *file = json_object_get(msg, "file");
+	if (file ? json_object_get(msg, "text") && !text : !text || !*text) {
 		wc_send_error(st, c->id, "bad_text", "text must be a non-empty string", cmid);
 		return;
 	}
@@ -444,25 +472,11 @@ static void wc_message(struct wc_state *st, struct wc_conn *c, json_t *msg)
 		wc_send_error(st, c->id, "rate_limited", "too many messages, slow down", cmid);
 		return;
 	}
-	snprintf(chmsgid, sizeof(chmsgid), "%s:%s", c->visitor->id, cmid);
-	json_t *meta = json_pack("{s:s}", "client_msg_id", cmid);
-	struct omr_inbound ev = {
-		.channel_msg_id = chmsgid,
-		.address = c->visitor->id,
-		.name = c->name,
-		.email = c->email,
-		.text = text,
-		.meta = meta,
-	};
-	p = omr_plugin_calloc(1, sizeof(*p));
-	p->st = st;
-	p->conn = c->id;
-	snprintf(p->client_msg_id, sizeof(p->client_msg_id), "%s", cmid);
-	if (st->api->submit(st->host, &ev, wc_stored, p) != OMR_OK) {
-		wc_send_error(st, c->id, "retry", "temporarily unavailable, send again", cmid);
-		free(p);
+	if (file) {
+		wc_upload(st, c, file, text ? text : "", cmid);
+		return;
 	}
-	json_decref(meta);
+	wc_submit_chat(st, c, cmid, text, NULL);
 }
 
 /* ---- websocket callbacks ---- */
@@ -554,6 +568,10 @@ static void wc_on_message(void *arg, uint64_t conn, const char *data, size_t len
 		wc_send_json(st, conn, json_pack("{s:s}", "type", "pong"));
 	else if (strcmp(type, "leave") == 0)
 		wc_leave(st, c);
+	else if (strcmp(type, "availability") == 0)
+		wc_availability(st, c);
+	else if (strcmp(type, "offline_message") == 0)
+		wc_offline_message(st, c, msg);
 	else
 		wc_send_error(st, conn, "unknown_type", "unknown message type", NULL);
 	json_decref(msg);
@@ -563,6 +581,7 @@ static void wc_conn_free(struct wc_conn *c)
 {
 	free(c->name);
 	free(c->email);
+	free(c->site_customer);
 	free(c);
 }
 
@@ -630,6 +649,14 @@ static int wc_check(const void *config, char **err_r)
 		return omr_plugin_error(err_r, "visitor_secret must be at least 16 characters");
 	if (cfg->path[0] != '/')
 		return omr_plugin_error(err_r, "path must start with /");
+	if (cfg->demo && !cfg->widget)
+		return omr_plugin_error(err_r, "demo: true needs widget: true (the demo page embeds "
+					       "the widget)");
+	if (cfg->identity_secret && strlen(cfg->identity_secret) < 32)
+		return omr_plugin_error(err_r, "identity_secret must be at least 32 characters");
+	if (cfg->identity_secret && cfg->visitor_secret &&
+	    strcmp(cfg->identity_secret, cfg->visitor_secret) == 0)
+		return omr_plugin_error(err_r, "identity_secret must not be the visitor_secret");
 	return OMR_OK;
 }
 
@@ -674,6 +701,14 @@ static int wc_init(const struct omr_host_api *api, omr_host *host, const void *c
 		if (!d || api->static_mount(host, "/chat-demo/", d, err_r) != OMR_OK)
 			goto fail;
 	}
+	if (wc_upload_init(st, err_r) != OMR_OK)
+		goto fail;
+	if (cfg->widget) {
+		const char *d = cfg->widget_dir ? cfg->widget_dir
+						: api->data_path(host, "webchat/widget", dir, sizeof(dir));
+		if (!d || api->static_mount(host, "/widget/", d, err_r) != OMR_OK)
+			goto fail;
+	}
 	st->sweep = api->timer_new(host, wc_sweep, st);
 	api->timer_start(st->sweep, 10000, 1);
 	*state_r = st;
@@ -713,6 +748,7 @@ static void wc_free(void *state)
 	wc_free_visitors(st);
 	if (st->sweep)
 		st->api->timer_free(st->sweep);
+	free(st->avail_wait);
 	OPENSSL_cleanse(st->secret, sizeof(st->secret));
 	free(st);
 }

@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include "../../plugins/webchat/webchat.c"
+#include "../../plugins/webchat/webchat_more.c"
+#include "../../plugins/webchat/wc_identity.c"
+#include "../../plugins/webchat/webchat_upload.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,6 +61,24 @@ static int f_admit(omr_host *h, const char *door, const char *ip)
 	return OMR_OK;
 }
 
+static int f_avail(omr_host *h, void (*cb)(void *arg, int status, int available), void *arg)
+{
+	cb(arg, OMR_OK, 0);
+	return OMR_OK;
+}
+
+/* a file is checked, never written here: the worker queue is "full" */
+int omr_attach_store(const char *dir, const char *sha, const unsigned char *data, size_t len)
+{
+	abort();
+}
+
+static int f_work(omr_host *h, void (*work)(void *arg), void (*done)(void *arg, int status),
+		  void *arg)
+{
+	return OMR_AGAIN;
+}
+
 static const struct omr_host_api f_api = {
 	.abi_version = OMR_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct omr_host_api),
@@ -68,14 +89,19 @@ static const struct omr_host_api f_api = {
 	.submit = f_submit,
 	.history = f_history,
 	.admit = f_admit,
+	.agents_available = f_avail,
+	.work = f_work,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const char *const types[] = { "image/png", "text/plain", NULL };
 	static const char hello[] = "{\"type\":\"hello\",\"name\":\"x\"}";
 	struct wc_config cfg = { .path = "/chat", .visitor_secret = "fuzz-secret-0123456789",
 				 .max_message = 65536, .rate_per_min = 6000, .burst = 1000,
-				 .visitor_idle = 120000, .max_visitors = 1000 };
+				 .visitor_idle = 120000, .max_visitors = 1000,
+				 .identity_secret = "fuzz-identity-secret-0123456789abcdef",
+				 .upload_max = 4096, .upload_types = (char **)types };
 	struct wc_state st = { .api = &f_api, .cfg = &cfg };
 	struct omr_ws_peer peer = { "127.0.0.1", "", "" };
 
@@ -95,5 +121,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* state as the plugin would be freed (no timer here) */
 	wc_free_visitors(&st);
+	free(st.avail_wait);
 	return 0;
 }

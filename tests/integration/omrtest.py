@@ -817,6 +817,7 @@ plugins:
     config:
       demo: true
       demo_dir: %(src)s/plugins/webchat/demo
+      widget_dir: %(src)s/plugins/webchat/widget
       visitor_secret: test-visitor-secret-0123456789
 %(webchat_extra)s
 %(extra_plugins)s

@@ -1,9 +1,12 @@
 /*
- * attach: the attachment store, a directory of files named by the SHA-256
- * of their bytes (paths.state_dir/attachments/email). A file is written
+ * attach_store: the attachment store of a channel plugin, a directory of
+ * files named by the SHA-256 of their bytes
+ * (paths.state_dir/attachments/<channel>: email, webchat), which
+ * omr_files links to for agents. Compiled into each plugin that keeps
+ * files (plugins link nothing of the daemon's). A file is written
  * once, under a temporary name, synced and renamed into place, and the
- * directory synced, before the mail is acknowledged; an identical
- * attachment of another mail finds its file there.
+ * directory synced, before the message is acknowledged; an identical
+ * attachment of another message finds its file there.
  *
  * Threads: called on worker threads, several at once, maybe for the same
  * file: each writes its own temporary file (mkostemp), and the rename of
@@ -17,10 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "email.h"
+#include "attach_store.h"
 
 /* All of data to fd, synced; 0, or -1 with errno. */
-static int em_attach_write(int fd, const unsigned char *data, size_t len)
+static int omr_attach_write(int fd, const unsigned char *data, size_t len)
 {
 	size_t off = 0;
 	while (off < len) {
@@ -39,7 +42,7 @@ static int em_attach_write(int fd, const unsigned char *data, size_t len)
 	return fchmod(fd, 0640) < 0 || fsync(fd) < 0 ? -1 : 0;
 }
 
-int em_attach_store(const char *dir, const char *sha, const unsigned char *data, size_t len)
+int omr_attach_store(const char *dir, const char *sha, const unsigned char *data, size_t len)
 {
 	char path[4200], tmp[4300];
 	struct stat sb;
@@ -50,7 +53,7 @@ int em_attach_store(const char *dir, const char *sha, const unsigned char *data,
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	int rc = em_attach_write(fd, data, len), e = errno;
+	int rc = omr_attach_write(fd, data, len), e = errno;
 	if (close(fd) < 0 && rc == 0) {
 		rc = -1;
 		e = errno;
