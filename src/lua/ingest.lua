@@ -143,7 +143,9 @@ local conv = redis.call('GET', openkey)
 local isnew = 0
 if conv then
   local st = redis.call('HGET', P .. 'conv:' .. conv, 'status')
-  if not st or st == 'closed' then conv = nil end
+  -- closed by the agent (in wrap-up): over for the customer, who was told
+  -- so; what they write now starts a new one
+  if not st or st == 'closed' or st == 'wrapup' then conv = nil end
 end
 local reopen = A.reopen or 0
 if not conv and reopen > 0 and kind ~= 'auto' then

@@ -422,6 +422,35 @@
 		el.queue.hidden = parts.length === 0;
 	}
 
+	/* what happens to the conversation (docs/channels/webchat.md): a line
+	 * in the log; after "ended" the next message visibly starts a new chat */
+	var ended = false;
+
+	function event(text, kind) {
+		var li = document.createElement('li');
+		li.className = 'event event-' + kind;
+		li.textContent = text;
+		el.log.appendChild(li);
+		el.empty.hidden = true;
+		li.scrollIntoView({ block: 'end' });
+	}
+
+	function onConversationEvent(msg) {
+		if (msg.type === 'offered') {
+			el.queue.textContent = 'An agent is about to join.';
+			el.queue.hidden = false;
+		} else if (msg.type === 'joined') {
+			el.queue.hidden = true;
+			ended = false;
+			event((typeof msg.name === 'string' && msg.name ? msg.name : 'An agent') + ' joined the chat.',
+			      'joined');
+		} else if (msg.type === 'ended') {
+			el.queue.hidden = true;
+			ended = true;
+			event('The chat has ended. Write again to start a new chat.', 'ended');
+		}
+	}
+
 	function onError(msg) {
 		var cmid = typeof msg.client_msg_id === 'string' ? msg.client_msg_id : null;
 		var text = typeof msg.message === 'string' ? msg.message : 'error';
@@ -462,6 +491,7 @@
 		case 'ack': onAck(msg); break;
 		case 'message': onServerMessage(msg); break;
 		case 'status': onStatus(msg); break;
+		case 'offered': case 'joined': case 'ended': onConversationEvent(msg); break;
 		case 'error': onError(msg); break;
 		case 'pong': break;
 		default: break; /* newer servers may send more; ignore */
@@ -508,6 +538,10 @@
 		}
 		showError('');
 		clearQuickReplies();
+		if (ended) {
+			ended = false;
+			event('New chat', 'new');
+		}
 		var m = { cmid: newClientMsgId(), text: text, at: Date.now() };
 		outbox.push(m);
 		saveOutbox();
