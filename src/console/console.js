@@ -4616,8 +4616,14 @@
 		});
 	}
 
+	/* what extensions read of the state: not the password nor the session */
+	var shared = {};
+	['offers', 'convs', 'selected', 'queues', 'historyId', 'view', 'outbox', 'me'].forEach(function (k) {
+		Object.defineProperty(shared, k, { get: function () { return S[k]; }, enumerable: true });
+	});
+
 	window.omrConsole = {
-		S: S, el: el, node: node, clear: clear, str: str, notice: notice, announce: announce,
+		S: shared, el: el, node: node, clear: clear, str: str, notice: notice, announce: announce,
 		request: request, send: send, channelLabel: channelLabel, customerName: customerName,
 		duration: duration, stamp: stamp, acceptOffer: acceptOffer, rejectOffer: rejectOffer,
 		firstOffer: firstOffer, select: select, renderList: renderList, renderSelected: renderSelected,
