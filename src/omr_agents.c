@@ -287,6 +287,7 @@ static void omr_asess_free(void *p)
 	free(s->cred);
 	free(s->session_id);
 	free(s->wb_last);
+	free(s->qi_last);
 	free(s);
 }
 
@@ -489,6 +490,7 @@ void omr_agents_free(struct omr_agents *a)
 	event_free(a->sync_ev);
 	if (a->wb_ev)
 		event_free(a->wb_ev);
+	omr_agents_queue_info_free(a);
 	json_decref(a->wb_totals);
 	free(a);
 }

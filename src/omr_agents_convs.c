@@ -295,6 +295,9 @@ void omr_agents_acted(struct omr_agents *a, struct omr_areq *q, const redisReply
 		omr_agents_push_new(a, q->agent, json_pack("{s:s,s:s,s:s,s:s?}", "type", "status",
 							   "conversation", q->conversation,
 							   "status", "wrapup", "by", q->by));
+		json_t *said = json_pack("{s:s}", "event", "ended"); /* the customer hears it */
+		omr_channels_notice(a->channels, q->conversation, NULL, said);
+		json_decref(said);
 	} else {
 		if (strcmp(act, "transfer") == 0)
 			omr_agents_monitor_queue(a, q->conversation, r.queue);

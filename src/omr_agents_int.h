@@ -71,6 +71,7 @@ struct omr_asess {
 	struct timespec last;
 	int wallboard;            /* a supervisor's console watching the floor */
 	char *wb_last;            /* the last wallboard it got (JSON, without now) */
+	char *qi_last;            /* the last queue_info it got (JSON, without now) */
 	struct omr_asess *next;   /* on the agent's list */
 };
 
@@ -96,6 +97,9 @@ struct omr_agents {
 	struct omr_map *monitors;
 	struct event *wb_ev;      /* the wallboard's tick, while anyone watches */
 	int wb_pending;           /* wallboard.lua running */
+	struct event *qi_ev;      /* the agents' queue information tick, while any is logged in */
+	int qi_pending;           /* its wallboard.lua running */
+	int qi_failing;           /* its last run failed (logged once) */
 	int wb_failing;           /* its last run failed (logged once) */
 	json_t *wb_totals;        /* queue -> [answered, in_sla, contained, handoffs] today */
 	int64_t wb_totals_at;     /* when they were read (mono ms) */
@@ -310,6 +314,10 @@ void omr_agents_sup_presence(struct omr_agents *a, struct omr_asess *s, const js
 void omr_agents_sup_report(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 /* omr_agents_wallboard.c: {"type": "wallboard", "on": bool} */
 void omr_agents_sup_wallboard(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* omr_agents_queueinfo.c: `queue_info` frames to agents' consoles; s was
+ * welcomed (it gets the next frame whole); the tick's timer freed */
+void omr_agents_queue_info_watch(struct omr_agents *a, struct omr_asess *s);
+void omr_agents_queue_info_free(struct omr_agents *a);
 /* omr_agents_monitor.c: (sup, the node of their console) follows conv, in
  * queue (NULL: not known); no longer (node NULL: from any node; 1 if it
  * did); and the other nodes told (conv NULL: nothing any more; sup NULL:

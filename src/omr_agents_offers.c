@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "omr_agents_int.h"
+#include "omr_agents_conf.h"
+#include "omr_channels.h"
 #include "omr_config.h"
 #include "omr_hub.h"
 #include "omr_log.h"
@@ -99,6 +101,16 @@ static void omr_agents_assigned(struct omr_areq *q, const redisReply *view)
 	}
 }
 
+/* the customer hears who joined (web chat: "Alice joined") */
+static void omr_agents_tell_joined(struct omr_agents *a, const char *agent, const char *conv)
+{
+	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, agent);
+	json_t *said = json_pack("{s:s,s:s}", "event", "joined", "name",
+				 ac && ac->name && *ac->name ? ac->name : agent);
+	omr_channels_notice(a->channels, conv, NULL, said);
+	json_decref(said);
+}
+
 static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_areq *q = arg;
@@ -119,6 +131,7 @@ static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const ch
 		omr_hub_ended(a->env.hub, OMR_HUB_OFFER_ENDED, q->agent, q->conversation, o.queue,
 			      "accepted");
 		omr_agents_assigned(q, o.view);
+		omr_agents_tell_joined(a, q->agent, q->conversation);
 		omr_hub_route(a->env.hub);
 	} else if (o.outcome && strcmp(o.outcome, "expire") == 0) {
 		/* it expired just before the accept arrived */
@@ -173,3 +186,4 @@ void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_
 	omr_lua_offer_end(a->env.store, &args, omr_agents_offer_end_cb, q);
 	free(sla);
 }
+

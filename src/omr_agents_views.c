@@ -82,6 +82,9 @@ json_t *omr_agents_offer_frame(const json_t *conv, const json_t *offer)
 	json_object_set_new(summary, "public",
 			    json_boolean(json_is_true(pub) || (json_is_string(pub) &&
 						strcmp(json_string_value(pub), "1") == 0)));
+	/* transferred: from whom, and the start of the note */
+	if (json_is_object(json_object_get(conv, "transfer")))
+		json_object_set(summary, "transfer", json_object_get(conv, "transfer"));
 	if (json_is_object(handoff) && json_object_size(json_object_get(conv, "bot_slots")))
 		json_object_set(summary, "bot_slots", json_object_get(conv, "bot_slots"));
 	return json_pack("{s:s,s:O,s:I,s:o}", "type", "offer", "offer", json_object_get(offer, "id"),
@@ -250,10 +253,14 @@ void omr_agents_welcome(struct omr_agents *a, struct omr_asess *s,
 
 	if (!ac)
 		return;
+	omr_agents_queue_info_watch(a, s);
 	for (size_t i = 0; i < cfg->routing->nqueues; i++) {
 		const struct omr_queue_conf *q = &cfg->routing->queues[i];
-		json_array_append_new(queues, json_pack("{s:s,s:s?}", "name", q->name, "description",
-							 q->description));
+		json_t *qj = json_pack("{s:s,s:s?,s:s?}", "name", q->name, "description",
+				       q->description, "signature", q->signature);
+		if (q->sla.target > 0)
+			json_object_set_new(qj, "sla_within_ms", json_integer(q->sla.within));
+		json_array_append_new(queues, qj);
 	}
 	w = omr_calloc(1, sizeof(*w));
 	w->a = a;

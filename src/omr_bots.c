@@ -354,6 +354,7 @@ struct omr_bot_job {
 	struct omr_bots *b;
 	char *conversation;
 	char *plugin;
+	char *name;           /* the name customers see (routing.yaml bot_name) */
 	json_t *answer;       /* a copy: messages, action, reason, intent, slots, queue, skills */
 	size_t next;
 };
@@ -362,6 +363,7 @@ static void omr_bots_job_free(struct omr_bot_job *j)
 {
 	free(j->conversation);
 	free(j->plugin);
+	free(j->name);
 	json_decref(j->answer);
 	free(j);
 }
@@ -383,7 +385,7 @@ static void omr_bots_stored_cb(void *arg, const redisReply *reply, const char *e
 			.address = r.address,
 			.thread = r.thread,
 			.author = "bot",
-			.author_name = j->plugin,
+			.author_name = j->name,
 			.text = json_string_value(json_object_get(m, "text")),
 			.data = data,
 		};
@@ -445,7 +447,7 @@ static void omr_bots_job_next(struct omr_bot_job *j)
 		struct omr_lua_reply_args a = {
 			.conversation = j->conversation,
 			.agent = j->plugin,
-			.name = j->plugin,
+			.name = j->name,
 			.text = text,
 			.client_msg_id = cmid,
 			.message = mid,
@@ -521,6 +523,8 @@ void omr_bots_answer(struct omr_bots *b, struct omr_plugin *p, const struct omr_
 	j->b = b;
 	j->conversation = omr_strdup(t->conversation);
 	j->plugin = omr_strdup(p->name);
+	const char *shown = omr_env_cfg(&b->env)->routing->bot_name;
+	j->name = omr_strdup(shown ? shown : p->name);
 	j->answer = json_object();
 	json_t *msgs = json_array(), *m;
 	size_t i;

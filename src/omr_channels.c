@@ -410,6 +410,50 @@ void omr_channels_survey(struct omr_channels *ch, const char *conv, const char *
 	omr_channels_tell_as(ch, conv, text, data, "survey");
 }
 
+/* ---- notices: what happens to the conversation, not stored ---- */
+
+struct omr_notice {
+	struct omr_channels *ch;
+	char *conversation;
+	json_t *data;
+};
+
+static void omr_channels_notice_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_notice *n = arg;
+	const char *channel = err ? NULL : omr_reply_str(omr_reply_elem(reply, 0));
+	struct omr_plugin *p = channel ? omr_channels_get(n->ch, channel) : NULL;
+	struct omr_outbound out = {
+		.conversation = n->conversation,
+		.kind = "status",
+		.address = omr_reply_str(omr_reply_elem(reply, 1)),
+		.thread = omr_reply_str(omr_reply_elem(reply, 2)),
+		.author = "system",
+		.data = n->data,
+	};
+	if (p && (p->desc->flags & OMR_PLUGIN_STATUS) && out.address)
+		omr_channels_deliver(n->ch, channel, &out);
+	free(n->conversation);
+	json_decref(n->data);
+	free(n);
+}
+
+void omr_channels_notice(struct omr_channels *ch, const char *conv, const char *channel,
+			 const json_t *data)
+{
+	struct omr_plugin *p = channel ? omr_channels_get(ch, channel) : NULL;
+	if (!ch || !conv || !data || (channel && (!p || !(p->desc->flags & OMR_PLUGIN_STATUS))))
+		return;
+	struct omr_notice *n = omr_calloc(1, sizeof(*n));
+	n->ch = ch;
+	n->conversation = omr_strdup(conv);
+	n->data = json_deep_copy(data);
+	char *key = omr_store_key(ch->env.store, "conv:%s", conv);
+	omr_redis_cmd(omr_store_redis(ch->env.store), omr_channels_notice_cb, n,
+		      "HMGET %s channel address thread", key);
+	free(key);
+}
+
 void omr_channels_metrics(const struct omr_channels *ch, struct omr_buf *b)
 {
 	omr_metric(b, "outbound_sent_total", "counter", "outbound messages handed to channels",

@@ -64,6 +64,14 @@ void omr_channels_tell(struct omr_channels *ch, const char *conversation, const 
 void omr_channels_survey(struct omr_channels *ch, const char *conversation, const char *text,
 			 const json_t *data);
 
+/* What happens to the conversation, for a customer whose channel shows it
+ * (OMR_PLUGIN_STATUS: web chat): a "status" outbound with data (borrowed),
+ * e.g. {"event": "joined", "name": "Alice"}; not stored, nothing when the
+ * conversation's channel does not show status (channel: the conversation's
+ * channel when known, so that one that does not costs nothing; NULL: look). */
+void omr_channels_notice(struct omr_channels *ch, const char *conversation, const char *channel,
+			 const json_t *data);
+
 void omr_channels_metrics(const struct omr_channels *ch, struct omr_buf *b);
 
 #endif

@@ -254,6 +254,7 @@ void omr_ingest_submit(struct omr_ingest *in, const char *channel, const struct 
 	}
 	struct omr_plugin *p = omr_channels_get(in->channels, channel);
 	norm.reopen_ms = p ? p->reopen_ms : 0;
+	norm.ended = p && (p->desc->flags & OMR_PLUGIN_STATUS); /* the web chat says "ended" */
 	norm.engage = norm.rating ? cfg->routing->engagement.rating_json : NULL;
 	j->started_ms = omr_mono_ms();
 	j->prev = in->tail;

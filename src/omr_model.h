@@ -42,6 +42,8 @@ struct omr_inbound_norm {
 	long long ts_ms;
 	long long reopen_ms;  /* the channel's policy: a conversation of the thread closed
 	                         this recently is reopened (0: never) */
+	int ended;            /* the channel tells the customer the conversation ended
+	                         (OMR_PLUGIN_STATUS): after the close, a new one */
 	int rating;           /* 1..5: the text is only that digit (an answer to a
 	                         satisfaction question, if one is pending); 0: not */
 	const char *engage;   /* with a rating: what it moves in the customer's balance

@@ -327,6 +327,11 @@ static void omr_router_offered(struct omr_router *r, json_t *item, const redisRe
 	omr_log_info("conversation %s offered to %s (%s)", conv, agent, offer);
 	r->offers++;
 	omr_hub_emit(r->env.hub, &ev);
+	/* the customer's queue position is over: somebody has it in front of them */
+	json_t *said = json_pack("{s:s}", "event", "offered");
+	omr_channels_notice(r->channels, conv, json_string_value(json_object_get(summary, "channel")),
+			    said);
+	json_decref(said);
 	json_decref(summary);
 }
 

@@ -9,6 +9,7 @@
 
 #include "omr_routing_conf.h"
 #include "omr_rules.h"
+#include "omr_util.h"
 
 const char *const omr_strategy_names[] = { "longest_idle", "least_occupied", "best_proficiency",
 					    "round_robin", NULL };
@@ -102,10 +103,24 @@ static const struct omr_conf_key omr_engagement_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
+/* a name people see: 1 to 64 bytes of UTF-8 without control characters */
+static int omr_routing_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64 || !omr_utf8_valid(s, n))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 #define QOFF(f) offsetof(struct omr_queue_conf, f)
 static const struct omr_conf_key omr_queue_keys[] = {
 	{ "name", OMR_CONF_STRING, QOFF(name), 1, NULL, 0, 0, "queue name" },
 	{ "description", OMR_CONF_STRING, QOFF(description), 0, NULL, 0, 0, "for people" },
+	{ "signature", OMR_CONF_STRING, QOFF(signature), 0, NULL, 0, 0,
+	  "e-mail signature the console offers to add under replies" },
 	{ "priority", OMR_CONF_INT, QOFF(priority), 0, "50", 0, 100,
 	  "base priority; higher is served first" },
 	{ "strategy", OMR_CONF_ENUM, QOFF(strategy), 0, "longest_idle", 0, 0,
@@ -229,6 +244,8 @@ static const struct omr_conf_key omr_routing_keys[] = {
 	  "says.<name>" },
 	{ "bot", OMR_CONF_STRING, ROFF(bot), 0, NULL, 0, 0,
 	  "the bot plugin that serves the bot tier (none: people only)" },
+	{ "bot_name", OMR_CONF_STRING, ROFF(bot_name), 0, NULL, 0, 0,
+	  "the name customers see on the bot's messages (none: the bot plugin's name)" },
 	{ "bot_timeout", OMR_CONF_MS, ROFF(bot_timeout), 0, "10s", 500, 300000,
 	  "a bot that does not answer a turn this fast hands the conversation to a person" },
 	{ "bot_idle_close", OMR_CONF_MS, ROFF(bot_idle_close), 0, "30m", 0, 604800000,
@@ -663,6 +680,9 @@ struct omr_routing_conf *omr_routing_conf_load(const struct omr_ydoc *doc,
 	if (errs->count == before && !omr_routing_queue(r, r->default_queue))
 		omr_conf_error(errs, omr_ynode_get(root, "default_queue"),
 			       "default_queue: unknown queue '%s'", r->default_queue);
+	if (r->bot_name && !omr_routing_name_ok(r->bot_name))
+		omr_conf_error(errs, omr_ynode_get(root, "bot_name"),
+			       "bot_name: 1 to 64 bytes of printable text");
 	if (r->bot_idle_close > 0 && r->bot_idle_close <= r->bot_timeout)
 		omr_conf_error(errs, omr_ynode_get(root, "bot_idle_close"),
 			       "bot_idle_close (%lld ms) must be longer than bot_timeout (%lld ms), "

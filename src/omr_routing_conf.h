@@ -33,6 +33,7 @@ struct omr_escalation_step {
 struct omr_queue_conf {
 	char *name;
 	char *description;
+	char *signature;     /* e-mail signature the console offers; NULL: none */
 	struct omr_skill_req *skills;
 	size_t nskills;
 	struct omr_skill_req *optional;
@@ -181,6 +182,7 @@ struct omr_routing_conf {
 	struct omr_engagement_conf engagement;
 	json_t *phrases;            /* {name: {language: [lowercase phrases]}} */
 	char *bot;                  /* the bot plugin of the bot tier, or NULL */
+	char *bot_name;             /* what customers see as the bot's name, or NULL */
 	long long bot_timeout;      /* ms a bot has to answer a turn */
 	long long bot_idle_close;   /* ms without a customer message before a bot/parked one closes */
 	char *handoff_text;         /* told to the customer when a bot hands off */

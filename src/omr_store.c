@@ -400,6 +400,7 @@ void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr
 		.kind = n->kind,
 		.verified = ev->email_verified,
 		.reopen = n->reopen_ms,
+		.ended = n->ended,
 		.rating = n->rating,
 		.engage = n->engage ? n->engage : "",
 	};

@@ -602,6 +602,16 @@ static void wc_on_close(void *arg, uint64_t conn)
 
 /* ---- plugin hooks ---- */
 
+/* the frame type of a conversation event; anything else is a status */
+static const char *wc_event_type(const char *ev)
+{
+	static const char *const known[] = { "offered", "joined", "ended", NULL };
+	for (int i = 0; ev && known[i]; i++)
+		if (strcmp(ev, known[i]) == 0)
+			return known[i];
+	return "status";
+}
+
 static int wc_send(void *state, const struct omr_outbound *out)
 {
 	struct wc_state *st = state;
@@ -610,11 +620,15 @@ static int wc_send(void *state, const struct omr_outbound *out)
 	json_t *j;
 
 	if (strcmp(out->kind, "status") == 0) {
-		/* status fields at the top level: {type, position, eta_s} */
+		/* status fields at the top level: {type, position, eta_s}; what
+		 * happened to the conversation is a frame of its own:
+		 * {type: offered | joined (name) | ended} */
+		const char *ev = json_string_value(json_object_get(out->data, "event"));
 		j = json_pack("{s:s}", "type", "status");
 		if (json_is_object(out->data))
 			json_object_update(j, out->data);
-		json_object_set_new(j, "type", json_string("status"));
+		json_object_del(j, "event");
+		json_object_set_new(j, "type", json_string(wc_event_type(ev)));
 	} else {
 		j = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "type", "message", "id", out->message, "from",
 			      out->author ? out->author : "agent", "text", out->text ? out->text : "",

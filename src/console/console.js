@@ -560,6 +560,7 @@
 		case 'pong': break;
 		default: break; /* newer servers may send more; ignore */
 		}
+		emit('frame', msg);
 	}
 
 	function onWelcome(w) {
@@ -665,10 +666,23 @@
 		}
 	}
 
+	/* messages in time order (a channel that was down delivers late ones
+	 * with their own times): a stable sort by created_at */
+	function byTime(list) {
+		list.forEach(function (m, i) { m._i = i; });
+		list.sort(function (a, b) {
+			var x = typeof a.created_at === 'number' ? a.created_at : Infinity;
+			var y = typeof b.created_at === 'number' ? b.created_at : Infinity;
+			return x - y || a._i - b._i;
+		});
+		return list;
+	}
+
 	function normalise(c) {
 		if (!Array.isArray(c.messages))
 			c.messages = [];
 		c.messages = c.messages.filter(function (m) { return m && typeof m === 'object'; });
+		byTime(c.messages);
 		if (!c.customer || typeof c.customer !== 'object')
 			c.customer = {};
 		return c;
@@ -826,6 +840,12 @@
 			return;
 		}
 		c.messages.push(m);
+		/* late (a channel that was down): put it in its place in time */
+		var prev = c.messages.length > 1 ? c.messages[c.messages.length - 2] : null;
+		var late = prev && typeof m.created_at === 'number' && typeof prev.created_at === 'number' &&
+			m.created_at < prev.created_at;
+		if (late)
+			byTime(c.messages);
 		learnName(m);
 		if (m.direction === 'in' && c.reply_window && typeof c.reply_window.window_ms === 'number') {
 			c.reply_window.closes_at = (typeof m.created_at === 'number' ? m.created_at : Date.now()) +
@@ -837,7 +857,9 @@
 		var viewing = S.selected === c.id && S.historyId === null;
 		var sup = m.author === 'supervisor' ? (m.direction === 'note' ? 'Whisper from ' : 'Message to the customer from ') +
 			(str(m.author_name) || 'a supervisor') : '';
-		if (viewing) {
+		if (viewing && late) {
+			renderSelected(true);
+		} else if (viewing) {
 			appendMessage(el.transcript, m, true, c);
 			if (sup)
 				announce(sup + ': ' + str(m.text).slice(0, 140));
@@ -1120,6 +1142,7 @@
 		}
 		var m = { cmid: newClientMsgId(), conversation: entry.c.id, text: text, at: Date.now(),
 			  failed: false, why: '', private: entry.c.public === true && el.replyPrivate.checked };
+		emit('reply', entry, m); /* an extension may add to it (an e-mail's signature) */
 		S.outbox.push(m);
 		el.transcript.appendChild(pendingReplyNode(m));
 		scrollToEnd(el.transcript);
@@ -1326,6 +1349,7 @@
 		actions.appendChild(reject);
 		li.appendChild(actions);
 		li.appendChild(node('p', 'offer-busy'));
+		emit('offer-card', li, entry);
 		return li;
 	}
 
@@ -1460,6 +1484,7 @@
 				b.appendChild(node('span', 'conv-preview',
 						   previewPrefix(last) + str(last.text)));
 			b.addEventListener('click', function () { select(id, false); });
+			emit('list-item', b, entry);
 			li.appendChild(b);
 			el.conversationList.appendChild(li);
 		});
@@ -1543,6 +1568,7 @@
 		}
 		renderConversationState();
 		renderCustomer(c);
+		emit('selected', entry, rebuild);
 	}
 
 	function renderConvMeta(target, c) {
@@ -1836,6 +1862,7 @@
 		bubble.appendChild(state);
 		li.appendChild(bubble);
 		setMessageState(li, m);
+		emit('message-node', li, m, c);
 		return li;
 	}
 
@@ -4595,23 +4622,51 @@
 			reconnectNow();
 	});
 
-	/* ---- extensions (search.js): this narrow interface, nothing else of
-	 * this file. onFrame(fn) sees every frame from the server, and
-	 * {type: 'customer_shown', conversation, customer} when the customer
-	 * panel was drawn (conversation null: none). */
+	/* ---- extensions ----
+	 * The console's other files (agent_*.js, search.js, loaded after this
+	 * one) hook in
+	 * here: on(name, fn) is called with emit(name, ...) at these points:
+	 * frame (every server frame, after the console handled it),
+	 * offer-card (li, entry), message-node (li, m, c), list-item (button,
+	 * entry), selected (entry, rebuilt), reply (entry, outgoing m).
+	 */
+	var hooks = {};
+
+	function emit(name) {
+		var args = Array.prototype.slice.call(arguments, 1);
+		(hooks[name] || []).forEach(function (fn) {
+			try {
+				fn.apply(null, args);
+			} catch (e) {
+				window.console.error('console extension ' + name + ': ' + e);
+			}
+		});
+	}
+
+	/* what extensions read of the state: not the password nor the session */
+	var shared = {};
+	['offers', 'convs', 'selected', 'queues', 'historyId', 'view', 'outbox', 'me'].forEach(function (k) {
+		Object.defineProperty(shared, k, { get: function () { return S[k]; }, enumerable: true });
+	});
+
 	window.omrConsole = {
-		request: request,
+		S: shared, el: el, node: node, clear: clear, str: str, notice: notice, announce: announce,
+		request: request, send: send, channelLabel: channelLabel, customerName: customerName,
+		duration: duration, stamp: stamp, acceptOffer: acceptOffer, rejectOffer: rejectOffer,
+		firstOffer: firstOffer, select: select, renderList: renderList, renderSelected: renderSelected,
+		submitReply: submitReply, sendReply: sendReply, outboxFind: outboxFind, byTime: byTime,
+		personName: personName,
+		on: function (name, fn) { (hooks[name] = hooks[name] || []).push(fn); },
+		/* search.js: every frame from the server, and {type:
+		 * 'customer_shown', conversation, customer} when the customer
+		 * panel was drawn (conversation null: none) */
+		onFrame: function (fn) { extHooks.push(fn); },
 		openHistory: function (p) { openHistory(p); },
 		current: function () {
 			var e = S.selected ? S.convs.get(S.selected) : null;
 			return e ? e.c : null;
 		},
-		me: function () { return S.me; },
-		onFrame: function (fn) { extHooks.push(fn); },
-		notice: function (text, kind) { notice(text, kind); },
-		announce: function (text) { announce(text); },
-		stamp: function (ms) { return stamp(ms); },
-		channelLabel: function (ch) { return channelLabel(ch); }
+		me: function () { return S.me; }
 	};
 
 	/* ---- start ---- */

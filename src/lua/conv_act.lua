@@ -150,6 +150,16 @@ if A.action == 'transfer' then
   end
   release()
   R.refresh(A.agent)
+  -- what the next agent's offer card shows: from whom, the note's start
+  -- (200 bytes, cut at a character boundary); dropped at the accept
+  local note, n = A.note, #A.note
+  if n > 200 then
+    n = 200
+    while n > 0 and note:byte(n + 1) >= 128 and note:byte(n + 1) < 192 do n = n - 1 end
+    note = note:sub(1, n)
+  end
+  redis.call('HSET', ckey, 'transfer', cjson.encode({ by = A.agent, name = A.name, note = note,
+    at = now }))
   -- it waits again from now: requeued_at, from which its next answer's
   -- wait counts (offer_end.lua)
   redis.call('HSET', ckey, 'status', 'queued', 'agent', '', 'queue', queue,

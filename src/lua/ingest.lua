@@ -28,6 +28,9 @@
 -- @arg  verified bool  the channel vouches for the e-mail address
 -- @arg  reopen   int   ms: a conversation of the thread closed this recently is
 --                      reopened instead of starting a new one; 0: never
+-- @arg  ended    bool  the channel tells the customer their conversation ended
+--                     (web chat): one the agent closed (in wrap-up) takes no
+--                     more messages, the next starts a new conversation
 -- @arg  rating   int   1..5: the text is just that digit; when the thread has
 --                      a satisfaction question pending (csat:{channel}:{thread},
 --                      set by conv_act.lua at close), it is the answer:
@@ -158,7 +161,9 @@ local conv = redis.call('GET', openkey)
 local isnew = 0
 if conv then
   local st = redis.call('HGET', P .. 'conv:' .. conv, 'status')
-  if not st or st == 'closed' then conv = nil end
+  -- closed by the agent (in wrap-up) on a channel that told the customer
+  -- so (A.ended): what they write now starts a new one
+  if not st or st == 'closed' or (st == 'wrapup' and A.ended) then conv = nil end
 end
 local reopen = A.reopen or 0
 if not conv and reopen > 0 and kind ~= 'auto' then

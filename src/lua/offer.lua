@@ -37,7 +37,8 @@
 -- tag: 'ok' (agent, offer, expires_at, view: what the offer frame shows, as
 --      conversation fields { name, value, ... }: id, channel, queue,
 --      language, priority, queued_at, customer, intent, bot_slots, routing
---      (only when the bot handed it over); preview: the first customer
+--      (only when the bot handed it over), transfer (from whom, the note);
+--      preview: the first customer
 --      message's text; customer_name)
 --    | 'none' (scope 'class' if no agent of the pool could take any
 --      conversation now: present, connected, with room; else 'conversation')
@@ -52,7 +53,7 @@
 --      found, or as far as it got)
 local queue, timeout, pass, now = A.queue, A.timeout, A.pass, NOW
 local fields = { 'id', 'channel', 'queue', 'language', 'priority', 'queued_at', 'customer',
-  'intent', 'bot_slots', 'routing', 'public' }
+  'intent', 'bot_slots', 'routing', 'public', 'transfer' }
 
 -- what one call learns once: pools touched, pools with nobody ready, how
 -- many fit each pool, which agents are connected to a live node (nothing
@@ -63,12 +64,18 @@ local touched, empty, eligible, live = {}, {}, {}, {}
 -- declined it and is connected to a live node (a node that stopped is
 -- noticed by its heartbeat running out, before the reaper drops its
 -- sessions): agent or nil, passed over, of which for declining it
-local function choose(pkey, conv, prefer)
+-- relax: only who said no is passed over, not who let an offer expire
+-- (offer_one asks again so when nobody else was ready)
+local function choose(pkey, conv, prefer, relax)
   local declined = {}
   if not prefer then
-    local d = redis.call('HGETALL', P .. 'conv:' .. conv .. ':declined')
+    local d, missed = redis.call('HGETALL', P .. 'conv:' .. conv .. ':declined'), {}
     for i = 1, #d, 2 do
-      if tonumber(d[i + 1]) > now then declined[d[i]] = true end
+      if string.sub(d[i], 1, 2) == 'm:' then missed[string.sub(d[i], 3)] = true
+      elseif tonumber(d[i + 1]) > now then declined[d[i]] = true end
+    end
+    if relax then
+      for id in pairs(missed) do declined[id] = nil end
     end
   end
   local skipped, refused, from = 0, 0, 0
@@ -132,6 +139,11 @@ local function offer_one(conv, oid, strategy, pool, list)
   local pkey = R.key(pool)
   local ready = redis.call('ZCARD', pkey)
   local best, skipped, refused = choose(pkey, conv, prefer)
+  if not best and refused > 0 and not prefer then
+    -- nobody else is ready for it: who only missed it may have it again
+    -- (the agent who lets offers expire is set away after max_missed)
+    best, skipped, refused = choose(pkey, conv, prefer, true)
+  end
 
   -- why (the conversation's 'dispatch')
   local function explain(chosen)

@@ -56,6 +56,7 @@ redis.call('ZREM', K.offers, oid)
 redis.call('SREM', akey .. ':offers', oid)
 
 if how == 'accept' then
+  redis.call('HDEL', ckey, 'transfer') -- the offer card's "transferred from": shown
   redis.call('HSET', ckey, 'status', 'assigned', 'agent', owner, 'assigned_at', now,
     'updated_at', now, 'offer', '', 'prefer_agent', '', 'prefer_until', 0)
   -- the first answer, kept through transfers and requeues (--simulate)
@@ -99,13 +100,16 @@ if how ~= 'expire' then R.refresh(owner) end
 if how == 'reject' then
   T.agent(owner, 'rejected')
   redis.call('HSET', ckey .. ':declined', owner, now + A.cooldown)
+  redis.call('HDEL', ckey .. ':declined', 'm:' .. owner) -- said no: not only missed
   redis.call('PEXPIRE', ckey .. ':declined', 86400000)
   return { 'ok', 'reject', conv, owner, queue, '', 0, 0, oid }
 end
 if how == 'withdraw' then return { 'ok', 'withdraw', conv, owner, queue, '', 0, 0, oid } end
 -- expired: count it; too many in a row and the agent is set away
 T.agent(owner, 'missed')
-redis.call('HSET', ckey .. ':declined', owner, now + A.cooldown)
+-- 'm:' marks a miss (not a no): offer.lua offers it again to them when
+-- nobody else is ready for it
+redis.call('HSET', ckey .. ':declined', owner, now + A.cooldown, 'm:' .. owner, 1)
 redis.call('PEXPIRE', ckey .. ':declined', 86400000)
 local missed = redis.call('HINCRBY', akey, 'missed', 1)
 local away = 0

@@ -21,8 +21,8 @@
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { BASE, begin, dialogs, launch, login, newPage, ok, problems, run, shot, STEP_MS } from './e2e_harness.mjs';
+import { lmtpDeliver } from './e2e_lmtp.mjs';
 
 /* a PNG of one transparent pixel (68 bytes) */
 const PNG_1PX = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489' +
@@ -211,6 +211,7 @@ async function main() {
 	/* ---- close and wrap up ---- */
 	begin('close');
 	await A.locator('#close-conversation').click();
+	await A.locator('[data-testid="close-confirm-yes"]').click(); /* Close asks first */
 	await A.locator('#wrapup-form').waitFor({ state: 'visible' });
 	assert.equal(await A.locator('#reply-text').isVisible(), false, 'no reply box after close');
 	ok('closed: the wrap-up form is shown');
@@ -362,7 +363,7 @@ async function main() {
 
 	begin('e-mail reply fails');
 	await A.locator('#reply-text').fill('We kijken ernaar.');
-	await A.locator('#reply-text').press('Enter');
+	await A.locator('#reply-text').press('Control+Enter'); /* e-mail: Enter is a new line */
 	const failed = A.locator('#transcript [data-testid="message"][data-direction="out"][data-status="failed"]',
 				 { hasText: 'We kijken ernaar.' }).first();
 	await failed.waitFor({ timeout: 15000 });
@@ -394,42 +395,6 @@ async function main() {
 
 	assert.deepEqual(dialogs, [], 'no dialog fired at any time');
 	assert.deepEqual(problems, [], 'no page errors or CSP violations');
-}
-
-/* One mail over LMTP (as Postfix would deliver it); the server's answer
- * to the data. */
-function lmtpDeliver(port, from, lines) {
-	return new Promise((resolve, reject) => {
-		const sock = net.connect(port, '127.0.0.1');
-		const script = ['LHLO e2e', `MAIL FROM:<${from}>`, 'RCPT TO:<support@example.com>', 'DATA'];
-		let buf = '', stage = -1;
-		sock.setEncoding('latin1');
-		sock.on('error', reject);
-		sock.on('data', (d) => {
-			buf += d;
-			let nl;
-			while ((nl = buf.indexOf('\r\n')) >= 0) {
-				const line = buf.slice(0, nl);
-				buf = buf.slice(nl + 2);
-				if (line[3] === '-')
-					continue; /* a continued reply (LHLO) */
-				if (!/^[23]/.test(line)) {
-					sock.destroy();
-					return reject(new Error(`LMTP: ${line}`));
-				}
-				stage++;
-				if (stage < script.length) {
-					sock.write(script[stage] + '\r\n');
-				} else if (stage === script.length) {
-					const body = lines.map((l) => (l.startsWith('.') ? '.' + l : l)).join('\r\n');
-					sock.write(body + '\r\n.\r\n');
-				} else {
-					sock.end('QUIT\r\n');
-					return resolve(line);
-				}
-			}
-		});
-	});
 }
 
 await run(main, { name: 'console', timeoutMs: 60000, failurePrefix: 'failure-' });

@@ -29,6 +29,35 @@ NODE = None
 PLAYWRIGHT = None
 
 
+# The rules of the console tests: a Dutch billing question goes to the
+# billing queue, in Dutch, which only alice serves; "open" (opening hours)
+# goes to the bot first.
+CONSOLE_RULES = """  - name: dutch-billing
+    when: 'text:lower():find("factuur")'
+    queue: billing
+    language: nl
+  - name: general questions
+    when: 'text:lower():find("open")'
+    value: { customer: high, organisation: low }   # self-service: the bot first
+"""
+
+
+def faqbot_plugin():
+    """omniroute.yaml's plugin entry of faqbot (conf/faqbot.yaml)."""
+    return ("  - name: faqbot\n    path: %s/plugins/faqbot/.libs/faqbot.so\n"
+            "    config_file: %s/conf/faqbot.yaml\n" % (BUILDDIR, SRCDIR))
+
+
+def email_plugin(lmtp):
+    """The e-mail plugin taking mail by LMTP on port lmtp; its replies go to
+    a smarthost that is not there (they fail, at once)."""
+    return ("  - name: email\n    path: %s/plugins/email/.libs/email.so\n    config:\n"
+            "      address: support@example.com\n      lmtp_port: %d\n"
+            "      smtp_url: smtp://127.0.0.1:%d\n      smtp_starttls: false\n"
+            "      send_attempts: 1\n      send_timeout: 2s\n"
+            % (BUILDDIR, lmtp, omrtest.free_port()))
+
+
 def routing(rules, billing="", more=""):
     """The routing both tests use, with their own rules (YAML list items),
     lines added to the billing queue, and more settings: three queues, the

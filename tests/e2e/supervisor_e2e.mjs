@@ -143,6 +143,7 @@ async function reports(S, A, annaConv, sent) {
 	const item = A.locator(`[data-testid="conversation-item"][data-conversation="${annaConv}"]`);
 	await item.click();
 	await A.locator('#close-conversation').click();
+	await A.locator('[data-testid="close-confirm-yes"]').click(); /* Close asks first */
 	await A.locator('#wrapup-form').waitFor({ state: 'visible' });
 	await A.locator('#wrapup-reason').selectOption(REASON);
 	await A.locator('#wrapup-outcome').selectOption('resolved');

@@ -23,21 +23,14 @@ Screenshots go to $OMR_BUILDDIR/tests/e2e/screenshots.
 
 import e2e_harness  # first: it puts tests/integration (omrtest, fakes) on sys.path
 import omrtest
-from e2e_harness import BUILDDIR, SRCDIR
+from e2e_harness import BUILDDIR
 from omrtest import Daemon, Redis, check
 from fakes import FakeGraph
 
 # Our own routing: a Dutch billing question goes to the billing queue, in
 # Dutch, which only alice serves. Offers and the reconnect grace are long
 # enough for a browser (the integration tests use much shorter ones).
-ROUTING = e2e_harness.routing(rules="""  - name: dutch-billing
-    when: 'text:lower():find("factuur")'
-    queue: billing
-    language: nl
-  - name: general questions
-    when: 'text:lower():find("open")'
-    value: { customer: high, organisation: low }   # self-service: the bot first
-""", more="bot: faqbot\n")
+ROUTING = e2e_harness.routing(rules=e2e_harness.CONSOLE_RULES, more="bot: faqbot\n")
 
 
 WA_SECRET = "e2e-app-secret-0123"
@@ -58,8 +51,7 @@ WHATSAPP = """  - name: whatsapp
 
 def test(tmp):
     redis = Redis(tmp)
-    faqbot = ("  - name: faqbot\n    path: %s/plugins/faqbot/.libs/faqbot.so\n"
-              "    config_file: %s/conf/faqbot.yaml\n" % (BUILDDIR, SRCDIR))
+    faqbot = e2e_harness.faqbot_plugin()
     # WhatsApp with a 4-second reply window, against a local fake Graph API
     graph = FakeGraph(WA_TOKEN)
     whatsapp = WHATSAPP % (BUILDDIR, graph.base)
@@ -67,11 +59,7 @@ def test(tmp):
                                          "capacity: { webchat: 3, whatsapp: 3, email: 3 }")
     # e-mail by LMTP; replies to a smarthost that is not there (they fail)
     lmtp = omrtest.free_port()
-    email = ("  - name: email\n    path: %s/plugins/email/.libs/email.so\n    config:\n"
-             "      address: support@example.com\n      lmtp_port: %d\n"
-             "      smtp_url: smtp://127.0.0.1:%d\n      smtp_starttls: false\n"
-             "      send_attempts: 1\n      send_timeout: 2s\n"
-             % (BUILDDIR, lmtp, omrtest.free_port()))
+    email = e2e_harness.email_plugin(lmtp)
     d = Daemon(tmp, redis, routing=ROUTING, agents=agents,
                extra_plugins=faqbot + whatsapp + email).start()
     e2e_harness.run_script("console_e2e.mjs", 120,

@@ -359,6 +359,10 @@ def test(tmp):
     c3 = v3.say("a question about my invoice")["conversation"]
     alice.offer_for(c3)
     eq(alice.expect("revoked", timeout=10)["reason"], "expired", "alice lets the third expire")
+    # the only billing agent, she gets it again at once (offer.lua); she rejects it
+    o = alice.offer_for(c3, timeout=5)
+    alice.send({"type": "reject", "offer": o["offer"]})
+    eq(alice.expect("revoked")["reason"], "rejected", "missed, it came back to her; she rejects it")
 
     carol = Agent(d, token="carol-token-0123456789abcdef")
     o = carol.offer_for(c2)
@@ -370,8 +374,8 @@ def test(tmp):
              what="both conversations waiting again")
 
     series, _, _ = scrape(d)
-    eq(offers(series), {"accepted": 1, "rejected": 1, "missed": 1, "withdrawn": 1},
-       "one offer of each outcome")
+    eq(offers(series), {"accepted": 1, "rejected": 2, "missed": 1, "withdrawn": 1},
+       "offers of each outcome")
     eq((val(series, "omniroute_queue_waiting", queue="general"),
         val(series, "omniroute_queue_waiting", queue="billing"),
         val(series, "omniroute_queue_waiting", queue="tech")), (1, 1, 0),
@@ -446,7 +450,7 @@ def test(tmp):
         val(series, "omniroute_bot_conversations_total", result="handoff")), (1, 1),
        "bot: one contained, one handed over")
     eq(val(series, "omniroute_queue_waiting", queue="vip"), 1, "the hand-off waits in vip")
-    eq(offers(series), {"accepted": 2, "rejected": 1, "missed": 1, "withdrawn": 1},
+    eq(offers(series), {"accepted": 2, "rejected": 2, "missed": 1, "withdrawn": 1},
        "the bot's conversations made no offers")
     full = series
 

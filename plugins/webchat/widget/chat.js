@@ -61,6 +61,8 @@
 			lessMin: 'Expected wait: less than a minute.', min1: 'Expected wait: about 1 minute.',
 			minN: 'Expected wait: about {n} minutes.', typing: '{name} is typing…',
 			end: 'End chat', ended: 'The chat has ended. Write again to start a new one.',
+			offered: 'An agent is about to join.', joined: '{name} joined the chat.',
+			newChat: 'New chat',
 			newConv: 'Your earlier conversation could not be continued; this is a new one.',
 			prechatIntro: 'Before we start: who are we talking to?', name: 'Name',
 			email: 'E-mail', optional: '(optional)', start: 'Start chat',
@@ -88,6 +90,8 @@
 			lessMin: 'Verwachte wachttijd: minder dan een minuut.', min1: 'Verwachte wachttijd: ongeveer 1 minuut.',
 			minN: 'Verwachte wachttijd: ongeveer {n} minuten.', typing: '{name} typt…',
 			end: 'Chat beëindigen', ended: 'De chat is beëindigd. Schrijf opnieuw voor een nieuw gesprek.',
+			offered: 'Een medewerker komt er zo bij.', joined: '{name} neemt deel aan de chat.',
+			newChat: 'Nieuw gesprek',
 			newConv: 'Uw eerdere gesprek kon niet worden voortgezet; dit is een nieuw gesprek.',
 			prechatIntro: 'Voordat we beginnen: met wie spreken we?', name: 'Naam',
 			email: 'E-mail', optional: '(optioneel)', start: 'Chat starten',
@@ -434,6 +438,9 @@
 	var byKey = new Map(); /* "m:<id>" or "c:<client_msg_id>" -> <li> */
 	var lastTyping = 0, typingTimer = null;
 	var agentsThere = true, offlinePending = null, upload = null;
+	/* an agent ended the chat (the 'ended' frame): the visitor's next
+	 * message starts a new conversation, and the log says so */
+	var chatEnded = false;
 	var offlineAllowed = String(data.offline || '').toLowerCase() !== 'off';
 
 	function isOpen() { return !panel.hidden; }
@@ -962,6 +969,23 @@
 		case 'typing': onTyping(msg); break;
 		case 'seen': onSeen(msg); break;
 		case 'availability': onAvailability(msg); break;
+		case 'offered': /* an agent has the offer: no position any more */
+			el.queue.textContent = T.offered;
+			el.queue.hidden = false;
+			break;
+		case 'joined':
+			el.queue.hidden = true;
+			chatEnded = false;
+			render({ from: 'system', text: t('joined', {
+				name: typeof msg.name === 'string' && msg.name ? msg.name : T.agent }) });
+			layout();
+			break;
+		case 'ended':
+			el.queue.hidden = true;
+			chatEnded = true;
+			render({ from: 'system', text: T.ended });
+			layout();
+			break;
 		case 'left':
 			conversation = null;
 			render({ from: 'system', text: T.ended });
@@ -1008,6 +1032,10 @@
 		}
 		showError('');
 		clearQuickReplies();
+		if (chatEnded) {
+			chatEnded = false;
+			render({ from: 'system', text: T.newChat });
+		}
 		var m = { cmid: newClientMsgId(), text: text, at: Date.now() };
 		outbox.push(m);
 		saveOutbox();
