@@ -35,6 +35,11 @@ async function waitFor(name) {
 async function axe(page, what) {
 	if (!(await page.evaluate(() => !!window.axe)))
 		await page.evaluate(AXE);
+	/* the panel fades in: its colours are checked as drawn at the end */
+	await page.evaluate(() => {
+		const root = document.querySelector('omniroute-chat')?.shadowRoot;
+		return Promise.all((root && root.getAnimations ? root.getAnimations() : []).map((a) => a.finished));
+	});
 	const found = await page.evaluate(async () => {
 		const r = await window.axe.run({ include: [['omniroute-chat']] },
 			{ resultTypes: ['violations'] });

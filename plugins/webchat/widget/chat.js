@@ -510,6 +510,8 @@
 		var from = ['visitor', 'agent', 'bot', 'system'].indexOf(m.from) >= 0 ? m.from : 'agent';
 		var stick = nearBottom();
 		var li = node('li', { className: 'msg from-' + from });
+		if (typeof m.kind === 'string') /* what happened: joined, ended, new */
+			li.className += ' event event-' + m.kind;
 		var meta = node('p', { className: 'meta' });
 		meta.appendChild(node('span', { className: 'who' }, authorLabel(m, from)));
 		meta.appendChild(document.createTextNode(' '));
@@ -976,14 +978,14 @@
 		case 'joined':
 			el.queue.hidden = true;
 			chatEnded = false;
-			render({ from: 'system', text: t('joined', {
+			render({ from: 'system', kind: 'joined', text: t('joined', {
 				name: typeof msg.name === 'string' && msg.name ? msg.name : T.agent }) });
 			layout();
 			break;
 		case 'ended':
 			el.queue.hidden = true;
 			chatEnded = true;
-			render({ from: 'system', text: T.ended });
+			render({ from: 'system', kind: 'ended', text: T.ended });
 			layout();
 			break;
 		case 'left':
@@ -1034,7 +1036,7 @@
 		clearQuickReplies();
 		if (chatEnded) {
 			chatEnded = false;
-			render({ from: 'system', text: T.newChat });
+			render({ from: 'system', kind: 'new', text: T.newChat });
 		}
 		var m = { cmid: newClientMsgId(), text: text, at: Date.now() };
 		outbox.push(m);
