@@ -600,6 +600,7 @@ static const struct omr_host_api omr_host_api = {
 	.work = omr_host_work,
 	.admit = omr_host_admit,
 	.customer_left = omr_host_customer_left,
+	.customer_signal = omr_host_customer_signal,
 };
 
 const struct omr_host_api *omr_host_api_table(void)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../plugins/webchat/webchat.c"
+#include "../../plugins/webchat/signals.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,6 +59,15 @@ static int f_admit(omr_host *h, const char *door, const char *ip)
 	return OMR_OK;
 }
 
+static int f_customer_signal(omr_host *h, const char *address, const char *thread,
+			     const char *signal, const char *message)
+{
+	/* typing, or seen with a message id the plugin checked */
+	if (!address || !signal || (strcmp(signal, "seen") == 0 && (!message || !*message)))
+		abort();
+	return OMR_OK;
+}
+
 static const struct omr_host_api f_api = {
 	.abi_version = OMR_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct omr_host_api),
@@ -68,6 +78,7 @@ static const struct omr_host_api f_api = {
 	.submit = f_submit,
 	.history = f_history,
 	.admit = f_admit,
+	.customer_signal = f_customer_signal,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
