@@ -136,6 +136,8 @@ static void omr_unpark_cb(void *arg, const redisReply *reply, const char *err)
 	if (err || omr_lua_unpark_reply(reply, &r) < 1 || !r.tag) {
 		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
 	} else if (strcmp(r.tag, "assigned") == 0) {
+		omr_log_info("conversation %s: back from parking to %s (agent)", q->conversation,
+			     q->agent);
 		omr_agents_unparked(q->a, q->agent, q->conversation, "agent");
 	} else if (strcmp(r.tag, "queued") == 0) {
 		omr_hub_route(q->a->env.hub); /* not logged in any more: its queue */
