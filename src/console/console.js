@@ -558,6 +558,7 @@
 		case 'pong': break;
 		default: break; /* newer servers may send more; ignore */
 		}
+		emit('frame', msg); /* after the console: extensions see its state */
 	}
 
 	function onWelcome(w) {
@@ -776,6 +777,7 @@
 		case 'wrapped_up': notice('Wrap-up saved for ' + who + '.', 'ok'); break;
 		case 'transferred': notice('The conversation with ' + who + ' was transferred' + by + '.', by ? 'warn' : 'ok'); break;
 		case 'requeued': notice('The conversation with ' + who + ' went back to the queue' + by + '.', 'warn'); break;
+		case 'parked': break; /* park.js says until when */
 		default: notice('The conversation with ' + who + ' left your list.', 'info'); break;
 		}
 		if (S.selected === id) {
@@ -837,6 +839,7 @@
 			(str(m.author_name) || 'a supervisor') : '';
 		if (viewing) {
 			appendMessage(el.transcript, m, true, c);
+			emit('shown', { conversation: c, message: m });
 			if (sup)
 				announce(sup + ': ' + str(m.text).slice(0, 140));
 		} else if (fromOthers) {
@@ -1533,6 +1536,7 @@
 				el.replyText.value = entry.draft;
 			el.replyLabel.textContent = 'Reply to ' + customerName(c.customer);
 			el.wrapupError.hidden = true;
+			emit('select', c);
 		}
 		if (entry.unread) {
 			entry.unread = 0;
@@ -4568,6 +4572,38 @@
 		if (document.visibilityState === 'visible')
 			reconnectNow();
 	});
+
+	/* ---- extensions: canned.js, chatting.js, park.js use window.omrConsole ---- */
+
+	var hooks = {};
+	function emit(name, arg) {
+		(hooks[name] || []).forEach(function (fn) {
+			try { fn(arg); } catch (e) { if (window.console) window.console.error(e); }
+		});
+	}
+	window.omrConsole = {
+		/* 'frame' (every server frame, after the console handled it),
+		 * 'select' (the conversation shown), 'shown' ({conversation,
+		 * message} appended to the one shown) */
+		on: function (name, fn) { (hooks[name] = hooks[name] || []).push(fn); },
+		send: send,
+		request: request,
+		notice: notice,
+		announce: announce,
+		customerName: customerName,
+		newClientMsgId: newClientMsgId,
+		me: function () { return S.me; },
+		agents: function () { return S.agents; },
+		isAgent: isAgent,
+		/* the conversation on screen (not an earlier one read-only) */
+		current: function () {
+			var e = S.selected && S.historyId === null ? S.convs.get(S.selected) : null;
+			return e ? e.c : null;
+		},
+		conversation: function (id) { var e = S.convs.get(id); return e ? e.c : null; },
+		select: function (id) { if (S.convs.has(id)) select(id, false); },
+		redraw: function () { renderSelected(true); }
+	};
 
 	/* ---- start ---- */
 

@@ -31,7 +31,8 @@
 		conn: $('conn'), log: $('log'), empty: $('empty'), queue: $('queue'),
 		error: $('error'), compose: $('compose'), text: $('text'), ids: $('ids'),
 		profile: $('profile'), profileForm: $('profile-form'), name: $('name'),
-		email: $('email'), profileStatus: $('profile-status'), restart: $('restart')
+		email: $('email'), profileStatus: $('profile-status'), restart: $('restart'),
+		typing: $('typing')
 	};
 
 	/* ---- storage (may be unavailable: private mode, disabled) ---- */
@@ -368,6 +369,8 @@
 			if (h.client_msg_id && outboxFind(h.client_msg_id))
 				outboxDrop(h.client_msg_id); /* stored: its ack was lost */
 			render(h);
+			if (h.from === 'agent' && h.id && unseen.indexOf(h.id) < 0)
+				unseen.push(h.id); /* told after the welcome */
 		});
 		failed.forEach(function (m) {
 			markFailed(render({ from: 'visitor', text: m.text, ts: m.at, client_msg_id: m.cmid }),
@@ -404,8 +407,12 @@
 		var li = render({ id: msg.id, from: msg.from, text: msg.text, name: msg.name });
 		if (Array.isArray(msg.buttons))
 			addQuickReplies(li, msg.buttons);
-		if (msg.from === 'agent')
+		if (msg.from === 'agent') {
 			el.queue.hidden = true; /* a person answers: no longer waiting */
+			if (el.typing)
+				el.typing.hidden = true;
+			tellSeen(msg.id);
+		}
 	}
 
 	function onStatus(msg) {
@@ -456,11 +463,58 @@
 		}
 	}
 
+	/* ---- typing and seen (docs/channels/webchat.md#typing-and-seen) ---- */
+
+	var TYPING_EVERY_MS = 2000, TYPING_SHOWN_MS = 5000;
+	var typingSentAt = 0, typingTimer = 0, unseen = [], seenSent = {};
+
+	function onTyping(msg) {
+		if (msg.from !== 'agent' || !el.typing)
+			return;
+		el.typing.textContent = 'The agent is typing…';
+		el.typing.hidden = false;
+		clearTimeout(typingTimer);
+		typingTimer = setTimeout(function () { el.typing.hidden = true; }, TYPING_SHOWN_MS);
+	}
+
+	/* an agent's message in view: told while the page is visible, once */
+	function tellSeen(id) {
+		if (typeof id !== 'string' || seenSent[id])
+			return;
+		if (document.visibilityState !== 'visible' || !welcomed) {
+			if (unseen.indexOf(id) < 0)
+				unseen.push(id);
+			return;
+		}
+		seenSent[id] = true;
+		send({ type: 'seen', id: id });
+	}
+
+	function onSeen(msg) {
+		var li = typeof msg.id === 'string' ? byKey.get('m:' + msg.id) : null;
+		if (li && !li.classList.contains('pending'))
+			li.querySelector('.state').textContent = 'Seen';
+	}
+
+	el.text.addEventListener('input', function () {
+		var now = Date.now();
+		if (!welcomed || !conversation || !el.text.value || now - typingSentAt < TYPING_EVERY_MS)
+			return;
+		typingSentAt = now;
+		send({ type: 'typing' });
+	});
+	document.addEventListener('visibilitychange', function () {
+		if (document.visibilityState === 'visible')
+			unseen.splice(0).forEach(tellSeen);
+	});
+
 	function handle(msg) {
 		switch (msg.type) {
-		case 'welcome': onWelcome(msg); break;
+		case 'welcome': onWelcome(msg); unseen.splice(0).forEach(tellSeen); break;
 		case 'ack': onAck(msg); break;
 		case 'message': onServerMessage(msg); break;
+		case 'typing': onTyping(msg); break;
+		case 'seen': onSeen(msg); break;
 		case 'status': onStatus(msg); break;
 		case 'error': onError(msg); break;
 		case 'pong': break;
