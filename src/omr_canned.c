@@ -201,23 +201,14 @@ static void omr_canned_item(struct omr_canned *c, const struct omr_ynode *item,
 	json_array_append_new(c->responses, r);
 }
 
-struct omr_canned *omr_canned_load(const char *path, const struct omr_routing_conf *routing,
-				   struct omr_conf_errs *errs)
+struct omr_canned *omr_canned_load_doc(const struct omr_ydoc *doc,
+				       const struct omr_routing_conf *routing,
+				       struct omr_conf_errs *errs)
 {
 	struct omr_canned *c = omr_calloc(1, sizeof(*c));
-	char *err = NULL;
 	int before = errs->count;
 	c->responses = json_array();
-	if (!path)
-		return c;
-	struct omr_ydoc *doc = omr_yaml_load_file(path, &err);
-	if (!doc) {
-		omr_conf_error(errs, NULL, "%s", err ? err : path);
-		free(err);
-		omr_canned_free(c);
-		return NULL;
-	}
-	const struct omr_ynode *root = doc->root;
+	const struct omr_ynode *root = doc ? doc->root : NULL;
 	const struct omr_ynode *list = root && root->type == OMR_Y_MAP ?
 		omr_ynode_get(root, "responses") : NULL;
 	if (root && (root->type != OMR_Y_MAP || root->n != (list ? 1u : 0u)))
@@ -229,11 +220,30 @@ struct omr_canned *omr_canned_load(const char *path, const struct omr_routing_co
 	else
 		for (size_t i = 0; list && list->type == OMR_Y_SEQ && i < list->n; i++)
 			omr_canned_item(c, list->items[i], routing, errs);
-	omr_yaml_free(doc);
 	if (errs->count > before) {
 		omr_canned_free(c);
 		return NULL;
 	}
+	return c;
+}
+
+struct omr_canned *omr_canned_load(const char *path, const struct omr_routing_conf *routing,
+				   struct omr_conf_errs *errs)
+{
+	char *err = NULL;
+	if (!path) {
+		struct omr_canned *c = omr_calloc(1, sizeof(*c));
+		c->responses = json_array();
+		return c;
+	}
+	struct omr_ydoc *doc = omr_yaml_load_file(path, &err);
+	if (!doc) {
+		omr_conf_error(errs, NULL, "%s", err ? err : path);
+		free(err);
+		return NULL;
+	}
+	struct omr_canned *c = omr_canned_load_doc(doc, routing, errs);
+	omr_yaml_free(doc);
 	return c;
 }
 

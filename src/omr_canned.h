@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "omr_conf.h"
+#include "omr_yaml.h"
 
 #define OMR_CANNED_MAX 2000        /* responses in the file */
 #define OMR_CANNED_TEXT_MAX 4000   /* bytes of one text */
@@ -33,6 +34,10 @@ struct omr_canned {
  * Queues are checked against routing (may be NULL: not checked). */
 struct omr_canned *omr_canned_load(const char *path, const struct omr_routing_conf *routing,
 				   struct omr_conf_errs *errs);
+/* The same from a parsed document (borrowed; the fuzz harness's way in). */
+struct omr_canned *omr_canned_load_doc(const struct omr_ydoc *doc,
+				       const struct omr_routing_conf *routing,
+				       struct omr_conf_errs *errs);
 void omr_canned_free(struct omr_canned *c);
 
 /* The rules of a shortcut ([a-z0-9_-], 1 to 32) and of a text (1 to
