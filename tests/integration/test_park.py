@@ -189,7 +189,20 @@ def test(tmp):
     eq(redis.cmd("ZCARD", PREFIX + "snoozed"), 0, "nothing left parked")
     returns = d.log_text().count("conversation %s: back from parking" % c1)
     eq(returns, 5, "five parks, five returns: none twice")
-    check(d.alive(), "the daemon kept running")
+
+    # ---- another node: bob's console on node b, the time comes on node a
+    b = Daemon(tmp, redis, node="node-b", routing=ROUTING, agents=agents(),
+               test_clock=True).start()
+    bob.close()
+    bob = Agent(b, "bob", password="pw")
+    bob.send({"type": "park", "conversation": c1, "in_ms": 120000})
+    eq(bob.expect("unassigned")["reason"], "parked", "bob parks it from node b")
+    d.advance_clock(121000)    # only node a's clock: node a brings it back
+    a = back(bob, c1)
+    eq(a["conversation"].get("unparked"), "time", "bob, on node b, gets it from node a")
+    check("conversation %s: back from parking to bob" % c1 in d.log_text(), "node a brought it back")
+    check("back from parking" not in b.log_text(), "node b did not")
+    check(d.alive() and b.alive(), "the daemons kept running")
 
 
 if __name__ == "__main__":
