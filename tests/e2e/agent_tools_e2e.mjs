@@ -172,4 +172,4 @@ async function main() {
 	assert.deepEqual(problems, [], 'no page errors or CSP violations');
 }
 
-run(main, { name: 'agent tools', timeoutMs: 150000, failurePrefix: 'tools-failure-' });
+run(main, { name: 'agent tools', timeoutMs: 180000, failurePrefix: 'tools-failure-' });

@@ -75,7 +75,7 @@ def test(tmp):
                conf_extra="canned: canned.yaml\n",
                extra_plugins=omrtest.email_plugin(lmtp)).start()
     mail(lmtp)
-    e2e_harness.run_script("agent_tools_e2e.mjs", 200,
+    e2e_harness.run_script("agent_tools_e2e.mjs", 240,
                            E2E_BASE="http://127.0.0.1:%d" % d.ports["edge"],
                            E2E_ADMIN="http://127.0.0.1:%d" % d.ports["admin"],
                            E2E_TOKEN=omrtest.TOKEN)
