@@ -23,6 +23,7 @@
 
 #define OMR_NOTE_MAX 4000      /* bytes of a note */
 #define OMR_NOTE_MENTIONS 10   /* colleagues one note may name */
+#define OMR_NOTE_TRIES 20      /* "@" looked up at most (the directory is a list) */
 
 static int omr_note_idc(char ch)
 {
@@ -31,12 +32,13 @@ static int omr_note_idc(char ch)
 }
 
 /* The agent `id` (len bytes) if the directory has one by that name, else
- * the same without trailing punctuation ("@bob." at a sentence's end). */
+ * the same without (up to 2) trailing punctuation marks ("@bob." at a
+ * sentence's end). */
 static const struct omr_agent_conf *omr_note_who(const struct omr_agents_conf *dir,
 						 const char *id, size_t len)
 {
 	char buf[65];
-	while (len > 0) {
+	for (int cut = 0; len > 0 && cut < 3; cut++) {
 		if (len < sizeof(buf)) {
 			memcpy(buf, id, len);
 			buf[len] = '\0';
@@ -55,11 +57,12 @@ char *omr_agents_note_mentions(const struct omr_agents_conf *dir, const char *te
 			       const char *self)
 {
 	struct omr_buf b;
-	size_t n = 0;
+	size_t n = 0, tries = 0;
 	omr_buf_init(&b);
-	for (const char *p = text; *p && n < OMR_NOTE_MENTIONS; p++) {
+	for (const char *p = text; *p && n < OMR_NOTE_MENTIONS && tries < OMR_NOTE_TRIES; p++) {
 		if (*p != '@' || (p > text && omr_note_idc(p[-1])))
 			continue;
+		tries++;
 		size_t len = 0;
 		while (omr_note_idc(p[1 + len]))
 			len++;

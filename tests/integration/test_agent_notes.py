@@ -157,6 +157,8 @@ def test(tmp):
     notes = [x for x in got["conversation"]["messages"] if x["direction"] == "note"]
     check(any("@bob could you" in x["text"] for x in notes), "bob gets the note with the conversation")
     check(a.alive() and b.alive(), "both daemons kept running")
+    eq(a.stop(), 0, "node a stops cleanly")
+    eq(b.stop(), 0, "node b stops cleanly")
 
 
 if __name__ == "__main__":

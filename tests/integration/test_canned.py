@@ -157,6 +157,7 @@ def test(tmp):
     alice.send({"type": "canned_delete", "shortcut": "../x"})
     eq(alice.expect("error")["code"], "bad_request", "a bad shortcut to delete")
     check(d.alive(), "the daemon kept running")
+    eq(d.stop(), 0, "node d stops cleanly")
 
 
 if __name__ == "__main__":

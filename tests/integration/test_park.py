@@ -203,6 +203,8 @@ def test(tmp):
     check("conversation %s: back from parking to bob" % c1 in d.log_text(), "node a brought it back")
     check("back from parking" not in b.log_text(), "node b did not")
     check(d.alive() and b.alive(), "the daemons kept running")
+    eq(b.stop(), 0, "node b stops cleanly")
+    eq(d.stop(), 0, "node d stops cleanly")
 
 
 if __name__ == "__main__":
