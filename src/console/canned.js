@@ -196,7 +196,14 @@
 
 	reply.addEventListener('input', function () { C.active = C.open ? C.active : 0; update(); });
 	reply.addEventListener('click', update);
-	reply.addEventListener('blur', function () { window.setTimeout(close, 150); });
+	/* a click in the list blurs the box first: close a moment later, and
+	 * only if the focus did not come back meanwhile */
+	reply.addEventListener('blur', function () {
+		window.setTimeout(function () {
+			if (document.activeElement !== reply)
+				close();
+		}, 150);
+	});
 	/* before the console's own keys (Enter sends): capture phase */
 	reply.addEventListener('keydown', function (ev) {
 		if (!C.open)

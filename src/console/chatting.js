@@ -224,7 +224,14 @@
 		return true;
 	}
 	reply.addEventListener('input', mentionUpdate);
-	reply.addEventListener('blur', function () { window.setTimeout(mentionClose, 150); });
+	/* a click in the list blurs the box first: close a moment later, and
+	 * only if the focus did not come back meanwhile */
+	reply.addEventListener('blur', function () {
+		window.setTimeout(function () {
+			if (document.activeElement !== reply)
+				mentionClose();
+		}, 150);
+	});
 
 	/* ---- mentions of me ---- */
 
