@@ -216,6 +216,15 @@ static const struct {
 	{ "search", omr_agents_search },
 	{ "link", omr_agents_link },
 	{ "unlink", omr_agents_unlink },
+	{ "note", omr_agents_note },
+	{ "typing", omr_agents_typing },
+	{ "seen", omr_agents_seen },
+	{ "canned", omr_agents_canned },
+	{ "canned_save", omr_agents_canned_save },
+	{ "canned_delete", omr_agents_canned_delete },
+	{ "park", omr_agents_park },
+	{ "unpark", omr_agents_unpark },
+	{ "parked", omr_agents_parked },
 	{ "agents", omr_agents_directory_page },
 	{ "logout", omr_agents_logout },
 	/* supervisors (omr_agents_supervisor.c checks the role) */
@@ -397,6 +406,10 @@ static void omr_agents_hub(void *arg, const struct omr_hub_event *ev)
 		if (ev->frame)
 			omr_agents_push(a, ev->agent, ev->frame);
 		break;
+	case OMR_HUB_UNPARKED:
+		if (ev->conversation)
+			omr_agents_unparked(a, ev->agent, ev->conversation, ev->reason);
+		break;
 	default:
 		break;
 	}
@@ -415,6 +428,7 @@ struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_ag
 	static const enum omr_hub_type heard[] = {
 		OMR_HUB_OFFERED, OMR_HUB_REVOKED,     OMR_HUB_PRESENCE,
 		OMR_HUB_NODE_REJOINED, OMR_HUB_AGENT_RESUME, OMR_HUB_TO_AGENT, OMR_HUB_REDIS_BACK,
+		OMR_HUB_UNPARKED,
 	};
 	struct omr_agents *a = omr_calloc(1, sizeof(*a));
 	unsigned char nonce[16];

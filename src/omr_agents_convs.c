@@ -24,8 +24,7 @@
 #include "omr_store.h"
 #include "omr_util.h"
 
-static const char *omr_agents_conv_arg(struct omr_agents *a, struct omr_asess *s,
-				       const json_t *msg)
+const char *omr_agents_conv_arg(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
 {
 	const char *conv = json_string_value(json_object_get(msg, "conversation"));
 	if (!conv || !omr_model_id_ok(conv, "c_")) {
@@ -36,8 +35,34 @@ static const char *omr_agents_conv_arg(struct omr_agents *a, struct omr_asess *s
 	return conv;
 }
 
-static int omr_agents_refused(struct omr_agents *a, struct omr_areq *q, const redisReply *reply,
-			      const char *err)
+int omr_agents_text_args(struct omr_agents *a, struct omr_asess *s, const json_t *msg,
+			 const char *conv, size_t max, const char **text_r, const char **cmid_r)
+{
+	const json_t *jt = json_object_get(msg, "text");
+	const char *text = json_string_value(jt);
+	const char *cmid = json_string_value(json_object_get(msg, "client_msg_id"));
+	if (!cmid || !omr_model_key_ok(cmid, 64) || strchr(cmid, ':')) {
+		omr_agents_error(a, s->conn, "bad_request",
+				 "client_msg_id: 1-64 printable characters, no ':'", "conversation",
+				 conv);
+		return -1;
+	}
+	if (!text || !*text || json_string_length(jt) != strlen(text) || strlen(text) > max) {
+		char *m = omr_asprintf("text: 1 to %zu bytes", max);
+		json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "error", "code",
+				      "bad_request", "message", m, "conversation", conv,
+				      "client_msg_id", cmid);
+		omr_agents_send_new(a, s->conn, e);
+		free(m);
+		return -1;
+	}
+	*text_r = text;
+	*cmid_r = cmid;
+	return 0;
+}
+
+int omr_agents_refused(struct omr_agents *a, struct omr_areq *q, const redisReply *reply,
+		       const char *err)
 {
 	const char *tag = omr_reply_str(omr_reply_elem(reply, 0));
 	if (err || !tag) {

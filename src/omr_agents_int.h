@@ -72,6 +72,8 @@ struct omr_asess {
 	int wallboard;            /* a supervisor's console watching the floor */
 	char *wb_last;            /* the last wallboard it got (JSON, without now) */
 	char *qi_last;            /* the last queue_info it got (JSON, without now) */
+	char typing_conv[48];     /* the last `typing` passed on (omr_agents_chat.c) */
+	int64_t typing_at;        /* and when (monotonic ms) */
 	struct omr_asess *next;   /* on the agent's list */
 };
 
@@ -263,6 +265,16 @@ void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_
 			  const char *how);
 
 /* omr_agents_convs.c */
+/* msg's "conversation", a conversation id, or NULL with bad_request sent */
+const char *omr_agents_conv_arg(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* msg's "text" (1 to max bytes, no NUL) and "client_msg_id" (1-64
+ * printable, no ':'), borrowed from msg: 0, or -1 with bad_request sent */
+int omr_agents_text_args(struct omr_agents *a, struct omr_asess *s, const json_t *msg,
+			 const char *conv, size_t max, const char **text_r, const char **cmid_r);
+/* A script's refusal (tag 'not_yours', 'bad_state' with the status) or
+ * err answered to q: 1; else 0 (go on). */
+int omr_agents_refused(struct omr_agents *a, struct omr_areq *q, const redisReply *reply,
+		       const char *err);
 void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_close(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
@@ -300,6 +312,40 @@ void omr_agents_transfer_run(struct omr_agents *a, struct omr_areq *q, const cha
  * without the copies (what the supervisors themselves are sent) */
 void omr_agents_push(struct omr_agents *a, const char *agent, const json_t *frame);
 void omr_agents_push_plain(struct omr_agents *a, const char *agent, const json_t *frame);
+
+/* omr_agents_notes.c: {"type": "note", conversation, text, client_msg_id}
+ * (docs/agent-protocol.md#internal-notes); the agents "@id" names in
+ * text (borrowed), comma separated, once each, self left out, at most 10
+ * (owned, "" none) */
+void omr_agents_note(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+struct omr_agents_conf;
+char *omr_agents_note_mentions(const struct omr_agents_conf *dir, const char *text,
+			       const char *self);
+
+/* omr_agents_chat.c: {"type": "typing", conversation} and {"type": "seen",
+ * conversation, message}: to the customer on a channel that shows them
+ * (OMR_PLUGIN_TYPING), typing at most once per OMR_TYPING_EVERY_MS per
+ * console and conversation */
+#define OMR_TYPING_EVERY_MS 2000
+void omr_agents_typing(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_seen(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+
+/* omr_agents_canned.c: {"type": "canned"} (the list: a `canned` frame),
+ * "canned_save" {shortcut, title?, text}, "canned_delete" {shortcut}
+ * (docs/agent-protocol.md#canned-responses) */
+void omr_agents_canned(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_canned_save(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_canned_delete(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+
+/* omr_agents_park.c: {"type": "park", conversation, until | in_ms},
+ * "unpark" {conversation}, "parked" (the list); a parked conversation back
+ * with its agent (why: time, answer, agent) to their consoles as `assigned`
+ * (docs/agent-protocol.md#park-and-snooze) */
+void omr_agents_park(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_unpark(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_parked(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_unparked(struct omr_agents *a, const char *agent, const char *conversation,
+			 const char *why);
 
 /* omr_agents_supervisor.c: the supervisors' frames */
 void omr_agents_sup_monitor(struct omr_agents *a, struct omr_asess *s, const json_t *msg);

@@ -263,26 +263,13 @@ static void omr_sup_say(struct omr_agents *a, struct omr_asess *s, const json_t 
 {
 	const struct omr_agent_conf *ac = omr_sup_user(a, s, how);
 	const char *conv = ac ? omr_sup_conv(a, s, msg) : NULL;
-	const char *text = json_string_value(json_object_get(msg, "text"));
-	const char *cmid = json_string_value(json_object_get(msg, "client_msg_id"));
+	const char *text, *cmid;
 	const struct omr_config *cfg = omr_env_cfg(&a->env);
 	int barge = strcmp(how, "barge") == 0;
 	size_t max = barge ? (size_t)cfg->limits.text_max : OMR_WHISPER_MAX;
 
-	if (!conv)
+	if (!conv || omr_agents_text_args(a, s, msg, conv, max, &text, &cmid) < 0)
 		return;
-	if (!cmid || !omr_model_key_ok(cmid, 64) || strchr(cmid, ':')) {
-		omr_agents_error(a, s->conn, "bad_request",
-				 "client_msg_id: 1-64 printable characters, no ':'", "conversation",
-				 conv);
-		return;
-	}
-	if (!text || !*text || json_string_length(json_object_get(msg, "text")) != strlen(text) ||
-	    strlen(text) > max) {
-		omr_agents_error(a, s->conn, "bad_request", "text: 1 to the channel's limit of bytes",
-				 "conversation", conv);
-		return;
-	}
 	struct omr_areq *q = omr_areq_new(a, s);
 	q->conversation = omr_strdup(conv);
 	q->client_msg_id = omr_strdup(cmid);

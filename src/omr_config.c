@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "omr_agents_conf.h"
+#include "omr_canned.h"
 #include "omr_config.h"
 #include "omr_routing_conf.h"
 
@@ -338,6 +339,8 @@ const struct omr_conf_key omr_config_keys[] = {
 	{ "routing", OMR_CONF_PATH, OFF(routing_file), 1, NULL, 0, 0,
 	  "routing file (queues, skills, rules)" },
 	{ "agents", OMR_CONF_PATH, OFF(agents_file), 1, NULL, 0, 0, "agent directory file" },
+	{ "canned", OMR_CONF_PATH, OFF(canned_file), 0, NULL, 0, 0,
+	  "canned responses file (docs/configuration.md#canned-responses); unset: none" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
@@ -591,6 +594,7 @@ struct omr_config *omr_config_load(const char *path, struct omr_conf_errs *errs)
 		c->agents = omr_agents_conf_load(c->docs[2], c->routing, errs);
 	if (c->agents)
 		omr_config_owner_rules(c->routing, c->agents, errs);
+	c->canned = omr_canned_load(c->canned_file, c->routing, errs);
 	if (c->agents && c->admin.token) {
 		/* a user's API token equal to admin.token would act as it, with
 		 * every scope, and be audited as admin.token */
@@ -621,6 +625,7 @@ void omr_config_free(struct omr_config *c)
 	free(c->plugins);
 	omr_routing_conf_free(c->routing);
 	omr_agents_conf_free(c->agents);
+	omr_canned_free(c->canned);
 	omr_conf_release(omr_config_keys, c);
 	for (size_t i = 0; i < OMR_ARRAY_LEN(c->docs); i++)
 		omr_yaml_free(c->docs[i]);

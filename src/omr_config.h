@@ -146,6 +146,8 @@ struct omr_config {
 	char *agents_file;
 	struct omr_routing_conf *routing;
 	struct omr_agents_conf *agents;
+	char *canned_file;               /* canned responses (NULL: none) */
+	struct omr_canned *canned;       /* never NULL once loaded */
 
 	/* The parsed documents stay alive so that plugin sections can be
 	 * validated (with positions) by the plugin loader. */

@@ -636,6 +636,7 @@ static const struct omr_host_api omr_host_api = {
 	.admit = omr_host_admit,
 	.customer_left = omr_host_customer_left,
 	.agents_available = omr_host_agents_available,
+	.customer_signal = omr_host_customer_signal,
 };
 
 const struct omr_host_api *omr_host_api_table(void)

@@ -43,6 +43,9 @@ struct omr_host_env {
 };
 
 const struct omr_host_api *omr_host_api_table(void);
+/* omr_host_signal.c: the API's customer_signal */
+int omr_host_customer_signal(omr_host *h, const char *address, const char *thread,
+			     const char *signal, const char *message);
 /* The figures of every initialised plugin that has a metrics hook,
  * appended to a Prometheus text answer. */
 void omr_host_plugin_metrics(struct omr_plugin *const *plugins, size_t n, struct omr_buf *b);

@@ -33,6 +33,7 @@ static const char *const omr_hub_names[OMR_HUB_NTYPES] = {
 	[OMR_HUB_OFFER_ENDED] = "offer_ended",
 	[OMR_HUB_WRAPPED_UP] = "wrapped_up",
 	[OMR_HUB_BOT_ENDED] = "bot_ended",
+	[OMR_HUB_UNPARKED] = "unparked",
 };
 
 const char *omr_hub_type_name(enum omr_hub_type type)

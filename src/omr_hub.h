@@ -63,6 +63,10 @@ enum omr_hub_type {
 	 * "contained" (the bot resolved it, or the customer left it) or
 	 * "handoff" (to people). */
 	OMR_HUB_BOT_ENDED,
+	/* A parked conversation came back to the agent who parked it
+	 * (unpark.lua): agent, conversation, reason ("time", "answer",
+	 * "agent"). Their consoles get it as `assigned`. */
+	OMR_HUB_UNPARKED,
 	OMR_HUB_NTYPES
 };
 

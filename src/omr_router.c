@@ -81,6 +81,11 @@ static void omr_router_msg_cb(void *arg, const redisReply *reply, const char *er
 		 * to bring in a person */
 	} else if (status && strcmp(status, "bot") == 0) {
 		omr_bots_turn(m->r->bots, conv);
+	} else if (status && strcmp(status, "snoozed") == 0) {
+		/* an agent parked it until the customer writes (or a time):
+		 * it comes back (an auto-reply is no answer) */
+		if (!m->automatic)
+			omr_router_unpark(m->r, conv, "answer");
 	} else if (status && strcmp(status, "parked") == 0) {
 		/* the automatic answer was not enough: a person */
 		omr_bots_takeover(m->r->bots, conv,

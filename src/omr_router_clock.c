@@ -111,6 +111,7 @@ void omr_router_tick(evutil_socket_t fd, short what, void *arg)
 	struct omr_lua_offers_due_args a = { .max = 50 };
 	if (!r->running || !omr_redis_ready(omr_store_redis(r->env.store)))
 		return;
+	omr_router_park_tick(r);
 	omr_router_recover(r);
 	if (r->expiring)
 		return;

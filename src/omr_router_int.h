@@ -10,6 +10,7 @@
  *                          eligible agents, escalation and max wait
  *   omr_router_status.c    waiting customers told their position
  *   omr_router_clock.c     offers that expire
+ *   omr_router_park.c      parked conversations that come back
  *
  * Everything runs on the main thread.
  */
@@ -42,6 +43,7 @@ struct omr_router {
 	int expiring;
 	unsigned ticks;      /* of omr_router_tick: every 4th looks for recovered complaints */
 	int recovering;      /* complaints_due.lua under way */
+	int unparking;       /* parked_due.lua under way (omr_router_park.c) */
 	int statusing;
 	int status_again;  /* a pass was due while one was under way */
 	struct omr_map *status_waiting;  /* queue names where somebody waited at the last pass */
@@ -126,5 +128,10 @@ void omr_router_status_soon(struct omr_router *r);
 
 /* omr_router_clock.c */
 void omr_router_tick(evutil_socket_t fd, short what, void *arg);
+
+/* omr_router_park.c: parked conversations whose time came, every other
+ * tick; one brought back (why: "time", "answer") */
+void omr_router_park_tick(struct omr_router *r);
+void omr_router_unpark(struct omr_router *r, const char *conversation, const char *why);
 
 #endif

@@ -63,6 +63,10 @@ enum omr_plugin_kind {
  * (outbound kind "status", data {position, eta_s}) without it being a
  * message in the conversation. */
 #define OMR_PLUGIN_STATUS 0x2u
+/* The channel shows the customer that the agent is typing, and that the
+ * agent has seen a message (outbound kinds "typing" and "seen", `message`
+ * naming the customer's message; no text, nothing stored). */
+#define OMR_PLUGIN_TYPING 0x4u
 
 /* ------------------------------------------------------------------ */
 /* Configuration schema: a plugin declares its keys as data; the host  */
@@ -498,6 +502,18 @@ struct omr_host_api {
 	 * shorter). */
 	int (*agents_available)(omr_host *h, void (*cb)(void *arg, int status, int available),
 				void *arg);
+	/* What the customer's page tells without a message, for the agent of
+	 * the open conversation of (address, thread; NULL thread: one per
+	 * address): signal "typing" (the agent's console shows it; the
+	 * channel throttles it, the host passes each one on), or "seen" with
+	 * `message`, the id of an agent's message of that conversation the
+	 * customer has in view (it becomes "read"; an id of anything else is
+	 * ignored). Nothing is answered. Returns OMR_OK, or OMR_ERROR for a
+	 * bad address, signal or id. Added after customer_left: a daemon
+	 * older than it has a struct_size that ends before it (check
+	 * struct_size before calling). */
+	int (*customer_signal)(omr_host *h, const char *address, const char *thread,
+			       const char *signal, const char *message);
 };
 
 /* ------------------------------------------------------------------ */

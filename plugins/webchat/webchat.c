@@ -27,6 +27,7 @@
 #include <openssl/rand.h>
 
 #include "webchat_int.h"
+#include "signals.h"
 
 static const struct omr_conf_key wc_keys[] = {
 	{ "path", OMR_CONF_STRING, offsetof(struct wc_config, path), 0, "/chat", 0, 0,
@@ -541,6 +542,16 @@ static void wc_leave(struct wc_state *st, struct wc_conn *c)
 	}
 }
 
+static void wc_signal(struct wc_state *st, struct wc_conn *c, const char *type, json_t *msg)
+{
+	const char *bad = c->visitor ? wc_signal_in(st->api, st->host, c->visitor->id,
+						    &c->visitor->typing_at, type, msg) : NULL;
+	if (!c->visitor)
+		wc_send_error(st, c->id, "hello_first", "send hello first", NULL);
+	else if (bad)
+		wc_send_error(st, c->id, "bad_request", bad, NULL);
+}
+
 static void wc_on_message(void *arg, uint64_t conn, const char *data, size_t len)
 {
 	struct wc_state *st = arg;
@@ -572,6 +583,8 @@ static void wc_on_message(void *arg, uint64_t conn, const char *data, size_t len
 		wc_availability(st, c);
 	else if (strcmp(type, "offline_message") == 0)
 		wc_offline_message(st, c, msg);
+	else if (strcmp(type, "typing") == 0 || strcmp(type, "seen") == 0)
+		wc_signal(st, c, type, msg);
 	else
 		wc_send_error(st, conn, "unknown_type", "unknown message type", NULL);
 	json_decref(msg);
@@ -629,6 +642,9 @@ static int wc_send(void *state, const struct omr_outbound *out)
 			json_object_update(j, out->data);
 		json_object_del(j, "event");
 		json_object_set_new(j, "type", json_string(wc_event_type(ev)));
+		json_object_set_new(j, "type", json_string("status"));
+	} else if ((j = wc_signal_out(out)) != NULL) {
+		/* typing, seen: nothing to report back */
 	} else {
 		j = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "type", "message", "id", out->message, "from",
 			      out->author ? out->author : "agent", "text", out->text ? out->text : "",
@@ -651,7 +667,7 @@ static int wc_send(void *state, const struct omr_outbound *out)
 	/* A visitor who is away gets the message from history when back.
 	 * Every node is asked (OMR_PLUGIN_CONNECTED); the one that has the
 	 * visitor says "delivered", the others say nothing. */
-	if (strcmp(out->kind, "message") == 0 && pushed)
+	if (strcmp(out->kind, "message") == 0 && pushed && out->message)
 		st->api->send_result(st->host, out->message, "delivered", NULL, NULL);
 	return OMR_OK;
 }
@@ -773,7 +789,7 @@ const struct omr_plugin_descriptor omr_plugin = {
 	.version = "1.0",
 	.description = "web chat for visitors of a web site (websocket /chat)",
 	.kind = OMR_PLUGIN_CHANNEL,
-	.flags = OMR_PLUGIN_CONNECTED | OMR_PLUGIN_STATUS,
+	.flags = OMR_PLUGIN_CONNECTED | OMR_PLUGIN_STATUS | OMR_PLUGIN_TYPING,
 	.config_keys = wc_keys,
 	.config_size = sizeof(struct wc_config),
 	.check = wc_check,

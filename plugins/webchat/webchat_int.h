@@ -51,6 +51,7 @@ struct wc_visitor {
 	char id[WC_ID_MAX + 1];
 	double tokens;                /* rate limit bucket */
 	struct timespec last;
+	long long typing_at;          /* its last typing passed on (signals.c) */
 	struct wc_conn *conns;
 	struct wc_visitor *next;      /* hash chain by id */
 };

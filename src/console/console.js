@@ -560,7 +560,7 @@
 		case 'pong': break;
 		default: break; /* newer servers may send more; ignore */
 		}
-		emit('frame', msg);
+		emit('frame', msg); /* after the console: extensions see its state */
 	}
 
 	function onWelcome(w) {
@@ -792,6 +792,7 @@
 		case 'wrapped_up': notice('Wrap-up saved for ' + who + '.', 'ok'); break;
 		case 'transferred': notice('The conversation with ' + who + ' was transferred' + by + '.', by ? 'warn' : 'ok'); break;
 		case 'requeued': notice('The conversation with ' + who + ' went back to the queue' + by + '.', 'warn'); break;
+		case 'parked': break; /* park.js says until when */
 		default: notice('The conversation with ' + who + ' left your list.', 'info'); break;
 		}
 		if (S.selected === id) {
@@ -861,6 +862,7 @@
 			renderSelected(true);
 		} else if (viewing) {
 			appendMessage(el.transcript, m, true, c);
+			emit('shown', { conversation: c, message: m });
 			if (sup)
 				announce(sup + ': ' + str(m.text).slice(0, 140));
 		} else if (fromOthers) {
@@ -1560,6 +1562,7 @@
 				el.replyText.value = entry.draft;
 			el.replyLabel.textContent = 'Reply to ' + customerName(c.customer);
 			el.wrapupError.hidden = true;
+			emit('select', c);
 		}
 		if (entry.unread) {
 			entry.unread = 0;
@@ -4623,8 +4626,8 @@
 	});
 
 	/* ---- extensions ----
-	 * The console's other files (agent_*.js, search.js, loaded after this
-	 * one) hook in
+	 * The console's other files (agent_*.js, search.js, canned.js, chatting.js,
+	 * park.js, loaded after this one) hook in
 	 * here: on(name, fn) is called with emit(name, ...) at these points:
 	 * frame (every server frame, after the console handled it),
 	 * offer-card (li, entry), message-node (li, m, c), list-item (button,
@@ -4653,20 +4656,29 @@
 		S: shared, el: el, node: node, clear: clear, str: str, notice: notice, announce: announce,
 		request: request, send: send, channelLabel: channelLabel, customerName: customerName,
 		duration: duration, stamp: stamp, acceptOffer: acceptOffer, rejectOffer: rejectOffer,
-		firstOffer: firstOffer, select: select, renderList: renderList, renderSelected: renderSelected,
+		firstOffer: firstOffer, renderList: renderList, renderSelected: renderSelected,
 		submitReply: submitReply, sendReply: sendReply, outboxFind: outboxFind, byTime: byTime,
 		personName: personName,
+		select: function (id) { if (S.convs.has(id)) select(id, false); },
 		on: function (name, fn) { (hooks[name] = hooks[name] || []).push(fn); },
 		/* search.js: every frame from the server, and {type:
 		 * 'customer_shown', conversation, customer} when the customer
 		 * panel was drawn (conversation null: none) */
 		onFrame: function (fn) { extHooks.push(fn); },
 		openHistory: function (p) { openHistory(p); },
+		me: function () { return S.me; },
+		/* canned.js, chatting.js, park.js: 'select' (the conversation
+		 * shown), 'shown' ({conversation, message} appended to it) */
+		newClientMsgId: newClientMsgId,
+		agents: function () { return S.agents; },
+		isAgent: isAgent,
+		/* the conversation on screen (not an earlier one read-only) */
 		current: function () {
-			var e = S.selected ? S.convs.get(S.selected) : null;
+			var e = S.selected && S.historyId === null ? S.convs.get(S.selected) : null;
 			return e ? e.c : null;
 		},
-		me: function () { return S.me; }
+		conversation: function (id) { var e = S.convs.get(id); return e ? e.c : null; },
+		redraw: function () { renderSelected(true); }
 	};
 
 	/* ---- start ---- */

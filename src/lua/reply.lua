@@ -13,10 +13,12 @@
 --                     question or its thanks: stored as system, also on a
 --                     closed conversation) | supervisor (a barge: to the
 --                     customer, beside the agent) | whisper (a supervisor's
---                     note only the agent sees)
+--                     note only the agent sees) | note (the agent's own
+--                     internal note: assigned or in wrap-up, never sent)
 -- @arg  template str  JSON {name, language} when the text is a channel template ('' none)
 -- @arg  public_note str an agent's private answer on a public thread: the
 --                     short note the channel posts there ('' : a public answer)
+-- @arg  mentions str  note: the agents it names, comma separated ('' none)
 -- @arg  queues  str   supervisor, whisper: the supervisor's queues, comma
 --                     separated ('' all): another queue's conversation is
 --                     'not_yours'
@@ -48,9 +50,11 @@ if seen then
     redis.call('HGETALL', P .. 'msg:' .. seen) }
 end
 local supervising = A.author == 'supervisor' or A.author == 'whisper'
-if A.author == 'agent' then
+if A.author == 'agent' or A.author == 'note' then
   if c[2] ~= agent then return { 'not_yours' } end
-  if c[1] ~= 'assigned' then return { 'bad_state', c[1] or 'unknown' } end
+  if c[1] ~= 'assigned' and not (A.author == 'note' and c[1] == 'wrapup') then
+    return { 'bad_state', c[1] or 'unknown' }
+  end
 elseif supervising then
   if not c[1] then return { 'bad_state', 'unknown' } end
   if A.queues ~= '' and not string.find(',' .. A.queues .. ',', ',' .. (c[7] or '') .. ',', 1, true) then
@@ -74,13 +78,20 @@ if A.author == 'system' and redis.call('HGET', ckey, 'public') == '1' then
   redis.call('SET', dedup, mid, 'PX', A.dedup_ttl)
   return { 'note', mid, c[3], c[4], c[5], redis.call('HGETALL', P .. 'msg:' .. mid) }
 end
-if A.author == 'whisper' then
-  -- kept with the conversation, shown to its agent, never sent
+if A.author == 'whisper' or A.author == 'note' then
+  -- kept with the conversation, shown to its agent (and whoever has it
+  -- next, and its supervisors), never sent
+  local meta = { client_msg_id = cmid }
+  if A.mentions ~= '' then
+    meta.mentions = {}
+    for m in string.gmatch(A.mentions, '[^,]+') do meta.mentions[#meta.mentions + 1] = m end
+  end
   redis.call('HSET', P .. 'msg:' .. mid,
     'id', mid, 'conversation', conv, 'customer', c[6], 'direction', 'note',
-    'author', 'supervisor', 'author_id', agent, 'author_name', name, 'text', text,
-    'attachments', '[]', 'channel', c[3], 'status', 'internal', 'kind', 'whisper',
-    'meta', cjson.encode({ client_msg_id = cmid }), 'created_at', now)
+    'author', A.author == 'note' and 'agent' or 'supervisor', 'author_id', agent,
+    'author_name', name, 'text', text,
+    'attachments', '[]', 'channel', c[3], 'status', 'internal', 'kind', A.author,
+    'meta', cjson.encode(meta), 'created_at', now)
   redis.call('RPUSH', ckey .. ':msgs', mid)
   redis.call('HINCRBY', ckey, 'msg_count', 1)
   redis.call('SET', dedup, mid, 'PX', A.dedup_ttl)

@@ -10,6 +10,7 @@
 #include "../../plugins/webchat/webchat_more.c"
 #include "../../plugins/webchat/wc_identity.c"
 #include "../../plugins/webchat/webchat_upload.c"
+#include "../../plugins/webchat/signals.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -79,6 +80,15 @@ static int f_work(omr_host *h, void (*work)(void *arg), void (*done)(void *arg, 
 	return OMR_AGAIN;
 }
 
+static int f_customer_signal(omr_host *h, const char *address, const char *thread,
+			     const char *signal, const char *message)
+{
+	/* typing, or seen with a message id the plugin checked */
+	if (!address || !signal || (strcmp(signal, "seen") == 0 && (!message || !*message)))
+		abort();
+	return OMR_OK;
+}
+
 static const struct omr_host_api f_api = {
 	.abi_version = OMR_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct omr_host_api),
@@ -91,6 +101,7 @@ static const struct omr_host_api f_api = {
 	.admit = f_admit,
 	.agents_available = f_avail,
 	.work = f_work,
+	.customer_signal = f_customer_signal,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -27,7 +27,7 @@ def shipped_copy(tmp):
                  ("email", "email")):
         os.symlink(os.path.join(BUILDDIR, "plugins/%s/.libs/%s.so" % (d, p)),
                    os.path.join(plugins, p + ".so"))
-    for f in ("omniroute.yaml", "routing.yaml", "agents.yaml", "faqbot.yaml"):
+    for f in ("omniroute.yaml", "routing.yaml", "agents.yaml", "faqbot.yaml", "canned.yaml"):
         shutil.copy(os.path.join(SRCDIR, "conf", f), conf)
     main = os.path.join(conf, "omniroute.yaml")
     with open(main) as f:

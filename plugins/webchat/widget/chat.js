@@ -445,6 +445,22 @@
 
 	function isOpen() { return !panel.hidden; }
 
+	/* "seen": an agent's message the visitor has in view (the chat open,
+	 * the page visible) is told to the server once (docs/channels/webchat.md) */
+	var seenWait = [], seenSent = new Set();
+
+	function tellSeen() {
+		if (!welcomed || !isOpen() || document.visibilityState !== 'visible')
+			return;
+		seenWait.forEach(function (id) {
+			if (!seenSent.has(id)) {
+				seenSent.add(id);
+				send({ type: 'seen', id: id });
+			}
+		});
+		seenWait = [];
+	}
+
 	function setConn(state, text) {
 		el.conn.dataset.state = state;
 		el.conn.textContent = text;
@@ -604,6 +620,7 @@
 		setUnread(0);
 		layout();
 		start();
+		tellSeen();
 		if (focus !== false)
 			focusFirst();
 		el.logWrap.scrollTop = el.logWrap.scrollHeight;
@@ -849,8 +866,13 @@
 			attachments: msg.attachments });
 		if (Array.isArray(msg.buttons))
 			addQuickReplies(li, msg.buttons);
-		if (msg.from === 'agent')
+		if (msg.from === 'agent') {
 			el.queue.hidden = true;
+			if (typeof msg.id === 'string' && msg.id) {
+				seenWait.push(msg.id);
+				tellSeen();
+			}
+		}
 		if (!isOpen())
 			setUnread(unread + 1);
 		layout();
@@ -1198,6 +1220,7 @@
 	document.addEventListener('visibilitychange', function () {
 		if (document.visibilityState === 'visible' && started && !ws)
 			reconnectNow();
+		tellSeen();
 	});
 
 	/* ---- the page's handle ---- */
