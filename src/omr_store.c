@@ -401,6 +401,7 @@ void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr
 		.reopen = n->reopen_ms,
 		.rating = n->rating,
 		.engage = n->engage ? n->engage : "",
+		.optout = n->optout,
 	};
 	omr_lua_ingest(s, &a, omr_store_ingest_done, c);
 }
