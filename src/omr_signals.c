@@ -133,6 +133,10 @@ static void omr_signal_act(struct omr_sigcall *c, const struct omr_routing_conf 
 	json_t *tmpl = s->tmpl.name ? json_pack("{s:s,s:s?,s:O}", "name", s->tmpl.name, "language",
 						s->tmpl.language, "variables", vars) : NULL;
 	char *text = s->text ? omr_outreach_fill(s->text, vars) : NULL;
+	char *subject = s->subject ? omr_outreach_fill(s->subject, vars) : NULL;
+	for (char *p = subject; p && *p; p++) /* one line */
+		if (*p == '\r' || *p == '\n')
+			*p = ' ';
 	char *by = omr_asprintf("signal:%s", type);
 	int task = s->kind == OMR_SIGNAL_TASK;
 	int to_queue = s->queue && strcmp(s->queue, "none") != 0;
@@ -141,7 +145,7 @@ static void omr_signal_act(struct omr_sigcall *c, const struct omr_routing_conf 
 			   strcmp(s->channel, "preferred") == 0 ? NULL : s->channel,
 		.to = to ? json_string_value(json_object_get(to, "address")) : NULL,
 		.customer = json_string_value(json_object_get(c->signal, "customer")),
-		.text = task ? NULL : text, .subject = s->subject, .tmpl = task ? NULL : tmpl,
+		.text = task ? NULL : text, .subject = subject, .tmpl = task ? NULL : tmpl,
 		.target = task ? "task" : s->agent ? "agent" : to_queue ? "queue" : "none",
 		.queue = to_queue ? s->queue : NULL, .agent = s->agent, .by = by,
 		.author = "system", .signal = type,
@@ -150,6 +154,7 @@ static void omr_signal_act(struct omr_sigcall *c, const struct omr_routing_conf 
 	omr_outreach_start(c->o, &req, omr_signal_contacted, c);
 	free(by);
 	free(text);
+	free(subject);
 	json_decref(tmpl);
 	json_decref(vars);
 }

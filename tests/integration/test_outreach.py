@@ -313,5 +313,50 @@ def test(tmp):
     redis.stop()
 
 
+def demo(tmp):
+    """The shipped routing.yaml's worked example, as an admin would run it
+    with curl: a customer is contacted on their channel and their answer is
+    routed to billing."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
+    with open(os.path.join(src, "routing.yaml")) as f:
+        routing = f.read().replace("bot: faqbot", "")   # no bot plugin here
+    graph = FakeGraph(WA_TOKEN)
+    redis = Redis(tmp)
+    d = Daemon(tmp, redis, routing=routing, agents=AGENTS,
+               extra_plugins=wa_plugin(graph.base, "24h") + WA_EXTRA).start()
+    alice = Agent(d, token="alice-token-0123456789")
+    v = Visitor(d, name="Anna")
+    anna = served(alice, v, "Anna")
+    # curl -X POST -H 'Authorization: Bearer ...' -d '{...}' .../api/v1/signals
+    st, body = d.http("POST", "/api/v1/signals", {"type": "payment.failed", "customer": anna,
+                                                  "attributes": {"amount": "EUR 12.50"}})
+    eq((st, body.get("decision"), body.get("rule")), (202, "contacted", "failed payment"),
+       "demo: the signal contacts the customer (%r)" % (body,))
+    m = v.ws.recv_type("message")
+    if m["text"].startswith("How did we do"):   # the shipped csat question first
+        m = v.ws.recv_type("message")
+    check(m["text"].startswith("Hello, your payment of EUR 12.50 did not go through."),
+          "demo: the text on the customer's channel: %s" % m["text"])
+    v.say("Oh, I changed banks. Can you send a new link?")
+    o = alice.offer_for(body["conversation"])
+    eq(o["conversation"].get("queue"), "billing", "demo: the answer is routed to billing")
+    st, body = d.http("POST", "/api/v1/signals", {"type": "payment.failed", "customer": anna,
+                                                  "attributes": {"amount": "EUR 12.50"}})
+    eq((st, body.get("decision")), (202, "none"),
+       "demo: not while a conversation is open (the rule's condition)")
+    v.close()
+    alice.close()
+    eq(d.stop(), 0, "demo: clean stop")
+    graph.close()
+    redis.stop()
+
+
+def both(tmp):
+    test(tmp)
+    sub = os.path.join(tmp, "demo")
+    os.mkdir(sub)
+    demo(sub)
+
+
 if __name__ == "__main__":
-    omrtest.run(test)
+    omrtest.run(both)
