@@ -110,10 +110,9 @@ static int omr_outreach_target(const json_t *body, struct omr_outreach_req *req,
 		return omr_outreach_bad(code_r, err_r, "bad_parameter", "agent: an agent id");
 	if (bot && !json_is_boolean(bot))
 		return omr_outreach_bad(code_r, err_r, "bad_parameter", "bot: true or false");
-	if ((req->queue != NULL) + (req->agent != NULL) + json_is_true(bot) > 1 &&
-	    !(req->queue && req->agent))
+	if (json_is_true(bot) && (req->queue || req->agent))
 		return omr_outreach_bad(code_r, err_r, "bad_parameter",
-					"one target: queue, agent (with an optional queue) or bot");
+					"one target: a queue, an agent (with an optional queue) or the bot");
 	req->target = json_is_true(bot) ? "bot" : req->agent ? "agent" : req->queue ? "queue"
 										      : "none";
 	return 0;
