@@ -213,6 +213,7 @@ static const struct {
 	{ "wrapup", omr_agents_wrapup },
 	{ "open", omr_agents_open },
 	{ "own", omr_agents_own },
+	{ "start", omr_agents_begin },
 	{ "agents", omr_agents_directory_page },
 	{ "logout", omr_agents_logout },
 	/* supervisors (omr_agents_supervisor.c checks the role) */
@@ -423,6 +424,7 @@ struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_ag
 	a->files = deps->files;
 	a->bus = deps->bus;
 	a->channels = deps->channels;
+	a->outreach = deps->outreach;
 	a->login = deps->login;
 	a->sessions = omr_map_new();
 	a->locals = omr_map_new();

@@ -331,6 +331,7 @@ static int omr_mod_agents_create(struct omr_core *c, char **err_r)
 		.bus = c->bus,
 		.channels = c->channels,
 		.login = c->login,
+		.outreach = c->outreach,
 	};
 	c->agents = omr_agents_new(&c->env, &deps, err_r);
 	return c->agents ? 0 : -1;

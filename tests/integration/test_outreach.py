@@ -182,6 +182,24 @@ def test(tmp):
     check(any(e["event"] == "proactive_resolved" and e["points"] == 3 for e in events),
           "a proactive contact resolved deposits proactive_resolved: %r" % events)
 
+    # ---- the console's "Start conversation": the same function, offered to the agent
+    alice.send({"type": "start", "customer": cust, "channel": "webchat", "text": "One more thing",
+                "to": "me", "client_msg_id": "s1"})
+    f = alice.expect("started", "error")
+    eq(f["type"], "started", "an agent starts a conversation (%r)" % (f,))
+    m = v.ws.recv_type("message")
+    eq(m["text"], "One more thing", "the visitor gets the agent's message")
+    o = alice.offer_for(f["conversation"])
+    eq(o["conversation"]["id"], f["conversation"], "and it is offered to that agent")
+    alice.send({"type": "start", "customer": cust, "channel": "webchat", "text": "again",
+                "to": "me", "client_msg_id": "s2"})
+    f2 = alice.expect("started", "error")
+    eq((f2["type"], f2.get("code"), f2.get("client_msg_id")), ("error", "conversation_open", "s2"),
+       "the console gets the same refusals, with its client_msg_id")
+    alice.send({"type": "start", "customer": cust, "text": "x", "client_msg_id": "s3"})
+    eq(alice.expect("error").get("code"), "bad_request", "a start without to: refused")
+    alice.send({"type": "reject", "offer": o["offer"], "reason": "later"})
+
     # ---- no address on the channel; the e-mail rule passed with a subject
     err(start(d, {"channel": "whatsapp", "customer": cust,
                   "template": {"name": "payment_failed"}}), 422, "no_address",
