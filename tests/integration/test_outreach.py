@@ -270,6 +270,27 @@ def test(tmp):
     check("task" in (d.conversation(body["conversation"]).get("tags") or []),
           "tagged as a task")
 
+    # ---- omnictl conversations start, omnictl signal
+    def omnictl(*args):
+        r = subprocess.run([os.path.join(omrtest.BUILDDIR, "omnictl"), "--url",
+                            "http://127.0.0.1:%d" % d.ports["admin"], "--token", omrtest.TOKEN]
+                           + list(args), capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+        return r.returncode, r.stdout + r.stderr
+    for _ in range(2):   # the same key twice: one conversation
+        rc, out = omnictl("conversations", "start", "--channel", "whatsapp", "--address", "31600000009",
+                          "--template", "payment_failed:en_US", "--key", "cli-1")
+        eq(rc, 0, "omnictl conversations start: %s" % out)
+        check("started" in out, "it says which conversation: %s" % out)
+    eq(len([r for r in graph.posts("/messages") if r["body"].get("to") == "31600000009"]), 1,
+       "omnictl with --key twice: sent once")
+    rc, out = omnictl("conversations", "start", "--channel", "email", "--address", "a@example.com",
+                      "--text", "hi")
+    check(rc == 1 and "subject" in out, "a refusal is explained: %s" % out)
+    rc, out = omnictl("signal", "newsletter.sent", "--customer", sam, "--attributes", '{"n": 1}')
+    check(rc == 0 and "decision: none" in out, "omnictl signal: %s" % out)
+    rc, out = omnictl("signal", "x", "--attributes", "[1]", "--customer", sam)
+    eq(rc, 2, "omnictl signal with bad attributes: a usage error")
+
     # ---- hostile input: clear 4xx, the daemon keeps running
     for raw, status, what in [
             (b"{not json", 400, "malformed JSON"),
