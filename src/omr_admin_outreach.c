@@ -95,10 +95,13 @@ void omr_admin_outreach(struct omr_admin *a, const struct omr_http_request *req,
 	struct omr_admin_call *c = omr_admin_call_new(a, reply, who);
 	c->action = omr_strdup("conversation.start");
 	c->detail = json_pack("{s:s,s:s?}", "target", r.target, "channel", r.channel);
-	r.idem = idem;
+	/* the API's keys apart from the console's ("agent:<id>:<client_msg_id>") */
+	char *key = idem ? omr_asprintf("api:%s", idem) : NULL;
+	r.idem = key;
 	r.by = c->who;
 	r.author = "system";
 	omr_outreach_start(a->ops.outreach, &r, omr_admin_outreach_done, c);
+	free(key);
 	json_decref(body);
 }
 
