@@ -58,6 +58,14 @@ static int f_admit(omr_host *h, const char *door, const char *ip)
 	return OMR_OK;
 }
 
+static int f_kv_set(omr_host *h, const char *key, const void *value, size_t len,
+		    long long ttl_ms, void (*cb)(void *arg, int status), void *arg)
+{
+	if (!key || strncmp(key, "online:", 7) != 0 || ttl_ms <= 0)
+		abort();
+	return OMR_OK;
+}
+
 static const struct omr_host_api f_api = {
 	.abi_version = OMR_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct omr_host_api),
@@ -68,6 +76,7 @@ static const struct omr_host_api f_api = {
 	.submit = f_submit,
 	.history = f_history,
 	.admit = f_admit,
+	.kv_set = f_kv_set,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
