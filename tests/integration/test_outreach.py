@@ -100,8 +100,18 @@ def served(alice, visitor, name):
     return o["conversation"]["customer"]["id"]
 
 
+class OptOutGraph(FakeGraph):
+    """The Graph API, and a number whose owner stopped marketing messages."""
+    def answer(self, path, body):
+        if isinstance(body, dict) and body.get("to") == "31699999999":
+            return 400, {"error": {"message": "Unable to deliver the message. This recipient "
+                                   "has chosen to stop receiving marketing messages on "
+                                   "WhatsApp from your business", "code": 131050}}
+        return super().answer(path, body)
+
+
 def test(tmp):
-    graph = FakeGraph(WA_TOKEN)
+    graph = OptOutGraph(WA_TOKEN)
     redis = Redis(tmp)
     plugins = wa_plugin(graph.base, "24h") + WA_EXTRA + email_plugin(free_port())
     d = Daemon(tmp, redis, routing=ROUTING, agents=AGENTS, extra_plugins=plugins).start()
@@ -238,6 +248,14 @@ def test(tmp):
           "the address is gone from the opt-out list")
     err(start(d, {"channel": "whatsapp", "to": wa_to, "template": tmpl}), 403, "opted_out",
         "an erased customer is still not contacted (the opt-out kept as a hash)")
+
+    # ---- WhatsApp's "stopped marketing messages" error: on the opt-out list
+    st, body = start(d, {"channel": "whatsapp", "to": "31699999999", "template": tmpl})
+    eq(st, 201, "accepted: the refusal comes from Meta later")
+    wait_for(lambda: redis.cmd("HEXISTS", PREFIX + "optout:whatsapp", "31699999999") == 1,
+             what="error 131050 puts the number on the opt-out list")
+    err(start(d, {"channel": "whatsapp", "to": "31699999999", "template": tmpl}), 403,
+        "opted_out", "and the next start is refused")
 
     # ---- signals: reach out once, then throttled
     v2 = Visitor(d, name="Sam")
