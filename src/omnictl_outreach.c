@@ -80,7 +80,8 @@ int omnictl_cmd_signal(struct omnictl *c, const struct omnictl_cmd *cmd, char **
 		fprintf(stderr, "omnictl: signal: give --customer ID, or --channel C and --address A\n");
 		return OMNICTL_USAGE;
 	}
-	if (attrs && !json_is_object(a = json_loads(attrs, 0, NULL))) {
+	a = attrs ? json_loads(attrs, 0, NULL) : NULL; /* (json_is_object reads it twice) */
+	if (attrs && !json_is_object(a)) {
 		fprintf(stderr, "omnictl: signal: --attributes: a JSON object such as "
 				"'{\"amount\": \"EUR 12.50\"}'\n");
 		json_decref(a);
