@@ -54,6 +54,14 @@ static const struct omnictl_cmd omnictl_cmds[] = {
 	{ "conversations transfer", "ID (--queue Q | --agent A) [--note TEXT]", 1,
 	  O_(QUEUE) | O_(AGENT) | O_(NOTE), 0, omnictl_cmd_conv_transfer, NULL,
 	  "move a conversation to a queue or to an agent" },
+	{ "conversations start", "(--channel C --address A | --customer ID [--channel C]) "
+	  "(--text T | --template NAME[:LANGUAGE]) [--subject S] [--queue Q | --agent A] [--key K]", 0,
+	  O_(CHANNEL) | O_(ADDRESS) | O_(CUSTOMER) | O_(TEXT) | O_(TEMPLATE) | O_(SUBJECT) | O_(QUEUE) |
+	  O_(AGENT) | O_(KEY), 0, omnictl_cmd_conv_start, NULL,
+	  "start a conversation with a customer (docs/proactive.md)" },
+	{ "signal", "TYPE (--customer ID | --channel C --address A) [--attributes JSON]", 1,
+	  O_(CHANNEL) | O_(ADDRESS) | O_(CUSTOMER) | O_(ATTRIBUTES), 0, omnictl_cmd_signal, NULL,
+	  "send a business signal; the signals: rules decide" },
 	{ "reports queues", "[--from DATE] [--to DATE] [--csv]", 0, O_(FROM) | O_(TO) | O_(CSV), 0,
 	  omnictl_cmd_report, "queues", "per queue: contacts, answers, service level" },
 	{ "reports agents", "[--from DATE] [--to DATE] [--csv]", 0, O_(FROM) | O_(TO) | O_(CSV), 0,
@@ -108,6 +116,13 @@ static const struct option omnictl_longopts[] = {
 	{ "csv", no_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_CSV },
 	{ "off", no_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_OFF },
 	{ "force", no_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_FORCE },
+	{ "customer", required_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_CUSTOMER },
+	{ "text", required_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_TEXT },
+	{ "template", required_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_TEMPLATE },
+	{ "subject", required_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_SUBJECT },
+	{ "key", required_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_KEY },
+	{ "attributes", required_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_ATTRIBUTES },
+	{ "address", required_argument, NULL, OMNICTL_CMD_OPT + OMNICTL_O_ADDRESS },
 	{ NULL, 0, NULL, 0 },
 };
 

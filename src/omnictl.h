@@ -54,6 +54,13 @@ enum omnictl_opt {
 	OMNICTL_O_CSV,
 	OMNICTL_O_OFF,
 	OMNICTL_O_FORCE,
+	OMNICTL_O_CUSTOMER,
+	OMNICTL_O_TEXT,
+	OMNICTL_O_TEMPLATE,
+	OMNICTL_O_SUBJECT,
+	OMNICTL_O_KEY,
+	OMNICTL_O_ATTRIBUTES,
+	OMNICTL_O_ADDRESS,
 	OMNICTL_O_COUNT
 };
 #define OMNICTL_OPT(o) (1u << (o))
@@ -178,5 +185,7 @@ omnictl_run omnictl_cmd_status, omnictl_cmd_queues, omnictl_cmd_agents, omnictl_
 	omnictl_cmd_conv_transfer, omnictl_cmd_report, omnictl_cmd_reload, omnictl_cmd_drain,
 	omnictl_cmd_audit, omnictl_cmd_cust_export, omnictl_cmd_cust_erase,
 	omnictl_cmd_cust_restrict, omnictl_cmd_signout;
+/* omnictl_outreach.c */
+omnictl_run omnictl_cmd_conv_start, omnictl_cmd_signal;
 
 #endif

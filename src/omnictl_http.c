@@ -93,8 +93,8 @@ int omnictl_str_escape(struct omnictl *c, struct omnictl_str *dst, const char *s
 static struct curl_slist *omnictl_headers(struct omnictl *c, unsigned flags, int has_body)
 {
 	struct curl_slist *h = NULL, *t;
-	struct omnictl_str auth = { 0 };
-	const char *lines[5];
+	struct omnictl_str auth = { 0 }, key = { 0 };
+	const char *lines[6];
 	size_t n = 0;
 
 	lines[n++] = flags & OMNICTL_R_CSV ? "Accept: text/csv" : "Accept: application/json";
@@ -102,9 +102,16 @@ static struct curl_slist *omnictl_headers(struct omnictl *c, unsigned flags, int
 	lines[n++] = "User-Agent: omnictl/" PACKAGE_VERSION;
 	if (has_body)
 		lines[n++] = "Content-Type: application/json";
-	if ((flags & OMNICTL_R_AUTH) && c->token) {
-		if (omnictl_str_addf(&auth, "Authorization: Bearer %s", c->token) < 0)
+	if (c->opt[OMNICTL_O_KEY]) { /* conversations start --key */
+		if (omnictl_str_addf(&key, "Idempotency-Key: %s", c->opt[OMNICTL_O_KEY]) < 0)
 			return NULL;
+		lines[n++] = key.p;
+	}
+	if ((flags & OMNICTL_R_AUTH) && c->token) {
+		if (omnictl_str_addf(&auth, "Authorization: Bearer %s", c->token) < 0) {
+			omnictl_str_free(&key);
+			return NULL;
+		}
 		lines[n++] = auth.p;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -120,6 +127,7 @@ static struct curl_slist *omnictl_headers(struct omnictl *c, unsigned flags, int
 	if (auth.p)
 		memset(auth.p, 0, auth.len);
 	omnictl_str_free(&auth);
+	omnictl_str_free(&key);
 	return h;
 }
 

@@ -452,6 +452,8 @@ struct omr_admin *omr_admin_new(const struct omr_env *env, struct omr_http_serve
 		{ "/api/v1/agents", 1, omr_admin_agents },
 		{ "/api/v1/customers", 1, omr_admin_customers },
 		{ "/api/v1/queues", 0, omr_admin_queues },
+		{ "/api/v1/signals", 0, omr_admin_signals },
+		{ "/api/v1/optouts", 1, omr_admin_optouts },
 		{ "/api/v1/reports/queues", 0, omr_admin_report },
 		{ "/api/v1/reports/agents", 0, omr_admin_report },
 		{ "/api/v1/reports/contact-reasons", 0, omr_admin_report },

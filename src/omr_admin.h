@@ -15,6 +15,7 @@
 struct omr_buf;
 struct omr_http_server;
 struct omr_admin;
+struct omr_outreach;
 
 struct omr_admin_health {
 	const char *status;   /* "ok", "starting", "stopping", "degraded" */
@@ -40,6 +41,8 @@ struct omr_admin_ops {
 	void (*erase_customer)(void *arg, const char *customer, int force, omr_privacy_cb cb,
 			       void *cbarg);
 	void *arg;
+	/* conversations started by us (borrowed; omr_outreach.h) */
+	struct omr_outreach *outreach;
 };
 
 struct omr_admin *omr_admin_new(const struct omr_env *env, struct omr_http_server *http,

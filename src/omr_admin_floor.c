@@ -174,7 +174,9 @@ void omr_admin_conversations(void *arg, const struct omr_http_request *req,
 	    !omr_admin_running(a, reply))
 		return;
 	if (strcmp(req->path, base) == 0) {
-		if (omr_admin_method(req, reply, "GET"))
+		if (post) /* a conversation started by us: omr_admin_outreach.c */
+			omr_admin_outreach(a, req, reply, &who);
+		else if (omr_admin_method(req, reply, "GET"))
 			omr_admin_conv_list(a, req, reply, &who);
 		return;
 	}
@@ -346,7 +348,9 @@ void omr_admin_agents(void *arg, const struct omr_http_request *req, omr_http_re
 	if (!omr_admin_authorised(a, req, reply, scope, &who) || !omr_admin_running(a, reply))
 		return;
 	if (strcmp(req->path, base) == 0) {
-		if (omr_admin_method(req, reply, "GET"))
+		if (post) /* a conversation started by us: omr_admin_outreach.c */
+			omr_admin_outreach(a, req, reply, &who);
+		else if (omr_admin_method(req, reply, "GET"))
 			omr_admin_agents_list(a, reply, &who);
 		return;
 	}

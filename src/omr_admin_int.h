@@ -90,6 +90,12 @@ void omr_admin_search(void *arg, const struct omr_http_request *req, omr_http_re
 /* omr_admin_owner.c: /api/v1/customers/{id}/owner (omr_admin_customers hands it over) */
 void omr_admin_customer_owner(void *arg, const struct omr_http_request *req,
 			      omr_http_reply *reply);
+/* omr_admin_outreach.c: POST /api/v1/conversations (the caller checked
+ * the 'act' scope), POST /api/v1/signals, /api/v1/optouts */
+void omr_admin_outreach(struct omr_admin *a, const struct omr_http_request *req,
+			omr_http_reply *reply, const struct omr_admin_who *who);
+void omr_admin_signals(void *arg, const struct omr_http_request *req, omr_http_reply *reply);
+void omr_admin_optouts(void *arg, const struct omr_http_request *req, omr_http_reply *reply);
 /* whether a path is /api/v1/customers/{...}/owner */
 int omr_admin_is_owner_path(const char *path);
 

@@ -225,6 +225,7 @@ static const struct {
 	{ "park", omr_agents_park },
 	{ "unpark", omr_agents_unpark },
 	{ "parked", omr_agents_parked },
+	{ "start", omr_agents_begin },
 	{ "agents", omr_agents_directory_page },
 	{ "logout", omr_agents_logout },
 	/* supervisors (omr_agents_supervisor.c checks the role) */
@@ -441,6 +442,7 @@ struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_ag
 	a->files = deps->files;
 	a->bus = deps->bus;
 	a->channels = deps->channels;
+	a->outreach = deps->outreach;
 	a->login = deps->login;
 	a->sessions = omr_map_new();
 	a->locals = omr_map_new();

@@ -37,6 +37,7 @@ struct omr_agents_deps {
 	struct omr_bus *bus;            /* frames for agents on other nodes */
 	struct omr_channels *channels;  /* reply windows, delivery of replies */
 	struct omr_worker *login;       /* password checks and directory binds */
+	struct omr_outreach *outreach;  /* "start": conversations started by an agent */
 };
 
 struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_agents_deps *deps,

@@ -469,6 +469,7 @@ void omr_agents_wrapup(struct omr_agents *a, struct omr_asess *s, const json_t *
 		/* the agent may say the customer complained (the console's box) */
 		.complained = json_is_true(json_object_get(msg, "complaint")),
 		.cpoints = omr_engagement_points(r, "complaint"),
+		.proactive = omr_engagement_points(r, "proactive_resolved"),
 		.rpoints = omr_engagement_points(r, "repeat_reason"),
 		.repeat_ms = r->engagement.repeat_days * 86400000LL,
 		.recover = r->engagement.recovery_window,

@@ -91,6 +91,7 @@ struct omr_agents {
 	struct omr_files *files;
 	struct omr_bus *bus;
 	struct omr_channels *channels;
+	struct omr_outreach *outreach; /* borrowed: "start" (omr_agents_begin.c) */
 	struct omr_worker *login;   /* password checks */
 	struct omr_map *sessions;   /* conn id -> omr_asess */
 	struct omr_map *locals;     /* agent id -> omr_alocal */
@@ -290,6 +291,8 @@ void omr_agents_unlink(struct omr_agents *a, struct omr_asess *s, const json_t *
 char *omr_agents_search_queues(struct omr_agents *a, const char *agent);
 /* "make me their contact person": the customer of a conversation of yours */
 void omr_agents_own(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* omr_agents_begin.c: "start", a conversation the agent starts (customer panel) */
+void omr_agents_begin(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 /* conv_act.lua answered 'ok' (reply) for q's action (q->text) on
  * q->conversation, done by or for q->agent: tell the agent's console (and
  * at close ask the customer, when conv_act.lua says so), route on. */

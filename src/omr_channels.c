@@ -60,6 +60,11 @@ void omr_channels_free(struct omr_channels *ch)
 	free(ch);
 }
 
+struct omr_plugin *omr_channels_nth(const struct omr_channels *ch, size_t i)
+{
+	return i < ch->nplugins ? ch->plugins[i] : NULL;
+}
+
 struct omr_plugin *omr_channels_get(const struct omr_channels *ch, const char *channel)
 {
 	for (size_t i = 0; channel && i < ch->nplugins; i++) {

@@ -35,6 +35,8 @@ void omr_channels_stop(struct omr_channels *ch);
 
 /* The running channel plugin that serves `channel`, or NULL. */
 struct omr_plugin *omr_channels_get(const struct omr_channels *ch, const char *channel);
+/* The i-th plugin (any kind, running or not), or NULL past the last. */
+struct omr_plugin *omr_channels_nth(const struct omr_channels *ch, size_t i);
 /* The bot plugin of routing.yaml's `bot:`, if loaded and running. */
 struct omr_plugin *omr_channels_bot(const struct omr_channels *ch);
 

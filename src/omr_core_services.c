@@ -25,6 +25,7 @@
 #include "omr_kpi.h"
 #include "omr_nodes.h"
 #include "omr_outbox.h"
+#include "omr_outreach.h"
 #include "omr_router.h"
 #include "omr_util.h"
 #include "omr_webhook.h"
@@ -142,6 +143,24 @@ static void omr_mod_outbox_destroy(struct omr_core *c)
 static void omr_mod_outbox_metrics(struct omr_core *c, struct omr_buf *b)
 {
 	omr_outbox_metrics(c->outbox, b);
+}
+
+/* ---- conversations started by us (omr_outreach) ---- */
+
+static int omr_mod_outreach_create(struct omr_core *c, char **err_r)
+{
+	c->outreach = omr_outreach_new(&c->env, c->channels);
+	return 0;
+}
+
+static void omr_mod_outreach_destroy(struct omr_core *c)
+{
+	omr_outreach_free(c->outreach);
+}
+
+static void omr_mod_outreach_metrics(struct omr_core *c, struct omr_buf *b)
+{
+	omr_outreach_metrics(c->outreach, b);
 }
 
 /* ---- personal data: export, erasure, retention ---- */
@@ -312,6 +331,7 @@ static int omr_mod_agents_create(struct omr_core *c, char **err_r)
 		.bus = c->bus,
 		.channels = c->channels,
 		.login = c->login,
+		.outreach = c->outreach,
 	};
 	c->agents = omr_agents_new(&c->env, &deps, err_r);
 	return c->agents ? 0 : -1;
@@ -404,6 +424,7 @@ static int omr_mod_admin_create(struct omr_core *c, char **err_r)
 		.export_customer = omr_core_export_op,
 		.erase_customer = omr_core_erase_op,
 		.arg = c,
+		.outreach = c->outreach,
 	};
 	c->admin = omr_admin_new(&c->env, c->admin_http, &ops, err_r);
 	return c->admin ? 0 : -1;
@@ -428,6 +449,8 @@ const struct omr_module omr_core_services[] = {
 	  omr_mod_webhooks_destroy, NULL, omr_mod_webhooks_metrics },
 	{ "outbox", omr_mod_outbox_create, omr_mod_outbox_start, omr_mod_outbox_stop, NULL,
 	  omr_mod_outbox_destroy, NULL, omr_mod_outbox_metrics },
+	{ "outreach", omr_mod_outreach_create, NULL, NULL, NULL, omr_mod_outreach_destroy, NULL,
+	  omr_mod_outreach_metrics },
 	{ "privacy", omr_mod_privacy_create, omr_mod_privacy_start, omr_mod_privacy_stop, NULL,
 	  omr_mod_privacy_destroy, NULL, omr_mod_privacy_metrics },
 	{ "nodes", omr_mod_nodes_create, omr_mod_nodes_start, omr_mod_nodes_stop, NULL,

@@ -256,6 +256,9 @@ void omr_ingest_submit(struct omr_ingest *in, const char *channel, const struct 
 	norm.reopen_ms = p ? p->reopen_ms : 0;
 	norm.ended = p && (p->desc->flags & OMR_PLUGIN_STATUS); /* the web chat says "ended" */
 	norm.engage = norm.rating ? cfg->routing->engagement.rating_json : NULL;
+	norm.optout = ev->is_public ? NULL : omr_routing_optout_word(cfg->routing, channel, ev->text);
+	if (norm.optout) /* recorded, not a contact: opens no conversation for an agent */
+		norm.kind = "auto";
 	j->started_ms = omr_mono_ms();
 	j->prev = in->tail;
 	if (in->tail)

@@ -48,6 +48,7 @@ struct omr_inbound_norm {
 	                         satisfaction question, if one is pending); 0: not */
 	const char *engage;   /* with a rating: what it moves in the customer's balance
 	                         (borrowed: the routing configuration's rating_json) */
+	const char *optout;   /* "stop", "start": the message is an opt-out keyword; NULL */
 };
 struct omr_model_limits {
 	size_t text_max;

@@ -85,7 +85,8 @@ static const struct omr_conf_key omr_value_keys[] = {
 #define EGOFF(f) offsetof(struct omr_engagement_conf, f)
 static const struct omr_conf_key omr_engagement_keys[] = {
 	{ "deposits", OMR_CONF_JSON, EGOFF(deposits), 0,
-	  "{resolved: 1, first_contact_resolution: 2, csat_good: 2, complaint_recovered: 8}", 0, 0,
+	  "{resolved: 1, first_contact_resolution: 2, csat_good: 2, complaint_recovered: 8, "
+	  "proactive_resolved: 3}", 0, 0,
 	  "points added per wrap-up outcome or event" },
 	{ "withdrawals", OMR_CONF_JSON, EGOFF(withdrawals), 0,
 	  "{escalated: 2, follow_up: 1, complaint: 5, sla_breach: 3, repeat_contact: 1, "
@@ -275,10 +276,13 @@ static const struct omr_conf_key omr_routing_keys[] = {
 	  "{language: text} posted on a public thread when the agent answers privately" },
 	{ "outcomes", OMR_CONF_STRLIST, ROFF(outcomes), 0, "[resolved, follow_up, escalated]", 0, 0,
 	  "wrap-up outcomes" },
+	{ "opt_out", OMR_CONF_JSON, ROFF(opt_out), 0, OMR_OPTOUT_DEFAULT, 0, 0,
+	  "opt-out keywords: {keywords: {channel or *: {stop: [words], start: [words]}}} "
+	  "(docs/proactive.md#opt-outs)" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 static const char *const omr_routing_handled[] = { "skills", "queues", "rules", "calendars",
-						   "reasons", NULL };
+						   "reasons", "signals", NULL };
 
 static int omr_value_parse(const char *s, int *out)
 {
@@ -677,6 +681,8 @@ struct omr_routing_conf *omr_routing_conf_load(const struct omr_ydoc *doc,
 	omr_routing_value(r, root, errs);
 	omr_rules_set_calendars(r->engine, r->calendars, r->ncalendars);
 	omr_routing_rules(r, omr_ynode_get(root, "rules"), errs);
+	omr_routing_signals_load(r, omr_ynode_get(root, "signals"), errs);
+	omr_routing_optout_load(r, omr_ynode_get(root, "opt_out"), errs);
 	if (errs->count == before && !omr_routing_queue(r, r->default_queue))
 		omr_conf_error(errs, omr_ynode_get(root, "default_queue"),
 			       "default_queue: unknown queue '%s'", r->default_queue);
@@ -731,6 +737,7 @@ void omr_routing_conf_free(struct omr_routing_conf *r)
 	omr_rules_free(r->engine);
 	free(r->engagement.rating_json);
 	omr_routing_reasons_free(r);
+	omr_routing_signals_free(r);
 	omr_conf_release(omr_routing_keys, r);
 	free(r);
 }

@@ -159,6 +159,33 @@ struct omr_owner_conf {
 
 struct omr_rules;
 
+/* signals: what a business signal about a customer leads to
+ * (docs/proactive.md; omr_routing_signals.c) */
+enum omr_signal_kind { OMR_SIGNAL_NONE, OMR_SIGNAL_REACH_OUT, OMR_SIGNAL_TASK };
+struct omr_signal_rule {
+	char *name;
+	char *type;            /* a type, a prefix "device.*", or "*" */
+	char *when;            /* Lua condition; NULL: always */
+	int cond;              /* index in the rules engine, -1: always */
+	char *action;          /* as written */
+	int kind;              /* enum omr_signal_kind */
+	char *channel;         /* "preferred" or a channel */
+	char *text;
+	struct {
+		char *name, *language;
+	} tmpl;
+	char *subject;
+	char *queue;           /* NULL: default_queue for a task, none for reach_out */
+	char *agent;
+	long long throttle;    /* ms; -1: the signals' */
+	const struct omr_ynode *at;
+};
+struct omr_signals_conf {
+	long long throttle;    /* ms; 0: none */
+	struct omr_signal_rule *rules;
+	size_t nrules;
+};
+
 /* What customers say, shipped: a complaint, and asking for a person
  * (phrases: in routing.yaml replaces it whole). */
 #define OMR_PHRASES_DEFAULT                                                                  \
@@ -168,6 +195,11 @@ struct omr_rules;
 	"person: {en: [\"a person\", \"a human\", \"real person\", \"an agent\", "       \
 	"\"someone\", \"talk to\", \"speak to\"], nl: [medewerker, \"een mens\", "       \
 	"\"iemand\", \"spreken met\", \"praten met\"]}}"
+/* Opt-out keywords, shipped: the customer's whole message, any case
+ * (opt_out: in routing.yaml replaces it whole). */
+#define OMR_OPTOUT_DEFAULT                                                                   \
+	"{keywords: {\"*\": {stop: [STOP, STOPALL, UNSUBSCRIBE, AFMELDEN], "                     \
+	"start: [START, UNSTOP]}}}"
 /* A contact reason with what the report needs of it (omr_routing_reasons.c). */
 struct omr_reason_conf {
 	char *name;
@@ -206,6 +238,8 @@ struct omr_routing_conf {
 	struct omr_supervision_conf supervision;
 	struct omr_csat_conf csat;
 	struct omr_owner_conf owner;
+	struct omr_signals_conf signals;
+	json_t *opt_out;            /* {keywords: {channel | "*": {stop: [WORDS], start: [WORDS]}}} */
 };
 
 struct omr_routing_conf *omr_routing_conf_load(const struct omr_ydoc *doc,
@@ -238,5 +272,16 @@ int omr_routing_note_check(const json_t *notes, const struct omr_ynode *at,
 /* The public note of a private reply in language (else English, else a
  * built-in text); borrowed from r. */
 const char *omr_routing_note(const struct omr_routing_conf *r, const char *language);
+
+/* omr_routing_signals.c: `signals:` and `opt_out:` */
+void omr_routing_signals_load(struct omr_routing_conf *r, const struct omr_ynode *at,
+			      struct omr_conf_errs *errs);
+void omr_routing_optout_load(struct omr_routing_conf *r, const struct omr_ynode *at,
+			     struct omr_conf_errs *errs);
+void omr_routing_signals_free(struct omr_routing_conf *r);
+int omr_signal_type_matches(const char *pattern, const char *type);
+/* "stop", "start" or NULL: the whole message is an opt-out keyword */
+const char *omr_routing_optout_word(const struct omr_routing_conf *r, const char *channel,
+				    const char *text);
 
 #endif

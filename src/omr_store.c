@@ -403,6 +403,7 @@ void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr
 		.ended = n->ended,
 		.rating = n->rating,
 		.engage = n->engage ? n->engage : "",
+		.optout = n->optout,
 	};
 	/* the search index's terms (docs/search.md); an automatic message
 	 * (out of office) is not worth finding */

@@ -331,7 +331,10 @@ struct omr_host_api {
 		      omr_submit_cb cb, void *arg);
 
 	/* Report the delivery outcome of an omr_outbound (see send()).
-	 * status: "sent", "delivered", "read", "failed". */
+	 * status: "sent", "delivered", "read", "failed". A "failed" whose
+	 * error starts with "opted_out:" means the recipient refuses messages
+	 * from us (WhatsApp 131050): the core puts the address on the
+	 * channel's opt-out list (docs/proactive.md#opt-outs). */
 	void (*send_result)(omr_host *h, const char *message, const char *status,
 			    const char *channel_msg_id, const char *error);
 

@@ -22,6 +22,10 @@ struct provider_reply_map {
 	/* JSON path (up to 3 keys; an index is written as "#0") to the id the
 	 * provider gave the message, e.g. {"messages", "#0", "id"} */
 	const char *id_path[4];
+	/* the provider's error codes that mean "the recipient opted out"
+	 * (WhatsApp 131050: stopped receiving marketing messages); 0: none.
+	 * Such a failure is reported as "opted_out: ..." (plugin.h) */
+	long long optout_codes[2];
 };
 
 /* A companion request that goes out only once the message it goes with
@@ -124,6 +128,27 @@ static inline void provider_error_text(long status, const char *body, size_t len
 	json_decref(j);
 }
 
+/* "opted_out: " before the error text when the provider's code says the
+ * recipient opted out (the core then adds them to the opt-out list) */
+static inline void provider_optout_mark(const struct provider_reply_map *map, const char *body,
+					size_t len, char *why, size_t whylen)
+{
+	json_t *j = body ? json_loadb(body, len, 0, NULL) : NULL;
+	json_int_t code = json_integer_value(json_object_get(json_object_get(j, "error"), "code"));
+	json_decref(j);
+	for (int i = 0; code && i < 2; i++) {
+		if (map->optout_codes[i] == code) {
+			size_t n = strlen(why);
+			if (n + 12 > whylen)
+				n = whylen - 12; /* the end of the text gives way */
+			memmove(why + 11, why, n);
+			memcpy(why, "opted_out: ", 11);
+			why[n + 11] = '\0';
+			return;
+		}
+	}
+}
+
 /* The outcome of a send: the message's status; a companion call (no
  * message: the public note of a private reply) is only logged. */
 static inline void provider_result(struct provider_send *s, const char *status, const char *id,
@@ -155,6 +180,7 @@ static inline void provider_sent(void *arg, const struct omr_http_response *res)
 	} else if (res->status < 200 || res->status > 299) {
 		size_t n;
 		provider_error_text(res->status, res->body, res->body_len, why, sizeof(why));
+		provider_optout_mark(s->map, res->body, res->body_len, why, sizeof(why));
 		n = strlen(why);
 		if (res->attempts > 1)
 			snprintf(why + n, sizeof(why) - n, " (after %d tries)", res->attempts);

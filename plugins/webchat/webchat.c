@@ -115,7 +115,18 @@ static struct wc_visitor *wc_visitor_get(struct wc_state *st, const char *id, in
 	return v;
 }
 
-static void wc_visitor_detach(struct wc_conn *c)
+/* Who is on the site now, for the core's outbound conversations (only to
+ * a visitor online now: docs/proactive.md): kv "online:<visitor>" while a
+ * tab is open, renewed by the sweep, gone soon after the last tab closed. */
+#define WC_ONLINE_TTL_MS 35000
+static void wc_online(struct wc_state *st, const struct wc_visitor *v, int on)
+{
+	char key[WC_ID_MAX + 8];
+	snprintf(key, sizeof(key), "online:%s", v->id);
+	st->api->kv_set(st->host, key, "1", 1, on ? WC_ONLINE_TTL_MS : 1, NULL, NULL);
+}
+
+static void wc_visitor_detach(struct wc_state *st, struct wc_conn *c)
 {
 	struct wc_visitor *v = c->visitor;
 	if (!v)
@@ -128,6 +139,8 @@ static void wc_visitor_detach(struct wc_conn *c)
 	}
 	c->visitor = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &v->last);
+	if (!v->conns)
+		wc_online(st, v, 0);
 }
 
 /* Forget visitors that have had no connection for a while. */
@@ -139,6 +152,8 @@ static void wc_sweep(void *arg)
 	for (size_t b = 0; b < WC_BUCKETS; b++) {
 		for (struct wc_visitor **pv = &st->visitors[b]; *pv;) {
 			struct wc_visitor *v = *pv;
+			if (v->conns)
+				wc_online(st, v, 1);
 			if (!v->conns && (now.tv_sec - v->last.tv_sec) * 1000 > st->cfg->visitor_idle) {
 				*pv = v->next;
 				st->nvisitors--;
@@ -368,6 +383,7 @@ static void wc_hello(struct wc_state *st, struct wc_conn *c, json_t *msg)
 	c->visitor = v;
 	c->next_of_visitor = v->conns;
 	v->conns = c;
+	wc_online(st, v, 1);
 	if (!c->verified) {
 		free(c->name);
 		free(c->email);
@@ -605,7 +621,7 @@ static void wc_on_close(void *arg, uint64_t conn)
 		if ((*pc)->id == conn) {
 			struct wc_conn *c = *pc;
 			*pc = c->next;
-			wc_visitor_detach(c);
+			wc_visitor_detach(st, c);
 			st->nconns--;
 			wc_conn_free(c);
 			return;

@@ -75,7 +75,10 @@ struct wa_state {
 	unsigned long long other_numbers;  /* messages for a number not ours, skipped */
 };
 
-static const struct provider_reply_map wa_reply = { { "messages", "#0", "id", NULL } };
+/* 131050: the user stopped marketing messages from the business (Cloud API
+ * error codes): the core puts the number on the opt-out list */
+static const struct provider_reply_map wa_reply = { { "messages", "#0", "id", NULL },
+						    { 131050, 0 } };
 
 /* ---- in ---- */
 

@@ -548,6 +548,7 @@
 		case 'presence': onPresence(msg); break;
 		case 'history': onHistory(msg); break;
 		case 'owner': onOwner(msg); break;
+		case 'started': if (window.omrOutreach) window.omrOutreach.onStarted(msg); break;
 		case 'error': onError(msg); break;
 		case 'agents': onAgents(msg); break;
 		case 'wallboard': onWallboard(msg); break;
@@ -967,6 +968,8 @@
 	}
 
 	function onError(msg) {
+		if (window.omrOutreach && window.omrOutreach.onError(msg))
+			return; /* a "start" of the customer panel (outreach.js) */
 		var code = str(msg.code), text = errorText(msg);
 		el.customerOwn.disabled = false;
 		if (code === 'session_expired' || code === 'session_invalid') {
@@ -2003,6 +2006,8 @@
 		el.customerClaimedRow.hidden = !str(cust.claimed_email) || cust.claimed_email === cust.email;
 
 		renderPanel(c, cust);
+		if (window.omrOutreach)
+			window.omrOutreach.show(cust, send); /* "Start conversation" (outreach.js) */
 
 		clear(el.customerAddresses);
 		(Array.isArray(cust.addresses) ? cust.addresses : []).forEach(function (a) {

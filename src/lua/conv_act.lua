@@ -39,6 +39,10 @@
 -- @arg  complained bool wrapup: the agent says the customer complained (a
 --                     conversation not yet known as a complaint becomes one)
 -- @arg  cpoints int   wrapup: a complaint's change of the balance
+-- @arg  proactive int wrapup: points a conversation we started (origin
+--                     proactive, docs/proactive.md) deposits when it ends
+--                     with an outcome that deposits: a problem prevented
+--                     before the customer had to get in touch
 -- @time
 -- @reply tag     str  'ok' | 'not_yours' | 'bad_state'
 -- @reply channel str  (bad_state: the status it is in)
@@ -121,6 +125,9 @@ if A.action == 'wrapup' then
     -- resolved: at the first contact, and a complaint's road to recovery
     if (c[9] or '') == '' and c[10] ~= '1' then
       E.move(c[6], A.fcr, 'first_contact_resolution', conv, A.min, A.max)
+    end
+    if (A.proactive or 0) > 0 and redis.call('HGET', K.conv, 'origin') == 'proactive' then
+      E.move(c[6], A.proactive, 'proactive_resolved', conv, A.min, A.max)
     end
     if complaint and A.recover > 0 then
       redis.call('HSET', P .. 'cust:' .. c[6], 'complaint_pending', conv)

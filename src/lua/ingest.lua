@@ -39,6 +39,9 @@
 --                      complaint_recovered: points, min, max} ('' none)
 -- @arg  name_terms str the name's search terms (omr_search_terms), space separated
 -- @arg  words    str   the text's search terms, space separated ('' none)
+-- @arg  optout   str   'stop' | 'start': the whole message is an opt-out
+--                      keyword (routing.yaml opt_out:): the address leaves
+--                      or rejoins the channel's opt-out list; '' none
 -- @time
 -- @lib  report
 -- @lib  engage
@@ -253,6 +256,12 @@ if isnew == 1 and kind ~= 'auto' then
     redis.call('HDEL', ckey, 'complaint_pending')
     redis.call('ZREM', P .. 'complaints:pending', pend)
   end
+end
+if A.optout == 'stop' then
+  redis.call('HSET', P .. 'optout:' .. ch, addr,
+    cjson.encode({ at = now, via = 'keyword', customer = cust }))
+elseif A.optout == 'start' then
+  redis.call('HDEL', P .. 'optout:' .. ch, addr, 'h:' .. redis.sha1hex(addr))
 end
 -- never trimmed here: events_trim.lua trims only what every consumer
 -- group has acknowledged

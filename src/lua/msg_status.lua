@@ -62,5 +62,14 @@ if cmid ~= '' then
   redis.call('DEL', early)
 end
 local conv = redis.call('HGET', key, 'conversation') or ''
+if st == 'failed' and string.sub(err, 1, 10) == 'opted_out:' and conv ~= '' then
+  -- the channel says the recipient refuses our messages (plugin.h
+  -- send_result): on the opt-out list, as if they had sent a stop word
+  local c = redis.call('HMGET', P .. 'conv:' .. conv, 'channel', 'address', 'customer')
+  if c[1] and c[2] and redis.call('HEXISTS', P .. 'optout:' .. c[1], c[2]) == 0 then
+    redis.call('HSET', P .. 'optout:' .. c[1], c[2],
+      cjson.encode({ at = now, via = 'channel', customer = c[3] or '' }))
+  end
+end
 local agent = conv ~= '' and redis.call('HGET', P .. 'conv:' .. conv, 'agent') or ''
 return { id, conv, agent or '', move and '1' or '0', redis.call('HGETALL', key) }

@@ -89,6 +89,14 @@ static int f_customer_signal(omr_host *h, const char *address, const char *threa
 	return OMR_OK;
 }
 
+static int f_kv_set(omr_host *h, const char *key, const void *value, size_t len,
+		    long long ttl_ms, void (*cb)(void *arg, int status), void *arg)
+{
+	if (!key || strncmp(key, "online:", 7) != 0 || ttl_ms <= 0)
+		abort();
+	return OMR_OK;
+}
+
 static const struct omr_host_api f_api = {
 	.abi_version = OMR_PLUGIN_ABI_VERSION,
 	.struct_size = sizeof(struct omr_host_api),
@@ -102,6 +110,7 @@ static const struct omr_host_api f_api = {
 	.agents_available = f_avail,
 	.work = f_work,
 	.customer_signal = f_customer_signal,
+	.kv_set = f_kv_set,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
