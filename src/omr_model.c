@@ -38,7 +38,7 @@ static const struct omr_field omr_conversation_fields[] = {
 	{ "bot_slots", OMR_F_JSON }, { "handoff_at", OMR_F_INT }, { "parked_at", OMR_F_INT },
 	{ "reopened", OMR_F_INT }, { "reopened_at", OMR_F_INT }, { "previous_wrapup", OMR_F_JSON },
 	{ "csat", OMR_F_INT }, { "csat_at", OMR_F_INT }, { "csat_asked_at", OMR_F_INT },
-	{ "complaint", OMR_F_BOOL }, { "repeat", OMR_F_BOOL },
+	{ "complaint", OMR_F_BOOL }, { "repeat", OMR_F_BOOL }, { "callback", OMR_F_JSON },
 	{ NULL, 0 },
 };
 

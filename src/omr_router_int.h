@@ -64,6 +64,8 @@ struct omr_router {
 	const struct omr_config *pools_cfg;  /* the configuration they are of */
 	unsigned long pools_gen;  /* and its directory users (omr_agents_generation) */
 	unsigned long long events, offers, expired;
+	int calling_back;    /* callbacks_due.lua under way */
+	long long callback_counts[5]; /* scheduled, due, done, missed, cancelled (Redis) */
 };
 
 /* omr_router.c */
@@ -126,5 +128,20 @@ void omr_router_status_soon(struct omr_router *r);
 
 /* omr_router_clock.c */
 void omr_router_tick(evutil_socket_t fd, short what, void *arg);
+
+/* omr_router_callback.c: the callback action (docs/routing.md#callbacks) */
+struct omr_buf;
+/* Promise conversation conv, waiting in queue, a callback, as the queue's
+ * out_of_hours (1) or on_max_wait (0) action says; the customer is told. */
+void omr_router_callback(struct omr_router *r, const char *conv, const char *channel,
+			 const char *language, const char *queue, int out_of_hours);
+/* The customer of a parked callback wrote (text): a slot picked, or the
+ * callback cancelled and the conversation classified again; e is done
+ * either way. */
+void omr_router_callback_answer(struct omr_router *r, struct omr_event *e, const char *conv,
+				const char *text, const char *language);
+/* From the tick: due callbacks offered, missed ones counted. */
+void omr_router_callbacks_due(struct omr_router *r);
+void omr_router_callback_metrics(const struct omr_router *r, struct omr_buf *b);
 
 #endif
