@@ -12,8 +12,8 @@
 
 	function describe(v) {
 		var part = LABELS[v.part] || v.part;
-		if (v.part === 'header' && v.type !== 'text')
-			return part + ' ' + v.type + ' (https:// link)';
+		if (v.part === 'header')
+			return v.type === 'text' ? 'Header text' : part + ' ' + v.type + ' (https:// link)';
 		if (v.part === 'button')
 			return part + ' ' + v.name.replace('button_', '') + (v.type === 'url' ? ' (link suffix)' : ' (payload)');
 		return part + ' {{' + v.name + '}}';

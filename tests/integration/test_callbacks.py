@@ -6,6 +6,7 @@ rather than waited for, both by the same amount.
 - max wait fires the callback: the customer leaves the queue and is told
   the next slots (30 minutes each, in business hours) to pick from;
 - the customer answers "2": told the time, the callback moves to slot 2;
+  ending the chat then keeps the promise;
 - nothing is offered before the slot; at it, the conversation is offered
   once (across both nodes) to an agent, in the queue the rule named, with
   raised priority, tagged callback, the offer saying when it was promised;
@@ -178,6 +179,9 @@ def test(tmp):
     eq(cb["at"], cb["slots"][1], "promised slot 2")
     eq(redis.cmd("ZSCORE", P + "callbacks", cid), str(cb["slots"][1]), "scheduled at slot 2")
     eq(a.conversation(cid)["status"], "callback", "still parked: a pick is no new contact")
+    anna.ws.send({"type": "leave"})
+    eq(anna.ws.recv_type("left")["type"], "left", "Anna ends the chat")
+    eq(a.conversation(cid)["status"], "callback", "the customer may end the chat: still promised")
     promised = cb["at"]
 
     # ---- a customer who writes first cancels the callback: routed normally
