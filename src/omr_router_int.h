@@ -10,6 +10,7 @@
  *                          eligible agents, escalation and max wait
  *   omr_router_status.c    waiting customers told their position
  *   omr_router_clock.c     offers that expire
+ *   omr_router_callback.c  the callback action: promised, picked, due
  *
  * Everything runs on the main thread.
  */
