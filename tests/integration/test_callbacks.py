@@ -11,6 +11,7 @@ rather than waited for, both by the same amount.
   once (across both nodes) to an agent, in the queue the rule named, with
   raised priority, tagged callback, the offer saying when it was promised;
 - a customer who writes before the time cancels it and is routed normally;
+  a Dutch one is told in Dutch;
 - a customer who does not pick is given the first slot; the schedule
   survives a restart of both daemons;
 - out of hours (a calendar closed now) offers slots from the next opening;
@@ -60,6 +61,9 @@ queues:
       action: callback
       text: "We are closed; we open {next_open}."
 rules:
+  - name: dutch
+    when: 'text:lower():find("factuur")'
+    language: nl
   - name: night
     when: 'text:lower():find("night")'
     queue: night
@@ -186,11 +190,15 @@ def test(tmp):
 
     # ---- a customer who writes first cancels the callback: routed normally
     bert = Visitor(b, name="Bert")
-    bert.say("Where is my parcel?")
+    bert.say("Waar is mijn factuur?")
     cid2 = wait_for(lambda: conv_of(a, bert), what="Bert's conversation")
     wait_for(lambda: a.conversation(cid2)["status"] == "queued", what="Bert queued")
     clock.advance(61000)
-    told(bert, "Reply with the number")
+    text = told(bert, "Antwoord met het nummer")
+    check(text.startswith("Sorry voor het wachten.\n\nWanneer komt het u uit?"),
+          "a Dutch customer is told in Dutch (texts: nl): %r" % text)
+    check(re.search(r"\n1\) (vandaag|morgen|[a-z]+dag) \d\d:\d\d\n", text),
+          "with the times in Dutch: %r" % text)
     wait_for(lambda: a.conversation(cid2)["status"] == "callback", what="Bert parked")
     bert.say("Actually I am still here, can someone help now?")
     c2 = wait_for(lambda: a.conversation(cid2)["status"] == "queued" and a.conversation(cid2),
