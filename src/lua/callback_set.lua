@@ -23,9 +23,11 @@ local c = redis.call('HMGET', ckey, 'status', 'queue', 'channel', 'priority')
 if c[1] ~= 'queued' or c[2] ~= A.queue then return { 'gone' } end
 Q.rem(A.queue, A.conversation)
 local prio = math.min(100, (tonumber(c[4] or '0') or 0) + A.boost)
+local slots = cjson.decode(A.slots)
+if #slots == 0 then slots = nil end  -- (cjson would write an empty list as {})
 redis.call('HSET', ckey, 'status', 'callback', 'callback_state',
-  #cjson.decode(A.slots) > 0 and 'offered' or 'scheduled', 'updated_at', NOW,
-  'callback', cjson.encode({ at = A.at, slots = cjson.decode(A.slots), queue = A.to,
+  slots and 'offered' or 'scheduled', 'updated_at', NOW,
+  'callback', cjson.encode({ at = A.at, slots = slots, queue = A.to,
     priority = prio, length = A.length, why = A.why, set_at = NOW, from = A.queue }))
 redis.call('ZADD', K.due, A.at, A.conversation)
 redis.call('HINCRBY', P .. 'callbacks:count', 'scheduled', 1)

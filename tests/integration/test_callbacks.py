@@ -14,7 +14,7 @@ rather than waited for, both by the same amount.
   a Dutch one is told in Dutch;
 - a customer who does not pick is given the first slot; the schedule
   survives a restart of both daemons;
-- out of hours (a calendar closed now) offers slots from the next opening;
+- out of hours (a calendar closed now, pick: false) gives the next opening;
 - the counts (scheduled, due, done, missed, cancelled) in /metrics;
 - routing.yaml mistakes in callback settings fail -t with file:line."""
 import datetime
@@ -60,6 +60,7 @@ queues:
     out_of_hours:
       action: callback
       text: "We are closed; we open {next_open}."
+      pick: false
 rules:
   - name: dutch
     when: 'text:lower():find("factuur")'
@@ -265,17 +266,19 @@ def test(tmp):
     alice.presence("away")
     dora = Visitor(b, name="Dora")
     dora.say("A question at night")
-    text = told(dora, "Reply with the number")
-    check(text.startswith("We are closed; we open "), "the out-of-hours text: %r" % text)
+    text = told(dora, "We will get back to you")
+    check(re.match(r"We are closed; we open (today|tomorrow) (\d\d:00)\.\n\nWe will get back to "
+                   r"you (today|tomorrow) \2\.$", text),
+          "out of hours, pick: false: given the next opening: %r" % text)
     cid4 = conv_of(a, dora)
     cb = wait_for(lambda: a.conversation(cid4).get("callback"), what="Dora parked")
-    eq(cb["slots"][0] % 3600000, 0, "from the next opening, on the hour")
-    eq([s - cb["slots"][0] for s in cb["slots"]], [0, SLOT, 86400000],
-       "the calendar is open an hour: two slots of 30 minutes, then the next day's")
-    check(cb["slots"][0] > clock.advance(0), "in the future")
+    eq(cb["at"] % 3600000, 0, "from the next opening, on the hour")
+    eq(cb.get("slots"), None, "no times to pick from")
+    eq(a.conversation(cid4)["callback_state"], "scheduled", "scheduled at once")
+    check(cb["at"] > clock.advance(0), "in the future")
 
     # ---- missed: no agent takes a due callback in its slot
-    clock.advance(cb["slots"][0] - clock.advance(0) + 1000)
+    clock.advance(cb["at"] - clock.advance(0) + 1000)
     wait_for(lambda: a.conversation(cid4)["status"] == "queued", what="Dora due")
     eq(a.conversation(cid4)["queue"], "night", "in its own queue (no queue named)")
     clock.advance(SLOT)
