@@ -129,16 +129,6 @@ static void omr_agents_reply_error(struct omr_agents *a, struct omr_asess *s, co
 	omr_agents_send_new(a, s->conn, j);
 }
 
-static const json_t *omr_agents_template(const struct omr_plugin *p, const char *name)
-{
-	size_t i;
-	json_t *t;
-	json_array_foreach(p ? p->templates : NULL, i, t)
-		if (strcmp(json_string_value(json_object_get(t, "name")), name) == 0)
-			return t;
-	return NULL;
-}
-
 static void omr_agents_reply_store(struct omr_areq *q, const char *cmid)
 {
 	struct omr_agents *a = q->a;
@@ -217,6 +207,7 @@ static void omr_agents_reply_checked(void *arg, const redisReply *reply, const c
 	const struct omr_plugin *p = channel ? omr_channels_get(a->channels, channel) : NULL;
 	const char *tname = q->extra;
 	int private = json_is_true(json_object_get(q->data, "private"));
+	json_t *vars = json_incref(json_object_get(q->data, "variables"));
 
 	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
 		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
@@ -236,21 +227,23 @@ static void omr_agents_reply_checked(void *arg, const redisReply *reply, const c
 		q->data = json_pack("{s:s}", "public_note",
 				    omr_routing_note(omr_env_cfg(&a->env)->routing, language));
 	if (tname) {
-		const json_t *t = omr_agents_template(p, tname);
-		if (!t) {
-			omr_agents_error_q(q, "bad_request", "this channel has no such template");
+		/* every variable the template needs, checked by its channel */
+		char *why = NULL, *text = NULL;
+		if (omr_plugin_template_render(p, tname, vars, &q->data, &text, &why) != OMR_OK) {
+			omr_agents_error_q(q, "bad_request", why);
+			free(why);
 			goto done;
 		}
 		free(q->text);
-		q->text = omr_strdup(json_string_value(json_object_get(t, "text")));
-		q->data = json_pack("{s:{s:O,s:O}}", "template", "name", json_object_get(t, "name"),
-				    "language", json_object_get(t, "language"));
+		q->text = text;
 	} else if (!omr_agents_text_ok(a, q, channel, last, pub)) {
 		goto done;
 	}
+	json_decref(vars);
 	omr_agents_reply_store(q, q->client_msg_id);
 	return;
 done:
+	json_decref(vars);
 	omr_areq_free(q);
 }
 
@@ -272,6 +265,11 @@ void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *m
 		omr_agents_reply_error(a, s, "template: a template name", conv, cmid);
 		return;
 	}
+	if (json_object_get(msg, "variables") &&
+	    (!tmpl || !json_is_object(json_object_get(msg, "variables")))) {
+		omr_agents_reply_error(a, s, "variables: an object, with a template", conv, cmid);
+		return;
+	}
 	const json_t *priv = json_object_get(msg, "private");
 	if (priv && (!json_is_boolean(priv) || (tmpl && json_is_true(priv)))) {
 		omr_agents_reply_error(a, s, "private: true or false, not with a template", conv, cmid);
@@ -291,6 +289,8 @@ void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *m
 	q->text = omr_strdup(text ? text : "");
 	q->extra = tmpl ? omr_strdup(tmpl) : NULL;
 	q->data = json_is_true(priv) ? json_pack("{s:b}", "private", 1) : NULL;
+	if (tmpl && json_is_object(json_object_get(msg, "variables")))
+		q->data = json_pack("{s:O}", "variables", json_object_get(msg, "variables"));
 	char *key = omr_store_key(a->env.store, "conv:%s", conv);
 	omr_redis_cmd(omr_store_redis(a->env.store), omr_agents_reply_checked, q,
 		      "HMGET %s channel last_inbound_at public agent language", key);

@@ -85,6 +85,13 @@ json_t *omr_agents_offer_frame(const json_t *conv, const json_t *offer)
 	/* transferred: from whom, and the start of the note */
 	if (json_is_object(json_object_get(conv, "transfer")))
 		json_object_set(summary, "transfer", json_object_get(conv, "transfer"));
+	/* a callback come due (docs/routing.md#callbacks): the promise */
+	const json_t *cb = json_object_get(conv, "callback");
+	if (json_is_object(cb) && json_object_get(cb, "due_at"))
+		json_object_set_new(summary, "callback",
+				    json_pack("{s:O?,s:O?,s:O?}", "at", json_object_get(cb, "at"),
+					      "why", json_object_get(cb, "why"), "picked",
+					      json_object_get(cb, "picked")));
 	if (json_is_object(handoff) && json_object_size(json_object_get(conv, "bot_slots")))
 		json_object_set(summary, "bot_slots", json_object_get(conv, "bot_slots"));
 	return json_pack("{s:s,s:O,s:I,s:o}", "type", "offer", "offer", json_object_get(offer, "id"),

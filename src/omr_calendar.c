@@ -472,3 +472,26 @@ int64_t omr_calendar_next_open(const struct omr_calendar *c, int64_t t_ms)
 	}
 	return -1;
 }
+
+/* The next n slots of len ms inside the calendar's hours (always open
+ * without one), from the next boundary of len after now. Returns how many
+ * were found (fewer when the calendar has no hours for two weeks). */
+int omr_calendar_slots(const struct omr_calendar *cal, int64_t now, int n, int64_t len,
+		       int64_t *out)
+{
+	int found = 0;
+	int64_t t = (now / len + 1) * len;
+	for (int guard = 0; found < n && guard < 2000; guard++) {
+		if (cal && !omr_calendar_open(cal, t)) {
+			int64_t next = omr_calendar_next_open(cal, t);
+			if (next < 0)
+				break;
+			t = next;
+			continue;
+		}
+		if (!cal || omr_calendar_open(cal, t + len - 1))
+			out[found++] = t;
+		t += len;
+	}
+	return found;
+}

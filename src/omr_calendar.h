@@ -44,6 +44,12 @@ void omr_calendar_release(struct omr_calendar *c);
 
 /* 1 if open at t_ms (ms since the epoch, UTC). */
 int omr_calendar_open(const struct omr_calendar *c, int64_t t_ms);
+/* Up to n consecutive slots of len_ms inside the hours (c NULL: always
+ * open) into out: their starts, from the first boundary of len_ms after
+ * now_ms (or the next opening); a slot must fit before a closing. Returns
+ * how many (fewer when the hours run out within the search). */
+int omr_calendar_slots(const struct omr_calendar *c, int64_t now_ms, int n, int64_t len_ms,
+		       int64_t *out);
 /* The next opening at or after t_ms (t_ms itself when open), or -1 if
  * none within two weeks. */
 int64_t omr_calendar_next_open(const struct omr_calendar *c, int64_t t_ms);

@@ -39,6 +39,7 @@ static const struct omr_field omr_conversation_fields[] = {
 	{ "reopened", OMR_F_INT }, { "reopened_at", OMR_F_INT }, { "previous_wrapup", OMR_F_JSON },
 	{ "csat", OMR_F_INT }, { "csat_at", OMR_F_INT }, { "csat_asked_at", OMR_F_INT },
 	{ "complaint", OMR_F_BOOL }, { "repeat", OMR_F_BOOL }, { "transfer", OMR_F_JSON },
+	{ "callback", OMR_F_JSON },
 	{ NULL, 0 },
 };
 

@@ -202,3 +202,46 @@ void omr_plugin_close(struct omr_plugin *p)
 	free(p->path);
 	free(p);
 }
+
+/* ---- message templates ---- */
+
+const json_t *omr_plugin_templates(const struct omr_plugin *p)
+{
+	return p && !p->closed ? p->templates : NULL;
+}
+
+int omr_plugin_template_render(const struct omr_plugin *p, const char *name,
+			       const json_t *variables, json_t **data_r, char **text_r,
+			       char **err_r)
+{
+	size_t i;
+	json_t *t;
+	*data_r = NULL;
+	*text_r = NULL;
+	if (!p || p->closed || !name)
+		return omr_err(err_r, "this channel has no templates");
+	if (p->desc->template_render && p->initialised) {
+		char *err = NULL;
+		if (p->desc->template_render(p->state, name, variables, data_r, text_r, &err) ==
+		    OMR_OK && *data_r && *text_r)
+			return OMR_OK;
+		json_decref(*data_r);
+		free(*text_r);
+		*data_r = NULL;
+		*text_r = NULL;
+		omr_err(err_r, "%s", err ? err : "the template could not be made");
+		free(err);
+		return OMR_ERROR;
+	}
+	/* a plugin without variables: the template as configured */
+	json_array_foreach(p->templates, i, t)
+		if (strcmp(json_string_value(json_object_get(t, "name")), name) == 0) {
+			if (json_object_size(variables))
+				return omr_err(err_r, "template '%s' takes no variables", name);
+			*data_r = json_pack("{s:{s:O,s:O}}", "template", "name", json_object_get(t, "name"),
+					    "language", json_object_get(t, "language"));
+			*text_r = omr_strdup(json_string_value(json_object_get(t, "text")));
+			return OMR_OK;
+		}
+	return omr_err(err_r, "this channel has no template '%s'", name);
+}

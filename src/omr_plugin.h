@@ -38,7 +38,7 @@ struct omr_plugin {
 	struct omr_host host;
 	/* what the channel allows (api->channel_policy) */
 	long long reply_window_ms;   /* 0: replies always allowed */
-	json_t *templates;           /* owned: [{name, language, text}] or NULL */
+	json_t *templates;           /* owned: [{name, language, text, variables?}] or NULL */
 	size_t text_max;             /* characters; 0: limits.text_max */
 	size_t public_text_max;      /* characters of a public answer; 0: text_max */
 	long long reopen_ms;         /* reopen a recently closed conversation of the thread */
@@ -64,5 +64,20 @@ void omr_plugin_stop(struct omr_plugin *p);
 void omr_plugin_unload(struct omr_plugin *p);
 /* Unload and free the struct. */
 void omr_plugin_close(struct omr_plugin *p);
+
+/* A channel's message templates (docs/plugins.md#message-templates): the
+ * list agents and the outbound API choose from, each with the variables
+ * it needs ([{name, language, text, variables: [{name, part, type}]}];
+ * borrowed, NULL: none). */
+const json_t *omr_plugin_templates(const struct omr_plugin *p);
+/* Render template `name` with variables (an object of strings, may be
+ * NULL): the plugin's template_render when it has one (every variable
+ * checked), else the configured text with name and language. OMR_OK:
+ * *data_r is the outbound message's data ({"template": ...}, owned) and
+ * *text_r its text (owned); OMR_ERROR with *err_r (owned) saying why
+ * ("no template 'x'", "template 'x' needs variable '1' (body text)"). */
+int omr_plugin_template_render(const struct omr_plugin *p, const char *name,
+			       const json_t *variables, json_t **data_r, char **text_r,
+			       char **err_r);
 
 #endif

@@ -173,6 +173,16 @@ bad:
 
 /* ---- reply helpers ---- */
 
+const char *omr_reply_field(const redisReply *r, const char *field)
+{
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+		const char *k = omr_reply_str(r->element[i]);
+		if (k && strcmp(k, field) == 0)
+			return omr_reply_str(r->element[i + 1]);
+	}
+	return NULL;
+}
+
 const char *omr_reply_str(const redisReply *r)
 {
 	if (r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS))

@@ -122,5 +122,7 @@ void omr_redis_get_stats(const struct omr_redis *r, struct omr_redis_stats *st);
 const char *omr_reply_str(const redisReply *r);  /* string/status or NULL */
 long long omr_reply_int(const redisReply *r, long long def);
 const redisReply *omr_reply_elem(const redisReply *r, size_t i);
+/* The value of field in a HGETALL reply (string or NULL). */
+const char *omr_reply_field(const redisReply *r, const char *field);
 
 #endif

@@ -441,23 +441,32 @@ long long omr_route_eta(long long position, long long avg_handle_ms, long long a
 	return (position * avg_handle_ms / agents + 999) / 1000;
 }
 
-static void omr_route_when(const struct omr_calendar *cal, int64_t now_ms, char *buf, size_t len)
+void omr_route_at(const struct omr_calendar *cal, int64_t now_ms, int64_t t, const char *language,
+		  char *buf, size_t len)
 {
-	static const char *const days[] = { "Monday", "Tuesday", "Wednesday", "Thursday",
-					    "Friday", "Saturday", "Sunday" };
-	int64_t t = cal ? omr_calendar_next_open(cal, now_ms) : now_ms;
-	if (t < 0) {
-		snprintf(buf, len, "as soon as we can");
-		return;
-	}
+	static const char *const en[] = { "Monday", "Tuesday", "Wednesday", "Thursday",
+					  "Friday", "Saturday", "Sunday", "today", "tomorrow" };
+	static const char *const nl[] = { "maandag", "dinsdag", "woensdag", "donderdag",
+					  "vrijdag", "zaterdag", "zondag", "vandaag", "morgen" };
+	const char *const *days = language && strncmp(language, "nl", 2) == 0 ? nl : en;
 	long off = cal && cal->tz ? omr_tz_offset(cal->tz, t / 1000) : 0;
 	int64_t local = t / 1000 + off;
 	int64_t day = local / 86400;
 	int wd = (int)(((day + 4) % 7 + 6) % 7); /* Monday = 0 */
 	int minute = (int)((local % 86400) / 60);
 	int64_t today = (now_ms / 1000 + off) / 86400;
-	snprintf(buf, len, "%s%s %02d:%02d", day == today ? "today" : day == today + 1 ? "tomorrow" :
-			   days[wd], "", minute / 60, minute % 60);
+	snprintf(buf, len, "%s %02d:%02d", day == today ? days[7] : day == today + 1 ? days[8] :
+		 days[wd], minute / 60, minute % 60);
+}
+
+static void omr_route_when(const struct omr_calendar *cal, int64_t now_ms, char *buf, size_t len)
+{
+	int64_t t = cal ? omr_calendar_next_open(cal, now_ms) : now_ms;
+	if (t < 0) {
+		snprintf(buf, len, "as soon as we can");
+		return;
+	}
+	omr_route_at(cal, now_ms, t, "en", buf, len);
 }
 
 char *omr_route_text(const char *tmpl, const struct omr_calendar *cal, int64_t now_ms,

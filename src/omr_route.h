@@ -112,6 +112,11 @@ void omr_cands_free(struct omr_cands *c);
 /* Estimated wait in seconds: position x average handling time / agents. */
 long long omr_route_eta(long long position, long long avg_handle_ms, long long agents);
 
+/* t_ms as a customer reads it, relative to now_ms in the calendar's time
+ * zone (UTC without one): "today 14:30", "tomorrow 09:00", "Monday 09:00"
+ * (language "nl": "vandaag 14:30", ...). */
+void omr_route_at(const struct omr_calendar *cal, int64_t now_ms, int64_t t_ms,
+		  const char *language, char *buf, size_t len);
 /* "{next_open}", "{position}", "{eta}" in a configured text; malloc'ed. */
 char *omr_route_text(const char *tmpl, const struct omr_calendar *cal, int64_t now_ms,
 		     long long position, long long eta_s);

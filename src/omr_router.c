@@ -86,6 +86,12 @@ static void omr_router_msg_cb(void *arg, const redisReply *reply, const char *er
 		 * it comes back (an auto-reply is no answer) */
 		if (!m->automatic)
 			omr_router_unpark(m->r, conv, "answer");
+	} else if (status && strcmp(status, "callback") == 0) {
+		/* a slot picked, or the customer wrote first: routed again */
+		omr_router_callback_answer(m->r, e, conv, omr_reply_field(r.message, "text"),
+					   n >= 5 ? r.language : NULL);
+		free(m);
+		return;
 	} else if (status && strcmp(status, "parked") == 0) {
 		/* the automatic answer was not enough: a person */
 		omr_bots_takeover(m->r->bots, conv,
@@ -163,6 +169,7 @@ void omr_router_metrics(const struct omr_router *r, struct omr_buf *b)
 	omr_metric(b, "offers_made_total", "counter", "offers made by this node", r->offers);
 	omr_metric(b, "offers_expired_total", "counter", "offers that expired unanswered",
 		   r->expired);
+	omr_router_callback_metrics(r, b);
 }
 
 /* ---- lifecycle ---- */

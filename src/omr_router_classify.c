@@ -34,6 +34,8 @@ struct omr_classify {
 	char *customer;
 	char *conversation;
 	char *tell;          /* a message for the customer once queued */
+	char *callback;      /* out of hours, a callback: the queue (docs/routing.md#callbacks) */
+	char *language;
 	int complaint, repeat;
 };
 
@@ -42,6 +44,8 @@ static void omr_classify_free(struct omr_classify *c)
 	free(c->customer);
 	free(c->conversation);
 	free(c->tell);
+	free(c->callback);
+	free(c->language);
 	free(c);
 }
 
@@ -92,6 +96,9 @@ static void omr_router_enqueued(void *arg, const redisReply *reply, const char *
 				     omr_event_get(e, "channel"));
 			if (c->tell)
 				omr_channels_tell(c->r->channels, c->conversation, c->tell);
+			if (c->callback)
+				omr_router_callback(c->r, c->conversation, omr_event_get(e, "channel"),
+						    c->language, c->callback, 1);
 		}
 		omr_event_done(e, OMR_EVENT_ACKED);
 		omr_hub_route(c->r->env.hub);
@@ -304,10 +311,12 @@ static void omr_router_classify_cb(void *arg, int status, json_t *conv, const ch
 		if (a->kind == OMR_ACTION_OVERFLOW) {
 			d.queue = a->queue ? a->queue : q->overflow;
 			json_object_set_new(d.explain, "queue", json_string(d.queue));
+		} else if (a->kind == OMR_ACTION_CALLBACK) {
+			/* told with the times once queued (omr_router_callback.c) */
+			c->callback = omr_strdup(q->name);
+			c->language = omr_strdup(d.language);
 		} else {
 			c->tell = omr_route_text(a->text, q->cal, now, 0, 0);
-			if (a->kind == OMR_ACTION_CALLBACK)
-				json_array_append_new(d.tags, json_string("callback"));
 		}
 	}
 

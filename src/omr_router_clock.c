@@ -3,7 +3,9 @@
  * the offers past their time are ended (offer_end.lua "expire"); the agent
  * hears it (OMR_HUB_REVOKED), and one who missed too many in a row is set
  * away (OMR_HUB_PRESENCE). The conversation waits again and a pass runs.
- * Every other second, resolved complaints that stayed quiet are recovered.
+ * Every other second, resolved complaints that stayed quiet are recovered;
+ * about every second, callbacks that came due are offered
+ * (omr_router_callback.c).
  */
 #include "config.h"
 
@@ -112,6 +114,8 @@ void omr_router_tick(evutil_socket_t fd, short what, void *arg)
 	if (!r->running || !omr_redis_ready(omr_store_redis(r->env.store)))
 		return;
 	omr_router_park_tick(r);
+	if (r->ticks % 2 == 1)
+		omr_router_callbacks_due(r);
 	omr_router_recover(r);
 	if (r->expiring)
 		return;

@@ -138,6 +138,12 @@ static int omr_router_escalate(struct omr_router *r, json_t *item,
 		if (a->kind == OMR_ACTION_OVERFLOW) {
 			to = a->queue ? a->queue : q->overflow;
 			why = "max wait";
+		} else if (a->kind == OMR_ACTION_CALLBACK) {
+			omr_log_info("conversation %s waited longer than %s's max wait: callback",
+				     conv, q->name);
+			omr_router_callback(r, conv, omr_item_str(item, OMR_PK_CHANNEL),
+					    omr_item_str(item, OMR_PK_LANGUAGE), q->name, 0);
+			return 1;
 		} else if (a->kind != OMR_ACTION_NONE) {
 			char *text = omr_route_text(a->text, q->cal, omr_store_now_ms(r->env.store), 0, 0);
 			omr_channels_tell(r->channels, conv, text);

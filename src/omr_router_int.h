@@ -11,6 +11,7 @@
  *   omr_router_status.c    waiting customers told their position
  *   omr_router_clock.c     offers that expire
  *   omr_router_park.c      parked conversations that come back
+ *   omr_router_callback.c  the callback action: promised, picked, due
  *
  * Everything runs on the main thread.
  */
@@ -66,6 +67,8 @@ struct omr_router {
 	const struct omr_config *pools_cfg;  /* the configuration they are of */
 	unsigned long pools_gen;  /* and its directory users (omr_agents_generation) */
 	unsigned long long events, offers, expired;
+	int calling_back;    /* callbacks_due.lua under way */
+	long long callback_counts[5]; /* scheduled, due, done, missed, cancelled (Redis) */
 };
 
 /* omr_router.c */
@@ -133,5 +136,19 @@ void omr_router_tick(evutil_socket_t fd, short what, void *arg);
  * tick; one brought back (why: "time", "answer") */
 void omr_router_park_tick(struct omr_router *r);
 void omr_router_unpark(struct omr_router *r, const char *conversation, const char *why);
+/* omr_router_callback.c: the callback action (docs/routing.md#callbacks) */
+struct omr_buf;
+/* Promise conversation conv, waiting in queue, a callback, as the queue's
+ * out_of_hours (1) or on_max_wait (0) action says; the customer is told. */
+void omr_router_callback(struct omr_router *r, const char *conv, const char *channel,
+			 const char *language, const char *queue, int out_of_hours);
+/* The customer of a parked callback wrote (text): a slot picked, or the
+ * callback cancelled and the conversation classified again; e is done
+ * either way. */
+void omr_router_callback_answer(struct omr_router *r, struct omr_event *e, const char *conv,
+				const char *text, const char *language);
+/* From the tick: due callbacks offered, missed ones counted. */
+void omr_router_callbacks_due(struct omr_router *r);
+void omr_router_callback_metrics(const struct omr_router *r, struct omr_buf *b);
 
 #endif

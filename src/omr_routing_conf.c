@@ -28,7 +28,18 @@ static const struct omr_conf_key omr_sla_keys[] = {
 static const struct omr_conf_key omr_action_keys[] = {
 	{ "action", OMR_CONF_STRING, ACTOFF(action), 1, NULL, 0, 0, "message | overflow | callback" },
 	{ "text", OMR_CONF_STRING, ACTOFF(text), 0, NULL, 0, 0, "told to the customer" },
-	{ "queue", OMR_CONF_STRING, ACTOFF(queue), 0, NULL, 0, 0, "overflow target" },
+	{ "queue", OMR_CONF_STRING, ACTOFF(queue), 0, NULL, 0, 0,
+	  "overflow target; callback: the queue it is offered in (default: this queue)" },
+	{ "texts", OMR_CONF_JSON, ACTOFF(texts), 0, NULL, 0, 0,
+	  "the text per language ({nl: ..., en: ...}; else text)" },
+	{ "slots", OMR_CONF_INT, ACTOFF(slots), 0, "3", 1, 9,
+	  "callback: times offered to pick from on chat channels (reply with a number)" },
+	{ "slot_length", OMR_CONF_MS, ACTOFF(slot_length), 0, "30m", 300000, 86400000,
+	  "callback: length of a slot; not taken by an agent by its end: missed" },
+	{ "pick", OMR_CONF_BOOL, ACTOFF(pick), 0, "true", 0, 0,
+	  "callback: the customer picks a time (false: given the first; e-mail always is)" },
+	{ "priority_boost", OMR_CONF_INT, ACTOFF(priority_boost), 0, "30", 0, 100,
+	  "callback: added to its priority when it is offered" },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
@@ -562,6 +573,11 @@ static void omr_queue_refs(struct omr_routing_conf *r, struct omr_queue_conf *q,
 		a->kind = (enum omr_action_kind)kind;
 		if ((kind == OMR_ACTION_MESSAGE || kind == OMR_ACTION_CALLBACK) && !a->text)
 			omr_conf_error(errs, n, "%s: action '%s' needs a text", names[i], a->action);
+		if (a->texts)
+			omr_routing_note_check(a->texts, omr_ynode_get(n, "texts"), errs);
+		if (kind == OMR_ACTION_CALLBACK && a->queue && !omr_routing_queue(r, a->queue))
+			omr_conf_error(errs, omr_ynode_get(n, "queue"), "%s: unknown callback queue "
+				       "'%s'", names[i], a->queue);
 		if (kind == OMR_ACTION_OVERFLOW) {
 			const char *to = a->queue ? a->queue : q->overflow;
 			if (!to)

@@ -20,7 +20,14 @@ struct omr_action {
 	char *action;        /* as written; kind is the parsed form */
 	enum omr_action_kind kind;
 	char *text;
-	char *queue;         /* overflow target (default: the queue's overflow) */
+	char *queue;         /* overflow target (default: the queue's overflow);
+	                        callback: the queue it is offered in (default: this one) */
+	/* callback (docs/routing.md#callbacks) */
+	json_t *texts;       /* {language: text}: text in the customer's language */
+	long long slots;     /* times offered to pick from (chat channels) */
+	long long slot_length; /* ms of a slot; a callback not taken by its end is missed */
+	int pick;            /* 0: the first slot is given, no choice */
+	long long priority_boost; /* added to the priority when it is offered */
 };
 
 struct omr_escalation_step {

@@ -274,8 +274,10 @@ struct omr_webhook_spec {
 struct omr_channel_policy {
 	long long reply_window_ms;  /* free-form replies only this long after the
 	                               customer's last message (0: always allowed) */
-	const json_t *templates;    /* [{name, language, text}]: what an agent may send
-	                               outside the window (copied); NULL: none */
+	const json_t *templates;    /* [{name, language, text, variables?: [{name, part,
+	                               type}]}]: what an agent may send outside the
+	                               window, listed to agents with the variables
+	                               each needs (copied); NULL: none */
 	size_t text_max;            /* longest reply the channel takes (0: limits.text_max) */
 	long long reopen_ms;        /* a customer who writes again in a thread whose
 	                               conversation closed this recently reopens it
@@ -565,7 +567,20 @@ struct omr_plugin_descriptor {
 	 * api->metric (optional; runs on the main loop, must not block). */
 	void (*metrics)(void *state, omr_metrics *m);
 
-	void *reserved[6];
+	/* template_render: channels with message templates (those that give
+	 * channel_policy a templates list; optional, in a former reserved
+	 * slot, so older plugins leave it NULL). Render template `name` with
+	 * `variables` (an object of strings, NULL: none): OMR_OK with
+	 * *data_r what send() will find in omr_outbound.data (a new
+	 * reference, e.g. {"template": {...}} as the provider takes it) and
+	 * *text_r the text as the customer reads it (malloc'ed, kept in the
+	 * transcript); OMR_ERROR with a malloc'ed *err_r naming what is
+	 * missing or wrong ("template 'x' needs variable '1' (body text)").
+	 * The core calls it through omr_plugin_template_render(). */
+	int (*template_render)(void *state, const char *name, const json_t *variables,
+			       json_t **data_r, char **text_r, char **err_r);
+
+	void *reserved[5];
 };
 
 #define OMR_PLUGIN_DESCRIPTOR_INIT .abi_version = OMR_PLUGIN_ABI_VERSION, \

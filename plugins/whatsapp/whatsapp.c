@@ -24,6 +24,7 @@
 #include <omniroute/plugin.h>
 
 #include "../common/provider.h"
+#include "templates.h"
 
 #define WA_TEXT_MAX 4096      /* characters of a text message (Cloud API) */
 
@@ -58,7 +59,8 @@ static const struct omr_conf_key wa_keys[] = {
 	{ "reply_window", OMR_CONF_MS, WOFF(reply_window), 0, "24h", 1000, 604800000,
 	  "free-form replies only this long after the customer's last message" },
 	{ "templates", OMR_CONF_JSON, WOFF(templates), 0, "[]", 0, 0,
-	  "approved message templates agents may send after the window: [{name, language, text}]" },
+	  "approved message templates agents may send after the window: [{name, language, text, "
+	  "header?, footer?, buttons?}] with {{1}} or {{name}} variables (docs/channels/whatsapp.md)" },
 	{ "rate_per_second", OMR_CONF_INT, WOFF(rate_per_second), 0, "20", 1, 1000,
 	  "messages per second from the sending number" },
 	{ "send_attempts", OMR_CONF_INT, WOFF(send_attempts), 0, "5", 1, 20,
@@ -72,6 +74,7 @@ struct wa_state {
 	omr_host *host;
 	const struct wa_config *cfg;
 	char url[512];
+	json_t *templates;        /* owned: the configured ones with their variables */
 	unsigned long long other_numbers;  /* messages for a number not ours, skipped */
 };
 
@@ -291,11 +294,15 @@ static int wa_send(void *state, const struct omr_outbound *out)
 
 	if (strcmp(out->kind, "message") != 0)
 		return OMR_OK; /* queue positions are not sent on WhatsApp */
-	if (json_is_object(tmpl))
+	if (json_is_object(tmpl) && json_is_string(json_object_get(tmpl, "language")))
+		/* stored before templates had variables: {name, language} */
 		body = json_pack("{s:s,s:s,s:s,s:{s:O,s:{s:O}}}", "messaging_product", "whatsapp",
 				 "to", out->address, "type", "template", "template", "name",
 				 json_object_get(tmpl, "name"), "language", "code",
 				 json_object_get(tmpl, "language"));
+	else if (json_is_object(tmpl)) /* as wa_template_render made it */
+		body = json_pack("{s:s,s:s,s:s,s:O}", "messaging_product", "whatsapp", "to",
+				 out->address, "type", "template", "template", tmpl);
 	else
 		body = json_pack("{s:s,s:s,s:s,s:s,s:{s:b,s:s}}", "messaging_product", "whatsapp",
 				 "recipient_type", "individual", "to", out->address, "type", "text",
@@ -316,8 +323,6 @@ static int wa_send(void *state, const struct omr_outbound *out)
 static int wa_check(const void *config, char **err_r)
 {
 	const struct wa_config *cfg = config;
-	size_t i;
-	json_t *t;
 	if (strncmp(cfg->api_base, "https://", 8) != 0 && strncmp(cfg->api_base, "http://", 7) != 0)
 		return omr_plugin_error(err_r, "api_base must start with https:// (or http:// for a local fake)");
 	if (strlen(cfg->api_base) + strlen(cfg->phone_number_id) > 400)
@@ -329,14 +334,31 @@ static int wa_check(const void *config, char **err_r)
 		return omr_plugin_error(err_r, "app_secret: at least 8 characters");
 	if (cfg->path[0] != '/')
 		return omr_plugin_error(err_r, "path must start with /");
-	if (!json_is_array(cfg->templates))
-		return omr_plugin_error(err_r, "templates: a list of {name, language, text}");
-	json_array_foreach(cfg->templates, i, t)
-		if (!json_is_string(json_object_get(t, "name")) ||
-		    !json_is_string(json_object_get(t, "language")) ||
-		    !json_is_string(json_object_get(t, "text")))
-			return omr_plugin_error(err_r, "template %zu: needs name, language and text", i + 1);
+	char *why = NULL;
+	json_t *list = wa_templates_load(cfg->templates, &why);
+	if (!list) {
+		omr_plugin_error(err_r, "templates: %s", why ? why : "malformed");
+		free(why);
+		return OMR_ERROR;
+	}
+	json_decref(list);
 	return OMR_OK;
+}
+
+static int wa_render(void *state, const char *name, const json_t *variables, json_t **data_r,
+		     char **text_r, char **err_r)
+{
+	struct wa_state *st = state;
+	return wa_template_render(st->templates, name, variables, data_r, text_r, err_r) < 0 ?
+	       OMR_ERROR : OMR_OK;
+}
+
+static void wa_free(void *state)
+{
+	struct wa_state *st = state;
+	if (st)
+		json_decref(st->templates);
+	provider_free(state);
 }
 
 static int wa_init(const struct omr_host_api *api, omr_host *host, const void *config,
@@ -350,6 +372,7 @@ static int wa_init(const struct omr_host_api *api, omr_host *host, const void *c
 	st->host = host;
 	st->cfg = cfg;
 	snprintf(st->url, sizeof(st->url), "%s/%s/messages", cfg->api_base, cfg->phone_number_id);
+	st->templates = wa_templates_load(cfg->templates, NULL);
 	struct omr_webhook_spec spec = {
 		.path = cfg->path,
 		.signature_header = "X-Hub-Signature-256",
@@ -361,10 +384,15 @@ static int wa_init(const struct omr_host_api *api, omr_host *host, const void *c
 	};
 	struct omr_channel_policy policy = {
 		.reply_window_ms = cfg->reply_window,
-		.templates = cfg->templates,
+		.templates = st->templates,
 		.text_max = WA_TEXT_MAX,
 	};
-	return provider_start(api, host, &spec, &policy, st, state_r, err_r);
+	json_t *templates = st->templates;
+	if (provider_start(api, host, &spec, &policy, st, state_r, err_r) != OMR_OK) {
+		json_decref(templates); /* st is freed */
+		return OMR_ERROR;
+	}
+	return OMR_OK;
 }
 
 const struct omr_plugin_descriptor omr_plugin = {
@@ -377,6 +405,7 @@ const struct omr_plugin_descriptor omr_plugin = {
 	.config_size = sizeof(struct wa_config),
 	.check = wa_check,
 	.init = wa_init,
-	.free = provider_free,
+	.free = wa_free,
 	.send = wa_send,
+	.template_render = wa_render,
 };

@@ -80,7 +80,7 @@
 	 'transfer-kind-queue', 'transfer-kind-agent', 'transfer-queue-field', 'transfer-queue',
 	 'transfer-agent-field', 'transfer-agent', 'transfer-note', 'transfer-error', 'transfer-cancel',
 	 'transfer-submit', 'announce-polite', 'announce-assertive', 'window-bar', 'window-text',
-	 'window-templates', 'window-template', 'window-send', 'view-tabs', 'tab-agent', 'tab-supervisor',
+	 'window-templates', 'window-template', 'window-send', 'window-vars', 'view-tabs', 'tab-agent', 'tab-supervisor',
 	 'workspace', 'supervisor', 'sup-notices', 'sup-board', 'sup-scope', 'sup-live', 'sup-queue-rows',
 	 'sup-waiting-rows', 'sup-waiting-count', 'sup-waiting-empty', 'sup-agent-rows', 'sup-agents-count',
 	 'sup-agents-empty', 'monitor', 'monitor-title', 'monitor-meta', 'monitor-close', 'monitor-transcript',
@@ -1101,7 +1101,7 @@
 			setPendingState(li, m);
 		if (S.authed && m.template)
 			send({ type: 'reply', conversation: m.conversation, template: m.template,
-			       client_msg_id: m.cmid });
+			       variables: m.variables || {}, client_msg_id: m.cmid });
 		else if (S.authed && m.private) /* a public post answered privately, with a public note */
 			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid,
 			       private: true });
@@ -1672,8 +1672,24 @@
 				el.windowTemplate.appendChild(o);
 			});
 			el.windowTemplate.dataset.conversation = c.id;
+			templateForm();
 		}
 	}
+
+	/* the chosen template's variables (templates.js) */
+	function chosenTemplate() {
+		var entry = S.selected ? S.convs.get(S.selected) : null;
+		var rw = entry && entry.c.reply_window;
+		var name = el.windowTemplate.value;
+		return ((rw && rw.templates) || []).filter(function (x) { return x.name === name; })[0];
+	}
+
+	function templateForm() {
+		if (window.OmrTemplates)
+			window.OmrTemplates.form(el.windowVars, chosenTemplate());
+	}
+
+	el.windowTemplate.addEventListener('change', templateForm);
 
 	function sendTemplate() {
 		var entry = S.selected ? S.convs.get(S.selected) : null;
@@ -1683,7 +1699,11 @@
 		var t = (entry.c.reply_window.templates || []).filter(function (x) { return x.name === name; })[0];
 		if (!t)
 			return;
-		var m = { cmid: newClientMsgId(), conversation: entry.c.id, text: str(t.text), template: name,
+		var vars = window.OmrTemplates ? window.OmrTemplates.values(el.windowVars, t) : {};
+		if (!vars)
+			return; /* a variable is missing: the form says which */
+		var m = { cmid: newClientMsgId(), conversation: entry.c.id, template: name, variables: vars,
+			  text: window.OmrTemplates ? window.OmrTemplates.preview(t, vars) : str(t.text),
 			  at: Date.now(), failed: false, why: '' };
 		S.outbox.push(m);
 		el.transcript.appendChild(pendingReplyNode(m));

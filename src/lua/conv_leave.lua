@@ -4,7 +4,8 @@
 -- counted as abandoned (report.lib), atomically. With the bot or parked
 -- after an automatic answer, it is closed as the idle close would close
 -- it (the bot kept it: contained). Once an agent has it, nothing changes:
--- the agent closes it. A conversation not routed yet is closed; the router
+-- the agent closes it; a promised callback is kept too. A conversation not
+-- routed yet is closed; the router
 -- then finds it closed and leaves it.
 -- @key  open    open:{channel}:{thread}
 -- @arg  channel str
@@ -20,7 +21,8 @@
 -- @lib  pools
 -- @lib  report
 -- @lib  engage
--- @reply tag    str   'ok' | 'none' (no open conversation) | 'kept' (an agent has it)
+-- @reply tag    str   'ok' | 'none' (no open conversation) | 'kept' (an agent has it, or
+--                     a callback is promised)
 -- @reply conversation str
 -- @reply status str   the status it had
 -- @reply offer  str   the offer withdrawn ('' none)
@@ -33,7 +35,11 @@ local c = redis.call('HMGET', ckey, 'status', 'channel', 'queue', 'offer', 'queu
   'requeued_at', 'customer')
 local status, chan, queue = c[1], c[2], c[3] or ''
 if not status or status == 'closed' then return { 'none' } end
-if status == 'assigned' or status == 'wrapup' then return { 'kept', conv, status } end
+-- a promised callback (callback_set.lua) is kept: the customer may go, we
+-- come back to them
+if status == 'assigned' or status == 'wrapup' or status == 'callback' then
+  return { 'kept', conv, status }
+end
 
 local oid, owner = '', ''
 if status == 'offered' and (c[4] or '') ~= '' then

@@ -8,6 +8,7 @@
 -- @reply agent   str  '' none
 -- @reply message any  the message hash
 -- @reply bot     str  '' none
-local c = redis.call('HMGET', K.conv, 'status', 'agent', 'bot')
+-- @reply language str '' unknown
+local c = redis.call('HMGET', K.conv, 'status', 'agent', 'bot', 'language')
 if not c[1] then return {} end
-return { c[1], c[2] or '', redis.call('HGETALL', K.msg), c[3] or '' }
+return { c[1], c[2] or '', redis.call('HGETALL', K.msg), c[3] or '', c[4] or '' }

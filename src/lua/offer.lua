@@ -53,7 +53,7 @@
 --      found, or as far as it got)
 local queue, timeout, pass, now = A.queue, A.timeout, A.pass, NOW
 local fields = { 'id', 'channel', 'queue', 'language', 'priority', 'queued_at', 'customer',
-  'intent', 'bot_slots', 'routing', 'public', 'transfer' }
+  'intent', 'bot_slots', 'routing', 'public', 'transfer', 'callback' }
 
 -- what one call learns once: pools touched, pools with nobody ready, how
 -- many fit each pool, which agents are connected to a live node (nothing

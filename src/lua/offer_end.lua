@@ -76,6 +76,14 @@ if how == 'accept' then
   local in_sla = not within or within < 0 or waited <= within
   T.answered(c[1] or queue, owner, waited, in_sla)
   if not in_sla then E.move(c[3], A.late, 'sla_breach', conv, A.min, A.max) end
+  -- a callback that came due (callbacks_due.lua), taken in time or late
+  local cbs = redis.call('HGET', ckey, 'callback_state')
+  if cbs == 'due' or cbs == 'missed' then
+    redis.call('HSET', ckey, 'callback_state', 'done')
+    redis.call('ZREM', P .. 'callbacks', conv)
+    redis.call('HINCRBY', P .. 'callbacks:count', 'done', 1)
+    T.add('q|' .. (c[1] or queue) .. '|' .. chan .. '|callbacks_done', 1)
+  end
   -- the view cannot undo the accept: should it fail, the agent gets the
   -- conversation at their next welcome
   local view = {}

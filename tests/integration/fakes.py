@@ -118,6 +118,9 @@ class FakeGraph(FakeApi):
         n = next(self.ids)
         if path.endswith("/messages") and isinstance(body, dict) and \
                 body.get("messaging_product") == "whatsapp":
+            bad = self.bad_template(body) if body.get("type") == "template" else None
+            if bad:
+                return 400, {"error": {"message": "(#132000) " + bad, "code": 132000}}
             return 200, {"messaging_product": "whatsapp",
                          "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
                          "messages": [{"id": "wamid.FAKE%06d" % n}]}
@@ -139,6 +142,33 @@ class FakeGraph(FakeApi):
         if path.endswith("/replies") or path.endswith("/comments"):
             return 200, {"id": "reply_%06d" % n}
         return 404, {"error": {"message": "Unknown path", "code": 803}}
+
+
+    @staticmethod
+    def bad_template(body):
+        """What the Cloud API would refuse in a template send (its shape:
+        name, language.code, components of header/body/button with their
+        parameters), or None."""
+        t = body.get("template")
+        if not isinstance(t, dict) or not isinstance(t.get("name"), str) or \
+                not isinstance((t.get("language") or {}).get("code"), str):
+            return "template needs name and language.code"
+        for c in t.get("components", []):
+            if c.get("type") not in ("header", "body", "button"):
+                return "component type %r" % c.get("type")
+            if c["type"] == "button" and (c.get("sub_type") not in ("url", "quick_reply") or
+                                          not isinstance(c.get("index"), str)):
+                return "a button needs sub_type and index (a string)"
+            for p in c.get("parameters", []):
+                kind = p.get("type")
+                if kind in ("text", "payload") and not isinstance(p.get(kind), str):
+                    return "parameter %r without its value" % kind
+                if kind in ("image", "video", "document") and \
+                        not isinstance((p.get(kind) or {}).get("link"), str):
+                    return "media parameter without a link"
+                if kind not in ("text", "payload", "image", "video", "document"):
+                    return "parameter type %r" % kind
+        return None
 
 
 class FakeX(FakeApi):
@@ -291,7 +321,11 @@ WA_VERIFY = "test-verify-token"
 WA_TOKEN = "EAAG-test-access-token"
 WA_PHONE_ID = "1098765432"
 
-def wa_plugin(api_base, window="24h"):
+WA_TEMPLATES = """        - { name: follow_up, language: en_US, text: "Hello again! Reply to continue our conversation." }
+"""
+
+
+def wa_plugin(api_base, window="24h", templates=WA_TEMPLATES):
     return """  - name: whatsapp
     path: %s/plugins/whatsapp/.libs/whatsapp.so
     config:
@@ -303,8 +337,7 @@ def wa_plugin(api_base, window="24h"):
       reply_window: %s
       rate_per_second: 50
       templates:
-        - { name: follow_up, language: en_US, text: "Hello again! Reply to continue our conversation." }
-""" % (BUILDDIR, WA_SECRET, WA_VERIFY, WA_TOKEN, WA_PHONE_ID, api_base, window)
+%s""" % (BUILDDIR, WA_SECRET, WA_VERIFY, WA_TOKEN, WA_PHONE_ID, api_base, window, templates)
 
 
 def wa_envelope(messages=None, statuses=None, contacts=None, phone_id=WA_PHONE_ID):

@@ -86,6 +86,36 @@ static void office(struct omr_calendar *c)
 	assert_int_equal(omr_calendar_add_holiday(c, "2026-12-25", &err), 0);
 }
 
+static void test_slots(void **state)
+{
+	struct omr_calendar c;
+	int64_t out[4], h = 3600000, m30 = 1800000;
+	office(&c);
+	/* Wed 17:10 local: 17:30, then Thursday 08:00 and 08:30 */
+	assert_int_equal(omr_calendar_slots(&c, utc(2026, 7, 1, 15, 10) * 1000, 3, m30, out), 3);
+	assert_int_equal(out[0], utc(2026, 7, 1, 15, 30) * 1000);
+	assert_int_equal(out[1], utc(2026, 7, 2, 6, 0) * 1000);
+	assert_int_equal(out[2], out[1] + m30);
+	/* Saturday 11:40: the lunch break is skipped, 13:00 */
+	assert_int_equal(omr_calendar_slots(&c, utc(2026, 7, 4, 9, 40) * 1000, 2, m30, out), 2);
+	assert_int_equal(out[0], utc(2026, 7, 4, 11, 0) * 1000);
+	assert_int_equal(out[1], out[0] + m30);
+	/* an hour's slot does not fit in Saturday 13:00-14:00 from 13:10:
+	 * Monday 08:00 local */
+	assert_int_equal(omr_calendar_slots(&c, utc(2026, 7, 4, 11, 10) * 1000, 1, h, out), 1);
+	assert_int_equal(out[0], utc(2026, 7, 6, 6, 0) * 1000);
+	/* no calendar: the next half hours */
+	assert_int_equal(omr_calendar_slots(NULL, utc(2026, 7, 1, 0, 0) * 1000 + 1, 2, m30, out), 2);
+	assert_int_equal(out[0], utc(2026, 7, 1, 0, 30) * 1000);
+	assert_int_equal(out[1], utc(2026, 7, 1, 1, 0) * 1000);
+	/* a calendar without hours: none */
+	struct omr_calendar none;
+	memset(&none, 0, sizeof(none));
+	assert_int_equal(omr_calendar_slots(&none, 0, 2, m30, out), 0);
+	omr_calendar_release(&c);
+	(void)state;
+}
+
 static void test_open(void **state)
 {
 	struct omr_calendar c;
@@ -164,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_offsets),
 		cmocka_unit_test(test_bad_zones),
 		cmocka_unit_test(test_open),
+		cmocka_unit_test(test_slots),
 		cmocka_unit_test(test_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
