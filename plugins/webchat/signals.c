@@ -21,7 +21,7 @@
 
 #define WC_TYPING_EVERY_MS 2000
 
-static long long wc_mono_ms(void)
+static long long wc_signal_mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -48,7 +48,7 @@ const char *wc_signal_in(const struct omr_host_api *api, omr_host *host, const c
 				       sizeof(api->customer_signal) || !api->customer_signal)
 		return NULL;
 	if (strcmp(type, "typing") == 0) {
-		long long now = wc_mono_ms();
+		long long now = wc_signal_mono_ms();
 		if (*typing_at && now - *typing_at < WC_TYPING_EVERY_MS)
 			return NULL;
 		*typing_at = now;
