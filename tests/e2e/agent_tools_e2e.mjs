@@ -105,8 +105,8 @@ async function main() {
 	begin('typing: agent to visitor');
 	const vt = V.locator('[data-testid="typing"]');
 	await vt.waitFor({ state: 'visible' });
-	assert.match(await vt.textContent(), /agent is typing/);
-	ok('the demo page shows "The agent is typing…"');
+	assert.match(await vt.textContent(), /is typing/);
+	ok(`the demo page (the widget) shows "${await vt.textContent()}"`);
 
 	begin('send, and the visitor sees it');
 	await reply.press('Enter');

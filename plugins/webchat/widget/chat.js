@@ -42,7 +42,7 @@
 	var BACKOFF_MIN_MS = 500;
 	var BACKOFF_MAX_MS = 30000;
 	var MAX_TEXT_BYTES = 12000;
-	var TYPING_EVERY_MS = 3000;         /* at most one typing frame per this long */
+	var TYPING_EVERY_MS = 2000;         /* at most one typing frame per this long (the server's) */
 	var TYPING_SHOWN_MS = 6000;         /* an agent's typing shows this long */
 
 	var TEXTS = {
@@ -348,7 +348,8 @@
 			'aria-relevant': 'additions', 'aria-label': T.log, tabindex: '0' }),
 		greeting: node('p', { id: 'greeting', className: 'greeting' }, data.greeting || ''),
 		log: node('ol', { id: 'log', className: 'log' }),
-		typing: node('p', { id: 'typing', className: 'typing', 'aria-live': 'polite' }),
+		typing: node('p', { id: 'typing', className: 'typing', 'aria-live': 'polite',
+				    'data-testid': 'typing' }),
 		error: node('p', { id: 'error', className: 'error', role: 'alert' }),
 		compose: node('form', { id: 'compose', className: 'compose' }),
 		text: node('textarea', { id: 'text', name: 'text', rows: '2', maxlength: '4000',
@@ -1056,6 +1057,7 @@
 		}
 		showError('');
 		clearQuickReplies();
+		lastTyping = 0; /* the next words typed are told at once */
 		if (chatEnded) {
 			chatEnded = false;
 			render({ from: 'system', kind: 'new', text: T.newChat });
@@ -1158,7 +1160,11 @@
 	});
 	el.text.addEventListener('input', function () {
 		var now = Date.now();
-		if (welcomed && el.text.value && now - lastTyping > TYPING_EVERY_MS) {
+		/* only in a conversation (before the first message nobody is
+		 * there to tell, and the server's throttle would swallow the
+		 * next one) */
+		if (welcomed && conversation && !chatEnded && el.text.value &&
+		    now - lastTyping > TYPING_EVERY_MS) {
 			lastTyping = now;
 			send({ type: 'typing' });
 		}
