@@ -106,6 +106,9 @@ void wc_identify(struct wc_state *st, struct wc_conn *c, const char *token,
 		 char id[WC_ID_MAX + 1]);
 /* After welcome: tell the page whether an agent is there. */
 void wc_availability(struct wc_state *st, struct wc_conn *c);
+/* webchat_more.c: "leave" (the visitor ends the chat), "typing" and "seen" */
+void wc_leave(struct wc_state *st, struct wc_conn *c);
+void wc_signal(struct wc_state *st, struct wc_conn *c, const char *type, json_t *msg);
 /* {"type":"offline_message",...}: the offline form. */
 void wc_offline_message(struct wc_state *st, struct wc_conn *c, json_t *msg);
 /* the conversation attributes of a connection's messages (NULL: none); new reference */

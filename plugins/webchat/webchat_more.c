@@ -14,6 +14,7 @@
 #include <openssl/hmac.h>
 
 #include "webchat_int.h"
+#include "signals.h"
 
 #define WC_AVAIL_CACHE_MS 5000   /* one question to Redis per this long, for all visitors */
 #define WC_AVAIL_WAIT_MAX 10000  /* connections waiting for one answer */
@@ -202,4 +203,56 @@ void wc_offline_message(struct wc_state *st, struct wc_conn *c, json_t *msg)
 	wc_submit(st, c, &ev, cmid);
 	json_decref(meta);
 	json_decref(attrs);
+}
+
+/* ---- leave: the visitor ended the chat ---- */
+
+static void wc_left(void *arg, int status)
+{
+	struct wc_pending *p = arg;
+	if (wc_conn_get(p->st, p->conn)) {
+		if (status == OMR_OK)
+			wc_send_json(p->st, p->conn, json_pack("{s:s}", "type", "left"));
+		else
+			wc_send_error(p->st, p->conn, "retry", "temporarily unavailable, send again",
+				      NULL);
+	}
+	free(p);
+}
+
+/* A conversation that no agent has taken yet is closed (abandoned, for
+ * the reports); one an agent has stays theirs. Either way the page gets
+ * `left` and the next message opens a new conversation if this one closed. */
+void wc_leave(struct wc_state *st, struct wc_conn *c)
+{
+	struct wc_pending *p;
+	if (!c->visitor) {
+		wc_send_error(st, c->id, "hello_first", "send hello before leave", NULL);
+		return;
+	}
+	if (!wc_rate_ok(st, c->visitor)) {
+		wc_send_error(st, c->id, "rate_limited", "too many messages, slow down", NULL);
+		return;
+	}
+	if (!st->api->customer_left) { /* a daemon without it: nothing to end */
+		wc_send_json(st, c->id, json_pack("{s:s}", "type", "left"));
+		return;
+	}
+	p = omr_plugin_calloc(1, sizeof(*p));
+	p->st = st;
+	p->conn = c->id;
+	if (st->api->customer_left(st->host, c->visitor->id, NULL, wc_left, p) != OMR_OK) {
+		wc_send_error(st, c->id, "rejected", "cannot leave", NULL);
+		free(p);
+	}
+}
+
+void wc_signal(struct wc_state *st, struct wc_conn *c, const char *type, json_t *msg)
+{
+	const char *bad = c->visitor ? wc_signal_in(st->api, st->host, c->visitor->id,
+						    &c->visitor->typing_at, type, msg) : NULL;
+	if (!c->visitor)
+		wc_send_error(st, c->id, "hello_first", "send hello first", NULL);
+	else if (bad)
+		wc_send_error(st, c->id, "bad_request", bad, NULL);
 }
