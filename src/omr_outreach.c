@@ -386,6 +386,7 @@ static void omr_outreach_done(void *arg, const redisReply *reply, const char *er
 	s->customer = omr_strdup(r.customer);
 	if (strcmp(r.tag, "dup") == 0) {
 		s->o->replayed++;
+		free(s->conversation); /* the id this call would have made */
 		s->conversation = omr_strdup(r.conversation);
 		omr_ostart_answer(s, 200, NULL, s->conversation);
 		return;
@@ -395,6 +396,7 @@ static void omr_outreach_done(void *arg, const redisReply *reply, const char *er
 			if (strcmp(r.tag, omr_outreach_refusals[i].tag) != 0)
 				continue;
 			s->message = omr_strdup(omr_outreach_refusals[i].message);
+			free(s->conversation);
 			s->conversation = *r.conversation ? omr_strdup(r.conversation) : NULL;
 			omr_ostart_answer(s, omr_outreach_refusals[i].status,
 					  omr_outreach_refusals[i].code, s->conversation);
