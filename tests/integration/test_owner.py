@@ -81,6 +81,8 @@ def first_contact(d, helper, name, reason="other", outcome="resolved"):
     v = Visitor(d, name=name)
     c = v.say("Hello, it is %s" % name)["conversation"]
     if "vip" in name:  # the rule makes carol (not here) the contact: her wait, her team's
+        # (once it waits: the waits run from when the router queued it)
+        wait_for(lambda: d.conversation(c)["status"] == "queued", what="%s queued" % name)
         d.advance_clock(2 * WAIT * 1000 + 2000)
     o = helper.offer_for(c)
     eq(helper.accept(o["offer"])["type"], "assigned", "helper takes %s's first contact" % name)
