@@ -10,8 +10,11 @@
  *    thread, from a bounded queue of admission.login_queue checks; past it
  *    the answer is "busy, retry". Checks for an account and an address
  *    without recent failures go first, and take the place of a suspect one
- *    when the queue is full, so that a flood of wrong passwords does not
- *    keep real agents waiting. An unknown agent costs no check: it is answered
+ *    when the queue is full; any check takes the place of the newest of
+ *    an account or address that holds more of the queue than its own
+ *    would (a flood of one account from many clean addresses, before its
+ *    failures mark it suspect), so that a flood of wrong passwords does
+ *    not keep real agents waiting. An unknown agent costs no check: it is answered
  *    after about as long as a check takes, so that timing does not tell
  *    which agents exist.
  * A failure is recorded in the shared throttle; a success clears the pair.
@@ -285,19 +288,90 @@ static void omr_auth_dispatch(struct omr_agents *a)
 	}
 }
 
-/* The queue is full and a clean check comes: the newest suspect one makes
- * room (it is answered "busy"). 1 if one did. */
-static int omr_auth_evict(struct omr_agents *a)
+/* A queued check, where it is linked from, and its place in the queue. */
+struct omr_auth_slot {
+	struct omr_auth_job **link;
+	size_t order;
+};
+
+static int omr_auth_by_agent(const void *x, const void *y)
+{
+	const struct omr_auth_slot *p = x, *q = y;
+	int c = strcmp((*p->link)->agent, (*q->link)->agent);
+	return c ? c : (p->order > q->order) - (p->order < q->order);
+}
+
+static int omr_auth_by_ip(const void *x, const void *y)
+{
+	const struct omr_auth_slot *p = x, *q = y;
+	int c = strcmp((*p->link)->ip, (*q->link)->ip);
+	return c ? c : (p->order > q->order) - (p->order < q->order);
+}
+
+static const char *omr_auth_key(struct omr_auth_slot sl, size_t k)
+{
+	return k ? (*sl.link)->ip : (*sl.link)->agent;
+}
+
+/* The newest queued check of the account or address that holds the most
+ * of the queue, if it holds more than j's would with j in it; suspect
+ * ones are the newer of equals. NULL if none. n log n: the queue may be
+ * configured long. */
+static struct omr_auth_job **omr_auth_hog(struct omr_agents *a, const struct omr_auth_job *j)
+{
+	struct omr_auth_job **const lists[] = { &a->auth_hi, &a->auth_lo };
+	int (*const by[])(const void *, const void *) = { omr_auth_by_agent, omr_auth_by_ip };
+	size_t n = 0, mine[2] = { 1, 1 }, most = 0;
+	struct omr_auth_job **best = NULL;
+	struct omr_auth_slot *v = omr_calloc(a->auth_queued + 1, sizeof(*v));
+
+	for (size_t l = 0; l < 2; l++) {
+		for (struct omr_auth_job **pj = lists[l]; *pj && n <= a->auth_queued;
+		     pj = &(*pj)->next) {
+			mine[0] += strcmp((*pj)->agent, j->agent) == 0;
+			mine[1] += strcmp((*pj)->ip, j->ip) == 0;
+			v[n].link = pj;
+			v[n].order = n;
+			n++;
+		}
+	}
+	most = mine[0] > mine[1] ? mine[0] : mine[1];
+	for (size_t k = 0; k < 2; k++) {
+		qsort(v, n, sizeof(*v), by[k]);
+		for (size_t i = 0, e; i < n; i = e + 1) {
+			for (e = i; e + 1 < n && strcmp(omr_auth_key(v[e + 1], k),
+							 omr_auth_key(v[i], k)) == 0; e++)
+				;
+			if (e - i + 1 > most) {
+				most = e - i + 1;
+				best = v[e].link; /* the newest of the run */
+			}
+		}
+	}
+	free(v);
+	return best;
+}
+
+/* The queue is full and j comes: a clean check pushes out the newest
+ * suspect one; any check pushes out the newest of an account or address
+ * that holds more of the queue than its own (so one that floods cannot
+ * keep the queue from the others). The one pushed out is answered "busy".
+ * 1 if one was. */
+static int omr_auth_evict(struct omr_agents *a, const struct omr_auth_job *j)
 {
 	struct omr_auth_job **pj = &a->auth_lo, **last = NULL;
-	for (; *pj; pj = &(*pj)->next)
-		last = pj;
+	if (!j->suspect) {
+		for (; *pj; pj = &(*pj)->next)
+			last = pj;
+	}
+	if (!last)
+		last = omr_auth_hog(a, j);
 	if (!last)
 		return 0;
-	struct omr_auth_job *j = *last;
-	*last = NULL;
+	struct omr_auth_job *out = *last;
+	*last = out->next;
 	a->auth_queued--;
-	omr_auth_finish(j, OMR_AGAIN);
+	omr_auth_finish(out, OMR_AGAIN);
 	return 1;
 }
 
@@ -351,7 +425,7 @@ static void omr_auth_guarded(void *arg, const redisReply *reply, const char *err
 		return;
 	}
 	if (a->auth_queued >= (size_t)omr_env_cfg(&a->env)->admission.login_queue &&
-	    (j->suspect || !omr_auth_evict(a))) {
+	    !omr_auth_evict(a, j)) {
 		omr_auth_finish(j, OMR_AGAIN);
 		return;
 	}
