@@ -215,6 +215,24 @@ static const struct omr_conf_key omr_limits_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
+#define MOFF(f) (OFF(media.f) - OFF(media))
+static const struct omr_conf_key omr_media_keys[] = {
+	{ "max_bytes", OMR_CONF_INT, MOFF(max_bytes), 0, "16777216", 1024, 104857600,
+	  "largest media file in bytes, from a customer (WhatsApp, Messenger, Instagram) or "
+	  "uploaded by an agent; a bigger one is refused (the message keeps a marker)" },
+	{ "types", OMR_CONF_STRLIST, MOFF(types), 0,
+	  "[image/jpeg, image/png, image/gif, image/webp, application/pdf, audio/ogg, audio/mpeg, "
+	  "audio/mp4, video/mp4]", 0, 0,
+	  "media types taken, as sniffed from the file's first bytes (docs/media.md lists the "
+	  "ones recognised); a file of any other type is refused" },
+	{ "fetch_timeout", OMR_CONF_MS, MOFF(fetch_timeout), 0, "30s", 1000, 600000,
+	  "one download of a customer's media from a provider may take this long" },
+	{ "fetch_tries", OMR_CONF_INT, MOFF(fetch_tries), 0, "3", 1, 10,
+	  "tries of a download (after a 5xx, 429 or transport error); then the message is "
+	  "stored with the attachment marked unavailable" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
 #define GOFF(f) offsetof(struct omr_gate_conf, f)
 #define OMR_GATE_KEYS(name, conns, per_ip, rate, burst, what)                                    \
 	static const struct omr_conf_key name[] = {                                              \
@@ -316,6 +334,8 @@ const struct omr_conf_key omr_config_keys[] = {
 	  omr_admin_keys },
 	{ "limits", OMR_CONF_SECTION, OFF(limits), 0, NULL, 0, 0, "input limits", NULL,
 	  omr_limits_keys },
+	{ "media", OMR_CONF_SECTION, OFF(media), 0, NULL, 0, 0,
+	  "media files of customers and agents (docs/media.md)", NULL, omr_media_keys },
 	{ "admission", OMR_CONF_SECTION, OFF(admission), 0, NULL, 0, 0,
 	  "who may come in and how fast (docs/operations.md#admission-and-back-pressure)", NULL,
 	  omr_admission_keys },

@@ -11,7 +11,8 @@
  *   inbound.c    one mail from its bytes to a durable message and an answer
  *   thread.c     the thread index: Message-IDs and subject tokens
  *   rate.c       the per-sender rate limit (mail loops)
- *   attach.c     the attachment store on disk
+ *   (the attachment store on disk is the daemon's src/omr_mediafile.c,
+ *   built into this plugin too)
  *   smtp.c       replies by SMTP
  *
  * and the pure parts, with headers of their own: lmtp.c (the protocol),
@@ -165,11 +166,6 @@ int em_rate_exceeded(struct em_state *st, const char *addr);
 void em_rate_count(struct em_state *st, const char *addr);
 
 /* ---- attach.c ---- */
-
-/* Write an attachment as dir/sha (once: an existing file of that size is
- * kept) and sync it; 0, or -1 with errno. Blocks: for a worker thread;
- * safe with several at once. */
-int em_attach_store(const char *dir, const char *sha, const unsigned char *data, size_t len);
 
 /* ---- smtp.c ---- */
 

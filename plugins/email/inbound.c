@@ -29,6 +29,7 @@
 
 #include "email.h"
 #include "mime.h"
+#include "omr_mediafile.h"
 
 /* The worker's half of a job: what it reads and what it fills. While the
  * job is on the worker, the loop touches none of it. */
@@ -202,7 +203,7 @@ static void em_work_store(struct em_work *w)
 	json_array_foreach(m->attachments, i, a) {
 		if (i >= m->nparts || !m->parts[i].data)
 			continue;
-		if (em_attach_store(w->attach_dir, json_string_value(json_object_get(a, "sha256")),
+		if (omr_mediafile_store(w->attach_dir, json_string_value(json_object_get(a, "sha256")),
 				    m->parts[i].data, m->parts[i].size) < 0) {
 			w->store_errno = errno;
 			return;

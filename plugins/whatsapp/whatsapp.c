@@ -92,8 +92,33 @@ static int wa_is_media(const char *type)
 /* The text a person reads for a message of this type, and what the
  * message carries besides (meta, attachments). Returns the text (owned by
  * *buf_r or by msg), or NULL to skip the message. */
-static const char *wa_text(const char *type, json_t *m, json_t *meta, json_t *attachments,
-			   char **buf_r)
+/* A media id as the Cloud API gives them (digits; letters, - and _ for
+ * safety's sake): nothing that could step out of the URL path. */
+static int wa_media_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > 128)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
+		      (id[i] >= 'A' && id[i] <= 'Z') || id[i] == '_' || id[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* The core fetches the file before the message is stored: GET
+ * {api_base}/{media-id} answers {"url"}, which is fetched with the same
+ * token (include/omniroute/plugin.h, attachments' "fetch"). */
+static void wa_media_fetch(const struct wa_state *st, json_t *a, const char *id)
+{
+	char url[600];
+	snprintf(url, sizeof(url), "%s/%s", st->cfg->api_base, id);
+	json_object_set_new(a, "fetch", json_pack("{s:s,s:s,s:b}", "url", url, "bearer",
+						  st->cfg->access_token, "lookup", 1));
+}
+
+static const char *wa_text(const struct wa_state *st, const char *type, json_t *m, json_t *meta,
+			   json_t *attachments, char **buf_r)
 {
 	json_t *body = json_object_get(m, type);
 	*buf_r = NULL;
@@ -104,10 +129,11 @@ static const char *wa_text(const char *type, json_t *m, json_t *meta, json_t *at
 		const char *name = json_string_value(json_object_get(body, "filename"));
 		json_t *a = json_pack("{s:s,s:s,s:s?}", "type", mime ? mime : "application/octet-stream",
 				      "kind", type, "name", name);
-		if (json_is_string(json_object_get(body, "id")))
-			json_object_set(a, "media_id", json_object_get(body, "id"));
-		if (json_is_string(json_object_get(body, "sha256")))
-			json_object_set(a, "sha256", json_object_get(body, "sha256"));
+		const char *id = json_string_value(json_object_get(body, "id"));
+		if (id && wa_media_id_ok(id)) {
+			json_object_set_new(a, "media_id", json_string(id));
+			wa_media_fetch(st, a, id);
+		}
 		json_array_append_new(attachments, a);
 		const char *cap = json_string_value(json_object_get(body, "caption"));
 		return cap ? cap : "";
@@ -189,7 +215,7 @@ static void wa_message(struct wa_state *st, omr_webhook_batch *b, const json_t *
 	if (!id || !from || !type)
 		return; /* nothing to key it by: the core would refuse it too */
 	json_t *meta = json_object(), *atts = json_array();
-	const char *text = wa_text(type, m, meta, atts, &buf);
+	const char *text = wa_text(st, type, m, meta, atts, &buf);
 	if (text) {
 		json_t *ctx = json_object_get(m, "context");
 		if (json_is_object(ctx))

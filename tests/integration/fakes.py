@@ -36,6 +36,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
+    def do_GET(self):
+        """Media: the Cloud API's GET /{media-id} (a lookup: {url, ...}),
+        the file behind that url (bearer token), and a CDN's file (no
+        token), as FakeApi.media holds them."""
+        fake = self.server.fake
+        req = {"method": "GET", "path": self.path, "auth": self.headers.get("Authorization")}
+        with fake.lock:
+            fake.requests.append(req)
+            failure = fake.get_failures.pop(0) if fake.get_failures else None
+        if failure:
+            return self._send_quietly(failure, {"error": {"message": "Service unavailable"}})
+        status, answer = fake.get(self.path, req["auth"])
+        if isinstance(answer, bytes):
+            self.send_response(status)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            try:
+                self.wfile.write(answer)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
+        self._send_quietly(status, answer)
+
     def do_POST(self):
         fake = self.server.fake
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -77,6 +101,9 @@ class FakeApi:
         self.failures = []
         self.delays = []
         self.before_answer = None  # fn(path, body, answer) run before answering
+        self.get_failures = []     # statuses for the next GETs
+        self.media = {}            # media id -> (bytes, mime type) (Graph: GET /{id})
+        self.cdn = {}              # name -> bytes (GET /cdn/{name}, no token)
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
         self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -95,9 +122,35 @@ class FakeApi:
         with self.lock:
             self.delays.append(seconds)
 
+    def fail_next_get(self, n, status=503):
+        with self.lock:
+            self.get_failures.extend([status] * n)
+
+    def gets(self, path_part):
+        with self.lock:
+            return [r for r in self.requests if r["method"] == "GET" and path_part in r["path"]]
+
+    def get(self, path, auth):
+        root = self.base[len("http://127.0.0.1:%d" % self.srv.server_address[1]):]
+        if path.startswith(root + "/cdn/"):
+            name = path[len(root) + 5:]
+            return (200, self.cdn[name]) if name in self.cdn else (404, {"error": "no such file"})
+        if not self.authorised(auth, path):
+            return 401, {"error": {"message": "Invalid OAuth access token", "code": 190}}
+        if path.startswith(root + "/media-file/"):
+            mid = path[len(root) + 12:]
+            return (200, self.media[mid][0]) if mid in self.media else (404, {"error": "gone"})
+        mid = path[len(root) + 1:]
+        if mid in self.media:
+            data, mime = self.media[mid]
+            return 200, {"messaging_product": "whatsapp", "id": mid, "mime_type": mime,
+                         "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data),
+                         "url": "%s/media-file/%s" % (self.base, mid)}
+        return 404, {"error": {"message": "Unsupported get request", "code": 100}}
+
     def posts(self, path_part):
         with self.lock:
-            return [r for r in self.requests if path_part in r["path"]]
+            return [r for r in self.requests if r["method"] == "POST" and path_part in r["path"]]
 
     def answer(self, path, body):
         raise NotImplementedError
