@@ -320,6 +320,7 @@ static int omr_mod_agents_create(struct omr_core *c, char **err_r)
 	struct omr_agents_deps deps = {
 		.edge = c->edge,
 		.files = c->files,
+		.media = c->media,
 		.bus = c->bus,
 		.channels = c->channels,
 		.login = c->login,

@@ -548,3 +548,65 @@ void omr_media_keep(struct omr_media *m, const char *channel, const char *name,
 		cb(arg, NULL, "busy", "the server is busy; try again");
 	}
 }
+
+/* ---- pure helpers ---- */
+
+static int omr_media_b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+long omr_media_b64_decode(const char *in, size_t len, unsigned char *out, size_t cap)
+{
+	size_t o = 0;
+	if (len % 4)
+		return -1;
+	for (size_t i = 0; i < len; i += 4) {
+		int v[4], pad = 0;
+		for (int k = 0; k < 4; k++) {
+			char c = in[i + (size_t)k];
+			if (c == '=' && i + 4 == len && k >= 2 && (k == 3 || in[i + 3] == '=')) {
+				v[k] = 0;
+				pad++;
+				continue;
+			}
+			if (pad || (v[k] = omr_media_b64_value(c)) < 0)
+				return -1;
+		}
+		unsigned long w = (unsigned long)v[0] << 18 | (unsigned long)v[1] << 12 |
+				  (unsigned long)v[2] << 6 | (unsigned long)v[3];
+		size_t n = 3 - (size_t)pad;
+		if (o + n > cap)
+			return -1;
+		for (size_t k = 0; k < n; k++)
+			out[o++] = (unsigned char)(w >> (16 - 8 * k));
+	}
+	return (long)o;
+}
+
+char *omr_media_file_name(const char *name)
+{
+	const char *base = name, *p;
+	char out[256];
+	size_t o = 0;
+	if (!name)
+		return NULL;
+	for (p = name; *p; p++)
+		if (*p == '/' || *p == '\\')
+			base = p + 1;
+	for (p = base; *p && o < sizeof(out) - 1; p++)
+		if ((unsigned char)*p >= 0x20 && *p != 0x7f)
+			out[o++] = *p;
+	while (o > 0 && !omr_utf8_valid(out, o))
+		o--;
+	out[o] = '\0';
+	if (!o || strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
+		return NULL;
+	return omr_strdup(out);
+}

@@ -54,10 +54,11 @@ typedef void (*omr_media_done)(void *arg, int status);
 void omr_media_fetch(struct omr_media *m, const char *channel, json_t *list, omr_media_done done,
 		     void *arg);
 
-/* Keep an agent's file (its bytes, name) for channel: sniffed, checked
- * against media.types and media.max_bytes, written on the worker. cb gets
- * the attachment ({name, type, size, sha256, stored}) or an error code and
- * message (never both). */
+/* Keep an agent's file (its bytes, taken; name) for channel: sniffed,
+ * checked against media.types and media.max_bytes, written on the worker.
+ * cb gets the attachment ({name, type, size, sha256, stored}; borrowed) or
+ * an error code and message (never both); a refusal is told inside the
+ * call. */
 typedef void (*omr_media_kept)(void *arg, json_t *attachment, const char *code,
 			       const char *message);
 void omr_media_keep(struct omr_media *m, const char *channel, const char *name,
@@ -68,6 +69,16 @@ void omr_media_keep(struct omr_media *m, const char *channel, const char *name,
  * "type") and a malloc'ed message in *message_r. */
 const char *omr_media_check(char *const *types, long long max_bytes, const unsigned char *data,
 			    size_t len, const char **type_r, char **message_r);
+
+/* Standard base64 (RFC 4648, padding only at the end, no white space) of
+ * in (len bytes) into out (cap bytes): the bytes written, or -1 when in is
+ * not base64 or does not fit. Pure, for fuzzing. */
+long omr_media_b64_decode(const char *in, size_t len, unsigned char *out, size_t cap);
+
+/* An agent's file name as kept: its last path component (after / or \),
+ * at most 255 bytes of valid UTF-8 without control characters; NULL when
+ * nothing is left. Caller frees. Pure, for fuzzing. */
+char *omr_media_file_name(const char *name);
 
 void omr_media_metrics(const struct omr_media *m, struct omr_buf *b);
 

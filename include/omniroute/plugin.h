@@ -63,6 +63,11 @@ enum omr_plugin_kind {
  * (outbound kind "status", data {position, eta_s}) without it being a
  * message in the conversation. */
 #define OMR_PLUGIN_STATUS 0x2u
+/* The channel sends agents' files: an outbound message's data may hold
+ * "attachments": [{name, type, size, sha256, path, url}] (path: the file
+ * on this node's disk, to read; url: a signed link on the edge, relative,
+ * that a customer's browser may open for a day); text may then be "". */
+#define OMR_PLUGIN_FILES 0x4u
 
 /* ------------------------------------------------------------------ */
 /* Configuration schema: a plugin declares its keys as data; the host  */
