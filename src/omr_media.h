@@ -31,6 +31,7 @@
 
 #include "omr_env.h"
 
+struct omr_buf;
 struct omr_curl;
 struct omr_worker;
 struct omr_media;

@@ -14,6 +14,19 @@ import time
 from omrtest import BUILDDIR
 
 
+def _form_data(content_type, raw):
+    """A multipart/form-data body as {name: (bytes, content type)}."""
+    import email
+    import email.policy
+    msg = email.message_from_bytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw,
+                                   policy=email.policy.HTTP)
+    out = {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        out[name] = (part.get_payload(decode=True), part.get_content_type())
+    return {"form": out}
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -69,6 +82,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = None
         req = {"method": "POST", "path": self.path, "auth": self.headers.get("Authorization"),
                "content_type": self.headers.get("Content-Type"), "body": body}
+        if (req["content_type"] or "").startswith("multipart/form-data"):
+            req["body"] = body = _form_data(req["content_type"], raw)
         with fake.lock:
             fake.requests.append(req)
             failure = fake.failures.pop(0) if fake.failures else None
@@ -166,9 +181,18 @@ class FakeGraph(FakeApi):
     def __init__(self, token):
         super().__init__(token, "/v21.0")
         self.private_replied = set()   # comments answered privately: once each
+        self.uploaded = {}             # media id -> (bytes, type): POST /{phone}/media
 
     def answer(self, path, body):
         n = next(self.ids)
+        if path.endswith("/media") and isinstance(body, dict) and "form" in body:
+            # Cloud API media upload: messaging_product, type, file -> {id}
+            form = body["form"]
+            if form.get("messaging_product", (b"",))[0] != b"whatsapp" or "file" not in form:
+                return 400, {"error": {"message": "(#100) missing parameter", "code": 100}}
+            mid = "up%06d" % n
+            self.uploaded[mid] = (form["file"][0], form.get("type", (b"",))[0].decode())
+            return 200, {"id": mid}
         if path.endswith("/messages") and isinstance(body, dict) and \
                 body.get("messaging_product") == "whatsapp":
             return 200, {"messaging_product": "whatsapp",

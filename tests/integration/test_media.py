@@ -271,6 +271,27 @@ def outbound(d, alice, bob, smtp, lport):
     check("Zie bijlage." in msg.get_body(("plain",)).get_content(), "beside the text")
 
 
+def whatsapp_out(d, graph, alice, conv):
+    """The agent's PDF to the WhatsApp customer: uploaded to the Cloud API,
+    then sent as a document by its id, with the text as its caption."""
+    WhatsAppHook(d).post(wa_envelope([{"from": "31612345678", "id": "wamid.T9",
+                                       "timestamp": "1732531209", "type": "text",
+                                       "text": {"body": "stuur maar"}}]))
+    r = upload(alice, conv["id"], PDF, uid="w1")
+    eq(r["type"], "uploaded", "uploaded for WhatsApp")
+    alice.send({"type": "reply", "conversation": conv["id"], "text": "Uw offerte",
+                "client_msg_id": "wa1", "attachments": ["w1"]})
+    eq(alice.expect("ack", "error")["type"], "ack", "the WhatsApp reply is stored")
+    sent = wait_for(lambda: [p for p in graph.posts("/messages")
+                             if (p["body"] or {}).get("type") == "document"], what="sent")
+    doc = sent[0]["body"]["document"]
+    eq((doc["filename"], doc["caption"]), ("offerte.pdf", "Uw offerte"), "a document, captioned")
+    data, typ = graph.uploaded[doc["id"]]
+    check(data == PDF and typ == "application/pdf", "the Graph API got the file's bytes and type")
+    up = graph.posts("/media")[0]
+    eq(up["auth"], "Bearer " + WA_TOKEN, "uploaded with the token")
+
+
 def test(tmp):
     graph = FakeGraph(WA_TOKEN)
     smtp = FakeSmtp()
@@ -282,6 +303,7 @@ def test(tmp):
                conf_extra="media: {max_bytes: 65536, fetch_tries: 3}\n").start()
     alice = Agent(d, token="alice-token-0123456789")
     conv = inbound(d, graph, alice)
+    whatsapp_out(d, graph, alice, conv)
     bob = Agent(d, token="bob-token-0123456789ab", available=False)
     eq(bob.welcome["type"], "welcome", "bob is logged in (%r)" % bob.welcome)
     outbound(d, alice, bob, smtp, lport)
