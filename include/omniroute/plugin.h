@@ -116,7 +116,12 @@ struct omr_inbound {
 	                               (mail From, a signed-in web user); only
 	                               then does it link to an existing customer */
 	const char *text;           /* message text (UTF-8), may be "" with attachments */
-	json_t *attachments;        /* array of {name,type,size,url?}, optional */
+	json_t *attachments;        /* array of {name,type,size,url?}, optional.
+	                               Through webhook_message, an attachment may
+	                               instead carry "fetch": {"url", "bearer"?,
+	                               "lookup"?: true}: the core downloads the
+	                               file into the attachment store first
+	                               (docs/media.md); "fetch" is never stored */
 	json_t *attrs;              /* object: conversation attributes (language,
 	                               intent, subject, ...), optional */
 	json_t *meta;               /* object: stored on the message, optional */
