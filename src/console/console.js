@@ -310,6 +310,15 @@
 		return true;
 	}
 
+	/* what attach.js may use: send a frame, the conversation shown */
+	window.omrConsole = {
+		send: function (obj) { return S.authed && send(obj); },
+		selected: function () {
+			var entry = S.selected ? S.convs.get(S.selected) : null;
+			return entry && entry.c.status === 'assigned' ? entry.c.id : null;
+		}
+	};
+
 	/* send only once logged in; tells the agent when it cannot */
 	function request(obj) {
 		if (!S.authed || !send(obj)) {
@@ -532,6 +541,9 @@
 	/* ---- protocol: server -> client ---- */
 
 	function handle(msg) {
+		/* files being uploaded are attach.js's (its frames, its errors) */
+		if (window.omrAttach && window.omrAttach.frame(msg))
+			return;
 		switch (msg.type) {
 		case 'welcome': onWelcome(msg); break;
 		case 'session': if (typeof msg.session === 'string') saveSession(msg.session); break;
@@ -1076,6 +1088,9 @@
 		else if (S.authed && m.private) /* a public post answered privately, with a public note */
 			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid,
 			       private: true });
+		else if (S.authed && m.attachments && m.attachments.length) /* uploads: attach.js */
+			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid,
+			       attachments: m.attachments });
 		else if (S.authed)
 			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid });
 		/* otherwise it goes after the next welcome */
@@ -1110,7 +1125,8 @@
 		if (!entry || entry.c.status !== 'assigned')
 			return;
 		var text = el.replyText.value.replace(/\s+$/, '');
-		if (!text.trim())
+		var files = window.omrAttach ? window.omrAttach.ready(entry.c.id) : [];
+		if (!text.trim() && !files.length)
 			return;
 		if (utf8Length(text) > MAX_TEXT_BYTES) {
 			notice('That reply is too long; please split it up.', 'error');
@@ -1118,6 +1134,10 @@
 		}
 		var m = { cmid: newClientMsgId(), conversation: entry.c.id, text: text, at: Date.now(),
 			  failed: false, why: '', private: entry.c.public === true && el.replyPrivate.checked };
+		if (files.length) {
+			m.attachments = files;
+			window.omrAttach.sent(entry.c.id);
+		}
 		S.outbox.push(m);
 		el.transcript.appendChild(pendingReplyNode(m));
 		scrollToEnd(el.transcript);
@@ -1865,9 +1885,19 @@
 				link.target = '_blank';
 				link.rel = 'noopener noreferrer';
 				li.appendChild(link);
+				/* an image this server keeps is shown (served in a sandbox) */
+				if (/^image\/(png|jpeg|gif|webp)$/.test(str(a.type)) && url.indexOf('/files/') === 0) {
+					var img = node('img', 'attachment-image');
+					img.src = url;
+					img.alt = name;
+					img.loading = 'lazy';
+					li.appendChild(img);
+				}
 			} else {
 				li.appendChild(node('span', 'attachment-name', name));
 			}
+			if (a.unavailable === true) /* refused or not fetched: why */
+				li.appendChild(node('span', 'attachment-error', ' ' + (str(a.error) || 'unavailable')));
 			var facts = [];
 			if (str(a.type))
 				facts.push(str(a.type));

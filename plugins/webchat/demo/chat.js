@@ -104,7 +104,7 @@
 		return el.log.scrollHeight - el.log.scrollTop - el.log.clientHeight < 80;
 	}
 
-	/* m: {from, text, ts?, name?, id?, client_msg_id?} */
+	/* m: {from, text, ts?, name?, id?, client_msg_id?, attachments?} */
 	function render(m, opts) {
 		var from = AUTHOR_LABEL.hasOwnProperty(m.from) ? m.from : 'agent';
 		var stick = nearBottom();
@@ -134,6 +134,23 @@
 
 		li.appendChild(meta);
 		li.appendChild(body);
+		/* an agent's files: links on the omniroute edge (docs/channels/webchat.md) */
+		if (Array.isArray(m.attachments))
+			m.attachments.forEach(function (a) {
+				if (!a || typeof a.url !== 'string' || a.url.indexOf('/files/') !== 0)
+					return;
+				var p = document.createElement('p');
+				p.className = 'file';
+				var link = document.createElement('a');
+				link.href = new URL(a.url, WS_URL.replace(/^ws/, 'http')).href;
+				link.target = '_blank';
+				link.rel = 'noopener noreferrer';
+				link.textContent = typeof a.name === 'string' ? a.name : 'file';
+				p.appendChild(link);
+				if (typeof a.size === 'number')
+					p.appendChild(document.createTextNode(' (' + Math.ceil(a.size / 1024) + ' kB)'));
+				li.appendChild(p);
+			});
 		li.appendChild(state);
 		if (opts && opts.pending)
 			markPending(li, 'Sending…');
@@ -401,7 +418,8 @@
 	function onServerMessage(msg) {
 		if (msg.id && byKey.has('m:' + msg.id))
 			return; /* already shown (history after a reconnect) */
-		var li = render({ id: msg.id, from: msg.from, text: msg.text, name: msg.name });
+		var li = render({ id: msg.id, from: msg.from, text: msg.text, name: msg.name,
+				  attachments: msg.attachments });
 		if (Array.isArray(msg.buttons))
 			addQuickReplies(li, msg.buttons);
 		if (msg.from === 'agent')
