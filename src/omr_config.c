@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "omr_mediafile.h"
 #include "omr_agents_conf.h"
 #include "omr_config.h"
 #include "omr_routing_conf.h"
@@ -468,6 +469,18 @@ static void omr_config_check_addrs(char **list, const char *what, const struct o
 			omr_conf_error(errs, at, "redis: %s '%s' is not host:port", what, *a);
 }
 
+/* media.types: only types the bytes can show (omr_mediafile_sniff) */
+static void omr_config_check_media(const struct omr_config *c, const struct omr_ynode *root,
+				   struct omr_conf_errs *errs)
+{
+	const struct omr_ynode *at = omr_ynode_get(omr_ynode_get(root, "media"), "types");
+	for (char **t = c->media.types; t && *t; t++)
+		if (!omr_mediafile_known(*t))
+			omr_conf_error(errs, at ? at : root,
+				       "media: types: '%s' is not a type omniroute recognises in a "
+				       "file's bytes (docs/media.md lists them)", *t);
+}
+
 /* A short token can be guessed; only where nobody else can try (loopback)
  * is one accepted, and the daemon warns at start. */
 static void omr_config_check_token(const struct omr_config *c, const struct omr_ynode *admin,
@@ -535,6 +548,7 @@ static void omr_config_check(struct omr_config *c, const struct omr_ynode *root,
 						   "the embedded one" :
 						   "redis: 'username' needs the user's 'password'");
 	omr_config_check_token(c, omr_ynode_get(root, "admin"), errs);
+	omr_config_check_media(c, root, errs);
 	for (const char *p = c->redis.prefix; p && *p; p++)
 		if (*p == '{' || *p == '}' || *p == ' ') {
 			omr_conf_error(errs, omr_ynode_get(root, "redis"),

@@ -122,6 +122,14 @@ const char *omr_mediafile_sniff(const unsigned char *d, size_t len)
 	return omr_mediafile_iso(d, len);
 }
 
+int omr_mediafile_known(const char *type)
+{
+	static char *const known[] = { "image/jpeg", "image/png", "image/gif", "image/webp",
+				       "application/pdf", "audio/ogg", "audio/amr", "audio/mpeg",
+				       "audio/mp4", "video/mp4", NULL };
+	return omr_mediafile_allowed(known, type);
+}
+
 int omr_mediafile_allowed(char *const *types, const char *type)
 {
 	for (size_t i = 0; types && type && types[i]; i++)

@@ -28,6 +28,10 @@ int omr_mediafile_store(const char *dir, const char *sha, const unsigned char *d
  * video/mp4, audio/amr. A type claimed by a sender is never trusted. */
 const char *omr_mediafile_sniff(const unsigned char *data, size_t len);
 
+/* 1 when omr_mediafile_sniff can find this type (media.types lists only
+ * such: omniroute -t refuses another). */
+int omr_mediafile_known(const char *type);
+
 /* 1 when type is in the NULL-terminated list (NULL list: none). */
 int omr_mediafile_allowed(char *const *types, const char *type);
 
