@@ -641,6 +641,25 @@ static const char *wc_event_type(const char *ev)
 	return "status";
 }
 
+/* An agent's files as the visitor's browser sees them (docs/channels/
+ * webchat.md): {name, type, size, url}, url a signed link on the edge
+ * (relative: the page resolves it against the websocket's origin). */
+static void wc_attachments(json_t *frame, const json_t *files)
+{
+	json_t *list, *f;
+	size_t i;
+	if (!json_array_size(files))
+		return;
+	list = json_array();
+	json_array_foreach(files, i, f)
+		json_array_append_new(list, json_pack("{s:O,s:O,s:O,s:O}", "name",
+						      json_object_get(f, "name"), "type",
+						      json_object_get(f, "type"), "size",
+						      json_object_get(f, "size"), "url",
+						      json_object_get(f, "url")));
+	json_object_set_new(frame, "attachments", list);
+}
+
 static int wc_send(void *state, const struct omr_outbound *out)
 {
 	struct wc_state *st = state;
@@ -669,6 +688,8 @@ static int wc_send(void *state, const struct omr_outbound *out)
 		json_t *buttons = json_object_get(out->data, "buttons");
 		if (j && json_is_array(buttons))
 			json_object_set(j, "buttons", buttons);
+		if (j)
+			wc_attachments(j, json_object_get(out->data, "attachments"));
 	}
 	if (!j)
 		return OMR_ERROR;
@@ -805,7 +826,7 @@ const struct omr_plugin_descriptor omr_plugin = {
 	.version = "1.0",
 	.description = "web chat for visitors of a web site (websocket /chat)",
 	.kind = OMR_PLUGIN_CHANNEL,
-	.flags = OMR_PLUGIN_CONNECTED | OMR_PLUGIN_STATUS | OMR_PLUGIN_TYPING,
+	.flags = OMR_PLUGIN_CONNECTED | OMR_PLUGIN_STATUS | OMR_PLUGIN_TYPING | OMR_PLUGIN_FILES,
 	.config_keys = wc_keys,
 	.config_size = sizeof(struct wc_config),
 	.check = wc_check,

@@ -4,7 +4,8 @@
  * ({"file": {name, type, data: base64}}), so that only a visitor with a
  * valid hello can send one, within the message rate limit. A worker
  * decodes it, hashes it and writes it to the attachment store
- * (state_dir/attachments/webchat/<sha256>, ../common/attach_store.c);
+ * (state_dir/attachments/webchat/<sha256>, omr_mediafile_store: the
+ * core's writer, built into this plugin too);
  * back on the loop the message is submitted with the attachment
  * {name, type, size, sha256, stored: true}, which agents get a /files/
  * link to (omr_files), and acknowledged once stored.
@@ -18,7 +19,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "../common/attach_store.h"
+#include "omr_mediafile.h"
 #include "webchat_int.h"
 
 #define WC_UPLOAD_JOBS 64        /* files being written at once on this node */
@@ -126,7 +127,7 @@ static void wc_upload_work(void *arg)
 			j->sha[2 * i + 1] = hex[md[i] & 15];
 		}
 		j->sha[64] = '\0';
-		if (omr_attach_store(j->st->attach_dir, j->sha, data, j->size) < 0) {
+		if (omr_mediafile_store(j->st->attach_dir, j->sha, data, j->size) < 0) {
 			j->error = "retry";
 			j->why = "the file could not be stored now, send again";
 		}
