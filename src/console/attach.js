@@ -24,20 +24,12 @@
 		return (n / 1048576).toFixed(1) + ' MB';
 	}
 
-	function el(tag, cls, text) {
-		var n = document.createElement(tag);
-		if (cls)
-			n.className = cls;
-		if (text !== undefined)
-			n.textContent = text;
-		return n;
-	}
-
 	var C = window.omrConsole;
 	var form = document.getElementById('reply-form');
 	var bar = form ? form.querySelector('.reply-bar') : null;
 	if (!C || !form || !bar)
 		return;
+	var el = C.node; /* the console's: (tag, class, text) */
 	var input = el('input');
 	input.type = 'file';
 	input.multiple = true;
