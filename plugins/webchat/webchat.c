@@ -250,23 +250,6 @@ struct wc_hello {
 	char visitor[WC_ID_MAX + 1];
 };
 
-/* a message's files as the page sees them: name, type, size, and the
- * link when there is one (never where it is stored) */
-static json_t *wc_history_files(json_t *att)
-{
-	json_t *out = json_array(), *a;
-	size_t i;
-	json_array_foreach(att, i, a) {
-		json_t *f = json_object();
-		static const char *const keep[] = { "name", "type", "size", "url" };
-		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++)
-			if (json_object_get(a, keep[k]))
-				json_object_set(f, keep[k], json_object_get(a, keep[k]));
-		json_array_append_new(out, f);
-	}
-	return out;
-}
-
 static json_t *wc_history_messages(json_t *msgs)
 {
 	json_t *out = json_array(), *m;
@@ -639,25 +622,6 @@ static const char *wc_event_type(const char *ev)
 		if (strcmp(ev, known[i]) == 0)
 			return known[i];
 	return "status";
-}
-
-/* An agent's files as the visitor's browser sees them (docs/channels/
- * webchat.md): {name, type, size, url}, url a signed link on the edge
- * (relative: the page resolves it against the websocket's origin). */
-static void wc_attachments(json_t *frame, const json_t *files)
-{
-	json_t *list, *f;
-	size_t i;
-	if (!json_array_size(files))
-		return;
-	list = json_array();
-	json_array_foreach(files, i, f)
-		json_array_append_new(list, json_pack("{s:O,s:O,s:O,s:O}", "name",
-						      json_object_get(f, "name"), "type",
-						      json_object_get(f, "type"), "size",
-						      json_object_get(f, "size"), "url",
-						      json_object_get(f, "url")));
-	json_object_set_new(frame, "attachments", list);
 }
 
 static int wc_send(void *state, const struct omr_outbound *out)
