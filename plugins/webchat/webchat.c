@@ -641,7 +641,6 @@ static int wc_send(void *state, const struct omr_outbound *out)
 			json_object_update(j, out->data);
 		json_object_del(j, "event");
 		json_object_set_new(j, "type", json_string(wc_event_type(ev)));
-		json_object_set_new(j, "type", json_string("status"));
 	} else if ((j = wc_signal_out(out)) != NULL) {
 		/* typing, seen: nothing to report back */
 	} else {
