@@ -40,6 +40,7 @@ void omr_areq_free(struct omr_areq *q)
 	free(q->text);
 	free(q->extra);
 	json_decref(q->data);
+	json_decref(q->files);
 	free(q->by);
 	omr_strv_free(q->queues);
 	free(q);
@@ -208,6 +209,8 @@ static const struct {
 } omr_agent_commands[] = {
 	{ "presence", omr_agents_presence },
 	{ "reply", omr_agents_reply },
+	{ "upload", omr_agents_upload },
+	{ "upload_chunk", omr_agents_upload_chunk },
 	{ "transfer", omr_agents_transfer },
 	{ "close", omr_agents_close },
 	{ "wrapup", omr_agents_wrapup },
@@ -271,7 +274,7 @@ static void omr_agents_on_message(void *arg, uint64_t conn, const char *data, si
 
 	if (!s)
 		return;
-	if (!omr_agents_rate_ok(a, s)) {
+	if (!omr_agents_uploading(s) && !omr_agents_rate_ok(a, s)) {
 		omr_agents_error(a, conn, "rate_limited", "too many requests, slow down", NULL, NULL);
 		return;
 	}
@@ -298,6 +301,8 @@ static void omr_asess_free(void *p)
 	free(s->session_id);
 	free(s->wb_last);
 	free(s->qi_last);
+	omr_upload_free(s->upload);
+	json_decref(s->uploads);
 	free(s);
 }
 
@@ -440,6 +445,7 @@ struct omr_agents *omr_agents_new(const struct omr_env *env, const struct omr_ag
 	omr_hex(nonce, sizeof(nonce), a->mark + 9);
 	a->edge = deps->edge;
 	a->files = deps->files;
+	a->media = deps->media;
 	a->bus = deps->bus;
 	a->channels = deps->channels;
 	a->outreach = deps->outreach;

@@ -24,6 +24,7 @@ struct omr_bus;
 struct omr_channels;
 struct omr_edge;
 struct omr_files;
+struct omr_media;
 struct omr_worker;
 struct omr_agents;
 
@@ -34,6 +35,7 @@ struct omr_agents;
 struct omr_agents_deps {
 	struct omr_edge *edge;          /* the /agent endpoint is registered on it */
 	struct omr_files *files;  /* links to attachments in frames */
+	struct omr_media *media;        /* agents' files kept in the store */
 	struct omr_bus *bus;            /* frames for agents on other nodes */
 	struct omr_channels *channels;  /* reply windows, delivery of replies */
 	struct omr_worker *login;       /* password checks and directory binds */

@@ -15,6 +15,7 @@
 #include "omr_audit.h"
 #include "omr_channels.h"
 #include "omr_config.h"
+#include "omr_files.h"
 #include "omr_hub.h"
 #include "omr_log.h"
 #include "omr_model.h"
@@ -103,6 +104,12 @@ static void omr_agents_reply_cb(void *arg, const redisReply *reply, const char *
 						   "client_msg_id", q->client_msg_id,
 						   "conversation", q->conversation, "message", m));
 	if (strcmp(r.tag, "ok") == 0 && r.channel && r.address) {
+		json_t *files = omr_files_outbound(a->files, r.channel, q->files, omr_now_ms() / 1000);
+		if (files) {
+			if (!q->data)
+				q->data = json_object();
+			json_object_set_new(q->data, "attachments", files);
+		}
 		struct omr_outbound out = {
 			.conversation = q->conversation,
 			.message = r.message,
@@ -112,7 +119,7 @@ static void omr_agents_reply_cb(void *arg, const redisReply *reply, const char *
 			.author = "agent",
 			.author_name = ac && ac->name ? ac->name : q->agent,
 			.text = q->text,
-			.data = q->data, /* {template: {name, language}} or NULL */
+			.data = q->data, /* {template: {name, language}}, {attachments} or NULL */
 		};
 		omr_channels_deliver(a->channels, r.channel, &out);
 	}
@@ -136,12 +143,14 @@ static void omr_agents_reply_store(struct omr_areq *q, const char *cmid)
 	char mid[OMR_ID_MAX];
 	const json_t *t = json_object_get(q->data, "template");
 	char *tmpl = t ? json_dumps(t, JSON_COMPACT) : NULL;
+	char *files = q->files ? json_dumps(q->files, JSON_COMPACT) : NULL;
 	struct omr_lua_reply_args r = {
 		.conversation = q->conversation, .agent = q->agent,
 		.name = ac && ac->name ? ac->name : q->agent, .text = q->text, .client_msg_id = cmid,
 		.message = omr_id_new(mid, "m_"), .dedup_ttl = omr_env_cfg(&a->env)->limits.dedup_ttl,
 		.author = "agent", .template = tmpl,
 		.public_note = json_string_value(json_object_get(q->data, "public_note")),
+		.attachments = files,
 	};
 	/* the answer is found by the search too (docs/search.md) */
 	char *words = q->text ? omr_search_terms(q->text, strlen(q->text), 1, OMR_SEARCH_TERMS_MAX)
@@ -150,6 +159,7 @@ static void omr_agents_reply_store(struct omr_areq *q, const char *cmid)
 	omr_lua_reply(a->env.store, &r, omr_agents_reply_cb, q);
 	free(words);
 	free(tmpl);
+	free(files);
 }
 
 int omr_agents_text_ok(struct omr_agents *a, struct omr_areq *q, const char *channel,
@@ -275,15 +285,32 @@ void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *m
 		omr_agents_reply_error(a, s, "private: true or false, not with a template", conv, cmid);
 		return;
 	}
-	if (!tmpl && (!text || !*text)) {
+	const json_t *ids = json_object_get(msg, "attachments");
+	json_t *files = NULL;
+	if (ids) {
+		const char *why;
+		if (tmpl || json_is_true(priv)) {
+			omr_agents_reply_error(a, s, "attachments: not with a template or a private "
+					       "answer", conv, cmid);
+			return;
+		}
+		files = omr_agents_upload_take(a, s, conv, ids, &why);
+		if (!files) {
+			omr_agents_reply_error(a, s, why, conv, cmid);
+			return;
+		}
+	}
+	if (!tmpl && !files && (!text || !*text)) {
 		omr_agents_reply_error(a, s, "text: a non-empty string", conv, cmid);
 		return;
 	}
 	if (text && (long long)strlen(text) > omr_env_cfg(&a->env)->limits.text_max) {
 		omr_agents_reply_error(a, s, "text is too long", conv, cmid);
+		json_decref(files);
 		return;
 	}
 	q = omr_areq_new(a, s);
+	q->files = files;
 	q->conversation = omr_strdup(conv);
 	q->client_msg_id = omr_strdup(cmid);
 	q->text = omr_strdup(text ? text : "");

@@ -74,6 +74,9 @@ struct omr_asess {
 	char *qi_last;            /* the last queue_info it got (JSON, without now) */
 	char typing_conv[48];     /* the last `typing` passed on (omr_agents_chat.c) */
 	int64_t typing_at;        /* and when (monotonic ms) */
+	struct omr_upload *upload; /* a file coming in (omr_agents_upload.c), owned */
+	json_t *uploads;          /* upload id -> {conversation, attachment}: files
+	                             uploaded, not yet named by a reply */
 	struct omr_asess *next;   /* on the agent's list */
 };
 
@@ -89,6 +92,7 @@ struct omr_agents {
 	struct event *sync_ev;    /* node_sync.lua again, after a failure */
 	struct omr_edge *edge;
 	struct omr_files *files;
+	struct omr_media *media;  /* agents' files (omr_agents_upload.c) */
 	struct omr_bus *bus;
 	struct omr_channels *channels;
 	struct omr_outreach *outreach; /* borrowed: "start" (omr_agents_begin.c) */
@@ -140,6 +144,7 @@ struct omr_areq {
 	char *text;
 	char *extra;
 	json_t *data;
+	json_t *files;  /* a reply's attachments (omr_agents_upload_take) */
 	/* on behalf of a supervisor or admin: told how it ended */
 	omr_supervise_cb done;
 	void *done_arg;
@@ -170,6 +175,17 @@ void omr_agents_error_q(struct omr_areq *q, const char *code, const char *messag
 void omr_agents_push_text(struct omr_agents *a, const char *agent, json_t *frame,
 			  const char *earlier);
 void omr_agents_push_new(struct omr_agents *a, const char *agent, json_t *frame);
+
+/* omr_agents_upload.c: agents' files (docs/agent-protocol.md, Files) */
+struct omr_upload;
+void omr_upload_free(struct omr_upload *u);
+void omr_agents_upload(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+void omr_agents_upload_chunk(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+int omr_agents_uploading(const struct omr_asess *s);
+/* The stored attachments of the uploads ids names (a JSON list), taken from
+ * the session; NULL with *err_r when one is not an upload of s for conv. */
+json_t *omr_agents_upload_take(struct omr_agents *a, struct omr_asess *s, const char *conv,
+			       const json_t *ids, const char **err_r);
 
 /* omr_agents_auth.c */
 struct omr_auth_job;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "omr_mediafile.h"
 #include "omr_agents_conf.h"
 #include "omr_canned.h"
 #include "omr_config.h"
@@ -216,6 +217,24 @@ static const struct omr_conf_key omr_limits_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
+#define MOFF(f) (OFF(media.f) - OFF(media))
+static const struct omr_conf_key omr_media_keys[] = {
+	{ "max_bytes", OMR_CONF_INT, MOFF(max_bytes), 0, "16777216", 1024, 104857600,
+	  "largest media file in bytes, from a customer (WhatsApp, Messenger, Instagram) or "
+	  "uploaded by an agent; a bigger one is refused (the message keeps a marker)" },
+	{ "types", OMR_CONF_STRLIST, MOFF(types), 0,
+	  "[image/jpeg, image/png, image/gif, image/webp, application/pdf, audio/ogg, audio/mpeg, "
+	  "audio/mp4, video/mp4]", 0, 0,
+	  "media types taken, as sniffed from the file's first bytes (docs/media.md lists the "
+	  "ones recognised); a file of any other type is refused" },
+	{ "fetch_timeout", OMR_CONF_MS, MOFF(fetch_timeout), 0, "30s", 1000, 600000,
+	  "one download of a customer's media from a provider may take this long" },
+	{ "fetch_tries", OMR_CONF_INT, MOFF(fetch_tries), 0, "3", 1, 10,
+	  "tries of a download (after a 5xx, 429 or transport error); then the message is "
+	  "stored with the attachment marked unavailable" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
 #define GOFF(f) offsetof(struct omr_gate_conf, f)
 #define OMR_GATE_KEYS(name, conns, per_ip, rate, burst, what)                                    \
 	static const struct omr_conf_key name[] = {                                              \
@@ -327,6 +346,8 @@ const struct omr_conf_key omr_config_keys[] = {
 	  omr_admin_keys },
 	{ "limits", OMR_CONF_SECTION, OFF(limits), 0, NULL, 0, 0, "input limits", NULL,
 	  omr_limits_keys },
+	{ "media", OMR_CONF_SECTION, OFF(media), 0, NULL, 0, 0,
+	  "media files of customers and agents (docs/media.md)", NULL, omr_media_keys },
 	{ "admission", OMR_CONF_SECTION, OFF(admission), 0, NULL, 0, 0,
 	  "who may come in and how fast (docs/operations.md#admission-and-back-pressure)", NULL,
 	  omr_admission_keys },
@@ -464,6 +485,18 @@ static void omr_config_check_addrs(char **list, const char *what, const struct o
 			omr_conf_error(errs, at, "redis: %s '%s' is not host:port", what, *a);
 }
 
+/* media.types: only types the bytes can show (omr_mediafile_sniff) */
+static void omr_config_check_media(const struct omr_config *c, const struct omr_ynode *root,
+				   struct omr_conf_errs *errs)
+{
+	const struct omr_ynode *at = omr_ynode_get(omr_ynode_get(root, "media"), "types");
+	for (char **t = c->media.types; t && *t; t++)
+		if (!omr_mediafile_known(*t))
+			omr_conf_error(errs, at ? at : root,
+				       "media: types: '%s' is not a type omniroute recognises in a "
+				       "file's bytes (docs/media.md lists them)", *t);
+}
+
 /* A short token can be guessed; only where nobody else can try (loopback)
  * is one accepted, and the daemon warns at start. */
 static void omr_config_check_token(const struct omr_config *c, const struct omr_ynode *admin,
@@ -531,6 +564,7 @@ static void omr_config_check(struct omr_config *c, const struct omr_ynode *root,
 						   "the embedded one" :
 						   "redis: 'username' needs the user's 'password'");
 	omr_config_check_token(c, omr_ynode_get(root, "admin"), errs);
+	omr_config_check_media(c, root, errs);
 	for (const char *p = c->redis.prefix; p && *p; p++)
 		if (*p == '{' || *p == '}' || *p == ' ') {
 			omr_conf_error(errs, omr_ynode_get(root, "redis"),

@@ -109,6 +109,12 @@ struct omr_config {
 		long long work_queue;     /* jobs waiting for a worker at most */
 	} limits;
 	struct {
+		long long max_bytes;      /* largest media file, in or out */
+		char **types;             /* media types taken (sniffed from the bytes) */
+		long long fetch_timeout;  /* ms one download from a provider may take */
+		long long fetch_tries;    /* tries of a download (5xx, 429, transport errors) */
+	} media;
+	struct {
 		struct omr_gate_conf edge;      /* websocket and static connections */
 		struct omr_gate_conf webhooks;  /* webhook listener connections */
 		struct omr_gate_conf admin;     /* admin API connections */

@@ -65,6 +65,7 @@ struct omr_core {
 	struct omr_curl *curl;
 	struct omr_retry *retry;
 	struct omr_files *files;
+	struct omr_media *media;       /* customers' and agents' media files */
 	struct omr_edge *edge;
 	struct omr_http_server *admin_http;
 	struct omr_http_server *webhook_http;

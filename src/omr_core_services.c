@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@
 #include "omr_events.h"
 #include "omr_hub.h"
 #include "omr_log.h"
+#include "omr_media.h"
 #include "omr_ingest.h"
 #include "omr_kpi.h"
 #include "omr_nodes.h"
@@ -93,7 +95,13 @@ static void omr_mod_ingest_metrics(struct omr_core *c, struct omr_buf *b)
 
 static int omr_mod_webhooks_create(struct omr_core *c, char **err_r)
 {
+	char root[4096];
+	if (snprintf(root, sizeof(root), "%s/attachments", c->cfg->paths.state_dir) >=
+	    (int)sizeof(root))
+		return omr_err(err_r, "paths.state_dir is too long");
+	c->media = omr_media_new(&c->env, c->curl, c->jobs, root);
 	c->webhooks = omr_webhooks_new(c->webhook_http, c->ingest, c->channels);
+	omr_webhooks_set_media(c->webhooks, c->media);
 	return 0;
 }
 
@@ -106,21 +114,24 @@ static int omr_mod_webhooks_start(struct omr_core *c, char **err_r)
 static void omr_mod_webhooks_stop(struct omr_core *c)
 {
 	omr_webhooks_stop(c->webhooks);
+	omr_media_stop(c->media);
 }
 
 static void omr_mod_webhooks_destroy(struct omr_core *c)
 {
 	omr_webhooks_free(c->webhooks);
+	omr_media_free(c->media);
 }
 
 static void omr_mod_webhooks_metrics(struct omr_core *c, struct omr_buf *b)
 {
 	omr_webhooks_metrics(c->webhooks, b);
+	omr_media_metrics(c->media, b);
 }
 
 static int omr_mod_outbox_create(struct omr_core *c, char **err_r)
 {
-	c->outbox = omr_outbox_new(&c->env, c->channels);
+	c->outbox = omr_outbox_new(&c->env, c->channels, c->files);
 	return 0;
 }
 
@@ -328,6 +339,7 @@ static int omr_mod_agents_create(struct omr_core *c, char **err_r)
 	struct omr_agents_deps deps = {
 		.edge = c->edge,
 		.files = c->files,
+		.media = c->media,
 		.bus = c->bus,
 		.channels = c->channels,
 		.login = c->login,

@@ -400,3 +400,28 @@ json_t *omr_files_decorate(struct omr_files *f, const json_t *frame, int64_t now
 		omr_files_frame(f, copy, now_s, 1);
 	return copy;
 }
+
+json_t *omr_files_outbound(struct omr_files *f, const char *channel, const json_t *attachments,
+			   int64_t now_s)
+{
+	json_t *out = NULL, *a;
+	size_t i;
+	json_array_foreach(attachments, i, a) {
+		char *link = f ? omr_files_attachment_link(f, channel, a, now_s) : NULL;
+		if (!link)
+			continue;
+		char *path = omr_asprintf("%s/%s/%s", f->root, channel,
+					  json_string_value(json_object_get(a, "sha256")));
+		if (!out)
+			out = json_array();
+		json_array_append_new(out, json_pack("{s:O,s:O,s:O,s:O,s:s,s:s}", "name",
+						     json_object_get(a, "name"), "type",
+						     json_object_get(a, "type"), "size",
+						     json_object_get(a, "size"), "sha256",
+						     json_object_get(a, "sha256"), "path", path,
+						     "url", link));
+		free(path);
+		free(link);
+	}
+	return out;
+}

@@ -62,6 +62,13 @@ char *omr_files_link(const struct omr_files *f, const struct omr_file_ref *r);
 enum omr_files_check omr_files_check(const struct omr_files *f, const char *link, int64_t now_s,
 				     struct omr_file_ref *r, char *path, size_t len);
 
+/* What a channel needs to send the stored files of an outbound message
+ * (attachments: its list): a list of {name, type, size, sha256, path (on
+ * this node's disk), url (a link, as the frames get)}, only of those
+ * stored and here; NULL when there is none. Main thread. */
+json_t *omr_files_outbound(struct omr_files *f, const char *channel, const json_t *attachments,
+			   int64_t now_s);
+
 /* Delete this node's copy of a stored file (an erasure or retention
  * purged the last message naming it: omr_privacy.c). 1 deleted, 0 not
  * here, -1 the names are not a channel and a SHA-256 or unlink failed

@@ -10,6 +10,7 @@
 
 #include "omr_channels.h"
 #include "omr_config.h"
+#include "omr_files.h"
 #include "omr_log.h"
 #include "omr_outbox.h"
 #include "omr_plugin.h"
@@ -23,6 +24,7 @@
 struct omr_outbox {
 	struct omr_env env;
 	struct omr_channels *channels;
+	struct omr_files *files;    /* borrowed: links and paths of stored files */
 	struct event *tick;
 	int running;
 	int busy;                   /* a look is under way */
@@ -34,11 +36,13 @@ struct omr_outbox_claim {
 	char *message;
 };
 
-struct omr_outbox *omr_outbox_new(const struct omr_env *env, struct omr_channels *channels)
+struct omr_outbox *omr_outbox_new(const struct omr_env *env, struct omr_channels *channels,
+				  struct omr_files *files)
 {
 	struct omr_outbox *o = omr_calloc(1, sizeof(*o));
 	o->env = *env;
 	o->channels = channels;
+	o->files = files;
 	return o;
 }
 
@@ -61,6 +65,14 @@ static void omr_outbox_resend(struct omr_outbox *o, const char *id,
 	json_t *data = json_is_object(tmpl) ? json_pack("{s:O}", "template", tmpl)
 		       : json_is_string(note) ? json_pack("{s:O}", "public_note", note)
 					      : NULL;
+	json_t *atts = json_loads(r->attachments ? r->attachments : "[]", 0, NULL);
+	json_t *files = omr_files_outbound(o->files, channel, atts, omr_now_ms() / 1000);
+	json_decref(atts);
+	if (files) {
+		if (!data)
+			data = json_object();
+		json_object_set_new(data, "attachments", files);
+	}
 	if (p && (p->desc->flags & OMR_PLUGIN_CONNECTED)) {
 		/* the customer reads it from history when back: nothing to resend */
 		char *key = omr_store_key(o->env.store, "outbox");

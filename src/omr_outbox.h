@@ -22,9 +22,12 @@
 
 struct omr_buf;
 struct omr_channels;
+struct omr_files;
 struct omr_outbox;
 
-struct omr_outbox *omr_outbox_new(const struct omr_env *env, struct omr_channels *channels);
+/* files (borrowed, may be NULL): the stored files a resent message names */
+struct omr_outbox *omr_outbox_new(const struct omr_env *env, struct omr_channels *channels,
+				  struct omr_files *files);
 void omr_outbox_free(struct omr_outbox *o);
 void omr_outbox_start(struct omr_outbox *o);
 void omr_outbox_stop(struct omr_outbox *o);

@@ -11,6 +11,7 @@
 #include "omr_http.h"
 #include "omr_ingest.h"
 #include "omr_log.h"
+#include "omr_media.h"
 #include "omr_model.h"
 #include "omr_plugin.h"
 #include "omr_util.h"
@@ -37,6 +38,7 @@ struct omr_webhooks {
 	struct omr_http_server *http;    /* borrowed: the webhook listener */
 	struct omr_ingest *ingest;
 	struct omr_channels *channels;
+	struct omr_media *media;         /* borrowed; NULL: no media fetched */
 	int running;
 	struct omr_webhook *list[OMR_WEBHOOKS_MAX];
 	size_t n;
@@ -61,6 +63,11 @@ struct omr_webhooks *omr_webhooks_new(struct omr_http_server *http, struct omr_i
 	w->ingest = ingest;
 	w->channels = channels;
 	return w;
+}
+
+void omr_webhooks_set_media(struct omr_webhooks *w, struct omr_media *media)
+{
+	w->media = media;
 }
 
 void omr_webhooks_start(struct omr_webhooks *w)
@@ -197,11 +204,64 @@ static void omr_webhook_submitted(void *arg, const struct omr_submit_result *res
 	omr_webhook_finish(b);
 }
 
+/* A message whose media are being fetched (omr_media): its own copy. */
+struct omr_webhook_held {
+	omr_webhook_batch *b;
+	struct omr_inbound ev;
+	char *s[6]; /* the strings of ev, owned */
+};
+
+static void omr_webhook_fetched(void *arg, int status)
+{
+	struct omr_webhook_held *h = arg;
+	omr_webhook_batch *b = h->b;
+	if (status == OMR_OK) {
+		omr_ingest_submit(b->wh->owner->ingest, b->wh->plugin->name, &h->ev,
+				  omr_webhook_submitted, b);
+	} else {
+		/* the daemon stopped under it: the provider sends it again */
+		b->pending--;
+		b->again = 1;
+		omr_webhook_finish(b);
+	}
+	for (size_t i = 0; i < OMR_ARRAY_LEN(h->s); i++)
+		free(h->s[i]);
+	json_decref(h->ev.attachments);
+	json_decref(h->ev.attrs);
+	json_decref(h->ev.meta);
+	free(h);
+}
+
+/* Fetch the media of ev first (the request is answered when the message
+ * is stored, with its files or with markers where they failed). */
+static void omr_webhook_fetch(omr_webhook_batch *b, const struct omr_inbound *ev)
+{
+	struct omr_webhook_held *h = omr_calloc(1, sizeof(*h));
+	const char *const *in[] = { &ev->channel_msg_id, &ev->address, &ev->thread,
+				    &ev->name, &ev->email, &ev->text };
+	const char **out[] = { &h->ev.channel_msg_id, &h->ev.address, &h->ev.thread,
+			       &h->ev.name, &h->ev.email, &h->ev.text };
+	h->b = b;
+	h->ev = *ev;
+	for (size_t i = 0; i < OMR_ARRAY_LEN(h->s); i++)
+		*out[i] = h->s[i] = omr_strdup(*in[i]);
+	h->ev.kind = ev->kind && strcmp(ev->kind, "auto") == 0 ? "auto" : NULL;
+	h->ev.attachments = json_deep_copy(ev->attachments);
+	h->ev.attrs = ev->attrs ? json_deep_copy(ev->attrs) : NULL;
+	h->ev.meta = ev->meta ? json_deep_copy(ev->meta) : NULL;
+	omr_media_fetch(b->wh->owner->media, b->wh->plugin->name, h->ev.attachments,
+			omr_webhook_fetched, h);
+}
+
 void omr_webhook_message(omr_webhook_batch *b, const struct omr_inbound *ev)
 {
 	if (!b || !ev)
 		return;
 	b->pending++;
+	if (omr_media_wanted(ev->attachments)) {
+		omr_webhook_fetch(b, ev);
+		return;
+	}
 	omr_ingest_submit(b->wh->owner->ingest, b->wh->plugin->name, ev, omr_webhook_submitted,
 			  b);
 }

@@ -19,12 +19,16 @@
 struct omr_channels;
 struct omr_http_server;
 struct omr_ingest;
+struct omr_media;
 struct omr_plugin;
 struct omr_webhooks;
 
 struct omr_webhooks *omr_webhooks_new(struct omr_http_server *http, struct omr_ingest *ingest,
 				      struct omr_channels *channels);
 void omr_webhooks_free(struct omr_webhooks *w);
+/* Where attachments with a "fetch" are fetched (omr_media.h) before their
+ * message is stored (borrowed; set before start). */
+void omr_webhooks_set_media(struct omr_webhooks *w, struct omr_media *media);
 /* Requests are answered 503 before start (Redis reachable) and after stop. */
 void omr_webhooks_start(struct omr_webhooks *w);
 void omr_webhooks_stop(struct omr_webhooks *w);

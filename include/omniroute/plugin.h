@@ -67,6 +67,11 @@ enum omr_plugin_kind {
  * agent has seen a message (outbound kinds "typing" and "seen", `message`
  * naming the customer's message; no text, nothing stored). */
 #define OMR_PLUGIN_TYPING 0x4u
+/* The channel sends agents' files: an outbound message's data may hold
+ * "attachments": [{name, type, size, sha256, path, url}] (path: the file
+ * on this node's disk, to read; url: a signed link on the edge, relative,
+ * that a customer's browser may open for a day); text may then be "". */
+#define OMR_PLUGIN_FILES 0x8u
 
 /* ------------------------------------------------------------------ */
 /* Configuration schema: a plugin declares its keys as data; the host  */
@@ -115,7 +120,12 @@ struct omr_inbound {
 	                               (mail From, a signed-in web user); only
 	                               then does it link to an existing customer */
 	const char *text;           /* message text (UTF-8), may be "" with attachments */
-	json_t *attachments;        /* array of {name,type,size,url?}, optional */
+	json_t *attachments;        /* array of {name,type,size,url?}, optional.
+	                               Through webhook_message, an attachment may
+	                               instead carry "fetch": {"url", "bearer"?,
+	                               "lookup"?: true}: the core downloads the
+	                               file into the attachment store first
+	                               (docs/media.md); "fetch" is never stored */
 	json_t *attrs;              /* object: conversation attributes (language,
 	                               intent, subject, ...), optional */
 	json_t *meta;               /* object: stored on the message, optional */

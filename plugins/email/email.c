@@ -148,6 +148,7 @@ const struct omr_plugin_descriptor omr_plugin = {
 	.version = "1.0",
 	.description = "e-mail: LMTP in (GMime), SMTP out, threading, loop protection",
 	.kind = OMR_PLUGIN_CHANNEL,
+	.flags = OMR_PLUGIN_FILES, /* a reply's files are MIME attachments */
 	.config_keys = em_keys,
 	.config_size = sizeof(struct em_config),
 	.check = em_check,

@@ -11,7 +11,8 @@
  *   inbound.c    one mail from its bytes to a durable message and an answer
  *   thread.c     the thread index: Message-IDs and subject tokens
  *   rate.c       the per-sender rate limit (mail loops)
- *   ../common/attach_store.c  the attachment store on disk (shared with webchat)
+ *   (the attachment store on disk is the daemon's src/omr_mediafile.c,
+ *   built into this plugin too)
  *   smtp.c       replies by SMTP
  *
  * and the pure parts, with headers of their own: lmtp.c (the protocol),

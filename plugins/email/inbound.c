@@ -7,7 +7,7 @@
  *
  * Two halves, so that nothing heavy holds the loop. On one of the
  * daemon's worker threads (api->work), em_job_work reads the mail (mime.c),
- * hashes it and writes and syncs its attachments (../common/attach_store.c); it touches
+ * hashes it and writes and syncs its attachments (omr_mediafile_store); it touches
  * nothing but the job's struct em_work, which holds copies of what it
  * needs (limits, the attachment directory). Back on the loop, em_job_worked
  * finds the thread (thread.c), submits the message and answers. A full
@@ -28,8 +28,8 @@
 #include <omniroute/plugin.h>
 
 #include "email.h"
-#include "../common/attach_store.h"
 #include "mime.h"
+#include "omr_mediafile.h"
 
 /* The worker's half of a job: what it reads and what it fills. While the
  * job is on the worker, the loop touches none of it. */
@@ -203,7 +203,7 @@ static void em_work_store(struct em_work *w)
 	json_array_foreach(m->attachments, i, a) {
 		if (i >= m->nparts || !m->parts[i].data)
 			continue;
-		if (omr_attach_store(w->attach_dir, json_string_value(json_object_get(a, "sha256")),
+		if (omr_mediafile_store(w->attach_dir, json_string_value(json_object_get(a, "sha256")),
 				    m->parts[i].data, m->parts[i].size) < 0) {
 			w->store_errno = errno;
 			return;

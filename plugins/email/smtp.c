@@ -40,6 +40,8 @@ struct em_send {
 	struct em_send *next, *prev;
 	/* what the composition needs, until the history arrives */
 	char *thread, *text, *author_name, *conversation;
+	json_t *files;        /* an agent's files: [{name, type, path}] or NULL */
+	json_t *history;      /* the thread, while the mail is composed on a worker */
 };
 
 static void em_send_unlink(struct em_send *s)
@@ -72,6 +74,8 @@ static void em_send_free(struct em_send *s)
 	free(s->text);
 	free(s->author_name);
 	free(s->conversation);
+	json_decref(s->files);
+	json_decref(s->history);
 	free(s);
 }
 
@@ -234,6 +238,43 @@ static char *em_html_of(const char *text)
 	return r;
 }
 
+/* body (taken) in a multipart/mixed with an agent's files (docs/media.md):
+ * each a base64 part of its type, as an attachment with its name. A file
+ * that cannot be read is left out (logged by the caller's result). */
+static GMimeObject *em_with_files(GMimeObject *body, const json_t *files)
+{
+	GMimeMultipart *mixed = g_mime_multipart_new_with_subtype("mixed");
+	const json_t *f;
+	size_t i;
+	g_mime_multipart_add(mixed, body);
+	g_object_unref(body);
+	json_array_foreach(files, i, f) {
+		const char *path = json_string_value(json_object_get(f, "path"));
+		const char *type = json_string_value(json_object_get(f, "type"));
+		gchar *data = NULL;
+		gsize len = 0;
+		if (!path || !type || !strchr(type, '/') ||
+		    !g_file_get_contents(path, &data, &len, NULL))
+			continue;
+		char major[64];
+		snprintf(major, sizeof(major), "%.*s", (int)(strchr(type, '/') - type), type);
+		GMimePart *part = g_mime_part_new_with_type(major, strchr(type, '/') + 1);
+		GMimeStream *mem = g_mime_stream_mem_new_with_buffer(data, len);
+		GMimeDataWrapper *dw = g_mime_data_wrapper_new_with_stream(mem,
+									   GMIME_CONTENT_ENCODING_DEFAULT);
+		g_mime_part_set_content(part, dw);
+		g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+		g_mime_part_set_filename(part, json_string_value(json_object_get(f, "name")));
+		g_mime_object_set_disposition(GMIME_OBJECT(part), "attachment");
+		g_mime_multipart_add(mixed, GMIME_OBJECT(part));
+		g_object_unref(dw);
+		g_object_unref(mem);
+		g_object_unref(part);
+		g_free(data);
+	}
+	return GMIME_OBJECT(mixed);
+}
+
 /* The mail of a reply, CRLF, malloc'ed. history: {conversation, messages}. */
 static char *em_compose(struct em_send *s, const json_t *history, size_t *len_r)
 {
@@ -294,6 +335,7 @@ static char *em_compose(struct em_send *s, const json_t *history, size_t *len_r)
 	GMimeTextPart *plain = g_mime_text_part_new_with_subtype("plain");
 	g_mime_text_part_set_text(plain, s->text);
 	g_mime_part_set_content_encoding(GMIME_PART(plain), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	GMimeObject *body = NULL;
 	if (st->cfg->html) {
 		GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
 		GMimeTextPart *html = g_mime_text_part_new_with_subtype("html");
@@ -305,12 +347,14 @@ static char *em_compose(struct em_send *s, const json_t *history, size_t *len_r)
 		g_mime_multipart_add(alt, GMIME_OBJECT(html));
 		g_object_unref(plain);
 		g_object_unref(html);
-		g_mime_message_set_mime_part(msg, GMIME_OBJECT(alt));
-		g_object_unref(alt);
+		body = GMIME_OBJECT(alt);
 	} else {
-		g_mime_message_set_mime_part(msg, GMIME_OBJECT(plain));
-		g_object_unref(plain);
+		body = GMIME_OBJECT(plain);
 	}
+	if (json_array_size(s->files))
+		body = em_with_files(body, s->files);
+	g_mime_message_set_mime_part(msg, body);
+	g_object_unref(body);
 	GMimeFormatOptions *fo = g_mime_format_options_clone(NULL);
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
 	char *out = g_mime_object_to_string(GMIME_OBJECT(msg), fo);
@@ -323,6 +367,25 @@ static char *em_compose(struct em_send *s, const json_t *history, size_t *len_r)
 }
 
 static void em_history_cb(void *arg, int status, json_t *json);
+
+/* On a worker: touches s alone (and the configuration, read only). */
+static void em_compose_work(void *arg)
+{
+	struct em_send *s = arg;
+	s->data = em_compose(s, s->history, &s->len);
+}
+
+static void em_compose_done(void *arg, int status)
+{
+	struct em_send *s = arg;
+	json_decref(s->history);
+	s->history = NULL;
+	if (status != OMR_OK) {
+		em_send_free(s); /* stopping: stays queued, sent again after the restart */
+		return;
+	}
+	em_send_try(s);
+}
 
 /* The customer's last mails (for In-Reply-To and References), then the
  * composition and the first SMTP try. */
@@ -360,8 +423,20 @@ static void em_history_cb(void *arg, int status, json_t *json)
 		st->api->timer_start(s->lookup_timer, (uint64_t)(1000L << (s->lookups - 1)), 0);
 		return;
 	}
-	s->data = em_compose(s, json, &s->len);
-	em_send_try(s);
+	if (!json_array_size(s->files)) {
+		s->data = em_compose(s, json, &s->len);
+		em_send_try(s);
+		return;
+	}
+	/* files are read and encoded on a worker: that holds no loop */
+	s->history = json_deep_copy(json);
+	if (st->api->work(st->host, em_compose_work, em_compose_done, s) != OMR_OK) {
+		json_decref(s->history);
+		s->history = NULL;
+		if (!s->lookup_timer)
+			s->lookup_timer = st->api->timer_new(st->host, em_send_compose, s);
+		st->api->timer_start(s->lookup_timer, 1000, 0);
+	}
 }
 
 int em_smtp_send(void *state, const struct omr_outbound *out)
@@ -386,6 +461,8 @@ int em_smtp_send(void *state, const struct omr_outbound *out)
 	s->author_name = out->author_name && strcmp(out->author ? out->author : "", "agent") == 0
 				 ? omr_plugin_strdup(out->author_name) : NULL;
 	s->conversation = omr_plugin_strdup(out->conversation ? out->conversation : "");
+	if (json_array_size(json_object_get(out->data, "attachments")))
+		s->files = json_deep_copy(json_object_get(out->data, "attachments"));
 	s->next = st->sends;
 	if (st->sends)
 		st->sends->prev = s;

@@ -100,6 +100,17 @@ static const struct provider_reply_map meta_comment_reply = { { "id", NULL } };
 
 /* ---- in: direct messages ---- */
 
+/* Files the core keeps (docs/media.md); a location or a shared post is a
+ * link, not a file. */
+static int meta_is_media(const char *kind)
+{
+	static const char *const media[] = { "image", "video", "audio", "file", NULL };
+	for (size_t i = 0; kind && media[i]; i++)
+		if (strcmp(kind, media[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static json_t *meta_attachments(const json_t *list)
 {
 	json_t *out = json_array(), *a;
@@ -109,7 +120,9 @@ static json_t *meta_attachments(const json_t *list)
 		const char *url = json_string_value(json_object_get(json_object_get(a, "payload"), "url"));
 		json_t *o = json_pack("{s:s,s:s}", "type", provider_mime_of(kind), "kind",
 				      kind ? kind : "file");
-		if (o && url)
+		if (o && url && meta_is_media(kind)) /* the core fetches it into the store */
+			json_object_set_new(o, "fetch", json_pack("{s:s}", "url", url));
+		else if (o && url)
 			json_object_set_new(o, "url", json_string(url));
 		if (o)
 			json_array_append_new(out, o);

@@ -250,23 +250,6 @@ struct wc_hello {
 	char visitor[WC_ID_MAX + 1];
 };
 
-/* a message's files as the page sees them: name, type, size, and the
- * link when there is one (never where it is stored) */
-static json_t *wc_history_files(json_t *att)
-{
-	json_t *out = json_array(), *a;
-	size_t i;
-	json_array_foreach(att, i, a) {
-		json_t *f = json_object();
-		static const char *const keep[] = { "name", "type", "size", "url" };
-		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++)
-			if (json_object_get(a, keep[k]))
-				json_object_set(f, keep[k], json_object_get(a, keep[k]));
-		json_array_append_new(out, f);
-	}
-	return out;
-}
-
 static json_t *wc_history_messages(json_t *msgs)
 {
 	json_t *out = json_array(), *m;
@@ -616,6 +599,8 @@ static int wc_send(void *state, const struct omr_outbound *out)
 		json_t *buttons = json_object_get(out->data, "buttons");
 		if (j && json_is_array(buttons))
 			json_object_set(j, "buttons", buttons);
+		if (j)
+			wc_attachments(j, json_object_get(out->data, "attachments"));
 	}
 	if (!j)
 		return OMR_ERROR;
@@ -752,7 +737,7 @@ const struct omr_plugin_descriptor omr_plugin = {
 	.version = "1.0",
 	.description = "web chat for visitors of a web site (websocket /chat)",
 	.kind = OMR_PLUGIN_CHANNEL,
-	.flags = OMR_PLUGIN_CONNECTED | OMR_PLUGIN_STATUS | OMR_PLUGIN_TYPING,
+	.flags = OMR_PLUGIN_CONNECTED | OMR_PLUGIN_STATUS | OMR_PLUGIN_TYPING | OMR_PLUGIN_FILES,
 	.config_keys = wc_keys,
 	.config_size = sizeof(struct wc_config),
 	.check = wc_check,

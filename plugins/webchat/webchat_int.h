@@ -123,5 +123,10 @@ void wc_upload(struct wc_state *st, struct wc_conn *c, json_t *file, const char 
 	       const char *cmid);
 /* welcome's "upload": {max, types}, or NULL without uploads; new reference */
 json_t *wc_upload_offer(const struct wc_state *st);
+/* a stored message's files for history: name, type, size and url when
+ * there is one (never where it is stored); new reference */
+json_t *wc_history_files(json_t *att);
+/* an agent's files on an outbound message frame: {name, type, size, url} */
+void wc_attachments(json_t *frame, const json_t *files);
 
 #endif

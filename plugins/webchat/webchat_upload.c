@@ -4,10 +4,13 @@
  * ({"file": {name, type, data: base64}}), so that only a visitor with a
  * valid hello can send one, within the message rate limit. A worker
  * decodes it, hashes it and writes it to the attachment store
- * (state_dir/attachments/webchat/<sha256>, ../common/attach_store.c);
+ * (state_dir/attachments/webchat/<sha256>, omr_mediafile_store: the
+ * core's writer, built into this plugin too);
  * back on the loop the message is submitted with the attachment
  * {name, type, size, sha256, stored: true}, which agents get a /files/
- * link to (omr_files), and acknowledged once stored.
+ * link to (omr_files), and acknowledged once stored. Also what the page
+ * sees of files the other way: a message's files in history, and an
+ * agent's files on a message frame ({name, type, size, url}).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +21,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "../common/attach_store.h"
+#include "omr_mediafile.h"
 #include "webchat_int.h"
 
 #define WC_UPLOAD_JOBS 64        /* files being written at once on this node */
@@ -126,7 +129,7 @@ static void wc_upload_work(void *arg)
 			j->sha[2 * i + 1] = hex[md[i] & 15];
 		}
 		j->sha[64] = '\0';
-		if (omr_attach_store(j->st->attach_dir, j->sha, data, j->size) < 0) {
+		if (omr_mediafile_store(j->st->attach_dir, j->sha, data, j->size) < 0) {
 			j->error = "retry";
 			j->why = "the file could not be stored now, send again";
 		}
@@ -215,4 +218,42 @@ void wc_upload(struct wc_state *st, struct wc_conn *c, json_t *file, const char 
 		wc_send_error(st, c->id, "retry", "temporarily unavailable, send again", cmid);
 		wc_upload_job_free(j);
 	}
+}
+
+/* ---- files as the page sees them ---- */
+
+/* a message's files as the page sees them: name, type, size, and the
+ * link when there is one (never where it is stored) */
+json_t *wc_history_files(json_t *att)
+{
+	json_t *out = json_array(), *a;
+	size_t i;
+	json_array_foreach(att, i, a) {
+		json_t *f = json_object();
+		static const char *const keep[] = { "name", "type", "size", "url" };
+		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++)
+			if (json_object_get(a, keep[k]))
+				json_object_set(f, keep[k], json_object_get(a, keep[k]));
+		json_array_append_new(out, f);
+	}
+	return out;
+}
+
+/* An agent's files as the visitor's browser sees them (docs/channels/
+ * webchat.md): {name, type, size, url}, url a signed link on the edge
+ * (relative: the page resolves it against the websocket's origin). */
+void wc_attachments(json_t *frame, const json_t *files)
+{
+	json_t *list, *f;
+	size_t i;
+	if (!json_array_size(files))
+		return;
+	list = json_array();
+	json_array_foreach(files, i, f)
+		json_array_append_new(list, json_pack("{s:O,s:O,s:O,s:O}", "name",
+						      json_object_get(f, "name"), "type",
+						      json_object_get(f, "type"), "size",
+						      json_object_get(f, "size"), "url",
+						      json_object_get(f, "url")));
+	json_object_set_new(frame, "attachments", list);
 }

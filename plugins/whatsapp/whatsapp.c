@@ -98,8 +98,33 @@ static int wa_is_media(const char *type)
 /* The text a person reads for a message of this type, and what the
  * message carries besides (meta, attachments). Returns the text (owned by
  * *buf_r or by msg), or NULL to skip the message. */
-static const char *wa_text(const char *type, json_t *m, json_t *meta, json_t *attachments,
-			   char **buf_r)
+/* A media id as the Cloud API gives them (digits; letters, - and _ for
+ * safety's sake): nothing that could step out of the URL path. */
+static int wa_media_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > 128)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') ||
+		      (id[i] >= 'A' && id[i] <= 'Z') || id[i] == '_' || id[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* The core fetches the file before the message is stored: GET
+ * {api_base}/{media-id} answers {"url"}, which is fetched with the same
+ * token (include/omniroute/plugin.h, attachments' "fetch"). */
+static void wa_media_fetch(const struct wa_state *st, json_t *a, const char *id)
+{
+	char url[600];
+	snprintf(url, sizeof(url), "%s/%s", st->cfg->api_base, id);
+	json_object_set_new(a, "fetch", json_pack("{s:s,s:s,s:b}", "url", url, "bearer",
+						  st->cfg->access_token, "lookup", 1));
+}
+
+static const char *wa_text(const struct wa_state *st, const char *type, json_t *m, json_t *meta,
+			   json_t *attachments, char **buf_r)
 {
 	json_t *body = json_object_get(m, type);
 	*buf_r = NULL;
@@ -110,10 +135,11 @@ static const char *wa_text(const char *type, json_t *m, json_t *meta, json_t *at
 		const char *name = json_string_value(json_object_get(body, "filename"));
 		json_t *a = json_pack("{s:s,s:s,s:s?}", "type", mime ? mime : "application/octet-stream",
 				      "kind", type, "name", name);
-		if (json_is_string(json_object_get(body, "id")))
-			json_object_set(a, "media_id", json_object_get(body, "id"));
-		if (json_is_string(json_object_get(body, "sha256")))
-			json_object_set(a, "sha256", json_object_get(body, "sha256"));
+		const char *id = json_string_value(json_object_get(body, "id"));
+		if (id && wa_media_id_ok(id)) {
+			json_object_set_new(a, "media_id", json_string(id));
+			wa_media_fetch(st, a, id);
+		}
 		json_array_append_new(attachments, a);
 		const char *cap = json_string_value(json_object_get(body, "caption"));
 		return cap ? cap : "";
@@ -195,7 +221,7 @@ static void wa_message(struct wa_state *st, omr_webhook_batch *b, const json_t *
 	if (!id || !from || !type)
 		return; /* nothing to key it by: the core would refuse it too */
 	json_t *meta = json_object(), *atts = json_array();
-	const char *text = wa_text(type, m, meta, atts, &buf);
+	const char *text = wa_text(st, type, m, meta, atts, &buf);
 	if (text) {
 		json_t *ctx = json_object_get(m, "context");
 		if (json_is_object(ctx))
@@ -284,6 +310,168 @@ static int wa_parse(void *arg, const char *body, size_t len, omr_webhook_batch *
 	return OMR_OK;
 }
 
+/* ---- out: an agent's file (docs/media.md) ---- */
+
+/* A media message on its way: the file is read on a worker, uploaded
+ * (POST /{phone-number-id}/media, multipart), then sent by its id. */
+struct wa_media {
+	struct wa_state *st;
+	char *message, *to, *caption, *name, *type, *path;
+	char *body;   /* the multipart upload, made on the worker */
+	size_t len;
+	int read_ok;
+};
+
+static void wa_media_free(struct wa_media *w)
+{
+	free(w->message);
+	free(w->to);
+	free(w->caption);
+	free(w->name);
+	free(w->type);
+	free(w->path);
+	free(w->body);
+	free(w);
+}
+
+#define WA_BOUNDARY "omniroute-wa-7f3a9c1e5b"
+
+/* On a worker: the file into a multipart/form-data body. */
+static void wa_media_read(void *arg)
+{
+	struct wa_media *w = arg;
+	FILE *f = fopen(w->path, "rb");
+	long n;
+	if (!f)
+		return;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+		char head[1024], tail[64];
+		int hl = snprintf(head, sizeof(head),
+				  "--" WA_BOUNDARY "\r\nContent-Disposition: form-data; "
+				  "name=\"messaging_product\"\r\n\r\nwhatsapp\r\n"
+				  "--" WA_BOUNDARY "\r\nContent-Disposition: form-data; "
+				  "name=\"type\"\r\n\r\n%s\r\n"
+				  "--" WA_BOUNDARY "\r\nContent-Disposition: form-data; name=\"file\"; "
+				  "filename=\"file\"\r\nContent-Type: %s\r\n\r\n", w->type, w->type);
+		int tl = snprintf(tail, sizeof(tail), "\r\n--" WA_BOUNDARY "--\r\n");
+		w->body = omr_plugin_calloc(1, (size_t)hl + (size_t)n + (size_t)tl + 1);
+		memcpy(w->body, head, (size_t)hl);
+		if (fread(w->body + hl, 1, (size_t)n, f) == (size_t)n) {
+			memcpy(w->body + hl + n, tail, (size_t)tl);
+			w->len = (size_t)hl + (size_t)n + (size_t)tl;
+			w->read_ok = 1;
+		}
+	}
+	fclose(f);
+}
+
+/* The Cloud API's message type for a file's media type. */
+static const char *wa_media_kind(const char *type)
+{
+	if (strncmp(type, "image/", 6) == 0 && strcmp(type, "image/gif") != 0)
+		return "image";
+	if (strncmp(type, "audio/", 6) == 0)
+		return "audio";
+	if (strcmp(type, "video/mp4") == 0)
+		return "video";
+	return "document";
+}
+
+static void wa_media_uploaded(void *arg, const struct omr_http_response *res)
+{
+	struct wa_media *w = arg;
+	struct wa_state *st = w->st;
+	json_t *j = res->ok ? json_loadb(res->body, res->body_len, 0, NULL) : NULL;
+	const char *id = json_string_value(json_object_get(j, "id"));
+	char why[300];
+
+	if (res->cancelled) {
+		/* stopping: the outbox sends it again after the restart */
+	} else if (!res->ok || res->status < 200 || res->status > 299 || !id) {
+		if (!res->ok)
+			snprintf(why, sizeof(why), "media upload: %s", res->error ? res->error : "no answer");
+		else
+			provider_error_text(res->status, res->body, res->body_len, why, sizeof(why));
+		st->api->send_result(st->host, w->message, "failed", NULL, why);
+	} else {
+		const char *kind = wa_media_kind(w->type);
+		json_t *media = json_pack("{s:s}", "id", id);
+		if (strcmp(kind, "audio") != 0 && w->caption && *w->caption)
+			json_object_set_new(media, "caption", json_string(w->caption));
+		if (strcmp(kind, "document") == 0)
+			json_object_set_new(media, "filename", json_string(w->name));
+		json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:o}", "messaging_product", "whatsapp",
+					 "recipient_type", "individual", "to", w->to, "type", kind,
+					 kind, media);
+		struct omr_http_retry retry = {
+			.attempts = (int)st->cfg->send_attempts,
+			.lane = st->cfg->phone_number_id,
+			.per_second = (double)st->cfg->rate_per_second,
+		};
+		if (provider_post(st->api, st->host, st->url, st->cfg->access_token, body,
+				  (long)st->cfg->timeout, &retry, w->message, &wa_reply) != OMR_OK)
+			st->api->send_result(st->host, w->message, "failed", NULL,
+					     "the media message could not be sent");
+	}
+	json_decref(j);
+	wa_media_free(w);
+}
+
+static void wa_media_ready(void *arg, int status)
+{
+	struct wa_media *w = arg;
+	struct wa_state *st = w->st;
+	char url[600], auth[600];
+	if (status != OMR_OK) {
+		wa_media_free(w); /* stopping: sent again after the restart */
+		return;
+	}
+	if (!w->read_ok) {
+		st->api->send_result(st->host, w->message, "failed", NULL,
+				     "the file could not be read on this node");
+		wa_media_free(w);
+		return;
+	}
+	snprintf(url, sizeof(url), "%s/%s/media", st->cfg->api_base, st->cfg->phone_number_id);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", st->cfg->access_token);
+	const char *headers[] = { auth, "Content-Type: multipart/form-data; boundary=" WA_BOUNDARY,
+				  NULL };
+	struct omr_http_retry retry = {
+		.attempts = (int)st->cfg->send_attempts,
+		.lane = st->cfg->phone_number_id,
+		.per_second = (double)st->cfg->rate_per_second,
+	};
+	if (st->api->http_send(st->host, "POST", url, headers, w->body, w->len,
+			       (long)st->cfg->timeout, &retry, wa_media_uploaded, w) != OMR_OK) {
+		st->api->send_result(st->host, w->message, "failed", NULL, "the upload could not start");
+		wa_media_free(w);
+	}
+}
+
+/* The first of an agent's files, with the text as its caption (the Cloud
+ * API takes one file per message). */
+static int wa_send_media(struct wa_state *st, const struct omr_outbound *out, const json_t *file)
+{
+	const char *path = json_string_value(json_object_get(file, "path"));
+	const char *type = json_string_value(json_object_get(file, "type"));
+	const char *name = json_string_value(json_object_get(file, "name"));
+	if (!path || !type || !name || strpbrk(type, "\"\r\n"))
+		return OMR_ERROR;
+	struct wa_media *w = omr_plugin_calloc(1, sizeof(*w));
+	w->st = st;
+	w->message = omr_plugin_strdup(out->message);
+	w->to = omr_plugin_strdup(out->address);
+	w->caption = omr_plugin_strdup(out->text ? out->text : "");
+	w->name = omr_plugin_strdup(name);
+	w->type = omr_plugin_strdup(type);
+	w->path = omr_plugin_strdup(path);
+	if (st->api->work(st->host, wa_media_read, wa_media_ready, w) != OMR_OK) {
+		wa_media_free(w);
+		return OMR_ERROR;
+	}
+	return OMR_OK;
+}
+
 /* ---- out ---- */
 
 static int wa_send(void *state, const struct omr_outbound *out)
@@ -294,6 +482,9 @@ static int wa_send(void *state, const struct omr_outbound *out)
 
 	if (strcmp(out->kind, "message") != 0)
 		return OMR_OK; /* queue positions are not sent on WhatsApp */
+	const json_t *files = json_object_get(out->data, "attachments");
+	if (json_array_size(files) && !json_is_object(tmpl))
+		return wa_send_media(st, out, json_array_get(files, 0));
 	if (json_is_object(tmpl) && json_is_string(json_object_get(tmpl, "language")))
 		/* stored before templates had variables: {name, language} */
 		body = json_pack("{s:s,s:s,s:s,s:{s:O,s:{s:O}}}", "messaging_product", "whatsapp",
@@ -401,6 +592,7 @@ const struct omr_plugin_descriptor omr_plugin = {
 	.version = "1.0",
 	.description = "WhatsApp Business (Cloud API): webhook in, Graph API out",
 	.kind = OMR_PLUGIN_CHANNEL,
+	.flags = OMR_PLUGIN_FILES, /* uploaded to the Cloud API, sent by id */
 	.config_keys = wa_keys,
 	.config_size = sizeof(struct wa_config),
 	.check = wa_check,

@@ -970,6 +970,8 @@
 	function onError(msg) {
 		if (window.omrOutreach && window.omrOutreach.onError(msg))
 			return; /* a "start" of the customer panel (outreach.js) */
+		if (typeof msg.upload === 'string')
+			return; /* an upload's: attach.js shows why next to the file */
 		var code = str(msg.code), text = errorText(msg);
 		el.customerOwn.disabled = false;
 		if (code === 'session_expired' || code === 'session_invalid') {
@@ -1105,6 +1107,9 @@
 		else if (S.authed && m.private) /* a public post answered privately, with a public note */
 			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid,
 			       private: true });
+		else if (S.authed && m.attachments && m.attachments.length) /* uploads: attach.js */
+			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid,
+			       attachments: m.attachments });
 		else if (S.authed)
 			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid });
 		/* otherwise it goes after the next welcome */
@@ -1139,15 +1144,16 @@
 		if (!entry || entry.c.status !== 'assigned')
 			return;
 		var text = el.replyText.value.replace(/\s+$/, '');
-		if (!text.trim())
-			return;
 		if (utf8Length(text) > MAX_TEXT_BYTES) {
 			notice('That reply is too long; please split it up.', 'error');
 			return;
 		}
 		var m = { cmid: newClientMsgId(), conversation: entry.c.id, text: text, at: Date.now(),
 			  failed: false, why: '', private: entry.c.public === true && el.replyPrivate.checked };
-		emit('reply', entry, m); /* an extension may add to it (an e-mail's signature) */
+		/* an extension may add to it (an e-mail's signature, attach.js's files) */
+		emit('reply', entry, m);
+		if (!text.trim() && !(m.attachments && m.attachments.length))
+			return;
 		S.outbox.push(m);
 		el.transcript.appendChild(pendingReplyNode(m));
 		scrollToEnd(el.transcript);
@@ -1920,9 +1926,19 @@
 				link.target = '_blank';
 				link.rel = 'noopener noreferrer';
 				li.appendChild(link);
+				/* an image this server keeps is shown (served in a sandbox) */
+				if (/^image\/(png|jpeg|gif|webp)$/.test(str(a.type)) && url.indexOf('/files/') === 0) {
+					var img = node('img', 'attachment-image');
+					img.src = url;
+					img.alt = name;
+					img.loading = 'lazy';
+					li.appendChild(img);
+				}
 			} else {
 				li.appendChild(node('span', 'attachment-name', name));
 			}
+			if (a.unavailable === true) /* refused or not fetched: why */
+				li.appendChild(node('span', 'attachment-error', ' ' + (str(a.error) || 'unavailable')));
 			var facts = [];
 			if (str(a.type))
 				facts.push(str(a.type));
@@ -4656,7 +4672,9 @@
 	 * here: on(name, fn) is called with emit(name, ...) at these points:
 	 * frame (every server frame, after the console handled it),
 	 * offer-card (li, entry), message-node (li, m, c), list-item (button,
-	 * entry), selected (entry, rebuilt), reply (entry, outgoing m).
+	 * entry), selected (entry, rebuilt), reply (entry, outgoing m: files
+ * it names go in m.attachments, a list of upload ids; a reply with
+ * neither text nor files is not sent).
 	 */
 	var hooks = {};
 
@@ -4673,7 +4691,7 @@
 
 	/* what extensions read of the state: not the password nor the session */
 	var shared = {};
-	['offers', 'convs', 'selected', 'queues', 'historyId', 'view', 'outbox', 'me'].forEach(function (k) {
+	['offers', 'convs', 'selected', 'queues', 'historyId', 'view', 'outbox', 'me', 'authed'].forEach(function (k) {
 		Object.defineProperty(shared, k, { get: function () { return S[k]; }, enumerable: true });
 	});
 

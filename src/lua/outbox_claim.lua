@@ -16,6 +16,7 @@
 -- @reply text    str
 -- @reply meta    str   JSON
 -- @reply try     str
+-- @reply attachments str JSON (the agent's files, omr_media)
 -- Returns: { 'resend', channel, conversation, address, thread, author,
 --            author_name, text, meta JSON, try }
 --          { 'give_up', channel, tries }   (the caller marks it failed)
@@ -23,7 +24,7 @@
 local id, now = A.message, NOW
 local key = K.msg
 local m = redis.call('HMGET', key, 'status', 'channel', 'conversation', 'author', 'author_name',
-  'text', 'meta', 'resends')
+  'text', 'meta', 'resends', 'attachments')
 if m[1] ~= 'queued' then
   redis.call('ZREM', K.outbox, id)
   return { 'gone' }
@@ -38,4 +39,4 @@ redis.call('HSET', key, 'resends', n)
 redis.call('ZADD', K.outbox, now, id)
 local c = redis.call('HMGET', P .. 'conv:' .. (m[3] or ''), 'address', 'thread')
 return { 'resend', m[2] or '', m[3] or '', c[1] or '', c[2] or '', m[4] or '', m[5] or '',
-  m[6] or '', m[7] or '{}', tostring(n) }
+  m[6] or '', m[7] or '{}', tostring(n), m[9] or '[]' }

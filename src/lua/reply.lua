@@ -24,6 +24,8 @@
 --                     'not_yours'
 -- @arg  words   str   the text's search terms, space separated ('' : not
 --                     indexed: bots' and system messages, notes)
+-- @arg  attachments str JSON list of the agent's stored files ({name, type,
+--                     size, sha256, stored}: omr_media), '' none
 -- @time
 -- @lib  search
 -- @reply tag     str   'ok' | 'dup' | 'note' | 'not_yours' | 'bad_state'
@@ -105,8 +107,16 @@ redis.call('HSET', P .. 'msg:' .. mid,
   'id', mid, 'conversation', conv, 'customer', c[6], 'direction', 'out',
   'author', A.author == 'survey' and 'system' or A.author, 'author_id', agent,
   'author_name', name, 'text', text,
-  'attachments', '[]', 'channel', c[3], 'status', 'queued', 'kind', 'message',
-  'meta', meta, 'created_at', now)
+  'attachments', A.attachments ~= '' and A.attachments or '[]', 'channel', c[3],
+  'status', 'queued', 'kind', 'message', 'meta', meta, 'created_at', now)
+if A.attachments ~= '' then
+  -- counted per message naming the file, as ingest.lua does
+  for _, a in ipairs(cjson.decode(A.attachments)) do
+    if a.stored == true and type(a.sha256) == 'string' then
+      redis.call('HINCRBY', P .. 'files:refs', c[3] .. ':' .. a.sha256, 1)
+    end
+  end
+end
 redis.call('RPUSH', ckey .. ':msgs', mid)
 redis.call('HINCRBY', ckey, 'msg_count', 1)
 redis.call('HSET', ckey, 'updated_at', now, 'last_message_at', now, 'last_outbound_at', now)

@@ -68,12 +68,8 @@ static int f_avail(omr_host *h, void (*cb)(void *arg, int status, int available)
 	return OMR_OK;
 }
 
-/* a file is checked, never written here: the worker queue is "full" */
-int omr_attach_store(const char *dir, const char *sha, const unsigned char *data, size_t len)
-{
-	abort();
-}
-
+/* a file is checked, never written here: the worker queue is "full"
+ * (the store's writer, omr_mediafile_store, comes from the core library) */
 static int f_work(omr_host *h, void (*work)(void *arg), void (*done)(void *arg, int status),
 		  void *arg)
 {

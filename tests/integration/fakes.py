@@ -14,6 +14,19 @@ import time
 from omrtest import BUILDDIR
 
 
+def _form_data(content_type, raw):
+    """A multipart/form-data body as {name: (bytes, content type)}."""
+    import email
+    import email.policy
+    msg = email.message_from_bytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw,
+                                   policy=email.policy.HTTP)
+    out = {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        out[name] = (part.get_payload(decode=True), part.get_content_type())
+    return {"form": out}
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -36,6 +49,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
+    def do_GET(self):
+        """Media: the Cloud API's GET /{media-id} (a lookup: {url, ...}),
+        the file behind that url (bearer token), and a CDN's file (no
+        token), as FakeApi.media holds them."""
+        fake = self.server.fake
+        req = {"method": "GET", "path": self.path, "auth": self.headers.get("Authorization")}
+        with fake.lock:
+            fake.requests.append(req)
+            failure = fake.get_failures.pop(0) if fake.get_failures else None
+        if failure:
+            return self._send_quietly(failure, {"error": {"message": "Service unavailable"}})
+        status, answer = fake.get(self.path, req["auth"])
+        if isinstance(answer, bytes):
+            self.send_response(status)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            try:
+                self.wfile.write(answer)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
+        self._send_quietly(status, answer)
+
     def do_POST(self):
         fake = self.server.fake
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -45,6 +82,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = None
         req = {"method": "POST", "path": self.path, "auth": self.headers.get("Authorization"),
                "content_type": self.headers.get("Content-Type"), "body": body}
+        if (req["content_type"] or "").startswith("multipart/form-data"):
+            req["body"] = body = _form_data(req["content_type"], raw)
         with fake.lock:
             fake.requests.append(req)
             failure = fake.failures.pop(0) if fake.failures else None
@@ -77,6 +116,9 @@ class FakeApi:
         self.failures = []
         self.delays = []
         self.before_answer = None  # fn(path, body, answer) run before answering
+        self.get_failures = []     # statuses for the next GETs
+        self.media = {}            # media id -> (bytes, mime type) (Graph: GET /{id})
+        self.cdn = {}              # name -> bytes (GET /cdn/{name}, no token)
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
         self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -95,9 +137,35 @@ class FakeApi:
         with self.lock:
             self.delays.append(seconds)
 
+    def fail_next_get(self, n, status=503):
+        with self.lock:
+            self.get_failures.extend([status] * n)
+
+    def gets(self, path_part):
+        with self.lock:
+            return [r for r in self.requests if r["method"] == "GET" and path_part in r["path"]]
+
+    def get(self, path, auth):
+        root = self.base[len("http://127.0.0.1:%d" % self.srv.server_address[1]):]
+        if path.startswith(root + "/cdn/"):
+            name = path[len(root) + 5:]
+            return (200, self.cdn[name]) if name in self.cdn else (404, {"error": "no such file"})
+        if not self.authorised(auth, path):
+            return 401, {"error": {"message": "Invalid OAuth access token", "code": 190}}
+        if path.startswith(root + "/media-file/"):
+            mid = path[len(root) + 12:]
+            return (200, self.media[mid][0]) if mid in self.media else (404, {"error": "gone"})
+        mid = path[len(root) + 1:]
+        if mid in self.media:
+            data, mime = self.media[mid]
+            return 200, {"messaging_product": "whatsapp", "id": mid, "mime_type": mime,
+                         "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data),
+                         "url": "%s/media-file/%s" % (self.base, mid)}
+        return 404, {"error": {"message": "Unsupported get request", "code": 100}}
+
     def posts(self, path_part):
         with self.lock:
-            return [r for r in self.requests if path_part in r["path"]]
+            return [r for r in self.requests if r["method"] == "POST" and path_part in r["path"]]
 
     def answer(self, path, body):
         raise NotImplementedError
@@ -113,9 +181,18 @@ class FakeGraph(FakeApi):
     def __init__(self, token):
         super().__init__(token, "/v21.0")
         self.private_replied = set()   # comments answered privately: once each
+        self.uploaded = {}             # media id -> (bytes, type): POST /{phone}/media
 
     def answer(self, path, body):
         n = next(self.ids)
+        if path.endswith("/media") and isinstance(body, dict) and "form" in body:
+            # Cloud API media upload: messaging_product, type, file -> {id}
+            form = body["form"]
+            if form.get("messaging_product", (b"",))[0] != b"whatsapp" or "file" not in form:
+                return 400, {"error": {"message": "(#100) missing parameter", "code": 100}}
+            mid = "up%06d" % n
+            self.uploaded[mid] = (form["file"][0], form.get("type", (b"",))[0].decode())
+            return 200, {"id": mid}
         if path.endswith("/messages") and isinstance(body, dict) and \
                 body.get("messaging_product") == "whatsapp":
             bad = self.bad_template(body) if body.get("type") == "template" else None

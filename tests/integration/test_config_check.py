@@ -54,6 +54,18 @@ def test(tmp):
         check(want in err, "every error reported: " + want)
     check("has 3 error(s)" in err, "error count")
 
+    # media.types: only types a file's bytes can show (docs/media.md)
+    with open(main) as f:
+        text = f.read()
+    bad_media = os.path.join(os.path.dirname(main), "bad-media.yaml")
+    with open(bad_media, "w") as f:
+        f.write(text + "\nmedia:\n  max_bytes: 1048576\n  types: [image/png, text/html]\n")
+    rc, out, err = run("-t", "-c", bad_media)
+    line = (text + "\n").count("\n") + 3
+    eq(rc, 1, "a media type omniroute cannot recognise: exit 1")
+    check("bad-media.yaml:%d: media: types: 'text/html' is not a type" % line in err,
+          "named with file and line: %r" % err[-300:])
+
     rc, out, err = run("-t", "-c", os.path.join(tmp, "missing.yaml"))
     eq(rc, 1, "missing file: exit 1")
     check("missing.yaml: No such file or directory" in err, "missing file named")

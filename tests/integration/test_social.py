@@ -276,7 +276,8 @@ def test(tmp):
     # attachments and a postback
     att = messenger_dm("m_AAA2", "", ts=1732531201000)
     att["entry"][0]["messaging"][0]["message"]["attachments"] = [
-        {"type": "image", "payload": {"url": "https://scontent.example/img.jpg"}}]
+        {"type": "image", "payload": {"url": graph.base + "/cdn/img.jpg"}}]
+    graph.cdn["img.jpg"] = b"\xff\xd8\xff\xe0" + b"\x00" * 60
     pb = {"object": "page", "entry": [{"id": PAGE_ID, "messaging": [{
         "sender": {"id": "6000000000000001"}, "recipient": {"id": PAGE_ID},
         "timestamp": 1732531202000, "postback": {"title": "Talk to a person", "payload": "HUMAN",
@@ -284,7 +285,8 @@ def test(tmp):
     eq(hooks.post("messenger", att)[1]["messages"], 1, "a photo")
     eq(hooks.post("messenger", pb)[1]["messages"], 1, "a postback")
     ms = {m.get("channel_msg_id"): m for m in msgs(d, conv["id"])}
-    eq(ms["m_AAA2"]["attachments"][0]["url"], "https://scontent.example/img.jpg", "the photo's URL")
+    eq((ms["m_AAA2"]["attachments"][0]["stored"], ms["m_AAA2"]["attachments"][0]["size"]),
+       (True, 64), "the photo is fetched into the store (test_media.py has the rest)")
     eq(ms["m_PB1"]["text"], "Talk to a person", "the button's title")
     # the 24-hour window (3 s here) applies to DMs
     time.sleep(3.3)
