@@ -10,9 +10,9 @@
  *    thread, from a bounded queue of admission.login_queue checks; past it
  *    the answer is "busy, retry". Checks for an account and an address
  *    without recent failures go first, and take the place of a suspect one
- *    when the queue is full; any check takes the place of the newest of
- *    an account or address that holds more of the queue than its own
- *    would (a flood of one account from many clean addresses, before its
+ *    when the queue is full; any check goes ahead of, and takes the place
+ *    of the newest of, an account or address that holds more of the
+ *    queue than its own would (a flood of one account from many clean addresses, before its
  *    failures mark it suspect), so that a flood of wrong passwords does
  *    not keep real agents waiting. An unknown agent costs no check: it is answered
  *    after about as long as a check takes, so that timing does not tell
@@ -308,16 +308,17 @@ static int omr_auth_by_ip(const void *x, const void *y)
 	return c ? c : (p->order > q->order) - (p->order < q->order);
 }
 
-static const char *omr_auth_key(struct omr_auth_slot sl, size_t k)
+static const char *omr_auth_key(const struct omr_auth_job *j, size_t k)
 {
-	return k ? (*sl.link)->ip : (*sl.link)->agent;
+	return k ? j->ip : j->agent;
 }
 
 /* The newest queued check of the account or address that holds the most
  * of the queue, if it holds more than j's would with j in it; suspect
  * ones are the newer of equals. NULL if none. n log n: the queue may be
  * configured long. */
-static struct omr_auth_job **omr_auth_hog(struct omr_agents *a, const struct omr_auth_job *j)
+static struct omr_auth_job **omr_auth_hog(struct omr_agents *a, const struct omr_auth_job *j,
+					  size_t *key)
 {
 	struct omr_auth_job **const lists[] = { &a->auth_hi, &a->auth_lo };
 	int (*const by[])(const void *, const void *) = { omr_auth_by_agent, omr_auth_by_ip };
@@ -339,12 +340,13 @@ static struct omr_auth_job **omr_auth_hog(struct omr_agents *a, const struct omr
 	for (size_t k = 0; k < 2; k++) {
 		qsort(v, n, sizeof(*v), by[k]);
 		for (size_t i = 0, e; i < n; i = e + 1) {
-			for (e = i; e + 1 < n && strcmp(omr_auth_key(v[e + 1], k),
-							 omr_auth_key(v[i], k)) == 0; e++)
+			for (e = i; e + 1 < n && strcmp(omr_auth_key(*v[e + 1].link, k),
+							 omr_auth_key(*v[i].link, k)) == 0; e++)
 				;
 			if (e - i + 1 > most) {
 				most = e - i + 1;
 				best = v[e].link; /* the newest of the run */
+				*key = k;
 			}
 		}
 	}
@@ -360,12 +362,13 @@ static struct omr_auth_job **omr_auth_hog(struct omr_agents *a, const struct omr
 static int omr_auth_evict(struct omr_agents *a, const struct omr_auth_job *j)
 {
 	struct omr_auth_job **pj = &a->auth_lo, **last = NULL;
+	size_t key;
 	if (!j->suspect) {
 		for (; *pj; pj = &(*pj)->next)
 			last = pj;
 	}
 	if (!last)
-		last = omr_auth_hog(a, j);
+		last = omr_auth_hog(a, j, &key);
 	if (!last)
 		return 0;
 	struct omr_auth_job *out = *last;
@@ -375,11 +378,21 @@ static int omr_auth_evict(struct omr_agents *a, const struct omr_auth_job *j)
 	return 1;
 }
 
+/* A clean check goes after the other clean ones, but before those of an
+ * account or address that holds more of the queue than its own would;
+ * a suspect one last. */
 static void omr_auth_enqueue(struct omr_agents *a, struct omr_auth_job *j)
 {
-	struct omr_auth_job **tail = j->suspect ? &a->auth_lo : &a->auth_hi;
-	while (*tail)
+	struct omr_auth_job **tail = j->suspect ? &a->auth_lo : &a->auth_hi, **hog = NULL;
+	size_t key = 0;
+	if (!j->suspect)
+		hog = omr_auth_hog(a, j, &key);
+	while (*tail) {
+		if (hog && strcmp(omr_auth_key(*tail, key), omr_auth_key(*hog, key)) == 0)
+			break;
 		tail = &(*tail)->next;
+	}
+	j->next = *tail;
 	*tail = j;
 	a->auth_queued++;
 	omr_auth_dispatch(a);
