@@ -22,15 +22,8 @@
 	var VARS = /\{\{|\}\}|\{([a-z_]+\.[a-z_]+)\}/g;
 	var C = { shared: [], personal: [], at: 0, open: false, items: [], active: 0, start: 0 };
 
-	function str(v) { return typeof v === 'string' ? v : ''; }
-	function node(tag, cls, text) {
-		var n = document.createElement(tag);
-		if (cls)
-			n.className = cls;
-		if (text !== undefined)
-			n.textContent = text;
-		return n;
-	}
+	var str = api.str;
+	var node = api.node;
 	function firstWord(s) { return str(s).trim().split(/\s+/)[0] || ''; }
 
 	/* ---- the list ---- */

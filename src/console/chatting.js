@@ -26,15 +26,8 @@
 	var NOTE_MAX = 4000;
 	var T = { sentAt: 0, sentConv: null, hideTimer: 0, seen: {}, mentions: [] };
 
-	function str(v) { return typeof v === 'string' ? v : ''; }
-	function node(tag, cls, text) {
-		var n = document.createElement(tag);
-		if (cls)
-			n.className = cls;
-		if (text !== undefined)
-			n.textContent = text;
-		return n;
-	}
+	var str = api.str;
+	var node = api.node;
 	function live(c) { return c && c.channel === 'webchat' && c.status === 'assigned'; }
 
 	/* ---- the customer is typing ---- */

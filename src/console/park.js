@@ -18,15 +18,8 @@
 	var HOUR = 3600000;
 	var P = { list: [] };
 
-	function str(v) { return typeof v === 'string' ? v : ''; }
-	function node(tag, cls, text) {
-		var n = document.createElement(tag);
-		if (cls)
-			n.className = cls;
-		if (text !== undefined)
-			n.textContent = text;
-		return n;
-	}
+	var str = api.str;
+	var node = api.node;
 	function when(ms) {
 		var d = new Date(ms);
 		return d.toLocaleString([], { weekday: 'short', day: 'numeric', month: 'short',

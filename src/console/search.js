@@ -20,15 +20,7 @@
 	var PAGE = 20;
 	var st = { q: '', offset: 0, results: [], total: 0, pending: null, viewing: null };
 
-	function node(tag, cls, text) {
-		var n = document.createElement(tag);
-		if (cls)
-			n.className = cls;
-		if (text !== undefined && text !== null)
-			n.textContent = String(text);
-		return n;
-	}
-	function str(v) { return typeof v === 'string' ? v : ''; }
+	var node = C.node, str = C.str;
 
 	/* ---- the search panel: a button in the top bar, a panel below it ---- */
 

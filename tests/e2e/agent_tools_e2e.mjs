@@ -9,7 +9,7 @@
 // E2E_TOKEN, E2E_OUT (and E2E_CHROMIUM, E2E_PLAYWRIGHT).
 
 import assert from 'node:assert/strict';
-import { BASE, begin, dialogs, launch, login, newPage, ok, problems, run, shot } from './e2e_harness.mjs';
+import { BASE, begin, dialogs, launch, login, loginAvailable, newPage, ok, problems, run, shot } from './e2e_harness.mjs';
 
 const ADMIN = process.env.E2E_ADMIN;
 const TOKEN = process.env.E2E_TOKEN;
@@ -40,11 +40,7 @@ async function main() {
 	const V = await newPage('visitor', 1000, 800);
 
 	begin('log-ins');
-	await login(A, 'alice', 'alice');
-	const toggle = A.locator('#presence-toggle');
-	if (await toggle.getAttribute('aria-checked') !== 'true')
-		await toggle.click();
-	await A.locator('#presence-toggle[aria-checked="true"]').waitFor();
+	await loginAvailable(A, 'alice', 'alice');
 	await login(B, 'bob', 'bob');
 	ok('alice (available) and bob are logged in');
 

@@ -9,7 +9,7 @@
 // in the reply box with the server's reason.
 
 import assert from 'node:assert/strict';
-import { BASE, begin, dialogs, launch, login, newPage, ok, problems, run, shot } from './e2e_harness.mjs';
+import { BASE, begin, dialogs, launch, login, loginAvailable, newPage, ok, problems, run, shot } from './e2e_harness.mjs';
 
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(70000, 0x41), Buffer.from('\n%%EOF\n')]);
 
@@ -19,11 +19,7 @@ async function main() {
 	const B = await newPage('chat', 720, 860);
 
 	begin('login');
-	await login(A, 'alice', 'alice');
-	const toggle = A.locator('#presence-toggle');
-	if (await toggle.getAttribute('aria-checked') !== 'true')
-		await toggle.click();
-	await A.locator('#presence-toggle[aria-checked="true"]').waitFor();
+	await loginAvailable(A, 'alice', 'alice');
 
 	begin('visitor');
 	await B.goto(BASE + '/chat-demo/');

@@ -91,6 +91,23 @@ export async function login(page, user, password) {
 	await page.locator('#conn[data-state="online"]').waitFor();
 }
 
+/* Logs in and goes available (the presence switch on). */
+export async function loginAvailable(page, user, password) {
+	await login(page, user, password);
+	const toggle = page.locator('#presence-toggle');
+	if (await toggle.getAttribute('aria-checked') !== 'true')
+		await toggle.click();
+	await page.locator('#presence-toggle[aria-checked="true"]').waitFor();
+}
+
+/* Accepts the first offer and waits for its conversation in the list. */
+export async function acceptFirstOffer(page) {
+	const card = page.locator('[data-testid="offer-card"]').first();
+	await card.waitFor({ state: 'visible' });
+	await card.locator('[data-testid="offer-accept"]').click();
+	await page.locator('[data-testid="conversation-item"]').first().waitFor();
+}
+
 /* Runs main() within the overall timeout (E2E_TIMEOUT_MS, else
  * timeoutMs) and exits: 0 with "PASS: <name> end-to-end", else 1 with the
  * step it failed in and screenshots of every page, <failurePrefix>N.png. */

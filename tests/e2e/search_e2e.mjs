@@ -4,7 +4,7 @@
 // sets E2E_BASE, E2E_OUT (and E2E_CHROMIUM, E2E_PLAYWRIGHT).
 
 import assert from 'node:assert/strict';
-import { BASE, begin, dialogs, launch, login, newPage, ok, problems, run, shot } from './e2e_harness.mjs';
+import { BASE, acceptFirstOffer, begin, dialogs, launch, login, newPage, ok, problems, run, shot } from './e2e_harness.mjs';
 
 if (!BASE) {
 	console.error('search_e2e: set E2E_BASE (tests/e2e/test_search_console.py does)');
@@ -20,10 +20,7 @@ async function main() {
 	const toggle = A.locator('#presence-toggle');
 	if (await toggle.getAttribute('aria-checked') !== 'true')
 		await toggle.click();
-	const card = A.locator('[data-testid="offer-card"]').first();
-	await card.waitFor({ state: 'visible' });
-	await card.locator('[data-testid="offer-accept"]').click();
-	await A.locator('[data-testid="conversation-item"]').first().waitFor();
+	await acceptFirstOffer(A);
 	await A.locator('#customer-previous-empty').waitFor({ state: 'visible' });
 	ok('alice has the chat of "E. J.", a first contact');
 

@@ -14,7 +14,7 @@
 // the text with the values (the test then checks the Graph API's JSON).
 
 import assert from 'node:assert/strict';
-import { BASE, begin, dialogs, launch, login, newPage, ok, problems, run, shot } from './e2e_harness.mjs';
+import { BASE, acceptFirstOffer, begin, dialogs, launch, login, loginAvailable, newPage, ok, problems, run, shot } from './e2e_harness.mjs';
 
 if (!BASE) {
 	console.error('template_e2e: set E2E_BASE (tests/e2e/test_template_console.py does)');
@@ -26,18 +26,11 @@ async function main() {
 	const A = await newPage('console', 1400, 860);
 
 	begin('console login');
-	await login(A, 'alice', 'alice');
-	const toggle = A.locator('#presence-toggle');
-	if (await toggle.getAttribute('aria-checked') !== 'true')
-		await toggle.click();
-	await A.locator('#presence-toggle[aria-checked="true"]').waitFor();
+	await loginAvailable(A, 'alice', 'alice');
 	ok('alice is logged in and available');
 
 	begin('offer');
-	const card = A.locator('[data-testid="offer-card"]').first();
-	await card.waitFor({ state: 'visible' });
-	await card.locator('[data-testid="offer-accept"]').click();
-	await A.locator('[data-testid="conversation-item"]').first().waitFor();
+	await acceptFirstOffer(A);
 	ok('alice accepted the WhatsApp conversation');
 
 	begin('the window is closed: templates');

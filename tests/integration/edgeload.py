@@ -54,25 +54,27 @@ def tiny_frames(n, payload=b"1"):
 
 
 def _close_code(buf):
-    """The close code of the first close frame in buf (server frames are not
-    masked), 1005 for one without a code, None when there is none yet."""
+    """Reads the server's frames (not masked) at the start of buf: the close
+    code of the first close frame (1005 for one without a code) or None
+    when there is none yet, and what is left of buf after the whole frames
+    read (a frame's beginning, so that the next read goes on from there)."""
     while len(buf) >= 2:
         op, n = buf[0] & 0x0f, buf[1] & 0x7f
         hdr = 2
         if n == 126:
             if len(buf) < 4:
-                return None
+                return None, buf
             n, hdr = struct.unpack("!H", buf[2:4])[0], 4
         elif n == 127:
             if len(buf) < 10:
-                return None
+                return None, buf
             n, hdr = struct.unpack("!Q", buf[2:10])[0], 10
         if len(buf) < hdr + n:
-            return None
+            return None, buf
         if op == 0x8:
-            return struct.unpack("!H", buf[hdr:hdr + 2])[0] if n >= 2 else 1005
+            return (struct.unpack("!H", buf[hdr:hdr + 2])[0] if n >= 2 else 1005), b""
         buf = buf[hdr + n:]
-    return None
+    return None, buf
 
 
 class _Conn:
@@ -133,13 +135,12 @@ def flood(port, conns, frames, hello=False, read=True, path="/chat", proto="omni
                     c.lost = c.code is None
                     del socks[s]
                     continue
-                # only the close frame matters: keep a bounded tail
-                c.buf = (c.buf + data)[-(1 << 16):] if c.code is None else b""
+                # only the close frame matters: the whole frames before it
+                # are dropped as they come (cutting the buffer anywhere
+                # else read a text frame's bytes as a header: the gate saw
+                # "close code" 25955, the letters "ec")
                 if c.code is None:
-                    code = _close_code(c.buf)
-                    if code is not None:
-                        c.code = code
-                        c.buf = b""
+                    c.code, c.buf = _close_code(c.buf + data)
 
     block = tiny_frames(chunk_frames)
 
