@@ -1107,11 +1107,12 @@
 		else if (S.authed && m.private) /* a public post answered privately, with a public note */
 			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid,
 			       private: true });
-		else if (S.authed && m.attachments && m.attachments.length) /* uploads: attach.js */
-			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid,
-			       attachments: m.attachments });
 		else if (S.authed)
-			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid });
+			/* uploads: attach.js; an e-mail's Cc: mail_cc.js */
+			send(Object.assign({ type: 'reply', conversation: m.conversation, text: m.text,
+					     client_msg_id: m.cmid },
+					   m.attachments && m.attachments.length ? { attachments: m.attachments } : {},
+					   m.cc && m.cc.length ? { cc: m.cc } : {}));
 		/* otherwise it goes after the next welcome */
 	}
 
