@@ -1800,7 +1800,6 @@
 		c.messages.forEach(function (m) {
 			if (firstUnread && m.id === firstUnread) {
 				var sep = node('li', 'unread-sep', 'New messages');
-				sep.setAttribute('role', 'separator');
 				list.appendChild(sep);
 			}
 			appendMessage(list, m, false, c);
@@ -1819,8 +1818,8 @@
 		var day = new Date(t).toDateString();
 		if (list.dataset.lastDay !== day) {
 			list.dataset.lastDay = day;
+			/* a list item (an <ol> holds only those: axe, WCAG 1.3.1) */
 			var sep = node('li', 'day-sep');
-			sep.setAttribute('role', 'separator');
 			sep.appendChild(node('span', '', dayLabel(t)));
 			/* before the first pending reply, which stays last */
 			var firstPending = list.querySelector('.msg.is-pending');
@@ -3066,7 +3065,9 @@
 			b.dataset.role = 'monitor:' + cid;
 			b.setAttribute('data-testid', 'monitor-open');
 			b.dataset.conversation = cid;
-			b.setAttribute('aria-label', 'Monitor the conversation of ' + (str(a.name) || a.id) + ' with ' + label);
+			/* the name starts with the button's text (WCAG 2.5.3) */
+			b.setAttribute('aria-label', (watching ? 'Monitoring' : 'Monitor') + ' the conversation of ' +
+				       (str(a.name) || a.id) + ' with ' + label);
 			if (watching)
 				b.setAttribute('aria-pressed', 'true');
 			b.addEventListener('click', function () { supMonitor(cid); });

@@ -91,6 +91,14 @@ export async function login(page, user, password) {
 	await page.locator('#conn[data-state="online"]').waitFor();
 }
 
+/* the presence switch on: offers come */
+export async function goAvailable(page) {
+	const toggle = page.locator('#presence-toggle');
+	if (await toggle.getAttribute('aria-checked') !== 'true')
+		await toggle.click();
+	await page.locator('#presence-toggle[aria-checked="true"]').waitFor();
+}
+
 /* Runs main() within the overall timeout (E2E_TIMEOUT_MS, else
  * timeoutMs) and exits: 0 with "PASS: <name> end-to-end", else 1 with the
  * step it failed in and screenshots of every page, <failurePrefix>N.png. */

@@ -9,7 +9,7 @@
 // the mail at the SMTP server.
 
 import assert from 'node:assert/strict';
-import { BASE, begin, dialogs, launch, login, newPage, ok, problems, run, shot } from './e2e_harness.mjs';
+import { begin, dialogs, goAvailable, launch, login, newPage, ok, problems, run, shot } from './e2e_harness.mjs';
 
 async function main() {
 	await launch();
@@ -17,10 +17,7 @@ async function main() {
 
 	begin('login');
 	await login(A, 'alice', 'alice');
-	const toggle = A.locator('#presence-toggle');
-	if (await toggle.getAttribute('aria-checked') !== 'true')
-		await toggle.click();
-	await A.locator('#presence-toggle[aria-checked="true"]').waitFor();
+	await goAvailable(A);
 
 	begin('accept the mail');
 	await A.locator('[data-testid="offer-card"] [data-testid="offer-accept"]').first().click();
