@@ -6,7 +6,8 @@ Hostile cc values (a CRLF header injection, 1000 addresses, non-strings,
 not a list, an address in brackets, cc on a web chat conversation, cc with
 a template) are refused with a clear error naming the reply's
 client_msg_id; nothing is stored or sent for them, and the daemon goes on
-serving."""
+serving. A reply left unsent by a restart goes out again from the outbox
+with its Cc."""
 import email
 import email.policy
 
@@ -44,7 +45,8 @@ def test(tmp):
     lport = free_port()
     d = Daemon(tmp, redis, routing=omrtest.ONE_QUEUE_ROUTING.replace(
                    "skills: [general]", "skills: [general, billing, tech]"), agents=AGENTS,
-               extra_plugins=omrtest.email_plugin(lport, smtp.port)).start()
+               extra_plugins=omrtest.email_plugin(lport, smtp.port, send_attempts=20),
+               conf_extra="limits: {resend_after: 2s, resend_tries: 3}\n").start()
     alice = Agent(d, "alice")
 
     # ---- the customer's mail: its Cc kept, but ours and the sender's
@@ -123,7 +125,27 @@ def test(tmp):
     eq(len(smtp.mails), 3, "no mail for anything refused")
     check(d.proc.poll() is None, "the daemon runs")
     v.close()
+
+    # ---- a reply not sent before a restart: the outbox sends it again,
+    # with its Cc (kept in meta.cc)
+    smtp.fail_next("451 4.3.0 busy", 1000)
+    alice.send({"type": "reply", "conversation": cid, "client_msg_id": "r4", "text": "Nog iets",
+                "cc": ["dave@example.org"]})
+    eq(alice.expect("ack", "error")["type"], "ack", "a reply with cc while the server is busy")
+    wait_for(lambda: len(smtp.failures) < 1000, what="the first try refused")
     alice.close()
+    d.stop()
+    with smtp.lock:
+        smtp.failures.clear()
+    d.start()
+    wait_for(lambda: len(smtp.mails) >= 4, timeout=20, what="the reply sent again after the restart")
+    frm, rcpts, data = smtp.mails[3]
+    out = email.message_from_bytes(data, policy=email.policy.default)
+    eq((rcpts, [a.addr_spec for a in out["Cc"].addresses]),
+       (["<eva@example.net>", "<dave@example.org>"], ["dave@example.org"]),
+       "the outbox's resend keeps the Cc")
+    with open(d.logfile, encoding="utf-8", errors="replace") as f:
+        check("not sent in time; sending it again" in f.read(), "sent again by the outbox")
     d.stop()
     smtp.close()
 
