@@ -25,6 +25,8 @@
 #include "omr_store.h"
 #include "omr_util.h"
 
+#define OMR_CC_MAX 20 /* Cc recipients of a reply (docs/agent-protocol.md) */
+
 const char *omr_agents_conv_arg(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
 {
 	const char *conv = json_string_value(json_object_get(msg, "conversation"));
@@ -144,13 +146,15 @@ static void omr_agents_reply_store(struct omr_areq *q, const char *cmid)
 	const json_t *t = json_object_get(q->data, "template");
 	char *tmpl = t ? json_dumps(t, JSON_COMPACT) : NULL;
 	char *files = q->files ? json_dumps(q->files, JSON_COMPACT) : NULL;
+	const json_t *cc = json_object_get(q->data, "cc");
+	char *ccs = cc ? json_dumps(cc, JSON_COMPACT) : NULL;
 	struct omr_lua_reply_args r = {
 		.conversation = q->conversation, .agent = q->agent,
 		.name = ac && ac->name ? ac->name : q->agent, .text = q->text, .client_msg_id = cmid,
 		.message = omr_id_new(mid, "m_"), .dedup_ttl = omr_env_cfg(&a->env)->limits.dedup_ttl,
 		.author = "agent", .template = tmpl,
 		.public_note = json_string_value(json_object_get(q->data, "public_note")),
-		.attachments = files,
+		.attachments = files, .cc = ccs,
 	};
 	/* the answer is found by the search too (docs/search.md) */
 	char *words = q->text ? omr_search_terms(q->text, strlen(q->text), 1, OMR_SEARCH_TERMS_MAX)
@@ -160,6 +164,7 @@ static void omr_agents_reply_store(struct omr_areq *q, const char *cmid)
 	free(words);
 	free(tmpl);
 	free(files);
+	free(ccs);
 }
 
 int omr_agents_text_ok(struct omr_agents *a, struct omr_areq *q, const char *channel,
@@ -218,6 +223,7 @@ static void omr_agents_reply_checked(void *arg, const redisReply *reply, const c
 	const char *tname = q->extra;
 	int private = json_is_true(json_object_get(q->data, "private"));
 	json_t *vars = json_incref(json_object_get(q->data, "variables"));
+	json_t *cc = json_incref(json_object_get(q->data, "cc"));
 
 	if (err || !reply || reply->type != REDIS_REPLY_ARRAY) {
 		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
@@ -231,6 +237,10 @@ static void omr_agents_reply_checked(void *arg, const redisReply *reply, const c
 	q->data = NULL;
 	if (private && !(pub && strcmp(pub, "1") == 0)) {
 		omr_agents_error_q(q, "bad_request", "private: only on a public conversation");
+		goto done;
+	}
+	if (cc && !(p && (p->desc->flags & OMR_PLUGIN_CC))) {
+		omr_agents_error_q(q, "bad_request", "cc: only on an e-mail conversation");
 		goto done;
 	}
 	if (private) /* to the customer alone; the thread gets the short note */
@@ -249,12 +259,39 @@ static void omr_agents_reply_checked(void *arg, const redisReply *reply, const c
 	} else if (!omr_agents_text_ok(a, q, channel, last, pub)) {
 		goto done;
 	}
+	if (cc) {
+		if (!q->data)
+			q->data = json_object();
+		json_object_set(q->data, "cc", cc);
+	}
 	json_decref(vars);
+	json_decref(cc);
 	omr_agents_reply_store(q, q->client_msg_id);
 	return;
 done:
 	json_decref(vars);
+	json_decref(cc);
 	omr_areq_free(q);
+}
+
+/* cc of a reply: a list of at most OMR_CC_MAX mail addresses; NULL, or
+ * the refusal (malloc'ed) */
+static char *omr_agents_cc_why(const json_t *cc)
+{
+	const json_t *v;
+	size_t i;
+	if (!json_is_array(cc))
+		return omr_strdup("cc: a list of mail addresses");
+	if (json_array_size(cc) > OMR_CC_MAX)
+		return omr_asprintf("cc: at most %d addresses", OMR_CC_MAX);
+	json_array_foreach(cc, i, v) {
+		const char *addr = json_string_value(v);
+		if (!addr)
+			return omr_asprintf("cc[%zu]: not a string", i);
+		if (json_string_length(v) != strlen(addr) || !omr_model_mail_ok(addr))
+			return omr_asprintf("cc[%zu]: not a mail address (name@example.com)", i);
+	}
+	return NULL;
 }
 
 void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
@@ -283,6 +320,13 @@ void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *m
 	const json_t *priv = json_object_get(msg, "private");
 	if (priv && (!json_is_boolean(priv) || (tmpl && json_is_true(priv)))) {
 		omr_agents_reply_error(a, s, "private: true or false, not with a template", conv, cmid);
+		return;
+	}
+	const json_t *cc = json_object_get(msg, "cc");
+	char *ccwhy = cc ? omr_agents_cc_why(cc) : NULL;
+	if (ccwhy || (cc && tmpl)) {
+		omr_agents_reply_error(a, s, ccwhy ? ccwhy : "cc: not with a template", conv, cmid);
+		free(ccwhy);
 		return;
 	}
 	const json_t *ids = json_object_get(msg, "attachments");
@@ -318,6 +362,11 @@ void omr_agents_reply(struct omr_agents *a, struct omr_asess *s, const json_t *m
 	q->data = json_is_true(priv) ? json_pack("{s:b}", "private", 1) : NULL;
 	if (tmpl && json_is_object(json_object_get(msg, "variables")))
 		q->data = json_pack("{s:O}", "variables", json_object_get(msg, "variables"));
+	if (json_array_size(cc)) {
+		if (!q->data)
+			q->data = json_object();
+		json_object_set_new(q->data, "cc", json_deep_copy(cc));
+	}
 	char *key = omr_store_key(a->env.store, "conv:%s", conv);
 	omr_redis_cmd(omr_store_redis(a->env.store), omr_agents_reply_checked, q,
 		      "HMGET %s channel last_inbound_at public agent language", key);

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,26 @@ int omr_model_key_ok(const char *s, size_t max)
 	for (; *s; s++, n++)
 		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || n >= max)
 			return 0;
+	return 1;
+}
+
+int omr_model_mail_ok(const char *s)
+{
+	const char *at = s ? strchr(s, '@') : NULL, *p;
+	if (!at || at == s || at - s > 64 || strlen(s) > 254 || at[1] == '\0')
+		return 0;
+	for (p = s; p < at; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch == '.' ? p == s || p + 1 == at || p[1] == '.'
+			      : !(isalnum(ch) && ch < 0x80) && !strchr("!#$%&'*+/=?^_`{|}~-", ch))
+			return 0;
+	}
+	for (p = at + 1; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+		int edge = p == at + 1 || p[-1] == '.' || p[1] == '\0' || p[1] == '.';
+		if (ch == '.' ? edge : !(isalnum(ch) && ch < 0x80) && (ch != '-' || edge))
+			return 0;
+	}
 	return 1;
 }
 

@@ -65,6 +65,12 @@ static void omr_outbox_resend(struct omr_outbox *o, const char *id,
 	json_t *data = json_is_object(tmpl) ? json_pack("{s:O}", "template", tmpl)
 		       : json_is_string(note) ? json_pack("{s:O}", "public_note", note)
 					      : NULL;
+	json_t *cc = json_object_get(meta, "cc");
+	if (json_array_size(cc)) { /* an e-mail reply's Cc (reply.lua) */
+		if (!data)
+			data = json_object();
+		json_object_set(data, "cc", cc);
+	}
 	json_t *atts = json_loads(r->attachments ? r->attachments : "[]", 0, NULL);
 	json_t *files = omr_files_outbound(o->files, channel, atts, omr_now_ms() / 1000);
 	json_decref(atts);

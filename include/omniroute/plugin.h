@@ -72,6 +72,10 @@ enum omr_plugin_kind {
  * on this node's disk, to read; url: a signed link on the edge, relative,
  * that a customer's browser may open for a day); text may then be "". */
 #define OMR_PLUGIN_FILES 0x8u
+/* The channel is mail: an agent's reply may name Cc recipients, an
+ * outbound message's data then holds "cc": ["addr", ...] (each checked by
+ * omr_model_mail_ok, at most 20), sent as a Cc header and RCPT TO. */
+#define OMR_PLUGIN_CC 0x10u
 
 /* ------------------------------------------------------------------ */
 /* Configuration schema: a plugin declares its keys as data; the host  */

@@ -119,6 +119,24 @@ static void em_submitted(void *arg, const struct omr_submit_result *res)
 	em_job_reply(j, reply);
 }
 
+/* meta.cc: the mail's Cc but our own address and the sender's, for the
+ * agent's reply-all (the console offers them as the reply's Cc) */
+static void em_meta_cc(const struct em_state *st, const struct em_msg *m, json_t *meta)
+{
+	json_t *cc = json_array();
+	const json_t *v;
+	size_t i;
+	json_array_foreach(m->cc, i, v) {
+		const char *a = json_string_value(v);
+		if (g_ascii_strcasecmp(a, st->cfg->address) != 0 &&
+		    (!m->from_addr || strcmp(a, m->from_addr) != 0))
+			json_array_append(cc, (json_t *)v);
+	}
+	if (json_array_size(cc))
+		json_object_set(meta, "cc", cc);
+	json_decref(cc);
+}
+
 static void em_job_submit(struct em_job *j)
 {
 	struct em_state *st = j->st;
@@ -135,6 +153,7 @@ static void em_job_submit(struct em_job *j)
 		json_object_set_new(meta, "full_text", json_string(m->full_text));
 	if (m->text_cut)
 		json_object_set_new(meta, "text_cut", json_true());
+	em_meta_cc(st, m, meta);
 	char cmid[80];
 	snprintf(cmid, sizeof(cmid), "sha256:%s", j->w.raw_hash);
 	int automatic = m->auto_reason || m->bounce || (j->sender && !*j->sender);

@@ -437,6 +437,21 @@ static void em_addresses(struct em_msg *m, GMimeMessage *msg)
 			break;
 		}
 	}
+	InternetAddressList *cc = g_mime_message_get_cc(msg);
+	for (int i = 0; cc && i < internet_address_list_length(cc); i++) {
+		InternetAddress *ia = internet_address_list_get_address(cc, i);
+		if (!INTERNET_ADDRESS_IS_MAILBOX(ia) || json_array_size(m->cc) >= EM_CC_MAX)
+			continue;
+		const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+		if (!addr || !strchr(addr, '@') || strlen(addr) > 254 ||
+		    !g_utf8_validate(addr, -1, NULL) || strpbrk(addr, "<>\r\n \t,;\"()"))
+			continue;
+		if (!m->cc)
+			m->cc = json_array();
+		char *low = em_lower(addr);
+		json_array_append_new(m->cc, json_string(low));
+		free(low);
+	}
 	/* the envelope sender, as the delivering MTA recorded it */
 	const char *rp = g_mime_object_get_header(GMIME_OBJECT(msg), "Return-Path");
 	if (rp) {
@@ -541,6 +556,7 @@ void em_msg_free(struct em_msg *m)
 	free(m->from_addr);
 	free(m->from_name);
 	free(m->to_addr);
+	json_decref(m->cc);
 	free(m->return_path);
 	free(m->subject);
 	free(m->text);

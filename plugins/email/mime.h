@@ -27,6 +27,8 @@ struct em_part {
 	size_t size;
 };
 
+#define EM_CC_MAX 20 /* Cc addresses of a mail kept (as a reply's Cc) */
+
 struct em_msg {
 	char *message_id;         /* "<...>", or NULL */
 	char *in_reply_to;        /* "<...>", or NULL */
@@ -34,6 +36,8 @@ struct em_msg {
 	char *from_addr;          /* lower case; NULL when there is no usable From */
 	char *from_name;          /* decoded display name, or NULL */
 	char *to_addr;            /* the first To address, lower case, or NULL */
+	json_t *cc;               /* the Cc addresses, lower case, at most
+	                             EM_CC_MAX, or NULL when none */
 	char *return_path;        /* the Return-Path an MTA wrote ("" for <>), or NULL */
 	char *subject;            /* decoded, or "" */
 	char *text;               /* the visible text */

@@ -41,6 +41,7 @@ struct em_send {
 	/* what the composition needs, until the history arrives */
 	char *thread, *text, *author_name, *conversation;
 	json_t *files;        /* an agent's files: [{name, type, path}] or NULL */
+	json_t *cc;           /* the agent's Cc: ["addr", ...] or NULL */
 	json_t *history;      /* the thread, while the mail is composed on a worker */
 };
 
@@ -75,6 +76,7 @@ static void em_send_free(struct em_send *s)
 	free(s->author_name);
 	free(s->conversation);
 	json_decref(s->files);
+	json_decref(s->cc);
 	json_decref(s->history);
 	free(s);
 }
@@ -169,6 +171,12 @@ static void em_send_try(struct em_send *s)
 		char to[600];
 		snprintf(to, sizeof(to), "<%s>", s->rcpt);
 		s->rcpts = curl_slist_append(NULL, to);
+		const json_t *v;
+		size_t i;
+		json_array_foreach(s->cc, i, v) {
+			snprintf(to, sizeof(to), "<%s>", json_string_value(v));
+			s->rcpts = curl_slist_append(s->rcpts, to);
+		}
 	}
 	curl_easy_setopt(s->easy, CURLOPT_URL, cfg->smtp_url);
 	curl_easy_setopt(s->easy, CURLOPT_MAIL_FROM, from);
@@ -301,6 +309,8 @@ static char *em_compose(struct em_send *s, const json_t *history, size_t *len_r)
 		snprintf(name, sizeof(name), "%.200s", st->cfg->from_name);
 	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, name, st->cfg->address);
 	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, s->rcpt);
+	json_array_foreach(s->cc, i, m)
+		g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_CC, NULL, json_string_value(m));
 	char *subj = em_reply_subject(subject, s->thread);
 	g_mime_message_set_subject(msg, subj, "utf-8");
 	free(subj);
@@ -439,6 +449,25 @@ static void em_history_cb(void *arg, int status, json_t *json)
 	}
 }
 
+/* The Cc of a reply (checked by the core: omr_model_mail_ok), once more
+ * here: an address that could end the header or the SMTP command is left
+ * out. A new reference, or NULL. */
+static json_t *em_smtp_cc(const json_t *cc)
+{
+	json_t *r = NULL;
+	const json_t *v;
+	size_t i;
+	json_array_foreach(cc, i, v) {
+		const char *a = json_string_value(v);
+		if (!a || !strchr(a, '@') || strlen(a) > 254 || strpbrk(a, "<>\r\n \t,;\"()"))
+			continue;
+		if (!r)
+			r = json_array();
+		json_array_append(r, (json_t *)v);
+	}
+	return r;
+}
+
 int em_smtp_send(void *state, const struct omr_outbound *out)
 {
 	struct em_state *st = state;
@@ -461,6 +490,7 @@ int em_smtp_send(void *state, const struct omr_outbound *out)
 	s->author_name = out->author_name && strcmp(out->author ? out->author : "", "agent") == 0
 				 ? omr_plugin_strdup(out->author_name) : NULL;
 	s->conversation = omr_plugin_strdup(out->conversation ? out->conversation : "");
+	s->cc = em_smtp_cc(json_object_get(out->data, "cc"));
 	if (json_array_size(json_object_get(out->data, "attachments")))
 		s->files = json_deep_copy(json_object_get(out->data, "attachments"));
 	s->next = st->sends;

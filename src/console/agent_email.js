@@ -61,7 +61,8 @@
 
 	function retry(c, m) {
 		var again = { cmid: 'r' + Date.now().toString(36) + Math.random().toString(36).slice(2, 10),
-			      conversation: c.id, text: str(m.text), at: Date.now(), failed: false, why: '' };
+			      conversation: c.id, text: str(m.text), at: Date.now(), failed: false, why: '',
+			      cc: m.meta && Array.isArray(m.meta.cc) ? m.meta.cc : undefined };
 		S.outbox.push(again);
 		C.renderSelected(true);
 		C.sendReply(again);

@@ -117,7 +117,8 @@
 		C.open = false;
 		box.hidden = true;
 		reply.removeAttribute('aria-activedescendant');
-		reply.setAttribute('aria-expanded', 'false');
+		/* open or not: the list's own hidden state (a textarea takes no
+		 * aria-expanded: axe, WCAG 4.1.2) */
 	}
 
 	function render() {
@@ -168,7 +169,6 @@
 		C.active = Math.min(C.active, Math.max(0, Math.min(C.items.length, MAX_SHOWN) - 1));
 		C.open = true;
 		box.hidden = false;
-		reply.setAttribute('aria-expanded', 'true');
 		render();
 	}
 

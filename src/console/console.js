@@ -1107,11 +1107,12 @@
 		else if (S.authed && m.private) /* a public post answered privately, with a public note */
 			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid,
 			       private: true });
-		else if (S.authed && m.attachments && m.attachments.length) /* uploads: attach.js */
-			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid,
-			       attachments: m.attachments });
 		else if (S.authed)
-			send({ type: 'reply', conversation: m.conversation, text: m.text, client_msg_id: m.cmid });
+			/* uploads: attach.js; an e-mail's Cc: mail_cc.js */
+			send(Object.assign({ type: 'reply', conversation: m.conversation, text: m.text,
+					     client_msg_id: m.cmid },
+					   m.attachments && m.attachments.length ? { attachments: m.attachments } : {},
+					   m.cc && m.cc.length ? { cc: m.cc } : {}));
 		/* otherwise it goes after the next welcome */
 	}
 
@@ -1799,7 +1800,6 @@
 		c.messages.forEach(function (m) {
 			if (firstUnread && m.id === firstUnread) {
 				var sep = node('li', 'unread-sep', 'New messages');
-				sep.setAttribute('role', 'separator');
 				list.appendChild(sep);
 			}
 			appendMessage(list, m, false, c);
@@ -1818,8 +1818,8 @@
 		var day = new Date(t).toDateString();
 		if (list.dataset.lastDay !== day) {
 			list.dataset.lastDay = day;
+			/* a list item (an <ol> holds only those: axe, WCAG 1.3.1) */
 			var sep = node('li', 'day-sep');
-			sep.setAttribute('role', 'separator');
 			sep.appendChild(node('span', '', dayLabel(t)));
 			/* before the first pending reply, which stays last */
 			var firstPending = list.querySelector('.msg.is-pending');
@@ -3065,7 +3065,9 @@
 			b.dataset.role = 'monitor:' + cid;
 			b.setAttribute('data-testid', 'monitor-open');
 			b.dataset.conversation = cid;
-			b.setAttribute('aria-label', 'Monitor the conversation of ' + (str(a.name) || a.id) + ' with ' + label);
+			/* the name starts with the button's text (WCAG 2.5.3) */
+			b.setAttribute('aria-label', (watching ? 'Monitoring' : 'Monitor') + ' the conversation of ' +
+				       (str(a.name) || a.id) + ' with ' + label);
 			if (watching)
 				b.setAttribute('aria-pressed', 'true');
 			b.addEventListener('click', function () { supMonitor(cid); });

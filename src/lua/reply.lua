@@ -26,6 +26,8 @@
 --                     indexed: bots' and system messages, notes)
 -- @arg  attachments str JSON list of the agent's stored files ({name, type,
 --                     size, sha256, stored}: omr_media), '' none
+-- @arg  cc      str   JSON list of the reply's Cc addresses (e-mail; checked
+--                     by the caller), kept in meta.cc; '' none
 -- @time
 -- @lib  search
 -- @reply tag     str   'ok' | 'dup' | 'note' | 'not_yours' | 'bad_state'
@@ -102,6 +104,7 @@ end
 local meta = { client_msg_id = cmid }
 if A.template ~= '' then meta.template = cjson.decode(A.template) end
 if A.public_note ~= '' then meta.public_note = A.public_note end
+if A.cc ~= '' then meta.cc = cjson.decode(A.cc) end
 meta = cjson.encode(meta)
 redis.call('HSET', P .. 'msg:' .. mid,
   'id', mid, 'conversation', conv, 'customer', c[6], 'direction', 'out',

@@ -91,13 +91,18 @@ export async function login(page, user, password) {
 	await page.locator('#conn[data-state="online"]').waitFor();
 }
 
-/* Logs in and goes available (the presence switch on). */
-export async function loginAvailable(page, user, password) {
-	await login(page, user, password);
+/* the presence switch on: offers come */
+export async function goAvailable(page) {
 	const toggle = page.locator('#presence-toggle');
 	if (await toggle.getAttribute('aria-checked') !== 'true')
 		await toggle.click();
 	await page.locator('#presence-toggle[aria-checked="true"]').waitFor();
+}
+
+/* Logs in and goes available. */
+export async function loginAvailable(page, user, password) {
+	await login(page, user, password);
+	await goAvailable(page);
 }
 
 /* Accepts the first offer and waits for its conversation in the list. */

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import smtplib
 import socket
 import struct
 import subprocess
@@ -694,6 +695,24 @@ def email_plugin(lmtp_port, smtp_port=9, **config):
       smtp_url: smtp://127.0.0.1:%d
       smtp_starttls: false
 %s""" % (BUILDDIR, lmtp_port, smtp_port, extra)
+
+
+def lmtp_deliver(port, data, sender, rcpt="support@example.com"):
+    """One mail (bytes) to the daemon's LMTP on port: its recipient's
+    (code, text)."""
+    c = smtplib.LMTP("127.0.0.1", port)
+    try:
+        c.ehlo_or_helo_if_needed()
+        c.mail(sender)
+        c.rcpt(rcpt)
+        c.putcmd("data")
+        code, text = c.getreply()
+        if code != 354:
+            return code, text
+        c.send(smtplib.quotedata(data.decode("latin-1")).encode("latin-1") + b".\r\n")
+        return c.getreply()
+    finally:
+        c.quit()
 
 
 def admission(**sections):

@@ -218,6 +218,51 @@ static void test_key_ok(void **state)
 	assert_true(omr_model_key_ok("abc", 3));
 }
 
+static void test_mail_ok(void **state)
+{
+	(void)state;
+	assert_true(omr_model_mail_ok("bob@example.org"));
+	assert_true(omr_model_mail_ok("carol.de-vries+offerte@sub.example.com"));
+	assert_true(omr_model_mail_ok("a@b"));
+	assert_true(omr_model_mail_ok("o'hara!#$%&*/=?^_`{|}~@x-y.example"));
+	assert_false(omr_model_mail_ok(NULL));
+	assert_false(omr_model_mail_ok(""));
+	assert_false(omr_model_mail_ok("bob"));
+	assert_false(omr_model_mail_ok("@example.org"));
+	assert_false(omr_model_mail_ok("bob@"));
+	assert_false(omr_model_mail_ok("bob@example.org\r\nBcc: x@y"));
+	assert_false(omr_model_mail_ok("bob@example.org\n"));
+	assert_false(omr_model_mail_ok("bob smith@example.org"));
+	assert_false(omr_model_mail_ok("<bob@example.org>"));
+	assert_false(omr_model_mail_ok("Bob <bob@example.org>"));
+	assert_false(omr_model_mail_ok("bob@example.org,x@y"));
+	assert_false(omr_model_mail_ok("bob@x@example.org"));
+	assert_false(omr_model_mail_ok(".bob@example.org"));
+	assert_false(omr_model_mail_ok("bob.@example.org"));
+	assert_false(omr_model_mail_ok("b..ob@example.org"));
+	assert_false(omr_model_mail_ok("bob@.example.org"));
+	assert_false(omr_model_mail_ok("bob@example.org."));
+	assert_false(omr_model_mail_ok("bob@example..org"));
+	assert_false(omr_model_mail_ok("bob@-example.org"));
+	assert_false(omr_model_mail_ok("bob@example-.org"));
+	assert_false(omr_model_mail_ok("b\xc3\xb8" "b@example.org"));
+	assert_false(omr_model_mail_ok("\"bob\"@example.org"));
+	char local[70], all[300];
+	memset(local, 'a', 64);
+	strcpy(local + 64, "@x");
+	assert_true(omr_model_mail_ok(local));
+	local[64] = 'a';
+	strcpy(local + 65, "@x");
+	assert_false(omr_model_mail_ok(local));
+	strcpy(all, "a@");
+	memset(all + 2, 'b', 252);
+	all[254] = '\0';
+	assert_true(omr_model_mail_ok(all));
+	all[254] = 'b';
+	all[255] = '\0';
+	assert_false(omr_model_mail_ok(all));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_normalise_bad),
 		cmocka_unit_test(test_from_hash),
 		cmocka_unit_test(test_key_ok),
+		cmocka_unit_test(test_mail_ok),
 		cmocka_unit_test(test_dumps_splice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
