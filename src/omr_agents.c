@@ -229,6 +229,7 @@ static const struct {
 	{ "unpark", omr_agents_unpark },
 	{ "parked", omr_agents_parked },
 	{ "start", omr_agents_begin },
+	{ "take", omr_agents_take },
 	{ "agents", omr_agents_directory_page },
 	{ "logout", omr_agents_logout },
 	/* supervisors (omr_agents_supervisor.c checks the role) */

@@ -373,6 +373,11 @@ void omr_agents_sup_whisper(struct omr_agents *a, struct omr_asess *s, const jso
 void omr_agents_sup_barge(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_sup_reassign(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_sup_pull(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
+/* omr_agents_offers.c: the channels an agent takes, "webchat,email"
+ * (malloc'ed); {"type": "take", conversation}: a missed or declined offer
+ * back (conv_pull.lua) */
+char *omr_agents_channels_csv(const struct omr_agent_conf *ac);
+void omr_agents_take(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_sup_presence(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 /* {"type": "report", "report": "queues" | "agents" | "contact-reasons",
  * from, to, format, interval, id}: the admin API's report, as a frame */

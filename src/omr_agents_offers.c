@@ -187,3 +187,72 @@ void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_
 	free(sla);
 }
 
+
+/* "webchat,email" of the channels an agent takes (capacity above 0), for
+ * conv_pull.lua (malloc'ed) */
+char *omr_agents_channels_csv(const struct omr_agent_conf *ac)
+{
+	struct omr_buf b;
+	omr_buf_init(&b);
+	for (size_t i = 0; i < ac->ncapacity; i++)
+		if (ac->capacity[i].max > 0)
+			omr_buf_printf(&b, "%s%s", b.len ? "," : "", ac->capacity[i].channel);
+	return omr_buf_steal(&b, NULL);
+}
+
+/* ---- take: a missed or declined offer back ---- */
+
+static void omr_agents_taken_cb(void *arg, const redisReply *reply, const char *err)
+{
+	struct omr_areq *q = arg;
+	struct omr_lua_conv_pull_reply r;
+
+	if (err || omr_lua_conv_pull_reply(reply, &r) < 1 || !r.tag) {
+		omr_agents_error_q(q, "unavailable", "storage unavailable, try again");
+	} else if (strcmp(r.tag, "ok") == 0) {
+		omr_log_info("agent %s took back conversation %s", q->agent, q->conversation);
+		omr_agents_send_new(q->a, q->conn,
+				    json_pack("{s:s,s:s,s:s}", "type", "done", "action",
+					      "conversation.take", "target", q->conversation));
+		omr_hub_route(q->a->env.hub);
+	} else if (strcmp(r.tag, "not_missed") == 0) {
+		omr_agents_error_q(q, "forbidden",
+				   "only a conversation whose offer you missed or declined lately");
+	} else if (strcmp(r.tag, "channel") == 0) {
+		omr_agents_error_q(q, "forbidden", "you take no conversation of its channel");
+	} else {
+		char *m = omr_asprintf("only a waiting conversation can be taken back (it is %s)",
+				       r.status ? r.status : "gone");
+		omr_agents_error_q(q, strcmp(r.status ? r.status : "", "unknown") == 0 ? "not_found"
+											  : "conflict",
+				   m);
+		free(m);
+	}
+	omr_areq_free(q);
+}
+
+void omr_agents_take(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
+{
+	const struct omr_config *cfg = omr_env_cfg(&a->env);
+	const char *conv = json_string_value(json_object_get(msg, "conversation"));
+	const struct omr_agent_conf *ac = omr_agents_find(cfg->agents, s->agent);
+
+	if (!conv || !omr_model_id_ok(conv, "c_")) {
+		omr_agents_error(a, s->conn, "bad_request", "conversation: a conversation id", NULL,
+				 NULL);
+		return;
+	}
+	if (!ac || !(ac->roles & OMR_ROLE_AGENT)) {
+		omr_agents_error(a, s->conn, "forbidden", "only agents take conversations",
+				 "conversation", conv);
+		return;
+	}
+	struct omr_areq *q = omr_areq_new(a, s);
+	q->conversation = omr_strdup(conv);
+	char *chans = omr_agents_channels_csv(ac);
+	struct omr_lua_conv_pull_args p = { .conversation = conv, .agent = s->agent,
+					    .prefer = cfg->routing->offers.timeout,
+					    .queues = "", .channels = chans, .missed = 1 };
+	omr_lua_conv_pull(a->env.store, &p, omr_agents_taken_cb, q);
+	free(chans);
+}

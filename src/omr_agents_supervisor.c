@@ -453,20 +453,16 @@ void omr_agents_sup_pull(struct omr_agents *a, struct omr_asess *s, const json_t
 		return;
 	}
 	struct omr_areq *q = omr_areq_new(a, s);
-	struct omr_buf chans;
 	q->conversation = omr_strdup(conv);
 	q->text = omr_strdup(agent);
-	omr_buf_init(&chans);
-	for (size_t i = 0; i < to->ncapacity; i++)
-		if (to->capacity[i].max > 0)
-			omr_buf_printf(&chans, "%s%s", chans.len ? "," : "", to->capacity[i].channel);
+	char *chans = omr_agents_channels_csv(to);
 	char *queues = omr_sup_queues_csv(ac);
 	struct omr_lua_conv_pull_args p = { .conversation = conv, .agent = agent,
 					    .prefer = cfg->routing->supervision.pull_wait,
-					    .queues = queues, .channels = chans.data ? chans.data : "" };
+					    .queues = queues, .channels = chans };
 	omr_lua_conv_pull(a->env.store, &p, omr_sup_pulled_cb, q);
 	free(queues);
-	omr_buf_free(&chans);
+	free(chans);
 }
 
 /* ---- reports: the admin API's, for the console's reports screen ---- */
