@@ -41,6 +41,8 @@ struct em_send {
 	/* what the composition needs, until the history arrives */
 	char *thread, *text, *author_name, *conversation;
 	json_t *files;        /* an agent's files: [{name, type, path}] or NULL */
+	char *unsub;          /* List-Unsubscribe's value, or NULL (the core's links) */
+	int one_click;        /* ... with an https link: List-Unsubscribe-Post */
 	json_t *history;      /* the thread, while the mail is composed on a worker */
 };
 
@@ -76,6 +78,7 @@ static void em_send_free(struct em_send *s)
 	free(s->conversation);
 	json_decref(s->files);
 	json_decref(s->history);
+	free(s->unsub);
 	free(s);
 }
 
@@ -331,6 +334,12 @@ static char *em_compose(struct em_send *s, const json_t *history, size_t *len_r)
 	}
 	g_mime_object_set_header(GMIME_OBJECT(msg), "X-Omniroute-Conversation",
 				 s->conversation ? s->conversation : "", NULL);
+	if (s->unsub) {
+		g_mime_object_set_header(GMIME_OBJECT(msg), "List-Unsubscribe", s->unsub, NULL);
+		if (s->one_click)
+			g_mime_object_set_header(GMIME_OBJECT(msg), "List-Unsubscribe-Post",
+						 "List-Unsubscribe=One-Click", NULL);
+	}
 
 	GMimeTextPart *plain = g_mime_text_part_new_with_subtype("plain");
 	g_mime_text_part_set_text(plain, s->text);
@@ -439,6 +448,26 @@ static void em_history_cb(void *arg, int status, json_t *json)
 	}
 }
 
+/* The core's unsubscribe links (docs/channels/email.md#unsubscribe):
+ * {url?, mailto?} as List-Unsubscribe (RFC 2369), the https one also
+ * one-click (RFC 8058). Links with characters a header cannot carry are
+ * left out. */
+static void em_send_unsub(struct em_send *s, const json_t *links)
+{
+	const char *url = json_string_value(json_object_get(links, "url"));
+	const char *mailto = json_string_value(json_object_get(links, "mailto"));
+	GString *v = g_string_new(NULL);
+	if (url && !strpbrk(url, "<>\r\n \t,") && strlen(url) < 900)
+		g_string_append_printf(v, "<%s>", url);
+	if (mailto && !strpbrk(mailto, "<>\r\n \t,") && strlen(mailto) < 900)
+		g_string_append_printf(v, "%s<%s>", v->len ? ", " : "", mailto);
+	if (v->len) {
+		s->unsub = omr_plugin_strdup(v->str);
+		s->one_click = url && strncmp(s->unsub, "<https://", 9) == 0;
+	}
+	g_string_free(v, TRUE);
+}
+
 int em_smtp_send(void *state, const struct omr_outbound *out)
 {
 	struct em_state *st = state;
@@ -463,6 +492,7 @@ int em_smtp_send(void *state, const struct omr_outbound *out)
 	s->conversation = omr_plugin_strdup(out->conversation ? out->conversation : "");
 	if (json_array_size(json_object_get(out->data, "attachments")))
 		s->files = json_deep_copy(json_object_get(out->data, "attachments"));
+	em_send_unsub(s, json_object_get(out->data, "unsubscribe"));
 	s->next = st->sends;
 	if (st->sends)
 		st->sends->prev = s;
