@@ -266,7 +266,7 @@ void omr_ingest_submit(struct omr_ingest *in, const char *channel, const struct 
 		norm.optout = "stop";
 		norm.optout_address = unsub.address;
 		norm.optout_via = "unsubscribe";
-		omr_log_info("ingest: %s message %s is an unsubscribe", channel, j->channel_msg_id);
+		omr_log_info("ingest: a %s message is an unsubscribe (its token checked)", channel);
 	}
 	if (norm.optout) /* recorded, not a contact: opens no conversation for an agent */
 		norm.kind = "auto";
