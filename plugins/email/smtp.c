@@ -334,12 +334,6 @@ static char *em_compose(struct em_send *s, const json_t *history, size_t *len_r)
 	}
 	g_mime_object_set_header(GMIME_OBJECT(msg), "X-Omniroute-Conversation",
 				 s->conversation ? s->conversation : "", NULL);
-	if (s->unsub) {
-		g_mime_object_set_header(GMIME_OBJECT(msg), "List-Unsubscribe", s->unsub, NULL);
-		if (s->one_click)
-			g_mime_object_set_header(GMIME_OBJECT(msg), "List-Unsubscribe-Post",
-						 "List-Unsubscribe=One-Click", NULL);
-	}
 
 	GMimeTextPart *plain = g_mime_text_part_new_with_subtype("plain");
 	g_mime_text_part_set_text(plain, s->text);
@@ -369,7 +363,15 @@ static char *em_compose(struct em_send *s, const json_t *history, size_t *len_r)
 	char *out = g_mime_object_to_string(GMIME_OBJECT(msg), fo);
 	g_mime_format_options_free(fo);
 	g_object_unref(msg);
-	char *r = omr_plugin_strdup(out ? out : "");
+	/* List-Unsubscribe goes in as written: GMime would fold a long link
+	 * into RFC 2047 words, which no mail program reads as a URI */
+	gchar *full = s->unsub ? g_strdup_printf("List-Unsubscribe: %s\r\n%s%s", s->unsub,
+						 s->one_click ? "List-Unsubscribe-Post: "
+								"List-Unsubscribe=One-Click\r\n" : "",
+						 out ? out : "")
+			       : NULL;
+	char *r = omr_plugin_strdup(full ? full : out ? out : "");
+	g_free(full);
 	g_free(out);
 	*len_r = strlen(r);
 	return r;
@@ -460,7 +462,7 @@ static void em_send_unsub(struct em_send *s, const json_t *links)
 	if (url && !strpbrk(url, "<>\r\n \t,") && strlen(url) < 900)
 		g_string_append_printf(v, "<%s>", url);
 	if (mailto && !strpbrk(mailto, "<>\r\n \t,") && strlen(mailto) < 900)
-		g_string_append_printf(v, "%s<%s>", v->len ? ", " : "", mailto);
+		g_string_append_printf(v, "%s<%s>", v->len ? ",\r\n " : "", mailto); /* folded */
 	if (v->len) {
 		s->unsub = omr_plugin_strdup(v->str);
 		s->one_click = url && strncmp(s->unsub, "<https://", 9) == 0;
