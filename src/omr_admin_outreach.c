@@ -234,7 +234,7 @@ static void omr_admin_optout_set(struct omr_admin *a, const struct omr_http_requ
 	c->detail = json_pack("{s:s?}", "channel", channel);
 	struct omr_lua_optout_args args = {
 		.customer = customer, .channel = channel, .address = address,
-		.action = json_is_true(on) ? "set" : "clear", .by = who->who,
+		.action = json_is_true(on) ? "set" : "clear", .by = who->who, .via = "admin",
 	};
 	omr_lua_optout(a->env.store, &args, omr_admin_optout_done, c);
 	json_decref(body);
@@ -267,6 +267,7 @@ void omr_admin_optouts(void *arg, const struct omr_http_request *req, omr_http_r
 		return;
 	struct omr_admin_call *c = omr_admin_call_new(a, reply, &who);
 	struct omr_lua_optout_args args = { .customer = customer, .channel = channel,
-					    .address = address, .action = "get" };
+					    .address = address, .action = "get",
+					    .by = "", .via = "" };
 	omr_lua_optout(a->env.store, &args, omr_admin_optout_done, c);
 }

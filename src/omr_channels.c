@@ -17,6 +17,7 @@
 #include "omr_plugin.h"
 #include "omr_routing_conf.h"
 #include "omr_store.h"
+#include "omr_unsub.h"
 #include "omr_util.h"
 
 #define OMR_LEASE_RENEW_MS 5000
@@ -296,8 +297,30 @@ static int omr_channels_broadcast(struct omr_channels *ch, struct omr_plugin *p,
 	return OMR_OK;
 }
 
+static int omr_channels_deliver_now(struct omr_channels *ch, const char *channel,
+				    const struct omr_outbound *out);
+
+/* A message to a customer of the e-mail channel carries the unsubscribe
+ * links (docs/proactive.md#e-mail-unsubscribe): data.unsubscribe. */
 int omr_channels_deliver(struct omr_channels *ch, const char *channel,
 			 const struct omr_outbound *out)
+{
+	json_t *links = out->kind && strcmp(out->kind, "message") == 0 && out->address
+				? omr_unsub_links(omr_env_cfg(&ch->env), channel, out->address,
+						  omr_now_ms() / 1000)
+				: NULL;
+	if (!links)
+		return omr_channels_deliver_now(ch, channel, out);
+	struct omr_outbound with = *out;
+	with.data = out->data ? json_copy(out->data) : json_object();
+	json_object_set_new(with.data, "unsubscribe", links);
+	int rc = omr_channels_deliver_now(ch, channel, &with);
+	json_decref(with.data);
+	return rc;
+}
+
+static int omr_channels_deliver_now(struct omr_channels *ch, const char *channel,
+				    const struct omr_outbound *out)
 {
 	struct omr_plugin *p = omr_channels_get(ch, channel);
 	if (!p || !p->started) {

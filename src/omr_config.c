@@ -15,6 +15,7 @@
 #include "omr_canned.h"
 #include "omr_config.h"
 #include "omr_routing_conf.h"
+#include "omr_util.h"
 
 #ifndef OMR_PLUGIN_DIR
 #define OMR_PLUGIN_DIR "/usr/local/lib/omniroute"
@@ -321,6 +322,24 @@ static const struct omr_conf_key omr_retention_keys[] = {
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
 
+#define UOFF_(f) (OFF(unsubscribe.f) - OFF(unsubscribe))
+static const struct omr_conf_key omr_unsub_keys[] = {
+	{ "url", OMR_CONF_STRING, UOFF_(url), 0, NULL, 0, 0,
+	  "public https:// base URL of the webhook listener: mails get the one-click link "
+	  "URL/unsubscribe?t=TOKEN (RFC 8058); unset: no link" },
+	{ "mailto", OMR_CONF_STRING, UOFF_(mailto), 0, NULL, 0, 0,
+	  "address for mailto: unsubscribes (subject unsubscribe-TOKEN), delivered to the "
+	  "e-mail channel; unset: none" },
+	{ "secret", OMR_CONF_SECRET, UOFF_(secret), 0, NULL, 0, 0,
+	  "key that signs the tokens, 32 characters or more, the same on every node "
+	  "({env: NAME} or {file: PATH}); needed with url or mailto" },
+	{ "channel", OMR_CONF_STRING, UOFF_(channel), 0, "email", 0, 0,
+	  "the e-mail channel whose mails carry the links" },
+	{ "valid_for", OMR_CONF_MS, UOFF_(valid_for), 0, "365d", 86400000, 3650LL * 86400000,
+	  "how long a link keeps working after the mail was sent" },
+	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
+};
+
 #define SOFF_(f) (OFF(search.f) - OFF(search))
 static const struct omr_conf_key omr_search_keys[] = {
 	{ "days", OMR_CONF_INT, SOFF_(days), 0, "90", 1, 3650,
@@ -357,6 +376,8 @@ const struct omr_conf_key omr_config_keys[] = {
 	{ "search", OMR_CONF_SECTION, OFF(search), 0, NULL, 0, 0,
 	  "searching past conversations and linking identities (docs/search.md)", NULL,
 	  omr_search_keys },
+	{ "unsubscribe", OMR_CONF_SECTION, OFF(unsubscribe), 0, NULL, 0, 0,
+	  "e-mail unsubscribe links (docs/proactive.md#e-mail-unsubscribe)", NULL, omr_unsub_keys },
 	{ "routing", OMR_CONF_PATH, OFF(routing_file), 1, NULL, 0, 0,
 	  "routing file (queues, skills, rules)" },
 	{ "agents", OMR_CONF_PATH, OFF(agents_file), 1, NULL, 0, 0, "agent directory file" },
@@ -533,9 +554,39 @@ static void omr_config_check_tls(const struct omr_tls_conf *t, const char *secti
 	free(err);
 }
 
+/* Links need a key, and a key that cannot be guessed; the link's base
+ * must be a web address (https: RFC 8058 wants it for the one-click). */
+static void omr_config_check_unsub(const struct omr_config *c, const struct omr_ynode *root,
+				   struct omr_conf_errs *errs)
+{
+	const struct omr_ynode *sec = omr_ynode_get(root, "unsubscribe");
+	const char *url = c->unsubscribe.url, *mailto = c->unsubscribe.mailto;
+	const char *secret = c->unsubscribe.secret;
+	const struct omr_ynode *at;
+	if (!sec)
+		return;
+	if ((url || mailto) && !secret)
+		omr_conf_error(errs, sec, "unsubscribe: 'url' and 'mailto' need a 'secret'");
+	if (secret && strlen(secret) < OMR_UNSUB_SECRET_MIN)
+		omr_conf_error(errs, omr_ynode_get(sec, "secret"),
+			       "unsubscribe: secret must be at least %d characters", OMR_UNSUB_SECRET_MIN);
+	at = omr_ynode_get(sec, "url");
+	if (url && ((strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) ||
+		    strpbrk(url, " \t\r\n<>\"?#,") || strlen(url) > 200 ||
+		    !omr_host_ok(url + (url[4] == 's' ? 8 : 7),
+				 strcspn(url + (url[4] == 's' ? 8 : 7), "/"))))
+		omr_conf_error(errs, at, "unsubscribe: url must be https://host[:port][/path] "
+			       "(at most 200 characters, no query)");
+	at = omr_ynode_get(sec, "mailto");
+	if (mailto && (!strchr(mailto, '@') || strpbrk(mailto, " \t\r\n<>\"?#,;%&") ||
+		       strlen(mailto) > 254 || mailto[0] == '@'))
+		omr_conf_error(errs, at, "unsubscribe: mailto must be one e-mail address");
+}
+
 static void omr_config_check(struct omr_config *c, const struct omr_ynode *root,
 			     struct omr_conf_errs *errs)
 {
+	omr_config_check_unsub(c, root, errs);
 	omr_config_check_tls(&c->edge.tls, "edge", root, errs);
 	omr_config_check_tls(&c->webhooks.tls, "webhooks", root, errs);
 	omr_config_check_tls(&c->admin.tls, "admin", root, errs);

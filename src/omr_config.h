@@ -141,6 +141,13 @@ struct omr_config {
 		long long batch;          /* conversations looked at per script call */
 	} retention;
 	struct {
+		char *url;                /* public base URL of the one-click link; NULL: none */
+		char *mailto;             /* address of the mailto: link; NULL: none */
+		char *secret;             /* HMAC key of the tokens; NULL: no links */
+		char *channel;            /* the channel whose mails carry them */
+		long long valid_for;      /* ms a link keeps working */
+	} unsubscribe;
+	struct {
 		long long days;           /* words of messages this old are found (docs/search.md) */
 		long long group_max;      /* identities linked into one customer, at most */
 	} search;
@@ -159,6 +166,9 @@ struct omr_config {
 	 * validated (with positions) by the plugin loader. */
 	struct omr_ydoc *docs[3];
 };
+
+/* unsubscribe.secret: at least this long */
+#define OMR_UNSUB_SECRET_MIN 32
 
 /* admin.token: at least this long, but on a loopback listener (warned). */
 #define OMR_ADMIN_TOKEN_MIN 16

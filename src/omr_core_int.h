@@ -76,6 +76,7 @@ struct omr_core {
 	struct omr_channels *channels;
 	struct omr_ingest *ingest;
 	struct omr_webhooks *webhooks;
+	struct omr_unsub *unsub;        /* /unsubscribe on the webhook listener */
 	struct omr_outbox *outbox;
 	struct omr_outreach *outreach; /* conversations started by us */
 	struct omr_privacy *privacy;   /* export, erasure, retention */

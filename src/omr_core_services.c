@@ -29,6 +29,7 @@
 #include "omr_outbox.h"
 #include "omr_outreach.h"
 #include "omr_router.h"
+#include "omr_unsub.h"
 #include "omr_util.h"
 #include "omr_webhook.h"
 
@@ -102,7 +103,8 @@ static int omr_mod_webhooks_create(struct omr_core *c, char **err_r)
 	c->media = omr_media_new(&c->env, c->curl, c->jobs, root);
 	c->webhooks = omr_webhooks_new(c->webhook_http, c->ingest, c->channels);
 	omr_webhooks_set_media(c->webhooks, c->media);
-	return 0;
+	c->unsub = omr_unsub_new(&c->env, c->webhook_http, err_r);
+	return c->unsub ? 0 : -1;
 }
 
 static int omr_mod_webhooks_start(struct omr_core *c, char **err_r)
@@ -119,6 +121,7 @@ static void omr_mod_webhooks_stop(struct omr_core *c)
 
 static void omr_mod_webhooks_destroy(struct omr_core *c)
 {
+	omr_unsub_free(c->unsub);
 	omr_webhooks_free(c->webhooks);
 	omr_media_free(c->media);
 }
@@ -127,6 +130,7 @@ static void omr_mod_webhooks_metrics(struct omr_core *c, struct omr_buf *b)
 {
 	omr_webhooks_metrics(c->webhooks, b);
 	omr_media_metrics(c->media, b);
+	omr_unsub_metrics(c->unsub, b);
 }
 
 static int omr_mod_outbox_create(struct omr_core *c, char **err_r)

@@ -65,14 +65,7 @@ void omr_files_free(struct omr_files *f)
 
 static int omr_files_channel_ok(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > 64)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		      s[i] == '-'))
-			return 0;
-	return 1;
+	return omr_channel_name_ok(s, strlen(s));
 }
 
 static int omr_files_sha_ok(const char *s)

@@ -20,8 +20,8 @@
 #include "omr_model.h"
 #include "omr_plugin.h"
 #include "omr_routing_conf.h"
-#include "omr_routing_conf.h"
 #include "omr_store.h"
+#include "omr_unsub.h"
 #include "omr_util.h"
 
 #define OMR_INGEST_SWEEP_MS 250
@@ -257,6 +257,17 @@ void omr_ingest_submit(struct omr_ingest *in, const char *channel, const struct 
 	norm.ended = p && (p->desc->flags & OMR_PLUGIN_STATUS); /* the web chat says "ended" */
 	norm.engage = norm.rating ? cfg->routing->engagement.rating_json : NULL;
 	norm.optout = ev->is_public ? NULL : omr_routing_optout_word(cfg->routing, channel, ev->text);
+	struct omr_unsub_ref unsub;
+	if (!ev->is_public &&
+	    omr_unsub_subject(cfg, channel, json_string_value(json_object_get(ev->attrs, "subject")),
+			      omr_now_ms() / 1000, &unsub)) {
+		/* the mailto: link of a mail of ours (docs/proactive.md#e-mail-unsubscribe):
+		 * the token names who leaves, whoever sent it */
+		norm.optout = "stop";
+		norm.optout_address = unsub.address;
+		norm.optout_via = "unsubscribe";
+		omr_log_info("ingest: a %s message is an unsubscribe (its token checked)", channel);
+	}
 	if (norm.optout) /* recorded, not a contact: opens no conversation for an agent */
 		norm.kind = "auto";
 	j->started_ms = omr_mono_ms();

@@ -49,6 +49,9 @@ struct omr_inbound_norm {
 	const char *engage;   /* with a rating: what it moves in the customer's balance
 	                         (borrowed: the routing configuration's rating_json) */
 	const char *optout;   /* "stop", "start": the message is an opt-out keyword; NULL */
+	const char *optout_address; /* with "stop": the address that leaves (an unsubscribe
+	                               token's); NULL: the sender's */
+	const char *optout_via;     /* "keyword" (NULL) or "unsubscribe" */
 };
 struct omr_model_limits {
 	size_t text_max;

@@ -404,6 +404,8 @@ void omr_store_ingest(struct omr_store *s, const char *channel, const struct omr
 		.rating = n->rating,
 		.engage = n->engage ? n->engage : "",
 		.optout = n->optout,
+		.optout_addr = n->optout_address,
+		.optout_via = n->optout_via,
 	};
 	/* the search index's terms (docs/search.md); an automatic message
 	 * (out of office) is not worth finding */

@@ -67,6 +67,8 @@ void omr_map_foreach(const struct omr_map *m,
 int64_t omr_now_ms(void);        /* wall clock, ms since the epoch */
 void omr_day(char *buf, size_t len); /* today, UTC: "2026-11-25" (reports by day) */
 int64_t omr_mono_ms(void);       /* monotonic */
+/* A channel's name as the stores and links carry it: 1..64 of [a-z0-9_-]. */
+int omr_channel_name_ok(const char *s, size_t len);
 /* A host name or address: 1..255 characters of [A-Za-z0-9.:_-]. */
 int omr_host_ok(const char *h, size_t len);
 /* "host:port" or "[v6]:port" with omr_host_ok and a port in 1..65535:

@@ -165,7 +165,9 @@ struct omr_outbound {
 	const char *text;
 	json_t *data;               /* kind-specific extras (status: position, eta_s;
 	                               message: buttons of a bot, template {name,
-	                               language} outside the reply window) */
+	                               language} outside the reply window,
+	                               unsubscribe {url?, mailto?} for the
+	                               e-mail channel: docs/proactive.md) */
 };
 
 /* ------------------------------------------------------------------ */

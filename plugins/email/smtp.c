@@ -42,6 +42,8 @@ struct em_send {
 	char *thread, *text, *author_name, *conversation;
 	json_t *files;        /* an agent's files: [{name, type, path}] or NULL */
 	json_t *cc;           /* the agent's Cc: ["addr", ...] or NULL */
+	char *unsub;          /* List-Unsubscribe's value, or NULL (the core's links) */
+	int one_click;        /* ... with an https link: List-Unsubscribe-Post */
 	json_t *history;      /* the thread, while the mail is composed on a worker */
 };
 
@@ -78,6 +80,7 @@ static void em_send_free(struct em_send *s)
 	json_decref(s->files);
 	json_decref(s->cc);
 	json_decref(s->history);
+	free(s->unsub);
 	free(s);
 }
 
@@ -370,7 +373,15 @@ static char *em_compose(struct em_send *s, const json_t *history, size_t *len_r)
 	char *out = g_mime_object_to_string(GMIME_OBJECT(msg), fo);
 	g_mime_format_options_free(fo);
 	g_object_unref(msg);
-	char *r = omr_plugin_strdup(out ? out : "");
+	/* List-Unsubscribe goes in as written: GMime would fold a long link
+	 * into RFC 2047 words, which no mail program reads as a URI */
+	gchar *full = s->unsub ? g_strdup_printf("List-Unsubscribe: %s\r\n%s%s", s->unsub,
+						 s->one_click ? "List-Unsubscribe-Post: "
+								"List-Unsubscribe=One-Click\r\n" : "",
+						 out ? out : "")
+			       : NULL;
+	char *r = omr_plugin_strdup(full ? full : out ? out : "");
+	g_free(full);
 	g_free(out);
 	*len_r = strlen(r);
 	return r;
@@ -468,6 +479,26 @@ static json_t *em_smtp_cc(const json_t *cc)
 	return r;
 }
 
+/* The core's unsubscribe links (docs/channels/email.md#unsubscribe):
+ * {url?, mailto?} as List-Unsubscribe (RFC 2369), the https one also
+ * one-click (RFC 8058). Links with characters a header cannot carry are
+ * left out. */
+static void em_send_unsub(struct em_send *s, const json_t *links)
+{
+	const char *url = json_string_value(json_object_get(links, "url"));
+	const char *mailto = json_string_value(json_object_get(links, "mailto"));
+	GString *v = g_string_new(NULL);
+	if (url && !strpbrk(url, "<>\r\n \t,") && strlen(url) < 900)
+		g_string_append_printf(v, "<%s>", url);
+	if (mailto && !strpbrk(mailto, "<>\r\n \t,") && strlen(mailto) < 900)
+		g_string_append_printf(v, "%s<%s>", v->len ? ",\r\n " : "", mailto); /* folded */
+	if (v->len) {
+		s->unsub = omr_plugin_strdup(v->str);
+		s->one_click = url && strncmp(s->unsub, "<https://", 9) == 0;
+	}
+	g_string_free(v, TRUE);
+}
+
 int em_smtp_send(void *state, const struct omr_outbound *out)
 {
 	struct em_state *st = state;
@@ -493,6 +524,7 @@ int em_smtp_send(void *state, const struct omr_outbound *out)
 	s->cc = em_smtp_cc(json_object_get(out->data, "cc"));
 	if (json_array_size(json_object_get(out->data, "attachments")))
 		s->files = json_deep_copy(json_object_get(out->data, "attachments"));
+	em_send_unsub(s, json_object_get(out->data, "unsubscribe"));
 	s->next = st->sends;
 	if (st->sends)
 		st->sends->prev = s;

@@ -42,6 +42,9 @@
 -- @arg  optout   str   'stop' | 'start': the whole message is an opt-out
 --                      keyword (routing.yaml opt_out:): the address leaves
 --                      or rejoins the channel's opt-out list; '' none
+-- @arg  optout_addr str '' : the sender's address; else the address an
+--                      unsubscribe token names (docs/proactive.md)
+-- @arg  optout_via str 'keyword' | 'unsubscribe' (kept with a stop)
 -- @time
 -- @lib  report
 -- @lib  engage
@@ -258,8 +261,10 @@ if isnew == 1 and kind ~= 'auto' then
   end
 end
 if A.optout == 'stop' then
-  redis.call('HSET', P .. 'optout:' .. ch, addr,
-    cjson.encode({ at = now, via = 'keyword', customer = cust }))
+  local oa = A.optout_addr ~= '' and A.optout_addr or addr
+  redis.call('HSET', P .. 'optout:' .. ch, oa,
+    cjson.encode({ at = now, via = A.optout_via ~= '' and A.optout_via or 'keyword',
+      customer = oa == addr and cust or nil }))
 elseif A.optout == 'start' then
   redis.call('HDEL', P .. 'optout:' .. ch, addr, 'h:' .. redis.sha1hex(addr))
 end

@@ -9,6 +9,7 @@
 -- @arg  address  str
 -- @arg  action   str   get | set | clear
 -- @arg  by       str   who (kept with a set)
+-- @arg  via      str   how (kept with a set): 'admin' | 'unsubscribe'
 -- @time
 -- @reply tag     str   'ok' | 'no_customer' | 'no_address'
 -- @reply list    str   JSON [{channel, address, opted_out, at, via}]
@@ -31,7 +32,7 @@ for _, p in ipairs(pairs_) do
   local hashed = 'h:' .. redis.sha1hex(addr)
   if A.action == 'set' then
     if redis.call('HEXISTS', key, addr) == 0 then
-      redis.call('HSET', key, addr, cjson.encode({ at = NOW, via = 'admin', by = A.by }))
+      redis.call('HSET', key, addr, cjson.encode({ at = NOW, via = A.via, by = A.by }))
     end
   elseif A.action == 'clear' then
     redis.call('HDEL', key, addr, hashed)
