@@ -54,6 +54,11 @@
 local queue, timeout, pass, now = A.queue, A.timeout, A.pass, NOW
 local fields = { 'id', 'channel', 'queue', 'language', 'priority', 'queued_at', 'customer',
   'intent', 'bot_slots', 'routing', 'public', 'transfer', 'callback' }
+-- what offer_one reads of a conversation, in one read: what it decides by,
+-- then the frame's fields (none of which the offer writes)
+local HEAD = { 'status', 'queue', 'channel', 'prefer_agent', 'prefer_until', 'class' }
+local READ = { unpack(HEAD) }
+for _, f in ipairs(fields) do READ[#READ + 1] = f end
 
 -- what one call learns once: pools touched, pools with nobody ready, how
 -- many fit each pool, which agents are connected to a live node (nothing
@@ -101,9 +106,10 @@ local function choose(pkey, conv, prefer, relax)
 end
 
 -- the offer frame's content, so that no second call is needed for it
-local function view(ckey)
-  local v, out = redis.call('HMGET', ckey, unpack(fields)), {}
+local function view(ckey, c)
+  local out, v = {}, {}
   for i, f in ipairs(fields) do
+    v[i] = c[#HEAD + i]
     -- the explanation only for what the frame takes from it: the hand-over
     if v[i] and (f ~= 'routing' or string.find(v[i], '"handoff"', 1, true)) then
       out[#out + 1] = f; out[#out + 1] = v[i]
@@ -120,8 +126,7 @@ end
 
 local function offer_one(conv, oid, strategy, pool, list)
   local ckey = P .. 'conv:' .. conv
-  local c = redis.call('HMGET', ckey, 'status', 'queue', 'channel', 'prefer_agent', 'prefer_until',
-    'class')
+  local c = redis.call('HMGET', ckey, unpack(READ))
   if c[1] ~= 'queued' or c[2] ~= queue then return { 'gone' } end
   local chan = c[3]
   local prefer = c[4]
@@ -175,7 +180,7 @@ local function offer_one(conv, oid, strategy, pool, list)
   redis.call('HSET', P .. 'agent:' .. best, 'last_offer_at', now)
   R.refresh(best)
   T.agent(best, 'offered')
-  local v, preview, cname = view(ckey)
+  local v, preview, cname = view(ckey, c)
   return { 'ok', best, oid, tostring(expires), '', v, preview, cname }
 end
 
