@@ -56,7 +56,7 @@
 -- @lib  pools
 local ckey, akey, conv, now = K.conv, K.agent, A.conversation, NOW
 local c = redis.call('HMGET', ckey, 'status', 'agent', 'channel', 'queue', 'thread', 'customer',
-  'ended_at', 'assigned_at', 'transferred_by', 'repeat', 'complaint')
+  'ended_at', 'assigned_at', 'transferred_by', 'repeat', 'complaint', 'public', 'origin')
 if c[2] ~= A.agent or redis.call('SISMEMBER', akey .. ':convs', conv) == 0 then
   return { 'not_yours' }
 end
@@ -79,7 +79,7 @@ if A.action == 'close' then
   if status ~= 'assigned' then return { 'bad_state', status } end
   redis.call('HSET', ckey, 'status', 'wrapup', 'ended_at', now, 'updated_at', now)
   local asked = 0
-  if A.csat > 0 and c[5] and redis.call('HGET', ckey, 'public') ~= '1' then
+  if A.csat > 0 and c[5] and c[12] ~= '1' then
     -- the thread's next message, if it is just a digit 1-5, answers it
     -- (ingest.lua)
     redis.call('SET', P .. 'csat:' .. chan .. ':' .. c[5], conv, 'PX', A.csat)
@@ -126,7 +126,7 @@ if A.action == 'wrapup' then
     if (c[9] or '') == '' and c[10] ~= '1' then
       E.move(c[6], A.fcr, 'first_contact_resolution', conv, A.min, A.max)
     end
-    if (A.proactive or 0) > 0 and redis.call('HGET', K.conv, 'origin') == 'proactive' then
+    if (A.proactive or 0) > 0 and c[13] == 'proactive' then
       E.move(c[6], A.proactive, 'proactive_resolved', conv, A.min, A.max)
     end
     if complaint and A.recover > 0 then
