@@ -90,15 +90,21 @@ end
 local newcust = not cust
 if not cust then
   cust = A.customer
-  redis.call('HSET', P .. 'cust:' .. cust, 'id', cust, 'created_at', now, 'updated_at', now)
+  if name ~= '' then
+    redis.call('HSET', P .. 'cust:' .. cust, 'id', cust, 'created_at', now, 'updated_at', now,
+      'name', name)
+  else
+    redis.call('HSET', P .. 'cust:' .. cust, 'id', cust, 'created_at', now, 'updated_at', now)
+  end
   redis.call('SET', addrkey, cust)
   redis.call('SADD', P .. 'cust:' .. cust .. ':addrs', ch .. ':' .. addr)
   F.addr(cust, ch .. ':' .. addr)
 end
 local ckey = P .. 'cust:' .. cust
 if name ~= '' then
-  redis.call('HSET', ckey, 'name', name, 'updated_at', now)
-  F.name(cust, A.name_terms)
+  -- (a new customer has it already, and no name indexed yet)
+  if not newcust then redis.call('HSET', ckey, 'name', name, 'updated_at', now) end
+  F.name(cust, A.name_terms, newcust and '')
 end
 if email ~= '' and verified then
   local ekey = P .. 'email:' .. email_lc
