@@ -61,9 +61,9 @@ local READ = { unpack(HEAD) }
 for _, f in ipairs(fields) do READ[#READ + 1] = f end
 
 -- what one call learns once: pools touched, pools with nobody ready, how
--- many fit each pool, which agents are connected to a live node (nothing
--- changes these within the call but the call itself)
-local touched, empty, eligible, live = {}, {}, {}, {}
+-- many fit each pool, which agents are connected to a live node, which
+-- nodes beat (nothing changes these within the call but the call itself)
+local touched, empty, eligible, live, alive = {}, {}, {}, {}, {}
 
 -- the best ready agent of pool pkey for conversation conv, who has not
 -- declined it and is connected to a live node (a node that stopped is
@@ -96,7 +96,7 @@ local function choose(pkey, conv, prefer, relax)
     for _, id in ipairs(batch) do
       if declined[id] then refused = refused + 1
       else
-        if live[id] == nil then live[id] = S.live(id) end
+        if live[id] == nil then live[id] = S.live(id, alive) end
         if live[id] then return id, skipped, refused end
       end
       skipped = skipped + 1
