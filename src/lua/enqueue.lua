@@ -79,8 +79,12 @@ if c[1] == 'new' then
   if team ~= '' and (A.team_ms or 0) > 0 then
     put('prefer_team', team); put('prefer_team_until', team_from + A.team_ms)
   end
+  -- its class: written with the rest, unless it leaves another class's
+  -- set (Q.add does that)
+  local cls, old = Q.class_of(c[2], language, A.skills), c[5] or ''
+  if old == '' then put('class', cls); old = cls end
   redis.call('HSET', ckey, unpack(set))
-  Q.add(A.queue, score, A.conversation, true, Q.class_of(c[2], language, A.skills), c[5] or '')
+  Q.add(A.queue, score, A.conversation, true, cls, old)
   redis.call('ZREM', P .. 'convs:new', A.conversation)
   T.queued(A.queue, c[2])
   queued = 1
