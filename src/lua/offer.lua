@@ -163,7 +163,11 @@ local function offer_one(conv, oid, strategy, pool, list)
     if refused == 0 then empty[pool] = true end
     return { 'none', '', '', 0, refused == 0 and 'class' or 'conversation' }
   end
-  if tonumber(redis.call('HGET', P .. 'agent:' .. best, 'changed_at') or '0') > pass then
+  local akey = P .. 'agent:' .. best
+  -- changed_at, then what pools.lib reads of the agent on this channel
+  local ag = redis.call('HMGET', akey, 'changed_at', 'presence', 'node', 'sessions',
+    'last_assigned_at', 'last_offer_at', 'load:' .. chan)
+  if tonumber(ag[1] or '0') > pass then
     return { 'restart' }
   end
 
@@ -176,9 +180,9 @@ local function offer_one(conv, oid, strategy, pool, list)
   Q.rem(queue, conv, c[6] or '')
   redis.call('HSET', ckey, 'status', 'offered', 'offer', oid, 'updated_at', now,
     'dispatch', explain(best))
-  redis.call('HINCRBY', P .. 'agent:' .. best, 'load:' .. chan, 1)
-  redis.call('HSET', P .. 'agent:' .. best, 'last_offer_at', now)
-  R.refresh(best)
+  local load = redis.call('HINCRBY', akey, 'load:' .. chan, 1)
+  redis.call('HSET', akey, 'last_offer_at', now)
+  R.refresh(best, { [chan] = { ag[2], ag[3], ag[4], ag[5], now, load } })
   T.agent(best, 'offered')
   local v, preview, cname = view(ckey, c)
   return { 'ok', best, oid, tostring(expires), '', v, preview, cname }
