@@ -100,6 +100,37 @@ def round_trips(d):
     return out
 
 
+def commandstats(redis):
+    """{command: (calls, usec)} from INFO commandstats: every command Redis
+    ran, those inside scripts included (noise-free, unlike CPU time)"""
+    text = redis.cmd("INFO", "commandstats")
+    text = text.decode() if isinstance(text, bytes) else text
+    out = {}
+    for m in re.finditer(r"^cmdstat_([\w|]+):calls=(\d+),usec=(\d+)", text, re.M):
+        out[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    return out
+
+
+def commands_per(before, after, per):
+    """print the commands Redis ran per unit of work (scripts' inner
+    commands included); returns their number"""
+    diff = {}
+    for k, (calls, us) in after.items():
+        c0, u0 = before.get(k, (0, 0))
+        if calls > c0 and k not in ("info",):
+            diff[k] = (calls - c0, us - u0)
+    inner = sum(c for k, (c, _) in diff.items() if k not in ("evalsha", "eval"))
+    print("# Redis commands per conversation offered (INFO commandstats, scripts' inner "
+          "commands included): %.1f; " % (inner / per) + ", ".join(
+              "%s %.2f" % (k, c / per) for k, (c, _) in
+              sorted(diff.items(), key=lambda kv: -kv[1][0])[:16]))
+    ev = diff.get("evalsha", (0, 0))
+    if ev[0]:
+        print("# EVALSHA: %.1f a conversation, %.1f us a call (its inner commands included)"
+              % (ev[0] / per, ev[1] / ev[0]))
+    return inner / per
+
+
 def script_names():
     """{sha1: name} of every script in src/lua, as the daemon loads them"""
     import hashlib
@@ -332,10 +363,12 @@ def main():
                 if phase == "saturation":
                     calls0 = round_trips(d)
                     prof = ScriptProfile(redis, a.profile > 1) if a.profile else None
+                    stats0 = commandstats(redis)
                     cpu0 = (omrtest.cpu_s(redis.proc.pid), omrtest.cpu_s(d.proc.pid))
                     r = load("route", d.ports["edge"], tokens_file, inflight=a.inflight,
                              seconds=a.seconds)
                     cpu1 = (omrtest.cpu_s(redis.proc.pid), omrtest.cpu_s(d.proc.pid))
+                    stats1 = commandstats(redis)
                     calls1 = round_trips(d)
                     diff = {k: v - calls0.get(k, 0) for k, v in calls1.items()}
                     calls = sum(diff.values())
@@ -355,6 +388,9 @@ def main():
                         "%.0f")
                     say("saturation_daemon_cpu_us_per_offered", 1e6 * (cpu1[1] - cpu0[1]) / offers,
                         "%.0f")
+                    say("saturation_redis_commands_per_offered",
+                        commands_per(stats0, stats1, offers), "%.1f",
+                        "inside scripts included (INFO commandstats)")
                     say("saturation_loadgen_cpu_us_per_offered", 1e6 * r["cpu_s"] / offers, "%.0f",
                         "the load generator's own, on the same two cores")
                     fr = r.get("frames") or {}

@@ -56,7 +56,7 @@
 -- @lib  pools
 local ckey, akey, conv, now = K.conv, K.agent, A.conversation, NOW
 local c = redis.call('HMGET', ckey, 'status', 'agent', 'channel', 'queue', 'thread', 'customer',
-  'ended_at', 'assigned_at', 'transferred_by', 'repeat', 'complaint')
+  'ended_at', 'assigned_at', 'transferred_by', 'repeat', 'complaint', 'public', 'origin')
 if c[2] ~= A.agent or redis.call('SISMEMBER', akey .. ':convs', conv) == 0 then
   return { 'not_yours' }
 end
@@ -77,14 +77,16 @@ end
 
 if A.action == 'close' then
   if status ~= 'assigned' then return { 'bad_state', status } end
-  redis.call('HSET', ckey, 'status', 'wrapup', 'ended_at', now, 'updated_at', now)
   local asked = 0
-  if A.csat > 0 and c[5] and redis.call('HGET', ckey, 'public') ~= '1' then
+  if A.csat > 0 and c[5] and c[12] ~= '1' then
     -- the thread's next message, if it is just a digit 1-5, answers it
     -- (ingest.lua)
     redis.call('SET', P .. 'csat:' .. chan .. ':' .. c[5], conv, 'PX', A.csat)
-    redis.call('HSET', ckey, 'csat_asked_at', now)
     asked = 1
+    redis.call('HSET', ckey, 'status', 'wrapup', 'ended_at', now, 'updated_at', now,
+      'csat_asked_at', now)
+  else
+    redis.call('HSET', ckey, 'status', 'wrapup', 'ended_at', now, 'updated_at', now)
   end
   return { 'ok', chan, c[4], c[6] or '', asked }
 end
@@ -106,34 +108,38 @@ if A.action == 'wrapup' then
   end
   T.handled(c[4], chan, A.agent, assigned > 0 and now - assigned or 0)
   T.closed(c[4], chan, A.reason, A.outcome, assigned > 0 and now - assigned or 0)
+  -- the balance's moves, in this order, made at once (E.moves)
+  local moves = {}
+  local function move(points, event) moves[#moves + 1] = points; moves[#moves + 1] = event end
   if c[6] then
     local ck = P .. 'cust:' .. c[6]
     local last = redis.call('HMGET', ck, 'last_reason', 'last_closed_at')
     if A.reason ~= '' and last[1] == A.reason and
         now - (tonumber(last[2] or '0') or 0) <= A.repeat_ms then
-      E.move(c[6], A.rpoints, 'repeat_reason', conv, A.min, A.max)
+      move(A.rpoints, 'repeat_reason')
     end
     redis.call('HSET', ck, 'last_agent', A.agent, 'last_closed_at', now, 'last_reason', A.reason)
   end
   local complaint = c[11] == '1'
   if A.complained and not complaint then
-    E.move(c[6], A.cpoints, 'complaint', conv, A.min, A.max)
+    move(A.cpoints, 'complaint')
     complaint = true
   end
-  E.move(c[6], A.points, A.outcome, conv, A.min, A.max)
+  move(A.points, A.outcome)
   if A.points > 0 and c[6] then
     -- resolved: at the first contact, and a complaint's road to recovery
     if (c[9] or '') == '' and c[10] ~= '1' then
-      E.move(c[6], A.fcr, 'first_contact_resolution', conv, A.min, A.max)
+      move(A.fcr, 'first_contact_resolution')
     end
-    if (A.proactive or 0) > 0 and redis.call('HGET', K.conv, 'origin') == 'proactive' then
-      E.move(c[6], A.proactive, 'proactive_resolved', conv, A.min, A.max)
+    if (A.proactive or 0) > 0 and c[13] == 'proactive' then
+      move(A.proactive, 'proactive_resolved')
     end
     if complaint and A.recover > 0 then
       redis.call('HSET', P .. 'cust:' .. c[6], 'complaint_pending', conv)
       redis.call('ZADD', P .. 'complaints:pending', now + A.recover, conv)
     end
   end
+  E.moves(c[6], conv, A.min, A.max, moves)
   return { 'ok', chan, c[4], c[6] or '' }
 end
 

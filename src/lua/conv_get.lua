@@ -12,7 +12,10 @@ if #conv == 0 then return {} end
 local ids = redis.call('LRANGE', K.conv .. ':msgs', -A.max, -1)
 local msgs = {}
 for i, m in ipairs(ids) do msgs[i] = redis.call('HGETALL', P .. 'msg:' .. m) end
-local cust = redis.call('HGET', K.conv, 'customer')
+local cust = nil
+for i = 1, #conv, 2 do
+  if conv[i] == 'customer' then cust = conv[i + 1] break end
+end
 local chash, addrs, eng = {}, {}, {}
 if cust then
   chash = redis.call('HGETALL', P .. 'cust:' .. cust)

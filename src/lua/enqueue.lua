@@ -41,14 +41,17 @@
 -- Returns: 1 if queued now, 0 if nothing to do
 local ckey = K.conv
 local queued = 0
-local c = redis.call('HMGET', ckey, 'status', 'channel', 'customer')
+local c = redis.call('HMGET', ckey, 'status', 'channel', 'customer', 'language', 'class')
 if c[1] == 'new' then
   local score = NOW - A.priority * A.aging
-  redis.call('HSET', ckey, 'status', 'queued', 'queue', A.queue, 'queued_at', NOW,
+  -- the conversation's fields, written at once before it joins the queue
+  local set = { 'status', 'queued', 'queue', A.queue, 'queued_at', NOW,
     'score', score, 'priority', A.priority, 'skills', A.skills, 'tags', A.tags,
-    'routing', A.routing, 'updated_at', NOW)
-  if A.language ~= '' then redis.call('HSET', ckey, 'language', A.language) end
-  if A.strategy ~= '' then redis.call('HSET', ckey, 'strategy', A.strategy) end
+    'routing', A.routing, 'updated_at', NOW }
+  local function put(f, v) set[#set + 1] = f; set[#set + 1] = v end
+  local language = c[4]
+  if A.language ~= '' then put('language', A.language); language = A.language end
+  if A.strategy ~= '' then put('strategy', A.strategy) end
   -- (the arguments after max may be absent: none of this)
   local owner, deputy, team = A.owner or '', A.deputy or '', A.team or ''
   local set_owner = A.set_owner or ''
@@ -67,16 +70,21 @@ if c[1] == 'new' then
     else role = 'team' end
   end
   if who ~= '' then
-    redis.call('HSET', ckey, 'prefer_agent', who, 'prefer_until', NOW + A.owner_ms)
+    put('prefer_agent', who); put('prefer_until', NOW + A.owner_ms)
     team_from = NOW + A.owner_ms
   elseif A.prefer ~= '' then
-    redis.call('HSET', ckey, 'prefer_agent', A.prefer, 'prefer_until', NOW + A.prefer_ms)
+    put('prefer_agent', A.prefer); put('prefer_until', NOW + A.prefer_ms)
   end
-  if role ~= '' then redis.call('HSET', ckey, 'owner_route', role) end
+  if role ~= '' then put('owner_route', role) end
   if team ~= '' and (A.team_ms or 0) > 0 then
-    redis.call('HSET', ckey, 'prefer_team', team, 'prefer_team_until', team_from + A.team_ms)
+    put('prefer_team', team); put('prefer_team_until', team_from + A.team_ms)
   end
-  Q.add(A.queue, score, A.conversation, true)
+  -- its class: written with the rest, unless it leaves another class's
+  -- set (Q.add does that)
+  local cls, old = Q.class_of(c[2], language, A.skills), c[5] or ''
+  if old == '' then put('class', cls); old = cls end
+  redis.call('HSET', ckey, unpack(set))
+  Q.add(A.queue, score, A.conversation, true, cls, old)
   redis.call('ZREM', P .. 'convs:new', A.conversation)
   T.queued(A.queue, c[2])
   queued = 1

@@ -90,17 +90,24 @@ if not cust and email ~= '' and verified then
     F.addr(cust, ch .. ':' .. addr)
   end
 end
+local newcust = not cust
 if not cust then
   cust = A.customer
-  redis.call('HSET', P .. 'cust:' .. cust, 'id', cust, 'created_at', now, 'updated_at', now)
+  if name ~= '' then
+    redis.call('HSET', P .. 'cust:' .. cust, 'id', cust, 'created_at', now, 'updated_at', now,
+      'name', name)
+  else
+    redis.call('HSET', P .. 'cust:' .. cust, 'id', cust, 'created_at', now, 'updated_at', now)
+  end
   redis.call('SET', addrkey, cust)
   redis.call('SADD', P .. 'cust:' .. cust .. ':addrs', ch .. ':' .. addr)
   F.addr(cust, ch .. ':' .. addr)
 end
 local ckey = P .. 'cust:' .. cust
 if name ~= '' then
-  redis.call('HSET', ckey, 'name', name, 'updated_at', now)
-  F.name(cust, A.name_terms)
+  -- (a new customer has it already, and no name indexed yet)
+  if not newcust then redis.call('HSET', ckey, 'name', name, 'updated_at', now) end
+  F.name(cust, A.name_terms, newcust and '')
 end
 if email ~= '' and verified then
   local ekey = P .. 'email:' .. email_lc
@@ -193,13 +200,17 @@ if not conv and reopen > 0 and kind ~= 'auto' then
     end
   end
 end
+local created = false
 if not conv then
   conv = A.conversation
   isnew = 1
+  created = true
+  -- with what the message below adds to it
   redis.call('HSET', P .. 'conv:' .. conv,
     'id', conv, 'channel', ch, 'customer', cust, 'address', addr, 'thread', thread,
     'status', 'new', 'public', public, 'attrs', attrs,
-    'created_at', now, 'updated_at', now, 'msg_count', 0)
+    'created_at', now, 'updated_at', now, 'msg_count', 1, 'last_message_at', now,
+    'last_inbound_at', now)
   redis.call('SET', openkey, conv)
   if kind ~= 'auto' then
     -- (an automatic one, closed at once, is never reopened)
@@ -224,9 +235,11 @@ redis.call('HSET', P .. 'msg:' .. msg,
   'channel', ch, 'channel_msg_id', cmid, 'status', 'received', 'kind', kind,
   'meta', meta, 'sent_at', ts, 'created_at', now)
 redis.call('RPUSH', P .. 'conv:' .. conv .. ':msgs', msg)
-redis.call('HINCRBY', P .. 'conv:' .. conv, 'msg_count', 1)
-redis.call('HSET', P .. 'conv:' .. conv, 'updated_at', now, 'last_message_at', now,
-  'last_inbound_at', now)
+if not created then
+  redis.call('HINCRBY', P .. 'conv:' .. conv, 'msg_count', 1)
+  redis.call('HSET', P .. 'conv:' .. conv, 'updated_at', now, 'last_message_at', now,
+    'last_inbound_at', now)
+end
 F.words(conv, A.words, now)
 if attachments ~= '[]' then
   -- a stored file is named by its content: counted per message that names
@@ -254,7 +267,7 @@ if isnew == 1 and kind ~= 'auto' then
   redis.call('ZADD', P .. 'convs:new', now, conv)
   -- the customer is back: a resolved complaint waiting for its recovery
   -- window (conv_act.lua) is not recovered
-  local pend = redis.call('HGET', ckey, 'complaint_pending')
+  local pend = not newcust and redis.call('HGET', ckey, 'complaint_pending')
   if pend then
     redis.call('HDEL', ckey, 'complaint_pending')
     redis.call('ZREM', P .. 'complaints:pending', pend)

@@ -54,11 +54,16 @@
 local queue, timeout, pass, now = A.queue, A.timeout, A.pass, NOW
 local fields = { 'id', 'channel', 'queue', 'language', 'priority', 'queued_at', 'customer',
   'intent', 'bot_slots', 'routing', 'public', 'transfer', 'callback' }
+-- what offer_one reads of a conversation, in one read: what it decides by,
+-- then the frame's fields (none of which the offer writes)
+local HEAD = { 'status', 'queue', 'channel', 'prefer_agent', 'prefer_until', 'class' }
+local READ = { unpack(HEAD) }
+for _, f in ipairs(fields) do READ[#READ + 1] = f end
 
 -- what one call learns once: pools touched, pools with nobody ready, how
--- many fit each pool, which agents are connected to a live node (nothing
--- changes these within the call but the call itself)
-local touched, empty, eligible, live = {}, {}, {}, {}
+-- many fit each pool, which agents are connected to a live node, which
+-- nodes beat (nothing changes these within the call but the call itself)
+local touched, empty, eligible, live, alive = {}, {}, {}, {}, {}
 
 -- the best ready agent of pool pkey for conversation conv, who has not
 -- declined it and is connected to a live node (a node that stopped is
@@ -91,7 +96,7 @@ local function choose(pkey, conv, prefer, relax)
     for _, id in ipairs(batch) do
       if declined[id] then refused = refused + 1
       else
-        if live[id] == nil then live[id] = S.live(id) end
+        if live[id] == nil then live[id] = S.live(id, alive) end
         if live[id] then return id, skipped, refused end
       end
       skipped = skipped + 1
@@ -101,9 +106,10 @@ local function choose(pkey, conv, prefer, relax)
 end
 
 -- the offer frame's content, so that no second call is needed for it
-local function view(ckey)
-  local v, out = redis.call('HMGET', ckey, unpack(fields)), {}
+local function view(ckey, c)
+  local out, v = {}, {}
   for i, f in ipairs(fields) do
+    v[i] = c[#HEAD + i]
     -- the explanation only for what the frame takes from it: the hand-over
     if v[i] and (f ~= 'routing' or string.find(v[i], '"handoff"', 1, true)) then
       out[#out + 1] = f; out[#out + 1] = v[i]
@@ -120,8 +126,7 @@ end
 
 local function offer_one(conv, oid, strategy, pool, list)
   local ckey = P .. 'conv:' .. conv
-  local c = redis.call('HMGET', ckey, 'status', 'queue', 'channel', 'prefer_agent', 'prefer_until',
-    'class')
+  local c = redis.call('HMGET', ckey, unpack(READ))
   if c[1] ~= 'queued' or c[2] ~= queue then return { 'gone' } end
   local chan = c[3]
   local prefer = c[4]
@@ -158,7 +163,11 @@ local function offer_one(conv, oid, strategy, pool, list)
     if refused == 0 then empty[pool] = true end
     return { 'none', '', '', 0, refused == 0 and 'class' or 'conversation' }
   end
-  if tonumber(redis.call('HGET', P .. 'agent:' .. best, 'changed_at') or '0') > pass then
+  local akey = P .. 'agent:' .. best
+  -- changed_at, then what pools.lib reads of the agent on this channel
+  local ag = redis.call('HMGET', akey, 'changed_at', 'presence', 'node', 'sessions',
+    'last_assigned_at', 'last_offer_at', 'load:' .. chan)
+  if tonumber(ag[1] or '0') > pass then
     return { 'restart' }
   end
 
@@ -171,11 +180,11 @@ local function offer_one(conv, oid, strategy, pool, list)
   Q.rem(queue, conv, c[6] or '')
   redis.call('HSET', ckey, 'status', 'offered', 'offer', oid, 'updated_at', now,
     'dispatch', explain(best))
-  redis.call('HINCRBY', P .. 'agent:' .. best, 'load:' .. chan, 1)
-  redis.call('HSET', P .. 'agent:' .. best, 'last_offer_at', now)
-  R.refresh(best)
+  local load = redis.call('HINCRBY', akey, 'load:' .. chan, 1)
+  redis.call('HSET', akey, 'last_offer_at', now)
+  R.refresh(best, { [chan] = { ag[2], ag[3], ag[4], ag[5], now, load } })
   T.agent(best, 'offered')
-  local v, preview, cname = view(ckey)
+  local v, preview, cname = view(ckey, c)
   return { 'ok', best, oid, tostring(expires), '', v, preview, cname }
 end
 

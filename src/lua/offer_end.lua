@@ -56,17 +56,26 @@ redis.call('ZREM', K.offers, oid)
 redis.call('SREM', akey .. ':offers', oid)
 
 if how == 'accept' then
-  redis.call('HDEL', ckey, 'transfer') -- the offer card's "transferred from": shown
-  redis.call('HSET', ckey, 'status', 'assigned', 'agent', owner, 'assigned_at', now,
-    'updated_at', now, 'offer', '', 'prefer_agent', '', 'prefer_until', 0)
+  -- what the accept reads of the conversation, in one read (none of it is
+  -- what the accept writes)
+  local c = redis.call('HMGET', ckey, 'queue', 'queued_at', 'customer', 'requeued_at',
+    'callback_state', 'answered_at', 'transfer')
+  -- the offer card's "transferred from": shown
+  if c[7] then redis.call('HDEL', ckey, 'transfer') end
+  local set = { 'status', 'assigned', 'agent', owner, 'assigned_at', now,
+    'updated_at', now, 'offer', '', 'prefer_agent', '', 'prefer_until', 0 }
   -- the first answer, kept through transfers and requeues (--simulate)
-  redis.call('HSETNX', ckey, 'answered_at', now)
+  if not c[6] then set[#set + 1] = 'answered_at'; set[#set + 1] = now end
+  -- a callback that came due (callbacks_due.lua), taken in time or late
+  local cbs = c[5]
+  local callback = cbs == 'due' or cbs == 'missed'
+  if callback then set[#set + 1] = 'callback_state'; set[#set + 1] = 'done' end
+  redis.call('HSET', ckey, unpack(set))
   redis.call('SADD', akey .. ':convs', conv)
   redis.call('HSET', akey, 'last_assigned_at', now, 'missed', 0)
   R.refresh(owner)
   -- waited since it last entered the queue: routed, handed over by the
   -- bot, or put back (a transfer, its agent gone: requeued_at)
-  local c = redis.call('HMGET', ckey, 'queue', 'queued_at', 'customer', 'requeued_at')
   local queued_at = math.max(tonumber(c[2] or '0') or 0, tonumber(c[4] or '0') or 0)
   local waited = queued_at > 0 and now - queued_at or 0
   -- the answer counts for the queue's service level (report.lib: the
@@ -76,10 +85,7 @@ if how == 'accept' then
   local in_sla = not within or within < 0 or waited <= within
   T.answered(c[1] or queue, owner, waited, in_sla)
   if not in_sla then E.move(c[3], A.late, 'sla_breach', conv, A.min, A.max) end
-  -- a callback that came due (callbacks_due.lua), taken in time or late
-  local cbs = redis.call('HGET', ckey, 'callback_state')
-  if cbs == 'due' or cbs == 'missed' then
-    redis.call('HSET', ckey, 'callback_state', 'done')
+  if callback then
     redis.call('ZREM', P .. 'callbacks', conv)
     redis.call('HINCRBY', P .. 'callbacks:count', 'done', 1)
     T.add('q|' .. (c[1] or queue) .. '|' .. chan .. '|callbacks_done', 1)
@@ -95,10 +101,10 @@ if how == 'accept' then
 end
 
 -- back in the queue, at its old place
-redis.call('HINCRBY', akey, 'load:' .. chan, -1)
-redis.call('HSET', akey, 'changed_at', now)
-if tonumber(redis.call('HGET', akey, 'load:' .. chan)) < 0 then
-  redis.call('HSET', akey, 'load:' .. chan, 0)
+if redis.call('HINCRBY', akey, 'load:' .. chan, -1) < 0 then
+  redis.call('HSET', akey, 'load:' .. chan, 0, 'changed_at', now)
+else
+  redis.call('HSET', akey, 'changed_at', now)
 end
 if redis.call('HGET', ckey, 'status') == 'offered' then
   redis.call('HSET', ckey, 'status', 'queued', 'offer', '', 'updated_at', now)
