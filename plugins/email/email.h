@@ -151,6 +151,10 @@ void em_thread_find(struct em_thread_query *q);
 void em_thread_query_clear(struct em_thread_query *q);
 /* Remember that message_id (a customer's) is in thread. */
 void em_thread_remember(struct em_state *st, const char *message_id, const char *thread);
+/* A thread's name (t_... ours, c_... a conversation we started); where a
+ * subject's thread token begins, or NULL. */
+int em_thread_named(const char *p);
+const char *em_token_at(const char *subject);
 /* 1 when id is one of our Message-IDs ("<omr.t_xxx.m_yyy@domain>"): its
  * thread and message in the buffers. */
 int em_ours(const char *id, char *thread, size_t tlen, char *msg, size_t mlen);

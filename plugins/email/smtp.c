@@ -202,8 +202,10 @@ static void em_send_try(struct em_send *s)
 		em_sent(s, CURLE_FAILED_INIT, 0);
 }
 
-/* "Re: <subject without Re:/Fwd: and our token> [#thread]" */
-static char *em_reply_subject(const char *subject, const char *thread)
+/* "Re: <subject without Re:/Fwd: and our token> [#thread]"; without "Re: "
+ * when we write first (no mail of the customer's in the conversation: a
+ * conversation we started) */
+static char *em_reply_subject(const char *subject, const char *thread, int reply)
 {
 	const char *s = subject ? subject : "";
 	for (;;) {
@@ -218,12 +220,13 @@ static char *em_reply_subject(const char *subject, const char *thread)
 		else
 			break;
 	}
-	GString *g = g_string_new("Re: ");
-	const char *tok = strstr(s, "[#" EM_THREAD_PREFIX);
+	const char *re = reply ? "Re: " : "";
+	GString *g = g_string_new(re);
+	const char *tok = em_token_at(s);
 	g_string_append_len(g, s, tok ? (gssize)(tok - s) : (gssize)strlen(s));
 	while (g->len && g->str[g->len - 1] == ' ')
 		g_string_truncate(g, g->len - 1);
-	if (g->len == 4)
+	if (g->len == strlen(re))
 		g_string_append(g, "Your message");
 	g_string_append_printf(g, " [#%s]", thread);
 	char *r = omr_plugin_strdup(g->str);
@@ -314,7 +317,7 @@ static char *em_compose(struct em_send *s, const json_t *history, size_t *len_r)
 	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, s->rcpt);
 	json_array_foreach(s->cc, i, m)
 		g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_CC, NULL, json_string_value(m));
-	char *subj = em_reply_subject(subject, s->thread);
+	char *subj = em_reply_subject(subject, s->thread, last_in != NULL || !subject);
 	g_mime_message_set_subject(msg, subj, "utf-8");
 	free(subj);
 	GDateTime *now = g_date_time_new_now_local();

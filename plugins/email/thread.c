@@ -4,7 +4,9 @@
  * a customer's Message-ID is remembered in the plugin's key-value store
  * (by its SHA-256, for EM_MID_TTL_MS) once the mail is stored, so that an
  * answer to it (In-Reply-To, References) finds the thread on any node; a
- * subject's token [#t_...] is the last resort before a new thread.
+ * subject's token [#t_...] is the last resort before a new thread. A
+ * conversation we started names its thread by its id (c_...,
+ * omr_outreach.c): those are threads too.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +25,20 @@ void em_sha256_hex(const void *data, size_t len, char out[65])
 	g_free(s);
 }
 
+/* A thread's name: ours (t_...) or a conversation's id (c_...). */
+int em_thread_named(const char *p)
+{
+	return strncmp(p, EM_THREAD_PREFIX, 2) == 0 || strncmp(p, "c_", 2) == 0;
+}
+
+/* Where a subject's token "[#t_...]" or "[#c_...]" begins, or NULL. */
+const char *em_token_at(const char *subject)
+{
+	const char *t = subject ? strstr(subject, "[#" EM_THREAD_PREFIX) : NULL;
+	const char *c = subject ? strstr(subject, "[#c_") : NULL;
+	return !t ? c : !c ? t : t < c ? t : c;
+}
+
 int em_ours(const char *id, char *thread, size_t tlen, char *msg, size_t mlen)
 {
 	const char *p, *dot, *at;
@@ -32,7 +48,7 @@ int em_ours(const char *id, char *thread, size_t tlen, char *msg, size_t mlen)
 	dot = strchr(p, '.');
 	at = dot ? strchr(dot, '@') : NULL;
 	if (!dot || !at || (size_t)(dot - p) >= tlen || (size_t)(at - dot - 1) >= mlen ||
-	    strncmp(p, EM_THREAD_PREFIX, 2) != 0)
+	    !em_thread_named(p))
 		return 0;
 	memcpy(thread, p, (size_t)(dot - p));
 	thread[dot - p] = '\0';
@@ -44,10 +60,10 @@ int em_ours(const char *id, char *thread, size_t tlen, char *msg, size_t mlen)
 	return 1;
 }
 
-/* The token "[#t_xxxxxxxxxxxx]" in a subject. */
+/* The token "[#t_xxxxxxxxxxxx]" (or "[#c_...]") in a subject. */
 static int em_subject_token(const char *subject, char *thread, size_t tlen)
 {
-	const char *p = subject ? strstr(subject, "[#" EM_THREAD_PREFIX) : NULL;
+	const char *p = em_token_at(subject);
 	if (!p)
 		return 0;
 	p += 2;
