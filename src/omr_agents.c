@@ -275,11 +275,12 @@ static void omr_agents_on_message(void *arg, uint64_t conn, const char *data, si
 
 	if (!s)
 		return;
-	if (!omr_agents_uploading(s) && !omr_agents_rate_ok(a, s)) {
+	msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!omr_agents_upload_chunk_free(s, msg) && !omr_agents_rate_ok(a, s)) {
 		omr_agents_error(a, conn, "rate_limited", "too many requests, slow down", NULL, NULL);
+		json_decref(msg);
 		return;
 	}
-	msg = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL);
 	if (!json_is_object(msg)) {
 		omr_agents_error(a, conn, "bad_json", "expected a JSON object", NULL, NULL);
 		json_decref(msg);

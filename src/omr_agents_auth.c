@@ -10,9 +10,9 @@
  *    thread, from a bounded queue of admission.login_queue checks; past it
  *    the answer is "busy, retry". Checks for an account and an address
  *    without recent failures go first, and take the place of a suspect one
- *    when the queue is full; any check goes ahead of, and takes the place
- *    of the newest of, an account or address that holds more of the
- *    queue than its own would (a flood of one account from many clean addresses, before its
+ *    when the queue is full; a clean check goes ahead of, and any check
+ *    may take the place of the newest of, an account or address that
+ *    holds more of the queue than its own would (a flood of one account from many clean addresses, before its
  *    failures mark it suspect), so that a flood of wrong passwords does
  *    not keep real agents waiting. An unknown agent costs no check: it is answered
  *    after about as long as a check takes, so that timing does not tell
@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
@@ -58,6 +59,7 @@ struct omr_auth_job {
 	uint64_t conn;
 	char *agent;
 	char *ip;
+	char *ipkey;        /* what the address is counted under (IPv6: its /64) */
 	char *hash;         /* NULL: unknown agent, no check (a timer instead) */
 	char *password;
 	int suspect;        /* the address failed recently: after the others */
@@ -80,6 +82,7 @@ static void omr_auth_job_free(struct omr_auth_job *j)
 	free(j->hash);
 	free(j->agent);
 	free(j->ip);
+	free(j->ipkey);
 	omr_ldap_conf_free(j->ldap);
 	omr_ldap_result_release(&j->res);
 	free(j);
@@ -288,87 +291,113 @@ static void omr_auth_dispatch(struct omr_agents *a)
 	}
 }
 
-/* A queued check, where it is linked from, and its place in the queue. */
+/* A queued check: where it is linked from, its place in the queue, in
+ * the suspect list or not, and its share: how many queued checks are of
+ * its account, or from its address, the larger. */
 struct omr_auth_slot {
 	struct omr_auth_job **link;
 	size_t order;
+	size_t share;
+	int suspect;
 };
+
+static const char *omr_auth_key(const struct omr_auth_job *j, size_t k)
+{
+	return k ? j->ipkey : j->agent;
+}
 
 static int omr_auth_by_agent(const void *x, const void *y)
 {
 	const struct omr_auth_slot *p = x, *q = y;
-	int c = strcmp((*p->link)->agent, (*q->link)->agent);
+	int c = strcasecmp((*p->link)->agent, (*q->link)->agent);
 	return c ? c : (p->order > q->order) - (p->order < q->order);
 }
 
 static int omr_auth_by_ip(const void *x, const void *y)
 {
 	const struct omr_auth_slot *p = x, *q = y;
-	int c = strcmp((*p->link)->ip, (*q->link)->ip);
+	int c = strcmp((*p->link)->ipkey, (*q->link)->ipkey);
 	return c ? c : (p->order > q->order) - (p->order < q->order);
 }
 
-static const char *omr_auth_key(const struct omr_auth_job *j, size_t k)
+static int omr_auth_by_order(const void *x, const void *y)
 {
-	return k ? j->ip : j->agent;
+	const struct omr_auth_slot *p = x, *q = y;
+	return (p->order > q->order) - (p->order < q->order);
 }
 
-/* The newest queued check of the account or address that holds the most
- * of the queue, if it holds more than j's would with j in it; suspect
- * ones are the newer of equals. NULL if none. n log n: the queue may be
- * configured long. */
-static struct omr_auth_job **omr_auth_hog(struct omr_agents *a, const struct omr_auth_job *j,
-					  size_t *key)
+/* The queue as slots in its order (clean ones first), each with its
+ * share (malloc'ed, *n_r of them). n log n: the queue may be configured
+ * long. */
+static struct omr_auth_slot *omr_auth_slots(struct omr_agents *a, size_t *n_r)
 {
 	struct omr_auth_job **const lists[] = { &a->auth_hi, &a->auth_lo };
 	int (*const by[])(const void *, const void *) = { omr_auth_by_agent, omr_auth_by_ip };
-	size_t n = 0, mine[2] = { 1, 1 }, most = 0;
-	struct omr_auth_job **best = NULL;
 	struct omr_auth_slot *v = omr_calloc(a->auth_queued + 1, sizeof(*v));
+	size_t n = 0;
 
 	for (size_t l = 0; l < 2; l++) {
 		for (struct omr_auth_job **pj = lists[l]; *pj && n <= a->auth_queued;
 		     pj = &(*pj)->next) {
-			mine[0] += strcmp((*pj)->agent, j->agent) == 0;
-			mine[1] += strcmp((*pj)->ip, j->ip) == 0;
-			v[n].link = pj;
-			v[n].order = n;
+			v[n] = (struct omr_auth_slot){ .link = pj, .order = n, .suspect = l == 1 };
 			n++;
 		}
 	}
-	most = mine[0] > mine[1] ? mine[0] : mine[1];
 	for (size_t k = 0; k < 2; k++) {
 		qsort(v, n, sizeof(*v), by[k]);
 		for (size_t i = 0, e; i < n; i = e + 1) {
-			for (e = i; e + 1 < n && strcmp(omr_auth_key(*v[e + 1].link, k),
-							 omr_auth_key(*v[i].link, k)) == 0; e++)
+			for (e = i; e + 1 < n && strcasecmp(omr_auth_key(*v[e + 1].link, k),
+							     omr_auth_key(*v[i].link, k)) == 0; e++)
 				;
-			if (e - i + 1 > most) {
-				most = e - i + 1;
-				best = v[e].link; /* the newest of the run */
-				*key = k;
-			}
+			for (size_t m = i; m <= e; m++)
+				if (v[m].share < e - i + 1)
+					v[m].share = e - i + 1;
 		}
 	}
-	free(v);
-	return best;
+	qsort(v, n, sizeof(*v), omr_auth_by_order);
+	*n_r = n;
+	return v;
+}
+
+/* j's share were it queued. */
+static size_t omr_auth_mine(const struct omr_agents *a, const struct omr_auth_job *j)
+{
+	const struct omr_auth_job *const lists[] = { a->auth_hi, a->auth_lo };
+	size_t account = 1, address = 1;
+	for (size_t l = 0; l < 2; l++) {
+		for (const struct omr_auth_job *q = lists[l]; q; q = q->next) {
+			account += strcasecmp(q->agent, j->agent) == 0;
+			address += strcmp(q->ipkey, j->ipkey) == 0;
+		}
+	}
+	return account > address ? account : address;
 }
 
 /* The queue is full and j comes: a clean check pushes out the newest
- * suspect one; any check pushes out the newest of an account or address
- * that holds more of the queue than its own (so one that floods cannot
- * keep the queue from the others). The one pushed out is answered "busy".
- * 1 if one was. */
+ * suspect one; else j pushes out the newest check of the largest share,
+ * if that share is larger than j's would be (a suspect j only a suspect
+ * one), so that one account or address that floods cannot keep the
+ * queue from the others. The one pushed out is answered "busy". 1 if one
+ * was. */
 static int omr_auth_evict(struct omr_agents *a, const struct omr_auth_job *j)
 {
 	struct omr_auth_job **pj = &a->auth_lo, **last = NULL;
-	size_t key;
 	if (!j->suspect) {
 		for (; *pj; pj = &(*pj)->next)
 			last = pj;
 	}
-	if (!last)
-		last = omr_auth_hog(a, j, &key);
+	if (!last) {
+		size_t n, most = omr_auth_mine(a, j);
+		struct omr_auth_slot *v = omr_auth_slots(a, &n);
+		for (size_t i = 0; i < n; i++) {
+			if ((!j->suspect || v[i].suspect) && v[i].share >= most &&
+			    (v[i].share > most || last)) {
+				most = v[i].share;
+				last = v[i].link; /* the later of equals: the newer */
+			}
+		}
+		free(v);
+	}
 	if (!last)
 		return 0;
 	struct omr_auth_job *out = *last;
@@ -378,20 +407,28 @@ static int omr_auth_evict(struct omr_agents *a, const struct omr_auth_job *j)
 	return 1;
 }
 
-/* A clean check goes after the other clean ones, but before those of an
- * account or address that holds more of the queue than its own would;
- * a suspect one last. */
+/* A clean check goes after the other clean ones, but before any of an
+ * account or address that holds more of the queue than its own would; a
+ * suspect one last. */
 static void omr_auth_enqueue(struct omr_agents *a, struct omr_auth_job *j)
 {
-	struct omr_auth_job **tail = j->suspect ? &a->auth_lo : &a->auth_hi, **hog = NULL;
-	size_t key = 0;
-	if (!j->suspect)
-		hog = omr_auth_hog(a, j, &key);
-	while (*tail) {
-		if (hog && strcmp(omr_auth_key(*tail, key), omr_auth_key(*hog, key)) == 0)
-			break;
-		tail = &(*tail)->next;
+	struct omr_auth_job **tail = j->suspect ? &a->auth_lo : &a->auth_hi;
+	struct omr_auth_slot *v = NULL;
+	size_t n = 0, mine = 0;
+	int ahead = 0;
+	if (!j->suspect && a->auth_hi) {
+		mine = omr_auth_mine(a, j);
+		v = omr_auth_slots(a, &n);
 	}
+	for (size_t i = 0; i < n && !v[i].suspect && !ahead; i++) {
+		if (v[i].share > mine) {
+			tail = v[i].link;
+			ahead = 1;
+		}
+	}
+	free(v);
+	while (!ahead && *tail)
+		tail = &(*tail)->next;
 	j->next = *tail;
 	*tail = j;
 	a->auth_queued++;
@@ -507,6 +544,8 @@ void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const json_t *ms
 	j->conn = s->conn;
 	j->agent = omr_strdup(agent);
 	j->ip = omr_strdup(s->ip);
+	char key[64];
+	j->ipkey = omr_strdup(omr_gate_peer_key(s->ip, key, sizeof(key)));
 	j->password = omr_strdup(password);
 	j->hash = ac && ac->password ? omr_strdup(ac->password) : NULL;
 	/* local users first; a disabled one is nobody, also to the directory */

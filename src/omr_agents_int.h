@@ -181,7 +181,9 @@ struct omr_upload;
 void omr_upload_free(struct omr_upload *u);
 void omr_agents_upload(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
 void omr_agents_upload_chunk(struct omr_agents *a, struct omr_asess *s, const json_t *msg);
-int omr_agents_uploading(const struct omr_asess *s);
+/* 1: msg is a chunk of s's upload that the command rate does not count
+ * (a large one, or the last). */
+int omr_agents_upload_chunk_free(const struct omr_asess *s, const json_t *msg);
 /* The stored attachments of the uploads ids names (a JSON list), taken from
  * the session; NULL with *err_r when one is not an upload of s for conv. */
 json_t *omr_agents_upload_take(struct omr_agents *a, struct omr_asess *s, const char *conv,

@@ -220,6 +220,8 @@ static void omr_agents_taken_cb(void *arg, const redisReply *reply, const char *
 				   "only a conversation whose offer you missed or declined lately");
 	} else if (strcmp(r.tag, "channel") == 0) {
 		omr_agents_error_q(q, "forbidden", "you take no conversation of its channel");
+	} else if (strcmp(r.tag, "reserved") == 0) {
+		omr_agents_error_q(q, "conflict", "it waits for another agent first");
 	} else {
 		char *m = omr_asprintf("only a waiting conversation can be taken back (it is %s)",
 				       r.status ? r.status : "gone");

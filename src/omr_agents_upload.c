@@ -44,6 +44,7 @@
 
 #define OMR_UPLOAD_CHUNK (32 * 1024) /* bytes per chunk: well inside edge.max_message */
 #define OMR_UPLOADS_KEPT 20          /* uploaded, not yet sent, per connection */
+#define OMR_UPLOAD_FREE_MIN 4096     /* a chunk this large is not counted by the rate */
 
 struct omr_upload {
 	char id[65];
@@ -289,12 +290,21 @@ void omr_agents_upload_chunk(struct omr_agents *a, struct omr_asess *s, const js
 	omr_upload_complete(a, s);
 }
 
-/* 1 when frames of this connection are chunks of an upload under way
- * (they are not counted by the command rate: their number is bounded by
- * the size announced, and anything else ends the upload). */
-int omr_agents_uploading(const struct omr_asess *s)
+/* 1 when msg is a chunk of this connection's upload under way that is not
+ * counted by the command rate: a full one (at least OMR_UPLOAD_FREE_MIN
+ * bytes) or the last; their number is bounded by the size announced.
+ * Every other frame, small chunks included, is counted as any command. */
+int omr_agents_upload_chunk_free(const struct omr_asess *s, const json_t *msg)
 {
-	return s->upload && s->upload->receiving;
+	const struct omr_upload *u = s->upload;
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	const char *id = json_string_value(json_object_get(msg, "upload"));
+	const char *data = json_string_value(json_object_get(msg, "data"));
+	if (!u || !u->receiving || !type || strcmp(type, "upload_chunk") != 0 || !id ||
+	    strcmp(id, u->id) != 0 || !data)
+		return 0;
+	size_t bytes = strlen(data) / 4 * 3; /* about, from its base64 */
+	return bytes >= OMR_UPLOAD_FREE_MIN || bytes + 3 >= u->size - u->got;
 }
 
 json_t *omr_agents_upload_take(struct omr_agents *a, struct omr_asess *s, const char *conv,

@@ -122,7 +122,7 @@ static const char omr_unsub_page[] =
 	"<body style=\"font-family:sans-serif;max-width:32em;margin:3em auto\">\n"
 	"<h1>Unsubscribe</h1>\n<p>Stop the messages we start with you on this address? "
 	"Answers to your own messages still reach you.</p>\n"
-	"<form method=\"post\" action=\"" OMR_UNSUB_PATH "?t=%s\">"
+	"<form method=\"post\" action=\"?t=%s\">" /* relative: behind a proxy's prefix too */
 	"<input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">"
 	"<button type=\"submit\">Unsubscribe</button></form>\n</body></html>\n";
 

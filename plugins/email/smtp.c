@@ -377,8 +377,11 @@ static char *em_compose(struct em_send *s, const json_t *history, size_t *len_r)
 	g_mime_format_options_free(fo);
 	g_object_unref(msg);
 	/* List-Unsubscribe goes in as written: GMime would fold a long link
-	 * into RFC 2047 words, which no mail program reads as a URI */
-	gchar *full = s->unsub ? g_strdup_printf("List-Unsubscribe: %s\r\n%s%s", s->unsub,
+	 * into RFC 2047 words, which no mail program reads as a URI. Not on a
+	 * mail with Cc: its link names the customer, and a Cc'd reader's
+	 * mail program would offer it to them too */
+	int unsub = s->unsub && json_array_size(s->cc) == 0;
+	gchar *full = unsub ? g_strdup_printf("List-Unsubscribe: %s\r\n%s%s", s->unsub,
 						 s->one_click ? "List-Unsubscribe-Post: "
 								"List-Unsubscribe=One-Click\r\n" : "",
 						 out ? out : "")

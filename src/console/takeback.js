@@ -32,9 +32,15 @@
 	box.appendChild(list);
 	side.parentNode.insertBefore(box, side);
 
+	var TAKING_MS = 60000; /* a take's offer comes at once; after this, none is waited for */
+
 	function prune() {
 		var now = Date.now();
 		T.missed = T.missed.filter(function (m) { return m.until > now; });
+		Object.keys(T.taking).forEach(function (id) {
+			if (now - T.taking[id] > TAKING_MS)
+				delete T.taking[id];
+		});
 	}
 
 	function render() {
@@ -78,6 +84,7 @@
 		case 'offer':
 			c = msg.conversation || {};
 			T.offers[msg.offer] = { id: str(c.id), who: api.customerName(c.customer), channel: str(c.channel) };
+			prune();
 			if (T.taking[c.id]) {
 				forget(c.id);
 				api.acceptOffer(msg.offer);
@@ -98,6 +105,8 @@
 			c = msg.conversation || {};
 			if (c.id)
 				forget(c.id);
+			if (msg.offer)
+				delete T.offers[msg.offer];
 			break;
 		case 'error':
 			if (msg.conversation && T.taking[msg.conversation]) {

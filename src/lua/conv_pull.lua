@@ -15,7 +15,8 @@
 -- @time
 -- @lib  queue
 -- @reply tag    str   'ok' | 'bad_state' | 'not_yours' | 'channel' (the agent
---                     takes no conversation of its channel) | 'not_missed'
+--                     takes no conversation of its channel) | 'not_missed' |
+--                     'reserved' (take: it waits for another agent first)
 -- @reply status str   the conversation's status ('unknown': none)
 -- @reply queue  str
 local c = redis.call('HMGET', K.conv, 'status', 'queue', 'channel')
@@ -29,6 +30,12 @@ local declined = K.conv .. ':declined'
 if A.missed == 1 then
   local til = tonumber(redis.call('HGET', declined, A.agent) or '0') or 0
   if til <= NOW then return { 'not_missed', status, queue } end
+  -- reserved for someone else (a transfer by name, a pull, the contact
+  -- person): not taken from them
+  local p = redis.call('HMGET', K.conv, 'prefer_agent', 'prefer_until')
+  if p[1] and p[1] ~= '' and p[1] ~= A.agent and (tonumber(p[2] or '0') or 0) > NOW then
+    return { 'reserved', status, queue }
+  end
 end
 if not string.find(',' .. A.channels .. ',', ',' .. (c[3] or '') .. ',', 1, true) then
   return { 'channel', status, queue }

@@ -235,6 +235,26 @@ def test(tmp):
        "a forged token in a subject opts nobody out")
     eq(redis.cmd("HEXISTS", PREFIX + "optout:email", "carol@example.net"), 0, "nor the sender")
 
+    # ---- a reply with Cc carries no unsubscribe link: it names the
+    # customer, and the Cc'd readers' mail programs would offer it to them
+    n = len(smtp.mails)
+    st, body = d.http("POST", "/api/v1/conversations",
+                      {"channel": "email", "to": "dora@example.com", "subject": "Your order",
+                       "text": "Hello Dora", "agent": "alice"},
+                      headers={"Idempotency-Key": "u-dora-1"})
+    eq(st, 201, "an e-mail to dora, offered to alice")
+    dora = body["conversation"]["id"]
+    eq(alice.accept(alice.offer_for(dora)["offer"])["type"], "assigned", "alice takes it")
+    rc, first = sent_mail(smtp, n + 1)
+    check(links(first)[0], "the first mail (no Cc) carries the link")
+    alice.send({"type": "reply", "conversation": dora, "text": "Also to your colleague",
+                "client_msg_id": "cc1", "cc": ["erik@example.com"]})
+    eq(alice.expect("ack", "error")["type"], "ack", "the reply with Cc is taken")
+    rc, data = sent_mail(smtp, n + 2)
+    m = email.message_from_bytes(data, policy=email.policy.default)
+    eq((m["Cc"], m["List-Unsubscribe"], m["List-Unsubscribe-Post"]),
+       ("erik@example.com", None, None), "a reply with Cc: no List-Unsubscribe")
+
     # ---- the daemon serves on
     eq(d.metric("unsubscribe_total"), 2, "two one-click unsubscribes counted (anna, twice)")
     st, _ = d.http("GET", "/healthz")

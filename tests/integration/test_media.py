@@ -9,6 +9,7 @@ agent websocket (hostile uploads refused clearly) reaches the web chat
 visitor as a link, an e-mail recipient as a MIME part, a WhatsApp customer
 through the Cloud API's media upload. The daemon keeps running throughout."""
 import base64
+import time
 import email
 import email.policy
 import http.client
@@ -219,6 +220,27 @@ def hostile(d, alice, bob, conv):
     r = upload(alice, cid, PDF, name="../../../etc/passwd.pdf", uid="path")
     eq((r["type"], r["attachment"]["name"]), ("uploaded", "passwd.pdf"),
        "a path in the name is cut to its last part")
+    # an upload under way does not lift the command rate: small chunks and
+    # other frames meanwhile are counted (before, one announcement let a
+    # connection send anything without limit)
+    alice.send({"type": "upload", "upload": "u-rate", "conversation": cid, "name": "r.pdf",
+                "size": 60000})
+    eq(alice.expect("upload", "error")["status"], "ready", "an upload announced")
+    for i in range(120):
+        alice.send({"type": "upload_chunk", "upload": "u-rate", "data": "QQ=="} if i % 2 else
+                   {"type": "ping"})
+    limited = 0
+    while True:
+        try:
+            e = alice.expect("error", timeout=2)
+        except TimeoutError:
+            break
+        limited += e.get("code") == "rate_limited"
+    check(limited > 0, "small chunks and pings during an upload are rate limited (%d)" % limited)
+    time.sleep(3)  # the rate's bucket fills again
+    alice.send({"type": "upload_chunk", "upload": "u-rate", "data": "!!!"})
+    eq(alice.expect("error")["code"], "bad_chunk", "a bad chunk ends that upload")
+    alice.pending = [m for m in alice.pending if m.get("type") not in ("pong", "upload_progress")]
     check(d.alive(), "the daemon keeps running after hostile uploads")
 
 
