@@ -6,7 +6,8 @@ through the Send API's attachment upload (multipart: recipient, message
 {attachment {type, payload {is_reusable: false}}}, filedata) with the same
 bytes, name and type. Oversized and wrong-type files are refused at the
 upload, before anything is sent. A 5xx on a file is retried (the file goes
-once); a 400 marks the message failed with Meta's reason. Instagram does
+once); a 400 marks the message failed with Meta's reason. A comment
+thread takes no files (the reply fails, saying so). Instagram does
 not send files: its uploads are refused with no_files. The daemon keeps
 running throughout."""
 import hashlib
@@ -130,6 +131,31 @@ def errors(d, graph, alice, cid):
     eq(len(graph.attachments) - n, 1, "nothing more was taken")
 
 
+def comment_thread(d, graph, alice):
+    """A public conversation (a comment) takes no file: the reply fails
+    clearly and nothing is posted under the comment."""
+    ev = {"object": "page", "entry": [{"id": PAGE_ID, "time": 2, "changes": [{
+        "field": "feed", "value": {
+            "from": {"id": "7000000000000002", "name": "Andy"}, "item": "comment", "verb": "add",
+            "comment_id": "555_777", "post_id": "%s_555" % PAGE_ID,
+            "parent_id": "%s_555" % PAGE_ID, "message": "Waar blijft de factuur?"}}]}]}
+    raw = json.dumps(ev).encode()
+    st, body = d.http("POST", "/webhooks/messenger", body=raw, auth=False,
+                      port=d.ports["webhooks"],
+                      headers={"Content-Type": "application/json",
+                               "X-Hub-Signature-256": meta_signature(META_SECRET, raw)})
+    eq((st, body["messages"]), (200, 1), "the comment webhook")
+    o = alice.expect("offer")
+    cid = alice.accept(o["offer"])["conversation"]["id"]
+    eq(upload(alice, cid, PDF, uid="c1")["type"], "uploaded", "uploaded in the comment thread")
+    before = len(graph.requests)
+    mid = reply(alice, cid, "Zie de bijlage.", "c1", ["c1"])
+    wait_for(lambda: status_of(d, cid, mid)["status"] == "failed", what="failed")
+    eq(status_of(d, cid, mid).get("error"), "files are not sent in comment threads",
+       "it says why")
+    eq(len(graph.requests), before, "nothing was posted under the comment")
+
+
 def instagram_no_files(d, alice):
     dm(d, "instagram", "ig_M1", "stuur de foto", psid="7000000000000001")
     o = alice.expect("offer")
@@ -152,6 +178,7 @@ def test(tmp):
     files_out(d, graph, alice, cid)
     refused(d, graph, alice, cid)
     errors(d, graph, alice, cid)
+    comment_thread(d, graph, alice)
     instagram_no_files(d, alice)
     check(d.alive(), "the daemon keeps running")
     eq(d.stop(), 0, "clean stop")
