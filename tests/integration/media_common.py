@@ -5,7 +5,9 @@ signed link."""
 import base64
 import http.client
 
-from fakes import WA_TOKEN
+import json
+
+from fakes import WA_TOKEN, meta_signature
 from omrtest import eq, BUILDDIR
 
 META_SECRET = "test-meta-app-secret"
@@ -49,3 +51,11 @@ def fetch_link(d, url):
     body = r.read()
     c.close()
     return r.status, r.getheader("Content-Type"), body
+
+
+def meta_hook(d, channel, ev):
+    """A Meta webhook (messenger or instagram), signed: (status, body)."""
+    raw = json.dumps(ev).encode()
+    return d.http("POST", "/webhooks/" + channel, body=raw, auth=False, port=d.ports["webhooks"],
+                  headers={"Content-Type": "application/json",
+                           "X-Hub-Signature-256": meta_signature(META_SECRET, raw)})

@@ -14,11 +14,11 @@ import json
 import smtplib
 
 import omrtest
-from fakes import (FakeGraph, FakeSmtp, WA_TOKEN, WhatsAppHook, meta_signature, wa_envelope,
+from fakes import (FakeGraph, FakeSmtp, WA_TOKEN, WhatsAppHook, wa_envelope,
                    wa_plugin)
 from omrtest import (check, eq, log, token_hash, free_port, Agent, Daemon, Redis, Visitor,
                      wait_for, BUILDDIR)
-from media_common import META_SECRET, PAGE_ID, fetch_link, messenger_plugin, upload
+from media_common import PAGE_ID, fetch_link, messenger_plugin, meta_hook, upload
 
 AGENTS = """
 agents:
@@ -119,11 +119,7 @@ def inbound(d, graph, alice):
         "sender": {"id": "6000000000000009"}, "recipient": {"id": PAGE_ID}, "timestamp": 1,
         "message": {"mid": "m_IMG1", "attachments": [
             {"type": "image", "payload": {"url": graph.base + "/cdn/photo.png"}}]}}]}]}
-    raw = json.dumps(ev).encode()
-    st, body = d.http("POST", "/webhooks/messenger", body=raw, auth=False,
-                      port=d.ports["webhooks"],
-                      headers={"Content-Type": "application/json",
-                               "X-Hub-Signature-256": meta_signature(META_SECRET, raw)})
+    st, body = meta_hook(d, "messenger", ev)
     eq((st, body["messages"]), (200, 1), "the Messenger photo webhook")
     eq([r["auth"] for r in graph.gets("/cdn/photo.png")], [None],
        "the CDN url is fetched once, without our token")

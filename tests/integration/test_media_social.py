@@ -11,11 +11,10 @@ thread takes no files (the reply fails, saying so). Instagram does
 not send files: its uploads are refused with no_files. The daemon keeps
 running throughout."""
 import hashlib
-import json
 
 import omrtest
-from fakes import FakeGraph, WA_TOKEN, meta_signature
-from media_common import META_SECRET, PAGE_ID, messenger_plugin, upload
+from fakes import FakeGraph, WA_TOKEN
+from media_common import PAGE_ID, messenger_plugin, meta_hook, upload
 from omrtest import check, eq, token_hash, Agent, Daemon, Redis, wait_for
 
 IG_ID = "17841400000000001"
@@ -39,11 +38,7 @@ def dm(d, channel, mid, text, psid=PSID):
         "id": PAGE_ID if channel == "messenger" else IG_ID, "time": 1, "messaging": [{
             "sender": {"id": psid}, "recipient": {"id": PAGE_ID}, "timestamp": 1,
             "message": {"mid": mid, "text": text}}]}]}
-    raw = json.dumps(ev).encode()
-    st, body = d.http("POST", "/webhooks/" + channel, body=raw, auth=False,
-                      port=d.ports["webhooks"],
-                      headers={"Content-Type": "application/json",
-                               "X-Hub-Signature-256": meta_signature(META_SECRET, raw)})
+    st, body = meta_hook(d, channel, ev)
     eq((st, body["messages"]), (200, 1), "the %s webhook %s" % (channel, mid))
 
 
@@ -139,11 +134,7 @@ def comment_thread(d, graph, alice):
             "from": {"id": "7000000000000002", "name": "Andy"}, "item": "comment", "verb": "add",
             "comment_id": "555_777", "post_id": "%s_555" % PAGE_ID,
             "parent_id": "%s_555" % PAGE_ID, "message": "Waar blijft de factuur?"}}]}]}
-    raw = json.dumps(ev).encode()
-    st, body = d.http("POST", "/webhooks/messenger", body=raw, auth=False,
-                      port=d.ports["webhooks"],
-                      headers={"Content-Type": "application/json",
-                               "X-Hub-Signature-256": meta_signature(META_SECRET, raw)})
+    st, body = meta_hook(d, "messenger", ev)
     eq((st, body["messages"]), (200, 1), "the comment webhook")
     o = alice.expect("offer")
     cid = alice.accept(o["offer"])["conversation"]["id"]
