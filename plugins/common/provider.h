@@ -166,6 +166,27 @@ static inline int provider_post_then(const struct omr_host_api *api, omr_host *h
 				     const char *message, const struct provider_reply_map *map,
 				     struct provider_then *then);
 
+/* Did the provider refuse a call (not cancelled)? 1 with the reason in
+ * why (the provider's error in words, opted_out marked, the tries it
+ * took), 0 when it took it. */
+static inline int provider_failed(const struct omr_http_response *res,
+				  const struct provider_reply_map *map, char *why, size_t whylen)
+{
+	if (!res->ok) {
+		snprintf(why, whylen, "%s (after %d tries)", res->error ? res->error : "no answer",
+			 res->attempts);
+		return 1;
+	}
+	if (res->status >= 200 && res->status <= 299)
+		return 0;
+	provider_error_text(res->status, res->body, res->body_len, why, whylen);
+	provider_optout_mark(map, res->body, res->body_len, why, whylen);
+	size_t n = strlen(why);
+	if (res->attempts > 1)
+		snprintf(why + n, whylen - n, " (after %d tries)", res->attempts);
+	return 1;
+}
+
 static inline void provider_sent(void *arg, const struct omr_http_response *res)
 {
 	struct provider_send *s = arg;
@@ -173,17 +194,7 @@ static inline void provider_sent(void *arg, const struct omr_http_response *res)
 	if (res->cancelled) {
 		/* the daemon is stopping: the message stays queued and the
 		 * outbox sends it again after the restart */
-	} else if (!res->ok) {
-		snprintf(why, sizeof(why), "%s (after %d tries)", res->error ? res->error : "no answer",
-			 res->attempts);
-		provider_result(s, "failed", NULL, why);
-	} else if (res->status < 200 || res->status > 299) {
-		size_t n;
-		provider_error_text(res->status, res->body, res->body_len, why, sizeof(why));
-		provider_optout_mark(s->map, res->body, res->body_len, why, sizeof(why));
-		n = strlen(why);
-		if (res->attempts > 1)
-			snprintf(why + n, sizeof(why) - n, " (after %d tries)", res->attempts);
+	} else if (provider_failed(res, s->map, why, sizeof(why))) {
 		provider_result(s, "failed", NULL, why);
 	} else {
 		json_t *j = json_loadb(res->body, res->body_len, 0, NULL);

@@ -17,6 +17,9 @@
  * chose to give privately (out->data.public_note) as a private reply to
  * the comment (Send API, recipient {comment_id}) with that short note
  * posted under the comment. Retried and paced by the core (http_send).
+ * Messenger sends agents' files: the text, then each file uploaded with
+ * the Send API (meta_send_files); Instagram does not (its Send API takes
+ * attachments by public URL only).
  *
  * Set-up and mapping: docs/channels/messenger-instagram.md.
  */
@@ -26,6 +29,7 @@
 
 #include <omniroute/plugin.h>
 
+#include "../common/form.h"
 #include "../common/provider.h"
 
 #ifdef META_INSTAGRAM
@@ -375,6 +379,191 @@ static struct provider_then *meta_note(struct meta_state *st, const char *commen
 	return t;
 }
 
+/* ---- out: an agent's files (docs/media.md) ---- */
+
+/* A direct message with files on its way: the text as a message of its
+ * own (Messenger does not caption attachments), then each file uploaded
+ * with the Send API (multipart: recipient, message {attachment {type,
+ * payload {is_reusable: false}}}, filedata), one after the other. The
+ * files are read into their bodies on a worker. The message is sent when
+ * the last file is; failed at the first call the Graph API refuses
+ * (5xx and 429 are retried by http_send first). */
+struct meta_file {
+	char *name, *type, *path;
+	char *message;     /* the Send API's message field (JSON text) */
+	char *body;        /* the multipart upload, made on the worker */
+	size_t len;
+};
+
+struct meta_files {
+	struct meta_state *st;
+	char *message;     /* our message id */
+	char *recipient;   /* {"id": psid} (JSON text) */
+	char *text;        /* NULL: no text message first */
+	struct meta_file *f;
+	size_t n, next;    /* files; the next one to send */
+	int read_ok;
+};
+
+static void meta_files_free(struct meta_files *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		free(w->f[i].name);
+		free(w->f[i].type);
+		free(w->f[i].path);
+		free(w->f[i].message);
+		free(w->f[i].body);
+	}
+	free(w->f);
+	free(w->message);
+	free(w->recipient);
+	free(w->text);
+	free(w);
+}
+
+/* The Send API's attachment type for a file's media type. */
+static const char *meta_file_kind(const char *type)
+{
+	if (strncmp(type, "image/", 6) == 0)
+		return "image";
+	if (strncmp(type, "video/", 6) == 0)
+		return "video";
+	if (strncmp(type, "audio/", 6) == 0)
+		return "audio";
+	return "file";
+}
+
+/* On a worker: each file into its multipart body. */
+static void meta_files_read(void *arg)
+{
+	struct meta_files *w = arg;
+	w->read_ok = 1;
+	for (size_t i = 0; i < w->n && w->read_ok; i++) {
+		struct meta_file *f = &w->f[i];
+		const char *const fields[] = { "recipient", w->recipient, "messaging_type", "RESPONSE",
+					       "message", f->message, NULL };
+		f->body = provider_form_file(fields, "filedata", f->name, f->type, f->path, &f->len);
+		w->read_ok = f->body != NULL;
+	}
+}
+
+static void meta_files_step(void *arg, const struct omr_http_response *res);
+
+/* The next call of the chain: the text, a file, or the outcome. */
+static void meta_files_next(struct meta_files *w, const char *last_id)
+{
+	struct meta_state *st = w->st;
+	struct omr_http_retry retry = meta_retry(st);
+	char url[600], *auth = provider_bearer(st->cfg->access_token);
+	const char *headers[] = { auth, "Content-Type: application/json", NULL };
+	const char *data;
+	size_t len;
+	char *text_body = NULL;
+
+	snprintf(url, sizeof(url), "%s/%s/messages", st->cfg->api_base, st->cfg->page_id);
+	if (w->text) {
+		json_t *j = json_pack("{s:o,s:s,s:{s:s}}", "recipient",
+				      json_loads(w->recipient, 0, NULL), "messaging_type", "RESPONSE",
+				      "message", "text", w->text);
+		text_body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		free(w->text);
+		w->text = NULL;
+		data = text_body;
+		len = text_body ? strlen(text_body) : 0;
+	} else if (w->next < w->n) {
+		headers[1] = PROVIDER_FORM_CONTENT_TYPE;
+		data = w->f[w->next].body;
+		len = w->f[w->next].len;
+		w->next++;
+	} else {
+		st->api->send_result(st->host, w->message, "sent", last_id, NULL);
+		free(auth);
+		meta_files_free(w);
+		return;
+	}
+	if (!data || st->api->http_send(st->host, "POST", url, headers, data, len,
+					(long)st->cfg->timeout, &retry, meta_files_step,
+					w) != OMR_OK) {
+		st->api->send_result(st->host, w->message, "failed", NULL,
+				     "the message with files could not be sent");
+		meta_files_free(w);
+	}
+	free(text_body);
+	free(auth);
+}
+
+static void meta_files_step(void *arg, const struct omr_http_response *res)
+{
+	struct meta_files *w = arg;
+	char why[300];
+	if (res->cancelled) {
+		meta_files_free(w); /* stopping: the outbox sends it again after the restart */
+		return;
+	}
+	if (provider_failed(res, &meta_dm_reply, why, sizeof(why))) {
+		w->st->api->send_result(w->st->host, w->message, "failed", NULL, why);
+		meta_files_free(w);
+		return;
+	}
+	json_t *j = json_loadb(res->body, res->body_len, 0, NULL);
+	meta_files_next(w, json_string_value(json_object_get(j, "message_id")));
+	json_decref(j);
+}
+
+static void meta_files_ready(void *arg, int status)
+{
+	struct meta_files *w = arg;
+	if (status != OMR_OK) {
+		meta_files_free(w); /* stopping: sent again after the restart */
+		return;
+	}
+	if (!w->read_ok) {
+		w->st->api->send_result(w->st->host, w->message, "failed", NULL,
+					"a file could not be read on this node");
+		meta_files_free(w);
+		return;
+	}
+	meta_files_next(w, NULL);
+}
+
+/* A direct message with out->data.attachments [{name, type, path}]. */
+static int meta_send_files(struct meta_state *st, const struct omr_outbound *out,
+			   const json_t *files)
+{
+	size_t i;
+	const json_t *file;
+	struct meta_files *w = omr_plugin_calloc(1, sizeof(*w));
+	w->st = st;
+	w->message = omr_plugin_strdup(out->message);
+	json_t *rcpt = json_pack("{s:s}", "id", out->address);
+	w->recipient = rcpt ? json_dumps(rcpt, JSON_COMPACT) : NULL;
+	json_decref(rcpt);
+	w->text = out->text && *out->text ? omr_plugin_strdup(out->text) : NULL;
+	w->f = omr_plugin_calloc(json_array_size(files), sizeof(*w->f));
+	json_array_foreach(files, i, file) {
+		const char *path = json_string_value(json_object_get(file, "path"));
+		const char *type = json_string_value(json_object_get(file, "type"));
+		const char *name = json_string_value(json_object_get(file, "name"));
+		if (!path || !type || !name || strpbrk(type, "\"\r\n"))
+			break;
+		struct meta_file *f = &w->f[w->n++];
+		f->name = omr_plugin_strdup(name);
+		f->type = omr_plugin_strdup(type);
+		f->path = omr_plugin_strdup(path);
+		json_t *m = json_pack("{s:{s:s,s:{s:b}}}", "attachment", "type", meta_file_kind(type),
+				      "payload", "is_reusable", 0);
+		f->message = json_dumps(m, JSON_COMPACT);
+		json_decref(m);
+	}
+	if (w->n != json_array_size(files) || !w->recipient ||
+	    st->api->work(st->host, meta_files_read, meta_files_ready, w) != OMR_OK) {
+		meta_files_free(w);
+		return OMR_ERROR;
+	}
+	return OMR_OK;
+}
+
 static int meta_send(void *state, const struct omr_outbound *out)
 {
 	struct meta_state *st = state;
@@ -384,8 +573,16 @@ static int meta_send(void *state, const struct omr_outbound *out)
 	struct provider_then *then = NULL;
 
 	const char *note = json_string_value(json_object_get(out->data, "public_note"));
+	const json_t *files = json_object_get(out->data, "attachments");
 	if (strcmp(out->kind, "message") != 0)
 		return OMR_OK; /* queue positions are not sent here */
+	if (json_array_size(files) && out->thread &&
+	    strncmp(out->thread, META_THREAD_PREFIX, strlen(META_THREAD_PREFIX)) == 0) {
+		/* a comment or a private reply to one takes no upload */
+		st->api->send_result(st->host, out->message, "failed", NULL,
+				     "files are not sent in comment threads");
+		return OMR_OK;
+	}
 	if (out->thread && strncmp(out->thread, META_THREAD_PREFIX, strlen(META_THREAD_PREFIX)) == 0 &&
 	    note) {
 		/* answered privately: a private reply to the comment (Send API,
@@ -403,6 +600,8 @@ static int meta_send(void *state, const struct omr_outbound *out)
 			 out->thread + strlen(META_THREAD_PREFIX));
 		body = json_pack("{s:s}", "message", out->text ? out->text : "");
 		map = &meta_comment_reply;
+	} else if (json_array_size(files)) {
+		return meta_send_files(st, out, files);
 	} else {
 		snprintf(url, sizeof(url), "%s/%s/messages", st->cfg->api_base, st->cfg->page_id);
 		body = json_pack("{s:{s:s},s:s,s:{s:s}}", "recipient", "id", out->address,
@@ -474,6 +673,9 @@ const struct omr_plugin_descriptor omr_plugin = {
 	.description = "Facebook Messenger and page comments (Graph API)",
 #endif
 	.kind = OMR_PLUGIN_CHANNEL,
+#ifndef META_INSTAGRAM
+	.flags = OMR_PLUGIN_FILES, /* uploaded with the Send API (multipart filedata) */
+#endif
 	.config_keys = meta_keys,
 	.config_size = sizeof(struct meta_config),
 	.check = meta_check,

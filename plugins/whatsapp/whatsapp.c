@@ -23,6 +23,7 @@
 
 #include <omniroute/plugin.h>
 
+#include "../common/form.h"
 #include "../common/provider.h"
 #include "templates.h"
 
@@ -334,35 +335,13 @@ static void wa_media_free(struct wa_media *w)
 	free(w);
 }
 
-#define WA_BOUNDARY "omniroute-wa-7f3a9c1e5b"
-
 /* On a worker: the file into a multipart/form-data body. */
 static void wa_media_read(void *arg)
 {
 	struct wa_media *w = arg;
-	FILE *f = fopen(w->path, "rb");
-	long n;
-	if (!f)
-		return;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		char head[1024], tail[64];
-		int hl = snprintf(head, sizeof(head),
-				  "--" WA_BOUNDARY "\r\nContent-Disposition: form-data; "
-				  "name=\"messaging_product\"\r\n\r\nwhatsapp\r\n"
-				  "--" WA_BOUNDARY "\r\nContent-Disposition: form-data; "
-				  "name=\"type\"\r\n\r\n%s\r\n"
-				  "--" WA_BOUNDARY "\r\nContent-Disposition: form-data; name=\"file\"; "
-				  "filename=\"file\"\r\nContent-Type: %s\r\n\r\n", w->type, w->type);
-		int tl = snprintf(tail, sizeof(tail), "\r\n--" WA_BOUNDARY "--\r\n");
-		w->body = omr_plugin_calloc(1, (size_t)hl + (size_t)n + (size_t)tl + 1);
-		memcpy(w->body, head, (size_t)hl);
-		if (fread(w->body + hl, 1, (size_t)n, f) == (size_t)n) {
-			memcpy(w->body + hl + n, tail, (size_t)tl);
-			w->len = (size_t)hl + (size_t)n + (size_t)tl;
-			w->read_ok = 1;
-		}
-	}
-	fclose(f);
+	const char *const fields[] = { "messaging_product", "whatsapp", "type", w->type, NULL };
+	w->body = provider_form_file(fields, "file", "file", w->type, w->path, &w->len);
+	w->read_ok = w->body != NULL;
 }
 
 /* The Cloud API's message type for a file's media type. */
@@ -434,8 +413,7 @@ static void wa_media_ready(void *arg, int status)
 	}
 	snprintf(url, sizeof(url), "%s/%s/media", st->cfg->api_base, st->cfg->phone_number_id);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", st->cfg->access_token);
-	const char *headers[] = { auth, "Content-Type: multipart/form-data; boundary=" WA_BOUNDARY,
-				  NULL };
+	const char *headers[] = { auth, PROVIDER_FORM_CONTENT_TYPE, NULL };
 	struct omr_http_retry retry = {
 		.attempts = (int)st->cfg->send_attempts,
 		.lane = st->cfg->phone_number_id,

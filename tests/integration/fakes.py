@@ -15,16 +15,21 @@ from omrtest import BUILDDIR
 
 
 def _form_data(content_type, raw):
-    """A multipart/form-data body as {name: (bytes, content type)}."""
+    """A multipart/form-data body as {"form": {name: (bytes, content type)},
+    "filenames": {name: the file part's filename}}."""
     import email
     import email.policy
     msg = email.message_from_bytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw,
                                    policy=email.policy.HTTP)
-    out = {}
+    out, names = {}, {}
+    if not msg.is_multipart():
+        return {"form": out, "filenames": names}
     for part in msg.iter_parts():
         name = part.get_param("name", header="content-disposition")
         out[name] = (part.get_payload(decode=True), part.get_content_type())
-    return {"form": out}
+        if part.get_filename() is not None:
+            names[name] = part.get_filename()
+    return {"form": out, "filenames": names}
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -182,6 +187,8 @@ class FakeGraph(FakeApi):
         super().__init__(token, "/v21.0")
         self.private_replied = set()   # comments answered privately: once each
         self.uploaded = {}             # media id -> (bytes, type): POST /{phone}/media
+        self.attachments = []          # Send API uploads: {recipient, type, name, content_type, data}
+        self.file_failures = []        # statuses for the next Send API uploads
 
     def answer(self, path, body):
         n = next(self.ids)
@@ -193,6 +200,8 @@ class FakeGraph(FakeApi):
             mid = "up%06d" % n
             self.uploaded[mid] = (form["file"][0], form.get("type", (b"",))[0].decode())
             return 200, {"id": mid}
+        if path.endswith("/messages") and isinstance(body, dict) and "form" in body:
+            return self.send_api_upload(n, body)
         if path.endswith("/messages") and isinstance(body, dict) and \
                 body.get("messaging_product") == "whatsapp":
             bad = self.bad_template(body) if body.get("type") == "template" else None
@@ -220,6 +229,36 @@ class FakeGraph(FakeApi):
             return 200, {"id": "reply_%06d" % n}
         return 404, {"error": {"message": "Unknown path", "code": 803}}
 
+
+    def send_api_upload(self, n, body):
+        """Send API with an attachment upload (multipart/form-data):
+        recipient (JSON {id}), message (JSON {attachment: {type, payload}}),
+        filedata (the bytes, with a filename and a content type)."""
+        form, names = body["form"], body["filenames"]
+        bad = {"error": {"message": "(#100) Upload attachment failure.", "code": 100}}
+        try:
+            rcpt = json.loads(form["recipient"][0])
+            att = json.loads(form["message"][0])["attachment"]
+        except (KeyError, ValueError, TypeError):
+            return 400, bad
+        if not isinstance(rcpt, dict) or not isinstance(rcpt.get("id"), str) or \
+                not isinstance(att, dict) or \
+                att.get("type") not in ("image", "video", "audio", "file") or \
+                not isinstance(att.get("payload"), dict) or "url" in att["payload"] or \
+                "filedata" not in form or not names.get("filedata"):
+            return 400, bad
+        with self.lock:
+            if self.file_failures:
+                status = self.file_failures.pop(0)
+                return status, bad if status < 500 else {
+                    "error": {"message": "An unexpected error has occurred.", "code": 2}}
+            self.attachments.append({"recipient": rcpt["id"], "type": att["type"],
+                                     "reusable": att["payload"].get("is_reusable"),
+                                     "name": names["filedata"],
+                                     "content_type": form["filedata"][1],
+                                     "data": form["filedata"][0]})
+        return 200, {"recipient_id": rcpt["id"], "message_id": "m_FILE%06d" % n,
+                     "attachment_id": "att%06d" % n}
 
     @staticmethod
     def bad_template(body):

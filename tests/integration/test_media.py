@@ -8,22 +8,18 @@ marker; 5xx answers are retried. Out: an agent's file uploaded over the
 agent websocket (hostile uploads refused clearly) reaches the web chat
 visitor as a link, an e-mail recipient as a MIME part, a WhatsApp customer
 through the Cloud API's media upload. The daemon keeps running throughout."""
-import base64
 import time
 import email
 import email.policy
-import http.client
 import json
 import smtplib
 
 import omrtest
-from fakes import (FakeGraph, FakeSmtp, WA_TOKEN, WhatsAppHook, meta_signature, wa_envelope,
+from fakes import (FakeGraph, FakeSmtp, WA_TOKEN, WhatsAppHook, wa_envelope,
                    wa_plugin)
 from omrtest import (check, eq, log, token_hash, free_port, Agent, Daemon, Redis, Visitor,
                      wait_for, BUILDDIR)
-
-META_SECRET = "test-meta-app-secret"
-PAGE_ID = "105000000000001"
+from media_common import PAGE_ID, fetch_link, messenger_plugin, meta_hook, upload
 
 AGENTS = """
 agents:
@@ -43,18 +39,6 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n" + b"x" * 3000 + b"\n%%EOF\n"
 
 
-def messenger_plugin(base):
-    return """  - name: messenger
-    path: %s/plugins/social/.libs/messenger.so
-    config:
-      page_id: "%s"
-      app_secret: %s
-      verify_token: v-token
-      access_token: %s
-      api_base: %s
-""" % (BUILDDIR, PAGE_ID, META_SECRET, WA_TOKEN, base)
-
-
 def email_plugin(lmtp_port, smtp_port):
     return """  - name: email
     path: %s/plugins/email/.libs/email.so
@@ -68,23 +52,6 @@ def email_plugin(lmtp_port, smtp_port):
 """ % (BUILDDIR, lmtp_port, smtp_port)
 
 
-def upload(agent, conv, data, name="offerte.pdf", uid="u1", size=None, chunk=20000):
-    """An upload over the agent websocket; the last frame it got."""
-    agent.send({"type": "upload", "upload": uid, "conversation": conv, "name": name,
-                "size": len(data) if size is None else size})
-    r = agent.expect("upload", "error")
-    if r["type"] == "error":
-        return r
-    eq((r["status"], r["chunk_max"] >= chunk), ("ready", True), "the upload may start")
-    for off in range(0, len(data), chunk):
-        agent.send({"type": "upload_chunk", "upload": uid,
-                    "data": base64.b64encode(data[off:off + chunk]).decode()})
-        r = agent.expect("upload_progress", "uploaded", "error")
-        if r["type"] == "error":
-            return r
-    return r
-
-
 def take(agent, offer_conv=None):
     o = agent.expect("offer")
     return agent.accept(o["offer"])["conversation"]
@@ -93,15 +60,6 @@ def take(agent, offer_conv=None):
 def wa_image(wamid, media_id, frm="31612345678", caption="the box"):
     return {"from": frm, "id": wamid, "timestamp": "1732531201", "type": "image",
             "image": {"id": media_id, "mime_type": "image/jpeg", "caption": caption}}
-
-
-def fetch_link(d, url):
-    c = http.client.HTTPConnection("127.0.0.1", d.ports["edge"], timeout=10)
-    c.request("GET", url)
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    return r.status, r.getheader("Content-Type"), body
 
 
 def messages(d, cid):
@@ -162,11 +120,7 @@ def inbound(d, graph, alice):
         "sender": {"id": "6000000000000009"}, "recipient": {"id": PAGE_ID}, "timestamp": 1,
         "message": {"mid": "m_IMG1", "attachments": [
             {"type": "image", "payload": {"url": graph.base + "/cdn/photo.png"}}]}}]}]}
-    raw = json.dumps(ev).encode()
-    st, body = d.http("POST", "/webhooks/messenger", body=raw, auth=False,
-                      port=d.ports["webhooks"],
-                      headers={"Content-Type": "application/json",
-                               "X-Hub-Signature-256": meta_signature(META_SECRET, raw)})
+    st, body = meta_hook(d, "messenger", ev)
     eq((st, body["messages"]), (200, 1), "the Messenger photo webhook")
     eq([r["auth"] for r in graph.gets("/cdn/photo.png")], [None],
        "the CDN url is fetched once, without our token")
