@@ -397,7 +397,7 @@ void omr_agents_acted(struct omr_agents *a, struct omr_areq *q, const redisReply
 							   "conversation", q->conversation,
 							   "status", "wrapup", "by", q->by));
 		json_t *said = json_pack("{s:s}", "event", "ended"); /* the customer hears it */
-		omr_channels_notice(a->channels, q->conversation, NULL, said);
+		omr_channels_notice(a->channels, q->conversation, NULL, NULL, NULL, said);
 		json_decref(said);
 	} else {
 		if (strcmp(act, "transfer") == 0)

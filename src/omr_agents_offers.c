@@ -83,13 +83,29 @@ void omr_agents_send_offer(struct omr_agents *a, const char *agent, const char *
 	omr_agents_view(a, q, conversation, agent, omr_agents_offer_view_cb);
 }
 
+/* the customer hears who joined (web chat: "Alice joined"); c: the
+ * conversation when known (its channel and address: nothing to read) */
+static void omr_agents_tell_joined(struct omr_agents *a, const char *agent, const char *conv,
+				   const json_t *c)
+{
+	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, agent);
+	json_t *said = json_pack("{s:s,s:s}", "event", "joined", "name",
+				 ac && ac->name && *ac->name ? ac->name : agent);
+	omr_channels_notice(a->channels, conv, json_string_value(json_object_get(c, "channel")),
+			    json_string_value(json_object_get(c, "address")),
+			    json_string_value(json_object_get(c, "thread")), said);
+	json_decref(said);
+}
+
 /* The accepted conversation to the agent's consoles: view is what
- * agent_view.lua answers (offer_end.lua's accept carries it). */
+ * agent_view.lua answers (offer_end.lua's accept carries it); then the
+ * customer hears who joined. */
 static void omr_agents_assigned(struct omr_areq *q, const redisReply *view)
 {
 	json_t *conv;
 	char *earlier;
 	if (omr_store_view_parse_text(view, q->a->mark, &conv, &earlier) == 1) {
+		omr_agents_tell_joined(q->a, q->agent, q->conversation, conv);
 		json_t *f = json_pack("{s:s,s:o}", "type", "assigned", "conversation",
 				      omr_agents_decorate(q->a, conv));
 		omr_agents_push_text(q->a, q->agent, f, earlier);
@@ -98,17 +114,8 @@ static void omr_agents_assigned(struct omr_areq *q, const redisReply *view)
 	} else {
 		omr_log_warn("agent %s: conversation %s accepted but not loaded", q->agent,
 			     q->conversation);
+		omr_agents_tell_joined(q->a, q->agent, q->conversation, NULL);
 	}
-}
-
-/* the customer hears who joined (web chat: "Alice joined") */
-static void omr_agents_tell_joined(struct omr_agents *a, const char *agent, const char *conv)
-{
-	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, agent);
-	json_t *said = json_pack("{s:s,s:s}", "event", "joined", "name",
-				 ac && ac->name && *ac->name ? ac->name : agent);
-	omr_channels_notice(a->channels, conv, NULL, said);
-	json_decref(said);
 }
 
 static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const char *err)
@@ -131,7 +138,6 @@ static void omr_agents_offer_end_cb(void *arg, const redisReply *reply, const ch
 		omr_hub_ended(a->env.hub, OMR_HUB_OFFER_ENDED, q->agent, q->conversation, o.queue,
 			      "accepted");
 		omr_agents_assigned(q, o.view);
-		omr_agents_tell_joined(a, q->agent, q->conversation);
 		omr_hub_route(a->env.hub);
 	} else if (o.outcome && strcmp(o.outcome, "expire") == 0) {
 		/* it expired just before the accept arrived */

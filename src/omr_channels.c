@@ -467,11 +467,21 @@ static void omr_channels_notice_cb(void *arg, const redisReply *reply, const cha
 }
 
 void omr_channels_notice(struct omr_channels *ch, const char *conv, const char *channel,
-			 const json_t *data)
+			 const char *address, const char *thread, const json_t *data)
 {
 	struct omr_plugin *p = channel ? omr_channels_get(ch, channel) : NULL;
 	if (!ch || !conv || !data || (channel && (!p || !(p->desc->flags & OMR_PLUGIN_STATUS))))
 		return;
+	if (channel && address && *address) { /* known: no read */
+		struct omr_outbound out = {
+			.conversation = conv, .kind = "status", .address = address,
+			.thread = thread && *thread ? thread : NULL, .author = "system",
+			.data = json_deep_copy(data),
+		};
+		omr_channels_deliver(ch, channel, &out);
+		json_decref(out.data);
+		return;
+	}
 	struct omr_notice *n = omr_calloc(1, sizeof(*n));
 	n->ch = ch;
 	n->conversation = omr_strdup(conv);

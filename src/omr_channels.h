@@ -70,9 +70,11 @@ void omr_channels_survey(struct omr_channels *ch, const char *conversation, cons
  * (OMR_PLUGIN_STATUS: web chat): a "status" outbound with data (borrowed),
  * e.g. {"event": "joined", "name": "Alice"}; not stored, nothing when the
  * conversation's channel does not show status (channel: the conversation's
- * channel when known, so that one that does not costs nothing; NULL: look). */
+ * channel when known, so that one that does not costs nothing; NULL: look;
+ * with the customer's address (and thread, may be NULL) too, nothing is
+ * read from Redis). */
 void omr_channels_notice(struct omr_channels *ch, const char *conversation, const char *channel,
-			 const json_t *data);
+			 const char *address, const char *thread, const json_t *data);
 
 void omr_channels_metrics(const struct omr_channels *ch, struct omr_buf *b);
 

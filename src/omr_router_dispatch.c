@@ -336,7 +336,8 @@ static void omr_router_offered(struct omr_router *r, json_t *item, const redisRe
 	/* the customer's queue position is over: somebody has it in front of them */
 	json_t *said = json_pack("{s:s}", "event", "offered");
 	omr_channels_notice(r->channels, conv, json_string_value(json_object_get(summary, "channel")),
-			    said);
+			    res->elements > 9 ? omr_reply_str(res->element[8]) : NULL,
+			    res->elements > 9 ? omr_reply_str(res->element[9]) : NULL, said);
 	json_decref(said);
 	json_decref(summary);
 }

@@ -29,7 +29,7 @@
 -- @reply now     int   Redis' clock
 -- @reply results any   per conversation, in the order given:
 --                      { tag, agent, offer, expires_at, scope, view, preview,
---                      customer_name }, see below
+--                      customer_name, address, thread }, see below
 -- @lib  queue
 -- @lib  pools
 -- @lib  sessions
@@ -39,7 +39,8 @@
 --      language, priority, queued_at, customer, intent, bot_slots, routing
 --      (only when the bot handed it over), transfer (from whom, the note);
 --      preview: the first customer
---      message's text; customer_name)
+--      message's text; customer_name; the customer's address and the
+--      thread, for the notice to the customer, not for the agent's frame)
 --    | 'none' (scope 'class' if no agent of the pool could take any
 --      conversation now: present, connected, with room; else 'conversation')
 --    | 'wait' (agent: the preferred agent, busy; it keeps waiting for them)
@@ -59,6 +60,8 @@ local fields = { 'id', 'channel', 'queue', 'language', 'priority', 'queued_at', 
 local HEAD = { 'status', 'queue', 'channel', 'prefer_agent', 'prefer_until', 'class' }
 local READ = { unpack(HEAD) }
 for _, f in ipairs(fields) do READ[#READ + 1] = f end
+READ[#READ + 1] = 'address'
+READ[#READ + 1] = 'thread'
 
 -- what one call learns once: pools touched, pools with nobody ready, how
 -- many fit each pool, which agents are connected to a live node, which
@@ -185,7 +188,8 @@ local function offer_one(conv, oid, strategy, pool, list)
   R.refresh(best, { [chan] = { ag[2], ag[3], ag[4], ag[5], now, load } })
   T.agent(best, 'offered')
   local v, preview, cname = view(ckey, c)
-  return { 'ok', best, oid, tostring(expires), '', v, preview, cname }
+  return { 'ok', best, oid, tostring(expires), '', v, preview, cname,
+    c[#READ - 1] or '', c[#READ] or '' }
 end
 
 local results, i, stop = {}, 1, false
