@@ -344,6 +344,7 @@ void omr_agents_reload(struct omr_agents *a)
 {
 	struct omr_agents_revoke r = { .a = a };
 	omr_agents_auth_reload(a);
+	omr_agents_queue_info_reload(a);
 	r.conns = omr_calloc(omr_map_count(a->sessions) + 1, sizeof(*r.conns));
 	omr_map_foreach(a->sessions, omr_agents_revoke_one, &r);
 	for (size_t i = 0; i < r.n; i++) {
@@ -499,6 +500,11 @@ void omr_agents_metrics(const struct omr_agents *a, struct omr_buf *b)
 		   a->login_failures);
 	omr_metric(b, "agent_login_busy_total", "counter",
 		   "agent log-ins answered 'busy' (password checks queue full)", a->login_busy);
+	omr_metric(b, "agent_logins_waited_total", "counter",
+		   "accepted log-ins that waited their turn to store their session (at most 64 "
+		   "store at once)", a->logins_waited);
+	omr_metric(b, "agent_logins_waiting", "gauge",
+		   "accepted log-ins waiting their turn now", (unsigned long long)a->logins_waiting);
 }
 
 void omr_agents_free(struct omr_agents *a)

@@ -117,9 +117,57 @@ static void omr_auth_record(struct omr_agents *a, const char *mode, const char *
 	free(account);
 }
 
+static void omr_auth_refused(struct omr_agents *a, struct omr_asess *s, const char *who,
+			     const char *agent);
+
+/* A log-in stores its session (agent_session.lua) before its welcome: at
+ * most OMR_AUTH_STORING at once, the others wait in order. Thousands of
+ * consoles logging in again together (after a restart) would otherwise
+ * fill Redis' queue of commands, and be refused as "overloaded" with the
+ * node's own heartbeat. One waits per connection at most (auth_pending). */
+#define OMR_AUTH_STORING 64
+
+struct omr_auth_wait {
+	struct omr_auth_wait *next;
+	uint64_t conn;
+	char *agent;
+	char *cred;
+};
+
+static void omr_auth_wait_free(struct omr_auth_wait *w)
+{
+	free(w->agent);
+	free(w->cred);
+	free(w);
+}
+
+static int omr_auth_cred_ok(const struct omr_agents *a, const char *agent, const char *cred)
+{
+	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, agent);
+	if (!ac || !cred)
+		return 0;
+	if (strncmp(cred, OMR_AUTH_DIRECTORY_CRED, strlen(OMR_AUTH_DIRECTORY_CRED)) == 0)
+		return omr_env_cfg(&a->env)->agents->directory && omr_agent_from_directory(ac);
+	return (ac->password && strcmp(ac->password, cred) == 0) ||
+	       (ac->token && strcmp(ac->token, cred) == 0);
+}
+
 static void omr_auth_accepted(struct omr_agents *a, struct omr_asess *s, const char *agent,
 			      const char *cred)
 {
+	if (a->logins_storing >= OMR_AUTH_STORING) {
+		struct omr_auth_wait *w = omr_calloc(1, sizeof(*w));
+		w->conn = s->conn;
+		w->agent = omr_strdup(agent);
+		w->cred = omr_strdup(cred);
+		*a->login_wait_tail = w;
+		a->login_wait_tail = &w->next;
+		a->logins_waiting++;
+		a->logins_waited++;
+		s->auth_pending = 1;
+		return;
+	}
+	a->logins_storing++;
 	a->logins++;
 	free(s->cred);
 	s->cred = omr_strdup(cred);
@@ -127,6 +175,29 @@ static void omr_auth_accepted(struct omr_agents *a, struct omr_asess *s, const c
 	omr_auth_record(a, "ok", agent, s->ip, NULL, NULL);
 	omr_agents_login(a, s, agent);
 	omr_agents_session_issue(a, s);
+}
+
+void omr_agents_auth_stored(struct omr_agents *a)
+{
+	if (a->logins_storing)
+		a->logins_storing--;
+	while (a->login_wait && a->logins_storing < OMR_AUTH_STORING) {
+		struct omr_auth_wait *w = a->login_wait;
+		a->login_wait = w->next;
+		if (!a->login_wait)
+			a->login_wait_tail = &a->login_wait;
+		a->logins_waiting--;
+		struct omr_asess *s = a->stopping ? NULL : omr_agents_sess(a, w->conn);
+		if (s && !s->agent) {
+			s->auth_pending = 0;
+			/* a reload meanwhile may have changed or removed the credential */
+			if (omr_auth_cred_ok(a, w->agent, w->cred))
+				omr_auth_accepted(a, s, w->agent, w->cred);
+			else
+				omr_auth_refused(a, s, w->agent, w->agent);
+		}
+		omr_auth_wait_free(w);
+	}
 }
 
 void omr_agents_auth_resumed(struct omr_agents *a, struct omr_asess *s, const char *agent,
@@ -559,13 +630,7 @@ void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const json_t *ms
 
 int omr_agents_auth_valid(const struct omr_agents *a, const struct omr_asess *s)
 {
-	const struct omr_agent_conf *ac = omr_agents_find(omr_env_cfg(&a->env)->agents, s->agent);
-	if (!ac || !s->cred)
-		return 0;
-	if (strncmp(s->cred, OMR_AUTH_DIRECTORY_CRED, strlen(OMR_AUTH_DIRECTORY_CRED)) == 0)
-		return omr_env_cfg(&a->env)->agents->directory && omr_agent_from_directory(ac);
-	return (ac->password && strcmp(ac->password, s->cred) == 0) ||
-	       (ac->token && strcmp(ac->token, s->cred) == 0);
+	return s->agent && omr_auth_cred_ok(a, s->agent, s->cred);
 }
 
 /* ---- lifecycle ---- */
@@ -578,6 +643,7 @@ void omr_agents_auth_init(struct omr_agents *a)
 		.burst_per_ip = (double)g->burst_per_ip,
 	};
 	a->login_gate = omr_gate_new("agent log-ins", &l);
+	a->login_wait_tail = &a->login_wait;
 	a->dir_users = omr_dir_users_new();
 	omr_env_cfg(&a->env)->agents->users = a->dir_users;
 	/* the login pool has a thread for each (omr_core_modules.c) */
@@ -606,6 +672,13 @@ void omr_agents_auth_stop(struct omr_agents *a)
 	struct omr_auth_job *lists[] = { a->auth_hi, a->auth_lo, a->auth_delayed };
 	a->auth_hi = a->auth_lo = a->auth_delayed = NULL;
 	a->auth_queued = 0;
+	while (a->login_wait) {
+		struct omr_auth_wait *w = a->login_wait;
+		a->login_wait = w->next;
+		omr_auth_wait_free(w);
+	}
+	a->login_wait_tail = &a->login_wait;
+	a->logins_waiting = 0;
 	for (size_t i = 0; i < OMR_ARRAY_LEN(lists); i++) {
 		struct omr_auth_job *j = lists[i];
 		while (j) {

@@ -320,6 +320,7 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 {
 	struct omr_agents_conf *a = omr_calloc(1, sizeof(*a));
 	const struct omr_ynode *root = doc->root, *list;
+	struct omr_map *seen = NULL; /* ids read so far */
 	int before = errs->count;
 
 	if (!root || root->type != OMR_Y_MAP) {
@@ -341,15 +342,17 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 		goto fail;
 	}
 	a->agents = omr_calloc(list->n, sizeof(*a->agents));
+	seen = omr_map_new();
 	for (size_t i = 0; i < list->n; i++) {
 		const struct omr_ynode *item = list->items[i];
 		struct omr_agent_conf *ag = &a->agents[a->nagents++];
 		if (omr_conf_apply(omr_agent_keys, item, ag, omr_agent_handled, errs))
 			continue;
 		omr_agent_check(a, ag, item, errs);
-		for (size_t k = 0; k + 1 < a->nagents; k++)
-			if (a->agents[k].id && strcmp(a->agents[k].id, ag->id) == 0)
-				omr_conf_error(errs, item, "agent '%s' is listed twice", ag->id);
+		if (omr_map_gets(seen, ag->id))
+			omr_conf_error(errs, item, "agent '%s' is listed twice", ag->id);
+		else
+			omr_map_puts(seen, ag->id, ag);
 		omr_agent_token_unique(a, ag, item, errs);
 		omr_agent_skills(ag, routing, omr_ynode_get(item, "skills"), errs);
 		omr_agent_capacity_load(ag, omr_ynode_get(item, "capacity"), errs);
@@ -360,11 +363,18 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 	for (size_t i = 0; i < a->nagents; i++)
 		omr_api_tokens_unique(a, &a->agents[i], list->items[i], errs);
 done:
+	omr_map_free(seen, NULL);
+	seen = NULL;
 	if (errs->count > before)
 		goto fail;
 	omr_agents_drop_disabled(a);
+	a->by_id = omr_map_new();
+	for (size_t i = 0; i < a->nagents; i++)
+		if (a->agents[i].id)
+			omr_map_puts(a->by_id, a->agents[i].id, &a->agents[i]);
 	return a;
 fail:
+	omr_map_free(seen, NULL);
 	omr_agents_conf_free(a);
 	return NULL;
 }
@@ -379,6 +389,7 @@ void omr_agents_conf_free(struct omr_agents_conf *a)
 	for (size_t i = 0; a->disabled && a->disabled[i]; i++)
 		free(a->disabled[i]);
 	free(a->disabled);
+	omr_map_free(a->by_id, NULL);
 	omr_agents_dir_free(a);
 	free(a);
 }
@@ -398,10 +409,16 @@ int omr_agents_disabled(const struct omr_agents_conf *a, const char *id)
 
 const struct omr_agent_conf *omr_agents_find(const struct omr_agents_conf *a, const char *id)
 {
-	for (size_t i = 0; a && id && i < a->nagents; i++)
-		if (a->agents[i].id && strcmp(a->agents[i].id, id) == 0)
-			return &a->agents[i];
-	return a && id ? omr_dir_users_find(a->users, id) : NULL;
+	if (!a || !id)
+		return NULL;
+	const struct omr_agent_conf *ac = NULL;
+	if (a->by_id)
+		ac = omr_map_gets(a->by_id, id);
+	else /* made by hand (tests): no index */
+		for (size_t i = 0; !ac && i < a->nagents; i++)
+			if (a->agents[i].id && strcmp(a->agents[i].id, id) == 0)
+				ac = &a->agents[i];
+	return ac ? ac : omr_dir_users_find(a->users, id);
 }
 
 size_t omr_agents_count(const struct omr_agents_conf *a)

@@ -81,6 +81,7 @@ struct omr_agents_conf {
 	struct omr_dir_users *users;
 	char **disabled;  /* ids with enabled: false (NULL-terminated): never logged in,
 			     not even through the directory */
+	struct omr_map *by_id; /* id -> &agents[i]: omr_agents_find in O(1) */
 };
 
 struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,

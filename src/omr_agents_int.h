@@ -107,6 +107,9 @@ struct omr_agents {
 	struct event *qi_ev;      /* the agents' queue information tick, while any is logged in */
 	int qi_pending;           /* its wallboard.lua running */
 	int qi_failing;           /* its last run failed (logged once) */
+	char *qi_all;             /* the queues of the last pass (JSON): a pass that
+	                             finds them unchanged visits no console ... */
+	int qi_new;               /* ... unless one watches anew, or a reload */
 	int wb_failing;           /* its last run failed (logged once) */
 	json_t *wb_totals;        /* queue -> [answered, in_sla, contained, handoffs] today */
 	int64_t wb_totals_at;     /* when they were read (mono ms) */
@@ -130,6 +133,11 @@ struct omr_agents {
 	int auth_threads[2];
 	long long auth_cost_ms;                 /* what a check takes, on average */
 	unsigned long long logins, login_failures, login_busy;
+	/* accepted log-ins storing their session, and those waiting their
+	 * turn (omr_auth_accepted) */
+	size_t logins_storing, logins_waiting;
+	unsigned long long logins_waited;
+	struct omr_auth_wait *login_wait, **login_wait_tail;
 	struct omr_dir_users *dir_users;        /* directory users met here (owned) */
 };
 
@@ -226,6 +234,9 @@ void omr_agents_auth_refuse(struct omr_agents *a, struct omr_asess *s, const cha
 			    const char *agent, const char *code, const char *message);
 void omr_agents_auth_resumed(struct omr_agents *a, struct omr_asess *s, const char *agent,
 			     const char *cred);
+/* A log-in's session is stored (or failed to be): the next waiting one
+ * goes ahead (omr_agents_session.c calls it) */
+void omr_agents_auth_stored(struct omr_agents *a);
 
 /* omr_agents_resume.c: console sessions (docs/agent-protocol.md, Session) */
 /* {"type": "auth", "session": TOKEN}: throttled, looked up, logged in */
@@ -389,6 +400,8 @@ void omr_agents_sup_wallboard(struct omr_agents *a, struct omr_asess *s, const j
 /* omr_agents_queueinfo.c: `queue_info` frames to agents' consoles; s was
  * welcomed (it gets the next frame whole); the tick's timer freed */
 void omr_agents_queue_info_watch(struct omr_agents *a, struct omr_asess *s);
+/* after a reload: every console is looked at on the next pass */
+void omr_agents_queue_info_reload(struct omr_agents *a);
 void omr_agents_queue_info_free(struct omr_agents *a);
 /* omr_agents_monitor.c: (sup, the node of their console) follows conv, in
  * queue (NULL: not known); no longer (node NULL: from any node; 1 if it

@@ -81,11 +81,15 @@ static void omr_agents_session_cb(void *arg, const redisReply *reply, const char
 			omr_edge_close(a->edge, q->conn, 1011, "storage unavailable");
 		}
 		omr_areq_free(q);
+		if (!a->stopping)
+			omr_agents_auth_stored(a);
 		return;
 	}
 	if (s && s->agent)
 		omr_agents_welcome(a, s, &r);
 	omr_areq_free(q);
+	if (!a->stopping)
+		omr_agents_auth_stored(a);
 	omr_hub_route(a->env.hub);
 }
 

@@ -620,6 +620,11 @@ static void omr_mod_edge_metrics(struct omr_core *c, struct omr_buf *b)
 		   es.queued_bytes);
 	omr_metric(b, "ws_accept_errors_total", "counter",
 		   "failed accepts on the edge port (out of file descriptors, ...)", es.accept_errors);
+	omr_metric(b, "ws_pings_total", "counter",
+		   "pings sent to websockets silent for edge.ping_interval", es.pings);
+	omr_metric(b, "ws_unanswered_total", "counter",
+		   "websockets dropped for answering no ping (edge.ping_interval + 10 s)",
+		   es.unanswered);
 }
 
 static int omr_mod_http_create(struct omr_core *c, char **err_r)

@@ -375,8 +375,11 @@ int omr_edge_start(struct omr_edge *e, char **err_r)
 			e->mounts[e->nmounts - 1].mount_next = &e->files_mount;
 	}
 
-	e->retry.secs_since_valid_ping = (uint16_t)(e->opts.ping_interval / 1000);
-	e->retry.secs_since_valid_hangup = (uint16_t)(e->opts.ping_interval / 1000 * 2 + 10);
+	/* no validity pings of lws's own (each frame in would move its
+	 * connection in one sorted list of all: O(connections)); the edge
+	 * pings itself (omr_edge_ws.c, keepalive) */
+	e->retry.secs_since_valid_ping = 0;
+	e->retry.secs_since_valid_hangup = 0;
 
 	/* the vhost has no listener of its own: see omr_edge_accept */
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
@@ -564,5 +567,7 @@ void omr_edge_get_stats(struct omr_edge *e, struct omr_edge_stats *st)
 	st->paused = atomic_load(&e->n_paused);
 	st->queued_bytes = atomic_load(&e->n_queued);
 	st->accept_errors = atomic_load(&e->n_accept_errors);
+	st->pings = atomic_load(&e->n_pings);
+	st->unanswered = atomic_load(&e->n_unanswered);
 }
 

@@ -62,6 +62,8 @@ struct omr_edge_stats {
 	uint64_t paused;          /* connections not being read now */
 	uint64_t queued_bytes;    /* bytes of messages waiting for the core now */
 	uint64_t accept_errors;   /* accept() failures (out of descriptors, ...) */
+	uint64_t pings;           /* pings sent to connections silent for ping_interval */
+	uint64_t unanswered;      /* connections dropped: no answer to a ping */
 };
 
 struct omr_edge *omr_edge_new(struct event_base *base, const struct omr_edge_opts *o);

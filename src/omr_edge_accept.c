@@ -340,6 +340,7 @@ void *omr_edge_thread(void *arg)
 	/* The thread ends only when asked: the main thread may call
 	 * lws_cancel_service() on the context until it has joined us; the
 	 * wake-up that finds stop set breaks the libev loop. */
+	omr_edge_keepalive_start(e);
 	while (!atomic_load(&e->stop)) {
 		if (e->loop) {
 			ev_run(e->loop, 0);
@@ -351,6 +352,7 @@ void *omr_edge_thread(void *arg)
 	}
 	/* Destroying the context closes every connection; the CLOSED
 	 * callbacks still reach the main thread through the bridge. */
+	lws_sul_cancel(&e->keepalive);
 	lws_context_destroy(e->ctx);
 	e->ctx = NULL;
 	return NULL;

@@ -85,6 +85,20 @@ struct omr_edge_pss {
 	char close_reason[124];
 	int closing;
 	int registered;
+	/* keepalive (omr_edge_ws.c): on e->live since its last frame in
+	 * (ka_ms), or on e->pinged since its ping (ka_ms); ping_due: a ping
+	 * waits for the next write */
+	struct omr_edge_pss *ka_prev, *ka_next;
+	struct omr_edge_ka *ka_list;
+	int64_t ka_ms;
+	int ping_due;
+};
+
+/* A list of connections in the order of their ka_ms: each change is O(1)
+ * (lws 4.1's own validity timers keep one sorted list of every connection,
+ * O(connections) per frame in). */
+struct omr_edge_ka {
+	struct omr_edge_pss *head, *tail;
 };
 
 struct omr_edge_endpoint {
@@ -137,6 +151,8 @@ struct omr_edge {
 	uint64_t *held;        /* ids of connections stopped while the total is full */
 	size_t nheld, held_cap;
 	struct omr_edge_report accept_report, abuse_report, origin_report;
+	struct omr_edge_ka live, pinged;
+	lws_sorted_usec_list_t keepalive; /* the sweep, once a second */
 
 	struct omr_bridge_queue to_main;
 	struct omr_bridge_queue to_edge;
@@ -150,6 +166,7 @@ struct omr_edge {
 
 	atomic_uint_fast64_t n_open, n_accepted, n_in, n_out, n_rejected;
 	atomic_uint_fast64_t n_origin, n_abusers, n_pauses, n_paused, n_queued, n_accept_errors;
+	atomic_uint_fast64_t n_pings, n_unanswered;
 };
 
 /* omr_edge_ws.c (edge thread) */
@@ -158,6 +175,8 @@ uint64_t omr_edge_report(struct omr_edge_report *r, int64_t now_ms);
 void omr_edge_drain_commands(struct omr_edge *e);
 int omr_edge_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		   size_t len);
+/* the keepalive's first sweep (edge thread, before its loop runs) */
+void omr_edge_keepalive_start(struct omr_edge *e);
 
 /* omr_edge_accept.c (edge thread) */
 int omr_edge_accept_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -232,6 +232,98 @@ void omr_edge_drain_commands(struct omr_edge *e)
 	}
 }
 
+/* ---- keepalive ----
+ *
+ * Every connection silent for edge.ping_interval is pinged; one that
+ * answers nothing (no pong, no frame) for another ping_interval + 10 s is
+ * dropped. Each frame in moves its connection to the end of e->live, so
+ * the once-a-second sweep reads only the connections that are due (the
+ * fronts of the two lists): O(1) per frame and per ping, whatever the
+ * number of connections. */
+
+#define OMR_EDGE_SWEEP_US (1000 * LWS_US_PER_MS)
+#define OMR_EDGE_PONG_GRACE_MS 10000
+
+static void omr_edge_ka_unlink(struct omr_edge_pss *pss)
+{
+	struct omr_edge_ka *l = pss->ka_list;
+	if (!l)
+		return;
+	if (pss->ka_prev)
+		pss->ka_prev->ka_next = pss->ka_next;
+	else
+		l->head = pss->ka_next;
+	if (pss->ka_next)
+		pss->ka_next->ka_prev = pss->ka_prev;
+	else
+		l->tail = pss->ka_prev;
+	pss->ka_prev = pss->ka_next = NULL;
+	pss->ka_list = NULL;
+}
+
+static void omr_edge_ka_append(struct omr_edge_ka *l, struct omr_edge_pss *pss, int64_t now_ms)
+{
+	omr_edge_ka_unlink(pss);
+	pss->ka_ms = now_ms;
+	pss->ka_list = l;
+	pss->ka_prev = l->tail;
+	if (l->tail)
+		l->tail->ka_next = pss;
+	else
+		l->head = pss;
+	l->tail = pss;
+}
+
+/* a frame (or a pong) came in: alive */
+static void omr_edge_ka_seen(struct omr_edge *e, struct omr_edge_pss *pss)
+{
+	if (pss->registered)
+		omr_edge_ka_append(&e->live, pss, omr_mono_ms());
+}
+
+static void omr_edge_ka_sweep(lws_sorted_usec_list_t *sul)
+{
+	struct omr_edge *e = lws_container_of(sul, struct omr_edge, keepalive);
+	int64_t now = omr_mono_ms(), interval = e->opts.ping_interval;
+	struct omr_edge_pss *pss;
+
+	while ((pss = e->live.head) && now - pss->ka_ms >= interval) {
+		omr_edge_ka_append(&e->pinged, pss, now);
+		pss->ping_due = 1;
+		lws_callback_on_writable(pss->wsi);
+	}
+	while ((pss = e->pinged.head) && now - pss->ka_ms >= interval + OMR_EDGE_PONG_GRACE_MS) {
+		omr_edge_ka_unlink(pss);
+		atomic_fetch_add(&e->n_unanswered, 1);
+		omr_log_info("edge: connection %llu from %s answered no ping for %lld s; dropping it",
+			     (unsigned long long)pss->id, omr_edge_peer_ip(pss->wsi),
+			     (long long)(now - pss->ka_ms + interval) / 1000);
+		/* closed at once: a peer that does not read would never let a
+		 * close frame out */
+		lws_set_timeout(pss->wsi, PENDING_TIMEOUT_WS_PONG_CHECK_GET_PONG, LWS_TO_KILL_ASYNC);
+	}
+	lws_sul_schedule(e->ctx, 0, &e->keepalive, omr_edge_ka_sweep, OMR_EDGE_SWEEP_US);
+}
+
+void omr_edge_keepalive_start(struct omr_edge *e)
+{
+	lws_sul_schedule(e->ctx, 0, &e->keepalive, omr_edge_ka_sweep, OMR_EDGE_SWEEP_US);
+}
+
+static int omr_edge_ping(struct omr_edge *e, struct lws *wsi, struct omr_edge_pss *pss)
+{
+	/* not empty: lws 4.1 passes no empty pong up (LWS_CALLBACK_RECEIVE_PONG) */
+	unsigned char buf[LWS_PRE + 1];
+	buf[LWS_PRE] = 'k';
+	pss->ping_due = 0;
+	if (lws_write(wsi, buf + LWS_PRE, 1, LWS_WRITE_PING) < 1)
+		return -1;
+	atomic_fetch_add(&e->n_pings, 1);
+	if (pss->tx_head || pss->closing)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
 /* host[:port] or [v6]:port at s (n bytes) into host_r and port_r (defport
  * when there is none). 0, or -1 when it is not one. */
 static int omr_edge_hostport(const char *s, size_t n, int defport, char *host_r, size_t hlen,
@@ -372,6 +464,7 @@ static int omr_edge_established(struct omr_edge *e, struct lws *wsi, struct omr_
 	omr_bucket_init(&pss->unauth, e->opts.unauth_burst, omr_mono_ms());
 	omr_map_put(e->conns, &pss->id, sizeof(pss->id), pss);
 	pss->registered = 1;
+	omr_edge_ka_seen(e, pss);
 	atomic_fetch_add(&e->n_open, 1);
 	atomic_fetch_add(&e->n_accepted, 1);
 
@@ -421,6 +514,7 @@ static int omr_edge_receive(struct omr_edge *e, struct lws *wsi, struct omr_edge
 
 	if (pss->closing)
 		return 0;
+	omr_edge_ka_seen(e, pss);
 	if (!pss->trusted && !omr_edge_unauth_ok(e, pss))
 		return omr_edge_abuser(e, wsi, pss);
 	if (lws_frame_is_binary(wsi)) {
@@ -460,6 +554,8 @@ static int omr_edge_receive(struct omr_edge *e, struct lws *wsi, struct omr_edge
 static int omr_edge_writeable(struct omr_edge *e, struct lws *wsi, struct omr_edge_pss *pss)
 {
 	struct omr_edge_tx *t = pss->tx_head;
+	if (pss->ping_due && !pss->closing)
+		return omr_edge_ping(e, wsi, pss);
 	if (t) {
 		if (lws_write(wsi, t->buf + LWS_PRE, t->len, LWS_WRITE_TEXT) < (int)t->len)
 			return -1;
@@ -488,6 +584,7 @@ static void omr_edge_closed(struct omr_edge *e, struct omr_edge_pss *pss)
 	if (!pss->registered)
 		return;
 	pss->registered = 0;
+	omr_edge_ka_unlink(pss);
 	omr_map_del(e->conns, &pss->id, sizeof(pss->id));
 	omr_edge_tx_clear(pss);
 	omr_buf_free(&pss->rx);
@@ -514,6 +611,9 @@ int omr_edge_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		return omr_edge_established(e, wsi, pss, endpoint);
 	case LWS_CALLBACK_RECEIVE:
 		return omr_edge_receive(e, wsi, pss, in, len);
+	case LWS_CALLBACK_RECEIVE_PONG:
+		omr_edge_ka_seen(e, pss);
+		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return omr_edge_writeable(e, wsi, pss);
 	case LWS_CALLBACK_CLOSED:
