@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <curl/curl.h>
@@ -300,15 +301,48 @@ static void omr_fetch_got(struct omr_fetch *f)
 	}
 }
 
+/* rest ("host[:port]/...") names this host: localhost, 127.0.0.0/8 (as
+ * digits and dots only), [::1] */
+static int omr_fetch_loopback(const char *rest)
+{
+	size_t n = rest[0] == '[' ? strcspn(rest, "]") + 1 : strcspn(rest, ":/?#");
+	if ((n == 9 && strncasecmp(rest, "localhost", 9) == 0) ||
+	    (n == 5 && strncmp(rest, "[::1]", 5) == 0))
+		return 1;
+	if (n < 5 || strncmp(rest, "127.", 4) != 0)
+		return 0;
+	for (size_t i = 4; i < n; i++)
+		if (rest[i] != '.' && (rest[i] < '0' || rest[i] > '9'))
+			return 0;
+	return 1;
+}
+
+/* NULL when url may be fetched (with a bearer token: over TLS, or to this
+ * host, a local gateway or the tests' fakes); else why not */
+static const char *omr_fetch_url_refused(const char *url, int bearer)
+{
+	if (!url || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0))
+		return "not an http(s) URL";
+	if (bearer && strncmp(url, "http://", 7) == 0 && !omr_fetch_loopback(url + 7))
+		return "the channel's token would go over plain http";
+	return NULL;
+}
+
 /* A lookup answered: its "url" is the file. */
 static void omr_fetch_looked_up(struct omr_fetch *f)
 {
 	json_t *j = json_loadb(f->body.data ? f->body.data : "", f->body.len, 0, NULL);
 	const char *url = json_string_value(json_object_get(j, "url"));
-	if (!url || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)) {
+	const char *why = omr_fetch_url_refused(url, f->auth != NULL);
+	if (why) {
+		/* an http(s) URL refused only for the token: plain http */
+		int plain = url && !omr_fetch_url_refused(url, 0);
+		omr_log_warn("media: %s file not fetched: %s (%s)", f->channel,
+			     url ? why : "the provider named no file", url ? url : "no url");
 		json_decref(j);
 		f->g->m->failed++;
-		omr_fetch_fail(f, "download failed: the provider named no file");
+		omr_fetch_fail(f, plain ? "download failed: the provider named a file over plain http"
+					: "download failed: the provider named no file");
 		return;
 	}
 	free(f->url);
@@ -432,9 +466,12 @@ static int omr_fetch_new(struct omr_fetch_group *g, const char *channel, json_t 
 	const char *bearer = json_string_value(json_object_get(spec, "bearer"));
 	struct omr_fetch *f;
 
-	if (!url || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) ||
-	    (bearer && strpbrk(bearer, "\r\n")))
+	const char *why = omr_fetch_url_refused(url, bearer != NULL);
+	if (why || (bearer && strpbrk(bearer, "\r\n"))) {
+		if (why && url)
+			omr_log_warn("media: %s file not fetched: %s (%s)", channel, why, url);
 		return -1;
+	}
 	f = omr_calloc(1, sizeof(*f));
 	f->g = g;
 	f->att = att;

@@ -123,6 +123,7 @@ class FakeApi:
         self.before_answer = None  # fn(path, body, answer) run before answering
         self.get_failures = []     # statuses for the next GETs
         self.media = {}            # media id -> (bytes, mime type) (Graph: GET /{id})
+        self.media_url = {}        # media id -> the url its lookup names instead of ours
         self.cdn = {}              # name -> bytes (GET /cdn/{name}, no token)
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
@@ -165,7 +166,7 @@ class FakeApi:
             data, mime = self.media[mid]
             return 200, {"messaging_product": "whatsapp", "id": mid, "mime_type": mime,
                          "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data),
-                         "url": "%s/media-file/%s" % (self.base, mid)}
+                         "url": self.media_url.get(mid, "%s/media-file/%s" % (self.base, mid))}
         return 404, {"error": {"message": "Unsupported get request", "code": 100}}
 
     def posts(self, path_part):

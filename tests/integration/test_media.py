@@ -101,14 +101,22 @@ def inbound(d, graph, alice):
     graph.fail_next_get(10, 500)
     hook.post(wa_envelope([wa_image("wamid.M3", "9003")]))  # fails (500s)
     graph.get_failures.clear()
-    for wamid, mid in (("wamid.M4", "9003"), ("wamid.M5", "9004"), ("wamid.M6", "nope")):
+    # a file named over plain http to another host: the token is not sent there
+    graph.media["9005"] = (JPEG, "image/jpeg")
+    graph.media_url["9005"] = "http://files.example.invalid/9005"
+    graph.media["9006"] = (JPEG, "image/jpeg")
+    graph.media_url["9006"] = "http://127.0.0.1.files.example.invalid/9006"
+    for wamid, mid in (("wamid.M4", "9003"), ("wamid.M5", "9004"), ("wamid.M6", "nope"),
+                       ("wamid.M7", "9005"), ("wamid.M8", "9006")):
         st, body = hook.post(wa_envelope([wa_image(wamid, mid)]))
         eq((st, body["messages"]), (200, 1), "%s is stored whatever its file" % wamid)
     ms = {x.get("channel_msg_id"): x for x in messages(d, conv["id"])}
     for wamid, want in (("wamid.M3", "download failed: HTTP 500"),
                         ("wamid.M4", "attachment refused: too large"),
                         ("wamid.M5", "attachment refused: type unknown"),
-                        ("wamid.M6", "download failed: HTTP 404")):
+                        ("wamid.M6", "download failed: HTTP 404"),
+                        ("wamid.M7", "download failed: the provider named a file over plain http"),
+                        ("wamid.M8", "download failed: the provider named a file over plain http")):
         a = ms[wamid]["attachments"][0]
         check(a.get("unavailable") is True and a.get("error", "").startswith(want),
               "%s: marked %r (%r)" % (wamid, want, a.get("error")))
