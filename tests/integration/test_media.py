@@ -104,10 +104,18 @@ def inbound(d, graph, alice):
     # a file named over plain http to another host: the token is not sent there
     graph.media["9005"] = (JPEG, "image/jpeg")
     graph.media_url["9005"] = "http://files.example.invalid/9005"
-    graph.media["9006"] = (JPEG, "image/jpeg")
-    graph.media_url["9006"] = "http://127.0.0.1.files.example.invalid/9006"
+    bad = ["http://127.0.0.1.files.example.invalid/9006",
+           "http://127.0.0.1:x@files.example.invalid/9006",
+           "http://localhost:pw@files.example.invalid/9006",
+           "http://[::1]@files.example.invalid/9006",
+           "http://[::1]:80@files.example.invalid/9006",
+           "http://127.999999999/9006"]
+    for k, url in enumerate(bad):
+        graph.media["90%02d" % (60 + k)] = (JPEG, "image/jpeg")
+        graph.media_url["90%02d" % (60 + k)] = url
     for wamid, mid in (("wamid.M4", "9003"), ("wamid.M5", "9004"), ("wamid.M6", "nope"),
-                       ("wamid.M7", "9005"), ("wamid.M8", "9006")):
+                       ("wamid.M7", "9005")) + tuple(
+                           ("wamid.B%d" % k, "90%02d" % (60 + k)) for k in range(len(bad))):
         st, body = hook.post(wa_envelope([wa_image(wamid, mid)]))
         eq((st, body["messages"]), (200, 1), "%s is stored whatever its file" % wamid)
     ms = {x.get("channel_msg_id"): x for x in messages(d, conv["id"])}
@@ -115,8 +123,9 @@ def inbound(d, graph, alice):
                         ("wamid.M4", "attachment refused: too large"),
                         ("wamid.M5", "attachment refused: type unknown"),
                         ("wamid.M6", "download failed: HTTP 404"),
-                        ("wamid.M7", "download failed: the provider named a file over plain http"),
-                        ("wamid.M8", "download failed: the provider named a file over plain http")):
+                        ("wamid.M7", "download failed: the provider named a file over plain http")) + tuple(
+                        ("wamid.B%d" % k, "download failed: the provider named a file over plain http")
+                        for k in range(len(bad))):
         a = ms[wamid]["attachments"][0]
         check(a.get("unavailable") is True and a.get("error", "").startswith(want),
               "%s: marked %r (%r)" % (wamid, want, a.get("error")))
