@@ -117,28 +117,39 @@ static void omr_auth_record(struct omr_agents *a, const char *mode, const char *
 	free(account);
 }
 
-static void omr_auth_refused(struct omr_agents *a, struct omr_asess *s, const char *who,
-			     const char *agent);
-
-/* A log-in stores its session (agent_session.lua) before its welcome: at
- * most OMR_AUTH_STORING at once, the others wait in order. Thousands of
- * consoles logging in again together (after a restart) would otherwise
- * fill Redis' queue of commands, and be refused as "overloaded" with the
- * node's own heartbeat. One waits per connection at most (auth_pending). */
+/* Log-ins take turns: at most OMR_AUTH_STORING at once hold one, from an
+ * accepted credential (or the start of a session resume, whose checks are
+ * Redis calls too) until the session is stored (agent_session.lua), and
+ * the others wait in order. Thousands of consoles logging in again
+ * together (after a restart) would otherwise fill Redis' queue of commands
+ * and be refused as "overloaded", with the node's own heartbeat. One waits
+ * per connection at most (auth_pending). */
 #define OMR_AUTH_STORING 64
 
 struct omr_auth_wait {
 	struct omr_auth_wait *next;
 	uint64_t conn;
-	char *agent;
+	char *agent;   /* an accepted credential: agent and cred */
 	char *cred;
+	char *session; /* or a session resume: its token */
 };
 
 static void omr_auth_wait_free(struct omr_auth_wait *w)
 {
 	free(w->agent);
 	free(w->cred);
+	free(w->session);
 	free(w);
+}
+
+static void omr_auth_wait(struct omr_agents *a, struct omr_asess *s, struct omr_auth_wait *w)
+{
+	w->conn = s->conn;
+	*a->login_wait_tail = w;
+	a->login_wait_tail = &w->next;
+	a->logins_waiting++;
+	a->logins_waited++;
+	s->auth_pending = 1;
 }
 
 static int omr_auth_cred_ok(const struct omr_agents *a, const char *agent, const char *cred)
@@ -152,22 +163,19 @@ static int omr_auth_cred_ok(const struct omr_agents *a, const char *agent, const
 	       (ac->token && strcmp(ac->token, cred) == 0);
 }
 
+/* have_turn: the caller holds a turn already (a session resume) */
 static void omr_auth_accepted(struct omr_agents *a, struct omr_asess *s, const char *agent,
-			      const char *cred)
+			      const char *cred, int have_turn)
 {
-	if (a->logins_storing >= OMR_AUTH_STORING) {
+	if (!have_turn && a->logins_storing >= OMR_AUTH_STORING) {
 		struct omr_auth_wait *w = omr_calloc(1, sizeof(*w));
-		w->conn = s->conn;
 		w->agent = omr_strdup(agent);
 		w->cred = omr_strdup(cred);
-		*a->login_wait_tail = w;
-		a->login_wait_tail = &w->next;
-		a->logins_waiting++;
-		a->logins_waited++;
-		s->auth_pending = 1;
+		omr_auth_wait(a, s, w);
 		return;
 	}
-	a->logins_storing++;
+	if (!have_turn)
+		a->logins_storing++;
 	a->logins++;
 	free(s->cred);
 	s->cred = omr_strdup(cred);
@@ -175,6 +183,25 @@ static void omr_auth_accepted(struct omr_agents *a, struct omr_asess *s, const c
 	omr_auth_record(a, "ok", agent, s->ip, NULL, NULL);
 	omr_agents_login(a, s, agent);
 	omr_agents_session_issue(a, s);
+}
+
+/* The turn of the waiting log-in w (s its connection, still there). */
+static void omr_auth_turn(struct omr_agents *a, struct omr_asess *s, struct omr_auth_wait *w)
+{
+	s->auth_pending = 0;
+	if (w->session) {
+		a->logins_storing++;
+		if (!omr_agents_resume(a, s, w->session))
+			a->logins_storing--; /* answered at once */
+		return;
+	}
+	/* a reload meanwhile may have changed or removed the credential: not
+	 * a failure of the agent's (the throttle does not count it) */
+	if (omr_auth_cred_ok(a, w->agent, w->cred))
+		omr_auth_accepted(a, s, w->agent, w->cred, 0);
+	else
+		omr_agents_error(a, s->conn, "auth_failed", "your account was changed; log in again",
+				 NULL, NULL);
 }
 
 void omr_agents_auth_stored(struct omr_agents *a)
@@ -188,14 +215,8 @@ void omr_agents_auth_stored(struct omr_agents *a)
 			a->login_wait_tail = &a->login_wait;
 		a->logins_waiting--;
 		struct omr_asess *s = a->stopping ? NULL : omr_agents_sess(a, w->conn);
-		if (s && !s->agent) {
-			s->auth_pending = 0;
-			/* a reload meanwhile may have changed or removed the credential */
-			if (omr_auth_cred_ok(a, w->agent, w->cred))
-				omr_auth_accepted(a, s, w->agent, w->cred);
-			else
-				omr_auth_refused(a, s, w->agent, w->agent);
-		}
+		if (s && !s->agent)
+			omr_auth_turn(a, s, w);
 		omr_auth_wait_free(w);
 	}
 }
@@ -203,7 +224,21 @@ void omr_agents_auth_stored(struct omr_agents *a)
 void omr_agents_auth_resumed(struct omr_agents *a, struct omr_asess *s, const char *agent,
 			     const char *cred)
 {
-	omr_auth_accepted(a, s, agent, cred);
+	omr_auth_accepted(a, s, agent, cred, 1);
+}
+
+/* A session resume: started now with a turn of its own, or waits. */
+static void omr_auth_resume(struct omr_agents *a, struct omr_asess *s, const char *session)
+{
+	if (a->logins_storing >= OMR_AUTH_STORING) {
+		struct omr_auth_wait *w = omr_calloc(1, sizeof(*w));
+		w->session = omr_strdup(session);
+		omr_auth_wait(a, s, w);
+		return;
+	}
+	a->logins_storing++;
+	if (!omr_agents_resume(a, s, session))
+		a->logins_storing--;
 }
 
 void omr_agents_auth_locked(struct omr_agents *a, struct omr_asess *s, long long locked_ms)
@@ -279,7 +314,7 @@ static void omr_auth_dir_finish(struct omr_agents *a, struct omr_asess *s, struc
 	char *cred = omr_asprintf("%s%s", OMR_AUTH_DIRECTORY_CRED, j->res.dn);
 	if (strcmp(ac->id, j->agent) != 0) /* as the directory spells it */
 		omr_auth_record(a, "ok", j->agent, s->ip, NULL, NULL);
-	omr_auth_accepted(a, s, ac->id, cred);
+	omr_auth_accepted(a, s, ac->id, cred, 0);
 	free(cred);
 }
 
@@ -300,7 +335,7 @@ static void omr_auth_finish(struct omr_auth_job *j, int status)
 				omr_agents_find(omr_env_cfg(&a->env)->agents, j->agent);
 			/* the directory may have changed meanwhile (a reload) */
 			if (ac && ac->password && strcmp(ac->password, j->hash) == 0)
-				omr_auth_accepted(a, s, j->agent, ac->password);
+				omr_auth_accepted(a, s, j->agent, ac->password, 0);
 			else
 				omr_auth_refused(a, s, j->agent, j->agent);
 		} else {
@@ -569,7 +604,7 @@ static void omr_auth_token(struct omr_agents *a, struct omr_asess *s, const char
 {
 	const struct omr_agent_conf *ac = omr_agents_find_token(omr_env_cfg(&a->env)->agents, token);
 	if (ac)
-		omr_auth_accepted(a, s, ac->id, ac->token);
+		omr_auth_accepted(a, s, ac->id, ac->token, 0);
 	else
 		omr_auth_refused(a, s, "(token)", NULL);
 }
@@ -602,7 +637,7 @@ void omr_agents_auth(struct omr_agents *a, struct omr_asess *s, const json_t *ms
 	if (!omr_auth_rate_ok(a, s))
 		return;
 	if (session && !token) {
-		omr_agents_resume(a, s, json_string_value(session));
+		omr_auth_resume(a, s, json_string_value(session));
 		return;
 	}
 	if (token) {

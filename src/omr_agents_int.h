@@ -110,6 +110,7 @@ struct omr_agents {
 	char *qi_all;             /* the queues of the last pass (JSON): a pass that
 	                             finds them unchanged visits no console ... */
 	int qi_new;               /* ... unless one watches anew, or a reload */
+	unsigned long qi_gen;     /* the directory users' generation it last saw */
 	int wb_failing;           /* its last run failed (logged once) */
 	json_t *wb_totals;        /* queue -> [answered, in_sla, contained, handoffs] today */
 	int64_t wb_totals_at;     /* when they were read (mono ms) */
@@ -239,8 +240,11 @@ void omr_agents_auth_resumed(struct omr_agents *a, struct omr_asess *s, const ch
 void omr_agents_auth_stored(struct omr_agents *a);
 
 /* omr_agents_resume.c: console sessions (docs/agent-protocol.md, Session) */
-/* {"type": "auth", "session": TOKEN}: throttled, looked up, logged in */
-void omr_agents_resume(struct omr_agents *a, struct omr_asess *s, const char *token);
+/* {"type": "auth", "session": TOKEN}: throttled, looked up, logged in,
+ * holding a log-in's turn (omr_agents_auth.c), which it gives back
+ * (omr_agents_auth_stored) when it ends without a log-in. 1: under way;
+ * 0: answered at once (the caller keeps the turn). */
+int omr_agents_resume(struct omr_agents *a, struct omr_asess *s, const char *token);
 /* After a log-in by a credential: a new session token, sent to the console
  * (nothing when sessions.ttl is 0, or s came in with one). */
 void omr_agents_session_issue(struct omr_agents *a, struct omr_asess *s);

@@ -111,6 +111,12 @@ static void omr_qi_cb(void *arg, const redisReply *reply, const char *err)
 	/* nothing changed for anyone: no pass over every console (10,000
 	 * consoles idle cost a core's 10 % otherwise) */
 	char *all = json_dumps(queues, JSON_COMPACT);
+	/* a directory user described anew may serve other queues */
+	unsigned long gen = omr_agents_generation(omr_env_cfg(&a->env)->agents);
+	if (gen != a->qi_gen) {
+		a->qi_gen = gen;
+		a->qi_new = 1;
+	}
 	if (all && a->qi_all && !a->qi_new && strcmp(all, a->qi_all) == 0) {
 		free(all);
 		json_decref(queues);

@@ -165,19 +165,25 @@ static void omr_resume_finish(struct omr_areq *q, const char *agent, const char 
 {
 	struct omr_agents *a = q->a;
 	struct omr_asess *s = a->stopping ? NULL : omr_agents_sess(a, q->conn);
+	int accepted = 0;
 	if (s) {
 		s->auth_pending = 0;
 		if (!cred) {
 			omr_agents_auth_refuse(a, s, "(session)", NULL, "session_expired",
 					       "your session has ended; log in again");
 		} else {
+			free(s->session_id);
 			s->session_id = omr_strdup(q->extra);
 			omr_log_info("agent %s: session resumed from %s (connection %llu)", agent,
 				     s->ip, (unsigned long long)s->conn);
+			/* the turn goes on with the log-in (until its session is stored) */
 			omr_agents_auth_resumed(a, s, agent, cred);
+			accepted = 1;
 		}
 	}
 	omr_areq_free(q);
+	if (!accepted)
+		omr_agents_auth_stored(a); /* the turn back */
 }
 
 /* A directory user this node has not met: as Redis keeps them (the node
@@ -218,6 +224,7 @@ static void omr_resume_looked_up(void *arg, const redisReply *reply, const char 
 					 NULL, NULL);
 		}
 		omr_areq_free(q);
+		omr_agents_auth_stored(a); /* the turn back */
 		return;
 	}
 	if (!found) {
@@ -252,33 +259,36 @@ static void omr_resume_guarded(void *arg, const redisReply *reply, const char *e
 					 NULL, NULL);
 		}
 		omr_areq_free(q);
+		omr_agents_auth_stored(a); /* the turn back */
 		return;
 	}
 	if (g.locked_ms > 0) {
 		omr_agents_auth_locked(a, s, g.locked_ms);
 		omr_areq_free(q);
+		omr_agents_auth_stored(a); /* the turn back */
 		return;
 	}
 	omr_resume_script(a, "check", q->extra, "", omr_resume_looked_up, q);
 }
 
-void omr_agents_resume(struct omr_agents *a, struct omr_asess *s, const char *token)
+int omr_agents_resume(struct omr_agents *a, struct omr_asess *s, const char *token)
 {
 	char id[65];
 	if (!omr_resume_token_ok(token)) {
 		/* not one we issue: no lookup, but a failure for the throttle */
 		omr_agents_auth_refuse(a, s, "(session)", NULL, "session_invalid",
 				       "session: not a session token; log in again");
-		return;
+		return 0;
 	}
 	if (omr_resume_sha256(token, id) < 0) {
 		omr_agents_error(a, s->conn, "unavailable", "try again", NULL, NULL);
-		return;
+		return 0;
 	}
 	struct omr_areq *q = omr_areq_new(a, s);
 	q->extra = omr_strdup(id);
 	s->auth_pending = 1;
 	omr_agents_auth_guard(a, "check", NULL, s->ip, omr_resume_guarded, q);
+	return 1;
 }
 
 /* ---- logout ---- */

@@ -295,9 +295,9 @@ static void omr_edge_ka_sweep(lws_sorted_usec_list_t *sul)
 	while ((pss = e->pinged.head) && now - pss->ka_ms >= interval + OMR_EDGE_PONG_GRACE_MS) {
 		omr_edge_ka_unlink(pss);
 		atomic_fetch_add(&e->n_unanswered, 1);
-		omr_log_info("edge: connection %llu from %s answered no ping for %lld s; dropping it",
+		omr_log_info("edge: connection %llu from %s answered no ping in %lld s; dropping it",
 			     (unsigned long long)pss->id, omr_edge_peer_ip(pss->wsi),
-			     (long long)(now - pss->ka_ms + interval) / 1000);
+			     (long long)(now - pss->ka_ms) / 1000);
 		/* closed at once: a peer that does not read would never let a
 		 * close frame out */
 		lws_set_timeout(pss->wsi, PENDING_TIMEOUT_WS_PONG_CHECK_GET_PONG, LWS_TO_KILL_ASYNC);

@@ -76,7 +76,8 @@ def test(tmp):
         gone = closed_by_peer(mute, 0.01)
     waited = time.time() - t0
     check(gone, "the connection that answers no ping is dropped (after %.1f s)" % waited)
-    check(waited >= 10.5, "not before ping_interval + 10 s after its ping (%.1f s)" % waited)
+    # silent from the start: pinged after 1-2 s, dropped 11 s after the ping
+    check(waited >= 11, "not before ping_interval + 10 s after its ping (%.1f s)" % waited)
     eq(d.metric("ws_unanswered_total"), 1, "the drop is counted")
     check("answered no ping" in d.log_text(), "the drop is logged")
 

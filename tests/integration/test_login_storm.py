@@ -1,6 +1,8 @@
-"""Many consoles log in at the same moment (as after a node's restart):
-at most 64 store their session at once, the others wait their turn in
-order. Every one still connected gets its welcome, none is refused
+"""Many consoles log in at the same moment (as after a node's restart),
+half with the session token a browser keeps, half with their agent token:
+at most 64 take their turn at once (a session resume from its first
+check, a token from its acceptance, until the session is stored), the
+others wait in order. Every one still connected gets its welcome, none is refused
 ('unavailable', 'busy'), those that closed while waiting are skipped, and
 the node keeps serving: a late log-in and the admin API answer."""
 import select
@@ -32,10 +34,22 @@ def test(tmp):
     d = Daemon(tmp, redis, node="storm", agents=agents_yaml(N),
                admission=omrtest.admission(login="{rate_per_ip: 0}",
                                            edge="{max_per_ip: 0, rate_per_ip: 0}")).start()
+    # the first half logged in before: their consoles keep a session token
+    sessions = {}
+    for i in range(N // 2):
+        ws = d.ws("/agent", "omniroute.agent.v1")
+        ws.send({"type": "auth", "token": token(i)})
+        while i not in sessions:
+            m = ws.recv(timeout=10)
+            if m.get("type") == "session":
+                sessions[i] = m["session"]
+        ws.close()
+    before = d.metric("agent_logins_total")
     socks = [d.ws("/agent", "omniroute.agent.v1") for _ in range(N)]
     # every log-in sent before any answer is read
     for i, ws in enumerate(socks):
-        ws.send({"type": "auth", "token": token(i)})
+        ws.send({"type": "auth", "session": sessions[i]} if i in sessions
+                else {"type": "auth", "token": token(i)})
     # some give up at once: they are waiting their turn (or storing)
     for ws in socks[N - CLOSE_EARLY:]:
         ws.close()
@@ -59,7 +73,7 @@ def test(tmp):
     waited = d.metric("agent_logins_waited_total")
     check(waited > 0, "log-ins waited their turn (%d of %d)" % (waited, N))
     eq(d.metric("agent_logins_waiting"), 0, "nobody is left waiting")
-    logins = d.metric("agent_logins_total")
+    logins = d.metric("agent_logins_total") - before
     check(len(live) <= logins <= N, "log-ins counted once each (%d)" % logins)
     check("cannot record the login" not in d.log_text(), "no session failed to be stored")
 
