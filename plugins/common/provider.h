@@ -11,11 +11,40 @@
 #ifndef OMR_PLUGINS_PROVIDER_H
 #define OMR_PLUGINS_PROVIDER_H
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <omniroute/plugin.h>
+
+/* An api_base the channel's token may be sent to: https://, or plain
+ * http:// to this host (a local gateway, the tests' fakes: localhost, a
+ * dotted quad in 127/8, [::1]) without user info. */
+static inline int provider_base_ok(const char *url)
+{
+	char host[16];
+	if (strncmp(url, "https://", 8) == 0)
+		return 1;
+	if (strncmp(url, "http://", 7) != 0)
+		return 0;
+	url += 7;
+	size_t auth = strcspn(url, "/?#"), n;
+	if (memchr(url, '@', auth))
+		return 0;
+	if (strncmp(url, "[::1]", 5) == 0)
+		return auth == 5 || url[5] == ':';
+	n = strcspn(url, ":/?#");
+	if (n == 9 && strncasecmp(url, "localhost", 9) == 0)
+		return 1;
+	if (n >= sizeof(host))
+		return 0;
+	memcpy(host, url, n);
+	host[n] = '\0';
+	struct in_addr v4;
+	return inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
 
 /* How to read a provider's answer to a send. */
 struct provider_reply_map {

@@ -620,8 +620,10 @@ static int meta_send(void *state, const struct omr_outbound *out)
 static int meta_check(const void *config, char **err_r)
 {
 	const struct meta_config *cfg = config;
-	if (strncmp(cfg->api_base, "https://", 8) != 0 && strncmp(cfg->api_base, "http://", 7) != 0)
-		return omr_plugin_error(err_r, "api_base must start with https:// (or http:// for a local fake)");
+	if (!provider_base_ok(cfg->api_base))
+		return omr_plugin_error(err_r, "api_base must start with https:// (plain http:// only to "
+					       "this host: localhost, 127.x.x.x, [::1]; the access token "
+					       "goes with every request)");
 	if (strlen(cfg->api_base) > 300)
 		return omr_plugin_error(err_r, "api_base is too long");
 	if (!*cfg->page_id || strlen(cfg->page_id) > 64)

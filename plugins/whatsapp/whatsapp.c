@@ -492,8 +492,10 @@ static int wa_send(void *state, const struct omr_outbound *out)
 static int wa_check(const void *config, char **err_r)
 {
 	const struct wa_config *cfg = config;
-	if (strncmp(cfg->api_base, "https://", 8) != 0 && strncmp(cfg->api_base, "http://", 7) != 0)
-		return omr_plugin_error(err_r, "api_base must start with https:// (or http:// for a local fake)");
+	if (!provider_base_ok(cfg->api_base))
+		return omr_plugin_error(err_r, "api_base must start with https:// (plain http:// only to "
+					       "this host: localhost, 127.x.x.x, [::1]; the access token "
+					       "goes with every request)");
 	if (strlen(cfg->api_base) + strlen(cfg->phone_number_id) > 400)
 		return omr_plugin_error(err_r, "api_base and phone_number_id are too long");
 	for (const char *p = cfg->phone_number_id; *p; p++)

@@ -6,6 +6,7 @@ retried, the 24-hour window enforced with a template after it, hostile
 payloads answered clearly while the daemon keeps running."""
 import copy
 import json
+import os
 import time
 
 import omrtest
@@ -269,6 +270,30 @@ def test(tmp):
     eq(len(again), 2, "the message that was not confirmed is sent again (at least once)")
     eq(d.stop(), 0, "clean stop")
     graph.close()
+    plain_http(tmp, redis)
+
+
+def plain_http(tmp, redis):
+    """The access token goes with every request: an api_base over plain
+    http is refused at start, unless it is this host."""
+    for base, ok in (("http://graph.example.com/v21.0", False),
+                     ("http://127.0.0.1@graph.example.com/v21.0", False),
+                     ("http://localhost:8/v21.0", True)):
+        sub = os.path.join(tmp, "base%d" % len(base))
+        os.makedirs(sub)
+        d = Daemon(sub, redis, routing=ROUTING, agents=AGENTS, extra_plugins=plugin(base, "4s"),
+                   node="plain%d" % len(base))
+        try:
+            d.start()
+            started = True
+        except omrtest.DaemonExited:
+            started = False
+        eq(started, ok, "api_base %s: %s" % (base, "taken" if ok else "refused at start"))
+        if started:
+            eq(d.stop(), 0, "clean stop")
+        else:
+            check("api_base must start with https://" in d.log_text(),
+                  "the refusal says why")
 
 
 omrtest.run(test)
