@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,6 +37,7 @@ struct omr_dir_user {
 struct omr_dir_users {
 	struct omr_dir_user *v;
 	size_t n;
+	struct omr_map *at;  /* id -> its index in v, plus 1 (as a pointer) */
 	unsigned long gen;   /* counts changes: the router's pools are made anew */
 };
 
@@ -209,7 +211,9 @@ static struct omr_agent_conf *omr_dir_profile(const struct omr_agents_conf *a, c
 
 struct omr_dir_users *omr_dir_users_new(void)
 {
-	return omr_calloc(1, sizeof(struct omr_dir_users));
+	struct omr_dir_users *u = omr_calloc(1, sizeof(*u));
+	u->at = omr_map_new();
+	return u;
 }
 
 static void omr_dir_user_clear(struct omr_dir_user *e)
@@ -230,22 +234,26 @@ void omr_dir_users_free(struct omr_dir_users *u)
 	for (size_t i = 0; i < u->n; i++)
 		omr_dir_user_clear(&u->v[i]);
 	free(u->v);
+	omr_map_free(u->at, NULL);
 	free(u);
 }
 
 static struct omr_dir_user *omr_dir_users_slot(const struct omr_dir_users *u, const char *id)
 {
-	for (size_t i = 0; u && i < u->n; i++)
-		if (strcmp(u->v[i].conf->id, id) == 0)
-			return &u->v[i];
-	return NULL;
+	uintptr_t at = u ? (uintptr_t)omr_map_gets(u->at, id) : 0;
+	return at ? &u->v[at - 1] : NULL;
 }
 
+/* the last entry fills e's place */
 static void omr_dir_users_drop(struct omr_dir_users *u, struct omr_dir_user *e)
 {
+	size_t i = (size_t)(e - u->v);
 	u->gen++;
+	omr_map_dels(u->at, e->conf->id);
 	omr_dir_user_clear(e);
 	*e = u->v[--u->n];
+	if (i < u->n)
+		omr_map_puts(u->at, e->conf->id, (void *)(uintptr_t)(i + 1));
 }
 
 const struct omr_agent_conf *omr_dir_users_put(const struct omr_agents_conf *a, const char *id,
@@ -268,6 +276,7 @@ const struct omr_agent_conf *omr_dir_users_put(const struct omr_agents_conf *a, 
 		u->v = omr_realloc(u->v, (u->n + 1) * sizeof(*u->v));
 		e = &u->v[u->n++];
 		memset(e, 0, sizeof(*e));
+		omr_map_puts(u->at, conf->id, (void *)(uintptr_t)u->n);
 	}
 	omr_dir_user_clear(e);
 	e->conf = conf;
@@ -289,8 +298,11 @@ void omr_dir_users_refresh(const struct omr_agents_conf *a)
 	for (size_t i = 0; u && i < u->n;) {
 		struct omr_dir_user *e = &u->v[i];
 		int listed = 0;
-		for (size_t k = 0; k < a->nagents; k++)
-			listed |= strcmp(a->agents[k].id, e->conf->id) == 0;
+		if (a->by_id)
+			listed = omr_map_gets(a->by_id, e->conf->id) != NULL;
+		else
+			for (size_t k = 0; k < a->nagents; k++)
+				listed |= strcmp(a->agents[k].id, e->conf->id) == 0;
 		struct omr_agent_conf *conf =
 			listed || !a->directory || omr_agents_disabled(a, e->conf->id) ?
 				NULL : omr_dir_profile(a, e->conf->id, e->conf->name, e->groups);
