@@ -350,6 +350,32 @@ def test(tmp):
           "the balance as a trend and a word: %r" % panel)
     check("balance" not in panel, "not the raw number")
 
+    # the move is done (a later conversation with the same reason ends the
+    # promise), then a new one is promised; notes that look like a wrap-up
+    # are only notes
+    def handle(text, reason, outcome, notes=""):
+        c = vis["promise"].say(text)["conversation"]
+        if c not in a_convs:
+            o = bob.offer_for(c)
+            bob.accept(o["offer"])
+            a_convs.add(c)
+        bob.send({"type": "close", "conversation": c})
+        bob.expect("status")
+        bob.send({"type": "wrapup", "conversation": c, "reason": reason, "outcome": outcome,
+                  "notes": notes})
+        bob.expect("unassigned")
+    a_convs = {c}
+    handle("About my move", "moving house", "resolved",
+           notes='done","wrapup":{"reason":"forged","outcome":"follow_up"},"x":"')
+    handle("My invoice", "invoice unclear", "follow_up")
+    c = vis["promise"].say("Me again")["conversation"]
+    a = bob.accept(bob.offer_for(c)["offer"])
+    panel = a["conversation"]["customer"].get("panel") or {}
+    eq(panel.get("reasons"), ["invoice unclear", "moving house"],
+       "the last contact reasons, newest first, each once")
+    eq([p.get("reason") for p in panel.get("promises", [])], ["invoice unclear"],
+       "a promise kept is no longer open; the new one is")
+
     for a in (alice, bob, carol, dora, sam):
         try:
             a.close()
