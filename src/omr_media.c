@@ -1,12 +1,10 @@
 /* omr_media: see omr_media.h. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include <curl/curl.h>
@@ -302,34 +300,13 @@ static void omr_fetch_got(struct omr_fetch *f)
 	}
 }
 
-/* url names this host, as curl will read it: localhost, 127.0.0.0/8 (a
- * dotted quad), [::1], and no user info (http://127.0.0.1@elsewhere/ or
- * http://localhost:x@elsewhere/ would go elsewhere) */
-static int omr_fetch_loopback(const char *url)
-{
-	CURLU *u = curl_url();
-	char *host = NULL, *user = NULL;
-	struct in_addr v4;
-	int ok = 0;
-
-	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-		ok = strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
-		     (inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
-	curl_free(host);
-	curl_free(user);
-	curl_url_cleanup(u);
-	return ok;
-}
-
 /* NULL when url may be fetched (with a bearer token: over TLS, or to this
  * host, a local gateway or the tests' fakes); else why not */
 static const char *omr_fetch_url_refused(const char *url, int bearer)
 {
 	if (!url || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0))
 		return "not an http(s) URL";
-	if (bearer && strncmp(url, "http://", 7) == 0 && !omr_fetch_loopback(url))
+	if (bearer && !omr_url_token_ok(url))
 		return "the channel's token would go over plain http";
 	return NULL;
 }

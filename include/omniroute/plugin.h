@@ -21,12 +21,14 @@
 #ifndef OMNIROUTE_PLUGIN_H
 #define OMNIROUTE_PLUGIN_H
 
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <jansson.h>
 
 #ifdef __cplusplus
@@ -641,6 +643,48 @@ static inline int omr_plugin_error(char **err_r, const char *fmt, ...)
 	va_end(ap);
 	*err_r = omr_plugin_strdup(buf);
 	return OMR_ERROR;
+}
+
+/* Whether a credential (a channel's access token) may go with a request
+ * to url: 1 over https://, or over plain http:// to this host only (a
+ * local gateway, the tests' fakes): localhost, a dotted quad in
+ * 127.0.0.0/8 or [::1], then nothing but a port, with no user info
+ * (http://127.0.0.1@elsewhere/ and http://localhost:x@elsewhere/ go
+ * elsewhere); 0 for anything else. Strict on purpose: the authority ends
+ * at the first '/', '?' or '#' as every URL parser agrees, and any '@'
+ * in it, or any other spelling of this host, is refused. The one rule for
+ * the core's fetches with a channel's token (media) and a provider
+ * plugin's api_base. */
+static inline int omr_url_token_ok(const char *url)
+{
+	char host[16];
+	size_t auth, n;
+	struct in_addr v4;
+
+	if (strncmp(url, "https://", 8) == 0)
+		return 1;
+	if (strncmp(url, "http://", 7) != 0)
+		return 0;
+	url += 7;
+	auth = strcspn(url, "/?#");
+	if (memchr(url, '@', auth))
+		return 0;
+	if (strncmp(url, "[::1]", 5) == 0)
+		n = 5;
+	else
+		n = strcspn(url, ":/?#");
+	/* what follows the host is a port, or nothing */
+	if (n < auth && (url[n] != ':' || strspn(url + n + 1, "0123456789") != auth - n - 1))
+		return 0;
+	if (n == 5 && strncmp(url, "[::1]", 5) == 0)
+		return 1;
+	if (n == 9 && strncasecmp(url, "localhost", 9) == 0)
+		return 1;
+	if (n >= sizeof(host))
+		return 0;
+	memcpy(host, url, n);
+	host[n] = '\0';
+	return inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 #ifdef __cplusplus

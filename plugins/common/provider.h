@@ -11,7 +11,6 @@
 #ifndef OMR_PLUGINS_PROVIDER_H
 #define OMR_PLUGINS_PROVIDER_H
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,31 +18,15 @@
 
 #include <omniroute/plugin.h>
 
-/* An api_base the channel's token may be sent to: https://, or plain
- * http:// to this host (a local gateway, the tests' fakes: localhost, a
- * dotted quad in 127/8, [::1]) without user info. */
-static inline int provider_base_ok(const char *url)
+/* An api_base the channel's token may be sent to (omr_url_token_ok): for
+ * the plugin's check; OMR_OK, else OMR_ERROR with *err_r set. */
+static inline int provider_base_check(const char *url, char **err_r)
 {
-	char host[16];
-	if (strncmp(url, "https://", 8) == 0)
-		return 1;
-	if (strncmp(url, "http://", 7) != 0)
-		return 0;
-	url += 7;
-	size_t auth = strcspn(url, "/?#"), n;
-	if (memchr(url, '@', auth))
-		return 0;
-	if (strncmp(url, "[::1]", 5) == 0)
-		return auth == 5 || url[5] == ':';
-	n = strcspn(url, ":/?#");
-	if (n == 9 && strncasecmp(url, "localhost", 9) == 0)
-		return 1;
-	if (n >= sizeof(host))
-		return 0;
-	memcpy(host, url, n);
-	host[n] = '\0';
-	struct in_addr v4;
-	return inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+	if (!omr_url_token_ok(url))
+		return omr_plugin_error(err_r, "api_base must start with https:// (plain http:// only "
+					       "to this host: localhost, 127.x.x.x, [::1]; the access "
+					       "token goes with every request)");
+	return OMR_OK;
 }
 
 /* How to read a provider's answer to a send. */

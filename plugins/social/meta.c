@@ -620,10 +620,8 @@ static int meta_send(void *state, const struct omr_outbound *out)
 static int meta_check(const void *config, char **err_r)
 {
 	const struct meta_config *cfg = config;
-	if (!provider_base_ok(cfg->api_base))
-		return omr_plugin_error(err_r, "api_base must start with https:// (plain http:// only to "
-					       "this host: localhost, 127.x.x.x, [::1]; the access token "
-					       "goes with every request)");
+	if (provider_base_check(cfg->api_base, err_r) != OMR_OK)
+		return OMR_ERROR;
 	if (strlen(cfg->api_base) > 300)
 		return omr_plugin_error(err_r, "api_base is too long");
 	if (!*cfg->page_id || strlen(cfg->page_id) > 64)

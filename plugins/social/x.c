@@ -398,10 +398,8 @@ static int x_send(void *state, const struct omr_outbound *out)
 static int x_check(const void *config, char **err_r)
 {
 	const struct x_config *cfg = config;
-	if (!provider_base_ok(cfg->api_base))
-		return omr_plugin_error(err_r, "api_base must start with https:// (plain http:// only to "
-					       "this host: localhost, 127.x.x.x, [::1]; the access token "
-					       "goes with every request)");
+	if (provider_base_check(cfg->api_base, err_r) != OMR_OK)
+		return OMR_ERROR;
 	if (strlen(cfg->api_base) > 300)
 		return omr_plugin_error(err_r, "api_base is too long");
 	if (!*cfg->user_id || strlen(cfg->user_id) > 32)

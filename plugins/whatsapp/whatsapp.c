@@ -492,10 +492,8 @@ static int wa_send(void *state, const struct omr_outbound *out)
 static int wa_check(const void *config, char **err_r)
 {
 	const struct wa_config *cfg = config;
-	if (!provider_base_ok(cfg->api_base))
-		return omr_plugin_error(err_r, "api_base must start with https:// (plain http:// only to "
-					       "this host: localhost, 127.x.x.x, [::1]; the access token "
-					       "goes with every request)");
+	if (provider_base_check(cfg->api_base, err_r) != OMR_OK)
+		return OMR_ERROR;
 	if (strlen(cfg->api_base) + strlen(cfg->phone_number_id) > 400)
 		return omr_plugin_error(err_r, "api_base and phone_number_id are too long");
 	for (const char *p = cfg->phone_number_id; *p; p++)

@@ -14,6 +14,7 @@
 #include "omr_plugin.h"
 #include "omr_util.h"
 #include "omr_yaml.h"
+#include <omniroute/plugin.h>
 
 #define PLUGDIR OMR_TEST_BUILDDIR "/tests/plugins/.libs/"
 
@@ -109,12 +110,62 @@ static void test_init_failure(void **state)
 	omr_yaml_free(doc);
 }
 
+/* omr_url_token_ok: where a channel's token may go (media fetches, a
+ * provider plugin's api_base) */
+static void test_url_token_ok(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *url;
+		int ok;
+	} cases[] = {
+		{ "https://graph.facebook.com/v19.0", 1 },
+		{ "https://user@anywhere/x", 1 },          /* TLS: the token is safe on the way */
+		{ "http://localhost", 1 },
+		{ "http://LOCALHOST:8080/v1", 1 },
+		{ "http://127.0.0.1:5000/path?q=1", 1 },
+		{ "http://127.255.255.254/", 1 },
+		{ "http://[::1]:9000/x", 1 },
+		{ "http://[::1]", 1 },
+		{ "http://127.0.0.1#@elsewhere/", 1 },     /* a fragment: the host is 127.0.0.1 */
+		{ "http://example.com/", 0 },
+		{ "http://10.0.0.1/", 0 },
+		{ "http://128.0.0.1/", 0 },
+		{ "http://127.0.0.1@elsewhere/", 0 },
+		{ "http://127.0.0.1:x@elsewhere/", 0 },
+		{ "http://localhost:x@elsewhere/", 0 },
+		{ "http://[::1]@elsewhere/", 0 },
+		{ "http://[::1]:80@elsewhere/", 0 },
+		{ "http://[::1]elsewhere/", 0 },
+		{ "http://localhost.elsewhere/", 0 },
+		{ "http://127.0.0.1.elsewhere/", 0 },
+		{ "http://127.999999999/", 0 },
+		{ "http://127.1/", 0 },                    /* another spelling: refused */
+		{ "http://2130706433/", 0 },
+		{ "http://0x7f000001/", 0 },
+		{ "http://[0:0:0:0:0:0:0:1]/", 0 },
+		{ "http://127.0.0.1:80x/", 0 },
+		{ "http://127.0.0.1 .elsewhere/", 0 },
+		{ "http://127.0.0.1\\@elsewhere/", 0 },
+		{ "http://", 0 },
+		{ "ftp://127.0.0.1/", 0 },
+		{ "HTTP://127.0.0.1/", 0 },
+		{ "//127.0.0.1/", 0 },
+		{ "", 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (omr_url_token_ok(cases[i].url) != cases[i].ok)
+			fail_msg("omr_url_token_ok(\"%s\") is %d, want %d", cases[i].url,
+				 !cases[i].ok, cases[i].ok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_echo_ok),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_init_failure),
+		cmocka_unit_test(test_url_token_ok),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
