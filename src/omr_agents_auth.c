@@ -185,14 +185,22 @@ static void omr_auth_accepted(struct omr_agents *a, struct omr_asess *s, const c
 	omr_agents_session_issue(a, s);
 }
 
+/* A session resume with a turn of its own, now: the turn is given back
+ * by omr_agents_auth_stored once it is answered, or here when it was
+ * answered at once. */
+static void omr_auth_resume_now(struct omr_agents *a, struct omr_asess *s, const char *session)
+{
+	a->logins_storing++;
+	if (!omr_agents_resume(a, s, session))
+		a->logins_storing--;
+}
+
 /* The turn of the waiting log-in w (s its connection, still there). */
 static void omr_auth_turn(struct omr_agents *a, struct omr_asess *s, struct omr_auth_wait *w)
 {
 	s->auth_pending = 0;
 	if (w->session) {
-		a->logins_storing++;
-		if (!omr_agents_resume(a, s, w->session))
-			a->logins_storing--; /* answered at once */
+		omr_auth_resume_now(a, s, w->session);
 		return;
 	}
 	/* a reload meanwhile may have changed or removed the credential: not
@@ -236,9 +244,7 @@ static void omr_auth_resume(struct omr_agents *a, struct omr_asess *s, const cha
 		omr_auth_wait(a, s, w);
 		return;
 	}
-	a->logins_storing++;
-	if (!omr_agents_resume(a, s, session))
-		a->logins_storing--;
+	omr_auth_resume_now(a, s, session);
 }
 
 void omr_agents_auth_locked(struct omr_agents *a, struct omr_asess *s, long long locked_ms)
