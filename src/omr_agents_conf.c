@@ -267,17 +267,20 @@ static void omr_api_tokens_unique(const struct omr_agents_conf *a, const struct 
 		}
 }
 
-/* Two agents with one token: a login could not tell them apart. */
-static void omr_agent_token_unique(const struct omr_agents_conf *a, const struct omr_agent_conf *ag,
+/* Two agents with one token: a login could not tell them apart. tokens:
+ * the agents read so far, by their token's hash. */
+static void omr_agent_token_unique(struct omr_map *tokens, const struct omr_agent_conf *ag,
 				   const struct omr_ynode *item, struct omr_conf_errs *errs)
 {
 	if (!ag->token)
 		return;
-	for (size_t k = 0; k + 1 < a->nagents; k++)
-		if (a->agents[k].token &&
-		    memcmp(a->agents[k].token_sha256, ag->token_sha256, sizeof(ag->token_sha256)) == 0)
-			omr_conf_error(errs, omr_ynode_get(item, "token"),
-				       "token: agent '%s' has the same token", a->agents[k].id);
+	const char *d = (const char *)ag->token_sha256;
+	const struct omr_agent_conf *other = omr_map_get(tokens, d, sizeof(ag->token_sha256));
+	if (other)
+		omr_conf_error(errs, omr_ynode_get(item, "token"),
+			       "token: agent '%s' has the same token", other->id);
+	else
+		omr_map_put(tokens, d, sizeof(ag->token_sha256), (void *)ag);
 }
 
 void omr_agent_free(struct omr_agent_conf *ag)
@@ -320,7 +323,8 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 {
 	struct omr_agents_conf *a = omr_calloc(1, sizeof(*a));
 	const struct omr_ynode *root = doc->root, *list;
-	struct omr_map *seen = NULL; /* ids read so far */
+	struct omr_map *seen = NULL;   /* ids read so far */
+	struct omr_map *tokens = NULL; /* their tokens' hashes */
 	int before = errs->count;
 
 	if (!root || root->type != OMR_Y_MAP) {
@@ -343,6 +347,7 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 	}
 	a->agents = omr_calloc(list->n, sizeof(*a->agents));
 	seen = omr_map_new();
+	tokens = omr_map_new();
 	for (size_t i = 0; i < list->n; i++) {
 		const struct omr_ynode *item = list->items[i];
 		struct omr_agent_conf *ag = &a->agents[a->nagents++];
@@ -353,7 +358,7 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 			omr_conf_error(errs, item, "agent '%s' is listed twice", ag->id);
 		else
 			omr_map_puts(seen, ag->id, ag);
-		omr_agent_token_unique(a, ag, item, errs);
+		omr_agent_token_unique(tokens, ag, item, errs);
 		omr_agent_skills(ag, routing, omr_ynode_get(item, "skills"), errs);
 		omr_agent_capacity_load(ag, omr_ynode_get(item, "capacity"), errs);
 		omr_agent_roles(ag, routing, item, errs);
@@ -364,17 +369,25 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 		omr_api_tokens_unique(a, &a->agents[i], list->items[i], errs);
 done:
 	omr_map_free(seen, NULL);
-	seen = NULL;
+	omr_map_free(tokens, NULL);
+	seen = tokens = NULL;
 	if (errs->count > before)
 		goto fail;
 	omr_agents_drop_disabled(a);
 	a->by_id = omr_map_new();
-	for (size_t i = 0; i < a->nagents; i++)
-		if (a->agents[i].id)
-			omr_map_puts(a->by_id, a->agents[i].id, &a->agents[i]);
+	a->by_token = omr_map_new();
+	for (size_t i = 0; i < a->nagents; i++) {
+		const struct omr_agent_conf *ag = &a->agents[i];
+		if (ag->id)
+			omr_map_puts(a->by_id, ag->id, (void *)ag);
+		if (ag->token)
+			omr_map_put(a->by_token, (const char *)ag->token_sha256,
+				    sizeof(ag->token_sha256), (void *)ag);
+	}
 	return a;
 fail:
 	omr_map_free(seen, NULL);
+	omr_map_free(tokens, NULL);
 	omr_agents_conf_free(a);
 	return NULL;
 }
@@ -390,6 +403,7 @@ void omr_agents_conf_free(struct omr_agents_conf *a)
 		free(a->disabled[i]);
 	free(a->disabled);
 	omr_map_free(a->by_id, NULL);
+	omr_map_free(a->by_token, NULL);
 	omr_agents_dir_free(a);
 	free(a);
 }
@@ -447,9 +461,11 @@ const char *omr_agents_owner_check(const struct omr_agents_conf *a, const char *
 	return NULL;
 }
 
-/* Every agent's hash is compared, whether or not one matched before: the
- * time taken does not tell which agent, if any, holds the token. A fast
- * hash on the main thread is fine: see omr_password.h. */
+/* Found by the token's hash: what the time of a look-up could tell is
+ * about the hash of the token tried, which whoever tries it knows (and a
+ * hash tells nothing of a token that has it). Without the index (a
+ * configuration made by hand, in tests), every agent's hash is compared.
+ * A fast hash on the main thread is fine: see omr_password.h. */
 const struct omr_agent_conf *omr_agents_find_token(const struct omr_agents_conf *a,
 						   const char *token)
 {
@@ -458,6 +474,10 @@ const struct omr_agent_conf *omr_agents_find_token(const struct omr_agents_conf 
 
 	if (!a || omr_token_digest(token, d) < 0)
 		return NULL;
+	if (a->by_token) {
+		found = omr_map_get(a->by_token, (const char *)d, sizeof(d));
+		return found && found->token ? found : NULL;
+	}
 	for (size_t i = 0; i < a->nagents; i++) {
 		const struct omr_agent_conf *ag = &a->agents[i];
 		int match = omr_ct_equal(ag->token_sha256, sizeof(d), d, sizeof(d));

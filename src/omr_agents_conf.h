@@ -82,6 +82,9 @@ struct omr_agents_conf {
 	char **disabled;  /* ids with enabled: false (NULL-terminated): never logged in,
 			     not even through the directory */
 	struct omr_map *by_id; /* id -> &agents[i]: omr_agents_find in O(1) */
+	/* the token's SHA-256 (32 bytes) -> &agents[i] of those with a token:
+	 * omr_agents_find_token in O(1) */
+	struct omr_map *by_token;
 };
 
 struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,

@@ -83,6 +83,8 @@ def config_errors(tmp, redis):
         "a token held twice": (
             "    roles: [admin]\n    api_tokens: [{name: x, hash: \"%s\"}, {name: y, hash: \"%s\"}]\n"
             % (token_hash(ZED_TOKEN), token_hash(ZED_TOKEN)), "zed/y is the same token as zed/x"),
+        "a console token held by two agents": (
+            "    token: \"%s\"\n" % token_hash(CAROL_LOGIN), "agent 'carol' has the same token"),
         "an API token equal to a console token": (
             "    roles: [admin]\n    api_tokens: [{name: x, hash: \"%s\"}]\n" % token_hash(CAROL_LOGIN),
             "console log-in token of 'carol'"),
