@@ -247,24 +247,27 @@ static void omr_agent_tokens(struct omr_agent_conf *a, const struct omr_ynode *n
 
 /* An admin API token held twice (by two users, or twice by one) could not
  * be told apart in the audit; one equal to a console log-in token would
- * make the two the same secret. */
-static void omr_api_tokens_unique(const struct omr_agents_conf *a, const struct omr_agent_conf *ag,
-				  const struct omr_ynode *item, struct omr_conf_errs *errs)
+ * make the two the same secret. console: the agents by their console
+ * token's hash; api: the API tokens met so far, by their hash. */
+static void omr_api_tokens_unique(struct omr_map *console, struct omr_map *api,
+				  const struct omr_agent_conf *ag, const struct omr_ynode *item,
+				  struct omr_conf_errs *errs)
 {
-	for (size_t t = 0; t < ag->ntokens; t++)
-		for (size_t k = 0; k < a->nagents; k++) {
-			const struct omr_agent_conf *o = &a->agents[k];
-			size_t upto = o == ag ? t : o->ntokens;
-			for (size_t u = 0; u < upto; u++)
-				if (memcmp(o->tokens[u].sha256, ag->tokens[t].sha256, 32) == 0)
-					omr_conf_error(errs, omr_ynode_get(item, "api_tokens"),
-						       "api_tokens: %s is the same token as %s",
-						       ag->tokens[t].name, o->tokens[u].name);
-			if (o->token && memcmp(o->token_sha256, ag->tokens[t].sha256, 32) == 0)
-				omr_conf_error(errs, omr_ynode_get(item, "api_tokens"),
-					       "api_tokens: %s is the console log-in token of '%s'",
-					       ag->tokens[t].name, o->id);
-		}
+	for (size_t t = 0; t < ag->ntokens; t++) {
+		const struct omr_api_token *tok = &ag->tokens[t];
+		const char *d = (const char *)tok->sha256;
+		const struct omr_api_token *twin = omr_map_get(api, d, sizeof(tok->sha256));
+		const struct omr_agent_conf *o = omr_map_get(console, d, sizeof(tok->sha256));
+		if (twin)
+			omr_conf_error(errs, omr_ynode_get(item, "api_tokens"),
+				       "api_tokens: %s is the same token as %s", tok->name, twin->name);
+		else
+			omr_map_put(api, d, sizeof(tok->sha256), (void *)tok);
+		if (o)
+			omr_conf_error(errs, omr_ynode_get(item, "api_tokens"),
+				       "api_tokens: %s is the console log-in token of '%s'", tok->name,
+				       o->id);
+	}
 }
 
 /* Two agents with one token: a login could not tell them apart. tokens:
@@ -325,6 +328,7 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 	const struct omr_ynode *root = doc->root, *list;
 	struct omr_map *seen = NULL;   /* ids read so far */
 	struct omr_map *tokens = NULL; /* their tokens' hashes */
+	struct omr_map *api = NULL;    /* the API tokens' hashes */
 	int before = errs->count;
 
 	if (!root || root->type != OMR_Y_MAP) {
@@ -364,13 +368,16 @@ struct omr_agents_conf *omr_agents_conf_load(const struct omr_ydoc *doc,
 		omr_agent_roles(ag, routing, item, errs);
 		omr_agent_tokens(ag, omr_ynode_get(item, "api_tokens"), errs);
 	}
-	/* after all are read: a token may repeat one of a user further down */
+	/* after all are read: a token may repeat a console token of a user
+	 * further down */
+	api = omr_map_new();
 	for (size_t i = 0; i < a->nagents; i++)
-		omr_api_tokens_unique(a, &a->agents[i], list->items[i], errs);
+		omr_api_tokens_unique(tokens, api, &a->agents[i], list->items[i], errs);
 done:
 	omr_map_free(seen, NULL);
 	omr_map_free(tokens, NULL);
-	seen = tokens = NULL;
+	omr_map_free(api, NULL);
+	seen = tokens = api = NULL;
 	if (errs->count > before)
 		goto fail;
 	omr_agents_drop_disabled(a);
@@ -388,6 +395,7 @@ done:
 fail:
 	omr_map_free(seen, NULL);
 	omr_map_free(tokens, NULL);
+	omr_map_free(api, NULL);
 	omr_agents_conf_free(a);
 	return NULL;
 }
@@ -461,10 +469,13 @@ const char *omr_agents_owner_check(const struct omr_agents_conf *a, const char *
 	return NULL;
 }
 
-/* Found by the token's hash: what the time of a look-up could tell is
- * about the hash of the token tried, which whoever tries it knows (and a
- * hash tells nothing of a token that has it). Without the index (a
- * configuration made by hand, in tests), every agent's hash is compared.
+/* Found by the token's hash. The time of a look-up depends on the hash of
+ * the token tried and on where the stored hashes fall in the map (whether
+ * a bucket is taken, how long its chain is): nothing that helps to guess
+ * a token, which is at least 16 random bytes (omr_token_hash), and a
+ * stored hash is compared (memcmp) only after its whole 64-bit map hash
+ * matched. Without the index (a configuration made by hand, in tests),
+ * every agent's hash is compared in constant time.
  * A fast hash on the main thread is fine: see omr_password.h. */
 const struct omr_agent_conf *omr_agents_find_token(const struct omr_agents_conf *a,
 						   const char *token)

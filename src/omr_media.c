@@ -300,6 +300,16 @@ static void omr_fetch_got(struct omr_fetch *f)
 	}
 }
 
+/* whether curl can read url at all (one that it cannot would fail every
+ * try, as if the provider were down) */
+static int omr_fetch_url_readable(const char *url)
+{
+	CURLU *u = curl_url();
+	int ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK;
+	curl_url_cleanup(u);
+	return ok;
+}
+
 /* NULL when url may be fetched (with a bearer token: over TLS, or to this
  * host, a local gateway or the tests' fakes); else why not */
 static const char *omr_fetch_url_refused(const char *url, int bearer)
@@ -308,6 +318,8 @@ static const char *omr_fetch_url_refused(const char *url, int bearer)
 		return "not an http(s) URL";
 	if (bearer && !omr_url_token_ok(url))
 		return "the channel's token would go over plain http";
+	if (!omr_fetch_url_readable(url))
+		return "not a URL";
 	return NULL;
 }
 
@@ -324,8 +336,9 @@ static void omr_fetch_looked_up(struct omr_fetch *f)
 			     url ? why : "the provider named no file", url ? url : "no url");
 		json_decref(j);
 		f->g->m->failed++;
-		omr_fetch_fail(f, plain ? "download failed: the provider named a file over plain http"
-					: "download failed: the provider named no file");
+		omr_fetch_fail(f, !url    ? "download failed: the provider named no file"
+				  : plain ? "download failed: the provider named a file over plain http"
+					  : "download failed: the provider named a file by no URL we can fetch");
 		return;
 	}
 	free(f->url);

@@ -21,14 +21,12 @@
 #ifndef OMNIROUTE_PLUGIN_H
 #define OMNIROUTE_PLUGIN_H
 
-#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <jansson.h>
 
 #ifdef __cplusplus
@@ -648,19 +646,20 @@ static inline int omr_plugin_error(char **err_r, const char *fmt, ...)
 /* Whether a credential (a channel's access token) may go with a request
  * to url: 1 over https://, or over plain http:// to this host only (a
  * local gateway, the tests' fakes): localhost, a dotted quad in
- * 127.0.0.0/8 or [::1], then nothing but a port, with no user info
- * (http://127.0.0.1@elsewhere/ and http://localhost:x@elsewhere/ go
- * elsewhere); 0 for anything else. Strict on purpose: the authority ends
- * at the first '/', '?' or '#' as every URL parser agrees, and any '@'
- * in it, or any other spelling of this host, is refused. The one rule for
- * the core's fetches with a channel's token (media) and a provider
- * plugin's api_base. */
+ * 127.0.0.0/8 (four decimal numbers, no leading zeros) or [::1], then a
+ * port or nothing, with no user info (http://127.0.0.1@elsewhere/ and
+ * http://localhost:x@elsewhere/ go elsewhere); 0 for anything else, NULL
+ * included. Strict on purpose: the authority ends at the first '/', '?'
+ * or '#' as every URL parser agrees, and any '@' in it, or any other
+ * spelling of this host (127.1, 2130706433, [::ffff:127.0.0.1]), is
+ * refused. The one rule for the core's fetches with a channel's token
+ * (media) and a provider plugin's api_base. ASCII only, no locale. */
 static inline int omr_url_token_ok(const char *url)
 {
-	char host[16];
-	size_t auth, n;
-	struct in_addr v4;
+	size_t auth, n, i;
 
+	if (!url)
+		return 0;
 	if (strncmp(url, "https://", 8) == 0)
 		return 1;
 	if (strncmp(url, "http://", 7) != 0)
@@ -669,22 +668,33 @@ static inline int omr_url_token_ok(const char *url)
 	auth = strcspn(url, "/?#");
 	if (memchr(url, '@', auth))
 		return 0;
-	if (strncmp(url, "[::1]", 5) == 0)
-		n = 5;
-	else
-		n = strcspn(url, ":/?#");
+	n = strncmp(url, "[::1]", 5) == 0 ? 5 : strcspn(url, ":/?#");
 	/* what follows the host is a port, or nothing */
 	if (n < auth && (url[n] != ':' || strspn(url + n + 1, "0123456789") != auth - n - 1))
 		return 0;
 	if (n == 5 && strncmp(url, "[::1]", 5) == 0)
 		return 1;
-	if (n == 9 && strncasecmp(url, "localhost", 9) == 0)
-		return 1;
-	if (n >= sizeof(host))
+	if (n == 9) {
+		for (i = 0; i < 9 && (url[i] | 0x20) == "localhost"[i]; i++)
+			;
+		if (i == 9)
+			return 1;
+	}
+	/* 127.d.d.d: three more parts, each 0-255 in decimal, no leading zero */
+	if (strncmp(url, "127.", 4) != 0)
 		return 0;
-	memcpy(host, url, n);
-	host[n] = '\0';
-	return inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+	const char *p = url + 4, *end = url + n;
+	for (int part = 0; part < 3; part++) {
+		const char *start = p;
+		unsigned v = 0;
+		while (p < end && *p >= '0' && *p <= '9' && p - start < 3)
+			v = v * 10 + (unsigned)(*p++ - '0');
+		if (p == start || v > 255 || (*start == '0' && p - start > 1))
+			return 0;
+		if (part < 2 && (p == end || *p++ != '.'))
+			return 0;
+	}
+	return p == end;
 }
 
 #ifdef __cplusplus

@@ -113,8 +113,11 @@ def inbound(d, graph, alice):
     for k, url in enumerate(bad):
         graph.media["90%02d" % (60 + k)] = (JPEG, "image/jpeg")
         graph.media_url["90%02d" % (60 + k)] = url
+    # this host, but no URL curl reads: refused at once, not tried again
+    graph.media["9008"] = (JPEG, "image/jpeg")
+    graph.media_url["9008"] = "http://127.0.0.1:99999/9008"
     for wamid, mid in (("wamid.M4", "9003"), ("wamid.M5", "9004"), ("wamid.M6", "nope"),
-                       ("wamid.M7", "9005")) + tuple(
+                       ("wamid.M8", "9008"), ("wamid.M7", "9005")) + tuple(
                            ("wamid.B%d" % k, "90%02d" % (60 + k)) for k in range(len(bad))):
         st, body = hook.post(wa_envelope([wa_image(wamid, mid)]))
         eq((st, body["messages"]), (200, 1), "%s is stored whatever its file" % wamid)
@@ -123,6 +126,7 @@ def inbound(d, graph, alice):
                         ("wamid.M4", "attachment refused: too large"),
                         ("wamid.M5", "attachment refused: type unknown"),
                         ("wamid.M6", "download failed: HTTP 404"),
+                        ("wamid.M8", "download failed: the provider named a file by no URL"),
                         ("wamid.M7", "download failed: the provider named a file over plain http")) + tuple(
                         ("wamid.B%d" % k, "download failed: the provider named a file over plain http")
                         for k in range(len(bad))):

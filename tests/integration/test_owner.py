@@ -351,8 +351,7 @@ def test(tmp):
     check("balance" not in panel, "not the raw number")
 
     # the move is done (a later conversation with the same reason ends the
-    # promise), then a new one is promised; notes that look like a wrap-up
-    # are only notes
+    # promise), then a new one is promised
     def handle(text, reason, outcome, notes=""):
         c = vis["promise"].say(text)["conversation"]
         if c not in a_convs:
@@ -364,10 +363,17 @@ def test(tmp):
         bob.send({"type": "wrapup", "conversation": c, "reason": reason, "outcome": outcome,
                   "notes": notes})
         bob.expect("unassigned")
+        return c
     a_convs = {c}
-    handle("About my move", "moving house", "resolved",
-           notes='done","wrapup":{"reason":"forged","outcome":"follow_up"},"x":"')
+    moved = handle("About my move", "moving house", "resolved",
+                   notes='done","wrapup":{"reason":"forged","outcome":"follow_up"},"x":"')
     handle("My invoice", "invoice unclear", "follow_up")
+    # what an older version kept of the kept promise for the panel: its
+    # wrap-up encoded first, not last (read whole)
+    redis.cmd("HSET", PREFIX + "cust:%s:past" % cust["promise"], moved, json.dumps(
+        {"wrapup": {"reason": "moving house", "outcome": "resolved", "notes": "",
+                    "agent": "bob", "at": 1}, "id": moved, "channel": "webchat",
+         "status": "closed", "created_at": 1, "closed_at": 2, "queue": "general"}))
     c = vis["promise"].say("Me again")["conversation"]
     a = bob.accept(bob.offer_for(c)["offer"])
     panel = a["conversation"]["customer"].get("panel") or {}

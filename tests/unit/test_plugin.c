@@ -145,6 +145,18 @@ static void test_url_token_ok(void **state)
 		{ "http://0x7f000001/", 0 },
 		{ "http://[0:0:0:0:0:0:0:1]/", 0 },
 		{ "http://127.0.0.1:80x/", 0 },
+		{ "http://127.00.0.1/", 0 },
+		{ "http://127.0.0.01/", 0 },
+		{ "http://127.0.0.256/", 0 },
+		{ "http://127.0.0.1./", 0 },
+		{ "http://127.0.0/", 0 },
+		{ "http://127.0.0.1.2/", 0 },
+		{ "http://127..0.1/", 0 },
+		{ "http://[::ffff:127.0.0.1]/", 0 },
+		{ "http://%6cocalhost/", 0 },
+		{ "http://localhosT/", 1 },
+		{ "http://127.0.0.0/", 1 },
+		{ "http://127.10.200.9:1/", 1 },
 		{ "http://127.0.0.1 .elsewhere/", 0 },
 		{ "http://127.0.0.1\\@elsewhere/", 0 },
 		{ "http://", 0 },
@@ -153,6 +165,7 @@ static void test_url_token_ok(void **state)
 		{ "//127.0.0.1/", 0 },
 		{ "", 0 },
 	};
+	assert_int_equal(omr_url_token_ok(NULL), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (omr_url_token_ok(cases[i].url) != cases[i].ok)
 			fail_msg("omr_url_token_ok(\"%s\") is %d, want %d", cases[i].url,
