@@ -35,6 +35,7 @@ struct omr_curl {
 	struct omr_curl_xfer *xfers;
 	size_t running;
 	int in_action;
+	char *noproxy;            /* CURLOPT_NOPROXY of every transfer */
 };
 
 static void omr_curl_check(struct omr_curl *c)
@@ -126,6 +127,21 @@ static int omr_curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* The hosts no transfer reaches through a proxy the environment names
+ * (http_proxy, ALL_PROXY): the environment's own no_proxy, and always this
+ * host. A local gateway is reached directly, and a channel's token that
+ * goes to it over plain http (omr_url_token_ok) never crosses a proxy in
+ * clear. (malloc'ed) */
+static char *omr_curl_noproxy(void)
+{
+	const char *env = getenv("no_proxy");
+	if (!env || !*env)
+		env = getenv("NO_PROXY");
+	if (env && strcmp(env, "*") == 0)
+		return omr_strdup("*");
+	return omr_asprintf("%s%slocalhost,127.0.0.0/8,::1", env ? env : "", env && *env ? "," : "");
+}
+
 struct omr_curl *omr_curl_new(struct event_base *base, char **err_r)
 {
 	struct omr_curl *c = omr_calloc(1, sizeof(*c));
@@ -142,6 +158,7 @@ struct omr_curl *omr_curl_new(struct event_base *base, char **err_r)
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, omr_curl_timer_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+	c->noproxy = omr_curl_noproxy();
 	return c;
 }
 
@@ -153,6 +170,7 @@ int omr_curl_start(struct omr_curl *c, CURL *easy, omr_curl_done done, void *arg
 	x->arg = arg;
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_NOPROXY, c->noproxy);
 	if (curl_multi_add_handle(c->multi, easy) != CURLM_OK) {
 		free(x);
 		return -1;
@@ -188,6 +206,7 @@ void omr_curl_free(struct omr_curl *c)
 	omr_curl_stop(c);
 	curl_multi_cleanup(c->multi); /* removes the sockets (POLL_REMOVE) */
 	event_free(c->timer);
+	free(c->noproxy);
 	free(c);
 }
 

@@ -8,6 +8,7 @@ marker; 5xx answers are retried. Out: an agent's file uploaded over the
 agent websocket (hostile uploads refused clearly) reaches the web chat
 visitor as a link, an e-mail recipient as a MIME part, a WhatsApp customer
 through the Cloud API's media upload. The daemon keeps running throughout."""
+import os
 import time
 import email
 import email.policy
@@ -289,12 +290,25 @@ def whatsapp_out(d, graph, alice, conv):
     eq(up["auth"], "Bearer " + WA_TOKEN, "uploaded with the token")
 
 
+class ProxiedDaemon(Daemon):
+    """A daemon whose environment names a proxy for everything, one that
+    answers nobody: a file or a send to this host (the Graph API fake)
+    still goes straight there (omr_curl's no-proxy list); through the
+    proxy it would fail, with the token in clear on the way."""
+
+    def popen_extra(self):
+        dead = "http://127.0.0.1:%d" % free_port()
+        env = {k: v for k, v in os.environ.items() if k.lower() != "no_proxy"}
+        env.update(http_proxy=dead, https_proxy=dead, ALL_PROXY=dead)
+        return {"env": env}
+
+
 def test(tmp):
     graph = FakeGraph(WA_TOKEN)
     smtp = FakeSmtp()
     redis = Redis(tmp)
     lport = free_port()
-    d = Daemon(tmp, redis, routing=omrtest.ONE_QUEUE_ROUTING, agents=AGENTS,
+    d = ProxiedDaemon(tmp, redis, routing=omrtest.ONE_QUEUE_ROUTING, agents=AGENTS,
                extra_plugins=wa_plugin(graph.base) + messenger_plugin(graph.base) +
                email_plugin(lport, smtp.port),
                conf_extra="media: {max_bytes: 65536, fetch_tries: 3}\n").start()
