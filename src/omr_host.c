@@ -206,9 +206,33 @@ struct omr_host_history {
 static void omr_host_history_done(void *arg, int status, json_t *json, const char *err)
 {
 	struct omr_host_history *hh = arg;
+	(void)err;
 	if (!hh->p->closed)
 		hh->cb(hh->arg, status, json);
 	free(hh);
+}
+
+/* history_of: a conversation of another channel is none */
+static void omr_host_history_of_done(void *arg, int status, json_t *json, const char *err)
+{
+	struct omr_host_history *hh = arg;
+	const char *ch = json_string_value(
+		json_object_get(json_object_get(json, "conversation"), "channel"));
+	omr_host_history_done(arg, status, ch && strcmp(ch, hh->p->name) == 0 ? json : NULL, err);
+}
+
+static int omr_host_history_of(omr_host *h, const char *conversation,
+			       void (*cb)(void *arg, int status, json_t *json), void *arg)
+{
+	struct omr_host_history *hh;
+	if (!cb || !conversation || !omr_model_key_ok(conversation, 64))
+		return OMR_ERROR;
+	hh = omr_malloc(sizeof(*hh));
+	hh->p = h->plugin;
+	hh->cb = cb;
+	hh->arg = arg;
+	omr_store_conv_history(h->env->env.store, conversation, 200, omr_host_history_of_done, hh);
+	return OMR_OK;
 }
 
 static int omr_host_history_get(omr_host *h, const char *address, const char *thread,
@@ -637,6 +661,7 @@ static const struct omr_host_api omr_host_api = {
 	.customer_left = omr_host_customer_left,
 	.agents_available = omr_host_agents_available,
 	.customer_signal = omr_host_customer_signal,
+	.history_of = omr_host_history_of,
 };
 
 const struct omr_host_api *omr_host_api_table(void)

@@ -567,6 +567,15 @@ void omr_store_history(struct omr_store *s, const char *channel, const char *thr
 	omr_lua_history(s, &a, omr_store_history_done, omr_json_call_new(cb, arg));
 }
 
+void omr_store_conv_history(struct omr_store *s, const char *conversation, int max_msgs,
+			    omr_store_json_cb cb, void *arg)
+{
+	/* conv_get.lua answers the conversation's hash and its messages
+	 * first, as history.lua does; {} when there is none */
+	struct omr_lua_conv_get_args a = { .conversation = conversation, .max = max_msgs };
+	omr_lua_conv_get(s, &a, omr_store_history_done, omr_json_call_new(cb, arg));
+}
+
 void omr_store_msg_status(struct omr_store *s, const char *msg, const char *status,
 			  const char *channel, const char *channel_msg_id, const char *error,
 			  omr_redis_cb cb, void *arg)

@@ -103,6 +103,9 @@ void omr_store_conv_list(struct omr_store *s, const char *channel, const char *s
 /* {conversation, messages} of the open conversation of a thread, or NULL */
 void omr_store_history(struct omr_store *s, const char *channel, const char *thread,
 		       int max_msgs, omr_store_json_cb cb, void *arg);
+/* the same of one conversation, whatever its status, or NULL */
+void omr_store_conv_history(struct omr_store *s, const char *conversation, int max_msgs,
+			    omr_store_json_cb cb, void *arg);
 
 /* A script (src/lua/NAME.lua) with its keys (full names), arguments (the
  * prefix is added as ARGV[1]) and the rest; use the typed wrappers of

@@ -535,6 +535,15 @@ struct omr_host_api {
 	 * struct_size before calling). */
 	int (*customer_signal)(omr_host *h, const char *address, const char *thread,
 			       const char *signal, const char *message);
+
+	/* Like history, for one conversation of this plugin's channel named by
+	 * its id (an outbound message's `conversation`), whatever its status:
+	 * a message sent after the conversation closed (the satisfaction
+	 * question and its thanks, after the wrap-up) still knows the thread
+	 * it answers. json is NULL when there is none, or it is another
+	 * channel's. Added after customer_signal (check struct_size). */
+	int (*history_of)(omr_host *h, const char *conversation,
+			  void (*cb)(void *arg, int status, json_t *json), void *arg);
 };
 
 /* ------------------------------------------------------------------ */

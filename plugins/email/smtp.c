@@ -224,7 +224,8 @@ static char *em_reply_subject(const char *subject, const char *thread, int reply
 	GString *g = g_string_new(re);
 	const char *tok = em_token_at(s);
 	g_string_append_len(g, s, tok ? (gssize)(tok - s) : (gssize)strlen(s));
-	while (g->len && g->str[g->len - 1] == ' ')
+	/* (the trailing blanks of the subject, not the space of "Re: ") */
+	while (g->len > strlen(re) && g->str[g->len - 1] == ' ')
 		g_string_truncate(g, g->len - 1);
 	if (g->len == strlen(re))
 		g_string_append(g, "Your message");
@@ -416,11 +417,23 @@ static void em_compose_done(void *arg, int status)
 
 /* The customer's last mails (for In-Reply-To and References), then the
  * composition and the first SMTP try. */
+static int em_history_request(struct em_send *s)
+{
+	struct em_state *st = s->st;
+	/* the message's own conversation, closed or not (a daemon older than
+	 * history_of: the thread's open one) */
+	int by_id = *s->conversation && st->api->struct_size >= offsetof(struct omr_host_api,
+									   history_of) +
+							sizeof(st->api->history_of);
+	return by_id ? st->api->history_of(st->host, s->conversation, em_history_cb, s)
+		     : st->api->history(st->host, s->rcpt, s->thread, em_history_cb, s);
+}
+
 static void em_send_compose(void *arg)
 {
 	struct em_send *s = arg;
 	struct em_state *st = s->st;
-	if (st->api->history(st->host, s->rcpt, s->thread, em_history_cb, s) != OMR_OK) {
+	if (em_history_request(s) != OMR_OK) {
 		st->send_failed++;
 		st->api->send_result(st->host, s->message, "failed", NULL, "cannot read the thread");
 		em_send_free(s);
@@ -535,7 +548,7 @@ int em_smtp_send(void *state, const struct omr_outbound *out)
 	if (st->sends)
 		st->sends->prev = s;
 	st->sends = s;
-	if (st->api->history(st->host, s->rcpt, s->thread, em_history_cb, s) != OMR_OK) {
+	if (em_history_request(s) != OMR_OK) {
 		em_send_free(s);
 		return OMR_ERROR;
 	}

@@ -19,6 +19,8 @@ From; the web chat message is stored as a signed-in visitor's would be (the
 channel vouches for the e-mail address: ingest.lua with verified); the
 WhatsApp number is linked to the customer as a merge of identities would
 link it (addr:whatsapp:<number>), since no channel can vouch for both."""
+import email
+import email.policy
 import http.client
 import json
 import os
@@ -458,6 +460,19 @@ def test(tmp):
     mail_thread = d.conversation(mail_conv)["thread"]
     eq(redis.cmd("GET", P + "csat:email:" + mail_thread), mail_conv,
        "the e-mail's satisfaction question waits for an answer")
+    # it went out as a mail of the thread: a subject with the thread's token
+    # (a reply to the customer's "Factuur"), the question as its text
+    def question_mail():
+        for _, rcpts, data in smtp.mails:
+            m = email.message_from_bytes(data, policy=email.policy.default)
+            body = m.get_body(preferencelist=("plain",))
+            if body and "How did we do? Reply 1 (poor) to 5 (great)." in body.get_content():
+                return rcpts, m
+        return None
+    rcpts, q = wait_for(question_mail, what="the question at the SMTP sink")
+    eq((q["Subject"], rcpts), ("Re: Factuur [#%s]" % mail_thread, ["<%s>" % EMAIL]),
+       "the question's subject and recipient, though the conversation was wrapped up meanwhile")
+    eq(q["In-Reply-To"], "<mv-1@example.org>", "and it answers the customer's mail")
 
     # ---- WhatsApp, the number linked to the customer; left open
     redis.cmd("SET", P + "addr:whatsapp:" + PHONE, cust)
