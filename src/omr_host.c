@@ -221,32 +221,40 @@ static void omr_host_history_of_done(void *arg, int status, json_t *json, const 
 	omr_host_history_done(arg, status, ch && strcmp(ch, hh->p->name) == 0 ? json : NULL, err);
 }
 
-static int omr_host_history_of(omr_host *h, const char *conversation,
-			       void (*cb)(void *arg, int status, json_t *json), void *arg)
+/* the messages a history call gives at most, newest last */
+#define OMR_HOST_HISTORY_MSGS 200
+
+/* a history call's context; the store's callback frees it */
+static struct omr_host_history *omr_host_history_new(omr_host *h,
+						    void (*cb)(void *arg, int status,
+							       json_t *json),
+						    void *arg)
 {
-	struct omr_host_history *hh;
-	if (!cb || !conversation || !omr_model_key_ok(conversation, 64))
-		return OMR_ERROR;
-	hh = omr_malloc(sizeof(*hh));
+	struct omr_host_history *hh = omr_malloc(sizeof(*hh));
 	hh->p = h->plugin;
 	hh->cb = cb;
 	hh->arg = arg;
-	omr_store_conv_history(h->env->env.store, conversation, 200, omr_host_history_of_done, hh);
+	return hh;
+}
+
+static int omr_host_history_of(omr_host *h, const char *conversation,
+			       void (*cb)(void *arg, int status, json_t *json), void *arg)
+{
+	if (!cb || !conversation || !omr_model_key_ok(conversation, 64))
+		return OMR_ERROR;
+	omr_store_conv_history(h->env->env.store, conversation, OMR_HOST_HISTORY_MSGS,
+			       omr_host_history_of_done, omr_host_history_new(h, cb, arg));
 	return OMR_OK;
 }
 
 static int omr_host_history_get(omr_host *h, const char *address, const char *thread,
 				void (*cb)(void *arg, int status, json_t *json), void *arg)
 {
-	struct omr_host_history *hh;
 	const char *t = thread ? thread : address;
 	if (!cb || !omr_model_key_ok(t, 512))
 		return OMR_ERROR;
-	hh = omr_malloc(sizeof(*hh));
-	hh->p = h->plugin;
-	hh->cb = cb;
-	hh->arg = arg;
-	omr_store_history(h->env->env.store, h->plugin->name, t, 200, omr_host_history_done, hh);
+	omr_store_history(h->env->env.store, h->plugin->name, t, OMR_HOST_HISTORY_MSGS,
+			  omr_host_history_done, omr_host_history_new(h, cb, arg));
 	return OMR_OK;
 }
 

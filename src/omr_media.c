@@ -310,17 +310,49 @@ static int omr_fetch_url_readable(const char *url)
 	return ok;
 }
 
-/* NULL when url may be fetched (with a bearer token: over TLS, or to this
- * host, a local gateway or the tests' fakes); else why not */
-static const char *omr_fetch_url_refused(const char *url, int bearer)
+/* why a URL is not fetched */
+enum omr_fetch_refusal {
+	OMR_FETCH_URL_OK,
+	OMR_FETCH_URL_NONE,   /* no URL at all */
+	OMR_FETCH_URL_SCHEME, /* not http(s) */
+	OMR_FETCH_URL_BAD,    /* http(s), but curl cannot read it */
+	OMR_FETCH_URL_PLAIN,  /* readable, but a bearer token would go over plain http */
+};
+
+/* whether url may be fetched: with a bearer token over TLS only, or to
+ * this host (a local gateway, the tests' fakes) */
+static enum omr_fetch_refusal omr_fetch_url_check(const char *url, int bearer)
 {
-	if (!url || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0))
-		return "not an http(s) URL";
-	if (bearer && !omr_url_token_ok(url))
-		return "the channel's token would go over plain http";
+	if (!url)
+		return OMR_FETCH_URL_NONE;
+	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+		return OMR_FETCH_URL_SCHEME;
 	if (!omr_fetch_url_readable(url))
-		return "not a URL";
-	return NULL;
+		return OMR_FETCH_URL_BAD;
+	if (bearer && !omr_url_token_ok(url))
+		return OMR_FETCH_URL_PLAIN;
+	return OMR_FETCH_URL_OK;
+}
+
+/* the log's words for a refusal, and the agent's (the attachment's error) */
+static const char *omr_fetch_refusal_log(enum omr_fetch_refusal r)
+{
+	static const char *const why[] = {
+		[OMR_FETCH_URL_OK] = "",
+		[OMR_FETCH_URL_NONE] = "the provider named no file",
+		[OMR_FETCH_URL_SCHEME] = "not an http(s) URL",
+		[OMR_FETCH_URL_BAD] = "not a URL",
+		[OMR_FETCH_URL_PLAIN] = "the channel's token would go over plain http",
+	};
+	return why[r];
+}
+
+static const char *omr_fetch_refusal_error(enum omr_fetch_refusal r)
+{
+	return r == OMR_FETCH_URL_NONE	 ? "download failed: the provider named no file"
+	       : r == OMR_FETCH_URL_PLAIN ? "download failed: the provider named a file over plain http"
+					  : "download failed: the provider named a file by no URL we "
+					    "can fetch";
 }
 
 /* A lookup answered: its "url" is the file. */
@@ -328,17 +360,13 @@ static void omr_fetch_looked_up(struct omr_fetch *f)
 {
 	json_t *j = json_loadb(f->body.data ? f->body.data : "", f->body.len, 0, NULL);
 	const char *url = json_string_value(json_object_get(j, "url"));
-	const char *why = omr_fetch_url_refused(url, f->auth != NULL);
-	if (why) {
-		/* an http(s) URL refused only for the token: plain http */
-		int plain = url && !omr_fetch_url_refused(url, 0);
+	enum omr_fetch_refusal r = omr_fetch_url_check(url, f->auth != NULL);
+	if (r != OMR_FETCH_URL_OK) {
 		omr_log_warn("media: %s file not fetched: %s (%s)", f->channel,
-			     url ? why : "the provider named no file", url ? url : "no url");
+			     omr_fetch_refusal_log(r), url ? url : "no url");
 		json_decref(j);
 		f->g->m->failed++;
-		omr_fetch_fail(f, !url    ? "download failed: the provider named no file"
-				  : plain ? "download failed: the provider named a file over plain http"
-					  : "download failed: the provider named a file by no URL we can fetch");
+		omr_fetch_fail(f, omr_fetch_refusal_error(r));
 		return;
 	}
 	free(f->url);
@@ -462,10 +490,11 @@ static int omr_fetch_new(struct omr_fetch_group *g, const char *channel, json_t 
 	const char *bearer = json_string_value(json_object_get(spec, "bearer"));
 	struct omr_fetch *f;
 
-	const char *why = omr_fetch_url_refused(url, bearer != NULL);
-	if (why || (bearer && strpbrk(bearer, "\r\n"))) {
-		if (why && url)
-			omr_log_warn("media: %s file not fetched: %s (%s)", channel, why, url);
+	enum omr_fetch_refusal r = omr_fetch_url_check(url, bearer != NULL);
+	if (r != OMR_FETCH_URL_OK || (bearer && strpbrk(bearer, "\r\n"))) {
+		if (r != OMR_FETCH_URL_OK && url)
+			omr_log_warn("media: %s file not fetched: %s (%s)", channel,
+				     omr_fetch_refusal_log(r), url);
 		return -1;
 	}
 	f = omr_calloc(1, sizeof(*f));

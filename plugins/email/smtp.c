@@ -415,8 +415,8 @@ static void em_compose_done(void *arg, int status)
 	em_send_try(s);
 }
 
-/* The customer's last mails (for In-Reply-To and References), then the
- * composition and the first SMTP try. */
+/* Ask for the customer's last mails (for In-Reply-To and References):
+ * em_history_cb takes them. */
 static int em_history_request(struct em_send *s)
 {
 	struct em_state *st = s->st;
@@ -429,6 +429,7 @@ static int em_history_request(struct em_send *s)
 		     : st->api->history(st->host, s->rcpt, s->thread, em_history_cb, s);
 }
 
+/* The customer's last mails, then the composition and the first SMTP try. */
 static void em_send_compose(void *arg)
 {
 	struct em_send *s = arg;

@@ -276,6 +276,30 @@ def test(tmp):
         next(x for x in d.conversation(cid)["messages"] if x["id"] == mid3)), what="failed")
     check("550" in m3["error"], "a permanent refusal: failed, with the reason (%s)" % m3["error"])
 
+    # ---- the thread cannot be read for a while (the customer's addresses
+    # hold a string: conv_get.lua, which history_of runs, fails): the reply
+    # is stored, waits, and goes out threaded, once, when it can be read
+    n = len(smtp.mails)
+    prev = sent_mail(smtp, n)[2]
+    addrs = "omr:{main}:cust:%s:addrs" % d.conversation(cid)["customer"]
+    redis.cmd("RENAME", addrs, addrs + ":saved")
+    redis.cmd("SET", addrs, "not a set")
+    try:
+        a = alice.reply(cid, "Vierde antwoord.")
+        eq(a["type"], "ack", "a reply is stored while its thread cannot be read")
+        time.sleep(1.5)
+        eq(len(smtp.mails), n, "it is not sent without its thread")
+        check(d.alive(), "the daemon keeps running")
+    finally:
+        redis.cmd("DEL", addrs)
+        redis.cmd("RENAME", addrs + ":saved", addrs)
+    out = sent_mail(smtp, n + 1)[2]
+    eq((out.get_content().strip(), out["In-Reply-To"], out["Subject"]),
+       ("Vierde antwoord.", prev["In-Reply-To"], prev["Subject"]),
+       "then it goes out, threaded as the one before")
+    time.sleep(2.5)
+    eq(len(smtp.mails), n + 1, "once")
+
     # ---- too big: 552, nothing stored, the daemon goes on
     big = mail("big@example.net", "big", "x" * 250000, "<big-1@example.net>")
     eq(lm.deliver(big, sender="big@example.net")[0][0], 552, "over max_size: 552")
@@ -316,7 +340,8 @@ def test(tmp):
     eq([fig[k] for k in ("omniroute_email_stored_total", "omniroute_email_refused_total",
                          "omniroute_email_sent_total", "omniroute_email_send_retries_total",
                          "omniroute_email_lmtp_connections")],
-       [8, 2, 2, 2, 0], "metrics: stored, refused, replies sent, SMTP retries, open connections")
+       [8, 2, 3, 2, 0],
+       "metrics: stored, refused, replies sent, SMTP retries (not thread reads), open connections")
     parked_thread(d, lm, alice)
 
     # ---- longer than limits.text_max: cut, not refused; only a subject: that is the text

@@ -256,6 +256,9 @@ def test_nodes(tmp, d, slapd, redis):
     os.makedirs(sub)
     c = start(sub, redis, directory(slapd.url()), node="c")
     try:
+        # the node reads them from Redis after it is up (omr_agents_dir_start)
+        wait_for(lambda: re.search(r"\d+ directory user\(s\) known from Redis", c.log_text()),
+                 what="node c read the directory users Redis keeps")
         ids = agent_ids(c)
         check("dave" in ids and "sue" in ids, "node c, started later, knows both (%r)" % ids)
     finally:
