@@ -16,7 +16,7 @@
 #define OMR_HTTP_MAX_RESPONSE (4u * 1024 * 1024)
 
 struct omr_curl_xfer {
-	struct omr_curl_xfer *next, *prev;
+	struct omr_dlink link; /* in c->xfers */
 	CURL *easy;
 	omr_curl_done done;
 	void *arg;
@@ -32,7 +32,7 @@ struct omr_curl {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
-	struct omr_curl_xfer *xfers;
+	struct omr_dlist xfers; /* running, newest first */
 	size_t running;
 	int in_action;
 	char *noproxy;            /* CURLOPT_NOPROXY of every transfer */
@@ -54,12 +54,7 @@ static void omr_curl_check(struct omr_curl *c)
 		curl_multi_remove_handle(c->multi, easy);
 		if (!x)
 			continue;
-		if (x->prev)
-			x->prev->next = x->next;
-		else
-			c->xfers = x->next;
-		if (x->next)
-			x->next->prev = x->prev;
+		omr_dlist_remove(&c->xfers, &x->link);
 		c->running--;
 		x->done(x->arg, rc, status);
 		free(x);
@@ -175,10 +170,7 @@ int omr_curl_start(struct omr_curl *c, CURL *easy, omr_curl_done done, void *arg
 		free(x);
 		return -1;
 	}
-	x->next = c->xfers;
-	if (c->xfers)
-		c->xfers->prev = x;
-	c->xfers = x;
+	omr_dlist_push_head(&c->xfers, &x->link);
 	c->running++;
 	return 0;
 }
@@ -190,9 +182,10 @@ size_t omr_curl_running(const struct omr_curl *c)
 
 void omr_curl_stop(struct omr_curl *c)
 {
-	while (c && c->xfers) {
-		struct omr_curl_xfer *x = c->xfers;
-		c->xfers = x->next;
+	while (c && c->xfers.head) {
+		struct omr_curl_xfer *x = OMR_DLIST_ITEM(c->xfers.head, struct omr_curl_xfer, link);
+		omr_dlist_remove(&c->xfers, &x->link);
+		c->running--;
 		curl_multi_remove_handle(c->multi, x->easy);
 		x->done(x->arg, CURLE_ABORTED_BY_CALLBACK, 0);
 		free(x);

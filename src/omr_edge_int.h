@@ -88,18 +88,12 @@ struct omr_edge_pss {
 	/* keepalive (omr_edge_ws.c): on e->live since its last frame in
 	 * (ka_ms), or on e->pinged since its ping (ka_ms); ping_due: a ping
 	 * waits for the next write */
-	struct omr_edge_pss *ka_prev, *ka_next;
-	struct omr_edge_ka *ka_list;
+	struct omr_dlink ka_link;
+	struct omr_dlist *ka_list; /* e->live, e->pinged or none */
 	int64_t ka_ms;
 	int ping_due;
 };
 
-/* A list of connections in the order of their ka_ms: each change is O(1)
- * (lws 4.1's own validity timers keep one sorted list of every connection,
- * O(connections) per frame in). */
-struct omr_edge_ka {
-	struct omr_edge_pss *head, *tail;
-};
 
 struct omr_edge_endpoint {
 	struct omr_ws_endpoint ep; /* strings owned */
@@ -151,7 +145,10 @@ struct omr_edge {
 	uint64_t *held;        /* ids of connections stopped while the total is full */
 	size_t nheld, held_cap;
 	struct omr_edge_report accept_report, abuse_report, origin_report;
-	struct omr_edge_ka live, pinged;
+	/* connections in the order of their ka_ms: each change is O(1) (lws
+	 * 4.1's own validity timers keep one sorted list of every connection,
+	 * O(connections) per frame in) */
+	struct omr_dlist live, pinged;
 	lws_sorted_usec_list_t keepalive; /* the sweep, once a second */
 
 	struct omr_bridge_queue to_main;

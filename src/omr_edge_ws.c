@@ -246,32 +246,24 @@ void omr_edge_drain_commands(struct omr_edge *e)
 
 static void omr_edge_ka_unlink(struct omr_edge_pss *pss)
 {
-	struct omr_edge_ka *l = pss->ka_list;
-	if (!l)
+	if (!pss->ka_list)
 		return;
-	if (pss->ka_prev)
-		pss->ka_prev->ka_next = pss->ka_next;
-	else
-		l->head = pss->ka_next;
-	if (pss->ka_next)
-		pss->ka_next->ka_prev = pss->ka_prev;
-	else
-		l->tail = pss->ka_prev;
-	pss->ka_prev = pss->ka_next = NULL;
+	omr_dlist_remove(pss->ka_list, &pss->ka_link);
 	pss->ka_list = NULL;
 }
 
-static void omr_edge_ka_append(struct omr_edge_ka *l, struct omr_edge_pss *pss, int64_t now_ms)
+static void omr_edge_ka_append(struct omr_dlist *l, struct omr_edge_pss *pss, int64_t now_ms)
 {
 	omr_edge_ka_unlink(pss);
 	pss->ka_ms = now_ms;
 	pss->ka_list = l;
-	pss->ka_prev = l->tail;
-	if (l->tail)
-		l->tail->ka_next = pss;
-	else
-		l->head = pss;
-	l->tail = pss;
+	omr_dlist_push_tail(l, &pss->ka_link);
+}
+
+/* the connection longest on l, or NULL */
+static struct omr_edge_pss *omr_edge_ka_first(const struct omr_dlist *l)
+{
+	return l->head ? OMR_DLIST_ITEM(l->head, struct omr_edge_pss, ka_link) : NULL;
 }
 
 /* a frame (or a pong) came in: alive */
@@ -287,12 +279,12 @@ static void omr_edge_ka_sweep(lws_sorted_usec_list_t *sul)
 	int64_t now = omr_mono_ms(), interval = e->opts.ping_interval;
 	struct omr_edge_pss *pss;
 
-	while ((pss = e->live.head) && now - pss->ka_ms >= interval) {
+	while ((pss = omr_edge_ka_first(&e->live)) && now - pss->ka_ms >= interval) {
 		omr_edge_ka_append(&e->pinged, pss, now);
 		pss->ping_due = 1;
 		lws_callback_on_writable(pss->wsi);
 	}
-	while ((pss = e->pinged.head) && now - pss->ka_ms >= interval + OMR_EDGE_PONG_GRACE_MS) {
+	while ((pss = omr_edge_ka_first(&e->pinged)) && now - pss->ka_ms >= interval + OMR_EDGE_PONG_GRACE_MS) {
 		omr_edge_ka_unlink(pss);
 		atomic_fetch_add(&e->n_unanswered, 1);
 		omr_log_info("edge: connection %llu from %s answered no ping in %lld s; dropping it",

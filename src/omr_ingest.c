@@ -28,7 +28,7 @@
 
 struct omr_ingest_job {
 	struct omr_ingest *in;
-	struct omr_ingest_job *prev, *next; /* on in->jobs while in the store */
+	struct omr_dlink link; /* on in->jobs while in the store */
 	omr_submit_cb cb;
 	void *arg;
 	char *channel;
@@ -45,7 +45,7 @@ struct omr_ingest {
 	int running;
 	int stopped;
 	struct omr_budget budget;
-	struct omr_ingest_job *head, *tail; /* jobs in the store, oldest first */
+	struct omr_dlist jobs; /* in the store, oldest first */
 	size_t inflight;                    /* jobs not yet answered */
 	struct event *sweep;
 	unsigned long long accepted, duplicates, rejected, failed, busy, late;
@@ -71,16 +71,7 @@ static void omr_ingest_job_free(struct omr_ingest_job *j)
 
 static void omr_ingest_unlink(struct omr_ingest_job *j)
 {
-	struct omr_ingest *in = j->in;
-	if (j->prev)
-		j->prev->next = j->next;
-	else if (in->head == j)
-		in->head = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
-	else if (in->tail == j)
-		in->tail = j->prev;
-	j->prev = j->next = NULL;
+	omr_dlist_remove(&j->in->jobs, &j->link);
 }
 
 static void omr_ingest_answer(struct omr_ingest_job *j, const struct omr_submit_result *res)
@@ -101,8 +92,10 @@ static void omr_ingest_sweep(evutil_socket_t fd, short what, void *arg)
 		.status = OMR_AGAIN,
 		.error = "storage is slow to answer; try again",
 	};
-	for (struct omr_ingest_job *j = in->head; j && now - j->started_ms >= OMR_INGEST_DEADLINE_MS;
-	     j = j->next) {
+	for (struct omr_dlink *l = in->jobs.head; l; l = l->next) {
+		struct omr_ingest_job *j = OMR_DLIST_ITEM(l, struct omr_ingest_job, link);
+		if (now - j->started_ms < OMR_INGEST_DEADLINE_MS)
+			break;
 		if (j->answered)
 			continue;
 		in->late++;
@@ -271,12 +264,7 @@ void omr_ingest_submit(struct omr_ingest *in, const char *channel, const struct 
 	if (norm.optout) /* recorded, not a contact: opens no conversation for an agent */
 		norm.kind = "auto";
 	j->started_ms = omr_mono_ms();
-	j->prev = in->tail;
-	if (in->tail)
-		in->tail->next = j;
-	else
-		in->head = j;
-	in->tail = j;
+	omr_dlist_push_tail(&in->jobs, &j->link);
 	omr_store_ingest(in->env.store, channel, ev, &norm, omr_ingest_stored, j);
 	omr_inbound_norm_free(&norm);
 }

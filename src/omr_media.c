@@ -29,7 +29,7 @@ struct omr_media {
 	struct omr_curl *curl;
 	struct omr_worker *jobs;
 	char *root;
-	struct omr_fetch *fetches; /* under way (a list, for stop) */
+	struct omr_dlist fetches; /* under way, newest first (for stop) */
 	int stopping;
 	unsigned long long fetched, refused, failed;
 };
@@ -45,7 +45,7 @@ struct omr_fetch_group {
 
 /* One attachment being fetched. */
 struct omr_fetch {
-	struct omr_fetch *next, *prev;
+	struct omr_dlink link; /* in m->fetches */
 	struct omr_fetch_group *g;
 	json_t *att;          /* borrowed from the group's list */
 	char *channel;
@@ -205,13 +205,7 @@ static void omr_fetch_group_end(struct omr_fetch_group *g)
 
 static void omr_fetch_free(struct omr_fetch *f)
 {
-	struct omr_media *m = f->g->m;
-	if (f->prev)
-		f->prev->next = f->next;
-	else if (m->fetches == f)
-		m->fetches = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
+	omr_dlist_remove(&f->g->m->fetches, &f->link);
 	if (f->retry)
 		event_free(f->retry);
 	if (f->easy)
@@ -509,10 +503,7 @@ static int omr_fetch_new(struct omr_fetch_group *g, const char *channel, json_t 
 		f->auth = omr_asprintf("Authorization: Bearer %s", bearer);
 		f->headers = curl_slist_append(f->headers, f->auth);
 	}
-	f->next = g->m->fetches;
-	if (f->next)
-		f->next->prev = f;
-	g->m->fetches = f;
+	omr_dlist_push_head(&g->m->fetches, &f->link);
 	g->left++;
 	omr_fetch_start(f);
 	return 0;
@@ -559,8 +550,9 @@ void omr_media_stop(struct omr_media *m)
 	/* those waiting for a retry end now; those in curl end when the
 	 * multi handle stops (CURLE_ABORTED_BY_CALLBACK), those on the
 	 * worker when it stops */
-	for (struct omr_fetch *f = m->fetches, *next; f; f = next) {
-		next = f->next;
+	for (struct omr_dlink *l = m->fetches.head, *next; l; l = next) {
+		struct omr_fetch *f = OMR_DLIST_ITEM(l, struct omr_fetch, link);
+		next = l->next;
 		if (f->retry && evtimer_pending(f->retry, NULL)) {
 			evtimer_del(f->retry);
 			omr_fetch_cancel(f);

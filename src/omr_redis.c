@@ -38,7 +38,7 @@ enum omr_redis_state { OMR_REDIS_IDLE, OMR_REDIS_RESOLVING, OMR_REDIS_CONNECTING
 
 struct omr_redis_req {
 	struct omr_redis *r;          /* NULL once detached */
-	struct omr_redis_req *next, *prev;
+	struct omr_dlink link;        /* in r->reqs, oldest first */
 	omr_redis_cb cb;
 	void *arg;
 	int64_t sent_ms;
@@ -69,7 +69,7 @@ struct omr_redis {
 	int closed;        /* omr_redis_close: no reconnects, commands fail */
 	uint64_t generation; /* connections made so far (omr_redis_generation) */
 	struct evdns_getaddrinfo_request *resolving; /* a host name being looked up */
-	struct omr_redis_req *head, *tail;
+	struct omr_dlist reqs; /* sent or failing, not answered: oldest first */
 	size_t inflight;   /* sent, not yet answered */
 	struct omr_redis_stats stats;
 	char *sub_channel;             /* omr_redis_subscribe */
@@ -223,13 +223,7 @@ static void omr_redis_req_free(struct omr_redis_req *q)
 static void omr_redis_req_link(struct omr_redis *r, struct omr_redis_req *q)
 {
 	q->r = r;
-	q->prev = r->tail;
-	q->next = NULL;
-	if (r->tail)
-		r->tail->next = q;
-	else
-		r->head = q;
-	r->tail = q;
+	omr_dlist_push_tail(&r->reqs, &q->link);
 	r->stats.pending++;
 }
 
@@ -238,15 +232,7 @@ static void omr_redis_req_unlink(struct omr_redis_req *q)
 	struct omr_redis *r = q->r;
 	if (!r)
 		return;
-	if (q->prev)
-		q->prev->next = q->next;
-	else
-		r->head = q->next;
-	if (q->next)
-		q->next->prev = q->prev;
-	else
-		r->tail = q->prev;
-	q->next = q->prev = NULL;
+	omr_dlist_remove(&r->reqs, &q->link);
 	r->stats.pending--;
 }
 
@@ -665,8 +651,10 @@ static void omr_redis_tick(evutil_socket_t fd, short what, void *arg)
 		omr_redis_drop(r, "connect timeout");
 		return;
 	}
-	if (r->state == OMR_REDIS_READY && r->head && !r->head->fail &&
-	    now - r->head->sent_ms > r->head->timeout) {
+	const struct omr_redis_req *oldest =
+		r->reqs.head ? OMR_DLIST_ITEM(r->reqs.head, struct omr_redis_req, link) : NULL;
+	if (r->state == OMR_REDIS_READY && oldest && !oldest->fail &&
+	    now - oldest->sent_ms > oldest->timeout) {
 		r->stats.timeouts++;
 		omr_redis_drop(r, "no answer within the command timeout");
 	}
@@ -731,9 +719,11 @@ void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t)
 
 int64_t omr_redis_oldest_ms(const struct omr_redis *r)
 {
-	for (const struct omr_redis_req *q = r ? r->head : NULL; q; q = q->next)
+	for (const struct omr_dlink *l = r ? r->reqs.head : NULL; l; l = l->next) {
+		const struct omr_redis_req *q = OMR_DLIST_ITEM(l, struct omr_redis_req, link);
 		if (!q->fail)
 			return omr_mono_ms() - q->sent_ms;
+	}
 	return 0;
 }
 
@@ -769,12 +759,11 @@ void omr_redis_free(struct omr_redis *r)
 	r->state = OMR_REDIS_IDLE;
 	/* Detach every request first: hiredis may call them back while (or
 	 * after, if we are inside a callback) it frees the context. */
-	for (struct omr_redis_req *q = r->head, *next; q; q = next) {
-		next = q->next;
-		q->r = NULL;
-		q->next = q->prev = NULL;
+	while (r->reqs.head) {
+		struct omr_dlink *l = r->reqs.head;
+		OMR_DLIST_ITEM(l, struct omr_redis_req, link)->r = NULL;
+		omr_dlist_remove(&r->reqs, l);
 	}
-	r->head = r->tail = NULL;
 	if (r->ac) {
 		r->ac->data = NULL;
 		redisAsyncFree(r->ac);

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <omniroute/dlist.h>
+
 #define OMR_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define OMR_UNUSED(x) ((void)(x))
 

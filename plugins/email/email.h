@@ -28,6 +28,7 @@
 
 #include <glib.h>
 #include <jansson.h>
+#include <omniroute/dlist.h>
 #include <omniroute/plugin.h>
 
 #define EM_THREAD_PREFIX "t_"
@@ -76,9 +77,9 @@ struct em_state {
 	char domain[256];
 	char attach_dir[4096];
 	struct evconnlistener *listener;
-	struct em_conn *conns;
+	struct omr_dlist conns; /* struct em_conn, newest first */
 	size_t nconns;
-	struct em_send *sends;  /* replies being sent or waiting to retry */
+	struct omr_dlist sends; /* struct em_send: replies being sent or waiting to retry */
 	struct em_imap *imap;   /* the polled mailbox, or NULL */
 	struct em_job *jobs;    /* mails being stored */
 	int stopping;

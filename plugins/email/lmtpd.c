@@ -39,7 +39,7 @@ struct em_conn {
 	struct lmtp *lmtp;
 	struct em_job *job;     /* the message being stored */
 	int closing;            /* close once the output is written */
-	struct em_conn *next, *prev;
+	struct omr_dlink link;  /* in st->conns */
 };
 
 static void em_conn_flush(struct em_conn *c);
@@ -63,12 +63,7 @@ static void em_conn_close(struct em_conn *c)
 	struct em_state *st = c->st;
 	if (c->job)
 		em_job_detach(c->job); /* its answer has nowhere to go; the MTA retries */
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		st->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	omr_dlist_remove(&st->conns, &c->link);
 	st->nconns--;
 	bufferevent_free(c->bev);
 	lmtp_free(c->lmtp);
@@ -195,10 +190,7 @@ static void em_accept(struct evconnlistener *lst, evutil_socket_t fd, struct soc
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, EM_CONN_READ_MAX);
 	bufferevent_setcb(c->bev, em_conn_read, em_conn_write, em_conn_event, c);
-	c->next = st->conns;
-	if (st->conns)
-		st->conns->prev = c;
-	st->conns = c;
+	omr_dlist_push_head(&st->conns, &c->link);
 	st->nconns++;
 	lmtp_greet(c->lmtp);
 	em_conn_flush(c);
@@ -232,8 +224,9 @@ void em_lmtpd_stop(struct em_state *st)
 		st->listener = NULL;
 	}
 	/* connections with a message being stored finish it; idle ones go */
-	for (struct em_conn *c = st->conns, *next; c; c = next) {
-		next = c->next;
+	for (struct omr_dlink *l = st->conns.head, *next; l; l = next) {
+		struct em_conn *c = OMR_DLIST_ITEM(l, struct em_conn, link);
+		next = l->next;
 		if (!c->job)
 			em_conn_close(c);
 	}
@@ -241,6 +234,6 @@ void em_lmtpd_stop(struct em_state *st)
 
 void em_lmtpd_free(struct em_state *st)
 {
-	while (st->conns)
-		em_conn_close(st->conns);
+	while (st->conns.head)
+		em_conn_close(OMR_DLIST_ITEM(st->conns.head, struct em_conn, link));
 }

@@ -37,7 +37,7 @@ struct em_send {
 	struct curl_slist *rcpts;
 	char errbuf[CURL_ERROR_SIZE];
 	omr_timer *timer;
-	struct em_send *next, *prev;
+	struct omr_dlink link; /* in st->sends */
 	/* what the composition needs, until the history arrives */
 	char *thread, *text, *author_name, *conversation;
 	json_t *files;        /* an agent's files: [{name, type, path}] or NULL */
@@ -49,14 +49,8 @@ struct em_send {
 
 static void em_send_unlink(struct em_send *s)
 {
-	struct em_state *st = s->st;
-	if (s->prev)
-		s->prev->next = s->next;
-	else if (st->sends == s)
-		st->sends = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->next = s->prev = NULL;
+	if (omr_dlist_has(&s->st->sends, &s->link))
+		omr_dlist_remove(&s->st->sends, &s->link);
 }
 
 static void em_send_free(struct em_send *s)
@@ -545,10 +539,7 @@ int em_smtp_send(void *state, const struct omr_outbound *out)
 	if (json_array_size(json_object_get(out->data, "attachments")))
 		s->files = json_deep_copy(json_object_get(out->data, "attachments"));
 	em_send_unsub(s, json_object_get(out->data, "unsubscribe"));
-	s->next = st->sends;
-	if (st->sends)
-		st->sends->prev = s;
-	st->sends = s;
+	omr_dlist_push_head(&st->sends, &s->link);
 	if (em_history_request(s) != OMR_OK) {
 		em_send_free(s);
 		return OMR_ERROR;
@@ -558,6 +549,6 @@ int em_smtp_send(void *state, const struct omr_outbound *out)
 
 void em_smtp_free_all(struct em_state *st)
 {
-	while (st->sends)
-		em_send_free(st->sends);
+	while (st->sends.head)
+		em_send_free(OMR_DLIST_ITEM(st->sends.head, struct em_send, link));
 }

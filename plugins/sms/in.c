@@ -37,7 +37,7 @@ struct sms_held {
 
 /* deliver_sm being handled: the answers it holds until then */
 struct sms_wait {
-	struct sms_wait *next, *prev;
+	struct omr_dlink link;  /* in st->waits */
 	struct sms_state *st;
 	struct sms_held *held;  /* owned */
 	size_t nheld;
@@ -52,10 +52,7 @@ static struct sms_wait *sms_wait_new(struct sms_state *st, size_t nheld)
 	w->st = st;
 	w->held = omr_plugin_calloc(nheld, sizeof(*w->held));
 	w->nheld = nheld;
-	w->next = st->waits;
-	if (st->waits)
-		st->waits->prev = w;
-	st->waits = w;
+	omr_dlist_push_head(&st->waits, &w->link);
 	return w;
 }
 
@@ -74,12 +71,7 @@ static void sms_wait_done(struct sms_wait *w, uint32_t status)
 	struct sms_state *st = w->st;
 	for (size_t i = 0; i < w->nheld; i++)
 		sms_answer(&w->held[i], status);
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		st->waits = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
+	omr_dlist_remove(&st->waits, &w->link);
 	free(w->held);
 	free(w);
 }
@@ -365,17 +357,17 @@ void sms_in_expire(struct sms_state *st)
 void sms_in_free(struct sms_state *st)
 {
 	struct sms_mo *mo, *next;
-	struct sms_wait *w, *wn;
 	for (mo = st->mo; mo; mo = next) {
 		next = mo->next;
 		sms_mo_free(mo); /* never answered: the SMSC delivers them again */
 	}
 	st->mo = NULL;
 	st->nmo = 0;
-	for (w = st->waits; w; w = wn) {
-		wn = w->next; /* their callbacks are dropped by the host */
+	while (st->waits.head) {
+		/* their callbacks are dropped by the host */
+		struct sms_wait *w = OMR_DLIST_ITEM(st->waits.head, struct sms_wait, link);
+		omr_dlist_remove(&st->waits, &w->link);
 		free(w->held);
 		free(w);
 	}
-	st->waits = NULL;
 }

@@ -9,6 +9,8 @@
 #include <event2/bufferevent.h>
 #include <openssl/ssl.h>
 
+#include <omniroute/dlist.h>
+
 #include "sms.h"
 
 enum sms_bind_mode { SMS_BIND_TRANSCEIVER = 0, SMS_BIND_SEPARATE = 1 };
@@ -120,7 +122,7 @@ struct sms_state {
 	struct sms_mo *mo;              /* MO reassemblies */
 	size_t nmo;
 	struct event *mo_timer;         /* owned */
-	struct sms_wait *waits;         /* owned: deliver_sm being stored, answers held */
+	struct omr_dlist waits;         /* owned: struct sms_wait, deliver_sm being stored */
 	unsigned long long mo_counter;
 	long long started_ms;
 	int stopping;

@@ -405,6 +405,70 @@ static void test_utf8_chars(void **state)
 	assert_int_equal(omr_utf8_chars(NULL), 0);
 }
 
+struct dl_item {
+	int v;
+	struct omr_dlink link;
+};
+
+/* the values on l, head to tail, and tail to head (each link's prev must
+ * mirror its next) */
+static void dl_expect(const struct omr_dlist *l, const int *want, size_t n)
+{
+	size_t i = 0;
+	const struct omr_dlink *before = NULL;
+	for (const struct omr_dlink *k = l->head; k; before = k, k = k->next, i++) {
+		assert_true(i < n);
+		assert_int_equal(OMR_DLIST_ITEM(k, struct dl_item, link)->v, want[i]);
+		assert_ptr_equal(k->prev, before);
+	}
+	assert_ptr_equal(l->tail, before);
+	assert_int_equal(i, n);
+	for (const struct omr_dlink *k = l->tail; k; k = k->prev) {
+		assert_true(i > 0);
+		assert_int_equal(OMR_DLIST_ITEM(k, struct dl_item, link)->v, want[--i]);
+	}
+	assert_int_equal(i, 0);
+	assert_true((l->head == NULL) == (l->tail == NULL));
+}
+
+static void test_dlist(void **state)
+{
+	struct omr_dlist l = { NULL, NULL };
+	struct dl_item it[4] = { { 0, { NULL, NULL } }, { 1, { NULL, NULL } },
+				 { 2, { NULL, NULL } }, { 3, { NULL, NULL } } };
+	dl_expect(&l, NULL, 0);
+	assert_false(omr_dlist_has(&l, &it[0].link));
+	omr_dlist_push_tail(&l, &it[1].link);
+	omr_dlist_push_tail(&l, &it[2].link);
+	omr_dlist_push_head(&l, &it[0].link);
+	omr_dlist_push_tail(&l, &it[3].link);
+	dl_expect(&l, (const int[]){ 0, 1, 2, 3 }, 4);
+	assert_true(omr_dlist_has(&l, &it[0].link) && omr_dlist_has(&l, &it[3].link));
+	/* the middle, the head, the tail, the last */
+	omr_dlist_remove(&l, &it[2].link);
+	dl_expect(&l, (const int[]){ 0, 1, 3 }, 3);
+	assert_null(it[2].link.prev);
+	assert_null(it[2].link.next);
+	assert_false(omr_dlist_has(&l, &it[2].link));
+	omr_dlist_remove(&l, &it[0].link);
+	dl_expect(&l, (const int[]){ 1, 3 }, 2);
+	omr_dlist_remove(&l, &it[3].link);
+	dl_expect(&l, (const int[]){ 1 }, 1);
+	assert_true(omr_dlist_has(&l, &it[1].link));
+	omr_dlist_remove(&l, &it[1].link);
+	dl_expect(&l, NULL, 0);
+	assert_false(omr_dlist_has(&l, &it[1].link));
+	/* removed while walking: the walk takes next first */
+	for (int i = 0; i < 4; i++)
+		omr_dlist_push_head(&l, &it[i].link);
+	for (struct omr_dlink *k = l.head, *next; k; k = next) {
+		next = k->next;
+		if (OMR_DLIST_ITEM(k, struct dl_item, link)->v % 2)
+			omr_dlist_remove(&l, k);
+	}
+	dl_expect(&l, (const int[]){ 2, 0 }, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,7 +481,7 @@ int main(void)
 		cmocka_unit_test(test_signatures), cmocka_unit_test(test_meta_challenge),
 		cmocka_unit_test(test_crc_token),
 		cmocka_unit_test(test_retry_delay), cmocka_unit_test(test_utf8_chars),
-		cmocka_unit_test(test_format_duration),
+		cmocka_unit_test(test_format_duration), cmocka_unit_test(test_dlist),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
