@@ -337,6 +337,15 @@ def main():
         out.append((name, fmt % value if value is not None else "-", note))
         print("%-44s %12s  %s" % out[-1], flush=True)
 
+    def bounds(redis_us, daemon_us, loadgen_us, what):
+        """what these CPU costs allow at most: Redis runs its commands on one
+        thread, and the three share the machine's cores"""
+        cores = os.cpu_count() or 1
+        print("# at these costs: at most %.0f %s by Redis' one thread on a core of its own, "
+              "%.0f %s by the three on %d cores" % (
+                  1e6 / max(1, redis_us), what,
+                  cores * 1e6 / max(1, redis_us + daemon_us + loadgen_us), what, cores))
+
     try:
         base_set = redis_benchmark(redis.sock, ["-t", "set"])
         say("baseline_redis_set_per_s", base_set)
@@ -393,6 +402,8 @@ def main():
                         "inside scripts included (INFO commandstats)")
                     say("saturation_loadgen_cpu_us_per_offered", 1e6 * r["cpu_s"] / offers, "%.0f",
                         "the load generator's own, on the same two cores")
+                    bounds(1e6 * (cpu1[0] - cpu0[0]) / offers, 1e6 * (cpu1[1] - cpu0[1]) / offers,
+                           1e6 * r["cpu_s"] / offers, "conversations/s")
                     fr = r.get("frames") or {}
                     print("# frames the generator read per conversation offered: " + ", ".join(
                         "%s %.2f (%.0f B)" % (k, v["n"] / offers, v["bytes"] / max(1, v["n"]))
@@ -422,6 +433,10 @@ def main():
                     say("relay_redis_round_trips_per_message", sum(diff.values()) / msgs, "%.1f")
                     say("relay_redis_cpu_us_per_message", 1e6 * (cpu1[0] - cpu0[0]) / msgs, "%.0f")
                     say("relay_daemon_cpu_us_per_message", 1e6 * (cpu1[1] - cpu0[1]) / msgs, "%.0f")
+                    say("relay_loadgen_cpu_us_per_message", 1e6 * r["cpu_s"] / msgs, "%.0f",
+                        "the load generator's own, on the same two cores")
+                    bounds(1e6 * (cpu1[0] - cpu0[0]) / msgs, 1e6 * (cpu1[1] - cpu0[1]) / msgs,
+                           1e6 * r["cpu_s"] / msgs, "messages/s, both ways")
                     top = sorted(diff.items(), key=lambda kv: -kv[1])[:8]
                     print("# round trips per message: " + ", ".join(
                         "%s %.2f" % (k, v / msgs) for k, v in top))
