@@ -25,7 +25,6 @@
 #include "omr_store.h"
 #include "omr_util.h"
 
-#define OMR_CC_MAX 20 /* Cc recipients of a reply (docs/agent-protocol.md) */
 
 const char *omr_agents_conv_arg(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
 {
@@ -274,7 +273,7 @@ done:
 	omr_areq_free(q);
 }
 
-/* cc of a reply: a list of at most OMR_CC_MAX mail addresses; NULL, or
+/* cc of a reply: a list of at most OMR_MAIL_CC_MAX mail addresses; NULL, or
  * the refusal (malloc'ed) */
 static char *omr_agents_cc_why(const json_t *cc)
 {
@@ -282,13 +281,13 @@ static char *omr_agents_cc_why(const json_t *cc)
 	size_t i;
 	if (!json_is_array(cc))
 		return omr_strdup("cc: a list of mail addresses");
-	if (json_array_size(cc) > OMR_CC_MAX)
-		return omr_asprintf("cc: at most %d addresses", OMR_CC_MAX);
+	if (json_array_size(cc) > OMR_MAIL_CC_MAX)
+		return omr_asprintf("cc: at most %d addresses", OMR_MAIL_CC_MAX);
 	json_array_foreach(cc, i, v) {
 		const char *addr = json_string_value(v);
 		if (!addr)
 			return omr_asprintf("cc[%zu]: not a string", i);
-		if (json_string_length(v) != strlen(addr) || !omr_model_mail_ok(addr))
+		if (json_string_length(v) != strlen(addr) || !omr_mail_addr_ok(addr))
 			return omr_asprintf("cc[%zu]: not a mail address (name@example.com)", i);
 	}
 	return NULL;

@@ -161,26 +161,6 @@ int omr_model_key_ok(const char *s, size_t max)
 	return 1;
 }
 
-int omr_model_mail_ok(const char *s)
-{
-	const char *at = s ? strchr(s, '@') : NULL, *p;
-	if (!at || at == s || at - s > 64 || strlen(s) > 254 || at[1] == '\0')
-		return 0;
-	for (p = s; p < at; p++) {
-		unsigned char ch = (unsigned char)*p;
-		if (ch == '.' ? p == s || p + 1 == at || p[1] == '.'
-			      : !(isalnum(ch) && ch < 0x80) && !strchr("!#$%&'*+/=?^_`{|}~-", ch))
-			return 0;
-	}
-	for (p = at + 1; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
-		int edge = p == at + 1 || p[-1] == '.' || p[1] == '\0' || p[1] == '.';
-		if (ch == '.' ? edge : !(isalnum(ch) && ch < 0x80) && (ch != '-' || edge))
-			return 0;
-	}
-	return 1;
-}
-
 int omr_model_id_ok(const char *s, const char *prefix)
 {
 	size_t pl = strlen(prefix), n = 0;

@@ -68,11 +68,5 @@ int omr_model_key_ok(const char *s, size_t max);
  * to 40 of 0-9 a-z. Ids from clients are checked with this before they are
  * part of a key name, so that "c_x:msgs" never names another key. */
 int omr_model_id_ok(const char *s, const char *prefix);
-/* 1 if s is a bare mail address (addr-spec, ASCII): local@domain, at most
- * 254 bytes, the local part 1..64 of letters, digits, . and
- * !#$%&'*+/=?^_`{|}~- (no dot first, last or twice), the domain labels of
- * letters, digits and - (not first or last). Nothing that could end a
- * header or an SMTP command (CR, LF, space, <>, comma) passes. */
-int omr_model_mail_ok(const char *s);
 
 #endif

@@ -74,7 +74,8 @@ enum omr_plugin_kind {
 #define OMR_PLUGIN_FILES 0x8u
 /* The channel is mail: an agent's reply may name Cc recipients, an
  * outbound message's data then holds "cc": ["addr", ...] (each checked by
- * omr_model_mail_ok, at most 20), sent as a Cc header and RCPT TO. */
+ * omr_mail_addr_ok, at most OMR_MAIL_CC_MAX), sent as a Cc header and
+ * RCPT TO. */
 #define OMR_PLUGIN_CC 0x10u
 
 /* ------------------------------------------------------------------ */
@@ -650,6 +651,42 @@ static inline int omr_plugin_error(char **err_r, const char *fmt, ...)
 	va_end(ap);
 	*err_r = omr_plugin_strdup(buf);
 	return OMR_ERROR;
+}
+
+/* Cc addresses of an e-mail reply, at most (docs/agent-protocol.md): what
+ * the core takes with a reply, and what the e-mail plugin keeps of a
+ * mail's Cc for the agent's reply-all */
+#define OMR_MAIL_CC_MAX 20
+
+/* Whether s is a plain mail address as a reply's Cc may name it: at most
+ * 254 bytes, the local part 1..64 of ASCII letters, digits, . and
+ * !#$%&'*+/=?^_`{|}~- (no dot first, last or twice), the domain labels of
+ * ASCII letters, digits and - (not first or last). Nothing that could end
+ * a header or an SMTP command (CR, LF, space, <>, comma) passes; NULL does
+ * not. The one rule for the core's check of an agent's Cc and the e-mail
+ * plugin's choice of what it keeps of a mail's Cc. No locale. */
+static inline int omr_mail_addr_ok(const char *s)
+{
+	const char *at = s ? strchr(s, '@') : NULL, *p;
+	if (!at || at == s || at - s > 64 || strlen(s) > 254 || at[1] == '\0')
+		return 0;
+	for (p = s; p < at; p++) {
+		char ch = *p;
+		int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			    (ch >= '0' && ch <= '9');
+		if (ch == '.' ? p == s || p + 1 == at || p[1] == '.'
+			      : !alnum && !strchr("!#$%&'*+/=?^_`{|}~-", ch))
+			return 0;
+	}
+	for (p = at + 1; *p; p++) {
+		char ch = *p;
+		int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			    (ch >= '0' && ch <= '9');
+		int edge = p == at + 1 || p[-1] == '.' || p[1] == '\0' || p[1] == '.';
+		if (ch == '.' ? edge : !alnum && (ch != '-' || edge))
+			return 0;
+	}
+	return 1;
 }
 
 /* Whether a credential (a channel's access token) may go with a request

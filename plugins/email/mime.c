@@ -440,11 +440,12 @@ static void em_addresses(struct em_msg *m, GMimeMessage *msg)
 	InternetAddressList *cc = g_mime_message_get_cc(msg);
 	for (int i = 0; cc && i < internet_address_list_length(cc); i++) {
 		InternetAddress *ia = internet_address_list_get_address(cc, i);
-		if (!INTERNET_ADDRESS_IS_MAILBOX(ia) || json_array_size(m->cc) >= EM_CC_MAX)
+		if (!INTERNET_ADDRESS_IS_MAILBOX(ia) || json_array_size(m->cc) >= OMR_MAIL_CC_MAX)
 			continue;
 		const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-		if (!addr || !strchr(addr, '@') || strlen(addr) > 254 ||
-		    !g_utf8_validate(addr, -1, NULL) || strpbrk(addr, "<>\r\n \t,;\"()"))
+		/* only what an agent's reply-all may name again (the core refuses
+		 * a reply whose Cc has anything else) */
+		if (!omr_mail_addr_ok(addr))
 			continue;
 		if (!m->cc)
 			m->cc = json_array();

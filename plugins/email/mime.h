@@ -27,7 +27,6 @@ struct em_part {
 	size_t size;
 };
 
-#define EM_CC_MAX 20 /* Cc addresses of a mail kept (as a reply's Cc) */
 
 struct em_msg {
 	char *message_id;         /* "<...>", or NULL */
@@ -36,8 +35,9 @@ struct em_msg {
 	char *from_addr;          /* lower case; NULL when there is no usable From */
 	char *from_name;          /* decoded display name, or NULL */
 	char *to_addr;            /* the first To address, lower case, or NULL */
-	json_t *cc;               /* the Cc addresses, lower case, at most
-	                             EM_CC_MAX, or NULL when none */
+	json_t *cc;               /* the Cc addresses a reply may name
+	                             (omr_mail_addr_ok), lower case, at most
+	                             OMR_MAIL_CC_MAX, or NULL when none */
 	char *return_path;        /* the Return-Path an MTA wrote ("" for <>), or NULL */
 	char *subject;            /* decoded, or "" */
 	char *text;               /* the visible text */

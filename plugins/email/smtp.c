@@ -474,9 +474,9 @@ static void em_history_cb(void *arg, int status, json_t *json)
 	}
 }
 
-/* The Cc of a reply (checked by the core: omr_model_mail_ok), once more
- * here: an address that could end the header or the SMTP command is left
- * out. A new reference, or NULL. */
+/* The Cc of a reply (checked by the core with omr_mail_addr_ok), once more
+ * here, by the same rule: an address that could end the header or the SMTP
+ * command is left out. A new reference, or NULL. */
 static json_t *em_smtp_cc(const json_t *cc)
 {
 	json_t *r = NULL;
@@ -484,7 +484,7 @@ static json_t *em_smtp_cc(const json_t *cc)
 	size_t i;
 	json_array_foreach(cc, i, v) {
 		const char *a = json_string_value(v);
-		if (!a || !strchr(a, '@') || strlen(a) > 254 || strpbrk(a, "<>\r\n \t,;\"()"))
+		if (!omr_mail_addr_ok(a))
 			continue;
 		if (!r)
 			r = json_array();

@@ -22,7 +22,8 @@ AGENTS = omrtest.quick_agents().replace("capacity: { webchat: 3 }",
 MAIL = ("From: Eva Jansen <Eva@Example.NET>\r\n"
         "To: Support <support@example.com>, Piet <piet@example.org>\r\n"
         "Cc: Bob <Bob@Example.ORG>, support@example.com, eva@example.net, "
-        "Team <team@example.net>\r\n"
+        "Team <team@example.net>, Børre <børre@example.org>, x..y@example.org, "
+        "z@-bad.example, lllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll@example.org\r\n"
         "Subject: Offerte\r\nMessage-ID: <cc-1@example.net>\r\n"
         "Date: Wed, 25 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n\r\n"
@@ -54,7 +55,9 @@ def test(tmp):
     conv = alice.accept(alice.expect("offer")["offer"])["conversation"]
     cid = conv["id"]
     eq(conv["messages"][0]["meta"].get("cc"), ["bob@example.org", "team@example.net"],
-       "meta.cc: the mail's Cc, lower case, without our address and the sender's")
+       "meta.cc: the mail's Cc, lower case, without our address and the sender's, and "
+       "without what a reply may not name (non-ASCII, a double dot, a bad domain, a local "
+       "part over 64)")
 
     # ---- hostile cc values: refused, nothing stored, nothing sent
     refused(alice, cid, ["bob@example.org\r\nBcc: spy@evil.example"], "cc[0]: not a mail address",
@@ -126,6 +129,14 @@ def test(tmp):
     check(d.proc.poll() is None, "the daemon runs")
     v.close()
 
+    # ---- reply-all: the mail's own Cc, as the console sends it back
+    alice.send({"type": "reply", "conversation": cid, "client_msg_id": "r5", "text": "Aan allen",
+                "cc": conv["messages"][0]["meta"]["cc"]})
+    eq(alice.expect("ack", "error")["type"], "ack", "a reply-all with the mail's Cc is taken")
+    wait_for(lambda: len(smtp.mails) >= 4, what="the reply-all at the SMTP sink")
+    eq(smtp.mails[3][1], ["<eva@example.net>", "<bob@example.org>", "<team@example.net>"],
+       "reply-all: RCPT TO the customer and the mail's Cc")
+
     # ---- a reply not sent before a restart: the outbox sends it again,
     # with its Cc (kept in meta.cc)
     smtp.fail_next("451 4.3.0 busy", 1000)
@@ -138,8 +149,8 @@ def test(tmp):
     with smtp.lock:
         smtp.failures.clear()
     d.start()
-    wait_for(lambda: len(smtp.mails) >= 4, timeout=20, what="the reply sent again after the restart")
-    frm, rcpts, data = smtp.mails[3]
+    wait_for(lambda: len(smtp.mails) >= 5, timeout=20, what="the reply sent again after the restart")
+    frm, rcpts, data = smtp.mails[4]
     out = email.message_from_bytes(data, policy=email.policy.default)
     eq((rcpts, [a.addr_spec for a in out["Cc"].addresses]),
        (["<eva@example.net>", "<dave@example.org>"], ["dave@example.org"]),
