@@ -418,24 +418,29 @@ static const char *omr_auth_key(const struct omr_auth_job *j, size_t k)
 	return k ? j->ipkey : j->agent;
 }
 
-static int omr_auth_by_agent(const void *x, const void *y)
-{
-	const struct omr_auth_slot *p = x, *q = y;
-	int c = strcasecmp((*p->link)->agent, (*q->link)->agent);
-	return c ? c : (p->order > q->order) - (p->order < q->order);
-}
-
-static int omr_auth_by_ip(const void *x, const void *y)
-{
-	const struct omr_auth_slot *p = x, *q = y;
-	int c = strcmp((*p->link)->ipkey, (*q->link)->ipkey);
-	return c ? c : (p->order > q->order) - (p->order < q->order);
-}
-
 static int omr_auth_by_order(const void *x, const void *y)
 {
 	const struct omr_auth_slot *p = x, *q = y;
 	return (p->order > q->order) - (p->order < q->order);
+}
+
+/* by key k (omr_auth_key), compared as the shares are counted, then by
+ * place in the queue */
+static int omr_auth_by_key(const void *x, const void *y, size_t k)
+{
+	const struct omr_auth_slot *p = x, *q = y;
+	int c = strcasecmp(omr_auth_key(*p->link, k), omr_auth_key(*q->link, k));
+	return c ? c : omr_auth_by_order(x, y);
+}
+
+static int omr_auth_by_agent(const void *x, const void *y)
+{
+	return omr_auth_by_key(x, y, 0);
+}
+
+static int omr_auth_by_ip(const void *x, const void *y)
+{
+	return omr_auth_by_key(x, y, 1);
 }
 
 /* The queue as slots in its order (clean ones first), each with its

@@ -20,7 +20,7 @@ import time
 
 import omrtest
 from fakes import FakeSmtp
-from omrtest import (check, eq, log, Agent, Daemon, Redis, wait_for, free_port, BUILDDIR, SRCDIR,
+from omrtest import (check, eq, log, Agent, Daemon, Redis, wait_for, free_port, SRCDIR,
                      token_hash)
 
 ROUTING = omrtest.ONE_QUEUE_ROUTING + """
@@ -43,19 +43,8 @@ CORPUS = os.path.join(SRCDIR, "tests", "email", "corpus")
 
 
 def plugin(lmtp_port, smtp_port):
-    return """  - name: email
-    path: %s/plugins/email/.libs/email.so
-    config:
-      address: support@example.com
-      from_name: Example Support
-      domain: mail.example.com
-      lmtp_port: %d
-      max_size: 200000
-      smtp_url: smtp://127.0.0.1:%d
-      smtp_starttls: false
-      send_attempts: 3
-      reopen_within: 1h
-""" % (BUILDDIR, lmtp_port, smtp_port)
+    return omrtest.email_plugin(lmtp_port, smtp_port, from_name="Example Support",
+                                max_size=200000, send_attempts=3, reopen_within="1h")
 
 
 def mail(frm, subject, body, msgid, extra=""):

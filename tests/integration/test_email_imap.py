@@ -8,7 +8,7 @@ and a new UIDVALIDITY reads the mailbox again."""
 import subprocess
 
 import omrtest
-from omrtest import (check, eq, Daemon, Dovecot, Redis, wait_for, free_port, BUILDDIR, DAEMON,
+from omrtest import (check, eq, Daemon, Dovecot, Redis, wait_for, free_port, DAEMON,
                      token_hash)
 
 ROUTING = omrtest.ONE_QUEUE_ROUTING
@@ -26,26 +26,11 @@ MAILBOX = "Support NL"
 
 
 def plugin(dv, mailbox=MAILBOX, from_start=True):
-    return """  - name: email
-    path: %s/plugins/email/.libs/email.so
-    config:
-      address: support@example.com
-      domain: mail.example.com
-      lmtp_port: 0
-      max_size: 100000
-      smtp_url: smtp://127.0.0.1:%d
-      smtp_starttls: false
-      imap_url: %s
-      imap_user: %s
-      imap_password: %s
-      imap_starttls: false
-      imap_interval: 1s
-      imap_batch: 2
-      imap_from_start: %s
-      sender_rate_max: 3
-      sender_rate_window: 1h
-""" % (BUILDDIR, free_port(), dv.url(mailbox.replace(" ", "%20")), dv.user, dv.password,
-       "true" if from_start else "false")
+    return omrtest.email_plugin(
+        0, free_port(), max_size=100000, imap_url=dv.url(mailbox.replace(" ", "%20")),
+        imap_user=dv.user, imap_password=dv.password, imap_starttls="false", imap_interval="1s",
+        imap_batch=2, imap_from_start="true" if from_start else "false", sender_rate_max=3,
+        sender_rate_window="1h")
 
 
 def mail(frm, subject, body, msgid, extra=""):

@@ -19,7 +19,7 @@ import omrtest
 from fakes import (FakeGraph, FakeSmtp, WA_TOKEN, WhatsAppHook, wa_envelope,
                    wa_plugin)
 from omrtest import (check, eq, log, token_hash, free_port, Agent, Daemon, Redis, Visitor,
-                     wait_for, BUILDDIR)
+                     wait_for)
 from media_common import PAGE_ID, fetch_link, messenger_plugin, meta_hook, upload
 
 AGENTS = """
@@ -41,16 +41,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n" + b"x" * 3000 + b"\n%%EOF\n"
 
 
 def email_plugin(lmtp_port, smtp_port):
-    return """  - name: email
-    path: %s/plugins/email/.libs/email.so
-    config:
-      address: support@example.com
-      from_name: Example Support
-      domain: mail.example.com
-      lmtp_port: %d
-      smtp_url: smtp://127.0.0.1:%d
-      smtp_starttls: false
-""" % (BUILDDIR, lmtp_port, smtp_port)
+    return omrtest.email_plugin(lmtp_port, smtp_port, from_name="Example Support")
 
 
 def take(agent, offer_conv=None):
