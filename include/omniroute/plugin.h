@@ -542,7 +542,10 @@ struct omr_host_api {
 	 * a message sent after the conversation closed (the satisfaction
 	 * question and its thanks, after the wrap-up) still knows the thread
 	 * it answers. json is NULL when there is none, or it is another
-	 * channel's. Added after customer_signal (check struct_size). */
+	 * channel's. OMR_ERROR at once, and cb is never called, for no cb or
+	 * an id that cannot be one (empty, over 64 bytes, a space or a
+	 * control character). Added after customer_signal (check
+	 * struct_size). */
 	int (*history_of)(omr_host *h, const char *conversation,
 			  void (*cb)(void *arg, int status, json_t *json), void *arg);
 };

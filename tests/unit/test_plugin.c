@@ -172,6 +172,36 @@ static void test_url_token_ok(void **state)
 				 !cases[i].ok, cases[i].ok);
 }
 
+static void history_never(void *arg, int status, json_t *json)
+{
+	(void)arg;
+	(void)status;
+	(void)json;
+	fail_msg("a refused history call called back");
+}
+
+/* history and history_of refuse what cannot name a thread or a
+ * conversation before they touch the host (or Redis): none of these
+ * reaches the NULL host */
+static void test_history_args(void **state)
+{
+	const struct omr_host_api *api = omr_host_api_table();
+	char big[66];
+	(void)state;
+	memset(big, 'c', 65);
+	big[65] = '\0';
+	assert_true(api->struct_size >= offsetof(struct omr_host_api, history_of) +
+						sizeof(api->history_of));
+	const char *bad[] = { NULL, "", big, "c_1 2", "c_1\r\nDEL x", "c_\x01", "c_\x7f",
+			      "c_\xc3\xa9" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(api->history_of(NULL, bad[i], history_never, NULL), OMR_ERROR);
+	assert_int_equal(api->history_of(NULL, "c_01abc", NULL, NULL), OMR_ERROR);
+	assert_int_equal(api->history(NULL, NULL, NULL, history_never, NULL), OMR_ERROR);
+	assert_int_equal(api->history(NULL, "a", "t 1", history_never, NULL), OMR_ERROR);
+	assert_int_equal(api->history(NULL, "a", "t", NULL, NULL), OMR_ERROR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_init_failure),
 		cmocka_unit_test(test_url_token_ok),
+		cmocka_unit_test(test_history_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
