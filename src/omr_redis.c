@@ -230,7 +230,9 @@ static void omr_redis_req_link(struct omr_redis *r, struct omr_redis_req *q)
 static void omr_redis_req_unlink(struct omr_redis_req *q)
 {
 	struct omr_redis *r = q->r;
-	if (!r)
+	/* a request whose NOSCRIPT answer unlinked it, and whose EVAL could
+	 * not be sent, is finished unlinked: counted once */
+	if (!r || !omr_dlist_has(&r->reqs, &q->link))
 		return;
 	omr_dlist_remove(&r->reqs, &q->link);
 	r->stats.pending--;

@@ -18,8 +18,8 @@
 
 /* Each element holds a struct omr_dlink, the list its two ends ({ NULL,
  * NULL } is empty). The list owns nothing: whoever removes an element frees
- * it. A link is on one list at a time, and only a link on l is removed
- * from l; a removed link is { NULL, NULL }. */
+ * it. A link is on one list at a time; a removed link is { NULL, NULL }, and
+ * removing it again (or one never pushed, zeroed) changes nothing. */
 struct omr_dlink {
 	struct omr_dlink *prev, *next;
 };
@@ -54,6 +54,8 @@ static inline void omr_dlist_push_head(struct omr_dlist *l, struct omr_dlink *n)
 
 static inline void omr_dlist_remove(struct omr_dlist *l, struct omr_dlink *n)
 {
+	if (!n->prev && !n->next && l->head != n)
+		return; /* on no list */
 	if (n->prev)
 		n->prev->next = n->next;
 	else

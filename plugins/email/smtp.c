@@ -49,8 +49,7 @@ struct em_send {
 
 static void em_send_unlink(struct em_send *s)
 {
-	if (omr_dlist_has(&s->st->sends, &s->link))
-		omr_dlist_remove(&s->st->sends, &s->link);
+	omr_dlist_remove(&s->st->sends, &s->link); /* nothing when not on it */
 }
 
 static void em_send_free(struct em_send *s)

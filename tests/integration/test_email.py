@@ -12,6 +12,7 @@ import email.policy
 import json
 import http.client
 import os
+import re
 import smtplib
 import signal
 import socket
@@ -44,7 +45,7 @@ CORPUS = os.path.join(SRCDIR, "tests", "email", "corpus")
 
 def plugin(lmtp_port, smtp_port):
     return omrtest.email_plugin(lmtp_port, smtp_port, from_name="Example Support",
-                                max_size=200000, send_attempts=3, reopen_within="1h")
+                                max_size=200000, send_attempts=5, reopen_within="1h")
 
 
 def mail(frm, subject, body, msgid, extra=""):
@@ -271,12 +272,19 @@ def test(tmp):
     n = len(smtp.mails)
     prev = sent_mail(smtp, n)[2]
     addrs = "omr:{main}:cust:%s:addrs" % d.conversation(cid)["customer"]
+
+    def wrongtype():
+        m = re.search(r"errorstat_WRONGTYPE:count=(\d+)", redis.cmd("INFO", "errorstats"))
+        return int(m.group(1)) if m else 0
+    wrong = wrongtype()
     redis.cmd("RENAME", addrs, addrs + ":saved")
     redis.cmd("SET", addrs, "not a set")
     try:
         a = alice.reply(cid, "Vierde antwoord.")
         eq(a["type"], "ack", "a reply is stored while its thread cannot be read")
-        time.sleep(1.5)
+        # the plugin's read of the thread failed (reads again after 1, 2,
+        # 4 s: send_attempts 5)
+        wait_for(lambda: wrongtype() > wrong, what="the thread's read failed")
         eq(len(smtp.mails), n, "it is not sent without its thread")
         check(d.alive(), "the daemon keeps running")
     finally:

@@ -458,6 +458,14 @@ static void test_dlist(void **state)
 	omr_dlist_remove(&l, &it[1].link);
 	dl_expect(&l, NULL, 0);
 	assert_false(omr_dlist_has(&l, &it[1].link));
+	/* removing what is on no list changes nothing */
+	omr_dlist_push_tail(&l, &it[0].link);
+	omr_dlist_push_tail(&l, &it[3].link);
+	omr_dlist_remove(&l, &it[1].link);
+	omr_dlist_remove(&l, &it[3].link);
+	omr_dlist_remove(&l, &it[3].link);
+	dl_expect(&l, (const int[]){ 0 }, 1);
+	omr_dlist_remove(&l, &it[0].link);
 	/* removed while walking: the walk takes next first */
 	for (int i = 0; i < 4; i++)
 		omr_dlist_push_head(&l, &it[i].link);
