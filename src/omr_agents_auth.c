@@ -483,8 +483,8 @@ static size_t omr_auth_mine(const struct omr_agents *a, const struct omr_auth_jo
 	size_t account = 1, address = 1;
 	for (size_t l = 0; l < 2; l++) {
 		for (const struct omr_auth_job *q = lists[l]; q; q = q->next) {
-			account += strcasecmp(omr_auth_key(q, 0), omr_auth_key(j, 0)) == 0;
-			address += strcasecmp(omr_auth_key(q, 1), omr_auth_key(j, 1)) == 0;
+			account += strcasecmp(q->agent, j->agent) == 0;
+			address += strcasecmp(q->ipkey, j->ipkey) == 0;
 		}
 	}
 	return account > address ? account : address;

@@ -25,7 +25,6 @@
 #include "omr_store.h"
 #include "omr_util.h"
 
-
 const char *omr_agents_conv_arg(struct omr_agents *a, struct omr_asess *s, const json_t *msg)
 {
 	const char *conv = json_string_value(json_object_get(msg, "conversation"));

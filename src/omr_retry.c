@@ -37,7 +37,7 @@ struct omr_retry_req {
 	struct event *timer;        /* waiting for the next try */
 	int in_flight;              /* a transfer is running */
 	struct omr_retry_req *lane_next;          /* the lane's queue */
-	struct omr_retry_req *all_next, *all_prev; /* every unfinished request */
+	struct omr_dlink link;                    /* in owner->all */
 };
 
 struct omr_retry_lane {
@@ -55,7 +55,7 @@ struct omr_retry {
 	struct event_base *base;
 	struct omr_curl *curl;
 	struct omr_retry_lane *lanes;
-	struct omr_retry_req *all;
+	struct omr_dlist all; /* every unfinished request, newest first */
 	size_t waiting;             /* not in flight: queued on a lane or before a retry */
 	int stopping;
 };
@@ -93,13 +93,7 @@ size_t omr_retry_waiting(const struct omr_retry *r)
 
 static void omr_retry_req_free(struct omr_retry_req *q)
 {
-	struct omr_retry *r = q->owner;
-	if (q->all_prev)
-		q->all_prev->all_next = q->all_next;
-	else
-		r->all = q->all_next;
-	if (q->all_next)
-		q->all_next->all_prev = q->all_prev;
+	omr_dlist_remove(&q->owner->all, &q->link);
 	for (size_t i = 0; q->headers && q->headers[i]; i++)
 		free(q->headers[i]);
 	free(q->headers);
@@ -299,10 +293,7 @@ int omr_retry_send(struct omr_retry *r, const char *method, const char *url,
 	}
 	q->cb = cb;
 	q->arg = arg;
-	q->all_next = r->all;
-	if (r->all)
-		r->all->all_prev = q;
-	r->all = q;
+	omr_dlist_push_head(&r->all, &q->link);
 	omr_retry_go(q);
 	return OMR_OK;
 }
@@ -314,15 +305,14 @@ void omr_retry_stop(struct omr_retry *r)
 	r->stopping = 1;
 	/* requests waiting end now; those in flight end when curl ends its
 	 * transfers, and do not try again */
-	struct omr_retry_req *q = r->all;
-	while (q) {
-		struct omr_retry_req *next = q->all_next;
+	for (struct omr_dlink *l = r->all.head, *next; l; l = next) {
+		struct omr_retry_req *q = OMR_DLIST_ITEM(l, struct omr_retry_req, link);
+		next = l->next;
 		if (!q->in_flight) {
 			struct omr_http_response res = { .ok = 0, .error = "the daemon is stopping",
 							  .cancelled = 1 };
 			omr_retry_finish(q, &res);
 		}
-		q = next;
 	}
 	r->waiting = 0;
 }
@@ -332,8 +322,8 @@ void omr_retry_free(struct omr_retry *r)
 	if (!r)
 		return;
 	omr_retry_stop(r);
-	while (r->all) /* only if curl was not freed first: nothing may call back */
-		omr_retry_req_free(r->all);
+	while (r->all.head) /* only if curl was not freed first: nothing may call back */
+		omr_retry_req_free(OMR_DLIST_ITEM(r->all.head, struct omr_retry_req, link));
 	while (r->lanes) {
 		struct omr_retry_lane *l = r->lanes;
 		r->lanes = l->next;

@@ -27,7 +27,6 @@ struct em_part {
 	size_t size;
 };
 
-
 struct em_msg {
 	char *message_id;         /* "<...>", or NULL */
 	char *in_reply_to;        /* "<...>", or NULL */
