@@ -43,6 +43,16 @@ export function begin(what) {
 	step = what;
 }
 
+/* waits until cond() holds (polled; it may be async), or fails naming what */
+export async function until(cond, what, ms = STEP_MS) {
+	const deadline = Date.now() + ms;
+	while (!(await cond())) {
+		if (Date.now() > deadline)
+			throw new Error(`not within ${ms} ms: ${what}`);
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
 export async function shot(page, name) {
 	const file = path.join(OUT, name);
 	await page.screenshot({ path: file });
