@@ -614,7 +614,7 @@ static void omr_agents_open_cb(void *arg, const redisReply *reply, const char *e
 {
 	struct omr_areq *q = arg;
 	json_t *conv;
-	int rc = err ? -2 : omr_store_view_parse(reply, &conv, NULL);
+	int rc = err ? -2 : omr_store_view_parse(reply, omr_agents_low(q->a), &conv, NULL);
 	if (rc == 1)
 		omr_agents_send_new(q->a, q->conn,
 				    json_pack("{s:s,s:o}", "type", "history", "conversation",
@@ -642,8 +642,7 @@ void omr_agents_open(struct omr_agents *a, struct omr_asess *s, const json_t *ms
 	char *queues = omr_agents_search_queues(a, s->agent);
 	struct omr_lua_agent_view_args v = {
 		.conversation = conv, .agent = s->agent, .max = OMR_AGENT_HISTORY,
-		.earlier = OMR_AGENT_EARLIER, .low = omr_env_cfg(&a->env)->routing->engagement.low,
-		.queues = queues,
+		.earlier = OMR_AGENT_EARLIER, .queues = queues,
 	};
 	omr_lua_agent_view(a->env.store, &v, omr_agents_open_cb, q);
 	free(queues);

@@ -281,6 +281,8 @@ const char *omr_conf_reason_ok(char *const *list, const char *v);
 json_t *omr_agents_offer_frame(const json_t *conv, const json_t *offer);
 /* What the agent may send on the conversation's channel (reply window). */
 json_t *omr_agents_decorate(struct omr_agents *a, json_t *conv);
+/* engagement.low, for the customer panel of a view (omr_store_view_parse) */
+long long omr_agents_low(const struct omr_agents *a);
 void omr_agents_welcome(struct omr_agents *a, struct omr_asess *s,
 			const struct omr_lua_agent_session_reply *r);
 /* agent_view.lua for q's agent, answered to cb. */

@@ -52,7 +52,7 @@ static void omr_agents_offer_view_cb(void *arg, const redisReply *reply, const c
 {
 	struct omr_areq *q = arg;
 	json_t *conv, *offer;
-	if (!err && omr_store_view_parse(reply, &conv, &offer) == 1) {
+	if (!err && omr_store_view_parse(reply, omr_agents_low(q->a), &conv, &offer) == 1) {
 		if (offer) {
 			json_t *f = omr_agents_offer_frame(conv, offer);
 			if (f)
@@ -104,7 +104,7 @@ static void omr_agents_assigned(struct omr_areq *q, const redisReply *view)
 {
 	json_t *conv;
 	char *earlier;
-	if (omr_store_view_parse_text(view, q->a->mark, &conv, &earlier) == 1) {
+	if (omr_store_view_parse_text(view, omr_agents_low(q->a), q->a->mark, &conv, &earlier) == 1) {
 		omr_agents_tell_joined(q->a, q->agent, q->conversation, conv);
 		json_t *f = json_pack("{s:s,s:o}", "type", "assigned", "conversation",
 				      omr_agents_decorate(q->a, conv));
@@ -187,7 +187,7 @@ void omr_agents_offer_end(struct omr_agents *a, struct omr_asess *s, const json_
 		.min = r->engagement.min, .max = r->engagement.max,
 		/* the accepted conversation comes with the answer */
 		.view_max = strcmp(how, "accept") == 0 ? OMR_AGENT_HISTORY : 0,
-		.view_earlier = OMR_AGENT_EARLIER, .view_low = r->engagement.low,
+		.view_earlier = OMR_AGENT_EARLIER,
 	};
 	omr_lua_offer_end(a->env.store, &args, omr_agents_offer_end_cb, q);
 	free(sla);

@@ -34,7 +34,7 @@ static void omr_park_view_cb(void *arg, const redisReply *reply, const char *err
 	struct omr_areq *q = arg;
 	json_t *conv;
 	char *earlier;
-	if (!err && omr_store_view_parse_text(reply, q->a->mark, &conv, &earlier) == 1) {
+	if (!err && omr_store_view_parse_text(reply, omr_agents_low(q->a), q->a->mark, &conv, &earlier) == 1) {
 		json_t *c = omr_agents_decorate(q->a, conv);
 		json_object_set_new(c, "unparked", json_string(q->extra ? q->extra : "time"));
 		json_t *f = json_pack("{s:s,s:o}", "type", "assigned", "conversation", c);

@@ -98,6 +98,11 @@ json_t *omr_agents_offer_frame(const json_t *conv, const json_t *offer)
 			 "expires_in_ms", (json_int_t)(left > 0 ? left : 0), "conversation", summary);
 }
 
+long long omr_agents_low(const struct omr_agents *a)
+{
+	return omr_env_cfg(&a->env)->routing->engagement.low;
+}
+
 /* What the agent may send on the conversation's channel: the end of its
  * reply window and the templates for after it (WhatsApp). */
 json_t *omr_agents_decorate(struct omr_agents *a, json_t *conv)
@@ -119,7 +124,7 @@ void omr_agents_view(struct omr_agents *a, struct omr_areq *q, const char *conv,
 {
 	struct omr_lua_agent_view_args v = {
 		.conversation = conv, .agent = agent, .max = OMR_AGENT_HISTORY,
-		.earlier = OMR_AGENT_EARLIER, .low = omr_env_cfg(&a->env)->routing->engagement.low,
+		.earlier = OMR_AGENT_EARLIER,
 	};
 	omr_lua_agent_view(a->env.store, &v, cb, q);
 }
@@ -149,7 +154,7 @@ static void omr_welcome_conv_cb(void *arg, const redisReply *reply, const char *
 {
 	struct omr_welcome *w = arg;
 	json_t *conv, *offer;
-	if (!err && omr_store_view_parse(reply, &conv, &offer) == 1) {
+	if (!err && omr_store_view_parse(reply, omr_agents_low(w->a), &conv, &offer) == 1) {
 		const char *st = json_string_value(json_object_get(conv, "status"));
 		if (offer) {
 			json_t *f = omr_agents_offer_frame(conv, offer);
@@ -174,7 +179,6 @@ static void omr_welcome_view(struct omr_welcome *w, const char *conv)
 	struct omr_lua_agent_view_args v = {
 		.conversation = conv, .agent = w->agent, .max = OMR_AGENT_HISTORY,
 		.earlier = OMR_AGENT_EARLIER,
-		.low = omr_env_cfg(&w->a->env)->routing->engagement.low,
 	};
 	w->pending++;
 	omr_lua_agent_view(w->a->env.store, &v, omr_welcome_conv_cb, w);

@@ -13,6 +13,7 @@
 #include "omr_scripts.h"
 #include "omr_search.h"
 #include "omr_store.h"
+#include "omr_panel.h"
 #include "omr_util.h"
 
 struct omr_ingest_call;
@@ -642,8 +643,30 @@ json_t *omr_store_offer_summary(const redisReply *view, const char *preview,
 	return conv;
 }
 
-static int omr_store_view_parse_ex(const redisReply *reply, json_t **conv_r, json_t **offer_r,
-				   const char *mark, char **earlier_r)
+/* the customer panel's summary (omr_panel.c), with the identities linked
+ * with the customer (view.lib: JSON text); {} without a customer */
+static json_t *omr_store_panel(const struct omr_lua_agent_view_reply *v, long long low)
+{
+	if (!v->changes || v->changes->type != REDIS_REPLY_ARRAY)
+		return json_object();
+	const char *balance = NULL;
+	for (size_t i = 0; v->customer->type == REDIS_REPLY_ARRAY && i + 1 < v->customer->elements;
+	     i += 2)
+		if (v->customer->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(v->customer->element[i]->str, "balance") == 0 &&
+		    v->customer->element[i + 1]->type == REDIS_REPLY_STRING)
+			balance = v->customer->element[i + 1]->str;
+	json_t *panel = omr_panel_new(balance, v->changes, v->previous, low);
+	json_t *linked = v->linked && *v->linked ? json_loads(v->linked, 0, NULL) : NULL;
+	if (json_is_array(linked))
+		json_object_set_new(panel, "linked", linked);
+	else
+		json_decref(linked);
+	return panel;
+}
+
+static int omr_store_view_parse_ex(const redisReply *reply, long long low, json_t **conv_r,
+				   json_t **offer_r, const char *mark, char **earlier_r)
 {
 	struct omr_lua_agent_view_reply v;
 	int n = omr_lua_agent_view_reply(reply, &v);
@@ -680,12 +703,7 @@ static int omr_store_view_parse_ex(const redisReply *reply, json_t **conv_r, jso
 	} else {
 		json_object_set_new(cust, "previous", omr_store_earlier(v.previous));
 	}
-	/* the panel's summary (view.lib), as view.lib wrote it */
-	json_t *panel = v.panel ? json_loads(v.panel, 0, NULL) : NULL;
-	if (json_is_object(panel))
-		json_object_set_new(cust, "panel", panel);
-	else
-		json_decref(panel);
+	json_object_set_new(cust, "panel", omr_store_panel(&v, low));
 	json_object_set_new(conv, "customer", cust);
 	if (offer_r && v.offer->type == REDIS_REPLY_ARRAY && v.offer->elements) {
 		*offer_r = omr_model_from_hash(OMR_MODEL_OFFER, v.offer);
@@ -699,14 +717,15 @@ static int omr_store_view_parse_ex(const redisReply *reply, json_t **conv_r, jso
 	return 1;
 }
 
-int omr_store_view_parse(const redisReply *reply, json_t **conv_r, json_t **offer_r)
+int omr_store_view_parse(const redisReply *reply, long long low, json_t **conv_r,
+			 json_t **offer_r)
 {
-	return omr_store_view_parse_ex(reply, conv_r, offer_r, NULL, NULL);
+	return omr_store_view_parse_ex(reply, low, conv_r, offer_r, NULL, NULL);
 }
 
-int omr_store_view_parse_text(const redisReply *reply, const char *mark, json_t **conv_r,
-			      char **earlier_r)
+int omr_store_view_parse_text(const redisReply *reply, long long low, const char *mark,
+			      json_t **conv_r, char **earlier_r)
 {
 	*earlier_r = NULL;
-	return omr_store_view_parse_ex(reply, conv_r, NULL, mark, earlier_r);
+	return omr_store_view_parse_ex(reply, low, conv_r, NULL, mark, earlier_r);
 }

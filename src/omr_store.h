@@ -127,19 +127,21 @@ json_t *omr_store_offer_summary(const redisReply *view, const char *preview,
 				const char *customer_name);
 
 /* Parse an agent_view.lua reply: 1 with *conv_r (CONVERSATION of
- * docs/agent-protocol.md, new reference) and *offer_r (the offer hash as
+ * docs/agent-protocol.md, new reference; its customer's panel worked out
+ * here, omr_panel.h, low: engagement.low) and *offer_r (the offer hash as
  * JSON with remaining_ms, on Redis' clock, or NULL); 0 when the
  * conversation does not exist; -1 when it is not the agent's; -2 on a
  * malformed reply. */
-int omr_store_view_parse(const redisReply *reply, json_t **conv_r, json_t **offer_r);
+int omr_store_view_parse(const redisReply *reply, long long low, json_t **conv_r,
+			 json_t **offer_r);
 /* The same without the offer, and with the customer's earlier
  * conversations left as the text of their JSON array, *earlier_r
  * (malloc'ed, set when it returns 1): the customer's "previous" is then
  * the string mark, to be replaced by that text when the frame is written
  * (omr_model_dumps_splice). For the frames that list them on the hot path:
  * no parse, no second serialisation. */
-int omr_store_view_parse_text(const redisReply *reply, const char *mark, json_t **conv_r,
-			      char **earlier_r);
+int omr_store_view_parse_text(const redisReply *reply, long long low, const char *mark,
+			      json_t **conv_r, char **earlier_r);
 
 /* Delivery outcome of an outbound message, by our id or (msg NULL) by the
  * channel's id; statuses only move forward (see msg_status.lua). */

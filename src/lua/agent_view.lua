@@ -11,7 +11,6 @@
 -- @arg  agent    str   '' : no check (the server itself)
 -- @arg  max      int   messages, the newest
 -- @arg  earlier  int   earlier conversations of the customer at most
--- @arg  low      int   engagement.low: a balance below it is at risk
 -- @arg  queues   str   closed conversations of these queues may be read too:
 --                      comma separated, '*' every queue, '' none
 -- @reply tag      str   'ok' | 'not_yours' (nil: no such conversation)
@@ -23,9 +22,12 @@
 --                       a JSON object (text), ... }
 -- @reply offer    any   offer hash (or {})
 -- @reply now      int   Redis' clock (ms): what the offer's expires_at is measured against
--- @reply panel    str   the customer panel's summary, JSON text (view.lib:
---                       trend, standing, reasons, promises)
+-- @reply changes any   the customer's last 5 changes of the engagement
+--                       balance (JSON text each), newest first; 0 without a
+--                       customer (the customer panel's summary: omr_panel.c)
+-- @reply linked  str    the identities linked with the customer, a JSON
+--                       array of {id, name, addresses}; '' none
 -- @time
 -- @lib  search
 -- @lib  view
-return V.conv(A.conversation, A.agent, A.max, A.earlier, A.low, A.queues)
+return V.conv(A.conversation, A.agent, A.max, A.earlier, A.queues)

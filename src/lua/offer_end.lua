@@ -19,7 +19,6 @@
 --                     with the answer (view.lib), with this many messages at
 --                     most; 0: not
 -- @arg  view_earlier int  and this many of the customer's earlier conversations
--- @arg  view_low int  engagement.low (the panel's 'at risk')
 -- @time
 -- @reply tag      str   'ok' | 'gone' | 'not_yours'
 -- @reply outcome  str   accept | reject | withdraw | expire (an accept past
@@ -94,7 +93,7 @@ if how == 'accept' then
   -- conversation at their next welcome
   local view = {}
   if (A.view_max or 0) > 0 then
-    local ok, v = pcall(V.conv, conv, owner, A.view_max, A.view_earlier, A.view_low)
+    local ok, v = pcall(V.conv, conv, owner, A.view_max, A.view_earlier)
     if ok then view = v end
   end
   return { 'ok', 'accept', conv, owner, c[1] or '', c[3] or '', waited, 0, oid, view }

@@ -6,6 +6,6 @@ set -e
 b=${OMR_BUILDDIR:-.}
 s=${OMR_SRCDIR:-.}
 for f in yaml_config webchat redis_url rules webhookbot faqbot whatsapp meta x mime lmtp imap files primary \
-	reports_query explain sim sms search wc_identity canned outreach wa_templates media mail_addr; do
+	reports_query explain sim sms search wc_identity canned outreach wa_templates media mail_addr panel; do
 	"$b/tests/fuzz/fuzz_$f" "$s/tests/fuzz/corpus/$f"
 done

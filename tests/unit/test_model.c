@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "omr_model.h"
+#include "omr_panel.h"
 #include "omr_util.h"
 
 static const struct omr_model_limits lim = { .text_max = 100, .attachments_max = 2 };
@@ -263,6 +264,84 @@ static void test_mail_ok(void **state)
 	assert_false(omr_mail_addr_ok(all));
 }
 
+/* The customer panel's summary, by the rules view.lib applied before it
+ * moved to the daemon (omr_panel.c). */
+static json_t *panel(const char *balance, const char *const *changes, size_t nc,
+		     const char *const *earlier, size_t ne, long long low)
+{
+	redisReply *c = hash_reply(changes, nc), *e = hash_reply(earlier, ne);
+	json_t *p = omr_panel_new(balance, c, e, low);
+	reply_free(c);
+	reply_free(e);
+	return p;
+}
+
+static void assert_panel(json_t *p, const char *want)
+{
+	json_t *w = json_loads(want, 0, NULL);
+	assert_non_null(w);
+	if (!json_equal(p, w)) {
+		char *got = json_dumps(p, JSON_SORT_KEYS);
+		fail_msg("panel %s, want %s", got, want);
+	}
+	json_decref(w);
+	json_decref(p);
+}
+
+static void test_panel(void **state)
+{
+	(void)state;
+	/* no change, no earlier conversation: new; an unreadable balance is 0 */
+	assert_panel(panel(NULL, NULL, 0, NULL, 0, -10),
+		     "{\"trend\":\"steady\",\"standing\":\"new\",\"reasons\":[],\"promises\":[]}");
+	assert_panel(panel("x", NULL, 0, NULL, 0, 1),
+		     "{\"trend\":\"steady\",\"standing\":\"at risk\",\"reasons\":[],\"promises\":[]}");
+	/* the trend sums the points (numbers or numeric text); what is not
+	 * JSON counts as a change of nothing */
+	const char *up[] = { "{\"points\":3}", "{\"points\":\" -1 \"}", "nope", "[1]",
+			     "{\"points\":\"2x\"}" };
+	assert_panel(panel("5", up, 5, NULL, 0, -10),
+		     "{\"trend\":\"up\",\"standing\":\"good\",\"reasons\":[],\"promises\":[]}");
+	const char *down[] = { "{\"points\":-2}" };
+	assert_panel(panel("5", down, 1, NULL, 0, -10),
+		     "{\"trend\":\"down\",\"standing\":\"slipping\",\"reasons\":[],\"promises\":[]}");
+	assert_panel(panel("-11", down, 1, NULL, 0, -10),
+		     "{\"trend\":\"down\",\"standing\":\"at risk\",\"reasons\":[],\"promises\":[]}");
+	const char *zero[] = { "{\"points\":1}", "{\"points\":-1}" };
+	assert_panel(panel("0", zero, 2, NULL, 0, -10),
+		     "{\"trend\":\"steady\",\"standing\":\"good\",\"reasons\":[],\"promises\":[]}");
+
+	/* newest first: the last three distinct reasons; a promise (follow_up)
+	 * stays open until a later conversation with its reason ends otherwise */
+	const char *earlier[] = {
+		"{\"id\":\"c7\",\"status\":\"open\"}",
+		"{\"id\":\"c6\",\"closed_at\":60,\"wrapup\":{\"reason\":\"billing\",\"outcome\":\"resolved\"}}",
+		"{\"id\":\"c5\",\"created_at\":50,\"wrapup\":{\"reason\":\"moving\",\"outcome\":\"follow_up\",\"agent\":\"bob\"}}",
+		"{\"id\":\"c4\",\"closed_at\":40,\"wrapup\":{\"reason\":\"billing\",\"outcome\":\"follow_up\"}}",
+		"{\"id\":\"c3\",\"closed_at\":30,\"wrapup\":{\"reason\":\"wifi\",\"outcome\":\"follow_up\",\"agent\":7}}",
+		"{\"id\":\"c2\",\"closed_at\":20,\"wrapup\":{\"reason\":\"refund\",\"outcome\":\"resolved\"}}",
+		"{\"id\":\"c1\",\"closed_at\":10,\"wrapup\":\"not an object\"}",
+		"{\"id\":\"c0\",\"closed_at\":5,\"wrapup\":{\"outcome\":\"follow_up\"}}",
+	};
+	assert_panel(panel("1", NULL, 0, earlier, 8, -10),
+		     "{\"trend\":\"steady\",\"standing\":\"new\","
+		     "\"reasons\":[\"billing\",\"moving\",\"wifi\"],"
+		     "\"promises\":[{\"conversation\":\"c5\",\"reason\":\"moving\",\"at\":50,\"agent\":\"bob\"},"
+		     "{\"conversation\":\"c3\",\"reason\":\"wifi\",\"at\":30}]}");
+
+	/* an entry of an older version, its wrap-up amid the rest; one whose
+	 * wrap-up is not JSON where it should be is read whole; text that is
+	 * no JSON at all is passed over */
+	const char *old[] = {
+		"not json, \"wrapup\" said",
+		"{\"wrapup\":{\"reason\":\"late\",\"outcome\":\"follow_up\"},\"id\":\"c9\",\"closed_at\":90}",
+		"{\"id\":\"c8\",\"wrapup\":{\"reason\":\"lost\"},\"x\":1,\"wrapup\":{\"reason\":\"ignored\"}}",
+	};
+	assert_panel(panel("1", NULL, 0, old, 3, -10),
+		     "{\"trend\":\"steady\",\"standing\":\"new\",\"reasons\":[\"late\",\"ignored\"],"
+		     "\"promises\":[{\"conversation\":\"c9\",\"reason\":\"late\",\"at\":90}]}");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_key_ok),
 		cmocka_unit_test(test_mail_ok),
 		cmocka_unit_test(test_dumps_splice),
+		cmocka_unit_test(test_panel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

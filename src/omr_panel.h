@@ -1,0 +1,31 @@
+/*
+ * omr_panel: the customer panel's summary (docs/agent-protocol.md#customer-panel),
+ * worked out by the daemon from what a view (view.lib) read: the balance as
+ * a trend and a word, never the number; the last contact reasons of the
+ * earlier conversations; their open promises.
+ *
+ * It was view.lib's own work until its decoding of every earlier
+ * conversation's wrap-up, on Redis' one thread, was a third of a view's time
+ * there (docs/architecture.md, "Where the time goes").
+ */
+#ifndef OMR_PANEL_H
+#define OMR_PANEL_H
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+/*
+ * balance: the customer's hash field (text, NULL: none);
+ * changes: the balance's last changes (JSON texts, newest first: LRANGE of
+ *   cust:{c}:engagement 0 4);
+ * earlier: the earlier conversations as the view lists them (JSON texts,
+ *   newest first, each with its wrap-up as its last member);
+ * low: engagement.low, below which the customer is 'at risk'.
+ * Returns a new object {trend, standing, reasons, promises}; the caller owns
+ * it. Entries that are not JSON, or not what they should be, are passed
+ * over as view.lib passed them over.
+ */
+json_t *omr_panel_new(const char *balance, const redisReply *changes,
+		      const redisReply *earlier, long long low);
+
+#endif
