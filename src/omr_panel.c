@@ -49,50 +49,251 @@ static size_t omr_panel_len(const redisReply *list)
 	return list && list->type == REDIS_REPLY_ARRAY ? list->elements : 0;
 }
 
-/* the sum of the changes' points; *n: how many there are */
-static double omr_panel_sum(const redisReply *changes, size_t *n)
+/*
+ * A quick reading of the JSON the panel looks into, without building it:
+ * the members of one object, of which a few are wanted. It knows less than
+ * a parser (numbers and literals are runs of their characters, strings are
+ * not checked); what it does not take for plain (a key with an escape, a
+ * nesting deeper than OMR_PANEL_DEPTH, anything but one object) is left to
+ * jansson. On what jansson reads, both give the same (fuzz_panel checks it
+ * against omr_panel_reference). A view holds up to 20 earlier conversations:
+ * decoded by jansson, their wrap-ups cost the daemon more than the panel
+ * had cost Redis.
+ */
+#define OMR_PANEL_DEPTH 32
+
+struct omr_panel_span {
+	const char *p; /* NULL: absent */
+	size_t n;
+};
+
+static const char *omr_panel_ws(const char *p, const char *end)
 {
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* past the string that starts at p ('"'), or NULL */
+static const char *omr_panel_str_end(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+static const char *omr_panel_val_end(const char *p, const char *end, int depth);
+
+/* past the members or elements of the object or array whose opening is p */
+static const char *omr_panel_nest_end(const char *p, const char *end, int depth)
+{
+	char close = *p == '{' ? '}' : ']';
+	if (depth >= OMR_PANEL_DEPTH)
+		return NULL;
+	p = omr_panel_ws(p + 1, end);
+	if (p < end && *p == close)
+		return p + 1;
+	for (;;) {
+		if (close == '}') {
+			if (p >= end || *p != '"' || !(p = omr_panel_str_end(p, end)))
+				return NULL;
+			p = omr_panel_ws(p, end);
+			if (p >= end || *p != ':')
+				return NULL;
+			p = omr_panel_ws(p + 1, end);
+		}
+		if (!(p = omr_panel_val_end(p, end, depth + 1)))
+			return NULL;
+		p = omr_panel_ws(p, end);
+		if (p < end && *p == ',')
+			p = omr_panel_ws(p + 1, end);
+		else
+			return p < end && *p == close ? p + 1 : NULL;
+	}
+}
+
+/* past the value at p, or NULL */
+static const char *omr_panel_val_end(const char *p, const char *end, int depth)
+{
+	const char *s = p;
+	if (p >= end)
+		return NULL;
+	if (*p == '"')
+		return omr_panel_str_end(p, end);
+	if (*p == '{' || *p == '[')
+		return omr_panel_nest_end(p, end, depth);
+	while (p < end && (isalnum((unsigned char)*p) || *p == '-' || *p == '+' || *p == '.'))
+		p++;
+	return p > s ? p : NULL;
+}
+
+/*
+ * The members named in keys (NULL-ended) of the object that is all of
+ * [p, end): their values' spans into out (the last of a name twice). 1 when
+ * read; 0 when it is not one object that this reading takes for plain.
+ */
+static int omr_panel_members(const char *p, const char *end, const char *const *keys,
+			     struct omr_panel_span *out)
+{
+	p = omr_panel_ws(p, end);
+	if (p >= end || *p != '{')
+		return 0;
+	p = omr_panel_ws(p + 1, end);
+	if (p < end && *p == '}')
+		return omr_panel_ws(p + 1, end) == end;
+	for (;;) {
+		const char *k = p, *v;
+		if (p >= end || *p != '"' || !(p = omr_panel_str_end(p, end)) ||
+		    memchr(k, '\\', (size_t)(p - k)))
+			return 0;
+		size_t klen = (size_t)(p - k) - 2;
+		p = omr_panel_ws(p, end);
+		if (p >= end || *p != ':')
+			return 0;
+		v = omr_panel_ws(p + 1, end);
+		if (!(p = omr_panel_val_end(v, end, 1)))
+			return 0;
+		for (size_t i = 0; keys[i]; i++)
+			if (strlen(keys[i]) == klen && memcmp(keys[i], k + 1, klen) == 0)
+				out[i] = (struct omr_panel_span){ v, (size_t)(p - v) };
+		p = omr_panel_ws(p, end);
+		if (p < end && *p == ',')
+			p = omr_panel_ws(p + 1, end);
+		else
+			return p < end && *p == '}' && omr_panel_ws(p + 1, end) == end;
+	}
+}
+
+/* a value the reading found (NULL: absent), as jansson makes it; a string
+ * without escapes is made directly; *bad when it cannot be made */
+static json_t *omr_panel_value(struct omr_panel_span v, int *bad)
+{
+	json_t *j;
+	if (!v.p)
+		return NULL;
+	if (v.n >= 2 && v.p[0] == '"' && !memchr(v.p, '\\', v.n))
+		j = json_stringn(v.p + 1, v.n - 2);
+	else
+		j = json_loadb(v.p, v.n, JSON_DECODE_ANY, NULL);
+	if (!j)
+		*bad = 1;
+	return j;
+}
+
+/* the sum of the changes' points; *n: how many there are */
+static double omr_panel_sum(const redisReply *changes, size_t *n, int slow)
+{
+	static const char *const keys[] = { "points", NULL };
 	double sum = 0;
 	*n = omr_panel_len(changes);
 	for (size_t i = 0; i < *n; i++) {
 		const redisReply *e = changes->element[i];
-		json_t *d = omr_panel_is_text(e) ? json_loadb(e->str, e->len, 0, NULL) : NULL;
+		struct omr_panel_span v[1] = { { NULL, 0 } };
+		int bad = 0;
+		if (!omr_panel_is_text(e))
+			continue;
+		if (!slow && omr_panel_members(e->str, e->str + e->len, keys, v)) {
+			json_t *p = omr_panel_value(v[0], &bad);
+			if (!bad) {
+				sum += omr_panel_num(p);
+				json_decref(p);
+				continue;
+			}
+		}
+		json_t *d = json_loadb(e->str, e->len, 0, NULL);
 		sum += omr_panel_num(json_object_get(d, "points"));
 		json_decref(d);
 	}
 	return sum;
 }
 
+/* of an earlier conversation's wrap-up, what the panel reads; reason set:
+ * one with a contact reason */
+struct omr_panel_wrap {
+	json_t *reason, *outcome, *agent;
+};
+
+static void omr_panel_wrap_clear(struct omr_panel_wrap *w)
+{
+	json_decref(w->reason);
+	json_decref(w->outcome);
+	json_decref(w->agent);
+	*w = (struct omr_panel_wrap){ NULL, NULL, NULL };
+}
+
+/* from a decoded wrap-up (any JSON value) */
+static void omr_panel_wrap_of(json_t *v, struct omr_panel_wrap *w)
+{
+	if (json_is_object(v) && json_is_string(json_object_get(v, "reason"))) {
+		w->reason = json_incref(json_object_get(v, "reason"));
+		w->outcome = json_incref(json_object_get(v, "outcome"));
+		w->agent = json_incref(json_object_get(v, "agent"));
+	}
+}
+
+/* the wrap-up [p, end) read quickly: 0 when it must be decoded */
+static int omr_panel_wrap_scan(const char *p, const char *end, struct omr_panel_wrap *w)
+{
+	static const char *const keys[] = { "reason", "outcome", "agent", NULL };
+	struct omr_panel_span v[3] = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
+	int bad = 0;
+
+	p = omr_panel_ws(p, end);
+	if (p < end && *p != '{') {
+		/* not an object: no wrap-up of the panel's, if it is JSON */
+		const char *e = omr_panel_val_end(p, end, 0);
+		return e && omr_panel_ws(e, end) == end;
+	}
+	if (!omr_panel_members(p, end, keys, v))
+		return 0;
+	w->reason = omr_panel_value(v[0], &bad);
+	w->outcome = omr_panel_value(v[1], &bad);
+	w->agent = omr_panel_value(v[2], &bad);
+	if (bad) {
+		omr_panel_wrap_clear(w);
+		return 0;
+	}
+	if (!json_is_string(w->reason))
+		omr_panel_wrap_clear(w);
+	return 1;
+}
+
 /*
- * An earlier conversation's wrap-up when it has a contact reason (new
- * reference), else NULL. The wrap-up is the entry's last member (view.lib
- * appends it as stored, after the rest, none of which is named wrapup), and
- * only it is decoded; the whole entry only when it is elsewhere (kept in
- * cust:{c}:past by an older version, which encoded it with the rest).
+ * An earlier conversation's wrap-up, into *w (its reason NULL: none with a
+ * contact reason). The wrap-up is the entry's last member (view.lib appends
+ * it as stored, after the rest, none of which is named wrapup), and only it
+ * is read; the whole entry only when it is elsewhere (kept in cust:{c}:past
+ * by an older version, which encoded it with the rest).
  */
-static json_t *omr_panel_wrapup(const redisReply *e)
+static void omr_panel_wrapup(const redisReply *e, struct omr_panel_wrap *w, int slow)
 {
 	static const char mark[] = ",\"wrapup\":";
 	const size_t mlen = sizeof(mark) - 1;
-	json_t *w = NULL;
+	json_t *v = NULL;
 
+	*w = (struct omr_panel_wrap){ NULL, NULL, NULL };
 	if (!omr_panel_is_text(e))
-		return NULL;
+		return;
 	const char *at = e->len > mlen ? memmem(e->str, e->len, mark, mlen) : NULL;
 	if (at) {
 		size_t from = (size_t)(at - e->str) + mlen;
-		if (e->len > from + 1)
-			w = json_loadb(at + mlen, e->len - from - 1, JSON_DECODE_ANY, NULL);
+		if (e->len > from + 1) {
+			if (!slow && omr_panel_wrap_scan(at + mlen, e->str + e->len - 1, w))
+				return;
+			v = json_loadb(at + mlen, e->len - from - 1, JSON_DECODE_ANY, NULL);
+		}
 	}
-	if (!w && memmem(e->str, e->len, "\"wrapup\"", 8)) {
+	if (!v && memmem(e->str, e->len, "\"wrapup\"", 8)) {
 		json_t *p = json_loadb(e->str, e->len, 0, NULL);
-		w = json_incref(json_object_get(p, "wrapup"));
+		v = json_incref(json_object_get(p, "wrapup"));
 		json_decref(p);
 	}
-	if (json_is_object(w) && json_is_string(json_object_get(w, "reason")))
-		return w;
-	json_decref(w);
-	return NULL;
+	omr_panel_wrap_of(v, w);
+	json_decref(v);
 }
 
 static int omr_panel_by_at(const void *a, const void *b)
@@ -103,7 +304,7 @@ static int omr_panel_by_at(const void *a, const void *b)
 }
 
 /* a promise of the earlier conversation e, its wrap-up w; NULL when e is no JSON */
-static json_t *omr_panel_promise(const redisReply *e, json_t *w)
+static json_t *omr_panel_promise(const redisReply *e, const struct omr_panel_wrap *w)
 {
 	json_t *p = json_loadb(e->str, e->len, JSON_DECODE_ANY, NULL);
 	if (!json_is_object(p) && !json_is_array(p)) {
@@ -116,25 +317,26 @@ static json_t *omr_panel_promise(const redisReply *e, json_t *w)
 		at = json_object_get(p, "created_at");
 	if (json_object_get(p, "id"))
 		json_object_set(out, "conversation", json_object_get(p, "id"));
-	json_object_set(out, "reason", json_object_get(w, "reason"));
+	json_object_set(out, "reason", w->reason);
 	if (at)
 		json_object_set(out, "at", at);
-	if (json_is_string(json_object_get(w, "agent")))
-		json_object_set(out, "agent", json_object_get(w, "agent"));
+	if (json_is_string(w->agent))
+		json_object_set(out, "agent", w->agent);
 	json_decref(p);
 	return out;
 }
 
 /* the open promises, oldest first followed: newest first */
-static json_t *omr_panel_promises(const redisReply *earlier, json_t *const *wraps, size_t n)
+static json_t *omr_panel_promises(const redisReply *earlier, const struct omr_panel_wrap *wraps,
+				  size_t n)
 {
 	json_t *open = json_object();
 	for (size_t i = n; i-- > 0;) {
-		json_t *w = wraps[i];
-		if (!w)
+		const struct omr_panel_wrap *w = &wraps[i];
+		if (!w->reason)
 			continue;
-		const char *reason = json_string_value(json_object_get(w, "reason"));
-		const char *outcome = json_string_value(json_object_get(w, "outcome"));
+		const char *reason = json_string_value(w->reason);
+		const char *outcome = json_string_value(w->outcome);
 		if (outcome && strcmp(outcome, "follow_up") == 0) {
 			json_t *p = omr_panel_promise(earlier->element[i], w);
 			if (p)
@@ -158,13 +360,13 @@ static json_t *omr_panel_promises(const redisReply *earlier, json_t *const *wrap
 	return out;
 }
 
-static json_t *omr_panel_reasons(json_t *const *wraps, size_t n)
+static json_t *omr_panel_reasons(const struct omr_panel_wrap *wraps, size_t n)
 {
 	json_t *out = json_array();
 	for (size_t i = 0; i < n && json_array_size(out) < OMR_PANEL_REASONS; i++) {
-		if (!wraps[i])
+		json_t *r = wraps[i].reason;
+		if (!r)
 			continue;
-		json_t *r = json_object_get(wraps[i], "reason");
 		size_t j;
 		json_t *seen;
 		json_array_foreach(out, j, seen)
@@ -176,11 +378,11 @@ static json_t *omr_panel_reasons(json_t *const *wraps, size_t n)
 	return out;
 }
 
-json_t *omr_panel_new(const char *balance, const redisReply *changes,
-		      const redisReply *earlier, long long low)
+static json_t *omr_panel_make(const char *balance, const redisReply *changes,
+			      const redisReply *earlier, long long low, int slow)
 {
 	size_t nchanges, n = omr_panel_len(earlier);
-	double sum = omr_panel_sum(changes, &nchanges);
+	double sum = omr_panel_sum(changes, &nchanges, slow);
 	const char *trend = sum > 0 ? "up" : sum < 0 ? "down" : "steady";
 	const char *word = "good";
 
@@ -191,14 +393,26 @@ json_t *omr_panel_new(const char *balance, const redisReply *changes,
 	else if (nchanges == 0)
 		word = "new";
 
-	json_t **wraps = omr_calloc(n ? n : 1, sizeof(*wraps));
+	struct omr_panel_wrap *wraps = omr_calloc(n ? n : 1, sizeof(*wraps));
 	for (size_t i = 0; i < n; i++)
-		wraps[i] = omr_panel_wrapup(earlier->element[i]);
+		omr_panel_wrapup(earlier->element[i], &wraps[i], slow);
 	json_t *out = json_pack("{s:s,s:s,s:o,s:o}", "trend", trend, "standing", word,
 				"reasons", omr_panel_reasons(wraps, n),
 				"promises", omr_panel_promises(earlier, wraps, n));
 	for (size_t i = 0; i < n; i++)
-		json_decref(wraps[i]);
+		omr_panel_wrap_clear(&wraps[i]);
 	free(wraps);
 	return out;
+}
+
+json_t *omr_panel_new(const char *balance, const redisReply *changes,
+		      const redisReply *earlier, long long low)
+{
+	return omr_panel_make(balance, changes, earlier, low, 0);
+}
+
+json_t *omr_panel_reference(const char *balance, const redisReply *changes,
+			    const redisReply *earlier, long long low)
+{
+	return omr_panel_make(balance, changes, earlier, low, 1);
 }

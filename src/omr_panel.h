@@ -28,4 +28,9 @@
 json_t *omr_panel_new(const char *balance, const redisReply *changes,
 		      const redisReply *earlier, long long low);
 
+/* The same, every JSON text decoded whole by jansson: what omr_panel_new
+ * must agree with (fuzz_panel, test_model); slower. */
+json_t *omr_panel_reference(const char *balance, const redisReply *changes,
+			    const redisReply *earlier, long long low);
+
 #endif

@@ -18,11 +18,11 @@
 #include <event2/dns.h>
 #include <event2/util.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
 #include <openssl/sha.h>
 
 #include "omr_log.h"
 #include "omr_redis.h"
+#include "omr_redis_int.h"
 #include "omr_util.h"
 
 #define OMR_REDIS_BACKOFF_MIN 100
@@ -539,7 +539,7 @@ static void omr_redis_connect_to(struct omr_redis *r, const char *host)
 		return;
 	}
 	ac->data = r;
-	if (redisLibeventAttach(ac, r->base) != REDIS_OK) {
+	if (omr_redis_ev_attach(ac, r->base) != REDIS_OK) {
 		redisAsyncFree(ac);
 		r->state = OMR_REDIS_IDLE;
 		omr_redis_schedule_retry(r);

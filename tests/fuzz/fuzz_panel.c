@@ -4,7 +4,9 @@
  * versions of them). The input is lines: "b..." the balance, "c..." a
  * change, anything else an earlier conversation. Whatever they hold, the
  * summary has its four members, of their types: a trend and a standing of
- * their few words, at most three reasons (text), promises with a reason. */
+ * their few words, at most three reasons (text), promises with a reason.
+ * When every text is JSON, the quick reading of them gives what decoding
+ * each whole gives (omr_panel_reference). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,19 @@ static void drop(redisReply *list)
 		free(list->element[i]);
 	}
 	free(list->element);
+}
+
+/* every text of the list is JSON (jansson reads it) */
+static int all_json(const redisReply *list)
+{
+	for (size_t i = 0; i < list->elements; i++) {
+		json_t *j = json_loadb(list->element[i]->str, list->element[i]->len,
+				       JSON_DECODE_ANY, NULL);
+		if (!j)
+			return 0;
+		json_decref(j);
+	}
+	return 1;
 }
 
 static int one_of(const json_t *v, const char *const *words)
@@ -77,6 +92,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_array_foreach(promises, i, v)
 		if (!json_is_object(v) || !json_is_string(json_object_get(v, "reason")))
 			abort();
+	if (all_json(&changes) && all_json(&earlier)) {
+		json_t *ref = omr_panel_reference(balance, &changes, &earlier, -10);
+		if (!json_equal(out, ref))
+			abort();
+		json_decref(ref);
+	}
 	json_decref(out);
 	free(balance);
 	drop(&changes);

@@ -271,6 +271,10 @@ static json_t *panel(const char *balance, const char *const *changes, size_t nc,
 {
 	redisReply *c = hash_reply(changes, nc), *e = hash_reply(earlier, ne);
 	json_t *p = omr_panel_new(balance, c, e, low);
+	/* the quick reading of the texts gives what decoding them whole gives */
+	json_t *ref = omr_panel_reference(balance, c, e, low);
+	assert_true(json_equal(p, ref));
+	json_decref(ref);
 	reply_free(c);
 	reply_free(e);
 	return p;
@@ -340,6 +344,21 @@ static void test_panel(void **state)
 	assert_panel(panel("1", NULL, 0, old, 3, -10),
 		     "{\"trend\":\"steady\",\"standing\":\"new\",\"reasons\":[\"late\",\"ignored\"],"
 		     "\"promises\":[{\"conversation\":\"c9\",\"reason\":\"late\",\"at\":90}]}");
+
+	/* what the quick reading leaves to jansson: an escaped key (it names
+	 * what it spells: points 9, a first reason the later ones replace), a
+	 * string with escapes, a name twice (the last counts), a wrap-up that
+	 * is no object, nesting deeper than it reads, points as text */
+	const char *pts[] = { "{\"points\":\"2\",\"points\":-4}", "{\"p\\u006fints\":9}" };
+	const char *odd[] = {
+		"{\"id\":\"a\",\"closed_at\":9,\"wrapup\":{\"reason\":\"r\\u00e9\",\"outcome\":\"follow_up\",\"agent\":\"\\\"q\"}}",
+		"{\"id\":\"b\",\"wrapup\":{\"re\\u0061son\":\"esc\",\"reason\":\"x\",\"reason\":\"y\"}}",
+		"{\"id\":\"c\",\"wrapup\":null}",
+		"{\"id\":\"d\",\"wrapup\":{\"reason\":\"deep\",\"n\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}",
+	};
+	assert_panel(panel("0", pts, 2, odd, 4, -10),
+		     "{\"trend\":\"up\",\"standing\":\"good\",\"reasons\":[\"r\u00e9\",\"y\",\"deep\"],"
+		     "\"promises\":[{\"conversation\":\"a\",\"reason\":\"r\u00e9\",\"at\":9,\"agent\":\"\\\"q\"}]}");
 }
 
 int main(void)
