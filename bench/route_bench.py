@@ -207,8 +207,10 @@ def build_loadgen(tmp):
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
         return None
-    p = subprocess.run([cc, "-O2", "-o", exe, os.path.join(HERE, "route", "loadgen.c"),
-                        "-ljansson"], capture_output=True, text=True)
+    src = os.path.join(omrtest.SRCDIR, "src")
+    p = subprocess.run([cc, "-O2", "-I", src, "-o", exe, os.path.join(HERE, "route", "loadgen.c"),
+                        os.path.join(src, "omr_jscan.c"), "-ljansson"],
+                       capture_output=True, text=True)
     if p.returncode != 0:
         sys.stderr.write("loadgen.c did not build, load.mjs instead:\n%s\n" % p.stderr[-1500:])
         return None

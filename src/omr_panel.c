@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include "omr_jscan.h"
 #include "omr_panel.h"
 #include "omr_util.h"
 
@@ -50,139 +51,14 @@ static size_t omr_panel_len(const redisReply *list)
 }
 
 /*
- * A quick reading of the JSON the panel looks into, without building it:
- * the members of one object, of which a few are wanted. It knows less than
- * a parser (numbers and literals are runs of their characters, strings are
- * not checked); what it does not take for plain (a key with an escape, a
- * nesting deeper than OMR_PANEL_DEPTH, anything but one object) is left to
- * jansson. On what jansson reads, both give the same (fuzz_panel checks it
- * against omr_panel_reference). A view holds up to 20 earlier conversations:
- * decoded by jansson, their wrap-ups cost the daemon more than the panel
- * had cost Redis.
+ * What the panel reads of the JSON texts (the wrap-ups' reason, outcome and
+ * agent, the changes' points) it reads with omr_jscan: the members it
+ * needs, without building the JSON; what that reading does not take for
+ * plain is left to jansson. On what jansson reads, both give the same
+ * (fuzz_panel checks it against omr_panel_reference). A view holds up to 20
+ * earlier conversations: decoded by jansson, their wrap-ups cost the daemon
+ * more than the panel had cost Redis.
  */
-#define OMR_PANEL_DEPTH 32
-
-struct omr_panel_span {
-	const char *p; /* NULL: absent */
-	size_t n;
-};
-
-static const char *omr_panel_ws(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-/* past the string that starts at p ('"'), or NULL */
-static const char *omr_panel_str_end(const char *p, const char *end)
-{
-	for (p++; p < end; p++) {
-		if (*p == '\\')
-			p++;
-		else if (*p == '"')
-			return p + 1;
-	}
-	return NULL;
-}
-
-static const char *omr_panel_val_end(const char *p, const char *end, int depth);
-
-/* past the members or elements of the object or array whose opening is p */
-static const char *omr_panel_nest_end(const char *p, const char *end, int depth)
-{
-	char close = *p == '{' ? '}' : ']';
-	if (depth >= OMR_PANEL_DEPTH)
-		return NULL;
-	p = omr_panel_ws(p + 1, end);
-	if (p < end && *p == close)
-		return p + 1;
-	for (;;) {
-		if (close == '}') {
-			if (p >= end || *p != '"' || !(p = omr_panel_str_end(p, end)))
-				return NULL;
-			p = omr_panel_ws(p, end);
-			if (p >= end || *p != ':')
-				return NULL;
-			p = omr_panel_ws(p + 1, end);
-		}
-		if (!(p = omr_panel_val_end(p, end, depth + 1)))
-			return NULL;
-		p = omr_panel_ws(p, end);
-		if (p < end && *p == ',')
-			p = omr_panel_ws(p + 1, end);
-		else
-			return p < end && *p == close ? p + 1 : NULL;
-	}
-}
-
-/* past the value at p, or NULL */
-static const char *omr_panel_val_end(const char *p, const char *end, int depth)
-{
-	const char *s = p;
-	if (p >= end)
-		return NULL;
-	if (*p == '"')
-		return omr_panel_str_end(p, end);
-	if (*p == '{' || *p == '[')
-		return omr_panel_nest_end(p, end, depth);
-	while (p < end && (isalnum((unsigned char)*p) || *p == '-' || *p == '+' || *p == '.'))
-		p++;
-	return p > s ? p : NULL;
-}
-
-/*
- * The members named in keys (NULL-ended) of the object that is all of
- * [p, end): their values' spans into out (the last of a name twice). 1 when
- * read; 0 when it is not one object that this reading takes for plain.
- */
-static int omr_panel_members(const char *p, const char *end, const char *const *keys,
-			     struct omr_panel_span *out)
-{
-	p = omr_panel_ws(p, end);
-	if (p >= end || *p != '{')
-		return 0;
-	p = omr_panel_ws(p + 1, end);
-	if (p < end && *p == '}')
-		return omr_panel_ws(p + 1, end) == end;
-	for (;;) {
-		const char *k = p, *v;
-		if (p >= end || *p != '"' || !(p = omr_panel_str_end(p, end)) ||
-		    memchr(k, '\\', (size_t)(p - k)))
-			return 0;
-		size_t klen = (size_t)(p - k) - 2;
-		p = omr_panel_ws(p, end);
-		if (p >= end || *p != ':')
-			return 0;
-		v = omr_panel_ws(p + 1, end);
-		if (!(p = omr_panel_val_end(v, end, 1)))
-			return 0;
-		for (size_t i = 0; keys[i]; i++)
-			if (strlen(keys[i]) == klen && memcmp(keys[i], k + 1, klen) == 0)
-				out[i] = (struct omr_panel_span){ v, (size_t)(p - v) };
-		p = omr_panel_ws(p, end);
-		if (p < end && *p == ',')
-			p = omr_panel_ws(p + 1, end);
-		else
-			return p < end && *p == '}' && omr_panel_ws(p + 1, end) == end;
-	}
-}
-
-/* a value the reading found (NULL: absent), as jansson makes it; a string
- * without escapes is made directly; *bad when it cannot be made */
-static json_t *omr_panel_value(struct omr_panel_span v, int *bad)
-{
-	json_t *j;
-	if (!v.p)
-		return NULL;
-	if (v.n >= 2 && v.p[0] == '"' && !memchr(v.p, '\\', v.n))
-		j = json_stringn(v.p + 1, v.n - 2);
-	else
-		j = json_loadb(v.p, v.n, JSON_DECODE_ANY, NULL);
-	if (!j)
-		*bad = 1;
-	return j;
-}
 
 /* the sum of the changes' points; *n: how many there are */
 static double omr_panel_sum(const redisReply *changes, size_t *n, int slow)
@@ -192,12 +68,12 @@ static double omr_panel_sum(const redisReply *changes, size_t *n, int slow)
 	*n = omr_panel_len(changes);
 	for (size_t i = 0; i < *n; i++) {
 		const redisReply *e = changes->element[i];
-		struct omr_panel_span v[1] = { { NULL, 0 } };
+		struct omr_jscan_span v[1] = { { NULL, 0 } };
 		int bad = 0;
 		if (!omr_panel_is_text(e))
 			continue;
-		if (!slow && omr_panel_members(e->str, e->str + e->len, keys, v)) {
-			json_t *p = omr_panel_value(v[0], &bad);
+		if (!slow && omr_jscan_members(e->str, e->str + e->len, keys, v)) {
+			json_t *p = omr_jscan_value(v[0], &bad);
 			if (!bad) {
 				sum += omr_panel_num(p);
 				json_decref(p);
@@ -239,20 +115,20 @@ static void omr_panel_wrap_of(json_t *v, struct omr_panel_wrap *w)
 static int omr_panel_wrap_scan(const char *p, const char *end, struct omr_panel_wrap *w)
 {
 	static const char *const keys[] = { "reason", "outcome", "agent", NULL };
-	struct omr_panel_span v[3] = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
+	struct omr_jscan_span v[3] = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
 	int bad = 0;
 
-	p = omr_panel_ws(p, end);
+	p = omr_jscan_ws(p, end);
 	if (p < end && *p != '{') {
 		/* not an object: no wrap-up of the panel's, if it is JSON */
-		const char *e = omr_panel_val_end(p, end, 0);
-		return e && omr_panel_ws(e, end) == end;
+		const char *e = omr_jscan_value_end(p, end);
+		return e && omr_jscan_ws(e, end) == end;
 	}
-	if (!omr_panel_members(p, end, keys, v))
+	if (!omr_jscan_members(p, end, keys, v))
 		return 0;
-	w->reason = omr_panel_value(v[0], &bad);
-	w->outcome = omr_panel_value(v[1], &bad);
-	w->agent = omr_panel_value(v[2], &bad);
+	w->reason = omr_jscan_value(v[0], &bad);
+	w->outcome = omr_jscan_value(v[1], &bad);
+	w->agent = omr_jscan_value(v[2], &bad);
 	if (bad) {
 		omr_panel_wrap_clear(w);
 		return 0;

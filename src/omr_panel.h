@@ -22,8 +22,10 @@
  *   newest first, each with its wrap-up as its last member);
  * low: engagement.low, below which the customer is 'at risk'.
  * Returns a new object {trend, standing, reasons, promises}; the caller owns
- * it. Entries that are not JSON, or not what they should be, are passed
- * over as view.lib passed them over.
+ * it. On JSON texts it gives what view.lib gave; an entry that is not what
+ * it should be is passed over as view.lib passed it over. Text that is no
+ * JSON may count where view.lib's decoding refused it (a member beside a
+ * wanted one spelled `tru`): the scripts write these texts with cjson.
  */
 json_t *omr_panel_new(const char *balance, const redisReply *changes,
 		      const redisReply *earlier, long long low);
