@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "omr_model.h"
+#include "omr_jscan.h"
 #include "omr_panel.h"
 #include "omr_util.h"
 
@@ -361,6 +362,53 @@ static void test_panel(void **state)
 		     "\"promises\":[{\"conversation\":\"a\",\"reason\":\"r\u00e9\",\"at\":9,\"agent\":\"\\\"q\"}]}");
 }
 
+/* omr_jscan: the members asked for, as spans; what it does not take for
+ * plain is refused (the caller falls back on jansson), never read past */
+static int scan(const char *text, size_t len, struct omr_jscan_span *out)
+{
+	static const char *const keys[] = { "a", "b", NULL };
+	out[0] = out[1] = (struct omr_jscan_span){ NULL, 0 };
+	return omr_jscan_members(text, text + len, keys, out);
+}
+
+static void test_jscan(void **state)
+{
+	struct omr_jscan_span v[2];
+	(void)state;
+	const char *t = " { \"x\" : [1, {\"a\": 2}], \"a\" : \"s\\\"t\", \"b\":{\"c\":[]} , \"a\":7 } ";
+	assert_int_equal(scan(t, strlen(t), v), 1);
+	assert_int_equal(v[0].n, 1); /* the last "a" */
+	assert_memory_equal(v[0].p, "7", 1);
+	assert_int_equal(v[1].n, 8);
+	assert_memory_equal(v[1].p, "{\"c\":[]}", 8);
+	int bad = 0;
+	json_t *j = omr_jscan_value(v[1], &bad);
+	assert_false(bad);
+	assert_true(json_is_array(json_object_get(j, "c")));
+	json_decref(j);
+	assert_int_equal(scan("{}", 2, v), 1);
+	assert_null(v[0].p);
+	/* refused: no object, trailing text, an escaped key, unterminated,
+	 * a lone backslash at the end, too deep, a member without value */
+	const char *no[] = { "[1]", "\"a\"", "{\"a\":1} x", "{\"\\u0061\":1}", "{\"a\":\"x",
+			     "{\"a\":\"x\\", "{\"a\":}", "{\"a\" 1}", "{\"a\":1,}", "", "{" };
+	for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++)
+		assert_int_equal(scan(no[i], strlen(no[i]), v), 0);
+	char deep[2 * OMR_JSCAN_DEPTH + 16];
+	size_t n = 0;
+	n += (size_t)snprintf(deep, sizeof(deep), "{\"a\":");
+	for (int i = 0; i < OMR_JSCAN_DEPTH; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < OMR_JSCAN_DEPTH; i++)
+		deep[n++] = ']';
+	deep[n++] = '}';
+	assert_int_equal(scan(deep, n, v), 0);
+	/* the text's end is where the span says, not a NUL: a value cut short
+	 * at end is refused */
+	assert_int_equal(scan("{\"a\":12}", 6, v), 0);
+	assert_int_equal(scan("{\"a\":12}", 8, v), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_mail_ok),
 		cmocka_unit_test(test_dumps_splice),
 		cmocka_unit_test(test_panel),
+		cmocka_unit_test(test_jscan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
