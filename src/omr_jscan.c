@@ -123,3 +123,28 @@ const char *omr_jscan_value_end(const char *p, const char *end)
 {
 	return omr_jscan_val_end(p, end, 0);
 }
+
+int omr_jscan_get(const char *p, const char *end, const char *const *keys, json_t **out)
+{
+	struct omr_jscan_span v[8];
+	size_t n = 0;
+	int bad = 0;
+
+	while (keys[n])
+		out[n++] = NULL;
+	if (n > sizeof(v) / sizeof(*v))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct omr_jscan_span){ NULL, 0 };
+	if (!omr_jscan_members(p, end, keys, v))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		out[i] = omr_jscan_value(v[i], &bad);
+	if (!bad)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		json_decref(out[i]);
+		out[i] = NULL;
+	}
+	return 0;
+}

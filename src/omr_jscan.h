@@ -45,4 +45,9 @@ int omr_jscan_members(const char *p, const char *end, const char *const *keys,
  * string without escapes is made directly; *bad set when it cannot be */
 json_t *omr_jscan_value(struct omr_jscan_span v, int *bad);
 
+/* The members named in keys of the object [p, end), decoded: out[i] a new
+ * reference, NULL for a name absent. 1 when read and every value decoded;
+ * 0 otherwise, every out[i] NULL (then decode the text with jansson). */
+int omr_jscan_get(const char *p, const char *end, const char *const *keys, json_t **out);
+
 #endif

@@ -68,17 +68,13 @@ static double omr_panel_sum(const redisReply *changes, size_t *n, int slow)
 	*n = omr_panel_len(changes);
 	for (size_t i = 0; i < *n; i++) {
 		const redisReply *e = changes->element[i];
-		struct omr_jscan_span v[1] = { { NULL, 0 } };
-		int bad = 0;
+		json_t *points[1];
 		if (!omr_panel_is_text(e))
 			continue;
-		if (!slow && omr_jscan_members(e->str, e->str + e->len, keys, v)) {
-			json_t *p = omr_jscan_value(v[0], &bad);
-			if (!bad) {
-				sum += omr_panel_num(p);
-				json_decref(p);
-				continue;
-			}
+		if (!slow && omr_jscan_get(e->str, e->str + e->len, keys, points)) {
+			sum += omr_panel_num(points[0]);
+			json_decref(points[0]);
+			continue;
 		}
 		json_t *d = json_loadb(e->str, e->len, 0, NULL);
 		sum += omr_panel_num(json_object_get(d, "points"));
@@ -115,8 +111,7 @@ static void omr_panel_wrap_of(json_t *v, struct omr_panel_wrap *w)
 static int omr_panel_wrap_scan(const char *p, const char *end, struct omr_panel_wrap *w)
 {
 	static const char *const keys[] = { "reason", "outcome", "agent", NULL };
-	struct omr_jscan_span v[3] = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
-	int bad = 0;
+	json_t *v[3];
 
 	p = omr_jscan_ws(p, end);
 	if (p < end && *p != '{') {
@@ -124,15 +119,9 @@ static int omr_panel_wrap_scan(const char *p, const char *end, struct omr_panel_
 		const char *e = omr_jscan_value_end(p, end);
 		return e && omr_jscan_ws(e, end) == end;
 	}
-	if (!omr_jscan_members(p, end, keys, v))
+	if (!omr_jscan_get(p, end, keys, v))
 		return 0;
-	w->reason = omr_jscan_value(v[0], &bad);
-	w->outcome = omr_jscan_value(v[1], &bad);
-	w->agent = omr_jscan_value(v[2], &bad);
-	if (bad) {
-		omr_panel_wrap_clear(w);
-		return 0;
-	}
+	*w = (struct omr_panel_wrap){ v[0], v[1], v[2] };
 	if (!json_is_string(w->reason))
 		omr_panel_wrap_clear(w);
 	return 1;

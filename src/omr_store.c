@@ -649,14 +649,8 @@ static json_t *omr_store_panel(const struct omr_lua_agent_view_reply *v, long lo
 {
 	if (!v->changes || v->changes->type != REDIS_REPLY_ARRAY)
 		return json_object();
-	const char *balance = NULL;
-	for (size_t i = 0; v->customer->type == REDIS_REPLY_ARRAY && i + 1 < v->customer->elements;
-	     i += 2)
-		if (v->customer->element[i]->type == REDIS_REPLY_STRING &&
-		    strcmp(v->customer->element[i]->str, "balance") == 0 &&
-		    v->customer->element[i + 1]->type == REDIS_REPLY_STRING)
-			balance = v->customer->element[i + 1]->str;
-	json_t *panel = omr_panel_new(balance, v->changes, v->previous, low);
+	json_t *panel = omr_panel_new(omr_reply_field(v->customer, "balance"), v->changes,
+				      v->previous, low);
 	json_t *linked = v->linked && *v->linked ? json_loads(v->linked, 0, NULL) : NULL;
 	if (json_is_array(linked))
 		json_object_set_new(panel, "linked", linked);

@@ -457,14 +457,14 @@ static void visitor_frame(struct conn *v, json_t *m, const char *type)
 static json_t *frame_sub(struct omr_jscan_span v, const char *key, int *bad)
 {
 	const char *const keys[] = { key, NULL };
-	struct omr_jscan_span s[1] = { { NULL, 0 } };
-	if (!omr_jscan_members(v.p, v.p + v.n, keys, s)) {
+	json_t *x[1];
+	if (!omr_jscan_get(v.p, v.p + v.n, keys, x)) {
 		*bad = 1;
 		return NULL;
 	}
-	json_t *o = json_object(), *x = omr_jscan_value(s[0], bad);
-	if (x)
-		json_object_set_new(o, key, x);
+	json_t *o = json_object();
+	if (x[0])
+		json_object_set_new(o, key, x[0]);
 	return o;
 }
 
