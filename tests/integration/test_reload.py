@@ -35,9 +35,10 @@ def test(tmp):
     with open(routing, "w") as f:
         f.write(BASE_ROUTING.replace("billing: 1", "biling: 1"))
     d.send_signal(signal.SIGHUP)
-    wait_for(lambda: "keeping the running configuration" in d.log_text(), what="reload refused")
-    check("routing.yaml:10: unknown skill 'biling'" in d.log_text(),
-          "the refusal names file:line and the problem")
+    # the refusal and its reasons are separate log lines: wait for the reason
+    wait_for(lambda: "routing.yaml:10: unknown skill 'biling'" in d.log_text(),
+             what="the refusal names file:line and the problem")
+    check("keeping the running configuration" in d.log_text(), "the reload was refused")
     check(d.alive(), "daemon alive after a broken reload")
     v2 = Visitor(d)
     c2 = v2.say("second")["conversation"]

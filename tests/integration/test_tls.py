@@ -352,9 +352,10 @@ def test(tmp):
     shutil.copy(pki("server1.key"), os.path.join(live, "server.key"))
     at = len(d.log_text())
     d.send_signal(signal.SIGHUP)
-    wait_for(lambda: "keeping the running configuration" in d.log_text()[at:],
-             what="the reload is refused")
-    check("does not match the certificate" in d.log_text()[at:], "the reload says why")
+    # the refusal and its reason are separate log lines: wait for the reason
+    wait_for(lambda: "does not match the certificate" in d.log_text()[at:],
+             what="the reload says why")
+    check("keeping the running configuration" in d.log_text()[at:], "the reload is refused")
     for name in ("edge", "admin", "webhooks"):
         v, cn = handshake(d.ports[name], client_ctx(pki, "client"))
         eq(cn, "omr-two", "%s: still the pair that was loaded" % name)
