@@ -151,6 +151,9 @@ def agent_script(d, alice, pages, errors, state):
         check(pages.event("drop").wait(90), "the visitor asks for the websocket to drop")
         alice.close()
         d.stop()
+        # back only once the page shows what the visitor wrote meanwhile
+        # as waiting (sooner, the widget could send it before it showed)
+        check(pages.event("written").wait(90), "the visitor wrote during the outage")
         d.start()
         alice = Agent(d, "alice")  # back within the session grace: the chat is still hers
         state["alice"] = alice

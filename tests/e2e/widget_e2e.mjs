@@ -197,6 +197,9 @@ async function main() {
 	await V.locator('#text').fill('Na de onderbreking');
 	await V.locator('#text').press('Enter');
 	await V.locator('#log li.msg.from-visitor.pending', { hasText: 'Na de onderbreking' }).waitFor();
+	/* the daemon starts again only now: back sooner, it could take the
+	 * message before the page showed it waiting */
+	await signal('written');
 	await waitFor('restarted');
 	await V.locator('#conn[data-state="online"]').waitFor({ timeout: 60000 });
 	await V.locator('#log li.msg.from-visitor:not(.pending)', { hasText: 'Na de onderbreking' })
