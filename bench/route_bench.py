@@ -119,15 +119,16 @@ def commands_per(before, after, per):
         c0, u0 = before.get(k, (0, 0))
         if calls > c0 and k not in ("info",):
             diff[k] = (calls - c0, us - u0)
-    inner = sum(c for k, (c, _) in diff.items() if k not in ("evalsha", "eval"))
+    inner = sum(c for k, (c, _) in diff.items() if k not in ("evalsha", "eval", "fcall"))
     print("# Redis commands per conversation offered (INFO commandstats, scripts' inner "
           "commands included): %.1f; " % (inner / per) + ", ".join(
               "%s %.2f" % (k, c / per) for k, (c, _) in
               sorted(diff.items(), key=lambda kv: -kv[1][0])[:16]))
-    ev = diff.get("evalsha", (0, 0))
-    if ev[0]:
-        print("# EVALSHA: %.1f a conversation, %.1f us a call (its inner commands included)"
-              % (ev[0] / per, ev[1] / ev[0]))
+    for cmd in ("fcall", "evalsha"):
+        ev = diff.get(cmd, (0, 0))
+        if ev[0]:
+            print("# %s: %.1f a conversation, %.1f us a call (its inner commands included)"
+                  % (cmd.upper(), ev[0] / per, ev[1] / ev[0]))
     return inner / per
 
 
@@ -164,8 +165,10 @@ class ScriptProfile:
         for e in reversed(log):
             us, argv = int(e[2]), [a.decode() if isinstance(a, bytes) else a for a in e[3]]
             name = argv[0].lower()
-            if name in ("evalsha", "eval") and len(argv) > 1:
-                name = self.names.get(argv[1], argv[1][:8])
+            if name in ("evalsha", "eval", "fcall") and len(argv) > 1:
+                # a Function is omr_<version>_<script>
+                name = (argv[1].split("_", 2)[2] if name == "fcall" and argv[1].count("_") >= 2
+                        else self.names.get(argv[1], argv[1][:8]))
                 inn = inner.setdefault(name, {})
                 for cmd, cus in pending:
                     c = inn.setdefault(cmd, [0, 0])

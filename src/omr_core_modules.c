@@ -335,6 +335,14 @@ static void omr_mod_redis_metrics(struct omr_core *c, struct omr_buf *b)
 	omr_metric(b, "redis_errors_total", "counter", "Redis commands that failed", rs.errors);
 	omr_metric(b, "redis_reconnects_total", "counter", "Redis reconnections", rs.reconnects);
 	omr_metric(b, "redis_pending", "gauge", "Redis commands awaiting a reply", rs.pending);
+	omr_metric(b, "redis_functions", "gauge",
+		   "1 while the scripts run as Redis Functions (FCALL), 0 with EVALSHA",
+		   (unsigned long long)rs.functions);
+	omr_metric(b, "redis_function_loads_total", "counter",
+		   "FUNCTION LOADs of the script library sent", rs.fn_loads);
+	omr_metric(b, "redis_script_fallbacks_total", "counter",
+		   "script calls sent with EVALSHA because Redis Functions could not be used",
+		   rs.fn_fallbacks);
 	omr_metric(b, "redis_oldest_pending_ms", "gauge",
 		   "how long the oldest Redis command has waited for its answer",
 		   (unsigned long long)omr_redis_oldest_ms(c->redis));

@@ -18,7 +18,6 @@
 #include <event2/dns.h>
 #include <event2/util.h>
 #include <hiredis/async.h>
-#include <openssl/sha.h>
 
 #include "omr_log.h"
 #include "omr_redis.h"
@@ -28,55 +27,6 @@
 #define OMR_REDIS_BACKOFF_MIN 100
 #define OMR_REDIS_BACKOFF_MAX 5000
 #define OMR_REDIS_TICK_MS 250
-/* Commands sent and not answered, at most: past it new ones fail at once
- * ("overloaded") instead of piling up in hiredis' output buffer while the
- * server is slow; callers refuse their senders (retry) as when Redis is
- * away. Far above what a healthy server ever has waiting. */
-#define OMR_REDIS_MAX_INFLIGHT 20000
-
-enum omr_redis_state { OMR_REDIS_IDLE, OMR_REDIS_RESOLVING, OMR_REDIS_CONNECTING, OMR_REDIS_READY };
-
-struct omr_redis_req {
-	struct omr_redis *r;          /* NULL once detached */
-	struct omr_dlink link;        /* in r->reqs, oldest first */
-	omr_redis_cb cb;
-	void *arg;
-	int64_t sent_ms;
-	long long timeout;
-	/* EVALSHA -> EVAL fallback */
-	const struct omr_redis_script *script;
-	int argc;
-	char **argv;
-	size_t *argvlen;
-	/* deferred failure */
-	const char *fail;
-	int sent;        /* counted in r->inflight */
-};
-
-struct omr_redis {
-	struct event_base *base;
-	struct omr_redis_target target;
-	char *name;
-	struct omr_redis_opts opts;
-	redisAsyncContext *ac;
-	enum omr_redis_state state;
-	struct event *retry_ev;
-	struct event *tick_ev;
-	long long backoff;
-	int64_t connect_started;
-	int ever_ready;
-	int freeing;
-	int closed;        /* omr_redis_close: no reconnects, commands fail */
-	uint64_t generation; /* connections made so far (omr_redis_generation) */
-	struct evdns_getaddrinfo_request *resolving; /* a host name being looked up */
-	struct omr_dlist reqs; /* sent or failing, not answered: oldest first */
-	size_t inflight;   /* sent, not yet answered */
-	struct omr_redis_stats stats;
-	char *sub_channel;             /* omr_redis_subscribe */
-	omr_redis_message_cb sub_cb;
-	void *sub_arg;
-};
-
 /* ---- targets ---- */
 
 void omr_redis_target_free(struct omr_redis_target *t)
@@ -227,7 +177,7 @@ static void omr_redis_req_link(struct omr_redis *r, struct omr_redis_req *q)
 	r->stats.pending++;
 }
 
-static void omr_redis_req_unlink(struct omr_redis_req *q)
+void omr_redis_req_unlink(struct omr_redis_req *q)
 {
 	struct omr_redis *r = q->r;
 	/* a request whose NOSCRIPT answer unlinked it, and whose EVAL could
@@ -238,11 +188,11 @@ static void omr_redis_req_unlink(struct omr_redis_req *q)
 	r->stats.pending--;
 }
 
-static void omr_redis_finish(struct omr_redis_req *q, const redisReply *reply, const char *err)
+void omr_redis_finish(struct omr_redis_req *q, const redisReply *reply, const char *err)
 {
-	if (q->r && (err || (reply && reply->type == REDIS_REPLY_ERROR)))
+	if (q->r && !q->quiet && (err || (reply && reply->type == REDIS_REPLY_ERROR)))
 		q->r->stats.errors++;
-	if (q->r && reply && reply->type == REDIS_REPLY_ERROR && q->r->opts.on_error)
+	if (q->r && !q->quiet && reply && reply->type == REDIS_REPLY_ERROR && q->r->opts.on_error)
 		q->r->opts.on_error(q->r->opts.arg, reply->str);
 	if (q->r && q->sent) {
 		q->r->inflight--;
@@ -261,7 +211,7 @@ static void omr_redis_deferred_fail(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Fail a request on the next loop pass, never inside the caller. */
-static void omr_redis_fail_later(struct omr_redis *r, struct omr_redis_req *q, const char *why)
+void omr_redis_fail_later(struct omr_redis *r, struct omr_redis_req *q, const char *why)
 {
 	static const struct timeval zero = { 0, 0 };
 	q->fail = why;
@@ -275,9 +225,6 @@ static void omr_redis_fail_later(struct omr_redis *r, struct omr_redis_req *q, c
 	}
 }
 
-static int omr_redis_send(struct omr_redis *r, struct omr_redis_req *q, int argc,
-			  const char **argv, const size_t *argvlen);
-
 static void omr_redis_reply_cb(redisAsyncContext *ac, void *reply_v, void *privdata)
 {
 	struct omr_redis_req *q = privdata;
@@ -288,28 +235,12 @@ static void omr_redis_reply_cb(redisAsyncContext *ac, void *reply_v, void *privd
 		omr_redis_finish(q, NULL, r ? "Redis connection lost" : "Redis connection closed");
 		return;
 	}
-	if (r && q->script && reply->type == REDIS_REPLY_ERROR &&
-	    strncmp(reply->str, "NOSCRIPT", 8) == 0) {
-		/* The server lost its script cache (restart, SCRIPT FLUSH):
-		 * send the source once; EVAL caches it again. */
-		const struct omr_redis_script *s = q->script;
-		q->script = NULL;
-		omr_redis_req_unlink(q);
-		r->inflight--;
-		q->sent = 0;
-		q->argv[0] = (free(q->argv[0]), omr_strdup("EVAL"));
-		q->argvlen[0] = 4;
-		free(q->argv[1]);
-		q->argv[1] = omr_strdup(s->source);
-		q->argvlen[1] = strlen(s->source);
-		if (omr_redis_send(r, q, q->argc, (const char **)q->argv, q->argvlen) < 0)
-			omr_redis_finish(q, NULL, "Redis connection lost");
+	if (r && q->script && reply->type == REDIS_REPLY_ERROR && omr_redis_script_retry(r, q, reply))
 		return;
-	}
 	omr_redis_finish(q, reply, reply->type == REDIS_REPLY_ERROR ? reply->str : NULL);
 }
 
-static int omr_redis_send(struct omr_redis *r, struct omr_redis_req *q, int argc,
+int omr_redis_send(struct omr_redis *r, struct omr_redis_req *q, int argc,
 			  const char **argv, const size_t *argvlen)
 {
 	if (r->state != OMR_REDIS_READY || !r->ac || r->inflight >= OMR_REDIS_MAX_INFLIGHT)
@@ -324,7 +255,7 @@ static int omr_redis_send(struct omr_redis *r, struct omr_redis_req *q, int argc
 	return 0;
 }
 
-static const char *omr_redis_why(const struct omr_redis *r)
+const char *omr_redis_why(const struct omr_redis *r)
 {
 	if (r->state == OMR_REDIS_READY && r->inflight >= OMR_REDIS_MAX_INFLIGHT)
 		return "Redis is overloaded (too many commands waiting for an answer)";
@@ -365,43 +296,6 @@ void omr_redis_cmd(struct omr_redis *r, omr_redis_cb cb, void *arg, const char *
 	r->inflight++;
 	omr_redis_req_link(r, q);
 	r->stats.commands++;
-}
-
-void omr_redis_script_init(struct omr_redis_script *s, const char *name, const char *source)
-{
-	unsigned char md[SHA_DIGEST_LENGTH];
-	s->name = name;
-	s->source = source;
-	SHA1((const unsigned char *)source, strlen(source), md);
-	omr_hex(md, sizeof(md), s->sha);
-}
-
-void omr_redis_eval(struct omr_redis *r, const struct omr_redis_script *s, omr_redis_cb cb,
-		    void *arg, int nkeys, int argc, const char **argv, const size_t *argvlen)
-{
-	struct omr_redis_req *q = omr_calloc(1, sizeof(*q));
-	char nk[16];
-
-	q->cb = cb;
-	q->arg = arg;
-	q->timeout = r->opts.command_timeout;
-	q->script = s;
-	q->argc = argc + 3;
-	q->argv = omr_calloc((size_t)q->argc, sizeof(*q->argv));
-	q->argvlen = omr_calloc((size_t)q->argc, sizeof(*q->argvlen));
-	snprintf(nk, sizeof(nk), "%d", nkeys);
-	q->argv[0] = omr_strdup("EVALSHA");
-	q->argv[1] = omr_strdup(s->sha);
-	q->argv[2] = omr_strdup(nk);
-	for (int i = 0; i < 3; i++)
-		q->argvlen[i] = strlen(q->argv[i]);
-	for (int i = 0; i < argc; i++) {
-		size_t len = argvlen ? argvlen[i] : strlen(argv[i]);
-		q->argv[i + 3] = omr_strndup(argv[i], len);
-		q->argvlen[i + 3] = len;
-	}
-	if (omr_redis_send(r, q, q->argc, (const char **)q->argv, q->argvlen) < 0)
-		omr_redis_fail_later(r, q, omr_redis_why(r));
 }
 
 /* ---- connection ---- */
@@ -502,6 +396,8 @@ static void omr_redis_on_connect(const redisAsyncContext *ac, int status)
 	}
 	r->state = OMR_REDIS_READY;
 	r->backoff = OMR_REDIS_BACKOFF_MIN;
+	/* perhaps another server: ask it for the library afresh */
+	r->fn = OMR_REDIS_FN_UNKNOWN;
 	r->generation++;
 	if (r->ever_ready)
 		r->stats.reconnects++;
@@ -775,6 +671,7 @@ void omr_redis_free(struct omr_redis *r)
 	event_free(r->tick_ev);
 	omr_redis_target_free(&r->target);
 	free(r->sub_channel);
+	free(r->fn_why);
 	free(r->name);
 	free(r);
 }
@@ -782,4 +679,5 @@ void omr_redis_free(struct omr_redis *r)
 void omr_redis_get_stats(const struct omr_redis *r, struct omr_redis_stats *st)
 {
 	*st = r->stats;
+	st->functions = r->fn == OMR_REDIS_FN_READY;
 }

@@ -92,15 +92,51 @@ void omr_redis_argv(struct omr_redis *r, omr_redis_cb cb, void *arg, int argc,
 /* hiredis format string (%s, %b, %d ...). */
 void omr_redis_cmd(struct omr_redis *r, omr_redis_cb cb, void *arg, const char *fmt, ...);
 
-/* Server-side scripts: EVALSHA, falling back to EVAL once on NOSCRIPT. */
+/* Server-side scripts. A script in a library (omr_redis_library_init) runs
+ * as a Redis Function (FCALL; Redis 7.0 and later): Redis compiles the
+ * library once, where EVALSHA runs the whole source again on every call,
+ * defining every function the script includes. Each connection loads the
+ * library (FUNCTION LOAD) before its first call, and again when the server
+ * no longer has it (FUNCTION FLUSH, another server after a failover). Where
+ * Functions are not to be had (Redis 6, an ACL user that may not load or
+ * call them, a library Redis refuses) the connection says why in the log
+ * and runs the scripts with EVALSHA; it tries Functions again on its next
+ * connection, or after OMR_REDIS_FN_RETRY_MS. EVALSHA falls back to EVAL
+ * once on NOSCRIPT. */
+struct omr_redis_library;
 struct omr_redis_script {
 	const char *name;
 	const char *source;
 	char sha[41];
+	int readonly;         /* writes nothing: its Function is flagged no-writes */
+	char *fname;          /* its Function, in lib; NULL: EVALSHA only */
+	const struct omr_redis_library *lib;
 };
 void omr_redis_script_init(struct omr_redis_script *s, const char *name, const char *source);
 void omr_redis_eval(struct omr_redis *r, const struct omr_redis_script *s, omr_redis_cb cb,
 		    void *arg, int nkeys, int argc, const char **argv, const size_t *argvlen);
+
+/* A script's source that holds this line, at the start of a line, can run
+ * as a Function: what comes before it holds nothing of one call (the
+ * declarations of the names a call binds, the functions of its libraries)
+ * and runs once, when Redis loads the library; what follows is the body of
+ * the Function, run on each call with KEYS and ARGV. */
+#define OMR_REDIS_SCRIPT_BODY "-- omr:body\n"
+#define OMR_REDIS_FN_RETRY_MS 60000
+
+struct omr_redis_library {
+	char name[24];        /* "omr_" and 12 hex digits of the scripts' SHA-1 */
+	char *source;         /* FUNCTION LOAD's argument */
+	size_t len;
+	size_t nfunctions;
+};
+/* One library of the scripts s[0..n) that have the body line, named after
+ * all n sources: nodes of two versions sharing a Redis load two libraries,
+ * and never call each other's. Sets each such script's fname and lib (lib
+ * must outlive the scripts' use). omr_redis_library_free frees the source
+ * and the scripts' fname. */
+void omr_redis_library_init(struct omr_redis_library *lib, struct omr_redis_script *s, size_t n);
+void omr_redis_library_free(struct omr_redis_library *lib, struct omr_redis_script *s, size_t n);
 
 /* Keep this connection subscribed to channel, after every (re)connection:
  * on_message(arg, text, len) for each message published to it. A
@@ -111,6 +147,9 @@ void omr_redis_subscribe(struct omr_redis *r, const char *channel, omr_redis_mes
 
 struct omr_redis_stats {
 	uint64_t commands;
+	uint64_t fn_loads;     /* FUNCTION LOADs sent */
+	uint64_t fn_fallbacks; /* script calls sent as EVALSHA while Functions were off */
+	int functions;         /* 1 while scripts run as Functions on this connection */
 	uint64_t errors;
 	uint64_t reconnects;
 	uint64_t timeouts;

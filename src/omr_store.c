@@ -37,6 +37,7 @@ struct omr_store {
 	long long dedup_ttl;
 	long long clock;          /* ms added to Redis' clock in the scripts (tests) */
 	struct omr_redis_script scripts[OMR_LUA_NSCRIPTS];
+	struct omr_redis_library lib;  /* the scripts as Redis Functions */
 	uint64_t calls[OMR_LUA_NSCRIPTS];  /* per script, for /metrics */
 };
 
@@ -46,8 +47,11 @@ struct omr_store *omr_store_new(struct omr_redis *r, const struct omr_store_opts
 	s->r = r;
 	s->prefix = omr_asprintf("%s:{%s}:", o->prefix, o->site);
 	s->dedup_ttl = o->dedup_ttl;
-	for (int i = 0; i < OMR_LUA_NSCRIPTS; i++)
+	for (int i = 0; i < OMR_LUA_NSCRIPTS; i++) {
 		omr_redis_script_init(&s->scripts[i], omr_lua_names[i], omr_lua_sources[i]);
+		s->scripts[i].readonly = omr_lua_readonly[i];
+	}
+	omr_redis_library_init(&s->lib, s->scripts, OMR_LUA_NSCRIPTS);
 	return s;
 }
 
@@ -95,6 +99,7 @@ void omr_store_free(struct omr_store *s)
 	if (!s)
 		return;
 	free(s->wait); /* its connection was closed first: every call answered */
+	omr_redis_library_free(&s->lib, s->scripts, OMR_LUA_NSCRIPTS);
 	free(s->prefix);
 	free(s);
 }

@@ -4,6 +4,7 @@
 -- (docs/channels/webchat.md#offline-form). Reads only.
 -- @key  agents  agents
 -- @reply n      int   1: an agent is available, 0: nobody
+-- @readonly
 for _, id in ipairs(redis.call('SMEMBERS', K.agents)) do
   local a = redis.call('HMGET', P .. 'agent:' .. id, 'presence', 'sessions')
   if a[1] == 'available' and tonumber(a[2] or '0') > 0 then return { 1 } end

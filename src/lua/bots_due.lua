@@ -3,4 +3,5 @@
 -- @arg  most     int
 -- @time
 -- Returns: { conversation, ... }
+-- @readonly
 return redis.call('ZRANGEBYSCORE', K.waiting, '-inf', NOW, 'LIMIT', 0, A.most)

@@ -12,6 +12,7 @@
 -- @reply thread  str
 -- @reply msg_conversation str
 -- @reply direction str
+-- @readonly
 local c = redis.call('HMGET', K.conv, 'agent', 'status', 'channel', 'address', 'thread')
 local m = redis.call('HMGET', K.msg, 'conversation', 'direction')
 return { c[1] or '', c[2] or '', c[3] or '', c[4] or '', c[5] or '', m[1] or '', m[2] or '' }

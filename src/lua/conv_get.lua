@@ -7,6 +7,7 @@
 -- Returns: { conv hash, { msg hash, ... }, customer hash, { addresses },
 --            { engagement changes (JSON), newest first; with history } }
 -- or {} when the conversation does not exist.
+-- @readonly
 local conv = redis.call('HGETALL', K.conv)
 if #conv == 0 then return {} end
 local ids = redis.call('LRANGE', K.conv .. ':msgs', -A.max, -1)

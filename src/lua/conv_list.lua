@@ -13,6 +13,7 @@
 -- Returns: { 'ok', next, { conv hash }, ... } where next is the cursor of
 -- the following page ('' when the index is at its end), or { 'nocursor' }
 -- when an id cursor is not in this index.
+-- @readonly
 local st, limit, cap, cur = A.status, A.limit, A.cap, A.cursor
 local idx = K.convs
 if A.channel ~= '' then idx = P .. 'convs:ch:' .. A.channel end

@@ -23,6 +23,7 @@
 -- @reply next_conv str
 -- @reply next_score str
 -- @reply next_from int
+-- @readonly
 local ck = K.cust
 local first = A.conv == '' and A.from == 0
 if first and redis.call('EXISTS', ck) == 0 then return { 'none', {}, {}, {}, {}, 1, '', '', 0 } end

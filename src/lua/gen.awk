@@ -11,7 +11,11 @@
 #   -- @time                 the script uses NOW: Redis' own clock (TIME), ms,
 #                            plus the store's clock offset (omr_store_clock:
 #                            0 but in tests), passed after the arguments
-#   -- @lib  NAME            include src/lua/NAME.lib (shared Lua) after the prelude
+#   -- @lib  NAME            include src/lua/NAME.lib (shared Lua) after the
+#                            prelude's declarations
+#   -- @readonly             the script writes nothing (its Redis Function is
+#                            flagged no-writes: it runs when Redis is out of
+#                            memory, as an EVAL that writes nothing does)
 #
 # For each script it writes, to the header (MODE=h) or the C file (MODE=c):
 #   struct omr_lua_NAME_args, void omr_lua_NAME(store, args, cb, arg),
@@ -25,7 +29,7 @@
 #        awk -v MODE=lua -f gen.awk FILE.lua        the script as Redis runs it
 
 function reset() {
-	nk = na = nr = 0; rest = ""; usetime = 0; libsrc = ""; rawlib = ""; rawsrc = ""
+	nk = na = nr = 0; rest = ""; usetime = 0; readonly = 0; libsrc = ""; rawlib = ""; rawsrc = ""
 	split("", kname); split("", ktmpl); split("", aname); split("", atype)
 	split("", rname); split("", rtype)
 }
@@ -58,6 +62,8 @@ function header_line(line,    f, n) {
 		rname[++nr] = f[3]; rtype[nr] = f[4]
 	} else if (f[2] == "@time") {
 		usetime = 1
+	} else if (f[2] == "@readonly") {
+		readonly = 1
 	} else if (f[2] == "@lib") {
 		if (n < 3) die("@lib NAME")
 		read_lib(f[3])
@@ -134,12 +140,21 @@ function emit_h(name,    i) {
 	}
 }
 
-# the prelude in Lua: P, K, A, the moving guard, REST, NOW
+# The prelude in Lua, in two parts around the libraries: first the names a
+# call binds, declared (P, K, A, REST, NOW), then, after the libraries and
+# the line "-- omr:body", their values for this call: P, K, A, the moving
+# guard, REST, NOW. What comes before that line holds nothing of one call,
+# so Redis may run it once: omr_redis_library makes every script a Redis
+# Function whose body is the part after it (omr_redis.h).
+function prelude_decl() {
+	return "local P, K, A, REST, NOW\n"
+}
+
 function prelude(    i, out) {
-	out = "local P = ARGV[1]\n" "local K = {"
+	out = "P = ARGV[1]\n" "K = {"
 	for (i = 1; i <= nk; i++)
 		out = out sprintf("%s%s = KEYS[%d]", (i > 1 ? ", " : " "), kname[i], i)
-	out = out " }\n" "local A = {"
+	out = out " }\n" "A = {"
 	for (i = 1; i <= na; i++) {
 		if (atype[i] == "int")
 			out = out sprintf("%s%s = tonumber(ARGV[%d])", (i > 1 ? ", " : " "), aname[i], i + 1)
@@ -154,21 +169,33 @@ function prelude(    i, out) {
 	# gone and write half its change (the caller retries)
 	out = out "if redis.call('EXISTS', P .. 'moving') == 1 then return redis.error_reply('MOVING the site is being moved to another Redis Cluster shard; retry') end\n"
 	if (rest != "")
-		out = out sprintf("local REST = {} for i = %d, #ARGV do REST[#REST + 1] = ARGV[i] end\n", na + 2 + usetime)
+		out = out sprintf("REST = {} for i = %d, #ARGV do REST[#REST + 1] = ARGV[i] end\n", na + 2 + usetime)
 	# NOW: Redis' clock, plus the store's offset (ARGV after the
 	# arguments: 0 but in tests, omr_store_set_clock)
 	if (usetime)
-		out = out sprintf("local NOW = (function() local t = redis.call('TIME') return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + (tonumber(ARGV[%d]) or 0) end)()\n", na + 2)
+		out = out sprintf("NOW = (function() local t = redis.call('TIME') return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + (tonumber(ARGV[%d]) or 0) end)()\n", na + 2)
 	return out
 }
 
-function emit_c(name, src,    i, j, n, lines) {
+# the whole script: the declarations, the libraries, the marker, the
+# prelude's values, the source
+function whole(lib, body) {
+	return escape_text(prelude_decl()) lib escape("-- omr:body") escape_text(prelude()) body
+}
+
+# lines of Lua (each ending in a newline) as C string literals
+function escape_text(text,    i, n, lines, out) {
+	out = ""
+	n = split(text, lines, "\n")
+	for (i = 1; i < n; i++)
+		out = out escape(lines[i])
+	return out
+}
+
+function emit_c(name, src,    i) {
 	printf "\n/* ---- %s.lua ---- */\n\n", name
 	printf "static const char omr_lua_src_%s[] =\n", name
-	n = split(prelude(), lines, "\n")
-	for (i = 1; i < n; i++)
-		printf "%s", escape(lines[i])
-	printf "%s%s;\n\n", libsrc, src
+	printf "%s;\n\n", whole(libsrc, src)
 	printf "void omr_lua_%s(struct omr_store *s, const struct omr_lua_%s_args *a,\n", name, name
 	printf "\t\tomr_redis_cb cb, void *arg)\n{\n"
 	for (i = 1; i <= na; i++)
@@ -280,10 +307,11 @@ FNR == 1 {
 function finish() {
 	if (nk == 0)
 		die("declares no @key")
+	ro[nscripts] = readonly
 	if (MODE == "h")
 		emit_h(name)
 	else if (MODE == "lua")
-		printf "%s%s%s", prelude(), rawlib, rawsrc
+		printf "%s%s-- omr:body\n%s%s", prelude_decl(), rawlib, prelude(), rawsrc
 	else
 		emit_c(name, substr(src, 1, length(src) - 1))
 }
@@ -304,6 +332,8 @@ END {
 		print "/* name and source (with its prelude) of each script */"
 		print "extern const char *const omr_lua_names[OMR_LUA_NSCRIPTS];"
 		print "extern const char *const omr_lua_sources[OMR_LUA_NSCRIPTS];"
+		print "/* 1 for a script that writes nothing (@readonly) */"
+		print "extern const unsigned char omr_lua_readonly[OMR_LUA_NSCRIPTS];"
 		print ""
 		print "#endif"
 	} else {
@@ -316,6 +346,11 @@ END {
 		print "const char *const omr_lua_sources[OMR_LUA_NSCRIPTS] = {"
 		for (i = 1; i <= nscripts; i++)
 			printf "\tomr_lua_src_%s,\n", names[i]
+		print "};"
+		print ""
+		print "const unsigned char omr_lua_readonly[OMR_LUA_NSCRIPTS] = {"
+		for (i = 1; i <= nscripts; i++)
+			printf "\t%d, /* %s */\n", ro[i], names[i]
 		print "};"
 	}
 }

@@ -5,6 +5,7 @@
 -- @arg  thread  str
 -- @arg  max     int   messages, the newest
 -- Returns: {} or { conversation hash, { msg hash, ... } }
+-- @readonly
 local conv = redis.call('GET', K.open)
 if not conv then return {} end
 if redis.call('HGET', P .. 'conv:' .. conv, 'status') == 'closed' then return {} end

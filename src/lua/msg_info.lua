@@ -9,6 +9,7 @@
 -- @reply message any  the message hash
 -- @reply bot     str  '' none
 -- @reply language str '' unknown
+-- @readonly
 local c = redis.call('HMGET', K.conv, 'status', 'agent', 'bot', 'language')
 if not c[1] then return {} end
 return { c[1], c[2] or '', redis.call('HGETALL', K.msg), c[3] or '', c[4] or '' }

@@ -3,4 +3,5 @@
 -- @arg  max     int
 -- @time
 -- Returns: { offer id, ... }
+-- @readonly
 return redis.call('ZRANGEBYSCORE', K.offers, '-inf', NOW, 'LIMIT', 0, A.max)

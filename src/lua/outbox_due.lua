@@ -5,4 +5,5 @@
 -- @arg  most    int
 -- @time
 -- Returns: { message id, ... }
+-- @readonly
 return redis.call('ZRANGEBYSCORE', K.outbox, '-inf', NOW - A.after, 'LIMIT', 0, A.most)

@@ -4,4 +4,5 @@
 -- @arg  limit   int   at most this many a call
 -- @time
 -- @reply due    any   { conversation ids }
+-- @readonly
 return { redis.call('ZRANGEBYSCORE', K.snoozed, '-inf', NOW, 'LIMIT', 0, A.limit) }

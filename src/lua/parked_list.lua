@@ -3,6 +3,7 @@
 -- @key  own     agent:{agent}:snoozed
 -- @arg  agent   str
 -- @reply items  any   { { conversation, due ms, on reply only '1'|'0', channel, customer name, subject }, ... }
+-- @readonly
 local out = {}
 local all = redis.call('ZRANGE', K.own, 0, 199, 'WITHSCORES')
 for i = 1, #all, 2 do

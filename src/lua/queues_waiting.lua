@@ -3,6 +3,7 @@
 -- @key  queues  queues
 -- @arg  max     int   per queue
 -- Returns: { queue, { conversation, queued_at, ... }, ... }
+-- @readonly
 local out = {}
 for _, q in ipairs(redis.call('SMEMBERS', K.queues)) do
   local list = {}

@@ -9,6 +9,7 @@
 -- @reply found   int   1: a known customer
 -- @reply facts   str   JSON {id, name, balance, open_conversations,
 --                      last_contact_at, last_proactive_at, owner, restricted}
+-- @readonly
 local cust = A.customer
 if cust == '' then
   cust = redis.call('GET', P .. 'addr:' .. A.channel .. ':' .. A.address)

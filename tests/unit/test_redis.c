@@ -1,12 +1,14 @@
 /* Unit tests: omr_redis connecting to a host by name never holds the loop
  * (the name is looked up with the loop's resolver, not getaddrinfo(3)),
- * even when DNS never answers; the connect timeout gives up and retries. */
+ * even when DNS never answers; the connect timeout gives up and retries.
+ * The script library's text (omr_redis_library_init). */
 #define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -298,12 +300,68 @@ static void test_sentinel_answers(void **state)
 			fail_msg("'%s' taken as host:port", *b);
 }
 
+/* The script library: one Function per script that has the body line at
+ * the start of a line, named after the library, the part before the line
+ * once in the Function's scope, no-writes for a read-only script; a name
+ * Redis would refuse, or no body line, leaves the script to EVALSHA. The
+ * library's name follows the sources. */
+static void test_library(void **state)
+{
+	struct omr_redis_script s[4];
+	struct omr_redis_library lib;
+	omr_redis_script_init(&s[0], "get", "local P\nlocal function f() end\n"
+					    "-- omr:body\nP = ARGV[1]\nreturn 1");
+	omr_redis_script_init(&s[1], "put", "local P\n-- omr:body\nreturn 2");
+	omr_redis_script_init(&s[2], "nobody", "x = 1 -- omr:body\nreturn 3");
+	omr_redis_script_init(&s[3], "bad-name", "local P\n-- omr:body\nreturn 4");
+	s[0].readonly = 1;
+	omr_redis_library_init(&lib, s, 4);
+	assert_int_equal(strncmp(lib.name, "omr_", 4), 0);
+	assert_int_equal(strlen(lib.name), 16);
+	assert_int_equal(lib.nfunctions, 2);
+	assert_int_equal(strlen(lib.source), lib.len);
+	char want0[64];
+	snprintf(want0, sizeof(want0), "%s_get", lib.name);
+	assert_string_equal(s[0].fname, want0);
+	assert_ptr_equal(s[0].lib, &lib);
+	assert_non_null(s[1].fname);
+	assert_null(s[2].fname);
+	assert_null(s[2].lib);
+	assert_null(s[3].fname);
+	char *text = omr_asprintf("#!lua name=%s\n"
+				  "do\nlocal P\nlocal function f() end\n"
+				  "redis.register_function{function_name = '%s_get', "
+				  "callback = function(KEYS, ARGV)\nP = ARGV[1]\nreturn 1\n"
+				  "end, flags = { 'no-writes' }}\nend\n"
+				  "do\nlocal P\n"
+				  "redis.register_function{function_name = '%s_put', "
+				  "callback = function(KEYS, ARGV)\nreturn 2\nend}\nend\n",
+				  lib.name, lib.name, lib.name);
+	assert_string_equal(lib.source, text);
+	free(text);
+
+	char name[sizeof(lib.name)];
+	memcpy(name, lib.name, sizeof(name));
+	omr_redis_library_free(&lib, s, 4);
+	assert_null(s[0].fname);
+	assert_null(s[1].lib);
+	assert_null(lib.source);
+
+	/* another source: another library */
+	omr_redis_script_init(&s[1], "put", "local P\n-- omr:body\nreturn 22");
+	omr_redis_library_init(&lib, s, 2);
+	assert_string_not_equal(name, lib.name);
+	omr_redis_library_free(&lib, s, 2);
+	assert_null(lib.source);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_silent_dns),
 		cmocka_unit_test(test_overload),
 		cmocka_unit_test(test_sentinel_answers),
+		cmocka_unit_test(test_library),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
