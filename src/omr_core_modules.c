@@ -190,8 +190,8 @@ static void omr_core_redis_error(void *arg, const char *err)
 
 /* The sentinels or the cluster named the primary (at start, or a new one
  * after a failover or a move of the site's slot): every connection goes
- * there; scripts are loaded again on
- * their first NOSCRIPT, the consumer group is found in the replicated
+ * there; the script library is loaded again before
+ * each connection's first call (omr_redis.h), the consumer group is found in the replicated
  * stream (or created again). */
 static void omr_core_primary(void *arg, const char *host, int port)
 {
@@ -321,8 +321,11 @@ static void omr_mod_redis_destroy(struct omr_core *c)
 
 static void omr_mod_redis_metrics(struct omr_core *c, struct omr_buf *b)
 {
-	struct omr_redis_stats rs, bs = { 0 }, ks = { 0 };
+	struct omr_redis_stats rs, bs = { 0 }, ks = { 0 }, is = { 0 };
 	omr_redis_get_stats(c->redis, &rs);
+	is.functions = 1;
+	if (c->redis_ingest)
+		omr_redis_get_stats(c->redis_ingest, &is);
 	if (c->redis_bus)
 		omr_redis_get_stats(c->redis_bus, &bs);
 	if (c->redis_block)
@@ -335,14 +338,15 @@ static void omr_mod_redis_metrics(struct omr_core *c, struct omr_buf *b)
 	omr_metric(b, "redis_errors_total", "counter", "Redis commands that failed", rs.errors);
 	omr_metric(b, "redis_reconnects_total", "counter", "Redis reconnections", rs.reconnects);
 	omr_metric(b, "redis_pending", "gauge", "Redis commands awaiting a reply", rs.pending);
+	/* the connections that run scripts: commands, and ingest's own */
 	omr_metric(b, "redis_functions", "gauge",
 		   "1 while the scripts run as Redis Functions (FCALL), 0 with EVALSHA",
-		   (unsigned long long)rs.functions);
+		   (unsigned long long)(rs.functions && is.functions));
 	omr_metric(b, "redis_function_loads_total", "counter",
-		   "FUNCTION LOADs of the script library sent", rs.fn_loads);
+		   "FUNCTION LOADs of the script library sent", rs.fn_loads + is.fn_loads);
 	omr_metric(b, "redis_script_fallbacks_total", "counter",
 		   "script calls sent with EVALSHA because Redis Functions could not be used",
-		   rs.fn_fallbacks);
+		   rs.fn_fallbacks + is.fn_fallbacks);
 	omr_metric(b, "redis_oldest_pending_ms", "gauge",
 		   "how long the oldest Redis command has waited for its answer",
 		   (unsigned long long)omr_redis_oldest_ms(c->redis));

@@ -30,44 +30,62 @@ void omr_redis_script_init(struct omr_redis_script *s, const char *name, const c
 
 /* ---- script library (Redis Functions) ---- */
 
-void omr_redis_library_init(struct omr_redis_library *lib, struct omr_redis_script *s, size_t n)
+/* The library's text under name: one do ... end block per script that has
+ * the body line (omr_redis.h); with set, each such script's fname and lib. */
+static char *omr_redis_library_text(struct omr_redis_library *lib, struct omr_redis_script *s,
+				    size_t n, const char *name, int set, size_t *len_r)
 {
-	unsigned char md[SHA_DIGEST_LENGTH];
-	char hex[2 * SHA_DIGEST_LENGTH + 1];
 	struct omr_buf b;
 
-	/* named after the scripts' own SHA-1s (omr_redis_script_init) */
-	memset(lib, 0, sizeof(*lib));
 	omr_buf_init(&b);
-	for (size_t i = 0; i < n; i++)
-		omr_buf_puts(&b, s[i].sha);
-	SHA1((const unsigned char *)b.data, b.len, md);
-	omr_hex(md, sizeof(md), hex);
-	snprintf(lib->name, sizeof(lib->name), "omr_%.12s", hex);
-	omr_buf_reset(&b);
-	omr_buf_printf(&b, "#!lua name=%s\n", lib->name);
+	/* a script's scope may declare a local 'redis' (gen.awk) */
+	omr_buf_printf(&b, "#!lua name=%s\nlocal omr_register = redis.register_function\n", name);
 	for (size_t i = 0; i < n; i++) {
 		const char *src = s[i].source, *body = strstr(src, OMR_REDIS_SCRIPT_BODY);
+		char *fname;
 		while (body && body != src && body[-1] != '\n')
 			body = strstr(body + 1, OMR_REDIS_SCRIPT_BODY);
 		/* a Function's name is letters, digits and '_' */
 		if (!body || strspn(s[i].name, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
 				     strlen(s[i].name))
 			continue;
-		s[i].fname = omr_asprintf("%s_%s", lib->name, s[i].name);
-		s[i].lib = lib;
+		fname = omr_asprintf("%s_%s", name, s[i].name);
 		/* the part before the body line is the Function's scope: its
 		 * locals live from one call to the next */
 		omr_buf_puts(&b, "do\n");
 		omr_buf_append(&b, src, (size_t)(body - src));
-		omr_buf_printf(&b, "redis.register_function{function_name = '%s', "
-				   "callback = function(KEYS, ARGV)\n", s[i].fname);
+		omr_buf_printf(&b, "omr_register{function_name = '%s', "
+				   "callback = function(KEYS, ARGV)\n", fname);
 		omr_buf_puts(&b, body + strlen(OMR_REDIS_SCRIPT_BODY));
 		omr_buf_printf(&b, "\nend%s}\nend\n",
 			       s[i].readonly ? ", flags = { 'no-writes' }" : "");
-		lib->nfunctions++;
+		if (set) {
+			s[i].fname = fname;
+			s[i].lib = lib;
+			lib->nfunctions++;
+		} else {
+			free(fname);
+		}
 	}
-	lib->source = omr_buf_steal(&b, &lib->len);
+	return omr_buf_steal(&b, len_r);
+}
+
+void omr_redis_library_init(struct omr_redis_library *lib, struct omr_redis_script *s, size_t n)
+{
+	unsigned char md[SHA_DIGEST_LENGTH];
+	char hex[2 * SHA_DIGEST_LENGTH + 1];
+	size_t len;
+	char *text;
+
+	/* named after its own text (under a name of the same length): a
+	 * library that Redis says it has already is this very one */
+	memset(lib, 0, sizeof(*lib));
+	text = omr_redis_library_text(lib, s, n, "omr_000000000000", 0, &len);
+	SHA1((const unsigned char *)text, len, md);
+	free(text);
+	omr_hex(md, sizeof(md), hex);
+	snprintf(lib->name, sizeof(lib->name), "omr_%.12s", hex);
+	lib->source = omr_redis_library_text(lib, s, n, lib->name, 1, &lib->len);
 }
 
 void omr_redis_library_free(struct omr_redis_library *lib, struct omr_redis_script *s, size_t n)
@@ -83,19 +101,48 @@ void omr_redis_library_free(struct omr_redis_library *lib, struct omr_redis_scri
 	lib->source = NULL;
 }
 
-/* Functions are off on this connection for why: say so when the reason is
- * new, and try again after OMR_REDIS_FN_RETRY_MS */
-static void omr_redis_fn_off(struct omr_redis *r, const char *why)
+/* Functions are off on this connection: err is Redis' answer to FUNCTION
+ * LOAD or FCALL. Said once per reason, in words of ours (Redis 6 echoes the
+ * call's arguments, customer data among them); tried again after
+ * OMR_REDIS_FN_RETRY_MS, on a server without Functions only on the next
+ * connection. A refusal for now (loading, busy, out of memory, a replica)
+ * is tried again a second later, and not warned about. */
+static void omr_redis_fn_off(struct omr_redis *r, const char *err)
 {
+	static const char *const passing[] = { "LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN",
+						"TRYAGAIN", "NOAUTH", "MOVING", NULL };
+	const char *why;
+	char text[160];
+	int64_t now = omr_mono_ms();
+
 	r->fn = OMR_REDIS_FN_OFF;
-	r->fn_retry_at = omr_mono_ms() + OMR_REDIS_FN_RETRY_MS;
+	for (const char *const *p = passing; *p; p++) {
+		if (strncmp(err, *p, strlen(*p)) == 0) {
+			r->fn_retry_at = now + 1000;
+			omr_log_debug("redis %s: FUNCTION LOAD refused for now (%s): EVALSHA "
+				      "meanwhile", r->name, *p);
+			return;
+		}
+	}
+	r->fn_retry_at = now + OMR_REDIS_FN_RETRY_MS;
+	if (strncmp(err, "ERR unknown command", 19) == 0 ||
+	    strncmp(err, "ERR unknown subcommand", 22) == 0) {
+		r->fn_retry_at = INT64_MAX;
+		why = "this Redis has no Functions (before 7.0)";
+	} else if (strncmp(err, "NOPERM", 6) == 0) {
+		why = "NOPERM: the ACL user may not run FUNCTION LOAD or FCALL (grant "
+		      "+function|load and +fcall, or +@scripting)";
+	} else {
+		/* the first line, short: a compile error quotes the library */
+		snprintf(text, sizeof(text), "%.*s", (int)strcspn(err, "\r\n"), err);
+		why = text;
+	}
 	if (r->fn_why && strcmp(r->fn_why, why) == 0)
 		return;
 	free(r->fn_why);
 	r->fn_why = omr_strdup(why);
 	omr_log_warn("redis %s: the scripts run with EVALSHA, not as Redis Functions "
-		     "(FUNCTION LOAD and FCALL, Redis 7.0 and later, which cost Redis less "
-		     "per call): %s", r->name, why);
+		     "(FUNCTION LOAD and FCALL, which cost Redis less per call): %s", r->name, why);
 }
 
 static void omr_redis_fn_loaded(void *arg, const redisReply *reply, const char *err)
@@ -156,8 +203,13 @@ static int omr_redis_fn_missing(struct omr_redis *r, const char *err)
 			r->fn = OMR_REDIS_FN_UNKNOWN;
 		return 1;
 	}
-	if ((strncmp(err, "ERR unknown command", 19) == 0 ||
-	     strncmp(err, "NOPERM", 6) == 0) && (strstr(err, "fcall") || strstr(err, "FCALL"))) {
+	/* an error raised inside a Function carries " script: ": it ran */
+	if (strstr(err, " script: "))
+		return 0;
+	if ((strncmp(err, "ERR unknown command", 19) == 0 &&
+	     (strstr(err, "'FCALL'") || strstr(err, "`FCALL`") || strstr(err, "'fcall'") ||
+	      strstr(err, "`fcall`"))) ||
+	    (strncmp(err, "NOPERM", 6) == 0 && strstr(err, "'fcall' command"))) {
 		omr_redis_fn_off(r, err);
 		return 1;
 	}

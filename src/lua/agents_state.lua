@@ -4,6 +4,7 @@
 -- Returns: { { agent hash, number of conversations, connected to a live
 --   node 0|1 }, ... }
 -- @lib  sessions
+-- @readonly
 local out = {}
 for _, id in ipairs(REST) do
   local key = P .. 'agent:' .. id

@@ -146,12 +146,23 @@ function emit_h(name,    i) {
 # guard, REST, NOW. What comes before that line holds nothing of one call,
 # so Redis may run it once: omr_redis_library makes every script a Redis
 # Function whose body is the part after it (omr_redis.h).
+# The globals the scripts use, read once per call into locals of the
+# script's scope: in a Function every global read is a miss in the call's
+# own globals table and then a look-up through its metatable (and the
+# library cannot read them when it loads); a local is an index.
+function globals() {
+	return "redis, cjson, string, table, math, tonumber, tostring, type, pairs, ipairs, next, unpack, error, pcall"
+}
+
 function prelude_decl() {
-	return "local P, K, A, REST, NOW\n"
+	return "local function omr_globals() return " globals() " end\n" \
+	       "local " globals() "\n" \
+	       "local P, K, A, REST, NOW\n"
 }
 
 function prelude(    i, out) {
-	out = "P = ARGV[1]\n" "K = {"
+	out = globals() " = omr_globals()\n"
+	out = out "P = ARGV[1]\n" "K = {"
 	for (i = 1; i <= nk; i++)
 		out = out sprintf("%s%s = KEYS[%d]", (i > 1 ? ", " : " "), kname[i], i)
 	out = out " }\n" "A = {"

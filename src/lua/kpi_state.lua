@@ -14,6 +14,7 @@
 -- @reply agents any   { state, ... } in the order of the agent ids: 0 offline
 --                     (or no session), 1 away, 2 available with no
 --                     conversation, 3 available with one or more (busy)
+-- @readonly
 local queues, agents, names = {}, {}, {}
 for i = 1, A.nqueues do names[i] = REST[i] end
 local sla = T.sla(names)

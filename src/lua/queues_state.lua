@@ -8,6 +8,7 @@
 -- @reply now    int   Redis' clock (ms)
 -- @reply queues any   { { name, waiting, oldest queued_at (0: none), answered,
 --                         in_sla, aht, available }, ... }
+-- @readonly
 local names, i = {}, 1
 while i <= #REST do
   names[#names + 1] = REST[i]

@@ -22,6 +22,7 @@
 -- @lib  search
 -- @reply json   str   {"results": [{conversation, customer, name, channel,
 --                     status, queue, created_at, at, match, preview}], "total": n}
+-- @readonly
 local CAP, PER_CUST, PER_TERM, SCAN = 500, 50, 200, 1000
 local since = NOW - A.days * 86400000
 local found, order = {}, {}

@@ -20,6 +20,7 @@
 --                     customer name, routing JSON }, ... } }
 -- @reply agents any   per agent: { id, presence, sessions, presence_at, missed,
 --                     { conversation ids }, { 'load:<channel>', n, ... } }
+-- @readonly
 local names, chans = {}, {}
 for i = 1, A.nqueues do names[i] = REST[i] end
 for c in string.gmatch(A.channels, '[^,]+') do chans[#chans + 1] = c end

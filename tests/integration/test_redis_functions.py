@@ -112,6 +112,7 @@ def functions_in_use(tmp, redis):
 
     # FUNCTION FLUSH under load: loaded again, nothing lost, no error
     loads = metric(d, "redis_function_loads_total")
+    failed = commandstats(redis).get("fcall", (0, 0, 0))[2]
     visitors = [Visitor(d, name="flush%d" % i) for i in range(8)]
     sent = 0
     for rnd in range(6):
@@ -137,6 +138,8 @@ def functions_in_use(tmp, redis):
     eq(len(flushed), sent, "every message of the flush rounds stored")
     eq(max(flushed.values()), 1, "none stored twice")
     check(metric(d, "redis_function_loads_total") > loads, "the library was loaded again")
+    check(commandstats(redis)["fcall"][2] > failed,
+          "calls were answered 'not found' after the flush, and sent again")
     check(any(n.startswith("omr_") for n in libraries(redis)), "the library is back")
     eq(metric(d, "redis_functions"), 1, "still Functions")
     for v in visitors:

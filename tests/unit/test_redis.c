@@ -328,13 +328,13 @@ static void test_library(void **state)
 	assert_null(s[2].fname);
 	assert_null(s[2].lib);
 	assert_null(s[3].fname);
-	char *text = omr_asprintf("#!lua name=%s\n"
+	char *text = omr_asprintf("#!lua name=%s\nlocal omr_register = redis.register_function\n"
 				  "do\nlocal P\nlocal function f() end\n"
-				  "redis.register_function{function_name = '%s_get', "
+				  "omr_register{function_name = '%s_get', "
 				  "callback = function(KEYS, ARGV)\nP = ARGV[1]\nreturn 1\n"
 				  "end, flags = { 'no-writes' }}\nend\n"
 				  "do\nlocal P\n"
-				  "redis.register_function{function_name = '%s_put', "
+				  "omr_register{function_name = '%s_put', "
 				  "callback = function(KEYS, ARGV)\nreturn 2\nend}\nend\n",
 				  lib.name, lib.name, lib.name);
 	assert_string_equal(lib.source, text);
@@ -347,7 +347,20 @@ static void test_library(void **state)
 	assert_null(s[1].lib);
 	assert_null(lib.source);
 
+	/* the same: the same name */
+	omr_redis_script_init(&s[0], "get", "local P\nlocal function f() end\n"
+					    "-- omr:body\nP = ARGV[1]\nreturn 1");
+	s[0].readonly = 1;
+	omr_redis_library_init(&lib, s, 4);
+	assert_string_equal(name, lib.name);
+	omr_redis_library_free(&lib, s, 4);
+	/* another flag (what Redis would keep under an old name): another name */
+	s[0].readonly = 0;
+	omr_redis_library_init(&lib, s, 4);
+	assert_string_not_equal(name, lib.name);
+	omr_redis_library_free(&lib, s, 4);
 	/* another source: another library */
+	s[0].readonly = 1;
 	omr_redis_script_init(&s[1], "put", "local P\n-- omr:body\nreturn 22");
 	omr_redis_library_init(&lib, s, 2);
 	assert_string_not_equal(name, lib.name);
