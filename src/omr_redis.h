@@ -125,13 +125,13 @@ void omr_redis_eval(struct omr_redis *r, const struct omr_redis_script *s, omr_r
 #define OMR_REDIS_FN_RETRY_MS 60000
 
 struct omr_redis_library {
-	char name[24];        /* "omr_" and 12 hex digits of the scripts' SHA-1 */
+	char name[24];        /* "omr_" and 12 hex digits of its text's SHA-1 */
 	char *source;         /* FUNCTION LOAD's argument */
 	size_t len;
 	size_t nfunctions;
 };
 /* One library of the scripts s[0..n) that have the body line, named after
- * all n sources: nodes of two versions sharing a Redis load two libraries,
+ * its own text: nodes of two versions sharing a Redis load two libraries,
  * and never call each other's. Sets each such script's fname and lib (lib
  * must outlive the scripts' use). omr_redis_library_free frees the source
  * and the scripts' fname. */

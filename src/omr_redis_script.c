@@ -216,25 +216,31 @@ static int omr_redis_fn_missing(struct omr_redis *r, const char *err)
 	return 0;
 }
 
-/* Send a script call (argv[0] and argv[1] left to fill): FCALL when its
- * Function can be had, else EVALSHA */
+/* Send a script call as cmd with what (a Function's name, a SHA-1, a
+ * source) before the number of keys and the arguments */
+static int omr_redis_script_cmd(struct omr_redis *r, struct omr_redis_req *q, const char *cmd,
+				const char *what)
+{
+	free(q->argv[0]);
+	free(q->argv[1]);
+	q->argv[0] = omr_strdup(cmd);
+	q->argv[1] = omr_strdup(what);
+	q->argvlen[0] = strlen(cmd);
+	q->argvlen[1] = strlen(what);
+	return omr_redis_send(r, q, q->argc, (const char **)q->argv, q->argvlen);
+}
+
+/* Send a script call: FCALL when its Function can be had, else EVALSHA */
 static int omr_redis_script_send(struct omr_redis *r, struct omr_redis_req *q)
 {
 	const struct omr_redis_script *s = q->script;
 	int fcall = q->fn_tries < OMR_REDIS_FN_TRIES && omr_redis_fn_use(r, s);
-	const char *cmd = fcall ? "FCALL" : "EVALSHA", *name = fcall ? s->fname : s->sha;
 
 	if (!fcall && s->lib)
 		r->stats.fn_fallbacks++;
 	q->fcall = fcall;
 	q->fn_tries += fcall;
-	free(q->argv[0]);
-	free(q->argv[1]);
-	q->argv[0] = omr_strdup(cmd);
-	q->argv[1] = omr_strdup(name);
-	q->argvlen[0] = strlen(cmd);
-	q->argvlen[1] = strlen(name);
-	return omr_redis_send(r, q, q->argc, (const char **)q->argv, q->argvlen);
+	return omr_redis_script_cmd(r, q, fcall ? "FCALL" : "EVALSHA", fcall ? s->fname : s->sha);
 }
 
 void omr_redis_eval(struct omr_redis *r, const struct omr_redis_script *s, omr_redis_cb cb,
@@ -264,32 +270,26 @@ void omr_redis_eval(struct omr_redis *r, const struct omr_redis_script *s, omr_r
 
 int omr_redis_script_retry(struct omr_redis *r, struct omr_redis_req *q, const redisReply *reply)
 {
-	if (q->fcall && omr_redis_fn_missing(r, reply->str)) {
+	const struct omr_redis_script *s = q->script;
+	int rc;
+
+	if (q->fcall ? !omr_redis_fn_missing(r, reply->str)
+		     : strncmp(reply->str, "NOSCRIPT", 8) != 0)
+		return 0;
+	omr_redis_req_unlink(q);
+	r->inflight--;
+	q->sent = 0;
+	if (q->fcall) {
 		/* the Function was never run: send the call again, by FCALL
 		 * once the library is loaded, else by EVALSHA */
-		omr_redis_req_unlink(q);
-		r->inflight--;
-		q->sent = 0;
-		if (omr_redis_script_send(r, q) < 0)
-			omr_redis_finish(q, NULL, "Redis connection lost");
-		return 1;
-	}
-	if (!q->fcall && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+		rc = omr_redis_script_send(r, q);
+	} else {
 		/* The server lost its script cache (restart, SCRIPT FLUSH):
 		 * send the source once; EVAL caches it again. */
-		const struct omr_redis_script *s = q->script;
 		q->script = NULL;
-		omr_redis_req_unlink(q);
-		r->inflight--;
-		q->sent = 0;
-		q->argv[0] = (free(q->argv[0]), omr_strdup("EVAL"));
-		q->argvlen[0] = 4;
-		free(q->argv[1]);
-		q->argv[1] = omr_strdup(s->source);
-		q->argvlen[1] = strlen(s->source);
-		if (omr_redis_send(r, q, q->argc, (const char **)q->argv, q->argvlen) < 0)
-			omr_redis_finish(q, NULL, "Redis connection lost");
-		return 1;
+		rc = omr_redis_script_cmd(r, q, "EVAL", s->source);
 	}
-	return 0;
+	if (rc < 0)
+		omr_redis_finish(q, NULL, "Redis connection lost");
+	return 1;
 }

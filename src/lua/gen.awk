@@ -29,7 +29,7 @@
 #        awk -v MODE=lua -f gen.awk FILE.lua        the script as Redis runs it
 
 function reset() {
-	nk = na = nr = 0; rest = ""; usetime = 0; readonly = 0; libsrc = ""; rawlib = ""; rawsrc = ""
+	nk = na = nr = 0; rest = ""; usetime = 0; readonly = 0; rawlib = ""; rawsrc = ""
 	split("", kname); split("", ktmpl); split("", aname); split("", atype)
 	split("", rname); split("", rtype)
 }
@@ -90,7 +90,6 @@ function read_lib(lib,    dir, path, line, rc) {
 		dir = "."
 	path = dir "/" lib ".lib"
 	while ((rc = (getline line < path)) > 0) {
-		libsrc = libsrc escape(line)
 		rawlib = rawlib line "\n"
 	}
 	if (rc < 0)
@@ -188,10 +187,10 @@ function prelude(    i, out) {
 	return out
 }
 
-# the whole script: the declarations, the libraries, the marker, the
-# prelude's values, the source
-function whole(lib, body) {
-	return escape_text(prelude_decl()) lib escape("-- omr:body") escape_text(prelude()) body
+# the script as Redis runs it: the declarations, the libraries, the
+# marker, the prelude's values, the source
+function whole() {
+	return prelude_decl() rawlib "-- omr:body\n" prelude() rawsrc
 }
 
 # lines of Lua (each ending in a newline) as C string literals
@@ -203,10 +202,11 @@ function escape_text(text,    i, n, lines, out) {
 	return out
 }
 
-function emit_c(name, src,    i) {
+function emit_c(name,    i, text) {
 	printf "\n/* ---- %s.lua ---- */\n\n", name
 	printf "static const char omr_lua_src_%s[] =\n", name
-	printf "%s;\n\n", whole(libsrc, src)
+	text = escape_text(whole())
+	printf "%s;\n\n", substr(text, 1, length(text) - 1)
 	printf "void omr_lua_%s(struct omr_store *s, const struct omr_lua_%s_args *a,\n", name, name
 	printf "\t\tomr_redis_cb cb, void *arg)\n{\n"
 	for (i = 1; i <= na; i++)
@@ -300,7 +300,6 @@ FNR == 1 {
 	sub(/\.lua$/, "", name)
 	names[++nscripts] = name
 	reset()
-	src = ""
 	inheader = 1
 }
 
@@ -311,7 +310,6 @@ FNR == 1 {
 	} else {
 		inheader = 0
 	}
-	src = src escape($0)
 	rawsrc = rawsrc $0 "\n"
 }
 
@@ -322,9 +320,9 @@ function finish() {
 	if (MODE == "h")
 		emit_h(name)
 	else if (MODE == "lua")
-		printf "%s%s-- omr:body\n%s%s", prelude_decl(), rawlib, prelude(), rawsrc
+		printf "%s", whole()
 	else
-		emit_c(name, substr(src, 1, length(src) - 1))
+		emit_c(name)
 }
 
 END {
