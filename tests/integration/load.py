@@ -123,6 +123,22 @@ def _unrouted(cmd, convs, prefix="omr:{main}:"):
     return count()
 
 
+def _stored_elsewhere(s, primary, keys):
+    """How many of keys the servers other than the primary hold."""
+    out = {}
+    for r in s.servers:
+        if r is primary or not keys:
+            continue
+        try:
+            convs = [k.split(":")[3] for k in r.cmd("KEYS", "omr:{main}:conv:*:msgs")]
+            count = omrtest.stored_counts(r.cmd, convs)
+        except (OSError, RuntimeError) as e:
+            out[r.port] = str(e)
+            continue
+        out[r.port] = sum(1 for k in keys if count.get(k, 0))
+    return out
+
+
 def _stop_sentinels(s):
     for p in s.procs:
         p.kill()
@@ -166,8 +182,16 @@ def sentinel_fault(tmp, fault, durability, settle=3, after=3, visitors=6):
     primary = s.primary()
     convs = [k.split(":")[3] for k in primary.cmd("KEYS", "omr:{main}:conv:*:msgs")]
     count = omrtest.stored_counts(primary.cmd, convs)
+    lost = [k for k in load.acked if count.get(k, 0) == 0]
     out = {"acked": len(load.acked), "before": before, "promoted": t_promoted - t_fault,
-           "served": served, "lost": [k for k in load.acked if count.get(k, 0) == 0],
+           "served": served, "lost": lost,
+           # when each lost message was first sent and acknowledged, in s
+           # from the fault, and where it is stored instead (for a failure
+           # that does not come back on demand)
+           "lost_detail": [(k, round(load.acked[k][0] - t_fault, 3),
+                            round(load.acked[k][1] - t_fault, 3)) for k in lost[:20]],
+           "lost_elsewhere": _stored_elsewhere(s, primary, lost),
+           "redis_log": [ln for ln in d.log_text().splitlines() if " redis: " in ln][-40:],
            "twice": [k for k, n in count.items() if n > 1], "switches": _switches(d),
            "waits": d.metric("durability_waits_total") if durability else 0,
            "conversations": len(convs), "unrouted": _unrouted(primary.cmd, convs)}
