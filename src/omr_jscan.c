@@ -118,7 +118,6 @@ json_t *omr_jscan_value(struct omr_jscan_span v, int *bad)
 	return j;
 }
 
-
 const char *omr_jscan_value_end(const char *p, const char *end)
 {
 	return omr_jscan_val_end(p, end, 0);
