@@ -10,6 +10,7 @@
  *   omr_core_plugins.c  plugins: opened, initialised, started, stopped,
  *                       unloaded
  *   omr_core_reload.c   configuration reloads
+ *   omr_core_primary.c  following the Redis primary (Sentinel, Cluster)
  */
 #ifndef OMR_CORE_INT_H
 #define OMR_CORE_INT_H
@@ -23,6 +24,7 @@
 #include "omr_config.h"
 #include "omr_env.h"
 #include "omr_host.h"
+#include "omr_store.h"
 
 struct omr_buf;
 
@@ -135,6 +137,14 @@ const struct omr_module *omr_core_module(size_t i);
 size_t omr_core_nmodules(void);
 /* The bus delivers here (omr_bus handler). */
 void omr_core_bus_message(void *arg, const json_t *msg);
+
+/* omr_core_primary.c: c->primary made and started (redis.sentinels or
+ * redis.cluster); the connections go where it names, and hold their
+ * writes while a sentinel fails the primary over */
+int omr_core_primary_new(struct omr_core *c, char **err_r);
+/* the store's durability check: do the sentinels (or the cluster) still
+ * name the primary this node writes to? */
+void omr_core_confirm_primary(void *arg, omr_store_confirm_done done, void *ctx);
 
 /* omr_core_plugins.c: the plugin loader's row (first of the table) */
 int omr_mod_loader_create(struct omr_core *c, char **err_r);

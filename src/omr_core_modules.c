@@ -188,51 +188,6 @@ static void omr_core_redis_error(void *arg, const char *err)
 		omr_primary_redirected(c->primary, err);
 }
 
-/* The sentinels or the cluster named the primary (at start, or a new one
- * after a failover or a move of the site's slot): every connection goes
- * there; the script library is loaded again before
- * each connection's first call (omr_redis.h), the consumer group is found in the replicated
- * stream (or created again). */
-static void omr_core_primary(void *arg, const char *host, int port)
-{
-	struct omr_core *c = arg;
-	struct omr_redis_target t = { .host = (char *)host, .port = port,
-				      .username = c->cfg->redis.username,
-				      .password = c->cfg->redis.password };
-	struct omr_redis *conns[] = { c->redis, c->redis_block, c->redis_bus, c->redis_ingest };
-	if (c->store)
-		omr_store_durable_new_primary(c->store);
-	for (size_t i = 0; i < OMR_ARRAY_LEN(conns); i++) {
-		if (!conns[i])
-			continue;
-		omr_redis_retarget(conns[i], &t);
-		omr_redis_start(conns[i]);
-	}
-}
-
-static int omr_core_primary_new(struct omr_core *c, char **err_r)
-{
-	const struct omr_config *cfg = c->cfg;
-	struct omr_primary_opts so = {
-		.kind = cfg->redis.cluster ? OMR_PRIMARY_CLUSTER : OMR_PRIMARY_SENTINEL,
-		.addrs = cfg->redis.cluster ? cfg->redis.cluster : cfg->redis.sentinels,
-		.master = cfg->redis.master,
-		.site = cfg->redis.site,
-		.username = cfg->redis.cluster ? cfg->redis.username : NULL,
-		.password = cfg->redis.cluster ? cfg->redis.password : cfg->redis.sentinel_password,
-		.connect_timeout = cfg->redis.connect_timeout,
-		.command_timeout = cfg->redis.command_timeout,
-		.dns = c->dns,
-		.on_master = omr_core_primary,
-		.arg = c,
-	};
-	c->primary = omr_primary_new(c->base, &so, err_r);
-	if (!c->primary)
-		return -1;
-	omr_primary_start(c->primary);
-	return 0;
-}
-
 static void omr_core_block_ready(void *arg)
 {
 	struct omr_core *c = arg;
@@ -352,12 +307,6 @@ static void omr_mod_redis_metrics(struct omr_core *c, struct omr_buf *b)
 		   (unsigned long long)omr_redis_oldest_ms(c->redis));
 	if (c->primary)
 		omr_primary_metrics(c->primary, b);
-}
-
-static void omr_core_confirm_primary(void *arg, omr_store_confirm_done done, void *ctx)
-{
-	struct omr_core *c = arg;
-	omr_primary_confirm(c->primary, done, ctx);
 }
 
 static int omr_mod_store_create(struct omr_core *c, char **err_r)

@@ -14,13 +14,17 @@
 
 #define OMR_PRIMARY_POLL_MS 1000
 #define OMR_PRIMARY_MOVED_MS 2000
+/* writes held for a failover (omr_primary_opts.on_failover) at most this
+ * long without the sentinels naming the new primary or calling it off
+ * (under the 6 s a node's heartbeat lives: omr_nodes.h) */
+#define OMR_PRIMARY_HOLD_MS 5000
 #define OMR_PRIMARY_HOST_MAX 255
 
 struct omr_primary_node {
 	struct omr_primary *s;
 	char *addr;                /* "host:port", for logs */
 	struct omr_redis *ask;     /* get-master-addr-by-name, CLUSTER SLOTS */
-	struct omr_redis *sub;     /* +switch-master (Sentinel) */
+	struct omr_redis *sub;     /* a failover's events (Sentinel) */
 };
 
 struct omr_primary {
@@ -38,7 +42,14 @@ struct omr_primary {
 	char host[OMR_PRIMARY_HOST_MAX + 1];
 	int port;                  /* 0: not known yet */
 	void (*on_master)(void *arg, const char *host, int port);
+	void (*on_failover)(void *arg);
 	void *arg;
+	/* a sentinel began a failover of the primary (mono ms; 0: none): the
+	 * writes are held until a new primary is named (or it is called off,
+	 * or OMR_PRIMARY_HOLD_MS); held_host:held_port is the one replaced */
+	int64_t held_at;
+	char held_host[OMR_PRIMARY_HOST_MAX + 1];
+	int held_port;
 	int64_t unknown_since;     /* no sentinel has answered since (mono ms) */
 	/* Cluster: the owner a MOVED took us from, and when: a slot map that
 	 * still names it within OMR_PRIMARY_MOVED_MS is stale (a node that has
@@ -47,7 +58,7 @@ struct omr_primary {
 	int moved_from_port;
 	int64_t moved_at;
 	int closed;                /* omr_primary_close: ask nobody any more */
-	unsigned long long switches, refused, failed;
+	unsigned long long switches, refused, failed, holds;
 };
 
 /* ---- parsing what sentinels and cluster nodes say ---- */
@@ -148,6 +159,20 @@ int omr_primary_parse_switch(const char *text, size_t len, const char *master)
 	return len > n && memcmp(text, master, n) == 0 && text[n] == ' ';
 }
 
+/* Sentinel's events name the master as "master NAME ip port" or, for a
+ * replica, "slave ip:port ip port @ NAME ip port" */
+int omr_primary_parse_event(const char *text, size_t len, const char *master)
+{
+	static const char at[] = " @ ", own[] = "master ";
+	const char *p = NULL;
+	if (len > sizeof(own) - 1 && memcmp(text, own, sizeof(own) - 1) == 0)
+		p = text + sizeof(own) - 1;
+	for (size_t i = 0; !p && i + sizeof(at) - 1 <= len; i++)
+		if (memcmp(text + i, at, sizeof(at) - 1) == 0)
+			p = text + i + sizeof(at) - 1;
+	return p && omr_primary_parse_switch(p, len - (size_t)(p - text), master);
+}
+
 /* ---- asking ---- */
 
 /* what a listed server is, for logs */
@@ -183,6 +208,10 @@ static void omr_primary_found(struct omr_primary *s, const char *host, int port)
 {
 	if (s->port == port && strcmp(s->host, host) == 0)
 		return;
+	/* a sentinel that has not heard of the failover yet: not news */
+	if (s->held_at && port == s->held_port && strcmp(host, s->held_host) == 0)
+		return;
+	s->held_at = 0;
 	if (s->port)
 		omr_log_warn("redis: the primary of '%s' is now %s:%d (was %s:%d)", s->master, host,
 			     port, s->host, s->port);
@@ -257,7 +286,15 @@ static void omr_primary_round(struct omr_primary *s)
 
 static void omr_primary_poll(evutil_socket_t fd, short what, void *arg)
 {
-	omr_primary_round(arg);
+	struct omr_primary *s = arg;
+	if (s->held_at && omr_mono_ms() - s->held_at > OMR_PRIMARY_HOLD_MS) {
+		omr_log_warn("redis: no new primary of '%s' named %d s after its failover began: "
+			     "writing again to the one the sentinels name", s->master,
+			     OMR_PRIMARY_HOLD_MS / 1000);
+		s->held_at = 0;
+		s->port = 0; /* the next answer is news even if it names the same */
+	}
+	omr_primary_round(s);
 }
 
 void omr_primary_ask(struct omr_primary *s)
@@ -288,9 +325,49 @@ void omr_primary_redirected(struct omr_primary *s, const char *err)
 	}
 }
 
-static void omr_primary_switch(void *arg, const char *text, size_t len)
+/* A sentinel leading a failover of the primary chose the replica to
+ * promote: from the moment that replica stops replicating, whatever the
+ * old primary takes is lost with it, so nothing more is written to it
+ * (on_failover) until the sentinels name the new one. */
+static void omr_primary_failover(struct omr_primary_node *node)
+{
+	struct omr_primary *s = node->s;
+	if (s->held_at || !s->port || !s->on_failover)
+		return;
+	s->held_at = omr_mono_ms();
+	snprintf(s->held_host, sizeof(s->held_host), "%s", s->host);
+	s->held_port = s->port;
+	s->holds++;
+	omr_log_warn("redis: sentinel %s is failing over '%s' (%s:%d): writes are held until "
+		     "it names the new primary", node->addr, s->master, s->host, s->port);
+	s->on_failover(s->arg);
+}
+
+/* the failover was called off: the primary stays */
+static void omr_primary_abort(struct omr_primary_node *node, const char *why)
+{
+	struct omr_primary *s = node->s;
+	if (!s->held_at)
+		return;
+	s->held_at = 0;
+	omr_log_warn("redis: sentinel %s called off the failover of '%s' (%s): writing to %s:%d "
+		     "again", node->addr, s->master, why, s->host, s->port);
+	s->on_master(s->arg, s->host, s->port);
+	omr_primary_round(s);
+}
+
+static void omr_primary_event(void *arg, const char *channel, const char *text, size_t len)
 {
 	struct omr_primary_node *node = arg;
+	if (strcmp(channel, "+switch-master") != 0) {
+		if (!omr_primary_parse_event(text, len, node->s->master))
+			return;
+		if (strcmp(channel, "+selected-slave") == 0)
+			omr_primary_failover(node);
+		else if (strncmp(channel, "-failover-abort-", 16) == 0)
+			omr_primary_abort(node, channel + 1);
+		return;
+	}
 	if (!omr_primary_parse_switch(text, len, node->s->master))
 		return;
 	omr_log_info("redis: sentinel %s announces a new primary of '%s'", node->addr,
@@ -405,6 +482,13 @@ void omr_primary_verify(struct omr_primary *s, struct omr_redis *r)
 
 /* ---- lifecycle ---- */
 
+/* what the sentinels publish that this follows: the end of a failover, its
+ * start (the replica to promote is chosen), and its being called off */
+static const char *const omr_primary_events[] = {
+	"+switch-master", "+selected-slave", "-failover-abort-not-elected",
+	"-failover-abort-no-good-slave", "-failover-abort-slave-timeout", NULL
+};
+
 struct omr_primary *omr_primary_new(struct event_base *base, const struct omr_primary_opts *o,
 				      char **err_r)
 {
@@ -422,6 +506,7 @@ struct omr_primary *omr_primary_new(struct event_base *base, const struct omr_pr
 		s->master = omr_strdup(o->master);
 	}
 	s->on_master = o->on_master;
+	s->on_failover = o->on_failover;
 	s->arg = o->arg;
 	s->nodes = omr_calloc(n ? n : 1, sizeof(*s->nodes));
 	for (size_t i = 0; i < n; i++) {
@@ -451,7 +536,7 @@ struct omr_primary *omr_primary_new(struct event_base *base, const struct omr_pr
 			ro.name = "sentinel events";
 			ro.on_ready = NULL;
 			node->sub = omr_redis_new(base, &t, &ro);
-			omr_redis_subscribe(node->sub, "+switch-master", omr_primary_switch, node);
+			omr_redis_subscribe(node->sub, omr_primary_events, omr_primary_event, node);
 		}
 		omr_redis_target_free(&t);
 	}
@@ -519,4 +604,7 @@ void omr_primary_metrics(const struct omr_primary *s, struct omr_buf *b)
 		   "sentinel answers refused as malformed or unknown", s->refused);
 	omr_metric(b, "primary_failed_total", "counter",
 		   "questions to a sentinel that got no answer", s->failed);
+	omr_metric(b, "primary_holds_total", "counter",
+		   "failovers a sentinel began, during which nothing was written to Redis until "
+		   "the new primary was named", s->holds);
 }

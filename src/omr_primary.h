@@ -5,19 +5,32 @@
  *
  * Each listed server gets a connection (omr_redis, reconnecting by
  * itself) that is asked `SENTINEL get-master-addr-by-name NAME` or
- * `CLUSTER SLOTS`; with Sentinel a second one is subscribed to
- * `+switch-master`. The primary is asked for at start, every second, at
- * once when a sentinel announces a switch of this master, when a
- * connection to the primary drops, and when it answers with a redirection
- * (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, READONLY, or MOVING while a site is
- * being moved: omr_primary_redirected). The server that answered last is
- * asked first; one that fails or answers nonsense is skipped for the
- * next. Answers are hostile input: only a host of at most 255 characters
- * of [A-Za-z0-9.:_-] and a port in 1..65535 are taken, and a slot map
- * must be well formed.
+ * `CLUSTER SLOTS`; with Sentinel a second one is subscribed to a
+ * failover's events: `+selected-slave` (it begins: on_failover),
+ * `-failover-abort-*` (called off: on_master again with the same primary)
+ * and `+switch-master` (it ended). The primary is asked for at start,
+ * every second, at once when a sentinel announces a switch of this
+ * master, when a connection to the primary drops, and when it answers
+ * with a redirection (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, READONLY, or
+ * MOVING while a site is being moved: omr_primary_redirected). The
+ * server that answered last is asked first; one that fails or answers
+ * nonsense is skipped for the next. Answers are hostile input: only a
+ * host of at most 255 characters of [A-Za-z0-9.:_-] and a port in
+ * 1..65535 are taken, and a slot map must be well formed.
  *
  * on_master(arg, host, port) runs when the primary is known for the first
- * time and whenever it changes (never twice for the same address).
+ * time and whenever it changes (never twice for the same address, but
+ * after a failover that was called off).
+ *
+ * on_failover(arg) runs when a sentinel leading a failover of the primary
+ * has chosen the replica to promote, before it promotes it: from then on
+ * the old primary's writes would be lost with it (a planned SENTINEL
+ * FAILOVER leaves it running, taking writes, until it is told it is a
+ * replica), so the caller writes nothing until on_master names the new
+ * primary, the failover is called off (on_master with the same one), or
+ * 5 s have passed (on_master with whichever the sentinels name then).
+ * Meanwhile sentinels that have not heard of the failover yet and still
+ * name the old primary are not taken for news.
  */
 #ifndef OMR_PRIMARY_H
 #define OMR_PRIMARY_H
@@ -42,6 +55,7 @@ struct omr_primary_opts {
 	long long connect_timeout, command_timeout;  /* ms */
 	struct evdns_base *dns;  /* borrowed; NULL: numeric hosts only */
 	void (*on_master)(void *arg, const char *host, int port);
+	void (*on_failover)(void *arg);  /* may be NULL: no holding */
 	void *arg;
 };
 
@@ -87,6 +101,9 @@ unsigned omr_primary_slot(const char *tag, size_t len);
 /* A +switch-master message ("NAME old-ip old-port new-ip new-port"): 1 when
  * it is about master, else 0. */
 int omr_primary_parse_switch(const char *text, size_t len, const char *master);
+/* Another event of a sentinel's ("master NAME ip port", or "slave ip:port
+ * ip port @ NAME ip port"): 1 when it is about master, else 0. */
+int omr_primary_parse_event(const char *text, size_t len, const char *master);
 void omr_primary_close(struct omr_primary *s);
 /* Commands sent to the listed servers and not yet called back (a stop
  * waits for them). */

@@ -259,6 +259,8 @@ const char *omr_redis_why(const struct omr_redis *r)
 {
 	if (r->state == OMR_REDIS_READY && r->inflight >= OMR_REDIS_MAX_INFLIGHT)
 		return "Redis is overloaded (too many commands waiting for an answer)";
+	if (r->held)
+		return r->held;
 	return "Redis is not connected";
 }
 
@@ -362,22 +364,47 @@ static void omr_redis_sub_reply(redisAsyncContext *ac, void *reply_v, void *priv
 	struct omr_redis *r = ac->data;
 	const redisReply *reply = reply_v;
 	const redisReply *kind = omr_reply_elem(reply, 0), *text = omr_reply_elem(reply, 2);
+	const char *channel = omr_reply_str(omr_reply_elem(reply, 1));
 	(void)privdata;
 	if (!r || !r->sub_cb || !omr_reply_str(kind) || strcmp(kind->str, "message") != 0 ||
-	    !text || text->type != REDIS_REPLY_STRING)
+	    !channel || !text || text->type != REDIS_REPLY_STRING)
 		return;
-	r->sub_cb(r->sub_arg, text->str, text->len);
+	r->sub_cb(r->sub_arg, channel, text->str, text->len);
 }
 
-void omr_redis_subscribe(struct omr_redis *r, const char *channel, omr_redis_message_cb cb,
-			 void *arg)
+/* SUBSCRIBE to every channel of r's, on the connection just made */
+static void omr_redis_sub_send(struct omr_redis *r)
 {
-	free(r->sub_channel);
-	r->sub_channel = omr_strdup(channel);
+	const char *argv[OMR_REDIS_SUB_MAX + 1] = { "SUBSCRIBE" };
+	int argc = 1;
+	for (char **c = r->sub_channels; c && *c && argc <= OMR_REDIS_SUB_MAX; c++)
+		argv[argc++] = *c;
+	if (argc > 1)
+		redisAsyncCommandArgv(r->ac, omr_redis_sub_reply, NULL, argc, argv, NULL);
+}
+
+static void omr_redis_sub_free(struct omr_redis *r)
+{
+	for (char **c = r->sub_channels; c && *c; c++)
+		free(*c);
+	free(r->sub_channels);
+	r->sub_channels = NULL;
+}
+
+void omr_redis_subscribe(struct omr_redis *r, const char *const *channels,
+			 omr_redis_message_cb cb, void *arg)
+{
+	size_t n = 0;
+	omr_redis_sub_free(r);
+	while (channels[n] && n < OMR_REDIS_SUB_MAX)
+		n++;
+	r->sub_channels = omr_calloc(n + 1, sizeof(*r->sub_channels));
+	for (size_t i = 0; i < n; i++)
+		r->sub_channels[i] = omr_strdup(channels[i]);
 	r->sub_cb = cb;
 	r->sub_arg = arg;
 	if (r->ac && r->state == OMR_REDIS_READY)
-		redisAsyncCommand(r->ac, omr_redis_sub_reply, NULL, "SUBSCRIBE %s", channel);
+		omr_redis_sub_send(r);
 }
 
 static void omr_redis_on_connect(const redisAsyncContext *ac, int status)
@@ -410,8 +437,7 @@ static void omr_redis_on_connect(const redisAsyncContext *ac, int status)
 		omr_redis_cmd(r, omr_redis_setup_cb, r, "AUTH %s", r->target.password);
 	if (r->target.db)
 		omr_redis_cmd(r, omr_redis_setup_cb, r, "SELECT %d", r->target.db);
-	if (r->sub_channel)
-		redisAsyncCommand(r->ac, omr_redis_sub_reply, NULL, "SUBSCRIBE %s", r->sub_channel);
+	omr_redis_sub_send(r);
 	if (r->opts.on_ready)
 		r->opts.on_ready(r->opts.arg);
 }
@@ -489,7 +515,7 @@ static void omr_redis_connect(evutil_socket_t fd, short what, void *arg)
 	struct omr_redis *r = arg;
 	struct evutil_addrinfo hints;
 
-	if (r->closed || r->resolving)
+	if (r->closed || r->resolving || r->held)
 		return;
 	r->connect_started = omr_mono_ms();
 	if (r->target.path || omr_redis_numeric(r->target.host) || !r->opts.dns) {
@@ -603,6 +629,7 @@ void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t)
 	/* dropped first, so that its log names the server it was to */
 	if (r->ac)
 		omr_redis_drop(r, "new target");
+	r->held = NULL;
 	omr_redis_target_free(&r->target);
 	omr_redis_target_copy(&r->target, t);
 	/* a new server owes nothing to the old one's backoff: after a
@@ -613,6 +640,19 @@ void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t)
 		evtimer_del(r->retry_ev);
 		evtimer_add(r->retry_ev, &zero);
 	}
+}
+
+void omr_redis_hold(struct omr_redis *r, const char *why)
+{
+	r->held = why;
+	if (r->state == OMR_REDIS_RESOLVING) {
+		omr_redis_cancel_resolve(r);
+		r->state = OMR_REDIS_IDLE;
+	}
+	if (r->ac)
+		omr_redis_drop(r, why);
+	/* (a retry timer that fires meanwhile connects nowhere: see
+	 * omr_redis_connect; omr_redis_retarget lets it go on) */
 }
 
 int64_t omr_redis_oldest_ms(const struct omr_redis *r)
@@ -670,7 +710,7 @@ void omr_redis_free(struct omr_redis *r)
 	event_free(r->retry_ev);
 	event_free(r->tick_ev);
 	omr_redis_target_free(&r->target);
-	free(r->sub_channel);
+	omr_redis_sub_free(r);
 	free(r->fn_why);
 	free(r->name);
 	free(r);

@@ -84,6 +84,12 @@ uint64_t omr_redis_generation(const struct omr_redis *r);
 /* Point at another server (embedded Redis restarts on the same path do
  * not need this); reconnects. */
 void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t);
+/* Drop the connection (commands waiting for an answer fail, as when it is
+ * lost) and make no other until omr_redis_retarget: commands sent
+ * meanwhile fail with why. For a primary that is being replaced: nothing
+ * more is written to it. why is kept, not copied (the failures of commands
+ * hold it past a retarget): a string literal. */
+void omr_redis_hold(struct omr_redis *r, const char *why);
 
 /* Send a command. extra_timeout (ms) is added to command_timeout, for
  * blocking commands. */
@@ -138,12 +144,14 @@ struct omr_redis_library {
 void omr_redis_library_init(struct omr_redis_library *lib, struct omr_redis_script *s, size_t n);
 void omr_redis_library_free(struct omr_redis_library *lib, struct omr_redis_script *s, size_t n);
 
-/* Keep this connection subscribed to channel, after every (re)connection:
- * on_message(arg, text, len) for each message published to it. A
- * subscribed connection takes no other commands. channel is copied. */
-typedef void (*omr_redis_message_cb)(void *arg, const char *text, size_t len);
-void omr_redis_subscribe(struct omr_redis *r, const char *channel, omr_redis_message_cb cb,
-			 void *arg);
+/* Keep this connection subscribed to channels (NULL-terminated, copied),
+ * after every (re)connection: on_message(arg, channel, text, len) for each
+ * message published to one of them (channel NUL-terminated). A subscribed
+ * connection takes no other commands. */
+typedef void (*omr_redis_message_cb)(void *arg, const char *channel, const char *text,
+				     size_t len);
+void omr_redis_subscribe(struct omr_redis *r, const char *const *channels,
+			 omr_redis_message_cb cb, void *arg);
 
 struct omr_redis_stats {
 	uint64_t commands;

@@ -17,6 +17,7 @@
  * server is slow; callers refuse their senders (retry) as when Redis is
  * away. Far above what a healthy server ever has waiting. */
 #define OMR_REDIS_MAX_INFLIGHT 20000
+#define OMR_REDIS_SUB_MAX 8 /* channels of one omr_redis_subscribe */
 
 enum omr_redis_state { OMR_REDIS_IDLE, OMR_REDIS_RESOLVING, OMR_REDIS_CONNECTING, OMR_REDIS_READY };
 
@@ -65,6 +66,7 @@ struct omr_redis {
 	int ever_ready;
 	int freeing;
 	int closed;        /* omr_redis_close: no reconnects, commands fail */
+	const char *held;  /* omr_redis_hold's why: no connection until retargeted */
 	uint64_t generation; /* connections made so far (omr_redis_generation) */
 	struct evdns_getaddrinfo_request *resolving; /* a host name being looked up */
 	struct omr_dlist reqs; /* sent or failing, not answered: oldest first */
@@ -74,7 +76,7 @@ struct omr_redis {
 	const struct omr_redis_library *fn_lib; /* the library fn is about */
 	int64_t fn_retry_at;           /* OMR_REDIS_FN_OFF until then */
 	char *fn_why;                  /* why OFF, as last logged */
-	char *sub_channel;             /* omr_redis_subscribe */
+	char **sub_channels;           /* omr_redis_subscribe, NULL-terminated */
 	omr_redis_message_cb sub_cb;
 	void *sub_arg;
 };

@@ -2,9 +2,10 @@
  * (hostile input). The bytes are RESP, read by hiredis' own reader as the
  * daemon reads them; each reply is checked as an answer to
  * get-master-addr-by-name, to SENTINEL MASTER and to CLUSTER SLOTS (for a
- * slot taken from the first two bytes), as a +switch-master message, and
- * an error reply as a MOVED redirection; the input also as a
- * redis.sentinels / redis.cluster entry and as a MOVED text.
+ * slot taken from the first two bytes), as a +switch-master message and
+ * another event of a failover's, and an error reply as a MOVED
+ * redirection; the input also as a redis.sentinels / redis.cluster entry,
+ * as a MOVED text and as a sentinel's event message (not NUL-terminated).
  *
  * hiredis 0.14 allocates an array's declared length as soon as it reads
  * "*N" (it has no maxelements): inputs declaring 9 digits or more are
@@ -67,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if ((r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_ERROR ||
 			     r->type == REDIS_REPLY_STATUS) && strlen(r->str) == r->len) {
 				(void)omr_primary_parse_switch(r->str, r->len, "omr");
+				(void)omr_primary_parse_event(r->str, r->len, "omr");
 				if (omr_primary_parse_moved(r->str, host, &port) == 0)
 					check_addr(host, port);
 			}
@@ -76,6 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		redisReaderFree(rd);
 	}
 
+	/* a message as the subscription hands it over: not NUL-terminated */
+	(void)omr_primary_parse_event((const char *)data, size, "omr");
+	(void)omr_primary_parse_switch((const char *)data, size, "omr");
 	char *s = omr_strndup((const char *)data, size);
 	if (strlen(s) == size) {
 		if (omr_hostport_split(s, host, &port) == 0)

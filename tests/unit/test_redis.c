@@ -287,6 +287,29 @@ static void test_sentinel_answers(void **state)
 	assert_int_equal(omr_primary_parse_switch("omr", 3, "omr"), 0);
 	assert_int_equal(omr_primary_parse_switch("", 0, "omr"), 0);
 
+	/* a failover's other events, as sentinel 7.0 publishes them */
+	static const struct {
+		const char *text;
+		int about;
+	} events[] = {
+		{ "slave 127.0.0.1:6380 127.0.0.1 6380 @ omr 127.0.0.1 6379", 1 },
+		{ "master omr 127.0.0.1 6379", 1 },
+		{ "slave 127.0.0.1:6380 127.0.0.1 6380 @ omrx 127.0.0.1 6379", 0 },
+		{ "slave 127.0.0.1:6380 127.0.0.1 6380 @ other 127.0.0.1 6379", 0 },
+		{ "master omrx 127.0.0.1 6379", 0 },
+		{ "master other 127.0.0.1 6379", 0 },
+		{ "omr 127.0.0.1 6379", 0 },        /* neither form */
+		{ "master omr", 0 },                /* cut short */
+		{ "slave x @ omr", 0 },
+		{ "slave x @ ", 0 },
+		{ "master ", 0 },
+		{ "", 0 },
+	};
+	for (size_t i = 0; i < OMR_ARRAY_LEN(events); i++)
+		if (omr_primary_parse_event(events[i].text, strlen(events[i].text), "omr") !=
+		    events[i].about)
+			fail_msg("event '%s' taken wrongly", events[i].text);
+
 	assert_int_equal(omr_hostport_split("127.0.0.1:26379", host, &port), 0);
 	assert_string_equal(host, "127.0.0.1");
 	assert_int_equal(port, 26379);
