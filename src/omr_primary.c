@@ -15,9 +15,10 @@
 #define OMR_PRIMARY_POLL_MS 1000
 #define OMR_PRIMARY_MOVED_MS 2000
 /* writes held for a failover (omr_primary_opts.on_failover) at most this
- * long without the sentinels naming the new primary or calling it off
- * (under the 6 s a node's heartbeat lives: omr_nodes.h) */
-#define OMR_PRIMARY_HOLD_MS 5000
+ * long without the sentinels naming the new primary or calling it off:
+ * well under the 6 s a node's heartbeat lives (omr_nodes.h), beaten every
+ * second, with a reconnection after it */
+#define OMR_PRIMARY_HOLD_MS 3000
 #define OMR_PRIMARY_HOST_MAX 255
 
 struct omr_primary_node {
@@ -44,10 +45,13 @@ struct omr_primary {
 	void (*on_master)(void *arg, const char *host, int port);
 	void (*on_failover)(void *arg);
 	void *arg;
-	/* a sentinel began a failover of the primary (mono ms; 0: none): the
-	 * writes are held until a new primary is named (or it is called off,
-	 * or OMR_PRIMARY_HOLD_MS); held_host:held_port is the one replaced */
-	int64_t held_at;
+	int news;                  /* the next answer is news even if it names the same */
+	/* the sentinel leading a failover of the primary (NULL: none): the
+	 * writes are held until a new primary is named, it calls the failover
+	 * off, or hold_ev fires (OMR_PRIMARY_HOLD_MS); held_host:held_port is
+	 * the primary being replaced */
+	struct omr_primary_node *held_by;
+	struct event *hold_ev;
 	char held_host[OMR_PRIMARY_HOST_MAX + 1];
 	int held_port;
 	int64_t unknown_since;     /* no sentinel has answered since (mono ms) */
@@ -161,16 +165,26 @@ int omr_primary_parse_switch(const char *text, size_t len, const char *master)
 
 /* Sentinel's events name the master as "master NAME ip port" or, for a
  * replica, "slave ip:port ip port @ NAME ip port" */
-int omr_primary_parse_event(const char *text, size_t len, const char *master)
+int omr_primary_parse_event(const char *text, size_t len, const char *master, char *host,
+			    size_t hostlen, int *port)
 {
 	static const char at[] = " @ ", own[] = "master ";
-	const char *p = NULL;
+	const char *p = NULL, *end = text + len, *h, *sp;
+	size_t n = strlen(master);
 	if (len > sizeof(own) - 1 && memcmp(text, own, sizeof(own) - 1) == 0)
 		p = text + sizeof(own) - 1;
 	for (size_t i = 0; !p && i + sizeof(at) - 1 <= len; i++)
 		if (memcmp(text + i, at, sizeof(at) - 1) == 0)
 			p = text + i + sizeof(at) - 1;
-	return p && omr_primary_parse_switch(p, len - (size_t)(p - text), master);
+	if (!p || !omr_primary_parse_switch(p, (size_t)(end - p), master))
+		return 0;
+	h = p + n + 1;
+	if (!(sp = memchr(h, ' ', (size_t)(end - h))))
+		return 0;
+	p = sp + 1; /* the port: to the end, or to a space */
+	const char *pe = memchr(p, ' ', (size_t)(end - p));
+	return omr_primary_addr(h, (size_t)(sp - h), p, (size_t)((pe ? pe : end) - p), host,
+				hostlen, port) == 0;
 }
 
 /* ---- asking ---- */
@@ -204,21 +218,30 @@ static int omr_primary_parse(const struct omr_primary *s, const redisReply *repl
 	return omr_primary_parse_sentinel(reply, host, OMR_PRIMARY_HOST_MAX + 1, port, why);
 }
 
+static void omr_primary_unhold(struct omr_primary *s)
+{
+	s->held_by = NULL;
+	if (s->hold_ev)
+		evtimer_del(s->hold_ev);
+}
+
 static void omr_primary_found(struct omr_primary *s, const char *host, int port)
 {
-	if (s->port == port && strcmp(s->host, host) == 0)
+	int same = s->port == port && strcmp(s->host, host) == 0;
+	if (same && !s->news)
 		return;
 	/* a sentinel that has not heard of the failover yet: not news */
-	if (s->held_at && port == s->held_port && strcmp(host, s->held_host) == 0)
+	if (s->held_by && port == s->held_port && strcmp(host, s->held_host) == 0)
 		return;
-	s->held_at = 0;
-	if (s->port)
+	omr_primary_unhold(s);
+	s->news = 0;
+	if (s->port && !same) {
 		omr_log_warn("redis: the primary of '%s' is now %s:%d (was %s:%d)", s->master, host,
 			     port, s->host, s->port);
-	else
-		omr_log_info("redis: the primary of '%s' is %s:%d", s->master, host, port);
-	if (s->port)
 		s->switches++;
+	} else {
+		omr_log_info("redis: the primary of '%s' is %s:%d", s->master, host, port);
+	}
 	snprintf(s->host, sizeof(s->host), "%s", host);
 	s->port = port;
 	s->on_master(s->arg, host, port);
@@ -286,14 +309,21 @@ static void omr_primary_round(struct omr_primary *s)
 
 static void omr_primary_poll(evutil_socket_t fd, short what, void *arg)
 {
+	omr_primary_round(arg);
+}
+
+/* a failover held the writes for OMR_PRIMARY_HOLD_MS with no new primary
+ * named and no word that it was called off */
+static void omr_primary_hold_end(evutil_socket_t fd, short what, void *arg)
+{
 	struct omr_primary *s = arg;
-	if (s->held_at && omr_mono_ms() - s->held_at > OMR_PRIMARY_HOLD_MS) {
-		omr_log_warn("redis: no new primary of '%s' named %d s after its failover began: "
-			     "writing again to the one the sentinels name", s->master,
-			     OMR_PRIMARY_HOLD_MS / 1000);
-		s->held_at = 0;
-		s->port = 0; /* the next answer is news even if it names the same */
-	}
+	if (!s->held_by)
+		return;
+	omr_log_warn("redis: no new primary of '%s' named %d s after its failover began: "
+		     "writing again to the one the sentinels name", s->master,
+		     OMR_PRIMARY_HOLD_MS / 1000);
+	s->held_by = NULL;
+	s->news = 1;
 	omr_primary_round(s);
 }
 
@@ -329,27 +359,39 @@ void omr_primary_redirected(struct omr_primary *s, const char *err)
  * promote: from the moment that replica stops replicating, whatever the
  * old primary takes is lost with it, so nothing more is written to it
  * (on_failover) until the sentinels name the new one. */
-static void omr_primary_failover(struct omr_primary_node *node)
+static void omr_primary_failover(struct omr_primary_node *node, const char *host, int port)
 {
 	struct omr_primary *s = node->s;
-	if (s->held_at || !s->port || !s->on_failover)
+	struct timeval tv = { OMR_PRIMARY_HOLD_MS / 1000, (OMR_PRIMARY_HOLD_MS % 1000) * 1000 };
+	if (s->held_by || !s->port || !s->on_failover || s->closed)
 		return;
-	s->held_at = omr_mono_ms();
+	if (port != s->port || strcmp(host, s->host) != 0) {
+		/* a sentinel's view of another primary than this node's: ask */
+		omr_log_info("redis: sentinel %s is failing over '%s' at %s:%d, not %s:%d: asking "
+			     "the sentinels", node->addr, s->master, host, port, s->host, s->port);
+		omr_primary_round(s);
+		return;
+	}
+	s->held_by = node;
 	snprintf(s->held_host, sizeof(s->held_host), "%s", s->host);
 	s->held_port = s->port;
 	s->holds++;
+	/* the leader is the first to name the promoted replica */
+	s->first = (size_t)(node - s->nodes);
+	evtimer_add(s->hold_ev, &tv);
 	omr_log_warn("redis: sentinel %s is failing over '%s' (%s:%d): writes are held until "
 		     "it names the new primary", node->addr, s->master, s->host, s->port);
 	s->on_failover(s->arg);
 }
 
-/* the failover was called off: the primary stays */
+/* the failover was called off by the sentinel leading it (another's abort
+ * is about an election it lost, not this failover): the primary stays */
 static void omr_primary_abort(struct omr_primary_node *node, const char *why)
 {
 	struct omr_primary *s = node->s;
-	if (!s->held_at)
+	if (s->held_by != node)
 		return;
-	s->held_at = 0;
+	omr_primary_unhold(s);
 	omr_log_warn("redis: sentinel %s called off the failover of '%s' (%s): writing to %s:%d "
 		     "again", node->addr, s->master, why, s->host, s->port);
 	s->on_master(s->arg, s->host, s->port);
@@ -359,11 +401,13 @@ static void omr_primary_abort(struct omr_primary_node *node, const char *why)
 static void omr_primary_event(void *arg, const char *channel, const char *text, size_t len)
 {
 	struct omr_primary_node *node = arg;
+	char host[OMR_PRIMARY_HOST_MAX + 1];
+	int port;
 	if (strcmp(channel, "+switch-master") != 0) {
-		if (!omr_primary_parse_event(text, len, node->s->master))
+		if (!omr_primary_parse_event(text, len, node->s->master, host, sizeof(host), &port))
 			return;
 		if (strcmp(channel, "+selected-slave") == 0)
-			omr_primary_failover(node);
+			omr_primary_failover(node, host, port);
 		else if (strncmp(channel, "-failover-abort-", 16) == 0)
 			omr_primary_abort(node, channel + 1);
 		return;
@@ -469,7 +513,7 @@ static void omr_primary_role(void *arg, const redisReply *reply, const char *err
 	if (!err && role && strcmp(role, "master") != 0) {
 		omr_log_warn("redis: %s:%d is a %s, not the primary: asking again", s->host,
 			     s->port, role);
-		s->port = 0; /* the next answer is news even if it names the same */
+		s->news = 1; /* the next answer is news even if it names the same */
 		omr_primary_round(s);
 	}
 }
@@ -542,6 +586,7 @@ struct omr_primary *omr_primary_new(struct event_base *base, const struct omr_pr
 	}
 	s->n = n;
 	s->poll_ev = event_new(base, -1, EV_PERSIST, omr_primary_poll, s);
+	s->hold_ev = evtimer_new(base, omr_primary_hold_end, s);
 	return s;
 }
 
@@ -563,6 +608,7 @@ void omr_primary_close(struct omr_primary *s)
 	s->closed = 1;
 	if (s->poll_ev)
 		event_del(s->poll_ev);
+	omr_primary_unhold(s);
 	for (size_t i = 0; i < s->n; i++) {
 		omr_redis_close(s->nodes[i].ask);
 		omr_redis_close(s->nodes[i].sub);
@@ -591,6 +637,8 @@ void omr_primary_free(struct omr_primary *s)
 	}
 	if (s->poll_ev)
 		event_free(s->poll_ev);
+	if (s->hold_ev)
+		event_free(s->hold_ev);
 	free(s->nodes);
 	free(s->master);
 	free(s);

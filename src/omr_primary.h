@@ -28,7 +28,10 @@
  * FAILOVER leaves it running, taking writes, until it is told it is a
  * replica), so the caller writes nothing until on_master names the new
  * primary, the failover is called off (on_master with the same one), or
- * 5 s have passed (on_master with whichever the sentinels name then).
+ * 3 s have passed (on_master with whichever the sentinels name then).
+ * Only the failover of the primary this node writes to holds it (a
+ * sentinel naming another is asked again), and only the sentinel leading
+ * it calls it off.
  * Meanwhile sentinels that have not heard of the failover yet and still
  * name the old primary are not taken for news.
  */
@@ -102,8 +105,10 @@ unsigned omr_primary_slot(const char *tag, size_t len);
  * it is about master, else 0. */
 int omr_primary_parse_switch(const char *text, size_t len, const char *master);
 /* Another event of a sentinel's ("master NAME ip port", or "slave ip:port
- * ip port @ NAME ip port"): 1 when it is about master, else 0. */
-int omr_primary_parse_event(const char *text, size_t len, const char *master);
+ * ip port @ NAME ip port"): 1 when it is about master, with its address in
+ * host (hostlen >= 256) and port; else 0. */
+int omr_primary_parse_event(const char *text, size_t len, const char *master, char *host,
+			    size_t hostlen, int *port);
 void omr_primary_close(struct omr_primary *s);
 /* Commands sent to the listed servers and not yet called back (a stop
  * waits for them). */

@@ -375,12 +375,17 @@ static void omr_redis_sub_reply(redisAsyncContext *ac, void *reply_v, void *priv
 /* SUBSCRIBE to every channel of r's, on the connection just made */
 static void omr_redis_sub_send(struct omr_redis *r)
 {
-	const char *argv[OMR_REDIS_SUB_MAX + 1] = { "SUBSCRIBE" };
-	int argc = 1;
-	for (char **c = r->sub_channels; c && *c && argc <= OMR_REDIS_SUB_MAX; c++)
-		argv[argc++] = *c;
-	if (argc > 1)
-		redisAsyncCommandArgv(r->ac, omr_redis_sub_reply, NULL, argc, argv, NULL);
+	size_t n = 0;
+	while (r->sub_channels && r->sub_channels[n])
+		n++;
+	if (!n)
+		return;
+	const char **argv = omr_calloc(n + 1, sizeof(*argv));
+	argv[0] = "SUBSCRIBE";
+	for (size_t i = 0; i < n; i++)
+		argv[i + 1] = r->sub_channels[i];
+	redisAsyncCommandArgv(r->ac, omr_redis_sub_reply, NULL, (int)n + 1, argv, NULL);
+	free(argv);
 }
 
 static void omr_redis_sub_free(struct omr_redis *r)
@@ -396,7 +401,7 @@ void omr_redis_subscribe(struct omr_redis *r, const char *const *channels,
 {
 	size_t n = 0;
 	omr_redis_sub_free(r);
-	while (channels[n] && n < OMR_REDIS_SUB_MAX)
+	while (channels[n])
 		n++;
 	r->sub_channels = omr_calloc(n + 1, sizeof(*r->sub_channels));
 	for (size_t i = 0; i < n; i++)
@@ -629,6 +634,7 @@ void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t)
 	/* dropped first, so that its log names the server it was to */
 	if (r->ac)
 		omr_redis_drop(r, "new target");
+	int was_held = r->held != NULL;
 	r->held = NULL;
 	omr_redis_target_free(&r->target);
 	omr_redis_target_copy(&r->target, t);
@@ -636,7 +642,8 @@ void omr_redis_retarget(struct omr_redis *r, const struct omr_redis_target *t)
 	 * failover, connect now, not when the last retry timer (up to
 	 * OMR_REDIS_BACKOFF_MAX) would have fired */
 	r->backoff = OMR_REDIS_BACKOFF_MIN;
-	if (!r->closed && r->state == OMR_REDIS_IDLE && evtimer_pending(r->retry_ev, NULL)) {
+	if (!r->closed && r->state == OMR_REDIS_IDLE &&
+	    (was_held || evtimer_pending(r->retry_ev, NULL))) {
 		evtimer_del(r->retry_ev);
 		evtimer_add(r->retry_ev, &zero);
 	}

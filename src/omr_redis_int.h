@@ -17,7 +17,6 @@
  * server is slow; callers refuse their senders (retry) as when Redis is
  * away. Far above what a healthy server ever has waiting. */
 #define OMR_REDIS_MAX_INFLIGHT 20000
-#define OMR_REDIS_SUB_MAX 8 /* channels of one omr_redis_subscribe */
 
 enum omr_redis_state { OMR_REDIS_IDLE, OMR_REDIS_RESOLVING, OMR_REDIS_CONNECTING, OMR_REDIS_READY };
 

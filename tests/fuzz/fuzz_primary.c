@@ -68,7 +68,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if ((r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_ERROR ||
 			     r->type == REDIS_REPLY_STATUS) && strlen(r->str) == r->len) {
 				(void)omr_primary_parse_switch(r->str, r->len, "omr");
-				(void)omr_primary_parse_event(r->str, r->len, "omr");
+				if (omr_primary_parse_event(r->str, r->len, "omr", host, sizeof(host),
+							    &port))
+					check_addr(host, port);
 				if (omr_primary_parse_moved(r->str, host, &port) == 0)
 					check_addr(host, port);
 			}
@@ -79,7 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* a message as the subscription hands it over: not NUL-terminated */
-	(void)omr_primary_parse_event((const char *)data, size, "omr");
+	if (omr_primary_parse_event((const char *)data, size, "omr", host, sizeof(host), &port))
+		check_addr(host, port);
 	(void)omr_primary_parse_switch((const char *)data, size, "omr");
 	char *s = omr_strndup((const char *)data, size);
 	if (strlen(s) == size) {

@@ -2,8 +2,8 @@
 (same client_msg_id, same wamid), as real clients do; what was
 acknowledged and when, for the fault tests (lost, stored twice, how soon
 serving again)."""
+import calendar
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -203,48 +203,63 @@ def sentinel_fault(tmp, fault, durability, settle=3, after=3, visitors=6):
     return out
 
 
+def _logged_at(d, text):
+    """The time (s since the epoch) of the daemon's first log line holding
+    text, or None."""
+    for ln in d.log_text().splitlines():
+        if text in ln:
+            stamp = ln.split(" ", 1)[0]
+            return calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + \
+                float("0" + stamp[19:-1])
+    return None
+
+
 def sentinel_abort(tmp, settle=3, after=3, visitors=4):
-    """A failover that is called off: the replica the sentinels choose is
-    stopped (SIGSTOP) before SENTINEL FAILOVER, so that it never takes its
-    promotion and the failover ends with -failover-abort-slave-timeout
-    (failover-timeout 3 s); then it is let go on, and comes back as a
-    replica. The daemon, under load, holds its writes from the choice of
+    """A failover that is called off: the replica the sentinels choose
+    refuses its promotion (an ACL without REPLICAOF: the sentinel's
+    transaction is refused), so the failover ends with
+    -failover-abort-slave-timeout (failover-timeout 1.5 s) and the replica
+    stays one. The daemon, under load, holds its writes from the choice of
     the replica to the abort, then writes to the primary that stayed.
     Returns acked, before, held (s from the fault to the daemon's hold),
     called_off (s to its resuming), served (s from then to the first
-    acknowledgement of a message sent after it), lost, twice, holds,
-    switches, rc."""
+    acknowledgement of a message sent after it), acked_held (messages
+    acknowledged while the writes were held, by the log's times), lost,
+    twice, holds, switches, rc."""
     os.makedirs(tmp)
     s = omrtest.Sentinels(tmp, replicas=1)
     for port in s.ports:
-        omrtest.resp(port, "SENTINEL", "SET", s.master, "failover-timeout", "3000")
+        omrtest.resp(port, "SENTINEL", "SET", s.master, "failover-timeout", "1500")
     d = omrtest.Daemon(tmp, s, routing=ROUTING, log_level="info",
                        webchat_extra="      rate_per_min: 600000\n      burst: 1000").start()
     load = Load(d, visitors=visitors, webhooks=False)
     time.sleep(settle)
     primary, replica = s.primary(), [r for r in s.servers if r is not s.primary()][0]
     before = len(load.acked)
-    replica.proc.send_signal(signal.SIGSTOP)
+    replica.cmd("ACL", "SETUSER", "default", "-replicaof", "-slaveof")
     t_fault = time.time()
-    try:
-        omrtest.resp(s.ports[0], "SENTINEL", "FAILOVER", s.master)
-        omrtest.wait_for(lambda: d.metric("primary_holds_total") > 0, timeout=10,
-                         what="the daemon holding its writes")
-        t_held = time.time()
-        omrtest.wait_for(lambda: "called off the failover" in d.log_text(), timeout=20,
-                         interval=0.05, what="the failover called off")
-        t_off = time.time()
-    finally:
-        replica.proc.send_signal(signal.SIGCONT)
+    omrtest.resp(s.ports[0], "SENTINEL", "FAILOVER", s.master)
+    omrtest.wait_for(lambda: d.metric("primary_holds_total") > 0, timeout=10,
+                     what="the daemon holding its writes")
+    t_held = time.time()
+    omrtest.wait_for(lambda: _logged_at(d, "called off the failover"), timeout=20,
+                     interval=0.05, what="the failover called off")
+    t_off = time.time()
     omrtest.wait_for(lambda: load.served_after(t_off) is not None, timeout=30,
                      what="messages acknowledged again after the abort")
     served = load.served_after(t_off)
+    # from the hold (and 0.3 s for answers read before it) to the abort
+    held_from = _logged_at(d, "writes are held until") + 0.3
+    held_to = _logged_at(d, "called off the failover")
+    with load.lock:
+        acked_held = sum(1 for first, a in load.acked.values() if held_from < a < held_to)
     time.sleep(after)
     load.finish()
     convs = [k.split(":")[3] for k in primary.cmd("KEYS", "omr:{main}:conv:*:msgs")]
     count = omrtest.stored_counts(primary.cmd, convs)
     out = {"acked": len(load.acked), "before": before, "held": t_held - t_fault,
-           "called_off": t_off - t_fault, "served": served,
+           "called_off": t_off - t_fault, "served": served, "acked_held": acked_held,
+           "held_window": held_to - held_from,
            "lost": [k for k in load.acked if count.get(k, 0) == 0],
            "twice": [k for k, n in count.items() if n > 1],
            "holds": d.metric("primary_holds_total"), "switches": _switches(d),

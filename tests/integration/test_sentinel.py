@@ -11,12 +11,13 @@ messages lost and messages stored twice are counted and must be zero, and
 the daemon serves again within 5 s of the promotion. Without durability
 replication is asynchronous and losses are possible, but the daemon holds
 its writes from the moment the sentinels choose the replica to promote
-(+selected-slave), so a planned failover loses at most 1 % (what
-replication had not carried yet; about 16 % before the hold). Both faults
-must show the hold. A third set: a failover called off (the chosen
-replica stopped until the sentinels give up: -failover-abort-slave-timeout)
-is held, then the daemon writes to the primary that stayed, with nothing
-lost, nothing stored twice, and no switch.
+(+selected-slave), so a planned failover loses at most 5 % (what
+replication had not carried yet; about 16 % before the hold, none in
+runs here). Both faults must show the hold. A third set: a failover
+called off (the chosen replica refuses REPLICAOF by ACL, until the
+sentinels give up: -failover-abort-slave-timeout) is held, with nothing
+acknowledged meanwhile, then the daemon writes to the primary that
+stayed, with nothing lost, nothing stored twice, and no switch.
 """
 import json
 import os
@@ -51,9 +52,10 @@ def scenario(tmp, name, fault, durability):
         # the old primary takes writes until it is told it is a replica;
         # held from the choice of the replica, what is lost is only what
         # replication had not carried yet (about 16 % of these messages
-        # before the hold)
-        check(len(r["lost"]) <= r["acked"] // 100, "planned failover without durability: "
-              "lost %d of %d acknowledged, at most 1 %%" % (len(r["lost"]), r["acked"]))
+        # before the hold; the bound leaves room for a daemon that reads
+        # the sentinel's event late, on a loaded machine)
+        check(len(r["lost"]) <= r["acked"] // 20, "planned failover without durability: "
+              "lost %d of %d acknowledged, at most 5 %%" % (len(r["lost"]), r["acked"]))
     eq(r["unrouted"], 0, "%s: conversations left unrouted of %d (the consumer group goes on "
        "on the new primary)" % (fault, r["conversations"]))
     eq(r["rc"], 0, "%s: the daemon stops cleanly" % fault)
@@ -68,6 +70,9 @@ def called_off(tmp):
         % (r["acked"], r["before"], r["held"], r["called_off"], r["served"], len(r["lost"]),
            len(r["twice"])))
     eq(r["holds"], 1, "called off: the daemon held its writes once")
+    check(r["held_window"] > 0.3, "called off: held long enough to tell (%.2f s)"
+          % r["held_window"])
+    eq(r["acked_held"], 0, "called off: messages acknowledged while the writes were held")
     check(r["still_primary"], "called off: the primary stayed")
     eq(r["switches"], 0, "called off: the daemon never switched")
     check(r["served"] <= 2 * SLOW, "called off: serving again within 2 s of the abort (%.2f s)"

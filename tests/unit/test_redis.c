@@ -287,28 +287,41 @@ static void test_sentinel_answers(void **state)
 	assert_int_equal(omr_primary_parse_switch("omr", 3, "omr"), 0);
 	assert_int_equal(omr_primary_parse_switch("", 0, "omr"), 0);
 
-	/* a failover's other events, as sentinel 7.0 publishes them */
+	/* a failover's other events, as sentinel 7.0 publishes them: about
+	 * master omr, and the master's address */
 	static const struct {
 		const char *text;
-		int about;
+		int about, port;
 	} events[] = {
-		{ "slave 127.0.0.1:6380 127.0.0.1 6380 @ omr 127.0.0.1 6379", 1 },
-		{ "master omr 127.0.0.1 6379", 1 },
-		{ "slave 127.0.0.1:6380 127.0.0.1 6380 @ omrx 127.0.0.1 6379", 0 },
-		{ "slave 127.0.0.1:6380 127.0.0.1 6380 @ other 127.0.0.1 6379", 0 },
-		{ "master omrx 127.0.0.1 6379", 0 },
-		{ "master other 127.0.0.1 6379", 0 },
-		{ "omr 127.0.0.1 6379", 0 },        /* neither form */
-		{ "master omr", 0 },                /* cut short */
-		{ "slave x @ omr", 0 },
-		{ "slave x @ ", 0 },
-		{ "master ", 0 },
-		{ "", 0 },
+		{ "slave 127.0.0.1:6380 127.0.0.1 6380 @ omr 10.0.0.1 6379", 1, 6379 },
+		{ "master omr 10.0.0.1 6379", 1, 6379 },
+		{ "master omr 10.0.0.1 6379 more", 1, 6379 },
+		{ "slave 127.0.0.1:6380 127.0.0.1 6380 @ omrx 10.0.0.1 6379", 0, 0 },
+		{ "slave 127.0.0.1:6380 127.0.0.1 6380 @ other 10.0.0.1 6379", 0, 0 },
+		{ "master omrx 10.0.0.1 6379", 0, 0 },
+		{ "master other 10.0.0.1 6379", 0, 0 },
+		{ "omr 10.0.0.1 6379", 0, 0 },        /* neither form */
+		{ "master omr", 0, 0 },               /* cut short */
+		{ "master omr 10.0.0.1", 0, 0 },
+		{ "master omr 10.0.0.1 ", 0, 0 },
+		{ "master omr 10.0.0.1 0", 0, 0 },    /* not an address */
+		{ "master omr 10.0.0.1 65536", 0, 0 },
+		{ "master omr 10.0.0.1 63x9", 0, 0 },
+		{ "master omr h{st} 6379", 0, 0 },
+		{ "slave x @ omr", 0, 0 },
+		{ "slave x @ ", 0, 0 },
+		{ "master ", 0, 0 },
+		{ "", 0, 0 },
 	};
-	for (size_t i = 0; i < OMR_ARRAY_LEN(events); i++)
-		if (omr_primary_parse_event(events[i].text, strlen(events[i].text), "omr") !=
-		    events[i].about)
+	for (size_t i = 0; i < OMR_ARRAY_LEN(events); i++) {
+		port = 0;
+		host[0] = '\0';
+		if (omr_primary_parse_event(events[i].text, strlen(events[i].text), "omr", host,
+					    sizeof(host), &port) != events[i].about)
 			fail_msg("event '%s' taken wrongly", events[i].text);
+		if (events[i].about && (port != events[i].port || strcmp(host, "10.0.0.1") != 0))
+			fail_msg("event '%s': %s:%d", events[i].text, host, port);
+	}
 
 	assert_int_equal(omr_hostport_split("127.0.0.1:26379", host, &port), 0);
 	assert_string_equal(host, "127.0.0.1");
