@@ -13,6 +13,17 @@
 #include "omr_store.h"
 #include "omr_util.h"
 
+/* the connections that talk to the primary (any may be NULL) */
+#define OMR_CORE_PRIMARY_CONNS 4
+static void omr_core_primary_conns(struct omr_core *c,
+				   struct omr_redis *conns[OMR_CORE_PRIMARY_CONNS])
+{
+	conns[0] = c->redis;
+	conns[1] = c->redis_block;
+	conns[2] = c->redis_bus;
+	conns[3] = c->redis_ingest;
+}
+
 /* The sentinels or the cluster named the primary (at start, or a new one
  * after a failover or a move of the site's slot, or the same one again
  * after a failover was called off): every connection goes there; the
@@ -25,10 +36,11 @@ static void omr_core_primary(void *arg, const char *host, int port)
 	struct omr_redis_target t = { .host = (char *)host, .port = port,
 				      .username = c->cfg->redis.username,
 				      .password = c->cfg->redis.password };
-	struct omr_redis *conns[] = { c->redis, c->redis_block, c->redis_bus, c->redis_ingest };
+	struct omr_redis *conns[OMR_CORE_PRIMARY_CONNS];
+	omr_core_primary_conns(c, conns);
 	if (c->store)
 		omr_store_durable_new_primary(c->store);
-	for (size_t i = 0; i < OMR_ARRAY_LEN(conns); i++) {
+	for (size_t i = 0; i < OMR_CORE_PRIMARY_CONNS; i++) {
 		if (!conns[i])
 			continue;
 		omr_redis_retarget(conns[i], &t);
@@ -43,8 +55,9 @@ static void omr_core_primary(void *arg, const char *host, int port)
 static void omr_core_failover(void *arg)
 {
 	struct omr_core *c = arg;
-	struct omr_redis *conns[] = { c->redis, c->redis_block, c->redis_bus, c->redis_ingest };
-	for (size_t i = 0; i < OMR_ARRAY_LEN(conns); i++)
+	struct omr_redis *conns[OMR_CORE_PRIMARY_CONNS];
+	omr_core_primary_conns(c, conns);
+	for (size_t i = 0; i < OMR_CORE_PRIMARY_CONNS; i++)
 		if (conns[i])
 			omr_redis_hold(conns[i], "Redis is failing over (nothing is written until "
 				       "the sentinels name the new primary)");

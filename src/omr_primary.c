@@ -408,7 +408,7 @@ static void omr_primary_event(void *arg, const char *channel, const char *text, 
 			return;
 		if (strcmp(channel, "+selected-slave") == 0)
 			omr_primary_failover(node, host, port);
-		else if (strncmp(channel, "-failover-abort-", 16) == 0)
+		else
 			omr_primary_abort(node, channel + 1);
 		return;
 	}
@@ -527,10 +527,11 @@ void omr_primary_verify(struct omr_primary *s, struct omr_redis *r)
 /* ---- lifecycle ---- */
 
 /* what the sentinels publish that this follows: the end of a failover, its
- * start (the replica to promote is chosen), and its being called off */
+ * start (the replica to promote is chosen), and its being called off once
+ * it began (the other aborts come before a replica is chosen, or from a
+ * sentinel that lost the election: never the one that holds) */
 static const char *const omr_primary_events[] = {
-	"+switch-master", "+selected-slave", "-failover-abort-not-elected",
-	"-failover-abort-no-good-slave", "-failover-abort-slave-timeout", NULL
+	"+switch-master", "+selected-slave", "-failover-abort-slave-timeout", NULL
 };
 
 struct omr_primary *omr_primary_new(struct event_base *base, const struct omr_primary_opts *o,

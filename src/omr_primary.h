@@ -7,10 +7,10 @@
  * itself) that is asked `SENTINEL get-master-addr-by-name NAME` or
  * `CLUSTER SLOTS`; with Sentinel a second one is subscribed to a
  * failover's events: `+selected-slave` (it begins: on_failover),
- * `-failover-abort-*` (called off: on_master again with the same primary)
- * and `+switch-master` (it ended). The primary is asked for at start,
- * every second, at once when a sentinel announces a switch of this
- * master, when a connection to the primary drops, and when it answers
+ * `-failover-abort-slave-timeout` (called off: on_master again with the
+ * same primary) and `+switch-master` (it ended). The primary is asked for
+ * at start, every second, at once when a sentinel announces a switch of
+ * this master, when a connection to the primary drops, and when it answers
  * with a redirection (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, READONLY, or
  * MOVING while a site is being moved: omr_primary_redirected). The
  * server that answered last is asked first; one that fails or answers

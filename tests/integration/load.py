@@ -124,6 +124,21 @@ def _unrouted(cmd, convs, prefix="omr:{main}:"):
     return count()
 
 
+def _stored(cmd, site="main"):
+    """The site's conversations on a server, and how many times each channel
+    message id is stored there: (convs, {id: count})."""
+    prefix = "omr:{%s}:" % site
+    convs = [k.split(":")[3] for k in cmd("KEYS", prefix + "conv:*:msgs") or []]
+    return convs, omrtest.stored_counts(cmd, convs, prefix=prefix)
+
+
+def _lost_twice(load, count):
+    """The acknowledged messages a server does not hold, and those it holds
+    more than once."""
+    return ([k for k in load.acked if count.get(k, 0) == 0],
+            [k for k, n in count.items() if n > 1])
+
+
 def _stored_elsewhere(s, primary, keys):
     """How many of keys the servers other than the primary hold."""
     out = {}
@@ -131,8 +146,7 @@ def _stored_elsewhere(s, primary, keys):
         if r is primary or not keys:
             continue
         try:
-            convs = [k.split(":")[3] for k in r.cmd("KEYS", "omr:{main}:conv:*:msgs")]
-            count = omrtest.stored_counts(r.cmd, convs)
+            count = _stored(r.cmd)[1]
         except (OSError, RuntimeError) as e:
             out[r.port] = str(e)
             continue
@@ -181,9 +195,8 @@ def sentinel_fault(tmp, fault, durability, settle=3, after=3, visitors=6):
     time.sleep(after)
     load.finish()
     primary = s.primary()
-    convs = [k.split(":")[3] for k in primary.cmd("KEYS", "omr:{main}:conv:*:msgs")]
-    count = omrtest.stored_counts(primary.cmd, convs)
-    lost = [k for k in load.acked if count.get(k, 0) == 0]
+    convs, count = _stored(primary.cmd)
+    lost, twice = _lost_twice(load, count)
     out = {"acked": len(load.acked), "before": before, "promoted": t_promoted - t_fault,
            "served": served, "lost": lost,
            # when each lost message was first sent and acknowledged, in s
@@ -193,7 +206,7 @@ def sentinel_fault(tmp, fault, durability, settle=3, after=3, visitors=6):
                             round(load.acked[k][1] - t_fault, 3)) for k in lost[:20]],
            "lost_elsewhere": _stored_elsewhere(s, primary, lost),
            "redis_log": [ln for ln in d.log_text().splitlines() if " redis: " in ln][-40:],
-           "twice": [k for k, n in count.items() if n > 1], "switches": _switches(d),
+           "twice": twice, "switches": _switches(d),
            "waits": d.metric("durability_waits_total") if durability else 0,
            "holds": d.metric("primary_holds_total"),
            "conversations": len(convs), "unrouted": _unrouted(primary.cmd, convs)}
@@ -255,13 +268,10 @@ def sentinel_abort(tmp, settle=3, after=3, visitors=4):
         acked_held = sum(1 for first, a in load.acked.values() if held_from < a < held_to)
     time.sleep(after)
     load.finish()
-    convs = [k.split(":")[3] for k in primary.cmd("KEYS", "omr:{main}:conv:*:msgs")]
-    count = omrtest.stored_counts(primary.cmd, convs)
+    lost, twice = _lost_twice(load, _stored(primary.cmd)[1])
     out = {"acked": len(load.acked), "before": before, "held": t_held - t_fault,
            "called_off": t_off - t_fault, "served": served, "acked_held": acked_held,
-           "held_window": held_to - held_from,
-           "lost": [k for k in load.acked if count.get(k, 0) == 0],
-           "twice": [k for k, n in count.items() if n > 1],
+           "held_window": held_to - held_from, "lost": lost, "twice": twice,
            "holds": d.metric("primary_holds_total"), "switches": _switches(d),
            "still_primary": s.primary_port() == primary.port}
     out["rc"] = d.stop()
@@ -279,12 +289,6 @@ def pick_sites(ranges):
                 out.append(name)
                 break
     return out
-
-
-def _site_stored(port, site):
-    keys = omrtest.resp(port, "KEYS", "omr:{%s}:conv:*:msgs" % site) or []
-    return omrtest.stored_counts(lambda *a: omrtest.resp(port, *a),
-                                 [k.split(":")[3] for k in keys], prefix="omr:{%s}:" % site)
 
 
 def cluster_move(tmp, settle=3, after=2, visitors=4):
@@ -357,14 +361,13 @@ def cluster_move(tmp, settle=3, after=2, visitors=4):
         ld.finish()
     out["per_site"] = {}
     for site, port in ((site_a, replica), (site_b, replica)):
-        count = _site_stored(port, site)
-        keys = omrtest.resp(port, "KEYS", "omr:{%s}:conv:*:msgs" % site) or []
+        def cmd(*a, port=port):
+            return omrtest.resp(port, *a)
+        convs, count = _stored(cmd, site)
+        lost, twice = _lost_twice(loads[site], count)
         out["per_site"][site] = {
-            "unrouted": _unrouted(lambda *a: omrtest.resp(port, *a),
-                                  [k.split(":")[3] for k in keys], "omr:{%s}:" % site),
-            "acked": len(loads[site].acked),
-            "lost": [k for k in loads[site].acked if count.get(k, 0) == 0],
-            "twice": [k for k, n in count.items() if n > 1],
+            "unrouted": _unrouted(cmd, convs, "omr:{%s}:" % site),
+            "acked": len(loads[site].acked), "lost": lost, "twice": twice,
             "switches": _switches(daemons[site]),
         }
         out["per_site"][site]["rc"] = daemons[site].stop()
