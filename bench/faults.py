@@ -103,6 +103,7 @@ def phase_nodes(tmp, agents_n, visitors_n):
     figure("nodes_conversations", len(set(book.acked.values())))
     figure("nodes_reconnects_agents", book.reconnects["agent"])
     figure("nodes_reconnects_visitors", book.reconnects["visitor"])
+    figure("nodes_told_retry", len(book.retries))
     figure("nodes_lost", sum(1 for k in book.acked if count.get("%s:%s" % k, 0) == 0))
     figure("nodes_stored_twice", sum(1 for n in count.values() if n > 1))
     figure("nodes_held_by_two", len(book.double))

@@ -43,6 +43,11 @@ class Book:
         self.acked = {}          # (visitor, client_msg_id) -> conversation
         self.reconnects = {"agent": 0, "visitor": 0}
         self.errors = []
+        self.retries = []        # (who, when): told "retry" (a node stopping, Redis away)
+
+    def retry(self, who):
+        with self.lock:
+            self.retries.append((who, time.time()))
 
     def hold(self, agent, convs, held):
         with self.lock:
@@ -140,6 +145,8 @@ class Worker(threading.Thread):
             conv = conv["id"] if isinstance(conv, dict) else conv
             self.held.discard(conv)
             self.book.release(self.id, conv)
+        elif t == "error" and m.get("code") == "retry":
+            self.book.retry(self.id)
         elif t == "error" and m.get("code") not in ("gone", "not_yours", "bad_state"):
             with self.book.lock:
                 self.book.errors.append((self.id, m))
@@ -164,6 +171,10 @@ def visitor(lb, i, book, done):
                 book.reconnects["visitor"] += 1
             v = None
             time.sleep(random.uniform(0.1, 0.4))
+            continue
+        if ack.get("type") == "error" and ack.get("code") == "retry":
+            book.retry("visitor %d" % i)
+            time.sleep(0.5)
             continue
         if ack.get("type") != "ack":
             with book.lock:

@@ -2,7 +2,6 @@
 (same client_msg_id, same wamid), as real clients do; what was
 acknowledged and when, for the fault tests (lost, stored twice, how soon
 serving again)."""
-import calendar
 import os
 import subprocess
 import threading
@@ -216,17 +215,6 @@ def sentinel_fault(tmp, fault, durability, settle=3, after=3, visitors=6):
     return out
 
 
-def _logged_at(d, text):
-    """The time (s since the epoch) of the daemon's first log line holding
-    text, or None."""
-    for ln in d.log_text().splitlines():
-        if text in ln:
-            stamp = ln.split(" ", 1)[0]
-            return calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + \
-                float("0" + stamp[19:-1])
-    return None
-
-
 def sentinel_abort(tmp, settle=3, after=3, visitors=4):
     """A failover that is called off: the replica the sentinels choose
     refuses its promotion (an ACL without REPLICAOF: the sentinel's
@@ -255,15 +243,15 @@ def sentinel_abort(tmp, settle=3, after=3, visitors=4):
     omrtest.wait_for(lambda: d.metric("primary_holds_total") > 0, timeout=10,
                      what="the daemon holding its writes")
     t_held = time.time()
-    omrtest.wait_for(lambda: _logged_at(d, "called off the failover"), timeout=20,
+    omrtest.wait_for(lambda: d.logged_at("called off the failover"), timeout=20,
                      interval=0.05, what="the failover called off")
     t_off = time.time()
     omrtest.wait_for(lambda: load.served_after(t_off) is not None, timeout=30,
                      what="messages acknowledged again after the abort")
     served = load.served_after(t_off)
     # from the hold (and 0.3 s for answers read before it) to the abort
-    held_from = _logged_at(d, "writes are held until") + 0.3
-    held_to = _logged_at(d, "called off the failover")
+    held_from = d.logged_at("writes are held until") + 0.3
+    held_to = d.logged_at("called off the failover")
     with load.lock:
         acked_held = sum(1 for first, a in load.acked.values() if held_from < a < held_to)
     time.sleep(after)

@@ -13,6 +13,7 @@ Knobs (environment):
 """
 
 import base64
+import calendar
 import hashlib
 import http.client
 import json
@@ -980,6 +981,16 @@ class Daemon:
     def log_text(self):
         with open(self.logfile, "rb") as f:
             return f.read().decode("utf-8", "replace")
+
+    def logged_at(self, text):
+        """The time (s since the epoch) of the first log line holding
+        text, or None."""
+        for ln in self.log_text().splitlines():
+            if text in ln:
+                stamp = ln.split(" ", 1)[0]
+                return calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + \
+                    float("0" + stamp[19:-1])
+        return None
 
     # HTTP
     def http(self, method, path, body=None, auth=True, headers=None, port=None, token=TOKEN):

@@ -13,7 +13,9 @@ on each node stays online when one of them dies. Then a rolling upgrade:
 the killed node comes back, the other is stopped with SIGTERM (it drains:
 /healthz says 503 before it closes its sockets, and it marks itself
 stopped so that the other takes over at once) and started again, under
-the same load and the same counts.
+the same load and the same counts. A client may be told "retry" only by
+the stopping node, between its drain and its exit (a visitor haproxy had
+not moved yet: it sends again and reaches the other node).
 """
 import signal
 import threading
@@ -85,7 +87,10 @@ def test(tmp):
             return all(s == "closed" for s in st)
         wait_for(all_closed, timeout=90, interval=0.5, what="every conversation closed")
 
-    def invariants(what):
+    def invariants(what, stopping=None):
+        """stopping: when a node stopped (from, to), the only time a
+        client may be told "retry" (new input is refused while what was
+        accepted is stored; the client sends again)."""
         count = omrtest.stored_counts(redis.cmd, set(book.acked.values()))
         lost = [k for k in book.acked if count.get("%s:%s" % k, 0) == 0]
         twice = {k: n for k, n in count.items() if n > 1}
@@ -100,6 +105,11 @@ def test(tmp):
         eq(watch.stuck, {}, "%s: conversations queued > 5 s while an eligible agent was free"
            % what)
         eq(book.errors, [], "%s: no unexpected errors" % what)
+        lo, hi = stopping or (0, 0)
+        eq([(who, round(t - lo, 2)) for who, t in book.retries if not lo - 0.2 <= t <= hi + 0.5],
+           [], "%s: told to retry only while a node stopped (%d times in all)"
+           % (what, len(book.retries)))
+        book.retries = []
 
     # ---- node-b is killed mid-run
     killed = {}
@@ -152,13 +162,22 @@ def test(tmp):
     def upgrade_a():
         stopped["at"] = time.time()
         a.send_signal(signal.SIGTERM)
-        threading.Thread(target=lambda: stopped.setdefault("rc", a.proc.wait(60)),
-                         daemon=True).start()
+        def reap(proc):
+            rc = proc.wait(60)
+            stopped["exit"] = time.time()
+            stopped["rc"] = rc
+        threading.Thread(target=reap, args=(a.proc,), daemon=True).start()
     reaped = b.metric("nodes_reaped_total")
     wave(VISITORS, VISITORS // 2, upgrade_a)
     wait_for(lambda: "rc" in stopped, timeout=60, what="node-a stopped")
     eq(stopped["rc"], 0, "node-a drained and stopped cleanly")
     check("draining: /healthz answers 503" in a.log_text(), "node-a drained first")
+    # after the drain, a visitor that haproxy had not moved yet may be told
+    # to retry by node-a: it sends again and reaches node-b
+    stopping = (a.logged_at("INFO  stopping"), stopped["exit"])
+    check(stopping[0] and stopped["at"] + 2.5 < stopping[0] < stopped["exit"],
+          "node-a stopped after its drain (%.2f s after the SIGTERM), exited %.2f s later"
+          % ((stopping[0] or 0) - stopped["at"], stopped["exit"] - (stopping[0] or 0)))
     a.proc = None
     a.logf.close()
     # it said it left: node-b takes over at its next look, not 6 s later
@@ -167,7 +186,7 @@ def test(tmp):
     log("node-b took over node-a %.1f s after the SIGTERM (3 s of them draining)"
         % (time.time() - stopped["at"]))
     a.start()
-    invariants("rolling upgrade")
+    invariants("rolling upgrade", stopping)
 
     for w in workers:
         w.stop = True
