@@ -1258,7 +1258,7 @@ class Visitor:
             if v is not None:
                 hello[k] = v
         self.ws.send(hello)
-        self.welcome = self.ws.recv_type("welcome")
+        self.welcome = self.ws.recv_type("welcome", 10 * SLOW)
         self.id = self.welcome["visitor"]
         self.token = self.welcome["token"]
         self.n = 0
@@ -1290,7 +1290,8 @@ class Agent:
             self.ws.send({"type": "auth", "token": token})
         else:
             self.ws.send({"type": "auth", "agent": agent, "password": password or agent})
-        self.welcome = self.expect("welcome", "error")
+        # a password login runs PBKDF2 (in a worker): slow under valgrind
+        self.welcome = self.expect("welcome", "error", timeout=10 * SLOW)
         self.id = self.welcome.get("agent", {}).get("id")
         if available and self.welcome["type"] == "welcome":
             self.presence("available")
