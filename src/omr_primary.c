@@ -13,7 +13,6 @@
 #include "omr_util.h"
 
 #define OMR_PRIMARY_POLL_MS 1000
-#define OMR_PRIMARY_MOVED_MS 2000
 /* writes held for a failover (omr_primary_opts.on_failover) at most this
  * long without the sentinels naming the new primary or calling it off:
  * well under the 6 s a node's heartbeat lives (omr_nodes.h), beaten every
@@ -55,14 +54,21 @@ struct omr_primary {
 	char held_host[OMR_PRIMARY_HOST_MAX + 1];
 	int held_port;
 	int64_t unknown_since;     /* no sentinel has answered since (mono ms) */
-	/* Cluster: the owner a MOVED took us from, and when: a slot map that
-	 * still names it within OMR_PRIMARY_MOVED_MS is stale (a node that has
-	 * not heard of the move yet), not news */
-	char moved_from[OMR_PRIMARY_HOST_MAX + 1];
-	int moved_from_port;
-	int64_t moved_at;
+	/* the primary this node switched away from (left_port 0: none). An
+	 * answer naming it again is taken only when every listed server that
+	 * answers, a majority, names it (omr_primary_vote): a cluster node
+	 * that has not heard of the move, a sentinel that missed the failover
+	 * (the others tell it within 2 s, or never while it is cut off), and
+	 * the old primary restarted still says it is one until the sentinels
+	 * make it a replica. A +switch-master naming it is news at once. */
+	char left_host[OMR_PRIMARY_HOST_MAX + 1];
+	int left_port;
+	int returning;             /* a vote on going back to it runs */
+	int stale_said;            /* a refused return was logged since the switch */
+	int64_t demoted_at;        /* the primary named last said it is a replica */
+	unsigned long long return_switches; /* switches when that vote began */
 	int closed;                /* omr_primary_close: ask nobody any more */
-	unsigned long long switches, refused, failed, holds;
+	unsigned long long switches, refused, failed, holds, stale, demoted;
 };
 
 /* ---- parsing what sentinels and cluster nodes say ---- */
@@ -157,10 +163,35 @@ int omr_primary_parse_sentinel(const redisReply *reply, char *host, size_t hostl
 	return 0;
 }
 
-int omr_primary_parse_switch(const char *text, size_t len, const char *master)
+static int omr_primary_about(const char *text, size_t len, const char *master)
 {
 	size_t n = strlen(master);
 	return len > n && memcmp(text, master, n) == 0 && text[n] == ' ';
+}
+
+/* the space-separated field after the one at p (or NULL), in [p, end) */
+static const char *omr_primary_next_field(const char *p, const char *end)
+{
+	const char *sp = p < end ? memchr(p, ' ', (size_t)(end - p)) : NULL;
+	return sp ? sp + 1 : NULL;
+}
+
+int omr_primary_parse_switch(const char *text, size_t len, const char *master, char *host,
+			     size_t hostlen, int *port)
+{
+	const char *end = text + len, *h = text, *p, *pe;
+	*port = 0;
+	if (!omr_primary_about(text, len, master))
+		return 0;
+	for (int i = 0; i < 3 && h; i++) /* past the name, the old ip and port */
+		h = omr_primary_next_field(h, end);
+	if (h && (p = omr_primary_next_field(h, end)) && p < end) {
+		pe = memchr(p, ' ', (size_t)(end - p));
+		if (omr_primary_addr(h, (size_t)(p - 1 - h), p, (size_t)((pe ? pe : end) - p), host,
+				     hostlen, port) < 0)
+			*port = 0;
+	}
+	return 1;
 }
 
 /* Sentinel's events name the master as "master NAME ip port" or, for a
@@ -176,7 +207,7 @@ int omr_primary_parse_event(const char *text, size_t len, const char *master, ch
 	for (size_t i = 0; !p && i + sizeof(at) - 1 <= len; i++)
 		if (memcmp(text + i, at, sizeof(at) - 1) == 0)
 			p = text + i + sizeof(at) - 1;
-	if (!p || !omr_primary_parse_switch(p, (size_t)(end - p), master))
+	if (!p || !omr_primary_about(p, (size_t)(end - p), master))
 		return 0;
 	h = p + n + 1;
 	if (!(sp = memchr(h, ' ', (size_t)(end - h))))
@@ -230,6 +261,11 @@ static void omr_primary_found(struct omr_primary *s, const char *host, int port)
 	int same = s->port == port && strcmp(s->host, host) == 0;
 	if (same && !s->news)
 		return;
+	/* named again right after it said it is a replica: its connections
+	 * are made again at a later poll, not at once (in a loop: each
+	 * command refused as READONLY asks, each reconnection says ROLE) */
+	if (same && s->demoted_at && omr_mono_ms() - s->demoted_at < OMR_PRIMARY_POLL_MS)
+		return;
 	/* a sentinel that has not heard of the failover yet: not news */
 	if (s->held_by && port == s->held_port && strcmp(host, s->held_host) == 0)
 		return;
@@ -239,12 +275,61 @@ static void omr_primary_found(struct omr_primary *s, const char *host, int port)
 		omr_log_warn("redis: the primary of '%s' is now %s:%d (was %s:%d)", s->master, host,
 			     port, s->host, s->port);
 		s->switches++;
+		snprintf(s->left_host, sizeof(s->left_host), "%s", s->host);
+		s->left_port = s->port;
+		s->stale_said = 0;
+	} else if (same) { /* news: named again after it said it is a replica, or a hold */
+		omr_log_debug("redis: the primary of '%s' is still %s:%d", s->master, host, port);
 	} else {
 		omr_log_info("redis: the primary of '%s' is %s:%d", s->master, host, port);
 	}
 	snprintf(s->host, sizeof(s->host), "%s", host);
 	s->port = port;
 	s->on_master(s->arg, host, port);
+}
+
+/* host:port is the primary this node switched away from */
+static int omr_primary_left(const struct omr_primary *s, const char *host, int port)
+{
+	return s->left_port && port == s->left_port && strcmp(host, s->left_host) == 0;
+}
+
+static void omr_primary_vote(struct omr_primary *s, const char *host, int port,
+			     void (*cb)(void *arg, int confirmed), void *arg);
+
+static void omr_primary_returned(void *arg, int confirmed)
+{
+	struct omr_primary *s = arg;
+	s->returning = 0;
+	/* closed, a failover back announced, or another switch meanwhile */
+	if (s->closed || !s->left_port || s->switches != s->return_switches)
+		return;
+	if (!confirmed) {
+		s->stale++;
+		if (s->stale_said++)
+			return; /* said once per switch; the metric counts them */
+		omr_log_warn("redis: not all the %ss that answered name %s:%d, the primary of "
+			     "'%s' before %s:%d: staying", omr_primary_what(s), s->left_host,
+			     s->left_port, s->master, s->host, s->port);
+		return;
+	}
+	char host[OMR_PRIMARY_HOST_MAX + 1];
+	int port = s->left_port;
+	snprintf(host, sizeof(host), "%s", s->left_host);
+	omr_primary_found(s, host, port);
+}
+
+/* an answer names the primary left before: vote on it (once at a time) */
+static void omr_primary_return(struct omr_primary *s, const struct omr_primary_node *node)
+{
+	if (s->returning)
+		return;
+	s->returning = 1;
+	s->return_switches = s->switches;
+	omr_log_debug("redis: %s %s names %s:%d, the primary before %s:%d: asking them all",
+		      omr_primary_what(s), node->addr, s->left_host, s->left_port, s->host,
+		      s->port);
+	omr_primary_vote(s, s->left_host, s->left_port, omr_primary_returned, s);
 }
 
 static void omr_primary_answer(void *arg, const redisReply *reply, const char *err)
@@ -256,13 +341,14 @@ static void omr_primary_answer(void *arg, const redisReply *reply, const char *e
 	int port;
 
 	if (!err && omr_primary_parse(s, reply, host, &port, &why) == 0) {
-		int stale = s->moved_at && omr_mono_ms() - s->moved_at < OMR_PRIMARY_MOVED_MS &&
-			    port == s->moved_from_port && strcmp(host, s->moved_from) == 0;
 		s->asking = 0;
 		s->unknown_since = 0;
-		s->first = (size_t)(node - s->nodes);
-		if (!stale)
+		if (omr_primary_left(s, host, port)) {
+			omr_primary_return(s, node);
+		} else {
+			s->first = (size_t)(node - s->nodes);
 			omr_primary_found(s, host, port);
+		}
 		if (s->again) {
 			s->again = 0;
 			omr_primary_round(s);
@@ -343,13 +429,8 @@ void omr_primary_redirected(struct omr_primary *s, const char *err)
 			continue;
 		/* MOVED: the cluster says who owns the slot now; the slot map
 		 * (asked next) confirms it */
-		if (s->kind == OMR_PRIMARY_CLUSTER && omr_primary_parse_moved(err, host, &port) == 0 &&
-		    (port != s->port || strcmp(host, s->host) != 0)) {
-			snprintf(s->moved_from, sizeof(s->moved_from), "%s", s->host);
-			s->moved_from_port = s->port;
-			s->moved_at = omr_mono_ms();
+		if (s->kind == OMR_PRIMARY_CLUSTER && omr_primary_parse_moved(err, host, &port) == 0)
 			omr_primary_found(s, host, port);
-		}
 		omr_primary_round(s);
 		return;
 	}
@@ -412,10 +493,14 @@ static void omr_primary_event(void *arg, const char *channel, const char *text, 
 			omr_primary_abort(node, channel + 1);
 		return;
 	}
-	if (!omr_primary_parse_switch(text, len, node->s->master))
+	if (!omr_primary_parse_switch(text, len, node->s->master, host, sizeof(host), &port))
 		return;
 	omr_log_info("redis: sentinel %s announces a new primary of '%s'", node->addr,
 		     node->s->master);
+	/* a failover back to the primary left before: answers naming it are
+	 * news again */
+	if (port && omr_primary_left(node->s, host, port))
+		node->s->left_port = 0;
 	/* it knows: ask it first, not one that may not have heard yet */
 	node->s->first = (size_t)(node - node->s->nodes);
 	omr_primary_round(node->s);
@@ -486,13 +571,20 @@ static void omr_primary_vote_cb(void *arg, const redisReply *reply, const char *
 void omr_primary_confirm(struct omr_primary *s, void (*cb)(void *arg, int confirmed),
 			  void *arg)
 {
+	omr_primary_vote(s, s->host, s->port, cb, arg);
+}
+
+/* is host:port the primary? see omr_primary_confirm */
+static void omr_primary_vote(struct omr_primary *s, const char *host, int port,
+			     void (*cb)(void *arg, int confirmed), void *arg)
+{
 	struct omr_primary_vote *v = omr_calloc(1, sizeof(*v));
 	v->s = s;
 	v->cb = cb;
 	v->arg = arg;
 	v->pending = s->n;
-	snprintf(v->host, sizeof(v->host), "%s", s->host);
-	v->port = s->port;
+	snprintf(v->host, sizeof(v->host), "%s", host);
+	v->port = port;
 	/* every answer (or failure) comes on a later loop pass: the last one
 	 * calls cb and frees v */
 	for (size_t i = 0; i < s->n; i++) {
@@ -511,8 +603,14 @@ static void omr_primary_role(void *arg, const redisReply *reply, const char *err
 	struct omr_primary *s = arg;
 	const char *role = omr_reply_str(omr_reply_elem(reply, 0));
 	if (!err && role && strcmp(role, "master") != 0) {
-		omr_log_warn("redis: %s:%d is a %s, not the primary: asking again", s->host,
-			     s->port, role);
+		int64_t now = omr_mono_ms();
+		if (s->demoted_at && now - s->demoted_at < 2 * OMR_PRIMARY_POLL_MS)
+			omr_log_debug("redis: %s:%d is still a %s", s->host, s->port, role);
+		else
+			omr_log_warn("redis: %s:%d is a %s, not the primary: asking again",
+				     s->host, s->port, role);
+		s->demoted_at = now;
+		s->demoted++;
 		s->news = 1; /* the next answer is news even if it names the same */
 		omr_primary_round(s);
 	}
@@ -653,6 +751,12 @@ void omr_primary_metrics(const struct omr_primary *s, struct omr_buf *b)
 		   "sentinel answers refused as malformed or unknown", s->refused);
 	omr_metric(b, "primary_failed_total", "counter",
 		   "questions to a sentinel that got no answer", s->failed);
+	omr_metric(b, "primary_stale_total", "counter",
+		   "answers naming the primary left before that not all the others confirmed",
+		   s->stale);
+	omr_metric(b, "primary_not_primary_total", "counter",
+		   "times the Redis server named as the primary said it is a replica (ROLE)",
+		   s->demoted);
 	omr_metric(b, "primary_holds_total", "counter",
 		   "failovers a sentinel began, during which nothing was written to Redis until "
 		   "the new primary was named", s->holds);

@@ -102,8 +102,10 @@ int omr_primary_parse_moved(const char *err, char host[256], int *port);
 unsigned omr_primary_slot(const char *tag, size_t len);
 
 /* A +switch-master message ("NAME old-ip old-port new-ip new-port"): 1 when
- * it is about master, else 0. */
-int omr_primary_parse_switch(const char *text, size_t len, const char *master);
+ * it is about master, with the new address in host (hostlen >= 256) and
+ * port, or port 0 when that does not parse; else 0. */
+int omr_primary_parse_switch(const char *text, size_t len, const char *master, char *host,
+			     size_t hostlen, int *port);
 /* Another event of a sentinel's ("master NAME ip port", or "slave ip:port
  * ip port @ NAME ip port"): 1 when it is about master, with its address in
  * host (hostlen >= 256) and port; else 0. */

@@ -67,7 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)omr_primary_master_is(r, "127.0.0.1", 6379);
 			if ((r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_ERROR ||
 			     r->type == REDIS_REPLY_STATUS) && strlen(r->str) == r->len) {
-				(void)omr_primary_parse_switch(r->str, r->len, "omr");
+				if (omr_primary_parse_switch(r->str, r->len, "omr", host,
+							     sizeof(host), &port) && port)
+					check_addr(host, port);
 				if (omr_primary_parse_event(r->str, r->len, "omr", host, sizeof(host),
 							    &port))
 					check_addr(host, port);
@@ -83,7 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a message as the subscription hands it over: not NUL-terminated */
 	if (omr_primary_parse_event((const char *)data, size, "omr", host, sizeof(host), &port))
 		check_addr(host, port);
-	(void)omr_primary_parse_switch((const char *)data, size, "omr");
+	if (omr_primary_parse_switch((const char *)data, size, "omr", host, sizeof(host), &port) &&
+	    port)
+		check_addr(host, port);
 	char *s = omr_strndup((const char *)data, size);
 	if (strlen(s) == size) {
 		if (omr_hostport_split(s, host, &port) == 0)

@@ -267,6 +267,75 @@ def sentinel_abort(tmp, settle=3, after=3, visitors=4):
     return out
 
 
+def sentinel_stale(tmp, settle=2, after=5, visitors=4):
+    """A sentinel that missed a failover: one of the three is killed, the
+    primary is failed over (SENTINEL FAILOVER) and the daemon follows; then
+    the two that know are killed and the first is started again from its
+    configuration file, naming the old primary, now a replica (the others
+    would have told it within 2 s; they are gone). The daemon, asking it,
+    must stay on the new primary: going back to a primary it left takes
+    every sentinel that answers, a majority, naming it. Returns acked,
+    acked_after (acknowledged after the stale sentinel came back),
+    stale_named (it named the old primary then and at the end), stale
+    (returns refused), switches, lost, twice, rc; then the daemon is
+    started again, with only the stale sentinel naming the old primary:
+    replica_conns (connections a second the replica it names receives),
+    replica_not_primary (times a second it said it is a replica),
+    replica_rc."""
+    os.makedirs(tmp)
+    s = omrtest.Sentinels(tmp, replicas=1)
+    d = omrtest.Daemon(tmp, s, routing=ROUTING, log_level="info",
+                       webchat_extra="      rate_per_min: 600000\n      burst: 1000").start()
+    load = Load(d, visitors=visitors, webhooks=False)
+    time.sleep(settle)
+    old = s.primary()
+    new = [r for r in s.servers if r is not old][0]
+    s.kill_sentinel(2)
+    omrtest.resp(s.ports[0], "SENTINEL", "FAILOVER", s.master)
+    omrtest.wait_for(lambda: _switches(d) == 1, timeout=30, what="the daemon followed")
+    omrtest.wait_for(lambda: old.cmd("ROLE")[0] == "slave", timeout=30,
+                     what="the old primary made a replica")
+    s.kill_sentinel(0)
+    s.kill_sentinel(1)
+    s.start_sentinel(2)
+
+    def stale_names():
+        return int(omrtest.resp(s.ports[2], "SENTINEL", "GET-MASTER-ADDR-BY-NAME",
+                                s.master)[1])
+    named = [stale_names()]
+    t_back = time.time()
+    omrtest.wait_for(lambda: d.metric("primary_stale_total") > 0, timeout=10,
+                     what="the daemon asked the stale sentinel")
+    time.sleep(after)
+    named.append(stale_names())
+    load.finish()
+    with load.lock:
+        acked_after = sum(1 for first, a in load.acked.values() if a > t_back)
+    lost, twice = _lost_twice(load, _stored(new.cmd)[1])
+    out = {"acked": len(load.acked), "acked_after": acked_after,
+           "stale_named": named == [old.port, old.port], "stale": d.metric("primary_stale_total"),
+           "switches": _switches(d), "lost": lost, "twice": twice,
+           "redis_log": [ln for ln in d.log_text().splitlines() if " redis: " in ln][-20:]}
+    out["rc"] = d.stop()
+    # started again, the daemon knows no primary it left: the stale
+    # sentinel names one that says it is a replica (ROLE), every time
+    # it is asked; the daemon asks again at its next poll, not at once
+    # (a reconnection of each connection every time, in a loop)
+    d.start(wait=False)
+    omrtest.wait_for(lambda: d.metric("primary_not_primary_total") > 0, timeout=15,
+                     what="the restarted daemon told it named a replica")
+
+    def conns():
+        return int(old.cmd("INFO", "stats").split("total_connections_received:")[1].split()[0])
+    c0, n0, t0 = conns(), d.metric("primary_not_primary_total"), time.time()
+    time.sleep(3)
+    out["replica_conns"] = (conns() - c0) / (time.time() - t0)
+    out["replica_not_primary"] = (d.metric("primary_not_primary_total") - n0) / (time.time() - t0)
+    out["replica_rc"] = d.stop()
+    _stop_sentinels(s)
+    return out
+
+
 def pick_sites(ranges):
     """Two site names whose slots fall in the first and second ranges."""
     out = []

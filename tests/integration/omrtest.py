@@ -276,15 +276,33 @@ class Sentinels:
                         "sentinel failover-timeout %s 10000\n"
                         "sentinel parallel-syncs %s 1\n"
                         % (port, tmp, master, self.servers[0].port, master, master, master))
-            p = subprocess.Popen(["redis-sentinel", conf, "--logfile",
-                                  os.path.join(tmp, "sentinel%d.log" % i)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            _procs.append(p)
-            self.procs.append(p)
+            self.procs.append(None)
             self.ports.append(port)
+            self.start_sentinel(i)
         # every sentinel has found the replicas and the other sentinels
         wait_for(lambda: all(self.sentinel_ok(p) for p in self.ports), timeout=30,
                  what="sentinels ready")
+
+    def start_sentinel(self, i):
+        """Start sentinel i from its configuration file (which it rewrites
+        as it learns: a restarted one knows what it knew when it stopped)."""
+        p = subprocess.Popen(["redis-sentinel", os.path.join(self.tmp, "sentinel%d.conf" % i),
+                              "--logfile", os.path.join(self.tmp, "sentinel%d.log" % i)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _procs.append(p)
+        self.procs[i] = p
+        wait_for(lambda: self.answers(self.ports[i]), what="sentinel %d listening" % i)
+
+    def kill_sentinel(self, i):
+        self.procs[i].kill()
+        self.procs[i].wait()
+
+    def answers(self, port):
+        try:
+            resp(port, "PING")
+            return True
+        except (OSError, RuntimeError):
+            return False
 
     def sentinel_ok(self, port):
         try:

@@ -17,13 +17,19 @@ runs here). Both faults must show the hold. A third set: a failover
 called off (the chosen replica refuses REPLICAOF by ACL, until the
 sentinels give up: -failover-abort-slave-timeout) is held, with nothing
 acknowledged meanwhile, then the daemon writes to the primary that
-stayed, with nothing lost, nothing stored twice, and no switch.
+stayed, with nothing lost, nothing stored twice, and no switch. A fourth:
+a sentinel that missed a failover (stopped through it; the two that know
+are then killed) keeps naming the old primary, now a replica; the daemon
+must not go back to it (that takes every answering sentinel, a majority)
+and goes on writing to the new one. Started again with only that
+sentinel, the daemon is named a replica every time it asks: it asks again
+at its next poll, not in a loop of reconnections.
 """
 import json
 import os
 
 import omrtest
-from load import sentinel_abort, sentinel_fault
+from load import sentinel_abort, sentinel_fault, sentinel_stale
 from omrtest import check, eq, log, SLOW
 
 
@@ -83,7 +89,35 @@ def called_off(tmp):
     eq(r["rc"], 0, "called off: the daemon stops cleanly")
 
 
+def stale(tmp):
+    r = sentinel_stale(os.path.join(tmp, "stale"))
+    log("a sentinel that missed the failover: %d acknowledged, %d after it resumed naming the "
+        "old primary; %d returns refused, %d switches; lost %d, stored twice %d"
+        % (r["acked"], r["acked_after"], r["stale"], r["switches"], len(r["lost"]),
+           len(r["twice"])))
+    check(r["stale_named"], "stale: the resumed sentinel named the old primary throughout")
+    check(r["stale"] >= 1, "stale: the daemon heard the old primary named and did not go "
+          "back (%d)" % r["stale"])
+    if not eq(r["switches"], 1, "stale: the daemon switched once, to the new primary"):
+        log("the daemon's Redis log:\n%s" % "\n".join(r["redis_log"]))
+    check(r["acked_after"] > 0, "stale: messages acknowledged while the sentinel named the "
+          "old primary")
+    eq(len(r["lost"]), 0, "stale: acknowledged messages lost (e.g. %r)" % r["lost"][:5])
+    eq(len(r["twice"]), 0, "stale: messages stored twice")
+    eq(r["rc"], 0, "stale: the daemon stops cleanly")
+    log("started again with only the stale sentinel: %.1f connections/s to the replica it "
+        "names, told %.1f times/s it is a replica" % (r["replica_conns"],
+                                                     r["replica_not_primary"]))
+    # each poll (1 s) reconnects the daemon's 4 connections to the primary
+    check(r["replica_conns"] <= 10, "stale: the daemon does not reconnect in a loop to a "
+          "replica the sentinel names (%.1f connections/s)" % r["replica_conns"])
+    check(r["replica_not_primary"] <= 3, "stale: asked again once a poll (%.1f/s)"
+          % r["replica_not_primary"])
+    eq(r["replica_rc"], 0, "stale: the daemon, started again, stops cleanly")
+
+
 def test(tmp):
+    stale(tmp)
     called_off(tmp)
     results = {}
     for fault in ("failover", "kill"):

@@ -282,10 +282,32 @@ static void test_sentinel_answers(void **state)
 		if (omr_primary_parse_moved(*b, host, &port) == 0)
 			fail_msg("MOVED taken: %s", *b);
 
-	assert_int_equal(omr_primary_parse_switch("omr 1.2.3.4 1 5.6.7.8 2", 23, "omr"), 1);
-	assert_int_equal(omr_primary_parse_switch("omrx 1.2.3.4 1 5.6.7.8 2", 24, "omr"), 0);
-	assert_int_equal(omr_primary_parse_switch("omr", 3, "omr"), 0);
-	assert_int_equal(omr_primary_parse_switch("", 0, "omr"), 0);
+	/* +switch-master: about master omr, and the new primary's address */
+	static const struct {
+		const char *text;
+		int about, port;
+	} switches[] = {
+		{ "omr 1.2.3.4 1 5.6.7.8 2", 1, 2 },
+		{ "omr 1.2.3.4 1 5.6.7.8 2 more", 1, 2 },
+		{ "omr 1.2.3.4 1 5.6.7.8", 1, 0 },     /* about omr, no new address */
+		{ "omr 1.2.3.4 1 5.6.7.8 ", 1, 0 },
+		{ "omr 1.2.3.4 1 5.6.7.8 0", 1, 0 },
+		{ "omr 1.2.3.4 1  2", 1, 0 },
+		{ "omr 1.2.3.4", 1, 0 },
+		{ "omr ", 1, 0 },
+		{ "omrx 1.2.3.4 1 5.6.7.8 2", 0, 0 },
+		{ "omr", 0, 0 },
+		{ "", 0, 0 },
+	};
+	for (size_t i = 0; i < OMR_ARRAY_LEN(switches); i++) {
+		port = -1;
+		host[0] = '\0';
+		if (omr_primary_parse_switch(switches[i].text, strlen(switches[i].text), "omr", host,
+					     sizeof(host), &port) != switches[i].about)
+			fail_msg("switch '%s' taken wrongly", switches[i].text);
+		if (port != switches[i].port || (port && strcmp(host, "5.6.7.8") != 0))
+			fail_msg("switch '%s': %s:%d", switches[i].text, host, port);
+	}
 
 	/* a failover's other events, as sentinel 7.0 publishes them: about
 	 * master omr, and the master's address */
