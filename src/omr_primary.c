@@ -13,6 +13,7 @@
 #include "omr_util.h"
 
 #define OMR_PRIMARY_POLL_MS 1000
+#define OMR_PRIMARY_MOVED_MS 2000
 /* writes held for a failover (omr_primary_opts.on_failover) at most this
  * long without the sentinels naming the new primary or calling it off:
  * well under the 6 s a node's heartbeat lives (omr_nodes.h), beaten every
@@ -50,173 +51,36 @@ struct omr_primary {
 	 * off, or hold_ev fires (OMR_PRIMARY_HOLD_MS); held_host:held_port is
 	 * the primary being replaced */
 	struct omr_primary_node *held_by;
+	/* the sentinel leading the failover under way (from its
+	 * +selected-slave to the switch or its abort, past a hold's end): it
+	 * names the promoted replica before the others, even one this node
+	 * left before */
+	struct omr_primary_node *leader;
 	struct event *hold_ev;
 	char held_host[OMR_PRIMARY_HOST_MAX + 1];
 	int held_port;
 	int64_t unknown_since;     /* no sentinel has answered since (mono ms) */
-	/* the primary this node switched away from (left_port 0: none). An
-	 * answer naming it again is taken only when every listed server that
-	 * answers, a majority, names it (omr_primary_vote): a cluster node
-	 * that has not heard of the move, a sentinel that missed the failover
-	 * (the others tell it within 2 s, or never while it is cut off), and
-	 * the old primary restarted still says it is one until the sentinels
-	 * make it a replica. A +switch-master naming it is news at once. */
+	/* the primary this node switched away from (left_port 0: none), and
+	 * when. A sentinel's answer naming it again is taken only when a
+	 * majority of the listed sentinels names it (omr_primary_vote), or
+	 * from the sentinel leading a failover under way: one that missed the
+	 * failover (the others tell it within 2 s, or never while it is cut
+	 * off) names the old primary, and the old primary restarted says it
+	 * is one until the sentinels make it a replica. A +switch-master
+	 * naming it is news at once. Cluster: a slot map naming it within
+	 * OMR_PRIMARY_MOVED_MS is not news (a node that has not heard yet). */
 	char left_host[OMR_PRIMARY_HOST_MAX + 1];
 	int left_port;
+	int64_t left_at;
+	int heard_left;            /* this round: a server named it */
 	int returning;             /* a vote on going back to it runs */
 	int stale_said;            /* a refused return was logged since the switch */
 	int64_t demoted_at;        /* the primary named last said it is a replica */
+	int demoted_said;          /* logged, until a switch or ROLE says master */
 	unsigned long long return_switches; /* switches when that vote began */
 	int closed;                /* omr_primary_close: ask nobody any more */
 	unsigned long long switches, refused, failed, holds, stale, demoted;
 };
-
-/* ---- parsing what sentinels and cluster nodes say ---- */
-
-unsigned omr_primary_slot(const char *tag, size_t len)
-{
-	unsigned crc = 0;
-	for (size_t i = 0; i < len; i++) {
-		crc ^= (unsigned)(unsigned char)tag[i] << 8;
-		for (int b = 0; b < 8; b++)
-			crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-	}
-	return crc % 16384;
-}
-
-/* a host string (a reply's) into host: 0, or -1 when it is no host name
- * or address or does not fit */
-static int omr_primary_host(const char *h, size_t hlen, char *host, size_t hostlen)
-{
-	if (!omr_host_ok(h, hlen) || hlen >= hostlen)
-		return -1;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	return 0;
-}
-
-/* host and port strings (a reply's) into host and port: 0 or -1 */
-static int omr_primary_addr(const char *h, size_t hlen, const char *p, size_t plen, char *host,
-			    size_t hostlen, int *port)
-{
-	char digits[8];
-	long long v;
-	if (plen == 0 || plen >= sizeof(digits))
-		return -1;
-	memcpy(digits, p, plen);
-	digits[plen] = '\0';
-	if (strspn(digits, "0123456789") != plen || omr_parse_ll(digits, &v) < 0 || v < 1 ||
-	    v > 65535 || omr_primary_host(h, hlen, host, hostlen) < 0)
-		return -1;
-	*port = (int)v;
-	return 0;
-}
-
-int omr_primary_parse_slots(const redisReply *reply, unsigned slot, char *host, size_t hostlen,
-			    int *port, const char **why)
-{
-	if (!reply || reply->type != REDIS_REPLY_ARRAY)
-		return *why = "not a slot map", -1;
-	for (size_t i = 0; i < reply->elements; i++) {
-		const redisReply *range = reply->element[i];
-		const redisReply *from = omr_reply_elem(range, 0), *to = omr_reply_elem(range, 1);
-		const redisReply *node = omr_reply_elem(range, 2);
-		const redisReply *h = omr_reply_elem(node, 0), *p = omr_reply_elem(node, 1);
-		if (!from || !to || from->type != REDIS_REPLY_INTEGER ||
-		    to->type != REDIS_REPLY_INTEGER)
-			return *why = "a slot range that is not [from, to, node, ...]", -1;
-		if (from->integer > slot || to->integer < slot)
-			continue;
-		if (!h || !p || h->type != REDIS_REPLY_STRING || p->type != REDIS_REPLY_INTEGER ||
-		    p->integer < 1 || p->integer > 65535)
-			return *why = "the slot's primary is not [host, port, ...]", -1;
-		if (omr_primary_host(h->str, h->len, host, hostlen) < 0)
-			return *why = "the slot's primary is not a host name or address", -1;
-		*port = (int)p->integer;
-		return 0;
-	}
-	return *why = "no node serves the site's slot", -1;
-}
-
-int omr_primary_parse_moved(const char *err, char host[256], int *port)
-{
-	const char *sp, *colon;
-	if (strncmp(err, "MOVED ", 6) != 0 || !(sp = strchr(err + 6, ' ')) ||
-	    !(colon = strrchr(sp + 1, ':')))
-		return -1;
-	return omr_primary_addr(sp + 1, (size_t)(colon - sp - 1), colon + 1, strlen(colon + 1),
-				host, 256, port);
-}
-
-int omr_primary_parse_sentinel(const redisReply *reply, char *host, size_t hostlen, int *port,
-			      const char **why)
-{
-	const redisReply *h = omr_reply_elem(reply, 0), *p = omr_reply_elem(reply, 1);
-
-	if (reply && reply->type == REDIS_REPLY_NIL)
-		return *why = "the sentinel does not know this master", -1;
-	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || !h || !p ||
-	    h->type != REDIS_REPLY_STRING || p->type != REDIS_REPLY_STRING)
-		return *why = "not [host, port]", -1;
-	if (omr_primary_addr(h->str, h->len, p->str, p->len, host, hostlen, port) < 0)
-		return *why = "not a host name or address and a port", -1;
-	return 0;
-}
-
-static int omr_primary_about(const char *text, size_t len, const char *master)
-{
-	size_t n = strlen(master);
-	return len > n && memcmp(text, master, n) == 0 && text[n] == ' ';
-}
-
-/* the space-separated field after the one at p (or NULL), in [p, end) */
-static const char *omr_primary_next_field(const char *p, const char *end)
-{
-	const char *sp = p < end ? memchr(p, ' ', (size_t)(end - p)) : NULL;
-	return sp ? sp + 1 : NULL;
-}
-
-int omr_primary_parse_switch(const char *text, size_t len, const char *master, char *host,
-			     size_t hostlen, int *port)
-{
-	const char *end = text + len, *h = text, *p, *pe;
-	*port = 0;
-	if (!omr_primary_about(text, len, master))
-		return 0;
-	for (int i = 0; i < 3 && h; i++) /* past the name, the old ip and port */
-		h = omr_primary_next_field(h, end);
-	if (h && (p = omr_primary_next_field(h, end)) && p < end) {
-		pe = memchr(p, ' ', (size_t)(end - p));
-		if (omr_primary_addr(h, (size_t)(p - 1 - h), p, (size_t)((pe ? pe : end) - p), host,
-				     hostlen, port) < 0)
-			*port = 0;
-	}
-	return 1;
-}
-
-/* Sentinel's events name the master as "master NAME ip port" or, for a
- * replica, "slave ip:port ip port @ NAME ip port" */
-int omr_primary_parse_event(const char *text, size_t len, const char *master, char *host,
-			    size_t hostlen, int *port)
-{
-	static const char at[] = " @ ", own[] = "master ";
-	const char *p = NULL, *end = text + len, *h, *sp;
-	size_t n = strlen(master);
-	if (len > sizeof(own) - 1 && memcmp(text, own, sizeof(own) - 1) == 0)
-		p = text + sizeof(own) - 1;
-	for (size_t i = 0; !p && i + sizeof(at) - 1 <= len; i++)
-		if (memcmp(text + i, at, sizeof(at) - 1) == 0)
-			p = text + i + sizeof(at) - 1;
-	if (!p || !omr_primary_about(p, (size_t)(end - p), master))
-		return 0;
-	h = p + n + 1;
-	if (!(sp = memchr(h, ' ', (size_t)(end - h))))
-		return 0;
-	p = sp + 1; /* the port: to the end, or to a space */
-	const char *pe = memchr(p, ' ', (size_t)(end - p));
-	return omr_primary_addr(h, (size_t)(sp - h), p, (size_t)((pe ? pe : end) - p), host,
-				hostlen, port) == 0;
-}
 
 /* ---- asking ---- */
 
@@ -277,7 +141,11 @@ static void omr_primary_found(struct omr_primary *s, const char *host, int port)
 		s->switches++;
 		snprintf(s->left_host, sizeof(s->left_host), "%s", s->host);
 		s->left_port = s->port;
+		s->left_at = omr_mono_ms();
+		s->leader = NULL;
 		s->stale_said = 0;
+		s->demoted_at = 0;
+		s->demoted_said = 0;
 	} else if (same) { /* news: named again after it said it is a replica, or a hold */
 		omr_log_debug("redis: the primary of '%s' is still %s:%d", s->master, host, port);
 	} else {
@@ -288,14 +156,19 @@ static void omr_primary_found(struct omr_primary *s, const char *host, int port)
 	s->on_master(s->arg, host, port);
 }
 
-/* host:port is the primary this node switched away from */
+/* host:port is the primary this node switched away from (Cluster: less
+ * than OMR_PRIMARY_MOVED_MS ago; the nodes' gossip carries a move within
+ * it, and a seed list may hold no majority that answers: the shard's two
+ * nodes, one of them dead) */
 static int omr_primary_left(const struct omr_primary *s, const char *host, int port)
 {
+	if (s->kind == OMR_PRIMARY_CLUSTER && omr_mono_ms() - s->left_at >= OMR_PRIMARY_MOVED_MS)
+		return 0;
 	return s->left_port && port == s->left_port && strcmp(host, s->left_host) == 0;
 }
 
 static void omr_primary_vote(struct omr_primary *s, const char *host, int port,
-			     void (*cb)(void *arg, int confirmed), void *arg);
+			     int majority_yes, void (*cb)(void *arg, int confirmed), void *arg);
 
 static void omr_primary_returned(void *arg, int confirmed)
 {
@@ -306,11 +179,14 @@ static void omr_primary_returned(void *arg, int confirmed)
 		return;
 	if (!confirmed) {
 		s->stale++;
-		if (s->stale_said++)
-			return; /* said once per switch; the metric counts them */
-		omr_log_warn("redis: not all the %ss that answered name %s:%d, the primary of "
-			     "'%s' before %s:%d: staying", omr_primary_what(s), s->left_host,
-			     s->left_port, s->master, s->host, s->port);
+		if (!s->stale_said++)
+			omr_log_warn("redis: a majority of the sentinels does not name %s:%d, the "
+				     "primary of '%s' before %s:%d: staying", s->left_host,
+				     s->left_port, s->master, s->host, s->port);
+		/* news pending (a hold ended, ROLE said replica): the
+		 * connections are made again to the one it stays on */
+		if (s->news)
+			omr_primary_found(s, s->host, s->port);
 		return;
 	}
 	char host[OMR_PRIMARY_HOST_MAX + 1];
@@ -329,7 +205,7 @@ static void omr_primary_return(struct omr_primary *s, const struct omr_primary_n
 	omr_log_debug("redis: %s %s names %s:%d, the primary before %s:%d: asking them all",
 		      omr_primary_what(s), node->addr, s->left_host, s->left_port, s->host,
 		      s->port);
-	omr_primary_vote(s, s->left_host, s->left_port, omr_primary_returned, s);
+	omr_primary_vote(s, s->left_host, s->left_port, 1, omr_primary_returned, s);
 }
 
 static void omr_primary_answer(void *arg, const redisReply *reply, const char *err)
@@ -340,29 +216,33 @@ static void omr_primary_answer(void *arg, const redisReply *reply, const char *e
 	const char *why = err;
 	int port;
 
-	if (!err && omr_primary_parse(s, reply, host, &port, &why) == 0) {
+	int parsed = !err && omr_primary_parse(s, reply, host, &port, &why) == 0;
+	if (parsed && omr_primary_left(s, host, port) && node != s->leader) {
+		/* not on its word: the others are asked on, and (Sentinel) all
+		 * of them vote; the leader of a failover under way knows */
+		if (s->kind == OMR_PRIMARY_SENTINEL)
+			omr_primary_return(s, node);
+		s->heard_left = 1;
+		why = "names the primary left before";
+	} else if (parsed) {
 		s->asking = 0;
 		s->unknown_since = 0;
-		if (omr_primary_left(s, host, port)) {
-			omr_primary_return(s, node);
-		} else {
-			s->first = (size_t)(node - s->nodes);
-			omr_primary_found(s, host, port);
-		}
+		s->first = (size_t)(node - s->nodes);
+		omr_primary_found(s, host, port);
 		if (s->again) {
 			s->again = 0;
 			omr_primary_round(s);
 		}
 		return;
+	} else if (reply && !err) {
+		s->refused++;
+	} else {
+		s->failed++;
 	}
 	if (s->closed) {
 		s->asking = 0; /* failed by the close: asking the next would not end */
 		return;
 	}
-	if (reply && !err)
-		s->refused++;
-	else
-		s->failed++;
 	omr_log_debug("redis: %s %s: %s", omr_primary_what(s), node->addr, why);
 	s->tried++;
 	if (s->tried < s->n) {
@@ -371,7 +251,9 @@ static void omr_primary_answer(void *arg, const redisReply *reply, const char *e
 	}
 	s->asking = 0;
 	s->again = 0;
-	if (s->unknown_since)
+	if (s->heard_left)
+		s->unknown_since = 0; /* one answered; the vote (or the poll) decides */
+	if (s->unknown_since || s->heard_left)
 		return; /* said once per outage */
 	s->unknown_since = omr_mono_ms();
 	omr_log_warn("redis: no %s named the primary of '%s' (last: %s: %s); asking again "
@@ -389,6 +271,7 @@ static void omr_primary_round(struct omr_primary *s)
 	}
 	s->asking = 1;
 	s->tried = 0;
+	s->heard_left = 0;
 	node = &s->nodes[s->first % s->n];
 	omr_primary_question(node);
 }
@@ -427,6 +310,11 @@ void omr_primary_redirected(struct omr_primary *s, const char *err)
 	for (const char *const *c = codes; *c; c++) {
 		if (strncmp(err, *c, strlen(*c)) != 0)
 			continue;
+		/* a replica the sentinels go on naming: the poll asks them, not
+		 * every write it refuses */
+		if (strcmp(*c, "READONLY") == 0 && s->demoted_at &&
+		    omr_mono_ms() - s->demoted_at < 2 * OMR_PRIMARY_POLL_MS)
+			return;
 		/* MOVED: the cluster says who owns the slot now; the slot map
 		 * (asked next) confirms it */
 		if (s->kind == OMR_PRIMARY_CLUSTER && omr_primary_parse_moved(err, host, &port) == 0)
@@ -454,6 +342,7 @@ static void omr_primary_failover(struct omr_primary_node *node, const char *host
 		return;
 	}
 	s->held_by = node;
+	s->leader = node;
 	snprintf(s->held_host, sizeof(s->held_host), "%s", s->host);
 	s->held_port = s->port;
 	s->holds++;
@@ -473,6 +362,7 @@ static void omr_primary_abort(struct omr_primary_node *node, const char *why)
 	if (s->held_by != node)
 		return;
 	omr_primary_unhold(s);
+	s->leader = NULL;
 	omr_log_warn("redis: sentinel %s called off the failover of '%s' (%s): writing to %s:%d "
 		     "again", node->addr, s->master, why, s->host, s->port);
 	s->on_master(s->arg, s->host, s->port);
@@ -515,32 +405,9 @@ static void omr_primary_ready(void *arg)
 
 /* ---- confirming the primary ---- */
 
-int omr_primary_master_is(const redisReply *reply, const char *host, int port)
-{
-	const char *ip = NULL, *p = NULL, *flags = NULL;
-	char want[16];
-	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements % 2)
-		return 0;
-	for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-		const char *k = omr_reply_str(reply->element[i]);
-		const char *v = omr_reply_str(reply->element[i + 1]);
-		if (!k || !v)
-			continue;
-		if (strcmp(k, "ip") == 0)
-			ip = v;
-		else if (strcmp(k, "port") == 0)
-			p = v;
-		else if (strcmp(k, "flags") == 0)
-			flags = v;
-	}
-	snprintf(want, sizeof(want), "%d", port);
-	return ip && p && flags && strcmp(ip, host) == 0 && strcmp(p, want) == 0 &&
-	       !strstr(flags, "s_down") && !strstr(flags, "o_down") &&
-	       !strstr(flags, "failover_in_progress");
-}
-
 struct omr_primary_vote {
 	struct omr_primary *s;
+	int majority_yes;          /* enough: a majority of the listed servers says yes */
 	void (*cb)(void *arg, int confirmed);
 	void *arg;
 	size_t pending, answered, yes;
@@ -564,22 +431,29 @@ static void omr_primary_vote_cb(void *arg, const redisReply *reply, const char *
 	}
 	if (--v->pending)
 		return;
-	v->cb(v->arg, v->port && v->answered > v->s->n / 2 && v->yes == v->answered);
+	if (v->majority_yes)
+		v->cb(v->arg, v->port && v->yes > v->s->n / 2);
+	else
+		v->cb(v->arg, v->port && v->answered > v->s->n / 2 && v->yes == v->answered);
 	free(v);
 }
 
 void omr_primary_confirm(struct omr_primary *s, void (*cb)(void *arg, int confirmed),
 			  void *arg)
 {
-	omr_primary_vote(s, s->host, s->port, cb, arg);
+	omr_primary_vote(s, s->host, s->port, 0, cb, arg);
 }
 
-/* is host:port the primary? see omr_primary_confirm */
+/* is host:port the primary? cb(arg, 1) when a majority of the listed
+ * servers answers and each that does names it (see omr_primary_confirm),
+ * or with majority_yes when a majority of them names it, whatever the
+ * others say or whether they answer */
 static void omr_primary_vote(struct omr_primary *s, const char *host, int port,
-			     void (*cb)(void *arg, int confirmed), void *arg)
+			     int majority_yes, void (*cb)(void *arg, int confirmed), void *arg)
 {
 	struct omr_primary_vote *v = omr_calloc(1, sizeof(*v));
 	v->s = s;
+	v->majority_yes = majority_yes;
 	v->cb = cb;
 	v->arg = arg;
 	v->pending = s->n;
@@ -602,18 +476,22 @@ static void omr_primary_role(void *arg, const redisReply *reply, const char *err
 {
 	struct omr_primary *s = arg;
 	const char *role = omr_reply_str(omr_reply_elem(reply, 0));
-	if (!err && role && strcmp(role, "master") != 0) {
-		int64_t now = omr_mono_ms();
-		if (s->demoted_at && now - s->demoted_at < 2 * OMR_PRIMARY_POLL_MS)
-			omr_log_debug("redis: %s:%d is still a %s", s->host, s->port, role);
-		else
-			omr_log_warn("redis: %s:%d is a %s, not the primary: asking again",
-				     s->host, s->port, role);
-		s->demoted_at = now;
-		s->demoted++;
-		s->news = 1; /* the next answer is news even if it names the same */
-		omr_primary_round(s);
+	if (err || !role)
+		return;
+	if (strcmp(role, "master") == 0) {
+		s->demoted_at = 0;
+		s->demoted_said = 0;
+		return;
 	}
+	if (s->demoted_said++)
+		omr_log_debug("redis: %s:%d is still a %s", s->host, s->port, role);
+	else
+		omr_log_warn("redis: %s:%d is a %s, not the primary: asking again", s->host,
+			     s->port, role);
+	s->demoted_at = omr_mono_ms();
+	s->demoted++;
+	s->news = 1; /* the next answer is news even if it names the same */
+	omr_primary_round(s);
 }
 
 void omr_primary_verify(struct omr_primary *s, struct omr_redis *r)

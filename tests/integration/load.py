@@ -160,10 +160,39 @@ def _stop_sentinels(s):
         r.stop(9)
 
 
+def _sentinel_failover(s):
+    """SENTINEL FAILOVER, sent again while the sentinels have no replica
+    to promote yet (one just made a replica is taken once they have seen
+    it in sync)."""
+    def sent():
+        try:
+            return omrtest.resp(s.ports[0], "SENTINEL", "FAILOVER", s.master) == "OK"
+        except RuntimeError as e:
+            if "NOGOODSLAVE" not in str(e) and "INPROG" not in str(e):
+                raise
+            return False
+    omrtest.wait_for(sent, timeout=60, interval=0.5, what="SENTINEL FAILOVER taken")
+
+
+def _failed_over(s, d, old):
+    """The first failover of a failback: followed by the daemon, the old
+    primary a replica in sync, and every sentinel naming the new one."""
+    _sentinel_failover(s)
+    omrtest.wait_for(lambda: _switches(d) == 1, timeout=30, what="the daemon followed")
+    omrtest.wait_for(lambda: "master_link_status:up" in old.cmd("INFO", "replication"),
+                     timeout=30, what="the old primary a replica in sync")
+    new = s.primary_port()
+    omrtest.wait_for(lambda: all(int(omrtest.resp(p, "SENTINEL", "GET-MASTER-ADDR-BY-NAME",
+                                                  s.master)[1]) == new for p in s.ports),
+                     timeout=30, what="every sentinel naming the new primary")
+
+
 def sentinel_fault(tmp, fault, durability, settle=3, after=3, visitors=6):
     """A primary, a replica and three sentinels; one daemon under chat and
-    webhook load; fault is "failover" (SENTINEL FAILOVER) or "kill" (kill
-    -9 of the primary, restarted after the promotion as systemd would).
+    webhook load; fault is "failover" (SENTINEL FAILOVER), "failback" (a
+    failover, then one back to the first primary: the one measured) or
+    "kill" (kill -9 of the primary, restarted after the promotion as
+    systemd would).
     Returns acked, before (acknowledged before the fault), promoted (s
     from the fault to the promotion), served (s from the promotion to the
     first acknowledgement of a message sent after it), lost and twice
@@ -177,10 +206,13 @@ def sentinel_fault(tmp, fault, durability, settle=3, after=3, visitors=6):
     load = Load(d, visitors=visitors)
     time.sleep(settle)
     old = s.primary()
+    if fault == "failback":
+        _failed_over(s, d, old)
+        old = s.primary()
     before = len(load.acked)
     t_fault = time.time()
-    if fault == "failover":
-        omrtest.resp(s.ports[0], "SENTINEL", "FAILOVER", s.master)
+    if fault in ("failover", "failback"):
+        _sentinel_failover(s)
     else:
         old.stop(9)
     omrtest.wait_for(lambda: s.primary_port() not in (None, old.port), timeout=30,
@@ -304,7 +336,7 @@ def sentinel_stale(tmp, settle=2, after=5, visitors=4):
                                 s.master)[1])
     named = [stale_names()]
     t_back = time.time()
-    omrtest.wait_for(lambda: d.metric("primary_stale_total") > 0, timeout=10,
+    omrtest.wait_for(lambda: d.metric("primary_stale_total") > 0, timeout=20,
                      what="the daemon asked the stale sentinel")
     time.sleep(after)
     named.append(stale_names())

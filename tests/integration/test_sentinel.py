@@ -6,7 +6,9 @@ and a WhatsApp webhook sender keep sending; every message is sent again
 until it is acknowledged (same client_msg_id / wamid, as real clients do).
 Two faults, each on a fresh set: `SENTINEL FAILOVER`, and `kill -9` of the
 primary (restarted after the promotion, as systemd would, so that it comes
-back as a replica). With redis.durability.replicas: 1, acknowledged
+back as a replica); and a failback (a failover, then another back to the
+first primary, which the daemon must follow: going back to a primary it
+left is not refused when the sentinels agree). With redis.durability.replicas: 1, acknowledged
 messages lost and messages stored twice are counted and must be zero, and
 the daemon serves again within 5 s of the promotion. Without durability
 replication is asynchronous and losses are possible, but the daemon holds
@@ -51,7 +53,10 @@ def scenario(tmp, name, fault, durability):
                 % (r["lost_detail"], r["lost_elsewhere"], "\n".join(r["redis_log"])))
         check(r["served"] <= 5 * SLOW, "%s: serving again within 5 s of the promotion (%.2f s)"
               % (fault, r["served"]))
-    check(r["switches"] > 0, "%s: the daemon followed the switch" % fault)
+    if fault == "failback":
+        eq(r["switches"], 2, "failback: the daemon followed there and back")
+    else:
+        check(r["switches"] > 0, "%s: the daemon followed the switch" % fault)
     check(r["holds"] >= 1, "%s: the daemon held its writes once the sentinels had chosen the "
           "replica to promote (%d)" % (fault, r["holds"]))
     if fault == "failover" and not durability:
@@ -124,6 +129,7 @@ def test(tmp):
         for durability in (True, False):
             results[(fault, durability)] = scenario(
                 tmp, "%s-%s" % (fault, "durable" if durability else "plain"), fault, durability)
+    results[("failback", True)] = scenario(tmp, "failback-durable", "failback", True)
     log("summary: %s" % json.dumps({"%s/%s" % (f, "durable" if dur else "plain"): r
                                     for (f, dur), r in results.items()}))
 
