@@ -251,11 +251,16 @@ static void omr_primary_answer(void *arg, const redisReply *reply, const char *e
 	}
 	s->asking = 0;
 	s->again = 0;
-	if (s->heard_left)
-		s->unknown_since = 0; /* one answered; the vote (or the poll) decides */
-	if (s->unknown_since || s->heard_left)
+	if (s->unknown_since)
 		return; /* said once per outage */
 	s->unknown_since = omr_mono_ms();
+	if (s->heard_left) {
+		omr_log_warn("redis: only %ss naming %s:%d, the primary of '%s' before %s:%d, "
+			     "answered: staying unless a majority of them names it",
+			     omr_primary_what(s), s->left_host, s->left_port, s->master, s->host,
+			     s->port);
+		return;
+	}
 	omr_log_warn("redis: no %s named the primary of '%s' (last: %s: %s); asking again "
 		     "every second", omr_primary_what(s), s->master, node->addr, why);
 }
@@ -359,10 +364,11 @@ static void omr_primary_failover(struct omr_primary_node *node, const char *host
 static void omr_primary_abort(struct omr_primary_node *node, const char *why)
 {
 	struct omr_primary *s = node->s;
+	if (s->leader == node)
+		s->leader = NULL; /* past the hold's end too: failover-timeout is long */
 	if (s->held_by != node)
 		return;
 	omr_primary_unhold(s);
-	s->leader = NULL;
 	omr_log_warn("redis: sentinel %s called off the failover of '%s' (%s): writing to %s:%d "
 		     "again", node->addr, s->master, why, s->host, s->port);
 	s->on_master(s->arg, s->host, s->port);
@@ -411,6 +417,7 @@ struct omr_primary_vote {
 	void (*cb)(void *arg, int confirmed);
 	void *arg;
 	size_t pending, answered, yes;
+	long long epoch;           /* majority_yes: the newest config-epoch heard */
 	char host[OMR_PRIMARY_HOST_MAX + 1];
 	int port;
 };
@@ -420,14 +427,25 @@ static void omr_primary_vote_cb(void *arg, const redisReply *reply, const char *
 	struct omr_primary_vote *v = arg;
 	char host[OMR_PRIMARY_HOST_MAX + 1];
 	const char *why;
-	int port;
+	long long epoch;
+	int port, yes;
 	if (!err) {
 		v->answered++;
-		if (v->s->kind == OMR_PRIMARY_CLUSTER)
+		if (v->s->kind == OMR_PRIMARY_CLUSTER) {
 			v->yes += omr_primary_parse(v->s, reply, host, &port, &why) == 0 &&
 				  port == v->port && strcmp(host, v->host) == 0;
-		else
-			v->yes += (size_t)omr_primary_master_is(reply, v->host, v->port);
+		} else {
+			yes = omr_primary_master_is(reply, v->host, v->port, &epoch);
+			/* majority_yes: only the sentinels with the newest view count;
+			 * one that has not heard of the last failover yet (the others
+			 * tell it within 2 s) names the primary before it */
+			if (v->majority_yes && epoch > v->epoch) {
+				v->epoch = epoch;
+				v->yes = 0;
+			}
+			if (!v->majority_yes || epoch == v->epoch)
+				v->yes += (size_t)yes;
+		}
 	}
 	if (--v->pending)
 		return;
@@ -454,6 +472,7 @@ static void omr_primary_vote(struct omr_primary *s, const char *host, int port,
 	struct omr_primary_vote *v = omr_calloc(1, sizeof(*v));
 	v->s = s;
 	v->majority_yes = majority_yes;
+	v->epoch = -1;
 	v->cb = cb;
 	v->arg = arg;
 	v->pending = s->n;
@@ -479,8 +498,10 @@ static void omr_primary_role(void *arg, const redisReply *reply, const char *err
 	if (err || !role)
 		return;
 	if (strcmp(role, "master") == 0) {
+		/* a held connection makes none: this is not a hold's news */
 		s->demoted_at = 0;
 		s->demoted_said = 0;
+		s->news = 0;
 		return;
 	}
 	if (s->demoted_said++)
@@ -630,7 +651,8 @@ void omr_primary_metrics(const struct omr_primary *s, struct omr_buf *b)
 	omr_metric(b, "primary_failed_total", "counter",
 		   "questions to a sentinel that got no answer", s->failed);
 	omr_metric(b, "primary_stale_total", "counter",
-		   "answers naming the primary left before that not all the others confirmed",
+		   "times the sentinels were asked whether to go back to the primary left before, "
+		   "and a majority of them did not name it",
 		   s->stale);
 	omr_metric(b, "primary_not_primary_total", "counter",
 		   "times the Redis server named as the primary said it is a replica (ROLE)",

@@ -85,8 +85,10 @@ void omr_primary_verify(struct omr_primary *s, struct omr_redis *r);
 void omr_primary_confirm(struct omr_primary *s, void (*cb)(void *arg, int confirmed),
 			  void *arg);
 /* One SENTINEL MASTER answer (a flat field/value array): 1 when it names
- * host:port and shows no s_down, o_down or failover_in_progress. */
-int omr_primary_master_is(const redisReply *reply, const char *host, int port);
+ * host:port and shows no s_down, o_down or failover_in_progress; *epoch is
+ * its config-epoch (the failover its view comes from), or -1. */
+int omr_primary_master_is(const redisReply *reply, const char *host, int port,
+			  long long *epoch);
 
 /* One answer of get-master-addr-by-name: 0 with host (NUL-terminated,
  * hostlen >= 256) and port, or -1 with *why set. */

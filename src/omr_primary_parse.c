@@ -156,10 +156,12 @@ int omr_primary_parse_event(const char *text, size_t len, const char *master, ch
 				hostlen, port) == 0;
 }
 
-int omr_primary_master_is(const redisReply *reply, const char *host, int port)
+int omr_primary_master_is(const redisReply *reply, const char *host, int port,
+			  long long *epoch)
 {
 	const char *ip = NULL, *p = NULL, *flags = NULL;
 	char want[16];
+	*epoch = -1;
 	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements % 2)
 		return 0;
 	for (size_t i = 0; i + 1 < reply->elements; i += 2) {
@@ -173,6 +175,9 @@ int omr_primary_master_is(const redisReply *reply, const char *host, int port)
 			p = v;
 		else if (strcmp(k, "flags") == 0)
 			flags = v;
+		else if (strcmp(k, "config-epoch") == 0 &&
+			 (omr_parse_ll(v, epoch) < 0 || *epoch < 0))
+			*epoch = -1;
 	}
 	snprintf(want, sizeof(want), "%d", port);
 	return ip && p && flags && strcmp(ip, host) == 0 && strcmp(p, want) == 0 &&

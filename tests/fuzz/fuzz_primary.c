@@ -64,7 +64,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (omr_primary_parse_slots(r, slot, small, sizeof(small), &port, &why) == 0 &&
 			    strlen(small) >= sizeof(small))
 				abort();
-			(void)omr_primary_master_is(r, "127.0.0.1", 6379);
+			long long epoch;
+			if (omr_primary_master_is(r, "127.0.0.1", 6379, &epoch) < 0 || epoch < -1)
+				abort();
 			if ((r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_ERROR ||
 			     r->type == REDIS_REPLY_STATUS) && strlen(r->str) == r->len) {
 				if (omr_primary_parse_switch(r->str, r->len, "omr", host,

@@ -305,8 +305,8 @@ def sentinel_stale(tmp, settle=2, after=5, visitors=4):
     the two that know are killed and the first is started again from its
     configuration file, naming the old primary, now a replica (the others
     would have told it within 2 s; they are gone). The daemon, asking it,
-    must stay on the new primary: going back to a primary it left takes
-    every sentinel that answers, a majority, naming it. Returns acked,
+    must stay on the new primary: going back to a primary it left takes a
+    majority of the listed sentinels naming it. Returns acked,
     acked_after (acknowledged after the stale sentinel came back),
     stale_named (it named the old primary then and at the end), stale
     (returns refused), switches, lost, twice, rc; then the daemon is

@@ -7,8 +7,9 @@ until it is acknowledged (same client_msg_id / wamid, as real clients do).
 Two faults, each on a fresh set: `SENTINEL FAILOVER`, and `kill -9` of the
 primary (restarted after the promotion, as systemd would, so that it comes
 back as a replica); and a failback (a failover, then another back to the
-first primary, which the daemon must follow: going back to a primary it
-left is not refused when the sentinels agree). With redis.durability.replicas: 1, acknowledged
+first primary, held and followed: going back to a primary the daemon left
+is refused on one sentinel's word, not when the failover's leader or all
+of them name it). With redis.durability.replicas: 1, acknowledged
 messages lost and messages stored twice are counted and must be zero, and
 the daemon serves again within 5 s of the promotion. Without durability
 replication is asynchronous and losses are possible, but the daemon holds
@@ -20,10 +21,11 @@ called off (the chosen replica refuses REPLICAOF by ACL, until the
 sentinels give up: -failover-abort-slave-timeout) is held, with nothing
 acknowledged meanwhile, then the daemon writes to the primary that
 stayed, with nothing lost, nothing stored twice, and no switch. A fourth:
-a sentinel that missed a failover (stopped through it; the two that know
-are then killed) keeps naming the old primary, now a replica; the daemon
-must not go back to it (that takes every answering sentinel, a majority)
-and goes on writing to the new one. Started again with only that
+a sentinel that missed a failover (down through it, started again from
+its file once the two that know are killed) keeps naming the old primary,
+now a replica; the daemon must not go back to it (that takes a majority of
+the listed sentinels naming it, with the newest configuration epoch among
+those that answer) and goes on writing to the new one. Started again with only that
 sentinel, the daemon is named a replica every time it asks: it asks again
 at its next poll, not in a loop of reconnections.
 """
@@ -55,6 +57,7 @@ def scenario(tmp, name, fault, durability):
               % (fault, r["served"]))
     if fault == "failback":
         eq(r["switches"], 2, "failback: the daemon followed there and back")
+        eq(r["holds"], 2, "failback: held for each failover, the way back too")
     else:
         check(r["switches"] > 0, "%s: the daemon followed the switch" % fault)
     check(r["holds"] >= 1, "%s: the daemon held its writes once the sentinels had chosen the "

@@ -219,24 +219,35 @@ static void test_sentinel_answers(void **state)
 	static const struct {
 		const char *resp;
 		int yes;
+		long long epoch;
 	} masters[] = {
 		{ "*6\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n"
-		  "$5\r\nflags\r\n$6\r\nmaster\r\n", 1 },
+		  "$5\r\nflags\r\n$6\r\nmaster\r\n", 1, -1 },
+		{ "*8\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n"
+		  "$5\r\nflags\r\n$6\r\nmaster\r\n$12\r\nconfig-epoch\r\n$2\r\n17\r\n", 1, 17 },
+		{ "*8\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6380\r\n"
+		  "$5\r\nflags\r\n$6\r\nmaster\r\n$12\r\nconfig-epoch\r\n$1\r\n3\r\n", 0, 3 },
+		{ "*8\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n"
+		  "$5\r\nflags\r\n$6\r\nmaster\r\n$12\r\nconfig-epoch\r\n$2\r\n-4\r\n", 1, -1 },
+		{ "*8\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n"
+		  "$5\r\nflags\r\n$6\r\nmaster\r\n$12\r\nconfig-epoch\r\n$2\r\n1x\r\n", 1, -1 },
 		{ "*6\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n"
-		  "$5\r\nflags\r\n$27\r\nmaster,failover_in_progress\r\n", 0 },
+		  "$5\r\nflags\r\n$27\r\nmaster,failover_in_progress\r\n", 0, -1 },
 		{ "*6\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n"
-		  "$5\r\nflags\r\n$13\r\nmaster,s_down\r\n", 0 },
+		  "$5\r\nflags\r\n$13\r\nmaster,s_down\r\n", 0, -1 },
 		{ "*6\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6380\r\n"
-		  "$5\r\nflags\r\n$6\r\nmaster\r\n", 0 },               /* another one */
-		{ "*4\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n", 0 },
+		  "$5\r\nflags\r\n$6\r\nmaster\r\n", 0, -1 },               /* another one */
+		{ "*4\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n", 0, -1 },
 		{ "*5\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n$4\r\nport\r\n$4\r\n6379\r\n"
-		  "$5\r\nflags\r\n", 0 },                                       /* odd */
-		{ "-ERR No such master with that name\r\n", 0 },
+		  "$5\r\nflags\r\n", 0, -1 },                                       /* odd */
+		{ "-ERR No such master with that name\r\n", 0, -1 },
 	};
 	for (size_t i = 0; i < sizeof(masters) / sizeof(masters[0]); i++) {
 		redisReply *m = resp(masters[i].resp, strlen(masters[i].resp));
-		if (omr_primary_master_is(m, "127.0.0.1", 6379) != masters[i].yes)
-			fail_msg("SENTINEL MASTER case %zu", i);
+		long long epoch;
+		if (omr_primary_master_is(m, "127.0.0.1", 6379, &epoch) != masters[i].yes ||
+		    epoch != masters[i].epoch)
+			fail_msg("SENTINEL MASTER case %zu (epoch %lld)", i, epoch);
 		freeReplyObject(m);
 	}
 
