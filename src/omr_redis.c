@@ -152,6 +152,35 @@ long long omr_reply_int(const redisReply *r, long long def)
 	return def;
 }
 
+/* the value of "field:value\r\n" in an INFO answer into out: 0, or -1 */
+static int omr_info_field(const char *info, const char *field, char *out, size_t outlen)
+{
+	size_t n = strlen(field), len;
+	for (const char *ln = info; ln && *ln; ln = strchr(ln, '\n'), ln = ln ? ln + 1 : NULL) {
+		if (strncmp(ln, field, n) != 0 || ln[n] != ':')
+			continue;
+		len = strcspn(ln + n + 1, "\r\n");
+		if (len >= outlen)
+			return -1;
+		memcpy(out, ln + n + 1, len);
+		out[len] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+long long omr_info_replicas(const char *info)
+{
+	char role[16], n[24];
+	long long v;
+	if (!info || omr_info_field(info, "role", role, sizeof(role)) < 0 ||
+	    strcmp(role, "master") != 0 ||
+	    omr_info_field(info, "connected_slaves", n, sizeof(n)) < 0 ||
+	    strspn(n, "0123456789") != strlen(n) || omr_parse_ll(n, &v) < 0)
+		return -1;
+	return v;
+}
+
 const redisReply *omr_reply_elem(const redisReply *r, size_t i)
 {
 	if (!r || r->type != REDIS_REPLY_ARRAY || i >= r->elements)

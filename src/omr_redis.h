@@ -171,5 +171,9 @@ long long omr_reply_int(const redisReply *r, long long def);
 const redisReply *omr_reply_elem(const redisReply *r, size_t i);
 /* The value of field in a HGETALL reply (string or NULL). */
 const char *omr_reply_field(const redisReply *r, const char *field);
+/* The replicas connected to the server of an INFO replication answer, in
+ * any state (syncing too), when it says role:master; else -1 (NULL, a
+ * replica, or no such count). */
+long long omr_info_replicas(const char *info);
 
 #endif

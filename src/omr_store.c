@@ -21,11 +21,14 @@ struct omr_ingest_call;
 struct omr_store_wait {
 	struct omr_redis *r;      /* borrowed: ingest only */
 	struct omr_store_durability d;
-	int running;              /* a WAIT (or ROLE) is out */
-	int short_of_replicas;    /* ROLE showed fewer than `replicas` */
-	int rechecking;           /* the ROLE out is the check every second */
-	int64_t role_at;          /* when ROLE was last asked (mono ms) */
-	uint64_t role_gen;        /* the connection that ROLE was answered on */
+	int running;              /* a WAIT (or INFO) is out */
+	/* INFO replication showed fewer replicas than `replicas` connected,
+	 * in any state: one still syncing gets every write after its
+	 * snapshot from the stream, and might be promoted before it has them */
+	int short_of_replicas;
+	int rechecking;           /* the INFO out is a short batch's check */
+	int64_t role_at;          /* when the sentinels last vouched (mono ms) */
+	uint64_t role_gen;        /* the connection INFO was last answered on */
 	struct omr_ingest_call *next, **next_tail; /* stored, for the next WAIT */
 	unsigned long long waits, unconfirmed, short_acked;
 };
@@ -198,7 +201,7 @@ static void omr_store_wait_send(struct omr_store *s);
 static void omr_store_wait_batch(struct omr_store *s, struct omr_ingest_call *batch);
 
 /* answer a batch: confirmed (status as stored), or told to retry. gen is
- * the connection the confirmation (WAIT, or ROLE and the sentinels) was
+ * the connection the confirmation (WAIT, or INFO and the sentinels) was
  * about: a message stored on another one (before a reconnection, perhaps
  * on the primary that was just replaced) is not covered by it and is told
  * to retry. */
@@ -228,6 +231,8 @@ static void omr_store_short_confirmed(void *ctx, int confirmed)
 	struct omr_store *s = batch->s;
 	struct omr_store_wait *w = s->wait;
 	w->running = 0;
+	if (confirmed)
+		w->role_at = omr_mono_ms();
 	if (!confirmed) {
 		omr_log_warn("redis: the primary is short of replicas and the sentinels do not "
 			     "confirm it (a failover may be under way): the senders retry");
@@ -237,27 +242,28 @@ static void omr_store_short_confirmed(void *ctx, int confirmed)
 	omr_store_wait_send(s);
 }
 
-/* ROLE answered after a WAIT fell short: how many replicas the primary
- * has connected decides (see omr_store_durable) */
+/* INFO replication answered after a WAIT fell short, or for a batch
+ * stored while the primary was short: how many replicas it has connected,
+ * syncing or not, decides (see omr_store_durable) */
 static void omr_store_role_done(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_ingest_call *batch = arg;
 	struct omr_store *s = batch->s;
 	struct omr_store_wait *w = s->wait;
-	const redisReply *replicas = omr_reply_elem(reply, 2);
-	const char *role = omr_reply_str(omr_reply_elem(reply, 0));
+	const char *info = !err && reply && reply->type == REDIS_REPLY_STRING ? reply->str : NULL;
+	long long replicas = omr_info_replicas(info);
 	int was_short = w->short_of_replicas;
+	uint64_t gen = omr_redis_generation(w->r);
 
 	w->running = 0;
-	w->role_at = omr_mono_ms();
-	w->role_gen = omr_redis_generation(w->r);
-	w->short_of_replicas = !err && role && strcmp(role, "master") == 0 && replicas &&
-			       replicas->type == REDIS_REPLY_ARRAY &&
-			       replicas->elements < (size_t)w->d.replicas;
+	if (gen != w->role_gen)
+		w->role_at = 0; /* what the sentinels said was of another connection */
+	w->role_gen = gen;
+	w->short_of_replicas = replicas >= 0 && replicas < w->d.replicas;
 	if (w->short_of_replicas && !was_short)
-		omr_log_warn("redis: the primary has %zu replica(s) connected, fewer than "
+		omr_log_warn("redis: the primary has %lld replica(s) connected, fewer than "
 			     "durability.replicas (%d): messages are %s until enough are back",
-			     replicas->elements, w->d.replicas,
+			     replicas, w->d.replicas,
 			     w->d.refuse_short ? "refused (senders retry)" :
 					       "acknowledged once the primary has them");
 	else if (!w->short_of_replicas && was_short)
@@ -273,6 +279,13 @@ static void omr_store_role_done(void *arg, const redisReply *reply, const char *
 	if (!w->short_of_replicas)
 		omr_log_warn("redis: stored messages not confirmed by %d replica(s) within %lld ms; "
 			     "the senders retry", w->d.replicas, w->d.timeout);
+	if (w->short_of_replicas && !w->d.refuse_short && w->d.confirm &&
+	    omr_mono_ms() - w->role_at < 1000) {
+		/* the sentinels vouched for this server less than a second ago */
+		omr_store_wait_answer(batch, 1, 1, w->role_gen);
+		omr_store_wait_send(s);
+		return;
+	}
 	if (w->short_of_replicas && !w->d.refuse_short && w->d.confirm) {
 		w->running = 1; /* until the sentinels have said */
 		w->d.confirm(w->d.confirm_arg, omr_store_short_confirmed, batch);
@@ -299,12 +312,15 @@ static void omr_store_wait_done(void *arg, const redisReply *reply, const char *
 		return;
 	}
 	/* short: too slow, or too few replicas to ever confirm? */
-	omr_redis_cmd(w->r, omr_store_role_done, batch, "ROLE");
+	omr_redis_cmd(w->r, omr_store_role_done, batch, "INFO replication");
 }
 
 /* the messages stored since the last WAIT get one now, unless one is out;
- * while the primary is short of replicas (and that is accepted), they are
- * answered at once, and ROLE is asked again every second */
+ * while the primary is short of replicas (and that is accepted), each
+ * batch asks INFO replication, after its messages were stored: no replica
+ * connected then means any that connects later has them in its snapshot
+ * (the sentinels are asked at most once a second whether it is still the
+ * primary) */
 static void omr_store_wait_send(struct omr_store *s)
 {
 	struct omr_store_wait *w = s->wait;
@@ -313,17 +329,10 @@ static void omr_store_wait_send(struct omr_store *s)
 		return;
 	w->next = NULL;
 	w->next_tail = &w->next;
-	if (w->short_of_replicas && omr_mono_ms() - w->role_at < 1000 &&
-	    w->role_gen == omr_redis_generation(w->r)) {
-		/* ROLE and the sentinels said so less than a second ago, of
-		 * the server this connection still talks to */
-		omr_store_wait_answer(batch, !w->d.refuse_short, 1, w->role_gen);
-		return;
-	}
 	if (w->short_of_replicas) {
 		w->running = 1;
 		w->rechecking = 1;
-		omr_redis_cmd(w->r, omr_store_role_done, batch, "ROLE");
+		omr_redis_cmd(w->r, omr_store_role_done, batch, "INFO replication");
 		return;
 	}
 	omr_store_wait_batch(s, batch);

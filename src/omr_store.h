@@ -46,11 +46,12 @@ char *omr_store_key(const struct omr_store *s, const char *fmt, ...)
  * message stored while the previous one ran (group commit).
  *
  * When WAIT falls short because the primary has fewer replicas connected
- * than that (ROLE says so: after a failover, before the old primary is
- * back as a replica), no replica can be promoted without the write:
- * unless refuse_short, messages are then answered once the primary has
- * them (and confirm, if given, agrees), and ROLE is asked again every
- * second until enough replicas are back. */
+ * than that, in any state (INFO replication says so: after a failover,
+ * before the old primary is back as a replica), no replica can be
+ * promoted without the write: unless refuse_short, messages are then
+ * answered once the primary has them and INFO replication, asked after
+ * them, still says so (and confirm, if given, agrees; what it said holds
+ * a second). A replica still synchronising counts: it is waited for. */
 typedef void (*omr_store_confirm_done)(void *ctx, int confirmed);
 struct omr_store_durability {
 	int replicas;

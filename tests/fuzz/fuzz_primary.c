@@ -18,6 +18,7 @@
 #include <hiredis/hiredis.h>
 
 #include "omr_primary.h"
+#include "omr_redis.h"
 #include "omr_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -92,6 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_addr(host, port);
 	char *s = omr_strndup((const char *)data, size);
 	if (strlen(s) == size) {
+		if (omr_info_replicas(s) < -1)
+			abort();
 		if (omr_hostport_split(s, host, &port) == 0)
 			check_addr(host, port);
 		if (omr_primary_parse_moved(s, host, &port) == 0)

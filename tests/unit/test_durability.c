@@ -1,11 +1,11 @@
 /* Unit tests: redis.durability confirms a stored message only on the
  * connection it was stored on. Two real redis-servers, A and B, neither
  * with a replica (as a new primary right after a failover). m1 is stored
- * on A; its WAIT falls short, ROLE shows A short of replicas, and the
+ * on A; its WAIT falls short, INFO shows A short of replicas, and the
  * "sentinels" are asked (they take their time). Meanwhile m2 is stored on
  * A, and the ingest connection follows a switch to B. The sentinels vouch
  * for A: m1 is acknowledged (A is the primary they named). m2 must not be
- * acknowledged on the strength of that, nor of ROLE on B and the
+ * acknowledged on the strength of that, nor of INFO on B and the
  * sentinels vouching for B: B never had it. Before the fix it was, and
  * was lost with A (test_sentinel.py saw it once under ASan). */
 #include <setjmp.h>
@@ -151,7 +151,7 @@ static void test_confirmed_on_its_connection(void **state)
 	struct omr_store_durability d = { .replicas = 1, .timeout = 200, .confirm = vouch };
 	omr_store_durable(s, ingest, &d);
 
-	/* m1 on A: its WAIT (200 ms) falls short, ROLE, the sentinels asked */
+	/* m1 on A: its WAIT (200 ms) falls short, INFO, the sentinels asked */
 	struct answer a1 = { 0 }, a2 = { 0 };
 	struct omr_redis_stats st;
 	store(s, "m1", &a1);

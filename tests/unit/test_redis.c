@@ -356,6 +356,29 @@ static void test_sentinel_answers(void **state)
 			fail_msg("event '%s': %s:%d", events[i].text, host, port);
 	}
 
+	/* INFO replication: replicas connected in any state, of a primary */
+	static const struct {
+		const char *info;
+		long long n;
+	} infos[] = {
+		{ "# Replication\r\nrole:master\r\nconnected_slaves:1\r\n"
+		  "slave0:ip=127.0.0.1,port=6380,state=wait_bgsave,offset=0,lag=0\r\n", 1 },
+		{ "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n", 0 },
+		{ "role:master\nconnected_slaves:12", 12 },
+		{ "# Replication\r\nrole:slave\r\nconnected_slaves:0\r\n", -1 },
+		{ "# Replication\r\nrole:master\r\n", -1 },
+		{ "role:master\r\nconnected_slaves:\r\n", -1 },
+		{ "role:master\r\nconnected_slaves:-1\r\n", -1 },
+		{ "role:master\r\nconnected_slaves:1x\r\n", -1 },
+		{ "role:masterx\r\nconnected_slaves:1\r\n", -1 },
+		{ "xrole:master\r\nconnected_slaves:1\r\n", -1 },
+		{ "", -1 },
+	};
+	for (size_t i = 0; i < OMR_ARRAY_LEN(infos); i++)
+		if (omr_info_replicas(infos[i].info) != infos[i].n)
+			fail_msg("INFO case %zu: %lld", i, omr_info_replicas(infos[i].info));
+	assert_int_equal(omr_info_replicas(NULL), -1);
+
 	assert_int_equal(omr_hostport_split("127.0.0.1:26379", host, &port), 0);
 	assert_string_equal(host, "127.0.0.1");
 	assert_int_equal(port, 26379);
