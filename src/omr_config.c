@@ -70,8 +70,9 @@ static const struct omr_conf_key omr_durability_keys[] = {
 	{ "timeout", OMR_CONF_MS, DUOFF(timeout), 0, "1s", 10, 60000,
 	  "how long to wait for the replicas before telling the sender to retry" },
 	{ "when_short", OMR_CONF_ENUM, DUOFF(refuse_short), 0, "accept", 0, 0,
-	  "while the primary has fewer replicas connected than 'replicas' (after a failover, "
-	  "before the old primary is back): accept messages once the primary has them, or "
+	  "while the primary has fewer replicas connected than 'replicas', in any state "
+	  "(after a failover, before the old primary is back; one still synchronising "
+	  "counts, and is waited for): accept messages once the primary has them, or "
 	  "refuse them (senders retry) until enough replicas are back", omr_short_modes },
 	{ NULL, OMR_CONF_END, 0, 0, NULL, 0, 0, NULL },
 };
