@@ -27,8 +27,8 @@ struct omr_store_wait {
 	 * snapshot from the stream, and might be promoted before it has them */
 	int short_of_replicas;
 	int rechecking;           /* the INFO out is a short batch's check */
-	int64_t role_at;          /* when the sentinels last vouched (mono ms) */
-	uint64_t role_gen;        /* the connection INFO was last answered on */
+	int64_t vouched_at;       /* when the sentinels last vouched (mono ms) */
+	uint64_t info_gen;        /* the connection INFO was last answered on */
 	struct omr_ingest_call *next, **next_tail; /* stored, for the next WAIT */
 	unsigned long long waits, unconfirmed, short_acked;
 };
@@ -89,7 +89,7 @@ void omr_store_durable_new_primary(struct omr_store *s)
 	if (!s->wait)
 		return;
 	s->wait->short_of_replicas = 0;
-	s->wait->role_at = 0;
+	s->wait->vouched_at = 0;
 }
 
 struct omr_redis *omr_store_ingest_redis(const struct omr_store *s)
@@ -231,21 +231,18 @@ static void omr_store_short_confirmed(void *ctx, int confirmed)
 	struct omr_store *s = batch->s;
 	struct omr_store_wait *w = s->wait;
 	w->running = 0;
-	if (confirmed)
-		w->role_at = omr_mono_ms();
-	if (!confirmed) {
+	w->vouched_at = confirmed ? omr_mono_ms() : 0; /* 0: asked again with the next batch */
+	if (!confirmed)
 		omr_log_warn("redis: the primary is short of replicas and the sentinels do not "
 			     "confirm it (a failover may be under way): the senders retry");
-		w->role_at = 0; /* ask again with the next batch */
-	}
-	omr_store_wait_answer(batch, confirmed, 1, w->role_gen);
+	omr_store_wait_answer(batch, confirmed, 1, w->info_gen);
 	omr_store_wait_send(s);
 }
 
 /* INFO replication answered after a WAIT fell short, or for a batch
  * stored while the primary was short: how many replicas it has connected,
  * syncing or not, decides (see omr_store_durable) */
-static void omr_store_role_done(void *arg, const redisReply *reply, const char *err)
+static void omr_store_info_done(void *arg, const redisReply *reply, const char *err)
 {
 	struct omr_ingest_call *batch = arg;
 	struct omr_store *s = batch->s;
@@ -256,9 +253,9 @@ static void omr_store_role_done(void *arg, const redisReply *reply, const char *
 	uint64_t gen = omr_redis_generation(w->r);
 
 	w->running = 0;
-	if (gen != w->role_gen)
-		w->role_at = 0; /* what the sentinels said was of another connection */
-	w->role_gen = gen;
+	if (gen != w->info_gen)
+		w->vouched_at = 0; /* what the sentinels said was of another connection */
+	w->info_gen = gen;
 	w->short_of_replicas = replicas >= 0 && replicas < w->d.replicas;
 	if (w->short_of_replicas && !was_short)
 		omr_log_warn("redis: the primary has %lld replica(s) connected, fewer than "
@@ -279,19 +276,15 @@ static void omr_store_role_done(void *arg, const redisReply *reply, const char *
 	if (!w->short_of_replicas)
 		omr_log_warn("redis: stored messages not confirmed by %d replica(s) within %lld ms; "
 			     "the senders retry", w->d.replicas, w->d.timeout);
+	/* the sentinels are asked unless they vouched for this server less
+	 * than a second ago */
 	if (w->short_of_replicas && !w->d.refuse_short && w->d.confirm &&
-	    omr_mono_ms() - w->role_at < 1000) {
-		/* the sentinels vouched for this server less than a second ago */
-		omr_store_wait_answer(batch, 1, 1, w->role_gen);
-		omr_store_wait_send(s);
-		return;
-	}
-	if (w->short_of_replicas && !w->d.refuse_short && w->d.confirm) {
+	    omr_mono_ms() - w->vouched_at >= 1000) {
 		w->running = 1; /* until the sentinels have said */
 		w->d.confirm(w->d.confirm_arg, omr_store_short_confirmed, batch);
 		return;
 	}
-	omr_store_wait_answer(batch, w->short_of_replicas && !w->d.refuse_short, 1, w->role_gen);
+	omr_store_wait_answer(batch, w->short_of_replicas && !w->d.refuse_short, 1, w->info_gen);
 	omr_store_wait_send(s);
 }
 
@@ -312,7 +305,7 @@ static void omr_store_wait_done(void *arg, const redisReply *reply, const char *
 		return;
 	}
 	/* short: too slow, or too few replicas to ever confirm? */
-	omr_redis_cmd(w->r, omr_store_role_done, batch, "INFO replication");
+	omr_redis_cmd(w->r, omr_store_info_done, batch, "INFO replication");
 }
 
 /* the messages stored since the last WAIT get one now, unless one is out;
@@ -332,7 +325,7 @@ static void omr_store_wait_send(struct omr_store *s)
 	if (w->short_of_replicas) {
 		w->running = 1;
 		w->rechecking = 1;
-		omr_redis_cmd(w->r, omr_store_role_done, batch, "INFO replication");
+		omr_redis_cmd(w->r, omr_store_info_done, batch, "INFO replication");
 		return;
 	}
 	omr_store_wait_batch(s, batch);

@@ -23,6 +23,17 @@ outcomes: [resolved]
 """
 
 
+# senders that are never rate limited: the faults, not the gates, are tested
+CHAT_UNLIMITED = "      rate_per_min: 600000\n      burst: 1000"
+
+
+def _daemon(tmp, redis, **kw):
+    """A started daemon on redis (Sentinels, or a Cluster site) for the
+    fault scenarios."""
+    return omrtest.Daemon(tmp, redis, routing=ROUTING, log_level="info",
+                          webchat_extra=CHAT_UNLIMITED, **kw).start()
+
+
 class Load:
     """Senders that retry until acknowledged; what was acknowledged, and
     when each message was first sent and acknowledged."""
@@ -101,14 +112,6 @@ class Load:
         return min(acks) - t if acks else None
 
 
-def _switches(d):
-    st, metrics = d.http("GET", "/metrics")
-    for ln in metrics.splitlines():
-        if ln.startswith("omniroute_primary_switches_total "):
-            return int(ln.split()[1])
-    return 0
-
-
 def _unrouted(cmd, convs, prefix="omr:{main}:"):
     """Conversations still 'new' once routing had time to decide for them:
     after a failover or a move, the consumer group must go on (routing
@@ -178,7 +181,8 @@ def _failed_over(s, d, old):
     """The first failover of a failback: followed by the daemon, the old
     primary a replica in sync, and every sentinel naming the new one."""
     _sentinel_failover(s)
-    omrtest.wait_for(lambda: _switches(d) == 1, timeout=30, what="the daemon followed")
+    omrtest.wait_for(lambda: d.metric("primary_switches_total") == 1, timeout=30,
+                     what="the daemon followed")
     omrtest.wait_for(lambda: "master_link_status:up" in old.cmd("INFO", "replication"),
                      timeout=30, what="the old primary a replica in sync")
     new = s.primary_port()
@@ -200,9 +204,7 @@ def sentinel_fault(tmp, fault, durability, settle=3, after=3, visitors=6):
     os.makedirs(tmp)
     graph = FakeGraph("EAAG-test-access-token")
     s = omrtest.Sentinels(tmp, replicas=1, durability=(1, "1s") if durability else None)
-    d = omrtest.Daemon(tmp, s, routing=ROUTING, log_level="info",
-                       extra_plugins=wa_plugin(graph.base),
-                       webchat_extra="      rate_per_min: 600000\n      burst: 1000").start()
+    d = _daemon(tmp, s, extra_plugins=wa_plugin(graph.base))
     load = Load(d, visitors=visitors)
     time.sleep(settle)
     old = s.primary()
@@ -237,7 +239,7 @@ def sentinel_fault(tmp, fault, durability, settle=3, after=3, visitors=6):
                             round(load.acked[k][1] - t_fault, 3)) for k in lost[:20]],
            "lost_elsewhere": _stored_elsewhere(s, primary, lost),
            "redis_log": [ln for ln in d.log_text().splitlines() if " redis: " in ln][-40:],
-           "twice": twice, "switches": _switches(d),
+           "twice": twice, "switches": d.metric("primary_switches_total"),
            "waits": d.metric("durability_waits_total") if durability else 0,
            "holds": d.metric("primary_holds_total"),
            "conversations": len(convs), "unrouted": _unrouted(primary.cmd, convs)}
@@ -263,8 +265,7 @@ def sentinel_abort(tmp, settle=3, after=3, visitors=4):
     s = omrtest.Sentinels(tmp, replicas=1)
     for port in s.ports:
         omrtest.resp(port, "SENTINEL", "SET", s.master, "failover-timeout", "1500")
-    d = omrtest.Daemon(tmp, s, routing=ROUTING, log_level="info",
-                       webchat_extra="      rate_per_min: 600000\n      burst: 1000").start()
+    d = _daemon(tmp, s)
     load = Load(d, visitors=visitors, webhooks=False)
     time.sleep(settle)
     primary, replica = s.primary(), [r for r in s.servers if r is not s.primary()][0]
@@ -292,7 +293,8 @@ def sentinel_abort(tmp, settle=3, after=3, visitors=4):
     out = {"acked": len(load.acked), "before": before, "held": t_held - t_fault,
            "called_off": t_off - t_fault, "served": served, "acked_held": acked_held,
            "held_window": held_to - held_from, "lost": lost, "twice": twice,
-           "holds": d.metric("primary_holds_total"), "switches": _switches(d),
+           "holds": d.metric("primary_holds_total"),
+           "switches": d.metric("primary_switches_total"),
            "still_primary": s.primary_port() == primary.port}
     out["rc"] = d.stop()
     _stop_sentinels(s)
@@ -316,15 +318,15 @@ def sentinel_stale(tmp, settle=2, after=5, visitors=4):
     replica_rc."""
     os.makedirs(tmp)
     s = omrtest.Sentinels(tmp, replicas=1)
-    d = omrtest.Daemon(tmp, s, routing=ROUTING, log_level="info",
-                       webchat_extra="      rate_per_min: 600000\n      burst: 1000").start()
+    d = _daemon(tmp, s)
     load = Load(d, visitors=visitors, webhooks=False)
     time.sleep(settle)
     old = s.primary()
     new = [r for r in s.servers if r is not old][0]
     s.kill_sentinel(2)
     omrtest.resp(s.ports[0], "SENTINEL", "FAILOVER", s.master)
-    omrtest.wait_for(lambda: _switches(d) == 1, timeout=30, what="the daemon followed")
+    omrtest.wait_for(lambda: d.metric("primary_switches_total") == 1, timeout=30,
+                     what="the daemon followed")
     omrtest.wait_for(lambda: old.cmd("ROLE")[0] == "slave", timeout=30,
                      what="the old primary made a replica")
     s.kill_sentinel(0)
@@ -346,7 +348,7 @@ def sentinel_stale(tmp, settle=2, after=5, visitors=4):
     lost, twice = _lost_twice(load, _stored(new.cmd)[1])
     out = {"acked": len(load.acked), "acked_after": acked_after,
            "stale_named": named == [old.port, old.port], "stale": d.metric("primary_stale_total"),
-           "switches": _switches(d), "lost": lost, "twice": twice,
+           "switches": d.metric("primary_switches_total"), "lost": lost, "twice": twice,
            "redis_log": [ln for ln in d.log_text().splitlines() if " redis: " in ln][-20:]}
     out["rc"] = d.stop()
     # started again, the daemon knows no primary it left: the stale
@@ -399,10 +401,8 @@ def cluster_move(tmp, settle=3, after=2, visitors=4):
     for node, site in (("a", site_a), ("b", site_b)):
         d = os.path.join(tmp, node)
         os.makedirs(d)
-        daemons[site] = omrtest.Daemon(
-            d, cl.site(site), node=node, routing=ROUTING, log_level="info",
-            extra_plugins=wa_plugin(graph.base),
-            webchat_extra="      rate_per_min: 600000\n      burst: 1000").start()
+        daemons[site] = _daemon(d, cl.site(site), node=node,
+                                extra_plugins=wa_plugin(graph.base))
     loads = {site: Load(daemons[site], visitors=visitors, tag=site) for site in daemons}
     time.sleep(settle)
     out["both_served"] = all(len(ld.acked) > 0 for ld in loads.values())
@@ -457,7 +457,7 @@ def cluster_move(tmp, settle=3, after=2, visitors=4):
         out["per_site"][site] = {
             "unrouted": _unrouted(cmd, convs, "omr:{%s}:" % site),
             "acked": len(loads[site].acked), "lost": lost, "twice": twice,
-            "switches": _switches(daemons[site]),
+            "switches": daemons[site].metric("primary_switches_total"),
         }
         out["per_site"][site]["rc"] = daemons[site].stop()
     p = subprocess.run([omrtest.DAEMON, "-c", daemons[site_a].conf, "--move-site",
